@@ -1,0 +1,64 @@
+/**
+ * The p2m: the hypervisor's second-stage table from guest-physical frames (gfn) to machine frames
+ * (mfn, a page index into the machine-memory SAB), one Int32 per gfn over the whole 4 GiB space.
+ * Like EPT with accessed/dirty flags: the MMU sets P2M_A on every translation it caches and P2M_D
+ * on the first write, and a write to an entry without P2M_W is a second-stage fault that the
+ * hypervisor handles (the guest never sees it).
+ *
+ * Only the hypervisor changes permissions or clears A/D; the MMU only sets A/D on its walk.
+ */
+
+/** Machine frame number, bits 0–19 (the machine memory is < 4 GiB). */
+export const P2M_MFN_MASK = 0x000f_ffff;
+/** Present and readable. An entry without it is unmapped: reads return all ones, writes are dropped. */
+export const P2M_R = 1 << 24;
+/** Writable: without it a write is a second-stage fault. */
+export const P2M_W = 1 << 25;
+/** Accessed: set by the MMU when it caches a translation through this entry. */
+export const P2M_A = 1 << 26;
+/** Dirty: set by the MMU before the first write through this entry is allowed to complete. */
+export const P2M_D = 1 << 27;
+/** Not backed by machine memory: accesses go to the MMIO bus. */
+export const P2M_MMIO = 1 << 28;
+
+export const GFN_COUNT = 1 << 20;
+
+/** What the hypervisor decided about a second-stage write fault. */
+export const S2Verdict = {
+  /** Permissions were fixed: restart the access (walk the p2m again). */
+  RETRY: 0,
+  /** Drop the write (ROM): the instruction completes with no effect on memory. */
+  DISCARD: 1,
+} as const;
+export type S2Verdict = (typeof S2Verdict)[keyof typeof S2Verdict];
+
+/** Implemented by the hypervisor; called by the MMU on a write to an entry without P2M_W. */
+export interface SecondStageFaultHandler {
+  onWriteViolation(gfn: number): S2Verdict;
+}
+
+/**
+ * Implemented by the MMU's TLB; called by the hypervisor when it clears P2M_D or P2M_W, so that
+ * no cached translation can write those frames without walking (and setting P2M_D) again.
+ * Returns how many TLB entries lost their write permission.
+ */
+export interface WritableMappingInvalidator {
+  invalidateWritableMappings(firstGfn: number, nr: number): number;
+}
+
+export class P2m {
+  readonly entries = new Int32Array(GFN_COUNT);
+
+  /** Map [gfn, gfn + count) onto machine frames starting at mfn with the given permission bits. */
+  map(gfn: number, mfn: number, count: number, perms: number): void {
+    for (let i = 0; i < count; i++) this.entries[gfn + i] = ((mfn + i) & P2M_MFN_MASK) | perms;
+  }
+
+  mapMmio(gfn: number, count: number): void {
+    for (let i = 0; i < count; i++) this.entries[gfn + i] = P2M_MMIO | P2M_R | P2M_W;
+  }
+
+  unmap(gfn: number, count: number): void {
+    this.entries.fill(0, gfn, gfn + count);
+  }
+}

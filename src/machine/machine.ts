@@ -1,0 +1,167 @@
+import {
+  checkConfig,
+  err,
+  ErrorCode,
+  ok,
+  type FaultReport,
+  type MachineConfig,
+  type MachineHandles,
+  type Result,
+  type StatsSnapshot,
+} from '../shared/api';
+import { F64, I32, RunState, STATS_BYTES, statsViews, type StatsViews } from '../shared/layout';
+import type { Engine } from './engine';
+import { MachineMemory } from './memory';
+import { PatternEngine } from './pattern';
+import { RunLoop, messageChannelYielder, type SliceOutcome, type Yielder } from './runloop';
+
+/** Host time per slice: short enough that RPCs are served within about one slice. */
+export const SLICE_MS = 4;
+
+/**
+ * A whole machine: memory, stats/control block, engine and run loop. No DOM and no worker
+ * globals: the same class runs in the browser worker (behind comlink) and in Node (tests, CLI).
+ */
+export class Machine {
+  readonly memory: MachineMemory;
+  readonly statsSab: SharedArrayBuffer;
+  readonly stats: StatsViews;
+  private readonly engine: Engine;
+  private readonly loop: RunLoop;
+  private serialOut = '';
+  private fault: FaultReport | null = null;
+
+  private constructor(
+    readonly config: MachineConfig,
+    image: ArrayBuffer,
+    yielder: Yielder,
+  ) {
+    this.memory = new MachineMemory(config.ramMiB, config.vramMiB);
+    this.statsSab = new SharedArrayBuffer(STATS_BYTES);
+    this.stats = statsViews(this.statsSab);
+    this.engine = this.makeEngine(image);
+    this.loop = new RunLoop(this.slice, yielder);
+    Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
+  }
+
+  /** Build a machine from an unchecked config; every rejection is a Result, never a throw. */
+  static create(config: unknown, image: ArrayBuffer, yielder?: Yielder): Result<Machine> {
+    const c = checkConfig(config);
+    if (!c.ok) return c;
+    if (!(image instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'image must be an ArrayBuffer');
+    if (c.value.image !== 'pattern')
+      return err(ErrorCode.ENOSYS, `${c.value.image} images are not supported by this build yet`);
+    return ok(new Machine(c.value, image, yielder ?? messageChannelYielder()));
+  }
+
+  private makeEngine(_image: ArrayBuffer): Engine {
+    return new PatternEngine(this.memory, this.stats);
+  }
+
+  get handles(): MachineHandles {
+    return { memory: this.memory.sab, stats: this.statsSab, layout: this.memory.layout };
+  }
+
+  get state(): RunState {
+    return Atomics.load(this.stats.i32, I32.STATE) as RunState;
+  }
+
+  start(): Result<void> {
+    const s = this.state;
+    if (s !== RunState.PAUSED && s !== RunState.RUNNING)
+      return err(ErrorCode.ESTATE, `cannot start a machine in state ${s}; reset it first`);
+    Atomics.store(this.stats.i32, I32.CTRL_RUN, 1);
+    Atomics.store(this.stats.i32, I32.STATE, RunState.RUNNING);
+    this.loop.start();
+    return ok(undefined);
+  }
+
+  pause(): Result<void> {
+    this.loop.pause();
+    Atomics.store(this.stats.i32, I32.CTRL_RUN, 0);
+    if (this.state === RunState.RUNNING) Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
+    return ok(undefined);
+  }
+
+  reset(): Result<void> {
+    const wasRunning = this.loop.isRunning;
+    this.loop.pause();
+    this.engine.reset();
+    this.fault = null;
+    Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
+    return wasRunning ? this.start() : ok(undefined);
+  }
+
+  /** Stop the loop and release its resources (the machine cannot run again). */
+  destroy(): void {
+    this.loop.close();
+  }
+
+  /** One slice, callable directly from Node tests; the run loop calls it between yields. */
+  readonly slice = (): SliceOutcome => {
+    const t0 = performance.now();
+    let outcome: SliceOutcome;
+    try {
+      outcome = this.engine.runSlice(SLICE_MS, t0);
+    } catch (e) {
+      // A host exception inside the machine is a bug of ours: report it, never let it escape.
+      this.fault = { reason: `internal error: ${String(e)}`, trace: [] };
+      Atomics.store(this.stats.i32, I32.STATE, RunState.CRASHED);
+      outcome = { next: 'stop' };
+    }
+    const t1 = performance.now();
+    const f64 = this.stats.f64;
+    f64[F64.GUEST_MS] += t1 - t0;
+    f64[F64.SLICES]++;
+    f64[F64.PUBLISHED_AT_MS] = t1;
+    Atomics.add(this.stats.i32, I32.SLICE_SEQ, 1);
+    return outcome;
+  };
+
+  sendScancodes(bytes: unknown): Result<void> {
+    if (!Array.isArray(bytes) || bytes.length > 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 0xff))
+      return err(ErrorCode.EINVAL, 'scancodes must be an array of at most 64 bytes');
+    return err(ErrorCode.ENOSYS, 'no keyboard in this build yet');
+  }
+
+  serialWrite(text: unknown): Result<void> {
+    if (typeof text !== 'string' || text.length > 65536)
+      return err(ErrorCode.EINVAL, 'serial input must be a string of at most 65536 characters');
+    return err(ErrorCode.ENOSYS, 'no UART in this build yet');
+  }
+
+  serialRead(): Result<string> {
+    const s = this.serialOut;
+    this.serialOut = '';
+    return ok(s);
+  }
+
+  statsSnapshot(): StatsSnapshot {
+    const { i32, f64 } = this.stats;
+    return {
+      state: this.state,
+      exitStatus: Atomics.load(i32, I32.EXIT_STATUS),
+      instructions: f64[F64.INSTRUCTIONS],
+      guestMs: f64[F64.GUEST_MS],
+      idleMs: f64[F64.IDLE_MS],
+      hvMs: f64[F64.HV_MS],
+      machineTimeMs: f64[F64.MACHINE_TIME_MS],
+      slices: f64[F64.SLICES],
+    };
+  }
+
+  trackDirtyVram(firstPfn: unknown, nr: unknown): Result<Uint8Array> {
+    if (!Number.isInteger(firstPfn) || !Number.isInteger(nr))
+      return err(ErrorCode.EINVAL, 'firstPfn and nr must be integers');
+    return err(ErrorCode.ENOSYS, 'no hypervisor in this build yet');
+  }
+
+  setIdleDrop(on: unknown): Result<void> {
+    if (typeof on !== 'boolean') return err(ErrorCode.EINVAL, 'setIdleDrop takes a boolean');
+    return err(ErrorCode.ENOSYS, 'no hypervisor in this build yet');
+  }
+
+  lastFault(): FaultReport | null {
+    return this.fault;
+  }
+}

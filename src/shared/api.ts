@@ -1,0 +1,157 @@
+/**
+ * The whole main-thread ↔ worker boundary: one typed interface, few methods (STYLE.md: Xen's
+ * device-model operations). Every argument is checked on arrival in the worker; every failure
+ * comes back as a Result with a documented code, never as a host exception across the boundary.
+ * No CPU objects cross to the main thread, and no DOM crosses to the worker.
+ */
+import type { MemoryLayout, RunState } from './layout';
+
+/**
+ * Error codes. EINVAL and the others keep Xen's names (and, in `errno`, Xen's numbers) where the
+ * hypercall has a Xen counterpart.
+ */
+export const ErrorCode = {
+  /** An argument is out of range, of the wrong type, or inconsistent (Xen EINVAL = 22). */
+  EINVAL: 'EINVAL',
+  /** The call does not fit the machine's state (e.g. start before create). */
+  ESTATE: 'ESTATE',
+  /** The kernel or firmware image was rejected; the message names the reason. */
+  EBADIMAGE: 'EBADIMAGE',
+  /** Not implemented yet by this build. */
+  ENOSYS: 'ENOSYS',
+  /** A bug of ours caught at the boundary; the message carries the host error. */
+  EINTERNAL: 'EINTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ERRNO: Record<ErrorCode, number> = {
+  EINVAL: 22,
+  ESTATE: 16, // EBUSY
+  EBADIMAGE: 8, // ENOEXEC
+  ENOSYS: 38,
+  EINTERNAL: 5, // EIO
+};
+
+export type Ok<T> = { ok: true; value: T };
+export type Err = { ok: false; code: ErrorCode; message: string };
+export type Result<T> = Ok<T> | Err;
+
+export function ok<T>(value: T): Ok<T> {
+  return { ok: true, value };
+}
+export function err(code: ErrorCode, message: string): Err {
+  return { ok: false, code, message };
+}
+
+/** What kind of image `create` is handed. */
+export type ImageKind =
+  /** A Multiboot v1 ELF kernel, loaded directly and entered in protected mode. */
+  | 'multiboot'
+  /** A raw firmware image (≤ 256 KiB) mapped below 4 GiB and at 0xF0000, started at F000:FFF0. */
+  | 'firmware'
+  /** No guest: a built-in VRAM test pattern, the memory-path proof of the foundation. */
+  | 'pattern';
+
+export type ClockKind = 'wall' | 'icount';
+
+export interface MachineConfig {
+  /** Guest RAM in MiB, 4–256. */
+  ramMiB: number;
+  /** VRAM in MiB: 8, 16, 32 or 64. */
+  vramMiB: number;
+  /** Multiboot command line. */
+  cmdline: string;
+  /** Device time source: the wall clock (browser default) or the instruction count (deterministic). */
+  clock: ClockKind;
+  /** Image kind of the buffer passed to create(). */
+  image: ImageKind;
+}
+
+/** What the main thread gets back from create(): the shared memory and where things are in it. */
+export interface MachineHandles {
+  memory: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  layout: MemoryLayout;
+}
+
+export interface StatsSnapshot {
+  state: RunState;
+  exitStatus: number;
+  instructions: number;
+  guestMs: number;
+  idleMs: number;
+  hvMs: number;
+  machineTimeMs: number;
+  slices: number;
+}
+
+/** A guest fault report for the UI (triple fault, crash): the last instructions, disassembled. */
+export interface FaultReport {
+  reason: string;
+  trace: string[];
+}
+
+/**
+ * The API the worker exposes through comlink. Methods return Results (never throw across).
+ * Buffers that are large (kernel images, dirty bitmaps) are transferred, not copied.
+ */
+export interface MachineApi {
+  /** Create (or re-create) the machine from a config and an image (transferred). Does not start it. */
+  create(config: MachineConfig, image: ArrayBuffer): Promise<Result<MachineHandles>>;
+  /** Start or resume the run loop. */
+  start(): Result<void>;
+  /** Pause between slices; VRAM stops changing once this resolves. */
+  pause(): Result<void>;
+  /** Reset the machine to its just-created state (image reloaded), keeping the shared memory. */
+  reset(): Result<void>;
+  /** Keyboard input as PS/2 set-1 scancode bytes (make/break, with 0xE0 prefixes). */
+  sendScancodes(bytes: number[]): Result<void>;
+  /** Host → COM1 input. */
+  serialWrite(text: string): Result<void>;
+  /** Drain COM1 (and debug-console) output produced since the last call. */
+  serialRead(): Result<string>;
+  stats(): Result<StatsSnapshot>;
+  /**
+   * Xen's HVMOP_track_dirty_vram: bitmap of nr bits (byte[i >> 3] bit i & 7), bit i set when guest
+   * frame firstPfn + i was written since the previous call over the same range. See DESIGN.md.
+   * EINVAL for nr > TRACK_DIRTY_VRAM_MAX_NR, a wrapping range, or one outside the VRAM BAR.
+   */
+  trackDirtyVram(firstPfn: number, nr: number): Result<Uint8Array>;
+  /** Switch the hypervisor's two-second idle drop on or off. */
+  setIdleDrop(on: boolean): Result<void>;
+  /** The last fault report (triple fault or crash), if any. */
+  lastFault(): Result<FaultReport | null>;
+  /** Round-trip probe used to measure RPC latency while the machine runs. */
+  ping(): number;
+}
+
+/** Largest nr accepted by trackDirtyVram (Xen: 1 GiB of 4 KiB pages). */
+export const TRACK_DIRTY_VRAM_MAX_NR = 262_144;
+
+// ----------------------------------------------------------------------------------------------
+// Argument checks, shared by the worker entry and the Node tests.
+
+export function checkConfig(c: unknown): Result<MachineConfig> {
+  if (typeof c !== 'object' || c === null) return err(ErrorCode.EINVAL, 'config must be an object');
+  const o = c as Record<string, unknown>;
+  const ramMiB = o.ramMiB;
+  const vramMiB = o.vramMiB;
+  if (!Number.isInteger(ramMiB) || (ramMiB as number) < 4 || (ramMiB as number) > 256)
+    return err(ErrorCode.EINVAL, `ramMiB must be an integer from 4 to 256, got ${String(ramMiB)}`);
+  if (![8, 16, 32, 64].includes(vramMiB as number))
+    return err(ErrorCode.EINVAL, `vramMiB must be 8, 16, 32 or 64, got ${String(vramMiB)}`);
+  const cmdline = o.cmdline ?? '';
+  if (typeof cmdline !== 'string' || cmdline.length > 4096)
+    return err(ErrorCode.EINVAL, 'cmdline must be a string of at most 4096 characters');
+  const clock = o.clock ?? 'wall';
+  if (clock !== 'wall' && clock !== 'icount')
+    return err(ErrorCode.EINVAL, `clock must be "wall" or "icount", got ${String(clock)}`);
+  const image = o.image;
+  if (image !== 'multiboot' && image !== 'firmware' && image !== 'pattern')
+    return err(ErrorCode.EINVAL, `image must be "multiboot", "firmware" or "pattern", got ${String(image)}`);
+  return ok({ ramMiB: ramMiB as number, vramMiB: vramMiB as number, cmdline, clock, image });
+}
+
+export function isUint32(x: unknown): x is number {
+  return Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffff_ffff;
+}

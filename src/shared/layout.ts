@@ -1,0 +1,180 @@
+/**
+ * The memory layout shared by both threads: declared once, here.
+ *
+ * Two SharedArrayBuffers cross the worker boundary:
+ *  - machine memory: [ guest RAM | VRAM | firmware ROM ] — the "machine frames" the p2m points into. The main
+ *    thread (ioemu) maps the VRAM part as a typed-array view, the way qemu-dm maps guest memory.
+ *  - stats/control: a small block of 32-bit words (flags, generations, display state, palette)
+ *    followed by 64-bit floats (counters and times for the meter).
+ *
+ * Words in the I32 block are read and written with Atomics where another thread may be looking;
+ * the F64 block is written only by the worker and read by the main thread for the meter (a torn
+ * read of a counter is harmless there: the meter differentiates over a second).
+ */
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export const MiB = 1 << 20;
+
+export const RAM_MIB_MIN = 4;
+export const RAM_MIB_MAX = 256;
+export const RAM_MIB_DEFAULT = 32;
+export const VRAM_MIB_CHOICES = [8, 16, 32, 64] as const;
+export const VRAM_MIB_DEFAULT = 8;
+
+/** Guest-physical base of the VRAM BAR before the guest reprograms PCI BAR0 (QEMU's std-vga uses 0xFD000000; 64 MiB must fit below 4 GiB and above RAM). */
+export const VRAM_BAR_DEFAULT = 0xe000_0000;
+
+/** Largest raw firmware image (the ROM region's size). */
+export const ROM_BYTES = 256 * 1024;
+
+/** Where each region sits in the machine-memory SharedArrayBuffer: [ RAM | VRAM | ROM ]. */
+export interface MemoryLayout {
+  /** Bytes of guest RAM, at machine offset 0. */
+  readonly ramBytes: number;
+  /** Machine offset of VRAM (= ramBytes). */
+  readonly vramOffset: number;
+  /** Bytes of VRAM. */
+  readonly vramBytes: number;
+  /** Machine offset of the firmware ROM (after VRAM; ROM_BYTES long, read-only to the guest). */
+  readonly romOffset: number;
+  /** Total size of the machine-memory SAB. */
+  readonly totalBytes: number;
+}
+
+export function isValidRamMiB(mib: unknown): mib is number {
+  return Number.isInteger(mib) && (mib as number) >= RAM_MIB_MIN && (mib as number) <= RAM_MIB_MAX;
+}
+
+export function isValidVramMiB(mib: unknown): mib is number {
+  return (VRAM_MIB_CHOICES as readonly unknown[]).includes(mib);
+}
+
+export function memoryLayout(ramMiB: number, vramMiB: number): MemoryLayout {
+  if (!isValidRamMiB(ramMiB)) throw new RangeError(`RAM must be ${RAM_MIB_MIN}–${RAM_MIB_MAX} MiB`);
+  if (!isValidVramMiB(vramMiB)) throw new RangeError(`VRAM must be one of ${VRAM_MIB_CHOICES.join(', ')} MiB`);
+  const ramBytes = ramMiB * MiB;
+  const vramBytes = vramMiB * MiB;
+  return {
+    ramBytes,
+    vramOffset: ramBytes,
+    vramBytes,
+    romOffset: ramBytes + vramBytes,
+    totalBytes: ramBytes + vramBytes + ROM_BYTES,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stats/control SAB. Indices below are element indices into the named view.
+
+/** Machine run state (I32.STATE). */
+export const RunState = {
+  /** No machine created yet. */
+  EMPTY: 0,
+  RUNNING: 1,
+  PAUSED: 2,
+  /** HLT with interrupts off and nothing pending: stopped for good, as QEMU reports a halted CPU. */
+  HALTED: 3,
+  /** The guest wrote the exit port (0xF4); I32.EXIT_STATUS holds (v << 1) | 1. */
+  EXITED: 4,
+  /** Triple fault: the machine reset; the UI shows the trace. */
+  TRIPLE_FAULT: 5,
+  /** A host error inside the machine (a bug of ours); reported, never silent. */
+  CRASHED: 6,
+} as const;
+export type RunState = (typeof RunState)[keyof typeof RunState];
+
+/** Int32 words, Atomics-accessible. */
+export const I32 = {
+  /** Run/pause flag written by the worker's API (1 run, 0 pause); the run loop obeys it between slices. */
+  CTRL_RUN: 0,
+  /** RunState of the machine. */
+  STATE: 1,
+  /** Exit status when STATE = EXITED ((v << 1) | 1, as QEMU's isa-debug-exit). */
+  EXIT_STATUS: 2,
+  /** Bumped once per run-loop slice: proof of life for the UI. */
+  SLICE_SEQ: 3,
+  /** Dirty generation: bumped whenever a tracked VRAM page becomes dirty, and on range or idle-state changes (the hypervisor writes it; an event-channel analogue). */
+  DIRTY_GEN: 4,
+  /** Idle drop enabled (1) or not (0), as the hypervisor sees it. */
+  HV_IDLE_DROP: 5,
+  /** 1 while the idle drop has write-protected the tracked range. */
+  HV_DROPPED: 6,
+
+  // Display state, written by the Bochs VBE device, read by the ioemu. VBE_GEN is bumped last on
+  // every change, so a reader that sees the same VBE_GEN before and after reading the fields saw
+  // one consistent state.
+  /** Generation of the display state below (mode, geometry, offsets, palette). */
+  VBE_GEN: 8,
+  /** 1 when the VBE LFB mode is enabled; 0 means no graphics mode (the display shows blank). */
+  VBE_ENABLED: 9,
+  /** Visible width in pixels. */
+  VBE_XRES: 10,
+  /** Visible height in pixels. */
+  VBE_YRES: 11,
+  /** Bits per pixel: 8, 15, 16, 24 or 32. */
+  VBE_BPP: 12,
+  /** Bytes per scan line (virtual width × bytes per pixel). */
+  VBE_LINE_BYTES: 13,
+  /** Byte offset in VRAM of the first visible pixel (from X_OFFSET/Y_OFFSET). */
+  VBE_START: 14,
+  /** Virtual width and height (panning space). */
+  VBE_VIRT_WIDTH: 15,
+  VBE_VIRT_HEIGHT: 16,
+  /** Guest-physical address of the VRAM BAR (PCI BAR0). */
+  VBE_BAR0: 17,
+
+  /** 256 palette entries for 8 bpp, each 0x00RRGGBB with 8-bit components (DAC 6-bit values scaled). */
+  PALETTE: 64,
+  PALETTE_ENTRIES: 256,
+
+  /** Number of I32 words. */
+  COUNT: 64 + 256,
+} as const;
+
+/** Float64 counters and times (ms for times), written by the worker. */
+export const F64 = {
+  /** Retired guest instructions (each REP iteration counts one). */
+  INSTRUCTIONS: 0,
+  /** Worker wall time spent running guest instructions, ms. */
+  GUEST_MS: 1,
+  /** Worker wall time the guest spent halted (HLT), ms. */
+  IDLE_MS: 2,
+  /** Worker wall time spent in dirty tracking (hypercalls, scans, second-stage faults, flushes), ms. */
+  HV_MS: 3,
+  /** Worker performance.now() when the counters were last published, ms. */
+  PUBLISHED_AT_MS: 4,
+  /** Machine clock (device time), ms since boot. */
+  MACHINE_TIME_MS: 5,
+  HV_HYPERCALLS: 6,
+  HV_PAGES_SCANNED: 7,
+  HV_PAGES_DIRTY: 8,
+  HV_S2_FAULTS: 9,
+  HV_TLB_INVALIDATED: 10,
+  HV_IDLE_DROPS: 11,
+  HV_REARMS: 12,
+  /** Run-loop slices executed. */
+  SLICES: 13,
+  /** Interrupts delivered per IRQ line 0–15. */
+  IRQ_COUNT: 16,
+  /** Number of F64 slots. */
+  COUNT: 32,
+} as const;
+
+/** Byte offset of the F64 block in the stats SAB (8-aligned). */
+export const STATS_F64_OFFSET = I32.COUNT * 4;
+/** Total bytes of the stats/control SAB. */
+export const STATS_BYTES = STATS_F64_OFFSET + F64.COUNT * 8;
+
+/** Typed views over the stats/control SAB, made the same way on both threads. */
+export interface StatsViews {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+}
+
+export function statsViews(sab: SharedArrayBuffer | ArrayBuffer): StatsViews {
+  return {
+    i32: new Int32Array(sab, 0, I32.COUNT),
+    f64: new Float64Array(sab, STATS_F64_OFFSET, F64.COUNT),
+  };
+}
