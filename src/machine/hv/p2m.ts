@@ -6,6 +6,17 @@
  * hypervisor handles (the guest never sees it).
  *
  * Only the hypervisor changes permissions or clears A/D; the MMU only sets A/D on its walk.
+ *
+ * The MMU's part of the contract (its slow path; the TLB-hit fast path never looks at the p2m):
+ *  - read miss: entry without P2M_R → unmapped; P2M_MMIO → the MMIO bus; else `p2m.setAccessed(gfn)`
+ *    and cache the translation read-only.
+ *  - write miss (or a write hitting a read-only TLB entry): entry without P2M_W → call
+ *    `s2.onWriteViolation(gfn)`: RETRY = walk the p2m again (the hypervisor fixed the entry), DISCARD
+ *    = the write completes with no effect (ROM). With P2M_W: `p2m.setDirty(gfn)` *before* the write
+ *    completes, then cache the translation writable. Never set P2M_D any other way: setDirty is how
+ *    the hypervisor learns, at the moment it happens, that a tracked frame became dirty.
+ *  - `invalidateWritableMappings(firstGfn, nr)` drops write permission from every cached translation
+ *    to those frames (every linear alias), and from any "last page" shortcut the fast path keeps.
  */
 
 /** Machine frame number, bits 0–19 (the machine memory is < 4 GiB). */
@@ -44,10 +55,43 @@ export interface SecondStageFaultHandler {
  */
 export interface WritableMappingInvalidator {
   invalidateWritableMappings(firstGfn: number, nr: number): number;
+  /**
+   * Optional: drop every cached translation (read or write) to those frames. The hypervisor calls
+   * it when frames change their machine frame or go away (the VRAM BAR moved). A TLB without it
+   * must be flushed whole by whoever moves the BAR.
+   */
+  invalidateMappings?(firstGfn: number, nr: number): number;
 }
+
+/** Called (through P2m.setDirty) when a frame some dirty-log client tracks goes from clean to dirty. */
+export type TrackedFrameDirtied = (gfn: number) => void;
 
 export class P2m {
   readonly entries = new Int32Array(GFN_COUNT);
+  /**
+   * Per gfn, how many dirty-log regions cover it (0 = nobody tracks it). Only the hypervisor writes
+   * it; setDirty reads it so that an untracked frame costs one byte load.
+   */
+  readonly trackedFrames = new Uint8Array(GFN_COUNT);
+  /** The hypervisor's hook, fired by setDirty on a tracked frame's clean → dirty transition. */
+  onTrackedFrameDirtied: TrackedFrameDirtied | null = null;
+
+  /** The MMU's slow path, on caching any translation through gfn. */
+  setAccessed(gfn: number): void {
+    this.entries[gfn] |= P2M_A;
+  }
+
+  /**
+   * The MMU's slow path, before it lets a write through gfn complete (the entry has P2M_W). Sets
+   * P2M_A and P2M_D; on a clean → dirty transition of a tracked frame it tells the hypervisor, which
+   * is what lets the dirty-generation word move at the moment a tracked page becomes dirty.
+   */
+  setDirty(gfn: number): void {
+    const e = this.entries[gfn];
+    if ((e & P2M_D) !== 0) return;
+    this.entries[gfn] = e | P2M_A | P2M_D;
+    if (this.trackedFrames[gfn] !== 0) this.onTrackedFrameDirtied?.(gfn);
+  }
 
   /** Map [gfn, gfn + count) onto machine frames starting at mfn with the given permission bits. */
   map(gfn: number, mfn: number, count: number, perms: number): void {
