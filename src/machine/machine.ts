@@ -13,7 +13,7 @@ import { F64, I32, RunState, STATS_BYTES, statsViews, type StatsViews } from '..
 import type { Engine } from './engine';
 import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
-import { RunLoop, messageChannelYielder, type SliceOutcome, type Yielder } from './runloop';
+import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 
 /** Host time per slice: short enough that RPCs are served within about one slice. */
 export const SLICE_MS = 4;
@@ -51,7 +51,7 @@ export class Machine {
     if (!(image instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'image must be an ArrayBuffer');
     if (c.value.image !== 'pattern')
       return err(ErrorCode.ENOSYS, `${c.value.image} images are not supported by this build yet`);
-    return ok(new Machine(c.value, image, yielder ?? messageChannelYielder()));
+    return ok(new Machine(c.value, image, yielder ?? defaultYielder()));
   }
 
   private makeEngine(_image: ArrayBuffer): Engine {

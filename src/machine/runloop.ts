@@ -23,7 +23,11 @@ export interface Yielder {
   close(): void;
 }
 
-/** The production yielder: a MessageChannel self-post. */
+/**
+ * The browser's yielder: a MessageChannel self-post, one macrotask per slice with no clamp.
+ * (In Node a MessagePort drains up to ~1000 queued messages before timers run, which would starve
+ * them for seconds, so Node uses setImmediate instead: see defaultYielder.)
+ */
 export function messageChannelYielder(): Yielder {
   const channel = new MessageChannel();
   const queue: (() => void)[] = [];
@@ -46,6 +50,26 @@ export function messageChannelYielder(): Yielder {
       channel.port2.close();
     },
   };
+}
+
+/** Node's yielder: setImmediate runs after I/O and timers of the current loop turn. */
+export function immediateYielder(): Yielder {
+  return {
+    post(cb) {
+      setImmediate(cb);
+    },
+    sleep(ms, cb) {
+      const t = setTimeout(cb, ms);
+      return () => clearTimeout(t);
+    },
+    close() {},
+  };
+}
+
+/** MessageChannel in a browser (worker), setImmediate in Node. */
+export function defaultYielder(): Yielder {
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  return isNode && typeof setImmediate === 'function' ? immediateYielder() : messageChannelYielder();
 }
 
 export class RunLoop {
