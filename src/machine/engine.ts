@@ -10,4 +10,10 @@ export interface Engine {
   runSlice(budgetMs: number, now: number): SliceOutcome;
   /** Back to the just-booted state (image reloaded). */
   reset(): void;
+  /**
+   * Machine time in ms since boot (the platform's clock, wall or icount): what the hypervisor's
+   * idle drop counts its two seconds in. An engine without a clock leaves it out, and the Machine
+   * uses the host time it has spent running.
+   */
+  machineTimeMs?(): number;
 }

@@ -9,8 +9,18 @@ import {
   type Result,
   type StatsSnapshot,
 } from '../shared/api';
-import { F64, I32, RunState, STATS_BYTES, statsViews, type StatsViews } from '../shared/layout';
+import {
+  F64,
+  I32,
+  PAGE_SHIFT,
+  RunState,
+  STATS_BYTES,
+  VRAM_BAR_DEFAULT,
+  statsViews,
+  type StatsViews,
+} from '../shared/layout';
 import type { Engine } from './engine';
+import { Hypervisor } from './hv/hypervisor';
 import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
 import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
@@ -26,7 +36,11 @@ export class Machine {
   readonly memory: MachineMemory;
   readonly statsSab: SharedArrayBuffer;
   readonly stats: StatsViews;
+  /** The hypervisor: p2m, dirty-VRAM tracking, second-stage faults (the engine's CPU calls into it). */
+  readonly hv: Hypervisor;
   private readonly engine: Engine;
+  /** Host time spent running slices, ms: the machine clock of an engine without one. */
+  private runningMs = 0;
   private readonly loop: RunLoop;
   private serialOut = '';
   private fault: FaultReport | null = null;
@@ -39,6 +53,8 @@ export class Machine {
     this.memory = new MachineMemory(config.ramMiB, config.vramMiB);
     this.statsSab = new SharedArrayBuffer(STATS_BYTES);
     this.stats = statsViews(this.statsSab);
+    this.hv = new Hypervisor({ layout: this.memory.layout, stats: this.stats, now: this.machineTimeMs });
+    this.hv.setVramBar(VRAM_BAR_DEFAULT >>> PAGE_SHIFT);
     this.engine = this.makeEngine(image);
     this.loop = new RunLoop(this.slice, yielder);
     Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
@@ -55,8 +71,11 @@ export class Machine {
   }
 
   private makeEngine(_image: ArrayBuffer): Engine {
-    return new PatternEngine(this.memory, this.stats);
+    return new PatternEngine(this.memory, this.stats, (offset, length) => this.hv.markVramWritten(offset, length));
   }
+
+  /** Machine time, ms: the engine's clock if it has one (wall or icount), else host time spent running. */
+  readonly machineTimeMs = (): number => this.engine?.machineTimeMs?.() ?? this.runningMs;
 
   get handles(): MachineHandles {
     return { memory: this.memory.sab, stats: this.statsSab, layout: this.memory.layout };
@@ -86,6 +105,7 @@ export class Machine {
   reset(): Result<void> {
     const wasRunning = this.loop.isRunning;
     this.loop.pause();
+    this.hv.reset();
     this.engine.reset();
     this.fault = null;
     Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
@@ -100,6 +120,8 @@ export class Machine {
   /** One slice, callable directly from Node tests; the run loop calls it between yields. */
   readonly slice = (): SliceOutcome => {
     const t0 = performance.now();
+    const f64 = this.stats.f64;
+    const hvMs0 = f64[F64.HV_MS];
     let outcome: SliceOutcome;
     try {
       outcome = this.engine.runSlice(SLICE_MS, t0);
@@ -110,8 +132,10 @@ export class Machine {
       outcome = { next: 'stop' };
     }
     const t1 = performance.now();
-    const f64 = this.stats.f64;
-    f64[F64.GUEST_MS] += t1 - t0;
+    this.runningMs += t1 - t0;
+    // Second-stage faults taken inside the slice are hypervisor time, not guest time.
+    f64[F64.GUEST_MS] += t1 - t0 - (f64[F64.HV_MS] - hvMs0);
+    f64[F64.MACHINE_TIME_MS] = this.machineTimeMs();
     f64[F64.SLICES]++;
     f64[F64.PUBLISHED_AT_MS] = t1;
     Atomics.add(this.stats.i32, I32.SLICE_SEQ, 1);
@@ -150,15 +174,17 @@ export class Machine {
     };
   }
 
+  /** HVMOP_track_dirty_vram: see Hypervisor.trackDirtyVram and DESIGN.md. */
   trackDirtyVram(firstPfn: unknown, nr: unknown): Result<Uint8Array> {
     if (!Number.isInteger(firstPfn) || !Number.isInteger(nr))
       return err(ErrorCode.EINVAL, 'firstPfn and nr must be integers');
-    return err(ErrorCode.ENOSYS, 'no hypervisor in this build yet');
+    return this.hv.trackDirtyVram(firstPfn as number, nr as number);
   }
 
   setIdleDrop(on: unknown): Result<void> {
     if (typeof on !== 'boolean') return err(ErrorCode.EINVAL, 'setIdleDrop takes a boolean');
-    return err(ErrorCode.ENOSYS, 'no hypervisor in this build yet');
+    this.hv.setIdleDrop(on);
+    return ok(undefined);
   }
 
   lastFault(): FaultReport | null {

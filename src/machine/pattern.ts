@@ -29,6 +29,8 @@ export class PatternEngine implements Engine {
   constructor(
     private readonly memory: MachineMemory,
     private readonly stats: StatsViews,
+    /** Told about every VRAM byte range it writes (the hypervisor marks those frames dirty, as for DMA). */
+    private readonly onVramWrite: (offset: number, length: number) => void = () => {},
   ) {
     this.words = new Uint32Array(memory.sab, memory.layout.vramOffset, memory.layout.vramBytes >>> 2);
     this.reset();
@@ -38,6 +40,7 @@ export class PatternEngine implements Engine {
     this.frame = 0;
     this.row = 0;
     this.memory.vram.fill(0);
+    this.onVramWrite(0, this.memory.vram.length);
     const i32 = this.stats.i32;
     Atomics.store(i32, I32.VBE_ENABLED, 1);
     Atomics.store(i32, I32.VBE_XRES, PATTERN_WIDTH);
@@ -67,6 +70,7 @@ export class PatternEngine implements Engine {
     const y = this.row;
     const base = y * PATTERN_WIDTH;
     for (let x = 0; x < PATTERN_WIDTH; x++) this.words[base + x] = patternPixel(x, y, this.frame);
+    this.onVramWrite(base * 4, PATTERN_WIDTH * 4);
     if (++this.row === PATTERN_HEIGHT) {
       this.row = 0;
       this.frame++;

@@ -27,7 +27,7 @@
  * faults into onWriteViolation: the frame is marked dirty, write access returns, scanning resumes.
  */
 import { err, ErrorCode, ok, TRACK_DIRTY_VRAM_MAX_NR, type Result } from '../../shared/api';
-import { F64, I32, PAGE_SHIFT, type MemoryLayout, type StatsViews } from '../../shared/layout';
+import { F64, I32, PAGE_SHIFT, PAGE_SIZE, type MemoryLayout, type StatsViews } from '../../shared/layout';
 import { DirtyLog, type DirtyRegion } from './dirty-log';
 import {
   GFN_COUNT,
@@ -253,6 +253,19 @@ export class Hypervisor implements SecondStageFaultHandler {
     } finally {
       this.leave();
     }
+  }
+
+  /**
+   * A device (not the CPU) wrote VRAM bytes [offset, offset + length) directly: the VBE device
+   * clearing the framebuffer on a mode set, the built-in pattern. Those frames become dirty exactly
+   * as if the MMU had written them (P2m.setDirty, so the dirty generation moves too).
+   */
+  markVramWritten(offset: number, length: number): void {
+    const bar = this.barGfn;
+    if (bar === null || length <= 0) return;
+    const first = offset >>> PAGE_SHIFT;
+    const end = Math.min(this.vramFrames, (offset + length + PAGE_SIZE - 1) >>> PAGE_SHIFT);
+    for (let i = first; i < end; i++) this.p2m.setDirty(bar + i);
   }
 
   /** Machine reset: tracking stops (the client's next call starts it again, all dirty). */
