@@ -25,15 +25,19 @@ describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () 
       const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
       const clock = { ms: 0 };
       const hv = new Hypervisor({ layout: memory.layout, stats, now: () => clock.ms });
-      const bar = VRAM_BAR_DEFAULT >>> PAGE_SHIFT;
+      const bars = [VRAM_BAR_DEFAULT >>> PAGE_SHIFT, 0xd000_0000 >>> PAGE_SHIFT];
+      let bar = bars[0];
       hv.setVramBar(bar);
       const mmu = new FakeMmu(memory.u8, hv.p2m, hv);
       hv.attachTlb(mmu);
       const frames = hv.vramFrames;
       const LIN = 0x4000_0000 >>> PAGE_SHIFT;
       const ALIAS = 0x8000_0000 >>> PAGE_SHIFT;
-      for (let i = 0; i < frames; i++) mmu.map(LIN + i, bar + i);
-      for (let i = 0; i < 64; i++) mmu.map(ALIAS + i, bar + 100 + i); // a second window on frames 100–163
+      const mapWindows = () => {
+        for (let i = 0; i < frames; i++) mmu.map(LIN + i, bar + i);
+        for (let i = 0; i < 64; i++) mmu.map(ALIAS + i, bar + 100 + i); // a second window on frames 100–163
+      };
+      mapWindows();
 
       let first = 0;
       let nr = 300;
@@ -41,6 +45,7 @@ describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () 
       const written = new Set<number>(); // VRAM page indices written since the last call
       let writes = 0;
       let calls = 0;
+      let barMoves = 0;
 
       const write = () => {
         // Mostly a hot region (like a scrolling terminal), sometimes anywhere, sometimes the alias.
@@ -87,7 +92,13 @@ describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () 
           fresh = true;
           call();
         } else if (c === 5 && rand(10) === 0) hv.setIdleDrop(!hv.idleDropEnabled);
-        else if (c === 6 && rand(2) === 0) {
+        else if (c === 7 && rand(20) === 0) {
+          // The guest moves PCI BAR0 and remaps its windows: tracking follows, nothing is lost.
+          bar = bar === bars[0] ? bars[1] : bars[0];
+          barMoves++;
+          hv.setVramBar(bar);
+          mapWindows();
+        } else if (c === 6 && rand(2) === 0) {
           // Idle stretch with calls only: the drop engages if it is on.
           for (let q = 0; q < 4; q++) {
             clock.ms += 800;
@@ -101,5 +112,6 @@ describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () 
       expect(stats.f64[F64.HV_IDLE_DROPS]).toBeGreaterThan(0);
       expect(stats.f64[F64.HV_REARMS]).toBeGreaterThan(0);
       expect(stats.f64[F64.HV_TLB_INVALIDATED]).toBeGreaterThan(0);
+      expect(barMoves).toBeGreaterThan(0);
     });
 });
