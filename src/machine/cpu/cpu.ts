@@ -1,0 +1,2123 @@
+/**
+ * The IA-32 interpreter (first cut): real mode and 32/16-bit protected mode, rings with the TSS
+ * stack switch on interrupts, IDT gates, exceptions with error codes, paging through the MMU
+ * (mmu.ts) with exact A/D bits and the hypervisor's second stage.
+ *
+ * What is here and what is not is listed in README.md next to this file. Nothing a guest does
+ * throws out of run(): guest faults are internal `CpuFault`/`PageFault` values turned into the
+ * architectural exception; a fault while delivering one becomes #DF, and one more a triple fault.
+ */
+import type { MachineMemory } from '../memory';
+import type { AccessSize, InterruptController, IoBus, MmioBus } from '../bus';
+import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
+import { Mmu, PageFault, PHYS_IO } from './mmu';
+import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
+
+export interface CpuEnv {
+  memory: MachineMemory;
+  p2m: P2m;
+  io: IoBus;
+  mmio: MmioBus;
+  pic: InterruptController;
+  s2: SecondStageFaultHandler;
+  tsc: () => number;
+}
+
+export const RunExit = { BUDGET: 0, HLT: 1, TRIPLE_FAULT: 2, STOPPED: 3 } as const;
+export type RunExit = (typeof RunExit)[keyof typeof RunExit];
+
+/** A guest exception raised inside an instruction (never leaves the CPU). */
+class CpuFault {
+  constructor(
+    readonly vector: number,
+    readonly errorCode: number, // -1: none
+  ) {}
+}
+
+const EAX = 0,
+  ECX = 1,
+  EDX = 2,
+  EBX = 3,
+  ESP = 4,
+  EBP = 5,
+  ESI = 6,
+  EDI = 7;
+const ES = 0,
+  CS = 1,
+  SS = 2,
+  DS = 3,
+  FS = 4,
+  GS = 5;
+const NO_SEG = -1;
+
+/** Exceptions (SDM vol. 3, table 6-1). */
+const DE = 0,
+  DB = 1,
+  BP = 3,
+  UD = 6,
+  NM = 7,
+  DF_ = 8,
+  TS = 10,
+  NP = 11,
+  SS_ = 12,
+  GP = 13,
+  PF_ = 14;
+void DB;
+
+const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+
+export class Cpu {
+  readonly reg32 = new Int32Array(8);
+  private _eip = 0;
+  private flags = 2;
+  readonly segSel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  readonly segLimit = new Int32Array(6);
+  /** Descriptor access byte and flags (bits 8–15: access; bit 22: D/B). */
+  readonly segAttr = new Int32Array(6);
+  private gdtBase = 0;
+  private gdtLimit = 0xffff;
+  private idtBase = 0;
+  private idtLimit = 0x3ff;
+  private ldtSel = 0;
+  private ldtBase = 0;
+  private ldtLimit = 0;
+  private trSel = 0;
+  private trBase = 0;
+  private trLimit = 0;
+  private _cr0 = 0x60000010;
+  private _cr2 = 0;
+  private _cr4 = 0;
+  private readonly dr = new Int32Array(8);
+  private _cpl = 0;
+  private codeSize32 = false;
+  private stackSize32 = false;
+
+  instructions = 0;
+  halted = false;
+  private stopRequested = false;
+  private shadow = false;
+  readonly mmu: Mmu;
+  readonly tlb: Mmu;
+
+  // The instruction being executed.
+  private start = 0;
+  private startEsp = 0;
+  private op32 = false;
+  private ad32 = false;
+  private seg = NO_SEG;
+  private rep = 0; // 0, 0xF2, 0xF3
+  private modrm = 0;
+  private ea = 0; // linear address of a memory operand
+  private readonly traceRing = new Int32Array(64);
+  private tracePos = 0;
+
+  constructor(private readonly env: CpuEnv) {
+    this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
+    this.tlb = this.mmu;
+    this.reset();
+  }
+
+  // ---- the face ----------------------------------------------------------------------------------
+
+  get eip(): number {
+    return this._eip;
+  }
+  set eip(v: number) {
+    this._eip = v | 0;
+  }
+  get cr0(): number {
+    return this._cr0;
+  }
+  get cr2(): number {
+    return this._cr2;
+  }
+  get cr3(): number {
+    return this.mmu.cr3;
+  }
+  get cr4(): number {
+    return this._cr4;
+  }
+  get cpl(): number {
+    return this._cpl;
+  }
+  get interruptFlag(): boolean {
+    return (this.flags & IF) !== 0;
+  }
+  getEflags(): number {
+    return this.flags | 2;
+  }
+  setEflags(v: number): void {
+    this.flags = (v & 0x3f7fd5) | 2;
+  }
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+  setA20(enabled: boolean): void {
+    this.mmu.a20Mask = enabled ? -1 : ~0x100000;
+    this.mmu.flush(false);
+  }
+
+  /** Power-on state (SDM vol. 3, 9.1.1). */
+  reset(): void {
+    this.reg32.fill(0);
+    this.reg32[EDX] = 0x00000633;
+    this.flags = 2;
+    this._eip = 0xfff0;
+    for (let s = 0; s < 6; s++) this.setRealSeg(s, 0);
+    this.segSel[CS] = 0xf000;
+    this.segBase[CS] = 0xffff0000 | 0;
+    this._cr0 = 0x60000010;
+    this._cr2 = 0;
+    this._cr4 = 0;
+    this.mmu.cr3 = 0;
+    this.mmu.paging = false;
+    this.mmu.wp = false;
+    this.mmu.pse = false;
+    this.mmu.pge = false;
+    this.mmu.a20Mask = -1;
+    this.mmu.flush(false);
+    this.gdtBase = 0;
+    this.gdtLimit = 0xffff;
+    this.idtBase = 0;
+    this.idtLimit = 0x3ff;
+    this.ldtSel = this.trSel = 0;
+    this._cpl = 0;
+    this.codeSize32 = this.stackSize32 = false;
+    this.halted = false;
+    this.stopRequested = false;
+    this.shadow = false;
+  }
+
+  /** The Multiboot entry state: flat 4 GiB ring-0 code/data, CR0.PE = 1, paging off, IF = 0. */
+  enterProtectedModeFlat(eip: number, regs: Record<string, number>): void {
+    this.reset();
+    this.reg32[EDX] = 0;
+    this._cr0 = 0x11;
+    for (let s = 0; s < 6; s++) {
+      this.segSel[s] = s === CS ? 0x08 : 0x10;
+      this.segBase[s] = 0;
+      this.segLimit[s] = -1;
+      this.segAttr[s] = (s === CS ? 0x9b00 : 0x9300) | (1 << 22) | (1 << 23);
+    }
+    this.codeSize32 = this.stackSize32 = true;
+    for (const [name, v] of Object.entries(regs)) {
+      const i = REG_NAMES.indexOf(name);
+      if (i >= 0) this.reg32[i] = v;
+    }
+    this._eip = eip | 0;
+  }
+
+  /** Runs up to maxInstructions; each REP iteration counts one. */
+  run(maxInstructions: number): RunExit {
+    const end = this.instructions + maxInstructions;
+    while (this.instructions < end) {
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return RunExit.STOPPED;
+      }
+      if (this.shadow) this.shadow = false;
+      else if (this.flags & IF && this.env.pic.hasInterrupt()) {
+        this.halted = false;
+        const vector = this.env.pic.acknowledge();
+        if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+      }
+      if (this.halted) return RunExit.HLT;
+      this.start = this._eip;
+      this.startEsp = this.reg32[ESP];
+      this.traceRing[this.tracePos++ & 63] = this.start;
+      try {
+        this.step();
+        this.instructions++;
+      } catch (e) {
+        let vector: number;
+        let code: number;
+        if (e instanceof SoftInt) {
+          this.instructions++;
+          if (!this.raise(e.vector, -1, true, this._eip)) return RunExit.TRIPLE_FAULT;
+          continue;
+        }
+        if (e instanceof PageFault) {
+          this._cr2 = e.linear;
+          vector = PF_;
+          code = e.errorCode;
+        } else if (e instanceof CpuFault) {
+          vector = e.vector;
+          code = e.errorCode;
+        } else {
+          throw e; // a bug in the emulator, not a guest action
+        }
+        this._eip = this.start;
+        this.reg32[ESP] = this.startEsp;
+        if (!this.raise(vector, code, false, this.start)) return RunExit.TRIPLE_FAULT;
+      }
+      if (this.halted) return RunExit.HLT;
+    }
+    return this.stopRequested ? ((this.stopRequested = false), RunExit.STOPPED) : RunExit.BUDGET;
+  }
+
+  /** The last n instruction addresses with their bytes (a disassembler is not written yet). */
+  trace(n: number): string[] {
+    const out: string[] = [];
+    const count = Math.min(n, 64, this.tracePos);
+    for (let i = this.tracePos - count; i < this.tracePos; i++) {
+      const at = this.traceRing[i & 63];
+      out.push(`${(at >>> 0).toString(16).padStart(8, '0')}: ${this.disassemble(at, 1)[0]}`);
+    }
+    return out;
+  }
+
+  disassemble(linear: number, count: number): string[] {
+    const out: string[] = [];
+    let at = linear;
+    for (let i = 0; i < count; i++) {
+      const bytes: string[] = [];
+      for (let k = 0; k < 8; k++) {
+        const m = this.peek(this.segBase[CS] + at + k);
+        bytes.push(m < 0 ? '??' : m.toString(16).padStart(2, '0'));
+      }
+      out.push(`db ${bytes.join(' ')}`);
+      at += 8;
+    }
+    return out;
+  }
+
+  private peek(linear: number): number {
+    try {
+      const o = this.mmu.translate(linear, false, false);
+      return o === PHYS_IO ? -1 : this.env.memory.u8[o];
+    } catch {
+      return -1;
+    }
+  }
+
+  // ---- exceptions and interrupts ----------------------------------------------------------------
+
+  /**
+   * Delivers an interrupt or exception; false on a triple fault (the machine then resets). A fault
+   * while delivering becomes #DF (SDM vol. 3, 6.15, simplified: every nested fault counts), and a
+   * fault while delivering #DF shuts the processor down.
+   */
+  private raise(vector: number, code: number, software: boolean, returnEip: number): boolean {
+    const esp = this.reg32[ESP];
+    try {
+      this.deliver(vector, code, software, returnEip);
+      return true;
+    } catch (e) {
+      if (!(e instanceof CpuFault || e instanceof PageFault)) throw e;
+      if (e instanceof PageFault) this._cr2 = e.linear;
+      this.reg32[ESP] = esp;
+      if (vector === DF_) {
+        this.tripleFault();
+        return false;
+      }
+    }
+    try {
+      this.deliver(DF_, 0, false, returnEip);
+      return true;
+    } catch (e) {
+      if (!(e instanceof CpuFault || e instanceof PageFault)) throw e;
+      this.tripleFault();
+      return false;
+    }
+  }
+
+  private tripleFault(): void {
+    this.reset();
+  }
+
+  private deliver(vector: number, code: number, software: boolean, returnEip: number): void {
+    this.halted = false;
+    if (!(this._cr0 & 1)) {
+      // Real mode: the IVT (SDM vol. 3, 20.1.4).
+      const off = this.idtBase + vector * 4;
+      const ip = this.readLin16(off, false);
+      const cs = this.readLin16(off + 2, false);
+      this.push16(this.flags & 0xffff);
+      this.push16(this.segSel[CS]);
+      this.push16(returnEip & 0xffff);
+      this.flags &= ~(IF | TF | AC);
+      this.setRealSeg(CS, cs);
+      this._eip = ip;
+      return;
+    }
+    if (vector * 8 + 7 > this.idtLimit) throw new CpuFault(GP, vector * 8 + 2);
+    const lo = this.readLin32(this.idtBase + vector * 8, false);
+    const hi = this.readLin32(this.idtBase + vector * 8 + 4, false);
+    const type = (hi >>> 8) & 0x1f;
+    const dpl = (hi >>> 13) & 3;
+    if (software && dpl < this._cpl) throw new CpuFault(GP, vector * 8 + 2);
+    if (type !== 0xe && type !== 0xf && type !== 0x6 && type !== 0x7) throw new CpuFault(GP, vector * 8 + 2);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, vector * 8 + 2);
+    const gate32 = (type & 8) !== 0;
+    const sel = lo >>> 16;
+    const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
+    if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [dlo, dhi] = this.readDescriptor(sel, GP);
+    if (!(dhi & 0x1800) || (dhi & 0x1800) !== 0x1800) throw new CpuFault(GP, sel & 0xfffc);
+    if (!(dhi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    const conforming = (dhi & 0x400) !== 0;
+    const targetDpl = (dhi >>> 13) & 3;
+    const newCpl = conforming ? this._cpl : targetDpl;
+    const oldFlags = this.flags;
+    const oldCs = this.segSel[CS];
+    if (newCpl < this._cpl) {
+      // Stack switch from the TSS (SDM vol. 3, 6.12.1).
+      const is32 = (this.trAttr & 0x800) !== 0 || true;
+      void is32;
+      const newEsp = this.readLin32(this.trBase + 4 + newCpl * 8, false);
+      const newSs = this.readLin16(this.trBase + 8 + newCpl * 8, false);
+      const oldSs = this.segSel[SS];
+      const oldEsp = this.reg32[ESP];
+      this.loadSegProtected(SS, newSs, TS, newCpl);
+      this.reg32[ESP] = newEsp;
+      this.setCs(sel, dlo, dhi, newCpl);
+      this.pushGate(gate32, oldSs);
+      this.pushGate(gate32, oldEsp);
+    } else {
+      this.setCs(sel, dlo, dhi, newCpl);
+    }
+    this.pushGate(gate32, oldFlags);
+    this.pushGate(gate32, oldCs);
+    this.pushGate(gate32, returnEip);
+    if (code >= 0) this.pushGate(gate32, code);
+    if (!(type & 1)) this.flags &= ~IF;
+    this.flags &= ~(TF | NT | RF | VM);
+    this._eip = offset | 0;
+  }
+  private trAttr = 0;
+
+  private pushGate(gate32: boolean, v: number): void {
+    if (gate32) this.push32(v);
+    else this.push16(v);
+  }
+
+  private setCs(sel: number, lo: number, hi: number, cpl: number): void {
+    this.segSel[CS] = (sel & 0xfffc) | cpl;
+    this.segBase[CS] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+    this.segLimit[CS] = this.limitOf(lo, hi);
+    this.segAttr[CS] = hi & 0x00f0ff00;
+    this.codeSize32 = (hi & (1 << 22)) !== 0;
+    this._cpl = cpl;
+  }
+
+  private limitOf(lo: number, hi: number): number {
+    const raw = (lo & 0xffff) | (hi & 0xf0000);
+    return hi & (1 << 23) ? (raw << 12) | 0xfff : raw;
+  }
+
+  /** Reads the 8-byte descriptor of a selector; a selector beyond its table's limit → fault(sel). */
+  private readDescriptor(sel: number, vector: number): [number, number] {
+    const index = sel & 0xfff8;
+    const ldt = (sel & 4) !== 0;
+    const base = ldt ? this.ldtBase : this.gdtBase;
+    const limit = ldt ? this.ldtLimit : this.gdtLimit;
+    if (index + 7 > limit) throw new CpuFault(vector, sel & 0xfffc);
+    return [this.readLin32(base + index, false), this.readLin32(base + index + 4, false)];
+  }
+
+  private setRealSeg(s: number, sel: number): void {
+    this.segSel[s] = sel;
+    this.segBase[s] = sel << 4;
+    if (this.segLimit[s] === 0) this.segLimit[s] = 0xffff;
+    if (s === CS) this.codeSize32 = false;
+    if (s === SS) this.stackSize32 = false;
+  }
+
+  /** MOV/POP to a segment register in protected mode (SDM vol. 2, MOV). */
+  private loadSegProtected(s: number, sel: number, vector: number, cpl: number): void {
+    if ((sel & 0xfffc) === 0) {
+      if (s === SS) throw new CpuFault(vector === TS ? TS : GP, 0);
+      this.segSel[s] = sel;
+      this.segBase[s] = 0;
+      this.segLimit[s] = 0;
+      this.segAttr[s] = 0;
+      return;
+    }
+    const [lo, hi] = this.readDescriptor(sel, vector === TS ? TS : GP);
+    const dpl = (hi >>> 13) & 3;
+    const rpl = sel & 3;
+    const isCode = (hi & 0x800) !== 0;
+    const isSeg = (hi & 0x1000) !== 0;
+    const err = vector === TS ? TS : GP;
+    if (!isSeg) throw new CpuFault(err, sel & 0xfffc);
+    if (s === SS) {
+      if (isCode || !(hi & 0x200) || rpl !== cpl || dpl !== cpl) throw new CpuFault(err, sel & 0xfffc);
+      if (!(hi & 0x8000)) throw new CpuFault(vector === TS ? TS : SS_, sel & 0xfffc);
+      this.stackSize32 = (hi & (1 << 22)) !== 0;
+    } else {
+      if (isCode && !(hi & 0x200)) throw new CpuFault(GP, sel & 0xfffc);
+      if ((!isCode || !(hi & 0x400)) && (rpl > dpl || cpl > dpl)) throw new CpuFault(GP, sel & 0xfffc);
+      if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    }
+    this.segSel[s] = sel;
+    this.segBase[s] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+    this.segLimit[s] = this.limitOf(lo, hi);
+    this.segAttr[s] = hi & 0x00f0ff00;
+  }
+
+  private loadSeg(s: number, sel: number): void {
+    if (!(this._cr0 & 1) || this.flags & VM) this.setRealSeg(s, sel);
+    else this.loadSegProtected(s, sel, GP, this._cpl);
+    if (s === SS) this.shadow = true;
+  }
+
+  // ---- memory ------------------------------------------------------------------------------------
+
+  private get user(): boolean {
+    return this._cpl === 3;
+  }
+
+  private readLin8(lin: number, user = this.user): number {
+    const o = this.mmu.translate(lin, false, user);
+    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
+    return this.env.memory.u8[o];
+  }
+  private readLin16(lin: number, user = this.user): number {
+    if ((lin & 0xfff) === 0xfff) return this.readLin8(lin, user) | (this.readLin8(lin + 1, user) << 8);
+    const o = this.mmu.translate(lin, false, user);
+    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 2) & 0xffff;
+    const m = this.env.memory.u8;
+    return m[o] | (m[o + 1] << 8);
+  }
+  private readLin32(lin: number, user = this.user): number {
+    if ((lin & 0xfff) > 0xffc) return this.readLin16(lin, user) | (this.readLin16(lin + 2, user) << 16);
+    const o = this.mmu.translate(lin, false, user);
+    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 4) | 0;
+    const m = this.env.memory.u8;
+    return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
+  }
+  private writeLin8(lin: number, v: number, user = this.user): void {
+    const o = this.mmu.translate(lin, true, user);
+    if (o === PHYS_IO) this.env.mmio.write(this.mmu.lastPhys, 1, v & 0xff);
+    else this.env.memory.u8[o] = v;
+  }
+  private writeLin16(lin: number, v: number, user = this.user): void {
+    if ((lin & 0xfff) === 0xfff) {
+      // Both pages are checked before either is written (no side effect on the first page).
+      this.mmu.translate(lin + 1, true, user);
+      this.writeLin8(lin, v, user);
+      this.writeLin8(lin + 1, v >>> 8, user);
+      return;
+    }
+    const o = this.mmu.translate(lin, true, user);
+    if (o === PHYS_IO) return this.env.mmio.write(this.mmu.lastPhys, 2, v & 0xffff);
+    const m = this.env.memory.u8;
+    m[o] = v;
+    m[o + 1] = v >>> 8;
+  }
+  private writeLin32(lin: number, v: number, user = this.user): void {
+    if ((lin & 0xfff) > 0xffc) {
+      this.mmu.translate(lin, true, user);
+      this.mmu.translate(lin + 3, true, user);
+      for (let i = 0; i < 4; i++) this.writeLin8(lin + i, v >>> (8 * i), user);
+      return;
+    }
+    const o = this.mmu.translate(lin, true, user);
+    if (o === PHYS_IO) return this.env.mmio.write(this.mmu.lastPhys, 4, v >>> 0);
+    const m = this.env.memory.u8;
+    m[o] = v;
+    m[o + 1] = v >>> 8;
+    m[o + 2] = v >>> 16;
+    m[o + 3] = v >>> 24;
+  }
+  private readLin(lin: number, size: number): number {
+    return size === 1 ? this.readLin8(lin) : size === 2 ? this.readLin16(lin) : this.readLin32(lin) >>> 0;
+  }
+  private writeLin(lin: number, size: number, v: number): void {
+    if (size === 1) this.writeLin8(lin, v);
+    else if (size === 2) this.writeLin16(lin, v);
+    else this.writeLin32(lin, v);
+  }
+
+  // ---- fetch and decode --------------------------------------------------------------------------
+
+  private fetch8(): number {
+    const v = this.readLin8(this.segBase[CS] + this._eip);
+    this._eip = this.codeSize32 ? (this._eip + 1) | 0 : (this._eip + 1) & 0xffff;
+    return v;
+  }
+  private fetch16(): number {
+    return this.fetch8() | (this.fetch8() << 8);
+  }
+  private fetch32(): number {
+    return this.fetch16() | (this.fetch16() << 16);
+  }
+  private fetchImm(size: number): number {
+    return size === 1 ? this.fetch8() : size === 2 ? this.fetch16() : this.fetch32() >>> 0;
+  }
+
+  /** Decodes ModR/M (and SIB, displacement) and leaves the linear address in `ea` for memory. */
+  private decodeModrm(): void {
+    const modrm = this.fetch8();
+    this.modrm = modrm;
+    const mod = modrm >> 6;
+    if (mod === 3) return;
+    const rm = modrm & 7;
+    let off: number;
+    let defSeg = DS;
+    if (this.ad32) {
+      if (rm === 4) {
+        const sib = this.fetch8();
+        const base = sib & 7;
+        const index = (sib >> 3) & 7;
+        const scale = sib >> 6;
+        if (base === 5 && mod === 0) off = this.fetch32();
+        else {
+          off = this.reg32[base];
+          if (base === ESP || base === EBP) defSeg = SS;
+        }
+        if (index !== 4) off += this.reg32[index] << scale;
+      } else if (rm === 5 && mod === 0) {
+        off = this.fetch32();
+      } else {
+        off = this.reg32[rm];
+        if (rm === EBP) defSeg = SS;
+      }
+      if (mod === 1) off += (this.fetch8() << 24) >> 24;
+      else if (mod === 2) off += this.fetch32();
+      off |= 0;
+    } else {
+      const r = this.reg32;
+      switch (rm) {
+        case 0:
+          off = r[EBX] + r[ESI];
+          break;
+        case 1:
+          off = r[EBX] + r[EDI];
+          break;
+        case 2:
+          off = r[EBP] + r[ESI];
+          defSeg = SS;
+          break;
+        case 3:
+          off = r[EBP] + r[EDI];
+          defSeg = SS;
+          break;
+        case 4:
+          off = r[ESI];
+          break;
+        case 5:
+          off = r[EDI];
+          break;
+        case 6:
+          if (mod === 0) off = this.fetch16();
+          else {
+            off = r[EBP];
+            defSeg = SS;
+          }
+          break;
+        default:
+          off = r[EBX];
+      }
+      if (mod === 1) off += (this.fetch8() << 24) >> 24;
+      else if (mod === 2) off += this.fetch16();
+      off &= 0xffff;
+    }
+    this.ea = (this.segBase[this.seg === NO_SEG ? defSeg : this.seg] + off) | 0;
+  }
+
+  private get reg(): number {
+    return (this.modrm >> 3) & 7;
+  }
+
+  private getReg(r: number, size: number): number {
+    if (size === 4) return this.reg32[r] >>> 0;
+    if (size === 2) return this.reg32[r] & 0xffff;
+    return r < 4 ? this.reg32[r] & 0xff : (this.reg32[r - 4] >> 8) & 0xff;
+  }
+  private setReg(r: number, size: number, v: number): void {
+    if (size === 4) this.reg32[r] = v;
+    else if (size === 2) this.reg32[r] = (this.reg32[r] & ~0xffff) | (v & 0xffff);
+    else if (r < 4) this.reg32[r] = (this.reg32[r] & ~0xff) | (v & 0xff);
+    else this.reg32[r - 4] = (this.reg32[r - 4] & ~0xff00) | ((v & 0xff) << 8);
+  }
+  /** The r/m operand (after decodeModrm). */
+  private getRm(size: number): number {
+    return this.modrm >= 0xc0 ? this.getReg(this.modrm & 7, size) : this.readLin(this.ea, size);
+  }
+  private setRm(size: number, v: number): void {
+    if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, size, v);
+    else this.writeLin(this.ea, size, v);
+  }
+
+  // ---- stack -------------------------------------------------------------------------------------
+
+  private push32(v: number): void {
+    if (this.stackSize32) {
+      const sp = (this.reg32[ESP] - 4) | 0;
+      this.writeLin32(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = sp;
+    } else {
+      const sp = (this.reg32[ESP] - 4) & 0xffff;
+      this.writeLin32(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
+    }
+  }
+  private push16(v: number): void {
+    if (this.stackSize32) {
+      const sp = (this.reg32[ESP] - 2) | 0;
+      this.writeLin16(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = sp;
+    } else {
+      const sp = (this.reg32[ESP] - 2) & 0xffff;
+      this.writeLin16(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
+    }
+  }
+  private pop32(): number {
+    const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
+    const v = this.readLin32(this.segBase[SS] + sp);
+    this.addSp(4);
+    return v;
+  }
+  private pop16(): number {
+    const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
+    const v = this.readLin16(this.segBase[SS] + sp);
+    this.addSp(2);
+    return v;
+  }
+  private addSp(n: number): void {
+    if (this.stackSize32) this.reg32[ESP] += n;
+    else this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | ((this.reg32[ESP] + n) & 0xffff);
+  }
+  private push(v: number): void {
+    if (this.op32) this.push32(v);
+    else this.push16(v);
+  }
+  private pop(): number {
+    return this.op32 ? this.pop32() >>> 0 : this.pop16();
+  }
+
+  // ---- ALU ---------------------------------------------------------------------------------------
+
+  private setArith(f: number): void {
+    this.flags = (this.flags & ~ARITH) | f;
+  }
+
+  /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result. */
+  private alu(op: number, a: number, b: number, size: number): number {
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    let r: number;
+    let f = 0;
+    switch (op) {
+      case 0: // ADD
+      case 2: {
+        // ADC
+        const c = op === 2 ? this.flags & CF : 0;
+        r = a + b + c;
+        if (r > mask) f |= CF;
+        r = size === 4 ? r >>> 0 : r & mask;
+        if ((a ^ r) & (b ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      }
+      case 3: // SBB
+      case 5: // SUB
+      case 7: {
+        // CMP
+        const c = op === 3 ? this.flags & CF : 0;
+        r = a - b - c;
+        if (r < 0) f |= CF;
+        r = size === 4 ? r >>> 0 : r & mask;
+        if ((a ^ b) & (a ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      }
+      case 1:
+        r = size === 4 ? (a | b) >>> 0 : a | b;
+        break;
+      case 4:
+        r = size === 4 ? (a & b) >>> 0 : a & b;
+        break;
+      default:
+        r = size === 4 ? (a ^ b) >>> 0 : a ^ b;
+    }
+    this.setArith(f | szp(r, size));
+    return r;
+  }
+
+  private incdec(a: number, size: number, dec: boolean): number {
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & mask;
+    let f = this.flags & CF;
+    f |= (a ^ 1 ^ r) & AF;
+    if (dec ? a === sign : r === sign) f |= OF;
+    this.setArith(f | szp(r, size));
+    return r;
+  }
+
+  /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR. Count 0 leaves the flags alone. */
+  private shift(op: number, a: number, count: number, size: number): number {
+    const bits = size * 8;
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    count &= 0x1f;
+    if (count === 0) return a;
+    let r: number;
+    let cf: number;
+    let of: number;
+    switch (op) {
+      case 0: {
+        const n = count % bits;
+        r = n === 0 ? a : ((a << n) | (a >>> (bits - n))) & mask;
+        if (size === 4) r >>>= 0;
+        cf = r & 1;
+        of = (r & sign ? 1 : 0) ^ cf;
+        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+        return r;
+      }
+      case 1: {
+        const n = count % bits;
+        r = n === 0 ? a : ((a >>> n) | (a << (bits - n))) & mask;
+        if (size === 4) r >>>= 0;
+        cf = r & sign ? 1 : 0;
+        of = ((r >>> (bits - 1)) ^ (r >>> (bits - 2))) & 1;
+        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+        return r;
+      }
+      case 2:
+      case 3: {
+        const n = count % (bits + 1);
+        r = a;
+        cf = this.flags & CF;
+        for (let i = 0; i < n; i++) {
+          if (op === 2) {
+            const out = r & sign ? 1 : 0;
+            r = ((r << 1) | cf) & mask;
+            cf = out;
+          } else {
+            const out = r & 1;
+            r = (r >>> 1) | (cf ? sign : 0);
+            cf = out;
+          }
+        }
+        if (size === 4) r >>>= 0;
+        of = op === 2 ? (r & sign ? 1 : 0) ^ cf : ((r >>> (bits - 1)) ^ (r >>> (bits - 2))) & 1;
+        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+        return r;
+      }
+      case 4:
+      case 6:
+        cf = count <= bits ? (a >>> (bits - count)) & 1 : 0;
+        r = count >= bits ? 0 : (a << count) & mask;
+        if (size === 4) r >>>= 0;
+        of = (r & sign ? 1 : 0) ^ cf;
+        break;
+      case 5:
+        cf = count <= bits ? (a >>> (count - 1)) & 1 : 0;
+        r = count >= bits ? 0 : a >>> count;
+        of = a & sign ? 1 : 0;
+        break;
+      default: {
+        const s = size === 4 ? a | 0 : size === 2 ? (a << 16) >> 16 : (a << 24) >> 24;
+        const n = Math.min(count, bits - 1);
+        cf = (s >> (count >= bits ? bits - 1 : count - 1)) & 1;
+        r = (s >> n) & mask;
+        if (size === 4) r >>>= 0;
+        of = 0;
+      }
+    }
+    this.setArith((cf ? CF : 0) | (of ? OF : 0) | szp(r, size));
+    return r;
+  }
+
+  private cond(cc: number): boolean {
+    const f = this.flags;
+    let r: boolean;
+    switch (cc >> 1) {
+      case 0:
+        r = (f & OF) !== 0;
+        break;
+      case 1:
+        r = (f & CF) !== 0;
+        break;
+      case 2:
+        r = (f & ZF) !== 0;
+        break;
+      case 3:
+        r = (f & (CF | ZF)) !== 0;
+        break;
+      case 4:
+        r = (f & SF) !== 0;
+        break;
+      case 5:
+        r = (f & PF) !== 0;
+        break;
+      case 6:
+        r = !(f & SF) !== !(f & OF);
+        break;
+      default:
+        r = (f & ZF) !== 0 || !(f & SF) !== !(f & OF);
+    }
+    return cc & 1 ? !r : r;
+  }
+
+  // ---- privileged-operation helpers ---------------------------------------------------------------
+
+  private requireCpl0(): void {
+    if (this._cr0 & 1 && this._cpl !== 0) throw new CpuFault(GP, 0);
+  }
+
+  private get iopl(): number {
+    return (this.flags & IOPL) >>> 12;
+  }
+
+  /** I/O permission (SDM vol. 1, 19.5): IOPL, then the TSS bitmap. */
+  private checkIo(port: number, size: number): void {
+    if (!(this._cr0 & 1) || this._cpl <= this.iopl) return;
+    if (this.trLimit < 0x67) throw new CpuFault(GP, 0);
+    const mapBase = this.readLin16(this.trBase + 0x66, false);
+    const at = mapBase + (port >>> 3);
+    if (at + 1 > this.trLimit) throw new CpuFault(GP, 0);
+    const bits = this.readLin16(this.trBase + at, false);
+    if ((bits >>> (port & 7)) & ((1 << size) - 1)) throw new CpuFault(GP, 0);
+  }
+
+  private writeCr0(v: number): void {
+    if ((v & 0x80000000) !== 0 && (v & 1) === 0) throw new CpuFault(GP, 0);
+    this._cr0 = v | 0x10;
+    this.mmu.paging = (v & 0x80000001) === 0x80000001 || (v & 0x80000000) !== 0;
+    this.mmu.wp = (v & 0x10000) !== 0;
+    this.mmu.flush(false);
+    if (!(v & 1)) this._cpl = 0;
+  }
+
+  private writeCr4(v: number): void {
+    // Only PSE (bit 4) and PGE (bit 7) and TSD (bit 2) exist on this CPU; other bits → #GP.
+    if (v & ~0x94) throw new CpuFault(GP, 0);
+    this._cr4 = v;
+    this.mmu.pse = (v & 0x10) !== 0;
+    this.mmu.pge = (v & 0x80) !== 0;
+    this.mmu.flush(false);
+  }
+
+  private setFlagsFrom(v: number, size: number): void {
+    // POPF (SDM vol. 2): IOPL changes only at CPL 0; IF only when CPL ≤ IOPL; VM/RF untouched.
+    let changeable = CF | PF | AF | ZF | SF | TF | DF | OF | NT | AC | ID;
+    if (!(this._cr0 & 1) || this._cpl === 0) changeable |= IOPL;
+    if (!(this._cr0 & 1) || this._cpl <= this.iopl) changeable |= IF;
+    if (size === 2) changeable &= 0xffff;
+    this.flags = (this.flags & ~changeable) | (v & changeable) | 2;
+  }
+
+  // ---- string instructions -----------------------------------------------------------------------
+
+  private stringOp(op: number, size: number): void {
+    const a32 = this.ad32;
+    const r = this.reg32;
+    const step = this.flags & DF ? -size : size;
+    const srcSeg = this.segBase[this.seg === NO_SEG ? DS : this.seg];
+    const repeat = this.rep !== 0;
+    if (repeat) {
+      const count = a32 ? r[ECX] : r[ECX] & 0xffff;
+      if (count === 0) return;
+    }
+    const si = a32 ? r[ESI] : r[ESI] & 0xffff;
+    const di = a32 ? r[EDI] : r[EDI] & 0xffff;
+    const adv = (reg: number): void => {
+      r[reg] = a32 ? r[reg] + step : (r[reg] & ~0xffff) | ((r[reg] + step) & 0xffff);
+    };
+    let again = true;
+    switch (op) {
+      case 0xa4: // MOVS
+        this.writeLin(this.segBase[ES] + di, size, this.readLin(srcSeg + si, size));
+        adv(ESI);
+        adv(EDI);
+        break;
+      case 0xa6: {
+        // CMPS
+        const a = this.readLin(srcSeg + si, size);
+        const b = this.readLin(this.segBase[ES] + di, size);
+        this.alu(7, a, b, size);
+        adv(ESI);
+        adv(EDI);
+        again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
+        break;
+      }
+      case 0xaa: // STOS
+        this.writeLin(this.segBase[ES] + di, size, this.getReg(EAX, size));
+        adv(EDI);
+        break;
+      case 0xac: // LODS
+        this.setReg(EAX, size, this.readLin(srcSeg + si, size));
+        adv(ESI);
+        break;
+      case 0xae: {
+        // SCAS
+        this.alu(7, this.getReg(EAX, size), this.readLin(this.segBase[ES] + di, size), size);
+        adv(EDI);
+        again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
+        break;
+      }
+      case 0x6c: {
+        // INS
+        const port = r[EDX] & 0xffff;
+        this.checkIo(port, size);
+        this.writeLin(this.segBase[ES] + di, size, this.env.io.read(port, size as AccessSize));
+        adv(EDI);
+        break;
+      }
+      default: {
+        // OUTS
+        const port = r[EDX] & 0xffff;
+        this.checkIo(port, size);
+        this.env.io.write(port, size as AccessSize, this.readLin(srcSeg + si, size));
+        adv(ESI);
+      }
+    }
+    if (repeat) {
+      // One iteration per step: the instruction restarts at its prefix until ECX runs out, so a
+      // fault in mid-REP leaves the registers exactly as far as the completed iterations.
+      const c = a32 ? (r[ECX] = r[ECX] - 1) : ((r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff)), r[ECX] & 0xffff);
+      if (c !== 0 && (op & 0xf6) !== 0xa6 ? true : c !== 0 && again) this._eip = this.start;
+    }
+  }
+
+  // ---- the interpreter ---------------------------------------------------------------------------
+
+  private step(): void {
+    this.op32 = this.codeSize32;
+    this.ad32 = this.codeSize32;
+    this.seg = NO_SEG;
+    this.rep = 0;
+    let lock = false;
+    let b: number;
+    for (;;) {
+      b = this.fetch8();
+      switch (b) {
+        case 0x26:
+          this.seg = ES;
+          continue;
+        case 0x2e:
+          this.seg = CS;
+          continue;
+        case 0x36:
+          this.seg = SS;
+          continue;
+        case 0x3e:
+          this.seg = DS;
+          continue;
+        case 0x64:
+          this.seg = FS;
+          continue;
+        case 0x65:
+          this.seg = GS;
+          continue;
+        case 0x66:
+          this.op32 = !this.codeSize32;
+          continue;
+        case 0x67:
+          this.ad32 = !this.codeSize32;
+          continue;
+        case 0xf0:
+          lock = true;
+          continue;
+        case 0xf2:
+        case 0xf3:
+          this.rep = b;
+          continue;
+      }
+      break;
+    }
+    void lock;
+    const osz = this.op32 ? 4 : 2;
+    const r = this.reg32;
+
+    if (b < 0x40 && (b & 7) < 6) {
+      // ADD OR ADC SBB AND SUB XOR CMP in their six forms.
+      const op = b >> 3;
+      const form = b & 7;
+      if (form < 4) {
+        const size = form & 1 ? osz : 1;
+        this.decodeModrm();
+        if (form < 2) {
+          const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
+          if (op !== 7) this.setRm(size, res);
+        } else {
+          const res = this.alu(op, this.getReg(this.reg, size), this.getRm(size), size);
+          if (op !== 7) this.setReg(this.reg, size, res);
+        }
+      } else {
+        const size = form & 1 ? osz : 1;
+        const res = this.alu(op, this.getReg(EAX, size), this.fetchImm(size), size);
+        if (op !== 7) this.setReg(EAX, size, res);
+      }
+      return;
+    }
+    if (b >= 0x40 && b < 0x50) {
+      this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, b >= 0x48));
+      return;
+    }
+    if (b >= 0x50 && b < 0x58) {
+      this.push(this.getReg(b & 7, osz));
+      return;
+    }
+    if (b >= 0x58 && b < 0x60) {
+      const v = this.pop();
+      this.setReg(b & 7, osz, v);
+      return;
+    }
+    if (b >= 0x70 && b < 0x80) {
+      const d = (this.fetch8() << 24) >> 24;
+      if (this.cond(b & 15)) this.jumpRel(d);
+      return;
+    }
+    if (b >= 0x91 && b < 0x98) {
+      const t = this.getReg(b & 7, osz);
+      this.setReg(b & 7, osz, this.getReg(EAX, osz));
+      this.setReg(EAX, osz, t);
+      return;
+    }
+    if (b >= 0xb0 && b < 0xb8) {
+      this.setReg(b & 7, 1, this.fetch8());
+      return;
+    }
+    if (b >= 0xb8 && b < 0xc0) {
+      this.setReg(b & 7, osz, this.fetchImm(osz));
+      return;
+    }
+
+    switch (b) {
+      case 0x06:
+      case 0x0e:
+      case 0x16:
+      case 0x1e:
+        this.push(this.segSel[b >> 3]);
+        return;
+      case 0x07:
+      case 0x17:
+      case 0x1f: {
+        const v = this.pop();
+        this.loadSeg(b >> 3, v & 0xffff);
+        return;
+      }
+      case 0x0f:
+        return this.step0f(osz);
+      case 0x27:
+      case 0x2f:
+      case 0x37:
+      case 0x3f:
+        return this.bcd(b);
+      case 0x60: {
+        const sp = r[ESP];
+        for (let i = 0; i < 8; i++) this.push(i === ESP ? sp : this.getReg(i, osz));
+        return;
+      }
+      case 0x61:
+        for (let i = 7; i >= 0; i--) {
+          const v = this.pop();
+          if (i !== ESP) this.setReg(i, osz, v);
+        }
+        return;
+      case 0x68:
+        this.push(this.fetchImm(osz));
+        return;
+      case 0x6a:
+        this.push((this.fetch8() << 24) >> 24);
+        return;
+      case 0x69:
+      case 0x6b: {
+        this.decodeModrm();
+        const a = this.getRm(osz);
+        const imm = b === 0x69 ? this.fetchImm(osz) : (this.fetch8() << 24) >> 24;
+        this.setReg(this.reg, osz, this.imul2(a, imm, osz));
+        return;
+      }
+      case 0x6c:
+      case 0x6d:
+      case 0x6e:
+      case 0x6f:
+        return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
+      case 0x80:
+      case 0x81:
+      case 0x82:
+      case 0x83: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        const a = this.getRm(size);
+        let imm = b === 0x81 ? this.fetchImm(size) : this.fetch8();
+        if (b === 0x83) imm = (((imm << 24) >> 24) & MASK[size]) >>> 0;
+        const op = this.reg;
+        const res = this.alu(op, a, imm, size);
+        if (op !== 7) this.setRm(size, res);
+        return;
+      }
+      case 0x84:
+      case 0x85: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
+        return;
+      }
+      case 0x86:
+      case 0x87: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        const a = this.getRm(size);
+        this.setRm(size, this.getReg(this.reg, size));
+        this.setReg(this.reg, size, a);
+        return;
+      }
+      case 0x88:
+      case 0x89: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        this.setRm(size, this.getReg(this.reg, size));
+        return;
+      }
+      case 0x8a:
+      case 0x8b: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        this.setReg(this.reg, size, this.getRm(size));
+        return;
+      }
+      case 0x8c:
+        this.decodeModrm();
+        if (this.reg > 5) throw new CpuFault(UD, -1);
+        if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
+        else this.writeLin16(this.ea, this.segSel[this.reg]);
+        return;
+      case 0x8d: {
+        this.seg = DS;
+        const saved = this.segBase[DS];
+        this.segBase[DS] = 0;
+        try {
+          this.decodeModrm();
+        } finally {
+          this.segBase[DS] = saved;
+        }
+        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+        this.setReg(this.reg, osz, this.ad32 ? this.ea : this.ea & 0xffff);
+        return;
+      }
+      case 0x8e:
+        this.decodeModrm();
+        if (this.reg === CS || this.reg > 5) throw new CpuFault(UD, -1);
+        this.loadSeg(this.reg, this.getRm(2));
+        return;
+      case 0x8f: {
+        const v = this.pop();
+        this.decodeModrm();
+        this.setRm(osz, v);
+        return;
+      }
+      case 0x90:
+        return;
+      case 0x98:
+        if (this.op32) r[EAX] = (r[EAX] << 16) >> 16;
+        else this.setReg(EAX, 2, (r[EAX] << 24) >> 24);
+        return;
+      case 0x99:
+        if (this.op32) r[EDX] = r[EAX] >> 31;
+        else this.setReg(EDX, 2, (r[EAX] << 16) >> 31);
+        return;
+      case 0x9a: {
+        const off = this.fetchImm(osz);
+        const sel = this.fetch16();
+        this.farCall(sel, off);
+        return;
+      }
+      case 0x9b:
+        return;
+      case 0x9c:
+        this.push(this.flags & (this.op32 ? 0x3cffd7 : 0xffff));
+        return;
+      case 0x9d:
+        this.setFlagsFrom(this.pop(), osz);
+        return;
+      case 0x9e:
+        this.flags = (this.flags & ~0xd5) | ((r[EAX] >> 8) & 0xd5) | 2;
+        return;
+      case 0x9f:
+        this.setReg(4, 1, (this.flags & 0xd7) | 2);
+        return;
+      case 0xa0:
+      case 0xa1:
+      case 0xa2:
+      case 0xa3: {
+        const size = b & 1 ? osz : 1;
+        const off = this.ad32 ? this.fetch32() : this.fetch16();
+        const lin = (this.segBase[this.seg === NO_SEG ? DS : this.seg] + off) | 0;
+        if (b < 0xa2) this.setReg(EAX, size, this.readLin(lin, size));
+        else this.writeLin(lin, size, this.getReg(EAX, size));
+        return;
+      }
+      case 0xa4:
+      case 0xa5:
+      case 0xa6:
+      case 0xa7:
+      case 0xaa:
+      case 0xab:
+      case 0xac:
+      case 0xad:
+      case 0xae:
+      case 0xaf:
+        return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
+      case 0xa8:
+        this.alu(4, r[EAX] & 0xff, this.fetch8(), 1);
+        return;
+      case 0xa9:
+        this.alu(4, this.getReg(EAX, osz), this.fetchImm(osz), osz);
+        return;
+      case 0xc0:
+      case 0xc1:
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        const a = this.getRm(size);
+        const count = b < 0xd0 ? this.fetch8() : b < 0xd2 ? 1 : r[ECX] & 0xff;
+        this.setRm(size, this.shift(this.reg, a, count, size));
+        return;
+      }
+      case 0xc2:
+      case 0xc3: {
+        const n = b === 0xc2 ? this.fetch16() : 0;
+        const to = this.pop();
+        this.addSp(n);
+        this._eip = to;
+        return;
+      }
+      case 0xc4:
+      case 0xc5: {
+        this.decodeModrm();
+        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+        const off = this.readLin(this.ea, osz);
+        const sel = this.readLin16(this.ea + osz);
+        this.loadSeg(b === 0xc4 ? ES : DS, sel);
+        this.setReg(this.reg, osz, off);
+        return;
+      }
+      case 0xc6:
+      case 0xc7: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        this.setRm(size, this.fetchImm(size));
+        return;
+      }
+      case 0xc8: {
+        const size = this.fetch16();
+        const level = this.fetch8() & 31;
+        this.push(this.getReg(EBP, osz));
+        const frame = this.stackSize32 ? r[ESP] : r[ESP] & 0xffff;
+        for (let i = 1; i < level; i++) {
+          const bp = this.stackSize32 ? r[EBP] - i * osz : (r[EBP] - i * osz) & 0xffff;
+          this.push(this.readLin(this.segBase[SS] + bp, osz));
+        }
+        if (level > 0) this.push(frame);
+        this.setReg(EBP, this.stackSize32 ? 4 : 2, frame);
+        this.addSp(-size);
+        return;
+      }
+      case 0xc9:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        this.setReg(EBP, osz, this.pop());
+        return;
+      case 0xca:
+      case 0xcb: {
+        const n = b === 0xca ? this.fetch16() : 0;
+        this.farReturn(n);
+        return;
+      }
+      case 0xcc:
+        throw new SoftInt(BP);
+      case 0xcd:
+        throw new SoftInt(this.fetch8());
+      case 0xce:
+        if (this.flags & OF) throw new SoftInt(4);
+        return;
+      case 0xcf:
+        this.iret();
+        return;
+      case 0xd4: {
+        const base = this.fetch8();
+        if (base === 0) throw new CpuFault(DE, -1);
+        const al = r[EAX] & 0xff;
+        const v = (Math.floor(al / base) << 8) | al % base;
+        this.setReg(EAX, 2, v);
+        this.setArith(szp(v & 0xff, 1));
+        return;
+      }
+      case 0xd5: {
+        const base = this.fetch8();
+        const v = ((r[EAX] & 0xff) + ((r[EAX] >> 8) & 0xff) * base) & 0xff;
+        this.setReg(EAX, 2, v);
+        this.setArith(szp(v, 1));
+        return;
+      }
+      case 0xd6:
+        this.setReg(EAX, 1, this.flags & CF ? 0xff : 0);
+        return;
+      case 0xd7: {
+        const off = this.ad32 ? (r[EBX] + (r[EAX] & 0xff)) | 0 : (r[EBX] + (r[EAX] & 0xff)) & 0xffff;
+        this.setReg(EAX, 1, this.readLin8(this.segBase[this.seg === NO_SEG ? DS : this.seg] + off));
+        return;
+      }
+      case 0xd8:
+      case 0xd9:
+      case 0xda:
+      case 0xdb:
+      case 0xdc:
+      case 0xdd:
+      case 0xde:
+      case 0xdf:
+        // No x87: CR0.EM or CR0.TS → #NM, otherwise the FPU is absent and the opcode is #UD.
+        if (this._cr0 & 0xc) throw new CpuFault(NM, -1);
+        throw new CpuFault(UD, -1);
+      case 0xe0:
+      case 0xe1:
+      case 0xe2: {
+        const d = (this.fetch8() << 24) >> 24;
+        const c = this.ad32 ? (r[ECX] = r[ECX] - 1) : (this.setReg(ECX, 2, r[ECX] - 1), r[ECX] & 0xffff);
+        const z = (this.flags & ZF) !== 0;
+        if (c !== 0 && (b === 0xe2 || (b === 0xe1 ? z : !z))) this.jumpRel(d);
+        return;
+      }
+      case 0xe3: {
+        const d = (this.fetch8() << 24) >> 24;
+        if ((this.ad32 ? r[ECX] : r[ECX] & 0xffff) === 0) this.jumpRel(d);
+        return;
+      }
+      case 0xe4:
+      case 0xe5:
+      case 0xec:
+      case 0xed: {
+        const size = b & 1 ? osz : 1;
+        const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
+        this.checkIo(port, size);
+        this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+        return;
+      }
+      case 0xe6:
+      case 0xe7:
+      case 0xee:
+      case 0xef: {
+        const size = b & 1 ? osz : 1;
+        const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
+        this.checkIo(port, size);
+        this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
+        return;
+      }
+      case 0xe8: {
+        const d = this.fetchImm(osz);
+        this.push(this._eip);
+        this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
+        return;
+      }
+      case 0xe9: {
+        const d = this.fetchImm(osz);
+        this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
+        return;
+      }
+      case 0xea: {
+        const off = this.fetchImm(osz);
+        const sel = this.fetch16();
+        this.farJump(sel, off);
+        return;
+      }
+      case 0xeb:
+        this.jumpRel((this.fetch8() << 24) >> 24);
+        return;
+      case 0xf1:
+        throw new CpuFault(DB, -1);
+      case 0xf4:
+        this.requireCpl0();
+        this.halted = true;
+        return;
+      case 0xf5:
+        this.flags ^= CF;
+        return;
+      case 0xf6:
+      case 0xf7:
+        return this.group3(b & 1 ? osz : 1);
+      case 0xf8:
+        this.flags &= ~CF;
+        return;
+      case 0xf9:
+        this.flags |= CF;
+        return;
+      case 0xfa:
+      case 0xfb:
+        if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+        if (b === 0xfa) this.flags &= ~IF;
+        else {
+          if (!(this.flags & IF)) this.shadow = true;
+          this.flags |= IF;
+        }
+        return;
+      case 0xfc:
+        this.flags &= ~DF;
+        return;
+      case 0xfd:
+        this.flags |= DF;
+        return;
+      case 0xfe: {
+        this.decodeModrm();
+        if (this.reg > 1) throw new CpuFault(UD, -1);
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
+        return;
+      }
+      case 0xff:
+        return this.group5(osz);
+    }
+    throw new CpuFault(UD, -1);
+  }
+
+  private jumpRel(d: number): void {
+    this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
+  }
+
+  private group3(size: number): void {
+    this.decodeModrm();
+    const r = this.reg32;
+    const a = this.getRm(size);
+    switch (this.reg) {
+      case 0:
+      case 1:
+        this.alu(4, a, this.fetchImm(size), size);
+        return;
+      case 2:
+        this.setRm(size, ~a & MASK[size]);
+        return;
+      case 3:
+        this.setRm(size, this.alu(5, 0, a, size));
+        if (a !== 0) this.flags |= CF;
+        else this.flags &= ~CF;
+        return;
+      case 4:
+      case 5: {
+        // MUL / IMUL: CF = OF = the high half is significant.
+        const signed = this.reg === 5;
+        const x = signed ? signExtend(this.getReg(EAX, size), size) : this.getReg(EAX, size);
+        const y = signed ? signExtend(a, size) : a;
+        let over: boolean;
+        if (size === 4) {
+          const p = BigInt(x) * BigInt(y);
+          const lo = Number(BigInt.asUintN(32, p));
+          const hi = Number(BigInt.asUintN(32, p >> 32n));
+          r[EAX] = lo;
+          r[EDX] = hi;
+          over = signed ? BigInt.asIntN(32, p) !== p : hi !== 0;
+          this.setArith((over ? CF | OF : 0) | szp(lo, 4));
+        } else {
+          const p = x * y;
+          if (size === 1) {
+            this.setReg(EAX, 2, p);
+            over = signed ? ((p << 24) >> 24) !== p : p > 0xff;
+          } else {
+            this.setReg(EAX, 2, p);
+            this.setReg(EDX, 2, p >> 16);
+            over = signed ? ((p << 16) >> 16) !== p : p > 0xffff;
+          }
+          this.setArith((over ? CF | OF : 0) | szp(p & MASK[size], size));
+        }
+        return;
+      }
+      default: {
+        // DIV / IDIV: #DE on a zero divisor or a quotient that does not fit.
+        const signed = this.reg === 7;
+        if (a === 0) throw new CpuFault(DE, -1);
+        if (size === 4) {
+          const n = (BigInt(r[EDX] >>> 0) << 32n) | BigInt(r[EAX] >>> 0);
+          const dividend = signed ? BigInt.asIntN(64, n) : n;
+          const d = BigInt(signed ? a | 0 : a);
+          const q = dividend / d;
+          const rem = dividend % d;
+          if (signed ? q > 0x7fffffffn || q < -0x80000000n : q > 0xffffffffn) throw new CpuFault(DE, -1);
+          r[EAX] = Number(BigInt.asIntN(32, q));
+          r[EDX] = Number(BigInt.asIntN(32, rem));
+        } else {
+          const bits = size * 8;
+          const n = size === 1 ? r[EAX] & 0xffff : ((r[EDX] & 0xffff) << 16) | (r[EAX] & 0xffff);
+          const dividend = signed ? (size === 1 ? (n << 16) >> 16 : n | 0) : n >>> 0;
+          const d = signed ? signExtend(a, size) : a;
+          const q = Math.trunc(dividend / d);
+          const rem = dividend - q * d;
+          const limit = 2 ** bits;
+          if (signed ? q >= limit / 2 || q < -limit / 2 : q >= limit) throw new CpuFault(DE, -1);
+          if (size === 1) this.setReg(EAX, 2, (q & 0xff) | ((rem & 0xff) << 8));
+          else {
+            this.setReg(EAX, 2, q);
+            this.setReg(EDX, 2, rem);
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  private group5(osz: number): void {
+    this.decodeModrm();
+    switch (this.reg) {
+      case 0:
+      case 1:
+        this.setRm(osz, this.incdec(this.getRm(osz), osz, this.reg === 1));
+        return;
+      case 2: {
+        const to = this.getRm(osz);
+        this.push(this._eip);
+        this._eip = to;
+        return;
+      }
+      case 3:
+      case 5: {
+        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+        const off = this.readLin(this.ea, osz);
+        const sel = this.readLin16(this.ea + osz);
+        if (this.reg === 3) this.farCall(sel, off);
+        else this.farJump(sel, off);
+        return;
+      }
+      case 4:
+        this._eip = this.getRm(osz);
+        return;
+      case 6:
+        this.push(this.getRm(osz));
+        return;
+      default:
+        throw new CpuFault(UD, -1);
+    }
+  }
+
+  private imul2(a: number, b: number, size: number): number {
+    const x = signExtend(a, size);
+    const y = signExtend(b, size);
+    let res: number;
+    let over: boolean;
+    if (size === 4) {
+      const p = BigInt(x) * BigInt(y);
+      res = Number(BigInt.asIntN(32, p));
+      over = BigInt(res) !== p;
+    } else {
+      const p = x * y;
+      res = (p << 16) >> 16;
+      over = res !== p;
+    }
+    this.setArith((over ? CF | OF : 0) | szp(res & MASK[size], size));
+    return res;
+  }
+
+  private bcd(b: number): void {
+    const r = this.reg32;
+    let al = r[EAX] & 0xff;
+    const cf = this.flags & CF;
+    const af = this.flags & AF;
+    let f = 0;
+    if (b === 0x27 || b === 0x2f) {
+      // DAA / DAS (SDM vol. 2)
+      const oldAl = al;
+      if ((al & 0x0f) > 9 || af) {
+        al = b === 0x27 ? al + 6 : al - 6;
+        f |= AF;
+        if (b === 0x27 ? al > 0xff : al < 0) f |= CF;
+        al &= 0xff;
+      }
+      f |= cf;
+      if (oldAl > 0x99 || cf) {
+        al = (b === 0x27 ? al + 0x60 : al - 0x60) & 0xff;
+        f |= CF;
+      }
+      this.setReg(EAX, 1, al);
+      this.flags = (this.flags & ~(ARITH & ~OF)) | f | szp(al, 1);
+      return;
+    }
+    // AAA / AAS
+    if ((al & 0x0f) > 9 || af) {
+      const ax = b === 0x37 ? (r[EAX] & 0xffff) + 0x106 : (r[EAX] & 0xffff) - 0x106;
+      this.setReg(EAX, 2, ax);
+      f = AF | CF;
+    }
+    this.setReg(EAX, 1, r[EAX] & 0x0f);
+    this.flags = (this.flags & ~(CF | AF)) | f;
+  }
+
+  private farJump(sel: number, off: number): void {
+    if (!(this._cr0 & 1) || this.flags & VM) {
+      this.setRealSeg(CS, sel);
+      this._eip = off;
+      return;
+    }
+    const [lo, hi] = this.loadCodeDescriptor(sel);
+    this.setCs(sel, lo, hi, this._cpl);
+    this._eip = off;
+  }
+
+  private farCall(sel: number, off: number): void {
+    const oldCs = this.segSel[CS];
+    const oldEip = this._eip;
+    if (!(this._cr0 & 1) || this.flags & VM) {
+      this.push(oldCs);
+      this.push(oldEip);
+      this.setRealSeg(CS, sel);
+      this._eip = off;
+      return;
+    }
+    const [lo, hi] = this.loadCodeDescriptor(sel);
+    this.push(oldCs);
+    this.push(oldEip);
+    this.setCs(sel, lo, hi, this._cpl);
+    this._eip = off;
+  }
+
+  /** A direct far transfer to a code segment at the same privilege (gates: not yet). */
+  private loadCodeDescriptor(sel: number): [number, number] {
+    if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [lo, hi] = this.readDescriptor(sel, GP);
+    if ((hi & 0x1800) !== 0x1800) throw new CpuFault(GP, sel & 0xfffc);
+    const dpl = (hi >>> 13) & 3;
+    const conforming = (hi & 0x400) !== 0;
+    if (conforming ? dpl > this._cpl : dpl !== this._cpl || (sel & 3) > this._cpl) throw new CpuFault(GP, sel & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    return [lo, hi];
+  }
+
+  private farReturn(n: number): void {
+    const eip = this.pop();
+    const cs = this.pop() & 0xffff;
+    if (!(this._cr0 & 1) || this.flags & VM) {
+      this.addSp(n);
+      this.setRealSeg(CS, cs);
+      this._eip = eip;
+      return;
+    }
+    this.returnTo(cs, eip, n, false);
+  }
+
+  private iret(): void {
+    if (!(this._cr0 & 1)) {
+      const eip = this.pop();
+      const cs = this.pop() & 0xffff;
+      const fl = this.pop();
+      this.setRealSeg(CS, cs);
+      this._eip = eip;
+      this.setFlagsFrom(fl, this.op32 ? 4 : 2);
+      return;
+    }
+    if (this.flags & NT) throw new CpuFault(TS, this.trSel & 0xfffc); // task return: not supported
+    const eip = this.pop();
+    const cs = this.pop() & 0xffff;
+    const fl = this.pop();
+    const oldCpl = this._cpl;
+    this.returnTo(cs, eip, 0, true);
+    // EFLAGS as popped at the old CPL's rights (SDM vol. 2, IRET).
+    const saved = this._cpl;
+    this._cpl = oldCpl;
+    this.setFlagsFrom(fl & ~VM, this.op32 ? 4 : 2);
+    this._cpl = saved;
+  }
+
+  /** RET far / IRET to `cs:eip`, switching to the outer stack when RPL > CPL. */
+  private returnTo(cs: number, eip: number, n: number, isIret: boolean): void {
+    void isIret;
+    const rpl = cs & 3;
+    if (rpl < this._cpl) throw new CpuFault(GP, cs & 0xfffc);
+    if ((cs & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [lo, hi] = this.readDescriptor(cs, GP);
+    if ((hi & 0x1800) !== 0x1800) throw new CpuFault(GP, cs & 0xfffc);
+    const dpl = (hi >>> 13) & 3;
+    if (hi & 0x400 ? dpl > rpl : dpl !== rpl) throw new CpuFault(GP, cs & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, cs & 0xfffc);
+    if (rpl > this._cpl) {
+      this.addSp(n);
+      const esp = this.pop();
+      const ss = this.pop() & 0xffff;
+      this.loadSegProtected(SS, ss, GP, rpl);
+      this.setCs(cs, lo, hi, rpl);
+      this.reg32[ESP] = this.stackSize32 ? esp : (this.reg32[ESP] & ~0xffff) | (esp & 0xffff);
+      // Data segments the outer ring may not use become null (SDM vol. 2, RET).
+      for (const s of [ES, DS, FS, GS]) {
+        const a = this.segAttr[s];
+        const segDpl = (a >>> 13) & 3;
+        const conformingCode = (a & 0xc00) === 0xc00;
+        if (this.segSel[s] & 0xfffc && !conformingCode && segDpl < rpl) {
+          this.segSel[s] = 0;
+          this.segAttr[s] = 0;
+        }
+      }
+    } else {
+      this.setCs(cs, lo, hi, this._cpl);
+      this.addSp(n);
+    }
+    this._eip = eip;
+  }
+
+  // ---- 0F xx -------------------------------------------------------------------------------------
+
+  private step0f(osz: number): void {
+    const b = this.fetch8();
+    const r = this.reg32;
+    if (b >= 0x80 && b < 0x90) {
+      const d = this.fetchImm(osz);
+      if (this.cond(b & 15)) this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
+      return;
+    }
+    if (b >= 0x90 && b < 0xa0) {
+      this.decodeModrm();
+      this.setRm(1, this.cond(b & 15) ? 1 : 0);
+      return;
+    }
+    if (b >= 0x40 && b < 0x50) {
+      this.decodeModrm();
+      const v = this.getRm(osz);
+      if (this.cond(b & 15)) this.setReg(this.reg, osz, v);
+      return;
+    }
+    if (b >= 0xc8) {
+      const v = r[b & 7];
+      r[b & 7] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+      return;
+    }
+    switch (b) {
+      case 0x00:
+        return this.group6();
+      case 0x01:
+        return this.group7(osz);
+      case 0x06:
+        this.requireCpl0();
+        this._cr0 &= ~8;
+        return;
+      case 0x08:
+      case 0x09:
+        this.requireCpl0();
+        return;
+      case 0x0b:
+        throw new CpuFault(UD, -1);
+      case 0x1f:
+        this.decodeModrm();
+        return;
+      case 0x20:
+      case 0x22: {
+        this.requireCpl0();
+        const modrm = this.fetch8();
+        const cr = (modrm >> 3) & 7;
+        const reg = modrm & 7;
+        if (b === 0x20) {
+          const v = cr === 0 ? this._cr0 : cr === 2 ? this._cr2 : cr === 3 ? this.mmu.cr3 : cr === 4 ? this._cr4 : -1;
+          if (v === -1 && cr !== 0) throw new CpuFault(UD, -1);
+          r[reg] = v;
+        } else {
+          const v = r[reg];
+          if (cr === 0) this.writeCr0(v);
+          else if (cr === 2) this._cr2 = v;
+          else if (cr === 3) {
+            this.mmu.cr3 = v & ~0xfff;
+            this.mmu.flush(true);
+          } else if (cr === 4) this.writeCr4(v);
+          else throw new CpuFault(UD, -1);
+        }
+        return;
+      }
+      case 0x21:
+      case 0x23: {
+        this.requireCpl0();
+        const modrm = this.fetch8();
+        const d = (modrm >> 3) & 7;
+        if (b === 0x21) r[modrm & 7] = this.dr[d];
+        else this.dr[d] = r[modrm & 7];
+        return;
+      }
+      case 0x30:
+      case 0x32:
+        this.requireCpl0();
+        // No model-specific registers are implemented (CPUID says MSR = 0): #GP.
+        throw new CpuFault(GP, 0);
+      case 0x31: {
+        if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
+        const t = this.env.tsc();
+        r[EAX] = t % 4294967296;
+        r[EDX] = Math.floor(t / 4294967296);
+        return;
+      }
+      case 0xa0:
+      case 0xa8:
+        this.push(this.segSel[b === 0xa0 ? FS : GS]);
+        return;
+      case 0xa1:
+      case 0xa9:
+        this.loadSeg(b === 0xa1 ? FS : GS, this.pop() & 0xffff);
+        return;
+      case 0xa2:
+        return this.cpuid();
+      case 0xa3:
+      case 0xab:
+      case 0xb3:
+      case 0xbb: {
+        this.decodeModrm();
+        const bit = this.getReg(this.reg, osz);
+        return this.bitOp((b >> 3) & 3, bit, osz, true);
+      }
+      case 0xba: {
+        this.decodeModrm();
+        if (this.reg < 4) throw new CpuFault(UD, -1);
+        return this.bitOp(this.reg & 3, this.fetch8(), osz, false);
+      }
+      case 0xa4:
+      case 0xa5:
+      case 0xac:
+      case 0xad: {
+        this.decodeModrm();
+        const count = (b & 1 ? r[ECX] : this.fetch8()) & 31;
+        const a = this.getRm(osz);
+        const src = this.getReg(this.reg, osz);
+        if (count === 0) return;
+        const bits = osz * 8;
+        let res: number;
+        let cf: number;
+        if (count > bits) return; // undefined result (16-bit operand, count > 16)
+        if (b < 0xa8) {
+          // SHLD
+          const wide = (BigInt(a) << BigInt(bits)) | BigInt(src);
+          const shifted = wide << BigInt(count);
+          res = Number(BigInt.asUintN(bits, shifted >> BigInt(bits)));
+          cf = Number((wide >> BigInt(2 * bits - count)) & 1n);
+        } else {
+          const wide = (BigInt(src) << BigInt(bits)) | BigInt(a);
+          res = Number(BigInt.asUintN(bits, wide >> BigInt(count)));
+          cf = Number((wide >> BigInt(count - 1)) & 1n);
+        }
+        const of = ((res ^ a) & SIGN[osz]) !== 0;
+        this.setArith((cf ? CF : 0) | (of ? OF : 0) | szp(res, osz));
+        this.setRm(osz, res);
+        return;
+      }
+      case 0xaf:
+        this.decodeModrm();
+        this.setReg(this.reg, osz, this.imul2(this.getReg(this.reg, osz), this.getRm(osz), osz));
+        return;
+      case 0xb0:
+      case 0xb1: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        const dst = this.getRm(size);
+        const acc = this.getReg(EAX, size);
+        this.alu(7, acc, dst, size);
+        if (acc === dst) this.setRm(size, this.getReg(this.reg, size));
+        else {
+          if (this.modrm < 0xc0) this.setRm(size, dst); // the write happens either way (locked cycle)
+          this.setReg(EAX, size, dst);
+        }
+        return;
+      }
+      case 0xb2:
+      case 0xb4:
+      case 0xb5: {
+        this.decodeModrm();
+        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+        const off = this.readLin(this.ea, osz);
+        const sel = this.readLin16(this.ea + osz);
+        this.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
+        this.setReg(this.reg, osz, off);
+        return;
+      }
+      case 0xb6:
+      case 0xb7:
+      case 0xbe:
+      case 0xbf: {
+        this.decodeModrm();
+        const size = b & 1 ? 2 : 1;
+        let v = this.getRm(size);
+        if (b >= 0xbe) v = signExtend(v, size);
+        this.setReg(this.reg, osz, v);
+        return;
+      }
+      case 0xbc:
+      case 0xbd: {
+        this.decodeModrm();
+        const v = this.getRm(osz);
+        if (v === 0) {
+          this.flags |= ZF;
+          return;
+        }
+        const idx = b === 0xbc ? 31 - Math.clz32(v & -v) : 31 - Math.clz32(v);
+        this.flags &= ~ZF;
+        this.setReg(this.reg, osz, idx);
+        return;
+      }
+      case 0xc0:
+      case 0xc1: {
+        const size = b & 1 ? osz : 1;
+        this.decodeModrm();
+        const dst = this.getRm(size);
+        const src = this.getReg(this.reg, size);
+        const sum = this.alu(0, dst, src, size);
+        this.setReg(this.reg, size, dst);
+        this.setRm(size, sum);
+        return;
+      }
+      case 0xc7: {
+        this.decodeModrm();
+        if (this.reg !== 1 || this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+        const lo = this.readLin32(this.ea);
+        const hi = this.readLin32(this.ea + 4);
+        if (lo === r[EAX] && hi === r[EDX]) {
+          this.writeLin32(this.ea, r[EBX]);
+          this.writeLin32(this.ea + 4, r[ECX]);
+          this.flags |= ZF;
+        } else {
+          this.writeLin32(this.ea, lo);
+          this.writeLin32(this.ea + 4, hi);
+          r[EAX] = lo;
+          r[EDX] = hi;
+          this.flags &= ~ZF;
+        }
+        return;
+      }
+    }
+    throw new CpuFault(UD, -1);
+  }
+
+  private bitOp(op: number, bit: number, osz: number, fromReg: boolean): void {
+    const bits = osz * 8;
+    let addr = this.ea;
+    let offset = bit;
+    if (this.modrm < 0xc0 && fromReg) {
+      // A register bit offset addresses beyond the operand (SDM vol. 2, BT).
+      const signed = osz === 4 ? bit | 0 : (bit << 16) >> 16;
+      addr = (addr + Math.floor(signed / bits) * osz) | 0;
+      offset = ((signed % bits) + bits) % bits;
+    } else offset = bit & (bits - 1);
+    const saved = this.ea;
+    this.ea = addr;
+    const v = this.getRm(osz);
+    const mask = 1 << offset;
+    this.flags = (this.flags & ~CF) | (v & mask ? CF : 0);
+    if (op !== 0) {
+      const nv = op === 1 ? v | mask : op === 2 ? v & ~mask : v ^ mask;
+      this.setRm(osz, osz === 4 ? nv >>> 0 : nv & 0xffff);
+    }
+    this.ea = saved;
+  }
+
+  private cpuid(): void {
+    const r = this.reg32;
+    const leaf = r[EAX] >>> 0;
+    if (leaf === 0) {
+      r[EAX] = 1;
+      // "HVMEmulator." as the vendor string (EBX, EDX, ECX).
+      r[EBX] = 0x454d5648; // 'HVME'
+      r[EDX] = 0x616c756d; // 'mula'
+      r[ECX] = 0x2e726f74; // 'tor.'
+    } else if (leaf === 1) {
+      r[EAX] = 0x00000633; // family 6, model 3, stepping 3
+      r[EBX] = 0;
+      r[ECX] = 0;
+      // Honest features: VME 0, DE 0, PSE (3), TSC (4), CX8 (8), PGE (13), CMOV (15); no FPU, no MSR.
+      r[EDX] = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
+    } else {
+      r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
+    }
+  }
+
+  private group6(): void {
+    if (!(this._cr0 & 1)) throw new CpuFault(UD, -1);
+    this.decodeModrm();
+    switch (this.reg) {
+      case 0:
+        this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.ldtSel);
+        return;
+      case 1:
+        this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.trSel);
+        return;
+      case 2: {
+        this.requireCpl0();
+        const sel = this.getRm(2);
+        if ((sel & 0xfffc) === 0) {
+          this.ldtSel = sel;
+          this.ldtBase = this.ldtLimit = 0;
+          return;
+        }
+        if (sel & 4) throw new CpuFault(GP, sel & 0xfffc);
+        const [lo, hi] = this.readDescriptor(sel, GP);
+        if (((hi >>> 8) & 0x1f) !== 2) throw new CpuFault(GP, sel & 0xfffc);
+        if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+        this.ldtSel = sel;
+        this.ldtBase = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+        this.ldtLimit = this.limitOf(lo, hi);
+        return;
+      }
+      case 3: {
+        this.requireCpl0();
+        const sel = this.getRm(2);
+        if ((sel & 0xfffc) === 0 || sel & 4) throw new CpuFault(GP, sel & 0xfffc);
+        const [lo, hi] = this.readDescriptor(sel, GP);
+        const type = (hi >>> 8) & 0x1f;
+        if (type !== 9 && type !== 1) throw new CpuFault(GP, sel & 0xfffc);
+        if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+        this.trSel = sel;
+        this.trBase = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+        this.trLimit = this.limitOf(lo, hi);
+        this.trAttr = hi;
+        // Mark it busy in the GDT.
+        this.writeLin32(this.gdtBase + (sel & 0xfff8) + 4, hi | 0x200);
+        return;
+      }
+      default:
+        throw new CpuFault(UD, -1); // VERR/VERW: not yet
+    }
+  }
+
+  private group7(osz: number): void {
+    this.decodeModrm();
+    const op = this.reg;
+    if (op === 4) {
+      this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
+      return;
+    }
+    if (op === 6) {
+      this.requireCpl0();
+      const v = this.getRm(2);
+      this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & 1));
+      return;
+    }
+    if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+    switch (op) {
+      case 0:
+      case 1: {
+        const base = op === 0 ? this.gdtBase : this.idtBase;
+        const limit = op === 0 ? this.gdtLimit : this.idtLimit;
+        this.writeLin16(this.ea, limit);
+        this.writeLin32(this.ea + 2, osz === 4 ? base : base & 0xffffff);
+        return;
+      }
+      case 2:
+      case 3: {
+        this.requireCpl0();
+        const limit = this.readLin16(this.ea);
+        let base = this.readLin32(this.ea + 2);
+        if (osz === 2) base &= 0xffffff;
+        if (op === 2) {
+          this.gdtBase = base;
+          this.gdtLimit = limit;
+        } else {
+          this.idtBase = base;
+          this.idtLimit = limit;
+        }
+        return;
+      }
+      case 7:
+        this.requireCpl0();
+        this.mmu.invlpg(this.ea);
+        return;
+      default:
+        throw new CpuFault(UD, -1);
+    }
+  }
+}
+
+/** INT n / INT3 / INTO: a trap with the return address after the instruction. */
+class SoftInt {
+  constructor(readonly vector: number) {}
+}
+
+function signExtend(v: number, size: number): number {
+  return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
+}
+
+void PARITY;

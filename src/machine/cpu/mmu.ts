@@ -1,0 +1,258 @@
+/**
+ * The MMU: guest-linear → guest-physical through the guest's 2-level page tables (SDM vol. 3,
+ * 4.3), then guest-physical → machine through the hypervisor's p2m, with a TLB.
+ *
+ * The dirty-bit rule (SDM 4.8): a TLB entry is made writable only once the dirty bits are set,
+ * both the guest's (PTE.D, or PDE.D for a 4 MiB page) and the p2m's (P2M_D, via p2m.setDirty), so
+ * the first write through a clean translation walks again and sets them. A read miss caches the
+ * translation read-only even when PTE.D is already set (src/machine/hv/README.md).
+ */
+import type { MachineMemory } from '../memory';
+import type { MmioBus } from '../bus';
+import {
+  P2M_MFN_MASK,
+  P2M_MMIO,
+  P2M_R,
+  P2M_W,
+  S2Verdict,
+  type P2m,
+  type SecondStageFaultHandler,
+  type WritableMappingInvalidator,
+} from '../hv/p2m';
+
+/** Thrown (inside the CPU only) for a page fault; run() turns it into #PF. */
+export class PageFault {
+  constructor(
+    readonly linear: number,
+    readonly errorCode: number,
+  ) {}
+}
+
+const PTE_P = 1;
+const PTE_RW = 2;
+const PTE_US = 4;
+const PTE_A = 0x20;
+const PTE_D = 0x40;
+const PDE_PS = 0x80;
+const PTE_G = 0x100;
+
+/** TLB flag bits (per linear page). */
+const T_VALID = 1;
+const T_USER = 2; // ring 3 may read
+const T_WRITE_SUP = 4; // ring 0–2 may write (dirty bits set)
+const T_WRITE_USER = 8; // ring 3 may write (dirty bits set)
+const T_GLOBAL = 16;
+
+/** A physical-address result meaning "not RAM: go to the MMIO bus / unmapped". */
+export const PHYS_IO = -1;
+
+export class Mmu implements WritableMappingInvalidator {
+  /** Per linear page: T_* flags (0 = not cached). */
+  private readonly flags = new Uint8Array(1 << 20);
+  /** Per linear page: the machine byte offset of the frame. */
+  private readonly machine = new Int32Array(1 << 20);
+  /** Per linear page: the guest frame it maps (for invalidation by frame). */
+  private readonly gfnOf = new Int32Array(1 << 20);
+  /** The linear pages currently cached, so flushes and by-frame invalidation cost O(cached). */
+  private filled = new Int32Array(4096);
+  private filledCount = 0;
+
+  paging = false;
+  cr3 = 0;
+  wp = false;
+  pse = false;
+  pge = false;
+  a20Mask = -1;
+
+  constructor(
+    private readonly memory: MachineMemory,
+    private readonly p2m: P2m,
+    private readonly mmio: MmioBus,
+    private readonly s2: SecondStageFaultHandler,
+  ) {}
+
+  // ---- TLB maintenance --------------------------------------------------------------------------
+
+  flush(keepGlobal: boolean): void {
+    let kept = 0;
+    for (let i = 0; i < this.filledCount; i++) {
+      const lpn = this.filled[i];
+      if (keepGlobal && this.flags[lpn] & T_GLOBAL) this.filled[kept++] = lpn;
+      else this.flags[lpn] = 0;
+    }
+    this.filledCount = kept;
+  }
+
+  invlpg(linear: number): void {
+    this.flags[linear >>> 12] = 0;
+  }
+
+  invalidateWritableMappings(firstGfn: number, nr: number): number {
+    let n = 0;
+    for (let i = 0; i < this.filledCount; i++) {
+      const lpn = this.filled[i];
+      const g = this.gfnOf[lpn];
+      if (this.flags[lpn] & (T_WRITE_SUP | T_WRITE_USER) && g >= firstGfn && g < firstGfn + nr) {
+        this.flags[lpn] &= ~(T_WRITE_SUP | T_WRITE_USER);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  invalidateMappings(firstGfn: number, nr: number): number {
+    let n = 0;
+    for (let i = 0; i < this.filledCount; i++) {
+      const lpn = this.filled[i];
+      const g = this.gfnOf[lpn];
+      if (this.flags[lpn] && g >= firstGfn && g < firstGfn + nr) {
+        this.flags[lpn] = 0;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private remember(lpn: number, gfn: number, mfnOffset: number, f: number): void {
+    if (this.flags[lpn] === 0) {
+      if (this.filledCount === this.filled.length) {
+        // Compact: drop entries invalidated since (flags 0); grow if still full.
+        let k = 0;
+        for (let i = 0; i < this.filledCount; i++) if (this.flags[this.filled[i]]) this.filled[k++] = this.filled[i];
+        this.filledCount = k;
+        if (k === this.filled.length) {
+          const bigger = new Int32Array(this.filled.length * 2);
+          bigger.set(this.filled);
+          this.filled = bigger;
+        }
+      }
+      this.filled[this.filledCount++] = lpn;
+    }
+    this.flags[lpn] = f | T_VALID;
+    this.machine[lpn] = mfnOffset;
+    this.gfnOf[lpn] = gfn;
+  }
+
+  // ---- the hot path -----------------------------------------------------------------------------
+
+  /**
+   * Machine byte offset for an access to `linear`, or PHYS_IO (then `lastPhys` holds the
+   * guest-physical address for the MMIO bus). Throws PageFault. Hot path: one array lookup.
+   */
+  translate(linear: number, write: boolean, user: boolean): number {
+    const lpn = linear >>> 12;
+    const f = this.flags[lpn];
+    const need = write ? (user ? T_WRITE_USER : T_WRITE_SUP) : user ? T_USER : T_VALID;
+    if ((f & need) === need && f !== 0) return this.machine[lpn] + (linear & 0xfff);
+    return this.slow(linear, write, user);
+  }
+
+  /** Guest-physical address of the last access that went to PHYS_IO. */
+  lastPhys = 0;
+
+  private slow(linear: number, write: boolean, user: boolean): number {
+    let phys: number;
+    let global = false;
+    let userOk = true;
+    let writeOk = true;
+    if (!this.paging) {
+      phys = linear & this.a20Mask;
+    } else {
+      const pdeAddr = (this.cr3 & ~0xfff) + ((linear >>> 22) << 2);
+      const pde = this.readPhys32(pdeAddr);
+      const errBase = (write ? 2 : 0) | (user ? 4 : 0);
+      if ((pde & PTE_P) === 0) throw new PageFault(linear, errBase);
+      if (pde & PDE_PS && this.pse) {
+        userOk = (pde & PTE_US) !== 0;
+        writeOk = (pde & PTE_RW) !== 0;
+        this.check(linear, write, user, userOk, writeOk, errBase);
+        const want = PTE_A | (write ? PTE_D : 0);
+        if ((pde & want) !== want) this.writePhys32(pdeAddr, pde | want);
+        phys = ((pde & 0xffc00000) | (linear & 0x3fffff)) >>> 0;
+        global = this.pge && (pde & PTE_G) !== 0;
+      } else {
+        const pteAddr = (pde & ~0xfff) + (((linear >>> 12) & 0x3ff) << 2);
+        const pte = this.readPhys32(pteAddr);
+        if ((pte & PTE_P) === 0) throw new PageFault(linear, errBase);
+        userOk = (pde & PTE_US) !== 0 && (pte & PTE_US) !== 0;
+        writeOk = (pde & PTE_RW) !== 0 && (pte & PTE_RW) !== 0;
+        this.check(linear, write, user, userOk, writeOk, errBase);
+        // A in the PDE on any access through it; A (and D on a write) in the PTE (SDM 4.8).
+        if ((pde & PTE_A) === 0) this.writePhys32(pdeAddr, pde | PTE_A);
+        const want = PTE_A | (write ? PTE_D : 0);
+        if ((pte & want) !== want) this.writePhys32(pteAddr, pte | want);
+        phys = ((pte & ~0xfff) | (linear & 0xfff)) >>> 0;
+        global = this.pge && (pte & PTE_G) !== 0;
+      }
+    }
+    const gfn = phys >>> 12;
+    for (;;) {
+      const e = this.p2m.entries[gfn];
+      if ((e & P2M_R) === 0 || e & P2M_MMIO) {
+        this.lastPhys = phys;
+        return PHYS_IO;
+      }
+      const base = (e & P2M_MFN_MASK) * 4096;
+      if (!write) {
+        this.p2m.setAccessed(gfn);
+        this.remember(linear >>> 12, gfn, base, (userOk ? T_USER : 0) | (global ? T_GLOBAL : 0));
+        return base + (phys & 0xfff);
+      }
+      if ((e & P2M_W) === 0) {
+        if (this.s2.onWriteViolation(gfn) === S2Verdict.RETRY) continue;
+        this.lastPhys = phys;
+        return PHYS_IO; // DISCARD: the write goes nowhere (ROM)
+      }
+      this.p2m.setDirty(gfn);
+      const wsup = writeOk || !this.wp;
+      this.remember(
+        linear >>> 12,
+        gfn,
+        base,
+        (userOk ? T_USER : 0) |
+          (wsup ? T_WRITE_SUP : 0) |
+          (userOk && writeOk ? T_WRITE_USER : 0) |
+          (global ? T_GLOBAL : 0),
+      );
+      return base + (phys & 0xfff);
+    }
+  }
+
+  private check(linear: number, write: boolean, user: boolean, userOk: boolean, writeOk: boolean, err: number): void {
+    if (user && !userOk) throw new PageFault(linear, err | 1);
+    if (write && !writeOk && (user || this.wp)) throw new PageFault(linear, err | 1);
+  }
+
+  // ---- physical accesses (page-table walks, descriptor tables use linear) ----------------------
+
+  readPhys32(phys: number): number {
+    const gfn = phys >>> 12;
+    const e = this.p2m.entries[gfn];
+    if ((e & P2M_R) === 0 || e & P2M_MMIO) return this.mmio.read(phys, 4) | 0;
+    this.p2m.setAccessed(gfn);
+    const o = (e & P2M_MFN_MASK) * 4096 + (phys & 0xfff);
+    const m = this.memory.u8;
+    return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
+  }
+
+  /** The locked read-modify-write of a paging entry: goes through the p2m like any write. */
+  writePhys32(phys: number, v: number): void {
+    const gfn = phys >>> 12;
+    for (;;) {
+      const e = this.p2m.entries[gfn];
+      if ((e & P2M_R) === 0 || e & P2M_MMIO) return this.mmio.write(phys, 4, v >>> 0);
+      if ((e & P2M_W) === 0) {
+        if (this.s2.onWriteViolation(gfn) === S2Verdict.RETRY) continue;
+        return;
+      }
+      this.p2m.setDirty(gfn);
+      const o = (e & P2M_MFN_MASK) * 4096 + (phys & 0xfff);
+      const m = this.memory.u8;
+      m[o] = v;
+      m[o + 1] = v >>> 8;
+      m[o + 2] = v >>> 16;
+      m[o + 3] = v >>> 24;
+      return;
+    }
+  }
+}
