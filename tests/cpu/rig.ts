@@ -20,6 +20,7 @@ export interface CpuFace {
   readonly cpl: number;
   readonly instructions: number;
   readonly halted: boolean;
+  readonly interruptFlag: boolean;
   readonly tlb: WritableMappingInvalidator;
   reset(): void;
   enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
