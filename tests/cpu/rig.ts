@@ -42,9 +42,15 @@ export interface CpuEnv {
 type CpuModule = { Cpu: new (env: CpuEnv) => CpuFace; RunExit?: Record<string, number | string> };
 
 const CPU_MODULE = '../../src/machine/cpu/cpu';
+/** CPU_ORACLE=qemu: run the hand-written programs under QEMU instead (checks the tests themselves). */
+const useQemu = process.env.CPU_ORACLE === 'qemu';
 /** Skip only when the file is absent; a CPU module that fails to load is a failure, not a skip. */
-export const cpuPresent = existsSync(new URL(`${CPU_MODULE}.ts`, import.meta.url));
-const mod: CpuModule | null = cpuPresent ? ((await import(/* @vite-ignore */ CPU_MODULE)) as CpuModule) : null;
+export const cpuPresent = useQemu || existsSync(new URL(`${CPU_MODULE}.ts`, import.meta.url));
+let mod: CpuModule | null = null;
+if (useQemu) {
+  const q = await import('./qemu-cpu');
+  mod = { Cpu: q.QemuCpu as unknown as CpuModule['Cpu'], RunExit: q.QEMU_RUN_EXIT };
+} else if (cpuPresent) mod = (await import(/* @vite-ignore */ CPU_MODULE)) as CpuModule;
 
 /** RunExit values by name (BUDGET, HLT, TRIPLE_FAULT, STOPPED), as the CPU module exports them. */
 export const RunExit: Record<string, number | string> = mod?.RunExit ?? {};
