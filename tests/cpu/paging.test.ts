@@ -34,12 +34,17 @@ function machine() {
     0x105000 | P | RW | US,
     0x108000 | P | RW | US,
     0, // mapped by the #PF handler (FIXUP) during the REP MOVSB
+    0x10a000 | P | RW | US,
+    0, // not present: the second page of a crossing write
   ];
   pt1.forEach((e, i) => m.setU32(PT1 + 4 * i, e));
   m.setU32(0x104000, 0xaaaa0001);
   m.setU32(0x105000, 0xbbbb0002);
   m.setU32(0x106000, 0xcccc0003);
   for (let i = 0; i < 16; i++) m.memory.u8[0x30000 + i] = i + 1;
+  m.setU32(0x105ffc, 0x44332211); // the crossing read: 0x4433 from page 5, 0x6655 from page 6
+  m.setU32(0x108000, 0x88776655);
+  m.setU32(0x10affc, 0x12345678); // the crossing write must leave 0x1234 here
   m.runToHalt();
   return m;
 }
@@ -92,8 +97,15 @@ describe.skipIf(!cpuPresent)('paging: accessed and dirty bits, protection, TLB',
     expect(copied).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
+  it('a dword read across two present pages reads both; a write whose second page is absent faults and writes nothing', () => {
+    expect(m.rec(14)).toBe(0x66554433);
+    const e = pf[4];
+    expect([e.error, e.cr2, e.eip]).toEqual([RW, 0x409000, SYM.at_cross_write]);
+    expect(m.u32(0x10affc)).toBe(0x12345678);
+  });
+
   it('from ring 3: supervisor pages are #PF(U|P) / #PF(U|W|P), a read-only user page #PF(U|W|P), absent #PF(U)', () => {
-    const r3 = pf.slice(4);
+    const r3 = pf.slice(5);
     expect(r3.map((e) => [e.error, e.cr2])).toEqual([
       [US | P, 0x403000],
       [US | RW | P, 0x403000],
@@ -105,8 +117,8 @@ describe.skipIf(!cpuPresent)('paging: accessed and dirty bits, protection, TLB',
   });
 
   it('nothing else faulted: the run ended with ring 3 HLT (#GP)', () => {
-    expect(pf.length).toBe(8);
+    expect(pf.length).toBe(9);
     expect(log[log.length - 1].vector).toBe(13);
-    expect(log.length).toBe(9);
+    expect(log.length).toBe(10);
   });
 });

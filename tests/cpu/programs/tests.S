@@ -164,6 +164,14 @@ at_rep_movsb:
   mov %ecx, REC + 40                /* 0 */
   mov %esi, REC + 44                /* 0x30010 */
   mov %edi, REC + 48                /* LIN + 0x7008 */
+  /* Page-crossing accesses: a dword read across two present pages; a dword write whose second
+     page is absent faults with CR2 on that page and leaves the first page untouched. */
+  mov LIN + 0x5ffe, %eax
+  mov %eax, REC + 56
+  movl $1f, RESUME
+at_cross_write:
+  movl $0xddccbbaa, LIN + 0x8ffe
+1:
   /* Ring 3: U/S and R/W through the page tables. */
   pushl $SEL_DATA3
   pushl $RING3_STACK
