@@ -30,6 +30,8 @@ export const L = {
   TESTS: 0x10000,
 } as const;
 
+const TSS_LIMIT = 0x68 + 17;
+
 export const SEL = {
   CODE0: 0x08,
   DATA0: 0x10,
@@ -40,6 +42,7 @@ export const SEL = {
   NOTPRESENT: 0x38,
   SMALL: 0x40,
   CONFORMING: 0x48,
+  EXPAND_DOWN: 0x50,
 } as const;
 
 const programs = new URL('./programs/', import.meta.url);
@@ -112,11 +115,12 @@ export function pmMachine(entry: string): PmMachine {
     segment(0, 0xffffffff, 0x92, 0x4), // 0x10 ring-0 data
     segment(0, 0xffffffff, 0xfa, 0x4), // 0x18 ring-3 code
     segment(0, 0xffffffff, 0xf2, 0x4), // 0x20 ring-3 data
-    segment(L.TSS, 0x67, 0x89, 0), // 0x28 32-bit TSS, available
+    segment(L.TSS, TSS_LIMIT, 0x89, 0), // 0x28 32-bit TSS, available, with an I/O bitmap for ports 0–135
     gate(SEL.CODE0, L.CALLGATE_TARGET, 0xc, 3), // 0x30 call gate, DPL 3
     segment(0, 0xffffffff, 0x12, 0x4), // 0x38 data, not present
     segment(0, 0xfff, 0x92, 0x4), // 0x40 data, limit 4 KiB - 1
     segment(0, 0xffffffff, 0x9e, 0x4), // 0x48 conforming code, DPL 0
+    segment(0, 0xfff, 0x96, 0x4), // 0x50 data, expand-down, limit 0xfff: valid offsets 0x1000–0xffffffff
   ];
   gdt.forEach((d, i) => put(L.GDT + 8 * i, d));
   rig.dv.setUint16(L.GDTR, gdt.length * 8 - 1, true);
@@ -133,7 +137,11 @@ export function pmMachine(entry: string): PmMachine {
   rig.setU32(L.IDTR + 2, L.IDT);
   rig.setU32(L.TSS + 4, L.TSS_ESP0);
   rig.setU32(L.TSS + 8, SEL.DATA0);
-  rig.dv.setUint16(L.TSS + 0x66, 0x68, true); // no I/O bitmap
+  // The I/O permission bitmap (SDM vol. 1, 19.5.2): ports 0–135 covered, only port 0x80 allowed;
+  // ports past the TSS limit are denied.
+  rig.dv.setUint16(L.TSS + 0x66, 0x68, true);
+  for (let i = 0; i < 17; i++) rig.memory.u8[L.TSS + 0x68 + i] = i === 0x80 >> 3 ? 0xfe : 0xff;
+  rig.memory.u8[L.TSS + 0x68 + 17] = 0xff;
   rig.load(L.KERNEL, bin('kernel'));
   rig.load(L.TESTS, bin('tests'));
   rig.setU32(L.LOGPTR, L.LOG);

@@ -107,6 +107,42 @@ describe.skipIf(!cpuPresent)('protected mode: segment loads and their error code
   });
 });
 
+describe.skipIf(!cpuPresent)('protected mode: LAR/LSL/VERR/VERW, expand-down, conforming code, I/O bitmap', () => {
+  const m = cpuPresent ? pmMachine('selectors') : null!;
+  const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
+  const byte = (off: number) => m.memory.u8[L.REC + off];
+
+  it('LAR gives the access rights (bits 23:20 and 15:8; 19:16 undefined) and sets ZF', () => {
+    expect(byte(0)).toBe(1);
+    expect(m.rec(1) & 0x00f0ff00).toBe(0x00c0f200);
+  });
+  it('LSL gives the byte-granular limit, scaled when G = 1', () => {
+    expect(m.rec(2)).toBe(0xfff);
+    expect(m.rec(3)).toBe(0xffffffff);
+  });
+  it('LAR of a selector beyond the GDT limit clears ZF and leaves the destination', () => {
+    expect(byte(16)).toBe(0);
+    expect(m.rec(5)).toBe(0x5a5a5a5a);
+  });
+  it('VERR/VERW: readable code is readable, never writable; data is writable', () => {
+    expect([byte(24), byte(25), byte(26)]).toEqual([1, 0, 1]);
+  });
+  it('an expand-down segment faults at offsets up to its limit and allows those above', () => {
+    expect([log[0].vector, log[0].error, log[0].eip]).toEqual([GP, 0, SYM.at_expand_down]);
+    expect(m.rec(7)).toBe(m.u32(0x1000));
+  });
+  it('a far CALL to conforming code from ring 3 stays at CPL 3 (CS.RPL = 3)', () => {
+    expect(m.rec(8) & 0xffff).toBe(SEL.CONFORMING | 3);
+  });
+  it('at CPL 3 > IOPL, the TSS I/O bitmap allows port 0x80, denies ports past its end and a word write that covers a denied port', () => {
+    expect(m.portWrites).toEqual([{ port: 0x80, size: 1, value: 0x42 }]);
+    expect([log[1].vector, log[1].error, log[1].eip]).toEqual([GP, 0, SYM.at_out_e9]);
+    expect([log[2].vector, log[2].error]).toEqual([GP, 0]);
+    expect([log[3].vector, log[3].error, log[3].cs]).toEqual([GP, 0, SEL.CODE3]);
+    expect(log.length).toBe(4);
+  });
+});
+
 describe.skipIf(!cpuPresent)('triple fault', () => {
   it('an exception with no usable IDT shuts the processor down: run() reports TRIPLE_FAULT, no host exception', () => {
     const m = pmMachine('triple');

@@ -7,8 +7,9 @@
  *
  * Result (QEMU 8, TCG): every expectation of paging.test.ts and of the ring, gate and segment-load
  * tests holds; the three that QEMU is known not to model fail there — data-segment limit checks,
- * accesses through a null selector, writes to a code segment (TCG checks none of them) — and the
- * later entries of that log shift by those three.
+ * accesses through a null selector, writes to a code segment, expand-down limits (TCG checks none
+ * of them) — and the later entries of those logs shift accordingly; port writes are not observed
+ * through this stand-in, so the I/O-bitmap test cannot pass here (its #GP records do).
  *
  * The machine memory [0, 0xA0000) and [1 MiB, 2 MiB) is carried into QEMU by a Multiboot stub that
  * copies it into place and jumps to the entry point; after a second QEMU's monitor saves memory

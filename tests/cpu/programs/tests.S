@@ -204,3 +204,59 @@ triple:
 empty_idt:
   .word 0
   .long 0
+
+/* ---- 0x11000: LAR/LSL/VERR/VERW, expand-down limits, conforming code, the I/O bitmap --------- */
+  .org 0x1000
+selectors:
+  mov $SEL_DATA3, %ecx
+  lar %ecx, %eax
+  setz REC + 0                      /* ZF = 1 */
+  mov %eax, REC + 4                 /* access rights of the ring-3 data segment */
+  mov $SEL_SMALL, %ecx
+  lsl %ecx, %eax
+  mov %eax, REC + 8                 /* 0xfff */
+  mov $SEL_DATA0, %ecx
+  lsl %ecx, %eax
+  mov %eax, REC + 12                /* 0xffffffff (G = 1) */
+  mov $0x1f8, %ecx
+  movl $0x5a5a5a5a, %eax
+  lar %ecx, %eax
+  setz REC + 16                     /* ZF = 0: beyond the GDT limit */
+  mov %eax, REC + 20                /* unchanged */
+  mov $SEL_CODE0, %ecx
+  verr %cx
+  setz REC + 24                     /* readable code: 1 */
+  verw %cx
+  setz REC + 25                     /* code is never writable: 0 */
+  mov $SEL_DATA0, %ecx
+  verw %cx
+  setz REC + 26                     /* 1 */
+  mov $SEL_EXPAND_DOWN, %ax
+  mov %ax, %es
+  movl $1f, RESUME
+at_expand_down:
+  mov %es:0xffc, %eax               /* expand-down, limit 0xfff: offsets <= 0xfff are outside: #GP(0) */
+1:mov %es:0x1000, %eax              /* the first valid offset */
+  mov %eax, REC + 28
+  pushl $SEL_DATA3
+  pushl $RING3_STACK
+  pushf
+  pushl $SEL_CODE3
+  pushl $selectors3
+  iret
+selectors3:
+  mov $SEL_DATA3, %ax
+  mov %ax, %ds
+  lcall $SEL_CONFORMING | 3, $conforming   /* conforming DPL-0 code runs at CPL 3 */
+  mov %eax, REC + 32                /* CS inside: 0x4b */
+  mov $0x42, %al
+  out %al, $0x80                    /* allowed by the TSS I/O bitmap */
+  movl $2f, RESUME
+at_out_e9:
+  out %al, $0xe9                    /* beyond the bitmap: #GP(0) */
+2:movl $3f, RESUME
+  outw %ax, $0x80                   /* port 0x81 is denied: #GP(0) */
+3:hlt                               /* #GP(0): the end */
+conforming:
+  mov %cs, %eax
+  lret
