@@ -5,6 +5,7 @@
  * those of programs/layout.inc.
  */
 import { readFileSync } from 'node:fs';
+import type { InterruptController } from '../../src/machine/bus';
 import { makeRig, RunExit, type Rig } from './rig';
 
 export const L = {
@@ -103,8 +104,8 @@ export interface PmMachine extends Rig {
   rec(i: number): number;
 }
 
-export function pmMachine(entry: string): PmMachine {
-  const rig = makeRig(16);
+export function pmMachine(entry: string, pic?: InterruptController): PmMachine {
+  const rig = makeRig(16, pic);
   const put = (addr: number, [lo, hi]: [number, number]) => {
     rig.setU32(addr, lo);
     rig.setU32(addr + 4, hi);

@@ -74,7 +74,7 @@ export interface Rig {
   load(addr: number, bytes: ArrayLike<number>): void;
 }
 
-export function makeRig(ramMiB = 16): Rig {
+export function makeRig(ramMiB = 16, pic?: InterruptController): Rig {
   if (!mod) throw new Error('no CPU (src/machine/cpu/cpu.ts)');
   const memory = new MachineMemory(ramMiB, 8);
   const p2m = new P2m();
@@ -92,7 +92,7 @@ export function makeRig(ramMiB = 16): Rig {
     p2m,
     io,
     mmio: new MmioBus(),
-    pic: { hasInterrupt: () => false, acknowledge: () => 0 },
+    pic: pic ?? { hasInterrupt: () => false, acknowledge: () => 0 },
     s2: { onWriteViolation: () => S2Verdict.RETRY },
     tsc: () => 0,
   });

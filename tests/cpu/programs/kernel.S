@@ -8,7 +8,8 @@
  *   +0 vector  +4 error code  +8 EIP  +12 CS  +16 EFLAGS  +20 ESP (outer)  +24 SS (outer)
  *   +28 CR2  +32 ECX  +36 ESI  +40 EDI  +44 ESP of the handler
  * and then: if *FIXUP_ADDR != 0, stores *FIXUP_VAL there and IRETs to restart the instruction;
- * else if *RESUME != 0, IRETs to *RESUME (cleared); else for vectors >= 0x30 IRETs; else HLTs.
+ * else if *RESUME != 0, IRETs to *RESUME (cleared); else for vectors >= 0x20 (interrupts and
+ * software INT n) IRETs; else HLTs.
  */
   .include "layout.inc"
   .code32
@@ -67,7 +68,7 @@ common:
   mov %eax, 16(%esp)
   movl $0, RESUME
   jmp 4f
-3:cmpl $0x30, 8(%esp)
+3:cmpl $0x20, 8(%esp)
   jb 5f
 4:pop %ebx
   pop %eax

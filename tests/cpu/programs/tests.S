@@ -260,3 +260,31 @@ at_out_e9:
 conforming:
   mov %cs, %eax
   lret
+
+/* ---- 0x11200: hardware interrupts: IF, the STI and MOV SS shadows, HLT wake-up --------------- */
+  .org 0x1200
+interrupts:
+  nop
+  nop
+  mov LOGPTR, %eax
+  mov %eax, REC + 0                 /* an interrupt is pending from the start, IF = 0: not taken */
+at_sti:
+  sti
+  mov %eax, REC + 4                 /* in the STI shadow: runs before the interrupt */
+at_after_sti_shadow:
+  nop
+  nop
+  mov %ss, %bx
+at_mov_ss:
+  mov %bx, %ss
+  mov %eax, REC + 8                 /* in the MOV SS shadow */
+at_after_ss_shadow:
+  nop
+at_hlt:
+  hlt                               /* IF = 1: an interrupt wakes it */
+at_after_hlt:
+  mov LOGPTR, %eax
+  mov %eax, REC + 12
+  cli
+  hlt
+
