@@ -54,6 +54,7 @@ export class QemuCpu {
     return 2;
   }
   setEflags(): void {}
+  setA20(): void {}
   enterProtectedModeFlat(eip: number, regs: Record<string, number>): void {
     this.eip = eip;
     this.regs = regs;

@@ -28,6 +28,7 @@ export interface CpuFace {
   getEflags(): number;
   setEflags(v: number): void;
   requestStop?(): void;
+  setA20(enabled: boolean): void;
   trace?(n: number): string[];
 }
 export interface CpuEnv {
