@@ -102,8 +102,12 @@ describe.skipIf(!cpuPresent)('protected mode: segment loads and their error code
   it('UD2 is #UD and DIV by zero is #DE', () => {
     expect(codes[8]).toEqual([6, 0]);
     expect(codes[9]).toEqual([0, 0]);
+  });
+  it('LOCK on a register destination or on NOP is #UD', () => {
+    expect(codes[10]).toEqual([6, 0]);
+    expect(codes[11]).toEqual([6, 0]);
     expect(m.rec(1)).toBe(0xdead);
-    expect(log.length).toBe(10);
+    expect(log.length).toBe(12);
   });
 });
 

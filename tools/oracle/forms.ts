@@ -635,8 +635,29 @@ function strings(): Form[] {
   return out;
 }
 
+/** Read-modify-write instructions that accept LOCK when their destination is memory (SDM vol. 2, LOCK). */
+const LOCKABLE =
+  /^(add|or|adc|sbb|and|sub|xor|not|neg|inc|dec|xadd|cmpxchg|xchg|bts|btr|btc) r\/m\d+(, (r\d+|imm\d+))? \(mem\)$/;
+
+/** The LOCK-prefixed twin of every lockable memory form (same semantics, one more prefix). */
+function locked(fs: Form[]): Form[] {
+  return fs
+    .filter((f) => LOCKABLE.test(f.name))
+    .map((f) => ({
+      ...f,
+      name: `lock ${f.name}`,
+      group: 'lock',
+      encode: (input, rng) => [0xf0, ...f.encode(input, rng)],
+    }));
+}
+
 /** Every form the oracle exercises. */
 export function forms(): Form[] {
+  const all = unlocked();
+  return [...all, ...locked(all)];
+}
+
+function unlocked(): Form[] {
   return [
     ...aluPair('add', 0x00, all),
     ...aluPair('or', 0x08, logic),

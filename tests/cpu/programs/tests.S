@@ -93,7 +93,11 @@ at_np:
   xor %eax, %eax
   xor %ecx, %ecx
   div %ecx                          /* #DE */
-10:
+10:movl $11f, RESUME
+  .byte 0xf0, 0x01, 0xc3            /* LOCK ADD %eax, %ebx: LOCK with a register destination, #UD */
+11:movl $12f, RESUME
+  .byte 0xf0, 0x90                  /* LOCK NOP: #UD */
+12:
   movl $0xdead, REC + 4
   hlt
 
