@@ -1,0 +1,216 @@
+/**
+ * `npm run bench:cpu`: the CPU benchmark. Loads the Multiboot kernel public/guest/bench.elf (built
+ * from guest/bench/ with the system gcc) by its ELF program headers, enters protected mode flat as
+ * a Multiboot loader would, and runs it in Node until it writes the exit port. The kernel turns
+ * paging on, then runs integer phases (checksums, sorting, REP string ops, calls and indirect
+ * calls, division, bit ops, page-table updates with INVLPG), marking each on port 0x80 and
+ * reporting its checksum there; the checksums must equal those of the same C built for the host
+ * (guest/bench/expected.json, `make -C guest/bench`).
+ *
+ * Prints a table per phase and writes bench-results/cpu.json
+ * ({ mips, instructions, seconds, pagingOn, checksumsOk, phases: [...] }).
+ * Options: --elf PATH, --budget N (instructions per run() call).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { MachineMemory } from '../src/machine/memory';
+import { IoBus, MmioBus, type AccessSize } from '../src/machine/bus';
+import { P2m, P2M_R, P2M_W, S2Verdict } from '../src/machine/hv/p2m';
+import { PAGE_SHIFT } from '../src/shared/layout';
+
+interface BenchCpu {
+  readonly instructions: number;
+  readonly halted: boolean;
+  readonly cr0: number;
+  eip: number;
+  enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
+  run(max: number): unknown;
+  requestStop?(): void;
+}
+type CpuCtor = new (env: Record<string, unknown>) => BenchCpu;
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+const ELF = arg('--elf', 'public/guest/bench.elf');
+const BUDGET = Number(arg('--budget', '2000000'));
+const RAM_MIB = 32;
+const MB_INFO = 0x9000;
+const MB_MAGIC = 0x2badb002;
+
+/** Copy the PT_LOAD segments of a 32-bit ELF into guest memory; returns the entry point. */
+export function loadElf32(elf: Uint8Array, memory: Uint8Array): number {
+  const dv = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+  if (dv.getUint32(0, false) !== 0x7f454c46 || elf[4] !== 1 || elf[5] !== 1)
+    throw new Error('not a 32-bit little-endian ELF');
+  const phoff = dv.getUint32(28, true);
+  const phentsize = dv.getUint16(42, true);
+  const phnum = dv.getUint16(44, true);
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * phentsize;
+    if (dv.getUint32(ph, true) !== 1) continue; // PT_LOAD
+    const offset = dv.getUint32(ph + 4, true);
+    const paddr = dv.getUint32(ph + 12, true);
+    const filesz = dv.getUint32(ph + 16, true);
+    const memsz = dv.getUint32(ph + 20, true);
+    if (paddr + memsz > memory.length) throw new Error(`segment at 0x${paddr.toString(16)} does not fit in RAM`);
+    memory.set(elf.subarray(offset, offset + filesz), paddr);
+    memory.fill(0, paddr + filesz, paddr + memsz);
+  }
+  return dv.getUint32(24, true);
+}
+
+interface Phase {
+  name: string;
+  instructions: number;
+  seconds: number;
+  mips: number;
+  checksum: number | null;
+  expected: number | null;
+  ok: boolean;
+}
+
+async function main(): Promise<void> {
+  const cpuFile = new URL('../src/machine/cpu/cpu.ts', import.meta.url);
+  if (!existsSync(cpuFile)) {
+    console.error('bench:cpu: there is no CPU yet (src/machine/cpu/cpu.ts); nothing to measure.');
+    process.exit(2);
+  }
+  const CPU_MODULE = '../src/machine/cpu/cpu';
+  const { Cpu } = (await import(/* @vite-ignore */ CPU_MODULE)) as { Cpu: CpuCtor };
+  // The host build's checksums: remade from the C sources when a compiler is here, else the committed ones.
+  try {
+    execFileSync('make', ['-s', '-C', 'guest/bench', 'expected.json'], { stdio: 'ignore' });
+  } catch {
+    console.log('bench:cpu: could not rebuild guest/bench/expected.json; using the committed one');
+  }
+  const expected = JSON.parse(readFileSync('guest/bench/expected.json', 'utf8')) as {
+    checksums: number[];
+    phases: string[];
+  };
+
+  const memory = new MachineMemory(RAM_MIB, 8);
+  const p2m = new P2m();
+  p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);
+  const io = new IoBus();
+  const marks: { kind: 'start' | 'sum' | 'done' | 'exit'; value: number }[] = [];
+  let cpu: BenchCpu | null = null;
+  let exited = false;
+  let console_ = '';
+  io.register(0x80, 1, {
+    read: () => 0xff,
+    write: (_p: number, size: AccessSize, value: number) => {
+      if (size === 4) marks.push({ kind: 'sum', value: value >>> 0 });
+      else {
+        marks.push({ kind: value === 0xff ? 'done' : 'start', value });
+        cpu?.requestStop?.(); // end the run() so the phase boundary is timed at the instruction
+      }
+    },
+  });
+  io.register(0xe9, 1, {
+    read: () => 0xff,
+    write: (_p: number, _s: AccessSize, v: number) => void (console_ += String.fromCharCode(v & 0xff)),
+  });
+  io.register(0xf4, 1, {
+    read: () => 0xff,
+    write: () => {
+      exited = true;
+      cpu?.requestStop?.();
+    },
+  });
+  cpu = new Cpu({
+    memory,
+    p2m,
+    io,
+    mmio: new MmioBus(),
+    pic: { hasInterrupt: () => false, acknowledge: () => 0 },
+    s2: { onWriteViolation: () => S2Verdict.RETRY },
+    tsc: () => 0,
+  });
+  const elf = new Uint8Array(readFileSync(ELF));
+  const entry = loadElf32(elf, memory.u8.subarray(0, memory.layout.ramBytes));
+  const dv = new DataView(memory.sab);
+  dv.setUint32(MB_INFO, 1, true); // flags: mem_lower/mem_upper valid
+  dv.setUint32(MB_INFO + 4, 640, true);
+  dv.setUint32(MB_INFO + 8, RAM_MIB * 1024 - 1024, true);
+  cpu.enterProtectedModeFlat(entry, { eax: MB_MAGIC, ebx: MB_INFO });
+
+  // Phase boundaries: (instructions, time) at each start marker and at the final one.
+  const bounds: { instructions: number; t: number }[] = [];
+  const sums: number[] = [];
+  let seen = 0;
+  let pagingOn = false;
+  const t0 = performance.now();
+  for (;;) {
+    cpu.run(BUDGET);
+    const now = performance.now();
+    for (; seen < marks.length; seen++) {
+      const m = marks[seen];
+      if (m.kind === 'start' || m.kind === 'done') bounds.push({ instructions: cpu.instructions, t: now });
+      if (m.kind === 'start' && m.value === 1) pagingOn = (cpu.cr0 & 0x8000_0000) !== 0;
+      if (m.kind === 'sum') sums.push(m.value);
+    }
+    if (exited || marks.some((m) => m.kind === 'done')) break;
+    if (cpu.halted) {
+      console.error(`bench:cpu: the kernel halted early at eip 0x${(cpu.eip >>> 0).toString(16)}`);
+      break;
+    }
+    if (now - t0 > 600_000) {
+      console.error('bench:cpu: gave up after 10 minutes');
+      break;
+    }
+  }
+  const phases: Phase[] = expected.phases.map((name, i) => {
+    const a = bounds[i];
+    const b = bounds[i + 1];
+    const instructions = a && b ? b.instructions - a.instructions : 0;
+    const seconds = a && b ? (b.t - a.t) / 1000 : 0;
+    const checksum = sums[i] ?? null;
+    return {
+      name,
+      instructions,
+      seconds,
+      mips: seconds > 0 ? instructions / seconds / 1e6 : 0,
+      checksum,
+      expected: expected.checksums[i],
+      ok: checksum === expected.checksums[i],
+    };
+  });
+  const instructions = phases.reduce((s, p) => s + p.instructions, 0);
+  const seconds = phases.reduce((s, p) => s + p.seconds, 0);
+  const mips = seconds > 0 ? instructions / seconds / 1e6 : 0;
+  const checksumsOk = phases.every((p) => p.ok);
+
+  console.log(`bench:cpu  ${ELF}  (${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version})`);
+  console.log('phase        instructions   seconds     MIPS   checksum');
+  for (const p of phases)
+    console.log(
+      `${p.name.padEnd(10)} ${String(p.instructions).padStart(14)} ${p.seconds.toFixed(3).padStart(9)} ${p.mips.toFixed(1).padStart(8)}   ${
+        p.ok ? 'ok' : `WRONG (${p.checksum ?? 'none'}, host ${p.expected})`
+      }`,
+    );
+  console.log(
+    `${'total'.padEnd(10)} ${String(instructions).padStart(14)} ${seconds.toFixed(3).padStart(9)} ${mips.toFixed(1).padStart(8)}   ${checksumsOk ? 'all ok' : 'MISMATCH'}`,
+  );
+  console.log(`paging on: ${pagingOn}; bar ≥ 60 MIPS → ${mips >= 60 ? 'met' : 'NOT met'}`);
+  const result = {
+    mips: Number(mips.toFixed(2)),
+    instructions,
+    seconds: Number(seconds.toFixed(4)),
+    pagingOn,
+    checksumsOk,
+    phases,
+    elf: ELF,
+    host: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync('bench-results/cpu.json', JSON.stringify(result, null, 2) + '\n');
+  console.log('wrote bench-results/cpu.json');
+  if (!checksumsOk) process.exitCode = 1;
+}
+
+await main();

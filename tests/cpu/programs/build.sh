@@ -1,0 +1,13 @@
+#!/bin/sh
+# Assemble the protected-mode test programs into flat binaries, and their labels into NAME.sym
+# ("address name" per line); both are committed next to the sources. Needs as --32 and ld -m elf_i386.
+set -e
+cd "$(dirname "$0")"
+for p in kernel:0x4000 tests:0x10000 realmode:0x7c00; do
+  name=${p%%:*}
+  org=${p#*:}
+  as --32 -o "/tmp/$name.o" "$name.S"
+  ld -m elf_i386 -Ttext="$org" -e _start -o "/tmp/$name.elf" "/tmp/$name.o"
+  objcopy -O binary -j .text "/tmp/$name.elf" "$name.bin"
+  nm "/tmp/$name.elf" | awk '$2 == "t" || $2 == "T" { print "0x" $1, $3 }' > "$name.sym"
+done

@@ -1,0 +1,64 @@
+/**
+ * Real mode from reset (programs/realmode.S): the first fetch at linear 0xFFFFFFF0 (CS base
+ * 0xFFFF0000), an INT through the IVT, segment arithmetic, 32-bit operands, a round trip through
+ * protected mode that leaves a 4 GiB DS limit behind ("unreal" mode), and the A20 gate. The same
+ * program, booted as a floppy sector under QEMU, leaves the memory these tests expect.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { P2M_R, P2M_W } from '../../src/machine/hv/p2m';
+import { cpuPresent, makeRig } from './rig';
+
+const program = new Uint8Array(readFileSync(new URL('./programs/realmode.bin', import.meta.url)));
+const ROM_FRAME = 0xf0; // the RAM frame standing in for the firmware's top page
+/** At F000:FFF0 (physical 0xFFFFFFF0 → frame ROM_FRAME, offset 0xFF0): jmp far 0000:7C00. */
+const RESET_JUMP = [0xea, 0x00, 0x7c, 0x00, 0x00];
+
+function boot() {
+  const rig = makeRig(4);
+  rig.p2m.map(0xfffff, ROM_FRAME, 1, P2M_R | P2M_W);
+  rig.load((ROM_FRAME << 12) + 0xff0, RESET_JUMP);
+  rig.load(0x7c00, program);
+  rig.cpu.reset();
+  return rig;
+}
+
+describe.skipIf(!cpuPresent)('real mode', () => {
+  it('starts at F000:FFF0 with CS base 0xFFFF0000, in real mode', () => {
+    const rig = boot();
+    expect(rig.cpu.eip >>> 0).toBe(0xfff0);
+    expect(rig.cpu.cr0 & 1).toBe(0);
+    rig.cpu.run(1);
+    expect(rig.cpu.eip >>> 0).toBe(0x7c00);
+  });
+
+  it('runs INT through the IVT, segment arithmetic, 32-bit operands, and keeps a 4 GiB limit after a trip through protected mode', () => {
+    const rig = boot();
+    rig.cpu.run(200);
+    expect(rig.cpu.halted).toBe(true);
+    const u16 = (a: number) => rig.dv.getUint16(a, true);
+    expect(u16(0x6000)).toBe(0x1234); // the INT 0x40 handler ran
+    expect(u16(0x6002)).toBe(0x7000 - 6); // FLAGS, CS, IP pushed
+    expect(u16(0x6004) & ~0x10).toBe(0x0046); // IF and TF cleared by INT; ZF PF from the XOR (AF undefined)
+    expect(u16(0x12350)).toBe(0xbeef); // ES = 0x1234 → base 0x12340
+    expect(rig.u32(0x6008)).toBe(0x12345678);
+    expect(rig.u32(0x200000)).toBe(0xcafef00d); // unreal: a 32-bit offset past 64 KiB
+    expect(u16(0x600c)).toBe(1);
+    expect(rig.cpu.cr0 & 1).toBe(0);
+  });
+
+  it('with A20 masked, FFFF:0010 wraps to physical 0; with A20 on it is 0x100000', () => {
+    // mov $0xffff,%ax; mov %ax,%es; movw $0x5555,%es:0x10; hlt
+    const code = [0xb8, 0xff, 0xff, 0x8e, 0xc0, 0x26, 0xc7, 0x06, 0x10, 0x00, 0x55, 0x55, 0xf4];
+    for (const a20 of [false, true]) {
+      const rig = boot();
+      rig.load(0x7c00, code);
+      rig.cpu.run(1); // the reset jump, with A20 as at power-on
+      rig.cpu.setA20(a20);
+      rig.cpu.run(10);
+      expect(rig.cpu.halted).toBe(true);
+      expect(rig.dv.getUint16(a20 ? 0x100000 : 0, true)).toBe(0x5555);
+      expect(rig.dv.getUint16(a20 ? 0 : 0x100000, true)).not.toBe(0x5555);
+    }
+  });
+});

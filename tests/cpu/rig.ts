@@ -1,0 +1,114 @@
+/**
+ * A bare machine for CPU tests: RAM identity-mapped in the p2m, a port log, no interrupts. The CPU
+ * is another part of the project (src/machine/cpu/cpu.ts, the face in the brief); it is loaded
+ * dynamically so that tests report "skipped", not a compile error, on a tree that lacks it.
+ */
+import { existsSync } from 'node:fs';
+import { MachineMemory } from '../../src/machine/memory';
+import { IoBus, MmioBus, type AccessSize, type InterruptController } from '../../src/machine/bus';
+import { P2m, P2M_R, P2M_W, S2Verdict, type WritableMappingInvalidator } from '../../src/machine/hv/p2m';
+import { PAGE_SHIFT } from '../../src/shared/layout';
+
+/** The CPU's face as the CPU tests use it. */
+export interface CpuFace {
+  readonly reg32: Int32Array;
+  eip: number;
+  readonly cr0: number;
+  readonly cr2: number;
+  readonly cr3: number;
+  readonly cr4: number;
+  readonly cpl: number;
+  readonly instructions: number;
+  readonly halted: boolean;
+  readonly interruptFlag: boolean;
+  readonly tlb: WritableMappingInvalidator;
+  reset(): void;
+  enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
+  run(maxInstructions: number): number | string;
+  getEflags(): number;
+  setEflags(v: number): void;
+  requestStop?(): void;
+  setA20(enabled: boolean): void;
+  trace?(n: number): string[];
+}
+export interface CpuEnv {
+  memory: MachineMemory;
+  p2m: P2m;
+  io: IoBus;
+  mmio: MmioBus;
+  pic: InterruptController;
+  s2: { onWriteViolation(gfn: number): S2Verdict };
+  tsc: () => number;
+}
+type CpuModule = { Cpu: new (env: CpuEnv) => CpuFace; RunExit?: Record<string, number | string> };
+
+const CPU_MODULE = '../../src/machine/cpu/cpu';
+/** CPU_ORACLE=qemu: run the hand-written programs under QEMU instead (checks the tests themselves). */
+const useQemu = process.env.CPU_ORACLE === 'qemu';
+/** Skip only when the file is absent; a CPU module that fails to load is a failure, not a skip. */
+export const cpuPresent = useQemu || existsSync(new URL(`${CPU_MODULE}.ts`, import.meta.url));
+let mod: CpuModule | null = null;
+if (useQemu) {
+  const q = await import('./qemu-cpu');
+  mod = { Cpu: q.QemuCpu as unknown as CpuModule['Cpu'], RunExit: q.QEMU_RUN_EXIT };
+} else if (cpuPresent) mod = (await import(/* @vite-ignore */ CPU_MODULE)) as CpuModule;
+
+/** RunExit values by name (BUDGET, HLT, TRIPLE_FAULT, STOPPED), as the CPU module exports them. */
+export const RunExit: Record<string, number | string> = mod?.RunExit ?? {};
+
+export interface PortWrite {
+  port: number;
+  size: AccessSize;
+  value: number;
+}
+
+export interface Rig {
+  memory: MachineMemory;
+  p2m: P2m;
+  io: IoBus;
+  cpu: CpuFace;
+  dv: DataView;
+  /** Every write to ports 0x80 and 0xE9 (the tests' and the bench's reporting ports). */
+  portWrites: PortWrite[];
+  u32(addr: number): number;
+  setU32(addr: number, v: number): void;
+  load(addr: number, bytes: ArrayLike<number>): void;
+}
+
+export function makeRig(ramMiB = 16, pic?: InterruptController): Rig {
+  if (!mod) throw new Error('no CPU (src/machine/cpu/cpu.ts)');
+  const memory = new MachineMemory(ramMiB, 8);
+  const p2m = new P2m();
+  p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);
+  const io = new IoBus();
+  const portWrites: PortWrite[] = [];
+  const logger = {
+    read: () => 0xffff_ffff,
+    write: (port: number, size: AccessSize, value: number) => void portWrites.push({ port, size, value }),
+  };
+  io.register(0x80, 1, logger);
+  io.register(0xe9, 1, logger);
+  const cpu = new mod.Cpu({
+    memory,
+    p2m,
+    io,
+    mmio: new MmioBus(),
+    pic: pic ?? { hasInterrupt: () => false, acknowledge: () => 0 },
+    s2: { onWriteViolation: () => S2Verdict.RETRY },
+    tsc: () => 0,
+  });
+  const dv = new DataView(memory.sab);
+  return {
+    memory,
+    p2m,
+    io,
+    cpu,
+    dv,
+    portWrites,
+    u32: (a) => dv.getUint32(a, true),
+    setU32: (a, v) => dv.setUint32(a, v >>> 0, true),
+    load: (a, bytes) => memory.u8.set(bytes, a),
+  };
+}
+
+export const hex32 = (v: number): string => '0x' + (v >>> 0).toString(16).padStart(8, '0');

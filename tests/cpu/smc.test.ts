@@ -1,0 +1,67 @@
+/**
+ * Code that changes under the CPU: the guest's own stores into its instruction stream (SDM vol. 3,
+ * 11.6: the next fetch sees them, with or without a jump in between), and bytes changed by someone
+ * else (the other thread, a device) between or during runs. A decoded-instruction or block cache
+ * must not serve stale code in any of these cases.
+ */
+import { describe, expect, it } from 'vitest';
+import { cpuPresent, makeRig } from './rig';
+
+/**
+ *   1000: mov $0x11111111,%ecx; mov $0x8000,%edi
+ *   again: mov %ecx,target+1; jmp target
+ *   target: mov $0,%ebx; mov %ebx,(%edi); add $4,%edi; add $0x11111111,%ecx; cmp $0x8010,%edi; jne again
+ *   mov $0x8010,%edi; mov $0x55555555,%ecx
+ *   again2: mov %ecx,next+1            (no jump: the very next instruction is the one modified)
+ *   next: mov $0,%ebx; mov %ebx,(%edi); add $4,%edi; add $0x11111111,%ecx; cmp $0x8020,%edi; jne again2
+ *   hlt
+ * (as --32, linked at 0x1000)
+ */
+const SMC = [
+  0xb9, 0x11, 0x11, 0x11, 0x11, 0xbf, 0x00, 0x80, 0x00, 0x00, 0x89, 0x0d, 0x13, 0x10, 0x00, 0x00, 0xeb, 0x00, 0xbb,
+  0x00, 0x00, 0x00, 0x00, 0x89, 0x1f, 0x83, 0xc7, 0x04, 0x81, 0xc1, 0x11, 0x11, 0x11, 0x11, 0x81, 0xff, 0x10, 0x80,
+  0x00, 0x00, 0x75, 0xe0, 0xbf, 0x10, 0x80, 0x00, 0x00, 0xb9, 0x55, 0x55, 0x55, 0x55, 0x89, 0x0d, 0x3b, 0x10, 0x00,
+  0x00, 0xbb, 0x00, 0x00, 0x00, 0x00, 0x89, 0x1f, 0x83, 0xc7, 0x04, 0x81, 0xc1, 0x11, 0x11, 0x11, 0x11, 0x81, 0xff,
+  0x20, 0x80, 0x00, 0x00, 0x75, 0xe2, 0xf4,
+];
+
+/** loop: mov $IMM,%eax (B8 imm32); mov %eax,0x8000 (A3 00 80 00 00); jmp loop (EB F4) */
+const LOOP = [0xb8, 0x01, 0x00, 0x00, 0x00, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xeb, 0xf4];
+
+describe.skipIf(!cpuPresent)('self-modifying and externally modified code', () => {
+  it('a store into the instruction stream is seen by the next fetch, after a jump and without one', () => {
+    const rig = makeRig(4);
+    rig.load(0x1000, SMC);
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    rig.cpu.run(1000);
+    expect(rig.cpu.halted).toBe(true);
+    const got = Array.from({ length: 8 }, (_, i) => rig.u32(0x8000 + 4 * i));
+    expect(got).toEqual([
+      0x11111111, 0x22222222, 0x33333333, 0x44444444, 0x55555555, 0x66666666, 0x77777777, 0x88888888,
+    ]);
+  });
+
+  it('code bytes changed by another agent between run() calls are executed as changed', () => {
+    const rig = makeRig(4);
+    rig.load(0x1000, LOOP);
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    for (let v = 1; v <= 5; v++) {
+      rig.setU32(0x1001, v * 0x01010101); // the immediate of the MOV, as the other thread would
+      rig.cpu.run(3 * 50); // fifty rounds of the loop
+      expect(rig.u32(0x8000)).toBe(v * 0x01010101);
+    }
+  });
+
+  it('a page of code replaced whole (as a loader or DMA would) is decoded afresh', () => {
+    const rig = makeRig(4);
+    rig.load(0x1000, LOOP);
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    rig.cpu.run(300);
+    // Replace with: mov $0xCAFE,%eax; mov %eax,0x8000; hlt
+    rig.load(0x1000, [0xb8, 0xfe, 0xca, 0x00, 0x00, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xf4, 0xf4]);
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.u32(0x8000)).toBe(0xcafe);
+    expect(rig.cpu.halted).toBe(true);
+  });
+});
