@@ -509,7 +509,7 @@ export class Cpu {
   private writeLin32(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) > 0xffc) {
       this.mmu.translate(lin, true, user);
-      this.mmu.translate(lin + 3, true, user);
+      this.mmu.translate((lin | 0xfff) + 1, true, user);
       for (let i = 0; i < 4; i++) this.writeLin8(lin + i, v >>> (8 * i), user);
       return;
     }
@@ -614,7 +614,34 @@ export class Cpu {
       else if (mod === 2) off += this.fetch16();
       off &= 0xffff;
     }
-    this.ea = (this.segBase[this.seg === NO_SEG ? defSeg : this.seg] + off) | 0;
+    const sreg = this.seg === NO_SEG ? defSeg : this.seg;
+    this.eaSeg = sreg;
+    this.eaOff = off;
+    this.ea = (this.segBase[sreg] + off) | 0;
+  }
+
+  private eaSeg = DS;
+  private eaOff = 0;
+
+  /**
+   * Segment checks of a memory operand in protected mode (SDM vol. 3, 5.3–5.6): a null selector,
+   * writing a code or read-only segment, or an offset outside the limit (expand-down: at or below
+   * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
+   */
+  private checkSeg(sreg: number, off: number, size: number, write: boolean): void {
+    if (!(this._cr0 & 1) || this.flags & VM) return;
+    const attr = this.segAttr[sreg];
+    const limit = this.segLimit[sreg];
+    if (limit === -1 && (attr & 0xe00) === 0x200) return;
+    const vector = sreg === SS ? SS_ : GP;
+    if (attr === 0) throw new CpuFault(vector, 0);
+    const code = (attr & 0x800) !== 0;
+    if (write ? code || !(attr & 0x200) : code && !(attr & 0x200)) throw new CpuFault(vector, 0);
+    const last = (off >>> 0) + size - 1;
+    if (!code && attr & 0x400) {
+      const top = attr & (1 << 22) ? 0xffffffff : 0xffff;
+      if ((off >>> 0) <= limit >>> 0 || last > top) throw new CpuFault(vector, 0);
+    } else if (last > limit >>> 0) throw new CpuFault(vector, 0);
   }
 
   private get reg(): number {
@@ -634,11 +661,18 @@ export class Cpu {
   }
   /** The r/m operand (after decodeModrm). */
   private getRm(size: number): number {
-    return this.modrm >= 0xc0 ? this.getReg(this.modrm & 7, size) : this.readLin(this.ea, size);
+    if (this.modrm >= 0xc0) return this.getReg(this.modrm & 7, size);
+    this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), size, false);
+    return this.readLin(this.ea, size);
   }
   private setRm(size: number, v: number): void {
-    if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, size, v);
-    else this.writeLin(this.ea, size, v);
+    if (this.modrm >= 0xc0) return this.setReg(this.modrm & 7, size, v);
+    this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), size, true);
+    this.writeLin(this.ea, size, v);
+  }
+  /** The linear address decodeModrm computed (bitOp may move `ea` by whole operands). */
+  private eaLin(): number {
+    return (this.segBase[this.eaSeg] + this.eaOff) | 0;
   }
 
   // ---- stack -------------------------------------------------------------------------------------
@@ -1022,7 +1056,7 @@ export class Cpu {
       }
       break;
     }
-    void lock;
+    if (lock && !this.lockAllowed(b)) throw new CpuFault(UD, -1);
     const osz = this.op32 ? 4 : 2;
     const r = this.reg32;
 
@@ -1470,6 +1504,29 @@ export class Cpu {
     throw new CpuFault(UD, -1);
   }
 
+  /** LOCK is legal only on read-modify-write instructions with a memory destination (SDM vol. 2, LOCK). */
+  private lockAllowed(b: number): boolean {
+    const at = this.segBase[CS] + this._eip;
+    let op = b;
+    let modrm: number;
+    if (b === 0x0f) {
+      op = 0x100 | this.readLin8(at);
+      modrm = this.readLin8(at + 1);
+    } else modrm = this.readLin8(at);
+    if (modrm >= 0xc0) return false;
+    const reg = (modrm >> 3) & 7;
+    if (op < 0x38 && (op & 7) < 2) return true;
+    if (op >= 0x80 && op <= 0x83) return reg !== 7;
+    if (op === 0x86 || op === 0x87) return true;
+    if (op === 0xf6 || op === 0xf7) return reg === 2 || reg === 3;
+    if (op === 0xfe || op === 0xff) return reg < 2;
+    if (op === 0x1ab || op === 0x1b3 || op === 0x1bb || op === 0x1b0 || op === 0x1b1 || op === 0x1c0 || op === 0x1c1)
+      return true;
+    if (op === 0x1ba) return reg >= 5;
+    if (op === 0x1c7) return reg === 1;
+    return false;
+  }
+
   private jumpRel(d: number): void {
     this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
   }
@@ -1644,26 +1701,81 @@ export class Cpu {
       this._eip = off;
       return;
     }
-    const [lo, hi] = this.loadCodeDescriptor(sel);
-    this.setCs(sel, lo, hi, this._cpl);
-    this._eip = off;
+    this.farTransfer(sel, off, false);
   }
 
   private farCall(sel: number, off: number): void {
-    const oldCs = this.segSel[CS];
-    const oldEip = this._eip;
     if (!(this._cr0 & 1) || this.flags & VM) {
-      this.push(oldCs);
-      this.push(oldEip);
+      this.push(this.segSel[CS]);
+      this.push(this._eip);
       this.setRealSeg(CS, sel);
       this._eip = off;
       return;
     }
-    const [lo, hi] = this.loadCodeDescriptor(sel);
-    this.push(oldCs);
-    this.push(oldEip);
-    this.setCs(sel, lo, hi, this._cpl);
-    this._eip = off;
+    this.farTransfer(sel, off, true);
+  }
+
+  /** Far CALL/JMP in protected mode: to a code segment, or through a call gate (SDM vol. 3, 5.8). */
+  private farTransfer(sel: number, off: number, call: boolean): void {
+    if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [lo, hi] = this.readDescriptor(sel, GP);
+    const oldCs = this.segSel[CS];
+    const oldEip = this._eip;
+    if (hi & 0x1000) {
+      this.loadCodeDescriptor(sel);
+      if (call) {
+        this.push(oldCs);
+        this.push(oldEip);
+      }
+      this.setCs(sel, lo, hi, this._cpl);
+      this._eip = off;
+      return;
+    }
+    const type = (hi >>> 8) & 0x1f;
+    if (type !== 0xc && type !== 0x4) throw new CpuFault(GP, sel & 0xfffc); // task gates/TSS: not supported
+    const gateDpl = (hi >>> 13) & 3;
+    if (gateDpl < this._cpl || gateDpl < (sel & 3)) throw new CpuFault(GP, sel & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    const gate32 = type === 0xc;
+    const target = lo >>> 16;
+    const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
+    if ((target & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [clo, chi] = this.readDescriptor(target, GP);
+    if ((chi & 0x1800) !== 0x1800) throw new CpuFault(GP, target & 0xfffc);
+    const dpl = (chi >>> 13) & 3;
+    const conforming = (chi & 0x400) !== 0;
+    if (dpl > this._cpl || (!call && !conforming && dpl !== this._cpl)) throw new CpuFault(GP, target & 0xfffc);
+    if (!(chi & 0x8000)) throw new CpuFault(NP, target & 0xfffc);
+    if (call && !conforming && dpl < this._cpl) {
+      // Inner-ring call: new stack from the TSS, parameters copied (SDM vol. 3, 5.8.5).
+      const params = hi & 0x1f;
+      const psize = gate32 ? 4 : 2;
+      const oldSs = this.segSel[SS];
+      const oldEsp = this.reg32[ESP];
+      const oldSsBase = this.segBase[SS];
+      const copied: number[] = [];
+      for (let i = params - 1; i >= 0; i--) {
+        const at = this.stackSize32 ? oldEsp + i * psize : (oldEsp + i * psize) & 0xffff;
+        copied.push(gate32 ? this.readLin32(oldSsBase + at) : this.readLin16(oldSsBase + at));
+      }
+      const newEsp = this.readLin32(this.trBase + 4 + dpl * 8, false);
+      const newSs = this.readLin16(this.trBase + 8 + dpl * 8, false);
+      this.loadSegProtected(SS, newSs, TS, dpl);
+      this.reg32[ESP] = newEsp;
+      this.setCs(target, clo, chi, dpl);
+      this.pushGate(gate32, oldSs);
+      this.pushGate(gate32, oldEsp);
+      for (const v of copied) this.pushGate(gate32, v);
+      this.pushGate(gate32, oldCs);
+      this.pushGate(gate32, oldEip);
+    } else {
+      if (call) {
+        this.pushGate(gate32, oldCs);
+        this.pushGate(gate32, oldEip);
+      }
+      this.setCs(target, clo, chi, this._cpl);
+    }
+    this._eip = offset | 0;
   }
 
   /** A direct far transfer to a code segment at the same privilege (gates: not yet). */
@@ -1779,6 +1891,19 @@ export class Cpu {
         return this.group6();
       case 0x01:
         return this.group7(osz);
+      case 0x02:
+      case 0x03: {
+        if (!(this._cr0 & 1) || this.flags & VM) throw new CpuFault(UD, -1);
+        this.decodeModrm();
+        const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
+        if (d === null) {
+          this.flags &= ~ZF;
+          return;
+        }
+        this.flags |= ZF;
+        this.setReg(this.reg, osz, b === 0x02 ? d[1] & 0x00ffff00 : this.limitOf(d[0], d[1]));
+        return;
+      }
       case 0x06:
         this.requireCpl0();
         this._cr0 &= ~8;
@@ -2058,9 +2183,38 @@ export class Cpu {
         this.writeLin32(this.gdtBase + (sel & 0xfff8) + 4, hi | 0x200);
         return;
       }
+      case 4:
+      case 5: {
+        const d = this.accessibleDescriptor(this.getRm(2), 0);
+        const hi = d === null ? 0 : d[1];
+        const ok =
+          d !== null && (hi & 0x1000) !== 0 && (this.reg === 4 ? !(hi & 0x800) || (hi & 0x200) !== 0 : !(hi & 0x800) && (hi & 0x200) !== 0);
+        this.flags = ok ? this.flags | ZF : this.flags & ~ZF;
+        return;
+      }
       default:
-        throw new CpuFault(UD, -1); // VERR/VERW: not yet
+        throw new CpuFault(UD, -1);
     }
+  }
+
+  /**
+   * The descriptor LAR/LSL/VERR/VERW may look at, or null: inside its table, a code/data segment
+   * or a system type in `systemTypes` (a bit mask), and visible at CPL and RPL unless conforming code.
+   */
+  private accessibleDescriptor(sel: number, systemTypes: number): [number, number] | null {
+    if ((sel & 0xfffc) === 0) return null;
+    const ldt = (sel & 4) !== 0;
+    const limit = ldt ? this.ldtLimit : this.gdtLimit;
+    if ((sel & 0xfff8) + 7 > limit) return null;
+    const base = ldt ? this.ldtBase : this.gdtBase;
+    const lo = this.readLin32(base + (sel & 0xfff8), false);
+    const hi = this.readLin32(base + (sel & 0xfff8) + 4, false);
+    const type = (hi >>> 8) & 0x1f;
+    if (!(type & 0x10) && !((systemTypes >>> type) & 1)) return null;
+    const dpl = (hi >>> 13) & 3;
+    const conformingCode = (type & 0x1c) === 0x1c;
+    if (!conformingCode && (dpl < this._cpl || dpl < (sel & 3))) return null;
+    return [lo, hi];
   }
 
   private group7(osz: number): void {
@@ -2110,6 +2264,10 @@ export class Cpu {
     }
   }
 }
+
+/** System descriptor types LAR accepts (TSS 16/32 avail/busy, LDT, call and task gates) and LSL accepts. */
+const LAR_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 9) | (1 << 0xb) | (1 << 0xc);
+const LSL_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 9) | (1 << 0xb);
 
 /** INT n / INT3 / INTO: a trap with the return address after the instruction. */
 class SoftInt {
