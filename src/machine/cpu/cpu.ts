@@ -295,31 +295,33 @@ export class Cpu {
 
   /**
    * Delivers an interrupt or exception; false on a triple fault (the machine then resets). A fault
-   * while delivering becomes #DF (SDM vol. 3, 6.15, simplified: every nested fault counts), and a
-   * fault while delivering #DF shuts the processor down.
+   * while delivering is classified as the SDM does (vol. 3, 6.15, table 6-5): contributory after
+   * contributory, or #PF/contributory after #PF, is #DF; anything after a benign event (a software
+   * INT n, an external interrupt, #UD …) is simply delivered; a fault while delivering #DF shuts down.
    */
-  private raise(vector: number, code: number, software: boolean, returnEip: number): boolean {
+  private raise(vector: number, code: number, software: boolean, returnEip: number, depth = 0): boolean {
     const esp = this.reg32[ESP];
+    let second: CpuFault | PageFault;
     try {
       this.deliver(vector, code, software, returnEip);
       return true;
     } catch (e) {
       if (!(e instanceof CpuFault || e instanceof PageFault)) throw e;
-      if (e instanceof PageFault) this._cr2 = e.linear;
-      this.reg32[ESP] = esp;
-      if (vector === DF_) {
-        this.tripleFault();
-        return false;
-      }
+      second = e;
     }
-    try {
-      this.deliver(DF_, 0, false, returnEip);
-      return true;
-    } catch (e) {
-      if (!(e instanceof CpuFault || e instanceof PageFault)) throw e;
+    this.reg32[ESP] = esp;
+    if (vector === DF_ || depth > 2) {
       this.tripleFault();
       return false;
     }
+    const v2 = second instanceof PageFault ? PF_ : second.vector;
+    const c2 = second instanceof PageFault ? second.errorCode : second.errorCode;
+    if (second instanceof PageFault) this._cr2 = second.linear;
+    const contributory = (v: number): boolean => v === DE || (v >= TS && v <= GP);
+    const first = software ? -1 : vector;
+    const double = (contributory(first) && contributory(v2)) || (first === PF_ && (v2 === PF_ || contributory(v2)));
+    if (double) return this.raise(DF_, 0, false, returnEip, depth + 1);
+    return this.raise(v2, c2, false, software ? this.start : returnEip, depth + 1);
   }
 
   private tripleFault(): void {
@@ -640,7 +642,7 @@ export class Cpu {
     const last = (off >>> 0) + size - 1;
     if (!code && attr & 0x400) {
       const top = attr & (1 << 22) ? 0xffffffff : 0xffff;
-      if ((off >>> 0) <= limit >>> 0 || last > top) throw new CpuFault(vector, 0);
+      if (off >>> 0 <= limit >>> 0 || last > top) throw new CpuFault(vector, 0);
     } else if (last > limit >>> 0) throw new CpuFault(vector, 0);
   }
 
@@ -951,6 +953,9 @@ export class Cpu {
     }
     const si = a32 ? r[ESI] : r[ESI] & 0xffff;
     const di = a32 ? r[EDI] : r[EDI] & 0xffff;
+    const srcReg = this.seg === NO_SEG ? DS : this.seg;
+    if (op === 0xa4 || op === 0xa6 || op === 0xac || op === 0x6e) this.checkSeg(srcReg, si, size, false);
+    if (op !== 0xac && op !== 0x6e) this.checkSeg(ES, di, size, op === 0xa4 || op === 0xaa || op === 0x6c);
     const adv = (reg: number): void => {
       r[reg] = a32 ? r[reg] + step : (r[reg] & ~0xffff) | ((r[reg] + step) & 0xffff);
     };
@@ -1005,7 +1010,9 @@ export class Cpu {
     if (repeat) {
       // One iteration per step: the instruction restarts at its prefix until ECX runs out, so a
       // fault in mid-REP leaves the registers exactly as far as the completed iterations.
-      const c = a32 ? (r[ECX] = r[ECX] - 1) : ((r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff)), r[ECX] & 0xffff);
+      const c = a32
+        ? (r[ECX] = r[ECX] - 1)
+        : ((r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff)), r[ECX] & 0xffff);
       if (c !== 0 && (op & 0xf6) !== 0xa6 ? true : c !== 0 && again) this._eip = this.start;
     }
   }
@@ -1275,7 +1282,9 @@ export class Cpu {
       case 0xa3: {
         const size = b & 1 ? osz : 1;
         const off = this.ad32 ? this.fetch32() : this.fetch16();
-        const lin = (this.segBase[this.seg === NO_SEG ? DS : this.seg] + off) | 0;
+        const sreg = this.seg === NO_SEG ? DS : this.seg;
+        this.checkSeg(sreg, off, size, b >= 0xa2);
+        const lin = (this.segBase[sreg] + off) | 0;
         if (b < 0xa2) this.setReg(EAX, size, this.readLin(lin, size));
         else this.writeLin(lin, size, this.getReg(EAX, size));
         return;
@@ -1374,7 +1383,7 @@ export class Cpu {
         const base = this.fetch8();
         if (base === 0) throw new CpuFault(DE, -1);
         const al = r[EAX] & 0xff;
-        const v = (Math.floor(al / base) << 8) | al % base;
+        const v = (Math.floor(al / base) << 8) | (al % base);
         this.setReg(EAX, 2, v);
         this.setArith(szp(v & 0xff, 1));
         return;
@@ -1567,11 +1576,11 @@ export class Cpu {
           const p = x * y;
           if (size === 1) {
             this.setReg(EAX, 2, p);
-            over = signed ? ((p << 24) >> 24) !== p : p > 0xff;
+            over = signed ? (p << 24) >> 24 !== p : p > 0xff;
           } else {
             this.setReg(EAX, 2, p);
             this.setReg(EDX, 2, p >> 16);
-            over = signed ? ((p << 16) >> 16) !== p : p > 0xffff;
+            over = signed ? (p << 16) >> 16 !== p : p > 0xffff;
           }
           this.setArith((over ? CF | OF : 0) | szp(p & MASK[size], size));
         }
@@ -2101,7 +2110,7 @@ export class Cpu {
   private bitOp(op: number, bit: number, osz: number, fromReg: boolean): void {
     const bits = osz * 8;
     let addr = this.ea;
-    let offset = bit;
+    let offset: number;
     if (this.modrm < 0xc0 && fromReg) {
       // A register bit offset addresses beyond the operand (SDM vol. 2, BT).
       const signed = osz === 4 ? bit | 0 : (bit << 16) >> 16;
@@ -2188,7 +2197,9 @@ export class Cpu {
         const d = this.accessibleDescriptor(this.getRm(2), 0);
         const hi = d === null ? 0 : d[1];
         const ok =
-          d !== null && (hi & 0x1000) !== 0 && (this.reg === 4 ? !(hi & 0x800) || (hi & 0x200) !== 0 : !(hi & 0x800) && (hi & 0x200) !== 0);
+          d !== null &&
+          (hi & 0x1000) !== 0 &&
+          (this.reg === 4 ? !(hi & 0x800) || (hi & 0x200) !== 0 : !(hi & 0x800) && (hi & 0x200) !== 0);
         this.flags = ok ? this.flags | ZF : this.flags & ~ZF;
         return;
       }
