@@ -94,6 +94,7 @@ export class Cpu {
   private stackSize32 = false;
 
   instructions = 0;
+  private runEnd = 0;
   halted = false;
   private stopRequested = false;
   private shadow = false;
@@ -211,6 +212,7 @@ export class Cpu {
   /** Runs up to maxInstructions; each REP iteration counts one. */
   run(maxInstructions: number): RunExit {
     const end = this.instructions + maxInstructions;
+    this.runEnd = end;
     while (this.instructions < end) {
       if (this.stopRequested) {
         this.stopRequested = false;
@@ -534,8 +536,32 @@ export class Cpu {
 
   // ---- fetch and decode --------------------------------------------------------------------------
 
+  // The code-page cache (hot path): the machine offset of the page instructions come from, valid
+  // while the MMU's generation, the page and the privilege are unchanged. Code bytes are read from
+  // memory on every fetch, so self-modifying code needs nothing more.
+  private fetchLpn = -1;
+  private fetchBase = 0;
+  private fetchGen = -1;
+  private fetchUser = false;
+
   private fetch8(): number {
-    const v = this.readLin8(this.segBase[CS] + this._eip);
+    const lin = this.segBase[CS] + this._eip;
+    let v: number;
+    if (lin >>> 12 === this.fetchLpn && this.mmu.generation === this.fetchGen && this.user === this.fetchUser) {
+      v = this.env.memory.u8[this.fetchBase + (lin & 0xfff)];
+    } else {
+      const o = this.mmu.translate(lin, false, this.user);
+      if (o === PHYS_IO) {
+        v = this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
+        this.fetchLpn = -1;
+      } else {
+        v = this.env.memory.u8[o];
+        this.fetchLpn = lin >>> 12;
+        this.fetchBase = o - (lin & 0xfff);
+        this.fetchGen = this.mmu.generation;
+        this.fetchUser = this.user;
+      }
+    }
     this._eip = this.codeSize32 ? (this._eip + 1) | 0 : (this._eip + 1) & 0xffff;
     return v;
   }
@@ -941,53 +967,74 @@ export class Cpu {
 
   // ---- string instructions -----------------------------------------------------------------------
 
+  /**
+   * A string instruction. With REP the iterations run here in a loop (hot path), each retiring as
+   * one instruction; after a bounded number the instruction restarts at its prefix, so interrupts
+   * are taken between iterations, and a fault in mid-REP leaves the registers exactly as far as
+   * the completed iterations (the fault restarts the instruction).
+   */
   private stringOp(op: number, size: number): void {
+    if (this.rep === 0) {
+      this.stringOnce(op, size);
+      return;
+    }
+    const a32 = this.ad32;
+    const r = this.reg32;
+    for (let n = 0; ; n++) {
+      if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0) return;
+      const again = this.stringOnce(op, size);
+      if (n > 0) this.instructions++;
+      const c = a32
+        ? (r[ECX] = r[ECX] - 1)
+        : ((r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff)), r[ECX] & 0xffff);
+      if (c === 0 || !again) return;
+      if (n >= 1023 || this.instructions + 1 >= this.runEnd) {
+        this._eip = this.start;
+        return;
+      }
+    }
+  }
+
+  /** One iteration of a string instruction; false when REPE/REPNE's condition ends the repeat. */
+  private stringOnce(op: number, size: number): boolean {
     const a32 = this.ad32;
     const r = this.reg32;
     const step = this.flags & DF ? -size : size;
     const srcSeg = this.segBase[this.seg === NO_SEG ? DS : this.seg];
-    const repeat = this.rep !== 0;
-    if (repeat) {
-      const count = a32 ? r[ECX] : r[ECX] & 0xffff;
-      if (count === 0) return;
-    }
     const si = a32 ? r[ESI] : r[ESI] & 0xffff;
     const di = a32 ? r[EDI] : r[EDI] & 0xffff;
     const srcReg = this.seg === NO_SEG ? DS : this.seg;
     if (op === 0xa4 || op === 0xa6 || op === 0xac || op === 0x6e) this.checkSeg(srcReg, si, size, false);
     if (op !== 0xac && op !== 0x6e) this.checkSeg(ES, di, size, op === 0xa4 || op === 0xaa || op === 0x6c);
-    const adv = (reg: number): void => {
-      r[reg] = a32 ? r[reg] + step : (r[reg] & ~0xffff) | ((r[reg] + step) & 0xffff);
-    };
     let again = true;
     switch (op) {
       case 0xa4: // MOVS
         this.writeLin(this.segBase[ES] + di, size, this.readLin(srcSeg + si, size));
-        adv(ESI);
-        adv(EDI);
+        this.advance(ESI, step, a32);
+        this.advance(EDI, step, a32);
         break;
       case 0xa6: {
         // CMPS
         const a = this.readLin(srcSeg + si, size);
         const b = this.readLin(this.segBase[ES] + di, size);
         this.alu(7, a, b, size);
-        adv(ESI);
-        adv(EDI);
+        this.advance(ESI, step, a32);
+        this.advance(EDI, step, a32);
         again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
         break;
       }
       case 0xaa: // STOS
         this.writeLin(this.segBase[ES] + di, size, this.getReg(EAX, size));
-        adv(EDI);
+        this.advance(EDI, step, a32);
         break;
       case 0xac: // LODS
         this.setReg(EAX, size, this.readLin(srcSeg + si, size));
-        adv(ESI);
+        this.advance(ESI, step, a32);
         break;
       case 0xae: {
         // SCAS
         this.alu(7, this.getReg(EAX, size), this.readLin(this.segBase[ES] + di, size), size);
-        adv(EDI);
+        this.advance(EDI, step, a32);
         again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
         break;
       }
@@ -996,7 +1043,7 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.writeLin(this.segBase[ES] + di, size, this.env.io.read(port, size as AccessSize));
-        adv(EDI);
+        this.advance(EDI, step, a32);
         break;
       }
       default: {
@@ -1004,17 +1051,15 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.readLin(srcSeg + si, size));
-        adv(ESI);
+        this.advance(ESI, step, a32);
       }
     }
-    if (repeat) {
-      // One iteration per step: the instruction restarts at its prefix until ECX runs out, so a
-      // fault in mid-REP leaves the registers exactly as far as the completed iterations.
-      const c = a32
-        ? (r[ECX] = r[ECX] - 1)
-        : ((r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff)), r[ECX] & 0xffff);
-      if (c !== 0 && (op & 0xf6) !== 0xa6 ? true : c !== 0 && again) this._eip = this.start;
-    }
+    return again;
+  }
+
+  private advance(reg: number, step: number, a32: boolean): void {
+    const r = this.reg32;
+    r[reg] = a32 ? r[reg] + step : (r[reg] & ~0xffff) | ((r[reg] + step) & 0xffff);
   }
 
   // ---- the interpreter ---------------------------------------------------------------------------

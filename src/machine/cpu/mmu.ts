@@ -57,6 +57,9 @@ export class Mmu implements WritableMappingInvalidator {
   private filled = new Int32Array(4096);
   private filledCount = 0;
 
+  /** Bumped whenever cached translations may have been dropped (lets the CPU cache its code page). */
+  generation = 0;
+
   paging = false;
   cr3 = 0;
   wp = false;
@@ -74,6 +77,7 @@ export class Mmu implements WritableMappingInvalidator {
   // ---- TLB maintenance --------------------------------------------------------------------------
 
   flush(keepGlobal: boolean): void {
+    this.generation++;
     let kept = 0;
     for (let i = 0; i < this.filledCount; i++) {
       const lpn = this.filled[i];
@@ -84,6 +88,7 @@ export class Mmu implements WritableMappingInvalidator {
   }
 
   invlpg(linear: number): void {
+    this.generation++;
     this.flags[linear >>> 12] = 0;
   }
 
@@ -101,6 +106,7 @@ export class Mmu implements WritableMappingInvalidator {
   }
 
   invalidateMappings(firstGfn: number, nr: number): number {
+    this.generation++;
     let n = 0;
     for (let i = 0; i < this.filledCount; i++) {
       const lpn = this.filled[i];
