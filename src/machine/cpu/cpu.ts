@@ -213,6 +213,30 @@ export class Cpu {
   run(maxInstructions: number): RunExit {
     const end = this.instructions + maxInstructions;
     this.runEnd = end;
+    for (;;) {
+      try {
+        return this.runInner(end);
+      } catch (e) {
+        // Guest exceptions leave step() as values; the try sits outside the per-instruction loop.
+        if (e instanceof SoftInt) {
+          this.instructions++;
+          if (!this.raise(e.vector, -1, true, this._eip)) return RunExit.TRIPLE_FAULT;
+        } else if (e instanceof PageFault || e instanceof CpuFault) {
+          const vector = e instanceof PageFault ? PF_ : e.vector;
+          if (e instanceof PageFault) this._cr2 = e.linear;
+          this._eip = this.start;
+          this.reg32[ESP] = this.startEsp;
+          if (!this.raise(vector, e.errorCode, false, this.start)) return RunExit.TRIPLE_FAULT;
+        } else {
+          throw e; // a bug in the emulator, not a guest action
+        }
+        if (this.halted) return RunExit.HLT;
+      }
+    }
+  }
+
+  /** The instruction loop (hot path). */
+  private runInner(end: number): RunExit {
     while (this.instructions < end) {
       if (this.stopRequested) {
         this.stopRequested = false;
@@ -228,31 +252,8 @@ export class Cpu {
       this.start = this._eip;
       this.startEsp = this.reg32[ESP];
       this.traceRing[this.tracePos++ & 63] = this.start;
-      try {
-        this.step();
-        this.instructions++;
-      } catch (e) {
-        let vector: number;
-        let code: number;
-        if (e instanceof SoftInt) {
-          this.instructions++;
-          if (!this.raise(e.vector, -1, true, this._eip)) return RunExit.TRIPLE_FAULT;
-          continue;
-        }
-        if (e instanceof PageFault) {
-          this._cr2 = e.linear;
-          vector = PF_;
-          code = e.errorCode;
-        } else if (e instanceof CpuFault) {
-          vector = e.vector;
-          code = e.errorCode;
-        } else {
-          throw e; // a bug in the emulator, not a guest action
-        }
-        this._eip = this.start;
-        this.reg32[ESP] = this.startEsp;
-        if (!this.raise(vector, code, false, this.start)) return RunExit.TRIPLE_FAULT;
-      }
+      this.step();
+      this.instructions++;
       if (this.halted) return RunExit.HLT;
     }
     return this.stopRequested ? ((this.stopRequested = false), RunExit.STOPPED) : RunExit.BUDGET;
@@ -1610,12 +1611,16 @@ export class Cpu {
         const y = signed ? signExtend(a, size) : a;
         let over: boolean;
         if (size === 4) {
-          const p = BigInt(x) * BigInt(y);
-          const lo = Number(BigInt.asUintN(32, p));
-          const hi = Number(BigInt.asUintN(32, p >> 32n));
+          // 32 × 32 → 64 in doubles (no BigInt on the hot path): the high half from 16-bit limbs,
+          // then the signed correction hi − (x<0 ? b : 0) − (y<0 ? a : 0) (mod 2^32).
+          const ua = this.getReg(EAX, 4);
+          const ub = a;
+          const lo = Math.imul(ua, ub) >>> 0;
+          let hi = mulHigh(ua, ub);
+          if (signed) hi = (hi - (x < 0 ? ub : 0) - (y < 0 ? ua : 0)) >>> 0;
           r[EAX] = lo;
           r[EDX] = hi;
-          over = signed ? BigInt.asIntN(32, p) !== p : hi !== 0;
+          over = signed ? hi !== (lo >> 31) >>> 0 : hi !== 0;
           this.setArith((over ? CF | OF : 0) | szp(lo, 4));
         } else {
           const p = x * y;
@@ -1635,7 +1640,28 @@ export class Cpu {
         // DIV / IDIV: #DE on a zero divisor or a quotient that does not fit.
         const signed = this.reg === 7;
         if (a === 0) throw new CpuFault(DE, -1);
-        if (size === 4) {
+        if (size === 4 && !signed && r[EDX] >>> 0 < 0x200000) {
+          // The dividend fits a double exactly: divide in doubles and correct the rounding.
+          const n = (r[EDX] >>> 0) * 4294967296 + (r[EAX] >>> 0);
+          let q = Math.floor(n / a);
+          let rem = n - q * a;
+          if (rem < 0) {
+            q--;
+            rem += a;
+          } else if (rem >= a) {
+            q++;
+            rem -= a;
+          }
+          if (q > 0xffffffff) throw new CpuFault(DE, -1);
+          r[EAX] = q;
+          r[EDX] = rem;
+        } else if (size === 4 && signed && r[EDX] === r[EAX] >> 31) {
+          const n = r[EAX];
+          const d = a | 0;
+          if (n === -0x80000000 && d === -1) throw new CpuFault(DE, -1);
+          r[EAX] = Math.trunc(n / d);
+          r[EDX] = n % d;
+        } else if (size === 4) {
           const n = (BigInt(r[EDX] >>> 0) << 32n) | BigInt(r[EAX] >>> 0);
           const dividend = signed ? BigInt.asIntN(64, n) : n;
           const d = BigInt(signed ? a | 0 : a);
@@ -1703,9 +1729,8 @@ export class Cpu {
     let res: number;
     let over: boolean;
     if (size === 4) {
-      const p = BigInt(x) * BigInt(y);
-      res = Number(BigInt.asIntN(32, p));
-      over = BigInt(res) !== p;
+      res = Math.imul(x, y);
+      over = x * y !== res; // exact below 2^53; above it the product cannot fit 32 bits anyway
     } else {
       const p = x * y;
       res = (p << 16) >> 16;
@@ -2328,6 +2353,18 @@ const LSL_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 9) | (1 << 0xb);
 /** INT n / INT3 / INTO: a trap with the return address after the instruction. */
 class SoftInt {
   constructor(readonly vector: number) {}
+}
+
+/** The high 32 bits of the unsigned 64-bit product of two 32-bit values. */
+function mulHigh(a: number, b: number): number {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  const lh = al * bh;
+  const hl = ah * bl;
+  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
 }
 
 function signExtend(v: number, size: number): number {
