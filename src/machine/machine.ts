@@ -23,6 +23,7 @@ import type { Engine } from './engine';
 import { Hypervisor } from './hv/hypervisor';
 import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
+import { BootError, PcEngine } from './pc';
 import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 
 /** Host time per slice: short enough that RPCs are served within about one slice. */
@@ -43,6 +44,17 @@ export class Machine {
   private runningMs = 0;
   private readonly loop: RunLoop;
   private serialOut = '';
+  /** The PC engine when the machine runs a kernel (null for the test pattern). */
+  pc: PcEngine | null = null;
+  /** Host sinks for headless runs (the CLI); the worker collects serial output for serialRead. */
+  onSerial: ((byte: number) => void) | null = null;
+  onDebugcon: ((byte: number) => void) | null = null;
+  onPost: ((code: number) => void) | null = null;
+
+  private appendOut(byte: number): void {
+    if (this.onSerial) this.onSerial(byte);
+    else if (this.serialOut.length < 1 << 20) this.serialOut += String.fromCharCode(byte);
+  }
   private fault: FaultReport | null = null;
 
   private constructor(
@@ -65,12 +77,33 @@ export class Machine {
     const c = checkConfig(config);
     if (!c.ok) return c;
     if (!(image instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'image must be an ArrayBuffer');
-    if (c.value.image !== 'pattern')
-      return err(ErrorCode.ENOSYS, `${c.value.image} images are not supported by this build yet`);
-    return ok(new Machine(c.value, image, yielder ?? defaultYielder()));
+    if (c.value.image === 'firmware')
+      return err(ErrorCode.ENOSYS, 'firmware images are not supported by this build yet');
+    try {
+      return ok(new Machine(c.value, image, yielder ?? defaultYielder()));
+    } catch (e) {
+      if (e instanceof BootError) return err(ErrorCode.EBADIMAGE, e.message);
+      throw e;
+    }
   }
 
-  private makeEngine(_image: ArrayBuffer): Engine {
+  private makeEngine(image: ArrayBuffer): Engine {
+    if (this.config.image === 'multiboot') {
+      const pc = new PcEngine(
+        this.memory,
+        this.hv,
+        this.stats,
+        image.slice(0),
+        { cmdline: this.config.cmdline, clock: this.config.clock },
+        {
+          serial: (b) => this.appendOut(b),
+          debugcon: (b) => this.onDebugcon?.(b),
+          post: (code) => this.onPost?.(code),
+        },
+      );
+      this.pc = pc;
+      return pc;
+    }
     return new PatternEngine(this.memory, this.stats, (offset, length) => this.hv.markVramWritten(offset, length));
   }
 
@@ -151,7 +184,9 @@ export class Machine {
   serialWrite(text: unknown): Result<void> {
     if (typeof text !== 'string' || text.length > 65536)
       return err(ErrorCode.EINVAL, 'serial input must be a string of at most 65536 characters');
-    return err(ErrorCode.ENOSYS, 'no UART in this build yet');
+    if (!this.pc) return err(ErrorCode.ENOSYS, 'the test pattern has no UART');
+    this.pc.uart.receive(Array.from(text, (ch) => ch.charCodeAt(0) & 0xff));
+    return ok(undefined);
   }
 
   serialRead(): Result<string> {
@@ -188,6 +223,6 @@ export class Machine {
   }
 
   lastFault(): FaultReport | null {
-    return this.fault;
+    return this.fault ?? this.pc?.fault ?? null;
   }
 }

@@ -1,0 +1,149 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/shared/api';
+import { Machine } from '../../src/machine/machine';
+import { immediateYielder } from '../../src/machine/runloop';
+import { I32, RunState } from '../../src/shared/layout';
+
+const MBTEST = new URL('../../public/guest/mbtest.elf', import.meta.url);
+const kernel = (): ArrayBuffer => {
+  const b = readFileSync(MBTEST);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+};
+const config = { ramMiB: 4, vramMiB: 8, cmdline: 'x=1', clock: 'icount', image: 'multiboot' } as const;
+
+function runToStop(m: Machine): RunState {
+  for (let i = 0; i < 1000; i++) if (m.slice().next === 'stop') break;
+  return Atomics.load(m.stats.i32, I32.STATE) as RunState;
+}
+
+describe('Multiboot boot', () => {
+  it('a Multiboot kernel gets EAX = 0x2BADB002 and the info structure, prints on COM1 and 0xE9, writes POST and exits via 0xF4', () => {
+    const r = Machine.create(config, kernel(), immediateYielder());
+    if (!r.ok) throw new Error(r.message);
+    const m = r.value;
+    const post: number[] = [];
+    m.onPost = (c) => post.push(c);
+    let debugcon = '';
+    m.onDebugcon = (b) => (debugcon += String.fromCharCode(b));
+    expect(runToStop(m)).toBe(RunState.EXITED);
+    expect(Atomics.load(m.stats.i32, I32.EXIT_STATUS)).toBe((0x10 << 1) | 1);
+    const serial = m.serialRead();
+    expect(serial.ok && serial.value).toBe('mbtest: hello from a Multiboot kernel, cmdline=x=1\n');
+    expect(debugcon).toBe('mbtest: hello from a Multiboot kernel, cmdline=x=1\n');
+    expect(post).toEqual([0x42]);
+    m.destroy();
+  });
+
+  it('reset reloads the kernel and it runs again', () => {
+    const r = Machine.create(config, kernel(), immediateYielder());
+    if (!r.ok) throw new Error(r.message);
+    const m = r.value;
+    runToStop(m);
+    m.serialRead();
+    m.reset();
+    expect(runToStop(m)).toBe(RunState.EXITED);
+    const again = m.serialRead();
+    expect(again.ok && again.value).toContain('hello');
+    m.destroy();
+  });
+
+  const bad = (mutate: (b: Uint8Array, dv: DataView) => Uint8Array | void, ramMiB = 4) => {
+    const b = new Uint8Array(kernel());
+    const out = mutate(b, new DataView(b.buffer)) ?? b;
+    const r = Machine.create({ ...config, ramMiB }, out.slice().buffer, immediateYielder());
+    expect(r.ok).toBe(false);
+    if (r.ok) return '';
+    expect(r.code).toBe(ErrorCode.EBADIMAGE);
+    return r.message;
+  };
+  const phdr = (dv: DataView) => dv.getUint32(28, true);
+
+  it('refuses a file without a Multiboot header', () => {
+    expect(bad((b) => b.fill(0, 0x1000, 0x3000))).toMatch(/no Multiboot header/);
+  });
+  it('refuses an empty or truncated kernel', () => {
+    expect(bad(() => new Uint8Array(0))).toMatch(/empty or truncated/);
+    expect(bad((b) => b.subarray(0, 0x1010))).toMatch(/truncated/);
+  });
+  it('refuses a non-ELF file without the a.out kludge', () => {
+    expect(bad((b) => void (b[0] = 0))).toMatch(/not an ELF/);
+  });
+  it('refuses an ELF for another machine', () => {
+    expect(bad((_b, dv) => dv.setUint16(18, 62, true))).toMatch(/not for i386/);
+  });
+  it('refuses a segment outside guest RAM', () => {
+    expect(bad((_b, dv) => dv.setUint32(phdr(dv) + 12, 0x500000, true))).toMatch(/outside guest RAM/);
+  });
+  it('refuses a kernel too large for RAM', () => {
+    expect(bad((_b, dv) => dv.setUint32(phdr(dv) + 20, 8 << 20, true))).toMatch(/outside guest RAM/);
+  });
+  it('refuses an entry point outside the loaded segments', () => {
+    expect(bad((_b, dv) => dv.setUint32(24, 0x200000, true))).toMatch(/entry point/);
+  });
+  it('refuses a header that requires video mode information', () => {
+    expect(
+      bad((_b, dv) => {
+        const at = 0x1000; // .text starts at file offset 0x1000 with the header
+        expect(dv.getUint32(at, true)).toBe(0x1badb002);
+        dv.setUint32(at + 4, 0x7, true);
+        dv.setUint32(at + 8, -(0x1badb002 + 7) >>> 0, true);
+      }),
+    ).toMatch(/video mode/);
+  });
+});
+
+describe('the CLI', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', ...args], { encoding: 'utf8', input: '' });
+
+  it('prints COM1 to stdout, exits with (v << 1) | 1, and writes the POST log', () => {
+    const r = cli('--kernel', 'public/guest/mbtest.elf', '--serial', '-', '--cmdline', 'hi', '--clock', 'icount');
+    expect(r.stdout).toBe('mbtest: hello from a Multiboot kernel, cmdline=hi\n');
+    expect(r.status).toBe(0x21);
+  });
+  it('with --clock icount two runs give identical output, instruction counts and machine time', () => {
+    const run = (n: number) => {
+      const json = `/tmp/cli-icount-${process.pid}-${n}.json`;
+      const r = cli('--kernel', 'public/guest/mbtest.elf', '--serial', '-', '--clock', 'icount', '--stats-json', json);
+      const s = JSON.parse(readFileSync(json, 'utf8')) as Record<string, number>;
+      return { out: r.stdout, status: r.status, instructions: s.instructions, machineTimeMs: s.machineTimeMs };
+    };
+    const a = run(1);
+    expect(a.status).toBe(0x21);
+    expect(a.instructions).toBeGreaterThan(100);
+    expect(run(2)).toEqual(a);
+  });
+  it('--max-instructions stops the run with status 3', () => {
+    const r = cli('--kernel', 'public/guest/bench.elf', '--clock', 'icount', '--max-instructions', '100000');
+    expect(r.status).toBe(3);
+  });
+  it('bad input: exit status 2 and a message naming the reason', () => {
+    const r = cli('--kernel', 'package.json');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no Multiboot header/);
+    expect(r.stdout).toBe('');
+    expect(cli('--bogus').status).toBe(2);
+    expect(cli().status).toBe(2);
+  });
+  it('--help documents the flags', () => {
+    const r = cli('--help');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/--max-instructions/);
+  });
+});
+
+describe('the guest tree', () => {
+  it('rebuilding mbtest from source gives the committed bytes', () => {
+    let built: Buffer;
+    try {
+      execFileSync('make', ['-s', '-C', 'guest/mbtest', `OUT=/tmp/mbtest-rebuild-${process.pid}`], { stdio: 'pipe' });
+      built = readFileSync(`/tmp/mbtest-rebuild-${process.pid}/mbtest.elf`);
+    } catch (e) {
+      console.warn(`skipping: cannot build with the system toolchain (${String(e).slice(0, 80)})`);
+      return;
+    }
+    expect(built.equals(readFileSync(MBTEST))).toBe(true);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * The headless machine: `npm run cli -- --kernel FILE [options]`. Runs the same Machine as the
+ * browser worker, without the run loop (slices back to back), and maps the end of the run to an
+ * exit status as QEMU users expect. Nothing goes to stdout but what the guest sent to sinks
+ * directed there.
+ */
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Machine } from '../src/machine/machine';
+import { immediateYielder } from '../src/machine/runloop';
+import { F64, I32, RunState } from '../src/shared/layout';
+
+const HELP = `usage: npm run cli -- --kernel FILE [options]
+
+  --kernel FILE            Multiboot (v1) ELF kernel
+  --cmdline STR            kernel command line
+  --memory MiB             guest RAM, 4-256 (default 32)
+  --vram MiB               VRAM, 8/16/32/64 (default 8)
+  --serial FILE|-          COM1 output (- = stdout); stdin feeds COM1 input when not a TTY
+  --debugcon FILE|-        port 0xE9 output, raw
+  --post-log FILE          one line per POST code (POST=XX)
+  --clock wall|icount      device time source (default wall; icount is deterministic)
+  --timeout SECONDS        stop after this much host time (exit 3)
+  --max-instructions N     stop after N instructions (exit 3)
+  --stats                  summary table on stderr at the end
+  --stats-json FILE        the same as JSON
+  --trace N                last N instructions on a fault or at exit
+  --help                   this text
+
+exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
+interrupts off; 2 bad input; 3 timeout or instruction limit; 4 triple fault.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`cli: ${message}\n`);
+  process.exit(2);
+}
+
+function sinkFor(target: string | undefined): ((b: number) => void) | null {
+  if (target === undefined) return null;
+  if (target === '-') return (b) => writeSync(1, Buffer.of(b));
+  let fd: number;
+  try {
+    fd = openSync(target, 'w');
+  } catch (e) {
+    fail(`cannot open ${target}: ${(e as Error).message}`);
+  }
+  process.on('exit', () => closeSync(fd));
+  return (b) => writeSync(fd, Buffer.of(b));
+}
+
+function main(): void {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        kernel: { type: 'string' },
+        cmdline: { type: 'string', default: '' },
+        memory: { type: 'string', default: '32' },
+        vram: { type: 'string', default: '8' },
+        serial: { type: 'string' },
+        debugcon: { type: 'string' },
+        'post-log': { type: 'string' },
+        'post-port': { type: 'string' },
+        clock: { type: 'string', default: 'wall' },
+        timeout: { type: 'string' },
+        'max-instructions': { type: 'string' },
+        stats: { type: 'boolean', default: false },
+        'stats-json': { type: 'string' },
+        trace: { type: 'string' },
+        firmware: { type: 'string' },
+        screenshot: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    fail(`${(e as Error).message}\n${HELP}`);
+  }
+  if (args.help) {
+    process.stderr.write(HELP);
+    process.exit(0);
+  }
+  if (args.firmware !== undefined) fail('--firmware: firmware images are not supported by this build yet');
+  if (args['post-port'] !== undefined) fail('--post-port: not supported by this build yet (POST is port 0x80)');
+  if (args.screenshot !== undefined) fail('--screenshot: not supported by this build yet (no display device)');
+  if (args.kernel === undefined) fail(`--kernel is required\n${HELP}`);
+  const num = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) fail(`--${name} must be a non-negative number, not ${JSON.stringify(v)}`);
+    return n;
+  };
+  const timeout = num('timeout', args.timeout);
+  const maxInstructions = num('max-instructions', args['max-instructions']);
+  const traceN = num('trace', args.trace) ?? 0;
+  let image: Buffer;
+  try {
+    image = readFileSync(args.kernel);
+  } catch (e) {
+    fail(`cannot read ${args.kernel}: ${(e as Error).message}`);
+  }
+  const buf = image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer;
+  const created = Machine.create(
+    {
+      ramMiB: Number(args.memory),
+      vramMiB: Number(args.vram),
+      cmdline: args.cmdline,
+      clock: args.clock,
+      image: 'multiboot',
+    },
+    buf,
+    immediateYielder(),
+  );
+  if (!created.ok) fail(`${args.kernel}: ${created.message}`);
+  const m = created.value;
+  m.onSerial = sinkFor(args.serial) ?? (() => {});
+  m.onDebugcon = sinkFor(args.debugcon) ?? (() => {});
+  const postLines: string[] = [];
+  m.onPost = (code) => postLines.push(`POST=${code.toString(16).padStart(2, '0').toUpperCase()}`);
+  if (!process.stdin.isTTY) {
+    process.stdin.on('data', (d: Buffer) => m.pc?.uart.receive(d));
+    process.stdin.on('error', () => {});
+  }
+
+  const t0 = performance.now();
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const finish = (status: number, why: string): void => {
+    m.destroy();
+    process.stdin.destroy();
+    const f64 = m.stats.f64;
+    const seconds = (performance.now() - t0) / 1000;
+    const summary = {
+      end: why,
+      exitStatus: status,
+      instructions: f64[F64.INSTRUCTIONS],
+      seconds,
+      mips: f64[F64.INSTRUCTIONS] / seconds / 1e6,
+      guestMs: f64[F64.GUEST_MS],
+      idleMs: f64[F64.IDLE_MS],
+      machineTimeMs: m.machineTimeMs(),
+    };
+    if (args['post-log'] !== undefined) writeFileSync(args['post-log'], postLines.map((l) => `${l}\n`).join(''));
+    if (args.stats) {
+      process.stderr.write(
+        `\n${Object.entries(summary)
+          .map(([k, v]) => `${k.padEnd(14)} ${typeof v === 'number' ? +v.toFixed(3) : v}`)
+          .join('\n')}\n`,
+      );
+    }
+    if (args['stats-json'] !== undefined) writeFileSync(args['stats-json'], JSON.stringify(summary, null, 2));
+    const fault = m.lastFault();
+    if (fault) process.stderr.write(`cli: ${fault.reason}\n${fault.trace.join('\n')}\n`);
+    else if (traceN > 0 && m.pc) process.stderr.write(`${m.pc.cpu.trace(traceN).join('\n')}\n`);
+    process.exitCode = status;
+  };
+  const step = (): void => {
+    for (let i = 0; i < 50; i++) {
+      const outcome = m.slice();
+      const state = Atomics.load(m.stats.i32, I32.STATE);
+      if (outcome.next === 'stop') {
+        if (state === RunState.EXITED) return finish(Atomics.load(m.stats.i32, I32.EXIT_STATUS) & 0xff, 'exit port');
+        if (state === RunState.HALTED) return finish(0, 'halted with interrupts off');
+        if (state === RunState.TRIPLE_FAULT) return finish(4, 'triple fault');
+        return finish(4, 'internal error');
+      }
+      if (maxInstructions !== undefined && m.stats.f64[F64.INSTRUCTIONS] >= maxInstructions)
+        return finish(3, 'instruction limit');
+      if (timeout !== undefined && performance.now() - t0 >= timeout * 1000) return finish(3, 'timeout');
+      if (outcome.next === 'sleep' && args.clock !== 'icount') Atomics.wait(sleeper, 0, 0, outcome.ms);
+    }
+    setImmediate(step); // let stdin data in
+  };
+  step();
+}
+
+main();
