@@ -5,7 +5,7 @@
  */
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
 import { F64, I32, PAGE_SHIFT, RunState, type StatsViews } from '../shared/layout';
-import { IoBus, MmioBus, type InterruptController } from './bus';
+import { IoBus, MmioBus } from './bus';
 import { Cpu, RunExit } from './cpu/cpu';
 import type { Engine } from './engine';
 import { P2M_R, P2M_W } from './hv/p2m';
@@ -13,6 +13,8 @@ import type { Hypervisor } from './hv/hypervisor';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './boot/multiboot';
 import { DebugPorts } from './devices/debug-ports';
 import { Uart16550 } from './devices/uart16550';
+import { Pic } from './devices/pic';
+import { Pit } from './devices/pit';
 import type { MachineMemory } from './memory';
 import type { SliceOutcome } from './runloop';
 
@@ -20,8 +22,8 @@ import type { SliceOutcome } from './runloop';
 const CHUNK = 20_000;
 /** The icount clock's rate: one instruction = 10 ns of machine time (a nominal 100 MIPS). */
 export const ICOUNT_INSTRUCTIONS_PER_MS = 100_000;
-/** Without timer devices an idle guest is polled at this period. */
-const IDLE_POLL_MS = 10;
+/** A halted guest with no timer armed is looked at again after this long (host input may wake it). */
+const IDLE_POLL_MS = 50;
 
 export interface PcSinks {
   serial(byte: number): void;
@@ -49,7 +51,8 @@ export class PcEngine implements Engine {
   fault: FaultReport | null = null;
   private bootWallMs = performance.now();
   private idleClockMs = 0;
-  private readonly noInterrupts: InterruptController = { hasInterrupt: () => false, acknowledge: () => 0 };
+  readonly pic = new Pic();
+  readonly pit: Pit;
 
   constructor(
     private readonly memory: MachineMemory,
@@ -64,13 +67,22 @@ export class PcEngine implements Engine {
       p2m: hv.p2m,
       io: this.io,
       mmio: this.mmio,
-      pic: this.noInterrupts,
+      pic: this.pic,
       s2: hv,
       tsc: () => this.machineTimeMs() * 1e6, // a 1 GHz time-stamp counter on the machine clock
     });
     hv.attachTlb(this.cpu.tlb);
     hv.p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);
-    this.uart = new Uart16550(sinks.serial);
+    this.pic.register(this.io);
+    this.pit = new Pit(
+      () => this.machineTimeMs(),
+      () => this.raiseIrq(0),
+    );
+    this.pit.register(this.io);
+    this.uart = new Uart16550(sinks.serial, (level) => {
+      if (level) this.stats.f64[F64.IRQ_COUNT + 4]++;
+      this.pic.setIrq(4, level);
+    });
     this.uart.register(this.io);
     this.debug = new DebugPorts(
       {
@@ -101,7 +113,14 @@ export class PcEngine implements Engine {
     this.idleClockMs = 0;
   }
 
+  private raiseIrq(irq: number): void {
+    this.stats.f64[F64.IRQ_COUNT + irq]++;
+    this.pic.pulseIrq(irq);
+  }
+
   reset(): void {
+    this.pic.reset();
+    this.pit.reset();
     this.uart.reset();
     this.debug.reset();
     this.boot();
@@ -114,9 +133,17 @@ export class PcEngine implements Engine {
 
   runSlice(budgetMs: number, now: number): SliceOutcome {
     const f64 = this.stats.f64;
+    const icount = this.options.clock === 'icount';
     for (;;) {
+      this.pit.advance();
+      let chunk = CHUNK;
+      if (icount) {
+        // Run exactly up to the next timer edge, so device time is a function of the instruction count.
+        const until = this.pit.nextDeadlineMs() - this.machineTimeMs();
+        if (until < Infinity) chunk = Math.max(1, Math.min(CHUNK, Math.ceil(until * ICOUNT_INSTRUCTIONS_PER_MS)));
+      }
       const before = this.cpu.instructions;
-      const exit = this.cpu.run(CHUNK);
+      const exit = this.cpu.run(chunk);
       f64[F64.INSTRUCTIONS] += this.cpu.instructions - before;
       if (exit === RunExit.STOPPED || this.finalState !== null) return this.stop(this.finalState ?? RunState.EXITED);
       if (exit === RunExit.TRIPLE_FAULT) {
@@ -128,10 +155,17 @@ export class PcEngine implements Engine {
       }
       if (exit === RunExit.HLT) {
         if (!this.cpu.interruptFlag) return this.stop(RunState.HALTED);
-        // Halted with IF = 1: nothing can wake it but an interrupt. Sleep until the next poll.
-        f64[F64.IDLE_MS] += IDLE_POLL_MS;
-        if (this.options.clock === 'icount') this.idleClockMs += IDLE_POLL_MS;
-        return { next: 'sleep', ms: IDLE_POLL_MS };
+        // Halted with IF = 1: sleep until the next timer edge (an idle guest costs close to nothing).
+        const deadline = this.pit.nextDeadlineMs();
+        const wait = deadline === Infinity ? IDLE_POLL_MS : Math.max(0, deadline - this.machineTimeMs()) + 1e-6;
+        f64[F64.IDLE_MS] += wait;
+        if (icount) {
+          this.idleClockMs += wait;
+          if (performance.now() - now >= budgetMs) return { next: 'continue' };
+          continue;
+        }
+        if (wait > 0.05) return { next: 'sleep', ms: wait };
+        continue;
       }
       if (performance.now() - now >= budgetMs) return { next: 'continue' };
     }

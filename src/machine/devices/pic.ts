@@ -1,0 +1,166 @@
+/**
+ * The 8259A pair (master at 0x20/0x21, slave at 0xA0/0xA1 cascaded on IRQ 2) with the ELCR
+ * (0x4D0/0x4D1) choosing edge or level per line. ICW1–4, OCW1 (mask), OCW2 (non-specific and
+ * specific EOI), OCW3 (read IRR/ISR), auto-EOI, fixed priority (IRQ 0 highest), spurious IRQ 7/15.
+ * Not modelled: priority rotation, special mask mode and poll mode (OCW2/OCW3 bits accepted and ignored).
+ */
+import type { AccessSize, InterruptController, IoBus } from '../bus';
+
+class Chip {
+  irr = 0;
+  imr = 0;
+  isr = 0;
+  elcr = 0;
+  /** Input line levels (for edge detection and level re-assertion). */
+  lines = 0;
+  base = 0;
+  step = 0;
+  needIcw4 = false;
+  single = false;
+  autoEoi = false;
+  readIsr = false;
+
+  reset(): void {
+    this.irr = this.imr = this.isr = this.lines = 0;
+    this.base = 0;
+    this.step = 0;
+    this.autoEoi = this.readIsr = false;
+  }
+
+  setLine(bit: number, level: boolean): void {
+    const mask = 1 << bit;
+    if (level) {
+      if (this.elcr & mask || !(this.lines & mask)) this.irr |= mask;
+      this.lines |= mask;
+    } else {
+      this.lines &= ~mask;
+      if (this.elcr & mask) this.irr &= ~mask;
+    }
+  }
+
+  /** The highest-priority unmasked request above everything in service, or -1. */
+  request(): number {
+    const pending = this.irr & ~this.imr;
+    if (!pending) return -1;
+    for (let i = 0; i < 8; i++) {
+      if (this.isr & (1 << i)) return -1; // something of higher priority is in service
+      if (pending & (1 << i)) return i;
+    }
+    return -1;
+  }
+
+  ack(irq: number): void {
+    const mask = 1 << irq;
+    this.irr &= ~mask;
+    if (this.elcr & mask && this.lines & mask) this.irr |= mask; // level still asserted
+    if (!this.autoEoi) this.isr |= mask;
+  }
+
+  writeCommand(v: number): void {
+    if (v & 0x10) {
+      // ICW1: start initialisation; IMR and ISR cleared, edge detection reset.
+      this.imr = this.isr = 0;
+      this.irr &= this.elcr & this.lines;
+      this.needIcw4 = (v & 1) !== 0;
+      this.single = (v & 2) !== 0;
+      this.readIsr = false;
+      this.step = 2;
+    } else if (v & 0x08) {
+      if (v & 2) this.readIsr = (v & 1) !== 0; // OCW3: RR/RIS
+    } else {
+      const cmd = v >> 5;
+      if (cmd === 1 || cmd === 5) {
+        // non-specific EOI: the highest-priority in-service bit
+        for (let i = 0; i < 8; i++)
+          if (this.isr & (1 << i)) {
+            this.isr &= ~(1 << i);
+            break;
+          }
+      } else if (cmd === 3 || cmd === 7) this.isr &= ~(1 << (v & 7)); // specific EOI
+    }
+  }
+
+  writeData(v: number): void {
+    switch (this.step) {
+      case 2:
+        this.base = v & 0xf8;
+        this.step = this.single ? (this.needIcw4 ? 4 : 0) : 3;
+        return;
+      case 3:
+        this.step = this.needIcw4 ? 4 : 0;
+        return;
+      case 4:
+        this.autoEoi = (v & 2) !== 0;
+        this.step = 0;
+        return;
+      default:
+        this.imr = v;
+    }
+  }
+}
+
+export class Pic implements InterruptController {
+  private readonly master = new Chip();
+  private readonly slave = new Chip();
+
+  register(io: IoBus): void {
+    const port = (chip: Chip) => ({
+      read: (p: number, _s: AccessSize) => (p & 1 ? chip.imr : chip.readIsr ? chip.isr : chip.irr),
+      write: (p: number, _s: AccessSize, v: number) => (p & 1 ? chip.writeData(v & 0xff) : chip.writeCommand(v & 0xff)),
+    });
+    io.register(0x20, 2, port(this.master));
+    io.register(0xa0, 2, port(this.slave));
+    io.register(0x4d0, 2, {
+      read: (p: number) => (p === 0x4d0 ? this.master.elcr : this.slave.elcr),
+      // IRQ 0, 1, 2, 8 and 13 are always edge-triggered on a PC.
+      write: (p: number, _s: AccessSize, v: number) => {
+        if (p === 0x4d0) this.master.elcr = v & 0xf8;
+        else this.slave.elcr = v & 0xde;
+      },
+    });
+  }
+
+  reset(): void {
+    this.master.reset();
+    this.slave.reset();
+  }
+
+  /** Drive IRQ line 0–15 (edge lines interrupt on a rising level). */
+  setIrq(irq: number, level: boolean): void {
+    if (irq < 8) this.master.setLine(irq, level);
+    else this.slave.setLine(irq - 8, level);
+    this.master.setLine(2, this.slave.request() >= 0);
+  }
+
+  /** One rising edge on an edge-triggered line. */
+  pulseIrq(irq: number): void {
+    this.setIrq(irq, true);
+    this.setIrq(irq, false);
+  }
+
+  /** The slave's INT output drives the master's IRQ 2 input (re-evaluated after EOIs and masks). */
+  private syncCascade(): void {
+    this.master.setLine(2, this.slave.request() >= 0);
+  }
+
+  hasInterrupt(): boolean {
+    this.syncCascade();
+    return this.master.request() >= 0;
+  }
+
+  acknowledge(): number {
+    this.syncCascade();
+    const irq = this.master.request();
+    if (irq < 0) return this.master.base + 7; // spurious IRQ 7: no ISR bit
+    if (irq !== 2) {
+      this.master.ack(irq);
+      return this.master.base + irq;
+    }
+    const sirq = this.slave.request();
+    this.master.ack(2);
+    if (sirq < 0) return this.slave.base + 7; // spurious IRQ 15
+    this.slave.ack(sirq);
+    this.master.setLine(2, this.slave.request() >= 0);
+    return this.slave.base + sirq;
+  }
+}

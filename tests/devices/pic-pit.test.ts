@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { IoBus } from '../../src/machine/bus';
+import { Pic } from '../../src/machine/devices/pic';
+import { Pit, PIT_HZ } from '../../src/machine/devices/pit';
+
+function initPic(io: IoBus, masterBase = 0x20, slaveBase = 0x28): void {
+  io.write(0x20, 1, 0x11);
+  io.write(0x21, 1, masterBase);
+  io.write(0x21, 1, 0x04);
+  io.write(0x21, 1, 0x01);
+  io.write(0xa0, 1, 0x11);
+  io.write(0xa1, 1, slaveBase);
+  io.write(0xa1, 1, 0x02);
+  io.write(0xa1, 1, 0x01);
+}
+
+describe('the 8259 PIC pair', () => {
+  const rig = () => {
+    const io = new IoBus();
+    const pic = new Pic();
+    pic.register(io);
+    initPic(io);
+    return { io, pic };
+  };
+
+  it('delivers an edge on IRQ 1 at the programmed vector, holds lower priorities until EOI', () => {
+    const { io, pic } = rig();
+    pic.pulseIrq(3);
+    pic.pulseIrq(1);
+    expect(pic.hasInterrupt()).toBe(true);
+    expect(pic.acknowledge()).toBe(0x21);
+    expect(pic.hasInterrupt()).toBe(false); // IRQ 3 waits: IRQ 1 is in service
+    io.write(0x20, 1, 0x0b); // OCW3: read ISR
+    expect(io.read(0x20, 1)).toBe(0x02);
+    io.write(0x20, 1, 0x20); // non-specific EOI
+    expect(pic.acknowledge()).toBe(0x23);
+  });
+
+  it('masks with OCW1 and delivers once unmasked', () => {
+    const { io, pic } = rig();
+    io.write(0x21, 1, 0x01);
+    pic.pulseIrq(0);
+    expect(pic.hasInterrupt()).toBe(false);
+    io.write(0x21, 1, 0x00);
+    expect(pic.acknowledge()).toBe(0x20);
+  });
+
+  it('cascades the slave through IRQ 2 and needs EOI on both', () => {
+    const { io, pic } = rig();
+    pic.pulseIrq(12);
+    expect(pic.acknowledge()).toBe(0x2c);
+    pic.pulseIrq(13);
+    expect(pic.hasInterrupt()).toBe(false);
+    io.write(0xa0, 1, 0x64); // specific EOI, level 4, on the slave
+    io.write(0x20, 1, 0x62); // specific EOI, level 2, on the master
+    expect(pic.acknowledge()).toBe(0x2d);
+  });
+
+  it('a level-triggered line (ELCR) stays requested while high; an edge line needs a new edge', () => {
+    const { io, pic } = rig();
+    io.write(0x4d1, 1, 0x08); // IRQ 11 level
+    pic.setIrq(11, true);
+    expect(pic.acknowledge()).toBe(0x2b);
+    io.write(0xa0, 1, 0x20);
+    io.write(0x20, 1, 0x20);
+    expect(pic.acknowledge()).toBe(0x2b);
+    io.write(0xa0, 1, 0x20);
+    io.write(0x20, 1, 0x20);
+    pic.setIrq(11, false);
+    expect(pic.hasInterrupt()).toBe(false);
+    pic.setIrq(4, true);
+    expect(pic.acknowledge()).toBe(0x24);
+    io.write(0x20, 1, 0x20);
+    expect(pic.hasInterrupt()).toBe(false); // still high, no new edge
+  });
+
+  it('an acknowledge with nothing pending is the spurious IRQ 7', () => {
+    const { pic } = rig();
+    expect(pic.acknowledge()).toBe(0x27);
+  });
+
+  it('auto-EOI leaves nothing in service', () => {
+    const io = new IoBus();
+    const pic = new Pic();
+    pic.register(io);
+    io.write(0x20, 1, 0x11);
+    io.write(0x21, 1, 0x40);
+    io.write(0x21, 1, 0x04);
+    io.write(0x21, 1, 0x03); // 8086 mode, AEOI
+    pic.pulseIrq(5);
+    expect(pic.acknowledge()).toBe(0x45);
+    pic.pulseIrq(6);
+    expect(pic.acknowledge()).toBe(0x46);
+  });
+});
+
+describe('the 8254 PIT', () => {
+  const rig = () => {
+    const io = new IoBus();
+    const clock = { ms: 0 };
+    let irqs = 0;
+    const pit = new Pit(
+      () => clock.ms,
+      () => irqs++,
+    );
+    pit.register(io);
+    return { io, clock, pit, irqs: () => irqs };
+  };
+
+  it('in mode 2, channel 0 interrupts at the programmed rate (100 Hz for divisor 11932)', () => {
+    const { io, clock, pit, irqs } = rig();
+    io.write(0x43, 1, 0x34);
+    io.write(0x40, 1, 11932 & 0xff);
+    io.write(0x40, 1, 11932 >> 8);
+    const periodMs = (11932 / PIT_HZ) * 1000;
+    for (let t = 0; t <= 1000; t += 1) {
+      clock.ms = t;
+      pit.advance();
+    }
+    expect(irqs()).toBe(Math.floor(1000 / periodMs - 1e-3));
+    expect(pit.nextDeadlineMs()).toBeGreaterThan(1000);
+    expect(pit.nextDeadlineMs()).toBeLessThanOrEqual(1000 + periodMs + 1e-3);
+  });
+
+  it('counts down and the latch command freezes the value read', () => {
+    const { io, clock } = rig();
+    io.write(0x43, 1, 0x34);
+    io.write(0x40, 1, 0x00);
+    io.write(0x40, 1, 0x10); // 0x1000
+    clock.ms = 1; // 1193 ticks later
+    io.write(0x43, 1, 0x00); // latch channel 0
+    clock.ms = 2;
+    const lo = io.read(0x40, 1);
+    const hi = io.read(0x40, 1);
+    expect((hi << 8) | lo).toBe(0x1000 - 1192);
+  });
+
+  it('read-back returns status (mode, access, output) and count', () => {
+    const { io } = rig();
+    io.write(0x43, 1, 0xb6); // channel 2, lo/hi, mode 3
+    io.write(0x42, 1, 0x34);
+    io.write(0x42, 1, 0x12);
+    io.write(0x43, 1, 0xc8); // read-back: count and status of channel 2
+    expect(io.read(0x42, 1) & 0x3f).toBe(0x36);
+    expect(io.read(0x42, 1)).toBe(0x34);
+    expect(io.read(0x42, 1)).toBe(0x12);
+  });
+
+  it('mode 0 raises IRQ 0 once when the count expires', () => {
+    const { io, clock, pit, irqs } = rig();
+    io.write(0x43, 1, 0x30);
+    io.write(0x40, 1, 0xa9);
+    io.write(0x40, 1, 0x04); // 1193 ticks ≈ 1 ms
+    clock.ms = 0.5;
+    pit.advance();
+    expect(irqs()).toBe(0);
+    clock.ms = 5;
+    pit.advance();
+    pit.advance();
+    expect(irqs()).toBe(1);
+  });
+
+  it('channel 2 is gated through port 0x61 and its output is readable there', () => {
+    const { io, clock } = rig();
+    io.write(0x61, 1, 0x01);
+    io.write(0x43, 1, 0xb0); // channel 2, mode 0
+    io.write(0x42, 1, 0x10);
+    io.write(0x42, 1, 0x00);
+    expect(io.read(0x61, 1) & 0x20).toBe(0);
+    clock.ms = 1;
+    expect(io.read(0x61, 1) & 0x20).toBe(0x20);
+  });
+});
