@@ -139,12 +139,26 @@ function main(): void {
       guestMs: f64[F64.GUEST_MS],
       idleMs: f64[F64.IDLE_MS],
       machineTimeMs: m.machineTimeMs(),
+      irqs: Object.fromEntries(
+        Array.from({ length: 16 }, (_, i) => [i, f64[F64.IRQ_COUNT + i]]).filter(([, n]) => (n as number) > 0),
+      ),
+      hvMs: f64[F64.HV_MS],
+      hvHypercalls: f64[F64.HV_HYPERCALLS],
+      hvPagesScanned: f64[F64.HV_PAGES_SCANNED],
+      hvPagesDirty: f64[F64.HV_PAGES_DIRTY],
+      hvSecondStageFaults: f64[F64.HV_S2_FAULTS],
+      hvTlbInvalidated: f64[F64.HV_TLB_INVALIDATED],
+      hvIdleDrops: f64[F64.HV_IDLE_DROPS],
+      hvRearms: f64[F64.HV_REARMS],
     };
     if (args['post-log'] !== undefined) writeFileSync(args['post-log'], postLines.map((l) => `${l}\n`).join(''));
     if (args.stats) {
       process.stderr.write(
         `\n${Object.entries(summary)
-          .map(([k, v]) => `${k.padEnd(14)} ${typeof v === 'number' ? +v.toFixed(3) : v}`)
+          .map(
+            ([k, v]) =>
+              `${k.padEnd(20)} ${typeof v === 'number' ? +v.toFixed(3) : typeof v === 'object' ? JSON.stringify(v) : v}`,
+          )
           .join('\n')}\n`,
       );
     }
