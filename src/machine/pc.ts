@@ -15,6 +15,8 @@ import { DebugPorts } from './devices/debug-ports';
 import { Uart16550 } from './devices/uart16550';
 import { Pic } from './devices/pic';
 import { Pit } from './devices/pit';
+import { BochsVbe } from './devices/vbe';
+import { Pci } from './devices/pci';
 import type { MachineMemory } from './memory';
 import type { SliceOutcome } from './runloop';
 
@@ -53,6 +55,8 @@ export class PcEngine implements Engine {
   private idleClockMs = 0;
   readonly pic = new Pic();
   readonly pit: Pit;
+  readonly vbe: BochsVbe;
+  readonly pci: Pci;
 
   constructor(
     private readonly memory: MachineMemory,
@@ -79,6 +83,10 @@ export class PcEngine implements Engine {
       () => this.raiseIrq(0),
     );
     this.pit.register(this.io);
+    this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => hv.markVramWritten(offset, length));
+    this.vbe.register(this.io);
+    this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn));
+    this.pci.register(this.io);
     this.uart = new Uart16550(sinks.serial, (level) => {
       if (level) this.stats.f64[F64.IRQ_COUNT + 4]++;
       this.pic.setIrq(4, level);
@@ -121,6 +129,8 @@ export class PcEngine implements Engine {
   reset(): void {
     this.pic.reset();
     this.pit.reset();
+    this.pci.reset();
+    this.vbe.reset();
     this.uart.reset();
     this.debug.reset();
     this.boot();

@@ -1,0 +1,191 @@
+/**
+ * The Bochs VBE "dispi" display (index 0x1CE, data 0x1CF) and the VGA DAC (0x3C7–0x3C9) for
+ * 8-bpp palettes. The display state (mode, line length, start offset, virtual size, palette) is
+ * published into the stats/control SAB, and I32.VBE_GEN is bumped after every change, so the
+ * ioemu reads it with Atomics and never calls into this device.
+ */
+import { I32, type StatsViews } from '../../shared/layout';
+import type { AccessSize, IoBus } from '../bus';
+
+export const VBE_DISPI_ID5 = 0xb0c5;
+const MAX_XRES = 2560;
+const MAX_YRES = 1600;
+const ENABLED = 0x01;
+const GETCAPS = 0x02;
+const DAC_8BIT = 0x20;
+const NOCLEARMEM = 0x80;
+
+const R = {
+  ID: 0,
+  XRES: 1,
+  YRES: 2,
+  BPP: 3,
+  ENABLE: 4,
+  BANK: 5,
+  VIRT_WIDTH: 6,
+  VIRT_HEIGHT: 7,
+  X_OFFSET: 8,
+  Y_OFFSET: 9,
+  VIDEO_MEMORY_64K: 10,
+} as const;
+
+export function bytesPerPixel(bpp: number): number {
+  return bpp === 15 ? 2 : bpp >>> 3;
+}
+
+export class BochsVbe {
+  private index = 0;
+  private readonly regs = new Uint16Array(11);
+  private readonly palette = new Uint8Array(256 * 3);
+  private dacWrite = 0;
+  private dacRead = 0;
+
+  constructor(
+    private readonly stats: StatsViews,
+    private readonly vram: Uint8Array,
+    /** A device write into VRAM (the clear on enable) goes through the hypervisor's dirty log. */
+    private readonly markVramWritten: (offset: number, length: number) => void,
+  ) {
+    this.reset();
+  }
+
+  register(io: IoBus): void {
+    io.register(0x1ce, 2, {
+      read: (p: number, _s: AccessSize) => (p === 0x1ce ? this.index : this.readReg(this.index)),
+      write: (p: number, _s: AccessSize, v: number) =>
+        p === 0x1ce ? (this.index = v & 0xffff) : this.writeReg(this.index, v & 0xffff),
+    });
+    io.register(0x3c7, 3, {
+      read: (p: number) => (p === 0x3c9 ? this.readDac() : p === 0x3c8 ? this.dacWrite / 3 : 0),
+      write: (p: number, _s: AccessSize, v: number) => {
+        if (p === 0x3c7) this.dacRead = (v & 0xff) * 3;
+        else if (p === 0x3c8) this.dacWrite = (v & 0xff) * 3;
+        else this.writeDac(v & 0xff);
+      },
+    });
+  }
+
+  reset(): void {
+    this.regs.fill(0);
+    this.regs[R.ID] = VBE_DISPI_ID5;
+    this.regs[R.BPP] = 8;
+    this.regs[R.VIDEO_MEMORY_64K] = this.vram.length >>> 16;
+    this.index = 0;
+    // The VGA default palette's first 16 entries would go here; a grey ramp keeps 8 bpp visible.
+    for (let i = 0; i < 256; i++) this.palette.set([i >> 2, i >> 2, i >> 2], i * 3);
+    for (let i = 0; i < 256; i++) this.publishPaletteEntry(i);
+    this.publish();
+  }
+
+  private readReg(i: number): number {
+    const caps = (this.regs[R.ENABLE] & GETCAPS) !== 0;
+    if (caps && i === R.XRES) return MAX_XRES;
+    if (caps && i === R.YRES) return MAX_YRES;
+    if (caps && i === R.BPP) return 32;
+    return i < this.regs.length ? this.regs[i] : 0xffff;
+  }
+
+  private writeReg(i: number, v: number): void {
+    const enabled = (this.regs[R.ENABLE] & ENABLED) !== 0;
+    switch (i) {
+      case R.ID:
+        if (v >= 0xb0c0 && v <= VBE_DISPI_ID5) this.regs[R.ID] = v;
+        return;
+      case R.XRES:
+      case R.YRES:
+      case R.BPP:
+        if (enabled) return; // geometry changes only while disabled, as in Bochs
+        if (i === R.BPP && ![8, 15, 16, 24, 32].includes(v)) v = 8;
+        if (i === R.XRES) v = Math.min(v & ~7, MAX_XRES);
+        if (i === R.YRES) v = Math.min(v, MAX_YRES);
+        this.regs[i] = v;
+        return;
+      case R.ENABLE:
+        this.enable(v);
+        break;
+      case R.VIRT_WIDTH:
+        this.regs[R.VIRT_WIDTH] = Math.max(v, this.regs[R.XRES]);
+        this.fitVirtualHeight();
+        break;
+      case R.X_OFFSET:
+      case R.Y_OFFSET:
+        this.regs[i] = v;
+        break;
+      case R.BANK:
+        this.regs[R.BANK] = v;
+        return;
+      default:
+        return;
+    }
+    this.publish();
+  }
+
+  private enable(v: number): void {
+    const was = (this.regs[R.ENABLE] & ENABLED) !== 0;
+    this.regs[R.ENABLE] = v;
+    if (v & ENABLED && !was) {
+      const x = this.regs[R.XRES] || 640;
+      const y = this.regs[R.YRES] || 480;
+      this.regs[R.XRES] = x;
+      this.regs[R.YRES] = y;
+      this.regs[R.VIRT_WIDTH] = x;
+      this.regs[R.X_OFFSET] = this.regs[R.Y_OFFSET] = 0;
+      this.fitVirtualHeight();
+      if (!(v & NOCLEARMEM)) {
+        const bytes = Math.min(this.vram.length, this.lineBytes() * this.regs[R.VIRT_HEIGHT]);
+        this.vram.fill(0, 0, bytes);
+        this.markVramWritten(0, bytes);
+      }
+    }
+  }
+
+  private lineBytes(): number {
+    return this.regs[R.VIRT_WIDTH] * bytesPerPixel(this.regs[R.BPP]);
+  }
+
+  private fitVirtualHeight(): void {
+    const line = this.lineBytes();
+    this.regs[R.VIRT_HEIGHT] = line ? Math.min(0xffff, Math.floor(this.vram.length / line)) : 0;
+  }
+
+  private publish(): void {
+    const i32 = this.stats.i32;
+    const r = this.regs;
+    const bpp = bytesPerPixel(r[R.BPP]);
+    Atomics.store(i32, I32.VBE_ENABLED, r[R.ENABLE] & ENABLED);
+    Atomics.store(i32, I32.VBE_XRES, r[R.XRES]);
+    Atomics.store(i32, I32.VBE_YRES, r[R.YRES]);
+    Atomics.store(i32, I32.VBE_BPP, r[R.BPP]);
+    Atomics.store(i32, I32.VBE_LINE_BYTES, this.lineBytes());
+    Atomics.store(i32, I32.VBE_START, r[R.Y_OFFSET] * this.lineBytes() + r[R.X_OFFSET] * bpp);
+    Atomics.store(i32, I32.VBE_VIRT_WIDTH, r[R.VIRT_WIDTH]);
+    Atomics.store(i32, I32.VBE_VIRT_HEIGHT, r[R.VIRT_HEIGHT]);
+    Atomics.add(i32, I32.VBE_GEN, 1);
+  }
+
+  private writeDac(v: number): void {
+    this.palette[this.dacWrite % 768] = v;
+    const entry = Math.floor((this.dacWrite % 768) / 3);
+    this.dacWrite = (this.dacWrite + 1) % 768;
+    if (this.dacWrite % 3 === 0) {
+      this.publishPaletteEntry(entry);
+      Atomics.add(this.stats.i32, I32.VBE_GEN, 1);
+    }
+  }
+
+  private readDac(): number {
+    const v = this.palette[this.dacRead % 768];
+    this.dacRead = (this.dacRead + 1) % 768;
+    return v;
+  }
+
+  /** 6-bit DAC components scaled to 8 bits (or taken as they are in 8-bit DAC mode). */
+  private publishPaletteEntry(i: number): void {
+    const wide = (this.regs[R.ENABLE] & DAC_8BIT) !== 0;
+    const c = (k: number) => {
+      const v = this.palette[i * 3 + k];
+      return wide ? v : ((v & 63) << 2) | ((v & 63) >> 4);
+    };
+    Atomics.store(this.stats.i32, I32.PALETTE + i, (c(0) << 16) | (c(1) << 8) | c(2));
+  }
+}
