@@ -8,6 +8,8 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { parseArgs } from 'node:util';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
+import { PNG } from 'pngjs';
+import { convertRows } from '../src/ioemu/convert';
 import { F64, I32, RunState } from '../src/shared/layout';
 
 const HELP = `usage: npm run cli -- --kernel FILE [options]
@@ -83,7 +85,6 @@ function main(): void {
   }
   if (args.firmware !== undefined) fail('--firmware: firmware images are not supported by this build yet');
   if (args['post-port'] !== undefined) fail('--post-port: not supported by this build yet (POST is port 0x80)');
-  if (args.screenshot !== undefined) fail('--screenshot: not supported by this build yet (no display device)');
   if (args.kernel === undefined) fail(`--kernel is required\n${HELP}`);
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
@@ -151,6 +152,7 @@ function main(): void {
       hvIdleDrops: f64[F64.HV_IDLE_DROPS],
       hvRearms: f64[F64.HV_REARMS],
     };
+    if (args.screenshot !== undefined) screenshot(m, args.screenshot);
     if (args['post-log'] !== undefined) writeFileSync(args['post-log'], postLines.map((l) => `${l}\n`).join(''));
     if (args.stats) {
       process.stderr.write(
@@ -186,6 +188,25 @@ function main(): void {
     setImmediate(step); // let stdin data in
   };
   step();
+}
+
+/** The VRAM as the display shows it (the Bochs VBE mode published in the stats block), as a PNG. */
+function screenshot(m: Machine, file: string): void {
+  const i32 = m.stats.i32;
+  if (!Atomics.load(i32, I32.VBE_ENABLED)) {
+    process.stderr.write(`cli: --screenshot: the guest never enabled the display; ${file} not written\n`);
+    return;
+  }
+  const mode = {
+    width: i32[I32.VBE_XRES],
+    height: i32[I32.VBE_YRES],
+    bpp: i32[I32.VBE_BPP],
+    lineBytes: i32[I32.VBE_LINE_BYTES],
+    start: i32[I32.VBE_START],
+  };
+  const png = new PNG({ width: mode.width, height: mode.height });
+  convertRows(m.memory.vram, mode, i32.subarray(I32.PALETTE, I32.PALETTE + 256), png.data);
+  writeFileSync(file, PNG.sync.write(png));
 }
 
 main();

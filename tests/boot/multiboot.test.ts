@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/shared/api';
 import { Machine } from '../../src/machine/machine';
@@ -151,6 +152,22 @@ describe('the CLI', () => {
     expect(cli('--bogus').status).toBe(2);
     expect(cli().status).toBe(2);
   });
+  it('--screenshot writes what the guest drew through PCI BAR0 and the Bochs VBE mode as a PNG', () => {
+    const file = `/tmp/cli-draw-${process.pid}.png`;
+    const r = cli('--kernel', 'public/guest/draw.elf', '--clock', 'icount', '--screenshot', file);
+    expect(r.status).toBe((0x13 << 1) | 1);
+    const png = PNG.sync.read(readFileSync(file));
+    expect([png.width, png.height]).toEqual([320, 200]);
+    for (const [x, y] of [
+      [0, 0],
+      [5, 7],
+      [255, 199],
+      [300, 100],
+    ]) {
+      const i = (y * 320 + x) * 4;
+      expect(Array.from(png.data.subarray(i, i + 4)), `pixel ${x},${y}`).toEqual([x & 255, y, (x ^ y) & 255, 255]);
+    }
+  });
   it('--help documents the flags', () => {
     const r = cli('--help');
     expect(r.status).toBe(0);
@@ -167,7 +184,7 @@ describe('the guest tree', () => {
       console.warn(`skipping: cannot build with the system toolchain (${String(e).slice(0, 80)})`);
       return;
     }
-    for (const name of ['mbtest.elf', 'ticker.elf'])
+    for (const name of ['mbtest.elf', 'ticker.elf', 'draw.elf'])
       expect(readFileSync(`${out}/${name}`).equals(readFileSync(`public/guest/${name}`)), name).toBe(true);
   });
 });
