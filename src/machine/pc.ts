@@ -17,6 +17,10 @@ import { Pic } from './devices/pic';
 import { Pit } from './devices/pit';
 import { BochsVbe } from './devices/vbe';
 import { Pci } from './devices/pci';
+import { Cmos } from './devices/cmos';
+
+/** The icount clock's calendar starts here, so deterministic runs read the same RTC. */
+export const ICOUNT_EPOCH_MS = Date.UTC(2026, 0, 1);
 import type { MachineMemory } from './memory';
 import type { SliceOutcome } from './runloop';
 
@@ -57,6 +61,7 @@ export class PcEngine implements Engine {
   readonly pit: Pit;
   readonly vbe: BochsVbe;
   readonly pci: Pci;
+  readonly cmos: Cmos;
 
   constructor(
     private readonly memory: MachineMemory,
@@ -83,6 +88,13 @@ export class PcEngine implements Engine {
       () => this.raiseIrq(0),
     );
     this.pit.register(this.io);
+    this.cmos = new Cmos(
+      () => this.machineTimeMs(),
+      options.clock === 'icount' ? ICOUNT_EPOCH_MS : Date.now(),
+      memory.layout.ramBytes,
+      () => this.raiseIrq(8),
+    );
+    this.cmos.register(this.io);
     this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => hv.markVramWritten(offset, length));
     this.vbe.register(this.io);
     this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn));
@@ -130,6 +142,7 @@ export class PcEngine implements Engine {
     this.pic.reset();
     this.pit.reset();
     this.pci.reset();
+    this.cmos.reset();
     this.vbe.reset();
     this.uart.reset();
     this.debug.reset();
@@ -146,10 +159,11 @@ export class PcEngine implements Engine {
     const icount = this.options.clock === 'icount';
     for (;;) {
       this.pit.advance();
+      this.cmos.advance();
       let chunk = CHUNK;
       if (icount) {
         // Run exactly up to the next timer edge, so device time is a function of the instruction count.
-        const until = this.pit.nextDeadlineMs() - this.machineTimeMs();
+        const until = this.nextDeadlineMs() - this.machineTimeMs();
         if (until < Infinity) chunk = Math.max(1, Math.min(CHUNK, Math.ceil(until * ICOUNT_INSTRUCTIONS_PER_MS)));
       }
       const before = this.cpu.instructions;
@@ -166,7 +180,7 @@ export class PcEngine implements Engine {
       if (exit === RunExit.HLT) {
         if (!this.cpu.interruptFlag) return this.stop(RunState.HALTED);
         // Halted with IF = 1: sleep until the next timer edge (an idle guest costs close to nothing).
-        const deadline = this.pit.nextDeadlineMs();
+        const deadline = this.nextDeadlineMs();
         const wait = deadline === Infinity ? IDLE_POLL_MS : Math.max(0, deadline - this.machineTimeMs()) + 1e-6;
         f64[F64.IDLE_MS] += wait;
         if (icount) {
@@ -179,6 +193,11 @@ export class PcEngine implements Engine {
       }
       if (performance.now() - now >= budgetMs) return { next: 'continue' };
     }
+  }
+
+  /** The earliest machine time at which a device may raise an interrupt. */
+  private nextDeadlineMs(): number {
+    return Math.min(this.pit.nextDeadlineMs(), this.cmos.nextDeadlineMs());
   }
 
   private stop(state: RunState): SliceOutcome {

@@ -1,0 +1,174 @@
+/**
+ * CMOS RAM and the MC146818 RTC (index 0x70 with the NMI-mask bit 7, data 0x71). The time is the
+ * boot date plus machine time (so icount runs see the same clock every time); BCD or binary
+ * (register B.DM), 12 or 24 hours (B.24/12), the update-in-progress flag in the last 244 µs of
+ * every second, periodic / alarm / update-ended interrupts on IRQ 8 with flags in register C
+ * (cleared by reading it), and the usual memory-size bytes.
+ */
+import type { AccessSize, IoBus } from '../bus';
+
+const REG_A = 0x0a;
+const REG_B = 0x0b;
+const REG_C = 0x0c;
+const REG_D = 0x0d;
+const B_SET = 0x80;
+const B_PIE = 0x40;
+const B_AIE = 0x20;
+const B_UIE = 0x10;
+const B_DM_BINARY = 0x04;
+const B_24H = 0x02;
+const UIP_MS = 0.244;
+
+export class Cmos {
+  private index = 0;
+  /** NMI disabled (bit 7 of the last index write). */
+  nmiMasked = false;
+  private readonly ram = new Uint8Array(128);
+  private lastSecond = -1;
+  private lastPeriodic = -1;
+
+  constructor(
+    private readonly nowMs: () => number,
+    /** Wall-clock milliseconds since the Unix epoch at machine time 0. */
+    private readonly bootEpochMs: number,
+    ramBytes: number,
+    private readonly irq8: () => void,
+  ) {
+    const baseKb = 640;
+    const extKb = Math.min(0xffff, Math.max(0, (ramBytes >> 10) - 1024));
+    const above16 = Math.min(0xffff, Math.max(0, (ramBytes - (16 << 20)) >> 16));
+    this.ram[0x15] = baseKb & 0xff;
+    this.ram[0x16] = baseKb >> 8;
+    this.ram[0x17] = this.ram[0x30] = extKb & 0xff;
+    this.ram[0x18] = this.ram[0x31] = extKb >> 8;
+    this.ram[0x34] = above16 & 0xff;
+    this.ram[0x35] = above16 >> 8;
+    this.reset();
+  }
+
+  register(io: IoBus): void {
+    io.register(0x70, 2, {
+      read: (p: number, _s: AccessSize) => (p === 0x70 ? 0xff : this.read(this.index)),
+      write: (p: number, _s: AccessSize, v: number) => {
+        if (p === 0x70) {
+          this.index = v & 0x7f;
+          this.nmiMasked = (v & 0x80) !== 0;
+        } else this.write(this.index, v & 0xff);
+      },
+    });
+  }
+
+  reset(): void {
+    this.ram[REG_A] = 0x26; // 32.768 kHz divider, 1024 Hz rate
+    this.ram[REG_B] = B_24H;
+    this.ram[REG_C] = 0;
+    this.ram[REG_D] = 0x80;
+    this.lastSecond = -1;
+    this.lastPeriodic = -1;
+  }
+
+  private date(): Date {
+    return new Date(this.bootEpochMs + this.nowMs());
+  }
+
+  private encode(v: number): number {
+    return this.ram[REG_B] & B_DM_BINARY ? v : ((v / 10) << 4) | (v % 10);
+  }
+
+  read(reg: number): number {
+    const d = this.date();
+    switch (reg) {
+      case 0x00:
+        return this.encode(d.getUTCSeconds());
+      case 0x02:
+        return this.encode(d.getUTCMinutes());
+      case 0x04: {
+        const h = d.getUTCHours();
+        if (this.ram[REG_B] & B_24H) return this.encode(h);
+        const h12 = h % 12 === 0 ? 12 : h % 12;
+        return this.encode(h12) | (h >= 12 ? 0x80 : 0);
+      }
+      case 0x06:
+        return this.encode(d.getUTCDay() + 1);
+      case 0x07:
+        return this.encode(d.getUTCDate());
+      case 0x08:
+        return this.encode(d.getUTCMonth() + 1);
+      case 0x09:
+        return this.encode(d.getUTCFullYear() % 100);
+      case 0x32:
+        return this.encode(Math.floor(d.getUTCFullYear() / 100));
+      case REG_A: {
+        const ms = this.nowMs();
+        const inSecond = (((this.bootEpochMs + ms) % 1000) + 1000) % 1000;
+        const uip = !(this.ram[REG_B] & B_SET) && inSecond >= 1000 - UIP_MS;
+        return (this.ram[REG_A] & 0x7f) | (uip ? 0x80 : 0);
+      }
+      case REG_C: {
+        this.advance();
+        const v = this.ram[REG_C];
+        this.ram[REG_C] = 0;
+        return v;
+      }
+      default:
+        return this.ram[reg];
+    }
+  }
+
+  write(reg: number, v: number): void {
+    if (reg === REG_C || reg === REG_D) return; // read-only
+    if (reg === REG_A) v &= 0x7f;
+    this.ram[reg] = v;
+  }
+
+  private periodHz(): number {
+    const rate = this.ram[REG_A] & 15;
+    return rate === 0 ? 0 : 32768 >> (rate - 1 < 2 ? rate + 6 : rate - 1);
+  }
+
+  /** Raise the interrupts due by now (at most one IRQ 8 edge per call: the PIC latches one). */
+  advance(): void {
+    const ms = this.nowMs();
+    let flags = 0;
+    const hz = this.periodHz();
+    if (hz > 0) {
+      const n = Math.floor((ms * hz) / 1000);
+      if (n !== this.lastPeriodic) {
+        if (this.lastPeriodic >= 0) flags |= 0x40;
+        this.lastPeriodic = n;
+      }
+    }
+    const second = Math.floor((this.bootEpochMs + ms) / 1000);
+    if (second !== this.lastSecond) {
+      if (this.lastSecond >= 0 && !(this.ram[REG_B] & B_SET)) {
+        flags |= 0x10;
+        const d = this.date();
+        if (this.alarmMatches(d)) flags |= 0x20;
+      }
+      this.lastSecond = second;
+    }
+    if (!flags) return;
+    this.ram[REG_C] |= flags;
+    const enabled = flags & ((this.ram[REG_B] & (B_PIE | B_AIE | B_UIE)) as number);
+    if (enabled && !(this.ram[REG_C] & 0x80)) {
+      this.ram[REG_C] |= 0x80;
+      this.irq8();
+    }
+  }
+
+  private alarmMatches(d: Date): boolean {
+    const m = (reg: number, v: number) => (this.ram[reg] & 0xc0) === 0xc0 || this.ram[reg] === this.encode(v);
+    return m(0x01, d.getUTCSeconds()) && m(0x03, d.getUTCMinutes()) && m(0x05, d.getUTCHours());
+  }
+
+  /** Machine time (ms) of the next event that may interrupt, or Infinity. */
+  nextDeadlineMs(): number {
+    const b = this.ram[REG_B];
+    if (!(b & (B_PIE | B_AIE | B_UIE))) return Infinity;
+    const ms = this.nowMs();
+    let next = (Math.floor((this.bootEpochMs + ms) / 1000) + 1) * 1000 - this.bootEpochMs;
+    const hz = this.periodHz();
+    if (b & B_PIE && hz > 0) next = Math.min(next, ((Math.floor((ms * hz) / 1000) + 1) * 1000) / hz);
+    return next;
+  }
+}
