@@ -178,7 +178,9 @@ export class Machine {
   sendScancodes(bytes: unknown): Result<void> {
     if (!Array.isArray(bytes) || bytes.length > 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 0xff))
       return err(ErrorCode.EINVAL, 'scancodes must be an array of at most 64 bytes');
-    return err(ErrorCode.ENOSYS, 'no keyboard in this build yet');
+    if (!this.pc) return err(ErrorCode.ENOSYS, 'the test pattern has no keyboard');
+    this.pc.kbc.sendScancodes(bytes as number[]);
+    return ok(undefined);
   }
 
   serialWrite(text: unknown): Result<void> {

@@ -18,6 +18,7 @@ import { Pit } from './devices/pit';
 import { BochsVbe } from './devices/vbe';
 import { Pci } from './devices/pci';
 import { Cmos } from './devices/cmos';
+import { I8042 } from './devices/i8042';
 
 /** The icount clock's calendar starts here, so deterministic runs read the same RTC. */
 export const ICOUNT_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -62,6 +63,8 @@ export class PcEngine implements Engine {
   readonly vbe: BochsVbe;
   readonly pci: Pci;
   readonly cmos: Cmos;
+  readonly kbc: I8042;
+  private resetRequested = false;
 
   constructor(
     private readonly memory: MachineMemory,
@@ -95,6 +98,15 @@ export class PcEngine implements Engine {
       () => this.raiseIrq(8),
     );
     this.cmos.register(this.io);
+    this.kbc = new I8042({
+      irq1: () => this.raiseIrq(1),
+      setA20: (on) => this.cpu.setA20(on),
+      reset: () => {
+        this.resetRequested = true;
+        this.cpu.requestStop();
+      },
+    });
+    this.kbc.register(this.io);
     this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => hv.markVramWritten(offset, length));
     this.vbe.register(this.io);
     this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn));
@@ -143,6 +155,8 @@ export class PcEngine implements Engine {
     this.pit.reset();
     this.pci.reset();
     this.cmos.reset();
+    this.kbc.reset();
+    this.resetRequested = false;
     this.vbe.reset();
     this.uart.reset();
     this.debug.reset();
@@ -169,6 +183,11 @@ export class PcEngine implements Engine {
       const before = this.cpu.instructions;
       const exit = this.cpu.run(chunk);
       f64[F64.INSTRUCTIONS] += this.cpu.instructions - before;
+      if (this.resetRequested) {
+        // The keyboard controller or port 0x92 pulsed the CPU's reset line: reboot the kernel.
+        this.reset();
+        continue;
+      }
       if (exit === RunExit.STOPPED || this.finalState !== null) return this.stop(this.finalState ?? RunState.EXITED);
       if (exit === RunExit.TRIPLE_FAULT) {
         this.fault = {
