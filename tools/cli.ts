@@ -15,6 +15,7 @@ import { F64, I32, RunState } from '../src/shared/layout';
 const HELP = `usage: npm run cli -- --kernel FILE [options]
 
   --kernel FILE            Multiboot (v1) ELF kernel
+  --firmware FILE          raw firmware image (<= 256 KiB), started at the reset vector in real mode
   --cmdline STR            kernel command line
   --memory MiB             guest RAM, 4-256 (default 32)
   --vram MiB               VRAM, 8/16/32/64 (default 8)
@@ -83,9 +84,10 @@ function main(): void {
     process.stderr.write(HELP);
     process.exit(0);
   }
-  if (args.firmware !== undefined) fail('--firmware: firmware images are not supported by this build yet');
+  if (args.firmware !== undefined && args.kernel !== undefined) fail('give --kernel or --firmware, not both');
   if (args['post-port'] !== undefined) fail('--post-port: not supported by this build yet (POST is port 0x80)');
-  if (args.kernel === undefined) fail(`--kernel is required\n${HELP}`);
+  const imagePath = args.kernel ?? args.firmware;
+  if (imagePath === undefined) fail(`--kernel or --firmware is required\n${HELP}`);
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -97,9 +99,9 @@ function main(): void {
   const traceN = num('trace', args.trace) ?? 0;
   let image: Buffer;
   try {
-    image = readFileSync(args.kernel);
+    image = readFileSync(imagePath);
   } catch (e) {
-    fail(`cannot read ${args.kernel}: ${(e as Error).message}`);
+    fail(`cannot read ${imagePath}: ${(e as Error).message}`);
   }
   const buf = image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer;
   const created = Machine.create(
@@ -108,12 +110,12 @@ function main(): void {
       vramMiB: Number(args.vram),
       cmdline: args.cmdline,
       clock: args.clock,
-      image: 'multiboot',
+      image: args.firmware !== undefined ? 'firmware' : 'multiboot',
     },
     buf,
     immediateYielder(),
   );
-  if (!created.ok) fail(`${args.kernel}: ${created.message}`);
+  if (!created.ok) fail(`${imagePath}: ${created.message}`);
   const m = created.value;
   m.onSerial = sinkFor(args.serial) ?? (() => {});
   m.onDebugcon = sinkFor(args.debugcon) ?? (() => {});

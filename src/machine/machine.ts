@@ -77,8 +77,6 @@ export class Machine {
     const c = checkConfig(config);
     if (!c.ok) return c;
     if (!(image instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'image must be an ArrayBuffer');
-    if (c.value.image === 'firmware')
-      return err(ErrorCode.ENOSYS, 'firmware images are not supported by this build yet');
     try {
       return ok(new Machine(c.value, image, yielder ?? defaultYielder()));
     } catch (e) {
@@ -88,13 +86,13 @@ export class Machine {
   }
 
   private makeEngine(image: ArrayBuffer): Engine {
-    if (this.config.image === 'multiboot') {
+    if (this.config.image === 'multiboot' || this.config.image === 'firmware') {
       const pc = new PcEngine(
         this.memory,
         this.hv,
         this.stats,
         image.slice(0),
-        { cmdline: this.config.cmdline, clock: this.config.clock },
+        { kind: this.config.image, cmdline: this.config.cmdline, clock: this.config.clock },
         {
           serial: (b) => this.appendOut(b),
           debugcon: (b) => this.onDebugcon?.(b),

@@ -4,7 +4,7 @@
  * HLT, the exit port and triple faults into the run loop's outcomes and the stats block's state.
  */
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
-import { F64, I32, PAGE_SHIFT, RunState, type StatsViews } from '../shared/layout';
+import { F64, I32, PAGE_SHIFT, ROM_BYTES, RunState, type StatsViews } from '../shared/layout';
 import { IoBus, MmioBus } from './bus';
 import { Cpu, RunExit } from './cpu/cpu';
 import type { Engine } from './engine';
@@ -44,6 +44,8 @@ export class BootError extends Error {
 }
 
 export interface PcOptions {
+  /** 'multiboot': an ELF kernel entered in protected mode; 'firmware': a ROM started at the reset vector. */
+  kind?: 'multiboot' | 'firmware';
   cmdline: string;
   clock: ClockKind;
   postPort?: number;
@@ -68,7 +70,7 @@ export class PcEngine implements Engine {
 
   constructor(
     private readonly memory: MachineMemory,
-    hv: Hypervisor,
+    private readonly hv: Hypervisor,
     private readonly stats: StatsViews,
     private readonly image: ArrayBuffer,
     private readonly options: PcOptions,
@@ -136,13 +138,35 @@ export class PcEngine implements Engine {
 
   private boot(): void {
     this.memory.u8.fill(0, 0, this.memory.layout.ramBytes);
-    const r = loadMultiboot(this.image, this.memory, this.options.cmdline);
-    if (!r.ok) throw new BootError(r.message);
-    this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });
+    if (this.options.kind === 'firmware') this.bootFirmware();
+    else {
+      const r = loadMultiboot(this.image, this.memory, this.options.cmdline);
+      if (!r.ok) throw new BootError(r.message);
+      this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });
+    }
     this.finalState = null;
     this.fault = null;
     this.bootWallMs = performance.now();
     this.idleClockMs = 0;
+  }
+
+  /**
+   * A raw firmware image (≤ 256 KiB) at the end of the ROM area, mapped read-only so that it ends
+   * at 4 GiB, with the last 128 KiB also at 0xE0000–0xFFFFF; the CPU starts at F000:FFF0.
+   */
+  private bootFirmware(): void {
+    const size = this.image.byteLength;
+    if (size === 0) throw new BootError('the firmware image is empty');
+    if (size > ROM_BYTES)
+      throw new BootError(`the firmware image is ${size} bytes; at most ${ROM_BYTES} (256 KiB) fit the ROM`);
+    const rom = this.memory.layout.romOffset;
+    this.memory.u8.fill(0, rom, rom + ROM_BYTES);
+    this.memory.u8.set(new Uint8Array(this.image), rom + ROM_BYTES - size);
+    const romFrame = rom >>> PAGE_SHIFT;
+    const frames = ROM_BYTES >>> PAGE_SHIFT;
+    this.hv.p2m.map(0x100000 - frames, romFrame, frames, P2M_R);
+    this.hv.p2m.map(0xe0, romFrame + frames - 32, 32, P2M_R);
+    this.cpu.reset();
   }
 
   private raiseIrq(irq: number): void {

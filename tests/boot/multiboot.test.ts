@@ -95,6 +95,59 @@ describe('Multiboot boot', () => {
   });
 });
 
+describe('firmware boot', () => {
+  it('a raw image starts at F000:FFF0 in real mode, reaches protected mode and writes its POST codes', () => {
+    const b = readFileSync(new URL('../../public/guest/fwtest.bin', import.meta.url));
+    const r = Machine.create(
+      { ...config, image: 'firmware' },
+      b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
+      immediateYielder(),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const m = r.value;
+    const post: number[] = [];
+    m.onPost = (c) => post.push(c);
+    expect(runToStop(m)).toBe(RunState.EXITED);
+    expect(post).toEqual([0x12, 0x34]);
+    expect(Atomics.load(m.stats.i32, I32.EXIT_STATUS)).toBe((0x15 << 1) | 1);
+    expect(m.pc?.cpu.cr0 ?? 0 & 1).toBeTruthy();
+    m.destroy();
+  });
+  it('refuses an empty image and one larger than 256 KiB', () => {
+    for (const [bytes, why] of [
+      [0, /empty/],
+      [256 * 1024 + 1, /256 KiB/],
+    ] as const) {
+      const r = Machine.create({ ...config, image: 'firmware' }, new ArrayBuffer(bytes), immediateYielder());
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.code).toBe(ErrorCode.EBADIMAGE);
+        expect(r.message).toMatch(why);
+      }
+    }
+  });
+  it('the CLI runs it with --firmware and writes the POST log', () => {
+    const log = `/tmp/cli-fw-${process.pid}.txt`;
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'tools/cli.ts',
+        '--firmware',
+        'public/guest/fwtest.bin',
+        '--post-log',
+        log,
+        '--clock',
+        'icount',
+      ],
+      { encoding: 'utf8', input: '' },
+    );
+    expect(r.status).toBe(0x2b);
+    expect(readFileSync(log, 'utf8')).toBe('POST=12\nPOST=34\n');
+  });
+});
+
 describe('timer interrupts and the idle guest', () => {
   it('a guest taking 100 PIT ticks at 100 Hz with HLT between them runs ~1 s of machine time in a few thousand instructions', () => {
     const b = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
@@ -184,7 +237,8 @@ describe('the guest tree', () => {
       console.warn(`skipping: cannot build with the system toolchain (${String(e).slice(0, 80)})`);
       return;
     }
-    for (const name of ['mbtest.elf', 'ticker.elf', 'draw.elf'])
+    execFileSync('make', ['-s', '-C', 'guest/fwtest', `OUT=${out}`], { stdio: 'pipe' });
+    for (const name of ['mbtest.elf', 'ticker.elf', 'draw.elf', 'fwtest.bin'])
       expect(readFileSync(`${out}/${name}`).equals(readFileSync(`public/guest/${name}`)), name).toBe(true);
   });
 });
