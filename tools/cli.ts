@@ -22,6 +22,7 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --serial FILE|-          COM1 output (- = stdout); stdin feeds COM1 input when not a TTY
   --debugcon FILE|-        port 0xE9 output, raw
   --post-log FILE          one line per POST code (POST=XX)
+  --post-port PORT         the POST port (default 0x80; decimal or 0x hex)
   --clock wall|icount      device time source (default wall; icount is deterministic)
   --timeout SECONDS        stop after this much host time (exit 3)
   --max-instructions N     stop after N instructions (exit 3)
@@ -85,7 +86,6 @@ function main(): void {
     process.exit(0);
   }
   if (args.firmware !== undefined && args.kernel !== undefined) fail('give --kernel or --firmware, not both');
-  if (args['post-port'] !== undefined) fail('--post-port: not supported by this build yet (POST is port 0x80)');
   const imagePath = args.kernel ?? args.firmware;
   if (imagePath === undefined) fail(`--kernel or --firmware is required\n${HELP}`);
   const num = (name: string, v: string | undefined): number | undefined => {
@@ -111,6 +111,7 @@ function main(): void {
       cmdline: args.cmdline,
       clock: args.clock,
       image: args.firmware !== undefined ? 'firmware' : 'multiboot',
+      postPort: args['post-port'] !== undefined ? Number(args['post-port']) : undefined,
     },
     buf,
     immediateYielder(),

@@ -92,7 +92,12 @@ export class Machine {
         this.hv,
         this.stats,
         image.slice(0),
-        { kind: this.config.image, cmdline: this.config.cmdline, clock: this.config.clock },
+        {
+          kind: this.config.image,
+          cmdline: this.config.cmdline,
+          clock: this.config.clock,
+          postPort: this.config.postPort,
+        },
         {
           serial: (b) => this.appendOut(b),
           debugcon: (b) => this.onDebugcon?.(b),

@@ -65,6 +65,8 @@ export interface MachineConfig {
   clock: ClockKind;
   /** Image kind of the buffer passed to create(). */
   image: ImageKind;
+  /** The POST-code port (default 0x80); must not collide with another device's ports. */
+  postPort?: number;
 }
 
 /** What the main thread gets back from create(): the shared memory and where things are in it. */
@@ -149,7 +151,31 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   const image = o.image;
   if (image !== 'multiboot' && image !== 'firmware' && image !== 'pattern')
     return err(ErrorCode.EINVAL, `image must be "multiboot", "firmware" or "pattern", got ${String(image)}`);
-  return ok({ ramMiB: ramMiB as number, vramMiB: vramMiB as number, cmdline, clock, image });
+  const postPort = o.postPort ?? 0x80;
+  const taken = [0x20, 0x21, 0x40, 0x41, 0x42, 0x43, 0x60, 0x61, 0x64, 0x70, 0x71, 0x92, 0xa0, 0xa1, 0xe9, 0xf4];
+  if (
+    !Number.isInteger(postPort) ||
+    (postPort as number) < 0 ||
+    (postPort as number) > 0xffff ||
+    taken.includes(postPort as number) ||
+    ((postPort as number) >= 0x3f8 && (postPort as number) <= 0x3ff) ||
+    ((postPort as number) >= 0xcf8 && (postPort as number) <= 0xcff) ||
+    ((postPort as number) >= 0x1ce && (postPort as number) <= 0x1cf) ||
+    ((postPort as number) >= 0x3c7 && (postPort as number) <= 0x3c9) ||
+    ((postPort as number) >= 0x4d0 && (postPort as number) <= 0x4d1)
+  )
+    return err(
+      ErrorCode.EINVAL,
+      `postPort must be a free I/O port (0-0xffff, not a device's), got ${String(postPort)}`,
+    );
+  return ok({
+    ramMiB: ramMiB as number,
+    vramMiB: vramMiB as number,
+    cmdline,
+    clock,
+    image,
+    postPort: postPort as number,
+  });
 }
 
 export function isUint32(x: unknown): x is number {

@@ -110,7 +110,7 @@ describe('firmware boot', () => {
     expect(runToStop(m)).toBe(RunState.EXITED);
     expect(post).toEqual([0x12, 0x34]);
     expect(Atomics.load(m.stats.i32, I32.EXIT_STATUS)).toBe((0x15 << 1) | 1);
-    expect(m.pc?.cpu.cr0 ?? 0 & 1).toBeTruthy();
+    expect((m.pc?.cpu.cr0 ?? 0) & 1).toBe(1); // CR0.PE
     m.destroy();
   });
   it('refuses an empty image and one larger than 256 KiB', () => {
@@ -145,6 +145,24 @@ describe('firmware boot', () => {
     );
     expect(r.status).toBe(0x2b);
     expect(readFileSync(log, 'utf8')).toBe('POST=12\nPOST=34\n');
+    // With the POST port moved, port 0x80 is nothing and the log stays empty.
+    const moved = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'tools/cli.ts',
+        '--firmware',
+        'public/guest/fwtest.bin',
+        '--post-log',
+        log,
+        '--post-port',
+        '0x84',
+      ],
+      { encoding: 'utf8', input: '' },
+    );
+    expect(moved.status).toBe(0x2b);
+    expect(readFileSync(log, 'utf8')).toBe('');
   });
 });
 
