@@ -128,39 +128,17 @@ describe('firmware boot', () => {
   });
   it('the CLI runs it with --firmware and writes the POST log', () => {
     const log = `/tmp/cli-fw-${process.pid}.txt`;
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'tools/cli.ts',
-        '--firmware',
-        'public/guest/fwtest.bin',
-        '--post-log',
-        log,
-        '--clock',
-        'icount',
-      ],
-      { encoding: 'utf8', input: '' },
-    );
+    const fw = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'tools/cli.ts', '--firmware', 'public/guest/fwtest.bin', '--post-log', log, ...extra],
+        { encoding: 'utf8', input: '' },
+      );
+    const r = fw('--clock', 'icount');
     expect(r.status).toBe(0x2b);
     expect(readFileSync(log, 'utf8')).toBe('POST=12\nPOST=34\n');
     // With the POST port moved, port 0x80 is nothing and the log stays empty.
-    const moved = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'tools/cli.ts',
-        '--firmware',
-        'public/guest/fwtest.bin',
-        '--post-log',
-        log,
-        '--post-port',
-        '0x84',
-      ],
-      { encoding: 'utf8', input: '' },
-    );
+    const moved = fw('--post-port', '0x84');
     expect(moved.status).toBe(0x2b);
     expect(readFileSync(log, 'utf8')).toBe('');
   });
