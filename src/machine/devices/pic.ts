@@ -144,6 +144,8 @@ export class Pic implements InterruptController {
   }
 
   hasInterrupt(): boolean {
+    // Hot path: the CPU asks at every instruction boundary while IF = 1.
+    if ((this.master.irr | this.slave.irr) === 0) return false;
     this.syncCascade();
     return this.master.request() >= 0;
   }
