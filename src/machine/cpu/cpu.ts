@@ -100,6 +100,8 @@ export class Cpu {
   private shadow = false;
   readonly mmu: Mmu;
   readonly tlb: Mmu;
+  /** The machine memory as 32-bit words, for aligned accesses. */
+  private readonly mem32: Int32Array;
 
   // The instruction being executed.
   private start = 0;
@@ -115,6 +117,7 @@ export class Cpu {
 
   constructor(private readonly env: CpuEnv) {
     this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
+    this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
     this.tlb = this.mmu;
     this.reset();
   }
@@ -489,6 +492,7 @@ export class Cpu {
     if ((lin & 0xfff) > 0xffc) return this.readLin16(lin, user) | (this.readLin16(lin + 2, user) << 16);
     const o = this.mmu.translate(lin, false, user);
     if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 4) | 0;
+    if ((o & 3) === 0) return this.mem32[o >> 2]; // aligned: one load (the host is little-endian, as IA-32)
     const m = this.env.memory.u8;
     return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
   }
@@ -520,6 +524,10 @@ export class Cpu {
     }
     const o = this.mmu.translate(lin, true, user);
     if (o === PHYS_IO) return this.env.mmio.write(this.mmu.lastPhys, 4, v >>> 0);
+    if ((o & 3) === 0) {
+      this.mem32[o >> 2] = v;
+      return;
+    }
     const m = this.env.memory.u8;
     m[o] = v;
     m[o + 1] = v >>> 8;
@@ -570,6 +578,21 @@ export class Cpu {
     return this.fetch8() | (this.fetch8() << 8);
   }
   private fetch32(): number {
+    // Hot path: four bytes inside the cached code page in one go.
+    const lin = this.segBase[CS] + this._eip;
+    const off = lin & 0xfff;
+    if (
+      off <= 0xffc &&
+      this.codeSize32 &&
+      lin >>> 12 === this.fetchLpn &&
+      this.mmu.generation === this.fetchGen &&
+      this.user === this.fetchUser
+    ) {
+      const m = this.env.memory.u8;
+      const o = this.fetchBase + off;
+      this._eip = (this._eip + 4) | 0;
+      return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
+    }
     return this.fetch16() | (this.fetch16() << 16);
   }
   private fetchImm(size: number): number {
