@@ -216,10 +216,15 @@ export class Cpu {
   run(maxInstructions: number): RunExit {
     const end = this.instructions + maxInstructions;
     this.runEnd = end;
+    // Exceptions retire no instruction; a guest whose handlers fault at once forever (a real CPU
+    // would loop too) must still give the host its thread back: deliveries count against the budget.
+    let deliveries = 0;
     for (;;) {
+      if (deliveries > maxInstructions) return RunExit.BUDGET;
       try {
         return this.runInner(end);
       } catch (e) {
+        deliveries++;
         // Guest exceptions leave step() as values; the try sits outside the per-instruction loop.
         if (e instanceof SoftInt) {
           this.instructions++;
@@ -1095,7 +1100,10 @@ export class Cpu {
     this.rep = 0;
     let lock = false;
     let b: number;
-    for (;;) {
+    // An instruction longer than 15 bytes is #GP(0) (SDM vol. 2, 2.3.11); this also ends a
+    // segment full of prefix bytes, which with a wrapping 16-bit IP would otherwise never end.
+    for (let length = 0; ; length++) {
+      if (length >= 15) throw new CpuFault(GP, 0);
       b = this.fetch8();
       switch (b) {
         case 0x26:
