@@ -158,7 +158,11 @@ export class DisplayRefresher {
     const c = this.counters;
     let t0 = performance.now();
     c.refreshes++;
-    const s = readDisplayState(this.stats, this.palette);
+    // The display state only moves with VBE_GEN: re-read it (palette included) only then.
+    const s =
+      this.shown?.gen === Atomics.load(this.stats.i32, I32.VBE_GEN)
+        ? this.shown
+        : readDisplayState(this.stats, this.palette);
     if (!isShowable(s, this.vram.byteLength)) {
       if (this.shown !== null || this.needFull) this.surface.blank();
       this.shown = null;

@@ -25,6 +25,7 @@ import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
 import { BootError, PcEngine } from './pc';
 import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
+import { listenForHypercalls, serveHypercall } from '../shared/hypercall';
 
 /** Host time per slice: short enough that RPCs are served within about one slice. */
 export const SLICE_MS = 4;
@@ -151,6 +152,20 @@ export class Machine {
   /** Stop the loop and release its resources (the machine cannot run again). */
   destroy(): void {
     this.loop.close();
+    this.stopListening?.();
+    this.stopListening = null;
+  }
+
+  private stopListening: (() => void) | null = null;
+
+  /** Serve the shared-memory hypercall channel (src/shared/hypercall.ts) if a request is posted. */
+  serveHypercalls(): boolean {
+    return serveHypercall(this.stats, (first, nr) => this.hv.trackDirtyVram(first, nr));
+  }
+
+  /** Serve the channel whenever its doorbell rings, in every run state (the worker entry calls this). */
+  listenForHypercalls(): void {
+    this.stopListening ??= listenForHypercalls(this.stats, () => this.serveHypercalls());
   }
 
   /** One slice, callable directly from Node tests; the run loop calls it between yields. */
@@ -159,6 +174,7 @@ export class Machine {
     const f64 = this.stats.f64;
     const hvMs0 = f64[F64.HV_MS];
     let outcome: SliceOutcome;
+    this.serveHypercalls();
     try {
       outcome = this.engine.runSlice(SLICE_MS, t0);
     } catch (e) {

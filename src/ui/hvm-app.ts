@@ -1,8 +1,17 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { MachineConfig } from '../shared/api';
-import { I32, RAM_MIB_DEFAULT, RunState, VRAM_MIB_CHOICES, VRAM_MIB_DEFAULT, isValidRamMiB } from '../shared/layout';
+import {
+  I32,
+  type StatsViews,
+  RAM_MIB_DEFAULT,
+  RunState,
+  VRAM_MIB_CHOICES,
+  VRAM_MIB_DEFAULT,
+  isValidRamMiB,
+} from '../shared/layout';
 import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
+import { HypercallChannel } from '../shared/hypercall';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import './hvm-display';
@@ -214,11 +223,18 @@ export class HvmApp extends LitElement {
         (m) => this.showError(m),
       );
 
+  /** `?hc=comlink` sends trackDirtyVram through comlink instead of the shared-memory channel (for comparison). */
+  private readonly viaComlink = new URLSearchParams(location.search).get('hc') === 'comlink';
+  private channel: { stats: StatsViews; channel: HypercallChannel } | null = null;
+
   private readonly ops: DirtyVramOps = {
-    trackDirtyVram: async (firstPfn, nr) =>
-      this.connection?.api
-        ? this.connection.api.trackDirtyVram(firstPfn, nr)
-        : { ok: false, code: 'ESTATE', message: 'no machine' },
+    trackDirtyVram: async (firstPfn, nr) => {
+      const s = this.connection?.status;
+      if (!this.connection?.api || s?.kind !== 'running') return { ok: false, code: 'ESTATE', message: 'no machine' };
+      if (this.viaComlink) return this.connection.api.trackDirtyVram(firstPfn, nr);
+      if (this.channel?.stats !== s.stats) this.channel = { stats: s.stats, channel: new HypercallChannel(s.stats) };
+      return this.channel.channel.trackDirtyVram(firstPfn, nr);
+    },
     setIdleDrop: async (on) =>
       this.connection?.api ? this.connection.api.setIdleDrop(on) : { ok: false, code: 'ESTATE', message: 'no machine' },
   };
