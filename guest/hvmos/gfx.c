@@ -76,23 +76,45 @@ void gfx_line(const struct fb *fb, int x0, int y0, int x1, int y1, uint32_t rgb)
   }
 }
 
+/* One row of a glyph, scaled horizontally: the hot part of text drawing (the clock's whole cost). */
+static void glyph_row(const struct fb *fb, uint8_t *p, unsigned bits, uint32_t pf, uint32_t pb, int clear, int scale) {
+  int step = scale * fb->bytespp;
+  for (int col = 0; col < 8; col++, bits <<= 1, p += step) {
+    int on = bits & 0x80;
+    if (!on && clear) continue;
+    uint32_t px = on ? pf : pb;
+    switch (fb->bytespp) {
+    case 4: for (int s = 0; s < scale; s++) ((uint32_t *)p)[s] = px; break;
+    case 2: for (int s = 0; s < scale; s++) ((uint16_t *)p)[s] = px; break;
+    case 3: for (int s = 0; s < 3 * scale; s += 3) p[s] = px, p[s + 1] = px >> 8, p[s + 2] = px >> 16; break;
+    default: for (int s = 0; s < scale; s++) p[s] = px;
+    }
+  }
+}
+
 void gfx_text(const struct fb *fb, int x, int y, const char *s, uint32_t fg, uint32_t bg, int scale) {
   uint32_t pf = gfx_pixel(fb, fg), pb = bg == GFX_CLEAR ? 0 : gfx_pixel(fb, bg);
+  int clear = bg == GFX_CLEAR;
   if (scale < 1) scale = 1;
   for (; *s; s++, x += 8 * scale) {
     unsigned c = (unsigned char)*s;
     const unsigned char *g = font8x16[(c >= 0x20 && c < 0x7f ? c : '?') - 0x20];
-    if (x >= fb->width) break;
+    if (x < 0 || y < 0 || x + 8 * scale > fb->width || y + 16 * scale > fb->vheight) {
+      /* Partly outside: pixel by pixel, clipped. */
+      for (int r = 0; r < 16 * scale; r++)
+        for (int col = 0; col < 8 * scale; col++) {
+          int on = (g[r / scale] >> (7 - col / scale)) & 1;
+          if (on || !clear) put(fb, x + col, y + r, on ? pf : pb);
+        }
+      continue;
+    }
+    uint8_t *p = fb->base + y * fb->pitch + x * fb->bytespp;
     for (int r = 0; r < 16; r++) {
-      unsigned bits = g[r];
-      for (int col = 0; col < 8; col++) {
-        int on = (bits >> (7 - col)) & 1;
-        if (!on && bg == GFX_CLEAR) continue;
-        uint32_t px = on ? pf : pb;
-        if (scale == 1) put(fb, x + col, y + r, px);
-        else
-          for (int sy = 0; sy < scale; sy++)
-            for (int sx = 0; sx < scale; sx++) put(fb, x + col * scale + sx, y + r * scale + sy, px);
+      glyph_row(fb, p, g[r], pf, pb, clear, scale);
+      p += fb->pitch;
+      for (int k = 1; k < scale; k++, p += fb->pitch) { /* the other rows of a scaled glyph */
+        if (clear) glyph_row(fb, p, g[r], pf, pb, clear, scale);
+        else memcpy(p, p - fb->pitch, 8 * scale * fb->bytespp);
       }
     }
   }
