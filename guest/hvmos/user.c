@@ -120,7 +120,7 @@ static void w_static(void) {
 /* ---- clock: the desktop and a clock redrawn once a second (on the RTC's update interrupt) ---- */
 static void w_clock(void) {
   desktop("clock");
-  int scale = fb.width >= 640 ? 3 : 1;
+  int scale = fb.width >= 1024 ? 3 : fb.width >= 640 ? 2 : 1;
   int cw = 8 * 8 * scale + 24, ch = 16 * scale + 52;
   int cx = fb.width - cw - 24, cy = 40;
   window(cx, cy, cw, ch, "Clock");
