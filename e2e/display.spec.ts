@@ -74,7 +74,7 @@ test.describe('the page', () => {
     const elf = Buffer.alloc(256);
     elf.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]);
     await input.setInputFiles({ name: 'bad.elf', mimeType: 'application/octet-stream', buffer: elf });
-    await expect(page.getByRole('alert').last()).toContainText('EBADIMAGE');
+    await expect(page.getByRole('alert').last()).toContainText('no Multiboot header');
     const after = await page.evaluate(async () => {
       const h = (globalThis as any).__hvm;
       const n0 = h.stats.f64[0];
@@ -87,26 +87,40 @@ test.describe('the page', () => {
   });
 
   test("the meter's ioemu figure agrees with the browser's own main-thread time", async ({ page }) => {
-    // Poll mode makes the ioemu the main thread's biggest cost, so the comparison means something.
-    await boot(page, 'workload=static&mode=poll');
-    await page.waitForTimeout(3000);
-    const n0 = await page.evaluate(() => (globalThis as any).__hvm.samples().length);
-    const cdp = await measureThreadTimes(page, 5000);
-    await page.waitForTimeout(1100);
-    const samples: { ioemuPct: number; uiPct: number }[] = await page.evaluate(
-      (n0) => (globalThis as any).__hvm.samples().slice(n0),
-      n0,
+    // The browser's main thread also runs its own frame machinery, timers and message dispatch,
+    // whatever the display does. So compare differences: from dirty-idle (ioemu ≈ 0) to poll (the
+    // ioemu compares 8 MiB 30 times a second), the main thread's busy time as the DevTools protocol
+    // reports it must grow by what the meter says the ioemu costs.
+    await boot(page, 'workload=static&mode=dirty-idle');
+    const window = async () => {
+      await page.waitForTimeout(2500);
+      const n0 = await page.evaluate(() => (globalThis as any).__hvm.samples().length);
+      const cdp = await measureThreadTimes(page, 5000);
+      await page.waitForTimeout(1100);
+      const samples: { ioemuPct: number; mode: string }[] = await page.evaluate(
+        (n0) => (globalThis as any).__hvm.samples().slice(n0, n0 + 5),
+        n0,
+      );
+      return {
+        ioemu: samples.reduce((a, s) => a + s.ioemuPct, 0) / samples.length,
+        cdp: (100 * cdp.mainBusyMs) / cdp.windowMs,
+      };
+    };
+    const idle = await window();
+    await setDisplayMode(page, 'poll');
+    const poll = await window();
+    const dMeter = poll.ioemu - idle.ioemu;
+    const dCdp = poll.cdp - idle.cdp;
+    console.log(
+      `dirty-idle: meter ioemu ${idle.ioemu.toFixed(3)} %, CDP main ${idle.cdp.toFixed(2)} %; ` +
+        `poll: meter ioemu ${poll.ioemu.toFixed(2)} %, CDP main ${poll.cdp.toFixed(2)} %; ` +
+        `difference: meter ${dMeter.toFixed(2)}, CDP ${dCdp.toFixed(2)} points`,
     );
-    const meter = samples.slice(0, 5);
-    const ioemu = meter.reduce((a, s) => a + s.ioemuPct, 0) / meter.length;
-    const ui = meter.reduce((a, s) => a + s.uiPct, 0) / meter.length;
-    const cdpMainPct = (100 * cdp.mainBusyMs) / cdp.windowMs;
-    console.log(`meter ioemu ${ioemu.toFixed(2)} % + page ${ui.toFixed(2)} %, CDP main thread ${cdpMainPct.toFixed(2)} %`);
-    // The ioemu is most of the main thread's work, never more than all of it; the rest (the
-    // meter, lit, rAF and message dispatch, GC) is the browser's and ours but not the ioemu's.
-    expect(ioemu).toBeGreaterThan(1);
-    expect(ioemu).toBeLessThanOrEqual(cdpMainPct * 1.05);
-    expect(ioemu).toBeGreaterThan(cdpMainPct * 0.6);
+    expect(dMeter).toBeGreaterThan(2); // poll really costs something here
+    // Within 25 % of the difference, plus one point for the noise of a shared 2-core machine.
+    expect(Math.abs(dCdp - dMeter)).toBeLessThanOrEqual(0.25 * dMeter + 1);
+    // And the meter never claims more than the thread's whole busy time.
+    expect(poll.ioemu).toBeLessThanOrEqual(poll.cdp);
   });
 });
 

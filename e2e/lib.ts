@@ -12,7 +12,7 @@ export async function boot(page: Page, query: string, opts: { needMode?: boolean
       const h = (globalThis as any).__hvm;
       if (!h) return false;
       if (!needMode) return true;
-      return Atomics.load(h.stats.i32, h.I32.VBE_ENABLED) === 1 && h.refresher()?.shown;
+      return (h.stats.i32 as Int32Array)[h.I32.VBE_ENABLED] === 1 && !!h.refresher()?.shown;
     },
     opts.needMode ?? true,
     { timeout: 30_000 },
