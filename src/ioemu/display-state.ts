@@ -36,9 +36,10 @@ export function readDisplayState(stats: StatsViews, palette = new Int32Array(256
 
 /** A mode the ioemu can show: enabled, a known depth, non-empty, inside VRAM. */
 export function isShowable(s: DisplayState, vramBytes: number): boolean {
+  const depth = s.bpp;
   return (
     s.enabled &&
-    [8, 15, 16, 24, 32].includes(s.bpp) &&
+    (depth === 8 || depth === 15 || depth === 16 || depth === 24 || depth === 32) &&
     s.width > 0 &&
     s.height > 0 &&
     s.lineBytes >= s.width * ((s.bpp + 7) >> 3) &&

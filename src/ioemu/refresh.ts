@@ -99,6 +99,8 @@ export class DisplayRefresher {
   private lastGen = -1;
   private lastCallAt = -Infinity;
   private busy = false;
+  /** Tiles the last refresh repainted (so an idle refresh need not clear the flags again). */
+  private lastTiles = 0;
   readonly options: Required<RefresherOptions>;
 
   constructor(
@@ -158,6 +160,15 @@ export class DisplayRefresher {
     const c = this.counters;
     let t0 = performance.now();
     c.refreshes++;
+    if (this.quiet(t0)) {
+      // Nothing moved: same display state, same dirty generation, nothing to repaint (the common
+      // case of an idle guest). Clear the overlay's flags only if the last refresh set some.
+      if (this.lastTiles) this.tiles.fill(0);
+      this.lastTiles = 0;
+      c.hypercallsSkipped++;
+      c.workMs += performance.now() - t0;
+      return;
+    }
     // The display state only moves with VBE_GEN: re-read it (palette included) only then.
     const s =
       this.shown?.gen === Atomics.load(this.stats.i32, I32.VBE_GEN)
@@ -196,45 +207,51 @@ export class DisplayRefresher {
     } else {
       const firstPfn = (s.bar0 >>> PAGE_SHIFT) + shownPages.first;
       const nr = shownPages.nr;
-      const sameRange = this.tracked?.firstPfn === firstPfn && this.tracked.nr === nr;
-      const gen = Atomics.load(this.stats.i32, I32.DIRTY_GEN);
-      const now = performance.now();
-      const skip =
-        this.options.skipUnmovedGen &&
-        sameRange &&
-        !full &&
-        gen === this.lastGen &&
-        (this.modeName !== 'dirty-idle' || now - this.lastCallAt < SKIP_MAX_MS);
-      if (skip) {
-        c.hypercallsSkipped++;
-      } else {
-        this.lastGen = gen;
-        this.lastCallAt = now;
-        this.tracked = { firstPfn, nr };
-        c.hypercalls++;
-        const pending = this.hv.trackDirtyVram(firstPfn, nr);
+      // Load the generation before the call: a write after this load moves it again (next refresh calls).
+      this.lastGen = Atomics.load(this.stats.i32, I32.DIRTY_GEN);
+      this.lastCallAt = t0;
+      this.tracked = { firstPfn, nr };
+      c.hypercalls++;
+      const pending = this.hv.trackDirtyVram(firstPfn, nr);
+      c.workMs += performance.now() - t0;
+      const r = await pending;
+      t0 = performance.now();
+      if (this.shown !== s) {
+        // The state moved on while we waited (a mode switch or a newer refresh): repaint all next time.
+        this.needFull = true;
         c.workMs += performance.now() - t0;
-        const r = await pending;
-        t0 = performance.now();
-        if (this.shown !== s) {
-          // The state moved on while we waited (a mode switch or a newer refresh): repaint all next time.
-          this.needFull = true;
-          c.workMs += performance.now() - t0;
-          return;
-        }
-        if (!r.ok) {
-          // The range was refused (it should not be: isShowable keeps it inside VRAM); fall back to a full repaint.
-          this.tracked = null;
-          this.needFull = true;
-        } else if (!full) this.markBitmap(r.value, shownPages.first, nr, s);
+        return;
       }
+      if (!r.ok) {
+        // The range was refused (it should not be: isShowable keeps it inside VRAM); fall back to a full repaint.
+        this.tracked = null;
+        this.needFull = true;
+      } else if (!full) this.markBitmap(r.value, shownPages.first, nr, s);
     }
     if (full) {
       this.tiles.fill(1);
       c.fullRepaints++;
     }
-    c.tilesRepainted += this.repaintTiles(s);
+    this.lastTiles = this.repaintTiles(s);
+    c.tilesRepainted += this.lastTiles;
     c.workMs += performance.now() - t0;
+  }
+
+  /**
+   * The generation-skip test (dirty modes with skipUnmovedGen): true when the display state and
+   * the dirty generation are where the last hypercall left them, so the bitmap would be all zeros
+   * (see "The dirty-generation word" in src/machine/hv/README.md). In dirty-idle mode a call is
+   * still made once a second so the hypervisor's idle clock is evaluated and the drop engages.
+   */
+  private quiet(now: number): boolean {
+    if (!this.options.skipUnmovedGen || this.modeName === 'poll' || this.needFull || !this.shown || !this.tracked)
+      return false;
+    const i32 = this.stats.i32;
+    return (
+      Atomics.load(i32, I32.VBE_GEN) === this.shown.gen &&
+      Atomics.load(i32, I32.DIRTY_GEN) === this.lastGen &&
+      (this.modeName !== 'dirty-idle' || now - this.lastCallAt < SKIP_MAX_MS)
+    );
   }
 
   /** Poll: compare pages with the copy; a page that differs is copied and its tiles marked. */

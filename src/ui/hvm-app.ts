@@ -9,7 +9,7 @@ import {
   VRAM_MIB_DEFAULT,
   isValidRamMiB,
 } from '../shared/layout';
-import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName } from '../ioemu/refresh';
+import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
 import { HypercallChannel } from '../shared/hypercall';
 import type { MeterSource } from './cpu-meter';
@@ -51,6 +51,8 @@ interface ViewState {
   res: string;
   /** Kernel URL, or "pattern" for the foundation's built-in test pattern. */
   kernel: string;
+  /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
+  gen: boolean;
 }
 
 export function readViewState(search: string): ViewState {
@@ -68,6 +70,7 @@ export function readViewState(search: string): ViewState {
     mem: isValidRamMiB(mem) ? mem : RAM_MIB_DEFAULT,
     res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
     kernel: q.get('image') === 'pattern' ? 'pattern' : (q.get('kernel') ?? DEFAULT_KERNEL),
+    gen: q.get('gen') !== '0',
   };
 }
 
@@ -81,6 +84,7 @@ export function writeViewState(v: ViewState): string {
     res: v.res,
   });
   if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
+  if (!v.gen) q.set('gen', '0');
   return `?${q}`;
 }
 
@@ -375,6 +379,14 @@ export class HvmApp extends LitElement {
     }
   }
 
+  private options: { key: boolean; value: RefresherOptions } | null = null;
+  /** The same object while the choice is the same (a new one rebuilds the refresher). */
+  private refresherOptions(): RefresherOptions {
+    if (this.options?.key !== this.view.gen)
+      this.options = { key: this.view.gen, value: { skipUnmovedGen: this.view.gen } };
+    return this.options.value;
+  }
+
   private renderControls() {
     const v = this.view;
     const api = this.connection?.api;
@@ -442,6 +454,15 @@ export class HvmApp extends LitElement {
           }}
         />
         Show repainted tiles</label
+      >
+      <label
+        title="Dirty modes: do not call the hypervisor while its dirty-generation word has not moved (nothing tracked was written)"
+        ><input
+          type="checkbox"
+          .checked=${v.gen}
+          @change=${(e: Event) => this.setView({ gen: (e.target as HTMLInputElement).checked })}
+        />
+        Skip unchanged (dirty generation)</label
       >
       <button
         @click=${async () => {
@@ -546,6 +567,7 @@ export class HvmApp extends LitElement {
                     .mode=${this.view.mode}
                     .hz=${this.view.hz}
                     .overlay=${this.overlay}
+                    .options=${this.refresherOptions()}
                     @guest-keys=${(e: CustomEvent<number[]>) => void this.connection?.api?.sendScancodes(e.detail)}
                   ></hvm-display>
                 </div>`
