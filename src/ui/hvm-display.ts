@@ -97,7 +97,8 @@ export class HvmDisplay extends LitElement {
       max-width: 100%;
     }
     canvas.screen {
-      image-rendering: pixelated;
+      /* Smooth when the picture is shrunk to fit (pixelated would drop whole rows of text). */
+      image-rendering: auto;
       background: #000;
       max-width: 100%;
       height: auto;
