@@ -109,8 +109,10 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
   const rmIsMemory = hasModrm && mod !== 3 && !entry.operands.some((k) => k === 'Rd');
   if (rmIsMemory) {
     usesSeg = true;
-    usesAsz = true;
     memory = ad32 ? modrm32() : modrm16();
+    // Registers in the address show its size. A bare `ds:0x…` does not: objdump then keeps
+    // `addr32` in 16-bit code (but drops `addr16` in 32-bit code, and keeps both for moffs).
+    usesAsz = memory.includes('[') || !ad32;
   }
 
   function modrm16(): string {
@@ -214,6 +216,8 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
       case 'M':
       case 'Ms':
         return memOnly('');
+      case 'Mb':
+        return memOnly(sizePtr(8));
       case 'Mp':
         usesOsz = true;
         return memOnly(sizePtr(op32 ? 48 : 32));
@@ -243,6 +247,7 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
         return hex(mask(signed(next(), 8), osz));
       case 'Jb':
       case 'Jv': {
+        if (k === 'Jv') usesOsz = true;
         const d = k === 'Jb' ? signed(next(), 8) : signed(nextN(op32 ? 4 : 2), osz);
         // The end of the instruction is known once this operand is read (it is the last one).
         const target = mask(address + pos + d, osz);
@@ -255,8 +260,7 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
       }
       case 'Ob':
       case 'Ov':
-        usesSeg = true;
-        usesAsz = true;
+        usesSeg = true; // the address size is not visible in `ds:0x…`: 0x67 stays printed
         if (k === 'Ov') usesOsz = true;
         return `${segName || 'ds'}:${hex(nextN(ad32 ? 4 : 2))}`;
       case 'Zb':
@@ -323,7 +327,9 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
       names.push('rep');
       continue;
     }
-    names.push(PREFIXES.get(p) ?? '?');
+    // objdump names 0x66/0x67 by their effect: data16/addr16 in 32-bit code, data32/addr32 in 16-bit.
+    if (p === 0x66 || p === 0x67) names.push(`${p === 0x66 ? 'data' : 'addr'}${code32 ? 16 : 32}`);
+    else names.push(PREFIXES.get(p) ?? '?');
   }
   names.push(mnemonic);
   const head = names.join(' ');

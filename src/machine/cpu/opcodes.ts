@@ -19,7 +19,7 @@
  *
  * plus a few of ours: `Ibs` (imm8 sign-extended to the operand size, the SDM's "Ib" on 6A/6B/83),
  * `Mw/Rv` (a word in memory, a v-sized register: SLDT, STR, SMSW, LAR/LSL sources, MOV from Sreg),
- * `M` (memory, no size: LEA, INVLPG), `Xlat` (the byte at DS:[eBX + AL]), and the implicit operands AL, AX, eAX, DX, CL, 1 and the
+ * `M` (memory, no size: LEA), `Mb` (memory, byte: INVLPG m, as objdump prints it), `Xlat` (the byte at DS:[eBX + AL]), and the implicit operands AL, AX, eAX, DX, CL, 1 and the
  * segment registers ES … GS.
  */
 import { AF, ARITH, CF, DF, IF, NT, OF, PF, RF, SF, TF, VM, ZF } from './flags';
@@ -33,6 +33,7 @@ export type Operand =
   | 'Gv'
   | 'Mw/Rv'
   | 'M'
+  | 'Mb'
   | 'Mp'
   | 'Ma'
   | 'Mq'
@@ -172,7 +173,7 @@ type Extra = Omit<Opcode, 'op' | 'mnemonic' | 'operands' | 'modrm' | 'flags'> & 
 
 /** Whether an operand list implies a ModR/M byte. */
 function needsModrm(operands: readonly Operand[]): boolean {
-  return operands.some((o) => /^[EGMRCDS]/.test(o));
+  return operands.some((o) => o === 'M' || /^[EGMRCDS][bwvdpaqs]/.test(o));
 }
 
 function row(op: number, mnemonic: string, operands: readonly Operand[], extra: Extra = {}): Opcode {
@@ -254,7 +255,7 @@ const ONE_BYTE: Opcode[] = [
   row(0x8b, 'mov', ['Gv', 'Ev']),
   row(0x8c, 'mov', ['Mw/Rv', 'Sw'], { note: 'reg > 5 is #UD' }),
   row(0x8d, 'lea', ['Gv', 'M']),
-  row(0x8e, 'mov', ['Sw', 'Ew'], {
+  row(0x8e, 'mov', ['Sw', 'Mw/Rv'], {
     note: 'CS or reg > 5 is #UD; MOV SS inhibits interrupts for one instruction (SDM vol. 3, 6.8.3)',
   }),
   group(0x8f, 0, 'pop', ['Ev']),
@@ -412,7 +413,7 @@ const TWO_BYTE: Opcode[] = [
   group(0x0f01, 3, 'lidt', ['Ms'], { privilege: 'cpl0', note: DESCRIPTOR_NOTE }),
   group(0x0f01, 4, 'smsw', ['Mw/Rv']),
   group(0x0f01, 6, 'lmsw', ['Ew'], { privilege: 'cpl0', branch: true, note: 'cannot clear CR0.PE' }),
-  group(0x0f01, 7, 'invlpg', ['M'], { privilege: 'cpl0' }),
+  group(0x0f01, 7, 'invlpg', ['Mb'], { privilege: 'cpl0' }),
   row(0x0f02, 'lar', ['Gv', 'Mw/Rv'], { protectedOnly: true, flags: ZFONLY }),
   row(0x0f03, 'lsl', ['Gv', 'Mw/Rv'], { protectedOnly: true, flags: ZFONLY }),
   row(0x0f06, 'clts', [], { privilege: 'cpl0' }),
