@@ -16,11 +16,11 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { disassembleLines, disassembleOne } from '../../src/machine/cpu/disasm';
+import { disassembleOne } from '../../src/machine/cpu/disasm';
 import { OPCODES, lookupOpcode, opcodeHasModrm } from '../../src/machine/cpu/opcodes';
 import type { DisasmVector } from '../../tools/disasm-vectors';
 import type { VectorFile } from '../../tools/oracle/image';
-import { makeRig } from './rig';
+import { cpuPresent, makeRig } from './rig';
 import type { Cpu } from '../../src/machine/cpu/cpu';
 
 const file = JSON.parse(readFileSync(new URL('./disasm-vectors.json', import.meta.url), 'utf8')) as {
@@ -251,7 +251,7 @@ describe('Cpu.disassemble and Cpu.trace', () => {
     rig.load(0x10000, Uint8Array.from(code));
     rig.cpu.enterProtectedModeFlat(0x10000, { esp: 0x8000, ebx: 0x20000, esi: 0 });
     rig.cpu.run(10);
-    const trace = rig.cpu.trace(3);
+    const trace = (rig.cpu as unknown as Cpu).trace(3);
     expect(trace).toEqual([
       '00010000: b8 34 12 00 00           mov eax, 0x1234',
       '00010005: 03 44 b3 10              add eax, dword ptr [ebx+esi*4+0x10]',
@@ -261,8 +261,35 @@ describe('Cpu.disassemble and Cpu.trace', () => {
   });
 });
 
+describe.skipIf(!cpuPresent)('Cpu.disassemble with paging on', () => {
+  it('sets no accessed bit and prints unmapped bytes as ?? (bad)', () => {
+    const PD = 0x20000;
+    const PT0 = 0x21000;
+    const rig = makeRig(4);
+    rig.setU32(PD, PT0 | 3);
+    for (let i = 0; i < 1024; i++) rig.setU32(PT0 + 4 * i, (i << 12) | 3); // identity, present, writable
+    rig.setU32(PT0 + 4 * 0x31, 0); // 0x31000: not present
+    // mov eax, PD; mov cr3, eax; mov eax, cr0; or eax, 0x80000000; mov cr0, eax; hlt
+    const code = [0xb8, 0x00, 0x00, 0x02, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0];
+    code.push(0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xf4);
+    rig.load(0x10000, Uint8Array.from(code));
+    rig.load(0x30000, Uint8Array.from([0x01, 0x02]));
+    rig.load(0x30ffe, Uint8Array.from([0x0f, 0xa2])); // cpuid at the end of the page
+    rig.cpu.enterProtectedModeFlat(0x10000, { esp: 0x8000 });
+    rig.cpu.run(10);
+    expect(rig.cpu.cr0 >>> 31).toBe(1);
+    expect(rig.u32(PT0 + 4 * 0x30) & 0x20).toBe(0); // the page was never touched
+    const cpu = rig.cpu as unknown as Cpu;
+    expect(cpu.disassemble(0x30000, 1)).toEqual(['00030000: 01 02                    add dword ptr [edx], eax']);
+    expect(cpu.disassemble(0x30ffe, 2)).toEqual([
+      '00030ffe: 0f a2                    cpuid',
+      '00031000: ??                       (bad)',
+    ]);
+    expect(rig.u32(PT0 + 4 * 0x30) & 0x20).toBe(0); // still not accessed: the disassembler left no trace
+    expect(rig.u32(PD) & 0x20).toBe(0x20); // (the PDE was accessed by the CPU's own fetches)
+  });
+});
+
 function range(a: number, b: number): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
-
-void disassembleLines;

@@ -123,7 +123,7 @@ export interface Opcode {
 }
 
 const NONE: FlagUse = { read: 0, written: 0, undefined: 0 };
-const fl = (read: number, written: number, undefined = 0): FlagUse => ({ read, written, undefined });
+const fl = (read: number, written: number, undef = 0): FlagUse => ({ read, written, undefined: undef });
 /** EFLAGS as a whole (PUSHF, POPF, IRET, INT: every flag; the exact set depends on CPL/IOPL/mode). */
 const ALL = 0x3f7fd5;
 /** INT n, INT3, INTO clear TF, NT, RF, VM, and IF through an interrupt gate (SDM vol. 3, 6.12.1). */
