@@ -75,7 +75,7 @@ export type Operand =
 export interface FlagUse {
   readonly read: number;
   readonly written: number;
-  /** Undefined afterwards, for some or all inputs (shift OF with count > 1, MUL's SF/ZF/AF/PF …). */
+  /** Undefined afterwards for some or all inputs (a shift's OF when the count is not 1, MUL's SF/ZF/AF/PF …). */
   readonly undefined: number;
 }
 
@@ -132,8 +132,14 @@ const LOGIC = fl(0, ARITH & ~AF, AF);
 /** ADD SUB CMP NEG CMPXCHG XADD. */
 const ARITHW = fl(0, ARITH);
 const CARRYIN = fl(CF, ARITH);
-/** SDM vol. 2, SHL/SHR/SAR: OF only for 1-bit shifts, AF undefined; a zero count changes nothing. */
+/**
+ * SDM vol. 2, SAL/SAR/SHL/SHR: OF is defined only for 1-bit shifts, AF is undefined, a zero count
+ * changes nothing; SHL/SHR also leave CF undefined when the count is at least the operand width
+ * (8/16-bit operands: counts are masked to 5 bits). SHLD/SHRD as SAR (16-bit counts over 16 leave
+ * everything undefined, which the oracle does not generate).
+ */
 const SHIFT = fl(0, ARITH & ~AF, AF | OF);
+const SHIFT_CF = fl(0, ARITH & ~AF, AF | OF | CF);
 const ROTATE = fl(0, CF | OF, OF);
 const RCROTATE = fl(CF, CF | OF, OF);
 const INCDEC = fl(0, ARITH & ~CF);
@@ -166,7 +172,7 @@ const CC_READS = [
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const ALU_FLAGS = [ARITHW, LOGIC, CARRYIN, CARRYIN, LOGIC, ARITHW, LOGIC, ARITHW];
 const SHIFTS = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'shl', 'sar'];
-const SHIFT_FLAGS = [ROTATE, ROTATE, RCROTATE, RCROTATE, SHIFT, SHIFT, SHIFT, SHIFT];
+const SHIFT_FLAGS = [ROTATE, ROTATE, RCROTATE, RCROTATE, SHIFT_CF, SHIFT_CF, SHIFT_CF, SHIFT];
 const SHIFT_NOTE = '/6 is an undocumented alias of SHL /4 (executed as SHL by Intel and AMD parts)';
 
 type Extra = Omit<Opcode, 'op' | 'mnemonic' | 'operands' | 'modrm' | 'flags'> & { flags?: FlagUse };
