@@ -426,7 +426,9 @@ const TWO_BYTE: Opcode[] = [
   row(0x0f08, 'invd', [], { privilege: 'cpl0' }),
   row(0x0f09, 'wbinvd', [], { privilege: 'cpl0' }),
   row(0x0f0b, 'ud2', [], { branch: true, note: 'raises #UD by definition' }),
-  group(0x0f1f, 0, 'nop', ['Ev'], { note: 'the multi-byte NOP (SDM vol. 2, NOP); cpu.ts accepts any reg field' }),
+  row(0x0f1f, 'nop', ['Ev'], {
+    note: 'the multi-byte NOP: /0 in SDM vol. 2 (NOP), any reg field on P6 and later parts (a reserved NOP), as here',
+  }),
   // MOV to/from control and debug registers: mod is ignored, the r/m field names a register.
   row(0x0f20, 'mov', ['Rd', 'Cd'], { privilege: 'cpl0', note: 'CR1, CR5–CR7 are #UD' }),
   row(0x0f21, 'mov', ['Rd', 'Dd'], { privilege: 'cpl0' }),
