@@ -304,7 +304,7 @@ describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by
   const GDT = 0x1000;
   const IDT = 0x2000;
   const HANDLERS = 0x3000;
-  const CODE = 0x100000; // 8,192 probes × 32 bytes up to 0x140000
+  const CODE = 0x100000; // about 9,000 probes × 64 bytes, up to 0x240000
   const DATA = 0x20000;
   const UD = 6;
   const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x0f]);
@@ -319,26 +319,51 @@ describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by
   let rig: ReturnType<typeof makeRig> | undefined;
   let probes = 0;
 
-  /** The exception vector the bytes raise, or −1; each probe's code at its own address (no stale decode). */
-  function vectorOf(bytes: number[]): number {
+  const TSS = 0x4000;
+  const TSS_DESCRIPTOR = [0x67, 0, TSS & 0xff, TSS >> 8, 0, 0x89, 0, 0];
+
+  /**
+   * The exception vector the bytes raise, or −1. Each probe's code sits at its own address (no
+   * stale decoded code). `user`: run them at CPL 3 with IOPL 0 (entered by IRET, DS = ring-3 data).
+   */
+  function vectorOf(bytes: number[], user = false): number {
     if (!rig) {
       rig = makeRig(4);
-      rig.load(GDT, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
-      rig.load(GDT + 0x100, [23, 0, ...le(GDT)]);
+      rig.load(GDT, [
+        ...[0, 0, 0, 0, 0, 0, 0, 0],
+        ...[0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0], // 0x08 ring-0 code
+        ...[0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0], // 0x10 ring-0 data
+        ...[0xff, 0xff, 0, 0, 0, 0xfb, 0xcf, 0], // 0x1b ring-3 code
+        ...[0xff, 0xff, 0, 0, 0, 0xf3, 0xcf, 0], // 0x23 ring-3 data
+      ]);
+      rig.load(GDT + 0x100, [47, 0, ...le(GDT)]);
       rig.load(IDT + 0x800, [0xff, 0x07, ...le(IDT)]);
       for (let v = 0; v < 256; v++) {
         const h = HANDLERS + v;
         rig.load(IDT + 8 * v, [h & 0xff, (h >> 8) & 0xff, 0x08, 0, 0, 0x8e, (h >> 16) & 0xff, h >>> 24]);
         rig.load(h, [0xf4]);
       }
+      rig.load(TSS + 4, [...le(0x9000), 0x10, 0]); // ESP0, SS0; the I/O map base (0) points at no bitmap
+      rig.load(TSS + 0x66, [0x68, 0]);
     }
-    const at = CODE + 32 * probes++;
-    // lgdt [GDT+0x100]; lidt [IDT+0x800]; the instruction; hlt
-    const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    rig.load(GDT + 0x28, TSS_DESCRIPTOR); // available again (LTR marks it busy)
+    const at = CODE + 64 * probes++;
+    // lgdt [GDT+0x100]; lidt [IDT+0x800]
+    let pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    let steps = 2;
+    if (user) {
+      // mov ax, 0x28; ltr ax; push 0x23; push 0x8000; push 2; push 0x1b; push ring3; iret
+      // ring3: push 0x23; pop ds; the instruction
+      const ring3 = at + pre.length + 4 + 3 + 2 + 5 + 2 + 2 + 5 + 1;
+      pre = [...pre, 0x66, 0xb8, 0x28, 0x00, 0x0f, 0x00, 0xd8, 0x6a, 0x23, 0x68, ...le(0x8000), 0x6a, 0x02];
+      pre = [...pre, 0x6a, 0x1b, 0x68, ...le(ring3), 0xcf, 0x6a, 0x23, 0x1f];
+      steps += 10;
+    }
     rig.load(at, [...pre, ...bytes, 0xf4, 0xf4, 0xf4, 0xf4]);
     const regs = { eax: DATA, ecx: 1, edx: DATA, ebx: DATA, esp: 0x9000, ebp: DATA, esi: DATA, edi: DATA + 0x100 };
     rig.cpu.enterProtectedModeFlat(at, regs);
-    rig.cpu.run(2);
+    rig.cpu.run(steps);
+    if (user && rig.cpu.cpl !== 3) return -2;
     rig.cpu.run(1);
     // The handler's HLT may already have run (delivering an exception retires no instruction).
     const eip = (rig.cpu.eip >>> 0) - (rig.cpu.halted ? 1 : 0);
@@ -369,4 +394,41 @@ describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by
     ).map((o) => `${o.op.toString(16)}/${o.ext ?? '-'} ${o.mnemonic}`);
     expect(neverRan).toEqual([]);
   }, 120_000);
+
+  it('raises #UD on LOCK exactly where the table says LOCK is illegal (SDM vol. 2, LOCK)', () => {
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const o of OPCODES) {
+      if (o.missing || o.mnemonic === 'ud2' || o.mnemonic === 'esc') continue;
+      const opBytes = o.op > 0xff ? [0x0f, o.op & 0xff] : [o.op];
+      const reg = o.ext ?? 2;
+      for (const memory of [true, false]) {
+        const modrm = memory ? (reg << 3) | 3 : 0xc0 | (reg << 3) | 1; // [ebx] or ecx
+        const v = vectorOf([0xf0, ...opBytes, modrm, 0, 0, 0, 0, 0, 0]);
+        const legal = o.lockable === true && o.modrm && memory;
+        if ((v === UD) === legal)
+          wrong.push(`lock ${o.op.toString(16)}/${reg} ${o.mnemonic} ${memory ? 'm' : 'r'}: #${v}`);
+        checked++;
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(800);
+  });
+
+  it('raises #GP at CPL 3 (IOPL 0, no I/O bitmap) for what the table marks privileged', () => {
+    const wrong: string[] = [];
+    for (const o of OPCODES) {
+      if (o.missing || o.mnemonic === 'ud2' || o.mnemonic === 'esc') continue;
+      const opBytes = o.op > 0xff ? [0x0f, o.op & 0xff] : [o.op];
+      const reg = o.ext ?? 0; // reg 0: CR0/DR0 for MOV CRn/DRn (CR1 would be #UD)
+      const memoryOnly = o.operands.some((k) => /^M[bpaqs]?$/.test(k));
+      const modrm = memoryOnly ? (reg << 3) | 3 : 0xc0 | (reg << 3) | 1;
+      const v = vectorOf([...opBytes, modrm, 0, 0, 0, 0, 0, 0], true);
+      expect(v, 'the probe reached ring 3').not.toBe(-2);
+      const privileged = o.privilege === 'cpl0' || o.privilege === 'iopl' || o.privilege === 'io';
+      if (privileged && v !== 13) wrong.push(`${o.op.toString(16)}/${reg} ${o.mnemonic}: #${v} at CPL 3`);
+      if (o.privilege === 'tsd' && v === 13) wrong.push(`${o.mnemonic}: #GP with CR4.TSD = 0`);
+    }
+    expect(wrong).toEqual([]);
+  });
 });
