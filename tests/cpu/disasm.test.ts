@@ -111,16 +111,17 @@ describe('disassembler robustness', () => {
       return (seed >>> 0) & 0xff;
     };
     let bad = 0;
+    const wrong: string[] = [];
     for (let n = 0; n < 20_000; n++) {
       const bytes = Array.from({ length: 16 }, rand);
       for (const code32 of [true, false]) {
         const r = disassembleOne(reader(bytes), rand() << 8, code32);
-        expect(r.length).toBeGreaterThanOrEqual(1);
-        expect(r.length).toBeLessThanOrEqual(15);
         if (r.text === '(bad)') bad++;
-        else expect(r.text).not.toMatch(/\(bad|undefined|NaN/);
+        if (r.length < 1 || r.length > 15 || (r.text !== '(bad)' && /\(bad|undefined|NaN/.test(r.text)))
+          wrong.push(`${code32 ? 32 : 16} ${bytes.join(',')}: ${r.length} ${r.text}`);
       }
     }
+    expect(wrong.slice(0, 10)).toEqual([]);
     expect(bad).toBeGreaterThan(0); // random bytes do hit undefined opcodes
   });
 
