@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OPCODES, type Opcode, type Operand } from '../src/machine/cpu/opcodes';
+import { OPCODES, x87Form, type Opcode, type Operand } from '../src/machine/cpu/opcodes';
 
 export interface DisasmVector {
   /** Code size of the segment: 32 (objdump -m i386) or 16 (-m i8086). */
@@ -30,7 +30,6 @@ const ADDRESS = { 16: 0x1000, 32: 0x101000 } as const;
 /** Left out: objdump decodes these differently on purpose (not a disassembler bug). */
 const SKIP: Record<string, string> = {
   salc: 'D6 is (bad) to objdump',
-  esc: 'x87 escapes: objdump names the x87 instruction, the table only knows the escape',
 };
 
 /** ModR/M (+SIB +displacement) forms, the register form first. The reg field is OR-ed in. */
@@ -82,6 +81,7 @@ function immediate(k: Operand, op32: boolean, ad32: boolean): number[] {
  * one memory form) and with 0x67 (one memory form of the other address size).
  */
 function encodings(o: Opcode, mode: 16 | 32, salt: number): number[][] {
+  if (o.operands[0] === 'Fx') return x87Encodings(o.op, mode);
   const out: number[][] = [];
   const code32 = mode === 32;
   const opBytes = o.op > 0xff ? [0x0f, o.op & 0xff] : [o.op];
@@ -116,6 +116,22 @@ function encodings(o: Opcode, mode: 16 | 32, salt: number): number[][] {
       out.push(bytes);
     }
   }
+  return out;
+}
+
+/**
+ * An x87 escape: every memory form (reg 0–7, one addressing form, and with 0x66) and, in 32-bit
+ * code, every register form (all 64 ModR/M values from C0), where x87Form names an instruction.
+ */
+function x87Encodings(op: number, mode: 16 | 32): number[][] {
+  const out: number[][] = [];
+  const mem = mode === 32 ? [0x03] : [0x07]; // [ebx] / [bx]
+  for (let reg = 0; reg < 8; reg++) {
+    if (!x87Form(op, reg << 3)) continue;
+    out.push([op, (reg << 3) | mem[0]]);
+    out.push([0x66, op, (reg << 3) | mem[0]]);
+  }
+  if (mode === 32) for (let m = 0xc0; m < 0x100; m++) if (x87Form(op, m)) out.push([op, m]);
   return out;
 }
 

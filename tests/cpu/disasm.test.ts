@@ -44,7 +44,8 @@ const STRING = /^((?:(?:rep|repz|repnz|data16|lock) )*)(movs|cmps|stos|lods|scas
 function normaliseObjdump(text: string, mode: 16 | 32): string {
   // objdump's undecodable bytes: `(bad)`, `.byte 0xc4` (a VEX prefix to it), `cmpxchg8b (bad)`.
   if (text.startsWith('.byte') || text.includes('(bad)')) return '(bad)';
-  let t = text.replace(/\b(BYTE|WORD|DWORD|FWORD|QWORD) PTR\b/g, (m) => m.toLowerCase()).replace(/,(?! )/g, ', ');
+  // The 8087/287 names keep their parenthesis: `fneni(8087 only)` (no space after the comma rule).
+  let t = text.replace(/\b(BYTE|WORD|DWORD|FWORD|QWORD|TBYTE) PTR\b/g, (m) => m.toLowerCase()).replace(/,(?! )/g, ', ');
   const m = STRING.exec(t);
   if (m) {
     const [, pre, name, ops] = m;

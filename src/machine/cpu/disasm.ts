@@ -9,7 +9,7 @@
  * make an instruction longer than the 15-byte limit of SDM vol. 2, 2.3.11) disassemble to
  * `(bad)` with length 1, as objdump does.
  */
-import { lookupOpcode, opcodeHasModrm, PREFIXES, type Opcode, type Operand } from './opcodes';
+import { lookupOpcode, opcodeHasModrm, PREFIXES, x87Form, type Opcode, type Operand } from './opcodes';
 
 export interface Instruction {
   /** Bytes the instruction occupies (1 for `(bad)`). */
@@ -166,7 +166,9 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
           ? 'dword ptr '
           : bits === 48
             ? 'fword ptr '
-            : 'qword ptr ';
+            : bits === 64
+              ? 'qword ptr '
+              : 'tbyte ptr ';
 
   const reg = (n: number, bits: number): string => (bits === 8 ? REG8[n] : bits === 16 ? REG16[n] : REG32[n]);
 
@@ -189,6 +191,9 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
 
   const texts: string[] = [];
   let sizeShown = false;
+  /** An x87 escape's instruction name, and whether its operand size shows as a w/d suffix. */
+  let x87Name = '';
+  let x87Env = false;
   for (const k of entry.operands) texts.push(operand(k));
 
   function operand(k: Operand): string {
@@ -275,6 +280,30 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
       case 'Yv':
         if (k.endsWith('v')) usesOsz = true;
         return stringSide(k[0] === 'X', k.endsWith('b') ? 8 : osz);
+      case 'Fx': {
+        const f = x87Form(op, modrm);
+        if (!f) throw new Bad();
+        x87Name = f.mnemonic;
+        const st = `st(${rmField})`;
+        switch (f.operand) {
+          case 'm16':
+          case 'm32':
+          case 'm64':
+          case 'm80':
+            return sizePtr(Number(f.operand.slice(1))) + memory;
+          case 'menv':
+            usesOsz = x87Env = true;
+            return memory;
+          case 'st,sti':
+            return `st, ${st}`;
+          case 'sti,st':
+            return `${st}, st`;
+          case 'sti':
+            return st;
+          default:
+            return '';
+        }
+      }
       case 'Xlat':
         usesSeg = true;
         usesAsz = true;
@@ -301,13 +330,14 @@ function decode(read: ByteReader, address: number, code32: boolean): Instruction
   if (pos > MAX_LENGTH) throw new Bad();
 
   // The mnemonic: sized names, objdump's w/d suffix for an operand size nothing else shows.
-  let mnemonic = entry.sized ? entry.sized[entry.sizedBy === 'address' ? asz : osz] : entry.mnemonic;
+  let mnemonic = entry.sized ? entry.sized[entry.sizedBy === 'address' ? asz : osz] : x87Name || entry.mnemonic;
+  if (x87Env && op32 !== code32) mnemonic += op32 ? 'd' : 'w';
   if (entry.operands.includes('Ms')) mnemonic += op32 ? 'd' : 'w';
   else if (entry.implicitSize && !sizeShown && op32 !== code32) mnemonic += op32 ? 'd' : 'w';
   if (entry.operands.some((k) => k === 'Ms')) usesOsz = true;
 
   // String instructions: the short form when the operands say nothing the mnemonic does not.
-  let operandText = texts.join(', ');
+  let operandText = texts.filter((t) => t !== '').join(', ');
   if (STRING_OPS.has(entry.mnemonic) && seg < 0 && ad32 === code32) {
     const wide = entry.operands.some((k) => k === 'Xv' || k === 'Yv');
     mnemonic += wide ? (op32 ? 'd' : 'w') : 'b';

@@ -19,7 +19,8 @@
  *
  * plus a few of ours: `Ibs` (imm8 sign-extended to the operand size, the SDM's "Ib" on 6A/6B/83),
  * `Mw/Rv` (a word in memory, a v-sized register: SLDT, STR, SMSW, LAR/LSL sources, MOV from Sreg),
- * `M` (memory, no size: LEA), `Mb` (memory, byte: INVLPG m, as objdump prints it), `Xlat` (the byte at DS:[eBX + AL]), and the implicit operands AL, AX, eAX, DX, CL, 1 and the
+ * `M` (memory, no size: LEA), `Mb` (memory, byte: INVLPG m, as objdump prints it), `Xlat` (the byte at DS:[eBX + AL]), `Fx` (the ModR/M of an x87 escape: see X87_MEMORY and
+ * X87_REGISTER), and the implicit operands AL, AX, eAX, DX, CL, 1 and the
  * segment registers ES … GS.
  */
 import { AF, ARITH, CF, DF, IF, NT, OF, PF, RF, SF, TF, VM, ZF } from './flags';
@@ -58,6 +59,7 @@ export type Operand =
   | 'Yb'
   | 'Yv'
   | 'Xlat'
+  | 'Fx'
   | 'AL'
   | 'AX'
   | 'eAX'
@@ -179,7 +181,7 @@ type Extra = Omit<Opcode, 'op' | 'mnemonic' | 'operands' | 'modrm' | 'flags'> & 
 
 /** Whether an operand list implies a ModR/M byte. */
 function needsModrm(operands: readonly Operand[]): boolean {
-  return operands.some((o) => o === 'M' || /^[EGMRCDS][bwvdpaqs]/.test(o));
+  return operands.some((o) => o === 'M' || o === 'Fx' || /^[EGMRCDS][bwvdpaqs]/.test(o));
 }
 
 function row(op: number, mnemonic: string, operands: readonly Operand[], extra: Extra = {}): Opcode {
@@ -336,8 +338,8 @@ const ONE_BYTE: Opcode[] = [
   row(0xd7, 'xlat', ['Xlat']),
   // D8–DF: x87 escapes. There is no FPU: #NM with CR0.EM or CR0.TS, else #UD (SDM vol. 3, 2.5).
   ...range(8).map((k) =>
-    row(0xd8 + k, 'esc', ['Ew'], {
-      note: 'x87 escape: no FPU (#NM with CR0.EM/TS, else #UD); the disassembler names no x87 mnemonic',
+    row(0xd8 + k, 'esc', ['Fx'], {
+      note: 'x87 escape: no FPU (#NM with CR0.EM/TS, else #UD); x87Form() names the instruction for the disassembler',
     }),
   ),
   row(0xe0, 'loopne', ['Jb'], { flags: fl(ZF, 0), branch: true, note: 'counts in CX or ECX by address size' }),
@@ -496,6 +498,150 @@ const TWO_BYTE: Opcode[] = [
     row(0x0fc8 + r, 'bswap', ['Zv'], { note: 'with a 16-bit operand the result is undefined (SDM vol. 2, BSWAP)' }),
   ),
 ];
+
+// ---- x87, for the disassembler only --------------------------------------------------------
+
+/**
+ * The operand of an x87 form: a memory operand of 2, 4, 8 or 10 bytes, the FPU environment/state
+ * (14/28 or 94/108 bytes by operand size), or stack registers ST(0) and ST(i) (i = ModR/M r/m).
+ */
+export type X87Operand = 'm16' | 'm32' | 'm64' | 'm80' | 'menv' | 'st,sti' | 'sti,st' | 'sti' | 'none';
+export interface X87Form {
+  readonly mnemonic: string;
+  readonly operand: X87Operand;
+}
+
+const FARITH = ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'];
+const FIARITH = ['fiadd', 'fimul', 'ficom', 'ficomp', 'fisub', 'fisubr', 'fidiv', 'fidivr'];
+type MemRow = readonly ([string, X87Operand] | undefined)[];
+/** Memory forms (mod ≠ 11) by escape byte D8–DF and reg field (SDM vol. 2, A.5.1). */
+const X87_MEMORY: readonly MemRow[] = [
+  FARITH.map((m) => [m, 'm32']),
+  [
+    ['fld', 'm32'],
+    undefined,
+    ['fst', 'm32'],
+    ['fstp', 'm32'],
+    ['fldenv', 'menv'],
+    ['fldcw', 'm16'],
+    ['fnstenv', 'menv'],
+    ['fnstcw', 'm16'],
+  ],
+  FIARITH.map((m) => [m, 'm32']),
+  [
+    ['fild', 'm32'],
+    ['fisttp', 'm32'],
+    ['fist', 'm32'],
+    ['fistp', 'm32'],
+    undefined,
+    ['fld', 'm80'],
+    undefined,
+    ['fstp', 'm80'],
+  ],
+  FARITH.map((m) => [m, 'm64']),
+  [
+    ['fld', 'm64'],
+    ['fisttp', 'm64'],
+    ['fst', 'm64'],
+    ['fstp', 'm64'],
+    ['frstor', 'menv'],
+    undefined,
+    ['fnsave', 'menv'],
+    ['fnstsw', 'm16'],
+  ],
+  FIARITH.map((m) => [m, 'm16']),
+  [
+    ['fild', 'm16'],
+    ['fisttp', 'm16'],
+    ['fist', 'm16'],
+    ['fistp', 'm16'],
+    ['fbld', 'm80'],
+    ['fild', 'm64'],
+    ['fbstp', 'm80'],
+    ['fistp', 'm64'],
+  ],
+];
+
+/** A register-form slot: a pair (one instruction over ST(i)), or eight names (one per r/m value). */
+type RegSlot = [string, X87Operand] | readonly (string | undefined)[] | undefined;
+const u = undefined;
+/** Register forms (mod = 11) by escape byte and reg field (SDM vol. 2, A.5.2); names as GNU objdump prints them. */
+const X87_REGISTER: readonly (readonly RegSlot[])[] = [
+  FARITH.map((m, k): RegSlot => [m, k === 2 || k === 3 ? 'sti' : 'st,sti']),
+  [
+    ['fld', 'sti'],
+    ['fxch', 'sti'],
+    ['fnop', u, u, u, u, u, u, u],
+    u,
+    ['fchs', 'fabs', u, u, 'ftst', 'fxam', u, u],
+    ['fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2', 'fldln2', 'fldz', u],
+    ['f2xm1', 'fyl2x', 'fptan', 'fpatan', 'fxtract', 'fprem1', 'fdecstp', 'fincstp'],
+    ['fprem', 'fyl2xp1', 'fsqrt', 'fsincos', 'frndint', 'fscale', 'fsin', 'fcos'],
+  ],
+  [
+    ['fcmovb', 'st,sti'],
+    ['fcmove', 'st,sti'],
+    ['fcmovbe', 'st,sti'],
+    ['fcmovu', 'st,sti'],
+    u,
+    [u, 'fucompp', u, u, u, u, u, u],
+    u,
+    u,
+  ],
+  [
+    ['fcmovnb', 'st,sti'],
+    ['fcmovne', 'st,sti'],
+    ['fcmovnbe', 'st,sti'],
+    ['fcmovnu', 'st,sti'],
+    // DB E0/E1/E4/E5: 8087/287 controls, no-ops since the 387 (objdump names them so).
+    ['fneni(8087 only)', 'fndisi(8087 only)', 'fnclex', 'fninit', 'fnsetpm(287 only)', 'frstpm(287 only)', u, u],
+    ['fucomi', 'st,sti'],
+    ['fcomi', 'st,sti'],
+    u,
+  ],
+  // DC: the result goes to ST(i); FSUB/FSUBR and FDIV/FDIVR swap places against D8 (SDM vol. 2, FSUB).
+  [
+    ['fadd', 'sti,st'],
+    ['fmul', 'sti,st'],
+    u,
+    u,
+    ['fsubr', 'sti,st'],
+    ['fsub', 'sti,st'],
+    ['fdivr', 'sti,st'],
+    ['fdiv', 'sti,st'],
+  ],
+  [['ffree', 'sti'], u, ['fst', 'sti'], ['fstp', 'sti'], ['fucom', 'sti'], ['fucomp', 'sti'], u, u],
+  [
+    ['faddp', 'sti,st'],
+    ['fmulp', 'sti,st'],
+    u,
+    [u, 'fcompp', u, u, u, u, u, u],
+    ['fsubrp', 'sti,st'],
+    ['fsubp', 'sti,st'],
+    ['fdivrp', 'sti,st'],
+    ['fdivp', 'sti,st'],
+  ],
+  [['ffreep', 'sti'], u, u, u, ['fnstsw ax', u, u, u, u, u, u, u], ['fucomip', 'st,sti'], ['fcomip', 'st,sti'], u],
+];
+
+/**
+ * The x87 instruction an escape byte (D8–DF) and its ModR/M encode, or undefined for none. Only the
+ * disassembler uses it: cpu.ts has no FPU and treats every escape alike.
+ */
+export function x87Form(op: number, modrm: number): X87Form | undefined {
+  if (op < 0xd8 || op > 0xdf) return undefined;
+  const reg = (modrm >> 3) & 7;
+  if (modrm < 0xc0) {
+    const m = X87_MEMORY[op - 0xd8][reg];
+    return m && { mnemonic: m[0], operand: m[1] };
+  }
+  const slot = X87_REGISTER[op - 0xd8][reg];
+  if (slot === undefined) return undefined;
+  // A pair is one instruction over ST(i); a list of eight names has one instruction per r/m.
+  if (slot.length === 2) return { mnemonic: slot[0] as string, operand: slot[1] as X87Operand };
+  const name = slot[modrm & 7];
+  return name === undefined ? undefined : { mnemonic: name, operand: 'none' };
+}
 
 /** Every opcode, one-byte map first. */
 export const OPCODES: readonly Opcode[] = [...ONE_BYTE, ...TWO_BYTE];
