@@ -17,7 +17,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { disassembleOne } from '../../src/machine/cpu/disasm';
-import { OPCODES, lookupOpcode, opcodeHasModrm } from '../../src/machine/cpu/opcodes';
+import { immediateBytes, lookupOpcode, OPCODES, opcodeHasModrm, PREFIXES } from '../../src/machine/cpu/opcodes';
 import type { DisasmVector } from '../../tools/disasm-vectors';
 import type { VectorFile } from '../../tools/oracle/image';
 import { cpuPresent, makeRig } from './rig';
@@ -44,7 +44,6 @@ const STRING = /^((?:(?:rep|repz|repnz|data16|lock) )*)(movs|cmps|stos|lods|scas
 function normaliseObjdump(text: string, mode: 16 | 32): string {
   // objdump's undecodable bytes: `(bad)`, `.byte 0xc4` (a VEX prefix to it), `cmpxchg8b (bad)`.
   if (text.startsWith('.byte') || text.includes('(bad)')) return '(bad)';
-  // The 8087/287 names keep their parenthesis: `fneni(8087 only)` (no space after the comma rule).
   let t = text.replace(/\b(BYTE|WORD|DWORD|FWORD|QWORD|TBYTE) PTR\b/g, (m) => m.toLowerCase()).replace(/,(?! )/g, ', ');
   const m = STRING.exec(t);
   if (m) {
@@ -87,6 +86,34 @@ describe('disassembler against GNU objdump', () => {
       .map(({ v, got, want }) => `${v.mode} ${v.hex}: "${got}" vs "${want}"`);
     if (process.env.DISASM_DIFF) writeFileSync(process.env.DISASM_DIFF, wrong.join('\n'));
     expect(wrong.slice(0, 40)).toEqual([]);
+  });
+
+  it('the table’s immediateBytes() gives objdump’s length for every vector', () => {
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const v of file.vectors) {
+      const bytes = bytesOf(v.hex);
+      const code32 = v.mode === 32;
+      let i = 0;
+      let op32 = code32;
+      let ad32 = code32;
+      while (PREFIXES.has(bytes[i])) {
+        if (bytes[i] === 0x66) op32 = !code32;
+        if (bytes[i] === 0x67) ad32 = !code32;
+        i++;
+      }
+      const op = bytes[i] === 0x0f ? 0x0f00 | bytes[++i] : bytes[i];
+      i++;
+      const hasModrm = opcodeHasModrm(op);
+      const o = lookupOpcode(op, hasModrm ? bytes[i] >> 3 : 0);
+      if (!o || v.objdump.includes('(bad)') || v.objdump.startsWith('.byte')) continue;
+      checked++;
+      if (hasModrm) i += 1 + addressingBytes(bytes[i], bytes[i + 1], ad32, o.operands.includes('Rd'));
+      const length = i + immediateBytes(o, op32, ad32);
+      if (length !== v.length) wrong.push(`${v.mode} ${v.hex}: ${length} vs objdump ${v.length}`);
+    }
+    expect(wrong.slice(0, 20)).toEqual([]);
+    expect(checked).toBeGreaterThan(3500);
   });
 
   it('prints the forms the brief names', () => {
@@ -291,6 +318,17 @@ describe.skipIf(!cpuPresent)('Cpu.disassemble with paging on', () => {
     expect(rig.u32(PD) & 0x20).toBe(0x20); // (the PDE was accessed by the CPU's own fetches)
   });
 });
+
+/** SIB and displacement bytes after a ModR/M byte (SDM vol. 2, tables 2-1 and 2-2). */
+function addressingBytes(modrm: number, sib: number, ad32: boolean, registerOnly: boolean): number {
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  if (mod === 3 || registerOnly) return 0;
+  if (!ad32) return mod === 1 ? 1 : mod === 2 || (mod === 0 && rm === 6) ? 2 : 0;
+  const sibBytes = rm === 4 ? 1 : 0;
+  const noBase = mod === 0 && (rm === 5 || (rm === 4 && (sib & 7) === 5));
+  return sibBytes + (mod === 1 ? 1 : mod === 2 || noBase ? 4 : 0);
+}
 
 function range(a: number, b: number): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
