@@ -167,6 +167,10 @@ describe('the opcode table covers what the CPU executes', () => {
       expect(lookupOpcode(o.op, o.ext ?? 0)).toBe(o);
       expect(opcodeHasModrm(o.op)).toBe(o.modrm);
       if (o.ext !== undefined) expect(o.modrm).toBe(true);
+      // Control transfers end a basic block (what a block compiler will read).
+      if (/^(j|call|ret|loop|int|iret|hlt|ud2)/.test(o.mnemonic)) expect(o.branch, o.mnemonic).toBe(true);
+      // Immediates are what the operand kinds say, nothing else.
+      if (!o.operands.some((k) => /^[IJAO]/.test(k))) expect(immediateBytes(o, true, true)).toBe(0);
     }
   });
 
