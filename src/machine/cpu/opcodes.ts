@@ -96,7 +96,7 @@ export interface Opcode {
   readonly mnemonic: string;
   /** Mnemonic by operand size where it differs (CBW/CWDE, JCXZ/JECXZ by address size …). */
   readonly sized?: { readonly 16: string; readonly 32: string };
-  /** Which size picks `sized`: the operand size (default) or the address size (JCXZ, LOOP). */
+  /** Which size picks `sized`: the operand size (default) or the address size (JCXZ/JECXZ). */
   readonly sizedBy?: 'operand' | 'address';
   readonly operands: readonly Operand[];
   /** A ModR/M byte follows the opcode. */
