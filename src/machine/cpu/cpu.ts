@@ -330,8 +330,13 @@ export class Cpu {
   }
 
   private tripleFault(): void {
+    // Disassemble the last instructions while CS and paging are still the ones they ran under.
+    this.shutdownTrace = this.trace(16);
     this.reset();
   }
+
+  /** The last instructions before the latest triple fault, disassembled before the reset. */
+  shutdownTrace: string[] = [];
 
   private deliver(vector: number, code: number, software: boolean, returnEip: number): void {
     this.halted = false;
