@@ -76,6 +76,7 @@ static void gdt_init(void) {
 
 /* ---- IDT ---- */
 extern const uint32_t vec_table[49];
+extern void timer_fast(void);
 static uint64_t idt[256];
 static void idt_set(int v, uint32_t handler, int dpl) {
   /* 32-bit interrupt gate (type 0xE): IF is cleared on entry, so the kernel is never re-entered. */
@@ -84,6 +85,7 @@ static void idt_set(int v, uint32_t handler, int dpl) {
 }
 static void idt_init(void) {
   for (int v = 0; v < 48; v++) idt_set(v, vec_table[v], 0);
+  idt_set(0x20, (uint32_t)timer_fast, 0); /* the idle fast path, which falls back to vec32 */
   idt_set(0x80, vec_table[48], 3); /* the system call gate is reachable from ring 3 */
   struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = { sizeof idt - 1, (uint32_t)idt };
   __asm__ volatile("lidt %0" : : "m"(idtr));
@@ -281,8 +283,9 @@ struct task {
 };
 static struct task tasks[MAX_TASKS];
 static int cur;
-static volatile uint32_t ticks;
-static uint32_t next_wake = NEVER, exit_tick = NEVER;
+/* Not static: boot.S's timer_fast reads them. */
+volatile uint32_t ticks;
+uint32_t next_wake = NEVER, exit_tick = NEVER;
 static uint32_t switches;
 static int resched;
 extern uint8_t user_stacks[MAX_TASKS][16384]; /* user.c: in the user segment */
