@@ -414,8 +414,11 @@ static void keyboard_irq(void) {
 static char line[64];
 static uint32_t line_len;
 static void serial_irq(void) {
+  static char last;
   while (inb(COM1 + 5) & 0x01) {
-    char c = inb(COM1);
+    char c = inb(COM1), prev = last;
+    last = c;
+    if (c == '\n' && prev == '\r') continue; /* CR LF is one line end */
     if (c == '\r' || c == '\n') {
       line[line_len] = 0;
       if (!strncmp(line, "workload ", 9)) {
