@@ -317,14 +317,12 @@ static void w_stress(void) {
 /* ---- pan: a tall virtual screen, panned with the VBE Y offset ---- */
 static void w_pan(void) {
   int tall = fb.vheight > 4 * fb.height ? 4 * fb.height : fb.vheight;
-  for (int y = 0; y < tall; y += 32) {
-    fill(0, y, fb.width, 32, blend(0x203080, 0x80c040, y, tall));
-    if (y % 128 == 0) {
-      char s[32], n[12];
-      cat(cat(s, "line "), fmt_dec(n, y));
-      text(16, y + 8, s, 0xffffff, GFX_CLEAR, 2);
-      line(0, y, fb.width - 1, y, 0xffffff);
-    }
+  for (int y = 0; y < tall; y += 32) fill(0, y, fb.width, 32, blend(0x203080, 0x80c040, y, tall));
+  for (int y = 0; y < tall; y += 128) { /* labels after the bands, which would cover their bottom */
+    char s[32], n[12];
+    cat(cat(s, "line "), fmt_dec(n, y));
+    line(0, y, fb.width - 1, y, 0xffffff);
+    text(16, y + 8, s, 0xffffff, GFX_CLEAR, 2);
   }
   int y = 0, dy = 4, max = tall - fb.height;
   for (;;) {
