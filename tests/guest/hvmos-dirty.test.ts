@@ -5,7 +5,7 @@
  * for plasma.
  */
 import { describe, expect, it } from 'vitest';
-import { I32 } from '../../src/shared/layout';
+import { F64, I32 } from '../../src/shared/layout';
 import { EXIT_OK, Guest, exitStatus } from './hvmos-run';
 
 /** Dirty pages of the visible screen over a window of guest time [from, to] (ms). */
@@ -54,5 +54,32 @@ describe('hvmos under dirty-VRAM tracking', () => {
   it('plasma: every page of the screen is dirty within a frame or two', () => {
     const { pages, dirty } = dirtyPages('workload=plasma mode=320x240x32 exit=1', 500, 600);
     expect(dirty.length).toBe(pages);
+  });
+
+  it('idle drop: an idle desktop loses VRAM write access after 2 s; switching to clock faults it back and its pages are reported', () => {
+    const g = new Guest('workload=static exit=5');
+    const i32 = g.m.stats.i32;
+    const track = () => {
+      const r = g.m.trackDirtyVram(i32[I32.VBE_BAR0] >>> 12, 768);
+      if (!r.ok) throw new Error(r.message);
+      return popcount(r.value);
+    };
+    expect(g.m.setIdleDrop(true).ok).toBe(true);
+    g.runUntil(1000);
+    expect(track()).toBe(768);
+    for (const t of [1500, 2000, 2500, 3000, 3500]) {
+      g.runUntil(t);
+      expect(track()).toBe(0);
+    }
+    expect(i32[I32.HV_DROPPED]).toBe(1);
+    const faults = g.m.stats.f64[F64.HV_S2_FAULTS];
+    g.m.serialWrite('workload clock\n');
+    g.runUntil(4000);
+    expect(track()).toBe(768); // the clock's desktop covers the whole screen again
+    expect(i32[I32.HV_DROPPED]).toBe(0);
+    expect(g.m.stats.f64[F64.HV_S2_FAULTS]).toBeGreaterThan(faults);
+    expect(g.runToExit()).toBe(exitStatus(EXIT_OK));
+    g.destroy();
+    expect(g.serial).toContain('hvmos: workload static\nhvmos: workload clock\n');
   });
 });
