@@ -15,17 +15,15 @@ uint32_t gfx_pixel(const struct fb *fb, uint32_t rgb) {
 
 static void fill_row(const struct fb *fb, uint8_t *p, int w, uint32_t px) {
   switch (fb->bytespp) {
-  case 4: {
-    uint32_t *d = (uint32_t *)p;
-    while (w--) *d++ = px;
+  case 4: /* REP STOSD: one instruction for the whole row */
+    __asm__ volatile("rep stosl" : "+D"(p), "+c"(w) : "a"(px) : "memory");
     break;
-  }
   case 2: {
     uint16_t *d = (uint16_t *)p;
     if (((uintptr_t)d & 2) && w) { *d++ = px; w--; }
-    uint32_t *q = (uint32_t *)d, two = px | (px << 16);
-    for (; w >= 2; w -= 2) *q++ = two;
-    if (w) *(uint16_t *)q = px;
+    uint32_t n = w >> 1, two = px | (px << 16);
+    __asm__ volatile("rep stosl" : "+D"(d), "+c"(n) : "a"(two) : "memory");
+    if (w & 1) *d = px;
     break;
   }
   case 3:
