@@ -128,6 +128,21 @@ describe('hvmos input', () => {
     expect(g.serial).not.toContain('exception');
   });
 
+  it('keys 1-9 walk through all nine workloads, 150 ms each, without a fault', () => {
+    const g = new Guest('workload=pan mode=320x240x32 exit=1.4');
+    // Set 2 make/break codes of the digits 1-9 (the i8042 hands the guest set 1: 0x02-0x0A).
+    const keys = [0x16, 0x1e, 0x26, 0x25, 0x2e, 0x36, 0x3d, 0x3e, 0x46];
+    keys.forEach((k, i) => {
+      g.runUntil(100 + i * 150);
+      g.m.sendScancodes([k, 0xf0, k]);
+    });
+    expect(g.runToExit()).toBe(exitStatus(EXIT_OK));
+    g.destroy();
+    const order = [...g.serial.matchAll(/hvmos: workload (\w+)/g)].map((m) => m[1]);
+    expect(order).toEqual(['pan', 'static', 'clock', 'typing', 'scroll', 'sprite', 'plasma', 'stress', 'pan', 'bench']);
+    expect(g.serial).not.toContain('exception');
+  });
+
   it('typing echoes serial input and keys into its window', () => {
     const g = new Guest('workload=typing exit=1');
     g.runUntil(300);
