@@ -62,8 +62,8 @@ static void gdt_init(void) {
   gdt[2] = descriptor(0, 0xfffff, 0x92, 0xc); /* ring-0 data */
   gdt[3] = descriptor(0, 0xfffff, 0xfa, 0xc); /* ring-3 code */
   gdt[4] = descriptor(0, 0xfffff, 0xf2, 0xc); /* ring-3 data */
-  gdt[5] = descriptor((uint32_t)&tss, sizeof tss - 1, 0x89, 0x0); /* 32-bit TSS, available */
-  tss.ss0 = KDATA;
+  gdt[5] = descriptor((uint32_t)&tss, sizeof tss - 1, 0x89, 0x0); /* 32-bit TSS, available (SDM vol. 3A, 7.2.2) */
+  tss.ss0 = KDATA; /* SS0:ESP0 is the stack a ring-3 interrupt switches to (SDM vol. 3A, 6.12.1) */
   tss.iomap = sizeof tss; /* no I/O bitmap: ring 3 has no ports (IOPL = 0) */
   struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gdtr = { sizeof gdt - 1, (uint32_t)gdt };
   __asm__ volatile("lgdt %0\n\t"
@@ -79,7 +79,8 @@ extern const uint32_t vec_table[49];
 extern void timer_fast(void);
 static uint64_t idt[256];
 static void idt_set(int v, uint32_t handler, int dpl) {
-  /* 32-bit interrupt gate (type 0xE): IF is cleared on entry, so the kernel is never re-entered. */
+  /* 32-bit interrupt gate (type 0xE): IF is cleared on entry, so the kernel is never re-entered
+   * (SDM vol. 3A, 6.12.1.3); DPL 3 only for int 0x80, so INT n from ring 3 on any other vector is #GP. */
   idt[v] = (handler & 0xffff) | ((uint64_t)KCODE << 16) | ((uint64_t)(0x8e | dpl << 5) << 40) |
            ((uint64_t)(handler >> 16) << 48);
 }
@@ -229,10 +230,11 @@ static void paging_init(void) {
   page_dir[USER_BASE >> 22] = (uint32_t)user_pt | PTE_P | PTE_W | PTE_U;
   uint32_t cr0, cr4;
   __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-  __asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | 0x10 | 0x80)); /* CR4.PSE, CR4.PGE */
+  __asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | 0x10 | 0x80)); /* CR4.PSE: 4 MiB PDEs (SDM vol. 3A, 4.3); CR4.PGE */
   __asm__ volatile("mov %0, %%cr3" : : "r"(page_dir));
   __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-  __asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | 0x80010000u) : "memory"); /* CR0.PG, CR0.WP */
+  /* CR0.PG, and CR0.WP so that ring 0 too honours read-only pages (SDM vol. 3A, 4.6). */
+  __asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | 0x80010000u) : "memory");
 }
 
 /* VRAM is mapped once the display is found: the PDEs were not present, so no TLB entry can hold
