@@ -184,6 +184,10 @@ static void display_init(int w, int h, int bpp) {
   fb.bytespp = bpp == 15 ? 2 : bpp / 8;
   fb.pitch = vbe_read(6) * fb.bytespp;
   fb.vheight = vbe_read(7);
+  if (fb.vheight < h) {
+    kputs("hvmos: the mode does not fit in VRAM\n");
+    halt_with(EXIT_BAD_MODE);
+  }
   if (bpp == 8) { /* the DAC palette: RGB 3-3-2, 6-bit components */
     outb(0x3c8, 0);
     for (int i = 0; i < 256; i++) {

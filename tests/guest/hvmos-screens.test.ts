@@ -102,11 +102,15 @@ describe('hvmos on screen', () => {
     }
   });
 
-  it('refuses a mode it cannot set, with its exit code', () => {
+  it('refuses a malformed mode and one larger than VRAM, with its exit code', () => {
     const g = new Guest('workload=static mode=1000x700x12');
     expect(g.runToExit()).toBe(exitStatus(EXIT_BAD_MODE));
     g.destroy();
     expect(g.serial).toContain('hvmos: bad mode=');
+    const big = new Guest('workload=static mode=2560x1600x32'); // 16,000 KiB: more than 8 MiB of VRAM
+    expect(big.runToExit()).toBe(exitStatus(EXIT_BAD_MODE));
+    big.destroy();
+    expect(big.serial).toContain('hvmos: the mode does not fit in VRAM\n');
   });
 });
 
