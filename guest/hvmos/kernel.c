@@ -309,11 +309,12 @@ static struct frame *new_frame(struct task *t, int user) {
   return f;
 }
 
-static int spawn(void (*entry)(int, uint32_t), int a0, uint32_t a1) {
+static int spawn(void (*entry)(int, uint32_t, uint32_t), int a0, uint32_t a1, uint32_t a2) {
   for (int i = 1; i < MAX_TASKS; i++) {
     if (tasks[i].state != T_FREE) continue;
     struct frame *f = new_frame(&tasks[i], 1);
     uint32_t *sp = (uint32_t *)(user_stacks[i] + sizeof user_stacks[i]);
+    *--sp = a2;
     *--sp = a1;
     *--sp = a0;
     *--sp = 0; /* no return address: a task ends with SYS_EXIT */
@@ -361,7 +362,7 @@ static struct frame *schedule(void) {
 /* ---- workloads ---- */
 static const char *const workload_names[WORKLOAD_COUNT] = { WORKLOAD_NAMES };
 static int workload = 1, pending_workload = -1;
-static uint32_t seed = 1;
+static uint32_t seed = 1, clock_tick = 1;
 
 static void start_workload(int w) {
   for (int i = 1; i < MAX_TASKS; i++) tasks[i].state = T_FREE;
@@ -371,8 +372,8 @@ static void start_workload(int w) {
   kputs("hvmos: workload ");
   kputs(workload_names[w]);
   kputs("\n");
-  spawn(user_start, w, seed);
-  if (w == 8) spawn(user_start, w | BENCH_SECOND, seed); /* bench: two tasks, preempted */
+  spawn(user_start, w, seed, clock_tick);
+  if (w == 8) spawn(user_start, w | BENCH_SECOND, seed, clock_tick); /* bench: two tasks, preempted */
   resched = 1;
 }
 
@@ -639,6 +640,8 @@ void kernel_main(uint32_t magic, const struct multiboot_info *mbi) {
 
   const char *s = arg(cmdline, "seed=");
   if (s) seed = parse_uint(s);
+  const char *tk = arg(cmdline, "tick=");
+  if (tk && parse_uint(tk) >= 1 && parse_uint(tk) <= 3600) clock_tick = parse_uint(tk);
   const char *e = arg(cmdline, "exit=");
   if (e) { /* seconds, with an optional fraction: exit=2 or exit=0.5 */
     uint32_t ms = parse_uint(e) * 1000, scale = 100;

@@ -82,4 +82,29 @@ describe('hvmos under dirty-VRAM tracking', () => {
     g.destroy();
     expect(g.serial).toContain('hvmos: workload static\nhvmos: workload clock\n');
   });
+
+  it('clock with tick=3: the idle drop engages between redraws, and each redraw faults write access back', () => {
+    const g = new Guest('workload=clock tick=3 exit=10');
+    const i32 = g.m.stats.i32;
+    const track = () => {
+      const r = g.m.trackDirtyVram(i32[I32.VBE_BAR0] >>> 12, 768);
+      if (!r.ok) throw new Error(r.message);
+      return popcount(r.value);
+    };
+    expect(g.m.setIdleDrop(true).ok).toBe(true);
+    // 30 Hz, as the display refreshes; the redraws come at 3, 6 and 9 s of RTC time.
+    const seen: { t: number; dirty: number; dropped: number }[] = [];
+    for (let t = 500; t < 9900; t += 1000 / 30) {
+      g.runUntil(t);
+      seen.push({ t, dirty: track(), dropped: i32[I32.HV_DROPPED] });
+    }
+    expect(g.runToExit()).toBe(exitStatus(EXIT_OK));
+    g.destroy();
+    const redraws = seen.filter((s) => s.t > 1000 && s.dirty > 0).map((s) => Math.floor(s.t / 1000));
+    expect(redraws).toEqual([3, 6, 9]);
+    // Dropped from 2 s after each redraw until the next one (5-6 s and 8-9 s), never while writing.
+    for (const s of seen) if (s.t > 5100 && s.t < 5900) expect(s.dropped, `at ${s.t} ms`).toBe(1);
+    for (const s of seen) if (s.t > 3100 && s.t < 4900) expect(s.dropped, `at ${s.t} ms`).toBe(0);
+    expect(g.m.stats.f64[F64.HV_S2_FAULTS]).toBeGreaterThanOrEqual(2);
+  });
 });
