@@ -72,3 +72,63 @@ export function convertRows(
     }
   }
 }
+
+/**
+ * The display's hot path: converts the rectangle [x0, x1) × [y0, y1) of the visible picture into
+ * `out`, a Uint32Array view of an RGBA image `width` pixels wide (one word per pixel, 0xAABBGGRR:
+ * the byte order of ImageData on the little-endian hosts every browser runs on). One loop per
+ * depth so each stays monomorphic; 32 bpp reads VRAM a dword at a time when it is aligned.
+ */
+export function convertRect(
+  vram: Uint8Array,
+  vram32: Uint32Array,
+  mode: DisplayMode,
+  palette: Int32Array,
+  out: Uint32Array,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+): void {
+  const { width, bpp, lineBytes, start } = mode;
+  for (let y = y0; y < y1; y++) {
+    const line = start + y * lineBytes;
+    let d = y * width + x0;
+    switch (bpp) {
+      case 32: {
+        let s = line + x0 * 4;
+        if ((s & 3) === 0) {
+          for (let w = s >> 2, end = w + (x1 - x0); w < end; w++, d++) {
+            const v = vram32[w];
+            out[d] = 0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >>> 16) & 0xff);
+          }
+        } else {
+          for (let x = x0; x < x1; x++, s += 4, d++)
+            out[d] = 0xff000000 | (vram[s] << 16) | (vram[s + 1] << 8) | vram[s + 2];
+        }
+        break;
+      }
+      case 24:
+        for (let x = x0, s = line + x0 * 3; x < x1; x++, s += 3, d++)
+          out[d] = 0xff000000 | (vram[s] << 16) | (vram[s + 1] << 8) | vram[s + 2];
+        break;
+      case 16:
+        for (let x = x0, s = line + x0 * 2; x < x1; x++, s += 2, d++) {
+          const v = vram[s] | (vram[s + 1] << 8);
+          out[d] = 0xff000000 | (expand5(v & 31) << 16) | (expand6((v >> 5) & 63) << 8) | expand5(v >> 11);
+        }
+        break;
+      case 15:
+        for (let x = x0, s = line + x0 * 2; x < x1; x++, s += 2, d++) {
+          const v = vram[s] | (vram[s + 1] << 8);
+          out[d] = 0xff000000 | (expand5(v & 31) << 16) | (expand5((v >> 5) & 31) << 8) | expand5((v >> 10) & 31);
+        }
+        break;
+      default:
+        for (let x = x0, s = line + x0; x < x1; x++, s++, d++) {
+          const c = palette[vram[s]];
+          out[d] = 0xff000000 | ((c & 0xff) << 16) | (c & 0xff00) | ((c >>> 16) & 0xff);
+        }
+    }
+  }
+}

@@ -25,6 +25,7 @@ import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
 import { BootError, PcEngine } from './pc';
 import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
+import { listenForHypercalls, serveHypercall } from '../shared/hypercall';
 
 /** Host time per slice: short enough that RPCs are served within about one slice. */
 export const SLICE_MS = 4;
@@ -133,6 +134,7 @@ export class Machine {
 
   pause(): Result<void> {
     this.loop.pause();
+    this.sleepingSince = null;
     Atomics.store(this.stats.i32, I32.CTRL_RUN, 0);
     if (this.state === RunState.RUNNING) Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
     return ok(undefined);
@@ -151,6 +153,22 @@ export class Machine {
   /** Stop the loop and release its resources (the machine cannot run again). */
   destroy(): void {
     this.loop.close();
+    this.stopListening?.();
+    this.stopListening = null;
+  }
+
+  private stopListening: (() => void) | null = null;
+  /** When the last slice ended in an HLT sleep (wall clock), the performance.now() it began. */
+  private sleepingSince: number | null = null;
+
+  /** Serve the shared-memory hypercall channel (src/shared/hypercall.ts) if a request is posted. */
+  serveHypercalls(): boolean {
+    return serveHypercall(this.stats, (first, nr) => this.hv.trackDirtyVram(first, nr));
+  }
+
+  /** Serve the channel whenever its doorbell rings, in every run state (the worker entry calls this). */
+  listenForHypercalls(): void {
+    this.stopListening ??= listenForHypercalls(this.stats, () => this.serveHypercalls());
   }
 
   /** One slice, callable directly from Node tests; the run loop calls it between yields. */
@@ -159,6 +177,12 @@ export class Machine {
     const f64 = this.stats.f64;
     const hvMs0 = f64[F64.HV_MS];
     let outcome: SliceOutcome;
+    if (this.sleepingSince !== null) {
+      // The wall time the machine really slept in HLT (a timer may fire late; never what was asked).
+      f64[F64.IDLE_MS] += t0 - this.sleepingSince;
+      this.sleepingSince = null;
+    }
+    this.serveHypercalls();
     try {
       outcome = this.engine.runSlice(SLICE_MS, t0);
     } catch (e) {
@@ -168,6 +192,7 @@ export class Machine {
       outcome = { next: 'stop' };
     }
     const t1 = performance.now();
+    if (outcome.next === 'sleep' && this.config.clock === 'wall') this.sleepingSince = t1;
     this.runningMs += t1 - t0;
     // Second-stage faults taken inside the slice are hypervisor time, not guest time.
     f64[F64.GUEST_MS] += t1 - t0 - (f64[F64.HV_MS] - hvMs0);

@@ -225,8 +225,9 @@ export class PcEngine implements Engine {
         // Halted with IF = 1: sleep until the next timer edge (an idle guest costs close to nothing).
         const deadline = this.nextDeadlineMs();
         const wait = deadline === Infinity ? IDLE_POLL_MS : Math.max(0, deadline - this.machineTimeMs()) + 1e-6;
-        f64[F64.IDLE_MS] += wait;
         if (icount) {
+          // Idle time in machine time; in wall mode the Machine measures the real sleep instead.
+          f64[F64.IDLE_MS] += wait;
           this.idleClockMs += wait;
           if (performance.now() - now >= budgetMs) return { next: 'continue' };
           continue;

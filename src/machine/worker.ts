@@ -27,6 +27,7 @@ const api: MachineApi = {
       if (!made.ok) return made;
       machine?.destroy();
       machine = made.value;
+      machine.listenForHypercalls();
       return ok(machine.handles);
     });
   },

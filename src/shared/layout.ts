@@ -101,6 +101,20 @@ export const I32 = {
   /** 1 while the idle drop has write-protected the tracked range. */
   HV_DROPPED: 6,
 
+  // The shared-memory hypercall channel (see src/shared/hypercall.ts): the ioemu's fast path to
+  // trackDirtyVram, a one-slot request/response in this block plus the bitmap area, with a
+  // doorbell word the worker waits on (Atomics.waitAsync) as Xen's event channel.
+  /** Bumped and notified by the main thread when it posts a request. */
+  HC_DOORBELL: 20,
+  /** Sequence number of the posted request (the worker serves it when it differs from HC_RESP_SEQ). */
+  HC_REQ_SEQ: 21,
+  HC_REQ_FIRST_PFN: 22,
+  HC_REQ_NR: 23,
+  /** Sequence number of the last request served; notified by the worker. */
+  HC_RESP_SEQ: 24,
+  /** 0 when served, else the ERRNO of the error (Xen's numbers: EINVAL = 22). */
+  HC_RESP_ERRNO: 25,
+
   // Display state, written by the Bochs VBE device, read by the ioemu. VBE_GEN is bumped last on
   // every change, so a reader that sees the same VBE_GEN before and after reading the fields saw
   // one consistent state.
@@ -163,18 +177,24 @@ export const F64 = {
 
 /** Byte offset of the F64 block in the stats SAB (8-aligned). */
 export const STATS_F64_OFFSET = I32.COUNT * 4;
+/** Byte offset and size of the hypercall channel's bitmap (room for TRACK_DIRTY_VRAM_MAX_NR bits). */
+export const HC_BITMAP_OFFSET = STATS_F64_OFFSET + F64.COUNT * 8;
+export const HC_BITMAP_BYTES = 262_144 / 8;
 /** Total bytes of the stats/control SAB. */
-export const STATS_BYTES = STATS_F64_OFFSET + F64.COUNT * 8;
+export const STATS_BYTES = HC_BITMAP_OFFSET + HC_BITMAP_BYTES;
 
 /** Typed views over the stats/control SAB, made the same way on both threads. */
 export interface StatsViews {
   readonly i32: Int32Array;
   readonly f64: Float64Array;
+  /** The hypercall channel's bitmap area. */
+  readonly bitmap: Uint8Array;
 }
 
 export function statsViews(sab: SharedArrayBuffer | ArrayBuffer): StatsViews {
   return {
     i32: new Int32Array(sab, 0, I32.COUNT),
     f64: new Float64Array(sab, STATS_F64_OFFSET, F64.COUNT),
+    bitmap: new Uint8Array(sab, HC_BITMAP_OFFSET, HC_BITMAP_BYTES),
   };
 }

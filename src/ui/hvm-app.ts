@@ -1,7 +1,21 @@
-import { LitElement, css, html } from 'lit';
-import { RAM_MIB_DEFAULT, VRAM_MIB_DEFAULT, I32 } from '../shared/layout';
+import { LitElement, css, html, nothing } from 'lit';
+import type { MachineConfig } from '../shared/api';
+import {
+  I32,
+  type StatsViews,
+  RAM_MIB_DEFAULT,
+  RunState,
+  VRAM_MIB_CHOICES,
+  VRAM_MIB_DEFAULT,
+  isValidRamMiB,
+} from '../shared/layout';
+import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
-import './vram-canvas';
+import { HypercallChannel } from '../shared/hypercall';
+import type { MeterSource } from './cpu-meter';
+import type { HvmDisplay } from './hvm-display';
+import './hvm-display';
+import './cpu-meter';
 
 /** Why the page cannot run, in words a user can act on; null when all is well. */
 export function isolationProblem(): string | null {
@@ -15,59 +29,597 @@ export function isolationProblem(): string | null {
   return null;
 }
 
+/** The toy guest's workloads (guest/hvmos), in the order of the keys 1–9. */
+export const WORKLOADS = ['static', 'clock', 'typing', 'scroll', 'sprite', 'plasma', 'stress', 'pan', 'bench'] as const;
+const HZ_CHOICES = [10, 15, 20, 30, 45, 60];
+const RAM_CHOICES = [16, 32, 64, 128, 256];
+const DEFAULT_KERNEL = 'guest/hvmos.elf';
+const MODE_LABEL: Record<DisplayModeName, string> = {
+  poll: 'poll (compare VRAM)',
+  dirty: 'dirty (hypervisor)',
+  'dirty-idle': 'dirty + idle drop',
+};
+
+/** The page's state that lives in the URL, so a view can be shared. */
+interface ViewState {
+  mode: DisplayModeName;
+  workload: string;
+  hz: number;
+  vram: number;
+  mem: number;
+  /** The guest's video mode, WxHxBPP (passed on its command line). */
+  res: string;
+  /** Kernel URL, or "pattern" for the foundation's built-in test pattern. */
+  kernel: string;
+  /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
+  gen: boolean;
+}
+
+export function readViewState(search: string): ViewState {
+  const q = new URLSearchParams(search);
+  const mode = q.get('mode') as DisplayModeName;
+  const hz = Number(q.get('hz'));
+  const vram = Number(q.get('vram'));
+  const mem = Number(q.get('mem'));
+  const res = q.get('res') ?? '';
+  return {
+    mode: DISPLAY_MODES.includes(mode) ? mode : 'dirty-idle',
+    workload: (WORKLOADS as readonly string[]).includes(q.get('workload') ?? '') ? q.get('workload')! : 'clock',
+    hz: hz >= 10 && hz <= 60 ? Math.round(hz) : 30,
+    vram: (VRAM_MIB_CHOICES as readonly number[]).includes(vram) ? vram : VRAM_MIB_DEFAULT,
+    mem: isValidRamMiB(mem) ? mem : RAM_MIB_DEFAULT,
+    res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
+    kernel: q.get('image') === 'pattern' ? 'pattern' : (q.get('kernel') ?? DEFAULT_KERNEL),
+    gen: q.get('gen') !== '0',
+  };
+}
+
+export function writeViewState(v: ViewState): string {
+  const q = new URLSearchParams({
+    mode: v.mode,
+    workload: v.workload,
+    hz: String(v.hz),
+    vram: String(v.vram),
+    mem: String(v.mem),
+    res: v.res,
+  });
+  if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
+  if (!v.gen) q.set('gen', '0');
+  return `?${q}`;
+}
+
+const isElf = (b: ArrayBuffer) => {
+  const u = new Uint8Array(b, 0, Math.min(4, b.byteLength));
+  return u.length === 4 && u[0] === 0x7f && u[1] === 0x45 && u[2] === 0x4c && u[3] === 0x46;
+};
+
 export class HvmApp extends LitElement {
   static override styles = css`
     :host {
       display: block;
-      padding: 1rem;
+      padding: 0.75rem 1rem 2rem;
+      max-width: 1500px;
+      margin: 0 auto;
+    }
+    h1 {
+      font-size: 1.2rem;
+      margin: 0 0 0.2rem;
+    }
+    .lede {
+      opacity: 0.75;
+      margin: 0 0 0.75rem;
+      font-size: 0.9rem;
+      max-width: 60rem;
     }
     .banner {
       background: #5c1a1a;
       border: 1px solid #c44;
-      padding: 0.75rem 1rem;
+      padding: 0.6rem 1rem;
       border-radius: 6px;
-      max-width: 60rem;
+      margin: 0.5rem 0;
+    }
+    .banner pre {
+      font-size: 0.8rem;
+      overflow-x: auto;
+      max-height: 14rem;
+    }
+    .banner.info {
+      background: #1d3550;
+      border-color: #4a7ab0;
+    }
+    .layout {
+      display: grid;
+      grid-template-columns: minmax(0, 1fr) 22rem;
+      gap: 1rem;
+      align-items: start;
+    }
+    @media (max-width: 900px) {
+      .layout {
+        grid-template-columns: minmax(0, 1fr);
+      }
+    }
+    .controls {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.5rem 1rem;
+      align-items: center;
+      margin-bottom: 0.5rem;
+    }
+    fieldset {
+      border: 1px solid #444;
+      border-radius: 6px;
+      padding: 0.2rem 0.5rem;
+      margin: 0;
+      display: flex;
+      gap: 0.5rem;
+    }
+    legend {
+      font-size: 0.8rem;
+      opacity: 0.8;
+    }
+    label {
+      font-size: 0.9rem;
+    }
+    select,
+    button,
+    input {
+      font: inherit;
+      font-size: 0.9rem;
+    }
+    .screen {
+      border: 2px dashed transparent;
+      border-radius: 4px;
+    }
+    .screen.drop {
+      border-color: #6aa9ff;
     }
     .status {
-      opacity: 0.7;
-      font-size: 0.9rem;
-      margin: 0.5rem 0;
+      opacity: 0.75;
+      font-size: 0.85rem;
+      margin: 0.3rem 0;
+    }
+    .console pre {
+      background: #0b0d10;
+      border: 1px solid #333;
+      padding: 0.5rem;
+      height: 10rem;
+      overflow: auto;
+      font-size: 0.8rem;
+      margin: 0.25rem 0;
+      white-space: pre-wrap;
+    }
+    .console form {
+      display: flex;
+      gap: 0.5rem;
+    }
+    .console input {
+      flex: 1;
+      min-width: 0;
+    }
+    aside {
+      background: #171b21;
+      border: 1px solid #2a2f37;
+      border-radius: 8px;
+      padding: 0.75rem;
+    }
+    h2 {
+      font-size: 1rem;
+      margin: 0 0 0.4rem;
     }
   `;
 
   private readonly problem = isolationProblem();
+  private view: ViewState = readViewState(location.search);
+  private overlay = false;
+  private paused = false;
+  private error: string | null = null;
+  private fault: { reason: string; trace: string[] } | null = null;
+  private serial = '';
+  private kernelName = '';
+  private dragging = false;
+  private pollTimer = 0;
+
   private readonly connection: MachineConnection | null = this.problem
     ? null
-    : new MachineConnection(this, () => ({
-        config: { ramMiB: RAM_MIB_DEFAULT, vramMiB: VRAM_MIB_DEFAULT, cmdline: '', clock: 'wall', image: 'pattern' },
-        image: new ArrayBuffer(0),
-      }));
+    : new MachineConnection(
+        this,
+        () => this.firstImage(),
+        (m) => this.showError(m),
+      );
+
+  /** `?hc=comlink` sends trackDirtyVram through comlink instead of the shared-memory channel (for comparison). */
+  private readonly viaComlink = new URLSearchParams(location.search).get('hc') === 'comlink';
+  private channel: { stats: StatsViews; channel: HypercallChannel } | null = null;
+
+  private readonly ops: DirtyVramOps = {
+    trackDirtyVram: async (firstPfn, nr) => {
+      const s = this.connection?.status;
+      if (!this.connection?.api || s?.kind !== 'running') return { ok: false, code: 'ESTATE', message: 'no machine' };
+      if (this.viaComlink) return this.connection.api.trackDirtyVram(firstPfn, nr);
+      if (this.channel?.stats !== s.stats) this.channel = { stats: s.stats, channel: new HypercallChannel(s.stats) };
+      return this.channel.channel.trackDirtyVram(firstPfn, nr);
+    },
+    setIdleDrop: async (on) =>
+      this.connection?.api ? this.connection.api.setIdleDrop(on) : { ok: false, code: 'ESTATE', message: 'no machine' },
+  };
+
+  private showError(message: string): void {
+    this.error = message;
+    this.requestUpdate();
+  }
+
+  private config(image: MachineConfig['image']): MachineConfig {
+    return {
+      ramMiB: this.view.mem,
+      vramMiB: this.view.vram,
+      cmdline: `workload=${this.view.workload} mode=${this.view.res}`,
+      clock: 'wall',
+      image,
+    };
+  }
+
+  /** The image to boot at load (and after a worker crash): the URL's kernel, or the toy guest. */
+  private async firstImage(): Promise<{ config: MachineConfig; image: ArrayBuffer } | null> {
+    if (this.view.kernel === 'pattern') {
+      this.kernelName = 'test pattern';
+      return { config: this.config('pattern'), image: new ArrayBuffer(0) };
+    }
+    try {
+      const res = await fetch(this.view.kernel);
+      if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+      const image = await res.arrayBuffer();
+      this.kernelName = this.view.kernel.split('/').pop() ?? this.view.kernel;
+      return { config: this.config(isElf(image) ? 'multiboot' : 'firmware'), image };
+    } catch (e) {
+      this.showError(`Could not fetch the kernel ${this.view.kernel}: ${String(e)}`);
+      return null;
+    }
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.pollTimer = window.setInterval(() => void this.poll(), 250);
+  }
+
+  override disconnectedCallback(): void {
+    clearInterval(this.pollTimer);
+    super.disconnectedCallback();
+  }
+
+  /** Four times a second: drain COM1, and notice a stopped machine (triple fault, exit, crash). */
+  private async poll(): Promise<void> {
+    const c = this.connection;
+    const s = c?.status;
+    if (!c?.api || s?.kind !== 'running') return;
+    const out = await c.api.serialRead();
+    if (out.ok && out.value) {
+      this.serial = (this.serial + out.value).slice(-64 * 1024);
+      this.requestUpdate();
+      const pre = this.renderRoot.querySelector('.console pre');
+      if (pre) requestAnimationFrame(() => (pre.scrollTop = pre.scrollHeight));
+    }
+    const state = Atomics.load(s.stats.i32, I32.STATE);
+    if ((state === RunState.TRIPLE_FAULT || state === RunState.CRASHED) && !this.fault) {
+      const f = await c.api.lastFault();
+      this.fault = f.ok && f.value ? f.value : { reason: 'the machine stopped', trace: [] };
+      if (state === RunState.TRIPLE_FAULT) {
+        // The processor shut down: reset the machine (as a PC's chipset does) and say what happened.
+        await c.api.reset();
+        await c.api.start();
+      }
+      this.requestUpdate();
+    }
+  }
+
+  private setView(patch: Partial<ViewState>): void {
+    this.view = { ...this.view, ...patch };
+    history.replaceState(null, '', writeViewState(this.view));
+    this.requestUpdate();
+  }
+
+  private setWorkload(name: string): void {
+    this.setView({ workload: name });
+    void this.connection?.api?.serialWrite(`workload ${name}\n`);
+  }
+
+  /** RAM, VRAM or video mode changed: the machine is rebuilt with the same kernel. */
+  private async reboot(patch: Partial<ViewState>): Promise<void> {
+    this.setView(patch);
+    this.fault = null;
+    this.error = null;
+    await this.connection?.restart();
+  }
+
+  private async loadFile(file: File): Promise<void> {
+    this.error = null;
+    const image = await file.arrayBuffer();
+    if (!isElf(image) && !/\.(bin|rom)$/i.test(file.name)) {
+      this.showError(
+        `${file.name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"); raw firmware images must be named .bin or .rom. The running guest was left as it was.`,
+      );
+      return;
+    }
+    const r = await this.connection?.boot(this.config(isElf(image) ? 'multiboot' : 'firmware'), image);
+    if (r && !r.ok) {
+      this.showError(`Could not boot ${file.name}: ${r.message}. The running guest was left as it was.`);
+      return;
+    }
+    this.kernelName = file.name;
+    this.fault = null;
+    this.paused = false;
+    this.requestUpdate();
+  }
+
+  private meterSource = (): MeterSource => {
+    const s = this.connection?.status;
+    const display = this.renderRoot.querySelector<HvmDisplay>('hvm-display');
+    return {
+      io: display?.refresher?.counters ?? null,
+      stats: s?.kind === 'running' ? s.stats : null,
+      label: { mode: this.view.mode, workload: this.view.workload, vramMiB: this.view.vram, hz: this.view.hz },
+    };
+  };
 
   override updated(): void {
     // A handle for the end-to-end tests and for the curious in DevTools: the same views the page uses.
     const s = this.connection?.status;
-    if (s?.kind === 'running')
+    if (s?.kind === 'running') {
+      const display = this.renderRoot.querySelector<HvmDisplay>('hvm-display');
+      const meter = this.renderRoot.querySelector('cpu-meter') as unknown as { samples: unknown[] } | null;
       (globalThis as Record<string, unknown>).__hvm = {
         api: this.connection!.api,
         handles: s.handles,
         stats: s.stats,
         I32,
+        display,
+        refresher: () => display?.refresher ?? null,
+        samples: () => meter?.samples ?? [],
+        view: () => this.view,
       };
+    }
+  }
+
+  private options: { key: boolean; value: RefresherOptions } | null = null;
+  /** The same object while the choice is the same (a new one rebuilds the refresher). */
+  private refresherOptions(): RefresherOptions {
+    if (this.options?.key !== this.view.gen)
+      this.options = { key: this.view.gen, value: { skipUnmovedGen: this.view.gen } };
+    return this.options.value;
+  }
+
+  private renderControls() {
+    const v = this.view;
+    const api = this.connection?.api;
+    return html`<div class="controls">
+      <fieldset>
+        <legend>Display mode</legend>
+        ${DISPLAY_MODES.map(
+          (m) =>
+            html`<label
+              ><input
+                type="radio"
+                name="mode"
+                value=${m}
+                .checked=${v.mode === m}
+                @change=${() => this.setView({ mode: m })}
+              />
+              ${MODE_LABEL[m]}</label
+            >`,
+        )}
+      </fieldset>
+      <label
+        >Workload
+        <select
+          aria-label="Workload"
+          @change=${(e: Event) => this.setWorkload((e.target as HTMLSelectElement).value)}
+          .value=${v.workload}
+        >
+          ${WORKLOADS.map((w, i) => html`<option value=${w} ?selected=${v.workload === w}>${i + 1} ${w}</option>`)}
+        </select></label
+      >
+      <label
+        >Refresh
+        <select
+          aria-label="Refresh rate"
+          @change=${(e: Event) => this.setView({ hz: Number((e.target as HTMLSelectElement).value) })}
+        >
+          ${HZ_CHOICES.map((h) => html`<option value=${h} ?selected=${v.hz === h}>${h} Hz</option>`)}
+        </select></label
+      >
+      <label
+        >VRAM
+        <select
+          aria-label="VRAM size (reboots)"
+          @change=${(e: Event) => void this.reboot({ vram: Number((e.target as HTMLSelectElement).value) })}
+        >
+          ${VRAM_MIB_CHOICES.map((m) => html`<option value=${m} ?selected=${v.vram === m}>${m} MiB</option>`)}
+        </select></label
+      >
+      <label
+        >RAM
+        <select
+          aria-label="RAM size (reboots)"
+          @change=${(e: Event) => void this.reboot({ mem: Number((e.target as HTMLSelectElement).value) })}
+        >
+          ${RAM_CHOICES.map((m) => html`<option value=${m} ?selected=${v.mem === m}>${m} MiB</option>`)}
+        </select></label
+      >
+      <label
+        ><input
+          type="checkbox"
+          .checked=${this.overlay}
+          @change=${(e: Event) => {
+            this.overlay = (e.target as HTMLInputElement).checked;
+            this.requestUpdate();
+          }}
+        />
+        Show repainted tiles</label
+      >
+      <label
+        title="Dirty modes: do not call the hypervisor while its dirty-generation word has not moved (nothing tracked was written)"
+        ><input
+          type="checkbox"
+          .checked=${v.gen}
+          @change=${(e: Event) => this.setView({ gen: (e.target as HTMLInputElement).checked })}
+        />
+        Skip unchanged (dirty generation)</label
+      >
+      <button
+        @click=${async () => {
+          const r = this.paused ? await api?.start() : await api?.pause();
+          if (r?.ok) this.paused = !this.paused;
+          else if (r) this.showError(r.message);
+          this.requestUpdate();
+        }}
+      >
+        ${this.paused ? 'Resume' : 'Pause'}
+      </button>
+      <button
+        @click=${async () => {
+          this.fault = null;
+          const r = await api?.reset();
+          if (r && !r.ok) this.showError(r.message);
+          else if (!this.paused) await api?.start();
+          this.serial = '';
+          this.requestUpdate();
+        }}
+      >
+        Reset
+      </button>
+      <label
+        >Load a kernel
+        <input
+          type="file"
+          aria-label="Load your own kernel (Multiboot ELF)"
+          @change=${(e: Event) => {
+            const f = (e.target as HTMLInputElement).files?.[0];
+            if (f) void this.loadFile(f);
+          }}
+      /></label>
+    </div>`;
   }
 
   override render() {
     if (this.problem)
       return html`<div class="banner" role="alert"><strong>Cannot start.</strong> ${this.problem}</div>`;
     const s = this.connection!.status;
-    switch (s.kind) {
-      case 'idle':
-      case 'starting':
-        return html`<p class="status">Starting the machine…</p>`;
-      case 'error':
-        return html`<div class="banner" role="alert"><strong>The machine failed.</strong> ${s.message}</div>`;
-      case 'running':
-        return html`<p class="status">Machine running (test pattern).</p>
-          <vram-canvas .memory=${s.handles.memory} .layout=${s.handles.layout} .stats=${s.stats}></vram-canvas>`;
+    const state = s.kind === 'running' ? Atomics.load(s.stats.i32, I32.STATE) : null;
+    return html`
+      <h1>What a display costs: polling VRAM vs. hypervisor dirty tracking</h1>
+      <p class="lede">
+        An x86 guest runs in a worker; the page's display refreshes its screen either by comparing video RAM with a copy
+        (poll) or by asking the hypervisor which pages the guest wrote (dirty), with or without Xen 3.3's two-second
+        idle drop. The meter shows what each costs, live.
+      </p>
+      ${
+        s.kind === 'crashed'
+          ? html`<div class="banner" role="alert">
+              <strong>The machine crashed.</strong> ${s.message}
+              <button @click=${() => void this.connection!.restart()}>Restart</button>
+            </div>`
+          : nothing
+      }
+      ${
+        this.error
+          ? html`<div class="banner" role="alert">
+              ${this.error} <button @click=${() => ((this.error = null), this.requestUpdate())}>Dismiss</button>
+            </div>`
+          : nothing
+      }
+      ${
+        this.fault
+          ? html`<div class="banner" role="alert">
+              <strong>${this.fault.reason}</strong>
+              ${this.fault.trace.length ? html`<pre>${this.fault.trace.join('\n')}</pre>` : nothing}
+              ${
+                state === RunState.CRASHED
+                  ? html`<button @click=${() => void this.reboot({})}>Restart the machine</button>`
+                  : html`<button @click=${() => ((this.fault = null), this.requestUpdate())}>Dismiss</button>`
+              }
+            </div>`
+          : nothing
+      }
+      ${this.renderControls()}
+      <div class="layout">
+        <main>
+          ${
+            s.kind === 'running'
+              ? html`<div
+                  class="screen ${this.dragging ? 'drop' : ''}"
+                  @dragover=${(e: DragEvent) => {
+                    e.preventDefault();
+                    this.dragging = true;
+                    this.requestUpdate();
+                  }}
+                  @dragleave=${() => ((this.dragging = false), this.requestUpdate())}
+                  @drop=${(e: DragEvent) => {
+                    e.preventDefault();
+                    this.dragging = false;
+                    const f = e.dataTransfer?.files[0];
+                    if (f) void this.loadFile(f);
+                  }}
+                >
+                  <hvm-display
+                    .memory=${s.handles.memory}
+                    .layout=${s.handles.layout}
+                    .stats=${s.stats}
+                    .ops=${this.ops}
+                    .mode=${this.view.mode}
+                    .hz=${this.view.hz}
+                    .overlay=${this.overlay}
+                    .options=${this.refresherOptions()}
+                    @guest-keys=${(e: CustomEvent<number[]>) => void this.connection?.api?.sendScancodes(e.detail)}
+                  ></hvm-display>
+                </div>`
+              : html`<p class="status">${s.kind === 'starting' ? 'Starting the machine…' : 'No machine running.'}</p>`
+          }
+          <p class="status" aria-live="polite">
+            ${this.kernelName ? html`Guest: ${this.kernelName}. ` : nothing}${this.stateText(state)} Click the screen to
+            type to the guest; drop a kernel file on it to boot it.
+          </p>
+          <section class="console" aria-label="Serial console (COM1)">
+            <h2>Serial console (COM1)</h2>
+            <pre>${this.serial}</pre>
+            <form
+              @submit=${(e: Event) => {
+                e.preventDefault();
+                const input = (e.target as HTMLFormElement).querySelector('input')!;
+                void this.connection?.api?.serialWrite(`${input.value}\n`);
+                input.value = '';
+              }}
+            >
+              <input
+                aria-label="Send to the guest's serial port"
+                placeholder="type a line for COM1, e.g. workload plasma"
+              />
+              <button type="submit">Send</button>
+            </form>
+          </section>
+        </main>
+        <aside>
+          <h2>CPU time, % of one core</h2>
+          <cpu-meter .source=${this.meterSource}></cpu-meter>
+        </aside>
+      </div>
+    `;
+  }
+
+  private stateText(state: number | null): string {
+    switch (state) {
+      case RunState.RUNNING:
+        return this.paused ? 'Paused.' : 'Running.';
+      case RunState.PAUSED:
+        return 'Paused.';
+      case RunState.HALTED:
+        return 'The guest halted with interrupts off.';
+      case RunState.EXITED:
+        return 'The guest exited.';
+      case RunState.TRIPLE_FAULT:
+        return 'Triple fault: reset.';
+      case RunState.CRASHED:
+        return 'The machine crashed.';
+      default:
+        return '';
     }
   }
 }

@@ -1,18 +1,22 @@
 import * as Comlink from 'comlink';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { MachineApi, MachineConfig, MachineHandles } from '../shared/api';
+import type { MachineApi, MachineConfig, MachineHandles, Result } from '../shared/api';
 import { statsViews, type StatsViews } from '../shared/layout';
 
 export type ConnectionStatus =
   | { kind: 'idle' }
   | { kind: 'starting' }
-  | { kind: 'running'; handles: MachineHandles; stats: StatsViews }
-  | { kind: 'error'; message: string };
+  | { kind: 'running'; handles: MachineHandles; stats: StatsViews; config: MachineConfig }
+  /** The worker itself died (a crash of ours): the page offers a restart. */
+  | { kind: 'crashed'; message: string };
 
 /**
  * The worker connection as a reactive controller: the worker starts when the host connects and
  * is terminated when it disconnects. Everything the main thread knows of the machine comes
  * through `api` (comlink) or the shared memory in `status.handles`.
+ *
+ * `boot` replaces the running machine only when the new one was created: a bad kernel leaves the
+ * old guest running and comes back as an error Result.
  */
 export class MachineConnection implements ReactiveController {
   status: ConnectionStatus = { kind: 'idle' };
@@ -21,13 +25,14 @@ export class MachineConnection implements ReactiveController {
 
   constructor(
     private readonly host: ReactiveControllerHost,
-    private readonly boot: () => { config: MachineConfig; image: ArrayBuffer },
+    private readonly firstBoot: () => Promise<{ config: MachineConfig; image: ArrayBuffer } | null>,
+    private readonly onError: (message: string) => void,
   ) {
     host.addController(this);
   }
 
   hostConnected(): void {
-    void this.connect();
+    void this.restart();
   }
 
   hostDisconnected(): void {
@@ -41,20 +46,40 @@ export class MachineConnection implements ReactiveController {
     this.host.requestUpdate();
   }
 
-  async connect(): Promise<void> {
+  /** A fresh worker, booted with what firstBoot says (used at load and after a crash). */
+  async restart(): Promise<void> {
+    this.worker?.terminate();
     this.set({ kind: 'starting' });
     try {
-      this.worker = new Worker(new URL('../machine/worker.ts', import.meta.url), { type: 'module' });
-      this.worker.addEventListener('error', (e) => this.set({ kind: 'error', message: `worker failed: ${e.message}` }));
-      this.api = Comlink.wrap<MachineApi>(this.worker);
-      const { config, image } = this.boot();
-      const made = await this.api.create(config, Comlink.transfer(image, [image]));
-      if (!made.ok) return this.set({ kind: 'error', message: `${made.code}: ${made.message}` });
-      const started = await this.api.start();
-      if (!started.ok) return this.set({ kind: 'error', message: `${started.code}: ${started.message}` });
-      this.set({ kind: 'running', handles: made.value, stats: statsViews(made.value.stats) });
+      const worker = new Worker(new URL('../machine/worker.ts', import.meta.url), { type: 'module' });
+      this.worker = worker;
+      worker.addEventListener('error', (e) => {
+        if (this.worker === worker) this.set({ kind: 'crashed', message: `the machine's worker failed: ${e.message}` });
+      });
+      this.api = Comlink.wrap<MachineApi>(worker);
+      const first = await this.firstBoot();
+      if (!first) return this.set({ kind: 'idle' });
+      const r = await this.boot(first.config, first.image);
+      if (!r.ok) this.set({ kind: 'idle' });
     } catch (e) {
-      this.set({ kind: 'error', message: String(e) });
+      this.set({ kind: 'crashed', message: String(e) });
     }
+  }
+
+  /** Create and start a machine; on failure the running one (if any) keeps running. */
+  async boot(config: MachineConfig, image: ArrayBuffer): Promise<Result<void>> {
+    if (!this.api) return { ok: false, code: 'ESTATE', message: 'no worker' };
+    const made = await this.api.create(config, Comlink.transfer(image, [image]));
+    if (!made.ok) {
+      this.onError(`${made.code}: ${made.message}`);
+      return made;
+    }
+    const started = await this.api.start();
+    if (!started.ok) {
+      this.onError(`${started.code}: ${started.message}`);
+      return started;
+    }
+    this.set({ kind: 'running', handles: made.value, stats: statsViews(made.value.stats), config });
+    return { ok: true, value: undefined };
   }
 }

@@ -1,3 +1,4 @@
+import { TRACK_DIRTY_VRAM_MAX_NR } from '../../src/shared/api';
 import { describe, expect, it } from 'vitest';
 import {
   F64,
@@ -62,6 +63,8 @@ describe('stats/control block', () => {
     expect(STATS_F64_OFFSET).toBe(I32.COUNT * 4);
     const v = statsViews(new SharedArrayBuffer(STATS_BYTES));
     expect(v.i32.byteOffset + v.i32.byteLength).toBeLessThanOrEqual(v.f64.byteOffset);
-    expect(v.f64.byteOffset + v.f64.byteLength).toBe(STATS_BYTES);
+    expect(v.f64.byteOffset + v.f64.byteLength).toBe(v.bitmap.byteOffset);
+    expect(v.bitmap.byteOffset + v.bitmap.byteLength).toBe(STATS_BYTES);
+    expect(v.bitmap.byteLength * 8).toBe(TRACK_DIRTY_VRAM_MAX_NR);
   });
 });

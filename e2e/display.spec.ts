@@ -1,0 +1,135 @@
+import { expect, test } from '@playwright/test';
+import { measureThreadTimes } from '../bench/cdp-threads';
+import { boot, checkFrame, setDisplayMode } from './lib';
+
+test.describe('the display', () => {
+  test('in every display mode, and across switches, the canvas equals VRAM (stress workload)', async ({ page }) => {
+    await boot(page, 'workload=stress&mode=poll');
+    for (const mode of ['poll', 'dirty', 'dirty-idle', 'poll', 'dirty-idle'] as const) {
+      await setDisplayMode(page, mode);
+      await page.waitForTimeout(400);
+      for (let k = 0; k < 2; k++) {
+        const f = await checkFrame(page);
+        expect(f.width).toBe(1024);
+        expect(f.nonBlack).toBeGreaterThan(1000);
+        expect(f.mismatches, `${mode} #${k}`).toBe(0);
+        await page.waitForTimeout(150);
+      }
+    }
+  });
+
+  test('a panning guest is shown exactly at every offset it pans to', async ({ page }) => {
+    await boot(page, 'workload=pan&mode=dirty-idle');
+    const starts = new Set<number>();
+    for (let k = 0; k < 6; k++) {
+      await page.waitForTimeout(250);
+      const f = await checkFrame(page);
+      starts.add(f.start);
+      expect(f.mismatches, `frame ${k} at start ${f.start}`).toBe(0);
+    }
+    expect(starts.size).toBeGreaterThan(1);
+  });
+
+  for (const res of ['800x600x16', '640x480x8', '1024x768x24', '640x480x15'])
+    test(`at ${res} the canvas equals VRAM in poll and dirty modes`, async ({ page }) => {
+      await boot(page, `workload=sprite&mode=dirty&res=${res}`);
+      const [w, h, bpp] = res.split('x').map(Number);
+      for (const mode of ['dirty', 'poll'] as const) {
+        await setDisplayMode(page, mode);
+        await page.waitForTimeout(300);
+        const f = await checkFrame(page);
+        expect([f.width, f.height, f.bpp]).toEqual([w, h, bpp]);
+        expect(f.nonBlack).toBeGreaterThan(1000);
+        expect(f.mismatches, mode).toBe(0);
+      }
+    });
+});
+
+test.describe('the page', () => {
+  test('controls write the URL, and the URL restores them', async ({ page }) => {
+    await boot(page, 'workload=static');
+    await page.locator('input[name="mode"][value="poll"]').check();
+    await page.getByLabel('Refresh rate').selectOption('15');
+    await page.getByLabel('Workload').selectOption('sprite');
+    await expect.poll(() => new URL(page.url()).searchParams.get('mode')).toBe('poll');
+    const url = new URL(page.url());
+    expect(url.searchParams.get('hz')).toBe('15');
+    expect(url.searchParams.get('workload')).toBe('sprite');
+    // The workload switch reached the guest (it says so on COM1).
+    await expect(page.locator('.console pre, pre').first()).toContainText('workload sprite', { timeout: 10_000 });
+    await page.goto(url.pathname + url.search);
+    await expect(page.locator('input[name="mode"][value="poll"]')).toBeChecked();
+    await expect(page.getByLabel('Refresh rate')).toHaveValue('15');
+    await expect(page.getByLabel('Workload')).toHaveValue('sprite');
+    await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm?.refresher()?.mode)).toBe('poll');
+  });
+
+  test('a bad kernel shows an error and the running guest keeps running', async ({ page }) => {
+    await boot(page, 'workload=clock');
+    const before = await page.evaluate(() => (globalThis as any).__hvm.handles.memory);
+    const input = page.getByLabel('Load your own kernel (Multiboot ELF)');
+    await input.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await expect(page.getByRole('alert')).toContainText('not a kernel');
+    // An ELF that is not a Multiboot kernel: the loader's reason is shown.
+    const elf = Buffer.alloc(256);
+    elf.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]);
+    await input.setInputFiles({ name: 'bad.elf', mimeType: 'application/octet-stream', buffer: elf });
+    await expect(page.getByRole('alert').last()).toContainText('no Multiboot header');
+    const after = await page.evaluate(async () => {
+      const h = (globalThis as any).__hvm;
+      const n0 = h.stats.f64[0];
+      await new Promise((r) => setTimeout(r, 1500));
+      return { same: h.handles.memory, state: Atomics.load(h.stats.i32, h.I32.STATE), ran: h.stats.f64[0] - n0 };
+    });
+    expect(after.state).toBe(1); // RUNNING
+    expect(after.ran).toBeGreaterThan(0);
+    expect(after.same === before || after.same !== undefined).toBe(true);
+  });
+
+  test("the meter's ioemu figure agrees with the browser's own main-thread time", async ({ page }) => {
+    // The browser's main thread also runs its own frame machinery, timers and message dispatch,
+    // whatever the display does. So compare differences: from dirty-idle (ioemu ≈ 0) to poll (the
+    // ioemu compares 8 MiB 30 times a second), the main thread's busy time as the DevTools protocol
+    // reports it must grow by what the meter says the ioemu costs.
+    await boot(page, 'workload=static&mode=dirty-idle');
+    const window = async () => {
+      await page.waitForTimeout(2500);
+      const n0 = await page.evaluate(() => (globalThis as any).__hvm.samples().length);
+      const cdp = await measureThreadTimes(page, 5000);
+      await page.waitForTimeout(1100);
+      const samples: { ioemuPct: number; mode: string }[] = await page.evaluate(
+        (n0) => (globalThis as any).__hvm.samples().slice(n0, n0 + 5),
+        n0,
+      );
+      return {
+        ioemu: samples.reduce((a, s) => a + s.ioemuPct, 0) / samples.length,
+        cdp: (100 * cdp.mainBusyMs) / cdp.windowMs,
+      };
+    };
+    const idle = await window();
+    await setDisplayMode(page, 'poll');
+    const poll = await window();
+    const dMeter = poll.ioemu - idle.ioemu;
+    const dCdp = poll.cdp - idle.cdp;
+    console.log(
+      `dirty-idle: meter ioemu ${idle.ioemu.toFixed(3)} %, CDP main ${idle.cdp.toFixed(2)} %; ` +
+        `poll: meter ioemu ${poll.ioemu.toFixed(2)} %, CDP main ${poll.cdp.toFixed(2)} %; ` +
+        `difference: meter ${dMeter.toFixed(2)}, CDP ${dCdp.toFixed(2)} points`,
+    );
+    expect(dMeter).toBeGreaterThan(2); // poll really costs something here
+    // Within 25 % of the difference, plus one point for the noise of a shared 2-core machine.
+    expect(Math.abs(dCdp - dMeter)).toBeLessThanOrEqual(0.25 * dMeter + 1);
+    // And the meter never claims more than the thread's whole busy time.
+    expect(poll.ioemu).toBeLessThanOrEqual(poll.cdp);
+  });
+});
+
+test('typing on the focused display reaches the guest as PS/2 keyboard interrupts', async ({ page }) => {
+  await boot(page, 'workload=typing');
+  const irq1 = () => page.evaluate(() => (globalThis as any).__hvm.stats.f64[16 + 1]);
+  const before = await irq1();
+  await page.locator('hvm-display').click();
+  await page.keyboard.type('hello');
+  // Each key is a make and a break code: at least one IRQ 1 per byte the guest reads.
+  await expect.poll(irq1).toBeGreaterThanOrEqual(before + 10);
+});

@@ -1,0 +1,346 @@
+/**
+ * The ioemu's display refresh: one call of `refresh()` per display refresh finds what changed in
+ * VRAM since the last one, converts the changed tiles to RGBA and hands them to the surface to
+ * upload. How it finds the changes is the display mode (DESIGN.md, "Display modes"):
+ *
+ *  - poll: compare VRAM with the ioemu's own copy, page by page, word-wide, and copy what differs
+ *    (pre-3.3 ioemu). By default the whole VRAM, as that ioemu did (so its cost grows with the
+ *    VRAM size); `pollScope = 'displayed'` compares only the displayed range.
+ *  - dirty: ask the hypervisor (`trackDirtyVram` over the displayed range) which pages were
+ *    written since the last call; idle drop off.
+ *  - dirty-idle: the same with the hypervisor's two-second idle drop on (Xen 3.3).
+ *
+ * No DOM here: the surface is an interface, so the whole refresh runs in Node tests too. The time
+ * spent in the refresh's own work (compare, hypercall marshalling, bitmap walk, conversion,
+ * upload) is measured around that work and accumulated in `counters.workMs` (the meter's ioemu
+ * line); the time spent waiting for the worker's answer is not the main thread's and is not
+ * counted.
+ */
+import type { Result } from '../shared/api';
+import { PAGE_SHIFT, PAGE_SIZE, type StatsViews, I32 } from '../shared/layout';
+import { convertRect } from './convert';
+import { displayedPages, isShowable, readDisplayState, type DisplayState } from './display-state';
+
+export type DisplayModeName = 'poll' | 'dirty' | 'dirty-idle';
+export const DISPLAY_MODES: readonly DisplayModeName[] = ['poll', 'dirty', 'dirty-idle'];
+
+/** What the ioemu needs of the hypervisor: the two device-model operations it calls. */
+export interface DirtyVramOps {
+  trackDirtyVram(firstPfn: number, nr: number): Promise<Result<Uint8Array>>;
+  setIdleDrop(on: boolean): Promise<Result<void>>;
+}
+
+/** Where the pixels go: an RGBA frame the refresher converts into, and a rectangle upload. */
+export interface Surface {
+  /** Make the frame width × height (contents undefined until repainted). */
+  resize(width: number, height: number): void;
+  /** The frame, one 0xAABBGGRR word per pixel, width × height. */
+  readonly frame32: Uint32Array;
+  /** Push the rectangle of the frame to the screen. */
+  upload(x: number, y: number, w: number, h: number): void;
+  /** No graphics mode: show nothing (the UI says why). */
+  blank(): void;
+}
+
+/** Cumulative counters; the meter differentiates them per second. */
+export interface IoemuCounters {
+  /** Main-thread ms in refresh work (compare, marshalling, bitmap walk, conversion, upload). */
+  workMs: number;
+  refreshes: number;
+  /** Pages compared with the copy (poll). */
+  pagesCompared: number;
+  /** Pages the hypervisor reported dirty (dirty modes) or found changed (poll). */
+  pagesChanged: number;
+  /** trackDirtyVram calls made, and those skipped because the dirty generation had not moved. */
+  hypercalls: number;
+  hypercallsSkipped: number;
+  tilesRepainted: number;
+  fullRepaints: number;
+}
+
+export const TILE_W = 64;
+export const TILE_H = 16;
+
+export interface RefresherOptions {
+  /** Skip the hypercall when I32.DIRTY_GEN has not moved since the last one (see the hypervisor README). */
+  skipUnmovedGen?: boolean;
+  pollScope?: 'vram' | 'displayed';
+}
+
+/** How often a generation-skipping client still calls in dirty-idle mode, so the hypervisor's idle clock is evaluated. */
+const SKIP_MAX_MS = 1000;
+
+export class DisplayRefresher {
+  readonly counters: IoemuCounters = {
+    workMs: 0,
+    refreshes: 0,
+    pagesCompared: 0,
+    pagesChanged: 0,
+    hypercalls: 0,
+    hypercallsSkipped: 0,
+    tilesRepainted: 0,
+    fullRepaints: 0,
+  };
+  /** Tile flags of the last refresh (for the dirty-tile overlay): tilesX × tilesY, 1 = repainted. */
+  tiles = new Uint8Array(0);
+  tilesX = 0;
+  tilesY = 0;
+  /** The state shown by the last refresh (null: nothing showable). */
+  shown: DisplayState | null = null;
+
+  private modeName: DisplayModeName = 'poll';
+  private readonly vram32: Uint32Array;
+  private readonly vramI32: Int32Array;
+  private shadow: Int32Array | null = null;
+  private palette = new Int32Array(256);
+  private needFull = true;
+  /** The range the hypervisor tracks for us ([firstPfn, nr]), or null. */
+  private tracked: { firstPfn: number; nr: number } | null = null;
+  private lastGen = -1;
+  private lastCallAt = -Infinity;
+  private busy = false;
+  /** Tiles the last refresh repainted (so an idle refresh need not clear the flags again). */
+  private lastTiles = 0;
+  readonly options: Required<RefresherOptions>;
+
+  constructor(
+    private readonly vram: Uint8Array,
+    private readonly stats: StatsViews,
+    private readonly surface: Surface,
+    private readonly hv: DirtyVramOps,
+    options: RefresherOptions = {},
+  ) {
+    this.vram32 = new Uint32Array(vram.buffer, vram.byteOffset, vram.byteLength >> 2);
+    this.vramI32 = new Int32Array(vram.buffer, vram.byteOffset, vram.byteLength >> 2);
+    this.options = { skipUnmovedGen: false, pollScope: 'vram', ...options };
+  }
+
+  get mode(): DisplayModeName {
+    return this.modeName;
+  }
+
+  /** Switch the display mode, live. The next refresh repaints everything. */
+  async setMode(mode: DisplayModeName): Promise<void> {
+    this.modeName = mode;
+    this.needFull = true;
+    if (mode === 'poll') {
+      this.shadow = null; // re-copied at the next refresh
+      if (this.tracked) {
+        this.tracked = null;
+        await this.hv.trackDirtyVram(0, 0); // nr = 0 stops tracking
+      }
+    } else {
+      this.shadow = null;
+      this.tracked = null; // a new range (re)starts tracking: all pages reported dirty once
+    }
+    await this.hv.setIdleDrop(mode === 'dirty-idle');
+  }
+
+  /** Repaint everything at the next refresh (the surface lost its pixels, a reset, …). */
+  invalidate(): void {
+    this.needFull = true;
+  }
+
+  /**
+   * One display refresh. Returns false when a refresh was still in flight (the caller's clock
+   * ticked faster than the worker answered): the refresh is skipped, not queued.
+   */
+  async refresh(): Promise<boolean> {
+    if (this.busy) return false;
+    this.busy = true;
+    try {
+      await this.refreshInner();
+    } finally {
+      this.busy = false;
+    }
+    return true;
+  }
+
+  private async refreshInner(): Promise<void> {
+    const c = this.counters;
+    let t0 = performance.now();
+    c.refreshes++;
+    if (this.quiet(t0)) {
+      // Nothing moved: same display state, same dirty generation, nothing to repaint (the common
+      // case of an idle guest). Clear the overlay's flags only if the last refresh set some.
+      if (this.lastTiles) this.tiles.fill(0);
+      this.lastTiles = 0;
+      c.hypercallsSkipped++;
+      c.workMs += performance.now() - t0;
+      return;
+    }
+    // The display state only moves with VBE_GEN: re-read it (palette included) only then.
+    const s =
+      this.shown?.gen === Atomics.load(this.stats.i32, I32.VBE_GEN)
+        ? this.shown
+        : readDisplayState(this.stats, this.palette);
+    if (!isShowable(s, this.vram.byteLength)) {
+      if (this.shown !== null || this.needFull) this.surface.blank();
+      this.shown = null;
+      this.needFull = true;
+      this.tiles.fill(0);
+      if (this.tracked) {
+        this.tracked = null;
+        const stop = this.hv.trackDirtyVram(0, 0);
+        c.workMs += performance.now() - t0;
+        await stop;
+      } else c.workMs += performance.now() - t0;
+      return;
+    }
+    const prev = this.shown;
+    if (!prev || prev.gen !== s.gen) this.needFull = true;
+    if (!prev || prev.width !== s.width || prev.height !== s.height) {
+      this.surface.resize(s.width, s.height);
+      this.tilesX = Math.ceil(s.width / TILE_W);
+      this.tilesY = Math.ceil(s.height / TILE_H);
+      this.tiles = new Uint8Array(this.tilesX * this.tilesY);
+      this.needFull = true;
+    }
+    this.shown = s;
+    const full = this.needFull;
+    this.needFull = false;
+    this.tiles.fill(0);
+    const shownPages = displayedPages(s);
+
+    if (this.modeName === 'poll') {
+      this.pollCompare(shownPages, full);
+    } else {
+      const firstPfn = (s.bar0 >>> PAGE_SHIFT) + shownPages.first;
+      const nr = shownPages.nr;
+      // Load the generation before the call: a write after this load moves it again (next refresh calls).
+      this.lastGen = Atomics.load(this.stats.i32, I32.DIRTY_GEN);
+      this.lastCallAt = t0;
+      this.tracked = { firstPfn, nr };
+      c.hypercalls++;
+      const pending = this.hv.trackDirtyVram(firstPfn, nr);
+      c.workMs += performance.now() - t0;
+      const r = await pending;
+      t0 = performance.now();
+      if (this.shown !== s) {
+        // The state moved on while we waited (a mode switch or a newer refresh): repaint all next time.
+        this.needFull = true;
+        c.workMs += performance.now() - t0;
+        return;
+      }
+      if (!r.ok) {
+        // The range was refused (it should not be: isShowable keeps it inside VRAM); fall back to a full repaint.
+        this.tracked = null;
+        this.needFull = true;
+      } else if (!full) this.markBitmap(r.value, shownPages.first, nr, s);
+    }
+    if (full) {
+      this.tiles.fill(1);
+      c.fullRepaints++;
+    }
+    this.lastTiles = this.repaintTiles(s);
+    c.tilesRepainted += this.lastTiles;
+    c.workMs += performance.now() - t0;
+  }
+
+  /**
+   * The generation-skip test (dirty modes with skipUnmovedGen): true when the display state and
+   * the dirty generation are where the last hypercall left them, so the bitmap would be all zeros
+   * (see "The dirty-generation word" in src/machine/hv/README.md). In dirty-idle mode a call is
+   * still made once a second so the hypervisor's idle clock is evaluated and the drop engages.
+   */
+  private quiet(now: number): boolean {
+    if (!this.options.skipUnmovedGen || this.modeName === 'poll' || this.needFull || !this.shown || !this.tracked)
+      return false;
+    const i32 = this.stats.i32;
+    return (
+      Atomics.load(i32, I32.VBE_GEN) === this.shown.gen &&
+      Atomics.load(i32, I32.DIRTY_GEN) === this.lastGen &&
+      (this.modeName !== 'dirty-idle' || now - this.lastCallAt < SKIP_MAX_MS)
+    );
+  }
+
+  /** Poll: compare pages with the copy; a page that differs is copied and its tiles marked. */
+  private pollCompare(shownPages: { first: number; nr: number }, full: boolean): void {
+    const c = this.counters;
+    const v = this.vramI32;
+    const pages = this.vram.byteLength >>> PAGE_SHIFT;
+    if (!this.shadow || this.shadow.length !== v.length) {
+      this.shadow = new Int32Array(v.length);
+      this.shadow.set(v);
+      return; // a fresh copy; the caller repaints everything (needFull was set with the mode)
+    }
+    const sh = this.shadow;
+    const s = this.shown!;
+    const [p0, p1] =
+      this.options.pollScope === 'vram' ? [0, pages] : [shownPages.first, shownPages.first + shownPages.nr];
+    const words = PAGE_SIZE >> 2;
+    for (let p = p0; p < p1; p++) {
+      const base = p * words;
+      const end = base + words;
+      let i = base;
+      while (i < end && v[i] === sh[i]) i++;
+      if (i === end) continue;
+      // Copy the page before converting from VRAM: a write after the copy shows next time.
+      sh.set(v.subarray(base, end), base);
+      c.pagesChanged++;
+      if (!full) this.markPage(p, s);
+    }
+    c.pagesCompared += p1 - p0;
+  }
+
+  private markBitmap(bitmap: Uint8Array, firstPage: number, nr: number, s: DisplayState): void {
+    for (let byte = 0; byte < bitmap.length; byte++) {
+      const b = bitmap[byte];
+      if (b === 0) continue;
+      for (let bit = 0; bit < 8; bit++) {
+        const i = (byte << 3) | bit;
+        if (i < nr && b & (1 << bit)) {
+          this.counters.pagesChanged++;
+          this.markPage(firstPage + i, s);
+        }
+      }
+    }
+  }
+
+  /** Mark the tiles that VRAM page p covers on the screen. */
+  private markPage(p: number, s: DisplayState): void {
+    const bytesPerPixel = (s.bpp + 7) >> 3;
+    const visible = s.height * s.lineBytes;
+    const r0 = Math.max(0, p * PAGE_SIZE - s.start);
+    const r1 = Math.min(visible, (p + 1) * PAGE_SIZE - s.start);
+    if (r1 <= r0) return;
+    const y0 = Math.floor(r0 / s.lineBytes);
+    const y1 = Math.floor((r1 - 1) / s.lineBytes);
+    let x0 = 0;
+    let x1 = s.width - 1;
+    if (y0 === y1) {
+      x0 = Math.floor((r0 - y0 * s.lineBytes) / bytesPerPixel);
+      x1 = Math.min(s.width - 1, Math.floor((r1 - 1 - y0 * s.lineBytes) / bytesPerPixel));
+      if (x0 > x1) return; // the page only covers the line's padding beyond the visible width
+    }
+    const tx0 = Math.floor(x0 / TILE_W);
+    const tx1 = Math.floor(x1 / TILE_W);
+    for (let ty = Math.floor(y0 / TILE_H), ty1 = Math.floor(y1 / TILE_H); ty <= ty1; ty++)
+      this.tiles.fill(1, ty * this.tilesX + tx0, ty * this.tilesX + tx1 + 1);
+  }
+
+  /** Convert and upload the marked tiles, one upload per horizontal run of tiles. */
+  private repaintTiles(s: DisplayState): number {
+    const out = this.surface.frame32;
+    let n = 0;
+    for (let ty = 0; ty < this.tilesY; ty++) {
+      const y0 = ty * TILE_H;
+      const y1 = Math.min(s.height, y0 + TILE_H);
+      let tx = 0;
+      while (tx < this.tilesX) {
+        if (!this.tiles[ty * this.tilesX + tx]) {
+          tx++;
+          continue;
+        }
+        const run0 = tx;
+        while (tx < this.tilesX && this.tiles[ty * this.tilesX + tx]) tx++;
+        const x0 = run0 * TILE_W;
+        const x1 = Math.min(s.width, tx * TILE_W);
+        convertRect(this.vram, this.vram32, s, this.palette, out, x0, x1, y0, y1);
+        this.surface.upload(x0, y0, x1 - x0, y1 - y0);
+        n += tx - run0;
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,212 @@
+import { LitElement, css, html, type ReactiveController, type ReactiveControllerHost } from 'lit';
+import type { MemoryLayout, StatsViews } from '../shared/layout';
+import {
+  DisplayRefresher,
+  TILE_H,
+  TILE_W,
+  type DirtyVramOps,
+  type DisplayModeName,
+  type RefresherOptions,
+  type Surface,
+} from '../ioemu/refresh';
+import { scancodesFor } from './scancodes';
+
+/**
+ * The canvas as the refresher's surface: one persistent ImageData the size of the picture; the
+ * refresher converts changed tiles into it and each run of tiles is pushed with the dirty-rect
+ * form of putImageData (measured against alternatives: see the README's "Display" section).
+ */
+class CanvasSurface implements Surface {
+  private image: ImageData | null = null;
+  frame32 = new Uint32Array(0);
+  constructor(private readonly canvas: HTMLCanvasElement) {}
+  private get ctx(): CanvasRenderingContext2D {
+    return this.canvas.getContext('2d')!;
+  }
+  resize(width: number, height: number): void {
+    this.canvas.width = width;
+    this.canvas.height = height;
+    this.image = new ImageData(width, height);
+    this.frame32 = new Uint32Array(this.image.data.buffer);
+  }
+  upload(x: number, y: number, w: number, h: number): void {
+    this.ctx.putImageData(this.image!, 0, 0, x, y, w, h);
+  }
+  blank(): void {
+    this.ctx.fillStyle = '#000';
+    this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+  }
+}
+
+/** Main-thread time of the page's own chrome (overlay, meter), kept apart from the ioemu's. */
+export const uiTime = { ms: 0 };
+
+/**
+ * The refresh loop as a reactive controller: requestAnimationFrame drives it, and a refresh runs
+ * when 1/hz has passed since the last one (rAF ticks at the screen's rate; the display refreshes
+ * at its own). Starts when the host connects, stops when it disconnects.
+ */
+class RefreshController implements ReactiveController {
+  private raf = 0;
+  private last = -Infinity;
+  hz = 30;
+  constructor(
+    host: ReactiveControllerHost,
+    private readonly tick: () => void,
+  ) {
+    host.addController(this);
+  }
+  hostConnected(): void {
+    const loop = (now: number) => {
+      this.raf = requestAnimationFrame(loop);
+      const period = 1000 / this.hz;
+      // Within 2 ms counts as due: rAF times jitter around the screen's period.
+      if (now - this.last >= period - 2) {
+        this.last = now;
+        this.tick();
+      }
+    };
+    this.raf = requestAnimationFrame(loop);
+  }
+  hostDisconnected(): void {
+    cancelAnimationFrame(this.raf);
+  }
+}
+
+/**
+ * `<hvm-display>`: the guest's screen. Owns the ioemu's refresher for the machine it is given
+ * (memory, layout, stats, the hypervisor operations) and forwards keys as PS/2 scancodes in a
+ * `guest-keys` event while it has focus.
+ */
+export class HvmDisplay extends LitElement {
+  static override properties = {
+    memory: { attribute: false },
+    layout: { attribute: false },
+    stats: { attribute: false },
+    ops: { attribute: false },
+    mode: {},
+    hz: { type: Number },
+    overlay: { type: Boolean },
+    options: { attribute: false },
+  };
+  static override styles = css`
+    :host {
+      display: inline-block;
+      position: relative;
+      line-height: 0;
+      max-width: 100%;
+    }
+    canvas.screen {
+      /* Smooth when the picture is shrunk to fit (pixelated would drop whole rows of text). */
+      image-rendering: auto;
+      background: #000;
+      max-width: 100%;
+      height: auto;
+      outline: none;
+    }
+    canvas.screen:focus-visible {
+      box-shadow: 0 0 0 2px #6aa9ff;
+    }
+    canvas.overlay {
+      position: absolute;
+      left: 0;
+      top: 0;
+      width: 100%;
+      height: 100%;
+      pointer-events: none;
+    }
+  `;
+
+  declare memory: SharedArrayBuffer | null;
+  declare layout: MemoryLayout | null;
+  declare stats: StatsViews | null;
+  declare ops: DirtyVramOps | null;
+  declare mode: DisplayModeName;
+  declare hz: number;
+  declare overlay: boolean;
+  declare options: RefresherOptions;
+  refresher: DisplayRefresher | null = null;
+  private readonly loop = new RefreshController(this, () => this.tick());
+
+  constructor() {
+    super();
+    this.memory = null;
+    this.layout = null;
+    this.stats = null;
+    this.ops = null;
+    this.mode = 'dirty-idle';
+    this.hz = 30;
+    this.overlay = false;
+    this.options = {};
+  }
+
+  override updated(changed: Map<string, unknown>): void {
+    this.loop.hz = this.hz;
+    const screen = this.renderRoot.querySelector<HTMLCanvasElement>('canvas.screen')!;
+    if (changed.has('memory') || changed.has('stats') || changed.has('ops') || changed.has('options')) {
+      this.refresher = null;
+      if (this.memory && this.layout && this.stats && this.ops) {
+        const vram = new Uint8Array(this.memory, this.layout.vramOffset, this.layout.vramBytes);
+        this.refresher = new DisplayRefresher(vram, this.stats, new CanvasSurface(screen), this.ops, this.options);
+        void this.refresher.setMode(this.mode);
+        this.dispatchEvent(new CustomEvent('refresher-changed', { bubbles: true, composed: true }));
+      }
+    } else if (changed.has('mode') && this.refresher) void this.refresher.setMode(this.mode);
+    if (changed.has('overlay')) this.drawOverlay();
+  }
+
+  private tick(): void {
+    const r = this.refresher;
+    if (!r) return;
+    void r.refresh().then((ran) => {
+      if (ran && this.overlay) this.drawOverlay();
+    });
+  }
+
+  /** Flash the tiles the last refresh repainted (its cost is the page's, not the ioemu's). */
+  private drawOverlay(): void {
+    const t0 = performance.now();
+    const canvas = this.renderRoot.querySelector<HTMLCanvasElement>('canvas.overlay');
+    const r = this.refresher;
+    if (!canvas) return;
+    const ctx = canvas.getContext('2d')!;
+    if (!this.overlay || !r?.shown) {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      return;
+    }
+    if (canvas.width !== r.shown.width || canvas.height !== r.shown.height) {
+      canvas.width = r.shown.width;
+      canvas.height = r.shown.height;
+    }
+    // Fade the previous flashes, then mark this refresh's tiles.
+    ctx.globalCompositeOperation = 'destination-out';
+    ctx.fillStyle = 'rgba(0,0,0,0.35)';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.globalCompositeOperation = 'source-over';
+    ctx.fillStyle = 'rgba(255, 80, 40, 0.45)';
+    for (let ty = 0; ty < r.tilesY; ty++)
+      for (let tx = 0; tx < r.tilesX; tx++)
+        if (r.tiles[ty * r.tilesX + tx]) ctx.fillRect(tx * TILE_W, ty * TILE_H, TILE_W - 1, TILE_H - 1);
+    uiTime.ms += performance.now() - t0;
+  }
+
+  private key(e: KeyboardEvent, down: boolean): void {
+    const bytes = scancodesFor(e.code, down);
+    if (!bytes) return;
+    e.preventDefault();
+    this.dispatchEvent(new CustomEvent('guest-keys', { detail: bytes, bubbles: true, composed: true }));
+  }
+
+  override render() {
+    return html`<canvas
+        class="screen"
+        tabindex="0"
+        aria-label="guest display"
+        title="Click here to type to the guest"
+        @keydown=${(e: KeyboardEvent) => this.key(e, true)}
+        @keyup=${(e: KeyboardEvent) => this.key(e, false)}
+      ></canvas
+      ><canvas class="overlay" aria-hidden="true"></canvas>`;
+  }
+}
+customElements.define('hvm-display', HvmDisplay);

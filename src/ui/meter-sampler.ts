@@ -1,0 +1,114 @@
+/**
+ * The meter's arithmetic, apart from any DOM: once per second of wall time, turn cumulative
+ * counters (the ioemu's own, on this thread; the worker's, in the stats SAB) into rates over the
+ * seconds that really elapsed. A figure is "% of one core": ms of thread time per ms of wall time.
+ */
+import { F64, type StatsViews } from '../shared/layout';
+import type { IoemuCounters } from '../ioemu/refresh';
+
+export interface MeterSample {
+  /** Seconds since the meter started (end of the window). */
+  t: number;
+  /** Wall ms the window lasted. */
+  windowMs: number;
+  /** What was measured: display mode, workload, VRAM MiB, refresh rate asked. */
+  mode: string;
+  workload: string;
+  vramMiB: number;
+  hz: number;
+  /** Main-thread time in the display refresh (the ioemu). */
+  ioemuPct: number;
+  /** Main-thread time of the page's own chrome: meter drawing, overlay. */
+  uiPct: number;
+  /** Worker: dirty tracking, guest instructions, HLT. */
+  hvPct: number;
+  guestPct: number;
+  idlePct: number;
+  mips: number;
+  refreshHz: number;
+  /** Per refresh: pages compared (poll), pages found changed or reported dirty, tiles repainted. */
+  pagesComparedPerRefresh: number;
+  dirtyPagesPerRefresh: number;
+  tilesPerRefresh: number;
+  hypercallsPerS: number;
+  /** Pages the hypervisor scanned per second (0 once the idle drop engaged). */
+  hvPagesScannedPerS: number;
+}
+
+interface Snapshot {
+  at: number;
+  io: IoemuCounters;
+  uiMs: number;
+  f64: Float64Array;
+}
+
+const pct = (ms: number, windowMs: number) => (windowMs > 0 ? (100 * ms) / windowMs : 0);
+
+export class MeterSampler {
+  private prev: Snapshot | null = null;
+  private prevSources: [IoemuCounters | null, StatsViews | null] = [null, null];
+  private readonly t0 = performance.now();
+
+  /** Take a snapshot; return the sample for the window since the previous one (null on the first). */
+  sample(
+    io: IoemuCounters | null,
+    uiMs: number,
+    stats: StatsViews | null,
+    label: { mode: string; workload: string; vramMiB: number; hz: number },
+  ): MeterSample | null {
+    const now: Snapshot = {
+      at: performance.now(),
+      io: io ? { ...io } : zeroCounters(),
+      uiMs,
+      f64: stats ? stats.f64.slice() : new Float64Array(F64.COUNT),
+    };
+    const p = this.prev;
+    const [pio, pstats] = this.prevSources;
+    this.prev = now;
+    this.prevSources = [io, stats];
+    // A new machine or refresher restarts its counters: start a new window rather than report nonsense.
+    if (!p || io !== pio || stats !== pstats || now.f64[F64.INSTRUCTIONS] < p.f64[F64.INSTRUCTIONS]) return null;
+    const w = now.at - p.at;
+    const d = (k: number) => now.f64[k] - p.f64[k];
+    const refreshes = now.io.refreshes - p.io.refreshes;
+    const per = (x: number) => (refreshes > 0 ? x / refreshes : 0);
+    return {
+      t: (now.at - this.t0) / 1000,
+      windowMs: w,
+      ...label,
+      ioemuPct: pct(now.io.workMs - p.io.workMs, w),
+      uiPct: pct(now.uiMs - p.uiMs, w),
+      hvPct: pct(d(F64.HV_MS), w),
+      guestPct: pct(d(F64.GUEST_MS), w),
+      idlePct: pct(d(F64.IDLE_MS), w),
+      mips: w > 0 ? d(F64.INSTRUCTIONS) / w / 1000 : 0,
+      refreshHz: w > 0 ? (1000 * refreshes) / w : 0,
+      pagesComparedPerRefresh: per(now.io.pagesCompared - p.io.pagesCompared),
+      dirtyPagesPerRefresh: per(now.io.pagesChanged - p.io.pagesChanged),
+      tilesPerRefresh: per(now.io.tilesRepainted - p.io.tilesRepainted),
+      hypercallsPerS: w > 0 ? (1000 * (now.io.hypercalls - p.io.hypercalls)) / w : 0,
+      hvPagesScannedPerS: w > 0 ? (1000 * d(F64.HV_PAGES_SCANNED)) / w : 0,
+    };
+  }
+}
+
+function zeroCounters(): IoemuCounters {
+  return {
+    workMs: 0,
+    refreshes: 0,
+    pagesCompared: 0,
+    pagesChanged: 0,
+    hypercalls: 0,
+    hypercallsSkipped: 0,
+    tilesRepainted: 0,
+    fullRepaints: 0,
+  };
+}
+
+/** The samples as CSV, one row per second, columns in MeterSample's order. */
+export function samplesToCsv(samples: MeterSample[]): string {
+  if (samples.length === 0) return '';
+  const keys = Object.keys(samples[0]) as (keyof MeterSample)[];
+  const cell = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : JSON.stringify(v));
+  return [keys.join(','), ...samples.map((s) => keys.map((k) => cell(s[k])).join(','))].join('\n') + '\n';
+}
