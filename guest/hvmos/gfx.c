@@ -15,17 +15,15 @@ uint32_t gfx_pixel(const struct fb *fb, uint32_t rgb) {
 
 static void fill_row(const struct fb *fb, uint8_t *p, int w, uint32_t px) {
   switch (fb->bytespp) {
-  case 4: {
-    uint32_t *d = (uint32_t *)p;
-    while (w--) *d++ = px;
+  case 4: /* REP STOSD: one instruction for the whole row */
+    __asm__ volatile("rep stosl" : "+D"(p), "+c"(w) : "a"(px) : "memory");
     break;
-  }
   case 2: {
     uint16_t *d = (uint16_t *)p;
     if (((uintptr_t)d & 2) && w) { *d++ = px; w--; }
-    uint32_t *q = (uint32_t *)d, two = px | (px << 16);
-    for (; w >= 2; w -= 2) *q++ = two;
-    if (w) *(uint16_t *)q = px;
+    uint32_t n = w >> 1, two = px | (px << 16);
+    __asm__ volatile("rep stosl" : "+D"(d), "+c"(n) : "a"(two) : "memory");
+    if (w & 1) *d = px;
     break;
   }
   case 3:
@@ -76,18 +74,24 @@ void gfx_line(const struct fb *fb, int x0, int y0, int x1, int y1, uint32_t rgb)
   }
 }
 
-/* One row of a glyph, scaled horizontally: the hot part of text drawing (the clock's whole cost). */
+/* One row of a glyph, scaled horizontally: the hot part of text drawing (the clock's whole cost),
+ * so the pixel size is decided once per row, not once per pixel. */
+#define GLYPH_ROW(T)                                                         \
+  for (int col = 0; col < 8; col++, bits <<= 1) {                            \
+    T *d = (T *)p + col * scale;                                             \
+    if (bits & 0x80) for (int s = 0; s < scale; s++) d[s] = pf;              \
+    else if (!clear) for (int s = 0; s < scale; s++) d[s] = pb;              \
+  }
 static void glyph_row(const struct fb *fb, uint8_t *p, unsigned bits, uint32_t pf, uint32_t pb, int clear, int scale) {
-  int step = scale * fb->bytespp;
-  for (int col = 0; col < 8; col++, bits <<= 1, p += step) {
-    int on = bits & 0x80;
-    if (!on && clear) continue;
-    uint32_t px = on ? pf : pb;
-    switch (fb->bytespp) {
-    case 4: for (int s = 0; s < scale; s++) ((uint32_t *)p)[s] = px; break;
-    case 2: for (int s = 0; s < scale; s++) ((uint16_t *)p)[s] = px; break;
-    case 3: for (int s = 0; s < 3 * scale; s += 3) p[s] = px, p[s + 1] = px >> 8, p[s + 2] = px >> 16; break;
-    default: for (int s = 0; s < scale; s++) p[s] = px;
+  switch (fb->bytespp) {
+  case 4: GLYPH_ROW(uint32_t) break;
+  case 2: GLYPH_ROW(uint16_t) break;
+  case 1: GLYPH_ROW(uint8_t) break;
+  default:
+    for (int col = 0; col < 8; col++, bits <<= 1, p += 3 * scale) {
+      if (!(bits & 0x80) && clear) continue;
+      uint32_t px = bits & 0x80 ? pf : pb;
+      for (int s = 0; s < 3 * scale; s += 3) p[s] = px, p[s + 1] = px >> 8, p[s + 2] = px >> 16;
     }
   }
 }

@@ -50,5 +50,6 @@ struct draw_cmd {
 #define WORKLOAD_NAMES "static", "clock", "typing", "scroll", "sprite", "plasma", "stress", "pan", "bench", "fault"
 #define WORKLOAD_COUNT 10
 #define BENCH_SECOND 0x100 /* user_start(8 | BENCH_SECOND): bench's second task */
-void user_start(int workload, uint32_t seed); /* user.c: entry of a workload's first task */
+/* user.c: entry of a workload's tasks; tick = the clock's redraw period in seconds (tick=N) */
+void user_start(int workload, uint32_t seed, uint32_t tick);
 #endif

@@ -62,8 +62,8 @@ static void gdt_init(void) {
   gdt[2] = descriptor(0, 0xfffff, 0x92, 0xc); /* ring-0 data */
   gdt[3] = descriptor(0, 0xfffff, 0xfa, 0xc); /* ring-3 code */
   gdt[4] = descriptor(0, 0xfffff, 0xf2, 0xc); /* ring-3 data */
-  gdt[5] = descriptor((uint32_t)&tss, sizeof tss - 1, 0x89, 0x0); /* 32-bit TSS, available */
-  tss.ss0 = KDATA;
+  gdt[5] = descriptor((uint32_t)&tss, sizeof tss - 1, 0x89, 0x0); /* 32-bit TSS, available (SDM vol. 3A, 7.2.2) */
+  tss.ss0 = KDATA; /* SS0:ESP0 is the stack a ring-3 interrupt switches to (SDM vol. 3A, 6.12.1) */
   tss.iomap = sizeof tss; /* no I/O bitmap: ring 3 has no ports (IOPL = 0) */
   struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gdtr = { sizeof gdt - 1, (uint32_t)gdt };
   __asm__ volatile("lgdt %0\n\t"
@@ -76,14 +76,17 @@ static void gdt_init(void) {
 
 /* ---- IDT ---- */
 extern const uint32_t vec_table[49];
+extern void timer_fast(void);
 static uint64_t idt[256];
 static void idt_set(int v, uint32_t handler, int dpl) {
-  /* 32-bit interrupt gate (type 0xE): IF is cleared on entry, so the kernel is never re-entered. */
+  /* 32-bit interrupt gate (type 0xE): IF is cleared on entry, so the kernel is never re-entered
+   * (SDM vol. 3A, 6.12.1.3); DPL 3 only for int 0x80, so INT n from ring 3 on any other vector is #GP. */
   idt[v] = (handler & 0xffff) | ((uint64_t)KCODE << 16) | ((uint64_t)(0x8e | dpl << 5) << 40) |
            ((uint64_t)(handler >> 16) << 48);
 }
 static void idt_init(void) {
   for (int v = 0; v < 48; v++) idt_set(v, vec_table[v], 0);
+  idt_set(0x20, (uint32_t)timer_fast, 0); /* the idle fast path, which falls back to vec32 */
   idt_set(0x80, vec_table[48], 3); /* the system call gate is reachable from ring 3 */
   struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = { sizeof idt - 1, (uint32_t)idt };
   __asm__ volatile("lidt %0" : : "m"(idtr));
@@ -181,6 +184,10 @@ static void display_init(int w, int h, int bpp) {
   fb.bytespp = bpp == 15 ? 2 : bpp / 8;
   fb.pitch = vbe_read(6) * fb.bytespp;
   fb.vheight = vbe_read(7);
+  if (fb.vheight < h) {
+    kputs("hvmos: the mode does not fit in VRAM\n");
+    halt_with(EXIT_BAD_MODE);
+  }
   if (bpp == 8) { /* the DAC palette: RGB 3-3-2, 6-bit components */
     outb(0x3c8, 0);
     for (int i = 0; i < 256; i++) {
@@ -227,10 +234,11 @@ static void paging_init(void) {
   page_dir[USER_BASE >> 22] = (uint32_t)user_pt | PTE_P | PTE_W | PTE_U;
   uint32_t cr0, cr4;
   __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-  __asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | 0x10 | 0x80)); /* CR4.PSE, CR4.PGE */
+  __asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | 0x10 | 0x80)); /* CR4.PSE: 4 MiB PDEs (SDM vol. 3A, 4.3); CR4.PGE */
   __asm__ volatile("mov %0, %%cr3" : : "r"(page_dir));
   __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-  __asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | 0x80010000u) : "memory"); /* CR0.PG, CR0.WP */
+  /* CR0.PG, and CR0.WP so that ring 0 too honours read-only pages (SDM vol. 3A, 4.6). */
+  __asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | 0x80010000u) : "memory");
 }
 
 /* VRAM is mapped once the display is found: the PDEs were not present, so no TLB entry can hold
@@ -281,8 +289,9 @@ struct task {
 };
 static struct task tasks[MAX_TASKS];
 static int cur;
-static volatile uint32_t ticks;
-static uint32_t next_wake = NEVER, exit_tick = NEVER;
+/* Not static: boot.S's timer_fast reads them. */
+volatile uint32_t ticks;
+uint32_t next_wake = NEVER, exit_tick = NEVER;
 static uint32_t switches;
 static int resched;
 extern uint8_t user_stacks[MAX_TASKS][16384]; /* user.c: in the user segment */
@@ -300,11 +309,12 @@ static struct frame *new_frame(struct task *t, int user) {
   return f;
 }
 
-static int spawn(void (*entry)(int, uint32_t), int a0, uint32_t a1) {
+static int spawn(void (*entry)(int, uint32_t, uint32_t), int a0, uint32_t a1, uint32_t a2) {
   for (int i = 1; i < MAX_TASKS; i++) {
     if (tasks[i].state != T_FREE) continue;
     struct frame *f = new_frame(&tasks[i], 1);
     uint32_t *sp = (uint32_t *)(user_stacks[i] + sizeof user_stacks[i]);
+    *--sp = a2;
     *--sp = a1;
     *--sp = a0;
     *--sp = 0; /* no return address: a task ends with SYS_EXIT */
@@ -352,7 +362,7 @@ static struct frame *schedule(void) {
 /* ---- workloads ---- */
 static const char *const workload_names[WORKLOAD_COUNT] = { WORKLOAD_NAMES };
 static int workload = 1, pending_workload = -1;
-static uint32_t seed = 1;
+static uint32_t seed = 1, clock_tick = 1;
 
 static void start_workload(int w) {
   for (int i = 1; i < MAX_TASKS; i++) tasks[i].state = T_FREE;
@@ -362,8 +372,8 @@ static void start_workload(int w) {
   kputs("hvmos: workload ");
   kputs(workload_names[w]);
   kputs("\n");
-  spawn(user_start, w, seed);
-  if (w == 8) spawn(user_start, w | BENCH_SECOND, seed); /* bench: two tasks, preempted */
+  spawn(user_start, w, seed, clock_tick);
+  if (w == 8) spawn(user_start, w | BENCH_SECOND, seed, clock_tick); /* bench: two tasks, preempted */
   resched = 1;
 }
 
@@ -411,8 +421,11 @@ static void keyboard_irq(void) {
 static char line[64];
 static uint32_t line_len;
 static void serial_irq(void) {
+  static char last;
   while (inb(COM1 + 5) & 0x01) {
-    char c = inb(COM1);
+    char c = inb(COM1), prev = last;
+    last = c;
+    if (c == '\n' && prev == '\r') continue; /* CR LF is one line end */
     if (c == '\r' || c == '\n') {
       line[line_len] = 0;
       if (!strncmp(line, "workload ", 9)) {
@@ -627,6 +640,8 @@ void kernel_main(uint32_t magic, const struct multiboot_info *mbi) {
 
   const char *s = arg(cmdline, "seed=");
   if (s) seed = parse_uint(s);
+  const char *tk = arg(cmdline, "tick=");
+  if (tk && parse_uint(tk) >= 1 && parse_uint(tk) <= 3600) clock_tick = parse_uint(tk);
   const char *e = arg(cmdline, "exit=");
   if (e) { /* seconds, with an optional fraction: exit=2 or exit=0.5 */
     uint32_t ms = parse_uint(e) * 1000, scale = 100;
