@@ -133,3 +133,26 @@ test('typing on the focused display reaches the guest as PS/2 keyboard interrupt
   // Each key is a make and a break code: at least one IRQ 1 per byte the guest reads.
   await expect.poll(irq1).toBeGreaterThanOrEqual(before + 10);
 });
+
+test('a triple fault shows the last instructions and the machine resets', async ({ page }) => {
+  await boot(page, 'workload=static');
+  const kernel = await import('node:fs').then((fs) => fs.readFileSync('public/guest/triple.elf'));
+  await page.getByLabel('Load your own kernel (Multiboot ELF)').setInputFiles({
+    name: 'triple.elf',
+    mimeType: 'application/octet-stream',
+    buffer: kernel,
+  });
+  const alert = page.getByRole('alert').filter({ hasText: 'triple fault' });
+  await expect(alert).toBeVisible({ timeout: 15_000 });
+  // The report names the instructions that ran last (address: bytes, disassembled).
+  await expect(alert.locator('pre')).toContainText('00100');
+  // The machine was reset and ran the kernel again: its banner line appears a second time.
+  await expect
+    .poll(
+      async () => ((await page.locator('.console pre').textContent()) ?? '').split('about to shut down').length - 1,
+      {
+        timeout: 15_000,
+      },
+    )
+    .toBeGreaterThanOrEqual(2);
+});

@@ -160,6 +160,33 @@ static int parse_mode(const char *s, int *w, int *h, int *bpp) {
   return 1;
 }
 
+/* Set a VBE mode (disable, geometry, enable with the linear framebuffer) and describe it in fb.
+ * Returns 1; 0 when the device refuses the mode, -1 when it does not fit in VRAM. */
+static int vbe_set_mode(int w, int h, int bpp) {
+  vbe_write(4, 0);
+  vbe_write(1, w);
+  vbe_write(2, h);
+  vbe_write(3, bpp);
+  vbe_write(4, 0x41);
+  if (vbe_read(1) != w || vbe_read(2) != h || vbe_read(3) != bpp) return 0;
+  fb.width = w;
+  fb.height = h;
+  fb.bpp = bpp;
+  fb.bytespp = bpp == 15 ? 2 : bpp / 8;
+  fb.pitch = vbe_read(6) * fb.bytespp;
+  fb.vheight = vbe_read(7);
+  if (fb.vheight < h) return -1;
+  if (bpp == 8) { /* the DAC palette: RGB 3-3-2, 6-bit components */
+    outb(0x3c8, 0);
+    for (int i = 0; i < 256; i++) {
+      outb(0x3c9, ((i >> 5) & 7) * 63 / 7);
+      outb(0x3c9, ((i >> 2) & 7) * 63 / 7);
+      outb(0x3c9, (i & 3) * 21);
+    }
+  }
+  return 1;
+}
+
 static void display_init(int w, int h, int bpp) {
   int dev = -1;
   for (int d = 0; d < 32 && dev < 0; d++)
@@ -169,32 +196,10 @@ static void display_init(int w, int h, int bpp) {
   uint16_t id = vbe_read(0);
   if (id < 0xb0c0 || id > 0xb0cf) { kputs("hvmos: no Bochs VBE dispi interface\n"); halt_with(EXIT_NO_DISPLAY); }
   fb.vram_bytes = (uint32_t)vbe_read(10) << 16;
-  vbe_write(4, 0); /* disable, then the geometry, then enable with the linear framebuffer */
-  vbe_write(1, w);
-  vbe_write(2, h);
-  vbe_write(3, bpp);
-  vbe_write(4, 0x41);
-  if (vbe_read(1) != w || vbe_read(2) != h || vbe_read(3) != bpp) {
-    kputs("hvmos: the display refused the mode\n");
+  int set = vbe_set_mode(w, h, bpp);
+  if (set != 1) {
+    kputs(set == 0 ? "hvmos: the display refused the mode\n" : "hvmos: the mode does not fit in VRAM\n");
     halt_with(EXIT_BAD_MODE);
-  }
-  fb.width = w;
-  fb.height = h;
-  fb.bpp = bpp;
-  fb.bytespp = bpp == 15 ? 2 : bpp / 8;
-  fb.pitch = vbe_read(6) * fb.bytespp;
-  fb.vheight = vbe_read(7);
-  if (fb.vheight < h) {
-    kputs("hvmos: the mode does not fit in VRAM\n");
-    halt_with(EXIT_BAD_MODE);
-  }
-  if (bpp == 8) { /* the DAC palette: RGB 3-3-2, 6-bit components */
-    outb(0x3c8, 0);
-    for (int i = 0; i < 256; i++) {
-      outb(0x3c9, ((i >> 5) & 7) * 63 / 7);
-      outb(0x3c9, ((i >> 2) & 7) * 63 / 7);
-      outb(0x3c9, (i & 3) * 21);
-    }
   }
   kputs("hvmos: display at 00:");
   kdec(dev);
@@ -362,6 +367,7 @@ static struct frame *schedule(void) {
 /* ---- workloads ---- */
 static const char *const workload_names[WORKLOAD_COUNT] = { WORKLOAD_NAMES };
 static int workload = 1, pending_workload = -1;
+static int pending_w, pending_h, pending_bpp; /* a COM1 line "mode WxHxBPP": switched between traps */
 static uint32_t seed = 1, clock_tick = 1;
 
 static void start_workload(int w) {
@@ -442,6 +448,14 @@ static void serial_irq(void) {
         kputs("hvmos: no workload '");
         kputs(line + 9);
         kputs("'\n");
+      } else if (!strncmp(line, "mode ", 5)) {
+        line_len = 0;
+        if (parse_mode(line + 5, &pending_w, &pending_h, &pending_bpp)) {
+          keyq_head = keyq_tail; /* the workload restarts: as for a workload switch */
+          continue;
+        }
+        pending_w = 0;
+        kputs("hvmos: bad mode (want WxHxBPP, BPP 8/15/16/24/32)\n");
       }
       line_len = 0;
     } else if (c == '\b' || c == 0x7f) {
@@ -600,6 +614,21 @@ struct frame *trap(struct frame *f) {
     eoi(1);
   } else if (v != 0x27 && v != 0x2f) { /* 7 and 15 may be spurious: no EOI for those */
     eoi(v >= 0x28);
+  }
+  if (pending_w) {
+    /* A new video mode at run time: the running workload starts again on the new framebuffer
+     * (the whole VRAM stays mapped at FB_VIRT, whatever the mode). */
+    int w = pending_w, h = pending_h, bpp = pending_bpp;
+    pending_w = 0;
+    int old_w = fb.width, old_h = fb.height, old_bpp = fb.bpp;
+    if (vbe_set_mode(w, h, bpp) == 1) {
+      kputs("hvmos: mode ");
+    } else {
+      vbe_set_mode(old_w, old_h, old_bpp);
+      kputs("hvmos: the display refused mode ");
+    }
+    kdec(w); kputs("x"); kdec(h); kputs("x"); kdec(bpp); kputs("\n");
+    if (pending_workload < 0) pending_workload = workload;
   }
   if (pending_workload >= 0) {
     start_workload(pending_workload);

@@ -319,10 +319,18 @@ export class DisplayRefresher {
       this.tiles.fill(1, ty * this.tilesX + tx0, ty * this.tilesX + tx1 + 1);
   }
 
-  /** Convert and upload the marked tiles, one upload per horizontal run of tiles. */
+  /**
+   * Convert and upload the marked tiles: one dirty-rectangle upload per horizontal run of tiles,
+   * or, when most of the screen changed, one upload of the whole picture (bench:upload: a
+   * putImageData per run wins up to about half the screen, the whole frame beyond).
+   */
   private repaintTiles(s: DisplayState): number {
     const out = this.surface.frame32;
-    let n = 0;
+    const total = this.tilesX * this.tilesY;
+    let marked = 0;
+    for (let i = 0; i < total; i++) marked += this.tiles[i];
+    if (marked === 0) return 0;
+    const whole = marked * 2 >= total;
     for (let ty = 0; ty < this.tilesY; ty++) {
       const y0 = ty * TILE_H;
       const y1 = Math.min(s.height, y0 + TILE_H);
@@ -337,10 +345,10 @@ export class DisplayRefresher {
         const x0 = run0 * TILE_W;
         const x1 = Math.min(s.width, tx * TILE_W);
         convertRect(this.vram, this.vram32, s, this.palette, out, x0, x1, y0, y1);
-        this.surface.upload(x0, y0, x1 - x0, y1 - y0);
-        n += tx - run0;
+        if (!whole) this.surface.upload(x0, y0, x1 - x0, y1 - y0);
       }
     }
-    return n;
+    if (whole) this.surface.upload(0, 0, s.width, s.height);
+    return marked;
   }
 }

@@ -216,7 +216,7 @@ export class PcEngine implements Engine {
       if (exit === RunExit.TRIPLE_FAULT) {
         this.fault = {
           reason: 'triple fault: the processor shut down and the machine was reset',
-          trace: this.cpu.trace(16),
+          trace: this.cpu.shutdownTrace,
         };
         return this.stop(RunState.TRIPLE_FAULT);
       }

@@ -53,6 +53,8 @@ interface ViewState {
   kernel: string;
   /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
   gen: boolean;
+  /** The clock workload's period in seconds (the guest's tick=; 1 unless the URL says). */
+  tick: number;
 }
 
 export function readViewState(search: string): ViewState {
@@ -71,6 +73,10 @@ export function readViewState(search: string): ViewState {
     res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
     kernel: q.get('image') === 'pattern' ? 'pattern' : (q.get('kernel') ?? DEFAULT_KERNEL),
     gen: q.get('gen') !== '0',
+    tick:
+      Number.isInteger(Number(q.get('tick'))) && Number(q.get('tick')) >= 1 && Number(q.get('tick')) <= 60
+        ? Number(q.get('tick'))
+        : 1,
   };
 }
 
@@ -85,6 +91,7 @@ export function writeViewState(v: ViewState): string {
   });
   if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
   if (!v.gen) q.set('gen', '0');
+  if (v.tick !== 1) q.set('tick', String(v.tick));
   return `?${q}`;
 }
 
@@ -252,7 +259,7 @@ export class HvmApp extends LitElement {
     return {
       ramMiB: this.view.mem,
       vramMiB: this.view.vram,
-      cmdline: `workload=${this.view.workload} mode=${this.view.res}`,
+      cmdline: `workload=${this.view.workload} mode=${this.view.res}${this.view.tick !== 1 ? ` tick=${this.view.tick}` : ''}`,
       clock: 'wall',
       image,
     };

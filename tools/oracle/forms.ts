@@ -3,10 +3,14 @@
  * are architecturally defined afterwards (SDM vol. 2, each instruction's "Flags Affected"), and the
  * constraints on random inputs that keep a vector free of faults (#DE) and inside its memory slot.
  *
- * These lists are written in the shape of the CPU's declarative opcode table (opcode bytes, ModR/M
- * /digit or register operand, immediate size, operand size); when src/machine/cpu/ exports the
- * table, `forms()` is the one place to switch to reading it.
+ * Mnemonics and EFLAGS masks come from the CPU's opcode table (src/machine/cpu/opcodes.ts): a
+ * form's mask is what the table does not call undefined (`definedBy`), except shifts, rotates and
+ * SHLD/SHRD, whose undefined flags depend on the count (`shiftDefined`, below). Which forms exist,
+ * their encodings and their input constraints stay here: reading the list itself from the table
+ * would change the order of the random draws, and so every committed vector
+ * (tests/cpu/oracle-forms.test.ts holds forms() to them).
  */
+import { lookupOpcode, OPCODES, type Opcode } from '../../src/machine/cpu/opcodes';
 
 export const CF = 0x1;
 export const PF = 0x4;
@@ -100,8 +104,18 @@ function setMemValue(input: VectorInput, s: Size, v: number, offset = MEM_OPERAN
   for (let i = 0; i < s / 8; i++) input.mem[offset + i] = Math.floor(v / 2 ** (8 * i)) & 0xff;
 }
 
-const all = (): number => ARITH;
-const logic = (): number => ARITH & ~AF;
+/** The opcode table's entry for an opcode (0x0fxx for the 0F map) and group digit. */
+function entry(op: number, digit = 0): Opcode {
+  const o = lookupOpcode(op, digit);
+  if (!o) throw new Error(`oracle forms: opcode ${op.toString(16)}/${digit} is not in the opcode table`);
+  return o;
+}
+const mnemonic = (op: number, digit = 0): string => entry(op, digit).mnemonic;
+/** The EFLAGS bits defined after the instruction: the arithmetic flags the table does not leave undefined. */
+function definedBy(op: number, digit = 0): () => number {
+  const d = ARITH & ~entry(op, digit).flags.undefined;
+  return () => d;
+}
 
 /** op r/m, reg and op reg, r/m pairs (opcode base: +0 r/m8,r8; +1 r/m,r; +2 r8,r/m8; +3 r,r/m). */
 function aluPair(name: string, base: number, defined: () => number): Form[] {
@@ -160,8 +174,11 @@ export function interesting(rng: Rng): number {
   return rng.u32();
 }
 
-function unary(name: string, op: number, digit: number, defined: () => number, group = 'alu'): Form[] {
+/** Group 3/4 forms F6/F7 /digit, FE/FF /digit: name and mask from the table. */
+function unary(op: number, digit: number, group = 'alu'): Form[] {
   const out: Form[] = [];
+  const name = mnemonic(op, digit);
+  const defined = definedBy(op, digit);
   for (const s of SIZES)
     for (const mem of [false, true])
       out.push({
@@ -181,15 +198,12 @@ function unary(name: string, op: number, digit: number, defined: () => number, g
 function incDecShort(): Form[] {
   const out: Form[] = [];
   for (const s of [16, 32] as Size[])
-    for (const [name, base] of [
-      ['inc', 0x40],
-      ['dec', 0x48],
-    ] as const)
+    for (const base of [0x40, 0x48])
       out.push({
-        name: `${name} r${s}`,
+        name: `${mnemonic(base)} r${s}`,
         group: 'alu',
         encode: (_i, rng) => [...prefix(s), base + anyReg(rng, s)],
-        defined: all,
+        defined: definedBy(base),
       });
   return out;
 }
@@ -197,14 +211,16 @@ function incDecShort(): Form[] {
 // ---- shifts and rotates -------------------------------------------------------------------
 
 type CountKind = '1' | 'cl' | 'imm8';
-const SHIFT_NAMES = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar'];
 
 /** A shift count biased to 0, 1, the operand width, and beyond (counts above 31 are masked). */
 function shiftCount(rng: Rng, s: Size): number {
   return rng.pick([0, 1, 1, 2, s - 1, s, s + 1, 31, 32, 33, rng.below(256)]);
 }
 
-/** SDM: count masked to 5 bits; 0 leaves flags; OF only for 1; AF undefined for shifts. */
+/**
+ * SDM: count masked to 5 bits; 0 leaves flags; OF only for 1; AF undefined for shifts. The table
+ * lists the union over counts as undefined; here it is per count.
+ */
 function shiftDefined(digit: number, s: Size, count: number): number {
   const c = count & 0x1f;
   if (c === 0) return ARITH;
@@ -231,7 +247,7 @@ function shifts(): Form[] {
           const op = kind === '1' ? 0xd0 : kind === 'cl' ? 0xd2 : 0xc0;
           let count = 1;
           out.push({
-            name: `${SHIFT_NAMES[digit]} r/m${s}, ${kind}${mem ? ' (mem)' : ''}`,
+            name: `${mnemonic(0xd0, digit)} r/m${s}, ${kind}${mem ? ' (mem)' : ''}`,
             group: 'shift',
             encode: (input, rng) => {
               let dst = mem ? ('mem' as const) : anyReg(rng, s);
@@ -250,10 +266,8 @@ function shifts(): Form[] {
         }
   }
   // SHLD/SHRD: 0F A4/AC (imm8), 0F A5/AD (CL). Counts above 16 for 16-bit operands are undefined: avoided.
-  for (const [name, opImm] of [
-    ['shld', 0xa4],
-    ['shrd', 0xac],
-  ] as const)
+  for (const opImm of [0xa4, 0xac]) {
+    const name = mnemonic(0x0f00 | opImm);
     for (const s of [16, 32] as Size[])
       for (const kind of ['cl', 'imm8'] as const)
         for (const mem of [false, true]) {
@@ -281,26 +295,21 @@ function shifts(): Form[] {
             },
           });
         }
+  }
   return out;
 }
 
 // ---- multiply and divide ------------------------------------------------------------------
 
-const mulDefined = (): number => CF | OF;
-
 function muldiv(): Form[] {
   const out: Form[] = [];
   // F6/F7 /4 MUL, /5 IMUL (one operand)
-  for (const [name, digit] of [
-    ['mul', 4],
-    ['imul', 5],
-  ] as const)
-    out.push(...unary(name, 0xf6, digit, mulDefined, 'muldiv'));
+  for (const digit of [4, 5]) out.push(...unary(0xf6, digit, 'muldiv'));
   // IMUL r, r/m (0F AF); IMUL r, r/m, imm8 (6B); IMUL r, r/m, imm (69)
   for (const s of [16, 32] as Size[])
     for (const mem of [false, true]) {
       out.push({
-        name: `imul r${s}, r/m${s}${mem ? ' (mem)' : ''}`,
+        name: `${mnemonic(0x0faf)} r${s}, r/m${s}${mem ? ' (mem)' : ''}`,
         group: 'muldiv',
         encode: (input, rng) => [
           ...prefix(s),
@@ -308,14 +317,14 @@ function muldiv(): Form[] {
           0xaf,
           ...modrm(anyReg(rng, s), mem ? 'mem' : anyReg(rng, s), input),
         ],
-        defined: mulDefined,
+        defined: definedBy(0x0faf),
       });
       for (const [op, ib] of [
         [0x6b, 1],
         [0x69, s / 8],
       ] as const)
         out.push({
-          name: `imul r${s}, r/m${s}, imm${ib * 8}${mem ? ' (mem)' : ''}`,
+          name: `${mnemonic(op)} r${s}, r/m${s}, imm${ib * 8}${mem ? ' (mem)' : ''}`,
           group: 'muldiv',
           encode: (input, rng) => [
             ...prefix(s),
@@ -323,14 +332,12 @@ function muldiv(): Form[] {
             ...modrm(anyReg(rng, s), mem ? 'mem' : anyReg(rng, s), input),
             ...imm(interesting(rng), ib),
           ],
-          defined: mulDefined,
+          defined: definedBy(op),
         });
     }
   // F6/F7 /6 DIV, /7 IDIV: inputs adjusted so that no #DE is raised.
-  for (const [name, digit] of [
-    ['div', 6],
-    ['idiv', 7],
-  ] as const)
+  for (const digit of [6, 7]) {
+    const name = mnemonic(0xf6, digit);
     for (const s of SIZES)
       for (const mem of [false, true])
         out.push({
@@ -343,8 +350,9 @@ function muldiv(): Form[] {
             fixDivision(input, s, src, digit === 7, rng);
             return [...prefix(s), 0xf6 + (s === 8 ? 0 : 1), ...modrm(digit, src, input)];
           },
-          defined: () => 0,
+          defined: definedBy(0xf6, digit),
         });
+  }
   return out;
 }
 
@@ -401,43 +409,39 @@ function fixDivision(input: VectorInput, s: Size, src: number | 'mem', signed: b
 // ---- BCD, bits, moves, misc ----------------------------------------------------------------
 
 function bcd(): Form[] {
-  const f = (name: string, bytes: number[], defined: number): Form => ({
+  const f = (name: string, bytes: number[]): Form => ({
     name,
     group: 'bcd',
     encode: () => bytes,
-    defined: () => defined,
+    defined: definedBy(bytes[0]),
   });
   return [
-    f('daa', [0x27], ARITH & ~OF),
-    f('das', [0x2f], ARITH & ~OF),
-    f('aaa', [0x37], AF | CF),
-    f('aas', [0x3f], AF | CF),
-    ...[10, 16, 7, 255].map((b) => f(`aam ${b}`, [0xd4, b], SF | ZF | PF)),
-    ...[10, 16, 7, 255, 0].map((b) => f(`aad ${b}`, [0xd5, b], SF | ZF | PF)),
+    ...[0x27, 0x2f, 0x37, 0x3f].map((op) => f(mnemonic(op), [op])),
+    ...[10, 16, 7, 255].map((b) => f(`${mnemonic(0xd4)} ${b}`, [0xd4, b])),
+    ...[10, 16, 7, 255, 0].map((b) => f(`${mnemonic(0xd5)} ${b}`, [0xd5, b])),
   ];
 }
 
 function bits(): Form[] {
   const out: Form[] = [];
-  const names = ['bt', 'bts', 'btr', 'btc'];
   for (let k = 0; k < 4; k++)
     for (const s of [16, 32] as Size[]) {
       // 0F A3/AB/B3/BB r/m, r — with a memory operand the bit offset is a signed displacement.
       for (const mem of [false, true])
         out.push({
-          name: `${names[k]} r/m${s}, r${s}${mem ? ' (mem)' : ''}`,
+          name: `${mnemonic(0x0fa3 + 8 * k)} r/m${s}, r${s}${mem ? ' (mem)' : ''}`,
           group: 'bit',
           encode: (input, rng) => {
             const r = anyReg(rng, s);
             if (mem) setRegValue(input, r, s, (rng.below(192) - 64) & mask(s)); // stays in the slot
             return [...prefix(s), 0x0f, 0xa3 + 8 * k, ...modrm(r, mem ? 'mem' : anyReg(rng, s), input)];
           },
-          defined: () => CF | ZF,
+          defined: definedBy(0x0fa3 + 8 * k),
         });
       // 0F BA /4../7 ib
       for (const mem of [false, true])
         out.push({
-          name: `${names[k]} r/m${s}, imm8${mem ? ' (mem)' : ''}`,
+          name: `${mnemonic(0x0fba, 4 + k)} r/m${s}, imm8${mem ? ' (mem)' : ''}`,
           group: 'bit',
           encode: (input, rng) => [
             ...prefix(s),
@@ -446,17 +450,14 @@ function bits(): Form[] {
             ...modrm(4 + k, mem ? 'mem' : anyReg(rng, s), input),
             rng.below(256),
           ],
-          defined: () => CF | ZF,
+          defined: definedBy(0x0fba, 4 + k),
         });
     }
-  for (const [name, op] of [
-    ['bsf', 0xbc],
-    ['bsr', 0xbd],
-  ] as const)
+  for (const op of [0xbc, 0xbd])
     for (const s of [16, 32] as Size[])
       for (const mem of [false, true])
         out.push({
-          name: `${name} r${s}, r/m${s}${mem ? ' (mem)' : ''}`,
+          name: `${mnemonic(0x0f00 | op)} r${s}, r/m${s}${mem ? ' (mem)' : ''}`,
           group: 'bit',
           encode: (input, rng) => {
             const src = mem ? ('mem' as const) : anyReg(rng, s);
@@ -467,34 +468,32 @@ function bits(): Form[] {
             }
             return [...prefix(s), 0x0f, op, ...modrm(anyReg(rng, s), src, input)];
           },
-          defined: () => ZF,
+          defined: definedBy(0x0f00 | op),
         });
   // BSWAP r32 (the 16-bit form is undefined)
   out.push({
-    name: 'bswap r32',
+    name: `${mnemonic(0x0fc8)} r32`,
     group: 'bit',
     encode: (_i, rng) => [0x0f, 0xc8 + anyReg(rng, 32)],
-    defined: all,
+    defined: definedBy(0x0fc8),
   });
   return out;
 }
-
-const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 
 function condAndMoves(): Form[] {
   const out: Form[] = [];
   for (let cc = 0; cc < 16; cc++) {
     for (const mem of [false, true])
       out.push({
-        name: `set${CC[cc]} r/m8${mem ? ' (mem)' : ''}`,
+        name: `${mnemonic(0x0f90 + cc)} r/m8${mem ? ' (mem)' : ''}`,
         group: 'cond',
         encode: (input, rng) => [0x0f, 0x90 + cc, ...modrm(0, mem ? 'mem' : anyReg(rng, 8), input)],
-        defined: all,
+        defined: definedBy(0x0f90 + cc),
       });
     for (const s of [16, 32] as Size[])
       for (const mem of [false, true])
         out.push({
-          name: `cmov${CC[cc]} r${s}, r/m${s}${mem ? ' (mem)' : ''}`,
+          name: `${mnemonic(0x0f40 + cc)} r${s}, r/m${s}${mem ? ' (mem)' : ''}`,
           group: 'cond',
           encode: (input, rng) => [
             ...prefix(s),
@@ -502,13 +501,11 @@ function condAndMoves(): Form[] {
             0x40 + cc,
             ...modrm(anyReg(rng, s), mem ? 'mem' : anyReg(rng, s), input),
           ],
-          defined: all,
+          defined: definedBy(0x0f40 + cc),
         });
   }
-  for (const [name, op] of [
-    ['movzx', 0xb6],
-    ['movsx', 0xbe],
-  ] as const)
+  for (const op of [0xb6, 0xbe]) {
+    const name = mnemonic(0x0f00 | op);
     for (const s of [16, 32] as Size[])
       for (const from of [8, 16] as Size[]) {
         if (from >= s) continue;
@@ -522,36 +519,32 @@ function condAndMoves(): Form[] {
               op + (from === 8 ? 0 : 1),
               ...modrm(anyReg(rng, s), mem ? 'mem' : anyReg(rng, from), input),
             ],
-            defined: all,
+            defined: definedBy(0x0f00 | op),
           });
       }
-  const plain = (name: string, bytes: number[], defined: number, group = 'misc'): Form => ({
-    name,
-    group,
-    encode: () => bytes,
-    defined: () => defined,
-  });
+  }
+  /** A form without operands; 0x66 before it selects the table's 16-bit name (CBW, CWD). */
+  const plain = (bytes: number[], group = 'misc'): Form => {
+    const e = entry(bytes[bytes.length - 1]);
+    return {
+      name: e.sized ? e.sized[bytes[0] === 0x66 ? 16 : 32] : e.mnemonic,
+      group,
+      encode: () => bytes,
+      defined: definedBy(bytes[bytes.length - 1]),
+    };
+  };
   out.push(
-    plain('cbw', [0x66, 0x98], ARITH, 'move'),
-    plain('cwde', [0x98], ARITH, 'move'),
-    plain('cwd', [0x66, 0x99], ARITH, 'move'),
-    plain('cdq', [0x99], ARITH, 'move'),
-    plain('lahf', [0x9f], ARITH),
-    plain('sahf', [0x9e], ARITH),
-    plain('clc', [0xf8], ARITH),
-    plain('stc', [0xf9], ARITH),
-    plain('cmc', [0xf5], ARITH),
-    plain('cld', [0xfc], ARITH),
-    plain('std', [0xfd], ARITH),
+    plain([0x66, 0x98], 'move'),
+    plain([0x98], 'move'),
+    plain([0x66, 0x99], 'move'),
+    plain([0x99], 'move'),
+    ...[0x9f, 0x9e, 0xf8, 0xf9, 0xf5, 0xfc, 0xfd].map((op) => plain([op])),
   );
   // XADD 0F C0/C1, CMPXCHG 0F B0/B1, XCHG 86/87
   for (const s of SIZES)
     for (const mem of [false, true]) {
-      for (const [name, op, defined] of [
-        ['xadd', 0xc0, all],
-        ['cmpxchg', 0xb0, all],
-        ['xchg', 0x86, all],
-      ] as const)
+      for (const op of [0x0fc0, 0x0fb0, 0x86]) {
+        const name = mnemonic(op);
         out.push({
           name: `${name} r/m${s}, r${s}${mem ? ' (mem)' : ''}`,
           group: 'atomic',
@@ -564,10 +557,11 @@ function condAndMoves(): Form[] {
               setRegValue(input, EAX, s, v);
             }
             if (op === 0x86) return [...prefix(s), op + (s === 8 ? 0 : 1), ...modrm(r, rm, input)];
-            return [...prefix(s), 0x0f, op + (s === 8 ? 0 : 1), ...modrm(r, rm, input)];
+            return [...prefix(s), 0x0f, (op & 0xff) + (s === 8 ? 0 : 1), ...modrm(r, rm, input)];
           },
-          defined,
+          defined: definedBy(op),
         });
+      }
     }
   out.push({
     name: 'cmpxchg8b m64',
@@ -579,7 +573,7 @@ function condAndMoves(): Form[] {
       }
       return [0x0f, 0xc7, ...modrm(1, 'mem', input)];
     },
-    defined: all,
+    defined: definedBy(0x0fc7, 1),
   });
   out.push({
     name: 'lock cmpxchg8b m64',
@@ -591,24 +585,23 @@ function condAndMoves(): Form[] {
       }
       return [0xf0, 0x0f, 0xc7, ...modrm(1, 'mem', input)];
     },
-    defined: all,
+    defined: definedBy(0x0fc7, 1),
   });
   return out;
 }
 
 // ---- string instructions --------------------------------------------------------------------
 
-/** MOVS A4, CMPS A6, STOS AA, LODS AC, SCAS AE; with REP (F3) / REPNE (F2) where they mean something. */
+/**
+ * MOVS A4, CMPS A6, STOS AA, LODS AC, SCAS AE; with REP (F3), or REPE (F3) and REPNE (F2) where the
+ * table says the repeat tests ZF.
+ */
 function strings(): Form[] {
   const out: Form[] = [];
-  const ops = [
-    ['movs', 0xa4, 0, ['', 'rep']],
-    ['cmps', 0xa6, ARITH, ['', 'repe', 'repne']],
-    ['stos', 0xaa, 0, ['', 'rep']],
-    ['lods', 0xac, 0, ['', 'rep']],
-    ['scas', 0xae, ARITH, ['', 'repe', 'repne']],
-  ] as const;
-  for (const [name, op, flagsWritten, reps] of ops)
+  for (const op of [0xa4, 0xa6, 0xaa, 0xac, 0xae]) {
+    const e = entry(op);
+    const name = e.mnemonic;
+    const reps = e.rep === 'repcc' ? ['', 'repe', 'repne'] : ['', 'rep'];
     for (const s of SIZES)
       for (const rep of reps)
         out.push({
@@ -630,14 +623,19 @@ function strings(): Form[] {
             const pre = rep === '' ? [] : rep === 'repne' ? [0xf2] : [0xf3];
             return [...pre, ...prefix(s), op + (s === 8 ? 0 : 1)];
           },
-          defined: (input) => (flagsWritten !== 0 && (rep === '' || input.regs[ECX] !== 0) ? ARITH : ARITH),
+          defined: definedBy(op),
         });
+  }
   return out;
 }
 
-/** Read-modify-write instructions that accept LOCK when their destination is memory (SDM vol. 2, LOCK). */
-const LOCKABLE =
-  /^(add|or|adc|sbb|and|sub|xor|not|neg|inc|dec|xadd|cmpxchg|xchg|bts|btr|btc) r\/m\d+(, (r\d+|imm\d+))? \(mem\)$/;
+/**
+ * Read-modify-write instructions that accept LOCK when their destination is memory (SDM vol. 2,
+ * LOCK): the table's lockable mnemonics, in their r/m forms with a memory operand.
+ */
+const LOCKABLE = new RegExp(
+  `^(${[...new Set(OPCODES.filter((o) => o.lockable).map((o) => o.mnemonic))].join('|')}) r/m\\d+(, (r\\d+|imm\\d+))? \\(mem\\)$`,
+);
 
 /** The LOCK-prefixed twin of every lockable memory form (same semantics, one more prefix). */
 function locked(fs: Form[]): Form[] {
@@ -657,34 +655,28 @@ export function forms(): Form[] {
   return [...all, ...locked(all)];
 }
 
+const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7];
+
 function unlocked(): Form[] {
   return [
-    ...aluPair('add', 0x00, all),
-    ...aluPair('or', 0x08, logic),
-    ...aluPair('adc', 0x10, all),
-    ...aluPair('sbb', 0x18, all),
-    ...aluPair('and', 0x20, logic),
-    ...aluPair('sub', 0x28, all),
-    ...aluPair('xor', 0x30, logic),
-    ...aluPair('cmp', 0x38, all),
-    ...['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'].flatMap((n, d) =>
-      aluImm(n, d, d === 1 || d === 4 || d === 6 ? logic : all),
-    ),
+    // 00–3F: ADD OR ADC SBB AND SUB XOR CMP, then group 1 (80/81/83 /digit) in the same order.
+    ...DIGITS.flatMap((d) => aluPair(mnemonic(d * 8), d * 8, definedBy(d * 8))),
+    ...DIGITS.flatMap((d) => aluImm(mnemonic(0x80, d), d, definedBy(0x80, d))),
     ...SIZES.flatMap((s) =>
       [false, true].map((mem): Form => ({
-        name: `test r/m${s}, r${s}${mem ? ' (mem)' : ''}`,
+        name: `${mnemonic(0x84)} r/m${s}, r${s}${mem ? ' (mem)' : ''}`,
         group: 'alu',
         encode: (input, rng) => [
           ...prefix(s),
           0x84 + (s === 8 ? 0 : 1),
           ...modrm(anyReg(rng, s), mem ? 'mem' : anyReg(rng, s), input),
         ],
-        defined: logic,
+        defined: definedBy(0x84),
       })),
     ),
     ...SIZES.flatMap((s) =>
       [false, true].map((mem): Form => ({
-        name: `test r/m${s}, imm${s}${mem ? ' (mem)' : ''}`,
+        name: `${mnemonic(0xf6, 0)} r/m${s}, imm${s}${mem ? ' (mem)' : ''}`,
         group: 'alu',
         encode: (input, rng) => [
           ...prefix(s),
@@ -692,13 +684,13 @@ function unlocked(): Form[] {
           ...modrm(0, mem ? 'mem' : anyReg(rng, s), input),
           ...imm(interesting(rng), s / 8),
         ],
-        defined: logic,
+        defined: definedBy(0xf6, 0),
       })),
     ),
-    ...unary('not', 0xf6, 2, all),
-    ...unary('neg', 0xf6, 3, all),
-    ...unary('inc', 0xfe, 0, all),
-    ...unary('dec', 0xfe, 1, all),
+    ...unary(0xf6, 2),
+    ...unary(0xf6, 3),
+    ...unary(0xfe, 0),
+    ...unary(0xfe, 1),
     ...incDecShort(),
     ...shifts(),
     ...muldiv(),

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { forms, interesting, RANDOM_FLAGS, SLOT_BYTES, type Form, type Rng, type VectorInput } from './forms';
 import {
   HALT_OFFSET,
@@ -22,7 +23,7 @@ import {
   type VectorFile,
 } from './image';
 
-function mulberry32(seed: number): Rng {
+export function mulberry32(seed: number): Rng {
   let a = seed >>> 0;
   const u32 = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -49,7 +50,7 @@ interface Pending {
 }
 
 /** Build the image for one group of vectors. */
-function buildImage(pending: Pending[]): { image: Uint8Array; cases: VectorCase[] } {
+export function buildImage(pending: Pending[]): { image: Uint8Array; cases: VectorCase[] } {
   const stubBytes = (p: Pending): number => 6 + 5 + 2 + 5 + p.bytes.length + 5 + 2 + 6 + 1;
   const runAllBytes = pending.length * 5 + 1;
   let codeEnd = RUN_ALL_OFFSET + runAllBytes;
@@ -180,6 +181,49 @@ function canRun32(dir: string): string | null {
   }
 }
 
+/**
+ * The vectors of one group before the native run: random inputs from `rng` (shared across groups,
+ * in forms() order), the encodings, and the image. Deterministic, so a change to forms.ts that
+ * would change the committed vectors shows without running anything (tests/cpu/oracle-forms.test.ts).
+ */
+export function draftGroup(fs: Form[], rng: Rng, perForm: number): { image: Uint8Array; cases: VectorCase[] } {
+  const pending: Pending[] = [];
+  // The data's address is not known until the layout is; stubs are the same size whatever
+  // the addresses, so build twice: once to learn the slot base, once for real.
+  const slotAddr: number[] = [];
+  const draft: { form: Form; input: VectorInput; rngState: number }[] = [];
+  for (const form of fs)
+    for (let k = 0; k < (fs.length < 50 ? perForm * 4 : perForm); k++) {
+      const regs = Array.from({ length: 8 }, () => interesting(rng));
+      regs[4] = 0;
+      const mem = new Uint8Array(SLOT_BYTES);
+      for (let i = 0; i < SLOT_BYTES; i++) mem[i] = rng.below(256);
+      const flags = rng.u32() & RANDOM_FLAGS;
+      draft.push({ form, input: { regs, flags, mem, slot: 0 }, rngState: rng.u32() });
+    }
+  // Pass 1: sizes (instruction lengths do not depend on the slot address).
+  for (const d of draft) {
+    const r = mulberry32(d.rngState);
+    const copy: VectorInput = { ...d.input, regs: [...d.input.regs], mem: d.input.mem.slice() };
+    pending.push({ form: d.form, input: copy, bytes: d.form.encode(copy, r), defined: 0 });
+  }
+  const layout = buildImage(pending);
+  layout.cases.forEach((c) => slotAddr.push(IMAGE_BASE + c.slotOffset));
+  // Pass 2: the real encodings with the slot addresses.
+  pending.length = 0;
+  draft.forEach((d, i) => {
+    const r = mulberry32(d.rngState);
+    const input: VectorInput = { ...d.input, slot: slotAddr[i] };
+    const bytes = d.form.encode(input, r);
+    pending.push({ form: d.form, input, bytes, defined: d.form.defined(input) | 0x400 });
+  });
+  const { image, cases } = buildImage(pending);
+  cases.forEach((c, i) => {
+    if (c.slotOffset + IMAGE_BASE !== slotAddr[i]) throw new Error('layout changed between passes');
+  });
+  return { image, cases };
+}
+
 function hostName(): string {
   try {
     const m = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -194,8 +238,8 @@ const u32At = (b: Uint8Array, off: number): number =>
 
 function main(): void {
   const args = process.argv.slice(2);
-  const perForm = Number(args[args.indexOf('--per-form') + 1] || 0) || 6;
-  const seed = Number(args[args.indexOf('--seed') + 1] || 0) || 0x1386;
+  const perForm = Number(args[args.indexOf('--per-form') + 1] || 0) || DEFAULT_PER_FORM;
+  const seed = Number(args[args.indexOf('--seed') + 1] || 0) || DEFAULT_SEED;
   const outDir = new URL('../../tests/cpu/vectors/', import.meta.url).pathname;
   const dir = mkdtempSync(join(tmpdir(), 'oracle-'));
   try {
@@ -212,40 +256,7 @@ function main(): void {
     mkdirSync(outDir, { recursive: true });
     let total = 0;
     for (const [group, fs] of groups) {
-      const pending: Pending[] = [];
-      // The data's address is not known until the layout is; stubs are the same size whatever
-      // the addresses, so build twice: once to learn the slot base, once for real.
-      const slotAddr: number[] = [];
-      const draft: { form: Form; input: VectorInput; rngState: number }[] = [];
-      for (const form of fs)
-        for (let k = 0; k < (fs.length < 50 ? perForm * 4 : perForm); k++) {
-          const regs = Array.from({ length: 8 }, () => interesting(rng));
-          regs[4] = 0;
-          const mem = new Uint8Array(SLOT_BYTES);
-          for (let i = 0; i < SLOT_BYTES; i++) mem[i] = rng.below(256);
-          const flags = rng.u32() & RANDOM_FLAGS;
-          draft.push({ form, input: { regs, flags, mem, slot: 0 }, rngState: rng.u32() });
-        }
-      // Pass 1: sizes (instruction lengths do not depend on the slot address).
-      for (const d of draft) {
-        const r = mulberry32(d.rngState);
-        const copy: VectorInput = { ...d.input, regs: [...d.input.regs], mem: d.input.mem.slice() };
-        pending.push({ form: d.form, input: copy, bytes: d.form.encode(copy, r), defined: 0 });
-      }
-      const layout = buildImage(pending);
-      layout.cases.forEach((c) => slotAddr.push(IMAGE_BASE + c.slotOffset));
-      // Pass 2: the real encodings with the slot addresses.
-      pending.length = 0;
-      draft.forEach((d, i) => {
-        const r = mulberry32(d.rngState);
-        const input: VectorInput = { ...d.input, slot: slotAddr[i] };
-        const bytes = d.form.encode(input, r);
-        pending.push({ form: d.form, input, bytes, defined: d.form.defined(input) | 0x400 });
-      });
-      const { image, cases } = buildImage(pending);
-      cases.forEach((c, i) => {
-        if (c.slotOffset + IMAGE_BASE !== slotAddr[i]) throw new Error('layout changed between passes');
-      });
+      const { image, cases } = draftGroup(fs, rng, perForm);
       const after = runNative(image, dir);
       for (const c of cases) {
         const regs = new Array<number>(8);
@@ -275,4 +286,9 @@ function main(): void {
   }
 }
 
-main();
+/** The committed default seed and vectors per form (`npm run oracle` without arguments). */
+export const DEFAULT_SEED = 0x1386;
+export const DEFAULT_PER_FORM = 6;
+
+// Run only as a script (tests import draftGroup).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -11,6 +11,7 @@ import type { MachineMemory } from '../memory';
 import type { AccessSize, InterruptController, IoBus, MmioBus } from '../bus';
 import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
+import { disassembleLines } from './disasm';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
 
 export interface CpuEnv {
@@ -267,39 +268,32 @@ export class Cpu {
     return this.stopRequested ? ((this.stopRequested = false), RunExit.STOPPED) : RunExit.BUDGET;
   }
 
-  /** The last n instruction addresses with their bytes (a disassembler is not written yet). */
+  /** The last n instructions executed (up to 64), disassembled: `eip: bytes  text`, oldest first. */
   trace(n: number): string[] {
     const out: string[] = [];
     const count = Math.min(n, 64, this.tracePos);
-    for (let i = this.tracePos - count; i < this.tracePos; i++) {
-      const at = this.traceRing[i & 63];
-      out.push(`${(at >>> 0).toString(16).padStart(8, '0')}: ${this.disassemble(at, 1)[0]}`);
-    }
+    for (let i = this.tracePos - count; i < this.tracePos; i++)
+      out.push(this.disassemble(this.traceRing[i & 63], 1)[0]);
     return out;
   }
 
+  /**
+   * `count` instructions from offset `linear` in the current code segment (CS base added; the
+   * name is historical), decoded in the current code size. Bytes are read with `peek`, which
+   * leaves the guest as it was (unreadable bytes print as `??`, the instruction as `(bad)`).
+   */
   disassemble(linear: number, count: number): string[] {
-    const out: string[] = [];
-    let at = linear;
-    for (let i = 0; i < count; i++) {
-      const bytes: string[] = [];
-      for (let k = 0; k < 8; k++) {
-        const m = this.peek(this.segBase[CS] + at + k);
-        bytes.push(m < 0 ? '??' : m.toString(16).padStart(2, '0'));
-      }
-      out.push(`db ${bytes.join(' ')}`);
-      at += 8;
-    }
-    return out;
+    return disassembleLines((at) => this.peek((this.segBase[CS] + at) | 0), linear, count, this.codeSize32);
   }
 
+  /**
+   * A byte at a linear address for the disassembler, or −1: through `mmu.probe`, which walks the
+   * tables without setting A/D bits, filling the TLB or touching devices (a translation like an
+   * access would set PTE.A on a TLB miss: a trace must not change the guest).
+   */
   private peek(linear: number): number {
-    try {
-      const o = this.mmu.translate(linear, false, false);
-      return o === PHYS_IO ? -1 : this.env.memory.u8[o];
-    } catch {
-      return -1;
-    }
+    const o = this.mmu.probe(linear);
+    return o === PHYS_IO ? -1 : this.env.memory.u8[o];
   }
 
   // ---- exceptions and interrupts ----------------------------------------------------------------
@@ -336,8 +330,13 @@ export class Cpu {
   }
 
   private tripleFault(): void {
+    // Disassemble the last instructions while CS and paging are still the ones they ran under.
+    this.shutdownTrace = this.trace(16);
     this.reset();
   }
+
+  /** The last instructions before the latest triple fault, disassembled before the reset. */
+  shutdownTrace: string[] = [];
 
   private deliver(vector: number, code: number, software: boolean, returnEip: number): void {
     this.halted = false;

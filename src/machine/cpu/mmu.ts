@@ -229,6 +229,38 @@ export class Mmu implements WritableMappingInvalidator {
     if (write && !writeOk && (user || this.wp)) throw new PageFault(linear, err | 1);
   }
 
+  /**
+   * For debuggers and the disassembler: the machine byte offset `linear` maps to for a supervisor
+   * read, or PHYS_IO when it is not present or not RAM. Walks the tables without any side effect:
+   * no A/D bits, no TLB fill, no p2m accessed bit, and page-table entries outside RAM are not read
+   * through the device bus. Never throws.
+   */
+  probe(linear: number): number {
+    let phys = linear & this.a20Mask;
+    if (this.paging) {
+      const pde = this.peekPhys32((this.cr3 & ~0xfff) + ((linear >>> 22) << 2));
+      if (pde === undefined || (pde & PTE_P) === 0) return PHYS_IO;
+      if (pde & PDE_PS && this.pse) phys = (pde & 0xffc00000) | (linear & 0x3fffff);
+      else {
+        const pte = this.peekPhys32((pde & ~0xfff) + (((linear >>> 12) & 0x3ff) << 2));
+        if (pte === undefined || (pte & PTE_P) === 0) return PHYS_IO;
+        phys = (pte & ~0xfff) | (linear & 0xfff);
+      }
+    }
+    const e = this.p2m.entries[phys >>> 12];
+    if ((e & P2M_R) === 0 || e & P2M_MMIO) return PHYS_IO;
+    return (e & P2M_MFN_MASK) * 4096 + (phys & 0xfff);
+  }
+
+  /** A dword of guest-physical RAM without side effects; undefined outside RAM. */
+  private peekPhys32(phys: number): number | undefined {
+    const e = this.p2m.entries[phys >>> 12];
+    if ((e & P2M_R) === 0 || e & P2M_MMIO) return undefined;
+    const o = (e & P2M_MFN_MASK) * 4096 + (phys & 0xfff);
+    const m = this.memory.u8;
+    return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
+  }
+
   // ---- physical accesses (page-table walks, descriptor tables use linear) ----------------------
 
   readPhys32(phys: number): number {

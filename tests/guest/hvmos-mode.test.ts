@@ -1,0 +1,32 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { I32 } from '../../src/shared/layout';
+import { Guest } from './hvmos-run';
+
+describe('hvmos: a video mode switched at run time over COM1', () => {
+  let g: Guest | null = null;
+  afterEach(() => g?.destroy());
+
+  it('"mode 800x600x16" sets the new VBE mode and restarts the workload on it', () => {
+    g = new Guest('workload=sprite');
+    g.runUntil(500);
+    g.m.serialWrite('mode 800x600x16\n');
+    g.runUntil(1500);
+    const i32 = g.m.stats.i32;
+    expect([i32[I32.VBE_XRES], i32[I32.VBE_YRES], i32[I32.VBE_BPP]]).toEqual([800, 600, 16]);
+    expect(g.serial).toContain('hvmos: mode 800x600x16');
+    expect(g.serial.match(/workload sprite/g)?.length).toBe(2); // started again on the new framebuffer
+  });
+
+  it('a malformed or refused mode leaves the display as it was and says why', () => {
+    g = new Guest('workload=static mode=640x480x8');
+    g.runUntil(500);
+    g.m.serialWrite('mode 800x600x12\n');
+    g.runUntil(1000);
+    g.m.serialWrite('mode 2560x1600x32\n'); // 16 MiB: does not fit in 8 MiB of VRAM
+    g.runUntil(1500);
+    const i32 = g.m.stats.i32;
+    expect([i32[I32.VBE_XRES], i32[I32.VBE_YRES], i32[I32.VBE_BPP], i32[I32.VBE_ENABLED]]).toEqual([640, 480, 8, 1]);
+    expect(g.serial).toContain('hvmos: bad mode');
+    expect(g.serial).toContain('hvmos: the display refused mode 2560x1600x32');
+  });
+});
