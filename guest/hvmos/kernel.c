@@ -398,6 +398,13 @@ static void key_push(uint8_t c) {
   if (keyq_tail - keyq_head < sizeof keyq) keyq[keyq_tail++ % sizeof keyq] = c;
 }
 
+/* A switch takes effect at the end of this trap; input queued so far was meant for the old
+ * workload (the command's own letters included), input after it for the new one. */
+static void switch_to(int w) {
+  pending_workload = w;
+  keyq_head = keyq_tail;
+}
+
 static const char set1_lower[0x3a] = {
   0, 27, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', '\b', '\t',
   'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']', '\n', 0, 'a', 's',
@@ -420,7 +427,7 @@ static void keyboard_irq(void) {
   if (sc == 0x2a || sc == 0x36) { shift = 1; return; }
   if (sc == 0xaa || sc == 0xb6) { shift = 0; return; }
   if (sc & 0x80 || ext) return; /* break codes; extended keys (arrows...) are not used */
-  if (sc >= 0x02 && sc <= 0x0a && !shift) { pending_workload = sc - 0x02; return; } /* keys 1-9 */
+  if (sc >= 0x02 && sc <= 0x0a && !shift) { switch_to(sc - 0x02); return; } /* keys 1-9 */
   if (sc < sizeof set1_lower && set1_lower[sc]) key_push(shift ? set1_upper[sc] : set1_lower[sc]);
 }
 
@@ -436,17 +443,25 @@ static void serial_irq(void) {
       line[line_len] = 0;
       if (!strncmp(line, "workload ", 9)) {
         int w = workload_by_name(line + 9, line_len - 9);
-        if (w >= 0) pending_workload = w;
-        else { kputs("hvmos: no workload '"); kputs(line + 9); kputs("'\n"); }
+        line_len = 0;
+        if (w >= 0) { switch_to(w); continue; } /* the command's line end is not input either */
+        kputs("hvmos: no workload '");
+        kputs(line + 9);
+        kputs("'\n");
       } else if (!strncmp(line, "mode ", 5)) {
-        if (!parse_mode(line + 5, &pending_w, &pending_h, &pending_bpp)) {
-          pending_w = 0;
-          kputs("hvmos: bad mode (want WxHxBPP, BPP 8/15/16/24/32)\n");
+        line_len = 0;
+        if (parse_mode(line + 5, &pending_w, &pending_h, &pending_bpp)) {
+          keyq_head = keyq_tail; /* the workload restarts: as for a workload switch */
+          continue;
         }
+        pending_w = 0;
+        kputs("hvmos: bad mode (want WxHxBPP, BPP 8/15/16/24/32)\n");
       }
       line_len = 0;
+    } else if (c == '\b' || c == 0x7f) {
+      if (line_len) line_len--;
     } else if (line_len < sizeof line - 1) line[line_len++] = c;
-    key_push(c == '\r' ? '\n' : c);
+    key_push(c == '\r' ? '\n' : c == 0x7f ? '\b' : c); /* a terminal's Enter and Backspace */
   }
 }
 

@@ -280,6 +280,8 @@ static void w_plasma(void) {
       }
       for (int r = 0; r < 4; r++) memcpy(fb.base + (by * 4 + r) * fb.pitch, scanline, bw * 4 * fb.bytespp);
     }
+    for (int y = bh * 4; y < fb.height; y++) /* a height that is not a multiple of 4 */
+      memcpy(fb.base + y * fb.pitch, scanline, bw * 4 * fb.bytespp);
     t++;
     uint32_t spent = u_uptime() - start; /* at most 25 frames a second */
     u_sleep(spent < 40 ? 40 - spent : 0);

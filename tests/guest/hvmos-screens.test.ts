@@ -147,10 +147,11 @@ describe('hvmos input', () => {
     expect(g.serial).not.toContain('exception');
   });
 
-  it('typing echoes serial input and keys into its window', () => {
-    const g = new Guest('workload=typing exit=1');
+  it('typing echoes serial input (with backspace) and keys into its window, none of the command that started it', () => {
+    const g = new Guest('workload=clock exit=1');
     g.runUntil(300);
-    g.m.serialWrite('Hi');
+    g.m.serialWrite('workload typing\r\nHi\x7fo'); // a terminal's Enter, then "Hi", DEL, "o"
+    g.runUntil(600);
     g.m.sendScancodes([0x12, 0x1c, 0xf0, 0x1c, 0xf0, 0x12]); // shift + a: "A"
     expect(g.runToExit()).toBe(exitStatus(EXIT_OK));
     g.destroy();

@@ -20,6 +20,20 @@ function runWorkload(cmdline: string, onSlice?: (g: Guest) => void): Guest {
   return g;
 }
 
+/** user.c's work(): a sieve of Eratosthenes and an LCG walk folded into FNV-1a, computed here independently. */
+function benchWork(round: number): number {
+  let h = (2166136261 ^ round) >>> 0;
+  const sieve = new Uint8Array(65536).fill(1);
+  for (let i = 2; i * i < sieve.length; i++) if (sieve[i]) for (let j = i * i; j < sieve.length; j += i) sieve[j] = 0;
+  for (let i = 2; i < sieve.length; i++) if (sieve[i]) h = Math.imul(h ^ i, 16777619) >>> 0;
+  let x = (round + 1) >>> 0;
+  for (let i = 0; i < 500000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    h = Math.imul(h ^ (x >>> 16), 16777619) >>> 0;
+  }
+  return h;
+}
+
 describe('hvmos workloads', () => {
   // Two guest seconds each; the ones that write every frame at small modes and bench (busy by
   // design: 100 M instructions a guest second on the icount clock) for 0.4 s, to keep the suite
@@ -84,14 +98,17 @@ describe('hvmos workloads', () => {
     expect(vram.getUint32(off, true).toString(16).padStart(8, '0')).toBe(value);
   });
 
-  it('bench: both ring-3 tasks, preempted by the timer, compute the same checksums round by round', () => {
+  it('bench: both ring-3 tasks, preempted by the timer, compute the checksums a host computation gives, round by round', () => {
     const g = runWorkload('workload=bench exit=0.25 mode=320x240x32');
     const sums = new Map<string, string[]>();
     for (const [, task, round, sum] of g.serial.matchAll(/bench: task (\d) round (\d+) checksum (0x[0-9a-f]{8}) in \d+ ms/g))
       sums.set(`${round}`, [...(sums.get(`${round}`) ?? []), `${task}:${sum}`]);
-    const complete = [...sums.values()].filter((v) => v.length === 2);
+    const complete = [...sums.entries()].filter(([, v]) => v.length === 2);
     expect(complete.length).toBeGreaterThanOrEqual(2);
-    for (const v of complete) expect(v[0].slice(2)).toBe(v[1].slice(2));
+    for (const [round, v] of complete) {
+      expect(v[0].slice(2)).toBe(v[1].slice(2));
+      expect(v[0].slice(2)).toBe(`0x${benchWork(Number(round)).toString(16).padStart(8, '0')}`);
+    }
     expect(g.serial).toMatch(/hvmos: exit after 250 ms of uptime, \d+ task switches/);
     const switches = Number(/(\d+) task switches/.exec(g.serial)?.[1]);
     expect(switches).toBeGreaterThan(15); // time slices of one tick between two busy tasks
