@@ -232,7 +232,11 @@ export class PcEngine implements Engine {
           if (performance.now() - now >= budgetMs) return { next: 'continue' };
           continue;
         }
-        if (wait > 0.05) return { next: 'sleep', ms: wait };
+        // Sleep whole milliseconds, rounded up: browser timers fire on a millisecond grid (often a
+        // little early), and a fractional sleep came back 3–4 times per 10 ms PIT period to find
+        // the deadline not yet reached. An interrupt up to 1 ms late is timer jitter a guest sees
+        // on real hardware too.
+        if (wait > 0.05) return { next: 'sleep', ms: Math.ceil(wait) };
         continue;
       }
       if (performance.now() - now >= budgetMs) return { next: 'continue' };

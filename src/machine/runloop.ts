@@ -128,9 +128,11 @@ export class RunLoop {
         this.schedule();
         break;
       case 'sleep':
+        // The timer's callback is already a task of its own: run the slice in it (posting would
+        // cost a second task per wake-up, which is most of an idle guest's cost).
         this.cancelSleep = this.yielder.sleep(Math.max(0, outcome.ms), () => {
           this.cancelSleep = null;
-          this.schedule();
+          if (!this.scheduled) this.tick();
         });
         break;
       case 'stop':
