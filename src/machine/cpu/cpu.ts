@@ -64,6 +64,70 @@ const DE = 0,
   PF_ = 14;
 void DB;
 
+/** Handlers of the decoded-instruction cache (w0 & 0xff); 0 = not decoded yet. */
+const D_SLOW = 1,
+  D_ALU_RR = 2,
+  D_ALU_RM = 3,
+  D_ALU_MR = 4,
+  D_ALU_RI = 5,
+  D_ALU_MI = 6,
+  D_TEST_RR = 7,
+  D_TEST_MR = 8,
+  D_TEST_RI = 9,
+  D_MOV_RR = 10,
+  D_MOV_MR = 11,
+  D_MOV_RM = 12,
+  D_MOV_RI = 13,
+  D_MOV_MI = 14,
+  D_LEA = 15,
+  D_INC_R = 16,
+  D_DEC_R = 17,
+  D_PUSH_R = 18,
+  D_POP_R = 19,
+  D_PUSH_I = 20,
+  D_JCC = 21,
+  D_JMP = 22,
+  D_CALL = 23,
+  D_RET = 24,
+  D_CALL_R = 26,
+  D_CALL_M = 27,
+  D_JMP_R = 28,
+  D_JMP_M = 29,
+  D_GENERIC = 31,
+  D_NOP = 32,
+  D_CDQ = 33,
+  D_LEAVE = 34;
+/** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
+const G_ALU8_AI = 1,
+  G_ALU8_MR = 2,
+  G_ALU8_RM = 3,
+  G_ALU8_MI = 4,
+  G_MOV8_MI = 5,
+  G_MOV8_MR = 6,
+  G_MOV8_RM = 7,
+  G_TEST8 = 8,
+  G_TEST8_MI = 9,
+  G_TEST_MI = 10,
+  G_IMUL3 = 11,
+  G_IMUL2 = 12,
+  G_SHIFT = 13,
+  G_SHIFT8 = 14,
+  G_GRP3 = 15,
+  G_GRP3_8 = 16,
+  G_INCDEC = 17,
+  G_INCDEC8 = 18,
+  G_PUSH_M = 19,
+  G_SETCC = 20,
+  G_CMOV = 21,
+  G_MOVX = 22;
+/** At most this many frames hold decoded entries (64 KiB each); past it the cache starts over. */
+const MAX_DECODED_PAGES = 256;
+
+/** A little-endian dword of an instruction's bytes. */
+function rd32(q: Uint8Array, k: number): number {
+  return q[k] | (q[k + 1] << 8) | (q[k + 2] << 16) | (q[k + 3] << 24);
+}
+
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
 export class Cpu {
@@ -100,7 +164,8 @@ export class Cpu {
   private shadow = false;
   readonly mmu: Mmu;
   readonly tlb: Mmu;
-  /** The machine memory as 32-bit words, for aligned accesses. */
+  /** The machine memory as bytes and as 32-bit words (aligned accesses). */
+  private readonly u8: Uint8Array;
   private readonly mem32: Int32Array;
 
   // The instruction being executed.
@@ -117,7 +182,11 @@ export class Cpu {
 
   constructor(private readonly env: CpuEnv) {
     this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
+    this.u8 = env.memory.u8;
     this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
+    this.dCounts = new Int32Array((this.u8.length >>> 12) + 1);
+    this.dEpochs = new Int32Array((this.u8.length >>> 12) + 1);
+    this.codeLines = new Uint8Array((this.u8.length >>> 7) + 1);
     this.tlb = this.mmu;
     this.reset();
   }
@@ -191,6 +260,7 @@ export class Cpu {
     this.halted = false;
     this.stopRequested = false;
     this.shadow = false;
+    this.dropWindow();
   }
 
   /** The Multiboot entry state: flat 4 GiB ring-0 code/data, CR0.PE = 1, paging off, IF = 0. */
@@ -205,6 +275,7 @@ export class Cpu {
       this.segAttr[s] = (s === CS ? 0x9b00 : 0x9300) | (1 << 22) | (1 << 23);
     }
     this.codeSize32 = this.stackSize32 = true;
+    this.dropWindow();
     for (const [name, v] of Object.entries(regs)) {
       const i = REG_NAMES.indexOf(name);
       if (i >= 0) this.reg32[i] = v;
@@ -214,6 +285,7 @@ export class Cpu {
 
   /** Runs up to maxInstructions; each REP iteration counts one. */
   run(maxInstructions: number): RunExit {
+    this.codeChangedOutside(); // memory may have been written since the last slice
     const end = this.instructions + maxInstructions;
     this.runEnd = end;
     // Exceptions retire no instruction; a guest whose handlers fault at once forever (a real CPU
@@ -260,7 +332,7 @@ export class Cpu {
       this.start = this._eip;
       this.startEsp = this.reg32[ESP];
       this.traceRing[this.tracePos++ & 63] = this.start;
-      this.step();
+      this.exec();
       this.instructions++;
       if (this.halted) return RunExit.HLT;
     }
@@ -296,7 +368,7 @@ export class Cpu {
   private peek(linear: number): number {
     try {
       const o = this.mmu.translate(linear, false, false);
-      return o === PHYS_IO ? -1 : this.env.memory.u8[o];
+      return o === PHYS_IO ? -1 : this.u8[o];
     } catch {
       return -1;
     }
@@ -412,6 +484,7 @@ export class Cpu {
     this.segAttr[CS] = hi & 0x00f0ff00;
     this.codeSize32 = (hi & (1 << 22)) !== 0;
     this._cpl = cpl;
+    this.dropWindow();
   }
 
   private limitOf(lo: number, hi: number): number {
@@ -433,7 +506,10 @@ export class Cpu {
     this.segSel[s] = sel;
     this.segBase[s] = sel << 4;
     if (this.segLimit[s] === 0) this.segLimit[s] = 0xffff;
-    if (s === CS) this.codeSize32 = false;
+    if (s === CS) {
+      this.codeSize32 = false;
+      this.dropWindow();
+    }
     if (s === SS) this.stackSize32 = false;
   }
 
@@ -483,28 +559,35 @@ export class Cpu {
 
   private readLin8(lin: number, user = this.user): number {
     const o = this.mmu.translate(lin, false, user);
-    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
-    return this.env.memory.u8[o];
+    if (o === PHYS_IO) return this.mmioRead(1) & 0xff;
+    return this.u8[o];
+  }
+  private mmioRead(size: AccessSize): number {
+    const v = this.env.mmio.read(this.mmu.lastPhys, size);
+    this.codeChangedOutside();
+    return v;
   }
   private readLin16(lin: number, user = this.user): number {
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin, user) | (this.readLin8(lin + 1, user) << 8);
     const o = this.mmu.translate(lin, false, user);
-    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 2) & 0xffff;
-    const m = this.env.memory.u8;
+    if (o === PHYS_IO) return this.mmioRead(2) & 0xffff;
+    const m = this.u8;
     return m[o] | (m[o + 1] << 8);
   }
   private readLin32(lin: number, user = this.user): number {
     if ((lin & 0xfff) > 0xffc) return this.readLin16(lin, user) | (this.readLin16(lin + 2, user) << 16);
     const o = this.mmu.translate(lin, false, user);
-    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 4) | 0;
+    if (o === PHYS_IO) return this.mmioRead(4) | 0;
+
     if ((o & 3) === 0) return this.mem32[o >> 2]; // aligned: one load (the host is little-endian, as IA-32)
-    const m = this.env.memory.u8;
+    const m = this.u8;
     return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
   }
   private writeLin8(lin: number, v: number, user = this.user): void {
     const o = this.mmu.translate(lin, true, user);
-    if (o === PHYS_IO) this.env.mmio.write(this.mmu.lastPhys, 1, v & 0xff);
-    else this.env.memory.u8[o] = v;
+    if (o === PHYS_IO) return this.mmioWrite(1, v & 0xff);
+    this.u8[o] = v;
+    if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 1);
   }
   private writeLin16(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) === 0xfff) {
@@ -515,10 +598,11 @@ export class Cpu {
       return;
     }
     const o = this.mmu.translate(lin, true, user);
-    if (o === PHYS_IO) return this.env.mmio.write(this.mmu.lastPhys, 2, v & 0xffff);
-    const m = this.env.memory.u8;
+    if (o === PHYS_IO) return this.mmioWrite(2, v & 0xffff);
+    const m = this.u8;
     m[o] = v;
     m[o + 1] = v >>> 8;
+    if ((this.codeLines[o >>> 7] | this.codeLines[(o + 1) >>> 7]) !== 0) this.codeWritten(o, 2);
   }
   private writeLin32(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) > 0xffc) {
@@ -528,16 +612,23 @@ export class Cpu {
       return;
     }
     const o = this.mmu.translate(lin, true, user);
-    if (o === PHYS_IO) return this.env.mmio.write(this.mmu.lastPhys, 4, v >>> 0);
+    if (o === PHYS_IO) return this.mmioWrite(4, v >>> 0);
     if ((o & 3) === 0) {
       this.mem32[o >> 2] = v;
+      if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 4);
       return;
     }
-    const m = this.env.memory.u8;
+    const m = this.u8;
     m[o] = v;
     m[o + 1] = v >>> 8;
     m[o + 2] = v >>> 16;
     m[o + 3] = v >>> 24;
+    if ((this.codeLines[o >>> 7] | this.codeLines[(o + 3) >>> 7]) !== 0) this.codeWritten(o, 4);
+  }
+  /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
+  private mmioWrite(size: AccessSize, v: number): void {
+    this.env.mmio.write(this.mmu.lastPhys, size, v);
+    this.codeChangedOutside();
   }
   private readLin(lin: number, size: number): number {
     return size === 1 ? this.readLin8(lin) : size === 2 ? this.readLin16(lin) : this.readLin32(lin) >>> 0;
@@ -562,14 +653,14 @@ export class Cpu {
     const lin = this.segBase[CS] + this._eip;
     let v: number;
     if (lin >>> 12 === this.fetchLpn && this.mmu.generation === this.fetchGen && this.user === this.fetchUser) {
-      v = this.env.memory.u8[this.fetchBase + (lin & 0xfff)];
+      v = this.u8[this.fetchBase + (lin & 0xfff)];
     } else {
       const o = this.mmu.translate(lin, false, this.user);
       if (o === PHYS_IO) {
         v = this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
         this.fetchLpn = -1;
       } else {
-        v = this.env.memory.u8[o];
+        v = this.u8[o];
         this.fetchLpn = lin >>> 12;
         this.fetchBase = o - (lin & 0xfff);
         this.fetchGen = this.mmu.generation;
@@ -593,7 +684,7 @@ export class Cpu {
       this.mmu.generation === this.fetchGen &&
       this.user === this.fetchUser
     ) {
-      const m = this.env.memory.u8;
+      const m = this.u8;
       const o = this.fetchBase + off;
       this._eip = (this._eip + 4) | 0;
       return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
@@ -974,6 +1065,7 @@ export class Cpu {
     this.mmu.wp = (v & 0x10000) !== 0;
     this.mmu.flush(false);
     if (!(v & 1)) this._cpl = 0;
+    this.dropWindow();
   }
 
   private writeCr4(v: number): void {
@@ -1072,6 +1164,7 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.writeLin(this.segBase[ES] + di, size, this.env.io.read(port, size as AccessSize));
+        this.codeChangedOutside();
         this.advance(EDI, step, a32);
         break;
       }
@@ -1080,6 +1173,7 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.readLin(srcSeg + si, size));
+        this.codeChangedOutside();
         this.advance(ESI, step, a32);
       }
     }
@@ -1089,6 +1183,725 @@ export class Cpu {
   private advance(reg: number, step: number, a32: boolean): void {
     const r = this.reg32;
     r[reg] = a32 ? r[reg] + step : (r[reg] & ~0xffff) | ((r[reg] + step) & 0xffff);
+  }
+
+  // ---- the decoded-instruction cache ------------------------------------------------------------
+  //
+  // Hot path. Instructions of 32-bit code are decoded once into four Int32 words per byte offset
+  // of a 4 KiB machine frame (w0 = handler | length << 8 | payload << 12, w1 = the memory operand:
+  // base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 = immediate) and run from
+  // there by execDecoded(); any form the table below does not cover is marked D_SLOW and runs
+  // through step(), which decodes from memory as before. The "window" maps the EIPs of the current
+  // linear code page onto its frame's entries; it is dropped when the MMU's generation, CS or the
+  // CPL change (setCs, setRealSeg, writeCr0, reset).
+  //
+  // Stale code (SDM vol. 3, 11.6): every write of the CPU that lands in a 128-byte line holding the
+  // start or end of a decoded instruction clears the entries that could overlap the written bytes
+  // (codeWritten), so the next fetch decodes afresh — also when the instruction modified is the
+  // very next one. Writes by anyone else (the other thread, a loader, a device in an I/O callback)
+  // are caught by an epoch: run() and every port or MMIO access bump it, and a frame whose epoch is
+  // old has its entries cleared when the window opens on it. Instructions that cross a page end are
+  // never cached. None of this touches the TLB or the p2m: dirty tracking is not involved.
+
+  /** Per machine frame: its decoded entries (4 words per byte offset), or undefined. */
+  private readonly dPages: (Int32Array | undefined)[] = [];
+  /** Per machine frame: the offsets decoded since the last clear (so a clear costs O(decoded)). */
+  private readonly dLists: (Uint16Array | undefined)[] = [];
+  private readonly dCounts: Int32Array;
+  private readonly dEpochs: Int32Array;
+  private dFrames: number[] = [];
+  /** Per 128-byte line of machine memory: 1 when a decoded instruction starts or ends in it. */
+  private readonly codeLines: Uint8Array;
+  private codeEpoch = 1;
+  private winPage: Int32Array = new Int32Array(4 * 4096);
+  private winFrame = -1;
+  private winEip = 0;
+  private winGen = -1;
+  /** The bytes of the instruction being decoded (copied: the decoder never reads past the page). */
+  private readonly ibuf = new Uint8Array(16);
+  private dLen = 0;
+  private dW1 = 0;
+  private dDisp = 0;
+
+  /** Drops the fetch window (CS, CPL or translations changed). */
+  private dropWindow(): void {
+    this.winGen = -1;
+  }
+
+  /** Code may have been changed behind the CPU's back: every decoded entry is suspect. */
+  private codeChangedOutside(): void {
+    this.codeEpoch++;
+    this.winGen = -1;
+  }
+
+  /** Runs one instruction from the decoded cache, or through step() when it cannot. */
+  private exec(): void {
+    let idx = (this._eip - this.winEip) >>> 0;
+    if (idx >= 4096 || this.winGen !== this.mmu.generation) {
+      if (!this.openWindow()) return this.step();
+      idx = (this._eip - this.winEip) >>> 0;
+    }
+    const d = this.winPage;
+    const p = idx << 2;
+    let w0 = d[p];
+    if (w0 === 0) w0 = this.decodeAt(d, idx);
+    if (w0 === D_SLOW) return this.step();
+    this._eip = (this._eip + ((w0 >>> 8) & 15)) | 0;
+    this.execDecoded(w0, d, p);
+  }
+
+  /** Points the window at the code page of EIP; false when the cache cannot serve it. */
+  private openWindow(): boolean {
+    if (!this.codeSize32 || this.flags & VM) return false;
+    const lin = (this.segBase[CS] + this._eip) | 0;
+    const o = this.mmu.translate(lin, false, this.user);
+    if (o === PHYS_IO) return false;
+    const frame = o >>> 12;
+    let page = this.dPages[frame];
+    if (page === undefined) page = this.newDecodedPage(frame);
+    else if (this.dEpochs[frame] !== this.codeEpoch) this.clearDecodedPage(frame);
+    this.dEpochs[frame] = this.codeEpoch;
+    this.winPage = page;
+    this.winFrame = frame;
+    this.winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
+    this.winGen = this.mmu.generation;
+    return true;
+  }
+
+  private newDecodedPage(frame: number): Int32Array {
+    if (this.dFrames.length >= MAX_DECODED_PAGES) {
+      // Full: start over (entries are re-decoded on demand).
+      for (const f of this.dFrames) {
+        this.dPages[f] = undefined;
+        this.dLists[f] = undefined;
+      }
+      this.dFrames = [];
+      this.codeLines.fill(0);
+    }
+    const page = new Int32Array(4 * 4096);
+    this.dPages[frame] = page;
+    this.dLists[frame] = new Uint16Array(4096);
+    this.dCounts[frame] = 0;
+    this.dFrames.push(frame);
+    return page;
+  }
+
+  private clearDecodedPage(frame: number): void {
+    const page = this.dPages[frame];
+    const list = this.dLists[frame];
+    if (page === undefined || list === undefined) return;
+    const n = this.dCounts[frame];
+    for (let i = 0; i < n; i++) page[list[i] << 2] = 0;
+    this.dCounts[frame] = 0;
+  }
+
+  /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
+  private codeWritten(o: number, size: number): void {
+    const frame = o >>> 12;
+    const page = this.dPages[frame];
+    if (page === undefined) return;
+    // An instruction starting up to 14 bytes before the write may cover it; none crosses the page.
+    const first = Math.max(0, (o & 0xfff) - 14);
+    const last = Math.min(4095, (o & 0xfff) + size - 1);
+    for (let i = first; i <= last; i++) page[i << 2] = 0;
+  }
+
+  /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */
+  private decodeAt(d: Int32Array, idx: number): number {
+    const frame = this.winFrame;
+    const base = frame << 12;
+    const q = this.ibuf;
+    const avail = Math.min(15, 4096 - idx);
+    for (let k = 0; k < avail; k++) q[k] = this.u8[base + idx + k];
+    let w0 = this.decodeForm(q);
+    const len = this.dLen;
+    if (len > avail || len > 15) w0 = D_SLOW; // crosses the page end: never cached
+    const p = idx << 2;
+    d[p] = w0;
+    if (w0 === D_SLOW) return w0; // "run step()" stays true whatever the bytes become
+    d[p + 1] = this.dW1;
+    d[p + 2] = this.dDisp;
+    d[p + 3] = this.dImm;
+    const o = base + idx;
+    this.codeLines[o >>> 7] = 1;
+    this.codeLines[(o + len - 1) >>> 7] = 1;
+    const list = this.dLists[frame];
+    if (list !== undefined) {
+      if (this.dCounts[frame] === 4096) this.clearDecodedPage(frame);
+      list[this.dCounts[frame]++] = idx;
+    }
+    return w0;
+  }
+
+  /**
+   * The decoder of the cached forms (32-bit code, 32-bit addressing, no prefix but segment
+   * overrides): sets dLen, dW1, dDisp, dImm; returns w0 or D_SLOW.
+   */
+  private decodeForm(q: Uint8Array): number {
+    let k = 0;
+    let seg = NO_SEG;
+    for (;;) {
+      const b = q[k];
+      if (b === 0x26) seg = ES;
+      else if (b === 0x2e) seg = CS;
+      else if (b === 0x36) seg = SS;
+      else if (b === 0x3e) seg = DS;
+      else if (b === 0x64) seg = FS;
+      else if (b === 0x65) seg = GS;
+      else break;
+      if (++k >= 15) return D_SLOW;
+    }
+    const b = q[k++];
+    this.dW1 = 0;
+    this.dDisp = 0;
+    this.dImm = 0;
+    if (b < 0x40 && (b & 7) < 6) {
+      const op = b >> 3;
+      const form = b & 7;
+      if (form === 5) {
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_ALU_RI, op | (EAX << 3));
+      }
+      if (form === 4) {
+        this.dImm = q[k];
+        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_ALU8_AI << 8) | (op << 14));
+      }
+      const modrm = q[k];
+      k = this.dModrm(q, k, seg);
+      const reg = (modrm >> 3) & 7;
+      if (form === 1 || form === 3) {
+        if (modrm >= 0xc0) {
+          const rm = modrm & 7;
+          return this.dEnd(k, D_ALU_RR, form === 1 ? op | (rm << 3) | (reg << 6) : op | (reg << 3) | (rm << 6));
+        }
+        return this.dEnd(k, form === 1 ? D_ALU_MR : D_ALU_RM, op | (reg << 3));
+      }
+      return this.dEnd(k, D_GENERIC, modrm | ((form === 0 ? G_ALU8_MR : G_ALU8_RM) << 8) | (op << 14));
+    }
+    if (b >= 0x40 && b < 0x48) return this.dEnd(k, D_INC_R, b & 7);
+    if (b >= 0x48 && b < 0x50) return this.dEnd(k, D_DEC_R, b & 7);
+    if (b >= 0x50 && b < 0x58) return this.dEnd(k, D_PUSH_R, b & 7);
+    if (b >= 0x58 && b < 0x60) return this.dEnd(k, D_POP_R, b & 7);
+    if (b >= 0x70 && b < 0x80) {
+      this.dImm = (q[k] << 24) >> 24;
+      return this.dEnd(k + 1, D_JCC, b & 15);
+    }
+    if (b >= 0xb8 && b < 0xc0) {
+      this.dImm = rd32(q, k);
+      return this.dEnd(k + 4, D_MOV_RI, b & 7);
+    }
+    if (b >= 0xb0 && b < 0xb8) {
+      this.dImm = q[k];
+      return this.dEnd(k + 1, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
+    }
+    switch (b) {
+      case 0x0f:
+        return this.decode0f(q, k, seg);
+      case 0x68:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_PUSH_I, 0);
+      case 0x6a:
+        this.dImm = (q[k] << 24) >> 24;
+        return this.dEnd(k + 1, D_PUSH_I, 0);
+      case 0x69:
+      case 0x6b: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        if (b === 0x69) {
+          this.dImm = rd32(q, k);
+          k += 4;
+        } else this.dImm = (q[k++] << 24) >> 24;
+        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL3 << 8));
+      }
+      case 0x80:
+      case 0x81:
+      case 0x83: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const op = (modrm >> 3) & 7;
+        if (b === 0x80) {
+          this.dImm = q[k];
+          return this.dEnd(k + 1, D_GENERIC, modrm | (G_ALU8_MI << 8) | (op << 14));
+        }
+        if (b === 0x81) {
+          this.dImm = rd32(q, k);
+          k += 4;
+        } else this.dImm = (q[k++] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(k, D_ALU_RI, op | ((modrm & 7) << 3));
+        return this.dEnd(k, D_ALU_MI, op);
+      }
+      case 0x84:
+      case 0x85: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const reg = (modrm >> 3) & 7;
+        if (b === 0x84) return this.dEnd(k, D_GENERIC, modrm | (G_TEST8 << 8));
+        if (modrm >= 0xc0) return this.dEnd(k, D_TEST_RR, (modrm & 7) | (reg << 3));
+        return this.dEnd(k, D_TEST_MR, reg);
+      }
+      case 0x88:
+      case 0x8a: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        return this.dEnd(k, D_GENERIC, modrm | ((b === 0x88 ? G_MOV8_MR : G_MOV8_RM) << 8));
+      }
+      case 0x89:
+      case 0x8b: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const reg = (modrm >> 3) & 7;
+        if (modrm >= 0xc0) {
+          const rm = modrm & 7;
+          return this.dEnd(k, D_MOV_RR, b === 0x89 ? rm | (reg << 3) : reg | (rm << 3));
+        }
+        return this.dEnd(k, b === 0x89 ? D_MOV_MR : D_MOV_RM, reg);
+      }
+      case 0x8d: {
+        const modrm = q[k];
+        if (modrm >= 0xc0) return D_SLOW;
+        k = this.dModrm(q, k, seg);
+        return this.dEnd(k, D_LEA, (modrm >> 3) & 7);
+      }
+      case 0x90:
+        return this.dEnd(k, D_NOP, 0);
+      case 0x99:
+        return this.dEnd(k, D_CDQ, 0);
+      case 0xa1:
+      case 0xa3:
+        this.dW1 = 8 | (8 << 4) | ((seg === NO_SEG ? DS : seg) << 10);
+        this.dDisp = rd32(q, k);
+        return this.dEnd(k + 4, b === 0xa1 ? D_MOV_RM : D_MOV_MR, EAX);
+      case 0xa8:
+        this.dImm = q[k];
+        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_TEST8_MI << 8));
+      case 0xa9:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_TEST_RI, EAX);
+      case 0xc0:
+      case 0xc1:
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        if (b < 0xd0) this.dImm = q[k++];
+        else if (b < 0xd2) this.dImm = 1;
+        else this.dImm = -1; // CL
+        return this.dEnd(k, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
+      }
+      case 0xc2:
+        this.dImm = q[k] | (q[k + 1] << 8);
+        return this.dEnd(k + 2, D_RET, 0);
+      case 0xc3:
+        return this.dEnd(k, D_RET, 0);
+      case 0xc6:
+      case 0xc7: {
+        const modrm = q[k];
+        if ((modrm >> 3) & 7) return D_SLOW;
+        k = this.dModrm(q, k, seg);
+        if (b === 0xc6) {
+          this.dImm = q[k];
+          return this.dEnd(k + 1, D_GENERIC, modrm | (G_MOV8_MI << 8));
+        }
+        this.dImm = rd32(q, k);
+        if (modrm >= 0xc0) return this.dEnd(k + 4, D_MOV_RI, modrm & 7);
+        return this.dEnd(k + 4, D_MOV_MI, 0);
+      }
+      case 0xc9:
+        return this.dEnd(k, D_LEAVE, 0);
+      case 0xe8:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_CALL, 0);
+      case 0xe9:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_JMP, 0);
+      case 0xeb:
+        this.dImm = (q[k] << 24) >> 24;
+        return this.dEnd(k + 1, D_JMP, 0);
+      case 0xf6:
+      case 0xf7: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const op = (modrm >> 3) & 7;
+        if (op < 2) {
+          if (b === 0xf6) {
+            this.dImm = q[k];
+            return this.dEnd(k + 1, D_GENERIC, modrm | (G_TEST8_MI << 8));
+          }
+          this.dImm = rd32(q, k);
+          if (modrm >= 0xc0) return this.dEnd(k + 4, D_TEST_RI, modrm & 7);
+          return this.dEnd(k + 4, D_GENERIC, modrm | (G_TEST_MI << 8));
+        }
+        return this.dEnd(k, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
+      }
+      case 0xfe:
+      case 0xff: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const op = (modrm >> 3) & 7;
+        if (b === 0xfe) return op < 2 ? this.dEnd(k, D_GENERIC, modrm | (G_INCDEC8 << 8)) : D_SLOW;
+        if (op < 2) {
+          if (modrm >= 0xc0) return this.dEnd(k, op === 0 ? D_INC_R : D_DEC_R, modrm & 7);
+          return this.dEnd(k, D_GENERIC, modrm | (G_INCDEC << 8));
+        }
+        if (op === 2) return modrm >= 0xc0 ? this.dEnd(k, D_CALL_R, modrm & 7) : this.dEnd(k, D_CALL_M, 0);
+        if (op === 4) return modrm >= 0xc0 ? this.dEnd(k, D_JMP_R, modrm & 7) : this.dEnd(k, D_JMP_M, 0);
+        if (op === 6) return this.dEnd(k, D_GENERIC, modrm | (G_PUSH_M << 8));
+        return D_SLOW;
+      }
+    }
+    return D_SLOW;
+  }
+
+  private decode0f(q: Uint8Array, k: number, seg: number): number {
+    const b = q[k++];
+    if (b >= 0x80 && b < 0x90) {
+      this.dImm = rd32(q, k);
+      return this.dEnd(k + 4, D_JCC, b & 15);
+    }
+    if (b >= 0x90 && b < 0xa0) {
+      const modrm = q[k];
+      k = this.dModrm(q, k, seg);
+      return this.dEnd(k, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
+    }
+    if (b >= 0x40 && b < 0x50) {
+      const modrm = q[k];
+      k = this.dModrm(q, k, seg);
+      return this.dEnd(k, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14));
+    }
+    switch (b) {
+      case 0xaf: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL2 << 8));
+      }
+      case 0xb6:
+      case 0xb7:
+      case 0xbe:
+      case 0xbf: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        return this.dEnd(k, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
+      }
+    }
+    return D_SLOW;
+  }
+
+  private dImm = 0;
+
+  private dEnd(len: number, h: number, payload: number): number {
+    this.dLen = len;
+    return h | (len << 8) | (payload << 12);
+  }
+
+  /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
+  private dModrm(q: Uint8Array, k: number, seg: number): number {
+    const modrm = q[k++];
+    const mod = modrm >> 6;
+    if (mod === 3) return k;
+    const rm = modrm & 7;
+    let base = 8;
+    let index = 8;
+    let scale = 0;
+    let disp = 0;
+    let defSeg = DS;
+    if (rm === 4) {
+      const sib = q[k++];
+      const sb = sib & 7;
+      const ix = (sib >> 3) & 7;
+      scale = sib >> 6;
+      if (sb === 5 && mod === 0) {
+        disp = rd32(q, k);
+        k += 4;
+      } else {
+        base = sb;
+        if (sb === ESP || sb === EBP) defSeg = SS;
+      }
+      if (ix !== 4) index = ix;
+    } else if (rm === 5 && mod === 0) {
+      disp = rd32(q, k);
+      k += 4;
+    } else {
+      base = rm;
+      if (rm === EBP) defSeg = SS;
+    }
+    if (mod === 1) disp = (disp + ((q[k++] << 24) >> 24)) | 0;
+    else if (mod === 2) {
+      disp = (disp + rd32(q, k)) | 0;
+      k += 4;
+    }
+    this.dW1 = base | (index << 4) | (scale << 8) | ((seg === NO_SEG ? defSeg : seg) << 10);
+    this.dDisp = disp;
+    return k;
+  }
+
+  /** The linear address of a cached memory operand (sets eaSeg/eaOff for the segment checks). */
+  private dEa(w1: number, disp: number): number {
+    const r = this.reg32;
+    let off = disp;
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const seg = (w1 >> 10) & 7;
+    this.eaSeg = seg;
+    this.eaOff = off;
+    return (this.segBase[seg] + off) | 0;
+  }
+
+  /** A 32-bit memory operand at `lin` (after dEa): the segment checks, then the access. */
+  private dRead32(lin: number): number {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, false);
+    return this.readLin32(lin) >>> 0;
+  }
+  private dWrite32(lin: number, v: number): void {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, true);
+    this.writeLin32(lin, v);
+  }
+
+  /** Executes a cached instruction; EIP already points after it. */
+  private execDecoded(w0: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    const x = w0 >>> 12;
+    switch (w0 & 0xff) {
+      case D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu(op, r[dst] >>> 0, r[(x >> 6) & 7] >>> 0, 4);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_RM: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu(op, r[dst] >>> 0, this.dRead32(this.dEa(d[p + 1], d[p + 2])), 4);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_MR: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu(op, this.dRead32(lin), r[(x >> 3) & 7] >>> 0, 4);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu(op, r[dst] >>> 0, d[p + 3] >>> 0, 4);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_MI: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu(op, this.dRead32(lin), d[p + 3] >>> 0, 4);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_TEST_RR:
+        this.alu(4, r[x & 7] >>> 0, r[(x >> 3) & 7] >>> 0, 4);
+        return;
+      case D_TEST_MR:
+        this.alu(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7] >>> 0, 4);
+        return;
+      case D_TEST_RI:
+        this.alu(4, r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+        return;
+      case D_MOV_RR:
+        r[x & 7] = r[(x >> 3) & 7];
+        return;
+      case D_MOV_MR:
+        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
+        return;
+      case D_MOV_RM:
+        r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        return;
+      case D_MOV_RI:
+        r[x & 7] = d[p + 3];
+        return;
+      case D_MOV_MI:
+        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
+        return;
+      case D_LEA: {
+        const w1 = d[p + 1];
+        let off = d[p + 2];
+        const base = w1 & 15;
+        if (base < 8) off += r[base];
+        const index = (w1 >> 4) & 15;
+        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+        r[x] = off;
+        return;
+      }
+      case D_INC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, false);
+        return;
+      case D_DEC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, true);
+        return;
+      case D_PUSH_R:
+        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
+        this.push32(r[x]);
+        return;
+      case D_POP_R: {
+        const v = this.pop32();
+        r[x] = v;
+        return;
+      }
+      case D_PUSH_I:
+        this.push32(d[p + 3]);
+        return;
+      case D_JCC:
+        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_JMP:
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_CALL:
+        this.push32(this._eip);
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_RET: {
+        const to = this.pop32();
+        this.addSp(d[p + 3]);
+        this._eip = to;
+        return;
+      }
+      case D_CALL_R: {
+        const to = r[x];
+        this.push32(this._eip);
+        this._eip = to;
+        return;
+      }
+      case D_CALL_M: {
+        const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        this.push32(this._eip);
+        this._eip = to | 0;
+        return;
+      }
+      case D_JMP_R:
+        this._eip = r[x];
+        return;
+      case D_JMP_M:
+        this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
+        return;
+      case D_NOP:
+        return;
+      case D_CDQ:
+        r[EDX] = r[EAX] >> 31;
+        return;
+      case D_LEAVE:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        r[EBP] = this.pop32();
+        return;
+      default:
+        return this.execGeneric(x, d, p);
+    }
+  }
+
+  /**
+   * The less frequent cached forms, run by the interpreter's own helpers: the decode state that
+   * decodeModrm() would leave (modrm, ea, eaSeg, eaOff, sizes) is rebuilt from the entry.
+   */
+  private execGeneric(x: number, d: Int32Array, p: number): void {
+    const modrm = x & 0xff;
+    this.modrm = modrm;
+    this.op32 = true;
+    this.ad32 = true;
+    this.seg = NO_SEG;
+    this.rep = 0;
+    if (modrm < 0xc0) this.ea = this.dEa(d[p + 1], d[p + 2]);
+    const imm = d[p + 3];
+    const r = this.reg32;
+    const extra = (x >>> 14) & 15;
+    switch ((x >>> 8) & 63) {
+      case G_ALU8_AI: {
+        const res = this.alu(extra & 7, r[EAX] & 0xff, imm & 0xff, 1);
+        if ((extra & 7) !== 7) this.setReg(EAX, 1, res);
+        return;
+      }
+      case G_ALU8_MR: {
+        const res = this.alu(extra & 7, this.getRm(1), this.getReg(this.reg, 1), 1);
+        if ((extra & 7) !== 7) this.setRm(1, res);
+        return;
+      }
+      case G_ALU8_RM: {
+        const res = this.alu(extra & 7, this.getReg(this.reg, 1), this.getRm(1), 1);
+        if ((extra & 7) !== 7) this.setReg(this.reg, 1, res);
+        return;
+      }
+      case G_ALU8_MI: {
+        const res = this.alu(extra & 7, this.getRm(1), imm & 0xff, 1);
+        if ((extra & 7) !== 7) this.setRm(1, res);
+        return;
+      }
+      case G_MOV8_MI:
+        this.setRm(1, imm);
+        return;
+      case G_MOV8_MR:
+        this.setRm(1, this.getReg(this.reg, 1));
+        return;
+      case G_MOV8_RM:
+        this.setReg(this.reg, 1, this.getRm(1));
+        return;
+      case G_TEST8:
+        this.alu(4, this.getRm(1), this.getReg(this.reg, 1), 1);
+        return;
+      case G_TEST8_MI:
+        this.alu(4, this.getRm(1), imm & 0xff, 1);
+        return;
+      case G_TEST_MI:
+        this.alu(4, this.getRm(4), imm >>> 0, 4);
+        return;
+      case G_IMUL3:
+        this.setReg(this.reg, 4, this.imul2(this.getRm(4), imm >>> 0, 4));
+        return;
+      case G_IMUL2:
+        this.setReg(this.reg, 4, this.imul2(this.getReg(this.reg, 4), this.getRm(4), 4));
+        return;
+      case G_SHIFT:
+      case G_SHIFT8: {
+        const size = ((x >>> 8) & 63) === G_SHIFT ? 4 : 1;
+        const a = this.getRm(size);
+        this.setRm(size, this.shift(this.reg, a, imm < 0 ? r[ECX] & 0xff : imm, size));
+        return;
+      }
+      case G_GRP3:
+        return this.group3Body(4);
+      case G_GRP3_8:
+        return this.group3Body(1);
+      case G_INCDEC:
+        this.setRm(4, this.incdec(this.getRm(4), 4, this.reg === 1));
+        return;
+      case G_INCDEC8:
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
+        return;
+      case G_PUSH_M:
+        this.push32(this.getRm(4));
+        return;
+      case G_SETCC:
+        this.setRm(1, this.cond(extra) ? 1 : 0);
+        return;
+      case G_CMOV: {
+        const v = this.getRm(4);
+        if (this.cond(extra)) this.setReg(this.reg, 4, v);
+        return;
+      }
+      case G_MOVX: {
+        // extra: 0F B6 → 0, B7 → 1, BE → 8, BF → 9
+        const size = extra & 1 ? 2 : 1;
+        let v = this.getRm(size);
+        if (extra & 8) v = signExtend(v, size);
+        this.setReg(this.reg, 4, v);
+        return;
+      }
+    }
+    throw new Error(`cpu: no cached form ${x}`);
   }
 
   // ---- the interpreter ---------------------------------------------------------------------------
@@ -1513,6 +2326,7 @@ export class Cpu {
         const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+        this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe6:
@@ -1523,6 +2337,7 @@ export class Cpu {
         const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
+        this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe8: {
@@ -1619,6 +2434,11 @@ export class Cpu {
 
   private group3(size: number): void {
     this.decodeModrm();
+    this.group3Body(size);
+  }
+
+  /** Group 3 after ModR/M decode (TEST reads its immediate here). */
+  private group3Body(size: number): void {
     const r = this.reg32;
     const a = this.getRm(size);
     switch (this.reg) {
