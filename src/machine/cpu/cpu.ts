@@ -128,12 +128,80 @@ function rd32(q: Uint8Array, k: number): number {
   return q[k] | (q[k + 1] << 8) | (q[k + 2] << 16) | (q[k + 3] << 24);
 }
 
+/** Kinds of the lazy arithmetic flags (Cpu.lz). */
+const LZ_ADD = 1,
+  LZ_SUB = 2,
+  LZ_LOGIC = 3,
+  LZ_INC = 4,
+  LZ_DEC = 5;
+
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
 export class Cpu {
   readonly reg32 = new Int32Array(8);
   private _eip = 0;
-  private flags = 2;
+  /**
+   * EFLAGS, lazily (hot path): `fl` holds every bit except, while `lz` ≠ 0, the six arithmetic
+   * flags, which are then those of the last ALU operation, kept as its kind (`lz`), operand size
+   * (`lzSize`) and operands/result (`lzv`: a, b, result as int32). `flags` (get/set) is the exact
+   * value; cond() and cfBit() answer from the lazy state without building it.
+   */
+  private fl = 2;
+  private lz = 0;
+  private lzSize = 4;
+  private readonly lzv = new Int32Array(3);
+  private get flags(): number {
+    if (this.lz !== 0) this.materialize();
+    return this.fl;
+  }
+  private set flags(v: number) {
+    this.fl = v;
+    this.lz = 0;
+  }
+  private materialize(): void {
+    const size = this.lzSize;
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    const a = this.lzv[0] & mask;
+    const b = this.lzv[1] & mask;
+    const r = this.lzv[2] & mask;
+    let f = (r === 0 ? ZF : 0) | (r & sign ? SF : 0) | PARITY[r & 0xff];
+    switch (this.lz) {
+      case LZ_ADD:
+        if (size === 4 ? r >>> 0 < a >>> 0 : r < a) f |= CF;
+        if ((a ^ r) & (b ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      case LZ_SUB:
+        if (size === 4 ? a >>> 0 < b >>> 0 : a < b) f |= CF;
+        if ((a ^ b) & (a ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      case LZ_INC:
+        f |= this.fl & CF;
+        f |= (a ^ 1 ^ r) & AF;
+        if (r === (sign | 0) || (size === 4 && r >>> 0 === sign)) f |= OF;
+        break;
+      case LZ_DEC:
+        f |= this.fl & CF;
+        f |= (a ^ 1 ^ r) & AF;
+        if (a === (sign | 0) || (size === 4 && a >>> 0 === sign)) f |= OF;
+        break;
+      default: // LZ_LOGIC: CF = OF = 0, AF undefined (0, as the host does)
+    }
+    this.fl = (this.fl & ~ARITH) | f;
+    this.lz = 0;
+  }
+  /** CF (0 or 1) without materializing the other flags. */
+  private cfBit(): number {
+    const lz = this.lz;
+    if (lz === 0 || lz >= LZ_INC) return this.fl & CF;
+    if (lz === LZ_LOGIC) return 0;
+    const mask = MASK[this.lzSize];
+    const a = (this.lzv[0] & mask) >>> 0;
+    if (lz === LZ_ADD) return (this.lzv[2] & mask) >>> 0 < a ? 1 : 0;
+    return a < (this.lzv[1] & mask) >>> 0 ? 1 : 0;
+  }
   readonly segSel = new Uint16Array(6);
   readonly segBase = new Int32Array(6);
   readonly segLimit = new Int32Array(6);
@@ -215,7 +283,7 @@ export class Cpu {
     return this._cpl;
   }
   get interruptFlag(): boolean {
-    return (this.flags & IF) !== 0;
+    return (this.fl & IF) !== 0;
   }
   getEflags(): number {
     return this.flags | 2;
@@ -323,7 +391,7 @@ export class Cpu {
         return RunExit.STOPPED;
       }
       if (this.shadow) this.shadow = false;
-      else if (this.flags & IF && this.env.pic.hasInterrupt()) {
+      else if (this.fl & IF && this.env.pic.hasInterrupt()) {
         this.halted = false;
         const vector = this.env.pic.acknowledge();
         if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
@@ -546,7 +614,7 @@ export class Cpu {
   }
 
   private loadSeg(s: number, sel: number): void {
-    if (!(this._cr0 & 1) || this.flags & VM) this.setRealSeg(s, sel);
+    if (!(this._cr0 & 1) || this.fl & VM) this.setRealSeg(s, sel);
     else this.loadSegProtected(s, sel, GP, this._cpl);
     if (s === SS) this.shadow = true;
   }
@@ -777,7 +845,7 @@ export class Cpu {
    * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
    */
   private checkSeg(sreg: number, off: number, size: number, write: boolean): void {
-    if (!(this._cr0 & 1) || this.flags & VM) return;
+    if (!(this._cr0 & 1) || this.fl & VM) return;
     const attr = this.segAttr[sreg];
     const limit = this.segLimit[sreg];
     if (limit === -1 && (attr & 0xe00) === 0x200) return;
@@ -874,60 +942,83 @@ export class Cpu {
   // ---- ALU ---------------------------------------------------------------------------------------
 
   private setArith(f: number): void {
-    this.flags = (this.flags & ~ARITH) | f;
+    this.fl = (this.fl & ~ARITH) | f;
+    this.lz = 0;
   }
 
-  /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result. */
+  /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result (unsigned). */
   private alu(op: number, a: number, b: number, size: number): number {
-    const mask = MASK[size];
-    const sign = SIGN[size];
     let r: number;
-    let f = 0;
+    let kind: number;
     switch (op) {
-      case 0: // ADD
-      case 2: {
-        // ADC
-        const c = op === 2 ? this.flags & CF : 0;
-        r = a + b + c;
-        if (r > mask) f |= CF;
-        r = size === 4 ? r >>> 0 : r & mask;
-        if ((a ^ r) & (b ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
+      case 0:
+        r = a + b;
+        kind = LZ_ADD;
         break;
-      }
-      case 3: // SBB
-      case 5: // SUB
-      case 7: {
-        // CMP
-        const c = op === 3 ? this.flags & CF : 0;
-        r = a - b - c;
-        if (r < 0) f |= CF;
-        r = size === 4 ? r >>> 0 : r & mask;
-        if ((a ^ b) & (a ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
+      case 5:
+      case 7:
+        r = a - b;
+        kind = LZ_SUB;
         break;
-      }
       case 1:
-        r = size === 4 ? (a | b) >>> 0 : a | b;
+        r = a | b;
+        kind = LZ_LOGIC;
         break;
       case 4:
-        r = size === 4 ? (a & b) >>> 0 : a & b;
+        r = a & b;
+        kind = LZ_LOGIC;
+        break;
+      case 6:
+        r = a ^ b;
+        kind = LZ_LOGIC;
         break;
       default:
-        r = size === 4 ? (a ^ b) >>> 0 : a ^ b;
+        return this.aluCarry(op, a, b, size);
     }
+    r = size === 4 ? r >>> 0 : r & MASK[size];
+    this.lz = kind;
+    this.lzSize = size;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = b;
+    v[2] = r;
+    return r;
+  }
+
+  /** ADC and SBB (flags computed at once: CF in, CF out). */
+  private aluCarry(op: number, a: number, b: number, size: number): number {
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    const c = this.cfBit();
+    let r: number;
+    let f = 0;
+    if (op === 2) {
+      r = a + b + c;
+      if (r > mask) f |= CF;
+      r = size === 4 ? r >>> 0 : r & mask;
+      if ((a ^ r) & (b ^ r) & sign) f |= OF;
+    } else {
+      r = a - b - c;
+      if (r < 0) f |= CF;
+      r = size === 4 ? r >>> 0 : r & mask;
+      if ((a ^ b) & (a ^ r) & sign) f |= OF;
+    }
+    f |= (a ^ b ^ r) & AF;
     this.setArith(f | szp(r, size));
     return r;
   }
 
   private incdec(a: number, size: number, dec: boolean): number {
-    const mask = MASK[size];
-    const sign = SIGN[size];
-    const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & mask;
-    let f = this.flags & CF;
-    f |= (a ^ 1 ^ r) & AF;
-    if (dec ? a === sign : r === sign) f |= OF;
-    this.setArith(f | szp(r, size));
+    const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & MASK[size];
+    // CF is kept: fold the previous CF into fl before the lazy state is replaced.
+    const cf = this.cfBit();
+    this.fl = (this.fl & ~CF) | cf;
+    this.lz = dec ? LZ_DEC : LZ_INC;
+    this.lzSize = size;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = 1;
+    v[2] = r;
     return r;
   }
 
@@ -1007,8 +1098,42 @@ export class Cpu {
   }
 
   private cond(cc: number): boolean {
-    const f = this.flags;
+    const lz = this.lz;
     let r: boolean;
+    if (lz !== 0) {
+      // From the lazy state (the common CMP/SUB/TEST + Jcc pairs), without building EFLAGS.
+      const size = this.lzSize;
+      const res = this.lzv[2];
+      switch (cc >> 1) {
+        case 1:
+          r = this.cfBit() !== 0;
+          return cc & 1 ? !r : r;
+        case 2:
+          r = res === 0;
+          return cc & 1 ? !r : r;
+        case 3:
+          r = res === 0 || this.cfBit() !== 0;
+          return cc & 1 ? !r : r;
+        case 4:
+          r = (res & SIGN[size]) !== 0;
+          return cc & 1 ? !r : r;
+        case 6:
+        case 7:
+          if (lz === LZ_SUB) {
+            // SF ≠ OF after a − b is "a < b" as signed numbers.
+            const sh = 32 - size * 8;
+            const a = (this.lzv[0] << sh) >> sh;
+            const b = (this.lzv[1] << sh) >> sh;
+            r = cc >> 1 === 6 ? a < b : a <= b;
+            return cc & 1 ? !r : r;
+          }
+          if (lz === LZ_LOGIC) {
+            r = (res & SIGN[size]) !== 0 || (cc >> 1 === 7 && res === 0);
+            return cc & 1 ? !r : r;
+          }
+      }
+    }
+    const f = this.flags;
     switch (cc >> 1) {
       case 0:
         r = (f & OF) !== 0;
@@ -1044,7 +1169,7 @@ export class Cpu {
   }
 
   private get iopl(): number {
-    return (this.flags & IOPL) >>> 12;
+    return (this.fl & IOPL) >>> 12;
   }
 
   /** I/O permission (SDM vol. 1, 19.5): IOPL, then the TSS bitmap. */
@@ -1120,7 +1245,7 @@ export class Cpu {
   private stringOnce(op: number, size: number): boolean {
     const a32 = this.ad32;
     const r = this.reg32;
-    const step = this.flags & DF ? -size : size;
+    const step = this.fl & DF ? -size : size;
     const srcSeg = this.segBase[this.seg === NO_SEG ? DS : this.seg];
     const si = a32 ? r[ESI] : r[ESI] & 0xffff;
     const di = a32 ? r[EDI] : r[EDI] & 0xffff;
@@ -1141,7 +1266,7 @@ export class Cpu {
         this.alu(7, a, b, size);
         this.advance(ESI, step, a32);
         this.advance(EDI, step, a32);
-        again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
+        again = this.cond(this.rep === 0xf3 ? 4 : 5); // REPE: while ZF; REPNE: while not ZF
         break;
       }
       case 0xaa: // STOS
@@ -1156,7 +1281,7 @@ export class Cpu {
         // SCAS
         this.alu(7, this.getReg(EAX, size), this.readLin(this.segBase[ES] + di, size), size);
         this.advance(EDI, step, a32);
-        again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
+        again = this.cond(this.rep === 0xf3 ? 4 : 5); // REPE: while ZF; REPNE: while not ZF
         break;
       }
       case 0x6c: {
@@ -1252,7 +1377,7 @@ export class Cpu {
 
   /** Points the window at the code page of EIP; false when the cache cannot serve it. */
   private openWindow(): boolean {
-    if (!this.codeSize32 || this.flags & VM) return false;
+    if (!this.codeSize32 || this.fl & VM) return false;
     const lin = (this.segBase[CS] + this._eip) | 0;
     const o = this.mmu.translate(lin, false, this.user);
     if (o === PHYS_IO) return false;
@@ -2383,7 +2508,7 @@ export class Cpu {
         if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
         if (b === 0xfa) this.flags &= ~IF;
         else {
-          if (!(this.flags & IF)) this.shadow = true;
+          if (!(this.fl & IF)) this.shadow = true;
           this.flags |= IF;
         }
         return;
@@ -2626,7 +2751,7 @@ export class Cpu {
   }
 
   private farJump(sel: number, off: number): void {
-    if (!(this._cr0 & 1) || this.flags & VM) {
+    if (!(this._cr0 & 1) || this.fl & VM) {
       this.setRealSeg(CS, sel);
       this._eip = off;
       return;
@@ -2635,7 +2760,7 @@ export class Cpu {
   }
 
   private farCall(sel: number, off: number): void {
-    if (!(this._cr0 & 1) || this.flags & VM) {
+    if (!(this._cr0 & 1) || this.fl & VM) {
       this.push(this.segSel[CS]);
       this.push(this._eip);
       this.setRealSeg(CS, sel);
@@ -2723,7 +2848,7 @@ export class Cpu {
   private farReturn(n: number): void {
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
-    if (!(this._cr0 & 1) || this.flags & VM) {
+    if (!(this._cr0 & 1) || this.fl & VM) {
       this.addSp(n);
       this.setRealSeg(CS, cs);
       this._eip = eip;
@@ -2742,7 +2867,7 @@ export class Cpu {
       this.setFlagsFrom(fl, this.op32 ? 4 : 2);
       return;
     }
-    if (this.flags & NT) throw new CpuFault(TS, this.trSel & 0xfffc); // task return: not supported
+    if (this.fl & NT) throw new CpuFault(TS, this.trSel & 0xfffc); // task return: not supported
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
     const fl = this.pop();
@@ -2823,7 +2948,7 @@ export class Cpu {
         return this.group7(osz);
       case 0x02:
       case 0x03: {
-        if (!(this._cr0 & 1) || this.flags & VM) throw new CpuFault(UD, -1);
+        if (!(this._cr0 & 1) || this.fl & VM) throw new CpuFault(UD, -1);
         this.decodeModrm();
         const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
         if (d === null) {
