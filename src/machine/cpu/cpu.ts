@@ -96,7 +96,11 @@ const D_SLOW = 1,
   D_GENERIC = 31,
   D_NOP = 32,
   D_CDQ = 33,
-  D_LEAVE = 34;
+  D_LEAVE = 34,
+  D_SHIFT_R = 35,
+  D_GRP3_R = 36,
+  D_IMUL3_R = 37,
+  D_MOVZX8_M = 38;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 const G_ALU8_AI = 1,
   G_ALU8_MR = 2,
@@ -1536,6 +1540,7 @@ export class Cpu {
           this.dImm = rd32(q, k);
           k += 4;
         } else this.dImm = (q[k++] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(k, D_IMUL3_R, modrm & 0x3f);
         return this.dEnd(k, D_GENERIC, modrm | (G_IMUL3 << 8));
       }
       case 0x80:
@@ -1613,6 +1618,8 @@ export class Cpu {
         if (b < 0xd0) this.dImm = q[k++];
         else if (b < 0xd2) this.dImm = 1;
         else this.dImm = -1; // CL
+        if (b & 1 && modrm >= 0xc0 && (modrm & 0x38) >= 0x20)
+          return this.dEnd(k, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
         return this.dEnd(k, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
       }
       case 0xc2:
@@ -1658,6 +1665,7 @@ export class Cpu {
           if (modrm >= 0xc0) return this.dEnd(k + 4, D_TEST_RI, modrm & 7);
           return this.dEnd(k + 4, D_GENERIC, modrm | (G_TEST_MI << 8));
         }
+        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(k, D_GRP3_R, (modrm & 0x3f));
         return this.dEnd(k, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
       }
       case 0xfe:
@@ -1707,6 +1715,7 @@ export class Cpu {
       case 0xbf: {
         const modrm = q[k];
         k = this.dModrm(q, k, seg);
+        if (b === 0xb6 && modrm < 0xc0) return this.dEnd(k, D_MOVZX8_M, (modrm >> 3) & 7);
         return this.dEnd(k, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
       }
     }
@@ -1914,6 +1923,42 @@ export class Cpu {
       case D_JMP_M:
         this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
         return;
+      case D_SHIFT_R: {
+        // SHL/SHR/SAL/SAR on a register; count 32 = CL.
+        const reg = x & 7;
+        const n = (x >> 6) & 63;
+        r[reg] = this.shift((x >> 3) & 7, r[reg] >>> 0, n === 32 ? r[ECX] & 0xff : n, 4);
+        return;
+      }
+      case D_GRP3_R: {
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        const a = r[reg] >>> 0;
+        if (op === 2) r[reg] = ~a;
+        else if (op === 3) {
+          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
+          r[reg] = this.alu(5, 0, a, 4);
+        } else {
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
+          const ua = r[EAX] >>> 0;
+          const lo = Math.imul(ua, a);
+          const hi = mulHigh(ua, a);
+          r[EAX] = lo;
+          r[EDX] = hi;
+          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
+        }
+        return;
+      }
+      case D_IMUL3_R:
+        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+        return;
+      case D_MOVZX8_M: {
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const s = this.eaSeg;
+        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+        r[x] = this.readLin8(lin);
+        return;
+      }
       case D_NOP:
         return;
       case D_CDQ:
