@@ -297,6 +297,7 @@ export class Cpu {
   }
   requestStop(): void {
     this.stopRequested = true;
+    this.attention = 1;
   }
   setA20(enabled: boolean): void {
     this.mmu.a20Mask = enabled ? -1 : ~0x100000;
@@ -389,27 +390,44 @@ export class Cpu {
 
   /** The instruction loop (hot path). */
   private runInner(end: number): RunExit {
+    this.attention = 1;
     while (this.instructions < end) {
-      if (this.stopRequested) {
-        this.stopRequested = false;
-        return RunExit.STOPPED;
+      // One test for the rare events (stop, interrupt shadow, HLT) and one for IF.
+      if (this.attention !== 0 || this.fl & IF) {
+        const exit = this.events();
+        if (exit >= 0) return exit as RunExit;
       }
-      if (this.shadow) this.shadow = false;
-      else if (this.fl & IF && this.env.pic.hasInterrupt()) {
-        this.halted = false;
-        const vector = this.env.pic.acknowledge();
-        if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
-      }
-      if (this.halted) return RunExit.HLT;
       this.start = this._eip;
       this.startEsp = this.reg32[ESP];
       this.traceRing[this.tracePos++ & 63] = this.start;
       this.exec();
       this.instructions++;
-      if (this.halted) return RunExit.HLT;
+      if (this.attention !== 0 && this.halted) return RunExit.HLT;
     }
     return this.stopRequested ? ((this.stopRequested = false), RunExit.STOPPED) : RunExit.BUDGET;
   }
+
+  /**
+   * Before an instruction: a requested stop, the STI/MOV SS shadow, a pending interrupt (IF = 1),
+   * HLT. Returns a RunExit, or -1 to go on; leaves `attention` 0 when nothing is left to watch.
+   */
+  private events(): number {
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      return RunExit.STOPPED;
+    }
+    if (this.shadow) this.shadow = false;
+    else if (this.fl & IF && this.env.pic.hasInterrupt()) {
+      this.halted = false;
+      const vector = this.env.pic.acknowledge();
+      if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+    }
+    if (this.halted) return RunExit.HLT;
+    this.attention = this.shadow || this.stopRequested ? 1 : 0;
+    return -1;
+  }
+  /** Non-zero while stopRequested, shadow or halted may be set (see events()). */
+  private attention = 1;
 
   /** The last n instruction addresses with their bytes (a disassembler is not written yet). */
   trace(n: number): string[] {
@@ -620,7 +638,10 @@ export class Cpu {
   private loadSeg(s: number, sel: number): void {
     if (!(this._cr0 & 1) || this.fl & VM) this.setRealSeg(s, sel);
     else this.loadSegProtected(s, sel, GP, this._cpl);
-    if (s === SS) this.shadow = true;
+    if (s === SS) {
+      this.shadow = true;
+      this.attention = 1;
+    }
   }
 
   // ---- memory ------------------------------------------------------------------------------------
@@ -1665,7 +1686,7 @@ export class Cpu {
           if (modrm >= 0xc0) return this.dEnd(k + 4, D_TEST_RI, modrm & 7);
           return this.dEnd(k + 4, D_GENERIC, modrm | (G_TEST_MI << 8));
         }
-        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(k, D_GRP3_R, (modrm & 0x3f));
+        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(k, D_GRP3_R, modrm & 0x3f);
         return this.dEnd(k, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
       }
       case 0xfe:
@@ -2535,6 +2556,7 @@ export class Cpu {
       case 0xf4:
         this.requireCpl0();
         this.halted = true;
+        this.attention = 1;
         return;
       case 0xf5:
         this.flags ^= CF;
@@ -2553,7 +2575,10 @@ export class Cpu {
         if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
         if (b === 0xfa) this.flags &= ~IF;
         else {
-          if (!(this.fl & IF)) this.shadow = true;
+          if (!(this.fl & IF)) {
+            this.shadow = true;
+            this.attention = 1;
+          }
           this.flags |= IF;
         }
         return;
