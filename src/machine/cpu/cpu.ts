@@ -390,6 +390,7 @@ export class Cpu {
 
   /** The instruction loop (hot path). */
   private runInner(end: number): RunExit {
+    const r = this.reg32;
     this.attention = 1;
     while (this.instructions < end) {
       // One test for the rare events (stop, interrupt shadow, HLT) and one for IF.
@@ -397,10 +398,195 @@ export class Cpu {
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
       }
-      this.start = this._eip;
-      this.startEsp = this.reg32[ESP];
-      this.traceRing[this.tracePos++ & 63] = this.start;
-      this.exec();
+      const eip = this._eip;
+      this.start = eip;
+      this.startEsp = r[ESP];
+      this.traceRing[this.tracePos++ & 63] = eip;
+      // The decoded-instruction cache (see "the decoded-instruction cache" below).
+      let idx = (eip - this.winEip) >>> 0;
+      if (idx >= 4096 || this.winGen !== this.mmu.generation)
+        idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
+      const d = this.winPage;
+      const p = idx << 2;
+      let w0 = idx < 4096 ? d[p] : D_SLOW;
+      if (w0 === 0) w0 = this.decodeAt(d, idx);
+      if (w0 === D_SLOW) this.step();
+      else {
+        this._eip = (eip + ((w0 >>> 8) & 15)) | 0;
+        const x = w0 >>> 12;
+        switch (w0 & 0xff) {
+          case D_ALU_RR: {
+            const op = x & 7;
+            const dst = (x >> 3) & 7;
+            const res = this.alu(op, r[dst] >>> 0, r[(x >> 6) & 7] >>> 0, 4);
+            if (op !== 7) r[dst] = res;
+            break;
+          }
+          case D_ALU_RM: {
+            const op = x & 7;
+            const dst = (x >> 3) & 7;
+            const res = this.alu(op, r[dst] >>> 0, this.dRead32(this.dEa(d[p + 1], d[p + 2])), 4);
+            if (op !== 7) r[dst] = res;
+            break;
+          }
+          case D_ALU_MR: {
+            const op = x & 7;
+            const lin = this.dEa(d[p + 1], d[p + 2]);
+            const res = this.alu(op, this.dRead32(lin), r[(x >> 3) & 7] >>> 0, 4);
+            if (op !== 7) this.dWrite32(lin, res);
+            break;
+          }
+          case D_ALU_RI: {
+            const op = x & 7;
+            const dst = (x >> 3) & 7;
+            const res = this.alu(op, r[dst] >>> 0, d[p + 3] >>> 0, 4);
+            if (op !== 7) r[dst] = res;
+            break;
+          }
+          case D_ALU_MI: {
+            const op = x & 7;
+            const lin = this.dEa(d[p + 1], d[p + 2]);
+            const res = this.alu(op, this.dRead32(lin), d[p + 3] >>> 0, 4);
+            if (op !== 7) this.dWrite32(lin, res);
+            break;
+          }
+          case D_TEST_RR:
+            this.alu(4, r[x & 7] >>> 0, r[(x >> 3) & 7] >>> 0, 4);
+            break;
+          case D_TEST_MR:
+            this.alu(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7] >>> 0, 4);
+            break;
+          case D_TEST_RI:
+            this.alu(4, r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+            break;
+          case D_MOV_RR:
+            r[x & 7] = r[(x >> 3) & 7];
+            break;
+          case D_MOV_MR:
+            this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
+            break;
+          case D_MOV_RM:
+            r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+            break;
+          case D_MOV_RI:
+            r[x & 7] = d[p + 3];
+            break;
+          case D_MOV_MI:
+            this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
+            break;
+          case D_LEA: {
+            const w1 = d[p + 1];
+            let off = d[p + 2];
+            const base = w1 & 15;
+            if (base < 8) off += r[base];
+            const index = (w1 >> 4) & 15;
+            if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+            r[x] = off;
+            break;
+          }
+          case D_INC_R:
+            r[x] = this.incdec(r[x] >>> 0, 4, false);
+            break;
+          case D_DEC_R:
+            r[x] = this.incdec(r[x] >>> 0, 4, true);
+            break;
+          case D_PUSH_R:
+            // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
+            this.push32(r[x]);
+            break;
+          case D_POP_R: {
+            const v = this.pop32();
+            r[x] = v;
+            break;
+          }
+          case D_PUSH_I:
+            this.push32(d[p + 3]);
+            break;
+          case D_JCC:
+            if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+            break;
+          case D_JMP:
+            this._eip = (this._eip + d[p + 3]) | 0;
+            break;
+          case D_CALL:
+            this.push32(this._eip);
+            this._eip = (this._eip + d[p + 3]) | 0;
+            break;
+          case D_RET: {
+            const to = this.pop32();
+            this.addSp(d[p + 3]);
+            this._eip = to;
+            break;
+          }
+          case D_CALL_R: {
+            const to = r[x];
+            this.push32(this._eip);
+            this._eip = to;
+            break;
+          }
+          case D_CALL_M: {
+            const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+            this.push32(this._eip);
+            this._eip = to | 0;
+            break;
+          }
+          case D_JMP_R:
+            this._eip = r[x];
+            break;
+          case D_JMP_M:
+            this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
+            break;
+          case D_SHIFT_R: {
+            // SHL/SHR/SAL/SAR on a register; count 32 = CL.
+            const reg = x & 7;
+            const n = (x >> 6) & 63;
+            r[reg] = this.shift((x >> 3) & 7, r[reg] >>> 0, n === 32 ? r[ECX] & 0xff : n, 4);
+            break;
+          }
+          case D_GRP3_R: {
+            const reg = x & 7;
+            const op = (x >> 3) & 7;
+            const a = r[reg] >>> 0;
+            if (op === 2) r[reg] = ~a;
+            else if (op === 3) {
+              // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
+              r[reg] = this.alu(5, 0, a, 4);
+            } else {
+              // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
+              const ua = r[EAX] >>> 0;
+              const lo = Math.imul(ua, a);
+              const hi = mulHigh(ua, a);
+              r[EAX] = lo;
+              r[EDX] = hi;
+              this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
+            }
+            break;
+          }
+          case D_IMUL3_R:
+            r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+            break;
+          case D_MOVZX8_M: {
+            const lin = this.dEa(d[p + 1], d[p + 2]);
+            const s = this.eaSeg;
+            if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+            r[x] = this.readLin8(lin);
+            break;
+          }
+          case D_NOP:
+            break;
+          case D_CDQ:
+            r[EDX] = r[EAX] >> 31;
+            break;
+          case D_LEAVE:
+            if (this.stackSize32) r[ESP] = r[EBP];
+            else this.setReg(ESP, 2, r[EBP]);
+            r[EBP] = this.pop32();
+            break;
+          default:
+            this.execGeneric(x, d, p);
+            break;
+        }
+      }
       this.instructions++;
       if (this.attention !== 0 && this.halted) return RunExit.HLT;
     }
@@ -1384,22 +1570,6 @@ export class Cpu {
     this.winGen = -1;
   }
 
-  /** Runs one instruction from the decoded cache, or through step() when it cannot. */
-  private exec(): void {
-    let idx = (this._eip - this.winEip) >>> 0;
-    if (idx >= 4096 || this.winGen !== this.mmu.generation) {
-      if (!this.openWindow()) return this.step();
-      idx = (this._eip - this.winEip) >>> 0;
-    }
-    const d = this.winPage;
-    const p = idx << 2;
-    let w0 = d[p];
-    if (w0 === 0) w0 = this.decodeAt(d, idx);
-    if (w0 === D_SLOW) return this.step();
-    this._eip = (this._eip + ((w0 >>> 8) & 15)) | 0;
-    this.execDecoded(w0, d, p);
-  }
-
   /** Points the window at the code page of EIP; false when the cache cannot serve it. */
   private openWindow(): boolean {
     if (!this.codeSize32 || this.fl & VM) return false;
@@ -1816,183 +1986,6 @@ export class Cpu {
     const s = this.eaSeg;
     if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, true);
     this.writeLin32(lin, v);
-  }
-
-  /** Executes a cached instruction; EIP already points after it. */
-  private execDecoded(w0: number, d: Int32Array, p: number): void {
-    const r = this.reg32;
-    const x = w0 >>> 12;
-    switch (w0 & 0xff) {
-      case D_ALU_RR: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu(op, r[dst] >>> 0, r[(x >> 6) & 7] >>> 0, 4);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
-      case D_ALU_RM: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu(op, r[dst] >>> 0, this.dRead32(this.dEa(d[p + 1], d[p + 2])), 4);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
-      case D_ALU_MR: {
-        const op = x & 7;
-        const lin = this.dEa(d[p + 1], d[p + 2]);
-        const res = this.alu(op, this.dRead32(lin), r[(x >> 3) & 7] >>> 0, 4);
-        if (op !== 7) this.dWrite32(lin, res);
-        return;
-      }
-      case D_ALU_RI: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu(op, r[dst] >>> 0, d[p + 3] >>> 0, 4);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
-      case D_ALU_MI: {
-        const op = x & 7;
-        const lin = this.dEa(d[p + 1], d[p + 2]);
-        const res = this.alu(op, this.dRead32(lin), d[p + 3] >>> 0, 4);
-        if (op !== 7) this.dWrite32(lin, res);
-        return;
-      }
-      case D_TEST_RR:
-        this.alu(4, r[x & 7] >>> 0, r[(x >> 3) & 7] >>> 0, 4);
-        return;
-      case D_TEST_MR:
-        this.alu(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7] >>> 0, 4);
-        return;
-      case D_TEST_RI:
-        this.alu(4, r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
-        return;
-      case D_MOV_RR:
-        r[x & 7] = r[(x >> 3) & 7];
-        return;
-      case D_MOV_MR:
-        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
-        return;
-      case D_MOV_RM:
-        r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
-        return;
-      case D_MOV_RI:
-        r[x & 7] = d[p + 3];
-        return;
-      case D_MOV_MI:
-        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
-        return;
-      case D_LEA: {
-        const w1 = d[p + 1];
-        let off = d[p + 2];
-        const base = w1 & 15;
-        if (base < 8) off += r[base];
-        const index = (w1 >> 4) & 15;
-        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
-        r[x] = off;
-        return;
-      }
-      case D_INC_R:
-        r[x] = this.incdec(r[x] >>> 0, 4, false);
-        return;
-      case D_DEC_R:
-        r[x] = this.incdec(r[x] >>> 0, 4, true);
-        return;
-      case D_PUSH_R:
-        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
-        this.push32(r[x]);
-        return;
-      case D_POP_R: {
-        const v = this.pop32();
-        r[x] = v;
-        return;
-      }
-      case D_PUSH_I:
-        this.push32(d[p + 3]);
-        return;
-      case D_JCC:
-        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case D_JMP:
-        this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case D_CALL:
-        this.push32(this._eip);
-        this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case D_RET: {
-        const to = this.pop32();
-        this.addSp(d[p + 3]);
-        this._eip = to;
-        return;
-      }
-      case D_CALL_R: {
-        const to = r[x];
-        this.push32(this._eip);
-        this._eip = to;
-        return;
-      }
-      case D_CALL_M: {
-        const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
-        this.push32(this._eip);
-        this._eip = to | 0;
-        return;
-      }
-      case D_JMP_R:
-        this._eip = r[x];
-        return;
-      case D_JMP_M:
-        this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
-        return;
-      case D_SHIFT_R: {
-        // SHL/SHR/SAL/SAR on a register; count 32 = CL.
-        const reg = x & 7;
-        const n = (x >> 6) & 63;
-        r[reg] = this.shift((x >> 3) & 7, r[reg] >>> 0, n === 32 ? r[ECX] & 0xff : n, 4);
-        return;
-      }
-      case D_GRP3_R: {
-        const reg = x & 7;
-        const op = (x >> 3) & 7;
-        const a = r[reg] >>> 0;
-        if (op === 2) r[reg] = ~a;
-        else if (op === 3) {
-          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
-          r[reg] = this.alu(5, 0, a, 4);
-        } else {
-          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
-          const ua = r[EAX] >>> 0;
-          const lo = Math.imul(ua, a);
-          const hi = mulHigh(ua, a);
-          r[EAX] = lo;
-          r[EDX] = hi;
-          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
-        }
-        return;
-      }
-      case D_IMUL3_R:
-        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
-        return;
-      case D_MOVZX8_M: {
-        const lin = this.dEa(d[p + 1], d[p + 2]);
-        const s = this.eaSeg;
-        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
-        r[x] = this.readLin8(lin);
-        return;
-      }
-      case D_NOP:
-        return;
-      case D_CDQ:
-        r[EDX] = r[EAX] >> 31;
-        return;
-      case D_LEAVE:
-        if (this.stackSize32) r[ESP] = r[EBP];
-        else this.setReg(ESP, 2, r[EBP]);
-        r[EBP] = this.pop32();
-        return;
-      default:
-        return this.execGeneric(x, d, p);
-    }
   }
 
   /**
