@@ -1437,19 +1437,76 @@ export class Cpu {
     }
     const a32 = this.ad32;
     const r = this.reg32;
-    for (let n = 0; ; n++) {
+    const i0 = this.instructions;
+    // At most 1024 iterations per execution, and not past the budget (the caller counts one).
+    const limit = Math.max(1, Math.min(1024, this.runEnd - i0));
+    const bulk = a32 && (op === 0xa4 || op === 0xaa) && (this.fl & DF) === 0;
+    for (let n = 0; ;) {
       if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0) return;
-      const again = this.stringOnce(op, size);
-      if (n > 0) this.instructions++;
-      const c = a32
-        ? (r[ECX] = r[ECX] - 1)
-        : ((r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff)), r[ECX] & 0xffff);
-      if (c === 0 || !again) return;
-      if (n >= 1023 || this.instructions + 1 >= this.runEnd) {
+      let k = bulk ? this.stringBulk(op, size, Math.min(r[ECX] >>> 0, limit - n)) : 0;
+      let again = true;
+      if (k === 0) {
+        again = this.stringOnce(op, size);
+        if (a32) r[ECX] = r[ECX] - 1;
+        else r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff);
+        k = 1;
+      }
+      n += k;
+      this.instructions = i0 + n - 1;
+      if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0 || !again) return;
+      if (n >= limit) {
         this._eip = this.start;
         return;
       }
     }
+  }
+
+  /**
+   * REP MOVS / REP STOS upward with 32-bit addresses, as block copies (hot path): up to `max`
+   * iterations that stay inside one source and one destination page of RAM, through flat
+   * segments; returns how many were done (ESI/EDI/ECX advanced), 0 when the element-by-element
+   * path must do the next one (page end, MMIO, segment checks, an overlap that a block copy would
+   * get wrong). A fault leaves the registers at the iterations already done, as that path does.
+   */
+  private stringBulk(op: number, size: number, max: number): number {
+    if (!(this._cr0 & 1) || !this.flatSeg(ES)) return 0;
+    const r = this.reg32;
+    const movs = op === 0xa4;
+    const srcReg = this.seg === NO_SEG ? DS : this.seg;
+    if (movs && !this.flatSeg(srcReg)) return 0;
+    const dlin = (this.segBase[ES] + r[EDI]) | 0;
+    const slin = movs ? (this.segBase[srcReg] + r[ESI]) | 0 : 0;
+    let bytes = Math.min(max * size, 4096 - (dlin & 0xfff));
+    if (movs) bytes = Math.min(bytes, 4096 - (slin & 0xfff));
+    const k = Math.floor(bytes / size);
+    if (k === 0) return 0;
+    const len = k * size;
+    const user = this.user;
+    const so = movs ? this.mmu.translate(slin, false, user) : 0;
+    if (so === PHYS_IO) return 0;
+    const doff = this.mmu.translate(dlin, true, user);
+    if (doff === PHYS_IO) return 0;
+    if (movs) {
+      if (doff > so && doff < so + len) return 0; // forward overlap: element by element
+      if (size === 4 && ((so | doff) & 3) === 0) this.mem32.copyWithin(doff >> 2, so >> 2, (so >> 2) + k);
+      else this.u8.copyWithin(doff, so, so + len);
+      r[ESI] = r[ESI] + len;
+    } else if (size === 1) this.u8.fill(r[EAX], doff, doff + len);
+    else if (size === 4 && (doff & 3) === 0) this.mem32.fill(r[EAX], doff >> 2, (doff >> 2) + k);
+    else return 0;
+    for (let line = doff >>> 7; line <= (doff + len - 1) >>> 7; line++)
+      if (this.codeLines[line] !== 0) {
+        this.codeWritten(doff, len);
+        break;
+      }
+    r[EDI] = r[EDI] + len;
+    r[ECX] = r[ECX] - k;
+    return k;
+  }
+
+  /** A flat 4 GiB writable data segment: its accesses need no limit or type check. */
+  private flatSeg(s: number): boolean {
+    return this.segLimit[s] === -1 && (this.segAttr[s] & 0xe00) === 0x200;
   }
 
   /** One iteration of a string instruction; false when REPE/REPNE's condition ends the repeat. */
