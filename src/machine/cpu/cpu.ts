@@ -137,7 +137,10 @@ const LZ_ADD = 1,
   LZ_SUB = 2,
   LZ_LOGIC = 3,
   LZ_INC = 4,
-  LZ_DEC = 5;
+  LZ_DEC = 5,
+  LZ_SHL = 6, // 32-bit shifts by 1–31 (lzv[1] = count)
+  LZ_SHR = 7,
+  LZ_SAR = 8;
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
@@ -191,6 +194,15 @@ export class Cpu {
         f |= (a ^ 1 ^ r) & AF;
         if (a === (sign | 0) || (size === 4 && a >>> 0 === sign)) f |= OF;
         break;
+      case LZ_SHL:
+      case LZ_SHR:
+      case LZ_SAR: {
+        // As shift(): CF = last bit out; OF = SHL: MSB(result) ^ CF, SHR: MSB(operand), SAR: 0.
+        const cf = this.cfBit();
+        f |= cf;
+        if (this.lz === LZ_SHL ? (r >>> 31) ^ cf : this.lz === LZ_SHR ? a >>> 31 : 0) f |= OF;
+        break;
+      }
       default: // LZ_LOGIC: CF = OF = 0, AF undefined (0, as the host does)
     }
     this.fl = (this.fl & ~ARITH) | f;
@@ -199,12 +211,26 @@ export class Cpu {
   /** CF (0 or 1) without materializing the other flags. */
   private cfBit(): number {
     const lz = this.lz;
-    if (lz === 0 || lz >= LZ_INC) return this.fl & CF;
-    if (lz === LZ_LOGIC) return 0;
-    const mask = MASK[this.lzSize];
-    const a = (this.lzv[0] & mask) >>> 0;
-    if (lz === LZ_ADD) return (this.lzv[2] & mask) >>> 0 < a ? 1 : 0;
-    return a < (this.lzv[1] & mask) >>> 0 ? 1 : 0;
+    const v = this.lzv;
+    switch (lz) {
+      case LZ_ADD:
+      case LZ_SUB: {
+        const mask = MASK[this.lzSize];
+        const a = (v[0] & mask) >>> 0;
+        if (lz === LZ_ADD) return (v[2] & mask) >>> 0 < a ? 1 : 0;
+        return a < (v[1] & mask) >>> 0 ? 1 : 0;
+      }
+      case LZ_LOGIC:
+        return 0;
+      case LZ_SHL:
+        return (v[0] >>> (32 - v[1])) & 1;
+      case LZ_SHR:
+        return (v[0] >>> (v[1] - 1)) & 1;
+      case LZ_SAR:
+        return (v[0] >> (v[1] - 1)) & 1;
+      default: // none, INC, DEC: CF is in fl
+        return this.fl & CF;
+    }
   }
   readonly segSel = new Uint16Array(6);
   readonly segBase = new Int32Array(6);
@@ -537,10 +563,21 @@ export class Cpu {
             this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
             break;
           case D_SHIFT_R: {
-            // SHL/SHR/SAL/SAR on a register; count 32 = CL.
+            // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
             const reg = x & 7;
-            const n = (x >> 6) & 63;
-            r[reg] = this.shift((x >> 3) & 7, r[reg] >>> 0, n === 32 ? r[ECX] & 0xff : n, 4);
+            const op = (x >> 3) & 7;
+            let n = (x >> 6) & 63;
+            if (n === 32) n = r[ECX] & 31;
+            if (n === 0) break; // count 0: nothing changes, flags included
+            const a = r[reg];
+            const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
+            r[reg] = res;
+            this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
+            this.lzSize = 4;
+            const v = this.lzv;
+            v[0] = a;
+            v[1] = n;
+            v[2] = res;
             break;
           }
           case D_GRP3_R: {
