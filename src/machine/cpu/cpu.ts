@@ -100,7 +100,10 @@ const D_SLOW = 1,
   D_SHIFT_R = 35,
   D_GRP3_R = 36,
   D_IMUL3_R = 37,
-  D_MOVZX8_M = 38;
+  D_MOVZX8_M = 38,
+  D_SETCC_R = 39,
+  D_PUSH_M = 40,
+  D_MOVX_R = 41;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 const G_ALU8_AI = 1,
   G_ALU8_MR = 2,
@@ -540,8 +543,23 @@ export class Cpu {
             break;
           case D_RET: {
             const to = this.pop32();
-            this.addSp(d[p + 3]);
+            if (d[p + 3] !== 0) this.addSp(d[p + 3]);
             this._eip = to;
+            break;
+          }
+          case D_SETCC_R:
+            this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
+            break;
+          case D_PUSH_M:
+            this.push32(this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+            break;
+          case D_MOVX_R: {
+            // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
+            const kind = x >> 6;
+            const size = kind & 1 ? 2 : 1;
+            let v = this.getReg((x >> 3) & 7, size);
+            if (kind & 8) v = signExtend(v, size);
+            r[x & 7] = v;
             break;
           }
           case D_CALL_R: {
@@ -1381,7 +1399,13 @@ export class Cpu {
           }
       }
     }
+    return this.condFlags(cc);
+  }
+
+  /** Condition cc on the exact EFLAGS. */
+  private condFlags(cc: number): boolean {
     const f = this.flags;
+    let r: boolean;
     switch (cc >> 1) {
       case 0:
         r = (f & OF) !== 0;
@@ -1965,7 +1989,7 @@ export class Cpu {
         }
         if (op === 2) return modrm >= 0xc0 ? this.dEnd(k, D_CALL_R, modrm & 7) : this.dEnd(k, D_CALL_M, 0);
         if (op === 4) return modrm >= 0xc0 ? this.dEnd(k, D_JMP_R, modrm & 7) : this.dEnd(k, D_JMP_M, 0);
-        if (op === 6) return this.dEnd(k, D_GENERIC, modrm | (G_PUSH_M << 8));
+        if (op === 6) return modrm >= 0xc0 ? this.dEnd(k, D_PUSH_R, modrm & 7) : this.dEnd(k, D_PUSH_M, 0);
         return D_SLOW;
       }
     }
@@ -1981,6 +2005,7 @@ export class Cpu {
     if (b >= 0x90 && b < 0xa0) {
       const modrm = q[k];
       k = this.dModrm(q, k, seg);
+      if (modrm >= 0xc0) return this.dEnd(k, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));
       return this.dEnd(k, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
     }
     if (b >= 0x40 && b < 0x50) {
@@ -2001,6 +2026,7 @@ export class Cpu {
         const modrm = q[k];
         k = this.dModrm(q, k, seg);
         if (b === 0xb6 && modrm < 0xc0) return this.dEnd(k, D_MOVZX8_M, (modrm >> 3) & 7);
+        if (modrm >= 0xc0) return this.dEnd(k, D_MOVX_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 9) << 6));
         return this.dEnd(k, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
       }
     }
