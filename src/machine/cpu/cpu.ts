@@ -64,8 +64,12 @@ const DE = 0,
   PF_ = 14;
 void DB;
 
-/** Handlers of the decoded-instruction cache (w0 & 0xff); 0 = not decoded yet. */
-const D_SLOW = 1,
+/**
+ * Handlers of the decoded-instruction cache (w0 & 0x3f; 0 = not decoded yet), with D_MAY_FAULT
+ * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
+ */
+const D_MAY_FAULT = 0x40;
+const D_SLOW = 1 | D_MAY_FAULT,
   D_ALU_RR = 2,
   D_ALU_RM = 3,
   D_ALU_MR = 4,
@@ -127,6 +131,31 @@ const G_ALU8_AI = 1,
   G_SETCC = 20,
   G_CMOV = 21,
   G_MOVX = 22;
+/** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
+const MAY_FAULT = new Uint8Array(64);
+for (const h of [
+  D_ALU_RM,
+  D_ALU_MR,
+  D_ALU_MI,
+  D_TEST_MR,
+  D_MOV_MR,
+  D_MOV_RM,
+  D_MOV_MI,
+  D_PUSH_R,
+  D_POP_R,
+  D_PUSH_I,
+  D_CALL,
+  D_RET,
+  D_CALL_R,
+  D_CALL_M,
+  D_JMP_M,
+  D_GENERIC,
+  D_LEAVE,
+  D_MOVZX8_M,
+  D_PUSH_M,
+])
+  MAY_FAULT[h] = D_MAY_FAULT;
+
 /** At most this many frames hold decoded entries (64 KiB each); past it the cache starts over. */
 const MAX_DECODED_PAGES = 256;
 
@@ -428,22 +457,28 @@ export class Cpu {
         if (exit >= 0) return exit as RunExit;
       }
       const eip = this._eip;
-      this.start = eip;
-      this.startEsp = r[ESP];
       this.traceRing[this.tracePos++ & 63] = eip;
       // The decoded-instruction cache (see "the decoded-instruction cache" below).
       let idx = (eip - this.winEip) >>> 0;
-      if (idx >= 4096 || this.winGen !== this.mmu.generation)
+      if (idx >= 4096 || this.winGen !== this.mmu.generation) {
+        this.start = eip; // a fetch may fault
+        this.startEsp = r[ESP];
         idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
+      }
       const d = this.winPage;
       const p = idx << 2;
       let w0 = idx < 4096 ? d[p] : D_SLOW;
       if (w0 === 0) w0 = this.decodeAt(d, idx);
+      if (w0 & D_MAY_FAULT) {
+        // Where a fault restarts (run() restores EIP and ESP); the other forms cannot fault.
+        this.start = eip;
+        this.startEsp = r[ESP];
+      }
       if (w0 === D_SLOW) this.step();
       else {
         this._eip = (eip + ((w0 >>> 8) & 15)) | 0;
         const x = w0 >>> 12;
-        switch (w0 & 0xff) {
+        switch (w0 & 0x3f) {
           case D_ALU_RR: {
             const op = x & 7;
             const dst = (x >> 3) & 7;
@@ -2037,7 +2072,7 @@ export class Cpu {
 
   private dEnd(len: number, h: number, payload: number): number {
     this.dLen = len;
-    return h | (len << 8) | (payload << 12);
+    return h | MAY_FAULT[h] | (len << 8) | (payload << 12);
   }
 
   /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
