@@ -482,46 +482,46 @@ export class Cpu {
           case D_ALU_RR: {
             const op = x & 7;
             const dst = (x >> 3) & 7;
-            const res = this.alu(op, r[dst] >>> 0, r[(x >> 6) & 7] >>> 0, 4);
+            const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
             if (op !== 7) r[dst] = res;
             break;
           }
           case D_ALU_RM: {
             const op = x & 7;
             const dst = (x >> 3) & 7;
-            const res = this.alu(op, r[dst] >>> 0, this.dRead32(this.dEa(d[p + 1], d[p + 2])), 4);
+            const res = this.alu32(op, r[dst], this.dRead32(this.dEa(d[p + 1], d[p + 2])));
             if (op !== 7) r[dst] = res;
             break;
           }
           case D_ALU_MR: {
             const op = x & 7;
             const lin = this.dEa(d[p + 1], d[p + 2]);
-            const res = this.alu(op, this.dRead32(lin), r[(x >> 3) & 7] >>> 0, 4);
+            const res = this.alu32(op, this.dRead32(lin), r[(x >> 3) & 7]);
             if (op !== 7) this.dWrite32(lin, res);
             break;
           }
           case D_ALU_RI: {
             const op = x & 7;
             const dst = (x >> 3) & 7;
-            const res = this.alu(op, r[dst] >>> 0, d[p + 3] >>> 0, 4);
+            const res = this.alu32(op, r[dst], d[p + 3]);
             if (op !== 7) r[dst] = res;
             break;
           }
           case D_ALU_MI: {
             const op = x & 7;
             const lin = this.dEa(d[p + 1], d[p + 2]);
-            const res = this.alu(op, this.dRead32(lin), d[p + 3] >>> 0, 4);
+            const res = this.alu32(op, this.dRead32(lin), d[p + 3]);
             if (op !== 7) this.dWrite32(lin, res);
             break;
           }
           case D_TEST_RR:
-            this.alu(4, r[x & 7] >>> 0, r[(x >> 3) & 7] >>> 0, 4);
+            this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
             break;
           case D_TEST_MR:
-            this.alu(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7] >>> 0, 4);
+            this.alu32(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7]);
             break;
           case D_TEST_RI:
-            this.alu(4, r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+            this.alu32(4, r[x & 7], d[p + 3]);
             break;
           case D_MOV_RR:
             r[x & 7] = r[(x >> 3) & 7];
@@ -640,7 +640,7 @@ export class Cpu {
             if (op === 2) r[reg] = ~a;
             else if (op === 3) {
               // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
-              r[reg] = this.alu(5, 0, a, 4);
+              r[reg] = this.alu32(5, 0, a);
             } else {
               // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
               const ua = r[EAX] >>> 0;
@@ -1279,6 +1279,44 @@ export class Cpu {
     r = size === 4 ? r >>> 0 : r & MASK[size];
     this.lz = kind;
     this.lzSize = size;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = b;
+    v[2] = r;
+    return r;
+  }
+
+  /** alu() for 32-bit operands as int32 (hot path: no unsigned doubles); returns the result as int32. */
+  private alu32(op: number, a: number, b: number): number {
+    let r: number;
+    let kind: number;
+    switch (op) {
+      case 0:
+        r = (a + b) | 0;
+        kind = LZ_ADD;
+        break;
+      case 5:
+      case 7:
+        r = (a - b) | 0;
+        kind = LZ_SUB;
+        break;
+      case 1:
+        r = a | b;
+        kind = LZ_LOGIC;
+        break;
+      case 4:
+        r = a & b;
+        kind = LZ_LOGIC;
+        break;
+      case 6:
+        r = a ^ b;
+        kind = LZ_LOGIC;
+        break;
+      default:
+        return this.aluCarry(op, a >>> 0, b >>> 0, 4) | 0;
+    }
+    this.lz = kind;
+    this.lzSize = 4;
     const v = this.lzv;
     v[0] = a;
     v[1] = b;
@@ -2135,7 +2173,7 @@ export class Cpu {
   private dRead32(lin: number): number {
     const s = this.eaSeg;
     if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, false);
-    return this.readLin32(lin) >>> 0;
+    return this.readLin32(lin);
   }
   private dWrite32(lin: number, v: number): void {
     const s = this.eaSeg;
