@@ -478,204 +478,17 @@ export class Cpu {
       else {
         this._eip = (eip + ((w0 >>> 8) & 15)) | 0;
         const x = w0 >>> 12;
-        switch (w0 & 0x3f) {
-          case D_ALU_RR: {
-            const op = x & 7;
-            const dst = (x >> 3) & 7;
-            const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
-            if (op !== 7) r[dst] = res;
-            break;
-          }
-          case D_ALU_RM: {
-            const op = x & 7;
-            const dst = (x >> 3) & 7;
-            const res = this.alu32(op, r[dst], this.dRead32(this.dEa(d[p + 1], d[p + 2])));
-            if (op !== 7) r[dst] = res;
-            break;
-          }
-          case D_ALU_MR: {
-            const op = x & 7;
-            const lin = this.dEa(d[p + 1], d[p + 2]);
-            const res = this.alu32(op, this.dRead32(lin), r[(x >> 3) & 7]);
-            if (op !== 7) this.dWrite32(lin, res);
-            break;
-          }
-          case D_ALU_RI: {
-            const op = x & 7;
-            const dst = (x >> 3) & 7;
-            const res = this.alu32(op, r[dst], d[p + 3]);
-            if (op !== 7) r[dst] = res;
-            break;
-          }
-          case D_ALU_MI: {
-            const op = x & 7;
-            const lin = this.dEa(d[p + 1], d[p + 2]);
-            const res = this.alu32(op, this.dRead32(lin), d[p + 3]);
-            if (op !== 7) this.dWrite32(lin, res);
-            break;
-          }
-          case D_TEST_RR:
-            this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
-            break;
-          case D_TEST_MR:
-            this.alu32(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7]);
-            break;
-          case D_TEST_RI:
-            this.alu32(4, r[x & 7], d[p + 3]);
-            break;
-          case D_MOV_RR:
-            r[x & 7] = r[(x >> 3) & 7];
-            break;
-          case D_MOV_MR:
-            this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
-            break;
-          case D_MOV_RM:
-            r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
-            break;
-          case D_MOV_RI:
-            r[x & 7] = d[p + 3];
-            break;
-          case D_MOV_MI:
-            this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
-            break;
-          case D_LEA: {
-            const w1 = d[p + 1];
-            let off = d[p + 2];
-            const base = w1 & 15;
-            if (base < 8) off += r[base];
-            const index = (w1 >> 4) & 15;
-            if (index < 8) off += r[index] << ((w1 >> 8) & 3);
-            r[x] = off;
-            break;
-          }
-          case D_INC_R:
-            r[x] = this.incdec(r[x] >>> 0, 4, false);
-            break;
-          case D_DEC_R:
-            r[x] = this.incdec(r[x] >>> 0, 4, true);
-            break;
-          case D_PUSH_R:
-            // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
-            this.push32(r[x]);
-            break;
-          case D_POP_R: {
-            const v = this.pop32();
-            r[x] = v;
-            break;
-          }
-          case D_PUSH_I:
-            this.push32(d[p + 3]);
-            break;
-          case D_JCC:
-            if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
-            break;
-          case D_JMP:
-            this._eip = (this._eip + d[p + 3]) | 0;
-            break;
-          case D_CALL:
-            this.push32(this._eip);
-            this._eip = (this._eip + d[p + 3]) | 0;
-            break;
-          case D_RET: {
-            const to = this.pop32();
-            if (d[p + 3] !== 0) this.addSp(d[p + 3]);
-            this._eip = to;
-            break;
-          }
-          case D_SETCC_R:
-            this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
-            break;
-          case D_PUSH_M:
-            this.push32(this.dRead32(this.dEa(d[p + 1], d[p + 2])));
-            break;
-          case D_MOVX_R: {
-            // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
-            const kind = x >> 6;
-            const size = kind & 1 ? 2 : 1;
-            let v = this.getReg((x >> 3) & 7, size);
-            if (kind & 8) v = signExtend(v, size);
-            r[x & 7] = v;
-            break;
-          }
-          case D_CALL_R: {
-            const to = r[x];
-            this.push32(this._eip);
-            this._eip = to;
-            break;
-          }
-          case D_CALL_M: {
-            const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
-            this.push32(this._eip);
-            this._eip = to | 0;
-            break;
-          }
-          case D_JMP_R:
-            this._eip = r[x];
-            break;
-          case D_JMP_M:
-            this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
-            break;
-          case D_SHIFT_R: {
-            // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
-            const reg = x & 7;
-            const op = (x >> 3) & 7;
-            let n = (x >> 6) & 63;
-            if (n === 32) n = r[ECX] & 31;
-            if (n === 0) break; // count 0: nothing changes, flags included
-            const a = r[reg];
-            const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
-            r[reg] = res;
-            this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
-            this.lzSize = 4;
-            const v = this.lzv;
-            v[0] = a;
-            v[1] = n;
-            v[2] = res;
-            break;
-          }
-          case D_GRP3_R: {
-            const reg = x & 7;
-            const op = (x >> 3) & 7;
-            const a = r[reg] >>> 0;
-            if (op === 2) r[reg] = ~a;
-            else if (op === 3) {
-              // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
-              r[reg] = this.alu32(5, 0, a);
-            } else {
-              // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
-              const ua = r[EAX] >>> 0;
-              const lo = Math.imul(ua, a);
-              const hi = mulHigh(ua, a);
-              r[EAX] = lo;
-              r[EDX] = hi;
-              this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
-            }
-            break;
-          }
-          case D_IMUL3_R:
-            r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
-            break;
-          case D_MOVZX8_M: {
-            const lin = this.dEa(d[p + 1], d[p + 2]);
-            const s = this.eaSeg;
-            if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
-            r[x] = this.readLin8(lin);
-            break;
-          }
-          case D_NOP:
-            break;
-          case D_CDQ:
-            r[EDX] = r[EAX] >> 31;
-            break;
-          case D_LEAVE:
-            if (this.stackSize32) r[ESP] = r[EBP];
-            else this.setReg(ESP, 2, r[EBP]);
-            r[EBP] = this.pop32();
-            break;
-          default:
-            this.execGeneric(x, d, p);
-            break;
-        }
+        const h = w0 & 0x3f;
+        if (h === D_ALU_RR || h === D_ALU_RI) {
+          // The commonest forms stay in the loop; the rest is a call.
+          const op = x & 7;
+          const dst = (x >> 3) & 7;
+          const res = this.alu32(op, r[dst], h === D_ALU_RR ? r[(x >> 6) & 7] : d[p + 3]);
+          if (op !== 7) r[dst] = res;
+        } else if (h === D_MOV_RR) r[x & 7] = r[(x >> 3) & 7];
+        else if (h === D_JCC) {
+          if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        } else this.execDecoded(w0, x, d, p);
       }
       this.instructions++;
       if (this.attention !== 0 && this.halted) return RunExit.HLT;
@@ -1759,6 +1572,209 @@ export class Cpu {
   private codeChangedOutside(): void {
     this.codeEpoch++;
     this.winGen = -1;
+  }
+
+  /** Executes a cached instruction (the forms the run loop does not handle itself). */
+  private execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_RM: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_MR: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), r[(x >> 3) & 7]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], d[p + 3]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_MI: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), d[p + 3]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_TEST_RR:
+        this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
+        return;
+      case D_TEST_MR:
+        this.alu32(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7]);
+        return;
+      case D_TEST_RI:
+        this.alu32(4, r[x & 7], d[p + 3]);
+        return;
+      case D_MOV_RR:
+        r[x & 7] = r[(x >> 3) & 7];
+        return;
+      case D_MOV_MR:
+        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
+        return;
+      case D_MOV_RM:
+        r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        return;
+      case D_MOV_RI:
+        r[x & 7] = d[p + 3];
+        return;
+      case D_MOV_MI:
+        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
+        return;
+      case D_LEA: {
+        const w1 = d[p + 1];
+        let off = d[p + 2];
+        const base = w1 & 15;
+        if (base < 8) off += r[base];
+        const index = (w1 >> 4) & 15;
+        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+        r[x] = off;
+        return;
+      }
+      case D_INC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, false);
+        return;
+      case D_DEC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, true);
+        return;
+      case D_PUSH_R:
+        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
+        this.push32(r[x]);
+        return;
+      case D_POP_R: {
+        const v = this.pop32();
+        r[x] = v;
+        return;
+      }
+      case D_PUSH_I:
+        this.push32(d[p + 3]);
+        return;
+      case D_JCC:
+        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_JMP:
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_CALL:
+        this.push32(this._eip);
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_RET: {
+        const to = this.pop32();
+        if (d[p + 3] !== 0) this.addSp(d[p + 3]);
+        this._eip = to;
+        return;
+      }
+      case D_SETCC_R:
+        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
+        return;
+      case D_PUSH_M:
+        this.push32(this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+        return;
+      case D_MOVX_R: {
+        // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
+        const kind = x >> 6;
+        const size = kind & 1 ? 2 : 1;
+        let v = this.getReg((x >> 3) & 7, size);
+        if (kind & 8) v = signExtend(v, size);
+        r[x & 7] = v;
+        return;
+      }
+      case D_CALL_R: {
+        const to = r[x];
+        this.push32(this._eip);
+        this._eip = to;
+        return;
+      }
+      case D_CALL_M: {
+        const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        this.push32(this._eip);
+        this._eip = to | 0;
+        return;
+      }
+      case D_JMP_R:
+        this._eip = r[x];
+        return;
+      case D_JMP_M:
+        this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
+        return;
+      case D_SHIFT_R: {
+        // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        let n = (x >> 6) & 63;
+        if (n === 32) n = r[ECX] & 31;
+        if (n === 0) return; // count 0: nothing changes, flags included
+        const a = r[reg];
+        const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
+        r[reg] = res;
+        this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
+        this.lzSize = 4;
+        const v = this.lzv;
+        v[0] = a;
+        v[1] = n;
+        v[2] = res;
+        return;
+      }
+      case D_GRP3_R: {
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        const a = r[reg] >>> 0;
+        if (op === 2) r[reg] = ~a;
+        else if (op === 3) {
+          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
+          r[reg] = this.alu32(5, 0, a);
+        } else {
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
+          const ua = r[EAX] >>> 0;
+          const lo = Math.imul(ua, a);
+          const hi = mulHigh(ua, a);
+          r[EAX] = lo;
+          r[EDX] = hi;
+          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
+        }
+        return;
+      }
+      case D_IMUL3_R:
+        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+        return;
+      case D_MOVZX8_M: {
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const s = this.eaSeg;
+        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+        r[x] = this.readLin8(lin);
+        return;
+      }
+      case D_NOP:
+        return;
+      case D_CDQ:
+        r[EDX] = r[EAX] >> 31;
+        return;
+      case D_LEAVE:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        r[EBP] = this.pop32();
+        return;
+      default:
+        this.execGeneric(x, d, p);
+        return;
+    }
   }
 
   /** Points the window at the code page of EIP; false when the cache cannot serve it. */
