@@ -65,12 +65,206 @@ const DE = 0,
   PF_ = 14;
 void DB;
 
+/**
+ * Handlers of the decoded-instruction cache (w0 & 0x3f; 0 = not decoded yet), with D_MAY_FAULT
+ * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
+ */
+const D_MAY_FAULT = 0x40;
+const D_SLOW = 1 | D_MAY_FAULT,
+  D_ALU_RR = 2,
+  D_ALU_RM = 3,
+  D_ALU_MR = 4,
+  D_ALU_RI = 5,
+  D_ALU_MI = 6,
+  D_TEST_RR = 7,
+  D_TEST_MR = 8,
+  D_TEST_RI = 9,
+  D_MOV_RR = 10,
+  D_MOV_MR = 11,
+  D_MOV_RM = 12,
+  D_MOV_RI = 13,
+  D_MOV_MI = 14,
+  D_LEA = 15,
+  D_INC_R = 16,
+  D_DEC_R = 17,
+  D_PUSH_R = 18,
+  D_POP_R = 19,
+  D_PUSH_I = 20,
+  D_JCC = 21,
+  D_JMP = 22,
+  D_CALL = 23,
+  D_RET = 24,
+  D_CALL_R = 26,
+  D_CALL_M = 27,
+  D_JMP_R = 28,
+  D_JMP_M = 29,
+  D_GENERIC = 31,
+  D_NOP = 32,
+  D_CDQ = 33,
+  D_LEAVE = 34,
+  D_SHIFT_R = 35,
+  D_GRP3_R = 36,
+  D_IMUL3_R = 37,
+  D_MOVZX8_M = 38,
+  D_SETCC_R = 39,
+  D_PUSH_M = 40,
+  D_MOVX_R = 41;
+/** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
+const G_ALU8_AI = 1,
+  G_ALU8_MR = 2,
+  G_ALU8_RM = 3,
+  G_ALU8_MI = 4,
+  G_MOV8_MI = 5,
+  G_MOV8_MR = 6,
+  G_MOV8_RM = 7,
+  G_TEST8 = 8,
+  G_TEST8_MI = 9,
+  G_TEST_MI = 10,
+  G_IMUL3 = 11,
+  G_IMUL2 = 12,
+  G_SHIFT = 13,
+  G_SHIFT8 = 14,
+  G_GRP3 = 15,
+  G_GRP3_8 = 16,
+  G_INCDEC = 17,
+  G_INCDEC8 = 18,
+  G_PUSH_M = 19,
+  G_SETCC = 20,
+  G_CMOV = 21,
+  G_MOVX = 22;
+/** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
+const MAY_FAULT = new Uint8Array(64);
+for (const h of [
+  D_ALU_RM,
+  D_ALU_MR,
+  D_ALU_MI,
+  D_TEST_MR,
+  D_MOV_MR,
+  D_MOV_RM,
+  D_MOV_MI,
+  D_PUSH_R,
+  D_POP_R,
+  D_PUSH_I,
+  D_CALL,
+  D_RET,
+  D_CALL_R,
+  D_CALL_M,
+  D_JMP_M,
+  D_GENERIC,
+  D_LEAVE,
+  D_MOVZX8_M,
+  D_PUSH_M,
+])
+  MAY_FAULT[h] = D_MAY_FAULT;
+
+/** At most this many frames hold decoded entries (64 KiB each); past it the cache starts over. */
+const MAX_DECODED_PAGES = 256;
+
+/** A little-endian dword of an instruction's bytes. */
+function rd32(q: Uint8Array, k: number): number {
+  return q[k] | (q[k + 1] << 8) | (q[k + 2] << 16) | (q[k + 3] << 24);
+}
+
+/** Kinds of the lazy arithmetic flags (Cpu.lz). */
+const LZ_ADD = 1,
+  LZ_SUB = 2,
+  LZ_LOGIC = 3,
+  LZ_INC = 4,
+  LZ_DEC = 5,
+  LZ_SHL = 6, // 32-bit shifts by 1–31 (lzv[1] = count)
+  LZ_SHR = 7,
+  LZ_SAR = 8;
+
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
 export class Cpu {
   readonly reg32 = new Int32Array(8);
   private _eip = 0;
-  private flags = 2;
+  /**
+   * EFLAGS, lazily (hot path): `fl` holds every bit except, while `lz` ≠ 0, the six arithmetic
+   * flags, which are then those of the last ALU operation, kept as its kind (`lz`), operand size
+   * (`lzSize`) and operands/result (`lzv`: a, b, result as int32). `flags` (get/set) is the exact
+   * value; cond() and cfBit() answer from the lazy state without building it.
+   */
+  private fl = 2;
+  private lz = 0;
+  private lzSize = 4;
+  private readonly lzv = new Int32Array(3);
+  private get flags(): number {
+    if (this.lz !== 0) this.materialize();
+    return this.fl;
+  }
+  private set flags(v: number) {
+    this.fl = v;
+    this.lz = 0;
+  }
+  private materialize(): void {
+    const size = this.lzSize;
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    const a = this.lzv[0] & mask;
+    const b = this.lzv[1] & mask;
+    const r = this.lzv[2] & mask;
+    let f = (r === 0 ? ZF : 0) | (r & sign ? SF : 0) | PARITY[r & 0xff];
+    switch (this.lz) {
+      case LZ_ADD:
+        if (size === 4 ? r >>> 0 < a >>> 0 : r < a) f |= CF;
+        if ((a ^ r) & (b ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      case LZ_SUB:
+        if (size === 4 ? a >>> 0 < b >>> 0 : a < b) f |= CF;
+        if ((a ^ b) & (a ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      case LZ_INC:
+        f |= this.fl & CF;
+        f |= (a ^ 1 ^ r) & AF;
+        if (r === (sign | 0) || (size === 4 && r >>> 0 === sign)) f |= OF;
+        break;
+      case LZ_DEC:
+        f |= this.fl & CF;
+        f |= (a ^ 1 ^ r) & AF;
+        if (a === (sign | 0) || (size === 4 && a >>> 0 === sign)) f |= OF;
+        break;
+      case LZ_SHL:
+      case LZ_SHR:
+      case LZ_SAR: {
+        // As shift(): CF = last bit out; OF = SHL: MSB(result) ^ CF, SHR: MSB(operand), SAR: 0.
+        const cf = this.cfBit();
+        f |= cf;
+        if (this.lz === LZ_SHL ? (r >>> 31) ^ cf : this.lz === LZ_SHR ? a >>> 31 : 0) f |= OF;
+        break;
+      }
+      default: // LZ_LOGIC: CF = OF = 0, AF undefined (0, as the host does)
+    }
+    this.fl = (this.fl & ~ARITH) | f;
+    this.lz = 0;
+  }
+  /** CF (0 or 1) without materializing the other flags. */
+  private cfBit(): number {
+    const lz = this.lz;
+    const v = this.lzv;
+    switch (lz) {
+      case LZ_ADD:
+      case LZ_SUB: {
+        const mask = MASK[this.lzSize];
+        const a = (v[0] & mask) >>> 0;
+        if (lz === LZ_ADD) return (v[2] & mask) >>> 0 < a ? 1 : 0;
+        return a < (v[1] & mask) >>> 0 ? 1 : 0;
+      }
+      case LZ_LOGIC:
+        return 0;
+      case LZ_SHL:
+        return (v[0] >>> (32 - v[1])) & 1;
+      case LZ_SHR:
+        return (v[0] >>> (v[1] - 1)) & 1;
+      case LZ_SAR:
+        return (v[0] >> (v[1] - 1)) & 1;
+      default: // none, INC, DEC: CF is in fl
+        return this.fl & CF;
+    }
+  }
   readonly segSel = new Uint16Array(6);
   readonly segBase = new Int32Array(6);
   readonly segLimit = new Int32Array(6);
@@ -101,7 +295,8 @@ export class Cpu {
   private shadow = false;
   readonly mmu: Mmu;
   readonly tlb: Mmu;
-  /** The machine memory as 32-bit words, for aligned accesses. */
+  /** The machine memory as bytes and as 32-bit words (aligned accesses). */
+  private readonly u8: Uint8Array;
   private readonly mem32: Int32Array;
 
   // The instruction being executed.
@@ -118,7 +313,11 @@ export class Cpu {
 
   constructor(private readonly env: CpuEnv) {
     this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
+    this.u8 = env.memory.u8;
     this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
+    this.dCounts = new Int32Array((this.u8.length >>> 12) + 1);
+    this.dEpochs = new Int32Array((this.u8.length >>> 12) + 1);
+    this.codeLines = new Uint8Array((this.u8.length >>> 7) + 1);
     this.tlb = this.mmu;
     this.reset();
   }
@@ -147,7 +346,7 @@ export class Cpu {
     return this._cpl;
   }
   get interruptFlag(): boolean {
-    return (this.flags & IF) !== 0;
+    return (this.fl & IF) !== 0;
   }
   getEflags(): number {
     return this.flags | 2;
@@ -157,6 +356,7 @@ export class Cpu {
   }
   requestStop(): void {
     this.stopRequested = true;
+    this.attention = 1;
   }
   setA20(enabled: boolean): void {
     this.mmu.a20Mask = enabled ? -1 : ~0x100000;
@@ -192,6 +392,7 @@ export class Cpu {
     this.halted = false;
     this.stopRequested = false;
     this.shadow = false;
+    this.dropWindow();
   }
 
   /** The Multiboot entry state: flat 4 GiB ring-0 code/data, CR0.PE = 1, paging off, IF = 0. */
@@ -206,6 +407,7 @@ export class Cpu {
       this.segAttr[s] = (s === CS ? 0x9b00 : 0x9300) | (1 << 22) | (1 << 23);
     }
     this.codeSize32 = this.stackSize32 = true;
+    this.dropWindow();
     for (const [name, v] of Object.entries(regs)) {
       const i = REG_NAMES.indexOf(name);
       if (i >= 0) this.reg32[i] = v;
@@ -215,6 +417,7 @@ export class Cpu {
 
   /** Runs up to maxInstructions; each REP iteration counts one. */
   run(maxInstructions: number): RunExit {
+    this.codeChangedOutside(); // memory may have been written since the last slice
     const end = this.instructions + maxInstructions;
     this.runEnd = end;
     // Exceptions retire no instruction; a guest whose handlers fault at once forever (a real CPU
@@ -246,27 +449,75 @@ export class Cpu {
 
   /** The instruction loop (hot path). */
   private runInner(end: number): RunExit {
+    const r = this.reg32;
+    this.attention = 1;
     while (this.instructions < end) {
-      if (this.stopRequested) {
-        this.stopRequested = false;
-        return RunExit.STOPPED;
+      // One test for the rare events (stop, interrupt shadow, HLT) and one for IF.
+      if (this.attention !== 0 || this.fl & IF) {
+        const exit = this.events();
+        if (exit >= 0) return exit as RunExit;
       }
-      if (this.shadow) this.shadow = false;
-      else if (this.flags & IF && this.env.pic.hasInterrupt()) {
-        this.halted = false;
-        const vector = this.env.pic.acknowledge();
-        if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+      const eip = this._eip;
+      this.traceRing[this.tracePos++ & 63] = eip;
+      // The decoded-instruction cache (see "the decoded-instruction cache" below).
+      let idx = (eip - this.winEip) >>> 0;
+      if (idx >= 4096 || this.winGen !== this.mmu.generation) {
+        this.start = eip; // a fetch may fault
+        this.startEsp = r[ESP];
+        idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
       }
-      if (this.halted) return RunExit.HLT;
-      this.start = this._eip;
-      this.startEsp = this.reg32[ESP];
-      this.traceRing[this.tracePos++ & 63] = this.start;
-      this.step();
+      const d = this.winPage;
+      const p = idx << 2;
+      let w0 = idx < 4096 ? d[p] : D_SLOW;
+      if (w0 === 0) w0 = this.decodeAt(d, idx);
+      if (w0 & D_MAY_FAULT) {
+        // Where a fault restarts (run() restores EIP and ESP); the other forms cannot fault.
+        this.start = eip;
+        this.startEsp = r[ESP];
+      }
+      if (w0 === D_SLOW) this.step();
+      else {
+        this._eip = (eip + ((w0 >>> 8) & 15)) | 0;
+        const x = w0 >>> 12;
+        const h = w0 & 0x3f;
+        if (h === D_ALU_RR || h === D_ALU_RI) {
+          // The commonest forms stay in the loop; the rest is a call.
+          const op = x & 7;
+          const dst = (x >> 3) & 7;
+          const res = this.alu32(op, r[dst], h === D_ALU_RR ? r[(x >> 6) & 7] : d[p + 3]);
+          if (op !== 7) r[dst] = res;
+        } else if (h === D_MOV_RR) r[x & 7] = r[(x >> 3) & 7];
+        else if (h === D_JCC) {
+          if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        } else this.execDecoded(w0, x, d, p);
+      }
       this.instructions++;
-      if (this.halted) return RunExit.HLT;
+      if (this.attention !== 0 && this.halted) return RunExit.HLT;
     }
     return this.stopRequested ? ((this.stopRequested = false), RunExit.STOPPED) : RunExit.BUDGET;
   }
+
+  /**
+   * Before an instruction: a requested stop, the STI/MOV SS shadow, a pending interrupt (IF = 1),
+   * HLT. Returns a RunExit, or -1 to go on; leaves `attention` 0 when nothing is left to watch.
+   */
+  private events(): number {
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      return RunExit.STOPPED;
+    }
+    if (this.shadow) this.shadow = false;
+    else if (this.fl & IF && this.env.pic.hasInterrupt()) {
+      this.halted = false;
+      const vector = this.env.pic.acknowledge();
+      if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+    }
+    if (this.halted) return RunExit.HLT;
+    this.attention = this.shadow || this.stopRequested ? 1 : 0;
+    return -1;
+  }
+  /** Non-zero while stopRequested, shadow or halted may be set (see events()). */
+  private attention = 1;
 
   /** The last n instructions executed (up to 64), disassembled: `eip: bytes  text`, oldest first. */
   trace(n: number): string[] {
@@ -293,7 +544,7 @@ export class Cpu {
    */
   private peek(linear: number): number {
     const o = this.mmu.probe(linear);
-    return o === PHYS_IO ? -1 : this.env.memory.u8[o];
+    return o === PHYS_IO ? -1 : this.u8[o];
   }
 
   // ---- exceptions and interrupts ----------------------------------------------------------------
@@ -411,6 +662,7 @@ export class Cpu {
     this.segAttr[CS] = hi & 0x00f0ff00;
     this.codeSize32 = (hi & (1 << 22)) !== 0;
     this._cpl = cpl;
+    this.dropWindow();
   }
 
   private limitOf(lo: number, hi: number): number {
@@ -432,7 +684,10 @@ export class Cpu {
     this.segSel[s] = sel;
     this.segBase[s] = sel << 4;
     if (this.segLimit[s] === 0) this.segLimit[s] = 0xffff;
-    if (s === CS) this.codeSize32 = false;
+    if (s === CS) {
+      this.codeSize32 = false;
+      this.dropWindow();
+    }
     if (s === SS) this.stackSize32 = false;
   }
 
@@ -469,9 +724,12 @@ export class Cpu {
   }
 
   private loadSeg(s: number, sel: number): void {
-    if (!(this._cr0 & 1) || this.flags & VM) this.setRealSeg(s, sel);
+    if (!(this._cr0 & 1) || this.fl & VM) this.setRealSeg(s, sel);
     else this.loadSegProtected(s, sel, GP, this._cpl);
-    if (s === SS) this.shadow = true;
+    if (s === SS) {
+      this.shadow = true;
+      this.attention = 1;
+    }
   }
 
   // ---- memory ------------------------------------------------------------------------------------
@@ -482,28 +740,35 @@ export class Cpu {
 
   private readLin8(lin: number, user = this.user): number {
     const o = this.mmu.translate(lin, false, user);
-    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
-    return this.env.memory.u8[o];
+    if (o === PHYS_IO) return this.mmioRead(1) & 0xff;
+    return this.u8[o];
+  }
+  private mmioRead(size: AccessSize): number {
+    const v = this.env.mmio.read(this.mmu.lastPhys, size);
+    this.codeChangedOutside();
+    return v;
   }
   private readLin16(lin: number, user = this.user): number {
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin, user) | (this.readLin8(lin + 1, user) << 8);
     const o = this.mmu.translate(lin, false, user);
-    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 2) & 0xffff;
-    const m = this.env.memory.u8;
+    if (o === PHYS_IO) return this.mmioRead(2) & 0xffff;
+    const m = this.u8;
     return m[o] | (m[o + 1] << 8);
   }
   private readLin32(lin: number, user = this.user): number {
     if ((lin & 0xfff) > 0xffc) return this.readLin16(lin, user) | (this.readLin16(lin + 2, user) << 16);
     const o = this.mmu.translate(lin, false, user);
-    if (o === PHYS_IO) return this.env.mmio.read(this.mmu.lastPhys, 4) | 0;
+    if (o === PHYS_IO) return this.mmioRead(4) | 0;
+
     if ((o & 3) === 0) return this.mem32[o >> 2]; // aligned: one load (the host is little-endian, as IA-32)
-    const m = this.env.memory.u8;
+    const m = this.u8;
     return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
   }
   private writeLin8(lin: number, v: number, user = this.user): void {
     const o = this.mmu.translate(lin, true, user);
-    if (o === PHYS_IO) this.env.mmio.write(this.mmu.lastPhys, 1, v & 0xff);
-    else this.env.memory.u8[o] = v;
+    if (o === PHYS_IO) return this.mmioWrite(1, v & 0xff);
+    this.u8[o] = v;
+    if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 1);
   }
   private writeLin16(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) === 0xfff) {
@@ -514,10 +779,11 @@ export class Cpu {
       return;
     }
     const o = this.mmu.translate(lin, true, user);
-    if (o === PHYS_IO) return this.env.mmio.write(this.mmu.lastPhys, 2, v & 0xffff);
-    const m = this.env.memory.u8;
+    if (o === PHYS_IO) return this.mmioWrite(2, v & 0xffff);
+    const m = this.u8;
     m[o] = v;
     m[o + 1] = v >>> 8;
+    if ((this.codeLines[o >>> 7] | this.codeLines[(o + 1) >>> 7]) !== 0) this.codeWritten(o, 2);
   }
   private writeLin32(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) > 0xffc) {
@@ -527,16 +793,23 @@ export class Cpu {
       return;
     }
     const o = this.mmu.translate(lin, true, user);
-    if (o === PHYS_IO) return this.env.mmio.write(this.mmu.lastPhys, 4, v >>> 0);
+    if (o === PHYS_IO) return this.mmioWrite(4, v >>> 0);
     if ((o & 3) === 0) {
       this.mem32[o >> 2] = v;
+      if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 4);
       return;
     }
-    const m = this.env.memory.u8;
+    const m = this.u8;
     m[o] = v;
     m[o + 1] = v >>> 8;
     m[o + 2] = v >>> 16;
     m[o + 3] = v >>> 24;
+    if ((this.codeLines[o >>> 7] | this.codeLines[(o + 3) >>> 7]) !== 0) this.codeWritten(o, 4);
+  }
+  /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
+  private mmioWrite(size: AccessSize, v: number): void {
+    this.env.mmio.write(this.mmu.lastPhys, size, v);
+    this.codeChangedOutside();
   }
   private readLin(lin: number, size: number): number {
     return size === 1 ? this.readLin8(lin) : size === 2 ? this.readLin16(lin) : this.readLin32(lin) >>> 0;
@@ -561,14 +834,14 @@ export class Cpu {
     const lin = this.segBase[CS] + this._eip;
     let v: number;
     if (lin >>> 12 === this.fetchLpn && this.mmu.generation === this.fetchGen && this.user === this.fetchUser) {
-      v = this.env.memory.u8[this.fetchBase + (lin & 0xfff)];
+      v = this.u8[this.fetchBase + (lin & 0xfff)];
     } else {
       const o = this.mmu.translate(lin, false, this.user);
       if (o === PHYS_IO) {
         v = this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
         this.fetchLpn = -1;
       } else {
-        v = this.env.memory.u8[o];
+        v = this.u8[o];
         this.fetchLpn = lin >>> 12;
         this.fetchBase = o - (lin & 0xfff);
         this.fetchGen = this.mmu.generation;
@@ -592,7 +865,7 @@ export class Cpu {
       this.mmu.generation === this.fetchGen &&
       this.user === this.fetchUser
     ) {
-      const m = this.env.memory.u8;
+      const m = this.u8;
       const o = this.fetchBase + off;
       this._eip = (this._eip + 4) | 0;
       return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
@@ -685,7 +958,7 @@ export class Cpu {
    * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
    */
   private checkSeg(sreg: number, off: number, size: number, write: boolean): void {
-    if (!(this._cr0 & 1) || this.flags & VM) return;
+    if (!(this._cr0 & 1) || this.fl & VM) return;
     const attr = this.segAttr[sreg];
     const limit = this.segLimit[sreg];
     if (limit === -1 && (attr & 0xe00) === 0x200) return;
@@ -782,60 +1055,121 @@ export class Cpu {
   // ---- ALU ---------------------------------------------------------------------------------------
 
   private setArith(f: number): void {
-    this.flags = (this.flags & ~ARITH) | f;
+    this.fl = (this.fl & ~ARITH) | f;
+    this.lz = 0;
   }
 
-  /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result. */
+  /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result (unsigned). */
   private alu(op: number, a: number, b: number, size: number): number {
-    const mask = MASK[size];
-    const sign = SIGN[size];
     let r: number;
-    let f = 0;
+    let kind: number;
     switch (op) {
-      case 0: // ADD
-      case 2: {
-        // ADC
-        const c = op === 2 ? this.flags & CF : 0;
-        r = a + b + c;
-        if (r > mask) f |= CF;
-        r = size === 4 ? r >>> 0 : r & mask;
-        if ((a ^ r) & (b ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
+      case 0:
+        r = a + b;
+        kind = LZ_ADD;
         break;
-      }
-      case 3: // SBB
-      case 5: // SUB
-      case 7: {
-        // CMP
-        const c = op === 3 ? this.flags & CF : 0;
-        r = a - b - c;
-        if (r < 0) f |= CF;
-        r = size === 4 ? r >>> 0 : r & mask;
-        if ((a ^ b) & (a ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
+      case 5:
+      case 7:
+        r = a - b;
+        kind = LZ_SUB;
         break;
-      }
       case 1:
-        r = size === 4 ? (a | b) >>> 0 : a | b;
+        r = a | b;
+        kind = LZ_LOGIC;
         break;
       case 4:
-        r = size === 4 ? (a & b) >>> 0 : a & b;
+        r = a & b;
+        kind = LZ_LOGIC;
+        break;
+      case 6:
+        r = a ^ b;
+        kind = LZ_LOGIC;
         break;
       default:
-        r = size === 4 ? (a ^ b) >>> 0 : a ^ b;
+        return this.aluCarry(op, a, b, size);
     }
+    r = size === 4 ? r >>> 0 : r & MASK[size];
+    this.lz = kind;
+    this.lzSize = size;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = b;
+    v[2] = r;
+    return r;
+  }
+
+  /** alu() for 32-bit operands as int32 (hot path: no unsigned doubles); returns the result as int32. */
+  private alu32(op: number, a: number, b: number): number {
+    let r: number;
+    let kind: number;
+    switch (op) {
+      case 0:
+        r = (a + b) | 0;
+        kind = LZ_ADD;
+        break;
+      case 5:
+      case 7:
+        r = (a - b) | 0;
+        kind = LZ_SUB;
+        break;
+      case 1:
+        r = a | b;
+        kind = LZ_LOGIC;
+        break;
+      case 4:
+        r = a & b;
+        kind = LZ_LOGIC;
+        break;
+      case 6:
+        r = a ^ b;
+        kind = LZ_LOGIC;
+        break;
+      default:
+        return this.aluCarry(op, a >>> 0, b >>> 0, 4) | 0;
+    }
+    this.lz = kind;
+    this.lzSize = 4;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = b;
+    v[2] = r;
+    return r;
+  }
+
+  /** ADC and SBB (flags computed at once: CF in, CF out). */
+  private aluCarry(op: number, a: number, b: number, size: number): number {
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    const c = this.cfBit();
+    let r: number;
+    let f = 0;
+    if (op === 2) {
+      r = a + b + c;
+      if (r > mask) f |= CF;
+      r = size === 4 ? r >>> 0 : r & mask;
+      if ((a ^ r) & (b ^ r) & sign) f |= OF;
+    } else {
+      r = a - b - c;
+      if (r < 0) f |= CF;
+      r = size === 4 ? r >>> 0 : r & mask;
+      if ((a ^ b) & (a ^ r) & sign) f |= OF;
+    }
+    f |= (a ^ b ^ r) & AF;
     this.setArith(f | szp(r, size));
     return r;
   }
 
   private incdec(a: number, size: number, dec: boolean): number {
-    const mask = MASK[size];
-    const sign = SIGN[size];
-    const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & mask;
-    let f = this.flags & CF;
-    f |= (a ^ 1 ^ r) & AF;
-    if (dec ? a === sign : r === sign) f |= OF;
-    this.setArith(f | szp(r, size));
+    const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & MASK[size];
+    // CF is kept: fold the previous CF into fl before the lazy state is replaced.
+    const cf = this.cfBit();
+    this.fl = (this.fl & ~CF) | cf;
+    this.lz = dec ? LZ_DEC : LZ_INC;
+    this.lzSize = size;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = 1;
+    v[2] = r;
     return r;
   }
 
@@ -915,6 +1249,46 @@ export class Cpu {
   }
 
   private cond(cc: number): boolean {
+    const lz = this.lz;
+    let r: boolean;
+    if (lz !== 0) {
+      // From the lazy state (the common CMP/SUB/TEST + Jcc pairs), without building EFLAGS.
+      const size = this.lzSize;
+      const res = this.lzv[2];
+      switch (cc >> 1) {
+        case 1:
+          r = this.cfBit() !== 0;
+          return cc & 1 ? !r : r;
+        case 2:
+          r = res === 0;
+          return cc & 1 ? !r : r;
+        case 3:
+          r = res === 0 || this.cfBit() !== 0;
+          return cc & 1 ? !r : r;
+        case 4:
+          r = (res & SIGN[size]) !== 0;
+          return cc & 1 ? !r : r;
+        case 6:
+        case 7:
+          if (lz === LZ_SUB) {
+            // SF ≠ OF after a − b is "a < b" as signed numbers.
+            const sh = 32 - size * 8;
+            const a = (this.lzv[0] << sh) >> sh;
+            const b = (this.lzv[1] << sh) >> sh;
+            r = cc >> 1 === 6 ? a < b : a <= b;
+            return cc & 1 ? !r : r;
+          }
+          if (lz === LZ_LOGIC) {
+            r = (res & SIGN[size]) !== 0 || (cc >> 1 === 7 && res === 0);
+            return cc & 1 ? !r : r;
+          }
+      }
+    }
+    return this.condFlags(cc);
+  }
+
+  /** Condition cc on the exact EFLAGS. */
+  private condFlags(cc: number): boolean {
     const f = this.flags;
     let r: boolean;
     switch (cc >> 1) {
@@ -952,7 +1326,7 @@ export class Cpu {
   }
 
   private get iopl(): number {
-    return (this.flags & IOPL) >>> 12;
+    return (this.fl & IOPL) >>> 12;
   }
 
   /** I/O permission (SDM vol. 1, 19.5): IOPL, then the TSS bitmap. */
@@ -973,6 +1347,7 @@ export class Cpu {
     this.mmu.wp = (v & 0x10000) !== 0;
     this.mmu.flush(false);
     if (!(v & 1)) this._cpl = 0;
+    this.dropWindow();
   }
 
   private writeCr4(v: number): void {
@@ -1008,26 +1383,83 @@ export class Cpu {
     }
     const a32 = this.ad32;
     const r = this.reg32;
-    for (let n = 0; ; n++) {
+    const i0 = this.instructions;
+    // At most 1024 iterations per execution, and not past the budget (the caller counts one).
+    const limit = Math.max(1, Math.min(1024, this.runEnd - i0));
+    const bulk = a32 && (op === 0xa4 || op === 0xaa) && (this.fl & DF) === 0;
+    for (let n = 0; ;) {
       if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0) return;
-      const again = this.stringOnce(op, size);
-      if (n > 0) this.instructions++;
-      const c = a32
-        ? (r[ECX] = r[ECX] - 1)
-        : ((r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff)), r[ECX] & 0xffff);
-      if (c === 0 || !again) return;
-      if (n >= 1023 || this.instructions + 1 >= this.runEnd) {
+      let k = bulk ? this.stringBulk(op, size, Math.min(r[ECX] >>> 0, limit - n)) : 0;
+      let again = true;
+      if (k === 0) {
+        again = this.stringOnce(op, size);
+        if (a32) r[ECX] = r[ECX] - 1;
+        else r[ECX] = (r[ECX] & ~0xffff) | ((r[ECX] - 1) & 0xffff);
+        k = 1;
+      }
+      n += k;
+      this.instructions = i0 + n - 1;
+      if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0 || !again) return;
+      if (n >= limit) {
         this._eip = this.start;
         return;
       }
     }
   }
 
+  /**
+   * REP MOVS / REP STOS upward with 32-bit addresses, as block copies (hot path): up to `max`
+   * iterations that stay inside one source and one destination page of RAM, through flat
+   * segments; returns how many were done (ESI/EDI/ECX advanced), 0 when the element-by-element
+   * path must do the next one (page end, MMIO, segment checks, an overlap that a block copy would
+   * get wrong). A fault leaves the registers at the iterations already done, as that path does.
+   */
+  private stringBulk(op: number, size: number, max: number): number {
+    if (!(this._cr0 & 1) || !this.flatSeg(ES)) return 0;
+    const r = this.reg32;
+    const movs = op === 0xa4;
+    const srcReg = this.seg === NO_SEG ? DS : this.seg;
+    if (movs && !this.flatSeg(srcReg)) return 0;
+    const dlin = (this.segBase[ES] + r[EDI]) | 0;
+    const slin = movs ? (this.segBase[srcReg] + r[ESI]) | 0 : 0;
+    let bytes = Math.min(max * size, 4096 - (dlin & 0xfff));
+    if (movs) bytes = Math.min(bytes, 4096 - (slin & 0xfff));
+    const k = Math.floor(bytes / size);
+    if (k === 0) return 0;
+    const len = k * size;
+    const user = this.user;
+    const so = movs ? this.mmu.translate(slin, false, user) : 0;
+    if (so === PHYS_IO) return 0;
+    const doff = this.mmu.translate(dlin, true, user);
+    if (doff === PHYS_IO) return 0;
+    if (movs) {
+      if (doff > so && doff < so + len) return 0; // forward overlap: element by element
+      if (size === 4 && ((so | doff) & 3) === 0) this.mem32.copyWithin(doff >> 2, so >> 2, (so >> 2) + k);
+      else this.u8.copyWithin(doff, so, so + len);
+      r[ESI] = r[ESI] + len;
+    } else if (size === 1) this.u8.fill(r[EAX], doff, doff + len);
+    else if (size === 4 && (doff & 3) === 0) this.mem32.fill(r[EAX], doff >> 2, (doff >> 2) + k);
+    else return 0;
+    for (let line = doff >>> 7; line <= (doff + len - 1) >>> 7; line++)
+      if (this.codeLines[line] !== 0) {
+        this.codeWritten(doff, len);
+        break;
+      }
+    r[EDI] = r[EDI] + len;
+    r[ECX] = r[ECX] - k;
+    return k;
+  }
+
+  /** A flat 4 GiB writable data segment: its accesses need no limit or type check. */
+  private flatSeg(s: number): boolean {
+    return this.segLimit[s] === -1 && (this.segAttr[s] & 0xe00) === 0x200;
+  }
+
   /** One iteration of a string instruction; false when REPE/REPNE's condition ends the repeat. */
   private stringOnce(op: number, size: number): boolean {
     const a32 = this.ad32;
     const r = this.reg32;
-    const step = this.flags & DF ? -size : size;
+    const step = this.fl & DF ? -size : size;
     const srcSeg = this.segBase[this.seg === NO_SEG ? DS : this.seg];
     const si = a32 ? r[ESI] : r[ESI] & 0xffff;
     const di = a32 ? r[EDI] : r[EDI] & 0xffff;
@@ -1048,7 +1480,7 @@ export class Cpu {
         this.alu(7, a, b, size);
         this.advance(ESI, step, a32);
         this.advance(EDI, step, a32);
-        again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
+        again = this.cond(this.rep === 0xf3 ? 4 : 5); // REPE: while ZF; REPNE: while not ZF
         break;
       }
       case 0xaa: // STOS
@@ -1063,7 +1495,7 @@ export class Cpu {
         // SCAS
         this.alu(7, this.getReg(EAX, size), this.readLin(this.segBase[ES] + di, size), size);
         this.advance(EDI, step, a32);
-        again = this.rep === 0xf3 ? (this.flags & ZF) !== 0 : (this.flags & ZF) === 0;
+        again = this.cond(this.rep === 0xf3 ? 4 : 5); // REPE: while ZF; REPNE: while not ZF
         break;
       }
       case 0x6c: {
@@ -1071,6 +1503,7 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.writeLin(this.segBase[ES] + di, size, this.env.io.read(port, size as AccessSize));
+        this.codeChangedOutside();
         this.advance(EDI, step, a32);
         break;
       }
@@ -1079,6 +1512,7 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.readLin(srcSeg + si, size));
+        this.codeChangedOutside();
         this.advance(ESI, step, a32);
       }
     }
@@ -1088,6 +1522,778 @@ export class Cpu {
   private advance(reg: number, step: number, a32: boolean): void {
     const r = this.reg32;
     r[reg] = a32 ? r[reg] + step : (r[reg] & ~0xffff) | ((r[reg] + step) & 0xffff);
+  }
+
+  // ---- the decoded-instruction cache ------------------------------------------------------------
+  //
+  // Hot path. Instructions of 32-bit code are decoded once into four Int32 words per byte offset
+  // of a 4 KiB machine frame (w0 = handler | length << 8 | payload << 12, w1 = the memory operand:
+  // base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 = immediate) and run from
+  // there by execDecoded(); any form the table below does not cover is marked D_SLOW and runs
+  // through step(), which decodes from memory as before. The "window" maps the EIPs of the current
+  // linear code page onto its frame's entries; it is dropped when the MMU's generation, CS or the
+  // CPL change (setCs, setRealSeg, writeCr0, reset).
+  //
+  // Stale code (SDM vol. 3, 11.6): every write of the CPU that lands in a 128-byte line holding the
+  // start or end of a decoded instruction clears the entries that could overlap the written bytes
+  // (codeWritten), so the next fetch decodes afresh — also when the instruction modified is the
+  // very next one. Writes by anyone else (the other thread, a loader, a device in an I/O callback)
+  // are caught by an epoch: run() and every port or MMIO access bump it, and a frame whose epoch is
+  // old has its entries cleared when the window opens on it. Instructions that cross a page end are
+  // never cached. None of this touches the TLB or the p2m: dirty tracking is not involved.
+
+  /** Per machine frame: its decoded entries (4 words per byte offset), or undefined. */
+  private readonly dPages: (Int32Array | undefined)[] = [];
+  /** Per machine frame: the offsets decoded since the last clear (so a clear costs O(decoded)). */
+  private readonly dLists: (Uint16Array | undefined)[] = [];
+  private readonly dCounts: Int32Array;
+  private readonly dEpochs: Int32Array;
+  private dFrames: number[] = [];
+  /** Per 128-byte line of machine memory: 1 when a decoded instruction starts or ends in it. */
+  private readonly codeLines: Uint8Array;
+  private codeEpoch = 1;
+  private winPage: Int32Array = new Int32Array(4 * 4096);
+  private winFrame = -1;
+  private winEip = 0;
+  private winGen = -1;
+  /** The bytes of the instruction being decoded (copied: the decoder never reads past the page). */
+  private readonly ibuf = new Uint8Array(16);
+  private dLen = 0;
+  private dW1 = 0;
+  private dDisp = 0;
+
+  /** Drops the fetch window (CS, CPL or translations changed). */
+  private dropWindow(): void {
+    this.winGen = -1;
+  }
+
+  /** Code may have been changed behind the CPU's back: every decoded entry is suspect. */
+  private codeChangedOutside(): void {
+    this.codeEpoch++;
+    this.winGen = -1;
+  }
+
+  /** Executes a cached instruction (the forms the run loop does not handle itself). */
+  private execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_RM: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_MR: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), r[(x >> 3) & 7]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], d[p + 3]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_MI: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), d[p + 3]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_TEST_RR:
+        this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
+        return;
+      case D_TEST_MR:
+        this.alu32(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7]);
+        return;
+      case D_TEST_RI:
+        this.alu32(4, r[x & 7], d[p + 3]);
+        return;
+      case D_MOV_RR:
+        r[x & 7] = r[(x >> 3) & 7];
+        return;
+      case D_MOV_MR:
+        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
+        return;
+      case D_MOV_RM:
+        r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        return;
+      case D_MOV_RI:
+        r[x & 7] = d[p + 3];
+        return;
+      case D_MOV_MI:
+        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
+        return;
+      case D_LEA: {
+        const w1 = d[p + 1];
+        let off = d[p + 2];
+        const base = w1 & 15;
+        if (base < 8) off += r[base];
+        const index = (w1 >> 4) & 15;
+        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+        r[x] = off;
+        return;
+      }
+      case D_INC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, false);
+        return;
+      case D_DEC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, true);
+        return;
+      case D_PUSH_R:
+        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
+        this.push32(r[x]);
+        return;
+      case D_POP_R: {
+        const v = this.pop32();
+        r[x] = v;
+        return;
+      }
+      case D_PUSH_I:
+        this.push32(d[p + 3]);
+        return;
+      case D_JCC:
+        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_JMP:
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_CALL:
+        this.push32(this._eip);
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_RET: {
+        const to = this.pop32();
+        if (d[p + 3] !== 0) this.addSp(d[p + 3]);
+        this._eip = to;
+        return;
+      }
+      case D_SETCC_R:
+        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
+        return;
+      case D_PUSH_M:
+        this.push32(this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+        return;
+      case D_MOVX_R: {
+        // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
+        const kind = x >> 6;
+        const size = kind & 1 ? 2 : 1;
+        let v = this.getReg((x >> 3) & 7, size);
+        if (kind & 8) v = signExtend(v, size);
+        r[x & 7] = v;
+        return;
+      }
+      case D_CALL_R: {
+        const to = r[x];
+        this.push32(this._eip);
+        this._eip = to;
+        return;
+      }
+      case D_CALL_M: {
+        const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        this.push32(this._eip);
+        this._eip = to | 0;
+        return;
+      }
+      case D_JMP_R:
+        this._eip = r[x];
+        return;
+      case D_JMP_M:
+        this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
+        return;
+      case D_SHIFT_R: {
+        // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        let n = (x >> 6) & 63;
+        if (n === 32) n = r[ECX] & 31;
+        if (n === 0) return; // count 0: nothing changes, flags included
+        const a = r[reg];
+        const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
+        r[reg] = res;
+        this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
+        this.lzSize = 4;
+        const v = this.lzv;
+        v[0] = a;
+        v[1] = n;
+        v[2] = res;
+        return;
+      }
+      case D_GRP3_R: {
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        const a = r[reg] >>> 0;
+        if (op === 2) r[reg] = ~a;
+        else if (op === 3) {
+          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
+          r[reg] = this.alu32(5, 0, a);
+        } else {
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
+          const ua = r[EAX] >>> 0;
+          const lo = Math.imul(ua, a);
+          const hi = mulHigh(ua, a);
+          r[EAX] = lo;
+          r[EDX] = hi;
+          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
+        }
+        return;
+      }
+      case D_IMUL3_R:
+        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+        return;
+      case D_MOVZX8_M: {
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const s = this.eaSeg;
+        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+        r[x] = this.readLin8(lin);
+        return;
+      }
+      case D_NOP:
+        return;
+      case D_CDQ:
+        r[EDX] = r[EAX] >> 31;
+        return;
+      case D_LEAVE:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        r[EBP] = this.pop32();
+        return;
+      default:
+        this.execGeneric(x, d, p);
+        return;
+    }
+  }
+
+  /** Points the window at the code page of EIP; false when the cache cannot serve it. */
+  private openWindow(): boolean {
+    if (!this.codeSize32 || this.fl & VM) return false;
+    const lin = (this.segBase[CS] + this._eip) | 0;
+    const o = this.mmu.translate(lin, false, this.user);
+    if (o === PHYS_IO) return false;
+    const frame = o >>> 12;
+    let page = this.dPages[frame];
+    if (page === undefined) page = this.newDecodedPage(frame);
+    else if (this.dEpochs[frame] !== this.codeEpoch) this.clearDecodedPage(frame);
+    this.dEpochs[frame] = this.codeEpoch;
+    this.winPage = page;
+    this.winFrame = frame;
+    this.winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
+    this.winGen = this.mmu.generation;
+    return true;
+  }
+
+  private newDecodedPage(frame: number): Int32Array {
+    if (this.dFrames.length >= MAX_DECODED_PAGES) {
+      // Full: start over (entries are re-decoded on demand).
+      for (const f of this.dFrames) {
+        this.dPages[f] = undefined;
+        this.dLists[f] = undefined;
+      }
+      this.dFrames = [];
+      this.codeLines.fill(0);
+    }
+    const page = new Int32Array(4 * 4096);
+    this.dPages[frame] = page;
+    this.dLists[frame] = new Uint16Array(4096);
+    this.dCounts[frame] = 0;
+    this.dFrames.push(frame);
+    return page;
+  }
+
+  private clearDecodedPage(frame: number): void {
+    const page = this.dPages[frame];
+    const list = this.dLists[frame];
+    if (page === undefined || list === undefined) return;
+    const n = this.dCounts[frame];
+    for (let i = 0; i < n; i++) page[list[i] << 2] = 0;
+    this.dCounts[frame] = 0;
+  }
+
+  /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
+  private codeWritten(o: number, size: number): void {
+    const frame = o >>> 12;
+    const page = this.dPages[frame];
+    if (page === undefined) return;
+    // An instruction starting up to 14 bytes before the write may cover it; none crosses the page.
+    const first = Math.max(0, (o & 0xfff) - 14);
+    const last = Math.min(4095, (o & 0xfff) + size - 1);
+    for (let i = first; i <= last; i++) page[i << 2] = 0;
+  }
+
+  /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */
+  private decodeAt(d: Int32Array, idx: number): number {
+    const frame = this.winFrame;
+    const base = frame << 12;
+    const q = this.ibuf;
+    const avail = Math.min(15, 4096 - idx);
+    for (let k = 0; k < avail; k++) q[k] = this.u8[base + idx + k];
+    let w0 = this.decodeForm(q);
+    const len = this.dLen;
+    if (len > avail || len > 15) w0 = D_SLOW; // crosses the page end: never cached
+    const p = idx << 2;
+    d[p] = w0;
+    if (w0 === D_SLOW) return w0; // "run step()" stays true whatever the bytes become
+    d[p + 1] = this.dW1;
+    d[p + 2] = this.dDisp;
+    d[p + 3] = this.dImm;
+    const o = base + idx;
+    this.codeLines[o >>> 7] = 1;
+    this.codeLines[(o + len - 1) >>> 7] = 1;
+    const list = this.dLists[frame];
+    if (list !== undefined) {
+      if (this.dCounts[frame] === 4096) this.clearDecodedPage(frame);
+      list[this.dCounts[frame]++] = idx;
+    }
+    return w0;
+  }
+
+  /**
+   * The decoder of the cached forms (32-bit code, 32-bit addressing, no prefix but segment
+   * overrides): sets dLen, dW1, dDisp, dImm; returns w0 or D_SLOW.
+   */
+  private decodeForm(q: Uint8Array): number {
+    let k = 0;
+    let seg = NO_SEG;
+    for (;;) {
+      const b = q[k];
+      if (b === 0x26) seg = ES;
+      else if (b === 0x2e) seg = CS;
+      else if (b === 0x36) seg = SS;
+      else if (b === 0x3e) seg = DS;
+      else if (b === 0x64) seg = FS;
+      else if (b === 0x65) seg = GS;
+      else break;
+      if (++k >= 15) return D_SLOW;
+    }
+    const b = q[k++];
+    this.dW1 = 0;
+    this.dDisp = 0;
+    this.dImm = 0;
+    if (b < 0x40 && (b & 7) < 6) {
+      const op = b >> 3;
+      const form = b & 7;
+      if (form === 5) {
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_ALU_RI, op | (EAX << 3));
+      }
+      if (form === 4) {
+        this.dImm = q[k];
+        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_ALU8_AI << 8) | (op << 14));
+      }
+      const modrm = q[k];
+      k = this.dModrm(q, k, seg);
+      const reg = (modrm >> 3) & 7;
+      if (form === 1 || form === 3) {
+        if (modrm >= 0xc0) {
+          const rm = modrm & 7;
+          return this.dEnd(k, D_ALU_RR, form === 1 ? op | (rm << 3) | (reg << 6) : op | (reg << 3) | (rm << 6));
+        }
+        return this.dEnd(k, form === 1 ? D_ALU_MR : D_ALU_RM, op | (reg << 3));
+      }
+      return this.dEnd(k, D_GENERIC, modrm | ((form === 0 ? G_ALU8_MR : G_ALU8_RM) << 8) | (op << 14));
+    }
+    if (b >= 0x40 && b < 0x48) return this.dEnd(k, D_INC_R, b & 7);
+    if (b >= 0x48 && b < 0x50) return this.dEnd(k, D_DEC_R, b & 7);
+    if (b >= 0x50 && b < 0x58) return this.dEnd(k, D_PUSH_R, b & 7);
+    if (b >= 0x58 && b < 0x60) return this.dEnd(k, D_POP_R, b & 7);
+    if (b >= 0x70 && b < 0x80) {
+      this.dImm = (q[k] << 24) >> 24;
+      return this.dEnd(k + 1, D_JCC, b & 15);
+    }
+    if (b >= 0xb8 && b < 0xc0) {
+      this.dImm = rd32(q, k);
+      return this.dEnd(k + 4, D_MOV_RI, b & 7);
+    }
+    if (b >= 0xb0 && b < 0xb8) {
+      this.dImm = q[k];
+      return this.dEnd(k + 1, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
+    }
+    switch (b) {
+      case 0x0f:
+        return this.decode0f(q, k, seg);
+      case 0x68:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_PUSH_I, 0);
+      case 0x6a:
+        this.dImm = (q[k] << 24) >> 24;
+        return this.dEnd(k + 1, D_PUSH_I, 0);
+      case 0x69:
+      case 0x6b: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        if (b === 0x69) {
+          this.dImm = rd32(q, k);
+          k += 4;
+        } else this.dImm = (q[k++] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(k, D_IMUL3_R, modrm & 0x3f);
+        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL3 << 8));
+      }
+      case 0x80:
+      case 0x81:
+      case 0x83: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const op = (modrm >> 3) & 7;
+        if (b === 0x80) {
+          this.dImm = q[k];
+          return this.dEnd(k + 1, D_GENERIC, modrm | (G_ALU8_MI << 8) | (op << 14));
+        }
+        if (b === 0x81) {
+          this.dImm = rd32(q, k);
+          k += 4;
+        } else this.dImm = (q[k++] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(k, D_ALU_RI, op | ((modrm & 7) << 3));
+        return this.dEnd(k, D_ALU_MI, op);
+      }
+      case 0x84:
+      case 0x85: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const reg = (modrm >> 3) & 7;
+        if (b === 0x84) return this.dEnd(k, D_GENERIC, modrm | (G_TEST8 << 8));
+        if (modrm >= 0xc0) return this.dEnd(k, D_TEST_RR, (modrm & 7) | (reg << 3));
+        return this.dEnd(k, D_TEST_MR, reg);
+      }
+      case 0x88:
+      case 0x8a: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        return this.dEnd(k, D_GENERIC, modrm | ((b === 0x88 ? G_MOV8_MR : G_MOV8_RM) << 8));
+      }
+      case 0x89:
+      case 0x8b: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const reg = (modrm >> 3) & 7;
+        if (modrm >= 0xc0) {
+          const rm = modrm & 7;
+          return this.dEnd(k, D_MOV_RR, b === 0x89 ? rm | (reg << 3) : reg | (rm << 3));
+        }
+        return this.dEnd(k, b === 0x89 ? D_MOV_MR : D_MOV_RM, reg);
+      }
+      case 0x8d: {
+        const modrm = q[k];
+        if (modrm >= 0xc0) return D_SLOW;
+        k = this.dModrm(q, k, seg);
+        return this.dEnd(k, D_LEA, (modrm >> 3) & 7);
+      }
+      case 0x90:
+        return this.dEnd(k, D_NOP, 0);
+      case 0x99:
+        return this.dEnd(k, D_CDQ, 0);
+      case 0xa1:
+      case 0xa3:
+        this.dW1 = 8 | (8 << 4) | ((seg === NO_SEG ? DS : seg) << 10);
+        this.dDisp = rd32(q, k);
+        return this.dEnd(k + 4, b === 0xa1 ? D_MOV_RM : D_MOV_MR, EAX);
+      case 0xa8:
+        this.dImm = q[k];
+        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_TEST8_MI << 8));
+      case 0xa9:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_TEST_RI, EAX);
+      case 0xc0:
+      case 0xc1:
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        if (b < 0xd0) this.dImm = q[k++];
+        else if (b < 0xd2) this.dImm = 1;
+        else this.dImm = -1; // CL
+        if (b & 1 && modrm >= 0xc0 && (modrm & 0x38) >= 0x20)
+          return this.dEnd(k, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
+        return this.dEnd(k, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
+      }
+      case 0xc2:
+        this.dImm = q[k] | (q[k + 1] << 8);
+        return this.dEnd(k + 2, D_RET, 0);
+      case 0xc3:
+        return this.dEnd(k, D_RET, 0);
+      case 0xc6:
+      case 0xc7: {
+        const modrm = q[k];
+        if ((modrm >> 3) & 7) return D_SLOW;
+        k = this.dModrm(q, k, seg);
+        if (b === 0xc6) {
+          this.dImm = q[k];
+          return this.dEnd(k + 1, D_GENERIC, modrm | (G_MOV8_MI << 8));
+        }
+        this.dImm = rd32(q, k);
+        if (modrm >= 0xc0) return this.dEnd(k + 4, D_MOV_RI, modrm & 7);
+        return this.dEnd(k + 4, D_MOV_MI, 0);
+      }
+      case 0xc9:
+        return this.dEnd(k, D_LEAVE, 0);
+      case 0xe8:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_CALL, 0);
+      case 0xe9:
+        this.dImm = rd32(q, k);
+        return this.dEnd(k + 4, D_JMP, 0);
+      case 0xeb:
+        this.dImm = (q[k] << 24) >> 24;
+        return this.dEnd(k + 1, D_JMP, 0);
+      case 0xf6:
+      case 0xf7: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const op = (modrm >> 3) & 7;
+        if (op < 2) {
+          if (b === 0xf6) {
+            this.dImm = q[k];
+            return this.dEnd(k + 1, D_GENERIC, modrm | (G_TEST8_MI << 8));
+          }
+          this.dImm = rd32(q, k);
+          if (modrm >= 0xc0) return this.dEnd(k + 4, D_TEST_RI, modrm & 7);
+          return this.dEnd(k + 4, D_GENERIC, modrm | (G_TEST_MI << 8));
+        }
+        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(k, D_GRP3_R, modrm & 0x3f);
+        return this.dEnd(k, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
+      }
+      case 0xfe:
+      case 0xff: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        const op = (modrm >> 3) & 7;
+        if (b === 0xfe) return op < 2 ? this.dEnd(k, D_GENERIC, modrm | (G_INCDEC8 << 8)) : D_SLOW;
+        if (op < 2) {
+          if (modrm >= 0xc0) return this.dEnd(k, op === 0 ? D_INC_R : D_DEC_R, modrm & 7);
+          return this.dEnd(k, D_GENERIC, modrm | (G_INCDEC << 8));
+        }
+        if (op === 2) return modrm >= 0xc0 ? this.dEnd(k, D_CALL_R, modrm & 7) : this.dEnd(k, D_CALL_M, 0);
+        if (op === 4) return modrm >= 0xc0 ? this.dEnd(k, D_JMP_R, modrm & 7) : this.dEnd(k, D_JMP_M, 0);
+        if (op === 6) return modrm >= 0xc0 ? this.dEnd(k, D_PUSH_R, modrm & 7) : this.dEnd(k, D_PUSH_M, 0);
+        return D_SLOW;
+      }
+    }
+    return D_SLOW;
+  }
+
+  private decode0f(q: Uint8Array, k: number, seg: number): number {
+    const b = q[k++];
+    if (b >= 0x80 && b < 0x90) {
+      this.dImm = rd32(q, k);
+      return this.dEnd(k + 4, D_JCC, b & 15);
+    }
+    if (b >= 0x90 && b < 0xa0) {
+      const modrm = q[k];
+      k = this.dModrm(q, k, seg);
+      if (modrm >= 0xc0) return this.dEnd(k, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));
+      return this.dEnd(k, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
+    }
+    if (b >= 0x40 && b < 0x50) {
+      const modrm = q[k];
+      k = this.dModrm(q, k, seg);
+      return this.dEnd(k, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14));
+    }
+    switch (b) {
+      case 0xaf: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL2 << 8));
+      }
+      case 0xb6:
+      case 0xb7:
+      case 0xbe:
+      case 0xbf: {
+        const modrm = q[k];
+        k = this.dModrm(q, k, seg);
+        if (b === 0xb6 && modrm < 0xc0) return this.dEnd(k, D_MOVZX8_M, (modrm >> 3) & 7);
+        if (modrm >= 0xc0) return this.dEnd(k, D_MOVX_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 9) << 6));
+        return this.dEnd(k, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
+      }
+    }
+    return D_SLOW;
+  }
+
+  private dImm = 0;
+
+  private dEnd(len: number, h: number, payload: number): number {
+    this.dLen = len;
+    return h | MAY_FAULT[h] | (len << 8) | (payload << 12);
+  }
+
+  /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
+  private dModrm(q: Uint8Array, k: number, seg: number): number {
+    const modrm = q[k++];
+    const mod = modrm >> 6;
+    if (mod === 3) return k;
+    const rm = modrm & 7;
+    let base = 8;
+    let index = 8;
+    let scale = 0;
+    let disp = 0;
+    let defSeg = DS;
+    if (rm === 4) {
+      const sib = q[k++];
+      const sb = sib & 7;
+      const ix = (sib >> 3) & 7;
+      scale = sib >> 6;
+      if (sb === 5 && mod === 0) {
+        disp = rd32(q, k);
+        k += 4;
+      } else {
+        base = sb;
+        if (sb === ESP || sb === EBP) defSeg = SS;
+      }
+      if (ix !== 4) index = ix;
+    } else if (rm === 5 && mod === 0) {
+      disp = rd32(q, k);
+      k += 4;
+    } else {
+      base = rm;
+      if (rm === EBP) defSeg = SS;
+    }
+    if (mod === 1) disp = (disp + ((q[k++] << 24) >> 24)) | 0;
+    else if (mod === 2) {
+      disp = (disp + rd32(q, k)) | 0;
+      k += 4;
+    }
+    this.dW1 = base | (index << 4) | (scale << 8) | ((seg === NO_SEG ? defSeg : seg) << 10);
+    this.dDisp = disp;
+    return k;
+  }
+
+  /** The linear address of a cached memory operand (sets eaSeg/eaOff for the segment checks). */
+  private dEa(w1: number, disp: number): number {
+    const r = this.reg32;
+    let off = disp;
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const seg = (w1 >> 10) & 7;
+    this.eaSeg = seg;
+    this.eaOff = off;
+    return (this.segBase[seg] + off) | 0;
+  }
+
+  /** A 32-bit memory operand at `lin` (after dEa): the segment checks, then the access. */
+  private dRead32(lin: number): number {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, false);
+    return this.readLin32(lin);
+  }
+  private dWrite32(lin: number, v: number): void {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, true);
+    this.writeLin32(lin, v);
+  }
+
+  /**
+   * The less frequent cached forms, run by the interpreter's own helpers: the decode state that
+   * decodeModrm() would leave (modrm, ea, eaSeg, eaOff, sizes) is rebuilt from the entry.
+   */
+  private execGeneric(x: number, d: Int32Array, p: number): void {
+    const modrm = x & 0xff;
+    this.modrm = modrm;
+    this.op32 = true;
+    this.ad32 = true;
+    this.seg = NO_SEG;
+    this.rep = 0;
+    if (modrm < 0xc0) this.ea = this.dEa(d[p + 1], d[p + 2]);
+    const imm = d[p + 3];
+    const r = this.reg32;
+    const extra = (x >>> 14) & 15;
+    switch ((x >>> 8) & 63) {
+      case G_ALU8_AI: {
+        const res = this.alu(extra & 7, r[EAX] & 0xff, imm & 0xff, 1);
+        if ((extra & 7) !== 7) this.setReg(EAX, 1, res);
+        return;
+      }
+      case G_ALU8_MR: {
+        const res = this.alu(extra & 7, this.getRm(1), this.getReg(this.reg, 1), 1);
+        if ((extra & 7) !== 7) this.setRm(1, res);
+        return;
+      }
+      case G_ALU8_RM: {
+        const res = this.alu(extra & 7, this.getReg(this.reg, 1), this.getRm(1), 1);
+        if ((extra & 7) !== 7) this.setReg(this.reg, 1, res);
+        return;
+      }
+      case G_ALU8_MI: {
+        const res = this.alu(extra & 7, this.getRm(1), imm & 0xff, 1);
+        if ((extra & 7) !== 7) this.setRm(1, res);
+        return;
+      }
+      case G_MOV8_MI:
+        this.setRm(1, imm);
+        return;
+      case G_MOV8_MR:
+        this.setRm(1, this.getReg(this.reg, 1));
+        return;
+      case G_MOV8_RM:
+        this.setReg(this.reg, 1, this.getRm(1));
+        return;
+      case G_TEST8:
+        this.alu(4, this.getRm(1), this.getReg(this.reg, 1), 1);
+        return;
+      case G_TEST8_MI:
+        this.alu(4, this.getRm(1), imm & 0xff, 1);
+        return;
+      case G_TEST_MI:
+        this.alu(4, this.getRm(4), imm >>> 0, 4);
+        return;
+      case G_IMUL3:
+        this.setReg(this.reg, 4, this.imul2(this.getRm(4), imm >>> 0, 4));
+        return;
+      case G_IMUL2:
+        this.setReg(this.reg, 4, this.imul2(this.getReg(this.reg, 4), this.getRm(4), 4));
+        return;
+      case G_SHIFT:
+      case G_SHIFT8: {
+        const size = ((x >>> 8) & 63) === G_SHIFT ? 4 : 1;
+        const a = this.getRm(size);
+        this.setRm(size, this.shift(this.reg, a, imm < 0 ? r[ECX] & 0xff : imm, size));
+        return;
+      }
+      case G_GRP3:
+        return this.group3Body(4);
+      case G_GRP3_8:
+        return this.group3Body(1);
+      case G_INCDEC:
+        this.setRm(4, this.incdec(this.getRm(4), 4, this.reg === 1));
+        return;
+      case G_INCDEC8:
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
+        return;
+      case G_PUSH_M:
+        this.push32(this.getRm(4));
+        return;
+      case G_SETCC:
+        this.setRm(1, this.cond(extra) ? 1 : 0);
+        return;
+      case G_CMOV: {
+        const v = this.getRm(4);
+        if (this.cond(extra)) this.setReg(this.reg, 4, v);
+        return;
+      }
+      case G_MOVX: {
+        // extra: 0F B6 → 0, B7 → 1, BE → 8, BF → 9
+        const size = extra & 1 ? 2 : 1;
+        let v = this.getRm(size);
+        if (extra & 8) v = signExtend(v, size);
+        this.setReg(this.reg, 4, v);
+        return;
+      }
+    }
+    throw new Error(`cpu: no cached form ${x}`);
   }
 
   // ---- the interpreter ---------------------------------------------------------------------------
@@ -1512,6 +2718,7 @@ export class Cpu {
         const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+        this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe6:
@@ -1522,6 +2729,7 @@ export class Cpu {
         const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
+        this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe8: {
@@ -1549,6 +2757,7 @@ export class Cpu {
       case 0xf4:
         this.requireCpl0();
         this.halted = true;
+        this.attention = 1;
         return;
       case 0xf5:
         this.flags ^= CF;
@@ -1567,7 +2776,10 @@ export class Cpu {
         if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
         if (b === 0xfa) this.flags &= ~IF;
         else {
-          if (!(this.flags & IF)) this.shadow = true;
+          if (!(this.fl & IF)) {
+            this.shadow = true;
+            this.attention = 1;
+          }
           this.flags |= IF;
         }
         return;
@@ -1618,6 +2830,11 @@ export class Cpu {
 
   private group3(size: number): void {
     this.decodeModrm();
+    this.group3Body(size);
+  }
+
+  /** Group 3 after ModR/M decode (TEST reads its immediate here). */
+  private group3Body(size: number): void {
     const r = this.reg32;
     const a = this.getRm(size);
     switch (this.reg) {
@@ -1805,7 +3022,7 @@ export class Cpu {
   }
 
   private farJump(sel: number, off: number): void {
-    if (!(this._cr0 & 1) || this.flags & VM) {
+    if (!(this._cr0 & 1) || this.fl & VM) {
       this.setRealSeg(CS, sel);
       this._eip = off;
       return;
@@ -1814,7 +3031,7 @@ export class Cpu {
   }
 
   private farCall(sel: number, off: number): void {
-    if (!(this._cr0 & 1) || this.flags & VM) {
+    if (!(this._cr0 & 1) || this.fl & VM) {
       this.push(this.segSel[CS]);
       this.push(this._eip);
       this.setRealSeg(CS, sel);
@@ -1902,7 +3119,7 @@ export class Cpu {
   private farReturn(n: number): void {
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
-    if (!(this._cr0 & 1) || this.flags & VM) {
+    if (!(this._cr0 & 1) || this.fl & VM) {
       this.addSp(n);
       this.setRealSeg(CS, cs);
       this._eip = eip;
@@ -1921,7 +3138,7 @@ export class Cpu {
       this.setFlagsFrom(fl, this.op32 ? 4 : 2);
       return;
     }
-    if (this.flags & NT) throw new CpuFault(TS, this.trSel & 0xfffc); // task return: not supported
+    if (this.fl & NT) throw new CpuFault(TS, this.trSel & 0xfffc); // task return: not supported
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
     const fl = this.pop();
@@ -2002,7 +3219,7 @@ export class Cpu {
         return this.group7(osz);
       case 0x02:
       case 0x03: {
-        if (!(this._cr0 & 1) || this.flags & VM) throw new CpuFault(UD, -1);
+        if (!(this._cr0 & 1) || this.fl & VM) throw new CpuFault(UD, -1);
         this.decodeModrm();
         const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
         if (d === null) {

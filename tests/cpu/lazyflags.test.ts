@@ -1,0 +1,91 @@
+/**
+ * Conditions read straight after an ALU operation. The CPU keeps the arithmetic flags lazily and
+ * answers Jcc/SETcc/CMOVcc from the operands when it can (cpu.ts, `cond`); this checks every
+ * condition code after each lazily-flagged operation against the condition evaluated (SDM vol. 1,
+ * table B-1) on the EFLAGS that PUSHF then stores — the exact flags, checked themselves by the
+ * oracle vectors.
+ */
+import { describe, expect, it } from 'vitest';
+import { cpuPresent, hex32, makeRig } from './rig';
+
+const CF = 1,
+  PF = 4,
+  ZF = 0x40,
+  SF = 0x80,
+  OF = 0x800;
+
+/** Condition code cc (the low nibble of Jcc) on EFLAGS f. */
+function condition(cc: number, f: number): boolean {
+  const of = (f & OF) !== 0;
+  const sf = (f & SF) !== 0;
+  const zf = (f & ZF) !== 0;
+  const cf = (f & CF) !== 0;
+  const base = [of, cf, zf, cf || zf, sf, (f & PF) !== 0, sf !== of, zf || sf !== of][cc >> 1];
+  return cc & 1 ? !base : base;
+}
+
+/** The operations under test, on EAX and EBX (or AL/BL, AX/BX), as machine code. */
+const OPS: [string, number[]][] = [
+  ['add', [0x01, 0xd8]],
+  ['sub', [0x29, 0xd8]],
+  ['cmp', [0x39, 0xd8]],
+  ['and', [0x21, 0xd8]],
+  ['or', [0x09, 0xd8]],
+  ['xor', [0x31, 0xd8]],
+  ['test', [0x85, 0xd8]],
+  ['inc', [0x40]],
+  ['dec', [0x48]],
+  ['neg', [0xf7, 0xd8]],
+  ['cmp8', [0x38, 0xd8]],
+  ['add8', [0x00, 0xd8]],
+  ['sub16', [0x66, 0x29, 0xd8]],
+  ['cmp imm', [0x83, 0xf8, 0x05]],
+  ['adc', [0x11, 0xd8]],
+  ['shl cl', [0x89, 0xd9, 0xd3, 0xe0]],
+  ['shr cl', [0x89, 0xd9, 0xd3, 0xe8]],
+  ['sar cl', [0x89, 0xd9, 0xd3, 0xf8]],
+  ['shl 5', [0xc1, 0xe0, 0x05]],
+  ['shr 1', [0xd1, 0xe8]],
+  ['sar 31', [0xc1, 0xf8, 0x1f]],
+  ['shl then inc', [0xc1, 0xe0, 0x03, 0x40]],
+];
+const VALUES = [0, 1, 5, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0x12345678];
+
+describe.skipIf(!cpuPresent)('conditions after ALU operations (lazy flags)', () => {
+  it('every condition code agrees with the EFLAGS the operation leaves', () => {
+    const code: number[] = [];
+    const cases: { op: string; a: number; b: number; cc: number; carry: number }[] = [];
+    const imm32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    for (const [op, bytes] of OPS)
+      for (const a of VALUES)
+        for (const b of VALUES)
+          for (let cc = 0; cc < 16; cc++) {
+            const carry = (a ^ b ^ cc) & 1;
+            cases.push({ op, a, b, cc, carry });
+            code.push(0xb8, ...imm32(a), 0xbb, ...imm32(b)); // mov eax, a; mov ebx, b
+            code.push(carry ? 0xf9 : 0xf8); // stc / clc: INC, DEC and ADC read it
+            code.push(...bytes);
+            code.push(0x0f, 0x90 | cc, 0x07); // setcc [edi]
+            code.push(0x9c, 0x59, 0x89, 0x4f, 0x04); // pushfd; pop ecx; mov [edi+4], ecx
+            code.push(0x83, 0xc7, 0x08); // add edi, 8
+          }
+    code.push(0xf4);
+    const rig = makeRig(4);
+    const CODE = 0x10000;
+    const OUT = 0x200000;
+    rig.load(CODE, code);
+    rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000, edi: OUT });
+    for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(1_000_000);
+    expect(rig.cpu.halted).toBe(true);
+    const wrong: string[] = [];
+    cases.forEach((c, i) => {
+      const got = rig.u32(OUT + 8 * i) & 0xff;
+      const flags = rig.u32(OUT + 8 * i + 4);
+      if (got !== (condition(c.cc, flags) ? 1 : 0))
+        wrong.push(
+          `${c.op} ${hex32(c.a)}, ${hex32(c.b)} (CF in ${c.carry}) cc ${c.cc}: set ${got}, EFLAGS ${hex32(flags)}`,
+        );
+    });
+    expect(wrong.slice(0, 10)).toEqual([]);
+  });
+});
