@@ -352,13 +352,6 @@ describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by
   const DATA = 0x20000;
   const UD = 6;
   const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x0f]);
-  /** Decoder paths that accept what the SDM makes #UD; listed so the test shows them (to be fixed in cpu.ts). */
-  const KNOWN_DECODER_BUGS: { is: (op: number, reg: number) => boolean; why: string }[] = [
-    { is: (op, reg) => op === 0x8f && reg !== 0, why: 'POP Ev executes with any reg field (SDM: 8F /0 only)' },
-    { is: (op, reg) => op === 0xc6 && reg !== 0, why: 'MOV Eb, Ib executes with any reg field (SDM: C6 /0 only)' },
-    { is: (op, reg) => op === 0xc7 && reg !== 0, why: 'MOV Ev, Iv executes with any reg field (SDM: C7 /0 only)' },
-    { is: (op) => op >= 0x0fd0 && op <= 0x0fff, why: 'step0f runs every 0F byte from C8 up as BSWAP (SDM: C8–CF)' },
-  ];
   const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
   let rig: ReturnType<typeof makeRig> | undefined;
   let probes = 0;
@@ -431,8 +424,7 @@ describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by
           else notInTable.push([code, reg]);
         }
     }
-    const unexplained = notInTable.filter(([op, reg]) => !KNOWN_DECODER_BUGS.some((b) => b.is(op, reg)));
-    expect([...new Set(unexplained.map(([op, reg]) => `${op.toString(16)}/${reg}`))]).toEqual([]);
+    expect([...new Set(notInTable.map(([op, reg]) => `${op.toString(16)}/${reg}`))]).toEqual([]);
     const neverRan = OPCODES.filter(
       (o) => !o.missing && o.mnemonic !== 'ud2' && o.mnemonic !== 'esc' && !ranWithoutUd.has(`${o.op}/${o.ext ?? 0}`),
     ).map((o) => `${o.op.toString(16)}/${o.ext ?? '-'} ${o.mnemonic}`);

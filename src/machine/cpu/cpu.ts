@@ -55,6 +55,7 @@ const NO_SEG = -1;
 const DE = 0,
   DB = 1,
   BP = 3,
+  BR = 5,
   UD = 6,
   NM = 7,
   DF_ = 8,
@@ -2435,6 +2436,32 @@ export class Cpu {
           if (i !== ESP) this.setReg(i, osz, v);
         }
         return;
+      case 0x62: {
+        // BOUND r, m16&16 / m32&32: #BR (a fault) when the signed index lies outside [lower, upper];
+        // a register operand is #UD (SDM vol. 2, BOUND).
+        this.decodeModrm();
+        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+        this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), 2 * osz, false);
+        const shift = 32 - 8 * osz;
+        const lower = (this.readLin(this.ea, osz) << shift) >> shift;
+        const upper = (this.readLin(this.ea + osz, osz) << shift) >> shift;
+        const index = (this.getReg(this.reg, osz) << shift) >> shift;
+        if (index < lower || index > upper) throw new CpuFault(BR, -1);
+        return;
+      }
+      case 0x63: {
+        // ARPL r/m16, r16: raise the destination selector's RPL to the source's; ZF says whether it
+        // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL).
+        if (!(this._cr0 & 1) || this.fl & VM) throw new CpuFault(UD, -1);
+        this.decodeModrm();
+        const dest = this.getRm(2);
+        const src = this.getReg(this.reg, 2);
+        if ((dest & 3) < (src & 3)) {
+          this.setRm(2, (dest & ~3) | (src & 3));
+          this.flags |= ZF;
+        } else this.flags &= ~ZF;
+        return;
+      }
       case 0x68:
         this.push(this.fetchImm(osz));
         return;
@@ -2525,6 +2552,8 @@ export class Cpu {
       case 0x8f: {
         const v = this.pop();
         this.decodeModrm();
+        // 8F /0 only (SDM vol. 2, POP); the fault restores ESP with the rest of the instruction.
+        if (this.reg !== 0) throw new CpuFault(UD, -1);
         this.setRm(osz, v);
         return;
       }
@@ -2623,6 +2652,7 @@ export class Cpu {
       case 0xc7: {
         const size = b & 1 ? osz : 1;
         this.decodeModrm();
+        if (this.reg !== 0) throw new CpuFault(UD, -1); // C6 /0 and C7 /0 only (SDM vol. 2, MOV)
         this.setRm(size, this.fetchImm(size));
         return;
       }
@@ -3207,7 +3237,7 @@ export class Cpu {
       if (this.cond(b & 15)) this.setReg(this.reg, osz, v);
       return;
     }
-    if (b >= 0xc8) {
+    if (b >= 0xc8 && b <= 0xcf) {
       const v = r[b & 7];
       r[b & 7] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
       return;

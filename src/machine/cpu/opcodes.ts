@@ -231,8 +231,8 @@ const ONE_BYTE: Opcode[] = [
   ...range(8).map((r) => row(0x58 + r, 'pop', ['Zv'])),
   row(0x60, 'pusha', [], { implicitSize: true }),
   row(0x61, 'popa', [], { implicitSize: true }),
-  row(0x62, 'bound', ['Gv', 'Ma'], { missing: true }),
-  row(0x63, 'arpl', ['Ew', 'Gw'], { flags: ZFONLY, protectedOnly: true, missing: true }),
+  row(0x62, 'bound', ['Gv', 'Ma']),
+  row(0x63, 'arpl', ['Ew', 'Gw'], { flags: ZFONLY, protectedOnly: true }),
   // 64 65: FS/GS overrides; 66 67: operand-/address-size prefixes.
   row(0x68, 'push', ['Iv'], { implicitSize: true }),
   row(0x69, 'imul', ['Gv', 'Ev', 'Iv'], { flags: MUL }),
