@@ -92,6 +92,59 @@ describe('the 8259 PIC pair', () => {
     pic.pulseIrq(6);
     expect(pic.acknowledge()).toBe(0x46);
   });
+
+  it('rotate on non-specific EOI makes the line just served the lowest priority', () => {
+    const { io, pic } = rig();
+    pic.pulseIrq(1);
+    expect(pic.acknowledge()).toBe(0x21);
+    io.write(0x20, 1, 0xa0); // OCW2: rotate on non-specific EOI → IRQ 1 lowest, IRQ 2 highest
+    pic.pulseIrq(1);
+    pic.pulseIrq(3);
+    expect(pic.acknowledge()).toBe(0x23); // IRQ 3 now outranks IRQ 1
+    io.write(0x20, 1, 0x20);
+    expect(pic.acknowledge()).toBe(0x21);
+  });
+
+  it('set priority (OCW2 110) and rotate on specific EOI move the lowest-priority line', () => {
+    const { io, pic } = rig();
+    io.write(0x20, 1, 0xc4); // set priority: IRQ 4 lowest, so IRQ 5 highest
+    pic.pulseIrq(0);
+    pic.pulseIrq(5);
+    expect(pic.acknowledge()).toBe(0x25);
+    io.write(0x20, 1, 0xe5); // rotate on specific EOI of 5: 5 lowest, 6 highest
+    pic.pulseIrq(6);
+    expect(pic.acknowledge()).toBe(0x26);
+    io.write(0x20, 1, 0x20);
+    expect(pic.acknowledge()).toBe(0x20);
+  });
+
+  it('special mask mode lets a lower priority through while a masked higher one is in service', () => {
+    const { io, pic } = rig();
+    pic.pulseIrq(1);
+    expect(pic.acknowledge()).toBe(0x21); // IRQ 1 in service
+    pic.pulseIrq(4);
+    expect(pic.hasInterrupt()).toBe(false); // fully nested: held off
+    io.write(0x21, 1, 0x02); // mask IRQ 1
+    expect(pic.hasInterrupt()).toBe(false); // masking alone does not help
+    io.write(0x20, 1, 0x68); // OCW3: ESMM + SMM
+    expect(pic.acknowledge()).toBe(0x24);
+    io.write(0x20, 1, 0x48); // OCW3: ESMM, SMM clear
+    pic.pulseIrq(5);
+    expect(pic.hasInterrupt()).toBe(false);
+  });
+
+  it('poll mode: the next command-port read is 0x80 | line and acknowledges it; 0 when nothing is pending', () => {
+    const { io, pic } = rig();
+    pic.pulseIrq(6);
+    io.write(0x20, 1, 0x0c); // OCW3: poll
+    expect(io.read(0x20, 1)).toBe(0x86);
+    expect(pic.hasInterrupt()).toBe(false); // IRQ 6 is in service now
+    io.write(0x20, 1, 0x0b);
+    expect(io.read(0x20, 1)).toBe(0x40);
+    io.write(0x20, 1, 0x20);
+    io.write(0x20, 1, 0x0c);
+    expect(io.read(0x20, 1)).toBe(0);
+  });
 });
 
 describe('the 8254 PIT', () => {

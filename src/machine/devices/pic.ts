@@ -1,8 +1,9 @@
 /**
  * The 8259A pair (master at 0x20/0x21, slave at 0xA0/0xA1 cascaded on IRQ 2) with the ELCR
  * (0x4D0/0x4D1) choosing edge or level per line. ICW1–4, OCW1 (mask), OCW2 (non-specific and
- * specific EOI), OCW3 (read IRR/ISR), auto-EOI, fixed priority (IRQ 0 highest), spurious IRQ 7/15.
- * Not modelled: priority rotation, special mask mode and poll mode (OCW2/OCW3 bits accepted and ignored).
+ * specific EOI, priority rotation on EOI and in auto-EOI mode, set priority), OCW3 (read IRR/ISR,
+ * special mask mode, poll), auto-EOI, spurious IRQ 7/15. After the 8259A data sheet (OCW2/OCW3).
+ * Not modelled: special fully nested mode and buffered mode (ICW4 bits accepted and ignored).
  */
 import type { AccessSize, InterruptController, IoBus } from '../bus';
 
@@ -19,12 +20,33 @@ class Chip {
   single = false;
   autoEoi = false;
   readIsr = false;
+  /** The line of lowest priority; the next one round has the highest (7 after reset: IRQ 0 first). */
+  lowest = 7;
+  /** OCW2 "rotate in automatic EOI mode": each acknowledged line becomes the lowest. */
+  rotateOnAutoEoi = false;
+  /** OCW3 special mask mode: masked in-service lines no longer hold off lower priorities. */
+  specialMask = false;
+  /** OCW3 poll: the next read of the command port is the poll byte (and acknowledges). */
+  poll = false;
 
   reset(): void {
     this.irr = this.imr = this.isr = this.lines = 0;
     this.base = 0;
     this.step = 0;
-    this.autoEoi = this.readIsr = false;
+    this.autoEoi = this.readIsr = this.rotateOnAutoEoi = this.specialMask = this.poll = false;
+    this.lowest = 7;
+  }
+
+  /** The highest-priority line set in `mask`, or -1 (priority starts after `lowest`). */
+  private highest(mask: number): number {
+    for (let k = 0; k < 8; k++) {
+      const i = (this.lowest + 1 + k) & 7;
+      if (mask & (1 << i)) return i;
+    }
+    return -1;
+  }
+  private rank(i: number): number {
+    return (i - this.lowest - 1) & 7;
   }
 
   setLine(bit: number, level: boolean): void {
@@ -42,11 +64,11 @@ class Chip {
   request(): number {
     const pending = this.irr & ~this.imr;
     if (!pending) return -1;
-    for (let i = 0; i < 8; i++) {
-      if (this.isr & (1 << i)) return -1; // something of higher priority is in service
-      if (pending & (1 << i)) return i;
-    }
-    return -1;
+    const p = this.highest(pending);
+    // In special mask mode a masked in-service line does not hold off anything.
+    const s = this.highest(this.specialMask ? this.isr & ~this.imr : this.isr);
+    if (s >= 0 && this.rank(s) <= this.rank(p)) return -1; // something of higher priority is in service
+    return p;
   }
 
   ack(irq: number): void {
@@ -54,6 +76,16 @@ class Chip {
     this.irr &= ~mask;
     if (this.elcr & mask && this.lines & mask) this.irr |= mask; // level still asserted
     if (!this.autoEoi) this.isr |= mask;
+    else if (this.rotateOnAutoEoi) this.lowest = irq;
+  }
+
+  /** OCW3 poll: 0x80 | line when a request is pending (acknowledged as an INTA would), else 0. */
+  pollRead(): number {
+    this.poll = false;
+    const irq = this.request();
+    if (irq < 0) return 0;
+    this.ack(irq);
+    return 0x80 | irq;
   }
 
   writeCommand(v: number): void {
@@ -66,17 +98,42 @@ class Chip {
       this.readIsr = false;
       this.step = 2;
     } else if (v & 0x08) {
-      if (v & 2) this.readIsr = (v & 1) !== 0; // OCW3: RR/RIS
+      // OCW3: ESMM/SMM, P, RR/RIS.
+      if (v & 0x40) this.specialMask = (v & 0x20) !== 0;
+      if (v & 0x04) this.poll = true;
+      if (v & 2) this.readIsr = (v & 1) !== 0;
     } else {
-      const cmd = v >> 5;
-      if (cmd === 1 || cmd === 5) {
-        // non-specific EOI: the highest-priority in-service bit
-        for (let i = 0; i < 8; i++)
-          if (this.isr & (1 << i)) {
+      // OCW2: R, SL, EOI and the level L.
+      const level = v & 7;
+      switch (v >> 5) {
+        case 1: // non-specific EOI: the highest-priority in-service line
+        case 5: {
+          // rotate on non-specific EOI: that line becomes the lowest
+          const i = this.highest(this.isr);
+          if (i >= 0) {
             this.isr &= ~(1 << i);
-            break;
+            if (v >> 5 === 5) this.lowest = i;
           }
-      } else if (cmd === 3 || cmd === 7) this.isr &= ~(1 << (v & 7)); // specific EOI
+          break;
+        }
+        case 3: // specific EOI
+          this.isr &= ~(1 << level);
+          break;
+        case 7: // rotate on specific EOI
+          this.isr &= ~(1 << level);
+          this.lowest = level;
+          break;
+        case 6: // set priority: L becomes the lowest
+          this.lowest = level;
+          break;
+        case 4: // rotate in automatic EOI mode: set
+          this.rotateOnAutoEoi = true;
+          break;
+        case 0: // … clear
+          this.rotateOnAutoEoi = false;
+          break;
+        // 2: no operation
+      }
     }
   }
 
@@ -105,7 +162,14 @@ export class Pic implements InterruptController {
 
   register(io: IoBus): void {
     const port = (chip: Chip) => ({
-      read: (p: number, _s: AccessSize) => (p & 1 ? chip.imr : chip.readIsr ? chip.isr : chip.irr),
+      read: (p: number, _s: AccessSize) => {
+        if (chip.poll) {
+          const v = chip.pollRead();
+          this.syncCascade();
+          return v;
+        }
+        return p & 1 ? chip.imr : chip.readIsr ? chip.isr : chip.irr;
+      },
       write: (p: number, _s: AccessSize, v: number) => (p & 1 ? chip.writeData(v & 0xff) : chip.writeCommand(v & 0xff)),
     });
     io.register(0x20, 2, port(this.master));
