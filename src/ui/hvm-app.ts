@@ -55,6 +55,8 @@ interface ViewState {
   gen: boolean;
   /** The clock workload's period in seconds (the guest's tick=; 1 unless the URL says). */
   tick: number;
+  /** What poll compares: the whole VRAM (pre-3.3 ioemu, default) or only the displayed range (scope=displayed). */
+  scope: 'vram' | 'displayed';
 }
 
 export function readViewState(search: string): ViewState {
@@ -73,6 +75,7 @@ export function readViewState(search: string): ViewState {
     res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
     kernel: q.get('image') === 'pattern' ? 'pattern' : (q.get('kernel') ?? DEFAULT_KERNEL),
     gen: q.get('gen') !== '0',
+    scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
     tick:
       Number.isInteger(Number(q.get('tick'))) && Number(q.get('tick')) >= 1 && Number(q.get('tick')) <= 60
         ? Number(q.get('tick'))
@@ -92,6 +95,7 @@ export function writeViewState(v: ViewState): string {
   if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
   if (!v.gen) q.set('gen', '0');
   if (v.tick !== 1) q.set('tick', String(v.tick));
+  if (v.scope !== 'vram') q.set('scope', v.scope);
   return `?${q}`;
 }
 
@@ -386,11 +390,12 @@ export class HvmApp extends LitElement {
     }
   }
 
-  private options: { key: boolean; value: RefresherOptions } | null = null;
+  private options: { key: string; value: RefresherOptions } | null = null;
   /** The same object while the choice is the same (a new one rebuilds the refresher). */
   private refresherOptions(): RefresherOptions {
-    if (this.options?.key !== this.view.gen)
-      this.options = { key: this.view.gen, value: { skipUnmovedGen: this.view.gen } };
+    const key = `${this.view.gen} ${this.view.scope}`;
+    if (this.options?.key !== key)
+      this.options = { key, value: { skipUnmovedGen: this.view.gen, pollScope: this.view.scope } };
     return this.options.value;
   }
 
