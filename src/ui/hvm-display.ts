@@ -42,12 +42,16 @@ class CanvasSurface implements Surface {
 export const uiTime = { ms: 0 };
 
 /**
- * The refresh loop as a reactive controller: requestAnimationFrame drives it, and a refresh runs
- * when 1/hz has passed since the last one (rAF ticks at the screen's rate; the display refreshes
- * at its own). Starts when the host connects, stops when it disconnects.
+ * The refresh loop as a reactive controller: each refresh runs in an animation frame
+ * (requestAnimationFrame), at the display's own rate. Between refreshes it asks for no frames at
+ * all: a timer wakes it shortly before the next refresh is due and only then is a frame
+ * requested. (An animation frame requested every vsync costs headless Chromium ~5 % of a core of
+ * main-thread work by itself — measured with a bare rAF loop — whatever the callback does; at
+ * 30 Hz this halves it.) Starts when the host connects, stops when it disconnects.
  */
 class RefreshController implements ReactiveController {
   private raf = 0;
+  private timer = 0;
   private last = -Infinity;
   hz = 30;
   constructor(
@@ -56,20 +60,32 @@ class RefreshController implements ReactiveController {
   ) {
     host.addController(this);
   }
+  private readonly frame = (): void => {
+    this.raf = 0;
+    // The clock, not the frame's timestamp: that is the frame's start, which may lie a whole frame
+    // before the timer that asked for it.
+    const now = performance.now();
+    const period = 1000 / this.hz;
+    const due = this.last + period;
+    // Within half a 60 Hz frame of the due time counts as due (frames land on the screen's grid,
+    // or — headless — whenever asked). The schedule keeps the exact period unless it fell behind.
+    if (now >= due - 8) {
+      this.last = now - due > period ? now : due;
+      this.tick();
+    }
+    // Sleep until 6 ms before the next refresh is due, then ask for a frame.
+    const wait = Math.max(0, this.last + period - performance.now() - 6);
+    this.timer = window.setTimeout(() => {
+      this.timer = 0;
+      this.raf = requestAnimationFrame(this.frame);
+    }, wait);
+  };
   hostConnected(): void {
-    const loop = (now: number) => {
-      this.raf = requestAnimationFrame(loop);
-      const period = 1000 / this.hz;
-      // Within 2 ms counts as due: rAF times jitter around the screen's period.
-      if (now - this.last >= period - 2) {
-        this.last = now;
-        this.tick();
-      }
-    };
-    this.raf = requestAnimationFrame(loop);
+    this.raf = requestAnimationFrame(this.frame);
   }
   hostDisconnected(): void {
     cancelAnimationFrame(this.raf);
+    clearTimeout(this.timer);
   }
 }
 
