@@ -107,7 +107,8 @@ const D_SLOW = 1 | D_MAY_FAULT,
   D_MOVZX8_M = 38,
   D_SETCC_R = 39,
   D_PUSH_M = 40,
-  D_MOVX_R = 41;
+  D_MOVX_R = 41,
+  D_ALU_JCC = 42;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 const G_ALU8_AI = 1,
   G_ALU8_MR = 2,
@@ -488,6 +489,18 @@ export class Cpu {
         } else if (h === D_MOV_RR) r[x & 7] = r[(x >> 3) & 7];
         else if (h === D_JCC) {
           if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        } else if (h === D_ALU_JCC) {
+          // CMP/TEST/SUB/… then Jcc, fused (see fuseJcc): two instructions in one dispatch.
+          const op = x & 7;
+          const dst = (x >> 3) & 7;
+          const res = this.alu32(op, r[dst], x & 0x200 ? d[p + 3] : r[(x >> 6) & 7]);
+          if (!(x & 0x400)) r[dst] = res;
+          const len1 = (x >> 15) & 15;
+          if (this.instructions + 1 < end) {
+            this.instructions++; // the ALU instruction retires; the Jcc is counted below
+            this.traceRing[this.tracePos++ & 63] = (eip + len1) | 0;
+            if (this.cond((x >> 11) & 15)) this._eip = (this._eip + d[p + 2]) | 0;
+          } else this._eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
         } else this.execDecoded(w0, x, d, p);
       }
       this.instructions++;
@@ -1841,6 +1854,7 @@ export class Cpu {
     const avail = Math.min(15, 4096 - idx);
     for (let k = 0; k < avail; k++) q[k] = this.u8[base + idx + k];
     let w0 = this.decodeForm(q);
+    if (this.dLen < avail) w0 = this.fuseJcc(w0, q, avail);
     const len = this.dLen;
     if (len > avail || len > 15) w0 = D_SLOW; // crosses the page end: never cached
     const p = idx << 2;
@@ -2123,6 +2137,41 @@ export class Cpu {
   }
 
   private dImm = 0;
+
+  /**
+   * A register CMP/TEST/ALU form followed by Jcc inside the page becomes one D_ALU_JCC entry
+   * (payload: op | dst << 3 | src << 6 | imm << 9 | noStore << 10 | cc << 11 | len1 << 15, the
+   * branch displacement in w2). Neither part can fault. At most 15 bytes, so that a write to the
+   * Jcc's bytes still clears the entry (codeWritten).
+   */
+  private fuseJcc(w0: number, q: Uint8Array, avail: number): number {
+    const h = w0 & 0x3f;
+    if (h !== D_ALU_RR && h !== D_ALU_RI && h !== D_TEST_RR && h !== D_TEST_RI) return w0;
+    const len = this.dLen;
+    const b = q[len];
+    let cc: number;
+    let rel: number;
+    let total: number;
+    if (b >= 0x70 && b < 0x80 && len + 2 <= avail) {
+      cc = b & 15;
+      rel = (q[len + 1] << 24) >> 24;
+      total = len + 2;
+    } else if (b === 0x0f && q[len + 1] >= 0x80 && q[len + 1] < 0x90 && len + 6 <= avail) {
+      cc = q[len + 1] & 15;
+      rel = rd32(q, len + 2);
+      total = len + 6;
+    } else return w0;
+    if (total > 15) return w0;
+    const x = w0 >>> 12;
+    let fields: number; // op | dst << 3 | src << 6 | imm << 9 | noStore << 10
+    if (h === D_ALU_RR) fields = (x & 0x1ff) | ((x & 7) === 7 ? 0x400 : 0);
+    else if (h === D_ALU_RI) fields = (x & 0x3f) | 0x200 | ((x & 7) === 7 ? 0x400 : 0);
+    else if (h === D_TEST_RR) fields = 4 | ((x & 7) << 3) | (((x >> 3) & 7) << 6) | 0x400;
+    else fields = 4 | ((x & 7) << 3) | 0x200 | 0x400;
+    this.dLen = total;
+    this.dDisp = rel;
+    return D_ALU_JCC | (total << 8) | ((fields | (cc << 11) | (len << 15)) << 12);
+  }
 
   private dEnd(len: number, h: number, payload: number): number {
     this.dLen = len;
