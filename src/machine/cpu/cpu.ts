@@ -451,19 +451,24 @@ export class Cpu {
   private runInner(end: number): RunExit {
     const r = this.reg32;
     this.attention = 1;
+    // EIP lives in `eip` here and in `_eip` elsewhere: written back before anything that reads
+    // or changes `_eip` (events, step, execDecoded, returns); a fault restarts from `start`.
+    let eip = this._eip;
     while (this.instructions < end) {
       // One test for the rare events (stop, interrupt shadow, HLT) and one for IF.
       if (this.attention !== 0 || this.fl & IF) {
+        this._eip = eip;
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
+        eip = this._eip;
       }
-      const eip = this._eip;
       this.traceRing[this.tracePos++ & 63] = eip;
       // The decoded-instruction cache (see "the decoded-instruction cache" below).
       let idx = (eip - this.winEip) >>> 0;
       if (idx >= 4096 || this.winGen !== this.mmu.generation) {
         this.start = eip; // a fetch may fault
         this.startEsp = r[ESP];
+        this._eip = eip;
         idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
       }
       const d = this.winPage;
@@ -475,9 +480,12 @@ export class Cpu {
         this.start = eip;
         this.startEsp = r[ESP];
       }
-      if (w0 === D_SLOW) this.step();
-      else {
-        this._eip = (eip + ((w0 >>> 8) & 15)) | 0;
+      if (w0 === D_SLOW) {
+        this._eip = eip;
+        this.step();
+        eip = this._eip;
+      } else {
+        const next = (eip + ((w0 >>> 8) & 15)) | 0;
         const x = w0 >>> 12;
         const h = w0 & 0x3f;
         if (h === D_ALU_RR || h === D_ALU_RI) {
@@ -486,9 +494,12 @@ export class Cpu {
           const dst = (x >> 3) & 7;
           const res = this.alu32(op, r[dst], h === D_ALU_RR ? r[(x >> 6) & 7] : d[p + 3]);
           if (op !== 7) r[dst] = res;
-        } else if (h === D_MOV_RR) r[x & 7] = r[(x >> 3) & 7];
-        else if (h === D_JCC) {
-          if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+          eip = next;
+        } else if (h === D_MOV_RR) {
+          r[x & 7] = r[(x >> 3) & 7];
+          eip = next;
+        } else if (h === D_JCC) {
+          eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
         } else if (h === D_ALU_JCC) {
           // CMP/TEST/SUB/… then Jcc, fused (see fuseJcc): two instructions in one dispatch.
           const op = x & 7;
@@ -499,13 +510,21 @@ export class Cpu {
           if (this.instructions + 1 < end) {
             this.instructions++; // the ALU instruction retires; the Jcc is counted below
             this.traceRing[this.tracePos++ & 63] = (eip + len1) | 0;
-            if (this.cond((x >> 11) & 15)) this._eip = (this._eip + d[p + 2]) | 0;
-          } else this._eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
-        } else this.execDecoded(w0, x, d, p);
+            eip = this.cond((x >> 11) & 15) ? (next + d[p + 2]) | 0 : next;
+          } else eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
+        } else {
+          this._eip = next;
+          this.execDecoded(w0, x, d, p);
+          eip = this._eip;
+        }
       }
       this.instructions++;
-      if (this.attention !== 0 && this.halted) return RunExit.HLT;
+      if (this.attention !== 0 && this.halted) {
+        this._eip = eip;
+        return RunExit.HLT;
+      }
     }
+    this._eip = eip;
     return this.stopRequested ? ((this.stopRequested = false), RunExit.STOPPED) : RunExit.BUDGET;
   }
 
@@ -1541,20 +1560,25 @@ export class Cpu {
   // ---- the decoded-instruction cache ------------------------------------------------------------
   //
   // Hot path. Instructions of 32-bit code are decoded once into four Int32 words per byte offset
-  // of a 4 KiB machine frame (w0 = handler | length << 8 | payload << 12, w1 = the memory operand:
-  // base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 = immediate) and run from
-  // there by execDecoded(); any form the table below does not cover is marked D_SLOW and runs
-  // through step(), which decodes from memory as before. The "window" maps the EIPs of the current
-  // linear code page onto its frame's entries; it is dropped when the MMU's generation, CS or the
-  // CPL change (setCs, setRealSeg, writeCr0, reset).
+  // of a 4 KiB machine frame (w0 = handler | D_MAY_FAULT | length << 8 | payload << 12, w1 = the
+  // memory operand: base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 =
+  // immediate) and run from there by runInner() (the commonest forms) and execDecoded(); any form
+  // decodeForm() does not cover (prefixes other than segment overrides, 16-bit operands or
+  // addresses, system and string instructions …) is marked D_SLOW and runs through step(), which
+  // decodes from memory as before. A register CMP/TEST/ALU form followed by Jcc is fused into one
+  // entry (fuseJcc). The "window" maps the EIPs of the current linear code page onto its frame's
+  // entries; it is dropped when the MMU's generation, CS or the CPL change (setCs, setRealSeg,
+  // writeCr0, reset). Memory: 64 KiB of entries per code frame, at most MAX_DECODED_PAGES frames.
   //
   // Stale code (SDM vol. 3, 11.6): every write of the CPU that lands in a 128-byte line holding the
   // start or end of a decoded instruction clears the entries that could overlap the written bytes
   // (codeWritten), so the next fetch decodes afresh — also when the instruction modified is the
   // very next one. Writes by anyone else (the other thread, a loader, a device in an I/O callback)
   // are caught by an epoch: run() and every port or MMIO access bump it, and a frame whose epoch is
-  // old has its entries cleared when the window opens on it. Instructions that cross a page end are
-  // never cached. None of this touches the TLB or the p2m: dirty tracking is not involved.
+  // old has its entries cleared when the window opens on it (so a write by the other thread during
+  // a slice is seen from the next slice on). Instructions that cross a page end are never cached.
+  // Not caught: the MMU's own A/D-bit writes into paging entries (code in a page table). None of
+  // this touches the TLB or the p2m: dirty tracking is not involved.
 
   /** Per machine frame: its decoded entries (4 words per byte offset), or undefined. */
   private readonly dPages: (Int32Array | undefined)[] = [];
