@@ -1625,7 +1625,7 @@ export class Cpu {
       case D_ALU_RM: {
         const op = x & 7;
         const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+        const res = this.alu32(op, r[dst], this.dLoad32(d, p));
         if (op !== 7) r[dst] = res;
         return;
       }
@@ -1654,7 +1654,7 @@ export class Cpu {
         this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
         return;
       case D_TEST_MR:
-        this.alu32(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7]);
+        this.alu32(4, this.dLoad32(d, p), r[x & 7]);
         return;
       case D_TEST_RI:
         this.alu32(4, r[x & 7], d[p + 3]);
@@ -1663,16 +1663,16 @@ export class Cpu {
         r[x & 7] = r[(x >> 3) & 7];
         return;
       case D_MOV_MR:
-        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
+        this.dStore32(d, p, r[x & 7]);
         return;
       case D_MOV_RM:
-        r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        r[x & 7] = this.dLoad32(d, p);
         return;
       case D_MOV_RI:
         r[x & 7] = d[p + 3];
         return;
       case D_MOV_MI:
-        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
+        this.dStore32(d, p, d[p + 3]);
         return;
       case D_LEA: {
         const w1 = d[p + 1];
@@ -1722,7 +1722,7 @@ export class Cpu {
         this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
         return;
       case D_PUSH_M:
-        this.push32(this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+        this.push32(this.dLoad32(d, p));
         return;
       case D_MOVX_R: {
         // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
@@ -1740,7 +1740,7 @@ export class Cpu {
         return;
       }
       case D_CALL_M: {
-        const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
+        const to = this.dLoad32(d, p);
         this.push32(this._eip);
         this._eip = to | 0;
         return;
@@ -1749,7 +1749,7 @@ export class Cpu {
         this._eip = r[x];
         return;
       case D_JMP_M:
-        this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
+        this._eip = this.dLoad32(d, p) | 0;
         return;
       case D_SHIFT_R: {
         // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
@@ -2256,6 +2256,44 @@ export class Cpu {
     this.eaSeg = seg;
     this.eaOff = off;
     return (this.segBase[seg] + off) | 0;
+  }
+
+  /** dRead32(dEa(…)) in one call (hot path: the loads of MOV, ALU, TEST, PUSH, CALL, JMP). */
+  private dLoad32(d: Int32Array, p: number): number {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, false);
+    }
+    return this.readLin32((this.segBase[s] + off) | 0);
+  }
+
+  /** dWrite32(dEa(…), v) in one call (MOV stores). */
+  private dStore32(d: Int32Array, p: number, v: number): void {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, true);
+    }
+    this.writeLin32((this.segBase[s] + off) | 0, v);
   }
 
   /** A 32-bit memory operand at `lin` (after dEa): the segment checks, then the access. */
