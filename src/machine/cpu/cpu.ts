@@ -514,7 +514,8 @@ export class Cpu {
           } else eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
         } else {
           this._eip = next;
-          this.execDecoded(w0, x, d, p);
+          if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
+          else this.execReg(w0, x, d, p);
           eip = this._eip;
         }
       }
@@ -1811,6 +1812,124 @@ export class Cpu {
       default:
         this.execGeneric(x, d, p);
         return;
+    }
+  }
+
+  /** The cached forms that cannot fault (registers and jumps only): their own function, so that
+   * V8 inlines their helpers within a budget of their own. */
+  private execReg(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], d[p + 3]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_TEST_RR:
+        this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
+        return;
+      case D_TEST_RI:
+        this.alu32(4, r[x & 7], d[p + 3]);
+        return;
+      case D_MOV_RR:
+        r[x & 7] = r[(x >> 3) & 7];
+        return;
+      case D_MOV_RI:
+        r[x & 7] = d[p + 3];
+        return;
+      case D_LEA: {
+        const w1 = d[p + 1];
+        let off = d[p + 2];
+        const base = w1 & 15;
+        if (base < 8) off += r[base];
+        const index = (w1 >> 4) & 15;
+        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+        r[x] = off;
+        return;
+      }
+      case D_INC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, false);
+        return;
+      case D_DEC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, true);
+        return;
+      case D_JCC:
+        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_JMP:
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_SETCC_R:
+        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
+        return;
+      case D_MOVX_R: {
+        // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
+        const kind = x >> 6;
+        const size = kind & 1 ? 2 : 1;
+        let v = this.getReg((x >> 3) & 7, size);
+        if (kind & 8) v = signExtend(v, size);
+        r[x & 7] = v;
+        return;
+      }
+      case D_JMP_R:
+        this._eip = r[x];
+        return;
+      case D_SHIFT_R: {
+        // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        let n = (x >> 6) & 63;
+        if (n === 32) n = r[ECX] & 31;
+        if (n === 0) return; // count 0: nothing changes, flags included
+        const a = r[reg];
+        const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
+        r[reg] = res;
+        this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
+        this.lzSize = 4;
+        const v = this.lzv;
+        v[0] = a;
+        v[1] = n;
+        v[2] = res;
+        return;
+      }
+      case D_GRP3_R: {
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        const a = r[reg] >>> 0;
+        if (op === 2) r[reg] = ~a;
+        else if (op === 3) {
+          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
+          r[reg] = this.alu32(5, 0, a);
+        } else {
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
+          const ua = r[EAX] >>> 0;
+          const lo = Math.imul(ua, a);
+          const hi = mulHigh(ua, a);
+          r[EAX] = lo;
+          r[EDX] = hi;
+          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
+        }
+        return;
+      }
+      case D_IMUL3_R:
+        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+        return;
+      case D_NOP:
+        return;
+      case D_CDQ:
+        r[EDX] = r[EAX] >> 31;
+        return;
+      default:
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a register form`); // an emulator bug
     }
   }
 
