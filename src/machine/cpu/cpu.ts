@@ -69,6 +69,8 @@ void DB;
  * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
  */
 const D_MAY_FAULT = 0x40;
+/** Set in w0 for the stack forms, run by execStack(). */
+const D_STACK = 0x80;
 const D_SLOW = 1 | D_MAY_FAULT,
   D_ALU_RR = 2,
   D_ALU_RM = 3,
@@ -156,6 +158,8 @@ for (const h of [
   D_PUSH_M,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
+
+const STACK_FORMS = [D_PUSH_R, D_POP_R, D_PUSH_I, D_CALL, D_RET, D_CALL_R, D_LEAVE];
 
 /** At most this many frames hold decoded entries (64 KiB each); past it the cache starts over. */
 const MAX_DECODED_PAGES = 256;
@@ -514,7 +518,8 @@ export class Cpu {
           } else eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
         } else {
           this._eip = next;
-          if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
+          if (w0 & D_STACK) this.execStack(w0, x, d, p);
+          else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
           else this.execReg(w0, x, d, p);
           eip = this._eip;
         }
@@ -1612,17 +1617,10 @@ export class Cpu {
     this.winGen = -1;
   }
 
-  /** Executes a cached instruction (the forms the run loop does not handle itself). */
+  /** The cached memory forms and the generic ones (the stack forms: execStack; registers: execReg). */
   private execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
-      case D_ALU_RR: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
       case D_ALU_RM: {
         const op = x & 7;
         const dst = (x >> 3) & 7;
@@ -1637,13 +1635,6 @@ export class Cpu {
         if (op !== 7) this.dWrite32(lin, res);
         return;
       }
-      case D_ALU_RI: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], d[p + 3]);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
       case D_ALU_MI: {
         const op = x & 7;
         const lin = this.dEa(d[p + 1], d[p + 2]);
@@ -1651,17 +1642,8 @@ export class Cpu {
         if (op !== 7) this.dWrite32(lin, res);
         return;
       }
-      case D_TEST_RR:
-        this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
-        return;
       case D_TEST_MR:
         this.alu32(4, this.dLoad32(d, p), r[x & 7]);
-        return;
-      case D_TEST_RI:
-        this.alu32(4, r[x & 7], d[p + 3]);
-        return;
-      case D_MOV_RR:
-        r[x & 7] = r[(x >> 3) & 7];
         return;
       case D_MOV_MR:
         this.dStore32(d, p, r[x & 7]);
@@ -1669,28 +1651,38 @@ export class Cpu {
       case D_MOV_RM:
         r[x & 7] = this.dLoad32(d, p);
         return;
-      case D_MOV_RI:
-        r[x & 7] = d[p + 3];
-        return;
       case D_MOV_MI:
         this.dStore32(d, p, d[p + 3]);
         return;
-      case D_LEA: {
-        const w1 = d[p + 1];
-        let off = d[p + 2];
-        const base = w1 & 15;
-        if (base < 8) off += r[base];
-        const index = (w1 >> 4) & 15;
-        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
-        r[x] = off;
+      case D_PUSH_M:
+        this.push32(this.dLoad32(d, p));
+        return;
+      case D_CALL_M: {
+        const to = this.dLoad32(d, p);
+        this.push32(this._eip);
+        this._eip = to | 0;
         return;
       }
-      case D_INC_R:
-        r[x] = this.incdec(r[x] >>> 0, 4, false);
+      case D_JMP_M:
+        this._eip = this.dLoad32(d, p) | 0;
         return;
-      case D_DEC_R:
-        r[x] = this.incdec(r[x] >>> 0, 4, true);
+      case D_MOVZX8_M: {
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const s = this.eaSeg;
+        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+        r[x] = this.readLin8(lin);
         return;
+      }
+      default:
+        this.execGeneric(x, d, p);
+        return;
+    }
+  }
+
+  /** The cached stack forms (PUSH, POP, CALL, RET, LEAVE): a function of their own (see execReg). */
+  private execStack(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
       case D_PUSH_R:
         // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
         this.push32(r[x]);
@@ -1703,12 +1695,6 @@ export class Cpu {
       case D_PUSH_I:
         this.push32(d[p + 3]);
         return;
-      case D_JCC:
-        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case D_JMP:
-        this._eip = (this._eip + d[p + 3]) | 0;
-        return;
       case D_CALL:
         this.push32(this._eip);
         this._eip = (this._eip + d[p + 3]) | 0;
@@ -1719,99 +1705,19 @@ export class Cpu {
         this._eip = to;
         return;
       }
-      case D_SETCC_R:
-        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
-        return;
-      case D_PUSH_M:
-        this.push32(this.dLoad32(d, p));
-        return;
-      case D_MOVX_R: {
-        // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
-        const kind = x >> 6;
-        const size = kind & 1 ? 2 : 1;
-        let v = this.getReg((x >> 3) & 7, size);
-        if (kind & 8) v = signExtend(v, size);
-        r[x & 7] = v;
-        return;
-      }
       case D_CALL_R: {
         const to = r[x];
         this.push32(this._eip);
         this._eip = to;
         return;
       }
-      case D_CALL_M: {
-        const to = this.dLoad32(d, p);
-        this.push32(this._eip);
-        this._eip = to | 0;
-        return;
-      }
-      case D_JMP_R:
-        this._eip = r[x];
-        return;
-      case D_JMP_M:
-        this._eip = this.dLoad32(d, p) | 0;
-        return;
-      case D_SHIFT_R: {
-        // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
-        const reg = x & 7;
-        const op = (x >> 3) & 7;
-        let n = (x >> 6) & 63;
-        if (n === 32) n = r[ECX] & 31;
-        if (n === 0) return; // count 0: nothing changes, flags included
-        const a = r[reg];
-        const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
-        r[reg] = res;
-        this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
-        this.lzSize = 4;
-        const v = this.lzv;
-        v[0] = a;
-        v[1] = n;
-        v[2] = res;
-        return;
-      }
-      case D_GRP3_R: {
-        const reg = x & 7;
-        const op = (x >> 3) & 7;
-        const a = r[reg] >>> 0;
-        if (op === 2) r[reg] = ~a;
-        else if (op === 3) {
-          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
-          r[reg] = this.alu32(5, 0, a);
-        } else {
-          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
-          const ua = r[EAX] >>> 0;
-          const lo = Math.imul(ua, a);
-          const hi = mulHigh(ua, a);
-          r[EAX] = lo;
-          r[EDX] = hi;
-          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
-        }
-        return;
-      }
-      case D_IMUL3_R:
-        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
-        return;
-      case D_MOVZX8_M: {
-        const lin = this.dEa(d[p + 1], d[p + 2]);
-        const s = this.eaSeg;
-        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
-        r[x] = this.readLin8(lin);
-        return;
-      }
-      case D_NOP:
-        return;
-      case D_CDQ:
-        r[EDX] = r[EAX] >> 31;
-        return;
       case D_LEAVE:
         if (this.stackSize32) r[ESP] = r[EBP];
         else this.setReg(ESP, 2, r[EBP]);
         r[EBP] = this.pop32();
         return;
       default:
-        this.execGeneric(x, d, p);
-        return;
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a stack form`); // an emulator bug
     }
   }
 
@@ -2318,7 +2224,7 @@ export class Cpu {
 
   private dEnd(len: number, h: number, payload: number): number {
     this.dLen = len;
-    return h | MAY_FAULT[h] | (len << 8) | (payload << 12);
+    return h | MAY_FAULT[h] | (STACK_FORMS.includes(h) ? D_STACK : 0) | (len << 8) | (payload << 12);
   }
 
   /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
