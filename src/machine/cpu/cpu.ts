@@ -71,6 +71,8 @@ void DB;
  * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
  */
 const D_MAY_FAULT = 0x40;
+/** Set in w0 for the stack forms, run by execStack(). */
+const D_STACK = 0x80;
 const D_SLOW = 1 | D_MAY_FAULT,
   D_ALU_RR = 2,
   D_ALU_RM = 3,
@@ -109,7 +111,8 @@ const D_SLOW = 1 | D_MAY_FAULT,
   D_MOVZX8_M = 38,
   D_SETCC_R = 39,
   D_PUSH_M = 40,
-  D_MOVX_R = 41;
+  D_MOVX_R = 41,
+  D_ALU_JCC = 42;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 const G_ALU8_AI = 1,
   G_ALU8_MR = 2,
@@ -157,6 +160,8 @@ for (const h of [
   D_PUSH_M,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
+
+const STACK_FORMS = [D_PUSH_R, D_POP_R, D_PUSH_I, D_CALL, D_RET, D_CALL_R, D_LEAVE];
 
 /** At most this many frames hold decoded entries (64 KiB each); past it the cache starts over. */
 const MAX_DECODED_PAGES = 256;
@@ -452,19 +457,24 @@ export class Cpu {
   private runInner(end: number): RunExit {
     const r = this.reg32;
     this.attention = 1;
+    // EIP lives in `eip` here and in `_eip` elsewhere: written back before anything that reads
+    // or changes `_eip` (events, step, execDecoded, returns); a fault restarts from `start`.
+    let eip = this._eip;
     while (this.instructions < end) {
       // One test for the rare events (stop, interrupt shadow, HLT) and one for IF.
       if (this.attention !== 0 || this.fl & IF) {
+        this._eip = eip;
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
+        eip = this._eip;
       }
-      const eip = this._eip;
       this.traceRing[this.tracePos++ & 63] = eip;
       // The decoded-instruction cache (see "the decoded-instruction cache" below).
       let idx = (eip - this.winEip) >>> 0;
       if (idx >= 4096 || this.winGen !== this.mmu.generation) {
         this.start = eip; // a fetch may fault
         this.startEsp = r[ESP];
+        this._eip = eip;
         idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
       }
       const d = this.winPage;
@@ -476,9 +486,12 @@ export class Cpu {
         this.start = eip;
         this.startEsp = r[ESP];
       }
-      if (w0 === D_SLOW) this.step();
-      else {
-        this._eip = (eip + ((w0 >>> 8) & 15)) | 0;
+      if (w0 === D_SLOW) {
+        this._eip = eip;
+        this.step();
+        eip = this._eip;
+      } else {
+        const next = (eip + ((w0 >>> 8) & 15)) | 0;
         const x = w0 >>> 12;
         const h = w0 & 0x3f;
         if (h === D_ALU_RR || h === D_ALU_RI) {
@@ -487,14 +500,39 @@ export class Cpu {
           const dst = (x >> 3) & 7;
           const res = this.alu32(op, r[dst], h === D_ALU_RR ? r[(x >> 6) & 7] : d[p + 3]);
           if (op !== 7) r[dst] = res;
-        } else if (h === D_MOV_RR) r[x & 7] = r[(x >> 3) & 7];
-        else if (h === D_JCC) {
-          if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
-        } else this.execDecoded(w0, x, d, p);
+          eip = next;
+        } else if (h === D_MOV_RR) {
+          r[x & 7] = r[(x >> 3) & 7];
+          eip = next;
+        } else if (h === D_JCC) {
+          eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
+        } else if (h === D_ALU_JCC) {
+          // CMP/TEST/SUB/… then Jcc, fused (see fuseJcc): two instructions in one dispatch.
+          const op = x & 7;
+          const dst = (x >> 3) & 7;
+          const res = this.alu32(op, r[dst], x & 0x200 ? d[p + 3] : r[(x >> 6) & 7]);
+          if (!(x & 0x400)) r[dst] = res;
+          const len1 = (x >> 15) & 15;
+          if (this.instructions + 1 < end) {
+            this.instructions++; // the ALU instruction retires; the Jcc is counted below
+            this.traceRing[this.tracePos++ & 63] = (eip + len1) | 0;
+            eip = this.cond((x >> 11) & 15) ? (next + d[p + 2]) | 0 : next;
+          } else eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
+        } else {
+          this._eip = next;
+          if (w0 & D_STACK) this.execStack(w0, x, d, p);
+          else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
+          else this.execReg(w0, x, d, p);
+          eip = this._eip;
+        }
       }
       this.instructions++;
-      if (this.attention !== 0 && this.halted) return RunExit.HLT;
+      if (this.attention !== 0 && this.halted) {
+        this._eip = eip;
+        return RunExit.HLT;
+      }
     }
+    this._eip = eip;
     return this.stopRequested ? ((this.stopRequested = false), RunExit.STOPPED) : RunExit.BUDGET;
   }
 
@@ -1528,20 +1566,25 @@ export class Cpu {
   // ---- the decoded-instruction cache ------------------------------------------------------------
   //
   // Hot path. Instructions of 32-bit code are decoded once into four Int32 words per byte offset
-  // of a 4 KiB machine frame (w0 = handler | length << 8 | payload << 12, w1 = the memory operand:
-  // base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 = immediate) and run from
-  // there by execDecoded(); any form the table below does not cover is marked D_SLOW and runs
-  // through step(), which decodes from memory as before. The "window" maps the EIPs of the current
-  // linear code page onto its frame's entries; it is dropped when the MMU's generation, CS or the
-  // CPL change (setCs, setRealSeg, writeCr0, reset).
+  // of a 4 KiB machine frame (w0 = handler | D_MAY_FAULT | length << 8 | payload << 12, w1 = the
+  // memory operand: base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 =
+  // immediate) and run from there by runInner() (the commonest forms) and execDecoded(); any form
+  // decodeForm() does not cover (prefixes other than segment overrides, 16-bit operands or
+  // addresses, system and string instructions …) is marked D_SLOW and runs through step(), which
+  // decodes from memory as before. A register CMP/TEST/ALU form followed by Jcc is fused into one
+  // entry (fuseJcc). The "window" maps the EIPs of the current linear code page onto its frame's
+  // entries; it is dropped when the MMU's generation, CS or the CPL change (setCs, setRealSeg,
+  // writeCr0, reset). Memory: 64 KiB of entries per code frame, at most MAX_DECODED_PAGES frames.
   //
   // Stale code (SDM vol. 3, 11.6): every write of the CPU that lands in a 128-byte line holding the
   // start or end of a decoded instruction clears the entries that could overlap the written bytes
   // (codeWritten), so the next fetch decodes afresh — also when the instruction modified is the
   // very next one. Writes by anyone else (the other thread, a loader, a device in an I/O callback)
   // are caught by an epoch: run() and every port or MMIO access bump it, and a frame whose epoch is
-  // old has its entries cleared when the window opens on it. Instructions that cross a page end are
-  // never cached. None of this touches the TLB or the p2m: dirty tracking is not involved.
+  // old has its entries cleared when the window opens on it (so a write by the other thread during
+  // a slice is seen from the next slice on). Instructions that cross a page end are never cached.
+  // Not caught: the MMU's own A/D-bit writes into paging entries (code in a page table). None of
+  // this touches the TLB or the p2m: dirty tracking is not involved.
 
   /** Per machine frame: its decoded entries (4 words per byte offset), or undefined. */
   private readonly dPages: (Int32Array | undefined)[] = [];
@@ -1574,21 +1617,14 @@ export class Cpu {
     this.winGen = -1;
   }
 
-  /** Executes a cached instruction (the forms the run loop does not handle itself). */
+  /** The cached memory forms and the generic ones (the stack forms: execStack; registers: execReg). */
   private execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
-      case D_ALU_RR: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
       case D_ALU_RM: {
         const op = x & 7;
         const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], this.dRead32(this.dEa(d[p + 1], d[p + 2])));
+        const res = this.alu32(op, r[dst], this.dLoad32(d, p));
         if (op !== 7) r[dst] = res;
         return;
       }
@@ -1599,13 +1635,6 @@ export class Cpu {
         if (op !== 7) this.dWrite32(lin, res);
         return;
       }
-      case D_ALU_RI: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], d[p + 3]);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
       case D_ALU_MI: {
         const op = x & 7;
         const lin = this.dEa(d[p + 1], d[p + 2]);
@@ -1613,11 +1642,106 @@ export class Cpu {
         if (op !== 7) this.dWrite32(lin, res);
         return;
       }
+      case D_TEST_MR:
+        this.alu32(4, this.dLoad32(d, p), r[x & 7]);
+        return;
+      case D_MOV_MR:
+        this.dStore32(d, p, r[x & 7]);
+        return;
+      case D_MOV_RM:
+        r[x & 7] = this.dLoad32(d, p);
+        return;
+      case D_MOV_MI:
+        this.dStore32(d, p, d[p + 3]);
+        return;
+      case D_PUSH_M:
+        this.push32(this.dLoad32(d, p));
+        return;
+      case D_CALL_M: {
+        const to = this.dLoad32(d, p);
+        this.push32(this._eip);
+        this._eip = to | 0;
+        return;
+      }
+      case D_JMP_M:
+        this._eip = this.dLoad32(d, p) | 0;
+        return;
+      case D_MOVZX8_M: {
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const s = this.eaSeg;
+        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+        r[x] = this.readLin8(lin);
+        return;
+      }
+      default:
+        this.execGeneric(x, d, p);
+        return;
+    }
+  }
+
+  /** The cached stack forms (PUSH, POP, CALL, RET, LEAVE): a function of their own (see execReg). */
+  private execStack(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_PUSH_R:
+        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
+        this.push32(r[x]);
+        return;
+      case D_POP_R: {
+        const v = this.pop32();
+        r[x] = v;
+        return;
+      }
+      case D_PUSH_I:
+        this.push32(d[p + 3]);
+        return;
+      case D_CALL:
+        this.push32(this._eip);
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_RET: {
+        const to = this.pop32();
+        if (d[p + 3] !== 0) this.addSp(d[p + 3]);
+        this._eip = to;
+        return;
+      }
+      case D_CALL_R: {
+        const to = r[x];
+        this.push32(this._eip);
+        this._eip = to;
+        return;
+      }
+      case D_LEAVE:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        r[EBP] = this.pop32();
+        return;
+      default:
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a stack form`); // an emulator bug
+    }
+  }
+
+  /** The cached forms that cannot fault (registers and jumps only): their own function, so that
+   * V8 inlines their helpers within a budget of their own. */
+  private execReg(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], d[p + 3]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
       case D_TEST_RR:
         this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
-        return;
-      case D_TEST_MR:
-        this.alu32(4, this.dRead32(this.dEa(d[p + 1], d[p + 2])), r[x & 7]);
         return;
       case D_TEST_RI:
         this.alu32(4, r[x & 7], d[p + 3]);
@@ -1625,17 +1749,8 @@ export class Cpu {
       case D_MOV_RR:
         r[x & 7] = r[(x >> 3) & 7];
         return;
-      case D_MOV_MR:
-        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), r[x & 7]);
-        return;
-      case D_MOV_RM:
-        r[x & 7] = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
-        return;
       case D_MOV_RI:
         r[x & 7] = d[p + 3];
-        return;
-      case D_MOV_MI:
-        this.dWrite32(this.dEa(d[p + 1], d[p + 2]), d[p + 3]);
         return;
       case D_LEA: {
         const w1 = d[p + 1];
@@ -1653,39 +1768,14 @@ export class Cpu {
       case D_DEC_R:
         r[x] = this.incdec(r[x] >>> 0, 4, true);
         return;
-      case D_PUSH_R:
-        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
-        this.push32(r[x]);
-        return;
-      case D_POP_R: {
-        const v = this.pop32();
-        r[x] = v;
-        return;
-      }
-      case D_PUSH_I:
-        this.push32(d[p + 3]);
-        return;
       case D_JCC:
         if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
         return;
       case D_JMP:
         this._eip = (this._eip + d[p + 3]) | 0;
         return;
-      case D_CALL:
-        this.push32(this._eip);
-        this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case D_RET: {
-        const to = this.pop32();
-        if (d[p + 3] !== 0) this.addSp(d[p + 3]);
-        this._eip = to;
-        return;
-      }
       case D_SETCC_R:
         this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
-        return;
-      case D_PUSH_M:
-        this.push32(this.dRead32(this.dEa(d[p + 1], d[p + 2])));
         return;
       case D_MOVX_R: {
         // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
@@ -1696,23 +1786,8 @@ export class Cpu {
         r[x & 7] = v;
         return;
       }
-      case D_CALL_R: {
-        const to = r[x];
-        this.push32(this._eip);
-        this._eip = to;
-        return;
-      }
-      case D_CALL_M: {
-        const to = this.dRead32(this.dEa(d[p + 1], d[p + 2]));
-        this.push32(this._eip);
-        this._eip = to | 0;
-        return;
-      }
       case D_JMP_R:
         this._eip = r[x];
-        return;
-      case D_JMP_M:
-        this._eip = this.dRead32(this.dEa(d[p + 1], d[p + 2])) | 0;
         return;
       case D_SHIFT_R: {
         // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
@@ -1754,26 +1829,13 @@ export class Cpu {
       case D_IMUL3_R:
         r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
         return;
-      case D_MOVZX8_M: {
-        const lin = this.dEa(d[p + 1], d[p + 2]);
-        const s = this.eaSeg;
-        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
-        r[x] = this.readLin8(lin);
-        return;
-      }
       case D_NOP:
         return;
       case D_CDQ:
         r[EDX] = r[EAX] >> 31;
         return;
-      case D_LEAVE:
-        if (this.stackSize32) r[ESP] = r[EBP];
-        else this.setReg(ESP, 2, r[EBP]);
-        r[EBP] = this.pop32();
-        return;
       default:
-        this.execGeneric(x, d, p);
-        return;
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a register form`); // an emulator bug
     }
   }
 
@@ -1841,6 +1903,7 @@ export class Cpu {
     const avail = Math.min(15, 4096 - idx);
     for (let k = 0; k < avail; k++) q[k] = this.u8[base + idx + k];
     let w0 = this.decodeForm(q);
+    if (this.dLen < avail) w0 = this.fuseJcc(w0, q, avail);
     const len = this.dLen;
     if (len > avail || len > 15) w0 = D_SLOW; // crosses the page end: never cached
     const p = idx << 2;
@@ -2124,9 +2187,44 @@ export class Cpu {
 
   private dImm = 0;
 
+  /**
+   * A register CMP/TEST/ALU form followed by Jcc inside the page becomes one D_ALU_JCC entry
+   * (payload: op | dst << 3 | src << 6 | imm << 9 | noStore << 10 | cc << 11 | len1 << 15, the
+   * branch displacement in w2). Neither part can fault. At most 15 bytes, so that a write to the
+   * Jcc's bytes still clears the entry (codeWritten).
+   */
+  private fuseJcc(w0: number, q: Uint8Array, avail: number): number {
+    const h = w0 & 0x3f;
+    if (h !== D_ALU_RR && h !== D_ALU_RI && h !== D_TEST_RR && h !== D_TEST_RI) return w0;
+    const len = this.dLen;
+    const b = q[len];
+    let cc: number;
+    let rel: number;
+    let total: number;
+    if (b >= 0x70 && b < 0x80 && len + 2 <= avail) {
+      cc = b & 15;
+      rel = (q[len + 1] << 24) >> 24;
+      total = len + 2;
+    } else if (b === 0x0f && q[len + 1] >= 0x80 && q[len + 1] < 0x90 && len + 6 <= avail) {
+      cc = q[len + 1] & 15;
+      rel = rd32(q, len + 2);
+      total = len + 6;
+    } else return w0;
+    if (total > 15) return w0;
+    const x = w0 >>> 12;
+    let fields: number; // op | dst << 3 | src << 6 | imm << 9 | noStore << 10
+    if (h === D_ALU_RR) fields = (x & 0x1ff) | ((x & 7) === 7 ? 0x400 : 0);
+    else if (h === D_ALU_RI) fields = (x & 0x3f) | 0x200 | ((x & 7) === 7 ? 0x400 : 0);
+    else if (h === D_TEST_RR) fields = 4 | ((x & 7) << 3) | (((x >> 3) & 7) << 6) | 0x400;
+    else fields = 4 | ((x & 7) << 3) | 0x200 | 0x400;
+    this.dLen = total;
+    this.dDisp = rel;
+    return D_ALU_JCC | (total << 8) | ((fields | (cc << 11) | (len << 15)) << 12);
+  }
+
   private dEnd(len: number, h: number, payload: number): number {
     this.dLen = len;
-    return h | MAY_FAULT[h] | (len << 8) | (payload << 12);
+    return h | MAY_FAULT[h] | (STACK_FORMS.includes(h) ? D_STACK : 0) | (len << 8) | (payload << 12);
   }
 
   /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
@@ -2183,6 +2281,44 @@ export class Cpu {
     this.eaSeg = seg;
     this.eaOff = off;
     return (this.segBase[seg] + off) | 0;
+  }
+
+  /** dRead32(dEa(…)) in one call (hot path: the loads of MOV, ALU, TEST, PUSH, CALL, JMP). */
+  private dLoad32(d: Int32Array, p: number): number {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, false);
+    }
+    return this.readLin32((this.segBase[s] + off) | 0);
+  }
+
+  /** dWrite32(dEa(…), v) in one call (MOV stores). */
+  private dStore32(d: Int32Array, p: number, v: number): void {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, true);
+    }
+    this.writeLin32((this.segBase[s] + off) | 0, v);
   }
 
   /** A 32-bit memory operand at `lin` (after dEa): the segment checks, then the access. */

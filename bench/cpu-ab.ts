@@ -1,0 +1,88 @@
+/**
+ * `npx tsx bench/cpu-ab.ts OLD_TREE`: the CPU of another checkout (OLD_TREE, e.g. made with
+ * `git archive <commit> | tar -x -C /tmp/old && ln -s $PWD/node_modules /tmp/old/`) against this
+ * one, on the benchmark kernel of bench/cpu.ts, interleaved in slices of 2 M instructions and
+ * timed in process CPU time. On a shared machine the wall-clock figure of `npm run bench:cpu`
+ * moves with the load; the ratio printed here moves much less. Not a substitute for bench:cpu.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { MachineMemory } from '../src/machine/memory';
+import { IoBus, MmioBus, type AccessSize } from '../src/machine/bus';
+import { P2m, P2M_R, P2M_W, S2Verdict } from '../src/machine/hv/p2m';
+
+interface AbCpu {
+  readonly instructions: number;
+  enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
+  run(max: number): unknown;
+}
+type AbCtor = new (env: Record<string, unknown>) => AbCpu;
+
+const old = process.argv[2];
+if (!old) {
+  console.error('usage: npx tsx bench/cpu-ab.ts OLD_TREE');
+  process.exit(2);
+}
+const trees = [resolve(old), resolve(import.meta.dirname, '..')];
+const ctors: AbCtor[] = [];
+for (const t of trees)
+  ctors.push(((await import(/* @vite-ignore */ `${t}/src/machine/cpu/cpu.ts`)) as { Cpu: AbCtor }).Cpu);
+const elf = new Uint8Array(readFileSync('public/guest/bench.elf'));
+
+/** The PT_LOAD segments into memory (as bench/cpu.ts, which cannot be imported: it runs). */
+function loadElf32(image: Uint8Array, memory: Uint8Array): number {
+  const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const phoff = dv.getUint32(28, true);
+  for (let i = 0; i < dv.getUint16(44, true); i++) {
+    const ph = phoff + i * dv.getUint16(42, true);
+    if (dv.getUint32(ph, true) !== 1) continue;
+    const [offset, paddr, filesz, memsz] = [4, 12, 16, 20].map((o) => dv.getUint32(ph + o, true));
+    memory.set(image.subarray(offset, offset + filesz), paddr);
+    memory.fill(0, paddr + filesz, paddr + memsz);
+  }
+  return dv.getUint32(24, true);
+}
+
+function machine(Cpu: AbCtor): { cpu: AbCpu; done: () => boolean; us: number } {
+  const memory = new MachineMemory(32, 8);
+  const p2m = new P2m();
+  p2m.map(0, 0, memory.layout.ramBytes >>> 12, P2M_R | P2M_W);
+  const io = new IoBus();
+  let finished = false;
+  const end = { read: () => 0xff, write: () => void (finished = true) };
+  io.register(0x80, 1, {
+    read: () => 0xff,
+    write: (_p: number, s: AccessSize, v: number) => void (finished ||= s === 1 && v === 0xff),
+  });
+  io.register(0xe9, 1, { read: () => 0xff, write: () => undefined });
+  io.register(0xf4, 1, end);
+  const cpu = new Cpu({
+    memory,
+    p2m,
+    io,
+    mmio: new MmioBus(),
+    pic: { hasInterrupt: () => false, acknowledge: () => 0 },
+    s2: { onWriteViolation: () => S2Verdict.RETRY },
+    tsc: () => 0,
+  });
+  const entry = loadElf32(elf, memory.u8.subarray(0, memory.layout.ramBytes));
+  const dv = new DataView(memory.sab);
+  dv.setUint32(0x9000, 1, true);
+  dv.setUint32(0x9004, 640, true);
+  dv.setUint32(0x9008, 32 * 1024 - 1024, true);
+  cpu.enterProtectedModeFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
+  return { cpu, done: () => finished, us: 0 };
+}
+
+const ms = ctors.map(machine);
+while (ms.some((m) => !m.done()))
+  for (const m of ms) {
+    if (m.done()) continue;
+    const t0 = process.cpuUsage().user;
+    m.cpu.run(2_000_000);
+    m.us += process.cpuUsage().user - t0;
+  }
+const mips = ms.map((m) => m.cpu.instructions / m.us);
+console.log(
+  `old ${mips[0].toFixed(1)} MIPS, new ${mips[1].toFixed(1)} MIPS (CPU time), new/old ${(mips[1] / mips[0]).toFixed(2)}`,
+);
