@@ -47,12 +47,17 @@ async function collect(client: CDPSession, run: () => Promise<void>): Promise<Tr
 
 /** Busy time of the page's main thread and its worker over a window of `ms` while the page runs. */
 export async function measureThreadTimes(page: Page, ms: number): Promise<ThreadTimes> {
+  return measureThreadTimesWhile(page, () => page.waitForTimeout(ms));
+}
+
+/** Busy time of the page's main thread and its worker while `run` runs (a trace around it). */
+export async function measureThreadTimesWhile(page: Page, run: () => Promise<void>): Promise<ThreadTimes> {
   const client = await page.context().newCDPSession(page);
   const marks: number[] = [];
   const events = await collect(client, async () => {
     // Mark the window's edges in the trace itself, so both ends use the trace clock.
     marks.push(Date.now());
-    await page.waitForTimeout(ms);
+    await run();
     marks.push(Date.now());
   });
   await client.detach();

@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { chromium, type Page } from '@playwright/test';
 import { chromiumPath, CHROMIUM_ARGS } from '../scripts/chromium-path.mjs';
+import { measureThreadTimesWhile } from './cdp-threads';
 
 const W = 1024;
 const H = 768;
@@ -62,42 +63,10 @@ interface UploadRecord {
 async function busyPerFrame(page: Page, way: string, n: number): Promise<number | null> {
   await page.evaluate(([w, n]) => (window as any).run(w, n, 10), [way, n] as const); // warm-up
   let ok = true;
-  const busy = await measureThreadTimesWhile(page, async () => {
+  const t = await measureThreadTimesWhile(page, async () => {
     ok = await page.evaluate(([w, n, f]) => (window as any).run(w, n, f), [way, n, FRAMES] as const);
   });
-  return ok ? busy / FRAMES : null;
-}
-
-/** Main-thread busy ms while `run` runs (a trace around it). */
-async function measureThreadTimesWhile(page: Page, run: () => Promise<void>): Promise<number> {
-  const client = await page.context().newCDPSession(page);
-  const events: {
-    name: string;
-    ph: string;
-    cat: string;
-    pid: number;
-    tid: number;
-    dur?: number;
-    args?: { name?: string };
-  }[] = [];
-  client.on('Tracing.dataCollected', (e) => events.push(...(e.value as never[])));
-  const done = new Promise<void>((r) => client.once('Tracing.tracingComplete', () => r()));
-  await client.send('Tracing.start', {
-    transferMode: 'ReportEvents',
-    traceConfig: { includedCategories: ['toplevel', '__metadata'], recordMode: 'recordContinuously' },
-  });
-  await run();
-  await client.send('Tracing.end');
-  await done;
-  await client.detach();
-  const names = new Map<string, string>();
-  for (const e of events)
-    if (e.ph === 'M' && e.name === 'thread_name' && e.args?.name) names.set(`${e.pid}:${e.tid}`, e.args.name);
-  let busy = 0;
-  for (const e of events)
-    if (e.ph === 'X' && e.cat.includes('toplevel') && names.get(`${e.pid}:${e.tid}`) === 'CrRendererMain')
-      busy += (e.dur ?? 0) / 1000;
-  return busy;
+  return ok ? t.mainBusyMs / FRAMES : null;
 }
 
 async function main(): Promise<void> {

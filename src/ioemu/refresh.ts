@@ -70,8 +70,9 @@ export interface RefresherOptions {
 /** How often a generation-skipping client still calls in dirty-idle mode, so the hypervisor's idle clock is evaluated. */
 const SKIP_MAX_MS = 1000;
 
-export class DisplayRefresher {
-  readonly counters: IoemuCounters = {
+/** A fresh set of counters, all zero. */
+export function newIoemuCounters(): IoemuCounters {
+  return {
     workMs: 0,
     refreshes: 0,
     pagesCompared: 0,
@@ -81,6 +82,10 @@ export class DisplayRefresher {
     tilesRepainted: 0,
     fullRepaints: 0,
   };
+}
+
+export class DisplayRefresher {
+  readonly counters: IoemuCounters = newIoemuCounters();
   /** Tile flags of the last refresh (for the dirty-tile overlay): tilesX × tilesY, 1 = repainted. */
   tiles = new Uint8Array(0);
   tilesX = 0;

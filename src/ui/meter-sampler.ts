@@ -4,7 +4,7 @@
  * seconds that really elapsed. A figure is "% of one core": ms of thread time per ms of wall time.
  */
 import { F64, type StatsViews } from '../shared/layout';
-import type { IoemuCounters } from '../ioemu/refresh';
+import { newIoemuCounters, type IoemuCounters } from '../ioemu/refresh';
 
 export interface MeterSample {
   /** Seconds since the meter started (end of the window). */
@@ -58,7 +58,7 @@ export class MeterSampler {
   ): MeterSample | null {
     const now: Snapshot = {
       at: performance.now(),
-      io: io ? { ...io } : zeroCounters(),
+      io: io ? { ...io } : newIoemuCounters(),
       uiMs,
       f64: stats ? stats.f64.slice() : new Float64Array(F64.COUNT),
     };
@@ -90,19 +90,6 @@ export class MeterSampler {
       hvPagesScannedPerS: w > 0 ? (1000 * d(F64.HV_PAGES_SCANNED)) / w : 0,
     };
   }
-}
-
-function zeroCounters(): IoemuCounters {
-  return {
-    workMs: 0,
-    refreshes: 0,
-    pagesCompared: 0,
-    pagesChanged: 0,
-    hypercalls: 0,
-    hypercallsSkipped: 0,
-    tilesRepainted: 0,
-    fullRepaints: 0,
-  };
 }
 
 /** The samples as CSV, one row per second, columns in MeterSample's order. */
