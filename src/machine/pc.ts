@@ -84,6 +84,8 @@ export class PcEngine implements Engine {
       pic: this.pic,
       s2: hv,
       tsc: () => this.machineTimeMs() * 1e6, // a 1 GHz time-stamp counter on the machine clock
+      // Only the loader and the display's clear write guest memory besides the CPU; both say so.
+      externalCodeWrites: false,
     });
     hv.attachTlb(this.cpu.tlb);
     hv.p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);
@@ -109,7 +111,10 @@ export class PcEngine implements Engine {
       },
     });
     this.kbc.register(this.io);
-    this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => hv.markVramWritten(offset, length));
+    this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => {
+      hv.markVramWritten(offset, length);
+      this.cpu.codeChanged(); // a guest may run code from VRAM
+    });
     this.vbe.register(this.io);
     this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn));
     this.pci.register(this.io);
@@ -144,6 +149,7 @@ export class PcEngine implements Engine {
       if (!r.ok) throw new BootError(r.message);
       this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });
     }
+    this.cpu.codeChanged(); // a new image in memory
     this.finalState = null;
     this.fault = null;
     this.bootWallMs = performance.now();

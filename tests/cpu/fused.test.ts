@@ -56,6 +56,26 @@ describe.skipIf(!cpuPresent)('the decoded-instruction cache: fused CMP/ALU + Jcc
     expect(rig.cpu.reg32[0]).toBe(2);
   });
 
+  it('with externalCodeWrites false (the PC platform), a writer that calls codeChanged() is seen at once', () => {
+    const rig = makeRig(4, undefined, { externalCodeWrites: false });
+    rig.load(0x1000, [0xb8, 1, 0, 0, 0, 0xe6, 0x99, 0x83, 0xf8, 0x02, 0x75, 0xf4, 0xf4]);
+    let writes = 0;
+    rig.io.register(0x99, 1, {
+      read: () => 0xff,
+      write: () => {
+        if (++writes === 3) {
+          rig.memory.u8[0x1001] = 2;
+          (rig.cpu as unknown as { codeChanged(): void }).codeChanged();
+        }
+      },
+    });
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    rig.cpu.run(1000);
+    expect(rig.cpu.halted).toBe(true);
+    expect(writes).toBe(4);
+    expect(rig.cpu.reg32[0]).toBe(2);
+  });
+
   it('a store that turns the JE of a cached pair into JNE is obeyed', () => {
     const rig = makeRig(4);
     rig.load(0x1000, [

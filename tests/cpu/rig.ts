@@ -75,7 +75,7 @@ export interface Rig {
   load(addr: number, bytes: ArrayLike<number>): void;
 }
 
-export function makeRig(ramMiB = 16, pic?: InterruptController): Rig {
+export function makeRig(ramMiB = 16, pic?: InterruptController, extraEnv: Record<string, unknown> = {}): Rig {
   if (!mod) throw new Error('no CPU (src/machine/cpu/cpu.ts)');
   const memory = new MachineMemory(ramMiB, 8);
   const p2m = new P2m();
@@ -96,6 +96,7 @@ export function makeRig(ramMiB = 16, pic?: InterruptController): Rig {
     pic: pic ?? { hasInterrupt: () => false, acknowledge: () => 0 },
     s2: { onWriteViolation: () => S2Verdict.RETRY },
     tsc: () => 0,
+    ...extraEnv,
   });
   const dv = new DataView(memory.sab);
   return {

@@ -22,6 +22,14 @@ export interface CpuEnv {
   pic: InterruptController;
   s2: SecondStageFaultHandler;
   tsc: () => number;
+  /**
+   * False when nothing but this CPU writes guest memory behind its back, except through
+   * `codeChanged()` (the PC platform: its devices never write RAM in an I/O callback, and it
+   * calls codeChanged() after loading an image or clearing VRAM). Then the decoded-instruction
+   * cache is not distrusted at every run() and port or MMIO access — an idle guest's timer tick
+   * would otherwise decode its handler afresh each time. Default true: anyone may write.
+   */
+  externalCodeWrites?: boolean;
 }
 
 export const RunExit = { BUDGET: 0, HLT: 1, TRIPLE_FAULT: 2, STOPPED: 3 } as const;
@@ -317,7 +325,11 @@ export class Cpu {
   private readonly traceRing = new Int32Array(64);
   private tracePos = 0;
 
+  /** See CpuEnv.externalCodeWrites. */
+  private readonly externalWrites: boolean;
+
   constructor(private readonly env: CpuEnv) {
+    this.externalWrites = env.externalCodeWrites !== false;
     this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
     this.u8 = env.memory.u8;
     this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
@@ -423,7 +435,7 @@ export class Cpu {
 
   /** Runs up to maxInstructions; each REP iteration counts one. */
   run(maxInstructions: number): RunExit {
-    this.codeChangedOutside(); // memory may have been written since the last slice
+    if (this.externalWrites) this.codeChangedOutside(); // memory may have been written since the last slice
     const end = this.instructions + maxInstructions;
     this.runEnd = end;
     // Exceptions retire no instruction; a guest whose handlers fault at once forever (a real CPU
@@ -784,7 +796,7 @@ export class Cpu {
   }
   private mmioRead(size: AccessSize): number {
     const v = this.env.mmio.read(this.mmu.lastPhys, size);
-    this.codeChangedOutside();
+    if (this.externalWrites) this.codeChangedOutside();
     return v;
   }
   private readLin16(lin: number, user = this.user): number {
@@ -848,7 +860,7 @@ export class Cpu {
   /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
   private mmioWrite(size: AccessSize, v: number): void {
     this.env.mmio.write(this.mmu.lastPhys, size, v);
-    this.codeChangedOutside();
+    if (this.externalWrites) this.codeChangedOutside();
   }
   private readLin(lin: number, size: number): number {
     return size === 1 ? this.readLin8(lin) : size === 2 ? this.readLin16(lin) : this.readLin32(lin) >>> 0;
@@ -1542,7 +1554,7 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.writeLin(this.segBase[ES] + di, size, this.env.io.read(port, size as AccessSize));
-        this.codeChangedOutside();
+        if (this.externalWrites) this.codeChangedOutside();
         this.advance(EDI, step, a32);
         break;
       }
@@ -1551,7 +1563,7 @@ export class Cpu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.readLin(srcSeg + si, size));
-        this.codeChangedOutside();
+        if (this.externalWrites) this.codeChangedOutside();
         this.advance(ESI, step, a32);
       }
     }
@@ -1612,6 +1624,11 @@ export class Cpu {
   }
 
   /** Code may have been changed behind the CPU's back: every decoded entry is suspect. */
+  /** Guest memory was written by someone other than this CPU (a loader, a device): forget decoded code. */
+  codeChanged(): void {
+    this.codeChangedOutside();
+  }
+
   private codeChangedOutside(): void {
     this.codeEpoch++;
     this.winGen = -1;
@@ -2884,7 +2901,7 @@ export class Cpu {
         const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
-        this.codeChangedOutside(); // a device may have written memory
+        if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe6:
@@ -2895,7 +2912,7 @@ export class Cpu {
         const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
-        this.codeChangedOutside(); // a device may have written memory
+        if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe8: {
