@@ -289,6 +289,8 @@ export class HvmApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    // The whole view in the address bar from the start, so it can be shared as it is.
+    if (!this.problem && this.view.kernel !== 'pattern') history.replaceState(null, '', writeViewState(this.view));
     this.pollTimer = window.setInterval(() => void this.poll(), 250);
   }
 
