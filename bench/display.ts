@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { chromium, type Page } from '@playwright/test';
 import { chromiumPath, CHROMIUM_ARGS } from '../scripts/chromium-path.mjs';
 import { measureThreadTimes } from './cdp-threads';
+import type { MeterSample } from '../src/ui/meter-sampler';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,27 +32,30 @@ const VRAMS = arg('vram', '8,64').split(',').map(Number);
 const HZ = Number(arg('hz', '30'));
 const PORT = Number(arg('port', '4174'));
 
-export interface DisplayRecord {
-  workload: string;
-  mode: string;
-  vramMiB: number;
-  /** The meter's figures, averaged over the window's one-second samples. */
-  ioemuPct: number;
-  uiPct: number;
-  hvPct: number;
-  guestPct: number;
-  idlePct: number;
-  mips: number;
-  refreshHz: number;
-  pagesComparedPerRefresh: number;
-  dirtyPagesPerRefresh: number;
-  tilesPerRefresh: number;
-  hvPagesScannedPerS: number;
-  /** The browser's own accounting (DevTools protocol trace) over the same window: busy % of a core. */
-  cdpMainPct: number;
-  cdpWorkerPct: number;
-  windowS: number;
-}
+/** The meter's figures that a cell averages over its window's one-second samples. */
+const AVERAGED = [
+  'ioemuPct',
+  'uiPct',
+  'hvPct',
+  'guestPct',
+  'idlePct',
+  'mips',
+  'refreshHz',
+  'pagesComparedPerRefresh',
+  'dirtyPagesPerRefresh',
+  'tilesPerRefresh',
+  'hvPagesScannedPerS',
+] as const satisfies readonly (keyof MeterSample)[];
+
+export type DisplayRecord = { workload: string; mode: string; vramMiB: number } & Record<
+  (typeof AVERAGED)[number],
+  number
+> & {
+    /** The browser's own accounting (DevTools protocol trace) over the same window: busy % of a core. */
+    cdpMainPct: number;
+    cdpWorkerPct: number;
+    windowS: number;
+  };
 
 type Sample = Record<string, number | string>;
 
@@ -84,17 +88,7 @@ async function measureCell(page: Page, workload: string, mode: string, vramMiB: 
     workload,
     mode,
     vramMiB,
-    ioemuPct: avg('ioemuPct'),
-    uiPct: avg('uiPct'),
-    hvPct: avg('hvPct'),
-    guestPct: avg('guestPct'),
-    idlePct: avg('idlePct'),
-    mips: avg('mips'),
-    refreshHz: avg('refreshHz'),
-    pagesComparedPerRefresh: avg('pagesComparedPerRefresh'),
-    dirtyPagesPerRefresh: avg('dirtyPagesPerRefresh'),
-    tilesPerRefresh: avg('tilesPerRefresh'),
-    hvPagesScannedPerS: avg('hvPagesScannedPerS'),
+    ...(Object.fromEntries(AVERAGED.map((k) => [k, avg(k)])) as Record<(typeof AVERAGED)[number], number>),
     cdpMainPct: (100 * cdp.mainBusyMs) / cdp.windowMs,
     cdpWorkerPct: (100 * cdp.workerBusyMs) / cdp.windowMs,
     windowS: cdp.windowMs / 1000,
