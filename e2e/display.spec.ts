@@ -161,3 +161,23 @@ test('a triple fault shows the last instructions and the machine resets', async 
     )
     .toBeGreaterThanOrEqual(2);
 });
+
+test('a crashed worker shows a banner whose Restart button brings the machine back', async ({ page }) => {
+  await boot(page, 'workload=clock');
+  // The worker's own 'error' event is how a crash of ours reaches the page (nothing a guest does
+  // can throw in the worker, so the test raises the event itself).
+  await page.evaluate(() =>
+    (globalThis as any).__hvm.worker.dispatchEvent(new ErrorEvent('error', { message: 'simulated crash' })),
+  );
+  const banner = page.getByRole('alert').filter({ hasText: 'The machine crashed' });
+  await expect(banner).toContainText('simulated crash');
+  await banner.getByRole('button', { name: 'Restart' }).click();
+  await expect(banner).toHaveCount(0);
+  await page.waitForFunction(() => {
+    const h = (globalThis as any).__hvm;
+    return !!h?.refresher()?.shown && (h.stats.i32 as Int32Array)[h.I32.STATE] === 1;
+  });
+  const f = await checkFrame(page);
+  expect(f.mismatches).toBe(0);
+  expect(f.nonBlack).toBeGreaterThan(1000);
+});

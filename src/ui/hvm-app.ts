@@ -381,6 +381,7 @@ export class HvmApp extends LitElement {
       const meter = this.renderRoot.querySelector('cpu-meter') as unknown as { samples: unknown[] } | null;
       (globalThis as Record<string, unknown>).__hvm = {
         api: this.connection!.api,
+        worker: this.connection!.worker,
         handles: s.handles,
         stats: s.stats,
         I32,

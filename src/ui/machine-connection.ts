@@ -21,7 +21,8 @@ export type ConnectionStatus =
 export class MachineConnection implements ReactiveController {
   status: ConnectionStatus = { kind: 'idle' };
   api: Comlink.Remote<MachineApi> | null = null;
-  private worker: Worker | null = null;
+  /** The machine's worker (exposed for the page's debug handle; the page talks to it only through `api`). */
+  worker: Worker | null = null;
 
   constructor(
     private readonly host: ReactiveControllerHost,
