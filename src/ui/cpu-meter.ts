@@ -223,6 +223,15 @@ export class CpuMeter extends LitElement {
         ${row('pages dirty', null, f(s?.dirtyPagesPerRefresh, 1), '/refresh')}
         ${row('tiles repainted', null, f(s?.tilesPerRefresh, 1), '/refresh')}
         ${row('hypervisor page scans', null, f(s?.hvPagesScannedPerS, 0), '/s')}
+        <tr>
+          <th>idle drop</th>
+          <td
+            colspan="2"
+            title="Xen 3.3's idle drop: after two seconds without a write the hypervisor write-protects VRAM and stops scanning"
+          >
+            ${s?.idleDrop === 'engaged' ? 'engaged: VRAM write-protected' : (s?.idleDrop ?? '–')}
+          </td>
+        </tr>
       </table>
       <div class="chart" role="img" aria-label="CPU time of the last minute"></div>
       <button @click=${() => this.download('csv')} ?disabled=${this.samples.length === 0}>Export CSV</button>

@@ -3,7 +3,7 @@
  * counters (the ioemu's own, on this thread; the worker's, in the stats SAB) into rates over the
  * seconds that really elapsed. A figure is "% of one core": ms of thread time per ms of wall time.
  */
-import { F64, type StatsViews } from '../shared/layout';
+import { F64, I32, type StatsViews } from '../shared/layout';
 import { newIoemuCounters, type IoemuCounters } from '../ioemu/refresh';
 
 export interface MeterSample {
@@ -33,6 +33,8 @@ export interface MeterSample {
   hypercallsPerS: number;
   /** Pages the hypervisor scanned per second (0 once the idle drop engaged). */
   hvPagesScannedPerS: number;
+  /** The hypervisor's idle drop at the end of the window: off, armed (on, VRAM writable) or engaged (VRAM write-protected). */
+  idleDrop: 'off' | 'armed' | 'engaged';
 }
 
 interface Snapshot {
@@ -88,6 +90,12 @@ export class MeterSampler {
       tilesPerRefresh: per(now.io.tilesRepainted - p.io.tilesRepainted),
       hypercallsPerS: w > 0 ? (1000 * (now.io.hypercalls - p.io.hypercalls)) / w : 0,
       hvPagesScannedPerS: w > 0 ? (1000 * d(F64.HV_PAGES_SCANNED)) / w : 0,
+      idleDrop:
+        !stats || !Atomics.load(stats.i32, I32.HV_IDLE_DROP)
+          ? 'off'
+          : Atomics.load(stats.i32, I32.HV_DROPPED)
+            ? 'engaged'
+            : 'armed',
     };
   }
 }

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { F64, I32, STATS_BYTES, statsViews } from '../../src/shared/layout';
+import { newIoemuCounters } from '../../src/ioemu/refresh';
+import { MeterSampler, samplesToCsv } from '../../src/ui/meter-sampler';
+
+const label = { mode: 'dirty-idle', workload: 'clock', vramMiB: 8, hz: 30 };
+
+describe('the meter: counters to % of a core per second of wall time', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('turns one second of counters into percentages, MIPS and per-refresh figures', () => {
+    let now = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const sampler = new MeterSampler();
+    const io = newIoemuCounters();
+    const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
+    expect(sampler.sample(io, 0, stats, label)).toBeNull(); // the first call only starts a window
+    now += 2000; // a two-second window
+    Object.assign(io, {
+      workMs: 20,
+      refreshes: 60,
+      pagesCompared: 0,
+      pagesChanged: 30,
+      tilesRepainted: 120,
+      hypercalls: 60,
+    });
+    stats.f64[F64.GUEST_MS] = 100;
+    stats.f64[F64.IDLE_MS] = 1800;
+    stats.f64[F64.HV_MS] = 2;
+    stats.f64[F64.INSTRUCTIONS] = 50e6;
+    stats.f64[F64.HV_PAGES_SCANNED] = 768 * 60;
+    Atomics.store(stats.i32, I32.HV_IDLE_DROP, 1);
+    const s = sampler.sample(io, 4, stats, label)!;
+    expect(s.windowMs).toBe(2000);
+    expect(s.ioemuPct).toBeCloseTo(1); // 20 ms in 2 s
+    expect(s.uiPct).toBeCloseTo(0.2);
+    expect(s.guestPct).toBeCloseTo(5);
+    expect(s.idlePct).toBeCloseTo(90);
+    expect(s.hvPct).toBeCloseTo(0.1);
+    expect(s.mips).toBeCloseTo(25);
+    expect(s.refreshHz).toBeCloseTo(30);
+    expect(s.dirtyPagesPerRefresh).toBeCloseTo(0.5);
+    expect(s.tilesPerRefresh).toBeCloseTo(2);
+    expect(s.hvPagesScannedPerS).toBeCloseTo(768 * 30);
+    expect(s.idleDrop).toBe('armed');
+    Atomics.store(stats.i32, I32.HV_DROPPED, 1);
+    now += 1000;
+    expect(sampler.sample(io, 4, stats, label)!.idleDrop).toBe('engaged');
+  });
+
+  it('starts a new window instead of differencing counters of another machine or refresher', () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const sampler = new MeterSampler();
+    const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
+    sampler.sample(newIoemuCounters(), 0, stats, label);
+    now += 1000;
+    expect(sampler.sample(newIoemuCounters(), 0, stats, label)).toBeNull(); // a new refresher
+    now += 1000;
+    expect(sampler.sample(null, 0, statsViews(new SharedArrayBuffer(STATS_BYTES)), label)).toBeNull(); // a new machine
+  });
+
+  it('exports samples as CSV with a header row and one line per second', () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const sampler = new MeterSampler();
+    const io = newIoemuCounters();
+    sampler.sample(io, 0, null, label);
+    const rows = [1, 2].map(() => {
+      now += 1000;
+      io.workMs += 1;
+      return sampler.sample(io, 0, null, label)!;
+    });
+    const csv = samplesToCsv(rows).trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[0].split(',')).toContain('ioemuPct');
+    const col = csv[0].split(',').indexOf('ioemuPct');
+    expect(csv[1].split(',')[col]).toBe('0.1');
+    expect(csv[2].split(',')[csv[0].split(',').indexOf('mode')]).toBe('"dirty-idle"');
+  });
+});
