@@ -166,16 +166,24 @@ test('a crashed worker shows a banner whose Restart button brings the machine ba
   await boot(page, 'workload=clock');
   // The worker's own 'error' event is how a crash of ours reaches the page (nothing a guest does
   // can throw in the worker, so the test raises the event itself).
-  await page.evaluate(() =>
-    (globalThis as any).__hvm.worker.dispatchEvent(new ErrorEvent('error', { message: 'simulated crash' })),
-  );
+  await page.evaluate(() => {
+    const h = (globalThis as any).__hvm;
+    (globalThis as any).__oldMemory = h.handles.memory;
+    h.worker.dispatchEvent(new ErrorEvent('error', { message: 'simulated crash' }));
+  });
   const banner = page.getByRole('alert').filter({ hasText: 'The machine crashed' });
   await expect(banner).toContainText('simulated crash');
   await banner.getByRole('button', { name: 'Restart' }).click();
   await expect(banner).toHaveCount(0);
+  // A new machine (new memory), running, shown.
   await page.waitForFunction(() => {
     const h = (globalThis as any).__hvm;
-    return !!h?.refresher()?.shown && (h.stats.i32 as Int32Array)[h.I32.STATE] === 1;
+    return (
+      !!h &&
+      h.handles.memory !== (globalThis as any).__oldMemory &&
+      !!h.refresher()?.shown &&
+      (h.stats.i32 as Int32Array)[h.I32.STATE] === 1
+    );
   });
   const f = await checkFrame(page);
   expect(f.mismatches).toBe(0);

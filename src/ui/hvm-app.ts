@@ -376,6 +376,8 @@ export class HvmApp extends LitElement {
   override updated(): void {
     // A handle for the end-to-end tests and for the curious in DevTools: the same views the page uses.
     const s = this.connection?.status;
+    // No handle while no machine runs (a crashed or restarting worker): never a stale one.
+    if (s?.kind !== 'running') delete (globalThis as Record<string, unknown>).__hvm;
     if (s?.kind === 'running') {
       const display = this.renderRoot.querySelector<HvmDisplay>('hvm-display');
       const meter = this.renderRoot.querySelector('cpu-meter') as unknown as { samples: unknown[] } | null;
