@@ -51,16 +51,20 @@ test.describe('the page', () => {
     await page.locator('input[name="mode"][value="poll"]').check();
     await page.getByLabel('Refresh rate').selectOption('15');
     await page.getByLabel('Workload').selectOption('sprite');
+    await page.getByLabel('Clock period').selectOption('5');
     await expect.poll(() => new URL(page.url()).searchParams.get('mode')).toBe('poll');
     const url = new URL(page.url());
     expect(url.searchParams.get('hz')).toBe('15');
     expect(url.searchParams.get('workload')).toBe('sprite');
+    expect(url.searchParams.get('tick')).toBe('5');
     // The workload switch reached the guest (it says so on COM1).
     await expect(page.locator('.console pre, pre').first()).toContainText('workload sprite', { timeout: 10_000 });
+    await expect(page.locator('.console pre, pre').first()).toContainText('hvmos: tick 5 s');
     await page.goto(url.pathname + url.search);
     await expect(page.locator('input[name="mode"][value="poll"]')).toBeChecked();
     await expect(page.getByLabel('Refresh rate')).toHaveValue('15');
     await expect(page.getByLabel('Workload')).toHaveValue('sprite');
+    await expect(page.getByLabel('Clock period')).toHaveValue('5');
     await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm?.refresher()?.mode)).toBe('poll');
   });
 

@@ -448,6 +448,19 @@ static void serial_irq(void) {
         kputs("hvmos: no workload '");
         kputs(line + 9);
         kputs("'\n");
+      } else if (!strncmp(line, "tick ", 5)) {
+        /* The clock's period in seconds (as tick= on the command line); the workload restarts. */
+        uint32_t t = 0;
+        const char *p = line + 5;
+        while (*p >= '0' && *p <= '9') t = t * 10 + (uint32_t)(*p++ - '0');
+        if (*p || t < 1 || t > 3600) kputs("hvmos: bad tick (want 1-3600 seconds)\n");
+        else {
+          clock_tick = t;
+          kputs("hvmos: tick ");
+          kdec(t);
+          kputs(" s\n");
+          pending_workload = workload;
+        }
       } else if (!strncmp(line, "mode ", 5)) {
         line_len = 0;
         if (parse_mode(line + 5, &pending_w, &pending_h, &pending_bpp)) {

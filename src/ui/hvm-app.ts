@@ -434,6 +434,19 @@ export class HvmApp extends LitElement {
           ${WORKLOADS.map((w, i) => html`<option value=${w} ?selected=${v.workload === w}>${i + 1} ${w}</option>`)}
         </select></label
       >
+      <label title="How often the clock workload redraws: every second it never lets the two-second idle drop engage"
+        >Clock every
+        <select
+          aria-label="Clock period"
+          @change=${(e: Event) => {
+            const tick = Number((e.target as HTMLSelectElement).value);
+            this.setView({ tick });
+            void this.connection?.api?.serialWrite(`tick ${tick}\n`);
+          }}
+        >
+          ${[1, 5, 60].map((t) => html`<option value=${t} ?selected=${v.tick === t}>${t} s</option>`)}
+        </select></label
+      >
       <label
         >Refresh
         <select

@@ -30,3 +30,32 @@ describe('hvmos: a video mode switched at run time over COM1', () => {
     expect(g.serial).toContain('hvmos: the display refused mode 2560x1600x32');
   });
 });
+
+describe('hvmos: the clock period switched at run time over COM1', () => {
+  let g: Guest | null = null;
+  afterEach(() => g?.destroy());
+
+  const dirtyPagesOver = (guest: Guest, fromMs: number, toMs: number): number => {
+    const bar = guest.m.stats.i32[I32.VBE_BAR0] >>> 12;
+    const nr = (1024 * 768 * 4) >> 12;
+    guest.runUntil(fromMs);
+    guest.m.trackDirtyVram(bar, nr); // (re)start: everything reported once, then cleared
+    guest.m.trackDirtyVram(bar, nr);
+    guest.runUntil(toMs);
+    const r = guest.m.trackDirtyVram(bar, nr);
+    if (!r.ok) throw new Error(r.message);
+    return Array.from(r.value).filter((b) => b !== 0).length; // bytes of the bitmap with a dirty page
+  };
+
+  it('"tick 5" redraws the clock every 5 s: VRAM stays untouched for seconds at a time', () => {
+    g = new Guest('workload=clock');
+    expect(dirtyPagesOver(g, 1500, 3500)).toBeGreaterThan(0); // the default 1 s clock writes every second
+    g.m.serialWrite('tick 5\n');
+    g.runUntil(4000);
+    expect(g.serial).toContain('hvmos: tick 5 s');
+    expect(g.serial.match(/workload clock/g)?.length).toBe(2); // restarted with the new period
+    // Restarted at ~3.5 s and redrawn at once; the next redraw is five RTC seconds later (at 8 s).
+    expect(dirtyPagesOver(g, 4500, 7500)).toBe(0);
+    expect(dirtyPagesOver(g, 7500, 8500)).toBeGreaterThan(0); // …and then it comes
+  });
+});
