@@ -141,11 +141,6 @@ export class DisplayRefresher {
     await this.hv.setIdleDrop(mode === 'dirty-idle');
   }
 
-  /** Repaint everything at the next refresh (the surface lost its pixels, a reset, …). */
-  invalidate(): void {
-    this.needFull = true;
-  }
-
   /**
    * One display refresh. Returns false when a refresh was still in flight (the caller's clock
    * ticked faster than the worker answered): the refresh is skipped, not queued.
