@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MachineMemory } from '../src/machine/memory';
+import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../src/machine/boot/multiboot';
 import { IoBus, MmioBus, type AccessSize } from '../src/machine/bus';
 import { P2m, P2M_R, P2M_W, S2Verdict } from '../src/machine/hv/p2m';
 
@@ -28,20 +29,6 @@ const ctors: AbCtor[] = [];
 for (const t of trees)
   ctors.push(((await import(/* @vite-ignore */ `${t}/src/machine/cpu/cpu.ts`)) as { Cpu: AbCtor }).Cpu);
 const elf = new Uint8Array(readFileSync('public/guest/bench.elf'));
-
-/** The PT_LOAD segments into memory (as bench/cpu.ts, which cannot be imported: it runs). */
-function loadElf32(image: Uint8Array, memory: Uint8Array): number {
-  const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const phoff = dv.getUint32(28, true);
-  for (let i = 0; i < dv.getUint16(44, true); i++) {
-    const ph = phoff + i * dv.getUint16(42, true);
-    if (dv.getUint32(ph, true) !== 1) continue;
-    const [offset, paddr, filesz, memsz] = [4, 12, 16, 20].map((o) => dv.getUint32(ph + o, true));
-    memory.set(image.subarray(offset, offset + filesz), paddr);
-    memory.fill(0, paddr + filesz, paddr + memsz);
-  }
-  return dv.getUint32(24, true);
-}
 
 function machine(Cpu: AbCtor): { cpu: AbCpu; done: () => boolean; us: number } {
   const memory = new MachineMemory(32, 8);
@@ -65,12 +52,14 @@ function machine(Cpu: AbCtor): { cpu: AbCpu; done: () => boolean; us: number } {
     s2: { onWriteViolation: () => S2Verdict.RETRY },
     tsc: () => 0,
   });
-  const entry = loadElf32(elf, memory.u8.subarray(0, memory.layout.ramBytes));
-  const dv = new DataView(memory.sab);
-  dv.setUint32(0x9000, 1, true);
-  dv.setUint32(0x9004, 640, true);
-  dv.setUint32(0x9008, 32 * 1024 - 1024, true);
-  cpu.enterProtectedModeFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
+  // This tree's Multiboot loader for both CPUs: the memory they start from is the same.
+  const boot = loadMultiboot(
+    elf.buffer.slice(elf.byteOffset, elf.byteOffset + elf.byteLength) as ArrayBuffer,
+    memory,
+    '',
+  );
+  if (!boot.ok) throw new Error(boot.message);
+  cpu.enterProtectedModeFlat(boot.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: boot.value.info });
   return { cpu, done: () => finished, us: 0 };
 }
 

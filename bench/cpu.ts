@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { MachineMemory } from '../src/machine/memory';
+import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../src/machine/boot/multiboot';
 import { IoBus, MmioBus, type AccessSize } from '../src/machine/bus';
 import { P2m, P2M_R, P2M_W, S2Verdict } from '../src/machine/hv/p2m';
 import { PAGE_SHIFT } from '../src/shared/layout';
@@ -37,30 +38,6 @@ const arg = (name: string, dflt: string): string => {
 const ELF = arg('--elf', 'public/guest/bench.elf');
 const BUDGET = Number(arg('--budget', '2000000'));
 const RAM_MIB = 32;
-const MB_INFO = 0x9000;
-const MB_MAGIC = 0x2badb002;
-
-/** Copy the PT_LOAD segments of a 32-bit ELF into guest memory; returns the entry point. */
-export function loadElf32(elf: Uint8Array, memory: Uint8Array): number {
-  const dv = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
-  if (dv.getUint32(0, false) !== 0x7f454c46 || elf[4] !== 1 || elf[5] !== 1)
-    throw new Error('not a 32-bit little-endian ELF');
-  const phoff = dv.getUint32(28, true);
-  const phentsize = dv.getUint16(42, true);
-  const phnum = dv.getUint16(44, true);
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (dv.getUint32(ph, true) !== 1) continue; // PT_LOAD
-    const offset = dv.getUint32(ph + 4, true);
-    const paddr = dv.getUint32(ph + 12, true);
-    const filesz = dv.getUint32(ph + 16, true);
-    const memsz = dv.getUint32(ph + 20, true);
-    if (paddr + memsz > memory.length) throw new Error(`segment at 0x${paddr.toString(16)} does not fit in RAM`);
-    memory.set(elf.subarray(offset, offset + filesz), paddr);
-    memory.fill(0, paddr + filesz, paddr + memsz);
-  }
-  return dv.getUint32(24, true);
-}
 
 interface Phase {
   name: string;
@@ -129,13 +106,15 @@ async function main(): Promise<void> {
     s2: { onWriteViolation: () => S2Verdict.RETRY },
     tsc: () => 0,
   });
-  const elf = new Uint8Array(readFileSync(ELF));
-  const entry = loadElf32(elf, memory.u8.subarray(0, memory.layout.ramBytes));
-  const dv = new DataView(memory.sab);
-  dv.setUint32(MB_INFO, 1, true); // flags: mem_lower/mem_upper valid
-  dv.setUint32(MB_INFO + 4, 640, true);
-  dv.setUint32(MB_INFO + 8, RAM_MIB * 1024 - 1024, true);
-  cpu.enterProtectedModeFlat(entry, { eax: MB_MAGIC, ebx: MB_INFO });
+  // The platform's Multiboot loader: segments, the information structure, EAX/EBX at entry.
+  const elf = readFileSync(ELF);
+  const boot = loadMultiboot(
+    elf.buffer.slice(elf.byteOffset, elf.byteOffset + elf.byteLength) as ArrayBuffer,
+    memory,
+    '',
+  );
+  if (!boot.ok) throw new Error(`${ELF}: ${boot.message}`);
+  cpu.enterProtectedModeFlat(boot.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: boot.value.info });
 
   // Phase boundaries: (instructions, time) at each start marker and at the final one.
   const bounds: { instructions: number; t: number }[] = [];
