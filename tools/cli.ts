@@ -10,6 +10,7 @@ import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
 import { PNG } from 'pngjs';
 import { convertRows } from '../src/ioemu/convert';
+import { readDisplayState } from '../src/ioemu/display-state';
 import { F64, I32, RunState } from '../src/shared/layout';
 
 const HELP = `usage: npm run cli -- --kernel FILE [options]
@@ -200,15 +201,9 @@ function screenshot(m: Machine, file: string): void {
     process.stderr.write(`cli: --screenshot: the guest never enabled the display; ${file} not written\n`);
     return;
   }
-  const mode = {
-    width: i32[I32.VBE_XRES],
-    height: i32[I32.VBE_YRES],
-    bpp: i32[I32.VBE_BPP],
-    lineBytes: i32[I32.VBE_LINE_BYTES],
-    start: i32[I32.VBE_START],
-  };
+  const mode = readDisplayState(m.stats);
   const png = new PNG({ width: mode.width, height: mode.height });
-  convertRows(m.memory.vram, mode, i32.subarray(I32.PALETTE, I32.PALETTE + 256), png.data);
+  convertRows(m.memory.vram, mode, mode.palette, png.data);
   writeFileSync(file, PNG.sync.write(png));
 }
 

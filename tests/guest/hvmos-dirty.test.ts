@@ -29,6 +29,13 @@ function dirtyPages(cmdline: string, from: number, to: number): { pages: number;
 }
 const popcount = (b: Uint8Array): number => b.reduce((n, v) => n + [...v.toString(2)].filter((c) => c === '1').length, 0);
 
+/** trackDirtyVram over the 1024×768×32 screen (768 pages at BAR0): how many pages were written since the last call. */
+function dirtyCount(g: Guest): number {
+  const r = g.m.trackDirtyVram(g.m.stats.i32[I32.VBE_BAR0] >>> 12, 768);
+  if (!r.ok) throw new Error(r.message);
+  return popcount(r.value);
+}
+
 describe('hvmos under dirty-VRAM tracking', () => {
   it('static: no page is written while the desktop sits idle', () => {
     const { pages, dirty } = dirtyPages('workload=static exit=2.5', 1000, 2000);
@@ -59,11 +66,7 @@ describe('hvmos under dirty-VRAM tracking', () => {
   it('idle drop: an idle desktop loses VRAM write access after 2 s; switching to clock faults it back and its pages are reported', () => {
     const g = new Guest('workload=static exit=5');
     const i32 = g.m.stats.i32;
-    const track = () => {
-      const r = g.m.trackDirtyVram(i32[I32.VBE_BAR0] >>> 12, 768);
-      if (!r.ok) throw new Error(r.message);
-      return popcount(r.value);
-    };
+    const track = () => dirtyCount(g);
     expect(g.m.setIdleDrop(true).ok).toBe(true);
     g.runUntil(1000);
     expect(track()).toBe(768);
@@ -86,11 +89,7 @@ describe('hvmos under dirty-VRAM tracking', () => {
   it('clock with tick=3: the idle drop engages between redraws, and each redraw faults write access back', () => {
     const g = new Guest('workload=clock tick=3 exit=10');
     const i32 = g.m.stats.i32;
-    const track = () => {
-      const r = g.m.trackDirtyVram(i32[I32.VBE_BAR0] >>> 12, 768);
-      if (!r.ok) throw new Error(r.message);
-      return popcount(r.value);
-    };
+    const track = () => dirtyCount(g);
     expect(g.m.setIdleDrop(true).ok).toBe(true);
     // 30 Hz, as the display refreshes; the redraws come at 3, 6 and 9 s of RTC time.
     const seen: { t: number; dirty: number; dropped: number }[] = [];

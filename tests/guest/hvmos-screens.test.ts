@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { convertRows } from '../../src/ioemu/convert';
+import { readDisplayState } from '../../src/ioemu/display-state';
 import { I32 } from '../../src/shared/layout';
 import { EXIT_BAD_MODE, EXIT_OK, Guest, HVMOS_PATH, exitStatus } from './hvmos-run';
 
@@ -49,16 +50,9 @@ function expectSameImage(name: string, shot: PNG): void {
 
 /** The visible screen as 0xRRGGBB values, through the ioemu's converter. */
 function screen(g: Guest): { width: number; height: number; px: (x: number, y: number) => number } {
-  const i32 = g.m.stats.i32;
-  const mode = {
-    width: i32[I32.VBE_XRES],
-    height: i32[I32.VBE_YRES],
-    bpp: i32[I32.VBE_BPP],
-    lineBytes: i32[I32.VBE_LINE_BYTES],
-    start: i32[I32.VBE_START],
-  };
+  const mode = readDisplayState(g.m.stats);
   const rgba = new Uint8Array(mode.width * mode.height * 4);
-  convertRows(g.m.memory.vram, mode, i32.subarray(I32.PALETTE, I32.PALETTE + 256), rgba);
+  convertRows(g.m.memory.vram, mode, mode.palette, rgba);
   return {
     width: mode.width,
     height: mode.height,
