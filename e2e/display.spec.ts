@@ -12,7 +12,7 @@ test.describe('the display', () => {
         const f = await checkFrame(page);
         expect(f.width).toBe(1024);
         expect(f.nonBlack).toBeGreaterThan(1000);
-        expect(f.mismatches, `${mode} #${k}`).toBe(0);
+        expect(f.mismatches, `${mode} #${k}: ${f.detail}`).toBe(0);
         await page.waitForTimeout(150);
       }
     }
@@ -25,7 +25,7 @@ test.describe('the display', () => {
       await page.waitForTimeout(250);
       const f = await checkFrame(page);
       starts.add(f.start);
-      expect(f.mismatches, `frame ${k} at start ${f.start}`).toBe(0);
+      expect(f.mismatches, `frame ${k} at start ${f.start}: ${f.detail}`).toBe(0);
     }
     expect(starts.size).toBeGreaterThan(1);
   });
@@ -40,7 +40,7 @@ test.describe('the display', () => {
         const f = await checkFrame(page);
         expect([f.width, f.height, f.bpp]).toEqual([w, h, bpp]);
         expect(f.nonBlack).toBeGreaterThan(1000);
-        expect(f.mismatches, mode).toBe(0);
+        expect(f.mismatches, `${mode}: ${f.detail}`).toBe(0);
       }
     });
 });
@@ -190,6 +190,6 @@ test('a crashed worker shows a banner whose Restart button brings the machine ba
     );
   });
   const f = await checkFrame(page);
-  expect(f.mismatches).toBe(0);
+  expect(f.mismatches, f.detail).toBe(0);
   expect(f.nonBlack).toBeGreaterThan(1000);
 });

@@ -31,7 +31,7 @@ test('1,000 refreshes pixel-exact: stress across all modes, an idle drop and its
       const f = await checkFrame(page);
       frames++;
       mismatches += f.mismatches;
-      expect(f.mismatches, `${what} #${k} (${f.width}x${f.height}x${f.bpp}, start ${f.start})`).toBe(0);
+      expect(f.mismatches, `${what} #${k} (${f.width}x${f.height}x${f.bpp}, start ${f.start}): ${f.detail}`).toBe(0);
     }
   };
   for (const mode of ['poll', 'dirty', 'dirty-idle'] as const) {
@@ -91,5 +91,5 @@ test('idle drop: with a slow clock in dirty + idle drop, page scans stop after 3
   await expect.poll(async () => (await hv(page)).rearms, { timeout: 12_000 }).toBeGreaterThan(a.rearms);
   await expect.poll(canvasHash, { timeout: 3_000 }).not.toBe(before);
   const f = await checkFrame(page);
-  expect(f.mismatches).toBe(0);
+  expect(f.mismatches, f.detail).toBe(0);
 });
