@@ -51,8 +51,12 @@ export type DisplayRecord = { workload: string; mode: string; vramMiB: number } 
   (typeof AVERAGED)[number],
   number
 > & {
-    /** The browser's own accounting (DevTools protocol trace) over the same window: busy % of a core. */
+    /** The browser's own accounting (DevTools protocol trace) over the same window: the main thread's busy % of a core. */
     cdpMainPct: number;
+    /**
+     * The worker's CPU time, % of a core (the trace's thread time): not its busy wall time, since
+     * an idle machine blocks its worker in Atomics.wait inside one long task (src/machine/runloop.ts).
+     */
     cdpWorkerPct: number;
     windowS: number;
   };
@@ -90,7 +94,7 @@ async function measureCell(page: Page, workload: string, mode: string, vramMiB: 
     vramMiB,
     ...(Object.fromEntries(AVERAGED.map((k) => [k, avg(k)])) as Record<(typeof AVERAGED)[number], number>),
     cdpMainPct: (100 * cdp.mainBusyMs) / cdp.windowMs,
-    cdpWorkerPct: (100 * cdp.workerBusyMs) / cdp.windowMs,
+    cdpWorkerPct: (100 * cdp.workerCpuMs) / cdp.windowMs,
     windowS: cdp.windowMs / 1000,
   };
 }

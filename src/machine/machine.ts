@@ -54,7 +54,10 @@ export class Machine {
 
   private appendOut(byte: number): void {
     if (this.onSerial) this.onSerial(byte);
-    else if (this.serialOut.length < 1 << 20) this.serialOut += String.fromCharCode(byte);
+    else if (this.serialOut.length < 1 << 20) {
+      this.serialOut += String.fromCharCode(byte);
+      Atomics.add(this.stats.i32, I32.SERIAL_SEQ, 1);
+    }
   }
   private fault: FaultReport | null = null;
 
@@ -69,7 +72,7 @@ export class Machine {
     this.hv = new Hypervisor({ layout: this.memory.layout, stats: this.stats, now: this.machineTimeMs });
     this.hv.setVramBar(VRAM_BAR_DEFAULT >>> PAGE_SHIFT);
     this.engine = this.makeEngine(image);
-    this.loop = new RunLoop(this.slice, yielder);
+    this.loop = new RunLoop(this.slice, yielder, yielder.mayBlock ? this.idleWait : null);
     Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
   }
 
@@ -166,10 +169,34 @@ export class Machine {
     return serveHypercall(this.stats, (first, nr) => this.hv.trackDirtyVram(first, nr));
   }
 
+  private hypercallPending(): boolean {
+    return Atomics.load(this.stats.i32, I32.HC_REQ_SEQ) !== Atomics.load(this.stats.i32, I32.HC_RESP_SEQ);
+  }
+
   /** Serve the channel whenever its doorbell rings, in every run state (the worker entry calls this). */
   listenForHypercalls(): void {
     this.stopListening ??= listenForHypercalls(this.stats, () => this.serveHypercalls());
   }
+
+  /** RPC_SEQ as of the last return to the event loop (messages up to it have been read). */
+  private rpcSeen = 0;
+
+  /**
+   * The run loop's blocking idle wait (browser worker): wait on the doorbell for up to ms, and say
+   * whether a message needs the event loop. A hypercall that rings it is served by the next slice,
+   * in the same task (slice() serves the channel first).
+   */
+  private readonly idleWait = (ms: number): boolean => {
+    const i32 = this.stats.i32;
+    const bell = Atomics.load(i32, I32.HC_DOORBELL);
+    // A message posted before the doorbell was read rang it before too: look before waiting.
+    if (Atomics.load(i32, I32.RPC_SEQ) === this.rpcSeen && !this.hypercallPending())
+      Atomics.wait(i32, I32.HC_DOORBELL, bell, ms);
+    const rpc = Atomics.load(i32, I32.RPC_SEQ);
+    if (rpc === this.rpcSeen) return false;
+    this.rpcSeen = rpc;
+    return true;
+  };
 
   /** One slice, callable directly from Node tests; the run loop calls it between yields. */
   readonly slice = (): SliceOutcome => {

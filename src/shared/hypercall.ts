@@ -55,6 +55,16 @@ export class HypercallChannel {
 }
 
 /**
+ * Tell a worker that may be blocked in an idle wait (see RunLoop) that a message is on its way:
+ * called by the main thread right after each postMessage to the worker.
+ */
+export function ringForMessage(stats: StatsViews): void {
+  Atomics.add(stats.i32, I32.RPC_SEQ, 1);
+  Atomics.add(stats.i32, I32.HC_DOORBELL, 1);
+  Atomics.notify(stats.i32, I32.HC_DOORBELL);
+}
+
+/**
  * The worker's side: serve the posted request, if any. Returns true when one was served. Called
  * between slices and when the doorbell rings.
  */

@@ -104,7 +104,10 @@ export const I32 = {
   // The shared-memory hypercall channel (see src/shared/hypercall.ts): the ioemu's fast path to
   // trackDirtyVram, a one-slot request/response in this block plus the bitmap area, with a
   // doorbell word the worker waits on (Atomics.waitAsync) as Xen's event channel.
-  /** Bumped and notified by the main thread when it posts a request. */
+  /**
+   * The worker's doorbell: bumped and notified by the main thread when it posts a hypercall
+   * request and after every message it posts (RPC_SEQ). An idle worker blocks on this word.
+   */
   HC_DOORBELL: 20,
   /** Sequence number of the posted request (the worker serves it when it differs from HC_RESP_SEQ). */
   HC_REQ_SEQ: 21,
@@ -114,6 +117,13 @@ export const I32 = {
   HC_RESP_SEQ: 24,
   /** 0 when served, else the ERRNO of the error (Xen's numbers: EINVAL = 22). */
   HC_RESP_ERRNO: 25,
+  /**
+   * Bumped by the main thread after every message it posts to the worker (then the doorbell is
+   * rung): a worker blocked in an idle wait returns to its event loop to read the message.
+   */
+  RPC_SEQ: 26,
+  /** Bumped by the worker for each byte of COM1 output it keeps for serialRead (so the page asks only when there is some). */
+  SERIAL_SEQ: 27,
 
   // Display state, written by the Bochs VBE device, read by the ioemu. VBE_GEN is bumped last on
   // every change, so a reader that sees the same VBE_GEN before and after reading the fields saw

@@ -229,6 +229,8 @@ export class HvmApp extends LitElement {
   private kernelName = '';
   private dragging = false;
   private pollTimer = 0;
+  /** SERIAL_SEQ (of which machine's stats) when COM1 output was last read. */
+  private serialSeen: { of: Int32Array | null; seq: number } = { of: null, seq: 0 };
 
   private readonly connection: MachineConnection | null = this.problem
     ? null
@@ -304,8 +306,12 @@ export class HvmApp extends LitElement {
     const c = this.connection;
     const s = c?.status;
     if (!c?.api || s?.kind !== 'running') return;
-    const out = await c.api.serialRead();
-    if (out.ok && out.value) {
+    // Ask for COM1 output only when there is some: each message wakes an idle worker.
+    const serialSeq = Atomics.load(s.stats.i32, I32.SERIAL_SEQ);
+    const fresh = this.serialSeen.of !== s.stats.i32 || serialSeq !== this.serialSeen.seq;
+    const out = fresh ? await c.api.serialRead() : null;
+    this.serialSeen = { of: s.stats.i32, seq: serialSeq };
+    if (out?.ok && out.value) {
       this.serial = (this.serial + out.value).slice(-64 * 1024);
       this.requestUpdate();
       const pre = this.renderRoot.querySelector('.console pre');

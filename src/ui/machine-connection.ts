@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { MachineApi, MachineConfig, MachineHandles, Result } from '../shared/api';
+import { ringForMessage } from '../shared/hypercall';
 import { statsViews, type StatsViews } from '../shared/layout';
 
 export type ConnectionStatus =
@@ -57,7 +58,7 @@ export class MachineConnection implements ReactiveController {
       worker.addEventListener('error', (e) => {
         if (this.worker === worker) this.set({ kind: 'crashed', message: `the machine's worker failed: ${e.message}` });
       });
-      this.api = Comlink.wrap<MachineApi>(worker);
+      this.api = Comlink.wrap<MachineApi>(this.ringingEndpoint(worker));
       const first = await this.firstBoot();
       if (!first) return this.set({ kind: 'idle' });
       const r = await this.boot(first.config, first.image);
@@ -65,6 +66,22 @@ export class MachineConnection implements ReactiveController {
     } catch (e) {
       this.set({ kind: 'crashed', message: String(e) });
     }
+  }
+
+  /**
+   * The worker as comlink's endpoint, ringing the running machine's doorbell after each message:
+   * an idle machine blocks its worker in Atomics.wait and would read the message only at its next
+   * timer deadline (see src/machine/runloop.ts).
+   */
+  private ringingEndpoint(worker: Worker): Comlink.Endpoint {
+    return {
+      postMessage: (message: unknown, transfer?: Transferable[]) => {
+        worker.postMessage(message, transfer ?? []);
+        if (this.worker === worker && this.status.kind === 'running') ringForMessage(this.status.stats);
+      },
+      addEventListener: worker.addEventListener.bind(worker),
+      removeEventListener: worker.removeEventListener.bind(worker),
+    };
   }
 
   /** Create and start a machine; on failure the running one (if any) keeps running. */

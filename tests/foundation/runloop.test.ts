@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_BLOCK_MS,
   RunLoop,
   immediateYielder,
   messageChannelYielder,
@@ -65,5 +66,56 @@ describe.each([
     await until(() => times.length === 2);
     expect(loop.isRunning).toBe(false); // 'stop' ends the loop
     loop.close();
+  });
+});
+
+describe('run loop with a blocking idle wait (as in a browser worker)', () => {
+  /** A yielder that counts how often the loop goes back to the event loop, and how. */
+  function countingYielder() {
+    const inner = immediateYielder();
+    const counts = { posts: 0, sleeps: 0 };
+    const y: Yielder = {
+      post: (cb) => (counts.posts++, inner.post(cb)),
+      sleep: (ms, cb) => (counts.sleeps++, inner.sleep(ms, cb)),
+      close: () => inner.close(),
+      mayBlock: true,
+    };
+    return { y, counts };
+  }
+  const word = new Int32Array(new SharedArrayBuffer(4));
+
+  it('runs the slices of an idle machine in one task, going back to the event loop only every MAX_BLOCK_MS', async () => {
+    const { y, counts } = countingYielder();
+    let slices = 0;
+    let waits = 0;
+    const loop = new RunLoop(
+      () => (slices++, { next: 'sleep', ms: 2 }),
+      y,
+      (ms) => (waits++, Atomics.wait(word, 0, 0, ms), false),
+    );
+    loop.start();
+    await until(() => counts.sleeps >= 2, 5000);
+    loop.close();
+    // Each timer sleep follows MAX_BLOCK_MS / 2 ms of blocking waits in one task.
+    expect(waits).toBeGreaterThanOrEqual(counts.sleeps * (MAX_BLOCK_MS / 2) - MAX_BLOCK_MS / 2);
+    expect(slices).toBe(waits + counts.sleeps);
+    expect(counts.posts).toBe(1); // start()'s own post only
+  });
+
+  it('goes back to the event loop as soon as the wait says a message needs it', async () => {
+    const { y, counts } = countingYielder();
+    let waits = 0;
+    const loop = new RunLoop(
+      () => ({ next: 'sleep', ms: 1 }),
+      y,
+      () => ++waits % 5 === 0, // every fifth wait was cut short by a message
+    );
+    loop.start();
+    await until(() => waits >= 50);
+    loop.close();
+    // One post per message (plus start's), no timer sleeps: the loop never waited for a timer.
+    expect(counts.posts).toBeGreaterThanOrEqual(Math.floor(waits / 5));
+    expect(counts.posts).toBeLessThanOrEqual(Math.floor(waits / 5) + 1);
+    expect(counts.sleeps).toBe(0);
   });
 });

@@ -1,0 +1,272 @@
+/**
+ * `npm run bench:idle`: what an idle guest costs (issue: "an idle guest ticking at 100 Hz uses
+ * < 1 % of a core in the worker"), and the floor under it on this machine.
+ *
+ * In Chromium (the built app under vite preview, Debian's Chromium):
+ *  - floor, timer: a worker doing nothing but a 10-ms setTimeout loop;
+ *  - floor, wait: a worker doing nothing but 10-ms Atomics.wait calls in one task (leaving it
+ *    every 200 ms, as the machine's run loop does: src/machine/runloop.ts);
+ *  - the app: the toy guest's `static` workload (PIT at 100 Hz, HLT between ticks), dirty + idle
+ *    drop display, after a warm-up.
+ * Each row gives the worker's CPU time in % of a core from the DevTools trace (thread time) and,
+ * on Linux, from /proc (utime + stime of the renderer's DedicatedWorker threads); for the app
+ * also the machine's own accounting (guest and hypervisor time inside slices, slices per second).
+ *
+ * In Node: the cost of one idle tick (IRQ 0 delivered, the guest's handler, EOI, IRET, HLT) run
+ * back to back (icount clock, idle time skipped) and at 100 Hz of wall time (Atomics.wait
+ * between slices, the median slice).
+ *
+ * Prints a table and writes bench-results/idle.json. Options: --seconds N (window, default 10),
+ * --warmup N (default 5), --port 4177.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { chromium, type Page } from '@playwright/test';
+import { chromiumPath, CHROMIUM_ARGS } from '../scripts/chromium-path.mjs';
+import { measureThreadTimes } from './cdp-threads';
+import { Machine } from '../src/machine/machine';
+import { immediateYielder } from '../src/machine/runloop';
+import { F64 } from '../src/shared/layout';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+const SECONDS = Number(arg('seconds', '10'));
+const WARMUP = Number(arg('warmup', '5'));
+const PORT = Number(arg('port', '4177'));
+
+interface BrowserRow {
+  what: string;
+  /** Worker CPU, % of a core, from the DevTools trace's thread time. */
+  cdpWorkerCpuPct: number;
+  /** The same from /proc (Linux), or null. */
+  procWorkerPct: number | null;
+  /** The machine's accounting (the app only). */
+  guestPct?: number;
+  hvPct?: number;
+  slicesPerS?: number;
+}
+
+const FLOOR_PAGE = `<!doctype html><title>idle floor</title><script>
+window.start = (kind) => { window.w = new Worker('/__floor/w.js'); window.w.postMessage(kind); };
+</script>`;
+const FLOOR_WORKER = `onmessage = (e) => {
+  if (e.data === 'timer') { const t = () => setTimeout(t, 10); t(); return; }
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const task = () => { for (let i = 0; i < 20; i++) Atomics.wait(word, 0, 0, 10); setTimeout(task, 0); };
+  task();
+};`;
+
+/** utime + stime (clock ticks) of every DedicatedWorker thread of Chromium's renderers, or null off Linux. */
+function workerTicks(): number | null {
+  if (!existsSync('/proc/self/task')) return null;
+  let sum = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('--type=renderer')) continue;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('DedicatedWorker')) continue;
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+        sum += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
+      }
+    } catch {
+      /* the process or thread went away */
+    }
+  }
+  return sum;
+}
+// Linux reports thread times in USER_HZ ticks, 100 per second on every architecture we run on.
+const USER_HZ = 100;
+
+async function measureWorker(page: Page): Promise<{ cdp: number; proc: number | null }> {
+  const t0 = workerTicks();
+  const w0 = performance.now();
+  const cdp = await measureThreadTimes(page, SECONDS * 1000);
+  const t1 = workerTicks();
+  const wallS = (performance.now() - w0) / 1000;
+  return {
+    cdp: (100 * cdp.workerCpuMs) / cdp.windowMs,
+    proc: t0 === null || t1 === null ? null : (100 * (t1 - t0)) / USER_HZ / wallS,
+  };
+}
+
+async function floor(page: Page, kind: 'timer' | 'wait'): Promise<BrowserRow> {
+  await page.goto(`http://localhost:${PORT}/__floor/index.html`);
+  await page.evaluate((k) => (window as unknown as { start(k: string): void }).start(k), kind);
+  await page.waitForTimeout(2000);
+  const m = await measureWorker(page);
+  await page.goto('about:blank');
+  return {
+    what: `floor: empty worker, 10-ms ${kind === 'timer' ? 'setTimeout' : 'Atomics.wait'} loop`,
+    cdpWorkerCpuPct: m.cdp,
+    procWorkerPct: m.proc,
+  };
+}
+
+async function app(page: Page): Promise<BrowserRow> {
+  await page.goto(`http://localhost:${PORT}/?workload=static&mode=dirty-idle`);
+  await page.waitForFunction(() => (globalThis as any).__hvm?.refresher()?.shown, null, { timeout: 30_000 });
+  await page.waitForTimeout(WARMUP * 1000);
+  const stats = () => page.evaluate(() => (globalThis as any).__hvm.api.stats());
+  const s0 = (await stats()).value;
+  const m = await measureWorker(page);
+  const s1 = (await stats()).value;
+  const wall = s1.machineTimeMs - s0.machineTimeMs;
+  await page.goto('about:blank');
+  return {
+    what: 'the app: static guest (PIT 100 Hz), dirty + idle drop',
+    cdpWorkerCpuPct: m.cdp,
+    procWorkerPct: m.proc,
+    guestPct: (100 * (s1.guestMs - s0.guestMs)) / wall,
+    hvPct: (100 * (s1.hvMs - s0.hvMs)) / wall,
+    slicesPerS: (1000 * (s1.slices - s0.slices)) / wall,
+  };
+}
+
+/** Node: µs per idle tick, back to back (icount) and at 100 Hz of wall time. */
+function nodeTicks(): { backToBackUs: number; wallMedianUs: number; wallProcessPct: number } {
+  const img = readFileSync('public/guest/hvmos.elf');
+  const image = () => img.buffer.slice(img.byteOffset, img.byteOffset + img.byteLength) as ArrayBuffer;
+  const make = (clock: 'icount' | 'wall') => {
+    const made = Machine.create(
+      { ramMiB: 32, vramMiB: 8, cmdline: 'workload=static', clock, image: 'multiboot' },
+      image(),
+      immediateYielder(),
+    );
+    if (!made.ok) throw new Error(made.message);
+    made.value.onSerial = () => {};
+    return made.value;
+  };
+  // Back to back: the icount clock skips idle time, so a slice runs tick after tick.
+  const a = make('icount');
+  const runFor = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) a.slice();
+  };
+  runFor(3000); // boot and warm up
+  const g0 = a.machineTimeMs();
+  const w0 = performance.now();
+  runFor(3000);
+  const backToBackUs = ((performance.now() - w0) * 1000) / ((a.machineTimeMs() - g0) / 10);
+  a.destroy();
+  // At 100 Hz of wall time, sleeping in Atomics.wait between slices (as the worker does).
+  const b = make('wall');
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const durations: number[] = [];
+  const c0 = { cpu: process.cpuUsage(), at: 0 };
+  const end = performance.now() + (WARMUP + SECONDS) * 1000;
+  while (performance.now() < end) {
+    const i0 = b.stats.f64[F64.INSTRUCTIONS];
+    const t = performance.now();
+    const o = b.slice();
+    const d = performance.now() - t;
+    if (end - performance.now() < SECONDS * 1000) {
+      if (c0.at === 0) c0.cpu = process.cpuUsage();
+      c0.at = 1;
+      if (b.stats.f64[F64.INSTRUCTIONS] > i0) durations.push(d);
+    }
+    if (o.next === 'sleep') Atomics.wait(sleeper, 0, 0, o.ms);
+  }
+  const c = process.cpuUsage(c0.cpu);
+  b.destroy();
+  durations.sort((x, y) => x - y);
+  return {
+    backToBackUs,
+    wallMedianUs: durations[durations.length >> 1] * 1000,
+    wallProcessPct: (c.user + c.system) / 1e4 / SECONDS,
+  };
+}
+
+async function main(): Promise<void> {
+  const exe = chromiumPath();
+  if (exe === null) throw new Error('no Chromium: run `node scripts/ensure-chromium.mjs` first');
+  console.log('[bench:idle] building the app…');
+  const b = spawnSync('npx', ['vite', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (b.status !== 0) throw new Error('vite build failed');
+  const server: ChildProcess = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  const rows: BrowserRow[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(`http://localhost:${PORT}/`)).ok) break;
+      } catch {
+        /* not yet */
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const browser = await chromium.launch({ executablePath: exe || undefined, args: CHROMIUM_ARGS });
+    const context = await browser.newContext();
+    const isolated = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+    await context.route('**/__floor/index.html', (r) =>
+      r.fulfill({ body: FLOOR_PAGE, contentType: 'text/html', headers: isolated }),
+    );
+    await context.route('**/__floor/w.js', (r) =>
+      r.fulfill({ body: FLOOR_WORKER, contentType: 'text/javascript', headers: isolated }),
+    );
+    const page = await context.newPage();
+    for (const kind of ['timer', 'wait'] as const) {
+      rows.push(await floor(page, kind));
+      console.log(`  ${rows.at(-1)!.what}: done`);
+    }
+    rows.push(await app(page));
+    console.log(`  ${rows.at(-1)!.what}: done`);
+    await browser.close();
+  } finally {
+    try {
+      process.kill(-server.pid!, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  console.log('  Node: idle ticks…');
+  const node = nodeTicks();
+
+  const fmt = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '–' : v.toFixed(d));
+  const head = ['in Chromium', 'worker CPU % (CDP)', 'worker CPU % (/proc)', 'guest %', 'hv %', 'slices/s'];
+  const cells = rows.map((r) => [
+    r.what,
+    fmt(r.cdpWorkerCpuPct),
+    fmt(r.procWorkerPct),
+    fmt(r.guestPct),
+    fmt(r.hvPct, 3),
+    fmt(r.slicesPerS, 0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  console.log();
+  console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
+  const appRow = rows[2];
+  const floorWait = rows[1];
+  console.log();
+  console.log(
+    `Node, one idle tick: ${fmt(node.backToBackUs, 1)} µs back to back (icount), ${fmt(node.wallMedianUs, 0)} µs median at 100 Hz of wall time (${fmt(node.wallProcessPct)} % of a core for the whole process)`,
+  );
+  console.log(`ratio, tick at 100 Hz / back to back: ${fmt(node.wallMedianUs / node.backToBackUs, 0)}×`);
+  const worker = appRow.procWorkerPct ?? appRow.cdpWorkerCpuPct;
+  const floorPct = floorWait.procWorkerPct ?? floorWait.cdpWorkerCpuPct;
+  console.log(
+    `the app's worker: ${fmt(worker)} % of a core (bar < 1 %: ${worker < 1 ? 'met' : 'MISSED'}); above the blocking-wait floor: ${fmt(worker - floorPct)} points`,
+  );
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    seconds: SECONDS,
+    browser: rows,
+    node,
+  };
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync('bench-results/idle.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.log('\nwrote bench-results/idle.json');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+/**
+ * A machine whose thread may block (a browser worker) idles in Atomics.wait on the doorbell, in
+ * one task: the doorbell must still get hypercalls served and messages read. Another thread (a
+ * Node worker, standing for the page's main thread) rings it while the guest idles.
+ */
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../../src/machine/machine';
+import { immediateYielder, type Yielder } from '../../src/machine/runloop';
+import { F64, I32, PAGE_SHIFT, VRAM_BAR_DEFAULT } from '../../src/shared/layout';
+import { HVMOS_PATH } from '../guest/hvmos-run';
+
+// The other thread: wait until the guest idles (the test says so in \`ready\`), post one hypercall and wait for its answer (as
+// HypercallChannel does), then ring for five messages, 40 ms apart.
+const OTHER_THREAD = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const i32 = new Int32Array(w.sab, 0, w.i32Count);
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const ready = new Int32Array(w.ready);
+for (let i = 0; i < 500 && Atomics.load(ready, 0) === 0; i++) sleep(20);
+const seq = Atomics.load(i32, w.HC_REQ_SEQ) + 1;
+Atomics.store(i32, w.HC_REQ_FIRST_PFN, w.firstPfn);
+Atomics.store(i32, w.HC_REQ_NR, 16);
+Atomics.store(i32, w.HC_REQ_SEQ, seq);
+Atomics.add(i32, w.HC_DOORBELL, 1);
+Atomics.notify(i32, w.HC_DOORBELL);
+let served = false;
+for (let i = 0; i < 100 && !served; i++) {
+  const done = Atomics.load(i32, w.HC_RESP_SEQ);
+  if (done === seq) served = true;
+  else Atomics.wait(i32, w.HC_RESP_SEQ, done, 50);
+}
+for (let k = 0; k < 5; k++) {
+  sleep(40);
+  Atomics.add(i32, w.RPC_SEQ, 1);
+  Atomics.add(i32, w.HC_DOORBELL, 1);
+  Atomics.notify(i32, w.HC_DOORBELL);
+}
+sleep(40);
+parentPort.postMessage({ served, errno: Atomics.load(i32, w.HC_RESP_ERRNO) });
+`;
+
+describe('an idle machine blocking in Atomics.wait', () => {
+  it('serves a hypercall rung from another thread without leaving its task, and leaves it for each message', async () => {
+    const img = readFileSync(HVMOS_PATH);
+    const counts = { posts: 0 };
+    const inner = immediateYielder();
+    const yielder: Yielder = {
+      post: (cb) => (counts.posts++, inner.post(cb)),
+      sleep: (ms, cb) => inner.sleep(ms, cb),
+      close: () => inner.close(),
+      mayBlock: true,
+    };
+    const made = Machine.create(
+      { ramMiB: 16, vramMiB: 8, cmdline: 'workload=static', clock: 'wall', image: 'multiboot' },
+      img.buffer.slice(img.byteOffset, img.byteOffset + img.byteLength) as ArrayBuffer,
+      yielder,
+    );
+    if (!made.ok) throw new Error(made.message);
+    const m = made.value;
+    const sab = m.handles.stats;
+    const ready = new Int32Array(new SharedArrayBuffer(4));
+    const other = new Worker(OTHER_THREAD, {
+      eval: true,
+      workerData: {
+        sab,
+        ready: ready.buffer,
+        i32Count: I32.COUNT,
+        HC_DOORBELL: I32.HC_DOORBELL,
+        HC_REQ_SEQ: I32.HC_REQ_SEQ,
+        HC_REQ_FIRST_PFN: I32.HC_REQ_FIRST_PFN,
+        HC_REQ_NR: I32.HC_REQ_NR,
+        HC_RESP_SEQ: I32.HC_RESP_SEQ,
+        HC_RESP_ERRNO: I32.HC_RESP_ERRNO,
+        RPC_SEQ: I32.RPC_SEQ,
+        firstPfn: VRAM_BAR_DEFAULT >>> PAGE_SHIFT,
+      },
+    });
+    const report = new Promise<{ served: boolean; errno: number }>((resolve, reject) => {
+      other.once('message', resolve);
+      other.once('error', reject);
+    });
+    // No listenForHypercalls: only the idle wait can serve the request.
+    const started = m.start();
+    expect(started.ok).toBe(true);
+    let postsAtIdle = -1;
+    const r = await new Promise<{ served: boolean; errno: number }>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (postsAtIdle < 0 && m.stats.f64[F64.IDLE_MS] >= 200) {
+          postsAtIdle = counts.posts;
+          Atomics.store(ready, 0, 1);
+        }
+      }, 1);
+      report.then(
+        (v) => (clearInterval(poll), resolve(v)),
+        (e) => (clearInterval(poll), reject(e)),
+      );
+    });
+    m.destroy();
+    await other.terminate();
+    expect(r).toEqual({ served: true, errno: 0 });
+    // Each of the five messages brought the loop back to the event loop (a post) at once.
+    expect(postsAtIdle).toBeGreaterThanOrEqual(0);
+    expect(counts.posts - postsAtIdle).toBeGreaterThanOrEqual(5);
+    expect(counts.posts - postsAtIdle).toBeLessThanOrEqual(7);
+  });
+});
