@@ -5,7 +5,11 @@
  *
  *  - poll: compare VRAM with the ioemu's own copy, page by page, word-wide, and copy what differs
  *    (pre-3.3 ioemu). By default the whole VRAM, as that ioemu did (so its cost grows with the
- *    VRAM size); `pollScope = 'displayed'` compares only the displayed range.
+ *    VRAM size); `pollScope = 'displayed'` compares only the displayed range. The picture is
+ *    converted from the copy, not from VRAM: the guest writes while we compare and convert, and a
+ *    picture converted from VRAM could show a value the copy never held — when VRAM later goes
+ *    back to the copy's value (a sprite moving off the background), no compare would see a
+ *    difference and the stale pixels would stay. Painting the copy keeps picture = copy.
  *  - dirty: ask the hypervisor (`trackDirtyVram` over the displayed range) which pages were
  *    written since the last call; idle drop off.
  *  - dirty-idle: the same with the hypervisor's two-second idle drop on (Xen 3.3).
@@ -96,7 +100,10 @@ export class DisplayRefresher {
   private modeName: DisplayModeName = 'poll';
   private readonly vram32: Uint32Array;
   private readonly vramI32: Int32Array;
+  /** Poll's copy of VRAM (three views of one buffer): compared word-wide, converted from. */
   private shadow: Int32Array | null = null;
+  private shadow8: Uint8Array = new Uint8Array(0);
+  private shadow32: Uint32Array = new Uint32Array(0);
   private palette = new Int32Array(256);
   private needFull = true;
   /** The range the hypervisor tracks for us ([firstPfn, nr]), or null. */
@@ -232,9 +239,20 @@ export class DisplayRefresher {
       this.tiles.fill(1);
       c.fullRepaints++;
     }
-    this.lastTiles = this.repaintTiles(s);
+    this.lastTiles =
+      this.modeName === 'poll'
+        ? this.repaintTiles(s, this.shadow8, this.shadow32)
+        : this.repaintTiles(s, this.vram, this.vram32);
     c.tilesRepainted += this.lastTiles;
     c.workMs += performance.now() - t0;
+  }
+
+  /**
+   * True when a refresh now would change nothing on the screen (the generation-skip test below
+   * holds): the display's loop then runs it without asking the browser for a frame.
+   */
+  wouldSkip(now: number): boolean {
+    return !this.busy && this.quiet(now);
   }
 
   /**
@@ -254,33 +272,40 @@ export class DisplayRefresher {
     );
   }
 
-  /** Poll: compare pages with the copy; a page that differs is copied and its tiles marked. */
-  private pollCompare(shownPages: { first: number; nr: number }, full: boolean): void {
+  /**
+   * Poll: compare pages with the copy; a page that differs is copied and its tiles marked. On a
+   * full repaint the compared range is copied whole (the picture is converted from the copy).
+   */
+  protected pollCompare(shownPages: { first: number; nr: number }, full: boolean): void {
     const c = this.counters;
     const v = this.vramI32;
     const pages = this.vram.byteLength >>> PAGE_SHIFT;
     if (!this.shadow || this.shadow.length !== v.length) {
       this.shadow = new Int32Array(v.length);
-      this.shadow.set(v);
-      return; // a fresh copy; the caller repaints everything (needFull was set with the mode)
+      this.shadow8 = new Uint8Array(this.shadow.buffer);
+      this.shadow32 = new Uint32Array(this.shadow.buffer);
+      full = true; // (needFull was set with the mode: the caller repaints everything)
     }
     const sh = this.shadow;
     const s = this.shown!;
     const [p0, p1] =
       this.options.pollScope === 'vram' ? [0, pages] : [shownPages.first, shownPages.first + shownPages.nr];
     const words = PAGE_SIZE >> 2;
+    if (full) {
+      sh.set(v.subarray(p0 * words, p1 * words), p0 * words);
+      return;
+    }
+    c.pagesCompared += p1 - p0;
     for (let p = p0; p < p1; p++) {
       const base = p * words;
       const end = base + words;
       let i = base;
       while (i < end && v[i] === sh[i]) i++;
       if (i === end) continue;
-      // Copy the page before converting from VRAM: a write after the copy shows next time.
       sh.set(v.subarray(base, end), base);
       c.pagesChanged++;
-      if (!full) this.markPage(p, s);
+      this.markPage(p, s);
     }
-    c.pagesCompared += p1 - p0;
   }
 
   private markBitmap(bitmap: Uint8Array, firstPage: number, nr: number, s: DisplayState): void {
@@ -324,7 +349,7 @@ export class DisplayRefresher {
    * or, when most of the screen changed, one upload of the whole picture (bench:upload: a
    * putImageData per run wins up to about half the screen, the whole frame beyond).
    */
-  private repaintTiles(s: DisplayState): number {
+  private repaintTiles(s: DisplayState, src: Uint8Array, src32: Uint32Array): number {
     const out = this.surface.frame32;
     const total = this.tilesX * this.tilesY;
     let marked = 0;
@@ -344,7 +369,7 @@ export class DisplayRefresher {
         while (tx < this.tilesX && this.tiles[ty * this.tilesX + tx]) tx++;
         const x0 = run0 * TILE_W;
         const x1 = Math.min(s.width, tx * TILE_W);
-        convertRect(this.vram, this.vram32, s, this.palette, out, x0, x1, y0, y1);
+        convertRect(src, src32, s, this.palette, out, x0, x1, y0, y1);
         if (!whole) this.surface.upload(x0, y0, x1 - x0, y1 - y0);
       }
     }

@@ -42,12 +42,14 @@ class CanvasSurface implements Surface {
 export const uiTime = { ms: 0 };
 
 /**
- * The refresh loop as a reactive controller: each refresh runs in an animation frame
+ * The refresh loop as a reactive controller: each refresh that paints runs in an animation frame
  * (requestAnimationFrame), at the display's own rate. Between refreshes it asks for no frames at
  * all: a timer wakes it shortly before the next refresh is due and only then is a frame
- * requested. (An animation frame requested every vsync costs headless Chromium ~5 % of a core of
- * main-thread work by itself — measured with a bare rAF loop — whatever the callback does; at
- * 30 Hz this halves it.) Starts when the host connects, stops when it disconnects.
+ * requested — and not even then when the refresher says the refresh would change nothing (the
+ * dirty modes' generation skip, overlay off): that refresh runs in the timer's task. Every frame
+ * costs Chromium's renderer, compositor and GPU process together ~2 ms of CPU whatever the
+ * callback does (an idle page at 30 Hz: 9.6 % of a core with a frame per refresh, 1.4 % without:
+ * see the README's "The display"). Starts when the host connects, stops when it disconnects.
  */
 class RefreshController implements ReactiveController {
   private raf = 0;
@@ -57,11 +59,16 @@ class RefreshController implements ReactiveController {
   constructor(
     host: ReactiveControllerHost,
     private readonly tick: () => void,
+    /** True when the refresh due now would paint nothing (it may then run without a frame). */
+    private readonly wouldSkip: () => boolean,
   ) {
     host.addController(this);
   }
   private readonly frame = (): void => {
     this.raf = 0;
+    this.run();
+  };
+  private run(): void {
     // The clock, not the frame's timestamp: that is the frame's start, which may lie a whole frame
     // before the timer that asked for it.
     const now = performance.now();
@@ -73,13 +80,14 @@ class RefreshController implements ReactiveController {
       this.last = now - due > period ? now : due;
       this.tick();
     }
-    // Sleep until 6 ms before the next refresh is due, then ask for a frame.
+    // Sleep until 6 ms before the next refresh is due, then ask for a frame (or skip it).
     const wait = Math.max(0, this.last + period - performance.now() - 6);
     this.timer = window.setTimeout(() => {
       this.timer = 0;
-      this.raf = requestAnimationFrame(this.frame);
+      if (this.wouldSkip()) this.run();
+      else this.raf = requestAnimationFrame(this.frame);
     }, wait);
-  };
+  }
   hostConnected(): void {
     this.raf = requestAnimationFrame(this.frame);
   }
@@ -142,7 +150,11 @@ export class HvmDisplay extends LitElement {
   declare overlay: boolean;
   declare options: RefresherOptions;
   refresher: DisplayRefresher | null = null;
-  private readonly loop = new RefreshController(this, () => this.tick());
+  private readonly loop = new RefreshController(
+    this,
+    () => this.tick(),
+    () => !this.overlay && (this.refresher?.wouldSkip(performance.now()) ?? false),
+  );
 
   constructor() {
     super();

@@ -267,3 +267,44 @@ describe('the display refresh (ioemu)', () => {
     m.destroy();
   });
 });
+
+/** A refresher during whose refresh the guest writes VRAM: between poll's compare and its conversion. */
+class RacingRefresher extends DisplayRefresher {
+  duringRefresh: (() => void) | null = null;
+  protected override pollCompare(shownPages: { first: number; nr: number }, full: boolean): void {
+    super.pollCompare(shownPages, full);
+    this.duringRefresh?.();
+  }
+}
+
+describe('poll under concurrent guest writes', () => {
+  it('paints what it copied: a region written and then restored while a refresh runs is shown restored', async () => {
+    const vram = new Uint8Array(new SharedArrayBuffer(VRAM_BYTES));
+    const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
+    const surface = new MemorySurface();
+    const r = new RacingRefresher(vram, stats, surface, new FakeHv(stats));
+    await r.setMode('poll');
+    const g: Geometry = { width: 1024, height: 768, bpp: 24, virtWidth: 1024, yOffset: 0 };
+    publish(stats, g);
+    vram.fill(0x40, 0, 3 * 1024 * 768); // the background
+    const sprite = (v: number) => {
+      for (let y = 638; y < 670; y++) vram.fill(v, (y * 1024 + 221) * 3, (y * 1024 + 253) * 3);
+    };
+    // The first refresh copies VRAM; before it converts, the guest draws a sprite (pre-3.3's race:
+    // the copy holds the background, a picture converted from VRAM would hold the sprite).
+    r.duringRefresh = () => sprite(0xee);
+    await r.refresh();
+    r.duringRefresh = null;
+    sprite(0x40); // …and moves away: VRAM equals the copy again, no compare sees a difference
+    await r.refresh();
+    expect(mismatches(surface.rgba(), expected(vram, stats, g)), 'after a full refresh').toBe(0);
+    // The same in a partial refresh: a page differs, is copied, and changes again before conversion.
+    vram[(700 * 1024 + 5) * 3] = 1;
+    r.duringRefresh = () => (vram[(700 * 1024 + 5) * 3] = 2);
+    await r.refresh();
+    r.duringRefresh = null;
+    vram[(700 * 1024 + 5) * 3] = 1;
+    await r.refresh();
+    expect(mismatches(surface.rgba(), expected(vram, stats, g)), 'after a partial refresh').toBe(0);
+  });
+});
