@@ -12,6 +12,25 @@ import type { AccessSize, InterruptController, IoBus, MmioBus } from '../bus';
 import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
+import {
+  E_BAD_REG,
+  E_DEFINED,
+  E_LOCK,
+  E_MEM_ONLY,
+  E_MODRM,
+  E_PROTECTED,
+  ENCODING,
+  P_ADSIZE,
+  P_LOCK,
+  P_NONE,
+  P_OPSIZE,
+  P_SEG_LAST,
+  PREFIX_KIND,
+  PRIV_CPL0,
+  PRIV_IOPL,
+  PRIV_MASK,
+  PRIV_TSD,
+} from './decode-tables';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
 
 export interface CpuEnv {
@@ -2464,43 +2483,18 @@ export class Cpu {
     for (let length = 0; ; length++) {
       if (length >= 15) throw new CpuFault(GP, 0);
       b = this.fetch8();
-      switch (b) {
-        case 0x26:
-          this.seg = ES;
-          continue;
-        case 0x2e:
-          this.seg = CS;
-          continue;
-        case 0x36:
-          this.seg = SS;
-          continue;
-        case 0x3e:
-          this.seg = DS;
-          continue;
-        case 0x64:
-          this.seg = FS;
-          continue;
-        case 0x65:
-          this.seg = GS;
-          continue;
-        case 0x66:
-          this.op32 = !this.codeSize32;
-          continue;
-        case 0x67:
-          this.ad32 = !this.codeSize32;
-          continue;
-        case 0xf0:
-          lock = true;
-          continue;
-        case 0xf2:
-        case 0xf3:
-          this.rep = b;
-          continue;
-      }
-      break;
+      // Which bytes are prefixes, and of what kind, the opcode table says (PREFIXES).
+      const kind = PREFIX_KIND[b];
+      if (kind === P_NONE) break;
+      if (kind <= P_SEG_LAST) this.seg = kind - 1; // ES … GS in the segment-register order
+      else if (kind === P_OPSIZE) this.op32 = !this.codeSize32;
+      else if (kind === P_ADSIZE) this.ad32 = !this.codeSize32;
+      else if (kind === P_LOCK) lock = true;
+      else this.rep = b; // F2 / F3: what they mean depends on the opcode (stringOp)
     }
-    if (lock && !this.lockAllowed(b)) throw new CpuFault(UD, -1);
     const osz = this.op32 ? 4 : 2;
+    if (b === 0x0f) return this.step0f(osz, lock);
+    this.checkEncoding(b, lock);
     const r = this.reg32;
 
     if (b < 0x40 && (b & 7) < 6) {
@@ -2571,8 +2565,6 @@ export class Cpu {
         this.loadSeg(b >> 3, v & 0xffff);
         return;
       }
-      case 0x0f:
-        return this.step0f(osz);
       case 0x27:
       case 0x2f:
       case 0x37:
@@ -2591,9 +2583,8 @@ export class Cpu {
         return;
       case 0x62: {
         // BOUND r, m16&16 / m32&32: #BR (a fault) when the signed index lies outside [lower, upper];
-        // a register operand is #UD (SDM vol. 2, BOUND).
+        // a register operand is #UD (SDM vol. 2, BOUND; the table's Ma, checked in checkEncoding).
         this.decodeModrm();
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), 2 * osz, false);
         const shift = 32 - 8 * osz;
         const lower = (this.readLin(this.ea, osz) << shift) >> shift;
@@ -2604,8 +2595,8 @@ export class Cpu {
       }
       case 0x63: {
         // ARPL r/m16, r16: raise the destination selector's RPL to the source's; ZF says whether it
-        // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL).
-        if (!(this._cr0 & 1) || this.fl & VM) throw new CpuFault(UD, -1);
+        // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL: the table's
+        // protectedOnly, checked in checkEncoding).
         this.decodeModrm();
         const dest = this.getRm(2);
         const src = this.getReg(this.reg, 2);
@@ -2680,7 +2671,6 @@ export class Cpu {
       }
       case 0x8c:
         this.decodeModrm();
-        if (this.reg > 5) throw new CpuFault(UD, -1);
         if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
         else this.writeLin16(this.ea, this.segSel[this.reg]);
         return;
@@ -2693,20 +2683,17 @@ export class Cpu {
         } finally {
           this.segBase[DS] = saved;
         }
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         this.setReg(this.reg, osz, this.ad32 ? this.ea : this.ea & 0xffff);
         return;
       }
       case 0x8e:
         this.decodeModrm();
-        if (this.reg === CS || this.reg > 5) throw new CpuFault(UD, -1);
         this.loadSeg(this.reg, this.getRm(2));
         return;
       case 0x8f: {
         const v = this.pop();
+        // The address is computed after the pop (SDM vol. 2, POP: ESP as a base register).
         this.decodeModrm();
-        // 8F /0 only (SDM vol. 2, POP); the fault restores ESP with the rest of the instruction.
-        if (this.reg !== 0) throw new CpuFault(UD, -1);
         this.setRm(osz, v);
         return;
       }
@@ -2794,7 +2781,6 @@ export class Cpu {
       case 0xc4:
       case 0xc5: {
         this.decodeModrm();
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xc4 ? ES : DS, sel);
@@ -2805,7 +2791,6 @@ export class Cpu {
       case 0xc7: {
         const size = b & 1 ? osz : 1;
         this.decodeModrm();
-        if (this.reg !== 0) throw new CpuFault(UD, -1); // C6 /0 and C7 /0 only (SDM vol. 2, MOV)
         this.setRm(size, this.fetchImm(size));
         return;
       }
@@ -2938,7 +2923,6 @@ export class Cpu {
       case 0xf1:
         throw new CpuFault(DB, -1);
       case 0xf4:
-        this.requireCpl0();
         this.halted = true;
         this.attention = 1;
         return;
@@ -2956,7 +2940,6 @@ export class Cpu {
         return;
       case 0xfa:
       case 0xfb:
-        if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
         if (b === 0xfa) this.flags &= ~IF;
         else {
           if (!(this.fl & IF)) {
@@ -2974,37 +2957,46 @@ export class Cpu {
         return;
       case 0xfe: {
         this.decodeModrm();
-        if (this.reg > 1) throw new CpuFault(UD, -1);
         this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
         return;
       }
       case 0xff:
         return this.group5(osz);
     }
+    // Not reached: checkEncoding raised #UD for every opcode the table does not list, and the
+    // table lists only what this switch runs (tests/cpu/decode-agreement.test.ts).
     throw new CpuFault(UD, -1);
   }
 
-  /** LOCK is legal only on read-modify-write instructions with a memory destination (SDM vol. 2, LOCK). */
-  private lockAllowed(b: number): boolean {
-    const at = this.segBase[CS] + this._eip;
-    let op = b;
-    let modrm: number;
-    if (b === 0x0f) {
-      op = 0x100 | this.readLin8(at);
-      modrm = this.readLin8(at + 1);
-    } else modrm = this.readLin8(at);
-    if (modrm >= 0xc0) return false;
-    const reg = (modrm >> 3) & 7;
-    if (op < 0x38 && (op & 7) < 2) return true;
-    if (op >= 0x80 && op <= 0x83) return reg !== 7;
-    if (op === 0x86 || op === 0x87) return true;
-    if (op === 0xf6 || op === 0xf7) return reg === 2 || reg === 3;
-    if (op === 0xfe || op === 0xff) return reg < 2;
-    if (op === 0x1ab || op === 0x1b3 || op === 0x1bb || op === 0x1b0 || op === 0x1b1 || op === 0x1c0 || op === 0x1c1)
-      return true;
-    if (op === 0x1ba) return reg >= 5;
-    if (op === 0x1c7) return reg === 1;
-    return false;
+  /**
+   * What the opcode table says about the opcode being decoded (index 0x000–0x1ff: decode-tables.ts),
+   * checked before it runs, its ModR/M byte (if any) not yet consumed: #UD for an opcode or group
+   * member the table does not list, for mod = 11 on a memory-only operand, for LOCK anywhere but
+   * on a lockable instruction with a memory destination (SDM vol. 2, LOCK), for a protected-mode-
+   * only instruction in real mode; then the privilege rule (#GP(0)); then #UD for a reg field that
+   * names no register. Decode faults come before execution faults (SDM vol. 3, 6.9, table 6-2).
+   */
+  private checkEncoding(op: number, lock: boolean): void {
+    let e = ENCODING[op << 3];
+    if (e & E_MODRM) {
+      // Peek at the ModR/M byte: its reg field picks the group member, mod says register or memory.
+      const at = this._eip;
+      const modrm = this.fetch8();
+      this._eip = at;
+      e = ENCODING[(op << 3) | ((modrm >> 3) & 7)];
+      if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
+      if (modrm >= 0xc0 && e & E_MEM_ONLY) throw new CpuFault(UD, -1);
+      if (lock && (modrm >= 0xc0 || !(e & E_LOCK))) throw new CpuFault(UD, -1);
+    } else if (!(e & E_DEFINED) || lock) throw new CpuFault(UD, -1);
+    if (e & E_PROTECTED && (!(this._cr0 & 1) || this.fl & VM)) throw new CpuFault(UD, -1);
+    const privilege = e & PRIV_MASK;
+    if (privilege === PRIV_CPL0) this.requireCpl0();
+    else if (privilege === PRIV_IOPL) {
+      if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+    } else if (privilege === PRIV_TSD) {
+      if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
+    } // PRIV_IO: IOPL, then the TSS bitmap for the port (checkIo, once the port is known).
+    if (e & E_BAD_REG) throw new CpuFault(UD, -1);
   }
 
   private jumpRel(d: number): void {
@@ -3135,7 +3127,6 @@ export class Cpu {
       }
       case 3:
       case 5: {
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         if (this.reg === 3) this.farCall(sel, off);
@@ -3148,8 +3139,6 @@ export class Cpu {
       case 6:
         this.push(this.getRm(osz));
         return;
-      default:
-        throw new CpuFault(UD, -1);
     }
   }
 
@@ -3371,8 +3360,9 @@ export class Cpu {
 
   // ---- 0F xx -------------------------------------------------------------------------------------
 
-  private step0f(osz: number): void {
+  private step0f(osz: number, lock: boolean): void {
     const b = this.fetch8();
+    this.checkEncoding(0x100 | b, lock);
     const r = this.reg32;
     if (b >= 0x80 && b < 0x90) {
       const d = this.fetchImm(osz);
@@ -3402,7 +3392,6 @@ export class Cpu {
         return this.group7(osz);
       case 0x02:
       case 0x03: {
-        if (!(this._cr0 & 1) || this.fl & VM) throw new CpuFault(UD, -1);
         this.decodeModrm();
         const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
         if (d === null) {
@@ -3414,12 +3403,10 @@ export class Cpu {
         return;
       }
       case 0x06:
-        this.requireCpl0();
         this._cr0 &= ~8;
         return;
       case 0x08:
       case 0x09:
-        this.requireCpl0();
         return;
       case 0x0b:
         throw new CpuFault(UD, -1);
@@ -3428,14 +3415,11 @@ export class Cpu {
         return;
       case 0x20:
       case 0x22: {
-        this.requireCpl0();
         const modrm = this.fetch8();
         const cr = (modrm >> 3) & 7;
         const reg = modrm & 7;
         if (b === 0x20) {
-          const v = cr === 0 ? this._cr0 : cr === 2 ? this._cr2 : cr === 3 ? this.mmu.cr3 : cr === 4 ? this._cr4 : -1;
-          if (v === -1 && cr !== 0) throw new CpuFault(UD, -1);
-          r[reg] = v;
+          r[reg] = cr === 0 ? this._cr0 : cr === 2 ? this._cr2 : cr === 3 ? this.mmu.cr3 : this._cr4;
         } else {
           const v = r[reg];
           if (cr === 0) this.writeCr0(v);
@@ -3443,14 +3427,12 @@ export class Cpu {
           else if (cr === 3) {
             this.mmu.cr3 = v & ~0xfff;
             this.mmu.flush(true);
-          } else if (cr === 4) this.writeCr4(v);
-          else throw new CpuFault(UD, -1);
+          } else this.writeCr4(v); // CR1, CR5–CR7: #UD in checkEncoding (the table's validRegs)
         }
         return;
       }
       case 0x21:
       case 0x23: {
-        this.requireCpl0();
         const modrm = this.fetch8();
         const d = (modrm >> 3) & 7;
         if (b === 0x21) r[modrm & 7] = this.dr[d];
@@ -3459,11 +3441,9 @@ export class Cpu {
       }
       case 0x30:
       case 0x32:
-        this.requireCpl0();
         // No model-specific registers are implemented (CPUID says MSR = 0): #GP.
         throw new CpuFault(GP, 0);
       case 0x31: {
-        if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
         const t = this.env.tsc();
         r[EAX] = t % 4294967296;
         r[EDX] = Math.floor(t / 4294967296);
@@ -3489,7 +3469,6 @@ export class Cpu {
       }
       case 0xba: {
         this.decodeModrm();
-        if (this.reg < 4) throw new CpuFault(UD, -1);
         return this.bitOp(this.reg & 3, this.fetch8(), osz, false);
       }
       case 0xa4:
@@ -3543,7 +3522,6 @@ export class Cpu {
       case 0xb4:
       case 0xb5: {
         this.decodeModrm();
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
@@ -3587,7 +3565,6 @@ export class Cpu {
       }
       case 0xc7: {
         this.decodeModrm();
-        if (this.reg !== 1 || this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const lo = this.readLin32(this.ea);
         const hi = this.readLin32(this.ea + 4);
         if (lo === r[EAX] && hi === r[EDX]) {
@@ -3604,6 +3581,7 @@ export class Cpu {
         return;
       }
     }
+    // Not reached (see the end of step()).
     throw new CpuFault(UD, -1);
   }
 
@@ -3650,7 +3628,6 @@ export class Cpu {
   }
 
   private group6(): void {
-    if (!(this._cr0 & 1)) throw new CpuFault(UD, -1);
     this.decodeModrm();
     switch (this.reg) {
       case 0:
@@ -3660,7 +3637,6 @@ export class Cpu {
         this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.trSel);
         return;
       case 2: {
-        this.requireCpl0();
         const sel = this.getRm(2);
         if ((sel & 0xfffc) === 0) {
           this.ldtSel = sel;
@@ -3677,7 +3653,6 @@ export class Cpu {
         return;
       }
       case 3: {
-        this.requireCpl0();
         const sel = this.getRm(2);
         if ((sel & 0xfffc) === 0 || sel & 4) throw new CpuFault(GP, sel & 0xfffc);
         const [lo, hi] = this.readDescriptor(sel, GP);
@@ -3703,8 +3678,6 @@ export class Cpu {
         this.flags = ok ? this.flags | ZF : this.flags & ~ZF;
         return;
       }
-      default:
-        throw new CpuFault(UD, -1);
     }
   }
 
@@ -3736,12 +3709,10 @@ export class Cpu {
       return;
     }
     if (op === 6) {
-      this.requireCpl0();
       const v = this.getRm(2);
       this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & 1));
       return;
     }
-    if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
     switch (op) {
       case 0:
       case 1: {
@@ -3753,7 +3724,6 @@ export class Cpu {
       }
       case 2:
       case 3: {
-        this.requireCpl0();
         const limit = this.readLin16(this.ea);
         let base = this.readLin32(this.ea + 2);
         if (osz === 2) base &= 0xffffff;
@@ -3767,11 +3737,8 @@ export class Cpu {
         return;
       }
       case 7:
-        this.requireCpl0();
         this.mmu.invlpg(this.ea);
         return;
-      default:
-        throw new CpuFault(UD, -1);
     }
   }
 }
