@@ -19,7 +19,9 @@ import {
   E_MEM_ONLY,
   E_MODRM,
   E_PROTECTED,
+  E_REG_ONLY,
   ENCODING,
+  IMM_O32_A32_SHIFT,
   P_ADSIZE,
   P_LOCK,
   P_NONE,
@@ -1967,217 +1969,183 @@ export class Cpu {
     let k = 0;
     let seg = NO_SEG;
     for (;;) {
-      const b = q[k];
-      if (b === 0x26) seg = ES;
-      else if (b === 0x2e) seg = CS;
-      else if (b === 0x36) seg = SS;
-      else if (b === 0x3e) seg = DS;
-      else if (b === 0x64) seg = FS;
-      else if (b === 0x65) seg = GS;
-      else break;
+      const kind = PREFIX_KIND[q[k]];
+      if (kind === P_NONE) break;
+      if (kind > P_SEG_LAST) return D_SLOW; // 66, 67, LOCK, REP: step()
+      seg = kind - 1;
       if (++k >= 15) return D_SLOW;
     }
     const b = q[k++];
     this.dW1 = 0;
     this.dDisp = 0;
     this.dImm = 0;
+    if (b === 0x0f) return this.decode0f(q, k, seg);
+    const modrm = q[k];
+    // The length comes from the table; `at` is where the immediate starts (after ModR/M, SIB, disp).
+    const e = ENCODING[(b << 3) | ((modrm >> 3) & 7)];
+    if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
+    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
       const form = b & 7;
       if (form === 5) {
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_ALU_RI, op | (EAX << 3));
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_ALU_RI, op | (EAX << 3));
       }
       if (form === 4) {
-        this.dImm = q[k];
-        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_ALU8_AI << 8) | (op << 14));
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, 0xc0 | (G_ALU8_AI << 8) | (op << 14));
       }
-      const modrm = q[k];
-      k = this.dModrm(q, k, seg);
       const reg = (modrm >> 3) & 7;
       if (form === 1 || form === 3) {
         if (modrm >= 0xc0) {
           const rm = modrm & 7;
-          return this.dEnd(k, D_ALU_RR, form === 1 ? op | (rm << 3) | (reg << 6) : op | (reg << 3) | (rm << 6));
+          return this.dEnd(len, D_ALU_RR, form === 1 ? op | (rm << 3) | (reg << 6) : op | (reg << 3) | (rm << 6));
         }
-        return this.dEnd(k, form === 1 ? D_ALU_MR : D_ALU_RM, op | (reg << 3));
+        return this.dEnd(len, form === 1 ? D_ALU_MR : D_ALU_RM, op | (reg << 3));
       }
-      return this.dEnd(k, D_GENERIC, modrm | ((form === 0 ? G_ALU8_MR : G_ALU8_RM) << 8) | (op << 14));
+      return this.dEnd(len, D_GENERIC, modrm | ((form === 0 ? G_ALU8_MR : G_ALU8_RM) << 8) | (op << 14));
     }
-    if (b >= 0x40 && b < 0x48) return this.dEnd(k, D_INC_R, b & 7);
-    if (b >= 0x48 && b < 0x50) return this.dEnd(k, D_DEC_R, b & 7);
-    if (b >= 0x50 && b < 0x58) return this.dEnd(k, D_PUSH_R, b & 7);
-    if (b >= 0x58 && b < 0x60) return this.dEnd(k, D_POP_R, b & 7);
+    if (b >= 0x40 && b < 0x48) return this.dEnd(len, D_INC_R, b & 7);
+    if (b >= 0x48 && b < 0x50) return this.dEnd(len, D_DEC_R, b & 7);
+    if (b >= 0x50 && b < 0x58) return this.dEnd(len, D_PUSH_R, b & 7);
+    if (b >= 0x58 && b < 0x60) return this.dEnd(len, D_POP_R, b & 7);
     if (b >= 0x70 && b < 0x80) {
-      this.dImm = (q[k] << 24) >> 24;
-      return this.dEnd(k + 1, D_JCC, b & 15);
+      this.dImm = (q[at] << 24) >> 24;
+      return this.dEnd(len, D_JCC, b & 15);
     }
     if (b >= 0xb8 && b < 0xc0) {
-      this.dImm = rd32(q, k);
-      return this.dEnd(k + 4, D_MOV_RI, b & 7);
+      this.dImm = rd32(q, at);
+      return this.dEnd(len, D_MOV_RI, b & 7);
     }
     if (b >= 0xb0 && b < 0xb8) {
-      this.dImm = q[k];
-      return this.dEnd(k + 1, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
+      this.dImm = q[at];
+      return this.dEnd(len, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
     }
     switch (b) {
-      case 0x0f:
-        return this.decode0f(q, k, seg);
       case 0x68:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_PUSH_I, 0);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_PUSH_I, 0);
       case 0x6a:
-        this.dImm = (q[k] << 24) >> 24;
-        return this.dEnd(k + 1, D_PUSH_I, 0);
+        this.dImm = (q[at] << 24) >> 24;
+        return this.dEnd(len, D_PUSH_I, 0);
       case 0x69:
       case 0x6b: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        if (b === 0x69) {
-          this.dImm = rd32(q, k);
-          k += 4;
-        } else this.dImm = (q[k++] << 24) >> 24;
-        if (modrm >= 0xc0) return this.dEnd(k, D_IMUL3_R, modrm & 0x3f);
-        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL3 << 8));
+        this.dImm = b === 0x69 ? rd32(q, at) : (q[at] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(len, D_IMUL3_R, modrm & 0x3f);
+        return this.dEnd(len, D_GENERIC, modrm | (G_IMUL3 << 8));
       }
       case 0x80:
       case 0x81:
       case 0x83: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const op = (modrm >> 3) & 7;
         if (b === 0x80) {
-          this.dImm = q[k];
-          return this.dEnd(k + 1, D_GENERIC, modrm | (G_ALU8_MI << 8) | (op << 14));
+          this.dImm = q[at];
+          return this.dEnd(len, D_GENERIC, modrm | (G_ALU8_MI << 8) | (op << 14));
         }
-        if (b === 0x81) {
-          this.dImm = rd32(q, k);
-          k += 4;
-        } else this.dImm = (q[k++] << 24) >> 24;
-        if (modrm >= 0xc0) return this.dEnd(k, D_ALU_RI, op | ((modrm & 7) << 3));
-        return this.dEnd(k, D_ALU_MI, op);
+        this.dImm = b === 0x81 ? rd32(q, at) : (q[at] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(len, D_ALU_RI, op | ((modrm & 7) << 3));
+        return this.dEnd(len, D_ALU_MI, op);
       }
       case 0x84:
       case 0x85: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const reg = (modrm >> 3) & 7;
-        if (b === 0x84) return this.dEnd(k, D_GENERIC, modrm | (G_TEST8 << 8));
-        if (modrm >= 0xc0) return this.dEnd(k, D_TEST_RR, (modrm & 7) | (reg << 3));
-        return this.dEnd(k, D_TEST_MR, reg);
+        if (b === 0x84) return this.dEnd(len, D_GENERIC, modrm | (G_TEST8 << 8));
+        if (modrm >= 0xc0) return this.dEnd(len, D_TEST_RR, (modrm & 7) | (reg << 3));
+        return this.dEnd(len, D_TEST_MR, reg);
       }
       case 0x88:
-      case 0x8a: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        return this.dEnd(k, D_GENERIC, modrm | ((b === 0x88 ? G_MOV8_MR : G_MOV8_RM) << 8));
-      }
+      case 0x8a:
+        return this.dEnd(len, D_GENERIC, modrm | ((b === 0x88 ? G_MOV8_MR : G_MOV8_RM) << 8));
       case 0x89:
       case 0x8b: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const reg = (modrm >> 3) & 7;
         if (modrm >= 0xc0) {
           const rm = modrm & 7;
-          return this.dEnd(k, D_MOV_RR, b === 0x89 ? rm | (reg << 3) : reg | (rm << 3));
+          return this.dEnd(len, D_MOV_RR, b === 0x89 ? rm | (reg << 3) : reg | (rm << 3));
         }
-        return this.dEnd(k, b === 0x89 ? D_MOV_MR : D_MOV_RM, reg);
+        return this.dEnd(len, b === 0x89 ? D_MOV_MR : D_MOV_RM, reg);
       }
-      case 0x8d: {
-        const modrm = q[k];
-        if (modrm >= 0xc0) return D_SLOW;
-        k = this.dModrm(q, k, seg);
-        return this.dEnd(k, D_LEA, (modrm >> 3) & 7);
-      }
+      case 0x8d:
+        return this.dEnd(len, D_LEA, (modrm >> 3) & 7); // mod = 11 is #UD (E_MEM_ONLY above)
       case 0x90:
-        return this.dEnd(k, D_NOP, 0);
+        return this.dEnd(len, D_NOP, 0);
       case 0x99:
-        return this.dEnd(k, D_CDQ, 0);
+        return this.dEnd(len, D_CDQ, 0);
       case 0xa1:
       case 0xa3:
         this.dW1 = 8 | (8 << 4) | ((seg === NO_SEG ? DS : seg) << 10);
-        this.dDisp = rd32(q, k);
-        return this.dEnd(k + 4, b === 0xa1 ? D_MOV_RM : D_MOV_MR, EAX);
+        this.dDisp = rd32(q, at);
+        return this.dEnd(len, b === 0xa1 ? D_MOV_RM : D_MOV_MR, EAX);
       case 0xa8:
-        this.dImm = q[k];
-        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_TEST8_MI << 8));
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, 0xc0 | (G_TEST8_MI << 8));
       case 0xa9:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_TEST_RI, EAX);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_TEST_RI, EAX);
       case 0xc0:
       case 0xc1:
       case 0xd0:
       case 0xd1:
       case 0xd2:
       case 0xd3: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        if (b < 0xd0) this.dImm = q[k++];
+        if (b < 0xd0) this.dImm = q[at];
         else if (b < 0xd2) this.dImm = 1;
         else this.dImm = -1; // CL
         if (b & 1 && modrm >= 0xc0 && (modrm & 0x38) >= 0x20)
-          return this.dEnd(k, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
-        return this.dEnd(k, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
+          return this.dEnd(len, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
+        return this.dEnd(len, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
       }
       case 0xc2:
-        this.dImm = q[k] | (q[k + 1] << 8);
-        return this.dEnd(k + 2, D_RET, 0);
+        this.dImm = q[at] | (q[at + 1] << 8);
+        return this.dEnd(len, D_RET, 0);
       case 0xc3:
-        return this.dEnd(k, D_RET, 0);
-      case 0xc6:
-      case 0xc7: {
-        const modrm = q[k];
-        if ((modrm >> 3) & 7) return D_SLOW;
-        k = this.dModrm(q, k, seg);
-        if (b === 0xc6) {
-          this.dImm = q[k];
-          return this.dEnd(k + 1, D_GENERIC, modrm | (G_MOV8_MI << 8));
-        }
-        this.dImm = rd32(q, k);
-        if (modrm >= 0xc0) return this.dEnd(k + 4, D_MOV_RI, modrm & 7);
-        return this.dEnd(k + 4, D_MOV_MI, 0);
-      }
+        return this.dEnd(len, D_RET, 0);
+      case 0xc6: // /0 only (the table's group): other reg values were sent to step() above
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOV8_MI << 8));
+      case 0xc7:
+        this.dImm = rd32(q, at);
+        if (modrm >= 0xc0) return this.dEnd(len, D_MOV_RI, modrm & 7);
+        return this.dEnd(len, D_MOV_MI, 0);
       case 0xc9:
-        return this.dEnd(k, D_LEAVE, 0);
+        return this.dEnd(len, D_LEAVE, 0);
       case 0xe8:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_CALL, 0);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_CALL, 0);
       case 0xe9:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_JMP, 0);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_JMP, 0);
       case 0xeb:
-        this.dImm = (q[k] << 24) >> 24;
-        return this.dEnd(k + 1, D_JMP, 0);
+        this.dImm = (q[at] << 24) >> 24;
+        return this.dEnd(len, D_JMP, 0);
       case 0xf6:
       case 0xf7: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const op = (modrm >> 3) & 7;
         if (op < 2) {
           if (b === 0xf6) {
-            this.dImm = q[k];
-            return this.dEnd(k + 1, D_GENERIC, modrm | (G_TEST8_MI << 8));
+            this.dImm = q[at];
+            return this.dEnd(len, D_GENERIC, modrm | (G_TEST8_MI << 8));
           }
-          this.dImm = rd32(q, k);
-          if (modrm >= 0xc0) return this.dEnd(k + 4, D_TEST_RI, modrm & 7);
-          return this.dEnd(k + 4, D_GENERIC, modrm | (G_TEST_MI << 8));
+          this.dImm = rd32(q, at);
+          if (modrm >= 0xc0) return this.dEnd(len, D_TEST_RI, modrm & 7);
+          return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MI << 8));
         }
-        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(k, D_GRP3_R, modrm & 0x3f);
-        return this.dEnd(k, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
+        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(len, D_GRP3_R, modrm & 0x3f);
+        return this.dEnd(len, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
       }
       case 0xfe:
+        return this.dEnd(len, D_GENERIC, modrm | (G_INCDEC8 << 8)); // /0 and /1: the table's group
       case 0xff: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const op = (modrm >> 3) & 7;
-        if (b === 0xfe) return op < 2 ? this.dEnd(k, D_GENERIC, modrm | (G_INCDEC8 << 8)) : D_SLOW;
         if (op < 2) {
-          if (modrm >= 0xc0) return this.dEnd(k, op === 0 ? D_INC_R : D_DEC_R, modrm & 7);
-          return this.dEnd(k, D_GENERIC, modrm | (G_INCDEC << 8));
+          if (modrm >= 0xc0) return this.dEnd(len, op === 0 ? D_INC_R : D_DEC_R, modrm & 7);
+          return this.dEnd(len, D_GENERIC, modrm | (G_INCDEC << 8));
         }
-        if (op === 2) return modrm >= 0xc0 ? this.dEnd(k, D_CALL_R, modrm & 7) : this.dEnd(k, D_CALL_M, 0);
-        if (op === 4) return modrm >= 0xc0 ? this.dEnd(k, D_JMP_R, modrm & 7) : this.dEnd(k, D_JMP_M, 0);
-        if (op === 6) return modrm >= 0xc0 ? this.dEnd(k, D_PUSH_R, modrm & 7) : this.dEnd(k, D_PUSH_M, 0);
+        if (op === 2) return modrm >= 0xc0 ? this.dEnd(len, D_CALL_R, modrm & 7) : this.dEnd(len, D_CALL_M, 0);
+        if (op === 4) return modrm >= 0xc0 ? this.dEnd(len, D_JMP_R, modrm & 7) : this.dEnd(len, D_JMP_M, 0);
+        if (op === 6) return modrm >= 0xc0 ? this.dEnd(len, D_PUSH_R, modrm & 7) : this.dEnd(len, D_PUSH_M, 0);
         return D_SLOW;
       }
     }
@@ -2186,36 +2154,31 @@ export class Cpu {
 
   private decode0f(q: Uint8Array, k: number, seg: number): number {
     const b = q[k++];
+    const modrm = q[k];
+    const e = ENCODING[((0x100 | b) << 3) | ((modrm >> 3) & 7)];
+    if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    if (e & E_REG_ONLY) return D_SLOW; // MOV CRn/DRn: not cached
+    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
+    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
     if (b >= 0x80 && b < 0x90) {
-      this.dImm = rd32(q, k);
-      return this.dEnd(k + 4, D_JCC, b & 15);
+      this.dImm = rd32(q, at);
+      return this.dEnd(len, D_JCC, b & 15);
     }
     if (b >= 0x90 && b < 0xa0) {
-      const modrm = q[k];
-      k = this.dModrm(q, k, seg);
-      if (modrm >= 0xc0) return this.dEnd(k, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));
-      return this.dEnd(k, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
+      if (modrm >= 0xc0) return this.dEnd(len, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));
+      return this.dEnd(len, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
     }
-    if (b >= 0x40 && b < 0x50) {
-      const modrm = q[k];
-      k = this.dModrm(q, k, seg);
-      return this.dEnd(k, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14));
-    }
+    if (b >= 0x40 && b < 0x50) return this.dEnd(len, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14));
     switch (b) {
-      case 0xaf: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL2 << 8));
-      }
+      case 0xaf:
+        return this.dEnd(len, D_GENERIC, modrm | (G_IMUL2 << 8));
       case 0xb6:
       case 0xb7:
       case 0xbe:
       case 0xbf: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        if (b === 0xb6 && modrm < 0xc0) return this.dEnd(k, D_MOVZX8_M, (modrm >> 3) & 7);
-        if (modrm >= 0xc0) return this.dEnd(k, D_MOVX_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 9) << 6));
-        return this.dEnd(k, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
+        if (b === 0xb6 && modrm < 0xc0) return this.dEnd(len, D_MOVZX8_M, (modrm >> 3) & 7);
+        if (modrm >= 0xc0) return this.dEnd(len, D_MOVX_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 9) << 6));
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
       }
     }
     return D_SLOW;
@@ -2486,7 +2449,8 @@ export class Cpu {
       // Which bytes are prefixes, and of what kind, the opcode table says (PREFIXES).
       const kind = PREFIX_KIND[b];
       if (kind === P_NONE) break;
-      if (kind <= P_SEG_LAST) this.seg = kind - 1; // ES … GS in the segment-register order
+      if (kind <= P_SEG_LAST)
+        this.seg = kind - 1; // ES … GS in the segment-register order
       else if (kind === P_OPSIZE) this.op32 = !this.codeSize32;
       else if (kind === P_ADSIZE) this.ad32 = !this.codeSize32;
       else if (kind === P_LOCK) lock = true;
