@@ -26,12 +26,11 @@ import {
   E_PROTECTED,
   E_REG_ONLY,
   ENCODING,
-  IMM_SHIFT,
   PREFIX_KIND,
   immShift,
   slotDefined,
 } from '../../src/machine/cpu/decode-tables';
-import { lookupOpcode, OPCODES } from '../../src/machine/cpu/opcodes';
+import { immediateBytes, lookupOpcode, OPCODES } from '../../src/machine/cpu/opcodes';
 import type { Cpu } from '../../src/machine/cpu/cpu';
 import { cpuPresent, makeRig, type Rig } from './rig';
 
@@ -271,9 +270,17 @@ describe.skipIf(!cpuPresent)('the decoder agrees with the opcode table, by execu
       expect((w & E_MODRM) !== 0).toBe(o.modrm);
       expect((w & E_LOCK) !== 0).toBe(o.lockable === true);
       expect((w & E_BRANCH) !== 0).toBe(o.branch === true);
+      expect((w & E_PROTECTED) !== 0).toBe(o.protectedOnly === true);
+      for (const op32 of [false, true])
+        for (const ad32 of [false, true])
+          expect((w >>> immShift(op32, ad32)) & 7, `${o.mnemonic} ${op32} ${ad32}`).toBe(immediateBytes(o, op32, ad32));
+      // A group's other members are #UD but still have a ModR/M byte (their length is known).
+      if (o.ext !== undefined) for (let r = 0; r < 8; r++) expect(ENCODING[(i << 3) | r] & E_MODRM).toBe(E_MODRM);
+      if (o.validRegs !== undefined)
+        for (let r = 0; r < 8; r++) expect(slotDefined(ENCODING[(i << 3) | r])).toBe(((o.validRegs >> r) & 1) === 1);
     }
     expect(ENCODING[0x0f << 3]).toBe(0); // the escape is not an opcode
-    expect(IMM_SHIFT).toBeGreaterThan(12);
+    expect(ENCODING[(0x104 << 3) | 0]).toBe(0); // 0F 04: not in the table
   });
 
   it('32-bit code: defined ⇔ no #UD, and the decoded cache and step() consume the table’s length', () => {
