@@ -1,8 +1,16 @@
 /**
  * The opcode table: every opcode the CPU in cpu.ts executes, described once (STYLE.md, "One
- * description, many uses"). The disassembler (disasm.ts) reads only this table; the interpreter
- * does not read it yet (its decoder is still the hand-written switch in cpu.ts), and the oracle
- * generator checks its forms against it.
+ * description, many uses"). Who reads it:
+ *  - the interpreter's decoder (cpu.ts), through the typed arrays of decode-tables.ts built from it
+ *    at load: which bytes are prefixes; #UD for an opcode or group member not listed here, for
+ *    mod = 11 on an `M` operand, for LOCK where `lockable` (with a memory destination) does not
+ *    allow it, for `protectedOnly` entries in real mode and for reg values outside `validRegs`;
+ *    the `privilege` rules cpl0, iopl and tsd (#GP(0)); and, in the decoded-instruction cache,
+ *    each instruction's length (ModR/M present, immediate bytes by operand and address size).
+ *    What each instruction does stays hand-written in cpu.ts (its opcode switch);
+ *  - the disassembler (disasm.ts), which reads only this table;
+ *  - the oracle generator (tools/oracle/forms.ts): mnemonics and EFLAGS masks;
+ *  - tests/cpu/decode-agreement.test.ts checks by execution that the CPU and the table agree.
  *
  * Operand kinds use the notation of the Intel SDM, vol. 2, appendix A.2 ("Key to Abbreviations"):
  * an addressing method letter and a size letter.
