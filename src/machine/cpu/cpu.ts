@@ -2467,7 +2467,6 @@ export class Cpu {
       const form = b & 7;
       if (form < 4) {
         const size = form & 1 ? osz : 1;
-        this.decodeModrm();
         if (form < 2) {
           const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
           if (op !== 7) this.setRm(size, res);
@@ -2548,7 +2547,6 @@ export class Cpu {
       case 0x62: {
         // BOUND r, m16&16 / m32&32: #BR (a fault) when the signed index lies outside [lower, upper];
         // a register operand is #UD (SDM vol. 2, BOUND; the table's Ma, checked in checkEncoding).
-        this.decodeModrm();
         this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), 2 * osz, false);
         const shift = 32 - 8 * osz;
         const lower = (this.readLin(this.ea, osz) << shift) >> shift;
@@ -2561,7 +2559,6 @@ export class Cpu {
         // ARPL r/m16, r16: raise the destination selector's RPL to the source's; ZF says whether it
         // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL: the table's
         // protectedOnly, checked in checkEncoding).
-        this.decodeModrm();
         const dest = this.getRm(2);
         const src = this.getReg(this.reg, 2);
         if ((dest & 3) < (src & 3)) {
@@ -2578,7 +2575,6 @@ export class Cpu {
         return;
       case 0x69:
       case 0x6b: {
-        this.decodeModrm();
         const a = this.getRm(osz);
         const imm = b === 0x69 ? this.fetchImm(osz) : (this.fetch8() << 24) >> 24;
         this.setReg(this.reg, osz, this.imul2(a, imm, osz));
@@ -2594,7 +2590,6 @@ export class Cpu {
       case 0x82:
       case 0x83: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const a = this.getRm(size);
         let imm = b === 0x81 ? this.fetchImm(size) : this.fetch8();
         if (b === 0x83) imm = (((imm << 24) >> 24) & MASK[size]) >>> 0;
@@ -2606,14 +2601,12 @@ export class Cpu {
       case 0x84:
       case 0x85: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
         return;
       }
       case 0x86:
       case 0x87: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const a = this.getRm(size);
         this.setRm(size, this.getReg(this.reg, size));
         this.setReg(this.reg, size, a);
@@ -2622,41 +2615,29 @@ export class Cpu {
       case 0x88:
       case 0x89: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         this.setRm(size, this.getReg(this.reg, size));
         return;
       }
       case 0x8a:
       case 0x8b: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         this.setReg(this.reg, size, this.getRm(size));
         return;
       }
       case 0x8c:
-        this.decodeModrm();
         if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
         else this.writeLin16(this.ea, this.segSel[this.reg]);
         return;
-      case 0x8d: {
-        this.seg = DS;
-        const saved = this.segBase[DS];
-        this.segBase[DS] = 0;
-        try {
-          this.decodeModrm();
-        } finally {
-          this.segBase[DS] = saved;
-        }
-        this.setReg(this.reg, osz, this.ad32 ? this.ea : this.ea & 0xffff);
+      case 0x8d:
+        this.setReg(this.reg, osz, this.eaOff); // the offset, of address size (decodeModrm)
         return;
-      }
       case 0x8e:
-        this.decodeModrm();
         this.loadSeg(this.reg, this.getRm(2));
         return;
       case 0x8f: {
         const v = this.pop();
-        // The address is computed after the pop (SDM vol. 2, POP: ESP as a base register).
+        // The address is computed after the pop (SDM vol. 2, POP: ESP as a base register): again.
+        this._eip = this.modrmAt;
         this.decodeModrm();
         this.setRm(osz, v);
         return;
@@ -2728,7 +2709,6 @@ export class Cpu {
       case 0xd2:
       case 0xd3: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const a = this.getRm(size);
         const count = b < 0xd0 ? this.fetch8() : b < 0xd2 ? 1 : r[ECX] & 0xff;
         this.setRm(size, this.shift(this.reg, a, count, size));
@@ -2744,7 +2724,6 @@ export class Cpu {
       }
       case 0xc4:
       case 0xc5: {
-        this.decodeModrm();
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xc4 ? ES : DS, sel);
@@ -2754,7 +2733,6 @@ export class Cpu {
       case 0xc6:
       case 0xc7: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         this.setRm(size, this.fetchImm(size));
         return;
       }
@@ -2895,7 +2873,7 @@ export class Cpu {
         return;
       case 0xf6:
       case 0xf7:
-        return this.group3(b & 1 ? osz : 1);
+        return this.group3Body(b & 1 ? osz : 1);
       case 0xf8:
         this.flags &= ~CF;
         return;
@@ -2920,7 +2898,6 @@ export class Cpu {
         this.flags |= DF;
         return;
       case 0xfe: {
-        this.decodeModrm();
         this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
         return;
       }
@@ -2931,6 +2908,9 @@ export class Cpu {
     // table lists only what this switch runs (tests/cpu/decode-agreement.test.ts).
     throw new CpuFault(UD, -1);
   }
+
+  /** Where the ModR/M byte of the instruction step() runs starts (POP Ev decodes it again). */
+  private modrmAt = 0;
 
   /**
    * What the opcode table says about the opcode being decoded (index 0x000–0x1ff: decode-tables.ts),
@@ -2943,10 +2923,14 @@ export class Cpu {
   private checkEncoding(op: number, lock: boolean): void {
     let e = ENCODING[op << 3];
     if (e & E_MODRM) {
-      // Peek at the ModR/M byte: its reg field picks the group member, mod says register or memory.
-      const at = this._eip;
-      const modrm = this.fetch8();
-      this._eip = at;
+      // The ModR/M byte (SIB, displacement) of every opcode the table gives one is decoded here;
+      // MOV CRn/DRn ignore mod: the byte alone. Its reg field picks the group member.
+      if (e & E_REG_ONLY) this.modrm = this.fetch8();
+      else {
+        this.modrmAt = this._eip;
+        this.decodeModrm();
+      }
+      const modrm = this.modrm;
       e = ENCODING[(op << 3) | ((modrm >> 3) & 7)];
       if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
       if (modrm >= 0xc0 && e & E_MEM_ONLY) throw new CpuFault(UD, -1);
@@ -2965,11 +2949,6 @@ export class Cpu {
 
   private jumpRel(d: number): void {
     this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
-  }
-
-  private group3(size: number): void {
-    this.decodeModrm();
-    this.group3Body(size);
   }
 
   /** Group 3 after ModR/M decode (TEST reads its immediate here). */
@@ -3077,7 +3056,6 @@ export class Cpu {
   }
 
   private group5(osz: number): void {
-    this.decodeModrm();
     switch (this.reg) {
       case 0:
       case 1:
@@ -3334,12 +3312,10 @@ export class Cpu {
       return;
     }
     if (b >= 0x90 && b < 0xa0) {
-      this.decodeModrm();
       this.setRm(1, this.cond(b & 15) ? 1 : 0);
       return;
     }
     if (b >= 0x40 && b < 0x50) {
-      this.decodeModrm();
       const v = this.getRm(osz);
       if (this.cond(b & 15)) this.setReg(this.reg, osz, v);
       return;
@@ -3356,7 +3332,6 @@ export class Cpu {
         return this.group7(osz);
       case 0x02:
       case 0x03: {
-        this.decodeModrm();
         const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
         if (d === null) {
           this.flags &= ~ZF;
@@ -3375,11 +3350,10 @@ export class Cpu {
       case 0x0b:
         throw new CpuFault(UD, -1);
       case 0x1f:
-        this.decodeModrm();
         return;
       case 0x20:
       case 0x22: {
-        const modrm = this.fetch8();
+        const modrm = this.modrm;
         const cr = (modrm >> 3) & 7;
         const reg = modrm & 7;
         if (b === 0x20) {
@@ -3397,7 +3371,7 @@ export class Cpu {
       }
       case 0x21:
       case 0x23: {
-        const modrm = this.fetch8();
+        const modrm = this.modrm;
         const d = (modrm >> 3) & 7;
         if (b === 0x21) r[modrm & 7] = this.dr[d];
         else this.dr[d] = r[modrm & 7];
@@ -3427,19 +3401,16 @@ export class Cpu {
       case 0xab:
       case 0xb3:
       case 0xbb: {
-        this.decodeModrm();
         const bit = this.getReg(this.reg, osz);
         return this.bitOp((b >> 3) & 3, bit, osz, true);
       }
       case 0xba: {
-        this.decodeModrm();
         return this.bitOp(this.reg & 3, this.fetch8(), osz, false);
       }
       case 0xa4:
       case 0xa5:
       case 0xac:
       case 0xad: {
-        this.decodeModrm();
         const count = (b & 1 ? r[ECX] : this.fetch8()) & 31;
         const a = this.getRm(osz);
         const src = this.getReg(this.reg, osz);
@@ -3465,13 +3436,11 @@ export class Cpu {
         return;
       }
       case 0xaf:
-        this.decodeModrm();
         this.setReg(this.reg, osz, this.imul2(this.getReg(this.reg, osz), this.getRm(osz), osz));
         return;
       case 0xb0:
       case 0xb1: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const dst = this.getRm(size);
         const acc = this.getReg(EAX, size);
         this.alu(7, acc, dst, size);
@@ -3485,7 +3454,6 @@ export class Cpu {
       case 0xb2:
       case 0xb4:
       case 0xb5: {
-        this.decodeModrm();
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
@@ -3496,7 +3464,6 @@ export class Cpu {
       case 0xb7:
       case 0xbe:
       case 0xbf: {
-        this.decodeModrm();
         const size = b & 1 ? 2 : 1;
         let v = this.getRm(size);
         if (b >= 0xbe) v = signExtend(v, size);
@@ -3505,7 +3472,6 @@ export class Cpu {
       }
       case 0xbc:
       case 0xbd: {
-        this.decodeModrm();
         const v = this.getRm(osz);
         if (v === 0) {
           this.flags |= ZF;
@@ -3519,7 +3485,6 @@ export class Cpu {
       case 0xc0:
       case 0xc1: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const dst = this.getRm(size);
         const src = this.getReg(this.reg, size);
         const sum = this.alu(0, dst, src, size);
@@ -3528,7 +3493,6 @@ export class Cpu {
         return;
       }
       case 0xc7: {
-        this.decodeModrm();
         const lo = this.readLin32(this.ea);
         const hi = this.readLin32(this.ea + 4);
         if (lo === r[EAX] && hi === r[EDX]) {
@@ -3592,7 +3556,6 @@ export class Cpu {
   }
 
   private group6(): void {
-    this.decodeModrm();
     switch (this.reg) {
       case 0:
         this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.ldtSel);
@@ -3666,7 +3629,6 @@ export class Cpu {
   }
 
   private group7(osz: number): void {
-    this.decodeModrm();
     const op = this.reg;
     if (op === 4) {
       this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
