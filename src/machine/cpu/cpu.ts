@@ -21,6 +21,8 @@ import {
   E_PROTECTED,
   E_REG_ONLY,
   ENCODING,
+  IMM2_SHIFT,
+  IMM_SHIFT,
   IMM_O32_A32_SHIFT,
   P_ADSIZE,
   P_LOCK,
@@ -2476,7 +2478,7 @@ export class Cpu {
         }
       } else {
         const size = form & 1 ? osz : 1;
-        const res = this.alu(op, this.getReg(EAX, size), this.fetchImm(size), size);
+        const res = this.alu(op, this.getReg(EAX, size), this.imm1, size);
         if (op !== 7) this.setReg(EAX, size, res);
       }
       return;
@@ -2495,7 +2497,7 @@ export class Cpu {
       return;
     }
     if (b >= 0x70 && b < 0x80) {
-      const d = (this.fetch8() << 24) >> 24;
+      const d = (this.imm1 << 24) >> 24;
       if (this.cond(b & 15)) this.jumpRel(d);
       return;
     }
@@ -2506,11 +2508,11 @@ export class Cpu {
       return;
     }
     if (b >= 0xb0 && b < 0xb8) {
-      this.setReg(b & 7, 1, this.fetch8());
+      this.setReg(b & 7, 1, this.imm1);
       return;
     }
     if (b >= 0xb8 && b < 0xc0) {
-      this.setReg(b & 7, osz, this.fetchImm(osz));
+      this.setReg(b & 7, osz, this.imm1);
       return;
     }
 
@@ -2568,15 +2570,15 @@ export class Cpu {
         return;
       }
       case 0x68:
-        this.push(this.fetchImm(osz));
+        this.push(this.imm1);
         return;
       case 0x6a:
-        this.push((this.fetch8() << 24) >> 24);
+        this.push((this.imm1 << 24) >> 24);
         return;
       case 0x69:
       case 0x6b: {
         const a = this.getRm(osz);
-        const imm = b === 0x69 ? this.fetchImm(osz) : (this.fetch8() << 24) >> 24;
+        const imm = b === 0x69 ? this.imm1 : (this.imm1 << 24) >> 24;
         this.setReg(this.reg, osz, this.imul2(a, imm, osz));
         return;
       }
@@ -2591,7 +2593,7 @@ export class Cpu {
       case 0x83: {
         const size = b & 1 ? osz : 1;
         const a = this.getRm(size);
-        let imm = b === 0x81 ? this.fetchImm(size) : this.fetch8();
+        let imm = this.imm1;
         if (b === 0x83) imm = (((imm << 24) >> 24) & MASK[size]) >>> 0;
         const op = this.reg;
         const res = this.alu(op, a, imm, size);
@@ -2652,12 +2654,9 @@ export class Cpu {
         if (this.op32) r[EDX] = r[EAX] >> 31;
         else this.setReg(EDX, 2, (r[EAX] << 16) >> 31);
         return;
-      case 0x9a: {
-        const off = this.fetchImm(osz);
-        const sel = this.fetch16();
-        this.farCall(sel, off);
+      case 0x9a:
+        this.farCall(this.imm2, this.imm1);
         return;
-      }
       case 0x9b:
         return;
       case 0x9c:
@@ -2677,7 +2676,7 @@ export class Cpu {
       case 0xa2:
       case 0xa3: {
         const size = b & 1 ? osz : 1;
-        const off = this.ad32 ? this.fetch32() : this.fetch16();
+        const off = this.imm1;
         const sreg = this.seg === NO_SEG ? DS : this.seg;
         this.checkSeg(sreg, off, size, b >= 0xa2);
         const lin = (this.segBase[sreg] + off) | 0;
@@ -2697,10 +2696,10 @@ export class Cpu {
       case 0xaf:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
       case 0xa8:
-        this.alu(4, r[EAX] & 0xff, this.fetch8(), 1);
+        this.alu(4, r[EAX] & 0xff, this.imm1, 1);
         return;
       case 0xa9:
-        this.alu(4, this.getReg(EAX, osz), this.fetchImm(osz), osz);
+        this.alu(4, this.getReg(EAX, osz), this.imm1, osz);
         return;
       case 0xc0:
       case 0xc1:
@@ -2710,13 +2709,13 @@ export class Cpu {
       case 0xd3: {
         const size = b & 1 ? osz : 1;
         const a = this.getRm(size);
-        const count = b < 0xd0 ? this.fetch8() : b < 0xd2 ? 1 : r[ECX] & 0xff;
+        const count = b < 0xd0 ? this.imm1 : b < 0xd2 ? 1 : r[ECX] & 0xff;
         this.setRm(size, this.shift(this.reg, a, count, size));
         return;
       }
       case 0xc2:
       case 0xc3: {
-        const n = b === 0xc2 ? this.fetch16() : 0;
+        const n = b === 0xc2 ? this.imm1 : 0;
         const to = this.pop();
         this.addSp(n);
         this._eip = to;
@@ -2733,12 +2732,12 @@ export class Cpu {
       case 0xc6:
       case 0xc7: {
         const size = b & 1 ? osz : 1;
-        this.setRm(size, this.fetchImm(size));
+        this.setRm(size, this.imm1);
         return;
       }
       case 0xc8: {
-        const size = this.fetch16();
-        const level = this.fetch8() & 31;
+        const size = this.imm1;
+        const level = this.imm2 & 31;
         this.push(this.getReg(EBP, osz));
         const frame = this.stackSize32 ? r[ESP] : r[ESP] & 0xffff;
         for (let i = 1; i < level; i++) {
@@ -2757,14 +2756,14 @@ export class Cpu {
         return;
       case 0xca:
       case 0xcb: {
-        const n = b === 0xca ? this.fetch16() : 0;
+        const n = b === 0xca ? this.imm1 : 0;
         this.farReturn(n);
         return;
       }
       case 0xcc:
         throw new SoftInt(BP);
       case 0xcd:
-        throw new SoftInt(this.fetch8());
+        throw new SoftInt(this.imm1);
       case 0xce:
         if (this.flags & OF) throw new SoftInt(4);
         return;
@@ -2772,7 +2771,7 @@ export class Cpu {
         this.iret();
         return;
       case 0xd4: {
-        const base = this.fetch8();
+        const base = this.imm1;
         if (base === 0) throw new CpuFault(DE, -1);
         const al = r[EAX] & 0xff;
         const v = (Math.floor(al / base) << 8) | (al % base);
@@ -2781,7 +2780,7 @@ export class Cpu {
         return;
       }
       case 0xd5: {
-        const base = this.fetch8();
+        const base = this.imm1;
         const v = ((r[EAX] & 0xff) + ((r[EAX] >> 8) & 0xff) * base) & 0xff;
         this.setReg(EAX, 2, v);
         this.setArith(szp(v, 1));
@@ -2809,14 +2808,14 @@ export class Cpu {
       case 0xe0:
       case 0xe1:
       case 0xe2: {
-        const d = (this.fetch8() << 24) >> 24;
+        const d = (this.imm1 << 24) >> 24;
         const c = this.ad32 ? (r[ECX] = r[ECX] - 1) : (this.setReg(ECX, 2, r[ECX] - 1), r[ECX] & 0xffff);
         const z = (this.flags & ZF) !== 0;
         if (c !== 0 && (b === 0xe2 || (b === 0xe1 ? z : !z))) this.jumpRel(d);
         return;
       }
       case 0xe3: {
-        const d = (this.fetch8() << 24) >> 24;
+        const d = (this.imm1 << 24) >> 24;
         if ((this.ad32 ? r[ECX] : r[ECX] & 0xffff) === 0) this.jumpRel(d);
         return;
       }
@@ -2825,7 +2824,7 @@ export class Cpu {
       case 0xec:
       case 0xed: {
         const size = b & 1 ? osz : 1;
-        const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
+        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
         if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
@@ -2836,31 +2835,28 @@ export class Cpu {
       case 0xee:
       case 0xef: {
         const size = b & 1 ? osz : 1;
-        const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
+        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
         if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe8: {
-        const d = this.fetchImm(osz);
+        const d = this.imm1;
         this.push(this._eip);
         this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
         return;
       }
       case 0xe9: {
-        const d = this.fetchImm(osz);
+        const d = this.imm1;
         this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
         return;
       }
-      case 0xea: {
-        const off = this.fetchImm(osz);
-        const sel = this.fetch16();
-        this.farJump(sel, off);
+      case 0xea:
+        this.farJump(this.imm2, this.imm1);
         return;
-      }
       case 0xeb:
-        this.jumpRel((this.fetch8() << 24) >> 24);
+        this.jumpRel((this.imm1 << 24) >> 24);
         return;
       case 0xf1:
         throw new CpuFault(DB, -1);
@@ -2911,6 +2907,12 @@ export class Cpu {
 
   /** Where the ModR/M byte of the instruction step() runs starts (POP Ev decodes it again). */
   private modrmAt = 0;
+  /**
+   * The immediates of the instruction step() runs, fetched by checkEncoding, zero-extended: the
+   * first (Ib, Iw, Iv, Jb, Jv, moffs, a far pointer's offset), the second (its selector, ENTER's level).
+   */
+  private imm1 = 0;
+  private imm2 = 0;
 
   /**
    * What the opcode table says about the opcode being decoded (index 0x000–0x1ff: decode-tables.ts),
@@ -2945,6 +2947,13 @@ export class Cpu {
       if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
     } // PRIV_IO: IOPL, then the TSS bitmap for the port (checkIo, once the port is known).
     if (e & E_BAD_REG) throw new CpuFault(UD, -1);
+    // The immediate bytes, as many as the table says (SDM order: after ModR/M, SIB, displacement).
+    const n = (e >>> (IMM_SHIFT + (this.op32 ? 3 : 0) + (this.ad32 ? 6 : 0))) & 7;
+    if (n !== 0) {
+      const second = (e >>> IMM2_SHIFT) & 3;
+      this.imm1 = this.fetchImm(n - second);
+      if (second !== 0) this.imm2 = this.fetchImm(second);
+    }
   }
 
   private jumpRel(d: number): void {
@@ -2958,7 +2967,7 @@ export class Cpu {
     switch (this.reg) {
       case 0:
       case 1:
-        this.alu(4, a, this.fetchImm(size), size);
+        this.alu(4, a, this.imm1, size); // TEST: from step() only (the cache has its own forms)
         return;
       case 2:
         this.setRm(size, ~a & MASK[size]);
@@ -3307,7 +3316,7 @@ export class Cpu {
     this.checkEncoding(0x100 | b, lock);
     const r = this.reg32;
     if (b >= 0x80 && b < 0x90) {
-      const d = this.fetchImm(osz);
+      const d = this.imm1;
       if (this.cond(b & 15)) this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
       return;
     }
@@ -3405,13 +3414,13 @@ export class Cpu {
         return this.bitOp((b >> 3) & 3, bit, osz, true);
       }
       case 0xba: {
-        return this.bitOp(this.reg & 3, this.fetch8(), osz, false);
+        return this.bitOp(this.reg & 3, this.imm1, osz, false);
       }
       case 0xa4:
       case 0xa5:
       case 0xac:
       case 0xad: {
-        const count = (b & 1 ? r[ECX] : this.fetch8()) & 31;
+        const count = (b & 1 ? r[ECX] : this.imm1) & 31;
         const a = this.getRm(osz);
         const src = this.getReg(this.reg, osz);
         if (count === 0) return;

@@ -13,7 +13,8 @@
  * for mod = 11 on memory-only operands, for LOCK where it is illegal and for protected-mode-only
  * instructions in real mode, and applies the CPL/IOPL rules, all from these words; the decoded-
  * instruction cache (`decodeForm`) takes its instruction lengths from E_MODRM and the immediate
- * sizes. The semantics stay hand-written in cpu.ts.
+ * sizes; `step()` decodes ModR/M, SIB, displacement and immediates of every instruction from them.
+ * The semantics stay hand-written in cpu.ts.
  */
 import { OPCODES, PREFIXES, immediateBytes, type Opcode, type Privilege } from './opcodes';
 
@@ -60,6 +61,11 @@ export const IMM_O32_A32_SHIFT = IMM_SHIFT + 3 + 6;
 export function immShift(op32: boolean, ad32: boolean): number {
   return IMM_SHIFT + (op32 ? 3 : 0) + (ad32 ? 6 : 0);
 }
+/**
+ * Bits 28–29: how many of those bytes are a second immediate: the selector of a direct far
+ * pointer (Ap: 2), ENTER's nesting level (1); the first immediate is the rest.
+ */
+export const IMM2_SHIFT = 28;
 
 /** Prefix kinds by byte (PREFIX_KIND[b]; 0: not a prefix). 1–6: segment override ES…GS (= 1 + the segment number). */
 export const P_NONE = 0;
@@ -94,6 +100,16 @@ export function encodingOf(o: Opcode): number {
       if (n > 7) throw new Error(`opcode table: ${o.mnemonic} has ${n} immediate bytes`);
       e |= n << immShift(op32, ad32);
     }
+  const immediates = o.operands.filter((k) => immediateBytes({ ...o, operands: [k] }, true, true) > 0);
+  if (immediates.length > 2) throw new Error(`opcode table: ${o.mnemonic} has three immediates`);
+  const second =
+    immediates[0] === 'Ap'
+      ? 2
+      : immediates.length === 2
+        ? immediateBytes({ ...o, operands: [immediates[1]] }, true, true)
+        : 0;
+  if (second > 3) throw new Error(`opcode table: ${o.mnemonic}: second immediate of ${second} bytes`);
+  e |= second << IMM2_SHIFT;
   return e;
 }
 
