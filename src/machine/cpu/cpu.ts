@@ -20,6 +20,7 @@ import {
   E_MODRM,
   E_PROTECTED,
   E_REG_ONLY,
+  E_RULES,
   ENCODING,
   IMM2_SHIFT,
   IMM_SHIFT,
@@ -2934,10 +2935,24 @@ export class Cpu {
       }
       const modrm = this.modrm;
       e = ENCODING[(op << 3) | ((modrm >> 3) & 7)];
-      if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
       if (modrm >= 0xc0 && e & E_MEM_ONLY) throw new CpuFault(UD, -1);
-      if (lock && (modrm >= 0xc0 || !(e & E_LOCK))) throw new CpuFault(UD, -1);
-    } else if (!(e & E_DEFINED) || lock) throw new CpuFault(UD, -1);
+    }
+    // One test for the common case: listed, no LOCK, no mode or privilege rule.
+    if ((e & (E_DEFINED | E_RULES)) !== E_DEFINED || lock) this.checkRules(e, lock);
+    // The immediate bytes, as many as the table says (SDM order: after ModR/M, SIB, displacement).
+    const n = (e >>> (IMM_SHIFT + (this.op32 ? 3 : 0) + (this.ad32 ? 6 : 0))) & 7;
+    if (n === 1) this.imm1 = this.fetch8();
+    else if (n !== 0) {
+      const second = (e >>> IMM2_SHIFT) & 3;
+      this.imm1 = this.fetchImm(n - second);
+      if (second !== 0) this.imm2 = this.fetchImm(second);
+    }
+  }
+
+  /** checkEncoding's rarer half: not listed, LOCK, protected-mode only, privilege, no such register. */
+  private checkRules(e: number, lock: boolean): void {
+    if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
+    if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || this.modrm >= 0xc0)) throw new CpuFault(UD, -1);
     if (e & E_PROTECTED && (!(this._cr0 & 1) || this.fl & VM)) throw new CpuFault(UD, -1);
     const privilege = e & PRIV_MASK;
     if (privilege === PRIV_CPL0) this.requireCpl0();
@@ -2947,13 +2962,6 @@ export class Cpu {
       if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
     } // PRIV_IO: IOPL, then the TSS bitmap for the port (checkIo, once the port is known).
     if (e & E_BAD_REG) throw new CpuFault(UD, -1);
-    // The immediate bytes, as many as the table says (SDM order: after ModR/M, SIB, displacement).
-    const n = (e >>> (IMM_SHIFT + (this.op32 ? 3 : 0) + (this.ad32 ? 6 : 0))) & 7;
-    if (n !== 0) {
-      const second = (e >>> IMM2_SHIFT) & 3;
-      this.imm1 = this.fetchImm(n - second);
-      if (second !== 0) this.imm2 = this.fetchImm(second);
-    }
   }
 
   private jumpRel(d: number): void {

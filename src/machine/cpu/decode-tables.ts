@@ -39,13 +39,16 @@ export const E_BRANCH = 1 << 6;
  */
 export const E_BAD_REG = 1 << 7;
 
-/** Privilege rule, bits 8–10 (`privilegeOf`). */
+/** Privilege rule, bits 8–10. */
 export const PRIV_SHIFT = 8;
 export const PRIV_MASK = 7 << PRIV_SHIFT;
 export const PRIV_CPL0 = 1 << PRIV_SHIFT;
 export const PRIV_IOPL = 2 << PRIV_SHIFT;
 export const PRIV_IO = 3 << PRIV_SHIFT;
 export const PRIV_TSD = 4 << PRIV_SHIFT;
+
+/** The bits that ask for a check beyond "listed" before the instruction runs (cpu.ts, checkRules). */
+export const E_RULES = E_PROTECTED | E_BAD_REG | (7 << 8);
 
 /** F3/F2 meaning, bits 11–12: REP (count only) or REPE/REPNE (count and ZF); 0: ignored. */
 export const REP_MASK = 3 << 11;
