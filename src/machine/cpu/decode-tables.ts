@@ -9,12 +9,12 @@
  * reg values the group does not define have E_DEFINED clear (#UD). The words of an opcode the
  * table does not list are 0, except E_MODRM where the table knows a ModR/M byte follows.
  *
- * The interpreter (cpu.ts, `step()`/`step0f()`) raises #UD for undefined opcodes and group members,
- * for mod = 11 on memory-only operands, for LOCK where it is illegal and for protected-mode-only
- * instructions in real mode, and applies the CPL/IOPL rules, all from these words; the decoded-
- * instruction cache (`decodeForm`) takes its instruction lengths from E_MODRM and the immediate
- * sizes; `step()` decodes ModR/M, SIB, displacement and immediates of every instruction from them.
- * The semantics stay hand-written in cpu.ts.
+ * The interpreter (cpu.ts, `step()`/`step0f()` → `checkEncoding()`) decodes ModR/M, SIB and
+ * displacement where E_MODRM says, raises #UD for undefined opcodes and group members, for mod = 11
+ * on memory-only operands, for LOCK where it is illegal and for protected-mode-only instructions in
+ * real mode, applies the CPL/IOPL/TSD rules, and fetches as many immediate bytes as the word says;
+ * the decoded-instruction cache (`decodeForm`) takes its instruction lengths from the same words.
+ * What each instruction does stays hand-written in cpu.ts.
  */
 import { OPCODES, PREFIXES, immediateBytes, type Opcode, type Privilege } from './opcodes';
 
