@@ -327,3 +327,39 @@ describe.skipIf(!cpuPresent)('the decoder agrees with the opcode table, by execu
     expect(legal).toBeGreaterThan(100);
   }, 300_000);
 });
+
+describe.skipIf(!cpuPresent)('the whole instruction is fetched before it executes', () => {
+  /**
+   * `add byte ptr [disp32], imm8` whose imm8 is on a not-present page and whose memory operand is on
+   * another: the fault fetching the instruction comes first (SDM vol. 3, 6.9, table 6-2: faults
+   * from fetching the next instruction, before faults on executing it), so CR2 is the code address.
+   */
+  function pageFaultAddress(immPresent: boolean): number {
+    const r = setup();
+    const PD = 0x80000;
+    const PT = 0x81000;
+    const CODE = 0x200ffa; // 80 05 <disp32> ends at 0x201000: the imm8 is on the next page
+    const MEMORY = 0x202000;
+    r.setU32(PD, PT | 3);
+    for (let i = 0; i < 1024; i++) r.setU32(PT + 4 * i, (i << 12) | 3);
+    if (!immPresent) r.setU32(PT + 4 * 0x201, 0);
+    r.setU32(PT + 4 * (MEMORY >>> 12), 0);
+    r.load(CODE, [0x80, 0x05, ...le32(MEMORY), 0x10, 0xf4]);
+    // lgdt; lidt; mov eax, PD; mov cr3, eax; mov eax, cr0; or eax, 0x80000000; mov cr0, eax; jmp far 0x08:CODE
+    const pre = [0x0f, 0x01, 0x15, ...le32(GDTR), 0x0f, 0x01, 0x1d, ...le32(IDTR), 0xb8, ...le32(PD), 0x0f, 0x22, 0xd8];
+    pre.push(0x0f, 0x20, 0xc0, 0x0d, ...le32(0x80000000), 0x0f, 0x22, 0xc0, 0xea, ...le32(CODE), 0x08, 0);
+    r.load(PRE, pre);
+    r.cpu.enterProtectedModeFlat(PRE, REGS);
+    r.cpu.run(8);
+    expect(r.cpu.eip >>> 0).toBe(CODE);
+    r.cpu.run(1);
+    const eip = (r.cpu.eip >>> 0) - (r.cpu.halted ? 1 : 0);
+    expect(eip - HANDLERS).toBe(14); // #PF
+    return r.cpu.cr2 >>> 0;
+  }
+
+  it('a not-present immediate faults before the memory operand is touched', () => {
+    expect(pageFaultAddress(false)).toBe(0x201000);
+    expect(pageFaultAddress(true)).toBe(0x202000);
+  });
+});
