@@ -10,8 +10,6 @@
 import type { MachineMemory } from '../memory';
 import type { AccessSize, InterruptController, IoBus, MmioBus } from '../bus';
 import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
-import { Mmu, PageFault, PHYS_IO } from './mmu';
-import { disassembleLines } from './disasm';
 import {
   E_BAD_REG,
   E_DEFINED,
@@ -36,6 +34,8 @@ import {
   PRIV_MASK,
   PRIV_TSD,
 } from './decode-tables';
+import { Mmu, PageFault, PHYS_IO } from './mmu';
+import { disassembleLines } from './disasm';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
 
 export interface CpuEnv {
@@ -2968,7 +2968,7 @@ export class Cpu {
     this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
   }
 
-  /** Group 3 after ModR/M decode (TEST reads its immediate here). */
+  /** Group 3, after checkEncoding decoded its ModR/M and (TEST) its immediate. */
   private group3Body(size: number): void {
     const r = this.reg32;
     const a = this.getRm(size);
