@@ -5,9 +5,11 @@
  *    at load: which bytes are prefixes; #UD for an opcode or group member not listed here, for
  *    mod = 11 on an `M` operand, for LOCK where `lockable` (with a memory destination) does not
  *    allow it, for `protectedOnly` entries in real mode and for reg values outside `validRegs`;
- *    the `privilege` rules cpl0, iopl and tsd (#GP(0)); and, in the decoded-instruction cache,
- *    each instruction's length (ModR/M present, immediate bytes by operand and address size).
- *    What each instruction does stays hand-written in cpu.ts (its opcode switch);
+ *    the `privilege` rules cpl0, iopl and tsd (#GP(0)); and each instruction's length: step()
+ *    decodes the ModR/M byte (SIB, displacement) where `modrm` says and fetches the immediate
+ *    bytes the operand kinds give for the operand and address size, and the decoded-instruction
+ *    cache sizes its entries the same way. What each instruction does stays hand-written in
+ *    cpu.ts (its opcode switch);
  *  - the disassembler (disasm.ts), which reads only this table;
  *  - the oracle generator (tools/oracle/forms.ts): mnemonics and EFLAGS masks;
  *  - tests/cpu/decode-agreement.test.ts checks by execution that the CPU and the table agree.
