@@ -10,6 +10,30 @@
 import type { MachineMemory } from '../memory';
 import type { AccessSize, InterruptController, IoBus, MmioBus } from '../bus';
 import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
+import {
+  E_BAD_REG,
+  E_DEFINED,
+  E_LOCK,
+  E_MEM_ONLY,
+  E_MODRM,
+  E_PROTECTED,
+  E_REG_ONLY,
+  E_RULES,
+  ENCODING,
+  IMM2_SHIFT,
+  IMM_SHIFT,
+  IMM_O32_A32_SHIFT,
+  P_ADSIZE,
+  P_LOCK,
+  P_NONE,
+  P_OPSIZE,
+  P_SEG_LAST,
+  PREFIX_KIND,
+  PRIV_CPL0,
+  PRIV_IOPL,
+  PRIV_MASK,
+  PRIV_TSD,
+} from './decode-tables';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
@@ -1948,217 +1972,183 @@ export class Cpu {
     let k = 0;
     let seg = NO_SEG;
     for (;;) {
-      const b = q[k];
-      if (b === 0x26) seg = ES;
-      else if (b === 0x2e) seg = CS;
-      else if (b === 0x36) seg = SS;
-      else if (b === 0x3e) seg = DS;
-      else if (b === 0x64) seg = FS;
-      else if (b === 0x65) seg = GS;
-      else break;
+      const kind = PREFIX_KIND[q[k]];
+      if (kind === P_NONE) break;
+      if (kind > P_SEG_LAST) return D_SLOW; // 66, 67, LOCK, REP: step()
+      seg = kind - 1;
       if (++k >= 15) return D_SLOW;
     }
     const b = q[k++];
     this.dW1 = 0;
     this.dDisp = 0;
     this.dImm = 0;
+    if (b === 0x0f) return this.decode0f(q, k, seg);
+    const modrm = q[k];
+    // The length comes from the table; `at` is where the immediate starts (after ModR/M, SIB, disp).
+    const e = ENCODING[(b << 3) | ((modrm >> 3) & 7)];
+    if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
+    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
       const form = b & 7;
       if (form === 5) {
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_ALU_RI, op | (EAX << 3));
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_ALU_RI, op | (EAX << 3));
       }
       if (form === 4) {
-        this.dImm = q[k];
-        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_ALU8_AI << 8) | (op << 14));
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, 0xc0 | (G_ALU8_AI << 8) | (op << 14));
       }
-      const modrm = q[k];
-      k = this.dModrm(q, k, seg);
       const reg = (modrm >> 3) & 7;
       if (form === 1 || form === 3) {
         if (modrm >= 0xc0) {
           const rm = modrm & 7;
-          return this.dEnd(k, D_ALU_RR, form === 1 ? op | (rm << 3) | (reg << 6) : op | (reg << 3) | (rm << 6));
+          return this.dEnd(len, D_ALU_RR, form === 1 ? op | (rm << 3) | (reg << 6) : op | (reg << 3) | (rm << 6));
         }
-        return this.dEnd(k, form === 1 ? D_ALU_MR : D_ALU_RM, op | (reg << 3));
+        return this.dEnd(len, form === 1 ? D_ALU_MR : D_ALU_RM, op | (reg << 3));
       }
-      return this.dEnd(k, D_GENERIC, modrm | ((form === 0 ? G_ALU8_MR : G_ALU8_RM) << 8) | (op << 14));
+      return this.dEnd(len, D_GENERIC, modrm | ((form === 0 ? G_ALU8_MR : G_ALU8_RM) << 8) | (op << 14));
     }
-    if (b >= 0x40 && b < 0x48) return this.dEnd(k, D_INC_R, b & 7);
-    if (b >= 0x48 && b < 0x50) return this.dEnd(k, D_DEC_R, b & 7);
-    if (b >= 0x50 && b < 0x58) return this.dEnd(k, D_PUSH_R, b & 7);
-    if (b >= 0x58 && b < 0x60) return this.dEnd(k, D_POP_R, b & 7);
+    if (b >= 0x40 && b < 0x48) return this.dEnd(len, D_INC_R, b & 7);
+    if (b >= 0x48 && b < 0x50) return this.dEnd(len, D_DEC_R, b & 7);
+    if (b >= 0x50 && b < 0x58) return this.dEnd(len, D_PUSH_R, b & 7);
+    if (b >= 0x58 && b < 0x60) return this.dEnd(len, D_POP_R, b & 7);
     if (b >= 0x70 && b < 0x80) {
-      this.dImm = (q[k] << 24) >> 24;
-      return this.dEnd(k + 1, D_JCC, b & 15);
+      this.dImm = (q[at] << 24) >> 24;
+      return this.dEnd(len, D_JCC, b & 15);
     }
     if (b >= 0xb8 && b < 0xc0) {
-      this.dImm = rd32(q, k);
-      return this.dEnd(k + 4, D_MOV_RI, b & 7);
+      this.dImm = rd32(q, at);
+      return this.dEnd(len, D_MOV_RI, b & 7);
     }
     if (b >= 0xb0 && b < 0xb8) {
-      this.dImm = q[k];
-      return this.dEnd(k + 1, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
+      this.dImm = q[at];
+      return this.dEnd(len, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
     }
     switch (b) {
-      case 0x0f:
-        return this.decode0f(q, k, seg);
       case 0x68:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_PUSH_I, 0);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_PUSH_I, 0);
       case 0x6a:
-        this.dImm = (q[k] << 24) >> 24;
-        return this.dEnd(k + 1, D_PUSH_I, 0);
+        this.dImm = (q[at] << 24) >> 24;
+        return this.dEnd(len, D_PUSH_I, 0);
       case 0x69:
       case 0x6b: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        if (b === 0x69) {
-          this.dImm = rd32(q, k);
-          k += 4;
-        } else this.dImm = (q[k++] << 24) >> 24;
-        if (modrm >= 0xc0) return this.dEnd(k, D_IMUL3_R, modrm & 0x3f);
-        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL3 << 8));
+        this.dImm = b === 0x69 ? rd32(q, at) : (q[at] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(len, D_IMUL3_R, modrm & 0x3f);
+        return this.dEnd(len, D_GENERIC, modrm | (G_IMUL3 << 8));
       }
       case 0x80:
       case 0x81:
       case 0x83: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const op = (modrm >> 3) & 7;
         if (b === 0x80) {
-          this.dImm = q[k];
-          return this.dEnd(k + 1, D_GENERIC, modrm | (G_ALU8_MI << 8) | (op << 14));
+          this.dImm = q[at];
+          return this.dEnd(len, D_GENERIC, modrm | (G_ALU8_MI << 8) | (op << 14));
         }
-        if (b === 0x81) {
-          this.dImm = rd32(q, k);
-          k += 4;
-        } else this.dImm = (q[k++] << 24) >> 24;
-        if (modrm >= 0xc0) return this.dEnd(k, D_ALU_RI, op | ((modrm & 7) << 3));
-        return this.dEnd(k, D_ALU_MI, op);
+        this.dImm = b === 0x81 ? rd32(q, at) : (q[at] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(len, D_ALU_RI, op | ((modrm & 7) << 3));
+        return this.dEnd(len, D_ALU_MI, op);
       }
       case 0x84:
       case 0x85: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const reg = (modrm >> 3) & 7;
-        if (b === 0x84) return this.dEnd(k, D_GENERIC, modrm | (G_TEST8 << 8));
-        if (modrm >= 0xc0) return this.dEnd(k, D_TEST_RR, (modrm & 7) | (reg << 3));
-        return this.dEnd(k, D_TEST_MR, reg);
+        if (b === 0x84) return this.dEnd(len, D_GENERIC, modrm | (G_TEST8 << 8));
+        if (modrm >= 0xc0) return this.dEnd(len, D_TEST_RR, (modrm & 7) | (reg << 3));
+        return this.dEnd(len, D_TEST_MR, reg);
       }
       case 0x88:
-      case 0x8a: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        return this.dEnd(k, D_GENERIC, modrm | ((b === 0x88 ? G_MOV8_MR : G_MOV8_RM) << 8));
-      }
+      case 0x8a:
+        return this.dEnd(len, D_GENERIC, modrm | ((b === 0x88 ? G_MOV8_MR : G_MOV8_RM) << 8));
       case 0x89:
       case 0x8b: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const reg = (modrm >> 3) & 7;
         if (modrm >= 0xc0) {
           const rm = modrm & 7;
-          return this.dEnd(k, D_MOV_RR, b === 0x89 ? rm | (reg << 3) : reg | (rm << 3));
+          return this.dEnd(len, D_MOV_RR, b === 0x89 ? rm | (reg << 3) : reg | (rm << 3));
         }
-        return this.dEnd(k, b === 0x89 ? D_MOV_MR : D_MOV_RM, reg);
+        return this.dEnd(len, b === 0x89 ? D_MOV_MR : D_MOV_RM, reg);
       }
-      case 0x8d: {
-        const modrm = q[k];
-        if (modrm >= 0xc0) return D_SLOW;
-        k = this.dModrm(q, k, seg);
-        return this.dEnd(k, D_LEA, (modrm >> 3) & 7);
-      }
+      case 0x8d:
+        return this.dEnd(len, D_LEA, (modrm >> 3) & 7); // mod = 11 is #UD (E_MEM_ONLY above)
       case 0x90:
-        return this.dEnd(k, D_NOP, 0);
+        return this.dEnd(len, D_NOP, 0);
       case 0x99:
-        return this.dEnd(k, D_CDQ, 0);
+        return this.dEnd(len, D_CDQ, 0);
       case 0xa1:
       case 0xa3:
         this.dW1 = 8 | (8 << 4) | ((seg === NO_SEG ? DS : seg) << 10);
-        this.dDisp = rd32(q, k);
-        return this.dEnd(k + 4, b === 0xa1 ? D_MOV_RM : D_MOV_MR, EAX);
+        this.dDisp = rd32(q, at);
+        return this.dEnd(len, b === 0xa1 ? D_MOV_RM : D_MOV_MR, EAX);
       case 0xa8:
-        this.dImm = q[k];
-        return this.dEnd(k + 1, D_GENERIC, 0xc0 | (G_TEST8_MI << 8));
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, 0xc0 | (G_TEST8_MI << 8));
       case 0xa9:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_TEST_RI, EAX);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_TEST_RI, EAX);
       case 0xc0:
       case 0xc1:
       case 0xd0:
       case 0xd1:
       case 0xd2:
       case 0xd3: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        if (b < 0xd0) this.dImm = q[k++];
+        if (b < 0xd0) this.dImm = q[at];
         else if (b < 0xd2) this.dImm = 1;
         else this.dImm = -1; // CL
         if (b & 1 && modrm >= 0xc0 && (modrm & 0x38) >= 0x20)
-          return this.dEnd(k, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
-        return this.dEnd(k, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
+          return this.dEnd(len, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
+        return this.dEnd(len, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
       }
       case 0xc2:
-        this.dImm = q[k] | (q[k + 1] << 8);
-        return this.dEnd(k + 2, D_RET, 0);
+        this.dImm = q[at] | (q[at + 1] << 8);
+        return this.dEnd(len, D_RET, 0);
       case 0xc3:
-        return this.dEnd(k, D_RET, 0);
-      case 0xc6:
-      case 0xc7: {
-        const modrm = q[k];
-        if ((modrm >> 3) & 7) return D_SLOW;
-        k = this.dModrm(q, k, seg);
-        if (b === 0xc6) {
-          this.dImm = q[k];
-          return this.dEnd(k + 1, D_GENERIC, modrm | (G_MOV8_MI << 8));
-        }
-        this.dImm = rd32(q, k);
-        if (modrm >= 0xc0) return this.dEnd(k + 4, D_MOV_RI, modrm & 7);
-        return this.dEnd(k + 4, D_MOV_MI, 0);
-      }
+        return this.dEnd(len, D_RET, 0);
+      case 0xc6: // /0 only (the table's group): other reg values were sent to step() above
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOV8_MI << 8));
+      case 0xc7:
+        this.dImm = rd32(q, at);
+        if (modrm >= 0xc0) return this.dEnd(len, D_MOV_RI, modrm & 7);
+        return this.dEnd(len, D_MOV_MI, 0);
       case 0xc9:
-        return this.dEnd(k, D_LEAVE, 0);
+        return this.dEnd(len, D_LEAVE, 0);
       case 0xe8:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_CALL, 0);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_CALL, 0);
       case 0xe9:
-        this.dImm = rd32(q, k);
-        return this.dEnd(k + 4, D_JMP, 0);
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_JMP, 0);
       case 0xeb:
-        this.dImm = (q[k] << 24) >> 24;
-        return this.dEnd(k + 1, D_JMP, 0);
+        this.dImm = (q[at] << 24) >> 24;
+        return this.dEnd(len, D_JMP, 0);
       case 0xf6:
       case 0xf7: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const op = (modrm >> 3) & 7;
         if (op < 2) {
           if (b === 0xf6) {
-            this.dImm = q[k];
-            return this.dEnd(k + 1, D_GENERIC, modrm | (G_TEST8_MI << 8));
+            this.dImm = q[at];
+            return this.dEnd(len, D_GENERIC, modrm | (G_TEST8_MI << 8));
           }
-          this.dImm = rd32(q, k);
-          if (modrm >= 0xc0) return this.dEnd(k + 4, D_TEST_RI, modrm & 7);
-          return this.dEnd(k + 4, D_GENERIC, modrm | (G_TEST_MI << 8));
+          this.dImm = rd32(q, at);
+          if (modrm >= 0xc0) return this.dEnd(len, D_TEST_RI, modrm & 7);
+          return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MI << 8));
         }
-        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(k, D_GRP3_R, modrm & 0x3f);
-        return this.dEnd(k, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
+        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(len, D_GRP3_R, modrm & 0x3f);
+        return this.dEnd(len, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
       }
       case 0xfe:
+        return this.dEnd(len, D_GENERIC, modrm | (G_INCDEC8 << 8)); // /0 and /1: the table's group
       case 0xff: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
         const op = (modrm >> 3) & 7;
-        if (b === 0xfe) return op < 2 ? this.dEnd(k, D_GENERIC, modrm | (G_INCDEC8 << 8)) : D_SLOW;
         if (op < 2) {
-          if (modrm >= 0xc0) return this.dEnd(k, op === 0 ? D_INC_R : D_DEC_R, modrm & 7);
-          return this.dEnd(k, D_GENERIC, modrm | (G_INCDEC << 8));
+          if (modrm >= 0xc0) return this.dEnd(len, op === 0 ? D_INC_R : D_DEC_R, modrm & 7);
+          return this.dEnd(len, D_GENERIC, modrm | (G_INCDEC << 8));
         }
-        if (op === 2) return modrm >= 0xc0 ? this.dEnd(k, D_CALL_R, modrm & 7) : this.dEnd(k, D_CALL_M, 0);
-        if (op === 4) return modrm >= 0xc0 ? this.dEnd(k, D_JMP_R, modrm & 7) : this.dEnd(k, D_JMP_M, 0);
-        if (op === 6) return modrm >= 0xc0 ? this.dEnd(k, D_PUSH_R, modrm & 7) : this.dEnd(k, D_PUSH_M, 0);
+        if (op === 2) return modrm >= 0xc0 ? this.dEnd(len, D_CALL_R, modrm & 7) : this.dEnd(len, D_CALL_M, 0);
+        if (op === 4) return modrm >= 0xc0 ? this.dEnd(len, D_JMP_R, modrm & 7) : this.dEnd(len, D_JMP_M, 0);
+        if (op === 6) return modrm >= 0xc0 ? this.dEnd(len, D_PUSH_R, modrm & 7) : this.dEnd(len, D_PUSH_M, 0);
         return D_SLOW;
       }
     }
@@ -2167,36 +2157,31 @@ export class Cpu {
 
   private decode0f(q: Uint8Array, k: number, seg: number): number {
     const b = q[k++];
+    const modrm = q[k];
+    const e = ENCODING[((0x100 | b) << 3) | ((modrm >> 3) & 7)];
+    if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    if (e & E_REG_ONLY) return D_SLOW; // MOV CRn/DRn: not cached
+    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
+    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
     if (b >= 0x80 && b < 0x90) {
-      this.dImm = rd32(q, k);
-      return this.dEnd(k + 4, D_JCC, b & 15);
+      this.dImm = rd32(q, at);
+      return this.dEnd(len, D_JCC, b & 15);
     }
     if (b >= 0x90 && b < 0xa0) {
-      const modrm = q[k];
-      k = this.dModrm(q, k, seg);
-      if (modrm >= 0xc0) return this.dEnd(k, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));
-      return this.dEnd(k, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
+      if (modrm >= 0xc0) return this.dEnd(len, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));
+      return this.dEnd(len, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
     }
-    if (b >= 0x40 && b < 0x50) {
-      const modrm = q[k];
-      k = this.dModrm(q, k, seg);
-      return this.dEnd(k, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14));
-    }
+    if (b >= 0x40 && b < 0x50) return this.dEnd(len, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14));
     switch (b) {
-      case 0xaf: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        return this.dEnd(k, D_GENERIC, modrm | (G_IMUL2 << 8));
-      }
+      case 0xaf:
+        return this.dEnd(len, D_GENERIC, modrm | (G_IMUL2 << 8));
       case 0xb6:
       case 0xb7:
       case 0xbe:
       case 0xbf: {
-        const modrm = q[k];
-        k = this.dModrm(q, k, seg);
-        if (b === 0xb6 && modrm < 0xc0) return this.dEnd(k, D_MOVZX8_M, (modrm >> 3) & 7);
-        if (modrm >= 0xc0) return this.dEnd(k, D_MOVX_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 9) << 6));
-        return this.dEnd(k, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
+        if (b === 0xb6 && modrm < 0xc0) return this.dEnd(len, D_MOVZX8_M, (modrm >> 3) & 7);
+        if (modrm >= 0xc0) return this.dEnd(len, D_MOVX_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 9) << 6));
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
       }
     }
     return D_SLOW;
@@ -2464,43 +2449,19 @@ export class Cpu {
     for (let length = 0; ; length++) {
       if (length >= 15) throw new CpuFault(GP, 0);
       b = this.fetch8();
-      switch (b) {
-        case 0x26:
-          this.seg = ES;
-          continue;
-        case 0x2e:
-          this.seg = CS;
-          continue;
-        case 0x36:
-          this.seg = SS;
-          continue;
-        case 0x3e:
-          this.seg = DS;
-          continue;
-        case 0x64:
-          this.seg = FS;
-          continue;
-        case 0x65:
-          this.seg = GS;
-          continue;
-        case 0x66:
-          this.op32 = !this.codeSize32;
-          continue;
-        case 0x67:
-          this.ad32 = !this.codeSize32;
-          continue;
-        case 0xf0:
-          lock = true;
-          continue;
-        case 0xf2:
-        case 0xf3:
-          this.rep = b;
-          continue;
-      }
-      break;
+      // Which bytes are prefixes, and of what kind, the opcode table says (PREFIXES).
+      const kind = PREFIX_KIND[b];
+      if (kind === P_NONE) break;
+      if (kind <= P_SEG_LAST)
+        this.seg = kind - 1; // ES … GS in the segment-register order
+      else if (kind === P_OPSIZE) this.op32 = !this.codeSize32;
+      else if (kind === P_ADSIZE) this.ad32 = !this.codeSize32;
+      else if (kind === P_LOCK) lock = true;
+      else this.rep = b; // F2 / F3: what they mean depends on the opcode (stringOp)
     }
-    if (lock && !this.lockAllowed(b)) throw new CpuFault(UD, -1);
     const osz = this.op32 ? 4 : 2;
+    if (b === 0x0f) return this.step0f(osz, lock);
+    this.checkEncoding(b, lock);
     const r = this.reg32;
 
     if (b < 0x40 && (b & 7) < 6) {
@@ -2509,7 +2470,6 @@ export class Cpu {
       const form = b & 7;
       if (form < 4) {
         const size = form & 1 ? osz : 1;
-        this.decodeModrm();
         if (form < 2) {
           const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
           if (op !== 7) this.setRm(size, res);
@@ -2519,7 +2479,7 @@ export class Cpu {
         }
       } else {
         const size = form & 1 ? osz : 1;
-        const res = this.alu(op, this.getReg(EAX, size), this.fetchImm(size), size);
+        const res = this.alu(op, this.getReg(EAX, size), this.imm1, size);
         if (op !== 7) this.setReg(EAX, size, res);
       }
       return;
@@ -2538,7 +2498,7 @@ export class Cpu {
       return;
     }
     if (b >= 0x70 && b < 0x80) {
-      const d = (this.fetch8() << 24) >> 24;
+      const d = (this.imm1 << 24) >> 24;
       if (this.cond(b & 15)) this.jumpRel(d);
       return;
     }
@@ -2549,11 +2509,11 @@ export class Cpu {
       return;
     }
     if (b >= 0xb0 && b < 0xb8) {
-      this.setReg(b & 7, 1, this.fetch8());
+      this.setReg(b & 7, 1, this.imm1);
       return;
     }
     if (b >= 0xb8 && b < 0xc0) {
-      this.setReg(b & 7, osz, this.fetchImm(osz));
+      this.setReg(b & 7, osz, this.imm1);
       return;
     }
 
@@ -2571,8 +2531,6 @@ export class Cpu {
         this.loadSeg(b >> 3, v & 0xffff);
         return;
       }
-      case 0x0f:
-        return this.step0f(osz);
       case 0x27:
       case 0x2f:
       case 0x37:
@@ -2591,9 +2549,7 @@ export class Cpu {
         return;
       case 0x62: {
         // BOUND r, m16&16 / m32&32: #BR (a fault) when the signed index lies outside [lower, upper];
-        // a register operand is #UD (SDM vol. 2, BOUND).
-        this.decodeModrm();
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
+        // a register operand is #UD (SDM vol. 2, BOUND; the table's Ma, checked in checkEncoding).
         this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), 2 * osz, false);
         const shift = 32 - 8 * osz;
         const lower = (this.readLin(this.ea, osz) << shift) >> shift;
@@ -2604,9 +2560,8 @@ export class Cpu {
       }
       case 0x63: {
         // ARPL r/m16, r16: raise the destination selector's RPL to the source's; ZF says whether it
-        // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL).
-        if (!(this._cr0 & 1) || this.fl & VM) throw new CpuFault(UD, -1);
-        this.decodeModrm();
+        // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL: the table's
+        // protectedOnly, checked in checkEncoding).
         const dest = this.getRm(2);
         const src = this.getReg(this.reg, 2);
         if ((dest & 3) < (src & 3)) {
@@ -2616,16 +2571,15 @@ export class Cpu {
         return;
       }
       case 0x68:
-        this.push(this.fetchImm(osz));
+        this.push(this.imm1);
         return;
       case 0x6a:
-        this.push((this.fetch8() << 24) >> 24);
+        this.push((this.imm1 << 24) >> 24);
         return;
       case 0x69:
       case 0x6b: {
-        this.decodeModrm();
         const a = this.getRm(osz);
-        const imm = b === 0x69 ? this.fetchImm(osz) : (this.fetch8() << 24) >> 24;
+        const imm = b === 0x69 ? this.imm1 : (this.imm1 << 24) >> 24;
         this.setReg(this.reg, osz, this.imul2(a, imm, osz));
         return;
       }
@@ -2639,9 +2593,8 @@ export class Cpu {
       case 0x82:
       case 0x83: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const a = this.getRm(size);
-        let imm = b === 0x81 ? this.fetchImm(size) : this.fetch8();
+        let imm = this.imm1;
         if (b === 0x83) imm = (((imm << 24) >> 24) & MASK[size]) >>> 0;
         const op = this.reg;
         const res = this.alu(op, a, imm, size);
@@ -2651,14 +2604,12 @@ export class Cpu {
       case 0x84:
       case 0x85: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
         return;
       }
       case 0x86:
       case 0x87: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const a = this.getRm(size);
         this.setRm(size, this.getReg(this.reg, size));
         this.setReg(this.reg, size, a);
@@ -2667,46 +2618,30 @@ export class Cpu {
       case 0x88:
       case 0x89: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         this.setRm(size, this.getReg(this.reg, size));
         return;
       }
       case 0x8a:
       case 0x8b: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         this.setReg(this.reg, size, this.getRm(size));
         return;
       }
       case 0x8c:
-        this.decodeModrm();
-        if (this.reg > 5) throw new CpuFault(UD, -1);
         if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
         else this.writeLin16(this.ea, this.segSel[this.reg]);
         return;
-      case 0x8d: {
-        this.seg = DS;
-        const saved = this.segBase[DS];
-        this.segBase[DS] = 0;
-        try {
-          this.decodeModrm();
-        } finally {
-          this.segBase[DS] = saved;
-        }
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
-        this.setReg(this.reg, osz, this.ad32 ? this.ea : this.ea & 0xffff);
+      case 0x8d:
+        this.setReg(this.reg, osz, this.eaOff); // the offset, of address size (decodeModrm)
         return;
-      }
       case 0x8e:
-        this.decodeModrm();
-        if (this.reg === CS || this.reg > 5) throw new CpuFault(UD, -1);
         this.loadSeg(this.reg, this.getRm(2));
         return;
       case 0x8f: {
         const v = this.pop();
+        // The address is computed after the pop (SDM vol. 2, POP: ESP as a base register): again.
+        this._eip = this.modrmAt;
         this.decodeModrm();
-        // 8F /0 only (SDM vol. 2, POP); the fault restores ESP with the rest of the instruction.
-        if (this.reg !== 0) throw new CpuFault(UD, -1);
         this.setRm(osz, v);
         return;
       }
@@ -2720,12 +2655,9 @@ export class Cpu {
         if (this.op32) r[EDX] = r[EAX] >> 31;
         else this.setReg(EDX, 2, (r[EAX] << 16) >> 31);
         return;
-      case 0x9a: {
-        const off = this.fetchImm(osz);
-        const sel = this.fetch16();
-        this.farCall(sel, off);
+      case 0x9a:
+        this.farCall(this.imm2, this.imm1);
         return;
-      }
       case 0x9b:
         return;
       case 0x9c:
@@ -2745,7 +2677,7 @@ export class Cpu {
       case 0xa2:
       case 0xa3: {
         const size = b & 1 ? osz : 1;
-        const off = this.ad32 ? this.fetch32() : this.fetch16();
+        const off = this.imm1;
         const sreg = this.seg === NO_SEG ? DS : this.seg;
         this.checkSeg(sreg, off, size, b >= 0xa2);
         const lin = (this.segBase[sreg] + off) | 0;
@@ -2765,10 +2697,10 @@ export class Cpu {
       case 0xaf:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
       case 0xa8:
-        this.alu(4, r[EAX] & 0xff, this.fetch8(), 1);
+        this.alu(4, r[EAX] & 0xff, this.imm1, 1);
         return;
       case 0xa9:
-        this.alu(4, this.getReg(EAX, osz), this.fetchImm(osz), osz);
+        this.alu(4, this.getReg(EAX, osz), this.imm1, osz);
         return;
       case 0xc0:
       case 0xc1:
@@ -2777,15 +2709,14 @@ export class Cpu {
       case 0xd2:
       case 0xd3: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const a = this.getRm(size);
-        const count = b < 0xd0 ? this.fetch8() : b < 0xd2 ? 1 : r[ECX] & 0xff;
+        const count = b < 0xd0 ? this.imm1 : b < 0xd2 ? 1 : r[ECX] & 0xff;
         this.setRm(size, this.shift(this.reg, a, count, size));
         return;
       }
       case 0xc2:
       case 0xc3: {
-        const n = b === 0xc2 ? this.fetch16() : 0;
+        const n = b === 0xc2 ? this.imm1 : 0;
         const to = this.pop();
         this.addSp(n);
         this._eip = to;
@@ -2793,8 +2724,6 @@ export class Cpu {
       }
       case 0xc4:
       case 0xc5: {
-        this.decodeModrm();
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xc4 ? ES : DS, sel);
@@ -2804,14 +2733,12 @@ export class Cpu {
       case 0xc6:
       case 0xc7: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
-        if (this.reg !== 0) throw new CpuFault(UD, -1); // C6 /0 and C7 /0 only (SDM vol. 2, MOV)
-        this.setRm(size, this.fetchImm(size));
+        this.setRm(size, this.imm1);
         return;
       }
       case 0xc8: {
-        const size = this.fetch16();
-        const level = this.fetch8() & 31;
+        const size = this.imm1;
+        const level = this.imm2 & 31;
         this.push(this.getReg(EBP, osz));
         const frame = this.stackSize32 ? r[ESP] : r[ESP] & 0xffff;
         for (let i = 1; i < level; i++) {
@@ -2830,14 +2757,14 @@ export class Cpu {
         return;
       case 0xca:
       case 0xcb: {
-        const n = b === 0xca ? this.fetch16() : 0;
+        const n = b === 0xca ? this.imm1 : 0;
         this.farReturn(n);
         return;
       }
       case 0xcc:
         throw new SoftInt(BP);
       case 0xcd:
-        throw new SoftInt(this.fetch8());
+        throw new SoftInt(this.imm1);
       case 0xce:
         if (this.flags & OF) throw new SoftInt(4);
         return;
@@ -2845,7 +2772,7 @@ export class Cpu {
         this.iret();
         return;
       case 0xd4: {
-        const base = this.fetch8();
+        const base = this.imm1;
         if (base === 0) throw new CpuFault(DE, -1);
         const al = r[EAX] & 0xff;
         const v = (Math.floor(al / base) << 8) | (al % base);
@@ -2854,7 +2781,7 @@ export class Cpu {
         return;
       }
       case 0xd5: {
-        const base = this.fetch8();
+        const base = this.imm1;
         const v = ((r[EAX] & 0xff) + ((r[EAX] >> 8) & 0xff) * base) & 0xff;
         this.setReg(EAX, 2, v);
         this.setArith(szp(v, 1));
@@ -2882,14 +2809,14 @@ export class Cpu {
       case 0xe0:
       case 0xe1:
       case 0xe2: {
-        const d = (this.fetch8() << 24) >> 24;
+        const d = (this.imm1 << 24) >> 24;
         const c = this.ad32 ? (r[ECX] = r[ECX] - 1) : (this.setReg(ECX, 2, r[ECX] - 1), r[ECX] & 0xffff);
         const z = (this.flags & ZF) !== 0;
         if (c !== 0 && (b === 0xe2 || (b === 0xe1 ? z : !z))) this.jumpRel(d);
         return;
       }
       case 0xe3: {
-        const d = (this.fetch8() << 24) >> 24;
+        const d = (this.imm1 << 24) >> 24;
         if ((this.ad32 ? r[ECX] : r[ECX] & 0xffff) === 0) this.jumpRel(d);
         return;
       }
@@ -2898,7 +2825,7 @@ export class Cpu {
       case 0xec:
       case 0xed: {
         const size = b & 1 ? osz : 1;
-        const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
+        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
         if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
@@ -2909,36 +2836,32 @@ export class Cpu {
       case 0xee:
       case 0xef: {
         const size = b & 1 ? osz : 1;
-        const port = b < 0xe8 ? this.fetch8() : r[EDX] & 0xffff;
+        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
         if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
         return;
       }
       case 0xe8: {
-        const d = this.fetchImm(osz);
+        const d = this.imm1;
         this.push(this._eip);
         this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
         return;
       }
       case 0xe9: {
-        const d = this.fetchImm(osz);
+        const d = this.imm1;
         this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
         return;
       }
-      case 0xea: {
-        const off = this.fetchImm(osz);
-        const sel = this.fetch16();
-        this.farJump(sel, off);
+      case 0xea:
+        this.farJump(this.imm2, this.imm1);
         return;
-      }
       case 0xeb:
-        this.jumpRel((this.fetch8() << 24) >> 24);
+        this.jumpRel((this.imm1 << 24) >> 24);
         return;
       case 0xf1:
         throw new CpuFault(DB, -1);
       case 0xf4:
-        this.requireCpl0();
         this.halted = true;
         this.attention = 1;
         return;
@@ -2947,7 +2870,7 @@ export class Cpu {
         return;
       case 0xf6:
       case 0xf7:
-        return this.group3(b & 1 ? osz : 1);
+        return this.group3Body(b & 1 ? osz : 1);
       case 0xf8:
         this.flags &= ~CF;
         return;
@@ -2956,7 +2879,6 @@ export class Cpu {
         return;
       case 0xfa:
       case 0xfb:
-        if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
         if (b === 0xfa) this.flags &= ~IF;
         else {
           if (!(this.fl & IF)) {
@@ -2973,57 +2895,87 @@ export class Cpu {
         this.flags |= DF;
         return;
       case 0xfe: {
-        this.decodeModrm();
-        if (this.reg > 1) throw new CpuFault(UD, -1);
         this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
         return;
       }
       case 0xff:
         return this.group5(osz);
     }
+    // Not reached: checkEncoding raised #UD for every opcode the table does not list, and the
+    // table lists only what this switch runs (tests/cpu/decode-agreement.test.ts).
     throw new CpuFault(UD, -1);
   }
 
-  /** LOCK is legal only on read-modify-write instructions with a memory destination (SDM vol. 2, LOCK). */
-  private lockAllowed(b: number): boolean {
-    const at = this.segBase[CS] + this._eip;
-    let op = b;
-    let modrm: number;
-    if (b === 0x0f) {
-      op = 0x100 | this.readLin8(at);
-      modrm = this.readLin8(at + 1);
-    } else modrm = this.readLin8(at);
-    if (modrm >= 0xc0) return false;
-    const reg = (modrm >> 3) & 7;
-    if (op < 0x38 && (op & 7) < 2) return true;
-    if (op >= 0x80 && op <= 0x83) return reg !== 7;
-    if (op === 0x86 || op === 0x87) return true;
-    if (op === 0xf6 || op === 0xf7) return reg === 2 || reg === 3;
-    if (op === 0xfe || op === 0xff) return reg < 2;
-    if (op === 0x1ab || op === 0x1b3 || op === 0x1bb || op === 0x1b0 || op === 0x1b1 || op === 0x1c0 || op === 0x1c1)
-      return true;
-    if (op === 0x1ba) return reg >= 5;
-    if (op === 0x1c7) return reg === 1;
-    return false;
+  /** Where the ModR/M byte of the instruction step() runs starts (POP Ev decodes it again). */
+  private modrmAt = 0;
+  /**
+   * The immediates of the instruction step() runs, fetched by checkEncoding, zero-extended: the
+   * first (Ib, Iw, Iv, Jb, Jv, moffs, a far pointer's offset), the second (its selector, ENTER's level).
+   */
+  private imm1 = 0;
+  private imm2 = 0;
+
+  /**
+   * What the opcode table says about the opcode being decoded (index 0x000–0x1ff: decode-tables.ts),
+   * checked before it runs, its ModR/M byte (if any) not yet consumed: #UD for an opcode or group
+   * member the table does not list, for mod = 11 on a memory-only operand, for LOCK anywhere but
+   * on a lockable instruction with a memory destination (SDM vol. 2, LOCK), for a protected-mode-
+   * only instruction in real mode; then the privilege rule (#GP(0)); then #UD for a reg field that
+   * names no register. Decode faults come before execution faults (SDM vol. 3, 6.9, table 6-2).
+   */
+  private checkEncoding(op: number, lock: boolean): void {
+    let e = ENCODING[op << 3];
+    if (e & E_MODRM) {
+      // The ModR/M byte (SIB, displacement) of every opcode the table gives one is decoded here;
+      // MOV CRn/DRn ignore mod: the byte alone. Its reg field picks the group member.
+      if (e & E_REG_ONLY) this.modrm = this.fetch8();
+      else {
+        this.modrmAt = this._eip;
+        this.decodeModrm();
+      }
+      const modrm = this.modrm;
+      e = ENCODING[(op << 3) | ((modrm >> 3) & 7)];
+      if (modrm >= 0xc0 && e & E_MEM_ONLY) throw new CpuFault(UD, -1);
+    }
+    // One test for the common case: listed, no LOCK, no mode or privilege rule.
+    if ((e & (E_DEFINED | E_RULES)) !== E_DEFINED || lock) this.checkRules(e, lock);
+    // The immediate bytes, as many as the table says (SDM order: after ModR/M, SIB, displacement).
+    const n = (e >>> (IMM_SHIFT + (this.op32 ? 3 : 0) + (this.ad32 ? 6 : 0))) & 7;
+    if (n === 1) this.imm1 = this.fetch8();
+    else if (n !== 0) {
+      const second = (e >>> IMM2_SHIFT) & 3;
+      this.imm1 = this.fetchImm(n - second);
+      if (second !== 0) this.imm2 = this.fetchImm(second);
+    }
+  }
+
+  /** checkEncoding's rarer half: not listed, LOCK, protected-mode only, privilege, no such register. */
+  private checkRules(e: number, lock: boolean): void {
+    if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
+    if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || this.modrm >= 0xc0)) throw new CpuFault(UD, -1);
+    if (e & E_PROTECTED && (!(this._cr0 & 1) || this.fl & VM)) throw new CpuFault(UD, -1);
+    const privilege = e & PRIV_MASK;
+    if (privilege === PRIV_CPL0) this.requireCpl0();
+    else if (privilege === PRIV_IOPL) {
+      if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+    } else if (privilege === PRIV_TSD) {
+      if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
+    } // PRIV_IO: IOPL, then the TSS bitmap for the port (checkIo, once the port is known).
+    if (e & E_BAD_REG) throw new CpuFault(UD, -1);
   }
 
   private jumpRel(d: number): void {
     this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
   }
 
-  private group3(size: number): void {
-    this.decodeModrm();
-    this.group3Body(size);
-  }
-
-  /** Group 3 after ModR/M decode (TEST reads its immediate here). */
+  /** Group 3, after checkEncoding decoded its ModR/M and (TEST) its immediate. */
   private group3Body(size: number): void {
     const r = this.reg32;
     const a = this.getRm(size);
     switch (this.reg) {
       case 0:
       case 1:
-        this.alu(4, a, this.fetchImm(size), size);
+        this.alu(4, a, this.imm1, size); // TEST: from step() only (the cache has its own forms)
         return;
       case 2:
         this.setRm(size, ~a & MASK[size]);
@@ -3121,7 +3073,6 @@ export class Cpu {
   }
 
   private group5(osz: number): void {
-    this.decodeModrm();
     switch (this.reg) {
       case 0:
       case 1:
@@ -3135,7 +3086,6 @@ export class Cpu {
       }
       case 3:
       case 5: {
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         if (this.reg === 3) this.farCall(sel, off);
@@ -3148,8 +3098,6 @@ export class Cpu {
       case 6:
         this.push(this.getRm(osz));
         return;
-      default:
-        throw new CpuFault(UD, -1);
     }
   }
 
@@ -3371,21 +3319,20 @@ export class Cpu {
 
   // ---- 0F xx -------------------------------------------------------------------------------------
 
-  private step0f(osz: number): void {
+  private step0f(osz: number, lock: boolean): void {
     const b = this.fetch8();
+    this.checkEncoding(0x100 | b, lock);
     const r = this.reg32;
     if (b >= 0x80 && b < 0x90) {
-      const d = this.fetchImm(osz);
+      const d = this.imm1;
       if (this.cond(b & 15)) this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
       return;
     }
     if (b >= 0x90 && b < 0xa0) {
-      this.decodeModrm();
       this.setRm(1, this.cond(b & 15) ? 1 : 0);
       return;
     }
     if (b >= 0x40 && b < 0x50) {
-      this.decodeModrm();
       const v = this.getRm(osz);
       if (this.cond(b & 15)) this.setReg(this.reg, osz, v);
       return;
@@ -3402,8 +3349,6 @@ export class Cpu {
         return this.group7(osz);
       case 0x02:
       case 0x03: {
-        if (!(this._cr0 & 1) || this.fl & VM) throw new CpuFault(UD, -1);
-        this.decodeModrm();
         const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
         if (d === null) {
           this.flags &= ~ZF;
@@ -3414,28 +3359,22 @@ export class Cpu {
         return;
       }
       case 0x06:
-        this.requireCpl0();
         this._cr0 &= ~8;
         return;
       case 0x08:
       case 0x09:
-        this.requireCpl0();
         return;
       case 0x0b:
         throw new CpuFault(UD, -1);
       case 0x1f:
-        this.decodeModrm();
         return;
       case 0x20:
       case 0x22: {
-        this.requireCpl0();
-        const modrm = this.fetch8();
+        const modrm = this.modrm;
         const cr = (modrm >> 3) & 7;
         const reg = modrm & 7;
         if (b === 0x20) {
-          const v = cr === 0 ? this._cr0 : cr === 2 ? this._cr2 : cr === 3 ? this.mmu.cr3 : cr === 4 ? this._cr4 : -1;
-          if (v === -1 && cr !== 0) throw new CpuFault(UD, -1);
-          r[reg] = v;
+          r[reg] = cr === 0 ? this._cr0 : cr === 2 ? this._cr2 : cr === 3 ? this.mmu.cr3 : this._cr4;
         } else {
           const v = r[reg];
           if (cr === 0) this.writeCr0(v);
@@ -3443,15 +3382,13 @@ export class Cpu {
           else if (cr === 3) {
             this.mmu.cr3 = v & ~0xfff;
             this.mmu.flush(true);
-          } else if (cr === 4) this.writeCr4(v);
-          else throw new CpuFault(UD, -1);
+          } else this.writeCr4(v); // CR1, CR5–CR7: #UD in checkEncoding (the table's validRegs)
         }
         return;
       }
       case 0x21:
       case 0x23: {
-        this.requireCpl0();
-        const modrm = this.fetch8();
+        const modrm = this.modrm;
         const d = (modrm >> 3) & 7;
         if (b === 0x21) r[modrm & 7] = this.dr[d];
         else this.dr[d] = r[modrm & 7];
@@ -3459,11 +3396,9 @@ export class Cpu {
       }
       case 0x30:
       case 0x32:
-        this.requireCpl0();
         // No model-specific registers are implemented (CPUID says MSR = 0): #GP.
         throw new CpuFault(GP, 0);
       case 0x31: {
-        if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
         const t = this.env.tsc();
         r[EAX] = t % 4294967296;
         r[EDX] = Math.floor(t / 4294967296);
@@ -3483,21 +3418,17 @@ export class Cpu {
       case 0xab:
       case 0xb3:
       case 0xbb: {
-        this.decodeModrm();
         const bit = this.getReg(this.reg, osz);
         return this.bitOp((b >> 3) & 3, bit, osz, true);
       }
       case 0xba: {
-        this.decodeModrm();
-        if (this.reg < 4) throw new CpuFault(UD, -1);
-        return this.bitOp(this.reg & 3, this.fetch8(), osz, false);
+        return this.bitOp(this.reg & 3, this.imm1, osz, false);
       }
       case 0xa4:
       case 0xa5:
       case 0xac:
       case 0xad: {
-        this.decodeModrm();
-        const count = (b & 1 ? r[ECX] : this.fetch8()) & 31;
+        const count = (b & 1 ? r[ECX] : this.imm1) & 31;
         const a = this.getRm(osz);
         const src = this.getReg(this.reg, osz);
         if (count === 0) return;
@@ -3522,13 +3453,11 @@ export class Cpu {
         return;
       }
       case 0xaf:
-        this.decodeModrm();
         this.setReg(this.reg, osz, this.imul2(this.getReg(this.reg, osz), this.getRm(osz), osz));
         return;
       case 0xb0:
       case 0xb1: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const dst = this.getRm(size);
         const acc = this.getReg(EAX, size);
         this.alu(7, acc, dst, size);
@@ -3542,8 +3471,6 @@ export class Cpu {
       case 0xb2:
       case 0xb4:
       case 0xb5: {
-        this.decodeModrm();
-        if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const off = this.readLin(this.ea, osz);
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
@@ -3554,7 +3481,6 @@ export class Cpu {
       case 0xb7:
       case 0xbe:
       case 0xbf: {
-        this.decodeModrm();
         const size = b & 1 ? 2 : 1;
         let v = this.getRm(size);
         if (b >= 0xbe) v = signExtend(v, size);
@@ -3563,7 +3489,6 @@ export class Cpu {
       }
       case 0xbc:
       case 0xbd: {
-        this.decodeModrm();
         const v = this.getRm(osz);
         if (v === 0) {
           this.flags |= ZF;
@@ -3577,7 +3502,6 @@ export class Cpu {
       case 0xc0:
       case 0xc1: {
         const size = b & 1 ? osz : 1;
-        this.decodeModrm();
         const dst = this.getRm(size);
         const src = this.getReg(this.reg, size);
         const sum = this.alu(0, dst, src, size);
@@ -3586,8 +3510,6 @@ export class Cpu {
         return;
       }
       case 0xc7: {
-        this.decodeModrm();
-        if (this.reg !== 1 || this.modrm >= 0xc0) throw new CpuFault(UD, -1);
         const lo = this.readLin32(this.ea);
         const hi = this.readLin32(this.ea + 4);
         if (lo === r[EAX] && hi === r[EDX]) {
@@ -3604,6 +3526,7 @@ export class Cpu {
         return;
       }
     }
+    // Not reached (see the end of step()).
     throw new CpuFault(UD, -1);
   }
 
@@ -3650,8 +3573,6 @@ export class Cpu {
   }
 
   private group6(): void {
-    if (!(this._cr0 & 1)) throw new CpuFault(UD, -1);
-    this.decodeModrm();
     switch (this.reg) {
       case 0:
         this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.ldtSel);
@@ -3660,7 +3581,6 @@ export class Cpu {
         this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.trSel);
         return;
       case 2: {
-        this.requireCpl0();
         const sel = this.getRm(2);
         if ((sel & 0xfffc) === 0) {
           this.ldtSel = sel;
@@ -3677,7 +3597,6 @@ export class Cpu {
         return;
       }
       case 3: {
-        this.requireCpl0();
         const sel = this.getRm(2);
         if ((sel & 0xfffc) === 0 || sel & 4) throw new CpuFault(GP, sel & 0xfffc);
         const [lo, hi] = this.readDescriptor(sel, GP);
@@ -3703,8 +3622,6 @@ export class Cpu {
         this.flags = ok ? this.flags | ZF : this.flags & ~ZF;
         return;
       }
-      default:
-        throw new CpuFault(UD, -1);
     }
   }
 
@@ -3729,19 +3646,16 @@ export class Cpu {
   }
 
   private group7(osz: number): void {
-    this.decodeModrm();
     const op = this.reg;
     if (op === 4) {
       this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
       return;
     }
     if (op === 6) {
-      this.requireCpl0();
       const v = this.getRm(2);
       this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & 1));
       return;
     }
-    if (this.modrm >= 0xc0) throw new CpuFault(UD, -1);
     switch (op) {
       case 0:
       case 1: {
@@ -3753,7 +3667,6 @@ export class Cpu {
       }
       case 2:
       case 3: {
-        this.requireCpl0();
         const limit = this.readLin16(this.ea);
         let base = this.readLin32(this.ea + 2);
         if (osz === 2) base &= 0xffffff;
@@ -3767,11 +3680,8 @@ export class Cpu {
         return;
       }
       case 7:
-        this.requireCpl0();
         this.mmu.invlpg(this.ea);
         return;
-      default:
-        throw new CpuFault(UD, -1);
     }
   }
 }

@@ -1,8 +1,18 @@
 /**
  * The opcode table: every opcode the CPU in cpu.ts executes, described once (STYLE.md, "One
- * description, many uses"). The disassembler (disasm.ts) reads only this table; the interpreter
- * does not read it yet (its decoder is still the hand-written switch in cpu.ts), and the oracle
- * generator checks its forms against it.
+ * description, many uses"). Who reads it:
+ *  - the interpreter's decoder (cpu.ts), through the typed arrays of decode-tables.ts built from it
+ *    at load: which bytes are prefixes; #UD for an opcode or group member not listed here, for
+ *    mod = 11 on an `M` operand, for LOCK where `lockable` (with a memory destination) does not
+ *    allow it, for `protectedOnly` entries in real mode and for reg values outside `validRegs`;
+ *    the `privilege` rules cpl0, iopl and tsd (#GP(0)); and each instruction's length: step()
+ *    decodes the ModR/M byte (SIB, displacement) where `modrm` says and fetches the immediate
+ *    bytes the operand kinds give for the operand and address size, and the decoded-instruction
+ *    cache sizes its entries the same way. What each instruction does stays hand-written in
+ *    cpu.ts (its opcode switch);
+ *  - the disassembler (disasm.ts), which reads only this table;
+ *  - the oracle generator (tools/oracle/forms.ts): mnemonics and EFLAGS masks;
+ *  - tests/cpu/decode-agreement.test.ts checks by execution that the CPU and the table agree.
  *
  * Operand kinds use the notation of the Intel SDM, vol. 2, appendix A.2 ("Key to Abbreviations"):
  * an addressing method letter and a size letter.
@@ -118,6 +128,11 @@ export interface Opcode {
   readonly protectedOnly?: boolean;
   /** Ends a basic block (a branch, call, return, interrupt, HLT, or a write that changes the mode). */
   readonly branch?: boolean;
+  /**
+   * For an entry whose ModR/M reg field names a register (Sw, Cd): bit r set when reg = r names one
+   * that exists; the others are #UD (MOV Sreg with reg > 5, MOV to CS, CR1 and CR5–CR7).
+   */
+  readonly validRegs?: number;
   /** Not executed by cpu.ts yet (#UD there): listed so that the disassembler still names it. */
   readonly missing?: boolean;
   /** What is surprising, with the manual's section. */
@@ -261,9 +276,10 @@ const ONE_BYTE: Opcode[] = [
   row(0x89, 'mov', ['Ev', 'Gv']),
   row(0x8a, 'mov', ['Gb', 'Eb']),
   row(0x8b, 'mov', ['Gv', 'Ev']),
-  row(0x8c, 'mov', ['Mw/Rv', 'Sw'], { note: 'reg > 5 is #UD' }),
+  row(0x8c, 'mov', ['Mw/Rv', 'Sw'], { validRegs: 0x3f, note: 'reg > 5 is #UD' }),
   row(0x8d, 'lea', ['Gv', 'M']),
   row(0x8e, 'mov', ['Sw', 'Mw/Rv'], {
+    validRegs: 0x3d,
     note: 'CS or reg > 5 is #UD; MOV SS inhibits interrupts for one instruction (SDM vol. 3, 6.8.3)',
   }),
   group(0x8f, 0, 'pop', ['Ev']),
@@ -315,8 +331,8 @@ const ONE_BYTE: Opcode[] = [
   row(0xc3, 'ret', [], { implicitSize: true, branch: true }),
   row(0xc4, 'les', ['Gv', 'Mp']),
   row(0xc5, 'lds', ['Gv', 'Mp']),
-  group(0xc6, 0, 'mov', ['Eb', 'Ib'], { note: 'cpu.ts does not check reg = 0 (reg ≠ 0 should be #UD)' }),
-  group(0xc7, 0, 'mov', ['Ev', 'Iv'], { note: 'cpu.ts does not check reg = 0 (reg ≠ 0 should be #UD)' }),
+  group(0xc6, 0, 'mov', ['Eb', 'Ib']),
+  group(0xc7, 0, 'mov', ['Ev', 'Iv']),
   row(0xc8, 'enter', ['Iw', 'Ib'], { implicitSize: true }),
   row(0xc9, 'leave', [], { implicitSize: true }),
   row(0xca, 'retf', ['Iw'], { implicitSize: true, branch: true }),
@@ -432,9 +448,14 @@ const TWO_BYTE: Opcode[] = [
     note: 'the multi-byte NOP: /0 in SDM vol. 2 (NOP), any reg field on P6 and later parts (a reserved NOP), as here',
   }),
   // MOV to/from control and debug registers: mod is ignored, the r/m field names a register.
-  row(0x0f20, 'mov', ['Rd', 'Cd'], { privilege: 'cpl0', note: 'CR1, CR5–CR7 are #UD' }),
+  row(0x0f20, 'mov', ['Rd', 'Cd'], { privilege: 'cpl0', validRegs: 0x1d, note: 'CR1, CR5–CR7 are #UD' }),
   row(0x0f21, 'mov', ['Rd', 'Dd'], { privilege: 'cpl0' }),
-  row(0x0f22, 'mov', ['Cd', 'Rd'], { privilege: 'cpl0', branch: true, note: 'CR1, CR5–CR7 are #UD' }),
+  row(0x0f22, 'mov', ['Cd', 'Rd'], {
+    privilege: 'cpl0',
+    validRegs: 0x1d,
+    branch: true,
+    note: 'CR1, CR5–CR7 are #UD',
+  }),
   row(0x0f23, 'mov', ['Dd', 'Rd'], { privilege: 'cpl0' }),
   row(0x0f30, 'wrmsr', [], { privilege: 'cpl0', note: 'no MSRs are implemented: #GP(0)' }),
   row(0x0f31, 'rdtsc', [], { privilege: 'tsd' }),
