@@ -99,6 +99,15 @@ const DE = 0,
 void DB;
 
 /**
+ * What starts a task switch: it decides the busy bits, EFLAGS.NT and the previous-task link
+ * (SDM vol. 3, 7.3 and table 7-2). TASK_INT: an interrupt or exception through a task gate.
+ */
+const TASK_JMP = 0,
+  TASK_CALL = 1,
+  TASK_IRET = 2,
+  TASK_INT = 3;
+
+/**
  * Handlers of the decoded-instruction cache (w0 & 0x3f; 0 = not decoded yet), with D_MAY_FAULT
  * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
  */
@@ -631,7 +640,8 @@ export class Cpu {
    * INT n, an external interrupt, #UD …) is simply delivered; a fault while delivering #DF shuts down.
    */
   private raise(vector: number, code: number, software: boolean, returnEip: number, depth = 0): boolean {
-    const esp = this.reg32[ESP];
+    let esp = this.reg32[ESP];
+    const switches = this.taskSwitches;
     let second: CpuFault | PageFault;
     try {
       this.deliver(vector, code, software, returnEip);
@@ -639,6 +649,12 @@ export class Cpu {
     } catch (e) {
       if (!(e instanceof CpuFault || e instanceof PageFault)) throw e;
       second = e;
+    }
+    if (this.taskSwitches !== switches) {
+      // A task gate's switch passed its commit point: the fault is the new task's, reported at
+      // its first instruction with its stack (SDM vol. 3, 7.3, step 12; switchTasks sets start).
+      esp = this.startEsp;
+      returnEip = this.start;
     }
     this.reg32[ESP] = esp;
     if (vector === DF_ || depth > 2) {
@@ -685,6 +701,14 @@ export class Cpu {
     const type = (hi >>> 8) & 0x1f;
     const dpl = (hi >>> 13) & 3;
     if (software && dpl < this._cpl) throw new CpuFault(GP, vector * 8 + 2);
+    if (type === 5) {
+      // A task gate (SDM vol. 3, 6.11.3, 6.12.2): the handler is a task. Its EFLAGS come from its
+      // TSS (IF is not cleared); an error code goes on the new task's stack, sized by its TSS.
+      if (!(hi & 0x8000)) throw new CpuFault(NP, vector * 8 + 2);
+      this.taskThroughGate(lo >>> 16, TASK_INT, returnEip);
+      if (code >= 0) this.pushGate((this.trAttr & 0x800) !== 0, code);
+      return;
+    }
     if (type !== 0xe && type !== 0xf && type !== 0x6 && type !== 0x7) throw new CpuFault(GP, vector * 8 + 2);
     if (!(hi & 0x8000)) throw new CpuFault(NP, vector * 8 + 2);
     const gate32 = (type & 8) !== 0;
@@ -699,17 +723,26 @@ export class Cpu {
     const newCpl = conforming ? this._cpl : targetDpl;
     const oldFlags = this.flags;
     const oldCs = this.segSel[CS];
+    // From virtual-8086 mode only a ring-0 non-conforming handler will do (SDM vol. 2, INT n:
+    // #GP(new CS selector) otherwise; vol. 3, 20.3.1.1).
+    const vm86 = (oldFlags & VM) !== 0;
+    if (vm86 && newCpl !== 0) throw new CpuFault(GP, sel & 0xfffc);
     if (newCpl < this._cpl) {
       // Stack switch from the TSS (SDM vol. 3, 6.12.1).
-      const is32 = (this.trAttr & 0x800) !== 0 || true;
-      void is32;
-      const newEsp = this.readLin32(this.trBase + 4 + newCpl * 8, false);
-      const newSs = this.readLin16(this.trBase + 8 + newCpl * 8, false);
+      const [newSs, newEsp] = this.innerStack(newCpl);
       const oldSs = this.segSel[SS];
       const oldEsp = this.reg32[ESP];
       this.loadSegProtected(SS, newSs, TS, newCpl);
       this.reg32[ESP] = newEsp;
       this.setCs(sel, dlo, dhi, newCpl);
+      if (vm86) {
+        // INTERRUPT-FROM-VIRTUAL-8086-MODE: the data segment registers go on the ring-0 stack
+        // first (in 32-bit slots through a 32-bit gate), then are nulled for the handler.
+        this.pushGate(gate32, this.segSel[GS]);
+        this.pushGate(gate32, this.segSel[FS]);
+        this.pushGate(gate32, this.segSel[DS]);
+        this.pushGate(gate32, this.segSel[ES]);
+      }
       this.pushGate(gate32, oldSs);
       this.pushGate(gate32, oldEsp);
     } else {
@@ -719,6 +752,11 @@ export class Cpu {
     this.pushGate(gate32, oldCs);
     this.pushGate(gate32, returnEip);
     if (code >= 0) this.pushGate(gate32, code);
+    if (vm86)
+      for (const s of [ES, DS, FS, GS]) {
+        this.segSel[s] = 0;
+        this.segBase[s] = this.segLimit[s] = this.segAttr[s] = 0;
+      }
     if (!(type & 1)) this.flags &= ~IF;
     this.flags &= ~(TF | NT | RF | VM);
     this._eip = offset | 0;
@@ -1404,10 +1442,13 @@ export class Cpu {
     return (this.fl & IOPL) >>> 12;
   }
 
-  /** I/O permission (SDM vol. 1, 19.5): IOPL, then the TSS bitmap. */
+  /**
+   * I/O permission (SDM vol. 1, 19.5): IOPL, then the TSS bitmap; in virtual-8086 mode the bitmap
+   * alone, whatever IOPL (vol. 3, 20.2.8.1). A 16-bit TSS has no bitmap.
+   */
   private checkIo(port: number, size: number): void {
-    if (!(this._cr0 & 1) || this._cpl <= this.iopl) return;
-    if (this.trLimit < 0x67) throw new CpuFault(GP, 0);
+    if (!(this._cr0 & 1) || (this._cpl <= this.iopl && !(this.fl & VM))) return;
+    if (this.trLimit < 0x67 || !(this.trAttr & 0x800)) throw new CpuFault(GP, 0);
     const mapBase = this.readLin16(this.trBase + 0x66, false);
     const at = mapBase + (port >>> 3);
     if (at + 1 > this.trLimit) throw new CpuFault(GP, 0);
@@ -2661,9 +2702,11 @@ export class Cpu {
       case 0x9b:
         return;
       case 0x9c:
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0); // IOPL-sensitive in VM86 (SDM vol. 3, 20.2.7)
         this.push(this.flags & (this.op32 ? 0x3cffd7 : 0xffff));
         return;
       case 0x9d:
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
         this.setFlagsFrom(this.pop(), osz);
         return;
       case 0x9e:
@@ -2764,6 +2807,8 @@ export class Cpu {
       case 0xcc:
         throw new SoftInt(BP);
       case 0xcd:
+        // INT n (not INT3, INTO) is IOPL-sensitive in VM86 without CR4.VME (SDM vol. 2, INT n).
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
         throw new SoftInt(this.imm1);
       case 0xce:
         if (this.flags & OF) throw new SoftInt(4);
@@ -3189,7 +3234,9 @@ export class Cpu {
       return;
     }
     const type = (hi >>> 8) & 0x1f;
-    if (type !== 0xc && type !== 0x4) throw new CpuFault(GP, sel & 0xfffc); // task gates/TSS: not supported
+    if (type === 1 || type === 3 || type === 5 || type === 9 || type === 11)
+      return this.taskJumpOrCall(sel, lo, hi, call);
+    if (type !== 0xc && type !== 0x4) throw new CpuFault(GP, sel & 0xfffc);
     const gateDpl = (hi >>> 13) & 3;
     if (gateDpl < this._cpl || gateDpl < (sel & 3)) throw new CpuFault(GP, sel & 0xfffc);
     if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
@@ -3215,8 +3262,7 @@ export class Cpu {
         const at = this.stackSize32 ? oldEsp + i * psize : (oldEsp + i * psize) & 0xffff;
         copied.push(gate32 ? this.readLin32(oldSsBase + at) : this.readLin16(oldSsBase + at));
       }
-      const newEsp = this.readLin32(this.trBase + 4 + dpl * 8, false);
-      const newSs = this.readLin16(this.trBase + 8 + dpl * 8, false);
+      const [newSs, newEsp] = this.innerStack(dpl);
       this.loadSegProtected(SS, newSs, TS, dpl);
       this.reg32[ESP] = newEsp;
       this.setCs(target, clo, chi, dpl);
@@ -3269,10 +3315,25 @@ export class Cpu {
       this.setFlagsFrom(fl, this.op32 ? 4 : 2);
       return;
     }
-    if (this.fl & NT) throw new CpuFault(TS, this.trSel & 0xfffc); // task return: not supported
+    if (this.fl & VM) {
+      // In virtual-8086 mode IRET is IOPL-sensitive; at IOPL 3 it is the real-mode IRET, and
+      // POPF's rules keep IOPL and VM (SDM vol. 2, IRET; vol. 3, 20.2.7).
+      if (this.iopl < 3) throw new CpuFault(GP, 0);
+      const eip = this.pop();
+      const cs = this.pop() & 0xffff;
+      const fl = this.pop();
+      if (eip > 0xffff) throw new CpuFault(GP, 0);
+      this.vm86Seg(CS, cs);
+      this.dropWindow();
+      this._eip = eip;
+      this.setFlagsFrom(fl, this.op32 ? 4 : 2);
+      return;
+    }
+    if (this.fl & NT) return this.taskReturn();
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
     const fl = this.pop();
+    if (this.op32 && fl & VM && this._cpl === 0) return this.returnToVm86(eip, cs, fl);
     const oldCpl = this._cpl;
     this.returnTo(cs, eip, 0, true);
     // EFLAGS as popped at the old CPL's rights (SDM vol. 2, IRET).
@@ -3315,6 +3376,260 @@ export class Cpu {
       this.addSp(n);
     }
     this._eip = eip;
+  }
+
+  // ---- task switches (SDM vol. 3, chapter 7) and virtual-8086 mode (chapter 20) ------------------
+
+  /**
+   * Far JMP/CALL to a TSS descriptor or a task gate (SDM vol. 2, JMP and CALL, "TASK-GATE" and
+   * "TASK-STATE-SEGMENT"): the descriptor named must have DPL ≥ CPL and ≥ RPL, else #GP(selector);
+   * a task gate leads to a TSS in the GDT. A busy TSS is #GP(TSS selector): a task cannot be
+   * entered again while it is running or nested.
+   */
+  private taskJumpOrCall(sel: number, lo: number, hi: number, call: boolean): void {
+    const dpl = (hi >>> 13) & 3;
+    if (dpl < this._cpl || dpl < (sel & 3)) throw new CpuFault(GP, sel & 0xfffc);
+    const source = call ? TASK_CALL : TASK_JMP;
+    if (((hi >>> 8) & 0x1f) === 5) {
+      if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+      this.taskThroughGate(lo >>> 16, source, this._eip);
+      return;
+    }
+    const type = (hi >>> 8) & 0x1f;
+    if (type !== 1 && type !== 9) throw new CpuFault(GP, sel & 0xfffc); // busy
+    if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    this.switchTasks(sel, lo, hi, source, this._eip);
+  }
+
+  /**
+   * The TSS a task gate names (JMP/CALL through a gate, or an IDT task gate): in the GDT and an
+   * available TSS, else #GP(TSS selector); present, else #NP(TSS selector) (SDM vol. 2, INT n
+   * "TASK-GATE").
+   */
+  private taskThroughGate(tss: number, source: number, eip: number): void {
+    if (tss & 4 || (tss & 0xfff8) + 7 > this.gdtLimit) throw new CpuFault(GP, tss & 0xfffc);
+    const [lo, hi] = this.readDescriptor(tss, GP);
+    const type = (hi >>> 8) & 0x1f;
+    if (type !== 1 && type !== 9) throw new CpuFault(GP, tss & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, tss & 0xfffc);
+    this.switchTasks(tss, lo, hi, source, eip);
+  }
+
+  /**
+   * IRET with EFLAGS.NT = 1 (SDM vol. 2, IRET "TASK-RETURN"): back to the task whose selector is
+   * the previous-task link of the current TSS, which must be a busy TSS in the GDT (#TS(link)),
+   * present (#NP(link)).
+   */
+  private taskReturn(): void {
+    const link = this.readLin16(this.trBase, false);
+    if (link & 4 || (link & 0xfff8) + 7 > this.gdtLimit || (link & 0xfffc) === 0)
+      throw new CpuFault(TS, link & 0xfffc);
+    const [lo, hi] = this.readDescriptor(link, TS);
+    const type = (hi >>> 8) & 0x1f;
+    if (type !== 3 && type !== 11) throw new CpuFault(TS, link & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, link & 0xfffc);
+    this.switchTasks(link, lo, hi, TASK_IRET, this._eip);
+  }
+
+  /** Counts task switches that passed their commit point (raise() uses it: see there). */
+  private taskSwitches = 0;
+
+  /**
+   * The task switch proper (SDM vol. 3, 7.3, steps 3–12, and table 7-1 for the faults). `eip` is
+   * what the old task resumes at: the next instruction for JMP/CALL/IRET/INT n, the faulting one
+   * for a fault. Up to the commit point (TR loaded) a fault leaves the old task as it was; after
+   * it, faults while loading the new task's segments are taken in the new task's context, with
+   * the new task's EIP and ESP (7.3, step 12).
+   */
+  private switchTasks(sel: number, lo: number, hi: number, source: number, eip: number): void {
+    const is32 = (hi & 0x800) !== 0; // type 9/11: 32-bit TSS; 1/3: 16-bit (80286) TSS
+    const base = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+    const limit = this.limitOf(lo, hi);
+    if (sel & 4 || limit >>> 0 < (is32 ? 0x67 : 0x2b)) throw new CpuFault(TS, sel & 0xfffc);
+
+    // The new task's state, read before anything changes: a #PF on the new TSS restarts cleanly.
+    const regs = new Int32Array(8);
+    const segs = [0, 0, 0, 0, 0, 0];
+    let newEip: number, newFlags: number, ldt: number, cr3 = 0;
+    if (is32) {
+      cr3 = this.readLin32(base + 0x1c, false);
+      newEip = this.readLin32(base + 0x20, false);
+      newFlags = this.readLin32(base + 0x24, false);
+      for (let i = 0; i < 8; i++) regs[i] = this.readLin32(base + 0x28 + 4 * i, false);
+      for (let s = 0; s < 6; s++) segs[s] = this.readLin16(base + 0x48 + 4 * s, false);
+      ldt = this.readLin16(base + 0x60, false);
+    } else {
+      newEip = this.readLin16(base + 0x0e, false);
+      newFlags = (this.flags & ~0xffff & ~VM) | this.readLin16(base + 0x10, false); // no VM in a 16-bit TSS
+      for (let i = 0; i < 8; i++) regs[i] = (this.reg32[i] & ~0xffff) | this.readLin16(base + 0x12 + 2 * i, false);
+      for (let s = 0; s < 4; s++) segs[s] = this.readLin16(base + 0x22 + 2 * s, false); // ES CS SS DS
+      ldt = this.readLin16(base + 0x2a, false);
+    }
+
+    // Save the old task (step 8): EIP, EFLAGS (NT cleared for IRET: step 7), the general
+    // registers and the segment selectors; not CR3, not LDTR (they are only read from a TSS).
+    const old = this.trBase;
+    const old32 = (this.trAttr & 0x800) !== 0;
+    const oldFlags = source === TASK_IRET ? this.flags & ~NT : this.flags;
+    if (old32) {
+      this.writeLin32(old + 0x20, eip, false);
+      this.writeLin32(old + 0x24, oldFlags, false);
+      for (let i = 0; i < 8; i++) this.writeLin32(old + 0x28 + 4 * i, this.reg32[i], false);
+      for (let s = 0; s < 6; s++) this.writeLin16(old + 0x48 + 4 * s, this.segSel[s], false);
+    } else {
+      this.writeLin16(old + 0x0e, eip, false);
+      this.writeLin16(old + 0x10, oldFlags, false);
+      for (let i = 0; i < 8; i++) this.writeLin16(old + 0x12 + 2 * i, this.reg32[i], false);
+      for (let s = 0; s < 4; s++) this.writeLin16(old + 0x22 + 2 * s, this.segSel[s], false);
+    }
+    // Busy bits (step 6 and 10, table 7-2): JMP and IRET leave the old task (not busy any more);
+    // CALL and interrupts nest it (stays busy). The new task becomes busy (IRET: it already is).
+    if (source === TASK_JMP || source === TASK_IRET) this.setTssBusy(this.trSel, false);
+    if (source !== TASK_IRET) this.setTssBusy(sel, true);
+    // CALL and interrupts: the back-link and NT in the new task (step 9).
+    if (source === TASK_CALL || source === TASK_INT) {
+      this.writeLin16(base, this.trSel, false);
+      newFlags |= NT;
+    }
+
+    // Commit point: TR holds the new task, CR0.TS = 1 (step 11, 13.4 for TS).
+    this.trSel = sel;
+    this.trBase = base;
+    this.trLimit = limit;
+    this.trAttr = hi | 0x200;
+    this._cr0 |= 8;
+    this.taskSwitches++;
+    if (is32 && this._cr0 & 0x80000000) {
+      // CR3 only with paging on, as QEMU and Bochs do (SDM vol. 3, 7.2.1: the PDBR of the task).
+      this.mmu.cr3 = cr3 & ~0xfff;
+      this.mmu.flush(true);
+    }
+    this.flags = (newFlags & 0x277fd5) | 2;
+    this._eip = newEip | 0;
+    this.reg32.set(regs);
+    // A fault from here on restarts (and is reported) at the new task's first instruction.
+    this.start = this._eip;
+    this.startEsp = this.reg32[ESP];
+    const vm = (this.fl & VM) !== 0;
+    // Selectors first, descriptors not yet valid (a fault while loading leaves them so).
+    this._cpl = vm ? 3 : segs[CS] & 3;
+    for (let s = 0; s < 6; s++) {
+      if (vm) this.vm86Seg(s, segs[s]);
+      else {
+        this.segSel[s] = segs[s];
+        this.segBase[s] = this.segLimit[s] = this.segAttr[s] = 0;
+      }
+    }
+    if (vm) {
+      this.codeSize32 = this.stackSize32 = false;
+      this.dropWindow();
+    }
+    // LDTR (table 7-1): in the GDT, an LDT descriptor, present; else #TS(LDT selector).
+    this.ldtSel = ldt;
+    this.ldtBase = this.ldtLimit = 0;
+    if (ldt & 0xfffc) {
+      if (ldt & 4 || (ldt & 0xfff8) + 7 > this.gdtLimit) throw new CpuFault(TS, ldt & 0xfffc);
+      const [llo, lhi] = this.readDescriptor(ldt, TS);
+      if (((lhi >>> 8) & 0x1f) !== 2 || !(lhi & 0x8000)) throw new CpuFault(TS, ldt & 0xfffc);
+      this.ldtBase = (llo >>> 16) | ((lhi & 0xff) << 16) | (lhi & 0xff000000);
+      this.ldtLimit = this.limitOf(llo, lhi);
+    }
+    if (!vm) for (const s of [CS, SS, ES, DS, FS, GS]) this.taskLoadSeg(s, segs[s]);
+    if (this._eip >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
+  }
+
+  /** Sets or clears the busy bit (type bit 1) of a TSS descriptor in the GDT. */
+  private setTssBusy(sel: number, busy: boolean): void {
+    const at = this.gdtBase + (sel & 0xfff8) + 4;
+    const hi = this.readLin32(at, false);
+    this.writeLin32(at, busy ? hi | 0x200 : hi & ~0x200, false);
+  }
+
+  /**
+   * A segment register loaded from the new TSS (SDM vol. 3, table 7-1; QEMU's tss_load_seg): an
+   * unusable selector or descriptor is #TS(selector); a segment not present is #NP(selector), #SS
+   * for SS. CS: code, DPL = RPL (conforming: DPL ≤ RPL); SS: writable data, DPL = RPL = CPL; data
+   * registers: readable, DPL ≥ CPL and RPL unless conforming code. Null is allowed for data only.
+   */
+  private taskLoadSeg(s: number, sel: number): void {
+    if ((sel & 0xfffc) === 0) {
+      if (s === CS || s === SS) throw new CpuFault(TS, 0);
+      this.segSel[s] = sel;
+      return;
+    }
+    const [lo, hi] = this.readDescriptor(sel, TS);
+    const bad = (): CpuFault => new CpuFault(TS, sel & 0xfffc);
+    if (!(hi & 0x1000)) throw bad();
+    const dpl = (hi >>> 13) & 3;
+    const rpl = sel & 3;
+    const code = (hi & 0x800) !== 0;
+    const conforming = code && (hi & 0x400) !== 0;
+    if (s === CS) {
+      if (!code || (conforming ? dpl > rpl : dpl !== rpl)) throw bad();
+    } else if (s === SS) {
+      if (code || !(hi & 0x200) || dpl !== this._cpl || rpl !== this._cpl) throw bad();
+    } else {
+      if (code && !(hi & 0x200)) throw bad();
+      if (!conforming && (dpl < this._cpl || dpl < rpl)) throw bad();
+    }
+    if (!(hi & 0x8000)) throw new CpuFault(s === SS ? SS_ : NP, sel & 0xfffc);
+    if (s === CS) {
+      this.setCs(sel, lo, hi, rpl);
+      return;
+    }
+    this.segSel[s] = sel;
+    this.segBase[s] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+    this.segLimit[s] = this.limitOf(lo, hi);
+    this.segAttr[s] = hi & 0x00f0ff00;
+    if (s === SS) this.stackSize32 = (hi & (1 << 22)) !== 0;
+  }
+
+  /**
+   * The stack of an inner ring from the current TSS (SDM vol. 3, 6.12.1 and 7.2.1): SSn:ESPn of a
+   * 32-bit TSS, SSn:SPn of a 16-bit one; beyond the TSS limit is #TS(TSS selector).
+   */
+  private innerStack(cpl: number): [number, number] {
+    if (this.trAttr & 0x800) {
+      if (4 + cpl * 8 + 5 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
+      return [this.readLin16(this.trBase + 8 + cpl * 8, false), this.readLin32(this.trBase + 4 + cpl * 8, false)];
+    }
+    if (2 + cpl * 4 + 3 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
+    return [this.readLin16(this.trBase + 4 + cpl * 4, false), this.readLin16(this.trBase + 2 + cpl * 4, false)];
+  }
+
+  /**
+   * A segment register in virtual-8086 mode (SDM vol. 3, 20.1.1): base = selector × 16, limit
+   * 0xFFFF, a present writable (CS: code) segment of DPL 3.
+   */
+  private vm86Seg(s: number, sel: number): void {
+    this.segSel[s] = sel & 0xffff;
+    this.segBase[s] = (sel & 0xffff) << 4;
+    this.segLimit[s] = 0xffff;
+    this.segAttr[s] = s === CS ? 0xfb00 : 0xf300;
+  }
+
+  /**
+   * IRET from CPL 0 with EFLAGS.VM = 1 in the popped image (SDM vol. 2, IRET
+   * "RETURN-TO-VIRTUAL-8086-MODE"): after EIP, CS and EFLAGS come ESP, SS, ES, DS, FS, GS (32-bit
+   * slots); EFLAGS is taken whole (CPL 0: IOPL and IF too), and the CPU runs at CPL 3 with
+   * real-mode segments. Every pop happens before anything changes.
+   */
+  private returnToVm86(eip: number, cs: number, fl: number): void {
+    const esp = this.pop32();
+    const sels = [0, 0, 0, 0, 0, 0];
+    sels[SS] = this.pop32();
+    sels[ES] = this.pop32();
+    sels[DS] = this.pop32();
+    sels[FS] = this.pop32();
+    sels[GS] = this.pop32();
+    sels[CS] = cs;
+    this.flags = (fl & 0x277fd5) | 2;
+    for (let s = 0; s < 6; s++) this.vm86Seg(s, sels[s]);
+    this._cpl = 3;
+    this.codeSize32 = this.stackSize32 = false;
+    this.dropWindow();
+    this.reg32[ESP] = esp;
+    this._eip = eip & 0xffff;
   }
 
   // ---- 0F xx -------------------------------------------------------------------------------------
