@@ -58,7 +58,7 @@ export const SYM: Record<string, number> = Object.fromEntries(
 );
 
 /** A segment descriptor (SDM vol. 3, 3.4.5). access = P|DPL|S|type; flags nibble = G|D/B|L|AVL. */
-function segment(base: number, limit: number, access: number, flags = 0x4): [number, number] {
+export function segment(base: number, limit: number, access: number, flags = 0x4): [number, number] {
   let g = 0;
   if (limit > 0xfffff) {
     limit >>>= 12;
@@ -75,7 +75,7 @@ function segment(base: number, limit: number, access: number, flags = 0x4): [num
   return [lo, hi];
 }
 /** A gate descriptor: type 0xE interrupt, 0xF trap, 0xC call (SDM vol. 3, 5.8.3 and 6.11). */
-function gate(selector: number, offset: number, type: number, dpl: number): [number, number] {
+export function gate(selector: number, offset: number, type: number, dpl: number): [number, number] {
   return [
     ((offset & 0xffff) | (selector << 16)) >>> 0,
     ((offset & 0xffff0000) | 0x8000 | (dpl << 13) | (type << 8)) >>> 0,

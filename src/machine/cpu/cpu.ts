@@ -3422,8 +3422,7 @@ export class Cpu {
    */
   private taskReturn(): void {
     const link = this.readLin16(this.trBase, false);
-    if (link & 4 || (link & 0xfff8) + 7 > this.gdtLimit || (link & 0xfffc) === 0)
-      throw new CpuFault(TS, link & 0xfffc);
+    if (link & 4 || (link & 0xfff8) + 7 > this.gdtLimit || (link & 0xfffc) === 0) throw new CpuFault(TS, link & 0xfffc);
     const [lo, hi] = this.readDescriptor(link, TS);
     const type = (hi >>> 8) & 0x1f;
     if (type !== 3 && type !== 11) throw new CpuFault(TS, link & 0xfffc);
@@ -3450,7 +3449,10 @@ export class Cpu {
     // The new task's state, read before anything changes: a #PF on the new TSS restarts cleanly.
     const regs = new Int32Array(8);
     const segs = [0, 0, 0, 0, 0, 0];
-    let newEip: number, newFlags: number, ldt: number, cr3 = 0;
+    let newEip: number,
+      newFlags: number,
+      ldt: number,
+      cr3 = 0;
     if (is32) {
       cr3 = this.readLin32(base + 0x1c, false);
       newEip = this.readLin32(base + 0x20, false);

@@ -1,0 +1,180 @@
+/**
+ * Hardware task switches (SDM vol. 3, chapter 7) by the programs of programs/tasks.S on the machine
+ * of task-machine.ts: JMP and CALL to a TSS, a task gate, IRET through the back-link, IDT task
+ * gates for INT n, a hardware interrupt, #GP (its error code on the new task's stack) and #DF with
+ * the faulting task's stack unusable; busy bits, EFLAGS.NT, CR0.TS; the faults of a switch.
+ */
+import { describe, expect, it } from 'vitest';
+import { cpuPresent, RunExit } from './rig';
+import { L, SEL } from './pm-machine';
+import { EFLAGS_IF, EFLAGS_NT, T, taskGate, taskMachine, TSEL, TSS32, TSYM } from './task-machine';
+
+const TSS_AVAILABLE = 9;
+const TSS_BUSY = 11;
+const CR0_TS = 8;
+const rec = (m: { rec(i: number): number }, off: number) => m.rec(off / 4);
+
+describe.skipIf(!cpuPresent)('task switch by JMP', () => {
+  const m = cpuPresent ? taskMachine('t_jmp') : null!;
+  if (cpuPresent) {
+    m.tss32(T.TSS_B, { eip: TSYM.b_jmp, esp: T.B_STACK, ds: TSEL.LDT_DATA, ldt: TSEL.LDT, ebx: 0xb0b0b0b0 });
+    m.runToHalt();
+  }
+
+  it('the new task runs with TR, LDTR, registers and segments from its TSS; NT = 0; CR0.TS = 1', () => {
+    expect(rec(m, 0)).toBe(TSEL.TSS_B);
+    expect(rec(m, 4)).toBe(TSEL.LDT);
+    expect(rec(m, 8) & EFLAGS_NT).toBe(0);
+    expect(rec(m, 12) & CR0_TS).toBe(CR0_TS);
+    expect(rec(m, 16)).toBe(0xb0b0b0b0);
+    expect(rec(m, 20)).toBe(TSEL.LDT_DATA); // a DS from its LDT worked
+  });
+
+  it('the old task is saved in its TSS: EIP after the JMP, general registers, selectors; no back-link', () => {
+    // B's JMP back saved B; the first task's fields were saved by the first JMP.
+    expect(m.u32(T.TSS_B + TSS32.EIP)).toBe(TSYM.b_jmp_out + 7);
+    expect(m.u32(T.TSS_B + TSS32.LINK)).toBe(0);
+    expect(m.u32(L.TSS + TSS32.EAX)).toBe(0x1234);
+    expect(m.u32(L.TSS + TSS32.EBP)).toBe(0x5678);
+    expect(m.u32(L.TSS + TSS32.EIP)).toBe(TSYM.t_jmp_back);
+    expect(m.u16(L.TSS + TSS32.CS)).toBe(SEL.CODE0);
+    expect(m.u16(L.TSS + TSS32.SS)).toBe(SEL.DATA0);
+  });
+
+  it('JMP back resumes the first task where it left, with its registers; busy bits follow the running task', () => {
+    expect(rec(m, 0x40)).toBe(0x1234);
+    expect(rec(m, 0x44)).toBe(0x5678);
+    expect(rec(m, 0x48)).toBe(SEL.TSS);
+    expect(m.gdtType(SEL.TSS)).toBe(TSS_BUSY);
+    expect(m.gdtType(TSEL.TSS_B)).toBe(TSS_AVAILABLE);
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.eip >>> 0).toBe(TSYM.t_jmp_end); // after the final HLT
+  });
+});
+
+describe.skipIf(!cpuPresent)('task switch by CALL, IRET back through the link', () => {
+  const m = cpuPresent ? taskMachine('t_call') : null!;
+  if (cpuPresent) m.runToHalt();
+
+  it('the called task has NT = 1, the caller in its link field, and both tasks busy', () => {
+    expect(rec(m, 0) & EFLAGS_NT).toBe(EFLAGS_NT);
+    expect(rec(m, 4)).toBe(SEL.TSS);
+    expect([rec(m, 8) & 0x1f, rec(m, 12) & 0x1f]).toEqual([TSS_BUSY, TSS_BUSY]);
+    expect(rec(m, 20)).toBe(TSYM.t_call_back2); // the second CALL's return point (REC is overwritten)
+  });
+
+  it('IRET returns to the caller after its CALL, with its registers and NT = 0, and frees the called task', () => {
+    expect(rec(m, 0x40) & EFLAGS_NT).toBe(0);
+    expect(rec(m, 0x44)).toBe(0x1111);
+    expect([rec(m, 0x48) & 0x1f, rec(m, 0x4c) & 0x1f]).toEqual([TSS_BUSY, TSS_AVAILABLE]);
+  });
+
+  it('a CALL through a task gate resumes the task after its IRET (the EIP IRET saved in its TSS)', () => {
+    expect(rec(m, 16)).toBe(2);
+    expect(m.u32(T.TSS_B + TSS32.EIP)).toBe(TSYM.b_iret + 1);
+    expect(m.u32(L.TSS + TSS32.EFLAGS) & EFLAGS_NT).toBe(0); // IRET saved the old task with NT cleared
+    expect(m.gdtType(TSEL.TSS_B)).toBe(TSS_AVAILABLE);
+    expect(m.cpu.cr0 & CR0_TS).toBe(CR0_TS);
+  });
+});
+
+describe.skipIf(!cpuPresent)('IDT task gates: INT n and a hardware interrupt', () => {
+  const pic = { pending: 0, hasInterrupt: () => pic.pending > 0, acknowledge: () => (pic.pending--, 0x20) };
+  const m = cpuPresent ? taskMachine('t_int', pic) : null!;
+  if (cpuPresent) {
+    m.idt(0x31, taskGate(TSEL.TSS_B));
+    m.idt(0x20, taskGate(TSEL.TSS_B));
+    pic.pending = 1;
+    m.runToHalt();
+  }
+
+  it('INT n through a task gate runs the task with NT = 1 and the link; IRET returns after the INT', () => {
+    expect(rec(m, 0x40)).toBe(1);
+    expect(rec(m, 4)).toBe(SEL.TSS);
+  });
+
+  it('a hardware interrupt through a task gate runs the same task (after its IRET) and returns; IF comes from the TSS', () => {
+    expect(rec(m, 16)).toBe(2);
+    expect(rec(m, 0) & (EFLAGS_NT | EFLAGS_IF)).toBe(EFLAGS_NT); // the handler task's EFLAGS.IF = 0 from its TSS
+    expect(m.u32(L.TSS + TSS32.EFLAGS) & EFLAGS_IF).toBe(EFLAGS_IF); // the interrupted task, saved with IF = 1
+    expect(rec(m, 0x44) & EFLAGS_NT).toBe(0);
+    expect(m.gdtType(TSEL.TSS_B)).toBe(TSS_AVAILABLE);
+    expect(m.cpu.halted).toBe(true);
+  });
+});
+
+describe.skipIf(!cpuPresent)('exceptions through task gates', () => {
+  it('#GP through a task gate: the error code is pushed on the new task stack; the old task saved at the faulting MOV', () => {
+    const m = taskMachine('t_gp');
+    m.tss32(T.TSS_B, { eip: TSYM.b_gp, esp: T.B_STACK });
+    m.idt(13, taskGate(TSEL.TSS_B));
+    m.runToHalt();
+    expect(rec(m, 0)).toBe(0x1f8);
+    expect(rec(m, 4)).toBe(T.B_STACK - 4);
+    expect(rec(m, 8)).toBe(SEL.TSS);
+    expect(rec(m, 12)).toBe(TSYM.t_gp_at);
+    expect(rec(m, 16) & EFLAGS_NT).toBe(EFLAGS_NT);
+    expect(m.log()).toEqual([]);
+  });
+
+  it('#DF through a task gate runs on its own stack when the faulting task has none; CR3 from its TSS', () => {
+    const m = taskMachine('t_df');
+    m.idt(8, taskGate(TSEL.TSS_DF));
+    expect(m.runToHalt()).not.toBe(RunExit.TRIPLE_FAULT);
+    expect(rec(m, 32)).toBe(1);
+    expect(rec(m, 0)).toBe(0); // #DF's error code
+    expect(rec(m, 4)).toBe(T.DF_STACK - 4);
+    expect(rec(m, 8)).toBe(0x5fffc); // CR2: the first push
+    expect(rec(m, 12)).toBe(SEL.TSS);
+    expect(rec(m, 16)).toBe(TSYM.t_df_at);
+    expect(rec(m, 20)).toBe(0x60000); // the faulting task's ESP, as before the faulting PUSH
+    expect(rec(m, 24) & EFLAGS_NT).toBe(EFLAGS_NT);
+    expect(rec(m, 28)).toBe(T.PD);
+    expect(m.gdtType(TSEL.TSS_DF)).toBe(TSS_BUSY);
+    expect(m.gdtType(SEL.TSS)).toBe(TSS_BUSY);
+  });
+});
+
+describe.skipIf(!cpuPresent)('the faults of a task switch', () => {
+  const m = cpuPresent ? taskMachine('t_faults') : null!;
+  const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
+
+  it('a TSS limit below 0x67 is #TS(selector), before anything changes', () => {
+    expect([log[0].vector, log[0].error & 0xffff, log[0].eip]).toEqual([10, TSEL.TSS_BADLIMIT, TSYM.t_badlimit]);
+    expect(m.gdtType(TSEL.TSS_BADLIMIT)).toBe(TSS_AVAILABLE);
+  });
+  it('a TSS not present is #NP(selector)', () => {
+    expect([log[1].vector, log[1].error, log[1].eip]).toEqual([11, TSEL.TSS_NP, TSYM.t_np]);
+  });
+  it('a JMP to the running (busy) task is #GP(selector)', () => {
+    expect([log[2].vector, log[2].error, log[2].eip]).toEqual([13, SEL.TSS, TSYM.t_busy]);
+  });
+  it('a not-present GS in the new TSS is #NP(selector) after the commit point, taken in the new task at its first instruction', () => {
+    expect([log[3].vector, log[3].error, log[3].eip, log[3].cs]).toEqual([11, SEL.NOTPRESENT, TSYM.e_start, SEL.CODE0]);
+    expect(log[3].handlerEsp).toBe(T.E_STACK - 7 * 4); // the new task's stack: EFLAGS CS EIP error vector EAX EBX
+    expect(rec(m, 0)).toBe(TSEL.TSS_E); // the handler returned into task E
+    expect(rec(m, 4)).toBe(SEL.NOTPRESENT);
+    expect(m.gdtType(TSEL.TSS_E)).toBe(TSS_BUSY);
+    expect(m.gdtType(SEL.TSS)).toBe(TSS_AVAILABLE);
+  });
+  it('IRET with NT = 1 to a link that is not a busy TSS is #TS(link)', () => {
+    expect([log[4].vector, log[4].error & 0xffff, log[4].eip]).toEqual([10, SEL.TSS, TSYM.t_iret_ts]);
+    expect(log.length).toBe(5);
+    expect(m.cpu.halted).toBe(true);
+  });
+});
+
+describe.skipIf(!cpuPresent)('a 16-bit TSS', () => {
+  it('CALL to a 16-bit TSS loads IP, FLAGS and the low words of the registers, FS = 0; IRET returns', () => {
+    const m = taskMachine('t_call16');
+    m.runToHalt();
+    expect(rec(m, 0) & EFLAGS_NT).toBe(EFLAGS_NT);
+    expect(rec(m, 4)).toBe(SEL.TSS);
+    expect(rec(m, 8) >>> 0).toBe(0xabcd5555);
+    expect(rec(m, 12)).toBe(0);
+    expect(rec(m, 16) & 0x1f).toBe(3); // busy 16-bit TSS
+    expect(rec(m, 0x40) >>> 0).toBe(0xabcd1234);
+    expect(rec(m, 0x44) & 0x1f).toBe(1); // available again
+    expect(m.u16(T.TSS_C16 + 0x0e)).toBe(TSYM.c_iret + 1 - T.TASKS); // IP saved after the IRET
+  });
+});
