@@ -36,8 +36,8 @@ function randomCode(rng: FuzzRng, out: Uint8Array): void {
     out[i] = rng.below(3) === 0 ? FAVOURITES[rng.below(FAVOURITES.length)] : rng.below(256);
 }
 
-export type FuzzMode = 'real' | 'flat' | 'paged';
-export const FUZZ_MODES: readonly FuzzMode[] = ['real', 'flat', 'paged'];
+export type FuzzMode = 'real' | 'flat' | 'paged' | 'vm86';
+export const FUZZ_MODES: readonly FuzzMode[] = ['real', 'flat', 'paged', 'vm86'];
 
 export interface FuzzOutcome {
   mode: FuzzMode;
@@ -111,6 +111,10 @@ export function fuzzCase(seed: number, mode: FuzzMode, instructions = 2000, rig:
         memory.u8.set(stub, CODE);
         entry = CODE;
       }
+      if (mode === 'vm86') {
+        vm86Monitor(rng, rig);
+        entry = CODE;
+      }
       cpu.enterProtectedModeFlat(entry, regs);
       cpu.setEflags((rng.u32() & 0x0cd5) | 2); // arithmetic flags, DF, OF; not TF (would trap at once)
     }
@@ -138,6 +142,59 @@ export function fuzzCase(seed: number, mode: FuzzMode, instructions = 2000, rig:
     );
   }
   return { mode, seed, exits };
+}
+
+/**
+ * A ring-0 monitor for random VM86 code, above the random low megabyte (VM86 cannot address it):
+ * a GDT (flat code/data, a TSS with a random I/O bitmap, ring-3 code), an IDT of random gates
+ * (interrupt or trap, DPL 0 or 3, to ring 0 or ring 3, some task gates to the busy TSS) whose
+ * handlers step the saved EIP by one byte and IRET back into VM86, and a stub at CODE that loads
+ * GDTR, IDTR, TR and IRETs into VM86 with random selectors, IOPL and arithmetic flags.
+ */
+function vm86Monitor(rng: FuzzRng, rig: Rig): void {
+  const G = 0x300000;
+  const TSS = G + 0x100;
+  const IDT = G + 0x800;
+  const HANDLER = G + 0x400;
+  const put = (at: number, lo: number, hi: number) => {
+    rig.setU32(at, lo);
+    rig.setU32(at + 4, hi);
+  };
+  put(G + 0x08, 0xffff, 0x00cf9a00); // ring-0 code, flat
+  put(G + 0x10, 0xffff, 0x00cf9200); // ring-0 data, flat
+  put(G + 0x18, ((TSS & 0xffff) << 16) | 0x2069, 0x00008900 | ((TSS >>> 16) & 0xff)); // TSS, limit 0x2069
+  put(G + 0x20, 0xffff, 0x00cffa00); // ring-3 code, flat
+  rig.setU32(TSS + 4, 0x380000); // ESP0
+  rig.setU32(TSS + 8, 0x10); // SS0
+  rig.dv.setUint16(TSS + 0x66, 0x68, true);
+  for (let i = 0; i < 0x2001; i++) rig.memory.u8[TSS + 0x68 + i] = rng.below(4) ? 0 : rng.below(256);
+  // inc dword [esp]; iret — and with an error code: add esp, 4 first.
+  rig.load(HANDLER, [0xff, 0x04, 0x24, 0xcf]);
+  rig.load(HANDLER + 0x10, [0x83, 0xc4, 0x04, 0xff, 0x04, 0x24, 0xcf]);
+  for (let v = 0; v < 256; v++) {
+    const withError = v === 8 || (v >= 10 && v <= 14) || v === 17;
+    const target = rng.below(8) === 0 ? 0x23 : 0x08;
+    const type = rng.below(10) === 0 ? 0x5 : rng.below(2) ? 0xe : 0xf;
+    const off = HANDLER + (withError ? 0x10 : 0);
+    const dpl = rng.below(2) ? 3 : 0;
+    put(
+      IDT + 8 * v,
+      ((type === 0x5 ? 0x18 : target) << 16) | (off & 0xffff),
+      (off & 0xffff0000) | 0x8000 | (dpl << 13) | (type << 8),
+    );
+  }
+  rig.dv.setUint16(G + 0xf00, 0x27, true);
+  rig.setU32(G + 0xf02, G);
+  rig.dv.setUint16(G + 0xf08, 0x7ff, true);
+  rig.setU32(G + 0xf0a, IDT);
+  const eflags = 0x20002 | (rng.below(2) ? 0x3000 : 0) | (rng.u32() & 0x0ad5);
+  const frame = [rng.below(0x10000), rng.below(0x10000), eflags, rng.u32(), rng.below(0x10000)];
+  for (let i = 0; i < 4; i++) frame.push(rng.below(0x10000)); // ES DS FS GS
+  const stub = [0x0f, 0x01, 0x15, ...le32(G + 0xf00), 0x0f, 0x01, 0x1d, ...le32(G + 0xf08)];
+  stub.push(0x66, 0xb8, 0x18, 0x00, 0x0f, 0x00, 0xd8); // mov ax, 0x18; ltr ax
+  for (let i = frame.length - 1; i >= 0; i--) stub.push(0x68, ...le32(frame[i])); // push GS … EIP
+  stub.push(0xcf); // iret
+  rig.memory.u8.set(stub, CODE);
 }
 
 function le32(v: number): number[] {
