@@ -1,8 +1,8 @@
 /**
  * Nothing a guest does may throw a host exception (DESIGN.md, "CPU"): random instruction bytes from
  * random states in real mode, flat protected mode, paged protected mode and virtual-8086 mode under
- * a ring-0 monitor. Bounded here (a fixed
- * number of seeded cases); `npm run fuzz:cpu -- --seconds N` runs longer with fresh seeds.
+ * a ring-0 monitor. Bounded here (a fixed number of seeded cases); `npm run fuzz:cpu -- --seconds N`
+ * runs longer with fresh seeds.
  */
 import { describe, expect, it } from 'vitest';
 import { cpuPresent } from './rig';

@@ -3449,10 +3449,10 @@ export class Cpu {
     // The new task's state, read before anything changes: a #PF on the new TSS restarts cleanly.
     const regs = new Int32Array(8);
     const segs = [0, 0, 0, 0, 0, 0];
-    let newEip: number,
-      newFlags: number,
-      ldt: number,
-      cr3 = 0;
+    let newEip: number;
+    let newFlags: number;
+    let ldt: number;
+    let cr3 = 0;
     if (is32) {
       cr3 = this.readLin32(base + 0x1c, false);
       newEip = this.readLin32(base + 0x20, false);
