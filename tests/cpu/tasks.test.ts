@@ -164,6 +164,24 @@ describe.skipIf(!cpuPresent)('the faults of a task switch', () => {
   });
 });
 
+describe.skipIf(!cpuPresent)('a fault after the commit point of a switch through an IDT task gate', () => {
+  it('is delivered in the new task, at its first instruction and on its stack; the task then IRETs back to the interrupted one', () => {
+    const m = taskMachine('t_int_e');
+    m.idt(0x31, taskGate(TSEL.TSS_E));
+    m.runToHalt();
+    const log = m.log();
+    expect(log.length).toBe(1);
+    expect([log[0].vector, log[0].error, log[0].eip, log[0].cs]).toEqual([11, SEL.NOTPRESENT, TSYM.e_start, SEL.CODE0]);
+    expect(log[0].handlerEsp).toBe(T.E_STACK - 7 * 4);
+    expect(rec(m, 0)).toBe(TSEL.TSS_E);
+    expect(rec(m, 4) & EFLAGS_NT).toBe(EFLAGS_NT);
+    expect(rec(m, 0x40)).toBe(1);
+    expect(m.u32(L.TSS + TSS32.EIP)).toBe(TSYM.t_int_e_back);
+    expect(m.gdtType(TSEL.TSS_E)).toBe(TSS_AVAILABLE);
+    expect(m.gdtType(SEL.TSS)).toBe(TSS_BUSY);
+  });
+});
+
 describe.skipIf(!cpuPresent)('a 16-bit TSS', () => {
   it('CALL to a 16-bit TSS loads IP, FLAGS and the low words of the registers, FS = 0; IRET returns', () => {
     const m = taskMachine('t_call16');

@@ -3588,14 +3588,15 @@ export class Cpu {
 
   /**
    * The stack of an inner ring from the current TSS (SDM vol. 3, 6.12.1 and 7.2.1): SSn:ESPn of a
-   * 32-bit TSS, SSn:SPn of a 16-bit one; beyond the TSS limit is #TS(TSS selector).
+   * 32-bit TSS, SSn:SPn of a 16-bit one; beyond the TSS limit is #TS(TSS selector), the bounds as
+   * the SDM's INT n pseudocode writes them (offset + 7, 16-bit: + 4).
    */
   private innerStack(cpl: number): [number, number] {
     if (this.trAttr & 0x800) {
-      if (4 + cpl * 8 + 5 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
+      if (4 + cpl * 8 + 7 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
       return [this.readLin16(this.trBase + 8 + cpl * 8, false), this.readLin32(this.trBase + 4 + cpl * 8, false)];
     }
-    if (2 + cpl * 4 + 3 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
+    if (2 + cpl * 4 + 4 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
     return [this.readLin16(this.trBase + 4 + cpl * 4, false), this.readLin16(this.trBase + 2 + cpl * 4, false)];
   }
 

@@ -184,6 +184,22 @@ t_iret_ts:
   iret                               /* #TS(link) */
 1:hlt
 
+/* ---- a fault after the commit point of a switch through an IDT task gate -------------------- */
+t_int_e:
+  movl $e_resumed2, RESUME
+  int $0x31                          /* task gate to task E, whose GS is not present */
+t_int_e_back:
+  movl $1, REC + 0x40
+  hlt
+
+e_resumed2:                          /* in task E, after the kernel's #NP handler */
+  xor %eax, %eax
+  str %ax
+  mov %eax, REC + 0
+  pushf
+  popl REC + 4
+  iret                               /* NT = 1 from the INT: back to the first task */
+
 /* ---- a 16-bit TSS: CALL and IRET back --------------------------------------------------------- */
 t_call16:
   mov $0xabcd1234, %edx
