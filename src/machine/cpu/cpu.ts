@@ -3484,15 +3484,16 @@ export class Cpu {
       for (let i = 0; i < 8; i++) this.writeLin16(old + 0x12 + 2 * i, this.reg32[i], false);
       for (let s = 0; s < 4; s++) this.writeLin16(old + 0x22 + 2 * s, this.segSel[s], false);
     }
-    // Busy bits (step 6 and 10, table 7-2): JMP and IRET leave the old task (not busy any more);
-    // CALL and interrupts nest it (stays busy). The new task becomes busy (IRET: it already is).
-    if (source === TASK_JMP || source === TASK_IRET) this.setTssBusy(this.trSel, false);
-    if (source !== TASK_IRET) this.setTssBusy(sel, true);
     // CALL and interrupts: the back-link and NT in the new task (step 9).
     if (source === TASK_CALL || source === TASK_INT) {
       this.writeLin16(base, this.trSel, false);
       newFlags |= NT;
     }
+    // Busy bits (steps 6 and 10, table 7-2), last of the memory writes: JMP and IRET leave the
+    // old task (not busy any more); CALL and interrupts nest it (it stays busy). The new task
+    // becomes busy (IRET: it already is).
+    if (source === TASK_JMP || source === TASK_IRET) this.setTssBusy(this.trSel, false);
+    if (source !== TASK_IRET) this.setTssBusy(sel, true);
 
     // Commit point: TR holds the new task, CR0.TS = 1 (step 11, 13.4 for TS).
     this.trSel = sel;
