@@ -138,8 +138,8 @@ export function taskMachine(entry: string, pic?: InterruptController): TaskMachi
   for (const [sel, d] of gdt) put(L.GDT + sel, d);
   m.dv.setUint16(L.GDTR, TSEL.TSS_E + 7, true);
   put(T.LDT + 8, segment(0, 0xffffffff, 0x92, 0x4));
-  // The IDT grows to vector 0x42 (entries past the kernel's 51 start not present).
-  m.dv.setUint16(L.IDTR, 0x43 * 8 - 1, true);
+  // The IDT grows to vector 0x43 (entries past the kernel's 51 start not present).
+  m.dv.setUint16(L.IDTR, 0x44 * 8 - 1, true);
   // Identity page tables (supervisor and user, writable) with one hole at 0x5f000, for #DF.
   m.setU32(T.PD, (T.PD + 0x1000) | 7);
   for (let i = 0; i < 1024; i++) m.setU32(T.PD + 0x1000 + 4 * i, i === 0x5f ? 0 : (i << 12) | 7);

@@ -8,7 +8,19 @@
 import { describe, expect, it } from 'vitest';
 import { cpuPresent } from './rig';
 import { gate, L, SEL } from './pm-machine';
-import { EFLAGS_IF, EFLAGS_VM, IOPL3, T, taskMachine, TSEL, TSS32, TSYM, type TaskMachine } from './task-machine';
+import {
+  EFLAGS_IF,
+  EFLAGS_NT,
+  EFLAGS_VM,
+  IOPL3,
+  T,
+  taskGate,
+  taskMachine,
+  TSEL,
+  TSS32,
+  TSYM,
+  type TaskMachine,
+} from './task-machine';
 
 const GP = 13;
 const UD = 6;
@@ -190,6 +202,33 @@ describe.skipIf(!cpuPresent)('virtual-8086 mode entered by a task switch', () =>
     expect(e.handlerEsp).toBe(T.V86_RING0_STACK - 13 * 4);
     expect(m.gdtType(TSEL.TSS_V86)).toBe(11);
     expect(m.u32(L.TSS + TSS32.EIP)).toBe(TSYM.v_task + 7);
+  });
+});
+
+describe.skipIf(!cpuPresent)('a task switch out of virtual-8086 mode and back', () => {
+  it('INT n through a task gate saves the VM86 task (EFLAGS.VM = 1, real-mode selectors); IRET in the handler task resumes it in VM86', () => {
+    const m = taskMachine('v_enter');
+    monitor(m);
+    m.idt(0x43, taskGate(TSEL.TSS_B, 3));
+    frame(m, ip('v_tg'), EFLAGS_VM | IOPL3 | 2, 0x1000, 0x2000, 0x3000, 0x4000);
+    m.runToHalt();
+    expect(m.rec(4)).toBe(1); // the handler task ran once
+    expect(m.rec(0) & (EFLAGS_VM | EFLAGS_NT)).toBe(EFLAGS_NT);
+    const saved = (off: number) => m.u32(L.TSS + off);
+    expect(saved(TSS32.EFLAGS) & EFLAGS_VM).toBe(EFLAGS_VM);
+    expect(saved(TSS32.EIP)).toBe(ip('v_tg_back'));
+    expect([TSS32.CS, TSS32.SS, TSS32.ES, TSS32.DS, TSS32.FS, TSS32.GS].map((f) => saved(f) & 0xffff)).toEqual([
+      V86_CS,
+      0x3800,
+      0x1000,
+      0x2000,
+      0x3000,
+      0x4000,
+    ]);
+    expect(m.u32(0x30030) & 0xffff).toBe(0x7777); // VM86 again after the IRET: DS × 16
+    const log = vlog(m);
+    expect(log.map((e) => [e.vector, e.eip, e.cs])).toEqual([[GP, ip('v_tg_hlt'), V86_CS]]);
+    expect(log[0].eflags & EFLAGS_VM).toBe(EFLAGS_VM);
   });
 });
 

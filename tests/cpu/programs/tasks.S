@@ -365,6 +365,15 @@ v_lar:
 v_hlt2:
   hlt
 
+v_tg:                                /* IOPL 3: INT n through a task gate and IRET back */
+  int $0x43
+v_tg_back:
+  mov $0x3000, %ax
+  mov %ax, %ds
+  movw $0x7777, 0x30
+v_tg_hlt:
+  hlt
+
 v_task_code:                         /* entered by a task switch with VM = 1 */
   mov %ds, %ax
   mov %ax, 0x20
