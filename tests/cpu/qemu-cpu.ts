@@ -11,6 +11,12 @@
  * of them) — and the later entries of those logs shift accordingly; port writes are not observed
  * through this stand-in, so the I/O-bitmap test cannot pass here (its #GP records do).
  *
+ * tasks.test.ts and vm86.test.ts (QEMU 7.2): every expectation this stand-in can observe holds but
+ * one: a fault after the commit point of a JMP/CALL task switch is reported by QEMU at the JMP,
+ * where the SDM (vol. 3, 7.3, step 14) and our CPU report the new task's first instruction (through
+ * an IDT task gate QEMU agrees). The others that fail there read what the stand-in does not model:
+ * `cpu.eip/cr0/cpl/reg32`, hardware interrupts, port writes.
+ *
  * The machine memory [0, 0xA0000) and [1 MiB, 2 MiB) is carried into QEMU by a Multiboot stub that
  * copies it into place and jumps to the entry point; after a second QEMU's monitor saves memory
  * back (pmemsave), which is copied into the machine memory.

@@ -652,7 +652,7 @@ export class Cpu {
     }
     if (this.taskSwitches !== switches) {
       // A task gate's switch passed its commit point: the fault is the new task's, reported at
-      // its first instruction with its stack (SDM vol. 3, 7.3, step 12; switchTasks sets start).
+      // its first instruction with its stack (SDM vol. 3, 7.3, steps 13–14; switchTasks sets start).
       esp = this.startEsp;
       returnEip = this.start;
     }
@@ -3434,11 +3434,13 @@ export class Cpu {
   private taskSwitches = 0;
 
   /**
-   * The task switch proper (SDM vol. 3, 7.3, steps 3–12, and table 7-1 for the faults). `eip` is
+   * The task switch proper (SDM vol. 3, 7.3, steps 3–14, and table 7-1 for the faults). `eip` is
    * what the old task resumes at: the next instruction for JMP/CALL/IRET/INT n, the faulting one
    * for a fault. Up to the commit point (TR loaded) a fault leaves the old task as it was; after
    * it, faults while loading the new task's segments are taken in the new task's context, with
-   * the new task's EIP and ESP (7.3, step 12).
+   * the new task's EIP and ESP: the handler sees the new task's first instruction as not yet
+   * executed (7.3, steps 13–14). QEMU differs here for JMP and CALL (it reports the switching
+   * instruction's EIP, with the new task's registers and TR).
    */
   private switchTasks(sel: number, lo: number, hi: number, source: number, eip: number): void {
     const is32 = (hi & 0x800) !== 0; // type 9/11: 32-bit TSS; 1/3: 16-bit (80286) TSS
