@@ -135,6 +135,20 @@ describe.skipIf(!cpuPresent)('exceptions through task gates', () => {
   });
 });
 
+describe.skipIf(!cpuPresent)('a task switch whose old TSS is not present', () => {
+  it('is #PF at the JMP with nothing changed: no busy bit, no saved field, CR0.TS clear', () => {
+    const m = taskMachine('t_tsspf');
+    m.setU32(T.PD + 0x1000 + 4 * (L.TSS >>> 12), 0); // the page of the running task's TSS
+    m.runToHalt();
+    const log = m.log();
+    expect(log.map((e) => [e.vector, e.error, e.eip, e.cr2])).toEqual([[14, 2, TSYM.t_tsspf_at, L.TSS]]);
+    expect(m.gdtType(TSEL.TSS_B)).toBe(TSS_AVAILABLE);
+    expect(m.gdtType(SEL.TSS)).toBe(TSS_BUSY);
+    expect(m.u32(L.TSS + TSS32.EIP)).toBe(0);
+    expect(m.cpu.cr0 & CR0_TS).toBe(0);
+  });
+});
+
 describe.skipIf(!cpuPresent)('the faults of a task switch', () => {
   const m = cpuPresent ? taskMachine('t_faults') : null!;
   const log = cpuPresent ? (m.runToHalt(), m.log()) : [];

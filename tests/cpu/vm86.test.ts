@@ -132,6 +132,11 @@ describe.skipIf(!cpuPresent)('virtual-8086 mode at IOPL 3, entered by IRET', () 
     expect([log[3].vector, log[3].error, log[3].eip]).toEqual([GP, SEL.CODE3 & 0xfffc, ip('v_int42')]);
   });
 
+  it('IRET in VM86 at IOPL 3 is the real-mode IRET: IF from the image, IOPL and VM kept', () => {
+    expect(log[4].eflags & (EFLAGS_VM | IOPL3 | EFLAGS_IF)).toBe(EFLAGS_VM | IOPL3);
+    expect(log[4].esp).toBe(0x200);
+  });
+
   it('HLT in VM86 is #GP(0) (CPL 3); the monitor halts in ring 0', () => {
     expect([log[4].vector, log[4].error, log[4].eip]).toEqual([GP, 0, ip('v_hlt')]);
     expect(log.length).toBe(5);

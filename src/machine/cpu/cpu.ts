@@ -3475,6 +3475,10 @@ export class Cpu {
     const old = this.trBase;
     const old32 = (this.trAttr & 0x800) !== 0;
     const oldFlags = source === TASK_IRET ? this.flags & ~NT : this.flags;
+    // Both TSSs must be present for the writes below (step 4): a #PF now leaves nothing half done.
+    this.mmu.translate(old, true, false);
+    this.mmu.translate(old + (old32 ? 0x67 : 0x2b), true, false);
+    if (source === TASK_CALL || source === TASK_INT) this.mmu.translate(base, true, false);
     if (old32) {
       this.writeLin32(old + 0x20, eip, false);
       this.writeLin32(old + 0x24, oldFlags, false);

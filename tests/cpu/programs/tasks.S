@@ -153,6 +153,17 @@ b_df:
   incl REC + 32
   hlt
 
+/* ---- the old TSS on a page that is not present: #PF before anything changes ---------------- */
+t_tsspf:
+  mov $PD, %eax
+  mov %eax, %cr3
+  mov %cr0, %eax
+  or $0x80000000, %eax
+  mov %eax, %cr0
+t_tsspf_at:
+  ljmp $SEL_TSS_B, $0
+  hlt
+
 /* ---- the faults of a task switch (logged by the kernel, RESUME after each) ------------------- */
 t_faults:
   movl $1f, RESUME
@@ -326,6 +337,11 @@ v_int42:
   pop %es
   movw %es:0x10, %cx
   movw %cx, 0x1c
+  pushw $0x0002                      /* a FLAGS image with IOPL 0 and IF 0 */
+  push %cs
+  pushw $(1f - v_main)               /* v_main is at VBASE: an IP */
+  iret                               /* IOPL 3: the real-mode IRET; IOPL stays 3, IF = 0 */
+1:
 v_hlt:
   hlt                                /* #GP(0): the monitor halts */
 
