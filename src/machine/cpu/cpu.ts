@@ -1,8 +1,7 @@
 /**
  * The IA-32 interpreter (first cut): real mode and 32/16-bit protected mode, rings with the TSS
- * stack switch on interrupts, IDT gates, exceptions with error codes, hardware task switches and
- * virtual-8086 mode, paging through the MMU (mmu.ts) with exact A/D bits and the hypervisor's
- * second stage.
+ * stack switch on interrupts, IDT gates, exceptions with error codes, paging through the MMU
+ * (mmu.ts) with exact A/D bits and the hypervisor's second stage.
  *
  * What is here and what is not is listed in README.md next to this file. Nothing a guest does
  * throws out of run(): guest faults are internal `CpuFault`/`PageFault` values turned into the
