@@ -99,15 +99,6 @@ const DE = 0,
 void DB;
 
 /**
- * What starts a task switch: it decides the busy bits, EFLAGS.NT and the previous-task link
- * (SDM vol. 3, 7.3 and table 7-2). TASK_INT: an interrupt or exception through a task gate.
- */
-const TASK_JMP = 0,
-  TASK_CALL = 1,
-  TASK_IRET = 2,
-  TASK_INT = 3;
-
-/**
  * Handlers of the decoded-instruction cache (w0 & 0x3f; 0 = not decoded yet), with D_MAY_FAULT
  * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
  */
@@ -4014,6 +4005,15 @@ export class Cpu {
 /** System descriptor types LAR accepts (TSS 16/32 avail/busy, LDT, call and task gates) and LSL accepts. */
 const LAR_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 9) | (1 << 0xb) | (1 << 0xc);
 const LSL_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 9) | (1 << 0xb);
+
+/**
+ * What starts a task switch: it decides the busy bits, EFLAGS.NT and the previous-task link
+ * (SDM vol. 3, 7.3 and table 7-2). TASK_INT: an interrupt or exception through a task gate.
+ */
+const TASK_JMP = 0,
+  TASK_CALL = 1,
+  TASK_IRET = 2,
+  TASK_INT = 3;
 
 /** INT n / INT3 / INTO: a trap with the return address after the instruction. */
 class SoftInt {
