@@ -70,11 +70,17 @@ describe.skipIf(!cpuPresent)('protected mode: rings, gates, IRET', () => {
     expect(e.eip).toBe(SYM.at_int30_ts);
   });
 
+  it('a stack switch to a not-present TSS.SS0 is #SS(selector), not #TS (SDM vol. 2, INT n)', () => {
+    const e = log[6];
+    expect([e.vector, e.error & 0xfffc]).toEqual([SS, SEL.NOTPRESENT]);
+    expect(e.eip).toBe(SYM.at_int30_ss);
+  });
+
   it('MOV from CR0 at CPL 3 is #GP(0); HLT at CPL 3 is #GP(0)', () => {
-    expect([log[6].vector, log[6].error]).toEqual([GP, 0]);
+    expect([log[7].vector, log[7].error]).toEqual([GP, 0]);
     expect(m.rec(5) & 0xffff).toBe(SEL.CODE3);
-    expect([log[7].vector, log[7].error, log[7].cs]).toEqual([GP, 0, SEL.CODE3]);
-    expect(log.length).toBe(8);
+    expect([log[8].vector, log[8].error, log[8].cs]).toEqual([GP, 0, SEL.CODE3]);
+    expect(log.length).toBe(9);
     expect(m.cpu.halted).toBe(true);
   });
 });

@@ -210,3 +210,17 @@ describe.skipIf(!cpuPresent)('a 16-bit TSS', () => {
     expect(m.u16(T.TSS_C16 + 0x0e)).toBe(TSYM.c_iret + 1 - T.TASKS); // IP saved after the IRET
   });
 });
+
+describe.skipIf(!cpuPresent)('reset after tasks ran', () => {
+  it('leaves TR and LDTR as the SDM gives them after RESET: selector 0, base 0, limit 0xFFFF (table 9-1)', () => {
+    const m = taskMachine('t_jmp');
+    m.tss32(T.TSS_B, { eip: TSYM.b_jmp, esp: T.B_STACK, ds: TSEL.LDT_DATA, ldt: TSEL.LDT, ebx: 0 });
+    m.runToHalt();
+    // The descriptor caches are not visible to a program before it loads them again: read them.
+    const cpu = m.cpu as unknown as Record<'trSel' | 'trBase' | 'trLimit' | 'ldtSel' | 'ldtBase' | 'ldtLimit', number>;
+    expect(cpu.trBase).not.toBe(0); // a TSS was loaded
+    m.cpu.reset();
+    expect([cpu.trSel, cpu.trBase, cpu.trLimit]).toEqual([0, 0, 0xffff]);
+    expect([cpu.ldtSel, cpu.ldtBase, cpu.ldtLimit]).toEqual([0, 0, 0xffff]);
+  });
+});

@@ -428,7 +428,12 @@ export class Cpu {
     this.gdtLimit = 0xffff;
     this.idtBase = 0;
     this.idtLimit = 0x3ff;
+    // LDTR and TR: selector 0, base 0, limit 0xFFFF, present (SDM vol. 3, table 9-1); TR's type
+    // a busy 32-bit TSS, as QEMU and Bochs give it.
     this.ldtSel = this.trSel = 0;
+    this.ldtBase = this.trBase = 0;
+    this.ldtLimit = this.trLimit = 0xffff;
+    this.trAttr = 0x8b00;
     this._cpl = 0;
     this.codeSize32 = this.stackSize32 = false;
     this.halted = false;
@@ -814,7 +819,9 @@ export class Cpu {
     if (!isSeg) throw new CpuFault(err, sel & 0xfffc);
     if (s === SS) {
       if (isCode || !(hi & 0x200) || rpl !== cpl || dpl !== cpl) throw new CpuFault(err, sel & 0xfffc);
-      if (!(hi & 0x8000)) throw new CpuFault(vector === TS ? TS : SS_, sel & 0xfffc);
+      // Not present is #SS(selector) on every path, the stack switches of INT n and call gates
+      // included (SDM vol. 2, INT n and CALL: "IF stack segment not present THEN #SS").
+      if (!(hi & 0x8000)) throw new CpuFault(SS_, sel & 0xfffc);
       this.stackSize32 = (hi & (1 << 22)) !== 0;
     } else {
       if (isCode && !(hi & 0x200)) throw new CpuFault(GP, sel & 0xfffc);

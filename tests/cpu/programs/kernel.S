@@ -100,27 +100,32 @@ common:
   pop %eax
   lret
 
-  /* #TS through a conforming code segment: runs at the interrupted CPL on its stack. Logs the
-     vector and error code, repairs TSS.SS0, and resumes at *RESUME. */
+  /* #TS (and #SS, at SS_HANDLER) through a conforming code segment: runs at the interrupted
+     CPL on its stack. Logs the vector and error code, repairs TSS.SS0, and resumes at *RESUME. */
   .org TS_HANDLER - KERNEL
-  push %eax
+  push $10
+  jmp 1f
+  .org SS_HANDLER - KERNEL
+  push $12
+1:push %eax
   push %ebx
   mov %ss:LOGPTR, %ebx
-  movl $10, %ss:0(%ebx)
   mov 8(%esp), %eax
-  mov %eax, %ss:4(%ebx)
+  mov %eax, %ss:0(%ebx)
   mov 12(%esp), %eax
-  mov %eax, %ss:8(%ebx)
+  mov %eax, %ss:4(%ebx)
   mov 16(%esp), %eax
+  mov %eax, %ss:8(%ebx)
+  mov 20(%esp), %eax
   mov %eax, %ss:12(%ebx)
   add $LOG_ENTRY, %ebx
   mov %ebx, %ss:LOGPTR
   movl $SEL_DATA0, %ss:TSS + 8
   mov %ss:RESUME, %eax
-  mov %eax, 12(%esp)
+  mov %eax, 16(%esp)
   pop %ebx
   pop %eax
-  add $4, %esp
+  add $8, %esp
   iret
 
   .org STUBS - KERNEL

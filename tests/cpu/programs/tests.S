@@ -47,7 +47,14 @@ at_int31:
   movl $0, TSS + 8                  /* TSS.SS0 = null: the next stack switch fails */
 at_int30_ts:
   int $0x30                         /* #TS(0) (delivered through a conforming segment) */
-4:movl $5f, RESUME
+4:movl $6f, RESUME
+  movl $SEL_NOTPRESENT, TSS + 8     /* TSS.SS0 = a not-present ring-0 data segment */
+  movl $(SEL_CONFORMING << 16) | SS_HANDLER, IDT + 8 * 12   /* #SS through the conforming */
+  movl $0x8e00, IDT + 8 * 12 + 4                             /* handler, as #TS above */
+at_int30_ss:
+  int $0x30                         /* #SS(SEL_NOTPRESENT), not #TS (SDM vol. 2, INT n) */
+6:movl $5f, RESUME
+  movl $(SEL_CODE0 << 16) | (STUBS + 16 * 12), IDT + 8 * 12  /* #SS's own gate back */
   mov %cr0, %eax                    /* CPL 3: #GP(0) */
 5:mov %cs, %eax
   mov %eax, REC + 20                /* REC+20: still ring 3 */
