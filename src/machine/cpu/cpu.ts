@@ -13,6 +13,80 @@ import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
+import {
+  D_MAY_FAULT,
+  D_STACK,
+  D_SLOW,
+  D_ALU_RR,
+  D_ALU_RM,
+  D_ALU_MR,
+  D_ALU_RI,
+  D_ALU_MI,
+  D_TEST_RR,
+  D_TEST_MR,
+  D_TEST_RI,
+  D_MOV_RR,
+  D_MOV_MR,
+  D_MOV_RM,
+  D_MOV_RI,
+  D_MOV_MI,
+  D_LEA,
+  D_INC_R,
+  D_DEC_R,
+  D_PUSH_R,
+  D_POP_R,
+  D_PUSH_I,
+  D_JCC,
+  D_JMP,
+  D_CALL,
+  D_RET,
+  D_CALL_R,
+  D_CALL_M,
+  D_JMP_R,
+  D_JMP_M,
+  D_GENERIC,
+  D_NOP,
+  D_CDQ,
+  D_LEAVE,
+  D_SHIFT_R,
+  D_GRP3_R,
+  D_IMUL3_R,
+  D_MOVZX8_M,
+  D_SETCC_R,
+  D_PUSH_M,
+  D_MOVX_R,
+  D_ALU_JCC,
+  G_ALU8_AI,
+  G_ALU8_MR,
+  G_ALU8_RM,
+  G_ALU8_MI,
+  G_MOV8_MI,
+  G_MOV8_MR,
+  G_MOV8_RM,
+  G_TEST8,
+  G_TEST8_MI,
+  G_TEST_MI,
+  G_IMUL3,
+  G_IMUL2,
+  G_SHIFT,
+  G_SHIFT8,
+  G_GRP3,
+  G_GRP3_8,
+  G_INCDEC,
+  G_INCDEC8,
+  G_PUSH_M,
+  G_SETCC,
+  G_CMOV,
+  G_MOVX,
+  LZ_ADD,
+  LZ_SUB,
+  LZ_LOGIC,
+  LZ_INC,
+  LZ_DEC,
+  LZ_SHL,
+  LZ_SHR,
+  LZ_SAR,
+} from './decoded';
 
 export interface CpuEnv {
   memory: MachineMemory;
@@ -74,76 +148,6 @@ const DE = 0,
   PF_ = 14;
 void DB;
 
-/**
- * Handlers of the decoded-instruction cache (w0 & 0x3f; 0 = not decoded yet), with D_MAY_FAULT
- * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
- */
-const D_MAY_FAULT = 0x40;
-/** Set in w0 for the stack forms, run by execStack(). */
-const D_STACK = 0x80;
-const D_SLOW = 1 | D_MAY_FAULT,
-  D_ALU_RR = 2,
-  D_ALU_RM = 3,
-  D_ALU_MR = 4,
-  D_ALU_RI = 5,
-  D_ALU_MI = 6,
-  D_TEST_RR = 7,
-  D_TEST_MR = 8,
-  D_TEST_RI = 9,
-  D_MOV_RR = 10,
-  D_MOV_MR = 11,
-  D_MOV_RM = 12,
-  D_MOV_RI = 13,
-  D_MOV_MI = 14,
-  D_LEA = 15,
-  D_INC_R = 16,
-  D_DEC_R = 17,
-  D_PUSH_R = 18,
-  D_POP_R = 19,
-  D_PUSH_I = 20,
-  D_JCC = 21,
-  D_JMP = 22,
-  D_CALL = 23,
-  D_RET = 24,
-  D_CALL_R = 26,
-  D_CALL_M = 27,
-  D_JMP_R = 28,
-  D_JMP_M = 29,
-  D_GENERIC = 31,
-  D_NOP = 32,
-  D_CDQ = 33,
-  D_LEAVE = 34,
-  D_SHIFT_R = 35,
-  D_GRP3_R = 36,
-  D_IMUL3_R = 37,
-  D_MOVZX8_M = 38,
-  D_SETCC_R = 39,
-  D_PUSH_M = 40,
-  D_MOVX_R = 41,
-  D_ALU_JCC = 42;
-/** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
-const G_ALU8_AI = 1,
-  G_ALU8_MR = 2,
-  G_ALU8_RM = 3,
-  G_ALU8_MI = 4,
-  G_MOV8_MI = 5,
-  G_MOV8_MR = 6,
-  G_MOV8_RM = 7,
-  G_TEST8 = 8,
-  G_TEST8_MI = 9,
-  G_TEST_MI = 10,
-  G_IMUL3 = 11,
-  G_IMUL2 = 12,
-  G_SHIFT = 13,
-  G_SHIFT8 = 14,
-  G_GRP3 = 15,
-  G_GRP3_8 = 16,
-  G_INCDEC = 17,
-  G_INCDEC8 = 18,
-  G_PUSH_M = 19,
-  G_SETCC = 20,
-  G_CMOV = 21,
-  G_MOVX = 22;
 /** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
 const MAY_FAULT = new Uint8Array(64);
 for (const h of [
@@ -178,16 +182,6 @@ const MAX_DECODED_PAGES = 256;
 function rd32(q: Uint8Array, k: number): number {
   return q[k] | (q[k + 1] << 8) | (q[k + 2] << 16) | (q[k + 3] << 24);
 }
-
-/** Kinds of the lazy arithmetic flags (Cpu.lz). */
-const LZ_ADD = 1,
-  LZ_SUB = 2,
-  LZ_LOGIC = 3,
-  LZ_INC = 4,
-  LZ_DEC = 5,
-  LZ_SHL = 6, // 32-bit shifts by 1–31 (lzv[1] = count)
-  LZ_SHR = 7,
-  LZ_SAR = 8;
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
