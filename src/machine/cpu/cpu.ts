@@ -12,6 +12,7 @@ import type { AccessSize, InterruptController, IoBus, MmioBus } from '../bus';
 import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
+import { BlockPage, compileBlock, NEVER, type Block } from './blocks';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
 import {
   D_MAY_FAULT,
@@ -104,7 +105,16 @@ export interface CpuEnv {
    * would otherwise decode its handler afresh each time. Default true: anyone may write.
    */
   externalCodeWrites?: boolean;
+  /**
+   * The block compiler (blocks.ts): a run of cached instructions is compiled once it has started
+   * this many times; 1 compiles on first execution (tests), -1 turns the compiler off (the
+   * interpreter alone). Default BLOCK_THRESHOLD.
+   */
+  blockThreshold?: number;
 }
+
+/** Executions of an instruction before the block starting there is compiled (CpuEnv.blockThreshold). */
+export const BLOCK_THRESHOLD = 32;
 
 export const RunExit = { BUDGET: 0, HLT: 1, TRIPLE_FAULT: 2, STOPPED: 3 } as const;
 export type RunExit = (typeof RunExit)[keyof typeof RunExit];
@@ -324,6 +334,7 @@ export class Cpu {
 
   constructor(private readonly env: CpuEnv) {
     this.externalWrites = env.externalCodeWrites !== false;
+    this.blockThreshold = env.blockThreshold ?? BLOCK_THRESHOLD;
     this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
     this.u8 = env.memory.u8;
     this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
@@ -482,6 +493,23 @@ export class Cpu {
         this.startEsp = r[ESP];
         this._eip = eip;
         idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
+      }
+      if (idx < 4096 && this.blockThreshold >= 0) {
+        // A compiled block (blocks.ts) runs from here to its end in one call: when it fits the
+        // budget, and not when an interrupt waits (only the STI/MOV SS shadow kept it from
+        // events(); it is delivered after this one instruction).
+        let blk = this.winBlocks[idx];
+        if (blk === undefined && ++this.winHits[idx] >= this.blockThreshold) blk = this.compileAt(idx, eip);
+        if (
+          blk !== undefined &&
+          blk.eip === eip &&
+          this.instructions + blk.length <= end &&
+          !(this.fl & IF && this.env.pic.hasInterrupt())
+        ) {
+          this.tracePos--; // the block writes the EIPs of its instructions into the ring itself
+          eip = blk.run(this, end);
+          continue;
+        }
       }
       const d = this.winPage;
       const p = idx << 2;
@@ -790,6 +818,7 @@ export class Cpu {
   }
   private mmioRead(size: AccessSize): number {
     const v = this.env.mmio.read(this.mmu.lastPhys, size);
+    this.bBreak = 1; // a device may have raised an interrupt or written memory: leave a compiled block
     if (this.externalWrites) this.codeChangedOutside();
     return v;
   }
@@ -854,6 +883,7 @@ export class Cpu {
   /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
   private mmioWrite(size: AccessSize, v: number): void {
     this.env.mmio.write(this.mmu.lastPhys, size, v);
+    this.bBreak = 1;
     if (this.externalWrites) this.codeChangedOutside();
   }
   private readLin(lin: number, size: number): number {
@@ -1626,6 +1656,7 @@ export class Cpu {
   private codeChangedOutside(): void {
     this.codeEpoch++;
     this.winGen = -1;
+    this.bBreak = 1;
   }
 
   /** The cached memory forms and the generic ones (the stack forms: execStack; registers: execReg). */
@@ -1863,6 +1894,12 @@ export class Cpu {
     this.dEpochs[frame] = this.codeEpoch;
     this.winPage = page;
     this.winFrame = frame;
+    if (this.blockThreshold >= 0) {
+      let bp = this.bPages[frame];
+      if (bp === undefined) bp = this.bPages[frame] = new BlockPage();
+      this.winBlocks = bp.blocks;
+      this.winHits = bp.hits;
+    }
     this.winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
     this.winGen = this.mmu.generation;
     return true;
@@ -1874,6 +1911,7 @@ export class Cpu {
       for (const f of this.dFrames) {
         this.dPages[f] = undefined;
         this.dLists[f] = undefined;
+        this.bPages[f] = undefined; // no codeLines protect their blocks any more
       }
       this.dFrames = [];
       this.codeLines.fill(0);
@@ -1887,6 +1925,7 @@ export class Cpu {
   }
 
   private clearDecodedPage(frame: number): void {
+    this.bPages[frame]?.clear();
     const page = this.dPages[frame];
     const list = this.dLists[frame];
     if (page === undefined || list === undefined) return;
@@ -1904,6 +1943,58 @@ export class Cpu {
     const first = Math.max(0, (o & 0xfff) - 14);
     const last = Math.min(4095, (o & 0xfff) + size - 1);
     for (let i = first; i <= last; i++) page[i << 2] = 0;
+    // A compiled block holding one of them goes too, and a running block stops after this store.
+    const bp = this.bPages[frame];
+    if (bp !== undefined && bp.written(first, last)) this.bBreak = 1;
+  }
+
+  // ---- compiled blocks (blocks.ts) --------------------------------------------------------------
+  //
+  // Hot path. The blocks of a frame live in its BlockPage next to its decoded entries and are
+  // dropped with them (clearDecodedPage, the cache starting over, codeWritten). The generated code
+  // reads and writes the members of this class by name (reg32, fl, lz, lzv, start, startEsp,
+  // instructions, bBreak, readLin32, writeLin32, push32, pop32, cond, cfBit, execGeneric, …).
+
+  /** Per machine frame: its compiled blocks and hit counts (only while blockThreshold ≥ 0). */
+  private bPages: (BlockPage | undefined)[] = [];
+  private winBlocks: (Block | undefined)[] = [];
+  private winHits = new Int32Array(4096);
+  private readonly blockThreshold: number;
+  /**
+   * Set when a compiled block must stop after the current instruction: an access went to a
+   * device (it may raise an interrupt or write memory), a store dropped a compiled block (SMC),
+   * memory was changed from outside. Cleared when a block starts.
+   */
+  bBreak = 0;
+
+  /** Compiles the block at byte `idx` of the window's frame (EIP `eip`); undefined when none can start there. */
+  private compileAt(idx: number, eip: number): Block | undefined {
+    const page = this.winPage;
+    const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i));
+    const bp = this.bPages[this.winFrame];
+    if (blk === undefined || bp === undefined) {
+      this.winHits[idx] = NEVER;
+      return undefined;
+    }
+    bp.add(blk);
+    return blk;
+  }
+
+  /**
+   * The trace ring after a compiled block retired `count` instructions: its EIPs (one pass:
+   * `eips`) repeated, of which the ring keeps the last 64.
+   */
+  traceBlock(eips: Int32Array, count: number): void {
+    const ring = this.traceRing;
+    const pos = this.tracePos;
+    const n = eips.length;
+    let j = count > 64 ? count - 64 : 0;
+    let e = j % n;
+    for (; j < count; j++) {
+      ring[(pos + j) & 63] = eips[e];
+      if (++e === n) e = 0;
+    }
+    this.tracePos = pos + count;
   }
 
   /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */
