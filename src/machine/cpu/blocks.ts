@@ -384,7 +384,7 @@ class Gen {
     }
     if (e === null) {
       this.flush();
-      e = `c.cond(${cc})`;
+      return `c.cond(${cc})`; // Cpu.cond negates the odd conditions itself
     }
     return cc & 1 ? `!(${e})` : `(${e})`;
   }
