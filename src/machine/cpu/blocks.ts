@@ -109,10 +109,15 @@ export class BlockPage {
     this.live.push(b);
   }
 
+  /**
+   * Drops every block. The hit counts stay (the code was hot, and most often it is the same
+   * code again: recompiling it finds the function in `compiled`), except the NEVER marks.
+   */
   clear(): void {
     for (const b of this.live) this.blocks[b.first] = undefined;
     this.live = [];
-    this.hits.fill(0);
+    const hits = this.hits;
+    for (let i = 0; i < 4096; i++) if (hits[i] < 0) hits[i] = 0;
   }
 
   /** Drops the blocks holding an instruction that starts in [first, last]; true if any. */
@@ -182,15 +187,27 @@ export function compileBlock(
   if (insns.length === 0) return undefined;
   const gen = new Gen(insns, n, eip);
   const src = gen.source();
-  let run: BlockFn;
-  try {
-    const factory = new Function('K', 'EIPS', `"use strict";\n${src}`) as (k: Int32Array[], e: Int32Array) => BlockFn;
-    run = factory(gen.consts, Int32Array.from(gen.eips));
-  } catch {
-    return undefined; // e.g. a page whose CSP forbids eval: the interpreter runs everything
+  // The same code compiled before (its page was cleared by the epoch of outside writes, say):
+  // the same function, which V8 has already optimised, instead of a fresh one to warm up again.
+  const key = gen.consts.length ? `${src}\n${gen.consts.map((k) => k.join()).join(';')}` : src;
+  let run = compiled.get(key);
+  if (run === undefined) {
+    try {
+      const factory = new Function('K', 'EIPS', `"use strict";\n${src}`) as (k: Int32Array[], e: Int32Array) => BlockFn;
+      run = factory(gen.consts, Int32Array.from(gen.eips));
+    } catch {
+      return undefined; // e.g. a page whose CSP forbids eval: the interpreter runs everything
+    }
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(key, run);
   }
   return { run, eip, length: n, first: idx, last: pos - 1 };
 }
+
+/** Compiled functions by their source (and constants), shared by every CPU of this thread. */
+const compiled = new Map<string, BlockFn>();
+/** Past this many the map starts over (a guest that keeps generating code). */
+const MAX_COMPILED = 20000;
 
 /** ALU operations the compiler inlines (ADC and SBB go through Cpu.alu32): expression, lazy kind. */
 const ALU: Record<number, [string, number]> = {
