@@ -243,6 +243,8 @@ class Gen {
   /** Per faultable instruction (by `n`): the flush its catch needs, if any. */
   private catchFlush: string[] = [];
   private loops: boolean;
+  /** Whether the code reaches into the TLB and memory itself (read32/write32). */
+  private usesMem = false;
 
   constructor(
     private readonly insns: Insn[],
@@ -271,11 +273,21 @@ class Gen {
       .map((f, n) => (f ? `case ${n}: ${f} break;` : ''))
       .filter((s) => s)
       .join(' ');
+    const trace = this.loops
+      ? [`      c.traceBlock(EIPS, (it + 1) * ${total});`]
+      : [
+          '      const tp = c.tracePos; const TR = c.traceRing;',
+          ...this.eips.map((e, j) => `      TR[(tp + ${j}) & 63] = ${e};`),
+          `      c.tracePos = tp + ${total};`,
+        ];
     return [
       'return function block(c, end) {',
       '  const r = c.reg32; const lzv = c.lzv; const SB = c.segBase; const SL = c.segLimit; const SA = c.segAttr;',
-      '  const mmu = c.mmu; const g0 = mmu.generation;',
-      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, it = 0;',
+      '  const mmu = c.mmu; const g0 = mmu.generation; const ss32 = c.stackSize32;',
+      this.usesMem
+        ? '  const TF = mmu.flags; const TM = mmu.machine; const M32 = c.mem32; const U8 = c.u8; const CL = c.codeLines; const NR = c._cpl === 3 ? 2 : 1; const NW = c._cpl === 3 ? 8 : 4;'
+        : '',
+      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, it = 0, lp = 0, fl = 0, mo = 0, pv = 0;',
       '  c.bBreak = 0;',
       '  try {',
       '    for (;;) {',
@@ -284,7 +296,7 @@ class Gen {
       this.loops
         ? `      if (t === ${this.start} && c.bBreak === 0 && c.instructions + ${total} <= end) { it++; continue; }`
         : '',
-      `      c.traceBlock(EIPS, (it + 1) * ${total});`,
+      ...trace,
       '      return t;',
       '    }',
       '  } catch (e) {',
@@ -352,6 +364,35 @@ class Gen {
     const s = (i.w1 >> 10) & 7;
     this.emit(`o = ${this.offset(i.w1, i.disp)}; t = (SB[${s}] + o) | 0;`);
     this.segCheck(s, size, write);
+  }
+  /**
+   * `dst` = the dword at linear address t: the TLB hit inline (Mmu.translate's fast path, within
+   * the page), Cpu.readLin32 for the rest (a miss, a page-crossing dword, a device).
+   */
+  private read32(dst: string): void {
+    this.usesMem = true;
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); ${dst} = (mo & 3) === 0 ? M32[mo >> 2] : U8[mo] | (U8[mo + 1] << 8) | (U8[mo + 2] << 16) | (U8[mo + 3] << 24); } else ${dst} = c.readLin32(t);`,
+    );
+  }
+  /** The dword `val` (a local or a constant) to linear address t, as Cpu.writeLin32 (codeWritten included). */
+  private write32(val: string): void {
+    this.usesMem = true;
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) c.codeWritten(mo, 4); } else c.writeLin32(t, ${val});`,
+    );
+  }
+  /** PUSH of a dword (Cpu.push32; inline for a 32-bit stack). */
+  private push(val: string): void {
+    this.emit(`pv = ${val}; if (ss32) { o = (r[4] - 4) | 0; t = (SB[2] + o) | 0;`);
+    this.write32('pv');
+    this.emit('r[4] = o; } else c.push32(pv);');
+  }
+  /** POP of a dword into `dst` (Cpu.pop32). */
+  private pop(dst: string): void {
+    this.emit('if (ss32) { t = (SB[2] + r[4]) | 0;');
+    this.read32(dst);
+    this.emit(`r[4] = (r[4] + 4) | 0; } else ${dst} = c.pop32();`);
   }
   private segCheck(s: number, size: number, write: boolean): void {
     this.emit(
@@ -463,7 +504,7 @@ class Gen {
         const op = x & 7;
         const dst = (x >> 3) & 7;
         this.address(i, 4, false);
-        this.emit('a = c.readLin32(t);');
+        this.read32('a');
         const res = this.alu(op, `r[${dst}]`, 'a');
         if (op !== 7) this.emit(`r[${dst}] = ${res};`);
         this.breakCheck(i, false);
@@ -479,18 +520,20 @@ class Gen {
         const f = ALU[op];
         this.emit(`b = ${b};`);
         if (f) {
-          this.emit(`a = c.readLin32(t); v = ${ALU_MEM[op]};`);
+          this.read32('a');
+          this.emit(`v = ${ALU_MEM[op]};`);
           if (op !== 7) {
             this.segCheck((i.w1 >> 10) & 7, 4, true);
-            this.emit('c.writeLin32(t, v);');
+            this.write32('v');
           }
           this.emit('fa = a; fb = b; fr = v;');
           this.setPending(f[1]);
         } else {
           this.cpuFlags();
-          this.emit(`a = c.readLin32(t); v = c.alu32(${op}, a, b);`);
+          this.read32('a');
+          this.emit(`v = c.alu32(${op}, a, b);`);
           this.segCheck((i.w1 >> 10) & 7, 4, true);
-          this.emit('c.writeLin32(t, v);');
+          this.write32('v');
         }
         this.breakCheck(i, op !== 7);
         break;
@@ -505,7 +548,8 @@ class Gen {
         break;
       case D_TEST_MR:
         this.address(i, 4, false);
-        this.emit(`a = c.readLin32(t); fa = a; fb = r[${x & 7}]; fr = fa & fb;`);
+        this.read32('a');
+        this.emit(`fa = a; fb = r[${x & 7}]; fr = fa & fb;`);
         this.setPending(LZ_LOGIC);
         this.breakCheck(i, false);
         break;
@@ -517,13 +561,14 @@ class Gen {
         break;
       case D_MOV_RM:
         this.address(i, 4, false);
-        this.emit(`r[${x & 7}] = c.readLin32(t);`);
+        this.read32(`r[${x & 7}]`);
         this.breakCheck(i, false);
         break;
       case D_MOV_MR:
       case D_MOV_MI:
         this.address(i, 4, true);
-        this.emit(`c.writeLin32(t, ${h === D_MOV_MR ? `r[${x & 7}]` : i.imm});`);
+        this.emit(`v = ${h === D_MOV_MR ? `r[${x & 7}]` : i.imm};`);
+        this.write32('v');
         this.breakCheck(i, true);
         break;
       case D_MOVZX8_M:
@@ -602,24 +647,28 @@ class Gen {
         break;
       case D_PUSH_R:
         // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
-        this.emit(`c.push32(r[${x}]);`);
+        this.push(`r[${x}]`);
         this.breakCheck(i, true);
         break;
       case D_PUSH_I:
-        this.emit(`c.push32(${i.imm});`);
+        this.push(`${i.imm}`);
         this.breakCheck(i, true);
         break;
       case D_PUSH_M:
         this.address(i, 4, false);
-        this.emit('c.push32(c.readLin32(t));');
+        this.read32('a');
+        this.push('a');
         this.breakCheck(i, true);
         break;
       case D_POP_R:
-        this.emit(`v = c.pop32(); r[${x}] = v;`);
+        this.pop('v');
+        this.emit(`r[${x}] = v;`);
         this.breakCheck(i, false);
         break;
       case D_LEAVE:
-        this.emit('if (c.stackSize32) r[4] = r[5]; else c.setReg(4, 2, r[5]); r[5] = c.pop32();');
+        this.emit('if (ss32) r[4] = r[5]; else c.setReg(4, 2, r[5]);');
+        this.pop('v');
+        this.emit('r[5] = v;');
         this.breakCheck(i, false);
         break;
       case D_GENERIC:
@@ -639,20 +688,28 @@ class Gen {
         break;
       case D_JMP_M:
         this.address(i, 4, false);
-        this.emit('t = c.readLin32(t) | 0;');
+        this.read32('v');
+        this.emit('t = v;');
         break;
       case D_CALL:
-        this.emit(`c.push32(${i.next}); t = ${(i.next + i.imm) | 0};`);
+        this.push(`${i.next}`);
+        this.emit(`t = ${(i.next + i.imm) | 0};`);
         break;
       case D_CALL_R:
-        this.emit(`v = r[${x}]; c.push32(${i.next}); t = v;`);
+        this.emit(`v = r[${x}];`);
+        this.push(`${i.next}`);
+        this.emit('t = v;');
         break;
       case D_CALL_M:
         this.address(i, 4, false);
-        this.emit(`v = c.readLin32(t) | 0; c.push32(${i.next}); t = v;`);
+        this.read32('v');
+        this.push(`${i.next}`);
+        this.emit('t = v;');
         break;
       case D_RET:
-        this.emit(`v = c.pop32();${i.imm !== 0 ? ` c.addSp(${i.imm});` : ''} t = v;`);
+        this.pop('v');
+        if (i.imm !== 0) this.emit(`if (ss32) r[4] = (r[4] + ${i.imm}) | 0; else c.addSp(${i.imm});`);
+        this.emit('t = v;');
         break;
       case D_ALU_JCC: {
         // CMP/TEST/ALU then Jcc (cpu.ts, fuseJcc): payload op | dst << 3 | src << 6 | imm << 9 |
