@@ -142,7 +142,12 @@ export const NEVER = -0x40000000;
 /** At most this many instructions in a block (bounded code size, and a bound on budget waste). */
 const MAX_INSNS = 48;
 
-const BRANCHES = new Set([D_JCC, D_JMP, D_CALL, D_RET, D_CALL_R, D_CALL_M, D_JMP_R, D_JMP_M, D_ALU_JCC]);
+/**
+ * Where a block ends: at every transfer of control. (Going on past a not-taken Jcc, leaving
+ * through a side exit when taken, made longer blocks but measured slower: 90 against 115 MIPS
+ * in the checksum phase of bench:cpu, whose loops then start in the middle of a block.)
+ */
+const ENDS = new Set([D_JMP, D_CALL, D_RET, D_CALL_R, D_CALL_M, D_JMP_R, D_JMP_M]);
 
 interface Insn {
   w0: number;
@@ -182,7 +187,7 @@ export function compileBlock(
     n += h === D_ALU_JCC ? 2 : 1;
     pos += len;
     at = next;
-    if (BRANCHES.has(h)) break;
+    if (ENDS.has(h) || h === D_JCC || h === D_ALU_JCC) break;
   }
   if (insns.length === 0) return undefined;
   const gen = new Gen(insns, n, eip);
@@ -229,6 +234,26 @@ const ALU_MEM: Record<number, string> = {
   7: '(a - b) | 0',
 };
 
+/** What a block function loads at entry, by the name its code uses (in this order). */
+const PROLOGUE: [string, string][] = [
+  ['r', 'const r = c.reg32;'],
+  ['lzv', 'const lzv = c.lzv;'],
+  ['SB', 'const SB = c.segBase;'],
+  ['SL', 'const SL = c.segLimit;'],
+  ['SA', 'const SA = c.segAttr;'],
+  ['mmu', 'const mmu = c.mmu;'],
+  ['g0', 'const g0 = mmu.generation;'],
+  ['ss32', 'const ss32 = c.stackSize32;'],
+  ['TF', 'const TF = mmu.flags;'],
+  ['TM', 'const TM = mmu.machine;'],
+  ['M32', 'const M32 = c.mem32;'],
+  ['U8', 'const U8 = c.u8;'],
+  ['CL', 'const CL = c.codeLines;'],
+  ['NR', 'const NR = c._cpl === 3 ? 2 : 1;'],
+  ['NW', 'const NW = c._cpl === 3 ? 8 : 4;'],
+  ['TR', 'const TR = c.traceRing;'],
+];
+
 /** The source of one block function. */
 class Gen {
   /** Constant arrays the function reads (the decoded words of its generic forms). */
@@ -242,9 +267,11 @@ class Gen {
   private flushed = true;
   /** Per faultable instruction (by `n`): the flush its catch needs, if any. */
   private catchFlush: string[] = [];
-  private loops: boolean;
-  /** Whether the code reaches into the TLB and memory itself (read32/write32). */
-  private usesMem = false;
+  /**
+   * The loop edge: the number of instructions of a pass that ends with a direct branch back to the
+   * block's first instruction (the first such exit; the code then loops in place), or -1.
+   */
+  private readonly loopAt: number = -1;
 
   constructor(
     private readonly insns: Insn[],
@@ -255,12 +282,18 @@ class Gen {
       this.eips.push(i.eip);
       if ((i.w0 & 0x3f) === D_ALU_JCC) this.eips.push((i.eip + ((i.w0 >>> 27) & 15)) | 0);
     }
-    const last = insns[insns.length - 1];
-    const h = last.w0 & 0x3f;
-    // A Jcc / JMP / fused pair back to the block's first instruction: the block loops in place.
-    this.loops =
-      ((h === D_JCC || h === D_JMP) && ((last.next + last.imm) | 0) === start) ||
-      (h === D_ALU_JCC && ((last.next + last.disp) | 0) === start);
+    for (const i of insns) {
+      const h = i.w0 & 0x3f;
+      const last = i === insns[insns.length - 1];
+      let to = NaN;
+      if (h === D_JCC || (h === D_JMP && last)) to = (i.next + i.imm) | 0;
+      else if (h === D_ALU_JCC) to = (i.next + i.disp) | 0;
+      if (to === start) {
+        this.loopAt = i.n + (h === D_ALU_JCC ? 2 : 1);
+        break;
+      }
+      if (last && h !== D_JMP && !ENDS.has(h) && i.next === start) this.loopAt = total;
+    }
   }
 
   source(): string {
@@ -268,41 +301,27 @@ class Gen {
     this.out = body;
     for (const i of this.insns) this.insn(i);
     const tail = this.out;
-    const total = this.total;
     const catches = this.catchFlush
       .map((f, n) => (f ? `case ${n}: ${f} break;` : ''))
       .filter((s) => s)
       .join(' ');
-    const trace = this.loops
-      ? [`      c.traceBlock(EIPS, (it + 1) * ${total});`]
-      : [
-          '      const tp = c.tracePos; const TR = c.traceRing;',
-          ...this.eips.map((e, j) => `      TR[(tp + ${j}) & 63] = ${e};`),
-          `      c.tracePos = tp + ${total};`,
-        ];
+    // Only what the code uses is loaded at entry (short blocks run often).
+    const text = tail.join('\n') + catches;
+    const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(text);
+    const prologue = PROLOGUE.filter(([name]) => uses(name) || (name === 'mmu' && /\b(g0|TF|TM)\b/.test(text)));
     return [
       'return function block(c, end) {',
-      '  const r = c.reg32; const lzv = c.lzv; const SB = c.segBase; const SL = c.segLimit; const SA = c.segAttr;',
-      '  const mmu = c.mmu; const g0 = mmu.generation; const ss32 = c.stackSize32;',
-      this.usesMem
-        ? '  const TF = mmu.flags; const TM = mmu.machine; const M32 = c.mem32; const U8 = c.u8; const CL = c.codeLines; const NR = c._cpl === 3 ? 2 : 1; const NW = c._cpl === 3 ? 8 : 4;'
-        : '',
-      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, it = 0, lp = 0, fl = 0, mo = 0, pv = 0;',
+      ...prologue.map(([, decl]) => `  ${decl}`),
+      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0;',
       '  c.bBreak = 0;',
       '  try {',
-      '    for (;;) {',
+      this.loopAt >= 0 ? '    for (;;) {' : '    {',
       ...tail.map((s) => '      ' + s),
-      `      c.instructions += ${total};`,
-      this.loops
-        ? `      if (t === ${this.start} && c.bBreak === 0 && c.instructions + ${total} <= end) { it++; continue; }`
-        : '',
-      ...trace,
-      '      return t;',
       '    }',
       '  } catch (e) {',
       catches ? `    switch (k) { ${catches} }` : '',
-      '    c.instructions += k;',
-      `    c.traceBlock(EIPS, it * ${total} + k + 1);`,
+      `    ${this.settle('k')}`,
+      '    c.traceBlock(EIPS, k + 1);',
       '    throw e;',
       '  }',
       '};',
@@ -341,12 +360,34 @@ class Gen {
     this.catchFlush[i.n] = this.pend !== 0 && !this.flushed ? this.flushCode() : '';
   }
 
+  /**
+   * Leaves the block for EIP `t` (set before) after `m` instructions of this pass: flags, count,
+   * the pass's EIPs into the trace ring; back to the top when `t` may be the first instruction,
+   * nothing asks to stop and one more whole pass fits the budget.
+   */
+  private exit(m: number, mayLoop: boolean): string {
+    let trace = 'tp = c.tracePos; ';
+    for (let j = 0; j < m; j++) trace += `TR[(tp + ${j}) & 63] = ${this.eips[j]}; `;
+    trace += `c.tracePos = tp + ${m};`;
+    let loop = '';
+    if (mayLoop && m === this.loopAt) {
+      // The loop edge: the passes are counted in locals (ic, it), settled at the final exit.
+      loop = `if (c.bBreak === 0 && c.instructions + ic + ${m + this.total} <= end) { ic += ${m}; it++; continue; } `;
+    }
+    return `${this.flushCode()} ${loop}${this.settle(m)} ${trace} return t;`;
+  }
+  /** Adds the retired instructions to the count, and the loop's passes to the trace ring. */
+  private settle(m: string | number): string {
+    if (this.loopAt < 0) return `c.instructions += ${m};`;
+    return `c.instructions += ic + ${m}; if (it !== 0) c.traceLoop(EIPS, ${this.loopAt}, it);`;
+  }
+
   /** After an instruction that touched memory: leave at the next instruction if bBreak. */
   private breakCheck(i: Insn, store: boolean): void {
     const cond = store ? 'c.bBreak !== 0 || mmu.generation !== g0' : 'c.bBreak !== 0';
     const retired = i.n + 1;
     this.emit(
-      `if (${cond}) { ${this.flushCode()} c.instructions += ${retired}; c.traceBlock(EIPS, it * ${this.total} + ${retired}); return ${i.next}; }`,
+      `if (${cond}) { ${this.flushCode()} ${this.settle(retired)} c.traceBlock(EIPS, ${retired}); return ${i.next}; }`,
     );
   }
 
@@ -370,14 +411,12 @@ class Gen {
    * the page), Cpu.readLin32 for the rest (a miss, a page-crossing dword, a device).
    */
   private read32(dst: string): void {
-    this.usesMem = true;
     this.emit(
       `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); ${dst} = (mo & 3) === 0 ? M32[mo >> 2] : U8[mo] | (U8[mo + 1] << 8) | (U8[mo + 2] << 16) | (U8[mo + 3] << 24); } else ${dst} = c.readLin32(t);`,
     );
   }
   /** The dword `val` (a local or a constant) to linear address t, as Cpu.writeLin32 (codeWritten included). */
   private write32(val: string): void {
-    this.usesMem = true;
     this.emit(
       `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) c.codeWritten(mo, 4); } else c.writeLin32(t, ${val});`,
     );
@@ -677,9 +716,11 @@ class Gen {
         this.breakCheck(i, true);
         break;
       // ---- branches: the target into t, then the block's exit
-      case D_JCC:
-        this.emit(`t = ${this.cond(x)} ? ${(i.next + i.imm) | 0} : ${i.next};`);
+      case D_JCC: {
+        const to = (i.next + i.imm) | 0;
+        this.emit(`if (${this.cond(x)}) { t = ${to}; ${this.exit(i.n + 1, to === this.start)} }`);
         break;
+      }
       case D_JMP:
         this.emit(`t = ${(i.next + i.imm) | 0};`);
         break;
@@ -718,15 +759,18 @@ class Gen {
         const dst = (x >> 3) & 7;
         const res = this.alu(op, `r[${dst}]`, x & 0x200 ? `${i.imm}` : `r[${(x >> 6) & 7}]`);
         if (!(x & 0x400)) this.emit(`r[${dst}] = ${res};`);
-        this.emit(`t = ${this.cond((x >> 11) & 15)} ? ${(i.next + i.disp) | 0} : ${i.next};`);
+        const to = (i.next + i.disp) | 0;
+        this.emit(`if (${this.cond((x >> 11) & 15)}) { t = ${to}; ${this.exit(i.n + 2, to === this.start)} }`);
         break;
       }
       default:
         throw new Error(`blocks: handler ${h} is not compiled`); // an emulator bug
     }
     if (i === this.insns[this.insns.length - 1]) {
-      if (!BRANCHES.has(h)) this.emit(`t = ${i.next};`);
-      this.flush();
+      // The end of the block: the unconditional transfer's target, or the next instruction.
+      if (!ENDS.has(h)) this.emit(`t = ${i.next};`);
+      const direct = h === D_JMP ? (i.next + i.imm) | 0 : h === D_JCC || h === D_ALU_JCC ? i.next : NaN;
+      this.emit(this.exit(this.total, direct === this.start));
     }
   }
 

@@ -494,7 +494,11 @@ export class Cpu {
         this._eip = eip;
         idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
       }
-      if (idx < 4096 && this.blockThreshold >= 0) {
+      const d = this.winPage;
+      const p = idx << 2;
+      let w0 = idx < 4096 ? d[p] : D_SLOW;
+      if (w0 === 0) w0 = this.decodeAt(d, idx);
+      if (w0 !== D_SLOW && this.blockThreshold >= 0) {
         // A compiled block (blocks.ts) runs from here to its end in one call: when it fits the
         // budget, and not when an interrupt waits (only the STI/MOV SS shadow kept it from
         // events(); it is delivered after this one instruction).
@@ -511,10 +515,6 @@ export class Cpu {
           continue;
         }
       }
-      const d = this.winPage;
-      const p = idx << 2;
-      let w0 = idx < 4096 ? d[p] : D_SLOW;
-      if (w0 === 0) w0 = this.decodeAt(d, idx);
       if (w0 & D_MAY_FAULT) {
         // Where a fault restarts (run() restores EIP and ESP); the other forms cannot fault.
         this.start = eip;
@@ -1980,19 +1980,23 @@ export class Cpu {
     return blk;
   }
 
-  /**
-   * The trace ring after a compiled block retired `count` instructions: its EIPs (one pass:
-   * `eips`) repeated, of which the ring keeps the last 64.
-   */
+  /** The trace ring after a compiled block retired the first `count` (≤ 64) instructions of a pass. */
   traceBlock(eips: Int32Array, count: number): void {
     const ring = this.traceRing;
     const pos = this.tracePos;
-    const n = eips.length;
+    for (let j = 0; j < count; j++) ring[(pos + j) & 63] = eips[j];
+    this.tracePos = pos + count;
+  }
+  /** The trace ring after a compiled loop ran `passes` times over its first `m` instructions. */
+  traceLoop(eips: Int32Array, m: number, passes: number): void {
+    const ring = this.traceRing;
+    const pos = this.tracePos;
+    const count = m * passes;
     let j = count > 64 ? count - 64 : 0;
-    let e = j % n;
+    let e = j % m;
     for (; j < count; j++) {
       ring[(pos + j) & 63] = eips[e];
-      if (++e === n) e = 0;
+      if (++e === m) e = 0;
     }
     this.tracePos = pos + count;
   }
