@@ -512,6 +512,20 @@ export class Cpu {
         ) {
           this.tracePos--; // the block writes the EIPs of its instructions into the ring itself
           eip = blk.run(this, end);
+          // The blocks that follow, while the loop's checks would find nothing to do: no event
+          // (no stop or shadow, no interrupt to deliver: events() asks the controller too), the
+          // same window.
+          while (
+            this.attention === 0 &&
+            this.winGen === this.mmu.generation &&
+            !(this.fl & IF && this.env.pic.hasInterrupt())
+          ) {
+            const j = (eip - this.winEip) >>> 0;
+            if (j >= 4096) break;
+            const next = this.winBlocks[j];
+            if (next === undefined || next.eip !== eip || this.instructions + next.length > end) break;
+            eip = next.run(this, end);
+          }
           continue;
         }
       }
