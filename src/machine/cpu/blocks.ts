@@ -170,6 +170,8 @@ export function compileBlock(
   idx: number,
   eip: number,
   decode: (i: number) => number,
+  cpu: object,
+  compiled: Map<string, BlockFn>,
 ): Block | undefined {
   const insns: Insn[] = [];
   let pos = idx;
@@ -198,8 +200,12 @@ export function compileBlock(
   let run = compiled.get(key);
   if (run === undefined) {
     try {
-      const factory = new Function('K', 'EIPS', `"use strict";\n${src}`) as (k: Int32Array[], e: Int32Array) => BlockFn;
-      run = factory(gen.consts, Int32Array.from(gen.eips));
+      const factory = new Function('c', 'K', 'EIPS', `"use strict";\n${src}`) as (
+        c: object,
+        k: Int32Array[],
+        e: Int32Array,
+      ) => BlockFn;
+      run = factory(cpu, gen.consts, Int32Array.from(gen.eips));
     } catch {
       return undefined; // e.g. a page whose CSP forbids eval: the interpreter runs everything
     }
@@ -209,9 +215,7 @@ export function compileBlock(
   return { run, eip, length: n, first: idx, last: pos - 1 };
 }
 
-/** Compiled functions by their source (and constants), shared by every CPU of this thread. */
-const compiled = new Map<string, BlockFn>();
-/** Past this many the map starts over (a guest that keeps generating code). */
+/** Past this many compiled functions a CPU's map starts over (a guest that keeps generating code). */
 const MAX_COMPILED = 20000;
 
 /** ALU operations the compiler inlines (ADC and SBB go through Cpu.alu32): expression, lazy kind. */
@@ -234,24 +238,30 @@ const ALU_MEM: Record<number, string> = {
   7: '(a - b) | 0',
 };
 
-/** What a block function loads at entry, by the name its code uses (in this order). */
-const PROLOGUE: [string, string][] = [
+/**
+ * What a block function reads of the CPU, by the name its code uses (in this order): the arrays
+ * that live as long as the CPU are captured once when the function is made (its compiled-code
+ * map belongs to that CPU); the rest is read at every entry.
+ */
+const CAPTURED: [string, string][] = [
   ['r', 'const r = c.reg32;'],
   ['lzv', 'const lzv = c.lzv;'],
   ['SB', 'const SB = c.segBase;'],
   ['SL', 'const SL = c.segLimit;'],
   ['SA', 'const SA = c.segAttr;'],
   ['mmu', 'const mmu = c.mmu;'],
-  ['g0', 'const g0 = mmu.generation;'],
-  ['ss32', 'const ss32 = c.stackSize32;'],
-  ['TF', 'const TF = mmu.flags;'],
-  ['TM', 'const TM = mmu.machine;'],
+  ['TF', 'const TF = c.mmu.flags;'],
+  ['TM', 'const TM = c.mmu.machine;'],
   ['M32', 'const M32 = c.mem32;'],
   ['U8', 'const U8 = c.u8;'],
   ['CL', 'const CL = c.codeLines;'],
+  ['TR', 'const TR = c.traceRing;'],
+];
+const AT_ENTRY: [string, string][] = [
+  ['g0', 'const g0 = mmu.generation;'],
+  ['ss32', 'const ss32 = c.stackSize32;'],
   ['NR', 'const NR = c._cpl === 3 ? 2 : 1;'],
   ['NW', 'const NW = c._cpl === 3 ? 8 : 4;'],
-  ['TR', 'const TR = c.traceRing;'],
 ];
 
 /** The source of one block function. */
@@ -305,13 +315,13 @@ class Gen {
       .map((f, n) => (f ? `case ${n}: ${f} break;` : ''))
       .filter((s) => s)
       .join(' ');
-    // Only what the code uses is loaded at entry (short blocks run often).
+    // Only what the code uses is read (short blocks run often).
     const text = tail.join('\n') + catches;
-    const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(text);
-    const prologue = PROLOGUE.filter(([name]) => uses(name) || (name === 'mmu' && /\b(g0|TF|TM)\b/.test(text)));
+    const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(text) || (name === 'mmu' && /\bg0\b/.test(text));
     return [
+      ...CAPTURED.filter(([name]) => uses(name)).map(([, decl]) => decl),
       'return function block(c, end) {',
-      ...prologue.map(([, decl]) => `  ${decl}`),
+      ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
       '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0;',
       '  c.bBreak = 0;',
       '  try {',

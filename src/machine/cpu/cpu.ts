@@ -12,7 +12,7 @@ import type { AccessSize, InterruptController, IoBus, MmioBus } from '../bus';
 import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
-import { BlockPage, compileBlock, NEVER, type Block } from './blocks';
+import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
 import {
   D_MAY_FAULT,
@@ -1975,6 +1975,11 @@ export class Cpu {
   private winHits = new Int32Array(4096);
   private readonly blockThreshold: number;
   /**
+   * Compiled functions by their source: the same code compiled again (its page was cleared by the
+   * epoch of outside writes, say) gets the same function, which V8 has already optimised.
+   */
+  private readonly compiledBlocks = new Map<string, BlockFn>();
+  /**
    * Set when a compiled block must stop after the current instruction: an access went to a
    * device (it may raise an interrupt or write memory), a store dropped a compiled block (SMC),
    * memory was changed from outside. Cleared when a block starts.
@@ -1984,7 +1989,7 @@ export class Cpu {
   /** Compiles the block at byte `idx` of the window's frame (EIP `eip`); undefined when none can start there. */
   private compileAt(idx: number, eip: number): Block | undefined {
     const page = this.winPage;
-    const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i));
+    const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i), this, this.compiledBlocks);
     const bp = this.bPages[this.winFrame];
     if (blk === undefined || bp === undefined) {
       this.winHits[idx] = NEVER;
