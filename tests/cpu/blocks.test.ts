@@ -113,7 +113,7 @@ function runSlices(m: Machine, slices: number[], limit: number, each?: (k: numbe
   return states;
 }
 
-const PROGRAMS = ['smc_same', 'smc_other', 'fault_mid', 'mmio_irq'] as const;
+const PROGRAMS = ['smc_same', 'smc_other', 'fault_mid', 'mmio_irq', 'flags_loop', 'div_loop'] as const;
 /** The device of mmio_irq: raises the interrupt line when the program writes 5. */
 const raiseAt5 = (v: number, m: Machine) => {
   if (v === 5) m.pic.pending = true;

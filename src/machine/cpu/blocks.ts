@@ -264,6 +264,9 @@ const AT_ENTRY: [string, string][] = [
   ['NW', 'const NW = c._cpl === 3 ? 8 : 4;'],
 ];
 
+/** Gen.pend of a loop's pass after the first: the flags are in the locals when pk ≠ 0 (their kind). */
+const DYN = -1;
+
 /** The source of one block function. */
 class Gen {
   /** Constant arrays the function reads (the decoded words of its generic forms). */
@@ -309,6 +312,10 @@ class Gen {
   source(): string {
     const body: string[] = [];
     this.out = body;
+    if (this.loopAt >= 0) {
+      this.pend = DYN;
+      this.flushed = false;
+    }
     for (const i of this.insns) this.insn(i);
     const tail = this.out;
     const catches = this.catchFlush
@@ -322,7 +329,7 @@ class Gen {
       ...CAPTURED.filter(([name]) => uses(name)).map(([, decl]) => decl),
       'return function block(c, end) {',
       ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
-      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0;',
+      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0;',
       '  c.bBreak = 0;',
       '  try {',
       this.loopAt >= 0 ? '    for (;;) {' : '    {',
@@ -345,6 +352,7 @@ class Gen {
   /** The code that writes the pending lazy flags into the CPU (empty when nothing is pending). */
   private flushCode(): string {
     if (this.pend === 0 || this.flushed) return '';
+    if (this.pend === DYN) return 'if (pk !== 0) { c.lz = pk; c.lzSize = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr; }';
     return `c.lz = ${this.pend}; c.lzSize = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr;`;
   }
   private flush(): void {
@@ -356,6 +364,14 @@ class Gen {
   private setPending(kind: number): void {
     this.pend = kind;
     this.flushed = false;
+  }
+  /**
+   * A helper of the CPU sets all six arithmetic flags (Cpu.setArith: lz = 0) without reading them:
+   * what is pending is dead, no flush.
+   */
+  private replacesFlags(): void {
+    this.pend = 0;
+    this.flushed = true;
   }
   /** A helper of the CPU sets the flags itself (after a flush). */
   private cpuFlags(): void {
@@ -381,10 +397,12 @@ class Gen {
     trace += `c.tracePos = tp + ${m};`;
     let loop = '';
     if (mayLoop && m === this.loopAt) {
-      // The loop edge: the passes are counted in locals (ic, it), settled at the final exit.
-      loop = `if (c.bBreak === 0 && c.instructions + ic + ${m + this.total} <= end) { ic += ${m}; it++; continue; } `;
+      // The loop edge: the passes are counted in locals (ic, it), settled at the final exit, and
+      // the flags stay in the locals too (pk: their kind; the next pass starts in state DYN).
+      const pk = this.flushed || this.pend === 0 ? 'pk = 0; ' : this.pend === DYN ? '' : `pk = ${this.pend}; `;
+      loop = `if (c.bBreak === 0 && c.instructions + ic + ${m + this.total} <= end) { ${pk}ic += ${m}; it++; continue; } `;
     }
-    return `${this.flushCode()} ${loop}${this.settle(m)} ${trace} return t;`;
+    return `${loop}${this.flushCode()} ${this.settle(m)} ${trace} return t;`;
   }
   /** Adds the retired instructions to the count, and the loop's passes to the trace ring. */
   private settle(m: string | number): string {
@@ -499,6 +517,9 @@ class Gen {
   /** CF (0 or 1) before an INC/DEC folds it into fl, or null when it is already there. */
   private cfExpr(): string | null {
     switch (this.pend) {
+      case DYN:
+        this.flush();
+        return 'c.cfBit()';
       case 0:
         return 'c.cfBit()';
       case LZ_ADD:
@@ -663,13 +684,13 @@ class Gen {
           this.emit(`fa = 0; fb = r[${reg}]; fr = (0 - fb) | 0; r[${reg}] = fr;`);
           this.setPending(LZ_SUB);
         } else {
-          this.cpuFlags();
+          this.replacesFlags(); // MUL: Cpu.setArith, which reads nothing of the flags before
           this.emit(`c.execReg(${i.w0}, ${x}, K[${this.constant(i)}], 0);`);
         }
         break;
       }
       case D_IMUL3_R:
-        this.cpuFlags();
+        this.replacesFlags(); // Cpu.imul2 → setArith
         this.emit(`r[${(x >> 3) & 7}] = c.imul2(r[${x & 7}] >>> 0, ${i.imm >>> 0}, 4);`);
         break;
       case D_SETCC_R: {

@@ -103,3 +103,35 @@ mmio_after_store:
         cmp $10, %ecx
         jne 1b
         hlt
+
+# 6. Flags carried from one pass of a compiled loop to the next: ADC and SETC read the CF that
+#    the previous pass's DEC kept (the ADC's), a DIV at the top of the loop faults with them.
+flags_loop:
+        mov $300, %ecx
+        xor %eax, %eax
+        xor %edx, %edx
+        xor %esi, %esi
+1:      adc $0x7fffffff, %eax
+        setc %bl
+        movzbl %bl, %ebx
+        add %ebx, %esi
+        dec %ecx
+        jnz 1b
+        hlt
+
+div_loop:
+        mov $100, %ecx
+        xor %edi, %edi
+        mov %ecx, %eax
+        mov $0, %edx
+        movl $7, DATA+0x10
+1:      divl DATA+0x10
+        add %eax, %edi
+        mov %ecx, %eax
+        mov %ecx, %ebx
+        and $15, %ebx
+        mov %ebx, DATA+0x10
+        mov $0, %edx
+        dec %ecx
+        jnz 1b
+        hlt
