@@ -1,34 +1,42 @@
 /**
- * The block compiler (hot path): a run of decoded instructions that has executed often enough is
- * turned into one JavaScript function (`new Function`), specialised per instruction — registers,
- * immediates, displacements and branch targets as constants, the ALU operation inlined, the lazy
- * flags kept in locals and written to the CPU only where something can read them — and run
- * instead of the interpreter's per-instruction dispatch. The interpreter (cpu.ts, runInner)
- * stays the fallback for everything else and decides when a block may run.
+ * The block compiler (hot path): a run of decoded instructions that has started often enough
+ * (CpuEnv.blockThreshold) is turned into one JavaScript function (`new Function`), specialised
+ * per instruction — registers, immediates, displacements and branch targets as constants, the ALU
+ * operation inlined, TLB-hit loads and stores and 32-bit-stack PUSH/POP inline, the lazy flags
+ * kept in locals and written to the CPU only where something can read them (a helper, an exit,
+ * a fault) — and run instead of the interpreter's per-instruction dispatch. The interpreter
+ * (cpu.ts, runInner) stays the fallback for everything else and decides when a block may run.
  *
  * What a block holds: the entries of the decoded-instruction cache (cpu.ts, "the decoded-
- * instruction cache") from its first instruction on, until and including a branch (Jcc, JMP,
- * CALL, RET, the indirect forms, a fused ALU + Jcc), until an instruction the cache runs
- * through step() (D_SLOW: anything with other prefixes, 16-bit forms, system, string and I/O
- * instructions, HLT, STI/CLI/POPF/IRET, MOV SS, INT …), the end of the page, or MAX_INSNS. So
- * nothing in a block changes EFLAGS.IF, the interrupt shadow, HLT, CS, the CPL or the paging
- * structures the TLB caches: interrupts are delivered between blocks exactly where the
- * interpreter delivers them (runInner enters a block only when none is pending and the whole
- * block fits the instruction budget; a block that loops on itself checks the budget per round).
+ * instruction cache") from its first instruction on, up to and including the first transfer of
+ * control (Jcc, a fused ALU + Jcc, JMP, CALL, RET, the indirect forms), or up to an instruction
+ * the cache runs through step() (D_SLOW: other prefixes, 16-bit forms, system, string and I/O
+ * instructions, HLT, STI/CLI/POPF/IRET, MOV SS/POP SS, INT, far transfers …), the end of the
+ * page, or MAX_INSNS. So nothing in a block changes EFLAGS.IF, the interrupt shadow, HLT, CS,
+ * the CPL, the segment registers or the translations the TLB caches: interrupts are delivered
+ * between blocks exactly where the interpreter delivers them (runInner enters a block only when
+ * none is waiting and the whole block fits the instruction budget). A block whose branch goes
+ * back to its first instruction loops in place, one more pass only when a whole pass still fits
+ * the budget; its passes are counted in locals and settled at the exit, and the lazy flags stay
+ * in locals from one pass to the next (state DYN: their kind in `pk`).
  *
  * Exactness: a block function writes `start`/`startEsp` before every instruction that can fault,
- * as the interpreter does, and counts the retired instructions in a local; its catch clause
- * settles the instruction count, the lazy flags and the trace ring for the instructions before
- * the faulting one and rethrows, so run() restarts the faulting instruction exactly as it would
- * under the interpreter. After every instruction that touches memory it tests `bBreak`, which the
- * CPU sets when that access went to a device (a device may raise an interrupt or change memory)
- * or dropped a compiled block (a store into code: SMC), and leaves the block at the next
- * instruction; stores also compare the MMU's generation with the one the block started under.
+ * as the interpreter does, and keeps in `k` how many instructions of the pass retired; its catch
+ * clause settles the instruction count, the lazy flags as they were before the faulting
+ * instruction and the trace ring, and rethrows, so run() restarts the faulting instruction
+ * exactly as under the interpreter. After every instruction that touches memory it tests
+ * `bBreak`, which the CPU sets when an access went to a device (it may raise an interrupt or
+ * write memory) or dropped a compiled block (a store into code: SMC), or when memory changed
+ * behind its back, and leaves at the next instruction; stores also compare the MMU's generation
+ * with the one the block started under. The trace ring gets each instruction's EIP, written at
+ * the exit (Cpu.traceBlock, traceLoop for the passes of a loop).
  *
  * Invalidation: blocks live in a BlockPage per machine frame, next to the frame's decoded
  * entries, and go whenever those go — clearDecodedPage (the epoch of writes by others,
  * codeChanged(), a full entry list), the cache starting over, and codeWritten for the blocks
- * whose bytes overlap the written ones.
+ * whose bytes overlap the written ones. The functions themselves are kept per CPU by their source:
+ * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
+ * optimised.
  */
 import {
   D_ALU_JCC,
@@ -81,6 +89,7 @@ import {
   LZ_SHR,
   LZ_SUB,
 } from './decoded';
+import { ARITH, CF, mulHigh, OF, PARITY, SF, ZF } from './flags';
 
 /** Runs a compiled block from its first instruction; returns the EIP after it. */
 export type BlockFn = (cpu: unknown, end: number) => number;
@@ -200,12 +209,14 @@ export function compileBlock(
   let run = compiled.get(key);
   if (run === undefined) {
     try {
-      const factory = new Function('c', 'K', 'EIPS', `"use strict";\n${src}`) as (
+      const factory = new Function('c', 'K', 'EIPS', 'PAR', 'MH', `"use strict";\n${src}`) as (
         c: object,
         k: Int32Array[],
         e: Int32Array,
+        parity: Uint8Array,
+        mulHigh: (a: number, b: number) => number,
       ) => BlockFn;
-      run = factory(cpu, gen.consts, Int32Array.from(gen.eips));
+      run = factory(cpu, gen.consts, Int32Array.from(gen.eips), PARITY, mulHigh);
     } catch {
       return undefined; // e.g. a page whose CSP forbids eval: the interpreter runs everything
     }
@@ -263,6 +274,9 @@ const AT_ENTRY: [string, string][] = [
   ['NR', 'const NR = c._cpl === 3 ? 2 : 1;'],
   ['NW', 'const NW = c._cpl === 3 ? 8 : 4;'],
 ];
+
+/** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */
+const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
 
 /** Gen.pend of a loop's pass after the first: the flags are in the locals when pk ≠ 0 (their kind). */
 const DYN = -1;
@@ -684,14 +698,19 @@ class Gen {
           this.emit(`fa = 0; fb = r[${reg}]; fr = (0 - fb) | 0; r[${reg}] = fr;`);
           this.setPending(LZ_SUB);
         } else {
-          this.replacesFlags(); // MUL: Cpu.setArith, which reads nothing of the flags before
-          this.emit(`c.execReg(${i.w0}, ${x}, K[${this.constant(i)}], 0);`);
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half (as
+          // Cpu.execReg: setArith replaces the six flags, nothing pending needs writing).
+          this.replacesFlags();
+          this.emit(`a = r[0]; b = r[${reg}]; o = Math.imul(a, b); v = MH(a >>> 0, b >>> 0) | 0; r[0] = o; r[2] = v;`);
+          this.emit(`c.fl = (c.fl & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
         }
         break;
       }
       case D_IMUL3_R:
-        this.replacesFlags(); // Cpu.imul2 → setArith
-        this.emit(`r[${(x >> 3) & 7}] = c.imul2(r[${x & 7}] >>> 0, ${i.imm >>> 0}, 4);`);
+        // As Cpu.imul2: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
+        this.replacesFlags();
+        this.emit(`a = r[${x & 7}]; o = Math.imul(a, ${i.imm}); r[${(x >> 3) & 7}] = o;`);
+        this.emit(`c.fl = (c.fl & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
         break;
       case D_SETCC_R: {
         const reg = x & 7;

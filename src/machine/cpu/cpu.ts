@@ -13,7 +13,29 @@ import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
 import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
-import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
+import {
+  AC,
+  AF,
+  ARITH,
+  CF,
+  DF,
+  ID,
+  IF,
+  IOPL,
+  MASK,
+  NT,
+  OF,
+  PARITY,
+  PF,
+  RF,
+  SF,
+  SIGN,
+  TF,
+  VM,
+  ZF,
+  szp,
+  mulHigh,
+} from './flags';
 import {
   D_MAY_FAULT,
   D_STACK,
@@ -3894,17 +3916,6 @@ class SoftInt {
 }
 
 /** The high 32 bits of the unsigned 64-bit product of two 32-bit values. */
-function mulHigh(a: number, b: number): number {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const lh = al * bh;
-  const hl = ah * bl;
-  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
-}
-
 function signExtend(v: number, size: number): number {
   return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
 }
