@@ -270,10 +270,21 @@ const CAPTURED: [string, string][] = [
 ];
 const AT_ENTRY: [string, string][] = [
   ['g0', 'const g0 = mmu.generation;'],
+  ...[0, 1, 2, 3, 4, 5].map((s): [string, string] => [
+    `F${s}`,
+    `const F${s} = SL[${s}] === -1 && (SA[${s}] & 0xe00) === 0x200;`,
+  ]),
   ['ss32', 'const ss32 = c.stackSize32;'],
   ['NR', 'const NR = c._cpl === 3 ? 2 : 1;'],
   ['NW', 'const NW = c._cpl === 3 ? 8 : 4;'],
 ];
+
+/**
+ * After a write that left the inline TLB hit (a page walk, the p2m's write fault into the
+ * hypervisor, a device): the block stops if the MMU's translations moved meanwhile, as the
+ * interpreter would reopen its code window.
+ */
+const GEN_CHECK = 'if (mmu.generation !== g0) c.bBreak = 1;';
 
 /** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */
 const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
@@ -292,6 +303,8 @@ class Gen {
   private pend = 0;
   /** Whether the CPU's lazy state already equals the locals. */
   private flushed = true;
+  /** The `n` of the LEAVE instructions (ESP changes before their load). */
+  private leaves: number[] = [];
   /** Per faultable instruction (by `n`): the flush its catch needs, if any. */
   private catchFlush: string[] = [];
   /**
@@ -337,19 +350,25 @@ class Gen {
       .filter((s) => s)
       .join(' ');
     // Only what the code uses is read (short blocks run often).
-    const text = tail.join('\n') + catches;
-    const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(text) || (name === 'mmu' && /\bg0\b/.test(text));
+    const restart = `    c.start = EIPS[k]; c.startEsp = ${this.leaves.length ? `${this.leaves.map((n) => `k === ${n}`).join(' || ')} ? sp0 : ` : ''}r[4];`;
+    const text = tail.join('\n') + catches + restart;
+    const uses = (name: string) =>
+      new RegExp(`\\b${name}\\b`).test(text) ||
+      (name === 'mmu' && /\bg0\b/.test(text)) ||
+      (name === 'g0' && text.includes(GEN_CHECK)) ||
+      ((name === 'SL' || name === 'SA') && /\bF[0-5]\b/.test(text));
     return [
       ...CAPTURED.filter(([name]) => uses(name)).map(([, decl]) => decl),
       'return function block(c, end) {',
       ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
-      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0;',
+      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0, sp0 = 0;',
       '  c.bBreak = 0;',
       '  try {',
       this.loopAt >= 0 ? '    for (;;) {' : '    {',
       ...tail.map((s) => '      ' + s),
       '    }',
       '  } catch (e) {',
+      `    ${restart}`,
       catches ? `    switch (k) { ${catches} }` : '',
       `    ${this.settle('k')}`,
       '    c.traceBlock(EIPS, k + 1);',
@@ -396,7 +415,13 @@ class Gen {
 
   /** The start of an instruction that may fault: where run() restarts it, and the catch's flush. */
   private faultable(i: Insn): void {
-    this.emit(`k = ${i.n}; c.start = ${i.eip}; c.startEsp = r[4];`);
+    // `start` and `startEsp` are written by the catch: EIPS[k], and ESP, which no instruction here
+    // changes before it can fault — except LEAVE, whose ESP is kept in sp0.
+    this.emit(`k = ${i.n};`);
+    if ((i.w0 & 0x3f) === D_LEAVE) {
+      this.emit('sp0 = r[4];');
+      this.leaves.push(i.n);
+    }
     this.catchFlush[i.n] = this.pend !== 0 && !this.flushed ? this.flushCode() : '';
   }
 
@@ -425,8 +450,8 @@ class Gen {
   }
 
   /** After an instruction that touched memory: leave at the next instruction if bBreak. */
-  private breakCheck(i: Insn, store: boolean): void {
-    const cond = store ? 'c.bBreak !== 0 || mmu.generation !== g0' : 'c.bBreak !== 0';
+  private breakCheck(i: Insn): void {
+    const cond = 'c.bBreak !== 0';
     const retired = i.n + 1;
     this.emit(
       `if (${cond}) { ${this.flushCode()} ${this.settle(retired)} c.traceBlock(EIPS, ${retired}); return ${i.next}; }`,
@@ -460,14 +485,14 @@ class Gen {
   /** The dword `val` (a local or a constant) to linear address t, as Cpu.writeLin32 (codeWritten included). */
   private write32(val: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) c.codeWritten(mo, 4); } else c.writeLin32(t, ${val});`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) c.codeWritten(mo, 4); } else { c.writeLin32(t, ${val}); ${GEN_CHECK} }`,
     );
   }
   /** PUSH of a dword (Cpu.push32; inline for a 32-bit stack). */
   private push(val: string): void {
     this.emit(`pv = ${val}; if (ss32) { o = (r[4] - 4) | 0; t = (SB[2] + o) | 0;`);
     this.write32('pv');
-    this.emit('r[4] = o; } else c.push32(pv);');
+    this.emit(`r[4] = o; } else { c.push32(pv); ${GEN_CHECK} }`);
   }
   /** POP of a dword into `dst` (Cpu.pop32). */
   private pop(dst: string): void {
@@ -475,10 +500,9 @@ class Gen {
     this.read32(dst);
     this.emit(`r[4] = (r[4] + 4) | 0; } else ${dst} = c.pop32();`);
   }
+  /** Cpu.checkSeg unless the segment is flat (F0–F5: a flat 4 GiB writable data segment, read at entry). */
   private segCheck(s: number, size: number, write: boolean): void {
-    this.emit(
-      `if (SL[${s}] !== -1 || (SA[${s}] & 0xe00) !== 0x200) { c.eaSeg = ${s}; c.eaOff = o; c.checkSeg(${s}, o, ${size}, ${write}); }`,
-    );
+    this.emit(`if (!F${s}) { c.eaSeg = ${s}; c.eaOff = o; c.checkSeg(${s}, o, ${size}, ${write}); }`);
   }
 
   /** A condition as an expression, from the pending flags when they say it, else Cpu.cond. */
@@ -591,7 +615,7 @@ class Gen {
         this.read32('a');
         const res = this.alu(op, `r[${dst}]`, 'a');
         if (op !== 7) this.emit(`r[${dst}] = ${res};`);
-        this.breakCheck(i, false);
+        this.breakCheck(i);
         break;
       }
       case D_ALU_MR:
@@ -619,7 +643,7 @@ class Gen {
           this.segCheck((i.w1 >> 10) & 7, 4, true);
           this.write32('v');
         }
-        this.breakCheck(i, op !== 7);
+        this.breakCheck(i);
         break;
       }
       case D_TEST_RR:
@@ -635,7 +659,7 @@ class Gen {
         this.read32('a');
         this.emit(`fa = a; fb = r[${x & 7}]; fr = fa & fb;`);
         this.setPending(LZ_LOGIC);
-        this.breakCheck(i, false);
+        this.breakCheck(i);
         break;
       case D_MOV_RR:
         this.emit(`r[${x & 7}] = r[${(x >> 3) & 7}];`);
@@ -646,19 +670,19 @@ class Gen {
       case D_MOV_RM:
         this.address(i, 4, false);
         this.read32(`r[${x & 7}]`);
-        this.breakCheck(i, false);
+        this.breakCheck(i);
         break;
       case D_MOV_MR:
       case D_MOV_MI:
         this.address(i, 4, true);
         this.emit(`v = ${h === D_MOV_MR ? `r[${x & 7}]` : i.imm};`);
         this.write32('v');
-        this.breakCheck(i, true);
+        this.breakCheck(i);
         break;
       case D_MOVZX8_M:
         this.address(i, 1, false);
         this.emit(`r[${x}] = c.readLin8(t);`);
-        this.breakCheck(i, false);
+        this.breakCheck(i);
         break;
       case D_LEA:
         this.emit(`r[${x}] = ${this.offset(i.w1, i.disp)};`);
@@ -737,33 +761,33 @@ class Gen {
       case D_PUSH_R:
         // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
         this.push(`r[${x}]`);
-        this.breakCheck(i, true);
+        this.breakCheck(i);
         break;
       case D_PUSH_I:
         this.push(`${i.imm}`);
-        this.breakCheck(i, true);
+        this.breakCheck(i);
         break;
       case D_PUSH_M:
         this.address(i, 4, false);
         this.read32('a');
         this.push('a');
-        this.breakCheck(i, true);
+        this.breakCheck(i);
         break;
       case D_POP_R:
         this.pop('v');
         this.emit(`r[${x}] = v;`);
-        this.breakCheck(i, false);
+        this.breakCheck(i);
         break;
       case D_LEAVE:
         this.emit('if (ss32) r[4] = r[5]; else c.setReg(4, 2, r[5]);');
         this.pop('v');
         this.emit('r[5] = v;');
-        this.breakCheck(i, false);
+        this.breakCheck(i);
         break;
       case D_GENERIC:
         this.cpuFlags();
-        this.emit(`c._eip = ${i.next}; c.execGeneric(${x}, K[${this.constant(i)}], 0);`);
-        this.breakCheck(i, true);
+        this.emit(`c._eip = ${i.next}; c.execGeneric(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
+        this.breakCheck(i);
         break;
       // ---- branches: the target into t, then the block's exit
       case D_JCC: {
