@@ -201,13 +201,15 @@ export function compileBlock(
     if (ENDS.has(h) || h === D_JCC || h === D_ALU_JCC) break;
   }
   if (insns.length === 0) return undefined;
-  const gen = new Gen(insns, n, eip);
-  const src = gen.source();
   // The same code compiled before (its page was cleared by the epoch of outside writes, say):
   // the same function, which V8 has already optimised, instead of a fresh one to warm up again.
-  const key = gen.consts.length ? `${src}\n${gen.consts.map((k) => k.join()).join(';')}` : src;
+  // The decoded words and the EIP determine the generated code.
+  let key = `${eip}`;
+  for (const i of insns) key += `,${i.w0},${i.w1},${i.disp},${i.imm}`;
   let run = compiled.get(key);
   if (run === undefined) {
+    const gen = new Gen(insns, n, eip);
+    const src = gen.source();
     try {
       const factory = new Function('c', 'K', 'EIPS', 'PAR', 'MH', `"use strict";\n${src}`) as (
         c: object,
