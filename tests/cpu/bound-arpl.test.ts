@@ -2,8 +2,8 @@
  * BOUND and ARPL (SDM vol. 2), and the ModR/M reg fields the SDM reserves: 8F /1–7, C6 /1–7,
  * C7 /1–7 and 0F D0–FF are #UD, not POP / MOV / BSWAP.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent, makeRig } from './rig';
+import { expect, it } from 'vitest';
+import { describeCpu, makeRig } from './rig';
 
 const GDT = 0x1000;
 const IDT = 0x2000;
@@ -38,7 +38,7 @@ function run(bytes: number[], data: number[] = [], regs: Record<string, number> 
   return { vector, rig };
 }
 
-describe.skipIf(!cpuPresent)('BOUND, ARPL and reserved reg fields', () => {
+describeCpu('BOUND, ARPL and reserved reg fields', () => {
   const bounds = [...le(-5), ...le(10)]; // lower −5, upper 10 (signed dwords)
   it('BOUND passes an index inside [lower, upper] and raises #BR (5) outside, as a fault', () => {
     for (const [index, vector] of [

@@ -4,13 +4,13 @@
  * stoppable between them by the budget, and forgotten when the Jcc's bytes are rewritten. Also
  * here: code rewritten by a device inside an I/O callback, which only the cache's epoch catches.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent, makeRig } from './rig';
+import { expect, it } from 'vitest';
+import { describeCpu, makeRig } from './rig';
 
 /** mov ecx, 1000; L: add eax, 3; sub ecx, 1; jnz L; hlt */
 const LOOP = [0xb9, 0xe8, 0x03, 0x00, 0x00, 0x83, 0xc0, 0x03, 0x83, 0xe9, 0x01, 0x75, 0xf8, 0xf4];
 
-describe.skipIf(!cpuPresent)('the decoded-instruction cache: fused CMP/ALU + Jcc, device writes', () => {
+describeCpu('the decoded-instruction cache: fused CMP/ALU + Jcc, device writes', () => {
   it('retires as two instructions, and a budget can end between them', () => {
     const big = makeRig(4);
     big.load(0x1000, LOOP);

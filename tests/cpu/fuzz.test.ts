@@ -4,13 +4,13 @@
  * a ring-0 monitor. Bounded here (a fixed number of seeded cases); `npm run fuzz:cpu -- --seconds N`
  * runs longer with fresh seeds.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent } from './rig';
+import { expect, it } from 'vitest';
+import { describeCpu } from './rig';
 import { FUZZ_MODES, fuzzCase } from './fuzz';
 
 const CASES_PER_MODE = 40;
 
-describe.skipIf(!cpuPresent)('fuzz: random bytes never throw a host exception', () => {
+describeCpu('fuzz: random bytes never throw a host exception', () => {
   for (const mode of FUZZ_MODES)
     it(`${mode}: ${CASES_PER_MODE} seeded cases end in a RunExit`, () => {
       for (let i = 0; i < CASES_PER_MODE; i++) {

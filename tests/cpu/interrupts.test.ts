@@ -3,8 +3,8 @@
  * instruction boundaries only when EFLAGS.IF = 1 and no STI or MOV SS shadow is in force (SDM
  * vol. 3, 6.8.3 and vol. 2, STI), delivers through the IDT, and wakes from HLT.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent } from './rig';
+import { expect, it } from 'vitest';
+import { describeCpu } from './rig';
 import { L, pmMachine, SEL, SYM } from './pm-machine';
 
 const VECTOR = 0x20;
@@ -24,7 +24,7 @@ function fakePic() {
   return pic;
 }
 
-describe.skipIf(!cpuPresent)('hardware interrupts', () => {
+describeCpu('hardware interrupts', () => {
   it('IF = 0 holds a request; STI delivers it after the next instruction; MOV SS shields the next one; HLT wakes', () => {
     const pic = fakePic();
     const m = pmMachine('interrupts', pic);

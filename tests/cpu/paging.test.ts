@@ -4,8 +4,8 @@
  * and CR2, 4 MiB pages, INVLPG and CR3 reloads, and a REP MOVSB that faults on its second page
  * and restarts exactly.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent } from './rig';
+import { expect, it } from 'vitest';
+import { cpuPresent, describeCpu } from './rig';
 import { pmMachine, SEL, SYM } from './pm-machine';
 
 const PD = 0x20000;
@@ -49,7 +49,7 @@ function machine() {
   return m;
 }
 
-describe.skipIf(!cpuPresent)('paging: accessed and dirty bits, protection, TLB', () => {
+describeCpu('paging: accessed and dirty bits, protection, TLB', () => {
   const m = cpuPresent ? machine() : null!;
   const log = cpuPresent ? m.log() : [];
   const pf = log.filter((e) => e.vector === PF);

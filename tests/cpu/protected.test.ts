@@ -3,8 +3,8 @@
  * pm-machine.ts): ring transitions through gates and IRET with the TSS stack switch, the error
  * codes of #GP/#NP/#SS/#TS/#UD/#DE and the saved EIP of faults, and a triple fault.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent, RunExit } from './rig';
+import { expect, it } from 'vitest';
+import { cpuPresent, describeCpu, RunExit } from './rig';
 import { L, pmMachine, SEL, SYM } from './pm-machine';
 
 const GP = 13;
@@ -12,7 +12,7 @@ const NP = 11;
 const SS = 12;
 const TS = 10;
 
-describe.skipIf(!cpuPresent)('protected mode: rings, gates, IRET', () => {
+describeCpu('protected mode: rings, gates, IRET', () => {
   const m = cpuPresent ? pmMachine('rings') : null!;
   const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
 
@@ -85,7 +85,7 @@ describe.skipIf(!cpuPresent)('protected mode: rings, gates, IRET', () => {
   });
 });
 
-describe.skipIf(!cpuPresent)('protected mode: segment loads and their error codes', () => {
+describeCpu('protected mode: segment loads and their error codes', () => {
   const m = cpuPresent ? pmMachine('segments') : null!;
   const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
   const codes = log.map((e) => [e.vector, e.vector === 6 || e.vector === 0 ? 0 : e.error]);
@@ -117,7 +117,7 @@ describe.skipIf(!cpuPresent)('protected mode: segment loads and their error code
   });
 });
 
-describe.skipIf(!cpuPresent)('protected mode: LAR/LSL/VERR/VERW, expand-down, conforming code, I/O bitmap', () => {
+describeCpu('protected mode: LAR/LSL/VERR/VERW, expand-down, conforming code, I/O bitmap', () => {
   const m = cpuPresent ? pmMachine('selectors') : null!;
   const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
   const byte = (off: number) => m.memory.u8[L.REC + off];
@@ -153,7 +153,7 @@ describe.skipIf(!cpuPresent)('protected mode: LAR/LSL/VERR/VERW, expand-down, co
   });
 });
 
-describe.skipIf(!cpuPresent)('triple fault', () => {
+describeCpu('triple fault', () => {
   it('an exception with no usable IDT shuts the processor down: run() reports TRIPLE_FAULT, no host exception', () => {
     const m = pmMachine('triple');
     expect(m.runToHalt()).toBe(RunExit.TRIPLE_FAULT);

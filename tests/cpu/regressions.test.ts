@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fuzzCase } from './fuzz';
-import { cpuPresent } from './rig';
+import { describeCpu } from './rig';
 
-describe.skipIf(!cpuPresent)('CPU regressions found by the long fuzz run', () => {
+describeCpu('CPU regressions found by the long fuzz run', () => {
   it('run() returns even when every interrupt handler faults at once (seed 1122, real mode, hung before)', () => {
     const outcome = fuzzCase(1122, 'real', 20000);
     expect(outcome.exits.length).toBeGreaterThan(0);

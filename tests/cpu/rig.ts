@@ -4,6 +4,7 @@
  * dynamically so that tests report "skipped", not a compile error, on a tree that lacks it.
  */
 import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { MachineMemory } from '../../src/machine/memory';
 import { IoBus, MmioBus, type AccessSize, type InterruptController } from '../../src/machine/bus';
 import { P2m, P2M_R, P2M_W, S2Verdict, type WritableMappingInvalidator } from '../../src/machine/hv/p2m';
@@ -75,6 +76,37 @@ export interface Rig {
   load(addr: number, bytes: ArrayLike<number>): void;
 }
 
+/**
+ * The CPU's execution modes that describeCpu() runs a suite in: the interpreter alone (the block
+ * compiler off), and every block compiled on its first execution (so that a bug in generated code
+ * fails the same tests). CPU_BLOCKS=interpreter or CPU_BLOCKS=compiled runs only that one.
+ */
+export const CPU_MODES = [
+  { name: 'interpreter', blockThreshold: -1 },
+  { name: 'compiled', blockThreshold: 1 },
+].filter((m) => !process.env.CPU_BLOCKS || process.env.CPU_BLOCKS === m.name);
+export type CpuMode = (typeof CPU_MODES)[number];
+/** The mode makeRig() gives new CPUs (undefined: the CPU's own default threshold). */
+let currentMode: CpuMode | undefined;
+
+/**
+ * describe() once per CPU mode ("title [interpreter]", "title [compiled]"): the mode holds while
+ * the suite's body is collected (suites that run their machine there) and while its tests run.
+ */
+export function describeCpu(title: string, body: () => void): void {
+  for (const m of CPU_MODES)
+    describe.skipIf(!cpuPresent)(`${title} [${m.name}]`, () => {
+      beforeAll(() => void (currentMode = m));
+      afterAll(() => void (currentMode = undefined));
+      currentMode = m;
+      try {
+        body();
+      } finally {
+        currentMode = undefined;
+      }
+    });
+}
+
 export function makeRig(ramMiB = 16, pic?: InterruptController, extraEnv: Record<string, unknown> = {}): Rig {
   if (!mod) throw new Error('no CPU (src/machine/cpu/cpu.ts)');
   const memory = new MachineMemory(ramMiB, 8);
@@ -96,6 +128,7 @@ export function makeRig(ramMiB = 16, pic?: InterruptController, extraEnv: Record
     pic: pic ?? { hasInterrupt: () => false, acknowledge: () => 0 },
     s2: { onWriteViolation: () => S2Verdict.RETRY },
     tsc: () => 0,
+    ...(currentMode ? { blockThreshold: currentMode.blockThreshold } : {}),
     ...extraEnv,
   });
   const dv = new DataView(memory.sab);

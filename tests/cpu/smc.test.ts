@@ -4,8 +4,8 @@
  * else (the other thread, a device) between or during runs. A decoded-instruction or block cache
  * must not serve stale code in any of these cases.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent, makeRig } from './rig';
+import { expect, it } from 'vitest';
+import { describeCpu, makeRig } from './rig';
 
 /**
  *   1000: mov $0x11111111,%ecx; mov $0x8000,%edi
@@ -28,7 +28,7 @@ const SMC = [
 /** loop: mov $IMM,%eax (B8 imm32); mov %eax,0x8000 (A3 00 80 00 00); jmp loop (EB F4) */
 const LOOP = [0xb8, 0x01, 0x00, 0x00, 0x00, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xeb, 0xf4];
 
-describe.skipIf(!cpuPresent)('self-modifying and externally modified code', () => {
+describeCpu('self-modifying and externally modified code', () => {
   it('a store into the instruction stream is seen by the next fetch, after a jump and without one', () => {
     const rig = makeRig(4);
     rig.load(0x1000, SMC);

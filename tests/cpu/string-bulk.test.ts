@@ -4,8 +4,8 @@
  * MOVS/STOS): a forward overlap that propagates bytes, elements crossing a page end, unaligned
  * dwords, and a copy over code that runs next.
  */
-import { describe, expect, it } from 'vitest';
-import { cpuPresent, makeRig } from './rig';
+import { expect, it } from 'vitest';
+import { describeCpu, makeRig } from './rig';
 
 const imm32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const mov = (opcode: number, v: number): number[] => [opcode, ...imm32(v)];
@@ -19,7 +19,7 @@ function movs(m: Uint8Array, src: number, dst: number, count: number, size: numb
   for (let i = 0; i < count; i++) for (let b = 0; b < size; b++) m[dst + i * size + b] = m[src + i * size + b];
 }
 
-describe.skipIf(!cpuPresent)('REP MOVS / STOS as block copies', () => {
+describeCpu('REP MOVS / STOS as block copies', () => {
   it('agree with the element-by-element definition', () => {
     const rig = makeRig(4);
     const ref = new Uint8Array(0x30000);

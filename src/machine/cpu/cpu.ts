@@ -36,7 +36,104 @@ import {
 } from './decode-tables';
 import { Mmu, PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
-import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, MASK, NT, OF, PARITY, PF, RF, SF, SIGN, TF, VM, ZF, szp } from './flags';
+import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
+import {
+  AC,
+  AF,
+  ARITH,
+  CF,
+  DF,
+  ID,
+  IF,
+  IOPL,
+  MASK,
+  NT,
+  OF,
+  PARITY,
+  PF,
+  RF,
+  SF,
+  SIGN,
+  TF,
+  VM,
+  ZF,
+  szp,
+  mulHigh,
+} from './flags';
+import {
+  D_MAY_FAULT,
+  D_STACK,
+  D_SLOW,
+  D_ALU_RR,
+  D_ALU_RM,
+  D_ALU_MR,
+  D_ALU_RI,
+  D_ALU_MI,
+  D_TEST_RR,
+  D_TEST_MR,
+  D_TEST_RI,
+  D_MOV_RR,
+  D_MOV_MR,
+  D_MOV_RM,
+  D_MOV_RI,
+  D_MOV_MI,
+  D_LEA,
+  D_INC_R,
+  D_DEC_R,
+  D_PUSH_R,
+  D_POP_R,
+  D_PUSH_I,
+  D_JCC,
+  D_JMP,
+  D_CALL,
+  D_RET,
+  D_CALL_R,
+  D_CALL_M,
+  D_JMP_R,
+  D_JMP_M,
+  D_GENERIC,
+  D_NOP,
+  D_CDQ,
+  D_LEAVE,
+  D_SHIFT_R,
+  D_GRP3_R,
+  D_IMUL3_R,
+  D_MOVZX8_M,
+  D_SETCC_R,
+  D_PUSH_M,
+  D_MOVX_R,
+  D_ALU_JCC,
+  G_ALU8_AI,
+  G_ALU8_MR,
+  G_ALU8_RM,
+  G_ALU8_MI,
+  G_MOV8_MI,
+  G_MOV8_MR,
+  G_MOV8_RM,
+  G_TEST8,
+  G_TEST8_MI,
+  G_TEST_MI,
+  G_IMUL3,
+  G_IMUL2,
+  G_SHIFT,
+  G_SHIFT8,
+  G_GRP3,
+  G_GRP3_8,
+  G_INCDEC,
+  G_INCDEC8,
+  G_PUSH_M,
+  G_SETCC,
+  G_CMOV,
+  G_MOVX,
+  LZ_ADD,
+  LZ_SUB,
+  LZ_LOGIC,
+  LZ_INC,
+  LZ_DEC,
+  LZ_SHL,
+  LZ_SHR,
+  LZ_SAR,
+} from './decoded';
 
 export interface CpuEnv {
   memory: MachineMemory;
@@ -54,7 +151,16 @@ export interface CpuEnv {
    * would otherwise decode its handler afresh each time. Default true: anyone may write.
    */
   externalCodeWrites?: boolean;
+  /**
+   * The block compiler (blocks.ts): a run of cached instructions is compiled once it has started
+   * this many times; 1 compiles on first execution (tests), -1 turns the compiler off (the
+   * interpreter alone). Default BLOCK_THRESHOLD.
+   */
+  blockThreshold?: number;
 }
+
+/** Executions of an instruction before the block starting there is compiled (CpuEnv.blockThreshold). */
+export const BLOCK_THRESHOLD = 32;
 
 export const RunExit = { BUDGET: 0, HLT: 1, TRIPLE_FAULT: 2, STOPPED: 3 } as const;
 export type RunExit = (typeof RunExit)[keyof typeof RunExit];
@@ -98,76 +204,6 @@ const DE = 0,
   PF_ = 14;
 void DB;
 
-/**
- * Handlers of the decoded-instruction cache (w0 & 0x3f; 0 = not decoded yet), with D_MAY_FAULT
- * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
- */
-const D_MAY_FAULT = 0x40;
-/** Set in w0 for the stack forms, run by execStack(). */
-const D_STACK = 0x80;
-const D_SLOW = 1 | D_MAY_FAULT,
-  D_ALU_RR = 2,
-  D_ALU_RM = 3,
-  D_ALU_MR = 4,
-  D_ALU_RI = 5,
-  D_ALU_MI = 6,
-  D_TEST_RR = 7,
-  D_TEST_MR = 8,
-  D_TEST_RI = 9,
-  D_MOV_RR = 10,
-  D_MOV_MR = 11,
-  D_MOV_RM = 12,
-  D_MOV_RI = 13,
-  D_MOV_MI = 14,
-  D_LEA = 15,
-  D_INC_R = 16,
-  D_DEC_R = 17,
-  D_PUSH_R = 18,
-  D_POP_R = 19,
-  D_PUSH_I = 20,
-  D_JCC = 21,
-  D_JMP = 22,
-  D_CALL = 23,
-  D_RET = 24,
-  D_CALL_R = 26,
-  D_CALL_M = 27,
-  D_JMP_R = 28,
-  D_JMP_M = 29,
-  D_GENERIC = 31,
-  D_NOP = 32,
-  D_CDQ = 33,
-  D_LEAVE = 34,
-  D_SHIFT_R = 35,
-  D_GRP3_R = 36,
-  D_IMUL3_R = 37,
-  D_MOVZX8_M = 38,
-  D_SETCC_R = 39,
-  D_PUSH_M = 40,
-  D_MOVX_R = 41,
-  D_ALU_JCC = 42;
-/** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
-const G_ALU8_AI = 1,
-  G_ALU8_MR = 2,
-  G_ALU8_RM = 3,
-  G_ALU8_MI = 4,
-  G_MOV8_MI = 5,
-  G_MOV8_MR = 6,
-  G_MOV8_RM = 7,
-  G_TEST8 = 8,
-  G_TEST8_MI = 9,
-  G_TEST_MI = 10,
-  G_IMUL3 = 11,
-  G_IMUL2 = 12,
-  G_SHIFT = 13,
-  G_SHIFT8 = 14,
-  G_GRP3 = 15,
-  G_GRP3_8 = 16,
-  G_INCDEC = 17,
-  G_INCDEC8 = 18,
-  G_PUSH_M = 19,
-  G_SETCC = 20,
-  G_CMOV = 21,
-  G_MOVX = 22;
 /** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
 const MAY_FAULT = new Uint8Array(64);
 for (const h of [
@@ -202,16 +238,6 @@ const MAX_DECODED_PAGES = 256;
 function rd32(q: Uint8Array, k: number): number {
   return q[k] | (q[k + 1] << 8) | (q[k + 2] << 16) | (q[k + 3] << 24);
 }
-
-/** Kinds of the lazy arithmetic flags (Cpu.lz). */
-const LZ_ADD = 1,
-  LZ_SUB = 2,
-  LZ_LOGIC = 3,
-  LZ_INC = 4,
-  LZ_DEC = 5,
-  LZ_SHL = 6, // 32-bit shifts by 1–31 (lzv[1] = count)
-  LZ_SHR = 7,
-  LZ_SAR = 8;
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
@@ -354,6 +380,7 @@ export class Cpu {
 
   constructor(private readonly env: CpuEnv) {
     this.externalWrites = env.externalCodeWrites !== false;
+    this.blockThreshold = env.blockThreshold ?? BLOCK_THRESHOLD;
     this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
     this.u8 = env.memory.u8;
     this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
@@ -522,6 +549,37 @@ export class Cpu {
       const p = idx << 2;
       let w0 = idx < 4096 ? d[p] : D_SLOW;
       if (w0 === 0) w0 = this.decodeAt(d, idx);
+      if (w0 !== D_SLOW && this.blockThreshold >= 0) {
+        // A compiled block (blocks.ts) runs from here to its end in one call: when it fits the
+        // budget, and not when an interrupt waits (only the STI/MOV SS shadow kept it from
+        // events(); it is delivered after this one instruction).
+        let blk = this.winBlocks[idx];
+        if (blk === undefined && ++this.winHits[idx] >= this.blockThreshold) blk = this.compileAt(idx, eip);
+        if (
+          blk !== undefined &&
+          blk.eip === eip &&
+          this.instructions + blk.length <= end &&
+          !(this.fl & IF && this.env.pic.hasInterrupt())
+        ) {
+          this.tracePos--; // the block writes the EIPs of its instructions into the ring itself
+          eip = blk.run(this, end);
+          // The blocks that follow, while the loop's checks would find nothing to do: no event
+          // (no stop or shadow, no interrupt to deliver: events() asks the controller too), the
+          // same window.
+          while (
+            this.attention === 0 &&
+            this.winGen === this.mmu.generation &&
+            !(this.fl & IF && this.env.pic.hasInterrupt())
+          ) {
+            const j = (eip - this.winEip) >>> 0;
+            if (j >= 4096) break;
+            const next = this.winBlocks[j];
+            if (next === undefined || next.eip !== eip || this.instructions + next.length > end) break;
+            eip = next.run(this, end);
+          }
+          continue;
+        }
+      }
       if (w0 & D_MAY_FAULT) {
         // Where a fault restarts (run() restores EIP and ESP); the other forms cannot fault.
         this.start = eip;
@@ -856,6 +914,7 @@ export class Cpu {
   }
   private mmioRead(size: AccessSize): number {
     const v = this.env.mmio.read(this.mmu.lastPhys, size);
+    this.bBreak = 1; // a device may have raised an interrupt or written memory: leave a compiled block
     if (this.externalWrites) this.codeChangedOutside();
     return v;
   }
@@ -920,6 +979,7 @@ export class Cpu {
   /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
   private mmioWrite(size: AccessSize, v: number): void {
     this.env.mmio.write(this.mmu.lastPhys, size, v);
+    this.bBreak = 1;
     if (this.externalWrites) this.codeChangedOutside();
   }
   private readLin(lin: number, size: number): number {
@@ -1695,6 +1755,7 @@ export class Cpu {
   private codeChangedOutside(): void {
     this.codeEpoch++;
     this.winGen = -1;
+    this.bBreak = 1;
   }
 
   /** The cached memory forms and the generic ones (the stack forms: execStack; registers: execReg). */
@@ -1932,6 +1993,12 @@ export class Cpu {
     this.dEpochs[frame] = this.codeEpoch;
     this.winPage = page;
     this.winFrame = frame;
+    if (this.blockThreshold >= 0) {
+      let bp = this.bPages[frame];
+      if (bp === undefined) bp = this.bPages[frame] = new BlockPage();
+      this.winBlocks = bp.blocks;
+      this.winHits = bp.hits;
+    }
     this.winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
     this.winGen = this.mmu.generation;
     return true;
@@ -1943,6 +2010,7 @@ export class Cpu {
       for (const f of this.dFrames) {
         this.dPages[f] = undefined;
         this.dLists[f] = undefined;
+        this.bPages[f] = undefined; // no codeLines protect their blocks any more
       }
       this.dFrames = [];
       this.codeLines.fill(0);
@@ -1956,6 +2024,7 @@ export class Cpu {
   }
 
   private clearDecodedPage(frame: number): void {
+    this.bPages[frame]?.clear();
     const page = this.dPages[frame];
     const list = this.dLists[frame];
     if (page === undefined || list === undefined) return;
@@ -1973,6 +2042,67 @@ export class Cpu {
     const first = Math.max(0, (o & 0xfff) - 14);
     const last = Math.min(4095, (o & 0xfff) + size - 1);
     for (let i = first; i <= last; i++) page[i << 2] = 0;
+    // A compiled block holding one of them goes too, and a running block stops after this store.
+    const bp = this.bPages[frame];
+    if (bp !== undefined && bp.written(first, last)) this.bBreak = 1;
+  }
+
+  // ---- compiled blocks (blocks.ts) --------------------------------------------------------------
+  //
+  // Hot path. The blocks of a frame live in its BlockPage next to its decoded entries and are
+  // dropped with them (clearDecodedPage, the cache starting over, codeWritten). The generated code
+  // reads and writes the members of this class by name (reg32, fl, lz, lzv, start, startEsp,
+  // instructions, bBreak, readLin32, writeLin32, push32, pop32, cond, cfBit, execGeneric, …).
+
+  /** Per machine frame: its compiled blocks and hit counts (only while blockThreshold ≥ 0). */
+  private bPages: (BlockPage | undefined)[] = [];
+  private winBlocks: (Block | undefined)[] = [];
+  private winHits = new Int32Array(4096);
+  private readonly blockThreshold: number;
+  /**
+   * Compiled functions by their source: the same code compiled again (its page was cleared by the
+   * epoch of outside writes, say) gets the same function, which V8 has already optimised.
+   */
+  private readonly compiledBlocks = new Map<string, BlockFn>();
+  /**
+   * Set when a compiled block must stop after the current instruction: an access went to a
+   * device (it may raise an interrupt or write memory), a store dropped a compiled block (SMC),
+   * memory was changed from outside. Cleared when a block starts.
+   */
+  bBreak = 0;
+
+  /** Compiles the block at byte `idx` of the window's frame (EIP `eip`); undefined when none can start there. */
+  private compileAt(idx: number, eip: number): Block | undefined {
+    const page = this.winPage;
+    const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i), this, this.compiledBlocks);
+    const bp = this.bPages[this.winFrame];
+    if (blk === undefined || bp === undefined) {
+      this.winHits[idx] = NEVER;
+      return undefined;
+    }
+    bp.add(blk);
+    return blk;
+  }
+
+  /** The trace ring after a compiled block retired the first `count` (≤ 64) instructions of a pass. */
+  traceBlock(eips: Int32Array, count: number): void {
+    const ring = this.traceRing;
+    const pos = this.tracePos;
+    for (let j = 0; j < count; j++) ring[(pos + j) & 63] = eips[j];
+    this.tracePos = pos + count;
+  }
+  /** The trace ring after a compiled loop ran `passes` times over its first `m` instructions. */
+  traceLoop(eips: Int32Array, m: number, passes: number): void {
+    const ring = this.traceRing;
+    const pos = this.tracePos;
+    const count = m * passes;
+    let j = count > 64 ? count - 64 : 0;
+    let e = j % m;
+    for (; j < count; j++) {
+      ring[(pos + j) & 63] = eips[e];
+      if (++e === m) e = 0;
+    }
+    this.tracePos = pos + count;
   }
 
   /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */
@@ -4028,17 +4158,6 @@ class SoftInt {
 }
 
 /** The high 32 bits of the unsigned 64-bit product of two 32-bit values. */
-function mulHigh(a: number, b: number): number {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const lh = al * bh;
-  const hl = ah * bl;
-  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
-}
-
 function signExtend(v: number, size: number): number {
   return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
 }

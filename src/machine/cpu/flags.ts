@@ -34,3 +34,15 @@ export const SIGN = [0, 0x80, 0x8000, 0, 0x80000000] as const;
 export function szp(res: number, size: number): number {
   return (res === 0 ? ZF : 0) | (res & SIGN[size] ? SF : 0) | PARITY[res & 0xff];
 }
+
+/** The high half of the unsigned 64-bit product of two unsigned dwords (MUL's EDX), exactly. */
+export function mulHigh(a: number, b: number): number {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  const lh = al * bh;
+  const hl = ah * bl;
+  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
+}

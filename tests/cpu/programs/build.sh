@@ -3,7 +3,7 @@
 # ("address name" per line); both are committed next to the sources. Needs as --32 and ld -m elf_i386.
 set -e
 cd "$(dirname "$0")"
-for p in kernel:0x4000 tests:0x10000 realmode:0x7c00; do
+for p in kernel:0x4000 tests:0x10000 realmode:0x7c00 blocks:0x10000; do
   name=${p%%:*}
   org=${p#*:}
   as --32 -o "/tmp/$name.o" "$name.S"

@@ -1,0 +1,85 @@
+/**
+ * The formats shared by the interpreter's decoded-instruction cache (cpu.ts) and the block
+ * compiler (blocks.ts): the handler numbers of a decoded entry and the kinds of the lazy flags.
+ */
+
+/**
+ * Handlers of the decoded-instruction cache (w0 & 0x3f; 0 = not decoded yet), with D_MAY_FAULT
+ * (0x40) set in w0 for those that can raise an exception (memory, stack, the generic forms).
+ */
+export const D_MAY_FAULT = 0x40;
+/** Set in w0 for the stack forms, run by execStack(). */
+export const D_STACK = 0x80;
+export const D_SLOW = 1 | D_MAY_FAULT,
+  D_ALU_RR = 2,
+  D_ALU_RM = 3,
+  D_ALU_MR = 4,
+  D_ALU_RI = 5,
+  D_ALU_MI = 6,
+  D_TEST_RR = 7,
+  D_TEST_MR = 8,
+  D_TEST_RI = 9,
+  D_MOV_RR = 10,
+  D_MOV_MR = 11,
+  D_MOV_RM = 12,
+  D_MOV_RI = 13,
+  D_MOV_MI = 14,
+  D_LEA = 15,
+  D_INC_R = 16,
+  D_DEC_R = 17,
+  D_PUSH_R = 18,
+  D_POP_R = 19,
+  D_PUSH_I = 20,
+  D_JCC = 21,
+  D_JMP = 22,
+  D_CALL = 23,
+  D_RET = 24,
+  D_CALL_R = 26,
+  D_CALL_M = 27,
+  D_JMP_R = 28,
+  D_JMP_M = 29,
+  D_GENERIC = 31,
+  D_NOP = 32,
+  D_CDQ = 33,
+  D_LEAVE = 34,
+  D_SHIFT_R = 35,
+  D_GRP3_R = 36,
+  D_IMUL3_R = 37,
+  D_MOVZX8_M = 38,
+  D_SETCC_R = 39,
+  D_PUSH_M = 40,
+  D_MOVX_R = 41,
+  D_ALU_JCC = 42;
+/** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
+export const G_ALU8_AI = 1,
+  G_ALU8_MR = 2,
+  G_ALU8_RM = 3,
+  G_ALU8_MI = 4,
+  G_MOV8_MI = 5,
+  G_MOV8_MR = 6,
+  G_MOV8_RM = 7,
+  G_TEST8 = 8,
+  G_TEST8_MI = 9,
+  G_TEST_MI = 10,
+  G_IMUL3 = 11,
+  G_IMUL2 = 12,
+  G_SHIFT = 13,
+  G_SHIFT8 = 14,
+  G_GRP3 = 15,
+  G_GRP3_8 = 16,
+  G_INCDEC = 17,
+  G_INCDEC8 = 18,
+  G_PUSH_M = 19,
+  G_SETCC = 20,
+  G_CMOV = 21,
+  G_MOVX = 22;
+
+/** Kinds of the lazy arithmetic flags (Cpu.lz). */
+export const LZ_ADD = 1,
+  LZ_SUB = 2,
+  LZ_LOGIC = 3,
+  LZ_INC = 4,
+  LZ_DEC = 5,
+  LZ_SHL = 6, // 32-bit shifts by 1–31 (lzv[1] = count)
+  LZ_SHR = 7,
+  LZ_SAR = 8;
