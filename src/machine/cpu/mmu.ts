@@ -162,7 +162,7 @@ export class Mmu implements WritableMappingInvalidator {
     let userOk = true;
     let writeOk = true;
     if (!this.paging) {
-      phys = linear & this.a20Mask;
+      phys = (linear & this.a20Mask) >>> 0; // unsigned: the MMIO bus compares addresses as such
     } else {
       const pdeAddr = (this.cr3 & ~0xfff) + ((linear >>> 22) << 2);
       const pde = this.readPhys32(pdeAddr);
