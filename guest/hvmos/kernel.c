@@ -459,7 +459,8 @@ static void serial_irq(void) {
           kputs("hvmos: tick ");
           kdec(t);
           kputs(" s\n");
-          pending_workload = workload;
+          /* Restart the workload; a switch queued earlier in this trap stands. */
+          if (pending_workload < 0) pending_workload = workload;
         }
       } else if (!strncmp(line, "mode ", 5)) {
         line_len = 0;

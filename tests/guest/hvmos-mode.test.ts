@@ -47,6 +47,16 @@ describe('hvmos: the clock period switched at run time over COM1', () => {
     return Array.from(r.value).filter((b) => b !== 0).length; // bytes of the bitmap with a dirty page
   };
 
+  it('"tick 5" right after "workload sprite" (one trap) keeps the switch: the page sends them back to back', () => {
+    g = new Guest('workload=static');
+    g.runUntil(500);
+    g.m.serialWrite('workload sprite\ntick 5\n');
+    g.runUntil(1000);
+    expect(g.serial).toContain('hvmos: tick 5 s');
+    expect(g.serial).toContain('hvmos: workload sprite');
+    expect(g.serial.match(/workload static/g)?.length).toBe(1); // only the boot's
+  });
+
   it('"tick 5" redraws the clock every 5 s: VRAM stays untouched for seconds at a time', () => {
     g = new Guest('workload=clock');
     expect(dirtyPagesOver(g, 1500, 3500)).toBeGreaterThan(0); // the default 1 s clock writes every second
