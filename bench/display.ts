@@ -12,11 +12,11 @@
  * Options: --seconds N (window, default 10), --warmup N (default 5), --workloads a,b
  * --modes a,b --vram 8,64 --hz 30 --port 4174.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { chromium, type Page } from '@playwright/test';
-import { chromiumPath, CHROMIUM_ARGS } from '../scripts/chromium-path.mjs';
+import type { Page } from '@playwright/test';
+import { withPreview } from './preview';
+import { textTable } from './table';
 import { measureThreadTimes } from './cdp-threads';
 import type { MeterSample } from '../src/ui/meter-sampler';
 
@@ -62,18 +62,6 @@ export type DisplayRecord = { workload: string; mode: string; vramMiB: number } 
   };
 
 type Sample = Record<string, number | string>;
-
-async function waitForServer(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`the preview server did not answer at ${url}`);
-}
 
 async function measureCell(page: Page, workload: string, mode: string, vramMiB: number): Promise<DisplayRecord> {
   await page.goto(`http://localhost:${PORT}/?workload=${workload}&mode=${mode}&vram=${vramMiB}&hz=${HZ}`);
@@ -134,10 +122,7 @@ function table(records: DisplayRecord[]): string {
     fmt(r.tilesPerRefresh, 1),
     fmt(r.hvPagesScannedPerS, 0),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return textTable(head, rows, 2);
 }
 
 function ratios(records: DisplayRecord[]): string[] {
@@ -228,19 +213,8 @@ function chart(records: DisplayRecord[], vramMiB: number, title: string): string
 }
 
 async function main(): Promise<void> {
-  const exe = chromiumPath();
-  if (exe === null) throw new Error('no Chromium: run `node scripts/ensure-chromium.mjs` first');
-  console.log('[bench:display] building the app…');
-  const b = spawnSync('npx', ['vite', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (b.status !== 0) throw new Error('vite build failed');
-  const server: ChildProcess = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], {
-    stdio: 'ignore',
-    detached: true,
-  });
   const records: DisplayRecord[] = [];
-  try {
-    await waitForServer(`http://localhost:${PORT}/`);
-    const browser = await chromium.launch({ executablePath: exe || undefined, args: CHROMIUM_ARGS });
+  const exe = await withPreview('bench:display', PORT, async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // One throwaway cell first: the first boot of a fresh browser runs cold (JIT, caches) and
     // would make the first measured cell look worse than it is.
@@ -254,18 +228,11 @@ async function main(): Promise<void> {
             `  ${w.padEnd(7)} ${m.padEnd(10)} ${String(v).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %`,
           );
         }
-    await browser.close();
-  } finally {
-    try {
-      process.kill(-server.pid!, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  }
+  });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
   const date = new Date().toISOString();
   console.log(
-    `\nbench:display — ${date}, ${machine}, Chromium ${exe || 'bundled'}, ${HZ} Hz, window ${SECONDS} s after ${WARMUP} s warm-up\n`,
+    `\nbench:display — ${date}, ${machine}, Chromium ${exe}, ${HZ} Hz, window ${SECONDS} s after ${WARMUP} s warm-up\n`,
   );
   console.log(table(records));
   console.log('');

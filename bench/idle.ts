@@ -19,11 +19,11 @@
  * Prints a table and writes bench-results/idle.json. Options: --seconds N (window, default 10),
  * --warmup N (default 5), --port 4177.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { chromium, type Page } from '@playwright/test';
-import { chromiumPath, CHROMIUM_ARGS } from '../scripts/chromium-path.mjs';
+import type { Page } from '@playwright/test';
+import { withPreview } from './preview';
+import { textTable } from './table';
 import { measureThreadTimes } from './cdp-threads';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
@@ -181,26 +181,8 @@ function nodeTicks(): { backToBackUs: number; wallMedianUs: number; wallProcessP
 }
 
 async function main(): Promise<void> {
-  const exe = chromiumPath();
-  if (exe === null) throw new Error('no Chromium: run `node scripts/ensure-chromium.mjs` first');
-  console.log('[bench:idle] building the app…');
-  const b = spawnSync('npx', ['vite', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (b.status !== 0) throw new Error('vite build failed');
-  const server: ChildProcess = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], {
-    stdio: 'ignore',
-    detached: true,
-  });
   const rows: BrowserRow[] = [];
-  try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await fetch(`http://localhost:${PORT}/`)).ok) break;
-      } catch {
-        /* not yet */
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const browser = await chromium.launch({ executablePath: exe || undefined, args: CHROMIUM_ARGS });
+  await withPreview('bench:idle', PORT, async (browser) => {
     const context = await browser.newContext();
     const isolated = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
     await context.route('**/__floor/index.html', (r) =>
@@ -216,14 +198,7 @@ async function main(): Promise<void> {
     }
     rows.push(await app(page));
     console.log(`  ${rows.at(-1)!.what}: done`);
-    await browser.close();
-  } finally {
-    try {
-      process.kill(-server.pid!, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  }
+  });
   console.log('  Node: idle ticks…');
   const node = nodeTicks();
 
@@ -237,10 +212,8 @@ async function main(): Promise<void> {
     fmt(r.hvPct, 3),
     fmt(r.slicesPerS, 0),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
   console.log();
-  console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
+  console.log(textTable(head, cells));
   const appRow = rows[2];
   const floorWait = rows[1];
   console.log();
