@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MmioBus } from '../../src/machine/bus';
-import { cpuPresent, makeRig, type Rig } from './rig';
+import { cpuPresent, flatTables, makeRig, type Rig } from './rig';
 
 const programs = new URL('./programs/', import.meta.url);
 const BIN = new Uint8Array(readFileSync(new URL('blocks.bin', programs)));
@@ -26,7 +26,6 @@ const IDT = 0x2000;
 const DATA = 0x20000;
 const MMIO = 0x40000000;
 const IRQ_VECTOR = 0x20;
-const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 
 /** The interpreter alone, every block compiled at once, and the CPU's default threshold. */
 const MODES = { interpreter: -1, compiled: 1, default: undefined } as const;
@@ -71,15 +70,7 @@ function machine(entry: string, mode: Mode, device?: (value: number, m: Machine)
       device?.(v, m);
     },
   });
-  rig.load(GDT, [
-    ...[0, 0, 0, 0, 0, 0, 0, 0],
-    ...[0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0], // 0x08 code
-    ...[0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0], // 0x10 data
-  ]);
-  rig.load(GDT + 0x100, [23, 0, ...le(GDT)]);
-  rig.load(IDT + 0x800, [0xff, 0x07, ...le(IDT)]);
-  const gate = (v: number, h: number) =>
-    rig.load(IDT + 8 * v, [h & 0xff, (h >> 8) & 0xff, 0x08, 0, 0, 0x8e, (h >> 16) & 0xff, h >>> 24]);
+  const gate = flatTables(rig, GDT, IDT);
   gate(0, SYM.de_handler);
   gate(IRQ_VECTOR, SYM.irq_handler);
   rig.load(CODE, BIN);

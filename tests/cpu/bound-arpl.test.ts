@@ -3,29 +3,21 @@
  * C7 /1–7 and 0F D0–FF are #UD, not POP / MOV / BSWAP.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, makeRig } from './rig';
+import { describeCpu, flatTables, le, makeRig } from './rig';
 
 const GDT = 0x1000;
 const IDT = 0x2000;
 const HANDLERS = 0x3000;
 const CODE = 0x10000;
 const DATA = 0x20000;
-const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 
 /** Runs `bytes` in flat 32-bit ring 0 with EBX = DATA; returns the exception vector raised (−1: none) and the rig. */
 function run(bytes: number[], data: number[] = [], regs: Record<string, number> = {}) {
   const rig = makeRig(4);
-  rig.load(GDT, [
-    ...[0, 0, 0, 0, 0, 0, 0, 0],
-    ...[0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0], // 0x08 code
-    ...[0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0], // 0x10 data
-  ]);
-  rig.load(GDT + 0x100, [23, 0, ...le(GDT)]);
-  rig.load(IDT + 0x800, [0xff, 0x07, ...le(IDT)]);
+  const gate = flatTables(rig, GDT, IDT);
   for (let v = 0; v < 32; v++) {
-    const h = HANDLERS + v;
-    rig.load(IDT + 8 * v, [h & 0xff, (h >> 8) & 0xff, 0x08, 0, 0, 0x8e, (h >> 16) & 0xff, h >>> 24]);
-    rig.load(h, [0xf4]);
+    gate(v, HANDLERS + v);
+    rig.load(HANDLERS + v, [0xf4]);
   }
   rig.load(DATA, data);
   const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];

@@ -20,7 +20,7 @@ import { disassembleOne } from '../../src/machine/cpu/disasm';
 import { immediateBytes, lookupOpcode, OPCODES, opcodeHasModrm, PREFIXES } from '../../src/machine/cpu/opcodes';
 import type { DisasmVector } from '../../tools/disasm-vectors';
 import type { VectorFile } from '../../tools/oracle/image';
-import { cpuPresent, makeRig } from './rig';
+import { cpuPresent, le, makeRig } from './rig';
 import type { Cpu } from '../../src/machine/cpu/cpu';
 
 const file = JSON.parse(readFileSync(new URL('./disasm-vectors.json', import.meta.url), 'utf8')) as {
@@ -352,7 +352,7 @@ describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by
   const DATA = 0x20000;
   const UD = 6;
   const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x0f]);
-  const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+
   let rig: ReturnType<typeof makeRig> | undefined;
   let probes = 0;
 

@@ -146,3 +146,22 @@ export function makeRig(ramMiB = 16, pic?: InterruptController, extraEnv: Record
 }
 
 export const hex32 = (v: number): string => '0x' + (v >>> 0).toString(16).padStart(8, '0');
+
+/** The little-endian bytes of a dword. */
+export const le = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+
+/**
+ * Flat ring-0 descriptor tables for hand-assembled tests: a GDT at `gdt` (null, 0x08 code, 0x10
+ * data, 4 GiB each) with its LGDT operand at gdt + 0x100, an empty IDT of 256 gates at `idt` with
+ * its LIDT operand at idt + 0x800. Returns a setter for 32-bit interrupt gates to 0x08:handler.
+ */
+export function flatTables(rig: Rig, gdt: number, idt: number): (vector: number, handler: number) => void {
+  rig.load(gdt, [
+    ...[0, 0, 0, 0, 0, 0, 0, 0],
+    ...[0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0], // 0x08 code
+    ...[0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0], // 0x10 data
+  ]);
+  rig.load(gdt + 0x100, [23, 0, ...le(gdt)]);
+  rig.load(idt + 0x800, [0xff, 0x07, ...le(idt)]);
+  return (v, h) => rig.load(idt + 8 * v, [h & 0xff, (h >> 8) & 0xff, 0x08, 0, 0, 0x8e, (h >> 16) & 0xff, h >>> 24]);
+}
