@@ -25,7 +25,7 @@ import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
 import { BootError, PcEngine } from './pc';
 import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
-import { listenForHypercalls, serveHypercall } from '../shared/hypercall';
+import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared/hypercall';
 
 /** Host time per slice: short enough that RPCs are served within about one slice. */
 export const SLICE_MS = 4;
@@ -169,10 +169,6 @@ export class Machine {
     return serveHypercall(this.stats, (first, nr) => this.hv.trackDirtyVram(first, nr));
   }
 
-  private hypercallPending(): boolean {
-    return Atomics.load(this.stats.i32, I32.HC_REQ_SEQ) !== Atomics.load(this.stats.i32, I32.HC_RESP_SEQ);
-  }
-
   /** Serve the channel whenever its doorbell rings, in every run state (the worker entry calls this). */
   listenForHypercalls(): void {
     this.stopListening ??= listenForHypercalls(this.stats, () => this.serveHypercalls());
@@ -190,7 +186,7 @@ export class Machine {
     const i32 = this.stats.i32;
     const bell = Atomics.load(i32, I32.HC_DOORBELL);
     // A message posted before the doorbell was read rang it before too: look before waiting.
-    if (Atomics.load(i32, I32.RPC_SEQ) === this.rpcSeen && !this.hypercallPending())
+    if (Atomics.load(i32, I32.RPC_SEQ) === this.rpcSeen && !hypercallPending(this.stats))
       Atomics.wait(i32, I32.HC_DOORBELL, bell, ms);
     const rpc = Atomics.load(i32, I32.RPC_SEQ);
     if (rpc === this.rpcSeen) return false;

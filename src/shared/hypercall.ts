@@ -64,6 +64,11 @@ export function ringForMessage(stats: StatsViews): void {
   Atomics.notify(stats.i32, I32.HC_DOORBELL);
 }
 
+/** A request is posted and not yet served. */
+export function hypercallPending(stats: StatsViews): boolean {
+  return Atomics.load(stats.i32, I32.HC_REQ_SEQ) !== Atomics.load(stats.i32, I32.HC_RESP_SEQ);
+}
+
 /**
  * The worker's side: serve the posted request, if any. Returns true when one was served. Called
  * between slices and when the doorbell rings.
@@ -72,9 +77,9 @@ export function serveHypercall(
   stats: StatsViews,
   trackDirtyVram: (firstPfn: number, nr: number) => Result<Uint8Array>,
 ): boolean {
+  if (!hypercallPending(stats)) return false;
   const i32 = stats.i32;
   const seq = Atomics.load(i32, I32.HC_REQ_SEQ);
-  if (seq === Atomics.load(i32, I32.HC_RESP_SEQ)) return false;
   const r = trackDirtyVram(Atomics.load(i32, I32.HC_REQ_FIRST_PFN) >>> 0, Atomics.load(i32, I32.HC_REQ_NR));
   if (r.ok) stats.bitmap.set(r.value);
   Atomics.store(i32, I32.HC_RESP_ERRNO, r.ok ? 0 : ERRNO[r.code]);

@@ -48,8 +48,9 @@ export const uiTime = { ms: 0 };
  * requested — and not even then when the refresher says the refresh would change nothing (the
  * dirty modes' generation skip, overlay off): that refresh runs in the timer's task. Every frame
  * costs Chromium's renderer, compositor and GPU process together ~2 ms of CPU whatever the
- * callback does (an idle page at 30 Hz: 9.6 % of a core with a frame per refresh, 1.4 % without:
- * see the README's "The display"). Starts when the host connects, stops when it disconnects.
+ * callback does (an idle page at 30 Hz, all of Chromium's threads: 9.6 % of a core with a frame
+ * per refresh, 4.0 % without; see the README's "The display"). Starts when the host connects,
+ * stops when it disconnects.
  */
 class RefreshController implements ReactiveController {
   private raf = 0;
