@@ -204,13 +204,13 @@ export class DisplayRefresher {
       this.needFull = true;
     }
     this.shown = s;
-    const full = this.needFull;
+    let full = this.needFull;
     this.needFull = false;
     this.tiles.fill(0);
     const shownPages = displayedPages(s);
 
     if (this.modeName === 'poll') {
-      this.pollCompare(shownPages, full);
+      full = this.pollCompare(shownPages, full);
     } else {
       const firstPfn = (s.bar0 >>> PAGE_SHIFT) + shownPages.first;
       const nr = shownPages.nr;
@@ -274,9 +274,10 @@ export class DisplayRefresher {
 
   /**
    * Poll: compare pages with the copy; a page that differs is copied and its tiles marked. On a
-   * full repaint the compared range is copied whole (the picture is converted from the copy).
+   * full repaint, or with no copy yet, the compared range is copied whole (the picture is
+   * converted from the copy) and true is returned: everything must be repainted.
    */
-  protected pollCompare(shownPages: { first: number; nr: number }, full: boolean): void {
+  protected pollCompare(shownPages: { first: number; nr: number }, full: boolean): boolean {
     const c = this.counters;
     const v = this.vramI32;
     const pages = this.vram.byteLength >>> PAGE_SHIFT;
@@ -284,7 +285,7 @@ export class DisplayRefresher {
       this.shadow = new Int32Array(v.length);
       this.shadow8 = new Uint8Array(this.shadow.buffer);
       this.shadow32 = new Uint32Array(this.shadow.buffer);
-      full = true; // (needFull was set with the mode: the caller repaints everything)
+      full = true;
     }
     const sh = this.shadow;
     const s = this.shown!;
@@ -293,7 +294,7 @@ export class DisplayRefresher {
     const words = PAGE_SIZE >> 2;
     if (full) {
       sh.set(v.subarray(p0 * words, p1 * words), p0 * words);
-      return;
+      return true;
     }
     c.pagesCompared += p1 - p0;
     for (let p = p0; p < p1; p++) {
@@ -306,6 +307,7 @@ export class DisplayRefresher {
       c.pagesChanged++;
       this.markPage(p, s);
     }
+    return false;
   }
 
   private markBitmap(bitmap: Uint8Array, firstPage: number, nr: number, s: DisplayState): void {

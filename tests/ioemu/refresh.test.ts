@@ -271,9 +271,10 @@ describe('the display refresh (ioemu)', () => {
 /** A refresher during whose refresh the guest writes VRAM: between poll's compare and its conversion. */
 class RacingRefresher extends DisplayRefresher {
   duringRefresh: (() => void) | null = null;
-  protected override pollCompare(shownPages: { first: number; nr: number }, full: boolean): void {
-    super.pollCompare(shownPages, full);
+  protected override pollCompare(shownPages: { first: number; nr: number }, full: boolean): boolean {
+    const copiedAll = super.pollCompare(shownPages, full);
     this.duringRefresh?.();
+    return copiedAll;
   }
 }
 
