@@ -155,22 +155,24 @@ function nodeTicks(): { backToBackUs: number; wallMedianUs: number; wallProcessP
   // At 100 Hz of wall time, sleeping in Atomics.wait between slices (as the worker does).
   const b = make('wall');
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const durations: number[] = [];
-  const c0 = { cpu: process.cpuUsage(), at: 0 };
-  const end = performance.now() + (WARMUP + SECONDS) * 1000;
-  while (performance.now() < end) {
-    const i0 = b.stats.f64[F64.INSTRUCTIONS];
-    const t = performance.now();
-    const o = b.slice();
-    const d = performance.now() - t;
-    if (end - performance.now() < SECONDS * 1000) {
-      if (c0.at === 0) c0.cpu = process.cpuUsage();
-      c0.at = 1;
-      if (b.stats.f64[F64.INSTRUCTIONS] > i0) durations.push(d);
+  /** Slices for `seconds` of wall time; the durations of those that ran instructions (the ticks). */
+  const idleFor = (seconds: number): number[] => {
+    const ticks: number[] = [];
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end) {
+      const i0 = b.stats.f64[F64.INSTRUCTIONS];
+      const t = performance.now();
+      const o = b.slice();
+      const d = performance.now() - t;
+      if (b.stats.f64[F64.INSTRUCTIONS] > i0) ticks.push(d);
+      if (o.next === 'sleep') Atomics.wait(sleeper, 0, 0, o.ms);
     }
-    if (o.next === 'sleep') Atomics.wait(sleeper, 0, 0, o.ms);
-  }
-  const c = process.cpuUsage(c0.cpu);
+    return ticks;
+  };
+  idleFor(WARMUP); // boot and warm up
+  const cpu0 = process.cpuUsage();
+  const durations = idleFor(SECONDS);
+  const c = process.cpuUsage(cpu0);
   b.destroy();
   durations.sort((x, y) => x - y);
   return {
