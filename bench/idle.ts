@@ -14,7 +14,10 @@
  *
  * In Node: the cost of one idle tick (IRQ 0 delivered, the guest's handler, EOI, IRET, HLT) run
  * back to back (icount clock, idle time skipped) and at 100 Hz of wall time (Atomics.wait
- * between slices, the median slice).
+ * between slices, the median slice). And what any such tick pays on this machine before it does
+ * anything: an empty 10-ms Atomics.wait loop in Node; one call each of 50 distinct small
+ * functions back to back and right after a 10-ms sleep; how many of the machine's functions an
+ * idle tick calls (V8's precise coverage).
  *
  * Prints a table and writes bench-results/idle.json. Options: --seconds N (window, default 10),
  * --warmup N (default 5), --port 4177.
@@ -126,22 +129,23 @@ async function app(page: Page): Promise<BrowserRow> {
   };
 }
 
+/** The toy guest's static workload (PIT at 100 Hz, HLT between ticks) in a Node machine. */
+function makeMachine(clock: 'icount' | 'wall'): Machine {
+  const img = readFileSync('public/guest/hvmos.elf');
+  const made = Machine.create(
+    { ramMiB: 32, vramMiB: 8, cmdline: 'workload=static', clock, image: 'multiboot' },
+    img.buffer.slice(img.byteOffset, img.byteOffset + img.byteLength) as ArrayBuffer,
+    immediateYielder(),
+  );
+  if (!made.ok) throw new Error(made.message);
+  made.value.onSerial = () => {};
+  return made.value;
+}
+
 /** Node: µs per idle tick, back to back (icount) and at 100 Hz of wall time. */
 function nodeTicks(): { backToBackUs: number; wallMedianUs: number; wallProcessPct: number } {
-  const img = readFileSync('public/guest/hvmos.elf');
-  const image = () => img.buffer.slice(img.byteOffset, img.byteOffset + img.byteLength) as ArrayBuffer;
-  const make = (clock: 'icount' | 'wall') => {
-    const made = Machine.create(
-      { ramMiB: 32, vramMiB: 8, cmdline: 'workload=static', clock, image: 'multiboot' },
-      image(),
-      immediateYielder(),
-    );
-    if (!made.ok) throw new Error(made.message);
-    made.value.onSerial = () => {};
-    return made.value;
-  };
   // Back to back: the icount clock skips idle time, so a slice runs tick after tick.
-  const a = make('icount');
+  const a = makeMachine('icount');
   const runFor = (ms: number) => {
     const end = performance.now() + ms;
     while (performance.now() < end) a.slice();
@@ -153,7 +157,7 @@ function nodeTicks(): { backToBackUs: number; wallMedianUs: number; wallProcessP
   const backToBackUs = ((performance.now() - w0) * 1000) / ((a.machineTimeMs() - g0) / 10);
   a.destroy();
   // At 100 Hz of wall time, sleeping in Atomics.wait between slices (as the worker does).
-  const b = make('wall');
+  const b = makeMachine('wall');
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   /** Slices for `seconds` of wall time; the durations of those that ran instructions (the ticks). */
   const idleFor = (seconds: number): number[] => {
@@ -182,6 +186,91 @@ function nodeTicks(): { backToBackUs: number; wallMedianUs: number; wallProcessP
   };
 }
 
+/** Node: an empty 10-ms Atomics.wait loop, % of a core for the whole process (the floor under nodeTicks). */
+function nodeFloor(): number {
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const cpu0 = process.cpuUsage();
+  const end = performance.now() + SECONDS * 1000;
+  while (performance.now() < end) Atomics.wait(word, 0, 0, 10);
+  const c = process.cpuUsage(cpu0);
+  return (c.user + c.system) / 1e4 / SECONDS;
+}
+
+/**
+ * What running code costs right after a 10-ms sleep on this machine: µs (median) for one call each
+ * of COLD_FUNCTIONS distinct small functions, back to back and after the sleep. A cold call pays
+ * for the function's code, closure and feedback vector coming back from memory.
+ */
+const COLD_FUNCTIONS = 50;
+function coldCalls(): { backToBackUs: number; afterSleepUs: number } {
+  const fns: ((a: Int32Array, x: number) => number)[] = [];
+  for (let i = 0; i < COLD_FUNCTIONS; i++) {
+    // Distinct code per function (different constants): nothing shared but the call site.
+    fns.push(
+      new Function(
+        'a',
+        'x',
+        `let s = (x * ${2 * i + 1} + a[${i % 64}]) | 0; if (s & ${1 << (i % 20)}) s ^= ${i}; a[${(7 * i) % 64}] = s; return s;`,
+      ) as (a: Int32Array, x: number) => number,
+    );
+  }
+  const a = new Int32Array(64);
+  const callAll = () => {
+    let x = 1;
+    for (const f of fns) x = f(a, x);
+    return x;
+  };
+  for (let i = 0; i < 20_000; i++) callAll();
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const median = (sleep: boolean): number => {
+    const d: number[] = [];
+    for (let k = 0; k < 200; k++) {
+      if (sleep) Atomics.wait(word, 0, 0, 10);
+      const t = performance.now();
+      callAll();
+      d.push(performance.now() - t);
+    }
+    d.sort((x, y) => x - y);
+    return d[d.length >> 1] * 1000;
+  };
+  return { backToBackUs: median(false), afterSleepUs: median(true) };
+}
+
+/** Node: how many of the machine's functions (src/) one idle tick calls, from V8's precise coverage. */
+async function functionsPerTick(): Promise<number> {
+  const { Session } = await import('node:inspector');
+  const m = makeMachine('wall');
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const runFor = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const o = m.slice();
+      if (o.next === 'sleep') Atomics.wait(word, 0, 0, o.ms);
+    }
+  };
+  runFor(3000); // boot
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params: object = {}) =>
+    new Promise<T>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r as T))));
+  interface Coverage {
+    result: { url: string; functions: { ranges: { count: number }[] }[] }[];
+  }
+  await post('Profiler.enable');
+  await post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+  await post('Profiler.takePreciseCoverage'); // resets the counts
+  const t0 = m.machineTimeMs();
+  runFor(2000);
+  const ticks = (m.machineTimeMs() - t0) / 10; // the static workload's PIT period is 10 ms
+  const coverage = await post<Coverage>('Profiler.takePreciseCoverage');
+  session.disconnect();
+  m.destroy();
+  let n = 0;
+  for (const script of coverage.result)
+    if (script.url.includes('/src/')) for (const f of script.functions) if (f.ranges[0].count >= 0.9 * ticks) n++;
+  return n;
+}
+
 async function main(): Promise<void> {
   const rows: BrowserRow[] = [];
   await withPreview('bench:idle', PORT, async (browser) => {
@@ -202,7 +291,12 @@ async function main(): Promise<void> {
     console.log(`  ${rows.at(-1)!.what}: done`);
   });
   console.log('  Node: idle ticks…');
-  const node = nodeTicks();
+  const node = {
+    ...nodeTicks(),
+    emptyWaitLoopPct: nodeFloor(),
+    coldCalls: { functions: COLD_FUNCTIONS, ...coldCalls() },
+    functionsPerTick: await functionsPerTick(),
+  };
 
   const fmt = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '–' : v.toFixed(d));
   const head = ['in Chromium', 'worker CPU % (CDP)', 'worker CPU % (/proc)', 'guest %', 'hv %', 'slices/s'];
@@ -223,10 +317,23 @@ async function main(): Promise<void> {
     `Node, one idle tick: ${fmt(node.backToBackUs, 1)} µs back to back (icount), ${fmt(node.wallMedianUs, 0)} µs median at 100 Hz of wall time (${fmt(node.wallProcessPct)} % of a core for the whole process)`,
   );
   console.log(`ratio, tick at 100 Hz / back to back: ${fmt(node.wallMedianUs / node.backToBackUs, 0)}×`);
+  console.log(
+    `Node, an empty 10-ms Atomics.wait loop: ${fmt(node.emptyWaitLoopPct)} % of a core for the whole process`,
+  );
+  const cold = node.coldCalls;
+  console.log(
+    `one call each of ${cold.functions} distinct small functions: ${fmt(cold.backToBackUs, 1)} µs back to back, ${fmt(cold.afterSleepUs, 1)} µs after a 10-ms sleep (${fmt(cold.afterSleepUs / cold.functions)} µs per cold function)`,
+  );
+  console.log(`functions of the machine (src/) one idle tick calls: ${node.functionsPerTick}`);
   const worker = appRow.procWorkerPct ?? appRow.cdpWorkerCpuPct;
   const floorPct = floorWait.procWorkerPct ?? floorWait.cdpWorkerCpuPct;
   console.log(
     `the app's worker: ${fmt(worker)} % of a core (bar < 1 %: ${worker < 1 ? 'met' : 'MISSED'}); above the blocking-wait floor: ${fmt(worker - floorPct)} points`,
+  );
+  // What the floor and the cold-call cost alone say of any 100 Hz tick that runs the same functions.
+  const boundPct = floorPct + (100 * node.functionsPerTick * (cold.afterSleepUs / cold.functions)) / 10_000;
+  console.log(
+    `floor + ${node.functionsPerTick} cold calls per 10 ms: ${fmt(boundPct)} % of a core before the tick does any work`,
   );
 
   const result = {
