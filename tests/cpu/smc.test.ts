@@ -4,7 +4,7 @@
  * else (the other thread, a device) between or during runs. A decoded-instruction or block cache
  * must not serve stale code in any of these cases.
  */
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { describeCpu, makeRig } from './rig';
 
 /**
@@ -63,5 +63,22 @@ describeCpu('self-modifying and externally modified code', () => {
     rig.cpu.run(100);
     expect(rig.u32(0x8000)).toBe(0xcafe);
     expect(rig.cpu.halted).toBe(true);
+  });
+  it('an offset once run through step() is cached again when its bytes change', () => {
+    // loop: inc %ax (66 40: a 16-bit form, not cached: step()); mov %eax,0x8000; jmp loop
+    const rig = makeRig(4);
+    rig.load(0x1000, [0x66, 0x40, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xeb, 0xf7]);
+    rig.cpu.enterProtectedModeFlat(0x1000, { eax: 0 });
+    const cpu = rig.cpu as unknown as { step(): void };
+    const step = vi.spyOn(cpu, 'step');
+    rig.cpu.run(3 * 50);
+    expect(rig.u32(0x8000)).toBe(50);
+    expect(step).toHaveBeenCalledTimes(50);
+    // Now inc %eax; nop: both cached forms, at the same offsets.
+    rig.load(0x1000, [0x40, 0x90]);
+    step.mockClear();
+    rig.cpu.run(3 * 50 + 50);
+    expect(rig.u32(0x8000)).toBe(100);
+    expect(step).not.toHaveBeenCalled();
   });
 });

@@ -2116,20 +2116,22 @@ export class Cpu {
     if (this.dLen < avail) w0 = this.fuseJcc(w0, q, avail);
     const len = this.dLen;
     if (len > avail || len > 15) w0 = D_SLOW; // crosses the page end: never cached
+    const list = this.dLists[frame];
+    if (list !== undefined) {
+      // Listed also when it says "run step()", so that clearing the page lets it be cached again.
+      if (this.dCounts[frame] === 4096) this.clearDecodedPage(frame);
+      list[this.dCounts[frame]++] = idx;
+    }
     const p = idx << 2;
     d[p] = w0;
-    if (w0 === D_SLOW) return w0; // "run step()" stays true whatever the bytes become
+    // "Run step()" stays correct whatever the bytes become: no code line to watch for it.
+    if (w0 === D_SLOW) return w0;
     d[p + 1] = this.dW1;
     d[p + 2] = this.dDisp;
     d[p + 3] = this.dImm;
     const o = base + idx;
     this.codeLines[o >>> 7] = 1;
     this.codeLines[(o + len - 1) >>> 7] = 1;
-    const list = this.dLists[frame];
-    if (list !== undefined) {
-      if (this.dCounts[frame] === 4096) this.clearDecodedPage(frame);
-      list[this.dCounts[frame]++] = idx;
-    }
     return w0;
   }
 
