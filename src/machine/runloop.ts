@@ -9,7 +9,7 @@
  * deadline (an `IdleWait`) and runs the next slice in the same task. Every return to Chromium's
  * event loop — a timer firing, a message — costs a worker about 200–350 µs of CPU on these
  * machines whatever the task does: at a 100 Hz guest tick an empty loop cost 1.8–2.7 % of a core
- * with a 10 ms setTimeout, 3.5 % with Atomics.wait plus a MessageChannel post, against 0.7–0.9 %
+ * with a 10 ms setTimeout, 3.5 % with Atomics.wait plus a MessageChannel post, against 0.7–1.2 %
  * for blocking waits that stay in one task (measured through /proc: `npm run bench:idle`). The
  * main thread rings the worker's doorbell after every message it posts, so a blocked worker
  * returns to its event loop at once to read it; it also does so at least every MAX_BLOCK_MS.
