@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { measureThreadTimes } from '../bench/cdp-threads';
-import { boot, checkFrame, setDisplayMode } from './lib';
+import { boot, checkFrame, serial, setDisplayMode } from './lib';
 
 test.describe('the display', () => {
   test('in every display mode, and across switches, the canvas equals VRAM (stress workload)', async ({ page }) => {
@@ -133,14 +133,39 @@ test.describe('the page', () => {
   });
 });
 
-test('typing on the focused display reaches the guest as PS/2 keyboard interrupts', async ({ page }) => {
+test('typing on the focused display reaches the guest as the keys typed', async ({ page }) => {
   await boot(page, 'workload=typing');
   const irq1 = () => page.evaluate(() => (globalThis as any).__hvm.stats.f64[16 + 1]);
   const before = await irq1();
   await page.locator('hvm-display').click();
-  await page.keyboard.type('hello');
+  await page.keyboard.down('Shift'); // the guest keeps the shift state from the make and break codes
+  await page.keyboard.press('KeyH');
+  await page.keyboard.up('Shift');
+  await page.keyboard.type('ello, world;'); // no digits: keys 1-9 switch hvmos's workloads
+  await page.keyboard.press('Enter');
   // Each key is a make and a break code: at least one IRQ 1 per byte the guest reads.
-  await expect.poll(irq1).toBeGreaterThanOrEqual(before + 10);
+  await expect.poll(irq1).toBeGreaterThanOrEqual(before + 28);
+  // The same text over COM1 lands on the next row of the guest's typing window: the two rows are
+  // the same pixels only if every key reached the guest as the character typed.
+  await serial(page, 'Hello, world;');
+  const rows = () =>
+    page.evaluate(() => {
+      const h = (globalThis as any).__hvm;
+      const { memory, layout } = h.handles;
+      const i32: Int32Array = h.stats.i32;
+      const width = Atomics.load(i32, h.I32.VBE_XRES);
+      const px = new Int32Array(memory, layout.vramOffset, layout.vramBytes >> 2);
+      // hvmos's typing window: text cells of 8x16 from (48, 66), 16 pixels per row; the cursor
+      // is drawn in a cell's last two lines, so compare lines 0-13 of each cell.
+      const row = (r: number) => {
+        const out: number[] = [];
+        for (let y = 0; y < 14; y++) for (let x = 0; x < 8 * 14; x++) out.push(px[(66 + 16 * r + y) * width + 48 + x]);
+        return out;
+      };
+      const [a, b] = [row(0), row(1)];
+      return { same: a.every((v, i) => v === b[i]), inked: new Set(a).size > 1 };
+    });
+  await expect.poll(rows).toEqual({ same: true, inked: true });
 });
 
 test('a triple fault shows the last instructions and the machine resets', async ({ page }) => {

@@ -106,7 +106,11 @@ export interface MachineApi {
   pause(): Result<void>;
   /** Reset the machine to its just-created state (image reloaded), keeping the shared memory. */
   reset(): Result<void>;
-  /** Keyboard input as PS/2 set-1 scancode bytes (make/break, with 0xE0 prefixes). */
+  /**
+   * Keyboard input as the bytes a PS/2 keyboard sends: scancode set 2 (the make code; 0xF0 before
+   * a break code; 0xE0 before the extended keys). The i8042 hands the guest set 1 unless the guest
+   * turns translation off.
+   */
   sendScancodes(bytes: number[]): Result<void>;
   /** Host → COM1 input. */
   serialWrite(text: string): Result<void>;
