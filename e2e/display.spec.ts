@@ -68,6 +68,20 @@ test.describe('the page', () => {
     await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm?.refresher()?.mode)).toBe('poll');
   });
 
+  test('a workload the guest switches to (key 4, a COM1 command) shows in the control, the URL and the meter', async ({
+    page,
+  }) => {
+    await boot(page, 'workload=static');
+    await page.locator('hvm-display').click();
+    await page.keyboard.press('Digit4'); // hvmos: keys 1-9 choose the workloads in the control's order
+    await expect(page.getByLabel('Workload')).toHaveValue('scroll', { timeout: 10_000 });
+    expect(new URL(page.url()).searchParams.get('workload')).toBe('scroll');
+    await serial(page, 'workload plasma');
+    await expect(page.getByLabel('Workload')).toHaveValue('plasma', { timeout: 10_000 });
+    expect(new URL(page.url()).searchParams.get('workload')).toBe('plasma');
+    await expect(page.locator('cpu-meter')).toContainText('workload plasma');
+  });
+
   test('a bad kernel shows an error and the running guest keeps running', async ({ page }) => {
     await boot(page, 'workload=clock');
     // Remember the running machine's memory, to check later that it is still the one shown.

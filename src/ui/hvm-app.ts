@@ -312,7 +312,9 @@ export class HvmApp extends LitElement {
     const out = fresh ? await c.api.serialRead() : null;
     this.serialSeen = { of: s.stats.i32, seq: serialSeq };
     if (out?.ok && out.value) {
+      const tail = this.serial.slice(-64);
       this.serial = (this.serial + out.value).slice(-64 * 1024);
+      this.followWorkload(tail, out.value);
       this.requestUpdate();
       const pre = this.renderRoot.querySelector('.console pre');
       if (pre) requestAnimationFrame(() => (pre.scrollTop = pre.scrollHeight));
@@ -334,6 +336,19 @@ export class HvmApp extends LitElement {
     this.view = { ...this.view, ...patch };
     history.replaceState(null, '', writeViewState(this.view));
     this.requestUpdate();
+  }
+
+  /**
+   * hvmos names every workload it starts on COM1 ("hvmos: workload NAME"), also those switched by
+   * its keys 1-9 or a serial command: the control, the URL and the meter's label follow.
+   */
+  private followWorkload(before: string, added: string): void {
+    let last: string | null = null;
+    // Whole lines that end in the new output (one may have begun in the last read).
+    for (const m of (before + added).matchAll(/^hvmos: workload (\w+)\n/gm))
+      if (m.index + m[0].length > before.length) last = m[1];
+    if (last !== null && last !== this.view.workload && (WORKLOADS as readonly string[]).includes(last))
+      this.setView({ workload: last });
   }
 
   private setWorkload(name: string): void {
