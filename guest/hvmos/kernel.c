@@ -36,6 +36,8 @@ static void putc_serial(char c) {
 }
 static void kputs(const char *s) { while (*s) putc_serial(*s++); }
 static void kdec(uint32_t v) { char b[12]; kputs(fmt_dec(b, v)); }
+/* Two digits at least, as dates and times are written (05:09:03). */
+static void kdec2(uint32_t v) { if (v < 10) putc_serial('0'); kdec(v); }
 static void khex(uint32_t v) { char b[12]; kputs("0x"); kputs(fmt_hex(b, v, 8)); }
 
 /* ---- GDT and TSS ---- */
@@ -684,8 +686,8 @@ void kernel_main(uint32_t magic, const struct multiboot_info *mbi) {
   pit_init();
   rtc_init();
   kputs("hvmos: RTC ");
-  kdec(rtc.year); kputs("-"); kdec(rtc.month); kputs("-"); kdec(rtc.day); kputs(" ");
-  kdec(rtc.hour); kputs(":"); kdec(rtc.minute); kputs(":"); kdec(rtc.second); kputs("\n");
+  kdec(rtc.year); kputs("-"); kdec2(rtc.month); kputs("-"); kdec2(rtc.day); kputs(" ");
+  kdec2(rtc.hour); kputs(":"); kdec2(rtc.minute); kputs(":"); kdec2(rtc.second); kputs("\n");
 
   int w = 1024, h = 768, bpp = 32;
   const char *m = arg(cmdline, "mode=");

@@ -58,9 +58,11 @@ describe('hvmos workloads', () => {
       expect(g.m.machineTimeMs()).toBeLessThan(ms + 50);
     });
 
-  it('the boot log names the display, the mode and the framebuffer mapping', () => {
+  it('the boot log names the RTC time, the display, the mode and the framebuffer mapping', () => {
     const g = runWorkload('workload=static exit=2');
     expect(g.serial).toMatch(/^hvmos: booting, cmdline 'workload=static exit=2', RAM 32 MiB\n/);
+    // The icount clock's RTC starts at a fixed date; written as dates are (two-digit fields).
+    expect(g.serial).toContain('hvmos: RTC 2026-01-01 00:00:00\n');
     expect(g.serial).toContain('hvmos: display at 00:2.0, BAR0 0xe0000000, VRAM 8 MiB, mode 1024x768x32\n');
     expect(g.serial).toContain(
       'hvmos: paging on; VRAM at virtual 0xd0000000 (4 MiB pages), alias page VRAM+0x00100000 also at 0xc0000000\n',
