@@ -27,6 +27,7 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --clock wall|icount      device time source (default wall; icount is deterministic)
   --timeout SECONDS        stop after this much host time (exit 3)
   --max-instructions N     stop after N instructions (exit 3)
+  --screenshot FILE.png    the screen as the display shows it at the end, as a PNG
   --stats                  summary table on stderr at the end
   --stats-json FILE        the same as JSON
   --trace N                last N instructions on a fault or at exit
