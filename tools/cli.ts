@@ -37,6 +37,15 @@ exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts 
 interrupts off; 2 bad input; 3 timeout or instruction limit; 4 triple fault.
 `;
 
+/** MachineConfig fields and the flags that set them. */
+const CONFIG_FLAGS: readonly (readonly [string, string])[] = [
+  ['ramMiB', 'memory'],
+  ['vramMiB', 'vram'],
+  ['cmdline', 'cmdline'],
+  ['clock', 'clock'],
+  ['postPort', 'post-port'],
+];
+
 function fail(message: string): never {
   process.stderr.write(`cli: ${message}\n`);
   process.exit(2);
@@ -106,19 +115,25 @@ function main(): void {
     fail(`cannot read ${imagePath}: ${(e as Error).message}`);
   }
   const buf = image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer;
+  // A number where the flag holds one, else the text as given (so that a rejection quotes it).
+  const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const created = Machine.create(
     {
-      ramMiB: Number(args.memory),
-      vramMiB: Number(args.vram),
+      ramMiB: asNumber(args.memory),
+      vramMiB: asNumber(args.vram),
       cmdline: args.cmdline,
       clock: args.clock,
       image: args.firmware !== undefined ? 'firmware' : 'multiboot',
-      postPort: args['post-port'] !== undefined ? Number(args['post-port']) : undefined,
+      postPort: args['post-port'] !== undefined ? asNumber(args['post-port']) : undefined,
     },
     buf,
     immediateYielder(),
   );
-  if (!created.ok) fail(`${imagePath}: ${created.message}`);
+  if (!created.ok) {
+    // The machine's config names its fields; say which flag set the one it rejects.
+    const flag = CONFIG_FLAGS.find(([field]) => created.message.startsWith(`${field} `));
+    fail(flag ? `--${flag[1]}${created.message.slice(flag[0].length)}` : `${imagePath}: ${created.message}`);
+  }
   const m = created.value;
   m.onSerial = sinkFor(args.serial) ?? (() => {});
   m.onDebugcon = sinkFor(args.debugcon) ?? (() => {});

@@ -222,6 +222,20 @@ describe('the CLI', () => {
     expect(cli('--bogus').status).toBe(2);
     expect(cli().status).toBe(2);
   });
+  it('bad flag values are named by their flag, with the value given', () => {
+    const kernel = ['--kernel', 'public/guest/bench.elf'];
+    for (const [flag, value, reason] of [
+      ['--memory', '1000', /^cli: --memory must be an integer from 4 to 256, got 1000$/m],
+      ['--memory', 'lots', /^cli: --memory must be an integer from 4 to 256, got lots$/m],
+      ['--vram', '12', /^cli: --vram must be 8, 16, 32 or 64, got 12$/m],
+      ['--clock', 'sundial', /^cli: --clock must be "wall" or "icount", got sundial$/m],
+      ['--post-port', '0x3f8', /^cli: --post-port must be a free I\/O port .*, got 1016$/m],
+    ] as const) {
+      const r = cli(...kernel, flag, value);
+      expect(r.status, `${flag} ${value}`).toBe(2);
+      expect(r.stderr).toMatch(reason);
+    }
+  });
   it('--screenshot writes what the guest drew through PCI BAR0 and the Bochs VBE mode as a PNG', () => {
     const file = `/tmp/cli-draw-${process.pid}.png`;
     const r = cli('--kernel', 'public/guest/draw.elf', '--clock', 'icount', '--screenshot', file);
