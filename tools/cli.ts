@@ -21,6 +21,7 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --memory MiB             guest RAM, 4-256 (default 32)
   --vram MiB               VRAM, 8/16/32/64 (default 8)
   --serial FILE|-          COM1 output (- = stdout); stdin feeds COM1 input when not a TTY
+                           (on the icount clock it is read to its end before the run starts)
   --debugcon FILE|-        port 0xE9 output, raw
   --post-log FILE          one line per POST code (POST=XX)
   --post-port PORT         the POST port (default 0x80; decimal or 0x hex)
@@ -140,8 +141,21 @@ function main(): void {
   const postLines: string[] = [];
   m.onPost = (code) => postLines.push(`POST=${code.toString(16).padStart(2, '0').toUpperCase()}`);
   if (!process.stdin.isTTY) {
-    process.stdin.on('data', (d: Buffer) => m.pc?.uart.receive(d));
-    process.stdin.on('error', () => {});
+    // On the icount clock the whole input is there from the start, so that the run is reproducible
+    // (the UART hands it to the guest when its driver asserts RTS); otherwise it streams in.
+    let input: Buffer | null = null;
+    if (args.clock === 'icount') {
+      try {
+        input = readFileSync(0);
+      } catch {
+        input = null; // a non-blocking stdin with nothing yet: stream it instead
+      }
+    }
+    if (input !== null) m.pc?.uart.receive(input);
+    else {
+      process.stdin.on('data', (d: Buffer) => m.pc?.uart.receive(d));
+      process.stdin.on('error', () => {});
+    }
   }
 
   const t0 = performance.now();

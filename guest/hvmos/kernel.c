@@ -28,8 +28,10 @@ static void serial_init(void) {
   outb(COM1 + 3, 0x03);        /* 8N1 */
   outb(COM1 + 2, 0xc7);        /* FIFOs on, cleared, 14-byte trigger */
   outb(COM1 + 4, 0x0b);        /* DTR, RTS, OUT2 (gates the IRQ line on a PC) */
-  outb(COM1 + 1, 0x01);        /* IER: received data available */
 }
+/* The received-data interrupt, once the PIC is programmed: input already waiting then raises
+ * IRQ 4 as an edge the PIC sees (its initialisation forgets edges that came before). */
+static void serial_enable_rx(void) { outb(COM1 + 1, 0x01); }
 static void putc_serial(char c) {
   while (!(inb(COM1 + 5) & 0x20)) {} /* LSR.THRE */
   outb(COM1, c);
@@ -683,6 +685,7 @@ void kernel_main(uint32_t magic, const struct multiboot_info *mbi) {
   gdt_init();
   idt_init();
   pic_init();
+  serial_enable_rx();
   pit_init();
   rtc_init();
   kputs("hvmos: RTC ");

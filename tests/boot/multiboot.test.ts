@@ -210,6 +210,24 @@ describe('the CLI', () => {
     expect(a.instructions).toBeGreaterThan(100);
     expect(run(2)).toEqual(a);
   });
+  it('stdin feeds COM1: on the icount clock all of it, reproducibly', () => {
+    const run = () =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'tools/cli.ts', '--kernel', 'public/guest/hvmos.elf', '--clock', 'icount'].concat([
+          '--cmdline',
+          'workload=static exit=1',
+          '--serial',
+          '-',
+        ]),
+        { encoding: 'utf8', input: 'workload plasma\nworkload nosuch\n' },
+      );
+    const a = run();
+    expect(a.status, a.stderr).toBe(1);
+    // Both lines read in one trap: the unknown name is answered at once, the switch at its end.
+    expect(a.stdout).toContain("hvmos: workload static\nhvmos: no workload 'nosuch'\nhvmos: workload plasma\n");
+    expect(run().stdout).toBe(a.stdout);
+  });
   it('--max-instructions stops the run with status 3', () => {
     const r = cli('--kernel', 'public/guest/bench.elf', '--clock', 'icount', '--max-instructions', '100000');
     expect(r.status).toBe(3);

@@ -32,7 +32,7 @@ describe('the 16550 UART', () => {
   });
   it('received bytes set LSR.DR and the received-data interrupt, which outranks THRE', () => {
     const { io, uart, last } = rig();
-    io.write(0x3fc, 1, 0x08);
+    io.write(0x3fc, 1, 0x0a); // OUT2, RTS
     io.write(0x3f9, 1, 0x03);
     uart.receive([0x61, 0x62]);
     expect(io.read(0x3fd, 1) & 1).toBe(1);
@@ -50,11 +50,45 @@ describe('the 16550 UART', () => {
     io.write(0x3fb, 1, 0x03);
     expect(out).toEqual([]);
   });
+  it('host input waits for RTS: sent before the guest programs the port, none of it is lost', () => {
+    const { io, uart } = rig();
+    uart.receive([0x68, 0x69]); // the host types before the driver has run
+    expect(io.read(0x3fd, 1) & 1).toBe(0); // nothing on the line yet
+    io.write(0x3fa, 1, 0xc7); // the driver: FIFOs on and cleared ...
+    io.write(0x3fc, 1, 0x0b); // ... then DTR, RTS, OUT2: the host may send
+    expect([io.read(0x3f8, 1), io.read(0x3f8, 1)]).toEqual([0x68, 0x69]);
+    expect(io.read(0x3fd, 1) & 1).toBe(0);
+    io.write(0x3fc, 1, 0x09); // RTS dropped: the host holds what it sends
+    uart.receive([0x6a]);
+    expect(io.read(0x3fd, 1) & 1).toBe(0);
+    io.write(0x3fc, 1, 0x0b);
+    expect(io.read(0x3f8, 1)).toBe(0x6a);
+  });
+  it('host input fills the 16-byte FIFO (1 byte with FIFOs off) and follows as the guest reads', () => {
+    const { io, uart } = rig();
+    io.write(0x3fc, 1, 0x0b);
+    const text = Array.from({ length: 100 }, (_, i) => 0x20 + i);
+    uart.receive(text);
+    expect(uart.pending).toBe(1); // FIFOs off: the holding register
+    io.write(0x3fa, 1, 0x01); // FIFOs on
+    expect(uart.pending).toBe(16);
+    const got: number[] = [];
+    while (io.read(0x3fd, 1) & 1) got.push(io.read(0x3f8, 1));
+    expect(got).toEqual(text);
+  });
   it('loopback (MCR.4) returns written bytes as received ones', () => {
     const { io, out } = rig();
-    io.write(0x3fc, 1, 0x10);
+    io.write(0x3fc, 1, 0x12); // loopback (and RTS, which loops back to CTS)
     io.write(0x3f8, 1, 0x5a);
     expect(out).toEqual([]);
     expect(io.read(0x3f8, 1)).toBe(0x5a);
+  });
+  it('in loopback the host input is held off the line', () => {
+    const { io, uart } = rig();
+    io.write(0x3fc, 1, 0x12);
+    uart.receive([0x41]);
+    expect(io.read(0x3fd, 1) & 1).toBe(0);
+    io.write(0x3fc, 1, 0x02); // loopback off: the host's byte arrives
+    expect(io.read(0x3f8, 1)).toBe(0x41);
   });
 });

@@ -3,10 +3,19 @@
  * fed by the host, loopback (MCR.4), and the interrupt line (THRE and received-data interrupts by
  * IIR priority). The transmitter is infinitely fast: a byte written to THR goes to the sink at
  * once, so LSR.THRE/TEMT are always set.
+ *
+ * The host end of the line (the page's console, the CLI's stdin) uses RTS/CTS flow control: its
+ * bytes wait until the guest asserts RTS (MCR.1, as a driver does once the port is programmed)
+ * and then fill the FIFO (16 bytes, or the 1-byte holding register with FIFOs off) as the guest
+ * reads it. So input sent before the guest is ready is neither lost (an FCR clear empties only
+ * the FIFO) nor overruns it, and it arrives at a point the guest's own actions fix (a run on the
+ * icount clock stays reproducible).
  */
 import type { AccessSize, IoBus } from '../bus';
 
 const LSR_DR = 0x01;
+const MCR_RTS = 0x02;
+const MCR_LOOP = 0x10;
 const LSR_THRE = 0x20;
 const LSR_TEMT = 0x40;
 
@@ -19,6 +28,9 @@ export class Uart16550 {
   private dll = 12;
   private dlm = 0;
   private readonly rx: number[] = [];
+  /** Bytes the host sent that the line has not delivered yet (flow control), from hostHead on. */
+  private host: number[] = [];
+  private hostHead = 0;
   /** THRE interrupt pending (set on THR empty while enabled, cleared by reading IIR or writing THR). */
   private threPending = false;
 
@@ -44,9 +56,22 @@ export class Uart16550 {
     this.update();
   }
 
-  /** Host input (console or stdin) into the receive FIFO (16 bytes deep when FIFOs are on, else 1; overflow drops). */
+  /** Host input (console or stdin): delivered into the receive FIFO as flow control allows. */
   receive(bytes: Iterable<number>): void {
-    for (const b of bytes) this.rx.push(b & 0xff);
+    for (const b of bytes) this.host.push(b & 0xff);
+    this.deliver();
+  }
+
+  /** Host bytes into the FIFO while the guest asserts RTS (not in loopback) and the FIFO has room. */
+  private deliver(): void {
+    if ((this.mcr & (MCR_RTS | MCR_LOOP)) === MCR_RTS) {
+      const depth = this.fcr & 1 ? 16 : 1;
+      while (this.rx.length < depth && this.hostHead < this.host.length) this.rx.push(this.host[this.hostHead++]);
+      if (this.hostHead === this.host.length) {
+        this.host = [];
+        this.hostHead = 0;
+      }
+    }
     this.update();
   }
 
@@ -75,7 +100,7 @@ export class Uart16550 {
       case 0: {
         if (this.dlab) return this.dll;
         const v = this.rx.shift() ?? 0;
-        this.update();
+        this.deliver();
         return v;
       }
       case 1:
@@ -124,13 +149,15 @@ export class Uart16550 {
       case 2:
         this.fcr = v & 0xc9;
         if (v & 2) this.rx.length = 0;
-        break;
+        this.deliver();
+        return;
       case 3:
         this.lcr = v;
         return;
       case 4:
         this.mcr = v & 0x1f;
-        break;
+        this.deliver();
+        return;
       case 7:
         this.scr = v;
         return;
