@@ -182,6 +182,31 @@ test('typing on the focused display reaches the guest as the keys typed', async 
   await expect.poll(rows).toEqual({ same: true, inked: true });
 });
 
+test('a kernel of your own: its output under a mark in the console, its exit status, no toy-guest controls', async ({
+  page,
+}) => {
+  await boot(page, 'workload=static');
+  await expect(page.getByLabel('Workload')).toBeEnabled();
+  await expect(page.locator('.console pre')).toContainText('hvmos: workload static');
+  const kernel = await import('node:fs').then((fs) => fs.readFileSync('public/guest/mbtest.elf'));
+  await page.getByLabel('Load your own kernel (Multiboot ELF)').setInputFiles({
+    name: 'mbtest.elf',
+    mimeType: 'application/octet-stream',
+    buffer: kernel,
+  });
+  // mbtest writes 0x10 to port 0xF4: exit status (0x10 << 1) | 1 = 33.
+  await expect(page.getByText('The guest exited: it wrote 16 to port 0xF4 (exit status 33).')).toBeVisible({
+    timeout: 15_000,
+  });
+  await expect
+    .poll(async () => (await page.locator('.console pre').textContent()) ?? '')
+    .toMatch(
+      /hvmos: workload static\n[^]*──── mbtest\.elf booted, RAM 32 MiB, VRAM 8 MiB ────\nmbtest: hello from a Multiboot kernel/,
+    );
+  await expect(page.getByLabel('Workload')).toBeDisabled();
+  await expect(page.getByLabel('Clock period')).toBeDisabled();
+});
+
 test('a triple fault shows the last instructions and the machine resets', async ({ page }) => {
   await boot(page, 'workload=static');
   const kernel = await import('node:fs').then((fs) => fs.readFileSync('public/guest/triple.elf'));

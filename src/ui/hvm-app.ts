@@ -34,6 +34,8 @@ export const WORKLOADS = ['static', 'clock', 'typing', 'scroll', 'sprite', 'plas
 const HZ_CHOICES = [10, 15, 20, 30, 45, 60];
 const RAM_CHOICES = [16, 32, 64, 128, 256];
 const DEFAULT_KERNEL = 'guest/hvmos.elf';
+/** The toy guest's file name: its workloads and clock period apply only to it. */
+const TOY_GUEST = 'hvmos.elf';
 const MODE_LABEL: Record<DisplayModeName, string> = {
   poll: 'poll (compare VRAM)',
   dirty: 'dirty (hypervisor)',
@@ -227,6 +229,8 @@ export class HvmApp extends LitElement {
   private fault: { reason: string; trace: string[] } | null = null;
   private serial = '';
   private kernelName = '';
+  /** The running kernel is the toy guest, whose workload and clock controls the page offers. */
+  private toyGuest = true;
   private dragging = false;
   private pollTimer = 0;
   /** SERIAL_SEQ (of which machine's stats) when COM1 output was last read. */
@@ -282,6 +286,7 @@ export class HvmApp extends LitElement {
       if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
       const image = await res.arrayBuffer();
       this.kernelName = this.view.kernel.split('/').pop() ?? this.view.kernel;
+      this.toyGuest = this.kernelName === TOY_GUEST;
       return { config: this.config(isElf(image) ? 'multiboot' : 'firmware'), image };
     } catch (e) {
       this.showError(`Could not fetch the kernel ${this.view.kernel}: ${String(e)}`);
@@ -308,7 +313,14 @@ export class HvmApp extends LitElement {
     if (!c?.api || s?.kind !== 'running') return;
     // Ask for COM1 output only when there is some: each message wakes an idle worker.
     const serialSeq = Atomics.load(s.stats.i32, I32.SERIAL_SEQ);
-    const fresh = this.serialSeen.of !== s.stats.i32 || serialSeq !== this.serialSeen.seq;
+    const newMachine = this.serialSeen.of !== s.stats.i32;
+    // Where a new machine's output begins (a kernel loaded, a reboot, a restart), the old stays.
+    if (newMachine && this.serialSeen.of !== null && this.serial) {
+      const what = `${this.kernelName} booted, RAM ${this.view.mem} MiB, VRAM ${this.view.vram} MiB`;
+      this.serial += `${this.serial.endsWith('\n') ? '' : '\n'}──── ${what} ────\n`;
+      this.requestUpdate();
+    }
+    const fresh = newMachine || serialSeq !== this.serialSeen.seq;
     const out = fresh ? await c.api.serialRead() : null;
     this.serialSeen = { of: s.stats.i32, seq: serialSeq };
     if (out?.ok && out.value) {
@@ -373,12 +385,16 @@ export class HvmApp extends LitElement {
       );
       return;
     }
+    // Named before it boots: the console marks the new machine's output with its name.
+    const before = { kernelName: this.kernelName, toyGuest: this.toyGuest };
+    this.kernelName = file.name;
+    this.toyGuest = file.name === TOY_GUEST;
     const r = await this.connection?.boot(this.config(isElf(image) ? 'multiboot' : 'firmware'), image);
     if (r && !r.ok) {
+      Object.assign(this, before);
       this.showError(`Could not boot ${file.name}: ${r.message}. The running guest was left as it was.`);
       return;
     }
-    this.kernelName = file.name;
     this.fault = null;
     this.paused = false;
     this.requestUpdate();
@@ -445,20 +461,27 @@ export class HvmApp extends LitElement {
             >`,
         )}
       </fieldset>
-      <label
+      <label title=${this.toyGuest ? nothing : `Workloads belong to the toy guest (hvmos); ${this.kernelName} runs`}
         >Workload
         <select
           aria-label="Workload"
+          ?disabled=${!this.toyGuest}
           @change=${(e: Event) => this.setWorkload((e.target as HTMLSelectElement).value)}
           .value=${v.workload}
         >
           ${WORKLOADS.map((w, i) => html`<option value=${w} ?selected=${v.workload === w}>${i + 1} ${w}</option>`)}
         </select></label
       >
-      <label title="How often the clock workload redraws: every second it never lets the two-second idle drop engage"
+      <label
+        title=${
+          this.toyGuest
+            ? 'How often the clock workload redraws: every second it never lets the two-second idle drop engage'
+            : `The clock period belongs to the toy guest (hvmos); ${this.kernelName} runs`
+        }
         >Clock every
         <select
           aria-label="Clock period"
+          ?disabled=${!this.toyGuest}
           @change=${(e: Event) => {
             const tick = Number((e.target as HTMLSelectElement).value);
             this.setView({ tick });
@@ -656,6 +679,14 @@ export class HvmApp extends LitElement {
   }
 
   private stateText(state: number | null): string {
+    if (state === RunState.EXITED) {
+      // isa-debug-exit: the guest wrote v to port 0xF4, the status is (v << 1) | 1.
+      const status =
+        this.connection?.status.kind === 'running'
+          ? Atomics.load(this.connection.status.stats.i32, I32.EXIT_STATUS)
+          : 0;
+      return `The guest exited: it wrote ${status >> 1} to port 0xF4 (exit status ${status}).`;
+    }
     switch (state) {
       case RunState.RUNNING:
         return this.paused ? 'Paused.' : 'Running.';
@@ -663,8 +694,6 @@ export class HvmApp extends LitElement {
         return 'Paused.';
       case RunState.HALTED:
         return 'The guest halted with interrupts off.';
-      case RunState.EXITED:
-        return 'The guest exited.';
       case RunState.TRIPLE_FAULT:
         return 'Triple fault: reset.';
       case RunState.CRASHED:
