@@ -82,6 +82,14 @@ test.describe('the page', () => {
     await expect(page.locator('cpu-meter')).toContainText('workload plasma');
   });
 
+  test('a ?kernel= that names no kernel says so, and nothing runs', async ({ page }) => {
+    await page.goto('/?kernel=guest/nosuch.elf');
+    await expect(page.getByRole('alert')).toContainText('Could not boot the kernel guest/nosuch.elf: not found');
+    await page.goto('/?kernel=coi-serviceworker.js'); // a file, but no kernel
+    await expect(page.getByRole('alert')).toContainText('coi-serviceworker.js is not a kernel');
+    expect(await page.evaluate(() => (globalThis as any).__hvm)).toBeUndefined();
+  });
+
   test('a bad kernel shows an error and the running guest keeps running', async ({ page }) => {
     await boot(page, 'workload=clock');
     // Remember the running machine's memory, to check later that it is still the one shown.

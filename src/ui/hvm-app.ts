@@ -106,6 +106,15 @@ const isElf = (b: ArrayBuffer) => {
   return u.length === 4 && u[0] === 0x7f && u[1] === 0x45 && u[2] === 0x4c && u[3] === 0x46;
 };
 
+/** How to boot a file: a Multiboot ELF, or raw firmware (named .bin or .rom); else why it is not a kernel. */
+export function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'firmware' } | { why: string } {
+  if (isElf(image)) return { kind: 'multiboot' };
+  if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
+  return {
+    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"); raw firmware images must be named .bin or .rom.`,
+  };
+}
+
 export class HvmApp extends LitElement {
   static override styles = css`
     :host {
@@ -284,12 +293,20 @@ export class HvmApp extends LitElement {
     try {
       const res = await fetch(this.view.kernel);
       if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+      // A server that answers every path with the app's page (vite's fallback) has no such file.
+      if (res.headers.get('content-type')?.startsWith('text/html'))
+        throw new Error('not found (the server sent a web page)');
       const image = await res.arrayBuffer();
-      this.kernelName = this.view.kernel.split('/').pop() ?? this.view.kernel;
-      this.toyGuest = this.kernelName === TOY_GUEST;
-      return { config: this.config(isElf(image) ? 'multiboot' : 'firmware'), image };
+      const name = this.view.kernel.split('/').pop() ?? this.view.kernel;
+      const k = imageKind(name, image);
+      if ('why' in k) throw new Error(k.why);
+      this.kernelName = name;
+      this.toyGuest = name === TOY_GUEST;
+      return { config: this.config(k.kind), image };
     } catch (e) {
-      this.showError(`Could not fetch the kernel ${this.view.kernel}: ${String(e)}`);
+      this.showError(
+        `Could not boot the kernel ${this.view.kernel}: ${e instanceof Error ? e.message : String(e)}. Load a kernel of your own, or open the page without ?kernel= for the toy guest.`,
+      );
       return null;
     }
   }
@@ -379,17 +396,16 @@ export class HvmApp extends LitElement {
   private async loadFile(file: File): Promise<void> {
     this.error = null;
     const image = await file.arrayBuffer();
-    if (!isElf(image) && !/\.(bin|rom)$/i.test(file.name)) {
-      this.showError(
-        `${file.name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"); raw firmware images must be named .bin or .rom. The running guest was left as it was.`,
-      );
+    const k = imageKind(file.name, image);
+    if ('why' in k) {
+      this.showError(`${k.why} The running guest was left as it was.`);
       return;
     }
     // Named before it boots: the console marks the new machine's output with its name.
     const before = { kernelName: this.kernelName, toyGuest: this.toyGuest };
     this.kernelName = file.name;
     this.toyGuest = file.name === TOY_GUEST;
-    const r = await this.connection?.boot(this.config(isElf(image) ? 'multiboot' : 'firmware'), image);
+    const r = await this.connection?.boot(this.config(k.kind), image);
     if (r && !r.ok) {
       Object.assign(this, before);
       this.showError(`Could not boot ${file.name}: ${r.message}. The running guest was left as it was.`);
