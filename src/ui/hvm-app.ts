@@ -107,7 +107,7 @@ const isElf = (b: ArrayBuffer) => {
 };
 
 /** How to boot a file: a Multiboot ELF, or raw firmware (named .bin or .rom); else why it is not a kernel. */
-export function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'firmware' } | { why: string } {
+function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'firmware' } | { why: string } {
   if (isElf(image)) return { kind: 'multiboot' };
   if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
   return {

@@ -14,10 +14,10 @@
 import type { AccessSize, IoBus } from '../bus';
 
 const LSR_DR = 0x01;
-const MCR_RTS = 0x02;
-const MCR_LOOP = 0x10;
 const LSR_THRE = 0x20;
 const LSR_TEMT = 0x40;
+const MCR_RTS = 0x02;
+const MCR_LOOP = 0x10;
 
 export class Uart16550 {
   private ier = 0;
@@ -121,7 +121,7 @@ export class Uart16550 {
         return (this.rx.length > 0 ? LSR_DR : 0) | LSR_THRE | LSR_TEMT;
       case 6:
         // MSR: in loopback, the modem inputs follow MCR; otherwise CTS, DSR and DCD are asserted.
-        return this.mcr & 0x10 ? ((this.mcr & 0x0c) << 4) | ((this.mcr & 0x03) << 4) : 0xb0;
+        return this.mcr & MCR_LOOP ? ((this.mcr & 0x0c) << 4) | ((this.mcr & 0x03) << 4) : 0xb0;
       default:
         return this.scr;
     }
@@ -134,7 +134,7 @@ export class Uart16550 {
           this.dll = v;
           return;
         }
-        if (this.mcr & 0x10) this.rx.push(v);
+        if (this.mcr & MCR_LOOP) this.rx.push(v);
         else this.out(v);
         this.threPending = true;
         break;
