@@ -716,7 +716,11 @@ export class Cpu {
       return false;
     }
     const v2 = second instanceof PageFault ? PF_ : second.vector;
-    const c2 = second instanceof PageFault ? second.errorCode : second.errorCode;
+    let c2 = second.errorCode;
+    // EXT: a selector-format error code says the fault came while delivering an event external
+    // to the program — a hardware interrupt or an earlier exception, not INT n/INT3/INTO (SDM vol.
+    // 3, 6.13).
+    if (!software && v2 >= TS && v2 <= GP && c2 >= 0) c2 |= 1;
     if (second instanceof PageFault) this._cr2 = second.linear;
     const contributory = (v: number): boolean => v === DE || (v >= TS && v <= GP);
     const first = software ? -1 : vector;
