@@ -223,6 +223,9 @@ export class HvmDisplay extends LitElement {
     const bytes = scancodesFor(e.code, down);
     if (!bytes) return;
     e.preventDefault();
+    // The host's auto-repeat of a held key: the emulated keyboard's typematic is off (i8042.ts),
+    // so a held key is one make code until its break.
+    if (e.repeat) return;
     this.dispatchEvent(new CustomEvent('guest-keys', { detail: bytes, bubbles: true, composed: true }));
   }
 

@@ -4,7 +4,9 @@
  * the command byte's translate bit on (the default) the controller hands the guest set 1, as a
  * PC's 8042 does. IRQ 1 when output is ready and the command byte enables it. The A20 gate is the
  * output port's bit 1 (and port 0x92 bit 1); resets come from command 0xFE, a pulse of output
- * port bit 0, or port 0x92 bit 0.
+ * port bit 0, or port 0x92 bit 0. The keyboard's typematic is off: a held key is one make code
+ * until its break (0xF3 sets a rate that is acknowledged and not used), so the host sends no
+ * auto-repeats.
  */
 import type { AccessSize, IoBus } from '../bus';
 
