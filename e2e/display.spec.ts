@@ -195,18 +195,21 @@ test('typing on the focused display reaches the guest as the keys typed', async 
   await expect.poll(rows).toEqual({ same: true, inked: true });
 });
 
-test('a kernel of your own: its output under a mark in the console, its exit status, no toy-guest controls', async ({
+test('a kernel of your own dropped on the screen: its output under a mark in the console, its exit status, no toy-guest controls', async ({
   page,
 }) => {
   await boot(page, 'workload=static');
   await expect(page.getByLabel('Workload')).toBeEnabled();
   await expect(page.locator('.console pre')).toContainText('hvmos: workload static');
-  const kernel = await import('node:fs').then((fs) => fs.readFileSync('public/guest/mbtest.elf'));
-  await page.getByLabel('Load your own kernel (Multiboot ELF)').setInputFiles({
-    name: 'mbtest.elf',
-    mimeType: 'application/octet-stream',
-    buffer: kernel,
-  });
+  // Dropped onto the screen (the file picker is what the triple-fault test uses).
+  const kernel = await import('node:fs').then((fs) => [...fs.readFileSync('public/guest/mbtest.elf')]);
+  const files = await page.evaluateHandle((bytes) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], 'mbtest.elf', { type: 'application/octet-stream' }));
+    return dt;
+  }, kernel);
+  await page.locator('div.screen').dispatchEvent('dragover', { dataTransfer: files });
+  await page.locator('div.screen').dispatchEvent('drop', { dataTransfer: files });
   // mbtest writes 0x10 to port 0xF4: exit status (0x10 << 1) | 1 = 33.
   await expect(page.getByText('The guest exited: it wrote 16 to port 0xF4 (exit status 33).')).toBeVisible({
     timeout: 15_000,
