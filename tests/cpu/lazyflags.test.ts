@@ -53,28 +53,36 @@ const VALUES = [0, 1, 5, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0
 
 describeCpu('conditions after ALU operations (lazy flags)', () => {
   it('every condition code agrees with the EFLAGS the operation leaves', () => {
-    const code: number[] = [];
-    const cases: { op: string; a: number; b: number; cc: number; carry: number }[] = [];
-    const imm32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
-    for (const [op, bytes] of OPS)
-      for (const a of VALUES)
-        for (const b of VALUES)
-          for (let cc = 0; cc < 16; cc++) {
-            const carry = (a ^ b ^ cc) & 1;
-            cases.push({ op, a, b, cc, carry });
-            code.push(0xb8, ...imm32(a), 0xbb, ...imm32(b)); // mov eax, a; mov ebx, b
-            code.push(carry ? 0xf9 : 0xf8); // stc / clc: INC, DEC and ADC read it
-            code.push(...bytes);
-            code.push(0x0f, 0x90 | cc, 0xc2); // setcc dl (the register form: compiled blocks answer it inline)
-            code.push(0x0f, 0x90 | cc, 0x07); // setcc [edi]
-            code.push(0x88, 0x57, 0x01); // mov [edi+1], dl
-            code.push(0x9c, 0x59, 0x89, 0x4f, 0x04); // pushfd; pop ecx; mov [edi+4], ecx
-            code.push(0x83, 0xc7, 0x08); // add edi, 8
-          }
-    code.push(0xf4);
-    const rig = makeRig(4);
+    // One loop per operation and condition code over a table of operand pairs: the same code runs
+    // for every pair, so compiled blocks are compiled once and tested with their loop passes too.
+    const TABLE = 0x100000; // per CF-in parity p: (a, b, (a ^ b ^ p) & 1), 12 bytes a pair
     const CODE = 0x10000;
     const OUT = 0x200000;
+    const imm32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    const pairs = VALUES.flatMap((a) => VALUES.map((b) => [a, b] as const));
+    const tables = [0, 1].map((p) => pairs.flatMap(([a, b]) => [...imm32(a), ...imm32(b), ...imm32((a ^ b ^ p) & 1)]));
+    const code: number[] = [];
+    const cases: { op: string; a: number; b: number; cc: number; carry: number }[] = [];
+    for (const [op, bytes] of OPS)
+      for (let cc = 0; cc < 16; cc++) {
+        for (const [a, b] of pairs) cases.push({ op, a, b, cc, carry: (a ^ b ^ cc) & 1 });
+        code.push(0xbe, ...imm32(TABLE + (cc & 1) * tables[0].length)); // mov esi, table
+        code.push(0xbd, ...imm32(pairs.length)); // mov ebp, count
+        const body = [
+          ...[0x8b, 0x06, 0x8b, 0x5e, 0x04], // mov eax, [esi]; mov ebx, [esi+4]
+          ...[0x8b, 0x56, 0x08, 0xd1, 0xea], // mov edx, [esi+8]; shr edx, 1: CF in (INC, DEC and ADC read it)
+          ...bytes,
+          ...[0x0f, 0x90 | cc, 0xc2], // setcc dl (the register form: compiled blocks answer it inline)
+          ...[0x0f, 0x90 | cc, 0x07], // setcc [edi]
+          ...[0x88, 0x57, 0x01], // mov [edi+1], dl
+          ...[0x9c, 0x59, 0x89, 0x4f, 0x04], // pushfd; pop ecx; mov [edi+4], ecx
+          ...[0x83, 0xc7, 0x08, 0x83, 0xc6, 0x0c, 0x4d], // add edi, 8; add esi, 12; dec ebp
+        ];
+        code.push(...body, 0x75, -(body.length + 2) & 0xff); // jnz back
+      }
+    code.push(0xf4);
+    const rig = makeRig(4);
+    rig.load(TABLE, [...tables[0], ...tables[1]]);
     rig.load(CODE, code);
     rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000, edi: OUT });
     for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(1_000_000);
