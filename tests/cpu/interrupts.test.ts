@@ -108,3 +108,50 @@ describeCpu('error codes: the EXT bit', () => {
     expect(npErrorCode([0xcd, 0x21], false)).toBe(0x21 * 8 + 2);
   });
 });
+
+/**
+ * Single-step (EFLAGS.TF, SDM vol. 3, 17.3.1.4): a #DB trap after every instruction that began
+ * with TF set, with EIP at the next instruction and DR6.BS set; none after the POPF that sets TF,
+ * for INT n and its handler (delivery clears TF, and its IRET began with TF clear), or after a MOV
+ * SS (the shadow holds it to the next instruction); one per iteration of a REP string instruction.
+ */
+describeCpu('single-step traps (TF)', () => {
+  it('trap after each instruction begun with TF set, with the exceptions the SDM gives', () => {
+    const GDT = 0x1000;
+    const IDT = 0x2000;
+    const CODE = 0x10000;
+    const LOG = 0x8000;
+    // as --32 (tests/cpu/interrupts.test.ts history has the source):
+    //  0 pushfl; orl $0x100,(%esp); popfl
+    //  9 a: nop           a b: movl $1,%eax      f c: int $0x30        11 d: nop
+    // 12 e: movw %ss,%ax  15 f: movw %ax,%ss     17 g: nop
+    // 18 h: movl $3,%ecx; movl $0x500,%esi; movl $0x600,%edi   27 i: rep movsb
+    // 29 j: pushfl        2a k: andl $~0x100,(%esp)            31 l: popfl   32 m: nop; hlt
+    // 100: #DB handler: push %eax; mov 4(%esp),%eax; mov %eax,(%ebp); add $4,%ebp; pop %eax; iret
+    // 140: int 0x30 handler: inc %ebx; iret
+    const code = [
+      0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xcd, 0x30, 0x90, 0x66,
+      0x8c, 0xd0, 0x8e, 0xd0, 0x90, 0xb9, 0x03, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x05, 0x00, 0x00, 0xbf, 0x00, 0x06, 0x00,
+      0x00, 0xf3, 0xa4, 0x9c, 0x81, 0x24, 0x24, 0xff, 0xfe, 0xff, 0xff, 0x9d, 0x90, 0xf4,
+    ];
+    const rig = makeRig(4);
+    const gate = flatTables(rig, GDT, IDT);
+    gate(1, CODE + 0x100);
+    gate(0x30, CODE + 0x140);
+    rig.load(CODE + 0x100, [0x50, 0x8b, 0x44, 0x24, 0x04, 0x89, 0x45, 0x00, 0x83, 0xc5, 0x04, 0x58, 0xcf]);
+    rig.load(CODE + 0x140, [0x43, 0xcf]);
+    rig.load(0x500, [7, 8, 9]);
+    const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    rig.load(CODE - pre.length, [...pre, ...code]);
+    rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000, ebp: LOG });
+    rig.cpu.run(1000);
+    expect(rig.cpu.halted, `EIP ${(rig.cpu.eip >>> 0).toString(16)}`).toBe(true);
+    const n = (rig.cpu.reg32[5] - LOG) / 4;
+    const log = Array.from({ length: n }, (_, i) => rig.u32(LOG + 4 * i) - CODE);
+    // mov %edi then the three iterations of rep movsb: i, i, i, then j
+    expect(log).toEqual([0x0a, 0x0f, 0x12, 0x15, 0x18, 0x1d, 0x22, 0x27, 0x27, 0x27, 0x29, 0x2a, 0x31, 0x32]);
+    expect(rig.cpu.reg32[3]).toBe(1); // the INT 0x30 handler ran once
+    expect([0, 1, 2].map((i) => rig.memory.u8[0x600 + i])).toEqual([7, 8, 9]);
+    expect(rig.cpu.getEflags() & 0x100).toBe(0);
+  });
+});

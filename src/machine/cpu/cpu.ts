@@ -202,7 +202,8 @@ const DE = 0,
   SS_ = 12,
   GP = 13,
   PF_ = 14;
-void DB;
+/** DR6.BS: the #DB came from single-stepping (SDM vol. 3, 17.2.3). */
+const DR6_BS = 1 << 14;
 
 /** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
 const MAY_FAULT = new Uint8Array(64);
@@ -503,6 +504,9 @@ export class Cpu {
         return this.runInner(end);
       } catch (e) {
         deliveries++;
+        // A fault ends the instruction undone, INT n hands it to a handler entered with TF clear:
+        // no single-step trap for either.
+        this.stepTrap = false;
         // Guest exceptions leave step() as values; the try sits outside the per-instruction loop.
         if (e instanceof SoftInt) {
           this.instructions++;
@@ -530,11 +534,27 @@ export class Cpu {
     let eip = this._eip;
     while (this.instructions < end) {
       // One test for the rare events (stop, interrupt shadow, HLT) and one for IF.
-      if (this.attention !== 0 || this.fl & IF) {
+      if (this.attention !== 0 || this.fl & (IF | TF)) {
         this._eip = eip;
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
         eip = this._eip;
+        if (this.stepTrap) {
+          // Single-stepping: each instruction alone through step() (no compiled block, no fused
+          // compare-and-branch pair), so that the trap comes after every one of them.
+          this.traceRing[this.tracePos++ & 63] = eip;
+          this.start = eip;
+          this.startEsp = r[ESP];
+          this._eip = eip;
+          this.step();
+          eip = this._eip;
+          this.instructions++;
+          if (this.attention !== 0 && this.halted) {
+            this._eip = eip;
+            return RunExit.HLT;
+          }
+          continue;
+        }
       }
       this.traceRing[this.tracePos++ & 63] = eip;
       // The decoded-instruction cache (see "the decoded-instruction cache" below).
@@ -645,15 +665,28 @@ export class Cpu {
       return RunExit.STOPPED;
     }
     if (this.shadow) this.shadow = false;
-    else if (this.fl & IF && this.env.pic.hasInterrupt()) {
-      this.halted = false;
-      const vector = this.env.pic.acknowledge();
-      if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+    else {
+      if (this.stepTrap) {
+        // Single-step (SDM vol. 3, 17.3.1.4): a trap after the instruction that began with TF set,
+        // before any external interrupt (6.9); DR6.BS says why. A MOV SS shadow holds it one more.
+        this.stepTrap = false;
+        this.dr[6] |= DR6_BS;
+        if (!this.raise(DB, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+      }
+      if (this.fl & IF && this.env.pic.hasInterrupt()) {
+        this.halted = false;
+        const vector = this.env.pic.acknowledge();
+        if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+      }
     }
     if (this.halted) return RunExit.HLT;
-    this.attention = this.shadow || this.stopRequested ? 1 : 0;
+    // The instruction about to run traps after it if it begins with TF set.
+    this.stepTrap = (this.fl & TF) !== 0;
+    this.attention = this.shadow || this.stopRequested || this.stepTrap ? 1 : 0;
     return -1;
   }
+  /** The instruction running began with EFLAGS.TF set: a #DB trap follows it (events()). */
+  private stepTrap = false;
   /** Non-zero while stopRequested, shadow or halted may be set (see events()). */
   private attention = 1;
 
@@ -1563,7 +1596,8 @@ export class Cpu {
     const r = this.reg32;
     const i0 = this.instructions;
     // At most 1024 iterations per execution, and not past the budget (the caller counts one).
-    const limit = Math.max(1, Math.min(1024, this.runEnd - i0));
+    // Single-stepping traps after each iteration (the instruction restarts at its prefix).
+    const limit = this.fl & TF ? 1 : Math.max(1, Math.min(1024, this.runEnd - i0));
     const bulk = a32 && (op === 0xa4 || op === 0xaa) && (this.fl & DF) === 0;
     for (let n = 0; ;) {
       if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0) return;
