@@ -860,6 +860,7 @@ export class Cpu {
   }
 
   private setCs(sel: number, lo: number, hi: number, cpl: number): void {
+    this.markAccessed(sel, hi);
     this.segSel[CS] = (sel & 0xfffc) | cpl;
     this.segBase[CS] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     this.segLimit[CS] = this.limitOf(lo, hi);
@@ -867,6 +868,16 @@ export class Cpu {
     this.codeSize32 = (hi & (1 << 22)) !== 0;
     this._cpl = cpl;
     this.dropWindow();
+  }
+
+  /**
+   * Loading a code or data segment sets its descriptor's accessed bit in the GDT or LDT (SDM vol.
+   * 3, 3.4.5.1), before the register changes: a write that faults leaves nothing half done.
+   */
+  private markAccessed(sel: number, hi: number): void {
+    if (hi & 0x100) return;
+    const base = sel & 4 ? this.ldtBase : this.gdtBase;
+    this.writeLin32(base + (sel & 0xfff8) + 4, hi | 0x100, false);
   }
 
   private limitOf(lo: number, hi: number): number {
@@ -917,12 +928,13 @@ export class Cpu {
       // Not present is #SS(selector) on every path, the stack switches of INT n and call gates
       // included (SDM vol. 2, INT n and CALL: "IF stack segment not present THEN #SS").
       if (!(hi & 0x8000)) throw new CpuFault(SS_, sel & 0xfffc);
-      this.stackSize32 = (hi & (1 << 22)) !== 0;
     } else {
       if (isCode && !(hi & 0x200)) throw new CpuFault(GP, sel & 0xfffc);
       if ((!isCode || !(hi & 0x400)) && (rpl > dpl || cpl > dpl)) throw new CpuFault(GP, sel & 0xfffc);
       if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
     }
+    this.markAccessed(sel, hi);
+    if (s === SS) this.stackSize32 = (hi & (1 << 22)) !== 0;
     this.segSel[s] = sel;
     this.segBase[s] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     this.segLimit[s] = this.limitOf(lo, hi);
@@ -3754,6 +3766,7 @@ export class Cpu {
       this.setCs(sel, lo, hi, rpl);
       return;
     }
+    this.markAccessed(sel, hi);
     this.segSel[s] = sel;
     this.segBase[s] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     this.segLimit[s] = this.limitOf(lo, hi);
