@@ -5,7 +5,7 @@
  * the faulting task's stack unusable; busy bits, EFLAGS.NT, CR0.TS; the faults of a switch.
  */
 import { describe, expect, it } from 'vitest';
-import { cpuPresent, RunExit } from './rig';
+import { cpuPresent, describeCpu, flatTables, le, makeRig, RunExit } from './rig';
 import { L, SEL } from './pm-machine';
 import { EFLAGS_IF, EFLAGS_NT, T, taskGate, taskMachine, TSEL, TSS32, TSYM } from './task-machine';
 
@@ -222,5 +222,74 @@ describe.skipIf(!cpuPresent)('reset after tasks ran', () => {
     m.cpu.reset();
     expect([cpu.trSel, cpu.trBase, cpu.trLimit]).toEqual([0, 0, 0xffff]);
     expect([cpu.ldtSel, cpu.ldtBase, cpu.ldtLimit]).toEqual([0, 0, 0xffff]);
+  });
+});
+
+describeCpu('the TSS T (debug trap) bit', () => {
+  it('a switch to a task whose TSS has T = 1 traps (#DB, DR6.BT) before its first instruction', () => {
+    const GDT = 0x1000;
+    const IDT = 0x2000;
+    const CODE = 0x10000;
+    const HANDLER = 0x11000;
+    const TASK_B = 0x12000;
+    const TSS_A = 0x3000;
+    const TSS_B = 0x3100;
+    const rig = makeRig(4);
+    const gate = flatTables(rig, GDT, IDT);
+    // 0x28: TSS A (the running task), 0x30: TSS B; 32-bit available TSSs, limit 0x67.
+    const tssDesc = (base: number) => [
+      0x67,
+      0,
+      base & 0xff,
+      (base >>> 8) & 0xff,
+      (base >>> 16) & 0xff,
+      0x89,
+      0,
+      base >>> 24,
+    ];
+    rig.load(GDT + 0x28, [...tssDesc(TSS_A), ...tssDesc(TSS_B)]);
+    rig.load(GDT + 0x100, [0x37, 0]); // the GDT's limit with the two TSSs
+    const set32 = (at: number, v: number) => rig.setU32(at, v);
+    set32(TSS_B + TSS32.EIP, TASK_B);
+    set32(TSS_B + TSS32.EFLAGS, 2);
+    set32(TSS_B + TSS32.ESP, 0x9800);
+    for (const [field, sel] of [
+      [TSS32.CS, 0x08],
+      [TSS32.SS, 0x10],
+      [TSS32.DS, 0x10],
+      [TSS32.ES, 0x10],
+      [TSS32.FS, 0x10],
+      [TSS32.GS, 0x10],
+    ])
+      set32(TSS_B + field, sel);
+    rig.load(TSS_B + 0x64, [1, 0, 0x68, 0]); // T = 1; the I/O map base past the limit
+    gate(1, HANDLER);
+    // #DB: push eax; mov eax, dr6; mov [0x8000], eax; mov eax, [esp+4]; mov [0x8004], eax; pop eax; iret
+    rig.load(HANDLER, [
+      0x50,
+      0x0f,
+      0x21,
+      0xf0,
+      0xa3,
+      ...le(0x8000),
+      0x8b,
+      0x44,
+      0x24,
+      0x04,
+      0xa3,
+      ...le(0x8004),
+      0x58,
+      0xcf,
+    ]);
+    rig.load(TASK_B, [0x90, 0xf4]); // nop; hlt
+    // lgdt; lidt; mov ax, 0x28; ltr ax; jmp 0x30:0
+    const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    rig.load(CODE, [...pre, 0x66, 0xb8, 0x28, 0, 0x0f, 0x00, 0xd8, 0xea, 0, 0, 0, 0, 0x30, 0]);
+    rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.cpu.halted).toBe(true);
+    expect(rig.cpu.eip >>> 0).toBe(TASK_B + 2);
+    expect(rig.u32(0x8004), 'the trap came before the new task ran').toBe(TASK_B);
+    expect(rig.u32(0x8000) & 0x8000, 'DR6.BT').toBe(0x8000);
   });
 });

@@ -202,8 +202,12 @@ const DE = 0,
   SS_ = 12,
   GP = 13,
   PF_ = 14;
-/** DR6.BS: the #DB came from single-stepping (SDM vol. 3, 17.2.3). */
+/** DR6.BS and DR6.BT: the #DB came from single-stepping, or from a task switch to a TSS with T = 1 (SDM vol. 3, 17.2.3). */
 const DR6_BS = 1 << 14;
+const DR6_BT = 1 << 15;
+/** DR6 and DR7 after RESET (SDM vol. 3, table 9-1): the reserved bits as the register reads them. */
+const DR6_RESET = 0xffff0ff0 | 0;
+const DR7_RESET = 0x400;
 
 /** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
 const MAY_FAULT = new Uint8Array(64);
@@ -467,6 +471,10 @@ export class Cpu {
     this.halted = false;
     this.stopRequested = false;
     this.shadow = false;
+    this.stepTrap = this.taskTrap = false;
+    this.dr.fill(0);
+    this.dr[6] = DR6_RESET;
+    this.dr[7] = DR7_RESET;
     this.dropWindow();
   }
 
@@ -666,11 +674,12 @@ export class Cpu {
     }
     if (this.shadow) this.shadow = false;
     else {
-      if (this.stepTrap) {
+      if (this.stepTrap || this.taskTrap) {
         // Single-step (SDM vol. 3, 17.3.1.4): a trap after the instruction that began with TF set,
         // before any external interrupt (6.9); DR6.BS says why. A MOV SS shadow holds it one more.
-        this.stepTrap = false;
-        this.dr[6] |= DR6_BS;
+        // A switch to a task whose TSS has T = 1 traps before its first instruction (DR6.BT).
+        this.dr[6] |= (this.stepTrap ? DR6_BS : 0) | (this.taskTrap ? DR6_BT : 0);
+        this.stepTrap = this.taskTrap = false;
         if (!this.raise(DB, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
       }
       if (this.fl & IF && this.env.pic.hasInterrupt()) {
@@ -682,11 +691,13 @@ export class Cpu {
     if (this.halted) return RunExit.HLT;
     // The instruction about to run traps after it if it begins with TF set.
     this.stepTrap = (this.fl & TF) !== 0;
-    this.attention = this.shadow || this.stopRequested || this.stepTrap ? 1 : 0;
+    this.attention = this.shadow || this.stopRequested || this.stepTrap || this.taskTrap ? 1 : 0;
     return -1;
   }
   /** The instruction running began with EFLAGS.TF set: a #DB trap follows it (events()). */
   private stepTrap = false;
+  /** A task switch entered a TSS with its T bit set: a #DB trap before the task's first instruction. */
+  private taskTrap = false;
   /** Non-zero while stopRequested, shadow or halted may be set (see events()). */
   private attention = 1;
 
@@ -3635,6 +3646,7 @@ export class Cpu {
     let newFlags: number;
     let ldt: number;
     let cr3 = 0;
+    let debugTrap = false;
     if (is32) {
       cr3 = this.readLin32(base + 0x1c, false);
       newEip = this.readLin32(base + 0x20, false);
@@ -3642,6 +3654,7 @@ export class Cpu {
       for (let i = 0; i < 8; i++) regs[i] = this.readLin32(base + 0x28 + 4 * i, false);
       for (let s = 0; s < 6; s++) segs[s] = this.readLin16(base + 0x48 + 4 * s, false);
       ldt = this.readLin16(base + 0x60, false);
+      debugTrap = (this.readLin16(base + 0x64, false) & 1) !== 0; // the T bit (a 16-bit TSS has none)
     } else {
       newEip = this.readLin16(base + 0x0e, false);
       newFlags = (this.flags & ~0xffff & ~VM) | this.readLin16(base + 0x10, false); // no VM in a 16-bit TSS
@@ -3725,6 +3738,10 @@ export class Cpu {
     }
     if (!vm) for (const s of [CS, SS, ES, DS, FS, GS]) this.taskLoadSeg(s, segs[s]);
     if (this._eip >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
+    if (debugTrap) {
+      this.taskTrap = true;
+      this.attention = 1;
+    }
   }
 
   /** Sets or clears the busy bit (type bit 1) of a TSS descriptor in the GDT. */
