@@ -541,7 +541,7 @@ export class Cpu {
     // or changes `_eip` (events, step, execDecoded, returns); a fault restarts from `start`.
     let eip = this._eip;
     while (this.instructions < end) {
-      // One test for the rare events (stop, interrupt shadow, HLT) and one for IF.
+      // One test for the rare events (stop, interrupt shadow, HLT, a #DB trap) and one for IF or TF.
       if (this.attention !== 0 || this.fl & (IF | TF)) {
         this._eip = eip;
         const exit = this.events();
@@ -664,8 +664,10 @@ export class Cpu {
   }
 
   /**
-   * Before an instruction: a requested stop, the STI/MOV SS shadow, a pending interrupt (IF = 1),
-   * HLT. Returns a RunExit, or -1 to go on; leaves `attention` 0 when nothing is left to watch.
+   * Before an instruction: a requested stop, the STI/MOV SS shadow, a #DB trap (single-step, TSS
+   * T bit), a pending interrupt (IF = 1), HLT; then arms the single-step trap for the instruction
+   * about to run. Returns a RunExit, or -1 to go on; leaves `attention` 0 when nothing is left to
+   * watch.
    */
   private events(): number {
     if (this.stopRequested) {
@@ -698,7 +700,7 @@ export class Cpu {
   private stepTrap = false;
   /** A task switch entered a TSS with its T bit set: a #DB trap before the task's first instruction. */
   private taskTrap = false;
-  /** Non-zero while stopRequested, shadow or halted may be set (see events()). */
+  /** Non-zero while stopRequested, shadow, halted or a #DB trap may be pending (see events()). */
   private attention = 1;
 
   /** The last n instructions executed (up to 64), disassembled: `eip: bytes  text`, oldest first. */
