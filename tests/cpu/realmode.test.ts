@@ -62,3 +62,26 @@ describe.skipIf(!cpuPresent)('real mode', () => {
     }
   });
 });
+
+describe.skipIf(!cpuPresent)('real-mode segment limits', () => {
+  it('a word at offset 0xFFFF crosses the 64 KiB limit: #GP through the IVT; a byte there does not', () => {
+    const rig = makeRig(4);
+    rig.p2m.map(0xfffff, ROM_FRAME, 1, P2M_R | P2M_W);
+    rig.load((ROM_FRAME << 12) + 0xff0, RESET_JUMP);
+    // xor ax,ax; mov ds,ax; mov ss,ax; mov sp,0x7000; IVT[13] = 0000:7D00;
+    // mov al,[0xffff]; mov ax,[0xffff]; hlt
+    rig.load(
+      0x7c00,
+      [
+        0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x70, 0xc7, 0x06, 0x34, 0x00, 0x00, 0x7d, 0xc7, 0x06, 0x36,
+        0x00, 0x00, 0x00, 0xa0, 0xff, 0xff, 0xa1, 0xff, 0xff, 0xf4,
+      ],
+    );
+    rig.load(0x7d00, [0xc7, 0x06, 0x00, 0x60, 0x47, 0x47, 0xf4]); // the #GP handler: mov word [0x6000], 0x4747; hlt
+    rig.cpu.reset();
+    rig.cpu.run(100);
+    expect(rig.cpu.halted).toBe(true);
+    expect(rig.dv.getUint16(0x6000, true)).toBe(0x4747);
+    expect(rig.dv.getUint16(0x7000 - 6, true), 'the IP pushed: the word access (a fault)').toBe(0x7c00 + 24);
+  });
+});

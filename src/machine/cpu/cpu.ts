@@ -1191,7 +1191,12 @@ export class Cpu {
    * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
    */
   private checkSeg(sreg: number, off: number, size: number, write: boolean): void {
-    if (!(this._cr0 & 1) || this.fl & VM) return;
+    if (!(this._cr0 & 1) || this.fl & VM) {
+      // Real and virtual-8086 mode: the limit alone, 0xFFFF unless protected mode left a larger one
+      // (SDM vol. 3, 20.1.1): a word at offset 0xFFFF is #GP(0), #SS(0) through SS.
+      if ((off >>> 0) + size - 1 > this.segLimit[sreg] >>> 0) throw new CpuFault(sreg === SS ? SS_ : GP, 0);
+      return;
+    }
     const attr = this.segAttr[sreg];
     const limit = this.segLimit[sreg];
     if (limit === -1 && (attr & 0xe00) === 0x200) return;
