@@ -3,7 +3,7 @@
  * C7 /1–7 and 0F D0–FF are #UD, not POP / MOV / BSWAP.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, le, makeRig } from './rig';
+import { describeCpu, flatTables, le, loadFlatTables, makeRig } from './rig';
 
 const GDT = 0x1000;
 const IDT = 0x2000;
@@ -20,7 +20,7 @@ function run(bytes: number[], data: number[] = [], regs: Record<string, number> 
     rig.load(HANDLERS + v, [0xf4]);
   }
   rig.load(DATA, data);
-  const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+  const pre = loadFlatTables(GDT, IDT);
   rig.load(CODE, [...pre, ...bytes, 0xf4]);
   rig.cpu.enterProtectedModeFlat(CODE, { ebx: DATA, esp: 0x9000, ...regs });
   rig.cpu.run(2);

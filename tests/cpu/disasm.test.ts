@@ -20,7 +20,7 @@ import { disassembleOne } from '../../src/machine/cpu/disasm';
 import { immediateBytes, lookupOpcode, OPCODES, opcodeHasModrm, PREFIXES } from '../../src/machine/cpu/opcodes';
 import type { DisasmVector } from '../../tools/disasm-vectors';
 import type { VectorFile } from '../../tools/oracle/image';
-import { cpuPresent, le, makeRig } from './rig';
+import { cpuPresent, le, loadFlatTables, makeRig } from './rig';
 import type { Cpu } from '../../src/machine/cpu/cpu';
 
 const file = JSON.parse(readFileSync(new URL('./disasm-vectors.json', import.meta.url), 'utf8')) as {
@@ -386,7 +386,7 @@ describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by
     rig.load(GDT + 0x28, TSS_DESCRIPTOR); // available again (LTR marks it busy)
     const at = CODE + 64 * probes++;
     // lgdt [GDT+0x100]; lidt [IDT+0x800]
-    let pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    let pre = loadFlatTables(GDT, IDT);
     let steps = 2;
     if (user) {
       // mov ax, 0x28; ltr ax; push 0x23; push 0x8000; push 2; push 0x1b; push ring3; iret

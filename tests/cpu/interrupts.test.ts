@@ -4,7 +4,7 @@
  * vol. 3, 6.8.3 and vol. 2, STI), delivers through the IDT, and wakes from HLT.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, le, makeRig } from './rig';
+import { describeCpu, flatTables, loadFlatTables, makeRig } from './rig';
 import { L, pmMachine, SEL, SYM } from './pm-machine';
 
 const VECTOR = 0x20;
@@ -89,7 +89,7 @@ describeCpu('error codes: the EXT bit', () => {
       gate(v, HANDLERS + 0x100);
       rig.memory.u8[IDT + 8 * v + 5] &= 0x7f; // P = 0
     }
-    const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    const pre = loadFlatTables(GDT, IDT);
     rig.load(CODE, [...pre, ...bytes, 0xf4]);
     rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
     rig.cpu.run(20);
@@ -141,7 +141,7 @@ describeCpu('single-step traps (TF)', () => {
     rig.load(CODE + 0x100, [0x50, 0x8b, 0x44, 0x24, 0x04, 0x89, 0x45, 0x00, 0x83, 0xc5, 0x04, 0x58, 0xcf]);
     rig.load(CODE + 0x140, [0x43, 0xcf]);
     rig.load(0x500, [7, 8, 9]);
-    const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    const pre = loadFlatTables(GDT, IDT);
     rig.load(CODE - pre.length, [...pre, ...code]);
     rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000, ebp: LOG });
     rig.cpu.run(1000);

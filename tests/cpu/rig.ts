@@ -150,6 +150,12 @@ export const hex32 = (v: number): string => '0x' + (v >>> 0).toString(16).padSta
 /** The little-endian bytes of a dword. */
 export const le = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 
+/** Machine code that loads the tables flatTables(rig, gdt, idt) built: lgdt [gdt+0x100]; lidt [idt+0x800]. */
+export const loadFlatTables = (gdt: number, idt: number): number[] => [
+  ...[0x0f, 0x01, 0x15, ...le(gdt + 0x100)],
+  ...[0x0f, 0x01, 0x1d, ...le(idt + 0x800)],
+];
+
 /**
  * Flat ring-0 descriptor tables for hand-assembled tests: a GDT at `gdt` (null, 0x08 code, 0x10
  * data, 4 GiB each) with its LGDT operand at gdt + 0x100, an empty IDT of 256 gates at `idt` with

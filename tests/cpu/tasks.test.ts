@@ -5,7 +5,7 @@
  * the faulting task's stack unusable; busy bits, EFLAGS.NT, CR0.TS; the faults of a switch.
  */
 import { describe, expect, it } from 'vitest';
-import { cpuPresent, describeCpu, flatTables, le, makeRig, RunExit } from './rig';
+import { cpuPresent, describeCpu, flatTables, le, loadFlatTables, makeRig, RunExit } from './rig';
 import { L, SEL } from './pm-machine';
 import { EFLAGS_IF, EFLAGS_NT, T, taskGate, taskMachine, TSEL, TSS32, TSYM } from './task-machine';
 
@@ -283,7 +283,7 @@ describeCpu('the TSS T (debug trap) bit', () => {
     ]);
     rig.load(TASK_B, [0x90, 0xf4]); // nop; hlt
     // lgdt; lidt; mov ax, 0x28; ltr ax; jmp 0x30:0
-    const pre = [0x0f, 0x01, 0x15, ...le(GDT + 0x100), 0x0f, 0x01, 0x1d, ...le(IDT + 0x800)];
+    const pre = loadFlatTables(GDT, IDT);
     rig.load(CODE, [...pre, 0x66, 0xb8, 0x28, 0, 0x0f, 0x00, 0xd8, 0xea, 0, 0, 0, 0, 0x30, 0]);
     rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
     rig.cpu.run(100);
