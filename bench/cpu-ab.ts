@@ -7,10 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MachineMemory } from '../src/machine/memory';
-import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../src/machine/boot/multiboot';
-import { IoBus, MmioBus, type AccessSize } from '../src/machine/bus';
-import { P2m, P2M_R, P2M_W, S2Verdict } from '../src/machine/hv/p2m';
+import { IoBus, type AccessSize } from '../src/machine/bus';
+import { bootBareCpu } from './bare-cpu';
 
 interface AbCpu {
   readonly instructions: number;
@@ -31,35 +29,16 @@ for (const t of trees)
 const elf = new Uint8Array(readFileSync('public/guest/bench.elf'));
 
 function machine(Cpu: AbCtor): { cpu: AbCpu; done: () => boolean; us: number } {
-  const memory = new MachineMemory(32, 8);
-  const p2m = new P2m();
-  p2m.map(0, 0, memory.layout.ramBytes >>> 12, P2M_R | P2M_W);
   const io = new IoBus();
   let finished = false;
-  const end = { read: () => 0xff, write: () => void (finished = true) };
   io.register(0x80, 1, {
     read: () => 0xff,
     write: (_p: number, s: AccessSize, v: number) => void (finished ||= s === 1 && v === 0xff),
   });
   io.register(0xe9, 1, { read: () => 0xff, write: () => undefined });
-  io.register(0xf4, 1, end);
-  const cpu = new Cpu({
-    memory,
-    p2m,
-    io,
-    mmio: new MmioBus(),
-    pic: { hasInterrupt: () => false, acknowledge: () => 0 },
-    s2: { onWriteViolation: () => S2Verdict.RETRY },
-    tsc: () => 0,
-  });
+  io.register(0xf4, 1, { read: () => 0xff, write: () => void (finished = true) });
   // This tree's Multiboot loader for both CPUs: the memory they start from is the same.
-  const boot = loadMultiboot(
-    elf.buffer.slice(elf.byteOffset, elf.byteOffset + elf.byteLength) as ArrayBuffer,
-    memory,
-    '',
-  );
-  if (!boot.ok) throw new Error(boot.message);
-  cpu.enterProtectedModeFlat(boot.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: boot.value.info });
+  const cpu = bootBareCpu(Cpu, elf, 'public/guest/bench.elf', io, 32);
   return { cpu, done: () => finished, us: 0 };
 }
 

@@ -14,11 +14,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { MachineMemory } from '../src/machine/memory';
-import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../src/machine/boot/multiboot';
-import { IoBus, MmioBus, type AccessSize } from '../src/machine/bus';
-import { P2m, P2M_R, P2M_W, S2Verdict } from '../src/machine/hv/p2m';
-import { PAGE_SHIFT } from '../src/shared/layout';
+import { IoBus, type AccessSize } from '../src/machine/bus';
+import { bootBareCpu } from './bare-cpu';
 
 interface BenchCpu {
   readonly instructions: number;
@@ -68,9 +65,6 @@ async function main(): Promise<void> {
     phases: string[];
   };
 
-  const memory = new MachineMemory(RAM_MIB, 8);
-  const p2m = new P2m();
-  p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);
   const io = new IoBus();
   const marks: { kind: 'start' | 'sum' | 'done' | 'exit'; value: number }[] = [];
   let cpu: BenchCpu | null = null;
@@ -97,24 +91,7 @@ async function main(): Promise<void> {
       cpu?.requestStop?.();
     },
   });
-  cpu = new Cpu({
-    memory,
-    p2m,
-    io,
-    mmio: new MmioBus(),
-    pic: { hasInterrupt: () => false, acknowledge: () => 0 },
-    s2: { onWriteViolation: () => S2Verdict.RETRY },
-    tsc: () => 0,
-  });
-  // The platform's Multiboot loader: segments, the information structure, EAX/EBX at entry.
-  const elf = readFileSync(ELF);
-  const boot = loadMultiboot(
-    elf.buffer.slice(elf.byteOffset, elf.byteOffset + elf.byteLength) as ArrayBuffer,
-    memory,
-    '',
-  );
-  if (!boot.ok) throw new Error(`${ELF}: ${boot.message}`);
-  cpu.enterProtectedModeFlat(boot.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: boot.value.info });
+  cpu = bootBareCpu(Cpu, new Uint8Array(readFileSync(ELF)), ELF, io, RAM_MIB);
 
   // Phase boundaries: (instructions, time) at each start marker and at the final one.
   const bounds: { instructions: number; t: number }[] = [];
