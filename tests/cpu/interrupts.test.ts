@@ -121,7 +121,7 @@ describeCpu('single-step traps (TF)', () => {
     const IDT = 0x2000;
     const CODE = 0x10000;
     const LOG = 0x8000;
-    // as --32 (tests/cpu/interrupts.test.ts history has the source):
+    // Assembled with as --32 from this listing (offsets in hex from CODE):
     //  0 pushfl; orl $0x100,(%esp); popfl
     //  9 a: nop           a b: movl $1,%eax      f c: int $0x30        11 d: nop
     // 12 e: movw %ss,%ax  15 f: movw %ax,%ss     17 g: nop
