@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cpuPresent, describeCpu, flatTables, le, loadFlatTables, makeRig, RunExit } from './rig';
-import { L, SEL } from './pm-machine';
+import { L, segment, SEL } from './pm-machine';
 import { EFLAGS_IF, EFLAGS_NT, T, taskGate, taskMachine, TSEL, TSS32, TSYM } from './task-machine';
 
 const TSS_AVAILABLE = 9;
@@ -237,17 +237,14 @@ describeCpu('the TSS T (debug trap) bit', () => {
     const rig = makeRig(4);
     const gate = flatTables(rig, GDT, IDT);
     // 0x28: TSS A (the running task), 0x30: TSS B; 32-bit available TSSs, limit 0x67.
-    const tssDesc = (base: number) => [
-      0x67,
-      0,
-      base & 0xff,
-      (base >>> 8) & 0xff,
-      (base >>> 16) & 0xff,
-      0x89,
-      0,
-      base >>> 24,
-    ];
-    rig.load(GDT + 0x28, [...tssDesc(TSS_A), ...tssDesc(TSS_B)]);
+    for (const [at, base] of [
+      [GDT + 0x28, TSS_A],
+      [GDT + 0x30, TSS_B],
+    ]) {
+      const [lo, hi] = segment(base, 0x67, 0x89, 0);
+      rig.setU32(at, lo);
+      rig.setU32(at + 4, hi);
+    }
     rig.load(GDT + 0x100, [0x37, 0]); // the GDT's limit with the two TSSs
     const set32 = (at: number, v: number) => rig.setU32(at, v);
     set32(TSS_B + TSS32.EIP, TASK_B);
