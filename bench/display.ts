@@ -18,6 +18,7 @@ import type { Page } from '@playwright/test';
 import { withPreview } from './preview';
 import { textTable } from './table';
 import { measureThreadTimes } from './cdp-threads';
+import { procAvailable, tabCpu, tabSnapshot } from './tab-threads';
 import type { MeterSample } from '../src/ui/meter-sampler';
 
 const arg = (name: string, dflt: string): string => {
@@ -58,6 +59,12 @@ export type DisplayRecord = { workload: string; mode: string; vramMiB: number } 
      * an idle machine blocks its worker in Atomics.wait inside one long task (src/machine/runloop.ts).
      */
     cdpWorkerPct: number;
+    /**
+     * Every Chromium thread but the machine's worker, % of a core, from /proc (tab-threads.ts),
+     * over the same window; null off Linux. The page's whole cost, as the seed measured its
+     * device-model process.
+     */
+    tabExceptWorkerPct: number | null;
     windowS: number;
   };
 
@@ -68,7 +75,9 @@ async function measureCell(page: Page, workload: string, mode: string, vramMiB: 
   await page.waitForFunction(() => (globalThis as any).__hvm?.refresher()?.shown, null, { timeout: 30_000 });
   await page.waitForTimeout(WARMUP * 1000);
   const n0: number = await page.evaluate(() => (globalThis as any).__hvm.samples().length);
+  const tab0 = procAvailable() ? tabSnapshot() : null;
   const cdp = await measureThreadTimes(page, SECONDS * 1000);
+  const tab = tab0 ? tabCpu(tab0, tabSnapshot()) : null;
   await page.waitForTimeout(1100);
   const samples: Sample[] = await page.evaluate(([n0, n]) => (globalThis as any).__hvm.samples().slice(n0, n0 + n), [
     n0,
@@ -83,8 +92,19 @@ async function measureCell(page: Page, workload: string, mode: string, vramMiB: 
     ...(Object.fromEntries(AVERAGED.map((k) => [k, avg(k)])) as Record<(typeof AVERAGED)[number], number>),
     cdpMainPct: (100 * cdp.mainBusyMs) / cdp.windowMs,
     cdpWorkerPct: (100 * cdp.workerCpuMs) / cdp.windowMs,
+    tabExceptWorkerPct: tab ? tab.tabExceptWorkerPct : null,
     windowS: cdp.windowMs / 1000,
   };
+}
+
+/** An about:blank page in the same browser over a window as long as a cell's: the tab's floor. */
+async function measureBlank(page: Page): Promise<number | null> {
+  if (!procAvailable()) return null;
+  await page.goto('about:blank');
+  await page.waitForTimeout(WARMUP * 1000);
+  const a = tabSnapshot();
+  await page.waitForTimeout(SECONDS * 1000);
+  return tabCpu(a, tabSnapshot()).tabExceptWorkerPct;
 }
 
 const fmt = (v: number, d = 2) => (v >= 100 ? v.toFixed(0) : v.toFixed(d));
@@ -96,6 +116,7 @@ function table(records: DisplayRecord[]): string {
     'VRAM',
     'ioemu %',
     'CDP main %',
+    'tab − worker %',
     'hv %',
     'guest %',
     'idle %',
@@ -112,6 +133,7 @@ function table(records: DisplayRecord[]): string {
     `${r.vramMiB}`,
     fmt(r.ioemuPct, 3),
     fmt(r.cdpMainPct),
+    r.tabExceptWorkerPct === null ? '–' : fmt(r.tabExceptWorkerPct),
     fmt(r.hvPct, 3),
     fmt(r.guestPct, 1),
     fmt(r.idlePct, 1),
@@ -212,13 +234,40 @@ function chart(records: DisplayRecord[], vramMiB: number, title: string): string
   return parts.join('\n');
 }
 
+/**
+ * The whole tab (all Chromium threads but the worker) over an about:blank page measured in the
+ * same run (the lower of the two blank windows, before and after the cells): poll / dirty-idle.
+ */
+function wholeTab(records: DisplayRecord[], blank: number[]): string[] {
+  if (!blank.length) return [];
+  const floor = Math.min(...blank);
+  const out = [
+    `whole tab except the worker, about:blank: ${blank.map((b) => fmt(b)).join(' and ')} % (floor ${fmt(floor)})`,
+  ];
+  for (const v of VRAMS)
+    for (const w of WORKLOADS) {
+      const p = records.find((r) => r.workload === w && r.mode === 'poll' && r.vramMiB === v);
+      const d = records.find((r) => r.workload === w && r.mode === 'dirty-idle' && r.vramMiB === v);
+      if (p?.tabExceptWorkerPct == null || d?.tabExceptWorkerPct == null) continue;
+      const pa = p.tabExceptWorkerPct - floor;
+      const da = d.tabExceptWorkerPct - floor;
+      out.push(
+        `${w} @ ${v} MiB, whole tab above about:blank: poll ${fmt(pa)}, dirty-idle ${fmt(da)} points → ${fmt(pa / Math.max(da, 0.01), 1)}×`,
+      );
+    }
+  return out;
+}
+
 async function main(): Promise<void> {
   const records: DisplayRecord[] = [];
+  const blank: number[] = [];
   const exe = await withPreview('bench:display', PORT, async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // One throwaway cell first: the first boot of a fresh browser runs cold (JIT, caches) and
     // would make the first measured cell look worse than it is.
     await measureCell(page, WORKLOADS[0], MODES[0], VRAMS[0]);
+    const b = await measureBlank(page);
+    if (b !== null) blank.push(b);
     for (const v of VRAMS)
       for (const w of WORKLOADS)
         for (const m of MODES) {
@@ -228,6 +277,8 @@ async function main(): Promise<void> {
             `  ${w.padEnd(7)} ${m.padEnd(10)} ${String(v).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %`,
           );
         }
+    const b2 = await measureBlank(page);
+    if (b2 !== null) blank.push(b2);
   });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
   const date = new Date().toISOString();
@@ -238,8 +289,10 @@ async function main(): Promise<void> {
   console.log('');
   for (const l of ratios(records)) console.log(l);
   for (const l of targets(records)) console.log(l);
+  for (const l of wholeTab(records, blank)) console.log(l);
   mkdirSync('bench-results', { recursive: true });
   writeFileSync('bench-results/display.json', `${JSON.stringify(records, null, 1)}\n`);
+  if (blank.length) writeFileSync('bench-results/display-blank.json', `${JSON.stringify({ blank }, null, 1)}\n`);
   for (const v of VRAMS)
     writeFileSync(
       `bench-results/display-${v}MiB.svg`,

@@ -67,17 +67,19 @@ test('1,000 refreshes pixel-exact: stress across all modes, an idle drop and its
   expect(mismatches).toBe(0);
 });
 
-test('idle drop: with a slow clock in dirty + idle drop, page scans stop after 3 s and come back on the tick', async ({
+test('idle drop: with a slow clock in dirty + idle drop, the display sleeps (no refresh, no scan) and wakes on the tick', async ({
   page,
 }) => {
   // tick=5: the clock redraws every 5 s, so the 2-second idle drop has room to engage between ticks.
   await boot(page, 'workload=clock&mode=dirty-idle&tick=5');
   await expect.poll(async () => (await hv(page)).dropped, { timeout: 15_000 }).toBe(1);
+  await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm.display.scheduler.asleep)).toBe(true);
   const a = await hv(page);
   await page.waitForTimeout(600);
   const b = await hv(page);
-  expect(b.scanned).toBe(a.scanned); // dropped: refreshes go on, nothing is scanned
-  expect(b.refreshes).toBeGreaterThan(a.refreshes + 10);
+  // Dropped and asleep: nothing is scanned, and not one refresh runs (at 30 Hz that would be 18).
+  expect(b.scanned).toBe(a.scanned);
+  expect(b.refreshes).toBe(a.refreshes);
   const canvasHash = () =>
     page.evaluate(() => {
       const c: HTMLCanvasElement = (globalThis as any).__hvm.display.renderRoot.querySelector('canvas.screen');
@@ -92,4 +94,13 @@ test('idle drop: with a slow clock in dirty + idle drop, page scans stop after 3
   await expect.poll(canvasHash, { timeout: 3_000 }).not.toBe(before);
   const f = await checkFrame(page);
   expect(f.mismatches, f.detail).toBe(0);
+  // A mode switch while the display sleeps repaints at once.
+  await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm.display.scheduler.asleep)).toBe(true);
+  const full = await page.evaluate(() => (globalThis as any).__hvm.refresher().counters.fullRepaints as number);
+  await setDisplayMode(page, 'dirty');
+  await expect
+    .poll(() => page.evaluate(() => (globalThis as any).__hvm.refresher().counters.fullRepaints as number), {
+      timeout: 2_000,
+    })
+    .toBeGreaterThan(full);
 });

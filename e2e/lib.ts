@@ -55,9 +55,14 @@ export async function checkFrame(page: Page, resume = true): Promise<FrameCheck>
       return x;
     };
     const atPause = hash();
+    // n more refreshes — or, in the dirty modes, the display asleep with nothing to look at: it
+    // sleeps only when no tracked page was written and the display state did not move since its
+    // last hypercall, so what it shows is VRAM (a paused machine writes nothing more).
     const refreshes = async (n: number) => {
       const n0 = r.counters.refreshes;
-      while (r.counters.refreshes < n0 + n) await new Promise((res) => setTimeout(res, 20));
+      await new Promise((res) => setTimeout(res, 60));
+      while (r.counters.refreshes < n0 + n && !(h.display.scheduler.asleep && r.wouldSkip(performance.now())))
+        await new Promise((res) => setTimeout(res, 20));
       await new Promise((res) => setTimeout(res, 60));
     };
     const before = { ...r.counters };

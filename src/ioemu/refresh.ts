@@ -259,7 +259,7 @@ export class DisplayRefresher {
    * The generation-skip test (dirty modes with skipUnmovedGen): true when the display state and
    * the dirty generation are where the last hypercall left them, so the bitmap would be all zeros
    * (see "The dirty-generation word" in src/machine/hv/README.md). In dirty-idle mode a call is
-   * still made once a second so the hypervisor's idle clock is evaluated and the drop engages.
+   * still made once a second until the drop engages, so the hypervisor's idle clock is evaluated.
    */
   private quiet(now: number): boolean {
     if (!this.options.skipUnmovedGen || this.modeName === 'poll' || this.needFull || !this.shown || !this.tracked)
@@ -268,8 +268,31 @@ export class DisplayRefresher {
     return (
       Atomics.load(i32, I32.VBE_GEN) === this.shown.gen &&
       Atomics.load(i32, I32.DIRTY_GEN) === this.lastGen &&
-      (this.modeName !== 'dirty-idle' || now - this.lastCallAt < SKIP_MAX_MS)
+      (this.modeName !== 'dirty-idle' || this.idleClockDone(now))
     );
+  }
+
+  /**
+   * Dirty-idle's once-a-second call is for the hypervisor's idle clock (Xen evaluates the drop in
+   * the hypercall): none is needed while the drop is engaged (the first write faults, re-arms and
+   * moves DIRTY_GEN) or within a second of the last call.
+   */
+  private idleClockDone(now: number): boolean {
+    return Atomics.load(this.stats.i32, I32.HV_DROPPED) === 1 || now - this.lastCallAt < SKIP_MAX_MS;
+  }
+
+  /**
+   * How long the display's loop may sleep on the machine's display bell (src/ioemu/scheduler.ts):
+   * null while refreshes must go on at the rate (poll, something moved, a refresh in flight);
+   * otherwise the bell announces every change that could matter (DIRTY_GEN, VBE_GEN), so sleep
+   * until it rings — in dirty-idle before the drop engaged, at most until the idle clock's next
+   * call is due.
+   */
+  sleepFor(now: number): number | null {
+    if (this.busy || !this.quiet(now)) return null;
+    if (this.modeName === 'dirty-idle' && Atomics.load(this.stats.i32, I32.HV_DROPPED) !== 1)
+      return Math.max(0, this.lastCallAt + SKIP_MAX_MS - now);
+    return Infinity;
   }
 
   /**

@@ -131,6 +131,7 @@ export class Machine {
       return err(ErrorCode.ESTATE, `cannot start a machine in state ${s}; reset it first`);
     Atomics.store(this.stats.i32, I32.CTRL_RUN, 1);
     Atomics.store(this.stats.i32, I32.STATE, RunState.RUNNING);
+    this.ringBells();
     this.loop.start();
     return ok(undefined);
   }
@@ -140,6 +141,7 @@ export class Machine {
     this.sleepingSince = null;
     Atomics.store(this.stats.i32, I32.CTRL_RUN, 0);
     if (this.state === RunState.RUNNING) Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
+    this.ringBells();
     return ok(undefined);
   }
 
@@ -150,6 +152,7 @@ export class Machine {
     this.engine.reset();
     this.fault = null;
     Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
+    this.ringBells();
     return wasRunning ? this.start() : ok(undefined);
   }
 
@@ -223,8 +226,39 @@ export class Machine {
     f64[F64.SLICES]++;
     f64[F64.PUBLISHED_AT_MS] = t1;
     Atomics.add(this.stats.i32, I32.SLICE_SEQ, 1);
+    this.ringBells();
     return outcome;
   };
+
+  /** What the page's bells last announced: DIRTY_GEN, VBE_GEN, SERIAL_SEQ, STATE. */
+  private readonly announced = new Int32Array(4);
+
+  /**
+   * Ring the page's doorbells (I32.DISPLAY_BELL, I32.PAGE_BELL) for what moved since they last
+   * rang: once per slice at most, so a page that sleeps until something happens (the display in
+   * the dirty modes, the console) is woken within a slice of a guest write or output, and never
+   * when nothing happened. Notifying a bell nobody waits on costs next to nothing.
+   */
+  private ringBells(): void {
+    const i32 = this.stats.i32;
+    const a = this.announced;
+    const dirty = Atomics.load(i32, I32.DIRTY_GEN);
+    const vbe = Atomics.load(i32, I32.VBE_GEN);
+    if (dirty !== a[0] || vbe !== a[1]) {
+      a[0] = dirty;
+      a[1] = vbe;
+      Atomics.add(i32, I32.DISPLAY_BELL, 1);
+      Atomics.notify(i32, I32.DISPLAY_BELL);
+    }
+    const serial = Atomics.load(i32, I32.SERIAL_SEQ);
+    const state = Atomics.load(i32, I32.STATE);
+    if (serial !== a[2] || state !== a[3]) {
+      a[2] = serial;
+      a[3] = state;
+      Atomics.add(i32, I32.PAGE_BELL, 1);
+      Atomics.notify(i32, I32.PAGE_BELL);
+    }
+  }
 
   sendScancodes(bytes: unknown): Result<void> {
     if (!Array.isArray(bytes) || bytes.length > 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 0xff))

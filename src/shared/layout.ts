@@ -125,6 +125,15 @@ export const I32 = {
   /** Bumped by the worker for each byte of COM1 output it keeps for serialRead (so the page asks only when there is some). */
   SERIAL_SEQ: 27,
 
+  // The page's doorbells (the event channel from the machine to the page). The worker bumps and
+  // notifies a bell at the end of a slice in which what it announces moved, so a page with nothing
+  // to do sleeps in Atomics.waitAsync instead of polling; a page may ring them itself to wake its
+  // own waiter.
+  /** Rung when DIRTY_GEN or VBE_GEN moved: the display has something to look at. */
+  DISPLAY_BELL: 28,
+  /** Rung when SERIAL_SEQ or STATE moved: COM1 output to read, or the machine stopped. */
+  PAGE_BELL: 29,
+
   // Display state, written by the Bochs VBE device, read by the ioemu. VBE_GEN is bumped last on
   // every change, so a reader that sees the same VBE_GEN before and after reading the fields saw
   // one consistent state.

@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import type { IoemuCounters } from '../ioemu/refresh';
 import type { StatsViews } from '../shared/layout';
-import { MeterSampler, samplesToCsv, type MeterSample } from './meter-sampler';
+import { METER_HOLD_S, MeterSampler, meterMoved, samplesToCsv, type MeterSample } from './meter-sampler';
 import { uiTime } from './hvm-display';
 
 export interface MeterSource {
@@ -12,20 +12,44 @@ export interface MeterSource {
   label: { mode: string; workload: string; vramMiB: number; hz: number };
 }
 
-/** Samples once per second of wall time while the host is connected (a reactive controller). */
+/**
+ * Samples once per second of wall time while the host is connected, and knows whether the meter
+ * can be seen (the page is visible and the meter is on screen): drawing what nobody can see costs
+ * the tab frames for nothing. A reactive controller.
+ */
 class SamplingController implements ReactiveController {
   private timer = 0;
+  private onScreen = true;
+  private observer: IntersectionObserver | null = null;
   constructor(
-    host: ReactiveControllerHost,
+    private readonly host: ReactiveControllerHost & HTMLElement,
     private readonly onTick: () => void,
+    /** Called when the meter becomes visible again (to draw what it skipped). */
+    private readonly onShown: () => void,
   ) {
     host.addController(this);
   }
+  get visible(): boolean {
+    return this.onScreen && document.visibilityState === 'visible';
+  }
+  private readonly onVisibility = (): void => {
+    if (this.visible) this.onShown();
+  };
   hostConnected(): void {
     this.timer = window.setInterval(this.onTick, 1000);
+    document.addEventListener('visibilitychange', this.onVisibility);
+    this.observer = new IntersectionObserver((entries) => {
+      const was = this.visible;
+      this.onScreen = entries.at(-1)?.isIntersecting ?? true;
+      if (!was && this.visible) this.onShown();
+    });
+    this.observer.observe(this.host);
   }
   hostDisconnected(): void {
     clearInterval(this.timer);
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.observer?.disconnect();
+    this.observer = null;
   }
 }
 
@@ -39,6 +63,14 @@ const SERIES = [
 /** Keep an hour of samples for export; the chart shows the last minute. */
 const KEEP = 3600;
 const CHART_SECONDS = 60;
+const CHART_HEIGHT = 160;
+
+/** The y scale's top: 1, 2 or 5 × a power of ten above the data (at least 1 % of a core), so small changes keep the scale. */
+function niceMax(max: number): number {
+  const m = Math.max(1, max * 1.15);
+  const p = 10 ** Math.floor(Math.log10(m));
+  return (m <= p ? 1 : m <= 2 * p ? 2 : m <= 5 * p ? 5 : 10) * p;
+}
 
 /**
  * `<cpu-meter>`: per second, % of one core for the ioemu (main thread, measured around the
@@ -54,6 +86,8 @@ export class CpuMeter extends LitElement {
       :host {
         display: block;
         font-variant-numeric: tabular-nums;
+        /* A figure that changes re-lays out and repaints the meter, not the page around it. */
+        contain: content;
       }
       table {
         border-collapse: collapse;
@@ -103,11 +137,23 @@ export class CpuMeter extends LitElement {
   private readonly sampler = new MeterSampler();
   private plot: uPlot | null = null;
   private last: MeterSample | null = null;
+  /** What the chart shows now, in pixels (see chartKey): a redraw that would show the same is skipped. */
+  private drawnKey = '';
+  private readonly sampling: SamplingController;
+  /** The time (s) of the chart's newest sample, x = 0 (the marks are drawn relative to it). */
+  private chartNow = 0;
 
   constructor() {
     super();
     this.source = null;
-    new SamplingController(this, () => this.tick());
+    this.sampling = new SamplingController(
+      this,
+      () => this.tick(),
+      () => {
+        this.last = this.samples.at(-1) ?? null;
+        this.requestUpdate();
+      },
+    );
   }
 
   private tick(): void {
@@ -120,9 +166,13 @@ export class CpuMeter extends LitElement {
       if (prev && prev.mode !== s.mode) this.marks.push({ t: s.t - s.windowMs / 2000, mode: s.mode });
       this.samples.push(s);
       if (this.samples.length > KEEP) this.samples.shift();
-      this.last = s;
-      this.requestUpdate();
-      this.drawChart();
+      // Sampled always (the export keeps every second); drawn only when it can be seen and when
+      // something moved (meterMoved). lit then touches only the table cells whose text changed,
+      // and the chart redraws only if its picture would.
+      if (this.sampling.visible && meterMoved(this.last, s)) {
+        this.last = s;
+        this.requestUpdate();
+      }
       this.dispatchEvent(new CustomEvent('sample', { detail: s }));
     }
     uiTime.ms += performance.now() - t0;
@@ -135,23 +185,47 @@ export class CpuMeter extends LitElement {
     uiTime.ms += performance.now() - t0;
   }
 
+  /**
+   * The chart's picture in pixels: the size, the y scale, each series' points as rounded pixel
+   * heights (x is seconds before now, so a flat line looks the same a second later) and the marks.
+   */
+  private chartKey(recent: MeterSample[], width: number, yMax: number): string {
+    const px = (v: number) => Math.round((v / yMax) * CHART_HEIGHT);
+    const last = recent.at(-1)?.t ?? 0;
+    const marks = this.marks
+      .filter((m) => m.t >= last - CHART_SECONDS)
+      .map((m) => `${Math.round(m.t - last)}${m.mode}`);
+    return [width, yMax, recent.length, ...SERIES.map((k) => recent.map((s) => px(s[k.key])).join(',')), ...marks].join(
+      '|',
+    );
+  }
+
   private drawChart(): void {
     const el = this.renderRoot.querySelector<HTMLElement>('.chart');
-    if (!el) return;
+    if (!el || !this.sampling.visible) return;
     const recent = this.samples.slice(-CHART_SECONDS);
-    const data: uPlot.AlignedData = [recent.map((s) => s.t), ...SERIES.map((k) => recent.map((s) => s[k.key]))];
+    const now = recent.at(-1)?.t ?? 0;
+    const data: uPlot.AlignedData = [recent.map((s) => s.t - now), ...SERIES.map((k) => recent.map((s) => s[k.key]))];
     const width = Math.max(240, el.clientWidth || 360);
+    const yMax = niceMax(Math.max(0, ...SERIES.map((k) => Math.max(0, ...recent.map((s) => s[k.key])))));
+    const key = this.chartKey(recent, width, yMax);
+    if (this.plot && key === this.drawnKey) return;
+    this.drawnKey = key;
+    this.chartNow = now;
     if (!this.plot) {
       const marks = this.marks;
       this.plot = new uPlot(
         {
           width,
-          height: 160,
+          height: CHART_HEIGHT,
           legend: { show: false },
           cursor: { show: false },
-          scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
+          scales: {
+            x: { time: false, range: () => [-CHART_SECONDS + 1, 0] },
+            y: { range: (_u, _min, max) => [0, niceMax(max)] },
+          },
           axes: [
-            { stroke: '#aaa', grid: { stroke: '#333' }, label: 's' },
+            { stroke: '#aaa', grid: { stroke: '#333' }, label: 's (before now)' },
             { stroke: '#aaa', grid: { stroke: '#333' }, label: '% of a core', size: 50 },
           ],
           series: [{}, ...SERIES.map((k) => ({ label: k.label, stroke: k.color, width: 2 }))],
@@ -165,7 +239,7 @@ export class CpuMeter extends LitElement {
                 ctx.setLineDash([4, 4]);
                 ctx.font = `${11 * devicePixelRatio}px system-ui`;
                 for (const m of marks) {
-                  const x = u.valToPos(m.t, 'x', true);
+                  const x = u.valToPos(m.t - this.chartNow, 'x', true);
                   if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
                   ctx.beginPath();
                   ctx.moveTo(x, u.bbox.top);
@@ -182,7 +256,7 @@ export class CpuMeter extends LitElement {
         el,
       );
     } else {
-      if (this.plot.width !== width) this.plot.setSize({ width, height: 160 });
+      if (this.plot.width !== width) this.plot.setSize({ width, height: CHART_HEIGHT });
       this.plot.setData(data);
     }
   }
@@ -209,7 +283,13 @@ export class CpuMeter extends LitElement {
       <p class="what" aria-live="polite">
         ${
           s
-            ? html`Measured: <strong>${s.mode}</strong>, workload ${s.workload}, ${s.vramMiB} MiB VRAM, ${s.hz} Hz`
+            ? html`Measured: <strong>${s.mode}</strong>, workload ${s.workload}, ${s.vramMiB} MiB VRAM, ${s.hz}
+                Hz${
+                  s.refreshHz === 0 && s.mode !== 'poll'
+                    ? html` — the display sleeps (nothing to repaint), so the figures are redrawn every ${METER_HOLD_S}
+                      s`
+                    : ''
+                }`
             : 'Measuring… (the first figures appear after two seconds)'
         }
       </p>

@@ -11,6 +11,7 @@ import {
 } from '../shared/layout';
 import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
+import { PageBellController } from './page-bell';
 import { HypercallChannel } from '../shared/hypercall';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
@@ -241,7 +242,10 @@ export class HvmApp extends LitElement {
   /** The running kernel is the toy guest, whose workload and clock controls the page offers. */
   private toyGuest = true;
   private dragging = false;
-  private pollTimer = 0;
+  /** COM1 output and the run state arrive when the machine rings the page bell (no polling). */
+  private readonly bell = new PageBellController(this, () => this.poll());
+  /** The run state the page last rendered. */
+  private stateSeen = -1;
   /** SERIAL_SEQ (of which machine's stats) when COM1 output was last read. */
   private serialSeen: { of: Int32Array | null; seq: number } = { of: null, seq: 0 };
 
@@ -315,15 +319,9 @@ export class HvmApp extends LitElement {
     super.connectedCallback();
     // The whole view in the address bar from the start, so it can be shared as it is.
     if (!this.problem && this.view.kernel !== 'pattern') history.replaceState(null, '', writeViewState(this.view));
-    this.pollTimer = window.setInterval(() => void this.poll(), 250);
   }
 
-  override disconnectedCallback(): void {
-    clearInterval(this.pollTimer);
-    super.disconnectedCallback();
-  }
-
-  /** Four times a second: drain COM1, and notice a stopped machine (triple fault, exit, crash). */
+  /** When the machine rings the page bell: drain COM1, and notice a stopped machine (triple fault, exit, crash). */
   private async poll(): Promise<void> {
     const c = this.connection;
     const s = c?.status;
@@ -349,6 +347,11 @@ export class HvmApp extends LitElement {
       if (pre) requestAnimationFrame(() => (pre.scrollTop = pre.scrollHeight));
     }
     const state = Atomics.load(s.stats.i32, I32.STATE);
+    // The status line shows the run state (exited, halted…): render it when it moved.
+    if (state !== this.stateSeen) {
+      this.stateSeen = state;
+      this.requestUpdate();
+    }
     if ((state === RunState.TRIPLE_FAULT || state === RunState.CRASHED) && !this.fault) {
       const f = await c.api.lastFault();
       this.fault = f.ok && f.value ? f.value : { reason: 'the machine stopped', trace: [] };
@@ -429,6 +432,7 @@ export class HvmApp extends LitElement {
   override updated(): void {
     // A handle for the end-to-end tests and for the curious in DevTools: the same views the page uses.
     const s = this.connection?.status;
+    this.bell.watch(s?.kind === 'running' ? s.stats.i32 : null);
     // No handle while no machine runs (a crashed or restarting worker): never a stale one.
     if (s?.kind !== 'running') delete (globalThis as Record<string, unknown>).__hvm;
     if (s?.kind === 'running') {

@@ -9,6 +9,8 @@ import {
   type RefresherOptions,
   type Surface,
 } from '../ioemu/refresh';
+import { browserFrameHost, RefreshScheduler, type RefreshTarget } from '../ioemu/scheduler';
+import { I32 } from '../shared/layout';
 import { scancodesFor } from './scancodes';
 
 /**
@@ -42,59 +44,21 @@ class CanvasSurface implements Surface {
 export const uiTime = { ms: 0 };
 
 /**
- * The refresh loop as a reactive controller: each refresh that paints runs in an animation frame
- * (requestAnimationFrame), at the display's own rate. Between refreshes it asks for no frames at
- * all: a timer wakes it shortly before the next refresh is due and only then is a frame
- * requested — and not even then when the refresher says the refresh would change nothing (the
- * dirty modes' generation skip, overlay off): that refresh runs in the timer's task. Every frame
- * costs Chromium's renderer, compositor and GPU process together ~2 ms of CPU whatever the
- * callback does (an idle page at 30 Hz, all of Chromium's threads: 9.6 % of a core with a frame
- * per refresh, 4.0 % without; see the README's "The display"). Starts when the host connects,
- * stops when it disconnects.
+ * The ioemu's refresh loop (src/ioemu/scheduler.ts: at the display's rate while something changes,
+ * asleep on the machine's display bell while nothing can) as a reactive controller: it starts when
+ * the host connects and stops when it disconnects.
  */
 class RefreshController implements ReactiveController {
-  private raf = 0;
-  private timer = 0;
-  private last = -Infinity;
-  hz = 30;
-  constructor(
-    host: ReactiveControllerHost,
-    private readonly tick: () => void,
-    /** True when the refresh due now would paint nothing (it may then run without a frame). */
-    private readonly wouldSkip: () => boolean,
-  ) {
+  readonly scheduler: RefreshScheduler;
+  constructor(host: ReactiveControllerHost, target: RefreshTarget) {
     host.addController(this);
-  }
-  private readonly frame = (): void => {
-    this.raf = 0;
-    this.run();
-  };
-  private run(): void {
-    // The clock, not the frame's timestamp: that is the frame's start, which may lie a whole frame
-    // before the timer that asked for it.
-    const now = performance.now();
-    const period = 1000 / this.hz;
-    const due = this.last + period;
-    // Within half a 60 Hz frame of the due time counts as due (frames land on the screen's grid,
-    // or — headless — whenever asked). The schedule keeps the exact period unless it fell behind.
-    if (now >= due - 8) {
-      this.last = now - due > period ? now : due;
-      this.tick();
-    }
-    // Sleep until 6 ms before the next refresh is due, then ask for a frame (or skip it).
-    const wait = Math.max(0, this.last + period - performance.now() - 6);
-    this.timer = window.setTimeout(() => {
-      this.timer = 0;
-      if (this.wouldSkip()) this.run();
-      else this.raf = requestAnimationFrame(this.frame);
-    }, wait);
+    this.scheduler = new RefreshScheduler(browserFrameHost, target);
   }
   hostConnected(): void {
-    this.raf = requestAnimationFrame(this.frame);
+    this.scheduler.start();
   }
   hostDisconnected(): void {
-    cancelAnimationFrame(this.raf);
-    clearTimeout(this.timer);
+    this.scheduler.stop();
   }
 }
 
@@ -151,11 +115,17 @@ export class HvmDisplay extends LitElement {
   declare overlay: boolean;
   declare options: RefresherOptions;
   refresher: DisplayRefresher | null = null;
-  private readonly loop = new RefreshController(
-    this,
-    () => this.tick(),
-    () => !this.overlay && (this.refresher?.wouldSkip(performance.now()) ?? false),
-  );
+  private readonly loop = new RefreshController(this, {
+    refresh: () => this.tick(),
+    wouldSkip: (now) => !this.overlay && (this.refresher?.wouldSkip(now) ?? false),
+    // The overlay fades on every refresh, so it keeps the loop awake.
+    sleepFor: (now) => (this.overlay ? null : (this.refresher?.sleepFor(now) ?? null)),
+  });
+
+  /** The refresh loop's own counters (sleeps on the display bell, wakes), for tests. */
+  get scheduler(): RefreshScheduler {
+    return this.loop.scheduler;
+  }
 
   constructor() {
     super();
@@ -170,7 +140,8 @@ export class HvmDisplay extends LitElement {
   }
 
   override updated(changed: Map<string, unknown>): void {
-    this.loop.hz = this.hz;
+    const loop = this.loop.scheduler;
+    loop.hz = this.hz;
     const screen = this.renderRoot.querySelector<HTMLCanvasElement>('canvas.screen')!;
     if (changed.has('memory') || changed.has('stats') || changed.has('ops') || changed.has('options')) {
       this.refresher = null;
@@ -180,16 +151,24 @@ export class HvmDisplay extends LitElement {
         void this.refresher.setMode(this.mode);
         this.dispatchEvent(new CustomEvent('refresher-changed', { bubbles: true, composed: true }));
       }
-    } else if (changed.has('mode') && this.refresher) void this.refresher.setMode(this.mode);
-    if (changed.has('overlay')) this.drawOverlay();
+      loop.setBell(this.stats ? { i32: this.stats.i32, index: I32.DISPLAY_BELL } : null);
+      loop.wake();
+    } else if (changed.has('mode') && this.refresher) {
+      // Repaint at once in the new mode, even if the loop was asleep.
+      void this.refresher.setMode(this.mode).then(() => loop.wake());
+    }
+    if (changed.has('overlay')) {
+      this.drawOverlay();
+      loop.wake();
+    }
+    if (changed.has('hz')) loop.wake();
   }
 
-  private tick(): void {
+  private async tick(): Promise<void> {
     const r = this.refresher;
     if (!r) return;
-    void r.refresh().then((ran) => {
-      if (ran && this.overlay) this.drawOverlay();
-    });
+    const ran = await r.refresh();
+    if (ran && this.overlay) this.drawOverlay();
   }
 
   /** Flash the tiles the last refresh repainted (its cost is the page's, not the ioemu's). */

@@ -107,3 +107,26 @@ export function samplesToCsv(samples: MeterSample[]): string {
   const cell = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : JSON.stringify(v));
   return [keys.join(','), ...samples.map((s) => keys.map((k) => cell(s[k])).join(','))].join('\n') + '\n';
 }
+
+/** The longest the meter holds its figures while nothing moves, s. */
+export const METER_HOLD_S = 10;
+
+/**
+ * Whether a new sample must be drawn, given the one on the screen. Every frame costs the tab
+ * (Chromium's renderer, compositor and GPU process) several ms of CPU, so while nothing moves —
+ * the display asleep: no refresh, no hypercall, no page scan — the meter holds its figures for up
+ * to METER_HOLD_S seconds instead of redrawing each second's noise of the guest's idle time. Any
+ * display work, a label or idle-drop change, or a real change of the guest's load draws at once.
+ * Every second is still sampled and exported.
+ */
+export function meterMoved(shown: MeterSample | null, s: MeterSample): boolean {
+  if (!shown) return true;
+  if (s.mode !== shown.mode || s.workload !== shown.workload || s.vramMiB !== shown.vramMiB || s.hz !== shown.hz)
+    return true;
+  if (s.refreshHz > 0 || s.hypercallsPerS > 0 || s.hvPagesScannedPerS > 0 || s.ioemuPct > 0) return true;
+  if (shown.refreshHz > 0 || shown.hypercallsPerS > 0 || shown.ioemuPct > 0) return true; // show it went quiet
+  if (s.idleDrop !== shown.idleDrop) return true;
+  if (Math.abs(s.guestPct - shown.guestPct) > 1) return true;
+  if (Math.abs(s.mips - shown.mips) > Math.max(1, 0.25 * shown.mips)) return true;
+  return s.t - shown.t >= METER_HOLD_S;
+}

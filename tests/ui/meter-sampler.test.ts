@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { F64, I32, STATS_BYTES, statsViews } from '../../src/shared/layout';
 import { newIoemuCounters } from '../../src/ioemu/refresh';
-import { MeterSampler, samplesToCsv } from '../../src/ui/meter-sampler';
+import { METER_HOLD_S, MeterSampler, meterMoved, samplesToCsv, type MeterSample } from '../../src/ui/meter-sampler';
 
 const label = { mode: 'dirty-idle', workload: 'clock', vramMiB: 8, hz: 30 };
 
@@ -77,5 +77,50 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     const col = csv[0].split(',').indexOf('ioemuPct');
     expect(csv[1].split(',')[col]).toBe('0.1');
     expect(csv[2].split(',')[csv[0].split(',').indexOf('mode')]).toBe('"dirty-idle"');
+  });
+});
+
+describe('the meter draws only what moved', () => {
+  const quiet: MeterSample = {
+    t: 100,
+    windowMs: 1000,
+    mode: 'dirty-idle',
+    workload: 'static',
+    vramMiB: 8,
+    hz: 30,
+    ioemuPct: 0,
+    uiPct: 0.02,
+    hvPct: 0,
+    guestPct: 0.4,
+    idlePct: 99.5,
+    mips: 0.05,
+    refreshHz: 0,
+    pagesComparedPerRefresh: 0,
+    dirtyPagesPerRefresh: 0,
+    tilesPerRefresh: 0,
+    hypercallsPerS: 0,
+    hvPagesScannedPerS: 0,
+    idleDrop: 'engaged',
+  };
+  const next = (patch: Partial<MeterSample>): MeterSample => ({ ...quiet, t: quiet.t + 1, ...patch });
+
+  it('holds its figures while the display sleeps and the guest idles (noise in idle time is not news)', () => {
+    expect(meterMoved(quiet, next({ guestPct: 0.6, idlePct: 99.3, mips: 0.07, uiPct: 0.03 }))).toBe(false);
+  });
+
+  it('draws at once for display work, a mode or label change, the idle drop, or a real change in the guest', () => {
+    expect(meterMoved(null, quiet)).toBe(true);
+    expect(meterMoved(quiet, next({ refreshHz: 2, ioemuPct: 0.01 }))).toBe(true);
+    expect(meterMoved(quiet, next({ hypercallsPerS: 1 }))).toBe(true);
+    expect(meterMoved(quiet, next({ mode: 'poll' }))).toBe(true);
+    expect(meterMoved(quiet, next({ idleDrop: 'armed' }))).toBe(true);
+    expect(meterMoved(quiet, next({ guestPct: 30, mips: 40 }))).toBe(true);
+    // …and the first quiet second after display work, so the screen shows it went quiet.
+    expect(meterMoved({ ...quiet, refreshHz: 30, ioemuPct: 0.05 }, next({}))).toBe(true);
+  });
+
+  it(`holds for at most ${METER_HOLD_S} s`, () => {
+    expect(meterMoved(quiet, next({ t: quiet.t + METER_HOLD_S - 1 }))).toBe(false);
+    expect(meterMoved(quiet, next({ t: quiet.t + METER_HOLD_S }))).toBe(true);
   });
 });

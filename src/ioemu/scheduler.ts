@@ -1,0 +1,178 @@
+/**
+ * When the display refreshes: the ioemu's refresh loop, event-driven.
+ *
+ * At the display's rate (30 Hz by default) while something changes: each refresh that paints runs
+ * in an animation frame, and between refreshes no frames are asked for (a timer wakes the loop
+ * 6 ms before the next one is due). A frame costs Chromium's renderer, compositor and GPU
+ * process ~2 ms of CPU whatever the callback does, and every wake-up of the main thread costs
+ * too, so when the refresher says nothing can have changed (the dirty modes, once the dirty
+ * generation and the display state stand still: `DisplayRefresher.sleepFor`) the loop does not
+ * wake at all: it waits in Atomics.waitAsync on the machine's display bell (I32.DISPLAY_BELL),
+ * which the worker rings at the end of a slice in which a tracked page became dirty or the
+ * display state changed. The first refresh after a wake runs at the next frame, so a write after
+ * a long quiet period is on the screen within one refresh period. Poll mode never sleeps (looking
+ * is its whole method).
+ *
+ * No DOM here: timers and frames come from a `FrameHost`, so the loop runs in Node tests too.
+ */
+
+/** Timers and frames: the browser's (setTimeout, requestAnimationFrame) or a test's. */
+export interface FrameHost {
+  now(): number;
+  setTimer(cb: () => void, ms: number): unknown;
+  clearTimer(id: unknown): void;
+  requestFrame(cb: () => void): unknown;
+  cancelFrame(id: unknown): void;
+}
+
+/** What the loop drives: one refresh, and the refresher's word on skipping and sleeping. */
+export interface RefreshTarget {
+  /** Run one refresh (resolves when it is done). */
+  refresh(): Promise<unknown>;
+  /** True when the refresh due now would paint nothing, so it may run without a frame. */
+  wouldSkip(now: number): boolean;
+  /**
+   * null: keep refreshing at the rate. Otherwise nothing can change on the screen until the bell
+   * rings: sleep at most this many ms (Infinity: until rung).
+   */
+  sleepFor(now: number): number | null;
+}
+
+/** The word the machine rings (Atomics.notify) when the display has something to look at. */
+export interface DisplayBell {
+  i32: Int32Array;
+  index: number;
+}
+
+export const browserFrameHost: FrameHost = {
+  now: () => performance.now(),
+  setTimer: (cb, ms) => setTimeout(cb, ms),
+  clearTimer: (id) => clearTimeout(id as number),
+  requestFrame: (cb) => requestAnimationFrame(cb),
+  cancelFrame: (id) => cancelAnimationFrame(id as number),
+};
+
+/** Ring a bell from this side: wakes whoever waits on it (used to release our own waiter). */
+export function ringBell(bell: DisplayBell): void {
+  Atomics.add(bell.i32, bell.index, 1);
+  Atomics.notify(bell.i32, bell.index);
+}
+
+export class RefreshScheduler {
+  hz = 30;
+  /** Times the loop went to sleep on the bell, and woke from it (for tests and the curious). */
+  readonly counters = { sleeps: 0, wakes: 0 };
+  private running = false;
+  private frameId: unknown = null;
+  private timerId: unknown = null;
+  private last = -Infinity;
+  /** The bell waited on while asleep (null: awake). */
+  private sleepingOn: DisplayBell | null = null;
+  /** Bumped whenever a pending wait or refresh completion must be ignored (stop, wake). */
+  private epoch = 0;
+  private bell: DisplayBell | null = null;
+
+  constructor(
+    private readonly host: FrameHost,
+    private readonly target: RefreshTarget,
+  ) {}
+
+  get asleep(): boolean {
+    return this.sleepingOn !== null;
+  }
+
+  /** The machine's display bell (null: none, so never sleep). A new bell wakes the loop. */
+  setBell(bell: DisplayBell | null): void {
+    if (bell?.i32 === this.bell?.i32 && bell?.index === this.bell?.index) return;
+    this.bell = bell;
+    if (this.running) this.wake();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.frameId = this.host.requestFrame(this.frame);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.cancelPending();
+  }
+
+  /**
+   * Something the page changed (a mode switch, the overlay, a new refresher): refresh at the next
+   * frame, whatever the loop was doing.
+   */
+  wake(): void {
+    if (!this.running) return;
+    this.cancelPending();
+    this.frameId = this.host.requestFrame(this.frame);
+  }
+
+  private cancelPending(): void {
+    this.epoch++;
+    if (this.frameId !== null) this.host.cancelFrame(this.frameId);
+    if (this.timerId !== null) this.host.clearTimer(this.timerId);
+    this.frameId = this.timerId = null;
+    // A waitAsync cannot be cancelled: release it by ringing (its epoch is stale, so it does nothing).
+    const s = this.sleepingOn;
+    this.sleepingOn = null;
+    if (s) ringBell(s);
+  }
+
+  private readonly frame = (): void => {
+    this.frameId = null;
+    this.run();
+  };
+
+  private run(): void {
+    const now = this.host.now();
+    const period = 1000 / this.hz;
+    const due = this.last + period;
+    // Within half a 60 Hz frame of the due time counts as due (frames land on the screen's grid,
+    // or — headless — whenever asked). The schedule keeps the exact period unless it fell behind.
+    if (now < due - 8) return this.plan();
+    this.last = now - due > period ? now : due;
+    const epoch = this.epoch;
+    void this.target.refresh().then(() => {
+      if (this.running && epoch === this.epoch) this.plan();
+    });
+  }
+
+  /** After a refresh (or when one was not due yet): sleep on the bell, or wait for the next one. */
+  private plan(): void {
+    const bell = this.bell;
+    if (bell) {
+      // Read the bell before asking: a change after this load rings it, so the wait returns at once.
+      const seen = Atomics.load(bell.i32, bell.index);
+      const ms = this.target.sleepFor(this.host.now());
+      if (ms !== null) return this.sleep(bell, seen, ms);
+    }
+    const period = 1000 / this.hz;
+    const wait = Math.max(0, this.last + period - this.host.now() - 6);
+    this.timerId = this.host.setTimer(() => {
+      this.timerId = null;
+      if (this.target.wouldSkip(this.host.now())) this.run();
+      else this.frameId = this.host.requestFrame(this.frame);
+    }, wait);
+  }
+
+  private sleep(bell: DisplayBell, seen: number, ms: number): void {
+    const epoch = this.epoch;
+    this.counters.sleeps++;
+    const w = Atomics.waitAsync(bell.i32, bell.index, seen, ms === Infinity ? undefined : ms);
+    if (!w.async) return this.woken(epoch); // rung since the load
+    this.sleepingOn = bell;
+    void w.value.then(() => this.woken(epoch));
+  }
+
+  private woken(epoch: number): void {
+    if (!this.running || epoch !== this.epoch) return;
+    this.sleepingOn = null;
+    this.counters.wakes++;
+    // Usually the period has long passed and the refresh runs at this frame; a wake within a period
+    // of the last refresh waits for its due time (run() plans it), so the rate still holds.
+    if (this.target.wouldSkip(this.host.now())) this.run();
+    else this.frameId = this.host.requestFrame(this.frame);
+  }
+}
