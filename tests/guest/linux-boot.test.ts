@@ -24,7 +24,7 @@ const hex16 = (n: number) => `0x${n.toString(16).padStart(16, '0')}`;
 
 describe("Debian's Linux on the icount clock, from the committed image", () => {
   it(
-    'prints its banner, the E820 map the loader gave it and the command line on COM1',
+    'prints its banner, the E820 map the loader gave it, where it found the initrd and the command line on COM1',
     () => {
       const r = Machine.create(
         {
@@ -56,6 +56,13 @@ describe("Debian's Linux on the icount clock, from the committed image", () => {
       const printed = serial.split(/\r?\n/).flatMap((l) => l.match(/BIOS-e820: .*$/) ?? []);
       expect(printed).toEqual(e820);
       expect(serial).toContain(`Kernel command line: ${CMDLINE}`);
+      // The initrd where the loader put it: page-aligned at the top of RAM (the kernel prints the
+      // range it reserves, rounded out to pages).
+      const initrdBytes = readFileSync(INITRAMFS_PATH).length;
+      const start = Math.floor(((RAM_MIB << 20) - initrdBytes) / 0x1000) * 0x1000;
+      const end = Math.ceil((start + initrdBytes) / 0x1000) * 0x1000 - 1;
+      const hex8 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+      expect(serial).toContain(`RAMDISK: [mem ${hex8(start)}-${hex8(end)}]`);
     },
     900_000,
   );
