@@ -15,9 +15,11 @@ import { F64, I32, RunState } from '../src/shared/layout';
 
 const HELP = `usage: npm run cli -- --kernel FILE [options]
 
-  --kernel FILE            Multiboot (v1) ELF kernel
+  --kernel FILE            Linux bzImage (boot protocol 2.06+) or Multiboot (v1) ELF kernel
+  --initrd FILE            initrd (initramfs) for a Linux bzImage
   --firmware FILE          raw firmware image (<= 256 KiB), started at the reset vector in real mode
   --cmdline STR            kernel command line
+  --append STR             the same (QEMU's name for it)
   --memory MiB             guest RAM, 4-256 (default 32)
   --vram MiB               VRAM, 8/16/32/64 (default 8)
   --serial FILE|-          COM1 output (- = stdout); stdin feeds COM1 input when not a TTY
@@ -71,7 +73,9 @@ function main(): void {
     args = parseArgs({
       options: {
         kernel: { type: 'string' },
-        cmdline: { type: 'string', default: '' },
+        cmdline: { type: 'string' },
+        append: { type: 'string' },
+        initrd: { type: 'string' },
         memory: { type: 'string', default: '32' },
         vram: { type: 'string', default: '8' },
         serial: { type: 'string' },
@@ -100,6 +104,10 @@ function main(): void {
   if (args.firmware !== undefined && args.kernel !== undefined) fail('give --kernel or --firmware, not both');
   const imagePath = args.kernel ?? args.firmware;
   if (imagePath === undefined) fail(`--kernel or --firmware is required\n${HELP}`);
+  if (args.cmdline !== undefined && args.append !== undefined)
+    fail('give --cmdline or --append (the same thing), not both');
+  if (args.initrd !== undefined && args.kernel === undefined) fail('--initrd goes with --kernel (a Linux bzImage)');
+  const cmdline = args.cmdline ?? args.append ?? '';
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -109,20 +117,25 @@ function main(): void {
   const timeout = num('timeout', args.timeout);
   const maxInstructions = num('max-instructions', args['max-instructions']);
   const traceN = num('trace', args.trace) ?? 0;
-  let image: Buffer;
-  try {
-    image = readFileSync(imagePath);
-  } catch (e) {
-    fail(`cannot read ${imagePath}: ${(e as Error).message}`);
-  }
-  const buf = image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer;
+  const readBuffer = (path: string): ArrayBuffer => {
+    let b: Buffer;
+    try {
+      b = readFileSync(path);
+    } catch (e) {
+      fail(`cannot read ${path}: ${(e as Error).message}`);
+    }
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  };
+  const buf = readBuffer(imagePath);
+  const initrd = args.initrd !== undefined ? readBuffer(args.initrd) : undefined;
   // A number where the flag holds one, else the text as given (so that a rejection quotes it).
   const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const created = Machine.create(
     {
       ramMiB: asNumber(args.memory),
       vramMiB: asNumber(args.vram),
-      cmdline: args.cmdline,
+      cmdline,
+      ...(initrd ? { initrd } : {}),
       clock: args.clock,
       image: args.firmware !== undefined ? 'firmware' : 'multiboot',
       postPort: args['post-port'] !== undefined ? asNumber(args['post-port']) : undefined,

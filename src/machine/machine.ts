@@ -99,6 +99,7 @@ export class Machine {
         {
           kind: this.config.image,
           cmdline: this.config.cmdline,
+          initrd: this.config.initrd,
           clock: this.config.clock,
           postPort: this.config.postPort,
         },

@@ -4,13 +4,15 @@
  * HLT, the exit port and triple faults into the run loop's outcomes and the stats block's state.
  */
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
-import { F64, I32, PAGE_SHIFT, ROM_BYTES, RunState, type StatsViews } from '../shared/layout';
+import { F64, I32, PAGE_SHIFT, ROM_BYTES, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
 import { IoBus, MmioBus } from './bus';
 import { Cpu, RunExit } from './cpu/cpu';
 import type { Engine } from './engine';
 import { P2M_R, P2M_W } from './hv/p2m';
 import type { Hypervisor } from './hv/hypervisor';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './boot/multiboot';
+import { fillBiosDataArea } from './boot/bios';
+import { DEFAULT_LINUX_MODE, isBzImage, loadLinux, setDispiMode } from './boot/linux';
 import { DebugPorts } from './devices/debug-ports';
 import { Uart16550 } from './devices/uart16550';
 import { Pic } from './devices/pic';
@@ -44,9 +46,14 @@ export class BootError extends Error {
 }
 
 export interface PcOptions {
-  /** 'multiboot': an ELF kernel entered in protected mode; 'firmware': a ROM started at the reset vector. */
+  /**
+   * 'multiboot': a kernel entered in protected mode, a Linux bzImage or a Multiboot ELF (told apart
+   * by the bzImage's header, as QEMU's -kernel does); 'firmware': a ROM started at the reset vector.
+   */
   kind?: 'multiboot' | 'firmware';
   cmdline: string;
+  /** A Linux initrd (initramfs), loaded with a bzImage. */
+  initrd?: ArrayBuffer;
   clock: ClockKind;
   postPort?: number;
 }
@@ -144,9 +151,15 @@ export class PcEngine implements Engine {
   private boot(): void {
     this.memory.u8.fill(0, 0, this.memory.layout.ramBytes);
     if (this.options.kind === 'firmware') this.bootFirmware();
+    else if (isBzImage(this.image)) this.bootLinux();
     else {
+      if (this.options.initrd)
+        throw new BootError(
+          'an initrd goes with a Linux bzImage; this kernel is not one (Multiboot modules are not offered)',
+        );
       const r = loadMultiboot(this.image, this.memory, this.options.cmdline);
       if (!r.ok) throw new BootError(r.message);
+      fillBiosDataArea(this.memory);
       this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });
     }
     this.cpu.codeChanged(); // a new image in memory
@@ -154,6 +167,25 @@ export class PcEngine implements Engine {
     this.fault = null;
     this.bootWallMs = performance.now();
     this.idleClockMs = 0;
+  }
+
+  /**
+   * A bzImage through the 32-bit boot protocol: the loader sets a VBE mode (as a boot loader's
+   * `vga=` would), describes it in screen_info, and the CPU enters its stub, which loads the boot
+   * GDT and jumps to code32_start.
+   */
+  private bootLinux(): void {
+    const { width, height, bpp } = DEFAULT_LINUX_MODE;
+    const framebuffer = { base: VRAM_BAR_DEFAULT, vramBytes: this.memory.layout.vramBytes, width, height, bpp };
+    const r = loadLinux(this.image, this.memory, {
+      cmdline: this.options.cmdline,
+      initrd: this.options.initrd,
+      framebuffer,
+    });
+    if (!r.ok) throw new BootError(r.message);
+    fillBiosDataArea(this.memory);
+    setDispiMode(this.io, width, height, bpp);
+    this.cpu.enterProtectedModeFlat(r.value.stub, { esi: r.value.bootParams, esp: r.value.stackTop });
   }
 
   /**

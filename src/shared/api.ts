@@ -45,7 +45,10 @@ export function err(code: ErrorCode, message: string): Err {
 
 /** What kind of image `create` is handed. */
 export type ImageKind =
-  /** A Multiboot v1 ELF kernel, loaded directly and entered in protected mode. */
+  /**
+   * A kernel loaded directly and entered in protected mode: a Linux bzImage (boot protocol 2.06+,
+   * told apart by its "HdrS" header) or a Multiboot v1 ELF.
+   */
   | 'multiboot'
   /** A raw firmware image (≤ 256 KiB) mapped below 4 GiB and at 0xF0000, started at F000:FFF0. */
   | 'firmware'
@@ -59,8 +62,10 @@ export interface MachineConfig {
   ramMiB: number;
   /** VRAM in MiB: 8, 16, 32 or 64. */
   vramMiB: number;
-  /** Multiboot command line. */
+  /** The kernel's command line. */
   cmdline: string;
+  /** A Linux initrd (an initramfs), loaded with a bzImage; refused with any other image. */
+  initrd?: ArrayBuffer;
   /** Device time source: the wall clock (browser default) or the instruction count (deterministic). */
   clock: ClockKind;
   /** Image kind of the buffer passed to create(). */
@@ -155,6 +160,11 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   const image = o.image;
   if (image !== 'multiboot' && image !== 'firmware' && image !== 'pattern')
     return err(ErrorCode.EINVAL, `image must be "multiboot", "firmware" or "pattern", got ${String(image)}`);
+  const initrd = o.initrd;
+  if (initrd !== undefined && !(initrd instanceof ArrayBuffer))
+    return err(ErrorCode.EINVAL, 'initrd must be an ArrayBuffer when given');
+  if (initrd !== undefined && image !== 'multiboot')
+    return err(ErrorCode.EINVAL, `an initrd goes with a kernel image, not with image "${image}"`);
   const postPort = o.postPort ?? 0x80;
   const taken = [0x20, 0x21, 0x40, 0x41, 0x42, 0x43, 0x60, 0x61, 0x64, 0x70, 0x71, 0x92, 0xa0, 0xa1, 0xe9, 0xf4];
   if (
@@ -179,6 +189,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     clock,
     image,
     postPort: postPort as number,
+    ...(initrd ? { initrd } : {}),
   });
 }
 

@@ -107,12 +107,15 @@ const isElf = (b: ArrayBuffer) => {
   return u.length === 4 && u[0] === 0x7f && u[1] === 0x45 && u[2] === 0x4c && u[3] === 0x46;
 };
 
-/** How to boot a file: a Multiboot ELF, or raw firmware (named .bin or .rom); else why it is not a kernel. */
+/** A Linux bzImage: "HdrS" at 0x202 (the setup header's magic, as QEMU's -kernel tells it). */
+const isBzImage = (b: ArrayBuffer) => b.byteLength >= 0x206 && new DataView(b).getUint32(0x202, true) === 0x53726448;
+
+/** How to boot a file: a Multiboot ELF or a Linux bzImage, or raw firmware (named .bin or .rom); else why it is not a kernel. */
 function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'firmware' } | { why: string } {
-  if (isElf(image)) return { kind: 'multiboot' };
+  if (isElf(image) || isBzImage(image)) return { kind: 'multiboot' };
   if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
   return {
-    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"); raw firmware images must be named .bin or .rom.`,
+    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom.`,
   };
 }
 

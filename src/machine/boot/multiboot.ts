@@ -38,7 +38,11 @@ export function loadMultiboot(image: ArrayBuffer, memory: MachineMemory, cmdline
     }
   }
   if (bytes.length < 12) return err(ErrorCode.EBADIMAGE, 'the kernel is empty or truncated');
-  if (at < 0) return err(ErrorCode.EBADIMAGE, 'not a Multiboot kernel: no Multiboot header in the first 8 KiB');
+  if (at < 0)
+    return err(
+      ErrorCode.EBADIMAGE,
+      'not a kernel: no Multiboot header in the first 8 KiB (nor a Linux bzImage\'s "HdrS" setup header at 0x202)',
+    );
   const flags = u32(at + 4);
   const unsupported = flags & 0xffff & ~SUPPORTED_REQUIRED;
   if (unsupported)

@@ -1,0 +1,81 @@
+/**
+ * Debian packages through a private apt state: its own APT_CONFIG, lists and cache in a temporary
+ * folder, `APT::Architecture "i386"`, so the machine's own apt setup is never read or changed.
+ * Every failure throws with what failed and apt's own words.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEBIAN_SOURCES, type DebianFile } from './packages';
+
+const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: Buffer): Buffer {
+  const r = spawnSync(cmd, args, { env, input, maxBuffer: 1 << 30 });
+  if (r.error) throw new Error(`${cmd} could not run: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().trim()}`);
+  return r.stdout;
+}
+
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Download the given packages (exact versions) for i386 and return, for each, the bytes of the
+ * member it names, checked against the recorded sha256 unless `verify` is false.
+ */
+export function fetchDebianFiles(files: DebianFile[], verify = true): Buffer[] {
+  const root = mkdtempSync(join(tmpdir(), 'apt-i386-'));
+  try {
+    for (const d of ['lists/partial', 'cache/archives/partial', 'state', 'etc', 'debs'])
+      mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'status'), '');
+    writeFileSync(
+      join(root, 'sources.list'),
+      DEBIAN_SOURCES.map((s) => s.replace(/^deb /, `deb [arch=i386 signed-by=${KEYRING}] `)).join('\n') + '\n',
+    );
+    writeFileSync(
+      join(root, 'apt.conf'),
+      [
+        `Dir::State "${root}/state";`,
+        `Dir::State::lists "${root}/lists";`,
+        `Dir::State::status "${root}/status";`,
+        `Dir::Cache "${root}/cache";`,
+        `Dir::Etc "${root}/etc";`,
+        `Dir::Etc::SourceList "${root}/sources.list";`,
+        `Dir::Etc::SourceParts "${root}/etc";`,
+        'APT::Architecture "i386";',
+        'APT::Architectures { "i386"; };',
+        // Downloads land in a folder the unprivileged _apt user may not write: fetch as we are.
+        'APT::Sandbox::User "root";',
+      ].join('\n') + '\n',
+    );
+    const env = { ...process.env, APT_CONFIG: join(root, 'apt.conf'), LC_ALL: 'C' };
+    run('apt-get', ['-q', 'update'], env);
+    const debs = join(root, 'debs');
+    const r = spawnSync('apt-get', ['-q', 'download', ...files.map((f) => `${f.package}=${f.version}`)], {
+      env,
+      cwd: debs,
+      maxBuffer: 1 << 26,
+    });
+    if (r.error || r.status !== 0)
+      throw new Error(
+        `apt-get download of ${files.map((f) => `${f.package}=${f.version}`).join(', ')} failed: ${r.error?.message ?? r.stderr.toString().trim()}`,
+      );
+    const names = readdirSync(debs);
+    return files.map((f) => {
+      const deb = names.find((n) => n.startsWith(`${f.package}_`) && n.endsWith('_i386.deb'));
+      if (!deb) throw new Error(`apt-get download gave no .deb for ${f.package}`);
+      const tar = run('dpkg-deb', ['--fsys-tarfile', join(debs, deb)], env);
+      const bytes = run('tar', ['-xO', f.member], env, tar);
+      if (verify && sha256(bytes) !== f.sha256)
+        throw new Error(
+          `${f.member} from ${f.package} ${f.version} has sha256 ${sha256(bytes)}, not the recorded ${f.sha256}`,
+        );
+      return bytes;
+    });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
