@@ -61,19 +61,28 @@ describe("the machine's bells to the page", () => {
     m.destroy();
   });
 
-  it('ring the display bell for each redraw of the clock, once per slice at most', () => {
+  it('ring the display bell once at the end of each slice in which the clock redrew, and only then', () => {
     const m = hvmos('clock');
     m.start();
     m.pause();
     runTo(m, 3000);
     track(m);
     runTo(m, m.machineTimeMs() + 50);
-    const before = m.stats.i32[I32.DISPLAY_BELL];
-    // The display reads the dirty pages after each wake (a page announces its first write after a read).
-    const s = runTo(m, m.machineTimeMs() + 4000, () => track(m));
-    // The clock redraws once a second of guest time: 4 seconds, 4 or 5 redraws, each a ring.
-    expect(moves(s, 'display')).toBeGreaterThanOrEqual(3);
-    expect(m.stats.i32[I32.DISPLAY_BELL] - before).toBeLessThanOrEqual(s.length);
+    const i32 = m.stats.i32;
+    let redraws = 0;
+    const end = m.machineTimeMs() + 4000;
+    while (m.machineTimeMs() < end) {
+      const gen = i32[I32.DIRTY_GEN];
+      const bell = i32[I32.DISPLAY_BELL];
+      m.slice();
+      const moved = i32[I32.DIRTY_GEN] !== gen;
+      if (moved) redraws++;
+      expect(i32[I32.DISPLAY_BELL] - bell).toBe(moved ? 1 : 0);
+      // The display reads the dirty pages after each wake (a page announces its first write after a read).
+      track(m);
+    }
+    // The clock redraws once a second of guest time: 4 seconds hold at least two slices that drew.
+    expect(redraws).toBeGreaterThanOrEqual(2);
     m.destroy();
   });
 
