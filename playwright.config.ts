@@ -1,10 +1,18 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumPath, CHROMIUM_ARGS } from './scripts/chromium-path.mjs';
+import { freePort } from './scripts/free-port.mjs';
 
 const executablePath = (chromiumPath() as string | null) || undefined;
 
-/** The preview server's port: E2E_PORT, so that two checkouts (or `npm start`) can run side by side. */
-const port = Number(process.env.E2E_PORT) || 4173;
+/**
+ * The preview server's port: E2E_PORT when given (a server already listening there is reused
+ * outside CI), else the first free port from 4173 — so the tests run beside `npm start` or
+ * another checkout's tests. Chosen once by the runner; its worker processes inherit E2E_PORT.
+ */
+const given = Number(process.env.E2E_PORT) || null;
+const port = given ?? (await freePort(4173));
+if (port === null) throw new Error('no free port in 4173–4222 for the preview server: set E2E_PORT');
+process.env.E2E_PORT = String(port);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -23,7 +31,7 @@ export default defineConfig({
   webServer: {
     command: `npx vite preview --port ${port} --strictPort`,
     url: `http://localhost:${port}`,
-    reuseExistingServer: !process.env.CI,
+    reuseExistingServer: given !== null && !process.env.CI,
     timeout: 60_000,
   },
 });

@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
-const scripts = Object.keys(JSON.parse(readFileSync('package.json', 'utf8')).scripts).filter((s) => s.startsWith('bench:'));
+const scripts = Object.keys(JSON.parse(readFileSync('package.json', 'utf8')).scripts).filter((s) =>
+  s.startsWith('bench:'),
+);
 let failed = [];
 for (const s of scripts) {
   console.log(`\n=== npm run ${s} ===`);

@@ -4,6 +4,7 @@
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync, spawn } from 'node:child_process';
+import { freePort, portFree } from './free-port.mjs';
 
 function newest(dir) {
   let t = 0;
@@ -16,15 +17,43 @@ function newest(dir) {
 }
 
 const built = existsSync('dist/index.html') ? statSync('dist/index.html').mtimeMs : 0;
-const sources = Math.max(newest('src'), newest('public'), statSync('index.html').mtimeMs, statSync('vite.config.ts').mtimeMs);
+const sources = Math.max(
+  newest('src'),
+  newest('public'),
+  statSync('index.html').mtimeMs,
+  statSync('vite.config.ts').mtimeMs,
+);
 if (built < sources) {
   console.log('[start] building the app…');
   const r = spawnSync('npx', ['vite', 'build'], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-const port = process.env.PORT ?? '4173';
-console.log(`[start] serving on http://localhost:${port}/ (Ctrl-C to stop)`);
-const server = spawn('npx', ['vite', 'preview', '--port', port, '--strictPort', '--host', process.env.HOST ?? 'localhost'], {
+// PORT and HOST choose where to serve (default localhost:4173). A PORT that is taken is an error
+// that says so; without PORT the next free port above 4173 is taken.
+const host = process.env.HOST ?? 'localhost';
+let port;
+if (process.env.PORT) {
+  port = Number(process.env.PORT);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    console.error(`[start] PORT must be a port number (1–65535), got "${process.env.PORT}"`);
+    process.exit(2);
+  }
+  if (!(await portFree(port, host))) {
+    console.error(
+      `[start] port ${port} on ${host} is in use (another npm start, or the tests?): stop it or choose another PORT`,
+    );
+    process.exit(2);
+  }
+} else {
+  port = await freePort(4173, host);
+  if (port === null) {
+    console.error(`[start] no free port in 4173–4222 on ${host}: set PORT to one that is free`);
+    process.exit(2);
+  }
+  if (port !== 4173) console.log(`[start] port 4173 is in use; using ${port}`);
+}
+console.log(`[start] serving on http://${host}:${port}/ (Ctrl-C to stop)`);
+const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--host', host], {
   stdio: 'inherit',
 });
 server.on('exit', (code) => process.exit(code ?? 0));
