@@ -1,7 +1,8 @@
 import { LitElement, css, html, unsafeCSS, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
-import type { IoemuCounters } from '../ioemu/refresh';
+import type { DisplayModeName, IoemuCounters } from '../ioemu/refresh';
+import { MODE_NAME } from './mode-names';
 import type { StatsViews } from '../shared/layout';
 import { METER_HOLD_S, MeterSampler, meterMoved, samplesToCsv, type MeterSample } from './meter-sampler';
 import { uiTime } from './hvm-display';
@@ -245,7 +246,11 @@ export class CpuMeter extends LitElement {
                   ctx.moveTo(x, u.bbox.top);
                   ctx.lineTo(x, u.bbox.top + u.bbox.height);
                   ctx.stroke();
-                  ctx.fillText(m.mode, x + 3, u.bbox.top + 12 * devicePixelRatio);
+                  ctx.fillText(
+                    MODE_NAME[m.mode as DisplayModeName] ?? m.mode,
+                    x + 3,
+                    u.bbox.top + 12 * devicePixelRatio,
+                  );
                 }
                 ctx.restore();
               },
@@ -273,6 +278,9 @@ export class CpuMeter extends LitElement {
   override render() {
     const s = this.last;
     const f = (v: number | undefined, digits = 2) => (v === undefined ? '–' : v.toFixed(digits));
+    // A paused or stopped machine has no guest or idle time to show: say so rather than 0.0.
+    const running = !s || s.machine === 'running';
+    const machineWord = s?.machine === 'paused' ? 'paused' : 'stopped';
     const row = (label: string, color: string | null, v: string, unit: string, big = false) =>
       html`<tr>
         <th>${color ? html`<span class="swatch" style="background:${color}"></span>` : ''}${label}</th>
@@ -283,12 +291,16 @@ export class CpuMeter extends LitElement {
       <p class="what" aria-live="polite">
         ${
           s
-            ? html`Measured: <strong>${s.mode}</strong>, workload ${s.workload}, ${s.vramMiB} MiB VRAM, ${s.hz}
+            ? html`Measured: <strong>${MODE_NAME[s.mode as DisplayModeName] ?? s.mode}</strong>, workload ${s.workload},
+                ${s.vramMiB} MiB VRAM, ${s.hz}
                 Hz${
-                  s.refreshHz === 0 && s.mode !== 'poll'
-                    ? html` — the display sleeps (nothing to repaint), so the figures are redrawn every ${METER_HOLD_S}
-                      s`
-                    : ''
+                  s.machine !== 'running'
+                    ? html` — <strong>the machine is ${s.machine === 'paused' ? 'paused' : 'stopped'}</strong>: it runs
+                        no instructions`
+                    : s.refreshHz === 0 && s.mode !== 'poll'
+                      ? html` — the display sleeps (nothing to repaint), so the figures are redrawn every
+                        ${METER_HOLD_S} s`
+                      : ''
                 }`
             : 'Measuring… (the first figures appear after two seconds)'
         }
@@ -296,7 +308,8 @@ export class CpuMeter extends LitElement {
       <table aria-label="CPU time per second of wall time">
         ${row('ioemu (display refresh)', SERIES[0].color, f(s?.ioemuPct, 3), '% of a core', true)}
         ${row('hypervisor (dirty tracking)', SERIES[1].color, f(s?.hvPct, 3), '%')}
-        ${row('guest', SERIES[2].color, f(s?.guestPct, 1), '%')} ${row('idle (HLT)', null, f(s?.idlePct, 1), '%')}
+        ${row('guest', SERIES[2].color, running ? f(s?.guestPct, 1) : machineWord, running ? '%' : '')}
+        ${row('idle (HLT)', null, running ? f(s?.idlePct, 1) : machineWord, running ? '%' : '')}
         ${row('meter + page', SERIES[3].color, f(s?.uiPct, 3), '%')} ${row('MIPS', null, f(s?.mips, 2), '')}
         ${row('refreshes', null, f(s?.refreshHz, 1), '/s')}
         ${row('pages compared', null, f(s?.pagesComparedPerRefresh, 0), '/refresh')}

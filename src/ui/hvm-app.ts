@@ -12,6 +12,7 @@ import {
 import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
+import { MODE_NAME } from './mode-names';
 import { HypercallChannel } from '../shared/hypercall';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
@@ -37,10 +38,11 @@ const RAM_CHOICES = [16, 32, 64, 128, 256];
 const DEFAULT_KERNEL = 'guest/hvmos.elf';
 /** The toy guest's file name: its workloads and clock period apply only to it. */
 const TOY_GUEST = 'hvmos.elf';
+/** The control's words: the mode's one name (mode-names.ts) and, where it helps, how it works. */
 const MODE_LABEL: Record<DisplayModeName, string> = {
-  poll: 'poll (compare VRAM)',
-  dirty: 'dirty (hypervisor)',
-  'dirty-idle': 'dirty + idle drop',
+  poll: `${MODE_NAME.poll} (compare VRAM)`,
+  dirty: `${MODE_NAME.dirty} (hypervisor)`,
+  'dirty-idle': MODE_NAME['dirty-idle'],
 };
 
 /** The page's state that lives in the URL, so a view can be shared. */

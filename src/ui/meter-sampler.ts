@@ -3,7 +3,7 @@
  * counters (the ioemu's own, on this thread; the worker's, in the stats SAB) into rates over the
  * seconds that really elapsed. A figure is "% of one core": ms of thread time per ms of wall time.
  */
-import { F64, I32, type StatsViews } from '../shared/layout';
+import { F64, I32, RunState, type StatsViews } from '../shared/layout';
 import { newIoemuCounters, type IoemuCounters } from '../ioemu/refresh';
 
 export interface MeterSample {
@@ -35,6 +35,8 @@ export interface MeterSample {
   hvPagesScannedPerS: number;
   /** The hypervisor's idle drop at the end of the window: off, armed (on, VRAM writable) or engaged (VRAM write-protected). */
   idleDrop: 'off' | 'armed' | 'engaged';
+  /** The machine at the end of the window: running, paused (by the page), or stopped (exited, halted, crashed). */
+  machine: 'running' | 'paused' | 'stopped' | 'none';
 }
 
 interface Snapshot {
@@ -45,6 +47,12 @@ interface Snapshot {
 }
 
 const pct = (ms: number, windowMs: number) => (windowMs > 0 ? (100 * ms) / windowMs : 0);
+
+function machineState(stats: StatsViews | null): MeterSample['machine'] {
+  if (!stats) return 'none';
+  const st = Atomics.load(stats.i32, I32.STATE);
+  return st === RunState.RUNNING ? 'running' : st === RunState.PAUSED ? 'paused' : 'stopped';
+}
 
 export class MeterSampler {
   private prev: Snapshot | null = null;
@@ -72,6 +80,11 @@ export class MeterSampler {
     if (!p || io !== pio || stats !== pstats || now.f64[F64.INSTRUCTIONS] < p.f64[F64.INSTRUCTIONS]) return null;
     const w = now.at - p.at;
     const d = (k: number) => now.f64[k] - p.f64[k];
+    // The worker's figures over the worker's own window (its counters are published at the end of
+    // each slice, not when this thread looks): over this thread's window a slice published just
+    // after one look and just before the next would count twice as long, past 100 % of a core.
+    const ww = d(F64.PUBLISHED_AT_MS);
+    const worker = (ms: number) => (ww > 0 ? Math.min(100, pct(ms, ww)) : 0);
     const refreshes = now.io.refreshes - p.io.refreshes;
     const per = (x: number) => (refreshes > 0 ? x / refreshes : 0);
     return {
@@ -80,9 +93,9 @@ export class MeterSampler {
       ...label,
       ioemuPct: pct(now.io.workMs - p.io.workMs, w),
       uiPct: pct(now.uiMs - p.uiMs, w),
-      hvPct: pct(d(F64.HV_MS), w),
-      guestPct: pct(d(F64.GUEST_MS), w),
-      idlePct: pct(d(F64.IDLE_MS), w),
+      hvPct: worker(d(F64.HV_MS)),
+      guestPct: worker(d(F64.GUEST_MS)),
+      idlePct: worker(d(F64.IDLE_MS)),
       mips: w > 0 ? d(F64.INSTRUCTIONS) / w / 1000 : 0,
       refreshHz: w > 0 ? (1000 * refreshes) / w : 0,
       pagesComparedPerRefresh: per(now.io.pagesCompared - p.io.pagesCompared),
@@ -96,6 +109,7 @@ export class MeterSampler {
           : Atomics.load(stats.i32, I32.HV_DROPPED)
             ? 'engaged'
             : 'armed',
+      machine: machineState(stats),
     };
   }
 }
@@ -125,7 +139,7 @@ export function meterMoved(shown: MeterSample | null, s: MeterSample): boolean {
     return true;
   if (s.refreshHz > 0 || s.hypercallsPerS > 0 || s.hvPagesScannedPerS > 0 || s.ioemuPct > 0) return true;
   if (shown.refreshHz > 0 || shown.hypercallsPerS > 0 || shown.ioemuPct > 0) return true; // show it went quiet
-  if (s.idleDrop !== shown.idleDrop) return true;
+  if (s.idleDrop !== shown.idleDrop || s.machine !== shown.machine) return true;
   if (Math.abs(s.guestPct - shown.guestPct) > 1) return true;
   if (Math.abs(s.mips - shown.mips) > Math.max(1, 0.25 * shown.mips)) return true;
   return s.t - shown.t >= METER_HOLD_S;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { F64, I32, STATS_BYTES, statsViews } from '../../src/shared/layout';
+import { F64, I32, RunState, STATS_BYTES, statsViews } from '../../src/shared/layout';
 import { newIoemuCounters } from '../../src/ioemu/refresh';
 import { METER_HOLD_S, MeterSampler, meterMoved, samplesToCsv, type MeterSample } from '../../src/ui/meter-sampler';
 
@@ -29,7 +29,9 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     stats.f64[F64.HV_MS] = 2;
     stats.f64[F64.INSTRUCTIONS] = 50e6;
     stats.f64[F64.HV_PAGES_SCANNED] = 768 * 60;
+    stats.f64[F64.PUBLISHED_AT_MS] = 2000; // the worker's own clock: two seconds since its last publish
     Atomics.store(stats.i32, I32.HV_IDLE_DROP, 1);
+    Atomics.store(stats.i32, I32.STATE, RunState.RUNNING);
     const s = sampler.sample(io, 4, stats, label)!;
     expect(s.windowMs).toBe(2000);
     expect(s.ioemuPct).toBeCloseTo(1); // 20 ms in 2 s
@@ -43,9 +45,44 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     expect(s.tilesPerRefresh).toBeCloseTo(2);
     expect(s.hvPagesScannedPerS).toBeCloseTo(768 * 30);
     expect(s.idleDrop).toBe('armed');
+    expect(s.machine).toBe('running');
     Atomics.store(stats.i32, I32.HV_DROPPED, 1);
     now += 1000;
     expect(sampler.sample(io, 4, stats, label)!.idleDrop).toBe('engaged');
+  });
+
+  it("takes the worker's figures over the worker's own window, so a late publish never shows more than 100 % of a core", () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const sampler = new MeterSampler();
+    const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
+    const io = newIoemuCounters();
+    Atomics.store(stats.i32, I32.STATE, RunState.RUNNING);
+    stats.f64[F64.PUBLISHED_AT_MS] = 500;
+    sampler.sample(io, 0, stats, label);
+    // The page looks after 1000 ms, but the worker published 1,140 ms of busy slices in that time
+    // (its last publish came just before this look, its previous one just after the last look).
+    now += 1000;
+    stats.f64[F64.GUEST_MS] = 1140;
+    stats.f64[F64.PUBLISHED_AT_MS] = 500 + 1140;
+    stats.f64[F64.INSTRUCTIONS] = 1;
+    const s = sampler.sample(io, 0, stats, label)!;
+    expect(s.guestPct).toBeCloseTo(100);
+    expect(s.guestPct).toBeLessThanOrEqual(100);
+  });
+
+  it('says the machine is paused (no worker window at all)', () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const sampler = new MeterSampler();
+    const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
+    const io = newIoemuCounters();
+    Atomics.store(stats.i32, I32.STATE, RunState.PAUSED);
+    sampler.sample(io, 0, stats, label);
+    now += 1000;
+    const s = sampler.sample(io, 0, stats, label)!;
+    expect(s.machine).toBe('paused');
+    expect(s.guestPct).toBe(0);
   });
 
   it('starts a new window instead of differencing counters of another machine or refresher', () => {
@@ -101,6 +138,7 @@ describe('the meter draws only what moved', () => {
     hypercallsPerS: 0,
     hvPagesScannedPerS: 0,
     idleDrop: 'engaged',
+    machine: 'running',
   };
   const next = (patch: Partial<MeterSample>): MeterSample => ({ ...quiet, t: quiet.t + 1, ...patch });
 
