@@ -163,7 +163,7 @@ test('typing on the focused display reaches the guest as the keys typed', async 
   await page.keyboard.down('Shift'); // the guest keeps the shift state from the make and break codes
   await page.keyboard.press('KeyH');
   await page.keyboard.up('Shift');
-  await page.keyboard.type('ello, '); // no digits: keys 1-9 switch hvmos's workloads
+  await page.keyboard.type('i 101, '); // digits are text while typing (elsewhere keys 1-9 switch workloads)
   // A key held down: the browser repeats keydown, the PS/2 keyboard (typematic off) sends one make.
   await page.keyboard.down('KeyW');
   await page.keyboard.down('KeyW');
@@ -174,7 +174,7 @@ test('typing on the focused display reaches the guest as the keys typed', async 
   await expect.poll(irq1).toBeGreaterThanOrEqual(before + 28);
   // The same text over COM1 lands on the next row of the guest's typing window: the two rows are
   // the same pixels only if every key reached the guest as the character typed.
-  await serial(page, 'Hello, world;');
+  await serial(page, 'Hi 101, world;');
   const rows = () =>
     page.evaluate(() => {
       const h = (globalThis as any).__hvm;
@@ -193,6 +193,25 @@ test('typing on the focused display reaches the guest as the keys typed', async 
       return { same: a.every((v, i) => v === b[i]), inked: new Set(a).size > 1 };
     });
   await expect.poll(rows).toEqual({ same: true, inked: true });
+  expect(new URL(page.url()).searchParams.get('workload')).toBe('typing');
+  // Alt+digit switches even while typing; the control and the URL follow.
+  await page.keyboard.down('Alt');
+  await page.keyboard.press('Digit2');
+  await page.keyboard.up('Alt');
+  await expect.poll(() => new URL(page.url()).searchParams.get('workload')).toBe('clock');
+});
+
+test('the serial console: hvmos answers help and unknown commands, and a mode set there goes into the URL', async ({
+  page,
+}) => {
+  await boot(page, 'workload=static');
+  await expect(page.locator('#com1-commands')).toContainText('workload NAME');
+  await serial(page, 'help');
+  await expect(page.locator('.console pre')).toContainText('hvmos: commands: help; workload NAME');
+  await serial(page, 'frobnicate');
+  await expect(page.locator('.console pre')).toContainText("hvmos: unknown command 'frobnicate'");
+  await serial(page, 'mode 800x600x16');
+  await expect.poll(() => new URL(page.url()).searchParams.get('res')).toBe('800x600x16');
 });
 
 test('a kernel of your own dropped on the screen: its output under a mark in the console, its exit status, no toy-guest controls', async ({

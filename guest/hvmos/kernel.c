@@ -421,7 +421,8 @@ static const char set1_upper[0x3a] = {
   'D', 'F', 'G', 'H', 'J', 'K', 'L', ':', '"', '~', 0, '|', 'Z', 'X', 'C', 'V',
   'B', 'N', 'M', '<', '>', '?', 0, '*', 0, ' ',
 };
-static int shift, extended;
+static int shift, alt, extended;
+#define W_TYPING 2 /* "typing" in WORKLOAD_NAMES: its digits are text */
 
 static void keyboard_irq(void) {
   uint8_t sc = inb(0x60);
@@ -430,8 +431,11 @@ static void keyboard_irq(void) {
   extended = 0;
   if (sc == 0x2a || sc == 0x36) { shift = 1; return; }
   if (sc == 0xaa || sc == 0xb6) { shift = 0; return; }
+  if (sc == 0x38 || sc == 0xb8) { alt = !(sc & 0x80); return; } /* left Alt, or right (E0 38) */
   if (sc & 0x80 || ext) return; /* break codes; extended keys (arrows...) are not used */
-  if (sc >= 0x02 && sc <= 0x0a && !shift) { switch_to(sc - 0x02); return; } /* keys 1-9 */
+  /* Keys 1-9 switch workloads; Alt+1-9 too, and only Alt+1-9 while typing, whose digits are text. */
+  if (sc >= 0x02 && sc <= 0x0a && !shift && (alt || workload != W_TYPING)) { switch_to(sc - 0x02); return; }
+  if (alt) return; /* no other Alt chords */
   if (sc < sizeof set1_lower && set1_lower[sc]) key_push(shift ? set1_upper[sc] : set1_lower[sc]);
 }
 
@@ -473,7 +477,19 @@ static void serial_irq(void) {
           continue;
         }
         pending_w = 0;
-        kputs("hvmos: bad mode (want WxHxBPP, BPP 8/15/16/24/32)\n");
+        kputs("hvmos: bad mode (want WxHxBPP, BPP 8/15/16/24/32)\n");      } else if (!strcmp(line, "help")) {
+        kputs("hvmos: commands: help; workload NAME; tick SECONDS (1-3600); mode WxHxBPP (BPP 8/15/16/24/32)\n");
+        kputs("hvmos: workloads:");
+        for (int i = 0; i < WORKLOAD_COUNT; i++) {
+          kputs(" ");
+          kputs(workload_names[i]);
+        }
+        kputs("\nhvmos: keys: 1-9 switch workloads (Alt+1-9 while typing, where digits are text)\n");
+      } else if (line_len && workload != W_TYPING) {
+        /* Typing takes any other line as text; elsewhere a line is a command or a mistake. */
+        kputs("hvmos: unknown command '");
+        kputs(line);
+        kputs("' (help lists the commands)\n");
       }
       line_len = 0;
     } else if (c == '\b' || c == 0x7f) {

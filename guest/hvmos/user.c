@@ -98,16 +98,16 @@ static void desktop(const char *name) {
     "Keys 1-9 switch workloads.",
   };
   for (int i = 0; i < 5 && 28 + i * 18 < wh - 16; i++) text(wx + 10, wy + 28 + i * 18, about[i], 0x202020, GFX_CLEAR, 1);
-  int gx = wx + ww / 3, gy = wy + wh + 40, gw = ww, gh = H / 4;
+  /* What one can do, as it is (a chart here would have to be redrawn, and the desktop is the
+   * idle guest: it writes nothing after it is drawn). */
+  int gx = wx + ww / 3, gy = wy + wh + 40, gw = ww, gh = 5 * 18 + 34;
   if (gy + gh < H - 40) {
-    window(gx, gy, gw, gh, "Pages written");
-    int prev = 0;
-    for (int i = 0; i < 32; i++) { /* a line chart */
-      int v = (i * 37 % 23) * (gh - 40) / 23;
-      int x0 = gx + 8 + (i - 1) * (gw - 16) / 31, x1 = gx + 8 + i * (gw - 16) / 31;
-      if (i) line(x0, gy + gh - 10 - prev, x1, gy + gh - 10 - v, 0x2b5797);
-      prev = v;
-    }
+    window(gx, gy, gw, gh, "Keys and COM1");
+    static const char *const help[] = {
+      "1-9      switch workload", "Alt+1-9  switch, also while typing", "COM1:    help, workload NAME,",
+      "         tick SECONDS, mode WxHxBPP",
+    };
+    for (int i = 0; i < 4 && 28 + i * 18 < gh - 16; i++) text(gx + 10, gy + 28 + i * 18, help[i], 0x202020, GFX_CLEAR, 1);
   }
 }
 

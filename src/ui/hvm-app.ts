@@ -201,7 +201,8 @@ export class HvmApp extends LitElement {
     .screen.drop {
       border-color: #6aa9ff;
     }
-    .status {
+    .status,
+    .hint {
       opacity: 0.75;
       font-size: 0.85rem;
       margin: 0.3rem 0;
@@ -381,9 +382,17 @@ export class HvmApp extends LitElement {
    */
   private followWorkload(before: string, added: string): void {
     let last: string | null = null;
+    let mode: string | null = null;
     // Whole lines that end in the new output (one may have begun in the last read).
-    for (const m of (before + added).matchAll(/^hvmos: workload (\w+)\n/gm))
-      if (m.index + m[0].length > before.length) last = m[1];
+    for (const m of (before + added).matchAll(/^hvmos: (workload|mode) (\w+)\n/gm))
+      if (m.index + m[0].length > before.length) {
+        if (m[1] === 'workload') last = m[2];
+        else mode = m[2];
+      }
+    // A mode the guest set at run time (`mode WxHxBPP` on COM1) goes into the URL, so the view
+    // shared boots in it; the machine is not rebuilt for it.
+    if (mode !== null && mode !== this.view.res && /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(mode))
+      this.setView({ res: mode });
     if (last !== null && last !== this.view.workload && (WORKLOADS as readonly string[]).includes(last))
       this.setView({ workload: last });
   }
@@ -689,10 +698,19 @@ export class HvmApp extends LitElement {
             >
               <input
                 aria-label="Send to the guest's serial port"
-                placeholder="type a line for COM1, e.g. workload plasma"
+                aria-describedby="com1-commands"
+                placeholder="type a line for COM1, e.g. help or workload plasma"
               />
               <button type="submit">Send</button>
             </form>
+            ${
+              this.toyGuest
+                ? html`<p class="hint" id="com1-commands">
+                    hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
+                    <code>mode WxHxBPP</code>; any other line is text in the typing workload.
+                  </p>`
+                : nothing
+            }
           </section>
         </main>
         <aside>

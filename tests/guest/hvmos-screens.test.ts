@@ -126,19 +126,37 @@ describe('hvmos input', () => {
     expect(g.serial).not.toContain('exception');
   });
 
-  it('keys 1-9 walk through all nine workloads, 150 ms each, without a fault', () => {
+  it('keys 1-9 walk through all nine workloads, 150 ms each, without a fault (Alt+4 out of typing)', () => {
     const g = new Guest('workload=pan mode=320x240x32 exit=1.4');
     // Set 2 make/break codes of the digits 1-9 (the i8042 hands the guest set 1: 0x02-0x0A).
     const keys = [0x16, 0x1e, 0x26, 0x25, 0x2e, 0x36, 0x3d, 0x3e, 0x46];
     keys.forEach((k, i) => {
       g.runUntil(100 + i * 150);
-      g.m.sendScancodes([k, 0xf0, k]);
+      // In typing (key 3) a digit is text: leave it with Alt+4 (left Alt: 0x11).
+      g.m.sendScancodes(i === 3 ? [0x11, k, 0xf0, k, 0xf0, 0x11] : [k, 0xf0, k]);
     });
     expect(g.runToExit()).toBe(exitStatus(EXIT_OK));
     g.destroy();
     const order = [...g.serial.matchAll(/hvmos: workload (\w+)/g)].map((m) => m[1]);
     expect(order).toEqual(['pan', 'static', 'clock', 'typing', 'scroll', 'sprite', 'plasma', 'stress', 'pan', 'bench']);
     expect(g.serial).not.toContain('exception');
+  });
+
+  it('in typing a digit is text, not a switch; Alt+digit switches; help and unknown commands are answered on COM1', () => {
+    const g = new Guest('workload=typing exit=1.2');
+    g.runUntil(300);
+    g.m.sendScancodes([0x16, 0xf0, 0x16, 0x1e, 0xf0, 0x1e]); // "1", "2": typed
+    g.runUntil(500);
+    expect(g.serial).not.toContain('hvmos: workload static');
+    g.m.sendScancodes([0x11, 0x1e, 0xf0, 0x1e, 0xf0, 0x11]); // Alt+2: clock
+    g.runUntil(700);
+    g.m.serialWrite('help\nfrobnicate\n');
+    expect(g.runToExit()).toBe(exitStatus(EXIT_OK));
+    g.destroy();
+    expect(g.serial).toContain('hvmos: workload typing\nhvmos: workload clock\n');
+    expect(g.serial).toContain('hvmos: commands: help; workload NAME; tick SECONDS (1-3600); mode WxHxBPP');
+    expect(g.serial).toContain('hvmos: workloads: static clock typing scroll sprite plasma stress pan bench fault\n');
+    expect(g.serial).toContain("hvmos: unknown command 'frobnicate' (help lists the commands)\n");
   });
 
   it('typing echoes serial input (with backspace) and keys into its window, none of the command that started it', () => {
