@@ -201,6 +201,30 @@ test('typing on the focused display reaches the guest as the keys typed', async 
   await expect.poll(() => new URL(page.url()).searchParams.get('workload')).toBe('clock');
 });
 
+test('Reset restarts the same guest with the same settings, marks the console, and the RTC reads the time now', async ({
+  page,
+}) => {
+  await boot(page, 'workload=static');
+  await serial(page, 'workload sprite');
+  await expect.poll(() => new URL(page.url()).searchParams.get('workload')).toBe('sprite');
+  await page.waitForTimeout(3000); // the page-load time and now are seconds apart
+  const before = Math.floor(Date.now() / 1000) * 1000;
+  await page.getByRole('button', { name: 'Reset' }).click();
+  const pre = page.locator('.console pre');
+  await expect(pre).toContainText('──── hvmos.elf booted');
+  const after = (await pre.textContent())!.split('──── hvmos.elf booted').at(-1)!;
+  await expect
+    .poll(async () => (await pre.textContent())!.split('──── hvmos.elf booted').at(-1))
+    .toContain('hvmos: workload sprite');
+  expect(new URL(page.url()).searchParams.get('workload')).toBe('sprite');
+  const rtc = /hvmos: RTC (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)/.exec(
+    (await pre.textContent())!.split('──── hvmos.elf booted').at(-1)!,
+  );
+  expect(rtc, after).not.toBeNull();
+  const [, y, mo, d, h, mi, se] = rtc!.map(Number);
+  expect(Date.UTC(y, mo - 1, d, h, mi, se)).toBeGreaterThanOrEqual(before);
+});
+
 test('the serial console: hvmos answers help and unknown commands, and a mode set there goes into the URL', async ({
   page,
 }) => {

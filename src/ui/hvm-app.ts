@@ -284,8 +284,10 @@ export class HvmApp extends LitElement {
     this.requestUpdate();
   }
 
-  private config(image: MachineConfig['image']): MachineConfig {
+  /** The machine config the view asks for; `base` keeps what the view does not say (an initrd). */
+  private config(image: MachineConfig['image'], base?: MachineConfig): MachineConfig {
     return {
+      ...base,
       ramMiB: this.view.mem,
       vramMiB: this.view.vram,
       cmdline: `workload=${this.view.workload} mode=${this.view.res}${this.view.tick !== 1 ? ` tick=${this.view.tick}` : ''}`,
@@ -402,12 +404,14 @@ export class HvmApp extends LitElement {
     void this.connection?.api?.serialWrite(`workload ${name}\n`);
   }
 
-  /** RAM, VRAM or video mode changed: the machine is rebuilt with the same kernel. */
+  /** RAM, VRAM or video mode changed: the machine is rebuilt with the same kernel (a loaded file stays loaded). */
   private async reboot(patch: Partial<ViewState>): Promise<void> {
     this.setView(patch);
     this.fault = null;
     this.error = null;
-    await this.connection?.restart();
+    this.paused = false;
+    const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
+    if (r && !r.ok) this.showError(r.message);
   }
 
   private async loadFile(file: File): Promise<void> {
@@ -583,12 +587,12 @@ export class HvmApp extends LitElement {
         ${this.paused ? 'Resume' : 'Pause'}
       </button>
       <button
+        title="Restart the same kernel with the same settings (the RTC reads the time now)"
         @click=${async () => {
           this.fault = null;
-          const r = await api?.reset();
+          this.paused = false;
+          const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
           if (r && !r.ok) this.showError(r.message);
-          else if (!this.paused) await api?.start();
-          this.serial = '';
           this.requestUpdate();
         }}
       >

@@ -84,9 +84,26 @@ export class MachineConnection implements ReactiveController {
     };
   }
 
+  /** The image and config of the machine booted last (the image is handed to the worker, so a copy). */
+  private last: { config: MachineConfig; image: ArrayBuffer } | null = null;
+
+  /**
+   * Boot the kernel that runs now again, on a new machine with the config `change` makes of its
+   * own (Reset; a new RAM, VRAM or video mode): a fresh machine, so the RTC reads the time now.
+   * A kernel loaded from a file stays that kernel. With none booted yet, the first boot again.
+   */
+  async rebootSame(change: (config: MachineConfig) => MachineConfig): Promise<Result<void>> {
+    if (!this.last || !this.api) {
+      await this.restart();
+      return { ok: true, value: undefined };
+    }
+    return this.boot(change(this.last.config), this.last.image.slice(0));
+  }
+
   /** Create and start a machine; on failure the running one (if any) keeps running. */
   async boot(config: MachineConfig, image: ArrayBuffer): Promise<Result<void>> {
     if (!this.api) return { ok: false, code: 'ESTATE', message: 'no worker' };
+    const copy = image.slice(0);
     const made = await this.api.create(config, Comlink.transfer(image, [image]));
     if (!made.ok) {
       this.onError(`${made.code}: ${made.message}`);
@@ -97,6 +114,7 @@ export class MachineConnection implements ReactiveController {
       this.onError(`${started.code}: ${started.message}`);
       return started;
     }
+    this.last = { config, image: copy };
     this.set({ kind: 'running', handles: made.value, stats: statsViews(made.value.stats), config });
     return { ok: true, value: undefined };
   }
