@@ -316,3 +316,51 @@ test('a crashed worker shows a banner whose Restart button brings the machine ba
   expect(f.mismatches, f.detail).toBe(0);
   expect(f.nonBlack).toBeGreaterThan(1000);
 });
+
+test('the keyboard: Tab reaches the screen, which keeps Tab; Ctrl+Alt gives the keyboard back and Tab goes on to the console and the exports', async ({
+  page,
+}) => {
+  await boot(page, 'workload=typing');
+  /** The focused element through the shadow roots, as tag.class[aria-label]text. */
+  const active = () =>
+    page.evaluate(() => {
+      let a = document.activeElement;
+      while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
+      if (!a) return '';
+      const label = a.getAttribute('aria-label');
+      return `${a.tagName.toLowerCase()}${a.classList.length ? `.${[...a.classList].join('.')}` : ''}${label ? `[${label}]` : ''}${a.textContent?.trim().slice(0, 20) ?? ''}`;
+    });
+  let reached = '';
+  for (let i = 0; i < 40 && !reached.startsWith('canvas.screen'); i++) {
+    await page.keyboard.press('Tab');
+    reached = await active();
+  }
+  expect(reached).toMatch(/^canvas\.screen/);
+  const hint = page.locator('hvm-display #release-hint');
+  await expect(hint).toBeVisible();
+  await page.keyboard.press('Tab'); // a key for the guest, not a way out
+  expect(await active()).toMatch(/^canvas\.screen/);
+  await page.keyboard.down('Control');
+  await page.keyboard.down('Alt');
+  await page.keyboard.up('Alt');
+  await page.keyboard.up('Control');
+  expect(await active()).not.toMatch(/^canvas\.screen/);
+  await expect(hint).toBeHidden();
+  const after: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    after.push(await active());
+  }
+  expect(
+    after.some((a) => a.includes("Send to the guest's serial port")),
+    after.join(' | '),
+  ).toBe(true);
+  expect(
+    after.some((a) => a.includes('Export CSV')),
+    after.join(' | '),
+  ).toBe(true);
+  expect(
+    after.every((a) => !a.startsWith('canvas.screen')),
+    after.join(' | '),
+  ).toBe(true);
+});

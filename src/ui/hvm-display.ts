@@ -40,6 +40,9 @@ class CanvasSurface implements Surface {
   }
 }
 
+/** Either modifier of the release chord (Ctrl+Alt), pressed last. */
+const RELEASE_KEYS = new Set(['ControlLeft', 'ControlRight', 'AltLeft', 'AltRight']);
+
 /** Main-thread time of the page's own chrome (overlay, meter), kept apart from the ioemu's. */
 export const uiTime = { ms: 0 };
 
@@ -95,6 +98,23 @@ export class HvmDisplay extends LitElement {
     }
     canvas.screen:focus-visible {
       box-shadow: 0 0 0 2px #6aa9ff;
+    }
+    .hint {
+      position: absolute;
+      left: 0;
+      right: 0;
+      bottom: 0;
+      line-height: 1.4;
+      padding: 0.2rem 0.5rem;
+      font:
+        0.8rem system-ui,
+        sans-serif;
+      color: #fff;
+      background: rgba(20, 40, 80, 0.85);
+      pointer-events: none;
+    }
+    .hint[hidden] {
+      display: none;
     }
     canvas.overlay {
       position: absolute;
@@ -198,26 +218,65 @@ export class HvmDisplay extends LitElement {
     uiTime.ms += performance.now() - t0;
   }
 
+  /** Keys whose make code the guest got and whose break it has not: released with the keyboard. */
+  private readonly held = new Set<string>();
+
   private key(e: KeyboardEvent, down: boolean): void {
+    // Ctrl+Alt gives the keyboard back to the page (QEMU's and VirtualBox's habit): the screen
+    // takes every other key, Tab and Escape included, while it has focus.
+    if (down && e.ctrlKey && e.altKey && RELEASE_KEYS.has(e.code)) {
+      e.preventDefault();
+      this.releaseKeyboard();
+      return;
+    }
     const bytes = scancodesFor(e.code, down);
     if (!bytes) return;
     e.preventDefault();
     // The host's auto-repeat of a held key: the emulated keyboard's typematic is off (i8042.ts),
     // so a held key is one make code until its break.
     if (e.repeat) return;
+    if (down) this.held.add(e.code);
+    else this.held.delete(e.code);
     this.dispatchEvent(new CustomEvent('guest-keys', { detail: bytes, bubbles: true, composed: true }));
+  }
+
+  /** Let go of the keyboard: the guest sees every key it holds released, and focus leaves the screen. */
+  releaseKeyboard(): void {
+    const breaks = [...this.held].flatMap((code) => scancodesFor(code, false) ?? []);
+    this.held.clear();
+    if (breaks.length)
+      this.dispatchEvent(new CustomEvent('guest-keys', { detail: breaks, bubbles: true, composed: true }));
+    this.renderRoot.querySelector<HTMLCanvasElement>('canvas.screen')?.blur();
+    this.dispatchEvent(new CustomEvent('keyboard-released', { bubbles: true, composed: true }));
+  }
+
+  private focused = false;
+
+  private setFocused(on: boolean): void {
+    this.focused = on;
+    // A key held when focus leaves would stay down in the guest: release what it holds.
+    if (!on && this.held.size) this.releaseKeyboard();
+    this.requestUpdate();
   }
 
   override render() {
     return html`<canvas
         class="screen"
         tabindex="0"
-        aria-label="guest display"
-        title="Click here to type to the guest"
+        role="application"
+        aria-roledescription="guest screen"
+        aria-label="Guest display: takes the keyboard while focused"
+        aria-describedby="release-hint"
+        title="Click here to type to the guest; Ctrl+Alt gives the keyboard back"
         @keydown=${(e: KeyboardEvent) => this.key(e, true)}
         @keyup=${(e: KeyboardEvent) => this.key(e, false)}
+        @focus=${() => this.setFocused(true)}
+        @blur=${() => this.setFocused(false)}
       ></canvas
-      ><canvas class="overlay" aria-hidden="true"></canvas>`;
+      ><canvas class="overlay" aria-hidden="true"></canvas>
+      <div id="release-hint" class="hint" ?hidden=${!this.focused}>
+        The guest has the keyboard (Tab too): press Ctrl+Alt to give it back
+      </div>`;
   }
 }
 customElements.define('hvm-display', HvmDisplay);
