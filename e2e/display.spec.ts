@@ -88,6 +88,27 @@ test.describe('the page', () => {
     await page.goto('/?kernel=coi-serviceworker.js'); // a file, but no kernel
     await expect(page.getByRole('alert')).toContainText('coi-serviceworker.js is not a kernel');
     expect(await page.evaluate(() => (globalThis as any).__hvm)).toBeUndefined();
+    // Nothing runs, so Pause and Reset are off; the page offers the toy guest, which boots.
+    await expect(page.getByRole('button', { name: 'Pause' })).toBeDisabled();
+    await expect(page.getByRole('button', { name: 'Reset' })).toBeDisabled();
+    await page.getByRole('button', { name: 'Boot the toy guest' }).click();
+    await page.waitForFunction(() => (globalThis as any).__hvm?.refresher()?.shown, null, { timeout: 30_000 });
+    await expect(page.getByRole('button', { name: 'Reset' })).toBeEnabled();
+    expect(new URL(page.url()).searchParams.get('kernel')).toBeNull();
+  });
+
+  test('address values the page cannot use are named with what replaces them, and hc=comlink stays', async ({
+    page,
+  }) => {
+    await page.goto('/?mode=foo&hz=7&vram=3&res=99x99x7&hc=comlink');
+    const notice = page.getByRole('status').filter({ hasText: 'The address asked for' });
+    await expect(notice).toContainText('mode=foo → dirty-idle');
+    await expect(notice).toContainText('hz=7 → 30');
+    await expect(notice).toContainText('vram=3 → 8');
+    await expect(notice).toContainText('res=99x99x7 → 1024x768x32');
+    const q = new URL(page.url()).searchParams;
+    expect(q.get('hc')).toBe('comlink');
+    expect(q.get('hz')).toBe('30');
   });
 
   test('a bad kernel shows an error and the running guest keeps running', async ({ page }) => {

@@ -62,6 +62,8 @@ interface ViewState {
   tick: number;
   /** What poll compares: the whole VRAM (pre-3.3 ioemu, default) or only the displayed range (scope=displayed). */
   scope: 'vram' | 'displayed';
+  /** `hc=comlink`: trackDirtyVram through comlink instead of the shared-memory channel (for comparison). */
+  hc: 'comlink' | 'shared';
 }
 
 export function readViewState(search: string): ViewState {
@@ -81,6 +83,7 @@ export function readViewState(search: string): ViewState {
     kernel: q.get('image') === 'pattern' ? 'pattern' : (q.get('kernel') ?? DEFAULT_KERNEL),
     gen: q.get('gen') !== '0',
     scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
+    hc: q.get('hc') === 'comlink' ? 'comlink' : 'shared',
     tick:
       Number.isInteger(Number(q.get('tick'))) && Number(q.get('tick')) >= 1 && Number(q.get('tick')) <= 60
         ? Number(q.get('tick'))
@@ -101,7 +104,31 @@ export function writeViewState(v: ViewState): string {
   if (!v.gen) q.set('gen', '0');
   if (v.tick !== 1) q.set('tick', String(v.tick));
   if (v.scope !== 'vram') q.set('scope', v.scope);
+  if (v.hc === 'comlink') q.set('hc', 'comlink');
   return `?${q}`;
+}
+
+/**
+ * The address's values that the page could not use, each with what it uses instead
+ * ("hz=7 → 30"), so that a replaced value is said, not silently dropped.
+ */
+export function replacedValues(search: string, v: ViewState): string[] {
+  const q = new URLSearchParams(search);
+  const out: string[] = [];
+  const check = (key: string, used: string | number | boolean) => {
+    const given = q.get(key);
+    if (given !== null && given !== String(used)) out.push(`${key}=${given} → ${String(used)}`);
+  };
+  check('mode', v.mode);
+  check('workload', v.workload);
+  check('hz', v.hz);
+  check('vram', v.vram);
+  check('mem', v.mem);
+  check('res', v.res);
+  check('tick', v.tick);
+  if (q.has('scope') && q.get('scope') !== v.scope) check('scope', v.scope);
+  if (q.has('hc') && q.get('hc') !== 'comlink') out.push(`hc=${q.get('hc')} → the shared-memory channel`);
+  return out;
 }
 
 const isElf = (b: ArrayBuffer) => {
@@ -145,6 +172,10 @@ export class HvmApp extends LitElement {
       padding: 0.6rem 1rem;
       border-radius: 6px;
       margin: 0.5rem 0;
+    }
+    .banner.notice {
+      background: #3a3317;
+      border-color: #b59a2a;
     }
     .banner pre {
       font-size: 0.8rem;
@@ -264,7 +295,9 @@ export class HvmApp extends LitElement {
       );
 
   /** `?hc=comlink` sends trackDirtyVram through comlink instead of the shared-memory channel (for comparison). */
-  private readonly viaComlink = new URLSearchParams(location.search).get('hc') === 'comlink';
+  private readonly viaComlink = this.view.hc === 'comlink';
+  /** What the address asked for that the page replaced (said once, in a notice). */
+  private replaced: string[] = replacedValues(location.search, this.view);
   private channel: { stats: StatsViews; channel: HypercallChannel } | null = null;
 
   private readonly ops: DirtyVramOps = {
@@ -404,6 +437,13 @@ export class HvmApp extends LitElement {
     void this.connection?.api?.serialWrite(`workload ${name}\n`);
   }
 
+  /** After a kernel that would not boot: the toy guest, with the view's settings. */
+  private async bootToyGuest(): Promise<void> {
+    this.error = null;
+    this.setView({ kernel: DEFAULT_KERNEL });
+    await this.connection?.restart();
+  }
+
   /** RAM, VRAM or video mode changed: the machine is rebuilt with the same kernel (a loaded file stays loaded). */
   private async reboot(patch: Partial<ViewState>): Promise<void> {
     this.setView(patch);
@@ -482,6 +522,8 @@ export class HvmApp extends LitElement {
   private renderControls() {
     const v = this.view;
     const api = this.connection?.api;
+    // Pause and Reset act on a machine: with none running they do nothing, so they are off.
+    const running = this.connection?.status.kind === 'running';
     return html`<div class="controls">
       <fieldset>
         <legend>Display mode</legend>
@@ -577,6 +619,7 @@ export class HvmApp extends LitElement {
         Skip unchanged (dirty generation)</label
       >
       <button
+        ?disabled=${!running}
         @click=${async () => {
           const r = this.paused ? await api?.start() : await api?.pause();
           if (r?.ok) this.paused = !this.paused;
@@ -587,6 +630,7 @@ export class HvmApp extends LitElement {
         ${this.paused ? 'Resume' : 'Pause'}
       </button>
       <button
+        ?disabled=${!running}
         title="Restart the same kernel with the same settings (the RTC reads the time now)"
         @click=${async () => {
           this.fault = null;
@@ -639,6 +683,15 @@ export class HvmApp extends LitElement {
           : nothing
       }
       ${
+        this.replaced.length
+          ? html`<div class="banner notice" role="status">
+              The address asked for ${this.replaced.join(', ')}: those values are not valid here, so the page uses the
+              ones after the arrows.
+              <button @click=${() => ((this.replaced = []), this.requestUpdate())}>Dismiss</button>
+            </div>`
+          : nothing
+      }
+      ${
         this.fault
           ? html`<div class="banner" role="alert">
               <strong>${this.fault.reason}</strong>
@@ -683,7 +736,13 @@ export class HvmApp extends LitElement {
                     @guest-keys=${(e: CustomEvent<number[]>) => void this.connection?.api?.sendScancodes(e.detail)}
                   ></hvm-display>
                 </div>`
-              : html`<p class="status">${s.kind === 'starting' ? 'Starting the machine…' : 'No machine running.'}</p>`
+              : s.kind === 'starting'
+                ? html`<p class="status">Starting the machine…</p>`
+                : html`<p class="status">
+                    No machine running.
+                    <button @click=${() => void this.bootToyGuest()}>Boot the toy guest</button>
+                    or load a kernel of your own.
+                  </p>`
           }
           <p class="status" aria-live="polite">
             ${this.kernelName ? html`Guest: ${this.kernelName}. ` : nothing}${this.stateText(state)} Click the screen to
