@@ -121,6 +121,11 @@ export class X87 {
     this.updateSummary();
   }
 
+  /** Recompute ES/B from the flags and masks (after FLDENV/FRSTOR). */
+  updatePending(): void {
+    this.updateSummary();
+  }
+
   private updateSummary(): void {
     const wasPending = this.exceptionPending;
     if (this.sw & ~this.cw & EXCEPTIONS) this.sw |= SW_ES | SW_B;
