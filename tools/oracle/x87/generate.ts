@@ -77,6 +77,10 @@ function main(): void {
           const range = o.name === 'fst32' ? 160 : 1100;
           a = { se: (a.se & 0x8000) | (0x3fff + rng.below(2 * range) - range), sig: a.sig };
         }
+        // F2XM1 and FYL2XP1 are defined on |x| ≤ 1 and |x| < 1 − √2/2: mostly draw inside.
+        if (o.name === 'f2xm1' && rng.below(5) < 4) a = { se: (a.se & 0x8000) | (0x3ffe - rng.below(70)), sig: a.sig };
+        if (o.name === 'fyl2xp1' && rng.below(5) < 4)
+          a = { se: (a.se & 0x8000) | (0x3ffc - rng.below(70)), sig: a.sig };
         const b = second(rng, a);
         inputs.push({ op: opIndex, cw, a, b, m: memOperand(rng, o.mem) });
       }

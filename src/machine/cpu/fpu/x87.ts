@@ -15,6 +15,7 @@ import { DOUBLE, SINGLE, intToF80, loadConstant, loadReal, narrow, toInt, widen,
 import { DE, EXCEPTIONS, IE, INDEFINITE, Kind, OE, PE, UE, ZE, f80, isNaN80, kind, zero, type F80 } from './f80';
 import { Relation, compare, fprem, frndint, fscale, fxtract } from './ops';
 import { context, type FpContext } from './round';
+import { f2xm1, fcos, fpatan, fptan, fsin, fsincos, fyl2x, fyl2xp1, outOfRange } from './transcendental';
 
 // Status word bits (SDM vol. 1, figure 8-4).
 export const SW_SF = 0x40;
@@ -495,6 +496,111 @@ export class X87 {
     this.sw =
       (this.sw & ~(SW_C0 | SW_C2 | SW_C3)) | (q & 4 ? SW_C0 : 0) | (q & 2 ? SW_C3 : 0) | (r.incomplete ? SW_C2 : 0);
     this.setSt(0, r.result);
+  }
+
+  // ----- transcendentals -----
+
+  /**
+   * FSIN/FCOS/FSINCOS/FPTAN share the range check: |ST0| ≥ 2^63 sets C2 and leaves the stack
+   * alone (software reduces and retries); otherwise C2 is cleared.
+   */
+  private trig(f: (x: F80, c: FpContext) => F80, push: ((c: FpContext) => F80) | null): void {
+    if (this.isEmpty(0)) {
+      if (this.stackFault(false)) {
+        this.setSt(0, INDEFINITE);
+        if (push) this.pushChecked(INDEFINITE, null);
+      }
+      this.sw &= ~SW_C2;
+      return;
+    }
+    if (push && !this.isEmptyPhys((this.top - 1) & 7)) {
+      if (this.stackFault(true)) {
+        this.setSt(0, INDEFINITE);
+        this.push(INDEFINITE);
+      }
+      this.sw &= ~SW_C2;
+      return;
+    }
+    if (outOfRange(this.st(0))) {
+      this.sw = (this.sw & ~SW_C1) | SW_C2;
+      return;
+    }
+    this.sw &= ~SW_C2;
+    const c = this.begin();
+    const r = f(this.st(0), c);
+    const second = push ? push(c) : null;
+    if (!this.finish(c)) return;
+    this.setSt(0, r);
+    if (second) this.push(second);
+  }
+
+  fsin(): void {
+    this.trig(fsin, null);
+  }
+
+  fcos(): void {
+    this.trig(fcos, null);
+  }
+
+  /** FSINCOS: ST0 ← sin, then push cos. */
+  fsincos(): void {
+    let cos: F80 | null = null;
+    this.trig(
+      (x, c) => {
+        const r = fsincos(x, c);
+        cos = r.cos;
+        return r.sin;
+      },
+      () => cos!,
+    );
+  }
+
+  /** FPTAN: ST0 ← tan, then push 1.0. */
+  fptan(): void {
+    // A NaN result (an invalid or NaN operand) is pushed in place of 1.0 as well.
+    let nan = false;
+    let nanResult: F80 | null = null;
+    this.trig(
+      (x, c) => {
+        const r = fptan(x, c);
+        nan = isNaN80(kind(r));
+        nanResult = r;
+        return r;
+      },
+      () => (nan ? nanResult! : f80(0, 0x3fff, 1n << 63n)),
+    );
+  }
+
+  /** The two-operand instructions that replace ST1 and pop: FPATAN, FYL2X, FYL2XP1. */
+  private binaryPop(f: (y: F80, x: F80, c: FpContext) => F80): void {
+    if (this.isEmpty(0) || this.isEmpty(1)) {
+      if (this.stackFault(false)) {
+        this.setSt(1, INDEFINITE);
+        this.pop();
+      }
+      return;
+    }
+    const c = this.begin();
+    const r = f(this.st(1), this.st(0), c);
+    if (!this.finish(c)) return;
+    this.setSt(1, r);
+    this.pop();
+  }
+
+  fpatan(): void {
+    this.binaryPop(fpatan);
+  }
+
+  fyl2x(): void {
+    this.binaryPop(fyl2x);
+  }
+
+  fyl2xp1(): void {
+    this.binaryPop(fyl2xp1);
+  }
+
+  f2xm1(): void {
+    this.unary(f2xm1);
   }
 
   // ----- compares -----
