@@ -73,6 +73,15 @@ export const OPS: X87Op[] = [
   op('fchs', 'misc', 50),
   op('fabs', 'misc', 50),
   op('fst80', 'convert', 50),
+  // Memory and integer operand forms, appended so the vectors above keep their random draws.
+  op('fiadd32', 'arith', 300, 'int32'),
+  op('fimul16', 'arith', 200, 'int16'),
+  op('fdiv32', 'arith', 300, 'single'),
+  op('fsubr64', 'arith', 300, 'double'),
+  op('fcom32', 'compare', 300, 'single'),
+  op('fcomp64', 'compare', 300, 'double'),
+  op('ficom32', 'compare', 200, 'int32'),
+  op('fucompp', 'compare', 200),
 ];
 
 export interface Raw80 {

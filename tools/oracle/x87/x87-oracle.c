@@ -19,6 +19,7 @@ enum {
   OP_FIST32, OP_FIST64, OP_FBLD, OP_FBSTP, OP_FLD1, OP_FLDL2T, OP_FLDL2E, OP_FLDPI,
   OP_FLDLG2, OP_FLDLN2, OP_FLDZ, OP_FSIN, OP_FCOS, OP_FSINCOS, OP_FPTAN, OP_FPATAN,
   OP_F2XM1, OP_FYL2X, OP_FYL2XP1, OP_FADD32, OP_FADD64, OP_FCHS, OP_FABS, OP_FST80,
+  OP_FIADD32, OP_FIMUL16, OP_FDIV32, OP_FSUBR64, OP_FCOM32, OP_FCOMP64, OP_FICOM32, OP_FUCOMPP,
   OP_COUNT
 };
 
@@ -97,6 +98,14 @@ int main(void) {
       case OP_FCHS: RUN("fchs");
       case OP_FABS: RUN("fabs");
       case OP_FST80: memset(m, 0xcc, 10); RUN("fstpt %[m]");
+      case OP_FIADD32: RUN("fiaddl %[m]");
+      case OP_FIMUL16: RUN("fimuls %[m]");
+      case OP_FDIV32: RUN("fdivs %[m]");
+      case OP_FSUBR64: RUN("fsubrl %[m]");
+      case OP_FCOM32: RUN("fcoms %[m]");
+      case OP_FCOMP64: RUN("fcompl %[m]");
+      case OP_FICOM32: RUN("ficoml %[m]");
+      case OP_FUCOMPP: RUN("fucompp");
       default: return 2;
     }
     _Static_assert(sizeof(struct in) == 40, "in"); _Static_assert(sizeof(struct out) == 48, "out");
