@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadGroup, runCase } from './vectors';
 
 describe('the emulated x87 agrees bit for bit with the host x87', () => {
-  for (const group of ['arith', 'misc', 'compare', 'convert', 'const']) {
+  for (const group of ['arith', 'misc', 'compare', 'convert', 'const', 'stack']) {
     const file = loadGroup(group);
     it(`${group}: ${file.cases.length} vectors from ${file.host}`, () => {
       const failures: string[] = [];

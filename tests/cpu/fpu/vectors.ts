@@ -30,6 +30,11 @@ function leBytes(v: bigint, n: number): Uint8Array {
 const stored = (v: bigint | null, n: number): Uint8Array =>
   v === null ? new Uint8Array(10).fill(0xcc) : leBytes(v, n);
 
+/** Six FLD1: with A and B the stack is full. */
+function fill(x: X87): void {
+  for (let i = 0; i < 6; i++) x.loadConstant('one');
+}
+
 type Run = (x: X87, m: Uint8Array) => Uint8Array | number | void;
 
 /** Each oracle operation as the CPU will call the FPU for it. */
@@ -50,6 +55,37 @@ export const RUN: Record<string, Run> = {
   fcomp64: (x, m) => x.fcom({ double: le(m, 8) }, false, 1),
   ficom32: (x, m) => x.fcom({ int: signed(le(m, 4), 32) }, false),
   fucompp: (x) => x.fcom({ st: 1 }, true, 2),
+  fadd_st2: (x) => x.arith(ArithOp.Add, 0, { st: 2 }),
+  faddp_st2: (x) => x.arith(ArithOp.Add, 2, { st: 0 }, true),
+  fld_full: (x) => {
+    fill(x);
+    x.loadConstant('pi');
+  },
+  fptan_full: (x) => {
+    fill(x);
+    x.fptan();
+  },
+  fsincos_full: (x) => {
+    fill(x);
+    x.fsincos();
+  },
+  fxtract_full: (x) => {
+    fill(x);
+    x.fxtract();
+  },
+  fst32_empty: (x) => {
+    x.storeSt(0, true);
+    x.storeSt(0, true);
+    return stored(((v) => (v === null ? null : BigInt(v)))(x.storeSingle(false)), 4);
+  },
+  fxch_st3: (x) => x.fxch(3),
+  fcom_st3: (x) => x.fcom({ st: 3 }, false),
+  fcomi_st3: (x) => x.fcomi(3, false, false),
+  fist32_empty: (x) => {
+    x.storeSt(0, true);
+    x.storeSt(0, true);
+    return stored(x.storeInt(32, true), 4);
+  },
   fsqrt: (x) => x.fsqrt(),
   fprem: (x) => x.fprem(false),
   fprem1: (x) => x.fprem(true),

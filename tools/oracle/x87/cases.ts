@@ -82,6 +82,18 @@ export const OPS: X87Op[] = [
   op('fcomp64', 'compare', 300, 'double'),
   op('ficom32', 'compare', 200, 'int32'),
   op('fucompp', 'compare', 200),
+  // Stack faults (ST2/ST3 empty; "full" ones first fill the stack with six FLD1).
+  op('fadd_st2', 'stack', 150),
+  op('faddp_st2', 'stack', 150),
+  op('fld_full', 'stack', 150),
+  op('fptan_full', 'stack', 150),
+  op('fsincos_full', 'stack', 150),
+  op('fxtract_full', 'stack', 150),
+  op('fst32_empty', 'stack', 150),
+  op('fxch_st3', 'stack', 150),
+  op('fcom_st3', 'stack', 150),
+  op('fcomi_st3', 'stack', 150),
+  op('fist32_empty', 'stack', 150),
 ];
 
 export interface Raw80 {

@@ -20,12 +20,15 @@ enum {
   OP_FLDLG2, OP_FLDLN2, OP_FLDZ, OP_FSIN, OP_FCOS, OP_FSINCOS, OP_FPTAN, OP_FPATAN,
   OP_F2XM1, OP_FYL2X, OP_FYL2XP1, OP_FADD32, OP_FADD64, OP_FCHS, OP_FABS, OP_FST80,
   OP_FIADD32, OP_FIMUL16, OP_FDIV32, OP_FSUBR64, OP_FCOM32, OP_FCOMP64, OP_FICOM32, OP_FUCOMPP,
+  OP_FADD_ST2, OP_FADDP_ST2, OP_FLD_FULL, OP_FPTAN_FULL, OP_FSINCOS_FULL, OP_FXTRACT_FULL,
+  OP_FST32_EMPTY, OP_FXCH_ST3, OP_FCOM_ST3, OP_FCOMI_ST3, OP_FIST32_EMPTY,
   OP_COUNT
 };
 
 struct in { uint16_t op, cw; uint8_t a[10], b[10], m[10], pad[6]; };
 struct out { uint16_t sw, tw; uint8_t st[3][10]; uint8_t m[10]; uint32_t eflags; };
 
+#define FILL "fld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\t"
 #define RUN(body)                                                                       \
   __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" body           \
                    "\n\tfnsave %[sv]\n\t"                                               \
@@ -106,6 +109,18 @@ int main(void) {
       case OP_FCOMP64: RUN("fcompl %[m]");
       case OP_FICOM32: RUN("ficoml %[m]");
       case OP_FUCOMPP: RUN("fucompp");
+      /* Stack faults: ST2 and ST3 are empty; six FLD1 fill the stack to eight. */
+      case OP_FADD_ST2: RUN("fadd %%st(2), %%st");
+      case OP_FADDP_ST2: RUN("faddp %%st, %%st(2)");
+      case OP_FLD_FULL: RUN(FILL "fldpi");
+      case OP_FPTAN_FULL: RUN(FILL "fptan");
+      case OP_FSINCOS_FULL: RUN(FILL "fsincos");
+      case OP_FXTRACT_FULL: RUN(FILL "fxtract");
+      case OP_FST32_EMPTY: memset(m, 0xcc, 10); RUN("fstp %%st(0)\n\tfstp %%st(0)\n\tfsts %[m]");
+      case OP_FXCH_ST3: RUN("fxch %%st(3)");
+      case OP_FCOM_ST3: RUN("fcom %%st(3)");
+      case OP_FCOMI_ST3: RUN("fcomi %%st(3), %%st\n\tpushfq\n\tpopq %[fl]");
+      case OP_FIST32_EMPTY: memset(m, 0xcc, 10); RUN("fstp %%st(0)\n\tfstp %%st(0)\n\tfistpl %[m]");
       default: return 2;
     }
     _Static_assert(sizeof(struct in) == 40, "in"); _Static_assert(sizeof(struct out) == 48, "out");

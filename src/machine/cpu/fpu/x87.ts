@@ -623,10 +623,10 @@ export class X87 {
    */
   fcom(operand: Operand, unordered: boolean, pops = 0): void {
     if (this.isEmpty(0) || ('st' in operand && this.isEmpty(operand.st))) {
-      if (this.stackFault(false)) {
-        this.setCC(Relation.Unordered);
-        for (let k = 0; k < pops; k++) this.pop();
-      }
+      // Unordered, even when the unmasked fault stops the pops (as on the host).
+      const masked = this.stackFault(false);
+      this.setCC(Relation.Unordered);
+      if (masked) for (let k = 0; k < pops; k++) this.pop();
       return;
     }
     const c = this.begin();
