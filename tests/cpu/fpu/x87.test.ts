@@ -49,6 +49,15 @@ describe('FNINIT', () => {
   });
 });
 
+describe('FLDCW', () => {
+  it('keeps bits 0–12 but reads bit 6 as 1 (0000 → 0040, FFFF → 1F7F, as the host)', () => {
+    const x = fpu(0);
+    expect(x.cw).toBe(0x0040);
+    x.loadControlWord(0xffff);
+    expect(x.cw).toBe(0x1f7f);
+  });
+});
+
 describe('the register stack', () => {
   it('pushes downwards from TOP and tags registers by content', () => {
     const x = fpu();

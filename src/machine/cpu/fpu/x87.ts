@@ -116,9 +116,13 @@ export class X87 {
     return Tag.Special;
   }
 
-  /** FLDCW. Loading a word that unmasks a pending flag makes it pending (ES). */
+  /**
+   * FLDCW. Bits 13–15 are dropped and bit 6 reads as 1, whatever was loaded; bit 12 (the 287's
+   * infinity control) is kept (the host's FNSTCW after FLDCW 0 and FFFF: 0040 and 1F7F). Loading a
+   * word that unmasks a flag already set makes it pending (ES).
+   */
   loadControlWord(cw: number): void {
-    this.cw = cw & 0x1f7f;
+    this.cw = (cw & 0x1f7f) | 0x40;
     this.updateSummary();
   }
 
