@@ -311,3 +311,28 @@ describe('compares', () => {
     expect(x.tagWord).toBe(0xffff);
   });
 });
+
+describe('the trigonometric instructions', () => {
+  it('leave an argument of 2^63 or more in ST0 and set C2 (the program reduces it, e.g. with FPREM1)', () => {
+    const huge = f80(0, 0x3fff + 63, 1n << 63n);
+    const x = fpu();
+    x.loadExtended(huge);
+    x.fsin();
+    expect(hex(x.st(0))).toBe(hex(huge));
+    expect(x.statusWord & SW_C2).toBe(SW_C2);
+    x.fcos();
+    expect(x.statusWord & SW_C2).toBe(SW_C2);
+  });
+
+  it('clear C2 in range; FPTAN pushes 1.0 over tan(x), FSINCOS pushes cos(x) over sin(x)', () => {
+    const x = fpu();
+    x.loadExtended(zero(0));
+    x.fptan();
+    expect([hex(x.st(0)), hex(x.st(1))]).toEqual([hex(one), hex(zero(0))]);
+    expect(x.statusWord & SW_C2).toBe(0);
+    const y = fpu();
+    y.loadExtended(zero(1));
+    y.fsincos();
+    expect([hex(y.st(0)), hex(y.st(1))]).toEqual([hex(one), hex(zero(1))]);
+  });
+});
