@@ -27,6 +27,12 @@ import { BootError, PcEngine } from './pc';
 import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared/hypercall';
 
+/** The page's bells and the words each announces (src/shared/layout.ts). */
+const BELLS = [
+  { bell: I32.DISPLAY_BELL, words: [I32.DIRTY_GEN, I32.VBE_GEN] },
+  { bell: I32.PAGE_BELL, words: [I32.SERIAL_SEQ, I32.STATE] },
+] as const;
+
 /** Host time per slice: short enough that RPCs are served within about one slice. */
 export const SLICE_MS = 4;
 
@@ -231,8 +237,8 @@ export class Machine {
     return outcome;
   };
 
-  /** What the page's bells last announced: DIRTY_GEN, VBE_GEN, SERIAL_SEQ, STATE. */
-  private readonly announced = new Int32Array(4);
+  /** What the page's bells last announced: for each bell, the words it stands for, as they were. */
+  private readonly announced = BELLS.map((b) => new Int32Array(b.words.length));
 
   /**
    * Ring the page's doorbells (I32.DISPLAY_BELL, I32.PAGE_BELL) for what moved since they last
@@ -242,23 +248,18 @@ export class Machine {
    */
   private ringBells(): void {
     const i32 = this.stats.i32;
-    const a = this.announced;
-    const dirty = Atomics.load(i32, I32.DIRTY_GEN);
-    const vbe = Atomics.load(i32, I32.VBE_GEN);
-    if (dirty !== a[0] || vbe !== a[1]) {
-      a[0] = dirty;
-      a[1] = vbe;
-      Atomics.add(i32, I32.DISPLAY_BELL, 1);
-      Atomics.notify(i32, I32.DISPLAY_BELL);
-    }
-    const serial = Atomics.load(i32, I32.SERIAL_SEQ);
-    const state = Atomics.load(i32, I32.STATE);
-    if (serial !== a[2] || state !== a[3]) {
-      a[2] = serial;
-      a[3] = state;
-      Atomics.add(i32, I32.PAGE_BELL, 1);
-      Atomics.notify(i32, I32.PAGE_BELL);
-    }
+    BELLS.forEach((b, k) => {
+      const last = this.announced[k];
+      let moved = false;
+      b.words.forEach((w, j) => {
+        const v = Atomics.load(i32, w);
+        if (v !== last[j]) moved = true;
+        last[j] = v;
+      });
+      if (!moved) return;
+      Atomics.add(i32, b.bell, 1);
+      Atomics.notify(i32, b.bell);
+    });
   }
 
   sendScancodes(bytes: unknown): Result<void> {
