@@ -1,10 +1,10 @@
-import { LitElement, css, html, unsafeCSS, type ReactiveController, type ReactiveControllerHost } from 'lit';
+import { LitElement, css, html, nothing, unsafeCSS, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import type { DisplayModeName, IoemuCounters } from '../ioemu/refresh';
 import { MODE_NAME } from './mode-names';
 import type { StatsViews } from '../shared/layout';
-import { METER_HOLD_S, MeterSampler, meterMoved, samplesToCsv, type MeterSample } from './meter-sampler';
+import { METER_HOLD_S, MeterSampler, meterMoved, perModeMeans, samplesToCsv, type MeterSample } from './meter-sampler';
 import { uiTime } from './hvm-display';
 
 export interface MeterSource {
@@ -64,13 +64,19 @@ const SERIES = [
 /** Keep an hour of samples for export; the chart shows the last minute. */
 const KEEP = 3600;
 const CHART_SECONDS = 60;
-const CHART_HEIGHT = 160;
+const CHART_HEIGHT = 220;
+/** The chart's floor (% of a core): its log scale cannot show 0. */
+const Y_FLOOR = 0.001;
+/** The seed's result (Xen 3.3's release notes): an idle HVM guest's ioemu, polling and with dirty tracking. */
+const XEN_REFERENCE = [
+  { pct: 7, label: 'Xen ≤ 3.2, polling ~7 %' },
+  { pct: 0.3, label: 'Xen 3.3 ~0.3 %' },
+];
 
-/** The y scale's top: 1, 2 or 5 × a power of ten above the data (at least 1 % of a core), so small changes keep the scale. */
-function niceMax(max: number): number {
-  const m = Math.max(1, max * 1.15);
-  const p = 10 ** Math.floor(Math.log10(m));
-  return (m <= p ? 1 : m <= 2 * p ? 2 : m <= 5 * p ? 5 : 10) * p;
+/** Where v sits on the chart's log scale, 0 (floor) to 1 (100 %). */
+function logPos(v: number): number {
+  const lo = Math.log10(Y_FLOOR);
+  return (Math.log10(Math.max(Y_FLOOR, Math.min(100, v))) - lo) / (2 - lo);
 }
 
 /**
@@ -118,6 +124,9 @@ export class CpuMeter extends LitElement {
       }
       .chart {
         margin-top: 0.5rem;
+      }
+      table.per-mode {
+        margin: 0.4rem 0;
       }
       .what {
         opacity: 0.7;
@@ -187,18 +196,24 @@ export class CpuMeter extends LitElement {
   }
 
   /**
-   * The chart's picture in pixels: the size, the y scale, each series' points as rounded pixel
-   * heights (x is seconds before now, so a flat line looks the same a second later) and the marks.
+   * The chart's picture in pixels: the size, each series' points as rounded pixel heights on the
+   * log scale (x is seconds before now, so a flat line looks the same a second later), the hidden
+   * series and the marks.
    */
-  private chartKey(recent: MeterSample[], width: number, yMax: number): string {
-    const px = (v: number) => Math.round((v / yMax) * CHART_HEIGHT);
+  private chartKey(recent: MeterSample[], width: number): string {
+    const px = (v: number) => Math.round(logPos(v) * CHART_HEIGHT);
     const last = recent.at(-1)?.t ?? 0;
     const marks = this.marks
       .filter((m) => m.t >= last - CHART_SECONDS)
       .map((m) => `${Math.round(m.t - last)}${m.mode}`);
-    return [width, yMax, recent.length, ...SERIES.map((k) => recent.map((s) => px(s[k.key])).join(',')), ...marks].join(
-      '|',
-    );
+    const shown = this.plot ? this.plot.series.map((x) => (x.show ? 1 : 0)).join('') : '';
+    return [
+      width,
+      shown,
+      recent.length,
+      ...SERIES.map((k) => recent.map((s) => px(s[k.key])).join(',')),
+      ...marks,
+    ].join('|');
   }
 
   private drawChart(): void {
@@ -206,10 +221,13 @@ export class CpuMeter extends LitElement {
     if (!el || !this.sampling.visible) return;
     const recent = this.samples.slice(-CHART_SECONDS);
     const now = recent.at(-1)?.t ?? 0;
-    const data: uPlot.AlignedData = [recent.map((s) => s.t - now), ...SERIES.map((k) => recent.map((s) => s[k.key]))];
-    const width = Math.max(240, el.clientWidth || 360);
-    const yMax = niceMax(Math.max(0, ...SERIES.map((k) => Math.max(0, ...recent.map((s) => s[k.key])))));
-    const key = this.chartKey(recent, width, yMax);
+    // A log scale cannot show 0: figures below the floor sit on it (the table gives them exactly).
+    const data: uPlot.AlignedData = [
+      recent.map((s) => s.t - now),
+      ...SERIES.map((k) => recent.map((s) => Math.max(Y_FLOOR, s[k.key]))),
+    ];
+    const width = Math.max(280, el.clientWidth || 360);
+    const key = this.chartKey(recent, width);
     if (this.plot && key === this.drawnKey) return;
     this.drawnKey = key;
     this.chartNow = now;
@@ -219,26 +237,49 @@ export class CpuMeter extends LitElement {
         {
           width,
           height: CHART_HEIGHT,
-          legend: { show: false },
+          // The legend toggles a series (click its name); values are in the table above.
+          legend: { show: true, live: false },
           cursor: { show: false },
           scales: {
             x: { time: false, range: () => [-CHART_SECONDS + 1, 0] },
-            y: { range: (_u, _min, max) => [0, niceMax(max)] },
+            // Log: poll's ~7 % and dirty tracking's ~0.01 % are three decades apart.
+            y: { distr: 3, range: () => [Y_FLOOR, 100] },
           },
           axes: [
             { stroke: '#aaa', grid: { stroke: '#333' }, label: 's (before now)' },
-            { stroke: '#aaa', grid: { stroke: '#333' }, label: '% of a core', size: 50 },
+            {
+              stroke: '#aaa',
+              grid: { stroke: '#333' },
+              label: '% of a core (log)',
+              size: 56,
+              // Decades only (1e-3 … 100), written plainly; uPlot passes null for ticks it leaves out.
+              values: (_u, vals) => vals.map((v) => (v == null ? '' : v >= 1 ? String(v) : String(+v.toPrecision(1)))),
+            },
           ],
           series: [{}, ...SERIES.map((k) => ({ label: k.label, stroke: k.color, width: 2 }))],
           hooks: {
             draw: [
               (u) => {
                 const ctx = u.ctx;
+                const dpr = devicePixelRatio;
                 ctx.save();
-                ctx.strokeStyle = '#e0e0e0';
-                ctx.fillStyle = '#e0e0e0';
-                ctx.setLineDash([4, 4]);
-                ctx.font = `${11 * devicePixelRatio}px system-ui`;
+                ctx.font = `${11 * dpr}px system-ui`;
+                ctx.textAlign = 'left'; // the axes leave it right-aligned
+                ctx.textBaseline = 'alphabetic';
+                // The seed's figures: Xen's ioemu polling (~7 %) and with dirty tracking (~0.3 %).
+                ctx.setLineDash([2 * dpr, 4 * dpr]);
+                for (const r of XEN_REFERENCE) {
+                  const y = u.valToPos(r.pct, 'y', true);
+                  ctx.strokeStyle = ctx.fillStyle = '#8fbf8f';
+                  ctx.beginPath();
+                  ctx.moveTo(u.bbox.left, y);
+                  ctx.lineTo(u.bbox.left + u.bbox.width, y);
+                  ctx.stroke();
+                  ctx.fillText(r.label, u.bbox.left + 4 * dpr, y - 3 * dpr);
+                }
+                ctx.strokeStyle = ctx.fillStyle = '#e0e0e0';
+                ctx.setLineDash([4 * dpr, 4 * dpr]);
+                let labelRow = 0;
                 for (const m of marks) {
                   const x = u.valToPos(m.t - this.chartNow, 'x', true);
                   if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
@@ -246,15 +287,18 @@ export class CpuMeter extends LitElement {
                   ctx.moveTo(x, u.bbox.top);
                   ctx.lineTo(x, u.bbox.top + u.bbox.height);
                   ctx.stroke();
+                  // Alternate the label's row so that marks close together do not overprint.
                   ctx.fillText(
                     MODE_NAME[m.mode as DisplayModeName] ?? m.mode,
-                    x + 3,
-                    u.bbox.top + 12 * devicePixelRatio,
+                    x + 3 * dpr,
+                    u.bbox.top + (12 + 13 * (labelRow++ % 3)) * dpr,
                   );
                 }
                 ctx.restore();
               },
             ],
+            // A series toggled in the legend is a new picture.
+            setSeries: [() => (this.drawnKey = '')],
           },
         },
         data,
@@ -264,6 +308,35 @@ export class CpuMeter extends LitElement {
       if (this.plot.width !== width) this.plot.setSize({ width, height: CHART_HEIGHT });
       this.plot.setData(data);
     }
+  }
+
+  private renderPerMode() {
+    const { rows, ratio } = perModeMeans(this.samples);
+    if (!rows.length) return nothing;
+    return html`<table class="per-mode" aria-label="ioemu per display mode, mean of the seconds measured">
+      <tr>
+        <th>ioemu, mean per mode</th>
+        <td></td>
+        <td></td>
+      </tr>
+      ${rows.map(
+        (r) =>
+          html`<tr>
+            <th>${MODE_NAME[r.mode as DisplayModeName] ?? r.mode}</th>
+            <td>${r.pct < 0.01 ? r.pct.toFixed(4) : r.pct.toFixed(3)} %</td>
+            <td>&nbsp;${r.seconds} s</td>
+          </tr>`,
+      )}
+      ${
+        ratio === null
+          ? nothing
+          : html`<tr>
+              <th>poll / dirty + idle drop</th>
+              <td class="big">${ratio >= 100 ? ratio.toFixed(0) : ratio.toFixed(1)}×</td>
+              <td>&nbsp;(Xen 3.3: ~23×)</td>
+            </tr>`
+      }
+    </table>`;
   }
 
   private download(kind: 'csv' | 'json'): void {
@@ -326,7 +399,8 @@ export class CpuMeter extends LitElement {
           </td>
         </tr>
       </table>
-      <div class="chart" role="img" aria-label="CPU time of the last minute"></div>
+      <div class="chart" role="img" aria-label="CPU time of the last minute, log scale"></div>
+      ${this.renderPerMode()}
       <button @click=${() => this.download('csv')} ?disabled=${this.samples.length === 0}>Export CSV</button>
       <button @click=${() => this.download('json')} ?disabled=${this.samples.length === 0}>Export JSON</button>
     `;

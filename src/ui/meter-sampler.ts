@@ -144,3 +144,32 @@ export function meterMoved(shown: MeterSample | null, s: MeterSample): boolean {
   if (Math.abs(s.mips - shown.mips) > Math.max(1, 0.25 * shown.mips)) return true;
   return s.t - shown.t >= METER_HOLD_S;
 }
+
+/**
+ * The ioemu's mean per display mode over the samples given, leaving out each mode's first two
+ * seconds (the switch's full repaint) and seconds the machine did not run; and poll's mean over
+ * dirty + idle drop's, the seed's ratio, when both were measured.
+ */
+export function perModeMeans(samples: readonly MeterSample[]): {
+  rows: { mode: string; pct: number; seconds: number }[];
+  ratio: number | null;
+} {
+  const acc = new Map<string, { sum: number; n: number }>();
+  let since = -Infinity;
+  let prevMode = '';
+  for (const s of samples) {
+    if (s.mode !== prevMode) {
+      since = s.t;
+      prevMode = s.mode;
+    }
+    if (s.t - since < 2 || s.machine !== 'running') continue;
+    const a = acc.get(s.mode) ?? { sum: 0, n: 0 };
+    a.sum += s.ioemuPct;
+    a.n++;
+    acc.set(s.mode, a);
+  }
+  const rows = [...acc].map(([mode, a]) => ({ mode, pct: a.sum / a.n, seconds: a.n }));
+  const poll = rows.find((r) => r.mode === 'poll');
+  const idle = rows.find((r) => r.mode === 'dirty-idle');
+  return { rows, ratio: poll && idle && idle.pct > 0 ? poll.pct / idle.pct : null };
+}

@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { F64, I32, RunState, STATS_BYTES, statsViews } from '../../src/shared/layout';
 import { newIoemuCounters } from '../../src/ioemu/refresh';
-import { METER_HOLD_S, MeterSampler, meterMoved, samplesToCsv, type MeterSample } from '../../src/ui/meter-sampler';
+import {
+  METER_HOLD_S,
+  MeterSampler,
+  meterMoved,
+  perModeMeans,
+  samplesToCsv,
+  type MeterSample,
+} from '../../src/ui/meter-sampler';
 
 const label = { mode: 'dirty-idle', workload: 'clock', vramMiB: 8, hz: 30 };
 
@@ -160,5 +167,33 @@ describe('the meter draws only what moved', () => {
   it(`holds for at most ${METER_HOLD_S} s`, () => {
     expect(meterMoved(quiet, next({ t: quiet.t + METER_HOLD_S - 1 }))).toBe(false);
     expect(meterMoved(quiet, next({ t: quiet.t + METER_HOLD_S }))).toBe(true);
+  });
+});
+
+describe("the meter: per-mode means and the seed's ratio", () => {
+  const at = (t: number, mode: string, ioemuPct: number, machine: MeterSample['machine'] = 'running') =>
+    ({ t, mode, ioemuPct, machine }) as MeterSample;
+
+  it("averages each mode's seconds after its first two, and divides poll by dirty + idle drop", () => {
+    const samples = [
+      at(1, 'dirty-idle', 5), // the switch's repaint: left out
+      at(2, 'dirty-idle', 5),
+      at(3, 'dirty-idle', 0.02),
+      at(4, 'dirty-idle', 0.04),
+      at(5, 'poll', 0.5),
+      at(6, 'poll', 0.5),
+      at(7, 'poll', 6),
+      at(8, 'poll', 6, 'paused'), // not running: left out
+    ];
+    const m = perModeMeans(samples);
+    expect(m.rows).toEqual([
+      { mode: 'dirty-idle', pct: 0.03, seconds: 2 },
+      { mode: 'poll', pct: 6, seconds: 1 },
+    ]);
+    expect(m.ratio).toBeCloseTo(200);
+  });
+
+  it('has no ratio until both modes were measured', () => {
+    expect(perModeMeans([at(1, 'poll', 6), at(3, 'poll', 6)]).ratio).toBeNull();
   });
 });
