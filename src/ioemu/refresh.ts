@@ -13,6 +13,8 @@
  *  - dirty: ask the hypervisor (`trackDirtyVram` over the displayed range) which pages were
  *    written since the last call; idle drop off.
  *  - dirty-idle: the same with the hypervisor's two-second idle drop on (Xen 3.3).
+ *  - trap: the same calls, but the hypervisor write-protects the range and takes a fault on every
+ *    guest write to it (the design Xen 3.3 rejected): the ioemu's cost is dirty's, the guest pays.
  *
  * No DOM here: the surface is an interface, so the whole refresh runs in Node tests too. The time
  * spent in the refresh's own work (compare, hypercall marshalling, bitmap walk, conversion,
@@ -25,13 +27,14 @@ import { PAGE_SHIFT, PAGE_SIZE, type StatsViews, I32 } from '../shared/layout';
 import { convertRect } from './convert';
 import { displayedPages, isShowable, readDisplayState, type DisplayState } from './display-state';
 
-export type DisplayModeName = 'poll' | 'dirty' | 'dirty-idle';
-export const DISPLAY_MODES: readonly DisplayModeName[] = ['poll', 'dirty', 'dirty-idle'];
+export type DisplayModeName = 'poll' | 'dirty' | 'dirty-idle' | 'trap';
+export const DISPLAY_MODES: readonly DisplayModeName[] = ['poll', 'dirty', 'dirty-idle', 'trap'];
 
-/** What the ioemu needs of the hypervisor: the two device-model operations it calls. */
+/** What the ioemu needs of the hypervisor: the device-model operations it calls. */
 export interface DirtyVramOps {
   trackDirtyVram(firstPfn: number, nr: number): Promise<Result<Uint8Array>>;
   setIdleDrop(on: boolean): Promise<Result<void>>;
+  setTrapWrites(on: boolean): Promise<Result<void>>;
 }
 
 /** Where the pixels go: an RGBA frame the refresher converts into, and a rectangle upload. */
@@ -145,6 +148,7 @@ export class DisplayRefresher {
       this.shadow = null;
       this.tracked = null; // a new range (re)starts tracking: all pages reported dirty once
     }
+    await this.hv.setTrapWrites(mode === 'trap');
     await this.hv.setIdleDrop(mode === 'dirty-idle');
   }
 

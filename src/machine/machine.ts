@@ -311,6 +311,12 @@ export class Machine {
     return ok(undefined);
   }
 
+  setTrapWrites(on: unknown): Result<void> {
+    if (typeof on !== 'boolean') return err(ErrorCode.EINVAL, 'setTrapWrites takes a boolean');
+    this.hv.setTrapWrites(on);
+    return ok(undefined);
+  }
+
   lastFault(): FaultReport | null {
     return this.fault ?? this.pc?.fault ?? null;
   }

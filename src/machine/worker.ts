@@ -44,6 +44,7 @@ const api: MachineApi = {
       return r.ok ? Comlink.transfer(r, [r.value.buffer]) : r;
     }),
   setIdleDrop: (on) => withMachine((m) => m.setIdleDrop(on)),
+  setTrapWrites: (on) => withMachine((m) => m.setTrapWrites(on)),
   lastFault: () => withMachine((m) => ok(m.lastFault())),
   ping: () => performance.now(),
 };

@@ -130,6 +130,12 @@ export interface MachineApi {
   trackDirtyVram(firstPfn: number, nr: number): Result<Uint8Array>;
   /** Switch the hypervisor's two-second idle drop on or off. */
   setIdleDrop(on: boolean): Result<void>;
+  /**
+   * Trap mode on or off: every guest write to the tracked VRAM range takes a second-stage fault
+   * into the hypervisor, which records the page and lets that one write through (the design Xen
+   * 3.3 rejected). The trackDirtyVram contract is unchanged.
+   */
+  setTrapWrites(on: boolean): Result<void>;
   /** The last fault report (triple fault or crash), if any. */
   lastFault(): Result<FaultReport | null>;
   /** Round-trip probe used to measure RPC latency while the machine runs. */

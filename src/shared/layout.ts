@@ -100,6 +100,8 @@ export const I32 = {
   HV_IDLE_DROP: 5,
   /** 1 while the idle drop has write-protected the tracked range. */
   HV_DROPPED: 6,
+  /** Trap mode (1) or not (0), as the hypervisor sees it: every write to the tracked range faults. */
+  HV_TRAP: 7,
 
   // The shared-memory hypercall channel (see src/shared/hypercall.ts): the ioemu's fast path to
   // trackDirtyVram, a one-slot request/response in this block plus the bitmap area, with a
@@ -188,6 +190,8 @@ export const F64 = {
   HV_REARMS: 12,
   /** Run-loop slices executed. */
   SLICES: 13,
+  /** Worker wall time inside second-stage faults (part of HV_MS), ms: the guest's price of trap mode. */
+  HV_FAULT_MS: 14,
   /** Interrupts delivered per IRQ line 0–15. */
   IRQ_COUNT: 16,
   /** Number of F64 slots. */

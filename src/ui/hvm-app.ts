@@ -43,6 +43,7 @@ const MODE_LABEL: Record<DisplayModeName, string> = {
   poll: `${MODE_NAME.poll} (compare VRAM)`,
   dirty: `${MODE_NAME.dirty} (hypervisor)`,
   'dirty-idle': MODE_NAME['dirty-idle'],
+  trap: `${MODE_NAME.trap} (fault per write)`,
 };
 
 /** The page's state that lives in the URL, so a view can be shared. */
@@ -310,6 +311,10 @@ export class HvmApp extends LitElement {
     },
     setIdleDrop: async (on) =>
       this.connection?.api ? this.connection.api.setIdleDrop(on) : { ok: false, code: 'ESTATE', message: 'no machine' },
+    setTrapWrites: async (on) =>
+      this.connection?.api
+        ? this.connection.api.setTrapWrites(on)
+        : { ok: false, code: 'ESTATE', message: 'no machine' },
   };
 
   private showError(message: string): void {

@@ -5,4 +5,5 @@ export const MODE_NAME: Record<DisplayModeName, string> = {
   poll: 'poll',
   dirty: 'dirty',
   'dirty-idle': 'dirty + idle drop',
+  trap: 'trap',
 };

@@ -37,6 +37,7 @@ export class FakeHv implements DirtyVramOps {
   dirty = new Set<number>();
   range: [number, number] | null = null;
   idleDrop = false;
+  trap = false;
   calls = 0;
   constructor(private readonly stats: StatsViews) {}
   write(vramOffset: number, len: number) {
@@ -62,6 +63,10 @@ export class FakeHv implements DirtyVramOps {
   }
   async setIdleDrop(on: boolean): Promise<Result<void>> {
     this.idleDrop = on;
+    return ok(undefined);
+  }
+  async setTrapWrites(on: boolean): Promise<Result<void>> {
+    this.trap = on;
     return ok(undefined);
   }
 }

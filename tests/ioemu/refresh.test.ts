@@ -24,7 +24,7 @@ const GEOMETRIES: Geometry[] = [
 ];
 
 describe('the display refresh (ioemu)', () => {
-  for (const mode of ['poll', 'dirty', 'dirty-idle'] as const)
+  for (const mode of ['poll', 'dirty', 'dirty-idle', 'trap'] as const)
     for (const g of GEOMETRIES)
       it(`in ${mode} mode at ${g.width}x${g.height}x${g.bpp} (line ${g.virtWidth} px, y offset ${g.yOffset}) the frame equals VRAM after every refresh`, async () => {
         const { vram, stats, hv, surface, r, ready } = rig(mode);
@@ -65,6 +65,7 @@ describe('the display refresh (ioemu)', () => {
           new Int32Array(256).map((_, i) => 0xffffff - i),
         ),
       () => r.setMode('poll'),
+      () => r.setMode('trap'),
       () => r.setMode('dirty-idle'),
     ];
     for (const step of steps) {
@@ -76,6 +77,18 @@ describe('the display refresh (ioemu)', () => {
       expect(mismatches(surface.rgba(), expected(vram, stats, g))).toBe(0);
     }
     expect(hv.idleDrop).toBe(true);
+  });
+
+  it('trap mode asks the hypervisor to trap writes (idle drop off); any other mode turns trapping off', async () => {
+    const { hv, r, ready } = rig('dirty');
+    await ready;
+    await r.setMode('trap');
+    expect([hv.trap, hv.idleDrop]).toEqual([true, false]);
+    await r.setMode('dirty-idle');
+    expect([hv.trap, hv.idleDrop]).toEqual([false, true]);
+    await r.setMode('trap');
+    await r.setMode('poll');
+    expect([hv.trap, hv.idleDrop]).toEqual([false, false]);
   });
 
   it('poll compares the whole VRAM by default, only the displayed range with pollScope "displayed"', async () => {
@@ -120,10 +133,11 @@ describe('the display refresh (ioemu)', () => {
     const ops: DirtyVramOps = {
       trackDirtyVram: async (f, n) => m.trackDirtyVram(f, n),
       setIdleDrop: async (on) => m.setIdleDrop(on),
+      setTrapWrites: async (on) => m.setTrapWrites(on),
     };
     const surface = new MemorySurface();
     const r = new DisplayRefresher(vram, m.stats, surface, ops);
-    for (const mode of ['dirty', 'poll', 'dirty-idle'] as const) {
+    for (const mode of ['dirty', 'poll', 'dirty-idle', 'trap', 'dirty'] as const) {
       await r.setMode(mode);
       for (let k = 0; k < 5; k++) {
         m.slice();

@@ -1666,21 +1666,24 @@ export class Cpu {
     const slin = movs ? (this.segBase[srcReg] + r[ESI]) | 0 : 0;
     let bytes = Math.min(max * size, 4096 - (dlin & 0xfff));
     if (movs) bytes = Math.min(bytes, 4096 - (slin & 0xfff));
-    const k = Math.floor(bytes / size);
+    let k = Math.floor(bytes / size);
     if (k === 0) return 0;
-    const len = k * size;
     const user = this.user;
     const so = movs ? this.mmu.translate(slin, false, user) : 0;
     if (so === PHYS_IO) return 0;
+    const grants = this.mmu.writeOnceGrants;
     const doff = this.mmu.translate(dlin, true, user);
     if (doff === PHYS_IO) return 0;
+    if (this.mmu.writeOnceGrants !== grants) k = 1; // trap mode: this translation is good for one store
+    const len = k * size;
     if (movs) {
-      if (doff > so && doff < so + len) return 0; // forward overlap: element by element
+      if (k > 1 && doff > so && doff < so + len) return 0; // forward overlap: element by element
       if (size === 4 && ((so | doff) & 3) === 0) this.mem32.copyWithin(doff >> 2, so >> 2, (so >> 2) + k);
       else this.u8.copyWithin(doff, so, so + len);
       r[ESI] = r[ESI] + len;
     } else if (size === 1) this.u8.fill(r[EAX], doff, doff + len);
     else if (size === 4 && (doff & 3) === 0) this.mem32.fill(r[EAX], doff >> 2, (doff >> 2) + k);
+    else if (k === 1) for (let i = 0; i < size; i++) this.u8[doff + i] = r[EAX] >>> (8 * i);
     else return 0;
     for (let line = doff >>> 7; line <= (doff + len - 1) >>> 7; line++)
       if (this.codeLines[line] !== 0) {

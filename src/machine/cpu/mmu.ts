@@ -6,6 +6,11 @@
  * both the guest's (PTE.D, or PDE.D for a 4 MiB page) and the p2m's (P2M_D, via p2m.setDirty), so
  * the first write through a clean translation walks again and sets them. A read miss caches the
  * translation read-only even when PTE.D is already set (src/machine/hv/README.md).
+ *
+ * A write the hypervisor lets through once (S2Verdict.WRITE_ONCE, trap mode) completes through the
+ * slow path and leaves the translation cached read-only: no TLB entry ever makes a trapped frame
+ * writable, so the fast path (and the block compiler's inline stores, which test the same flags)
+ * misses on every write to it, and every write faults.
  */
 import type { MachineMemory } from '../memory';
 import type { MmioBus } from '../bus';
@@ -156,6 +161,13 @@ export class Mmu implements WritableMappingInvalidator {
   /** Guest-physical address of the last access that went to PHYS_IO. */
   lastPhys = 0;
 
+  /**
+   * Writes let through once by the hypervisor (S2Verdict.WRITE_ONCE), counted here so that a
+   * caller about to store more than one element through a translation (the REP MOVS/STOS page
+   * copy) can see that the translation it got covers one store only.
+   */
+  writeOnceGrants = 0;
+
   private slow(linear: number, write: boolean, user: boolean): number {
     let phys: number;
     let global = false;
@@ -205,7 +217,16 @@ export class Mmu implements WritableMappingInvalidator {
         return base + (phys & 0xfff);
       }
       if ((e & P2M_W) === 0) {
-        if (this.s2.onWriteViolation(gfn) === S2Verdict.RETRY) continue;
+        const verdict = this.s2.onWriteViolation(gfn);
+        if (verdict === S2Verdict.RETRY) continue;
+        if (verdict === S2Verdict.WRITE_ONCE) {
+          // Trap mode: the hypervisor recorded this write; it completes, but the translation is
+          // cached read-only, so the next write to the page misses and faults again.
+          this.writeOnceGrants++;
+          this.p2m.setAccessed(gfn);
+          this.remember(linear >>> 12, gfn, base, (userOk ? T_USER : 0) | (global ? T_GLOBAL : 0));
+          return base + (phys & 0xfff);
+        }
         this.lastPhys = phys;
         return PHYS_IO; // DISCARD: the write goes nowhere (ROM)
       }
@@ -280,10 +301,11 @@ export class Mmu implements WritableMappingInvalidator {
       const e = this.p2m.entries[gfn];
       if ((e & P2M_R) === 0 || e & P2M_MMIO) return this.mmio.write(phys, 4, v >>> 0);
       if ((e & P2M_W) === 0) {
-        if (this.s2.onWriteViolation(gfn) === S2Verdict.RETRY) continue;
-        return;
-      }
-      this.p2m.setDirty(gfn);
+        const verdict = this.s2.onWriteViolation(gfn);
+        if (verdict === S2Verdict.RETRY) continue;
+        if (verdict === S2Verdict.DISCARD) return;
+        // WRITE_ONCE: the hypervisor recorded it; the entry stays read-only.
+      } else this.p2m.setDirty(gfn);
       const o = (e & P2M_MFN_MASK) * 4096 + (phys & 0xfff);
       const m = this.memory.u8;
       m[o] = v;

@@ -16,9 +16,10 @@
  *
  * A region can also be write-protected (the idle drop's mechanism): P2M_W is removed over its
  * frames, so the first write takes a second-stage fault, which lands in onWriteFault: the frame is
- * marked pending, write access comes back and the region's owner is told.
+ * marked pending, write access comes back and the region's owner is told. A trapping region (trap
+ * mode) stays protected: each write faults, is marked pending and is let through once.
  */
-import { P2M_D, P2M_W, type P2m, type WritableMappingInvalidator } from './p2m';
+import { P2M_D, P2M_W, S2Verdict, type P2m, type WritableMappingInvalidator } from './p2m';
 
 /** What the mechanism reports to the hypervisor's accounting. */
 export interface DirtyLogCounters {
@@ -37,6 +38,11 @@ export class DirtyRegion {
   writeProtected = false;
   /** Which frames had P2M_W before writeProtect (so unprotect restores exactly those). */
   readonly hadWrite: Uint8Array;
+  /**
+   * Trap mode: the region stays write-protected; a write fault marks the frame pending and the
+   * write is let through once (S2Verdict.WRITE_ONCE) instead of lifting the protection.
+   */
+  trapping = false;
 
   constructor(
     /** The client's name, for debugging ("vram", "snapshot", …). */
@@ -188,22 +194,65 @@ export class DirtyLog {
   }
 
   /**
-   * A second-stage write fault on gfn. If a write-protected region covers it, the write is one the
-   * mechanism caused: mark the frame pending in every region that covers it, lift the protection,
-   * tell the owners, and return true (the MMU retries the access). Otherwise return false.
+   * Trap mode on or off for a region. On: the region is write-protected (harvesting first, as
+   * writeProtect does; a region the idle drop already protects simply stays so) and stays
+   * protected; every write faults and is let through once. Off: write access comes back.
    */
-  onWriteFault(gfn: number): boolean {
+  setTrapping(region: DirtyRegion, on: boolean): void {
+    if (on === region.trapping) return;
+    if (on) {
+      this.writeProtect(region);
+      region.trapping = true;
+    } else {
+      region.trapping = false;
+      this.unprotect(region);
+    }
+  }
+
+  /**
+   * A second-stage write fault on gfn. If a write-protected region covers it, the write is one the
+   * mechanism caused: mark the frame pending in every region that covers it. A trapping region
+   * keeps its protection (WRITE_ONCE: the MMU lets this one write through); any other lifts it and
+   * tells its owner (RETRY: the MMU walks the p2m again). null when no protected region covers gfn.
+   */
+  onWriteFault(gfn: number): S2Verdict | null {
     let handled = false;
+    let once = false;
     const regions = this.regions;
     for (let k = 0; k < regions.length; k++) {
       const r = regions[k];
       if (!r.writeProtected || !r.covers(gfn)) continue;
-      if (!handled) for (let j = 0; j < regions.length; j++) if (regions[j].covers(gfn)) regions[j].mark(gfn);
+      if (!handled) this.markCovering(gfn);
       handled = true;
+      if (r.trapping) {
+        once = true;
+        continue;
+      }
       this.unprotect(r);
       r.onWriteFaultUnprotect?.(gfn);
     }
-    return handled;
+    if (!handled) return null;
+    return once ? S2Verdict.WRITE_ONCE : S2Verdict.RETRY;
+  }
+
+  /**
+   * Something other than the MMU wrote frame gfn (a device). A frame some protected region covers
+   * holds no P2M_D a harvest would look at (a protected region is not harvested), so the write is
+   * marked pending in every region covering it here; returns false, doing nothing, otherwise (the
+   * caller then sets P2M_D as the MMU would).
+   */
+  markIfProtected(gfn: number): boolean {
+    for (const r of this.regions)
+      if (r.writeProtected && r.covers(gfn)) {
+        this.markCovering(gfn);
+        return true;
+      }
+    return false;
+  }
+
+  private markCovering(gfn: number): void {
+    const regions = this.regions;
+    for (let j = 0; j < regions.length; j++) if (regions[j].covers(gfn)) regions[j].mark(gfn);
   }
 
   /**

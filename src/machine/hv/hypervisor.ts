@@ -25,6 +25,14 @@
  * dirty for IDLE_DROP_MS of machine time (the platform's clock, `now()`), the range loses P2M_W and
  * its writable TLB mappings, and later calls return zeros without touching a frame. The first write
  * faults into onWriteViolation: the frame is marked dirty, write access returns, scanning resumes.
+ *
+ * ## Trap mode (the design Xen 3.3 rejected)
+ * `setTrapWrites(true)`: the tracked range is write-protected for as long as trap mode lasts. Every
+ * guest write to it is a second-stage fault: the frame is marked pending and the MMU lets that one
+ * write through (S2Verdict.WRITE_ONCE) without caching the translation writable, so the next write
+ * faults again. The bitmap contract is unchanged (calls cost O(1) in frames, as under a drop); the
+ * cost moves to the guest, one fault per store, and F64.HV_FAULT_MS / HV_S2_FAULTS show it. The
+ * idle drop is not evaluated while trapping (the range is already protected).
  */
 import { err, ErrorCode, ok, TRACK_DIRTY_VRAM_MAX_NR, type Result } from '../../shared/api';
 import { F64, I32, PAGE_SHIFT, PAGE_SIZE, type MemoryLayout, type StatsViews } from '../../shared/layout';
@@ -71,6 +79,7 @@ export class Hypervisor implements SecondStageFaultHandler {
   /** The display client's region (trackDirtyVram), null when not tracking. */
   private vram: DirtyRegion | null = null;
   private idleDrop = false;
+  private trap = false;
   /** Machine time of the last call that reported a dirty frame (or of a start or re-arm). */
   private lastDirtyAt = 0;
   /** Frames announced dirty through P2m.setDirty since the last call (for rule 5 above). */
@@ -93,6 +102,7 @@ export class Hypervisor implements SecondStageFaultHandler {
     this.p2m.onTrackedFrameDirtied = this.trackedFrameDirtied;
     Atomics.store(this.stats.i32, I32.HV_IDLE_DROP, 0);
     Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
+    Atomics.store(this.stats.i32, I32.HV_TRAP, 0);
   }
 
   attachTlb(tlb: WritableMappingInvalidator): void {
@@ -109,9 +119,13 @@ export class Hypervisor implements SecondStageFaultHandler {
     return this.idleDrop;
   }
 
+  get trapWrites(): boolean {
+    return this.trap;
+  }
+
   /** True while the idle drop holds the tracked range write-protected. */
   get dropped(): boolean {
-    return this.vram?.writeProtected ?? false;
+    return this.vram !== null && this.vram.writeProtected && !this.vram.trapping;
   }
 
   /** The tracked range, or null. */
@@ -198,6 +212,7 @@ export class Hypervisor implements SecondStageFaultHandler {
       if (!region) {
         region = this.dirtyLog.open('vram', firstPfn, nr, this.rearmed);
         this.vram = region;
+        if (this.trap) this.dirtyLog.setTrapping(region, true);
         this.lastDirtyAt = this.now();
         this.bumpGen();
       }
@@ -212,7 +227,8 @@ export class Hypervisor implements SecondStageFaultHandler {
 
       const now = this.now();
       if (dirty > 0) this.lastDirtyAt = now;
-      else if (this.idleDrop && !region.writeProtected && now - this.lastDirtyAt >= IDLE_DROP_MS) this.drop(region);
+      else if (this.idleDrop && !this.trap && !region.writeProtected && now - this.lastDirtyAt >= IDLE_DROP_MS)
+        this.drop(region);
       return ok(bitmap);
     } finally {
       this.leave();
@@ -228,7 +244,7 @@ export class Hypervisor implements SecondStageFaultHandler {
       Atomics.store(this.stats.i32, I32.HV_IDLE_DROP, on ? 1 : 0);
       if (on)
         this.lastDirtyAt = this.now(); // two idle seconds from now, not from some past moment
-      else if (this.vram?.writeProtected) {
+      else if (this.vram?.writeProtected && !this.vram.trapping) {
         this.dirtyLog.unprotect(this.vram);
         Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
       }
@@ -239,19 +255,55 @@ export class Hypervisor implements SecondStageFaultHandler {
   }
 
   /**
+   * Trap mode on or off (live, at any moment). On: the tracked range (now, and any range tracked
+   * later) is write-protected and every guest write to it faults once (see "Trap mode" above); a
+   * drop in force becomes trapping. Off: write access comes back; with the idle drop on, its
+   * two-second clock starts now. Nothing pending is lost either way: protecting harvests first, and
+   * a trapped write is pending before it completes.
+   */
+  setTrapWrites(on: boolean): void {
+    if (on === this.trap) return;
+    this.enter();
+    try {
+      this.trap = on;
+      Atomics.store(this.stats.i32, I32.HV_TRAP, on ? 1 : 0);
+      if (this.vram) {
+        this.dirtyLog.setTrapping(this.vram, on);
+        Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
+      }
+      if (!on) this.lastDirtyAt = this.now();
+      this.bumpGen();
+    } finally {
+      this.leave();
+    }
+  }
+
+  /**
    * The MMU's second-stage write fault (an entry without P2M_W). A write to a range the idle drop
-   * protected re-arms tracking and is retried; anything else without write access (ROM) is dropped.
+   * protected re-arms tracking and is retried; a write to a trapped range is recorded and let
+   * through once; anything else without write access (ROM) is dropped. Its time goes to
+   * F64.HV_FAULT_MS as well as HV_MS.
    */
   onWriteViolation(gfn: number): S2Verdict {
+    const outer = this.timedDepth === 0;
     this.enter();
     try {
       this.count(F64.HV_S2_FAULTS, 1);
-      if (this.dirtyLog.onWriteFault(gfn)) return S2Verdict.RETRY;
+      const region = this.vram;
+      const pendingBefore = region?.pendingCount ?? 0;
+      const verdict = this.dirtyLog.onWriteFault(gfn);
+      if (verdict === S2Verdict.WRITE_ONCE) {
+        // Rule 1 of the dirty generation: the frame went clean → dirty (at most once per call).
+        if (region && region.pendingCount !== pendingBefore) this.bumpGen();
+        return verdict;
+      }
+      if (verdict !== null) return verdict;
       // Defensive: the entry became writable meanwhile; the walk will succeed.
       if ((this.p2m.entries[gfn] & P2M_W) !== 0) return S2Verdict.RETRY;
       return S2Verdict.DISCARD;
     } finally {
-      this.leave();
+      const ms = this.leave();
+      if (outer) this.stats.f64[F64.HV_FAULT_MS] += ms;
     }
   }
 
@@ -265,7 +317,11 @@ export class Hypervisor implements SecondStageFaultHandler {
     if (bar === null || length <= 0) return;
     const first = offset >>> PAGE_SHIFT;
     const end = Math.min(this.vramFrames, (offset + length + PAGE_SIZE - 1) >>> PAGE_SHIFT);
-    for (let i = first; i < end; i++) this.p2m.setDirty(bar + i);
+    for (let i = first; i < end; i++) {
+      // A protected range (trap mode, idle drop) is not harvested: mark the frame pending directly.
+      if (this.dirtyLog.markIfProtected(bar + i)) this.bumpGen();
+      else this.p2m.setDirty(bar + i);
+    }
   }
 
   /** Machine reset: tracking stops (the client's next call starts it again, all dirty). */
@@ -316,7 +372,11 @@ export class Hypervisor implements SecondStageFaultHandler {
     if (this.timedDepth++ === 0) this.timedSince = performance.now();
   }
 
-  private leave(): void {
-    if (--this.timedDepth === 0) this.stats.f64[F64.HV_MS] += performance.now() - this.timedSince;
+  /** Ends a timed section; returns the ms it added to HV_MS (0 when nested). */
+  private leave(): number {
+    if (--this.timedDepth !== 0) return 0;
+    const ms = performance.now() - this.timedSince;
+    this.stats.f64[F64.HV_MS] += ms;
+    return ms;
   }
 }

@@ -12,8 +12,10 @@
  *    and cache the translation read-only.
  *  - write miss (or a write hitting a read-only TLB entry): entry without P2M_W → call
  *    `s2.onWriteViolation(gfn)`: RETRY = walk the p2m again (the hypervisor fixed the entry), DISCARD
- *    = the write completes with no effect (ROM). With P2M_W: `p2m.setDirty(gfn)` *before* the write
- *    completes, then cache the translation writable. Never set P2M_D any other way: setDirty is how
+ *    = the write completes with no effect (ROM), WRITE_ONCE = this one access goes through to the
+ *    entry's machine frame but the translation is *not* cached writable (trap mode: the next write
+ *    faults again). With P2M_W: `p2m.setDirty(gfn)` *before* the write completes, then cache the
+ *    translation writable. Never set P2M_D any other way: setDirty is how
  *    the hypervisor learns, at the moment it happens, that a tracked frame became dirty.
  *  - `invalidateWritableMappings(firstGfn, nr)` drops write permission from every cached translation
  *    to those frames (every linear alias), and from any "last page" shortcut the fast path keeps.
@@ -40,6 +42,13 @@ export const S2Verdict = {
   RETRY: 0,
   /** Drop the write (ROM): the instruction completes with no effect on memory. */
   DISCARD: 1,
+  /**
+   * Let this one write through to the entry's machine frame (the hypervisor has recorded it), but
+   * leave the entry read-only and cache no writable translation: the next write faults again. The
+   * trap display mode's verdict (the design Xen 3.3 rejected: a trap on every guest video write).
+   * P2M_D is not set: the hypervisor recorded the write itself, before answering.
+   */
+  WRITE_ONCE: 2,
 } as const;
 export type S2Verdict = (typeof S2Verdict)[keyof typeof S2Verdict];
 
