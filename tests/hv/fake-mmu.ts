@@ -3,7 +3,8 @@
  * (linear page → gfn) and a TLB that honours the contract of p2m.ts exactly — a translation is
  * cached writable only after P2m.setDirty, a write hit on a writable entry touches memory without
  * looking at the p2m (the fast path), and invalidateWritableMappings drops write permission from
- * every alias of the frames.
+ * every alias of the frames. A WRITE_ONCE verdict (trap mode) lets the one write through and
+ * caches nothing writable, as src/machine/cpu/mmu.ts does.
  */
 import {
   P2M_MFN_MASK,
@@ -24,10 +25,11 @@ interface TlbEntry {
 export class FakeMmu {
   readonly pageTable = new Map<number, number>();
   readonly tlb = new Map<number, TlbEntry>();
-  /** Slow-path walks, second-stage faults seen, writes discarded. */
+  /** Slow-path walks, second-stage faults seen, writes discarded, writes let through once. */
   walks = 0;
   s2Faults = 0;
   discarded = 0;
+  writtenOnce = 0;
 
   constructor(
     private readonly u8: Uint8Array,
@@ -57,8 +59,14 @@ export class FakeMmu {
       if ((e & P2M_R) === 0) return;
       if ((e & P2M_W) === 0) {
         this.s2Faults++;
-        if (this.s2.onWriteViolation(gfn) === S2Verdict.DISCARD) {
+        const verdict = this.s2.onWriteViolation(gfn);
+        if (verdict === S2Verdict.DISCARD) {
           this.discarded++;
+          return;
+        }
+        if (verdict === S2Verdict.WRITE_ONCE) {
+          this.writtenOnce++;
+          this.u8[(e & P2M_MFN_MASK) * 4096 + off] = value; // no TLB entry: the next write faults again
           return;
         }
         continue; // RETRY: walk the p2m again

@@ -19,7 +19,7 @@ function rng(seed: number) {
 
 describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () => {
   for (const seed of [1, 0xc0ffee, 20261125])
-    it(`seed ${seed}: every written page is in the next bitmap and no unwritten page ever is`, () => {
+    it(`seed ${seed}: every written page is in the next bitmap and no unwritten page ever is; switching trap ↔ dirty ↔ dirty-idle at random, every write to a tracked page faults exactly once while trapping`, () => {
       const rand = rng(seed);
       const memory = new MachineMemory(4, 8);
       const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
@@ -46,14 +46,25 @@ describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () 
       let writes = 0;
       let calls = 0;
       let barMoves = 0;
+      let trappedWrites = 0;
+      let modeSwitches = 0;
 
       const write = () => {
         // Mostly a hot region (like a scrolling terminal), sometimes anywhere, sometimes the alias.
         const k = rand(10);
         const page = k < 6 ? first + rand(Math.min(nr + 8, frames - first)) : k < 9 ? rand(frames) : 100 + rand(64);
         const off = rand(4096);
-        if (k === 9) mmu.write8(((ALIAS + page - 100) << PAGE_SHIFT) + off, rand(256));
-        else mmu.write8(((LIN + page) << PAGE_SHIFT) + off, rand(256));
+        const value = rand(256);
+        const faults = mmu.s2Faults;
+        if (k === 9) mmu.write8(((ALIAS + page - 100) << PAGE_SHIFT) + off, value);
+        else mmu.write8(((LIN + page) << PAGE_SHIFT) + off, value);
+        const tracked = calls > 0 && page >= first && page < first + nr; // tracking starts with the first call
+        if (hv.trapWrites && tracked) {
+          trappedWrites++;
+          if (mmu.s2Faults - faults !== 1)
+            throw new Error(`write ${writes} to page ${page}: ${mmu.s2Faults - faults} faults`);
+        }
+        if (memory.vram[page * 4096 + off] !== value) throw new Error(`write ${writes} to page ${page} did not land`);
         written.add(page);
         writes++;
       };
@@ -92,7 +103,13 @@ describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () 
           fresh = true;
           call();
         } else if (c === 5 && rand(10) === 0) hv.setIdleDrop(!hv.idleDropEnabled);
-        else if (c === 7 && rand(20) === 0) {
+        else if (c === 8 && rand(10) === 0) {
+          // The display mode changes: trap, dirty or dirty-idle, as the page's control does it.
+          const mode = rand(3);
+          hv.setTrapWrites(mode === 0);
+          hv.setIdleDrop(mode === 2);
+          modeSwitches++;
+        } else if (c === 7 && rand(20) === 0) {
           // The guest moves PCI BAR0 and remaps its windows: tracking follows, nothing is lost.
           bar = bar === bars[0] ? bars[1] : bars[0];
           barMoves++;
@@ -113,5 +130,7 @@ describe('no lost writes (randomized, fake MMU honouring the p2m contract)', () 
       expect(stats.f64[F64.HV_REARMS]).toBeGreaterThan(0);
       expect(stats.f64[F64.HV_TLB_INVALIDATED]).toBeGreaterThan(0);
       expect(barMoves).toBeGreaterThan(0);
+      expect(modeSwitches).toBeGreaterThan(0);
+      expect(trappedWrites).toBeGreaterThan(1000);
     });
 });
