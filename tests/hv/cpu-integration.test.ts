@@ -24,6 +24,7 @@ import type { InterruptController } from '../../src/machine/bus';
 /** The CPU's face as far as these tests use it. */
 interface CpuFace {
   readonly tlb: WritableMappingInvalidator;
+  readonly halted: boolean;
   enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
   run(maxInstructions: number): unknown;
 }
@@ -35,6 +36,7 @@ type CpuClass = new (env: {
   pic: InterruptController;
   s2: SecondStageFaultHandler;
   tsc: () => number;
+  blockThreshold?: number;
 }) => CpuFace;
 
 const CPU_MODULE = '../../src/machine/cpu/cpu';
@@ -70,7 +72,11 @@ const ALIAS_LIN = 0x7000_0000;
 const ALIAS_FIRST = 100;
 const ALIAS_COUNT = 64;
 
-function rig() {
+/**
+ * `code` runs at CODE (default WRITER); `blockThreshold` as CpuEnv's (1: every block compiled on
+ * its first execution, -1: interpreted only). Second-stage faults are counted per guest frame.
+ */
+function rig(code: number[] = WRITER, blockThreshold?: number) {
   const memory = new MachineMemory(4, 8);
   const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
   const clock = { ms: 0 };
@@ -79,20 +85,27 @@ function rig() {
   hv.p2m.map(0, 0, ramFrames, P2M_R | P2M_W);
   const bar = VRAM_BAR_DEFAULT >>> PAGE_SHIFT;
   hv.setVramBar(bar);
+  const faultsAt = new Map<number, number>();
   const cpu = new Cpu!({
     memory,
     p2m: hv.p2m,
     io: new IoBus(),
     mmio: new MmioBus(),
     pic: { hasInterrupt: () => false, acknowledge: () => 0 },
-    s2: hv,
+    s2: {
+      onWriteViolation: (gfn) => {
+        faultsAt.set(gfn, (faultsAt.get(gfn) ?? 0) + 1);
+        return hv.onWriteViolation(gfn);
+      },
+    },
     tsc: () => 0,
+    blockThreshold,
   });
   hv.attachTlb(cpu.tlb);
 
   const dv = new DataView(memory.sab);
   const le = (addr: number, v: number) => dv.setUint32(addr, v >>> 0, true);
-  memory.u8.set(WRITER, CODE);
+  memory.u8.set(code, CODE);
   // Page tables: identity for the first 4 MiB, VRAM at VRAM_LIN, the alias window at ALIAS_LIN.
   const PRESENT_RW = 0x3;
   let nextPt = PD + 0x1000;
@@ -134,7 +147,16 @@ function rig() {
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
     return r.value;
   };
-  return { memory, stats, clock, hv, cpu, bar, start, progress, runUntil, track };
+  /** Run until HLT. */
+  const runToHlt = () => {
+    for (let steps = 0; !cpu.halted; steps++) {
+      if (steps > 1000) throw new Error('the guest did not halt');
+      cpu.run(100_000);
+    }
+  };
+  /** The page directory and the page tables, as bytes (the guest's A/D bits live there). */
+  const pageTables = () => memory.u8.slice(PD, nextPt);
+  return { memory, stats, clock, hv, cpu, bar, start, progress, runUntil, runToHlt, track, faultsAt, pageTables, dv };
 }
 
 function bits(bitmap: Uint8Array): number[] {
@@ -252,3 +274,177 @@ describe.skipIf(!cpuPresent)('dirty tracking with the real CPU and MMU', () => {
     expect(r.stats.f64[F64.HV_IDLE_DROPS] + r.stats.f64[F64.HV_TLB_INVALIDATED]).toBeGreaterThan(0);
   });
 });
+
+/**
+ * Trap mode's guest: paging on as WRITER, then EBX picks one store form, EBP is the value, ESI/EDI/ECX
+ * the string registers:
+ *
+ *   1015: mov %ebp,%eax; cld; cmp $1..7,%ebx; je …; hlt
+ *   103c: rep stosl; hlt          (1)   103f: rep stosb; hlt   (2)
+ *   1042: rep movsb; hlt          (3)   1045: rep movsl; hlt   (4)
+ *   1048: mov %eax,(%edi); add $4,%edi; inc %eax; dec %ecx; jnz 1048; hlt   (5: a compiled block's inline store)
+ *   1052: mov %eax,(%edi); hlt    (6)   1055: mov %ax,(%edi); hlt   (7)
+ * (assembled with `as --32`, linked at 0x1000; the first 21 bytes are WRITER's)
+ */
+const STORES = [
+  0xb8, 0x00, 0x00, 0x01, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0,
+  0xeb, 0x00, 0x89, 0xe8, 0xfc, 0x83, 0xfb, 0x01, 0x74, 0x1f, 0x83, 0xfb, 0x02, 0x74, 0x1d, 0x83, 0xfb, 0x03, 0x74,
+  0x1b, 0x83, 0xfb, 0x04, 0x74, 0x19, 0x83, 0xfb, 0x05, 0x74, 0x17, 0x83, 0xfb, 0x06, 0x74, 0x1c, 0x83, 0xfb, 0x07,
+  0x74, 0x1a, 0xf4, 0xf3, 0xab, 0xf4, 0xf3, 0xaa, 0xf4, 0xf3, 0xa4, 0xf4, 0xf3, 0xa5, 0xf4, 0x89, 0x07, 0x83, 0xc7,
+  0x04, 0x40, 0x49, 0x75, 0xf7, 0xf4, 0x89, 0x07, 0xf4, 0x66, 0x89, 0x07, 0xf4,
+];
+const STOSD = 1;
+const STOSB = 2;
+const MOVSB = 3;
+const MOVSD = 4;
+const STORE_LOOP = 5;
+const STORE32 = 6;
+const STORE16 = 7;
+/** RAM the MOVS forms copy from (identity-mapped). */
+const SRC = 0x30000;
+
+for (const [how, threshold] of [
+  ['interpreted', -1],
+  ['compiled', 1],
+] as const)
+  describe.skipIf(!cpuPresent)(`trap mode with the real CPU and MMU (${how})`, () => {
+    /** A trapping rig over VRAM pages [0, 64), the guest about to run store form `form`. */
+    const trapRig = (form: number, regs: Record<string, number>) => {
+      const r = rig(STORES, threshold);
+      r.hv.setTrapWrites(true);
+      r.track(r.bar, 64);
+      r.cpu.enterProtectedModeFlat(CODE, { ebx: form, ...regs });
+      return r;
+    };
+    const faults = (r: ReturnType<typeof rig>) => r.stats.f64[F64.HV_S2_FAULTS];
+
+    it('REP STOSD across three tracked pages: one fault per dword stored, every page reported, VRAM filled', () => {
+      const n = 1024 + 20;
+      const r = trapRig(STOSD, { edi: vram(10, 4096 - 40), ecx: n, ebp: 0x11223344 });
+      r.runToHlt();
+      expect(faults(r)).toBe(n);
+      expect(bits(r.track(r.bar, 64))).toEqual([10, 11, 12]);
+      const v = new DataView(r.memory.sab, r.memory.layout.vramOffset);
+      const start = 11 * 4096 - 40;
+      for (let i = 0; i < n; i++) expect(v.getUint32(start + i * 4, true)).toBe(0x11223344);
+      expect([v.getUint32(start - 4, true), v.getUint32(start + n * 4, true)]).toEqual([0, 0]);
+    });
+
+    it('REP STOSB from a tracked page into an untracked one: faults only for the tracked bytes', () => {
+      const r = trapRig(STOSB, { edi: vram(63, 4096 - 100), ecx: 300, ebp: 0x5a });
+      r.runToHlt();
+      expect(faults(r)).toBe(100);
+      expect([...r.faultsAt]).toEqual([[r.bar + 63, 100]]);
+      expect(bits(r.track(r.bar, 64))).toEqual([63]);
+      expect(r.memory.vram.subarray(63 * 4096 - 100 + 4096, 64 * 4096 + 200).every((b) => b === 0x5a)).toBe(true);
+    });
+
+    it('REP MOVSB and REP MOVSD from RAM across tracked pages: one fault per element moved', () => {
+      for (const [form, n, size] of [
+        [MOVSB, 5000, 1],
+        [MOVSD, 2000, 4],
+      ] as const) {
+        const r = trapRig(form, { esi: SRC, edi: vram(20, 4000), ecx: n });
+        const src = Uint8Array.from({ length: n * size }, (_, i) => (i * 7 + 3) & 255);
+        r.memory.u8.set(src, SRC);
+        r.runToHlt();
+        expect(faults(r), `size ${size}`).toBe(n);
+        expect(bits(r.track(r.bar, 64)), `size ${size}`).toEqual([20, 21, 22]);
+        expect(r.memory.vram.slice(20 * 4096 + 4000, 20 * 4096 + 4000 + n * size)).toEqual(src);
+      }
+    });
+
+    it('a loop of dword stores (the block compiler inlines them): one fault per store', () => {
+      const n = 3000;
+      const r = trapRig(STORE_LOOP, { edi: vram(40), ecx: n, ebp: 1000 });
+      r.runToHlt();
+      expect(faults(r)).toBe(n);
+      expect(bits(r.track(r.bar, 64))).toEqual([40, 41, 42]);
+      const v = new DataView(r.memory.sab, r.memory.layout.vramOffset);
+      for (let i = 0; i < n; i += 97) expect(v.getUint32(40 * 4096 + i * 4, true)).toBe(1000 + i);
+    });
+
+    it('a store crossing from a tracked page into an untracked one faults on the tracked page only', () => {
+      const r = trapRig(STORE32, { edi: vram(63, 4094), ebp: 0x44332211 });
+      r.runToHlt();
+      expect([...r.faultsAt.keys()]).toEqual([r.bar + 63]);
+      expect(bits(r.track(r.bar, 64))).toEqual([63]);
+      expect(Array.from(r.memory.vram.subarray(64 * 4096 - 2, 64 * 4096 + 2))).toEqual([0x11, 0x22, 0x33, 0x44]);
+    });
+
+    it('a store crossing from an untracked page into a tracked one faults on the tracked page only', () => {
+      const r = rig(STORES, threshold);
+      r.hv.setTrapWrites(true);
+      r.track(r.bar + 1, 63); // page 0 untracked
+      r.cpu.enterProtectedModeFlat(CODE, { ebx: STORE16, edi: vram(0, 4095), ebp: 0xbbaa });
+      r.runToHlt();
+      expect([...r.faultsAt.keys()]).toEqual([r.bar + 1]);
+      expect(bits(r.track(r.bar + 1, 63))).toEqual([0]);
+      expect(Array.from(r.memory.vram.subarray(4095, 4097))).toEqual([0xaa, 0xbb]);
+    });
+
+    it("the guest's own page tables get the same A/D bits in trap mode as in dirty mode", () => {
+      const tables: Uint8Array[] = [];
+      for (const trap of [false, true]) {
+        const r = rig(STORES, threshold);
+        r.hv.setTrapWrites(trap);
+        r.track(r.bar, 64);
+        r.cpu.enterProtectedModeFlat(CODE, { ebx: STORE_LOOP, edi: vram(5, 8), ecx: 2000, ebp: 7 });
+        r.runToHlt();
+        expect(faults(r)).toBe(trap ? 2000 : 0);
+        tables.push(r.pageTables());
+        // The PTEs of VRAM pages 5 and 6 (in the first VRAM page table, after PD and the low table) have A and D.
+        const vramPt = PD + 0x2000;
+        for (const page of [5, 6]) expect(r.dv.getUint32(vramPt + page * 4, true) & 0x60).toBe(0x60);
+        expect(r.dv.getUint32(vramPt + 7 * 4, true) & 0x60).toBe(0);
+      }
+      expect(tables[1]).toEqual(tables[0]);
+    });
+
+    it('switching trap ↔ dirty ↔ dirty-idle between slices of a store loop loses no write', () => {
+      let x = 0x9e3779b9;
+      const rand = (k: number) => {
+        x ^= x << 13;
+        x >>>= 0;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        x >>>= 0;
+        return x % k;
+      };
+      const n = 40_000; // dwords: pages 0–39 in order, so "written so far" is EDI's progress
+      const r = rig(STORES, threshold);
+      r.track(r.bar, 64);
+      r.cpu.enterProtectedModeFlat(CODE, { ebx: STORE_LOOP, edi: vram(0), ecx: n, ebp: 1 });
+      const vramDv = new DataView(r.memory.sab, r.memory.layout.vramOffset);
+      /** Dwords stored so far: the first that still holds 0 (the loop stores 1, 2, 3, …). */
+      let done = 0;
+      const stored = () => {
+        while (done < n && vramDv.getUint32(done * 4, true) !== 0) done++;
+        return done;
+      };
+      let before = 0;
+      let switches = 0;
+      while (!r.cpu.halted) {
+        r.cpu.run(1 + rand(5000));
+        const mode = rand(4);
+        if (mode < 3) {
+          r.hv.setTrapWrites(mode === 0);
+          r.hv.setIdleDrop(mode === 2);
+          switches++;
+        }
+        r.clock.ms += rand(20) === 0 ? IDLE_DROP_MS : rand(50);
+        const now = stored();
+        const b = bits(r.track(r.bar, 64));
+        // Pages holding dwords [before, now) must all be reported; nothing past the last one may be.
+        const firstPage = before >> 10;
+        const lastPage = (Math.max(now, 1) - 1) >> 10;
+        if (now > before)
+          for (let p = firstPage; p <= lastPage; p++) expect(b, `pages ${firstPage}–${lastPage}`).toContain(p);
+        for (const p of b) expect(p).toBeLessThanOrEqual(now >> 10);
+        before = now;
+      }
+      expect(stored()).toBe(n);
+      expect(switches).toBeGreaterThan(10);
+      expect(r.stats.f64[F64.HV_S2_FAULTS]).toBeGreaterThan(1000);
+    });
+  });
