@@ -5,9 +5,10 @@
  * drop to engage), then over one window records the meter's own figures (the same the page
  * shows) and the browser's thread times through the DevTools protocol.
  *
- * Prints a table (with the poll / dirty-idle ratio per workload) and writes
- * bench-results/display.json (an array of records) and bench-results/display.svg (a chart of the
- * ioemu's cost per workload and mode, log scale).
+ * Prints a table (with the poll / dirty-idle ratio per workload, and what trap mode costs the
+ * guest) and writes bench-results/display.json (an array of records) and, per VRAM size,
+ * bench-results/display-NMiB.svg (the ioemu's cost per workload and mode, log scale) and
+ * bench-results/display-mips-NMiB.svg (the guest's MIPS per workload and mode: trap's price).
  *
  * Options: --seconds N (window, default 10), --warmup N (default 5), --workloads a,b
  * --modes a,b --vram 8,64 --hz 30 --port 4174.
@@ -28,7 +29,7 @@ const arg = (name: string, dflt: string): string => {
 const SECONDS = Number(arg('seconds', '10'));
 const WARMUP = Number(arg('warmup', '5'));
 const WORKLOADS = arg('workloads', 'static,clock,typing,scroll,sprite,plasma').split(',');
-const MODES = arg('modes', 'poll,dirty,dirty-idle').split(',');
+const MODES = arg('modes', 'poll,dirty,dirty-idle,trap').split(',');
 const VRAMS = arg('vram', '8,64').split(',').map(Number);
 const HZ = Number(arg('hz', '30'));
 const PORT = Number(arg('port', '4174'));
@@ -46,6 +47,8 @@ const AVERAGED = [
   'dirtyPagesPerRefresh',
   'tilesPerRefresh',
   'hvPagesScannedPerS',
+  'hvFaultsPerS',
+  'hvUsPerFault',
 ] as const satisfies readonly (keyof MeterSample)[];
 
 export type DisplayRecord = { workload: string; mode: string; vramMiB: number } & Record<
@@ -126,6 +129,9 @@ function table(records: DisplayRecord[]): string {
     'dirty pg',
     'tiles',
     'hv scans/s',
+    'hv share',
+    'faults/s',
+    'µs/fault',
   ];
   const rows = records.map((r) => [
     r.workload,
@@ -143,9 +149,15 @@ function table(records: DisplayRecord[]): string {
     fmt(r.dirtyPagesPerRefresh, 1),
     fmt(r.tilesPerRefresh, 1),
     fmt(r.hvPagesScannedPerS, 0),
+    `${fmt(hvShare(r), 1)} %`,
+    fmt(r.hvFaultsPerS, 0),
+    r.hvFaultsPerS > 0 ? fmt(r.hvUsPerFault, 2) : '–',
   ]);
   return textTable(head, rows, 2);
 }
+
+/** The hypervisor's share of the worker's busy time (hypervisor + guest): where trap mode's cost shows. */
+const hvShare = (r: DisplayRecord) => (100 * r.hvPct) / Math.max(r.hvPct + r.guestPct, 1e-9);
 
 function ratios(records: DisplayRecord[]): string[] {
   const out: string[] = [];
@@ -155,6 +167,12 @@ function ratios(records: DisplayRecord[]): string[] {
       const d = records.find((r) => r.workload === w && r.mode === 'dirty-idle' && r.vramMiB === v);
       if (p && d)
         out.push(`${w} @ ${v} MiB: poll / dirty-idle ioemu = ${fmt(p.ioemuPct / Math.max(d.ioemuPct, 1e-6), 1)}×`);
+      const dd = records.find((r) => r.workload === w && r.mode === 'dirty' && r.vramMiB === v);
+      const t = records.find((r) => r.workload === w && r.mode === 'trap' && r.vramMiB === v);
+      if (dd && t)
+        out.push(
+          `${w} @ ${v} MiB: trap guest ${fmt(t.mips)} MIPS vs dirty ${fmt(dd.mips)} (${fmt(t.mips / Math.max(dd.mips, 1e-6), 2)}×), hv share ${fmt(hvShare(t), 1)} %, ${fmt(t.hvFaultsPerS, 0)} faults/s at ${fmt(t.hvUsPerFault, 2)} µs`,
+        );
     }
   return out;
 }
@@ -187,18 +205,36 @@ function targets(records: DisplayRecord[]): string[] {
   return out;
 }
 
-/** A grouped bar chart (log scale) of the ioemu's % of a core, per workload and mode, as SVG. */
-function chart(records: DisplayRecord[], vramMiB: number, title: string): string {
+/** What a chart shows: a record field, its axis, and a log (ioemu %) or linear (MIPS) scale. */
+interface ChartMetric {
+  key: 'ioemuPct' | 'mips';
+  axis: string;
+  unit: string;
+  log: boolean;
+}
+const IOEMU_CHART: ChartMetric = { key: 'ioemuPct', axis: 'ioemu, % of one core (log)', unit: '%', log: true };
+const MIPS_CHART: ChartMetric = { key: 'mips', axis: 'guest MIPS', unit: 'MIPS', log: false };
+
+/** A grouped bar chart of one metric per workload and mode, as SVG. */
+function chart(records: DisplayRecord[], vramMiB: number, title: string, metric = IOEMU_CHART): string {
   const W = 760;
   const H = 340;
   const L = 60;
   const B = 50;
   const T = 40;
-  const colors: Record<string, string> = { poll: '#d9534f', dirty: '#f0ad4e', 'dirty-idle': '#5cb85c' };
-  const lo = 0.001;
-  const hi = 100;
+  const colors: Record<string, string> = {
+    poll: '#d9534f',
+    dirty: '#f0ad4e',
+    'dirty-idle': '#5cb85c',
+    trap: '#8e44ad',
+  };
+  const lo = metric.log ? 0.001 : 0;
+  const top = Math.max(...records.filter((r) => r.vramMiB === vramMiB).map((r) => r[metric.key]), 1);
+  const hi = metric.log ? 100 : 10 ** Math.ceil(Math.log10(top));
   const y = (v: number) =>
-    T + (H - T - B) * (1 - (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
+    metric.log
+      ? T + (H - T - B) * (1 - (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)))
+      : T + (H - T - B) * (1 - v / hi);
   const groupW = (W - L - 20) / WORKLOADS.length;
   const barW = (groupW * 0.8) / MODES.length;
   const parts: string[] = [
@@ -206,22 +242,23 @@ function chart(records: DisplayRecord[], vramMiB: number, title: string): string
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${title}</text>`,
   ];
-  for (let e = -3; e <= 2; e++) {
-    const yy = y(10 ** e);
+  const ticks = metric.log ? [-3, -2, -1, 0, 1, 2].map((e) => 10 ** e) : [0, 0.2, 0.4, 0.6, 0.8, 1].map((f) => f * hi);
+  for (const v of ticks) {
+    const yy = y(v);
     parts.push(`<line x1="${L}" x2="${W - 20}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
-    parts.push(`<text x="${L - 6}" y="${yy + 4}" text-anchor="end">${10 ** e}</text>`);
+    parts.push(`<text x="${L - 6}" y="${yy + 4}" text-anchor="end">${+v.toPrecision(3)}</text>`);
   }
   parts.push(
-    `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">ioemu, % of one core (log)</text>`,
+    `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">${metric.axis}</text>`,
   );
   WORKLOADS.forEach((w, i) => {
     const gx = L + i * groupW + groupW * 0.1;
     MODES.forEach((m, j) => {
       const r = records.find((x) => x.workload === w && x.mode === m && x.vramMiB === vramMiB);
       if (!r) return;
-      const yy = y(r.ioemuPct);
+      const yy = y(r[metric.key]);
       parts.push(
-        `<rect x="${gx + j * barW}" y="${yy}" width="${barW - 2}" height="${H - B - yy}" fill="${colors[m] ?? '#888'}"><title>${w} ${m}: ${r.ioemuPct.toFixed(3)} %</title></rect>`,
+        `<rect x="${gx + j * barW}" y="${yy}" width="${barW - 2}" height="${H - B - yy}" fill="${colors[m] ?? '#888'}"><title>${w} ${m}: ${r[metric.key].toFixed(3)} ${metric.unit}</title></rect>`,
       );
     });
     parts.push(`<text x="${gx + groupW * 0.4}" y="${H - B + 16}" text-anchor="middle">${w}</text>`);
@@ -274,7 +311,7 @@ async function main(): Promise<void> {
           const r = await measureCell(page, w, m, v);
           records.push(r);
           console.log(
-            `  ${w.padEnd(7)} ${m.padEnd(10)} ${String(v).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %`,
+            `  ${w.padEnd(7)} ${m.padEnd(10)} ${String(v).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %, ${fmt(r.mips)} MIPS, ${fmt(r.hvFaultsPerS, 0)} faults/s`,
           );
         }
     const b2 = await measureBlank(page);
@@ -293,12 +330,24 @@ async function main(): Promise<void> {
   mkdirSync('bench-results', { recursive: true });
   writeFileSync('bench-results/display.json', `${JSON.stringify(records, null, 1)}\n`);
   if (blank.length) writeFileSync('bench-results/display-blank.json', `${JSON.stringify({ blank }, null, 1)}\n`);
-  for (const v of VRAMS)
+  for (const v of VRAMS) {
     writeFileSync(
       `bench-results/display-${v}MiB.svg`,
       chart(records, v, `ioemu cost per workload and display mode, ${v} MiB VRAM, ${HZ} Hz (${date.slice(0, 10)})`),
     );
-  console.log(`\nwrote bench-results/display.json and bench-results/display-{${VRAMS.join(',')}}MiB.svg`);
+    writeFileSync(
+      `bench-results/display-mips-${v}MiB.svg`,
+      chart(
+        records,
+        v,
+        `guest MIPS per workload and display mode, ${v} MiB VRAM, ${HZ} Hz (${date.slice(0, 10)})`,
+        MIPS_CHART,
+      ),
+    );
+  }
+  console.log(
+    `\nwrote bench-results/display.json, bench-results/display-{${VRAMS.join(',')}}MiB.svg and display-mips-{${VRAMS.join(',')}}MiB.svg`,
+  );
 }
 
 main().catch((e) => {

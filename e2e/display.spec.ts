@@ -1,11 +1,12 @@
 import { expect, test } from '@playwright/test';
 import { measureThreadTimes } from '../bench/cdp-threads';
+import { F64, I32 } from '../src/shared/layout';
 import { boot, checkFrame, serial, setDisplayMode } from './lib';
 
 test.describe('the display', () => {
   test('in every display mode, and across switches, the canvas equals VRAM (stress workload)', async ({ page }) => {
     await boot(page, 'workload=stress&mode=poll');
-    for (const mode of ['poll', 'dirty', 'dirty-idle', 'poll', 'dirty-idle'] as const) {
+    for (const mode of ['poll', 'dirty', 'dirty-idle', 'trap', 'poll', 'trap', 'dirty-idle'] as const) {
       await setDisplayMode(page, mode);
       await page.waitForTimeout(400);
       for (let k = 0; k < 2; k++) {
@@ -66,6 +67,46 @@ test.describe('the page', () => {
     await expect(page.getByLabel('Workload')).toHaveValue('sprite');
     await expect(page.getByLabel('Clock period')).toHaveValue('5');
     await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm?.refresher()?.mode)).toBe('poll');
+  });
+
+  test('trap mode: selectable in the page and by URL, the hypervisor traps, the meter shows faults and their cost', async ({
+    page,
+  }) => {
+    await boot(page, 'workload=sprite&mode=dirty');
+    await page.locator('input[name="mode"][value="trap"]').check();
+    await expect.poll(() => new URL(page.url()).searchParams.get('mode')).toBe('trap');
+    const hv = () =>
+      page.evaluate(
+        ([trapWord, faultSlot]) => {
+          const h = (globalThis as any).__hvm;
+          return { trap: Atomics.load(h.stats.i32, trapWord), faults: h.stats.f64[faultSlot] as number };
+        },
+        [I32.HV_TRAP, F64.HV_S2_FAULTS] as const,
+      );
+    await expect.poll(async () => (await hv()).trap).toBe(1);
+    const a = await hv();
+    await expect.poll(async () => (await hv()).faults, { timeout: 10_000 }).toBeGreaterThan(a.faults + 1000);
+    // The meter's rows: faults per second and hypervisor time per fault, measured in trap mode.
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() => {
+            const s = (globalThis as any).__hvm.samples().at(-1);
+            return s?.mode === 'trap' ? s.hvFaultsPerS : 0;
+          }),
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThan(100);
+    await expect(page.locator('cpu-meter')).toContainText('second-stage faults');
+    await expect(page.locator('cpu-meter')).toContainText('hypervisor time per fault');
+    const f = await checkFrame(page);
+    expect(f.mismatches, f.detail).toBe(0);
+    // The URL restores it; leaving trap mode gives VRAM its write access back.
+    await page.goto(new URL(page.url()).pathname + new URL(page.url()).search);
+    await expect(page.locator('input[name="mode"][value="trap"]')).toBeChecked();
+    await expect.poll(async () => (await hv()).trap, { timeout: 30_000 }).toBe(1);
+    await setDisplayMode(page, 'dirty');
+    await expect.poll(async () => (await hv()).trap).toBe(0);
   });
 
   test('a workload the guest switches to (key 4, a COM1 command) shows in the control, the URL and the meter', async ({

@@ -3,6 +3,7 @@
  * it, and the idle drop engages and lets go as the hypervisor contract says.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { F64, I32 } from '../src/shared/layout';
 import { boot, checkFrame, serial, setDisplayMode } from './lib';
 
 const hv = (page: Page) =>
@@ -65,6 +66,54 @@ test('1,000 refreshes pixel-exact: stress across all modes, an idle drop and its
     `${(await hv(page)).refreshes - start} refreshes, ${frames} frames compared, ${mismatches} mismatching pixels`,
   );
   expect(mismatches).toBe(0);
+});
+
+test('trap mode: 1,000 refreshes pixel-exact while every VRAM write faults, with switches to the other modes and back', async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  await boot(page, 'workload=sprite&mode=trap');
+  const trapState = () =>
+    page.evaluate(
+      ([trapWord, faultSlot]) => {
+        const h = (globalThis as any).__hvm;
+        return {
+          trap: Atomics.load(h.stats.i32, trapWord),
+          faults: h.stats.f64[faultSlot] as number,
+          refreshes: h.refresher().counters.refreshes as number,
+        };
+      },
+      [I32.HV_TRAP, F64.HV_S2_FAULTS] as const,
+    );
+  await expect.poll(async () => (await trapState()).trap).toBe(1);
+  const start = await trapState();
+  let frames = 0;
+  const sample = async (what: string, n: number, gapMs = 400) => {
+    for (let k = 0; k < n; k++) {
+      await page.waitForTimeout(gapMs);
+      const f = await checkFrame(page);
+      frames++;
+      expect(f.mismatches, `${what} #${k} (${f.width}x${f.height}x${f.bpp}, start ${f.start}): ${f.detail}`).toBe(0);
+    }
+  };
+  await sample('sprite/trap', 5);
+  for (const w of ['stress', 'scroll', 'pan'] as const) {
+    await serial(page, `workload ${w}`);
+    await sample(`${w}/trap`, 4);
+  }
+  // Live switches with the guest writing: into each other mode and back to trap.
+  for (const mode of ['dirty', 'trap', 'dirty-idle', 'trap', 'poll', 'trap'] as const) {
+    await setDisplayMode(page, mode);
+    await sample(`pan/${mode}`, 2, 300);
+  }
+  await serial(page, 'workload stress');
+  while ((await trapState()).refreshes - start.refreshes < 1000) await sample('stress/trap tail', 1, 1000);
+  const end = await trapState();
+  expect(end.trap).toBe(1);
+  expect(end.faults - start.faults).toBeGreaterThan(100_000); // the guest paid: a fault per VRAM store
+  console.log(
+    `trap: ${end.refreshes - start.refreshes} refreshes, ${frames} frames exact, ${end.faults - start.faults} faults`,
+  );
 });
 
 test('idle drop: with a slow clock in dirty + idle drop, the display sleeps (no refresh, no scan) and wakes on the tick', async ({

@@ -132,7 +132,7 @@ export async function checkFrame(page: Page, resume = true): Promise<FrameCheck>
 }
 
 /** Switch the display mode through the page's own radio buttons. */
-export async function setDisplayMode(page: Page, mode: 'poll' | 'dirty' | 'dirty-idle'): Promise<void> {
+export async function setDisplayMode(page: Page, mode: 'poll' | 'dirty' | 'dirty-idle' | 'trap'): Promise<void> {
   await page.locator(`input[name="mode"][value="${mode}"]`).check();
   await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm.refresher().mode)).toBe(mode);
 }

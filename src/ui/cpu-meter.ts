@@ -389,6 +389,8 @@ export class CpuMeter extends LitElement {
         ${row('pages dirty', null, f(s?.dirtyPagesPerRefresh, 1), '/refresh')}
         ${row('tiles repainted', null, f(s?.tilesPerRefresh, 1), '/refresh')}
         ${row('hypervisor page scans', null, f(s?.hvPagesScannedPerS, 0), '/s')}
+        ${row('second-stage faults', null, f(s?.hvFaultsPerS, 0), '/s')}
+        ${row('hypervisor time per fault', null, f(s?.hvUsPerFault, 2), 'µs')}
         <tr>
           <th>idle drop</th>
           <td

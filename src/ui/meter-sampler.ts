@@ -33,6 +33,10 @@ export interface MeterSample {
   hypercallsPerS: number;
   /** Pages the hypervisor scanned per second (0 once the idle drop engaged). */
   hvPagesScannedPerS: number;
+  /** Second-stage faults per second (trap mode: one per guest store to the tracked range). */
+  hvFaultsPerS: number;
+  /** Hypervisor µs per second-stage fault over the window (0 when none was taken): what each costs the guest. */
+  hvUsPerFault: number;
   /** The hypervisor's idle drop at the end of the window: off, armed (on, VRAM writable) or engaged (VRAM write-protected). */
   idleDrop: 'off' | 'armed' | 'engaged';
   /** The machine at the end of the window: running, paused (by the page), or stopped (exited, halted, crashed). */
@@ -103,6 +107,8 @@ export class MeterSampler {
       tilesPerRefresh: per(now.io.tilesRepainted - p.io.tilesRepainted),
       hypercallsPerS: w > 0 ? (1000 * (now.io.hypercalls - p.io.hypercalls)) / w : 0,
       hvPagesScannedPerS: w > 0 ? (1000 * d(F64.HV_PAGES_SCANNED)) / w : 0,
+      hvFaultsPerS: w > 0 ? (1000 * d(F64.HV_S2_FAULTS)) / w : 0,
+      hvUsPerFault: d(F64.HV_S2_FAULTS) > 0 ? (1000 * d(F64.HV_FAULT_MS)) / d(F64.HV_S2_FAULTS) : 0,
       idleDrop:
         !stats || !Atomics.load(stats.i32, I32.HV_IDLE_DROP)
           ? 'off'

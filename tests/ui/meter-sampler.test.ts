@@ -92,6 +92,31 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     expect(s.guestPct).toBe(0);
   });
 
+  it('trap mode: faults per second and hypervisor µs per fault, from HV_S2_FAULTS and HV_FAULT_MS', () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const sampler = new MeterSampler();
+    const io = newIoemuCounters();
+    const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
+    Atomics.store(stats.i32, I32.STATE, RunState.RUNNING);
+    sampler.sample(io, 0, stats, { ...label, mode: 'trap' });
+    now += 1000;
+    stats.f64[F64.PUBLISHED_AT_MS] = now; // the worker publishes as the page looks
+    expect(sampler.sample(io, 0, stats, { ...label, mode: 'trap' })!.hvUsPerFault).toBe(0); // no fault: no cost figure
+    now += 2000;
+    stats.f64[F64.PUBLISHED_AT_MS] = now;
+    stats.f64[F64.HV_S2_FAULTS] = 400_000;
+    stats.f64[F64.HV_FAULT_MS] = 600;
+    stats.f64[F64.HV_MS] = 610;
+    const s = sampler.sample(io, 0, stats, { ...label, mode: 'trap' })!;
+    expect(s.hvFaultsPerS).toBeCloseTo(200_000);
+    expect(s.hvUsPerFault).toBeCloseTo(1.5);
+    expect(s.hvPct).toBeCloseTo(30.5);
+    expect(samplesToCsv([s]).split('\n')[0].split(',')).toEqual(
+      expect.arrayContaining(['hvFaultsPerS', 'hvUsPerFault']),
+    );
+  });
+
   it('starts a new window instead of differencing counters of another machine or refresher', () => {
     let now = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
@@ -144,6 +169,8 @@ describe('the meter draws only what moved', () => {
     tilesPerRefresh: 0,
     hypercallsPerS: 0,
     hvPagesScannedPerS: 0,
+    hvFaultsPerS: 0,
+    hvUsPerFault: 0,
     idleDrop: 'engaged',
     machine: 'running',
   };
