@@ -79,6 +79,7 @@ test.describe('the page', () => {
       page.evaluate(
         ([trapWord, faultSlot]) => {
           const h = (globalThis as any).__hvm;
+          if (!h?.stats) return { trap: -1, faults: 0 }; // the page is still loading
           return { trap: Atomics.load(h.stats.i32, trapWord), faults: h.stats.f64[faultSlot] as number };
         },
         [I32.HV_TRAP, F64.HV_S2_FAULTS] as const,
