@@ -11,10 +11,12 @@
  * bench-results/display-mips-NMiB.svg (the guest's MIPS per workload and mode: trap's price).
  *
  * Options: --seconds N (window, default 10), --warmup N (default 5), --workloads a,b
- * --modes a,b --vram 8,64 --hz 30 --port 4174.
+ * --modes a,b --vram 8,64 --hz 30 --port 4174 --merge FILE (start from the records of an earlier
+ * bench-results/display.json, replacing the cells measured again: e.g. re-measure a few cells with
+ * a longer warm-up and print the whole table).
  */
 import { cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { withPreview } from './preview';
 import { textTable } from './table';
@@ -33,6 +35,7 @@ const MODES = arg('modes', 'poll,dirty,dirty-idle,trap').split(',');
 const VRAMS = arg('vram', '8,64').split(',').map(Number);
 const HZ = Number(arg('hz', '30'));
 const PORT = Number(arg('port', '4174'));
+const MERGE = arg('merge', '');
 
 /** The meter's figures that a cell averages over its window's one-second samples. */
 const AVERAGED = [
@@ -69,6 +72,8 @@ export type DisplayRecord = { workload: string; mode: string; vramMiB: number } 
      */
     tabExceptWorkerPct: number | null;
     windowS: number;
+    /** Seconds from the first picture to the window (cells merged from several runs may differ). */
+    warmupS: number;
   };
 
 type Sample = Record<string, number | string>;
@@ -97,6 +102,7 @@ async function measureCell(page: Page, workload: string, mode: string, vramMiB: 
     cdpWorkerPct: (100 * cdp.workerCpuMs) / cdp.windowMs,
     tabExceptWorkerPct: tab ? tab.tabExceptWorkerPct : null,
     windowS: cdp.windowMs / 1000,
+    warmupS: WARMUP,
   };
 }
 
@@ -109,6 +115,12 @@ async function measureBlank(page: Page): Promise<number | null> {
   await page.waitForTimeout(SECONDS * 1000);
   return tabCpu(a, tabSnapshot()).tabExceptWorkerPct;
 }
+
+/** The workloads, modes and VRAM sizes the records hold (a merged file may hold more than this run measured). */
+const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
+const workloadsOf = (rs: DisplayRecord[]) => distinct(rs.map((r) => r.workload));
+const modesOf = (rs: DisplayRecord[]) => distinct(rs.map((r) => r.mode));
+const vramsOf = (rs: DisplayRecord[]) => distinct(rs.map((r) => r.vramMiB));
 
 const fmt = (v: number, d = 2) => (v >= 100 ? v.toFixed(0) : v.toFixed(d));
 
@@ -161,8 +173,8 @@ const hvShare = (r: DisplayRecord) => (100 * r.hvPct) / Math.max(r.hvPct + r.gue
 
 function ratios(records: DisplayRecord[]): string[] {
   const out: string[] = [];
-  for (const v of VRAMS)
-    for (const w of WORKLOADS) {
+  for (const v of vramsOf(records))
+    for (const w of workloadsOf(records)) {
       const p = records.find((r) => r.workload === w && r.mode === 'poll' && r.vramMiB === v);
       const d = records.find((r) => r.workload === w && r.mode === 'dirty-idle' && r.vramMiB === v);
       if (p && d)
@@ -235,8 +247,10 @@ function chart(records: DisplayRecord[], vramMiB: number, title: string, metric 
     metric.log
       ? T + (H - T - B) * (1 - (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)))
       : T + (H - T - B) * (1 - v / hi);
-  const groupW = (W - L - 20) / WORKLOADS.length;
-  const barW = (groupW * 0.8) / MODES.length;
+  const workloads = workloadsOf(records);
+  const modes = modesOf(records);
+  const groupW = (W - L - 20) / workloads.length;
+  const barW = (groupW * 0.8) / modes.length;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -251,9 +265,9 @@ function chart(records: DisplayRecord[], vramMiB: number, title: string, metric 
   parts.push(
     `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">${metric.axis}</text>`,
   );
-  WORKLOADS.forEach((w, i) => {
+  workloads.forEach((w, i) => {
     const gx = L + i * groupW + groupW * 0.1;
-    MODES.forEach((m, j) => {
+    modes.forEach((m, j) => {
       const r = records.find((x) => x.workload === w && x.mode === m && x.vramMiB === vramMiB);
       if (!r) return;
       const yy = y(r[metric.key]);
@@ -263,7 +277,7 @@ function chart(records: DisplayRecord[], vramMiB: number, title: string, metric 
     });
     parts.push(`<text x="${gx + groupW * 0.4}" y="${H - B + 16}" text-anchor="middle">${w}</text>`);
   });
-  MODES.forEach((m, j) => {
+  modes.forEach((m, j) => {
     parts.push(`<rect x="${L + j * 120}" y="${H - 22}" width="12" height="12" fill="${colors[m] ?? '#888'}"/>`);
     parts.push(`<text x="${L + j * 120 + 16}" y="${H - 12}">${m}</text>`);
   });
@@ -296,7 +310,7 @@ function wholeTab(records: DisplayRecord[], blank: number[]): string[] {
 }
 
 async function main(): Promise<void> {
-  const records: DisplayRecord[] = [];
+  const records: DisplayRecord[] = MERGE ? (JSON.parse(readFileSync(MERGE, 'utf8')) as DisplayRecord[]) : [];
   const blank: number[] = [];
   const exe = await withPreview('bench:display', PORT, async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -309,7 +323,9 @@ async function main(): Promise<void> {
       for (const w of WORKLOADS)
         for (const m of MODES) {
           const r = await measureCell(page, w, m, v);
-          records.push(r);
+          const old = records.findIndex((x) => x.workload === w && x.mode === m && x.vramMiB === v);
+          if (old >= 0) records[old] = r;
+          else records.push(r);
           console.log(
             `  ${w.padEnd(7)} ${m.padEnd(10)} ${String(v).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %, ${fmt(r.mips)} MIPS, ${fmt(r.hvFaultsPerS, 0)} faults/s`,
           );
@@ -330,7 +346,7 @@ async function main(): Promise<void> {
   mkdirSync('bench-results', { recursive: true });
   writeFileSync('bench-results/display.json', `${JSON.stringify(records, null, 1)}\n`);
   if (blank.length) writeFileSync('bench-results/display-blank.json', `${JSON.stringify({ blank }, null, 1)}\n`);
-  for (const v of VRAMS) {
+  for (const v of vramsOf(records)) {
     writeFileSync(
       `bench-results/display-${v}MiB.svg`,
       chart(records, v, `ioemu cost per workload and display mode, ${v} MiB VRAM, ${HZ} Hz (${date.slice(0, 10)})`),
