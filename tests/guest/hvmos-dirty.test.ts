@@ -86,6 +86,40 @@ describe('hvmos under dirty-VRAM tracking', () => {
     expect(g.serial).toContain('hvmos: workload static\nhvmos: workload clock\n');
   });
 
+  it('trap mode: the guest draws the same screen and the same pages are reported as in dirty mode; it pays a fault per store', () => {
+    // The icount clock makes the run a function of the instructions retired: a fault costs host
+    // time, not guest time, so both runs must agree byte for byte.
+    const run = (trap: boolean) => {
+      const g = new Guest('workload=sprite seed=3 exit=2');
+      expect(g.m.setTrapWrites(trap).ok).toBe(true);
+      const reports: number[][] = [];
+      g.runUntil(800);
+      const first = g.m.stats.i32[I32.VBE_BAR0] >>> 12;
+      g.m.trackDirtyVram(first, 768);
+      for (let t = 800; t < 1500; t += 1000 / 30) {
+        g.runUntil(t);
+        const r = g.m.trackDirtyVram(first, 768);
+        if (!r.ok) throw new Error(r.message);
+        const pages: number[] = [];
+        for (let i = 0; i < 768; i++) if (r.value[i >> 3] & (1 << (i & 7))) pages.push(i);
+        reports.push(pages);
+      }
+      const screen = g.m.memory.vram.slice(0, 768 * 4096);
+      const faults = g.m.stats.f64[F64.HV_S2_FAULTS];
+      expect(g.runToExit()).toBe(exitStatus(EXIT_OK));
+      g.destroy();
+      return { reports, screen, faults };
+    };
+    const dirty = run(false);
+    const trap = run(true);
+    expect(trap.reports).toEqual(dirty.reports);
+    expect(trap.reports.flat().length).toBeGreaterThan(20);
+    expect(Buffer.from(trap.screen).equals(Buffer.from(dirty.screen))).toBe(true);
+    expect(dirty.faults).toBe(0);
+    // At least one store per pixel row of the sprite the reports name, each a fault.
+    expect(trap.faults).toBeGreaterThan(trap.reports.flat().length * 16);
+  });
+
   it('clock with tick=3: the idle drop engages between redraws, and each redraw faults write access back', () => {
     const g = new Guest('workload=clock tick=3 exit=10');
     const i32 = g.m.stats.i32;
