@@ -12,6 +12,9 @@
  *   mipsTrackingOff, mipsTrackingOn  — guest instructions per host µs over the whole run
  *   trackingOverheadPct              — (mipsTrackingOff / mipsTrackingOn − 1) × 100   (bar: ≤ 3)
  *   hvPct                            — hypervisor time (F64.HV_MS) as % of the tracked run's host time
+ *   trap: { mips, slowdown, faultsPerS, usPerFault, hvPct } — the same client with the hypervisor
+ *     in trap mode (every store to the displayed range faults), over a tenth of the guest time
+ *     (it runs that much slower): the cost the seed's design moved onto the guest, without a browser
  *
  * Options: --kernel FILE (default public/guest/hvmos.elf), --workload NAME (scroll), --seconds S
  * of guest time per run (3), --rounds N (3), --hz H (30).
@@ -56,6 +59,10 @@ const periodMs = 1000 / Number(opts.hz);
 
 interface Run {
   tracking: boolean;
+  /** Trap mode (the tracked range write-protected, a fault per store). */
+  trap: boolean;
+  faults: number;
+  faultMs: number;
   hostMs: number;
   instructions: number;
   mips: number;
@@ -78,6 +85,7 @@ interface Subject {
   /** The displayed range in guest frames, page-aligned, as the ioemu computes it (null: no mode yet). */
   displayedRange(): { first: number; nr: number } | null;
   trackDirtyVram(first: number, nr: number): Result<Uint8Array>;
+  setTrapWrites(on: boolean): void;
   destroy(): void;
 }
 
@@ -112,6 +120,7 @@ function machineSubject(image: ArrayBuffer): Subject {
       return { first, nr: Math.ceil((bar + start + bytes) / PAGE_SIZE) - first };
     },
     trackDirtyVram: (first, nr) => m.trackDirtyVram(first, nr),
+    setTrapWrites: (on) => void m.setTrapWrites(on),
     destroy: () => m.destroy(),
   };
 }
@@ -166,6 +175,7 @@ async function bareCpuSubject(): Promise<Subject> {
     instructions: () => c.instructions,
     displayedRange: () => ({ first: bar, nr: (640 * 480 * 4) / PAGE_SIZE }),
     trackDirtyVram: (first, nr) => hv.trackDirtyVram(first, nr),
+    setTrapWrites: (on) => hv.setTrapWrites(on),
     destroy: () => {},
   };
 }
@@ -202,12 +212,14 @@ const SCROLL_GUEST = [
   0xab, 0xeb, 0xdc,
 ];
 
-async function runOnce(make: () => Subject | Promise<Subject>, tracking: boolean): Promise<Run> {
+async function runOnce(make: () => Subject | Promise<Subject>, tracking: boolean, trap = false): Promise<Run> {
   const s = await make();
   const f64 = s.stats.f64;
+  s.setTrapWrites(trap);
+  const seconds = trap ? guestSeconds / 10 : guestSeconds;
   let nextCall = 0;
   const t0 = performance.now();
-  while (s.machineTimeMs() < guestSeconds * 1000) {
+  while (s.machineTimeMs() < seconds * 1000) {
     s.slice();
     const now = s.machineTimeMs();
     if (!tracking || now < nextCall) continue;
@@ -222,6 +234,9 @@ async function runOnce(make: () => Subject | Promise<Subject>, tracking: boolean
   const hypercalls = f64[F64.HV_HYPERCALLS];
   const run: Run = {
     tracking,
+    trap,
+    faults: f64[F64.HV_S2_FAULTS],
+    faultMs: f64[F64.HV_FAULT_MS],
     hostMs,
     instructions,
     mips: instructions / hostMs / 1000,
@@ -317,17 +332,20 @@ async function main(): Promise<void> {
     const probe = await make();
     subject = probe.name;
     probe.destroy();
-    for (let k = 0; k < rounds; k++)
+    for (let k = 0; k < rounds; k++) {
       for (const tracking of k % 2 ? [true, false] : [false, true]) runs.push(await runOnce(make, tracking));
+      runs.push(await runOnce(make, true, true));
+    }
   } catch (e) {
     console.error(`bench:hv: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   }
   console.log(`bench:hv: ${subject}${why ? ` (the toy guest could not run: ${why})` : ''}`);
-  const best = (tracking: boolean) =>
-    runs.filter((r) => r.tracking === tracking).reduce((a, b) => (b.mips > a.mips ? b : a));
+  const best = (tracking: boolean, trap = false) =>
+    runs.filter((r) => r.tracking === tracking && r.trap === trap).reduce((a, b) => (b.mips > a.mips ? b : a));
   const off = best(false);
   const on = best(true);
+  const trap = best(true, true);
   const result = {
     subject,
     guestSecondsPerRun: guestSeconds,
@@ -343,18 +361,31 @@ async function main(): Promise<void> {
     pagesDirty: on.pagesDirty,
     dirtyPagesPerCall: round(on.dirtyPerCall, 1),
     tlbInvalidated: on.tlbInvalidated,
-    runs: runs.map((r) => ({ tracking: r.tracking, mips: round(r.mips, 2), hostMs: round(r.hostMs, 1) })),
+    trap: {
+      mips: round(trap.mips, 2),
+      slowdown: round(on.mips / trap.mips, 1),
+      faultsPerS: Math.round((1000 * trap.faults) / trap.hostMs),
+      usPerFault: round((1000 * trap.faultMs) / Math.max(trap.faults, 1), 3),
+      hvPct: round((trap.hvMs / trap.hostMs) * 100, 1),
+    },
+    runs: runs.map((r) => ({
+      tracking: r.tracking,
+      trap: r.trap,
+      mips: round(r.mips, 2),
+      hostMs: round(r.hostMs, 1),
+    })),
     perCallUs,
   };
   console.table(
     runs.map((r) => ({
-      tracking: r.tracking ? 'on (30 Hz)' : 'off',
+      tracking: r.trap ? 'trap (30 Hz)' : r.tracking ? 'on (30 Hz)' : 'off',
       'host ms': round(r.hostMs, 1),
       MIPS: round(r.mips, 2),
       'hv ms': round(r.hvMs, 2),
       calls: r.hypercalls,
       'dirty/call': round(r.dirtyPerCall, 1),
       'TLB inval': r.tlbInvalidated,
+      faults: r.faults,
     })),
   );
   console.table({
@@ -362,6 +393,11 @@ async function main(): Promise<void> {
     'MIPS, tracking on (best)': result.mipsTrackingOn,
     'tracking overhead %': result.trackingOverheadPct,
     'hypervisor % of host time': result.hvPct,
+    'MIPS, trap mode (best)': result.trap.mips,
+    'trap slowdown vs tracking on': result.trap.slowdown,
+    'trap: faults/s': result.trap.faultsPerS,
+    'trap: hypervisor µs per fault': result.trap.usPerFault,
+    'trap: hypervisor % of host time': result.trap.hvPct,
   });
   writeResult(result);
   console.log(`wrote bench-results/hv.json (bar: trackingOverheadPct ≤ 3 → ${result.trackingOverheadPct})`);
