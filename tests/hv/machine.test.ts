@@ -3,6 +3,7 @@ import { ErrorCode, type MachineConfig } from '../../src/shared/api';
 import { F64, I32, PAGE_SHIFT, VRAM_BAR_DEFAULT } from '../../src/shared/layout';
 import { Machine } from '../../src/machine/machine';
 import { PATTERN_HEIGHT, PATTERN_WIDTH } from '../../src/machine/pattern';
+import { P2M_W } from '../../src/machine/hv/p2m';
 
 const config: MachineConfig = { ramMiB: 8, vramMiB: 8, cmdline: '', clock: 'icount', image: 'pattern' };
 const BAR = VRAM_BAR_DEFAULT >>> PAGE_SHIFT;
@@ -51,6 +52,23 @@ describe('Machine: the hypercalls reach the hypervisor', () => {
     expect(Atomics.load(m.stats.i32, I32.HV_IDLE_DROP)).toBe(1);
     expect(m.setIdleDrop(false).ok).toBe(true);
     expect(Atomics.load(m.stats.i32, I32.HV_IDLE_DROP)).toBe(0);
+    m.destroy();
+  });
+
+  it('setTrapWrites switches trap mode, publishes it in I32.HV_TRAP, keeps it over a reset, and refuses a non-boolean', () => {
+    const m = make();
+    expect(m.setTrapWrites(true).ok).toBe(true);
+    expect(Atomics.load(m.stats.i32, I32.HV_TRAP)).toBe(1);
+    m.trackDirtyVram(BAR, VISIBLE);
+    expect(m.hv.p2m.entries[BAR] & P2M_W).toBe(0); // the tracked range is write-protected
+    m.reset();
+    m.trackDirtyVram(BAR, VISIBLE); // tracking starts again, trapping again
+    expect(m.hv.p2m.entries[BAR] & P2M_W).toBe(0);
+    expect(m.setTrapWrites(false).ok).toBe(true);
+    expect(Atomics.load(m.stats.i32, I32.HV_TRAP)).toBe(0);
+    expect(m.hv.p2m.entries[BAR] & P2M_W).not.toBe(0);
+    const r = m.setTrapWrites('yes');
+    expect(!r.ok && r.code).toBe(ErrorCode.EINVAL);
     m.destroy();
   });
 
