@@ -100,6 +100,7 @@ test.describe('the page', () => {
       .toBeGreaterThan(100);
     await expect(page.locator('cpu-meter')).toContainText('second-stage faults');
     await expect(page.locator('cpu-meter')).toContainText('hypervisor time per fault');
+    await expect(page.locator('cpu-meter')).toContainText('trap mode: every VRAM write faults');
     const f = await checkFrame(page);
     expect(f.mismatches, f.detail).toBe(0);
     // The URL restores it; leaving trap mode gives VRAM its write access back.

@@ -397,7 +397,13 @@ export class CpuMeter extends LitElement {
             colspan="2"
             title="Xen 3.3's idle drop: after two seconds without a write the hypervisor write-protects VRAM and stops scanning"
           >
-            ${s?.idleDrop === 'engaged' ? 'engaged: VRAM write-protected' : (s?.idleDrop ?? '–')}
+            ${
+              s?.hvTrap
+                ? 'off (trap mode: every VRAM write faults)'
+                : s?.idleDrop === 'engaged'
+                  ? 'engaged: VRAM write-protected'
+                  : (s?.idleDrop ?? '–')
+            }
           </td>
         </tr>
       </table>

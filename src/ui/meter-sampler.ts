@@ -41,6 +41,8 @@ export interface MeterSample {
   idleDrop: 'off' | 'armed' | 'engaged';
   /** The machine at the end of the window: running, paused (by the page), or stopped (exited, halted, crashed). */
   machine: 'running' | 'paused' | 'stopped' | 'none';
+  /** Trap mode at the end of the window (I32.HV_TRAP): every guest write to the tracked VRAM faults. */
+  hvTrap: boolean;
 }
 
 interface Snapshot {
@@ -116,6 +118,7 @@ export class MeterSampler {
             ? 'engaged'
             : 'armed',
       machine: machineState(stats),
+      hvTrap: stats !== null && Atomics.load(stats.i32, I32.HV_TRAP) === 1,
     };
   }
 }
@@ -145,7 +148,7 @@ export function meterMoved(shown: MeterSample | null, s: MeterSample): boolean {
     return true;
   if (s.refreshHz > 0 || s.hypercallsPerS > 0 || s.hvPagesScannedPerS > 0 || s.ioemuPct > 0) return true;
   if (shown.refreshHz > 0 || shown.hypercallsPerS > 0 || shown.ioemuPct > 0) return true; // show it went quiet
-  if (s.idleDrop !== shown.idleDrop || s.machine !== shown.machine) return true;
+  if (s.idleDrop !== shown.idleDrop || s.machine !== shown.machine || s.hvTrap !== shown.hvTrap) return true;
   if (Math.abs(s.guestPct - shown.guestPct) > 1) return true;
   if (Math.abs(s.mips - shown.mips) > Math.max(1, 0.25 * shown.mips)) return true;
   return s.t - shown.t >= METER_HOLD_S;

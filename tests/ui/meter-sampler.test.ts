@@ -112,6 +112,10 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     expect(s.hvFaultsPerS).toBeCloseTo(200_000);
     expect(s.hvUsPerFault).toBeCloseTo(1.5);
     expect(s.hvPct).toBeCloseTo(30.5);
+    expect(s.hvTrap).toBe(false); // the word says whether the hypervisor traps, not the label
+    Atomics.store(stats.i32, I32.HV_TRAP, 1);
+    now += 1000;
+    expect(sampler.sample(io, 0, stats, { ...label, mode: 'trap' })!.hvTrap).toBe(true);
     expect(samplesToCsv([s]).split('\n')[0].split(',')).toEqual(
       expect.arrayContaining(['hvFaultsPerS', 'hvUsPerFault']),
     );
@@ -173,6 +177,7 @@ describe('the meter draws only what moved', () => {
     hvUsPerFault: 0,
     idleDrop: 'engaged',
     machine: 'running',
+    hvTrap: false,
   };
   const next = (patch: Partial<MeterSample>): MeterSample => ({ ...quiet, t: quiet.t + 1, ...patch });
 
