@@ -3559,6 +3559,11 @@ export class Cpu {
       this.loadSegProtected(SS, ss, GP, rpl);
       this.setCs(cs, lo, hi, rpl);
       this.reg32[ESP] = this.stackSize32 ? esp : (this.reg32[ESP] & ~0xffff) | (esp & 0xffff);
+      // RET imm16 releases the parameters from both stacks: the called procedure's before SS:ESP
+      // is popped, the calling procedure's after it is loaded (SDM vol. 2, RET,
+      // "RETURN-TO-OUTER-PRIVILEGE-LEVEL"; vol. 3, 5.8.6). The caller pushed them before the CALL
+      // through the gate, which copied them to the inner stack.
+      this.addSp(n);
       // Data segments the outer ring may not use become null (SDM vol. 2, RET).
       for (const s of [ES, DS, FS, GS]) {
         const a = this.segAttr[s];
