@@ -601,7 +601,7 @@ interface Outcome {
 }
 
 function run(rig: Rig, c: Case): { got: Outcome; want: Outcome } {
-  const cpu = rig.cpu as unknown as Cpu;
+  const cpu = rig.cpu;
   const { gdt, tssStacks } = prepare(rig, c);
   cpu.enterProtectedModeFlat(SETUP, { esp: 0x7f00 });
   cpu.run(SETUP_INSTRUCTIONS(c));
