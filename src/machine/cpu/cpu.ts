@@ -61,6 +61,48 @@ import {
   mulHigh,
 } from './flags';
 import {
+  CpuFault,
+  EAX,
+  ES,
+  NO_SEG,
+  DE,
+  DR6_BS,
+  DR6_BT,
+  DR6_RESET,
+  DR7_RESET,
+  LAR_TYPES,
+  LSL_TYPES,
+  TASK_JMP,
+  SoftInt,
+  signExtend,
+  ECX,
+  EDX,
+  EBX,
+  ESP,
+  EBP,
+  ESI,
+  EDI,
+  CS,
+  SS,
+  DS,
+  FS,
+  GS,
+  DB,
+  BP,
+  BR,
+  UD,
+  NM,
+  DF_,
+  TS,
+  NP,
+  SS_,
+  GP,
+  PF_,
+  TASK_CALL,
+  TASK_IRET,
+  TASK_INT,
+} from './arch';
+import {
   D_MAY_FAULT,
   D_STACK,
   D_SLOW,
@@ -164,50 +206,6 @@ export const BLOCK_THRESHOLD = 32;
 
 export const RunExit = { BUDGET: 0, HLT: 1, TRIPLE_FAULT: 2, STOPPED: 3 } as const;
 export type RunExit = (typeof RunExit)[keyof typeof RunExit];
-
-/** A guest exception raised inside an instruction (never leaves the CPU). */
-class CpuFault {
-  constructor(
-    readonly vector: number,
-    readonly errorCode: number, // -1: none
-  ) {}
-}
-
-const EAX = 0,
-  ECX = 1,
-  EDX = 2,
-  EBX = 3,
-  ESP = 4,
-  EBP = 5,
-  ESI = 6,
-  EDI = 7;
-const ES = 0,
-  CS = 1,
-  SS = 2,
-  DS = 3,
-  FS = 4,
-  GS = 5;
-const NO_SEG = -1;
-
-/** Exceptions (SDM vol. 3, table 6-1). */
-const DE = 0,
-  DB = 1,
-  BP = 3,
-  BR = 5,
-  UD = 6,
-  NM = 7,
-  DF_ = 8,
-  TS = 10,
-  NP = 11,
-  SS_ = 12,
-  GP = 13,
-  PF_ = 14;
-/** DR6.BS and DR6.BT: the #DB came from single-stepping, or from a task switch to a TSS with T = 1 (SDM vol. 3, 17.2.3). */
-const DR6_BS = 1 << 14;
-const DR6_BT = 1 << 15;
-/** DR6 and DR7 after RESET (SDM vol. 3, table 9-1): the reserved bits as the register reads them. */
-const DR6_RESET = 0xffff0ff0 | 0;
-const DR7_RESET = 0x400;
 
 /** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
 const MAY_FAULT = new Uint8Array(64);
@@ -4219,29 +4217,6 @@ export class Cpu {
         return;
     }
   }
-}
-
-/** System descriptor types LAR accepts (TSS 16/32 avail/busy, LDT, call and task gates) and LSL accepts. */
-const LAR_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 9) | (1 << 0xb) | (1 << 0xc);
-const LSL_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 9) | (1 << 0xb);
-
-/**
- * What starts a task switch: it decides the busy bits, EFLAGS.NT and the previous-task link
- * (SDM vol. 3, 7.3 and table 7-2). TASK_INT: an interrupt or exception through a task gate.
- */
-const TASK_JMP = 0,
-  TASK_CALL = 1,
-  TASK_IRET = 2,
-  TASK_INT = 3;
-
-/** INT n / INT3 / INTO: a trap with the return address after the instruction. */
-class SoftInt {
-  constructor(readonly vector: number) {}
-}
-
-/** The high 32 bits of the unsigned 64-bit product of two 32-bit values. */
-function signExtend(v: number, size: number): number {
-  return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
 }
 
 void PARITY;
