@@ -34,7 +34,7 @@ import {
   PRIV_MASK,
   PRIV_TSD,
 } from './decode-tables';
-import { Mmu, PageFault, PHYS_IO } from './mmu';
+import { PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
 import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
 import {
@@ -176,6 +176,7 @@ import {
   LZ_SHR,
   LZ_SAR,
 } from './decoded';
+import { CpuState } from './state';
 
 export interface CpuEnv {
   memory: MachineMemory;
@@ -244,153 +245,13 @@ function rd32(q: Uint8Array, k: number): number {
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
-export class Cpu {
-  readonly reg32 = new Int32Array(8);
-  private _eip = 0;
-  /**
-   * EFLAGS, lazily (hot path): `fl` holds every bit except, while `lz` ≠ 0, the six arithmetic
-   * flags, which are then those of the last ALU operation, kept as its kind (`lz`), operand size
-   * (`lzSize`) and operands/result (`lzv`: a, b, result as int32). `flags` (get/set) is the exact
-   * value; cond() and cfBit() answer from the lazy state without building it.
-   */
-  private fl = 2;
-  private lz = 0;
-  private lzSize = 4;
-  private readonly lzv = new Int32Array(3);
-  private get flags(): number {
-    if (this.lz !== 0) this.materialize();
-    return this.fl;
-  }
-  private set flags(v: number) {
-    this.fl = v;
-    this.lz = 0;
-  }
-  private materialize(): void {
-    const size = this.lzSize;
-    const mask = MASK[size];
-    const sign = SIGN[size];
-    const a = this.lzv[0] & mask;
-    const b = this.lzv[1] & mask;
-    const r = this.lzv[2] & mask;
-    let f = (r === 0 ? ZF : 0) | (r & sign ? SF : 0) | PARITY[r & 0xff];
-    switch (this.lz) {
-      case LZ_ADD:
-        if (size === 4 ? r >>> 0 < a >>> 0 : r < a) f |= CF;
-        if ((a ^ r) & (b ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
-        break;
-      case LZ_SUB:
-        if (size === 4 ? a >>> 0 < b >>> 0 : a < b) f |= CF;
-        if ((a ^ b) & (a ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
-        break;
-      case LZ_INC:
-        f |= this.fl & CF;
-        f |= (a ^ 1 ^ r) & AF;
-        if (r === (sign | 0) || (size === 4 && r >>> 0 === sign)) f |= OF;
-        break;
-      case LZ_DEC:
-        f |= this.fl & CF;
-        f |= (a ^ 1 ^ r) & AF;
-        if (a === (sign | 0) || (size === 4 && a >>> 0 === sign)) f |= OF;
-        break;
-      case LZ_SHL:
-      case LZ_SHR:
-      case LZ_SAR: {
-        // As shift(): CF = last bit out; OF = SHL: MSB(result) ^ CF, SHR: MSB(operand), SAR: 0.
-        const cf = this.cfBit();
-        f |= cf;
-        if (this.lz === LZ_SHL ? (r >>> 31) ^ cf : this.lz === LZ_SHR ? a >>> 31 : 0) f |= OF;
-        break;
-      }
-      default: // LZ_LOGIC: CF = OF = 0, AF undefined (0, as the host does)
-    }
-    this.fl = (this.fl & ~ARITH) | f;
-    this.lz = 0;
-  }
-  /** CF (0 or 1) without materializing the other flags. */
-  private cfBit(): number {
-    const lz = this.lz;
-    const v = this.lzv;
-    switch (lz) {
-      case LZ_ADD:
-      case LZ_SUB: {
-        const mask = MASK[this.lzSize];
-        const a = (v[0] & mask) >>> 0;
-        if (lz === LZ_ADD) return (v[2] & mask) >>> 0 < a ? 1 : 0;
-        return a < (v[1] & mask) >>> 0 ? 1 : 0;
-      }
-      case LZ_LOGIC:
-        return 0;
-      case LZ_SHL:
-        return (v[0] >>> (32 - v[1])) & 1;
-      case LZ_SHR:
-        return (v[0] >>> (v[1] - 1)) & 1;
-      case LZ_SAR:
-        return (v[0] >> (v[1] - 1)) & 1;
-      default: // none, INC, DEC: CF is in fl
-        return this.fl & CF;
-    }
-  }
-  readonly segSel = new Uint16Array(6);
-  readonly segBase = new Int32Array(6);
-  readonly segLimit = new Int32Array(6);
-  /** Descriptor access byte and flags (bits 8–15: access; bit 22: D/B). */
-  readonly segAttr = new Int32Array(6);
-  private gdtBase = 0;
-  private gdtLimit = 0xffff;
-  private idtBase = 0;
-  private idtLimit = 0x3ff;
-  private ldtSel = 0;
-  private ldtBase = 0;
-  private ldtLimit = 0;
-  private trSel = 0;
-  private trBase = 0;
-  private trLimit = 0;
-  private _cr0 = 0x60000010;
-  private _cr2 = 0;
-  private _cr4 = 0;
-  private readonly dr = new Int32Array(8);
-  private _cpl = 0;
-  private codeSize32 = false;
-  private stackSize32 = false;
-
-  instructions = 0;
-  private runEnd = 0;
-  halted = false;
-  private stopRequested = false;
-  private shadow = false;
-  readonly mmu: Mmu;
-  readonly tlb: Mmu;
-  /** The machine memory as bytes and as 32-bit words (aligned accesses). */
-  private readonly u8: Uint8Array;
-  private readonly mem32: Int32Array;
-
-  // The instruction being executed.
-  private start = 0;
-  private startEsp = 0;
-  private op32 = false;
-  private ad32 = false;
-  private seg = NO_SEG;
-  private rep = 0; // 0, 0xF2, 0xF3
-  private modrm = 0;
-  private ea = 0; // linear address of a memory operand
-  private readonly traceRing = new Int32Array(64);
-  private tracePos = 0;
-
-  /** See CpuEnv.externalCodeWrites. */
-  private readonly externalWrites: boolean;
-
-  constructor(private readonly env: CpuEnv) {
-    this.externalWrites = env.externalCodeWrites !== false;
+export class Cpu extends CpuState {
+  constructor(env: CpuEnv) {
+    super(env);
     this.blockThreshold = env.blockThreshold ?? BLOCK_THRESHOLD;
-    this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
-    this.u8 = env.memory.u8;
-    this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
     this.dCounts = new Int32Array((this.u8.length >>> 12) + 1);
     this.dEpochs = new Int32Array((this.u8.length >>> 12) + 1);
     this.codeLines = new Uint8Array((this.u8.length >>> 7) + 1);
-    this.tlb = this.mmu;
     this.reset();
   }
 
@@ -532,7 +393,7 @@ export class Cpu {
   }
 
   /** The instruction loop (hot path). */
-  private runInner(end: number): RunExit {
+  protected runInner(end: number): RunExit {
     const r = this.reg32;
     this.attention = 1;
     // EIP lives in `eip` here and in `_eip` elsewhere: written back before anything that reads
@@ -667,7 +528,7 @@ export class Cpu {
    * about to run. Returns a RunExit, or -1 to go on; leaves `attention` 0 when nothing is left to
    * watch.
    */
-  private events(): number {
+  protected events(): number {
     if (this.stopRequested) {
       this.stopRequested = false;
       return RunExit.STOPPED;
@@ -694,13 +555,6 @@ export class Cpu {
     this.attention = this.shadow || this.stopRequested || this.stepTrap || this.taskTrap ? 1 : 0;
     return -1;
   }
-  /** The instruction running began with EFLAGS.TF set: a #DB trap follows it (events()). */
-  private stepTrap = false;
-  /** A task switch entered a TSS with its T bit set: a #DB trap before the task's first instruction. */
-  private taskTrap = false;
-  /** Non-zero while stopRequested, shadow, halted or a #DB trap may be pending (see events()). */
-  private attention = 1;
-
   /** The last n instructions executed (up to 64), disassembled: `eip: bytes  text`, oldest first. */
   trace(n: number): string[] {
     const out: string[] = [];
@@ -724,7 +578,7 @@ export class Cpu {
    * tables without setting A/D bits, filling the TLB or touching devices (a translation like an
    * access would set PTE.A on a TLB miss: a trace must not change the guest).
    */
-  private peek(linear: number): number {
+  protected peek(linear: number): number {
     const o = this.mmu.probe(linear);
     return o === PHYS_IO ? -1 : this.u8[o];
   }
@@ -737,7 +591,7 @@ export class Cpu {
    * contributory, or #PF/contributory after #PF, is #DF; anything after a benign event (a software
    * INT n, an external interrupt, #UD …) is simply delivered; a fault while delivering #DF shuts down.
    */
-  private raise(vector: number, code: number, software: boolean, returnEip: number, depth = 0): boolean {
+  protected raise(vector: number, code: number, software: boolean, returnEip: number, depth = 0): boolean {
     let esp = this.reg32[ESP];
     const switches = this.taskSwitches;
     let second: CpuFault | PageFault;
@@ -773,7 +627,7 @@ export class Cpu {
     return this.raise(v2, c2, false, software ? this.start : returnEip, depth + 1);
   }
 
-  private tripleFault(): void {
+  protected tripleFault(): void {
     // Disassemble the last instructions while CS and paging are still the ones they ran under.
     this.shutdownTrace = this.trace(16);
     this.reset();
@@ -782,7 +636,7 @@ export class Cpu {
   /** The last instructions before the latest triple fault, disassembled before the reset. */
   shutdownTrace: string[] = [];
 
-  private deliver(vector: number, code: number, software: boolean, returnEip: number): void {
+  protected deliver(vector: number, code: number, software: boolean, returnEip: number): void {
     this.halted = false;
     if (!(this._cr0 & 1)) {
       // Real mode: the IVT (SDM vol. 3, 20.1.4).
@@ -863,14 +717,12 @@ export class Cpu {
     this.flags &= ~(TF | NT | RF | VM);
     this._eip = offset | 0;
   }
-  private trAttr = 0;
-
-  private pushGate(gate32: boolean, v: number): void {
+  protected pushGate(gate32: boolean, v: number): void {
     if (gate32) this.push32(v);
     else this.push16(v);
   }
 
-  private setCs(sel: number, lo: number, hi: number, cpl: number): void {
+  protected setCs(sel: number, lo: number, hi: number, cpl: number): void {
     this.markAccessed(sel, hi);
     this.segSel[CS] = (sel & 0xfffc) | cpl;
     this.segBase[CS] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
@@ -885,19 +737,19 @@ export class Cpu {
    * Loading a code or data segment sets its descriptor's accessed bit in the GDT or LDT (SDM vol.
    * 3, 3.4.5.1), before the register changes: a write that faults leaves nothing half done.
    */
-  private markAccessed(sel: number, hi: number): void {
+  protected markAccessed(sel: number, hi: number): void {
     if (hi & 0x100) return;
     const base = sel & 4 ? this.ldtBase : this.gdtBase;
     this.writeLin32(base + (sel & 0xfff8) + 4, hi | 0x100, false);
   }
 
-  private limitOf(lo: number, hi: number): number {
+  protected limitOf(lo: number, hi: number): number {
     const raw = (lo & 0xffff) | (hi & 0xf0000);
     return hi & (1 << 23) ? (raw << 12) | 0xfff : raw;
   }
 
   /** Reads the 8-byte descriptor of a selector; a selector beyond its table's limit → fault(sel). */
-  private readDescriptor(sel: number, vector: number): [number, number] {
+  protected readDescriptor(sel: number, vector: number): [number, number] {
     const index = sel & 0xfff8;
     const ldt = (sel & 4) !== 0;
     const base = ldt ? this.ldtBase : this.gdtBase;
@@ -906,7 +758,7 @@ export class Cpu {
     return [this.readLin32(base + index, false), this.readLin32(base + index + 4, false)];
   }
 
-  private setRealSeg(s: number, sel: number): void {
+  protected setRealSeg(s: number, sel: number): void {
     this.segSel[s] = sel;
     this.segBase[s] = sel << 4;
     if (this.segLimit[s] === 0) this.segLimit[s] = 0xffff;
@@ -918,7 +770,7 @@ export class Cpu {
   }
 
   /** MOV/POP to a segment register in protected mode (SDM vol. 2, MOV). */
-  private loadSegProtected(s: number, sel: number, vector: number, cpl: number): void {
+  protected loadSegProtected(s: number, sel: number, vector: number, cpl: number): void {
     if ((sel & 0xfffc) === 0) {
       if (s === SS) throw new CpuFault(vector === TS ? TS : GP, 0);
       this.segSel[s] = sel;
@@ -952,7 +804,7 @@ export class Cpu {
     this.segAttr[s] = hi & 0x00f0ff00;
   }
 
-  private loadSeg(s: number, sel: number): void {
+  protected loadSeg(s: number, sel: number): void {
     if (!(this._cr0 & 1) || this.fl & VM) this.setRealSeg(s, sel);
     else this.loadSegProtected(s, sel, GP, this._cpl);
     if (s === SS) {
@@ -963,29 +815,29 @@ export class Cpu {
 
   // ---- memory ------------------------------------------------------------------------------------
 
-  private get user(): boolean {
+  protected get user(): boolean {
     return this._cpl === 3;
   }
 
-  private readLin8(lin: number, user = this.user): number {
+  protected readLin8(lin: number, user = this.user): number {
     const o = this.mmu.translate(lin, false, user);
     if (o === PHYS_IO) return this.mmioRead(1) & 0xff;
     return this.u8[o];
   }
-  private mmioRead(size: AccessSize): number {
+  protected mmioRead(size: AccessSize): number {
     const v = this.env.mmio.read(this.mmu.lastPhys, size);
     this.bBreak = 1; // a device may have raised an interrupt or written memory: leave a compiled block
     if (this.externalWrites) this.codeChangedOutside();
     return v;
   }
-  private readLin16(lin: number, user = this.user): number {
+  protected readLin16(lin: number, user = this.user): number {
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin, user) | (this.readLin8(lin + 1, user) << 8);
     const o = this.mmu.translate(lin, false, user);
     if (o === PHYS_IO) return this.mmioRead(2) & 0xffff;
     const m = this.u8;
     return m[o] | (m[o + 1] << 8);
   }
-  private readLin32(lin: number, user = this.user): number {
+  protected readLin32(lin: number, user = this.user): number {
     if ((lin & 0xfff) > 0xffc) return this.readLin16(lin, user) | (this.readLin16(lin + 2, user) << 16);
     const o = this.mmu.translate(lin, false, user);
     if (o === PHYS_IO) return this.mmioRead(4) | 0;
@@ -994,13 +846,13 @@ export class Cpu {
     const m = this.u8;
     return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
   }
-  private writeLin8(lin: number, v: number, user = this.user): void {
+  protected writeLin8(lin: number, v: number, user = this.user): void {
     const o = this.mmu.translate(lin, true, user);
     if (o === PHYS_IO) return this.mmioWrite(1, v & 0xff);
     this.u8[o] = v;
     if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 1);
   }
-  private writeLin16(lin: number, v: number, user = this.user): void {
+  protected writeLin16(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) === 0xfff) {
       // Both pages are checked before either is written (no side effect on the first page).
       this.mmu.translate(lin + 1, true, user);
@@ -1015,7 +867,7 @@ export class Cpu {
     m[o + 1] = v >>> 8;
     if ((this.codeLines[o >>> 7] | this.codeLines[(o + 1) >>> 7]) !== 0) this.codeWritten(o, 2);
   }
-  private writeLin32(lin: number, v: number, user = this.user): void {
+  protected writeLin32(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) > 0xffc) {
       this.mmu.translate(lin, true, user);
       this.mmu.translate((lin | 0xfff) + 1, true, user);
@@ -1037,15 +889,15 @@ export class Cpu {
     if ((this.codeLines[o >>> 7] | this.codeLines[(o + 3) >>> 7]) !== 0) this.codeWritten(o, 4);
   }
   /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
-  private mmioWrite(size: AccessSize, v: number): void {
+  protected mmioWrite(size: AccessSize, v: number): void {
     this.env.mmio.write(this.mmu.lastPhys, size, v);
     this.bBreak = 1;
     if (this.externalWrites) this.codeChangedOutside();
   }
-  private readLin(lin: number, size: number): number {
+  protected readLin(lin: number, size: number): number {
     return size === 1 ? this.readLin8(lin) : size === 2 ? this.readLin16(lin) : this.readLin32(lin) >>> 0;
   }
-  private writeLin(lin: number, size: number, v: number): void {
+  protected writeLin(lin: number, size: number, v: number): void {
     if (size === 1) this.writeLin8(lin, v);
     else if (size === 2) this.writeLin16(lin, v);
     else this.writeLin32(lin, v);
@@ -1056,12 +908,12 @@ export class Cpu {
   // The code-page cache (hot path): the machine offset of the page instructions come from, valid
   // while the MMU's generation, the page and the privilege are unchanged. Code bytes are read from
   // memory on every fetch, so self-modifying code needs nothing more.
-  private fetchLpn = -1;
-  private fetchBase = 0;
-  private fetchGen = -1;
-  private fetchUser = false;
+  protected fetchLpn = -1;
+  protected fetchBase = 0;
+  protected fetchGen = -1;
+  protected fetchUser = false;
 
-  private fetch8(): number {
+  protected fetch8(): number {
     const lin = this.segBase[CS] + this._eip;
     let v: number;
     if (lin >>> 12 === this.fetchLpn && this.mmu.generation === this.fetchGen && this.user === this.fetchUser) {
@@ -1082,10 +934,10 @@ export class Cpu {
     this._eip = this.codeSize32 ? (this._eip + 1) | 0 : (this._eip + 1) & 0xffff;
     return v;
   }
-  private fetch16(): number {
+  protected fetch16(): number {
     return this.fetch8() | (this.fetch8() << 8);
   }
-  private fetch32(): number {
+  protected fetch32(): number {
     // Hot path: four bytes inside the cached code page in one go.
     const lin = this.segBase[CS] + this._eip;
     const off = lin & 0xfff;
@@ -1103,12 +955,12 @@ export class Cpu {
     }
     return this.fetch16() | (this.fetch16() << 16);
   }
-  private fetchImm(size: number): number {
+  protected fetchImm(size: number): number {
     return size === 1 ? this.fetch8() : size === 2 ? this.fetch16() : this.fetch32() >>> 0;
   }
 
   /** Decodes ModR/M (and SIB, displacement) and leaves the linear address in `ea` for memory. */
-  private decodeModrm(): void {
+  protected decodeModrm(): void {
     const modrm = this.fetch8();
     this.modrm = modrm;
     const mod = modrm >> 6;
@@ -1180,15 +1032,12 @@ export class Cpu {
     this.ea = (this.segBase[sreg] + off) | 0;
   }
 
-  private eaSeg = DS;
-  private eaOff = 0;
-
   /**
    * Segment checks of a memory operand in protected mode (SDM vol. 3, 5.3–5.6): a null selector,
    * writing a code or read-only segment, or an offset outside the limit (expand-down: at or below
    * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
    */
-  private checkSeg(sreg: number, off: number, size: number, write: boolean): void {
+  protected checkSeg(sreg: number, off: number, size: number, write: boolean): void {
     if (!(this._cr0 & 1) || this.fl & VM) {
       // Real and virtual-8086 mode: the limit alone, 0xFFFF unless protected mode left a larger one
       // (SDM vol. 3, 20.1.1): a word at offset 0xFFFF is #GP(0), #SS(0) through SS.
@@ -1209,40 +1058,40 @@ export class Cpu {
     } else if (last > limit >>> 0) throw new CpuFault(vector, 0);
   }
 
-  private get reg(): number {
+  protected get reg(): number {
     return (this.modrm >> 3) & 7;
   }
 
-  private getReg(r: number, size: number): number {
+  protected getReg(r: number, size: number): number {
     if (size === 4) return this.reg32[r] >>> 0;
     if (size === 2) return this.reg32[r] & 0xffff;
     return r < 4 ? this.reg32[r] & 0xff : (this.reg32[r - 4] >> 8) & 0xff;
   }
-  private setReg(r: number, size: number, v: number): void {
+  protected setReg(r: number, size: number, v: number): void {
     if (size === 4) this.reg32[r] = v;
     else if (size === 2) this.reg32[r] = (this.reg32[r] & ~0xffff) | (v & 0xffff);
     else if (r < 4) this.reg32[r] = (this.reg32[r] & ~0xff) | (v & 0xff);
     else this.reg32[r - 4] = (this.reg32[r - 4] & ~0xff00) | ((v & 0xff) << 8);
   }
   /** The r/m operand (after decodeModrm). */
-  private getRm(size: number): number {
+  protected getRm(size: number): number {
     if (this.modrm >= 0xc0) return this.getReg(this.modrm & 7, size);
     this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), size, false);
     return this.readLin(this.ea, size);
   }
-  private setRm(size: number, v: number): void {
+  protected setRm(size: number, v: number): void {
     if (this.modrm >= 0xc0) return this.setReg(this.modrm & 7, size, v);
     this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), size, true);
     this.writeLin(this.ea, size, v);
   }
   /** The linear address decodeModrm computed (bitOp may move `ea` by whole operands). */
-  private eaLin(): number {
+  protected eaLin(): number {
     return (this.segBase[this.eaSeg] + this.eaOff) | 0;
   }
 
   // ---- stack -------------------------------------------------------------------------------------
 
-  private push32(v: number): void {
+  protected push32(v: number): void {
     if (this.stackSize32) {
       const sp = (this.reg32[ESP] - 4) | 0;
       this.writeLin32(this.segBase[SS] + sp, v);
@@ -1253,7 +1102,7 @@ export class Cpu {
       this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
     }
   }
-  private push16(v: number): void {
+  protected push16(v: number): void {
     if (this.stackSize32) {
       const sp = (this.reg32[ESP] - 2) | 0;
       this.writeLin16(this.segBase[SS] + sp, v);
@@ -1264,39 +1113,39 @@ export class Cpu {
       this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
     }
   }
-  private pop32(): number {
+  protected pop32(): number {
     const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
     const v = this.readLin32(this.segBase[SS] + sp);
     this.addSp(4);
     return v;
   }
-  private pop16(): number {
+  protected pop16(): number {
     const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
     const v = this.readLin16(this.segBase[SS] + sp);
     this.addSp(2);
     return v;
   }
-  private addSp(n: number): void {
+  protected addSp(n: number): void {
     if (this.stackSize32) this.reg32[ESP] += n;
     else this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | ((this.reg32[ESP] + n) & 0xffff);
   }
-  private push(v: number): void {
+  protected push(v: number): void {
     if (this.op32) this.push32(v);
     else this.push16(v);
   }
-  private pop(): number {
+  protected pop(): number {
     return this.op32 ? this.pop32() >>> 0 : this.pop16();
   }
 
   // ---- ALU ---------------------------------------------------------------------------------------
 
-  private setArith(f: number): void {
+  protected setArith(f: number): void {
     this.fl = (this.fl & ~ARITH) | f;
     this.lz = 0;
   }
 
   /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result (unsigned). */
-  private alu(op: number, a: number, b: number, size: number): number {
+  protected alu(op: number, a: number, b: number, size: number): number {
     let r: number;
     let kind: number;
     switch (op) {
@@ -1335,7 +1184,7 @@ export class Cpu {
   }
 
   /** alu() for 32-bit operands as int32 (hot path: no unsigned doubles); returns the result as int32. */
-  private alu32(op: number, a: number, b: number): number {
+  protected alu32(op: number, a: number, b: number): number {
     let r: number;
     let kind: number;
     switch (op) {
@@ -1373,7 +1222,7 @@ export class Cpu {
   }
 
   /** ADC and SBB (flags computed at once: CF in, CF out). */
-  private aluCarry(op: number, a: number, b: number, size: number): number {
+  protected aluCarry(op: number, a: number, b: number, size: number): number {
     const mask = MASK[size];
     const sign = SIGN[size];
     const c = this.cfBit();
@@ -1395,7 +1244,7 @@ export class Cpu {
     return r;
   }
 
-  private incdec(a: number, size: number, dec: boolean): number {
+  protected incdec(a: number, size: number, dec: boolean): number {
     const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & MASK[size];
     // CF is kept: fold the previous CF into fl before the lazy state is replaced.
     const cf = this.cfBit();
@@ -1410,7 +1259,7 @@ export class Cpu {
   }
 
   /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR. Count 0 leaves the flags alone. */
-  private shift(op: number, a: number, count: number, size: number): number {
+  protected shift(op: number, a: number, count: number, size: number): number {
     const bits = size * 8;
     const mask = MASK[size];
     const sign = SIGN[size];
@@ -1484,7 +1333,7 @@ export class Cpu {
     return r;
   }
 
-  private cond(cc: number): boolean {
+  protected cond(cc: number): boolean {
     const lz = this.lz;
     let r: boolean;
     if (lz !== 0) {
@@ -1524,7 +1373,7 @@ export class Cpu {
   }
 
   /** Condition cc on the exact EFLAGS. */
-  private condFlags(cc: number): boolean {
+  protected condFlags(cc: number): boolean {
     const f = this.flags;
     let r: boolean;
     switch (cc >> 1) {
@@ -1557,11 +1406,11 @@ export class Cpu {
 
   // ---- privileged-operation helpers ---------------------------------------------------------------
 
-  private requireCpl0(): void {
+  protected requireCpl0(): void {
     if (this._cr0 & 1 && this._cpl !== 0) throw new CpuFault(GP, 0);
   }
 
-  private get iopl(): number {
+  protected get iopl(): number {
     return (this.fl & IOPL) >>> 12;
   }
 
@@ -1569,7 +1418,7 @@ export class Cpu {
    * I/O permission (SDM vol. 1, 19.5): IOPL, then the TSS bitmap; in virtual-8086 mode the bitmap
    * alone, whatever IOPL (vol. 3, 20.2.8.1). A 16-bit TSS has no bitmap.
    */
-  private checkIo(port: number, size: number): void {
+  protected checkIo(port: number, size: number): void {
     if (!(this._cr0 & 1) || (this._cpl <= this.iopl && !(this.fl & VM))) return;
     if (this.trLimit < 0x67 || !(this.trAttr & 0x800)) throw new CpuFault(GP, 0);
     const mapBase = this.readLin16(this.trBase + 0x66, false);
@@ -1579,7 +1428,7 @@ export class Cpu {
     if ((bits >>> (port & 7)) & ((1 << size) - 1)) throw new CpuFault(GP, 0);
   }
 
-  private writeCr0(v: number): void {
+  protected writeCr0(v: number): void {
     if ((v & 0x80000000) !== 0 && (v & 1) === 0) throw new CpuFault(GP, 0);
     this._cr0 = v | 0x10;
     this.mmu.paging = (v & 0x80000001) === 0x80000001 || (v & 0x80000000) !== 0;
@@ -1589,7 +1438,7 @@ export class Cpu {
     this.dropWindow();
   }
 
-  private writeCr4(v: number): void {
+  protected writeCr4(v: number): void {
     // Only PSE (bit 4) and PGE (bit 7) and TSD (bit 2) exist on this CPU; other bits → #GP.
     if (v & ~0x94) throw new CpuFault(GP, 0);
     this._cr4 = v;
@@ -1598,7 +1447,7 @@ export class Cpu {
     this.mmu.flush(false);
   }
 
-  private setFlagsFrom(v: number, size: number): void {
+  protected setFlagsFrom(v: number, size: number): void {
     // POPF (SDM vol. 2): IOPL changes only at CPL 0; IF only when CPL ≤ IOPL; VM/RF untouched.
     let changeable = CF | PF | AF | ZF | SF | TF | DF | OF | NT | AC | ID;
     if (!(this._cr0 & 1) || this._cpl === 0) changeable |= IOPL;
@@ -1615,7 +1464,7 @@ export class Cpu {
    * are taken between iterations, and a fault in mid-REP leaves the registers exactly as far as
    * the completed iterations (the fault restarts the instruction).
    */
-  private stringOp(op: number, size: number): void {
+  protected stringOp(op: number, size: number): void {
     if (this.rep === 0) {
       this.stringOnce(op, size);
       return;
@@ -1654,7 +1503,7 @@ export class Cpu {
    * path must do the next one (page end, MMIO, segment checks, an overlap that a block copy would
    * get wrong). A fault leaves the registers at the iterations already done, as that path does.
    */
-  private stringBulk(op: number, size: number, max: number): number {
+  protected stringBulk(op: number, size: number, max: number): number {
     if (!(this._cr0 & 1) || !this.flatSeg(ES)) return 0;
     const r = this.reg32;
     const movs = op === 0xa4;
@@ -1691,12 +1540,12 @@ export class Cpu {
   }
 
   /** A flat 4 GiB writable data segment: its accesses need no limit or type check. */
-  private flatSeg(s: number): boolean {
+  protected flatSeg(s: number): boolean {
     return this.segLimit[s] === -1 && (this.segAttr[s] & 0xe00) === 0x200;
   }
 
   /** One iteration of a string instruction; false when REPE/REPNE's condition ends the repeat. */
-  private stringOnce(op: number, size: number): boolean {
+  protected stringOnce(op: number, size: number): boolean {
     const a32 = this.ad32;
     const r = this.reg32;
     const step = this.fl & DF ? -size : size;
@@ -1759,7 +1608,7 @@ export class Cpu {
     return again;
   }
 
-  private advance(reg: number, step: number, a32: boolean): void {
+  protected advance(reg: number, step: number, a32: boolean): void {
     const r = this.reg32;
     r[reg] = a32 ? r[reg] + step : (r[reg] & ~0xffff) | ((r[reg] + step) & 0xffff);
   }
@@ -1788,27 +1637,27 @@ export class Cpu {
   // this touches the TLB or the p2m: dirty tracking is not involved.
 
   /** Per machine frame: its decoded entries (4 words per byte offset), or undefined. */
-  private readonly dPages: (Int32Array | undefined)[] = [];
+  protected readonly dPages: (Int32Array | undefined)[] = [];
   /** Per machine frame: the offsets decoded since the last clear (so a clear costs O(decoded)). */
-  private readonly dLists: (Uint16Array | undefined)[] = [];
-  private readonly dCounts: Int32Array;
-  private readonly dEpochs: Int32Array;
-  private dFrames: number[] = [];
+  protected readonly dLists: (Uint16Array | undefined)[] = [];
+  protected readonly dCounts: Int32Array;
+  protected readonly dEpochs: Int32Array;
+  protected dFrames: number[] = [];
   /** Per 128-byte line of machine memory: 1 when a decoded instruction starts or ends in it. */
-  private readonly codeLines: Uint8Array;
-  private codeEpoch = 1;
-  private winPage: Int32Array = new Int32Array(4 * 4096);
-  private winFrame = -1;
-  private winEip = 0;
-  private winGen = -1;
+  protected readonly codeLines: Uint8Array;
+  protected codeEpoch = 1;
+  protected winPage: Int32Array = new Int32Array(4 * 4096);
+  protected winFrame = -1;
+  protected winEip = 0;
+  protected winGen = -1;
   /** The bytes of the instruction being decoded (copied: the decoder never reads past the page). */
-  private readonly ibuf = new Uint8Array(16);
-  private dLen = 0;
-  private dW1 = 0;
-  private dDisp = 0;
+  protected readonly ibuf = new Uint8Array(16);
+  protected dLen = 0;
+  protected dW1 = 0;
+  protected dDisp = 0;
 
   /** Drops the fetch window (CS, CPL or translations changed). */
-  private dropWindow(): void {
+  protected dropWindow(): void {
     this.winGen = -1;
   }
 
@@ -1818,14 +1667,14 @@ export class Cpu {
     this.codeChangedOutside();
   }
 
-  private codeChangedOutside(): void {
+  protected codeChangedOutside(): void {
     this.codeEpoch++;
     this.winGen = -1;
     this.bBreak = 1;
   }
 
   /** The cached memory forms and the generic ones (the stack forms: execStack; registers: execReg). */
-  private execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
+  protected execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
       case D_ALU_RM: {
@@ -1887,7 +1736,7 @@ export class Cpu {
   }
 
   /** The cached stack forms (PUSH, POP, CALL, RET, LEAVE): a function of their own (see execReg). */
-  private execStack(w0: number, x: number, d: Int32Array, p: number): void {
+  protected execStack(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
       case D_PUSH_R:
@@ -1930,7 +1779,7 @@ export class Cpu {
 
   /** The cached forms that cannot fault (registers and jumps only): their own function, so that
    * V8 inlines their helpers within a budget of their own. */
-  private execReg(w0: number, x: number, d: Int32Array, p: number): void {
+  protected execReg(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
       case D_ALU_RR: {
@@ -2047,7 +1896,7 @@ export class Cpu {
   }
 
   /** Points the window at the code page of EIP; false when the cache cannot serve it. */
-  private openWindow(): boolean {
+  protected openWindow(): boolean {
     if (!this.codeSize32 || this.fl & VM) return false;
     const lin = (this.segBase[CS] + this._eip) | 0;
     const o = this.mmu.translate(lin, false, this.user);
@@ -2070,7 +1919,7 @@ export class Cpu {
     return true;
   }
 
-  private newDecodedPage(frame: number): Int32Array {
+  protected newDecodedPage(frame: number): Int32Array {
     if (this.dFrames.length >= MAX_DECODED_PAGES) {
       // Full: start over (entries are re-decoded on demand).
       for (const f of this.dFrames) {
@@ -2089,7 +1938,7 @@ export class Cpu {
     return page;
   }
 
-  private clearDecodedPage(frame: number): void {
+  protected clearDecodedPage(frame: number): void {
     this.bPages[frame]?.clear();
     const page = this.dPages[frame];
     const list = this.dLists[frame];
@@ -2100,7 +1949,7 @@ export class Cpu {
   }
 
   /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
-  private codeWritten(o: number, size: number): void {
+  protected codeWritten(o: number, size: number): void {
     const frame = o >>> 12;
     const page = this.dPages[frame];
     if (page === undefined) return;
@@ -2121,15 +1970,15 @@ export class Cpu {
   // instructions, bBreak, readLin32, writeLin32, push32, pop32, cond, cfBit, execGeneric, …).
 
   /** Per machine frame: its compiled blocks and hit counts (only while blockThreshold ≥ 0). */
-  private bPages: (BlockPage | undefined)[] = [];
-  private winBlocks: (Block | undefined)[] = [];
-  private winHits = new Int32Array(4096);
-  private readonly blockThreshold: number;
+  protected bPages: (BlockPage | undefined)[] = [];
+  protected winBlocks: (Block | undefined)[] = [];
+  protected winHits = new Int32Array(4096);
+  protected readonly blockThreshold: number;
   /**
    * Compiled functions by their source: the same code compiled again (its page was cleared by the
    * epoch of outside writes, say) gets the same function, which V8 has already optimised.
    */
-  private readonly compiledBlocks = new Map<string, BlockFn>();
+  protected readonly compiledBlocks = new Map<string, BlockFn>();
   /**
    * Set when a compiled block must stop after the current instruction: an access went to a
    * device (it may raise an interrupt or write memory), a store dropped a compiled block (SMC),
@@ -2138,7 +1987,7 @@ export class Cpu {
   bBreak = 0;
 
   /** Compiles the block at byte `idx` of the window's frame (EIP `eip`); undefined when none can start there. */
-  private compileAt(idx: number, eip: number): Block | undefined {
+  protected compileAt(idx: number, eip: number): Block | undefined {
     const page = this.winPage;
     const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i), this, this.compiledBlocks);
     const bp = this.bPages[this.winFrame];
@@ -2172,7 +2021,7 @@ export class Cpu {
   }
 
   /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */
-  private decodeAt(d: Int32Array, idx: number): number {
+  protected decodeAt(d: Int32Array, idx: number): number {
     const frame = this.winFrame;
     const base = frame << 12;
     const q = this.ibuf;
@@ -2205,7 +2054,7 @@ export class Cpu {
    * The decoder of the cached forms (32-bit code, 32-bit addressing, no prefix but segment
    * overrides): sets dLen, dW1, dDisp, dImm; returns w0 or D_SLOW.
    */
-  private decodeForm(q: Uint8Array): number {
+  protected decodeForm(q: Uint8Array): number {
     let k = 0;
     let seg = NO_SEG;
     for (;;) {
@@ -2392,7 +2241,7 @@ export class Cpu {
     return D_SLOW;
   }
 
-  private decode0f(q: Uint8Array, k: number, seg: number): number {
+  protected decode0f(q: Uint8Array, k: number, seg: number): number {
     const b = q[k++];
     const modrm = q[k];
     const e = ENCODING[((0x100 | b) << 3) | ((modrm >> 3) & 7)];
@@ -2424,7 +2273,7 @@ export class Cpu {
     return D_SLOW;
   }
 
-  private dImm = 0;
+  protected dImm = 0;
 
   /**
    * A register CMP/TEST/ALU form followed by Jcc inside the page becomes one D_ALU_JCC entry
@@ -2432,7 +2281,7 @@ export class Cpu {
    * branch displacement in w2). Neither part can fault. At most 15 bytes, so that a write to the
    * Jcc's bytes still clears the entry (codeWritten).
    */
-  private fuseJcc(w0: number, q: Uint8Array, avail: number): number {
+  protected fuseJcc(w0: number, q: Uint8Array, avail: number): number {
     const h = w0 & 0x3f;
     if (h !== D_ALU_RR && h !== D_ALU_RI && h !== D_TEST_RR && h !== D_TEST_RI) return w0;
     const len = this.dLen;
@@ -2461,13 +2310,13 @@ export class Cpu {
     return D_ALU_JCC | (total << 8) | ((fields | (cc << 11) | (len << 15)) << 12);
   }
 
-  private dEnd(len: number, h: number, payload: number): number {
+  protected dEnd(len: number, h: number, payload: number): number {
     this.dLen = len;
     return h | MAY_FAULT[h] | (STACK_FORMS.includes(h) ? D_STACK : 0) | (len << 8) | (payload << 12);
   }
 
   /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
-  private dModrm(q: Uint8Array, k: number, seg: number): number {
+  protected dModrm(q: Uint8Array, k: number, seg: number): number {
     const modrm = q[k++];
     const mod = modrm >> 6;
     if (mod === 3) return k;
@@ -2508,7 +2357,7 @@ export class Cpu {
   }
 
   /** The linear address of a cached memory operand (sets eaSeg/eaOff for the segment checks). */
-  private dEa(w1: number, disp: number): number {
+  protected dEa(w1: number, disp: number): number {
     const r = this.reg32;
     let off = disp;
     const base = w1 & 15;
@@ -2523,7 +2372,7 @@ export class Cpu {
   }
 
   /** dRead32(dEa(…)) in one call (hot path: the loads of MOV, ALU, TEST, PUSH, CALL, JMP). */
-  private dLoad32(d: Int32Array, p: number): number {
+  protected dLoad32(d: Int32Array, p: number): number {
     const w1 = d[p + 1];
     const r = this.reg32;
     let off = d[p + 2];
@@ -2542,7 +2391,7 @@ export class Cpu {
   }
 
   /** dWrite32(dEa(…), v) in one call (MOV stores). */
-  private dStore32(d: Int32Array, p: number, v: number): void {
+  protected dStore32(d: Int32Array, p: number, v: number): void {
     const w1 = d[p + 1];
     const r = this.reg32;
     let off = d[p + 2];
@@ -2561,12 +2410,12 @@ export class Cpu {
   }
 
   /** A 32-bit memory operand at `lin` (after dEa): the segment checks, then the access. */
-  private dRead32(lin: number): number {
+  protected dRead32(lin: number): number {
     const s = this.eaSeg;
     if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, false);
     return this.readLin32(lin);
   }
-  private dWrite32(lin: number, v: number): void {
+  protected dWrite32(lin: number, v: number): void {
     const s = this.eaSeg;
     if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, true);
     this.writeLin32(lin, v);
@@ -2576,7 +2425,7 @@ export class Cpu {
    * The less frequent cached forms, run by the interpreter's own helpers: the decode state that
    * decodeModrm() would leave (modrm, ea, eaSeg, eaOff, sizes) is rebuilt from the entry.
    */
-  private execGeneric(x: number, d: Int32Array, p: number): void {
+  protected execGeneric(x: number, d: Int32Array, p: number): void {
     const modrm = x & 0xff;
     this.modrm = modrm;
     this.op32 = true;
@@ -2674,7 +2523,7 @@ export class Cpu {
 
   // ---- the interpreter ---------------------------------------------------------------------------
 
-  private step(): void {
+  protected step(): void {
     this.op32 = this.codeSize32;
     this.ad32 = this.codeSize32;
     this.seg = NO_SEG;
@@ -3147,15 +2996,6 @@ export class Cpu {
     throw new CpuFault(UD, -1);
   }
 
-  /** Where the ModR/M byte of the instruction step() runs starts (POP Ev decodes it again). */
-  private modrmAt = 0;
-  /**
-   * The immediates of the instruction step() runs, fetched by checkEncoding, zero-extended: the
-   * first (Ib, Iw, Iv, Jb, Jv, moffs, a far pointer's offset), the second (its selector, ENTER's level).
-   */
-  private imm1 = 0;
-  private imm2 = 0;
-
   /**
    * What the opcode table says about the opcode being decoded (index 0x000–0x1ff: decode-tables.ts),
    * checked before it runs, its ModR/M byte (if any) not yet consumed: #UD for an opcode or group
@@ -3164,7 +3004,7 @@ export class Cpu {
    * only instruction in real mode; then the privilege rule (#GP(0)); then #UD for a reg field that
    * names no register. Decode faults come before execution faults (SDM vol. 3, 6.9, table 6-2).
    */
-  private checkEncoding(op: number, lock: boolean): void {
+  protected checkEncoding(op: number, lock: boolean): void {
     let e = ENCODING[op << 3];
     if (e & E_MODRM) {
       // The ModR/M byte (SIB, displacement) of every opcode the table gives one is decoded here;
@@ -3191,7 +3031,7 @@ export class Cpu {
   }
 
   /** checkEncoding's rarer half: not listed, LOCK, protected-mode only, privilege, no such register. */
-  private checkRules(e: number, lock: boolean): void {
+  protected checkRules(e: number, lock: boolean): void {
     if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
     if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || this.modrm >= 0xc0)) throw new CpuFault(UD, -1);
     if (e & E_PROTECTED && (!(this._cr0 & 1) || this.fl & VM)) throw new CpuFault(UD, -1);
@@ -3205,12 +3045,12 @@ export class Cpu {
     if (e & E_BAD_REG) throw new CpuFault(UD, -1);
   }
 
-  private jumpRel(d: number): void {
+  protected jumpRel(d: number): void {
     this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
   }
 
   /** Group 3, after checkEncoding decoded its ModR/M and (TEST) its immediate. */
-  private group3Body(size: number): void {
+  protected group3Body(size: number): void {
     const r = this.reg32;
     const a = this.getRm(size);
     switch (this.reg) {
@@ -3313,7 +3153,7 @@ export class Cpu {
     }
   }
 
-  private group5(osz: number): void {
+  protected group5(osz: number): void {
     switch (this.reg) {
       case 0:
       case 1:
@@ -3342,7 +3182,7 @@ export class Cpu {
     }
   }
 
-  private imul2(a: number, b: number, size: number): number {
+  protected imul2(a: number, b: number, size: number): number {
     const x = signExtend(a, size);
     const y = signExtend(b, size);
     let res: number;
@@ -3359,7 +3199,7 @@ export class Cpu {
     return res;
   }
 
-  private bcd(b: number): void {
+  protected bcd(b: number): void {
     const r = this.reg32;
     let al = r[EAX] & 0xff;
     const cf = this.flags & CF;
@@ -3393,7 +3233,7 @@ export class Cpu {
     this.flags = (this.flags & ~(CF | AF)) | f;
   }
 
-  private farJump(sel: number, off: number): void {
+  protected farJump(sel: number, off: number): void {
     if (!(this._cr0 & 1) || this.fl & VM) {
       this.setRealSeg(CS, sel);
       this._eip = off;
@@ -3402,7 +3242,7 @@ export class Cpu {
     this.farTransfer(sel, off, false);
   }
 
-  private farCall(sel: number, off: number): void {
+  protected farCall(sel: number, off: number): void {
     if (!(this._cr0 & 1) || this.fl & VM) {
       this.push(this.segSel[CS]);
       this.push(this._eip);
@@ -3414,7 +3254,7 @@ export class Cpu {
   }
 
   /** Far CALL/JMP in protected mode: to a code segment, or through a call gate (SDM vol. 3, 5.8). */
-  private farTransfer(sel: number, off: number, call: boolean): void {
+  protected farTransfer(sel: number, off: number, call: boolean): void {
     if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
     const [lo, hi] = this.readDescriptor(sel, GP);
     const oldCs = this.segSel[CS];
@@ -3478,7 +3318,7 @@ export class Cpu {
   }
 
   /** A direct far transfer to a code segment at the same privilege (gates: not yet). */
-  private loadCodeDescriptor(sel: number): [number, number] {
+  protected loadCodeDescriptor(sel: number): [number, number] {
     if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
     const [lo, hi] = this.readDescriptor(sel, GP);
     if ((hi & 0x1800) !== 0x1800) throw new CpuFault(GP, sel & 0xfffc);
@@ -3489,7 +3329,7 @@ export class Cpu {
     return [lo, hi];
   }
 
-  private farReturn(n: number): void {
+  protected farReturn(n: number): void {
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
     if (!(this._cr0 & 1) || this.fl & VM) {
@@ -3501,7 +3341,7 @@ export class Cpu {
     this.returnTo(cs, eip, n, false);
   }
 
-  private iret(): void {
+  protected iret(): void {
     if (!(this._cr0 & 1)) {
       const eip = this.pop();
       const cs = this.pop() & 0xffff;
@@ -3540,7 +3380,7 @@ export class Cpu {
   }
 
   /** RET far / IRET to `cs:eip`, switching to the outer stack when RPL > CPL. */
-  private returnTo(cs: number, eip: number, n: number, isIret: boolean): void {
+  protected returnTo(cs: number, eip: number, n: number, isIret: boolean): void {
     void isIret;
     const rpl = cs & 3;
     if (rpl < this._cpl) throw new CpuFault(GP, cs & 0xfffc);
@@ -3587,7 +3427,7 @@ export class Cpu {
    * a task gate leads to a TSS in the GDT. A busy TSS is #GP(TSS selector): a task cannot be
    * entered again while it is running or nested.
    */
-  private taskJumpOrCall(sel: number, lo: number, hi: number, call: boolean): void {
+  protected taskJumpOrCall(sel: number, lo: number, hi: number, call: boolean): void {
     const dpl = (hi >>> 13) & 3;
     if (dpl < this._cpl || dpl < (sel & 3)) throw new CpuFault(GP, sel & 0xfffc);
     const source = call ? TASK_CALL : TASK_JMP;
@@ -3607,7 +3447,7 @@ export class Cpu {
    * available TSS, else #GP(TSS selector); present, else #NP(TSS selector) (SDM vol. 2, INT n
    * "TASK-GATE").
    */
-  private taskThroughGate(tss: number, source: number, eip: number): void {
+  protected taskThroughGate(tss: number, source: number, eip: number): void {
     if (tss & 4 || (tss & 0xfff8) + 7 > this.gdtLimit) throw new CpuFault(GP, tss & 0xfffc);
     const [lo, hi] = this.readDescriptor(tss, GP);
     const type = (hi >>> 8) & 0x1f;
@@ -3621,7 +3461,7 @@ export class Cpu {
    * the previous-task link of the current TSS, which must be a busy TSS in the GDT (#TS(link)),
    * present (#NP(link)).
    */
-  private taskReturn(): void {
+  protected taskReturn(): void {
     const link = this.readLin16(this.trBase, false);
     if (link & 4 || (link & 0xfff8) + 7 > this.gdtLimit || (link & 0xfffc) === 0) throw new CpuFault(TS, link & 0xfffc);
     const [lo, hi] = this.readDescriptor(link, TS);
@@ -3630,9 +3470,6 @@ export class Cpu {
     if (!(hi & 0x8000)) throw new CpuFault(NP, link & 0xfffc);
     this.switchTasks(link, lo, hi, TASK_IRET, this._eip);
   }
-
-  /** Counts task switches that passed their commit point (raise() uses it: see there). */
-  private taskSwitches = 0;
 
   /**
    * The task switch proper (SDM vol. 3, 7.3, steps 3–14, and table 7-1 for the faults). `eip` is
@@ -3643,7 +3480,7 @@ export class Cpu {
    * executed (7.3, steps 13–14). QEMU differs here for JMP and CALL (it reports the switching
    * instruction's EIP, with the new task's registers and TR).
    */
-  private switchTasks(sel: number, lo: number, hi: number, source: number, eip: number): void {
+  protected switchTasks(sel: number, lo: number, hi: number, source: number, eip: number): void {
     const is32 = (hi & 0x800) !== 0; // type 9/11: 32-bit TSS; 1/3: 16-bit (80286) TSS
     const base = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     const limit = this.limitOf(lo, hi);
@@ -3755,7 +3592,7 @@ export class Cpu {
   }
 
   /** Sets or clears the busy bit (type bit 1) of a TSS descriptor in the GDT. */
-  private setTssBusy(sel: number, busy: boolean): void {
+  protected setTssBusy(sel: number, busy: boolean): void {
     const at = this.gdtBase + (sel & 0xfff8) + 4;
     const hi = this.readLin32(at, false);
     this.writeLin32(at, busy ? hi | 0x200 : hi & ~0x200, false);
@@ -3767,7 +3604,7 @@ export class Cpu {
    * for SS. CS: code, DPL = RPL (conforming: DPL ≤ RPL); SS: writable data, DPL = RPL = CPL; data
    * registers: readable, DPL ≥ CPL and RPL unless conforming code. Null is allowed for data only.
    */
-  private taskLoadSeg(s: number, sel: number): void {
+  protected taskLoadSeg(s: number, sel: number): void {
     if ((sel & 0xfffc) === 0) {
       if (s === CS || s === SS) throw new CpuFault(TS, 0);
       this.segSel[s] = sel;
@@ -3806,7 +3643,7 @@ export class Cpu {
    * 32-bit TSS, SSn:SPn of a 16-bit one; beyond the TSS limit is #TS(TSS selector), the bounds as
    * the SDM's INT n pseudocode writes them (offset + 7, 16-bit: + 4).
    */
-  private innerStack(cpl: number): [number, number] {
+  protected innerStack(cpl: number): [number, number] {
     if (this.trAttr & 0x800) {
       if (4 + cpl * 8 + 7 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
       return [this.readLin16(this.trBase + 8 + cpl * 8, false), this.readLin32(this.trBase + 4 + cpl * 8, false)];
@@ -3819,7 +3656,7 @@ export class Cpu {
    * A segment register in virtual-8086 mode (SDM vol. 3, 20.1.1): base = selector × 16, limit
    * 0xFFFF, a present writable (CS: code) segment of DPL 3.
    */
-  private vm86Seg(s: number, sel: number): void {
+  protected vm86Seg(s: number, sel: number): void {
     this.segSel[s] = sel & 0xffff;
     this.segBase[s] = (sel & 0xffff) << 4;
     this.segLimit[s] = 0xffff;
@@ -3832,7 +3669,7 @@ export class Cpu {
    * slots); EFLAGS is taken whole (CPL 0: IOPL and IF too), and the CPU runs at CPL 3 with
    * real-mode segments. Every pop happens before anything changes.
    */
-  private returnToVm86(eip: number, cs: number, fl: number): void {
+  protected returnToVm86(eip: number, cs: number, fl: number): void {
     const esp = this.pop32();
     const sels = [0, 0, 0, 0, 0, 0];
     sels[SS] = this.pop32();
@@ -3852,7 +3689,7 @@ export class Cpu {
 
   // ---- 0F xx -------------------------------------------------------------------------------------
 
-  private step0f(osz: number, lock: boolean): void {
+  protected step0f(osz: number, lock: boolean): void {
     const b = this.fetch8();
     this.checkEncoding(0x100 | b, lock);
     const r = this.reg32;
@@ -4063,7 +3900,7 @@ export class Cpu {
     throw new CpuFault(UD, -1);
   }
 
-  private bitOp(op: number, bit: number, osz: number, fromReg: boolean): void {
+  protected bitOp(op: number, bit: number, osz: number, fromReg: boolean): void {
     const bits = osz * 8;
     let addr = this.ea;
     let offset: number;
@@ -4085,7 +3922,7 @@ export class Cpu {
     this.ea = saved;
   }
 
-  private cpuid(): void {
+  protected cpuid(): void {
     const r = this.reg32;
     const leaf = r[EAX] >>> 0;
     if (leaf === 0) {
@@ -4105,7 +3942,7 @@ export class Cpu {
     }
   }
 
-  private group6(): void {
+  protected group6(): void {
     switch (this.reg) {
       case 0:
         this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.ldtSel);
@@ -4162,7 +3999,7 @@ export class Cpu {
    * The descriptor LAR/LSL/VERR/VERW may look at, or null: inside its table, a code/data segment
    * or a system type in `systemTypes` (a bit mask), and visible at CPL and RPL unless conforming code.
    */
-  private accessibleDescriptor(sel: number, systemTypes: number): [number, number] | null {
+  protected accessibleDescriptor(sel: number, systemTypes: number): [number, number] | null {
     if ((sel & 0xfffc) === 0) return null;
     const ldt = (sel & 4) !== 0;
     const limit = ldt ? this.ldtLimit : this.gdtLimit;
@@ -4178,7 +4015,7 @@ export class Cpu {
     return [lo, hi];
   }
 
-  private group7(osz: number): void {
+  protected group7(osz: number): void {
     const op = this.reg;
     if (op === 4) {
       this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
