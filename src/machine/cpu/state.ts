@@ -171,11 +171,21 @@ export abstract class CpuState {
   /** Counts task switches that passed their commit point (raise() uses it: see there). */
   protected taskSwitches = 0;
 
+  /** Per 128-byte line of machine memory: 1 when a decoded instruction starts or ends in it. */
+  protected readonly codeLines: Uint8Array;
+  /**
+   * Set when a compiled block must stop after the current instruction: an access went to a
+   * device (it may raise an interrupt or write memory), a store dropped a compiled block (SMC),
+   * memory was changed from outside. Cleared when a block starts.
+   */
+  bBreak = 0;
+
   constructor(protected readonly env: CpuEnv) {
     this.externalWrites = env.externalCodeWrites !== false;
     this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
     this.u8 = env.memory.u8;
     this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
     this.tlb = this.mmu;
+    this.codeLines = new Uint8Array((this.u8.length >>> 7) + 1);
   }
 }
