@@ -69,3 +69,12 @@ export class SoftInt {
 export function signExtend(v: number, size: number): number {
   return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
 }
+
+/** CR0 bits (SDM vol. 3, 2.5). */
+export const CR0_PE = 1 << 0,
+  CR0_MP = 1 << 1,
+  CR0_EM = 1 << 2,
+  CR0_TS = 1 << 3,
+  CR0_ET = 1 << 4,
+  CR0_WP = 1 << 16,
+  CR0_PG = 1 << 31;

@@ -49,6 +49,9 @@ import {
   UD,
   NM,
   GP,
+  CR0_PE,
+  CR0_EM,
+  CR0_TS,
 } from './arch';
 import { CpuDecodedCache } from './decoded-cache';
 
@@ -428,7 +431,7 @@ export abstract class CpuInterpreter extends CpuDecodedCache {
       case 0xde:
       case 0xdf:
         // No x87: CR0.EM or CR0.TS → #NM, otherwise the FPU is absent and the opcode is #UD.
-        if (this._cr0 & 0xc) throw new CpuFault(NM, -1);
+        if (this._cr0 & (CR0_EM | CR0_TS)) throw new CpuFault(NM, -1);
         throw new CpuFault(UD, -1);
       case 0xe0:
       case 0xe1:
@@ -568,13 +571,13 @@ export abstract class CpuInterpreter extends CpuDecodedCache {
   protected checkRules(e: number, lock: boolean): void {
     if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
     if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || this.modrm >= 0xc0)) throw new CpuFault(UD, -1);
-    if (e & E_PROTECTED && (!(this._cr0 & 1) || this.fl & VM)) throw new CpuFault(UD, -1);
+    if (e & E_PROTECTED && (!(this._cr0 & CR0_PE) || this.fl & VM)) throw new CpuFault(UD, -1);
     const privilege = e & PRIV_MASK;
     if (privilege === PRIV_CPL0) this.requireCpl0();
     else if (privilege === PRIV_IOPL) {
-      if (this._cr0 & 1 && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+      if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
     } else if (privilege === PRIV_TSD) {
-      if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & 1) throw new CpuFault(GP, 0);
+      if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & CR0_PE) throw new CpuFault(GP, 0);
     } // PRIV_IO: IOPL, then the TSS bitmap for the port (checkIo, once the port is known).
     if (e & E_BAD_REG) throw new CpuFault(UD, -1);
   }

@@ -6,7 +6,27 @@
  */
 import { PageFault } from './mmu';
 import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, RF, SF, TF, VM, ZF } from './flags';
-import { CpuFault, ES, DE, ESP, CS, SS, DS, FS, GS, DF_, TS, NP, GP, PF_, TASK_INT } from './arch';
+import {
+  CpuFault,
+  ES,
+  DE,
+  ESP,
+  CS,
+  SS,
+  DS,
+  FS,
+  GS,
+  DF_,
+  TS,
+  NP,
+  GP,
+  PF_,
+  TASK_INT,
+  CR0_PE,
+  CR0_ET,
+  CR0_WP,
+  CR0_PG,
+} from './arch';
 import { CpuTasks } from './tasks';
 
 export abstract class CpuInterrupts extends CpuTasks {
@@ -68,7 +88,7 @@ export abstract class CpuInterrupts extends CpuTasks {
 
   protected deliver(vector: number, code: number, software: boolean, returnEip: number): void {
     this.halted = false;
-    if (!(this._cr0 & 1)) {
+    if (!(this._cr0 & CR0_PE)) {
       // Real mode: the IVT (SDM vol. 3, 20.1.4).
       const off = this.idtBase + vector * 4;
       const ip = this.readLin16(off, false);
@@ -150,7 +170,7 @@ export abstract class CpuInterrupts extends CpuTasks {
   // ---- privileged-operation helpers ---------------------------------------------------------------
 
   protected requireCpl0(): void {
-    if (this._cr0 & 1 && this._cpl !== 0) throw new CpuFault(GP, 0);
+    if (this._cr0 & CR0_PE && this._cpl !== 0) throw new CpuFault(GP, 0);
   }
 
   protected get iopl(): number {
@@ -162,7 +182,7 @@ export abstract class CpuInterrupts extends CpuTasks {
    * alone, whatever IOPL (vol. 3, 20.2.8.1). A 16-bit TSS has no bitmap.
    */
   protected checkIo(port: number, size: number): void {
-    if (!(this._cr0 & 1) || (this._cpl <= this.iopl && !(this.fl & VM))) return;
+    if (!(this._cr0 & CR0_PE) || (this._cpl <= this.iopl && !(this.fl & VM))) return;
     if (this.trLimit < 0x67 || !(this.trAttr & 0x800)) throw new CpuFault(GP, 0);
     const mapBase = this.readLin16(this.trBase + 0x66, false);
     const at = mapBase + (port >>> 3);
@@ -172,12 +192,12 @@ export abstract class CpuInterrupts extends CpuTasks {
   }
 
   protected writeCr0(v: number): void {
-    if ((v & 0x80000000) !== 0 && (v & 1) === 0) throw new CpuFault(GP, 0);
-    this._cr0 = v | 0x10;
-    this.mmu.paging = (v & 0x80000001) === 0x80000001 || (v & 0x80000000) !== 0;
-    this.mmu.wp = (v & 0x10000) !== 0;
+    if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) throw new CpuFault(GP, 0);
+    this._cr0 = v | CR0_ET;
+    this.mmu.paging = (v & (CR0_PG | CR0_PE)) === (CR0_PG | CR0_PE) || (v & CR0_PG) !== 0;
+    this.mmu.wp = (v & CR0_WP) !== 0;
     this.mmu.flush(false);
-    if (!(v & 1)) this._cpl = 0;
+    if (!(v & CR0_PE)) this._cpl = 0;
     this.dropWindow();
   }
 
@@ -193,8 +213,8 @@ export abstract class CpuInterrupts extends CpuTasks {
   protected setFlagsFrom(v: number, size: number): void {
     // POPF (SDM vol. 2): IOPL changes only at CPL 0; IF only when CPL ≤ IOPL; VM/RF untouched.
     let changeable = CF | PF | AF | ZF | SF | TF | DF | OF | NT | AC | ID;
-    if (!(this._cr0 & 1) || this._cpl === 0) changeable |= IOPL;
-    if (!(this._cr0 & 1) || this._cpl <= this.iopl) changeable |= IF;
+    if (!(this._cr0 & CR0_PE) || this._cpl === 0) changeable |= IOPL;
+    if (!(this._cr0 & CR0_PE) || this._cpl <= this.iopl) changeable |= IF;
     if (size === 2) changeable &= 0xffff;
     this.flags = (this.flags & ~changeable) | (v & changeable) | 2;
   }

@@ -6,7 +6,7 @@
 import type { AccessSize } from '../bus';
 import { PHYS_IO } from './mmu';
 import { VM } from './flags';
-import { CpuFault, NO_SEG, EBX, ESP, EBP, ESI, EDI, CS, SS, DS, SS_, GP } from './arch';
+import { CpuFault, NO_SEG, EBX, ESP, EBP, ESI, EDI, CS, SS, DS, SS_, GP, CR0_PE } from './arch';
 import { CpuState } from './state';
 
 export abstract class CpuMemory extends CpuState {
@@ -243,7 +243,7 @@ export abstract class CpuMemory extends CpuState {
    * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
    */
   protected checkSeg(sreg: number, off: number, size: number, write: boolean): void {
-    if (!(this._cr0 & 1) || this.fl & VM) {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
       // Real and virtual-8086 mode: the limit alone, 0xFFFF unless protected mode left a larger one
       // (SDM vol. 3, 20.1.1): a word at offset 0xFFFF is #GP(0), #SS(0) through SS.
       if ((off >>> 0) + size - 1 > this.segLimit[sreg] >>> 0) throw new CpuFault(sreg === SS ? SS_ : GP, 0);

@@ -5,7 +5,7 @@
  * IRET to the same and outer rings (SDM vol. 3, 5.8; vol. 2, CALL/JMP/RET/IRET).
  */
 import { NT, VM } from './flags';
-import { CpuFault, ES, ESP, CS, SS, DS, FS, GS, TS, NP, SS_, GP } from './arch';
+import { CpuFault, ES, ESP, CS, SS, DS, FS, GS, TS, NP, SS_, GP, CR0_PE } from './arch';
 import { CpuMemory } from './memory';
 
 export abstract class CpuSegments extends CpuMemory {
@@ -99,7 +99,7 @@ export abstract class CpuSegments extends CpuMemory {
   }
 
   protected loadSeg(s: number, sel: number): void {
-    if (!(this._cr0 & 1) || this.fl & VM) this.setRealSeg(s, sel);
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) this.setRealSeg(s, sel);
     else this.loadSegProtected(s, sel, GP, this._cpl);
     if (s === SS) {
       this.shadow = true;
@@ -108,7 +108,7 @@ export abstract class CpuSegments extends CpuMemory {
   }
 
   protected farJump(sel: number, off: number): void {
-    if (!(this._cr0 & 1) || this.fl & VM) {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
       this.setRealSeg(CS, sel);
       this._eip = off;
       return;
@@ -117,7 +117,7 @@ export abstract class CpuSegments extends CpuMemory {
   }
 
   protected farCall(sel: number, off: number): void {
-    if (!(this._cr0 & 1) || this.fl & VM) {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
       this.push(this.segSel[CS]);
       this.push(this._eip);
       this.setRealSeg(CS, sel);
@@ -206,7 +206,7 @@ export abstract class CpuSegments extends CpuMemory {
   protected farReturn(n: number): void {
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
-    if (!(this._cr0 & 1) || this.fl & VM) {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
       this.addSp(n);
       this.setRealSeg(CS, cs);
       this._eip = eip;
@@ -216,7 +216,7 @@ export abstract class CpuSegments extends CpuMemory {
   }
 
   protected iret(): void {
-    if (!(this._cr0 & 1)) {
+    if (!(this._cr0 & CR0_PE)) {
       const eip = this.pop();
       const cs = this.pop() & 0xffff;
       const fl = this.pop();

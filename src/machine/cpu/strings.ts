@@ -6,7 +6,7 @@
 import type { AccessSize } from '../bus';
 import { PHYS_IO } from './mmu';
 import { DF, TF } from './flags';
-import { EAX, ES, NO_SEG, ECX, EDX, ESI, EDI, DS } from './arch';
+import { EAX, ES, NO_SEG, ECX, EDX, ESI, EDI, DS, CR0_PE } from './arch';
 import { CpuAlu } from './alu';
 
 export abstract class CpuStrings extends CpuAlu {
@@ -58,7 +58,7 @@ export abstract class CpuStrings extends CpuAlu {
    * get wrong). A fault leaves the registers at the iterations already done, as that path does.
    */
   protected stringBulk(op: number, size: number, max: number): number {
-    if (!(this._cr0 & 1) || !this.flatSeg(ES)) return 0;
+    if (!(this._cr0 & CR0_PE) || !this.flatSeg(ES)) return 0;
     const r = this.reg32;
     const movs = op === 0xa4;
     const srcReg = this.seg === NO_SEG ? DS : this.seg;

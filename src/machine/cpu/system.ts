@@ -5,7 +5,24 @@
  * with LAR/LSL's descriptor checks.
  */
 import { CF, OF, SIGN, ZF, szp } from './flags';
-import { CpuFault, EAX, LAR_TYPES, LSL_TYPES, signExtend, ECX, EDX, EBX, SS, FS, GS, UD, NP, GP } from './arch';
+import {
+  CpuFault,
+  EAX,
+  LAR_TYPES,
+  LSL_TYPES,
+  signExtend,
+  ECX,
+  EDX,
+  EBX,
+  SS,
+  FS,
+  GS,
+  UD,
+  NP,
+  GP,
+  CR0_PE,
+  CR0_TS,
+} from './arch';
 import { CpuInterpreter } from './interpreter';
 
 export abstract class CpuSystem extends CpuInterpreter {
@@ -51,7 +68,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         return;
       }
       case 0x06:
-        this._cr0 &= ~8;
+        this._cr0 &= ~CR0_TS;
         return;
       case 0x08:
       case 0x09:
@@ -323,7 +340,7 @@ export abstract class CpuSystem extends CpuInterpreter {
     }
     if (op === 6) {
       const v = this.getRm(2);
-      this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & 1));
+      this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & CR0_PE));
       return;
     }
     switch (op) {

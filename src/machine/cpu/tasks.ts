@@ -21,6 +21,8 @@ import {
   TASK_CALL,
   TASK_IRET,
   TASK_INT,
+  CR0_TS,
+  CR0_PG,
 } from './arch';
 import { CpuSegments } from './segments';
 
@@ -152,9 +154,9 @@ export abstract class CpuTasks extends CpuSegments {
     this.trBase = base;
     this.trLimit = limit;
     this.trAttr = hi | 0x200;
-    this._cr0 |= 8;
+    this._cr0 |= CR0_TS;
     this.taskSwitches++;
-    if (is32 && this._cr0 & 0x80000000) {
+    if (is32 && this._cr0 & CR0_PG) {
       // CR3 only with paging on, as QEMU and Bochs do (SDM vol. 3, 7.2.1: the PDBR of the task).
       this.mmu.cr3 = cr3 & ~0xfff;
       this.mmu.flush(true);
