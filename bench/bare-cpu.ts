@@ -3,6 +3,7 @@
  * p2m, the caller's I/O ports, no interrupts and no platform, started at a Multiboot ELF's entry
  * the way the platform's loader starts it (segments, the information structure, EAX/EBX).
  */
+import type { CpuEnv } from '../src/machine/cpu/cpu';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../src/machine/boot/multiboot';
 import { MmioBus, type IoBus } from '../src/machine/bus';
 import { P2m, P2M_R, P2M_W, S2Verdict } from '../src/machine/hv/p2m';
@@ -15,7 +16,7 @@ export interface BareCpu {
 
 /** Builds the machine with `Cpu` (this tree's or another's), loads `elf` (named `name` in errors) and enters it. */
 export function bootBareCpu<C extends BareCpu>(
-  Cpu: new (env: Record<string, unknown>) => C,
+  Cpu: new (env: CpuEnv) => C,
   elf: Uint8Array,
   name: string,
   io: IoBus,

@@ -9,13 +9,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IoBus, type AccessSize } from '../src/machine/bus';
 import { bootBareCpu } from './bare-cpu';
+import type { CpuEnv } from '../src/machine/cpu/cpu';
 
 interface AbCpu {
   readonly instructions: number;
   enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
   run(max: number): unknown;
 }
-type AbCtor = new (env: Record<string, unknown>) => AbCpu;
+type AbCtor = new (env: CpuEnv) => AbCpu;
 
 const old = process.argv[2];
 if (!old) {

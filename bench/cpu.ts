@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { IoBus, type AccessSize } from '../src/machine/bus';
 import { bootBareCpu } from './bare-cpu';
+import type { CpuEnv } from '../src/machine/cpu/cpu';
 
 interface BenchCpu {
   readonly instructions: number;
@@ -26,7 +27,7 @@ interface BenchCpu {
   run(max: number): unknown;
   requestStop?(): void;
 }
-type CpuCtor = new (env: Record<string, unknown>) => BenchCpu;
+type CpuCtor = new (env: CpuEnv) => BenchCpu;
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(name);

@@ -32,15 +32,10 @@ import {
   statsViews,
   type StatsViews,
 } from '../src/shared/layout';
-import { IoBus, MmioBus, type InterruptController } from '../src/machine/bus';
+import { IoBus, MmioBus } from '../src/machine/bus';
 import { Hypervisor } from '../src/machine/hv/hypervisor';
-import {
-  P2M_R,
-  P2M_W,
-  type P2m,
-  type SecondStageFaultHandler,
-  type WritableMappingInvalidator,
-} from '../src/machine/hv/p2m';
+import { P2M_R, P2M_W, type WritableMappingInvalidator } from '../src/machine/hv/p2m';
+import type { CpuEnv } from '../src/machine/cpu/cpu';
 import { Machine } from '../src/machine/machine';
 import { MachineMemory } from '../src/machine/memory';
 
@@ -186,15 +181,7 @@ interface BareCpu {
   enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
   run(maxInstructions: number): unknown;
 }
-type BareCpuClass = new (env: {
-  memory: MachineMemory;
-  p2m: P2m;
-  io: IoBus;
-  mmio: MmioBus;
-  pic: InterruptController;
-  s2: SecondStageFaultHandler;
-  tsc: () => number;
-}) => BareCpu;
+type BareCpuClass = new (env: CpuEnv) => BareCpu;
 
 const ICOUNT_PER_MS = 50_000;
 const SLICE_INSTRUCTIONS = 200_000;

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fuzzRng, type FuzzRng } from './fuzz';
-import { cpuPresent, makeRig } from './rig';
+import { makeRig } from './rig';
 
 const CODE = 0x10000;
 const DATA = 0x30000;
@@ -153,7 +153,7 @@ function runProgram(code: number[], seed: number, blockThreshold: number, slices
 
 const rigHalted = (states: unknown[]) => (states[states.length - 1] as { halted: boolean }).halted;
 
-describe.skipIf(!cpuPresent)('the block compiler on random programs of cached forms', () => {
+describe('the block compiler on random programs of cached forms', () => {
   it('agrees with the interpreter at every run() boundary (200 seeded programs, slices 1 to 100,000)', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const code = program(fuzzRng(seed));

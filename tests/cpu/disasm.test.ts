@@ -20,7 +20,7 @@ import { disassembleOne } from '../../src/machine/cpu/disasm';
 import { immediateBytes, lookupOpcode, OPCODES, opcodeHasModrm, PREFIXES } from '../../src/machine/cpu/opcodes';
 import type { DisasmVector } from '../../tools/disasm-vectors';
 import type { VectorFile } from '../../tools/oracle/image';
-import { cpuPresent, le, loadFlatTables, makeRig } from './rig';
+import { le, loadFlatTables, makeRig } from './rig';
 import type { Cpu } from '../../src/machine/cpu/cpu';
 
 const file = JSON.parse(readFileSync(new URL('./disasm-vectors.json', import.meta.url), 'utf8')) as {
@@ -294,7 +294,7 @@ describe('Cpu.disassemble and Cpu.trace', () => {
   });
 });
 
-describe.skipIf(!cpuPresent)('Cpu.disassemble with paging on', () => {
+describe('Cpu.disassemble with paging on', () => {
   it('sets no accessed bit and prints unmapped bytes as ?? (bad)', () => {
     const PD = 0x20000;
     const PT0 = 0x21000;
@@ -338,7 +338,7 @@ function range(a: number, b: number): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
 
-describe.skipIf(!cpuPresent)('the opcode table against the decoder in cpu.ts, by execution', () => {
+describe('the opcode table against the decoder in cpu.ts, by execution', () => {
   /**
    * Every opcode byte (and 0F xx), with every ModR/M reg field, in a register and a memory form,
    * run once at CPL 0 with an IDT whose vector v handler is a HLT at HANDLERS + v: an opcode the

@@ -4,7 +4,7 @@
  * codes of #GP/#NP/#SS/#TS/#UD/#DE and the saved EIP of faults, and a triple fault.
  */
 import { expect, it } from 'vitest';
-import { cpuPresent, describeCpu, RunExit } from './rig';
+import { describeCpu, RunExit } from './rig';
 import { L, pmMachine, SEL, SYM } from './pm-machine';
 
 const GP = 13;
@@ -13,8 +13,8 @@ const SS = 12;
 const TS = 10;
 
 describeCpu('protected mode: rings, gates, IRET', () => {
-  const m = cpuPresent ? pmMachine('rings') : null!;
-  const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
+  const m = pmMachine('rings');
+  const log = (m.runToHalt(), m.log());
 
   it('IRET to ring 3 loads CS with RPL 3 and nulls data segment registers of DPL 0', () => {
     expect(m.rec(0)).toBe(0);
@@ -86,8 +86,8 @@ describeCpu('protected mode: rings, gates, IRET', () => {
 });
 
 describeCpu('protected mode: segment loads and their error codes', () => {
-  const m = cpuPresent ? pmMachine('segments') : null!;
-  const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
+  const m = pmMachine('segments');
+  const log = (m.runToHalt(), m.log());
   const codes = log.map((e) => [e.vector, e.vector === 6 || e.vector === 0 ? 0 : e.error]);
 
   it('not-present DS is #NP(selector), at the faulting instruction', () => {
@@ -118,8 +118,8 @@ describeCpu('protected mode: segment loads and their error codes', () => {
 });
 
 describeCpu('protected mode: LAR/LSL/VERR/VERW, expand-down, conforming code, I/O bitmap', () => {
-  const m = cpuPresent ? pmMachine('selectors') : null!;
-  const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
+  const m = pmMachine('selectors');
+  const log = (m.runToHalt(), m.log());
   const byte = (off: number) => m.memory.u8[L.REC + off];
 
   it('LAR gives the access rights (bits 23:20 and 15:8; 19:16 undefined) and sets ZF', () => {

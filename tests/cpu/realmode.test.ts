@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { P2M_R, P2M_W } from '../../src/machine/hv/p2m';
-import { cpuPresent, makeRig } from './rig';
+import { makeRig } from './rig';
 
 const program = new Uint8Array(readFileSync(new URL('./programs/realmode.bin', import.meta.url)));
 const ROM_FRAME = 0xf0; // the RAM frame standing in for the firmware's top page
@@ -23,7 +23,7 @@ function boot() {
   return rig;
 }
 
-describe.skipIf(!cpuPresent)('real mode', () => {
+describe('real mode', () => {
   it('starts at F000:FFF0 with CS base 0xFFFF0000, in real mode', () => {
     const rig = boot();
     expect(rig.cpu.eip >>> 0).toBe(0xfff0);
@@ -63,7 +63,7 @@ describe.skipIf(!cpuPresent)('real mode', () => {
   });
 });
 
-describe.skipIf(!cpuPresent)('real-mode segment limits', () => {
+describe('real-mode segment limits', () => {
   it('a word at offset 0xFFFF crosses the 64 KiB limit: #GP through the IVT; a byte there does not', () => {
     const rig = makeRig(4);
     rig.p2m.map(0xfffff, ROM_FRAME, 1, P2M_R | P2M_W);

@@ -5,7 +5,7 @@
  * the faulting task's stack unusable; busy bits, EFLAGS.NT, CR0.TS; the faults of a switch.
  */
 import { describe, expect, it } from 'vitest';
-import { cpuPresent, describeCpu, flatTables, le, loadFlatTables, makeRig, RunExit } from './rig';
+import { describeCpu, flatTables, le, loadFlatTables, makeRig, RunExit } from './rig';
 import { L, segment, SEL } from './pm-machine';
 import { EFLAGS_IF, EFLAGS_NT, T, taskGate, taskMachine, TSEL, TSS32, TSYM } from './task-machine';
 
@@ -14,12 +14,10 @@ const TSS_BUSY = 11;
 const CR0_TS = 8;
 const rec = (m: { rec(i: number): number }, off: number) => m.rec(off / 4);
 
-describe.skipIf(!cpuPresent)('task switch by JMP', () => {
-  const m = cpuPresent ? taskMachine('t_jmp') : null!;
-  if (cpuPresent) {
-    m.tss32(T.TSS_B, { eip: TSYM.b_jmp, esp: T.B_STACK, ds: TSEL.LDT_DATA, ldt: TSEL.LDT, ebx: 0xb0b0b0b0 });
-    m.runToHalt();
-  }
+describe('task switch by JMP', () => {
+  const m = taskMachine('t_jmp');
+  m.tss32(T.TSS_B, { eip: TSYM.b_jmp, esp: T.B_STACK, ds: TSEL.LDT_DATA, ldt: TSEL.LDT, ebx: 0xb0b0b0b0 });
+  m.runToHalt();
 
   it('the new task runs with TR, LDTR, registers and segments from its TSS; NT = 0; CR0.TS = 1', () => {
     expect(rec(m, 0)).toBe(TSEL.TSS_B);
@@ -52,9 +50,9 @@ describe.skipIf(!cpuPresent)('task switch by JMP', () => {
   });
 });
 
-describe.skipIf(!cpuPresent)('task switch by CALL, IRET back through the link', () => {
-  const m = cpuPresent ? taskMachine('t_call') : null!;
-  if (cpuPresent) m.runToHalt();
+describe('task switch by CALL, IRET back through the link', () => {
+  const m = taskMachine('t_call');
+  m.runToHalt();
 
   it('the called task has NT = 1, the caller in its link field, and both tasks busy', () => {
     expect(rec(m, 0) & EFLAGS_NT).toBe(EFLAGS_NT);
@@ -78,15 +76,13 @@ describe.skipIf(!cpuPresent)('task switch by CALL, IRET back through the link', 
   });
 });
 
-describe.skipIf(!cpuPresent)('IDT task gates: INT n and a hardware interrupt', () => {
+describe('IDT task gates: INT n and a hardware interrupt', () => {
   const pic = { pending: 0, hasInterrupt: () => pic.pending > 0, acknowledge: () => (pic.pending--, 0x20) };
-  const m = cpuPresent ? taskMachine('t_int', pic) : null!;
-  if (cpuPresent) {
-    m.idt(0x31, taskGate(TSEL.TSS_B));
-    m.idt(0x20, taskGate(TSEL.TSS_B));
-    pic.pending = 1;
-    m.runToHalt();
-  }
+  const m = taskMachine('t_int', pic);
+  m.idt(0x31, taskGate(TSEL.TSS_B));
+  m.idt(0x20, taskGate(TSEL.TSS_B));
+  pic.pending = 1;
+  m.runToHalt();
 
   it('INT n through a task gate runs the task with NT = 1 and the link; IRET returns after the INT', () => {
     expect(rec(m, 0x40)).toBe(1);
@@ -103,7 +99,7 @@ describe.skipIf(!cpuPresent)('IDT task gates: INT n and a hardware interrupt', (
   });
 });
 
-describe.skipIf(!cpuPresent)('exceptions through task gates', () => {
+describe('exceptions through task gates', () => {
   it('#GP through a task gate: the error code is pushed on the new task stack; the old task saved at the faulting MOV', () => {
     const m = taskMachine('t_gp');
     m.tss32(T.TSS_B, { eip: TSYM.b_gp, esp: T.B_STACK });
@@ -135,7 +131,7 @@ describe.skipIf(!cpuPresent)('exceptions through task gates', () => {
   });
 });
 
-describe.skipIf(!cpuPresent)('a task switch whose old TSS is not present', () => {
+describe('a task switch whose old TSS is not present', () => {
   it('is #PF at the JMP with nothing changed: no busy bit, no saved field, CR0.TS clear', () => {
     const m = taskMachine('t_tsspf');
     m.setU32(T.PD + 0x1000 + 4 * (L.TSS >>> 12), 0); // the page of the running task's TSS
@@ -149,9 +145,9 @@ describe.skipIf(!cpuPresent)('a task switch whose old TSS is not present', () =>
   });
 });
 
-describe.skipIf(!cpuPresent)('the faults of a task switch', () => {
-  const m = cpuPresent ? taskMachine('t_faults') : null!;
-  const log = cpuPresent ? (m.runToHalt(), m.log()) : [];
+describe('the faults of a task switch', () => {
+  const m = taskMachine('t_faults');
+  const log = (m.runToHalt(), m.log());
 
   it('a TSS limit below 0x67 is #TS(selector), before anything changes', () => {
     expect([log[0].vector, log[0].error & 0xffff, log[0].eip]).toEqual([10, TSEL.TSS_BADLIMIT, TSYM.t_badlimit]);
@@ -178,7 +174,7 @@ describe.skipIf(!cpuPresent)('the faults of a task switch', () => {
   });
 });
 
-describe.skipIf(!cpuPresent)('a fault after the commit point of a switch through an IDT task gate', () => {
+describe('a fault after the commit point of a switch through an IDT task gate', () => {
   it('is delivered in the new task, at its first instruction and on its stack; the task then IRETs back to the interrupted one', () => {
     const m = taskMachine('t_int_e');
     m.idt(0x31, taskGate(TSEL.TSS_E));
@@ -196,7 +192,7 @@ describe.skipIf(!cpuPresent)('a fault after the commit point of a switch through
   });
 });
 
-describe.skipIf(!cpuPresent)('a 16-bit TSS', () => {
+describe('a 16-bit TSS', () => {
   it('CALL to a 16-bit TSS loads IP, FLAGS and the low words of the registers, FS = 0; IRET returns', () => {
     const m = taskMachine('t_call16');
     m.runToHalt();
@@ -211,7 +207,7 @@ describe.skipIf(!cpuPresent)('a 16-bit TSS', () => {
   });
 });
 
-describe.skipIf(!cpuPresent)('reset after tasks ran', () => {
+describe('reset after tasks ran', () => {
   it('leaves TR and LDTR as the SDM gives them after RESET: selector 0, base 0, limit 0xFFFF (table 9-1)', () => {
     const m = taskMachine('t_jmp');
     m.tss32(T.TSS_B, { eip: TSYM.b_jmp, esp: T.B_STACK, ds: TSEL.LDT_DATA, ldt: TSEL.LDT, ebx: 0 });

@@ -6,7 +6,6 @@
  * IRET back. No CR4.VME: CPUID says VME = 0.
  */
 import { describe, expect, it } from 'vitest';
-import { cpuPresent } from './rig';
 import { gate, L, SEL } from './pm-machine';
 import {
   EFLAGS_IF,
@@ -83,15 +82,13 @@ const ip = (label: string) => TSYM[label] - T.VBASE;
 /** The monitor's ESP: the CPU's 9 dwords, an error code (the CPU's or the stub's), the vector, EAX, EBX. */
 const MONITOR_ESP = L.TSS_ESP0 - 13 * 4;
 
-describe.skipIf(!cpuPresent)('virtual-8086 mode at IOPL 3, entered by IRET', () => {
+describe('virtual-8086 mode at IOPL 3, entered by IRET', () => {
   const pic = { pending: 1, hasInterrupt: () => pic.pending > 0, acknowledge: () => (pic.pending--, 0x20) };
-  const m = cpuPresent ? taskMachine('v_enter', pic) : null!;
-  if (cpuPresent) {
-    monitor(m);
-    frame(m, ip('v_main'), EFLAGS_VM | IOPL3 | EFLAGS_IF | 2, 0, 0x4000, 0x5000, 0x6000);
-    m.runToHalt();
-  }
-  const log = cpuPresent ? vlog(m) : [];
+  const m = taskMachine('v_enter', pic);
+  monitor(m);
+  frame(m, ip('v_main'), EFLAGS_VM | IOPL3 | EFLAGS_IF | 2, 0, 0x4000, 0x5000, 0x6000);
+  m.runToHalt();
+  const log = vlog(m);
 
   it('an interrupt from VM86 reaches the ring-0 handler on TSS.SS0:ESP0 with GS FS DS ES SS ESP EFLAGS CS EIP pushed and the data segments null', () => {
     const e = log[0];
@@ -146,14 +143,12 @@ describe.skipIf(!cpuPresent)('virtual-8086 mode at IOPL 3, entered by IRET', () 
   });
 });
 
-describe.skipIf(!cpuPresent)('virtual-8086 mode at IOPL 0: the IOPL-sensitive instructions', () => {
-  const m = cpuPresent ? taskMachine('v_enter') : null!;
-  if (cpuPresent) {
-    monitor(m);
-    frame(m, ip('v_sens'), EFLAGS_VM | 2, 0, 0, 0, 0);
-    m.runToHalt();
-  }
-  const log = cpuPresent ? vlog(m) : [];
+describe('virtual-8086 mode at IOPL 0: the IOPL-sensitive instructions', () => {
+  const m = taskMachine('v_enter');
+  monitor(m);
+  frame(m, ip('v_sens'), EFLAGS_VM | 2, 0, 0, 0, 0);
+  m.runToHalt();
+  const log = vlog(m);
   const codes = log.map((e) => [e.vector, e.error, e.eip]);
 
   it('CLI, STI, PUSHF, POPF, INT n and IRET are #GP(0) at the instruction, the stack untouched', () => {
@@ -183,7 +178,7 @@ describe.skipIf(!cpuPresent)('virtual-8086 mode at IOPL 0: the IOPL-sensitive in
   });
 });
 
-describe.skipIf(!cpuPresent)('virtual-8086 mode entered by a task switch', () => {
+describe('virtual-8086 mode entered by a task switch', () => {
   it('a TSS with EFLAGS.VM = 1 starts VM86 with its real-mode selectors; faults go to the monitor on its SS0:ESP0', () => {
     const m = taskMachine('v_task');
     monitor(m);
@@ -210,7 +205,7 @@ describe.skipIf(!cpuPresent)('virtual-8086 mode entered by a task switch', () =>
   });
 });
 
-describe.skipIf(!cpuPresent)('a task switch out of virtual-8086 mode and back', () => {
+describe('a task switch out of virtual-8086 mode and back', () => {
   it('INT n through a task gate saves the VM86 task (EFLAGS.VM = 1, real-mode selectors); IRET in the handler task resumes it in VM86', () => {
     const m = taskMachine('v_enter');
     monitor(m);
@@ -237,7 +232,7 @@ describe.skipIf(!cpuPresent)('a task switch out of virtual-8086 mode and back', 
   });
 });
 
-describe.skipIf(!cpuPresent)('CPUID', () => {
+describe('CPUID', () => {
   it('does not claim VME (leaf 1, EDX bit 1); PSE, TSC, CX8, PGE and CMOV stay', () => {
     const m = taskMachine('v_enter');
     // cpuid; hlt at a scratch address in ring 0 (the kernel's entry jumps there).

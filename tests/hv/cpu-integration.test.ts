@@ -1,50 +1,14 @@
 /**
  * The hypervisor with the real CPU and MMU: the dirty bits come from real page-table walks of a
  * guest program running in protected mode with paging, not from a stand-in.
- *
- * The CPU is another part of the project (src/machine/cpu/cpu.ts, the face described in the
- * brief); it is loaded dynamically so that these tests are reported as skipped, not as a compile
- * error, on a tree where it is not there yet.
  */
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { F64, PAGE_SHIFT, STATS_BYTES, VRAM_BAR_DEFAULT, statsViews } from '../../src/shared/layout';
 import { MachineMemory } from '../../src/machine/memory';
 import { IoBus, MmioBus } from '../../src/machine/bus';
 import { Hypervisor, IDLE_DROP_MS } from '../../src/machine/hv/hypervisor';
-import {
-  P2M_R,
-  P2M_W,
-  type P2m,
-  type SecondStageFaultHandler,
-  type WritableMappingInvalidator,
-} from '../../src/machine/hv/p2m';
-import type { InterruptController } from '../../src/machine/bus';
-
-/** The CPU's face as far as these tests use it. */
-interface CpuFace {
-  readonly tlb: WritableMappingInvalidator;
-  readonly halted: boolean;
-  enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
-  run(maxInstructions: number): unknown;
-}
-type CpuClass = new (env: {
-  memory: MachineMemory;
-  p2m: P2m;
-  io: IoBus;
-  mmio: MmioBus;
-  pic: InterruptController;
-  s2: SecondStageFaultHandler;
-  tsc: () => number;
-  blockThreshold?: number;
-}) => CpuFace;
-
-const CPU_MODULE = '../../src/machine/cpu/cpu';
-// Skip only when the file is absent; a CPU module that fails to load is a failure, not a skip.
-const cpuPresent = existsSync(new URL(`${CPU_MODULE}.ts`, import.meta.url));
-const Cpu: CpuClass | null = cpuPresent
-  ? ((await import(/* @vite-ignore */ CPU_MODULE)) as { Cpu: CpuClass }).Cpu
-  : null;
+import { Cpu } from '../../src/machine/cpu/cpu';
+import { P2M_R, P2M_W } from '../../src/machine/hv/p2m';
 
 /**
  * The guest: turn paging on (CR3 = 0x10000), then for each linear address in the zero-terminated
@@ -86,7 +50,7 @@ function rig(code: number[] = WRITER, blockThreshold?: number) {
   const bar = VRAM_BAR_DEFAULT >>> PAGE_SHIFT;
   hv.setVramBar(bar);
   const faultsAt = new Map<number, number>();
-  const cpu = new Cpu!({
+  const cpu = new Cpu({
     memory,
     p2m: hv.p2m,
     io: new IoBus(),
@@ -168,7 +132,7 @@ function bits(bitmap: Uint8Array): number[] {
 const vram = (page: number, off = 0) => VRAM_LIN + page * 4096 + off;
 const alias = (page: number, off = 0) => ALIAS_LIN + (page - ALIAS_FIRST) * 4096 + off;
 
-describe.skipIf(!cpuPresent)('dirty tracking with the real CPU and MMU', () => {
+describe('dirty tracking with the real CPU and MMU', () => {
   it('a guest write through its page tables shows up once, at the VRAM byte it wrote', () => {
     const r = rig();
     r.track(r.bar, 64);
@@ -307,7 +271,7 @@ for (const [how, threshold] of [
   ['interpreted', -1],
   ['compiled', 1],
 ] as const)
-  describe.skipIf(!cpuPresent)(`trap mode with the real CPU and MMU (${how})`, () => {
+  describe(`trap mode with the real CPU and MMU (${how})`, () => {
     /** A trapping rig over VRAM pages [0, 64), the guest about to run store form `form`. */
     const trapRig = (form: number, regs: Record<string, number>) => {
       const r = rig(STORES, threshold);

@@ -1,0 +1,350 @@
+/**
+ * Integer arithmetic of the Cpu class chain (README.md, "Layout"): the ALU group with lazy flags,
+ * ADC/SBB, INC/DEC, shifts and rotates, conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC.
+ */
+import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
+import { EAX, signExtend } from './arch';
+import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC } from './decoded';
+import { CpuInterrupts } from './interrupts';
+
+export abstract class CpuAlu extends CpuInterrupts {
+  // ---- ALU ---------------------------------------------------------------------------------------
+
+  protected setArith(f: number): void {
+    this.fl = (this.fl & ~ARITH) | f;
+    this.lz = 0;
+  }
+
+  /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result (unsigned). */
+  protected alu(op: number, a: number, b: number, size: number): number {
+    let r: number;
+    let kind: number;
+    switch (op) {
+      case 0:
+        r = a + b;
+        kind = LZ_ADD;
+        break;
+      case 5:
+      case 7:
+        r = a - b;
+        kind = LZ_SUB;
+        break;
+      case 1:
+        r = a | b;
+        kind = LZ_LOGIC;
+        break;
+      case 4:
+        r = a & b;
+        kind = LZ_LOGIC;
+        break;
+      case 6:
+        r = a ^ b;
+        kind = LZ_LOGIC;
+        break;
+      default:
+        return this.aluCarry(op, a, b, size);
+    }
+    r = size === 4 ? r >>> 0 : r & MASK[size];
+    this.lz = kind;
+    this.lzSize = size;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = b;
+    v[2] = r;
+    return r;
+  }
+
+  /** alu() for 32-bit operands as int32 (hot path: no unsigned doubles); returns the result as int32. */
+  protected alu32(op: number, a: number, b: number): number {
+    let r: number;
+    let kind: number;
+    switch (op) {
+      case 0:
+        r = (a + b) | 0;
+        kind = LZ_ADD;
+        break;
+      case 5:
+      case 7:
+        r = (a - b) | 0;
+        kind = LZ_SUB;
+        break;
+      case 1:
+        r = a | b;
+        kind = LZ_LOGIC;
+        break;
+      case 4:
+        r = a & b;
+        kind = LZ_LOGIC;
+        break;
+      case 6:
+        r = a ^ b;
+        kind = LZ_LOGIC;
+        break;
+      default:
+        return this.aluCarry(op, a >>> 0, b >>> 0, 4) | 0;
+    }
+    this.lz = kind;
+    this.lzSize = 4;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = b;
+    v[2] = r;
+    return r;
+  }
+
+  /** ADC and SBB (flags computed at once: CF in, CF out). */
+  protected aluCarry(op: number, a: number, b: number, size: number): number {
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    const c = this.cfBit();
+    let r: number;
+    let f = 0;
+    if (op === 2) {
+      r = a + b + c;
+      if (r > mask) f |= CF;
+      r = size === 4 ? r >>> 0 : r & mask;
+      if ((a ^ r) & (b ^ r) & sign) f |= OF;
+    } else {
+      r = a - b - c;
+      if (r < 0) f |= CF;
+      r = size === 4 ? r >>> 0 : r & mask;
+      if ((a ^ b) & (a ^ r) & sign) f |= OF;
+    }
+    f |= (a ^ b ^ r) & AF;
+    this.setArith(f | szp(r, size));
+    return r;
+  }
+
+  protected incdec(a: number, size: number, dec: boolean): number {
+    const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & MASK[size];
+    // CF is kept: fold the previous CF into fl before the lazy state is replaced.
+    const cf = this.cfBit();
+    this.fl = (this.fl & ~CF) | cf;
+    this.lz = dec ? LZ_DEC : LZ_INC;
+    this.lzSize = size;
+    const v = this.lzv;
+    v[0] = a;
+    v[1] = 1;
+    v[2] = r;
+    return r;
+  }
+
+  /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR. Count 0 leaves the flags alone. */
+  protected shift(op: number, a: number, count: number, size: number): number {
+    const bits = size * 8;
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    count &= 0x1f;
+    if (count === 0) return a;
+    let r: number;
+    let cf: number;
+    let of: number;
+    switch (op) {
+      case 0: {
+        const n = count % bits;
+        r = n === 0 ? a : ((a << n) | (a >>> (bits - n))) & mask;
+        if (size === 4) r >>>= 0;
+        cf = r & 1;
+        of = (r & sign ? 1 : 0) ^ cf;
+        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+        return r;
+      }
+      case 1: {
+        const n = count % bits;
+        r = n === 0 ? a : ((a >>> n) | (a << (bits - n))) & mask;
+        if (size === 4) r >>>= 0;
+        cf = r & sign ? 1 : 0;
+        of = ((r >>> (bits - 1)) ^ (r >>> (bits - 2))) & 1;
+        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+        return r;
+      }
+      case 2:
+      case 3: {
+        const n = count % (bits + 1);
+        r = a;
+        cf = this.flags & CF;
+        for (let i = 0; i < n; i++) {
+          if (op === 2) {
+            const out = r & sign ? 1 : 0;
+            r = ((r << 1) | cf) & mask;
+            cf = out;
+          } else {
+            const out = r & 1;
+            r = (r >>> 1) | (cf ? sign : 0);
+            cf = out;
+          }
+        }
+        if (size === 4) r >>>= 0;
+        of = op === 2 ? (r & sign ? 1 : 0) ^ cf : ((r >>> (bits - 1)) ^ (r >>> (bits - 2))) & 1;
+        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+        return r;
+      }
+      case 4:
+      case 6:
+        cf = count <= bits ? (a >>> (bits - count)) & 1 : 0;
+        r = count >= bits ? 0 : (a << count) & mask;
+        if (size === 4) r >>>= 0;
+        of = (r & sign ? 1 : 0) ^ cf;
+        break;
+      case 5:
+        cf = count <= bits ? (a >>> (count - 1)) & 1 : 0;
+        r = count >= bits ? 0 : a >>> count;
+        of = a & sign ? 1 : 0;
+        break;
+      default: {
+        const s = size === 4 ? a | 0 : size === 2 ? (a << 16) >> 16 : (a << 24) >> 24;
+        const n = Math.min(count, bits - 1);
+        cf = (s >> (count >= bits ? bits - 1 : count - 1)) & 1;
+        r = (s >> n) & mask;
+        if (size === 4) r >>>= 0;
+        of = 0;
+      }
+    }
+    this.setArith((cf ? CF : 0) | (of ? OF : 0) | szp(r, size));
+    return r;
+  }
+
+  protected cond(cc: number): boolean {
+    const lz = this.lz;
+    let r: boolean;
+    if (lz !== 0) {
+      // From the lazy state (the common CMP/SUB/TEST + Jcc pairs), without building EFLAGS.
+      const size = this.lzSize;
+      const res = this.lzv[2];
+      switch (cc >> 1) {
+        case 1:
+          r = this.cfBit() !== 0;
+          return cc & 1 ? !r : r;
+        case 2:
+          r = res === 0;
+          return cc & 1 ? !r : r;
+        case 3:
+          r = res === 0 || this.cfBit() !== 0;
+          return cc & 1 ? !r : r;
+        case 4:
+          r = (res & SIGN[size]) !== 0;
+          return cc & 1 ? !r : r;
+        case 6:
+        case 7:
+          if (lz === LZ_SUB) {
+            // SF ≠ OF after a − b is "a < b" as signed numbers.
+            const sh = 32 - size * 8;
+            const a = (this.lzv[0] << sh) >> sh;
+            const b = (this.lzv[1] << sh) >> sh;
+            r = cc >> 1 === 6 ? a < b : a <= b;
+            return cc & 1 ? !r : r;
+          }
+          if (lz === LZ_LOGIC) {
+            r = (res & SIGN[size]) !== 0 || (cc >> 1 === 7 && res === 0);
+            return cc & 1 ? !r : r;
+          }
+      }
+    }
+    return this.condFlags(cc);
+  }
+
+  /** Condition cc on the exact EFLAGS. */
+  protected condFlags(cc: number): boolean {
+    const f = this.flags;
+    let r: boolean;
+    switch (cc >> 1) {
+      case 0:
+        r = (f & OF) !== 0;
+        break;
+      case 1:
+        r = (f & CF) !== 0;
+        break;
+      case 2:
+        r = (f & ZF) !== 0;
+        break;
+      case 3:
+        r = (f & (CF | ZF)) !== 0;
+        break;
+      case 4:
+        r = (f & SF) !== 0;
+        break;
+      case 5:
+        r = (f & PF) !== 0;
+        break;
+      case 6:
+        r = !(f & SF) !== !(f & OF);
+        break;
+      default:
+        r = (f & ZF) !== 0 || !(f & SF) !== !(f & OF);
+    }
+    return cc & 1 ? !r : r;
+  }
+
+  protected imul2(a: number, b: number, size: number): number {
+    const x = signExtend(a, size);
+    const y = signExtend(b, size);
+    let res: number;
+    let over: boolean;
+    if (size === 4) {
+      res = Math.imul(x, y);
+      over = x * y !== res; // exact below 2^53; above it the product cannot fit 32 bits anyway
+    } else {
+      const p = x * y;
+      res = (p << 16) >> 16;
+      over = res !== p;
+    }
+    this.setArith((over ? CF | OF : 0) | szp(res & MASK[size], size));
+    return res;
+  }
+
+  protected bcd(b: number): void {
+    const r = this.reg32;
+    let al = r[EAX] & 0xff;
+    const cf = this.flags & CF;
+    const af = this.flags & AF;
+    let f = 0;
+    if (b === 0x27 || b === 0x2f) {
+      // DAA / DAS (SDM vol. 2)
+      const oldAl = al;
+      if ((al & 0x0f) > 9 || af) {
+        al = b === 0x27 ? al + 6 : al - 6;
+        f |= AF;
+        if (b === 0x27 ? al > 0xff : al < 0) f |= CF;
+        al &= 0xff;
+      }
+      f |= cf;
+      if (oldAl > 0x99 || cf) {
+        al = (b === 0x27 ? al + 0x60 : al - 0x60) & 0xff;
+        f |= CF;
+      }
+      this.setReg(EAX, 1, al);
+      this.flags = (this.flags & ~(ARITH & ~OF)) | f | szp(al, 1);
+      return;
+    }
+    // AAA / AAS
+    if ((al & 0x0f) > 9 || af) {
+      const ax = b === 0x37 ? (r[EAX] & 0xffff) + 0x106 : (r[EAX] & 0xffff) - 0x106;
+      this.setReg(EAX, 2, ax);
+      f = AF | CF;
+    }
+    this.setReg(EAX, 1, r[EAX] & 0x0f);
+    this.flags = (this.flags & ~(CF | AF)) | f;
+  }
+
+  protected bitOp(op: number, bit: number, osz: number, fromReg: boolean): void {
+    const bits = osz * 8;
+    let addr = this.ea;
+    let offset: number;
+    if (this.modrm < 0xc0 && fromReg) {
+      // A register bit offset addresses beyond the operand (SDM vol. 2, BT).
+      const signed = osz === 4 ? bit | 0 : (bit << 16) >> 16;
+      addr = (addr + Math.floor(signed / bits) * osz) | 0;
+      offset = ((signed % bits) + bits) % bits;
+    } else offset = bit & (bits - 1);
+    const saved = this.ea;
+    this.ea = addr;
+    const v = this.getRm(osz);
+    const mask = 1 << offset;
+    this.flags = (this.flags & ~CF) | (v & mask ? CF : 0);
+    if (op !== 0) {
+      const nv = op === 1 ? v | mask : op === 2 ? v & ~mask : v ^ mask;
+      this.setRm(osz, osz === 4 ? nv >>> 0 : nv & 0xffff);
+    }
+    this.ea = saved;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Architectural constants and the guest-exception values of the CPU (SDM vol. 3): register and
+ * segment-register numbers, exception vectors, DR6/DR7 bits, descriptor-type sets, what starts a
+ * task switch. Shared by the files of src/machine/cpu/ that make up the Cpu class.
+ */
+/** A guest exception raised inside an instruction (never leaves the CPU). */
+export class CpuFault {
+  constructor(
+    readonly vector: number,
+    readonly errorCode: number, // -1: none
+  ) {}
+}
+
+export const EAX = 0,
+  ECX = 1,
+  EDX = 2,
+  EBX = 3,
+  ESP = 4,
+  EBP = 5,
+  ESI = 6,
+  EDI = 7;
+export const ES = 0,
+  CS = 1,
+  SS = 2,
+  DS = 3,
+  FS = 4,
+  GS = 5;
+export const NO_SEG = -1;
+
+/** Exceptions (SDM vol. 3, table 6-1). */
+export const DE = 0,
+  DB = 1,
+  BP = 3,
+  BR = 5,
+  UD = 6,
+  NM = 7,
+  DF_ = 8,
+  TS = 10,
+  NP = 11,
+  SS_ = 12,
+  GP = 13,
+  PF_ = 14;
+/** DR6.BS and DR6.BT: the #DB came from single-stepping, or from a task switch to a TSS with T = 1 (SDM vol. 3, 17.2.3). */
+export const DR6_BS = 1 << 14;
+export const DR6_BT = 1 << 15;
+/** DR6 and DR7 after RESET (SDM vol. 3, table 9-1): the reserved bits as the register reads them. */
+export const DR6_RESET = 0xffff0ff0 | 0;
+export const DR7_RESET = 0x400;
+
+/** System descriptor types LAR accepts (TSS 16/32 avail/busy, LDT, call and task gates) and LSL accepts. */
+export const LAR_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 9) | (1 << 0xb) | (1 << 0xc);
+export const LSL_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 9) | (1 << 0xb);
+
+/**
+ * What starts a task switch: it decides the busy bits, EFLAGS.NT and the previous-task link
+ * (SDM vol. 3, 7.3 and table 7-2). TASK_INT: an interrupt or exception through a task gate.
+ */
+export const TASK_JMP = 0,
+  TASK_CALL = 1,
+  TASK_IRET = 2,
+  TASK_INT = 3;
+
+/** INT n / INT3 / INTO: a trap with the return address after the instruction. */
+export class SoftInt {
+  constructor(readonly vector: number) {}
+}
+
+/** The high 32 bits of the unsigned 64-bit product of two 32-bit values. */
+export function signExtend(v: number, size: number): number {
+  return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
+}
+
+/** CR0 bits (SDM vol. 3, 2.5). */
+export const CR0_PE = 1 << 0,
+  CR0_MP = 1 << 1,
+  CR0_EM = 1 << 2,
+  CR0_TS = 1 << 3,
+  CR0_ET = 1 << 4,
+  CR0_WP = 1 << 16,
+  CR0_PG = 1 << 31;

@@ -1,0 +1,1043 @@
+/**
+ * The decoded-instruction cache and the glue of the block compiler, in the Cpu class chain
+ * (README.md, "Layout", and "Speed" for what the cache does): decoded entries per machine frame,
+ * the code window, invalidation on stores into code and on outside writes, the handlers the run
+ * loop dispatches to (execReg, execStack, execDecoded, execGeneric), the decoder of the cached
+ * forms (decodeForm, decode0f, fuseJcc), and compiling blocks (blocks.ts).
+ */
+import {
+  E_BAD_REG,
+  E_DEFINED,
+  E_MEM_ONLY,
+  E_MODRM,
+  E_REG_ONLY,
+  ENCODING,
+  IMM_O32_A32_SHIFT,
+  P_NONE,
+  P_SEG_LAST,
+  PREFIX_KIND,
+} from './decode-tables';
+import { PHYS_IO } from './mmu';
+import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
+import { CF, OF, VM, szp, mulHigh } from './flags';
+import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CS, SS, DS } from './arch';
+import {
+  D_MAY_FAULT,
+  D_STACK,
+  D_SLOW,
+  D_ALU_RR,
+  D_ALU_RM,
+  D_ALU_MR,
+  D_ALU_RI,
+  D_ALU_MI,
+  D_TEST_RR,
+  D_TEST_MR,
+  D_TEST_RI,
+  D_MOV_RR,
+  D_MOV_MR,
+  D_MOV_RM,
+  D_MOV_RI,
+  D_MOV_MI,
+  D_LEA,
+  D_INC_R,
+  D_DEC_R,
+  D_PUSH_R,
+  D_POP_R,
+  D_PUSH_I,
+  D_JCC,
+  D_JMP,
+  D_CALL,
+  D_RET,
+  D_CALL_R,
+  D_CALL_M,
+  D_JMP_R,
+  D_JMP_M,
+  D_GENERIC,
+  D_NOP,
+  D_CDQ,
+  D_LEAVE,
+  D_SHIFT_R,
+  D_GRP3_R,
+  D_IMUL3_R,
+  D_MOVZX8_M,
+  D_SETCC_R,
+  D_PUSH_M,
+  D_MOVX_R,
+  D_ALU_JCC,
+  G_ALU8_AI,
+  G_ALU8_MR,
+  G_ALU8_RM,
+  G_ALU8_MI,
+  G_MOV8_MI,
+  G_MOV8_MR,
+  G_MOV8_RM,
+  G_TEST8,
+  G_TEST8_MI,
+  G_TEST_MI,
+  G_IMUL3,
+  G_IMUL2,
+  G_SHIFT,
+  G_SHIFT8,
+  G_GRP3,
+  G_GRP3_8,
+  G_INCDEC,
+  G_INCDEC8,
+  G_PUSH_M,
+  G_SETCC,
+  G_CMOV,
+  G_MOVX,
+  LZ_SHL,
+  LZ_SHR,
+  LZ_SAR,
+} from './decoded';
+import { CpuStrings } from './strings';
+import type { CpuEnv } from './cpu';
+
+/** Executions of an instruction before the block starting there is compiled (CpuEnv.blockThreshold). */
+export const BLOCK_THRESHOLD = 32;
+
+/** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
+const MAY_FAULT = new Uint8Array(64);
+for (const h of [
+  D_ALU_RM,
+  D_ALU_MR,
+  D_ALU_MI,
+  D_TEST_MR,
+  D_MOV_MR,
+  D_MOV_RM,
+  D_MOV_MI,
+  D_PUSH_R,
+  D_POP_R,
+  D_PUSH_I,
+  D_CALL,
+  D_RET,
+  D_CALL_R,
+  D_CALL_M,
+  D_JMP_M,
+  D_GENERIC,
+  D_LEAVE,
+  D_MOVZX8_M,
+  D_PUSH_M,
+])
+  MAY_FAULT[h] = D_MAY_FAULT;
+
+const STACK_FORMS = [D_PUSH_R, D_POP_R, D_PUSH_I, D_CALL, D_RET, D_CALL_R, D_LEAVE];
+
+/** At most this many frames hold decoded entries (64 KiB each); past it the cache starts over. */
+const MAX_DECODED_PAGES = 256;
+
+/** A little-endian dword of an instruction's bytes. */
+function rd32(q: Uint8Array, k: number): number {
+  return q[k] | (q[k + 1] << 8) | (q[k + 2] << 16) | (q[k + 3] << 24);
+}
+
+export abstract class CpuDecodedCache extends CpuStrings {
+  // Defined in the layers above (see README.md, "Layout").
+  protected abstract group3Body(size: number): void;
+  // ---- the decoded-instruction cache ------------------------------------------------------------
+  //
+  // Hot path. Instructions of 32-bit code are decoded once into four Int32 words per byte offset
+  // of a 4 KiB machine frame (w0 = handler | D_MAY_FAULT | length << 8 | payload << 12, w1 = the
+  // memory operand: base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 =
+  // immediate) and run from there by runInner() (the commonest forms) and execDecoded(); any form
+  // decodeForm() does not cover (prefixes other than segment overrides, 16-bit operands or
+  // addresses, system and string instructions …) is marked D_SLOW and runs through step(), which
+  // decodes from memory as before. A register CMP/TEST/ALU form followed by Jcc is fused into one
+  // entry (fuseJcc). The "window" maps the EIPs of the current linear code page onto its frame's
+  // entries; it is dropped when the MMU's generation, CS or the CPL change (setCs, setRealSeg,
+  // writeCr0, reset). Memory: 64 KiB of entries per code frame, at most MAX_DECODED_PAGES frames.
+  //
+  // Stale code (SDM vol. 3, 11.6): every write of the CPU that lands in a 128-byte line holding the
+  // start or end of a decoded instruction clears the entries that could overlap the written bytes
+  // (codeWritten), so the next fetch decodes afresh — also when the instruction modified is the
+  // very next one. Writes by anyone else (the other thread, a loader, a device in an I/O callback)
+  // are caught by an epoch: run() and every port or MMIO access bump it, and a frame whose epoch is
+  // old has its entries cleared when the window opens on it (so a write by the other thread during
+  // a slice is seen from the next slice on). Instructions that cross a page end are never cached.
+  // Not caught: the MMU's own A/D-bit writes into paging entries (code in a page table). None of
+  // this touches the TLB or the p2m: dirty tracking is not involved.
+
+  /** Per machine frame: its decoded entries (4 words per byte offset), or undefined. */
+  protected readonly dPages: (Int32Array | undefined)[] = [];
+  /** Per machine frame: the offsets decoded since the last clear (so a clear costs O(decoded)). */
+  protected readonly dLists: (Uint16Array | undefined)[] = [];
+  protected readonly dCounts: Int32Array;
+  protected readonly dEpochs: Int32Array;
+  protected dFrames: number[] = [];
+  protected codeEpoch = 1;
+  protected winPage: Int32Array = new Int32Array(4 * 4096);
+  protected winFrame = -1;
+  protected winEip = 0;
+  protected winGen = -1;
+  /** The bytes of the instruction being decoded (copied: the decoder never reads past the page). */
+  protected readonly ibuf = new Uint8Array(16);
+  protected dLen = 0;
+  protected dW1 = 0;
+  protected dDisp = 0;
+
+  /** Drops the fetch window (CS, CPL or translations changed). */
+  protected dropWindow(): void {
+    this.winGen = -1;
+  }
+
+  /** Code may have been changed behind the CPU's back: every decoded entry is suspect. */
+  /** Guest memory was written by someone other than this CPU (a loader, a device): forget decoded code. */
+  codeChanged(): void {
+    this.codeChangedOutside();
+  }
+
+  protected codeChangedOutside(): void {
+    this.codeEpoch++;
+    this.winGen = -1;
+    this.bBreak = 1;
+  }
+
+  /** The cached memory forms and the generic ones (the stack forms: execStack; registers: execReg). */
+  protected execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_ALU_RM: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], this.dLoad32(d, p));
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_MR: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), r[(x >> 3) & 7]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_ALU_MI: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), d[p + 3]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case D_TEST_MR:
+        this.alu32(4, this.dLoad32(d, p), r[x & 7]);
+        return;
+      case D_MOV_MR:
+        this.dStore32(d, p, r[x & 7]);
+        return;
+      case D_MOV_RM:
+        r[x & 7] = this.dLoad32(d, p);
+        return;
+      case D_MOV_MI:
+        this.dStore32(d, p, d[p + 3]);
+        return;
+      case D_PUSH_M:
+        this.push32(this.dLoad32(d, p));
+        return;
+      case D_CALL_M: {
+        const to = this.dLoad32(d, p);
+        this.push32(this._eip);
+        this._eip = to | 0;
+        return;
+      }
+      case D_JMP_M:
+        this._eip = this.dLoad32(d, p) | 0;
+        return;
+      case D_MOVZX8_M: {
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const s = this.eaSeg;
+        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+        r[x] = this.readLin8(lin);
+        return;
+      }
+      default:
+        this.execGeneric(x, d, p);
+        return;
+    }
+  }
+
+  /** The cached stack forms (PUSH, POP, CALL, RET, LEAVE): a function of their own (see execReg). */
+  protected execStack(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_PUSH_R:
+        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
+        this.push32(r[x]);
+        return;
+      case D_POP_R: {
+        const v = this.pop32();
+        r[x] = v;
+        return;
+      }
+      case D_PUSH_I:
+        this.push32(d[p + 3]);
+        return;
+      case D_CALL:
+        this.push32(this._eip);
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_RET: {
+        const to = this.pop32();
+        if (d[p + 3] !== 0) this.addSp(d[p + 3]);
+        this._eip = to;
+        return;
+      }
+      case D_CALL_R: {
+        const to = r[x];
+        this.push32(this._eip);
+        this._eip = to;
+        return;
+      }
+      case D_LEAVE:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        r[EBP] = this.pop32();
+        return;
+      default:
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a stack form`); // an emulator bug
+    }
+  }
+
+  /** The cached forms that cannot fault (registers and jumps only): their own function, so that
+   * V8 inlines their helpers within a budget of their own. */
+  protected execReg(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], d[p + 3]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case D_TEST_RR:
+        this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
+        return;
+      case D_TEST_RI:
+        this.alu32(4, r[x & 7], d[p + 3]);
+        return;
+      case D_MOV_RR:
+        r[x & 7] = r[(x >> 3) & 7];
+        return;
+      case D_MOV_RI:
+        r[x & 7] = d[p + 3];
+        return;
+      case D_LEA: {
+        const w1 = d[p + 1];
+        let off = d[p + 2];
+        const base = w1 & 15;
+        if (base < 8) off += r[base];
+        const index = (w1 >> 4) & 15;
+        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+        r[x] = off;
+        return;
+      }
+      case D_INC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, false);
+        return;
+      case D_DEC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, true);
+        return;
+      case D_JCC:
+        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_JMP:
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case D_SETCC_R:
+        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
+        return;
+      case D_MOVX_R: {
+        // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
+        const kind = x >> 6;
+        const size = kind & 1 ? 2 : 1;
+        let v = this.getReg((x >> 3) & 7, size);
+        if (kind & 8) v = signExtend(v, size);
+        r[x & 7] = v;
+        return;
+      }
+      case D_JMP_R:
+        this._eip = r[x];
+        return;
+      case D_SHIFT_R: {
+        // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        let n = (x >> 6) & 63;
+        if (n === 32) n = r[ECX] & 31;
+        if (n === 0) return; // count 0: nothing changes, flags included
+        const a = r[reg];
+        const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
+        r[reg] = res;
+        this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
+        this.lzSize = 4;
+        const v = this.lzv;
+        v[0] = a;
+        v[1] = n;
+        v[2] = res;
+        return;
+      }
+      case D_GRP3_R: {
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        const a = r[reg] >>> 0;
+        if (op === 2) r[reg] = ~a;
+        else if (op === 3) {
+          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
+          r[reg] = this.alu32(5, 0, a);
+        } else {
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
+          const ua = r[EAX] >>> 0;
+          const lo = Math.imul(ua, a);
+          const hi = mulHigh(ua, a);
+          r[EAX] = lo;
+          r[EDX] = hi;
+          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
+        }
+        return;
+      }
+      case D_IMUL3_R:
+        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+        return;
+      case D_NOP:
+        return;
+      case D_CDQ:
+        r[EDX] = r[EAX] >> 31;
+        return;
+      default:
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a register form`); // an emulator bug
+    }
+  }
+
+  /** Points the window at the code page of EIP; false when the cache cannot serve it. */
+  protected openWindow(): boolean {
+    if (!this.codeSize32 || this.fl & VM) return false;
+    const lin = (this.segBase[CS] + this._eip) | 0;
+    const o = this.mmu.translate(lin, false, this.user);
+    if (o === PHYS_IO) return false;
+    const frame = o >>> 12;
+    let page = this.dPages[frame];
+    if (page === undefined) page = this.newDecodedPage(frame);
+    else if (this.dEpochs[frame] !== this.codeEpoch) this.clearDecodedPage(frame);
+    this.dEpochs[frame] = this.codeEpoch;
+    this.winPage = page;
+    this.winFrame = frame;
+    if (this.blockThreshold >= 0) {
+      let bp = this.bPages[frame];
+      if (bp === undefined) bp = this.bPages[frame] = new BlockPage();
+      this.winBlocks = bp.blocks;
+      this.winHits = bp.hits;
+    }
+    this.winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
+    this.winGen = this.mmu.generation;
+    return true;
+  }
+
+  protected newDecodedPage(frame: number): Int32Array {
+    if (this.dFrames.length >= MAX_DECODED_PAGES) {
+      // Full: start over (entries are re-decoded on demand).
+      for (const f of this.dFrames) {
+        this.dPages[f] = undefined;
+        this.dLists[f] = undefined;
+        this.bPages[f] = undefined; // no codeLines protect their blocks any more
+      }
+      this.dFrames = [];
+      this.codeLines.fill(0);
+    }
+    const page = new Int32Array(4 * 4096);
+    this.dPages[frame] = page;
+    this.dLists[frame] = new Uint16Array(4096);
+    this.dCounts[frame] = 0;
+    this.dFrames.push(frame);
+    return page;
+  }
+
+  protected clearDecodedPage(frame: number): void {
+    this.bPages[frame]?.clear();
+    const page = this.dPages[frame];
+    const list = this.dLists[frame];
+    if (page === undefined || list === undefined) return;
+    const n = this.dCounts[frame];
+    for (let i = 0; i < n; i++) page[list[i] << 2] = 0;
+    this.dCounts[frame] = 0;
+  }
+
+  /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
+  protected codeWritten(o: number, size: number): void {
+    const frame = o >>> 12;
+    const page = this.dPages[frame];
+    if (page === undefined) return;
+    // An instruction starting up to 14 bytes before the write may cover it; none crosses the page.
+    const first = Math.max(0, (o & 0xfff) - 14);
+    const last = Math.min(4095, (o & 0xfff) + size - 1);
+    for (let i = first; i <= last; i++) page[i << 2] = 0;
+    // A compiled block holding one of them goes too, and a running block stops after this store.
+    const bp = this.bPages[frame];
+    if (bp !== undefined && bp.written(first, last)) this.bBreak = 1;
+  }
+
+  // ---- compiled blocks (blocks.ts) --------------------------------------------------------------
+  //
+  // Hot path. The blocks of a frame live in its BlockPage next to its decoded entries and are
+  // dropped with them (clearDecodedPage, the cache starting over, codeWritten). The generated code
+  // reads and writes the members of this class by name (reg32, fl, lz, lzv, start, startEsp,
+  // instructions, bBreak, readLin32, writeLin32, push32, pop32, cond, cfBit, execGeneric, …).
+
+  /** Per machine frame: its compiled blocks and hit counts (only while blockThreshold ≥ 0). */
+  protected bPages: (BlockPage | undefined)[] = [];
+  protected winBlocks: (Block | undefined)[] = [];
+  protected winHits = new Int32Array(4096);
+  protected readonly blockThreshold: number;
+  /**
+   * Compiled functions by their source: the same code compiled again (its page was cleared by the
+   * epoch of outside writes, say) gets the same function, which V8 has already optimised.
+   */
+  protected readonly compiledBlocks = new Map<string, BlockFn>();
+
+  /** Compiles the block at byte `idx` of the window's frame (EIP `eip`); undefined when none can start there. */
+  protected compileAt(idx: number, eip: number): Block | undefined {
+    const page = this.winPage;
+    const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i), this, this.compiledBlocks);
+    const bp = this.bPages[this.winFrame];
+    if (blk === undefined || bp === undefined) {
+      this.winHits[idx] = NEVER;
+      return undefined;
+    }
+    bp.add(blk);
+    return blk;
+  }
+
+  /** The trace ring after a compiled block retired the first `count` (≤ 64) instructions of a pass. */
+  traceBlock(eips: Int32Array, count: number): void {
+    const ring = this.traceRing;
+    const pos = this.tracePos;
+    for (let j = 0; j < count; j++) ring[(pos + j) & 63] = eips[j];
+    this.tracePos = pos + count;
+  }
+  /** The trace ring after a compiled loop ran `passes` times over its first `m` instructions. */
+  traceLoop(eips: Int32Array, m: number, passes: number): void {
+    const ring = this.traceRing;
+    const pos = this.tracePos;
+    const count = m * passes;
+    let j = count > 64 ? count - 64 : 0;
+    let e = j % m;
+    for (; j < count; j++) {
+      ring[(pos + j) & 63] = eips[e];
+      if (++e === m) e = 0;
+    }
+    this.tracePos = pos + count;
+  }
+
+  /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */
+  protected decodeAt(d: Int32Array, idx: number): number {
+    const frame = this.winFrame;
+    const base = frame << 12;
+    const q = this.ibuf;
+    const avail = Math.min(15, 4096 - idx);
+    for (let k = 0; k < avail; k++) q[k] = this.u8[base + idx + k];
+    let w0 = this.decodeForm(q);
+    if (this.dLen < avail) w0 = this.fuseJcc(w0, q, avail);
+    const len = this.dLen;
+    if (len > avail || len > 15) w0 = D_SLOW; // crosses the page end: never cached
+    const list = this.dLists[frame];
+    if (list !== undefined) {
+      // Listed also when it says "run step()", so that clearing the page lets it be cached again.
+      if (this.dCounts[frame] === 4096) this.clearDecodedPage(frame);
+      list[this.dCounts[frame]++] = idx;
+    }
+    const p = idx << 2;
+    d[p] = w0;
+    // "Run step()" stays correct whatever the bytes become: no code line to watch for it.
+    if (w0 === D_SLOW) return w0;
+    d[p + 1] = this.dW1;
+    d[p + 2] = this.dDisp;
+    d[p + 3] = this.dImm;
+    const o = base + idx;
+    this.codeLines[o >>> 7] = 1;
+    this.codeLines[(o + len - 1) >>> 7] = 1;
+    return w0;
+  }
+
+  /**
+   * The decoder of the cached forms (32-bit code, 32-bit addressing, no prefix but segment
+   * overrides): sets dLen, dW1, dDisp, dImm; returns w0 or D_SLOW.
+   */
+  protected decodeForm(q: Uint8Array): number {
+    let k = 0;
+    let seg = NO_SEG;
+    for (;;) {
+      const kind = PREFIX_KIND[q[k]];
+      if (kind === P_NONE) break;
+      if (kind > P_SEG_LAST) return D_SLOW; // 66, 67, LOCK, REP: step()
+      seg = kind - 1;
+      if (++k >= 15) return D_SLOW;
+    }
+    const b = q[k++];
+    this.dW1 = 0;
+    this.dDisp = 0;
+    this.dImm = 0;
+    if (b === 0x0f) return this.decode0f(q, k, seg);
+    const modrm = q[k];
+    // The length comes from the table; `at` is where the immediate starts (after ModR/M, SIB, disp).
+    const e = ENCODING[(b << 3) | ((modrm >> 3) & 7)];
+    if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
+    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
+    if (b < 0x40 && (b & 7) < 6) {
+      const op = b >> 3;
+      const form = b & 7;
+      if (form === 5) {
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_ALU_RI, op | (EAX << 3));
+      }
+      if (form === 4) {
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, 0xc0 | (G_ALU8_AI << 8) | (op << 14));
+      }
+      const reg = (modrm >> 3) & 7;
+      if (form === 1 || form === 3) {
+        if (modrm >= 0xc0) {
+          const rm = modrm & 7;
+          return this.dEnd(len, D_ALU_RR, form === 1 ? op | (rm << 3) | (reg << 6) : op | (reg << 3) | (rm << 6));
+        }
+        return this.dEnd(len, form === 1 ? D_ALU_MR : D_ALU_RM, op | (reg << 3));
+      }
+      return this.dEnd(len, D_GENERIC, modrm | ((form === 0 ? G_ALU8_MR : G_ALU8_RM) << 8) | (op << 14));
+    }
+    if (b >= 0x40 && b < 0x48) return this.dEnd(len, D_INC_R, b & 7);
+    if (b >= 0x48 && b < 0x50) return this.dEnd(len, D_DEC_R, b & 7);
+    if (b >= 0x50 && b < 0x58) return this.dEnd(len, D_PUSH_R, b & 7);
+    if (b >= 0x58 && b < 0x60) return this.dEnd(len, D_POP_R, b & 7);
+    if (b >= 0x70 && b < 0x80) {
+      this.dImm = (q[at] << 24) >> 24;
+      return this.dEnd(len, D_JCC, b & 15);
+    }
+    if (b >= 0xb8 && b < 0xc0) {
+      this.dImm = rd32(q, at);
+      return this.dEnd(len, D_MOV_RI, b & 7);
+    }
+    if (b >= 0xb0 && b < 0xb8) {
+      this.dImm = q[at];
+      return this.dEnd(len, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
+    }
+    switch (b) {
+      case 0x68:
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_PUSH_I, 0);
+      case 0x6a:
+        this.dImm = (q[at] << 24) >> 24;
+        return this.dEnd(len, D_PUSH_I, 0);
+      case 0x69:
+      case 0x6b: {
+        this.dImm = b === 0x69 ? rd32(q, at) : (q[at] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(len, D_IMUL3_R, modrm & 0x3f);
+        return this.dEnd(len, D_GENERIC, modrm | (G_IMUL3 << 8));
+      }
+      case 0x80:
+      case 0x81:
+      case 0x83: {
+        const op = (modrm >> 3) & 7;
+        if (b === 0x80) {
+          this.dImm = q[at];
+          return this.dEnd(len, D_GENERIC, modrm | (G_ALU8_MI << 8) | (op << 14));
+        }
+        this.dImm = b === 0x81 ? rd32(q, at) : (q[at] << 24) >> 24;
+        if (modrm >= 0xc0) return this.dEnd(len, D_ALU_RI, op | ((modrm & 7) << 3));
+        return this.dEnd(len, D_ALU_MI, op);
+      }
+      case 0x84:
+      case 0x85: {
+        const reg = (modrm >> 3) & 7;
+        if (b === 0x84) return this.dEnd(len, D_GENERIC, modrm | (G_TEST8 << 8));
+        if (modrm >= 0xc0) return this.dEnd(len, D_TEST_RR, (modrm & 7) | (reg << 3));
+        return this.dEnd(len, D_TEST_MR, reg);
+      }
+      case 0x88:
+      case 0x8a:
+        return this.dEnd(len, D_GENERIC, modrm | ((b === 0x88 ? G_MOV8_MR : G_MOV8_RM) << 8));
+      case 0x89:
+      case 0x8b: {
+        const reg = (modrm >> 3) & 7;
+        if (modrm >= 0xc0) {
+          const rm = modrm & 7;
+          return this.dEnd(len, D_MOV_RR, b === 0x89 ? rm | (reg << 3) : reg | (rm << 3));
+        }
+        return this.dEnd(len, b === 0x89 ? D_MOV_MR : D_MOV_RM, reg);
+      }
+      case 0x8d:
+        return this.dEnd(len, D_LEA, (modrm >> 3) & 7); // mod = 11 is #UD (E_MEM_ONLY above)
+      case 0x90:
+        return this.dEnd(len, D_NOP, 0);
+      case 0x99:
+        return this.dEnd(len, D_CDQ, 0);
+      case 0xa1:
+      case 0xa3:
+        this.dW1 = 8 | (8 << 4) | ((seg === NO_SEG ? DS : seg) << 10);
+        this.dDisp = rd32(q, at);
+        return this.dEnd(len, b === 0xa1 ? D_MOV_RM : D_MOV_MR, EAX);
+      case 0xa8:
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, 0xc0 | (G_TEST8_MI << 8));
+      case 0xa9:
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_TEST_RI, EAX);
+      case 0xc0:
+      case 0xc1:
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        if (b < 0xd0) this.dImm = q[at];
+        else if (b < 0xd2) this.dImm = 1;
+        else this.dImm = -1; // CL
+        if (b & 1 && modrm >= 0xc0 && (modrm & 0x38) >= 0x20)
+          return this.dEnd(len, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
+        return this.dEnd(len, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
+      }
+      case 0xc2:
+        this.dImm = q[at] | (q[at + 1] << 8);
+        return this.dEnd(len, D_RET, 0);
+      case 0xc3:
+        return this.dEnd(len, D_RET, 0);
+      case 0xc6: // /0 only (the table's group): other reg values were sent to step() above
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOV8_MI << 8));
+      case 0xc7:
+        this.dImm = rd32(q, at);
+        if (modrm >= 0xc0) return this.dEnd(len, D_MOV_RI, modrm & 7);
+        return this.dEnd(len, D_MOV_MI, 0);
+      case 0xc9:
+        return this.dEnd(len, D_LEAVE, 0);
+      case 0xe8:
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_CALL, 0);
+      case 0xe9:
+        this.dImm = rd32(q, at);
+        return this.dEnd(len, D_JMP, 0);
+      case 0xeb:
+        this.dImm = (q[at] << 24) >> 24;
+        return this.dEnd(len, D_JMP, 0);
+      case 0xf6:
+      case 0xf7: {
+        const op = (modrm >> 3) & 7;
+        if (op < 2) {
+          if (b === 0xf6) {
+            this.dImm = q[at];
+            return this.dEnd(len, D_GENERIC, modrm | (G_TEST8_MI << 8));
+          }
+          this.dImm = rd32(q, at);
+          if (modrm >= 0xc0) return this.dEnd(len, D_TEST_RI, modrm & 7);
+          return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MI << 8));
+        }
+        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(len, D_GRP3_R, modrm & 0x3f);
+        return this.dEnd(len, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
+      }
+      case 0xfe:
+        return this.dEnd(len, D_GENERIC, modrm | (G_INCDEC8 << 8)); // /0 and /1: the table's group
+      case 0xff: {
+        const op = (modrm >> 3) & 7;
+        if (op < 2) {
+          if (modrm >= 0xc0) return this.dEnd(len, op === 0 ? D_INC_R : D_DEC_R, modrm & 7);
+          return this.dEnd(len, D_GENERIC, modrm | (G_INCDEC << 8));
+        }
+        if (op === 2) return modrm >= 0xc0 ? this.dEnd(len, D_CALL_R, modrm & 7) : this.dEnd(len, D_CALL_M, 0);
+        if (op === 4) return modrm >= 0xc0 ? this.dEnd(len, D_JMP_R, modrm & 7) : this.dEnd(len, D_JMP_M, 0);
+        if (op === 6) return modrm >= 0xc0 ? this.dEnd(len, D_PUSH_R, modrm & 7) : this.dEnd(len, D_PUSH_M, 0);
+        return D_SLOW;
+      }
+    }
+    return D_SLOW;
+  }
+
+  protected decode0f(q: Uint8Array, k: number, seg: number): number {
+    const b = q[k++];
+    const modrm = q[k];
+    const e = ENCODING[((0x100 | b) << 3) | ((modrm >> 3) & 7)];
+    if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    if (e & E_REG_ONLY) return D_SLOW; // MOV CRn/DRn: not cached
+    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
+    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
+    if (b >= 0x80 && b < 0x90) {
+      this.dImm = rd32(q, at);
+      return this.dEnd(len, D_JCC, b & 15);
+    }
+    if (b >= 0x90 && b < 0xa0) {
+      if (modrm >= 0xc0) return this.dEnd(len, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));
+      return this.dEnd(len, D_GENERIC, modrm | (G_SETCC << 8) | ((b & 15) << 14));
+    }
+    if (b >= 0x40 && b < 0x50) return this.dEnd(len, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14));
+    switch (b) {
+      case 0xaf:
+        return this.dEnd(len, D_GENERIC, modrm | (G_IMUL2 << 8));
+      case 0xb6:
+      case 0xb7:
+      case 0xbe:
+      case 0xbf: {
+        if (b === 0xb6 && modrm < 0xc0) return this.dEnd(len, D_MOVZX8_M, (modrm >> 3) & 7);
+        if (modrm >= 0xc0) return this.dEnd(len, D_MOVX_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 9) << 6));
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14));
+      }
+    }
+    return D_SLOW;
+  }
+
+  protected dImm = 0;
+
+  /**
+   * A register CMP/TEST/ALU form followed by Jcc inside the page becomes one D_ALU_JCC entry
+   * (payload: op | dst << 3 | src << 6 | imm << 9 | noStore << 10 | cc << 11 | len1 << 15, the
+   * branch displacement in w2). Neither part can fault. At most 15 bytes, so that a write to the
+   * Jcc's bytes still clears the entry (codeWritten).
+   */
+  protected fuseJcc(w0: number, q: Uint8Array, avail: number): number {
+    const h = w0 & 0x3f;
+    if (h !== D_ALU_RR && h !== D_ALU_RI && h !== D_TEST_RR && h !== D_TEST_RI) return w0;
+    const len = this.dLen;
+    const b = q[len];
+    let cc: number;
+    let rel: number;
+    let total: number;
+    if (b >= 0x70 && b < 0x80 && len + 2 <= avail) {
+      cc = b & 15;
+      rel = (q[len + 1] << 24) >> 24;
+      total = len + 2;
+    } else if (b === 0x0f && q[len + 1] >= 0x80 && q[len + 1] < 0x90 && len + 6 <= avail) {
+      cc = q[len + 1] & 15;
+      rel = rd32(q, len + 2);
+      total = len + 6;
+    } else return w0;
+    if (total > 15) return w0;
+    const x = w0 >>> 12;
+    let fields: number; // op | dst << 3 | src << 6 | imm << 9 | noStore << 10
+    if (h === D_ALU_RR) fields = (x & 0x1ff) | ((x & 7) === 7 ? 0x400 : 0);
+    else if (h === D_ALU_RI) fields = (x & 0x3f) | 0x200 | ((x & 7) === 7 ? 0x400 : 0);
+    else if (h === D_TEST_RR) fields = 4 | ((x & 7) << 3) | (((x >> 3) & 7) << 6) | 0x400;
+    else fields = 4 | ((x & 7) << 3) | 0x200 | 0x400;
+    this.dLen = total;
+    this.dDisp = rel;
+    return D_ALU_JCC | (total << 8) | ((fields | (cc << 11) | (len << 15)) << 12);
+  }
+
+  protected dEnd(len: number, h: number, payload: number): number {
+    this.dLen = len;
+    return h | MAY_FAULT[h] | (STACK_FORMS.includes(h) ? D_STACK : 0) | (len << 8) | (payload << 12);
+  }
+
+  /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
+  protected dModrm(q: Uint8Array, k: number, seg: number): number {
+    const modrm = q[k++];
+    const mod = modrm >> 6;
+    if (mod === 3) return k;
+    const rm = modrm & 7;
+    let base = 8;
+    let index = 8;
+    let scale = 0;
+    let disp = 0;
+    let defSeg = DS;
+    if (rm === 4) {
+      const sib = q[k++];
+      const sb = sib & 7;
+      const ix = (sib >> 3) & 7;
+      scale = sib >> 6;
+      if (sb === 5 && mod === 0) {
+        disp = rd32(q, k);
+        k += 4;
+      } else {
+        base = sb;
+        if (sb === ESP || sb === EBP) defSeg = SS;
+      }
+      if (ix !== 4) index = ix;
+    } else if (rm === 5 && mod === 0) {
+      disp = rd32(q, k);
+      k += 4;
+    } else {
+      base = rm;
+      if (rm === EBP) defSeg = SS;
+    }
+    if (mod === 1) disp = (disp + ((q[k++] << 24) >> 24)) | 0;
+    else if (mod === 2) {
+      disp = (disp + rd32(q, k)) | 0;
+      k += 4;
+    }
+    this.dW1 = base | (index << 4) | (scale << 8) | ((seg === NO_SEG ? defSeg : seg) << 10);
+    this.dDisp = disp;
+    return k;
+  }
+
+  /** The linear address of a cached memory operand (sets eaSeg/eaOff for the segment checks). */
+  protected dEa(w1: number, disp: number): number {
+    const r = this.reg32;
+    let off = disp;
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const seg = (w1 >> 10) & 7;
+    this.eaSeg = seg;
+    this.eaOff = off;
+    return (this.segBase[seg] + off) | 0;
+  }
+
+  /** dRead32(dEa(…)) in one call (hot path: the loads of MOV, ALU, TEST, PUSH, CALL, JMP). */
+  protected dLoad32(d: Int32Array, p: number): number {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, false);
+    }
+    return this.readLin32((this.segBase[s] + off) | 0);
+  }
+
+  /** dWrite32(dEa(…), v) in one call (MOV stores). */
+  protected dStore32(d: Int32Array, p: number, v: number): void {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, true);
+    }
+    this.writeLin32((this.segBase[s] + off) | 0, v);
+  }
+
+  /** A 32-bit memory operand at `lin` (after dEa): the segment checks, then the access. */
+  protected dRead32(lin: number): number {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, false);
+    return this.readLin32(lin);
+  }
+  protected dWrite32(lin: number, v: number): void {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, true);
+    this.writeLin32(lin, v);
+  }
+
+  /**
+   * The less frequent cached forms, run by the interpreter's own helpers: the decode state that
+   * decodeModrm() would leave (modrm, ea, eaSeg, eaOff, sizes) is rebuilt from the entry.
+   */
+  protected execGeneric(x: number, d: Int32Array, p: number): void {
+    const modrm = x & 0xff;
+    this.modrm = modrm;
+    this.op32 = true;
+    this.ad32 = true;
+    this.seg = NO_SEG;
+    this.rep = 0;
+    if (modrm < 0xc0) this.ea = this.dEa(d[p + 1], d[p + 2]);
+    const imm = d[p + 3];
+    const r = this.reg32;
+    const extra = (x >>> 14) & 15;
+    switch ((x >>> 8) & 63) {
+      case G_ALU8_AI: {
+        const res = this.alu(extra & 7, r[EAX] & 0xff, imm & 0xff, 1);
+        if ((extra & 7) !== 7) this.setReg(EAX, 1, res);
+        return;
+      }
+      case G_ALU8_MR: {
+        const res = this.alu(extra & 7, this.getRm(1), this.getReg(this.reg, 1), 1);
+        if ((extra & 7) !== 7) this.setRm(1, res);
+        return;
+      }
+      case G_ALU8_RM: {
+        const res = this.alu(extra & 7, this.getReg(this.reg, 1), this.getRm(1), 1);
+        if ((extra & 7) !== 7) this.setReg(this.reg, 1, res);
+        return;
+      }
+      case G_ALU8_MI: {
+        const res = this.alu(extra & 7, this.getRm(1), imm & 0xff, 1);
+        if ((extra & 7) !== 7) this.setRm(1, res);
+        return;
+      }
+      case G_MOV8_MI:
+        this.setRm(1, imm);
+        return;
+      case G_MOV8_MR:
+        this.setRm(1, this.getReg(this.reg, 1));
+        return;
+      case G_MOV8_RM:
+        this.setReg(this.reg, 1, this.getRm(1));
+        return;
+      case G_TEST8:
+        this.alu(4, this.getRm(1), this.getReg(this.reg, 1), 1);
+        return;
+      case G_TEST8_MI:
+        this.alu(4, this.getRm(1), imm & 0xff, 1);
+        return;
+      case G_TEST_MI:
+        this.alu(4, this.getRm(4), imm >>> 0, 4);
+        return;
+      case G_IMUL3:
+        this.setReg(this.reg, 4, this.imul2(this.getRm(4), imm >>> 0, 4));
+        return;
+      case G_IMUL2:
+        this.setReg(this.reg, 4, this.imul2(this.getReg(this.reg, 4), this.getRm(4), 4));
+        return;
+      case G_SHIFT:
+      case G_SHIFT8: {
+        const size = ((x >>> 8) & 63) === G_SHIFT ? 4 : 1;
+        const a = this.getRm(size);
+        this.setRm(size, this.shift(this.reg, a, imm < 0 ? r[ECX] & 0xff : imm, size));
+        return;
+      }
+      case G_GRP3:
+        return this.group3Body(4);
+      case G_GRP3_8:
+        return this.group3Body(1);
+      case G_INCDEC:
+        this.setRm(4, this.incdec(this.getRm(4), 4, this.reg === 1));
+        return;
+      case G_INCDEC8:
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
+        return;
+      case G_PUSH_M:
+        this.push32(this.getRm(4));
+        return;
+      case G_SETCC:
+        this.setRm(1, this.cond(extra) ? 1 : 0);
+        return;
+      case G_CMOV: {
+        const v = this.getRm(4);
+        if (this.cond(extra)) this.setReg(this.reg, 4, v);
+        return;
+      }
+      case G_MOVX: {
+        // extra: 0F B6 → 0, B7 → 1, BE → 8, BF → 9
+        const size = extra & 1 ? 2 : 1;
+        let v = this.getRm(size);
+        if (extra & 8) v = signExtend(v, size);
+        this.setReg(this.reg, 4, v);
+        return;
+      }
+    }
+    throw new Error(`cpu: no cached form ${x}`);
+  }
+
+  constructor(env: CpuEnv) {
+    super(env);
+    this.blockThreshold = env.blockThreshold ?? BLOCK_THRESHOLD;
+    this.dCounts = new Int32Array((this.u8.length >>> 12) + 1);
+    this.dEpochs = new Int32Array((this.u8.length >>> 12) + 1);
+  }
+}

@@ -1,0 +1,721 @@
+/**
+ * The interpreter's one-byte opcode map, in the Cpu class chain (README.md, "Layout"): step()
+ * with prefixes and checkEncoding() (what the opcode table says: #UD, LOCK, privilege,
+ * immediates), and the groups 3 and 5.
+ */
+import type { AccessSize } from '../bus';
+import {
+  E_BAD_REG,
+  E_DEFINED,
+  E_LOCK,
+  E_MEM_ONLY,
+  E_MODRM,
+  E_PROTECTED,
+  E_REG_ONLY,
+  E_RULES,
+  ENCODING,
+  IMM2_SHIFT,
+  IMM_SHIFT,
+  P_ADSIZE,
+  P_LOCK,
+  P_NONE,
+  P_OPSIZE,
+  P_SEG_LAST,
+  PREFIX_KIND,
+  PRIV_CPL0,
+  PRIV_IOPL,
+  PRIV_MASK,
+  PRIV_TSD,
+} from './decode-tables';
+import { CF, DF, IF, MASK, OF, VM, ZF, szp, mulHigh } from './flags';
+import {
+  CpuFault,
+  EAX,
+  ES,
+  NO_SEG,
+  DE,
+  SoftInt,
+  signExtend,
+  ECX,
+  EDX,
+  EBX,
+  ESP,
+  EBP,
+  SS,
+  DS,
+  DB,
+  BP,
+  BR,
+  UD,
+  NM,
+  GP,
+  CR0_PE,
+  CR0_EM,
+  CR0_TS,
+} from './arch';
+import { CpuDecodedCache } from './decoded-cache';
+
+export abstract class CpuInterpreter extends CpuDecodedCache {
+  // Defined in the layers above (see README.md, "Layout").
+  protected abstract step0f(osz: number, lock: boolean): void;
+  // ---- the interpreter ---------------------------------------------------------------------------
+
+  protected step(): void {
+    this.op32 = this.codeSize32;
+    this.ad32 = this.codeSize32;
+    this.seg = NO_SEG;
+    this.rep = 0;
+    let lock = false;
+    let b: number;
+    // An instruction longer than 15 bytes is #GP(0) (SDM vol. 2, 2.3.11); this also ends a
+    // segment full of prefix bytes, which with a wrapping 16-bit IP would otherwise never end.
+    for (let length = 0; ; length++) {
+      if (length >= 15) throw new CpuFault(GP, 0);
+      b = this.fetch8();
+      // Which bytes are prefixes, and of what kind, the opcode table says (PREFIXES).
+      const kind = PREFIX_KIND[b];
+      if (kind === P_NONE) break;
+      if (kind <= P_SEG_LAST)
+        this.seg = kind - 1; // ES … GS in the segment-register order
+      else if (kind === P_OPSIZE) this.op32 = !this.codeSize32;
+      else if (kind === P_ADSIZE) this.ad32 = !this.codeSize32;
+      else if (kind === P_LOCK) lock = true;
+      else this.rep = b; // F2 / F3: what they mean depends on the opcode (stringOp)
+    }
+    const osz = this.op32 ? 4 : 2;
+    if (b === 0x0f) return this.step0f(osz, lock);
+    this.checkEncoding(b, lock);
+    const r = this.reg32;
+
+    if (b < 0x40 && (b & 7) < 6) {
+      // ADD OR ADC SBB AND SUB XOR CMP in their six forms.
+      const op = b >> 3;
+      const form = b & 7;
+      if (form < 4) {
+        const size = form & 1 ? osz : 1;
+        if (form < 2) {
+          const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
+          if (op !== 7) this.setRm(size, res);
+        } else {
+          const res = this.alu(op, this.getReg(this.reg, size), this.getRm(size), size);
+          if (op !== 7) this.setReg(this.reg, size, res);
+        }
+      } else {
+        const size = form & 1 ? osz : 1;
+        const res = this.alu(op, this.getReg(EAX, size), this.imm1, size);
+        if (op !== 7) this.setReg(EAX, size, res);
+      }
+      return;
+    }
+    if (b >= 0x40 && b < 0x50) {
+      this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, b >= 0x48));
+      return;
+    }
+    if (b >= 0x50 && b < 0x58) {
+      this.push(this.getReg(b & 7, osz));
+      return;
+    }
+    if (b >= 0x58 && b < 0x60) {
+      const v = this.pop();
+      this.setReg(b & 7, osz, v);
+      return;
+    }
+    if (b >= 0x70 && b < 0x80) {
+      const d = (this.imm1 << 24) >> 24;
+      if (this.cond(b & 15)) this.jumpRel(d);
+      return;
+    }
+    if (b >= 0x91 && b < 0x98) {
+      const t = this.getReg(b & 7, osz);
+      this.setReg(b & 7, osz, this.getReg(EAX, osz));
+      this.setReg(EAX, osz, t);
+      return;
+    }
+    if (b >= 0xb0 && b < 0xb8) {
+      this.setReg(b & 7, 1, this.imm1);
+      return;
+    }
+    if (b >= 0xb8 && b < 0xc0) {
+      this.setReg(b & 7, osz, this.imm1);
+      return;
+    }
+
+    switch (b) {
+      case 0x06:
+      case 0x0e:
+      case 0x16:
+      case 0x1e:
+        this.push(this.segSel[b >> 3]);
+        return;
+      case 0x07:
+      case 0x17:
+      case 0x1f: {
+        const v = this.pop();
+        this.loadSeg(b >> 3, v & 0xffff);
+        return;
+      }
+      case 0x27:
+      case 0x2f:
+      case 0x37:
+      case 0x3f:
+        return this.bcd(b);
+      case 0x60: {
+        const sp = r[ESP];
+        for (let i = 0; i < 8; i++) this.push(i === ESP ? sp : this.getReg(i, osz));
+        return;
+      }
+      case 0x61:
+        for (let i = 7; i >= 0; i--) {
+          const v = this.pop();
+          if (i !== ESP) this.setReg(i, osz, v);
+        }
+        return;
+      case 0x62: {
+        // BOUND r, m16&16 / m32&32: #BR (a fault) when the signed index lies outside [lower, upper];
+        // a register operand is #UD (SDM vol. 2, BOUND; the table's Ma, checked in checkEncoding).
+        this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), 2 * osz, false);
+        const shift = 32 - 8 * osz;
+        const lower = (this.readLin(this.ea, osz) << shift) >> shift;
+        const upper = (this.readLin(this.ea + osz, osz) << shift) >> shift;
+        const index = (this.getReg(this.reg, osz) << shift) >> shift;
+        if (index < lower || index > upper) throw new CpuFault(BR, -1);
+        return;
+      }
+      case 0x63: {
+        // ARPL r/m16, r16: raise the destination selector's RPL to the source's; ZF says whether it
+        // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL: the table's
+        // protectedOnly, checked in checkEncoding).
+        const dest = this.getRm(2);
+        const src = this.getReg(this.reg, 2);
+        if ((dest & 3) < (src & 3)) {
+          this.setRm(2, (dest & ~3) | (src & 3));
+          this.flags |= ZF;
+        } else this.flags &= ~ZF;
+        return;
+      }
+      case 0x68:
+        this.push(this.imm1);
+        return;
+      case 0x6a:
+        this.push((this.imm1 << 24) >> 24);
+        return;
+      case 0x69:
+      case 0x6b: {
+        const a = this.getRm(osz);
+        const imm = b === 0x69 ? this.imm1 : (this.imm1 << 24) >> 24;
+        this.setReg(this.reg, osz, this.imul2(a, imm, osz));
+        return;
+      }
+      case 0x6c:
+      case 0x6d:
+      case 0x6e:
+      case 0x6f:
+        return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
+      case 0x80:
+      case 0x81:
+      case 0x82:
+      case 0x83: {
+        const size = b & 1 ? osz : 1;
+        const a = this.getRm(size);
+        let imm = this.imm1;
+        if (b === 0x83) imm = (((imm << 24) >> 24) & MASK[size]) >>> 0;
+        const op = this.reg;
+        const res = this.alu(op, a, imm, size);
+        if (op !== 7) this.setRm(size, res);
+        return;
+      }
+      case 0x84:
+      case 0x85: {
+        const size = b & 1 ? osz : 1;
+        this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
+        return;
+      }
+      case 0x86:
+      case 0x87: {
+        const size = b & 1 ? osz : 1;
+        const a = this.getRm(size);
+        this.setRm(size, this.getReg(this.reg, size));
+        this.setReg(this.reg, size, a);
+        return;
+      }
+      case 0x88:
+      case 0x89: {
+        const size = b & 1 ? osz : 1;
+        this.setRm(size, this.getReg(this.reg, size));
+        return;
+      }
+      case 0x8a:
+      case 0x8b: {
+        const size = b & 1 ? osz : 1;
+        this.setReg(this.reg, size, this.getRm(size));
+        return;
+      }
+      case 0x8c:
+        if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
+        else this.writeLin16(this.ea, this.segSel[this.reg]);
+        return;
+      case 0x8d:
+        this.setReg(this.reg, osz, this.eaOff); // the offset, of address size (decodeModrm)
+        return;
+      case 0x8e:
+        this.loadSeg(this.reg, this.getRm(2));
+        return;
+      case 0x8f: {
+        const v = this.pop();
+        // The address is computed after the pop (SDM vol. 2, POP: ESP as a base register): again.
+        this._eip = this.modrmAt;
+        this.decodeModrm();
+        this.setRm(osz, v);
+        return;
+      }
+      case 0x90:
+        return;
+      case 0x98:
+        if (this.op32) r[EAX] = (r[EAX] << 16) >> 16;
+        else this.setReg(EAX, 2, (r[EAX] << 24) >> 24);
+        return;
+      case 0x99:
+        if (this.op32) r[EDX] = r[EAX] >> 31;
+        else this.setReg(EDX, 2, (r[EAX] << 16) >> 31);
+        return;
+      case 0x9a:
+        this.farCall(this.imm2, this.imm1);
+        return;
+      case 0x9b:
+        return;
+      case 0x9c:
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0); // IOPL-sensitive in VM86 (SDM vol. 3, 20.2.7)
+        this.push(this.flags & (this.op32 ? 0x3cffd7 : 0xffff));
+        return;
+      case 0x9d:
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
+        this.setFlagsFrom(this.pop(), osz);
+        return;
+      case 0x9e:
+        this.flags = (this.flags & ~0xd5) | ((r[EAX] >> 8) & 0xd5) | 2;
+        return;
+      case 0x9f:
+        this.setReg(4, 1, (this.flags & 0xd7) | 2);
+        return;
+      case 0xa0:
+      case 0xa1:
+      case 0xa2:
+      case 0xa3: {
+        const size = b & 1 ? osz : 1;
+        const off = this.imm1;
+        const sreg = this.seg === NO_SEG ? DS : this.seg;
+        this.checkSeg(sreg, off, size, b >= 0xa2);
+        const lin = (this.segBase[sreg] + off) | 0;
+        if (b < 0xa2) this.setReg(EAX, size, this.readLin(lin, size));
+        else this.writeLin(lin, size, this.getReg(EAX, size));
+        return;
+      }
+      case 0xa4:
+      case 0xa5:
+      case 0xa6:
+      case 0xa7:
+      case 0xaa:
+      case 0xab:
+      case 0xac:
+      case 0xad:
+      case 0xae:
+      case 0xaf:
+        return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
+      case 0xa8:
+        this.alu(4, r[EAX] & 0xff, this.imm1, 1);
+        return;
+      case 0xa9:
+        this.alu(4, this.getReg(EAX, osz), this.imm1, osz);
+        return;
+      case 0xc0:
+      case 0xc1:
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        const size = b & 1 ? osz : 1;
+        const a = this.getRm(size);
+        const count = b < 0xd0 ? this.imm1 : b < 0xd2 ? 1 : r[ECX] & 0xff;
+        this.setRm(size, this.shift(this.reg, a, count, size));
+        return;
+      }
+      case 0xc2:
+      case 0xc3: {
+        const n = b === 0xc2 ? this.imm1 : 0;
+        const to = this.pop();
+        this.addSp(n);
+        this._eip = to;
+        return;
+      }
+      case 0xc4:
+      case 0xc5: {
+        const off = this.readLin(this.ea, osz);
+        const sel = this.readLin16(this.ea + osz);
+        this.loadSeg(b === 0xc4 ? ES : DS, sel);
+        this.setReg(this.reg, osz, off);
+        return;
+      }
+      case 0xc6:
+      case 0xc7: {
+        const size = b & 1 ? osz : 1;
+        this.setRm(size, this.imm1);
+        return;
+      }
+      case 0xc8: {
+        const size = this.imm1;
+        const level = this.imm2 & 31;
+        this.push(this.getReg(EBP, osz));
+        const frame = this.stackSize32 ? r[ESP] : r[ESP] & 0xffff;
+        for (let i = 1; i < level; i++) {
+          const bp = this.stackSize32 ? r[EBP] - i * osz : (r[EBP] - i * osz) & 0xffff;
+          this.push(this.readLin(this.segBase[SS] + bp, osz));
+        }
+        if (level > 0) this.push(frame);
+        this.setReg(EBP, this.stackSize32 ? 4 : 2, frame);
+        this.addSp(-size);
+        return;
+      }
+      case 0xc9:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        this.setReg(EBP, osz, this.pop());
+        return;
+      case 0xca:
+      case 0xcb: {
+        const n = b === 0xca ? this.imm1 : 0;
+        this.farReturn(n);
+        return;
+      }
+      case 0xcc:
+        throw new SoftInt(BP);
+      case 0xcd:
+        // INT n (not INT3, INTO) is IOPL-sensitive in VM86 without CR4.VME (SDM vol. 2, INT n).
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
+        throw new SoftInt(this.imm1);
+      case 0xce:
+        if (this.flags & OF) throw new SoftInt(4);
+        return;
+      case 0xcf:
+        this.iret();
+        return;
+      case 0xd4: {
+        const base = this.imm1;
+        if (base === 0) throw new CpuFault(DE, -1);
+        const al = r[EAX] & 0xff;
+        const v = (Math.floor(al / base) << 8) | (al % base);
+        this.setReg(EAX, 2, v);
+        this.setArith(szp(v & 0xff, 1));
+        return;
+      }
+      case 0xd5: {
+        const base = this.imm1;
+        const v = ((r[EAX] & 0xff) + ((r[EAX] >> 8) & 0xff) * base) & 0xff;
+        this.setReg(EAX, 2, v);
+        this.setArith(szp(v, 1));
+        return;
+      }
+      case 0xd6:
+        this.setReg(EAX, 1, this.flags & CF ? 0xff : 0);
+        return;
+      case 0xd7: {
+        const off = this.ad32 ? (r[EBX] + (r[EAX] & 0xff)) | 0 : (r[EBX] + (r[EAX] & 0xff)) & 0xffff;
+        this.setReg(EAX, 1, this.readLin8(this.segBase[this.seg === NO_SEG ? DS : this.seg] + off));
+        return;
+      }
+      case 0xd8:
+      case 0xd9:
+      case 0xda:
+      case 0xdb:
+      case 0xdc:
+      case 0xdd:
+      case 0xde:
+      case 0xdf:
+        // No x87: CR0.EM or CR0.TS → #NM, otherwise the FPU is absent and the opcode is #UD.
+        if (this._cr0 & (CR0_EM | CR0_TS)) throw new CpuFault(NM, -1);
+        throw new CpuFault(UD, -1);
+      case 0xe0:
+      case 0xe1:
+      case 0xe2: {
+        const d = (this.imm1 << 24) >> 24;
+        const c = this.ad32 ? (r[ECX] = r[ECX] - 1) : (this.setReg(ECX, 2, r[ECX] - 1), r[ECX] & 0xffff);
+        const z = (this.flags & ZF) !== 0;
+        if (c !== 0 && (b === 0xe2 || (b === 0xe1 ? z : !z))) this.jumpRel(d);
+        return;
+      }
+      case 0xe3: {
+        const d = (this.imm1 << 24) >> 24;
+        if ((this.ad32 ? r[ECX] : r[ECX] & 0xffff) === 0) this.jumpRel(d);
+        return;
+      }
+      case 0xe4:
+      case 0xe5:
+      case 0xec:
+      case 0xed: {
+        const size = b & 1 ? osz : 1;
+        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
+        this.checkIo(port, size);
+        this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+        if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
+        return;
+      }
+      case 0xe6:
+      case 0xe7:
+      case 0xee:
+      case 0xef: {
+        const size = b & 1 ? osz : 1;
+        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
+        this.checkIo(port, size);
+        this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
+        if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
+        return;
+      }
+      case 0xe8: {
+        const d = this.imm1;
+        this.push(this._eip);
+        this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
+        return;
+      }
+      case 0xe9: {
+        const d = this.imm1;
+        this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
+        return;
+      }
+      case 0xea:
+        this.farJump(this.imm2, this.imm1);
+        return;
+      case 0xeb:
+        this.jumpRel((this.imm1 << 24) >> 24);
+        return;
+      case 0xf1:
+        throw new CpuFault(DB, -1);
+      case 0xf4:
+        this.halted = true;
+        this.attention = 1;
+        return;
+      case 0xf5:
+        this.flags ^= CF;
+        return;
+      case 0xf6:
+      case 0xf7:
+        return this.group3Body(b & 1 ? osz : 1);
+      case 0xf8:
+        this.flags &= ~CF;
+        return;
+      case 0xf9:
+        this.flags |= CF;
+        return;
+      case 0xfa:
+      case 0xfb:
+        if (b === 0xfa) this.flags &= ~IF;
+        else {
+          if (!(this.fl & IF)) {
+            this.shadow = true;
+            this.attention = 1;
+          }
+          this.flags |= IF;
+        }
+        return;
+      case 0xfc:
+        this.flags &= ~DF;
+        return;
+      case 0xfd:
+        this.flags |= DF;
+        return;
+      case 0xfe: {
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
+        return;
+      }
+      case 0xff:
+        return this.group5(osz);
+    }
+    // Not reached: checkEncoding raised #UD for every opcode the table does not list, and the
+    // table lists only what this switch runs (tests/cpu/decode-agreement.test.ts).
+    throw new CpuFault(UD, -1);
+  }
+
+  /**
+   * What the opcode table says about the opcode being decoded (index 0x000–0x1ff: decode-tables.ts),
+   * checked before it runs, its ModR/M byte (if any) not yet consumed: #UD for an opcode or group
+   * member the table does not list, for mod = 11 on a memory-only operand, for LOCK anywhere but
+   * on a lockable instruction with a memory destination (SDM vol. 2, LOCK), for a protected-mode-
+   * only instruction in real mode; then the privilege rule (#GP(0)); then #UD for a reg field that
+   * names no register. Decode faults come before execution faults (SDM vol. 3, 6.9, table 6-2).
+   */
+  protected checkEncoding(op: number, lock: boolean): void {
+    let e = ENCODING[op << 3];
+    if (e & E_MODRM) {
+      // The ModR/M byte (SIB, displacement) of every opcode the table gives one is decoded here;
+      // MOV CRn/DRn ignore mod: the byte alone. Its reg field picks the group member.
+      if (e & E_REG_ONLY) this.modrm = this.fetch8();
+      else {
+        this.modrmAt = this._eip;
+        this.decodeModrm();
+      }
+      const modrm = this.modrm;
+      e = ENCODING[(op << 3) | ((modrm >> 3) & 7)];
+      if (modrm >= 0xc0 && e & E_MEM_ONLY) throw new CpuFault(UD, -1);
+    }
+    // One test for the common case: listed, no LOCK, no mode or privilege rule.
+    if ((e & (E_DEFINED | E_RULES)) !== E_DEFINED || lock) this.checkRules(e, lock);
+    // The immediate bytes, as many as the table says (SDM order: after ModR/M, SIB, displacement).
+    const n = (e >>> (IMM_SHIFT + (this.op32 ? 3 : 0) + (this.ad32 ? 6 : 0))) & 7;
+    if (n === 1) this.imm1 = this.fetch8();
+    else if (n !== 0) {
+      const second = (e >>> IMM2_SHIFT) & 3;
+      this.imm1 = this.fetchImm(n - second);
+      if (second !== 0) this.imm2 = this.fetchImm(second);
+    }
+  }
+
+  /** checkEncoding's rarer half: not listed, LOCK, protected-mode only, privilege, no such register. */
+  protected checkRules(e: number, lock: boolean): void {
+    if (!(e & E_DEFINED)) throw new CpuFault(UD, -1);
+    if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || this.modrm >= 0xc0)) throw new CpuFault(UD, -1);
+    if (e & E_PROTECTED && (!(this._cr0 & CR0_PE) || this.fl & VM)) throw new CpuFault(UD, -1);
+    const privilege = e & PRIV_MASK;
+    if (privilege === PRIV_CPL0) this.requireCpl0();
+    else if (privilege === PRIV_IOPL) {
+      if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+    } else if (privilege === PRIV_TSD) {
+      if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & CR0_PE) throw new CpuFault(GP, 0);
+    } // PRIV_IO: IOPL, then the TSS bitmap for the port (checkIo, once the port is known).
+    if (e & E_BAD_REG) throw new CpuFault(UD, -1);
+  }
+
+  protected jumpRel(d: number): void {
+    this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
+  }
+
+  /** Group 3, after checkEncoding decoded its ModR/M and (TEST) its immediate. */
+  protected group3Body(size: number): void {
+    const r = this.reg32;
+    const a = this.getRm(size);
+    switch (this.reg) {
+      case 0:
+      case 1:
+        this.alu(4, a, this.imm1, size); // TEST: from step() only (the cache has its own forms)
+        return;
+      case 2:
+        this.setRm(size, ~a & MASK[size]);
+        return;
+      case 3:
+        this.setRm(size, this.alu(5, 0, a, size));
+        if (a !== 0) this.flags |= CF;
+        else this.flags &= ~CF;
+        return;
+      case 4:
+      case 5: {
+        // MUL / IMUL: CF = OF = the high half is significant.
+        const signed = this.reg === 5;
+        const x = signed ? signExtend(this.getReg(EAX, size), size) : this.getReg(EAX, size);
+        const y = signed ? signExtend(a, size) : a;
+        let over: boolean;
+        if (size === 4) {
+          // 32 × 32 → 64 in doubles (no BigInt on the hot path): the high half from 16-bit limbs,
+          // then the signed correction hi − (x<0 ? b : 0) − (y<0 ? a : 0) (mod 2^32).
+          const ua = this.getReg(EAX, 4);
+          const ub = a;
+          const lo = Math.imul(ua, ub) >>> 0;
+          let hi = mulHigh(ua, ub);
+          if (signed) hi = (hi - (x < 0 ? ub : 0) - (y < 0 ? ua : 0)) >>> 0;
+          r[EAX] = lo;
+          r[EDX] = hi;
+          over = signed ? hi !== (lo >> 31) >>> 0 : hi !== 0;
+          this.setArith((over ? CF | OF : 0) | szp(lo, 4));
+        } else {
+          const p = x * y;
+          if (size === 1) {
+            this.setReg(EAX, 2, p);
+            over = signed ? (p << 24) >> 24 !== p : p > 0xff;
+          } else {
+            this.setReg(EAX, 2, p);
+            this.setReg(EDX, 2, p >> 16);
+            over = signed ? (p << 16) >> 16 !== p : p > 0xffff;
+          }
+          this.setArith((over ? CF | OF : 0) | szp(p & MASK[size], size));
+        }
+        return;
+      }
+      default: {
+        // DIV / IDIV: #DE on a zero divisor or a quotient that does not fit.
+        const signed = this.reg === 7;
+        if (a === 0) throw new CpuFault(DE, -1);
+        if (size === 4 && !signed && r[EDX] >>> 0 < 0x200000) {
+          // The dividend fits a double exactly: divide in doubles and correct the rounding.
+          const n = (r[EDX] >>> 0) * 4294967296 + (r[EAX] >>> 0);
+          let q = Math.floor(n / a);
+          let rem = n - q * a;
+          if (rem < 0) {
+            q--;
+            rem += a;
+          } else if (rem >= a) {
+            q++;
+            rem -= a;
+          }
+          if (q > 0xffffffff) throw new CpuFault(DE, -1);
+          r[EAX] = q;
+          r[EDX] = rem;
+        } else if (size === 4 && signed && r[EDX] === r[EAX] >> 31) {
+          const n = r[EAX];
+          const d = a | 0;
+          if (n === -0x80000000 && d === -1) throw new CpuFault(DE, -1);
+          r[EAX] = Math.trunc(n / d);
+          r[EDX] = n % d;
+        } else if (size === 4) {
+          const n = (BigInt(r[EDX] >>> 0) << 32n) | BigInt(r[EAX] >>> 0);
+          const dividend = signed ? BigInt.asIntN(64, n) : n;
+          const d = BigInt(signed ? a | 0 : a);
+          const q = dividend / d;
+          const rem = dividend % d;
+          if (signed ? q > 0x7fffffffn || q < -0x80000000n : q > 0xffffffffn) throw new CpuFault(DE, -1);
+          r[EAX] = Number(BigInt.asIntN(32, q));
+          r[EDX] = Number(BigInt.asIntN(32, rem));
+        } else {
+          const bits = size * 8;
+          const n = size === 1 ? r[EAX] & 0xffff : ((r[EDX] & 0xffff) << 16) | (r[EAX] & 0xffff);
+          const dividend = signed ? (size === 1 ? (n << 16) >> 16 : n | 0) : n >>> 0;
+          const d = signed ? signExtend(a, size) : a;
+          const q = Math.trunc(dividend / d);
+          const rem = dividend - q * d;
+          const limit = 2 ** bits;
+          if (signed ? q >= limit / 2 || q < -limit / 2 : q >= limit) throw new CpuFault(DE, -1);
+          if (size === 1) this.setReg(EAX, 2, (q & 0xff) | ((rem & 0xff) << 8));
+          else {
+            this.setReg(EAX, 2, q);
+            this.setReg(EDX, 2, rem);
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  protected group5(osz: number): void {
+    switch (this.reg) {
+      case 0:
+      case 1:
+        this.setRm(osz, this.incdec(this.getRm(osz), osz, this.reg === 1));
+        return;
+      case 2: {
+        const to = this.getRm(osz);
+        this.push(this._eip);
+        this._eip = to;
+        return;
+      }
+      case 3:
+      case 5: {
+        const off = this.readLin(this.ea, osz);
+        const sel = this.readLin16(this.ea + osz);
+        if (this.reg === 3) this.farCall(sel, off);
+        else this.farJump(sel, off);
+        return;
+      }
+      case 4:
+        this._eip = this.getRm(osz);
+        return;
+      case 6:
+        this.push(this.getRm(osz));
+        return;
+    }
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * Memory access of the Cpu class chain (README.md, "Layout"): linear reads and writes through the
+ * MMU (devices through MMIO, stores that hit decoded code), instruction fetch, ModR/M + SIB
+ * decoding and the segment checks of memory operands, register and r/m operands, the stack.
+ */
+import type { AccessSize } from '../bus';
+import { PHYS_IO } from './mmu';
+import { VM } from './flags';
+import { CpuFault, NO_SEG, EBX, ESP, EBP, ESI, EDI, CS, SS, DS, SS_, GP, CR0_PE } from './arch';
+import { CpuState } from './state';
+
+export abstract class CpuMemory extends CpuState {
+  // Defined in the layers above (see README.md, "Layout").
+  protected abstract codeChangedOutside(): void;
+  protected abstract codeWritten(o: number, size: number): void;
+  protected pushGate(gate32: boolean, v: number): void {
+    if (gate32) this.push32(v);
+    else this.push16(v);
+  }
+
+  // ---- memory ------------------------------------------------------------------------------------
+
+  protected get user(): boolean {
+    return this._cpl === 3;
+  }
+
+  protected readLin8(lin: number, user = this.user): number {
+    const o = this.mmu.translate(lin, false, user);
+    if (o === PHYS_IO) return this.mmioRead(1) & 0xff;
+    return this.u8[o];
+  }
+  protected mmioRead(size: AccessSize): number {
+    const v = this.env.mmio.read(this.mmu.lastPhys, size);
+    this.bBreak = 1; // a device may have raised an interrupt or written memory: leave a compiled block
+    if (this.externalWrites) this.codeChangedOutside();
+    return v;
+  }
+  protected readLin16(lin: number, user = this.user): number {
+    if ((lin & 0xfff) === 0xfff) return this.readLin8(lin, user) | (this.readLin8(lin + 1, user) << 8);
+    const o = this.mmu.translate(lin, false, user);
+    if (o === PHYS_IO) return this.mmioRead(2) & 0xffff;
+    const m = this.u8;
+    return m[o] | (m[o + 1] << 8);
+  }
+  protected readLin32(lin: number, user = this.user): number {
+    if ((lin & 0xfff) > 0xffc) return this.readLin16(lin, user) | (this.readLin16(lin + 2, user) << 16);
+    const o = this.mmu.translate(lin, false, user);
+    if (o === PHYS_IO) return this.mmioRead(4) | 0;
+
+    if ((o & 3) === 0) return this.mem32[o >> 2]; // aligned: one load (the host is little-endian, as IA-32)
+    const m = this.u8;
+    return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
+  }
+  protected writeLin8(lin: number, v: number, user = this.user): void {
+    const o = this.mmu.translate(lin, true, user);
+    if (o === PHYS_IO) return this.mmioWrite(1, v & 0xff);
+    this.u8[o] = v;
+    if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 1);
+  }
+  protected writeLin16(lin: number, v: number, user = this.user): void {
+    if ((lin & 0xfff) === 0xfff) {
+      // Both pages are checked before either is written (no side effect on the first page).
+      this.mmu.translate(lin + 1, true, user);
+      this.writeLin8(lin, v, user);
+      this.writeLin8(lin + 1, v >>> 8, user);
+      return;
+    }
+    const o = this.mmu.translate(lin, true, user);
+    if (o === PHYS_IO) return this.mmioWrite(2, v & 0xffff);
+    const m = this.u8;
+    m[o] = v;
+    m[o + 1] = v >>> 8;
+    if ((this.codeLines[o >>> 7] | this.codeLines[(o + 1) >>> 7]) !== 0) this.codeWritten(o, 2);
+  }
+  protected writeLin32(lin: number, v: number, user = this.user): void {
+    if ((lin & 0xfff) > 0xffc) {
+      this.mmu.translate(lin, true, user);
+      this.mmu.translate((lin | 0xfff) + 1, true, user);
+      for (let i = 0; i < 4; i++) this.writeLin8(lin + i, v >>> (8 * i), user);
+      return;
+    }
+    const o = this.mmu.translate(lin, true, user);
+    if (o === PHYS_IO) return this.mmioWrite(4, v >>> 0);
+    if ((o & 3) === 0) {
+      this.mem32[o >> 2] = v;
+      if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 4);
+      return;
+    }
+    const m = this.u8;
+    m[o] = v;
+    m[o + 1] = v >>> 8;
+    m[o + 2] = v >>> 16;
+    m[o + 3] = v >>> 24;
+    if ((this.codeLines[o >>> 7] | this.codeLines[(o + 3) >>> 7]) !== 0) this.codeWritten(o, 4);
+  }
+  /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
+  protected mmioWrite(size: AccessSize, v: number): void {
+    this.env.mmio.write(this.mmu.lastPhys, size, v);
+    this.bBreak = 1;
+    if (this.externalWrites) this.codeChangedOutside();
+  }
+  protected readLin(lin: number, size: number): number {
+    return size === 1 ? this.readLin8(lin) : size === 2 ? this.readLin16(lin) : this.readLin32(lin) >>> 0;
+  }
+  protected writeLin(lin: number, size: number, v: number): void {
+    if (size === 1) this.writeLin8(lin, v);
+    else if (size === 2) this.writeLin16(lin, v);
+    else this.writeLin32(lin, v);
+  }
+
+  // ---- fetch and decode --------------------------------------------------------------------------
+
+  // The code-page cache (hot path): the machine offset of the page instructions come from, valid
+  // while the MMU's generation, the page and the privilege are unchanged. Code bytes are read from
+  // memory on every fetch, so self-modifying code needs nothing more.
+  protected fetchLpn = -1;
+  protected fetchBase = 0;
+  protected fetchGen = -1;
+  protected fetchUser = false;
+
+  protected fetch8(): number {
+    const lin = this.segBase[CS] + this._eip;
+    let v: number;
+    if (lin >>> 12 === this.fetchLpn && this.mmu.generation === this.fetchGen && this.user === this.fetchUser) {
+      v = this.u8[this.fetchBase + (lin & 0xfff)];
+    } else {
+      const o = this.mmu.translate(lin, false, this.user);
+      if (o === PHYS_IO) {
+        v = this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
+        this.fetchLpn = -1;
+      } else {
+        v = this.u8[o];
+        this.fetchLpn = lin >>> 12;
+        this.fetchBase = o - (lin & 0xfff);
+        this.fetchGen = this.mmu.generation;
+        this.fetchUser = this.user;
+      }
+    }
+    this._eip = this.codeSize32 ? (this._eip + 1) | 0 : (this._eip + 1) & 0xffff;
+    return v;
+  }
+  protected fetch16(): number {
+    return this.fetch8() | (this.fetch8() << 8);
+  }
+  protected fetch32(): number {
+    // Hot path: four bytes inside the cached code page in one go.
+    const lin = this.segBase[CS] + this._eip;
+    const off = lin & 0xfff;
+    if (
+      off <= 0xffc &&
+      this.codeSize32 &&
+      lin >>> 12 === this.fetchLpn &&
+      this.mmu.generation === this.fetchGen &&
+      this.user === this.fetchUser
+    ) {
+      const m = this.u8;
+      const o = this.fetchBase + off;
+      this._eip = (this._eip + 4) | 0;
+      return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
+    }
+    return this.fetch16() | (this.fetch16() << 16);
+  }
+  protected fetchImm(size: number): number {
+    return size === 1 ? this.fetch8() : size === 2 ? this.fetch16() : this.fetch32() >>> 0;
+  }
+
+  /** Decodes ModR/M (and SIB, displacement) and leaves the linear address in `ea` for memory. */
+  protected decodeModrm(): void {
+    const modrm = this.fetch8();
+    this.modrm = modrm;
+    const mod = modrm >> 6;
+    if (mod === 3) return;
+    const rm = modrm & 7;
+    let off: number;
+    let defSeg = DS;
+    if (this.ad32) {
+      if (rm === 4) {
+        const sib = this.fetch8();
+        const base = sib & 7;
+        const index = (sib >> 3) & 7;
+        const scale = sib >> 6;
+        if (base === 5 && mod === 0) off = this.fetch32();
+        else {
+          off = this.reg32[base];
+          if (base === ESP || base === EBP) defSeg = SS;
+        }
+        if (index !== 4) off += this.reg32[index] << scale;
+      } else if (rm === 5 && mod === 0) {
+        off = this.fetch32();
+      } else {
+        off = this.reg32[rm];
+        if (rm === EBP) defSeg = SS;
+      }
+      if (mod === 1) off += (this.fetch8() << 24) >> 24;
+      else if (mod === 2) off += this.fetch32();
+      off |= 0;
+    } else {
+      const r = this.reg32;
+      switch (rm) {
+        case 0:
+          off = r[EBX] + r[ESI];
+          break;
+        case 1:
+          off = r[EBX] + r[EDI];
+          break;
+        case 2:
+          off = r[EBP] + r[ESI];
+          defSeg = SS;
+          break;
+        case 3:
+          off = r[EBP] + r[EDI];
+          defSeg = SS;
+          break;
+        case 4:
+          off = r[ESI];
+          break;
+        case 5:
+          off = r[EDI];
+          break;
+        case 6:
+          if (mod === 0) off = this.fetch16();
+          else {
+            off = r[EBP];
+            defSeg = SS;
+          }
+          break;
+        default:
+          off = r[EBX];
+      }
+      if (mod === 1) off += (this.fetch8() << 24) >> 24;
+      else if (mod === 2) off += this.fetch16();
+      off &= 0xffff;
+    }
+    const sreg = this.seg === NO_SEG ? defSeg : this.seg;
+    this.eaSeg = sreg;
+    this.eaOff = off;
+    this.ea = (this.segBase[sreg] + off) | 0;
+  }
+
+  /**
+   * Segment checks of a memory operand in protected mode (SDM vol. 3, 5.3–5.6): a null selector,
+   * writing a code or read-only segment, or an offset outside the limit (expand-down: at or below
+   * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
+   */
+  protected checkSeg(sreg: number, off: number, size: number, write: boolean): void {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
+      // Real and virtual-8086 mode: the limit alone, 0xFFFF unless protected mode left a larger one
+      // (SDM vol. 3, 20.1.1): a word at offset 0xFFFF is #GP(0), #SS(0) through SS.
+      if ((off >>> 0) + size - 1 > this.segLimit[sreg] >>> 0) throw new CpuFault(sreg === SS ? SS_ : GP, 0);
+      return;
+    }
+    const attr = this.segAttr[sreg];
+    const limit = this.segLimit[sreg];
+    if (limit === -1 && (attr & 0xe00) === 0x200) return;
+    const vector = sreg === SS ? SS_ : GP;
+    if (attr === 0) throw new CpuFault(vector, 0);
+    const code = (attr & 0x800) !== 0;
+    if (write ? code || !(attr & 0x200) : code && !(attr & 0x200)) throw new CpuFault(vector, 0);
+    const last = (off >>> 0) + size - 1;
+    if (!code && attr & 0x400) {
+      const top = attr & (1 << 22) ? 0xffffffff : 0xffff;
+      if (off >>> 0 <= limit >>> 0 || last > top) throw new CpuFault(vector, 0);
+    } else if (last > limit >>> 0) throw new CpuFault(vector, 0);
+  }
+
+  protected get reg(): number {
+    return (this.modrm >> 3) & 7;
+  }
+
+  protected getReg(r: number, size: number): number {
+    if (size === 4) return this.reg32[r] >>> 0;
+    if (size === 2) return this.reg32[r] & 0xffff;
+    return r < 4 ? this.reg32[r] & 0xff : (this.reg32[r - 4] >> 8) & 0xff;
+  }
+  protected setReg(r: number, size: number, v: number): void {
+    if (size === 4) this.reg32[r] = v;
+    else if (size === 2) this.reg32[r] = (this.reg32[r] & ~0xffff) | (v & 0xffff);
+    else if (r < 4) this.reg32[r] = (this.reg32[r] & ~0xff) | (v & 0xff);
+    else this.reg32[r - 4] = (this.reg32[r - 4] & ~0xff00) | ((v & 0xff) << 8);
+  }
+  /** The r/m operand (after decodeModrm). */
+  protected getRm(size: number): number {
+    if (this.modrm >= 0xc0) return this.getReg(this.modrm & 7, size);
+    this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), size, false);
+    return this.readLin(this.ea, size);
+  }
+  protected setRm(size: number, v: number): void {
+    if (this.modrm >= 0xc0) return this.setReg(this.modrm & 7, size, v);
+    this.checkSeg(this.eaSeg, this.eaOff + this.ea - this.eaLin(), size, true);
+    this.writeLin(this.ea, size, v);
+  }
+  /** The linear address decodeModrm computed (bitOp may move `ea` by whole operands). */
+  protected eaLin(): number {
+    return (this.segBase[this.eaSeg] + this.eaOff) | 0;
+  }
+
+  // ---- stack -------------------------------------------------------------------------------------
+
+  protected push32(v: number): void {
+    if (this.stackSize32) {
+      const sp = (this.reg32[ESP] - 4) | 0;
+      this.writeLin32(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = sp;
+    } else {
+      const sp = (this.reg32[ESP] - 4) & 0xffff;
+      this.writeLin32(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
+    }
+  }
+  protected push16(v: number): void {
+    if (this.stackSize32) {
+      const sp = (this.reg32[ESP] - 2) | 0;
+      this.writeLin16(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = sp;
+    } else {
+      const sp = (this.reg32[ESP] - 2) & 0xffff;
+      this.writeLin16(this.segBase[SS] + sp, v);
+      this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
+    }
+  }
+  protected pop32(): number {
+    const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
+    const v = this.readLin32(this.segBase[SS] + sp);
+    this.addSp(4);
+    return v;
+  }
+  protected pop16(): number {
+    const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
+    const v = this.readLin16(this.segBase[SS] + sp);
+    this.addSp(2);
+    return v;
+  }
+  protected addSp(n: number): void {
+    if (this.stackSize32) this.reg32[ESP] += n;
+    else this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | ((this.reg32[ESP] + n) & 0xffff);
+  }
+  protected push(v: number): void {
+    if (this.op32) this.push32(v);
+    else this.push16(v);
+  }
+  protected pop(): number {
+    return this.op32 ? this.pop32() >>> 0 : this.pop16();
+  }
+}

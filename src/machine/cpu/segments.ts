@@ -1,0 +1,320 @@
+/**
+ * Segmentation and far transfers of the Cpu class chain (README.md, "Layout"): descriptors and
+ * their accessed bits, segment-register loads in real, protected and virtual-8086 mode, the
+ * inner-ring stacks of the TSS, far JMP/CALL to code segments and through call gates, far RET and
+ * IRET to the same and outer rings (SDM vol. 3, 5.8; vol. 2, CALL/JMP/RET/IRET).
+ */
+import { NT, VM } from './flags';
+import { CpuFault, ES, ESP, CS, SS, DS, FS, GS, TS, NP, SS_, GP, CR0_PE } from './arch';
+import { CpuMemory } from './memory';
+
+export abstract class CpuSegments extends CpuMemory {
+  // Defined in the layers above (see README.md, "Layout").
+  protected abstract returnToVm86(eip: number, cs: number, fl: number): void;
+  protected abstract dropWindow(): void;
+  protected abstract get iopl(): number;
+  protected abstract setFlagsFrom(v: number, size: number): void;
+  protected abstract taskJumpOrCall(sel: number, lo: number, hi: number, call: boolean): void;
+  protected abstract taskReturn(): void;
+  protected setCs(sel: number, lo: number, hi: number, cpl: number): void {
+    this.markAccessed(sel, hi);
+    this.segSel[CS] = (sel & 0xfffc) | cpl;
+    this.segBase[CS] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+    this.segLimit[CS] = this.limitOf(lo, hi);
+    this.segAttr[CS] = hi & 0x00f0ff00;
+    this.codeSize32 = (hi & (1 << 22)) !== 0;
+    this._cpl = cpl;
+    this.dropWindow();
+  }
+
+  /**
+   * Loading a code or data segment sets its descriptor's accessed bit in the GDT or LDT (SDM vol.
+   * 3, 3.4.5.1), before the register changes: a write that faults leaves nothing half done.
+   */
+  protected markAccessed(sel: number, hi: number): void {
+    if (hi & 0x100) return;
+    const base = sel & 4 ? this.ldtBase : this.gdtBase;
+    this.writeLin32(base + (sel & 0xfff8) + 4, hi | 0x100, false);
+  }
+
+  protected limitOf(lo: number, hi: number): number {
+    const raw = (lo & 0xffff) | (hi & 0xf0000);
+    return hi & (1 << 23) ? (raw << 12) | 0xfff : raw;
+  }
+
+  /** Reads the 8-byte descriptor of a selector; a selector beyond its table's limit → fault(sel). */
+  protected readDescriptor(sel: number, vector: number): [number, number] {
+    const index = sel & 0xfff8;
+    const ldt = (sel & 4) !== 0;
+    const base = ldt ? this.ldtBase : this.gdtBase;
+    const limit = ldt ? this.ldtLimit : this.gdtLimit;
+    if (index + 7 > limit) throw new CpuFault(vector, sel & 0xfffc);
+    return [this.readLin32(base + index, false), this.readLin32(base + index + 4, false)];
+  }
+
+  protected setRealSeg(s: number, sel: number): void {
+    this.segSel[s] = sel;
+    this.segBase[s] = sel << 4;
+    if (this.segLimit[s] === 0) this.segLimit[s] = 0xffff;
+    if (s === CS) {
+      this.codeSize32 = false;
+      this.dropWindow();
+    }
+    if (s === SS) this.stackSize32 = false;
+  }
+
+  /** MOV/POP to a segment register in protected mode (SDM vol. 2, MOV). */
+  protected loadSegProtected(s: number, sel: number, vector: number, cpl: number): void {
+    if ((sel & 0xfffc) === 0) {
+      if (s === SS) throw new CpuFault(vector === TS ? TS : GP, 0);
+      this.segSel[s] = sel;
+      this.segBase[s] = 0;
+      this.segLimit[s] = 0;
+      this.segAttr[s] = 0;
+      return;
+    }
+    const [lo, hi] = this.readDescriptor(sel, vector === TS ? TS : GP);
+    const dpl = (hi >>> 13) & 3;
+    const rpl = sel & 3;
+    const isCode = (hi & 0x800) !== 0;
+    const isSeg = (hi & 0x1000) !== 0;
+    const err = vector === TS ? TS : GP;
+    if (!isSeg) throw new CpuFault(err, sel & 0xfffc);
+    if (s === SS) {
+      if (isCode || !(hi & 0x200) || rpl !== cpl || dpl !== cpl) throw new CpuFault(err, sel & 0xfffc);
+      // Not present is #SS(selector) on every path, the stack switches of INT n and call gates
+      // included (SDM vol. 2, INT n and CALL: "IF stack segment not present THEN #SS").
+      if (!(hi & 0x8000)) throw new CpuFault(SS_, sel & 0xfffc);
+    } else {
+      if (isCode && !(hi & 0x200)) throw new CpuFault(GP, sel & 0xfffc);
+      if ((!isCode || !(hi & 0x400)) && (rpl > dpl || cpl > dpl)) throw new CpuFault(GP, sel & 0xfffc);
+      if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    }
+    this.markAccessed(sel, hi);
+    if (s === SS) this.stackSize32 = (hi & (1 << 22)) !== 0;
+    this.segSel[s] = sel;
+    this.segBase[s] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+    this.segLimit[s] = this.limitOf(lo, hi);
+    this.segAttr[s] = hi & 0x00f0ff00;
+  }
+
+  protected loadSeg(s: number, sel: number): void {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) this.setRealSeg(s, sel);
+    else this.loadSegProtected(s, sel, GP, this._cpl);
+    if (s === SS) {
+      this.shadow = true;
+      this.attention = 1;
+    }
+  }
+
+  protected farJump(sel: number, off: number): void {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
+      this.setRealSeg(CS, sel);
+      this._eip = off;
+      return;
+    }
+    this.farTransfer(sel, off, false);
+  }
+
+  protected farCall(sel: number, off: number): void {
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
+      this.push(this.segSel[CS]);
+      this.push(this._eip);
+      this.setRealSeg(CS, sel);
+      this._eip = off;
+      return;
+    }
+    this.farTransfer(sel, off, true);
+  }
+
+  /** Far CALL/JMP in protected mode: to a code segment, or through a call gate (SDM vol. 3, 5.8). */
+  protected farTransfer(sel: number, off: number, call: boolean): void {
+    if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [lo, hi] = this.readDescriptor(sel, GP);
+    const oldCs = this.segSel[CS];
+    const oldEip = this._eip;
+    if (hi & 0x1000) {
+      this.loadCodeDescriptor(sel);
+      if (call) {
+        this.push(oldCs);
+        this.push(oldEip);
+      }
+      this.setCs(sel, lo, hi, this._cpl);
+      this._eip = off;
+      return;
+    }
+    const type = (hi >>> 8) & 0x1f;
+    if (type === 1 || type === 3 || type === 5 || type === 9 || type === 11)
+      return this.taskJumpOrCall(sel, lo, hi, call);
+    if (type !== 0xc && type !== 0x4) throw new CpuFault(GP, sel & 0xfffc);
+    const gateDpl = (hi >>> 13) & 3;
+    if (gateDpl < this._cpl || gateDpl < (sel & 3)) throw new CpuFault(GP, sel & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    const gate32 = type === 0xc;
+    const target = lo >>> 16;
+    const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
+    if ((target & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [clo, chi] = this.readDescriptor(target, GP);
+    if ((chi & 0x1800) !== 0x1800) throw new CpuFault(GP, target & 0xfffc);
+    const dpl = (chi >>> 13) & 3;
+    const conforming = (chi & 0x400) !== 0;
+    if (dpl > this._cpl || (!call && !conforming && dpl !== this._cpl)) throw new CpuFault(GP, target & 0xfffc);
+    if (!(chi & 0x8000)) throw new CpuFault(NP, target & 0xfffc);
+    if (call && !conforming && dpl < this._cpl) {
+      // Inner-ring call: new stack from the TSS, parameters copied (SDM vol. 3, 5.8.5).
+      const params = hi & 0x1f;
+      const psize = gate32 ? 4 : 2;
+      const oldSs = this.segSel[SS];
+      const oldEsp = this.reg32[ESP];
+      const oldSsBase = this.segBase[SS];
+      const copied: number[] = [];
+      for (let i = params - 1; i >= 0; i--) {
+        const at = this.stackSize32 ? oldEsp + i * psize : (oldEsp + i * psize) & 0xffff;
+        copied.push(gate32 ? this.readLin32(oldSsBase + at) : this.readLin16(oldSsBase + at));
+      }
+      const [newSs, newEsp] = this.innerStack(dpl);
+      this.loadSegProtected(SS, newSs, TS, dpl);
+      this.reg32[ESP] = newEsp;
+      this.setCs(target, clo, chi, dpl);
+      this.pushGate(gate32, oldSs);
+      this.pushGate(gate32, oldEsp);
+      for (const v of copied) this.pushGate(gate32, v);
+      this.pushGate(gate32, oldCs);
+      this.pushGate(gate32, oldEip);
+    } else {
+      if (call) {
+        this.pushGate(gate32, oldCs);
+        this.pushGate(gate32, oldEip);
+      }
+      this.setCs(target, clo, chi, this._cpl);
+    }
+    this._eip = offset | 0;
+  }
+
+  /** A direct far transfer to a code segment at the same privilege (gates: not yet). */
+  protected loadCodeDescriptor(sel: number): [number, number] {
+    if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [lo, hi] = this.readDescriptor(sel, GP);
+    if ((hi & 0x1800) !== 0x1800) throw new CpuFault(GP, sel & 0xfffc);
+    const dpl = (hi >>> 13) & 3;
+    const conforming = (hi & 0x400) !== 0;
+    if (conforming ? dpl > this._cpl : dpl !== this._cpl || (sel & 3) > this._cpl) throw new CpuFault(GP, sel & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+    return [lo, hi];
+  }
+
+  protected farReturn(n: number): void {
+    const eip = this.pop();
+    const cs = this.pop() & 0xffff;
+    if (!(this._cr0 & CR0_PE) || this.fl & VM) {
+      this.addSp(n);
+      this.setRealSeg(CS, cs);
+      this._eip = eip;
+      return;
+    }
+    this.returnTo(cs, eip, n, false);
+  }
+
+  protected iret(): void {
+    if (!(this._cr0 & CR0_PE)) {
+      const eip = this.pop();
+      const cs = this.pop() & 0xffff;
+      const fl = this.pop();
+      this.setRealSeg(CS, cs);
+      this._eip = eip;
+      this.setFlagsFrom(fl, this.op32 ? 4 : 2);
+      return;
+    }
+    if (this.fl & VM) {
+      // In virtual-8086 mode IRET is IOPL-sensitive; at IOPL 3 it is the real-mode IRET, and
+      // POPF's rules keep IOPL and VM (SDM vol. 2, IRET; vol. 3, 20.2.7).
+      if (this.iopl < 3) throw new CpuFault(GP, 0);
+      const eip = this.pop();
+      const cs = this.pop() & 0xffff;
+      const fl = this.pop();
+      if (eip > 0xffff) throw new CpuFault(GP, 0);
+      this.vm86Seg(CS, cs);
+      this.dropWindow();
+      this._eip = eip;
+      this.setFlagsFrom(fl, this.op32 ? 4 : 2);
+      return;
+    }
+    if (this.fl & NT) return this.taskReturn();
+    const eip = this.pop();
+    const cs = this.pop() & 0xffff;
+    const fl = this.pop();
+    if (this.op32 && fl & VM && this._cpl === 0) return this.returnToVm86(eip, cs, fl);
+    const oldCpl = this._cpl;
+    this.returnTo(cs, eip, 0, true);
+    // EFLAGS as popped at the old CPL's rights (SDM vol. 2, IRET).
+    const saved = this._cpl;
+    this._cpl = oldCpl;
+    this.setFlagsFrom(fl & ~VM, this.op32 ? 4 : 2);
+    this._cpl = saved;
+  }
+
+  /** RET far / IRET to `cs:eip`, switching to the outer stack when RPL > CPL. */
+  protected returnTo(cs: number, eip: number, n: number, isIret: boolean): void {
+    void isIret;
+    const rpl = cs & 3;
+    if (rpl < this._cpl) throw new CpuFault(GP, cs & 0xfffc);
+    if ((cs & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    const [lo, hi] = this.readDescriptor(cs, GP);
+    if ((hi & 0x1800) !== 0x1800) throw new CpuFault(GP, cs & 0xfffc);
+    const dpl = (hi >>> 13) & 3;
+    if (hi & 0x400 ? dpl > rpl : dpl !== rpl) throw new CpuFault(GP, cs & 0xfffc);
+    if (!(hi & 0x8000)) throw new CpuFault(NP, cs & 0xfffc);
+    if (rpl > this._cpl) {
+      this.addSp(n);
+      const esp = this.pop();
+      const ss = this.pop() & 0xffff;
+      this.loadSegProtected(SS, ss, GP, rpl);
+      this.setCs(cs, lo, hi, rpl);
+      this.reg32[ESP] = this.stackSize32 ? esp : (this.reg32[ESP] & ~0xffff) | (esp & 0xffff);
+      // RET imm16 releases the parameters from both stacks: the called procedure's before SS:ESP
+      // is popped, the calling procedure's after it is loaded (SDM vol. 2, RET,
+      // "RETURN-TO-OUTER-PRIVILEGE-LEVEL"; vol. 3, 5.8.6). The caller pushed them before the CALL
+      // through the gate, which copied them to the inner stack.
+      this.addSp(n);
+      // Data segments the outer ring may not use become null (SDM vol. 2, RET).
+      for (const s of [ES, DS, FS, GS]) {
+        const a = this.segAttr[s];
+        const segDpl = (a >>> 13) & 3;
+        const conformingCode = (a & 0xc00) === 0xc00;
+        if (this.segSel[s] & 0xfffc && !conformingCode && segDpl < rpl) {
+          this.segSel[s] = 0;
+          this.segAttr[s] = 0;
+        }
+      }
+    } else {
+      this.setCs(cs, lo, hi, this._cpl);
+      this.addSp(n);
+    }
+    this._eip = eip;
+  }
+
+  /**
+   * The stack of an inner ring from the current TSS (SDM vol. 3, 6.12.1 and 7.2.1): SSn:ESPn of a
+   * 32-bit TSS, SSn:SPn of a 16-bit one; beyond the TSS limit is #TS(TSS selector), the bounds as
+   * the SDM's INT n pseudocode writes them (offset + 7, 16-bit: + 4).
+   */
+  protected innerStack(cpl: number): [number, number] {
+    if (this.trAttr & 0x800) {
+      if (4 + cpl * 8 + 7 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
+      return [this.readLin16(this.trBase + 8 + cpl * 8, false), this.readLin32(this.trBase + 4 + cpl * 8, false)];
+    }
+    if (2 + cpl * 4 + 4 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
+    return [this.readLin16(this.trBase + 4 + cpl * 4, false), this.readLin16(this.trBase + 2 + cpl * 4, false)];
+  }
+
+  /**
+   * A segment register in virtual-8086 mode (SDM vol. 3, 20.1.1): base = selector × 16, limit
+   * 0xFFFF, a present writable (CS: code) segment of DPL 3.
+   */
+  protected vm86Seg(s: number, sel: number): void {
+    this.segSel[s] = sel & 0xffff;
+    this.segBase[s] = (sel & 0xffff) << 4;
+    this.segLimit[s] = 0xffff;
+    this.segAttr[s] = s === CS ? 0xfb00 : 0xf300;
+  }
+}

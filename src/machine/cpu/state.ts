@@ -1,0 +1,191 @@
+/**
+ * The CPU's state in one place (the base of the Cpu class chain, see README.md "Layout"): the
+ * general registers and EIP, EFLAGS with the lazy arithmetic flags, the segment registers with
+ * their descriptor caches, GDTR/IDTR/LDTR/TR, CR0/CR2/CR4 (CR3 lives in the MMU), DR0–DR7, the
+ * CPL, the run state, and the decode state of the instruction being executed.
+ */
+import { Mmu } from './mmu';
+import type { CpuEnv } from './cpu';
+import { AF, ARITH, CF, MASK, OF, PARITY, SF, SIGN, ZF } from './flags';
+import { NO_SEG, DS } from './arch';
+import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC, LZ_SHL, LZ_SHR, LZ_SAR } from './decoded';
+
+export abstract class CpuState {
+  readonly reg32 = new Int32Array(8);
+  protected _eip = 0;
+  /**
+   * EFLAGS, lazily (hot path): `fl` holds every bit except, while `lz` ≠ 0, the six arithmetic
+   * flags, which are then those of the last ALU operation, kept as its kind (`lz`), operand size
+   * (`lzSize`) and operands/result (`lzv`: a, b, result as int32). `flags` (get/set) is the exact
+   * value; cond() and cfBit() answer from the lazy state without building it.
+   */
+  protected fl = 2;
+  protected lz = 0;
+  protected lzSize = 4;
+  protected readonly lzv = new Int32Array(3);
+  protected get flags(): number {
+    if (this.lz !== 0) this.materialize();
+    return this.fl;
+  }
+  protected set flags(v: number) {
+    this.fl = v;
+    this.lz = 0;
+  }
+  protected materialize(): void {
+    const size = this.lzSize;
+    const mask = MASK[size];
+    const sign = SIGN[size];
+    const a = this.lzv[0] & mask;
+    const b = this.lzv[1] & mask;
+    const r = this.lzv[2] & mask;
+    let f = (r === 0 ? ZF : 0) | (r & sign ? SF : 0) | PARITY[r & 0xff];
+    switch (this.lz) {
+      case LZ_ADD:
+        if (size === 4 ? r >>> 0 < a >>> 0 : r < a) f |= CF;
+        if ((a ^ r) & (b ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      case LZ_SUB:
+        if (size === 4 ? a >>> 0 < b >>> 0 : a < b) f |= CF;
+        if ((a ^ b) & (a ^ r) & sign) f |= OF;
+        f |= (a ^ b ^ r) & AF;
+        break;
+      case LZ_INC:
+        f |= this.fl & CF;
+        f |= (a ^ 1 ^ r) & AF;
+        if (r === (sign | 0) || (size === 4 && r >>> 0 === sign)) f |= OF;
+        break;
+      case LZ_DEC:
+        f |= this.fl & CF;
+        f |= (a ^ 1 ^ r) & AF;
+        if (a === (sign | 0) || (size === 4 && a >>> 0 === sign)) f |= OF;
+        break;
+      case LZ_SHL:
+      case LZ_SHR:
+      case LZ_SAR: {
+        // As shift(): CF = last bit out; OF = SHL: MSB(result) ^ CF, SHR: MSB(operand), SAR: 0.
+        const cf = this.cfBit();
+        f |= cf;
+        if (this.lz === LZ_SHL ? (r >>> 31) ^ cf : this.lz === LZ_SHR ? a >>> 31 : 0) f |= OF;
+        break;
+      }
+      default: // LZ_LOGIC: CF = OF = 0, AF undefined (0, as the host does)
+    }
+    this.fl = (this.fl & ~ARITH) | f;
+    this.lz = 0;
+  }
+  /** CF (0 or 1) without materializing the other flags. */
+  protected cfBit(): number {
+    const lz = this.lz;
+    const v = this.lzv;
+    switch (lz) {
+      case LZ_ADD:
+      case LZ_SUB: {
+        const mask = MASK[this.lzSize];
+        const a = (v[0] & mask) >>> 0;
+        if (lz === LZ_ADD) return (v[2] & mask) >>> 0 < a ? 1 : 0;
+        return a < (v[1] & mask) >>> 0 ? 1 : 0;
+      }
+      case LZ_LOGIC:
+        return 0;
+      case LZ_SHL:
+        return (v[0] >>> (32 - v[1])) & 1;
+      case LZ_SHR:
+        return (v[0] >>> (v[1] - 1)) & 1;
+      case LZ_SAR:
+        return (v[0] >> (v[1] - 1)) & 1;
+      default: // none, INC, DEC: CF is in fl
+        return this.fl & CF;
+    }
+  }
+  readonly segSel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  readonly segLimit = new Int32Array(6);
+  /** Descriptor access byte and flags (bits 8–15: access; bit 22: D/B). */
+  readonly segAttr = new Int32Array(6);
+  protected gdtBase = 0;
+  protected gdtLimit = 0xffff;
+  protected idtBase = 0;
+  protected idtLimit = 0x3ff;
+  protected ldtSel = 0;
+  protected ldtBase = 0;
+  protected ldtLimit = 0;
+  protected trSel = 0;
+  protected trBase = 0;
+  protected trLimit = 0;
+  protected _cr0 = 0x60000010;
+  protected _cr2 = 0;
+  protected _cr4 = 0;
+  protected readonly dr = new Int32Array(8);
+  protected _cpl = 0;
+  protected codeSize32 = false;
+  protected stackSize32 = false;
+
+  instructions = 0;
+  protected runEnd = 0;
+  halted = false;
+  protected stopRequested = false;
+  protected shadow = false;
+  readonly mmu: Mmu;
+  readonly tlb: Mmu;
+  /** The machine memory as bytes and as 32-bit words (aligned accesses). */
+  protected readonly u8: Uint8Array;
+  protected readonly mem32: Int32Array;
+
+  // The instruction being executed.
+  protected start = 0;
+  protected startEsp = 0;
+  protected op32 = false;
+  protected ad32 = false;
+  protected seg = NO_SEG;
+  protected rep = 0; // 0, 0xF2, 0xF3
+  protected modrm = 0;
+  protected ea = 0; // linear address of a memory operand
+  protected readonly traceRing = new Int32Array(64);
+  protected tracePos = 0;
+
+  /** See CpuEnv.externalCodeWrites. */
+  protected readonly externalWrites: boolean;
+
+  /** The instruction running began with EFLAGS.TF set: a #DB trap follows it (events()). */
+  protected stepTrap = false;
+  /** A task switch entered a TSS with its T bit set: a #DB trap before the task's first instruction. */
+  protected taskTrap = false;
+  /** Non-zero while stopRequested, shadow, halted or a #DB trap may be pending (see events()). */
+  protected attention = 1;
+
+  protected trAttr = 0;
+
+  protected eaSeg = DS;
+  protected eaOff = 0;
+
+  /** Where the ModR/M byte of the instruction step() runs starts (POP Ev decodes it again). */
+  protected modrmAt = 0;
+  /**
+   * The immediates of the instruction step() runs, fetched by checkEncoding, zero-extended: the
+   * first (Ib, Iw, Iv, Jb, Jv, moffs, a far pointer's offset), the second (its selector, ENTER's level).
+   */
+  protected imm1 = 0;
+  protected imm2 = 0;
+
+  /** Counts task switches that passed their commit point (raise() uses it: see there). */
+  protected taskSwitches = 0;
+
+  /** Per 128-byte line of machine memory: 1 when a decoded instruction starts or ends in it. */
+  protected readonly codeLines: Uint8Array;
+  /**
+   * Set when a compiled block must stop after the current instruction: an access went to a
+   * device (it may raise an interrupt or write memory), a store dropped a compiled block (SMC),
+   * memory was changed from outside. Cleared when a block starts.
+   */
+  bBreak = 0;
+
+  constructor(protected readonly env: CpuEnv) {
+    this.externalWrites = env.externalCodeWrites !== false;
+    this.mmu = new Mmu(env.memory, env.p2m, env.mmio, env.s2);
+    this.u8 = env.memory.u8;
+    this.mem32 = new Int32Array(env.memory.sab, 0, env.memory.sab.byteLength >> 2);
+    this.tlb = this.mmu;
+    this.codeLines = new Uint8Array((this.u8.length >>> 7) + 1);
+  }
+}

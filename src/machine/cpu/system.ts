@@ -1,0 +1,374 @@
+/**
+ * The interpreter's 0F opcode map, in the Cpu class chain (README.md, "Layout"): step0f() (system
+ * instructions, MOV CRn/DRn, Jcc rel32, SETcc, CMOVcc, bit instructions, MOVZX/MOVSX, …), CPUID,
+ * and the groups 6 (LLDT/LTR/SLDT/STR/VERR/VERW) and 7 (LGDT/LIDT/SGDT/SIDT/LMSW/SMSW/INVLPG),
+ * with LAR/LSL's descriptor checks.
+ */
+import { CF, OF, SIGN, ZF, szp } from './flags';
+import {
+  CpuFault,
+  EAX,
+  LAR_TYPES,
+  LSL_TYPES,
+  signExtend,
+  ECX,
+  EDX,
+  EBX,
+  SS,
+  FS,
+  GS,
+  UD,
+  NP,
+  GP,
+  CR0_PE,
+  CR0_TS,
+} from './arch';
+import { CpuInterpreter } from './interpreter';
+
+export abstract class CpuSystem extends CpuInterpreter {
+  // ---- 0F xx -------------------------------------------------------------------------------------
+
+  protected step0f(osz: number, lock: boolean): void {
+    const b = this.fetch8();
+    this.checkEncoding(0x100 | b, lock);
+    const r = this.reg32;
+    if (b >= 0x80 && b < 0x90) {
+      const d = this.imm1;
+      if (this.cond(b & 15)) this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
+      return;
+    }
+    if (b >= 0x90 && b < 0xa0) {
+      this.setRm(1, this.cond(b & 15) ? 1 : 0);
+      return;
+    }
+    if (b >= 0x40 && b < 0x50) {
+      const v = this.getRm(osz);
+      if (this.cond(b & 15)) this.setReg(this.reg, osz, v);
+      return;
+    }
+    if (b >= 0xc8 && b <= 0xcf) {
+      const v = r[b & 7];
+      r[b & 7] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+      return;
+    }
+    switch (b) {
+      case 0x00:
+        return this.group6();
+      case 0x01:
+        return this.group7(osz);
+      case 0x02:
+      case 0x03: {
+        const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
+        if (d === null) {
+          this.flags &= ~ZF;
+          return;
+        }
+        this.flags |= ZF;
+        this.setReg(this.reg, osz, b === 0x02 ? d[1] & 0x00ffff00 : this.limitOf(d[0], d[1]));
+        return;
+      }
+      case 0x06:
+        this._cr0 &= ~CR0_TS;
+        return;
+      case 0x08:
+      case 0x09:
+        return;
+      case 0x0b:
+        throw new CpuFault(UD, -1);
+      case 0x1f:
+        return;
+      case 0x20:
+      case 0x22: {
+        const modrm = this.modrm;
+        const cr = (modrm >> 3) & 7;
+        const reg = modrm & 7;
+        if (b === 0x20) {
+          r[reg] = cr === 0 ? this._cr0 : cr === 2 ? this._cr2 : cr === 3 ? this.mmu.cr3 : this._cr4;
+        } else {
+          const v = r[reg];
+          if (cr === 0) this.writeCr0(v);
+          else if (cr === 2) this._cr2 = v;
+          else if (cr === 3) {
+            this.mmu.cr3 = v & ~0xfff;
+            this.mmu.flush(true);
+          } else this.writeCr4(v); // CR1, CR5–CR7: #UD in checkEncoding (the table's validRegs)
+        }
+        return;
+      }
+      case 0x21:
+      case 0x23: {
+        const modrm = this.modrm;
+        const d = (modrm >> 3) & 7;
+        if (b === 0x21) r[modrm & 7] = this.dr[d];
+        else this.dr[d] = r[modrm & 7];
+        return;
+      }
+      case 0x30:
+      case 0x32:
+        // No model-specific registers are implemented (CPUID says MSR = 0): #GP.
+        throw new CpuFault(GP, 0);
+      case 0x31: {
+        const t = this.env.tsc();
+        r[EAX] = t % 4294967296;
+        r[EDX] = Math.floor(t / 4294967296);
+        return;
+      }
+      case 0xa0:
+      case 0xa8:
+        this.push(this.segSel[b === 0xa0 ? FS : GS]);
+        return;
+      case 0xa1:
+      case 0xa9:
+        this.loadSeg(b === 0xa1 ? FS : GS, this.pop() & 0xffff);
+        return;
+      case 0xa2:
+        return this.cpuid();
+      case 0xa3:
+      case 0xab:
+      case 0xb3:
+      case 0xbb: {
+        const bit = this.getReg(this.reg, osz);
+        return this.bitOp((b >> 3) & 3, bit, osz, true);
+      }
+      case 0xba: {
+        return this.bitOp(this.reg & 3, this.imm1, osz, false);
+      }
+      case 0xa4:
+      case 0xa5:
+      case 0xac:
+      case 0xad: {
+        const count = (b & 1 ? r[ECX] : this.imm1) & 31;
+        const a = this.getRm(osz);
+        const src = this.getReg(this.reg, osz);
+        if (count === 0) return;
+        const bits = osz * 8;
+        let res: number;
+        let cf: number;
+        if (count > bits) return; // undefined result (16-bit operand, count > 16)
+        if (b < 0xa8) {
+          // SHLD
+          const wide = (BigInt(a) << BigInt(bits)) | BigInt(src);
+          const shifted = wide << BigInt(count);
+          res = Number(BigInt.asUintN(bits, shifted >> BigInt(bits)));
+          cf = Number((wide >> BigInt(2 * bits - count)) & 1n);
+        } else {
+          const wide = (BigInt(src) << BigInt(bits)) | BigInt(a);
+          res = Number(BigInt.asUintN(bits, wide >> BigInt(count)));
+          cf = Number((wide >> BigInt(count - 1)) & 1n);
+        }
+        const of = ((res ^ a) & SIGN[osz]) !== 0;
+        this.setArith((cf ? CF : 0) | (of ? OF : 0) | szp(res, osz));
+        this.setRm(osz, res);
+        return;
+      }
+      case 0xaf:
+        this.setReg(this.reg, osz, this.imul2(this.getReg(this.reg, osz), this.getRm(osz), osz));
+        return;
+      case 0xb0:
+      case 0xb1: {
+        const size = b & 1 ? osz : 1;
+        const dst = this.getRm(size);
+        const acc = this.getReg(EAX, size);
+        this.alu(7, acc, dst, size);
+        if (acc === dst) this.setRm(size, this.getReg(this.reg, size));
+        else {
+          if (this.modrm < 0xc0) this.setRm(size, dst); // the write happens either way (locked cycle)
+          this.setReg(EAX, size, dst);
+        }
+        return;
+      }
+      case 0xb2:
+      case 0xb4:
+      case 0xb5: {
+        const off = this.readLin(this.ea, osz);
+        const sel = this.readLin16(this.ea + osz);
+        this.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
+        this.setReg(this.reg, osz, off);
+        return;
+      }
+      case 0xb6:
+      case 0xb7:
+      case 0xbe:
+      case 0xbf: {
+        const size = b & 1 ? 2 : 1;
+        let v = this.getRm(size);
+        if (b >= 0xbe) v = signExtend(v, size);
+        this.setReg(this.reg, osz, v);
+        return;
+      }
+      case 0xbc:
+      case 0xbd: {
+        const v = this.getRm(osz);
+        if (v === 0) {
+          this.flags |= ZF;
+          return;
+        }
+        const idx = b === 0xbc ? 31 - Math.clz32(v & -v) : 31 - Math.clz32(v);
+        this.flags &= ~ZF;
+        this.setReg(this.reg, osz, idx);
+        return;
+      }
+      case 0xc0:
+      case 0xc1: {
+        const size = b & 1 ? osz : 1;
+        const dst = this.getRm(size);
+        const src = this.getReg(this.reg, size);
+        const sum = this.alu(0, dst, src, size);
+        this.setReg(this.reg, size, dst);
+        this.setRm(size, sum);
+        return;
+      }
+      case 0xc7: {
+        const lo = this.readLin32(this.ea);
+        const hi = this.readLin32(this.ea + 4);
+        if (lo === r[EAX] && hi === r[EDX]) {
+          this.writeLin32(this.ea, r[EBX]);
+          this.writeLin32(this.ea + 4, r[ECX]);
+          this.flags |= ZF;
+        } else {
+          this.writeLin32(this.ea, lo);
+          this.writeLin32(this.ea + 4, hi);
+          r[EAX] = lo;
+          r[EDX] = hi;
+          this.flags &= ~ZF;
+        }
+        return;
+      }
+    }
+    // Not reached (see the end of step()).
+    throw new CpuFault(UD, -1);
+  }
+
+  protected cpuid(): void {
+    const r = this.reg32;
+    const leaf = r[EAX] >>> 0;
+    if (leaf === 0) {
+      r[EAX] = 1;
+      // "HVMEmulator." as the vendor string (EBX, EDX, ECX).
+      r[EBX] = 0x454d5648; // 'HVME'
+      r[EDX] = 0x616c756d; // 'mula'
+      r[ECX] = 0x2e726f74; // 'tor.'
+    } else if (leaf === 1) {
+      r[EAX] = 0x00000633; // family 6, model 3, stepping 3
+      r[EBX] = 0;
+      r[ECX] = 0;
+      // Honest features: VME 0, DE 0, PSE (3), TSC (4), CX8 (8), PGE (13), CMOV (15); no FPU, no MSR.
+      r[EDX] = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
+    } else {
+      r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
+    }
+  }
+
+  protected group6(): void {
+    switch (this.reg) {
+      case 0:
+        this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.ldtSel);
+        return;
+      case 1:
+        this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.trSel);
+        return;
+      case 2: {
+        const sel = this.getRm(2);
+        if ((sel & 0xfffc) === 0) {
+          this.ldtSel = sel;
+          this.ldtBase = this.ldtLimit = 0;
+          return;
+        }
+        if (sel & 4) throw new CpuFault(GP, sel & 0xfffc);
+        const [lo, hi] = this.readDescriptor(sel, GP);
+        if (((hi >>> 8) & 0x1f) !== 2) throw new CpuFault(GP, sel & 0xfffc);
+        if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+        this.ldtSel = sel;
+        this.ldtBase = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+        this.ldtLimit = this.limitOf(lo, hi);
+        return;
+      }
+      case 3: {
+        const sel = this.getRm(2);
+        if ((sel & 0xfffc) === 0 || sel & 4) throw new CpuFault(GP, sel & 0xfffc);
+        const [lo, hi] = this.readDescriptor(sel, GP);
+        const type = (hi >>> 8) & 0x1f;
+        if (type !== 9 && type !== 1) throw new CpuFault(GP, sel & 0xfffc);
+        if (!(hi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
+        this.trSel = sel;
+        this.trBase = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+        this.trLimit = this.limitOf(lo, hi);
+        this.trAttr = hi;
+        // Mark it busy in the GDT.
+        this.writeLin32(this.gdtBase + (sel & 0xfff8) + 4, hi | 0x200);
+        return;
+      }
+      case 4:
+      case 5: {
+        const d = this.accessibleDescriptor(this.getRm(2), 0);
+        const hi = d === null ? 0 : d[1];
+        const ok =
+          d !== null &&
+          (hi & 0x1000) !== 0 &&
+          (this.reg === 4 ? !(hi & 0x800) || (hi & 0x200) !== 0 : !(hi & 0x800) && (hi & 0x200) !== 0);
+        this.flags = ok ? this.flags | ZF : this.flags & ~ZF;
+        return;
+      }
+    }
+  }
+
+  /**
+   * The descriptor LAR/LSL/VERR/VERW may look at, or null: inside its table, a code/data segment
+   * or a system type in `systemTypes` (a bit mask), and visible at CPL and RPL unless conforming code.
+   */
+  protected accessibleDescriptor(sel: number, systemTypes: number): [number, number] | null {
+    if ((sel & 0xfffc) === 0) return null;
+    const ldt = (sel & 4) !== 0;
+    const limit = ldt ? this.ldtLimit : this.gdtLimit;
+    if ((sel & 0xfff8) + 7 > limit) return null;
+    const base = ldt ? this.ldtBase : this.gdtBase;
+    const lo = this.readLin32(base + (sel & 0xfff8), false);
+    const hi = this.readLin32(base + (sel & 0xfff8) + 4, false);
+    const type = (hi >>> 8) & 0x1f;
+    if (!(type & 0x10) && !((systemTypes >>> type) & 1)) return null;
+    const dpl = (hi >>> 13) & 3;
+    const conformingCode = (type & 0x1c) === 0x1c;
+    if (!conformingCode && (dpl < this._cpl || dpl < (sel & 3))) return null;
+    return [lo, hi];
+  }
+
+  protected group7(osz: number): void {
+    const op = this.reg;
+    if (op === 4) {
+      this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
+      return;
+    }
+    if (op === 6) {
+      const v = this.getRm(2);
+      this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & CR0_PE));
+      return;
+    }
+    switch (op) {
+      case 0:
+      case 1: {
+        const base = op === 0 ? this.gdtBase : this.idtBase;
+        const limit = op === 0 ? this.gdtLimit : this.idtLimit;
+        this.writeLin16(this.ea, limit);
+        this.writeLin32(this.ea + 2, osz === 4 ? base : base & 0xffffff);
+        return;
+      }
+      case 2:
+      case 3: {
+        const limit = this.readLin16(this.ea);
+        let base = this.readLin32(this.ea + 2);
+        if (osz === 2) base &= 0xffffff;
+        if (op === 2) {
+          this.gdtBase = base;
+          this.gdtLimit = limit;
+        } else {
+          this.idtBase = base;
+          this.idtLimit = limit;
+        }
+        return;
+      }
+      case 7:
+        this.mmu.invlpg(this.ea);
+        return;
+    }
+  }
+}
