@@ -58,13 +58,7 @@ export abstract class CpuMemory extends CpuState {
     if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 1);
   }
   protected writeLin16(lin: number, v: number, user = this.user): void {
-    if ((lin & 0xfff) === 0xfff) {
-      // Both pages are checked before either is written (no side effect on the first page).
-      this.mmu.translate(lin + 1, true, user);
-      this.writeLin8(lin, v, user);
-      this.writeLin8(lin + 1, v >>> 8, user);
-      return;
-    }
+    if ((lin & 0xfff) === 0xfff) return this.writeSplit(lin, v, 2, user);
     const o = this.mmu.translate(lin, true, user);
     if (o === PHYS_IO) return this.mmioWrite(2, v & 0xffff);
     const m = this.u8;
@@ -73,12 +67,7 @@ export abstract class CpuMemory extends CpuState {
     if ((this.codeLines[o >>> 7] | this.codeLines[(o + 1) >>> 7]) !== 0) this.codeWritten(o, 2);
   }
   protected writeLin32(lin: number, v: number, user = this.user): void {
-    if ((lin & 0xfff) > 0xffc) {
-      this.mmu.translate(lin, true, user);
-      this.mmu.translate((lin | 0xfff) + 1, true, user);
-      for (let i = 0; i < 4; i++) this.writeLin8(lin + i, v >>> (8 * i), user);
-      return;
-    }
+    if ((lin & 0xfff) > 0xffc) return this.writeSplit(lin, v, 4, user);
     const o = this.mmu.translate(lin, true, user);
     if (o === PHYS_IO) return this.mmioWrite(4, v >>> 0);
     if ((o & 3) === 0) {
@@ -92,6 +81,31 @@ export abstract class CpuMemory extends CpuState {
     m[o + 2] = v >>> 16;
     m[o + 3] = v >>> 24;
     if ((this.codeLines[o >>> 7] | this.codeLines[(o + 3) >>> 7]) !== 0) this.codeWritten(o, 4);
+  }
+  /**
+   * A store that crosses a page boundary: both pages are translated (and checked) before either is
+   * written, so a #PF on the second leaves the first untouched, and each page once, so a trapped
+   * frame takes one second-stage fault for the store, not one per byte; then the bytes go to the
+   * two frames (or to the bus, for MMIO).
+   */
+  protected writeSplit(lin: number, v: number, size: 2 | 4, user: boolean): void {
+    const first = 0x1000 - (lin & 0xfff); // bytes on the first page
+    const o2 = this.mmu.translate((lin | 0xfff) + 1, true, user);
+    const phys2 = this.mmu.lastPhys;
+    const o1 = this.mmu.translate(lin, true, user);
+    const phys1 = this.mmu.lastPhys;
+    for (let i = 0; i < size; i++) {
+      const byte = (v >>> (8 * i)) & 0xff;
+      const [o, phys, k] = i < first ? [o1, phys1, i] : [o2, phys2, i - first];
+      if (o === PHYS_IO) {
+        this.env.mmio.write(phys + k, 1, byte);
+        this.bBreak = 1;
+        if (this.externalWrites) this.codeChangedOutside();
+      } else {
+        this.u8[o + k] = byte;
+        if (this.codeLines[(o + k) >>> 7] !== 0) this.codeWritten(o + k, 1);
+      }
+    }
   }
   /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
   protected mmioWrite(size: AccessSize, v: number): void {
