@@ -124,22 +124,17 @@ export class PcEngine implements Engine {
     this.kbc = new I8042({
       irq1: () => this.raiseIrq(1),
       setA20: (on) => this.cpu.setA20(on),
-      reset: () => {
-        this.resetRequested = true;
-        this.cpu.requestStop();
-      },
+      reset: () => this.requestReset(),
     });
     this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => {
       hv.markVramWritten(offset, length);
       this.cpu.codeChanged(); // a guest may run code from VRAM
     });
     this.shadow = new ShadowRam(memory, hv.p2m, this.cpu.tlb, () => this.cpu.codeChanged());
-    this.pci = new Pci(
-      memory.layout.vramBytes,
-      stats,
-      (gfn) => hv.setVramBar(gfn),
-      (segment, mode) => this.shadow.setSegment(segment, mode),
-    );
+    this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn), {
+      onPam: (segment, mode) => this.shadow.setSegment(segment, mode),
+      reset: () => this.requestReset(),
+    });
     this.uart = new Uart16550(sinks.serial, (level) => {
       if (level) this.stats.f64[F64.IRQ_COUNT + 4]++;
       this.pic.setIrq(4, level);
@@ -157,6 +152,12 @@ export class PcEngine implements Engine {
     wireDevices(this.devices, this.io, this.mmio);
     this.timed = this.devices.filter((d) => d.advance);
     this.boot();
+  }
+
+  /** A device pulled the CPU's reset line: the slice reboots the machine after this instruction. */
+  private requestReset(): void {
+    this.resetRequested = true;
+    this.cpu.requestStop();
   }
 
   private freePort(devices: readonly Device[], field: string, port: number): number {
@@ -249,7 +250,7 @@ export class PcEngine implements Engine {
       const exit = this.cpu.run(chunk);
       f64[F64.INSTRUCTIONS] += this.cpu.instructions - before;
       if (this.resetRequested) {
-        // The keyboard controller or port 0x92 pulsed the CPU's reset line: reboot the kernel.
+        // The keyboard controller, port 0x92 or port 0xCF9 pulsed the reset line: reboot the kernel.
         this.reset();
         continue;
       }

@@ -29,6 +29,11 @@ const WINDOW_BYTES = 0x40000;
 /** Where the firmware ROM shows through when the PCI side decodes (the last 128 KiB below 1 MiB). */
 const ROM_WINDOW_BASE = 0xe0000;
 
+/** The PAM segment (index into PAM_SEGMENTS) holding guest-physical addr in the window. */
+function segmentOf(addr: number): number {
+  return addr >= 0xf0000 ? 0 : 1 + ((addr - WINDOW_BASE) >>> 14);
+}
+
 export interface TlbInvalidator {
   invalidateMappings(firstGfn: number, nr: number): number;
 }
@@ -55,7 +60,10 @@ export class ShadowRam implements Device {
         return v >>> 0;
       },
       write: (addr: number, size: AccessSize, value: number) => {
-        for (let i = 0; i < size; i++) this.memory.u8[addr + i] = (value >>> (i * 8)) & 0xff;
+        // Writes also come here when the frame is unmapped or a read-only one discarded them:
+        // only a segment with WE set takes them.
+        for (let i = 0; i < size; i++)
+          if (this.modes[segmentOf(addr + i)] & PamMode.WRITE) this.memory.u8[addr + i] = (value >>> (i * 8)) & 0xff;
       },
     };
     this.mmio = [{ base: WINDOW_BASE, length: WINDOW_BYTES, handler }];

@@ -62,7 +62,7 @@ export class Pci implements Device {
   readonly name = 'PCI host (config mechanism #1)';
   private address = 0;
   readonly bridge: I440fxHostBridge;
-  readonly isa = new Piix3IsaBridge();
+  readonly isa: Piix3IsaBridge;
   private readonly display: StdVgaFunction;
   /** Bus 0's functions by device number (function 0 each). */
   private readonly slots: (PciFunction | undefined)[] = [];
@@ -72,10 +72,15 @@ export class Pci implements Device {
     stats: StatsViews,
     /** The hypervisor's hook: VRAM now decodes at this guest frame (null: not decoded). */
     setVramBar: (baseGfn: number | null) => void,
-    /** The platform's hook: PAM segment i now routes as mode (src/machine/shadow-ram.ts). */
-    onPam: (segment: number, mode: PamMode) => void = () => {},
+    platform: {
+      /** PAM segment i now routes as mode (src/machine/shadow-ram.ts). */
+      onPam?: (segment: number, mode: PamMode) => void;
+      /** The PIIX3's reset control register asked for a system reset. */
+      reset?: () => void;
+    } = {},
   ) {
-    this.bridge = new I440fxHostBridge(onPam);
+    this.bridge = new I440fxHostBridge(platform.onPam ?? (() => {}));
+    this.isa = new Piix3IsaBridge(platform.reset);
     this.display = new StdVgaFunction(vramBytes, stats, setVramBar);
     this.slots[0] = this.bridge;
     this.slots[1] = this.isa;
@@ -88,9 +93,13 @@ export class Pci implements Device {
       first: 0xcf8,
       count: 4,
       handler: {
-        read: (p: number, size: AccessSize) => (p === 0xcf8 && size === 4 ? this.address >>> 0 : 0xffffffff),
+        read: (p: number, size: AccessSize) => {
+          if (p === 0xcf8 && size === 4) return this.address >>> 0;
+          return p === 0xcf9 && size === 1 ? this.isa.rcr : 0xffffffff;
+        },
         write: (p: number, size: AccessSize, v: number) => {
           if (p === 0xcf8 && size === 4) this.address = v >>> 0;
+          else if (p === 0xcf9 && size === 1) this.isa.writeRcr(v & 0xff);
         },
       },
     },
