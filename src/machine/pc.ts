@@ -24,6 +24,7 @@ import { Pci } from './devices/pci';
 import { Cmos } from './devices/cmos';
 import { I8042 } from './devices/i8042';
 import { ShadowRam } from './shadow-ram';
+import { FwCfg } from './devices/fw-cfg';
 import type { MachineMemory } from './memory';
 import type { SliceOutcome } from './runloop';
 
@@ -84,6 +85,7 @@ export class PcEngine implements Engine {
   readonly pci: Pci;
   readonly uart: Uart16550;
   readonly post: PostPort;
+  readonly fwCfg: FwCfg;
   /** Every device, as wired: ports and MMIO ranges, reset, time. */
   readonly devices: readonly Device[];
   /** The devices with a clock (advanced before each chunk; their deadlines bound it). */
@@ -144,7 +146,11 @@ export class PcEngine implements Engine {
       this.finalState = RunState.EXITED;
       this.cpu.requestStop();
     });
-    const fixed: Device[] = [this.pic, this.pit, this.cmos, this.kbc, this.vbe, this.shadow, this.pci, this.uart, exit];
+    this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1 });
+    const fixed: Device[] = [
+      ...[this.pic, this.pit, this.cmos, this.kbc, this.vbe, this.shadow, this.pci, this.uart],
+      ...[this.fwCfg, exit],
+    ];
     // The ports a user may move must land on free ones: the wiring knows which are taken.
     const debugcon = new Debugcon(sinks.debugcon, this.freePort(fixed, 'debugconPort', options.debugconPort ?? 0xe9));
     this.post = new PostPort(sinks.post, this.freePort([...fixed, debugcon], 'postPort', options.postPort ?? 0x80));
