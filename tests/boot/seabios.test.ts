@@ -1,0 +1,69 @@
+/**
+ * SeaBIOS from Debian's package (fetched on first use by scripts/ensure-seabios.mjs) boots on the
+ * icount clock: its log on the debug console at 0x402 shows it finding the QEMU platform, fw_cfg,
+ * the RAM, the PCI functions, and running through to its boot menu.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Machine } from '../../src/machine/machine';
+import { immediateYielder } from '../../src/machine/runloop';
+import { F64, I32 } from '../../src/shared/layout';
+
+/** More than SeaBIOS needs to give up on every boot device (about 6 million instructions). */
+const BUDGET = 12_000_000;
+
+let biosDir = '';
+beforeAll(() => {
+  biosDir = execFileSync(process.execPath, ['scripts/ensure-seabios.mjs'], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  }).trim();
+}, 300_000);
+
+function boot(file: string, done: RegExp): { log: string; m: Machine } {
+  const image = readFileSync(`${biosDir}/${file}`);
+  const r = Machine.create(
+    { ramMiB: 32, vramMiB: 8, clock: 'icount', image: 'firmware', debugconPort: 0x402 },
+    image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer,
+    immediateYielder(),
+  );
+  if (!r.ok) throw new Error(r.message);
+  const m = r.value;
+  let log = '';
+  m.onDebugcon = (b) => (log += String.fromCharCode(b));
+  while (m.stats.f64[F64.INSTRUCTIONS] < BUDGET && !done.test(log)) if (m.slice().next === 'stop') break;
+  return { log, m };
+}
+
+describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
+  it('logs its version, finds QEMU, fw_cfg and the RAM, enumerates PCI and finds nothing to boot', () => {
+    const { log, m } = boot('bios.bin', /No bootable device/);
+    expect(log).toMatch(/^SeaBIOS \(version 1\.16\.\d+-debian/m);
+    expect(log).toMatch(/^Running on QEMU \(i440fx\)$/m);
+    expect(log).toMatch(/^Found QEMU fw_cfg$/m);
+    // etc/e820 gave the RAM: 32 MiB
+    expect(log).toMatch(/^qemu\/e820: addr 0x0000000000000000 len 0x0000000002000000 \[RAM\]$/m);
+    expect(log).toMatch(/^Found 3 PCI devices/m);
+    for (const id of ['00:00.0 id=8086:1237', '00:01.0 id=8086:7000', '00:02.0 id=1234:1111'])
+      expect(log).toContain(`PCI: init bdf=${id}`);
+    // It placed the display's BAR0, and the VRAM moved there in the p2m.
+    const bar = /PCI: map device bdf=00:02\.0 +bar 0, addr ([0-9a-f]+), size 00800000 \[prefmem\]/.exec(log);
+    expect(bar).not.toBeNull();
+    expect(Atomics.load(m.stats.i32, I32.VBE_BAR0) >>> 0).toBe(parseInt(bar![1], 16));
+    expect(m.hv.vramBarGfn).toBe(parseInt(bar![1], 16) >>> 12);
+    // The e820 map it hands the OS: RAM below 640 KiB and above 1 MiB up to 32 MiB.
+    expect(log).toMatch(/^ {2}3: 0000000000100000 - 0000000002000000 = 1 RAM$/m);
+    expect(log).toContain('Booting from Hard Disk...');
+    expect(log).toMatch(/No bootable device\./);
+    m.destroy();
+  });
+
+  it('the 256 KiB build (bios-256k.bin, what QEMU loads by default) gets as far', () => {
+    const { log, m } = boot('bios-256k.bin', /No bootable device/);
+    expect(log).toMatch(/^SeaBIOS \(version 1\.16\.\d+-debian/m);
+    expect(log).toMatch(/^Found QEMU fw_cfg$/m);
+    expect(log).toMatch(/No bootable device\./);
+    m.destroy();
+  });
+});
