@@ -19,6 +19,7 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --initrd FILE            initrd (initramfs) for a Linux bzImage
   --firmware FILE          raw firmware image (<= 256 KiB), started at the reset vector in real mode
   --bios FILE              the same as --firmware (QEMU's word), e.g. SeaBIOS's bios.bin
+  --vga-bios FILE          VGA BIOS for the display's PCI expansion ROM (e.g. vgabios-stdvga.bin)
   --cmdline STR            kernel command line
   --append STR             the same (QEMU's name for it)
   --memory MiB             guest RAM, 4-256 (default 32)
@@ -50,6 +51,7 @@ const CONFIG_FLAGS: readonly (readonly [string, string])[] = [
   ['clock', 'clock'],
   ['postPort', 'post-port'],
   ['debugconPort', 'debugcon-port'],
+  ['vgaBios', 'vga-bios'],
 ];
 
 function fail(message: string): never {
@@ -94,6 +96,7 @@ function main(): void {
         trace: { type: 'string' },
         firmware: { type: 'string' },
         bios: { type: 'string' },
+        'vga-bios': { type: 'string' },
         screenshot: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -135,6 +138,7 @@ function main(): void {
   };
   const buf = readBuffer(imagePath);
   const initrd = args.initrd !== undefined ? readBuffer(args.initrd) : undefined;
+  const vgaBios = args['vga-bios'] !== undefined ? readBuffer(args['vga-bios']) : undefined;
   // A number where the flag holds one, else the text as given (so that a rejection quotes it).
   const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const created = Machine.create(
@@ -147,6 +151,7 @@ function main(): void {
       image: firmware !== undefined ? 'firmware' : 'multiboot',
       postPort: args['post-port'] !== undefined ? asNumber(args['post-port']) : undefined,
       debugconPort: args['debugcon-port'] !== undefined ? asNumber(args['debugcon-port']) : undefined,
+      vgaBios,
     },
     buf,
     immediateYielder(),

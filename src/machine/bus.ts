@@ -67,6 +67,11 @@ export class MmioBus {
     this.ranges.push({ base, end: base + length, handler });
   }
 
+  /** Stop decoding every range of this handler (a BAR that moved or was switched off). */
+  unregister(handler: MmioHandler): void {
+    this.ranges = this.ranges.filter((r) => r.handler !== handler);
+  }
+
   read(addr: number, size: AccessSize): number {
     for (const r of this.ranges) if (addr >= r.base && addr < r.end) return r.handler.read(addr, size) >>> 0;
     return ALL_ONES[size];

@@ -110,6 +110,7 @@ export class Machine {
           clock: this.config.clock,
           postPort: this.config.postPort,
           debugconPort: this.config.debugconPort,
+          vgaBios: this.config.vgaBios,
         },
         {
           serial: (b) => this.appendOut(b),

@@ -5,10 +5,10 @@
  */
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
 import { F64, I32, PAGE_SHIFT, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
-import { IoBus, MmioBus } from './bus';
+import { IoBus, MmioBus, type MmioHandler } from './bus';
 import { Cpu, RunExit } from './cpu/cpu';
 import type { Engine } from './engine';
-import { P2M_R, P2M_W } from './hv/p2m';
+import { P2M_MMIO, P2M_R, P2M_W } from './hv/p2m';
 import type { Hypervisor } from './hv/hypervisor';
 import { loadFirmware } from './boot/firmware';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './boot/multiboot';
@@ -67,6 +67,8 @@ export interface PcOptions {
   postPort?: number;
   /** The debug console's port (QEMU's isa-debugcon iobase): 0xE9 by default, 0x402 for SeaBIOS. */
   debugconPort?: number;
+  /** A VGA BIOS image for the display's expansion-ROM BAR (QEMU's vgabios-stdvga.bin). */
+  vgaBios?: ArrayBuffer;
 }
 
 export class PcEngine implements Engine {
@@ -136,6 +138,8 @@ export class PcEngine implements Engine {
     this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn), {
       onPam: (segment, mode) => this.shadow.setSegment(segment, mode),
       reset: () => this.requestReset(),
+      vgaBios: options.vgaBios ? new Uint8Array(options.vgaBios) : undefined,
+      setRomBar: (base, size, rom) => this.mapExpansionRom(base, size, rom),
     });
     this.uart = new Uart16550(sinks.serial, (level) => {
       if (level) this.stats.f64[F64.IRQ_COUNT + 4]++;
@@ -158,6 +162,37 @@ export class PcEngine implements Engine {
     wireDevices(this.devices, this.io, this.mmio);
     this.timed = this.devices.filter((d) => d.advance);
     this.boot();
+  }
+
+  /** The guest frames an expansion ROM decodes at now (only frames nothing else had), and its handler. */
+  private romWindow: { gfns: number[]; handler: MmioHandler } | null = null;
+
+  /**
+   * A PCI expansion-ROM BAR moved, or was switched on or off: its frames become MMIO (reads reach
+   * the ROM through the MMIO bus; the CPU copies it out, as firmware does) and their cached
+   * translations are dropped. A ROM placed over RAM or another BAR does not displace them.
+   */
+  private mapExpansionRom(base: number | null, size: number, handler: MmioHandler): void {
+    const p2m = this.hv.p2m;
+    if (this.romWindow) {
+      for (const g of this.romWindow.gfns) {
+        if (p2m.entries[g] & P2M_MMIO) p2m.unmap(g, 1);
+        this.cpu.tlb.invalidateMappings(g, 1);
+      }
+      this.mmio.unregister(this.romWindow.handler);
+      this.romWindow = null;
+    }
+    if (base === null) return;
+    const gfns: number[] = [];
+    const end = Math.ceil((base + size) / 4096); // not >>>: base + size may be 4 GiB
+    for (let g = base >>> PAGE_SHIFT; g < end; g++)
+      if (p2m.entries[g] === 0) {
+        p2m.mapMmio(g, 1);
+        this.cpu.tlb.invalidateMappings(g, 1);
+        gfns.push(g);
+      }
+    this.mmio.register(base, size, handler);
+    this.romWindow = { gfns, handler };
   }
 
   /** A device pulled the CPU's reset line: the slice reboots the machine after this instruction. */

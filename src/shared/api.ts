@@ -74,6 +74,8 @@ export interface MachineConfig {
   postPort?: number;
   /** The debug console's port (QEMU's isa-debugcon iobase): 0xE9 by default, 0x402 for SeaBIOS. */
   debugconPort?: number;
+  /** A VGA BIOS (≤ 128 KiB, QEMU's vgabios-stdvga.bin) served by the display's expansion-ROM BAR. */
+  vgaBios?: ArrayBuffer;
 }
 
 /** What the main thread gets back from create(): the shared memory and where things are in it. */
@@ -182,7 +184,11 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   ] as const)
     if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 0xffff)
       return err(ErrorCode.EINVAL, `${field} must be a free I/O port (0-0xffff, not a device's), got ${String(port)}`);
+  const vgaBios = o.vgaBios;
+  if (vgaBios !== undefined && (!(vgaBios instanceof ArrayBuffer) || vgaBios.byteLength > 128 * 1024))
+    return err(ErrorCode.EINVAL, 'vgaBios must be an ArrayBuffer of at most 128 KiB (it is copied to 0xC0000)');
   return ok({
+    ...(vgaBios !== undefined ? { vgaBios: vgaBios as ArrayBuffer } : {}),
     ramMiB: ramMiB as number,
     vramMiB: vramMiB as number,
     cmdline,

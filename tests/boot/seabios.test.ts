@@ -21,10 +21,18 @@ beforeAll(() => {
   }).trim();
 }, 300_000);
 
-function boot(file: string, done: RegExp): { log: string; m: Machine } {
+function boot(file: string, done: RegExp, vgaBios?: string): { log: string; m: Machine } {
   const image = readFileSync(`${biosDir}/${file}`);
+  const rom = vgaBios ? readFileSync(`${biosDir}/${vgaBios}`) : null;
   const r = Machine.create(
-    { ramMiB: 32, vramMiB: 8, clock: 'icount', image: 'firmware', debugconPort: 0x402 },
+    {
+      ramMiB: 32,
+      vramMiB: 8,
+      clock: 'icount',
+      image: 'firmware',
+      debugconPort: 0x402,
+      vgaBios: rom ? (rom.buffer.slice(rom.byteOffset, rom.byteOffset + rom.byteLength) as ArrayBuffer) : undefined,
+    },
     image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer,
     immediateYielder(),
   );
@@ -55,6 +63,21 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     // The e820 map it hands the OS: RAM below 640 KiB and above 1 MiB up to 32 MiB.
     expect(log).toMatch(/^ {2}3: 0000000000100000 - 0000000002000000 = 1 RAM$/m);
     expect(log).toContain('Booting from Hard Disk...');
+    expect(log).toMatch(/No bootable device\./);
+    m.destroy();
+  });
+
+  it("with vgabios-stdvga.bin on the display's ROM BAR it copies the VGA BIOS to 0xC0000 and runs it", () => {
+    const { log, m } = boot('bios.bin', /No bootable device/, 'vgabios-stdvga.bin');
+    expect(log).toMatch(/^PCI: map device bdf=00:02\.0 +bar 6, addr [0-9a-f]+, size 00010000 \[mem\]$/m);
+    expect(log).toContain('Running option rom at c000:0003');
+    expect(log).toMatch(/^Start SeaVGABIOS \(version 1\.16\.\d+/m);
+    // Its Bochs VBE probe found the dispi registers and BAR0's framebuffer.
+    expect(log).toMatch(/^VBE DISPI: lfb_addr=[0-9a-f]+, size 8 MB$/m);
+    expect(log).toContain('set VGA mode 3');
+    // The ROM now sits in shadow RAM at 0xC0000, write-protected by the PAM registers.
+    const ram = m.memory.u8;
+    expect([ram[0xc0000], ram[0xc0001]]).toEqual([0x55, 0xaa]);
     expect(log).toMatch(/No bootable device\./);
     m.destroy();
   });
