@@ -212,8 +212,13 @@ export class PcEngine implements Engine {
 
   private finalState: RunState | null = null;
 
+  /** False until the first boot: a new SharedArrayBuffer is all zeros already (ECMA-262 CreateSharedByteDataBlock). */
+  private ramUsed = false;
+
   private boot(): void {
-    this.memory.u8.fill(0, 0, this.memory.layout.ramBytes);
+    // Clearing RAM that is still zero would touch every page of it: up to a second for 256 MiB.
+    if (this.ramUsed) this.memory.u8.fill(0, 0, this.memory.layout.ramBytes);
+    this.ramUsed = true;
     if (this.options.kind === 'firmware') {
       const r = loadFirmware(this.image, this.memory, this.hv.p2m);
       if (!r.ok) throw new BootError(r.message);
