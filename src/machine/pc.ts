@@ -110,7 +110,8 @@ export class PcEngine implements Engine {
       pic: this.pic,
       s2: hv,
       tsc: () => this.machineTimeMs() * 1e6, // a 1 GHz time-stamp counter on the machine clock
-      // Only the loader and the display's clear write guest memory besides the CPU; both say so.
+      // Besides the CPU only the loader, the display's clear and a PAM remap change what guest
+      // memory holds; each says so (codeChanged).
       externalCodeWrites: false,
     });
     hv.attachTlb(this.cpu.tlb);
