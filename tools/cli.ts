@@ -5,6 +5,7 @@
  * directed there.
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
@@ -20,6 +21,7 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --firmware FILE          raw firmware image (<= 256 KiB), started at the reset vector in real mode
   --bios FILE              the same as --firmware (QEMU's word), e.g. SeaBIOS's bios.bin
   --vga-bios FILE          VGA BIOS for the display's PCI expansion ROM (e.g. vgabios-stdvga.bin)
+  --option-rom FILE        an option ROM the firmware runs (fw_cfg genroms/NAME); may be repeated
   --cmdline STR            kernel command line
   --append STR             the same (QEMU's name for it)
   --memory MiB             guest RAM, 4-256 (default 32)
@@ -52,6 +54,7 @@ const CONFIG_FLAGS: readonly (readonly [string, string])[] = [
   ['postPort', 'post-port'],
   ['debugconPort', 'debugcon-port'],
   ['vgaBios', 'vga-bios'],
+  ['optionRoms', 'option-rom'],
 ];
 
 function fail(message: string): never {
@@ -97,6 +100,7 @@ function main(): void {
         firmware: { type: 'string' },
         bios: { type: 'string' },
         'vga-bios': { type: 'string' },
+        'option-rom': { type: 'string', multiple: true },
         screenshot: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -139,6 +143,7 @@ function main(): void {
   const buf = readBuffer(imagePath);
   const initrd = args.initrd !== undefined ? readBuffer(args.initrd) : undefined;
   const vgaBios = args['vga-bios'] !== undefined ? readBuffer(args['vga-bios']) : undefined;
+  const optionRoms = (args['option-rom'] ?? []).map((path) => ({ name: basename(path), data: readBuffer(path) }));
   // A number where the flag holds one, else the text as given (so that a rejection quotes it).
   const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const created = Machine.create(
@@ -152,6 +157,7 @@ function main(): void {
       postPort: args['post-port'] !== undefined ? asNumber(args['post-port']) : undefined,
       debugconPort: args['debugcon-port'] !== undefined ? asNumber(args['debugcon-port']) : undefined,
       vgaBios,
+      optionRoms: optionRoms.length ? optionRoms : undefined,
     },
     buf,
     immediateYielder(),

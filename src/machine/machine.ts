@@ -111,6 +111,7 @@ export class Machine {
           postPort: this.config.postPort,
           debugconPort: this.config.debugconPort,
           vgaBios: this.config.vgaBios,
+          optionRoms: this.config.optionRoms,
         },
         {
           serial: (b) => this.appendOut(b),

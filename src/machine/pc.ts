@@ -69,6 +69,8 @@ export interface PcOptions {
   debugconPort?: number;
   /** A VGA BIOS image for the display's expansion-ROM BAR (QEMU's vgabios-stdvga.bin). */
   vgaBios?: ArrayBuffer;
+  /** Option ROMs handed to the firmware as fw_cfg files genroms/NAME (QEMU's -option-rom). */
+  optionRoms?: readonly { name: string; data: ArrayBuffer }[];
 }
 
 export class PcEngine implements Engine {
@@ -152,6 +154,7 @@ export class PcEngine implements Engine {
       this.cpu.requestStop();
     });
     this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1 });
+    for (const rom of options.optionRoms ?? []) this.fwCfg.addFile(`genroms/${rom.name}`, new Uint8Array(rom.data));
     const fixed: Device[] = [
       ...[this.pic, this.pit, this.cmos, this.kbc, this.vbe, this.shadow, this.pci, this.uart],
       ...[this.fwCfg, exit],

@@ -76,6 +76,8 @@ export interface MachineConfig {
   debugconPort?: number;
   /** A VGA BIOS (≤ 128 KiB, QEMU's vgabios-stdvga.bin) served by the display's expansion-ROM BAR. */
   vgaBios?: ArrayBuffer;
+  /** Option ROMs for the firmware to run, as fw_cfg files genroms/NAME (QEMU's -option-rom). */
+  optionRoms?: { name: string; data: ArrayBuffer }[];
 }
 
 /** What the main thread gets back from create(): the shared memory and where things are in it. */
@@ -187,8 +189,25 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   const vgaBios = o.vgaBios;
   if (vgaBios !== undefined && (!(vgaBios instanceof ArrayBuffer) || vgaBios.byteLength > 128 * 1024))
     return err(ErrorCode.EINVAL, 'vgaBios must be an ArrayBuffer of at most 128 KiB (it is copied to 0xC0000)');
+  const optionRoms = o.optionRoms;
+  if (
+    optionRoms !== undefined &&
+    (!Array.isArray(optionRoms) ||
+      optionRoms.length > 8 ||
+      !optionRoms.every(
+        (r) =>
+          typeof r === 'object' &&
+          r !== null &&
+          typeof r.name === 'string' &&
+          /^[\w.-]{1,40}$/.test(r.name) &&
+          r.data instanceof ArrayBuffer &&
+          r.data.byteLength <= 128 * 1024,
+      ))
+  )
+    return err(ErrorCode.EINVAL, 'optionRoms must be at most 8 {name, data} with plain names and at most 128 KiB each');
   return ok({
     ...(vgaBios !== undefined ? { vgaBios: vgaBios as ArrayBuffer } : {}),
+    ...(optionRoms !== undefined ? { optionRoms: optionRoms as { name: string; data: ArrayBuffer }[] } : {}),
     ramMiB: ramMiB as number,
     vramMiB: vramMiB as number,
     cmdline,

@@ -21,7 +21,35 @@ beforeAll(() => {
   }).trim();
 }, 300_000);
 
-function boot(file: string, done: RegExp, vgaBios?: string): { log: string; m: Machine } {
+/**
+ * A 512-byte option ROM (written out here, so the test owns every byte): 0x55 0xAA, one block, and
+ * at offset 3 the init entry SeaBIOS far-calls: print the message at CS:0x13 to port 0x402, RETF.
+ */
+function optionRom(message: string): ArrayBuffer {
+  const rom = new Uint8Array(512);
+  // prettier-ignore
+  rom.set([
+    0x55, 0xaa, 0x01,
+    0xbe, 0x13, 0x00, //       mov si, msg
+    0xba, 0x02, 0x04, //       mov dx, 0x402
+    0x2e, 0xac,       // loop: lodsb (cs:si)
+    0x84, 0xc0,       //       test al, al
+    0x74, 0x03,       //       jz done
+    0xee,             //       out dx, al
+    0xeb, 0xf7,       //       jmp loop
+    0xcb,             // done: retf
+  ]);
+  rom.set(new TextEncoder().encode(`${message}\0`), 0x13);
+  rom[511] = (256 - (rom.reduce((a, b) => a + b, 0) & 0xff)) & 0xff; // the checksum SeaBIOS enforces
+  return rom.buffer;
+}
+
+function boot(
+  file: string,
+  done: RegExp,
+  vgaBios?: string,
+  optionRoms?: { name: string; data: ArrayBuffer }[],
+): { log: string; m: Machine } {
   const image = readFileSync(`${biosDir}/${file}`);
   const rom = vgaBios ? readFileSync(`${biosDir}/${vgaBios}`) : null;
   const r = Machine.create(
@@ -32,6 +60,7 @@ function boot(file: string, done: RegExp, vgaBios?: string): { log: string; m: M
       image: 'firmware',
       debugconPort: 0x402,
       vgaBios: rom ? (rom.buffer.slice(rom.byteOffset, rom.byteOffset + rom.byteLength) as ArrayBuffer) : undefined,
+      optionRoms,
     },
     image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer,
     immediateYielder(),
@@ -79,6 +108,16 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     const ram = m.memory.u8;
     expect([ram[0xc0000], ram[0xc0001]]).toEqual([0x55, 0xaa]);
     expect(log).toMatch(/No bootable device\./);
+    m.destroy();
+  });
+
+  it('runs an option ROM handed to it as the fw_cfg file genroms/NAME', () => {
+    const { log, m } = boot('bios.bin', /No bootable device/, undefined, [
+      { name: 'hello.rom', data: optionRom('hello from an option ROM') },
+    ]);
+    expect(log).toMatch(/^Running option rom at c[0-9a-f]{3}:0003$/m);
+    expect(log).toContain('hello from an option ROM');
+    expect(log.indexOf('hello from an option ROM')).toBeLessThan(log.indexOf('No bootable device'));
     m.destroy();
   });
 
