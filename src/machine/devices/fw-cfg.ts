@@ -127,7 +127,7 @@ export class FwCfg implements Device {
       first: FW_CFG_PORT_SEL,
       count: 2,
       handler: {
-        read: (p: number, size: AccessSize) => (p === FW_CFG_PORT_SEL ? 0xffff : this.readData(size)),
+        read: (p: number, size: AccessSize) => (p === FW_CFG_PORT_SEL ? 2 ** (size * 8) - 1 : this.readData(size)),
         write: (p: number, _s: AccessSize, v: number) => {
           if (p === FW_CFG_PORT_SEL) this.select(v & 0xffff);
         },
