@@ -93,6 +93,10 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     expect(log).toMatch(/^ {2}3: 0000000000100000 - 0000000002000000 = 1 RAM$/m);
     expect(log).toContain('Booting from Hard Disk...');
     expect(log).toMatch(/No bootable device\./);
+    // It shadowed itself and write-protected the copy: PAM0 = RE only for 0xF0000–0xFFFFF.
+    const io = m.pc!.io;
+    io.write(0xcf8, 4, 0x80000058);
+    expect(io.read(0xcfd, 1)).toBe(0x10);
     m.destroy();
   });
 
