@@ -69,6 +69,10 @@ export class ShadowRam implements Device {
     this.mmio = [{ base: WINDOW_BASE, length: WINDOW_BYTES, handler }];
   }
 
+  saveState(): unknown {
+    return { modes: Array.from(this.modes), romMfn: this.romMfn };
+  }
+
   /** The segments' modes come from the host bridge, whose reset sets them. */
   reset(): void {}
 

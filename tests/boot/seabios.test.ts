@@ -125,6 +125,22 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     m.destroy();
   });
 
+  it("every wired device's state (for snapshots) is plain data, and shows what POST programmed", () => {
+    const { m } = boot('bios.bin', /No bootable device/);
+    const devices = m.pc!.devices;
+    expect(new Set(devices.map((d) => d.name)).size).toBe(devices.length);
+    const state = Object.fromEntries(devices.map((d) => [d.name, structuredClone(d.saveState?.() ?? null)]));
+    const shadow = state['shadow RAM (i440FX PAM)'] as { modes: number[] };
+    expect(shadow.modes[0]).toBe(1); // 0xF0000: read-only shadow RAM
+    const pci = state['PCI host (config mechanism #1)'] as { functions: (number[] | null)[] };
+    expect(pci.functions[0]![0x59]).toBe(0x10);
+    const bar0 = pci.functions[2]!.slice(0x10, 0x14).reduce((v, b, i) => v + b * 256 ** i, 0);
+    expect((bar0 & ~0xf) >>> 0).toBe(Atomics.load(m.stats.i32, I32.VBE_BAR0) >>> 0);
+    const pic = state['i8259 (master, slave, ELCR)'] as { master: { elcr: number }; slave: { elcr: number } };
+    expect([pic.master.elcr, pic.slave.elcr]).toEqual([0x00, 0x0c]); // SeaBIOS: "elcr=00 0c" (IRQ 10, 11 level)
+    m.destroy();
+  });
+
   it('the 256 KiB build (bios-256k.bin, what QEMU loads by default) gets as far', () => {
     const { log, m } = boot('bios-256k.bin', /No bootable device/);
     expect(log).toMatch(/^SeaBIOS \(version 1\.16\.\d+-debian/m);

@@ -57,6 +57,10 @@ export class PostPort implements Device {
     ];
   }
 
+  saveState(): unknown {
+    return { postCodes: [...this.postCodes] };
+  }
+
   reset(): void {
     this.postCodes.length = 0;
   }

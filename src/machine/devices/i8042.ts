@@ -90,6 +90,15 @@ export class I8042 implements Device {
     },
   ];
 
+  saveState(): unknown {
+    return {
+      out: [...this.out],
+      ...{ commandByte: this.commandByte, status: this.status, outputPort: this.outputPort, port92: this.port92 },
+      ...{ pendingController: this.pendingController, pendingKeyboard: this.pendingKeyboard },
+      ...{ breakPrefix: this.breakPrefix, scanning: this.scanning, scancodeSet: this.scancodeSet },
+    };
+  }
+
   reset(): void {
     this.out.length = 0;
     this.commandByte = CB_KBD_IRQ | CB_SYS | CB_TRANSLATE;

@@ -37,6 +37,11 @@ export class PciFunction {
     this.config.set(this.header);
   }
 
+  /** The configuration space as the guest reads it (BARs included), for a snapshot. */
+  saveState(): number[] {
+    return Array.from({ length: 256 }, (_, i) => this.readByte(i));
+  }
+
   read(reg: number, size: AccessSize): number {
     let v = 0;
     for (let i = size - 1; i >= 0; i--) v = (v << 8) | this.readByte(reg + i);

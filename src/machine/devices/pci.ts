@@ -183,6 +183,10 @@ export class Pci implements Device {
     },
   ];
 
+  saveState(): unknown {
+    return { address: this.address, functions: this.slots.map((f) => (f ? f.saveState() : null)) };
+  }
+
   reset(): void {
     this.address = 0;
     for (const f of this.slots) f?.reset();

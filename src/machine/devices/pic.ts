@@ -193,6 +193,10 @@ export class Pic implements InterruptController, Device {
     ];
   }
 
+  saveState(): unknown {
+    return { master: { ...this.master }, slave: { ...this.slave } };
+  }
+
   reset(): void {
     this.master.reset();
     this.slave.reset();

@@ -102,6 +102,10 @@ export class Pit implements Device {
     },
   ];
 
+  saveState(): unknown {
+    return { speaker: this.speaker, channels: this.ch.map((c) => ({ ...c, latched: [...c.latched] })) };
+  }
+
   reset(): void {
     for (let i = 0; i < 3; i++) this.ch[i] = new Channel();
     this.speaker = 0;

@@ -54,6 +54,13 @@ export class Uart16550 implements Device {
     ];
   }
 
+  saveState(): unknown {
+    return {
+      ...{ ier: this.ier, lcr: this.lcr, mcr: this.mcr, scr: this.scr, fcr: this.fcr, dll: this.dll, dlm: this.dlm },
+      ...{ rx: [...this.rx], host: this.host.slice(this.hostHead), threPending: this.threPending },
+    };
+  }
+
   reset(): void {
     this.ier = this.lcr = this.mcr = this.scr = this.fcr = 0;
     this.dll = 12;

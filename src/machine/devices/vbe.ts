@@ -75,6 +75,11 @@ export class BochsVbe implements Device {
     },
   ];
 
+  saveState(): unknown {
+    const { index, dacWrite, dacRead } = this;
+    return { index, regs: Array.from(this.regs), palette: Array.from(this.palette), dacWrite, dacRead };
+  }
+
   reset(): void {
     this.regs.fill(0);
     this.regs[R.ID] = VBE_DISPI_ID5;
