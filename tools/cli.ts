@@ -5,6 +5,7 @@
  * directed there.
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
@@ -18,13 +19,17 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --kernel FILE            Linux bzImage (boot protocol 2.06+) or Multiboot (v1) ELF kernel
   --initrd FILE            initrd (initramfs) for a Linux bzImage
   --firmware FILE          raw firmware image (<= 256 KiB), started at the reset vector in real mode
+  --bios FILE              the same as --firmware (QEMU's word), e.g. SeaBIOS's bios.bin
+  --vga-bios FILE          VGA BIOS for the display's PCI expansion ROM (e.g. vgabios-stdvga.bin)
+  --option-rom FILE        an option ROM the firmware runs (fw_cfg genroms/NAME); may be repeated
   --cmdline STR            kernel command line
   --append STR             the same (QEMU's name for it)
   --memory MiB             guest RAM, 4-256 (default 32)
   --vram MiB               VRAM, 8/16/32/64 (default 8)
   --serial FILE|-          COM1 output (- = stdout); stdin feeds COM1 input when not a TTY
                            (on the icount clock it is read to its end before the run starts)
-  --debugcon FILE|-        port 0xE9 output, raw
+  --debugcon FILE|-        debug console output, raw
+  --debugcon-port PORT     the debug console's port (default 0xE9; SeaBIOS logs to 0x402)
   --post-log FILE          one line per POST code (POST=XX)
   --post-port PORT         the POST port (default 0x80; decimal or 0x hex)
   --clock wall|icount      device time source (default wall; icount is deterministic)
@@ -47,6 +52,9 @@ const CONFIG_FLAGS: readonly (readonly [string, string])[] = [
   ['cmdline', 'cmdline'],
   ['clock', 'clock'],
   ['postPort', 'post-port'],
+  ['debugconPort', 'debugcon-port'],
+  ['vgaBios', 'vga-bios'],
+  ['optionRoms', 'option-rom'],
 ];
 
 function fail(message: string): never {
@@ -80,6 +88,7 @@ function main(): void {
         vram: { type: 'string', default: '8' },
         serial: { type: 'string' },
         debugcon: { type: 'string' },
+        'debugcon-port': { type: 'string' },
         'post-log': { type: 'string' },
         'post-port': { type: 'string' },
         clock: { type: 'string', default: 'wall' },
@@ -89,6 +98,9 @@ function main(): void {
         'stats-json': { type: 'string' },
         trace: { type: 'string' },
         firmware: { type: 'string' },
+        bios: { type: 'string' },
+        'vga-bios': { type: 'string' },
+        'option-rom': { type: 'string', multiple: true },
         screenshot: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -101,8 +113,10 @@ function main(): void {
     process.stderr.write(HELP);
     process.exit(0);
   }
-  if (args.firmware !== undefined && args.kernel !== undefined) fail('give --kernel or --firmware, not both');
-  const imagePath = args.kernel ?? args.firmware;
+  if (args.bios !== undefined && args.firmware !== undefined) fail('--bios and --firmware are the same flag: give one');
+  const firmware = args.firmware ?? args.bios;
+  if (firmware !== undefined && args.kernel !== undefined) fail('give --kernel or --firmware, not both');
+  const imagePath = args.kernel ?? firmware;
   if (imagePath === undefined) fail(`--kernel or --firmware is required\n${HELP}`);
   if (args.cmdline !== undefined && args.append !== undefined)
     fail('give --cmdline or --append (the same thing), not both');
@@ -128,6 +142,8 @@ function main(): void {
   };
   const buf = readBuffer(imagePath);
   const initrd = args.initrd !== undefined ? readBuffer(args.initrd) : undefined;
+  const vgaBios = args['vga-bios'] !== undefined ? readBuffer(args['vga-bios']) : undefined;
+  const optionRoms = (args['option-rom'] ?? []).map((path) => ({ name: basename(path), data: readBuffer(path) }));
   // A number where the flag holds one, else the text as given (so that a rejection quotes it).
   const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const created = Machine.create(
@@ -137,8 +153,11 @@ function main(): void {
       cmdline,
       ...(initrd ? { initrd } : {}),
       clock: args.clock,
-      image: args.firmware !== undefined ? 'firmware' : 'multiboot',
+      image: firmware !== undefined ? 'firmware' : 'multiboot',
       postPort: args['post-port'] !== undefined ? asNumber(args['post-port']) : undefined,
+      debugconPort: args['debugcon-port'] !== undefined ? asNumber(args['debugcon-port']) : undefined,
+      vgaBios,
+      optionRoms: optionRoms.length ? optionRoms : undefined,
     },
     buf,
     immediateYielder(),

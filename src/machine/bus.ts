@@ -13,8 +13,20 @@ export interface PortHandler {
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffff_ffff] as const;
 
+/** Ports [first, first + count) decoded by one handler. */
+export interface PortRange {
+  first: number;
+  count: number;
+  handler: PortHandler;
+}
+
 export class IoBus {
   private readonly handlers: (PortHandler | undefined)[] = new Array(0x10000);
+
+  /** Claim every port range a device decodes. */
+  attach(device: { readonly ports: readonly PortRange[] }): void {
+    for (const r of device.ports) this.register(r.first, r.count, r.handler);
+  }
 
   /** Claim ports [first, first + count). Throws (a wiring bug, not a guest action) on overlap. */
   register(first: number, count: number, handler: PortHandler): void {
@@ -53,6 +65,11 @@ export class MmioBus {
 
   register(base: number, length: number, handler: MmioHandler): void {
     this.ranges.push({ base, end: base + length, handler });
+  }
+
+  /** Stop decoding every range of this handler (a BAR that moved or was switched off). */
+  unregister(handler: MmioHandler): void {
+    this.ranges = this.ranges.filter((r) => r.handler !== handler);
   }
 
   read(addr: number, size: AccessSize): number {

@@ -23,7 +23,7 @@ import type { Engine } from './engine';
 import { Hypervisor } from './hv/hypervisor';
 import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
-import { BootError, PcEngine } from './pc';
+import { BootError, ConfigError, PcEngine } from './pc';
 import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared/hypercall';
 
@@ -91,6 +91,7 @@ export class Machine {
       return ok(new Machine(c.value, image, yielder ?? defaultYielder()));
     } catch (e) {
       if (e instanceof BootError) return err(ErrorCode.EBADIMAGE, e.message);
+      if (e instanceof ConfigError) return err(ErrorCode.EINVAL, e.message);
       throw e;
     }
   }
@@ -108,6 +109,9 @@ export class Machine {
           initrd: this.config.initrd,
           clock: this.config.clock,
           postPort: this.config.postPort,
+          debugconPort: this.config.debugconPort,
+          vgaBios: this.config.vgaBios,
+          optionRoms: this.config.optionRoms,
         },
         {
           serial: (b) => this.appendOut(b),

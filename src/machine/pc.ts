@@ -4,16 +4,18 @@
  * HLT, the exit port and triple faults into the run loop's outcomes and the stats block's state.
  */
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
-import { F64, I32, PAGE_SHIFT, ROM_BYTES, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
-import { IoBus, MmioBus } from './bus';
+import { F64, I32, PAGE_SHIFT, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
+import { IoBus, MmioBus, type MmioHandler } from './bus';
 import { Cpu, RunExit } from './cpu/cpu';
 import type { Engine } from './engine';
-import { P2M_R, P2M_W } from './hv/p2m';
+import { P2M_MMIO, P2M_R, P2M_W } from './hv/p2m';
 import type { Hypervisor } from './hv/hypervisor';
+import { loadFirmware } from './boot/firmware';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './boot/multiboot';
 import { fillBiosDataArea } from './boot/bios';
 import { DEFAULT_LINUX_MODE, isBzImage, loadLinux, setDispiMode } from './boot/linux';
-import { DebugPorts } from './devices/debug-ports';
+import { portOwners, wireDevices, type Device } from './devices/device';
+import { Debugcon, DebugExit, PostPort } from './devices/debug-ports';
 import { Uart16550 } from './devices/uart16550';
 import { Pic } from './devices/pic';
 import { Pit } from './devices/pit';
@@ -21,11 +23,13 @@ import { BochsVbe } from './devices/vbe';
 import { Pci } from './devices/pci';
 import { Cmos } from './devices/cmos';
 import { I8042 } from './devices/i8042';
+import { ShadowRam } from './shadow-ram';
+import { FwCfg } from './devices/fw-cfg';
+import type { MachineMemory } from './memory';
+import type { SliceOutcome } from './runloop';
 
 /** The icount clock's calendar starts here, so deterministic runs read the same RTC. */
 export const ICOUNT_EPOCH_MS = Date.UTC(2026, 0, 1);
-import type { MachineMemory } from './memory';
-import type { SliceOutcome } from './runloop';
 
 /** Instructions per run() call: small enough to check the time budget often. */
 const CHUNK = 20_000;
@@ -45,6 +49,11 @@ export class BootError extends Error {
   readonly code = ErrorCode.EBADIMAGE;
 }
 
+/** A configured port that a device already decodes: the reason, for an EINVAL result. */
+export class ConfigError extends Error {
+  readonly code = ErrorCode.EINVAL;
+}
+
 export interface PcOptions {
   /**
    * 'multiboot': a kernel entered in protected mode, a Linux bzImage or a Multiboot ELF (told apart
@@ -56,23 +65,35 @@ export interface PcOptions {
   initrd?: ArrayBuffer;
   clock: ClockKind;
   postPort?: number;
+  /** The debug console's port (QEMU's isa-debugcon iobase): 0xE9 by default, 0x402 for SeaBIOS. */
+  debugconPort?: number;
+  /** A VGA BIOS image for the display's expansion-ROM BAR (QEMU's vgabios-stdvga.bin). */
+  vgaBios?: ArrayBuffer;
+  /** Option ROMs handed to the firmware as fw_cfg files genroms/NAME (QEMU's -option-rom). */
+  optionRoms?: readonly { name: string; data: ArrayBuffer }[];
 }
 
 export class PcEngine implements Engine {
   readonly io = new IoBus();
   readonly mmio = new MmioBus();
   readonly cpu: Cpu;
-  readonly uart: Uart16550;
-  readonly debug: DebugPorts;
   fault: FaultReport | null = null;
   private bootWallMs = performance.now();
   private idleClockMs = 0;
   readonly pic = new Pic();
   readonly pit: Pit;
-  readonly vbe: BochsVbe;
-  readonly pci: Pci;
   readonly cmos: Cmos;
   readonly kbc: I8042;
+  readonly vbe: BochsVbe;
+  readonly shadow: ShadowRam;
+  readonly pci: Pci;
+  readonly uart: Uart16550;
+  readonly post: PostPort;
+  readonly fwCfg: FwCfg;
+  /** Every device, as wired: ports and MMIO ranges, reset, time. */
+  readonly devices: readonly Device[];
+  /** The devices with a clock (advanced before each chunk; their deadlines bound it). */
+  private readonly timed: readonly Device[];
   private resetRequested = false;
 
   constructor(
@@ -91,76 +112,136 @@ export class PcEngine implements Engine {
       pic: this.pic,
       s2: hv,
       tsc: () => this.machineTimeMs() * 1e6, // a 1 GHz time-stamp counter on the machine clock
-      // Only the loader and the display's clear write guest memory besides the CPU; both say so.
+      // Besides the CPU only the loader, the display's clear and a PAM remap change what guest
+      // memory holds; each says so (codeChanged).
       externalCodeWrites: false,
     });
     hv.attachTlb(this.cpu.tlb);
     hv.p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);
-    this.pic.register(this.io);
     this.pit = new Pit(
       () => this.machineTimeMs(),
       () => this.raiseIrq(0),
     );
-    this.pit.register(this.io);
     this.cmos = new Cmos(
       () => this.machineTimeMs(),
       options.clock === 'icount' ? ICOUNT_EPOCH_MS : Date.now(),
       memory.layout.ramBytes,
       () => this.raiseIrq(8),
     );
-    this.cmos.register(this.io);
     this.kbc = new I8042({
       irq1: () => this.raiseIrq(1),
       setA20: (on) => this.cpu.setA20(on),
-      reset: () => {
-        this.resetRequested = true;
-        this.cpu.requestStop();
-      },
+      reset: () => this.requestReset(),
     });
-    this.kbc.register(this.io);
     this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => {
       hv.markVramWritten(offset, length);
       this.cpu.codeChanged(); // a guest may run code from VRAM
     });
-    this.vbe.register(this.io);
-    this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn));
-    this.pci.register(this.io);
+    this.shadow = new ShadowRam(memory, hv.p2m, this.cpu.tlb, () => this.cpu.codeChanged());
+    this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn), {
+      onPam: (segment, mode) => this.shadow.setSegment(segment, mode),
+      reset: () => this.requestReset(),
+      vgaBios: options.vgaBios ? new Uint8Array(options.vgaBios) : undefined,
+      setRomBar: (base, size, rom) => this.mapExpansionRom(base, size, rom),
+    });
     this.uart = new Uart16550(sinks.serial, (level) => {
       if (level) this.stats.f64[F64.IRQ_COUNT + 4]++;
       this.pic.setIrq(4, level);
     });
-    this.uart.register(this.io);
-    this.debug = new DebugPorts(
-      {
-        debugcon: sinks.debugcon,
-        post: sinks.post,
-        exit: (status) => {
-          Atomics.store(this.stats.i32, I32.EXIT_STATUS, status);
-          this.finalState = RunState.EXITED;
-          this.cpu.requestStop();
-        },
-      },
-      options.postPort ?? 0x80,
-    );
-    this.debug.register(this.io);
+    const exit = new DebugExit((status) => {
+      Atomics.store(this.stats.i32, I32.EXIT_STATUS, status);
+      this.finalState = RunState.EXITED;
+      this.cpu.requestStop();
+    });
+    this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1 });
+    for (const rom of options.optionRoms ?? []) this.fwCfg.addFile(`genroms/${rom.name}`, new Uint8Array(rom.data));
+    const fixed: Device[] = [
+      ...[this.pic, this.pit, this.cmos, this.kbc, this.vbe, this.shadow, this.pci, this.uart],
+      ...[this.fwCfg, exit],
+    ];
+    // The ports a user may move must land on free ones: the wiring knows which are taken.
+    const debugcon = new Debugcon(sinks.debugcon, this.freePort(fixed, 'debugconPort', options.debugconPort ?? 0xe9));
+    this.post = new PostPort(sinks.post, this.freePort([...fixed, debugcon], 'postPort', options.postPort ?? 0x80));
+    this.devices = [...fixed, debugcon, this.post];
+    wireDevices(this.devices, this.io, this.mmio);
+    this.timed = this.devices.filter((d) => d.advance);
     this.boot();
+  }
+
+  /** The guest frames an expansion ROM decodes at now (only frames nothing else had), and its handler. */
+  private romWindow: { gfns: number[]; handler: MmioHandler } | null = null;
+
+  /**
+   * A PCI expansion-ROM BAR moved, or was switched on or off: its frames become MMIO (reads reach
+   * the ROM through the MMIO bus; the CPU copies it out, as firmware does) and their cached
+   * translations are dropped. A ROM placed over RAM or another BAR does not displace them.
+   */
+  private mapExpansionRom(base: number | null, size: number, handler: MmioHandler): void {
+    const p2m = this.hv.p2m;
+    if (this.romWindow) {
+      for (const g of this.romWindow.gfns) {
+        if (p2m.entries[g] & P2M_MMIO) p2m.unmap(g, 1);
+        this.cpu.tlb.invalidateMappings(g, 1);
+      }
+      this.mmio.unregister(this.romWindow.handler);
+      this.romWindow = null;
+    }
+    if (base === null) return;
+    const gfns: number[] = [];
+    const end = Math.ceil((base + size) / 4096); // not >>>: base + size may be 4 GiB
+    for (let g = base >>> PAGE_SHIFT; g < end; g++)
+      if (p2m.entries[g] === 0) {
+        p2m.mapMmio(g, 1);
+        this.cpu.tlb.invalidateMappings(g, 1);
+        gfns.push(g);
+      }
+    this.mmio.register(base, size, handler);
+    this.romWindow = { gfns, handler };
+  }
+
+  /** A device pulled the CPU's reset line: the slice reboots the machine after this instruction. */
+  private requestReset(): void {
+    this.resetRequested = true;
+    this.cpu.requestStop();
+  }
+
+  private freePort(devices: readonly Device[], field: string, port: number): number {
+    const owner = portOwners(devices)[port];
+    if (owner)
+      throw new ConfigError(
+        `${field} must be a free I/O port (0-0xffff, not a device's: 0x${port.toString(16)} is ${owner.name}'s), got ${port}`,
+      );
+    return port;
   }
 
   private finalState: RunState | null = null;
 
+  /** False until the first boot: a new SharedArrayBuffer is all zeros already (ECMA-262 CreateSharedByteDataBlock). */
+  private ramUsed = false;
+
   private boot(): void {
-    this.memory.u8.fill(0, 0, this.memory.layout.ramBytes);
-    if (this.options.kind === 'firmware') this.bootFirmware();
-    else if (isBzImage(this.image)) this.bootLinux();
-    else {
-      if (this.options.initrd)
-        throw new BootError(
-          'an initrd goes with a Linux bzImage; this kernel is not one (Multiboot modules are not offered)',
-        );
-      const r = loadMultiboot(this.image, this.memory, this.options.cmdline);
+    // Clearing RAM that is still zero would touch every page of it: up to a second for 256 MiB.
+    if (this.ramUsed) this.memory.u8.fill(0, 0, this.memory.layout.ramBytes);
+    this.ramUsed = true;
+    if (this.options.kind === 'firmware') {
+      const r = loadFirmware(this.image, this.memory, this.hv.p2m);
       if (!r.ok) throw new BootError(r.message);
-      fillBiosDataArea(this.memory);
-      this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });
+      this.shadow.setRom(r.legacyMfn);
+      this.cpu.reset();
+    } else {
+      this.shadow.setRom(null);
+      this.pci.bridge.shadowReadWrite();
+      if (isBzImage(this.image)) this.bootLinux();
+      else {
+        if (this.options.initrd)
+          throw new BootError(
+            'an initrd goes with a Linux bzImage; this kernel is not one (Multiboot modules are not offered)',
+          );
+        const r = loadMultiboot(this.image, this.memory, this.options.cmdline);
+        if (!r.ok) throw new BootError(r.message);
+        fillBiosDataArea(this.memory);
+        this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });
+      }
     }
     this.cpu.codeChanged(); // a new image in memory
     this.finalState = null;
@@ -188,40 +269,14 @@ export class PcEngine implements Engine {
     this.cpu.enterProtectedModeFlat(r.value.stub, { esi: r.value.bootParams, esp: r.value.stackTop });
   }
 
-  /**
-   * A raw firmware image (≤ 256 KiB) at the end of the ROM area, mapped read-only so that it ends
-   * at 4 GiB, with the last 128 KiB also at 0xE0000–0xFFFFF; the CPU starts at F000:FFF0.
-   */
-  private bootFirmware(): void {
-    const size = this.image.byteLength;
-    if (size === 0) throw new BootError('the firmware image is empty');
-    if (size > ROM_BYTES)
-      throw new BootError(`the firmware image is ${size} bytes; at most ${ROM_BYTES} (256 KiB) fit the ROM`);
-    const rom = this.memory.layout.romOffset;
-    this.memory.u8.fill(0, rom, rom + ROM_BYTES);
-    this.memory.u8.set(new Uint8Array(this.image), rom + ROM_BYTES - size);
-    const romFrame = rom >>> PAGE_SHIFT;
-    const frames = ROM_BYTES >>> PAGE_SHIFT;
-    this.hv.p2m.map(0x100000 - frames, romFrame, frames, P2M_R);
-    this.hv.p2m.map(0xe0, romFrame + frames - 32, 32, P2M_R);
-    this.cpu.reset();
-  }
-
   private raiseIrq(irq: number): void {
     this.stats.f64[F64.IRQ_COUNT + irq]++;
     this.pic.pulseIrq(irq);
   }
 
   reset(): void {
-    this.pic.reset();
-    this.pit.reset();
-    this.pci.reset();
-    this.cmos.reset();
-    this.kbc.reset();
+    for (const d of this.devices) d.reset();
     this.resetRequested = false;
-    this.vbe.reset();
-    this.uart.reset();
-    this.debug.reset();
     this.boot();
   }
 
@@ -234,8 +289,7 @@ export class PcEngine implements Engine {
     const f64 = this.stats.f64;
     const icount = this.options.clock === 'icount';
     for (;;) {
-      this.pit.advance();
-      this.cmos.advance();
+      for (const d of this.timed) d.advance!();
       let chunk = CHUNK;
       if (icount) {
         // Run exactly up to the next timer edge, so device time is a function of the instruction count.
@@ -246,7 +300,7 @@ export class PcEngine implements Engine {
       const exit = this.cpu.run(chunk);
       f64[F64.INSTRUCTIONS] += this.cpu.instructions - before;
       if (this.resetRequested) {
-        // The keyboard controller or port 0x92 pulsed the CPU's reset line: reboot the kernel.
+        // The keyboard controller, port 0x92 or port 0xCF9 pulsed the reset line: reboot the kernel.
         this.reset();
         continue;
       }
@@ -283,7 +337,9 @@ export class PcEngine implements Engine {
 
   /** The earliest machine time at which a device may raise an interrupt. */
   private nextDeadlineMs(): number {
-    return Math.min(this.pit.nextDeadlineMs(), this.cmos.nextDeadlineMs());
+    let t = Infinity;
+    for (const d of this.timed) t = Math.min(t, d.nextDeadlineMs?.() ?? Infinity);
+    return t;
   }
 
   private stop(state: RunState): SliceOutcome {

@@ -72,6 +72,12 @@ export interface MachineConfig {
   image: ImageKind;
   /** The POST-code port (default 0x80); must not collide with another device's ports. */
   postPort?: number;
+  /** The debug console's port (QEMU's isa-debugcon iobase): 0xE9 by default, 0x402 for SeaBIOS. */
+  debugconPort?: number;
+  /** A VGA BIOS (≤ 128 KiB, QEMU's vgabios-stdvga.bin) served by the display's expansion-ROM BAR. */
+  vgaBios?: ArrayBuffer;
+  /** Option ROMs for the firmware to run, as fw_cfg files genroms/NAME (QEMU's -option-rom). */
+  optionRoms?: { name: string; data: ArrayBuffer }[];
 }
 
 /** What the main thread gets back from create(): the shared memory and where things are in it. */
@@ -171,30 +177,44 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     return err(ErrorCode.EINVAL, 'initrd must be an ArrayBuffer when given');
   if (initrd !== undefined && image !== 'multiboot')
     return err(ErrorCode.EINVAL, `an initrd goes with a kernel image, not with image "${image}"`);
+  // Whether a port is free is the machine's to say (its device list decides, when it is built).
   const postPort = o.postPort ?? 0x80;
-  const taken = [0x20, 0x21, 0x40, 0x41, 0x42, 0x43, 0x60, 0x61, 0x64, 0x70, 0x71, 0x92, 0xa0, 0xa1, 0xe9, 0xf4];
+  const debugconPort = o.debugconPort ?? 0xe9;
+  for (const [field, port] of [
+    ['postPort', postPort],
+    ['debugconPort', debugconPort],
+  ] as const)
+    if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 0xffff)
+      return err(ErrorCode.EINVAL, `${field} must be a free I/O port (0-0xffff, not a device's), got ${String(port)}`);
+  const vgaBios = o.vgaBios;
+  if (vgaBios !== undefined && (!(vgaBios instanceof ArrayBuffer) || vgaBios.byteLength > 128 * 1024))
+    return err(ErrorCode.EINVAL, 'vgaBios must be an ArrayBuffer of at most 128 KiB (it is copied to 0xC0000)');
+  const optionRoms = o.optionRoms;
   if (
-    !Number.isInteger(postPort) ||
-    (postPort as number) < 0 ||
-    (postPort as number) > 0xffff ||
-    taken.includes(postPort as number) ||
-    ((postPort as number) >= 0x3f8 && (postPort as number) <= 0x3ff) ||
-    ((postPort as number) >= 0xcf8 && (postPort as number) <= 0xcff) ||
-    ((postPort as number) >= 0x1ce && (postPort as number) <= 0x1cf) ||
-    ((postPort as number) >= 0x3c7 && (postPort as number) <= 0x3c9) ||
-    ((postPort as number) >= 0x4d0 && (postPort as number) <= 0x4d1)
+    optionRoms !== undefined &&
+    (!Array.isArray(optionRoms) ||
+      optionRoms.length > 8 ||
+      !optionRoms.every(
+        (r) =>
+          typeof r === 'object' &&
+          r !== null &&
+          typeof r.name === 'string' &&
+          /^[\w.-]{1,40}$/.test(r.name) &&
+          r.data instanceof ArrayBuffer &&
+          r.data.byteLength <= 128 * 1024,
+      ))
   )
-    return err(
-      ErrorCode.EINVAL,
-      `postPort must be a free I/O port (0-0xffff, not a device's), got ${String(postPort)}`,
-    );
+    return err(ErrorCode.EINVAL, 'optionRoms must be at most 8 {name, data} with plain names and at most 128 KiB each');
   return ok({
+    ...(vgaBios !== undefined ? { vgaBios: vgaBios as ArrayBuffer } : {}),
+    ...(optionRoms !== undefined ? { optionRoms: optionRoms as { name: string; data: ArrayBuffer }[] } : {}),
     ramMiB: ramMiB as number,
     vramMiB: vramMiB as number,
     cmdline,
     clock,
     image,
     postPort: postPort as number,
+    debugconPort: debugconPort as number,
     ...(initrd ? { initrd } : {}),
   });
 }

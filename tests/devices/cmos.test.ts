@@ -14,7 +14,7 @@ function rig(ramMiB = 32) {
     ramMiB << 20,
     () => irqs++,
   );
-  cmos.register(io);
+  io.attach(cmos);
   const get = (reg: number) => (io.write(0x70, 1, reg), io.read(0x71, 1));
   const set = (reg: number, v: number) => (io.write(0x70, 1, reg), io.write(0x71, 1, v));
   return { io, clock, cmos, get, set, irqs: () => irqs };

@@ -10,7 +10,7 @@ function rig() {
     setA20: (on) => log.a20.push(on),
     reset: () => log.resets++,
   });
-  kbc.register(io);
+  io.attach(kbc);
   const drain = () => {
     const out: number[] = [];
     while (io.read(0x64, 1) & 1) out.push(io.read(0x60, 1));

@@ -18,7 +18,7 @@ describe('the 8259 PIC pair', () => {
   const rig = () => {
     const io = new IoBus();
     const pic = new Pic();
-    pic.register(io);
+    io.attach(pic);
     initPic(io);
     return { io, pic };
   };
@@ -82,7 +82,7 @@ describe('the 8259 PIC pair', () => {
   it('auto-EOI leaves nothing in service', () => {
     const io = new IoBus();
     const pic = new Pic();
-    pic.register(io);
+    io.attach(pic);
     io.write(0x20, 1, 0x11);
     io.write(0x21, 1, 0x40);
     io.write(0x21, 1, 0x04);
@@ -156,7 +156,7 @@ describe('the 8254 PIT', () => {
       () => clock.ms,
       () => irqs++,
     );
-    pit.register(io);
+    io.attach(pit);
     return { io, clock, pit, irqs: () => irqs };
   };
 

@@ -10,7 +10,7 @@ function rig() {
     (b) => out.push(b),
     (level) => irq.push(level),
   );
-  uart.register(io);
+  io.attach(uart);
   return { io, uart, out, irq, last: () => irq.at(-1) };
 }
 

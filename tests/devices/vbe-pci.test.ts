@@ -12,7 +12,7 @@ describe('PCI configuration mechanism #1', () => {
     const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
     const moves: (number | null)[] = [];
     const pci = new Pci(vramBytes, stats, (g) => moves.push(g));
-    pci.register(io);
+    io.attach(pci);
     const read = (dev: number, reg: number) => (io.write(0xcf8, 4, cfg(0, dev, reg)), io.read(0xcfc, 4) >>> 0);
     const write = (dev: number, reg: number, v: number) => (
       io.write(0xcf8, 4, cfg(0, dev, reg)),
@@ -59,7 +59,7 @@ describe('the Bochs VBE dispi display', () => {
     const vram = new Uint8Array(8 << 20);
     const marked: [number, number][] = [];
     const vbe = new BochsVbe(stats, vram, (o, l) => marked.push([o, l]));
-    vbe.register(io);
+    io.attach(vbe);
     const set = (reg: number, v: number) => (io.write(0x1ce, 2, reg), io.write(0x1cf, 2, v));
     const get = (reg: number) => (io.write(0x1ce, 2, reg), io.read(0x1cf, 2));
     return { io, stats, vram, marked, set, get };

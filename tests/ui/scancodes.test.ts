@@ -35,7 +35,7 @@ const SET1_E0: Record<string, number> = {
 function guestReads(bytes: number[]): number[] {
   const io = new IoBus();
   const kbc = new I8042({ irq1: () => {}, setA20: () => {}, reset: () => {} });
-  kbc.register(io);
+  io.attach(kbc);
   kbc.sendScancodes(bytes);
   const out: number[] = [];
   while (io.read(0x64, 1) & 1) out.push(io.read(0x60, 1));

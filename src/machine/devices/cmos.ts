@@ -5,7 +5,8 @@
  * every second, periodic / alarm / update-ended interrupts on IRQ 8 with flags in register C
  * (cleared by reading it), and the usual memory-size bytes.
  */
-import type { AccessSize, IoBus } from '../bus';
+import type { AccessSize } from '../bus';
+import type { Device, PortRange } from './device';
 
 const REG_A = 0x0a;
 const REG_B = 0x0b;
@@ -19,7 +20,8 @@ const B_DM_BINARY = 0x04;
 const B_24H = 0x02;
 const UIP_MS = 0.244;
 
-export class Cmos {
+export class Cmos implements Device {
+  readonly name = 'mc146818rtc';
   private index = 0;
   /** NMI disabled (bit 7 of the last index write). */
   nmiMasked = false;
@@ -46,16 +48,24 @@ export class Cmos {
     this.reset();
   }
 
-  register(io: IoBus): void {
-    io.register(0x70, 2, {
-      read: (p: number, _s: AccessSize) => (p === 0x70 ? 0xff : this.read(this.index)),
-      write: (p: number, _s: AccessSize, v: number) => {
-        if (p === 0x70) {
-          this.index = v & 0x7f;
-          this.nmiMasked = (v & 0x80) !== 0;
-        } else this.write(this.index, v & 0xff);
+  readonly ports: readonly PortRange[] = [
+    {
+      first: 0x70,
+      count: 2,
+      handler: {
+        read: (p: number, _s: AccessSize) => (p === 0x70 ? 0xff : this.read(this.index)),
+        write: (p: number, _s: AccessSize, v: number) => {
+          if (p === 0x70) {
+            this.index = v & 0x7f;
+            this.nmiMasked = (v & 0x80) !== 0;
+          } else this.write(this.index, v & 0xff);
+        },
       },
-    });
+    },
+  ];
+
+  saveState(): unknown {
+    return { index: this.index, nmiMasked: this.nmiMasked, ram: Array.from(this.ram) };
   }
 
   reset(): void {

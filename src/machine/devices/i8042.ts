@@ -8,7 +8,8 @@
  * until its break (0xF3 sets a rate that is acknowledged and not used), so the host sends no
  * auto-repeats.
  */
-import type { AccessSize, IoBus } from '../bus';
+import type { AccessSize } from '../bus';
+import type { Device, PortRange } from './device';
 
 /** Set 2 → set 1 (the 8042's translation, a hardware fact; codes ≥ 0x80 other than 0x83 pass through). */
 const SET2_TO_SET1 = new Uint8Array(256);
@@ -41,7 +42,8 @@ export interface I8042Hooks {
   reset(): void;
 }
 
-export class I8042 {
+export class I8042 implements Device {
+  readonly name = 'i8042';
   private readonly out: number[] = [];
   private commandByte = CB_KBD_IRQ | CB_SYS | CB_TRANSLATE;
   private status = STATUS_UNLOCKED;
@@ -55,24 +57,46 @@ export class I8042 {
 
   constructor(private readonly hooks: I8042Hooks) {}
 
-  register(io: IoBus): void {
-    io.register(0x60, 1, {
-      read: () => this.readData(),
-      write: (_p: number, _s: AccessSize, v: number) => this.writeData(v & 0xff),
-    });
-    io.register(0x64, 1, {
-      read: () => this.status | (this.out.length ? STATUS_OBF : 0),
-      write: (_p: number, _s: AccessSize, v: number) => this.writeCommand(v & 0xff),
-    });
-    io.register(0x92, 1, {
-      read: () => this.port92,
-      write: (_p: number, _s: AccessSize, v: number) => {
-        const before = this.a20();
-        this.port92 = v & 0x03;
-        if (this.a20() !== before) this.hooks.setA20(this.a20());
-        if (v & 1) this.hooks.reset();
+  readonly ports: readonly PortRange[] = [
+    {
+      first: 0x60,
+      count: 1,
+      handler: {
+        read: () => this.readData(),
+        write: (_p: number, _s: AccessSize, v: number) => this.writeData(v & 0xff),
       },
-    });
+    },
+    {
+      first: 0x64,
+      count: 1,
+      handler: {
+        read: () => this.status | (this.out.length ? STATUS_OBF : 0),
+        write: (_p: number, _s: AccessSize, v: number) => this.writeCommand(v & 0xff),
+      },
+    },
+    {
+      // System control port A ("fast A20"): the chipset's, kept here because it ORs into the same A20 gate.
+      first: 0x92,
+      count: 1,
+      handler: {
+        read: () => this.port92,
+        write: (_p: number, _s: AccessSize, v: number) => {
+          const before = this.a20();
+          this.port92 = v & 0x03;
+          if (this.a20() !== before) this.hooks.setA20(this.a20());
+          if (v & 1) this.hooks.reset();
+        },
+      },
+    },
+  ];
+
+  saveState(): unknown {
+    return {
+      out: [...this.out],
+      ...{ commandByte: this.commandByte, status: this.status, outputPort: this.outputPort, port92: this.port92 },
+      ...{ pendingController: this.pendingController, pendingKeyboard: this.pendingKeyboard },
+      ...{ breakPrefix: this.breakPrefix, scanning: this.scanning, scancodeSet: this.scancodeSet },
+    };
   }
 
   reset(): void {

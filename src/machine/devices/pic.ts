@@ -5,7 +5,8 @@
  * special mask mode, poll), auto-EOI, spurious IRQ 7/15. After the 8259A data sheet (OCW2/OCW3).
  * Not modelled: special fully nested mode and buffered mode (ICW4 bits accepted and ignored).
  */
-import type { AccessSize, InterruptController, IoBus } from '../bus';
+import type { AccessSize, InterruptController, PortHandler } from '../bus';
+import type { Device, PortRange } from './device';
 
 class Chip {
   irr = 0;
@@ -156,12 +157,14 @@ class Chip {
   }
 }
 
-export class Pic implements InterruptController {
+export class Pic implements InterruptController, Device {
+  readonly name = 'i8259 (master, slave, ELCR)';
   private readonly master = new Chip();
   private readonly slave = new Chip();
+  readonly ports: readonly PortRange[];
 
-  register(io: IoBus): void {
-    const port = (chip: Chip) => ({
+  constructor() {
+    const port = (chip: Chip): PortHandler => ({
       read: (p: number, _s: AccessSize) => {
         if (chip.poll) {
           const v = chip.pollRead();
@@ -172,16 +175,26 @@ export class Pic implements InterruptController {
       },
       write: (p: number, _s: AccessSize, v: number) => (p & 1 ? chip.writeData(v & 0xff) : chip.writeCommand(v & 0xff)),
     });
-    io.register(0x20, 2, port(this.master));
-    io.register(0xa0, 2, port(this.slave));
-    io.register(0x4d0, 2, {
-      read: (p: number) => (p === 0x4d0 ? this.master.elcr : this.slave.elcr),
-      // IRQ 0, 1, 2, 8 and 13 are always edge-triggered on a PC.
-      write: (p: number, _s: AccessSize, v: number) => {
-        if (p === 0x4d0) this.master.elcr = v & 0xf8;
-        else this.slave.elcr = v & 0xde;
+    this.ports = [
+      { first: 0x20, count: 2, handler: port(this.master) },
+      { first: 0xa0, count: 2, handler: port(this.slave) },
+      {
+        first: 0x4d0,
+        count: 2,
+        handler: {
+          read: (p: number) => (p === 0x4d0 ? this.master.elcr : this.slave.elcr),
+          // IRQ 0, 1, 2, 8 and 13 are always edge-triggered on a PC.
+          write: (p: number, _s: AccessSize, v: number) => {
+            if (p === 0x4d0) this.master.elcr = v & 0xf8;
+            else this.slave.elcr = v & 0xde;
+          },
+        },
       },
-    });
+    ];
+  }
+
+  saveState(): unknown {
+    return { master: { ...this.master }, slave: { ...this.slave } };
   }
 
   reset(): void {

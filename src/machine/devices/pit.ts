@@ -5,7 +5,8 @@
  * to IRQ 0 through `advance(nowMs)`, which the engine calls before running the CPU;
  * `nextDeadlineMs()` is when the next edge is due (the idle sleep's deadline).
  */
-import type { AccessSize, IoBus } from '../bus';
+import type { AccessSize } from '../bus';
+import type { Device, PortRange } from './device';
 
 export const PIT_HZ = 1_193_182;
 const TICKS_PER_MS = PIT_HZ / 1000;
@@ -61,7 +62,8 @@ class Channel {
   }
 }
 
-export class Pit {
+export class Pit implements Device {
+  readonly name = 'i8254 (and port 0x61)';
   private readonly ch = [new Channel(), new Channel(), new Channel()];
   private speaker = 0;
 
@@ -74,22 +76,34 @@ export class Pit {
     return this.nowMs() * TICKS_PER_MS;
   }
 
-  register(io: IoBus): void {
-    io.register(0x40, 4, {
-      read: (p: number, _s: AccessSize) => (p === 0x43 ? 0xff : this.readCounter(p - 0x40)),
-      write: (p: number, _s: AccessSize, v: number) =>
-        p === 0x43 ? this.writeControl(v & 0xff) : this.writeCounter(p - 0x40, v & 0xff),
-    });
-    io.register(0x61, 1, {
-      read: () => (this.speaker & 3) | (this.ch[2].out(this.ticks()) ? 0x20 : 0),
-      write: (_p: number, _s: AccessSize, v: number) => {
-        const c2 = this.ch[2];
-        const gate = (v & 1) !== 0;
-        if (gate && !c2.gate && (c2.mode === 1 || c2.mode === 5)) c2.start = this.ticks(); // rising gate retriggers
-        c2.gate = gate;
-        this.speaker = v & 3;
+  readonly ports: readonly PortRange[] = [
+    {
+      first: 0x40,
+      count: 4,
+      handler: {
+        read: (p: number, _s: AccessSize) => (p === 0x43 ? 0xff : this.readCounter(p - 0x40)),
+        write: (p: number, _s: AccessSize, v: number) =>
+          p === 0x43 ? this.writeControl(v & 0xff) : this.writeCounter(p - 0x40, v & 0xff),
       },
-    });
+    },
+    {
+      first: 0x61,
+      count: 1,
+      handler: {
+        read: () => (this.speaker & 3) | (this.ch[2].out(this.ticks()) ? 0x20 : 0),
+        write: (_p: number, _s: AccessSize, v: number) => {
+          const c2 = this.ch[2];
+          const gate = (v & 1) !== 0;
+          if (gate && !c2.gate && (c2.mode === 1 || c2.mode === 5)) c2.start = this.ticks(); // rising gate retriggers
+          c2.gate = gate;
+          this.speaker = v & 3;
+        },
+      },
+    },
+  ];
+
+  saveState(): unknown {
+    return { speaker: this.speaker, channels: this.ch.map((c) => ({ ...c, latched: [...c.latched] })) };
   }
 
   reset(): void {

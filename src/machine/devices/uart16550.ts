@@ -11,7 +11,8 @@
  * the FIFO) nor overruns it, and it arrives at a point the guest's own actions fix (a run on the
  * icount clock stays reproducible).
  */
-import type { AccessSize, IoBus } from '../bus';
+import type { AccessSize } from '../bus';
+import type { Device, PortRange } from './device';
 
 const LSR_DR = 0x01;
 const LSR_THRE = 0x20;
@@ -19,7 +20,9 @@ const LSR_TEMT = 0x40;
 const MCR_RTS = 0x02;
 const MCR_LOOP = 0x10;
 
-export class Uart16550 {
+export class Uart16550 implements Device {
+  readonly name = 'serial (COM1)';
+  readonly ports: readonly PortRange[];
   private ier = 0;
   private lcr = 0;
   private mcr = 0;
@@ -38,13 +41,24 @@ export class Uart16550 {
     private readonly out: (byte: number) => void,
     private readonly setIrq: (level: boolean) => void = () => {},
     readonly base = 0x3f8,
-  ) {}
+  ) {
+    this.ports = [
+      {
+        first: base,
+        count: 8,
+        handler: {
+          read: (port: number, _s: AccessSize) => this.read(port - base),
+          write: (port: number, _s: AccessSize, v: number) => this.write(port - base, v & 0xff),
+        },
+      },
+    ];
+  }
 
-  register(io: IoBus): void {
-    io.register(this.base, 8, {
-      read: (port: number, _s: AccessSize) => this.read(port - this.base),
-      write: (port: number, _s: AccessSize, v: number) => this.write(port - this.base, v & 0xff),
-    });
+  saveState(): unknown {
+    return {
+      ...{ ier: this.ier, lcr: this.lcr, mcr: this.mcr, scr: this.scr, fcr: this.fcr, dll: this.dll, dlm: this.dlm },
+      ...{ rx: [...this.rx], host: this.host.slice(this.hostHead), threPending: this.threPending },
+    };
   }
 
   reset(): void {

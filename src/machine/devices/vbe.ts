@@ -5,7 +5,8 @@
  * ioemu reads it with Atomics and never calls into this device.
  */
 import { I32, type StatsViews } from '../../shared/layout';
-import type { AccessSize, IoBus } from '../bus';
+import type { AccessSize } from '../bus';
+import type { Device, PortRange } from './device';
 
 export const VBE_DISPI_ID5 = 0xb0c5;
 const MAX_XRES = 2560;
@@ -33,7 +34,8 @@ export function bytesPerPixel(bpp: number): number {
   return bpp === 15 ? 2 : bpp >>> 3;
 }
 
-export class BochsVbe {
+export class BochsVbe implements Device {
+  readonly name = 'VGA (Bochs dispi)';
   private index = 0;
   private readonly regs = new Uint16Array(11);
   private readonly palette = new Uint8Array(256 * 3);
@@ -49,20 +51,33 @@ export class BochsVbe {
     this.reset();
   }
 
-  register(io: IoBus): void {
-    io.register(0x1ce, 2, {
-      read: (p: number, _s: AccessSize) => (p === 0x1ce ? this.index : this.readReg(this.index)),
-      write: (p: number, _s: AccessSize, v: number) =>
-        p === 0x1ce ? (this.index = v & 0xffff) : this.writeReg(this.index, v & 0xffff),
-    });
-    io.register(0x3c7, 3, {
-      read: (p: number) => (p === 0x3c9 ? this.readDac() : p === 0x3c8 ? this.dacWrite / 3 : 0),
-      write: (p: number, _s: AccessSize, v: number) => {
-        if (p === 0x3c7) this.dacRead = (v & 0xff) * 3;
-        else if (p === 0x3c8) this.dacWrite = (v & 0xff) * 3;
-        else this.writeDac(v & 0xff);
+  readonly ports: readonly PortRange[] = [
+    {
+      first: 0x1ce,
+      count: 2,
+      handler: {
+        read: (p: number, _s: AccessSize) => (p === 0x1ce ? this.index : this.readReg(this.index)),
+        write: (p: number, _s: AccessSize, v: number) =>
+          p === 0x1ce ? (this.index = v & 0xffff) : this.writeReg(this.index, v & 0xffff),
       },
-    });
+    },
+    {
+      first: 0x3c7,
+      count: 3,
+      handler: {
+        read: (p: number) => (p === 0x3c9 ? this.readDac() : p === 0x3c8 ? this.dacWrite / 3 : 0),
+        write: (p: number, _s: AccessSize, v: number) => {
+          if (p === 0x3c7) this.dacRead = (v & 0xff) * 3;
+          else if (p === 0x3c8) this.dacWrite = (v & 0xff) * 3;
+          else this.writeDac(v & 0xff);
+        },
+      },
+    },
+  ];
+
+  saveState(): unknown {
+    const { index, dacWrite, dacRead } = this;
+    return { index, regs: Array.from(this.regs), palette: Array.from(this.palette), dacWrite, dacRead };
   }
 
   reset(): void {
