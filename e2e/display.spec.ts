@@ -385,6 +385,8 @@ test('the keyboard: Tab reaches the screen, which keeps Tab; Ctrl+Alt gives the 
   page,
 }) => {
   await boot(page, 'workload=typing');
+  // The meter's export buttons are enabled once it has a sample.
+  await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm.samples().length)).toBeGreaterThan(0);
   /** The focused element through the shadow roots, as tag.class[aria-label]text. */
   const active = () =>
     page.evaluate(() => {

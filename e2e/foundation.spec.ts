@@ -30,7 +30,7 @@ test('the canvas shows exactly the pixels the worker wrote into VRAM', async ({ 
     const start = Atomics.load(i32, hvm.I32.VBE_START);
     // The guest display's canvas, wherever it sits in the shadow DOM.
     const find = (root: Document | ShadowRoot): HTMLCanvasElement | null => {
-      const c = root.querySelector<HTMLCanvasElement>('canvas[aria-label="guest display"]');
+      const c = root.querySelector<HTMLCanvasElement>('canvas.screen');
       if (c) return c;
       for (const el of root.querySelectorAll('*'))
         if (el.shadowRoot) {
