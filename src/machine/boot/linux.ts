@@ -11,6 +11,13 @@
  * Every rejection names its reason, and nothing is written to guest memory before every check
  * has passed.
  */
+import {
+  VBE_DISPI,
+  VBE_DISPI_DATA_PORT,
+  VBE_DISPI_ENABLED,
+  VBE_DISPI_INDEX_PORT,
+  VBE_DISPI_LFB_ENABLED,
+} from '../devices/vbe';
 import { err, ErrorCode, ok, type Result } from '../../shared/api';
 import type { IoBus } from '../bus';
 import type { MachineMemory } from '../memory';
@@ -325,12 +332,12 @@ function le32(v: number): number[] {
  */
 export function setDispiMode(io: IoBus, width: number, height: number, bpp: number): void {
   const w = (index: number, value: number): void => {
-    io.write(0x1ce, 2, index);
-    io.write(0x1cf, 2, value);
+    io.write(VBE_DISPI_INDEX_PORT, 2, index);
+    io.write(VBE_DISPI_DATA_PORT, 2, value);
   };
-  w(4, 0); // ENABLE = 0: geometry changes only while disabled
-  w(1, width);
-  w(2, height);
-  w(3, bpp);
-  w(4, 0x41); // ENABLED | LFB_ENABLED
+  w(VBE_DISPI.ENABLE, 0); // geometry changes only while disabled
+  w(VBE_DISPI.XRES, width);
+  w(VBE_DISPI.YRES, height);
+  w(VBE_DISPI.BPP, bpp);
+  w(VBE_DISPI.ENABLE, VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED);
 }

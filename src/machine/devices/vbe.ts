@@ -9,14 +9,21 @@ import type { AccessSize } from '../bus';
 import type { Device, PortRange } from './device';
 
 export const VBE_DISPI_ID5 = 0xb0c5;
+/** The dispi index and data ports. */
+export const VBE_DISPI_INDEX_PORT = 0x1ce;
+export const VBE_DISPI_DATA_PORT = 0x1cf;
 const MAX_XRES = 2560;
 const MAX_YRES = 1600;
-const ENABLED = 0x01;
+/** ENABLE register bits. */
+export const VBE_DISPI_ENABLED = 0x01;
 const GETCAPS = 0x02;
 const DAC_8BIT = 0x20;
+export const VBE_DISPI_LFB_ENABLED = 0x40;
 const NOCLEARMEM = 0x80;
+const ENABLED = VBE_DISPI_ENABLED;
 
-const R = {
+/** The dispi registers (the index written to VBE_DISPI_INDEX_PORT). */
+export const VBE_DISPI = {
   ID: 0,
   XRES: 1,
   YRES: 2,
@@ -53,12 +60,12 @@ export class BochsVbe implements Device {
 
   readonly ports: readonly PortRange[] = [
     {
-      first: 0x1ce,
+      first: VBE_DISPI_INDEX_PORT,
       count: 2,
       handler: {
-        read: (p: number, _s: AccessSize) => (p === 0x1ce ? this.index : this.readReg(this.index)),
+        read: (p: number, _s: AccessSize) => (p === VBE_DISPI_INDEX_PORT ? this.index : this.readReg(this.index)),
         write: (p: number, _s: AccessSize, v: number) =>
-          p === 0x1ce ? (this.index = v & 0xffff) : this.writeReg(this.index, v & 0xffff),
+          p === VBE_DISPI_INDEX_PORT ? (this.index = v & 0xffff) : this.writeReg(this.index, v & 0xffff),
       },
     },
     {
@@ -82,9 +89,9 @@ export class BochsVbe implements Device {
 
   reset(): void {
     this.regs.fill(0);
-    this.regs[R.ID] = VBE_DISPI_ID5;
-    this.regs[R.BPP] = 8;
-    this.regs[R.VIDEO_MEMORY_64K] = this.vram.length >>> 16;
+    this.regs[VBE_DISPI.ID] = VBE_DISPI_ID5;
+    this.regs[VBE_DISPI.BPP] = 8;
+    this.regs[VBE_DISPI.VIDEO_MEMORY_64K] = this.vram.length >>> 16;
     this.index = 0;
     // The VGA default palette's first 16 entries would go here; a grey ramp keeps 8 bpp visible.
     for (let i = 0; i < 256; i++) this.palette.set([i >> 2, i >> 2, i >> 2], i * 3);
@@ -93,41 +100,41 @@ export class BochsVbe implements Device {
   }
 
   private readReg(i: number): number {
-    const caps = (this.regs[R.ENABLE] & GETCAPS) !== 0;
-    if (caps && i === R.XRES) return MAX_XRES;
-    if (caps && i === R.YRES) return MAX_YRES;
-    if (caps && i === R.BPP) return 32;
+    const caps = (this.regs[VBE_DISPI.ENABLE] & GETCAPS) !== 0;
+    if (caps && i === VBE_DISPI.XRES) return MAX_XRES;
+    if (caps && i === VBE_DISPI.YRES) return MAX_YRES;
+    if (caps && i === VBE_DISPI.BPP) return 32;
     return i < this.regs.length ? this.regs[i] : 0xffff;
   }
 
   private writeReg(i: number, v: number): void {
-    const enabled = (this.regs[R.ENABLE] & ENABLED) !== 0;
+    const enabled = (this.regs[VBE_DISPI.ENABLE] & ENABLED) !== 0;
     switch (i) {
-      case R.ID:
-        if (v >= 0xb0c0 && v <= VBE_DISPI_ID5) this.regs[R.ID] = v;
+      case VBE_DISPI.ID:
+        if (v >= 0xb0c0 && v <= VBE_DISPI_ID5) this.regs[VBE_DISPI.ID] = v;
         return;
-      case R.XRES:
-      case R.YRES:
-      case R.BPP:
+      case VBE_DISPI.XRES:
+      case VBE_DISPI.YRES:
+      case VBE_DISPI.BPP:
         if (enabled) return; // geometry changes only while disabled, as in Bochs
-        if (i === R.BPP && ![8, 15, 16, 24, 32].includes(v)) v = 8;
-        if (i === R.XRES) v = Math.min(v & ~7, MAX_XRES);
-        if (i === R.YRES) v = Math.min(v, MAX_YRES);
+        if (i === VBE_DISPI.BPP && ![8, 15, 16, 24, 32].includes(v)) v = 8;
+        if (i === VBE_DISPI.XRES) v = Math.min(v & ~7, MAX_XRES);
+        if (i === VBE_DISPI.YRES) v = Math.min(v, MAX_YRES);
         this.regs[i] = v;
         return;
-      case R.ENABLE:
+      case VBE_DISPI.ENABLE:
         this.enable(v);
         break;
-      case R.VIRT_WIDTH:
-        this.regs[R.VIRT_WIDTH] = Math.max(v, this.regs[R.XRES]);
+      case VBE_DISPI.VIRT_WIDTH:
+        this.regs[VBE_DISPI.VIRT_WIDTH] = Math.max(v, this.regs[VBE_DISPI.XRES]);
         this.fitVirtualHeight();
         break;
-      case R.X_OFFSET:
-      case R.Y_OFFSET:
+      case VBE_DISPI.X_OFFSET:
+      case VBE_DISPI.Y_OFFSET:
         this.regs[i] = v;
         break;
-      case R.BANK:
-        this.regs[R.BANK] = v;
+      case VBE_DISPI.BANK:
+        this.regs[VBE_DISPI.BANK] = v;
         return;
       default:
         return;
@@ -136,18 +143,18 @@ export class BochsVbe implements Device {
   }
 
   private enable(v: number): void {
-    const was = (this.regs[R.ENABLE] & ENABLED) !== 0;
-    this.regs[R.ENABLE] = v;
+    const was = (this.regs[VBE_DISPI.ENABLE] & ENABLED) !== 0;
+    this.regs[VBE_DISPI.ENABLE] = v;
     if (v & ENABLED && !was) {
-      const x = this.regs[R.XRES] || 640;
-      const y = this.regs[R.YRES] || 480;
-      this.regs[R.XRES] = x;
-      this.regs[R.YRES] = y;
-      this.regs[R.VIRT_WIDTH] = x;
-      this.regs[R.X_OFFSET] = this.regs[R.Y_OFFSET] = 0;
+      const x = this.regs[VBE_DISPI.XRES] || 640;
+      const y = this.regs[VBE_DISPI.YRES] || 480;
+      this.regs[VBE_DISPI.XRES] = x;
+      this.regs[VBE_DISPI.YRES] = y;
+      this.regs[VBE_DISPI.VIRT_WIDTH] = x;
+      this.regs[VBE_DISPI.X_OFFSET] = this.regs[VBE_DISPI.Y_OFFSET] = 0;
       this.fitVirtualHeight();
       if (!(v & NOCLEARMEM)) {
-        const bytes = Math.min(this.vram.length, this.lineBytes() * this.regs[R.VIRT_HEIGHT]);
+        const bytes = Math.min(this.vram.length, this.lineBytes() * this.regs[VBE_DISPI.VIRT_HEIGHT]);
         this.vram.fill(0, 0, bytes);
         this.markVramWritten(0, bytes);
       }
@@ -155,26 +162,26 @@ export class BochsVbe implements Device {
   }
 
   private lineBytes(): number {
-    return this.regs[R.VIRT_WIDTH] * bytesPerPixel(this.regs[R.BPP]);
+    return this.regs[VBE_DISPI.VIRT_WIDTH] * bytesPerPixel(this.regs[VBE_DISPI.BPP]);
   }
 
   private fitVirtualHeight(): void {
     const line = this.lineBytes();
-    this.regs[R.VIRT_HEIGHT] = line ? Math.min(0xffff, Math.floor(this.vram.length / line)) : 0;
+    this.regs[VBE_DISPI.VIRT_HEIGHT] = line ? Math.min(0xffff, Math.floor(this.vram.length / line)) : 0;
   }
 
   private publish(): void {
     const i32 = this.stats.i32;
     const r = this.regs;
-    const bpp = bytesPerPixel(r[R.BPP]);
-    Atomics.store(i32, I32.VBE_ENABLED, r[R.ENABLE] & ENABLED);
-    Atomics.store(i32, I32.VBE_XRES, r[R.XRES]);
-    Atomics.store(i32, I32.VBE_YRES, r[R.YRES]);
-    Atomics.store(i32, I32.VBE_BPP, r[R.BPP]);
+    const bpp = bytesPerPixel(r[VBE_DISPI.BPP]);
+    Atomics.store(i32, I32.VBE_ENABLED, r[VBE_DISPI.ENABLE] & ENABLED);
+    Atomics.store(i32, I32.VBE_XRES, r[VBE_DISPI.XRES]);
+    Atomics.store(i32, I32.VBE_YRES, r[VBE_DISPI.YRES]);
+    Atomics.store(i32, I32.VBE_BPP, r[VBE_DISPI.BPP]);
     Atomics.store(i32, I32.VBE_LINE_BYTES, this.lineBytes());
-    Atomics.store(i32, I32.VBE_START, r[R.Y_OFFSET] * this.lineBytes() + r[R.X_OFFSET] * bpp);
-    Atomics.store(i32, I32.VBE_VIRT_WIDTH, r[R.VIRT_WIDTH]);
-    Atomics.store(i32, I32.VBE_VIRT_HEIGHT, r[R.VIRT_HEIGHT]);
+    Atomics.store(i32, I32.VBE_START, r[VBE_DISPI.Y_OFFSET] * this.lineBytes() + r[VBE_DISPI.X_OFFSET] * bpp);
+    Atomics.store(i32, I32.VBE_VIRT_WIDTH, r[VBE_DISPI.VIRT_WIDTH]);
+    Atomics.store(i32, I32.VBE_VIRT_HEIGHT, r[VBE_DISPI.VIRT_HEIGHT]);
     Atomics.add(i32, I32.VBE_GEN, 1);
   }
 
@@ -196,7 +203,7 @@ export class BochsVbe implements Device {
 
   /** 6-bit DAC components scaled to 8 bits (or taken as they are in 8-bit DAC mode). */
   private publishPaletteEntry(i: number): void {
-    const wide = (this.regs[R.ENABLE] & DAC_8BIT) !== 0;
+    const wide = (this.regs[VBE_DISPI.ENABLE] & DAC_8BIT) !== 0;
     const c = (k: number) => {
       const v = this.palette[i * 3 + k];
       return wide ? v : ((v & 63) << 2) | ((v & 63) >> 4);
