@@ -3,6 +3,7 @@
  * and entered. One slice runs the CPU in chunks until the host-time budget is spent, and turns
  * HLT, the exit port and triple faults into the run loop's outcomes and the stats block's state.
  */
+import { FpuErrorLatch } from './devices/ferr';
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
 import { F64, I32, PAGE_SHIFT, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
 import { IoBus, MmioBus, type MmioHandler } from './bus';
@@ -90,6 +91,8 @@ export class PcEngine implements Engine {
   readonly uart: Uart16550;
   readonly post: PostPort;
   readonly fwCfg: FwCfg;
+  /** FERR# → IRQ 13, cleared by port F0h. */
+  readonly ferr = new FpuErrorLatch((level) => this.pic.setIrq(13, level));
   /** Every device, as wired: ports and MMIO ranges, reset, time. */
   readonly devices: readonly Device[];
   /** The devices with a clock (advanced before each chunk; their deadlines bound it). */
@@ -112,6 +115,7 @@ export class PcEngine implements Engine {
       pic: this.pic,
       s2: hv,
       tsc: () => this.machineTimeMs() * 1e6, // a 1 GHz time-stamp counter on the machine clock
+      fpuError: () => this.ferr.assert(),
       // Besides the CPU only the loader, the display's clear and a PAM remap change what guest
       // memory holds; each says so (codeChanged).
       externalCodeWrites: false,
@@ -157,7 +161,7 @@ export class PcEngine implements Engine {
     for (const rom of options.optionRoms ?? []) this.fwCfg.addFile(`genroms/${rom.name}`, new Uint8Array(rom.data));
     const fixed: Device[] = [
       ...[this.pic, this.pit, this.cmos, this.kbc, this.vbe, this.shadow, this.pci, this.uart],
-      ...[this.fwCfg, exit],
+      ...[this.fwCfg, exit, this.ferr],
     ];
     // The ports a user may move must land on free ones: the wiring knows which are taken.
     const debugcon = new Debugcon(sinks.debugcon, this.freePort(fixed, 'debugconPort', options.debugconPort ?? 0xe9));

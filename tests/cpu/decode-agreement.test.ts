@@ -4,8 +4,8 @@
  * field, register and memory forms (every addressing shape: SIB, disp8, disp32/16, no base), in
  * 32-bit and 16-bit protected-mode code and in real mode, with and without 0x66, 0x67, a segment
  * override, F2/F3:
- *  - defined in the table ⇔ the CPU does not raise #UD (UD2 and the x87 escapes aside: #UD or #NM
- *    by definition here);
+ *  - defined in the table ⇔ the CPU does not raise #UD (UD2 aside: #UD by definition; an x87
+ *    escape's form is defined when X87_EXECUTES gives it, every r/m of its register rows probed);
  *  - the CPU consumes the length the disassembler computes from the table: the EIP advance of
  *    every form that neither branches nor faults, through the decoded-instruction cache (32-bit
  *    code inside a page) and through step() (16-bit code, prefixes, or an instruction that crosses
@@ -30,7 +30,7 @@ import {
   immShift,
   slotDefined,
 } from '../../src/machine/cpu/decode-tables';
-import { immediateBytes, lookupOpcode, OPCODES } from '../../src/machine/cpu/opcodes';
+import { immediateBytes, lookupOpcode, OPCODES, X87_EXECUTES } from '../../src/machine/cpu/opcodes';
 import type { Cpu } from '../../src/machine/cpu/cpu';
 import { makeRig, type Rig } from './rig';
 
@@ -53,7 +53,6 @@ const GDTR = 0x0f00;
 const IDTR = 0x0f08;
 const IVTR = 0x0f10;
 const UD = 6;
-const NM = 7;
 
 type Mode = 'code32' | 'code16' | 'real';
 const le16 = (v: number) => [v & 0xff, (v >>> 8) & 0xff];
@@ -158,8 +157,9 @@ const imm = (n: number): number[] => Array.from({ length: n }, (_, i) => (i === 
 const opBytes = (op: number): number[] => (op > 0xff ? [0x0f, op & 0xff] : [op]);
 const hex = (bytes: readonly number[]): string => bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
 const isPrefixOrEscape = (op: number): boolean => op < 0x100 && (PREFIX_KIND[op] !== 0 || op === 0x0f);
-/** UD2 and the x87 escapes are #UD (or #NM) by definition here, although the table lists them. */
-const udByDefinition = (op: number): boolean => op === 0x10b || (op >= 0xd8 && op <= 0xdf);
+/** UD2 is #UD by definition, although the table lists it. */
+const udByDefinition = (op: number): boolean => op === 0x10b;
+const isEscape = (op: number): boolean => op >= 0xd8 && op <= 0xdf;
 
 interface Case {
   bytes: number[];
@@ -188,7 +188,10 @@ function* cases(mode: Mode, prefixSets: number[][], allForms: boolean): Generato
       for (let reg = 0; reg < 8; reg++) {
         const word = ENCODING[(op << 3) | reg];
         const n = (word >>> immShift(op32, ad32)) & 7;
-        for (const form of modrmForms(reg, ad32, allForms)) {
+        // The x87 escapes name one instruction per r/m in their register rows (D9 E0 FCHS, E1 FABS …).
+        const forms = modrmForms(reg, ad32, allForms);
+        if (isEscape(op)) for (let rm = 0; rm < 8; rm++) if (rm !== 1) forms.push([0xc0 | (reg << 3) | rm]);
+        for (const form of forms) {
           // MOV CRn/DRn ignore mod: no SIB or displacement follows the ModR/M byte.
           const addressing = word & E_REG_ONLY ? [form[0]] : form;
           const memory = form[0] < 0xc0 && !(word & E_REG_ONLY);
@@ -226,10 +229,12 @@ function check(gen: Iterable<Case>, opts: { cross?: boolean } = {}): Findings {
     // A register form of a memory-only operand (LEA, LDS, BOUND …) is #UD: mod = 11 is not defined.
     const defined = slotDefined(c.word) && !(!c.memory && c.word & E_MEM_ONLY);
     const protectedOnlyInReal = c.mode === 'real' && (c.word & E_PROTECTED) !== 0;
-    const expectUd = !defined || protectedOnlyInReal || udByDefinition(c.op);
+    // An escape's form is defined when the x87 table gives it to this CPU (X87_EXECUTES).
+    const escapeUd = isEscape(c.op) && !X87_EXECUTES[((c.op - 0xd8) << 8) | c.bytes[c.bytes.indexOf(c.op) + 1]];
+    const expectUd = !defined || protectedOnlyInReal || udByDefinition(c.op) || escapeUd;
     const out = probe(c.bytes, c.mode, opts.cross);
     f.probes++;
-    const gotUd = out.vector === UD || (udByDefinition(c.op) && out.vector === NM);
+    const gotUd = out.vector === UD;
     if (expectUd && !gotUd) f.notUdButUndefined.push(`${name(c)}: #${out.vector}`);
     if (!expectUd && gotUd) f.udButDefined.push(`${name(c)}: #UD`);
     if (expectUd || out.vector !== -1 || c.word & E_BRANCH) continue;

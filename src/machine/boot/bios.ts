@@ -52,9 +52,9 @@ export function fillBiosDataArea(memory: MachineMemory): void {
   COM_PORTS.forEach((port, i) => dv.setUint16(i * 2, port, true));
   dv.setUint16(0x0e, EBDA_BASE >>> 4, true);
   // Equipment word: bits 9–11 the number of serial ports; bits 4–5 = 00, a video adapter with its
-  // own BIOS (EGA or later). Bit 1 (x87 present) stays clear: the CPU has no FPU (yet).
+  // own BIOS (EGA or later); bit 1, a math coprocessor (the CPU's x87).
   const comCount = COM_PORTS.filter((p) => p !== 0).length;
-  dv.setUint16(0x10, comCount << 9, true);
+  dv.setUint16(0x10, (comCount << 9) | 2, true);
   dv.setUint16(0x13, EBDA_BASE >>> 10, true);
   u8.fill(0, EBDA_BASE, 0xa0000);
   u8[EBDA_BASE] = (0xa0000 - EBDA_BASE) >>> 10;

@@ -26,6 +26,11 @@ export interface CpuEnv {
   s2: SecondStageFaultHandler;
   tsc: () => number;
   /**
+   * FERR#: an unmasked x87 exception became pending while CR0.NE = 0. The PC/AT routes it to
+   * IRQ 13 (cleared by a write to port F0h); absent, the error is only reported as #MF.
+   */
+  fpuError?: () => void;
+  /**
    * False when nothing but this CPU writes guest memory behind its back, except through
    * `codeChanged()` (the PC platform: its devices never write RAM in an I/O callback, and it
    * calls codeChanged() after loading an image or clearing VRAM). Then the decoded-instruction
@@ -51,6 +56,7 @@ const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 export class Cpu extends CpuSystem {
   constructor(env: CpuEnv) {
     super(env);
+    this.fpu.onPending = () => this.fpuPendingNow();
     this.reset();
   }
 
@@ -133,6 +139,12 @@ export class Cpu extends CpuSystem {
     this.dr.fill(0);
     this.dr[6] = DR6_RESET;
     this.dr[7] = DR7_RESET;
+    // The x87 after RESET (SDM vol. 3, table 9-1): control word 0040H, status 0, every tag 01
+    // (the registers hold +0.0), pointers and opcode 0.
+    this.fpu.init();
+    this.fpu.loadControlWord(0x0040);
+    this.fpu.tagWord = 0x5555;
+    this.fpu.fip = this.fpu.fcs = this.fpu.fdp = this.fpu.fds = this.fpu.fop = 0;
     this.dropWindow();
   }
 

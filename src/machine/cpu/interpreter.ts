@@ -47,15 +47,12 @@ import {
   BP,
   BR,
   UD,
-  NM,
   GP,
   CR0_PE,
-  CR0_EM,
-  CR0_TS,
 } from './arch';
-import { CpuDecodedCache } from './decoded-cache';
+import { CpuFpu } from './fpu-ops';
 
-export abstract class CpuInterpreter extends CpuDecodedCache {
+export abstract class CpuInterpreter extends CpuFpu {
   // Defined in the layers above (see README.md, "Layout").
   protected abstract step0f(osz: number, lock: boolean): void;
   // ---- the interpreter ---------------------------------------------------------------------------
@@ -282,7 +279,7 @@ export abstract class CpuInterpreter extends CpuDecodedCache {
         this.farCall(this.imm2, this.imm1);
         return;
       case 0x9b:
-        return;
+        return this.fwait();
       case 0x9c:
         if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0); // IOPL-sensitive in VM86 (SDM vol. 3, 20.2.7)
         this.push(this.flags & (this.op32 ? 0x3cffd7 : 0xffff));
@@ -430,9 +427,7 @@ export abstract class CpuInterpreter extends CpuDecodedCache {
       case 0xdd:
       case 0xde:
       case 0xdf:
-        // No x87: CR0.EM or CR0.TS → #NM, otherwise the FPU is absent and the opcode is #UD.
-        if (this._cr0 & (CR0_EM | CR0_TS)) throw new CpuFault(NM, -1);
-        throw new CpuFault(UD, -1);
+        return this.escape(b);
       case 0xe0:
       case 0xe1:
       case 0xe2: {

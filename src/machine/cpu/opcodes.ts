@@ -288,7 +288,7 @@ const ONE_BYTE: Opcode[] = [
   row(0x98, 'cbw', [], { sized: { 16: 'cbw', 32: 'cwde' } }),
   row(0x99, 'cwd', [], { sized: { 16: 'cwd', 32: 'cdq' } }),
   row(0x9a, 'call', ['Ap'], { branch: true }),
-  row(0x9b, 'fwait', [], { note: 'no FPU: a NOP (CR0.MP = 0 here, SDM vol. 3, 2.5)' }),
+  row(0x9b, 'fwait', [], { note: '#NM when CR0.MP and CR0.TS; reports a pending x87 exception (#MF or FERR#)' }),
   row(0x9c, 'pushf', [], { implicitSize: true, flags: fl(ALL, 0) }),
   row(0x9d, 'popf', [], { implicitSize: true, flags: fl(0, ALL), branch: true }),
   row(0x9e, 'sahf', [], { flags: fl(0, SF | ZF | AF | PF | CF) }),
@@ -352,10 +352,12 @@ const ONE_BYTE: Opcode[] = [
     note: 'undocumented by Intel until recently (AL = CF ? FF : 00); GNU objdump prints (bad)',
   }),
   row(0xd7, 'xlat', ['Xlat']),
-  // D8–DF: x87 escapes. There is no FPU: #NM with CR0.EM or CR0.TS, else #UD (SDM vol. 3, 2.5).
+  // D8–DF: x87 escapes (fpu-ops.ts): #NM with CR0.EM or CR0.TS (SDM vol. 3, 2.5). DA/DB hold
+  // FCMOVcc (read CF/ZF/PF), DB/DF FCOMI/FUCOMI(P) (write ZF/PF/CF, clear OF/SF/AF).
   ...range(8).map((k) =>
     row(0xd8 + k, 'esc', ['Fx'], {
-      note: 'x87 escape: no FPU (#NM with CR0.EM/TS, else #UD); x87Form() names the instruction for the disassembler',
+      flags: fl(k === 2 || k === 3 ? CF | ZF | PF : 0, k === 3 || k === 7 ? OF | SF | ZF | AF | PF | CF : 0),
+      note: 'x87 escape: #NM with CR0.EM/TS; x87Form() names the instruction, X87_EXECUTES says whether the CPU runs it',
     }),
   ),
   row(0xe0, 'loopne', ['Jb'], { flags: fl(ZF, 0), branch: true, note: 'counts in CX or ECX by address size' }),
@@ -646,8 +648,8 @@ const X87_REGISTER: readonly (readonly RegSlot[])[] = [
 ];
 
 /**
- * The x87 instruction an escape byte (D8–DF) and its ModR/M encode, or undefined for none. Only the
- * disassembler uses it: cpu.ts has no FPU and treats every escape alike.
+ * The x87 instruction an escape byte (D8–DF) and its ModR/M encode, or undefined for none: the
+ * disassembler names it, and the CPU executes it unless X87_EXECUTES says otherwise.
  */
 export function x87Form(op: number, modrm: number): X87Form | undefined {
   if (op < 0xd8 || op > 0xdf) return undefined;
@@ -663,6 +665,23 @@ export function x87Form(op: number, modrm: number): X87Form | undefined {
   const name = slot[modrm & 7];
   return name === undefined ? undefined : { mnemonic: name, operand: 'none' };
 }
+
+/**
+ * The forms the table names that this CPU (a Pentium Pro's x87) does not execute: SSE3's FISTTP
+ * and the 287's FRSTPM are #UD here, as on the processors between them.
+ */
+const X87_NOT_ON_P6 = new Set(['fisttp', 'frstpm(287 only)']);
+
+/** Whether the CPU executes escape `op` with ModR/M `modrm`: one byte per (op − D8) × 256 + ModR/M. */
+export const X87_EXECUTES: Uint8Array = (() => {
+  const t = new Uint8Array(8 * 256);
+  for (let op = 0xd8; op <= 0xdf; op++)
+    for (let modrm = 0; modrm < 256; modrm++) {
+      const f = x87Form(op, modrm);
+      t[((op - 0xd8) << 8) | modrm] = f && !X87_NOT_ON_P6.has(f.mnemonic) ? 1 : 0;
+    }
+  return t;
+})();
 
 /** Every opcode, one-byte map first. */
 export const OPCODES: readonly Opcode[] = [...ONE_BYTE, ...TWO_BYTE];

@@ -8,6 +8,7 @@ import { Mmu } from './mmu';
 import type { CpuEnv } from './cpu';
 import { AF, ARITH, CF, MASK, OF, PARITY, SF, SIGN, ZF } from './flags';
 import { NO_SEG, DS } from './arch';
+import { X87 } from './fpu/x87';
 import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC, LZ_SHL, LZ_SHR, LZ_SAR } from './decoded';
 
 export abstract class CpuState {
@@ -98,6 +99,8 @@ export abstract class CpuState {
         return this.fl & CF;
     }
   }
+  /** The x87 FPU (fpu/; decoded by fpu-ops.ts). */
+  readonly fpu = new X87();
   readonly segSel = new Uint16Array(6);
   readonly segBase = new Int32Array(6);
   readonly segLimit = new Int32Array(6);

@@ -252,8 +252,8 @@ export abstract class CpuSystem extends CpuInterpreter {
       r[EAX] = 0x00000633; // family 6, model 3, stepping 3
       r[EBX] = 0;
       r[ECX] = 0;
-      // Honest features: VME 0, DE 0, PSE (3), TSC (4), CX8 (8), PGE (13), CMOV (15); no FPU, no MSR.
-      r[EDX] = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
+      // Honest features: FPU (0), PSE (3), TSC (4), CX8 (8), PGE (13), CMOV (15); no VME, DE or MSR.
+      r[EDX] = 1 | (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
     } else {
       r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     }
