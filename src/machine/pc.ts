@@ -3,6 +3,7 @@
  * and entered. One slice runs the CPU in chunks until the host-time budget is spent, and turns
  * HLT, the exit port and triple faults into the run loop's outcomes and the stats block's state.
  */
+import { PacedWallClock } from './paced-clock';
 import { FpuErrorLatch } from './devices/ferr';
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
 import { F64, I32, PAGE_SHIFT, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
@@ -79,7 +80,8 @@ export class PcEngine implements Engine {
   readonly mmio = new MmioBus();
   readonly cpu: Cpu;
   fault: FaultReport | null = null;
-  private bootWallMs = performance.now();
+  /** Machine time on the wall clock (paced by retired instructions; begun at each boot). */
+  private wallClock!: PacedWallClock;
   private idleClockMs = 0;
   readonly pic = new Pic();
   readonly pit: Pit;
@@ -250,7 +252,7 @@ export class PcEngine implements Engine {
     this.cpu.codeChanged(); // a new image in memory
     this.finalState = null;
     this.fault = null;
-    this.bootWallMs = performance.now();
+    this.wallClock = new PacedWallClock(() => this.cpu.instructions);
     this.idleClockMs = 0;
   }
 
@@ -286,13 +288,17 @@ export class PcEngine implements Engine {
 
   machineTimeMs(): number {
     if (this.options.clock === 'icount') return this.cpu.instructions / ICOUNT_INSTRUCTIONS_PER_MS + this.idleClockMs;
-    return performance.now() - this.bootWallMs;
+    return this.wallClock.now();
   }
 
   runSlice(budgetMs: number, now: number): SliceOutcome {
     const f64 = this.stats.f64;
     const icount = this.options.clock === 'icount';
+    // A CPU that slept in HLT (or a machine that sat paused) measured nothing meanwhile: its time
+    // steps to the wall rather than racing to catch up.
+    if (!icount && this.cpu.halted) this.wallClock.stepToWall();
     for (;;) {
+      if (!icount) this.wallClock.resync();
       for (const d of this.timed) d.advance!();
       let chunk = CHUNK;
       if (icount) {
@@ -320,14 +326,19 @@ export class PcEngine implements Engine {
         if (!this.cpu.interruptFlag) return this.stop(RunState.HALTED);
         // Halted with IF = 1: sleep until the next timer edge (an idle guest costs close to nothing).
         const deadline = this.nextDeadlineMs();
-        const wait = deadline === Infinity ? IDLE_POLL_MS : Math.max(0, deadline - this.machineTimeMs()) + 1e-6;
+        const waitFromNow = () =>
+          deadline === Infinity ? IDLE_POLL_MS : Math.max(0, deadline - this.machineTimeMs()) + 1e-6;
         if (icount) {
+          const wait = waitFromNow();
           // Idle time in machine time; in wall mode the Machine measures the real sleep instead.
           f64[F64.IDLE_MS] += wait;
           this.idleClockMs += wait;
           if (performance.now() - now >= budgetMs) return { next: 'continue' };
           continue;
         }
+        // The halted CPU's time is the wall's (see PacedWallClock).
+        this.wallClock.stepToWall();
+        const wait = waitFromNow();
         // Sleep whole milliseconds, rounded up: browser timers fire on a millisecond grid (often a
         // little early), and a fractional sleep came back 3–4 times per 10 ms PIT period to find
         // the deadline not yet reached. An interrupt up to 1 ms late is timer jitter a guest sees

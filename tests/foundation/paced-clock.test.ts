@@ -1,0 +1,142 @@
+/**
+ * The wall clock as a guest sees it (src/machine/paced-clock.ts): a step per retired instruction
+ * that follows the host's pace and slews toward the wall, stepping only past MAX_LAG_MS or when
+ * the CPU halts. Then Linux's PIT calibration of the TSC (pit_calibrate_tsc in
+ * arch/x86/kernel/tsc.c), run as machine code on the wall clock, finds every loop iteration within
+ * ten times the shortest and the TSC at 1 GHz.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_LAG_MS, PacedWallClock } from '../../src/machine/paced-clock';
+import { Machine } from '../../src/machine/machine';
+import { immediateYielder } from '../../src/machine/runloop';
+import { I32, RunState } from '../../src/shared/layout';
+
+/** A host whose wall and CPU the test moves: `run(n, ms)` retires n instructions in ms of wall time. */
+function host() {
+  const h = { wall: 1000, instr: 0 };
+  const clock = new PacedWallClock(
+    () => h.instr,
+    () => h.wall,
+  );
+  const run = (n: number, ms: number) => {
+    h.instr += n;
+    h.wall += ms;
+    clock.resync();
+  };
+  return { h, clock, run };
+}
+
+describe('the paced wall clock', () => {
+  it('moves with every instruction, never back, and stands still only when the CPU does', () => {
+    const { h, clock, run } = host();
+    run(20_000, 1);
+    let last = clock.now();
+    for (let i = 0; i < 1000; i++) {
+      h.instr++;
+      const t = clock.now();
+      expect(t).toBeGreaterThan(last);
+      last = t;
+    }
+    h.wall += 3; // wall time alone moves nothing until the next resync
+    expect(clock.now()).toBe(last);
+  });
+
+  it('follows the wall at the host pace: after a second of steady work it is within a millisecond', () => {
+    const { h, clock, run } = host();
+    for (let i = 0; i < 1000; i++) run(20_000, 1); // 20 MIPS
+    expect(Math.abs(clock.now() - (h.wall - 1000))).toBeLessThan(1);
+  });
+
+  it('slews a lag (a host hiccup) by at most a quarter more per chunk, and steps past MAX_LAG_MS', () => {
+    const { h, clock, run } = host();
+    for (let i = 0; i < 200; i++) run(20_000, 1);
+    const chunk = () => {
+      const before = clock.now();
+      h.instr += 20_000;
+      const step = clock.now() - before;
+      h.instr -= 20_000;
+      return step;
+    };
+    const steady = chunk();
+    run(20_000, 10); // one chunk took 10 ms instead of 1
+    const step = chunk();
+    expect(step).toBeGreaterThan(steady); // catching up…
+    expect(step).toBeLessThanOrEqual(1.25 * steady + 1e-9); // …gently
+    // A stall past the bound: machine time steps to the wall.
+    run(20_000, MAX_LAG_MS + 100);
+    expect(clock.now()).toBeCloseTo(h.wall - 1000, 6);
+  });
+
+  it('steps to the wall when the CPU halted, never backwards', () => {
+    const { h, clock, run } = host();
+    run(20_000, 1);
+    h.wall += 30;
+    clock.stepToWall();
+    expect(clock.now()).toBeCloseTo(h.wall - 1000, 6);
+    const t = clock.now();
+    h.wall -= 5; // a wall that went back (it does not, but the clock must not follow)
+    clock.stepToWall();
+    expect(clock.now()).toBe(t);
+  });
+});
+
+const CODE = 0x200000;
+const OUT = 0x201000;
+/** CAL_LATCH: 10 ms of the PIT's 1.193182 MHz. */
+const LATCH = Math.round(1193182 / 100);
+const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+/** pit_calibrate_tsc's loop: PIT channel 2 in mode 0 for 10 ms, RDTSC at every read of port 61h. */
+const CALIBRATION = [
+  ...[0xe4, 0x61, 0x24, 0xfd, 0x0c, 0x01, 0xe6, 0x61], // gate high, speaker off
+  ...[0xb0, 0xb0, 0xe6, 0x43], // channel 2, mode 0, binary
+  ...[0xb0, LATCH & 0xff, 0xe6, 0x42, 0xb0, LATCH >> 8, 0xe6, 0x42],
+  ...[0x0f, 0x31, 0x89, 0xc6, 0xa3, ...le(OUT)], // rdtsc; mov esi, eax; mov [OUT], eax
+  ...[0x31, 0xc9, 0xbb, ...le(0xffffffff), 0x31, 0xed], // count = 0, min = ~0, max = 0
+  // loop: in al, 61h; test al, 20h; jnz done
+  ...[0xe4, 0x61, 0xa8, 0x20, 0x75, 0x17],
+  ...[0x0f, 0x31, 0x89, 0xc7, 0x29, 0xf0, 0x89, 0xfe], // rdtsc; delta = eax − prev; prev = now
+  ...[0x39, 0xd8, 0x73, 0x02, 0x89, 0xc3], // min
+  ...[0x39, 0xe8, 0x76, 0x02, 0x89, 0xc5], // max
+  ...[0x41, 0xeb, 0xe3], // count++; jmp loop
+  // done: rdtsc; [OUT+4] = end, [OUT+8] = min, [OUT+12] = max, [OUT+16] = count; cli; hlt
+  ...[0x0f, 0x31, 0xa3, ...le(OUT + 4), 0x89, 0x1d, ...le(OUT + 8), 0x89, 0x2d, ...le(OUT + 12)],
+  ...[0x89, 0x0d, ...le(OUT + 16), 0xfa, 0xf4],
+];
+
+describe("Linux's PIT calibration of the TSC on the wall clock", () => {
+  it('sees no iteration ten times longer than the shortest, over 1,000+ reads, and a 1 GHz TSC, through host stalls', () => {
+    // The host's clock, made deterministic: it advances a little at every look, and every 2,000th
+    // look 30 ms at once (a GC, a busy machine): the guest must not see those stalls.
+    let looks = 0;
+    let wall = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => (wall += ++looks % 2000 === 0 ? 30 : 0.002));
+    const kernel = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
+    const r = Machine.create(
+      { ramMiB: 4, vramMiB: 8, clock: 'wall', image: 'multiboot' },
+      kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.byteLength) as ArrayBuffer,
+      immediateYielder(),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const m = r.value;
+    const pc = m.pc!;
+    m.memory.u8.set(CALIBRATION, CODE);
+    pc.cpu.codeChanged();
+    // Twice, measuring the second: as Linux does it, after its decompressor has run.
+    for (let run = 0; run < 2; run++) {
+      pc.cpu.enterProtectedModeFlat(CODE, {});
+      Atomics.store(m.stats.i32, I32.STATE, RunState.RUNNING);
+      for (let i = 0; i < 10_000 && m.slice().next !== 'stop'; i++);
+    }
+    const dv = new DataView(m.memory.sab);
+    const [start, end, min, max, count] = [0, 4, 8, 12, 16].map((o) => dv.getUint32(OUT + o, true));
+    m.destroy();
+    now.mockRestore();
+    expect(looks).toBeGreaterThan(2000); // stalls happened
+    expect(count).toBeGreaterThanOrEqual(1000); // CAL_PIT_LOOPS
+    expect(min).toBeGreaterThan(0);
+    expect(max).toBeLessThanOrEqual(10 * min);
+    // 10 ms of PIT at 1 GHz (mode 0 counts LATCH + 1 ticks to OUT high).
+    expect(Math.abs((end - start) / ((LATCH + 1) / 1193.182) / 1e6 - 1)).toBeLessThan(0.01);
+  });
+});
