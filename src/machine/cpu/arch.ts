@@ -71,6 +71,12 @@ export function signExtend(v: number, size: number): number {
   return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
 }
 
+/** The model-specific registers this CPU has (SDM vol. 4, table 2-2, "P6 family"); others are #GP. */
+export const MSR_TSC = 0x10,
+  MSR_SYSENTER_CS = 0x174,
+  MSR_SYSENTER_ESP = 0x175,
+  MSR_SYSENTER_EIP = 0x176;
+
 /** CR0 bits (SDM vol. 3, 2.5). */
 export const CR0_PE = 1 << 0,
   CR0_MP = 1 << 1,

@@ -139,6 +139,8 @@ export class Cpu extends CpuSystem {
     this.dr.fill(0);
     this.dr[6] = DR6_RESET;
     this.dr[7] = DR7_RESET;
+    this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
+    this.tscOffset = 0;
     // The x87 after RESET (SDM vol. 3, table 9-1): control word 0040H, status 0, every tag 01
     // (the registers hold +0.0), pointers and opcode 0.
     this.fpu.init();

@@ -459,9 +459,19 @@ const TWO_BYTE: Opcode[] = [
     note: 'CR1, CR5–CR7 are #UD',
   }),
   row(0x0f23, 'mov', ['Dd', 'Rd'], { privilege: 'cpl0' }),
-  row(0x0f30, 'wrmsr', [], { privilege: 'cpl0', note: 'no MSRs are implemented: #GP(0)' }),
+  row(0x0f30, 'wrmsr', [], { privilege: 'cpl0', note: 'IA32_TSC and SYSENTER_CS/ESP/EIP; any other MSR is #GP(0)' }),
   row(0x0f31, 'rdtsc', [], { privilege: 'tsd' }),
-  row(0x0f32, 'rdmsr', [], { privilege: 'cpl0', note: 'no MSRs are implemented: #GP(0)' }),
+  row(0x0f32, 'rdmsr', [], { privilege: 'cpl0', note: 'IA32_TSC and SYSENTER_CS/ESP/EIP; any other MSR is #GP(0)' }),
+  row(0x0f34, 'sysenter', [], {
+    branch: true,
+    flags: fl(0, IF | VM | RF),
+    note: '#GP(0) in real mode or with SYSENTER_CS null; flat CS/SS from the MSR, not from the GDT',
+  }),
+  row(0x0f35, 'sysexit', [], {
+    privilege: 'cpl0',
+    branch: true,
+    note: '#GP(0) in real mode or with SYSENTER_CS null; CS = SYSENTER_CS + 16, SS = + 24, RPL 3',
+  }),
   ...range(16).map((cc) =>
     row(0x0f40 + cc, `cmov${CONDITIONS[cc]}`, ['Gv', 'Ev'], {
       flags: fl(CC_READS[cc], 0),

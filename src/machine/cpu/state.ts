@@ -120,6 +120,12 @@ export abstract class CpuState {
   protected _cr2 = 0;
   protected _cr4 = 0;
   protected readonly dr = new Int32Array(8);
+  /** IA32_SYSENTER_CS/ESP/EIP (SYSENTER and SYSEXIT's targets). */
+  protected sysenterCs = 0;
+  protected sysenterEsp = 0;
+  protected sysenterEip = 0;
+  /** What WRMSR to IA32_TSC added to the machine clock's count, in cycles. */
+  protected tscOffset = 0;
   protected _cpl = 0;
   protected codeSize32 = false;
   protected stackSize32 = false;

@@ -4,7 +4,7 @@
  * and the groups 6 (LLDT/LTR/SLDT/STR/VERR/VERW) and 7 (LGDT/LIDT/SGDT/SIDT/LMSW/SMSW/INVLPG),
  * with LAR/LSL's descriptor checks.
  */
-import { CF, OF, SIGN, ZF, szp } from './flags';
+import { CF, IF, OF, RF, SIGN, VM, ZF, szp } from './flags';
 import {
   CpuFault,
   EAX,
@@ -22,6 +22,12 @@ import {
   GP,
   CR0_PE,
   CR0_TS,
+  CS,
+  ESP,
+  MSR_TSC,
+  MSR_SYSENTER_CS,
+  MSR_SYSENTER_ESP,
+  MSR_SYSENTER_EIP,
 } from './arch';
 import { CpuInterpreter } from './interpreter';
 
@@ -104,15 +110,19 @@ export abstract class CpuSystem extends CpuInterpreter {
         return;
       }
       case 0x30:
+        return this.wrmsr();
       case 0x32:
-        // No model-specific registers are implemented (CPUID says MSR = 0): #GP.
-        throw new CpuFault(GP, 0);
+        return this.rdmsr();
       case 0x31: {
-        const t = this.env.tsc();
+        const t = this.tsc();
         r[EAX] = t % 4294967296;
         r[EDX] = Math.floor(t / 4294967296);
         return;
       }
+      case 0x34:
+        return this.sysenter();
+      case 0x35:
+        return this.sysexit();
       case 0xa0:
       case 0xa8:
         this.push(this.segSel[b === 0xa0 ? FS : GS]);
@@ -239,6 +249,98 @@ export abstract class CpuSystem extends CpuInterpreter {
     throw new CpuFault(UD, -1);
   }
 
+  /** The time-stamp counter: the machine clock's cycles plus what software wrote to IA32_TSC. */
+  private tsc(): number {
+    return Math.max(0, this.env.tsc() + this.tscOffset);
+  }
+
+  /** RDMSR (CPL 0, checked by the table): the P6 MSRs CPUID promises; any other index is #GP(0). */
+  private rdmsr(): void {
+    const r = this.reg32;
+    let lo: number;
+    let hi = 0;
+    switch (r[ECX] >>> 0) {
+      case MSR_TSC: {
+        const t = this.tsc();
+        lo = t % 4294967296;
+        hi = Math.floor(t / 4294967296);
+        break;
+      }
+      case MSR_SYSENTER_CS:
+        lo = this.sysenterCs;
+        break;
+      case MSR_SYSENTER_ESP:
+        lo = this.sysenterEsp;
+        break;
+      case MSR_SYSENTER_EIP:
+        lo = this.sysenterEip;
+        break;
+      default:
+        throw new CpuFault(GP, 0);
+    }
+    r[EAX] = lo;
+    r[EDX] = hi;
+  }
+
+  /** WRMSR: writing IA32_TSC sets the counter (SDM vol. 3, 17.17); SYSENTER_CS keeps 16 bits. */
+  private wrmsr(): void {
+    const r = this.reg32;
+    const lo = r[EAX];
+    switch (r[ECX] >>> 0) {
+      case MSR_TSC:
+        this.tscOffset = (r[EDX] >>> 0) * 4294967296 + (lo >>> 0) - this.env.tsc();
+        return;
+      case MSR_SYSENTER_CS:
+        this.sysenterCs = lo & 0xffff;
+        return;
+      case MSR_SYSENTER_ESP:
+        this.sysenterEsp = lo;
+        return;
+      case MSR_SYSENTER_EIP:
+        this.sysenterEip = lo;
+        return;
+      default:
+        throw new CpuFault(GP, 0);
+    }
+  }
+
+  /**
+   * CS and SS as SYSENTER/SYSEXIT load them (SDM vol. 2, SYSENTER): flat 4 GiB, 32-bit, accessed,
+   * from the selectors alone; the descriptor tables are not read.
+   */
+  private flatSegments(cs: number, cpl: number): void {
+    const dpl = cpl << 13;
+    this.segSel[CS] = cs;
+    this.segBase[CS] = 0;
+    this.segLimit[CS] = -1;
+    this.segAttr[CS] = 0x00c09b00 | dpl;
+    this.segSel[SS] = (cs + 8) & 0xffff;
+    this.segBase[SS] = 0;
+    this.segLimit[SS] = -1;
+    this.segAttr[SS] = 0x00c09300 | dpl;
+    this.codeSize32 = this.stackSize32 = true;
+    this._cpl = cpl;
+    this.dropWindow();
+  }
+
+  /** SYSENTER: to CPL 0 at SYSENTER_CS:SYSENTER_EIP with SYSENTER_ESP; VM, IF and RF cleared. */
+  private sysenter(): void {
+    if (!(this._cr0 & CR0_PE) || (this.sysenterCs & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    this.flags = this.flags & ~(VM | IF | RF);
+    this.flatSegments(this.sysenterCs & 0xfffc, 0);
+    this.reg32[ESP] = this.sysenterEsp;
+    this._eip = this.sysenterEip;
+  }
+
+  /** SYSEXIT (CPL 0, checked by the table): to CPL 3 at (SYSENTER_CS + 16):EDX with ESP = ECX. */
+  private sysexit(): void {
+    if (!(this._cr0 & CR0_PE) || (this.sysenterCs & 0xfffc) === 0) throw new CpuFault(GP, 0);
+    this.flatSegments(((this.sysenterCs + 16) & 0xfffc) | 3, 3);
+    this.segSel[SS] = ((this.sysenterCs + 24) & 0xfffc) | 3;
+    this.reg32[ESP] = this.reg32[ECX];
+    this._eip = this.reg32[EDX];
+  }
+
   protected cpuid(): void {
     const r = this.reg32;
     const leaf = r[EAX] >>> 0;
@@ -252,8 +354,9 @@ export abstract class CpuSystem extends CpuInterpreter {
       r[EAX] = 0x00000633; // family 6, model 3, stepping 3
       r[EBX] = 0;
       r[ECX] = 0;
-      // Honest features: FPU (0), PSE (3), TSC (4), CX8 (8), PGE (13), CMOV (15); no VME, DE or MSR.
-      r[EDX] = 1 | (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
+      // Honest features: FPU (0), PSE (3), TSC (4), MSR (5: TSC and SYSENTER's), CX8 (8), SEP (11),
+      // PGE (13), CMOV (15). No VME, DE, MCE/MCA or MTRR: CR4.DE and CR4.MCE are #GP.
+      r[EDX] = 1 | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
     } else {
       r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     }

@@ -1,0 +1,100 @@
+/**
+ * The model-specific registers CPUID promises (MSR and SEP, SDM vol. 4 table 2-2 for the P6):
+ * IA32_TSC and IA32_SYSENTER_CS/ESP/EIP through RDMSR/WRMSR, #GP(0) for any other; SYSENTER and
+ * SYSEXIT between ring 0 and ring 3 with flat segments from the MSR (SDM vol. 2, SYSENTER).
+ */
+import { expect, it } from 'vitest';
+import { describeCpu, flatTables, le, loadFlatTables, makeRig } from './rig';
+
+const GDT = 0x1000;
+const IDT = 0x2000;
+const HANDLERS = 0x3000;
+const CODE = 0x10000;
+const USER = 0x11000;
+const KENTRY = 0x12000;
+const GP = 13;
+
+/** mov ecx, msr; mov eax, lo; xor edx, edx; wrmsr */
+const wrmsr = (msr: number, lo: number) => [0xb9, ...le(msr), 0xb8, ...le(lo), 0x31, 0xd2, 0x0f, 0x30];
+
+function machine(code: number[], user: number[] = [], tsc = () => 0) {
+  const rig = makeRig(4, undefined, { tsc });
+  const gate = flatTables(rig, GDT, IDT);
+  for (let v = 0; v < 32; v++) {
+    gate(v, HANDLERS + v);
+    rig.load(HANDLERS + v, [0xf4]);
+  }
+  rig.load(CODE, [...loadFlatTables(GDT, IDT), ...code, 0xf4]);
+  rig.load(USER, user);
+  rig.load(KENTRY, [0xf4]);
+  rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+  return rig;
+}
+const vectorOf = (eip: number) => (eip - 1 >= HANDLERS && eip - 1 < HANDLERS + 32 ? eip - 1 - HANDLERS : -1);
+
+describeCpu('MSRs, SYSENTER and SYSEXIT', () => {
+  it('CPUID leaf 1 reports MSR and SEP; RDMSR reads back what WRMSR wrote to SYSENTER_CS/ESP/EIP', () => {
+    const rig = machine([
+      ...[0xb8, ...le(1), 0x0f, 0xa2, 0x89, 0x15, ...le(0x20000)], // cpuid; mov [0x20000], edx
+      ...wrmsr(0x174, 0x12345), // SYSENTER_CS keeps 16 bits
+      ...wrmsr(0x176, 0xcafe0000),
+      ...[0xb9, ...le(0x174), 0x0f, 0x32, 0x89, 0xc3], // rdmsr; mov ebx, eax
+      ...[0xb9, ...le(0x176), 0x0f, 0x32], // rdmsr → eax
+    ]);
+    rig.cpu.run(1000);
+    expect(rig.u32(0x20000) & ((1 << 5) | (1 << 11))).toBe((1 << 5) | (1 << 11));
+    expect(rig.cpu.reg32[3]).toBe(0x2345);
+    expect(rig.cpu.reg32[0] >>> 0).toBe(0xcafe0000);
+    expect(rig.cpu.reg32[2]).toBe(0); // EDX: the high half
+  });
+
+  it('an MSR the CPU does not have is #GP(0), for RDMSR and WRMSR', () => {
+    for (const op of [0x32, 0x30]) {
+      const rig = machine([0xb9, ...le(0x1b), 0x0f, op]); // IA32_APIC_BASE: no APIC
+      rig.cpu.run(1000);
+      expect(vectorOf(rig.cpu.eip >>> 0)).toBe(GP);
+    }
+  });
+
+  it('WRMSR to IA32_TSC sets the counter RDTSC reads, which goes on counting from there', () => {
+    let cycles = 5000;
+    const rig = machine([...wrmsr(0x10, 1_000_000), 0x0f, 0x31], [], () => cycles);
+    rig.cpu.run(6); // the prelude, the WRMSR and its three setup instructions
+    cycles += 250;
+    rig.cpu.run(1);
+    expect(rig.cpu.reg32[0]).toBe(1_000_250);
+  });
+
+  it('SYSEXIT drops to ring 3 at EDX with ESP = ECX; SYSENTER comes back to ring 0 at SYSENTER_EIP', () => {
+    const rig = machine(
+      [
+        ...wrmsr(0x174, 0x08),
+        ...wrmsr(0x175, 0x9000),
+        ...wrmsr(0x176, KENTRY),
+        ...[0xba, ...le(USER), 0xb9, ...le(0x7000), 0xfb, 0x0f, 0x35], // mov edx, USER; mov ecx, 0x7000; sti; sysexit
+      ],
+      [0xbe, ...le(0x1234), 0x0f, 0x34], // mov esi, 0x1234; sysenter
+    );
+    rig.cpu.run(2 + 12 + 4); // the prelude, three WRMSRs, and up to SYSEXIT
+    expect(rig.cpu.eip >>> 0).toBe(USER);
+    expect(rig.cpu.cpl).toBe(3);
+    expect(rig.cpu.segSel[1]).toBe(0x1b); // CS = SYSENTER_CS + 16, RPL 3
+    expect(rig.cpu.segSel[2]).toBe(0x23); // SS = SYSENTER_CS + 24, RPL 3
+    expect(rig.cpu.reg32[4]).toBe(0x7000);
+    expect(rig.cpu.interruptFlag).toBe(true);
+    rig.cpu.run(2);
+    expect(rig.cpu.eip >>> 0).toBe(KENTRY);
+    expect(rig.cpu.cpl).toBe(0);
+    expect(rig.cpu.segSel[1]).toBe(0x08);
+    expect(rig.cpu.segSel[2]).toBe(0x10);
+    expect(rig.cpu.reg32[4]).toBe(0x9000);
+    expect(rig.cpu.reg32[6]).toBe(0x1234);
+    expect(rig.cpu.interruptFlag).toBe(false); // SYSENTER clears IF
+  });
+
+  it('SYSENTER with SYSENTER_CS null is #GP(0)', () => {
+    const rig = machine([0x0f, 0x34]);
+    rig.cpu.run(1000);
+    expect(vectorOf(rig.cpu.eip >>> 0)).toBe(GP);
+  });
+});
