@@ -1,3 +1,4 @@
+import { fetchGuestFile, LINUX_GUEST } from './guests';
 import { LitElement, css, html, nothing } from 'lit';
 import type { MachineConfig } from '../shared/api';
 import {
@@ -55,7 +56,7 @@ interface ViewState {
   mem: number;
   /** The guest's video mode, WxHxBPP (passed on its command line). */
   res: string;
-  /** Kernel URL, or "pattern" for the foundation's built-in test pattern. */
+  /** Kernel URL, "pattern" for the foundation's built-in test pattern, or "linux" (`?guest=linux`) for Debian's Linux. */
   kernel: string;
   /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
   gen: boolean;
@@ -79,9 +80,15 @@ export function readViewState(search: string): ViewState {
     workload: (WORKLOADS as readonly string[]).includes(q.get('workload') ?? '') ? q.get('workload')! : 'clock',
     hz: hz >= 10 && hz <= 60 ? Math.round(hz) : 30,
     vram: (VRAM_MIB_CHOICES as readonly number[]).includes(vram) ? vram : VRAM_MIB_DEFAULT,
-    mem: isValidRamMiB(mem) ? mem : RAM_MIB_DEFAULT,
+    // Linux gets the RAM it needs unless the address says otherwise (then a clear error if too little).
+    mem: isValidRamMiB(mem) ? mem : q.get('guest') === LINUX_GUEST.id ? LINUX_GUEST.minRamMiB : RAM_MIB_DEFAULT,
     res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
-    kernel: q.get('image') === 'pattern' ? 'pattern' : (q.get('kernel') ?? DEFAULT_KERNEL),
+    kernel:
+      q.get('image') === 'pattern'
+        ? 'pattern'
+        : q.get('guest') === LINUX_GUEST.id
+          ? LINUX_GUEST.id
+          : (q.get('kernel') ?? DEFAULT_KERNEL),
     gen: q.get('gen') !== '0',
     scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
     hc: q.get('hc') === 'comlink' ? 'comlink' : 'shared',
@@ -101,7 +108,8 @@ export function writeViewState(v: ViewState): string {
     mem: String(v.mem),
     res: v.res,
   });
-  if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
+  if (v.kernel === LINUX_GUEST.id) q.set('guest', LINUX_GUEST.id);
+  else if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
   if (!v.gen) q.set('gen', '0');
   if (v.tick !== 1) q.set('tick', String(v.tick));
   if (v.scope !== 'vram') q.set('scope', v.scope);
@@ -328,7 +336,11 @@ export class HvmApp extends LitElement {
       ...base,
       ramMiB: this.view.mem,
       vramMiB: this.view.vram,
-      cmdline: `workload=${this.view.workload} mode=${this.view.res}${this.view.tick !== 1 ? ` tick=${this.view.tick}` : ''}`,
+      // The toy guest's settings, or Linux's own command line (kept across Reset and RAM changes).
+      cmdline:
+        this.view.kernel === LINUX_GUEST.id
+          ? LINUX_GUEST.cmdline
+          : `workload=${this.view.workload} mode=${this.view.res}${this.view.tick !== 1 ? ` tick=${this.view.tick}` : ''}`,
       clock: 'wall',
       image,
     };
@@ -340,13 +352,22 @@ export class HvmApp extends LitElement {
       this.kernelName = 'test pattern';
       return { config: this.config('pattern'), image: new ArrayBuffer(0) };
     }
+    if (this.view.kernel === LINUX_GUEST.id) {
+      try {
+        const [image, initrd] = await Promise.all([
+          fetchGuestFile(LINUX_GUEST.kernel),
+          fetchGuestFile(LINUX_GUEST.initrd),
+        ]);
+        this.kernelName = LINUX_GUEST.name;
+        this.toyGuest = false;
+        return { config: { ...this.config('multiboot'), initrd }, image };
+      } catch (e) {
+        this.showError(`Could not boot ${LINUX_GUEST.name}: ${e instanceof Error ? e.message : String(e)}.`);
+        return null;
+      }
+    }
     try {
-      const res = await fetch(this.view.kernel);
-      if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-      // A server that answers every path with the app's page (vite's fallback) has no such file.
-      if (res.headers.get('content-type')?.startsWith('text/html'))
-        throw new Error('not found (the server sent a web page)');
-      const image = await res.arrayBuffer();
+      const image = await fetchGuestFile(this.view.kernel);
       const name = this.view.kernel.split('/').pop() ?? this.view.kernel;
       const k = imageKind(name, image);
       if ('why' in k) throw new Error(k.why);
@@ -440,6 +461,15 @@ export class HvmApp extends LitElement {
   private setWorkload(name: string): void {
     this.setView({ workload: name });
     void this.connection?.api?.serialWrite(`workload ${name}\n`);
+  }
+
+  /** Debian's Linux from the page's server, with RAM enough for it. */
+  private async bootLinux(): Promise<void> {
+    this.error = null;
+    this.fault = null;
+    this.paused = false;
+    this.setView({ kernel: LINUX_GUEST.id, mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB) });
+    await this.connection?.restart();
   }
 
   /** After a kernel that would not boot: the toy guest, with the view's settings. */
@@ -646,6 +676,12 @@ export class HvmApp extends LitElement {
         }}
       >
         Reset
+      </button>
+      <button
+        title="Boot Debian's i386 Linux 6.1 with a BusyBox shell on the screen and on COM1 (64 MiB RAM)"
+        @click=${() => void this.bootLinux()}
+      >
+        Boot Linux
       </button>
       <label
         >Load a kernel

@@ -1,0 +1,32 @@
+/**
+ * The guests the page offers besides a file of one's own: the toy guest (hvmos, this project's)
+ * and Debian's Linux (public/guest/linux/, built by `npm run guest:linux`).
+ */
+
+/** Debian 12's i386 kernel with a BusyBox initramfs: a shell on the framebuffer (tty1) and on COM1. */
+export const LINUX_GUEST = {
+  /** The URL value (`?guest=linux`) and the view's kernel for it. */
+  id: 'linux',
+  name: 'Debian Linux 6.1',
+  kernel: 'guest/linux/vmlinuz',
+  initrd: 'guest/linux/initramfs.cpio.gz',
+  /**
+   * Kernel messages on COM1 and on the framebuffer console; the last console= is /dev/console
+   * (the framebuffer's). nokaslr: the kernel stays where the loader put it, as in the CLI's tests.
+   * cryptomgr.notests: Debian's kernel otherwise runs every crypto algorithm's self-test at
+   * late init, 31.6 s of a 41-s boot (initcall_debug: crypto_algapi_init).
+   */
+  cmdline: 'nokaslr cryptomgr.notests console=ttyS0 console=tty0',
+  /** The kernel with its initramfs unpacked wants more than the toy guest's default RAM. */
+  minRamMiB: 64,
+} as const;
+
+/** A guest file from the page's own server, with an error that says which and why. */
+export async function fetchGuestFile(url: string): Promise<ArrayBuffer> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+  // A server that answers every path with the app's page (vite's fallback) has no such file.
+  if (res.headers.get('content-type')?.startsWith('text/html'))
+    throw new Error(`${url}: not found (the server sent a web page)`);
+  return res.arrayBuffer();
+}
