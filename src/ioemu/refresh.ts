@@ -195,6 +195,8 @@ export class DisplayRefresher {
       c.workMs += performance.now() - t0;
       return;
     }
+    // Only a text cursor or blink phase is due: nothing was written, no hypercall is needed.
+    const blinkOnly = this.quiet(t0, true);
     // The display state only moves with VBE_GEN: re-read it (palette included) only then.
     const s =
       this.shown?.gen === Atomics.load(this.stats.i32, I32.VBE_GEN)
@@ -237,7 +239,7 @@ export class DisplayRefresher {
 
     if (this.modeName === 'poll') {
       full = this.pollCompare(shownPages, full);
-    } else {
+    } else if (!blinkOnly) {
       const firstPfn = (s.bar0 >>> PAGE_SHIFT) + shownPages.first;
       const nr = shownPages.nr;
       // Load the generation before the call: a write after this load moves it again (next refresh calls).
@@ -286,8 +288,10 @@ export class DisplayRefresher {
    * the dirty generation are where the last hypercall left them, so the bitmap would be all zeros
    * (see "The dirty-generation word" in src/machine/hv/README.md). In dirty-idle mode a call is
    * still made once a second until the drop engages, so the hypervisor's idle clock is evaluated.
+   * A text screen's cursor or blink phase coming due makes a refresh needed (ignoreBlink: true
+   * when that is all), but no call.
    */
-  private quiet(now: number): boolean {
+  private quiet(now: number, ignoreBlink = false): boolean {
     if (!this.options.skipUnmovedGen || this.modeName === 'poll' || this.needFull || !this.shown || !this.tracked)
       return false;
     const i32 = this.stats.i32;
@@ -295,7 +299,7 @@ export class DisplayRefresher {
       Atomics.load(i32, I32.VBE_GEN) === this.shown.gen &&
       Atomics.load(i32, I32.DIRTY_GEN) === this.lastGen &&
       (this.modeName !== 'dirty-idle' || this.idleClockDone(now)) &&
-      !this.blinkDue()
+      (ignoreBlink || !this.blinkDue())
     );
   }
 

@@ -57,6 +57,8 @@ interface ViewState {
   res: string;
   /** Kernel URL, or "pattern" for the foundation's built-in test pattern. */
   kernel: string;
+  /** With firmware for a kernel: a VGA BIOS's URL for the display's ROM BAR (vgabios-stdvga.bin), or null. */
+  vgabios: string | null;
   /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
   gen: boolean;
   /** The clock workload's period in seconds (the guest's tick=; 1 unless the URL says). */
@@ -82,6 +84,7 @@ export function readViewState(search: string): ViewState {
     mem: isValidRamMiB(mem) ? mem : RAM_MIB_DEFAULT,
     res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
     kernel: q.get('image') === 'pattern' ? 'pattern' : (q.get('kernel') ?? DEFAULT_KERNEL),
+    vgabios: q.get('vgabios'),
     gen: q.get('gen') !== '0',
     scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
     hc: q.get('hc') === 'comlink' ? 'comlink' : 'shared',
@@ -102,6 +105,7 @@ export function writeViewState(v: ViewState): string {
     res: v.res,
   });
   if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
+  if (v.vgabios !== null) q.set('vgabios', v.vgabios);
   if (!v.gen) q.set('gen', '0');
   if (v.tick !== 1) q.set('tick', String(v.tick));
   if (v.scope !== 'vram') q.set('scope', v.scope);
@@ -352,13 +356,26 @@ export class HvmApp extends LitElement {
       if ('why' in k) throw new Error(k.why);
       this.kernelName = name;
       this.toyGuest = name === TOY_GUEST;
-      return { config: this.config(k.kind), image };
+      const config = this.config(k.kind);
+      if (k.kind === 'firmware' && this.view.vgabios !== null)
+        config.vgaBios = await this.fetchVgaBios(this.view.vgabios);
+      return { config, image };
     } catch (e) {
       this.showError(
         `Could not boot the kernel ${this.view.kernel}: ${e instanceof Error ? e.message : String(e)}. Load a kernel of your own, or open the page without ?kernel= for the toy guest.`,
       );
       return null;
     }
+  }
+
+  /** The URL's VGA BIOS (SeaBIOS shows nothing on the screen without one). */
+  private async fetchVgaBios(url: string): Promise<ArrayBuffer> {
+    const res = await fetch(url);
+    if (!res.ok || res.headers.get('content-type')?.startsWith('text/html'))
+      throw new Error(
+        `its VGA BIOS ${url} could not be had (${res.ok ? 'the server sent a web page' : `HTTP ${res.status}`})`,
+      );
+    return res.arrayBuffer();
   }
 
   override connectedCallback(): void {

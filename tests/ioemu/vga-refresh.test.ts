@@ -204,7 +204,7 @@ describe('the ioemu shows legacy VGA text modes', () => {
         expect(m.r.counters.fullRepaints).toBe(2);
       });
 
-  it('in a dirty mode a text screen is tracked over its cells and fonts only: 8 pages of the 2,048', async () => {
+  it('in a dirty mode a text screen is tracked over its cells and fonts only (8 pages of the 2,048), and its cursor blinks without hypercalls', async () => {
     const clock = { ms: 0 };
     const m = machine('dirty', clock);
     await m.ready;
@@ -212,14 +212,21 @@ describe('the ioemu shows legacy VGA text modes', () => {
     m.show();
     await m.r.refresh();
     expect(m.hv.range?.[1]).toBe(8);
-    // An idle text screen: no hypercall until the cursor's phase changes, then a repaint of one cell.
+    // An idle text screen: no hypercall; the display sleeps until the cursor's phase changes, and
+    // then repaints its one cell, still without a hypercall (nothing was written).
     const calls = m.hv.calls;
     await m.r.refresh();
-    expect(m.hv.calls).toBe(calls);
     expect(m.r.sleepFor(0)).toBeCloseTo(8000 / 70, 5);
     clock.ms = 120;
+    expect(m.r.sleepFor(120)).toBeNull();
     await m.r.refresh();
     expect(m.r.counters.tilesRepainted).toBe(m.r.tilesX * m.r.tilesY + 1);
+    expect(m.hv.calls).toBe(calls);
+    // A write is still seen: the next refresh calls and repaints the cell.
+    m.wb(0xb8000 + 2 * 81, 0x58);
+    await m.r.refresh();
+    expect(m.hv.calls).toBe(calls + 1);
+    expect(m.r.counters.tilesRepainted).toBe(m.r.tilesX * m.r.tilesY + 2);
   });
 });
 
