@@ -5,8 +5,11 @@
  * appear on the text screen, read here from VRAM (the VGA's planes) and from the display state
  * the device publishes, and rendered as the display and --screenshot render it.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { immediateYielder } from '../../src/machine/runloop';
@@ -86,4 +89,38 @@ describe('SeaBIOS and its VGA BIOS on the legacy VGA', () => {
     expect([...colours(0, 384, 720, 16).keys()]).toEqual([BLACK]);
     m.destroy();
   });
+
+  it('--screenshot in the CLI renders the text screen: 720×400, the banner grey on black', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seabios-shot-'));
+    try {
+      const file = join(dir, 'shot.png');
+      const r = spawnSync(
+        process.execPath,
+        [
+          ...['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir}/bios.bin`],
+          ...['--vga-bios', `${biosDir}/vgabios-stdvga.bin`, '--debugcon-port', '0x402', '--clock', 'icount'],
+          ...['--max-instructions', String(BUDGET), '--screenshot', file],
+        ],
+        { encoding: 'utf8', input: '' },
+      );
+      expect(r.status, r.stderr).toBe(3); // the instruction limit
+      const png = PNG.sync.read(readFileSync(file));
+      expect([png.width, png.height]).toEqual([720, 400]);
+      const colours = (x0: number, y0: number, w: number, h: number) => {
+        const n = new Map<string, number>();
+        for (let y = y0; y < y0 + h; y++)
+          for (let x = x0; x < x0 + w; x++) {
+            const k = Array.from(png.data.subarray((y * 720 + x) * 4, (y * 720 + x) * 4 + 4)).join(',');
+            n.set(k, (n.get(k) ?? 0) + 1);
+          }
+        return n;
+      };
+      const banner = colours(0, 0, 9, 16);
+      expect([...banner.keys()].sort()).toEqual(['0,0,0,255', '170,170,170,255']);
+      expect(banner.get('170,170,170,255')).toBeGreaterThan(10);
+      expect([...colours(0, 384, 720, 16).keys()]).toEqual(['0,0,0,255']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
