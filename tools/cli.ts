@@ -11,7 +11,8 @@ import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
 import { PNG } from 'pngjs';
 import { convertRows } from '../src/ioemu/convert';
-import { readDisplayState } from '../src/ioemu/display-state';
+import { isShowable, readDisplayState } from '../src/ioemu/display-state';
+import { convertFrame } from '../src/ioemu/vga-convert';
 import { F64, I32, RunState } from '../src/shared/layout';
 
 const HELP = `usage: npm run cli -- --kernel FILE [options]
@@ -256,16 +257,19 @@ function main(): void {
   step();
 }
 
-/** The VRAM as the display shows it (the Bochs VBE mode published in the stats block), as a PNG. */
+/**
+ * The VRAM as the display shows it, as a PNG: the Bochs VBE mode, or the legacy VGA's text or
+ * graphics mode (the text cursor drawn, blinking characters in their visible phase).
+ */
 function screenshot(m: Machine, file: string): void {
-  const i32 = m.stats.i32;
-  if (!Atomics.load(i32, I32.VBE_ENABLED)) {
-    process.stderr.write(`cli: --screenshot: the guest never enabled the display; ${file} not written\n`);
+  const mode = readDisplayState(m.stats);
+  if (!isShowable(mode, m.memory.vram.byteLength)) {
+    process.stderr.write(`cli: --screenshot: the display shows nothing (no VBE or VGA mode); ${file} not written\n`);
     return;
   }
-  const mode = readDisplayState(m.stats);
   const png = new PNG({ width: mode.width, height: mode.height });
-  convertRows(m.memory.vram, mode, mode.palette, png.data);
+  if (mode.kind === 'vbe') convertRows(m.memory.vram, mode, mode.palette, png.data);
+  else png.data.set(new Uint8Array(convertFrame(m.memory.vram, mode).buffer));
   writeFileSync(file, PNG.sync.write(png));
 }
 

@@ -16,6 +16,11 @@
  *  - trap: the same calls, but the hypervisor write-protects the range and takes a fault on every
  *    guest write to it (the design Xen 3.3 rejected): the ioemu's cost is dirty's, the guest pays.
  *
+ * The legacy VGA modes live in VRAM too (the VGA's planes, interleaved): 256- and 16-colour
+ * pictures map pages to rows like dispi ones; a text screen is compared cell by cell (and its
+ * fonts byte by byte) whenever a page of it changed, and only the cells that differ are repainted,
+ * as qemu's text refresh does; its cursor and blinking characters repaint on the ioemu's clock.
+ *
  * No DOM here: the surface is an interface, so the whole refresh runs in Node tests too. The time
  * spent in the refresh's own work (compare, hypercall marshalling, bitmap walk, conversion,
  * upload) is measured around that work and accumulated in `counters.workMs` (the meter's ioemu
@@ -24,8 +29,8 @@
  */
 import type { Result } from '../shared/api';
 import { PAGE_SHIFT, PAGE_SIZE, type StatsViews, I32 } from '../shared/layout';
-import { convertRect } from './convert';
-import { displayedPages, isShowable, readDisplayState, type DisplayState } from './display-state';
+import { displayedPages, isShowable, readDisplayState, vramBytesPerPixel, type DisplayState } from './display-state';
+import { blinkPhaseAt, convertAnyRect, nextBlinkChangeIn, type BlinkPhase } from './vga-convert';
 
 export type DisplayModeName = 'poll' | 'dirty' | 'dirty-idle' | 'trap';
 export const DISPLAY_MODES: readonly DisplayModeName[] = ['poll', 'dirty', 'dirty-idle', 'trap'];
@@ -72,6 +77,8 @@ export interface RefresherOptions {
   /** Skip the hypercall when I32.DIRTY_GEN has not moved since the last one (see the hypervisor README). */
   skipUnmovedGen?: boolean;
   pollScope?: 'vram' | 'displayed';
+  /** The clock (ms) of the text cursor's and blinking characters' phases: performance.now() by default. */
+  blinkClock?: () => number;
 }
 
 /** How often a generation-skipping client still calls in dirty-idle mode, so the hypervisor's idle clock is evaluated. */
@@ -108,7 +115,15 @@ export class DisplayRefresher {
   private shadow8: Uint8Array = new Uint8Array(0);
   private shadow32: Uint32Array = new Uint32Array(0);
   private palette = new Int32Array(256);
+  /** The palette the picture on the surface was painted with (a new display generation may keep it). */
+  private paintedPalette = new Int32Array(256);
   private needFull = true;
+  /** Text modes: the cursor and blink phases painted, each cell's character and attribute, the fonts. */
+  private phase: BlinkPhase = { cursorOn: true, blinkOn: true };
+  private cells = new Uint16Array(0);
+  private fonts = new Uint8Array(2 * 8192);
+  /** A page of the text screen (or its fonts) changed since the cells were last compared. */
+  private textTouched = false;
   /** The range the hypervisor tracks for us ([firstPfn, nr]), or null. */
   private tracked: { firstPfn: number; nr: number } | null = null;
   private lastGen = -1;
@@ -127,7 +142,7 @@ export class DisplayRefresher {
   ) {
     this.vram32 = new Uint32Array(vram.buffer, vram.byteOffset, vram.byteLength >> 2);
     this.vramI32 = new Int32Array(vram.buffer, vram.byteOffset, vram.byteLength >> 2);
-    this.options = { skipUnmovedGen: false, pollScope: 'vram', ...options };
+    this.options = { skipUnmovedGen: false, pollScope: 'vram', blinkClock: () => performance.now(), ...options };
   }
 
   get mode(): DisplayModeName {
@@ -180,6 +195,8 @@ export class DisplayRefresher {
       c.workMs += performance.now() - t0;
       return;
     }
+    // Only a text cursor or blink phase is due: nothing was written, no hypercall is needed.
+    const blinkOnly = this.quiet(t0, true);
     // The display state only moves with VBE_GEN: re-read it (palette included) only then.
     const s =
       this.shown?.gen === Atomics.load(this.stats.i32, I32.VBE_GEN)
@@ -199,7 +216,10 @@ export class DisplayRefresher {
       return;
     }
     const prev = this.shown;
-    if (!prev || prev.gen !== s.gen) this.needFull = true;
+    // A new generation repaints everything, unless only a text cursor moved (the BIOS moves it
+    // with every character it prints): then the two cells it left and entered are enough.
+    const cursorOnly = prev !== null && prev.gen !== s.gen && this.onlyCursorMoved(prev, s);
+    if (!prev || (prev.gen !== s.gen && !cursorOnly)) this.needFull = true;
     if (!prev || prev.width !== s.width || prev.height !== s.height) {
       this.surface.resize(s.width, s.height);
       this.tilesX = Math.ceil(s.width / TILE_W);
@@ -211,11 +231,15 @@ export class DisplayRefresher {
     let full = this.needFull;
     this.needFull = false;
     this.tiles.fill(0);
+    if (cursorOnly) {
+      this.markCell(prev.text!.cursor, s);
+      this.markCell(s.text!.cursor, s);
+    }
     const shownPages = displayedPages(s);
 
     if (this.modeName === 'poll') {
       full = this.pollCompare(shownPages, full);
-    } else {
+    } else if (!blinkOnly) {
       const firstPfn = (s.bar0 >>> PAGE_SHIFT) + shownPages.first;
       const nr = shownPages.nr;
       // Load the generation before the call: a write after this load moves it again (next refresh calls).
@@ -239,14 +263,14 @@ export class DisplayRefresher {
         this.needFull = true;
       } else if (!full) this.markBitmap(r.value, shownPages.first, nr, s);
     }
+    const [src, src32] = this.modeName === 'poll' ? [this.shadow8, this.shadow32] : [this.vram, this.vram32];
+    if (s.kind === 'text') full = this.compareText(s, src, full, this.options.blinkClock());
     if (full) {
       this.tiles.fill(1);
+      this.paintedPalette.set(this.palette);
       c.fullRepaints++;
     }
-    this.lastTiles =
-      this.modeName === 'poll'
-        ? this.repaintTiles(s, this.shadow8, this.shadow32)
-        : this.repaintTiles(s, this.vram, this.vram32);
+    this.lastTiles = this.repaintTiles(s, src, src32);
     c.tilesRepainted += this.lastTiles;
     c.workMs += performance.now() - t0;
   }
@@ -264,15 +288,18 @@ export class DisplayRefresher {
    * the dirty generation are where the last hypercall left them, so the bitmap would be all zeros
    * (see "The dirty-generation word" in src/machine/hv/README.md). In dirty-idle mode a call is
    * still made once a second until the drop engages, so the hypervisor's idle clock is evaluated.
+   * A text screen's cursor or blink phase coming due makes a refresh needed (ignoreBlink: true
+   * when that is all), but no call.
    */
-  private quiet(now: number): boolean {
+  private quiet(now: number, ignoreBlink = false): boolean {
     if (!this.options.skipUnmovedGen || this.modeName === 'poll' || this.needFull || !this.shown || !this.tracked)
       return false;
     const i32 = this.stats.i32;
     return (
       Atomics.load(i32, I32.VBE_GEN) === this.shown.gen &&
       Atomics.load(i32, I32.DIRTY_GEN) === this.lastGen &&
-      (this.modeName !== 'dirty-idle' || this.idleClockDone(now))
+      (this.modeName !== 'dirty-idle' || this.idleClockDone(now)) &&
+      (ignoreBlink || !this.blinkDue())
     );
   }
 
@@ -294,9 +321,11 @@ export class DisplayRefresher {
    */
   sleepFor(now: number): number | null {
     if (this.busy || !this.quiet(now)) return null;
+    let ms = Infinity;
     if (this.modeName === 'dirty-idle' && Atomics.load(this.stats.i32, I32.HV_DROPPED) !== 1)
-      return Math.max(0, this.lastCallAt + SKIP_MAX_MS - now);
-    return Infinity;
+      ms = Math.max(0, this.lastCallAt + SKIP_MAX_MS - now);
+    if (this.shown?.kind === 'text') ms = Math.min(ms, nextBlinkChangeIn(this.options.blinkClock()));
+    return ms;
   }
 
   /**
@@ -353,7 +382,12 @@ export class DisplayRefresher {
 
   /** Mark the tiles that VRAM page p covers on the screen. */
   private markPage(p: number, s: DisplayState): void {
-    const bytesPerPixel = (s.bpp + 7) >> 3;
+    if (s.kind === 'text') {
+      const shown = displayedPages(s);
+      if (p >= shown.first && p < shown.first + shown.nr) this.textTouched = true;
+      return;
+    }
+    const bytesPerPixel = vramBytesPerPixel(s);
     const visible = s.height * s.lineBytes;
     const r0 = Math.max(0, p * PAGE_SIZE - s.start);
     const r1 = Math.min(visible, (p + 1) * PAGE_SIZE - s.start);
@@ -371,6 +405,115 @@ export class DisplayRefresher {
     const tx1 = Math.floor(x1 / TILE_W);
     for (let ty = Math.floor(y0 / TILE_H), ty1 = Math.floor(y1 / TILE_H); ty <= ty1; ty++)
       this.tiles.fill(1, ty * this.tilesX + tx0, ty * this.tilesX + tx1 + 1);
+  }
+
+  /**
+   * True when the text cursor or the blinking characters are due to change phase (the ioemu's
+   * clock): a refresh must run even though nothing was written.
+   */
+  private blinkDue(): boolean {
+    const t = this.shown?.text;
+    if (!t) return false;
+    const p = blinkPhaseAt(this.options.blinkClock());
+    return (t.cursor >= 0 && p.cursorOn !== this.phase.cursorOn) || (t.blink && p.blinkOn !== this.phase.blinkOn);
+  }
+
+  /** Same picture, except the text cursor's place (or its being on): a cheap repaint of two cells. */
+  private onlyCursorMoved(prev: DisplayState, s: DisplayState): boolean {
+    const a = prev.text;
+    const b = s.text;
+    if (!a || !b || prev.kind !== s.kind) return false;
+    if (prev.width !== s.width || prev.height !== s.height || prev.start !== s.start) return false;
+    if (prev.lineBytes !== s.lineBytes || prev.bar0 !== s.bar0) return false;
+    for (let i = 0; i < 16; i++) if (prev.attrMap[i] !== s.attrMap[i]) return false;
+    for (let i = 0; i < 256; i++) if (this.palette[i] !== this.paintedPalette[i]) return false;
+    return (
+      a.cols === b.cols &&
+      a.rows === b.rows &&
+      a.charWidth === b.charWidth &&
+      a.charHeight === b.charHeight &&
+      a.cursorStart === b.cursorStart &&
+      a.cursorEnd === b.cursorEnd &&
+      a.fontA === b.fontA &&
+      a.fontB === b.fontB &&
+      a.blink === b.blink &&
+      a.lineGraphics === b.lineGraphics
+    );
+  }
+
+  /**
+   * A text screen's refresh: if a page of it changed, compare the fonts (a change repaints all:
+   * returns true) and the cells with what was painted, marking the cells that differ; mark the
+   * cursor's cell and the blinking characters when their phase changed. On a full repaint, take
+   * the cells and fonts as painted.
+   */
+  private compareText(s: DisplayState, src: Uint8Array, full: boolean, now: number): boolean {
+    const t = s.text!;
+    const phase = blinkPhaseAt(now);
+    const n = t.cols * t.rows;
+    if (this.cells.length !== n) {
+      this.cells = new Uint16Array(n);
+      full = true;
+    }
+    const touched = this.textTouched;
+    this.textTouched = false;
+    if (full || (touched && this.fontsChanged(t.fontA, t.fontB, src))) {
+      this.copyFonts(t.fontA, t.fontB, src);
+      this.forEachCell(s, src, (i, v) => (this.cells[i] = v));
+      this.phase = phase;
+      return true;
+    }
+    if (touched)
+      this.forEachCell(s, src, (i, v, at) => {
+        if (this.cells[i] === v) return;
+        this.cells[i] = v;
+        this.markCell(at, s);
+      });
+    if (phase.cursorOn !== this.phase.cursorOn) this.markCell(t.cursor, s);
+    if (phase.blinkOn !== this.phase.blinkOn && t.blink)
+      this.forEachCell(s, src, (i, _v, at) => {
+        if (this.cells[i] & 0x8000) this.markCell(at, s);
+      });
+    this.phase = phase;
+    return false;
+  }
+
+  /** Each cell of the text screen: its index, character | attribute << 8, and VRAM offset. */
+  private forEachCell(s: DisplayState, src: Uint8Array, f: (i: number, v: number, at: number) => void): void {
+    const t = s.text!;
+    for (let row = 0, i = 0; row < t.rows; row++)
+      for (let col = 0, at = s.start + row * s.lineBytes; col < t.cols; col++, i++, at += 4)
+        f(i, at + 1 < src.length ? src[at] | (src[at + 1] << 8) : 0, at);
+  }
+
+  private fontsChanged(fontA: number, fontB: number, src: Uint8Array): boolean {
+    const f = this.fonts;
+    for (let k = 0; k < 8192; k++)
+      if (src[(fontA + k) * 4 + 2] !== f[k] || src[(fontB + k) * 4 + 2] !== f[8192 + k]) return true;
+    return false;
+  }
+
+  private copyFonts(fontA: number, fontB: number, src: Uint8Array): void {
+    for (let k = 0; k < 8192; k++) {
+      this.fonts[k] = src[(fontA + k) * 4 + 2];
+      this.fonts[8192 + k] = src[(fontB + k) * 4 + 2];
+    }
+  }
+
+  /** Mark the tiles of the text cell whose plane-0 byte is VRAM offset `at` (nothing if off screen). */
+  private markCell(at: number, s: DisplayState): void {
+    const t = s.text;
+    if (!t || at < s.start) return;
+    const row = Math.floor((at - s.start) / s.lineBytes);
+    const col = ((at - s.start - row * s.lineBytes) >> 2) | 0;
+    if (row >= t.rows || col >= t.cols) return;
+    const x0 = col * t.charWidth;
+    const y0 = row * t.charHeight;
+    const x1 = Math.min(s.width, x0 + t.charWidth) - 1;
+    const y1 = Math.min(s.height, y0 + t.charHeight) - 1;
+    if (x1 < x0 || y1 < y0) return;
+    for (let ty = Math.floor(y0 / TILE_H); ty <= Math.floor(y1 / TILE_H); ty++)
+      for (let tx = Math.floor(x0 / TILE_W); tx <= Math.floor(x1 / TILE_W); tx++) this.tiles[ty * this.tilesX + tx] = 1;
   }
 
   /**
@@ -398,7 +541,7 @@ export class DisplayRefresher {
         while (tx < this.tilesX && this.tiles[ty * this.tilesX + tx]) tx++;
         const x0 = run0 * TILE_W;
         const x1 = Math.min(s.width, tx * TILE_W);
-        convertRect(src, src32, s, this.palette, out, x0, x1, y0, y1);
+        convertAnyRect(src, src32, s, this.palette, out, x0, x1, y0, y1, this.phase);
         if (!whole) this.surface.upload(x0, y0, x1 - x0, y1 - y0);
       }
     }

@@ -22,6 +22,7 @@ import { Uart16550 } from './devices/uart16550';
 import { Pic } from './devices/pic';
 import { Pit } from './devices/pit';
 import { BochsVbe } from './devices/vbe';
+import { VGA_WINDOW_BASE, VGA_WINDOW_BYTES } from './devices/vga';
 import { Pci } from './devices/pci';
 import { Cmos } from './devices/cmos';
 import { I8042 } from './devices/i8042';
@@ -139,10 +140,17 @@ export class PcEngine implements Engine {
       setA20: (on) => this.cpu.setA20(on),
       reset: () => this.requestReset(),
     });
-    this.vbe = new BochsVbe(stats, memory.vram, (offset, length) => {
-      hv.markVramWritten(offset, length);
-      this.cpu.codeChanged(); // a guest may run code from VRAM
-    });
+    this.vbe = new BochsVbe(
+      stats,
+      memory.vram,
+      (offset, length) => {
+        hv.markVramWritten(offset, length);
+        this.cpu.codeChanged(); // a guest may run code from VRAM
+      },
+      // The 0xA0000 window's stores: the CPU made them (through MMIO), nothing cached is stale.
+      { windowWritten: (offset, length) => hv.markVramWritten(offset, length), now: () => this.machineTimeMs() },
+    );
+    hv.p2m.mapMmio(VGA_WINDOW_BASE >>> PAGE_SHIFT, VGA_WINDOW_BYTES >>> PAGE_SHIFT); // the VGA decodes it, not RAM
     this.shadow = new ShadowRam(memory, hv.p2m, this.cpu.tlb, () => this.cpu.codeChanged());
     this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn), {
       onPam: (segment, mode) => this.shadow.setSegment(segment, mode),

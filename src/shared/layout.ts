@@ -159,6 +159,40 @@ export const I32 = {
   /** Guest-physical address of the VRAM BAR (PCI BAR0). */
   VBE_BAR0: 17,
 
+  // The legacy VGA display (src/machine/devices/vga.ts), derived from its registers and written
+  // under the same VBE_GEN seqlock; it describes what the screen shows while VBE_ENABLED is 0.
+  // Offsets are VRAM byte offsets in the device's layout: plane p of plane address a lives at
+  // VRAM byte a * 4 + p (see vga.ts).
+  /** What the legacy display shows: a VgaMode (NONE when blanked, in a dispi mode or unsupported). */
+  VGA_MODE: 32,
+  /** The picture's size in pixels (text: columns × character width by the scan lines). */
+  VGA_WIDTH: 33,
+  VGA_HEIGHT: 34,
+  /** VRAM byte offset of the first displayed character cell or pixel (CRTC start address × 4). */
+  VGA_START: 35,
+  /** VRAM bytes from one character row (text) or pixel row (graphics) to the next (CRTC offset × 8). */
+  VGA_LINE_BYTES: 36,
+  /** Text: character cell width (8 or 9 dots) and height (scan lines), columns and rows. */
+  VGA_CHAR_WIDTH: 37,
+  VGA_CHAR_HEIGHT: 38,
+  VGA_COLS: 39,
+  VGA_ROWS: 40,
+  /** Text: the cursor's plane address (CRTC cursor location), or -1 when the cursor is off. */
+  VGA_CURSOR: 41,
+  /** Text: the cursor's first and last scan line in the cell. */
+  VGA_CURSOR_START: 42,
+  VGA_CURSOR_END: 43,
+  /** Text: plane-2 addresses of character maps A (attribute bit 3 set) and B (sequencer reg 3). */
+  VGA_FONT_A: 44,
+  VGA_FONT_B: 45,
+  /** Text: VGA_FLAG_* bits (blink, line graphics). */
+  VGA_FLAGS: 46,
+  /**
+   * Words 52–55: 16 bytes, byte i = the DAC index a 4-bit pixel or text colour i shows (attribute
+   * palette, colour plane enable and colour select applied), byte i in word 52 + (i >> 2) at bits (i & 3) * 8.
+   */
+  VGA_ATTR_MAP: 52,
+
   /** 256 palette entries for 8 bpp, each 0x00RRGGBB with 8-bit components (DAC 6-bit values scaled). */
   PALETTE: 64,
   PALETTE_ENTRIES: 256,
@@ -166,6 +200,23 @@ export const I32 = {
   /** Number of I32 words. */
   COUNT: 64 + 256,
 } as const;
+
+/** What the legacy VGA display shows (I32.VGA_MODE). */
+export const VgaMode = {
+  /** Nothing: blanked (screen off, palette address source clear), a dispi mode, or a mode not rendered. */
+  NONE: 0,
+  /** Alphanumeric: character cells (plane 0), attributes (plane 1), font (plane 2). */
+  TEXT: 1,
+  /** 16-colour planar graphics (modes 0Dh–12h): one bit per pixel in each of the four planes. */
+  PLANAR16: 2,
+  /** 256-colour graphics (mode 13h and its unchained forms): one byte per pixel, through the DAC. */
+  LINEAR256: 3,
+} as const;
+export type VgaMode = (typeof VgaMode)[keyof typeof VgaMode];
+
+/** I32.VGA_FLAGS bits. */
+export const VGA_FLAG_BLINK = 1;
+export const VGA_FLAG_LINE_GRAPHICS = 2;
 
 /** Float64 counters and times (ms for times), written by the worker. */
 export const F64 = {

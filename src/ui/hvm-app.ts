@@ -58,6 +58,8 @@ interface ViewState {
   res: string;
   /** Kernel URL, "pattern" for the foundation's built-in test pattern, or "linux" (`?guest=linux`) for Debian's Linux. */
   kernel: string;
+  /** With firmware for a kernel: a VGA BIOS's URL for the display's ROM BAR (vgabios-stdvga.bin), or null. */
+  vgabios: string | null;
   /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
   gen: boolean;
   /** The clock workload's period in seconds (the guest's tick=; 1 unless the URL says). */
@@ -89,6 +91,7 @@ export function readViewState(search: string): ViewState {
         : q.get('guest') === LINUX_GUEST.id
           ? LINUX_GUEST.id
           : (q.get('kernel') ?? DEFAULT_KERNEL),
+    vgabios: q.get('vgabios'),
     gen: q.get('gen') !== '0',
     scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
     hc: q.get('hc') === 'comlink' ? 'comlink' : 'shared',
@@ -110,6 +113,7 @@ export function writeViewState(v: ViewState): string {
   });
   if (v.kernel === LINUX_GUEST.id) q.set('guest', LINUX_GUEST.id);
   else if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
+  if (v.vgabios !== null) q.set('vgabios', v.vgabios);
   if (!v.gen) q.set('gen', '0');
   if (v.tick !== 1) q.set('tick', String(v.tick));
   if (v.scope !== 'vram') q.set('scope', v.scope);
@@ -373,7 +377,10 @@ export class HvmApp extends LitElement {
       if ('why' in k) throw new Error(k.why);
       this.kernelName = name;
       this.toyGuest = name === TOY_GUEST;
-      return { config: this.config(k.kind), image };
+      const config = this.config(k.kind);
+      if (k.kind === 'firmware' && this.view.vgabios !== null)
+        config.vgaBios = await fetchGuestFile(this.view.vgabios);
+      return { config, image };
     } catch (e) {
       this.showError(
         `Could not boot the kernel ${this.view.kernel}: ${e instanceof Error ? e.message : String(e)}. Load a kernel of your own, or open the page without ?kernel= for the toy guest.`,
@@ -382,6 +389,7 @@ export class HvmApp extends LitElement {
     }
   }
 
+  /** The URL's VGA BIOS (SeaBIOS shows nothing on the screen without one). */
   override connectedCallback(): void {
     super.connectedCallback();
     // The whole view in the address bar from the start, so it can be shared as it is.

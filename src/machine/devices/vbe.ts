@@ -1,12 +1,14 @@
 /**
- * The Bochs VBE "dispi" display (index 0x1CE, data 0x1CF) and the VGA DAC (0x3C7–0x3C9) for
- * 8-bpp palettes. The display state (mode, line length, start offset, virtual size, palette) is
- * published into the stats/control SAB, and I32.VBE_GEN is bumped after every change, so the
+ * The display device (QEMU's std-vga): the Bochs VBE "dispi" registers (index 0x1CE, data 0x1CF)
+ * and, in vga.ts, the legacy VGA (registers, DAC, the 0xA0000 window, text and planar modes). The
+ * display state (mode, line length, start offset, virtual size, palette; the legacy VGA's mode)
+ * is published into the stats/control SAB, and I32.VBE_GEN is bumped after every change, so the
  * ioemu reads it with Atomics and never calls into this device.
  */
 import { I32, type StatsViews } from '../../shared/layout';
 import type { AccessSize } from '../bus';
-import type { Device, PortRange } from './device';
+import type { Device, MmioRange, PortRange } from './device';
+import { Vga } from './vga';
 
 export const VBE_DISPI_ID5 = 0xb0c5;
 /** The dispi index and data ports. */
@@ -41,50 +43,54 @@ export function bytesPerPixel(bpp: number): number {
   return bpp === 15 ? 2 : bpp >>> 3;
 }
 
+/** What the legacy VGA needs of the platform besides VRAM (see VgaEnv). */
+export interface LegacyVgaHooks {
+  /** A CPU write through the 0xA0000 window changed VRAM: mark it in the dirty log (default: markVramWritten). */
+  windowWritten?: (offset: number, length: number) => void;
+  /** Machine time in ms, for the retrace bits (default: performance.now()). */
+  now?: () => number;
+}
+
 export class BochsVbe implements Device {
   readonly name = 'VGA (Bochs dispi)';
   private index = 0;
   private readonly regs = new Uint16Array(11);
-  private readonly palette = new Uint8Array(256 * 3);
-  private dacWrite = 0;
-  private dacRead = 0;
+  /** The legacy VGA: its ports and window are this device's too. */
+  readonly vga: Vga;
+  readonly ports: readonly PortRange[];
+  readonly mmio: readonly MmioRange[];
 
   constructor(
     private readonly stats: StatsViews,
     private readonly vram: Uint8Array,
     /** A device write into VRAM (the clear on enable) goes through the hypervisor's dirty log. */
     private readonly markVramWritten: (offset: number, length: number) => void,
+    hooks: LegacyVgaHooks = {},
   ) {
+    this.vga = new Vga({
+      stats,
+      vram,
+      windowWritten: hooks.windowWritten ?? markVramWritten,
+      now: hooks.now ?? (() => performance.now()),
+    });
+    this.ports = [
+      {
+        first: VBE_DISPI_INDEX_PORT,
+        count: 2,
+        handler: {
+          read: (p: number, _s: AccessSize) => (p === VBE_DISPI_INDEX_PORT ? this.index : this.readReg(this.index)),
+          write: (p: number, _s: AccessSize, v: number) =>
+            p === VBE_DISPI_INDEX_PORT ? (this.index = v & 0xffff) : this.writeReg(this.index, v & 0xffff),
+        },
+      },
+      ...this.vga.ports,
+    ];
+    this.mmio = this.vga.mmio;
     this.reset();
   }
 
-  readonly ports: readonly PortRange[] = [
-    {
-      first: VBE_DISPI_INDEX_PORT,
-      count: 2,
-      handler: {
-        read: (p: number, _s: AccessSize) => (p === VBE_DISPI_INDEX_PORT ? this.index : this.readReg(this.index)),
-        write: (p: number, _s: AccessSize, v: number) =>
-          p === VBE_DISPI_INDEX_PORT ? (this.index = v & 0xffff) : this.writeReg(this.index, v & 0xffff),
-      },
-    },
-    {
-      first: 0x3c7,
-      count: 3,
-      handler: {
-        read: (p: number) => (p === 0x3c9 ? this.readDac() : p === 0x3c8 ? this.dacWrite / 3 : 0),
-        write: (p: number, _s: AccessSize, v: number) => {
-          if (p === 0x3c7) this.dacRead = (v & 0xff) * 3;
-          else if (p === 0x3c8) this.dacWrite = (v & 0xff) * 3;
-          else this.writeDac(v & 0xff);
-        },
-      },
-    },
-  ];
-
   saveState(): unknown {
-    const { index, dacWrite, dacRead } = this;
-    return { index, regs: Array.from(this.regs), palette: Array.from(this.palette), dacWrite, dacRead };
+    return { index: this.index, regs: Array.from(this.regs), vga: this.vga.saveState() };
   }
 
   reset(): void {
@@ -93,9 +99,7 @@ export class BochsVbe implements Device {
     this.regs[VBE_DISPI.BPP] = 8;
     this.regs[VBE_DISPI.VIDEO_MEMORY_64K] = this.vram.length >>> 16;
     this.index = 0;
-    // The VGA default palette's first 16 entries would go here; a grey ramp keeps 8 bpp visible.
-    for (let i = 0; i < 256; i++) this.palette.set([i >> 2, i >> 2, i >> 2], i * 3);
-    for (let i = 0; i < 256; i++) this.publishPaletteEntry(i);
+    this.vga.reset();
     this.publish();
   }
 
@@ -135,6 +139,7 @@ export class BochsVbe implements Device {
         break;
       case VBE_DISPI.BANK:
         this.regs[VBE_DISPI.BANK] = v;
+        this.syncVga();
         return;
       default:
         return;
@@ -170,7 +175,14 @@ export class BochsVbe implements Device {
     this.regs[VBE_DISPI.VIRT_HEIGHT] = line ? Math.min(0xffff, Math.floor(this.vram.length / line)) : 0;
   }
 
+  /** The legacy VGA follows ENABLE (display off, 8-bit DAC) and BANK (its window). */
+  private syncVga(): void {
+    const e = this.regs[VBE_DISPI.ENABLE];
+    this.vga.setDispi((e & ENABLED) !== 0, (e & DAC_8BIT) !== 0, this.regs[VBE_DISPI.BANK]);
+  }
+
   private publish(): void {
+    this.syncVga();
     const i32 = this.stats.i32;
     const r = this.regs;
     const bpp = bytesPerPixel(r[VBE_DISPI.BPP]);
@@ -183,31 +195,5 @@ export class BochsVbe implements Device {
     Atomics.store(i32, I32.VBE_VIRT_WIDTH, r[VBE_DISPI.VIRT_WIDTH]);
     Atomics.store(i32, I32.VBE_VIRT_HEIGHT, r[VBE_DISPI.VIRT_HEIGHT]);
     Atomics.add(i32, I32.VBE_GEN, 1);
-  }
-
-  private writeDac(v: number): void {
-    this.palette[this.dacWrite % 768] = v;
-    const entry = Math.floor((this.dacWrite % 768) / 3);
-    this.dacWrite = (this.dacWrite + 1) % 768;
-    if (this.dacWrite % 3 === 0) {
-      this.publishPaletteEntry(entry);
-      Atomics.add(this.stats.i32, I32.VBE_GEN, 1);
-    }
-  }
-
-  private readDac(): number {
-    const v = this.palette[this.dacRead % 768];
-    this.dacRead = (this.dacRead + 1) % 768;
-    return v;
-  }
-
-  /** 6-bit DAC components scaled to 8 bits (or taken as they are in 8-bit DAC mode). */
-  private publishPaletteEntry(i: number): void {
-    const wide = (this.regs[VBE_DISPI.ENABLE] & DAC_8BIT) !== 0;
-    const c = (k: number) => {
-      const v = this.palette[i * 3 + k];
-      return wide ? v : ((v & 63) << 2) | ((v & 63) >> 4);
-    };
-    Atomics.store(this.stats.i32, I32.PALETTE + i, (c(0) << 16) | (c(1) << 8) | c(2));
   }
 }
