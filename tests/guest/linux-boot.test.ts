@@ -48,7 +48,8 @@ describe("Debian's Linux on the icount clock, from the committed image", () => {
       // Until the shell's prompt (the initramfs's /init keeps one on COM1); the budget bounds the run.
       const prompt = () => /\/ # /.test(serial);
       while (m.stats.f64[F64.INSTRUCTIONS] < BUDGET && !prompt()) if (m.slice().next === 'stop') break;
-      // fbcon drew the boot log on vesafb's 1024×768×32 screen: many pixels are lit.
+      // fbcon draws tty1 on vesafb's 1024×768×32 screen: /init's banner and the shell's prompt
+      // there (the kernel's own messages go to COM1 only with this command line).
       const fb = new Uint32Array(m.memory.vram.buffer, m.memory.vram.byteOffset, 1024 * 768);
       let lit = 0;
       for (let i = 0; i < fb.length; i++) if ((fb[i] & 0xffffff) !== 0) lit++;
@@ -63,7 +64,7 @@ describe("Debian's Linux on the icount clock, from the committed image", () => {
       expect(serial).toContain('Run /init as init process');
       expect(serial).toMatch(/BusyBox v1\.35\.0 .* built-in shell \(ash\)/);
       expect(serial).toMatch(/\/ # /);
-      expect(lit).toBeGreaterThan(10_000);
+      expect(lit).toBeGreaterThan(2_000);
 
       expect(serial).toMatch(/Linux version 6\.1\.0-50-686 .*Debian 6\.1\.176-1/);
       const e820 = e820Map(RAM_MIB << 20, VRAM_BAR_DEFAULT, VRAM_MIB << 20).map(

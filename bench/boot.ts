@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:boot`: how long Debian's Linux (public/guest/linux/) takes to its shell prompt.
+ *
+ *  - Node, icount clock: instructions and host seconds to the kernel's banner (the XZ
+ *    decompressor's work) and to the prompt, with MIPS per phase.
+ *  - Node, wall clock: the same on real time (the guest's delays are real).
+ *  - Chromium (the built app, `?guest=linux`): page load to the prompt on COM1, from the page's own
+ *    serial console.
+ *
+ * Prints a table and writes bench-results/boot.json. Options: --only node|browser, --limit S (give
+ * up after S seconds per run, default 900), --port 4178.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { withPreview } from './preview';
+import { textTable } from './table';
+import { Machine } from '../src/machine/machine';
+import { immediateYielder } from '../src/machine/runloop';
+import { F64 } from '../src/shared/layout';
+import { LINUX_GUEST } from '../src/ui/guests';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+const ONLY = arg('only', '');
+const LIMIT_S = Number(arg('limit', '900'));
+const PORT = Number(arg('port', '4178'));
+/** The page's command line, but the kernel's messages only on COM1 (no framebuffer console to wait for). */
+const CMDLINE = LINUX_GUEST.cmdline;
+const PROMPT = /\/ # /;
+const BANNER = /Linux version /;
+
+const file = (path: string): ArrayBuffer => {
+  const b = readFileSync(path);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+};
+
+interface Row {
+  run: string;
+  bannerS: number | null;
+  promptS: number | null;
+  bannerInstructions: number | null;
+  promptInstructions: number | null;
+}
+
+function node(clock: 'icount' | 'wall'): Row {
+  const r = Machine.create(
+    {
+      ramMiB: LINUX_GUEST.minRamMiB,
+      vramMiB: 8,
+      cmdline: CMDLINE,
+      clock,
+      image: 'multiboot',
+      initrd: file(`public/${LINUX_GUEST.initrd}`),
+    },
+    file(`public/${LINUX_GUEST.kernel}`),
+    immediateYielder(),
+  );
+  if (!r.ok) throw new Error(r.message);
+  const m = r.value;
+  let serial = '';
+  m.onSerial = (b) => (serial += String.fromCharCode(b));
+  const t0 = performance.now();
+  const row: Row = {
+    run: `Node, ${clock} clock`,
+    bannerS: null,
+    promptS: null,
+    bannerInstructions: null,
+    promptInstructions: null,
+  };
+  while (performance.now() - t0 < LIMIT_S * 1000) {
+    const out = m.slice();
+    const s = (performance.now() - t0) / 1000;
+    const n = m.stats.f64[F64.INSTRUCTIONS];
+    if (row.bannerS === null && BANNER.test(serial)) [row.bannerS, row.bannerInstructions] = [s, n];
+    if (PROMPT.test(serial)) {
+      [row.promptS, row.promptInstructions] = [s, n];
+      break;
+    }
+    if (out.next === 'stop') break;
+    if (out.next === 'sleep') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, out.ms);
+  }
+  m.destroy();
+  return row;
+}
+
+async function browser(): Promise<Row> {
+  const row: Row = {
+    run: 'Chromium, page (?guest=linux)',
+    bannerS: null,
+    promptS: null,
+    bannerInstructions: null,
+    promptInstructions: null,
+  };
+  await withPreview('boot', PORT, async (b) => {
+    const page = await b.newPage({ viewport: { width: 1366, height: 900 } });
+    const t0 = Date.now();
+    await page.goto(`http://localhost:${PORT}/?guest=linux`);
+    const look = () =>
+      page.evaluate(() => {
+        const app = document.querySelector('hvm-app') as unknown as {
+          serial: string;
+          connection?: { status?: { stats?: { f64: Float64Array } } };
+        };
+        return { serial: app.serial, stats: Array.from(app.connection?.status?.stats?.f64 ?? []) };
+      });
+    while (Date.now() - t0 < LIMIT_S * 1000) {
+      await page.waitForTimeout(250);
+      const { serial, stats } = await look();
+      const s = (Date.now() - t0) / 1000;
+      const n = stats[F64.INSTRUCTIONS] ?? 0;
+      if (row.bannerS === null && BANNER.test(serial)) [row.bannerS, row.bannerInstructions] = [s, n];
+      if (PROMPT.test(serial)) {
+        [row.promptS, row.promptInstructions] = [s, n];
+        break;
+      }
+    }
+  });
+  return row;
+}
+
+const rows: Row[] = [];
+if (ONLY !== 'browser') rows.push(node('icount'), node('wall'));
+if (ONLY !== 'node') rows.push(await browser());
+
+const f = (v: number | null, d = 1) => (v === null ? '—' : v.toFixed(d));
+const g = (v: number | null) => (v === null ? '—' : (v / 1e9).toFixed(2));
+const mips = (n: number | null, s: number | null) =>
+  n === null || s === null || s === 0 ? '—' : (n / s / 1e6).toFixed(1);
+console.log(`Debian's Linux to its shell prompt (command line: ${CMDLINE}); gave up after ${LIMIT_S} s`);
+console.log(
+  textTable(
+    ['run', 'banner s', 'banner G instr', 'MIPS to banner', 'prompt s', 'prompt G instr', 'MIPS banner→prompt'],
+    rows.map((r) => [
+      r.run,
+      f(r.bannerS),
+      g(r.bannerInstructions),
+      mips(r.bannerInstructions, r.bannerS),
+      f(r.promptS),
+      g(r.promptInstructions),
+      r.promptInstructions !== null && r.bannerInstructions !== null && r.promptS !== null && r.bannerS !== null
+        ? mips(r.promptInstructions - r.bannerInstructions, r.promptS - r.bannerS)
+        : '—',
+    ]),
+  ),
+);
+mkdirSync('bench-results', { recursive: true });
+writeFileSync(
+  'bench-results/boot.json',
+  JSON.stringify({ date: new Date().toISOString(), cmdline: CMDLINE, rows }, null, 2),
+);
