@@ -27,16 +27,21 @@
  * line); the time spent waiting for the worker's answer is not the main thread's and is not
  * counted.
  */
-import type { Result } from '../shared/api';
-import { PAGE_SHIFT, PAGE_SIZE, type StatsViews, I32 } from '../shared/layout';
+import type { Result, VramClient } from '../shared/api';
+import { HV_CLIENT_DROPPED, PAGE_SHIFT, PAGE_SIZE, type StatsViews, I32 } from '../shared/layout';
 import { displayedPages, isShowable, readDisplayState, vramBytesPerPixel, type DisplayState } from './display-state';
 import { blinkPhaseAt, convertAnyRect, nextBlinkChangeIn, type BlinkPhase } from './vga-convert';
 
 export type DisplayModeName = 'poll' | 'dirty' | 'dirty-idle' | 'trap';
 export const DISPLAY_MODES: readonly DisplayModeName[] = ['poll', 'dirty', 'dirty-idle', 'trap'];
 
-/** What the ioemu needs of the hypervisor: the device-model operations it calls. */
+/**
+ * What the ioemu needs of the hypervisor: the device-model operations it calls, as one dirty-VRAM
+ * client (each display its own: two displays never take each other's dirty bits).
+ */
 export interface DirtyVramOps {
+  /** Which client these operations act for (its state word is I32.HV_CLIENT_STATE + client). */
+  readonly client: VramClient;
   trackDirtyVram(firstPfn: number, nr: number): Promise<Result<Uint8Array>>;
   setIdleDrop(on: boolean): Promise<Result<void>>;
   setTrapWrites(on: boolean): Promise<Result<void>>;
@@ -165,6 +170,18 @@ export class DisplayRefresher {
     }
     await this.hv.setTrapWrites(mode === 'trap');
     await this.hv.setIdleDrop(mode === 'dirty-idle');
+  }
+
+  /**
+   * The display goes away while the machine runs on (the A/B view closed): its client stops
+   * tracking and switches its idle drop and trap off, so the guest no longer pays for it.
+   */
+  async release(): Promise<void> {
+    this.tracked = null;
+    this.shown = null;
+    await this.hv.trackDirtyVram(0, 0);
+    await this.hv.setTrapWrites(false);
+    await this.hv.setIdleDrop(false);
   }
 
   /**
@@ -309,7 +326,12 @@ export class DisplayRefresher {
    * moves DIRTY_GEN) or within a second of the last call.
    */
   private idleClockDone(now: number): boolean {
-    return Atomics.load(this.stats.i32, I32.HV_DROPPED) === 1 || now - this.lastCallAt < SKIP_MAX_MS;
+    return this.hvDropped() || now - this.lastCallAt < SKIP_MAX_MS;
+  }
+
+  /** Whether the hypervisor's idle drop holds this client's range write-protected. */
+  private hvDropped(): boolean {
+    return (Atomics.load(this.stats.i32, I32.HV_CLIENT_STATE + this.hv.client) & HV_CLIENT_DROPPED) !== 0;
   }
 
   /**
@@ -322,7 +344,7 @@ export class DisplayRefresher {
   sleepFor(now: number): number | null {
     if (this.busy || !this.quiet(now)) return null;
     let ms = Infinity;
-    if (this.modeName === 'dirty-idle' && Atomics.load(this.stats.i32, I32.HV_DROPPED) !== 1)
+    if (this.modeName === 'dirty-idle' && !this.hvDropped())
       ms = Math.max(0, this.lastCallAt + SKIP_MAX_MS - now);
     if (this.shown?.kind === 'text') ms = Math.min(ms, nextBlinkChangeIn(this.options.blinkClock()));
     return ms;

@@ -1,5 +1,7 @@
 import {
   checkConfig,
+  isVramClient,
+  VramClient,
   err,
   ErrorCode,
   ok,
@@ -180,7 +182,7 @@ export class Machine {
 
   /** Serve the shared-memory hypercall channel (src/shared/hypercall.ts) if a request is posted. */
   serveHypercalls(): boolean {
-    return serveHypercall(this.stats, (first, nr) => this.hv.trackDirtyVram(first, nr));
+    return serveHypercall(this.stats, (first, nr, client) => this.trackDirtyVram(first, nr, client));
   }
 
   /** Serve the channel whenever its doorbell rings, in every run state (the worker entry calls this). */
@@ -303,21 +305,24 @@ export class Machine {
   }
 
   /** HVMOP_track_dirty_vram: see Hypervisor.trackDirtyVram and DESIGN.md. */
-  trackDirtyVram(firstPfn: unknown, nr: unknown): Result<Uint8Array> {
+  trackDirtyVram(firstPfn: unknown, nr: unknown, client: unknown = VramClient.DISPLAY): Result<Uint8Array> {
     if (!Number.isInteger(firstPfn) || !Number.isInteger(nr))
       return err(ErrorCode.EINVAL, 'firstPfn and nr must be integers');
-    return this.hv.trackDirtyVram(firstPfn as number, nr as number);
+    if (!isVramClient(client)) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
+    return this.hv.trackDirtyVram(firstPfn as number, nr as number, client);
   }
 
-  setIdleDrop(on: unknown): Result<void> {
+  setIdleDrop(on: unknown, client: unknown = VramClient.DISPLAY): Result<void> {
     if (typeof on !== 'boolean') return err(ErrorCode.EINVAL, 'setIdleDrop takes a boolean');
-    this.hv.setIdleDrop(on);
+    if (!isVramClient(client)) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
+    this.hv.setIdleDrop(on, client);
     return ok(undefined);
   }
 
-  setTrapWrites(on: unknown): Result<void> {
+  setTrapWrites(on: unknown, client: unknown = VramClient.DISPLAY): Result<void> {
     if (typeof on !== 'boolean') return err(ErrorCode.EINVAL, 'setTrapWrites takes a boolean');
-    this.hv.setTrapWrites(on);
+    if (!isVramClient(client)) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
+    this.hv.setTrapWrites(on, client);
     return ok(undefined);
   }
 

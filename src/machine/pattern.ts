@@ -1,4 +1,4 @@
-import { I32, type StatsViews } from '../shared/layout';
+import { I32, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
 import type { MachineMemory } from './memory';
 import type { Engine } from './engine';
 import type { SliceOutcome } from './runloop';
@@ -50,6 +50,9 @@ export class PatternEngine implements Engine {
     Atomics.store(i32, I32.VBE_START, 0);
     Atomics.store(i32, I32.VBE_VIRT_WIDTH, PATTERN_WIDTH);
     Atomics.store(i32, I32.VBE_VIRT_HEIGHT, PATTERN_HEIGHT);
+    // Where the display finds VRAM for trackDirtyVram (without it, every call was refused and the
+    // display fell back to repainting everything).
+    Atomics.store(i32, I32.VBE_BAR0, VRAM_BAR_DEFAULT | 0);
     Atomics.add(i32, I32.VBE_GEN, 1);
   }
 

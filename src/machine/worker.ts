@@ -38,13 +38,13 @@ const api: MachineApi = {
   serialWrite: (text) => withMachine((m) => m.serialWrite(text)),
   serialRead: () => withMachine((m) => m.serialRead()),
   stats: () => withMachine((m) => ok(m.statsSnapshot())),
-  trackDirtyVram: (firstPfn, nr) =>
+  trackDirtyVram: (firstPfn, nr, client) =>
     withMachine((m) => {
-      const r = m.trackDirtyVram(firstPfn, nr);
+      const r = m.trackDirtyVram(firstPfn, nr, client);
       return r.ok ? Comlink.transfer(r, [r.value.buffer]) : r;
     }),
-  setIdleDrop: (on) => withMachine((m) => m.setIdleDrop(on)),
-  setTrapWrites: (on) => withMachine((m) => m.setTrapWrites(on)),
+  setIdleDrop: (on, client) => withMachine((m) => m.setIdleDrop(on, client)),
+  setTrapWrites: (on, client) => withMachine((m) => m.setTrapWrites(on, client)),
   lastFault: () => withMachine((m) => ok(m.lastFault())),
   ping: () => performance.now(),
 };

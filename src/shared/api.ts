@@ -131,21 +131,37 @@ export interface MachineApi {
   /**
    * Xen's HVMOP_track_dirty_vram: bitmap of nr bits (byte[i >> 3] bit i & 7), bit i set when guest
    * frame firstPfn + i was written since the previous call over the same range. See DESIGN.md.
-   * EINVAL for nr > TRACK_DIRTY_VRAM_MAX_NR, a wrapping range, or one outside the VRAM BAR.
+   * EINVAL for nr > TRACK_DIRTY_VRAM_MAX_NR, a wrapping range, or one outside the VRAM BAR. Each
+   * client (VramClient, DISPLAY when absent) has its own range and bitmap; EINVAL for an unknown one.
    */
-  trackDirtyVram(firstPfn: number, nr: number): Result<Uint8Array>;
-  /** Switch the hypervisor's two-second idle drop on or off. */
-  setIdleDrop(on: boolean): Result<void>;
+  trackDirtyVram(firstPfn: number, nr: number, client?: VramClient): Result<Uint8Array>;
+  /** Switch the hypervisor's two-second idle drop on or off, for one client (DISPLAY when absent). */
+  setIdleDrop(on: boolean, client?: VramClient): Result<void>;
   /**
    * Trap mode on or off: every guest write to the tracked VRAM range takes a second-stage fault
    * into the hypervisor, which records the page and lets that one write through (the design Xen
-   * 3.3 rejected). The trackDirtyVram contract is unchanged.
+   * 3.3 rejected). The trackDirtyVram contract is unchanged. For one client (DISPLAY when absent):
+   * the guest's writes fault while any client traps them.
    */
-  setTrapWrites(on: boolean): Result<void>;
+  setTrapWrites(on: boolean, client?: VramClient): Result<void>;
   /** The last fault report (triple fault or crash), if any. */
   lastFault(): Result<FaultReport | null>;
   /** Round-trip probe used to measure RPC latency while the machine runs. */
   ping(): number;
+}
+
+/**
+ * The dirty-VRAM clients (QEMU's DIRTY_MEMORY_VGA / _CODE / _MIGRATION idea): each has its own
+ * bitmap, tracked range, idle drop and trap switch over the hypervisor's one write-tracking
+ * mechanism, so two readers never take each other's dirty bits. The page's display is DISPLAY;
+ * the A/B view's second display is DISPLAY_B.
+ */
+export const VramClient = { DISPLAY: 0, DISPLAY_B: 1 } as const;
+export type VramClient = (typeof VramClient)[keyof typeof VramClient];
+/** The clients' names, by number (for messages and debugging). */
+export const VRAM_CLIENT_NAMES: Record<VramClient, string> = { 0: 'display', 1: 'display-b' };
+export function isVramClient(x: unknown): x is VramClient {
+  return x === VramClient.DISPLAY || x === VramClient.DISPLAY_B;
 }
 
 /** Largest nr accepted by trackDirtyVram (Xen: 1 GiB of 4 KiB pages). */

@@ -102,6 +102,14 @@ export const I32 = {
   HV_DROPPED: 6,
   /** Trap mode (1) or not (0), as the hypervisor sees it: every write to the tracked range faults. */
   HV_TRAP: 7,
+  // HV_IDLE_DROP, HV_DROPPED and HV_TRAP are the first display's (dirty-VRAM client 0, VramClient.DISPLAY);
+  // every client's state is in HV_CLIENT_STATE below.
+  /**
+   * Per dirty-VRAM client k (VramClient, src/shared/api.ts), word HV_CLIENT_STATE + k: its state as
+   * the hypervisor sees it, HV_CLIENT_* bits (tracking, idle drop on, dropped, trapping).
+   */
+  HV_CLIENT_STATE: 56,
+  // 57–59: HV_CLIENT_STATE + 1 … + HV_CLIENT_SLOTS - 1.
 
   // The shared-memory hypercall channel (see src/shared/hypercall.ts): the ioemu's fast path to
   // trackDirtyVram, a one-slot request/response in this block plus the bitmap area, with a
@@ -115,6 +123,8 @@ export const I32 = {
   HC_REQ_SEQ: 21,
   HC_REQ_FIRST_PFN: 22,
   HC_REQ_NR: 23,
+  /** The dirty-VRAM client the request is for (VramClient). */
+  HC_REQ_CLIENT: 60,
   /** Sequence number of the last request served; notified by the worker. */
   HC_RESP_SEQ: 24,
   /** 0 when served, else the ERRNO of the error (Xen's numbers: EINVAL = 22). */
@@ -217,6 +227,14 @@ export type VgaMode = (typeof VgaMode)[keyof typeof VgaMode];
 /** I32.VGA_FLAGS bits. */
 export const VGA_FLAG_BLINK = 1;
 export const VGA_FLAG_LINE_GRAPHICS = 2;
+
+/** Words reserved for I32.HV_CLIENT_STATE + k: room for this many dirty-VRAM clients. */
+export const HV_CLIENT_SLOTS = 4;
+/** Bits of I32.HV_CLIENT_STATE + k. */
+export const HV_CLIENT_TRACKING = 1;
+export const HV_CLIENT_IDLE_DROP = 2;
+export const HV_CLIENT_DROPPED = 4;
+export const HV_CLIENT_TRAP = 8;
 
 /** Float64 counters and times (ms for times), written by the worker. */
 export const F64 = {

@@ -1,6 +1,6 @@
 import { fetchGuestFile, LINUX_GUEST } from './guests';
 import { LitElement, css, html, nothing } from 'lit';
-import type { MachineConfig } from '../shared/api';
+import { VramClient, type MachineConfig } from '../shared/api';
 import {
   I32,
   type StatsViews,
@@ -313,21 +313,24 @@ export class HvmApp extends LitElement {
   private replaced: string[] = replacedValues(location.search, this.view);
   private channel: { stats: StatsViews; channel: HypercallChannel } | null = null;
 
-  private readonly ops: DirtyVramOps = {
-    trackDirtyVram: async (firstPfn, nr) => {
-      const s = this.connection?.status;
-      if (!this.connection?.api || s?.kind !== 'running') return { ok: false, code: 'ESTATE', message: 'no machine' };
-      if (this.viaComlink) return this.connection.api.trackDirtyVram(firstPfn, nr);
-      if (this.channel?.stats !== s.stats) this.channel = { stats: s.stats, channel: new HypercallChannel(s.stats) };
-      return this.channel.channel.trackDirtyVram(firstPfn, nr);
-    },
-    setIdleDrop: async (on) =>
-      this.connection?.api ? this.connection.api.setIdleDrop(on) : { ok: false, code: 'ESTATE', message: 'no machine' },
-    setTrapWrites: async (on) =>
-      this.connection?.api
-        ? this.connection.api.setTrapWrites(on)
-        : { ok: false, code: 'ESTATE', message: 'no machine' },
-  };
+  /** The hypervisor operations of one dirty-VRAM client (each display its own). */
+  private opsFor(client: VramClient): DirtyVramOps {
+    const noMachine = { ok: false, code: 'ESTATE', message: 'no machine' } as const;
+    return {
+      client,
+      trackDirtyVram: async (firstPfn, nr) => {
+        const s = this.connection?.status;
+        if (!this.connection?.api || s?.kind !== 'running') return noMachine;
+        if (this.viaComlink) return this.connection.api.trackDirtyVram(firstPfn, nr, client);
+        // One channel for all clients: it carries one request at a time and names the client.
+        if (this.channel?.stats !== s.stats) this.channel = { stats: s.stats, channel: new HypercallChannel(s.stats) };
+        return this.channel.channel.trackDirtyVram(firstPfn, nr, client);
+      },
+      setIdleDrop: async (on) => (this.connection?.api ? this.connection.api.setIdleDrop(on, client) : noMachine),
+      setTrapWrites: async (on) => (this.connection?.api ? this.connection.api.setTrapWrites(on, client) : noMachine),
+    };
+  }
+  private readonly ops = this.opsFor(VramClient.DISPLAY);
 
   private showError(message: string): void {
     this.error = message;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HypercallChannel } from '../../src/shared/hypercall';
+import { VramClient } from '../../src/shared/api';
 import { Machine } from '../../src/machine/machine';
 import { PAGE_SHIFT, VRAM_BAR_DEFAULT } from '../../src/shared/layout';
 
@@ -54,6 +55,25 @@ describe('the shared-memory hypercall channel', () => {
     expect(a.ok && Array.from(a.value)).toEqual([0xff, 0xff]);
     expect(b.ok && Array.from(b.value)).toEqual([0, 0]);
     expect(c.ok && c.value.length).toBe(0);
+    m.destroy();
+  });
+
+  it('carries the client with each request: two clients interleaved on one channel each get their own bitmap', async () => {
+    const m = machine();
+    m.listenForHypercalls();
+    const ch = new HypercallChannel(m.stats);
+    await Promise.all([ch.trackDirtyVram(BAR_PFN, 16), ch.trackDirtyVram(BAR_PFN, 16, VramClient.DISPLAY_B)]);
+    m.hv.markVramWritten(3 * 4096, 1);
+    const [a, b, again] = await Promise.all([
+      ch.trackDirtyVram(BAR_PFN, 16, VramClient.DISPLAY),
+      ch.trackDirtyVram(BAR_PFN, 16, VramClient.DISPLAY_B),
+      ch.trackDirtyVram(BAR_PFN, 16, VramClient.DISPLAY),
+    ]);
+    expect(a.ok && Array.from(a.value)).toEqual([0x08, 0]);
+    expect(b.ok && Array.from(b.value)).toEqual([0x08, 0]);
+    expect(again.ok && Array.from(again.value)).toEqual([0, 0]);
+    const unknown = await ch.trackDirtyVram(BAR_PFN, 16, 9 as VramClient);
+    expect(!unknown.ok && unknown.code).toBe('EINVAL');
     m.destroy();
   });
 

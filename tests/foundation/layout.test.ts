@@ -1,6 +1,7 @@
 import { TRACK_DIRTY_VRAM_MAX_NR } from '../../src/shared/api';
 import { describe, expect, it } from 'vitest';
 import {
+  HV_CLIENT_SLOTS,
   F64,
   I32,
   memoryLayout,
@@ -44,6 +45,8 @@ describe('stats/control block', () => {
       expect(used.has(idx), `${name} overlaps`).toBe(false);
       used.add(idx);
     }
+    // The dirty-VRAM clients' state words after HV_CLIENT_STATE belong to nobody else.
+    for (let k = 1; k < HV_CLIENT_SLOTS; k++) expect(used.has(I32.HV_CLIENT_STATE + k), `client word ${k}`).toBe(false);
     expect(I32.PALETTE + I32.PALETTE_ENTRIES).toBeLessThanOrEqual(I32.COUNT);
   });
 

@@ -1,5 +1,5 @@
 /** The ioemu tests' fakes: a memory surface, a hypervisor that reports what the test wrote, a rig. */
-import { ok, type Result } from '../../src/shared/api';
+import { ok, VramClient, type Result } from '../../src/shared/api';
 import { I32, PAGE_SHIFT, STATS_BYTES, statsViews, type StatsViews } from '../../src/shared/layout';
 import { convertRows } from '../../src/ioemu/convert';
 import { DisplayRefresher, type DirtyVramOps, type DisplayModeName, type Surface } from '../../src/ioemu/refresh';
@@ -34,6 +34,7 @@ export class MemorySurface implements Surface {
  * here the ioemu's side is under test: page → tile mapping, conversion, mode switches).
  */
 export class FakeHv implements DirtyVramOps {
+  readonly client = VramClient.DISPLAY;
   dirty = new Set<number>();
   range: [number, number] | null = null;
   idleDrop = false;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { I32 } from '../../src/shared/layout';
+import { VramClient } from '../../src/shared/api';
+import { HV_CLIENT_DROPPED, I32 } from '../../src/shared/layout';
 import { RefreshScheduler, ringBell, type FrameHost } from '../../src/ioemu/scheduler';
 import { expected, mismatches, publish, rig, type Geometry } from './fakes';
 
@@ -107,8 +108,8 @@ describe('the display loop sleeps until the machine rings', () => {
     // Not dropped yet: the loop wakes by itself within a second to make the idle clock's call.
     const calls = l.hv.calls;
     await until(() => l.hv.calls > calls, 2500);
-    // The hypervisor engages the drop (it says so in HV_DROPPED); from then on no call is needed.
-    Atomics.store(l.stats.i32, I32.HV_DROPPED, 1);
+    // The hypervisor engages the drop (it says so in the client's state word); from then on no call is needed.
+    Atomics.store(l.stats.i32, I32.HV_CLIENT_STATE + VramClient.DISPLAY, HV_CLIENT_DROPPED);
     Atomics.add(l.stats.i32, I32.DIRTY_GEN, 1); // the drop moves the generation (hv README, rule 4)
     ringBell({ i32: l.stats.i32, index: I32.DISPLAY_BELL });
     await until(() => l.hv.calls > calls + 1);

@@ -1,8 +1,24 @@
 /**
  * The hypervisor: owns the p2m and the VRAM BAR's place in it, the log-dirty mechanism
- * (dirty-log.ts) and, as that mechanism's first client, Xen's HVMOP_track_dirty_vram with the
+ * (dirty-log.ts) and, as that mechanism's clients, Xen's HVMOP_track_dirty_vram with the
  * two-second idle drop. It is also the second-stage fault handler the MMU calls, and it keeps its
  * own time and counters in the stats SAB (F64.HV_*, I32.HV_*, I32.DIRTY_GEN).
+ *
+ * ## Clients (QEMU's DIRTY_MEMORY_* idea)
+ * trackDirtyVram has named clients (VramClient: the display, the A/B view's second display). Each
+ * has its own log-dirty region, so its own pending bitmap, tracked range, idle drop and trap
+ * switch; a harvest by one moves each dirty frame into every client's bitmap, so two displays
+ * over the same VRAM never take each other's bits. Xen's semantics hold per client: a call reads
+ * and clears that client's bits only, and the first call over a new range (for that client)
+ * reports all dirty. The idle drop is per client too: a client's clock runs on what *its* calls
+ * reported, and its drop write-protects *its* range. Chosen over one drop for the whole because a
+ * client that polls (or keeps the drop off) must keep its behaviour: with a shared drop, switching
+ * the drop on for one display would change what the other one measures. The mechanism already
+ * composes protections (dirty-log.ts): while one client's range is dropped, the first write faults,
+ * is marked pending in every client covering it, and re-arms only the dropped one; the other keeps
+ * scanning (its calls still cost O(frames)), as it would alone. Trap mode likewise: any trapping
+ * client makes every guest write to its range fault (the guest pays once, whoever asked), and the
+ * fault marks the frame for every client.
  *
  * ## The dirty-generation word (I32.DIRTY_GEN), the event-channel analogue
  * It is incremented (Atomics.add, never decremented) when:
@@ -34,8 +50,27 @@
  * cost moves to the guest, one fault per store, and F64.HV_FAULT_MS / HV_S2_FAULTS show it. The
  * idle drop is not evaluated while trapping (the range is already protected).
  */
-import { err, ErrorCode, ok, TRACK_DIRTY_VRAM_MAX_NR, type Result } from '../../shared/api';
-import { F64, I32, PAGE_SHIFT, PAGE_SIZE, type MemoryLayout, type StatsViews } from '../../shared/layout';
+import {
+  err,
+  ErrorCode,
+  ok,
+  TRACK_DIRTY_VRAM_MAX_NR,
+  VRAM_CLIENT_NAMES,
+  VramClient,
+  type Result,
+} from '../../shared/api';
+import {
+  F64,
+  HV_CLIENT_DROPPED,
+  HV_CLIENT_IDLE_DROP,
+  HV_CLIENT_TRACKING,
+  HV_CLIENT_TRAP,
+  I32,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  type MemoryLayout,
+  type StatsViews,
+} from '../../shared/layout';
 import { DirtyLog, type DirtyRegion } from './dirty-log';
 import {
   GFN_COUNT,
@@ -65,6 +100,24 @@ export interface HypervisorEnv {
 
 const NO_TLB: WritableMappingInvalidator = { invalidateWritableMappings: () => 0 };
 
+/** One trackDirtyVram client's state: its region (null when not tracking), switches and idle clock. */
+class VramClientState {
+  region: DirtyRegion | null = null;
+  idleDrop = false;
+  trap = false;
+  /** Machine time of the last call that reported a dirty frame to this client (or of a start or re-arm). */
+  lastDirtyAt = 0;
+  /** The hypervisor's announcedTotal at this client's last call (rule 5 of the dirty generation). */
+  announcedSeen = 0;
+  constructor(readonly id: VramClient) {}
+  get name(): string {
+    return VRAM_CLIENT_NAMES[this.id];
+  }
+  get dropped(): boolean {
+    return this.region !== null && this.region.writeProtected && !this.region.trapping;
+  }
+}
+
 export class Hypervisor implements SecondStageFaultHandler {
   readonly p2m: P2m;
   readonly dirtyLog: DirtyLog;
@@ -76,14 +129,10 @@ export class Hypervisor implements SecondStageFaultHandler {
   private tlb: WritableMappingInvalidator;
   private barGfn: number | null = null;
 
-  /** The display client's region (trackDirtyVram), null when not tracking. */
-  private vram: DirtyRegion | null = null;
-  private idleDrop = false;
-  private trap = false;
-  /** Machine time of the last call that reported a dirty frame (or of a start or re-arm). */
-  private lastDirtyAt = 0;
-  /** Frames announced dirty through P2m.setDirty since the last call (for rule 5 above). */
-  private announced = 0;
+  /** trackDirtyVram's clients, by VramClient number. */
+  private readonly clients: VramClientState[] = Object.values(VramClient).map((id) => new VramClientState(id));
+  /** Frames announced dirty through P2m.setDirty, ever (each client remembers where it last looked: rule 5 above). */
+  private announcedTotal = 0;
   /** Nesting depth of timed sections, so that nested work is timed once. */
   private timedDepth = 0;
   private timedSince = 0;
@@ -100,9 +149,7 @@ export class Hypervisor implements SecondStageFaultHandler {
       tlbInvalidated: (n) => (this.stats.f64[F64.HV_TLB_INVALIDATED] += n),
     });
     this.p2m.onTrackedFrameDirtied = this.trackedFrameDirtied;
-    Atomics.store(this.stats.i32, I32.HV_IDLE_DROP, 0);
-    Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
-    Atomics.store(this.stats.i32, I32.HV_TRAP, 0);
+    for (const c of this.clients) this.publish(c);
   }
 
   attachTlb(tlb: WritableMappingInvalidator): void {
@@ -115,22 +162,39 @@ export class Hypervisor implements SecondStageFaultHandler {
     return this.barGfn;
   }
 
+  /** The idle drop is on for the display (client DISPLAY; clientState(k) for another). */
   get idleDropEnabled(): boolean {
-    return this.idleDrop;
+    return this.clients[VramClient.DISPLAY].idleDrop;
   }
 
   get trapWrites(): boolean {
-    return this.trap;
+    return this.clients[VramClient.DISPLAY].trap;
   }
 
-  /** True while the idle drop holds the tracked range write-protected. */
+  /** True while the idle drop holds the display's tracked range write-protected. */
   get dropped(): boolean {
-    return this.vram !== null && this.vram.writeProtected && !this.vram.trapping;
+    return this.clients[VramClient.DISPLAY].dropped;
   }
 
-  /** The tracked range, or null. */
+  /** The display's tracked range, or null. */
   get trackedRange(): { firstPfn: number; nr: number } | null {
-    return this.vram ? { firstPfn: this.vram.first, nr: this.vram.nr } : null;
+    return this.clientState(VramClient.DISPLAY).range;
+  }
+
+  /** One client's state: its tracked range (or null), idle drop on, dropped, trapping. */
+  clientState(client: VramClient): {
+    range: { firstPfn: number; nr: number } | null;
+    idleDrop: boolean;
+    dropped: boolean;
+    trap: boolean;
+  } {
+    const c = this.clients[client];
+    return {
+      range: c.region ? { firstPfn: c.region.first, nr: c.region.nr } : null,
+      idleDrop: c.idleDrop,
+      dropped: c.dropped,
+      trap: c.trap,
+    };
   }
 
   /**
@@ -164,8 +228,8 @@ export class Hypervisor implements SecondStageFaultHandler {
         else this.p2m.map(baseGfn, this.vramMfn, n, P2M_R | P2M_W);
       }
       this.barGfn = baseGfn;
-      if (this.vram && old !== null) {
-        if (baseGfn === null) this.stopTracking();
+      if (old !== null) {
+        if (baseGfn === null) for (const c of this.clients) this.stopTracking(c);
         else this.dirtyLog.relocate(old, n, baseGfn);
       }
       this.bumpGen();
@@ -179,16 +243,19 @@ export class Hypervisor implements SecondStageFaultHandler {
    * of nr bits (byte[i >> 3] bit i & 7) for frames firstPfn + i written since the previous call over
    * the same range; the first call over a range reports all of them; nr = 0 stops tracking and
    * returns an empty bitmap. EINVAL, with nothing changed, for nr > 262,144, a range that wraps past
-   * the top of the guest-physical space, or one not wholly inside the VRAM BAR.
+   * the top of the guest-physical space, or one not wholly inside the VRAM BAR. All of it per client
+   * ("Clients" above): "the previous call" is this client's.
    */
-  trackDirtyVram(firstPfn: number, nr: number): Result<Uint8Array> {
+  trackDirtyVram(firstPfn: number, nr: number, client: VramClient = VramClient.DISPLAY): Result<Uint8Array> {
     this.enter();
     try {
       this.count(F64.HV_HYPERCALLS, 1);
+      const c = this.clients[client] as VramClientState | undefined;
+      if (!c) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
       if (!Number.isInteger(firstPfn) || !Number.isInteger(nr) || nr < 0)
         return err(ErrorCode.EINVAL, 'firstPfn and nr must be non-negative integers');
       if (nr === 0) {
-        this.stopTracking();
+        this.stopTracking(c);
         return ok(new Uint8Array(0));
       }
       if (nr > TRACK_DIRTY_VRAM_MAX_NR)
@@ -204,50 +271,53 @@ export class Hypervisor implements SecondStageFaultHandler {
             : `frames ${firstPfn}+${nr} lie outside the VRAM BAR (frames ${bar}+${this.vramFrames})`,
         );
 
-      let region = this.vram;
+      let region = c.region;
       if (region && (region.first !== firstPfn || region.nr !== nr)) {
-        this.stopTracking();
+        this.stopTracking(c);
         region = null;
       }
       if (!region) {
-        region = this.dirtyLog.open('vram', firstPfn, nr, this.rearmed);
-        this.vram = region;
-        if (this.trap) this.dirtyLog.setTrapping(region, true);
-        this.lastDirtyAt = this.now();
+        region = this.dirtyLog.open(c.name, firstPfn, nr, () => this.rearmed(c));
+        c.region = region;
+        if (c.trap) this.dirtyLog.setTrapping(region, true);
+        c.lastDirtyAt = this.now();
+        this.publish(c);
         this.bumpGen();
       }
 
-      const alreadyPending = region.pendingCount; // the first call's all-dirty, faults: already announced
-      const announced = this.announced;
-      this.announced = 0;
+      // Pending before the harvest (the first call's all-dirty, faults, other clients' harvests):
+      // already announced.
+      const alreadyPending = region.pendingCount;
+      const announced = this.announcedTotal - c.announcedSeen;
+      c.announcedSeen = this.announcedTotal;
       const bitmap = this.dirtyLog.snapshotAndClear(region);
       const dirty = region.lastSnapshotCount;
       this.count(F64.HV_PAGES_DIRTY, dirty);
       if (dirty > alreadyPending && announced === 0) this.bumpGen(); // rule 5: nobody announced these
 
       const now = this.now();
-      if (dirty > 0) this.lastDirtyAt = now;
-      else if (this.idleDrop && !this.trap && !region.writeProtected && now - this.lastDirtyAt >= IDLE_DROP_MS)
-        this.drop(region);
+      if (dirty > 0) c.lastDirtyAt = now;
+      else if (c.idleDrop && !c.trap && !region.writeProtected && now - c.lastDirtyAt >= IDLE_DROP_MS) this.drop(c);
       return ok(bitmap);
     } finally {
       this.leave();
     }
   }
 
-  /** Switch the idle drop on or off. Off lifts a drop in force (write access comes back at once). */
-  setIdleDrop(on: boolean): void {
-    if (on === this.idleDrop) return;
+  /**
+   * Switch a client's idle drop on or off. Off lifts a drop in force (write access comes back at
+   * once, unless another client's drop or trap holds the frames).
+   */
+  setIdleDrop(on: boolean, client: VramClient = VramClient.DISPLAY): void {
+    const c = this.clients[client];
+    if (on === c.idleDrop) return;
     this.enter();
     try {
-      this.idleDrop = on;
-      Atomics.store(this.stats.i32, I32.HV_IDLE_DROP, on ? 1 : 0);
+      c.idleDrop = on;
       if (on)
-        this.lastDirtyAt = this.now(); // two idle seconds from now, not from some past moment
-      else if (this.vram?.writeProtected && !this.vram.trapping) {
-        this.dirtyLog.unprotect(this.vram);
-        Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
-      }
+        c.lastDirtyAt = this.now(); // two idle seconds from now, not from some past moment
+      else if (c.dropped) this.dirtyLog.unprotect(c.region!);
+      this.publish(c);
       this.bumpGen();
     } finally {
       this.leave();
@@ -259,19 +329,18 @@ export class Hypervisor implements SecondStageFaultHandler {
    * later) is write-protected and every guest write to it faults once (see "Trap mode" above); a
    * drop in force becomes trapping. Off: write access comes back; with the idle drop on, its
    * two-second clock starts now. Nothing pending is lost either way: protecting harvests first, and
-   * a trapped write is pending before it completes.
+   * a trapped write is pending before it completes. Per client: the guest's writes to a range fault
+   * while any client covering it traps.
    */
-  setTrapWrites(on: boolean): void {
-    if (on === this.trap) return;
+  setTrapWrites(on: boolean, client: VramClient = VramClient.DISPLAY): void {
+    const c = this.clients[client];
+    if (on === c.trap) return;
     this.enter();
     try {
-      this.trap = on;
-      Atomics.store(this.stats.i32, I32.HV_TRAP, on ? 1 : 0);
-      if (this.vram) {
-        this.dirtyLog.setTrapping(this.vram, on);
-        Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
-      }
-      if (!on) this.lastDirtyAt = this.now();
+      c.trap = on;
+      if (c.region) this.dirtyLog.setTrapping(c.region, on);
+      if (!on) c.lastDirtyAt = this.now();
+      this.publish(c);
       this.bumpGen();
     } finally {
       this.leave();
@@ -289,12 +358,12 @@ export class Hypervisor implements SecondStageFaultHandler {
     this.enter();
     try {
       this.count(F64.HV_S2_FAULTS, 1);
-      const region = this.vram;
-      const pendingBefore = region?.pendingCount ?? 0;
+      const pendingBefore = this.pendingTotal();
       const verdict = this.dirtyLog.onWriteFault(gfn);
       if (verdict === S2Verdict.WRITE_ONCE) {
-        // Rule 1 of the dirty generation: the frame went clean → dirty (at most once per call).
-        if (region && region.pendingCount !== pendingBefore) this.bumpGen();
+        // Rule 1 of the dirty generation: the frame went clean → dirty for some client (at most
+        // once per frame and client between that client's calls).
+        if (this.pendingTotal() !== pendingBefore) this.bumpGen();
         return verdict;
       }
       if (verdict !== null) return verdict;
@@ -324,39 +393,60 @@ export class Hypervisor implements SecondStageFaultHandler {
     }
   }
 
-  /** Machine reset: tracking stops (the client's next call starts it again, all dirty). */
+  /** Machine reset: tracking stops for every client (its next call starts it again, all dirty). */
   reset(): void {
-    this.stopTracking();
+    for (const c of this.clients) this.stopTracking(c);
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  private stopTracking(): void {
-    if (!this.vram) return;
-    this.dirtyLog.close(this.vram);
-    this.vram = null;
-    Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
+  private stopTracking(c: VramClientState): void {
+    if (!c.region) return;
+    this.dirtyLog.close(c.region);
+    c.region = null;
+    this.publish(c);
     this.bumpGen();
   }
 
-  private drop(region: DirtyRegion): void {
-    this.dirtyLog.writeProtect(region);
+  private drop(c: VramClientState): void {
+    this.dirtyLog.writeProtect(c.region!);
     this.count(F64.HV_IDLE_DROPS, 1);
-    Atomics.store(this.stats.i32, I32.HV_DROPPED, 1);
+    this.publish(c);
     this.bumpGen();
   }
 
-  /** The dirty log lifted the drop because the guest wrote frame gfn (already marked pending). */
-  private readonly rearmed = (): void => {
+  /** The dirty log lifted c's drop because the guest wrote a frame (already marked pending). */
+  private rearmed(c: VramClientState): void {
     this.count(F64.HV_REARMS, 1);
-    this.lastDirtyAt = this.now();
-    Atomics.store(this.stats.i32, I32.HV_DROPPED, 0);
+    c.lastDirtyAt = this.now();
+    this.publish(c);
     this.bumpGen();
-  };
+  }
+
+  /** Write c's state into its stats word (and, for the display, the older single words). */
+  private publish(c: VramClientState): void {
+    const i32 = this.stats.i32;
+    const state =
+      (c.region ? HV_CLIENT_TRACKING : 0) |
+      (c.idleDrop ? HV_CLIENT_IDLE_DROP : 0) |
+      (c.dropped ? HV_CLIENT_DROPPED : 0) |
+      (c.trap ? HV_CLIENT_TRAP : 0);
+    Atomics.store(i32, I32.HV_CLIENT_STATE + c.id, state);
+    if (c.id !== VramClient.DISPLAY) return;
+    Atomics.store(i32, I32.HV_IDLE_DROP, c.idleDrop ? 1 : 0);
+    Atomics.store(i32, I32.HV_DROPPED, c.dropped ? 1 : 0);
+    Atomics.store(i32, I32.HV_TRAP, c.trap ? 1 : 0);
+  }
+
+  private pendingTotal(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.region?.pendingCount ?? 0;
+    return n;
+  }
 
   /** P2m.setDirty's hook: on the MMU's slow path, so it stays two operations. */
   private readonly trackedFrameDirtied = (): void => {
-    this.announced++;
+    this.announcedTotal++;
     Atomics.add(this.stats.i32, I32.DIRTY_GEN, 1);
   };
 
