@@ -134,6 +134,8 @@ export class DisplayRefresher {
   private lastGen = -1;
   private lastCallAt = -Infinity;
   private busy = false;
+  /** release() was called: no more hypercalls from this refresher. */
+  private released = false;
   /** Tiles the last refresh repainted (so an idle refresh need not clear the flags again). */
   private lastTiles = 0;
   readonly options: Required<RefresherOptions>;
@@ -177,6 +179,7 @@ export class DisplayRefresher {
    * tracking and switches its idle drop and trap off, so the guest no longer pays for it.
    */
   async release(): Promise<void> {
+    this.released = true;
     this.tracked = null;
     this.shown = null;
     await this.hv.trackDirtyVram(0, 0);
@@ -189,7 +192,7 @@ export class DisplayRefresher {
    * ticked faster than the worker answered): the refresh is skipped, not queued.
    */
   async refresh(): Promise<boolean> {
-    if (this.busy) return false;
+    if (this.busy || this.released) return false;
     this.busy = true;
     try {
       await this.refreshInner();
@@ -344,8 +347,7 @@ export class DisplayRefresher {
   sleepFor(now: number): number | null {
     if (this.busy || !this.quiet(now)) return null;
     let ms = Infinity;
-    if (this.modeName === 'dirty-idle' && !this.hvDropped())
-      ms = Math.max(0, this.lastCallAt + SKIP_MAX_MS - now);
+    if (this.modeName === 'dirty-idle' && !this.hvDropped()) ms = Math.max(0, this.lastCallAt + SKIP_MAX_MS - now);
     if (this.shown?.kind === 'text') ms = Math.min(ms, nextBlinkChangeIn(this.options.blinkClock()));
     return ms;
   }

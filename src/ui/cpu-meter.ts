@@ -4,6 +4,7 @@ import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import type { DisplayModeName, IoemuCounters } from '../ioemu/refresh';
 import { MODE_NAME } from './mode-names';
 import type { StatsViews } from '../shared/layout';
+import type { VramClient } from '../shared/api';
 import { METER_HOLD_S, MeterSampler, meterMoved, perModeMeans, samplesToCsv, type MeterSample } from './meter-sampler';
 import { uiTime } from './hvm-display';
 
@@ -11,6 +12,8 @@ export interface MeterSource {
   io: IoemuCounters | null;
   stats: StatsViews | null;
   label: { mode: string; workload: string; vramMiB: number; hz: number };
+  /** The display's dirty-VRAM client (whose idle drop and trap state the meter shows); DISPLAY if absent. */
+  client?: VramClient;
 }
 
 /**
@@ -169,7 +172,7 @@ export class CpuMeter extends LitElement {
   private tick(): void {
     const src = this.source?.();
     if (!src) return;
-    const s = this.sampler.sample(src.io, uiTime.ms, src.stats, src.label);
+    const s = this.sampler.sample(src.io, uiTime.ms, src.stats, src.label, src.client);
     const t0 = performance.now();
     if (s) {
       const prev = this.samples[this.samples.length - 1];

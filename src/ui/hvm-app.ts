@@ -1,15 +1,7 @@
 import { fetchGuestFile, LINUX_GUEST } from './guests';
-import { LitElement, css, html, nothing } from 'lit';
-import { VramClient, type MachineConfig } from '../shared/api';
-import {
-  I32,
-  type StatsViews,
-  RAM_MIB_DEFAULT,
-  RunState,
-  VRAM_MIB_CHOICES,
-  VRAM_MIB_DEFAULT,
-  isValidRamMiB,
-} from '../shared/layout';
+import { LitElement, css, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
+import { VramClient, type MachineConfig, type MachineHandles } from '../shared/api';
+import { I32, type StatsViews, RunState, VRAM_MIB_CHOICES } from '../shared/layout';
 import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
@@ -17,8 +9,11 @@ import { MODE_NAME } from './mode-names';
 import { HypercallChannel } from '../shared/hypercall';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
+import type { AbSide, HvmAbView } from './ab-view';
+import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
 import './hvm-display';
 import './cpu-meter';
+import './ab-view';
 
 /** Why the page cannot run, in words a user can act on; null when all is well. */
 export function isolationProblem(): string | null {
@@ -32,117 +27,23 @@ export function isolationProblem(): string | null {
   return null;
 }
 
-/** The toy guest's workloads (guest/hvmos), in the order of the keys 1–9. */
-export const WORKLOADS = ['static', 'clock', 'typing', 'scroll', 'sprite', 'plasma', 'stress', 'pan', 'bench'] as const;
 const HZ_CHOICES = [10, 15, 20, 30, 45, 60];
 const RAM_CHOICES = [16, 32, 64, 128, 256];
-const DEFAULT_KERNEL = 'guest/hvmos.elf';
 /** The toy guest's file name: its workloads and clock period apply only to it. */
 const TOY_GUEST = 'hvmos.elf';
-/** The control's words: the mode's one name (mode-names.ts) and, where it helps, how it works. */
-const MODE_LABEL: Record<DisplayModeName, string> = {
-  poll: `${MODE_NAME.poll} (compare VRAM)`,
-  dirty: `${MODE_NAME.dirty} (hypervisor)`,
-  'dirty-idle': MODE_NAME['dirty-idle'],
-  trap: `${MODE_NAME.trap} (fault per write)`,
+/** localStorage key set on the first visit (the "try this" line shows only then). */
+const VISITED_KEY = 'hvm-visited';
+/** The meter column's least width (20rem). */
+const ASIDE_MIN_PX = 320;
+/** The least screen height (CSS px) for which the serial console is kept in the window under it. */
+const MIN_SCREEN_PX = 400;
+/** How each mode works, in the control's tooltip (its label is the mode's one name, mode-names.ts). */
+const MODE_HOW: Record<DisplayModeName, string> = {
+  poll: 'compare VRAM with a copy at every refresh (ioemu before Xen 3.3)',
+  dirty: 'ask the hypervisor which pages the guest wrote (trackDirtyVram)',
+  'dirty-idle': 'dirty, and after two quiet seconds the hypervisor write-protects VRAM and stops scanning (Xen 3.3)',
+  trap: 'every guest write to VRAM faults into the hypervisor (the design Xen 3.3 rejected)',
 };
-
-/** The page's state that lives in the URL, so a view can be shared. */
-interface ViewState {
-  mode: DisplayModeName;
-  workload: string;
-  hz: number;
-  vram: number;
-  mem: number;
-  /** The guest's video mode, WxHxBPP (passed on its command line). */
-  res: string;
-  /** Kernel URL, "pattern" for the foundation's built-in test pattern, or "linux" (`?guest=linux`) for Debian's Linux. */
-  kernel: string;
-  /** With firmware for a kernel: a VGA BIOS's URL for the display's ROM BAR (vgabios-stdvga.bin), or null. */
-  vgabios: string | null;
-  /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
-  gen: boolean;
-  /** The clock workload's period in seconds (the guest's tick=; 1 unless the URL says). */
-  tick: number;
-  /** What poll compares: the whole VRAM (pre-3.3 ioemu, default) or only the displayed range (scope=displayed). */
-  scope: 'vram' | 'displayed';
-  /** `hc=comlink`: trackDirtyVram through comlink instead of the shared-memory channel (for comparison). */
-  hc: 'comlink' | 'shared';
-}
-
-export function readViewState(search: string): ViewState {
-  const q = new URLSearchParams(search);
-  const mode = q.get('mode') as DisplayModeName;
-  const hz = Number(q.get('hz'));
-  const vram = Number(q.get('vram'));
-  const mem = Number(q.get('mem'));
-  const res = q.get('res') ?? '';
-  return {
-    mode: DISPLAY_MODES.includes(mode) ? mode : 'dirty-idle',
-    workload: (WORKLOADS as readonly string[]).includes(q.get('workload') ?? '') ? q.get('workload')! : 'clock',
-    hz: hz >= 10 && hz <= 60 ? Math.round(hz) : 30,
-    vram: (VRAM_MIB_CHOICES as readonly number[]).includes(vram) ? vram : VRAM_MIB_DEFAULT,
-    // Linux gets the RAM it needs unless the address says otherwise (then a clear error if too little).
-    mem: isValidRamMiB(mem) ? mem : q.get('guest') === LINUX_GUEST.id ? LINUX_GUEST.minRamMiB : RAM_MIB_DEFAULT,
-    res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
-    kernel:
-      q.get('image') === 'pattern'
-        ? 'pattern'
-        : q.get('guest') === LINUX_GUEST.id
-          ? LINUX_GUEST.id
-          : (q.get('kernel') ?? DEFAULT_KERNEL),
-    vgabios: q.get('vgabios'),
-    gen: q.get('gen') !== '0',
-    scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
-    hc: q.get('hc') === 'comlink' ? 'comlink' : 'shared',
-    tick:
-      Number.isInteger(Number(q.get('tick'))) && Number(q.get('tick')) >= 1 && Number(q.get('tick')) <= 60
-        ? Number(q.get('tick'))
-        : 1,
-  };
-}
-
-export function writeViewState(v: ViewState): string {
-  const q = new URLSearchParams({
-    mode: v.mode,
-    workload: v.workload,
-    hz: String(v.hz),
-    vram: String(v.vram),
-    mem: String(v.mem),
-    res: v.res,
-  });
-  if (v.kernel === LINUX_GUEST.id) q.set('guest', LINUX_GUEST.id);
-  else if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
-  if (v.vgabios !== null) q.set('vgabios', v.vgabios);
-  if (!v.gen) q.set('gen', '0');
-  if (v.tick !== 1) q.set('tick', String(v.tick));
-  if (v.scope !== 'vram') q.set('scope', v.scope);
-  if (v.hc === 'comlink') q.set('hc', 'comlink');
-  return `?${q}`;
-}
-
-/**
- * The address's values that the page could not use, each with what it uses instead
- * ("hz=7 → 30"), so that a replaced value is said, not silently dropped.
- */
-export function replacedValues(search: string, v: ViewState): string[] {
-  const q = new URLSearchParams(search);
-  const out: string[] = [];
-  const check = (key: string, used: string | number | boolean) => {
-    const given = q.get(key);
-    if (given !== null && given !== String(used)) out.push(`${key}=${given} → ${String(used)}`);
-  };
-  check('mode', v.mode);
-  check('workload', v.workload);
-  check('hz', v.hz);
-  check('vram', v.vram);
-  check('mem', v.mem);
-  check('res', v.res);
-  check('tick', v.tick);
-  if (q.has('scope') && q.get('scope') !== v.scope) check('scope', v.scope);
-  if (q.has('hc') && q.get('hc') !== 'comlink') out.push(`hc=${q.get('hc')} → the shared-memory channel`);
-  return out;
-}
 
 const isElf = (b: ArrayBuffer) => {
   const u = new Uint8Array(b, 0, Math.min(4, b.byteLength));
@@ -161,23 +62,69 @@ function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'fir
   };
 }
 
+/**
+ * The box the guest's screen is scaled into, measured from the window and the page around the
+ * screen (see HvmApp.fitBox) at each render and on every window resize: a reactive controller.
+ */
+class FitController implements ReactiveController {
+  width = 0;
+  height = 0;
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly box: () => { width: number; height: number } | null,
+  ) {
+    host.addController(this);
+  }
+  hostConnected(): void {
+    addEventListener('resize', this.onResize);
+  }
+  hostDisconnected(): void {
+    removeEventListener('resize', this.onResize);
+  }
+  private readonly onResize = (): void => this.measure();
+  /** Measure again; a new box re-renders the host (an unchanged one does nothing). */
+  measure(): void {
+    const b = this.box();
+    if (!b || (b.width === this.width && b.height === this.height)) return;
+    this.width = b.width;
+    this.height = b.height;
+    this.host.requestUpdate();
+  }
+}
+
 export class HvmApp extends LitElement {
   static override styles = css`
     :host {
       display: block;
-      padding: 0.75rem 1rem 2rem;
-      max-width: 1500px;
+      padding: 0.5rem 1rem 1rem;
+      max-width: 1800px;
       margin: 0 auto;
     }
+    header {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: baseline;
+      gap: 0 1rem;
+    }
     h1 {
-      font-size: 1.2rem;
-      margin: 0 0 0.2rem;
+      font-size: 1.15rem;
+      margin: 0;
     }
     .lede {
       opacity: 0.75;
-      margin: 0 0 0.75rem;
-      font-size: 0.9rem;
-      max-width: 60rem;
+      margin: 0;
+      font-size: 0.85rem;
+    }
+    .try {
+      margin: 0.3rem 0;
+      font-size: 0.85rem;
+      padding: 0.2rem 0.6rem;
+      border-left: 3px solid #6aa9ff;
+      background: #141c28;
+    }
+    .try button {
+      font-size: 0.75rem;
+      margin-left: 0.5rem;
     }
     .banner {
       background: #5c1a1a;
@@ -199,11 +146,22 @@ export class HvmApp extends LitElement {
       background: #1d3550;
       border-color: #4a7ab0;
     }
+    /* The screen's column is as wide as the scaled screen; the meter takes the rest. */
     .layout {
       display: grid;
-      grid-template-columns: minmax(0, 1fr) 22rem;
+      grid-template-columns: max-content minmax(20rem, 1fr);
       gap: 1rem;
       align-items: start;
+    }
+    .layout.ab {
+      grid-template-columns: minmax(0, 1fr);
+    }
+    main {
+      min-width: 0;
+    }
+    /* The console follows the screen's width; its long lines must not widen the screen's column. */
+    .below {
+      contain: inline-size;
     }
     @media (max-width: 900px) {
       .layout {
@@ -213,30 +171,34 @@ export class HvmApp extends LitElement {
     .controls {
       display: flex;
       flex-wrap: wrap;
-      gap: 0.5rem 1rem;
+      gap: 0.3rem 0.8rem;
       align-items: center;
-      margin-bottom: 0.5rem;
+      margin: 0.3rem 0 0.5rem;
     }
     fieldset {
       border: 1px solid #444;
       border-radius: 6px;
-      padding: 0.2rem 0.5rem;
+      padding: 0 0.4rem 0.1rem;
       margin: 0;
       display: flex;
-      gap: 0.5rem;
+      gap: 0.4rem;
     }
     legend {
-      font-size: 0.8rem;
+      font-size: 0.75rem;
       opacity: 0.8;
     }
     label {
-      font-size: 0.9rem;
+      font-size: 0.85rem;
+      white-space: nowrap;
     }
     select,
     button,
     input {
       font: inherit;
-      font-size: 0.9rem;
+      font-size: 0.85rem;
+    }
+    input[type='file'] {
+      display: none;
     }
     .screen {
       border: 2px dashed transparent;
@@ -248,17 +210,20 @@ export class HvmApp extends LitElement {
     .status,
     .hint {
       opacity: 0.75;
-      font-size: 0.85rem;
-      margin: 0.3rem 0;
+      font-size: 0.8rem;
+      margin: 0.2rem 0;
+    }
+    .console h2 {
+      margin: 0.2rem 0;
     }
     .console pre {
       background: #0b0d10;
       border: 1px solid #333;
-      padding: 0.5rem;
-      height: 10rem;
+      padding: 0.4rem;
+      height: 6.5rem;
       overflow: auto;
       font-size: 0.8rem;
-      margin: 0.25rem 0;
+      margin: 0.2rem 0;
       white-space: pre-wrap;
     }
     .console form {
@@ -274,6 +239,7 @@ export class HvmApp extends LitElement {
       border: 1px solid #2a2f37;
       border-radius: 8px;
       padding: 0.75rem;
+      min-width: 0;
     }
     h2 {
       font-size: 1rem;
@@ -282,6 +248,42 @@ export class HvmApp extends LitElement {
   `;
 
   private readonly problem = isolationProblem();
+  private readonly fit = new FitController(this, () => this.fitBox());
+  /** A first visit (nothing in localStorage yet): the page shows a "try this" line. */
+  private firstVisit = ((): boolean => {
+    try {
+      const seen = localStorage.getItem(VISITED_KEY) !== null;
+      localStorage.setItem(VISITED_KEY, '1');
+      return !seen;
+    } catch {
+      return false; // storage refused (private mode, a sandbox): no line rather than one every time
+    }
+  })();
+
+  /**
+   * The screen's box: at 1366×900 the whole screen (the guest's taskbar at its bottom) and the
+   * serial console under it fit in the window; the meter's column takes the width left. Side by
+   * side (A/B), each screen gets half the width and leaves the meters' headline rows in view.
+   */
+  private fitBox(): { width: number; height: number } | null {
+    const layout = this.renderRoot.querySelector<HTMLElement>('.layout');
+    const d = this.displays().a;
+    if (!layout || !d) return null;
+    const W = layout.clientWidth;
+    const top = d.getBoundingClientRect().top + scrollY;
+    const BORDER = 4; // the drop zone's dashed border, both sides
+    if (this.view.ab) return { width: Math.floor((W - 16) / 2), height: Math.max(200, innerHeight - top - 110) };
+    const narrow = innerWidth <= 900;
+    const below = this.renderRoot.querySelector<HTMLElement>('.below')?.offsetHeight ?? 0;
+    const withConsole = innerHeight - top - below - 8 - BORDER;
+    return {
+      width: (narrow ? W : W - ASIDE_MIN_PX - 16) - BORDER,
+      // In a short window a screen above a console would be too small to read: the console goes
+      // below the fold first.
+      height:
+        withConsole >= MIN_SCREEN_PX ? withConsole : Math.max(240, Math.min(MIN_SCREEN_PX, innerHeight - top - 30)),
+    };
+  }
   private view: ViewState = readViewState(location.search);
   private overlay = false;
   private paused = false;
@@ -331,6 +333,7 @@ export class HvmApp extends LitElement {
     };
   }
   private readonly ops = this.opsFor(VramClient.DISPLAY);
+  private readonly opsB = this.opsFor(VramClient.DISPLAY_B);
 
   private showError(message: string): void {
     this.error = message;
@@ -381,8 +384,7 @@ export class HvmApp extends LitElement {
       this.kernelName = name;
       this.toyGuest = name === TOY_GUEST;
       const config = this.config(k.kind);
-      if (k.kind === 'firmware' && this.view.vgabios !== null)
-        config.vgaBios = await fetchGuestFile(this.view.vgabios);
+      if (k.kind === 'firmware' && this.view.vgabios !== null) config.vgaBios = await fetchGuestFile(this.view.vgabios);
       return { config, image };
     } catch (e) {
       this.showError(
@@ -525,22 +527,30 @@ export class HvmApp extends LitElement {
 
   private meterSource = (): MeterSource => {
     const s = this.connection?.status;
-    const display = this.renderRoot.querySelector<HvmDisplay>('hvm-display');
     return {
-      io: display?.refresher?.counters ?? null,
+      io: this.displays().a?.refresher?.counters ?? null,
       stats: s?.kind === 'running' ? s.stats : null,
       label: { mode: this.view.mode, workload: this.view.workload, vramMiB: this.view.vram, hz: this.view.hz },
+      client: VramClient.DISPLAY,
     };
   };
 
+  /** The guest's screen(s): A (the page's display, or the A/B view's left one) and B (the A/B view's right one). */
+  private displays(): { a: HvmDisplay | null; b: HvmDisplay | null } {
+    const ab = this.renderRoot.querySelector<HvmAbView>('hvm-ab-view');
+    if (ab) return ab.displays;
+    return { a: this.renderRoot.querySelector<HvmDisplay>('hvm-display'), b: null };
+  }
+
   override updated(): void {
+    this.fit.measure();
     // A handle for the end-to-end tests and for the curious in DevTools: the same views the page uses.
     const s = this.connection?.status;
     this.bell.watch(s?.kind === 'running' ? s.stats.i32 : null);
     // No handle while no machine runs (a crashed or restarting worker): never a stale one.
     if (s?.kind !== 'running') delete (globalThis as Record<string, unknown>).__hvm;
     if (s?.kind === 'running') {
-      const display = this.renderRoot.querySelector<HvmDisplay>('hvm-display');
+      const displays = () => this.displays();
       const meter = this.renderRoot.querySelector('cpu-meter') as unknown as { samples: unknown[] } | null;
       (globalThis as Record<string, unknown>).__hvm = {
         api: this.connection!.api,
@@ -548,8 +558,15 @@ export class HvmApp extends LitElement {
         handles: s.handles,
         stats: s.stats,
         I32,
-        display,
-        refresher: () => display?.refresher ?? null,
+        // Looked up when read: the A/B view renders its displays after this update.
+        get display() {
+          return displays().a;
+        },
+        get displayB() {
+          return displays().b;
+        },
+        refresher: () => displays().a?.refresher ?? null,
+        refresherB: () => displays().b?.refresher ?? null,
         samples: () => meter?.samples ?? [],
         view: () => this.view,
       };
@@ -575,7 +592,7 @@ export class HvmApp extends LitElement {
         <legend>Display mode</legend>
         ${DISPLAY_MODES.map(
           (m) =>
-            html`<label
+            html`<label title=${MODE_HOW[m]}
               ><input
                 type="radio"
                 name="mode"
@@ -583,7 +600,7 @@ export class HvmApp extends LitElement {
                 .checked=${v.mode === m}
                 @change=${() => this.setView({ mode: m })}
               />
-              ${MODE_LABEL[m]}</label
+              ${MODE_NAME[m]}</label
             >`,
         )}
       </fieldset>
@@ -604,7 +621,7 @@ export class HvmApp extends LitElement {
             ? 'How often the clock workload redraws: every second it never lets the two-second idle drop engage'
             : `The clock period belongs to the toy guest (hvmos); ${this.kernelName} runs`
         }
-        >Clock every
+        >Clock
         <select
           aria-label="Clock period"
           ?disabled=${!this.toyGuest}
@@ -644,7 +661,7 @@ export class HvmApp extends LitElement {
           ${RAM_CHOICES.map((m) => html`<option value=${m} ?selected=${v.mem === m}>${m} MiB</option>`)}
         </select></label
       >
-      <label
+      <label title="Flash the tiles each refresh repainted"
         ><input
           type="checkbox"
           .checked=${this.overlay}
@@ -653,7 +670,7 @@ export class HvmApp extends LitElement {
             this.requestUpdate();
           }}
         />
-        Show repainted tiles</label
+        Repainted tiles</label
       >
       <label
         title="Dirty modes: do not call the hypervisor while its dirty-generation word has not moved (nothing tracked was written)"
@@ -662,7 +679,20 @@ export class HvmApp extends LitElement {
           .checked=${v.gen}
           @change=${(e: Event) => this.setView({ gen: (e.target as HTMLInputElement).checked })}
         />
-        Skip unchanged (dirty generation)</label
+        Skip unchanged</label
+      >
+      <label
+        title="A second display of the same guest, side by side, in another mode: each with its own meter, and the ratio live"
+        ><input
+          type="checkbox"
+          aria-label="A/B: two displays side by side"
+          .checked=${v.ab !== null}
+          @change=${(e: Event) =>
+            this.setView({
+              ab: (e.target as HTMLInputElement).checked ? (v.mode === 'poll' ? 'dirty-idle' : 'poll') : null,
+            })}
+        />
+        A/B side by side</label
       >
       <button
         ?disabled=${!running}
@@ -694,16 +724,20 @@ export class HvmApp extends LitElement {
       >
         Boot Linux
       </button>
-      <label
-        >Load a kernel
-        <input
-          type="file"
-          aria-label="Load your own kernel (Multiboot ELF)"
-          @change=${(e: Event) => {
-            const f = (e.target as HTMLInputElement).files?.[0];
-            if (f) void this.loadFile(f);
-          }}
-      /></label>
+      <button
+        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or drop it on the screen"
+        @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
+      >
+        Load a kernel…
+      </button>
+      <input
+        type="file"
+        aria-label="Load your own kernel (Multiboot ELF)"
+        @change=${(e: Event) => {
+          const f = (e.target as HTMLInputElement).files?.[0];
+          if (f) void this.loadFile(f);
+        }}
+      />
     </div>`;
   }
 
@@ -713,12 +747,23 @@ export class HvmApp extends LitElement {
     const s = this.connection!.status;
     const state = s.kind === 'running' ? Atomics.load(s.stats.i32, I32.STATE) : null;
     return html`
-      <h1>What a display costs: polling VRAM vs. hypervisor dirty tracking</h1>
-      <p class="lede">
-        An x86 guest runs in a worker; the page's display refreshes its screen either by comparing video RAM with a copy
-        (poll) or by asking the hypervisor which pages the guest wrote (dirty), with or without Xen 3.3's two-second
-        idle drop. The meter shows what each costs, live.
-      </p>
+      <header>
+        <h1>What a display costs: polling VRAM vs. hypervisor dirty tracking</h1>
+        <p class="lede">
+          An x86 guest runs in a worker; its screen is refreshed by comparing video RAM with a copy (poll) or by asking
+          the hypervisor which pages were written (dirty), and the meter shows what each costs, live.
+        </p>
+      </header>
+      ${
+        this.firstVisit
+          ? html`<p class="try" role="note">
+              <strong>Try this:</strong> switch the display mode to <em>poll</em> and watch the meter's ioemu line jump
+              to ~8 % of a core; back in <em>dirty + idle drop</em> it falls to almost nothing once the screen is still.
+              Or tick <em>A/B side by side</em> to see both at once.
+              <button @click=${() => ((this.firstVisit = false), this.requestUpdate())}>Got it</button>
+            </p>`
+          : nothing
+      }
       ${
         s.kind === 'crashed'
           ? html`<div class="banner" role="alert">
@@ -757,37 +802,11 @@ export class HvmApp extends LitElement {
           : nothing
       }
       ${this.renderControls()}
-      <div class="layout">
+      <div class="layout ${this.view.ab ? 'ab' : ''}">
         <main>
           ${
             s.kind === 'running'
-              ? html`<div
-                  class="screen ${this.dragging ? 'drop' : ''}"
-                  @dragover=${(e: DragEvent) => {
-                    e.preventDefault();
-                    this.dragging = true;
-                    this.requestUpdate();
-                  }}
-                  @dragleave=${() => ((this.dragging = false), this.requestUpdate())}
-                  @drop=${(e: DragEvent) => {
-                    e.preventDefault();
-                    this.dragging = false;
-                    const f = e.dataTransfer?.files[0];
-                    if (f) void this.loadFile(f);
-                  }}
-                >
-                  <hvm-display
-                    .memory=${s.handles.memory}
-                    .layout=${s.handles.layout}
-                    .stats=${s.stats}
-                    .ops=${this.ops}
-                    .mode=${this.view.mode}
-                    .hz=${this.view.hz}
-                    .overlay=${this.overlay}
-                    .options=${this.refresherOptions()}
-                    @guest-keys=${(e: CustomEvent<number[]>) => void this.connection?.api?.sendScancodes(e.detail)}
-                  ></hvm-display>
-                </div>`
+              ? this.renderScreen(s.handles, s.stats)
               : s.kind === 'starting'
                 ? html`<p class="status">Starting the machine…</p>`
                 : html`<p class="status">
@@ -796,44 +815,110 @@ export class HvmApp extends LitElement {
                     or load a kernel of your own.
                   </p>`
           }
-          <p class="status" aria-live="polite">
-            ${this.kernelName ? html`Guest: ${this.kernelName}. ` : nothing}${this.stateText(state)} Click the screen to
-            type to the guest; drop a kernel file on it to boot it.
-          </p>
-          <section class="console" aria-label="Serial console (COM1)">
-            <h2>Serial console (COM1)</h2>
-            <pre>${this.serial}</pre>
-            <form
-              @submit=${(e: Event) => {
-                e.preventDefault();
-                const input = (e.target as HTMLFormElement).querySelector('input')!;
-                void this.connection?.api?.serialWrite(`${input.value}\n`);
-                input.value = '';
-              }}
-            >
-              <input
-                aria-label="Send to the guest's serial port"
-                aria-describedby="com1-commands"
-                placeholder="type a line for COM1, e.g. help or workload plasma"
-              />
-              <button type="submit">Send</button>
-            </form>
-            ${
-              this.toyGuest
-                ? html`<p class="hint" id="com1-commands">
-                    hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
-                    <code>mode WxHxBPP</code>; any other line is text in the typing workload.
-                  </p>`
-                : nothing
-            }
-          </section>
+          <div class="below">
+            <p class="status" aria-live="polite">
+              ${this.kernelName ? html`Guest: ${this.kernelName}. ` : nothing}${this.stateText(state)} Click the screen
+              to type to the guest; drop a kernel file on it to boot it.
+            </p>
+            <section class="console" aria-label="Serial console (COM1)">
+              <h2>Serial console (COM1)</h2>
+              <pre>${this.serial}</pre>
+              <form
+                @submit=${(e: Event) => {
+                  e.preventDefault();
+                  const input = (e.target as HTMLFormElement).querySelector('input')!;
+                  void this.connection?.api?.serialWrite(`${input.value}\n`);
+                  input.value = '';
+                }}
+              >
+                <input
+                  aria-label="Send to the guest's serial port"
+                  aria-describedby="com1-commands"
+                  placeholder="type a line for COM1, e.g. help or workload plasma"
+                />
+                <button type="submit">Send</button>
+              </form>
+              ${
+                this.toyGuest
+                  ? html`<p class="hint" id="com1-commands">
+                      hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
+                      <code>mode WxHxBPP</code>; any other line is text in the typing workload.
+                    </p>`
+                  : nothing
+              }
+            </section>
+          </div>
         </main>
-        <aside>
-          <h2>CPU time, % of one core</h2>
-          <cpu-meter .source=${this.meterSource}></cpu-meter>
-        </aside>
+        ${
+          this.view.ab
+            ? nothing
+            : html`<aside>
+                <h2>CPU time, % of one core</h2>
+                <cpu-meter .source=${this.meterSource}></cpu-meter>
+              </aside>`
+        }
       </div>
     `;
+  }
+
+  /** The guest's screen (a drop zone for kernel files), or the A/B view's two. */
+  private renderScreen(handles: MachineHandles, stats: StatsViews) {
+    const keys = (e: CustomEvent<number[]>) => void this.connection?.api?.sendScancodes(e.detail);
+    const screen = this.view.ab
+      ? html`<hvm-ab-view
+          .memory=${handles.memory}
+          .layout=${handles.layout}
+          .stats=${stats}
+          .a=${this.side('a', this.view.mode)}
+          .b=${this.side('b', this.view.ab)}
+          .hz=${this.view.hz}
+          .overlay=${this.overlay}
+          .options=${this.refresherOptions()}
+          .label=${{ workload: this.view.workload, vramMiB: this.view.vram }}
+          .fitWidth=${this.fit.width}
+          .fitHeight=${this.fit.height}
+          @ab-mode=${(e: CustomEvent<{ side: 'a' | 'b'; mode: DisplayModeName }>) =>
+            this.setView(e.detail.side === 'a' ? { mode: e.detail.mode } : { ab: e.detail.mode })}
+          @guest-keys=${keys}
+        ></hvm-ab-view>`
+      : html`<hvm-display
+          .memory=${handles.memory}
+          .layout=${handles.layout}
+          .stats=${stats}
+          .ops=${this.ops}
+          .mode=${this.view.mode}
+          .hz=${this.view.hz}
+          .overlay=${this.overlay}
+          .options=${this.refresherOptions()}
+          .fitWidth=${this.fit.width}
+          .fitHeight=${this.fit.height}
+          @guest-keys=${keys}
+        ></hvm-display>`;
+    return html`<div
+      class="screen ${this.dragging ? 'drop' : ''}"
+      @dragover=${(e: DragEvent) => {
+        e.preventDefault();
+        this.dragging = true;
+        this.requestUpdate();
+      }}
+      @dragleave=${() => ((this.dragging = false), this.requestUpdate())}
+      @drop=${(e: DragEvent) => {
+        e.preventDefault();
+        this.dragging = false;
+        const f = e.dataTransfer?.files[0];
+        if (f) void this.loadFile(f);
+      }}
+    >
+      ${screen}
+    </div>`;
+  }
+
+  /** One side of the A/B view: its mode and its own dirty-VRAM client (the same objects while unchanged). */
+  private sides: Partial<Record<'a' | 'b', AbSide>> = {};
+  private side(which: 'a' | 'b', mode: DisplayModeName): AbSide {
+    const ops = which === 'a' ? this.ops : this.opsB;
+    if (this.sides[which]?.mode !== mode) this.sides[which] = { mode, ops };
+    return this.sides[which]!;
   }
 
   private stateText(state: number | null): string {

@@ -21,7 +21,11 @@ import { scancodesFor } from './scancodes';
 class CanvasSurface implements Surface {
   private image: ImageData | null = null;
   frame32 = new Uint32Array(0);
-  constructor(private readonly canvas: HTMLCanvasElement) {}
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    /** Called after the picture changed size (the display scales it to its box again). */
+    private readonly onResize: () => void,
+  ) {}
   private get ctx(): CanvasRenderingContext2D {
     return this.canvas.getContext('2d')!;
   }
@@ -30,6 +34,7 @@ class CanvasSurface implements Surface {
     this.canvas.height = height;
     this.image = new ImageData(width, height);
     this.frame32 = new Uint32Array(this.image.data.buffer);
+    this.onResize();
   }
   upload(x: number, y: number, w: number, h: number): void {
     this.ctx.putImageData(this.image!, 0, 0, x, y, w, h);
@@ -80,6 +85,9 @@ export class HvmDisplay extends LitElement {
     hz: { type: Number },
     overlay: { type: Boolean },
     options: { attribute: false },
+    fitWidth: { type: Number },
+    fitHeight: { type: Number },
+    releaseOnDisconnect: { type: Boolean },
   };
   static override styles = css`
     :host {
@@ -134,6 +142,17 @@ export class HvmDisplay extends LitElement {
   declare hz: number;
   declare overlay: boolean;
   declare options: RefresherOptions;
+  /**
+   * The box (CSS px) the picture is scaled into, keeping its aspect ratio, up or down (an 800×600
+   * guest fills the same box as a 1024×768 one); 0: the picture's own size, shrunk to the width.
+   */
+  declare fitWidth: number;
+  declare fitHeight: number;
+  /**
+   * When the element goes away while the machine runs on (the A/B view's second display), its
+   * dirty-VRAM client stops tracking and its idle drop and trap go off (DisplayRefresher.release).
+   */
+  declare releaseOnDisconnect: boolean;
   refresher: DisplayRefresher | null = null;
   private readonly loop = new RefreshController(this, {
     refresh: () => this.tick(),
@@ -157,6 +176,29 @@ export class HvmDisplay extends LitElement {
     this.hz = 30;
     this.overlay = false;
     this.options = {};
+    this.fitWidth = 0;
+    this.fitHeight = 0;
+    this.releaseOnDisconnect = false;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    if (this.releaseOnDisconnect) void this.refresher?.release();
+  }
+
+  /** Scale the picture into the fit box (see fitWidth). */
+  private applyFit(): void {
+    const screen = this.renderRoot.querySelector<HTMLCanvasElement>('canvas.screen');
+    if (!screen) return;
+    const { width: w, height: h } = screen;
+    if (!this.fitWidth || !this.fitHeight || !w || !h) {
+      screen.style.width = screen.style.height = screen.style.maxWidth = '';
+      return;
+    }
+    const scale = Math.min(this.fitWidth / w, this.fitHeight / h);
+    screen.style.maxWidth = 'none';
+    screen.style.width = `${Math.floor(w * scale)}px`;
+    screen.style.height = `${Math.floor(h * scale)}px`;
   }
 
   override updated(changed: Map<string, unknown>): void {
@@ -167,7 +209,8 @@ export class HvmDisplay extends LitElement {
       this.refresher = null;
       if (this.memory && this.layout && this.stats && this.ops) {
         const vram = new Uint8Array(this.memory, this.layout.vramOffset, this.layout.vramBytes);
-        this.refresher = new DisplayRefresher(vram, this.stats, new CanvasSurface(screen), this.ops, this.options);
+        const surface = new CanvasSurface(screen, () => this.applyFit());
+        this.refresher = new DisplayRefresher(vram, this.stats, surface, this.ops, this.options);
         void this.refresher.setMode(this.mode);
         this.dispatchEvent(new CustomEvent('refresher-changed', { bubbles: true, composed: true }));
       }
@@ -182,6 +225,7 @@ export class HvmDisplay extends LitElement {
       loop.wake();
     }
     if (changed.has('hz')) loop.wake();
+    if (changed.has('fitWidth') || changed.has('fitHeight')) this.applyFit();
   }
 
   private async tick(): Promise<void> {

@@ -3,7 +3,16 @@
  * counters (the ioemu's own, on this thread; the worker's, in the stats SAB) into rates over the
  * seconds that really elapsed. A figure is "% of one core": ms of thread time per ms of wall time.
  */
-import { F64, I32, RunState, type StatsViews } from '../shared/layout';
+import { VramClient } from '../shared/api';
+import {
+  F64,
+  HV_CLIENT_DROPPED,
+  HV_CLIENT_IDLE_DROP,
+  HV_CLIENT_TRAP,
+  I32,
+  RunState,
+  type StatsViews,
+} from '../shared/layout';
 import { newIoemuCounters, type IoemuCounters } from '../ioemu/refresh';
 
 export interface MeterSample {
@@ -71,6 +80,8 @@ export class MeterSampler {
     uiMs: number,
     stats: StatsViews | null,
     label: { mode: string; workload: string; vramMiB: number; hz: number },
+    /** Whose idle drop and trap state to report: the display's dirty-VRAM client. */
+    client: VramClient = VramClient.DISPLAY,
   ): MeterSample | null {
     const now: Snapshot = {
       at: performance.now(),
@@ -92,6 +103,7 @@ export class MeterSampler {
     const ww = d(F64.PUBLISHED_AT_MS);
     const worker = (ms: number) => (ww > 0 ? Math.min(100, pct(ms, ww)) : 0);
     const refreshes = now.io.refreshes - p.io.refreshes;
+    const hv = stats ? Atomics.load(stats.i32, I32.HV_CLIENT_STATE + client) : 0;
     const per = (x: number) => (refreshes > 0 ? x / refreshes : 0);
     return {
       t: (now.at - this.t0) / 1000,
@@ -111,14 +123,9 @@ export class MeterSampler {
       hvPagesScannedPerS: w > 0 ? (1000 * d(F64.HV_PAGES_SCANNED)) / w : 0,
       hvFaultsPerS: w > 0 ? (1000 * d(F64.HV_S2_FAULTS)) / w : 0,
       hvUsPerFault: d(F64.HV_S2_FAULTS) > 0 ? (1000 * d(F64.HV_FAULT_MS)) / d(F64.HV_S2_FAULTS) : 0,
-      idleDrop:
-        !stats || !Atomics.load(stats.i32, I32.HV_IDLE_DROP)
-          ? 'off'
-          : Atomics.load(stats.i32, I32.HV_DROPPED)
-            ? 'engaged'
-            : 'armed',
+      idleDrop: !(hv & HV_CLIENT_IDLE_DROP) ? 'off' : hv & HV_CLIENT_DROPPED ? 'engaged' : 'armed',
       machine: machineState(stats),
-      hvTrap: stats !== null && Atomics.load(stats.i32, I32.HV_TRAP) === 1,
+      hvTrap: (hv & HV_CLIENT_TRAP) !== 0,
     };
   }
 }

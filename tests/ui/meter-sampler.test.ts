@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { F64, I32, RunState, STATS_BYTES, statsViews } from '../../src/shared/layout';
+import {
+  F64,
+  HV_CLIENT_DROPPED,
+  HV_CLIENT_IDLE_DROP,
+  HV_CLIENT_TRAP,
+  I32,
+  RunState,
+  STATS_BYTES,
+  statsViews,
+} from '../../src/shared/layout';
+import { VramClient } from '../../src/shared/api';
 import { newIoemuCounters } from '../../src/ioemu/refresh';
 import {
   METER_HOLD_S,
@@ -37,7 +47,7 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     stats.f64[F64.INSTRUCTIONS] = 50e6;
     stats.f64[F64.HV_PAGES_SCANNED] = 768 * 60;
     stats.f64[F64.PUBLISHED_AT_MS] = 2000; // the worker's own clock: two seconds since its last publish
-    Atomics.store(stats.i32, I32.HV_IDLE_DROP, 1);
+    Atomics.store(stats.i32, I32.HV_CLIENT_STATE, HV_CLIENT_IDLE_DROP); // the display's client
     Atomics.store(stats.i32, I32.STATE, RunState.RUNNING);
     const s = sampler.sample(io, 4, stats, label)!;
     expect(s.windowMs).toBe(2000);
@@ -53,9 +63,12 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     expect(s.hvPagesScannedPerS).toBeCloseTo(768 * 30);
     expect(s.idleDrop).toBe('armed');
     expect(s.machine).toBe('running');
-    Atomics.store(stats.i32, I32.HV_DROPPED, 1);
+    Atomics.store(stats.i32, I32.HV_CLIENT_STATE, HV_CLIENT_IDLE_DROP | HV_CLIENT_DROPPED);
     now += 1000;
     expect(sampler.sample(io, 4, stats, label)!.idleDrop).toBe('engaged');
+    // Another client's meter (the A/B view's second display) reports that client's state.
+    now += 1000;
+    expect(sampler.sample(io, 4, stats, label, VramClient.DISPLAY_B)!.idleDrop).toBe('off');
   });
 
   it("takes the worker's figures over the worker's own window, so a late publish never shows more than 100 % of a core", () => {
@@ -113,7 +126,7 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     expect(s.hvUsPerFault).toBeCloseTo(1.5);
     expect(s.hvPct).toBeCloseTo(30.5);
     expect(s.hvTrap).toBe(false); // the word says whether the hypervisor traps, not the label
-    Atomics.store(stats.i32, I32.HV_TRAP, 1);
+    Atomics.store(stats.i32, I32.HV_CLIENT_STATE, HV_CLIENT_TRAP);
     now += 1000;
     expect(sampler.sample(io, 0, stats, { ...label, mode: 'trap' })!.hvTrap).toBe(true);
     expect(samplesToCsv([s]).split('\n')[0].split(',')).toEqual(

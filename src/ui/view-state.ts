@@ -1,0 +1,113 @@
+/**
+ * The page's view state: what lives in the address bar (so a view can be shared), how it is read
+ * (each bad value replaced, and said) and written.
+ */
+import { DISPLAY_MODES, type DisplayModeName } from '../ioemu/refresh';
+import { LINUX_GUEST } from './guests';
+import { RAM_MIB_DEFAULT, VRAM_MIB_CHOICES, VRAM_MIB_DEFAULT, isValidRamMiB } from '../shared/layout';
+
+/** The toy guest's workloads (guest/hvmos), in the order of the keys 1–9. */
+export const WORKLOADS = ['static', 'clock', 'typing', 'scroll', 'sprite', 'plasma', 'stress', 'pan', 'bench'] as const;
+export const DEFAULT_KERNEL = 'guest/hvmos.elf';
+
+/** The page's state that lives in the URL, so a view can be shared. */
+export interface ViewState {
+  mode: DisplayModeName;
+  workload: string;
+  hz: number;
+  vram: number;
+  mem: number;
+  /** The guest's video mode, WxHxBPP (passed on its command line). */
+  res: string;
+  /** Kernel URL, "pattern" for the foundation's built-in test pattern, or "linux" (`?guest=linux`) for Debian's Linux. */
+  kernel: string;
+  /** With firmware for a kernel: a VGA BIOS's URL for the display's ROM BAR (vgabios-stdvga.bin), or null. */
+  vgabios: string | null;
+  /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
+  gen: boolean;
+  /** The clock workload's period in seconds (the guest's tick=; 1 unless the URL says). */
+  tick: number;
+  /** What poll compares: the whole VRAM (pre-3.3 ioemu, default) or only the displayed range (scope=displayed). */
+  scope: 'vram' | 'displayed';
+  /** `hc=comlink`: trackDirtyVram through comlink instead of the shared-memory channel (for comparison). */
+  hc: 'comlink' | 'shared';
+  /** The A/B view (`ab=MODE`): a second display of the same guest in this mode, side by side; null: one display. */
+  ab: DisplayModeName | null;
+}
+
+export function readViewState(search: string): ViewState {
+  const q = new URLSearchParams(search);
+  const mode = q.get('mode') as DisplayModeName;
+  const hz = Number(q.get('hz'));
+  const vram = Number(q.get('vram'));
+  const mem = Number(q.get('mem'));
+  const res = q.get('res') ?? '';
+  return {
+    mode: DISPLAY_MODES.includes(mode) ? mode : 'dirty-idle',
+    workload: (WORKLOADS as readonly string[]).includes(q.get('workload') ?? '') ? q.get('workload')! : 'clock',
+    hz: hz >= 10 && hz <= 60 ? Math.round(hz) : 30,
+    vram: (VRAM_MIB_CHOICES as readonly number[]).includes(vram) ? vram : VRAM_MIB_DEFAULT,
+    // Linux gets the RAM it needs unless the address says otherwise (then a clear error if too little).
+    mem: isValidRamMiB(mem) ? mem : q.get('guest') === LINUX_GUEST.id ? LINUX_GUEST.minRamMiB : RAM_MIB_DEFAULT,
+    res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
+    kernel:
+      q.get('image') === 'pattern'
+        ? 'pattern'
+        : q.get('guest') === LINUX_GUEST.id
+          ? LINUX_GUEST.id
+          : (q.get('kernel') ?? DEFAULT_KERNEL),
+    vgabios: q.get('vgabios'),
+    gen: q.get('gen') !== '0',
+    scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
+    hc: q.get('hc') === 'comlink' ? 'comlink' : 'shared',
+    ab: DISPLAY_MODES.includes(q.get('ab') as DisplayModeName) ? (q.get('ab') as DisplayModeName) : null,
+    tick:
+      Number.isInteger(Number(q.get('tick'))) && Number(q.get('tick')) >= 1 && Number(q.get('tick')) <= 60
+        ? Number(q.get('tick'))
+        : 1,
+  };
+}
+
+export function writeViewState(v: ViewState): string {
+  const q = new URLSearchParams({
+    mode: v.mode,
+    workload: v.workload,
+    hz: String(v.hz),
+    vram: String(v.vram),
+    mem: String(v.mem),
+    res: v.res,
+  });
+  if (v.kernel === LINUX_GUEST.id) q.set('guest', LINUX_GUEST.id);
+  else if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
+  if (v.vgabios !== null) q.set('vgabios', v.vgabios);
+  if (!v.gen) q.set('gen', '0');
+  if (v.tick !== 1) q.set('tick', String(v.tick));
+  if (v.scope !== 'vram') q.set('scope', v.scope);
+  if (v.hc === 'comlink') q.set('hc', 'comlink');
+  if (v.ab) q.set('ab', v.ab);
+  return `?${q}`;
+}
+
+/**
+ * The address's values that the page could not use, each with what it uses instead
+ * ("hz=7 → 30"), so that a replaced value is said, not silently dropped.
+ */
+export function replacedValues(search: string, v: ViewState): string[] {
+  const q = new URLSearchParams(search);
+  const out: string[] = [];
+  const check = (key: string, used: string | number | boolean) => {
+    const given = q.get(key);
+    if (given !== null && given !== String(used)) out.push(`${key}=${given} → ${String(used)}`);
+  };
+  check('mode', v.mode);
+  check('workload', v.workload);
+  check('hz', v.hz);
+  check('vram', v.vram);
+  check('mem', v.mem);
+  check('res', v.res);
+  check('tick', v.tick);
+  if (q.has('scope') && q.get('scope') !== v.scope) check('scope', v.scope);
+  if (q.has('ab') && !v.ab) out.push(`ab=${q.get('ab')} → one display`);
+  if (q.has('hc') && q.get('hc') !== 'comlink') out.push(`hc=${q.get('hc')} → the shared-memory channel`);
+  return out;
+}
