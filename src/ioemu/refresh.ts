@@ -111,6 +111,8 @@ export class DisplayRefresher {
   tilesY = 0;
   /** The state shown by the last refresh (null: nothing showable). */
   shown: DisplayState | null = null;
+  /** The last refresh repainted everything (a mode switch, a new range or state): its tiles say nothing of writes. */
+  lastFull = false;
 
   private modeName: DisplayModeName = 'poll';
   private readonly vram32: Uint32Array;
@@ -206,6 +208,7 @@ export class DisplayRefresher {
     const c = this.counters;
     let t0 = performance.now();
     c.refreshes++;
+    this.lastFull = false;
     if (this.quiet(t0)) {
       // Nothing moved: same display state, same dirty generation, nothing to repaint (the common
       // case of an idle guest). Clear the overlay's flags only if the last refresh set some.
@@ -289,6 +292,7 @@ export class DisplayRefresher {
       this.tiles.fill(1);
       this.paintedPalette.set(this.palette);
       c.fullRepaints++;
+      this.lastFull = true;
     }
     this.lastTiles = this.repaintTiles(s, src, src32);
     c.tilesRepainted += this.lastTiles;

@@ -70,6 +70,7 @@ export class HvmAbView extends LitElement {
     b: { attribute: false },
     hz: { type: Number },
     overlay: { type: Boolean },
+    heat: { type: Boolean },
     options: { attribute: false },
     label: { attribute: false },
     fitWidth: { type: Number },
@@ -126,6 +127,7 @@ export class HvmAbView extends LitElement {
   declare b: AbSide | null;
   declare hz: number;
   declare overlay: boolean;
+  declare heat: boolean;
   declare options: RefresherOptions;
   declare label: { workload: string; vramMiB: number };
   declare fitWidth: number;
@@ -141,6 +143,7 @@ export class HvmAbView extends LitElement {
     this.b = null;
     this.hz = 30;
     this.overlay = false;
+    this.heat = false;
     this.options = {};
     this.label = { workload: '', vramMiB: 0 };
     this.fitWidth = 0;
@@ -224,6 +227,7 @@ export class HvmAbView extends LitElement {
         .mode=${s.mode}
         .hz=${this.hz}
         .overlay=${this.overlay}
+        .heat=${this.heat}
         .options=${this.options}
         .fitWidth=${this.fitWidth}
         .fitHeight=${this.fitHeight}

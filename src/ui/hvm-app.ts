@@ -285,7 +285,8 @@ export class HvmApp extends LitElement {
     };
   }
   private view: ViewState = readViewState(location.search);
-  private overlay = false;
+  /** What is drawn over the screen: nothing, the tiles each refresh repainted, or the dirty heat map. */
+  private overlay: 'none' | 'tiles' | 'heat' = 'none';
   private paused = false;
   private error: string | null = null;
   private fault: { reason: string; trace: string[] } | null = null;
@@ -661,16 +662,20 @@ export class HvmApp extends LitElement {
           ${RAM_CHOICES.map((m) => html`<option value=${m} ?selected=${v.mem === m}>${m} MiB</option>`)}
         </select></label
       >
-      <label title="Flash the tiles each refresh repainted"
-        ><input
-          type="checkbox"
-          .checked=${this.overlay}
+      <label
+        title="Over the screen: the tiles each refresh repainted (flashing), or a heat map of where the guest writes (each tile's count of refreshes that found it written, halving every 1.5 s)"
+        >Overlay
+        <select
+          aria-label="Overlay"
           @change=${(e: Event) => {
-            this.overlay = (e.target as HTMLInputElement).checked;
+            this.overlay = (e.target as HTMLSelectElement).value as 'none' | 'tiles' | 'heat';
             this.requestUpdate();
           }}
-        />
-        Repainted tiles</label
+        >
+          <option value="none" ?selected=${this.overlay === 'none'}>none</option>
+          <option value="tiles" ?selected=${this.overlay === 'tiles'}>repainted tiles</option>
+          <option value="heat" ?selected=${this.overlay === 'heat'}>heat map</option>
+        </select></label
       >
       <label
         title="Dirty modes: do not call the hypervisor while its dirty-generation word has not moved (nothing tracked was written)"
@@ -872,7 +877,8 @@ export class HvmApp extends LitElement {
           .a=${this.side('a', this.view.mode)}
           .b=${this.side('b', this.view.ab)}
           .hz=${this.view.hz}
-          .overlay=${this.overlay}
+          .overlay=${this.overlay === 'tiles'}
+          .heat=${this.overlay === 'heat'}
           .options=${this.refresherOptions()}
           .label=${{ workload: this.view.workload, vramMiB: this.view.vram }}
           .fitWidth=${this.fit.width}
@@ -888,7 +894,8 @@ export class HvmApp extends LitElement {
           .ops=${this.ops}
           .mode=${this.view.mode}
           .hz=${this.view.hz}
-          .overlay=${this.overlay}
+          .overlay=${this.overlay === 'tiles'}
+          .heat=${this.overlay === 'heat'}
           .options=${this.refresherOptions()}
           .fitWidth=${this.fit.width}
           .fitHeight=${this.fit.height}

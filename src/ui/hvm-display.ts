@@ -12,6 +12,7 @@ import {
 import { browserFrameHost, RefreshScheduler, type RefreshTarget } from '../ioemu/scheduler';
 import { I32 } from '../shared/layout';
 import { scancodesFor } from './scancodes';
+import { HeatMap } from './heat-map';
 
 /**
  * The canvas as the refresher's surface: one persistent ImageData the size of the picture; the
@@ -84,6 +85,7 @@ export class HvmDisplay extends LitElement {
     mode: {},
     hz: { type: Number },
     overlay: { type: Boolean },
+    heat: { type: Boolean },
     options: { attribute: false },
     fitWidth: { type: Number },
     fitHeight: { type: Number },
@@ -141,6 +143,9 @@ export class HvmDisplay extends LitElement {
   declare mode: DisplayModeName;
   declare hz: number;
   declare overlay: boolean;
+  /** The dirty heat map (heat-map.ts) over the picture: where the guest writes, fading. */
+  declare heat: boolean;
+  readonly heatMap = new HeatMap();
   declare options: RefresherOptions;
   /**
    * The box (CSS px) the picture is scaled into, keeping its aspect ratio, up or down (an 800×600
@@ -156,10 +161,15 @@ export class HvmDisplay extends LitElement {
   refresher: DisplayRefresher | null = null;
   private readonly loop = new RefreshController(this, {
     refresh: () => this.tick(),
-    wouldSkip: (now) => !this.overlay && (this.refresher?.wouldSkip(now) ?? false),
-    // The overlay fades on every refresh, so it keeps the loop awake.
-    sleepFor: (now) => (this.overlay ? null : (this.refresher?.sleepFor(now) ?? null)),
+    wouldSkip: (now) => !this.fading() && (this.refresher?.wouldSkip(now) ?? false),
+    // The overlay fades on every refresh, so it keeps the loop awake; so does a heat map still warm.
+    sleepFor: (now) => (this.fading() ? null : (this.refresher?.sleepFor(now) ?? null)),
   });
+
+  /** An overlay that changes by itself at each refresh (a fading picture) is on. */
+  private fading(): boolean {
+    return this.overlay || (this.heat && this.heatMap.hotTiles > 0);
+  }
 
   /** The refresh loop's own counters (sleeps on the display bell, wakes), for tests. */
   get scheduler(): RefreshScheduler {
@@ -175,6 +185,7 @@ export class HvmDisplay extends LitElement {
     this.mode = 'dirty-idle';
     this.hz = 30;
     this.overlay = false;
+    this.heat = false;
     this.options = {};
     this.fitWidth = 0;
     this.fitHeight = 0;
@@ -220,7 +231,7 @@ export class HvmDisplay extends LitElement {
       // Repaint at once in the new mode, even if the loop was asleep.
       void this.refresher.setMode(this.mode).then(() => loop.wake());
     }
-    if (changed.has('overlay')) {
+    if (changed.has('overlay') || changed.has('heat')) {
       this.drawOverlay();
       loop.wake();
     }
@@ -232,7 +243,8 @@ export class HvmDisplay extends LitElement {
     const r = this.refresher;
     if (!r) return;
     const ran = await r.refresh();
-    if (ran && this.overlay) this.drawOverlay();
+    if (ran && this.heat) this.heatMap.add(r.tiles, r.tilesX, r.tilesY, r.lastFull, performance.now());
+    if (ran && (this.overlay || this.heat)) this.drawOverlay();
   }
 
   /** Flash the tiles the last refresh repainted (its cost is the page's, not the ioemu's). */
@@ -242,13 +254,27 @@ export class HvmDisplay extends LitElement {
     const r = this.refresher;
     if (!canvas) return;
     const ctx = canvas.getContext('2d')!;
-    if (!this.overlay || !r?.shown) {
+    if ((!this.overlay && !this.heat) || !r?.shown) {
       ctx.clearRect(0, 0, canvas.width, canvas.height);
       return;
     }
     if (canvas.width !== r.shown.width || canvas.height !== r.shown.height) {
       canvas.width = r.shown.width;
       canvas.height = r.shown.height;
+    }
+    if (this.heat) {
+      // The heat map replaces the picture of the overlay each time: one colour per warm tile.
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      const h = this.heatMap;
+      for (let ty = 0; ty < h.tilesY; ty++)
+        for (let tx = 0; tx < h.tilesX; tx++) {
+          const v = h.counts[ty * h.tilesX + tx];
+          if (v === 0) continue;
+          ctx.fillStyle = HeatMap.color(HeatMap.heat(v));
+          ctx.fillRect(tx * TILE_W, ty * TILE_H, TILE_W, TILE_H);
+        }
+      uiTime.ms += performance.now() - t0;
+      return;
     }
     // Fade the previous flashes, then mark this refresh's tiles.
     ctx.globalCompositeOperation = 'destination-out';
