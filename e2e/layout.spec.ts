@@ -67,6 +67,7 @@ test.describe('layout', () => {
     expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
     const tryThis = page.getByRole('note').filter({ hasText: 'Try this' });
     await expect(tryThis).toContainText('poll');
+    await page.waitForTimeout(1500); // the guest finishes drawing its desktop, for the screenshot
     await page.screenshot({ path: test.info().outputPath('layout-1366x900.png') });
     // A second visit has seen it.
     await page.reload();
@@ -83,6 +84,7 @@ test.describe('layout', () => {
     expect(m.canvas.bottom).toBeLessThanOrEqual(m.innerHeight);
     expect(m.canvas.height).toBeGreaterThanOrEqual(380);
     expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+    await page.waitForTimeout(1500);
     await page.screenshot({ path: test.info().outputPath('layout-1024x700.png') });
   });
 
