@@ -21,12 +21,13 @@ export const LINUX_GUEST = {
   minRamMiB: 64,
 } as const;
 
-/** A guest file from the page's own server, with an error that says which and why. */
-export async function fetchGuestFile(url: string): Promise<ArrayBuffer> {
+/** A guest file from the page's own server, with an error that says why (and which, unless `named` is false). */
+export async function fetchGuestFile(url: string, named = true): Promise<ArrayBuffer> {
+  const which = named ? `${url}: ` : '';
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+  if (!res.ok) throw new Error(`${which}HTTP ${res.status} ${res.statusText}`);
   // A server that answers every path with the app's page (vite's fallback) has no such file.
   if (res.headers.get('content-type')?.startsWith('text/html'))
-    throw new Error(`${url}: not found (the server sent a web page)`);
+    throw new Error(`${which}not found (the server sent a web page)`);
   return res.arrayBuffer();
 }

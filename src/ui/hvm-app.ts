@@ -378,13 +378,15 @@ export class HvmApp extends LitElement {
       }
     }
     try {
-      const image = await fetchGuestFile(this.view.kernel);
+      // The kernel's own URL is in the message already: its failure is said without it again.
+      const image = await fetchGuestFile(this.view.kernel, false);
       const name = this.view.kernel.split('/').pop() ?? this.view.kernel;
       const k = imageKind(name, image);
       if ('why' in k) throw new Error(k.why);
       this.kernelName = name;
       this.toyGuest = name === TOY_GUEST;
       const config = this.config(k.kind);
+      // SeaBIOS shows nothing on the screen without a VGA BIOS: the URL's, if it names one.
       if (k.kind === 'firmware' && this.view.vgabios !== null) config.vgaBios = await fetchGuestFile(this.view.vgabios);
       return { config, image };
     } catch (e) {
@@ -395,7 +397,6 @@ export class HvmApp extends LitElement {
     }
   }
 
-  /** The URL's VGA BIOS (SeaBIOS shows nothing on the screen without one). */
   override connectedCallback(): void {
     super.connectedCallback();
     // The whole view in the address bar from the start, so it can be shared as it is.
