@@ -3,13 +3,17 @@
  * from guest/bench/ with the system gcc) by its ELF program headers, enters protected mode flat as
  * a Multiboot loader would, and runs it in Node until it writes the exit port. The kernel turns
  * paging on, then runs integer phases (checksums, sorting, REP string ops, calls and indirect
- * calls, division, bit ops, page-table updates with INVLPG), marking each on port 0x80 and
- * reporting its checksum there; the checksums must equal those of the same C built for the host
- * (guest/bench/expected.json, `make -C guest/bench`).
+ * calls, division, bit ops, page-table updates with INVLPG, 0x66/LOCK/ADC/SHLD forms and short
+ * byte loops, far calls into 16-bit code built with gcc -m16, hardware task switches through a
+ * TSS with their CR3 loads), marking each on port 0x80 and reporting its checksum there; the
+ * checksums must equal those of the same C built for the host (guest/bench/expected.json,
+ * `make -C guest/bench`).
  *
- * Prints a table per phase and writes bench-results/cpu.json
- * ({ mips, instructions, seconds, pagingOn, checksumsOk, phases: [...] }).
- * Options: --elf PATH, --budget N (instructions per run() call).
+ * Then the same kernel runs on the peer, npm `v86` (bench/v86-peer.ts), in the same process.
+ * Prints a table per phase (our seconds and MIPS, v86's seconds, the ratio v86 s / our s) and
+ * writes bench-results/cpu.json ({ mips, instructions, seconds, v86Seconds, ratioVsV86,
+ * pagingOn, checksumsOk, phases: [...] }).
+ * Options: --elf PATH, --budget N (instructions per run() call), --no-v86.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +21,7 @@ import { cpus } from 'node:os';
 import { IoBus, type AccessSize } from '../src/machine/bus';
 import { bootBareCpu } from './bare-cpu';
 import type { CpuEnv } from '../src/machine/cpu/cpu';
+import { runOnV86 } from './v86-peer';
 
 interface BenchCpu {
   readonly instructions: number;
@@ -45,6 +50,8 @@ interface Phase {
   checksum: number | null;
   expected: number | null;
   ok: boolean;
+  v86Seconds: number | null;
+  v86Ok: boolean | null;
 }
 
 async function main(): Promise<void> {
@@ -119,6 +126,9 @@ async function main(): Promise<void> {
       break;
     }
   }
+  const peer = process.argv.includes('--no-v86') ? null : await runOnV86(new Uint8Array(readFileSync(ELF)), 600_000);
+  const peerStarts = peer?.marks.filter((m) => m.kind === 'start' || m.kind === 'done') ?? [];
+  const peerSums = peer?.marks.filter((m) => m.kind === 'sum') ?? [];
   const phases: Phase[] = expected.phases.map((name, i) => {
     const a = bounds[i];
     const b = bounds[i + 1];
@@ -133,29 +143,43 @@ async function main(): Promise<void> {
       checksum,
       expected: expected.checksums[i],
       ok: checksum === expected.checksums[i],
+      v86Seconds: peer && peerStarts[i + 1] ? (peerStarts[i + 1].t - peerStarts[i].t) / 1000 : null,
+      v86Ok: peer ? peerSums[i]?.value === expected.checksums[i] : null,
     };
   });
   const instructions = phases.reduce((s, p) => s + p.instructions, 0);
   const seconds = phases.reduce((s, p) => s + p.seconds, 0);
   const mips = seconds > 0 ? instructions / seconds / 1e6 : 0;
   const checksumsOk = phases.every((p) => p.ok);
+  const v86Seconds = peer ? peer.seconds : null;
+  const ratioVsV86 = v86Seconds !== null && seconds > 0 ? v86Seconds / seconds : null;
+  const fmt = (x: number | null, digits: number, width: number) =>
+    (x === null ? '-' : x.toFixed(digits)).padStart(width);
 
   console.log(`bench:cpu  ${ELF}  (${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version})`);
-  console.log('phase        instructions   seconds     MIPS   checksum');
+  console.log(`peer: ${peer ? `v86 ${peer.version} (npm, wasm JIT), same kernel, same process, after ours` : 'none'}`);
+  console.log('phase        instructions   our s     MIPS    v86 s  v86/our   checksum');
   for (const p of phases)
     console.log(
-      `${p.name.padEnd(10)} ${String(p.instructions).padStart(14)} ${p.seconds.toFixed(3).padStart(9)} ${p.mips.toFixed(1).padStart(8)}   ${
-        p.ok ? 'ok' : `WRONG (${p.checksum ?? 'none'}, host ${p.expected})`
-      }`,
+      `${p.name.padEnd(10)} ${String(p.instructions).padStart(14)} ${p.seconds.toFixed(3).padStart(7)} ${p.mips.toFixed(1).padStart(8)} ${fmt(p.v86Seconds, 3, 8)} ${fmt(
+        p.v86Seconds !== null && p.seconds > 0 ? p.v86Seconds / p.seconds : null,
+        2,
+        8,
+      )}   ${p.ok ? 'ok' : `WRONG (${p.checksum ?? 'none'}, host ${p.expected})`}${p.v86Ok === false ? ' (v86 WRONG)' : ''}`,
     );
   console.log(
-    `${'total'.padEnd(10)} ${String(instructions).padStart(14)} ${seconds.toFixed(3).padStart(9)} ${mips.toFixed(1).padStart(8)}   ${checksumsOk ? 'all ok' : 'MISMATCH'}`,
+    `${'total'.padEnd(10)} ${String(instructions).padStart(14)} ${seconds.toFixed(3).padStart(7)} ${mips.toFixed(1).padStart(8)} ${fmt(v86Seconds, 3, 8)} ${fmt(ratioVsV86, 2, 8)}   ${checksumsOk ? 'all ok' : 'MISMATCH'}`,
   );
-  console.log(`paging on: ${pagingOn}; bar ≥ 60 MIPS → ${mips >= 60 ? 'met' : 'NOT met'}`);
+  console.log(
+    `paging on: ${pagingOn}; ratio v86 s / our s ${ratioVsV86 === null ? 'not measured' : `${ratioVsV86.toFixed(2)}: bar ≥ 0.5 ${ratioVsV86 >= 0.5 ? 'met' : 'NOT met'}, goal ≥ 1.0 ${ratioVsV86 >= 1 ? 'met' : 'not met'}`}`,
+  );
   const result = {
     mips: Number(mips.toFixed(2)),
     instructions,
     seconds: Number(seconds.toFixed(4)),
+    v86Seconds: v86Seconds === null ? null : Number(v86Seconds.toFixed(4)),
+    ratioVsV86: ratioVsV86 === null ? null : Number(ratioVsV86.toFixed(3)),
+    v86Version: peer?.version ?? null,
     pagingOn,
     checksumsOk,
     phases,

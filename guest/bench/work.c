@@ -4,8 +4,10 @@
  * 64-bit division: a -nostdlib guest has no libgcc), string operations through REP instructions.
  */
 #include "work.h"
+#include "work16.h"
 
-const char *const phase_names[PHASES] = {"checksum", "sort", "string", "calls", "division", "bits", "paging"};
+const char *const phase_names[PHASES] = {"checksum", "sort",   "string", "calls",  "division",
+                                         "bits",     "paging", "prefix", "code16", "tasks"};
 
 #define DATA_WORDS (256 * 1024)
 #define SORT_WORDS (32 * 1024)
@@ -179,6 +181,85 @@ static uint32_t phase_paging(void) {
   return sum;
 }
 
+/*
+ * What compilers emit beside plain 32-bit ALU code: 16-bit and byte operands (0x66 prefixes),
+ * LOCK-prefixed read-modify-writes, 64-bit arithmetic as ADC/SBB and SHLD/SHRD pairs and widening
+ * MUL, and short byte loops (a string copy and compare of a few bytes, as a kernel's name lookup does).
+ */
+static uint16_t hist16[4096];
+static uint8_t hist8[256];
+static uint32_t shared_counter;
+static char names[16][12];
+
+static __attribute__((noinline)) uint32_t short_strcmp(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return (uint8_t)*a - (uint8_t)*b;
+}
+static __attribute__((noinline)) void short_strcpy(char *d, const char *s) {
+  while ((*d++ = *s++) != 0) {
+  }
+}
+
+static uint32_t phase_prefix(void) {
+  uint64_t acc = 0x0123456789abcdefull;
+  uint32_t sum = 0;
+  for (int n = 0; n < 16; n++)
+    for (int k = 0; k < 11; k++) names[n][k] = (char)(k == 10 ? 0 : 'a' + (n * 7 + k * 3) % 26);
+  for (uint32_t i = 0; i < 200000; i++) {
+    uint32_t x = data[i & (DATA_WORDS - 1)];
+    uint16_t v = (uint16_t)x;
+    hist16[(v ^ i) & 4095] += v;
+    hist16[(x >> 20) & 4095] ^= (uint16_t)(v >> 3);
+    hist8[(uint8_t)(x >> 8)] += (uint8_t)x;
+    acc += (uint64_t)x * (i | 1);
+    acc = (acc << 7) | (acc >> 57);
+    acc -= (uint64_t)hist16[i & 4095] << 33;
+    __atomic_fetch_add(&shared_counter, x & 0xff, __ATOMIC_SEQ_CST);
+    if ((i & 31) == 0) {
+      uint32_t old = shared_counter;
+      __sync_val_compare_and_swap(&shared_counter, old, old ^ (uint32_t)acc);
+    }
+    if ((i & 15) == 0) {
+      char tmp[12];
+      short_strcpy(tmp, names[i & 15]);
+      tmp[(i >> 4) % 10] = (char)('a' + (x & 15));
+      sum += short_strcmp(tmp, names[(i >> 4) & 15]);
+    }
+  }
+  for (int k = 0; k < 4096; k++) sum = sum * 31 + hist16[k];
+  for (int k = 0; k < 256; k++) sum = sum * 7 + hist8[k];
+  return sum ^ (uint32_t)acc ^ (uint32_t)(acc >> 32) ^ shared_counter;
+}
+
+/* Far calls into a 16-bit code segment, each running a chunk of 16-bit work (work16.c). */
+static struct w16_state w16;
+static uint32_t phase_code16(void) {
+  w16.result = 1;
+  for (uint32_t i = 0; i < 400; i++) {
+    w16.seed = data[i] ^ i;
+    call_code16(&w16);
+  }
+  return w16.result;
+}
+
+/* Hardware task switches: the other task does a short piece of work each time, as a scheduler's tick would. */
+static uint32_t task_in, task_out;
+void task_work(void) {
+  uint32_t x = task_in;
+  for (int k = 0; k < 8; k++) x = (x ^ data[(x + (uint32_t)k) & (DATA_WORDS - 1)]) * 0x9e3779b1u;
+  task_out += x;
+}
+static uint32_t phase_tasks(void) {
+  uint32_t sum = 0;
+  task_out = 0;
+  for (uint32_t i = 0; i < 20000; i++) {
+    task_in = i;
+    switch_task();
+    sum = (sum << 1 | sum >> 31) ^ task_out;
+  }
+  return sum;
+}
+
 uint32_t run_phase(int i) {
   switch (i) {
   case 0:
@@ -194,7 +275,13 @@ uint32_t run_phase(int i) {
     return phase_division();
   case 5:
     return phase_bits();
-  default:
+  case 6:
     return phase_paging();
+  case 7:
+    return phase_prefix();
+  case 8:
+    return phase_code16();
+  default:
+    return phase_tasks();
   }
 }
