@@ -65,20 +65,20 @@ describeCpu('self-modifying and externally modified code', () => {
     expect(rig.cpu.halted).toBe(true);
   });
   it('an offset once run through step() is cached again when its bytes change', () => {
-    // loop: inc %ax (66 40: a 16-bit form, not cached: step()); mov %eax,0x8000; jmp loop
+    // loop: pushf; popf (9C 9D: not cached, step()); mov %eax,0x8000; jmp loop
     const rig = makeRig(4);
-    rig.load(0x1000, [0x66, 0x40, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xeb, 0xf7]);
-    rig.cpu.enterProtectedModeFlat(0x1000, { eax: 0 });
+    rig.load(0x1000, [0x9c, 0x9d, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xeb, 0xf7]);
+    rig.cpu.enterProtectedModeFlat(0x1000, { eax: 0, esp: 0x9000 });
     const cpu = rig.cpu as unknown as { step(): void };
     const step = vi.spyOn(cpu, 'step');
-    rig.cpu.run(3 * 50);
-    expect(rig.u32(0x8000)).toBe(50);
-    expect(step).toHaveBeenCalledTimes(50);
+    rig.cpu.run(4 * 50);
+    expect(rig.u32(0x8000)).toBe(0);
+    expect(step).toHaveBeenCalledTimes(100);
     // Now inc %eax; nop: both cached forms, at the same offsets.
     rig.load(0x1000, [0x40, 0x90]);
     step.mockClear();
-    rig.cpu.run(3 * 50 + 50);
-    expect(rig.u32(0x8000)).toBe(100);
+    rig.cpu.run(4 * 50);
+    expect(rig.u32(0x8000)).toBe(50);
     expect(step).not.toHaveBeenCalled();
   });
 });

@@ -13,7 +13,10 @@ import {
   E_REG_ONLY,
   ENCODING,
   IMM_O32_A32_SHIFT,
+  immShift,
+  P_ADSIZE,
   P_NONE,
+  P_OPSIZE,
   P_SEG_LAST,
   PREFIX_KIND,
 } from './decode-tables';
@@ -86,6 +89,15 @@ import {
   G_SETCC,
   G_CMOV,
   G_MOVX,
+  G_ALU_MR,
+  G_ALU_RM,
+  G_ALU_MI,
+  G_MOV_MR,
+  G_MOV_RM,
+  G_MOV_MI,
+  G_TEST_MR,
+  G_LEA,
+  X16,
   LZ_SHL,
   LZ_SHR,
   LZ_SAR,
@@ -120,6 +132,15 @@ for (const h of [
   D_PUSH_M,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
+
+/**
+ * One-byte opcodes whose meaning does not depend on the operand size (byte operands, NOP): decoded
+ * as in 32-bit code whatever the size. The rest, at operand size 16, go to decodeWord.
+ */
+const BYTE_FORM = new Uint8Array(256);
+for (let b = 0; b < 0x40; b++) if ((b & 7) === 0 || (b & 7) === 2 || (b & 7) === 4) BYTE_FORM[b] = 1;
+for (let b = 0xb0; b < 0xb8; b++) BYTE_FORM[b] = 1;
+for (const b of [0x80, 0x84, 0x88, 0x8a, 0x90, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe]) BYTE_FORM[b] = 1;
 
 const STACK_FORMS = [D_PUSH_R, D_POP_R, D_PUSH_I, D_CALL, D_RET, D_CALL_R, D_LEAVE];
 
@@ -163,6 +184,10 @@ export abstract class CpuDecodedCache extends CpuStrings {
   protected readonly dLists: (Uint16Array | undefined)[] = [];
   protected readonly dCounts: Int32Array;
   protected readonly dEpochs: Int32Array;
+  /** Machine frames; the decoded pages of 16-bit code are numbered from here (openWindow). */
+  protected readonly nFrames: number;
+  /** Per page of 16-bit code: the window EIP its entries were decoded for. */
+  protected readonly dWins: Int32Array;
   protected dFrames: number[] = [];
   protected codeEpoch = 1;
   protected winPage: Int32Array = new Int32Array(4 * 4096);
@@ -416,15 +441,24 @@ export abstract class CpuDecodedCache extends CpuStrings {
 
   /** Points the window at the code page of EIP; false when the cache cannot serve it. */
   protected openWindow(): boolean {
-    if (!this.codeSize32 || this.fl & VM) return false;
+    if (this.fl & VM) return false;
     const lin = (this.segBase[CS] + this._eip) | 0;
+    const winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
+    // 16-bit code: only a window whose every instruction ends below IP 0x10000, so that no cached
+    // instruction's next IP wraps (the interpreter masks IP to 16 bits; the cache adds).
+    if (!this.codeSize32 && winEip + 4096 > 0xffff) return false;
     const o = this.mmu.translate(lin, false, this.user);
     if (o === PHYS_IO) return false;
-    const frame = o >>> 12;
+    // A frame's entries for 16-bit code live apart, under frame + nFrames (the same bytes mean
+    // other instructions there), and belong to one window EIP (an o16 branch is cached only when
+    // its masked target equals the unmasked one, which decodeForm checks knowing the EIP).
+    const frame = this.codeSize32 ? o >>> 12 : (o >>> 12) + this.nFrames;
     let page = this.dPages[frame];
     if (page === undefined) page = this.newDecodedPage(frame);
-    else if (this.dEpochs[frame] !== this.codeEpoch) this.clearDecodedPage(frame);
+    else if (this.dEpochs[frame] !== this.codeEpoch || (!this.codeSize32 && this.dWins[frame] !== winEip))
+      this.clearDecodedPage(frame);
     this.dEpochs[frame] = this.codeEpoch;
+    this.dWins[frame] = winEip;
     this.winPage = page;
     this.winFrame = frame;
     if (this.blockThreshold >= 0) {
@@ -433,7 +467,7 @@ export abstract class CpuDecodedCache extends CpuStrings {
       this.winBlocks = bp.blocks;
       this.winHits = bp.hits;
     }
-    this.winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
+    this.winEip = winEip;
     this.winGen = this.mmu.generation;
     return true;
   }
@@ -469,7 +503,10 @@ export abstract class CpuDecodedCache extends CpuStrings {
 
   /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
   protected codeWritten(o: number, size: number): void {
-    const frame = o >>> 12;
+    this.codeWrittenIn(o >>> 12, o, size);
+    this.codeWrittenIn((o >>> 12) + this.nFrames, o, size); // its 16-bit entries (openWindow)
+  }
+  protected codeWrittenIn(frame: number, o: number, size: number): void {
     const page = this.dPages[frame];
     if (page === undefined) return;
     // An instruction starting up to 14 bytes before the write may cover it; none crosses the page.
@@ -536,10 +573,12 @@ export abstract class CpuDecodedCache extends CpuStrings {
   /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */
   protected decodeAt(d: Int32Array, idx: number): number {
     const frame = this.winFrame;
-    const base = frame << 12;
+    const base = (frame < this.nFrames ? frame : frame - this.nFrames) << 12;
     const q = this.ibuf;
     const avail = Math.min(15, 4096 - idx);
     for (let k = 0; k < avail; k++) q[k] = this.u8[base + idx + k];
+    this.dEip = (this.winEip + idx) | 0;
+    this.dCode32 = this.codeSize32;
     let w0 = this.decodeForm(q);
     if (this.dLen < avail) w0 = this.fuseJcc(w0, q, avail);
     const len = this.dLen;
@@ -563,20 +602,38 @@ export abstract class CpuDecodedCache extends CpuStrings {
     return w0;
   }
 
+  /** The EIP and code size of the instruction being decoded (decodeAt). */
+  protected dEip = 0;
+  protected dCode32 = true;
+  /** Its operand and address sizes after the 0x66 / 0x67 prefixes. */
+  protected dO32 = true;
+  protected dA32 = true;
+
   /**
-   * The decoder of the cached forms (32-bit code, 32-bit addressing, no prefix but segment
-   * overrides): sets dLen, dW1, dDisp, dImm; returns w0 or D_SLOW.
+   * The decoder of the cached forms: 32- or 16-bit code with segment overrides and 0x66 / 0x67
+   * (not LOCK or REP). An instruction whose operand size is 32 and which has no memory operand or
+   * 32-bit addressing means in 16-bit code what it means in 32-bit code (SDM vol. 1, 3.6); one
+   * whose operand size is 16 gets the word-size forms (decodeWord). 16-bit addressing is left to
+   * step(). Sets dLen, dW1, dDisp, dImm; returns w0 or D_SLOW.
    */
   protected decodeForm(q: Uint8Array): number {
     let k = 0;
     let seg = NO_SEG;
+    let opsize = false;
+    let adsize = false;
     for (;;) {
       const kind = PREFIX_KIND[q[k]];
       if (kind === P_NONE) break;
-      if (kind > P_SEG_LAST) return D_SLOW; // 66, 67, LOCK, REP: step()
-      seg = kind - 1;
+      if (kind <= P_SEG_LAST) seg = kind - 1;
+      else if (kind === P_OPSIZE) opsize = true;
+      else if (kind === P_ADSIZE) adsize = true;
+      else return D_SLOW; // LOCK, REP: step()
       if (++k >= 15) return D_SLOW;
     }
+    const o32 = this.dCode32 !== opsize;
+    const a32 = this.dCode32 !== adsize;
+    this.dO32 = o32;
+    this.dA32 = a32;
     const b = q[k++];
     this.dW1 = 0;
     this.dDisp = 0;
@@ -586,8 +643,10 @@ export abstract class CpuDecodedCache extends CpuStrings {
     // The length comes from the table; `at` is where the immediate starts (after ModR/M, SIB, disp).
     const e = ENCODING[(b << 3) | ((modrm >> 3) & 7)];
     if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    if (!a32 && ((e & E_MODRM && modrm < 0xc0) || (b >= 0xa0 && b < 0xa4))) return D_SLOW; // 16-bit addressing
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
-    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
+    const len = at + ((e >>> (o32 && a32 ? IMM_O32_A32_SHIFT : immShift(o32, a32))) & 7);
+    if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
       const form = b & 7;
@@ -760,8 +819,19 @@ export abstract class CpuDecodedCache extends CpuStrings {
     const e = ENCODING[((0x100 | b) << 3) | ((modrm >> 3) & 7)];
     if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
     if (e & E_REG_ONLY) return D_SLOW; // MOV CRn/DRn: not cached
+    if (!this.dA32 && e & E_MODRM && modrm < 0xc0) return D_SLOW; // 16-bit addressing
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
-    const len = at + ((e >>> IMM_O32_A32_SHIFT) & 7);
+    const o32 = this.dO32;
+    const len = at + ((e >>> (o32 && this.dA32 ? IMM_O32_A32_SHIFT : immShift(o32, this.dA32))) & 7);
+    if (!o32) {
+      // Operand size 16: SETcc is the same; the word forms of CMOVcc, IMUL, MOVZX/MOVSX; Jcc rel16.
+      if (b >= 0x80 && b < 0x90) return this.dBranch16(len, D_JCC, b & 15, ((q[at] | (q[at + 1] << 8)) << 16) >> 16);
+      if (b >= 0x40 && b < 0x50) return this.dEnd(len, D_GENERIC, modrm | (G_CMOV << 8) | ((b & 15) << 14) | X16);
+      if (b === 0xaf) return this.dEnd(len, D_GENERIC, modrm | (G_IMUL2 << 8) | X16);
+      if (b === 0xb6 || b === 0xb7 || b === 0xbe || b === 0xbf)
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14) | X16);
+      if (b < 0x90 || b >= 0xa0) return D_SLOW;
+    }
     if (b >= 0x80 && b < 0x90) {
       this.dImm = rd32(q, at);
       return this.dEnd(len, D_JCC, b & 15);
@@ -806,7 +876,10 @@ export abstract class CpuDecodedCache extends CpuStrings {
       cc = b & 15;
       rel = (q[len + 1] << 24) >> 24;
       total = len + 2;
-    } else if (b === 0x0f && q[len + 1] >= 0x80 && q[len + 1] < 0x90 && len + 6 <= avail) {
+      // In 16-bit code the Jcc's operand size is 16: IP + rel is masked to 16 bits (dBranch16).
+      if (!this.dCode32 && !this.inIp16((this.dEip + total + rel) | 0)) return w0;
+    } else if (!this.dCode32) return w0;
+    else if (b === 0x0f && q[len + 1] >= 0x80 && q[len + 1] < 0x90 && len + 6 <= avail) {
       cc = q[len + 1] & 15;
       rel = rd32(q, len + 2);
       total = len + 6;
@@ -821,6 +894,92 @@ export abstract class CpuDecodedCache extends CpuStrings {
     this.dLen = total;
     this.dDisp = rel;
     return D_ALU_JCC | (total << 8) | ((fields | (cc << 11) | (len << 15)) << 12);
+  }
+
+  /** Whether a 16-bit branch target computed without the mask is one the mask leaves as it is. */
+  protected inIp16(t: number): boolean {
+    return t >= 0 && t <= 0xffff;
+  }
+
+  /**
+   * A near branch of operand size 16 (IP ← (IP + rel) & 0xFFFF): cached as the 32-bit form only in
+   * 16-bit code, where the page's entries belong to one window EIP (openWindow), and only when the
+   * mask changes nothing; else step().
+   */
+  protected dBranch16(len: number, h: number, payload: number, rel: number): number {
+    if (this.dCode32 || !this.inIp16((this.dEip + len + rel) | 0)) return D_SLOW;
+    this.dImm = rel;
+    return this.dEnd(len, h, payload);
+  }
+
+  /**
+   * The word-size forms (operand size 16, 32-bit or no addressing) of the one-byte map, as generic
+   * entries run by the interpreter's helpers at size 2 (X16); the byte forms were decoded as in
+   * 32-bit code (BYTE_FORM). What is not here (PUSH/POP/CALL/RET of words, CWD, …) is step()'s.
+   */
+  protected decodeWord(q: Uint8Array, b: number, modrm: number, at: number, len: number): number {
+    const imm16 = q[at] | (q[at + 1] << 8);
+    const imm8s = ((q[at] << 24) >> 24) & 0xffff;
+    if (b < 0x40 && (b & 7) < 6) {
+      const op = b >> 3;
+      const form = b & 7; // 1: Ev,Gv  3: Gv,Ev  5: AX,Iv (the byte forms 0, 2, 4 are BYTE_FORM)
+      if (form === 5) {
+        this.dImm = imm16;
+        return this.dEnd(len, D_GENERIC, 0xc0 | EAX | (G_ALU_MI << 8) | (op << 14) | X16);
+      }
+      return this.dEnd(len, D_GENERIC, modrm | ((form === 1 ? G_ALU_MR : G_ALU_RM) << 8) | (op << 14) | X16);
+    }
+    if (b >= 0x40 && b < 0x50) return this.dEnd(len, D_GENERIC, 0xc0 | (b & 15) | (G_INCDEC << 8) | X16); // reg field 0/1
+    if (b >= 0x70 && b < 0x80) return this.dBranch16(len, D_JCC, b & 15, (q[at] << 24) >> 24);
+    if (b >= 0xb8 && b < 0xc0) {
+      this.dImm = imm16;
+      return this.dEnd(len, D_GENERIC, 0xc0 | (b & 7) | (G_MOV_MI << 8) | X16);
+    }
+    switch (b) {
+      case 0x69:
+      case 0x6b:
+        this.dImm = b === 0x69 ? imm16 : imm8s;
+        return this.dEnd(len, D_GENERIC, modrm | (G_IMUL3 << 8) | X16);
+      case 0x81:
+      case 0x83:
+        this.dImm = b === 0x81 ? imm16 : imm8s;
+        return this.dEnd(len, D_GENERIC, modrm | (G_ALU_MI << 8) | (((modrm >> 3) & 7) << 14) | X16);
+      case 0x85:
+        return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MR << 8) | X16);
+      case 0x89:
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOV_MR << 8) | X16);
+      case 0x8b:
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOV_RM << 8) | X16);
+      case 0x8d:
+        return this.dEnd(len, D_GENERIC, modrm | (G_LEA << 8) | X16);
+      case 0xa9:
+        this.dImm = imm16;
+        return this.dEnd(len, D_GENERIC, 0xc0 | EAX | (G_TEST_MI << 8) | X16);
+      case 0xc1:
+      case 0xd1:
+      case 0xd3:
+        this.dImm = b === 0xc1 ? q[at] : b === 0xd1 ? 1 : -1; // -1: CL
+        return this.dEnd(len, D_GENERIC, modrm | (G_SHIFT << 8) | X16);
+      case 0xc7:
+        this.dImm = imm16;
+        return this.dEnd(len, D_GENERIC, modrm | (G_MOV_MI << 8) | X16);
+      case 0xe9:
+        return this.dBranch16(len, D_JMP, 0, (imm16 << 16) >> 16);
+      case 0xeb:
+        return this.dBranch16(len, D_JMP, 0, (q[at] << 24) >> 24);
+      case 0xf7: {
+        const op = (modrm >> 3) & 7;
+        if (op < 2) {
+          this.dImm = imm16;
+          return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MI << 8) | X16);
+        }
+        return this.dEnd(len, D_GENERIC, modrm | (G_GRP3 << 8) | X16);
+      }
+      case 0xff:
+        if (((modrm >> 3) & 7) < 2) return this.dEnd(len, D_GENERIC, modrm | (G_INCDEC << 8) | X16);
+        return D_SLOW;
+    }
+    return D_SLOW;
   }
 
   protected dEnd(len: number, h: number, payload: number): number {
@@ -941,7 +1100,9 @@ export abstract class CpuDecodedCache extends CpuStrings {
   protected execGeneric(x: number, d: Int32Array, p: number): void {
     const modrm = x & 0xff;
     this.modrm = modrm;
-    this.op32 = true;
+    // Operand size: 4, or 2 for the word forms (X16); addressing is 32-bit (decodeForm).
+    const size = x & X16 ? 2 : 4;
+    this.op32 = size === 4;
     this.ad32 = true;
     this.seg = NO_SEG;
     this.rep = 0;
@@ -986,27 +1147,27 @@ export abstract class CpuDecodedCache extends CpuStrings {
         this.alu(4, this.getRm(1), imm & 0xff, 1);
         return;
       case G_TEST_MI:
-        this.alu(4, this.getRm(4), imm >>> 0, 4);
+        this.alu(4, this.getRm(size), imm >>> 0, size);
         return;
       case G_IMUL3:
-        this.setReg(this.reg, 4, this.imul2(this.getRm(4), imm >>> 0, 4));
+        this.setReg(this.reg, size, this.imul2(this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size));
         return;
       case G_IMUL2:
-        this.setReg(this.reg, 4, this.imul2(this.getReg(this.reg, 4), this.getRm(4), 4));
+        this.setReg(this.reg, size, this.imul2(this.getReg(this.reg, size), this.getRm(size), size));
         return;
       case G_SHIFT:
       case G_SHIFT8: {
-        const size = ((x >>> 8) & 63) === G_SHIFT ? 4 : 1;
-        const a = this.getRm(size);
-        this.setRm(size, this.shift(this.reg, a, imm < 0 ? r[ECX] & 0xff : imm, size));
+        const sz = ((x >>> 8) & 63) === G_SHIFT ? size : 1;
+        const a = this.getRm(sz);
+        this.setRm(sz, this.shift(this.reg, a, imm < 0 ? r[ECX] & 0xff : imm, sz));
         return;
       }
       case G_GRP3:
-        return this.group3Body(4);
+        return this.group3Body(size);
       case G_GRP3_8:
         return this.group3Body(1);
       case G_INCDEC:
-        this.setRm(4, this.incdec(this.getRm(4), 4, this.reg === 1));
+        this.setRm(size, this.incdec(this.getRm(size), size, this.reg === 1));
         return;
       case G_INCDEC8:
         this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
@@ -1018,18 +1179,48 @@ export abstract class CpuDecodedCache extends CpuStrings {
         this.setRm(1, this.cond(extra) ? 1 : 0);
         return;
       case G_CMOV: {
-        const v = this.getRm(4);
-        if (this.cond(extra)) this.setReg(this.reg, 4, v);
+        const v = this.getRm(size);
+        if (this.cond(extra)) this.setReg(this.reg, size, v);
         return;
       }
       case G_MOVX: {
         // extra: 0F B6 → 0, B7 → 1, BE → 8, BF → 9
-        const size = extra & 1 ? 2 : 1;
-        let v = this.getRm(size);
-        if (extra & 8) v = signExtend(v, size);
-        this.setReg(this.reg, 4, v);
+        const from = extra & 1 ? 2 : 1;
+        let v = this.getRm(from);
+        if (extra & 8) v = signExtend(v, from);
+        this.setReg(this.reg, size, v);
         return;
       }
+      case G_ALU_MR: {
+        const res = this.alu(extra & 7, this.getRm(size), this.getReg(this.reg, size), size);
+        if ((extra & 7) !== 7) this.setRm(size, res);
+        return;
+      }
+      case G_ALU_RM: {
+        const res = this.alu(extra & 7, this.getReg(this.reg, size), this.getRm(size), size);
+        if ((extra & 7) !== 7) this.setReg(this.reg, size, res);
+        return;
+      }
+      case G_ALU_MI: {
+        const res = this.alu(extra & 7, this.getRm(size), imm & 0xffff, size);
+        if ((extra & 7) !== 7) this.setRm(size, res);
+        return;
+      }
+      case G_MOV_MR:
+        this.setRm(size, this.getReg(this.reg, size));
+        return;
+      case G_MOV_RM:
+        this.setReg(this.reg, size, this.getRm(size));
+        return;
+      case G_MOV_MI:
+        this.setRm(size, imm & 0xffff);
+        return;
+      case G_TEST_MR:
+        this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
+        return;
+      case G_LEA:
+        this.setReg(this.reg, size, this.eaOff); // the offset, truncated to the operand size
+        return;
     }
     throw new Error(`cpu: no cached form ${x}`);
   }
@@ -1037,7 +1228,9 @@ export abstract class CpuDecodedCache extends CpuStrings {
   constructor(env: CpuEnv) {
     super(env);
     this.blockThreshold = env.blockThreshold ?? BLOCK_THRESHOLD;
-    this.dCounts = new Int32Array((this.u8.length >>> 12) + 1);
-    this.dEpochs = new Int32Array((this.u8.length >>> 12) + 1);
+    this.nFrames = (this.u8.length >>> 12) + 1;
+    this.dCounts = new Int32Array(2 * this.nFrames);
+    this.dEpochs = new Int32Array(2 * this.nFrames);
+    this.dWins = new Int32Array(2 * this.nFrames);
   }
 }

@@ -72,7 +72,21 @@ export const G_ALU8_AI = 1,
   G_PUSH_M = 19,
   G_SETCC = 20,
   G_CMOV = 21,
-  G_MOVX = 22;
+  G_MOVX = 22,
+  // The word-size forms (operand size 16: 0x66 in 32-bit code, none in 16-bit code), with X16.
+  G_ALU_MR = 23,
+  G_ALU_RM = 24,
+  G_ALU_MI = 25,
+  G_MOV_MR = 26,
+  G_MOV_RM = 27,
+  G_MOV_MI = 28,
+  G_TEST_MR = 29,
+  G_LEA = 30;
+/**
+ * Payload bit 18 of a D_GENERIC entry: operand size 16 (the forms above and G_TEST_MI, G_IMUL3,
+ * G_IMUL2, G_SHIFT, G_GRP3, G_INCDEC, G_CMOV, G_MOVX, which are 32-bit without it).
+ */
+export const X16 = 1 << 18;
 
 /** Kinds of the lazy arithmetic flags (Cpu.lz). */
 export const LZ_ADD = 1,
