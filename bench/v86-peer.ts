@@ -38,6 +38,8 @@ export interface PeerMark {
   kind: 'start' | 'sum' | 'done';
   value: number;
   t: number;
+  /** Process CPU time (user + system, all threads: v86's JIT compiles in V8's background threads), ms. */
+  cpu: number;
 }
 
 export interface PeerRun {
@@ -45,6 +47,14 @@ export interface PeerRun {
   marks: PeerMark[];
   /** From the first phase's marker to the last one's end. */
   seconds: number;
+  /** The same span in process CPU time. */
+  cpuSeconds: number;
+}
+
+/** Process CPU time so far, ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** Where v86 is: the installed dev dependency, else V86_DIR (an unpacked `npm pack v86@VERSION`). */
@@ -108,7 +118,12 @@ export async function runOnV86(elf: Uint8Array, timeoutMs: number): Promise<Peer
         resolve(null);
         return;
       }
-      resolve({ version: where.version, marks, seconds: (last.t - first.t) / 1000 });
+      resolve({
+        version: where.version,
+        marks,
+        seconds: (last.t - first.t) / 1000,
+        cpuSeconds: (last.cpu - first.cpu) / 1000,
+      });
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
     emulator.add_listener('emulator-loaded', () => {
@@ -116,9 +131,9 @@ export async function runOnV86(elf: Uint8Array, timeoutMs: number): Promise<Peer
       io.register_write(
         0x80,
         {},
-        (v) => marks.push({ kind: v === 0xff ? 'done' : 'start', value: v, t: performance.now() }),
+        (v) => marks.push({ kind: v === 0xff ? 'done' : 'start', value: v, t: performance.now(), cpu: cpuMs() }),
         undefined,
-        (v) => marks.push({ kind: 'sum', value: v >>> 0, t: performance.now() }),
+        (v) => marks.push({ kind: 'sum', value: v >>> 0, t: performance.now(), cpu: cpuMs() }),
       );
       io.register_write(0xf4, {}, () => finish(true));
     });
