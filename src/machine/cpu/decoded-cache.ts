@@ -78,6 +78,7 @@ import {
   G_MOV_MI,
   G_TEST_MR,
   G_LEA,
+  G_SHLD,
   X16,
   LZ_SHL,
   LZ_SHR,
@@ -729,6 +730,12 @@ export abstract class CpuDecodedCache extends CpuDecoder {
       case G_TEST_MR:
         this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
         return;
+      case G_SHLD: {
+        const count = (extra & 1 ? r[ECX] : imm) & 31;
+        const res = this.shiftDouble((extra & 2) !== 0, this.getRm(size), this.getReg(this.reg, size), count, size);
+        if (res >= 0) this.setRm(size, res);
+        return;
+      }
       case G_LEA:
         this.setReg(this.reg, size, this.eaOff); // the offset, truncated to the operand size
         return;

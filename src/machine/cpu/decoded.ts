@@ -81,7 +81,8 @@ export const G_ALU8_AI = 1,
   G_MOV_RM = 27,
   G_MOV_MI = 28,
   G_TEST_MR = 29,
-  G_LEA = 30;
+  G_LEA = 30,
+  G_SHLD = 31; // SHLD/SHRD: extra bit 0 count in CL, bit 1 SHRD
 /**
  * Payload bit 18 of a D_GENERIC entry: operand size 16 (the forms above and G_TEST_MI, G_IMUL3,
  * G_IMUL2, G_SHIFT, G_GRP3, G_INCDEC, G_CMOV, G_MOVX, which are 32-bit without it).

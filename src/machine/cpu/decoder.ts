@@ -8,6 +8,7 @@
 import {
   E_BAD_REG,
   E_DEFINED,
+  E_LOCK,
   E_MEM_ONLY,
   E_MODRM,
   E_REG_ONLY,
@@ -15,6 +16,7 @@ import {
   IMM_O32_A32_SHIFT,
   immShift,
   P_ADSIZE,
+  P_LOCK,
   P_NONE,
   P_OPSIZE,
   P_SEG_LAST,
@@ -93,6 +95,7 @@ import {
   G_MOV_MI,
   G_TEST_MR,
   G_LEA,
+  G_SHLD,
   X16,
 } from './decoded';
 import { CpuStrings } from './strings';
@@ -162,13 +165,15 @@ export abstract class CpuDecoder extends CpuStrings {
     let seg = NO_SEG;
     let opsize = false;
     let adsize = false;
+    let lock = false;
     for (;;) {
       const kind = PREFIX_KIND[q[k]];
       if (kind === P_NONE) break;
       if (kind <= P_SEG_LAST) seg = kind - 1;
       else if (kind === P_OPSIZE) opsize = true;
       else if (kind === P_ADSIZE) adsize = true;
-      else return D_SLOW; // LOCK, REP: step()
+      else if (kind === P_LOCK) lock = true;
+      else return D_SLOW; // REP: step()
       if (++k >= 15) return D_SLOW;
     }
     const o32 = this.dCode32 !== opsize;
@@ -179,12 +184,15 @@ export abstract class CpuDecoder extends CpuStrings {
     this.dW1 = 0;
     this.dDisp = 0;
     this.dImm = 0;
-    if (b === 0x0f) return this.decode0f(q, k, seg);
+    if (b === 0x0f) return lock ? D_SLOW : this.decode0f(q, k, seg);
     const modrm = q[k];
     // The length comes from the table; `at` is where the immediate starts (after ModR/M, SIB, disp).
     const e = ENCODING[(b << 3) | ((modrm >> 3) & 7)];
     if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
     if (!a32 && ((e & E_MODRM && modrm < 0xc0) || (b >= 0xa0 && b < 0xa4))) return D_SLOW; // 16-bit addressing
+    // LOCK on a memory destination the table allows: one CPU, so the cached form as it is; any
+    // other LOCK is #UD, raised by step() (SDM vol. 2, LOCK).
+    if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || modrm >= 0xc0)) return D_SLOW;
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const len = at + ((e >>> (o32 && a32 ? IMM_O32_A32_SHIFT : immShift(o32, a32))) & 7);
     if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len);
@@ -364,6 +372,11 @@ export abstract class CpuDecoder extends CpuStrings {
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const o32 = this.dO32;
     const len = at + ((e >>> (o32 && this.dA32 ? IMM_O32_A32_SHIFT : immShift(o32, this.dA32))) & 7);
+    if (b === 0xa4 || b === 0xa5 || b === 0xac || b === 0xad) {
+      this.dImm = b & 1 ? 0 : q[at];
+      const extra = (b & 1) | ((b >> 2) & 2); // CL, SHRD
+      return this.dEnd(len, D_GENERIC, modrm | (G_SHLD << 8) | (extra << 14) | (o32 ? 0 : X16));
+    }
     if (!o32) {
       // Operand size 16: SETcc is the same; the word forms of CMOVcc, IMUL, MOVZX/MOVSX; Jcc rel16.
       if (b >= 0x80 && b < 0x90) return this.dBranch16(len, D_JCC, b & 15, ((q[at] | (q[at + 1] << 8)) << 16) >> 16);

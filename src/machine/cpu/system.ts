@@ -4,7 +4,7 @@
  * and the groups 6 (LLDT/LTR/SLDT/STR/VERR/VERW) and 7 (LGDT/LIDT/SGDT/SIDT/LMSW/SMSW/INVLPG),
  * with LAR/LSL's descriptor checks.
  */
-import { CF, IF, OF, RF, SIGN, VM, ZF, szp } from './flags';
+import { IF, RF, VM, ZF } from './flags';
 import {
   CpuFault,
   EAX,
@@ -148,37 +148,8 @@ export abstract class CpuSystem extends CpuInterpreter {
       case 0xac:
       case 0xad: {
         const count = (b & 1 ? r[ECX] : this.imm1) & 31;
-        const a = this.getRm(osz);
-        const src = this.getReg(this.reg, osz);
-        if (count === 0) return;
-        const bits = osz * 8;
-        let res: number;
-        let cf: number;
-        if (count > bits) return; // undefined result (16-bit operand, count > 16)
-        // In 32-bit integers (BigInt cost a tenth of a phase of 64-bit arithmetic, most of it in GC).
-        // 16-bit: the pair fits one int, count ≤ 16; 32-bit: count ≤ 31.
-        if (b < 0xa8) {
-          // SHLD: dst:src shifted left, the high half kept; CF is the last bit shifted out of dst.
-          if (bits === 16) {
-            const wide = ((a << 16) | (src & 0xffff)) >>> 0;
-            res = (wide >>> (16 - count)) & 0xffff;
-            cf = (wide >>> (32 - count)) & 1;
-          } else {
-            res = ((a << count) | (src >>> (32 - count))) >>> 0;
-            cf = (a >>> (32 - count)) & 1;
-          }
-        } else if (bits === 16) {
-          // SHRD: src:dst shifted right, the low half kept; CF is the last bit shifted out of dst.
-          const wide = ((src << 16) | (a & 0xffff)) >>> 0;
-          res = (wide >>> count) & 0xffff;
-          cf = (wide >>> (count - 1)) & 1;
-        } else {
-          res = ((a >>> count) | (src << (32 - count))) >>> 0;
-          cf = (a >>> (count - 1)) & 1;
-        }
-        const of = ((res ^ a) & SIGN[osz]) !== 0;
-        this.setArith((cf ? CF : 0) | (of ? OF : 0) | szp(res, osz));
-        this.setRm(osz, res);
+        const res = this.shiftDouble(b >= 0xa8, this.getRm(osz), this.getReg(this.reg, osz), count, osz);
+        if (res >= 0) this.setRm(osz, res);
         return;
       }
       case 0xaf:

@@ -1,6 +1,7 @@
 /**
- * 16-bit code and word-size forms in the decoded-instruction cache (decoded-cache.ts, decodeForm
- * and decodeWord): a real-mode loop mixing 16-bit forms (no prefix), 32-bit operands (0x66) and
+ * 16-bit code and prefixed forms in the decoded-instruction cache (decoder.ts: decodeForm,
+ * decodeWord): a 32-bit loop of LOCK-prefixed read-modify-writes, SHLD/SHRD and a 0x66 word add,
+ * and a real-mode loop mixing 16-bit forms (no prefix), 32-bit operands (0x66) and
  * 32-bit addressing (0x67) runs from the cache and the compiled blocks, not through step(), and
  * ends in the state step() alone reaches; a 16-bit branch whose target wraps past IP 0 still lands
  * at the masked IP (SDM vol. 2, JMP: "EIP ← tempEIP AND 0000FFFFH").
@@ -35,6 +36,47 @@ function boot(cs: number, ip: number) {
   rig.cpu.reset();
   return rig;
 }
+
+/**
+ * At 0x1000, 32-bit flat (as --32):
+ *   mov $100,%ecx; mov $0x8000,%edi; mov $0x12345678,%eax; mov $0x9abcdef0,%edx
+ * 1: lock add %ecx,(%edi); shld $7,%edx,%eax; shrd %cl,%eax,%edx; addw %cx,4(%edi)
+ *    lock incl 8(%edi); add %ecx,%edx; dec %ecx; jnz 1b; hlt
+ */
+const PREFIXED32 = [
+  0xb9, 0x64, 0x00, 0x00, 0x00, 0xbf, 0x00, 0x80, 0x00, 0x00, 0xb8, 0x78, 0x56, 0x34, 0x12, 0xba, 0xf0, 0xde, 0xbc,
+  0x9a, 0xf0, 0x01, 0x0f, 0x0f, 0xa4, 0xd0, 0x07, 0x0f, 0xad, 0xc2, 0x66, 0x01, 0x4f, 0x04, 0xf0, 0xff, 0x47, 0x08,
+  0x01, 0xca, 0x49, 0x75, 0xe9, 0xf4,
+];
+
+describeCpu('prefixed 32-bit forms through the decoded-instruction cache', () => {
+  function runLoop(cacheOff: boolean) {
+    const rig = makeRig(4);
+    rig.load(0x1000, PREFIXED32);
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
+    if (cacheOff) vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
+    const step = vi.spyOn(cpu, 'step');
+    for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(53);
+    const mem = [0x8000, 0x8004, 0x8008].map((a) => rig.u32(a));
+    return {
+      halted: rig.cpu.halted,
+      regs: Array.from(rig.cpu.reg32),
+      flags: rig.cpu.getEflags(),
+      mem,
+      steps: step.mock.calls.length,
+    };
+  }
+
+  it('LOCK on a memory destination, SHLD/SHRD and a 0x66 form end in the state step() alone reaches, without step()', () => {
+    const cached = runLoop(false);
+    const stepped = runLoop(true);
+    expect(stepped.halted).toBe(true);
+    expect(stepped.mem).toEqual([5050, 5050, 100]);
+    expect({ ...cached, steps: 0 }).toEqual({ ...stepped, steps: 0 });
+    expect(cached.steps).toBeLessThanOrEqual(1); // the HLT
+  });
+});
 
 describeCpu('16-bit code through the decoded-instruction cache', () => {
   function runLoop(cacheOff: boolean) {
