@@ -2,9 +2,11 @@
  * REP MOVS / REP STOS run as block copies when they can (cpu.ts, `stringBulk`); these cases are
  * the ones where a block copy could differ from the element-by-element definition (SDM vol. 2,
  * MOVS/STOS): a forward overlap that propagates bytes, elements crossing a page end, unaligned
- * dwords, and a copy over code that runs next.
+ * dwords, and a copy over code that runs next. REPE/REPNE CMPSB and SCASB run as byte scans
+ * (`scanBulk`): they end where the element-by-element path ends, with its registers, flags and
+ * instruction count.
  */
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { describeCpu, makeRig } from './rig';
 
 const imm32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
@@ -106,5 +108,63 @@ describeCpu('REP MOVS / STOS as block copies', () => {
     rig.cpu.run(100); // one run(): the copy and both passes over the target
     expect(rig.cpu.halted).toBe(true);
     expect(rig.cpu.reg32[0]).toBe(0x77);
+  });
+
+  it('REPE/REPNE CMPSB and SCASB as byte scans end where the element-by-element path ends', () => {
+    const OUT = 0x30000;
+    const save = (slot: number): number[] => {
+      const at = OUT + 16 * slot;
+      return [
+        ...[0x35, 0x3d, 0x0d].flatMap((modrm, i) => [0x89, modrm, ...imm32(at + 4 * i)]), // mov esi/edi/ecx → at
+        0x9c, // pushf
+        0x58, // pop eax
+        0xa3,
+        ...imm32(at + 12), // mov eax → at + 12
+      ];
+    };
+    const cases: [number, number, number, number, number][] = [
+      // [op (A6 CMPSB / AE SCASB), rep (F3 / F2), esi, edi, ecx] with AL = 0 for the scans
+      [0xa6, 0xf3, 0x20f00, 0x22f80, 1000], // equal for 400 bytes across both page ends, then a difference
+      [0xa6, 0xf3, 0x20f00, 0x22f80, 100], // equal all along: ECX runs out
+      [0xa6, 0xf2, 0x21000, 0x24000, 3000], // REPNE: differ until byte 2500
+      [0xae, 0xf2, 0, 0x25010, 6000], // REPNE SCASB: a zero at 5000, two page ends on
+      [0xae, 0xf2, 0, 0x25010, 50], // not found in 50
+      [0xae, 0xf3, 0, 0x27000, 9000], // REPE SCASB: zeros until 3000 on
+    ];
+    const code = [0xfc, ...mov(EAX, 0)];
+    cases.forEach(([op, rep, esi, edi, ecx], i) =>
+      code.push(...mov(ESI, esi), ...mov(EDI, edi), ...mov(ECX, ecx), 0x31, 0xc0, rep, op, ...save(i)),
+    );
+    code.push(0xf4);
+    function run(bulk: boolean) {
+      const rig = makeRig(4);
+      for (let i = 0; i < 0x1000; i++) rig.load(0x20f00 + i, [(i * 13) & 0xff]);
+      rig.load(
+        0x22f80,
+        Array.from({ length: 400 }, (_, i) => (i * 13) & 0xff),
+      );
+      rig.load(0x22f80 + 400, [0xee]);
+      for (let i = 0; i < 3000; i++) rig.load(0x21000 + i, [i & 0xff]);
+      for (let i = 0; i < 3000; i++) rig.load(0x24000 + i, [i === 2500 ? 2500 & 0xff : (i + 1) & 0xff]);
+      for (let i = 0; i < 6000; i++) rig.load(0x25010 + i, [i === 5000 ? 0 : 1 + (i % 200)]);
+      for (let i = 0; i < 9000; i++) rig.load(0x27000 + i, [i < 3000 ? 0 : 9]);
+      rig.load(0x1000, code);
+      rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+      const cpu = rig.cpu as unknown as { scanBulk(op: number, max: number): number };
+      const scans = vi.spyOn(cpu, 'scanBulk');
+      if (!bulk) scans.mockReturnValue(0);
+      for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(777);
+      expect(rig.cpu.halted).toBe(true);
+      const out = Array.from({ length: 4 * cases.length }, (_, i) => rig.u32(OUT + 4 * i));
+      const done = scans.mock.results.reduce((n, r) => n + (r.value as number), 0);
+      return { out, instructions: rig.cpu.instructions, done };
+    }
+    const bulk = run(true);
+    const elements = run(false);
+    expect(bulk.out).toEqual(elements.out);
+    expect(bulk.instructions).toBe(elements.instructions);
+    expect(elements.out.slice(8, 12)).toEqual([0x21000 + 2501, 0x24000 + 2501, 3000 - 2501, expect.any(Number)]);
+    expect(elements.out.slice(12, 15)).toEqual([0, 0x25010 + 5001, 6000 - 5001]);
+    expect(bulk.done).toBeGreaterThan(10_000); // of 11,053 iterations: the scans ran as scans
   });
 });

@@ -30,10 +30,15 @@ export abstract class CpuStrings extends CpuAlu {
     // Single-stepping traps after each iteration (the instruction restarts at its prefix).
     const limit = this.fl & TF ? 1 : Math.max(1, Math.min(1024, this.runEnd - i0));
     const bulk = a32 && (op === 0xa4 || op === 0xaa) && (this.fl & DF) === 0;
+    const scan = a32 && size === 1 && (op === 0xa6 || op === 0xae) && (this.fl & DF) === 0;
     for (let n = 0; ;) {
       if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0) return;
       let k = bulk ? this.stringBulk(op, size, Math.min(r[ECX] >>> 0, limit - n)) : 0;
       let again = true;
+      if (scan) {
+        k = this.scanBulk(op, Math.min(r[ECX] >>> 0, limit - n));
+        if (k > 0) again = !this.scanStopped;
+      }
       if (k === 0) {
         again = this.stringOnce(op, size);
         if (a32) r[ECX] = r[ECX] - 1;
@@ -94,6 +99,56 @@ export abstract class CpuStrings extends CpuAlu {
     r[EDI] = r[EDI] + len;
     r[ECX] = r[ECX] - k;
     return k;
+  }
+
+  /** Whether the last scanBulk ended on REPE/REPNE's condition (not on its count or a page end). */
+  protected scanStopped = false;
+
+  /**
+   * REPE/REPNE CMPSB and SCASB upward with 32-bit addresses, over the bytes of one source and one
+   * destination page of RAM through flat segments: up to `max` iterations, stopping after the
+   * one whose comparison ends the repeat (scanStopped); the flags are those of the last
+   * comparison, as after the element-by-element path. Returns how many were done (ESI/EDI/ECX
+   * advanced), 0 when that path must do the next one. The translations come in the order of its
+   * reads (source, then destination), so a fault is the same fault.
+   */
+  protected scanBulk(op: number, max: number): number {
+    if (!(this._cr0 & CR0_PE) || !this.flatSeg(ES)) return 0;
+    const r = this.reg32;
+    const cmps = op === 0xa6;
+    const srcReg = this.seg === NO_SEG ? DS : this.seg;
+    if (cmps && !this.flatSeg(srcReg)) return 0;
+    const dlin = (this.segBase[ES] + r[EDI]) | 0;
+    const slin = cmps ? (this.segBase[srcReg] + r[ESI]) | 0 : 0;
+    let n = Math.min(max, 4096 - (dlin & 0xfff));
+    if (cmps) n = Math.min(n, 4096 - (slin & 0xfff));
+    if (n <= 0) return 0;
+    const user = this.user;
+    const so = cmps ? this.mmu.translate(slin, false, user) : 0;
+    if (so === PHYS_IO) return 0;
+    const doff = this.mmu.translate(dlin, false, user);
+    if (doff === PHYS_IO) return 0;
+    const u8 = this.u8;
+    const whileEqual = this.rep === 0xf3; // REPE; REPNE goes on while they differ
+    let a = r[EAX] & 0xff;
+    let b = 0;
+    let i = 0;
+    let stop = false;
+    while (i < n) {
+      if (cmps) a = u8[so + i];
+      b = u8[doff + i];
+      i++;
+      if ((a === b) !== whileEqual) {
+        stop = true;
+        break;
+      }
+    }
+    this.alu(7, a, b, 1);
+    this.scanStopped = stop;
+    if (cmps) r[ESI] = r[ESI] + i;
+    r[EDI] = r[EDI] + i;
+    r[ECX] = r[ECX] - i;
+    return i;
   }
 
   /** A flat 4 GiB writable data segment: its accesses need no limit or type check. */
