@@ -23,6 +23,10 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --bios FILE              the same as --firmware (QEMU's word), e.g. SeaBIOS's bios.bin
   --vga-bios FILE          VGA BIOS for the display's PCI expansion ROM (e.g. vgabios-stdvga.bin)
   --option-rom FILE        an option ROM the firmware runs (fw_cfg genroms/NAME); may be repeated
+  --hda FILE               raw hard disk image on the primary IDE channel (whole 512-byte sectors,
+                           <= 1 GiB); the guest writes to a copy in memory, the file is not changed
+  --boot ORDER             firmware boot order, QEMU's letters: c hard disk, d CD-ROM, a floppy,
+                           n network (e.g. c, or order=dc; default cad)
   --cmdline STR            kernel command line
   --append STR             the same (QEMU's name for it)
   --memory MiB             guest RAM, 4-256 (default 32)
@@ -56,6 +60,8 @@ const CONFIG_FLAGS: readonly (readonly [string, string])[] = [
   ['debugconPort', 'debugcon-port'],
   ['vgaBios', 'vga-bios'],
   ['optionRoms', 'option-rom'],
+  ['hda', 'hda'],
+  ['boot', 'boot'],
 ];
 
 function fail(message: string): never {
@@ -102,6 +108,8 @@ function main(): void {
         bios: { type: 'string' },
         'vga-bios': { type: 'string' },
         'option-rom': { type: 'string', multiple: true },
+        hda: { type: 'string' },
+        boot: { type: 'string' },
         screenshot: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -144,6 +152,7 @@ function main(): void {
   const buf = readBuffer(imagePath);
   const initrd = args.initrd !== undefined ? readBuffer(args.initrd) : undefined;
   const vgaBios = args['vga-bios'] !== undefined ? readBuffer(args['vga-bios']) : undefined;
+  const hda = args.hda !== undefined ? readBuffer(args.hda) : undefined;
   const optionRoms = (args['option-rom'] ?? []).map((path) => ({ name: basename(path), data: readBuffer(path) }));
   // A number where the flag holds one, else the text as given (so that a rejection quotes it).
   const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
@@ -159,6 +168,8 @@ function main(): void {
       debugconPort: args['debugcon-port'] !== undefined ? asNumber(args['debugcon-port']) : undefined,
       vgaBios,
       optionRoms: optionRoms.length ? optionRoms : undefined,
+      hda,
+      boot: args.boot?.replace(/^order=/, ''),
     },
     buf,
     immediateYielder(),

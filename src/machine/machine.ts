@@ -114,6 +114,8 @@ export class Machine {
           debugconPort: this.config.debugconPort,
           vgaBios: this.config.vgaBios,
           optionRoms: this.config.optionRoms,
+          hda: this.config.hda,
+          boot: this.config.boot,
         },
         {
           serial: (b) => this.appendOut(b),

@@ -27,7 +27,9 @@ import { Pci } from './devices/pci';
 import { Cmos } from './devices/cmos';
 import { I8042 } from './devices/i8042';
 import { ShadowRam } from './shadow-ram';
-import { FwCfg } from './devices/fw-cfg';
+import { FwCfg, FwCfgKey } from './devices/fw-cfg';
+import { Piix3Ide, PIIX3_IDE_DEVFN } from './devices/piix3-ide';
+import { AtaDisk } from './devices/ata-disk';
 import type { MachineMemory } from './memory';
 import type { SliceOutcome } from './runloop';
 
@@ -74,6 +76,10 @@ export interface PcOptions {
   vgaBios?: ArrayBuffer;
   /** Option ROMs handed to the firmware as fw_cfg files genroms/NAME (QEMU's -option-rom). */
   optionRoms?: readonly { name: string; data: ArrayBuffer }[];
+  /** A raw image for the primary IDE channel's device 0 (QEMU's -hda); the machine writes to a copy. */
+  hda?: ArrayBuffer;
+  /** The firmware's boot order, QEMU's -boot letters (a, c, d, n); default "cad". */
+  boot?: string;
 }
 
 export class PcEngine implements Engine {
@@ -96,6 +102,7 @@ export class PcEngine implements Engine {
   readonly fwCfg: FwCfg;
   /** FERR# → IRQ 13, cleared by port F0h. */
   readonly ferr = new FpuErrorLatch((level) => this.pic.setIrq(13, level));
+  readonly ide: Piix3Ide;
   /** Every device, as wired: ports and MMIO ranges, reset, time. */
   readonly devices: readonly Device[];
   /** The devices with a clock (advanced before each chunk; their deadlines bound it). */
@@ -151,12 +158,17 @@ export class PcEngine implements Engine {
       { windowWritten: (offset, length) => hv.markVramWritten(offset, length), now: () => this.machineTimeMs() },
     );
     hv.p2m.mapMmio(VGA_WINDOW_BASE >>> PAGE_SHIFT, VGA_WINDOW_BYTES >>> PAGE_SHIFT); // the VGA decodes it, not RAM
+    this.ide = new Piix3Ide([options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null], (irq, level) => {
+      if (level) this.stats.f64[F64.IRQ_COUNT + irq]++;
+      this.pic.setIrq(irq, level);
+    });
     this.shadow = new ShadowRam(memory, hv.p2m, this.cpu.tlb, () => this.cpu.codeChanged());
     this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn), {
       onPam: (segment, mode) => this.shadow.setSegment(segment, mode),
       reset: () => this.requestReset(),
       vgaBios: options.vgaBios ? new Uint8Array(options.vgaBios) : undefined,
       setRomBar: (base, size, rom) => this.mapExpansionRom(base, size, rom),
+      functions: [[PIIX3_IDE_DEVFN, this.ide.pci]],
     });
     this.uart = new Uart16550(sinks.serial, (level) => {
       if (level) this.stats.f64[F64.IRQ_COUNT + 4]++;
@@ -169,9 +181,12 @@ export class PcEngine implements Engine {
     });
     this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1 });
     for (const rom of options.optionRoms ?? []) this.fwCfg.addFile(`genroms/${rom.name}`, new Uint8Array(rom.data));
+    const boot = options.boot ?? 'cad';
+    this.cmos.setBootOrder(boot);
+    this.fwCfg.setItem(FwCfgKey.BOOT_DEVICE, Uint8Array.of(boot.charCodeAt(0), 0));
     const fixed: Device[] = [
       ...[this.pic, this.pit, this.cmos, this.kbc, this.vbe, this.shadow, this.pci, this.uart],
-      ...[this.fwCfg, exit, this.ferr],
+      ...[this.fwCfg, this.ide, exit, this.ferr],
     ];
     // The ports a user may move must land on free ones: the wiring knows which are taken.
     const debugcon = new Debugcon(sinks.debugcon, this.freePort(fixed, 'debugconPort', options.debugconPort ?? 0xe9));

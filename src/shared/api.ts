@@ -78,6 +78,30 @@ export interface MachineConfig {
   vgaBios?: ArrayBuffer;
   /** Option ROMs for the firmware to run, as fw_cfg files genroms/NAME (QEMU's -option-rom). */
   optionRoms?: { name: string; data: ArrayBuffer }[];
+  /**
+   * A raw hard disk image for the primary IDE channel's device 0 (QEMU's -hda): whole 512-byte
+   * sectors, at most MAX_DISK_BYTES. The machine works on a copy; guest writes change the copy.
+   */
+  hda?: ArrayBuffer;
+  /**
+   * The firmware's boot order (QEMU's -boot order=): up to three of a (floppy), c (first hard
+   * disk), d (CD-ROM), n (network), first choice first. Default "cad", as QEMU's pc machine.
+   */
+  boot?: string;
+}
+
+export const DISK_SECTOR_BYTES = 512;
+/** The largest disk image taken: it is held in memory whole (in the browser too). */
+export const MAX_DISK_BYTES = 1 << 30;
+
+/** Why a raw disk image of this many bytes cannot be used (a phrase after its name), or null. */
+export function checkDiskImage(bytes: number): string | null {
+  if (bytes === 0) return 'is empty';
+  if (bytes % DISK_SECTOR_BYTES !== 0)
+    return `is ${bytes} bytes, not a whole number of 512-byte sectors (as a raw disk image is)`;
+  if (bytes > MAX_DISK_BYTES)
+    return `is ${bytes} bytes; at most ${MAX_DISK_BYTES} (1 GiB) are taken, since the image is held in memory`;
+  return null;
 }
 
 /** What the main thread gets back from create(): the shared memory and where things are in it. */
@@ -221,7 +245,21 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
       ))
   )
     return err(ErrorCode.EINVAL, 'optionRoms must be at most 8 {name, data} with plain names and at most 128 KiB each');
+  const hda = o.hda;
+  if (hda !== undefined) {
+    if (!(hda instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'hda must be an ArrayBuffer (a raw disk image)');
+    const why = checkDiskImage(hda.byteLength);
+    if (why) return err(ErrorCode.EINVAL, `hda ${why}`);
+  }
+  const boot = o.boot ?? 'cad';
+  if (typeof boot !== 'string' || !/^[acdn]{1,3}$/.test(boot) || new Set(boot).size !== boot.length)
+    return err(
+      ErrorCode.EINVAL,
+      `boot must be one to three different letters of a (floppy), c (hard disk), d (CD-ROM), n (network), got ${String(boot)}`,
+    );
   return ok({
+    ...(hda !== undefined ? { hda: hda as ArrayBuffer } : {}),
+    boot,
     ...(vgaBios !== undefined ? { vgaBios: vgaBios as ArrayBuffer } : {}),
     ...(optionRoms !== undefined ? { optionRoms: optionRoms as { name: string; data: ArrayBuffer }[] } : {}),
     ramMiB: ramMiB as number,

@@ -275,7 +275,7 @@ describe('the CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     const flags = ['kernel', 'cmdline', 'firmware', 'bios', 'memory', 'vram', 'serial', 'debugcon', 'debugcon-port'];
-    flags.push('vga-bios', 'option-rom', 'initrd', 'append', 'post-port', 'post-log');
+    flags.push('vga-bios', 'option-rom', 'hda', 'boot', 'initrd', 'append', 'post-port', 'post-log');
     flags.push('clock', 'timeout', 'max-instructions', 'screenshot', 'stats', 'stats-json', 'trace', 'help');
     for (const f of flags) expect(r.stderr, `--${f}`).toMatch(new RegExp(`^  --${f} `, 'm'));
   });

@@ -1,10 +1,11 @@
 /**
  * SeaBIOS from Debian's package (fetched on first use by scripts/ensure-seabios.mjs) boots on the
  * icount clock: its log on the debug console at 0x402 shows it finding the QEMU platform, fw_cfg,
- * the RAM, the PCI functions, and running through to its boot menu.
+ * the RAM, the PCI functions, and running through to its boot menu; given a disk (hda), it finds
+ * it on the PIIX3's IDE channel and boots its MBR.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { immediateYielder } from '../../src/machine/runloop';
@@ -44,11 +45,53 @@ function optionRom(message: string): ArrayBuffer {
   return rom.buffer;
 }
 
+/**
+ * A 64 KiB disk whose MBR (written out here, so the test owns every byte) reads sector 1 with
+ * INT 13h AH=02h (CHS 0/0/2, from the drive in DL, to 0000:7E00), prints the NUL-terminated text
+ * it finds there to port 0x402 (or a failure message if the BIOS call fails), and writes 0x10 to
+ * the exit port 0xF4.
+ */
+function bootDisk(message: string): ArrayBuffer {
+  const disk = new Uint8Array(64 * 1024);
+  // prettier-ignore
+  disk.set([
+    0xfa,             //        cli
+    0x31, 0xc0,       //        xor ax, ax
+    0x8e, 0xd8,       //        mov ds, ax
+    0x8e, 0xc0,       //        mov es, ax
+    0x8e, 0xd0,       //        mov ss, ax
+    0xbc, 0x00, 0x7c, //        mov sp, 0x7c00
+    0xfb,             //        sti
+    0xb8, 0x01, 0x02, //        mov ax, 0x0201   (read, 1 sector)
+    0xb9, 0x02, 0x00, //        mov cx, 0x0002   (cylinder 0, sector 2)
+    0xb6, 0x00,       //        mov dh, 0        (head 0)
+    0xbb, 0x00, 0x7e, //        mov bx, 0x7e00
+    0xcd, 0x13,       //        int 0x13
+    0xbe, 0x00, 0x7e, //        mov si, 0x7e00
+    0x73, 0x03,       //        jnc print
+    0xbe, 0x32, 0x7c, //        mov si, failed
+    0xba, 0x02, 0x04, // print: mov dx, 0x402
+    0xac,             // next:  lodsb
+    0x84, 0xc0,       //        test al, al
+    0x74, 0x03,       //        jz done
+    0xee,             //        out dx, al
+    0xeb, 0xf8,       //        jmp next
+    0xb0, 0x10,       // done:  mov al, 0x10
+    0xe6, 0xf4,       //        out 0xf4, al
+    0xf4,             //        hlt
+  ]);
+  disk.set(new TextEncoder().encode('INT 13h failed\0'), 0x32); // failed:
+  disk.set([0x55, 0xaa], 510);
+  disk.set(new TextEncoder().encode(`${message}\0`), 512);
+  return disk.buffer;
+}
+
 function boot(
   file: string,
   done: RegExp,
   vgaBios?: string,
   optionRoms?: { name: string; data: ArrayBuffer }[],
+  hda?: ArrayBuffer,
 ): { log: string; m: Machine } {
   const image = readFileSync(`${biosDir}/${file}`);
   const rom = vgaBios ? readFileSync(`${biosDir}/${vgaBios}`) : null;
@@ -61,6 +104,7 @@ function boot(
       debugconPort: 0x402,
       vgaBios: rom ? (rom.buffer.slice(rom.byteOffset, rom.byteOffset + rom.byteLength) as ArrayBuffer) : undefined,
       optionRoms,
+      hda,
     },
     image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer,
     immediateYielder(),
@@ -81,8 +125,8 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     expect(log).toMatch(/^Found QEMU fw_cfg$/m);
     // etc/e820 gave the RAM: 32 MiB
     expect(log).toMatch(/^qemu\/e820: addr 0x0000000000000000 len 0x0000000002000000 \[RAM\]$/m);
-    expect(log).toMatch(/^Found 3 PCI devices/m);
-    for (const id of ['00:00.0 id=8086:1237', '00:01.0 id=8086:7000', '00:02.0 id=1234:1111'])
+    expect(log).toMatch(/^Found 4 PCI devices/m);
+    for (const id of ['00:00.0 id=8086:1237', '00:01.0 id=8086:7000', '00:01.1 id=8086:7010', '00:02.0 id=1234:1111'])
       expect(log).toContain(`PCI: init bdf=${id}`);
     // It placed the display's BAR0, and the VRAM moved there in the p2m.
     const bar = /PCI: map device bdf=00:02\.0 +bar 0, addr ([0-9a-f]+), size 00800000 \[prefmem\]/.exec(log);
@@ -115,6 +159,44 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     m.destroy();
   });
 
+  it('finds the IDE disk given as hda, boots its MBR, and INT 13h reads the next sector from it', () => {
+    const { log, m } = boot(
+      'bios.bin',
+      /No bootable device|hello from sector 1/,
+      undefined,
+      undefined,
+      bootDisk('hello from sector 1'),
+    );
+    expect(log).toMatch(/^ata0-0: HVM HARDDISK ATA-7 Hard-Disk \(0 MiBytes\)$/m);
+    expect(log).toContain('Booting from Hard Disk...');
+    expect(log).toContain('Booting from 0000:7c00');
+    expect(log.slice(log.indexOf('Booting from 0000:7c00'))).toContain('hello from sector 1');
+    while (m.slice().next !== 'stop');
+    expect(Atomics.load(m.stats.i32, I32.EXIT_STATUS)).toBe((0x10 << 1) | 1);
+    expect(m.stats.f64[F64.INSTRUCTIONS]).toBeLessThan(BUDGET);
+    m.destroy();
+  });
+
+  it('the CLI boots it with --bios, --hda and --boot c; a disk image of a partial sector is refused by name', () => {
+    const disk = `/tmp/seabios-hda-${process.pid}.img`;
+    writeFileSync(disk, new Uint8Array(bootDisk('hello through the CLI')));
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir}/bios.bin`, ...args], {
+        encoding: 'utf8',
+        input: '',
+      });
+    const r = cli('--hda', disk, '--boot', 'c', '--debugcon', '-', '--debugcon-port', '0x402', '--clock', 'icount');
+    expect(r.status, r.stderr).toBe((0x10 << 1) | 1);
+    expect(r.stdout).toContain('Booting from Hard Disk...');
+    expect(r.stdout).toMatch(/Booting from 0000:7c00\nhello through the CLI$/);
+    writeFileSync(disk, new Uint8Array(1000));
+    const bad = cli('--hda', disk);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(
+      'cli: --hda is 1000 bytes, not a whole number of 512-byte sectors (as a raw disk image is)\n',
+    );
+  });
+
   it('runs an option ROM handed to it as the fw_cfg file genroms/NAME', () => {
     const { log, m } = boot('bios.bin', /No bootable device/, undefined, [
       { name: 'hello.rom', data: optionRom('hello from an option ROM') },
@@ -132,9 +214,9 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     const state = Object.fromEntries(devices.map((d) => [d.name, structuredClone(d.saveState?.() ?? null)]));
     const shadow = state['shadow RAM (i440FX PAM)'] as { modes: number[] };
     expect(shadow.modes[0]).toBe(1); // 0xF0000: read-only shadow RAM
-    const pci = state['PCI host (config mechanism #1)'] as { functions: (number[] | null)[] };
-    expect(pci.functions[0]![0x59]).toBe(0x10);
-    const bar0 = pci.functions[2]!.slice(0x10, 0x14).reduce((v, b, i) => v + b * 256 ** i, 0);
+    const pci = state['PCI host (config mechanism #1)'] as { functions: Record<string, number[]> };
+    expect(pci.functions['00.0'][0x59]).toBe(0x10);
+    const bar0 = pci.functions['02.0'].slice(0x10, 0x14).reduce((v, b, i) => v + b * 256 ** i, 0);
     expect((bar0 & ~0xf) >>> 0).toBe(Atomics.load(m.stats.i32, I32.VBE_BAR0) >>> 0);
     const pic = state['i8259 (master, slave, ELCR)'] as { master: { elcr: number }; slave: { elcr: number } };
     expect([pic.master.elcr, pic.slave.elcr]).toEqual([0x00, 0x0c]); // SeaBIOS: "elcr=00 0c" (IRQ 10, 11 level)

@@ -80,3 +80,16 @@ describe('CMOS and the RTC', () => {
     expect(cmos.nmiMasked).toBe(true);
   });
 });
+
+describe('the boot order in CMOS (QEMU -boot, read by SeaBIOS)', () => {
+  it('puts one nibble per choice in 0x3D (first two) and 0x38 (third): c = 2, d = 3, a = 1, n = 4', () => {
+    const { cmos, get } = rig();
+    cmos.setBootOrder('cad');
+    expect([get(0x3d), get(0x38)]).toEqual([0x12, 0x30]);
+    cmos.setBootOrder('c');
+    expect([get(0x3d), get(0x38)]).toEqual([0x02, 0x00]);
+    cmos.setBootOrder('ndc');
+    cmos.reset(); // a machine reset keeps it
+    expect([get(0x3d), get(0x38)]).toEqual([0x34, 0x20]);
+  });
+});

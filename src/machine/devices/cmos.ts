@@ -48,6 +48,17 @@ export class Cmos implements Device {
     this.reset();
   }
 
+  /**
+   * The boot order as QEMU's pc stores it for SeaBIOS (src/boot.c reads it on QEMU): one nibble per
+   * choice, 1 floppy, 2 hard disk, 3 CD-ROM, 4 network; the first two in 0x3D (first in the low
+   * nibble), the third in 0x38's high nibble, whose bit 0 set skips the floppy boot-signature check.
+   */
+  setBootOrder(order: string): void {
+    const code = (i: number) => ({ a: 1, c: 2, d: 3, n: 4 })[order[i] as 'a'] ?? 0;
+    this.ram[0x3d] = (code(1) << 4) | code(0);
+    this.ram[0x38] = code(2) << 4;
+  }
+
   readonly ports: readonly PortRange[] = [
     {
       first: 0x70,

@@ -1,7 +1,8 @@
 /**
  * PCI configuration mechanism #1 (0xCF8 address, 0xCFC–0xCFF data) on bus 0, with QEMU's pc
- * layout: the i440FX host bridge (00:00.0, with PAM), the PIIX3 ISA bridge (00:01.0) and the
- * display 1234:1111 (00:02.0, class 0x0300) whose BAR0 is the VRAM linear framebuffer: 32-bit
+ * layout: the i440FX host bridge (00:00.0, with PAM), the PIIX3 ISA bridge (00:01.0), functions the
+ * platform hands in (the PIIX3's IDE at 00:01.1: functions are keyed by devfn) and the display
+ * 1234:1111 (00:02.0, class 0x0300) whose BAR0 is the VRAM linear framebuffer: 32-bit
  * prefetchable memory, size = VRAM size, sized the usual way (write all ones, read back
  * ~(size − 1) | flags). Programming BAR0 moves the VRAM in the p2m through the hypervisor;
  * absent functions read all ones. With a VGA BIOS image the display also has an expansion-ROM BAR
@@ -124,8 +125,8 @@ export class Pci implements Device {
   readonly bridge: I440fxHostBridge;
   readonly isa: Piix3IsaBridge;
   private readonly display: StdVgaFunction;
-  /** Bus 0's functions by device number (function 0 each). */
-  private readonly slots: (PciFunction | undefined)[] = [];
+  /** Bus 0's functions by devfn (device << 3 | function). */
+  private readonly functions = new Map<number, PciFunction>();
 
   constructor(
     vramBytes: number,
@@ -141,6 +142,8 @@ export class Pci implements Device {
       vgaBios?: Uint8Array;
       /** The expansion ROM decodes at a new place (the platform maps it). */
       setRomBar?: RomBarHook;
+      /** More functions on bus 0, by devfn (the PIIX3's IDE controller at 00:01.1). */
+      functions?: readonly (readonly [devfn: number, fn: PciFunction])[];
     } = {},
   ) {
     this.bridge = new I440fxHostBridge(platform.onPam ?? (() => {}));
@@ -152,9 +155,10 @@ export class Pci implements Device {
       platform.vgaBios ?? null,
       platform.setRomBar ?? (() => {}),
     );
-    this.slots[0] = this.bridge;
-    this.slots[1] = this.isa;
-    this.slots[2] = this.display;
+    this.functions.set(0 << 3, this.bridge);
+    this.functions.set(1 << 3, this.isa);
+    this.functions.set(2 << 3, this.display);
+    for (const [devfn, fn] of platform.functions ?? []) this.functions.set(devfn, fn);
     this.reset();
   }
 
@@ -184,19 +188,22 @@ export class Pci implements Device {
   ];
 
   saveState(): unknown {
-    return { address: this.address, functions: this.slots.map((f) => (f ? f.saveState() : null)) };
+    // Keyed by QEMU's "slot.function" spelling (00.0, 01.1, …).
+    const functions: Record<string, number[]> = {};
+    for (const [devfn, f] of [...this.functions].sort(([a], [b]) => a - b))
+      functions[`${(devfn >>> 3).toString(16).padStart(2, '0')}.${devfn & 7}`] = f.saveState();
+    return { address: this.address, functions };
   }
 
   reset(): void {
     this.address = 0;
-    for (const f of this.slots) f?.reset();
+    for (const f of this.functions.values()) f.reset();
   }
 
   private target(): PciFunction | null {
     const a = this.address;
     if (!(a & 0x80000000) || (a >>> 16) & 0xff) return null; // disabled or not bus 0
-    if ((a >>> 8) & 7) return null; // function 1–7: none of ours has more than function 0
-    return this.slots[(a >>> 11) & 31] ?? null;
+    return this.functions.get((a >>> 8) & 0xff) ?? null;
   }
 
   private readData(offset: number, size: AccessSize): number {
