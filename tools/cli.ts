@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Machine } from '../src/machine/machine';
+import { isBzImage } from '../src/machine/boot/linux';
 import { immediateYielder } from '../src/machine/runloop';
 import { PNG } from 'pngjs';
 import { convertRows } from '../src/ioemu/convert';
@@ -18,7 +19,9 @@ import { F64, I32, RunState } from '../src/shared/layout';
 const HELP = `usage: npm run cli -- --kernel FILE [options]
 
   --kernel FILE            Linux bzImage (boot protocol 2.06+) or Multiboot (v1) ELF kernel
-  --initrd FILE            initrd (initramfs) for a Linux bzImage
+  --initrd FILE            initrd (initramfs) for a Linux bzImage; for a Multiboot kernel, its
+                           modules as QEMU takes them: "file args,file2" (each module's string is
+                           its file name and arguments; ",," is a comma in a name)
   --firmware FILE          raw firmware image (<= 256 KiB), started at the reset vector in real mode
   --bios FILE              the same as --firmware (QEMU's word), e.g. SeaBIOS's bios.bin
   --vga-bios FILE          VGA BIOS for the display's PCI expansion ROM (e.g. vgabios-stdvga.bin)
@@ -67,6 +70,18 @@ const CONFIG_FLAGS: readonly (readonly [string, string])[] = [
 function fail(message: string): never {
   process.stderr.write(`cli: ${message}\n`);
   process.exit(2);
+}
+
+/**
+ * QEMU's -initrd list for a Multiboot kernel (hw/i386/multiboot.c): modules separated by commas,
+ * ",," standing for a comma in a name; each entry, the file name and its arguments, is the
+ * module's string.
+ */
+function parseModules(list: string): string[] {
+  return list
+    .split(/(?<!,),(?!,)/)
+    .map((m) => m.replaceAll(',,', ','))
+    .filter((m) => m.trim() !== '');
 }
 
 function sinkFor(target: string | undefined): ((b: number) => void) | null {
@@ -150,7 +165,12 @@ function main(): void {
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   };
   const buf = readBuffer(imagePath);
-  const initrd = args.initrd !== undefined ? readBuffer(args.initrd) : undefined;
+  // A bzImage takes one initrd; a Multiboot kernel takes modules, QEMU's way.
+  const multibootModules = args.initrd !== undefined && !isBzImage(buf);
+  const initrd = args.initrd !== undefined && !multibootModules ? readBuffer(args.initrd) : undefined;
+  const modules = multibootModules
+    ? parseModules(args.initrd!).map((cmdline) => ({ cmdline, data: readBuffer(cmdline.split(' ')[0]) }))
+    : undefined;
   const vgaBios = args['vga-bios'] !== undefined ? readBuffer(args['vga-bios']) : undefined;
   const hda = args.hda !== undefined ? readBuffer(args.hda) : undefined;
   const optionRoms = (args['option-rom'] ?? []).map((path) => ({ name: basename(path), data: readBuffer(path) }));
@@ -162,6 +182,7 @@ function main(): void {
       vramMiB: asNumber(args.vram),
       cmdline,
       ...(initrd ? { initrd } : {}),
+      ...(modules ? { modules } : {}),
       clock: args.clock,
       image: firmware !== undefined ? 'firmware' : 'multiboot',
       postPort: args['post-port'] !== undefined ? asNumber(args['post-port']) : undefined,

@@ -109,6 +109,7 @@ export class Machine {
           kind: this.config.image,
           cmdline: this.config.cmdline,
           initrd: this.config.initrd,
+          modules: this.config.modules,
           clock: this.config.clock,
           postPort: this.config.postPort,
           debugconPort: this.config.debugconPort,

@@ -13,7 +13,7 @@ import type { Engine } from './engine';
 import { P2M_MMIO, P2M_R, P2M_W } from './hv/p2m';
 import type { Hypervisor } from './hv/hypervisor';
 import { loadFirmware } from './boot/firmware';
-import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './boot/multiboot';
+import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC, type MultibootModule } from './boot/multiboot';
 import { fillBiosDataArea } from './boot/bios';
 import { DEFAULT_LINUX_MODE, isBzImage, loadLinux, setDispiMode } from './boot/linux';
 import { portOwners, wireDevices, type Device } from './devices/device';
@@ -68,6 +68,8 @@ export interface PcOptions {
   cmdline: string;
   /** A Linux initrd (initramfs), loaded with a bzImage. */
   initrd?: ArrayBuffer;
+  /** Multiboot modules, with their strings (QEMU's -initrd "file args,file2"). */
+  modules?: readonly MultibootModule[];
   clock: ClockKind;
   postPort?: number;
   /** The debug console's port (QEMU's isa-debugcon iobase): 0xE9 by default, 0x402 for SeaBIOS. */
@@ -260,13 +262,14 @@ export class PcEngine implements Engine {
     } else {
       this.shadow.setRom(null);
       this.pci.bridge.shadowReadWrite();
-      if (isBzImage(this.image)) this.bootLinux();
-      else {
+      if (isBzImage(this.image)) {
+        if (this.options.modules?.length)
+          throw new BootError('Multiboot modules go with a Multiboot kernel; this is a Linux bzImage (give an initrd)');
+        this.bootLinux();
+      } else {
         if (this.options.initrd)
-          throw new BootError(
-            'an initrd goes with a Linux bzImage; this kernel is not one (Multiboot modules are not offered)',
-          );
-        const r = loadMultiboot(this.image, this.memory, this.options.cmdline);
+          throw new BootError('an initrd goes with a Linux bzImage; this kernel is not one (give Multiboot modules)');
+        const r = loadMultiboot(this.image, this.memory, this.options.cmdline, this.options.modules);
         if (!r.ok) throw new BootError(r.message);
         fillBiosDataArea(this.memory);
         this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });

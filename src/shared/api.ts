@@ -66,6 +66,11 @@ export interface MachineConfig {
   cmdline: string;
   /** A Linux initrd (an initramfs), loaded with a bzImage; refused with any other image. */
   initrd?: ArrayBuffer;
+  /**
+   * Multiboot modules, loaded page-aligned above a Multiboot kernel in this order, each with its
+   * string (QEMU's -initrd "file args,file2": the file's name and arguments). At most 16.
+   */
+  modules?: { cmdline: string; data: ArrayBuffer }[];
   /** Device time source: the wall clock (browser default) or the instruction count (deterministic). */
   clock: ClockKind;
   /** Image kind of the buffer passed to create(). */
@@ -217,6 +222,25 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     return err(ErrorCode.EINVAL, 'initrd must be an ArrayBuffer when given');
   if (initrd !== undefined && image !== 'multiboot')
     return err(ErrorCode.EINVAL, `an initrd goes with a kernel image, not with image "${image}"`);
+  const modules = o.modules;
+  if (
+    modules !== undefined &&
+    (image !== 'multiboot' ||
+      !Array.isArray(modules) ||
+      modules.length > 16 ||
+      !modules.every(
+        (m) =>
+          typeof m === 'object' &&
+          m !== null &&
+          typeof m.cmdline === 'string' &&
+          m.cmdline.length <= 1024 &&
+          m.data instanceof ArrayBuffer,
+      ))
+  )
+    return err(
+      ErrorCode.EINVAL,
+      'modules must be at most 16 {cmdline, data} (an ArrayBuffer and a string of at most 1024 characters), with a Multiboot kernel',
+    );
   // Whether a port is free is the machine's to say (its device list decides, when it is built).
   const postPort = o.postPort ?? 0x80;
   const debugconPort = o.debugconPort ?? 0xe9;
@@ -259,6 +283,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     );
   return ok({
     ...(hda !== undefined ? { hda: hda as ArrayBuffer } : {}),
+    ...(modules !== undefined ? { modules: modules as { cmdline: string; data: ArrayBuffer }[] } : {}),
     boot,
     ...(vgaBios !== undefined ? { vgaBios: vgaBios as ArrayBuffer } : {}),
     ...(optionRoms !== undefined ? { optionRoms: optionRoms as { name: string; data: ArrayBuffer }[] } : {}),

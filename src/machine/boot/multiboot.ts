@@ -1,7 +1,12 @@
 /**
  * Multiboot v1 (the spec, sections 3.1–3.3): find the header in the first 8 KiB, load an ELF32
- * kernel's PT_LOAD segments (or an a.out-kludge image), and build the boot information structure
- * (memory sizes, command line, memory map) in low memory. Every rejection names its reason.
+ * kernel's PT_LOAD segments at their physical addresses (or an a.out-kludge image), load the
+ * modules page-aligned above the kernel, and build the boot information structure (memory sizes,
+ * command line, modules, memory map) in low memory. Every rejection names its reason.
+ *
+ * An ELF entry point that is a virtual address (GNU Mach's, a higher-half kernel's) is translated
+ * as GRUB does (grub-core/loader/multiboot_elfxx.c): the segment whose virtual range holds it gives
+ * entry − p_vaddr + p_paddr. For identity-mapped kernels that is the entry itself.
  */
 import { err, ErrorCode, ok, type Result } from '../../shared/api';
 import type { MachineMemory } from '../memory';
@@ -12,20 +17,42 @@ export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
 /** Where the boot information lives (below 640 KiB, above the real-mode IVT/BDA). */
 export const INFO_BASE = 0x9000;
 const INFO_END = 0xa000;
-const MMAP_AT = INFO_BASE + 0x100;
-const CMDLINE_AT = INFO_BASE + 0x400;
-const CMDLINE_MAX = INFO_END - CMDLINE_AT - 1;
+/** The module list (16 bytes each: mod_start, mod_end, string, reserved; spec 3.3). */
+const MODS_AT = INFO_BASE + 0x80;
+/** At most this many modules (the list must end before the memory map). */
+export const MULTIBOOT_MAX_MODULES = 16;
+const MMAP_AT = MODS_AT + MULTIBOOT_MAX_MODULES * 16;
+/** The kernel's command line, then each module's: NUL-terminated strings up to the area's end. */
+const STRINGS_AT = INFO_BASE + 0x300;
+
+/** A Multiboot module: its bytes and its string (QEMU's -initrd "file args": the file name and arguments). */
+export interface MultibootModule {
+  cmdline: string;
+  data: ArrayBuffer;
+}
 
 export interface BootState {
+  /** The physical entry point. */
   entry: number;
   /** EBX at entry: the physical address of the information structure. */
   info: number;
+  /** Where each module was loaded: [start, end) physical. */
+  modules: { start: number; end: number }[];
 }
+
+const PAGE = 0x1000;
+const pageUp = (a: number): number => Math.ceil(a / PAGE) * PAGE;
+const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** Flag bits 0–15 are requirements: we honour 0 (page-align modules) and 1 (memory info). */
 const SUPPORTED_REQUIRED = 0x3;
 
-export function loadMultiboot(image: ArrayBuffer, memory: MachineMemory, cmdline: string): Result<BootState> {
+export function loadMultiboot(
+  image: ArrayBuffer,
+  memory: MachineMemory,
+  cmdline: string,
+  modules: readonly MultibootModule[] = [],
+): Result<BootState> {
   const bytes = new Uint8Array(image);
   const dv = new DataView(image);
   const u32 = (o: number): number => dv.getUint32(o, true);
@@ -63,7 +90,8 @@ export function loadMultiboot(image: ArrayBuffer, memory: MachineMemory, cmdline
     return null;
   };
   let entry: number;
-  const loads: [number, number, number, number][] = [];
+  /** PT_LOAD segments (or the a.out image): physical address, file offset, sizes, virtual address. */
+  const loads: [number, number, number, number, number][] = [];
   if (flags & 0x10000) {
     // The a.out kludge: addresses from the header (spec 3.1.3).
     const headerAddr = u32(at + 12);
@@ -77,7 +105,7 @@ export function loadMultiboot(image: ArrayBuffer, memory: MachineMemory, cmdline
     if (loadEnd === 0) loadEnd = loadAddr + (bytes.length - src);
     const filesz = loadEnd - loadAddr;
     const memsz = bssEnd ? bssEnd - loadAddr : filesz;
-    loads.push([loadAddr, src, filesz, memsz]);
+    loads.push([loadAddr, src, filesz, memsz, loadAddr]); // the kludge's addresses are physical
   } else {
     if (bytes.length < 52 || u32(0) !== 0x464c457f)
       return err(ErrorCode.EBADIMAGE, 'not an ELF file (and no a.out kludge in the Multiboot header)');
@@ -93,7 +121,7 @@ export function loadMultiboot(image: ArrayBuffer, memory: MachineMemory, cmdline
     for (let i = 0; i < phnum; i++) {
       const p = phoff + i * phentsize;
       if (u32(p) !== 1) continue; // PT_LOAD only
-      loads.push([u32(p + 12), u32(p + 4), u32(p + 16), u32(p + 20)]);
+      loads.push([u32(p + 12), u32(p + 4), u32(p + 16), u32(p + 20), u32(p + 8)]);
     }
     if (loads.length === 0) return err(ErrorCode.EBADIMAGE, 'the ELF file has no loadable segment');
   }
@@ -101,19 +129,49 @@ export function loadMultiboot(image: ArrayBuffer, memory: MachineMemory, cmdline
     const why = place(paddr, src, filesz, memsz);
     if (why) return err(ErrorCode.EBADIMAGE, why);
   }
-  if (!loads.some(([p, , , m]) => entry >= p && entry < p + m))
-    return err(ErrorCode.EBADIMAGE, `the entry point 0x${entry.toString(16)} is not inside a loaded segment`);
+  const holder = loads.find(([, , , m, v]) => entry >= v && entry < v + m);
+  if (!holder) return err(ErrorCode.EBADIMAGE, `the entry point ${hex(entry)} is not inside a loaded segment`);
+  entry = entry - holder[4] + holder[0];
+
+  // Modules, page-aligned above the kernel (and above 1 MiB), each in turn.
+  if (modules.length > MULTIBOOT_MAX_MODULES)
+    return err(ErrorCode.EBADIMAGE, `${modules.length} modules given; at most ${MULTIBOOT_MAX_MODULES} are taken`);
+  let next = pageUp(Math.max(0x100000, ...loads.map(([p, , , m]) => p + m)));
+  const placed: { start: number; end: number }[] = [];
+  for (const [i, m] of modules.entries()) {
+    const end = next + m.data.byteLength;
+    if (end > ram)
+      return err(
+        ErrorCode.EBADIMAGE,
+        `module ${i + 1} (${m.cmdline.split(' ')[0]}, ${m.data.byteLength} bytes) does not fit in RAM above the kernel: it would end at ${hex(end)}, the machine has ${ram >>> 20} MiB`,
+      );
+    placed.push({ start: next, end });
+    next = pageUp(end);
+  }
+  const encoder = new TextEncoder();
+  const strings = [cmdline, ...modules.map((m) => m.cmdline)].map((t) => encoder.encode(t));
+  const stringBytes = strings.reduce((n, t) => n + t.length + 1, 0);
+  if (STRINGS_AT + stringBytes > INFO_END)
+    return err(
+      ErrorCode.EBADIMAGE,
+      `the kernel's and modules' command lines take ${stringBytes} bytes; at most ${INFO_END - STRINGS_AT} fit`,
+    );
+
   // Nothing was written before every check passed.
   for (const [paddr, src, filesz, memsz] of loads) {
     u8.set(bytes.subarray(src, src + filesz), paddr);
     u8.fill(0, paddr + filesz, paddr + memsz);
   }
-  writeInfo(memory, cmdline);
-  return ok({ entry, info: INFO_BASE });
+  modules.forEach((m, i) => u8.set(new Uint8Array(m.data), placed[i].start));
+  writeInfo(memory, strings, placed);
+  return ok({ entry, info: INFO_BASE, modules: placed });
 }
 
-/** The boot information structure (spec 3.3): flags MEM | CMDLINE | MMAP. */
-function writeInfo(memory: MachineMemory, cmdline: string): void {
+/**
+ * The boot information structure (spec 3.3): flags MEM | CMDLINE | MODS | MMAP. strings[0] is the
+ * kernel's command line, then one per module.
+ */
+function writeInfo(memory: MachineMemory, strings: Uint8Array[], modules: { start: number; end: number }[]): void {
   const u8 = memory.u8;
   u8.fill(0, INFO_BASE, INFO_END);
   const dv = new DataView(memory.sab, INFO_BASE, INFO_END - INFO_BASE);
@@ -124,10 +182,26 @@ function writeInfo(memory: MachineMemory, cmdline: string): void {
     [0xf0000, 0x10000, 2],
     [0x100000, ram - 0x100000, 1],
   ];
-  dv.setUint32(0, (1 << 0) | (1 << 2) | (1 << 6), true);
+  dv.setUint32(0, (1 << 0) | (1 << 2) | (1 << 3) | (1 << 6), true);
   dv.setUint32(4, 639, true); // mem_lower, KiB
   dv.setUint32(8, (ram - 0x100000) >>> 10, true); // mem_upper, KiB above 1 MiB
-  dv.setUint32(16, CMDLINE_AT, true);
+  const addresses: number[] = [];
+  let at = STRINGS_AT;
+  for (const text of strings) {
+    addresses.push(at);
+    u8.set(text, at);
+    u8[at + text.length] = 0;
+    at += text.length + 1;
+  }
+  dv.setUint32(16, addresses[0], true);
+  dv.setUint32(20, modules.length, true);
+  dv.setUint32(24, MODS_AT, true);
+  modules.forEach((m, i) => {
+    const o = MODS_AT - INFO_BASE + i * 16;
+    dv.setUint32(o, m.start, true);
+    dv.setUint32(o + 4, m.end, true);
+    dv.setUint32(o + 8, addresses[i + 1], true);
+  });
   dv.setUint32(44, map.length * 24, true);
   dv.setUint32(48, MMAP_AT, true);
   map.forEach(([base, len, type], i) => {
@@ -137,7 +211,4 @@ function writeInfo(memory: MachineMemory, cmdline: string): void {
     dv.setUint32(o + 12, len, true);
     dv.setUint32(o + 20, type, true);
   });
-  const text = new TextEncoder().encode(cmdline).subarray(0, CMDLINE_MAX);
-  u8.set(text, CMDLINE_AT);
-  u8[CMDLINE_AT + text.length] = 0;
 }
