@@ -22,18 +22,19 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: Buffer
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /**
- * Download the given packages (exact versions) for i386 and return, for each, the bytes of the
- * member it names, checked against the recorded sha256 unless `verify` is false.
+ * Download the given packages (exact versions) for `arch` (i386, the guest's, unless a host tool is
+ * wanted; architecture-independent packages come as they are) and return, for each file, the bytes
+ * of the member it names, checked against the recorded sha256 unless `verify` is false.
  */
-export function fetchDebianFiles(files: DebianFile[], verify = true): Buffer[] {
-  const root = mkdtempSync(join(tmpdir(), 'apt-i386-'));
+export function fetchDebianFiles(files: DebianFile[], verify = true, arch = 'i386'): Buffer[] {
+  const root = mkdtempSync(join(tmpdir(), `apt-${arch}-`));
   try {
     for (const d of ['lists/partial', 'cache/archives/partial', 'state', 'etc', 'debs'])
       mkdirSync(join(root, d), { recursive: true });
     writeFileSync(join(root, 'status'), '');
     writeFileSync(
       join(root, 'sources.list'),
-      DEBIAN_SOURCES.map((s) => s.replace(/^deb /, `deb [arch=i386 signed-by=${KEYRING}] `)).join('\n') + '\n',
+      DEBIAN_SOURCES.map((s) => s.replace(/^deb /, `deb [arch=${arch} signed-by=${KEYRING}] `)).join('\n') + '\n',
     );
     writeFileSync(
       join(root, 'apt.conf'),
@@ -45,8 +46,8 @@ export function fetchDebianFiles(files: DebianFile[], verify = true): Buffer[] {
         `Dir::Etc "${root}/etc";`,
         `Dir::Etc::SourceList "${root}/sources.list";`,
         `Dir::Etc::SourceParts "${root}/etc";`,
-        'APT::Architecture "i386";',
-        'APT::Architectures { "i386"; };',
+        `APT::Architecture "${arch}";`,
+        `APT::Architectures { "${arch}"; };`,
         // Downloads land in a folder the unprivileged _apt user may not write: fetch as we are.
         'APT::Sandbox::User "root";',
       ].join('\n') + '\n',
@@ -54,18 +55,21 @@ export function fetchDebianFiles(files: DebianFile[], verify = true): Buffer[] {
     const env = { ...process.env, APT_CONFIG: join(root, 'apt.conf'), LC_ALL: 'C' };
     run('apt-get', ['-q', 'update'], env);
     const debs = join(root, 'debs');
-    const r = spawnSync('apt-get', ['-q', 'download', ...files.map((f) => `${f.package}=${f.version}`)], {
+    const wanted = [...new Set(files.map((f) => `${f.package}=${f.version}`))];
+    const r = spawnSync('apt-get', ['-q', 'download', ...wanted], {
       env,
       cwd: debs,
       maxBuffer: 1 << 26,
     });
     if (r.error || r.status !== 0)
       throw new Error(
-        `apt-get download of ${files.map((f) => `${f.package}=${f.version}`).join(', ')} failed: ${r.error?.message ?? r.stderr.toString().trim()}`,
+        `apt-get download of ${wanted.join(', ')} failed: ${r.error?.message ?? r.stderr.toString().trim()}`,
       );
     const names = readdirSync(debs);
     return files.map((f) => {
-      const deb = names.find((n) => n.startsWith(`${f.package}_`) && n.endsWith('_i386.deb'));
+      const deb = names.find(
+        (n) => n.startsWith(`${f.package}_`) && (n.endsWith(`_${arch}.deb`) || n.endsWith('_all.deb')),
+      );
       if (!deb) throw new Error(`apt-get download gave no .deb for ${f.package}`);
       const tar = run('dpkg-deb', ['--fsys-tarfile', join(debs, deb)], env);
       const bytes = run('tar', ['-xO', f.member], env, tar);
