@@ -84,9 +84,27 @@ function parseModules(list: string): string[] {
     .filter((m) => m.trim() !== '');
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * One byte to fd, waiting while it is full: stdout may be a non-blocking pipe (a parent that
+ * reads it late, as spawnSync under load does), where a write fails with EAGAIN instead of waiting.
+ */
+function writeByte(fd: number, b: number): void {
+  for (;;) {
+    try {
+      writeSync(fd, Buffer.of(b));
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 function sinkFor(target: string | undefined): ((b: number) => void) | null {
   if (target === undefined) return null;
-  if (target === '-') return (b) => writeSync(1, Buffer.of(b));
+  if (target === '-') return (b) => writeByte(1, b);
   let fd: number;
   try {
     fd = openSync(target, 'w');
