@@ -246,7 +246,7 @@ export class Machine {
   };
 
   /** When the next entry of the seconds ring is due (worker wall time). */
-  private nextSecondMs = 0;
+  private nextSecondMs = -Infinity;
 
   /**
    * Copy the F64 block into the seconds ring (layout.ts, SECONDS_RING_OFFSET): the end of the first
