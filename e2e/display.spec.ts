@@ -191,7 +191,11 @@ test.describe('the page', () => {
       await page.waitForTimeout(2500);
       const n0 = await page.evaluate(() => (globalThis as any).__hvm.samples().length);
       const cdp = await measureThreadTimes(page, 5000);
-      await page.waitForTimeout(1100);
+      // While the display sleeps the meter may sleep too: it reports those seconds when it wakes
+      // (at its next redraw, within METER_HOLD_S).
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as any).__hvm.samples().length), { timeout: 15_000 })
+        .toBeGreaterThanOrEqual(n0 + 5);
       const samples: { ioemuPct: number; mode: string }[] = await page.evaluate(
         (n0) => (globalThis as any).__hvm.samples().slice(n0, n0 + 5),
         n0,

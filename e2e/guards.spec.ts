@@ -153,3 +153,44 @@ test('idle drop: with a slow clock in dirty + idle drop, the display sleeps (no 
     })
     .toBeGreaterThan(full);
 });
+
+test('the meter sleeps while the display does, and still reports every second', async ({ page }) => {
+  await boot(page, 'workload=static&mode=dirty-idle');
+  await expect.poll(async () => (await hv(page)).dropped, { timeout: 15_000 }).toBe(1);
+  await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm.display.scheduler.asleep)).toBe(true);
+  const meter = () =>
+    page.evaluate(() => {
+      const el = document.querySelector('hvm-app')!.shadowRoot!.querySelector('cpu-meter') as any;
+      const samples = (globalThis as any).__hvm.samples() as { t: number; windowMs: number; machine: string }[];
+      return { ticks: el.samplingCounters.ticks as number, samples };
+    });
+  // Let it settle into its sleep (the first quiet seconds after the drop are still ticked).
+  await expect
+    .poll(
+      async () =>
+        (await page.evaluate(
+          () =>
+            (document.querySelector('hvm-app')!.shadowRoot!.querySelector('cpu-meter') as any).samplingCounters.sleeps,
+        )) as number,
+      { timeout: 15_000 },
+    )
+    .toBeGreaterThan(0);
+  const a = await meter();
+  await page.waitForTimeout(12_500);
+  const b = await meter();
+  // Asleep, the main thread is woken by its hold's redraw (every 10 s), not each second…
+  expect(b.ticks - a.ticks).toBeLessThanOrEqual(3);
+  // …and every second is still there when it wakes: one sample each, back to back.
+  const fresh = b.samples.slice(a.samples.length);
+  expect(fresh.length).toBeGreaterThanOrEqual(8);
+  for (const s of fresh) {
+    expect(s.windowMs).toBeGreaterThan(400);
+    expect(s.windowMs).toBeLessThan(1600);
+    expect(s.machine).toBe('running');
+  }
+  for (let i = 1; i < fresh.length; i++) expect(fresh[i].t).toBeGreaterThan(fresh[i - 1].t);
+  // A mode switch wakes it at once (the display's wake rings the bell it sleeps on).
+  const ticks = (await meter()).ticks;
+  await setDisplayMode(page, 'poll');
+  await expect.poll(async () => (await meter()).ticks, { timeout: 3_000 }).toBeGreaterThan(ticks);
+});

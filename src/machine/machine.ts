@@ -16,6 +16,7 @@ import {
   I32,
   PAGE_SHIFT,
   RunState,
+  SECONDS_RING_LEN,
   STATS_BYTES,
   VRAM_BAR_DEFAULT,
   statsViews,
@@ -242,9 +243,27 @@ export class Machine {
     f64[F64.SLICES]++;
     f64[F64.PUBLISHED_AT_MS] = t1;
     Atomics.add(this.stats.i32, I32.SLICE_SEQ, 1);
+    if (t1 >= this.nextSecondMs) this.publishSecond(t1);
     this.ringBells();
     return outcome;
   };
+
+  /** When the next entry of the seconds ring is due (worker wall time). */
+  private nextSecondMs = -Infinity;
+
+  /**
+   * Copy the F64 block into the seconds ring (layout.ts, SECONDS_RING_OFFSET): the end of the first
+   * slice in each second. An idle guest runs a slice at every timer tick, so entries are at most a
+   * tick late, and each carries PUBLISHED_AT_MS: the meter's windows stay exact.
+   */
+  private publishSecond(now: number): void {
+    const { i32, f64, seconds } = this.stats;
+    const n = Atomics.load(i32, I32.SECONDS_SEQ);
+    seconds.set(f64, (n % SECONDS_RING_LEN) * F64.COUNT);
+    Atomics.store(i32, I32.SECONDS_SEQ, n + 1);
+    // On a one-second grid; after a pause (no slices), a new grid from now.
+    this.nextSecondMs = this.nextSecondMs + 1000 > now ? this.nextSecondMs + 1000 : now + 1000;
+  }
 
   /** What the page's bells last announced: for each bell, the words it stands for, as they were. */
   private readonly announced = BELLS.map((b) => new Int32Array(b.words.length));

@@ -42,6 +42,8 @@ const CHUNK = 20_000;
 export const ICOUNT_INSTRUCTIONS_PER_MS = 100_000;
 /** A halted guest with no timer armed is looked at again after this long (host input may wake it). */
 const IDLE_POLL_MS = 50;
+/** The block compiler's hotness period (Cpu.coolBlockHits), ms of machine time. */
+const BLOCK_HOTNESS_PERIOD_MS = 1000;
 
 export interface PcSinks {
   serial(byte: number): void;
@@ -110,6 +112,8 @@ export class PcEngine implements Engine {
   /** The devices with a clock (advanced before each chunk; their deadlines bound it). */
   private readonly timed: readonly Device[];
   private resetRequested = false;
+  /** When the block compiler's next hotness period starts (machine time, ms). */
+  private nextCoolingMs = BLOCK_HOTNESS_PERIOD_MS;
 
   constructor(
     private readonly memory: MachineMemory,
@@ -323,6 +327,12 @@ export class PcEngine implements Engine {
     // A CPU that slept in HLT (or a machine that sat paused) measured nothing meanwhile: its time
     // steps to the wall rather than racing to catch up.
     if (!icount && this.cpu.halted) this.wallClock.stepToWall();
+    // A new hotness period for the block compiler each second of machine time (Cpu.coolBlockHits).
+    const t = this.machineTimeMs();
+    if (t >= this.nextCoolingMs) {
+      this.cpu.coolBlockHits();
+      this.nextCoolingMs = t + BLOCK_HOTNESS_PERIOD_MS;
+    }
     for (;;) {
       if (!icount) this.wallClock.resync();
       for (const d of this.timed) d.advance!();

@@ -145,6 +145,11 @@ export const I32 = {
   DISPLAY_BELL: 28,
   /** Rung when SERIAL_SEQ or STATE moved: COM1 output to read, or the machine stopped. */
   PAGE_BELL: 29,
+  /**
+   * How many per-second snapshots of the F64 block the worker has written into the seconds ring
+   * (SECONDS_RING_OFFSET): entry n sits at slot n % SECONDS_RING_LEN.
+   */
+  SECONDS_SEQ: 30,
 
   // Display state, written by the Bochs VBE device, read by the ioemu. VBE_GEN is bumped last on
   // every change, so a reader that sees the same VBE_GEN before and after reading the fields saw
@@ -272,8 +277,15 @@ export const STATS_F64_OFFSET = I32.COUNT * 4;
 /** Byte offset and size of the hypercall channel's bitmap (room for TRACK_DIRTY_VRAM_MAX_NR bits). */
 export const HC_BITMAP_OFFSET = STATS_F64_OFFSET + F64.COUNT * 8;
 export const HC_BITMAP_BYTES = 262_144 / 8;
+/**
+ * The seconds ring: once per second of its wall time the worker copies the whole F64 block into
+ * the next slot (I32.SECONDS_SEQ counts them), so the meter can leave the main thread asleep for
+ * seconds at a time and still report every second, from the worker's own figures.
+ */
+export const SECONDS_RING_OFFSET = HC_BITMAP_OFFSET + HC_BITMAP_BYTES;
+export const SECONDS_RING_LEN = 64;
 /** Total bytes of the stats/control SAB. */
-export const STATS_BYTES = HC_BITMAP_OFFSET + HC_BITMAP_BYTES;
+export const STATS_BYTES = SECONDS_RING_OFFSET + SECONDS_RING_LEN * F64.COUNT * 8;
 
 /** Typed views over the stats/control SAB, made the same way on both threads. */
 export interface StatsViews {
@@ -281,6 +293,8 @@ export interface StatsViews {
   readonly f64: Float64Array;
   /** The hypercall channel's bitmap area. */
   readonly bitmap: Uint8Array;
+  /** The seconds ring: SECONDS_RING_LEN snapshots of the F64 block, F64.COUNT values each. */
+  readonly seconds: Float64Array;
 }
 
 export function statsViews(sab: SharedArrayBuffer | ArrayBuffer): StatsViews {
@@ -288,5 +302,6 @@ export function statsViews(sab: SharedArrayBuffer | ArrayBuffer): StatsViews {
     i32: new Int32Array(sab, 0, I32.COUNT),
     f64: new Float64Array(sab, STATS_F64_OFFSET, F64.COUNT),
     bitmap: new Uint8Array(sab, HC_BITMAP_OFFSET, HC_BITMAP_BYTES),
+    seconds: new Float64Array(sab, SECONDS_RING_OFFSET, SECONDS_RING_LEN * F64.COUNT),
   };
 }

@@ -3,9 +3,17 @@ import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import type { DisplayModeName, IoemuCounters } from '../ioemu/refresh';
 import { MODE_NAME } from './mode-names';
-import type { StatsViews } from '../shared/layout';
+import { I32, type StatsViews } from '../shared/layout';
 import type { VramClient } from '../shared/api';
-import { METER_HOLD_S, MeterSampler, meterMoved, perModeMeans, samplesToCsv, type MeterSample } from './meter-sampler';
+import {
+  METER_HOLD_S,
+  MeterSampler,
+  meterChanged,
+  meterMoved,
+  perModeMeans,
+  samplesToCsv,
+  type MeterSample,
+} from './meter-sampler';
 import { uiTime } from './hvm-display';
 
 export interface MeterSource {
@@ -14,20 +22,49 @@ export interface MeterSource {
   label: { mode: string; workload: string; vramMiB: number; hz: number };
   /** The display's dirty-VRAM client (whose idle drop and trap state the meter shows); DISPLAY if absent. */
   client?: VramClient;
+  /**
+   * The display waits on its bell (I32.DISPLAY_BELL): nothing on the screen can change, and the
+   * ioemu does no work, until the bell rings.
+   */
+  displayAsleep?: boolean;
 }
+
+/** A tick's word on the next one: sleep on the machine's bells for up to ms (null: tick in a second). */
+interface Sleep {
+  i32: Int32Array;
+  ms: number;
+  /** The bells as they were read before the tick looked at anything (a later ring wakes at once). */
+  display: number;
+  page: number;
+}
+
+/** The longest the meter sleeps while it cannot be seen (the seconds ring keeps SECONDS_RING_LEN). */
+const HIDDEN_SLEEP_MS = 30_000;
 
 /**
  * Samples once per second of wall time while the host is connected, and knows whether the meter
  * can be seen (the page is visible and the meter is on screen): drawing what nobody can see costs
- * the tab frames for nothing. A reactive controller.
+ * the tab frames for nothing. While the display sleeps and the figures hold (meterChanged), a
+ * tick may ask to sleep instead: no timer wakes the main thread each second, only the display bell
+ * (the display wakes, so the meter does), the page bell (the machine stopped, COM1 output), the
+ * hold's next redraw or the meter coming into view; the seconds in between are reported when it
+ * wakes (MeterSampler.catchUp). A reactive controller.
  */
 class SamplingController implements ReactiveController {
   private timer = 0;
+  /** Bumped by every tick: a bell wait begun before it is stale. */
+  private epoch = 0;
+  /** Asleep since this epoch (-1: awake). */
+  private sleepingEpoch = -1;
+  /** The stats block whose page bell has a wait pending (one at a time: a wait cannot be cancelled). */
+  private pageWaitOn: Int32Array | null = null;
   private onScreen = true;
   private observer: IntersectionObserver | null = null;
+  /** Ticks run, and sleeps begun (for tests and the curious). */
+  readonly counters = { ticks: 0, sleeps: 0 };
   constructor(
     private readonly host: ReactiveControllerHost & HTMLElement,
-    private readonly onTick: () => void,
+    private readonly onTick: () => Sleep | null,
     /** Called when the meter becomes visible again (to draw what it skipped). */
     private readonly onShown: () => void,
   ) {
@@ -36,24 +73,65 @@ class SamplingController implements ReactiveController {
   get visible(): boolean {
     return this.onScreen && document.visibilityState === 'visible';
   }
+  get asleep(): boolean {
+    return this.sleepingEpoch >= 0;
+  }
   private readonly onVisibility = (): void => {
-    if (this.visible) this.onShown();
+    if (this.visible) this.shown();
   };
+  private shown(): void {
+    this.onShown();
+    if (this.asleep) this.fire(); // its hold is shorter in view: look now
+  }
   hostConnected(): void {
-    this.timer = window.setInterval(this.onTick, 1000);
+    this.timer = window.setTimeout(this.fire, 1000);
     document.addEventListener('visibilitychange', this.onVisibility);
     this.observer = new IntersectionObserver((entries) => {
       const was = this.visible;
       this.onScreen = entries.at(-1)?.isIntersecting ?? true;
-      if (!was && this.visible) this.onShown();
+      if (!was && this.visible) this.shown();
     });
     this.observer.observe(this.host);
   }
   hostDisconnected(): void {
-    clearInterval(this.timer);
+    this.epoch++;
+    this.sleepingEpoch = -1;
+    clearTimeout(this.timer);
     document.removeEventListener('visibilitychange', this.onVisibility);
     this.observer?.disconnect();
     this.observer = null;
+  }
+
+  private readonly fire = (): void => {
+    clearTimeout(this.timer);
+    this.epoch++;
+    this.sleepingEpoch = -1;
+    this.counters.ticks++;
+    const sleep = this.onTick();
+    if (sleep) this.sleep(sleep);
+    else this.timer = window.setTimeout(this.fire, 1000);
+  };
+
+  private sleep({ i32, ms, display, page }: Sleep): void {
+    const epoch = this.epoch;
+    this.sleepingEpoch = epoch;
+    this.counters.sleeps++;
+    const wake = () => {
+      if (this.sleepingEpoch === epoch) this.fire();
+    };
+    // The display bell's wait is also the timer: it times out when the hold's redraw is due.
+    const d = Atomics.waitAsync(i32, I32.DISPLAY_BELL, display, ms);
+    if (!d.async) return wake();
+    void d.value.then(wake);
+    if (this.pageWaitOn !== i32) {
+      const p = Atomics.waitAsync(i32, I32.PAGE_BELL, page);
+      if (!p.async) return wake();
+      this.pageWaitOn = i32;
+      void p.value.then(() => {
+        if (this.pageWaitOn === i32) this.pageWaitOn = null;
+        if (this.sleepingEpoch >= 0) this.fire();
+      });
+    } else if (Atomics.load(i32, I32.PAGE_BELL) !== page) wake();
   }
 }
 
@@ -169,12 +247,22 @@ export class CpuMeter extends LitElement {
     );
   }
 
-  private tick(): void {
+  /** Ticks run and sleeps begun by the sampling loop. */
+  get samplingCounters(): { readonly ticks: number; readonly sleeps: number } {
+    return this.sampling.counters;
+  }
+
+  private tick(): Sleep | null {
     const src = this.source?.();
-    if (!src) return;
-    const s = this.sampler.sample(src.io, uiTime.ms, src.stats, src.label, src.client);
+    if (!src) return null;
+    const i32 = src.stats?.i32;
+    // The bells before looking: a ring after these loads ends the sleep planned below at once.
+    const display = i32 ? Atomics.load(i32, I32.DISPLAY_BELL) : 0;
+    const page = i32 ? Atomics.load(i32, I32.PAGE_BELL) : 0;
+    const fresh = this.sampler.catchUp(src.io, uiTime.ms, src.stats, src.label, src.client);
     const t0 = performance.now();
-    if (s) {
+    const shownBefore = this.last;
+    for (const s of fresh) {
       const prev = this.samples[this.samples.length - 1];
       if (prev && prev.mode !== s.mode) this.marks.push({ t: s.t - s.windowMs / 2000, mode: s.mode });
       this.samples.push(s);
@@ -189,6 +277,16 @@ export class CpuMeter extends LitElement {
       this.dispatchEvent(new CustomEvent('sample', { detail: s }));
     }
     uiTime.ms += performance.now() - t0;
+    // Sleep while the display does and nothing but time moves: a running machine with the idle
+    // drop engaged or off (while it is armed, the meter shows it engage), nothing drawn but the
+    // hold's redraw.
+    const s = fresh.at(-1);
+    if (!i32 || !s || !src.displayAsleep || s.machine !== 'running' || s.idleDrop === 'armed') return null;
+    if (s.refreshHz > 0 || s.hypercallsPerS > 0 || meterChanged(shownBefore, s)) return null;
+    const ms = this.sampling.visible
+      ? Math.max(1000, ((this.last?.t ?? s.t) + METER_HOLD_S - s.t) * 1000)
+      : HIDDEN_SLEEP_MS;
+    return { i32, ms, display, page };
   }
 
   protected override updated(): void {

@@ -534,6 +534,7 @@ export class HvmApp extends LitElement {
       stats: s?.kind === 'running' ? s.stats : null,
       label: { mode: this.view.mode, workload: this.view.workload, vramMiB: this.view.vram, hz: this.view.hz },
       client: VramClient.DISPLAY,
+      displayAsleep: this.displays().a?.scheduler.asleep ?? false,
     };
   };
 

@@ -11,6 +11,7 @@ import {
   HV_CLIENT_TRAP,
   I32,
   RunState,
+  SECONDS_RING_LEN,
   type StatsViews,
 } from '../shared/layout';
 import { newIoemuCounters, type IoemuCounters } from '../ioemu/refresh';
@@ -95,6 +96,55 @@ export class MeterSampler {
     this.prevSources = [io, stats];
     // A new machine or refresher restarts its counters: start a new window rather than report nonsense.
     if (!p || io !== pio || stats !== pstats || now.f64[F64.INSTRUCTIONS] < p.f64[F64.INSTRUCTIONS]) return null;
+    return this.between(p, now, stats, label, client);
+  }
+
+  /**
+   * Like sample(), after a look that may come seconds after the previous one (the meter leaves the
+   * main thread asleep while nothing moves): one sample per second of the gap, the worker's figures
+   * from the seconds ring (layout.ts: the worker's own snapshot of its counters once a second),
+   * this thread's (the ioemu, the page) all in the last one — the meter sleeps only while the
+   * display does, so they did not move before it woke. A look within about a second of the
+   * previous one gives the one sample sample() gives.
+   */
+  catchUp(
+    io: IoemuCounters | null,
+    uiMs: number,
+    stats: StatsViews | null,
+    label: { mode: string; workload: string; vramMiB: number; hz: number },
+    client: VramClient = VramClient.DISPLAY,
+  ): MeterSample[] {
+    const p = this.prev;
+    const last = this.sample(io, uiMs, stats, label, client);
+    const now = this.prev;
+    if (!last || !p || !now || !stats) return last ? [last] : [];
+    const pPub = p.f64[F64.PUBLISHED_AT_MS];
+    const nPub = now.f64[F64.PUBLISHED_AT_MS];
+    if (nPub - pPub < 1500) return [last];
+    // The entries strictly inside the gap, half a second from either end (no sliver of a window).
+    // The oldest slot is skipped: the worker may be writing it over right now.
+    const seq = Atomics.load(stats.i32, I32.SECONDS_SEQ);
+    const mids: Snapshot[] = [];
+    for (let n = Math.max(0, seq - SECONDS_RING_LEN + 1); n < seq; n++) {
+      const at = (n % SECONDS_RING_LEN) * F64.COUNT;
+      const f64 = stats.seconds.slice(at, at + F64.COUNT);
+      const pub = f64[F64.PUBLISHED_AT_MS];
+      // This thread's clock at that moment: the worker published `now` just before it was read.
+      if (pub > pPub + 500 && pub < nPub - 500) mids.push({ at: now.at - (nPub - pub), io: p.io, uiMs: p.uiMs, f64 });
+    }
+    if (mids.length === 0) return [last];
+    const chain = [p, ...mids, now];
+    return chain.slice(1).map((q, i) => this.between(chain[i], q, stats, label, client));
+  }
+
+  /** The sample for the window from snapshot p to snapshot now. */
+  private between(
+    p: Snapshot,
+    now: Snapshot,
+    stats: StatsViews | null,
+    label: { mode: string; workload: string; vramMiB: number; hz: number },
+    client: VramClient,
+  ): MeterSample {
     const w = now.at - p.at;
     const d = (k: number) => now.f64[k] - p.f64[k];
     // The worker's figures over the worker's own window (its counters are published at the end of
@@ -150,6 +200,11 @@ export const METER_HOLD_S = 10;
  * Every second is still sampled and exported.
  */
 export function meterMoved(shown: MeterSample | null, s: MeterSample): boolean {
+  return meterChanged(shown, s) || s.t - shown!.t >= METER_HOLD_S;
+}
+
+/** meterMoved without the hold's time limit: something other than time itself moved. */
+export function meterChanged(shown: MeterSample | null, s: MeterSample): boolean {
   if (!shown) return true;
   if (s.mode !== shown.mode || s.workload !== shown.workload || s.vramMiB !== shown.vramMiB || s.hz !== shown.hz)
     return true;
@@ -157,8 +212,7 @@ export function meterMoved(shown: MeterSample | null, s: MeterSample): boolean {
   if (shown.refreshHz > 0 || shown.hypercallsPerS > 0 || shown.ioemuPct > 0) return true; // show it went quiet
   if (s.idleDrop !== shown.idleDrop || s.machine !== shown.machine || s.hvTrap !== shown.hvTrap) return true;
   if (Math.abs(s.guestPct - shown.guestPct) > 1) return true;
-  if (Math.abs(s.mips - shown.mips) > Math.max(1, 0.25 * shown.mips)) return true;
-  return s.t - shown.t >= METER_HOLD_S;
+  return Math.abs(s.mips - shown.mips) > Math.max(1, 0.25 * shown.mips);
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   RAM_MIB_MAX,
   RAM_MIB_MIN,
   ROM_BYTES,
+  SECONDS_RING_LEN,
   STATS_BYTES,
   STATS_F64_OFFSET,
   statsViews,
@@ -61,13 +62,16 @@ describe('stats/control block', () => {
     expect(F64.IRQ_COUNT + 16).toBeLessThanOrEqual(F64.COUNT);
   });
 
-  it('lays the F64 block after the I32 block, 8-aligned, within the buffer', () => {
+  it('lays the F64 block after the I32 block, 8-aligned, then the bitmap and the seconds ring, within the buffer', () => {
     expect(STATS_F64_OFFSET % 8).toBe(0);
     expect(STATS_F64_OFFSET).toBe(I32.COUNT * 4);
     const v = statsViews(new SharedArrayBuffer(STATS_BYTES));
     expect(v.i32.byteOffset + v.i32.byteLength).toBeLessThanOrEqual(v.f64.byteOffset);
     expect(v.f64.byteOffset + v.f64.byteLength).toBe(v.bitmap.byteOffset);
-    expect(v.bitmap.byteOffset + v.bitmap.byteLength).toBe(STATS_BYTES);
+    expect(v.bitmap.byteOffset + v.bitmap.byteLength).toBe(v.seconds.byteOffset);
+    expect(v.seconds.byteOffset % 8).toBe(0);
+    expect(v.seconds.length).toBe(SECONDS_RING_LEN * F64.COUNT);
+    expect(v.seconds.byteOffset + v.seconds.byteLength).toBe(STATS_BYTES);
     expect(v.bitmap.byteLength * 8).toBe(TRACK_DIRTY_VRAM_MAX_NR);
   });
 });

@@ -6,6 +6,7 @@ import {
   HV_CLIENT_TRAP,
   I32,
   RunState,
+  SECONDS_RING_LEN,
   STATS_BYTES,
   statsViews,
 } from '../../src/shared/layout';
@@ -14,6 +15,7 @@ import { newIoemuCounters } from '../../src/ioemu/refresh';
 import {
   METER_HOLD_S,
   MeterSampler,
+  meterChanged,
   meterMoved,
   perModeMeans,
   samplesToCsv,
@@ -89,6 +91,47 @@ describe('the meter: counters to % of a core per second of wall time', () => {
     const s = sampler.sample(io, 0, stats, label)!;
     expect(s.guestPct).toBeCloseTo(100);
     expect(s.guestPct).toBeLessThanOrEqual(100);
+  });
+
+  it("reports every second of a look that came seconds late, from the worker's seconds ring", () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const sampler = new MeterSampler();
+    const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
+    const io = newIoemuCounters();
+    Atomics.store(stats.i32, I32.STATE, RunState.RUNNING);
+    // The worker, once a second of its time: guest time 10 ms more each second, 20 ms in the fourth.
+    const publish = (at: number, guestMs: number) => {
+      stats.f64[F64.PUBLISHED_AT_MS] = at;
+      stats.f64[F64.GUEST_MS] = guestMs;
+      stats.f64[F64.INSTRUCTIONS] = guestMs * 1000;
+      const n = Atomics.load(stats.i32, I32.SECONDS_SEQ);
+      stats.seconds.set(stats.f64, (n % SECONDS_RING_LEN) * F64.COUNT);
+      Atomics.store(stats.i32, I32.SECONDS_SEQ, n + 1);
+    };
+    publish(100, 0);
+    expect(sampler.catchUp(io, 0, stats, label)).toEqual([]); // the first look only starts a window
+    publish(1100, 10);
+    publish(2100, 20);
+    publish(3100, 30);
+    publish(4100, 50);
+    // The page looks 4.2 s later (the display did one refresh as it woke), just after one more slice.
+    now += 4200;
+    io.workMs = 3;
+    io.refreshes = 1;
+    stats.f64[F64.PUBLISHED_AT_MS] = 4300;
+    stats.f64[F64.GUEST_MS] = 51;
+    stats.f64[F64.INSTRUCTIONS] = 51_000;
+    const got = sampler.catchUp(io, 0, stats, label);
+    // p → 1100 → 2100 → 3100 → now: the entry at 4100 is within half a second of now (no sliver).
+    expect(got.map((x) => Math.round(x.windowMs))).toEqual([1000, 1000, 1000, 1200]);
+    expect(got.map((x) => +x.guestPct.toFixed(3))).toEqual([1, 1, 1, +((100 * 21) / 1200).toFixed(3)]);
+    expect(got.map((x) => x.ioemuPct)).toEqual([0, 0, 0, (100 * 3) / 1200]); // the ioemu's work: at the end
+    expect(got.map((x) => Math.round(x.t * 1000))).toEqual([1000, 2000, 3000, 4200]);
+    // A look a second later is one sample, as sample() gives.
+    now += 1000;
+    stats.f64[F64.PUBLISHED_AT_MS] = 5300;
+    expect(sampler.catchUp(io, 0, stats, label)).toHaveLength(1);
   });
 
   it('says the machine is paused (no worker window at all)', () => {
@@ -212,6 +255,9 @@ describe('the meter draws only what moved', () => {
   it(`holds for at most ${METER_HOLD_S} s`, () => {
     expect(meterMoved(quiet, next({ t: quiet.t + METER_HOLD_S - 1 }))).toBe(false);
     expect(meterMoved(quiet, next({ t: quiet.t + METER_HOLD_S }))).toBe(true);
+    // Only time moved: what lets the meter sleep through the next hold (cpu-meter.ts).
+    expect(meterChanged(quiet, next({ t: quiet.t + METER_HOLD_S }))).toBe(false);
+    expect(meterChanged(quiet, next({ t: quiet.t + 1, refreshHz: 30 }))).toBe(true);
   });
 });
 

@@ -401,7 +401,10 @@ export abstract class CpuDecodedCache extends CpuDecoder {
     this.winFrame = frame;
     if (this.blockThreshold >= 0) {
       let bp = this.bPages[frame];
-      if (bp === undefined) bp = this.bPages[frame] = new BlockPage();
+      if (bp === undefined) {
+        bp = this.bPages[frame] = new BlockPage();
+        bp.cooledTo = this.hitEpoch;
+      } else if (bp.cooledTo !== this.hitEpoch) bp.cool(this.hitEpoch);
       this.winBlocks = bp.blocks;
       this.winHits = bp.hits;
     }
@@ -473,6 +476,28 @@ export abstract class CpuDecodedCache extends CpuDecoder {
    * epoch of outside writes, say) gets the same function, which V8 has already optimised.
    */
   protected readonly compiledBlocks = new Map<string, BlockFn>();
+  /** The hotness period: coolBlockHits starts the next one. */
+  protected hitEpoch = 0;
+
+  /**
+   * Start a new hotness period: every block hit count is halved (lazily, when its page's window
+   * next opens; now for the page the window is on). The machine calls this once per second of its
+   * time, so a block is compiled when its first instruction starts about BLOCK_THRESHOLD times
+   * within a second or two — a loop at once, a 100 Hz timer handler within the first second — and
+   * never for code that runs once a second (an RTC update handler, say). Without it, such code
+   * reached the threshold after 32 s of idling and was compiled then (`new Function`, then V8's
+   * tier-ups of each new function, spread over minutes): compile work in an idle tab, for code whose
+   * interpretation costs a few µs a second. (HotSpot decays its invocation counters the same way.)
+   */
+  coolBlockHits(): void {
+    this.hitEpoch++;
+    if (this.blockThreshold >= 0) this.bPages[this.winFrame]?.cool(this.hitEpoch);
+  }
+
+  /** How many distinct block functions this CPU has created (`new Function` calls that succeeded). */
+  get blockFunctions(): number {
+    return this.compiledBlocks.size;
+  }
 
   /** Compiles the block at byte `idx` of the window's frame (EIP `eip`); undefined when none can start there. */
   protected compileAt(idx: number, eip: number): Block | undefined {
