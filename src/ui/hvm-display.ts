@@ -109,11 +109,12 @@ export class HvmDisplay extends LitElement {
     canvas.screen:focus-visible {
       box-shadow: 0 0 0 2px #6aa9ff;
     }
+    /* Over the screen's top edge: a shell writes its newest line at the bottom. */
     .hint {
       position: absolute;
       left: 0;
       right: 0;
-      bottom: 0;
+      top: 0;
       line-height: 1.4;
       padding: 0.2rem 0.5rem;
       font:
