@@ -121,14 +121,22 @@ test('idle drop: with a slow clock in dirty + idle drop, the display sleeps (no 
 }) => {
   // tick=5: the clock redraws every 5 s, so the 2-second idle drop has room to engage between ticks.
   await boot(page, 'workload=clock&mode=dirty-idle&tick=5');
-  await expect.poll(async () => (await hv(page)).dropped, { timeout: 15_000 }).toBe(1);
-  await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm.display.scheduler.asleep)).toBe(true);
-  const a = await hv(page);
-  await page.waitForTimeout(600);
-  const b = await hv(page);
-  // Dropped and asleep: nothing is scanned, and not one refresh runs (at 30 Hz that would be 18).
-  expect(b.scanned).toBe(a.scanned);
-  expect(b.refreshes).toBe(a.refreshes);
+  // Dropped and asleep: nothing is scanned, and not one refresh runs in 600 ms (at 30 Hz that would
+  // be 18). A window the 5-s tick fell into (the tick re-arms tracking) is measured again.
+  let a = await hv(page);
+  let measured = false;
+  for (let attempt = 0; attempt < 3 && !measured; attempt++) {
+    await expect.poll(async () => (await hv(page)).dropped, { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.evaluate(() => (globalThis as any).__hvm.display.scheduler.asleep)).toBe(true);
+    a = await hv(page);
+    await page.waitForTimeout(600);
+    const b = await hv(page);
+    if (b.rearms !== a.rearms) continue;
+    expect(b.scanned).toBe(a.scanned);
+    expect(b.refreshes).toBe(a.refreshes);
+    measured = true;
+  }
+  expect(measured, 'a 600-ms window without a tick').toBe(true);
   const canvasHash = () =>
     page.evaluate(() => {
       const c: HTMLCanvasElement = (globalThis as any).__hvm.display.renderRoot.querySelector('canvas.screen');
