@@ -1,3 +1,4 @@
+import { consoleText } from './console-text';
 import { fetchGuestFile, LINUX_GUEST } from './guests';
 import { LitElement, css, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import { VramClient, type MachineConfig, type MachineHandles } from '../shared/api';
@@ -829,7 +830,7 @@ export class HvmApp extends LitElement {
             </p>
             <section class="console" aria-label="Serial console (COM1)">
               <h2>Serial console (COM1)</h2>
-              <pre>${this.serial}</pre>
+              <pre>${consoleText(this.serial)}</pre>
               <form
                 @submit=${(e: Event) => {
                   e.preventDefault();

@@ -1,0 +1,14 @@
+/**
+ * What the serial console shows of a guest's output. A shell on a serial line writes terminal
+ * control sequences (BusyBox's ash asks for the cursor position with ESC [ 6 n); the page's
+ * console is plain text, so ECMA-48 control sequences (CSI … final byte) and other escapes are
+ * left out instead of showing as "[6n". Carriage returns before a newline go too.
+ */
+// CSI: ESC [ parameters (0x30–0x3F) intermediates (0x20–0x2F) final (0x40–0x7E); a lone ESC and
+// the one character after it (ESC 7, ESC c …); a CSI cut off at the end of what has arrived.
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[^[]|\x1b\[[0-?]*[ -/]*$|\x1b$|\r(?=\n)/g;
+
+export function consoleText(raw: string): string {
+  return raw.replace(CONTROLS, '');
+}
