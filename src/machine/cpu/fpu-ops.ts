@@ -9,12 +9,14 @@ import { CF, OF, PF, SF, ZF, AF, VM } from './flags';
 import { CpuDecodedCache } from './decoded-cache';
 import { ArithOp, type Operand } from './fpu/x87';
 import { readF80, writeF80 } from './fpu/f80';
-import { loadEnv, restore, save, storeEnv, type EnvFormat, type FpuMemory } from './fpu/env';
+import { envBytes, loadEnv, restore, save, storeEnv, type EnvFormat, type FpuMemory } from './fpu/env';
 import type { ConstantName } from './fpu/convert';
 import { X87_EXECUTES } from './opcodes';
 
 /** D9 E8–EE: FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ. */
 const CONSTANTS: readonly (ConstantName | 'one' | 'zero')[] = ['one', 'l2t', 'l2e', 'pi', 'lg2', 'ln2', 'zero'];
+/** FSAVE/FRSTOR: the environment, then ST0–ST7 at 10 bytes each (SDM vol. 1, 8.1.10). */
+const STATE_REGISTER_BYTES = 80;
 /** FCMOVB/E/BE/U (DA) and their negations (DB) as the CPU's condition codes B, E, BE, P. */
 const FCMOV_CONDITIONS = [0x2, 0x4, 0x6, 0xa];
 
@@ -83,7 +85,7 @@ export abstract class CpuFpu extends CpuDecodedCache {
     switch ((op << 3) | reg) {
       case (0xd9 << 3) | 4: // FLDENV
         this.fpuWait();
-        this.fpuOperand(this.envFormat().operandSize === 32 ? 28 : 14, false);
+        this.fpuOperand(envBytes(this.envFormat()), false);
         loadEnv(x, this.envMemory, this.envFormat());
         return;
       case (0xd9 << 3) | 5: // FLDCW m16
@@ -91,8 +93,7 @@ export abstract class CpuFpu extends CpuDecodedCache {
         x.loadControlWord(this.fpuRead16());
         return;
       case (0xd9 << 3) | 6: // FNSTENV
-        this.fpuOperand(this.envFormat().operandSize === 32 ? 28 : 14, true);
-        this.probeWrite(this.envFormat().operandSize === 32 ? 28 : 14);
+        this.probeWrite(envBytes(this.envFormat()));
         storeEnv(x, this.envMemory, this.envFormat());
         return;
       case (0xd9 << 3) | 7: // FNSTCW m16
@@ -100,12 +101,11 @@ export abstract class CpuFpu extends CpuDecodedCache {
         return;
       case (0xdd << 3) | 4: // FRSTOR
         this.fpuWait();
-        this.fpuOperand(this.envFormat().operandSize === 32 ? 108 : 94, false);
+        this.fpuOperand(envBytes(this.envFormat()) + STATE_REGISTER_BYTES, false);
         restore(x, this.envMemory, this.envFormat());
         return;
       case (0xdd << 3) | 6: // FNSAVE
-        this.fpuOperand(this.envFormat().operandSize === 32 ? 108 : 94, true);
-        this.probeWrite(this.envFormat().operandSize === 32 ? 108 : 94);
+        this.probeWrite(envBytes(this.envFormat()) + STATE_REGISTER_BYTES);
         save(x, this.envMemory, this.envFormat());
         return;
       case (0xdd << 3) | 7: // FNSTSW m16
