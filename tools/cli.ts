@@ -42,7 +42,7 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --post-port PORT         the POST port (default 0x80; decimal or 0x hex)
   --clock wall|icount      device time source (default wall; icount is deterministic)
   --timeout SECONDS        stop after this much host time (exit 3)
-  --max-instructions N     stop after N instructions (exit 3)
+  --max-instructions N     stop after exactly N instructions (exit 3)
   --screenshot FILE.png    the screen as the display shows it at the end, as a PNG
   --stats                  summary table on stderr at the end
   --stats-json FILE        the same as JSON
@@ -241,6 +241,8 @@ function main(): void {
     }
   }
 
+  // Exactly N instructions: on icount two runs then end in the same state.
+  if (maxInstructions !== undefined && m.pc) m.pc.instructionLimit = maxInstructions;
   const t0 = performance.now();
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const finish = (status: number, why: string): void => {

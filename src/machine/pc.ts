@@ -321,6 +321,12 @@ export class PcEngine implements Engine {
     return this.wallClock.now();
   }
 
+  /**
+   * The machine stops running at this instruction count (the CLI's --max-instructions): slices end
+   * on host time, so without it a run would stop a variable number of instructions past the limit.
+   */
+  instructionLimit = Infinity;
+
   runSlice(budgetMs: number, now: number): SliceOutcome {
     const f64 = this.stats.f64;
     const icount = this.options.clock === 'icount';
@@ -337,10 +343,13 @@ export class PcEngine implements Engine {
       if (!icount) this.wallClock.resync();
       for (const d of this.timed) d.advance!();
       let chunk = CHUNK;
+      const left = this.instructionLimit - f64[F64.INSTRUCTIONS];
+      if (left <= 0) return { next: 'continue' };
+      if (left < chunk) chunk = left;
       if (icount) {
         // Run exactly up to the next timer edge, so device time is a function of the instruction count.
         const until = this.nextDeadlineMs() - this.machineTimeMs();
-        if (until < Infinity) chunk = Math.max(1, Math.min(CHUNK, Math.ceil(until * ICOUNT_INSTRUCTIONS_PER_MS)));
+        if (until < Infinity) chunk = Math.max(1, Math.min(chunk, Math.ceil(until * ICOUNT_INSTRUCTIONS_PER_MS)));
       }
       const before = this.cpu.instructions;
       const exit = this.cpu.run(chunk);
