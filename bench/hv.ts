@@ -1,241 +1,143 @@
 /**
- * npm run bench:hv — what dirty-VRAM tracking costs the guest.
+ * npm run bench:hv — what dirty-VRAM tracking costs the guest, as an interleaved A/B in CPU time.
  *
- * Runs the toy guest's `scroll` workload (a terminal scrolling continuously: memmove of the
- * framebuffer, many pages dirty every frame) in Node on the icount clock — or, where the toy guest
- * cannot boot (no Multiboot loader or no image in this tree), a built-in scroll loop on the bare
- * CPU with the hypervisor (see bareCpuSubject; the JSON's `subject` says which) — twice per round: once
- * with a client calling trackDirtyVram at 30 Hz of machine time over the displayed range (display
- * start to start + height × line length, page-aligned, as the ioemu does), once with tracking off.
- * Rounds alternate the two so that drift on a shared host hits both alike; each side keeps its best
- * round (the least disturbed by other processes). Prints a table and writes bench-results/hv.json:
- *   mipsTrackingOff, mipsTrackingOn  — guest instructions per host µs over the whole run
- *   trackingOverheadPct              — (mipsTrackingOff / mipsTrackingOn − 1) × 100   (bar: ≤ 3)
- *   hvPct                            — hypervisor time (F64.HV_MS) as % of the tracked run's host time
- *   trap: { mips, slowdown, faultsPerS, usPerFault, hvPct } — the same client with the hypervisor
- *     in trap mode (every store to the displayed range faults), over a tenth of the guest time
- *     (it runs that much slower): the cost the seed's design moved onto the guest, without a browser
+ * Two machines run the toy guest's `scroll` workload (a terminal scrolling continuously: memmove
+ * of the framebuffer, many pages dirty every frame) in Node on the icount clock, side by side: A
+ * with tracking off, B with a client calling trackDirtyVram at 30 Hz of machine time over the
+ * displayed range (display start to start + height × line length, page-aligned, as the ioemu does).
+ * They advance in segments of the same instruction count (the engine stops exactly at a limit),
+ * in alternating order (AB, BA, …), each segment timed in process CPU time: on icount both
+ * execute the same instructions and B's client calls at the same points, so a segment's B/A is
+ * the cost of tracking alone, and drift on a shared host hits both sides of a pair alike. The
+ * overhead is the ratio of the sums; its spread is the 95 % interval of the per-segment ratios'
+ * mean, and the run goes on (to --max-segments) until that is within ±0.5 points.
+ * Then a third machine runs trap mode (every store to the displayed range faults) for two
+ * segments: the cost the seed's design moved onto the guest, without a browser.
+ * Prints tables and writes bench-results/hv.json:
+ *   mipsTrackingOff, mipsTrackingOn  — guest instructions per µs of CPU time, over all segments
+ *   trackingOverheadPct              — (CPU time on / CPU time off − 1) × 100   (bar: ≤ 3)
+ *   trackingOverheadCi95Pct          — half-width of its 95 % interval, points
+ *   hvPct                            — hypervisor time (F64.HV_MS, host time) as % of B's host time
+ *   trap: { mips, slowdown, faultsPerS, usPerFault, hvPct }
+ *   perCallUs                        — the hypervisor's own cost per call, without a guest
  *
- * Options: --kernel FILE (default public/guest/hvmos.elf), --workload NAME (scroll), --seconds S
- * of guest time per run (3), --rounds N (3), --hz H (30).
+ * Options: --kernel FILE (default public/guest/hvmos.elf), --workload NAME (scroll),
+ * --segment-instructions (2e7), --min-segments (20), --max-segments (200), --warmup-seconds of
+ * guest time (1: the guest's boot and the JIT's warm-up, not counted), --hz H (30).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { MachineConfig, Result } from '../src/shared/api';
-import {
-  F64,
-  I32,
-  PAGE_SHIFT,
-  PAGE_SIZE,
-  STATS_BYTES,
-  VRAM_BAR_DEFAULT,
-  statsViews,
-  type StatsViews,
-} from '../src/shared/layout';
-import { IoBus, MmioBus } from '../src/machine/bus';
+import type { MachineConfig } from '../src/shared/api';
+import { F64, I32, PAGE_SIZE, STATS_BYTES, VRAM_BAR_DEFAULT, statsViews, PAGE_SHIFT } from '../src/shared/layout';
 import { Hypervisor } from '../src/machine/hv/hypervisor';
-import { P2M_R, P2M_W, type WritableMappingInvalidator } from '../src/machine/hv/p2m';
-import type { CpuEnv } from '../src/machine/cpu/cpu';
 import { Machine } from '../src/machine/machine';
 import { MachineMemory } from '../src/machine/memory';
+import { textTable } from './table';
 
 const { values: opts } = parseArgs({
   options: {
     kernel: { type: 'string', default: 'public/guest/hvmos.elf' },
     workload: { type: 'string', default: 'scroll' },
-    seconds: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '3' },
+    'segment-instructions': { type: 'string', default: '2e7' },
+    'min-segments': { type: 'string', default: '20' },
+    'max-segments': { type: 'string', default: '200' },
+    'warmup-seconds': { type: 'string', default: '1' },
     hz: { type: 'string', default: '30' },
   },
 });
-const guestSeconds = Number(opts.seconds);
-const rounds = Number(opts.rounds);
+const perSegment = Number(opts['segment-instructions']);
+const minSegments = Number(opts['min-segments']);
+const maxSegments = Number(opts['max-segments']);
+const warmupSeconds = Number(opts['warmup-seconds']);
 const periodMs = 1000 / Number(opts.hz);
+/** The interval the run aims for, points either side of the overhead. */
+const TARGET_CI_POINTS = 0.5;
 
-interface Run {
-  tracking: boolean;
-  /** Trap mode (the tracked range write-protected, a fault per store). */
-  trap: boolean;
-  faults: number;
-  faultMs: number;
-  hostMs: number;
-  instructions: number;
-  mips: number;
-  hvMs: number;
-  hypercalls: number;
-  pagesScanned: number;
-  pagesDirty: number;
-  tlbInvalidated: number;
-  dirtyPerCall: number;
-}
+/** CPU time of this process, µs (the machines run on this thread; nothing else does). */
+const cpuUs = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 
-/** What a run drives: the whole Machine booting the toy guest, or the bare CPU with a built-in loop. */
-interface Subject {
-  readonly name: string;
-  readonly stats: StatsViews;
-  /** One slice of guest execution. */
-  slice(): void;
-  machineTimeMs(): number;
-  instructions(): number;
-  /** The displayed range in guest frames, page-aligned, as the ioemu computes it (null: no mode yet). */
-  displayedRange(): { first: number; nr: number } | null;
-  trackDirtyVram(first: number, nr: number): Result<Uint8Array>;
-  setTrapWrites(on: boolean): void;
-  destroy(): void;
-}
+/** One machine of the A/B: the toy guest's workload, with or without a tracking client. */
+class Side {
+  readonly m: Machine;
+  cpuUs = 0;
+  /** Host (wall) time of the same runs: the hypervisor's own time (F64.HV_MS) is wall time. */
+  wallMs = 0;
+  private nextCall = 0;
 
-/** The Machine booting the toy guest's workload (needs the platform's Multiboot loader and the guest image). */
-function machineSubject(image: ArrayBuffer): Subject {
-  const config: MachineConfig = {
-    ramMiB: 32,
-    vramMiB: 8,
-    cmdline: `workload=${opts.workload} exit=${guestSeconds + 5}`,
-    clock: 'icount',
-    image: 'multiboot',
-  };
-  const made = Machine.create(config, image.slice(0));
-  if (!made.ok) throw new Error(`${made.code}: ${made.message}`);
-  const m = made.value;
-  const { i32, f64 } = m.stats;
-  return {
-    name: `${opts.kernel} workload=${opts.workload}`,
-    stats: m.stats,
-    slice() {
-      const outcome = m.slice();
-      if (outcome.next === 'stop') throw new Error(`the guest stopped early (state ${m.state})`);
-    },
-    machineTimeMs: () => m.machineTimeMs(),
-    instructions: () => f64[F64.INSTRUCTIONS],
-    displayedRange() {
-      if (!Atomics.load(i32, I32.VBE_ENABLED)) return null;
-      const start = Atomics.load(i32, I32.VBE_START);
-      const bytes = Atomics.load(i32, I32.VBE_YRES) * Atomics.load(i32, I32.VBE_LINE_BYTES);
-      const bar = Atomics.load(i32, I32.VBE_BAR0) >>> 0;
-      const first = Math.floor((bar + start) / PAGE_SIZE);
-      return { first, nr: Math.ceil((bar + start + bytes) / PAGE_SIZE) - first };
-    },
-    trackDirtyVram: (first, nr) => m.trackDirtyVram(first, nr),
-    setTrapWrites: (on) => void m.setTrapWrites(on),
-    destroy: () => m.destroy(),
-  };
-}
-
-/**
- * The fallback subject when the toy guest cannot boot here: the real CPU and MMU with the
- * hypervisor, running a built-in scroll loop with paging on — the 640×480×32 screen mapped at
- * linear 0x40000000 (not its physical address), moved up 16 lines with REP MOVSD and the freed band
- * filled with REP STOSD, forever. Its machine clock is icount at 50,000 instructions per ms.
- */
-async function bareCpuSubject(): Promise<Subject> {
-  const CPU_MODULE = '../src/machine/cpu/cpu';
-  const { Cpu } = (await import(/* @vite-ignore */ CPU_MODULE)) as { Cpu: BareCpuClass };
-  const memory = new MachineMemory(4, 8);
-  const stats = statsViews(new SharedArrayBuffer(STATS_BYTES));
-  let cpu: BareCpu | null = null;
-  const machineTimeMs = () => (cpu ? cpu.instructions / ICOUNT_PER_MS : 0);
-  const hv = new Hypervisor({ layout: memory.layout, stats, now: machineTimeMs });
-  hv.p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);
-  const bar = VRAM_BAR_DEFAULT >>> PAGE_SHIFT;
-  hv.setVramBar(bar);
-  cpu = new Cpu({
-    memory,
-    p2m: hv.p2m,
-    io: new IoBus(),
-    mmio: new MmioBus(),
-    pic: { hasInterrupt: () => false, acknowledge: () => 0 },
-    s2: hv,
-    tsc: () => cpu?.instructions ?? 0,
-  });
-  hv.attachTlb(cpu.tlb);
-  const dv = new DataView(memory.sab);
-  const le = (addr: number, v: number) => dv.setUint32(addr, v >>> 0, true);
-  memory.u8.set(SCROLL_GUEST, 0x1000);
-  const PD = 0x10000;
-  le(PD, (PD + 0x1000) | 3);
-  for (let i = 0; i < 1024; i++) le(PD + 0x1000 + i * 4, (i << PAGE_SHIFT) | 3);
-  le(PD + (0x4000_0000 >>> 22) * 4, (PD + 0x2000) | 3);
-  for (let i = 0; i < 1024; i++) le(PD + 0x2000 + i * 4, ((bar + i) << PAGE_SHIFT) | 3);
-  cpu.enterProtectedModeFlat(0x1000, {});
-  const c = cpu;
-  return {
-    name: 'built-in scroll loop on the bare CPU (REP MOVSD/STOSD, 640×480×32, paging on)',
-    stats,
-    slice() {
-      const t0 = performance.now();
-      const hv0 = stats.f64[F64.HV_MS];
-      c.run(SLICE_INSTRUCTIONS);
-      stats.f64[F64.GUEST_MS] += performance.now() - t0 - (stats.f64[F64.HV_MS] - hv0);
-    },
-    machineTimeMs,
-    instructions: () => c.instructions,
-    displayedRange: () => ({ first: bar, nr: (640 * 480 * 4) / PAGE_SIZE }),
-    trackDirtyVram: (first, nr) => hv.trackDirtyVram(first, nr),
-    setTrapWrites: (on) => hv.setTrapWrites(on),
-    destroy: () => {},
-  };
-}
-
-interface BareCpu {
-  readonly tlb: WritableMappingInvalidator;
-  readonly instructions: number;
-  enterProtectedModeFlat(eip: number, regs: Record<string, number>): void;
-  run(maxInstructions: number): unknown;
-}
-type BareCpuClass = new (env: CpuEnv) => BareCpu;
-
-const ICOUNT_PER_MS = 50_000;
-const SLICE_INSTRUCTIONS = 200_000;
-/**
- *   mov $0x10000,%eax; mov %eax,%cr3; mov %cr0,%eax; or $0x80000000,%eax; mov %eax,%cr0; jmp 1f
- *   1: cld; xor %edx,%edx
- *   2: mov $0x40000000,%edi; lea 16*2560(%edi),%esi; mov $(464*2560/4),%ecx; rep movsl
- *      inc %edx; mov %edx,%eax; imul $0x01010101,%eax,%eax; mov $(16*2560/4),%ecx; rep stosl; jmp 2b
- * (as --32, linked at 0x1000)
- */
-const SCROLL_GUEST = [
-  0xb8, 0x00, 0x00, 0x01, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0,
-  0xeb, 0x00, 0xfc, 0x31, 0xd2, 0xbf, 0x00, 0x00, 0x00, 0x40, 0x8d, 0xb7, 0x00, 0xa0, 0x00, 0x00, 0xb9, 0x00, 0x88,
-  0x04, 0x00, 0xf3, 0xa5, 0x42, 0x89, 0xd0, 0x69, 0xc0, 0x01, 0x01, 0x01, 0x01, 0xb9, 0x00, 0x28, 0x00, 0x00, 0xf3,
-  0xab, 0xeb, 0xdc,
-];
-
-async function runOnce(make: () => Subject | Promise<Subject>, tracking: boolean, trap = false): Promise<Run> {
-  const s = await make();
-  const f64 = s.stats.f64;
-  s.setTrapWrites(trap);
-  const seconds = trap ? guestSeconds / 10 : guestSeconds;
-  let nextCall = 0;
-  const t0 = performance.now();
-  while (s.machineTimeMs() < seconds * 1000) {
-    s.slice();
-    const now = s.machineTimeMs();
-    if (!tracking || now < nextCall) continue;
-    nextCall = now + periodMs;
-    const range = s.displayedRange();
-    if (!range) continue; // no graphics mode yet: nothing to track
-    const r = s.trackDirtyVram(range.first, range.nr);
-    if (!r.ok) throw new Error(`trackDirtyVram(${range.first}, ${range.nr}): ${r.code} ${r.message}`);
+  constructor(
+    image: ArrayBuffer,
+    readonly tracking: boolean,
+    trap = false,
+  ) {
+    const config: MachineConfig = {
+      ramMiB: 32,
+      vramMiB: 8,
+      cmdline: `workload=${opts.workload}`,
+      clock: 'icount',
+      image: 'multiboot',
+    };
+    const made = Machine.create(config, image.slice(0));
+    if (!made.ok) throw new Error(`${made.code}: ${made.message}`);
+    this.m = made.value;
+    if (trap) this.m.setTrapWrites(true);
   }
-  const hostMs = performance.now() - t0;
-  const instructions = s.instructions();
-  const hypercalls = f64[F64.HV_HYPERCALLS];
-  const run: Run = {
-    tracking,
-    trap,
-    faults: f64[F64.HV_S2_FAULTS],
-    faultMs: f64[F64.HV_FAULT_MS],
-    hostMs,
-    instructions,
-    mips: instructions / hostMs / 1000,
-    hvMs: f64[F64.HV_MS],
-    hypercalls,
-    pagesScanned: f64[F64.HV_PAGES_SCANNED],
-    pagesDirty: f64[F64.HV_PAGES_DIRTY],
-    tlbInvalidated: f64[F64.HV_TLB_INVALIDATED],
-    dirtyPerCall: hypercalls ? f64[F64.HV_PAGES_DIRTY] / hypercalls : 0,
-  };
-  s.destroy();
-  return run;
+
+  get instructions(): number {
+    return this.m.stats.f64[F64.INSTRUCTIONS];
+  }
+
+  /** Run to exactly `limit` instructions; the client calls at its rate of machine time. */
+  runTo(limit: number): void {
+    const pc = this.m.pc;
+    if (!pc) throw new Error('the machine has no PC engine');
+    pc.instructionLimit = limit;
+    const t0 = cpuUs();
+    const w0 = performance.now();
+    while (this.instructions < limit) {
+      if (this.m.slice().next === 'stop') throw new Error(`the guest stopped early (state ${this.m.state})`);
+      if (this.tracking) this.track();
+    }
+    this.cpuUs += cpuUs() - t0;
+    this.wallMs += performance.now() - w0;
+  }
+
+  private track(): void {
+    const now = this.m.machineTimeMs();
+    if (now < this.nextCall) return;
+    this.nextCall = now + periodMs;
+    const { i32 } = this.m.stats;
+    if (!Atomics.load(i32, I32.VBE_ENABLED)) return; // no graphics mode yet: nothing to track
+    const start = Atomics.load(i32, I32.VBE_START);
+    const bytes = Atomics.load(i32, I32.VBE_YRES) * Atomics.load(i32, I32.VBE_LINE_BYTES);
+    const bar = Atomics.load(i32, I32.VBE_BAR0) >>> 0;
+    const first = Math.floor((bar + start) / PAGE_SIZE);
+    const nr = Math.ceil((bar + start + bytes) / PAGE_SIZE) - first;
+    const r = this.m.trackDirtyVram(first, nr);
+    if (!r.ok) throw new Error(`trackDirtyVram(${first}, ${nr}): ${r.code} ${r.message}`);
+  }
+
+  /** The stats since the last reset, for the table. */
+  counters(): {
+    hvMs: number;
+    hypercalls: number;
+    pagesDirty: number;
+    tlbInvalidated: number;
+    faults: number;
+    faultMs: number;
+  } {
+    const f64 = this.m.stats.f64;
+    return {
+      hvMs: f64[F64.HV_MS],
+      hypercalls: f64[F64.HV_HYPERCALLS],
+      pagesDirty: f64[F64.HV_PAGES_DIRTY],
+      tlbInvalidated: f64[F64.HV_TLB_INVALIDATED],
+      faults: f64[F64.HV_S2_FAULTS],
+      faultMs: f64[F64.HV_FAULT_MS],
+    };
+  }
 }
 
 /**
@@ -282,110 +184,153 @@ function perCallMicrobench(): Record<string, Record<string, number>> {
   return out;
 }
 
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Half-width of the 95 % interval of the mean of xs (normal approximation; n is tens or more). */
+function ci95(xs: number[]): number {
+  const m = mean(xs);
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+  return (1.96 * sd) / Math.sqrt(xs.length);
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
 async function main(): Promise<void> {
   perCallMicrobench(); // warm-up: let the JIT settle before the figures we keep
   const perCallUs = perCallMicrobench();
   console.log('hypervisor cost per trackDirtyVram call, µs (no guest; TLB invalidation not included):');
   console.table(perCallUs);
-  // The toy guest through the whole Machine when it boots here; else the bare CPU's built-in loop.
-  let make: () => Subject | Promise<Subject>;
-  let why = '';
-  try {
-    const b = readFileSync(opts.kernel!);
-    const image = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-    machineSubject(image).destroy();
-    make = () => machineSubject(image);
-  } catch (e) {
-    why = e instanceof Error ? e.message : String(e);
-    if (!existsSync(new URL('../src/machine/cpu/cpu.ts', import.meta.url))) {
-      const reason = `the toy guest cannot run here (${why}) and there is no CPU for the built-in loop`;
-      console.error(`bench:hv: ${reason}: MIPS not measured`);
-      writeResult({
-        subject: null,
-        note: reason,
-        mipsTrackingOff: null,
-        mipsTrackingOn: null,
-        trackingOverheadPct: null,
-        hvPct: null,
-        perCallUs,
-      });
-      process.exit(1);
-    }
-    make = bareCpuSubject;
+
+  const b = readFileSync(opts.kernel!);
+  const image = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  const subject = `${opts.kernel} workload=${opts.workload}`;
+  const off = new Side(image, false);
+  const on = new Side(image, true);
+  // Warm-up: the guest boots and starts its workload, the JIT settles; not counted. The workload
+  // paces itself on the guest's clock (it sleeps in HLT between frames), so machine time is not
+  // instructions: A runs the warm-up's machine time, and B to the same instruction count.
+  while (off.m.machineTimeMs() < warmupSeconds * 1000) off.runTo(off.instructions + perSegment / 10);
+  const warm = off.instructions;
+  on.runTo(warm);
+  const ms0 = off.m.machineTimeMs();
+  const base = { off: off.counters(), on: on.counters() };
+  off.cpuUs = on.cpuUs = 0;
+  off.wallMs = on.wallMs = 0;
+  const ratios: number[] = [];
+  let target = warm;
+  for (let k = 0; ; k++) {
+    target += perSegment;
+    const a0 = off.cpuUs;
+    const b0 = on.cpuUs;
+    for (const side of k % 2 ? [on, off] : [off, on]) side.runTo(target);
+    ratios.push((on.cpuUs - b0) / (off.cpuUs - a0));
+    if (ratios.length >= maxSegments) break;
+    if (ratios.length >= minSegments && ci95(ratios) * 100 <= TARGET_CI_POINTS) break;
   }
-  const runs: Run[] = [];
-  let subject = '';
-  try {
-    const probe = await make();
-    subject = probe.name;
-    probe.destroy();
-    for (let k = 0; k < rounds; k++) {
-      for (const tracking of k % 2 ? [true, false] : [false, true]) runs.push(await runOnce(make, tracking));
-      runs.push(await runOnce(make, true, true));
-    }
-  } catch (e) {
-    console.error(`bench:hv: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  }
-  console.log(`bench:hv: ${subject}${why ? ` (the toy guest could not run: ${why})` : ''}`);
-  const best = (tracking: boolean, trap = false) =>
-    runs.filter((r) => r.tracking === tracking && r.trap === trap).reduce((a, b) => (b.mips > a.mips ? b : a));
-  const off = best(false);
-  const on = best(true);
-  const trap = best(true, true);
+  const instructions = target - warm;
+  const guestMs = off.m.machineTimeMs() - ms0;
+  const onCounters = on.counters();
+  const hvMs = onCounters.hvMs - base.on.hvMs;
+  const hypercalls = onCounters.hypercalls - base.on.hypercalls;
+  const pagesDirty = onCounters.pagesDirty - base.on.pagesDirty;
+  off.m.destroy();
+  on.m.destroy();
+
+  // Trap mode, after the same warm-up.
+  const trapSide = new Side(image, true, true);
+  trapSide.runTo(warm);
+  const t0 = trapSide.counters();
+  trapSide.cpuUs = 0;
+  trapSide.wallMs = 0;
+  // Two segments' worth: at a fault per store it runs some fifty times slower.
+  const trapInstructions = 2 * perSegment;
+  trapSide.runTo(warm + trapInstructions);
+  const t1 = trapSide.counters();
+  trapSide.m.destroy();
+  const trapFaults = t1.faults - t0.faults;
+
+  const mipsOff = instructions / off.cpuUs;
+  const mipsOn = instructions / on.cpuUs;
+  const mipsTrap = trapInstructions / trapSide.cpuUs;
   const result = {
     subject,
-    guestSecondsPerRun: guestSeconds,
-    rounds,
+    timing: 'interleaved segments of equal instruction counts, process CPU time',
+    segments: ratios.length,
+    instructionsPerSegment: perSegment,
+    guestSeconds: round(guestMs / 1000, 2),
     clientHz: Number(opts.hz),
-    mipsTrackingOff: round(off.mips, 2),
-    mipsTrackingOn: round(on.mips, 2),
-    trackingOverheadPct: round((off.mips / on.mips - 1) * 100, 2),
-    hvPct: round((on.hvMs / on.hostMs) * 100, 3),
-    hvMs: round(on.hvMs, 2),
-    hypercalls: on.hypercalls,
-    pagesScanned: on.pagesScanned,
-    pagesDirty: on.pagesDirty,
-    dirtyPagesPerCall: round(on.dirtyPerCall, 1),
-    tlbInvalidated: on.tlbInvalidated,
+    mipsTrackingOff: round(mipsOff, 2),
+    mipsTrackingOn: round(mipsOn, 2),
+    trackingOverheadPct: round((on.cpuUs / off.cpuUs - 1) * 100, 2),
+    trackingOverheadCi95Pct: round(ci95(ratios) * 100, 2),
+    segmentOverheadMedianPct: round((quantile(ratios, 0.5) - 1) * 100, 2),
+    segmentOverheadIqrPct: [round((quantile(ratios, 0.25) - 1) * 100, 2), round((quantile(ratios, 0.75) - 1) * 100, 2)],
+    hvPct: round((hvMs * 100) / on.wallMs, 3),
+    hvMs: round(hvMs, 2),
+    hypercalls,
+    dirtyPagesPerCall: hypercalls ? round(pagesDirty / hypercalls, 1) : 0,
+    tlbInvalidated: onCounters.tlbInvalidated - base.on.tlbInvalidated,
     trap: {
-      mips: round(trap.mips, 2),
-      slowdown: round(on.mips / trap.mips, 1),
-      faultsPerS: Math.round((1000 * trap.faults) / trap.hostMs),
-      usPerFault: round((1000 * trap.faultMs) / Math.max(trap.faults, 1), 3),
-      hvPct: round((trap.hvMs / trap.hostMs) * 100, 1),
+      mips: round(mipsTrap, 2),
+      slowdown: round(mipsOn / mipsTrap, 1),
+      faultsPerS: Math.round((trapFaults * 1e6) / trapSide.cpuUs),
+      usPerFault: round((1000 * (t1.faultMs - t0.faultMs)) / Math.max(trapFaults, 1), 3),
+      hvPct: round(((t1.hvMs - t0.hvMs) * 100) / trapSide.wallMs, 1),
     },
-    runs: runs.map((r) => ({
-      tracking: r.tracking,
-      trap: r.trap,
-      mips: round(r.mips, 2),
-      hostMs: round(r.hostMs, 1),
-    })),
     perCallUs,
   };
-  console.table(
-    runs.map((r) => ({
-      tracking: r.trap ? 'trap (30 Hz)' : r.tracking ? 'on (30 Hz)' : 'off',
-      'host ms': round(r.hostMs, 1),
-      MIPS: round(r.mips, 2),
-      'hv ms': round(r.hvMs, 2),
-      calls: r.hypercalls,
-      'dirty/call': round(r.dirtyPerCall, 1),
-      'TLB inval': r.tlbInvalidated,
-      faults: r.faults,
-    })),
+  console.log(
+    `bench:hv: ${subject}, ${result.segments} segments of ${perSegment / 1e6} M instructions (${result.guestSeconds} s of guest time)`,
   );
-  console.table({
-    'MIPS, tracking off (best)': result.mipsTrackingOff,
-    'MIPS, tracking on (best)': result.mipsTrackingOn,
-    'tracking overhead %': result.trackingOverheadPct,
-    'hypervisor % of host time': result.hvPct,
-    'MIPS, trap mode (best)': result.trap.mips,
-    'trap slowdown vs tracking on': result.trap.slowdown,
-    'trap: faults/s': result.trap.faultsPerS,
-    'trap: hypervisor µs per fault': result.trap.usPerFault,
-    'trap: hypervisor % of host time': result.trap.hvPct,
-  });
+  const f = (x: number, d = 2) => x.toFixed(d);
+  console.log(
+    textTable(
+      ['run', 'CPU s', 'MIPS (CPU time)', 'hv ms', 'calls', 'dirty/call', 'faults'],
+      [
+        ['tracking off', f(off.cpuUs / 1e6), f(mipsOff), '0', '0', '-', '0'],
+        [
+          'tracking on (30 Hz)',
+          f(on.cpuUs / 1e6),
+          f(mipsOn),
+          f(hvMs),
+          String(hypercalls),
+          f(result.dirtyPagesPerCall, 1),
+          '0',
+        ],
+        [
+          'trap mode (2 segments)',
+          f(trapSide.cpuUs / 1e6),
+          f(mipsTrap),
+          f(t1.hvMs - t0.hvMs),
+          '-',
+          '-',
+          String(trapFaults),
+        ],
+      ],
+    ),
+  );
+  console.log(
+    textTable(
+      ['figure', 'value'],
+      [
+        ['tracking overhead % (bar ≤ 3)', `${f(result.trackingOverheadPct)} ± ${f(result.trackingOverheadCi95Pct)}`],
+        [
+          'per segment: median % [quartiles]',
+          `${f(result.segmentOverheadMedianPct)} [${result.segmentOverheadIqrPct.map((x) => f(x)).join(', ')}]`,
+        ],
+        ['hypervisor % of the tracked host time', f(result.hvPct, 3)],
+        ['trap slowdown vs tracking on', `${f(result.trap.slowdown, 1)}×`],
+        ['trap: faults per CPU second', String(result.trap.faultsPerS)],
+        ['trap: hypervisor µs per fault', f(result.trap.usPerFault, 3)],
+        ['trap: hypervisor % of host time', f(result.trap.hvPct, 1)],
+      ],
+    ),
+  );
   writeResult(result);
   console.log(`wrote bench-results/hv.json (bar: trackingOverheadPct ≤ 3 → ${result.trackingOverheadPct})`);
 }
