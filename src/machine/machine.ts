@@ -6,6 +6,7 @@ import {
   ErrorCode,
   ok,
   type FaultReport,
+  type HdaImage,
   type MachineConfig,
   type MachineHandles,
   type Result,
@@ -346,6 +347,15 @@ export class Machine {
     if (!isVramClient(client)) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
     this.hv.setTrapWrites(on, client);
     return ok(undefined);
+  }
+
+  /**
+   * The primary IDE disk (hda) as the guest has left it: a copy of the medium, and whether the
+   * guest wrote to it since the machine was created. Null without a disk.
+   */
+  hdaImage(): HdaImage | null {
+    const disk = this.pc?.ide.channels[0].devices[0]?.disk;
+    return disk ? { image: disk.image.slice().buffer, written: disk.dirty } : null;
   }
 
   lastFault(): FaultReport | null {

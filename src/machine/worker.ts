@@ -45,6 +45,11 @@ const api: MachineApi = {
     }),
   setIdleDrop: (on, client) => withMachine((m) => m.setIdleDrop(on, client)),
   setTrapWrites: (on, client) => withMachine((m) => m.setTrapWrites(on, client)),
+  hdaImage: () =>
+    withMachine((m) => {
+      const d = m.hdaImage();
+      return d ? Comlink.transfer(ok(d), [d.image]) : ok(null);
+    }),
   lastFault: () => withMachine((m) => ok(m.lastFault())),
   ping: () => performance.now(),
 };

@@ -133,6 +133,14 @@ export interface FaultReport {
   trace: string[];
 }
 
+/** The primary IDE disk's medium as the guest has left it (MachineApi.hdaImage). */
+export interface HdaImage {
+  /** A copy of the whole image. */
+  image: ArrayBuffer;
+  /** The guest wrote to it since the machine was created. */
+  written: boolean;
+}
+
 /**
  * The API the worker exposes through comlink. Methods return Results (never throw across).
  * Buffers that are large (kernel images, dirty bitmaps) are transferred, not copied.
@@ -173,6 +181,11 @@ export interface MachineApi {
    * the guest's writes fault while any client traps them.
    */
   setTrapWrites(on: boolean, client?: VramClient): Result<void>;
+  /**
+   * The primary IDE disk (config.hda) as the guest has left it: a copy, transferred; null when the
+   * machine has no disk. Guest writes live only in the machine's memory: this is how they leave.
+   */
+  hdaImage(): Result<HdaImage | null>;
   /** The last fault report (triple fault or crash), if any. */
   lastFault(): Result<FaultReport | null>;
   /** Round-trip probe used to measure RPC latency while the machine runs. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IoBus } from '../../src/machine/bus';
 import { AtaDisk, defaultGeometry, SECTOR_BYTES } from '../../src/machine/devices/ata-disk';
@@ -6,6 +7,8 @@ import { AtaCmd, ATA_DC, ATA_ER, ATA_SR } from '../../src/machine/devices/ata';
 import { Piix3Ide, PIIX3_IDE_DEVFN } from '../../src/machine/devices/piix3-ide';
 import { Pci } from '../../src/machine/devices/pci';
 import { STATS_BYTES, statsViews } from '../../src/shared/layout';
+import { Machine } from '../../src/machine/machine';
+import { immediateYielder } from '../../src/machine/runloop';
 
 /** Ports of the primary channel. */
 const DATA = 0x1f0;
@@ -359,5 +362,54 @@ describe('the PIIX3 IDE controller (00:01.1) with an ATA disk on the primary cha
     expect([io.read(0x177, 1), io.read(0x376, 1), io.read(0x176, 1)]).toEqual([0, 0, 0]);
     io.write(0x177, 1, AtaCmd.IDENTIFY_DEVICE);
     expect(lines[15]).toEqual([]);
+  });
+});
+
+describe("the machine's hda (MachineApi.hdaImage)", () => {
+  const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
+  const create = (hda?: ArrayBuffer) => {
+    const r = Machine.create(
+      { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot', ...(hda ? { hda } : {}) },
+      ticker.buffer.slice(ticker.byteOffset, ticker.byteOffset + ticker.byteLength) as ArrayBuffer,
+      immediateYielder(),
+    );
+    if (!r.ok) throw new Error(r.message);
+    return r.value;
+  };
+
+  it('gives the disk as the guest left it: a sector written through the ports is in the copy, the given image untouched', () => {
+    const given = image(64);
+    const m = create(given.slice().buffer);
+    expect(m.hdaImage()?.written).toBe(false);
+    const io = m.pc!.io;
+    const out = (port: number, v: number) => io.write(port, 1, v);
+    out(DEVICE, 0xe0);
+    out(COUNT, 1);
+    out(LBA_LOW, 5);
+    out(LBA_MID, 0);
+    out(LBA_HIGH, 0);
+    out(COMMAND, AtaCmd.WRITE_SECTORS);
+    const data = new Uint8Array(SECTOR_BYTES).map((_, i) => 255 - (i & 0xff));
+    for (let i = 0; i < data.length; i += 2) io.write(DATA, 2, data[i] | (data[i + 1] << 8));
+    const d = m.hdaImage()!;
+    expect(d.written).toBe(true);
+    const left = new Uint8Array(d.image);
+    expect(left.length).toBe(given.length);
+    expect(sectorOf(left, 5)).toEqual(data);
+    expect(sectorOf(left, 4)).toEqual(sectorOf(given, 4));
+    // A copy: the guest's later writes do not reach what was handed out.
+    out(COUNT, 1);
+    out(LBA_LOW, 6);
+    out(COMMAND, AtaCmd.WRITE_SECTORS);
+    for (let i = 0; i < data.length; i += 2) io.write(DATA, 2, 0);
+    expect(sectorOf(left, 6)).toEqual(sectorOf(given, 6));
+    expect(sectorOf(new Uint8Array(m.hdaImage()!.image), 6)).toEqual(new Uint8Array(SECTOR_BYTES));
+    m.destroy();
+  });
+
+  it('is null without a disk', () => {
+    const m = create();
+    expect(m.hdaImage()).toBeNull();
+    m.destroy();
   });
 });
