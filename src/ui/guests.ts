@@ -1,6 +1,7 @@
 /**
- * The guests the page offers besides a file of one's own: the toy guest (hvmos, this project's)
- * and Debian's Linux (public/guest/linux/, built by `npm run guest:linux`).
+ * The guests the page offers besides a file of one's own: the toy guest (hvmos, this project's),
+ * Debian's Linux (public/guest/linux/, built by `npm run guest:linux`), and the same Linux on a
+ * disk that SeaBIOS boots (public/guest/disk/, built by `npm run guest:disk`).
  */
 
 /** Debian 12's i386 kernel with a BusyBox initramfs: a shell on the framebuffer (tty1) and on COM1. */
@@ -19,6 +20,24 @@ export const LINUX_GUEST = {
   cmdline: 'nokaslr cryptomgr.notests console=ttyS0 console=tty0',
   /** The kernel with its initramfs unpacked wants more than the toy guest's default RAM. */
   minRamMiB: 64,
+} as const;
+
+/**
+ * "BIOS + disk": Debian's SeaBIOS and VGA BIOS (served at firmware/seabios/ by
+ * vite.config.ts) boot a hard disk on IDE, as QEMU's `-hda` does: by default
+ * public/guest/disk/linux.img, whose SYSLINUX starts the Linux guest with LINUX_GUEST's command line.
+ */
+export const DISK_GUEST = {
+  /** The URL value (`?guest=disk`; `?hda=URL` names another disk image). */
+  id: 'disk',
+  name: 'SeaBIOS + disk',
+  bios: 'firmware/seabios/bios.bin',
+  vgaBios: 'firmware/seabios/vgabios-stdvga.bin',
+  disk: 'guest/disk/linux.img',
+  /** The disk's Linux wants what the direct boot wants. */
+  minRamMiB: LINUX_GUEST.minRamMiB,
+  /** QEMU builds of SeaBIOS log to this port (the page drops the log; the CLI shows it). */
+  debugconPort: 0x402,
 } as const;
 
 /** A guest file from the page's own server, with an error that says why (and which, unless `named` is false). */

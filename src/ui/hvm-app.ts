@@ -1,5 +1,7 @@
 import { consoleText } from './console-text';
-import { fetchGuestFile, LINUX_GUEST } from './guests';
+import { DISK_GUEST, fetchGuestFile, LINUX_GUEST } from './guests';
+import { diskImageProblem, diskMachineConfig, diskNameOf, fetchSeabios, isDiskImageName, saveFile } from './disk-guest';
+import './disk-controls';
 import { LitElement, css, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import { VramClient, type MachineConfig, type MachineHandles } from '../shared/api';
 import { I32, type StatsViews, RunState, VRAM_MIB_CHOICES } from '../shared/layout';
@@ -293,6 +295,8 @@ export class HvmApp extends LitElement {
   private fault: { reason: string; trace: string[] } | null = null;
   private serial = '';
   private kernelName = '';
+  /** The running disk's name (the file name a save offers). */
+  private diskName: string | null = null;
   /** The running kernel is the toy guest, whose workload and clock controls the page offers. */
   private toyGuest = true;
   private dragging = false;
@@ -375,6 +379,22 @@ export class HvmApp extends LitElement {
         return { config: { ...this.config('multiboot'), initrd }, image };
       } catch (e) {
         this.showError(`Could not boot ${LINUX_GUEST.name}: ${e instanceof Error ? e.message : String(e)}.`);
+        return null;
+      }
+    }
+    if (this.view.kernel === DISK_GUEST.id) {
+      const url = this.view.hda ?? DISK_GUEST.disk;
+      try {
+        const [seabios, hda] = await Promise.all([fetchSeabios(), fetchGuestFile(url)]);
+        const name = diskNameOf(url);
+        const why = diskImageProblem(name, hda);
+        if (why) throw new Error(why);
+        this.setDiskGuest(name);
+        return { config: diskMachineConfig(this.config('firmware'), seabios.vgaBios, hda), image: seabios.bios };
+      } catch (e) {
+        this.showError(
+          `Could not boot ${DISK_GUEST.name} from ${url}: ${e instanceof Error ? e.message : String(e)}. Load a disk image of your own, or open the page with ?guest=disk for the committed one.`,
+        );
         return null;
       }
     }
@@ -488,6 +508,78 @@ export class HvmApp extends LitElement {
     await this.connection?.restart();
   }
 
+  /** The running guest is SeaBIOS with the disk `name` (its name on the status line and the saved file). */
+  private setDiskGuest(name: string): void {
+    this.kernelName = `${DISK_GUEST.name} (${name})`;
+    this.toyGuest = false;
+    this.diskName = name;
+  }
+
+  /** SeaBIOS and the committed disk (public/guest/disk/linux.img), with RAM enough for its Linux. */
+  private async bootDisk(): Promise<void> {
+    this.error = null;
+    this.fault = null;
+    this.paused = false;
+    this.setView({ kernel: DISK_GUEST.id, hda: null, mem: Math.max(this.view.mem, DISK_GUEST.minRamMiB) });
+    await this.connection?.restart();
+  }
+
+  /** SeaBIOS boots a disk image of one's own (picked or dropped); a bad one leaves the running guest. */
+  private async loadDisk(file: File): Promise<void> {
+    this.error = null;
+    const hda = await file.arrayBuffer();
+    const why = diskImageProblem(file.name, hda);
+    if (why) {
+      this.showError(`${why} The running guest was left as it was.`);
+      return;
+    }
+    const before = { kernelName: this.kernelName, toyGuest: this.toyGuest, diskName: this.diskName };
+    try {
+      const seabios = await fetchSeabios();
+      this.setDiskGuest(file.name);
+      const mem = Math.max(this.view.mem, DISK_GUEST.minRamMiB);
+      if (mem !== this.view.mem) this.setView({ mem });
+      const r = await this.connection?.boot(
+        diskMachineConfig(this.config('firmware'), seabios.vgaBios, hda),
+        seabios.bios,
+      );
+      if (r && !r.ok) throw new Error(r.message);
+    } catch (e) {
+      Object.assign(this, before);
+      this.showError(
+        `Could not boot ${file.name}: ${e instanceof Error ? e.message : String(e)}. The running guest was left as it was.`,
+      );
+      return;
+    }
+    this.fault = null;
+    this.paused = false;
+    this.requestUpdate();
+  }
+
+  /** The running machine's disk as the guest left it, or null (no disk, or no machine). */
+  private async currentDisk(): Promise<ArrayBuffer | null> {
+    const s = this.connection?.status;
+    if (s?.kind !== 'running' || s.config.hda === undefined) return null;
+    const r = await this.connection!.api!.hdaImage();
+    return r.ok && r.value ? r.value.image : null;
+  }
+
+  /** Save the disk as the guest left it (guest writes live only in the worker's memory). */
+  private async saveDisk(): Promise<void> {
+    const image = await this.currentDisk();
+    if (image) saveFile(image, this.diskName ?? 'disk.img');
+    else this.showError('The running machine has no disk to save.');
+  }
+
+  /**
+   * Boot the same kernel again on a new machine with the config `change` makes; a disk keeps what
+   * the guest wrote to it (as a PC's reset does), read back from the old machine first.
+   */
+  private async rebootKeepingDisk(change: (c: MachineConfig) => MachineConfig) {
+    const hda = await this.currentDisk();
+    return this.connection?.rebootSame((c) => (hda ? { ...change(c), hda } : change(c)));
+  }
+
   /** After a kernel that would not boot: the toy guest, with the view's settings. */
   private async bootToyGuest(): Promise<void> {
     this.error = null;
@@ -501,11 +593,12 @@ export class HvmApp extends LitElement {
     this.fault = null;
     this.error = null;
     this.paused = false;
-    const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
+    const r = await this.rebootKeepingDisk((c) => this.config(c.image, c));
     if (r && !r.ok) this.showError(r.message);
   }
 
   private async loadFile(file: File): Promise<void> {
+    if (isDiskImageName(file.name)) return this.loadDisk(file);
     this.error = null;
     const image = await file.arrayBuffer();
     const k = imageKind(file.name, image);
@@ -719,7 +812,7 @@ export class HvmApp extends LitElement {
         @click=${async () => {
           this.fault = null;
           this.paused = false;
-          const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
+          const r = await this.rebootKeepingDisk((c) => this.config(c.image, c));
           if (r && !r.ok) this.showError(r.message);
           this.requestUpdate();
         }}
@@ -732,6 +825,12 @@ export class HvmApp extends LitElement {
       >
         Boot Linux
       </button>
+      <disk-controls
+        ?hasDisk=${this.connection?.status.kind === 'running' && this.connection.status.config.hda !== undefined}
+        @disk-boot=${() => void this.bootDisk()}
+        @disk-file=${(e: CustomEvent<File>) => void this.loadDisk(e.detail)}
+        @disk-save=${() => void this.saveDisk()}
+      ></disk-controls>
       <button
         title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or drop it on the screen"
         @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
@@ -826,7 +925,7 @@ export class HvmApp extends LitElement {
           <div class="below">
             <p class="status" aria-live="polite">
               ${this.kernelName ? html`Guest: ${this.kernelName}. ` : nothing}${this.stateText(state)} Click the screen
-              to type to the guest; drop a kernel file on it to boot it.
+              to type to the guest; drop a kernel or a disk image on it to boot it.
             </p>
             <section class="console" aria-label="Serial console (COM1)">
               <h2>Serial console (COM1)</h2>

@@ -3,7 +3,7 @@
  * (each bad value replaced, and said) and written.
  */
 import { DISPLAY_MODES, type DisplayModeName } from '../ioemu/refresh';
-import { LINUX_GUEST } from './guests';
+import { DISK_GUEST, LINUX_GUEST } from './guests';
 import { RAM_MIB_DEFAULT, VRAM_MIB_CHOICES, VRAM_MIB_DEFAULT, isValidRamMiB } from '../shared/layout';
 
 /** The toy guest's workloads (guest/hvmos), in the order of the keys 1–9. */
@@ -19,8 +19,13 @@ export interface ViewState {
   mem: number;
   /** The guest's video mode, WxHxBPP (passed on its command line). */
   res: string;
-  /** Kernel URL, "pattern" for the foundation's built-in test pattern, or "linux" (`?guest=linux`) for Debian's Linux. */
+  /**
+   * Kernel URL, "pattern" for the foundation's built-in test pattern, "linux" (`?guest=linux`) for
+   * Debian's Linux, or "disk" (`?guest=disk`, or `?hda=URL`) for SeaBIOS booting a disk.
+   */
   kernel: string;
+  /** With the disk guest: the disk image's URL (`?hda=`, QEMU's word), or null for the committed one. */
+  hda: string | null;
   /** With firmware for a kernel: a VGA BIOS's URL for the display's ROM BAR (vgabios-stdvga.bin), or null. */
   vgabios: string | null;
   /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
@@ -42,20 +47,24 @@ export function readViewState(search: string): ViewState {
   const vram = Number(q.get('vram'));
   const mem = Number(q.get('mem'));
   const res = q.get('res') ?? '';
+  const guest = q.get('hda') !== null ? DISK_GUEST.id : q.get('guest');
+  const bigGuest = guest === LINUX_GUEST.id || guest === DISK_GUEST.id;
   return {
     mode: DISPLAY_MODES.includes(mode) ? mode : 'dirty-idle',
     workload: (WORKLOADS as readonly string[]).includes(q.get('workload') ?? '') ? q.get('workload')! : 'clock',
     hz: hz >= 10 && hz <= 60 ? Math.round(hz) : 30,
     vram: (VRAM_MIB_CHOICES as readonly number[]).includes(vram) ? vram : VRAM_MIB_DEFAULT,
-    // Linux gets the RAM it needs unless the address says otherwise (then a clear error if too little).
-    mem: isValidRamMiB(mem) ? mem : q.get('guest') === LINUX_GUEST.id ? LINUX_GUEST.minRamMiB : RAM_MIB_DEFAULT,
+    // Linux (directly or from the disk) gets the RAM it needs unless the address says otherwise
+    // (then a clear error if too little).
+    mem: isValidRamMiB(mem) ? mem : bigGuest ? LINUX_GUEST.minRamMiB : RAM_MIB_DEFAULT,
     res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
     kernel:
       q.get('image') === 'pattern'
         ? 'pattern'
-        : q.get('guest') === LINUX_GUEST.id
-          ? LINUX_GUEST.id
+        : guest === LINUX_GUEST.id || guest === DISK_GUEST.id
+          ? guest
           : (q.get('kernel') ?? DEFAULT_KERNEL),
+    hda: guest === DISK_GUEST.id ? q.get('hda') : null,
     vgabios: q.get('vgabios'),
     gen: q.get('gen') !== '0',
     scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
@@ -77,8 +86,9 @@ export function writeViewState(v: ViewState): string {
     mem: String(v.mem),
     res: v.res,
   });
-  if (v.kernel === LINUX_GUEST.id) q.set('guest', LINUX_GUEST.id);
+  if (v.kernel === LINUX_GUEST.id || v.kernel === DISK_GUEST.id) q.set('guest', v.kernel);
   else if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
+  if (v.kernel === DISK_GUEST.id && v.hda !== null) q.set('hda', v.hda);
   if (v.vgabios !== null) q.set('vgabios', v.vgabios);
   if (!v.gen) q.set('gen', '0');
   if (v.tick !== 1) q.set('tick', String(v.tick));

@@ -1,0 +1,119 @@
+/**
+ * The "BIOS + disk" guest: SeaBIOS (Debian's, served by the page's server from .cache/seabios/)
+ * boots a hard disk from IDE with its VGA BIOS: the committed Linux disk (`?guest=disk`), or a
+ * disk image of one's own picked with the disk picker, which can be saved as the guest left it.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { boot } from './lib';
+
+/** The text screen's rows as the page shows them: the display state the refresher last drew, its characters from VRAM (plane 0). */
+const screenRows = (page: Page) =>
+  page.evaluate(() => {
+    const h = (globalThis as any).__hvm;
+    const s = h?.refresher()?.shown;
+    if (!s || s.kind !== 'text') return [] as string[];
+    const { memory, layout } = h.handles;
+    const v = new Uint8Array(memory, layout.vramOffset, layout.vramBytes);
+    return Array.from({ length: s.text.rows }, (_, row) =>
+      String.fromCharCode(
+        ...Array.from({ length: s.text.cols }, (_, col) => v[s.start + row * s.lineBytes + col * 4] || 32),
+      ).trimEnd(),
+    );
+  });
+
+/** The canvas's colours in a box, counted ("r,g,b": pixels). */
+const canvasColours = (page: Page, x0: number, y0: number, w: number, h: number) =>
+  page.evaluate(
+    ([x0, y0, w, h]) => {
+      const canvas: HTMLCanvasElement = (globalThis as any).__hvm.display.renderRoot.querySelector('canvas.screen');
+      const d = canvas.getContext('2d')!.getImageData(x0, y0, w, h).data;
+      const n: Record<string, number> = {};
+      for (let i = 0; i < d.length; i += 4) {
+        const k = `${d[i]},${d[i + 1]},${d[i + 2]}`;
+        n[k] = (n[k] ?? 0) + 1;
+      }
+      return { width: canvas.width, height: canvas.height, colours: n };
+    },
+    [x0, y0, w, h] as const,
+  );
+
+test('?guest=disk: SeaBIOS boots the committed disk from IDE; its banner and SYSLINUX loading Linux show on the VGA text screen', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await boot(page, 'guest=disk', { needMode: false });
+  // SeaBIOS, then SYSLINUX loading 6.8 MB through INT 13h: about 30 M instructions.
+  await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('Loading /initrd.gz...ok');
+  await page.evaluate(() => (globalThis as any).__hvm.api.pause());
+  const rows = await screenRows(page);
+  expect(rows[0]).toMatch(/^SeaBIOS \(version 1\.16\.\d+-debian/);
+  expect(rows).toContain('Booting from Hard Disk...');
+  expect(rows.some((r) => /^SYSLINUX 6\.04 /.test(r))).toBe(true);
+  expect(rows).toContain('Loading /vmlinuz... ok');
+  // On the canvas: 80×25 cells of 9×16; the banner's row grey (VGA colour 7) on black, with
+  // enough grey for its ~40 characters; the last row empty.
+  const banner = await canvasColours(page, 0, 0, 720, 16);
+  expect([banner.width, banner.height]).toEqual([720, 400]);
+  expect(Object.keys(banner.colours).sort()).toEqual(['0,0,0', '170,170,170']);
+  expect(banner.colours['170,170,170']).toBeGreaterThan(40 * 10);
+  expect(Object.keys((await canvasColours(page, 0, 384, 720, 16)).colours)).toEqual(['0,0,0']);
+  await expect(page.getByText('Guest: SeaBIOS + disk (linux.img).')).toBeVisible();
+  expect(page.url()).toContain('guest=disk');
+});
+
+/**
+ * A 1 MiB disk whose MBR prints a line through INT 10h, writes itself to sector 1 through INT 13h
+ * (AH=03h) and says so, then halts. Assembled (GNU as, .code16, linked at 0x7C00) from:
+ *   xor ax,ax; mov ds/es/ss,ax; mov sp,0x7c00; mov si,msg; call print
+ *   mov ax,0x0301; mov cx,2; mov dx,0x80; mov bx,0x7c00; int 0x13; jc hang
+ *   mov si,wrote; call print; hang: hlt; jmp hang
+ *   print: lodsb; test al,al; jz ret; mov ah,0x0e; mov bx,7; int 0x10; jmp print
+ *   msg: "HVM DISK TEST\r\n"  wrote: "SECTOR 1 WRITTEN"  (55 AA at 510)
+ */
+const MBR_CODE =
+  '31c08ed88ec08ed0bc007cbe397ce81900b80103b90200ba8000bb007ccd137206be497ce80300f4ebfdac84c07409b40ebb0700cd10ebf2c3' +
+  '48564d204449534b20544553540d0a00534543544f522031205752495454454e00';
+function testDisk(): Buffer {
+  const disk = Buffer.alloc(1 << 20);
+  Buffer.from(MBR_CODE, 'hex').copy(disk);
+  disk[510] = 0x55;
+  disk[511] = 0xaa;
+  return disk;
+}
+
+test('the disk picker: a bad image is refused with the reason, a good one boots, and the disk is saved as the guest left it', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await boot(page, 'guest=disk', { needMode: false });
+  const picker = page.getByLabel('Load a disk image of your own');
+  await picker.setInputFiles({ name: 'odd.img', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1000) });
+  await expect(page.getByRole('alert')).toContainText(
+    'The disk image odd.img is 1000 bytes, not a whole number of 512-byte sectors',
+  );
+  await expect(page.getByRole('alert')).toContainText('The running guest was left as it was.');
+  await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+  await picker.setInputFiles({ name: 'blank.img', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4096) });
+  await expect(page.getByRole('alert')).toContainText('blank.img is not a bootable disk');
+  await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+
+  const disk = testDisk();
+  await picker.setInputFiles({ name: 'mine.img', mimeType: 'application/octet-stream', buffer: disk });
+  await expect(page.getByText('Guest: SeaBIOS + disk (mine.img).')).toBeVisible();
+  await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('SECTOR 1 WRITTEN');
+  expect(await screenRows(page)).toContain('HVM DISK TEST');
+
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Save the disk' }).click();
+  const saved = readFileSync(await (await download).path());
+  expect((await download).suggestedFilename()).toBe('mine.img');
+  expect(saved.length).toBe(disk.length);
+  // Sector 1 holds what the guest wrote there (its MBR); every other byte is the image's.
+  expect(saved.subarray(512, 1024).equals(disk.subarray(0, 512))).toBe(true);
+  expect(
+    Buffer.concat([saved.subarray(0, 512), saved.subarray(1024)]).equals(
+      Buffer.concat([disk.subarray(0, 512), disk.subarray(1024)]),
+    ),
+  ).toBe(true);
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { diskImageProblem, diskMachineConfig, diskNameOf, isDiskImageName } from '../../src/ui/disk-guest';
+import { readViewState, replacedValues, writeViewState } from '../../src/ui/view-state';
+import { DISK_GUEST, LINUX_GUEST } from '../../src/ui/guests';
+import { checkConfig, MAX_DISK_BYTES } from '../../src/shared/api';
+
+const bootable = (bytes: number) => {
+  const b = new Uint8Array(bytes);
+  b[510] = 0x55;
+  b[511] = 0xaa;
+  return b.buffer;
+};
+
+describe('a disk image of one\'s own for the "BIOS + disk" guest', () => {
+  it('is refused with the reason when it is not whole sectors, empty, too large or has no boot signature', () => {
+    expect(diskImageProblem('odd.img', new ArrayBuffer(1000))).toBe(
+      'The disk image odd.img is 1000 bytes, not a whole number of 512-byte sectors (as a raw disk image is).',
+    );
+    expect(diskImageProblem('none.img', new ArrayBuffer(0))).toBe('The disk image none.img is empty.');
+    // Only the length is looked at before the size check: a resizable buffer stands in for 1 GiB + 512.
+    const huge = new ArrayBuffer(512, { maxByteLength: MAX_DISK_BYTES + 512 });
+    huge.resize(MAX_DISK_BYTES + 512);
+    expect(diskImageProblem('huge.img', huge)).toMatch(/^The disk image huge\.img is 1073742336 bytes; at most /);
+    expect(diskImageProblem('blank.img', new ArrayBuffer(4096))).toMatch(
+      /^blank\.img is not a bootable disk: its first sector \(the MBR\) does not end in the boot signature 55 AA/,
+    );
+  });
+
+  it('is taken when it is whole sectors with 55 AA at byte 510', () => {
+    expect(diskImageProblem('ok.img', bootable(512))).toBeNull();
+    expect(diskImageProblem('ok.img', bootable(1 << 20))).toBeNull();
+  });
+
+  it("is told from a kernel by its name (the raw format's usual extensions)", () => {
+    for (const n of ['a.img', 'B.IMG', 'c.raw', 'd.hdd', 'e.dsk']) expect(isDiskImageName(n)).toBe(true);
+    for (const n of ['vmlinuz', 'hvmos.elf', 'bios.bin', 'img']) expect(isDiskImageName(n)).toBe(false);
+    expect(diskNameOf('guest/disk/linux.img')).toBe('linux.img');
+    expect(diskNameOf('https://example.org/d/x.img?v=2#a')).toBe('x.img');
+  });
+
+  it('boots through SeaBIOS from IDE: a firmware machine with the VGA BIOS, the disk, and the hard disk first', () => {
+    const vgaBios = new ArrayBuffer(512);
+    const hda = bootable(512);
+    const c = diskMachineConfig(
+      { ramMiB: 64, vramMiB: 8, cmdline: '', image: 'multiboot', clock: 'wall' },
+      vgaBios,
+      hda,
+    );
+    expect(c).toMatchObject({ image: 'firmware', vgaBios, hda, boot: 'c', debugconPort: 0x402, ramMiB: 64 });
+    expect(checkConfig(c).ok).toBe(true);
+  });
+});
+
+describe('the address of the "BIOS + disk" guest', () => {
+  it("?guest=disk: the committed disk, with Linux's RAM; written back as it was read", () => {
+    const v = readViewState('?guest=disk');
+    expect([v.kernel, v.hda, v.mem]).toEqual([DISK_GUEST.id, null, LINUX_GUEST.minRamMiB]);
+    const again = readViewState(writeViewState(v));
+    expect([again.kernel, again.hda]).toEqual([DISK_GUEST.id, null]);
+  });
+
+  it("?hda=URL (QEMU's word) boots that disk, and stays in the address", () => {
+    const v = readViewState('?hda=disks/mine.img');
+    expect([v.kernel, v.hda]).toEqual([DISK_GUEST.id, 'disks/mine.img']);
+    const q = new URLSearchParams(writeViewState(v));
+    expect([q.get('guest'), q.get('hda')]).toEqual(['disk', 'disks/mine.img']);
+    expect(replacedValues('?hda=disks/mine.img', v)).toEqual([]);
+  });
+
+  it('another guest has no disk', () => {
+    expect(readViewState('?guest=linux').hda).toBeNull();
+    expect(
+      new URLSearchParams(writeViewState({ ...readViewState('?hda=x.img'), kernel: 'guest/hvmos.elf' })).has('hda'),
+    ).toBe(false);
+  });
+});
