@@ -63,17 +63,21 @@ test('?guest=disk: SeaBIOS boots the committed disk from IDE; its banner and SYS
 });
 
 /**
- * A 1 MiB disk whose MBR prints a line through INT 10h, writes itself to sector 1 through INT 13h
- * (AH=03h) and says so, then halts. Assembled (GNU as, .code16, linked at 0x7C00) from:
+ * A 1 MiB disk whose MBR prints a line through INT 10h, reads sector 1 through INT 13h (AH=02h) and
+ * says "SECTOR 1 KEPT" if it already holds a boot sector, then writes itself there (AH=03h), says
+ * so and halts. Assembled (GNU as, .code16, linked at 0x7C00) from:
  *   xor ax,ax; mov ds/es/ss,ax; mov sp,0x7c00; mov si,msg; call print
- *   mov ax,0x0301; mov cx,2; mov dx,0x80; mov bx,0x7c00; int 0x13; jc hang
+ *   mov ax,0x0201; mov cx,2; mov dx,0x80; mov bx,0x7e00; int 0x13; jc hang
+ *   cmp word [0x7ffe],0xaa55; jne fresh; mov si,kept; call print
+ *   fresh: mov ax,0x0301; mov cx,2; mov dx,0x80; mov bx,0x7c00; int 0x13; jc hang
  *   mov si,wrote; call print; hang: hlt; jmp hang
  *   print: lodsb; test al,al; jz ret; mov ah,0x0e; mov bx,7; int 0x10; jmp print
- *   msg: "HVM DISK TEST\r\n"  wrote: "SECTOR 1 WRITTEN"  (55 AA at 510)
+ *   msg: "HVM DISK TEST\r\n"  kept: "SECTOR 1 KEPT\r\n"  wrote: "SECTOR 1 WRITTEN"  (55 AA at 510)
  */
 const MBR_CODE =
-  '31c08ed88ec08ed0bc007cbe397ce81900b80103b90200ba8000bb007ccd137206be497ce80300f4ebfdac84c07409b40ebb0700cd10ebf2c3' +
-  '48564d204449534b20544553540d0a00534543544f522031205752495454454e00';
+  '31c08ed88ec08ed0bc007cbe577ce83700b80102b90200ba8000bb007ecd137224813efe7f55aa7506be677ce81900b80103b90200ba8000' +
+  'bb007ccd137206be777ce80300f4ebfdac84c07409b40ebb0700cd10ebf2c348564d204449534b20544553540d0a00534543544f5220312' +
+  '04b4550540d0a00534543544f522031205752495454454e00';
 function testDisk(): Buffer {
   const disk = Buffer.alloc(1 << 20);
   Buffer.from(MBR_CODE, 'hex').copy(disk);
@@ -82,7 +86,7 @@ function testDisk(): Buffer {
   return disk;
 }
 
-test('the disk picker: a bad image is refused with the reason, a good one boots, and the disk is saved as the guest left it', async ({
+test('the disk picker: a bad image is refused with the reason, a good one boots, the disk is saved as the guest left it, and Reset keeps its writes', async ({
   page,
 }) => {
   test.setTimeout(120_000);
@@ -103,6 +107,7 @@ test('the disk picker: a bad image is refused with the reason, a good one boots,
   await expect(page.getByText('Guest: SeaBIOS + disk (mine.img).')).toBeVisible();
   await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('SECTOR 1 WRITTEN');
   expect(await screenRows(page)).toContain('HVM DISK TEST');
+  expect(await screenRows(page)).not.toContain('SECTOR 1 KEPT');
 
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Save the disk' }).click();
@@ -116,4 +121,7 @@ test('the disk picker: a bad image is refused with the reason, a good one boots,
       Buffer.concat([disk.subarray(0, 512), disk.subarray(1024)]),
     ),
   ).toBe(true);
+  // Reset boots a new machine with the disk as the guest left it: the MBR finds its copy.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('SECTOR 1 KEPT');
 });
