@@ -36,6 +36,11 @@ export class IoBus {
     }
   }
 
+  /** Give up ports [first, first + count) where `handler` decodes them (a PCI I/O BAR that moved or was switched off). */
+  unregister(first: number, count: number, handler: PortHandler): void {
+    for (let p = first; p < first + count; p++) if (this.handlers[p] === handler) this.handlers[p] = undefined;
+  }
+
   read(port: number, size: AccessSize): number {
     const h = this.handlers[port & 0xffff];
     return h ? h.read(port & 0xffff, size) >>> 0 : ALL_ONES[size];

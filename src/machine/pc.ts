@@ -7,7 +7,7 @@ import { PacedWallClock } from './paced-clock';
 import { FpuErrorLatch } from './devices/ferr';
 import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
 import { F64, I32, PAGE_SHIFT, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
-import { IoBus, MmioBus, type MmioHandler } from './bus';
+import { IoBus, MmioBus, type MmioHandler, type PortHandler } from './bus';
 import { Cpu, RunExit } from './cpu/cpu';
 import type { Engine } from './engine';
 import { P2M_MMIO, P2M_R, P2M_W } from './hv/p2m';
@@ -30,6 +30,8 @@ import { ShadowRam } from './shadow-ram';
 import { FwCfg, FwCfgKey } from './devices/fw-cfg';
 import { Piix3Ide, PIIX3_IDE_DEVFN } from './devices/piix3-ide';
 import { AtaDisk } from './devices/ata-disk';
+import { BM_PORTS } from './devices/ide-bus-master';
+import { guestDma } from './dma';
 import type { MachineMemory } from './memory';
 import type { SliceOutcome } from './runloop';
 
@@ -164,10 +166,19 @@ export class PcEngine implements Engine {
       { windowWritten: (offset, length) => hv.markVramWritten(offset, length), now: () => this.machineTimeMs() },
     );
     hv.p2m.mapMmio(VGA_WINDOW_BASE >>> PAGE_SHIFT, VGA_WINDOW_BYTES >>> PAGE_SHIFT); // the VGA decodes it, not RAM
-    this.ide = new Piix3Ide([options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null], (irq, level) => {
-      if (level) this.stats.f64[F64.IRQ_COUNT + irq]++;
-      this.pic.setIrq(irq, level);
-    });
+    this.ide = new Piix3Ide(
+      [options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null],
+      (irq, level) => {
+        if (level) this.stats.f64[F64.IRQ_COUNT + irq]++;
+        this.pic.setIrq(irq, level);
+      },
+      {
+        // Bus-master DMA writes guest memory inside the OUT that starts it: the CPU is told, as
+        // for a PAM remap.
+        memory: guestDma(memory.u8, hv.p2m, hv, () => this.cpu.codeChanged()),
+        mapPorts: (base, handler) => this.mapBusMaster(base, handler),
+      },
+    );
     this.shadow = new ShadowRam(memory, hv.p2m, this.cpu.tlb, () => this.cpu.codeChanged());
     this.pci = new Pci(memory.layout.vramBytes, stats, (gfn) => hv.setVramBar(gfn), {
       onPam: (segment, mode) => this.shadow.setSegment(segment, mode),
@@ -238,6 +249,25 @@ export class PcEngine implements Engine {
   private requestReset(): void {
     this.resetRequested = true;
     this.cpu.requestStop();
+  }
+
+  /** Where the IDE bus master's registers are decoded now (its BAR4), or null. */
+  private busMasterBase: number | null = null;
+
+  /**
+   * Decode the IDE bus master's 16 ports at the base its BAR4 was given. A base whose ports another
+   * device decodes is not decoded (the guest placed the BAR badly: on a PC both would answer).
+   */
+  private mapBusMaster(base: number | null, handler: PortHandler): void {
+    if (this.busMasterBase !== null) this.io.unregister(this.busMasterBase, BM_PORTS, handler);
+    this.busMasterBase = null;
+    if (base === null) return;
+    try {
+      this.io.register(base, BM_PORTS, handler);
+      this.busMasterBase = base;
+    } catch {
+      this.io.unregister(base, BM_PORTS, handler);
+    }
   }
 
   private freePort(devices: readonly Device[], field: string, port: number): number {

@@ -65,7 +65,7 @@ export class AtaDisk {
    * The 256 IDENTIFY DEVICE words for the current logical geometry and multiple count. Strings
    * are ASCII, two characters per word with the first in the high byte (ATA-7 volume 1, 3.2.9).
    */
-  identify(current: ChsGeometry, multiple: number): Uint16Array {
+  identify(current: ChsGeometry, multiple: number, dmaMode: number | null = null): Uint16Array {
     const w = new Uint16Array(256);
     const text = (first: number, words: number, s: string): void => {
       const padded = s.padEnd(words * 2, ' ');
@@ -80,9 +80,10 @@ export class AtaDisk {
     text(23, 4, '1.0');
     text(27, 20, this.model);
     w[47] = 0x8000 | MAX_MULTIPLE;
-    w[49] = (1 << 11) | (1 << 9); // IORDY supported, LBA supported (no DMA: bit 8 clear)
+    // IORDY supported, LBA supported; DMA supported (bit 8) when a bus master is attached (dmaMode not null).
+    w[49] = (1 << 11) | (1 << 9) | (dmaMode !== null ? 1 << 8 : 0);
     w[51] = 0x0200; // PIO data transfer cycle timing mode 2 (obsolete word, still read)
-    w[53] = 0x0003; // words 54–58 and 64–70 are valid
+    w[53] = dmaMode !== null ? 0x0007 : 0x0003; // words 54–58 and 64–70 are valid (and 88, with DMA)
     const chsCapacity = Math.min(current.cylinders * current.heads * current.sectors, this.totalSectors);
     w[54] = current.cylinders;
     w[55] = current.heads;
@@ -93,6 +94,11 @@ export class AtaDisk {
     const lba28 = Math.min(this.totalSectors, LBA28_SECTORS);
     w[60] = lba28 & 0xffff;
     w[61] = lba28 >>> 16;
+    if (dmaMode !== null) {
+      // Multiword DMA 0–2 and Ultra DMA 0–5 supported (low bytes); the mode chosen (high bytes).
+      w[63] = 0x0007 | ((dmaMode & 0xf8) === 0x20 ? 0x100 << (dmaMode & 7) : 0);
+      w[88] = 0x003f | ((dmaMode & 0xf8) === 0x40 ? 0x100 << (dmaMode & 7) : 0);
+    }
     w[64] = 0x0003; // PIO modes 3 and 4
     w[65] = w[66] = w[67] = w[68] = 120; // cycle times, ns
     w[80] = 0x00f0; // ATA/ATAPI-4 to -7

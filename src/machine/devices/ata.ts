@@ -2,7 +2,8 @@
  * One ATA channel (ATA/ATAPI-7 volume 2, the parallel transport): a cable with device 0 and device
  * 1, its command block registers (data, error/features, sector count, LBA low/mid/high, device,
  * status/command) at base..base+7 and its control block (alternate status / device control) at
- * ctrl. PIO data transfers only (no bus-master DMA yet: the DMA commands abort).
+ * ctrl. PIO data transfers, and the DMA commands when a bus-master engine is attached
+ * (ide-bus-master.ts moves their data; without one they abort).
  *
  * As on the cable, a register write reaches both devices, and the one the device register's DEV
  * bit selects answers reads and runs commands; reads for an absent device give 0, and commands to
@@ -78,6 +79,8 @@ class AtaDevice {
   multiple = 0;
   /** The logical geometry CHS addresses use (INITIALIZE DEVICE PARAMETERS changes it). */
   chs: ChsGeometry;
+  /** The DMA mode SET FEATURES chose (its sector count value: 0x2n multiword, 0x4n Ultra), 0: none. */
+  dmaMode = 0;
 
   constructor(readonly disk: AtaDisk) {
     this.chs = { ...disk.geometry };
@@ -85,8 +88,20 @@ class AtaDevice {
 
   reset(): void {
     this.multiple = 0;
+    this.dmaMode = 0;
     this.chs = { ...this.disk.geometry };
   }
+}
+
+/** A DMA command's sectors, waiting for the bus master. */
+interface DmaRequest {
+  dev: AtaDevice;
+  lba: number;
+  count: number;
+  chs: boolean;
+  lba48: boolean;
+  /** READ DMA: from the medium to memory. */
+  toMemory: boolean;
 }
 
 /** A PIO data transfer under way: the block in the buffer starts at sector lba. */
@@ -128,6 +143,10 @@ export class AtaChannel {
   private readonly buffer = new Uint8Array(MAX_MULTIPLE * SECTOR_BYTES);
   private pos = 0;
   private end = 0;
+  /** A DMA command waiting for the bus master to move its data. */
+  private dma: DmaRequest | null = null;
+  /** The bus-master engine, told when a DMA command is issued (none: DMA commands abort). */
+  dmaEngine: { requested(): void } | null = null;
 
   constructor(
     readonly base: number,
@@ -254,6 +273,7 @@ export class AtaChannel {
     if (v & ATA_DC.SRST && !(was & ATA_DC.SRST)) {
       // SRST asserted: both devices busy until it is released; a transfer under way is dropped.
       this.transfer = null;
+      this.dma = null;
       this.end = this.pos = 0;
       this.status = ATA_SR.BSY;
       this.setIntrq(false);
@@ -264,6 +284,7 @@ export class AtaChannel {
   /** What a reset leaves (ATA-7 volume 1, 9.12): the ATA signature, diagnostics passed, ready. */
   private softReset(): void {
     this.transfer = null;
+    this.dma = null;
     this.end = this.pos = 0;
     this.setSignature();
     this.status = this.devices[0] || this.devices[1] ? ATA_SR.DRDY | ATA_SR.DSC : 0;
@@ -296,12 +317,13 @@ export class AtaChannel {
     if (!dev) return; // ignored by an absent device
     this.setIntrq(false);
     this.transfer = null;
+    this.dma = null;
     this.end = this.pos = 0;
     this.error = 0;
     const C = AtaCmd;
     switch (op) {
       case C.IDENTIFY_DEVICE: {
-        const words = dev.disk.identify(dev.chs, dev.multiple);
+        const words = dev.disk.identify(dev.chs, dev.multiple, this.dmaEngine ? dev.dmaMode : null);
         const dv = new DataView(this.buffer.buffer);
         words.forEach((w, i) => dv.setUint16(i * 2, w, true));
         this.transfer = { dir: 'in', identify: true, lba: 0, remaining: 1, blockSectors: 1, lba48: false, chs: false };
@@ -353,6 +375,19 @@ export class AtaChannel {
         dev.chs = { cylinders: Math.min(0xffff, Math.floor(addressable / (heads * sectors))), heads, sectors };
         return this.complete();
       }
+      case C.READ_DMA:
+      case C.READ_DMA_EXT:
+      case C.WRITE_DMA:
+      case C.WRITE_DMA_EXT: {
+        if (!this.dmaEngine) return this.abort();
+        const lba48 = op === C.READ_DMA_EXT || op === C.WRITE_DMA_EXT;
+        const range = this.range(dev, lba48);
+        if (!range) return this.fail(ATA_ER.IDNF);
+        this.dma = { dev, ...range, lba48, toMemory: op === C.READ_DMA || op === C.READ_DMA_EXT };
+        // DMARQ asserted: busy with the data (DRQ, as QEMU shows it) until the engine has moved it.
+        this.status = ATA_SR.DRDY | ATA_SR.DSC | ATA_SR.DRQ;
+        return this.dmaEngine.requested();
+      }
       case C.SET_FEATURES:
         return this.setFeatures();
       case C.FLUSH_CACHE:
@@ -378,13 +413,12 @@ export class AtaChannel {
         return this.setIntrq(true);
       default:
         if ((op & 0xf0) === C.RECALIBRATE || (op & 0xf0) === C.SEEK) return this.complete();
-        // IDENTIFY PACKET DEVICE and PACKET (not an ATAPI device), the DMA commands (no bus-master
-        // engine), NOP and everything else.
+        // IDENTIFY PACKET DEVICE and PACKET (not an ATAPI device), NOP and everything else.
         return this.abort();
     }
   }
 
-  /** SET FEATURES subcommands (the features register): what a PIO-only disk can honour. */
+  /** SET FEATURES subcommands (the features register): what our disk can honour. */
   private setFeatures(): void {
     switch (this.features) {
       case 0x02: // enable write cache
@@ -396,9 +430,15 @@ export class AtaChannel {
         return this.complete();
       case 0x03: {
         // Set transfer mode: the sector count says which (ATA-7 volume 1, table 44). PIO default
-        // or a flow-control PIO mode up to 4; the DMA modes are not offered.
+        // or a flow-control PIO mode up to 4; with a bus master, multiword DMA 0–2 and Ultra DMA
+        // 0–5, the one chosen shown in IDENTIFY words 63 and 88.
         const mode = this.count;
         if (mode === 0x00 || mode === 0x01 || (mode >= 0x08 && mode <= 0x0c)) return this.complete();
+        const dev = this.selected()!;
+        if (this.dmaEngine && ((mode >= 0x20 && mode <= 0x22) || (mode >= 0x40 && mode <= 0x45))) {
+          dev.dmaMode = mode;
+          return this.complete();
+        }
         return this.abort();
       }
       default:
@@ -553,6 +593,30 @@ export class AtaChannel {
       this.status = ATA_SR.DRDY | ATA_SR.DSC;
     }
     this.setIntrq(true);
+  }
+
+  // ---- DMA (the bus master's side) -------------------------------------------------------------
+
+  /** The DMA command waiting for data: its direction and length, or null. */
+  get dmaPending(): { toMemory: boolean; bytes: number } | null {
+    return this.dma && { toMemory: this.dma.toMemory, bytes: this.dma.count * SECTOR_BYTES };
+  }
+
+  /** A read's data from the medium (the engine scatters it into memory). */
+  dmaReadData(): Uint8Array {
+    const d = this.dma!;
+    const data = new Uint8Array(d.count * SECTOR_BYTES);
+    d.dev.disk.read(d.lba, d.count, data);
+    return data;
+  }
+
+  /** The engine moved all the data (a write's gathered from memory): the command completes with an interrupt. */
+  dmaComplete(written?: Uint8Array): void {
+    const d = this.dma!;
+    if (written) d.dev.disk.write(d.lba, written);
+    this.dma = null;
+    this.writeAddress(d.dev, d.lba + d.count - 1, d.lba48, d.chs, 0);
+    this.complete();
   }
 
   private complete(): void {
