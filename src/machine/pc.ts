@@ -32,6 +32,7 @@ import { Piix3Ide, PIIX3_IDE_DEVFN } from './devices/piix3-ide';
 import { AtaDisk } from './devices/ata-disk';
 import { BM_PORTS } from './devices/ide-bus-master';
 import { guestDma } from './dma';
+import { vgaFont8x16 } from './boot/vga-font';
 import type { MachineMemory } from './memory';
 import type { SliceOutcome } from './runloop';
 
@@ -306,6 +307,9 @@ export class PcEngine implements Engine {
         const r = loadMultiboot(this.image, this.memory, this.options.cmdline, this.options.modules);
         if (!r.ok) throw new BootError(r.message);
         fillBiosDataArea(this.memory);
+        // No VGA BIOS runs before a Multiboot kernel: the loader leaves text mode 3 as one would
+        // (GRUB hands over in it), so a kernel's console at 0xB8000 shows.
+        this.vbe.vga.setMode3(vgaFont8x16());
         this.cpu.enterProtectedModeFlat(r.value.entry, { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: r.value.info });
       }
     }

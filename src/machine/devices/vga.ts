@@ -236,6 +236,41 @@ export class Vga {
     };
   }
 
+  /**
+   * Mode 3 as a VGA BIOS leaves it (80×25 text, 9×16 cells, 720×400 at 70 Hz; the IBM VGA
+   * reference's register values for mode 3, as FreeVGA lists them): the registers, the DAC's 64
+   * EGA colours, `font` (8×16, 256 glyphs) in plane 2 at character map 0, and a blank screen of
+   * grey-on-black spaces with the cursor at the top left. For a kernel booted without a VGA BIOS
+   * (the Multiboot loader), whose text console writes 0xB8000 expecting this.
+   */
+  setMode3(font: Uint8Array): void {
+    this.misc = 0x67; // colour I/O at 0x3Dx, 28 MHz dot clock, RAM on
+    this.sr.set([0x03, 0x00, 0x03, 0x00, 0x02]); // 9-dot cells; planes 0–1; odd/even, not chain-4
+    this.cr.set([
+      0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f,
+      0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff,
+    ]);
+    this.gr.set([0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x00, 0xff]); // odd/even, text, 0xB8000 32 KiB
+    this.ar.set([0, 1, 2, 3, 4, 5, 0x14, 7, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0, 0x0f, 0x08, 0]);
+    this.arIndex = AR_PAS; // the palette loaded: the screen shows
+    this.arFlipFlop = false;
+    // The EGA palette: index bits 0–2 are blue, green, red at 2/3 intensity, bits 3–5 the same at 1/3.
+    for (let i = 0; i < 64; i++) {
+      const c = (lo: number, hi: number) => ((i >> lo) & 1) * 0x2a + ((i >> hi) & 1) * 0x15;
+      this.dac.set([c(2, 5), c(1, 4), c(0, 3)], i * 3);
+    }
+    this.publishPalette();
+    const vram = this.env.vram;
+    for (let ch = 0; ch < 256; ch++)
+      for (let line = 0; line < 32; line++) vram[(ch * 32 + line) * 4 + 2] = line < 16 ? font[ch * 16 + line] : 0;
+    for (let i = 0; i < 80 * 25; i++) {
+      vram[i * 4] = 0x20;
+      vram[i * 4 + 1] = 0x07;
+    }
+    this.env.windowWritten(0, 256 * 32 * 4);
+    this.publish();
+  }
+
   /** The dispi side: its ENABLE register's display and 8-bit-DAC bits, and its bank (64 KiB units). */
   setDispi(enabled: boolean, dac8Bit: boolean, bank: number): void {
     this.bankOffset = bank << 16;
