@@ -91,7 +91,7 @@ test('the disk picker: a bad image is refused with the reason, a good one boots,
 }) => {
   test.setTimeout(120_000);
   await boot(page, 'guest=disk', { needMode: false });
-  const picker = page.getByLabel('Load a disk image of your own');
+  const picker = page.getByLabel('Load your own kernel (Multiboot ELF)');
   await picker.setInputFiles({ name: 'odd.img', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1000) });
   await expect(page.getByRole('alert')).toContainText(
     'The disk image odd.img is 1000 bytes, not a whole number of 512-byte sectors',
@@ -110,7 +110,7 @@ test('the disk picker: a bad image is refused with the reason, a good one boots,
   expect(await screenRows(page)).not.toContain('SECTOR 1 KEPT');
 
   const download = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'Save the disk' }).click();
+  await page.getByRole('button', { name: 'Save disk' }).click();
   const saved = readFileSync(await (await download).path());
   expect((await download).suggestedFilename()).toBe('mine.img');
   expect(saved.length).toBe(disk.length);

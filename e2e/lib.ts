@@ -12,7 +12,8 @@ export async function boot(page: Page, query: string, opts: { needMode?: boolean
       const h = (globalThis as any).__hvm;
       if (!h) return false;
       if (!needMode) return true;
-      return (h.stats.i32 as Int32Array)[h.I32.VBE_ENABLED] === 1 && !!h.refresher()?.shown;
+      // Shown in the VBE mode (a Multiboot kernel starts in text mode 3 until it sets one).
+      return (h.stats.i32 as Int32Array)[h.I32.VBE_ENABLED] === 1 && h.refresher()?.shown?.kind === 'vbe';
     },
     opts.needMode ?? true,
     { timeout: 30_000 },

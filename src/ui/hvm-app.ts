@@ -61,7 +61,7 @@ function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'fir
   if (isElf(image) || isBzImage(image)) return { kind: 'multiboot' };
   if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
   return {
-    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom.`,
+    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom, raw disk images .img, .raw, .hdd or .dsk.`,
   };
 }
 
@@ -828,11 +828,10 @@ export class HvmApp extends LitElement {
       <disk-controls
         ?hasDisk=${this.connection?.status.kind === 'running' && this.connection.status.config.hda !== undefined}
         @disk-boot=${() => void this.bootDisk()}
-        @disk-file=${(e: CustomEvent<File>) => void this.loadDisk(e.detail)}
         @disk-save=${() => void this.saveDisk()}
       ></disk-controls>
       <button
-        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or drop it on the screen"
+        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or a raw disk image (.img, .raw, .hdd, .dsk) that SeaBIOS boots. Or drop it on the screen"
         @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
       >
         Load a kernel…
