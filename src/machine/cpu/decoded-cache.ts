@@ -143,6 +143,17 @@ export abstract class CpuDecodedCache extends CpuDecoder {
     this.winGen = -1;
   }
 
+  /**
+   * INVLPG of linear page `lpn` (the MMU's generation does not move for one page): the caches of
+   * a code page that is on it, the window and the interpreter's fetch page, open afresh. The rest
+   * stay: Linux invalidates kernel pages one by one in loops (flush_tlb_kernel_range) whose
+   * code would otherwise reopen its window at every call.
+   */
+  protected pageInvalidated(lpn: number): void {
+    if (lpn === this.fetchLpn) this.fetchLpn = -1;
+    if (lpn === (this.segBase[CS] + this.winEip) >>> 12) this.winGen = -1;
+  }
+
   /** Code may have been changed behind the CPU's back: every decoded entry is suspect. */
   /** Guest memory was written by someone other than this CPU (a loader, a device): forget decoded code. */
   codeChanged(): void {

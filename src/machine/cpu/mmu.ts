@@ -62,7 +62,12 @@ export class Mmu implements WritableMappingInvalidator {
   private filled = new Int32Array(4096);
   private filledCount = 0;
 
-  /** Bumped whenever cached translations may have been dropped (lets the CPU cache its code page). */
+  /**
+   * Bumped whenever cached translations of any number of pages may have been dropped (a flush,
+   * the hypervisor's invalidation), so that the CPU's caches of a code page (its fetch page, the
+   * decoded-code window) open afresh. INVLPG does not move it: it drops one page, and the CPU
+   * drops its own caches of that page (CpuDecodedCache.pageInvalidated).
+   */
   generation = 0;
 
   paging = false;
@@ -92,8 +97,8 @@ export class Mmu implements WritableMappingInvalidator {
     this.filledCount = kept;
   }
 
+  /** INVLPG (SDM vol. 3, 4.10.4.1): the one page's translation, global or not. */
   invlpg(linear: number): void {
-    this.generation++;
     this.flags[linear >>> 12] = 0;
   }
 

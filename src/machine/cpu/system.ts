@@ -452,6 +452,7 @@ export abstract class CpuSystem extends CpuInterpreter {
       }
       case 7:
         this.mmu.invlpg(this.ea);
+        this.pageInvalidated(this.ea >>> 12);
         return;
     }
   }
