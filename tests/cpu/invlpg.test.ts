@@ -46,8 +46,6 @@ describeCpu('INVLPG and the caches of code', () => {
     rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
     rig.cpu.run(10_000);
     expect(rig.cpu.halted).toBe(true);
-    expect([rig.u32(0x8000), rig.u32(0x8004), rig.u32(0x8008), rig.u32(0x800c) & 0xff]).toEqual([
-      0x11, 0x22, 0x44, 1,
-    ]);
+    expect([rig.u32(0x8000), rig.u32(0x8004), rig.u32(0x8008), rig.u32(0x800c) & 0xff]).toEqual([0x11, 0x22, 0x44, 1]);
   });
 });

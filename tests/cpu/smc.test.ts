@@ -82,3 +82,32 @@ describeCpu('self-modifying and externally modified code', () => {
     expect(step).not.toHaveBeenCalled();
   });
 });
+
+/**
+ * 0x1000: call the code of 600 frames in turn (0x100000 + 0x1000 i: mov $imm,%eax; ret), summing
+ * EAX into 0x8000 — more frames than the decoded cache holds, so frames give their entries away —
+ * then store 0x55 and 0x66 into the first frame's immediate, calling it after each (0x8004, 0x8008).
+ */
+const MANY_FRAMES =
+  'bb0000100031ffffd301c781c30010000081fb0080350075ee893d00800000c7050100100055000000bb00001000ffd3a3' +
+  '04800000c7050100100066000000ffd3a308800000f4';
+
+describeCpu('the decoded cache past its size', () => {
+  it('code in more frames than it holds runs as written, and stores into a frame decoded again are seen', () => {
+    const rig = makeRig(8);
+    rig.load(
+      0x1000,
+      MANY_FRAMES.match(/../g)!.map((h) => parseInt(h, 16)),
+    );
+    let sum = 0;
+    for (let i = 0; i < 600; i++) {
+      const imm = (i * 7 + 1) >>> 0;
+      rig.load(0x100000 + 0x1000 * i, [0xb8, ...[0, 8, 16, 24].map((s) => (imm >>> s) & 0xff), 0xc3]);
+      sum = (sum + imm) >>> 0;
+    }
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    rig.cpu.run(100_000);
+    expect(rig.cpu.halted).toBe(true);
+    expect([rig.u32(0x8000), rig.u32(0x8004), rig.u32(0x8008)]).toEqual([sum, 0x55, 0x66]);
+  });
+});

@@ -90,8 +90,12 @@ import type { CpuEnv } from './cpu';
 /** Executions of an instruction before the block starting there is compiled (CpuEnv.blockThreshold). */
 export const BLOCK_THRESHOLD = 32;
 
-/** At most this many frames hold decoded entries (64 KiB each); past it the cache starts over. */
-const MAX_DECODED_PAGES = 256;
+/**
+ * At most this many frames hold decoded entries (64 KiB each, and 48 KiB of blocks and hit counts
+ * while they compile); past it one frame's arrays go to the next (newDecodedPage). Linux's boot runs
+ * code from about N frames.
+ */
+const MAX_DECODED_PAGES = 512;
 
 export abstract class CpuDecodedCache extends CpuDecoder {
   // Defined in the layers above (see README.md, "Layout").
@@ -130,6 +134,10 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   /** Per page of 16-bit code: the window EIP its entries were decoded for. */
   protected readonly dWins: Int32Array;
   protected dFrames: number[] = [];
+  /** Per frame: its window opened since the eviction's clock hand last passed it (newDecodedPage). */
+  protected readonly dUsed: Uint8Array;
+  /** The clock hand: the index in dFrames where the search for a frame to evict starts. */
+  protected dHand = 0;
   protected codeEpoch = 1;
   protected winPage: Int32Array = new Int32Array(4 * 4096);
   protected winFrame = -1;
@@ -408,6 +416,7 @@ export abstract class CpuDecodedCache extends CpuDecoder {
       this.clearDecodedPage(frame);
     this.dEpochs[frame] = this.codeEpoch;
     this.dWins[frame] = winEip;
+    this.dUsed[frame] = 1;
     this.winPage = page;
     this.winFrame = frame;
     if (this.blockThreshold >= 0) {
@@ -425,21 +434,38 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   }
 
   protected newDecodedPage(frame: number): Int32Array {
-    if (this.dFrames.length >= MAX_DECODED_PAGES) {
-      // Full: start over (entries are re-decoded on demand).
-      for (const f of this.dFrames) {
-        this.dPages[f] = undefined;
-        this.dLists[f] = undefined;
-        this.bPages[f] = undefined; // no codeLines protect their blocks any more
+    let page: Int32Array;
+    let list: Uint16Array;
+    if (this.dFrames.length < MAX_DECODED_PAGES) {
+      page = new Int32Array(4 * 4096);
+      list = new Uint16Array(4096);
+      this.dFrames.push(frame);
+    } else {
+      // Full: one frame gives its arrays to this one — the first, from the clock hand on, whose
+      // window has not opened since the hand last passed (second chance). Starting the whole cache
+      // over instead made Linux's boot, whose code spans more frames than the cache holds,
+      // decode and compile its code again and again (8,000 pages made in 0.2 G instructions).
+      let at = this.dHand;
+      for (;;) {
+        const f = this.dFrames[at];
+        if (this.dUsed[f] === 0 && f !== this.winFrame) break;
+        this.dUsed[f] = 0;
+        at = at + 1 === this.dFrames.length ? 0 : at + 1;
       }
-      this.dFrames = [];
-      this.codeLines.fill(0);
+      const victim = this.dFrames[at];
+      this.dHand = at + 1 === this.dFrames.length ? 0 : at + 1;
+      this.clearDecodedPage(victim);
+      page = this.dPages[victim]!;
+      list = this.dLists[victim]!;
+      this.dPages[victim] = undefined;
+      this.dLists[victim] = undefined;
+      this.bPages[victim] = undefined;
+      this.dFrames[at] = frame;
     }
-    const page = new Int32Array(4 * 4096);
     this.dPages[frame] = page;
-    this.dLists[frame] = new Uint16Array(4096);
+    this.dLists[frame] = list;
     this.dCounts[frame] = 0;
-    this.dFrames.push(frame);
+    this.dUsed[frame] = 1;
     return page;
   }
 
@@ -455,6 +481,13 @@ export abstract class CpuDecodedCache extends CpuDecoder {
 
   /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
   protected codeWritten(o: number, size: number): void {
+    const f = o >>> 12;
+    if (this.dPages[f] === undefined && this.dPages[f + this.nFrames] === undefined) {
+      // The frame's decoded entries were given away (newDecodedPage): its lines watch nothing now.
+      this.codeLines[o >>> 7] = 0;
+      if ((o + size - 1) >>> 12 === f) this.codeLines[(o + size - 1) >>> 7] = 0;
+      return;
+    }
     this.codeWrittenIn(o >>> 12, o, size);
     this.codeWrittenIn((o >>> 12) + this.nFrames, o, size); // its 16-bit entries (openWindow)
   }
@@ -786,5 +819,6 @@ export abstract class CpuDecodedCache extends CpuDecoder {
     this.dCounts = new Int32Array(2 * this.nFrames);
     this.dEpochs = new Int32Array(2 * this.nFrames);
     this.dWins = new Int32Array(2 * this.nFrames);
+    this.dUsed = new Uint8Array(2 * this.nFrames);
   }
 }
