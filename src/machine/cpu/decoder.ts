@@ -173,7 +173,12 @@ export abstract class CpuDecoder extends CpuStrings {
       else if (kind === P_OPSIZE) opsize = true;
       else if (kind === P_ADSIZE) adsize = true;
       else if (kind === P_LOCK) lock = true;
-      else return D_SLOW; // REP: step()
+      else if (q[k] === 0xf3 && q[k + 1] === 0x90 && !lock) {
+        // PAUSE (F3 90): a NOP to a single CPU (SDM vol. 2, PAUSE); Linux's delay and spin loops
+        // run it at every turn.
+        this.dW1 = this.dDisp = this.dImm = 0;
+        return this.dEnd(k + 2, D_NOP, 0);
+      } else return D_SLOW; // REP: step()
       if (++k >= 15) return D_SLOW;
     }
     const o32 = this.dCode32 !== opsize;
