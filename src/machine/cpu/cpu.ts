@@ -254,7 +254,7 @@ export class Cpu extends CpuSystem {
         // budget, and not when an interrupt waits (only the STI/MOV SS shadow kept it from
         // events(); it is delivered after this one instruction).
         let blk = this.winBlocks[idx];
-        if (blk === undefined && ++this.winHits[idx] >= this.blockThreshold) blk = this.compileAt(idx, eip);
+        if (blk === undefined && ++this.winHits[idx] >= this.hotThreshold) blk = this.compileAt(idx, eip);
         if (
           blk !== undefined &&
           blk.eip === eip &&

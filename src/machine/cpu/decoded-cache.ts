@@ -89,6 +89,10 @@ import type { CpuEnv } from './cpu';
 
 /** Executions of an instruction before the block starting there is compiled (CpuEnv.blockThreshold). */
 export const BLOCK_THRESHOLD = 32;
+/** New block functions in one hotness period after which the threshold doubles (hotThreshold). */
+const NEW_BLOCKS_PER_STEP = 16;
+/** The most the threshold grows to within a hotness period. */
+const MAX_HOT_THRESHOLD = 16384;
 
 /**
  * At most this many frames hold decoded entries (64 KiB each, and 48 KiB of blocks and hit counts
@@ -522,6 +526,21 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   protected readonly compiledBlocks = new Map<string, BlockFn>();
   /** The hotness period: coolBlockHits starts the next one. */
   protected hitEpoch = 0;
+  /**
+   * The starts that make a block compile now (runInner): the threshold, doubled after every
+   * NEW_BLOCKS_PER_STEP new functions within one hotness period, up to MAX_HOT_THRESHOLD, and
+   * back to the threshold at the next period — when the CPU's own default threshold is in force
+   * (a threshold given in the CpuEnv is kept as it is). A new function costs milliseconds: V8
+   * parses and compiles it, then optimises it on its own; a loop recovers that in a few thousand
+   * passes, but code that runs a few hundred times does not. Linux's boot, which runs its code
+   * from thousands of places a few hundred times each, compiled 10,000 blocks in its first
+   * 150 M instructions and ran 3.6 times slower (CPU time) than with the compiler off; a fixed
+   * threshold of 4,000 made bench:cpu's short phases 12 % slower.
+   */
+  protected hotThreshold: number;
+  /** New block functions made in this hotness period (compileAt). */
+  protected newBlocks = 0;
+  private readonly adaptiveThreshold: boolean;
 
   /**
    * Start a new hotness period: every block hit count is halved (lazily, when its page's window
@@ -535,6 +554,8 @@ export abstract class CpuDecodedCache extends CpuDecoder {
    */
   coolBlockHits(): void {
     this.hitEpoch++;
+    this.newBlocks = 0;
+    this.hotThreshold = this.blockThreshold;
     if (this.blockThreshold >= 0) this.bPages[this.winFrame]?.cool(this.hitEpoch);
   }
 
@@ -546,7 +567,15 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   /** Compiles the block at byte `idx` of the window's frame (EIP `eip`); undefined when none can start there. */
   protected compileAt(idx: number, eip: number): Block | undefined {
     const page = this.winPage;
+    const made = this.compiledBlocks.size;
     const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i), this, this.compiledBlocks);
+    if (
+      this.adaptiveThreshold &&
+      this.compiledBlocks.size > made &&
+      ++this.newBlocks % NEW_BLOCKS_PER_STEP === 0 &&
+      this.hotThreshold < MAX_HOT_THRESHOLD
+    )
+      this.hotThreshold *= 2;
     const bp = this.bPages[this.winFrame];
     if (blk === undefined || bp === undefined) {
       this.winHits[idx] = NEVER;
@@ -815,6 +844,8 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   constructor(env: CpuEnv) {
     super(env);
     this.blockThreshold = env.blockThreshold ?? BLOCK_THRESHOLD;
+    this.hotThreshold = this.blockThreshold;
+    this.adaptiveThreshold = env.blockThreshold === undefined;
     this.nFrames = (this.u8.length >>> 12) + 1;
     this.dCounts = new Int32Array(2 * this.nFrames);
     this.dEpochs = new Int32Array(2 * this.nFrames);
