@@ -97,7 +97,7 @@ const MAX_HOT_THRESHOLD = 16384;
 /**
  * At most this many frames hold decoded entries (64 KiB each, and 48 KiB of blocks and hit counts
  * while they compile); past it one frame's arrays go to the next (newDecodedPage). Linux's boot runs
- * code from about N frames.
+ * code from more frames than 256, the size before.
  */
 const MAX_DECODED_PAGES = 512;
 
