@@ -377,8 +377,8 @@ export abstract class CpuDecoder extends CpuStrings {
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const o32 = this.dO32;
     const len = at + ((e >>> (o32 && this.dA32 ? IMM_O32_A32_SHIFT : immShift(o32, this.dA32))) & 7);
-    // NOP Ev (the multi-byte NOP, any operand size): Linux starts every function with one (ftrace's
-    // patched call site) and pads with them; through step() each ended a block.
+    // NOP Ev (the multi-byte NOP, any operand size), which compilers and assemblers pad code with:
+    // through step() each one ended a block.
     if (b === 0x1f) return this.dEnd(len, D_NOP, 0);
     if (b === 0xa4 || b === 0xa5 || b === 0xac || b === 0xad) {
       this.dImm = b & 1 ? 0 : q[at];
