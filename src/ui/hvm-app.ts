@@ -13,7 +13,17 @@ import { HypercallChannel } from '../shared/hypercall';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import type { AbSide, HvmAbView } from './ab-view';
-import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
+import {
+  DEFAULT_KERNEL,
+  WORKLOADS,
+  readViewState,
+  replacedValues,
+  workloadChoices,
+  workloadFor,
+  writeViewState,
+  type ViewState,
+} from './view-state';
+import { LinuxScenarioDriver, isLinuxScenario } from './linux-scenarios';
 import './hvm-display';
 import './cpu-meter';
 import './ab-view';
@@ -306,6 +316,15 @@ export class HvmApp extends LitElement {
   private stateSeen = -1;
   /** SERIAL_SEQ (of which machine's stats) when COM1 output was last read. */
   private serialSeen: { of: Int32Array | null; seq: number } = { of: null, seq: 0 };
+  /** Types the Linux guest's display scenario (the view's workload) into its serial shell. */
+  private readonly linux = new LinuxScenarioDriver(
+    (line) => void this.connection?.api?.serialWrite(line),
+    (keys) => void this.connection?.api?.sendScancodes(keys),
+  );
+  /** Debian's Linux from the page's server runs (its scenarios need its initramfs). */
+  private get linuxGuest(): boolean {
+    return this.kernelName === LINUX_GUEST.name;
+  }
 
   private readonly connection: MachineConnection | null = this.problem
     ? null
@@ -438,6 +457,7 @@ export class HvmApp extends LitElement {
       this.serial += `${this.serial.endsWith('\n') ? '' : '\n'}──── ${what} ────\n`;
       this.requestUpdate();
     }
+    if (newMachine) this.linux.restart();
     const fresh = newMachine || serialSeq !== this.serialSeen.seq;
     const out = fresh ? await c.api.serialRead() : null;
     this.serialSeen = { of: s.stats.i32, seq: serialSeq };
@@ -445,6 +465,10 @@ export class HvmApp extends LitElement {
       const tail = this.serial.slice(-64);
       this.serial = (this.serial + out.value).slice(-64 * 1024);
       this.followWorkload(tail, out.value);
+      if (this.linuxGuest && isLinuxScenario(this.view.workload)) {
+        this.linux.wanted = this.view.workload;
+        this.linux.serialOutput(out.value);
+      }
       this.requestUpdate();
       const pre = this.renderRoot.querySelector('.console pre');
       if (pre) requestAnimationFrame(() => (pre.scrollTop = pre.scrollHeight));
@@ -496,6 +520,10 @@ export class HvmApp extends LitElement {
 
   private setWorkload(name: string): void {
     this.setView({ workload: name });
+    if (this.linuxGuest) {
+      if (isLinuxScenario(name)) this.linux.choose(name);
+      return;
+    }
     void this.connection?.api?.serialWrite(`workload ${name}\n`);
   }
 
@@ -504,7 +532,11 @@ export class HvmApp extends LitElement {
     this.error = null;
     this.fault = null;
     this.paused = false;
-    this.setView({ kernel: LINUX_GUEST.id, mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB) });
+    this.setView({
+      kernel: LINUX_GUEST.id,
+      mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB),
+      workload: workloadFor(LINUX_GUEST.id, this.view.workload),
+    });
     await this.connection?.restart();
   }
 
@@ -583,7 +615,7 @@ export class HvmApp extends LitElement {
   /** After a kernel that would not boot: the toy guest, with the view's settings. */
   private async bootToyGuest(): Promise<void> {
     this.error = null;
-    this.setView({ kernel: DEFAULT_KERNEL });
+    this.setView({ kernel: DEFAULT_KERNEL, workload: workloadFor(DEFAULT_KERNEL, this.view.workload) });
     await this.connection?.restart();
   }
 
@@ -666,6 +698,7 @@ export class HvmApp extends LitElement {
         refresherB: () => displays().b?.refresher ?? null,
         samples: () => meter?.samples ?? [],
         view: () => this.view,
+        linux: this.linux,
       };
     }
   }
@@ -701,15 +734,23 @@ export class HvmApp extends LitElement {
             >`,
         )}
       </fieldset>
-      <label title=${this.toyGuest ? nothing : `Workloads belong to the toy guest (hvmos); ${this.kernelName} runs`}
+      <label
+        title=${
+          this.toyGuest || this.linuxGuest
+            ? nothing
+            : `Workloads belong to the toy guest (hvmos) and to Debian's Linux; ${this.kernelName} runs`
+        }
         >Workload
         <select
           aria-label="Workload"
-          ?disabled=${!this.toyGuest}
+          ?disabled=${!this.toyGuest && !this.linuxGuest}
           @change=${(e: Event) => this.setWorkload((e.target as HTMLSelectElement).value)}
           .value=${v.workload}
         >
-          ${WORKLOADS.map((w, i) => html`<option value=${w} ?selected=${v.workload === w}>${i + 1} ${w}</option>`)}
+          ${workloadChoices(this.linuxGuest).map(
+            (c) =>
+              html`<option value=${c.value} title=${c.title} ?selected=${v.workload === c.value}>${c.label}</option>`,
+          )}
         </select></label
       >
       <label

@@ -4,6 +4,7 @@
  */
 import { DISPLAY_MODES, type DisplayModeName } from '../ioemu/refresh';
 import { DISK_GUEST, LINUX_GUEST } from './guests';
+import { DEFAULT_LINUX_SCENARIO, LINUX_SCENARIOS, LINUX_SCENARIO_TITLE, isLinuxScenario } from './linux-scenarios';
 import { RAM_MIB_DEFAULT, VRAM_MIB_CHOICES, VRAM_MIB_DEFAULT, isValidRamMiB } from '../shared/layout';
 
 /** The toy guest's workloads (guest/hvmos), in the order of the keys 1–9. */
@@ -13,6 +14,7 @@ export const DEFAULT_KERNEL = 'guest/hvmos.elf';
 /** The page's state that lives in the URL, so a view can be shared. */
 export interface ViewState {
   mode: DisplayModeName;
+  /** The toy guest's workload (WORKLOADS), or with Linux its display scenario (linux-scenarios.ts). */
   workload: string;
   hz: number;
   vram: number;
@@ -51,7 +53,7 @@ export function readViewState(search: string): ViewState {
   const bigGuest = guest === LINUX_GUEST.id || guest === DISK_GUEST.id;
   return {
     mode: DISPLAY_MODES.includes(mode) ? mode : 'dirty-idle',
-    workload: (WORKLOADS as readonly string[]).includes(q.get('workload') ?? '') ? q.get('workload')! : 'clock',
+    workload: workloadFor(guest === LINUX_GUEST.id ? LINUX_GUEST.id : '', q.get('workload') ?? ''),
     hz: hz >= 10 && hz <= 60 ? Math.round(hz) : 30,
     vram: (VRAM_MIB_CHOICES as readonly number[]).includes(vram) ? vram : VRAM_MIB_DEFAULT,
     // Linux (directly or from the disk) gets the RAM it needs unless the address says otherwise
@@ -75,6 +77,18 @@ export function readViewState(search: string): ViewState {
         ? Number(q.get('tick'))
         : 1,
   };
+}
+
+/** The workload a guest runs: the asked one if that guest has it, else its default (hvmos: clock, Linux: blink). */
+export function workloadFor(kernel: string, asked: string): string {
+  if (kernel === LINUX_GUEST.id) return isLinuxScenario(asked) ? asked : DEFAULT_LINUX_SCENARIO;
+  return (WORKLOADS as readonly string[]).includes(asked) ? asked : 'clock';
+}
+
+/** The workload control's choices: the toy guest's (numbered as its keys 1–9) or Linux's scenarios. */
+export function workloadChoices(linux: boolean): { value: string; label: string; title: string }[] {
+  if (linux) return LINUX_SCENARIOS.map((s) => ({ value: s, label: s, title: LINUX_SCENARIO_TITLE[s] }));
+  return WORKLOADS.map((w, i) => ({ value: w, label: `${i + 1} ${w}`, title: '' }));
 }
 
 export function writeViewState(v: ViewState): string {
