@@ -10,10 +10,16 @@
  * bench-results/display-NMiB.svg (the ioemu's cost per workload and mode, log scale) and
  * bench-results/display-mips-NMiB.svg (the guest's MIPS per workload and mode: trap's price).
  *
+ * Debian's Linux (`?guest=linux`) gets rows too, named linux-SCENARIO (display-linux.ts): it boots
+ * once per VRAM size (minutes), then the page's controls switch its scenario and the display mode
+ * live, each window measured after the warm-up.
+ *
  * Options: --seconds N (window, default 10), --warmup N (default 5), --workloads a,b
  * --modes a,b --vram 8,64 --hz 30 --port 4174 --merge FILE (start from the records of an earlier
  * bench-results/display.json, replacing the cells measured again: e.g. re-measure a few cells with
- * a longer warm-up and print the whole table).
+ * a longer warm-up and print the whole table); --guests hvmos,linux (default both),
+ * --scenarios blink,noblink,top,log,fb (Linux's), --linux-modes poll,dirty,dirty-idle,
+ * --boot-timeout SECONDS (Linux's boot, default 900).
  */
 import { cpus } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +29,7 @@ import { textTable } from './table';
 import { measureThreadTimes } from './cdp-threads';
 import { procAvailable, tabCpu, tabSnapshot } from './tab-threads';
 import type { MeterSample } from '../src/ui/meter-sampler';
+import { bootLinux, chooseMode, chooseScenario, LINUX_MODES, linuxScenarios, linuxWorkload } from './display-linux';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,6 +43,10 @@ const VRAMS = arg('vram', '8,64').split(',').map(Number);
 const HZ = Number(arg('hz', '30'));
 const PORT = Number(arg('port', '4174'));
 const MERGE = arg('merge', '');
+const GUESTS = arg('guests', 'hvmos,linux').split(',');
+const SCENARIOS = linuxScenarios(arg('scenarios', 'blink,noblink,top,log,fb'));
+const LINUX_MODE_LIST = arg('linux-modes', LINUX_MODES.join(',')).split(',');
+const BOOT_TIMEOUT_S = Number(arg('boot-timeout', '900'));
 
 /** The meter's figures that a cell averages over its window's one-second samples. */
 const AVERAGED = [
@@ -81,6 +92,11 @@ type Sample = Record<string, number | string>;
 async function measureCell(page: Page, workload: string, mode: string, vramMiB: number): Promise<DisplayRecord> {
   await page.goto(`http://localhost:${PORT}/?workload=${workload}&mode=${mode}&vram=${vramMiB}&hz=${HZ}`);
   await page.waitForFunction(() => (globalThis as any).__hvm?.refresher()?.shown, null, { timeout: 30_000 });
+  return measureWindow(page, workload, mode, vramMiB);
+}
+
+/** After the warm-up, one window of the page as it runs now: the meter's samples, the trace's and /proc's thread times. */
+async function measureWindow(page: Page, workload: string, mode: string, vramMiB: number): Promise<DisplayRecord> {
   await page.waitForTimeout(WARMUP * 1000);
   const n0: number = await page.evaluate(() => (globalThis as any).__hvm.samples().length);
   const tab0 = procAvailable() ? tabSnapshot() : null;
@@ -177,9 +193,11 @@ function ratios(records: DisplayRecord[]): string[] {
     for (const w of workloadsOf(records)) {
       const p = records.find((r) => r.workload === w && r.mode === 'poll' && r.vramMiB === v);
       const d = records.find((r) => r.workload === w && r.mode === 'dirty-idle' && r.vramMiB === v);
-      if (p && d)
-        out.push(`${w} @ ${v} MiB: poll / dirty-idle ioemu = ${fmt(p.ioemuPct / Math.max(d.ioemuPct, 1e-6), 1)}×`);
       const dd = records.find((r) => r.workload === w && r.mode === 'dirty' && r.vramMiB === v);
+      if (p && d)
+        out.push(
+          `${w} @ ${v} MiB: poll / dirty-idle ioemu = ${fmt(p.ioemuPct / Math.max(d.ioemuPct, 1e-6), 1)}×${dd ? `, poll / dirty = ${fmt(p.ioemuPct / Math.max(dd.ioemuPct, 1e-6), 1)}×` : ''}`,
+        );
       const t = records.find((r) => r.workload === w && r.mode === 'trap' && r.vramMiB === v);
       if (dd && t)
         out.push(
@@ -296,7 +314,7 @@ function wholeTab(records: DisplayRecord[], blank: number[]): string[] {
     `whole tab except the worker, about:blank: ${blank.map((b) => fmt(b)).join(' and ')} % (floor ${fmt(floor)})`,
   ];
   for (const v of VRAMS)
-    for (const w of WORKLOADS) {
+    for (const w of workloadsOf(records)) {
       const p = records.find((r) => r.workload === w && r.mode === 'poll' && r.vramMiB === v);
       const d = records.find((r) => r.workload === w && r.mode === 'dirty-idle' && r.vramMiB === v);
       if (p?.tabExceptWorkerPct == null || d?.tabExceptWorkerPct == null) continue;
@@ -314,22 +332,40 @@ async function main(): Promise<void> {
   const blank: number[] = [];
   const exe = await withPreview('bench:display', PORT, async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    // One throwaway cell first: the first boot of a fresh browser runs cold (JIT, caches) and
-    // would make the first measured cell look worse than it is.
-    await measureCell(page, WORKLOADS[0], MODES[0], VRAMS[0]);
+    const put = (r: DisplayRecord) => {
+      const old = records.findIndex((x) => x.workload === r.workload && x.mode === r.mode && x.vramMiB === r.vramMiB);
+      if (old >= 0) records[old] = r;
+      else records.push(r);
+      console.log(
+        `  ${r.workload.padEnd(7)} ${r.mode.padEnd(10)} ${String(r.vramMiB).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %, ${fmt(r.mips)} MIPS, ${fmt(r.hvFaultsPerS, 0)} faults/s`,
+      );
+    };
+    if (GUESTS.includes('hvmos')) {
+      // One throwaway cell first: the first boot of a fresh browser runs cold (JIT, caches) and
+      // would make the first measured cell look worse than it is.
+      await measureCell(page, WORKLOADS[0], MODES[0], VRAMS[0]);
+    }
     const b = await measureBlank(page);
     if (b !== null) blank.push(b);
-    for (const v of VRAMS)
-      for (const w of WORKLOADS)
-        for (const m of MODES) {
-          const r = await measureCell(page, w, m, v);
-          const old = records.findIndex((x) => x.workload === w && x.mode === m && x.vramMiB === v);
-          if (old >= 0) records[old] = r;
-          else records.push(r);
-          console.log(
-            `  ${w.padEnd(7)} ${m.padEnd(10)} ${String(v).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %, ${fmt(r.mips)} MIPS, ${fmt(r.hvFaultsPerS, 0)} faults/s`,
-          );
+    if (GUESTS.includes('hvmos'))
+      for (const v of VRAMS) for (const w of WORKLOADS) for (const m of MODES) put(await measureCell(page, w, m, v));
+    if (GUESTS.includes('linux') && SCENARIOS.length)
+      for (const v of VRAMS) {
+        const bootS = await bootLinux(page, PORT, {
+          vramMiB: v,
+          hz: HZ,
+          mode: LINUX_MODE_LIST[0],
+          timeoutMs: BOOT_TIMEOUT_S * 1000,
+        });
+        console.log(`  Linux, ${v} MiB VRAM: shell prompt after ${fmt(bootS, 0)} s`);
+        for (const s of SCENARIOS) {
+          await chooseScenario(page, s);
+          for (const m of LINUX_MODE_LIST) {
+            await chooseMode(page, m);
+            put(await measureWindow(page, linuxWorkload(s), m, v));
+          }
         }
+      }
     const b2 = await measureBlank(page);
     if (b2 !== null) blank.push(b2);
   });
