@@ -991,7 +991,11 @@ export class HvmApp extends LitElement {
                       hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
                       <code>mode WxHxBPP</code>; any other line is text in the typing workload.
                     </p>`
-                  : nothing
+                  : this.linuxGuest
+                    ? html`<p class="hint" id="com1-commands">
+                        A BusyBox shell: the page types the Workload control's scenario here once it shows its prompt.
+                      </p>`
+                    : nothing
               }
             </section>
           </div>
