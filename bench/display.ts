@@ -187,6 +187,12 @@ function table(records: DisplayRecord[]): string {
 /** The hypervisor's share of the worker's busy time (hypervisor + guest): where trap mode's cost shows. */
 const hvShare = (r: DisplayRecord) => (100 * r.hvPct) / Math.max(r.hvPct + r.guestPct, 1e-9);
 
+/**
+ * a / b as "N×"; when b's mode did no measurable refresh work in the window (a still screen whose
+ * refreshes were all skipped), "all of it": a ratio over 0 would print as millions.
+ */
+const times = (a: number, b: number) => (b < 0.0005 ? `all of it (${fmt(a, 3)} % vs < 0.0005 %)` : `${fmt(a / b, 1)}×`);
+
 function ratios(records: DisplayRecord[]): string[] {
   const out: string[] = [];
   for (const v of vramsOf(records))
@@ -196,7 +202,7 @@ function ratios(records: DisplayRecord[]): string[] {
       const dd = records.find((r) => r.workload === w && r.mode === 'dirty' && r.vramMiB === v);
       if (p && d)
         out.push(
-          `${w} @ ${v} MiB: poll / dirty-idle ioemu = ${fmt(p.ioemuPct / Math.max(d.ioemuPct, 1e-6), 1)}×${dd ? `, poll / dirty = ${fmt(p.ioemuPct / Math.max(dd.ioemuPct, 1e-6), 1)}×` : ''}`,
+          `${w} @ ${v} MiB: poll / dirty-idle ioemu = ${times(p.ioemuPct, d.ioemuPct)}${dd ? `, poll / dirty = ${times(p.ioemuPct, dd.ioemuPct)}` : ''}`,
         );
       const t = records.find((r) => r.workload === w && r.mode === 'trap' && r.vramMiB === v);
       if (dd && t)
@@ -336,6 +342,9 @@ async function main(): Promise<void> {
       const old = records.findIndex((x) => x.workload === r.workload && x.mode === r.mode && x.vramMiB === r.vramMiB);
       if (old >= 0) records[old] = r;
       else records.push(r);
+      // Saved as it goes: a Linux run takes long, and a late failure should not lose it.
+      mkdirSync('bench-results', { recursive: true });
+      writeFileSync('bench-results/display.json', `${JSON.stringify(records, null, 1)}\n`);
       console.log(
         `  ${r.workload.padEnd(7)} ${r.mode.padEnd(10)} ${String(r.vramMiB).padStart(2)} MiB: ioemu ${fmt(r.ioemuPct, 3)} %, CDP main ${fmt(r.cdpMainPct)} %, hv ${fmt(r.hvPct, 3)} %, guest ${fmt(r.guestPct, 1)} %, ${fmt(r.mips)} MIPS, ${fmt(r.hvFaultsPerS, 0)} faults/s`,
       );
