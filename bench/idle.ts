@@ -36,7 +36,7 @@ import type { Page } from '@playwright/test';
 import { withPreview } from './preview';
 import { textTable } from './table';
 import { measureThreadTimes } from './cdp-threads';
-import { procAvailable, tabCpu, tabSnapshot, THREAD_GROUPS, type TabCpu } from './tab-threads';
+import { descendants, procAvailable, tabCpu, tabSnapshot, THREAD_GROUPS, type TabCpu } from './tab-threads';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
 import { F64 } from '../src/shared/layout';
@@ -76,11 +76,15 @@ const FLOOR_WORKER = `onmessage = (e) => {
   task();
 };`;
 
-/** utime + stime (clock ticks) of every DedicatedWorker thread of Chromium's renderers, or null off Linux. */
+/**
+ * utime + stime (clock ticks) of every DedicatedWorker thread of this bench's Chromium renderers,
+ * or null off Linux. Only this process's descendants: another Chromium on the machine (another
+ * bench, another session's tests) has busy workers of its own.
+ */
 function workerTicks(): number | null {
   if (!existsSync('/proc/self/task')) return null;
   let sum = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+  for (const pid of descendants(process.pid)) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmd.includes('--type=renderer')) continue;

@@ -69,7 +69,7 @@ function readProc(path: string): string | null {
 }
 
 /** The pids of every descendant of `root` (not root itself). */
-function descendants(root: number): number[] {
+export function descendants(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
