@@ -4,9 +4,9 @@
  * atkbd) runs in tty1's shell, and its output shows on COM1 and on the canvas; a display scenario
  * chosen in the page's control is typed into the serial shell.
  *
- * Tagged @linux: the page boots Linux in ~2 minutes (more on a loaded machine), so the lead can
- * leave it out of `npm test` (`playwright test --grep-invert @linux`) or run it alone
- * (`--grep @linux`). The test prints how long the boot and each step took.
+ * Tagged @linux: the page boots Linux in ~2 minutes (11 on a loaded machine), so it runs only
+ * with E2E_LINUX=1 (playwright.config.ts): `E2E_LINUX=1 npx playwright test --grep @linux`.
+ * The test prints how long the boot and each step took.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { checkFrame, serial } from './lib';
