@@ -1,8 +1,7 @@
 import { consoleText } from './console-text';
-import { DISK_GUEST, fetchGuestFile, LINUX_GUEST } from './guests';
-import { diskImageProblem, diskMachineConfig, diskNameOf, fetchSeabios, isDiskImageName, saveFile } from './disk-guest';
-import './disk-controls';
-import { LitElement, css, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
+import { fetchGuestFile, LINUX_GUEST } from './guests';
+import { appStyles } from './app-styles';
+import { LitElement, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import { VramClient, type MachineConfig, type MachineHandles } from '../shared/api';
 import { I32, type StatsViews, RunState, VRAM_MIB_CHOICES } from '../shared/layout';
 import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
@@ -13,17 +12,7 @@ import { HypercallChannel } from '../shared/hypercall';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import type { AbSide, HvmAbView } from './ab-view';
-import {
-  DEFAULT_KERNEL,
-  WORKLOADS,
-  readViewState,
-  replacedValues,
-  workloadChoices,
-  workloadFor,
-  writeViewState,
-  type ViewState,
-} from './view-state';
-import { LinuxScenarioDriver, isLinuxScenario } from './linux-scenarios';
+import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
 import './hvm-display';
 import './cpu-meter';
 import './ab-view';
@@ -71,7 +60,7 @@ function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'fir
   if (isElf(image) || isBzImage(image)) return { kind: 'multiboot' };
   if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
   return {
-    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom, raw disk images .img, .raw, .hdd or .dsk.`,
+    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom.`,
   };
 }
 
@@ -106,159 +95,7 @@ class FitController implements ReactiveController {
 }
 
 export class HvmApp extends LitElement {
-  static override styles = css`
-    :host {
-      display: block;
-      padding: 0.5rem 1rem 1rem;
-      max-width: 1800px;
-      margin: 0 auto;
-    }
-    header {
-      display: flex;
-      flex-wrap: wrap;
-      align-items: baseline;
-      gap: 0 1rem;
-    }
-    h1 {
-      font-size: 1.15rem;
-      margin: 0;
-    }
-    .lede {
-      opacity: 0.75;
-      margin: 0;
-      font-size: 0.85rem;
-    }
-    .try {
-      margin: 0.3rem 0;
-      font-size: 0.85rem;
-      padding: 0.2rem 0.6rem;
-      border-left: 3px solid #6aa9ff;
-      background: #141c28;
-    }
-    .try button {
-      font-size: 0.75rem;
-      margin-left: 0.5rem;
-    }
-    .banner {
-      background: #5c1a1a;
-      border: 1px solid #c44;
-      padding: 0.6rem 1rem;
-      border-radius: 6px;
-      margin: 0.5rem 0;
-    }
-    .banner.notice {
-      background: #3a3317;
-      border-color: #b59a2a;
-    }
-    .banner pre {
-      font-size: 0.8rem;
-      overflow-x: auto;
-      max-height: 14rem;
-    }
-    .banner.info {
-      background: #1d3550;
-      border-color: #4a7ab0;
-    }
-    /* The screen's column is as wide as the scaled screen; the meter takes the rest. */
-    .layout {
-      display: grid;
-      grid-template-columns: max-content minmax(20rem, 1fr);
-      gap: 1rem;
-      align-items: start;
-    }
-    .layout.ab {
-      grid-template-columns: minmax(0, 1fr);
-    }
-    main {
-      min-width: 0;
-    }
-    /* The console follows the screen's width; its long lines must not widen the screen's column. */
-    .below {
-      contain: inline-size;
-    }
-    @media (max-width: 900px) {
-      .layout {
-        grid-template-columns: minmax(0, 1fr);
-      }
-    }
-    .controls {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 0.3rem 0.8rem;
-      align-items: center;
-      margin: 0.3rem 0 0.5rem;
-    }
-    fieldset {
-      border: 1px solid #444;
-      border-radius: 6px;
-      padding: 0 0.4rem 0.1rem;
-      margin: 0;
-      display: flex;
-      gap: 0.4rem;
-    }
-    legend {
-      font-size: 0.75rem;
-      opacity: 0.8;
-    }
-    label {
-      font-size: 0.85rem;
-      white-space: nowrap;
-    }
-    select,
-    button,
-    input {
-      font: inherit;
-      font-size: 0.85rem;
-    }
-    input[type='file'] {
-      display: none;
-    }
-    .screen {
-      border: 2px dashed transparent;
-      border-radius: 4px;
-    }
-    .screen.drop {
-      border-color: #6aa9ff;
-    }
-    .status,
-    .hint {
-      opacity: 0.75;
-      font-size: 0.8rem;
-      margin: 0.2rem 0;
-    }
-    .console h2 {
-      margin: 0.2rem 0;
-    }
-    .console pre {
-      background: #0b0d10;
-      border: 1px solid #333;
-      padding: 0.4rem;
-      height: 6.5rem;
-      overflow: auto;
-      font-size: 0.8rem;
-      margin: 0.2rem 0;
-      white-space: pre-wrap;
-    }
-    .console form {
-      display: flex;
-      gap: 0.5rem;
-    }
-    .console input {
-      flex: 1;
-      min-width: 0;
-    }
-    aside {
-      background: #171b21;
-      border: 1px solid #2a2f37;
-      border-radius: 8px;
-      padding: 0.75rem;
-      min-width: 0;
-    }
-    h2 {
-      font-size: 1rem;
-      margin: 0 0 0.4rem;
-    }
-  `;
+  static override styles = appStyles;
 
   private readonly problem = isolationProblem();
   private readonly fit = new FitController(this, () => this.fitBox());
@@ -305,8 +142,6 @@ export class HvmApp extends LitElement {
   private fault: { reason: string; trace: string[] } | null = null;
   private serial = '';
   private kernelName = '';
-  /** The running disk's name (the file name a save offers). */
-  private diskName: string | null = null;
   /** The running kernel is the toy guest, whose workload and clock controls the page offers. */
   private toyGuest = true;
   private dragging = false;
@@ -316,15 +151,6 @@ export class HvmApp extends LitElement {
   private stateSeen = -1;
   /** SERIAL_SEQ (of which machine's stats) when COM1 output was last read. */
   private serialSeen: { of: Int32Array | null; seq: number } = { of: null, seq: 0 };
-  /** Types the Linux guest's display scenario (the view's workload) into its serial shell. */
-  private readonly linux = new LinuxScenarioDriver(
-    (line) => void this.connection?.api?.serialWrite(line),
-    (keys) => void this.connection?.api?.sendScancodes(keys),
-  );
-  /** Debian's Linux from the page's server runs (its scenarios need its initramfs). */
-  private get linuxGuest(): boolean {
-    return this.kernelName === LINUX_GUEST.name;
-  }
 
   private readonly connection: MachineConnection | null = this.problem
     ? null
@@ -401,22 +227,6 @@ export class HvmApp extends LitElement {
         return null;
       }
     }
-    if (this.view.kernel === DISK_GUEST.id) {
-      const url = this.view.hda ?? DISK_GUEST.disk;
-      try {
-        const [seabios, hda] = await Promise.all([fetchSeabios(), fetchGuestFile(url)]);
-        const name = diskNameOf(url);
-        const why = diskImageProblem(name, hda);
-        if (why) throw new Error(why);
-        this.setDiskGuest(name);
-        return { config: diskMachineConfig(this.config('firmware'), seabios.vgaBios, hda), image: seabios.bios };
-      } catch (e) {
-        this.showError(
-          `Could not boot ${DISK_GUEST.name} from ${url}: ${e instanceof Error ? e.message : String(e)}. Load a disk image of your own, or open the page with ?guest=disk for the committed one.`,
-        );
-        return null;
-      }
-    }
     try {
       // The kernel's own URL is in the message already: its failure is said without it again.
       const image = await fetchGuestFile(this.view.kernel, false);
@@ -457,7 +267,6 @@ export class HvmApp extends LitElement {
       this.serial += `${this.serial.endsWith('\n') ? '' : '\n'}──── ${what} ────\n`;
       this.requestUpdate();
     }
-    if (newMachine) this.linux.restart();
     const fresh = newMachine || serialSeq !== this.serialSeen.seq;
     const out = fresh ? await c.api.serialRead() : null;
     this.serialSeen = { of: s.stats.i32, seq: serialSeq };
@@ -465,10 +274,6 @@ export class HvmApp extends LitElement {
       const tail = this.serial.slice(-64);
       this.serial = (this.serial + out.value).slice(-64 * 1024);
       this.followWorkload(tail, out.value);
-      if (this.linuxGuest && isLinuxScenario(this.view.workload)) {
-        this.linux.wanted = this.view.workload;
-        this.linux.serialOutput(out.value);
-      }
       this.requestUpdate();
       const pre = this.renderRoot.querySelector('.console pre');
       if (pre) requestAnimationFrame(() => (pre.scrollTop = pre.scrollHeight));
@@ -520,10 +325,6 @@ export class HvmApp extends LitElement {
 
   private setWorkload(name: string): void {
     this.setView({ workload: name });
-    if (this.linuxGuest) {
-      if (isLinuxScenario(name)) this.linux.choose(name);
-      return;
-    }
     void this.connection?.api?.serialWrite(`workload ${name}\n`);
   }
 
@@ -532,90 +333,14 @@ export class HvmApp extends LitElement {
     this.error = null;
     this.fault = null;
     this.paused = false;
-    this.setView({
-      kernel: LINUX_GUEST.id,
-      mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB),
-      workload: workloadFor(LINUX_GUEST.id, this.view.workload),
-    });
+    this.setView({ kernel: LINUX_GUEST.id, mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB) });
     await this.connection?.restart();
-  }
-
-  /** The running guest is SeaBIOS with the disk `name` (its name on the status line and the saved file). */
-  private setDiskGuest(name: string): void {
-    this.kernelName = `${DISK_GUEST.name} (${name})`;
-    this.toyGuest = false;
-    this.diskName = name;
-  }
-
-  /** SeaBIOS and the committed disk (public/guest/disk/linux.img), with RAM enough for its Linux. */
-  private async bootDisk(): Promise<void> {
-    this.error = null;
-    this.fault = null;
-    this.paused = false;
-    this.setView({ kernel: DISK_GUEST.id, hda: null, mem: Math.max(this.view.mem, DISK_GUEST.minRamMiB) });
-    await this.connection?.restart();
-  }
-
-  /** SeaBIOS boots a disk image of one's own (picked or dropped); a bad one leaves the running guest. */
-  private async loadDisk(file: File): Promise<void> {
-    this.error = null;
-    const hda = await file.arrayBuffer();
-    const why = diskImageProblem(file.name, hda);
-    if (why) {
-      this.showError(`${why} The running guest was left as it was.`);
-      return;
-    }
-    const before = { kernelName: this.kernelName, toyGuest: this.toyGuest, diskName: this.diskName };
-    try {
-      const seabios = await fetchSeabios();
-      this.setDiskGuest(file.name);
-      const mem = Math.max(this.view.mem, DISK_GUEST.minRamMiB);
-      if (mem !== this.view.mem) this.setView({ mem });
-      const r = await this.connection?.boot(
-        diskMachineConfig(this.config('firmware'), seabios.vgaBios, hda),
-        seabios.bios,
-      );
-      if (r && !r.ok) throw new Error(r.message);
-    } catch (e) {
-      Object.assign(this, before);
-      this.showError(
-        `Could not boot ${file.name}: ${e instanceof Error ? e.message : String(e)}. The running guest was left as it was.`,
-      );
-      return;
-    }
-    this.fault = null;
-    this.paused = false;
-    this.requestUpdate();
-  }
-
-  /** The running machine's disk as the guest left it, or null (no disk, or no machine). */
-  private async currentDisk(): Promise<ArrayBuffer | null> {
-    const s = this.connection?.status;
-    if (s?.kind !== 'running' || s.config.hda === undefined) return null;
-    const r = await this.connection!.api!.hdaImage();
-    return r.ok && r.value ? r.value.image : null;
-  }
-
-  /** Save the disk as the guest left it (guest writes live only in the worker's memory). */
-  private async saveDisk(): Promise<void> {
-    const image = await this.currentDisk();
-    if (image) saveFile(image, this.diskName ?? 'disk.img');
-    else this.showError('The running machine has no disk to save.');
-  }
-
-  /**
-   * Boot the same kernel again on a new machine with the config `change` makes; a disk keeps what
-   * the guest wrote to it (as a PC's reset does), read back from the old machine first.
-   */
-  private async rebootKeepingDisk(change: (c: MachineConfig) => MachineConfig) {
-    const hda = await this.currentDisk();
-    return this.connection?.rebootSame((c) => (hda ? { ...change(c), hda } : change(c)));
   }
 
   /** After a kernel that would not boot: the toy guest, with the view's settings. */
   private async bootToyGuest(): Promise<void> {
     this.error = null;
-    this.setView({ kernel: DEFAULT_KERNEL, workload: workloadFor(DEFAULT_KERNEL, this.view.workload) });
+    this.setView({ kernel: DEFAULT_KERNEL });
     await this.connection?.restart();
   }
 
@@ -625,12 +350,11 @@ export class HvmApp extends LitElement {
     this.fault = null;
     this.error = null;
     this.paused = false;
-    const r = await this.rebootKeepingDisk((c) => this.config(c.image, c));
+    const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
     if (r && !r.ok) this.showError(r.message);
   }
 
   private async loadFile(file: File): Promise<void> {
-    if (isDiskImageName(file.name)) return this.loadDisk(file);
     this.error = null;
     const image = await file.arrayBuffer();
     const k = imageKind(file.name, image);
@@ -698,7 +422,6 @@ export class HvmApp extends LitElement {
         refresherB: () => displays().b?.refresher ?? null,
         samples: () => meter?.samples ?? [],
         view: () => this.view,
-        linux: this.linux,
       };
     }
   }
@@ -734,23 +457,15 @@ export class HvmApp extends LitElement {
             >`,
         )}
       </fieldset>
-      <label
-        title=${
-          this.toyGuest || this.linuxGuest
-            ? nothing
-            : `Workloads belong to the toy guest (hvmos) and to Debian's Linux; ${this.kernelName} runs`
-        }
+      <label title=${this.toyGuest ? nothing : `Workloads belong to the toy guest (hvmos); ${this.kernelName} runs`}
         >Workload
         <select
           aria-label="Workload"
-          ?disabled=${!this.toyGuest && !this.linuxGuest}
+          ?disabled=${!this.toyGuest}
           @change=${(e: Event) => this.setWorkload((e.target as HTMLSelectElement).value)}
           .value=${v.workload}
         >
-          ${workloadChoices(this.linuxGuest).map(
-            (c) =>
-              html`<option value=${c.value} title=${c.title} ?selected=${v.workload === c.value}>${c.label}</option>`,
-          )}
+          ${WORKLOADS.map((w, i) => html`<option value=${w} ?selected=${v.workload === w}>${i + 1} ${w}</option>`)}
         </select></label
       >
       <label
@@ -853,7 +568,7 @@ export class HvmApp extends LitElement {
         @click=${async () => {
           this.fault = null;
           this.paused = false;
-          const r = await this.rebootKeepingDisk((c) => this.config(c.image, c));
+          const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
           if (r && !r.ok) this.showError(r.message);
           this.requestUpdate();
         }}
@@ -866,13 +581,8 @@ export class HvmApp extends LitElement {
       >
         Boot Linux
       </button>
-      <disk-controls
-        ?hasDisk=${this.connection?.status.kind === 'running' && this.connection.status.config.hda !== undefined}
-        @disk-boot=${() => void this.bootDisk()}
-        @disk-save=${() => void this.saveDisk()}
-      ></disk-controls>
       <button
-        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or a raw disk image (.img, .raw, .hdd, .dsk) that SeaBIOS boots. Or drop it on the screen"
+        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or drop it on the screen"
         @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
       >
         Load a kernel…
@@ -965,7 +675,7 @@ export class HvmApp extends LitElement {
           <div class="below">
             <p class="status" aria-live="polite">
               ${this.kernelName ? html`Guest: ${this.kernelName}. ` : nothing}${this.stateText(state)} Click the screen
-              to type to the guest; drop a kernel or a disk image on it to boot it.
+              to type to the guest; drop a kernel file on it to boot it.
             </p>
             <section class="console" aria-label="Serial console (COM1)">
               <h2>Serial console (COM1)</h2>
@@ -991,11 +701,7 @@ export class HvmApp extends LitElement {
                       hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
                       <code>mode WxHxBPP</code>; any other line is text in the typing workload.
                     </p>`
-                  : this.linuxGuest
-                    ? html`<p class="hint" id="com1-commands">
-                        A BusyBox shell: the page types the Workload control's scenario here once it shows its prompt.
-                      </p>`
-                    : nothing
+                  : nothing
               }
             </section>
           </div>
