@@ -7,55 +7,17 @@
  * (Atomics.waitAsync); the worker serves the request between two slices (it is single-threaded,
  * so a hypercall never runs in the middle of a guest write — the no-lost-write argument of
  * src/machine/hv/README.md holds unchanged) and writes the bitmap into the channel's bitmap area.
- * One request is outstanding at a time; the main side queues, so the page keeps one channel for
- * all its dirty-VRAM clients (each request names its client). The comlink method
- * `MachineApi.trackDirtyVram` has the same semantics and stays for other clients and tests.
+ * One request is outstanding at a time; the main side (the ioemu's, src/ioemu/hypercall-client.ts)
+ * queues, so the page keeps one channel for all its dirty-VRAM clients (each request names its
+ * client). The comlink method `MachineApi.trackDirtyVram` has the same semantics and stays for
+ * other clients and tests. This file holds the protocol's words and the worker's side.
  *
  * Why: a comlink round trip costs the main thread ~0.1–0.2 ms (proxy, message objects, clone,
  * listener), which at 30 Hz alone would exceed the whole budget of an idle display (0.1 % of a
  * core). This channel costs a few atomic operations and one promise per call.
  */
-import { ERRNO, ErrorCode, err, ok, VramClient, type Result } from './api';
+import { ERRNO, type Result } from './api';
 import { I32, type StatsViews } from './layout';
-
-/** The ioemu's side (main thread). */
-export class HypercallChannel {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly stats: StatsViews) {}
-
-  trackDirtyVram(firstPfn: number, nr: number, client: VramClient = VramClient.DISPLAY): Promise<Result<Uint8Array>> {
-    const call = this.tail.then(() => this.call(firstPfn, nr, client));
-    this.tail = call;
-    return call;
-  }
-
-  private async call(firstPfn: number, nr: number, client: VramClient): Promise<Result<Uint8Array>> {
-    const i32 = this.stats.i32;
-    if (!Number.isInteger(firstPfn) || !Number.isInteger(nr) || nr < 0 || nr > this.stats.bitmap.length * 8)
-      return err(ErrorCode.EINVAL, `trackDirtyVram: bad range (${firstPfn}, ${nr})`);
-    const seq = (Atomics.load(i32, I32.HC_REQ_SEQ) + 1) | 0;
-    Atomics.store(i32, I32.HC_REQ_FIRST_PFN, firstPfn | 0);
-    Atomics.store(i32, I32.HC_REQ_NR, nr);
-    Atomics.store(i32, I32.HC_REQ_CLIENT, client);
-    Atomics.store(i32, I32.HC_REQ_SEQ, seq);
-    Atomics.add(i32, I32.HC_DOORBELL, 1);
-    Atomics.notify(i32, I32.HC_DOORBELL);
-    for (;;) {
-      const done = Atomics.load(i32, I32.HC_RESP_SEQ);
-      if (done === seq) break;
-      const w = Atomics.waitAsync(i32, I32.HC_RESP_SEQ, done);
-      if (w.async) await w.value;
-    }
-    const errno = Atomics.load(i32, I32.HC_RESP_ERRNO);
-    if (errno !== 0) {
-      const code = (Object.keys(ERRNO) as ErrorCode[]).find((c) => ERRNO[c] === errno) ?? ErrorCode.EINTERNAL;
-      return err(code, `trackDirtyVram(${firstPfn}, ${nr}) refused by the hypervisor (${code})`);
-    }
-    // Copied before this call's promise settles, so the next queued request cannot overwrite it.
-    return ok(this.stats.bitmap.slice(0, (nr + 7) >> 3));
-  }
-}
 
 /**
  * Tell a worker that may be blocked in an idle wait (see RunLoop) that a message is on its way:

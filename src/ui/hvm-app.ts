@@ -4,11 +4,11 @@ import { appStyles } from './app-styles';
 import { LitElement, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import { VramClient, type MachineConfig, type MachineHandles } from '../shared/api';
 import { I32, type StatsViews, RunState, VRAM_MIB_CHOICES } from '../shared/layout';
-import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
+import { DISPLAY_MODES, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
 import { MODE_NAME } from './mode-names';
-import { HypercallChannel } from '../shared/hypercall';
+import { HypervisorClient } from '../ioemu/hypercall-client';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import type { AbSide, HvmAbView } from './ab-view';
@@ -160,31 +160,17 @@ export class HvmApp extends LitElement {
         (m) => this.showError(m),
       );
 
-  /** `?hc=comlink` sends trackDirtyVram through comlink instead of the shared-memory channel (for comparison). */
-  private readonly viaComlink = this.view.hc === 'comlink';
   /** What the address asked for that the page replaced (said once, in a notice). */
   private replaced: string[] = replacedValues(location.search, this.view);
-  private channel: { stats: StatsViews; channel: HypercallChannel } | null = null;
 
-  /** The hypervisor operations of one dirty-VRAM client (each display its own). */
-  private opsFor(client: VramClient): DirtyVramOps {
-    const noMachine = { ok: false, code: 'ESTATE', message: 'no machine' } as const;
-    return {
-      client,
-      trackDirtyVram: async (firstPfn, nr) => {
-        const s = this.connection?.status;
-        if (!this.connection?.api || s?.kind !== 'running') return noMachine;
-        if (this.viaComlink) return this.connection.api.trackDirtyVram(firstPfn, nr, client);
-        // One channel for all clients: it carries one request at a time and names the client.
-        if (this.channel?.stats !== s.stats) this.channel = { stats: s.stats, channel: new HypercallChannel(s.stats) };
-        return this.channel.channel.trackDirtyVram(firstPfn, nr, client);
-      },
-      setIdleDrop: async (on) => (this.connection?.api ? this.connection.api.setIdleDrop(on, client) : noMachine),
-      setTrapWrites: async (on) => (this.connection?.api ? this.connection.api.setTrapWrites(on, client) : noMachine),
-    };
-  }
-  private readonly ops = this.opsFor(VramClient.DISPLAY);
-  private readonly opsB = this.opsFor(VramClient.DISPLAY_B);
+  /** The ioemu's hypercall client: the displays' dirty-VRAM operations, through the machine that runs. */
+  private readonly hypervisor = new HypervisorClient(() => {
+    const c = this.connection;
+    if (!c?.api) return null;
+    return { api: c.api, stats: c.status.kind === 'running' ? c.status.stats : null };
+  }, this.view.hc === 'comlink');
+  private readonly ops = this.hypervisor.ops(VramClient.DISPLAY);
+  private readonly opsB = this.hypervisor.ops(VramClient.DISPLAY_B);
 
   private showError(message: string): void {
     this.error = message;

@@ -1,50 +1,18 @@
 import { LitElement, css, html, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import type { MemoryLayout, StatsViews } from '../shared/layout';
 import {
-  DisplayRefresher,
   TILE_H,
   TILE_W,
   type DirtyVramOps,
   type DisplayModeName,
+  type DisplayRefresher,
   type RefresherOptions,
-  type Surface,
 } from '../ioemu/refresh';
+import { canvasRefresher } from '../ioemu/canvas-surface';
 import { browserFrameHost, RefreshScheduler, type RefreshTarget } from '../ioemu/scheduler';
 import { I32 } from '../shared/layout';
 import { scancodesFor } from './scancodes';
 import { HeatMap } from './heat-map';
-
-/**
- * The canvas as the refresher's surface: one persistent ImageData the size of the picture; the
- * refresher converts changed tiles into it and each run of tiles is pushed with the dirty-rect
- * form of putImageData (measured against alternatives: see the README's "Display" section).
- */
-class CanvasSurface implements Surface {
-  private image: ImageData | null = null;
-  frame32 = new Uint32Array(0);
-  constructor(
-    private readonly canvas: HTMLCanvasElement,
-    /** Called after the picture changed size (the display scales it to its box again). */
-    private readonly onResize: () => void,
-  ) {}
-  private get ctx(): CanvasRenderingContext2D {
-    return this.canvas.getContext('2d')!;
-  }
-  resize(width: number, height: number): void {
-    this.canvas.width = width;
-    this.canvas.height = height;
-    this.image = new ImageData(width, height);
-    this.frame32 = new Uint32Array(this.image.data.buffer);
-    this.onResize();
-  }
-  upload(x: number, y: number, w: number, h: number): void {
-    this.ctx.putImageData(this.image!, 0, 0, x, y, w, h);
-  }
-  blank(): void {
-    this.ctx.fillStyle = '#000';
-    this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
-  }
-}
 
 /** Either modifier of the release chord (Ctrl+Alt), pressed last. */
 const RELEASE_KEYS = new Set(['ControlLeft', 'ControlRight', 'AltLeft', 'AltRight']);
@@ -220,9 +188,13 @@ export class HvmDisplay extends LitElement {
     if (changed.has('memory') || changed.has('stats') || changed.has('ops') || changed.has('options')) {
       this.refresher = null;
       if (this.memory && this.layout && this.stats && this.ops) {
-        const vram = new Uint8Array(this.memory, this.layout.vramOffset, this.layout.vramBytes);
-        const surface = new CanvasSurface(screen, () => this.applyFit());
-        this.refresher = new DisplayRefresher(vram, this.stats, surface, this.ops, this.options);
+        this.refresher = canvasRefresher(
+          screen,
+          { memory: this.memory, layout: this.layout, stats: this.stats },
+          this.ops,
+          this.options,
+          () => this.applyFit(),
+        );
         void this.refresher.setMode(this.mode);
         this.dispatchEvent(new CustomEvent('refresher-changed', { bubbles: true, composed: true }));
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HypercallChannel } from '../../src/shared/hypercall';
+import { HypercallChannel } from '../../src/ioemu/hypercall-client';
 import { VramClient } from '../../src/shared/api';
 import { Machine } from '../../src/machine/machine';
 import { PAGE_SHIFT, VRAM_BAR_DEFAULT } from '../../src/shared/layout';
