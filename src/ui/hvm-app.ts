@@ -1,8 +1,9 @@
 import { consoleText } from './console-text';
-import { fetchGuestFile, LINUX_GUEST } from './guests';
+import { LINUX_GUEST } from './guests';
+import { GuestLoader } from './guest-loader';
 import { appStyles } from './app-styles';
 import { LitElement, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
-import { VramClient, type MachineConfig, type MachineHandles } from '../shared/api';
+import { VramClient, type MachineHandles } from '../shared/api';
 import { I32, type StatsViews, RunState, VRAM_MIB_CHOICES } from '../shared/layout';
 import { DISPLAY_MODES, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
 import { MachineConnection } from './machine-connection';
@@ -31,8 +32,6 @@ export function isolationProblem(): string | null {
 
 const HZ_CHOICES = [10, 15, 20, 30, 45, 60];
 const RAM_CHOICES = [16, 32, 64, 128, 256];
-/** The toy guest's file name: its workloads and clock period apply only to it. */
-const TOY_GUEST = 'hvmos.elf';
 /** localStorage key set on the first visit (the "try this" line shows only then). */
 const VISITED_KEY = 'hvm-visited';
 /** The meter column's least width (20rem). */
@@ -46,23 +45,6 @@ const MODE_HOW: Record<DisplayModeName, string> = {
   'dirty-idle': 'dirty, and after two quiet seconds the hypervisor write-protects VRAM and stops scanning (Xen 3.3)',
   trap: 'every guest write to VRAM faults into the hypervisor (the design Xen 3.3 rejected)',
 };
-
-const isElf = (b: ArrayBuffer) => {
-  const u = new Uint8Array(b, 0, Math.min(4, b.byteLength));
-  return u.length === 4 && u[0] === 0x7f && u[1] === 0x45 && u[2] === 0x4c && u[3] === 0x46;
-};
-
-/** A Linux bzImage: "HdrS" at 0x202 (the setup header's magic, as QEMU's -kernel tells it). */
-const isBzImage = (b: ArrayBuffer) => b.byteLength >= 0x206 && new DataView(b).getUint32(0x202, true) === 0x53726448;
-
-/** How to boot a file: a Multiboot ELF or a Linux bzImage, or raw firmware (named .bin or .rom); else why it is not a kernel. */
-function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'firmware' } | { why: string } {
-  if (isElf(image) || isBzImage(image)) return { kind: 'multiboot' };
-  if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
-  return {
-    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom.`,
-  };
-}
 
 /**
  * The box the guest's screen is scaled into, measured from the window and the page around the
@@ -141,9 +123,8 @@ export class HvmApp extends LitElement {
   private error: string | null = null;
   private fault: { reason: string; trace: string[] } | null = null;
   private serial = '';
-  private kernelName = '';
-  /** The running kernel is the toy guest, whose workload and clock controls the page offers. */
-  private toyGuest = true;
+  /** What to boot and how (the URL's kernel, Linux, a file), and what runs now. */
+  private readonly guest = new GuestLoader((m) => this.showError(m));
   private dragging = false;
   /** COM1 output and the run state arrive when the machine rings the page bell (no polling). */
   private readonly bell = new PageBellController(this, () => this.poll());
@@ -156,7 +137,7 @@ export class HvmApp extends LitElement {
     ? null
     : new MachineConnection(
         this,
-        () => this.firstImage(),
+        () => this.guest.firstImage(this.view),
         (m) => this.showError(m),
       );
 
@@ -177,62 +158,6 @@ export class HvmApp extends LitElement {
     this.requestUpdate();
   }
 
-  /** The machine config the view asks for; `base` keeps what the view does not say (an initrd). */
-  private config(image: MachineConfig['image'], base?: MachineConfig): MachineConfig {
-    return {
-      ...base,
-      ramMiB: this.view.mem,
-      vramMiB: this.view.vram,
-      // The toy guest's settings, or Linux's own command line (kept across Reset and RAM changes).
-      cmdline:
-        this.view.kernel === LINUX_GUEST.id
-          ? LINUX_GUEST.cmdline
-          : `workload=${this.view.workload} mode=${this.view.res}${this.view.tick !== 1 ? ` tick=${this.view.tick}` : ''}`,
-      clock: 'wall',
-      image,
-    };
-  }
-
-  /** The image to boot at load (and after a worker crash): the URL's kernel, or the toy guest. */
-  private async firstImage(): Promise<{ config: MachineConfig; image: ArrayBuffer } | null> {
-    if (this.view.kernel === 'pattern') {
-      this.kernelName = 'test pattern';
-      return { config: this.config('pattern'), image: new ArrayBuffer(0) };
-    }
-    if (this.view.kernel === LINUX_GUEST.id) {
-      try {
-        const [image, initrd] = await Promise.all([
-          fetchGuestFile(LINUX_GUEST.kernel),
-          fetchGuestFile(LINUX_GUEST.initrd),
-        ]);
-        this.kernelName = LINUX_GUEST.name;
-        this.toyGuest = false;
-        return { config: { ...this.config('multiboot'), initrd }, image };
-      } catch (e) {
-        this.showError(`Could not boot ${LINUX_GUEST.name}: ${e instanceof Error ? e.message : String(e)}.`);
-        return null;
-      }
-    }
-    try {
-      // The kernel's own URL is in the message already: its failure is said without it again.
-      const image = await fetchGuestFile(this.view.kernel, false);
-      const name = this.view.kernel.split('/').pop() ?? this.view.kernel;
-      const k = imageKind(name, image);
-      if ('why' in k) throw new Error(k.why);
-      this.kernelName = name;
-      this.toyGuest = name === TOY_GUEST;
-      const config = this.config(k.kind);
-      // SeaBIOS shows nothing on the screen without a VGA BIOS: the URL's, if it names one.
-      if (k.kind === 'firmware' && this.view.vgabios !== null) config.vgaBios = await fetchGuestFile(this.view.vgabios);
-      return { config, image };
-    } catch (e) {
-      this.showError(
-        `Could not boot the kernel ${this.view.kernel}: ${e instanceof Error ? e.message : String(e)}. Load a kernel of your own, or open the page without ?kernel= for the toy guest.`,
-      );
-      return null;
-    }
-  }
-
   override connectedCallback(): void {
     super.connectedCallback();
     // The whole view in the address bar from the start, so it can be shared as it is.
@@ -249,7 +174,7 @@ export class HvmApp extends LitElement {
     const newMachine = this.serialSeen.of !== s.stats.i32;
     // Where a new machine's output begins (a kernel loaded, a reboot, a restart), the old stays.
     if (newMachine && this.serialSeen.of !== null && this.serial) {
-      const what = `${this.kernelName} booted, RAM ${this.view.mem} MiB, VRAM ${this.view.vram} MiB`;
+      const what = `${this.guest.kernelName} booted, RAM ${this.view.mem} MiB, VRAM ${this.view.vram} MiB`;
       this.serial += `${this.serial.endsWith('\n') ? '' : '\n'}──── ${what} ────\n`;
       this.requestUpdate();
     }
@@ -336,28 +261,14 @@ export class HvmApp extends LitElement {
     this.fault = null;
     this.error = null;
     this.paused = false;
-    const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
+    const r = await this.connection?.rebootSame((c) => this.guest.config(this.view, c.image, c));
     if (r && !r.ok) this.showError(r.message);
   }
 
   private async loadFile(file: File): Promise<void> {
     this.error = null;
-    const image = await file.arrayBuffer();
-    const k = imageKind(file.name, image);
-    if ('why' in k) {
-      this.showError(`${k.why} The running guest was left as it was.`);
-      return;
-    }
-    // Named before it boots: the console marks the new machine's output with its name.
-    const before = { kernelName: this.kernelName, toyGuest: this.toyGuest };
-    this.kernelName = file.name;
-    this.toyGuest = file.name === TOY_GUEST;
-    const r = await this.connection?.boot(this.config(k.kind), image);
-    if (r && !r.ok) {
-      Object.assign(this, before);
-      this.showError(`Could not boot ${file.name}: ${r.message}. The running guest was left as it was.`);
-      return;
-    }
+    const r = await this.guest.bootFile(file, this.view, (config, image) => this.connection!.boot(config, image));
+    if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
     this.fault = null;
     this.paused = false;
     this.requestUpdate();
@@ -443,11 +354,12 @@ export class HvmApp extends LitElement {
             >`,
         )}
       </fieldset>
-      <label title=${this.toyGuest ? nothing : `Workloads belong to the toy guest (hvmos); ${this.kernelName} runs`}
+      <label
+        title=${this.guest.toyGuest ? nothing : `Workloads belong to the toy guest (hvmos); ${this.guest.kernelName} runs`}
         >Workload
         <select
           aria-label="Workload"
-          ?disabled=${!this.toyGuest}
+          ?disabled=${!this.guest.toyGuest}
           @change=${(e: Event) => this.setWorkload((e.target as HTMLSelectElement).value)}
           .value=${v.workload}
         >
@@ -456,14 +368,14 @@ export class HvmApp extends LitElement {
       >
       <label
         title=${
-          this.toyGuest
+          this.guest.toyGuest
             ? 'How often the clock workload redraws: every second it never lets the two-second idle drop engage'
-            : `The clock period belongs to the toy guest (hvmos); ${this.kernelName} runs`
+            : `The clock period belongs to the toy guest (hvmos); ${this.guest.kernelName} runs`
         }
         >Clock
         <select
           aria-label="Clock period"
-          ?disabled=${!this.toyGuest}
+          ?disabled=${!this.guest.toyGuest}
           @change=${(e: Event) => {
             const tick = Number((e.target as HTMLSelectElement).value);
             this.setView({ tick });
@@ -554,7 +466,7 @@ export class HvmApp extends LitElement {
         @click=${async () => {
           this.fault = null;
           this.paused = false;
-          const r = await this.connection?.rebootSame((c) => this.config(c.image, c));
+          const r = await this.connection?.rebootSame((c) => this.guest.config(this.view, c.image, c));
           if (r && !r.ok) this.showError(r.message);
           this.requestUpdate();
         }}
@@ -660,8 +572,8 @@ export class HvmApp extends LitElement {
           }
           <div class="below">
             <p class="status" aria-live="polite">
-              ${this.kernelName ? html`Guest: ${this.kernelName}. ` : nothing}${this.stateText(state)} Click the screen
-              to type to the guest; drop a kernel file on it to boot it.
+              ${this.guest.kernelName ? html`Guest: ${this.guest.kernelName}. ` : nothing}${this.stateText(state)} Click
+              the screen to type to the guest; drop a kernel file on it to boot it.
             </p>
             <section class="console" aria-label="Serial console (COM1)">
               <h2>Serial console (COM1)</h2>
@@ -682,7 +594,7 @@ export class HvmApp extends LitElement {
                 <button type="submit">Send</button>
               </form>
               ${
-                this.toyGuest
+                this.guest.toyGuest
                   ? html`<p class="hint" id="com1-commands">
                       hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
                       <code>mode WxHxBPP</code>; any other line is text in the typing workload.

@@ -1,0 +1,117 @@
+/**
+ * What the page boots, and how: the URL's kernel (the toy guest by default), Debian's Linux, the
+ * built-in test pattern, or a file of one's own; the machine config the view asks for; and what
+ * runs now (its name, and whether it is the toy guest whose workload and clock controls the page
+ * offers). Booting itself is the connection's (machine-connection.ts).
+ */
+import type { MachineConfig, Result } from '../shared/api';
+import { fetchGuestFile, LINUX_GUEST } from './guests';
+import type { ViewState } from './view-state';
+
+/** The toy guest's file name: its workloads and clock period apply only to it. */
+export const TOY_GUEST = 'hvmos.elf';
+
+const isElf = (b: ArrayBuffer) => {
+  const u = new Uint8Array(b, 0, Math.min(4, b.byteLength));
+  return u.length === 4 && u[0] === 0x7f && u[1] === 0x45 && u[2] === 0x4c && u[3] === 0x46;
+};
+
+/** A Linux bzImage: "HdrS" at 0x202 (the setup header's magic, as QEMU's -kernel tells it). */
+const isBzImage = (b: ArrayBuffer) => b.byteLength >= 0x206 && new DataView(b).getUint32(0x202, true) === 0x53726448;
+
+/** How to boot a file: a Multiboot ELF or a Linux bzImage, or raw firmware (named .bin or .rom); else why it is not a kernel. */
+export function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot' | 'firmware' } | { why: string } {
+  if (isElf(image) || isBzImage(image)) return { kind: 'multiboot' };
+  if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
+  return {
+    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom.`,
+  };
+}
+
+export type BootImage = { config: MachineConfig; image: ArrayBuffer };
+
+export class GuestLoader {
+  /** The running guest's name ('' before the first boot). */
+  kernelName = '';
+  /** The running kernel is the toy guest, whose workload and clock controls the page offers. */
+  toyGuest = true;
+
+  constructor(private readonly onError: (message: string) => void) {}
+
+  /** The machine config the view asks for; `base` keeps what the view does not say (an initrd). */
+  config(view: ViewState, image: MachineConfig['image'], base?: MachineConfig): MachineConfig {
+    return {
+      ...base,
+      ramMiB: view.mem,
+      vramMiB: view.vram,
+      // The toy guest's settings, or Linux's own command line (kept across Reset and RAM changes).
+      cmdline:
+        view.kernel === LINUX_GUEST.id
+          ? LINUX_GUEST.cmdline
+          : `workload=${view.workload} mode=${view.res}${view.tick !== 1 ? ` tick=${view.tick}` : ''}`,
+      clock: 'wall',
+      image,
+    };
+  }
+
+  /** The image to boot at load (and after a worker crash): the URL's kernel, or the toy guest. */
+  async firstImage(view: ViewState): Promise<BootImage | null> {
+    if (view.kernel === 'pattern') {
+      this.kernelName = 'test pattern';
+      return { config: this.config(view, 'pattern'), image: new ArrayBuffer(0) };
+    }
+    if (view.kernel === LINUX_GUEST.id) {
+      try {
+        const [image, initrd] = await Promise.all([
+          fetchGuestFile(LINUX_GUEST.kernel),
+          fetchGuestFile(LINUX_GUEST.initrd),
+        ]);
+        this.kernelName = LINUX_GUEST.name;
+        this.toyGuest = false;
+        return { config: { ...this.config(view, 'multiboot'), initrd }, image };
+      } catch (e) {
+        this.onError(`Could not boot ${LINUX_GUEST.name}: ${e instanceof Error ? e.message : String(e)}.`);
+        return null;
+      }
+    }
+    try {
+      // The kernel's own URL is in the message already: its failure is said without it again.
+      const image = await fetchGuestFile(view.kernel, false);
+      const name = view.kernel.split('/').pop() ?? view.kernel;
+      const k = imageKind(name, image);
+      if ('why' in k) throw new Error(k.why);
+      this.kernelName = name;
+      this.toyGuest = name === TOY_GUEST;
+      const config = this.config(view, k.kind);
+      // SeaBIOS shows nothing on the screen without a VGA BIOS: the URL's, if it names one.
+      if (k.kind === 'firmware' && view.vgabios !== null) config.vgaBios = await fetchGuestFile(view.vgabios);
+      return { config, image };
+    } catch (e) {
+      this.onError(
+        `Could not boot the kernel ${view.kernel}: ${e instanceof Error ? e.message : String(e)}. Load a kernel of your own, or open the page without ?kernel= for the toy guest.`,
+      );
+      return null;
+    }
+  }
+
+  /**
+   * Boot a file of the user's with `boot`: named before it boots (the console marks the new
+   * machine's output with its name), the old name back if it does not.
+   */
+  async bootFile(
+    file: File,
+    view: ViewState,
+    boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
+    const image = await file.arrayBuffer();
+    const k = imageKind(file.name, image);
+    if ('why' in k) return { ok: false, message: k.why };
+    const before = { kernelName: this.kernelName, toyGuest: this.toyGuest };
+    this.kernelName = file.name;
+    this.toyGuest = file.name === TOY_GUEST;
+    const r = await boot(this.config(view, k.kind), image);
+    if (r.ok) return { ok: true };
+    Object.assign(this, before);
+    return { ok: false, message: `Could not boot ${file.name}: ${r.message}.` };
+  }
+}
