@@ -1,4 +1,5 @@
-import { consoleText } from './console-text';
+import { SerialConsoleController } from './serial-console';
+import { hvmosAnnouncements } from './console-text';
 import { LINUX_GUEST } from './guests';
 import { GuestLoader } from './guest-loader';
 import { appStyles } from './app-styles';
@@ -122,7 +123,8 @@ export class HvmApp extends LitElement {
   private paused = false;
   private error: string | null = null;
   private fault: { reason: string; trace: string[] } | null = null;
-  private serial = '';
+  /** COM1's output, read when the machine rings the page bell. */
+  private readonly serial = new SerialConsoleController(this, (before, added) => this.followWorkload(before, added));
   /** What to boot and how (the URL's kernel, Linux, a file), and what runs now. */
   private readonly guest = new GuestLoader((m) => this.showError(m));
   private dragging = false;
@@ -130,8 +132,6 @@ export class HvmApp extends LitElement {
   private readonly bell = new PageBellController(this, () => this.poll());
   /** The run state the page last rendered. */
   private stateSeen = -1;
-  /** SERIAL_SEQ (of which machine's stats) when COM1 output was last read. */
-  private serialSeen: { of: Int32Array | null; seq: number } = { of: null, seq: 0 };
 
   private readonly connection: MachineConnection | null = this.problem
     ? null
@@ -169,26 +169,11 @@ export class HvmApp extends LitElement {
     const c = this.connection;
     const s = c?.status;
     if (!c?.api || s?.kind !== 'running') return;
-    // Ask for COM1 output only when there is some: each message wakes an idle worker.
-    const serialSeq = Atomics.load(s.stats.i32, I32.SERIAL_SEQ);
-    const newMachine = this.serialSeen.of !== s.stats.i32;
-    // Where a new machine's output begins (a kernel loaded, a reboot, a restart), the old stays.
-    if (newMachine && this.serialSeen.of !== null && this.serial) {
-      const what = `${this.guest.kernelName} booted, RAM ${this.view.mem} MiB, VRAM ${this.view.vram} MiB`;
-      this.serial += `${this.serial.endsWith('\n') ? '' : '\n'}──── ${what} ────\n`;
-      this.requestUpdate();
-    }
-    const fresh = newMachine || serialSeq !== this.serialSeen.seq;
-    const out = fresh ? await c.api.serialRead() : null;
-    this.serialSeen = { of: s.stats.i32, seq: serialSeq };
-    if (out?.ok && out.value) {
-      const tail = this.serial.slice(-64);
-      this.serial = (this.serial + out.value).slice(-64 * 1024);
-      this.followWorkload(tail, out.value);
-      this.requestUpdate();
-      const pre = this.renderRoot.querySelector('.console pre');
-      if (pre) requestAnimationFrame(() => (pre.scrollTop = pre.scrollHeight));
-    }
+    await this.serial.drain(
+      c.api,
+      s.stats,
+      () => `${this.guest.kernelName} booted, RAM ${this.view.mem} MiB, VRAM ${this.view.vram} MiB`,
+    );
     const state = Atomics.load(s.stats.i32, I32.STATE);
     // The status line shows the run state (exited, halted…): render it when it moved.
     if (state !== this.stateSeen) {
@@ -218,14 +203,7 @@ export class HvmApp extends LitElement {
    * its keys 1-9 or a serial command: the control, the URL and the meter's label follow.
    */
   private followWorkload(before: string, added: string): void {
-    let last: string | null = null;
-    let mode: string | null = null;
-    // Whole lines that end in the new output (one may have begun in the last read).
-    for (const m of (before + added).matchAll(/^hvmos: (workload|mode) (\w+)\n/gm))
-      if (m.index + m[0].length > before.length) {
-        if (m[1] === 'workload') last = m[2];
-        else mode = m[2];
-      }
+    const { workload: last, mode } = hvmosAnnouncements(before, added);
     // A mode the guest set at run time (`mode WxHxBPP` on COM1) goes into the URL, so the view
     // shared boots in it; the machine is not rebuilt for it.
     if (mode !== null && mode !== this.view.res && /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(mode))
@@ -575,33 +553,11 @@ export class HvmApp extends LitElement {
               ${this.guest.kernelName ? html`Guest: ${this.guest.kernelName}. ` : nothing}${this.stateText(state)} Click
               the screen to type to the guest; drop a kernel file on it to boot it.
             </p>
-            <section class="console" aria-label="Serial console (COM1)">
-              <h2>Serial console (COM1)</h2>
-              <pre>${consoleText(this.serial)}</pre>
-              <form
-                @submit=${(e: Event) => {
-                  e.preventDefault();
-                  const input = (e.target as HTMLFormElement).querySelector('input')!;
-                  void this.connection?.api?.serialWrite(`${input.value}\n`);
-                  input.value = '';
-                }}
-              >
-                <input
-                  aria-label="Send to the guest's serial port"
-                  aria-describedby="com1-commands"
-                  placeholder="type a line for COM1, e.g. help or workload plasma"
-                />
-                <button type="submit">Send</button>
-              </form>
-              ${
-                this.guest.toyGuest
-                  ? html`<p class="hint" id="com1-commands">
-                      hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
-                      <code>mode WxHxBPP</code>; any other line is text in the typing workload.
-                    </p>`
-                  : nothing
-              }
-            </section>
+            <serial-console
+              .text=${this.serial.text}
+              .commands=${this.guest.toyGuest}
+              @serial-send=${(e: CustomEvent<string>) => void this.connection?.api?.serialWrite(e.detail)}
+            ></serial-console>
           </div>
         </main>
         ${
