@@ -80,6 +80,10 @@ export const appStyles = css`
       grid-template-columns: minmax(0, 1fr);
     }
   }
+  hvm-controls,
+  serial-console {
+    display: block;
+  }
   .controls {
     display: flex;
     flex-wrap: wrap;

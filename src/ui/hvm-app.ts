@@ -1,23 +1,25 @@
-import { SerialConsoleController } from './serial-console';
-import { hvmosAnnouncements } from './console-text';
-import { LINUX_GUEST } from './guests';
-import { GuestLoader } from './guest-loader';
-import { appStyles } from './app-styles';
 import { LitElement, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import { VramClient, type MachineHandles } from '../shared/api';
-import { I32, type StatsViews, RunState, VRAM_MIB_CHOICES } from '../shared/layout';
-import { DISPLAY_MODES, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';
+import { I32, type StatsViews, RunState } from '../shared/layout';
+import type { DisplayModeName, RefresherOptions } from '../ioemu/refresh';
+import { HypervisorClient } from '../ioemu/hypercall-client';
+import { appStyles } from './app-styles';
+import { hvmosAnnouncements } from './console-text';
+import { GuestLoader } from './guest-loader';
+import { LINUX_GUEST } from './guests';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
-import { MODE_NAME } from './mode-names';
-import { HypervisorClient } from '../ioemu/hypercall-client';
+import { SerialConsoleController } from './serial-console';
+import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
+import type { ControlAction, Overlay } from './hvm-controls';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import type { AbSide, HvmAbView } from './ab-view';
-import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
-import './hvm-display';
-import './cpu-meter';
 import './ab-view';
+import './cpu-meter';
+import './hvm-controls';
+import './hvm-display';
+import './serial-console';
 
 /** Why the page cannot run, in words a user can act on; null when all is well. */
 export function isolationProblem(): string | null {
@@ -31,21 +33,12 @@ export function isolationProblem(): string | null {
   return null;
 }
 
-const HZ_CHOICES = [10, 15, 20, 30, 45, 60];
-const RAM_CHOICES = [16, 32, 64, 128, 256];
 /** localStorage key set on the first visit (the "try this" line shows only then). */
 const VISITED_KEY = 'hvm-visited';
 /** The meter column's least width (20rem). */
 const ASIDE_MIN_PX = 320;
 /** The least screen height (CSS px) for which the serial console is kept in the window under it. */
 const MIN_SCREEN_PX = 400;
-/** How each mode works, in the control's tooltip (its label is the mode's one name, mode-names.ts). */
-const MODE_HOW: Record<DisplayModeName, string> = {
-  poll: 'compare VRAM with a copy at every refresh (ioemu before Xen 3.3)',
-  dirty: 'ask the hypervisor which pages the guest wrote (trackDirtyVram)',
-  'dirty-idle': 'dirty, and after two quiet seconds the hypervisor write-protects VRAM and stops scanning (Xen 3.3)',
-  trap: 'every guest write to VRAM faults into the hypervisor (the design Xen 3.3 rejected)',
-};
 
 /**
  * The box the guest's screen is scaled into, measured from the window and the page around the
@@ -119,7 +112,7 @@ export class HvmApp extends LitElement {
   }
   private view: ViewState = readViewState(location.search);
   /** What is drawn over the screen: nothing, the tiles each refresh repainted, or the dirty heat map. */
-  private overlay: 'none' | 'tiles' | 'heat' = 'none';
+  private overlay: Overlay = 'none';
   private paused = false;
   private error: string | null = null;
   private fault: { reason: string; trace: string[] } | null = null;
@@ -212,9 +205,44 @@ export class HvmApp extends LitElement {
       this.setView({ workload: last });
   }
 
-  private setWorkload(name: string): void {
-    this.setView({ workload: name });
-    void this.connection?.api?.serialWrite(`workload ${name}\n`);
+  /** What the user asked for in the controls. */
+  private async control(a: ControlAction): Promise<void> {
+    const api = this.connection?.api;
+    switch (a.kind) {
+      case 'view':
+        return this.setView(a.patch);
+      case 'reboot':
+        return this.reboot(a.patch);
+      case 'workload':
+        this.setView({ workload: a.name });
+        void api?.serialWrite(`workload ${a.name}\n`);
+        return;
+      case 'tick':
+        this.setView({ tick: a.seconds });
+        void api?.serialWrite(`tick ${a.seconds}\n`);
+        return;
+      case 'overlay':
+        this.overlay = a.overlay;
+        return this.requestUpdate();
+      case 'pause':
+      case 'resume': {
+        const r = a.kind === 'resume' ? await api?.start() : await api?.pause();
+        if (r?.ok) this.paused = a.kind === 'pause';
+        else if (r) this.showError(r.message);
+        return this.requestUpdate();
+      }
+      case 'reset': {
+        this.fault = null;
+        this.paused = false;
+        const r = await this.connection?.rebootSame((c) => this.guest.config(this.view, c.image, c));
+        if (r && !r.ok) this.showError(r.message);
+        return this.requestUpdate();
+      }
+      case 'boot-linux':
+        return this.bootLinux();
+      case 'load-file':
+        return this.loadFile(a.file);
+    }
   }
 
   /** Debian's Linux from the page's server, with RAM enough for it. */
@@ -310,170 +338,6 @@ export class HvmApp extends LitElement {
     return this.options.value;
   }
 
-  private renderControls() {
-    const v = this.view;
-    const api = this.connection?.api;
-    // Pause and Reset act on a machine: with none running they do nothing, so they are off.
-    const running = this.connection?.status.kind === 'running';
-    return html`<div class="controls">
-      <fieldset>
-        <legend>Display mode</legend>
-        ${DISPLAY_MODES.map(
-          (m) =>
-            html`<label title=${MODE_HOW[m]}
-              ><input
-                type="radio"
-                name="mode"
-                value=${m}
-                .checked=${v.mode === m}
-                @change=${() => this.setView({ mode: m })}
-              />
-              ${MODE_NAME[m]}</label
-            >`,
-        )}
-      </fieldset>
-      <label
-        title=${this.guest.toyGuest ? nothing : `Workloads belong to the toy guest (hvmos); ${this.guest.kernelName} runs`}
-        >Workload
-        <select
-          aria-label="Workload"
-          ?disabled=${!this.guest.toyGuest}
-          @change=${(e: Event) => this.setWorkload((e.target as HTMLSelectElement).value)}
-          .value=${v.workload}
-        >
-          ${WORKLOADS.map((w, i) => html`<option value=${w} ?selected=${v.workload === w}>${i + 1} ${w}</option>`)}
-        </select></label
-      >
-      <label
-        title=${
-          this.guest.toyGuest
-            ? 'How often the clock workload redraws: every second it never lets the two-second idle drop engage'
-            : `The clock period belongs to the toy guest (hvmos); ${this.guest.kernelName} runs`
-        }
-        >Clock
-        <select
-          aria-label="Clock period"
-          ?disabled=${!this.guest.toyGuest}
-          @change=${(e: Event) => {
-            const tick = Number((e.target as HTMLSelectElement).value);
-            this.setView({ tick });
-            void this.connection?.api?.serialWrite(`tick ${tick}\n`);
-          }}
-        >
-          ${[1, 5, 60].map((t) => html`<option value=${t} ?selected=${v.tick === t}>${t} s</option>`)}
-        </select></label
-      >
-      <label
-        >Refresh
-        <select
-          aria-label="Refresh rate"
-          @change=${(e: Event) => this.setView({ hz: Number((e.target as HTMLSelectElement).value) })}
-        >
-          ${HZ_CHOICES.map((h) => html`<option value=${h} ?selected=${v.hz === h}>${h} Hz</option>`)}
-        </select></label
-      >
-      <label
-        >VRAM
-        <select
-          aria-label="VRAM size (reboots)"
-          @change=${(e: Event) => void this.reboot({ vram: Number((e.target as HTMLSelectElement).value) })}
-        >
-          ${VRAM_MIB_CHOICES.map((m) => html`<option value=${m} ?selected=${v.vram === m}>${m} MiB</option>`)}
-        </select></label
-      >
-      <label
-        >RAM
-        <select
-          aria-label="RAM size (reboots)"
-          @change=${(e: Event) => void this.reboot({ mem: Number((e.target as HTMLSelectElement).value) })}
-        >
-          ${RAM_CHOICES.map((m) => html`<option value=${m} ?selected=${v.mem === m}>${m} MiB</option>`)}
-        </select></label
-      >
-      <label
-        title="Over the screen: the tiles each refresh repainted (flashing), or a heat map of where the guest writes (each tile's count of refreshes that found it written, halving every 1.5 s)"
-        >Overlay
-        <select
-          aria-label="Overlay"
-          @change=${(e: Event) => {
-            this.overlay = (e.target as HTMLSelectElement).value as 'none' | 'tiles' | 'heat';
-            this.requestUpdate();
-          }}
-        >
-          <option value="none" ?selected=${this.overlay === 'none'}>none</option>
-          <option value="tiles" ?selected=${this.overlay === 'tiles'}>repainted tiles</option>
-          <option value="heat" ?selected=${this.overlay === 'heat'}>heat map</option>
-        </select></label
-      >
-      <label
-        title="Dirty modes: do not call the hypervisor while its dirty-generation word has not moved (nothing tracked was written)"
-        ><input
-          type="checkbox"
-          .checked=${v.gen}
-          @change=${(e: Event) => this.setView({ gen: (e.target as HTMLInputElement).checked })}
-        />
-        Skip unchanged</label
-      >
-      <label
-        title="A second display of the same guest, side by side, in another mode: each with its own meter, and the ratio live"
-        ><input
-          type="checkbox"
-          aria-label="A/B: two displays side by side"
-          .checked=${v.ab !== null}
-          @change=${(e: Event) =>
-            this.setView({
-              ab: (e.target as HTMLInputElement).checked ? (v.mode === 'poll' ? 'dirty-idle' : 'poll') : null,
-            })}
-        />
-        A/B side by side</label
-      >
-      <button
-        ?disabled=${!running}
-        @click=${async () => {
-          const r = this.paused ? await api?.start() : await api?.pause();
-          if (r?.ok) this.paused = !this.paused;
-          else if (r) this.showError(r.message);
-          this.requestUpdate();
-        }}
-      >
-        ${this.paused ? 'Resume' : 'Pause'}
-      </button>
-      <button
-        ?disabled=${!running}
-        title="Restart the same kernel with the same settings (the RTC reads the time now)"
-        @click=${async () => {
-          this.fault = null;
-          this.paused = false;
-          const r = await this.connection?.rebootSame((c) => this.guest.config(this.view, c.image, c));
-          if (r && !r.ok) this.showError(r.message);
-          this.requestUpdate();
-        }}
-      >
-        Reset
-      </button>
-      <button
-        title="Boot Debian's i386 Linux 6.1 with a BusyBox shell on the screen and on COM1 (64 MiB RAM)"
-        @click=${() => void this.bootLinux()}
-      >
-        Boot Linux
-      </button>
-      <button
-        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or drop it on the screen"
-        @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
-      >
-        Load a kernel…
-      </button>
-      <input
-        type="file"
-        aria-label="Load your own kernel (Multiboot ELF)"
-        @change=${(e: Event) => {
-          const f = (e.target as HTMLInputElement).files?.[0];
-          if (f) void this.loadFile(f);
-        }}
-      />
-    </div>`;
-  }
-
   override render() {
     if (this.problem)
       return html`<div class="banner" role="alert"><strong>Cannot start.</strong> ${this.problem}</div>`;
@@ -534,7 +398,15 @@ export class HvmApp extends LitElement {
             </div>`
           : nothing
       }
-      ${this.renderControls()}
+      <hvm-controls
+        .view=${this.view}
+        .overlay=${this.overlay}
+        .running=${this.connection?.status.kind === 'running'}
+        .paused=${this.paused}
+        .toyGuest=${this.guest.toyGuest}
+        .kernelName=${this.guest.kernelName}
+        @control=${(e: CustomEvent<ControlAction>) => void this.control(e.detail)}
+      ></hvm-controls>
       <div class="layout ${this.view.ab ? 'ab' : ''}">
         <main>
           ${
