@@ -1,9 +1,11 @@
-import { LitElement, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
+import { LitElement, html, nothing } from 'lit';
 import { VramClient, type MachineHandles } from '../shared/api';
 import { I32, type StatsViews, RunState } from '../shared/layout';
 import type { DisplayModeName, RefresherOptions } from '../ioemu/refresh';
 import { HypervisorClient } from '../ioemu/hypercall-client';
 import { appStyles } from './app-styles';
+import { publishDebugHandle } from './debug-handle';
+import { FitController, fitBox } from './screen-fit';
 import { hvmosAnnouncements } from './console-text';
 import { GuestLoader } from './guest-loader';
 import { LINUX_GUEST } from './guests';
@@ -12,7 +14,7 @@ import { PageBellController } from './page-bell';
 import { SerialConsoleController } from './serial-console';
 import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
 import type { ControlAction, Overlay } from './hvm-controls';
-import type { MeterSource } from './cpu-meter';
+import type { CpuMeter, MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import type { AbSide, HvmAbView } from './ab-view';
 import './ab-view';
@@ -35,46 +37,16 @@ export function isolationProblem(): string | null {
 
 /** localStorage key set on the first visit (the "try this" line shows only then). */
 const VISITED_KEY = 'hvm-visited';
-/** The meter column's least width (20rem). */
-const ASIDE_MIN_PX = 320;
-/** The least screen height (CSS px) for which the serial console is kept in the window under it. */
-const MIN_SCREEN_PX = 400;
-
-/**
- * The box the guest's screen is scaled into, measured from the window and the page around the
- * screen (see HvmApp.fitBox) at each render and on every window resize: a reactive controller.
- */
-class FitController implements ReactiveController {
-  width = 0;
-  height = 0;
-  constructor(
-    private readonly host: ReactiveControllerHost,
-    private readonly box: () => { width: number; height: number } | null,
-  ) {
-    host.addController(this);
-  }
-  hostConnected(): void {
-    addEventListener('resize', this.onResize);
-  }
-  hostDisconnected(): void {
-    removeEventListener('resize', this.onResize);
-  }
-  private readonly onResize = (): void => this.measure();
-  /** Measure again; a new box re-renders the host (an unchanged one does nothing). */
-  measure(): void {
-    const b = this.box();
-    if (!b || (b.width === this.width && b.height === this.height)) return;
-    this.width = b.width;
-    this.height = b.height;
-    this.host.requestUpdate();
-  }
-}
-
 export class HvmApp extends LitElement {
   static override styles = appStyles;
 
   private readonly problem = isolationProblem();
-  private readonly fit = new FitController(this, () => this.fitBox());
+  private readonly fit = new FitController(this, () => {
+    const layout = this.renderRoot.querySelector<HTMLElement>('.layout');
+    const screen = this.displays().a;
+    const below = this.renderRoot.querySelector<HTMLElement>('.below');
+    return layout && screen ? fitBox(layout, screen, below, this.view.ab !== null) : null;
+  });
   /** A first visit (nothing in localStorage yet): the page shows a "try this" line. */
   private firstVisit = ((): boolean => {
     try {
@@ -86,30 +58,6 @@ export class HvmApp extends LitElement {
     }
   })();
 
-  /**
-   * The screen's box: at 1366×900 the whole screen (the guest's taskbar at its bottom) and the
-   * serial console under it fit in the window; the meter's column takes the width left. Side by
-   * side (A/B), each screen gets half the width and leaves the meters' headline rows in view.
-   */
-  private fitBox(): { width: number; height: number } | null {
-    const layout = this.renderRoot.querySelector<HTMLElement>('.layout');
-    const d = this.displays().a;
-    if (!layout || !d) return null;
-    const W = layout.clientWidth;
-    const top = d.getBoundingClientRect().top + scrollY;
-    const BORDER = 4; // the drop zone's dashed border, both sides
-    if (this.view.ab) return { width: Math.floor((W - 16) / 2), height: Math.max(200, innerHeight - top - 110) };
-    const narrow = innerWidth <= 900;
-    const below = this.renderRoot.querySelector<HTMLElement>('.below')?.offsetHeight ?? 0;
-    const withConsole = innerHeight - top - below - 8 - BORDER;
-    return {
-      width: (narrow ? W : W - ASIDE_MIN_PX - 16) - BORDER,
-      // In a short window a screen above a console would be too small to read: the console goes
-      // below the fold first.
-      height:
-        withConsole >= MIN_SCREEN_PX ? withConsole : Math.max(240, Math.min(MIN_SCREEN_PX, innerHeight - top - 30)),
-    };
-  }
   private view: ViewState = readViewState(location.search);
   /** What is drawn over the screen: nothing, the tiles each refresh repainted, or the dirty heat map. */
   private overlay: Overlay = 'none';
@@ -300,33 +248,21 @@ export class HvmApp extends LitElement {
 
   override updated(): void {
     this.fit.measure();
-    // A handle for the end-to-end tests and for the curious in DevTools: the same views the page uses.
     const s = this.connection?.status;
     this.bell.watch(s?.kind === 'running' ? s.stats.i32 : null);
-    // No handle while no machine runs (a crashed or restarting worker): never a stale one.
-    if (s?.kind !== 'running') delete (globalThis as Record<string, unknown>).__hvm;
-    if (s?.kind === 'running') {
-      const displays = () => this.displays();
-      const meter = this.renderRoot.querySelector('cpu-meter') as unknown as { samples: unknown[] } | null;
-      (globalThis as Record<string, unknown>).__hvm = {
-        api: this.connection!.api,
-        worker: this.connection!.worker,
-        handles: s.handles,
-        stats: s.stats,
-        I32,
-        // Looked up when read: the A/B view renders its displays after this update.
-        get display() {
-          return displays().a;
-        },
-        get displayB() {
-          return displays().b;
-        },
-        refresher: () => displays().a?.refresher ?? null,
-        refresherB: () => displays().b?.refresher ?? null,
-        samples: () => meter?.samples ?? [],
-        view: () => this.view,
-      };
-    }
+    publishDebugHandle(
+      s?.kind === 'running'
+        ? {
+            api: this.connection!.api,
+            worker: this.connection!.worker,
+            handles: s.handles,
+            stats: s.stats,
+            displays: () => this.displays(),
+            meter: this.renderRoot.querySelector<CpuMeter>('cpu-meter'),
+            view: () => this.view,
+          }
+        : null,
+    );
   }
 
   private options: { key: string; value: RefresherOptions } | null = null;
