@@ -334,7 +334,9 @@ test('a kernel of your own dropped on the screen: its output under a mark in the
   await expect(page.getByLabel('Clock period')).toBeDisabled();
 });
 
-test('a triple fault shows the last instructions and the machine resets', async ({ page }) => {
+test('a triple fault shows the last instructions and the machine resets itself, once: a reboot loop stops it', async ({
+  page,
+}) => {
   await boot(page, 'workload=static');
   const kernel = await import('node:fs').then((fs) => fs.readFileSync('public/guest/triple.elf'));
   await page.getByLabel('Load your own kernel (Multiboot ELF)').setInputFiles({
@@ -355,6 +357,10 @@ test('a triple fault shows the last instructions and the machine resets', async 
       },
     )
     .toBeGreaterThanOrEqual(2);
+  // It faulted again at once: the machine stopped rather than reboot in a loop, and says so.
+  await expect(alert).toContainText('reboot loop');
+  await expect(page.getByText('Stopped by a triple fault.')).toBeVisible();
+  await expect(alert.getByRole('button', { name: 'Restart the machine' })).toBeVisible();
 });
 
 test('a crashed worker shows a banner whose Restart button brings the machine back', async ({ page }) => {

@@ -34,8 +34,14 @@ import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared
 /** The page's bells and the words each announces (src/shared/layout.ts). */
 const BELLS = [
   { bell: I32.DISPLAY_BELL, words: [I32.DIRTY_GEN, I32.VBE_GEN] },
-  { bell: I32.PAGE_BELL, words: [I32.SERIAL_SEQ, I32.STATE] },
+  { bell: I32.PAGE_BELL, words: [I32.SERIAL_SEQ, I32.STATE, I32.FAULT_SEQ] },
 ] as const;
+
+/**
+ * A triple fault sooner than this (host ms) after the reset that followed the last one: the guest
+ * is in a reboot loop, which shows nothing new at full speed, so the machine stops instead.
+ */
+export const REBOOT_LOOP_MS = 1000;
 
 /** Host time per slice: short enough that RPCs are served within about one slice. */
 export const SLICE_MS = 4;
@@ -231,10 +237,11 @@ export class Machine {
       outcome = this.engine.runSlice(SLICE_MS, t0);
     } catch (e) {
       // A host exception inside the machine is a bug of ours: report it, never let it escape.
-      this.fault = { reason: `internal error: ${String(e)}`, trace: [] };
+      this.report({ reason: `internal error: ${String(e)}`, trace: [] });
       Atomics.store(this.stats.i32, I32.STATE, RunState.CRASHED);
       outcome = { next: 'stop' };
     }
+    if (outcome.next === 'stop' && this.state === RunState.TRIPLE_FAULT) outcome = this.tripleFault(outcome);
     const t1 = performance.now();
     if (outcome.next === 'sleep' && this.config.clock === 'wall') this.sleepingSince = t1;
     this.runningMs += t1 - t0;
@@ -248,6 +255,42 @@ export class Machine {
     this.ringBells();
     return outcome;
   };
+
+  /** When the machine last reset itself after a triple fault (host ms), or null. */
+  private shutdownResetAt: number | null = null;
+
+  /** Make a fault report: lastFault() returns it, and I32.FAULT_SEQ tells the page. */
+  private report(fault: FaultReport): void {
+    this.fault = fault;
+    Atomics.add(this.stats.i32, I32.FAULT_SEQ, 1);
+  }
+
+  /**
+   * The engine stopped on a triple fault (its CPU already back at its reset state): report it,
+   * and with `tripleFault: 'reset'` reset the whole machine (devices, p2m, the kernel loaded
+   * again) and run on, as a PC does after the processor's shutdown cycle — unless the last such
+   * reset was less than REBOOT_LOOP_MS ago: then it stops, in state TRIPLE_FAULT.
+   */
+  private tripleFault(stop: SliceOutcome): SliceOutcome {
+    const trace = this.pc?.fault?.trace ?? [];
+    const now = performance.now();
+    const loop = this.shutdownResetAt !== null && now - this.shutdownResetAt < REBOOT_LOOP_MS;
+    if (this.config.tripleFault !== 'reset' || loop) {
+      this.report({
+        reason: loop
+          ? `triple fault: the processor shut down again within ${REBOOT_LOOP_MS / 1000} s of the last reset, and the machine stopped (a reboot loop)`
+          : 'triple fault: the processor shut down and the machine stopped',
+        trace,
+      });
+      return stop;
+    }
+    this.report({ reason: 'triple fault: the processor shut down and the machine was reset', trace });
+    this.shutdownResetAt = now;
+    this.hv.reset();
+    this.engine.reset();
+    Atomics.store(this.stats.i32, I32.STATE, RunState.RUNNING);
+    return { next: 'continue' };
+  }
 
   /** When the next entry of the seconds ring is due (worker wall time). */
   private nextSecondMs = -Infinity;

@@ -396,7 +396,7 @@ export class PcEngine implements Engine {
       if (exit === RunExit.STOPPED || this.finalState !== null) return this.stop(this.finalState ?? RunState.EXITED);
       if (exit === RunExit.TRIPLE_FAULT) {
         this.fault = {
-          reason: 'triple fault: the processor shut down and the machine was reset',
+          reason: 'triple fault: the processor shut down',
           trace: this.cpu.shutdownTrace,
         };
         return this.stop(RunState.TRIPLE_FAULT);

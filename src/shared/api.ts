@@ -89,6 +89,13 @@ export interface MachineConfig {
    */
   hda?: ArrayBuffer;
   /**
+   * What a triple fault does (the processor shuts down, SDM vol. 3, 6.15): 'reset' the machine
+   * and run on, as a PC's chipset answers the shutdown cycle (and QEMU by default), or 'stop' it
+   * in state TRIPLE_FAULT (QEMU's -no-reboot: the CLI's exit status 4). Default 'stop'. Either
+   * way the fault is reported (lastFault, I32.FAULT_SEQ).
+   */
+  tripleFault?: 'reset' | 'stop';
+  /**
    * The firmware's boot order (QEMU's -boot order=): up to three of a (floppy), c (first hard
    * disk), d (CD-ROM), n (network), first choice first. Default "cad", as QEMU's pc machine.
    */
@@ -294,8 +301,12 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
       ErrorCode.EINVAL,
       `boot must be one to three different letters of a (floppy), c (hard disk), d (CD-ROM), n (network), got ${String(boot)}`,
     );
+  const tripleFault = o.tripleFault ?? 'stop';
+  if (tripleFault !== 'reset' && tripleFault !== 'stop')
+    return err(ErrorCode.EINVAL, `tripleFault must be "reset" or "stop", got ${String(tripleFault)}`);
   return ok({
     ...(hda !== undefined ? { hda: hda as ArrayBuffer } : {}),
+    tripleFault,
     ...(modules !== undefined ? { modules: modules as { cmdline: string; data: ArrayBuffer }[] } : {}),
     boot,
     ...(vgaBios !== undefined ? { vgaBios: vgaBios as ArrayBuffer } : {}),

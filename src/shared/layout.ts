@@ -77,7 +77,10 @@ export const RunState = {
   HALTED: 3,
   /** The guest wrote the exit port (0xF4); I32.EXIT_STATUS holds (v << 1) | 1. */
   EXITED: 4,
-  /** Triple fault: the machine reset; the UI shows the trace. */
+  /**
+   * Stopped by a triple fault (MachineConfig.tripleFault 'stop', or a reboot loop); the report
+   * (MachineApi.lastFault) has the trace. A machine that resets after one runs on (RUNNING).
+   */
   TRIPLE_FAULT: 5,
   /** A host error inside the machine (a bug of ours); reported, never silent. */
   CRASHED: 6,
@@ -150,6 +153,12 @@ export const I32 = {
    * (SECONDS_RING_OFFSET): entry n sits at slot n % SECONDS_RING_LEN.
    */
   SECONDS_SEQ: 30,
+  /**
+   * Bumped by the worker at each fault report it makes (a triple fault, a crash of ours): the page
+   * reads the report (MachineApi.lastFault) when it moved, also when the machine reset itself
+   * after a triple fault and runs on. Announced by the page bell.
+   */
+  FAULT_SEQ: 31,
 
   // Display state, written by the Bochs VBE device, read by the ioemu. VBE_GEN is bumped last on
   // every change, so a reader that sees the same VBE_GEN before and after reading the fields saw

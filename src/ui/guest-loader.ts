@@ -50,6 +50,8 @@ export class GuestLoader {
           ? LINUX_GUEST.cmdline
           : `workload=${view.workload} mode=${view.res}${view.tick !== 1 ? ` tick=${view.tick}` : ''}`,
       clock: 'wall',
+      // The machine resets itself after a triple fault, as a PC does; the page shows the report.
+      tripleFault: 'reset',
       image,
     };
   }

@@ -11,6 +11,7 @@ import { GuestLoader } from './guest-loader';
 import { LINUX_GUEST } from './guests';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
+import { MachineReportsController, stateText } from './run-state';
 import { SerialConsoleController } from './serial-console';
 import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
 import type { ControlAction, Overlay } from './hvm-controls';
@@ -63,7 +64,6 @@ export class HvmApp extends LitElement {
   private overlay: Overlay = 'none';
   private paused = false;
   private error: string | null = null;
-  private fault: { reason: string; trace: string[] } | null = null;
   /** COM1's output, read when the machine rings the page bell. */
   private readonly serial = new SerialConsoleController(this, (before, added) => this.followWorkload(before, added));
   /** What to boot and how (the URL's kernel, Linux, a file), and what runs now. */
@@ -71,8 +71,8 @@ export class HvmApp extends LitElement {
   private dragging = false;
   /** COM1 output and the run state arrive when the machine rings the page bell (no polling). */
   private readonly bell = new PageBellController(this, () => this.poll());
-  /** The run state the page last rendered. */
-  private stateSeen = -1;
+  /** The machine's run state and fault reports, as the page shows them. */
+  private readonly reports = new MachineReportsController(this);
 
   private readonly connection: MachineConnection | null = this.problem
     ? null
@@ -105,7 +105,7 @@ export class HvmApp extends LitElement {
     if (!this.problem && this.view.kernel !== 'pattern') history.replaceState(null, '', writeViewState(this.view));
   }
 
-  /** When the machine rings the page bell: drain COM1, and notice a stopped machine (triple fault, exit, crash). */
+  /** When the machine rings the page bell: drain COM1, and look at its state and fault reports. */
   private async poll(): Promise<void> {
     const c = this.connection;
     const s = c?.status;
@@ -115,22 +115,7 @@ export class HvmApp extends LitElement {
       s.stats,
       () => `${this.guest.kernelName} booted, RAM ${this.view.mem} MiB, VRAM ${this.view.vram} MiB`,
     );
-    const state = Atomics.load(s.stats.i32, I32.STATE);
-    // The status line shows the run state (exited, halted…): render it when it moved.
-    if (state !== this.stateSeen) {
-      this.stateSeen = state;
-      this.requestUpdate();
-    }
-    if ((state === RunState.TRIPLE_FAULT || state === RunState.CRASHED) && !this.fault) {
-      const f = await c.api.lastFault();
-      this.fault = f.ok && f.value ? f.value : { reason: 'the machine stopped', trace: [] };
-      if (state === RunState.TRIPLE_FAULT) {
-        // The processor shut down: reset the machine (as a PC's chipset does) and say what happened.
-        await c.api.reset();
-        await c.api.start();
-      }
-      this.requestUpdate();
-    }
+    await this.reports.look(c.api, s.stats);
   }
 
   private setView(patch: Partial<ViewState>): void {
@@ -180,7 +165,7 @@ export class HvmApp extends LitElement {
         return this.requestUpdate();
       }
       case 'reset': {
-        this.fault = null;
+        this.reports.fault = null;
         this.paused = false;
         const r = await this.connection?.rebootSame((c) => this.guest.config(this.view, c.image, c));
         if (r && !r.ok) this.showError(r.message);
@@ -196,7 +181,7 @@ export class HvmApp extends LitElement {
   /** Debian's Linux from the page's server, with RAM enough for it. */
   private async bootLinux(): Promise<void> {
     this.error = null;
-    this.fault = null;
+    this.reports.fault = null;
     this.paused = false;
     this.setView({ kernel: LINUX_GUEST.id, mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB) });
     await this.connection?.restart();
@@ -212,7 +197,7 @@ export class HvmApp extends LitElement {
   /** RAM, VRAM or video mode changed: the machine is rebuilt with the same kernel (a loaded file stays loaded). */
   private async reboot(patch: Partial<ViewState>): Promise<void> {
     this.setView(patch);
-    this.fault = null;
+    this.reports.fault = null;
     this.error = null;
     this.paused = false;
     const r = await this.connection?.rebootSame((c) => this.guest.config(this.view, c.image, c));
@@ -223,7 +208,7 @@ export class HvmApp extends LitElement {
     this.error = null;
     const r = await this.guest.bootFile(file, this.view, (config, image) => this.connection!.boot(config, image));
     if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
-    this.fault = null;
+    this.reports.fault = null;
     this.paused = false;
     this.requestUpdate();
   }
@@ -322,14 +307,14 @@ export class HvmApp extends LitElement {
           : nothing
       }
       ${
-        this.fault
+        this.reports.fault
           ? html`<div class="banner" role="alert">
-              <strong>${this.fault.reason}</strong>
-              ${this.fault.trace.length ? html`<pre>${this.fault.trace.join('\n')}</pre>` : nothing}
+              <strong>${this.reports.fault.reason}</strong>
+              ${this.reports.fault.trace.length ? html`<pre>${this.reports.fault.trace.join('\n')}</pre>` : nothing}
               ${
-                state === RunState.CRASHED
+                state === RunState.CRASHED || state === RunState.TRIPLE_FAULT
                   ? html`<button @click=${() => void this.reboot({})}>Restart the machine</button>`
-                  : html`<button @click=${() => ((this.fault = null), this.requestUpdate())}>Dismiss</button>`
+                  : html`<button @click=${() => this.reports.dismiss()}>Dismiss</button>`
               }
             </div>`
           : nothing
@@ -358,8 +343,8 @@ export class HvmApp extends LitElement {
           }
           <div class="below">
             <p class="status" aria-live="polite">
-              ${this.guest.kernelName ? html`Guest: ${this.guest.kernelName}. ` : nothing}${this.stateText(state)} Click
-              the screen to type to the guest; drop a kernel file on it to boot it.
+              ${this.guest.kernelName ? html`Guest: ${this.guest.kernelName}. ` : nothing}${stateText(state, this.paused, s.kind === 'running' ? s.stats : null)}
+              Click the screen to type to the guest; drop a kernel file on it to boot it.
             </p>
             <serial-console
               .text=${this.serial.text}
@@ -440,31 +425,6 @@ export class HvmApp extends LitElement {
     const ops = which === 'a' ? this.ops : this.opsB;
     if (this.sides[which]?.mode !== mode) this.sides[which] = { mode, ops };
     return this.sides[which]!;
-  }
-
-  private stateText(state: number | null): string {
-    if (state === RunState.EXITED) {
-      // isa-debug-exit: the guest wrote v to port 0xF4, the status is (v << 1) | 1.
-      const status =
-        this.connection?.status.kind === 'running'
-          ? Atomics.load(this.connection.status.stats.i32, I32.EXIT_STATUS)
-          : 0;
-      return `The guest exited: it wrote ${status >> 1} to port 0xF4 (exit status ${status}).`;
-    }
-    switch (state) {
-      case RunState.RUNNING:
-        return this.paused ? 'Paused.' : 'Running.';
-      case RunState.PAUSED:
-        return 'Paused.';
-      case RunState.HALTED:
-        return 'The guest halted with interrupts off.';
-      case RunState.TRIPLE_FAULT:
-        return 'Triple fault: reset.';
-      case RunState.CRASHED:
-        return 'The machine crashed.';
-      default:
-        return '';
-    }
   }
 }
 customElements.define('hvm-app', HvmApp);

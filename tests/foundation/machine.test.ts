@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkConfig, ErrorCode, type MachineConfig } from '../../src/shared/api';
 import { I32, RunState } from '../../src/shared/layout';
+import { readFileSync } from 'node:fs';
 import { Machine } from '../../src/machine/machine';
 import { PATTERN_HEIGHT, PATTERN_WIDTH, patternPixel } from '../../src/machine/pattern';
 
@@ -84,5 +85,60 @@ describe('the boundary checks its arguments', () => {
     ].map((r) => (r.ok ? 'ok' : r.code));
     expect(codes).toEqual(Array(codes.length).fill(ErrorCode.EINVAL));
     m.destroy();
+  });
+});
+
+describe('a triple fault is handled by the machine', () => {
+  // guest/mbtest/triple.S: prints a line on COM1, then INT3 with an empty IDT: the processor shuts down.
+  const kernel = () => new Uint8Array(readFileSync('public/guest/triple.elf')).buffer;
+  const boot = (tripleFault?: 'reset' | 'stop') => {
+    const m = Machine.create(
+      {
+        ramMiB: 8,
+        vramMiB: 8,
+        cmdline: '',
+        clock: 'icount',
+        image: 'multiboot',
+        ...(tripleFault ? { tripleFault } : {}),
+      },
+      kernel(),
+    );
+    if (!m.ok) throw new Error(m.message);
+    return m.value;
+  };
+  const faults = (m: Machine) => Atomics.load(m.stats.i32, I32.FAULT_SEQ);
+  const runUntil = (m: Machine, done: () => boolean) => {
+    for (let i = 0; i < 200 && !done(); i++) m.slice();
+  };
+  const banners = (out: string) => out.split('triple: about to shut down').length - 1;
+
+  it("with tripleFault 'reset' it reports the fault, resets and runs the kernel again; a second one at once stops it (a reboot loop)", () => {
+    const m = boot('reset');
+    let out = '';
+    runUntil(m, () => faults(m) === 1);
+    out += (m.serialRead() as { value: string }).value;
+    expect(m.state).toBe(RunState.RUNNING);
+    expect(m.lastFault()?.reason).toContain('the machine was reset');
+    expect(m.lastFault()?.trace.length).toBeGreaterThan(0);
+    runUntil(m, () => faults(m) === 2);
+    out += (m.serialRead() as { value: string }).value;
+    expect(banners(out)).toBe(2);
+    expect(m.state).toBe(RunState.TRIPLE_FAULT);
+    expect(m.lastFault()?.reason).toContain('reboot loop');
+    m.destroy();
+  });
+
+  it('by default it reports the fault and stops in state TRIPLE_FAULT (QEMU -no-reboot, as the CLI wants)', () => {
+    const m = boot();
+    runUntil(m, () => m.state === RunState.TRIPLE_FAULT);
+    expect(faults(m)).toBe(1);
+    expect(m.lastFault()?.reason).toContain('the machine stopped');
+    expect(banners((m.serialRead() as { value: string }).value)).toBe(1);
+    m.destroy();
+  });
+
+  it("refuses a tripleFault that is not 'reset' or 'stop'", () => {
+    const r = checkConfig({ ...config, tripleFault: 'reboot' });
+    expect(r.ok || r.code).toBe(ErrorCode.EINVAL);
   });
 });
