@@ -370,12 +370,12 @@ export class Machine {
     };
   }
 
-  /** HVMOP_track_dirty_vram: see Hypervisor.trackDirtyVram and DESIGN.md. */
+  /**
+   * HVMOP_track_dirty_vram: see Hypervisor.trackDirtyVram and DESIGN.md. The hypervisor checks the
+   * arguments (their types, the client, Xen's range rules): once, for every way in.
+   */
   trackDirtyVram(firstPfn: unknown, nr: unknown, client: unknown = VramClient.DISPLAY): Result<Uint8Array> {
-    if (!Number.isInteger(firstPfn) || !Number.isInteger(nr))
-      return err(ErrorCode.EINVAL, 'firstPfn and nr must be integers');
-    if (!isVramClient(client)) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
-    return this.hv.trackDirtyVram(firstPfn as number, nr as number, client);
+    return this.hv.trackDirtyVram(firstPfn as number, nr as number, client as VramClient);
   }
 
   setIdleDrop(on: unknown, client: unknown = VramClient.DISPLAY): Result<void> {

@@ -53,6 +53,7 @@
 import {
   err,
   ErrorCode,
+  isVramClient,
   ok,
   TRACK_DIRTY_VRAM_MAX_NR,
   VRAM_CLIENT_NAMES,
@@ -250,10 +251,12 @@ export class Hypervisor implements SecondStageFaultHandler {
     this.enter();
     try {
       this.count(F64.HV_HYPERCALLS, 1);
-      const c = this.clients[client] as VramClientState | undefined;
-      if (!c) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
+      // The one check of the arguments, for every way in (comlink, the shared-memory channel, Node
+      // callers): the machine's boundary passes them on unchecked, whatever their type.
+      if (!isVramClient(client)) return err(ErrorCode.EINVAL, `no dirty-VRAM client ${String(client)}`);
       if (!Number.isInteger(firstPfn) || !Number.isInteger(nr) || nr < 0)
         return err(ErrorCode.EINVAL, 'firstPfn and nr must be non-negative integers');
+      const c = this.clients[client];
       if (nr === 0) {
         this.stopTracking(c);
         return ok(new Uint8Array(0));
