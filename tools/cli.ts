@@ -14,7 +14,16 @@ import { PNG } from 'pngjs';
 import { convertRows } from '../src/ioemu/convert';
 import { isShowable, readDisplayState } from '../src/ioemu/display-state';
 import { convertFrame } from '../src/ioemu/vga-convert';
-import { F64, I32, RunState } from '../src/shared/layout';
+import {
+  F64,
+  I32,
+  RAM_MIB_DEFAULT,
+  RAM_MIB_MAX,
+  RAM_MIB_MIN,
+  RunState,
+  VRAM_MIB_CHOICES,
+  VRAM_MIB_DEFAULT,
+} from '../src/shared/layout';
 
 const HELP = `usage: npm run cli -- --kernel FILE [options]
 
@@ -32,8 +41,8 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
                            n network (e.g. c, or order=dc; default cad)
   --cmdline STR            kernel command line
   --append STR             the same (QEMU's name for it)
-  --memory MiB             guest RAM, 4-256 (default 32)
-  --vram MiB               VRAM, 8/16/32/64 (default 8)
+  --memory MiB             guest RAM, ${RAM_MIB_MIN}-${RAM_MIB_MAX} (default ${RAM_MIB_DEFAULT})
+  --vram MiB               VRAM, ${VRAM_MIB_CHOICES.join('/')} (default ${VRAM_MIB_DEFAULT})
   --serial FILE|-          COM1 output (- = stdout); stdin feeds COM1 input when not a TTY
                            (on the icount clock it is read to its end before the run starts)
   --debugcon FILE|-        debug console output, raw
@@ -124,8 +133,8 @@ function main(): void {
         cmdline: { type: 'string' },
         append: { type: 'string' },
         initrd: { type: 'string' },
-        memory: { type: 'string', default: '32' },
-        vram: { type: 'string', default: '8' },
+        memory: { type: 'string', default: String(RAM_MIB_DEFAULT) },
+        vram: { type: 'string', default: String(VRAM_MIB_DEFAULT) },
         serial: { type: 'string' },
         debugcon: { type: 'string' },
         'debugcon-port': { type: 'string' },

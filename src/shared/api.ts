@@ -4,7 +4,15 @@
  * comes back as a Result with a documented code, never as a host exception across the boundary.
  * No CPU objects cross to the main thread, and no DOM crosses to the worker.
  */
-import type { MemoryLayout, RunState } from './layout';
+import {
+  isValidRamMiB,
+  isValidVramMiB,
+  RAM_MIB_MAX,
+  RAM_MIB_MIN,
+  VRAM_MIB_CHOICES,
+  type MemoryLayout,
+  type RunState,
+} from './layout';
 
 /**
  * Error codes. EINVAL and the others keep Xen's names (and, in `errno`, Xen's numbers) where the
@@ -58,9 +66,9 @@ export type ImageKind =
 export type ClockKind = 'wall' | 'icount';
 
 export interface MachineConfig {
-  /** Guest RAM in MiB, 4–256. */
+  /** Guest RAM in MiB, RAM_MIB_MIN–RAM_MIB_MAX (4–256): isValidRamMiB. */
   ramMiB: number;
-  /** VRAM in MiB: 8, 16, 32 or 64. */
+  /** VRAM in MiB, one of VRAM_MIB_CHOICES (8, 16, 32 or 64): isValidVramMiB. */
   vramMiB: number;
   /** The kernel's command line. */
   cmdline: string;
@@ -224,10 +232,17 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   const o = c as Record<string, unknown>;
   const ramMiB = o.ramMiB;
   const vramMiB = o.vramMiB;
-  if (!Number.isInteger(ramMiB) || (ramMiB as number) < 4 || (ramMiB as number) > 256)
-    return err(ErrorCode.EINVAL, `ramMiB must be an integer from 4 to 256, got ${String(ramMiB)}`);
-  if (![8, 16, 32, 64].includes(vramMiB as number))
-    return err(ErrorCode.EINVAL, `vramMiB must be 8, 16, 32 or 64, got ${String(vramMiB)}`);
+  // The same checks as the page's for its address (src/ui/view-state.ts) and the memory layout's.
+  if (!isValidRamMiB(ramMiB))
+    return err(
+      ErrorCode.EINVAL,
+      `ramMiB must be an integer from ${RAM_MIB_MIN} to ${RAM_MIB_MAX}, got ${String(ramMiB)}`,
+    );
+  if (!isValidVramMiB(vramMiB))
+    return err(
+      ErrorCode.EINVAL,
+      `vramMiB must be ${VRAM_MIB_CHOICES.slice(0, -1).join(', ')} or ${VRAM_MIB_CHOICES.at(-1)}, got ${String(vramMiB)}`,
+    );
   const cmdline = o.cmdline ?? '';
   if (typeof cmdline !== 'string' || cmdline.length > 4096)
     return err(ErrorCode.EINVAL, 'cmdline must be a string of at most 4096 characters');

@@ -42,6 +42,9 @@ export interface MemoryLayout {
   readonly totalBytes: number;
 }
 
+// The one check of each size, wherever it is given: the machine's config (checkConfig, so the CLI's
+// flags too), the page's address (src/ui/view-state.ts), the layout below.
+
 export function isValidRamMiB(mib: unknown): mib is number {
   return Number.isInteger(mib) && (mib as number) >= RAM_MIB_MIN && (mib as number) <= RAM_MIB_MAX;
 }

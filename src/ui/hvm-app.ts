@@ -13,7 +13,15 @@ import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
 import { MachineReportsController, stateText } from './run-state';
 import { SerialConsoleController } from './serial-console';
-import { DEFAULT_KERNEL, WORKLOADS, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
+import {
+  DEFAULT_KERNEL,
+  isVideoMode,
+  isWorkload,
+  readViewState,
+  replacedValues,
+  writeViewState,
+  type ViewState,
+} from './view-state';
 import type { ControlAction, Overlay } from './hvm-controls';
 import type { CpuMeter, MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
@@ -132,10 +140,8 @@ export class HvmApp extends LitElement {
     const { workload: last, mode } = hvmosAnnouncements(before, added);
     // A mode the guest set at run time (`mode WxHxBPP` on COM1) goes into the URL, so the view
     // shared boots in it; the machine is not rebuilt for it.
-    if (mode !== null && mode !== this.view.res && /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(mode))
-      this.setView({ res: mode });
-    if (last !== null && last !== this.view.workload && (WORKLOADS as readonly string[]).includes(last))
-      this.setView({ workload: last });
+    if (mode !== null && mode !== this.view.res && isVideoMode(mode)) this.setView({ res: mode });
+    if (last !== null && last !== this.view.workload && isWorkload(last)) this.setView({ workload: last });
   }
 
   /** What the user asked for in the controls. */

@@ -1,15 +1,28 @@
 /**
  * The page's view state: what lives in the address bar (so a view can be shared), how it is read
- * (each bad value replaced, and said) and written.
+ * (each bad value replaced, and said) and written. The one place the page checks these values:
+ * RAM and VRAM sizes with the machine's own checks (src/shared/layout.ts, which checkConfig and so
+ * the CLI use too), the toy guest's workload and video mode here (the controls and what the guest
+ * announces on COM1 are checked with the same functions).
  */
 import { DISPLAY_MODES, type DisplayModeName } from '../ioemu/refresh';
 import { DISK_GUEST, LINUX_GUEST } from './guests';
 import { DEFAULT_LINUX_SCENARIO, LINUX_SCENARIOS, LINUX_SCENARIO_TITLE, isLinuxScenario } from './linux-scenarios';
-import { RAM_MIB_DEFAULT, VRAM_MIB_CHOICES, VRAM_MIB_DEFAULT, isValidRamMiB } from '../shared/layout';
+import { RAM_MIB_DEFAULT, VRAM_MIB_DEFAULT, isValidRamMiB, isValidVramMiB } from '../shared/layout';
 
 /** The toy guest's workloads (guest/hvmos), in the order of the keys 1–9. */
 export const WORKLOADS = ['static', 'clock', 'typing', 'scroll', 'sprite', 'plasma', 'stress', 'pan', 'bench'] as const;
 export const DEFAULT_KERNEL = 'guest/hvmos.elf';
+
+/** One of the toy guest's workloads. */
+export function isWorkload(name: unknown): name is string {
+  return (WORKLOADS as readonly unknown[]).includes(name);
+}
+
+/** A video mode the toy guest takes on its command line (mode=) or COM1 (`mode`): WxHxBPP, BPP 8/15/16/24/32. */
+export function isVideoMode(mode: unknown): mode is string {
+  return typeof mode === 'string' && /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(mode);
+}
 
 /** The page's state that lives in the URL, so a view can be shared. */
 export interface ViewState {
@@ -55,11 +68,11 @@ export function readViewState(search: string): ViewState {
     mode: DISPLAY_MODES.includes(mode) ? mode : 'dirty-idle',
     workload: workloadFor(guest === LINUX_GUEST.id ? LINUX_GUEST.id : '', q.get('workload') ?? ''),
     hz: hz >= 10 && hz <= 60 ? Math.round(hz) : 30,
-    vram: (VRAM_MIB_CHOICES as readonly number[]).includes(vram) ? vram : VRAM_MIB_DEFAULT,
+    vram: isValidVramMiB(vram) ? vram : VRAM_MIB_DEFAULT,
     // Linux (directly or from the disk) gets the RAM it needs unless the address says otherwise
     // (then a clear error if too little).
     mem: isValidRamMiB(mem) ? mem : bigGuest ? LINUX_GUEST.minRamMiB : RAM_MIB_DEFAULT,
-    res: /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(res) ? res : '1024x768x32',
+    res: isVideoMode(res) ? res : '1024x768x32',
     kernel:
       q.get('image') === 'pattern'
         ? 'pattern'
@@ -82,7 +95,7 @@ export function readViewState(search: string): ViewState {
 /** The workload a guest runs: the asked one if that guest has it, else its default (hvmos: clock, Linux: blink). */
 export function workloadFor(kernel: string, asked: string): string {
   if (kernel === LINUX_GUEST.id) return isLinuxScenario(asked) ? asked : DEFAULT_LINUX_SCENARIO;
-  return (WORKLOADS as readonly string[]).includes(asked) ? asked : 'clock';
+  return isWorkload(asked) ? asked : 'clock';
 }
 
 /** The workload control's choices: the toy guest's (numbered as its keys 1–9) or Linux's scenarios. */
