@@ -13,12 +13,10 @@ import { browserFrameHost, RefreshScheduler, type RefreshTarget } from '../ioemu
 import { I32 } from '../shared/layout';
 import { scancodesFor } from './scancodes';
 import { HeatMap } from './heat-map';
+import { addPageTime } from './page-time';
 
 /** Either modifier of the release chord (Ctrl+Alt), pressed last. */
 const RELEASE_KEYS = new Set(['ControlLeft', 'ControlRight', 'AltLeft', 'AltRight']);
-
-/** Main-thread time of the page's own chrome (overlay, meter), kept apart from the ioemu's. */
-export const uiTime = { ms: 0 };
 
 /**
  * The ioemu's refresh loop (src/ioemu/scheduler.ts: at the display's rate while something changes,
@@ -246,7 +244,7 @@ export class HvmDisplay extends LitElement {
           ctx.fillStyle = HeatMap.color(HeatMap.heat(v));
           ctx.fillRect(tx * TILE_W, ty * TILE_H, TILE_W, TILE_H);
         }
-      uiTime.ms += performance.now() - t0;
+      addPageTime(performance.now() - t0);
       return;
     }
     // Fade the previous flashes, then mark this refresh's tiles.
@@ -258,7 +256,7 @@ export class HvmDisplay extends LitElement {
     for (let ty = 0; ty < r.tilesY; ty++)
       for (let tx = 0; tx < r.tilesX; tx++)
         if (r.tiles[ty * r.tilesX + tx]) ctx.fillRect(tx * TILE_W, ty * TILE_H, TILE_W - 1, TILE_H - 1);
-    uiTime.ms += performance.now() - t0;
+    addPageTime(performance.now() - t0);
   }
 
   /** Keys whose make code the guest got and whose break it has not: released with the keyboard. */
