@@ -91,7 +91,7 @@ test('A/B: both canvases equal VRAM over 1,000 refreshes each, through every pai
   );
 });
 
-test('A/B: the ratio of the two ioemu costs is shown live, and closing the view releases the second client', async ({
+test('A/B: the ratio of the two ioemu costs is shown live, the shared figures once, and closing the view releases the second client', async ({
   page,
 }) => {
   test.setTimeout(90_000);
@@ -104,6 +104,14 @@ test('A/B: the ratio of the two ioemu costs is shown live, and closing the view 
   // Each column has its own meter, labelled with its own mode.
   await expect(page.locator('hvm-ab-view cpu-meter').first()).toContainText('Measured: dirty + idle drop');
   await expect(page.locator('hvm-ab-view cpu-meter').last()).toContainText('Measured: poll');
+  // The guest's and the hypervisor's figures are the one machine's: shown once, under both columns.
+  const shared = page.getByRole('table', { name: /shared by A and B/ });
+  await expect(shared).toContainText('hypervisor (dirty tracking)');
+  await expect(shared).toContainText(/guest\s+[\d.]+/);
+  for (const meter of await page.locator('hvm-ab-view cpu-meter').all()) {
+    await expect(meter).toContainText('ioemu (display refresh)');
+    await expect(meter).not.toContainText('hypervisor (dirty tracking)');
+  }
   // B in dirty mode opens its client; unticking A/B closes it (its tracking, idle drop and trap off).
   await page.getByLabel('Display B mode').selectOption('trap');
   await expect.poll(async () => (await state(page)).clientB & HV_CLIENT_TRACKING).toBe(HV_CLIENT_TRACKING);

@@ -5,6 +5,7 @@ import type { MeterSample } from './meter-sampler';
 import type { MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import { MODE_NAME } from './mode-names';
+import { meterRows } from './meter-rows';
 import './hvm-display';
 import './cpu-meter';
 
@@ -59,7 +60,8 @@ export function abRatio(
 /**
  * `<hvm-ab-view>`: two displays of the same running guest side by side, each in its own display
  * mode with its own dirty-VRAM client (so neither takes the other's dirty bits) and its own meter
- * column, and between them the live ratio of their ioemu cost.
+ * column (the display's own figures), the figures they share (the guest, the hypervisor) once
+ * under both, and above them the live ratio of their ioemu cost.
  */
 export class HvmAbView extends LitElement {
   static override properties = {
@@ -110,6 +112,37 @@ export class HvmAbView extends LitElement {
     select {
       font: inherit;
       font-size: 0.9rem;
+    }
+    table.shared {
+      margin-top: 0.5rem;
+      background: #171b21;
+      border: 1px solid #2a2f37;
+      border-radius: 8px;
+      padding: 0.5rem;
+      font-size: 0.9rem;
+      font-variant-numeric: tabular-nums;
+    }
+    table.shared caption {
+      text-align: left;
+      opacity: 0.8;
+      padding: 0 0 0.2rem;
+    }
+    table.shared th {
+      text-align: left;
+      font-weight: normal;
+      opacity: 0.8;
+      padding: 0.1rem 0.5rem 0.1rem 0;
+    }
+    table.shared td {
+      text-align: right;
+      padding: 0.1rem 0;
+    }
+    .swatch {
+      display: inline-block;
+      width: 0.7rem;
+      height: 0.7rem;
+      border-radius: 2px;
+      margin-right: 0.4rem;
     }
     cpu-meter {
       margin-top: 0.5rem;
@@ -234,15 +267,28 @@ export class HvmAbView extends LitElement {
         .releaseOnDisconnect=${side === 'b'}
       ></hvm-display>
       <cpu-meter
+        rows="display"
         .source=${this.sources[side]}
         @sample=${(e: CustomEvent<MeterSample>) => this.onSample(side, e.detail)}
       ></cpu-meter>
     </section>`;
   }
 
+  /** The figures both displays share (the guest, the hypervisor, the page's own drawing): once, from A's meter. */
+  private renderShared() {
+    const s = this.samples.a.at(-1) ?? null;
+    return html`<table class="shared" aria-label="The guest's and the hypervisor's CPU time, shared by A and B">
+      <caption>
+        The guest and the hypervisor (one machine under both displays)
+      </caption>
+      ${meterRows(s, 'shared')}
+    </table>`;
+  }
+
   override render() {
     return html`${this.renderRatio()}
-      <div class="cols">${this.renderSide('a')} ${this.renderSide('b')}</div>`;
+      <div class="cols">${this.renderSide('a')} ${this.renderSide('b')}</div>
+      ${this.renderShared()}`;
   }
 }
 customElements.define('hvm-ab-view', HvmAbView);

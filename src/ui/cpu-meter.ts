@@ -14,7 +14,8 @@ import {
   type MeterSample,
 } from './meter-sampler';
 import { addPageTime, pageTimeMs } from './page-time';
-import { MeterChart, SERIES } from './meter-chart';
+import { MeterChart } from './meter-chart';
+import { meterRows, type MeterPart } from './meter-rows';
 import { HIDDEN_SLEEP_MS, SamplingController, type Sleep } from './meter-sampling';
 
 export interface MeterSource {
@@ -40,7 +41,7 @@ const KEEP = 3600;
  * change; export as CSV or JSON. Its own drawing is measured and shown on its own line.
  */
 export class CpuMeter extends LitElement {
-  static override properties = { source: { attribute: false } };
+  static override properties = { source: { attribute: false }, rows: {} };
   static override styles = [
     unsafeCSS(uplotCss),
     css`
@@ -95,6 +96,8 @@ export class CpuMeter extends LitElement {
   ];
 
   declare source: (() => MeterSource) | null;
+  /** Which rows the table shows (meter-rows.ts): all, or a display's own (the A/B view shows the shared ones once). */
+  declare rows: MeterPart;
   readonly samples: MeterSample[] = [];
   private readonly sampler = new MeterSampler();
   private readonly chart = new MeterChart();
@@ -104,6 +107,7 @@ export class CpuMeter extends LitElement {
   constructor() {
     super();
     this.source = null;
+    this.rows = 'all';
     this.sampling = new SamplingController(
       this,
       () => this.tick(),
@@ -204,16 +208,6 @@ export class CpuMeter extends LitElement {
 
   override render() {
     const s = this.last;
-    const f = (v: number | undefined, digits = 2) => (v === undefined ? '–' : v.toFixed(digits));
-    // A paused or stopped machine has no guest or idle time to show: say so rather than 0.0.
-    const running = !s || s.machine === 'running';
-    const machineWord = s?.machine === 'paused' ? 'paused' : 'stopped';
-    const row = (label: string, color: string | null, v: string, unit: string, big = false) =>
-      html`<tr>
-        <th>${color ? html`<span class="swatch" style="background:${color}"></span>` : ''}${label}</th>
-        <td class=${big ? 'big' : ''}>${v}</td>
-        <td>&nbsp;${unit}</td>
-      </tr>`;
     return html`
       <p class="what" aria-live="polite">
         ${
@@ -233,33 +227,7 @@ export class CpuMeter extends LitElement {
         }
       </p>
       <table aria-label="CPU time per second of wall time">
-        ${row('ioemu (display refresh)', SERIES[0].color, f(s?.ioemuPct, 3), '% of a core', true)}
-        ${row('hypervisor (dirty tracking)', SERIES[1].color, f(s?.hvPct, 3), '%')}
-        ${row('guest', SERIES[2].color, running ? f(s?.guestPct, 1) : machineWord, running ? '%' : '')}
-        ${row('idle (HLT)', null, running ? f(s?.idlePct, 1) : machineWord, running ? '%' : '')}
-        ${row('meter + page', SERIES[3].color, f(s?.uiPct, 3), '%')} ${row('MIPS', null, f(s?.mips, 2), '')}
-        ${row('refreshes', null, f(s?.refreshHz, 1), '/s')}
-        ${row('pages compared', null, f(s?.pagesComparedPerRefresh, 0), '/refresh')}
-        ${row('pages dirty', null, f(s?.dirtyPagesPerRefresh, 1), '/refresh')}
-        ${row('tiles repainted', null, f(s?.tilesPerRefresh, 1), '/refresh')}
-        ${row('hypervisor page scans', null, f(s?.hvPagesScannedPerS, 0), '/s')}
-        ${row('second-stage faults', null, f(s?.hvFaultsPerS, 0), '/s')}
-        ${row('hypervisor time per fault', null, f(s?.hvUsPerFault, 2), 'µs')}
-        <tr>
-          <th>idle drop</th>
-          <td
-            colspan="2"
-            title="Xen 3.3's idle drop: after two seconds without a write the hypervisor write-protects VRAM and stops scanning"
-          >
-            ${
-              s?.hvTrap
-                ? 'off (trap mode: every VRAM write faults)'
-                : s?.idleDrop === 'engaged'
-                  ? 'engaged: VRAM write-protected'
-                  : (s?.idleDrop ?? '–')
-            }
-          </td>
-        </tr>
+        ${meterRows(s, this.rows)}
       </table>
       <div class="chart" role="img" aria-label="CPU time of the last minute, log scale"></div>
       ${this.renderPerMode()}
