@@ -1,9 +1,19 @@
+/**
+ * `<hvm-app>`: the page. It holds the view (view-state.ts, in the address bar) and the machine's
+ * connection (machine-connection.ts), and wires the rooms: the controls (hvm-controls.ts) whose
+ * requests it carries out, the guest's screen or the A/B view (hvm-display.ts, ab-view.ts) with
+ * the ioemu's hypercall client (src/ioemu/hypercall-client.ts), the meter (cpu-meter.ts), the
+ * serial console (serial-console.ts), what boots (guest-loader.ts), the machine's state and fault
+ * reports (run-state.ts), the banners (banners.ts), the screen's fit (screen-fit.ts), its look
+ * (app-styles.ts). When the machine rings the page bell, the console and the reports look.
+ */
 import { LitElement, html, nothing } from 'lit';
 import { VramClient, type MachineHandles } from '../shared/api';
 import { I32, type StatsViews, RunState } from '../shared/layout';
 import type { DisplayModeName, RefresherOptions } from '../ioemu/refresh';
 import { HypervisorClient } from '../ioemu/hypercall-client';
 import { appStyles } from './app-styles';
+import { crashed, errorBanner, faultBanner, isFirstVisit, isolationProblem, replacedNotice, tryThis } from './banners';
 import { publishDebugHandle } from './debug-handle';
 import { FitController, fitBox } from './screen-fit';
 import { hvmosAnnouncements } from './console-text';
@@ -32,20 +42,6 @@ import './hvm-controls';
 import './hvm-display';
 import './serial-console';
 
-/** Why the page cannot run, in words a user can act on; null when all is well. */
-export function isolationProblem(): string | null {
-  if (typeof SharedArrayBuffer === 'undefined' || !globalThis.crossOriginIsolated)
-    return (
-      'This page is not cross-origin isolated, so the browser withholds SharedArrayBuffer, which the ' +
-      'emulator needs for guest memory. Serve it with the headers Cross-Origin-Opener-Policy: same-origin ' +
-      'and Cross-Origin-Embedder-Policy: require-corp (npm start does), or allow the bundled ' +
-      'coi-serviceworker.js to install and reload the page.'
-    );
-  return null;
-}
-
-/** localStorage key set on the first visit (the "try this" line shows only then). */
-const VISITED_KEY = 'hvm-visited';
 export class HvmApp extends LitElement {
   static override styles = appStyles;
 
@@ -57,15 +53,7 @@ export class HvmApp extends LitElement {
     return layout && screen ? fitBox(layout, screen, below, this.view.ab !== null) : null;
   });
   /** A first visit (nothing in localStorage yet): the page shows a "try this" line. */
-  private firstVisit = ((): boolean => {
-    try {
-      const seen = localStorage.getItem(VISITED_KEY) !== null;
-      localStorage.setItem(VISITED_KEY, '1');
-      return !seen;
-    } catch {
-      return false; // storage refused (private mode, a sandbox): no line rather than one every time
-    }
-  })();
+  private firstVisit = isFirstVisit();
 
   private view: ViewState = readViewState(location.search);
   /** What is drawn over the screen: nothing, the tiles each refresh repainted, or the dirty heat map. */
@@ -278,51 +266,19 @@ export class HvmApp extends LitElement {
           the hypervisor which pages were written (dirty), and the meter shows what each costs, live.
         </p>
       </header>
-      ${
-        this.firstVisit
-          ? html`<p class="try" role="note">
-              <strong>Try this:</strong> switch the display mode to <em>poll</em> and watch the meter's ioemu line jump
-              to ~8 % of a core; back in <em>dirty + idle drop</em> it falls to almost nothing once the screen is still.
-              Or tick <em>A/B side by side</em> to see both at once.
-              <button @click=${() => ((this.firstVisit = false), this.requestUpdate())}>Got it</button>
-            </p>`
-          : nothing
-      }
-      ${
-        s.kind === 'crashed'
-          ? html`<div class="banner" role="alert">
-              <strong>The machine crashed.</strong> ${s.message}
-              <button @click=${() => void this.connection!.restart()}>Restart</button>
-            </div>`
-          : nothing
-      }
-      ${
-        this.error
-          ? html`<div class="banner" role="alert">
-              ${this.error} <button @click=${() => ((this.error = null), this.requestUpdate())}>Dismiss</button>
-            </div>`
-          : nothing
-      }
-      ${
-        this.replaced.length
-          ? html`<div class="banner notice" role="status">
-              The address asked for ${this.replaced.join(', ')}: those values are not valid here, so the page uses the
-              ones after the arrows.
-              <button @click=${() => ((this.replaced = []), this.requestUpdate())}>Dismiss</button>
-            </div>`
-          : nothing
-      }
+      ${this.firstVisit ? tryThis(() => ((this.firstVisit = false), this.requestUpdate())) : nothing}
+      ${s.kind === 'crashed' ? crashed(s.message, () => void this.connection!.restart()) : nothing}
+      ${this.error ? errorBanner(this.error, () => ((this.error = null), this.requestUpdate())) : nothing}
+      ${this.replaced.length ? replacedNotice(this.replaced, () => ((this.replaced = []), this.requestUpdate())) : nothing}
       ${
         this.reports.fault
-          ? html`<div class="banner" role="alert">
-              <strong>${this.reports.fault.reason}</strong>
-              ${this.reports.fault.trace.length ? html`<pre>${this.reports.fault.trace.join('\n')}</pre>` : nothing}
-              ${
-                state === RunState.CRASHED || state === RunState.TRIPLE_FAULT
-                  ? html`<button @click=${() => void this.reboot({})}>Restart the machine</button>`
-                  : html`<button @click=${() => this.reports.dismiss()}>Dismiss</button>`
-              }
-            </div>`
+          ? faultBanner(
+              this.reports.fault,
+              // A machine that stopped (a crash, a reboot loop) is restarted; one that runs on, dismissed.
+              state === RunState.CRASHED || state === RunState.TRIPLE_FAULT
+                ? { label: 'Restart the machine', act: () => void this.reboot({}) }
+                : { label: 'Dismiss', act: () => this.reports.dismiss() },
+            )
           : nothing
       }
       <hvm-controls
