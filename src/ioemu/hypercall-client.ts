@@ -7,8 +7,7 @@
  * The hypervisor judges the arguments (Xen's EINVAL rules); this side only refuses what it could
  * not write into the channel's words.
  */
-import type { Remote } from 'comlink';
-import { ERRNO, ErrorCode, err, ok, VramClient, type MachineApi, type Result } from '../shared/api';
+import { ERRNO, ErrorCode, err, ok, VramClient, type Result } from '../shared/api';
 import { I32, type StatsViews } from '../shared/layout';
 import type { DirtyVramOps } from './refresh';
 
@@ -52,9 +51,16 @@ export class HypercallChannel {
   }
 }
 
-/** The machine as the ioemu reaches it: its comlink face, and its stats block while it runs (else null). */
+/**
+ * The machine as the ioemu reaches it: the device-model operations of its comlink face
+ * (MachineApi's, made asynchronous by the message), and its stats block while it runs (else null).
+ */
 export interface MachineLink {
-  api: Pick<Remote<MachineApi>, 'trackDirtyVram' | 'setIdleDrop' | 'setTrapWrites'>;
+  api: {
+    trackDirtyVram(firstPfn: number, nr: number, client?: VramClient): Promise<Result<Uint8Array>>;
+    setIdleDrop(on: boolean, client?: VramClient): Promise<Result<void>>;
+    setTrapWrites(on: boolean, client?: VramClient): Promise<Result<void>>;
+  };
   stats: StatsViews | null;
 }
 
