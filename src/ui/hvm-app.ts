@@ -1,18 +1,19 @@
 /**
  * `<hvm-app>`: the page. It holds the view (view-state.ts, in the address bar) and the machine's
  * connection (machine-connection.ts), and wires the rooms: the controls (hvm-controls.ts) whose
- * requests it carries out, the guest's screen or the A/B view (hvm-display.ts, ab-view.ts) with
- * the ioemu's hypercall client (src/ioemu/hypercall-client.ts), the meter (cpu-meter.ts), the
+ * requests it carries out, the guest's screen (guest-screen.ts: one display or the A/B view,
+ * hvm-display.ts, ab-view.ts, in a drop zone for files) with the ioemu's hypercall client (src/ioemu/hypercall-client.ts), the meter (cpu-meter.ts), the
  * serial console (serial-console.ts), what boots (guest-loader.ts), the machine's state and fault
  * reports (run-state.ts), the banners (banners.ts), the screen's fit (screen-fit.ts), its look
  * (app-styles.ts). When the machine rings the page bell, the console and the reports look.
  */
 import { LitElement, html, nothing } from 'lit';
-import { VramClient, type MachineHandles } from '../shared/api';
-import { I32, type StatsViews, RunState } from '../shared/layout';
-import type { DisplayModeName, RefresherOptions } from '../ioemu/refresh';
+import { VramClient } from '../shared/api';
+import { I32, RunState } from '../shared/layout';
+import type { RefresherOptions } from '../ioemu/refresh';
 import { HypervisorClient } from '../ioemu/hypercall-client';
 import { appStyles } from './app-styles';
+import { AbSides, guestScreen } from './guest-screen';
 import { crashed, errorBanner, faultBanner, isFirstVisit, isolationProblem, replacedNotice, tryThis } from './banners';
 import { publishDebugHandle } from './debug-handle';
 import { FitController, fitBox } from './screen-fit';
@@ -35,7 +36,7 @@ import {
 import type { ControlAction, Overlay } from './hvm-controls';
 import type { CpuMeter, MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
-import type { AbSide, HvmAbView } from './ab-view';
+import type { HvmAbView } from './ab-view';
 import './ab-view';
 import './cpu-meter';
 import './hvm-controls';
@@ -64,7 +65,8 @@ export class HvmApp extends LitElement {
   private readonly serial = new SerialConsoleController(this, (before, added) => this.followWorkload(before, added));
   /** What to boot and how (the URL's kernel, Linux, a file), and what runs now. */
   private readonly guest = new GuestLoader((m) => this.showError(m));
-  private dragging = false;
+  /** A file is dragged over the screen (its drop zone shows). */
+  private dropping = false;
   /** COM1 output and the run state arrive when the machine rings the page bell (no polling). */
   private readonly bell = new PageBellController(this, () => this.poll());
   /** The machine's run state and fault reports, as the page shows them. */
@@ -87,8 +89,11 @@ export class HvmApp extends LitElement {
     if (!c?.api) return null;
     return { api: c.api, stats: c.status.kind === 'running' ? c.status.stats : null };
   }, this.view.hc === 'comlink');
-  private readonly ops = this.hypervisor.ops(VramClient.DISPLAY);
-  private readonly opsB = this.hypervisor.ops(VramClient.DISPLAY_B);
+  /** The displays' dirty-VRAM clients: the page's display (A/B: A) and the A/B view's B. */
+  private readonly sides = new AbSides(
+    this.hypervisor.ops(VramClient.DISPLAY),
+    this.hypervisor.ops(VramClient.DISPLAY_B),
+  );
 
   private showError(message: string): void {
     this.error = message;
@@ -294,7 +299,25 @@ export class HvmApp extends LitElement {
         <main>
           ${
             s.kind === 'running'
-              ? this.renderScreen(s.handles, s.stats)
+              ? guestScreen(
+                  {
+                    memory: s.handles.memory,
+                    layout: s.handles.layout,
+                    stats: s.stats,
+                    view: this.view,
+                    overlay: this.overlay,
+                    options: this.refresherOptions(),
+                    sides: this.sides,
+                    fit: this.fit,
+                    dropping: this.dropping,
+                  },
+                  {
+                    keys: (bytes) => void this.connection?.api?.sendScancodes(bytes),
+                    view: (patch) => this.setView(patch),
+                    dropping: (on) => ((this.dropping = on), this.requestUpdate()),
+                    file: (f) => void this.loadFile(f),
+                  },
+                )
               : s.kind === 'starting'
                 ? html`<p class="status">Starting the machine…</p>`
                 : html`<p class="status">
@@ -325,68 +348,6 @@ export class HvmApp extends LitElement {
         }
       </div>
     `;
-  }
-
-  /** The guest's screen (a drop zone for kernel files), or the A/B view's two. */
-  private renderScreen(handles: MachineHandles, stats: StatsViews) {
-    const keys = (e: CustomEvent<number[]>) => void this.connection?.api?.sendScancodes(e.detail);
-    const screen = this.view.ab
-      ? html`<hvm-ab-view
-          .memory=${handles.memory}
-          .layout=${handles.layout}
-          .stats=${stats}
-          .a=${this.side('a', this.view.mode)}
-          .b=${this.side('b', this.view.ab)}
-          .hz=${this.view.hz}
-          .overlay=${this.overlay === 'tiles'}
-          .heat=${this.overlay === 'heat'}
-          .options=${this.refresherOptions()}
-          .label=${{ workload: this.view.workload, vramMiB: this.view.vram }}
-          .fitWidth=${this.fit.width}
-          .fitHeight=${this.fit.height}
-          @ab-mode=${(e: CustomEvent<{ side: 'a' | 'b'; mode: DisplayModeName }>) =>
-            this.setView(e.detail.side === 'a' ? { mode: e.detail.mode } : { ab: e.detail.mode })}
-          @guest-keys=${keys}
-        ></hvm-ab-view>`
-      : html`<hvm-display
-          .memory=${handles.memory}
-          .layout=${handles.layout}
-          .stats=${stats}
-          .ops=${this.ops}
-          .mode=${this.view.mode}
-          .hz=${this.view.hz}
-          .overlay=${this.overlay === 'tiles'}
-          .heat=${this.overlay === 'heat'}
-          .options=${this.refresherOptions()}
-          .fitWidth=${this.fit.width}
-          .fitHeight=${this.fit.height}
-          @guest-keys=${keys}
-        ></hvm-display>`;
-    return html`<div
-      class="screen ${this.dragging ? 'drop' : ''}"
-      @dragover=${(e: DragEvent) => {
-        e.preventDefault();
-        this.dragging = true;
-        this.requestUpdate();
-      }}
-      @dragleave=${() => ((this.dragging = false), this.requestUpdate())}
-      @drop=${(e: DragEvent) => {
-        e.preventDefault();
-        this.dragging = false;
-        const f = e.dataTransfer?.files[0];
-        if (f) void this.loadFile(f);
-      }}
-    >
-      ${screen}
-    </div>`;
-  }
-
-  /** One side of the A/B view: its mode and its own dirty-VRAM client (the same objects while unchanged). */
-  private sides: Partial<Record<'a' | 'b', AbSide>> = {};
-  private side(which: 'a' | 'b', mode: DisplayModeName): AbSide {
-    const ops = which === 'a' ? this.ops : this.opsB;
-    if (this.sides[which]?.mode !== mode) this.sides[which] = { mode, ops };
-    return this.sides[which]!;
   }
 }
 customElements.define('hvm-app', HvmApp);
