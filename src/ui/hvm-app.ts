@@ -1,11 +1,13 @@
 /**
  * `<hvm-app>`: the page. It holds the view (view-state.ts, in the address bar) and the machine's
- * connection (machine-connection.ts), and wires the rooms: the controls (hvm-controls.ts) whose
- * requests it carries out, the guest's screen (guest-screen.ts: one display or the A/B view,
- * hvm-display.ts, ab-view.ts, in a drop zone for files) with the ioemu's hypercall client (src/ioemu/hypercall-client.ts), the meter (cpu-meter.ts), the
- * serial console (serial-console.ts), what boots (guest-loader.ts), the machine's state and fault
- * reports (run-state.ts), the banners (banners.ts), the screen's fit (screen-fit.ts), its look
- * (app-styles.ts). When the machine rings the page bell, the console and the reports look.
+ * connection (machine-connection.ts), and wires the rooms: the controls (hvm-controls.ts), whose
+ * requests it carries out; the guest's screen (guest-screen.ts: one display or the A/B view,
+ * hvm-display.ts and ab-view.ts, in a drop zone for files) with the ioemu's hypercall client
+ * (src/ioemu/hypercall-client.ts); the meter (cpu-meter.ts); the serial console
+ * (serial-console.ts); the guest's workload (guest-workload.ts); what boots (guest-loader.ts);
+ * the machine's state and fault reports (run-state.ts); the banners (banners.ts); the screen's
+ * fit (screen-fit.ts); its look (app-styles.ts). When the machine rings the page bell, the
+ * console and the reports look.
  */
 import { LitElement, html, nothing } from 'lit';
 import { VramClient } from '../shared/api';
@@ -17,22 +19,14 @@ import { AbSides, guestScreen } from './guest-screen';
 import { crashed, errorBanner, faultBanner, isFirstVisit, isolationProblem, replacedNotice, tryThis } from './banners';
 import { publishDebugHandle } from './debug-handle';
 import { FitController, fitBox } from './screen-fit';
-import { hvmosAnnouncements } from './console-text';
 import { GuestLoader } from './guest-loader';
+import { GuestWorkload } from './guest-workload';
 import { LINUX_GUEST } from './guests';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
 import { MachineReportsController, stateText } from './run-state';
 import { SerialConsoleController } from './serial-console';
-import {
-  DEFAULT_KERNEL,
-  isVideoMode,
-  isWorkload,
-  readViewState,
-  replacedValues,
-  writeViewState,
-  type ViewState,
-} from './view-state';
+import { DEFAULT_KERNEL, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
 import type { ControlAction, Overlay } from './hvm-controls';
 import type { CpuMeter, MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
@@ -62,7 +56,13 @@ export class HvmApp extends LitElement {
   private paused = false;
   private error: string | null = null;
   /** COM1's output, read when the machine rings the page bell. */
-  private readonly serial = new SerialConsoleController(this, (before, added) => this.followWorkload(before, added));
+  private readonly serial = new SerialConsoleController(this, (before, added) => this.workload.output(before, added));
+  /** The guest's workload: asked for on COM1, followed from what the guest says there. */
+  private readonly workload = new GuestWorkload(
+    () => this.view,
+    (patch) => this.setView(patch),
+    (line) => void this.connection?.api?.serialWrite(line),
+  );
   /** What to boot and how (the URL's kernel, Linux, a file), and what runs now. */
   private readonly guest = new GuestLoader((m) => this.showError(m));
   /** A file is dragged over the screen (its drop zone shows). */
@@ -125,18 +125,6 @@ export class HvmApp extends LitElement {
     this.requestUpdate();
   }
 
-  /**
-   * hvmos names every workload it starts on COM1 ("hvmos: workload NAME"), also those switched by
-   * its keys 1-9 or a serial command: the control, the URL and the meter's label follow.
-   */
-  private followWorkload(before: string, added: string): void {
-    const { workload: last, mode } = hvmosAnnouncements(before, added);
-    // A mode the guest set at run time (`mode WxHxBPP` on COM1) goes into the URL, so the view
-    // shared boots in it; the machine is not rebuilt for it.
-    if (mode !== null && mode !== this.view.res && isVideoMode(mode)) this.setView({ res: mode });
-    if (last !== null && last !== this.view.workload && isWorkload(last)) this.setView({ workload: last });
-  }
-
   /** What the user asked for in the controls. */
   private async control(a: ControlAction): Promise<void> {
     const api = this.connection?.api;
@@ -146,13 +134,9 @@ export class HvmApp extends LitElement {
       case 'reboot':
         return this.reboot(a.patch);
       case 'workload':
-        this.setView({ workload: a.name });
-        void api?.serialWrite(`workload ${a.name}\n`);
-        return;
+        return this.workload.choose(a.name);
       case 'tick':
-        this.setView({ tick: a.seconds });
-        void api?.serialWrite(`tick ${a.seconds}\n`);
-        return;
+        return this.workload.tick(a.seconds);
       case 'overlay':
         this.overlay = a.overlay;
         return this.requestUpdate();
