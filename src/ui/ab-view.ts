@@ -113,7 +113,9 @@ export class HvmAbView extends LitElement {
       font: inherit;
       font-size: 0.9rem;
     }
+    /* As wide as a column: the shared figures read as the row under both. */
     table.shared {
+      width: calc(50% - 0.5rem);
       margin-top: 0.5rem;
       background: #171b21;
       border: 1px solid #2a2f37;
