@@ -1,3 +1,8 @@
+/**
+ * The A/B view: two displays of the same running guest side by side, each in its own mode with
+ * its own dirty-VRAM client and meter, the live ratio of their ioemu cost (abRatio) above them and
+ * the figures they share once under them.
+ */
 import { LitElement, css, html, nothing } from 'lit';
 import type { MemoryLayout, StatsViews } from '../shared/layout';
 import { DISPLAY_MODES, type DirtyVramOps, type DisplayModeName, type RefresherOptions } from '../ioemu/refresh';

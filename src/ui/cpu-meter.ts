@@ -1,3 +1,8 @@
+/**
+ * The meter: `<cpu-meter>` samples once a second (meter-sampler.ts, meter-sampling.ts) and shows
+ * the figures as a table (meter-rows.ts), a chart of the last minute (meter-chart.ts), per-mode
+ * means, and exports them.
+ */
 import { LitElement, css, html, nothing, unsafeCSS } from 'lit';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import type { DisplayModeName, IoemuCounters } from '../ioemu/refresh';

@@ -1,3 +1,8 @@
+/**
+ * The guest's screen: `<hvm-display>` drives the ioemu's refresher for one canvas (made by the
+ * ioemu, src/ioemu/canvas-surface.ts) in the ioemu's refresh loop (a reactive controller), draws
+ * the overlay or heat map over it, and gives the guest the keyboard while it has focus.
+ */
 import { LitElement, css, html, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import type { MemoryLayout, StatsViews } from '../shared/layout';
 import {

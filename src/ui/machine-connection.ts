@@ -1,3 +1,7 @@
+/**
+ * The page's connection to the machine's worker (a reactive controller): start, boot, reboot,
+ * restart after a crash; the comlink API and the shared memory of the machine that runs.
+ */
 import * as Comlink from 'comlink';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { MachineApi, MachineConfig, MachineHandles, Result } from '../shared/api';

@@ -1,3 +1,4 @@
+/** The page bell's watcher: COM1 output and run-state changes wake the page, no polling. */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { I32 } from '../shared/layout';
 
