@@ -1,7 +1,7 @@
 /**
  * `globalThis.__hvm`: a handle for the end-to-end tests and for the curious in DevTools, holding
  * the same views the page uses (the machine's API and shared memory, the displays' refreshers,
- * the meter's samples, the view). There is none while no machine runs (a crashed or restarting
+ * the meter's samples, the view, the Linux guest's scenario driver). There is none while no machine runs (a crashed or restarting
  * worker): never a stale one.
  */
 import type { Remote } from 'comlink';
@@ -9,6 +9,7 @@ import type { MachineApi, MachineHandles } from '../shared/api';
 import { I32, type StatsViews } from '../shared/layout';
 import type { CpuMeter } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
+import type { LinuxScenarioDriver } from './linux-scenarios';
 import type { ViewState } from './view-state';
 
 export interface RunningPage {
@@ -20,6 +21,8 @@ export interface RunningPage {
   displays: () => { a: HvmDisplay | null; b: HvmDisplay | null };
   meter: CpuMeter | null;
   view: () => ViewState;
+  /** The Linux guest's scenario driver (what it typed, whether it settled). */
+  linux: LinuxScenarioDriver;
 }
 
 /** Publish the handle for the running page, or take it away (null). */
@@ -47,5 +50,6 @@ export function publishDebugHandle(page: RunningPage | null): void {
     refresherB: () => displays().b?.refresher ?? null,
     samples: () => meter?.samples ?? [],
     view: page.view,
+    linux: page.linux,
   };
 }

@@ -1,11 +1,14 @@
 /**
- * What the page boots, and how: the URL's kernel (the toy guest by default), Debian's Linux, the
- * built-in test pattern, or a file of one's own; the machine config the view asks for; and what
- * runs now (its name, and whether it is the toy guest whose workload and clock controls the page
- * offers). Booting itself is the connection's (machine-connection.ts).
+ * What the page boots, and how: the URL's kernel (the toy guest by default), Debian's Linux,
+ * SeaBIOS with a disk (the committed one, the URL's or a file), the built-in test pattern, or a
+ * kernel file of one's own; the machine config the view asks for; and what runs now (its name,
+ * whether it is the toy guest whose workload and clock controls the page offers or the Linux
+ * guest whose display scenarios it offers, the disk's name). Booting itself is the connection's
+ * (machine-connection.ts).
  */
 import type { MachineConfig, Result } from '../shared/api';
-import { fetchGuestFile, LINUX_GUEST } from './guests';
+import { DISK_GUEST, fetchGuestFile, LINUX_GUEST } from './guests';
+import { diskImageProblem, diskMachineConfig, diskNameOf, fetchSeabios } from './disk-guest';
 import type { ViewState } from './view-state';
 
 /** The toy guest's file name: its workloads and clock period apply only to it. */
@@ -24,7 +27,7 @@ export function imageKind(name: string, image: ArrayBuffer): { kind: 'multiboot'
   if (isElf(image) || isBzImage(image)) return { kind: 'multiboot' };
   if (/\.(bin|rom)$/i.test(name)) return { kind: 'firmware' };
   return {
-    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom.`,
+    why: `${name} is not a kernel: a Multiboot ELF file starts with 7F 45 4C 46 ("\\x7fELF"), a Linux bzImage has "HdrS" at 0x202; raw firmware images must be named .bin or .rom, raw disk images .img, .raw, .hdd or .dsk.`,
   };
 }
 
@@ -35,6 +38,20 @@ export class GuestLoader {
   kernelName = '';
   /** The running kernel is the toy guest, whose workload and clock controls the page offers. */
   toyGuest = true;
+  /** The running disk's name (the file name a save offers). */
+  diskName: string | null = null;
+
+  /** Debian's Linux from the page's server runs (its display scenarios need its initramfs). */
+  get linuxGuest(): boolean {
+    return this.kernelName === LINUX_GUEST.name;
+  }
+
+  /** The running guest is SeaBIOS with the disk `name` (its name on the status line and the saved file). */
+  private setDiskGuest(name: string): void {
+    this.kernelName = `${DISK_GUEST.name} (${name})`;
+    this.toyGuest = false;
+    this.diskName = name;
+  }
 
   constructor(private readonly onError: (message: string) => void) {}
 
@@ -73,6 +90,22 @@ export class GuestLoader {
         return { config: { ...this.config(view, 'multiboot'), initrd }, image };
       } catch (e) {
         this.onError(`Could not boot ${LINUX_GUEST.name}: ${e instanceof Error ? e.message : String(e)}.`);
+        return null;
+      }
+    }
+    if (view.kernel === DISK_GUEST.id) {
+      const url = view.hda ?? DISK_GUEST.disk;
+      try {
+        const [seabios, hda] = await Promise.all([fetchSeabios(), fetchGuestFile(url)]);
+        const name = diskNameOf(url);
+        const why = diskImageProblem(name, hda);
+        if (why) throw new Error(why);
+        this.setDiskGuest(name);
+        return { config: diskMachineConfig(this.config(view, 'firmware'), seabios.vgaBios, hda), image: seabios.bios };
+      } catch (e) {
+        this.onError(
+          `Could not boot ${DISK_GUEST.name} from ${url}: ${e instanceof Error ? e.message : String(e)}. Load a disk image of your own, or open the page with ?guest=disk for the committed one.`,
+        );
         return null;
       }
     }
@@ -115,5 +148,32 @@ export class GuestLoader {
     if (r.ok) return { ok: true };
     Object.assign(this, before);
     return { ok: false, message: `Could not boot ${file.name}: ${r.message}.` };
+  }
+
+  /**
+   * SeaBIOS boots a disk image of the user's with `boot`; a bad one leaves the running guest.
+   * `booting` runs once the image passed its checks and gives the view to make the config of
+   * (the page raises the RAM to what the disk's Linux wants).
+   */
+  async bootDiskFile(
+    file: File,
+    booting: () => ViewState,
+    boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
+    const hda = await file.arrayBuffer();
+    const why = diskImageProblem(file.name, hda);
+    if (why) return { ok: false, message: why };
+    const before = { kernelName: this.kernelName, toyGuest: this.toyGuest, diskName: this.diskName };
+    try {
+      const seabios = await fetchSeabios();
+      this.setDiskGuest(file.name);
+      const config = diskMachineConfig(this.config(booting(), 'firmware'), seabios.vgaBios, hda);
+      const r = await boot(config, seabios.bios);
+      if (!r.ok) throw new Error(r.message);
+      return { ok: true };
+    } catch (e) {
+      Object.assign(this, before);
+      return { ok: false, message: `Could not boot ${file.name}: ${e instanceof Error ? e.message : String(e)}.` };
+    }
   }
 }

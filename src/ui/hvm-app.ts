@@ -21,12 +21,20 @@ import { publishDebugHandle } from './debug-handle';
 import { FitController, fitBox } from './screen-fit';
 import { GuestLoader } from './guest-loader';
 import { GuestWorkload } from './guest-workload';
-import { LINUX_GUEST } from './guests';
+import { DISK_GUEST, LINUX_GUEST } from './guests';
+import { isDiskImageName, saveFile } from './disk-guest';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
 import { MachineReportsController, stateText } from './run-state';
 import { SerialConsoleController } from './serial-console';
-import { DEFAULT_KERNEL, readViewState, replacedValues, writeViewState, type ViewState } from './view-state';
+import {
+  DEFAULT_KERNEL,
+  readViewState,
+  replacedValues,
+  workloadFor,
+  writeViewState,
+  type ViewState,
+} from './view-state';
 import type { ControlAction, Overlay } from './hvm-controls';
 import type { CpuMeter, MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
@@ -56,12 +64,18 @@ export class HvmApp extends LitElement {
   private paused = false;
   private error: string | null = null;
   /** COM1's output, read when the machine rings the page bell. */
-  private readonly serial = new SerialConsoleController(this, (before, added) => this.workload.output(before, added));
+  private readonly serial = new SerialConsoleController(
+    this,
+    (before, added) => this.workload.output(before, added),
+    () => this.workload.newMachine(),
+  );
   /** The guest's workload: asked for on COM1, followed from what the guest says there. */
   private readonly workload = new GuestWorkload(
     () => this.view,
     (patch) => this.setView(patch),
     (line) => void this.connection?.api?.serialWrite(line),
+    (keys) => void this.connection?.api?.sendScancodes(keys),
+    () => this.guest.linuxGuest,
   );
   /** What to boot and how (the URL's kernel, Linux, a file), and what runs now. */
   private readonly guest = new GuestLoader((m) => this.showError(m));
@@ -156,6 +170,10 @@ export class HvmApp extends LitElement {
       }
       case 'boot-linux':
         return this.bootLinux();
+      case 'boot-disk':
+        return this.bootDisk();
+      case 'save-disk':
+        return this.saveDisk();
       case 'load-file':
         return this.loadFile(a.file);
     }
@@ -166,14 +184,18 @@ export class HvmApp extends LitElement {
     this.error = null;
     this.reports.fault = null;
     this.paused = false;
-    this.setView({ kernel: LINUX_GUEST.id, mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB) });
+    this.setView({
+      kernel: LINUX_GUEST.id,
+      mem: Math.max(this.view.mem, LINUX_GUEST.minRamMiB),
+      workload: workloadFor(LINUX_GUEST.id, this.view.workload),
+    });
     await this.connection?.restart();
   }
 
   /** After a kernel that would not boot: the toy guest, with the view's settings. */
   private async bootToyGuest(): Promise<void> {
     this.error = null;
-    this.setView({ kernel: DEFAULT_KERNEL });
+    this.setView({ kernel: DEFAULT_KERNEL, workload: workloadFor(DEFAULT_KERNEL, this.view.workload) });
     await this.connection?.restart();
   }
 
@@ -187,7 +209,42 @@ export class HvmApp extends LitElement {
     if (r && !r.ok) this.showError(r.message);
   }
 
+  /** SeaBIOS and the committed disk (public/guest/disk/linux.img), with RAM enough for its Linux. */
+  private async bootDisk(): Promise<void> {
+    this.error = null;
+    this.reports.fault = null;
+    this.paused = false;
+    this.setView({ kernel: DISK_GUEST.id, hda: null, mem: Math.max(this.view.mem, DISK_GUEST.minRamMiB) });
+    await this.connection?.restart();
+  }
+
+  /** SeaBIOS boots a disk image of one's own (picked or dropped); a bad one leaves the running guest. */
+  private async loadDisk(file: File): Promise<void> {
+    this.error = null;
+    const r = await this.guest.bootDiskFile(
+      file,
+      () => {
+        const mem = Math.max(this.view.mem, DISK_GUEST.minRamMiB);
+        if (mem !== this.view.mem) this.setView({ mem });
+        return this.view;
+      },
+      (config, image) => this.connection!.boot(config, image),
+    );
+    if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
+    this.reports.fault = null;
+    this.paused = false;
+    this.requestUpdate();
+  }
+
+  /** Save the disk as the guest left it (guest writes live only in the worker's memory). */
+  private async saveDisk(): Promise<void> {
+    const image = await this.connection?.currentDisk();
+    if (image) saveFile(image, this.guest.diskName ?? 'disk.img');
+    else this.showError('The running machine has no disk to save.');
+  }
+
   private async loadFile(file: File): Promise<void> {
+    if (isDiskImageName(file.name)) return this.loadDisk(file);
     this.error = null;
     const r = await this.guest.bootFile(file, this.view, (config, image) => this.connection!.boot(config, image));
     if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
@@ -228,6 +285,7 @@ export class HvmApp extends LitElement {
             displays: () => this.displays(),
             meter: this.renderRoot.querySelector<CpuMeter>('cpu-meter'),
             view: () => this.view,
+            linux: this.workload.linux,
           }
         : null,
     );
@@ -276,6 +334,8 @@ export class HvmApp extends LitElement {
         .running=${this.connection?.status.kind === 'running'}
         .paused=${this.paused}
         .toyGuest=${this.guest.toyGuest}
+        .linuxGuest=${this.guest.linuxGuest}
+        .hasDisk=${s.kind === 'running' && s.config.hda !== undefined}
         .kernelName=${this.guest.kernelName}
         @control=${(e: CustomEvent<ControlAction>) => void this.control(e.detail)}
       ></hvm-controls>
@@ -313,11 +373,11 @@ export class HvmApp extends LitElement {
           <div class="below">
             <p class="status" aria-live="polite">
               ${this.guest.kernelName ? html`Guest: ${this.guest.kernelName}. ` : nothing}${stateText(state, this.paused, s.kind === 'running' ? s.stats : null)}
-              Click the screen to type to the guest; drop a kernel file on it to boot it.
+              Click the screen to type to the guest; drop a kernel or a disk image on it to boot it.
             </p>
             <serial-console
               .text=${this.serial.text}
-              .commands=${this.guest.toyGuest}
+              .guest=${this.guest.toyGuest ? 'hvmos' : this.guest.linuxGuest ? 'linux' : 'other'}
               @serial-send=${(e: CustomEvent<string>) => void this.connection?.api?.serialWrite(e.detail)}
             ></serial-console>
           </div>

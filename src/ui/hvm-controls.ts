@@ -1,6 +1,7 @@
 /**
  * `<hvm-controls>`: the page's row of controls (display mode, the toy guest's workload and clock,
- * refresh rate, VRAM and RAM, overlay, A/B, Pause, Reset, Boot Linux, Load a kernel). It shows
+ * or the Linux guest's display scenario, refresh rate, VRAM and RAM, overlay, A/B, Pause, Reset,
+ * Boot Linux, the disk guest's buttons (disk-controls.ts), Load a kernel). It shows
  * the view it is given and says what the user asked for in a `control` event (ControlAction):
  * the page changes the view, reboots, or boots. It renders into the page's tree (no shadow root
  * of its own), so the page's styles lay the row out.
@@ -9,7 +10,8 @@ import { LitElement, html, nothing } from 'lit';
 import { DISPLAY_MODES, type DisplayModeName } from '../ioemu/refresh';
 import { VRAM_MIB_CHOICES } from '../shared/layout';
 import { MODE_NAME } from './mode-names';
-import { WORKLOADS, type ViewState } from './view-state';
+import { workloadChoices, type ViewState } from './view-state';
+import './disk-controls';
 
 const HZ_CHOICES = [10, 15, 20, 30, 45, 60];
 const RAM_CHOICES = [16, 32, 64, 128, 256];
@@ -38,6 +40,9 @@ export type ControlAction =
   | { kind: 'resume' }
   | { kind: 'reset' }
   | { kind: 'boot-linux' }
+  /** The disk guest: boot the committed disk, save the running disk (a disk image of one's own comes as a file). */
+  | { kind: 'boot-disk' }
+  | { kind: 'save-disk' }
   | { kind: 'load-file'; file: File };
 
 export class HvmControls extends LitElement {
@@ -47,6 +52,8 @@ export class HvmControls extends LitElement {
     running: { type: Boolean },
     paused: { type: Boolean },
     toyGuest: { type: Boolean },
+    linuxGuest: { type: Boolean },
+    hasDisk: { type: Boolean },
     kernelName: {},
   };
   declare view: ViewState;
@@ -56,6 +63,10 @@ export class HvmControls extends LitElement {
   declare paused: boolean;
   /** The toy guest runs: its workload and clock controls are on. */
   declare toyGuest: boolean;
+  /** Debian's Linux runs: the workload control offers its display scenarios. */
+  declare linuxGuest: boolean;
+  /** The running machine has a disk (the save button's enable). */
+  declare hasDisk: boolean;
   declare kernelName: string;
 
   constructor() {
@@ -64,6 +75,8 @@ export class HvmControls extends LitElement {
     this.running = false;
     this.paused = false;
     this.toyGuest = true;
+    this.linuxGuest = false;
+    this.hasDisk = false;
     this.kernelName = '';
   }
 
@@ -96,15 +109,23 @@ export class HvmControls extends LitElement {
             >`,
         )}
       </fieldset>
-      <label title=${this.toyGuest ? nothing : `Workloads belong to the toy guest (hvmos); ${this.kernelName} runs`}
+      <label
+        title=${
+          this.toyGuest || this.linuxGuest
+            ? nothing
+            : `Workloads belong to the toy guest (hvmos) and to Debian's Linux; ${this.kernelName} runs`
+        }
         >Workload
         <select
           aria-label="Workload"
-          ?disabled=${!this.toyGuest}
+          ?disabled=${!this.toyGuest && !this.linuxGuest}
           @change=${(e: Event) => this.act({ kind: 'workload', name: (e.target as HTMLSelectElement).value })}
           .value=${v.workload}
         >
-          ${WORKLOADS.map((w, i) => html`<option value=${w} ?selected=${v.workload === w}>${i + 1} ${w}</option>`)}
+          ${workloadChoices(this.linuxGuest).map(
+            (c) =>
+              html`<option value=${c.value} title=${c.title} ?selected=${v.workload === c.value}>${c.label}</option>`,
+          )}
         </select></label
       >
       <label
@@ -203,8 +224,13 @@ export class HvmControls extends LitElement {
       >
         Boot Linux
       </button>
+      <disk-controls
+        ?hasDisk=${this.hasDisk}
+        @disk-boot=${() => this.act({ kind: 'boot-disk' })}
+        @disk-save=${() => this.act({ kind: 'save-disk' })}
+      ></disk-controls>
       <button
-        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or drop it on the screen"
+        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or a raw disk image (.img, .raw, .hdd, .dsk) that SeaBIOS boots. Or drop it on the screen"
         @click=${() => this.querySelector<HTMLInputElement>('input[type=file]')?.click()}
       >
         Load a kernel…

@@ -94,14 +94,26 @@ export class MachineConnection implements ReactiveController {
   /**
    * Boot the kernel that runs now again, on a new machine with the config `change` makes of its
    * own (Reset; a new RAM, VRAM or video mode): a fresh machine, so the RTC reads the time now.
-   * A kernel loaded from a file stays that kernel. With none booted yet, the first boot again.
+   * A kernel loaded from a file stays that kernel; a disk keeps what the guest wrote to it (as a
+   * PC's reset does), read back from the old machine first. With none booted yet, the first boot
+   * again.
    */
   async rebootSame(change: (config: MachineConfig) => MachineConfig): Promise<Result<void>> {
     if (!this.last || !this.api) {
       await this.restart();
       return { ok: true, value: undefined };
     }
-    return this.boot(change(this.last.config), this.last.image.slice(0));
+    const hda = await this.currentDisk();
+    const config = change(this.last.config);
+    return this.boot(hda ? { ...config, hda } : config, this.last.image.slice(0));
+  }
+
+  /** The running machine's disk as the guest left it, or null (no disk, or no machine). */
+  async currentDisk(): Promise<ArrayBuffer | null> {
+    const s = this.status;
+    if (s.kind !== 'running' || s.config.hda === undefined || !this.api) return null;
+    const r = await this.api.hdaImage();
+    return r.ok && r.value ? r.value.image : null;
   }
 
   /** Create and start a machine; on failure the running one (if any) keeps running. */

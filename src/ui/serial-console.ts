@@ -23,6 +23,8 @@ export class SerialConsoleController implements ReactiveController {
     private readonly host: ReactiveControllerHost,
     /** Output arrived: `before` is the tail of what was there (a line may continue in `added`). */
     private readonly onOutput: (before: string, added: string) => void,
+    /** A new machine's output begins (before any of it is read). */
+    private readonly onNewMachine: () => void = () => {},
   ) {
     host.addController(this);
   }
@@ -40,6 +42,7 @@ export class SerialConsoleController implements ReactiveController {
       this.text += `${this.text.endsWith('\n') ? '' : '\n'}──── ${booted()} ────\n`;
       this.host.requestUpdate();
     }
+    if (newMachine) this.onNewMachine();
     const fresh = newMachine || seq !== this.seen.seq;
     const out = fresh ? await api.serialRead() : null;
     this.seen = { of: stats.i32, seq };
@@ -54,19 +57,20 @@ export class SerialConsoleController implements ReactiveController {
 
 /**
  * `<serial-console>`: the output (terminal control sequences left out, console-text.ts), kept
- * scrolled to its end, and a line to send, in a `serial-send` event. The toy guest's commands are
- * listed under it when `commands` is set. It renders into the page's tree (no shadow root of its
+ * scrolled to its end, and a line to send, in a `serial-send` event. Under it, what the running
+ * guest reads there (`guest`): the toy guest's commands, or the Linux guest's shell. It renders into the page's tree (no shadow root of its
  * own), so the page's styles lay it out with the screen.
  */
 export class SerialConsole extends LitElement {
-  static override properties = { text: {}, commands: { type: Boolean } };
+  static override properties = { text: {}, guest: {} };
   declare text: string;
-  declare commands: boolean;
+  /** Which guest runs, for the hint under the input: the toy guest, the Linux guest, or another. */
+  declare guest: 'hvmos' | 'linux' | 'other';
 
   constructor() {
     super();
     this.text = '';
-    this.commands = false;
+    this.guest = 'other';
   }
 
   protected override createRenderRoot(): HTMLElement {
@@ -98,12 +102,16 @@ export class SerialConsole extends LitElement {
         <button type="submit">Send</button>
       </form>
       ${
-        this.commands
+        this.guest === 'hvmos'
           ? html`<p class="hint" id="com1-commands">
               hvmos reads: <code>help</code>, <code>workload NAME</code>, <code>tick SECONDS</code>,
               <code>mode WxHxBPP</code>; any other line is text in the typing workload.
             </p>`
-          : nothing
+          : this.guest === 'linux'
+            ? html`<p class="hint" id="com1-commands">
+                A BusyBox shell: the page types the Workload control's scenario here once it shows its prompt.
+              </p>`
+            : nothing
       }
     </section>`;
   }

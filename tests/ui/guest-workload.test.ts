@@ -9,6 +9,8 @@ function page() {
     () => view,
     (patch) => (view = { ...view, ...patch }),
     (line) => lines.push(line),
+    () => {},
+    () => false,
   );
   return { w, lines, view: () => view };
 }
