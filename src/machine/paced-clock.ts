@@ -8,13 +8,17 @@
  * times the shortest one, or when two reads gave the same TSC. Here machine time moves by a fixed
  * step per instruction, so every read differs and equal work takes equal time; the step follows
  * the host's measured speed, slewed so that machine time catches up with the wall (at most twice
- * or half the host's pace, as NTP slews rather than steps). Only a halted CPU (it measures
- * nothing while it sleeps) or a lag past MAX_LAG_MS (the page was paused or the worker stalled)
- * makes machine time step to the wall.
+ * or half the host's pace, as NTP slews rather than steps). A halted CPU (it measures nothing
+ * while it sleeps) steps machine time toward the wall, but never past the next device deadline
+ * the engine names: a timer edge is never skipped, so a guest counting PIT ticks (Linux's jiffies,
+ * the watchdog that checks its TSC against them) sees every one, as KVM's PIT reinjects ticks a
+ * busy host delayed. A lag past MAX_LAG_MS (the page was paused, the worker stalled) is not made
+ * up at all: the guest does not see that time, as a QEMU guest does not see the time its VM was
+ * stopped (its virtual clock stands still), and nothing has to be replayed.
  */
 
 /**
- * Lag past which machine time steps to the wall instead of slewing, ms: a paused page or a host
+ * Lag past which the wall's lead is dropped instead of slewed away, ms: a paused page or a host
  * that stopped the worker for a second; shorter stalls (a GC, a busy machine) are slewed away.
  */
 export const MAX_LAG_MS = 1000;
@@ -31,8 +35,10 @@ export class PacedWallClock {
   private hostMsPerInstruction = INITIAL_MS_PER_INSTRUCTION;
   private lastWall: number;
   private lastInstructions: number;
-  /** The wall time that is machine time 0. */
-  private readonly origin: number;
+  /** The wall time that is machine time 0, moved forward by every lag dropped (see MAX_LAG_MS). */
+  private origin: number;
+  /** The wall time dropped so far (pauses, stalls past MAX_LAG_MS), ms. */
+  droppedMs = 0;
 
   constructor(
     private readonly instructions: () => number,
@@ -53,12 +59,18 @@ export class PacedWallClock {
     return this.wallMs() - this.origin;
   }
 
+  /** Machine time a further instruction adds at the current step, ms. */
+  get stepMs(): number {
+    return this.msPerInstruction;
+  }
+
   /**
    * Between runs of instructions (a chunk): measure the host's pace and set the step so that
-   * machine time heads for the wall; step to the wall when the lag is past MAX_LAG_MS.
+   * machine time heads for the wall; a lag past MAX_LAG_MS is dropped.
    */
   resync(): void {
     const t = this.now();
+    if (this.dropLongLag(t)) return;
     const wall = this.wall();
     const n = this.instructions();
     const ran = n - this.lastInstructions;
@@ -72,7 +84,6 @@ export class PacedWallClock {
       this.lastInstructions = n;
     }
     const lag = wall - t;
-    if (lag > MAX_LAG_MS) return this.stepTo(wall);
     this.baseMs = t;
     this.baseInstructions = n;
     // The step moves by at most a quarter per chunk, so that equal work keeps taking nearly equal
@@ -81,9 +92,24 @@ export class PacedWallClock {
     this.msPerInstruction = Math.min(this.msPerInstruction * 1.25, Math.max(this.msPerInstruction / 1.25, target));
   }
 
-  /** The CPU halted (or sat paused): machine time steps forward to the wall, never back. */
-  stepToWall(): void {
-    this.stepTo(Math.max(this.wall(), this.now()));
+  /**
+   * The CPU halted: machine time steps forward to the wall, never back, and never past `limitMs`
+   * (the next device deadline: the engine delivers it and the guest runs before time goes on).
+   */
+  stepToWall(limitMs = Infinity): void {
+    const t = this.now();
+    if (this.dropLongLag(t)) return;
+    this.stepTo(Math.max(t, Math.min(this.wall(), limitMs)));
+  }
+
+  /** A lag past MAX_LAG_MS: the wall's lead is dropped, machine time goes on from where it is. */
+  private dropLongLag(t: number): boolean {
+    const lag = this.wall() - t;
+    if (lag <= MAX_LAG_MS) return false;
+    this.origin += lag;
+    this.droppedMs += lag;
+    this.stepTo(t);
+    return true;
   }
 
   private stepTo(ms: number): void {

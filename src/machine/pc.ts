@@ -144,6 +144,7 @@ export class PcEngine implements Engine {
     this.pit = new Pit(
       () => this.machineTimeMs(),
       () => this.raiseIrq(0),
+      () => this.pic.holds(0),
     );
     this.cmos = new Cmos(
       () => this.machineTimeMs(),
@@ -364,9 +365,9 @@ export class PcEngine implements Engine {
   runSlice(budgetMs: number, now: number): SliceOutcome {
     const f64 = this.stats.f64;
     const icount = this.options.clock === 'icount';
-    // A CPU that slept in HLT (or a machine that sat paused) measured nothing meanwhile: its time
-    // steps to the wall rather than racing to catch up.
-    if (!icount && this.cpu.halted) this.wallClock.stepToWall();
+    // A CPU that slept in HLT measured nothing meanwhile: its time steps to the wall rather than
+    // racing to catch up, up to the next timer edge at most (PacedWallClock: none is skipped).
+    if (!icount && this.cpu.halted) this.wallClock.stepToWall(this.nextDeadlineMs());
     // A new hotness period for the block compiler each second of machine time (Cpu.coolBlockHits).
     const t = this.machineTimeMs();
     if (t >= this.nextCoolingMs) {
@@ -380,10 +381,13 @@ export class PcEngine implements Engine {
       const left = this.instructionLimit - f64[F64.INSTRUCTIONS];
       if (left <= 0) return { next: 'continue' };
       if (left < chunk) chunk = left;
-      if (icount) {
-        // Run exactly up to the next timer edge, so device time is a function of the instruction count.
-        const until = this.nextDeadlineMs() - this.machineTimeMs();
-        if (until < Infinity) chunk = Math.max(1, Math.min(chunk, Math.ceil(until * ICOUNT_INSTRUCTIONS_PER_MS)));
+      // Run up to the next timer edge: on icount exactly, so device time is a function of the
+      // instruction count; on the wall clock at the current step, so that a catching-up clock
+      // cannot carry a chunk across two edges of a periodic timer (the PIC latches one).
+      const until = this.nextDeadlineMs() - this.machineTimeMs();
+      if (until < Infinity) {
+        const perMs = icount ? ICOUNT_INSTRUCTIONS_PER_MS : 1 / this.wallClock.stepMs;
+        chunk = Math.max(1, Math.min(chunk, Math.ceil(until * perMs)));
       }
       const before = this.cpu.instructions;
       const exit = this.cpu.run(chunk);
@@ -415,8 +419,8 @@ export class PcEngine implements Engine {
           if (performance.now() - now >= budgetMs) return { next: 'continue' };
           continue;
         }
-        // The halted CPU's time is the wall's (see PacedWallClock).
-        this.wallClock.stepToWall();
+        // The halted CPU's time is the wall's, up to the next timer edge (see PacedWallClock).
+        this.wallClock.stepToWall(deadline);
         const wait = waitFromNow();
         // Sleep whole milliseconds, rounded up: browser timers fire on a millisecond grid (often a
         // little early), and a fractional sleep came back 3–4 times per 10 ms PIT period to find

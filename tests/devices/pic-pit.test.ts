@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IoBus } from '../../src/machine/bus';
 import { Pic } from '../../src/machine/devices/pic';
-import { Pit, PIT_HZ } from '../../src/machine/devices/pit';
+import { MAX_BACKLOG_MS, Pit, PIT_HZ } from '../../src/machine/devices/pit';
 
 function initPic(io: IoBus, masterBase = 0x20, slaveBase = 0x28): void {
   io.write(0x20, 1, 0x11);
@@ -222,5 +222,68 @@ describe('the 8254 PIT', () => {
     expect(io.read(0x61, 1) & 0x20).toBe(0);
     clock.ms = 1;
     expect(io.read(0x61, 1) & 0x20).toBe(0x20);
+  });
+
+  describe("lost ticks are reinjected (KVM's policy): every periodic edge reaches the guest", () => {
+    /** The PIT at 250 Hz into a real PIC; `take()` is the CPU accepting IRQ 0 and its handler's EOI. */
+    const wired = () => {
+      const io = new IoBus();
+      const pic = new Pic();
+      io.attach(pic);
+      initPic(io);
+      const clock = { ms: 0 };
+      const pit = new Pit(
+        () => clock.ms,
+        () => pic.pulseIrq(0),
+        () => pic.holds(0),
+      );
+      io.attach(pit);
+      const divisor = 4773; // 250 Hz, Linux's HZ in Debian's kernel
+      io.write(0x43, 1, 0x34);
+      io.write(0x40, 1, divisor & 0xff);
+      io.write(0x40, 1, divisor >> 8);
+      let taken = 0;
+      const take = (): boolean => {
+        if (!pic.hasInterrupt()) return false;
+        expect(pic.acknowledge()).toBe(0x20);
+        io.write(0x20, 1, 0x20); // EOI
+        taken++;
+        return true;
+      };
+      return { pit, clock, take, taken: () => taken, periodMs: (divisor / PIT_HZ) * 1000 };
+    };
+
+    it('ten periods passing while the guest kept interrupts off become ten interrupts, one per EOI', () => {
+      const { pit, clock, take, taken, periodMs } = wired();
+      clock.ms = 10.5 * periodMs; // ten edges due, the CPU took none
+      for (let i = 0; i < 5; i++) pit.advance(); // the PIC latches one; the rest wait
+      expect(take()).toBe(true);
+      expect(take()).toBe(false);
+      // While a reinjected edge is waiting, the next deadline is now: an idle guest does not sleep.
+      expect(pit.nextDeadlineMs()).toBeLessThanOrEqual(clock.ms);
+      for (let i = 0; i < 20; i++) {
+        pit.advance();
+        take();
+      }
+      expect(taken()).toBe(10);
+      expect(pit.nextDeadlineMs()).toBeCloseTo(11 * periodMs, 2); // counting began one PIT clock after the load
+    });
+
+    it('holds a due edge while the last is still in service, without making the deadline now', () => {
+      const { pit, clock, periodMs } = wired();
+      clock.ms = 3.5 * periodMs;
+      pit.advance(); // IRQ 0 requested, never taken (IRQ 0 masked by IF = 0 for good)
+      expect(pit.nextDeadlineMs()).toBeCloseTo(4 * periodMs, 2); // the next new edge, not a spin
+    });
+
+    it(`keeps at most ${MAX_BACKLOG_MS} ms of edges`, () => {
+      const { pit, clock, take, taken, periodMs } = wired();
+      clock.ms = 5000; // five seconds with no edge taken
+      for (let i = 0; i < 2000; i++) {
+        pit.advance();
+        take();
+      }
+      expect(taken()).toBe(Math.ceil(MAX_BACKLOG_MS / periodMs));
+    });
   });
 });

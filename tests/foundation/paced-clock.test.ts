@@ -1,7 +1,7 @@
 /**
  * The wall clock as a guest sees it (src/machine/paced-clock.ts): a step per retired instruction
- * that follows the host's pace and slews toward the wall, stepping only past MAX_LAG_MS or when
- * the CPU halts. Then Linux's PIT calibration of the TSC (pit_calibrate_tsc in
+ * that follows the host's pace and slews toward the wall, stepping only when the CPU halts (never
+ * past a timer edge) and dropping a lag past MAX_LAG_MS. Then Linux's PIT calibration of the TSC (pit_calibrate_tsc in
  * arch/x86/kernel/tsc.c), run as machine code on the wall clock, finds every loop iteration within
  * ten times the shortest and the TSC at 1 GHz.
  */
@@ -48,7 +48,7 @@ describe('the paced wall clock', () => {
     expect(Math.abs(clock.now() - (h.wall - 1000))).toBeLessThan(1);
   });
 
-  it('slews a lag (a host hiccup) by at most a quarter more per chunk, and steps past MAX_LAG_MS', () => {
+  it('slews a lag (a host hiccup) by at most a quarter more per chunk, and drops one past MAX_LAG_MS', () => {
     const { h, clock, run } = host();
     for (let i = 0; i < 200; i++) run(20_000, 1);
     const chunk = () => {
@@ -63,9 +63,14 @@ describe('the paced wall clock', () => {
     const step = chunk();
     expect(step).toBeGreaterThan(steady); // catching up…
     expect(step).toBeLessThanOrEqual(1.25 * steady + 1e-9); // …gently
-    // A stall past the bound: machine time steps to the wall.
+    // A stall past the bound (a paused page): the guest does not see it. Machine time goes on from
+    // where it was, the stall is counted as dropped, and the clock follows the wall from there.
+    const before = clock.now();
     run(20_000, MAX_LAG_MS + 100);
-    expect(clock.now()).toBeCloseTo(h.wall - 1000, 6);
+    expect(clock.now() - before).toBeLessThan(2 * steady);
+    expect(clock.droppedMs).toBeGreaterThan(MAX_LAG_MS);
+    for (let i = 0; i < 1000; i++) run(20_000, 1);
+    expect(Math.abs(clock.now() - (h.wall - 1000 - clock.droppedMs))).toBeLessThan(1);
   });
 
   it('steps to the wall when the CPU halted, never backwards', () => {
@@ -78,6 +83,22 @@ describe('the paced wall clock', () => {
     h.wall -= 5; // a wall that went back (it does not, but the clock must not follow)
     clock.stepToWall();
     expect(clock.now()).toBe(t);
+  });
+
+  it('steps a halted CPU no further than the next timer edge, and drops a halt past MAX_LAG_MS', () => {
+    const { h, clock, run } = host();
+    run(20_000, 1);
+    const t = clock.now();
+    h.wall += 30;
+    clock.stepToWall(t + 4); // the next PIT edge, 4 ms on
+    expect(clock.now()).toBeCloseTo(t + 4, 9);
+    clock.stepToWall(t + 8);
+    expect(clock.now()).toBeCloseTo(t + 8, 9);
+    h.wall += MAX_LAG_MS + 500; // the page sat paused
+    const u = clock.now();
+    clock.stepToWall(u + 4);
+    expect(clock.now()).toBe(u);
+    expect(clock.droppedMs).toBeGreaterThan(MAX_LAG_MS);
   });
 });
 
@@ -138,5 +159,36 @@ describe("Linux's PIT calibration of the TSC on the wall clock", () => {
     expect(max).toBeLessThanOrEqual(10 * min);
     // 10 ms of PIT at 1 GHz (mode 0 counts LATCH + 1 ticks to OUT high).
     expect(Math.abs((end - start) / ((LATCH + 1) / 1193.182) / 1e6 - 1)).toBeLessThan(0.01);
+  });
+});
+
+describe('timer ticks on a wall clock that leaps', () => {
+  it("loses no PIT tick when the host's wall jumps ahead of a halted guest: 100 ticks at 100 Hz are 1 s of machine time", () => {
+    // The host's clock advances a little at every look and leaps 37 ms every 300th look (a busy
+    // host, a slow slice), so a halted guest's time lands several PIT periods past an edge. Linux
+    // counts jiffies from these edges and marks its TSC unstable when they fall behind it.
+    let looks = 0;
+    let wall = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => (wall += ++looks % 300 === 0 ? 37 : 0.002));
+    const kernel = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
+    const r = Machine.create(
+      { ramMiB: 4, vramMiB: 8, clock: 'wall', image: 'multiboot' },
+      kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.byteLength) as ArrayBuffer,
+      immediateYielder(),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const m = r.value;
+    let serial = '';
+    m.onSerial = (b) => (serial += String.fromCharCode(b));
+    Atomics.store(m.stats.i32, I32.STATE, RunState.RUNNING);
+    for (let i = 0; i < 1_000_000 && m.slice().next !== 'stop'; i++);
+    const machineMs = m.pc!.machineTimeMs();
+    m.destroy();
+    now.mockRestore();
+    expect(serial).toBe('ticker: 100 ticks\n');
+    expect(looks).toBeGreaterThan(3000); // leaps happened
+    // The 100th edge comes at 1,000 ms after the PIT was programmed (a few instructions in).
+    expect(machineMs).toBeGreaterThanOrEqual(1000);
+    expect(machineMs).toBeLessThan(1010);
   });
 });

@@ -209,6 +209,13 @@ export class Pic implements InterruptController, Device {
     this.master.setLine(2, this.slave.request() >= 0);
   }
 
+  /** Whether line `irq`'s last request is still with the controller: latched, or in service. */
+  holds(irq: number): boolean {
+    const chip = irq < 8 ? this.master : this.slave;
+    const mask = 1 << (irq & 7);
+    return ((chip.irr | chip.isr) & mask) !== 0;
+  }
+
   /** One rising edge on an edge-triggered line. */
   pulseIrq(irq: number): void {
     this.setIrq(irq, true);

@@ -4,12 +4,22 @@
  * Time comes from the machine clock (ms), never from counting slices. Channel 0's output edges go
  * to IRQ 0 through `advance(nowMs)`, which the engine calls before running the CPU;
  * `nextDeadlineMs()` is when the next edge is due (the idle sleep's deadline).
+ *
+ * Lost ticks are reinjected, as KVM's in-kernel PIT does by default (QEMU's lost_tick_policy
+ * "delay"): an emulated CPU runs far slower than the clock it keeps, so a guest that keeps
+ * interrupts off for a few thousand instructions (microseconds on hardware) can span several PIT
+ * periods, and the PIC latches only one edge. Linux counts its jiffies from these edges and its
+ * clocksource watchdog marks the TSC unstable when they fall behind it, which leaves it a periodic
+ * tick forever. So each periodic edge is counted, and one that the PIC still holds (requested or
+ * in service) waits until the guest has taken the last; the backlog is bounded by MAX_BACKLOG_MS.
  */
 import type { AccessSize } from '../bus';
 import type { Device, PortRange } from './device';
 
 export const PIT_HZ = 1_193_182;
 const TICKS_PER_MS = PIT_HZ / 1000;
+/** The most periodic edges kept for reinjection, in ms of them; older ones are lost. */
+export const MAX_BACKLOG_MS = 1000;
 
 class Channel {
   mode = 0;
@@ -23,16 +33,15 @@ class Channel {
   writeLow = -1;
   readHigh = false;
   gate = true;
-  /** For channel 0: the last period index whose edge was delivered. */
+  /** For channel 0: how many of its edges since the count was loaded went to the PIC. */
   delivered = 0;
 
   count(now: number): number {
     if (this.start < 0) return this.reload & 0xffff;
     const elapsed = Math.floor(now - this.start);
     if (elapsed < 0) return this.reload & 0xffff;
-    const periodic = this.mode === 2 || this.mode === 3 || this.mode === 6 || this.mode === 7;
     let c: number;
-    if (periodic) {
+    if (periodic(this.mode)) {
       const period = this.mode & 1 ? Math.max(2, this.reload) : this.reload;
       c = this.reload - (elapsed % period) * (this.mode & 1 ? 2 : 1);
       if (c <= 0) c += this.reload;
@@ -70,6 +79,8 @@ export class Pit implements Device {
   constructor(
     private readonly nowMs: () => number,
     private readonly irq0: () => void,
+    /** Whether the interrupt controller still holds IRQ 0's last edge (requested or in service). */
+    private readonly irq0Held: () => boolean = () => false,
   ) {}
 
   private ticks(): number {
@@ -184,34 +195,47 @@ export class Pit implements Device {
     c.delivered = 0;
   }
 
-  /** Deliver channel 0's output edges up to now (one IRQ 0 edge at most: the PIC latches one). */
+  /** Channel 0's output edges due by now (periodic modes: one per period since the load). */
+  private due(c: Channel): number {
+    // A hair of slack: a clock advanced exactly to nextDeadlineMs() must count as reaching it.
+    return Math.floor((this.ticks() - c.start + 1e-6) / c.reload);
+  }
+
+  /**
+   * Deliver channel 0's next output edge if it is due: one IRQ 0 edge per call, and in the
+   * periodic modes only once the PIC has let go of the last (see "Lost ticks" above).
+   */
   advance(): void {
     const c = this.ch[0];
     if (c.start < 0) return;
-    // A hair of slack: a clock advanced exactly to nextDeadlineMs() must count as reaching it.
-    const elapsed = this.ticks() - c.start + 1e-6;
-    if (elapsed < c.reload) return;
-    const periodic = c.mode === 2 || c.mode === 3 || c.mode === 6 || c.mode === 7;
-    const period = Math.floor(elapsed / c.reload);
-    if (!periodic) {
+    const due = this.due(c);
+    if (due <= c.delivered) return;
+    if (!periodic(c.mode)) {
       if (c.delivered === 0) {
         c.delivered = 1;
         this.irq0();
       }
       return;
     }
-    if (period > c.delivered) {
-      c.delivered = period;
-      this.irq0();
-    }
+    const backlog = Math.ceil((MAX_BACKLOG_MS * TICKS_PER_MS) / c.reload);
+    if (due - c.delivered > backlog) c.delivered = due - backlog;
+    if (this.irq0Held()) return;
+    c.delivered++;
+    this.irq0();
   }
 
-  /** Machine time (ms) of channel 0's next output edge, or Infinity. */
+  /** Machine time (ms) of channel 0's next output edge (past, if one waits to be reinjected), or Infinity. */
   nextDeadlineMs(): number {
     const c = this.ch[0];
     if (c.start < 0) return Infinity;
-    const periodic = c.mode === 2 || c.mode === 3 || c.mode === 6 || c.mode === 7;
-    if (!periodic) return c.delivered ? Infinity : (c.start + c.reload) / TICKS_PER_MS;
-    return (c.start + (c.delivered + 1) * c.reload) / TICKS_PER_MS;
+    if (!periodic(c.mode)) return c.delivered ? Infinity : (c.start + c.reload) / TICKS_PER_MS;
+    // A held edge waits for the guest, not for time: the next deadline is then the next new edge.
+    const next = this.irq0Held() ? Math.max(c.delivered, this.due(c)) : c.delivered;
+    return (c.start + (next + 1) * c.reload) / TICKS_PER_MS;
   }
+}
+
+/** Modes 2 and 3 (and their aliases 6 and 7) repeat; the others count once. */
+function periodic(mode: number): boolean {
+  return mode === 2 || mode === 3 || mode === 6 || mode === 7;
 }
