@@ -148,7 +148,7 @@ export class PcEngine implements Engine {
     );
     this.cmos = new Cmos(
       () => this.machineTimeMs(),
-      options.clock === 'icount' ? ICOUNT_EPOCH_MS : Date.now(),
+      () => this.rtcEpochMs + (options.clock === 'icount' ? 0 : this.wallClock.droppedMs),
       memory.layout.ramBytes,
       () => this.raiseIrq(8),
     );
@@ -317,9 +317,16 @@ export class PcEngine implements Engine {
     this.cpu.codeChanged(); // a new image in memory
     this.finalState = null;
     this.fault = null;
+    // The RTC runs on across a reboot as a battery-backed one does: on the wall clock, whose machine
+    // time starts again at 0, it reads the host's date again (icount's dates are fixed, for
+    // reproducible runs).
+    this.rtcEpochMs = this.options.clock === 'icount' ? ICOUNT_EPOCH_MS : Date.now();
     this.wallClock = new PacedWallClock(() => this.cpu.instructions);
     this.idleClockMs = 0;
   }
+
+  /** Wall-clock ms since the Unix epoch at machine time 0 of this boot (the RTC's date; see boot()). */
+  private rtcEpochMs = ICOUNT_EPOCH_MS;
 
   /**
    * A bzImage through the 32-bit boot protocol: the loader sets a VBE mode (as a boot loader's

@@ -10,7 +10,7 @@ function rig(ramMiB = 32) {
   let irqs = 0;
   const cmos = new Cmos(
     () => clock.ms,
-    EPOCH,
+    () => EPOCH,
     ramMiB << 20,
     () => irqs++,
   );

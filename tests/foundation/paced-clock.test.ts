@@ -192,3 +192,57 @@ describe('timer ticks on a wall clock that leaps', () => {
     expect(machineMs).toBeLessThan(1010);
   });
 });
+
+describe("the RTC's date on the wall clock", () => {
+  /** The ticker guest on the wall clock, with the host's date and monotonic clock in the test's hands. */
+  function machine() {
+    const host = { date: Date.UTC(2026, 11, 3, 10, 0, 0), mono: 0 };
+    const date = vi.spyOn(Date, 'now').mockImplementation(() => host.date);
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => host.mono);
+    const kernel = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
+    const r = Machine.create(
+      { ramMiB: 4, vramMiB: 8, clock: 'wall', image: 'multiboot' },
+      kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.byteLength) as ArrayBuffer,
+      immediateYielder(),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const m = r.value;
+    const pc = m.pc!;
+    const rtc = (): string => {
+      const get = (reg: number) => (pc.io.write(0x70, 1, reg), pc.io.read(0x71, 1).toString(16).padStart(2, '0'));
+      return `${get(0x04)}:${get(0x02)}:${get(0x00)}`;
+    };
+    const restore = () => {
+      m.destroy();
+      date.mockRestore();
+      now.mockRestore();
+    };
+    return { host, m, pc, rtc, restore };
+  }
+
+  it('reads the host date again after a reboot, as a battery-backed RTC keeps running', () => {
+    const { host, m, rtc, restore } = machine();
+    expect(rtc()).toBe('10:00:00');
+    host.date += 90 * 60_000; // an hour and a half later the guest reboots
+    host.mono += 90 * 60_000;
+    m.reset();
+    const after = rtc();
+    restore();
+    expect(after).toBe('11:30:00');
+  });
+
+  it('keeps the paused time in the date though machine time drops it (QEMU: the RTC follows the host)', () => {
+    const { host, m, pc, rtc, restore } = machine();
+    Atomics.store(m.stats.i32, I32.STATE, RunState.RUNNING);
+    m.slice();
+    const t0 = pc.machineTimeMs();
+    host.date += 60_000; // the page sat paused for a minute
+    host.mono += 60_000;
+    m.slice();
+    const machineMs = pc.machineTimeMs() - t0;
+    const date = rtc();
+    restore();
+    expect(machineMs).toBeLessThan(100); // the guest's timers do not see the pause…
+    expect(date).toBe('10:01:00'); // …its date does
+  });
+});

@@ -31,8 +31,12 @@ export class Cmos implements Device {
 
   constructor(
     private readonly nowMs: () => number,
-    /** Wall-clock milliseconds since the Unix epoch at machine time 0. */
-    private readonly bootEpochMs: number,
+    /**
+     * Wall-clock milliseconds since the Unix epoch at machine time 0: a function, because the
+     * machine moves it (a reboot restarts machine time but not the date; a paused page's time is
+     * dropped from machine time but not from the date, as QEMU's RTC follows the host by default).
+     */
+    private readonly epochMs: () => number,
     ramBytes: number,
     private readonly irq8: () => void,
   ) {
@@ -89,7 +93,7 @@ export class Cmos implements Device {
   }
 
   private date(): Date {
-    return new Date(this.bootEpochMs + this.nowMs());
+    return new Date(this.epochMs() + this.nowMs());
   }
 
   private encode(v: number): number {
@@ -121,7 +125,7 @@ export class Cmos implements Device {
         return this.encode(Math.floor(d.getUTCFullYear() / 100));
       case REG_A: {
         const ms = this.nowMs();
-        const inSecond = (((this.bootEpochMs + ms) % 1000) + 1000) % 1000;
+        const inSecond = (((this.epochMs() + ms) % 1000) + 1000) % 1000;
         const uip = !(this.ram[REG_B] & B_SET) && inSecond >= 1000 - UIP_MS;
         return (this.ram[REG_A] & 0x7f) | (uip ? 0x80 : 0);
       }
@@ -159,7 +163,7 @@ export class Cmos implements Device {
         this.lastPeriodic = n;
       }
     }
-    const second = Math.floor((this.bootEpochMs + ms) / 1000);
+    const second = Math.floor((this.epochMs() + ms) / 1000);
     if (second !== this.lastSecond) {
       if (this.lastSecond >= 0 && !(this.ram[REG_B] & B_SET)) {
         flags |= 0x10;
@@ -187,7 +191,8 @@ export class Cmos implements Device {
     const b = this.ram[REG_B];
     if (!(b & (B_PIE | B_AIE | B_UIE))) return Infinity;
     const ms = this.nowMs();
-    let next = (Math.floor((this.bootEpochMs + ms) / 1000) + 1) * 1000 - this.bootEpochMs;
+    const epoch = this.epochMs();
+    let next = (Math.floor((epoch + ms) / 1000) + 1) * 1000 - epoch;
     const hz = this.periodHz();
     if (b & B_PIE && hz > 0) next = Math.min(next, ((Math.floor((ms * hz) / 1000) + 1) * 1000) / hz);
     return next;
