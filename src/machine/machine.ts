@@ -124,6 +124,7 @@ export class Machine {
           vgaBios: this.config.vgaBios,
           optionRoms: this.config.optionRoms,
           hda: this.config.hda,
+          cdrom: this.config.cdrom,
           boot: this.config.boot,
         },
         {
@@ -397,7 +398,7 @@ export class Machine {
    * guest wrote to it since the machine was created. Null without a disk.
    */
   hdaImage(): HdaImage | null {
-    const disk = this.pc?.ide.channels[0].devices[0]?.disk;
+    const disk = this.pc?.ide.hda;
     return disk ? { image: disk.image.slice().buffer, written: disk.dirty } : null;
   }
 

@@ -30,6 +30,7 @@ import { ShadowRam } from './shadow-ram';
 import { FwCfg, FwCfgKey } from './devices/fw-cfg';
 import { Piix3Ide, PIIX3_IDE_DEVFN } from './devices/piix3-ide';
 import { AtaDisk } from './devices/ata-disk';
+import { AtapiCdrom } from './devices/atapi';
 import { BM_PORTS } from './devices/ide-bus-master';
 import { guestDma } from './dma';
 import { vgaFont8x16 } from './boot/vga-font';
@@ -85,6 +86,8 @@ export interface PcOptions {
   optionRoms?: readonly { name: string; data: ArrayBuffer }[];
   /** A raw image for the primary IDE channel's device 0 (QEMU's -hda); the machine writes to a copy. */
   hda?: ArrayBuffer;
+  /** An ISO image in the ATAPI CD-ROM drive on the secondary IDE channel's device 0 (QEMU's -cdrom). */
+  cdrom?: ArrayBuffer;
   /** The firmware's boot order, QEMU's -boot letters (a, c, d, n); default "cad". */
   boot?: string;
 }
@@ -169,7 +172,12 @@ export class PcEngine implements Engine {
     );
     hv.p2m.mapMmio(VGA_WINDOW_BASE >>> PAGE_SHIFT, VGA_WINDOW_BYTES >>> PAGE_SHIFT); // the VGA decodes it, not RAM
     this.ide = new Piix3Ide(
-      [options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null],
+      [
+        options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null,
+        null,
+        // Read-only: the drive reads the buffer it was given, never a copy.
+        options.cdrom ? new AtapiCdrom(new Uint8Array(options.cdrom)) : null,
+      ],
       (irq, level) => {
         if (level) this.stats.f64[F64.IRQ_COUNT + irq]++;
         this.pic.setIrq(irq, level);

@@ -97,6 +97,11 @@ export interface MachineConfig {
    */
   hda?: ArrayBuffer;
   /**
+   * A CD image (ISO 9660, whole 2048-byte sectors, at most MAX_CDROM_BYTES) in an ATAPI CD-ROM on
+   * the secondary IDE channel's device 0 (QEMU's -cdrom). Read-only.
+   */
+  cdrom?: ArrayBuffer;
+  /**
    * What a triple fault does (the processor shuts down, SDM vol. 3, 6.15): 'reset' the machine
    * and run on, as a PC's chipset answers the shutdown cycle (and QEMU by default), or 'stop' it
    * in state TRIPLE_FAULT (QEMU's -no-reboot: the CLI's exit status 4). Default 'stop'. Either
@@ -121,6 +126,20 @@ export function checkDiskImage(bytes: number): string | null {
     return `is ${bytes} bytes, not a whole number of 512-byte sectors (as a raw disk image is)`;
   if (bytes > MAX_DISK_BYTES)
     return `is ${bytes} bytes; at most ${MAX_DISK_BYTES} (1 GiB) are taken, since the image is held in memory`;
+  return null;
+}
+
+export const CDROM_SECTOR_BYTES = 2048;
+/** The largest CD image taken: held in memory whole, as a disk image is. */
+export const MAX_CDROM_BYTES = MAX_DISK_BYTES;
+
+/** Why a CD image (an ISO 9660 file: whole 2048-byte sectors) of this many bytes cannot be used, or null. */
+export function checkCdromImage(bytes: number): string | null {
+  if (bytes === 0) return 'is empty';
+  if (bytes % CDROM_SECTOR_BYTES !== 0)
+    return `is ${bytes} bytes, not a whole number of 2048-byte sectors (as an ISO image is)`;
+  if (bytes > MAX_CDROM_BYTES)
+    return `is ${bytes} bytes; at most ${MAX_CDROM_BYTES} (1 GiB) are taken, since the image is held in memory`;
   return null;
 }
 
@@ -310,6 +329,12 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     const why = checkDiskImage(hda.byteLength);
     if (why) return err(ErrorCode.EINVAL, `hda ${why}`);
   }
+  const cdrom = o.cdrom;
+  if (cdrom !== undefined) {
+    if (!(cdrom instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'cdrom must be an ArrayBuffer (an ISO image)');
+    const why = checkCdromImage(cdrom.byteLength);
+    if (why) return err(ErrorCode.EINVAL, `cdrom ${why}`);
+  }
   const boot = o.boot ?? 'cad';
   if (typeof boot !== 'string' || !/^[acdn]{1,3}$/.test(boot) || new Set(boot).size !== boot.length)
     return err(
@@ -321,6 +346,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     return err(ErrorCode.EINVAL, `tripleFault must be "reset" or "stop", got ${String(tripleFault)}`);
   return ok({
     ...(hda !== undefined ? { hda: hda as ArrayBuffer } : {}),
+    ...(cdrom !== undefined ? { cdrom: cdrom as ArrayBuffer } : {}),
     tripleFault,
     ...(modules !== undefined ? { modules: modules as { cmdline: string; data: ArrayBuffer }[] } : {}),
     boot,

@@ -19,10 +19,19 @@
  * INTRQ (ATA-7 volume 2, 5.2.9) is set when a PIO-in block is ready, after each PIO-out block but
  * the first is needed, and when a non-data command completes; reading the status register or
  * writing a command clears it; nIEN keeps the line low without forgetting the request.
+ *
+ * A device may be an ATAPI CD-ROM (atapi.ts) instead of a disk: it answers the PACKET feature
+ * set's commands and aborts the disk's. PACKET runs the protocol of ATA-7 volume 2, 9.10 (PIO) and
+ * 9.11 (DMA): DRQ for the 12 command bytes (interrupt reason C/D), then the response in pieces of
+ * at most the byte count limit the host put in LBA mid/high (each piece's size written back
+ * there, interrupt reason I/O, an interrupt each), then completion with I/O and C/D both set and
+ * a last interrupt; a CHECK CONDITION ends it with ERR and the sense key in the error register's
+ * high nibble. Features bit 0 asks for the response by bus-master DMA instead.
  */
 import type { AccessSize } from '../bus';
 import type { PortRange } from './device';
 import { AtaDisk, MAX_MULTIPLE, SECTOR_BYTES, type ChsGeometry } from './ata-disk';
+import { AtapiCdrom } from './atapi';
 
 export const ATA_SR = { BSY: 0x80, DRDY: 0x40, DF: 0x20, DSC: 0x10, DRQ: 0x08, ERR: 0x01 } as const;
 export const ATA_ER = { ABRT: 0x04, IDNF: 0x10 } as const;
@@ -33,6 +42,7 @@ export const ATA_DH = { DEV1: 0x10, LBA: 0x40, OBSOLETE: 0xa0 } as const;
 
 /** The commands a hard disk of ours answers (ATA-7 volume 1, chapter 6; opcodes in table B.2). */
 export const AtaCmd = {
+  DEVICE_RESET: 0x08,
   RECALIBRATE: 0x10,
   READ_SECTORS: 0x20,
   READ_SECTORS_NO_RETRY: 0x21,
@@ -93,6 +103,34 @@ class AtaDevice {
   }
 }
 
+/** An ATAPI device on the channel: its disc and the DMA mode chosen. */
+class AtapiDevice {
+  dmaMode = 0;
+
+  constructor(readonly cdrom: AtapiCdrom) {}
+
+  reset(): void {
+    this.dmaMode = 0;
+    this.cdrom.reset();
+  }
+}
+
+/** The interrupt reason (the sector count register during PACKET, ATA-7 volume 1, 6.21). */
+export const ATAPI_IR = { COD: 0x01, IO: 0x02 } as const;
+/** A SCSI command block's length (IDENTIFY PACKET DEVICE word 0 says 12). */
+export const ATAPI_CDB_BYTES = 12;
+
+/** A PACKET command under way: taking its command bytes, or handing over its response. */
+interface PacketTransfer {
+  phase: 'command' | 'data';
+  /** The response (phase 'data'); the piece being read is buffer positions pos..end. */
+  data: Uint8Array;
+  /** The byte count limit the host set with the command. */
+  limit: number;
+  /** Features bit 0: the response goes by DMA. */
+  dma: boolean;
+}
+
 /** A DMA command's sectors, waiting for the bus master. */
 interface DmaRequest {
   dev: AtaDevice;
@@ -119,8 +157,10 @@ interface Transfer {
   chs: boolean;
 }
 
+type ChannelDevice = AtaDevice | AtapiDevice;
+
 export class AtaChannel {
-  readonly devices: [AtaDevice | null, AtaDevice | null];
+  readonly devices: [ChannelDevice | null, ChannelDevice | null];
   // The command block registers, as written to both devices; hob* are the previous writes (LBA48).
   private features = 0;
   private hobFeatures = 0;
@@ -145,17 +185,24 @@ export class AtaChannel {
   private end = 0;
   /** A DMA command waiting for the bus master to move its data. */
   private dma: DmaRequest | null = null;
+  private packet: PacketTransfer | null = null;
+  /** The response of a PACKET command waiting for the bus master. */
+  private packetDma: Uint8Array | null = null;
+  /** The registers still hold the signatures a reset left (a device selection shows that device's). */
+  private showingSignature = false;
   /** The bus-master engine, told when a DMA command is issued (none: DMA commands abort). */
   dmaEngine: { requested(): void } | null = null;
 
   constructor(
     readonly base: number,
     readonly ctrl: number,
-    disks: readonly [AtaDisk | null, AtaDisk | null],
+    disks: readonly [AtaDisk | AtapiCdrom | null, AtaDisk | AtapiCdrom | null],
     /** The channel's interrupt line (IRQ 14 or 15 through the PIIX3's legacy routing). */
     private readonly setIrq: (level: boolean) => void,
   ) {
-    this.devices = [disks[0] && new AtaDevice(disks[0]), disks[1] && new AtaDevice(disks[1])];
+    const attach = (m: AtaDisk | AtapiCdrom | null) =>
+      m instanceof AtapiCdrom ? new AtapiDevice(m) : m && new AtaDevice(m);
+    this.devices = [attach(disks[0]), attach(disks[1])];
     this.ports = [
       {
         first: base,
@@ -198,11 +245,14 @@ export class AtaChannel {
       intrq: this.intrq,
       transfer: this.transfer && { ...this.transfer },
       buffer: Array.from(this.buffer.subarray(this.pos, this.end)),
-      devices: this.devices.map((d) => d && { multiple: d.multiple, chs: { ...d.chs } }),
+      packet: this.packet && { phase: this.packet.phase, limit: this.packet.limit, dma: this.packet.dma },
+      devices: this.devices.map((d) =>
+        d instanceof AtaDevice ? { multiple: d.multiple, chs: { ...d.chs } } : d && { dmaMode: d.dmaMode },
+      ),
     };
   }
 
-  private selected(): AtaDevice | null {
+  private selected(): ChannelDevice | null {
     return this.devices[(this.device & ATA_DH.DEV1) >>> 4];
   }
 
@@ -243,6 +293,7 @@ export class AtaChannel {
     v &= 0xff;
     if (this.status & ATA_SR.BSY) return; // a busy device ignores the command block
     this.control &= ~ATA_DC.HOB; // any command block write clears HOB (ATA-7 volume 1, 6.20)
+    if (reg !== 6) this.showingSignature = false;
     switch (reg) {
       case 1:
         [this.hobFeatures, this.features] = [this.features, v];
@@ -261,6 +312,8 @@ export class AtaChannel {
         break;
       case 6:
         this.device = v | ATA_DH.OBSOLETE;
+        // Each device holds its own signature after a reset; the one selected shows it.
+        if (this.showingSignature) this.showSignature();
         break;
       default:
         this.command(v);
@@ -274,6 +327,8 @@ export class AtaChannel {
       // SRST asserted: both devices busy until it is released; a transfer under way is dropped.
       this.transfer = null;
       this.dma = null;
+      this.packet = null;
+      this.packetDma = null;
       this.end = this.pos = 0;
       this.status = ATA_SR.BSY;
       this.setIntrq(false);
@@ -281,21 +336,38 @@ export class AtaChannel {
     this.updateLine();
   }
 
-  /** What a reset leaves (ATA-7 volume 1, 9.12): the ATA signature, diagnostics passed, ready. */
+  /**
+   * What a reset leaves (ATA-7 volume 1, 9.12): the signatures, diagnostics passed, a disk ready;
+   * a packet device leaves DRDY clear until it is given a command (as QEMU's CD-ROM does).
+   */
   private softReset(): void {
     this.transfer = null;
     this.dma = null;
+    this.packet = null;
+    this.packetDma = null;
     this.end = this.pos = 0;
     this.setSignature();
-    this.status = this.devices[0] || this.devices[1] ? ATA_SR.DRDY | ATA_SR.DSC : 0;
   }
 
   private setSignature(): void {
     this.count = this.lbaLow = 1;
-    this.lbaMid = this.lbaHigh = 0;
     this.hobCount = this.hobLbaLow = this.hobLbaMid = this.hobLbaHigh = 0;
     this.device = ATA_DH.OBSOLETE;
     this.error = 0x01; // device 0 passed, device 1 passed or absent
+    this.showingSignature = true;
+    this.showSignature();
+  }
+
+  /**
+   * The selected device's signature (ATA-7 volume 1, 9.12): LBA mid/high 00h/00h for an ATA
+   * device, 14h/EBh for a packet device, which also reads status 0 (no DRDY) until a command.
+   */
+  private showSignature(): void {
+    const dev = this.selected() ?? this.devices[0] ?? this.devices[1];
+    const packet = dev instanceof AtapiDevice;
+    this.lbaMid = packet ? 0x14 : 0;
+    this.lbaHigh = packet ? 0xeb : 0;
+    this.status = !dev ? 0 : packet ? 0 : ATA_SR.DRDY | ATA_SR.DSC;
   }
 
   private setIntrq(on: boolean): void {
@@ -318,8 +390,12 @@ export class AtaChannel {
     this.setIntrq(false);
     this.transfer = null;
     this.dma = null;
+    this.packet = null;
+    this.packetDma = null;
+    this.showingSignature = false;
     this.end = this.pos = 0;
     this.error = 0;
+    if (dev instanceof AtapiDevice) return this.packetDeviceCommand(dev, op);
     const C = AtaCmd;
     switch (op) {
       case C.IDENTIFY_DEVICE: {
@@ -538,6 +614,7 @@ export class AtaChannel {
   }
 
   private readData(size: AccessSize): number {
+    if (this.packet) return this.readPacketData(size);
     const t = this.transfer;
     if (!t || t.dir !== 'in') return 0; // nothing to transfer
     const b = this.buffer;
@@ -554,6 +631,7 @@ export class AtaChannel {
   }
 
   private writeData(size: AccessSize, v: number): void {
+    if (this.packet) return this.writePacketCommand(size, v);
     const t = this.transfer;
     if (!t || t.dir !== 'out') return;
     for (let i = 0; i < size; i++) this.buffer[this.pos + i] = (v >>> (8 * i)) & 0xff;
@@ -568,7 +646,7 @@ export class AtaChannel {
     t.remaining -= n;
     t.lba += n;
     const dev = this.selected();
-    if (t.remaining > 0 && dev) return this.loadBlock(dev);
+    if (t.remaining > 0 && dev instanceof AtaDevice) return this.loadBlock(dev);
     this.transfer = null;
     this.end = this.pos = 0;
     this.status = ATA_SR.DRDY | ATA_SR.DSC;
@@ -577,7 +655,7 @@ export class AtaChannel {
   /** The host filled the block: it goes to the medium; DRQ for the next one, or completion. */
   private blockWritten(): void {
     const t = this.transfer!;
-    const dev = this.selected()!;
+    const dev = this.selected() as AtaDevice; // only a disk takes PIO-out commands
     const n = Math.min(t.blockSectors, t.remaining);
     dev.disk.write(t.lba, this.buffer.subarray(0, n * SECTOR_BYTES));
     t.remaining -= n;
@@ -595,15 +673,133 @@ export class AtaChannel {
     this.setIntrq(true);
   }
 
+  // ---- packet devices (ATAPI) ------------------------------------------------------------------
+
+  /** The commands of the PACKET feature set (ATA-7 volume 1, 4.8); a disk's commands abort. */
+  private packetDeviceCommand(dev: AtapiDevice, op: number): void {
+    const C = AtaCmd;
+    switch (op) {
+      case C.IDENTIFY_PACKET_DEVICE: {
+        const words = dev.cdrom.identify(this.dmaEngine ? dev.dmaMode : null);
+        const dv = new DataView(this.buffer.buffer);
+        words.forEach((w, i) => dv.setUint16(i * 2, w, true));
+        this.transfer = { dir: 'in', identify: true, lba: 0, remaining: 1, blockSectors: 1, lba48: false, chs: false };
+        return this.blockReady(SECTOR_BYTES);
+      }
+      case C.PACKET: {
+        if (this.features & 0x01 && !this.dmaEngine) return this.abort(); // DMA asked for, none to do it
+        // The byte count limit: 0 is not allowed (the host must set one); an odd one is used even.
+        const limit = ((this.lbaHigh << 8) | this.lbaMid) & 0xfffe || 0xfffe;
+        this.packet = { phase: 'command', data: new Uint8Array(0), limit, dma: (this.features & 0x01) !== 0 };
+        this.pos = 0;
+        this.end = ATAPI_CDB_BYTES;
+        // DRQ for the command bytes, without an interrupt (IDENTIFY PACKET DEVICE word 0: DRQ in 50 µs).
+        this.count = (this.count & ~0x07) | ATAPI_IR.COD;
+        this.status = ATA_SR.DRDY | ATA_SR.DSC | ATA_SR.DRQ;
+        return;
+      }
+      case C.IDENTIFY_DEVICE:
+        // A packet device aborts it, leaving its signature for the host to see (ATA-7 volume 1, 6.17).
+        this.setSignature();
+        this.showingSignature = false;
+        return this.abort();
+      case C.DEVICE_RESET:
+        // The device's own reset: its signature, status 0, no interrupt (ATA-7 volume 1, 6.7).
+        dev.reset();
+        this.setSignature();
+        return;
+      case C.EXECUTE_DEVICE_DIAGNOSTIC:
+        this.setSignature();
+        return this.setIntrq(true);
+      case C.SET_FEATURES:
+        return this.setFeatures();
+      case C.CHECK_POWER_MODE:
+        this.count = 0xff;
+        return this.complete();
+      case C.STANDBY_IMMEDIATE:
+      case C.IDLE_IMMEDIATE:
+        return this.complete();
+      default:
+        return this.abort();
+    }
+  }
+
+  /** The host writes the command bytes; the twelfth runs the command. */
+  private writePacketCommand(size: AccessSize, v: number): void {
+    const p = this.packet!;
+    if (p.phase !== 'command') return;
+    for (let i = 0; i < size && this.pos < ATAPI_CDB_BYTES; i++) this.buffer[this.pos++] = (v >>> (8 * i)) & 0xff;
+    if (this.pos < ATAPI_CDB_BYTES) return;
+    const dev = this.selected() as AtapiDevice;
+    const r = dev.cdrom.execute(this.buffer.slice(0, ATAPI_CDB_BYTES));
+    this.pos = this.end = 0;
+    if (!r.ok) {
+      this.packet = null;
+      // CHECK CONDITION: the sense key in the error register (ATA-7 volume 1, 6.21, PACKET's outputs).
+      this.error = r.sense.key << 4;
+      this.count = (this.count & ~0x07) | ATAPI_IR.IO | ATAPI_IR.COD;
+      this.status = ATA_SR.DRDY | ATA_SR.DSC | ATA_SR.ERR;
+      return this.setIntrq(true);
+    }
+    if (!r.data.length) return this.packetComplete();
+    if (p.dma) {
+      // The response waits for the bus master (DMARQ; DRQ shown as QEMU shows it).
+      this.packetDma = r.data;
+      this.packet = null;
+      this.status = ATA_SR.DRDY | ATA_SR.DSC | ATA_SR.DRQ;
+      return this.dmaEngine!.requested();
+    }
+    p.phase = 'data';
+    p.data = r.data;
+    this.nextPiece();
+  }
+
+  /** Offer the next piece of the response: at most the byte count limit, its size in LBA mid/high. */
+  private nextPiece(): void {
+    const p = this.packet!;
+    const bytes = Math.min(p.data.length - this.end, p.limit);
+    this.pos = this.end;
+    this.end += bytes;
+    this.lbaMid = bytes & 0xff;
+    this.lbaHigh = bytes >>> 8;
+    this.count = (this.count & ~0x07) | ATAPI_IR.IO;
+    this.status = ATA_SR.DRDY | ATA_SR.DSC | ATA_SR.DRQ;
+    this.setIntrq(true);
+  }
+
+  private readPacketData(size: AccessSize): number {
+    const p = this.packet!;
+    if (p.phase !== 'data') return 0;
+    let v = 0;
+    // The piece may end mid-access (an odd length): the bytes past it read as zero.
+    for (let i = 0; i < size; i++) if (this.pos + i < this.end) v |= p.data[this.pos + i] << (8 * i);
+    this.pos += size;
+    if (this.pos >= this.end) {
+      if (this.end < p.data.length) this.nextPiece();
+      else this.packetComplete();
+    }
+    return v >>> 0;
+  }
+
+  /** The command is done: status, interrupt reason I/O and C/D, an interrupt (ATA-7 volume 2, 9.10). */
+  private packetComplete(): void {
+    this.packet = null;
+    this.pos = this.end = 0;
+    this.count = (this.count & ~0x07) | ATAPI_IR.IO | ATAPI_IR.COD;
+    this.complete();
+  }
+
   // ---- DMA (the bus master's side) -------------------------------------------------------------
 
   /** The DMA command waiting for data: its direction and length, or null. */
   get dmaPending(): { toMemory: boolean; bytes: number } | null {
+    if (this.packetDma) return { toMemory: true, bytes: this.packetDma.length };
     return this.dma && { toMemory: this.dma.toMemory, bytes: this.dma.count * SECTOR_BYTES };
   }
 
   /** A read's data from the medium (the engine scatters it into memory). */
   dmaReadData(): Uint8Array {
+    if (this.packetDma) return this.packetDma;
     const d = this.dma!;
     const data = new Uint8Array(d.count * SECTOR_BYTES);
     d.dev.disk.read(d.lba, d.count, data);
@@ -612,6 +808,10 @@ export class AtaChannel {
 
   /** The engine moved all the data (a write's gathered from memory): the command completes with an interrupt. */
   dmaComplete(written?: Uint8Array): void {
+    if (this.packetDma) {
+      this.packetDma = null;
+      return this.packetComplete();
+    }
     const d = this.dma!;
     if (written) d.dev.disk.write(d.lba, written);
     this.dma = null;

@@ -13,7 +13,8 @@ import type { Device, PortRange } from './device';
 import type { PortHandler } from '../bus';
 import type { DmaMemory } from '../dma';
 import { AtaChannel } from './ata';
-import type { AtaDisk } from './ata-disk';
+import { AtaDisk } from './ata-disk';
+import type { AtapiCdrom } from './atapi';
 import { BM_PORTS, IdeBusMaster } from './ide-bus-master';
 import { PciFunction } from './pci-function';
 
@@ -85,15 +86,21 @@ export class Piix3Ide implements Device {
   readonly ports: readonly PortRange[];
   /** The bus-master function (null without guest memory to reach). */
   readonly busMaster: IdeBusMaster | null;
+  /** The primary channel's device 0 when it is a hard disk (QEMU's hda), else null. */
+  readonly hda: AtaDisk | null;
 
   constructor(
-    /** The disks on the primary channel's device 0 and 1, then the secondary's (QEMU's hda–hdd). */
-    disks: readonly (AtaDisk | null)[],
+    /**
+     * The media on the primary channel's device 0 and 1, then the secondary's (QEMU's hda–hdd): a
+     * hard disk, or a CD-ROM drive's disc (QEMU's -cdrom is the secondary's device 0, hdc).
+     */
+    disks: readonly (AtaDisk | AtapiCdrom | null)[],
     /** Drive an ISA IRQ line (14 or 15). */
     setIrq: (irq: number, level: boolean) => void,
     busMaster?: IdeBusMasterWiring,
   ) {
     const at = (i: number) => disks[i] ?? null;
+    this.hda = disks[0] instanceof AtaDisk ? disks[0] : null;
     // The bus master's status records each rise of a channel's interrupt line.
     const line = (ch: number, irq: number) => (l: boolean) => {
       if (l) this.busMaster?.channels[ch].interrupted();
