@@ -37,6 +37,8 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --option-rom FILE        an option ROM the firmware runs (fw_cfg genroms/NAME); may be repeated
   --hda FILE               raw hard disk image on the primary IDE channel (whole 512-byte sectors,
                            <= 1 GiB); the guest writes to a copy in memory, the file is not changed
+  --cdrom FILE             ISO image in an ATAPI CD-ROM drive on the secondary IDE channel (whole
+                           2048-byte sectors, <= 1 GiB, read-only); --boot d boots it (El Torito)
   --boot ORDER             firmware boot order, QEMU's letters: c hard disk, d CD-ROM, a floppy,
                            n network (e.g. c, or order=dc; default cad)
   --cmdline STR            kernel command line
@@ -73,6 +75,7 @@ const CONFIG_FLAGS: readonly (readonly [string, string])[] = [
   ['vgaBios', 'vga-bios'],
   ['optionRoms', 'option-rom'],
   ['hda', 'hda'],
+  ['cdrom', 'cdrom'],
   ['boot', 'boot'],
 ];
 
@@ -151,6 +154,7 @@ function main(): void {
         'vga-bios': { type: 'string' },
         'option-rom': { type: 'string', multiple: true },
         hda: { type: 'string' },
+        cdrom: { type: 'string' },
         boot: { type: 'string' },
         screenshot: { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -200,6 +204,7 @@ function main(): void {
     : undefined;
   const vgaBios = args['vga-bios'] !== undefined ? readBuffer(args['vga-bios']) : undefined;
   const hda = args.hda !== undefined ? readBuffer(args.hda) : undefined;
+  const cdrom = args.cdrom !== undefined ? readBuffer(args.cdrom) : undefined;
   const optionRoms = (args['option-rom'] ?? []).map((path) => ({ name: basename(path), data: readBuffer(path) }));
   // A number where the flag holds one, else the text as given (so that a rejection quotes it).
   const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
@@ -217,6 +222,7 @@ function main(): void {
       vgaBios,
       optionRoms: optionRoms.length ? optionRoms : undefined,
       hda,
+      cdrom,
       boot: args.boot?.replace(/^order=/, ''),
     },
     buf,
