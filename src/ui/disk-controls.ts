@@ -1,10 +1,11 @@
 import { LitElement, css, html, nothing } from 'lit';
 
 /**
- * `<disk-controls>`: the "BIOS + disk" guest's buttons: boot the committed disk (SeaBIOS + disk)
- * and, while a machine with a disk runs, save its disk as the guest left it. A disk image of one's
- * own comes through the page's file picker and drop zone (told from a kernel by its name). It
- * decides nothing: it fires `disk-boot` and `disk-save`, and the page acts.
+ * `<disk-controls>`: the "BIOS + disk" guest's buttons: boot the committed disk (SeaBIOS + disk),
+ * put a CD image (ISO) in the ATAPI drive and boot it (the running disk stays), and, while a
+ * machine with a disk runs, save its disk as the guest left it. A disk image of one's own comes
+ * through the page's file picker and drop zone (told from a kernel by its name), as a CD can. It
+ * decides nothing: it fires `disk-boot`, `disk-cd` (the file) and `disk-save`, and the page acts.
  */
 export class DiskControls extends LitElement {
   static override properties = { hasDisk: { type: Boolean } };
@@ -19,6 +20,9 @@ export class DiskControls extends LitElement {
       font: inherit;
       font-size: 0.85rem;
     }
+    input[type='file'] {
+      display: none;
+    }
   `;
 
   private fire(name: string, detail?: unknown): void {
@@ -32,6 +36,23 @@ export class DiskControls extends LitElement {
       >
         BIOS + disk
       </button>
+      <button
+        title="Put a CD image (ISO 9660) in the IDE CD-ROM drive and boot it through SeaBIOS (El Torito); the running disk stays, booted after the CD"
+        @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
+      >
+        CD…
+      </button>
+      <input
+        type="file"
+        accept=".iso"
+        aria-label="Load a CD image (ISO)"
+        @change=${(e: Event) => {
+          const input = e.target as HTMLInputElement;
+          const f = input.files?.[0];
+          input.value = ''; // the same file may be picked again
+          if (f) this.fire('disk-cd', f);
+        }}
+      />
       ${
         this.hasDisk
           ? html`<button

@@ -1,9 +1,9 @@
 /**
  * The "BIOS + disk" guest's parts that are not UI: SeaBIOS from the page's server, the checks a
- * disk image of one's own must pass (with errors that say why), the machine config that boots it,
- * and saving the disk as the guest left it.
+ * disk or CD image of one's own must pass (with errors that say why), the machine config that
+ * boots it, and saving the disk as the guest left it.
  */
-import { checkDiskImage, type MachineConfig } from '../shared/api';
+import { checkCdromImage, checkDiskImage, CDROM_SECTOR_BYTES, type MachineConfig } from '../shared/api';
 import { DISK_GUEST, fetchGuestFile } from './guests';
 
 /** File names taken as raw disk images when loaded or dropped (QEMU's raw format's usual names). */
@@ -11,6 +11,32 @@ const DISK_IMAGE_NAME = /\.(img|raw|hdd|dsk|disk|ima)$/i;
 
 export const isDiskImageName = (name: string): boolean => DISK_IMAGE_NAME.test(name);
 
+/** File names taken as CD images (ISO 9660). */
+export const isCdImageName = (name: string): boolean => /\.iso$/i.test(name);
+
+/**
+ * An El Torito bootable CD: its sector 17 is the boot record volume descriptor (El Torito 1.0,
+ * 2.0: type 0, "CD001", version 1, "EL TORITO SPECIFICATION"), what SeaBIOS looks for.
+ */
+export function isBootableCd(image: ArrayBuffer): boolean {
+  const at = 17 * CDROM_SECTOR_BYTES;
+  if (image.byteLength < at + CDROM_SECTOR_BYTES) return false;
+  const d = new Uint8Array(image, at, 39);
+  const text = String.fromCharCode(...d.subarray(1, 6)) + String.fromCharCode(...d.subarray(7, 30));
+  return d[0] === 0 && d[6] === 1 && text === 'CD001EL TORITO SPECIFICATION';
+}
+
+/**
+ * Why an image cannot go in the guest's CD-ROM drive (a sentence that names it), or null. Whole
+ * 2048-byte sectors, at most MAX_CDROM_BYTES; without a disk to boot it must be bootable itself.
+ */
+export function cdImageProblem(name: string, image: ArrayBuffer, withDisk: boolean): string | null {
+  const why = checkCdromImage(image.byteLength);
+  if (why) return `The CD image ${name} ${why}.`;
+  if (!withDisk && !isBootableCd(image))
+    return `${name} is not a bootable CD: it has no El Torito boot record (sector 17), so the BIOS would not boot it.`;
+  return null;
+}
 /** The file name of a disk image's URL (for the status line and the saved file). */
 export const diskNameOf = (url: string): string => url.split(/[?#]/)[0].split('/').pop() || 'disk.img';
 
@@ -41,9 +67,27 @@ export async function fetchSeabios(): Promise<{ bios: ArrayBuffer; vgaBios: Arra
   }
 }
 
-/** The machine that boots `hda` through SeaBIOS (the boot image is the BIOS): `base` plus the disk's parts. */
-export function diskMachineConfig(base: MachineConfig, vgaBios: ArrayBuffer, hda: ArrayBuffer): MachineConfig {
-  return { ...base, image: 'firmware', vgaBios, hda, debugconPort: DISK_GUEST.debugconPort, boot: 'c' };
+/** The guest's media: a hard disk (QEMU's -hda), a CD (-cdrom), or both. */
+export interface DiskGuestMedia {
+  hda?: ArrayBuffer;
+  cdrom?: ArrayBuffer;
+}
+
+/**
+ * The machine that boots the media through SeaBIOS (the boot image is the BIOS): `base` plus the
+ * media's parts. A CD boots first (QEMU's -boot d), then the disk (c).
+ */
+export function diskMachineConfig(base: MachineConfig, vgaBios: ArrayBuffer, media: DiskGuestMedia): MachineConfig {
+  const boot = media.cdrom ? (media.hda ? 'dc' : 'd') : 'c';
+  return {
+    ...base,
+    image: 'firmware',
+    vgaBios,
+    ...(media.hda ? { hda: media.hda } : {}),
+    ...(media.cdrom ? { cdrom: media.cdrom } : {}),
+    debugconPort: DISK_GUEST.debugconPort,
+    boot,
+  };
 }
 
 /** Offer bytes as a file download (the disk as the guest left it). */

@@ -8,7 +8,7 @@
  */
 import type { MachineConfig, Result } from '../shared/api';
 import { DISK_GUEST, fetchGuestFile, LINUX_GUEST } from './guests';
-import { diskImageProblem, diskMachineConfig, diskNameOf, fetchSeabios } from './disk-guest';
+import { cdImageProblem, diskImageProblem, diskMachineConfig, diskNameOf, fetchSeabios } from './disk-guest';
 import type { ViewState } from './view-state';
 
 /** The toy guest's file name: its workloads and clock period apply only to it. */
@@ -40,17 +40,24 @@ export class GuestLoader {
   toyGuest = true;
   /** The running disk's name (the file name a save offers). */
   diskName: string | null = null;
+  /** The running CD's name, or null. */
+  cdName: string | null = null;
 
   /** Debian's Linux from the page's server runs (its display scenarios need its initramfs). */
   get linuxGuest(): boolean {
     return this.kernelName === LINUX_GUEST.name;
   }
 
-  /** The running guest is SeaBIOS with the disk `name` (its name on the status line and the saved file). */
-  private setDiskGuest(name: string): void {
-    this.kernelName = `${DISK_GUEST.name} (${name})`;
+  /**
+   * The running guest is SeaBIOS with the disk `name` and the CD `cd` (their names on the status
+   * line; the disk's on the saved file).
+   */
+  private setDiskGuest(name: string | null, cd: string | null = null): void {
+    const media = [name, cd].filter((n) => n !== null).join(', ');
+    this.kernelName = name === null ? `${DISK_GUEST.cdName} (${media})` : `${DISK_GUEST.name} (${media})`;
     this.toyGuest = false;
     this.diskName = name;
+    this.cdName = cd;
   }
 
   constructor(private readonly onError: (message: string) => void) {}
@@ -94,17 +101,27 @@ export class GuestLoader {
       }
     }
     if (view.kernel === DISK_GUEST.id) {
-      const url = view.hda ?? DISK_GUEST.disk;
+      // A CD alone boots without the committed disk; with ?hda= too, both are in the machine.
+      const url = view.hda ?? (view.cdrom === null ? DISK_GUEST.disk : null);
       try {
-        const [seabios, hda] = await Promise.all([fetchSeabios(), fetchGuestFile(url)]);
-        const name = diskNameOf(url);
-        const why = diskImageProblem(name, hda);
+        const [seabios, hda, cdrom] = await Promise.all([
+          fetchSeabios(),
+          url !== null ? fetchGuestFile(url) : undefined,
+          view.cdrom !== null ? fetchGuestFile(view.cdrom) : undefined,
+        ]);
+        const name = url !== null ? diskNameOf(url) : null;
+        const cdName = view.cdrom !== null ? diskNameOf(view.cdrom) : null;
+        const why =
+          (hda && diskImageProblem(name!, hda)) || (cdrom && cdImageProblem(cdName!, cdrom, hda !== undefined));
         if (why) throw new Error(why);
-        this.setDiskGuest(name);
-        return { config: diskMachineConfig(this.config(view, 'firmware'), seabios.vgaBios, hda), image: seabios.bios };
+        this.setDiskGuest(name, cdName);
+        return {
+          config: diskMachineConfig(this.config(view, 'firmware'), seabios.vgaBios, { hda, cdrom }),
+          image: seabios.bios,
+        };
       } catch (e) {
         this.onError(
-          `Could not boot ${DISK_GUEST.name} from ${url}: ${e instanceof Error ? e.message : String(e)}. Load a disk image of your own, or open the page with ?guest=disk for the committed one.`,
+          `Could not boot ${DISK_GUEST.name} from ${[url, view.cdrom].filter((u) => u !== null).join(' and ')}: ${e instanceof Error ? e.message : String(e)}. Load a disk or CD image of your own, or open the page with ?guest=disk for the committed disk.`,
         );
         return null;
       }
@@ -163,11 +180,50 @@ export class GuestLoader {
     const hda = await file.arrayBuffer();
     const why = diskImageProblem(file.name, hda);
     if (why) return { ok: false, message: why };
-    const before = { kernelName: this.kernelName, toyGuest: this.toyGuest, diskName: this.diskName };
+    const before = {
+      kernelName: this.kernelName,
+      toyGuest: this.toyGuest,
+      diskName: this.diskName,
+      cdName: this.cdName,
+    };
     try {
       const seabios = await fetchSeabios();
       this.setDiskGuest(file.name);
-      const config = diskMachineConfig(this.config(booting(), 'firmware'), seabios.vgaBios, hda);
+      const config = diskMachineConfig(this.config(booting(), 'firmware'), seabios.vgaBios, { hda });
+      const r = await boot(config, seabios.bios);
+      if (!r.ok) throw new Error(r.message);
+      return { ok: true };
+    } catch (e) {
+      Object.assign(this, before);
+      return { ok: false, message: `Could not boot ${file.name}: ${e instanceof Error ? e.message : String(e)}.` };
+    }
+  }
+
+  /**
+   * SeaBIOS boots a CD image of the user's (picked or dropped) with `boot`, from its ATAPI drive;
+   * the running disk guest's disk stays in the machine, as the guest left it (`currentDisk`), and
+   * boots after the CD. A bad image leaves the running guest.
+   */
+  async bootCdFile(
+    file: File,
+    booting: () => ViewState,
+    boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
+    currentDisk: () => Promise<ArrayBuffer | null>,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
+    const cdrom = await file.arrayBuffer();
+    const hda = this.diskName !== null ? ((await currentDisk()) ?? undefined) : undefined;
+    const why = cdImageProblem(file.name, cdrom, hda !== undefined);
+    if (why) return { ok: false, message: why };
+    const before = {
+      kernelName: this.kernelName,
+      toyGuest: this.toyGuest,
+      diskName: this.diskName,
+      cdName: this.cdName,
+    };
+    try {
+      const seabios = await fetchSeabios();
+      this.setDiskGuest(hda ? this.diskName : null, file.name);
+      const config = diskMachineConfig(this.config(booting(), 'firmware'), seabios.vgaBios, { hda, cdrom });
       const r = await boot(config, seabios.bios);
       if (!r.ok) throw new Error(r.message);
       return { ok: true };

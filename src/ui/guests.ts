@@ -31,6 +31,8 @@ export const DISK_GUEST = {
   /** The URL value (`?guest=disk`; `?hda=URL` names another disk image). */
   id: 'disk',
   name: 'SeaBIOS + disk',
+  /** The guest's name when it boots a CD alone. */
+  cdName: 'SeaBIOS + CD',
   bios: 'firmware/seabios/bios.bin',
   vgaBios: 'firmware/seabios/vgabios-stdvga.bin',
   disk: 'guest/disk/linux.img',

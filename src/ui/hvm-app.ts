@@ -22,7 +22,7 @@ import { FitController, fitBox } from './screen-fit';
 import { GuestLoader } from './guest-loader';
 import { GuestWorkload } from './guest-workload';
 import { DISK_GUEST, LINUX_GUEST } from './guests';
-import { isDiskImageName, saveFile } from './disk-guest';
+import { isCdImageName, isDiskImageName, saveFile } from './disk-guest';
 import { MachineConnection } from './machine-connection';
 import { PageBellController } from './page-bell';
 import { MachineReportsController, stateText } from './run-state';
@@ -176,6 +176,8 @@ export class HvmApp extends LitElement {
         return this.saveDisk();
       case 'load-file':
         return this.loadFile(a.file);
+      case 'load-cd':
+        return this.loadCd(a.file);
     }
   }
 
@@ -214,7 +216,12 @@ export class HvmApp extends LitElement {
     this.error = null;
     this.reports.fault = null;
     this.paused = false;
-    this.setView({ kernel: DISK_GUEST.id, hda: null, mem: Math.max(this.view.mem, DISK_GUEST.minRamMiB) });
+    this.setView({
+      kernel: DISK_GUEST.id,
+      hda: null,
+      cdrom: null,
+      mem: Math.max(this.view.mem, DISK_GUEST.minRamMiB),
+    });
     await this.connection?.restart();
   }
 
@@ -236,6 +243,24 @@ export class HvmApp extends LitElement {
     this.requestUpdate();
   }
 
+  /**
+   * SeaBIOS boots a CD image of one's own (picked or dropped) from the ATAPI drive, the running
+   * disk guest's disk kept beside it; a bad one leaves the running guest.
+   */
+  private async loadCd(file: File): Promise<void> {
+    this.error = null;
+    const r = await this.guest.bootCdFile(
+      file,
+      () => this.view,
+      (config, image) => this.connection!.boot(config, image),
+      async () => (await this.connection?.currentDisk()) ?? null,
+    );
+    if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
+    this.reports.fault = null;
+    this.paused = false;
+    this.requestUpdate();
+  }
+
   /** Save the disk as the guest left it (guest writes live only in the worker's memory). */
   private async saveDisk(): Promise<void> {
     const image = await this.connection?.currentDisk();
@@ -245,6 +270,7 @@ export class HvmApp extends LitElement {
 
   private async loadFile(file: File): Promise<void> {
     if (isDiskImageName(file.name)) return this.loadDisk(file);
+    if (isCdImageName(file.name)) return this.loadCd(file);
     this.error = null;
     const r = await this.guest.bootFile(file, this.view, (config, image) => this.connection!.boot(config, image));
     if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
@@ -373,7 +399,7 @@ export class HvmApp extends LitElement {
           <div class="below">
             <p class="status" aria-live="polite">
               ${this.guest.kernelName ? html`Guest: ${this.guest.kernelName}. ` : nothing}${stateText(state, this.paused, s.kind === 'running' ? s.stats : null)}
-              Click the screen to type to the guest; drop a kernel or a disk image on it to boot it.
+              Click the screen to type to the guest; drop a kernel, a disk or a CD image on it to boot it.
             </p>
             <serial-console
               .text=${this.serial.text}

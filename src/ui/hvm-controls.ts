@@ -43,6 +43,8 @@ export type ControlAction =
   /** The disk guest: boot the committed disk, save the running disk (a disk image of one's own comes as a file). */
   | { kind: 'boot-disk' }
   | { kind: 'save-disk' }
+  /** A CD image (ISO) for the disk guest's ATAPI drive. */
+  | { kind: 'load-cd'; file: File }
   | { kind: 'load-file'; file: File };
 
 export class HvmControls extends LitElement {
@@ -228,9 +230,10 @@ export class HvmControls extends LitElement {
         ?hasDisk=${this.hasDisk}
         @disk-boot=${() => this.act({ kind: 'boot-disk' })}
         @disk-save=${() => this.act({ kind: 'save-disk' })}
+        @disk-cd=${(e: CustomEvent<File>) => this.act({ kind: 'load-cd', file: e.detail })}
       ></disk-controls>
       <button
-        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or a raw disk image (.img, .raw, .hdd, .dsk) that SeaBIOS boots. Or drop it on the screen"
+        title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or a raw disk image (.img, .raw, .hdd, .dsk) or a CD image (.iso) that SeaBIOS boots. Or drop it on the screen"
         @click=${() => this.querySelector<HTMLInputElement>('input[type=file]')?.click()}
       >
         Load a kernel…

@@ -39,8 +39,13 @@ export interface ViewState {
    * Debian's Linux, or "disk" (`?guest=disk`, or `?hda=URL`) for SeaBIOS booting a disk.
    */
   kernel: string;
-  /** With the disk guest: the disk image's URL (`?hda=`, QEMU's word), or null for the committed one. */
+  /**
+   * With the disk guest: the disk image's URL (`?hda=`, QEMU's word), or null for the committed
+   * one (none when a CD is given without a disk).
+   */
   hda: string | null;
+  /** With the disk guest: a CD image's URL (`?cdrom=`, QEMU's word) for the ATAPI drive, booted first; or null. */
+  cdrom: string | null;
   /** With firmware for a kernel: a VGA BIOS's URL for the display's ROM BAR (vgabios-stdvga.bin), or null. */
   vgabios: string | null;
   /** Dirty modes: skip the hypercall while the dirty generation has not moved (gen=0 turns it off). */
@@ -62,7 +67,7 @@ export function readViewState(search: string): ViewState {
   const vram = Number(q.get('vram'));
   const mem = Number(q.get('mem'));
   const res = q.get('res') ?? '';
-  const guest = q.get('hda') !== null ? DISK_GUEST.id : q.get('guest');
+  const guest = q.get('hda') !== null || q.get('cdrom') !== null ? DISK_GUEST.id : q.get('guest');
   const bigGuest = guest === LINUX_GUEST.id || guest === DISK_GUEST.id;
   return {
     mode: DISPLAY_MODES.includes(mode) ? mode : 'dirty-idle',
@@ -80,6 +85,7 @@ export function readViewState(search: string): ViewState {
           ? guest
           : (q.get('kernel') ?? DEFAULT_KERNEL),
     hda: guest === DISK_GUEST.id ? q.get('hda') : null,
+    cdrom: guest === DISK_GUEST.id ? q.get('cdrom') : null,
     vgabios: q.get('vgabios'),
     gen: q.get('gen') !== '0',
     scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
@@ -116,6 +122,7 @@ export function writeViewState(v: ViewState): string {
   if (v.kernel === LINUX_GUEST.id || v.kernel === DISK_GUEST.id) q.set('guest', v.kernel);
   else if (v.kernel !== DEFAULT_KERNEL) q.set('kernel', v.kernel);
   if (v.kernel === DISK_GUEST.id && v.hda !== null) q.set('hda', v.hda);
+  if (v.kernel === DISK_GUEST.id && v.cdrom !== null) q.set('cdrom', v.cdrom);
   if (v.vgabios !== null) q.set('vgabios', v.vgabios);
   if (!v.gen) q.set('gen', '0');
   if (v.tick !== 1) q.set('tick', String(v.tick));

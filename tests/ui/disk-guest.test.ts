@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { diskImageProblem, diskMachineConfig, diskNameOf, isDiskImageName } from '../../src/ui/disk-guest';
+import {
+  cdImageProblem,
+  diskImageProblem,
+  diskMachineConfig,
+  diskNameOf,
+  isBootableCd,
+  isCdImageName,
+  isDiskImageName,
+} from '../../src/ui/disk-guest';
+import { buildIso } from '../boot/iso9660';
 import { readViewState, replacedValues, writeViewState } from '../../src/ui/view-state';
 import { DISK_GUEST, LINUX_GUEST } from '../../src/ui/guests';
 import { checkConfig, MAX_DISK_BYTES } from '../../src/shared/api';
@@ -41,13 +50,47 @@ describe('a disk image of one\'s own for the "BIOS + disk" guest', () => {
   it('boots through SeaBIOS from IDE: a firmware machine with the VGA BIOS, the disk, and the hard disk first', () => {
     const vgaBios = new ArrayBuffer(512);
     const hda = bootable(512);
-    const c = diskMachineConfig(
-      { ramMiB: 64, vramMiB: 8, cmdline: '', image: 'multiboot', clock: 'wall' },
-      vgaBios,
+    const c = diskMachineConfig({ ramMiB: 64, vramMiB: 8, cmdline: '', image: 'multiboot', clock: 'wall' }, vgaBios, {
       hda,
-    );
+    });
     expect(c).toMatchObject({ image: 'firmware', vgaBios, hda, boot: 'c', debugconPort: 0x402, ramMiB: 64 });
+    expect('cdrom' in c).toBe(false);
     expect(checkConfig(c).ok).toBe(true);
+  });
+});
+
+describe('a CD image of one\'s own in the "BIOS + disk" guest\'s ATAPI drive', () => {
+  const iso = buildIso('T', new Uint8Array(512), []).image;
+  const cdrom = iso.slice().buffer;
+  const base = { ramMiB: 64, vramMiB: 8, cmdline: '', image: 'multiboot', clock: 'wall' } as const;
+
+  it('is told by its name (.iso) and by its El Torito boot record in sector 17', () => {
+    expect(isCdImageName('debian.ISO')).toBe(true);
+    expect(isCdImageName('disk.img')).toBe(false);
+    expect(isBootableCd(cdrom)).toBe(true);
+    expect(isBootableCd(new ArrayBuffer(40 * 2048))).toBe(false);
+  });
+
+  it('is refused with the reason when not whole 2048-byte sectors, or not bootable with no disk to boot', () => {
+    expect(cdImageProblem('odd.iso', new ArrayBuffer(3000), false)).toBe(
+      'The CD image odd.iso is 3000 bytes, not a whole number of 2048-byte sectors (as an ISO image is).',
+    );
+    expect(cdImageProblem('data.iso', new ArrayBuffer(40 * 2048), false)).toMatch(
+      /^data\.iso is not a bootable CD: it has no El Torito boot record/,
+    );
+    expect(cdImageProblem('data.iso', new ArrayBuffer(40 * 2048), true)).toBeNull();
+    expect(cdImageProblem('boot.iso', cdrom, false)).toBeNull();
+  });
+
+  it('boots first (boot order d, then c with a disk), the CD in the config', () => {
+    const vgaBios = new ArrayBuffer(512);
+    const alone = diskMachineConfig(base, vgaBios, { cdrom });
+    expect(alone).toMatchObject({ image: 'firmware', cdrom, boot: 'd' });
+    expect('hda' in alone).toBe(false);
+    expect(checkConfig(alone).ok).toBe(true);
+    const both = diskMachineConfig(base, vgaBios, { hda: bootable(512), cdrom });
+    expect(both.boot).toBe('dc');
+    expect(checkConfig(both).ok).toBe(true);
   });
 });
 
@@ -65,6 +108,16 @@ describe('the address of the "BIOS + disk" guest', () => {
     const q = new URLSearchParams(writeViewState(v));
     expect([q.get('guest'), q.get('hda')]).toEqual(['disk', 'disks/mine.img']);
     expect(replacedValues('?hda=disks/mine.img', v)).toEqual([]);
+  });
+
+  it("?cdrom=URL (QEMU's word) boots that CD in the disk guest, with ?hda= or alone; it stays in the address", () => {
+    const v = readViewState('?cdrom=cds/live.iso');
+    expect([v.kernel, v.hda, v.cdrom]).toEqual([DISK_GUEST.id, null, 'cds/live.iso']);
+    const q = new URLSearchParams(writeViewState(v));
+    expect([q.get('guest'), q.get('cdrom'), q.has('hda')]).toEqual(['disk', 'cds/live.iso', false]);
+    const both = readViewState('?hda=d.img&cdrom=c.iso');
+    expect([both.hda, both.cdrom]).toEqual(['d.img', 'c.iso']);
+    expect(readViewState('?guest=linux&cdrom=c.iso').kernel).toBe(DISK_GUEST.id);
   });
 
   it('another guest has no disk', () => {
