@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { boot } from './lib';
+import { bootableCd } from '../tests/boot/cd-boot-image';
 
 /** The text screen's rows as the page shows them: the display state the refresher last drew, its characters from VRAM (plane 0). */
 const screenRows = (page: Page) =>
@@ -124,4 +125,35 @@ test('the disk picker: a bad image is refused with the reason, a good one boots,
   // Reset boots a new machine with the disk as the guest left it: the MBR finds its copy.
   await page.getByRole('button', { name: 'Reset' }).click();
   await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('SECTOR 1 KEPT');
+});
+
+test('the CD picker: a bad ISO is refused with the reason, a bootable one boots through SeaBIOS from the ATAPI drive, and Reset boots it again', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await boot(page, '', { needMode: false });
+  const picker = page.getByLabel('Load a CD image (ISO)');
+  await picker.setInputFiles({ name: 'odd.iso', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3000) });
+  await expect(page.getByRole('alert')).toContainText(
+    'The CD image odd.iso is 3000 bytes, not a whole number of 2048-byte sectors',
+  );
+  await expect(page.getByRole('alert')).toContainText('The running guest was left as it was.');
+  await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+
+  const iso = Buffer.from(bootableCd('HELLO FROM THE CD\r\n', 'HELLO.TXT READ THROUGH INT 13H'));
+  await picker.setInputFiles({ name: 'hello.iso', mimeType: 'application/octet-stream', buffer: iso });
+  await expect(page.getByText('Guest: SeaBIOS + CD (hello.iso).')).toBeVisible();
+  await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('HELLO.TXT READ THROUGH INT 13H');
+  expect(await screenRows(page)).toContain('Booting from DVD/CD...');
+  expect(await screenRows(page)).toContain('HELLO FROM THE CD');
+  // The same lines on COM1; Reset boots a new machine with the CD still in the drive: they come again.
+  const console = page.locator('.console pre');
+  await expect(console).toContainText('HELLO.TXT READ THROUGH INT 13H');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect
+    .poll(async () => (await console.textContent())?.split('HELLO.TXT READ THROUGH INT 13H').length, {
+      timeout: 60_000,
+    })
+    .toBe(3);
+  await expect(page.getByText('Guest: SeaBIOS + CD (hello.iso).')).toBeVisible();
 });
