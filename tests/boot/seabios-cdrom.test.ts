@@ -97,3 +97,56 @@ describe('SeaBIOS boots an El Torito CD in the ATAPI drive', () => {
     }
   });
 });
+
+describe('SeaBIOS with a disk and a CD (boot order dc)', () => {
+  /** A 64 KiB disk whose MBR writes `code` to the exit port 0xF4. */
+  const disk = (code: number) => {
+    const d = new Uint8Array(64 * 1024);
+    d.set([0xb0, code, 0xe6, 0xf4, 0xf4]); // mov al, code; out 0xf4, al; hlt
+    d.set([0x55, 0xaa], 510);
+    return d;
+  };
+
+  function run(cdrom: Uint8Array): { log: string; exit: number } {
+    const r = Machine.create(
+      {
+        ramMiB: 32,
+        vramMiB: 8,
+        clock: 'icount',
+        image: 'firmware',
+        debugconPort: 0x402,
+        hda: buffer(disk(0x12)),
+        cdrom: buffer(cdrom),
+        boot: 'dc',
+      },
+      buffer(readFileSync(`${biosDir}/bios.bin`)),
+      immediateYielder(),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const m = r.value;
+    let log = '';
+    m.onDebugcon = (b) => (log += String.fromCharCode(b));
+    while (m.stats.f64[F64.INSTRUCTIONS] < BUDGET) if (m.slice().next === 'stop') break;
+    const exit = Atomics.load(m.stats.i32, I32.EXIT_STATUS);
+    m.destroy();
+    return { log, exit };
+  }
+
+  it('finds both drives and boots the CD first', () => {
+    const { log, exit } = run(bootableCd('cd first\r\n', 'from the CD'));
+    expect(log).toMatch(/^ata0-0: HVM HARDDISK ATA-7 Hard-Disk \(0 MiBytes\)$/m);
+    expect(log).toMatch(/^DVD\/CD \[ata1-0: HVM DVD-ROM ATAPI-7 DVD\/CD\]$/m);
+    expect(log).toContain('Booting from DVD/CD...');
+    expect(log).not.toContain('Booting from Hard Disk');
+    expect(exit).toBe((0x10 << 1) | 1);
+  });
+
+  it('a CD without an El Torito boot record fails to boot, and the disk boots next', () => {
+    const { log, exit } = run(new Uint8Array(40 * ISO_SECTOR));
+    expect(log).toContain('Booting from DVD/CD...');
+    // cdrom_boot's code 5: sector 17 is not "CD001\1EL TORITO SPECIFICATION".
+    expect(log).toMatch(/Boot failed: Could not read from CDROM \(code 0005\)/);
+    expect(log.indexOf('Booting from Hard Disk...')).toBeGreaterThan(log.indexOf('Booting from DVD/CD...'));
+    expect(exit).toBe((0x12 << 1) | 1);
+  });
+});

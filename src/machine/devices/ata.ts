@@ -247,7 +247,9 @@ export class AtaChannel {
       buffer: Array.from(this.buffer.subarray(this.pos, this.end)),
       packet: this.packet && { phase: this.packet.phase, limit: this.packet.limit, dma: this.packet.dma },
       devices: this.devices.map((d) =>
-        d instanceof AtaDevice ? { multiple: d.multiple, chs: { ...d.chs } } : d && { dmaMode: d.dmaMode },
+        d instanceof AtaDevice
+          ? { multiple: d.multiple, chs: { ...d.chs } }
+          : d && { dmaMode: d.dmaMode, ...d.cdrom.saveState() },
       ),
     };
   }

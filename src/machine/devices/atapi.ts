@@ -108,6 +108,11 @@ export class AtapiCdrom {
     this.locked = false;
   }
 
+  /** The drive's state (the disc is the config's, not state). */
+  saveState(): { sense: Sense; locked: boolean } {
+    return { sense: { ...this.sense }, locked: this.locked };
+  }
+
   /**
    * The 256 IDENTIFY PACKET DEVICE words (ATA-7 volume 1, table 21). Word 0 says: an ATAPI device
    * (bits 15–14 = 10b) of SCSI peripheral type 5 (CD/DVD), removable, DRQ within 50 µs of the
