@@ -123,7 +123,7 @@ export const ATAPI_CDB_BYTES = 12;
 /** A PACKET command under way: taking its command bytes, or handing over its response. */
 interface PacketTransfer {
   phase: 'command' | 'data';
-  /** The response (phase 'data'); the piece being read is buffer positions pos..end. */
+  /** The response (phase 'data'); the piece being read is data[pos..end) (the channel's pos and end). */
   data: Uint8Array;
   /** The byte count limit the host set with the command. */
   limit: number;
