@@ -157,3 +157,16 @@ test('the CD picker: a bad ISO is refused with the reason, a bootable one boots 
     .toBe(3);
   await expect(page.getByText('Guest: SeaBIOS + CD (hello.iso).')).toBeVisible();
 });
+
+test("?cdrom=URL (QEMU's word) boots that CD through SeaBIOS, and stays in the address", async ({ page }) => {
+  test.setTimeout(120_000);
+  const iso = Buffer.from(bootableCd('HELLO FROM A URL\r\n', 'ITS FILE THROUGH INT 13H'));
+  await page.route('**/cds/hello.iso', (route) =>
+    route.fulfill({ body: iso, headers: { 'content-type': 'application/octet-stream' } }),
+  );
+  await boot(page, 'cdrom=cds/hello.iso', { needMode: false });
+  await expect(page.getByText('Guest: SeaBIOS + CD (hello.iso).')).toBeVisible();
+  await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('ITS FILE THROUGH INT 13H');
+  expect(await screenRows(page)).toContain('HELLO FROM A URL');
+  expect(new URL(page.url()).searchParams.get('cdrom')).toBe('cds/hello.iso');
+});
