@@ -2,15 +2,17 @@ import { LitElement, css, html, nothing } from 'lit';
 
 /**
  * `<disk-controls>`: the "BIOS + disk" guest's buttons: boot the committed disk (SeaBIOS + disk),
- * put a CD image (ISO) in the ATAPI drive and boot it (the running disk stays), and, while a
- * machine with a disk runs, save its disk as the guest left it. A disk image of one's own comes
+ * and while that guest runs, put a CD image (ISO) in the ATAPI drive and boot it (the running disk
+ * stays) and, with a disk, save the disk as the guest left it. A disk image of one's own comes
  * through the page's file picker and drop zone (told from a kernel by its name), as a CD can. It
  * decides nothing: it fires `disk-boot`, `disk-cd` (the file) and `disk-save`, and the page acts.
  */
 export class DiskControls extends LitElement {
-  static override properties = { hasDisk: { type: Boolean } };
+  static override properties = { hasDisk: { type: Boolean }, diskGuest: { type: Boolean } };
   /** The running machine has a disk (the save button shows; the controls stay within two rows at 1024 px without it). */
   hasDisk = false;
+  /** SeaBIOS runs with a disk or a CD: the CD choice shows (an .iso loaded or dropped boots one from any guest). */
+  diskGuest = false;
 
   static override styles = css`
     :host {
@@ -36,23 +38,27 @@ export class DiskControls extends LitElement {
       >
         BIOS + disk
       </button>
-      <button
-        title="Put a CD image (ISO 9660) in the IDE CD-ROM drive and boot it through SeaBIOS (El Torito); the running disk stays, booted after the CD"
-        @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
-      >
-        CD…
-      </button>
-      <input
-        type="file"
-        accept=".iso"
-        aria-label="Load a CD image (ISO)"
-        @change=${(e: Event) => {
-          const input = e.target as HTMLInputElement;
-          const f = input.files?.[0];
-          input.value = ''; // the same file may be picked again
-          if (f) this.fire('disk-cd', f);
-        }}
-      />
+      ${
+        this.diskGuest
+          ? html`<button
+                title="Put a CD image (ISO 9660) in the IDE CD-ROM drive and boot it through SeaBIOS (El Torito); the running disk stays, booted after the CD"
+                @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
+              >
+                CD…
+              </button>
+              <input
+                type="file"
+                accept=".iso"
+                aria-label="Load a CD image (ISO)"
+                @change=${(e: Event) => {
+                  const input = e.target as HTMLInputElement;
+                  const f = input.files?.[0];
+                  input.value = ''; // the same file may be picked again
+                  if (f) this.fire('disk-cd', f);
+                }}
+              />`
+          : nothing
+      }
       ${
         this.hasDisk
           ? html`<button

@@ -362,6 +362,7 @@ export class HvmApp extends LitElement {
         .toyGuest=${this.guest.toyGuest}
         .linuxGuest=${this.guest.linuxGuest}
         .hasDisk=${s.kind === 'running' && s.config.hda !== undefined}
+        .diskGuest=${s.kind === 'running' && (s.config.hda !== undefined || s.config.cdrom !== undefined)}
         .kernelName=${this.guest.kernelName}
         @control=${(e: CustomEvent<ControlAction>) => void this.control(e.detail)}
       ></hvm-controls>

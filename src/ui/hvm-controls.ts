@@ -56,6 +56,7 @@ export class HvmControls extends LitElement {
     toyGuest: { type: Boolean },
     linuxGuest: { type: Boolean },
     hasDisk: { type: Boolean },
+    diskGuest: { type: Boolean },
     kernelName: {},
   };
   declare view: ViewState;
@@ -69,6 +70,8 @@ export class HvmControls extends LitElement {
   declare linuxGuest: boolean;
   /** The running machine has a disk (the save button's enable). */
   declare hasDisk: boolean;
+  /** The running machine has a disk or a CD (the CD choice shows). */
+  declare diskGuest: boolean;
   declare kernelName: string;
 
   constructor() {
@@ -79,6 +82,7 @@ export class HvmControls extends LitElement {
     this.toyGuest = true;
     this.linuxGuest = false;
     this.hasDisk = false;
+    this.diskGuest = false;
     this.kernelName = '';
   }
 
@@ -228,6 +232,7 @@ export class HvmControls extends LitElement {
       </button>
       <disk-controls
         ?hasDisk=${this.hasDisk}
+        ?diskGuest=${this.diskGuest}
         @disk-boot=${() => this.act({ kind: 'boot-disk' })}
         @disk-save=${() => this.act({ kind: 'save-disk' })}
         @disk-cd=${(e: CustomEvent<File>) => this.act({ kind: 'load-cd', file: e.detail })}
