@@ -141,6 +141,7 @@ export class PcEngine implements Engine {
       // Besides the CPU only the loader, the display's clear and a PAM remap change what guest
       // memory holds; each says so (codeChanged).
       externalCodeWrites: false,
+      hotClockMs: () => this.machineTimeMs(),
     });
     hv.attachTlb(this.cpu.tlb);
     hv.p2m.map(0, 0, memory.layout.ramBytes >>> PAGE_SHIFT, P2M_R | P2M_W);

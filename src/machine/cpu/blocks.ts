@@ -111,6 +111,11 @@ export class BlockPage {
   readonly blocks: (Block | undefined)[] = new Array<Block | undefined>(4096).fill(undefined);
   /** Executions counted towards compiling, by offset (NEVER: the offset cannot start a block). */
   readonly hits = new Int32Array(4096);
+  /**
+   * Machine time (whole ms) at which each offset's hit count began its window: the count must
+   * reach the threshold again within HOT_WINDOW_MS of it (CpuDecodedCache.compileAt).
+   */
+  readonly since = new Int32Array(4096);
   /** The hotness period (CpuDecodedCache.hitEpoch) the hit counts were last cooled to. */
   cooledTo = 0;
   private live: Block[] = [];

@@ -44,6 +44,12 @@ export interface CpuEnv {
    * interpreter alone). Default BLOCK_THRESHOLD.
    */
   blockThreshold?: number;
+  /**
+   * Machine time, ms, for the block compiler's hotness window (CpuDecodedCache.compileAt): code
+   * is compiled when it starts often within a short time, not merely often. Absent (a bare CPU,
+   * benchmarks of the CPU alone), the count alone decides.
+   */
+  hotClockMs?: () => number;
 }
 
 export { BLOCK_THRESHOLD } from './decoded-cache';
