@@ -8,7 +8,9 @@
  * ring-0 prologue, runs the one instruction (or CALL through a gate and the callee's RETF imm16:
  * the round trip), and compares CS, EIP, SS, ESP, CPL, EFLAGS, the data segment registers and all
  * four rings' stacks, byte for byte, with what `model()` below — the pseudocode, transcribed —
- * says. A fault is taken by a ring-0 handler (HLT): its frame and error code are checked the same
+ * says. Where a stack segment is 16-bit, the ESPs involved (the caller's, the TSS's ESPn, a popped
+ * 32-bit ESP) carry a high word, so that a 16-bit stack's pushes, pops and loads are seen to leave
+ * it alone. A fault is taken by a ring-0 handler (HLT): its frame and error code are checked the same
  * way.
  */
 import { expect, it } from 'vitest';
@@ -42,6 +44,15 @@ const STACKS_END = 0xc000;
 const stackTop = (ring: number): number => 0x8f00 + 0x1000 * ring;
 /** The caller's ESP: its stack holds what the case put there (parameters, a return frame). */
 const callerEsp = (ring: number): number => stackTop(ring) - 0x100;
+/**
+ * The high word of ESP where the stack segment is 16-bit (B = 0): the caller's ESP and the TSS's
+ * ESPn carry one, which no push or pop may change and which a 16-bit stack segment never loads.
+ */
+const CALLER_ESP_HIGH = 0xa5a50000;
+const TSS_ESP_HIGH = 0x5a5a0000;
+const entryEsp = (ring: number, b32: boolean): number =>
+  b32 ? callerEsp(ring) : (CALLER_ESP_HIGH | callerEsp(ring)) >>> 0;
+const tssEsp = (ring: number, b32: boolean): number => (b32 ? stackTop(ring) : (TSS_ESP_HIGH | stackTop(ring)) >>> 0);
 
 const SEL_SETUP_CODE = 0x08;
 const SEL_TSS = 0x18;
@@ -187,82 +198,86 @@ function* cases(): Generator<Case> {
                     };
                 }
           // Gate faults: DPL < CPL, RPL > DPL, not present, to a not-present code segment, and the
-          // inner stack of the TSS not present, of the wrong DPL, read-only.
-          for (const gate32 of sizes) {
-            const g = {
-              kind: 'gate' as const,
-              dpl: 3,
-              gate32,
-              params: 1,
-              selector: codeSel(0, gate32),
-              offset: TARGET,
-              present: true,
-            };
-            const gt = `${gate32 ? 32 : 16}-bit gate`;
-            if (cpl > 0)
-              yield {
-                ...base,
-                form,
-                name: `${form} ${gt} DPL < CPL, ${tag}`,
-                selector: GATE_SEL,
-                gate: { ...g, dpl: cpl - 1 },
+          // inner stack of the TSS not present, of the wrong DPL, read-only; with 16- and 32-bit
+          // stacks in the TSS (the ring-0 handler's too: from an outer ring the interrupt gate
+          // switches to a 16-bit stack with a high word in TSS.ESP0).
+          for (const gate32 of sizes)
+            for (const innerStack32 of sizes) {
+              const faultBase = { ...base, innerStack32 };
+              const g = {
+                kind: 'gate' as const,
+                dpl: 3,
+                gate32,
+                params: 1,
+                selector: codeSel(0, gate32),
+                offset: TARGET,
+                present: true,
               };
-            if (cpl < 3)
+              const gt = `${gate32 ? 32 : 16}-bit gate, TSS stacks ${innerStack32 ? 32 : 16}`;
+              if (cpl > 0)
+                yield {
+                  ...faultBase,
+                  form,
+                  name: `${form} ${gt} DPL < CPL, ${tag}`,
+                  selector: GATE_SEL,
+                  gate: { ...g, dpl: cpl - 1 },
+                };
+              if (cpl < 3)
+                yield {
+                  ...faultBase,
+                  form,
+                  name: `${form} ${gt} RPL > DPL, ${tag}`,
+                  selector: GATE_SEL + 3,
+                  gate: { ...g, dpl: cpl },
+                };
               yield {
-                ...base,
+                ...faultBase,
                 form,
-                name: `${form} ${gt} RPL > DPL, ${tag}`,
+                name: `${form} ${gt} not present, ${tag}`,
                 selector: GATE_SEL + 3,
-                gate: { ...g, dpl: cpl },
+                gate: { ...g, present: false },
               };
-            yield {
-              ...base,
-              form,
-              name: `${form} ${gt} not present, ${tag}`,
-              selector: GATE_SEL + 3,
-              gate: { ...g, present: false },
-            };
-            yield {
-              ...base,
-              form,
-              name: `${form} ${gt} to not-present code, ${tag}`,
-              selector: GATE_SEL + 3,
-              gate: { ...g, selector: missingCodeIndex(0) * 8 },
-            };
-            yield {
-              ...base,
-              form,
-              name: `${form} ${gt} to a null selector, ${tag}`,
-              selector: GATE_SEL + 3,
-              gate: { ...g, selector: 0 },
-            };
-            yield {
-              ...base,
-              form,
-              name: `${form} ${gt} to a data segment, ${tag}`,
-              selector: GATE_SEL + 3,
-              gate: { ...g, selector: stackSel(0, true) },
-            };
-            if (cpl > 1 && form === 'call') {
-              // To ring 1 (ring 0's stack stays good for the handler).
-              const g1 = { ...g, selector: codeSel(1, gate32) };
-              const s = `${form} ${gt} to ring 1`;
-              const bad = (what: string, selector: number): Case => ({
-                ...base,
+              yield {
+                ...faultBase,
                 form,
-                name: `${s}, TSS stack ${what}, ${tag}`,
+                name: `${form} ${gt} to not-present code, ${tag}`,
                 selector: GATE_SEL + 3,
-                gate: g1,
-                tssSs: { ring: 1, selector },
-              });
-              yield bad('not present', missingStackIndex(1) * 8 + 1);
-              yield bad('of DPL 2', (stackSel(2, true) & ~3) | 1);
-              yield bad('RPL 2', (stackSel(1, true) & ~3) | 2);
-              yield bad('read-only', readOnlyIndex(1) * 8 + 1);
-              yield bad('null', 0);
-              yield bad('a code segment', codeSel(1, true));
+                gate: { ...g, selector: missingCodeIndex(0) * 8 },
+              };
+              yield {
+                ...faultBase,
+                form,
+                name: `${form} ${gt} to a null selector, ${tag}`,
+                selector: GATE_SEL + 3,
+                gate: { ...g, selector: 0 },
+              };
+              yield {
+                ...faultBase,
+                form,
+                name: `${form} ${gt} to a data segment, ${tag}`,
+                selector: GATE_SEL + 3,
+                gate: { ...g, selector: stackSel(0, true) },
+              };
+              if (cpl > 1 && form === 'call') {
+                // To ring 1 (ring 0's stack stays good for the handler).
+                const g1 = { ...g, selector: codeSel(1, gate32) };
+                const s = `${form} ${gt} to ring 1`;
+                const bad = (what: string, selector: number): Case => ({
+                  ...faultBase,
+                  form,
+                  name: `${s}, TSS stack ${what}, ${tag}`,
+                  selector: GATE_SEL + 3,
+                  gate: g1,
+                  tssSs: { ring: 1, selector },
+                });
+                yield bad('not present', missingStackIndex(1) * 8 + 1);
+                yield bad('of DPL 2', (stackSel(2, true) & ~3) | 1);
+                yield bad('RPL 2', (stackSel(1, true) & ~3) | 2);
+                yield bad('read-only', readOnlyIndex(1) * 8 + 1);
+                yield bad('null', 0);
+                yield bad('a code segment', codeSel(1, true));
+              }
             }
-          }
         }
         // RETF, RETF imm16, IRET: to the same ring and to every outer one, both stack sizes.
         for (const form of ['retf', 'iret'] as const)
@@ -272,7 +287,9 @@ function* cases(): Generator<Case> {
               for (const outer32 of ring > cpl ? sizes : [true])
                 for (const retCode32 of sizes) {
                   const cs = codeSel(ring, retCode32);
-                  const frame = { eip: RETURN_EIP, cs, esp: callerEsp(ring) - 0x20, ss: stackSel(ring, outer32) };
+                  // A 32-bit frame's ESP for a 16-bit outer stack has a high word that SS's B bit drops.
+                  const esp = outer32 ? callerEsp(ring) - 0x20 : (0x3c3c0000 | (callerEsp(ring) - 0x20)) >>> 0;
+                  const frame = { eip: RETURN_EIP, cs, esp, ss: stackSel(ring, outer32) };
                   const where = ring === cpl ? 'same ring' : `outer ring ${ring}, stack${outer32 ? 32 : 16}`;
                   yield {
                     ...base,
@@ -460,7 +477,11 @@ function model(c: Case, before: State, gdt: Map<number, Descriptor>, tssStacks: 
     const oldSs = s.ss;
     const oldEsp = s.esp;
     s.ss = newSs;
-    s.esp = newEsp;
+    // A 16-bit stack segment takes SP only, ESP's high word stays the caller's: the B bit of the
+    // new SS is the stack-address size of every write to the stack pointer. The SDM's text says
+    // "ESP ← NewESP"; QEMU (SET_ESP with the new SS's mask) and Bochs (SP = temp_ESP) write SP,
+    // as the processor does on RET/IRET to a 16-bit stack (the high word Linux's espfix hides).
+    s.esp = sd.b32 ? newEsp : ((oldEsp & ~0xffff) | (newEsp & 0xffff)) >>> 0;
     b32 = sd.b32;
     s.cpl = t.dpl;
     push(gsz, oldSs);
@@ -533,8 +554,9 @@ function prepare(rig: Rig, c: Case): { gdt: Map<number, Descriptor>; tssStacks: 
   for (let r = 0; r < 3; r++) {
     let ss = stackSel(r, c.innerStack32);
     if (c.tssSs?.ring === r) ss = c.tssSs.selector;
-    tssStacks.push([ss, stackTop(r)]);
-    rig.setU32(TSS + 4 + 8 * r, stackTop(r));
+    const b32 = c.tssSs?.ring === r ? true : c.innerStack32;
+    tssStacks.push([ss, tssEsp(r, b32)]);
+    rig.setU32(TSS + 4 + 8 * r, tssEsp(r, b32));
     rig.setU32(TSS + 8 + 8 * r, ss);
   }
   // The caller's stack: RETF/IRET frames (parameters between the return address and SS:ESP).
@@ -575,13 +597,20 @@ function prepare(rig: Rig, c: Case): { gdt: Map<number, Descriptor>; tssStacks: 
   );
   const cs = codeSel(c.cpl, c.code32);
   const ss = stackSel(c.cpl, c.stack32);
+  const callerSp = entryEsp(c.cpl, c.stack32);
   // A ring-0 caller: SS:ESP loaded, then JMP FAR (its stack holds the case's frame: no pushes).
-  if (c.cpl === 0) code.push(0x66, 0xb8, ss, 0, 0x8e, 0xd0, 0xbc, ...le(esp), 0xea, ...le(CALLER), cs, 0);
-  else code.push(0x68, ...le(ss), 0x68, ...le(esp), 0x6a, 0x02, 0x68, ...le(cs), 0x68, ...le(CALLER), 0xcf);
+  // An outer one: IRETD from ring 0, which on a 16-bit stack segment is a 16-bit ring-0 stack
+  // whose ESP has the caller's high word (IRETD to a 16-bit SS loads SP only).
+  if (c.cpl === 0) code.push(0x66, 0xb8, ss, 0, 0x8e, 0xd0, 0xbc, ...le(callerSp), 0xea, ...le(CALLER), cs, 0);
+  else {
+    if (!c.stack32)
+      code.push(0x66, 0xb8, stackSel(0, false), 0, 0x8e, 0xd0, 0xbc, ...le((CALLER_ESP_HIGH | 0x7f00) >>> 0));
+    code.push(0x68, ...le(ss), 0x68, ...le(callerSp), 0x6a, 0x02, 0x68, ...le(cs), 0x68, ...le(CALLER), 0xcf);
+  }
   rig.load(SETUP, code);
   return { gdt, tssStacks };
 }
-const SETUP_INSTRUCTIONS = (c: Case): number => 4 + 8 + (c.cpl === 0 ? 4 : 6);
+const SETUP_INSTRUCTIONS = (c: Case): number => 4 + 8 + (c.cpl === 0 ? 4 : c.stack32 ? 6 : 9);
 
 function state(cpu: Cpu): State {
   return {
@@ -606,7 +635,11 @@ function run(rig: Rig, c: Case): { got: Outcome; want: Outcome } {
   cpu.enterProtectedModeFlat(SETUP, { esp: 0x7f00 });
   cpu.run(SETUP_INSTRUCTIONS(c));
   const before = state(cpu);
-  const entered = before.eip === CALLER && before.cpl === c.cpl && before.cs === codeSel(c.cpl, c.code32);
+  const entered =
+    before.eip === CALLER &&
+    before.cpl === c.cpl &&
+    before.cs === codeSel(c.cpl, c.code32) &&
+    before.esp === entryEsp(c.cpl, c.stack32);
   if (!entered)
     throw new Error(
       `${c.name}: the prologue did not reach the caller (${JSON.stringify(before)}; frame ${[0, 4, 8, 12].map((k) => rig.u32(before.esp + k).toString(16))})`,
@@ -622,13 +655,15 @@ function run(rig: Rig, c: Case): { got: Outcome; want: Outcome } {
     mem.set(rig.memory.u8.subarray(STACKS, STACKS_END));
     want = { ...before, data: [...before.data], cs: SEL_SETUP_CODE, eip: HANDLERS + 16 * e.vector + 1, cpl: 0 };
     const frame = [before.eflags, before.cs, CALLER, e.code];
+    const b32 = (gdt.get((before.cpl > 0 ? tssStacks[0][0] : before.ss) >> 3) as { b32: boolean }).b32;
     if (before.cpl > 0) {
-      [want.ss, want.esp] = tssStacks[0];
+      // The interrupt gate's stack switch: SP only into a 16-bit stack, as for a call gate (above).
+      want.ss = tssStacks[0][0];
+      want.esp = b32 ? tssStacks[0][1] : ((before.esp & ~0xffff) | (tssStacks[0][1] & 0xffff)) >>> 0;
       frame.unshift(before.ss, before.esp);
     }
-    const b32 = (gdt.get(want.ss >> 3) as { b32: boolean }).b32;
     for (const w of frame) {
-      want.esp = b32 ? want.esp - 4 : (want.esp & ~0xffff) | ((want.esp - 4) & 0xffff);
+      want.esp = (b32 ? want.esp - 4 : (want.esp & ~0xffff) | ((want.esp - 4) & 0xffff)) >>> 0;
       const at = (b32 ? want.esp : want.esp & 0xffff) - STACKS;
       for (let i = 0; i < 4; i++) mem[at + i] = (w >>> (8 * i)) & 0xff;
     }

@@ -139,7 +139,8 @@ export abstract class CpuInterrupts extends CpuTasks {
       const oldSs = this.segSel[SS];
       const oldEsp = this.reg32[ESP];
       this.loadSegProtected(SS, newSs, TS, newCpl);
-      this.reg32[ESP] = newEsp;
+      // A 16-bit stack segment takes SP only (as a call gate's switch, segments.ts).
+      this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
       this.setCs(sel, dlo, dhi, newCpl);
       if (vm86) {
         // INTERRUPT-FROM-VIRTUAL-8086-MODE: the data segment registers go on the ring-0 stack

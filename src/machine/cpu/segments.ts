@@ -174,7 +174,10 @@ export abstract class CpuSegments extends CpuMemory {
       }
       const [newSs, newEsp] = this.innerStack(dpl);
       this.loadSegProtected(SS, newSs, TS, dpl);
-      this.reg32[ESP] = newEsp;
+      // A 16-bit stack segment takes SP only; ESP's high word stays the caller's (the new SS's B
+      // bit sizes every write of the stack pointer: QEMU and Bochs alike; the same as RET and
+      // IRET to a 16-bit stack, below, and the interrupt gates' switch).
+      this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
       this.setCs(target, clo, chi, dpl);
       this.pushGate(gate32, oldSs);
       this.pushGate(gate32, oldEsp);
