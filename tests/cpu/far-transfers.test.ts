@@ -3,8 +3,9 @@
  * table-driven: every far CALL/JMP (direct ptr16:16/32 and indirect m16:16/32), RETF, RETF imm16
  * and IRET, in 16- and 32-bit operand size (the code segment's D bit, crossed by 0x66), at the same,
  * an inner and an outer privilege level, to code segments and through 16/32-bit call gates with
- * 0, 1, 5 and 31 parameters, on 16/32-bit (B bit) stack segments, and the faulting cases with
- * their error codes. Each case builds its descriptors, enters the caller's ring by IRETD from a
+ * 0, 1, 5 and 31 parameters, on 16/32-bit (B bit) stack segments, to a task (a TSS named directly
+ * or through a task gate: the new task's state, NT by CALL), and the faulting cases with their
+ * error codes. Each case builds its descriptors, enters the caller's ring by IRETD from a
  * ring-0 prologue, runs the one instruction (or CALL through a gate and the callee's RETF imm16:
  * the round trip), and compares CS, EIP, SS, ESP, CPL, EFLAGS, the data segment registers and all
  * four rings' stacks, byte for byte, with what `model()` below — the pseudocode, transcribed —
@@ -60,7 +61,10 @@ const SEL_TSS = 0x18;
 type Descriptor =
   | { kind: 'code'; dpl: number; d32: boolean; conforming: boolean; present: boolean }
   | { kind: 'data'; dpl: number; b32: boolean; writable: boolean; present: boolean }
-  | { kind: 'gate'; dpl: number; gate32: boolean; params: number; selector: number; offset: number; present: boolean };
+  | { kind: 'gate'; dpl: number; gate32: boolean; params: number; selector: number; offset: number; present: boolean }
+  /** A 32-bit TSS at TARGET_TSS whose task runs at `ring` (its CS, SS and data segments of that DPL). */
+  | { kind: 'tss'; dpl: number; ring: number; busy: boolean; limit: number; present: boolean }
+  | { kind: 'task gate'; dpl: number; selector: number; present: boolean };
 
 /** The GDT's fixed part (index → descriptor); each case adds its own entries from index 40. */
 const FIXED = new Map<number, Descriptor>();
@@ -81,8 +85,14 @@ for (let r = 0; r < 4; r++) {
   FIXED.set(readOnlyIndex(r), { kind: 'data', dpl: r, b32: true, writable: false, present: true });
 }
 const GATE_INDEX = 40;
-const GDT_ENTRIES = 41;
+const TSS_INDEX = 41;
+const GDT_ENTRIES = 42;
 const GATE_SEL = GATE_INDEX * 8;
+const TSS_SEL = TSS_INDEX * 8;
+/** The task a far CALL/JMP switches to: its TSS, and what the TSS holds. */
+const TARGET_TSS = 0x3100;
+const TASK_EFLAGS = 0x8d7; // OF SF ZF AF PF CF and bit 1
+const taskEsp = (ring: number): number => callerEsp(ring) - 0x40;
 
 const codeSel = (ring: number, d32: boolean, conforming = false, rpl = ring): number =>
   codeIndex(ring, d32, conforming) * 8 + rpl;
@@ -98,6 +108,12 @@ function encode(d: Descriptor): [number, number] {
     case 'gate': {
       const [lo, hi] = gate(d.selector, d.offset, d.gate32 ? 0xc : 0x4, d.dpl);
       return [lo, ((hi & ~0x8000) | (p << 8) | d.params) >>> 0];
+    }
+    case 'tss':
+      return segment(TARGET_TSS, d.limit, p | (d.dpl << 5) | (d.busy ? 0xb : 0x9), 0);
+    case 'task gate': {
+      const [lo, hi] = gate(d.selector, 0, 0x5, d.dpl);
+      return [lo, ((hi & ~0x8000) | (p << 8)) >>> 0];
     }
   }
 }
@@ -117,8 +133,10 @@ interface Case {
   /** CALL/JMP: the selector and offset of the pointer. */
   selector: number;
   offset: number;
-  /** The call gate at GATE_SEL, if any. */
-  gate?: Descriptor & { kind: 'gate' };
+  /** The call gate or task gate at GATE_SEL, if any. */
+  gate?: Descriptor & { kind: 'gate' | 'task gate' };
+  /** The TSS at TSS_SEL, if any. */
+  tss?: Descriptor & { kind: 'tss' };
   /** The inner stacks' B bit (TSS.SSn for every ring), or a selector for the TSS's SS of ring `ring`. */
   innerStack32: boolean;
   tssSs?: { ring: number; selector: number };
@@ -278,6 +296,53 @@ function* cases(): Generator<Case> {
                 yield bad('a code segment', codeSel(1, true));
               }
             }
+        }
+        // To a task: a TSS named directly or through a task gate, the new task in every ring;
+        // the faults of both descriptors.
+        for (const form of ['call', 'jmp', 'call m', 'jmp m'] as const) {
+          const tss = (ring: number) => ({
+            kind: 'tss' as const,
+            dpl: 3,
+            ring,
+            busy: false,
+            limit: 0x67,
+            present: true,
+          });
+          const taskGate = { kind: 'task gate' as const, dpl: 3, selector: TSS_SEL, present: true };
+          const toTss = (what: string, t: Case['tss'], selector = TSS_SEL + 3): Case => ({
+            ...base,
+            form,
+            name: `${form} TSS ${what}, ${tag}`,
+            selector,
+            tss: t,
+          });
+          const viaGate = (what: string, g: Case['gate'], t: Case['tss'] = tss(3), selector = GATE_SEL + 3): Case => ({
+            ...base,
+            form,
+            name: `${form} task gate ${what}, ${tag}`,
+            selector,
+            gate: g,
+            tss: t,
+          });
+          for (let ring = 0; ring < 4; ring++) {
+            yield toTss(`to a ring-${ring} task`, tss(ring));
+            yield viaGate(`to a ring-${ring} task`, taskGate, tss(ring));
+          }
+          if (cpl > 0) yield toTss('DPL < CPL', { ...tss(3), dpl: cpl - 1 }, TSS_SEL + cpl - 1);
+          if (cpl < 3) yield toTss('RPL > DPL', { ...tss(3), dpl: cpl });
+          yield toTss('busy', { ...tss(3), busy: true });
+          yield toTss('not present', { ...tss(3), present: false });
+          yield toTss('limit 5FH', { ...tss(3), limit: 0x5f });
+          if (cpl > 0) yield viaGate('DPL < CPL', { ...taskGate, dpl: cpl - 1 }, tss(3), GATE_SEL + cpl - 1);
+          if (cpl < 3) yield viaGate('RPL > DPL', { ...taskGate, dpl: cpl });
+          yield viaGate('not present', { ...taskGate, present: false });
+          yield viaGate('to a busy TSS', taskGate, { ...tss(3), busy: true });
+          yield viaGate('to a not-present TSS', taskGate, { ...tss(3), present: false });
+          yield viaGate('to a TSS of limit 5FH', taskGate, { ...tss(3), limit: 0x5f });
+          yield viaGate('to a code segment', { ...taskGate, selector: codeSel(0, true) });
+          yield viaGate('to a null selector', { ...taskGate, selector: 0 });
+          yield viaGate('to an LDT selector', { ...taskGate, selector: TSS_SEL | 4 });
+          yield viaGate('past the GDT', { ...taskGate, selector: 0x400 });
         }
         // RETF, RETF imm16, IRET: to the same ring and to every outer one, both stack sizes.
         for (const form of ['retf', 'iret'] as const)
@@ -452,6 +517,34 @@ function model(c: Case, before: State, gdt: Map<number, Descriptor>, tssStacks: 
     s.eip = offset;
     return s;
   }
+  if (d.kind === 'tss' || d.kind === 'task gate') {
+    // CALL/JMP "TASK-GATE" and "TASK-STATE-SEGMENT": the descriptor's DPL against CPL and RPL; a
+    // task gate present, naming an available TSS in the GDT; the TSS present, its limit ≥ 67H
+    // (vol. 3, 7.3 step 3: #TS); then the switch: every register from the new TSS, EFLAGS.NT set
+    // by CALL (the back-link written), CPL = the new CS's RPL. Nothing goes on any stack.
+    if (d.dpl < s.cpl || d.dpl < (sel & 3)) throw new Fault(GP, sel & 0xfffc);
+    let tssSel = sel;
+    let t: Descriptor = d;
+    if (d.kind === 'task gate') {
+      if (!d.present) throw new Fault(NP, sel & 0xfffc);
+      tssSel = d.selector;
+      if (tssSel & 4) throw new Fault(GP, tssSel & 0xfffc);
+      t = desc(tssSel, GP);
+    }
+    if (t.kind !== 'tss' || t.busy) throw new Fault(GP, tssSel & 0xfffc);
+    if (!t.present) throw new Fault(NP, tssSel & 0xfffc);
+    if (t.limit < 0x67) throw new Fault(TS, tssSel & 0xfffc);
+    const r = t.ring;
+    return {
+      cs: codeSel(r, true),
+      eip: TARGET,
+      ss: stackSel(r, true),
+      esp: taskEsp(r),
+      cpl: r,
+      eflags: call ? TASK_EFLAGS | 0x4000 : TASK_EFLAGS,
+      data: [0, 1, 2, 3].map(() => stackSel(r, true)),
+    };
+  }
   if (d.kind !== 'gate') throw new Fault(GP, sel & 0xfffc);
   // CALL/JMP "CALL-GATE".
   if (d.dpl < s.cpl || (sel & 3) > d.dpl) throw new Fault(GP, sel & 0xfffc);
@@ -538,6 +631,17 @@ function prepare(rig: Rig, c: Case): { gdt: Map<number, Descriptor>; tssStacks: 
   for (let a = STACKS; a < STACKS_END; a++) mem[a] = pattern(a);
   const gdt = new Map(FIXED);
   if (c.gate) gdt.set(GATE_INDEX, c.gate);
+  if (c.tss) {
+    gdt.set(TSS_INDEX, c.tss);
+    // The new task's state (SDM vol. 3, figure 7-2): EIP, EFLAGS, ESP, the selectors; LDT null.
+    const r = c.tss.ring;
+    rig.setU32(TARGET_TSS + 0x20, TARGET);
+    rig.setU32(TARGET_TSS + 0x24, TASK_EFLAGS);
+    rig.setU32(TARGET_TSS + 0x38, taskEsp(r));
+    rig.setU32(TARGET_TSS + 0x4c, codeSel(r, true));
+    rig.setU32(TARGET_TSS + 0x50, stackSel(r, true));
+    for (const at of [0x48, 0x54, 0x58, 0x5c]) rig.setU32(TARGET_TSS + at, stackSel(r, true));
+  }
   const put = (addr: number, [lo, hi]: [number, number]) => {
     rig.setU32(addr, lo);
     rig.setU32(addr + 4, hi);
@@ -583,7 +687,8 @@ function prepare(rig: Rig, c: Case): { gdt: Map<number, Descriptor>; tssStacks: 
   rig.load(POINTER, ptr);
   rig.load(CALLER, instruction(c));
   // The round trip's callee: RETF imm16, in the gate's operand size (its code segment's D bit).
-  if (c.gate) rig.load(TARGET + 0x10, [0xca, ...[(c.gate.params * (c.gate.gate32 ? 4 : 2)) & 0xff, 0]]);
+  if (c.gate?.kind === 'gate')
+    rig.load(TARGET + 0x10, [0xca, ...[(c.gate.params * (c.gate.gate32 ? 4 : 2)) & 0xff, 0]]);
 
   // The prologue (ring 0, flat): tables, TR, data segments ES DS FS GS = DPL 0, 3, 1, 2, then
   // IRETD into the caller's ring.
