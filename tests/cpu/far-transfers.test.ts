@@ -759,7 +759,9 @@ function run(rig: Rig, c: Case): { got: Outcome; want: Outcome } {
     // interrupt gate: on the TSS's ring-0 stack from an outer ring, else on the caller's stack.
     mem.set(rig.memory.u8.subarray(STACKS, STACKS_END));
     want = { ...before, data: [...before.data], cs: SEL_SETUP_CODE, eip: HANDLERS + 16 * e.vector + 1, cpl: 0 };
-    const frame = [before.eflags, before.cs, CALLER, e.code];
+    // EFLAGS as pushed for a fault: RF = 1 (SDM vol. 3, 17.3.1.1), cleared in the handler.
+    const RF = 0x10000;
+    const frame = [before.eflags | RF, before.cs, CALLER, e.code];
     const b32 = (gdt.get((before.cpl > 0 ? tssStacks[0][0] : before.ss) >> 3) as { b32: boolean }).b32;
     if (before.cpl > 0) {
       // The interrupt gate's stack switch: SP only into a 16-bit stack, as for a call gate (above).

@@ -44,6 +44,16 @@ export const DE = 0,
 /** DR6.BS and DR6.BT: the #DB came from single-stepping, or from a task switch to a TSS with T = 1 (SDM vol. 3, 17.2.3). */
 export const DR6_BS = 1 << 14;
 export const DR6_BT = 1 << 15;
+/** DR6.BD: the #DB came from DR7.GD, a MOV to or from a debug register (SDM vol. 3, 17.2.3). */
+export const DR6_BD = 1 << 13;
+/** DR7.L0–L3 and G0–G3 (bits 0–7: breakpoint n enabled by bit 2n or 2n + 1); L0–L3 alone; GD. */
+export const DR7_ENABLES = 0xff;
+export const DR7_LOCAL = 0x55;
+export const DR7_GD = 1 << 13;
+/** DR7.R/Wn: 00 instruction execution, 01 data writes, 10 I/O (CR4.DE), 11 data reads and writes. */
+export const DR7_RW_EXECUTE = 0;
+export const DR7_RW_WRITE = 1;
+export const DR7_RW_READ_WRITE = 3;
 /** DR6 and DR7 after RESET (SDM vol. 3, table 9-1): the reserved bits as the register reads them. */
 export const DR6_RESET = 0xffff0ff0 | 0;
 export const DR7_RESET = 0x400;

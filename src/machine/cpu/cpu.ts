@@ -12,8 +12,22 @@ import type { InterruptController, IoBus, MmioBus } from '../bus';
 import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
-import { IF, PARITY, TF } from './flags';
-import { CpuFault, DR6_BS, DR6_BT, DR6_RESET, DR7_RESET, SoftInt, EDX, ESP, CS, DB, PF_ } from './arch';
+import { IF, PARITY, RF, TF } from './flags';
+import {
+  CpuFault,
+  CR0_PE,
+  DR6_BS,
+  DR6_BT,
+  DR6_RESET,
+  DR7_RESET,
+  DR7_RW_EXECUTE,
+  SoftInt,
+  EDX,
+  ESP,
+  CS,
+  DB,
+  PF_,
+} from './arch';
 import { D_MAY_FAULT, D_STACK, D_SLOW, D_ALU_RR, D_ALU_RI, D_MOV_RR, D_JCC, D_ALU_JCC } from './decoded';
 import { CpuSystem } from './system';
 
@@ -145,6 +159,8 @@ export class Cpu extends CpuSystem {
     this.dr.fill(0);
     this.dr[6] = DR6_RESET;
     this.dr[7] = DR7_RESET;
+    this.breakpointHits = 0;
+    this.updateBreakpoints();
     this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
     this.tscOffset = 0;
     // The x87 after RESET (SDM vol. 3, table 9-1): control word 0040H, status 0, every tag 01
@@ -191,8 +207,9 @@ export class Cpu extends CpuSystem {
       } catch (e) {
         deliveries++;
         // A fault ends the instruction undone, INT n hands it to a handler entered with TF clear:
-        // no single-step trap for either.
+        // no single-step trap for either, nor a data breakpoint's.
         this.stepTrap = false;
+        this.breakpointHits = 0;
         // Guest exceptions leave step() as values; the try sits outside the per-instruction loop.
         if (e instanceof SoftInt) {
           this.instructions++;
@@ -200,6 +217,10 @@ export class Cpu extends CpuSystem {
         } else if (e instanceof PageFault || e instanceof CpuFault) {
           const vector = e instanceof PageFault ? PF_ : e.vector;
           if (e instanceof PageFault) this._cr2 = e.linear;
+          // A fault pushes RF = 1, so that the instruction restarted after the handler's IRETD
+          // does not stop at its own instruction breakpoint again; an instruction breakpoint's #DB
+          // pushes RF as it is, 0 (SDM vol. 3, 17.3.1.1).
+          if (vector !== DB && this._cr0 & CR0_PE) this.fl |= RF;
           this._eip = this.start;
           this.reg32[ESP] = this.startEsp;
           if (!this.raise(vector, e.errorCode, false, this.start)) return RunExit.TRIPLE_FAULT;
@@ -225,13 +246,15 @@ export class Cpu extends CpuSystem {
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
         eip = this._eip;
-        if (this.stepTrap) {
-          // Single-stepping: each instruction alone through step() (no compiled block, no fused
-          // compare-and-branch pair), so that the trap comes after every one of them.
+        if (this.stepTrap || this.debugActive) {
+          // Single-stepping or breakpoints: each instruction alone through step() (no compiled
+          // block, no fused compare-and-branch pair), so that the trap comes after every one of
+          // them, and the instruction breakpoints are checked before it.
           this.traceRing[this.tracePos++ & 63] = eip;
           this.start = eip;
           this.startEsp = r[ESP];
           this._eip = eip;
+          if (this.debugActive) this.instructionBreakpoints();
           this.step();
           eip = this._eip;
           this.instructions++;
@@ -354,12 +377,17 @@ export class Cpu extends CpuSystem {
     }
     if (this.shadow) this.shadow = false;
     else {
-      if (this.stepTrap || this.taskTrap) {
+      if (this.stepTrap || this.taskTrap || this.breakpointHits !== 0) {
         // Single-step (SDM vol. 3, 17.3.1.4): a trap after the instruction that began with TF set,
         // before any external interrupt (6.9); DR6.BS says why. A MOV SS shadow holds it one more.
         // A switch to a task whose TSS has T = 1 traps before its first instruction (DR6.BT).
-        this.dr[6] |= (this.stepTrap ? DR6_BS : 0) | (this.taskTrap ? DR6_BT : 0);
+        // Data breakpoints trap after the instruction that hit them, DR6.B0–B3 saying which
+        // (17.3.1.2; B0–B3 replaced, as QEMU and Bochs do; BS and BT are added).
+        let dr6 = this.dr[6] | (this.stepTrap ? DR6_BS : 0) | (this.taskTrap ? DR6_BT : 0);
+        if (this.breakpointHits !== 0) dr6 = (dr6 & ~15) | this.breakpointHits;
+        this.dr[6] = dr6;
         this.stepTrap = this.taskTrap = false;
+        this.breakpointHits = 0;
         if (!this.raise(DB, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
       }
       if (this.fl & IF && this.env.pic.hasInterrupt()) {
@@ -369,10 +397,36 @@ export class Cpu extends CpuSystem {
       }
     }
     if (this.halted) return RunExit.HLT;
+    // RF lasts one instruction: cleared as it starts, after its instruction breakpoints were
+    // checked (SDM vol. 3, 17.3.1.1: instructionBreakpoints() does it when any are armed).
+    if (this.fl & RF && !this.debugActive) this.fl &= ~RF;
     // The instruction about to run traps after it if it begins with TF set.
     this.stepTrap = (this.fl & TF) !== 0;
-    this.attention = this.shadow || this.stopRequested || this.stepTrap || this.taskTrap ? 1 : 0;
+    this.attention =
+      this.shadow || this.stopRequested || this.stepTrap || this.taskTrap || this.debugActive ? 1 : 0;
     return -1;
+  }
+
+  /**
+   * Before an instruction while DR7 arms a breakpoint: an instruction breakpoint (DR7.R/Wn = 00)
+   * on its first byte's linear address is a #DB fault before it runs, DR6.Bn set, unless EFLAGS.RF
+   * is set — then RF is cleared and the instruction runs (SDM vol. 3, 17.3.1.1).
+   */
+  protected instructionBreakpoints(): void {
+    if (this.fl & RF) {
+      this.fl &= ~RF;
+      return;
+    }
+    const dr7 = this.dr[7];
+    const lin = (this.segBase[CS] + this._eip) | 0;
+    let hits = 0;
+    for (let i = 0; i < 4; i++)
+      if ((dr7 >>> (2 * i)) & 3 && ((dr7 >>> (16 + 4 * i)) & 3) === DR7_RW_EXECUTE && this.dr[i] === lin)
+        hits |= 1 << i;
+    if (hits !== 0) {
+      this.dr[6] = (this.dr[6] & ~15) | hits;
+      throw new CpuFault(DB, -1);
+    }
   }
   /** The last n instructions executed (up to 64), disassembled: `eip: bytes  text`, oldest first. */
   trace(n: number): string[] {

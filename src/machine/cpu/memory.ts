@@ -5,8 +5,28 @@
  */
 import type { AccessSize } from '../bus';
 import { PHYS_IO } from './mmu';
-import { VM } from './flags';
-import { CpuFault, NO_SEG, EBX, ESP, EBP, ESI, EDI, CS, SS, DS, SS_, GP, CR0_PE } from './arch';
+import { RF, VM } from './flags';
+import {
+  CpuFault,
+  NO_SEG,
+  EBX,
+  ESP,
+  EBP,
+  ESI,
+  EDI,
+  CS,
+  SS,
+  DS,
+  SS_,
+  GP,
+  CR0_PE,
+  DR7_RW_EXECUTE,
+  DR7_RW_WRITE,
+  DR7_RW_READ_WRITE,
+} from './arch';
+
+/** DR7.LENn → the bytes a data breakpoint covers (SDM vol. 3, 17.2.5: 10B is 8 bytes where defined). */
+const BREAKPOINT_LEN = [1, 2, 8, 4];
 import { CpuState } from './state';
 
 export abstract class CpuMemory extends CpuState {
@@ -30,6 +50,7 @@ export abstract class CpuMemory extends CpuState {
     return this.u8[o];
   }
   protected mmioRead(size: AccessSize): number {
+    if (this.mmu.watchHit) return this.watchedRead(size);
     const v = this.env.mmio.read(this.mmu.lastPhys, size);
     this.bBreak = 1; // a device may have raised an interrupt or written memory: leave a compiled block
     if (this.externalWrites) this.codeChangedOutside();
@@ -97,7 +118,9 @@ export abstract class CpuMemory extends CpuState {
     for (let i = 0; i < size; i++) {
       const byte = (v >>> (8 * i)) & 0xff;
       const [o, phys, k] = i < first ? [o1, phys1, i] : [o2, phys2, i - first];
-      if (o === PHYS_IO) {
+      if (o === PHYS_IO && this.mmu.watchLpns.length !== 0) {
+        this.writeLin8(lin + i, byte, user); // a page with a data breakpoint (or a device): byte by byte
+      } else if (o === PHYS_IO) {
         this.env.mmio.write(phys + k, 1, byte);
         this.bBreak = 1;
         if (this.externalWrites) this.codeChangedOutside();
@@ -109,6 +132,7 @@ export abstract class CpuMemory extends CpuState {
   }
   /** A write the MMU sent to the bus: a device may change memory (code) in its callback. */
   protected mmioWrite(size: AccessSize, v: number): void {
+    if (this.mmu.watchHit) return this.watchedWrite(size, v);
     this.env.mmio.write(this.mmu.lastPhys, size, v);
     this.bBreak = 1;
     if (this.externalWrites) this.codeChangedOutside();
@@ -120,6 +144,77 @@ export abstract class CpuMemory extends CpuState {
     if (size === 1) this.writeLin8(lin, v);
     else if (size === 2) this.writeLin16(lin, v);
     else this.writeLin32(lin, v);
+  }
+
+  // ---- debug registers (SDM vol. 3, 17.2) ---------------------------------------------------------
+
+  /**
+   * After a write to DR0–DR3 or DR7 (or a task switch clearing DR7.L0–L3): which breakpoints are
+   * armed. Instruction breakpoints are checked before each instruction by the run loop (cpu.ts),
+   * which while `debugActive` runs every instruction through step(); data breakpoints by keeping
+   * their pages out of the TLB (Mmu.watchLpns), so that accesses to them come to watchedRead/
+   * watchedWrite with their size. I/O breakpoints (R/W = 10, CR4.DE) are not implemented: CR4.DE
+   * is reserved here (#GP), so R/W = 10 is undefined and ignored.
+   */
+  protected updateBreakpoints(): void {
+    const dr7 = this.dr[7];
+    const pages: number[] = [];
+    let active = false;
+    for (let i = 0; i < 4; i++) {
+      if (!((dr7 >>> (2 * i)) & 3)) continue;
+      const rw = (dr7 >>> (16 + 4 * i)) & 3;
+      if (rw === DR7_RW_EXECUTE) active = true;
+      else if (rw === DR7_RW_WRITE || rw === DR7_RW_READ_WRITE) {
+        active = true;
+        const lpn = this.dr[i] >>> 12;
+        if (!pages.includes(lpn)) pages.push(lpn);
+      }
+    }
+    const m = this.mmu;
+    if (pages.length !== 0 || m.watchLpns.length !== 0) {
+      m.watchLpns = pages;
+      m.watchHit = false;
+      m.flush(false); // the watched pages leave the TLB; the old ones may come back
+    }
+    this.debugActive = active;
+    this.attention = 1;
+  }
+
+  /** EFLAGS.RF from a popped image (IRETD); set, it is watched by events() to last one instruction. */
+  protected loadRf(image: number): void {
+    this.fl = (this.fl & ~RF) | (image & RF);
+    if (image & RF) this.attention = 1;
+  }
+
+  /** A data access of `size` bytes at `lin`: DR6.Bn of the data breakpoints it touches, for the trap after it. */
+  protected dataBreakpoints(lin: number, size: number, write: boolean): void {
+    const dr7 = this.dr[7];
+    for (let i = 0; i < 4; i++) {
+      if (!((dr7 >>> (2 * i)) & 3)) continue;
+      const rw = (dr7 >>> (16 + 4 * i)) & 3;
+      if (!(rw === DR7_RW_READ_WRITE || (rw === DR7_RW_WRITE && write))) continue;
+      // The range is aligned to its length (the low address bits are ignored, SDM 17.2.5).
+      const len = BREAKPOINT_LEN[(dr7 >>> (18 + 4 * i)) & 3];
+      const at = this.dr[i] & ~(len - 1);
+      if ((lin - at) >>> 0 < len || (at - lin) >>> 0 < size) this.breakpointHits |= 1 << i;
+    }
+  }
+
+  /** A read from a page with a data breakpoint (Mmu.watchLpns): RAM, within one page. */
+  protected watchedRead(size: AccessSize): number {
+    const o = this.mmu.watchOffset;
+    this.dataBreakpoints(this.mmu.watchLinear, size, false);
+    const m = this.u8;
+    if (size === 1) return m[o];
+    if (size === 2) return m[o] | (m[o + 1] << 8);
+    return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
+  }
+  protected watchedWrite(size: AccessSize, v: number): void {
+    const o = this.mmu.watchOffset;
+    this.dataBreakpoints(this.mmu.watchLinear, size, true);
+    const m = this.u8;
+    for (let i = 0; i < size; i++) m[o + i] = v >>> (8 * i);
+    if ((this.codeLines[o >>> 7] | this.codeLines[(o + size - 1) >>> 7]) !== 0) this.codeWritten(o, size);
   }
 
   // ---- fetch and decode --------------------------------------------------------------------------
@@ -140,7 +235,8 @@ export abstract class CpuMemory extends CpuState {
     } else {
       const o = this.mmu.translate(lin, false, this.user);
       if (o === PHYS_IO) {
-        v = this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
+        // A page with a data breakpoint is RAM: an instruction fetch does not hit one (SDM 17.2.4).
+        v = this.mmu.watchHit ? this.u8[this.mmu.watchOffset] : this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
         this.fetchLpn = -1;
       } else {
         v = this.u8[o];

@@ -167,6 +167,26 @@ export class Mmu implements WritableMappingInvalidator {
   lastPhys = 0;
 
   /**
+   * Linear pages that hold a data breakpoint (DR0–DR3 with DR7's R/W = write or read/write). They
+   * are never cached in the TLB; an access to one returns PHYS_IO with `watchHit` set, the
+   * linear address in `watchLinear` and the RAM's machine offset in `watchOffset`, so that the
+   * CPU's device path (which knows the access's size) checks the breakpoints and then reads or
+   * writes RAM. The TLB's hit path is untouched: a breakpoint costs nothing until one is set.
+   */
+  watchLpns: number[] = [];
+  watchHit = false;
+  watchLinear = 0;
+  watchOffset = 0;
+
+  private watched(linear: number, phys: number, base: number): number {
+    this.watchHit = true;
+    this.watchLinear = linear;
+    this.watchOffset = base + (phys & 0xfff);
+    this.lastPhys = phys;
+    return PHYS_IO;
+  }
+
+  /**
    * Writes let through once by the hypervisor (S2Verdict.WRITE_ONCE), counted here so that a
    * caller about to store more than one element through a translation (the REP MOVS/STOS page
    * copy) can see that the translation it got covers one store only.
@@ -213,11 +233,14 @@ export class Mmu implements WritableMappingInvalidator {
       const e = this.p2m.entries[gfn];
       if ((e & P2M_R) === 0 || e & P2M_MMIO) {
         this.lastPhys = phys;
+        this.watchHit = false;
         return PHYS_IO;
       }
       const base = (e & P2M_MFN_MASK) * 4096;
+      const watch = this.watchLpns.length !== 0 && this.watchLpns.includes(linear >>> 12);
       if (!write) {
         this.p2m.setAccessed(gfn);
+        if (watch) return this.watched(linear, phys, base);
         this.remember(linear >>> 12, gfn, base, (userOk ? T_USER : 0) | (global ? T_GLOBAL : 0));
         return base + (phys & 0xfff);
       }
@@ -229,13 +252,16 @@ export class Mmu implements WritableMappingInvalidator {
           // cached read-only, so the next write to the page misses and faults again.
           this.writeOnceGrants++;
           this.p2m.setAccessed(gfn);
+          if (watch) return this.watched(linear, phys, base);
           this.remember(linear >>> 12, gfn, base, (userOk ? T_USER : 0) | (global ? T_GLOBAL : 0));
           return base + (phys & 0xfff);
         }
         this.lastPhys = phys;
+        this.watchHit = false;
         return PHYS_IO; // DISCARD: the write goes nowhere (ROM)
       }
       this.p2m.setDirty(gfn);
+      if (watch) return this.watched(linear, phys, base);
       const wsup = writeOk || !this.wp;
       this.remember(
         linear >>> 12,

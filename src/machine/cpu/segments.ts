@@ -254,6 +254,9 @@ export abstract class CpuSegments extends CpuMemory {
     this._cpl = oldCpl;
     this.setFlagsFrom(fl & ~VM, this.op32 ? 4 : 2);
     this._cpl = saved;
+    // IRETD loads RF (POPF does not): set by a #DB handler in the image, it lets the instruction
+    // of an instruction breakpoint run once (SDM vol. 3, 17.3.1.1). events() clears it after one.
+    if (this.op32) this.loadRf(fl);
   }
 
   /** RET far / IRET to `cs:eip`, switching to the outer stack when RPL > CPL. */

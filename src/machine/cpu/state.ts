@@ -162,6 +162,14 @@ export abstract class CpuState {
   protected taskTrap = false;
   /** Non-zero while stopRequested, shadow, halted or a #DB trap may be pending (see events()). */
   protected attention = 1;
+  /**
+   * DR7 enables a breakpoint (memory.ts, "debug registers"): every instruction then goes through
+   * step() with the instruction breakpoints checked before it, as under TF, and the pages of data
+   * breakpoints stay out of the TLB. False costs the loop nothing more than this field's test.
+   */
+  protected debugActive = false;
+  /** DR6.B0–B3 of data breakpoints hit by the instruction running: a #DB trap follows it. */
+  protected breakpointHits = 0;
 
   protected trAttr = 0;
 

@@ -7,6 +7,9 @@
 import { IF, RF, VM, ZF } from './flags';
 import {
   CpuFault,
+  DB,
+  DR6_BD,
+  DR7_GD,
   EAX,
   LAR_TYPES,
   LSL_TYPES,
@@ -104,9 +107,22 @@ export abstract class CpuSystem extends CpuInterpreter {
       case 0x21:
       case 0x23: {
         const modrm = this.modrm;
-        const d = (modrm >> 3) & 7;
+        if (this.dr[7] & DR7_GD) {
+          // General detect (SDM vol. 3, 17.2.4): a #DB fault before any MOV to or from a debug
+          // register, DR6.BD set, GD cleared for the handler; RF = 1 in the pushed EFLAGS, as for
+          // every fault but an instruction breakpoint (17.3.1.1).
+          this.dr[6] |= DR6_BD;
+          this.dr[7] &= ~DR7_GD;
+          this.fl |= RF;
+          throw new CpuFault(DB, -1);
+        }
+        // DR4 and DR5 are DR6 and DR7 (CR4.DE does not exist here: SDM vol. 3, 17.2.2).
+        const d = ((modrm >> 3) & 7) | (((modrm >> 3) & 6) === 4 ? 2 : 0);
         if (b === 0x21) r[modrm & 7] = this.dr[d];
-        else this.dr[d] = r[modrm & 7];
+        else {
+          this.dr[d] = r[modrm & 7];
+          if (d !== 6) this.updateBreakpoints();
+        }
         return;
       }
       case 0x30:

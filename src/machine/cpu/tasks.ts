@@ -23,6 +23,7 @@ import {
   TASK_INT,
   CR0_TS,
   CR0_PG,
+  DR7_LOCAL,
 } from './arch';
 import { CpuSegments } from './segments';
 
@@ -159,6 +160,11 @@ export abstract class CpuTasks extends CpuSegments {
     this.trAttr = hi | 0x200;
     this._cr0 |= CR0_TS;
     this.taskSwitches++;
+    // DR7.L0–L3 are the old task's breakpoints: a task switch clears them (SDM vol. 3, 17.2.4).
+    if (this.dr[7] & DR7_LOCAL) {
+      this.dr[7] &= ~DR7_LOCAL;
+      this.updateBreakpoints();
+    }
     if (is32 && this._cr0 & CR0_PG) {
       // CR3 only with paging on, as QEMU and Bochs do (SDM vol. 3, 7.2.1: the PDBR of the task).
       this.mmu.cr3 = cr3 & ~0xfff;

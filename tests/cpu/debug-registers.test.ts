@@ -1,0 +1,130 @@
+/**
+ * Debug-register breakpoints (SDM vol. 3, 17.2–17.3): DR0–DR3 with DR7's enables, R/W and LEN.
+ * An instruction breakpoint is a #DB fault before the instruction (EIP at it, DR6.Bn, RF = 0 in
+ * the pushed EFLAGS), which the handler's IRETD with RF = 1 in the image lets run once; a data
+ * breakpoint is a #DB trap after the access's instruction (EIP at the next one), for writes or
+ * for reads and writes of the 1, 2 or 4 bytes LEN covers, implicit stack writes included; a
+ * breakpoint DR7 does not enable never fires; a fault pushes RF = 1, so the faulting instruction,
+ * restarted, does not stop at its breakpoint again; DR7.GD makes a MOV DRn a #DB fault with
+ * DR6.BD. The programs were assembled with `as --32` from the listings in the comments.
+ */
+import { expect, it } from 'vitest';
+import { describeCpu, flatTables, loadFlatTables, makeRig, type Rig } from './rig';
+
+const GDT = 0x1000;
+const IDT = 0x2000;
+const CODE = 0x10000;
+const LOG = 0x8000;
+const RF = 0x10000;
+
+const hex = (s: string): number[] => s.match(/../g)!.map((b) => parseInt(b, 16));
+
+/** Runs `main` at CODE (handlers at CODE + offset, by vector) to HLT; returns the rig and its log. */
+function runProgram(main: string, handlers: [vector: number, offset: number][], parts: [number, string][]) {
+  const rig = makeRig(4);
+  const gate = flatTables(rig, GDT, IDT);
+  for (const [vector, offset] of handlers) gate(vector, CODE + offset);
+  for (const [offset, bytes] of parts) rig.load(CODE + offset, hex(bytes));
+  const pre = loadFlatTables(GDT, IDT);
+  rig.load(CODE - pre.length, [...pre, ...hex(main)]);
+  rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000, ebp: LOG });
+  rig.cpu.run(2000);
+  expect(rig.cpu.halted, `EIP ${(rig.cpu.eip >>> 0).toString(16)}`).toBe(true);
+  return { rig, log: events(rig) };
+}
+
+/** The handlers' records: vector, EIP - CODE, the pushed EFLAGS' RF, and DR6 (or the error code). */
+function events(rig: Rig) {
+  const n = (rig.cpu.reg32[5] - LOG) / 16;
+  return Array.from({ length: n }, (_, i) => {
+    const at = LOG + 16 * i;
+    return {
+      vector: rig.u32(at),
+      eip: rig.u32(at + 4) - CODE,
+      rf: (rig.u32(at + 8) & RF) !== 0,
+      dr6: rig.u32(at + 12),
+    };
+  });
+}
+
+describeCpu('debug-register breakpoints', () => {
+  it('instruction, write and read/write breakpoints, implicit stack writes, disabled ones, RF, GD', () => {
+    //  0 mov $target,%eax; mov %eax,%dr0       8 mov $0x5000,%eax; mov %eax,%dr1
+    // 10 mov $0x5012,%eax; mov %eax,%dr2      18 mov $0x5100,%eax; mov %eax,%dr3 (never enabled)
+    // 20 mov $0x07d00019,%eax; mov %eax,%dr7  (L0 execute; G1 write, LEN 4; L2 read/write, LEN 2)
+    // 28 nop                                   29 target: inc %ebx     2a inc %ebx
+    // 2b movl $5,0x5000 (trap, B1)             35 mov 0x5000,%ecx (a read: none)
+    // 3b movb 0x5011,%cl (below the word: none)  41 mov 0x5010,%edx (covers 0x5012: trap, B2)
+    // 47 movl $7,0x5100 (DR3 off: none)        51 mov $0x5004,%esp     56 push %esi (trap, B1)
+    // 57 mov $0x9000,%esp                      5c ud2 (#UD; its handler skips it)
+    // 5e mov %dr7,%eax; or $0x2000,%eax; mov %eax,%dr7 (GD)   69 gd_mov: mov %dr6,%eax (#DB, BD)
+    // 6c xor %eax,%eax; mov %eax,%dr7          71 movl $6,0x5000 (nothing armed: none)   7b hlt
+    // 100 #DB: push %eax; mov $1,%eax; jmp log     140 #UD: push %eax; mov $6,%eax; addl $2,4(%esp); jmp log
+    // 180 log: mov %eax,(%ebp); EIP, EFLAGS, DR6 to 4/8/12(%ebp); add $16,%ebp;
+    //          orl $0x10000,12(%esp) (RF in the image); pop %eax; iret
+    const main =
+      'b8290001000f23c0b8005000000f23c8b8125000000f23d0b8005100000f23d8b81900d0070f23f8904343c7050050000005000000' +
+      '8b0d005000008a0d115000008b1510500000c7050051000007000000bc0450000056bc009000000f0b0f21f80d002000000f23f8' +
+      '0f21f031c00f23f8c7050050000006000000f4';
+    const { rig, log } = runProgram(
+      main,
+      [
+        [1, 0x100],
+        [6, 0x140],
+      ],
+      [
+        [0x100, '50b801000000eb78'],
+        [0x140, '50b8060000008344240402eb33'],
+        [0x180, '8945008b4424048945048b44240c8945080f21f089450c83c510814c240c0000010058cf'],
+      ],
+    );
+    expect(log.map(({ vector, eip, rf }) => ({ vector, eip, rf }))).toEqual([
+      { vector: 1, eip: 0x29, rf: false }, // before `target`; RF as it was
+      { vector: 1, eip: 0x35, rf: false }, // after the store to 0x5000
+      { vector: 1, eip: 0x47, rf: false }, // after the dword read over 0x5012
+      { vector: 1, eip: 0x57, rf: false }, // after the PUSH to 0x5000
+      { vector: 6, eip: 0x5e, rf: true }, // ud2 at 5c, a fault: RF = 1 (EIP as its handler moved it)
+      { vector: 1, eip: 0x69, rf: true }, // general detect: a fault, before the MOV DRn
+    ]);
+    const low = log.map((e) => e.dr6 & 0xf);
+    expect([low[0], low[1], low[2], low[3]]).toEqual([1, 2, 4, 2]);
+    expect(log[5].dr6 & 0x2000).toBe(0x2000); // DR6.BD
+    expect(rig.cpu.reg32[3]).toBe(2); // `target` ran once, after the handler's IRETD with RF
+    expect(rig.u32(0x5000)).toBe(6);
+    expect(rig.u32(0x5100)).toBe(7);
+    expect(rig.cpu.getEflags() & RF).toBe(0); // RF lasted one instruction
+  });
+
+  it('a fault pushes RF = 1: the instruction restarted after it does not stop at its breakpoint again', () => {
+    //  0 mov $bp_insn,%eax; mov %eax,%dr0      8 mov $1,%eax; mov %eax,%dr7 (L0, execute)
+    // 10 mov $0x1234,%eax (a selector past the GDT's limit)   15 bp_insn: mov %ax,%ds   17 hlt
+    // 100 #DB: log vector 1, EIP, EFLAGS; set RF in the image; iret
+    // 140 #GP: log vector 13, EIP, EFLAGS, the error code; mov $0x10,%eax; iret (RF as pushed)
+    const main = 'b8150001000f23c0b8010000000f23f8b8341200008ed8f4';
+    const { rig, log } = runProgram(
+      main,
+      [
+        [1, 0x100],
+        [13, 0x140],
+      ],
+      [
+        [0x100, 'c7450001000000508b4424048945048b44240c89450883c510814c240c0000010058cf'],
+        [0x140, 'c745000d0000005889450c8b04248945048b44240889450883c510b810000000cf'],
+      ],
+    );
+    expect(log).toEqual([
+      { vector: 1, eip: 0x15, rf: false, dr6: expect.any(Number) as number },
+      { vector: 13, eip: 0x15, rf: true, dr6: 0x1234 }, // dr6 holds the error code here
+    ]);
+    expect(rig.cpu.segSel[3]).toBe(0x10);
+  });
+
+  it('no breakpoint while DR7 enables none, whatever DR0–DR3 and R/W hold', () => {
+    //  0 mov $target,%eax; mov %eax,%dr0; mov %eax,%dr1   b mov $0x00330000,%eax; mov %eax,%dr7
+    //    (R/W and LEN set, L/G clear)   13 target: inc %ebx   14 movl $1,target   1e hlt
+    const main = 'b8130001000f23c00f23c8b8000033000f23f843c7051300010001000000f4';
+    const { rig, log } = runProgram(main, [[1, 0x100]], [[0x100, 'f4']]);
+    expect(log).toEqual([]);
+    expect(rig.cpu.reg32[3]).toBe(1);
+  });
+});
