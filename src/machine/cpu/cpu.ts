@@ -185,6 +185,7 @@ export class Cpu extends CpuSystem {
     }
     this.codeSize32 = this.stackSize32 = true;
     this.dropWindow();
+    this.segmentLimitsChanged();
     for (const [name, v] of Object.entries(regs)) {
       const i = REG_NAMES.indexOf(name);
       if (i >= 0) this.reg32[i] = v;
@@ -246,7 +247,7 @@ export class Cpu extends CpuSystem {
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
         eip = this._eip;
-        if (this.stepTrap || this.debugActive) {
+        if (this.stepTrap || this.stepAlone) {
           // Single-stepping or breakpoints: each instruction alone through step() (no compiled
           // block, no fused compare-and-branch pair), so that the trap comes after every one of
           // them, and the instruction breakpoints are checked before it.
@@ -402,8 +403,7 @@ export class Cpu extends CpuSystem {
     if (this.fl & RF && !this.debugActive) this.fl &= ~RF;
     // The instruction about to run traps after it if it begins with TF set.
     this.stepTrap = (this.fl & TF) !== 0;
-    this.attention =
-      this.shadow || this.stopRequested || this.stepTrap || this.taskTrap || this.debugActive ? 1 : 0;
+    this.attention = this.shadow || this.stopRequested || this.stepTrap || this.taskTrap || this.stepAlone ? 1 : 0;
     return -1;
   }
 

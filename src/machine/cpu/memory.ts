@@ -34,6 +34,7 @@ export abstract class CpuMemory extends CpuState {
   protected abstract codeChangedOutside(): void;
   protected abstract codeWritten(o: number, size: number): void;
   protected pushGate(gate32: boolean, v: number): void {
+    if (this.ssLimitChecked) this.checkStack(gate32 ? 4 : 2, true);
     if (gate32) this.push32(v);
     else this.push16(v);
   }
@@ -177,7 +178,35 @@ export abstract class CpuMemory extends CpuState {
       m.flush(false); // the watched pages leave the TLB; the old ones may come back
     }
     this.debugActive = active;
+    this.stepAlone = active || this.csLimitChecked || this.ssLimitChecked;
     this.attention = 1;
+  }
+
+  /**
+   * After a load of CS or SS: whether their limits need checking on instruction fetch and on PUSH/
+   * POP (SDM vol. 3, 5.3: #GP(0) for a fetch past CS's limit, #SS(0) for a stack access outside
+   * SS's). A 32-bit segment of limit 4 GiB − 1 (a 16-bit one of 64 KiB − 1: its offsets wrap
+   * there) needs none, which is every flat and real-mode segment; the others send each
+   * instruction through step() (the decoded cache and the compiled blocks fetch and push
+   * unchecked), whose fetches take the slow path and whose PUSH/POP check SS.
+   */
+  protected segmentLimitsChanged(): void {
+    const cs = this.segLimit[CS] >>> 0;
+    const ss = this.segLimit[SS] >>> 0;
+    const pm = (this._cr0 & CR0_PE) !== 0 && !(this.fl & VM);
+    const expandDown = pm && (this.segAttr[SS] & 0xc00) === 0x400;
+    this.csLimitChecked = this.codeSize32 ? cs !== 0xffffffff : cs < 0xffff;
+    this.ssLimitChecked = expandDown || (this.stackSize32 ? ss !== 0xffffffff : ss < 0xffff);
+    if (this.csLimitChecked) this.fetchLpn = -1;
+    this.stepAlone = this.debugActive || this.csLimitChecked || this.ssLimitChecked;
+    if (this.stepAlone) this.attention = 1;
+  }
+
+  /** PUSH (`size` bytes below ESP) or POP (at ESP) against SS's limit, when it has one. */
+  protected checkStack(size: number, push: boolean): void {
+    const esp = this.reg32[ESP];
+    const off = push ? esp - size : esp;
+    this.checkSeg(SS, this.stackSize32 ? off >>> 0 : off & 0xffff, size, push);
   }
 
   /** EFLAGS.RF from a popped image (IRETD); set, it is watched by events() to last one instruction. */
@@ -233,11 +262,17 @@ export abstract class CpuMemory extends CpuState {
     if (lin >>> 12 === this.fetchLpn && this.mmu.generation === this.fetchGen && this.user === this.fetchUser) {
       v = this.u8[this.fetchBase + (lin & 0xfff)];
     } else {
+      // Past CS's limit is #GP(0); only checked here, on the slow path, which every fetch takes
+      // while csLimitChecked (fetchLpn stays −1). A near branch past the limit therefore faults
+      // at its target, not at the branch as the SDM has it.
+      if (this.csLimitChecked && this._eip >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
       const o = this.mmu.translate(lin, false, this.user);
       if (o === PHYS_IO) {
         // A page with a data breakpoint is RAM: an instruction fetch does not hit one (SDM 17.2.4).
         v = this.mmu.watchHit ? this.u8[this.mmu.watchOffset] : this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
         this.fetchLpn = -1;
+      } else if (this.csLimitChecked) {
+        v = this.u8[o];
       } else {
         v = this.u8[o];
         this.fetchLpn = lin >>> 12;
@@ -445,10 +480,12 @@ export abstract class CpuMemory extends CpuState {
     else this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | ((this.reg32[ESP] + n) & 0xffff);
   }
   protected push(v: number): void {
+    if (this.ssLimitChecked) this.checkStack(this.op32 ? 4 : 2, true);
     if (this.op32) this.push32(v);
     else this.push16(v);
   }
   protected pop(): number {
+    if (this.ssLimitChecked) this.checkStack(this.op32 ? 4 : 2, false);
     return this.op32 ? this.pop32() >>> 0 : this.pop16();
   }
 }

@@ -25,6 +25,7 @@ export abstract class CpuSegments extends CpuMemory {
     this.codeSize32 = (hi & (1 << 22)) !== 0;
     this._cpl = cpl;
     this.dropWindow();
+    this.segmentLimitsChanged();
   }
 
   /**
@@ -61,6 +62,7 @@ export abstract class CpuSegments extends CpuMemory {
       this.dropWindow();
     }
     if (s === SS) this.stackSize32 = false;
+    if (s === CS || s === SS) this.segmentLimitsChanged();
   }
 
   /** MOV/POP to a segment register in protected mode (SDM vol. 2, MOV). */
@@ -96,6 +98,7 @@ export abstract class CpuSegments extends CpuMemory {
     this.segBase[s] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     this.segLimit[s] = this.limitOf(lo, hi);
     this.segAttr[s] = hi & 0x00f0ff00;
+    if (s === SS) this.segmentLimitsChanged();
   }
 
   protected loadSeg(s: number, sel: number): void {
@@ -322,5 +325,6 @@ export abstract class CpuSegments extends CpuMemory {
     this.segBase[s] = (sel & 0xffff) << 4;
     this.segLimit[s] = 0xffff;
     this.segAttr[s] = s === CS ? 0xfb00 : 0xf300;
+    if (s === CS || s === SS) this.segmentLimitsChanged();
   }
 }

@@ -168,6 +168,16 @@ export abstract class CpuState {
    * breakpoints stay out of the TLB. False costs the loop nothing more than this field's test.
    */
   protected debugActive = false;
+  /**
+   * CS's limit can end the code before the 32-bit (16-bit: 16-bit) offset wraps, and SS's can
+   * end the stack before its stack pointer wraps, or SS is expand-down (memory.ts,
+   * segmentLimitsChanged, decided at each load of CS or SS): then instruction fetches and PUSH/
+   * POP check them. Flat segments and real-mode ones never need it.
+   */
+  protected csLimitChecked = false;
+  protected ssLimitChecked = false;
+  /** debugActive, csLimitChecked or ssLimitChecked: the run loop sends every instruction to step(). */
+  protected stepAlone = false;
   /** DR6.B0–B3 of data breakpoints hit by the instruction running: a #DB trap follows it. */
   protected breakpointHits = 0;
 

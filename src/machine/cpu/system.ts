@@ -318,6 +318,7 @@ export abstract class CpuSystem extends CpuInterpreter {
     this.codeSize32 = this.stackSize32 = true;
     this._cpl = cpl;
     this.dropWindow();
+    this.segmentLimitsChanged();
   }
 
   /** SYSENTER: to CPL 0 at SYSENTER_CS:SYSENTER_EIP with SYSENTER_ESP; VM, IF and RF cleared. */

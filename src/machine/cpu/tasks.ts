@@ -250,7 +250,10 @@ export abstract class CpuTasks extends CpuSegments {
     this.segBase[s] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     this.segLimit[s] = this.limitOf(lo, hi);
     this.segAttr[s] = hi & 0x00f0ff00;
-    if (s === SS) this.stackSize32 = (hi & (1 << 22)) !== 0;
+    if (s === SS) {
+      this.stackSize32 = (hi & (1 << 22)) !== 0;
+      this.segmentLimitsChanged();
+    }
   }
 
   /**
