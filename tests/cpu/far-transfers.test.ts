@@ -4,8 +4,8 @@
  * and IRET, in 16- and 32-bit operand size (the code segment's D bit, crossed by 0x66), at the same,
  * an inner and an outer privilege level, to code segments and through 16/32-bit call gates with
  * 0, 1, 5 and 31 parameters, on 16/32-bit (B bit) stack segments, to a task (a TSS named directly
- * or through a task gate: the new task's state, NT by CALL), and the faulting cases with their
- * error codes. Each case builds its descriptors, enters the caller's ring by IRETD from a
+ * or through a task gate: the new task's state, NT by CALL), IRET with NT = 1 back to the task of
+ * the TSS's link, and the faulting cases with their error codes. Each case builds its descriptors, enters the caller's ring by IRETD from a
  * ring-0 prologue, runs the one instruction (or CALL through a gate and the callee's RETF imm16:
  * the round trip), and compares CS, EIP, SS, ESP, CPL, EFLAGS, the data segment registers and all
  * four rings' stacks, byte for byte, with what `model()` below — the pseudocode, transcribed —
@@ -144,6 +144,8 @@ interface Case {
   frame?: { eip: number; cs: number; esp?: number; ss?: number };
   /** RETF imm16. */
   imm?: number;
+  /** IRET with EFLAGS.NT = 1: the previous-task link of the current TSS. */
+  link?: number;
 }
 
 const RETURN_EIP = 0x6123;
@@ -344,6 +346,33 @@ function* cases(): Generator<Case> {
           yield viaGate('to an LDT selector', { ...taskGate, selector: TSS_SEL | 4 });
           yield viaGate('past the GDT', { ...taskGate, selector: 0x400 });
         }
+        // IRET with NT = 1: back to the task of the current TSS's link (busy), in every ring, and
+        // the link's faults: not busy, null, in the LDT, past the GDT, not present, too short.
+        {
+          const busy = (ring: number) => ({
+            kind: 'tss' as const,
+            dpl: 3,
+            ring,
+            busy: true,
+            limit: 0x67,
+            present: true,
+          });
+          const back = (what: string, link: number, t: Case['tss']): Case => ({
+            ...base,
+            form: 'iret',
+            name: `iret NT ${what}, ${tag}`,
+            selector: 0,
+            link,
+            tss: t,
+          });
+          for (let ring = 0; ring < 4; ring++) yield back(`to a ring-${ring} task`, TSS_SEL, busy(ring));
+          yield back('to a TSS not busy', TSS_SEL, { ...busy(3), busy: false });
+          yield back('with a null link', 0, busy(3));
+          yield back('with a link in the LDT', TSS_SEL | 4, busy(3));
+          yield back('with a link past the GDT', 0x400, busy(3));
+          yield back('to a TSS not present', TSS_SEL, { ...busy(3), present: false });
+          yield back('to a TSS of limit 5FH', TSS_SEL, { ...busy(3), limit: 0x5f });
+        }
         // RETF, RETF imm16, IRET: to the same ring and to every outer one, both stack sizes.
         for (const form of ['retf', 'iret'] as const)
           for (const imm of form === 'retf' ? [undefined, 0, 2, 6] : [undefined]) {
@@ -456,6 +485,18 @@ function model(c: Case, before: State, gdt: Map<number, Descriptor>, tssStacks: 
   };
   const osz = c.o32 ? 4 : 2;
 
+  if (c.link !== undefined) {
+    // IRET "TASK-RETURN": the link must name a busy TSS in the GDT (#TS(link)), present
+    // (#NP(link)), of limit ≥ 67H (vol. 3, 7.3: #TS); then the switch, nothing popped, EFLAGS from
+    // the TSS (NT as its image has it).
+    const link = c.link;
+    if (link & 4) throw new Fault(TS, link & 0xfffc);
+    const t = desc(link, TS);
+    if (t.kind !== 'tss' || !t.busy) throw new Fault(TS, link & 0xfffc);
+    if (!t.present) throw new Fault(NP, link & 0xfffc);
+    if (t.limit < 0x67) throw new Fault(TS, link & 0xfffc);
+    return newTask(t.ring, TASK_EFLAGS);
+  }
   if (c.form === 'retf' || c.form === 'iret') {
     // RET: "RETURN-TO-SAME-PRIVILEGE-LEVEL" / "RETURN-TO-OUTER-PRIVILEGE-LEVEL"; IRET: "PROTECTED-MODE-RETURN".
     const eip = pop(osz);
@@ -534,16 +575,7 @@ function model(c: Case, before: State, gdt: Map<number, Descriptor>, tssStacks: 
     if (t.kind !== 'tss' || t.busy) throw new Fault(GP, tssSel & 0xfffc);
     if (!t.present) throw new Fault(NP, tssSel & 0xfffc);
     if (t.limit < 0x67) throw new Fault(TS, tssSel & 0xfffc);
-    const r = t.ring;
-    return {
-      cs: codeSel(r, true),
-      eip: TARGET,
-      ss: stackSel(r, true),
-      esp: taskEsp(r),
-      cpl: r,
-      eflags: call ? TASK_EFLAGS | 0x4000 : TASK_EFLAGS,
-      data: [0, 1, 2, 3].map(() => stackSel(r, true)),
-    };
+    return newTask(t.ring, call ? TASK_EFLAGS | 0x4000 : TASK_EFLAGS);
   }
   if (d.kind !== 'gate') throw new Fault(GP, sel & 0xfffc);
   // CALL/JMP "CALL-GATE".
@@ -593,6 +625,19 @@ function model(c: Case, before: State, gdt: Map<number, Descriptor>, tssStacks: 
     return model({ ...c, form: 'retf', o32: d.gate32, imm: d.params * gsz }, s, gdt, tssStacks, mem);
   }
   return s;
+}
+
+/** The state a task switch leaves: every register from the TSS at TARGET_TSS, whose task runs at `ring`. */
+function newTask(ring: number, eflags: number): State {
+  return {
+    cs: codeSel(ring, true),
+    eip: TARGET,
+    ss: stackSel(ring, true),
+    esp: taskEsp(ring),
+    cpl: ring,
+    eflags,
+    data: [0, 1, 2, 3].map(() => stackSel(ring, true)),
+  };
 }
 
 /** The instruction's bytes at CALLER (indirect forms: the pointer at POINTER). */
@@ -663,6 +708,8 @@ function prepare(rig: Rig, c: Case): { gdt: Map<number, Descriptor>; tssStacks: 
     rig.setU32(TSS + 4 + 8 * r, tssEsp(r, b32));
     rig.setU32(TSS + 8 + 8 * r, ss);
   }
+  // IRET's task return: the current TSS's previous-task link.
+  if (c.link !== undefined) rig.setU32(TSS, c.link);
   // The caller's stack: RETF/IRET frames (parameters between the return address and SS:ESP).
   const esp = callerEsp(c.cpl);
   if (c.frame) {
@@ -706,16 +753,21 @@ function prepare(rig: Rig, c: Case): { gdt: Map<number, Descriptor>; tssStacks: 
   // A ring-0 caller: SS:ESP loaded, then JMP FAR (its stack holds the case's frame: no pushes).
   // An outer one: IRETD from ring 0, which on a 16-bit stack segment is a 16-bit ring-0 stack
   // whose ESP has the caller's high word (IRETD to a 16-bit SS loads SP only).
-  if (c.cpl === 0) code.push(0x66, 0xb8, ss, 0, 0x8e, 0xd0, 0xbc, ...le(callerSp), 0xea, ...le(CALLER), cs, 0);
-  else {
+  // The caller's EFLAGS: NT = 1 for IRET's task return (ring 0: PUSHFD, OR, POPFD).
+  const eflags = c.link !== undefined ? 0x4002 : 0x2;
+  if (c.cpl === 0) {
+    if (c.link !== undefined) code.push(0x9c, 0x81, 0x0c, 0x24, ...le(0x4000), 0x9d);
+    code.push(0x66, 0xb8, ss, 0, 0x8e, 0xd0, 0xbc, ...le(callerSp), 0xea, ...le(CALLER), cs, 0);
+  } else {
     if (!c.stack32)
       code.push(0x66, 0xb8, stackSel(0, false), 0, 0x8e, 0xd0, 0xbc, ...le((CALLER_ESP_HIGH | 0x7f00) >>> 0));
-    code.push(0x68, ...le(ss), 0x68, ...le(callerSp), 0x6a, 0x02, 0x68, ...le(cs), 0x68, ...le(CALLER), 0xcf);
+    code.push(0x68, ...le(ss), 0x68, ...le(callerSp), 0x68, ...le(eflags), 0x68, ...le(cs), 0x68, ...le(CALLER), 0xcf);
   }
   rig.load(SETUP, code);
   return { gdt, tssStacks };
 }
-const SETUP_INSTRUCTIONS = (c: Case): number => 4 + 8 + (c.cpl === 0 ? 4 : c.stack32 ? 6 : 9);
+const SETUP_INSTRUCTIONS = (c: Case): number =>
+  4 + 8 + (c.cpl === 0 ? (c.link !== undefined ? 7 : 4) : c.stack32 ? 6 : 9);
 
 function state(cpu: Cpu): State {
   return {
@@ -774,7 +826,8 @@ function run(rig: Rig, c: Case): { got: Outcome; want: Outcome } {
       const at = (b32 ? want.esp : want.esp & 0xffff) - STACKS;
       for (let i = 0; i < 4; i++) mem[at + i] = (w >>> (8 * i)) & 0xff;
     }
-    want.eflags = before.eflags;
+    // The interrupt gate clears TF, NT, RF, VM and IF (SDM vol. 3, 6.12.1).
+    want.eflags = (before.eflags & ~(0x100 | 0x4000 | RF | 0x20000 | 0x200)) >>> 0;
   }
   const steps = c.form === 'call+retf' ? 2 : 1;
   cpu.run(steps);
