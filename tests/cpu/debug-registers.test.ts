@@ -119,6 +119,23 @@ describeCpu('debug-register breakpoints', () => {
     expect(rig.cpu.segSel[3]).toBe(0x10);
   });
 
+  it('entering the #DB handler clears DR7.GD, whatever the #DB is for: the handler may read DR6 and DR7', () => {
+    //  0 mov $target,%eax; mov %eax,%dr0       8 mov $0x2001,%eax; mov %eax,%dr7 (L0 execute, GD)
+    // 10 target: nop   11 hlt
+    // 100 #DB: push %eax; DR6, DR7 and the pushed EIP to (%ebp), 4(%ebp), 8(%ebp); add $12,%ebp;
+    //     orl $0x10000,12(%esp); pop %eax; iret
+    const main = 'b8100001000f23c0b8012000000f23f890f4';
+    const { rig } = runProgram(
+      main,
+      [[1, 0x100]],
+      [[0x100, '500f21f08945000f21f88945048b44240489450883c50c814c240c0000010058cf']],
+    );
+    expect(rig.cpu.reg32[5]).toBe(LOG + 12); // one #DB: the handler's MOV DRn did not fault
+    expect(rig.u32(LOG) & 0x200f).toBe(1); // B0, not BD
+    expect(rig.u32(LOG + 4) & 0x2000).toBe(0);
+    expect(rig.u32(LOG + 8) - CODE).toBe(0x10);
+  });
+
   it('no breakpoint while DR7 enables none, whatever DR0–DR3 and R/W hold', () => {
     //  0 mov $target,%eax; mov %eax,%dr0; mov %eax,%dr1   b mov $0x00330000,%eax; mov %eax,%dr7
     //    (R/W and LEN set, L/G clear)   13 target: inc %ebx   14 movl $1,target   1e hlt

@@ -26,6 +26,8 @@ import {
   CR0_ET,
   CR0_WP,
   CR0_PG,
+  DB,
+  DR7_GD,
 } from './arch';
 import { CpuTasks } from './tasks';
 
@@ -88,6 +90,9 @@ export abstract class CpuInterrupts extends CpuTasks {
 
   protected deliver(vector: number, code: number, software: boolean, returnEip: number): void {
     this.halted = false;
+    // Entering the #DB handler clears DR7.GD, so that it may use the debug registers (SDM vol. 3,
+    // 17.2.4), whatever the #DB is for.
+    if (vector === DB && !software) this.dr[7] &= ~DR7_GD;
     if (!(this._cr0 & CR0_PE)) {
       // Real mode: the IVT (SDM vol. 3, 20.1.4).
       const off = this.idtBase + vector * 4;

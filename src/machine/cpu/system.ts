@@ -109,10 +109,9 @@ export abstract class CpuSystem extends CpuInterpreter {
         const modrm = this.modrm;
         if (this.dr[7] & DR7_GD) {
           // General detect (SDM vol. 3, 17.2.4): a #DB fault before any MOV to or from a debug
-          // register, DR6.BD set, GD cleared for the handler; RF = 1 in the pushed EFLAGS, as for
-          // every fault but an instruction breakpoint (17.3.1.1).
+          // register, DR6.BD set (deliver() clears GD for the handler); RF = 1 in the pushed
+          // EFLAGS, as for every fault but an instruction breakpoint (17.3.1.1).
           this.dr[6] |= DR6_BD;
-          this.dr[7] &= ~DR7_GD;
           this.fl |= RF;
           throw new CpuFault(DB, -1);
         }
