@@ -127,3 +127,61 @@ test('A/B: the ratio of the two ioemu costs is shown live, the shared figures on
   const f = await checkFrame(page);
   expect(f.mismatches, f.detail).toBe(0);
 });
+
+test('A/B: both meters sleep while their displays do, and still report every second', async ({ page }) => {
+  test.setTimeout(90_000);
+  await boot(page, 'workload=static&mode=dirty-idle&ab=dirty');
+  await expect.poll(async () => (await state(page)).modes).toEqual(['dirty-idle', 'dirty']);
+  // A's idle drop engages (B, in dirty mode, has none), and both displays sleep on the bell.
+  await expect
+    .poll(async () => (await state(page)).clientA & HV_CLIENT_DROPPED, { timeout: 15_000 })
+    .toBe(HV_CLIENT_DROPPED);
+  await expect
+    .poll(() =>
+      page.evaluate(() => {
+        const h = (globalThis as any).__hvm;
+        return [h.display.scheduler.asleep, h.displayB.scheduler.asleep];
+      }),
+    )
+    .toEqual([true, true]);
+  const meters = () =>
+    page.evaluate(() => {
+      const ab = document.querySelector('hvm-app')!.shadowRoot!.querySelector('hvm-ab-view')!;
+      return [...ab.shadowRoot!.querySelectorAll('cpu-meter')].map((el: any) => ({
+        ticks: el.samplingCounters.ticks as number,
+        sleeps: el.samplingCounters.sleeps as number,
+        samples: (el.samples as { t: number; windowMs: number; machine: string; mode: string }[]).map((s) => ({
+          t: s.t,
+          windowMs: s.windowMs,
+          machine: s.machine,
+          mode: s.mode,
+        })),
+      }));
+    });
+  // Let both settle into their sleep (the first quiet seconds after the drop are still ticked).
+  await expect.poll(async () => (await meters()).map((m) => m.sleeps > 0), { timeout: 15_000 }).toEqual([true, true]);
+  const before = await meters();
+  await page.waitForTimeout(12_500);
+  const after = await meters();
+  for (const [i, side] of ['A', 'B'].entries()) {
+    const [a, b] = [before[i], after[i]];
+    // Asleep, neither meter wakes the main thread each second: only its hold's redraw (every 10 s)…
+    expect(b.ticks - a.ticks, `${side}: ticks in 12.5 s`).toBeLessThanOrEqual(3);
+    // …and every second is still there when it wakes: one sample each, back to back, in its own mode.
+    const fresh = b.samples.slice(a.samples.length);
+    expect(fresh.length, `${side}: seconds reported`).toBeGreaterThanOrEqual(8);
+    for (const s of fresh) {
+      expect(s.windowMs).toBeGreaterThan(400);
+      expect(s.windowMs).toBeLessThan(1600);
+      expect(s.machine).toBe('running');
+      expect(s.mode).toBe(i === 0 ? 'dirty-idle' : 'dirty');
+    }
+    for (let k = 1; k < fresh.length; k++) expect(fresh[k].t).toBeGreaterThan(fresh[k - 1].t);
+  }
+  // A mode switch on one side wakes both meters at once (the display's wake rings the bell both wait on).
+  const ticks = (await meters()).map((m) => m.ticks);
+  await page.getByLabel('Display B mode').selectOption('poll');
+  await expect
+    .poll(async () => (await meters()).map((m, i) => m.ticks > ticks[i]), { timeout: 3_000 })
+    .toEqual([true, true]);
+});

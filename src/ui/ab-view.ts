@@ -207,6 +207,8 @@ export class HvmAbView extends LitElement {
         stats: this.stats,
         label: { mode: s?.mode ?? '', workload: this.label.workload, vramMiB: this.label.vramMiB, hz: this.hz },
         client: s?.ops.client,
+        // As the main view's meter: asleep with its display (the bell both displays wait on wakes it).
+        displayAsleep: d?.scheduler.asleep ?? false,
       };
     };
   }
