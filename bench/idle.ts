@@ -28,7 +28,9 @@
  * Prints a table and writes bench-results/idle.json. Options: --seconds N (window, default 10),
  * --warmup N (default 5), --port 4177, --only tab|linux (just those rows; linux also measures
  * about:blank for the whole tab's floor), --linux 0 (leave Linux out), --boot-timeout SECONDS
- * (Linux's boot in the page, default 900).
+ * (Linux's boot in the page, default 900), --workload NAME (the toy guest's workload of the
+ * whole-tab rows, default static; clock repaints once a second), --modes poll,dirty,dirty-idle
+ * (the whole-tab rows' display modes, default all three).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -53,6 +55,7 @@ const PORT = Number(arg('port', '4177'));
 const ONLY = arg('only', '');
 const LINUX = arg('linux', '1') !== '0';
 const BOOT_TIMEOUT_S = Number(arg('boot-timeout', '900'));
+const TAB_WORKLOAD = arg('workload', 'static');
 
 interface BrowserRow {
   what: string;
@@ -155,19 +158,20 @@ interface TabRow extends TabCpu {
   refreshesPerS: number | null;
 }
 
-const TAB_MODES = ['poll', 'dirty', 'dirty-idle'] as const;
+const ALL_TAB_MODES = ['poll', 'dirty', 'dirty-idle'] as const;
+const TAB_MODES = ALL_TAB_MODES.filter((m) => arg('modes', ALL_TAB_MODES.join(',')).split(',').includes(m));
 
 /**
- * The whole tab for an idle guest (static workload, 8 MiB, 30 Hz) in one display mode, or an
+ * The whole tab for an idle guest (static workload unless --workload, 8 MiB, 30 Hz) in one display mode, or an
  * about:blank page in the same browser: every Chromium thread's CPU from /proc, split (see
  * tab-threads.ts), with the renderer main thread's wake-ups and the ioemu's own figure.
  */
-async function tab(page: Page, mode: (typeof TAB_MODES)[number] | 'blank'): Promise<TabRow> {
+async function tab(page: Page, mode: (typeof ALL_TAB_MODES)[number] | 'blank'): Promise<TabRow> {
   if (mode === 'blank') {
     await page.goto('about:blank');
     await page.waitForTimeout(WARMUP * 1000);
   } else {
-    await page.goto(`http://localhost:${PORT}/?workload=static&mode=${mode}&vram=8&hz=30`);
+    await page.goto(`http://localhost:${PORT}/?workload=${TAB_WORKLOAD}&mode=${mode}&vram=8&hz=30`);
     await page.waitForFunction(() => (globalThis as any).__hvm?.refresher()?.shown, null, { timeout: 30_000 });
     await page.waitForTimeout(WARMUP * 1000);
   }
@@ -185,7 +189,10 @@ async function tab(page: Page, mode: (typeof TAB_MODES)[number] | 'blank'): Prom
   const io1 = await io();
   const span = io0 && io1 ? io1.at - io0.at : 0;
   return {
-    what: mode === 'blank' ? 'about:blank' : `idle guest, ${mode === 'dirty-idle' ? 'dirty + idle drop' : mode}`,
+    what:
+      mode === 'blank'
+        ? 'about:blank'
+        : `${TAB_WORKLOAD === 'static' ? 'idle guest' : `${TAB_WORKLOAD} workload`}, ${mode === 'dirty-idle' ? 'dirty + idle drop' : mode}`,
     ...tabCpu(a, b),
     ioemuPct: io0 && io1 ? (100 * (io1.workMs - io0.workMs)) / span : null,
     refreshesPerS: io0 && io1 ? (1000 * (io1.refreshes - io0.refreshes)) / span : null,
@@ -503,7 +510,7 @@ async function main(): Promise<void> {
     mkdirSync('bench-results', { recursive: true });
     writeFileSync(
       'bench-results/idle.json',
-      `${JSON.stringify({ date: new Date().toISOString(), machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, seconds: SECONDS, browser: rows, tab: tabRows }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, seconds: SECONDS, workload: TAB_WORKLOAD, browser: rows, tab: tabRows }, null, 2)}\n`,
     );
     console.log(
       `\nwrote bench-results/idle.json (${ONLY === 'tab' ? 'whole-tab' : 'idle-Linux and about:blank'} rows only)`,
@@ -552,6 +559,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
     seconds: SECONDS,
+    workload: TAB_WORKLOAD,
     browser: rows,
     tab: tabRows,
     node,

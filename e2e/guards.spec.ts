@@ -202,3 +202,43 @@ test('the meter sleeps while the display does, and still reports every second', 
   await setDisplayMode(page, 'poll');
   await expect.poll(async () => (await meter()).ticks, { timeout: 3_000 }).toBeGreaterThan(ticks);
 });
+
+test('the meter redraws in the frame of a display repaint, not in a frame of its own', async ({ page }) => {
+  test.setTimeout(60_000);
+  // The clock: one repaint a second, so the idle drop never engages and the meter draws each second.
+  await boot(page, 'workload=clock&mode=dirty-idle');
+  await page.evaluate(() => {
+    const h = (globalThis as any).__hvm;
+    const w = globalThis as any;
+    w.__paints = [] as number[];
+    w.__draws = [] as number[];
+    // When the display's refresher repainted something (wrapped here, apart from the page's code)…
+    const r = h.refresher();
+    const refresh = r.refresh.bind(r);
+    r.refresh = async () => {
+      const tiles = r.counters.tilesRepainted;
+      const ran = await refresh();
+      if (r.counters.tilesRepainted !== tiles) w.__paints.push(performance.now());
+      return ran;
+    };
+    // …and when the meter's figures changed on the page.
+    const meter = document.querySelector('hvm-app')!.shadowRoot!.querySelector('cpu-meter')!;
+    new MutationObserver(() => w.__draws.push(performance.now())).observe(meter.shadowRoot!, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+  await page.waitForTimeout(15_000);
+  const { paints, draws } = await page.evaluate(() => ({
+    paints: (globalThis as any).__paints as number[],
+    draws: (globalThis as any).__draws as number[],
+  }));
+  expect(paints.length).toBeGreaterThanOrEqual(10);
+  expect(draws.length).toBeGreaterThanOrEqual(8);
+  // A redraw in the repaint's own task follows it by the meter's render alone (a ms or two); one
+  // of its own falls anywhere in the second (within 10 ms of a repaint by chance ~1 % of the time).
+  const inRepaint = draws.filter((d) => paints.some((p) => d >= p && d - p < 10));
+  console.log(`meter: ${draws.length} redraws, ${inRepaint.length} right after one of ${paints.length} repaints`);
+  expect(inRepaint.length / draws.length).toBeGreaterThanOrEqual(0.75);
+});

@@ -209,6 +209,7 @@ export class HvmAbView extends LitElement {
         client: s?.ops.client,
         // As the main view's meter: asleep with its display (the bell both displays wait on wakes it).
         displayAsleep: d?.scheduler.asleep ?? false,
+        afterNextPaint: (cb) => this.displays[side]?.afterNextPaint(cb),
       };
     };
   }

@@ -34,6 +34,8 @@ export interface MeterSource {
    * ioemu does no work, until the bell rings.
    */
   displayAsleep?: boolean;
+  /** Run a callback once right after the display's next repaint (HvmDisplay.afterNextPaint). */
+  afterNextPaint?: (cb: () => void) => void;
 }
 
 /** Keep an hour of samples for export; the chart shows the last minute. */
@@ -107,6 +109,10 @@ export class CpuMeter extends LitElement {
   private readonly sampler = new MeterSampler();
   private readonly chart = new MeterChart();
   private last: MeterSample | null = null;
+  /** A sample to draw at the display's next repaint (see drawSoon), or null. */
+  private pending: MeterSample | null = null;
+  /** A callback is registered with the display's next repaint. */
+  private waitingForPaint = false;
   private readonly sampling: SamplingController;
 
   constructor() {
@@ -117,6 +123,7 @@ export class CpuMeter extends LitElement {
       this,
       () => this.tick(),
       () => {
+        this.pending = null;
         this.last = this.samples.at(-1) ?? null;
         this.requestUpdate();
       },
@@ -138,6 +145,10 @@ export class CpuMeter extends LitElement {
     const fresh = this.sampler.catchUp(src.io, pageTimeMs(), src.stats, src.label, src.client);
     const t0 = performance.now();
     const shownBefore = this.last;
+    // A draw still waiting for the display's repaint is due now (a newer sample may replace it).
+    const pending = this.sampling.visible ? this.pending : null;
+    this.pending = null;
+    let toDraw = pending;
     for (const s of fresh) {
       const prev = this.samples[this.samples.length - 1];
       if (prev && prev.mode !== s.mode) this.chart.marks.push({ t: s.t - s.windowMs / 2000, mode: s.mode });
@@ -146,23 +157,49 @@ export class CpuMeter extends LitElement {
       // Sampled always (the export keeps every second); drawn only when it can be seen and when
       // something moved (meterMoved). lit then touches only the table cells whose text changed,
       // and the chart redraws only if its picture would.
-      if (this.sampling.visible && meterMoved(this.last, s)) {
-        this.last = s;
-        this.requestUpdate();
-      }
+      if (this.sampling.visible && meterMoved(toDraw ?? this.last, s)) toDraw = s;
       this.dispatchEvent(new CustomEvent('sample', { detail: s }));
     }
+    if (toDraw) this.drawSoon(toDraw, src, pending);
+    const s = fresh.at(-1);
     addPageTime(performance.now() - t0);
     // Sleep while the display does and nothing but time moves: a running machine with the idle
     // drop engaged or off (while it is armed, the meter shows it engage), nothing drawn but the
     // hold's redraw.
-    const s = fresh.at(-1);
     if (!i32 || !s || !src.displayAsleep || s.machine !== 'running' || s.idleDrop === 'armed') return null;
     if (s.refreshHz > 0 || s.hypercallsPerS > 0 || meterChanged(shownBefore, s)) return null;
     const ms = this.sampling.visible
       ? Math.max(1000, ((this.last?.t ?? s.t) + METER_HOLD_S - s.t) * 1000)
       : HIDDEN_SLEEP_MS;
     return { i32, ms, display, page };
+  }
+
+  private draw(s: MeterSample): void {
+    this.pending = null;
+    this.last = s;
+    this.requestUpdate();
+  }
+
+  /**
+   * Draw sample s: while the display repaints (a clock each second, typing, a busy screen), at its
+   * next repaint, so that the meter's figures and chart change in the frame that repaint makes
+   * anyway rather than in a frame of their own; a draw still waiting at the next tick is made then
+   * (s === pending: still waiting from the last tick). At once when the display repainted nothing in
+   * the last two seconds.
+   */
+  private drawSoon(s: MeterSample, src: MeterSource, pending: MeterSample | null): void {
+    // Repainting: in either of the last two seconds (a repaint a second lands in alternate windows
+    // while the meter's ticks and the repaints keep about the same phase).
+    const repainting = this.samples.slice(-2).some((x) => x.tilesPerRefresh > 0);
+    if (!src.afterNextPaint || !repainting || s === pending) return this.draw(s);
+    this.pending = s;
+    if (this.waitingForPaint) return;
+    this.waitingForPaint = true;
+    src.afterNextPaint(() => {
+      this.waitingForPaint = false;
+      if (this.pending && this.sampling.visible) this.draw(this.pending);
+      else this.pending = null;
+    });
   }
 
   protected override updated(): void {

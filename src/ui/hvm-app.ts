@@ -287,6 +287,7 @@ export class HvmApp extends LitElement {
       label: { mode: this.view.mode, workload: this.view.workload, vramMiB: this.view.vram, hz: this.view.hz },
       client: VramClient.DISPLAY,
       displayAsleep: this.displays().a?.scheduler.asleep ?? false,
+      afterNextPaint: (cb) => this.displays().a?.afterNextPaint(cb),
     };
   };
 

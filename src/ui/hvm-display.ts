@@ -215,10 +215,28 @@ export class HvmDisplay extends LitElement {
     if (changed.has('fitWidth') || changed.has('fitHeight')) this.applyFit();
   }
 
+  /** Called once after the next refresh that repaints something (afterNextPaint). */
+  private paintWaiters: (() => void)[] = [];
+
+  /**
+   * Run `cb` once, right after the next refresh that repaints part of the screen (in the same
+   * task, so whatever it changes on the page goes into the frame that shows the repaint, not a
+   * frame of its own: each frame costs the tab several ms of CPU).
+   */
+  afterNextPaint(cb: () => void): void {
+    this.paintWaiters.push(cb);
+  }
+
   private async tick(): Promise<void> {
     const r = this.refresher;
     if (!r) return;
+    const tiles = r.counters.tilesRepainted;
     const ran = await r.refresh();
+    if (r.counters.tilesRepainted !== tiles && this.paintWaiters.length) {
+      const waiters = this.paintWaiters;
+      this.paintWaiters = [];
+      for (const cb of waiters) cb();
+    }
     if (ran && this.heat) this.heatMap.add(r.tiles, r.tilesX, r.tilesY, r.lastFull, performance.now());
     if (ran && (this.overlay || this.heat)) this.drawOverlay();
   }
