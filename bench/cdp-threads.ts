@@ -15,6 +15,11 @@ export interface ThreadTimes {
   /** The dedicated worker running the machine: busy wall time and CPU time, ms. */
   workerBusyMs: number;
   workerCpuMs: number;
+  /**
+   * Renderer main thread: wall time in animation-frame callbacks (requestAnimationFrame, where
+   * the display's refresh runs), ms; null unless asked for (it needs the timeline's events).
+   */
+  mainFrameCallbackMs: number | null;
 }
 
 interface TraceEvent {
@@ -29,7 +34,7 @@ interface TraceEvent {
   args?: { name?: string };
 }
 
-async function collect(client: CDPSession, run: () => Promise<void>): Promise<TraceEvent[]> {
+async function collect(client: CDPSession, run: () => Promise<void>, timeline: boolean): Promise<TraceEvent[]> {
   const events: TraceEvent[] = [];
   client.on('Tracing.dataCollected', (e) => {
     for (const ev of e.value) events.push(ev as unknown as TraceEvent);
@@ -37,7 +42,10 @@ async function collect(client: CDPSession, run: () => Promise<void>): Promise<Tr
   const done = new Promise<void>((resolve) => client.once('Tracing.tracingComplete', () => resolve()));
   await client.send('Tracing.start', {
     transferMode: 'ReportEvents',
-    traceConfig: { includedCategories: ['toplevel', '__metadata'], recordMode: 'recordContinuously' },
+    traceConfig: {
+      includedCategories: ['toplevel', '__metadata', ...(timeline ? ['devtools.timeline'] : [])],
+      recordMode: 'recordContinuously',
+    },
   });
   await run();
   await client.send('Tracing.end');
@@ -46,20 +54,32 @@ async function collect(client: CDPSession, run: () => Promise<void>): Promise<Tr
 }
 
 /** Busy time of the page's main thread and its worker over a window of `ms` while the page runs. */
-export async function measureThreadTimes(page: Page, ms: number): Promise<ThreadTimes> {
-  return measureThreadTimesWhile(page, () => page.waitForTimeout(ms));
+export async function measureThreadTimes(
+  page: Page,
+  ms: number,
+  opts: { frameCallbacks?: boolean } = {},
+): Promise<ThreadTimes> {
+  return measureThreadTimesWhile(page, () => page.waitForTimeout(ms), opts);
 }
 
 /** Busy time of the page's main thread and its worker while `run` runs (a trace around it). */
-export async function measureThreadTimesWhile(page: Page, run: () => Promise<void>): Promise<ThreadTimes> {
+export async function measureThreadTimesWhile(
+  page: Page,
+  run: () => Promise<void>,
+  opts: { frameCallbacks?: boolean } = {},
+): Promise<ThreadTimes> {
   const client = await page.context().newCDPSession(page);
   const marks: number[] = [];
-  const events = await collect(client, async () => {
-    // Mark the window's edges in the trace itself, so both ends use the trace clock.
-    marks.push(Date.now());
-    await run();
-    marks.push(Date.now());
-  });
+  const events = await collect(
+    client,
+    async () => {
+      // Mark the window's edges in the trace itself, so both ends use the trace clock.
+      marks.push(Date.now());
+      await run();
+      marks.push(Date.now());
+    },
+    opts.frameCallbacks ?? false,
+  );
   await client.detach();
 
   const names = new Map<string, string>();
@@ -88,11 +108,16 @@ export async function measureThreadTimesWhile(page: Page, run: () => Promise<voi
   };
   const main = sum(/^CrRendererMain$/);
   const worker = sum(/DedicatedWorker/);
+  const isMain = (e: TraceEvent) => names.get(`${e.pid}:${e.tid}`) === 'CrRendererMain';
+  const frameCallbacks = events.filter(
+    (e) => e.ph === 'X' && e.name === 'FireAnimationFrame' && e.dur !== undefined && isMain(e),
+  );
   return {
     windowMs: Math.max((t1 - t0) / 1000, marks[1] - marks[0]),
     mainBusyMs: main.busy,
     mainCpuMs: main.cpu,
     workerBusyMs: worker.busy,
     workerCpuMs: worker.cpu,
+    mainFrameCallbackMs: opts.frameCallbacks ? frameCallbacks.reduce((n, e) => n + e.dur!, 0) / 1000 : null,
   };
 }

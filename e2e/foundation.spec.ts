@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { F64 } from '../src/shared/layout';
 
 /** Wait for the page's debug handle (set once the machine runs). */
 async function ready(page: Page) {
@@ -87,20 +88,22 @@ test('an RPC call made while the machine runs is answered between two slices', a
   await ready(page);
   // Counted in slices, not milliseconds (the machine is shared and timings are noisy): a message
   // that arrives while a slice runs is served right after it, so one or two slices end between
-  // the call and its answer.
-  const r = await page.evaluate(async () => {
+  // the call and its answer. The answer carries the worker's slice count as it answered (stats()),
+  // so the slices counted end before the worker answered: not those it ran while the answer
+  // waited for the page's own busy or descheduled main thread to read it.
+  const r = await page.evaluate(async (SLICES) => {
     const hvm = (globalThis as any).__hvm;
-    const i32: Int32Array = hvm.stats.i32;
-    const seq0 = Atomics.load(i32, hvm.I32.SLICE_SEQ);
+    const f64: Float64Array = hvm.stats.f64;
+    const seq0 = f64[SLICES];
     const slicesPerCall: number[] = [];
     for (let i = 0; i < 40; i++) {
-      const before = Atomics.load(i32, hvm.I32.SLICE_SEQ);
-      await hvm.api.ping();
-      slicesPerCall.push(Atomics.load(i32, hvm.I32.SLICE_SEQ) - before);
+      const before = f64[SLICES];
+      const answer = await hvm.api.stats();
+      slicesPerCall.push(answer.value.slices - before);
       await new Promise((res) => setTimeout(res, 10));
     }
-    return { slicesPerCall, slices: Atomics.load(i32, hvm.I32.SLICE_SEQ) - seq0 };
-  });
+    return { slicesPerCall, slices: f64[SLICES] - seq0 };
+  }, F64.SLICES);
   expect(r.slices).toBeGreaterThan(40); // the machine was running the whole time
   // Nine calls in ten within two slices (the first calls of a page also wait for the JIT), and
   // none longer than a dozen slices (~50 ms).
