@@ -30,7 +30,8 @@
  * about:blank for the whole tab's floor), --linux 0 (leave Linux out), --boot-timeout SECONDS
  * (Linux's boot in the page, default 900), --workload NAME (the toy guest's workload of the
  * whole-tab rows, default static; clock repaints once a second), --modes poll,dirty,dirty-idle
- * (the whole-tab rows' display modes, default all three).
+ * (the whole-tab rows' display modes, default all three), --only alloc (Node alone: the bytes an
+ * idle slice allocates, and where).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -447,7 +448,73 @@ async function functionsPerTick(): Promise<number> {
   return n;
 }
 
+/**
+ * Node: bytes the machine allocates per idle slice (V8's sampling heap profiler, every 64 bytes,
+ * over 10 s of the static workload on the wall clock after WARMUP s), and the functions that
+ * allocate most. Garbage an idle guest makes is what brings V8's collections (and the memory
+ * reducer's, whose freed objects make V8 throw away and recompile optimized code) to a page that
+ * otherwise sleeps.
+ */
+async function allocationPerIdleSlice(): Promise<{ bytesPerSlice: number; top: Record<string, number> }> {
+  const { Session } = await import('node:inspector');
+  const m = makeMachine('wall');
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  let slices = 0;
+  const runFor = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const o = m.slice();
+      slices++;
+      if (o.next === 'sleep') Atomics.wait(word, 0, 0, o.ms);
+    }
+  };
+  runFor(WARMUP * 1000);
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params: object = {}) =>
+    new Promise<T>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r as T))));
+  interface Node {
+    callFrame: { functionName: string; url: string };
+    selfSize: number;
+    children: Node[];
+  }
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', {
+    samplingInterval: 64,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  const s0 = slices;
+  runFor(10_000);
+  const { profile } = await post<{ profile: { head: Node } }>('HeapProfiler.stopSampling');
+  session.disconnect();
+  m.destroy();
+  const n = slices - s0;
+  const sites = new Map<string, number>();
+  let total = 0;
+  const walk = (node: Node, caller: string) => {
+    const f = node.callFrame;
+    const here = f.url
+      ? `${f.functionName || '(anonymous)'} (${f.url.split('/src/').at(-1)})`
+      : `${f.functionName} in ${caller}`;
+    total += node.selfSize;
+    if (node.selfSize) sites.set(here, (sites.get(here) ?? 0) + node.selfSize / n);
+    for (const c of node.children) walk(c, here);
+  };
+  walk(profile.head, '');
+  const top = Object.fromEntries([...sites].sort((a, b) => b[1] - a[1]).slice(0, 8));
+  return { bytesPerSlice: total / n, top };
+}
+
 async function main(): Promise<void> {
+  if (ONLY === 'alloc') {
+    const a = await allocationPerIdleSlice();
+    console.log(
+      `Node, hvmos idle (static, wall clock): ${a.bytesPerSlice.toFixed(0)} bytes allocated per slice; most by:`,
+    );
+    for (const [k, v] of Object.entries(a.top)) console.log(`  ${v.toFixed(0).padStart(5)} B  ${k}`);
+    return;
+  }
   const rows: BrowserRow[] = [];
   const tabRows: TabRow[] = [];
   await withPreview('bench:idle', PORT, async (browser) => {
@@ -523,6 +590,7 @@ async function main(): Promise<void> {
     emptyWaitLoopPct: nodeFloor(),
     coldCalls: { functions: COLD_FUNCTIONS, ...coldCalls() },
     functionsPerTick: await functionsPerTick(),
+    allocation: await allocationPerIdleSlice(),
   };
 
   const fmt = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '–' : v.toFixed(d));
@@ -544,6 +612,7 @@ async function main(): Promise<void> {
     `one call each of ${cold.functions} distinct small functions: ${fmt(cold.backToBackUs, 1)} µs back to back, ${fmt(cold.afterSleepUs, 1)} µs after a 10-ms sleep (${fmt(cold.afterSleepUs / cold.functions)} µs per cold function)`,
   );
   console.log(`functions of the machine (src/) one idle tick calls: ${node.functionsPerTick}`);
+  console.log(`bytes the machine allocates per idle slice (heap sampling): ${fmt(node.allocation.bytesPerSlice, 0)}`);
   const worker = appRow.procWorkerPct ?? appRow.cdpWorkerCpuPct;
   const floorPct = floorWait.procWorkerPct ?? floorWait.cdpWorkerCpuPct;
   console.log(

@@ -321,18 +321,20 @@ export class Machine {
    */
   private ringBells(): void {
     const i32 = this.stats.i32;
-    BELLS.forEach((b, k) => {
+    // Indexed loops, not forEach: its closures were heap allocations in every slice of an idle guest.
+    for (let k = 0; k < BELLS.length; k++) {
+      const { bell, words } = BELLS[k];
       const last = this.announced[k];
       let moved = false;
-      b.words.forEach((w, j) => {
-        const v = Atomics.load(i32, w);
+      for (let j = 0; j < words.length; j++) {
+        const v = Atomics.load(i32, words[j]);
         if (v !== last[j]) moved = true;
         last[j] = v;
-      });
-      if (!moved) return;
-      Atomics.add(i32, b.bell, 1);
-      Atomics.notify(i32, b.bell);
-    });
+      }
+      if (!moved) continue;
+      Atomics.add(i32, bell, 1);
+      Atomics.notify(i32, bell);
+    }
   }
 
   sendScancodes(bytes: unknown): Result<void> {
