@@ -111,8 +111,8 @@ export class CpuMeter extends LitElement {
   private last: MeterSample | null = null;
   /** A sample to draw at the display's next repaint (see drawSoon), or null. */
   private pending: MeterSample | null = null;
-  /** A callback is registered with the display's next repaint. */
-  private waitingForPaint = false;
+  /** When a callback was registered with the display's next repaint (-Infinity: none waits). */
+  private waitingForPaintSince = -Infinity;
   private readonly sampling: SamplingController;
 
   constructor() {
@@ -193,10 +193,13 @@ export class CpuMeter extends LitElement {
     const repainting = this.samples.slice(-2).some((x) => x.tilesPerRefresh > 0);
     if (!src.afterNextPaint || !repainting || s === pending) return this.draw(s);
     this.pending = s;
-    if (this.waitingForPaint) return;
-    this.waitingForPaint = true;
+    // One callback at a time; one older than two seconds belongs to a display that went away
+    // (a new machine, the A/B view toggled) or stopped painting: register again.
+    const now = performance.now();
+    if (now - this.waitingForPaintSince < 2000) return;
+    this.waitingForPaintSince = now;
     src.afterNextPaint(() => {
-      this.waitingForPaint = false;
+      this.waitingForPaintSince = -Infinity;
       if (this.pending && this.sampling.visible) this.draw(this.pending);
       else this.pending = null;
     });
