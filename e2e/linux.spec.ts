@@ -82,6 +82,8 @@ test('@linux Debian Linux boots in the page; a command typed on the display answ
   );
   await expect.poll(() => comText(page), { timeout: 120_000 }).toMatch(/^tty1-2-up$/m);
   took("tty1's shell up");
+  // The serial line's example is a shell command here, not an hvmos one.
+  await expect(page.locator('serial-console input')).toHaveAttribute('placeholder', /uname -a/);
 
   await test.step('a command typed on the display runs in tty1 and writes to COM1 and to the screen', async () => {
     await page.locator('hvm-display').click();

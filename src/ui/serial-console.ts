@@ -97,7 +97,13 @@ export class SerialConsole extends LitElement {
         <input
           aria-label="Send to the guest's serial port"
           aria-describedby="com1-commands"
-          placeholder="type a line for COM1, e.g. help or workload plasma"
+          placeholder=${
+            this.guest === 'hvmos'
+              ? 'type a line for COM1, e.g. help or workload plasma'
+              : this.guest === 'linux'
+                ? 'type a line for COM1, e.g. uname -a'
+                : 'type a line for COM1'
+          }
         />
         <button type="submit">Send</button>
       </form>
