@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
-import { immediateYielder, type Yielder } from '../../src/machine/runloop';
+import { immediateYielder, MAX_BLOCK_MS, type Yielder } from '../../src/machine/runloop';
 import { F64, I32, PAGE_SHIFT, VRAM_BAR_DEFAULT } from '../../src/shared/layout';
 import { HVMOS_PATH } from '../guest/hvmos-run';
 
@@ -85,10 +85,12 @@ describe('an idle machine blocking in Atomics.wait', () => {
     const started = m.start();
     expect(started.ok).toBe(true);
     let postsAtIdle = -1;
+    let idleSince = 0;
     const r = await new Promise<{ served: boolean; errno: number }>((resolve, reject) => {
       const poll = setInterval(() => {
         if (postsAtIdle < 0 && m.stats.f64[F64.IDLE_MS] >= 200) {
           postsAtIdle = counts.posts;
+          idleSince = performance.now();
           Atomics.store(ready, 0, 1);
         }
       }, 1);
@@ -97,12 +99,15 @@ describe('an idle machine blocking in Atomics.wait', () => {
         (e) => (clearInterval(poll), reject(e)),
       );
     });
+    const idleMs = performance.now() - idleSince;
     m.destroy();
     await other.terminate();
     expect(r).toEqual({ served: true, errno: 0 });
-    // Each of the five messages brought the loop back to the event loop (a post) at once.
+    // Each of the five messages brought the loop back to the event loop (a post) at once; besides
+    // them only the return every MAX_BLOCK_MS (~300 ms of this exchange on a quiet host, longer on
+    // a loaded one: counted from the time it took) and a guest tick's slice or two.
     expect(postsAtIdle).toBeGreaterThanOrEqual(0);
     expect(counts.posts - postsAtIdle).toBeGreaterThanOrEqual(5);
-    expect(counts.posts - postsAtIdle).toBeLessThanOrEqual(7);
+    expect(counts.posts - postsAtIdle).toBeLessThanOrEqual(5 + 2 + Math.floor(idleMs / MAX_BLOCK_MS));
   });
 });
