@@ -2,7 +2,9 @@
  * The block compiler against the interpreter on random programs made only of the forms the
  * decoded cache runs itself (so nearly all of them are compiled): register and memory ALU forms
  * including ADC/SBB, MOV, LEA, INC/DEC, shifts by an immediate and by CL, rotates, NEG/NOT, MUL,
- * IMUL, SETcc, CMOVcc, MOVZX/MOVSX, TEST, PUSH/POP, forward Jcc, the byte forms, all inside loops
+ * IMUL, SETcc, CMOVcc, MOVZX/MOVSX, TEST, PUSH/POP, forward Jcc, the byte forms, and the generic
+ * forms the compiler inlines (byte and word MOV, MOVZX/MOVSX and IMUL from memory, INC/DEC of a
+ * dword in memory, word shifts of a register; misaligned operands too), all inside loops
  * (so that flags and counts cross the passes of a compiled loop). Each program runs with every
  * block compiled on first execution and with the interpreter alone, in slices of several sizes;
  * the whole state must agree at every run() boundary.
@@ -29,7 +31,51 @@ function insn(rng: FuzzRng): number[] {
   const s = pick(rng, ANY);
   const disp = rng.below(32) * 4; // [ebx + disp8], inside the data area
   const v = rng.below(3) === 0 ? pick(rng, INTERESTING) : rng.u32();
-  switch (rng.below(29)) {
+  const b8 = pick(rng, [0, 1, 2, 4, 5, 6]); // a byte register that is not BL or BH (EBX)
+  const mem = 0x43 | (rng.below(8) << 3); // [ebx+disp8] with a reg field to be replaced
+  const odd = disp + rng.below(4); // a misaligned word or dword is fine too
+  switch (rng.below(37)) {
+    case 29: // MOV r8, [mem] / MOV [mem], r8 / MOV r/m8, imm8 / MOV r8, r8
+      return pick(rng, [
+        [0x8a, (mem & 0xc7) | (b8 << 3), odd],
+        [0x88, (mem & 0xc7) | (pick(rng, [0, 1, 2, 3, 4, 5, 6, 7]) << 3), odd],
+        [0xc6, mem & 0xc7, odd, rng.below(256)],
+        [0xc6, 0xc0 | b8, rng.below(256)],
+        [0x88, 0xc0 | (rng.below(8) << 3) | b8],
+      ]);
+    case 30: // MOV r16, [mem] / MOV [mem], r16 / MOV r/m16, imm16 / MOV r16, r16 (0x66)
+      return pick(rng, [
+        [0x66, 0x8b, (mem & 0xc7) | (d << 3), odd],
+        [0x66, 0x89, (mem & 0xc7) | (s << 3), odd],
+        [0x66, 0xc7, mem & 0xc7, odd, rng.below(256), rng.below(256)],
+        [0x66, 0xc7, 0xc0 | d, rng.below(256), rng.below(256)],
+        [0x66, 0x89, 0xc0 | (s << 3) | d],
+      ]);
+    case 31: // MOVZX/MOVSX r32, byte or word [mem]
+      return [0x0f, pick(rng, [0xb6, 0xb7, 0xbe, 0xbf]), (mem & 0xc7) | (d << 3), odd];
+    case 32: // IMUL r32, [mem]
+      return [0x0f, 0xaf, (mem & 0xc7) | (d << 3), odd];
+    case 33: // INC/DEC dword [mem]
+      return [0xff, (mem & 0xc7) | (rng.below(2) << 3), odd];
+    case 34: // INC/DEC dword [mem], then a condition that reads CF (kept) and ZF/SF
+      return [0xff, (mem & 0xc7) | (rng.below(2) << 3), odd, 0x0f, 0x90 | rng.below(16), 0xc0 | b8];
+    case 35: // a word register shifted or rotated by an immediate, by 1 or by CL (0x66)
+      return pick(rng, [
+        [0x66, 0xc1, 0xc0 | (rng.below(8) << 3) | d, rng.below(40)],
+        [0x66, 0xd1, 0xc0 | (rng.below(8) << 3) | d],
+        [0x66, 0xd3, 0xc0 | (rng.below(8) << 3) | d],
+      ]);
+    case 36: // a byte loaded, then used by an ALU operation and a condition
+      return [
+        0x8a,
+        (mem & 0xc7) | (b8 << 3),
+        odd,
+        0x00,
+        0xc0 | (b8 << 3) | pick(rng, [0, 1, 2, 4, 5, 6]),
+        0x0f,
+        0x90 | rng.below(16),
+        0xc0 | b8,
+      ];
     case 0:
       return [(rng.below(8) << 3) | 1, 0xc0 | (s << 3) | d]; // ALU r/m32, r32 (register)
     case 1:

@@ -80,6 +80,17 @@ import {
   D_TEST_MR,
   D_TEST_RI,
   D_TEST_RR,
+  X16,
+  G_IMUL2,
+  G_INCDEC,
+  G_MOV8_MI,
+  G_MOV8_MR,
+  G_MOV8_RM,
+  G_MOV_MI,
+  G_MOV_MR,
+  G_MOV_RM,
+  G_MOVX,
+  G_SHIFT,
   LZ_ADD,
   LZ_DEC,
   LZ_INC,
@@ -510,6 +521,30 @@ class Gen {
       `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) c.codeWritten(mo, 4); } else { c.writeLin32(t, ${val}); ${GEN_CHECK} }`,
     );
   }
+  /** `dst` = the byte at linear address t (Cpu.readLin8; the TLB hit inline). */
+  private read8(dst: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR) ${dst} = U8[TM[lp] + (t & 0xfff)]; else ${dst} = c.readLin8(t);`,
+    );
+  }
+  /** `dst` = the word at linear address t (Cpu.readLin16; the TLB hit within the page inline). */
+  private read16(dst: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); ${dst} = U8[mo] | (U8[mo + 1] << 8); } else ${dst} = c.readLin16(t);`,
+    );
+  }
+  /** The byte `val` to linear address t, as Cpu.writeLin8. */
+  private write8(val: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; if (CL[mo >>> 7] !== 0) c.codeWritten(mo, 1); } else { c.writeLin8(t, ${val}); ${GEN_CHECK} }`,
+    );
+  }
+  /** The word `val` to linear address t, as Cpu.writeLin16. */
+  private write16(val: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; if ((CL[mo >>> 7] | CL[(mo + 1) >>> 7]) !== 0) c.codeWritten(mo, 2); } else { c.writeLin16(t, ${val}); ${GEN_CHECK} }`,
+    );
+  }
   /** PUSH of a dword (Cpu.push32; inline for a 32-bit stack). */
   private push(val: string): void {
     this.emit(`pv = ${val}; if (ss32) { o = (r[4] - 4) | 0; t = (SB[2] + o) | 0;`);
@@ -807,6 +842,7 @@ class Gen {
         this.breakCheck(i);
         break;
       case D_GENERIC:
+        if (this.generic(i, x)) break;
         this.cpuFlags();
         this.emit(`c._eip = ${i.next}; c.execGeneric(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
         this.breakCheck(i);
@@ -870,9 +906,128 @@ class Gen {
     }
   }
 
+  /**
+   * The commonest generic forms (Cpu.execGeneric) inline: byte and word MOVs, MOVZX/MOVSX from
+   * memory, IMUL r32, r/m32, INC/DEC of a dword in memory, word shifts of a register — the LZMA
+   * decoder of Linux's boot is made of them (16-bit probabilities, byte buffers). Each does what
+   * execGeneric does, in the same order of checks and accesses; false leaves the form to it.
+   */
+  private generic(i: Insn, x: number): boolean {
+    const modrm = x & 0xff;
+    const reg = (modrm >> 3) & 7;
+    const rm = modrm & 7;
+    const mem = modrm < 0xc0;
+    const word = (x & X16) !== 0;
+    const extra = (x >>> 14) & 15;
+    const seg = (i.w1 >> 10) & 7;
+    switch ((x >>> 8) & 63) {
+      case G_MOV8_RM:
+        if (mem) {
+          this.address(i, 1, false);
+          this.read8('v');
+        } else this.emit(`v = ${byteReg(rm)};`);
+        this.emit(`${setByteReg(reg, 'v')}`);
+        break;
+      case G_MOV8_MR:
+      case G_MOV8_MI: {
+        const val = ((x >>> 8) & 63) === G_MOV8_MI ? `${i.imm & 0xff}` : byteReg(reg);
+        if (!mem) {
+          this.emit(`v = ${val}; ${setByteReg(rm, 'v')}`);
+          break;
+        }
+        this.address(i, 1, true);
+        this.emit(`v = ${val};`);
+        this.write8('v');
+        break;
+      }
+      case G_MOV_RM:
+        if (!word) return false;
+        if (mem) {
+          this.address(i, 2, false);
+          this.read16('v');
+        } else this.emit(`v = r[${rm}] & 0xffff;`);
+        this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
+        break;
+      case G_MOV_MR:
+      case G_MOV_MI: {
+        if (!word) return false;
+        const val = ((x >>> 8) & 63) === G_MOV_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
+        if (!mem) {
+          this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | (${val});`);
+          break;
+        }
+        this.address(i, 2, true);
+        this.emit(`v = ${val};`);
+        this.write16('v');
+        break;
+      }
+      case G_MOVX: {
+        if (word) return false;
+        const from = extra & 1 ? 2 : 1;
+        if (mem) {
+          this.address(i, from, false);
+          if (from === 1) this.read8('v');
+          else this.read16('v');
+        } else this.emit(`v = ${from === 1 ? byteReg(rm) : `r[${rm}] & 0xffff`};`);
+        if (extra & 8) this.emit(from === 1 ? 'v = (v << 24) >> 24;' : 'v = (v << 16) >> 16;');
+        this.emit(`r[${reg}] = v;`);
+        break;
+      }
+      case G_IMUL2:
+        // As Cpu.imul2 at size 4: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
+        if (word) return false;
+        if (mem) {
+          this.address(i, 4, false);
+          this.read32('b');
+        } else this.emit(`b = r[${rm}];`);
+        this.replacesFlags();
+        this.emit(`a = r[${reg}]; o = Math.imul(a, b); r[${reg}] = o;`);
+        this.emit(`c.fl = (c.fl & ${~ARITH}) | (a * b !== o ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
+        break;
+      case G_INCDEC: {
+        // As D_INC_R on a dword in memory: CF folded into fl first (Cpu.incdec); the flag locals
+        // are written after the store, which may fault (see D_ALU_MR).
+        if (word || !mem || reg > 1) return false;
+        this.address(i, 4, false);
+        this.read32('a');
+        const cf = this.cfExpr();
+        if (cf !== null) this.emit(`c.fl = (c.fl & ~1) | ${cf};`);
+        this.emit(`v = (a ${reg === 0 ? '+' : '-'} 1) | 0;`);
+        this.segCheck(seg, 4, true);
+        this.write32('v');
+        this.emit('fa = a; fb = 1; fr = v;');
+        this.setPending(reg === 0 ? LZ_INC : LZ_DEC);
+        break;
+      }
+      case G_SHIFT: {
+        // A word register shifted or rotated by Cpu.shift (the flags are its own).
+        if (!word || mem) return false;
+        this.cpuFlags();
+        const count = i.imm < 0 ? 'r[1] & 0xff' : `${i.imm}`;
+        this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | c.shift(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
+        break;
+      }
+      default:
+        return false;
+    }
+    if (mem) this.breakCheck(i);
+    return true;
+  }
+
   /** The decoded words of an instruction as a constant array (for the CPU's generic helpers). */
   private constant(i: Insn): number {
     this.consts.push(Int32Array.of(i.w0, i.w1, i.disp, i.imm));
     return this.consts.length - 1;
   }
+}
+
+/** The value of byte register n (AL, CL, DL, BL, AH, CH, DH, BH) as an expression. */
+function byteReg(n: number): string {
+  return n < 4 ? `(r[${n}] & 0xff)` : `((r[${n - 4}] >> 8) & 0xff)`;
+}
+/** A statement writing the low byte of local `v` into byte register n. */
+function setByteReg(n: number, v: string): string {
+  return n < 4
+    ? `r[${n}] = (r[${n}] & ~0xff) | (${v} & 0xff);`
+    : `r[${n - 4}] = (r[${n - 4}] & ~0xff00) | ((${v} & 0xff) << 8);`;
 }
