@@ -241,8 +241,10 @@ export class Cpu extends CpuSystem {
     // or changes `_eip` (events, step, execDecoded, returns); a fault restarts from `start`.
     let eip = this._eip;
     while (this.instructions < end) {
-      // One test for the rare events (stop, interrupt shadow, HLT, a #DB trap) and one for IF or TF.
-      if (this.attention !== 0 || this.fl & (IF | TF)) {
+      // One test for the rare events (stop, interrupt shadow, HLT, a #DB trap), one for TF, and
+      // with IF = 1 whether an interrupt waits. Otherwise events() would change nothing: what it
+      // watches sets `attention` when it happens (requestStop, STI/MOV SS, HLT, a TSS's T bit).
+      if (this.attention !== 0 || this.fl & TF || (this.fl & IF && this.env.pic.hasInterrupt())) {
         this._eip = eip;
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
