@@ -34,7 +34,7 @@ function insn(rng: FuzzRng): number[] {
   const b8 = pick(rng, [0, 1, 2, 4, 5, 6]); // a byte register that is not BL or BH (EBX)
   const mem = 0x43 | (rng.below(8) << 3); // [ebx+disp8] with a reg field to be replaced
   const odd = disp + rng.below(4); // a misaligned word or dword is fine too
-  switch (rng.below(37)) {
+  switch (rng.below(42)) {
     case 29: // MOV r8, [mem] / MOV [mem], r8 / MOV r/m8, imm8 / MOV r8, r8
       return pick(rng, [
         [0x8a, (mem & 0xc7) | (b8 << 3), odd],
@@ -65,6 +65,43 @@ function insn(rng: FuzzRng): number[] {
         [0x66, 0xd1, 0xc0 | (rng.below(8) << 3) | d],
         [0x66, 0xd3, 0xc0 | (rng.below(8) << 3) | d],
       ]);
+    case 37: // byte ALU forms on memory and AL, TEST r/m8 (then a condition read by SETcc)
+      return [
+        ...pick(rng, [
+          [(rng.below(8) << 3) | 0, (mem & 0xc7) | (pick(rng, [0, 1, 2, 3, 4, 5, 6, 7]) << 3), odd],
+          [(rng.below(8) << 3) | 2, (mem & 0xc7) | (b8 << 3), odd],
+          [(rng.below(8) << 3) | 4, rng.below(256)],
+          [0x80, (mem & 0xc7) | (rng.below(8) << 3), odd, rng.below(256)],
+          [0x80, 0xc0 | (rng.below(8) << 3) | b8, rng.below(256)],
+          [0x84, (mem & 0xc7) | (rng.below(8) << 3), odd],
+          [0x84, 0xc0 | (rng.below(8) << 3) | b8],
+          [0xf6, mem & 0xc7, odd, rng.below(256)],
+          [0xa8, rng.below(256)],
+        ]),
+        0x0f,
+        0x90 | rng.below(16),
+        0xc0 | b8,
+      ];
+    case 38: // word ALU forms (0x66) on registers and memory, TEST r/m16, r16
+      return pick(rng, [
+        [0x66, (rng.below(8) << 3) | 1, (mem & 0xc7) | (s << 3), odd],
+        [0x66, (rng.below(8) << 3) | 3, (mem & 0xc7) | (d << 3), odd],
+        [0x66, (rng.below(8) << 3) | 1, 0xc0 | (s << 3) | d],
+        [0x66, 0x83, (mem & 0xc7) | (rng.below(8) << 3), odd, rng.below(256)],
+        [0x66, 0x81, 0xc0 | (rng.below(8) << 3) | d, rng.below(256), rng.below(256)],
+        [0x66, 0x85, (mem & 0xc7) | (s << 3), odd],
+      ]);
+    case 39: // SETcc byte [mem], CMOVcc r32, [mem]
+      return rng.below(2)
+        ? [0x0f, 0x90 | rng.below(16), mem & 0xc7, odd]
+        : [0x0f, 0x40 | rng.below(16), (mem & 0xc7) | (d << 3), odd];
+    case 40: {
+      // TEST dword [mem], imm32 / TEST r32, imm32 (F7 /0), then a condition
+      const onMem = rng.below(2) === 0;
+      return [0xf7, ...(onMem ? [mem & 0xc7, odd] : [0xc0 | d]), ...imm32(v), 0x0f, 0x90 | rng.below(16), 0xc0 | b8];
+    }
+    case 41: // CMP byte [mem], imm8 then a conditional branch over the next byte instruction
+      return [0x80, (mem & 0xc7) | (7 << 3), odd, rng.below(256), 0x70 | rng.below(16), 2, 0x04, rng.below(256)];
     case 36: // a byte loaded, then used by an ALU operation and a condition
       return [
         0x8a,

@@ -81,6 +81,19 @@ import {
   D_TEST_RI,
   D_TEST_RR,
   X16,
+  G_ALU8_AI,
+  G_ALU8_MI,
+  G_ALU8_MR,
+  G_ALU8_RM,
+  G_ALU_MI,
+  G_ALU_MR,
+  G_ALU_RM,
+  G_CMOV,
+  G_SETCC,
+  G_TEST8,
+  G_TEST8_MI,
+  G_TEST_MI,
+  G_TEST_MR,
   G_IMUL2,
   G_INCDEC,
   G_MOV8_MI,
@@ -1007,11 +1020,124 @@ class Gen {
         this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | c.shift(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
         break;
       }
+      case G_ALU8_AI:
+      case G_ALU8_MR:
+      case G_ALU8_RM:
+      case G_ALU8_MI:
+      case G_TEST8:
+      case G_TEST8_MI:
+        this.byteAlu(i, x);
+        break;
+      case G_ALU_MR:
+      case G_ALU_RM:
+      case G_ALU_MI:
+      case G_TEST_MR:
+        if (!word) return false;
+        this.wordAlu(i, x);
+        break;
+      case G_TEST_MI:
+        // TEST r/m32, imm32: the lazy flags in the locals, as D_TEST_RI.
+        if (word) return false;
+        if (mem) {
+          this.address(i, 4, false);
+          this.read32('a');
+        } else this.emit(`a = r[${rm}];`);
+        this.emit(`fa = a; fb = ${i.imm | 0}; fr = fa & fb;`);
+        this.setPending(LZ_LOGIC);
+        break;
+      case G_SETCC:
+        // SETcc r/m8: the condition first, then the store (Cpu.execGeneric: setRm(cond)).
+        this.emit(`v = ${this.cond(extra)} ? 1 : 0;`);
+        if (!mem) {
+          this.emit(setByteReg(rm, 'v'));
+          break;
+        }
+        this.address(i, 1, true);
+        this.write8('v');
+        break;
+      case G_CMOV:
+        // CMOVcc r32, r/m32: the operand is read whatever the condition (a fault comes first).
+        if (word) return false;
+        if (mem) {
+          this.address(i, 4, false);
+          this.read32('v');
+        } else this.emit(`v = r[${rm}];`);
+        this.emit(`if (${this.cond(extra)}) r[${reg}] = v;`);
+        break;
       default:
         return false;
     }
     if (mem) this.breakCheck(i);
     return true;
+  }
+
+  /**
+   * The byte ALU forms (ALU AL, imm8; ALU r/m8, r8; ALU r8, r/m8; ALU r/m8, imm8; TEST) through
+   * Cpu.alu at size 1, which keeps the lazy flags of a byte: the operands are read and written
+   * here, in execGeneric's order (read, operate, check the segment for writing, write).
+   */
+  private byteAlu(i: Insn, x: number): void {
+    const form = (x >>> 8) & 63;
+    const modrm = x & 0xff;
+    const reg = (modrm >> 3) & 7;
+    const rm = modrm & 7;
+    const mem = modrm < 0xc0;
+    const op = form === G_TEST8 || form === G_TEST8_MI ? 4 : (x >>> 14) & 7;
+    const store = form !== G_TEST8 && form !== G_TEST8_MI && op !== 7;
+    const imm = `${i.imm & 0xff}`;
+    if (form === G_ALU8_AI) {
+      this.cpuFlags();
+      this.emit(`v = c.alu(${op}, r[0] & 0xff, ${imm}, 1);`);
+      if (store) this.emit(setByteReg(0, 'v'));
+      return;
+    }
+    if (mem) {
+      this.address(i, 1, false);
+      this.read8('a');
+    } else this.emit(`a = ${byteReg(rm)};`);
+    this.cpuFlags();
+    if (form === G_ALU8_RM) {
+      this.emit(`v = c.alu(${op}, ${byteReg(reg)}, a, 1);`);
+      if (store) this.emit(setByteReg(reg, 'v'));
+      return;
+    }
+    const b = form === G_ALU8_MI || form === G_TEST8_MI ? imm : byteReg(reg);
+    this.emit(`v = c.alu(${op}, a, ${b}, 1);`);
+    if (!store) return;
+    if (!mem) this.emit(setByteReg(rm, 'v'));
+    else {
+      this.segCheck((i.w1 >> 10) & 7, 1, true);
+      this.write8('v');
+    }
+  }
+
+  /** The word ALU forms (0x66: ALU r/m16, r16; r16, r/m16; r/m16, imm; TEST) through Cpu.alu at size 2. */
+  private wordAlu(i: Insn, x: number): void {
+    const form = (x >>> 8) & 63;
+    const modrm = x & 0xff;
+    const reg = (modrm >> 3) & 7;
+    const rm = modrm & 7;
+    const mem = modrm < 0xc0;
+    const op = form === G_TEST_MR ? 4 : (x >>> 14) & 7;
+    const store = form !== G_TEST_MR && op !== 7;
+    if (mem) {
+      this.address(i, 2, false);
+      this.read16('a');
+    } else this.emit(`a = r[${rm}] & 0xffff;`);
+    this.cpuFlags();
+    if (form === G_ALU_RM) {
+      this.emit(`v = c.alu(${op}, r[${reg}] & 0xffff, a, 2);`);
+      if (store) this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
+      return;
+    }
+    const b = form === G_ALU_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
+    this.emit(`v = c.alu(${op}, a, ${b}, 2);`);
+    if (!store) return;
+    if (!mem) this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | v;`);
+    else {
+      this.segCheck((i.w1 >> 10) & 7, 2, true);
+      this.write16('v');
+    }
   }
 
   /** The decoded words of an instruction as a constant array (for the CPU's generic helpers). */
