@@ -241,10 +241,12 @@ export class Cpu extends CpuSystem {
     // or changes `_eip` (events, step, execDecoded, returns); a fault restarts from `start`.
     let eip = this._eip;
     while (this.instructions < end) {
-      // One test for the rare events (stop, interrupt shadow, HLT, a #DB trap), one for TF, and
+      // One test for the rare events (stop, interrupt shadow, HLT, a #DB trap, breakpoints armed),
+      // one for TF or RF (which events() clears after one instruction, however it was set), and
       // with IF = 1 whether an interrupt waits. Otherwise events() would change nothing: what it
-      // watches sets `attention` when it happens (requestStop, STI/MOV SS, HLT, a TSS's T bit).
-      if (this.attention !== 0 || this.fl & TF || (this.fl & IF && this.env.pic.hasInterrupt())) {
+      // watches sets `attention` when it happens (requestStop, STI/MOV SS, HLT, a TSS's T bit,
+      // DR7, a segment limit to check).
+      if (this.attention !== 0 || this.fl & (TF | RF) || (this.fl & IF && this.env.pic.hasInterrupt())) {
         this._eip = eip;
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
