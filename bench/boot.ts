@@ -96,14 +96,17 @@ async function browser(): Promise<Row> {
     const page = await b.newPage({ viewport: { width: 1366, height: 900 } });
     const t0 = Date.now();
     await page.goto(`http://localhost:${PORT}/?guest=linux`);
-    const look = () =>
-      page.evaluate(() => {
+    // COM1's text as the page shows it (the console sits in <serial-console>'s shadow root, which
+    // the locator pierces); the statistics from the app's connection.
+    const look = async () => ({
+      serial: await page.locator('section.console pre').innerText(),
+      stats: await page.evaluate(() => {
         const app = document.querySelector('hvm-app') as unknown as {
-          serial: string;
           connection?: { status?: { stats?: { f64: Float64Array } } };
         };
-        return { serial: app.serial, stats: Array.from(app.connection?.status?.stats?.f64 ?? []) };
-      });
+        return Array.from(app.connection?.status?.stats?.f64 ?? []);
+      }),
+    });
     while (Date.now() - t0 < LIMIT_S * 1000) {
       await page.waitForTimeout(250);
       const { serial, stats } = await look();
