@@ -5,12 +5,10 @@
  * arch/x86/kernel/tsc.c), run as machine code on the wall clock, finds every loop iteration within
  * ten times the shortest and the TSC at 1 GHz.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_LAG_MS, PacedWallClock } from '../../src/machine/paced-clock';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
 import { I32, RunState } from '../../src/shared/layout';
+import { tickerMachine } from '../guest/ticker-run';
 
 /** A host whose wall and CPU the test moves: `run(n, ms)` retires n instructions in ms of wall time. */
 function host() {
@@ -132,14 +130,7 @@ describe("Linux's PIT calibration of the TSC on the wall clock", () => {
     let looks = 0;
     let wall = 0;
     const now = vi.spyOn(performance, 'now').mockImplementation(() => (wall += ++looks % 2000 === 0 ? 30 : 0.002));
-    const kernel = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
-    const r = Machine.create(
-      { ramMiB: 4, vramMiB: 8, clock: 'wall', image: 'multiboot' },
-      kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.byteLength) as ArrayBuffer,
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    const m = r.value;
+    const m = tickerMachine('wall');
     const pc = m.pc!;
     m.memory.u8.set(CALIBRATION, CODE);
     pc.cpu.codeChanged();
@@ -170,14 +161,7 @@ describe('timer ticks on a wall clock that leaps', () => {
     let looks = 0;
     let wall = 0;
     const now = vi.spyOn(performance, 'now').mockImplementation(() => (wall += ++looks % 300 === 0 ? 37 : 0.002));
-    const kernel = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
-    const r = Machine.create(
-      { ramMiB: 4, vramMiB: 8, clock: 'wall', image: 'multiboot' },
-      kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.byteLength) as ArrayBuffer,
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    const m = r.value;
+    const m = tickerMachine('wall');
     let serial = '';
     m.onSerial = (b) => (serial += String.fromCharCode(b));
     Atomics.store(m.stats.i32, I32.STATE, RunState.RUNNING);
@@ -199,14 +183,7 @@ describe("the RTC's date on the wall clock", () => {
     const host = { date: Date.UTC(2026, 11, 3, 10, 0, 0), mono: 0 };
     const date = vi.spyOn(Date, 'now').mockImplementation(() => host.date);
     const now = vi.spyOn(performance, 'now').mockImplementation(() => host.mono);
-    const kernel = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
-    const r = Machine.create(
-      { ramMiB: 4, vramMiB: 8, clock: 'wall', image: 'multiboot' },
-      kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.byteLength) as ArrayBuffer,
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    const m = r.value;
+    const m = tickerMachine('wall');
     const pc = m.pc!;
     const rtc = (): string => {
       const get = (reg: number) => (pc.io.write(0x70, 1, reg), pc.io.read(0x71, 1).toString(16).padStart(2, '0'));

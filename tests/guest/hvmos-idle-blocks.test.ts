@@ -7,11 +7,9 @@
  * compiler threads, and code that starts a few hundred times a second runs faster interpreted.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { F64, I32, RunState } from '../../src/shared/layout';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
 import { Guest } from './hvmos-run';
+import { tickerMachine } from './ticker-run';
 
 describe('the block compiler while the guest idles', () => {
   it('compiles the hot boot and timer code, and no new block in 60 s of idling with a 1 Hz RTC interrupt', () => {
@@ -28,14 +26,7 @@ describe('the block compiler while the guest idles', () => {
   });
 
   it('leaves a 100-Hz timer handler interpreted: it starts 100 times a second, never 32 times within 20 ms', () => {
-    const kernel = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
-    const r = Machine.create(
-      { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot' },
-      kernel.buffer.slice(kernel.byteOffset, kernel.byteOffset + kernel.byteLength) as ArrayBuffer,
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    const m = r.value;
+    const m = tickerMachine('icount');
     let serial = '';
     m.onSerial = (b) => (serial += String.fromCharCode(b));
     Atomics.store(m.stats.i32, I32.STATE, RunState.RUNNING);
