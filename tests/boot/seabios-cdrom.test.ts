@@ -6,25 +6,20 @@
  * COM1, and reads a file's sector through INT 13h AH=42h on that drive. The ISO is built here
  * (iso9660.ts), the boot image's bytes are written out in cd-boot-image.ts.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDisplayState } from '../../src/ioemu/display-state';
 import { Machine } from '../../src/machine/machine';
 import { immediateYielder } from '../../src/machine/runloop';
 import { F64, I32 } from '../../src/shared/layout';
 import { bootableCd } from './cd-boot-image';
 import { ISO_SECTOR } from './iso9660';
+import { seabiosFolder } from './seabios-files';
 
 const BUDGET = 20_000_000;
 
-let biosDir = '';
-beforeAll(() => {
-  biosDir = execFileSync(process.execPath, ['scripts/ensure-seabios.mjs'], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  }).trim();
-}, 300_000);
+const biosDir = seabiosFolder();
 
 const buffer = (b: Uint8Array) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
@@ -39,11 +34,11 @@ describe('SeaBIOS boots an El Torito CD in the ATAPI drive', () => {
         clock: 'icount',
         image: 'firmware',
         debugconPort: 0x402,
-        vgaBios: buffer(readFileSync(`${biosDir}/vgabios-stdvga.bin`)),
+        vgaBios: buffer(readFileSync(`${biosDir()}/vgabios-stdvga.bin`)),
         cdrom: buffer(iso),
         boot: 'd',
       },
-      buffer(readFileSync(`${biosDir}/bios.bin`)),
+      buffer(readFileSync(`${biosDir()}/bios.bin`)),
       immediateYielder(),
     );
     if (!r.ok) throw new Error(r.message);
@@ -78,7 +73,7 @@ describe('SeaBIOS boots an El Torito CD in the ATAPI drive', () => {
     const file = `/tmp/seabios-cdrom-${process.pid}.iso`;
     writeFileSync(file, bootableCd('hello through the CLI\r\n', 'and from its file'));
     const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir}/bios.bin`, ...args], {
+      spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir()}/bios.bin`, ...args], {
         encoding: 'utf8',
         input: '',
       });
@@ -119,7 +114,7 @@ describe('SeaBIOS with a disk and a CD (boot order dc)', () => {
         cdrom: buffer(cdrom),
         boot: 'dc',
       },
-      buffer(readFileSync(`${biosDir}/bios.bin`)),
+      buffer(readFileSync(`${biosDir()}/bios.bin`)),
       immediateYielder(),
     );
     if (!r.ok) throw new Error(r.message);

@@ -5,27 +5,22 @@
  * appear on the text screen, read here from VRAM (the VGA's planes) and from the display state
  * the device publishes, and rendered as the display and --screenshot render it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { immediateYielder } from '../../src/machine/runloop';
 import { readDisplayState, isShowable } from '../../src/ioemu/display-state';
 import { convertFrame } from '../../src/ioemu/vga-convert';
 import { F64 } from '../../src/shared/layout';
+import { seabiosFolder } from './seabios-files';
 
 const BUDGET = 12_000_000;
 
-let biosDir = '';
-beforeAll(() => {
-  biosDir = execFileSync(process.execPath, ['scripts/ensure-seabios.mjs'], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  }).trim();
-}, 300_000);
+const biosDir = seabiosFolder();
 
 const buffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
@@ -37,9 +32,9 @@ function bootToNoBootableDevice(): Machine {
       clock: 'icount',
       image: 'firmware',
       debugconPort: 0x402,
-      vgaBios: buffer(readFileSync(`${biosDir}/vgabios-stdvga.bin`)),
+      vgaBios: buffer(readFileSync(`${biosDir()}/vgabios-stdvga.bin`)),
     },
-    buffer(readFileSync(`${biosDir}/bios.bin`)),
+    buffer(readFileSync(`${biosDir()}/bios.bin`)),
     immediateYielder(),
   );
   if (!r.ok) throw new Error(r.message);
@@ -97,8 +92,8 @@ describe('SeaBIOS and its VGA BIOS on the legacy VGA', () => {
       const r = spawnSync(
         process.execPath,
         [
-          ...['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir}/bios.bin`],
-          ...['--vga-bios', `${biosDir}/vgabios-stdvga.bin`, '--debugcon-port', '0x402', '--clock', 'icount'],
+          ...['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir()}/bios.bin`],
+          ...['--vga-bios', `${biosDir()}/vgabios-stdvga.bin`, '--debugcon-port', '0x402', '--clock', 'icount'],
           ...['--max-instructions', String(BUDGET), '--screenshot', file],
         ],
         { encoding: 'utf8', input: '' },

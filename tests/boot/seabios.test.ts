@@ -4,23 +4,18 @@
  * the RAM, the PCI functions, and running through to its boot menu; given a disk (hda), it finds
  * it on the PIIX3's IDE channel and boots its MBR.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { immediateYielder } from '../../src/machine/runloop';
 import { F64, I32 } from '../../src/shared/layout';
+import { seabiosFolder } from './seabios-files';
 
 /** More than SeaBIOS needs to give up on every boot device (about 6 million instructions). */
 const BUDGET = 12_000_000;
 
-let biosDir = '';
-beforeAll(() => {
-  biosDir = execFileSync(process.execPath, ['scripts/ensure-seabios.mjs'], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  }).trim();
-}, 300_000);
+const biosDir = seabiosFolder();
 
 /**
  * A 512-byte option ROM (written out here, so the test owns every byte): 0x55 0xAA, one block, and
@@ -93,8 +88,8 @@ function boot(
   optionRoms?: { name: string; data: ArrayBuffer }[],
   hda?: ArrayBuffer,
 ): { log: string; m: Machine } {
-  const image = readFileSync(`${biosDir}/${file}`);
-  const rom = vgaBios ? readFileSync(`${biosDir}/${vgaBios}`) : null;
+  const image = readFileSync(`${biosDir()}/${file}`);
+  const rom = vgaBios ? readFileSync(`${biosDir()}/${vgaBios}`) : null;
   const r = Machine.create(
     {
       ramMiB: 32,
@@ -181,7 +176,7 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     const disk = `/tmp/seabios-hda-${process.pid}.img`;
     writeFileSync(disk, new Uint8Array(bootDisk('hello through the CLI')));
     const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir}/bios.bin`, ...args], {
+      spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir()}/bios.bin`, ...args], {
         encoding: 'utf8',
         input: '',
       });

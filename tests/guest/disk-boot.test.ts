@@ -8,9 +8,8 @@
  * kernel does from there (XZ decompression, 2.4 G instructions, then its banner) is the direct
  * boot's, which tests/guest/linux-boot.test.ts covers.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { immediateYielder } from '../../src/machine/runloop';
 import { readDisplayState } from '../../src/ioemu/display-state';
@@ -20,6 +19,7 @@ import { INITRAMFS_PATH, VMLINUZ_PATH } from '../../scripts/guest-linux/packages
 import { LINUX_GUEST } from '../../src/ui/guests';
 import { buildDisk, PARTITION_START, syslinuxCfg } from '../../scripts/guest-disk/disk';
 import { DISK_IMAGE_PATH, HOST_ARCH, MTOOLS, SYSLINUX, SYSLINUX_MBR } from '../../scripts/guest-disk/packages';
+import { seabiosFolder } from '../boot/seabios-files';
 
 /** SeaBIOS, its VGA BIOS and SYSLINUX loading 6.8 MB through INT 13h take about 30 million instructions. */
 const LOAD_BUDGET = 80e6;
@@ -45,10 +45,7 @@ const LOADED_HIGH = 0x01;
 const CS = 1; // the CPU's segment register order: ES, CS, SS, DS, FS, GS
 const ESI = 6;
 
-let biosDir = '';
-beforeAll(() => {
-  biosDir = execFileSync(process.execPath, ['scripts/ensure-seabios.mjs'], { encoding: 'utf8', timeout: 300_000 }).trim();
-}, 300_000);
+const biosDir = seabiosFolder();
 
 const file = (path: string): ArrayBuffer => {
   const b = readFileSync(path);
@@ -82,9 +79,9 @@ describe('the Linux guest on a disk (public/guest/disk/linux.img)', () => {
           image: 'firmware',
           debugconPort: 0x402,
           hda: file(DISK_IMAGE_PATH),
-          vgaBios: file(`${biosDir}/vgabios-stdvga.bin`),
+          vgaBios: file(`${biosDir()}/vgabios-stdvga.bin`),
         },
-        file(`${biosDir}/bios.bin`),
+        file(`${biosDir()}/bios.bin`),
         immediateYielder(),
       );
       if (!r.ok) throw new Error(r.message);
