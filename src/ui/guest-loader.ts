@@ -180,23 +180,7 @@ export class GuestLoader {
     const hda = await file.arrayBuffer();
     const why = diskImageProblem(file.name, hda);
     if (why) return { ok: false, message: why };
-    const before = {
-      kernelName: this.kernelName,
-      toyGuest: this.toyGuest,
-      diskName: this.diskName,
-      cdName: this.cdName,
-    };
-    try {
-      const seabios = await fetchSeabios();
-      this.setDiskGuest(file.name);
-      const config = diskMachineConfig(this.config(booting(), 'firmware'), seabios.vgaBios, { hda });
-      const r = await boot(config, seabios.bios);
-      if (!r.ok) throw new Error(r.message);
-      return { ok: true };
-    } catch (e) {
-      Object.assign(this, before);
-      return { ok: false, message: `Could not boot ${file.name}: ${e instanceof Error ? e.message : String(e)}.` };
-    }
+    return this.bootSeabios(file.name, () => this.setDiskGuest(file.name), { hda }, booting, boot);
   }
 
   /**
@@ -214,6 +198,21 @@ export class GuestLoader {
     const hda = this.diskName !== null ? ((await currentDisk()) ?? undefined) : undefined;
     const why = cdImageProblem(file.name, cdrom, hda !== undefined);
     if (why) return { ok: false, message: why };
+    const diskName = hda ? this.diskName : null;
+    return this.bootSeabios(file.name, () => this.setDiskGuest(diskName, file.name), { hda, cdrom }, booting, boot);
+  }
+
+  /**
+   * SeaBIOS (fetched on first use) boots the given drives with `boot`, after `becomeGuest` names
+   * them; when anything fails, the names the loader had come back and the running guest stays.
+   */
+  private async bootSeabios(
+    name: string,
+    becomeGuest: () => void,
+    drives: { hda?: ArrayBuffer; cdrom?: ArrayBuffer },
+    booting: () => ViewState,
+    boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
     const before = {
       kernelName: this.kernelName,
       toyGuest: this.toyGuest,
@@ -222,14 +221,14 @@ export class GuestLoader {
     };
     try {
       const seabios = await fetchSeabios();
-      this.setDiskGuest(hda ? this.diskName : null, file.name);
-      const config = diskMachineConfig(this.config(booting(), 'firmware'), seabios.vgaBios, { hda, cdrom });
+      becomeGuest();
+      const config = diskMachineConfig(this.config(booting(), 'firmware'), seabios.vgaBios, drives);
       const r = await boot(config, seabios.bios);
       if (!r.ok) throw new Error(r.message);
       return { ok: true };
     } catch (e) {
       Object.assign(this, before);
-      return { ok: false, message: `Could not boot ${file.name}: ${e instanceof Error ? e.message : String(e)}.` };
+      return { ok: false, message: `Could not boot ${name}: ${e instanceof Error ? e.message : String(e)}.` };
     }
   }
 }
