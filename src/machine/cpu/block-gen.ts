@@ -1,0 +1,983 @@
+/**
+ * The block compiler's code generator (used by blocks.ts's compileBlock): the JavaScript source
+ * of one block function, instruction by instruction — the ALU inline, TLB-hit loads and stores,
+ * the lazy flags in locals, the inline forms of the generic instructions — and the constants
+ * it captures. What a block is, when it runs and how it stays exact: blocks.ts's header.
+ */
+import {
+  D_ALU_JCC,
+  D_ALU_MI,
+  D_ALU_MR,
+  D_ALU_RI,
+  D_ALU_RM,
+  D_ALU_RR,
+  D_CALL,
+  D_CALL_M,
+  D_CALL_R,
+  D_CDQ,
+  D_DEC_R,
+  D_GENERIC,
+  D_GRP3_R,
+  D_IMUL3_R,
+  D_INC_R,
+  D_JCC,
+  D_JMP,
+  D_JMP_M,
+  D_JMP_R,
+  D_LEA,
+  D_LEAVE,
+  D_MAY_FAULT,
+  D_MOV_MI,
+  D_MOV_MR,
+  D_MOV_RI,
+  D_MOV_RM,
+  D_MOV_RR,
+  D_MOVX_R,
+  D_MOVZX8_M,
+  D_NOP,
+  D_POP_R,
+  D_PUSH_I,
+  D_PUSH_M,
+  D_PUSH_R,
+  D_RET,
+  D_SETCC_R,
+  D_SHIFT_R,
+  D_TEST_MR,
+  D_TEST_RI,
+  D_TEST_RR,
+  X16,
+  G_ALU8_AI,
+  G_ALU8_MI,
+  G_ALU8_MR,
+  G_ALU8_RM,
+  G_ALU_MI,
+  G_ALU_MR,
+  G_ALU_RM,
+  G_CMOV,
+  G_SETCC,
+  G_TEST8,
+  G_TEST8_MI,
+  G_TEST_MI,
+  G_TEST_MR,
+  G_IMUL2,
+  G_INCDEC,
+  G_MOV8_MI,
+  G_MOV8_MR,
+  G_MOV8_RM,
+  G_MOV_MI,
+  G_MOV_MR,
+  G_MOV_RM,
+  G_MOVX,
+  G_SHIFT,
+  LZ_ADD,
+  LZ_DEC,
+  LZ_INC,
+  LZ_LOGIC,
+  LZ_SAR,
+  LZ_SHL,
+  LZ_SHR,
+  LZ_SUB,
+} from './decoded';
+import { ARITH, CF, OF, SF, ZF } from './flags';
+
+/**
+ * Where a block ends: at every transfer of control. (Going on past a not-taken Jcc, leaving
+ * through a side exit when taken, made longer blocks but measured slower: 90 against 115 MIPS
+ * in the checksum phase of bench:cpu, whose loops then start in the middle of a block.)
+ */
+export const ENDS = new Set([D_JMP, D_CALL, D_RET, D_CALL_R, D_CALL_M, D_JMP_R, D_JMP_M]);
+
+/** One decoded instruction of a block, as compileBlock collected it. */
+export interface Insn {
+  w0: number;
+  w1: number;
+  disp: number;
+  imm: number;
+  eip: number;
+  next: number;
+  /** Instructions retired in this pass before this one. */
+  n: number;
+}
+
+/** ALU operations the compiler inlines (ADC and SBB go through Cpu.alu32): expression, lazy kind. */
+const ALU: Record<number, [string, number]> = {
+  0: ['(fa + fb) | 0', LZ_ADD],
+  1: ['fa | fb', LZ_LOGIC],
+  4: ['fa & fb', LZ_LOGIC],
+  5: ['(fa - fb) | 0', LZ_SUB],
+  6: ['fa ^ fb', LZ_LOGIC],
+  7: ['(fa - fb) | 0', LZ_SUB],
+};
+
+/** The same on a memory operand in `a` and the other operand in `b` (result in v). */
+const ALU_MEM: Record<number, string> = {
+  0: '(a + b) | 0',
+  1: 'a | b',
+  4: 'a & b',
+  5: '(a - b) | 0',
+  6: 'a ^ b',
+  7: '(a - b) | 0',
+};
+
+/**
+ * What a block function reads of the CPU, by the name its code uses (in this order): the arrays
+ * that live as long as the CPU are captured once when the function is made (its compiled-code
+ * map belongs to that CPU); the rest is read at every entry.
+ */
+const CAPTURED: [string, string][] = [
+  ['r', 'const r = c.reg32;'],
+  ['lzv', 'const lzv = c.lzv;'],
+  ['SB', 'const SB = c.segBase;'],
+  ['SL', 'const SL = c.segLimit;'],
+  ['SA', 'const SA = c.segAttr;'],
+  ['mmu', 'const mmu = c.mmu;'],
+  ['TF', 'const TF = c.mmu.flags;'],
+  ['TM', 'const TM = c.mmu.machine;'],
+  ['M32', 'const M32 = c.mem32;'],
+  ['U8', 'const U8 = c.u8;'],
+  ['CL', 'const CL = c.codeLines;'],
+  ['TR', 'const TR = c.traceRing;'],
+];
+const AT_ENTRY: [string, string][] = [
+  ['g0', 'const g0 = mmu.generation;'],
+  ...[0, 1, 2, 3, 4, 5].map((s): [string, string] => [
+    `F${s}`,
+    `const F${s} = SL[${s}] === -1 && (SA[${s}] & 0xe00) === 0x200;`,
+  ]),
+  ['ss32', 'const ss32 = c.stackSize32;'],
+  ['NR', 'const NR = c._cpl === 3 ? 2 : 1;'],
+  ['NW', 'const NW = c._cpl === 3 ? 8 : 4;'],
+];
+
+/**
+ * After a write that left the inline TLB hit (a page walk, the p2m's write fault into the
+ * hypervisor, a device): the block stops if the MMU's translations moved meanwhile, as the
+ * interpreter would reopen its code window.
+ */
+const GEN_CHECK = 'if (mmu.generation !== g0) c.bBreak = 1;';
+
+/** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */
+const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
+
+/** Gen.pend of a loop's pass after the first: the flags are in the locals when pk ≠ 0 (their kind). */
+const DYN = -1;
+
+/** The source of one block function. */
+export class Gen {
+  /** Constant arrays the function reads (the decoded words of its generic forms). */
+  readonly consts: Int32Array[] = [];
+  /** The EIP of each instruction of one pass, for the trace ring. */
+  readonly eips: number[] = [];
+  private out: string[] = [];
+  /** The lazy-flags kind whose operands are in the locals fa/fb/fr (0: the CPU's own state). */
+  private pend = 0;
+  /** Whether the CPU's lazy state already equals the locals. */
+  private flushed = true;
+  /** The `n` of the LEAVE instructions (ESP changes before their load). */
+  private leaves: number[] = [];
+  /** Per faultable instruction (by `n`): the flush its catch needs, if any. */
+  private catchFlush: string[] = [];
+  /**
+   * The loop edge: the number of instructions of a pass that ends with a direct branch back to the
+   * block's first instruction (the first such exit; the code then loops in place), or -1.
+   */
+  private readonly loopAt: number = -1;
+
+  constructor(
+    private readonly insns: Insn[],
+    private readonly total: number,
+    private readonly start: number,
+  ) {
+    for (const i of insns) {
+      this.eips.push(i.eip);
+      if ((i.w0 & 0x3f) === D_ALU_JCC) this.eips.push((i.eip + ((i.w0 >>> 27) & 15)) | 0);
+    }
+    for (const i of insns) {
+      const h = i.w0 & 0x3f;
+      const last = i === insns[insns.length - 1];
+      let to = NaN;
+      if (h === D_JCC || (h === D_JMP && last)) to = (i.next + i.imm) | 0;
+      else if (h === D_ALU_JCC) to = (i.next + i.disp) | 0;
+      if (to === start) {
+        this.loopAt = i.n + (h === D_ALU_JCC ? 2 : 1);
+        break;
+      }
+      if (last && h !== D_JMP && !ENDS.has(h) && i.next === start) this.loopAt = total;
+    }
+  }
+
+  source(): string {
+    const body: string[] = [];
+    this.out = body;
+    if (this.loopAt >= 0) {
+      this.pend = DYN;
+      this.flushed = false;
+    }
+    for (const i of this.insns) this.insn(i);
+    const tail = this.out;
+    const catches = this.catchFlush
+      .map((f, n) => (f ? `case ${n}: ${f} break;` : ''))
+      .filter((s) => s)
+      .join(' ');
+    // Only what the code uses is read (short blocks run often).
+    const restart = `    c.start = EIPS[k]; c.startEsp = ${this.leaves.length ? `${this.leaves.map((n) => `k === ${n}`).join(' || ')} ? sp0 : ` : ''}r[4];`;
+    const text = tail.join('\n') + catches + restart;
+    const uses = (name: string) =>
+      new RegExp(`\\b${name}\\b`).test(text) ||
+      (name === 'mmu' && /\bg0\b/.test(text)) ||
+      (name === 'g0' && text.includes(GEN_CHECK)) ||
+      ((name === 'SL' || name === 'SA') && /\bF[0-5]\b/.test(text));
+    return [
+      ...CAPTURED.filter(([name]) => uses(name)).map(([, decl]) => decl),
+      'return function block(c, end) {',
+      ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
+      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0, sp0 = 0;',
+      '  c.bBreak = 0;',
+      '  try {',
+      this.loopAt >= 0 ? '    for (;;) {' : '    {',
+      ...tail.map((s) => '      ' + s),
+      '    }',
+      '  } catch (e) {',
+      `    ${restart}`,
+      catches ? `    switch (k) { ${catches} }` : '',
+      `    ${this.settle('k')}`,
+      '    c.traceBlock(EIPS, k + 1);',
+      '    throw e;',
+      '  }',
+      '};',
+    ].join('\n');
+  }
+
+  private emit(s: string): void {
+    this.out.push(s);
+  }
+
+  /** The code that writes the pending lazy flags into the CPU (empty when nothing is pending). */
+  private flushCode(): string {
+    if (this.pend === 0 || this.flushed) return '';
+    if (this.pend === DYN) return 'if (pk !== 0) { c.lz = pk; c.lzSize = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr; }';
+    return `c.lz = ${this.pend}; c.lzSize = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr;`;
+  }
+  private flush(): void {
+    const f = this.flushCode();
+    if (f) this.emit(f);
+    this.flushed = true;
+  }
+  /** Flags set by an inlined operation whose operands and result are now in fa/fb/fr. */
+  private setPending(kind: number): void {
+    this.pend = kind;
+    this.flushed = false;
+  }
+  /**
+   * A helper of the CPU sets all six arithmetic flags (Cpu.setArith: lz = 0) without reading them:
+   * what is pending is dead, no flush.
+   */
+  private replacesFlags(): void {
+    this.pend = 0;
+    this.flushed = true;
+  }
+  /** A helper of the CPU sets the flags itself (after a flush). */
+  private cpuFlags(): void {
+    this.flush();
+    this.pend = 0;
+    this.flushed = true;
+  }
+
+  /** The start of an instruction that may fault: where run() restarts it, and the catch's flush. */
+  private faultable(i: Insn): void {
+    // `start` and `startEsp` are written by the catch: EIPS[k], and ESP, which no instruction here
+    // changes before it can fault — except LEAVE, whose ESP is kept in sp0.
+    this.emit(`k = ${i.n};`);
+    if ((i.w0 & 0x3f) === D_LEAVE) {
+      this.emit('sp0 = r[4];');
+      this.leaves.push(i.n);
+    }
+    this.catchFlush[i.n] = this.pend !== 0 && !this.flushed ? this.flushCode() : '';
+  }
+
+  /**
+   * Leaves the block for EIP `t` (set before) after `m` instructions of this pass: flags, count,
+   * the pass's EIPs into the trace ring; back to the top when `t` may be the first instruction,
+   * nothing asks to stop and one more whole pass fits the budget.
+   */
+  private exit(m: number, mayLoop: boolean): string {
+    let trace = 'tp = c.tracePos; ';
+    for (let j = 0; j < m; j++) trace += `TR[(tp + ${j}) & 63] = ${this.eips[j]}; `;
+    trace += `c.tracePos = tp + ${m};`;
+    let loop = '';
+    if (mayLoop && m === this.loopAt) {
+      // The loop edge: the passes are counted in locals (ic, it), settled at the final exit, and
+      // the flags stay in the locals too (pk: their kind; the next pass starts in state DYN).
+      const pk = this.flushed || this.pend === 0 ? 'pk = 0; ' : this.pend === DYN ? '' : `pk = ${this.pend}; `;
+      loop = `if (c.bBreak === 0 && c.instructions + ic + ${m + this.total} <= end) { ${pk}ic += ${m}; it++; continue; } `;
+    }
+    return `${loop}${this.flushCode()} ${this.settle(m)} ${trace} return t;`;
+  }
+  /** Adds the retired instructions to the count, and the loop's passes to the trace ring. */
+  private settle(m: string | number): string {
+    if (this.loopAt < 0) return `c.instructions += ${m};`;
+    return `c.instructions += ic + ${m}; if (it !== 0) c.traceLoop(EIPS, ${this.loopAt}, it);`;
+  }
+
+  /** After an instruction that touched memory: leave at the next instruction if bBreak. */
+  private breakCheck(i: Insn): void {
+    const cond = 'c.bBreak !== 0';
+    const retired = i.n + 1;
+    this.emit(
+      `if (${cond}) { ${this.flushCode()} ${this.settle(retired)} c.traceBlock(EIPS, ${retired}); return ${i.next}; }`,
+    );
+  }
+
+  /** The linear-address-independent offset of a memory operand (w1: base | index << 4 | scale << 8). */
+  private offset(w1: number, disp: number): string {
+    let e = `${disp}`;
+    const base = w1 & 15;
+    const index = (w1 >> 4) & 15;
+    if (base < 8) e += ` + r[${base}]`;
+    if (index < 8) e += ` + (r[${index}] << ${(w1 >> 8) & 3})`;
+    return `(${e}) | 0`;
+  }
+  /** o = offset, t = linear address, with the segment checks of a `size`-byte access. */
+  private address(i: Insn, size: number, write: boolean): void {
+    const s = (i.w1 >> 10) & 7;
+    this.emit(`o = ${this.offset(i.w1, i.disp)}; t = (SB[${s}] + o) | 0;`);
+    this.segCheck(s, size, write);
+  }
+  /**
+   * `dst` = the dword at linear address t: the TLB hit inline (Mmu.translate's fast path, within
+   * the page), Cpu.readLin32 for the rest (a miss, a page-crossing dword, a device).
+   */
+  private read32(dst: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); ${dst} = (mo & 3) === 0 ? M32[mo >> 2] : U8[mo] | (U8[mo + 1] << 8) | (U8[mo + 2] << 16) | (U8[mo + 3] << 24); } else ${dst} = c.readLin32(t);`,
+    );
+  }
+  /** The dword `val` (a local or a constant) to linear address t, as Cpu.writeLin32 (codeWritten included). */
+  private write32(val: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) c.codeWritten(mo, 4); } else { c.writeLin32(t, ${val}); ${GEN_CHECK} }`,
+    );
+  }
+  /** `dst` = the byte at linear address t (Cpu.readLin8; the TLB hit inline). */
+  private read8(dst: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR) ${dst} = U8[TM[lp] + (t & 0xfff)]; else ${dst} = c.readLin8(t);`,
+    );
+  }
+  /** `dst` = the word at linear address t (Cpu.readLin16; the TLB hit within the page inline). */
+  private read16(dst: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); ${dst} = U8[mo] | (U8[mo + 1] << 8); } else ${dst} = c.readLin16(t);`,
+    );
+  }
+  /** The byte `val` to linear address t, as Cpu.writeLin8. */
+  private write8(val: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; if (CL[mo >>> 7] !== 0) c.codeWritten(mo, 1); } else { c.writeLin8(t, ${val}); ${GEN_CHECK} }`,
+    );
+  }
+  /** The word `val` to linear address t, as Cpu.writeLin16. */
+  private write16(val: string): void {
+    this.emit(
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; if ((CL[mo >>> 7] | CL[(mo + 1) >>> 7]) !== 0) c.codeWritten(mo, 2); } else { c.writeLin16(t, ${val}); ${GEN_CHECK} }`,
+    );
+  }
+  /** PUSH of a dword (Cpu.push32; inline for a 32-bit stack). */
+  private push(val: string): void {
+    this.emit(`pv = ${val}; if (ss32) { o = (r[4] - 4) | 0; t = (SB[2] + o) | 0;`);
+    this.write32('pv');
+    this.emit(`r[4] = o; } else { c.push32(pv); ${GEN_CHECK} }`);
+  }
+  /** POP of a dword into `dst` (Cpu.pop32). */
+  private pop(dst: string): void {
+    this.emit('if (ss32) { t = (SB[2] + r[4]) | 0;');
+    this.read32(dst);
+    this.emit(`r[4] = (r[4] + 4) | 0; } else ${dst} = c.pop32();`);
+  }
+  /** Cpu.checkSeg unless the segment is flat (F0–F5: a flat 4 GiB writable data segment, read at entry). */
+  private segCheck(s: number, size: number, write: boolean): void {
+    this.emit(`if (!F${s}) { c.eaSeg = ${s}; c.eaOff = o; c.checkSeg(${s}, o, ${size}, ${write}); }`);
+  }
+
+  /** A condition as an expression, from the pending flags when they say it, else Cpu.cond. */
+  private cond(cc: number): string {
+    let e: string | null = null;
+    const c = cc >> 1;
+    switch (this.pend) {
+      case LZ_SUB:
+        e = [
+          '((fa ^ fb) & (fa ^ fr)) < 0',
+          '(fa >>> 0) < (fb >>> 0)',
+          'fr === 0',
+          '(fa >>> 0) <= (fb >>> 0)',
+          'fr < 0',
+          null,
+          'fa < fb',
+          'fa <= fb',
+        ][c];
+        break;
+      case LZ_ADD:
+        e = [
+          '((fa ^ fr) & (fb ^ fr)) < 0',
+          '(fr >>> 0) < (fa >>> 0)',
+          'fr === 0',
+          '(fr === 0 || (fr >>> 0) < (fa >>> 0))',
+          'fr < 0',
+          null,
+          '(fr < 0) !== (((fa ^ fr) & (fb ^ fr)) < 0)',
+          '(fr === 0 || (fr < 0) !== (((fa ^ fr) & (fb ^ fr)) < 0))',
+        ][c];
+        break;
+      case LZ_LOGIC:
+        e = ['false', 'false', 'fr === 0', 'fr === 0', 'fr < 0', null, 'fr < 0', 'fr <= 0'][c];
+        break;
+      case LZ_INC:
+      case LZ_DEC:
+      case LZ_SHL:
+      case LZ_SHR:
+      case LZ_SAR:
+        e = c === 2 ? 'fr === 0' : c === 4 ? 'fr < 0' : null;
+        break;
+    }
+    if (e === null) {
+      this.flush();
+      return `c.cond(${cc})`; // Cpu.cond negates the odd conditions itself
+    }
+    return cc & 1 ? `!(${e})` : `(${e})`;
+  }
+
+  /** CF (0 or 1) before an INC/DEC folds it into fl, or null when it is already there. */
+  private cfExpr(): string | null {
+    switch (this.pend) {
+      case DYN:
+        this.flush();
+        return 'c.cfBit()';
+      case 0:
+        return 'c.cfBit()';
+      case LZ_ADD:
+        return '((fr >>> 0) < (fa >>> 0) ? 1 : 0)';
+      case LZ_SUB:
+        return '((fa >>> 0) < (fb >>> 0) ? 1 : 0)';
+      case LZ_LOGIC:
+        return '0';
+      case LZ_SHL:
+        return '((fa >>> (32 - fb)) & 1)';
+      case LZ_SHR:
+        return '((fa >>> (fb - 1)) & 1)';
+      case LZ_SAR:
+        return '((fa >> (fb - 1)) & 1)';
+      default: // INC, DEC: CF is in fl already
+        return null;
+    }
+  }
+
+  /**
+   * One of the eight ALU operations on `a` and `b` (expressions that do not read the flag
+   * locals); returns the local holding the result. The flag locals are written only here, after
+   * any flush the operation needs.
+   */
+  private alu(op: number, a: string, b: string): string {
+    const f = ALU[op];
+    if (f) {
+      this.emit(`fa = ${a}; fb = ${b}; fr = ${f[0]};`);
+      this.setPending(f[1]);
+      return 'fr';
+    }
+    this.cpuFlags();
+    this.emit(`v = c.alu32(${op}, ${a}, ${b});`);
+    return 'v';
+  }
+
+  /** The code of one instruction; the last one leaves the next EIP in `t` and flushes the flags. */
+  private insn(i: Insn): void {
+    const h = i.w0 & 0x3f;
+    const x = i.w0 >>> 12;
+    if (i.w0 & D_MAY_FAULT) this.faultable(i);
+    switch (h) {
+      case D_ALU_RR:
+      case D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu(op, `r[${dst}]`, h === D_ALU_RR ? `r[${(x >> 6) & 7}]` : `${i.imm}`);
+        if (op !== 7) this.emit(`r[${dst}] = ${res};`);
+        break;
+      }
+      case D_ALU_RM: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        this.address(i, 4, false);
+        this.read32('a');
+        const res = this.alu(op, `r[${dst}]`, 'a');
+        if (op !== 7) this.emit(`r[${dst}] = ${res};`);
+        this.breakCheck(i);
+        break;
+      }
+      case D_ALU_MR:
+      case D_ALU_MI: {
+        // The flag locals are written only after the store, which may fault (the catch flushes
+        // the flags of the instructions before this one from them).
+        const op = x & 7;
+        this.address(i, 4, false);
+        const b = h === D_ALU_MR ? `r[${(x >> 3) & 7}]` : `${i.imm}`;
+        const f = ALU[op];
+        this.emit(`b = ${b};`);
+        if (f) {
+          this.read32('a');
+          this.emit(`v = ${ALU_MEM[op]};`);
+          if (op !== 7) {
+            this.segCheck((i.w1 >> 10) & 7, 4, true);
+            this.write32('v');
+          }
+          this.emit('fa = a; fb = b; fr = v;');
+          this.setPending(f[1]);
+        } else {
+          this.cpuFlags();
+          this.read32('a');
+          this.emit(`v = c.alu32(${op}, a, b);`);
+          this.segCheck((i.w1 >> 10) & 7, 4, true);
+          this.write32('v');
+        }
+        this.breakCheck(i);
+        break;
+      }
+      case D_TEST_RR:
+        this.emit(`fa = r[${x & 7}]; fb = r[${(x >> 3) & 7}]; fr = fa & fb;`);
+        this.setPending(LZ_LOGIC);
+        break;
+      case D_TEST_RI:
+        this.emit(`fa = r[${x & 7}]; fb = ${i.imm}; fr = fa & fb;`);
+        this.setPending(LZ_LOGIC);
+        break;
+      case D_TEST_MR:
+        this.address(i, 4, false);
+        this.read32('a');
+        this.emit(`fa = a; fb = r[${x & 7}]; fr = fa & fb;`);
+        this.setPending(LZ_LOGIC);
+        this.breakCheck(i);
+        break;
+      case D_MOV_RR:
+        this.emit(`r[${x & 7}] = r[${(x >> 3) & 7}];`);
+        break;
+      case D_MOV_RI:
+        this.emit(`r[${x & 7}] = ${i.imm};`);
+        break;
+      case D_MOV_RM:
+        this.address(i, 4, false);
+        this.read32(`r[${x & 7}]`);
+        this.breakCheck(i);
+        break;
+      case D_MOV_MR:
+      case D_MOV_MI:
+        this.address(i, 4, true);
+        this.emit(`v = ${h === D_MOV_MR ? `r[${x & 7}]` : i.imm};`);
+        this.write32('v');
+        this.breakCheck(i);
+        break;
+      case D_MOVZX8_M:
+        this.address(i, 1, false);
+        this.emit(`r[${x}] = c.readLin8(t);`);
+        this.breakCheck(i);
+        break;
+      case D_LEA:
+        this.emit(`r[${x}] = ${this.offset(i.w1, i.disp)};`);
+        break;
+      case D_INC_R:
+      case D_DEC_R: {
+        // CF is kept: fold the previous CF into fl before the lazy state is replaced (Cpu.incdec).
+        const cf = this.cfExpr();
+        if (cf !== null) this.emit(`c.fl = (c.fl & ~1) | ${cf};`);
+        this.emit(`fa = r[${x}]; fb = 1; fr = (fa ${h === D_INC_R ? '+' : '-'} 1) | 0; r[${x}] = fr;`);
+        this.setPending(h === D_INC_R ? LZ_INC : LZ_DEC);
+        break;
+      }
+      case D_SHIFT_R: {
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        const n = (x >> 6) & 63;
+        const expr = (cnt: string): string => (op === 5 ? `a >>> ${cnt}` : op === 7 ? `a >> ${cnt}` : `a << ${cnt}`);
+        const kind = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
+        if (n === 32) {
+          // By CL: a count of 0 changes nothing, flags included, so the kind is not known here.
+          this.cpuFlags();
+          this.emit(
+            `v = r[1] & 31; if (v !== 0) { a = r[${reg}]; o = ${expr('v')}; r[${reg}] = o; c.lz = ${kind}; c.lzSize = 4; lzv[0] = a; lzv[1] = v; lzv[2] = o; }`,
+          );
+        } else if (n !== 0) {
+          this.emit(`a = r[${reg}]; fa = a; fb = ${n}; fr = ${expr(String(n))}; r[${reg}] = fr;`);
+          this.setPending(kind);
+        }
+        break;
+      }
+      case D_GRP3_R: {
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        if (op === 2) this.emit(`r[${reg}] = ~r[${reg}];`);
+        else if (op === 3) {
+          this.emit(`fa = 0; fb = r[${reg}]; fr = (0 - fb) | 0; r[${reg}] = fr;`);
+          this.setPending(LZ_SUB);
+        } else {
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half (as
+          // Cpu.execReg: setArith replaces the six flags, nothing pending needs writing).
+          this.replacesFlags();
+          this.emit(`a = r[0]; b = r[${reg}]; o = Math.imul(a, b); v = MH(a >>> 0, b >>> 0) | 0; r[0] = o; r[2] = v;`);
+          this.emit(`c.fl = (c.fl & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
+        }
+        break;
+      }
+      case D_IMUL3_R:
+        // As Cpu.imul2: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
+        this.replacesFlags();
+        this.emit(`a = r[${x & 7}]; o = Math.imul(a, ${i.imm}); r[${(x >> 3) & 7}] = o;`);
+        this.emit(`c.fl = (c.fl & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
+        break;
+      case D_SETCC_R: {
+        const reg = x & 7;
+        const c = this.cond(x >> 3);
+        if (reg < 4) this.emit(`r[${reg}] = (r[${reg}] & ~0xff) | (${c} ? 1 : 0);`);
+        else this.emit(`r[${reg - 4}] = (r[${reg - 4}] & ~0xff00) | (${c} ? 0x100 : 0);`);
+        break;
+      }
+      case D_MOVX_R: {
+        const kind = x >> 6;
+        const src = (x >> 3) & 7;
+        let e: string;
+        if (kind & 1) e = `(r[${src}] & 0xffff)`;
+        else e = src < 4 ? `(r[${src}] & 0xff)` : `((r[${src - 4}] >> 8) & 0xff)`;
+        if (kind & 8) e = kind & 1 ? `((${e} << 16) >> 16)` : `((${e} << 24) >> 24)`;
+        this.emit(`r[${x & 7}] = ${e};`);
+        break;
+      }
+      case D_NOP:
+        break;
+      case D_CDQ:
+        this.emit('r[2] = r[0] >> 31;');
+        break;
+      case D_PUSH_R:
+        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
+        this.push(`r[${x}]`);
+        this.breakCheck(i);
+        break;
+      case D_PUSH_I:
+        this.push(`${i.imm}`);
+        this.breakCheck(i);
+        break;
+      case D_PUSH_M:
+        this.address(i, 4, false);
+        this.read32('a');
+        this.push('a');
+        this.breakCheck(i);
+        break;
+      case D_POP_R:
+        this.pop('v');
+        this.emit(`r[${x}] = v;`);
+        this.breakCheck(i);
+        break;
+      case D_LEAVE:
+        this.emit('if (ss32) r[4] = r[5]; else c.setReg(4, 2, r[5]);');
+        this.pop('v');
+        this.emit('r[5] = v;');
+        this.breakCheck(i);
+        break;
+      case D_GENERIC:
+        if (this.generic(i, x)) break;
+        this.cpuFlags();
+        this.emit(`c._eip = ${i.next}; c.execGeneric(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
+        this.breakCheck(i);
+        break;
+      // ---- branches: the target into t, then the block's exit
+      case D_JCC: {
+        const to = (i.next + i.imm) | 0;
+        this.emit(`if (${this.cond(x)}) { t = ${to}; ${this.exit(i.n + 1, to === this.start)} }`);
+        break;
+      }
+      case D_JMP:
+        this.emit(`t = ${(i.next + i.imm) | 0};`);
+        break;
+      case D_JMP_R:
+        this.emit(`t = r[${x}];`);
+        break;
+      case D_JMP_M:
+        this.address(i, 4, false);
+        this.read32('v');
+        this.emit('t = v;');
+        break;
+      case D_CALL:
+        this.push(`${i.next}`);
+        this.emit(`t = ${(i.next + i.imm) | 0};`);
+        break;
+      case D_CALL_R:
+        this.emit(`v = r[${x}];`);
+        this.push(`${i.next}`);
+        this.emit('t = v;');
+        break;
+      case D_CALL_M:
+        this.address(i, 4, false);
+        this.read32('v');
+        this.push(`${i.next}`);
+        this.emit('t = v;');
+        break;
+      case D_RET:
+        this.pop('v');
+        if (i.imm !== 0) this.emit(`if (ss32) r[4] = (r[4] + ${i.imm}) | 0; else c.addSp(${i.imm});`);
+        this.emit('t = v;');
+        break;
+      case D_ALU_JCC: {
+        // CMP/TEST/ALU then Jcc (cpu.ts, fuseJcc): payload op | dst << 3 | src << 6 | imm << 9 |
+        // noStore << 10 | cc << 11 | len1 << 15; the Jcc's displacement in w2.
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu(op, `r[${dst}]`, x & 0x200 ? `${i.imm}` : `r[${(x >> 6) & 7}]`);
+        if (!(x & 0x400)) this.emit(`r[${dst}] = ${res};`);
+        const to = (i.next + i.disp) | 0;
+        this.emit(`if (${this.cond((x >> 11) & 15)}) { t = ${to}; ${this.exit(i.n + 2, to === this.start)} }`);
+        break;
+      }
+      default:
+        throw new Error(`blocks: handler ${h} is not compiled`); // an emulator bug
+    }
+    if (i === this.insns[this.insns.length - 1]) {
+      // The end of the block: the unconditional transfer's target, or the next instruction.
+      if (!ENDS.has(h)) this.emit(`t = ${i.next};`);
+      const direct = h === D_JMP ? (i.next + i.imm) | 0 : h === D_JCC || h === D_ALU_JCC ? i.next : NaN;
+      this.emit(this.exit(this.total, direct === this.start));
+    }
+  }
+
+  /**
+   * The commonest generic forms (Cpu.execGeneric) inline: byte and word MOVs, MOVZX/MOVSX from
+   * memory, IMUL r32, r/m32, INC/DEC of a dword in memory, word shifts of a register — the LZMA
+   * decoder of Linux's boot is made of them (16-bit probabilities, byte buffers). Each does what
+   * execGeneric does, in the same order of checks and accesses; false leaves the form to it.
+   */
+  private generic(i: Insn, x: number): boolean {
+    const modrm = x & 0xff;
+    const reg = (modrm >> 3) & 7;
+    const rm = modrm & 7;
+    const mem = modrm < 0xc0;
+    const word = (x & X16) !== 0;
+    const extra = (x >>> 14) & 15;
+    const seg = (i.w1 >> 10) & 7;
+    switch ((x >>> 8) & 63) {
+      case G_MOV8_RM:
+        if (mem) {
+          this.address(i, 1, false);
+          this.read8('v');
+        } else this.emit(`v = ${byteReg(rm)};`);
+        this.emit(`${setByteReg(reg, 'v')}`);
+        break;
+      case G_MOV8_MR:
+      case G_MOV8_MI: {
+        const val = ((x >>> 8) & 63) === G_MOV8_MI ? `${i.imm & 0xff}` : byteReg(reg);
+        if (!mem) {
+          this.emit(`v = ${val}; ${setByteReg(rm, 'v')}`);
+          break;
+        }
+        this.address(i, 1, true);
+        this.emit(`v = ${val};`);
+        this.write8('v');
+        break;
+      }
+      case G_MOV_RM:
+        if (!word) return false;
+        if (mem) {
+          this.address(i, 2, false);
+          this.read16('v');
+        } else this.emit(`v = r[${rm}] & 0xffff;`);
+        this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
+        break;
+      case G_MOV_MR:
+      case G_MOV_MI: {
+        if (!word) return false;
+        const val = ((x >>> 8) & 63) === G_MOV_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
+        if (!mem) {
+          this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | (${val});`);
+          break;
+        }
+        this.address(i, 2, true);
+        this.emit(`v = ${val};`);
+        this.write16('v');
+        break;
+      }
+      case G_MOVX: {
+        if (word) return false;
+        const from = extra & 1 ? 2 : 1;
+        if (mem) {
+          this.address(i, from, false);
+          if (from === 1) this.read8('v');
+          else this.read16('v');
+        } else this.emit(`v = ${from === 1 ? byteReg(rm) : `r[${rm}] & 0xffff`};`);
+        if (extra & 8) this.emit(from === 1 ? 'v = (v << 24) >> 24;' : 'v = (v << 16) >> 16;');
+        this.emit(`r[${reg}] = v;`);
+        break;
+      }
+      case G_IMUL2:
+        // As Cpu.imul2 at size 4: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
+        if (word) return false;
+        if (mem) {
+          this.address(i, 4, false);
+          this.read32('b');
+        } else this.emit(`b = r[${rm}];`);
+        this.replacesFlags();
+        this.emit(`a = r[${reg}]; o = Math.imul(a, b); r[${reg}] = o;`);
+        this.emit(`c.fl = (c.fl & ${~ARITH}) | (a * b !== o ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
+        break;
+      case G_INCDEC: {
+        // As D_INC_R on a dword in memory: CF folded into fl first (Cpu.incdec); the flag locals
+        // are written after the store, which may fault (see D_ALU_MR).
+        if (word || !mem || reg > 1) return false;
+        this.address(i, 4, false);
+        this.read32('a');
+        const cf = this.cfExpr();
+        if (cf !== null) this.emit(`c.fl = (c.fl & ~1) | ${cf};`);
+        this.emit(`v = (a ${reg === 0 ? '+' : '-'} 1) | 0;`);
+        this.segCheck(seg, 4, true);
+        this.write32('v');
+        this.emit('fa = a; fb = 1; fr = v;');
+        this.setPending(reg === 0 ? LZ_INC : LZ_DEC);
+        break;
+      }
+      case G_SHIFT: {
+        // A word register shifted or rotated by Cpu.shift (the flags are its own).
+        if (!word || mem) return false;
+        this.cpuFlags();
+        const count = i.imm < 0 ? 'r[1] & 0xff' : `${i.imm}`;
+        this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | c.shift(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
+        break;
+      }
+      case G_ALU8_AI:
+      case G_ALU8_MR:
+      case G_ALU8_RM:
+      case G_ALU8_MI:
+      case G_TEST8:
+      case G_TEST8_MI:
+        this.byteAlu(i, x);
+        break;
+      case G_ALU_MR:
+      case G_ALU_RM:
+      case G_ALU_MI:
+      case G_TEST_MR:
+        if (!word) return false;
+        this.wordAlu(i, x);
+        break;
+      case G_TEST_MI:
+        // TEST r/m32, imm32: the lazy flags in the locals, as D_TEST_RI.
+        if (word) return false;
+        if (mem) {
+          this.address(i, 4, false);
+          this.read32('a');
+        } else this.emit(`a = r[${rm}];`);
+        this.emit(`fa = a; fb = ${i.imm | 0}; fr = fa & fb;`);
+        this.setPending(LZ_LOGIC);
+        break;
+      case G_SETCC:
+        // SETcc r/m8: the condition first, then the store (Cpu.execGeneric: setRm(cond)).
+        this.emit(`v = ${this.cond(extra)} ? 1 : 0;`);
+        if (!mem) {
+          this.emit(setByteReg(rm, 'v'));
+          break;
+        }
+        this.address(i, 1, true);
+        this.write8('v');
+        break;
+      case G_CMOV:
+        // CMOVcc r32, r/m32: the operand is read whatever the condition (a fault comes first).
+        if (word) return false;
+        if (mem) {
+          this.address(i, 4, false);
+          this.read32('v');
+        } else this.emit(`v = r[${rm}];`);
+        this.emit(`if (${this.cond(extra)}) r[${reg}] = v;`);
+        break;
+      default:
+        return false;
+    }
+    if (mem) this.breakCheck(i);
+    return true;
+  }
+
+  /**
+   * The byte ALU forms (ALU AL, imm8; ALU r/m8, r8; ALU r8, r/m8; ALU r/m8, imm8; TEST) through
+   * Cpu.alu at size 1, which keeps the lazy flags of a byte: the operands are read and written
+   * here, in execGeneric's order (read, operate, check the segment for writing, write).
+   */
+  private byteAlu(i: Insn, x: number): void {
+    const form = (x >>> 8) & 63;
+    const modrm = x & 0xff;
+    const reg = (modrm >> 3) & 7;
+    const rm = modrm & 7;
+    const mem = modrm < 0xc0;
+    const op = form === G_TEST8 || form === G_TEST8_MI ? 4 : (x >>> 14) & 7;
+    const store = form !== G_TEST8 && form !== G_TEST8_MI && op !== 7;
+    const imm = `${i.imm & 0xff}`;
+    if (form === G_ALU8_AI) {
+      this.cpuFlags();
+      this.emit(`v = c.alu(${op}, r[0] & 0xff, ${imm}, 1);`);
+      if (store) this.emit(setByteReg(0, 'v'));
+      return;
+    }
+    if (mem) {
+      this.address(i, 1, false);
+      this.read8('a');
+    } else this.emit(`a = ${byteReg(rm)};`);
+    this.cpuFlags();
+    if (form === G_ALU8_RM) {
+      this.emit(`v = c.alu(${op}, ${byteReg(reg)}, a, 1);`);
+      if (store) this.emit(setByteReg(reg, 'v'));
+      return;
+    }
+    const b = form === G_ALU8_MI || form === G_TEST8_MI ? imm : byteReg(reg);
+    this.emit(`v = c.alu(${op}, a, ${b}, 1);`);
+    if (!store) return;
+    if (!mem) this.emit(setByteReg(rm, 'v'));
+    else {
+      this.segCheck((i.w1 >> 10) & 7, 1, true);
+      this.write8('v');
+    }
+  }
+
+  /** The word ALU forms (0x66: ALU r/m16, r16; r16, r/m16; r/m16, imm; TEST) through Cpu.alu at size 2. */
+  private wordAlu(i: Insn, x: number): void {
+    const form = (x >>> 8) & 63;
+    const modrm = x & 0xff;
+    const reg = (modrm >> 3) & 7;
+    const rm = modrm & 7;
+    const mem = modrm < 0xc0;
+    const op = form === G_TEST_MR ? 4 : (x >>> 14) & 7;
+    const store = form !== G_TEST_MR && op !== 7;
+    if (mem) {
+      this.address(i, 2, false);
+      this.read16('a');
+    } else this.emit(`a = r[${rm}] & 0xffff;`);
+    this.cpuFlags();
+    if (form === G_ALU_RM) {
+      this.emit(`v = c.alu(${op}, r[${reg}] & 0xffff, a, 2);`);
+      if (store) this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
+      return;
+    }
+    const b = form === G_ALU_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
+    this.emit(`v = c.alu(${op}, a, ${b}, 2);`);
+    if (!store) return;
+    if (!mem) this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | v;`);
+    else {
+      this.segCheck((i.w1 >> 10) & 7, 2, true);
+      this.write16('v');
+    }
+  }
+
+  /** The decoded words of an instruction as a constant array (for the CPU's generic helpers). */
+  private constant(i: Insn): number {
+    this.consts.push(Int32Array.of(i.w0, i.w1, i.disp, i.imm));
+    return this.consts.length - 1;
+  }
+}
+
+/** The value of byte register n (AL, CL, DL, BL, AH, CH, DH, BH) as an expression. */
+function byteReg(n: number): string {
+  return n < 4 ? `(r[${n}] & 0xff)` : `((r[${n - 4}] >> 8) & 0xff)`;
+}
+/** A statement writing the low byte of local `v` into byte register n. */
+function setByteReg(n: number, v: string): string {
+  return n < 4
+    ? `r[${n}] = (r[${n}] & ~0xff) | (${v} & 0xff);`
+    : `r[${n - 4}] = (r[${n - 4}] & ~0xff00) | ((${v} & 0xff) << 8);`;
+}
