@@ -49,7 +49,7 @@ const IDLE_POLL_MS = 50;
 /** The outcomes without a field, shared (runSlice returns them often; the run loop only reads them). */
 const CONTINUE: SliceOutcome = Object.freeze({ next: 'continue' });
 const STOP: SliceOutcome = Object.freeze({ next: 'stop' });
-/** The block compiler's hotness period (Cpu.coolBlockHits), ms of machine time. */
+/** The block compiler's hotness period (Cpu.startHotnessPeriod), ms of machine time. */
 const BLOCK_HOTNESS_PERIOD_MS = 1000;
 
 export interface PcSinks {
@@ -122,7 +122,7 @@ export class PcEngine implements Engine {
   private readonly timed: readonly Device[];
   private resetRequested = false;
   /** When the block compiler's next hotness period starts (machine time, ms). */
-  private nextCoolingMs = BLOCK_HOTNESS_PERIOD_MS;
+  private nextHotnessPeriodMs = BLOCK_HOTNESS_PERIOD_MS;
 
   constructor(
     private readonly memory: MachineMemory,
@@ -387,11 +387,11 @@ export class PcEngine implements Engine {
     // A CPU that slept in HLT measured nothing meanwhile: its time steps to the wall rather than
     // racing to catch up, up to the next timer edge at most (PacedWallClock: none is skipped).
     if (!icount && this.cpu.halted) this.wallClock.stepToWall(this.nextDeadlineMs());
-    // A new hotness period for the block compiler each second of machine time (Cpu.coolBlockHits).
+    // A new hotness period for the block compiler each second of machine time (Cpu.startHotnessPeriod).
     const t = this.machineTimeMs();
-    if (t >= this.nextCoolingMs) {
-      this.cpu.coolBlockHits();
-      this.nextCoolingMs = t + BLOCK_HOTNESS_PERIOD_MS;
+    if (t >= this.nextHotnessPeriodMs) {
+      this.cpu.startHotnessPeriod();
+      this.nextHotnessPeriodMs = t + BLOCK_HOTNESS_PERIOD_MS;
     }
     for (;;) {
       if (!icount) this.wallClock.resync();

@@ -67,22 +67,7 @@ export class BlockPage {
    * reach the threshold again within HOT_WINDOW_MS of it (CpuDecodedCache.compileAt).
    */
   readonly since = new Int32Array(4096);
-  /** The hotness period (CpuDecodedCache.hitEpoch) the hit counts were last cooled to. */
-  cooledTo = 0;
   private live: Block[] = [];
-
-  /**
-   * Halves the hit counts once per hotness period gone by since `cooledTo` (the NEVER marks stay),
-   * so that only code that starts often within a short time becomes a block: see
-   * CpuDecodedCache.coolBlockHits.
-   */
-  cool(epoch: number): void {
-    const shift = Math.min(31, epoch - this.cooledTo);
-    this.cooledTo = epoch;
-    if (shift <= 0) return;
-    const hits = this.hits;
-    for (let i = 0; i < 4096; i++) if (hits[i] > 0) hits[i] >>= shift;
-  }
 
   add(b: Block): void {
     this.blocks[b.first] = b;

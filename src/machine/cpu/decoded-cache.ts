@@ -434,10 +434,7 @@ export abstract class CpuDecodedCache extends CpuDecoder {
     this.winFrame = frame;
     if (this.blockThreshold >= 0) {
       let bp = this.bPages[frame];
-      if (bp === undefined) {
-        bp = this.bPages[frame] = new BlockPage();
-        bp.cooledTo = this.hitEpoch;
-      } else if (bp.cooledTo !== this.hitEpoch) bp.cool(this.hitEpoch);
+      if (bp === undefined) bp = this.bPages[frame] = new BlockPage();
       this.winBlocks = bp.blocks;
       this.winHits = bp.hits;
       this.winSince = bp.since;
@@ -536,8 +533,6 @@ export abstract class CpuDecodedCache extends CpuDecoder {
    * epoch of outside writes, say) gets the same function, which V8 has already optimised.
    */
   protected readonly compiledBlocks = new Map<string, BlockFn>();
-  /** The hotness period: coolBlockHits starts the next one. */
-  protected hitEpoch = 0;
   /**
    * The starts that make a block compile now (runInner): the threshold, doubled after every
    * NEW_BLOCKS_PER_STEP new functions within one hotness period, up to MAX_HOT_THRESHOLD, and
@@ -556,20 +551,15 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   private readonly hotClock: (() => number) | undefined;
 
   /**
-   * Start a new hotness period: every block hit count is halved (lazily, when its page's window
-   * next opens; now for the page the window is on). The machine calls this once per second of its
-   * time, so a block is compiled when its first instruction starts about BLOCK_THRESHOLD times
-   * within a second or two — a loop at once, a 100 Hz timer handler within the first second — and
-   * never for code that runs once a second (an RTC update handler, say). Without it, such code
-   * reached the threshold after 32 s of idling and was compiled then (`new Function`, then V8's
-   * tier-ups of each new function, spread over minutes): compile work in an idle tab, for code whose
-   * interpretation costs a few µs a second. (HotSpot decays its invocation counters the same way.)
+   * Start a new hotness period: the threshold falls back from what new functions raised it to
+   * (hotThreshold). The machine calls this once per second of its time. Whether code is hot
+   * enough is the window's business (HOT_WINDOW_MS in compileAt): it used to be this call's, which
+   * halved every hit count so that code run once a second never compiled; the window keeps that
+   * code (and code run a few hundred times a second) interpreted on its own.
    */
-  coolBlockHits(): void {
-    this.hitEpoch++;
+  startHotnessPeriod(): void {
     this.newBlocks = 0;
     this.hotThreshold = this.blockThreshold;
-    if (this.blockThreshold >= 0) this.bPages[this.winFrame]?.cool(this.hitEpoch);
   }
 
   /** How many distinct block functions this CPU has created (`new Function` calls that succeeded). */
