@@ -28,7 +28,7 @@ import { Hypervisor } from './hv/hypervisor';
 import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
 import { BootError, ConfigError, PcEngine } from './pc';
-import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
+import { IDLE_SLACK_MS, RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared/hypercall';
 
 /** The page's bells and the words each announces (src/shared/layout.ts). */
@@ -88,7 +88,7 @@ export class Machine {
     this.hv = new Hypervisor({ layout: this.memory.layout, stats: this.stats, now: this.machineTimeMs });
     this.hv.setVramBar(VRAM_BAR_DEFAULT >>> PAGE_SHIFT);
     this.engine = this.makeEngine(image);
-    this.loop = new RunLoop(this.slice, yielder, yielder.mayBlock ? this.idleWait : null);
+    this.loop = new RunLoop(this.slice, yielder, yielder.mayBlock ? this.idleWait : null, IDLE_SLACK_MS);
     Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
   }
 

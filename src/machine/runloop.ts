@@ -33,6 +33,18 @@ export type IdleWait = (ms: number) => boolean;
 /** The longest a run loop stays in one task blocking in idle waits before it lets the event loop run. */
 export const MAX_BLOCK_MS = 200;
 
+/**
+ * An idle machine sleeps at least this long (timer slack, as Linux's `timer_slack_ns` and the
+ * browsers' timer coalescing): its timers that fall due meanwhile run together in the next slice,
+ * each at its own machine time (the wall clock's halted CPU steps from one deadline to the next:
+ * PcEngine.runSlice), only later in host time. Each wake-up of a worker costs it 60–100 µs of CPU
+ * whatever the slice does; Debian's kernel ticks at 250 Hz when idle (HZ_PERIODIC), which made
+ * the wake-ups alone 1.5–2.5 % of a core. Anything the page sends (keys, RPCs, hypercalls) rings
+ * the doorbell and ends a sleep at once, so input is not delayed; what the guest does on its own
+ * timers shows up to this much later, well inside a 30-Hz display frame.
+ */
+export const IDLE_SLACK_MS = 20;
+
 export interface Yielder {
   /** Run cb after the event loop has had a turn (pending messages served first). */
   post(cb: () => void): void;
@@ -101,10 +113,14 @@ export class RunLoop {
   private scheduled = false;
   private cancelSleep: (() => void) | null = null;
 
+  /**
+   * @param slackMs the shortest sleep (IDLE_SLACK_MS for a machine; 0 sleeps exactly as asked).
+   */
   constructor(
     private readonly slice: () => SliceOutcome,
     private readonly yielder: Yielder,
     private readonly idleWait: IdleWait | null = null,
+    private readonly slackMs = 0,
   ) {}
 
   get isRunning(): boolean {
@@ -158,7 +174,7 @@ export class RunLoop {
           this.running = false;
           return;
         case 'sleep': {
-          const ms = Math.max(0, outcome.ms);
+          const ms = Math.max(this.slackMs, outcome.ms);
           if (this.idleWait && blockedMs + ms <= MAX_BLOCK_MS) {
             // Block until the deadline and run the next slice in this same task (see the header).
             blockedMs += ms;

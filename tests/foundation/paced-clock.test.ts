@@ -7,7 +7,8 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_LAG_MS, PacedWallClock } from '../../src/machine/paced-clock';
-import { I32, RunState } from '../../src/shared/layout';
+import { IDLE_SLACK_MS } from '../../src/machine/runloop';
+import { F64, I32, RunState } from '../../src/shared/layout';
 import { tickerMachine } from '../guest/ticker-run';
 
 /** A host whose wall and CPU the test moves: `run(n, ms)` retires n instructions in ms of wall time. */
@@ -221,5 +222,30 @@ describe("the RTC's date on the wall clock", () => {
     restore();
     expect(machineMs).toBeLessThan(100); // the guest's timers do not see the pause…
     expect(date).toBe('10:01:00'); // …its date does
+  });
+});
+
+describe('an idle machine on the wall clock, run by its own loop', () => {
+  it(`wakes at most once per IDLE_SLACK_MS (${IDLE_SLACK_MS} ms) and still delivers every 100-Hz tick at its machine time`, async () => {
+    const m = tickerMachine('wall');
+    let serial = '';
+    /** Machine time and slices run when the guest printed its line (after its 100th tick). */
+    let machineMs = NaN;
+    let slices = NaN;
+    m.onSerial = (b) => {
+      serial += String.fromCharCode(b);
+      if (b === 10) [machineMs, slices] = [m.pc!.machineTimeMs(), m.stats.f64[F64.SLICES]];
+    };
+    const t0 = performance.now();
+    m.start();
+    while (!serial.includes('\n') && performance.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
+    m.destroy();
+    expect(serial).toBe('ticker: 100 ticks\n');
+    // 100 ticks, 10 ms apart: one slice each without the slack; with it, the ticks that fell due
+    // during a sleep run together in the next slice (a few more slices while the guest boots).
+    expect(slices).toBeLessThanOrEqual(1000 / IDLE_SLACK_MS + 10);
+    // None lost: the 100th edge is 1,000 ms of machine time after the PIT was programmed.
+    expect(machineMs).toBeGreaterThanOrEqual(1000);
+    expect(machineMs).toBeLessThan(1010);
   });
 });

@@ -109,6 +109,23 @@ describe('run loop with a blocking idle wait (as in a browser worker)', () => {
     expect(counts.posts).toBe(1); // start()'s own post only
   });
 
+  it('sleeps at least its slack: a slice that asks for 2 ms waits 20, one that asks for 50 waits 50', async () => {
+    const { y } = countingYielder();
+    const asked = [2, 50, 0.5];
+    const waited: number[] = [];
+    let n = 0;
+    const loop = new RunLoop(
+      () => ({ next: 'sleep', ms: asked[n++ % asked.length] }),
+      y,
+      (ms) => (waited.push(ms), false),
+      20,
+    );
+    loop.start();
+    await until(() => waited.length >= 3);
+    loop.close();
+    expect(waited.slice(0, 3)).toEqual([20, 50, 20]);
+  });
+
   it('goes back to the event loop as soon as the wait says a message needs it', async () => {
     const { y, counts } = countingYielder();
     let waits = 0;
