@@ -310,6 +310,7 @@ export class PcEngine implements Engine {
     } else {
       this.shadow.setRom(null);
       this.pci.bridge.shadowReadWrite();
+      this.ide.pci.enableChannels();
       if (isBzImage(this.image)) {
         if (this.options.modules?.length)
           throw new BootError('Multiboot modules go with a Multiboot kernel; this is a Linux bzImage (give an initrd)');

@@ -413,3 +413,31 @@ describe("the machine's hda (MachineApi.hdaImage)", () => {
     m.destroy();
   });
 });
+
+describe('the IDE channels a kernel booted directly finds', () => {
+  it('are decoded, as a BIOS leaves them (IDETIM bit 15 on both), where the PIIX3 resets them to off', () => {
+    // The reset value: both channels' decode off (Linux's ata_piix then skips them as disabled).
+    const { ide } = rig();
+    const io = new IoBus();
+    io.attach(
+      new Pci(8 << 20, statsViews(new SharedArrayBuffer(STATS_BYTES)), () => {}, {
+        functions: [[PIIX3_IDE_DEVFN, ide.pci]],
+      }),
+    );
+    const idetim = (bus: IoBus) => {
+      bus.write(0xcf8, 4, (0x80000000 | (PIIX3_IDE_DEVFN << 8) | 0x40) >>> 0);
+      return bus.read(0xcfc, 4) >>> 0; // primary IDETIM (0x40), secondary (0x42)
+    };
+    expect(idetim(io)).toBe(0);
+    // A Multiboot kernel started by the machine's own loader: the primary and secondary on.
+    const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
+    const r = Machine.create(
+      { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot' },
+      ticker.buffer.slice(ticker.byteOffset, ticker.byteOffset + ticker.byteLength) as ArrayBuffer,
+      immediateYielder(),
+    );
+    if (!r.ok) throw new Error(r.message);
+    expect(idetim(r.value.pc!.io)).toBe(0x80008000);
+    r.value.destroy();
+  });
+});

@@ -7,7 +7,8 @@
  * ide-bus-master.ts) and the disks take the DMA commands; without, BAR4 reads 0 and the guest
  * uses PIO (programming interface 0x00). The IDE timing registers
  * (config 0x40–0x4B: IDETIM, SIDETIM, UDMACTL, UDMATIM) keep what firmware writes: SeaBIOS sets
- * IDETIM's decode-enable bits and Linux's ata_piix checks them.
+ * IDETIM's decode-enable bits and Linux's ata_piix checks them (a kernel booted without firmware
+ * gets them from the machine's loader: enableChannels).
  */
 import type { Device, PortRange } from './device';
 import type { PortHandler } from '../bus';
@@ -64,6 +65,16 @@ class Piix3IdeFunction extends PciFunction {
       super.writeByte(reg, value);
       if (reg === 0x04) this.decode(); // I/O space enable may have changed
     }
+  }
+
+  /**
+   * What a BIOS's IDE set-up leaves, for a kernel booted without one: both channels' decode enabled
+   * (IDETIM bit 15, config 0x41 and 0x43 bit 7; PIIX3 data sheet, 2.3.13), the value SeaBIOS's
+   * PIIX set-up writes. Linux's ata_piix skips a channel whose bit is clear as disabled.
+   */
+  enableChannels(): void {
+    this.writeByte(0x41, 0x80);
+    this.writeByte(0x43, 0x80);
   }
 
   private decode(): void {
