@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEBIAN_SOURCES, type DebianFile } from './packages';
@@ -66,13 +66,26 @@ export function fetchDebianFiles(files: DebianFile[], verify = true, arch = 'i38
         `apt-get download of ${wanted.join(', ')} failed: ${r.error?.message ?? r.stderr.toString().trim()}`,
       );
     const names = readdirSync(debs);
+    // Each package's data archive is unpacked once, with only the members wanted (a kernel
+    // package is 190 MB unpacked; its modules are taken a few at a time).
+    const extracted = new Map<string, string>();
+    const folderOf = (pkg: string): string => {
+      const known = extracted.get(pkg);
+      if (known) return known;
+      const deb = names.find((n) => n.startsWith(`${pkg}_`) && (n.endsWith(`_${arch}.deb`) || n.endsWith('_all.deb')));
+      if (!deb) throw new Error(`apt-get download gave no .deb for ${pkg}`);
+      const out = join(root, 'x', pkg);
+      mkdirSync(out, { recursive: true });
+      const tar = join(root, `${pkg}.tar`);
+      writeFileSync(tar, run('dpkg-deb', ['--fsys-tarfile', join(debs, deb)], env));
+      const members = [...new Set(files.filter((f) => f.package === pkg).map((f) => f.member))];
+      run('tar', ['-x', '-f', tar, '-C', out, ...members], env);
+      rmSync(tar);
+      extracted.set(pkg, out);
+      return out;
+    };
     return files.map((f) => {
-      const deb = names.find(
-        (n) => n.startsWith(`${f.package}_`) && (n.endsWith(`_${arch}.deb`) || n.endsWith('_all.deb')),
-      );
-      if (!deb) throw new Error(`apt-get download gave no .deb for ${f.package}`);
-      const tar = run('dpkg-deb', ['--fsys-tarfile', join(debs, deb)], env);
-      const bytes = run('tar', ['-xO', f.member], env, tar);
+      const bytes = readFileSync(join(folderOf(f.package), f.member));
       if (verify && sha256(bytes) !== f.sha256)
         throw new Error(
           `${f.member} from ${f.package} ${f.version} has sha256 ${sha256(bytes)}, not the recorded ${f.sha256}`,
