@@ -284,6 +284,24 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
     expect(status()).toBe(ATA_SR.DRDY | ATA_SR.DSC);
   });
 
+  it('READ DISC INFORMATION: a finalized disc with one complete session holding track 1, cut to the allocation length', () => {
+    const { packet, response, sense, status } = rig();
+    packet([ScsiCmd.READ_DISC_INFORMATION, 0, 0, 0, 0, 0, 0, 0, 255]);
+    const d = response().data;
+    expect(d.length).toBe(34);
+    expect(be16(d, 0)).toBe(32);
+    expect([d[2] & 0x03, (d[2] >> 2) & 0x03, d[2] & 0x10]).toEqual([0b10, 0b11, 0]); // complete, not erasable
+    expect([...d.subarray(3, 7)]).toEqual([1, 1, 1, 1]); // first track, sessions, last session's tracks
+    expect(d[8]).toBe(0x00); // CD-ROM
+    // The cdrom layer reads the length field first, then the whole.
+    packet([ScsiCmd.READ_DISC_INFORMATION, 0, 0, 0, 0, 0, 0, 0, 2]);
+    expect([...response().data]).toEqual([0, 32]);
+    // The data types for recordable media (track resources, POW resources) are not given.
+    packet([ScsiCmd.READ_DISC_INFORMATION, 1, 0, 0, 0, 0, 0, 0, 255]);
+    expect(status() & ATA_SR.ERR).toBe(ATA_SR.ERR);
+    expect(sense()).toEqual({ key: SenseKey.ILLEGAL_REQUEST, asc: Asc.INVALID_FIELD_IN_CDB, ascq: 0 });
+  });
+
   it('a disk and a CD in one machine: hda on the primary channel, the CD on IRQ 15', () => {
     const io = new IoBus();
     const ide = new Piix3Ide([new AtaDisk(new Uint8Array(512 * 64)), null, new AtapiCdrom(disc(4))], () => {});

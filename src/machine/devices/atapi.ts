@@ -8,8 +8,8 @@
  *
  * The commands are the ones firmware and Linux's sr driver (through libata) send: SeaBIOS uses
  * TEST UNIT READY, REQUEST SENSE, READ CAPACITY and READ(10) to boot El Torito; Linux adds
- * INQUIRY, MODE SENSE(10), READ TOC, GET CONFIGURATION, GET EVENT STATUS NOTIFICATION and the
- * door commands. The disc is always present and never changes, so no UNIT ATTENTION is reported
+ * INQUIRY, MODE SENSE(10), READ TOC, GET CONFIGURATION, GET EVENT STATUS NOTIFICATION, READ DISC
+ * INFORMATION (the cdrom layer's, when a disc is opened) and the door commands. The disc is always present and never changes, so no UNIT ATTENTION is reported
  * (QEMU reports one after power-on; SeaBIOS and Linux both retry past it, and need not).
  */
 
@@ -30,6 +30,7 @@ export const ScsiCmd = {
   READ_TOC: 0x43,
   GET_CONFIGURATION: 0x46,
   GET_EVENT_STATUS_NOTIFICATION: 0x4a,
+  READ_DISC_INFORMATION: 0x51,
   MODE_SENSE_10: 0x5a,
   READ_12: 0xa8,
   SET_CD_SPEED: 0xbb,
@@ -196,6 +197,8 @@ export class AtapiCdrom {
         return this.getConfiguration(cdb);
       case C.GET_EVENT_STATUS_NOTIFICATION:
         return this.getEventStatus(cdb);
+      case C.READ_DISC_INFORMATION:
+        return this.readDiscInformation(cdb);
       default:
         return check(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_COMMAND_OPERATION_CODE);
     }
@@ -346,6 +349,24 @@ export class AtapiCdrom {
       b.set(f, at);
       at += f.length;
     }
+    return good(upTo(b, be16(cdb, 7)));
+  }
+
+  /**
+   * READ DISC INFORMATION (MMC-5, 6.22), standard disc information (data type 000b; the others are
+   * for recordable media): a pressed CD-ROM, finalized, one complete session holding track 1.
+   */
+  private readDiscInformation(cdb: Uint8Array): PacketResult {
+    if (cdb[1] & 0x07) return invalidField();
+    const b = new Uint8Array(34);
+    putBe16(b, 0, b.length - 2); // disc information length: what follows it
+    b[2] = 0x0e; // not erasable, last session complete (11b), disc finalized (10b)
+    b[3] = 1; // first track on the disc
+    b[4] = 1; // sessions
+    b[5] = 1; // first track of the last session
+    b[6] = 1; // last track of the last session
+    b[7] = 0x20; // unrestricted use; no disc ID, bar code or application code given
+    b[8] = 0x00; // disc type: CD-DA or CD-ROM
     return good(upTo(b, be16(cdb, 7)));
   }
 
