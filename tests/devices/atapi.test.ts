@@ -302,6 +302,41 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
     expect(sense()).toEqual({ key: SenseKey.ILLEGAL_REQUEST, asc: Asc.INVALID_FIELD_IN_CDB, ascq: 0 });
   });
 
+  it('READ TRACK INFORMATION: track 1 by its number, an LBA in it or its session, from 0 over the whole disc', () => {
+    const { packet, response, sense, status } = rig(300);
+    const trackInfo = (type: number, n: number, allocation = 255) => {
+      packet([
+        ScsiCmd.READ_TRACK_INFORMATION,
+        type,
+        n >>> 24,
+        (n >>> 16) & 0xff,
+        (n >>> 8) & 0xff,
+        n & 0xff,
+        0,
+        0,
+        allocation,
+      ]);
+      return response().data;
+    };
+    for (const [type, n] of [
+      [1, 1],
+      [0, 299],
+      [2, 1],
+    ]) {
+      const d = trackInfo(type, n);
+      expect(d.length).toBe(36);
+      expect([be16(d, 0), d[2], d[3]]).toEqual([34, 1, 1]); // track 1 of session 1
+      expect([d[5] & 0x0f, d[6] & 0x0f, d[6] & 0x40, d[7] & 0x03]).toEqual([4, 1, 0, 0]); // data, mode 1, not blank, no NWA/LRA
+      expect([be32(d, 8), be32(d, 24)]).toEqual([0, 300]); // start, size
+    }
+    expect(trackInfo(1, 1, 8).length).toBe(8); // Linux reads the first 8 bytes, then the length they give
+    packet([ScsiCmd.READ_TRACK_INFORMATION, 1, 0, 0, 0, 2, 0, 0, 36]); // no track 2
+    expect(status() & ATA_SR.ERR).toBe(ATA_SR.ERR);
+    expect(sense()).toEqual({ key: SenseKey.ILLEGAL_REQUEST, asc: Asc.INVALID_FIELD_IN_CDB, ascq: 0 });
+    packet([ScsiCmd.READ_TRACK_INFORMATION, 0, 0, 0, 0x01, 0x2c, 0, 0, 36]); // LBA 300: past the disc
+    expect(sense()).toEqual({ key: SenseKey.ILLEGAL_REQUEST, asc: Asc.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE, ascq: 0 });
+  });
+
   it('a disk and a CD in one machine: hda on the primary channel, the CD on IRQ 15', () => {
     const io = new IoBus();
     const ide = new Piix3Ide([new AtaDisk(new Uint8Array(512 * 64)), null, new AtapiCdrom(disc(4))], () => {});

@@ -9,7 +9,7 @@
  * The commands are the ones firmware and Linux's sr driver (through libata) send: SeaBIOS uses
  * TEST UNIT READY, REQUEST SENSE, READ CAPACITY and READ(10) to boot El Torito; Linux adds
  * INQUIRY, MODE SENSE(10), READ TOC, GET CONFIGURATION, GET EVENT STATUS NOTIFICATION, READ DISC
- * INFORMATION (the cdrom layer's, when a disc is opened) and the door commands. The disc is always present and never changes, so no UNIT ATTENTION is reported
+ * and TRACK INFORMATION (the cdrom layer's, for the last written block) and the door commands. The disc is always present and never changes, so no UNIT ATTENTION is reported
  * (QEMU reports one after power-on; SeaBIOS and Linux both retry past it, and need not).
  */
 
@@ -31,6 +31,7 @@ export const ScsiCmd = {
   GET_CONFIGURATION: 0x46,
   GET_EVENT_STATUS_NOTIFICATION: 0x4a,
   READ_DISC_INFORMATION: 0x51,
+  READ_TRACK_INFORMATION: 0x52,
   MODE_SENSE_10: 0x5a,
   READ_12: 0xa8,
   SET_CD_SPEED: 0xbb,
@@ -199,6 +200,8 @@ export class AtapiCdrom {
         return this.getEventStatus(cdb);
       case C.READ_DISC_INFORMATION:
         return this.readDiscInformation(cdb);
+      case C.READ_TRACK_INFORMATION:
+        return this.readTrackInformation(cdb);
       default:
         return check(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_COMMAND_OPERATION_CODE);
     }
@@ -367,6 +370,29 @@ export class AtapiCdrom {
     b[6] = 1; // last track of the last session
     b[7] = 0x20; // unrestricted use; no disc ID, bar code or application code given
     b[8] = 0x00; // disc type: CD-DA or CD-ROM
+    return good(upTo(b, be16(cdb, 7)));
+  }
+
+  /**
+   * READ TRACK INFORMATION (MMC-5, 6.27): the track information block of MMC-3's length (36 bytes),
+   * for the one track, asked for by an LBA in it (address type 00b), its number (01b) or its
+   * session's (10b). A data track recorded uninterrupted, mode 1, neither blank nor writable, so
+   * no next writable or last recorded address is given (NWA_V = LRA_V = 0).
+   */
+  private readTrackInformation(cdb: Uint8Array): PacketResult {
+    const type = cdb[1] & 0x03;
+    const n = be32(cdb, 2);
+    if (type === 0 && n >= this.totalSectors)
+      return check(SenseKey.ILLEGAL_REQUEST, Asc.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE);
+    if (type === 3 || (type !== 0 && n !== 1)) return invalidField();
+    const b = new Uint8Array(36);
+    putBe16(b, 0, b.length - 2); // data length: what follows it
+    b[2] = 1; // track number
+    b[3] = 1; // session number
+    b[5] = 0x04; // track mode 4: data, recorded uninterrupted (the TOC's control nibble)
+    b[6] = 0x01; // data mode 1
+    putBe32(b, 8, 0); // track start
+    putBe32(b, 24, this.totalSectors); // track size
     return good(upTo(b, be16(cdb, 7)));
   }
 
