@@ -16,7 +16,7 @@ export abstract class CpuAlu extends CpuInterrupts {
   }
 
   /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result (unsigned). */
-  protected alu(op: number, a: number, b: number, size: number): number {
+  alu(op: number, a: number, b: number, size: number): number {
     let r: number;
     let kind: number;
     switch (op) {
@@ -55,7 +55,7 @@ export abstract class CpuAlu extends CpuInterrupts {
   }
 
   /** alu() for 32-bit operands as int32 (hot path: no unsigned doubles); returns the result as int32. */
-  protected alu32(op: number, a: number, b: number): number {
+  alu32(op: number, a: number, b: number): number {
     let r: number;
     let kind: number;
     switch (op) {
@@ -166,7 +166,7 @@ export abstract class CpuAlu extends CpuInterrupts {
   }
 
   /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR. Count 0 leaves the flags alone. */
-  protected shift(op: number, a: number, count: number, size: number): number {
+  shift(op: number, a: number, count: number, size: number): number {
     const bits = size * 8;
     const mask = MASK[size];
     const sign = SIGN[size];
@@ -240,7 +240,7 @@ export abstract class CpuAlu extends CpuInterrupts {
     return r;
   }
 
-  protected cond(cc: number): boolean {
+  cond(cc: number): boolean {
     const lz = this.lz;
     let r: boolean;
     if (lz !== 0) {

@@ -79,6 +79,7 @@ import {
   LZ_SUB,
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
+import { C, MMU } from './block-host';
 
 /**
  * Where a block ends: at every transfer of control. (Going on past a not-taken Jcc, leaving
@@ -125,28 +126,28 @@ const ALU_MEM: Record<number, string> = {
  * map belongs to that CPU); the rest is read at every entry.
  */
 const CAPTURED: [string, string][] = [
-  ['r', 'const r = c.reg32;'],
-  ['lzv', 'const lzv = c.lzv;'],
-  ['SB', 'const SB = c.segBase;'],
-  ['SL', 'const SL = c.segLimit;'],
-  ['SA', 'const SA = c.segAttr;'],
-  ['mmu', 'const mmu = c.mmu;'],
-  ['TF', 'const TF = c.mmu.flags;'],
-  ['TM', 'const TM = c.mmu.machine;'],
-  ['M32', 'const M32 = c.mem32;'],
-  ['U8', 'const U8 = c.u8;'],
-  ['CL', 'const CL = c.codeLines;'],
-  ['TR', 'const TR = c.traceRing;'],
+  ['r', `const r = ${C.reg32};`],
+  ['lzv', `const lzv = ${C.lzv};`],
+  ['SB', `const SB = ${C.segBase};`],
+  ['SL', `const SL = ${C.segLimit};`],
+  ['SA', `const SA = ${C.segAttr};`],
+  ['mmu', `const mmu = ${C.mmu};`],
+  ['TF', `const TF = ${MMU.flags};`],
+  ['TM', `const TM = ${MMU.machine};`],
+  ['M32', `const M32 = ${C.mem32};`],
+  ['U8', `const U8 = ${C.u8};`],
+  ['CL', `const CL = ${C.codeLines};`],
+  ['TR', `const TR = ${C.traceRing};`],
 ];
 const AT_ENTRY: [string, string][] = [
-  ['g0', 'const g0 = mmu.generation;'],
+  ['g0', `const g0 = ${MMU.generation};`],
   ...[0, 1, 2, 3, 4, 5].map((s): [string, string] => [
     `F${s}`,
     `const F${s} = SL[${s}] === -1 && (SA[${s}] & 0xe00) === 0x200;`,
   ]),
-  ['ss32', 'const ss32 = c.stackSize32;'],
-  ['NR', 'const NR = c._cpl === 3 ? 2 : 1;'],
-  ['NW', 'const NW = c._cpl === 3 ? 8 : 4;'],
+  ['ss32', `const ss32 = ${C.stackSize32};`],
+  ['NR', `const NR = ${C._cpl} === 3 ? 2 : 1;`],
+  ['NW', `const NW = ${C._cpl} === 3 ? 8 : 4;`],
 ];
 
 /**
@@ -154,7 +155,7 @@ const AT_ENTRY: [string, string][] = [
  * hypervisor, a device): the block stops if the MMU's translations moved meanwhile, as the
  * interpreter would reopen its code window.
  */
-const GEN_CHECK = 'if (mmu.generation !== g0) c.bBreak = 1;';
+const GEN_CHECK = `if (${MMU.generation} !== g0) ${C.bBreak} = 1;`;
 
 /** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */
 const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
@@ -220,11 +221,11 @@ export class Gen {
       .filter((s) => s)
       .join(' ');
     // Only what the code uses is read (short blocks run often).
-    const restart = `    c.start = EIPS[k]; c.startEsp = ${this.leaves.length ? `${this.leaves.map((n) => `k === ${n}`).join(' || ')} ? sp0 : ` : ''}r[4];`;
+    const restart = `    ${C.start} = EIPS[k]; ${C.startEsp} = ${this.leaves.length ? `${this.leaves.map((n) => `k === ${n}`).join(' || ')} ? sp0 : ` : ''}r[4];`;
     const text = tail.join('\n') + catches + restart;
     const uses = (name: string) =>
       new RegExp(`\\b${name}\\b`).test(text) ||
-      (name === 'mmu' && /\bg0\b/.test(text)) ||
+      (name === 'mmu' && /\b(g0|TF|TM)\b/.test(text)) ||
       (name === 'g0' && text.includes(GEN_CHECK)) ||
       ((name === 'SL' || name === 'SA') && /\bF[0-5]\b/.test(text));
     return [
@@ -232,7 +233,7 @@ export class Gen {
       'return function block(c, end) {',
       ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
       '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0, sp0 = 0;',
-      '  c.bBreak = 0;',
+      `  ${C.bBreak} = 0;`,
       '  try {',
       this.loopAt >= 0 ? '    for (;;) {' : '    {',
       ...tail.map((s) => '      ' + s),
@@ -241,7 +242,7 @@ export class Gen {
       `    ${restart}`,
       catches ? `    switch (k) { ${catches} }` : '',
       `    ${this.settle('k')}`,
-      '    c.traceBlock(EIPS, k + 1);',
+      `    ${C.traceBlock}(EIPS, k + 1);`,
       '    throw e;',
       '  }',
       '};',
@@ -255,8 +256,9 @@ export class Gen {
   /** The code that writes the pending lazy flags into the CPU (empty when nothing is pending). */
   private flushCode(): string {
     if (this.pend === 0 || this.flushed) return '';
-    if (this.pend === DYN) return 'if (pk !== 0) { c.lz = pk; c.lzSize = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr; }';
-    return `c.lz = ${this.pend}; c.lzSize = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr;`;
+    if (this.pend === DYN)
+      return `if (pk !== 0) { ${C.lz} = pk; ${C.lzSize} = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr; }`;
+    return `${C.lz} = ${this.pend}; ${C.lzSize} = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr;`;
   }
   private flush(): void {
     const f = this.flushCode();
@@ -301,30 +303,30 @@ export class Gen {
    * nothing asks to stop and one more whole pass fits the budget.
    */
   private exit(m: number, mayLoop: boolean): string {
-    let trace = 'tp = c.tracePos; ';
+    let trace = `tp = ${C.tracePos}; `;
     for (let j = 0; j < m; j++) trace += `TR[(tp + ${j}) & 63] = ${this.eips[j]}; `;
-    trace += `c.tracePos = tp + ${m};`;
+    trace += `${C.tracePos} = tp + ${m};`;
     let loop = '';
     if (mayLoop && m === this.loopAt) {
       // The loop edge: the passes are counted in locals (ic, it), settled at the final exit, and
       // the flags stay in the locals too (pk: their kind; the next pass starts in state DYN).
       const pk = this.flushed || this.pend === 0 ? 'pk = 0; ' : this.pend === DYN ? '' : `pk = ${this.pend}; `;
-      loop = `if (c.bBreak === 0 && c.instructions + ic + ${m + this.total} <= end) { ${pk}ic += ${m}; it++; continue; } `;
+      loop = `if (${C.bBreak} === 0 && ${C.instructions} + ic + ${m + this.total} <= end) { ${pk}ic += ${m}; it++; continue; } `;
     }
     return `${loop}${this.flushCode()} ${this.settle(m)} ${trace} return t;`;
   }
   /** Adds the retired instructions to the count, and the loop's passes to the trace ring. */
   private settle(m: string | number): string {
-    if (this.loopAt < 0) return `c.instructions += ${m};`;
-    return `c.instructions += ic + ${m}; if (it !== 0) c.traceLoop(EIPS, ${this.loopAt}, it);`;
+    if (this.loopAt < 0) return `${C.instructions} += ${m};`;
+    return `${C.instructions} += ic + ${m}; if (it !== 0) ${C.traceLoop}(EIPS, ${this.loopAt}, it);`;
   }
 
   /** After an instruction that touched memory: leave at the next instruction if bBreak. */
   private breakCheck(i: Insn): void {
-    const cond = 'c.bBreak !== 0';
+    const cond = `${C.bBreak} !== 0`;
     const retired = i.n + 1;
     this.emit(
-      `if (${cond}) { ${this.flushCode()} ${this.settle(retired)} c.traceBlock(EIPS, ${retired}); return ${i.next}; }`,
+      `if (${cond}) { ${this.flushCode()} ${this.settle(retired)} ${C.traceBlock}(EIPS, ${retired}); return ${i.next}; }`,
     );
   }
 
@@ -349,54 +351,54 @@ export class Gen {
    */
   private read32(dst: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); ${dst} = (mo & 3) === 0 ? M32[mo >> 2] : U8[mo] | (U8[mo + 1] << 8) | (U8[mo + 2] << 16) | (U8[mo + 3] << 24); } else ${dst} = c.readLin32(t);`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); ${dst} = (mo & 3) === 0 ? M32[mo >> 2] : U8[mo] | (U8[mo + 1] << 8) | (U8[mo + 2] << 16) | (U8[mo + 3] << 24); } else ${dst} = ${C.readLin32}(t);`,
     );
   }
   /** The dword `val` (a local or a constant) to linear address t, as Cpu.writeLin32 (codeWritten included). */
   private write32(val: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) c.codeWritten(mo, 4); } else { c.writeLin32(t, ${val}); ${GEN_CHECK} }`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) ${C.codeWritten}(mo, 4); } else { ${C.writeLin32}(t, ${val}); ${GEN_CHECK} }`,
     );
   }
   /** `dst` = the byte at linear address t (Cpu.readLin8; the TLB hit inline). */
   private read8(dst: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR) ${dst} = U8[TM[lp] + (t & 0xfff)]; else ${dst} = c.readLin8(t);`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR) ${dst} = U8[TM[lp] + (t & 0xfff)]; else ${dst} = ${C.readLin8}(t);`,
     );
   }
   /** `dst` = the word at linear address t (Cpu.readLin16; the TLB hit within the page inline). */
   private read16(dst: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); ${dst} = U8[mo] | (U8[mo + 1] << 8); } else ${dst} = c.readLin16(t);`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); ${dst} = U8[mo] | (U8[mo + 1] << 8); } else ${dst} = ${C.readLin16}(t);`,
     );
   }
   /** The byte `val` to linear address t, as Cpu.writeLin8. */
   private write8(val: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; if (CL[mo >>> 7] !== 0) c.codeWritten(mo, 1); } else { c.writeLin8(t, ${val}); ${GEN_CHECK} }`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; if (CL[mo >>> 7] !== 0) ${C.codeWritten}(mo, 1); } else { ${C.writeLin8}(t, ${val}); ${GEN_CHECK} }`,
     );
   }
   /** The word `val` to linear address t, as Cpu.writeLin16. */
   private write16(val: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; if ((CL[mo >>> 7] | CL[(mo + 1) >>> 7]) !== 0) c.codeWritten(mo, 2); } else { c.writeLin16(t, ${val}); ${GEN_CHECK} }`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; if ((CL[mo >>> 7] | CL[(mo + 1) >>> 7]) !== 0) ${C.codeWritten}(mo, 2); } else { ${C.writeLin16}(t, ${val}); ${GEN_CHECK} }`,
     );
   }
   /** PUSH of a dword (Cpu.push32; inline for a 32-bit stack). */
   private push(val: string): void {
     this.emit(`pv = ${val}; if (ss32) { o = (r[4] - 4) | 0; t = (SB[2] + o) | 0;`);
     this.write32('pv');
-    this.emit(`r[4] = o; } else { c.push32(pv); ${GEN_CHECK} }`);
+    this.emit(`r[4] = o; } else { ${C.push32}(pv); ${GEN_CHECK} }`);
   }
   /** POP of a dword into `dst` (Cpu.pop32). */
   private pop(dst: string): void {
     this.emit('if (ss32) { t = (SB[2] + r[4]) | 0;');
     this.read32(dst);
-    this.emit(`r[4] = (r[4] + 4) | 0; } else ${dst} = c.pop32();`);
+    this.emit(`r[4] = (r[4] + 4) | 0; } else ${dst} = ${C.pop32}();`);
   }
   /** Cpu.checkSeg unless the segment is flat (F0–F5: a flat 4 GiB writable data segment, read at entry). */
   private segCheck(s: number, size: number, write: boolean): void {
-    this.emit(`if (!F${s}) { c.eaSeg = ${s}; c.eaOff = o; c.checkSeg(${s}, o, ${size}, ${write}); }`);
+    this.emit(`if (!F${s}) { ${C.eaSeg} = ${s}; ${C.eaOff} = o; ${C.checkSeg}(${s}, o, ${size}, ${write}); }`);
   }
 
   /** A condition as an expression, from the pending flags when they say it, else Cpu.cond. */
@@ -441,7 +443,7 @@ export class Gen {
     }
     if (e === null) {
       this.flush();
-      return `c.cond(${cc})`; // Cpu.cond negates the odd conditions itself
+      return `${C.cond}(${cc})`; // Cpu.cond negates the odd conditions itself
     }
     return cc & 1 ? `!(${e})` : `(${e})`;
   }
@@ -451,9 +453,9 @@ export class Gen {
     switch (this.pend) {
       case DYN:
         this.flush();
-        return 'c.cfBit()';
+        return `${C.cfBit}()`;
       case 0:
-        return 'c.cfBit()';
+        return `${C.cfBit}()`;
       case LZ_ADD:
         return '((fr >>> 0) < (fa >>> 0) ? 1 : 0)';
       case LZ_SUB:
@@ -484,7 +486,7 @@ export class Gen {
       return 'fr';
     }
     this.cpuFlags();
-    this.emit(`v = c.alu32(${op}, ${a}, ${b});`);
+    this.emit(`v = ${C.alu32}(${op}, ${a}, ${b});`);
     return 'v';
   }
 
@@ -533,7 +535,7 @@ export class Gen {
         } else {
           this.cpuFlags();
           this.read32('a');
-          this.emit(`v = c.alu32(${op}, a, b);`);
+          this.emit(`v = ${C.alu32}(${op}, a, b);`);
           this.segCheck((i.w1 >> 10) & 7, 4, true);
           this.write32('v');
         }
@@ -575,7 +577,7 @@ export class Gen {
         break;
       case D_MOVZX8_M:
         this.address(i, 1, false);
-        this.emit(`r[${x}] = c.readLin8(t);`);
+        this.emit(`r[${x}] = ${C.readLin8}(t);`);
         this.breakCheck(i);
         break;
       case D_LEA:
@@ -585,7 +587,7 @@ export class Gen {
       case D_DEC_R: {
         // CF is kept: fold the previous CF into fl before the lazy state is replaced (Cpu.incdec).
         const cf = this.cfExpr();
-        if (cf !== null) this.emit(`c.fl = (c.fl & ~1) | ${cf};`);
+        if (cf !== null) this.emit(`${C.fl} = (${C.fl} & ~1) | ${cf};`);
         this.emit(`fa = r[${x}]; fb = 1; fr = (fa ${h === D_INC_R ? '+' : '-'} 1) | 0; r[${x}] = fr;`);
         this.setPending(h === D_INC_R ? LZ_INC : LZ_DEC);
         break;
@@ -600,7 +602,7 @@ export class Gen {
           // By CL: a count of 0 changes nothing, flags included, so the kind is not known here.
           this.cpuFlags();
           this.emit(
-            `v = r[1] & 31; if (v !== 0) { a = r[${reg}]; o = ${expr('v')}; r[${reg}] = o; c.lz = ${kind}; c.lzSize = 4; lzv[0] = a; lzv[1] = v; lzv[2] = o; }`,
+            `v = r[1] & 31; if (v !== 0) { a = r[${reg}]; o = ${expr('v')}; r[${reg}] = o; ${C.lz} = ${kind}; ${C.lzSize} = 4; lzv[0] = a; lzv[1] = v; lzv[2] = o; }`,
           );
         } else if (n !== 0) {
           this.emit(`a = r[${reg}]; fa = a; fb = ${n}; fr = ${expr(String(n))}; r[${reg}] = fr;`);
@@ -620,7 +622,7 @@ export class Gen {
           // Cpu.execReg: setArith replaces the six flags, nothing pending needs writing).
           this.replacesFlags();
           this.emit(`a = r[0]; b = r[${reg}]; o = Math.imul(a, b); v = MH(a >>> 0, b >>> 0) | 0; r[0] = o; r[2] = v;`);
-          this.emit(`c.fl = (c.fl & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
+          this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         }
         break;
       }
@@ -628,7 +630,7 @@ export class Gen {
         // As Cpu.imul2: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
         this.replacesFlags();
         this.emit(`a = r[${x & 7}]; o = Math.imul(a, ${i.imm}); r[${(x >> 3) & 7}] = o;`);
-        this.emit(`c.fl = (c.fl & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
+        this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         break;
       case D_SETCC_R: {
         const reg = x & 7;
@@ -673,7 +675,7 @@ export class Gen {
         this.breakCheck(i);
         break;
       case D_LEAVE:
-        this.emit('if (ss32) r[4] = r[5]; else c.setReg(4, 2, r[5]);');
+        this.emit(`if (ss32) r[4] = r[5]; else ${C.setReg}(4, 2, r[5]);`);
         this.pop('v');
         this.emit('r[5] = v;');
         this.breakCheck(i);
@@ -681,7 +683,7 @@ export class Gen {
       case D_GENERIC:
         if (this.generic(i, x)) break;
         this.cpuFlags();
-        this.emit(`c._eip = ${i.next}; c.execGeneric(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
+        this.emit(`${C._eip} = ${i.next}; ${C.execGeneric}(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
         this.breakCheck(i);
         break;
       // ---- branches: the target into t, then the block's exit
@@ -718,7 +720,7 @@ export class Gen {
         break;
       case D_RET:
         this.pop('v');
-        if (i.imm !== 0) this.emit(`if (ss32) r[4] = (r[4] + ${i.imm}) | 0; else c.addSp(${i.imm});`);
+        if (i.imm !== 0) this.emit(`if (ss32) r[4] = (r[4] + ${i.imm}) | 0; else ${C.addSp}(${i.imm});`);
         this.emit('t = v;');
         break;
       case D_ALU_JCC: {
@@ -819,7 +821,7 @@ export class Gen {
         } else this.emit(`b = r[${rm}];`);
         this.replacesFlags();
         this.emit(`a = r[${reg}]; o = Math.imul(a, b); r[${reg}] = o;`);
-        this.emit(`c.fl = (c.fl & ${~ARITH}) | (a * b !== o ? ${CF | OF} : 0) | ${SZP_O}; c.lz = 0;`);
+        this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * b !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         break;
       case G_INCDEC: {
         // As D_INC_R on a dword in memory: CF folded into fl first (Cpu.incdec); the flag locals
@@ -828,7 +830,7 @@ export class Gen {
         this.address(i, 4, false);
         this.read32('a');
         const cf = this.cfExpr();
-        if (cf !== null) this.emit(`c.fl = (c.fl & ~1) | ${cf};`);
+        if (cf !== null) this.emit(`${C.fl} = (${C.fl} & ~1) | ${cf};`);
         this.emit(`v = (a ${reg === 0 ? '+' : '-'} 1) | 0;`);
         this.segCheck(seg, 4, true);
         this.write32('v');
@@ -841,7 +843,7 @@ export class Gen {
         if (!word || mem) return false;
         this.cpuFlags();
         const count = i.imm < 0 ? 'r[1] & 0xff' : `${i.imm}`;
-        this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | c.shift(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
+        this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | ${C.shift}(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
         break;
       }
       case G_ALU8_AI:
@@ -911,7 +913,7 @@ export class Gen {
     const imm = `${i.imm & 0xff}`;
     if (form === G_ALU8_AI) {
       this.cpuFlags();
-      this.emit(`v = c.alu(${op}, r[0] & 0xff, ${imm}, 1);`);
+      this.emit(`v = ${C.alu}(${op}, r[0] & 0xff, ${imm}, 1);`);
       if (store) this.emit(setByteReg(0, 'v'));
       return;
     }
@@ -921,12 +923,12 @@ export class Gen {
     } else this.emit(`a = ${byteReg(rm)};`);
     this.cpuFlags();
     if (form === G_ALU8_RM) {
-      this.emit(`v = c.alu(${op}, ${byteReg(reg)}, a, 1);`);
+      this.emit(`v = ${C.alu}(${op}, ${byteReg(reg)}, a, 1);`);
       if (store) this.emit(setByteReg(reg, 'v'));
       return;
     }
     const b = form === G_ALU8_MI || form === G_TEST8_MI ? imm : byteReg(reg);
-    this.emit(`v = c.alu(${op}, a, ${b}, 1);`);
+    this.emit(`v = ${C.alu}(${op}, a, ${b}, 1);`);
     if (!store) return;
     if (!mem) this.emit(setByteReg(rm, 'v'));
     else {
@@ -950,12 +952,12 @@ export class Gen {
     } else this.emit(`a = r[${rm}] & 0xffff;`);
     this.cpuFlags();
     if (form === G_ALU_RM) {
-      this.emit(`v = c.alu(${op}, r[${reg}] & 0xffff, a, 2);`);
+      this.emit(`v = ${C.alu}(${op}, r[${reg}] & 0xffff, a, 2);`);
       if (store) this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
       return;
     }
     const b = form === G_ALU_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
-    this.emit(`v = c.alu(${op}, a, ${b}, 2);`);
+    this.emit(`v = ${C.alu}(${op}, a, ${b}, 2);`);
     if (!store) return;
     if (!mem) this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | v;`);
     else {

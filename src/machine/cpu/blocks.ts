@@ -41,9 +41,10 @@
 import { D_ALU_JCC, D_JCC, D_SLOW } from './decoded';
 import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
+import type { BlockHost } from './block-host';
 
 /** Runs a compiled block from its first instruction; returns the EIP after it. */
-export type BlockFn = (cpu: unknown, end: number) => number;
+export type BlockFn = (cpu: BlockHost, end: number) => number;
 
 /** A compiled block: its function and where it lies. */
 export interface Block {
@@ -117,7 +118,7 @@ export function compileBlock(
   idx: number,
   eip: number,
   decode: (i: number) => number,
-  cpu: object,
+  cpu: BlockHost,
   compiled: Map<string, BlockFn>,
 ): Block | undefined {
   const insns: Insn[] = [];
@@ -150,7 +151,7 @@ export function compileBlock(
     const src = gen.source();
     try {
       const factory = new Function('c', 'K', 'EIPS', 'PAR', 'MH', `"use strict";\n${src}`) as (
-        c: object,
+        c: BlockHost,
         k: Int32Array[],
         e: Int32Array,
         parity: Uint8Array,

@@ -86,6 +86,7 @@ import {
 } from './decoded';
 import { CpuDecoder } from './decoder';
 import type { CpuEnv } from './cpu';
+import type { BlockHost } from './block-host';
 
 /** Executions of an instruction before the block starting there is compiled (CpuEnv.blockThreshold). */
 export const BLOCK_THRESHOLD = 32;
@@ -110,7 +111,7 @@ export const HOT_WINDOW_MS = 20;
  */
 const MAX_DECODED_PAGES = 512;
 
-export abstract class CpuDecodedCache extends CpuDecoder {
+export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   // Defined in the layers above (see README.md, "Layout").
   protected abstract group3Body(size: number): void;
   // ---- the decoded-instruction cache ------------------------------------------------------------
@@ -491,7 +492,7 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   }
 
   /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
-  protected codeWritten(o: number, size: number): void {
+  codeWritten(o: number, size: number): void {
     const f = o >>> 12;
     if (this.dPages[f] === undefined && this.dPages[f + this.nFrames] === undefined) {
       // The frame's decoded entries were given away (newDecodedPage): its lines watch nothing now.
@@ -518,8 +519,8 @@ export abstract class CpuDecodedCache extends CpuDecoder {
   //
   // Hot path. The blocks of a frame live in its BlockPage next to its decoded entries and are
   // dropped with them (clearDecodedPage, the cache starting over, codeWritten). The generated code
-  // reads and writes the members of this class by name (reg32, fl, lz, lzv, start, startEsp,
-  // instructions, bBreak, readLin32, writeLin32, push32, pop32, cond, cfBit, execGeneric, …).
+  // reads, writes and calls only the members BlockHost lists (block-host.ts), which this class
+  // implements: they are public for that reason, not for the CPU's users.
 
   /** Per machine frame: its compiled blocks and hit counts (only while blockThreshold ≥ 0). */
   protected bPages: (BlockPage | undefined)[] = [];
@@ -719,7 +720,7 @@ export abstract class CpuDecodedCache extends CpuDecoder {
    * The less frequent cached forms, run by the interpreter's own helpers: the decode state that
    * decodeModrm() would leave (modrm, ea, eaSeg, eaOff, sizes) is rebuilt from the entry.
    */
-  protected execGeneric(x: number, d: Int32Array, p: number): void {
+  execGeneric(x: number, d: Int32Array, p: number): void {
     const modrm = x & 0xff;
     this.modrm = modrm;
     // Operand size: 4, or 2 for the word forms (X16); addressing is 32-bit (decodeForm).

@@ -32,7 +32,7 @@ import { CpuState } from './state';
 export abstract class CpuMemory extends CpuState {
   // Defined in the layers above (see README.md, "Layout").
   protected abstract codeChangedOutside(): void;
-  protected abstract codeWritten(o: number, size: number): void;
+  abstract codeWritten(o: number, size: number): void;
   protected pushGate(gate32: boolean, v: number): void {
     if (this.ssLimitChecked) this.checkStack(gate32 ? 4 : 2, true);
     if (gate32) this.push32(v);
@@ -45,7 +45,7 @@ export abstract class CpuMemory extends CpuState {
     return this._cpl === 3;
   }
 
-  protected readLin8(lin: number, user = this.user): number {
+  readLin8(lin: number, user = this.user): number {
     const o = this.mmu.translate(lin, false, user);
     if (o === PHYS_IO) return this.mmioRead(1) & 0xff;
     return this.u8[o];
@@ -57,14 +57,14 @@ export abstract class CpuMemory extends CpuState {
     if (this.externalWrites) this.codeChangedOutside();
     return v;
   }
-  protected readLin16(lin: number, user = this.user): number {
+  readLin16(lin: number, user = this.user): number {
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin, user) | (this.readLin8(lin + 1, user) << 8);
     const o = this.mmu.translate(lin, false, user);
     if (o === PHYS_IO) return this.mmioRead(2) & 0xffff;
     const m = this.u8;
     return m[o] | (m[o + 1] << 8);
   }
-  protected readLin32(lin: number, user = this.user): number {
+  readLin32(lin: number, user = this.user): number {
     if ((lin & 0xfff) > 0xffc) return this.readLin16(lin, user) | (this.readLin16(lin + 2, user) << 16);
     const o = this.mmu.translate(lin, false, user);
     if (o === PHYS_IO) return this.mmioRead(4) | 0;
@@ -73,13 +73,13 @@ export abstract class CpuMemory extends CpuState {
     const m = this.u8;
     return m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
   }
-  protected writeLin8(lin: number, v: number, user = this.user): void {
+  writeLin8(lin: number, v: number, user = this.user): void {
     const o = this.mmu.translate(lin, true, user);
     if (o === PHYS_IO) return this.mmioWrite(1, v & 0xff);
     this.u8[o] = v;
     if (this.codeLines[o >>> 7] !== 0) this.codeWritten(o, 1);
   }
-  protected writeLin16(lin: number, v: number, user = this.user): void {
+  writeLin16(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) === 0xfff) return this.writeSplit(lin, v, 2, user);
     const o = this.mmu.translate(lin, true, user);
     if (o === PHYS_IO) return this.mmioWrite(2, v & 0xffff);
@@ -88,7 +88,7 @@ export abstract class CpuMemory extends CpuState {
     m[o + 1] = v >>> 8;
     if ((this.codeLines[o >>> 7] | this.codeLines[(o + 1) >>> 7]) !== 0) this.codeWritten(o, 2);
   }
-  protected writeLin32(lin: number, v: number, user = this.user): void {
+  writeLin32(lin: number, v: number, user = this.user): void {
     if ((lin & 0xfff) > 0xffc) return this.writeSplit(lin, v, 4, user);
     const o = this.mmu.translate(lin, true, user);
     if (o === PHYS_IO) return this.mmioWrite(4, v >>> 0);
@@ -387,7 +387,7 @@ export abstract class CpuMemory extends CpuState {
    * writing a code or read-only segment, or an offset outside the limit (expand-down: at or below
    * it) is #GP(0), #SS(0) for SS. Flat 4 GiB writable data segments skip the work.
    */
-  protected checkSeg(sreg: number, off: number, size: number, write: boolean): void {
+  checkSeg(sreg: number, off: number, size: number, write: boolean): void {
     if (!(this._cr0 & CR0_PE) || this.fl & VM) {
       // Real and virtual-8086 mode: the limit alone, 0xFFFF unless protected mode left a larger one
       // (SDM vol. 3, 20.1.1): a word at offset 0xFFFF is #GP(0), #SS(0) through SS.
@@ -417,7 +417,7 @@ export abstract class CpuMemory extends CpuState {
     if (size === 2) return this.reg32[r] & 0xffff;
     return r < 4 ? this.reg32[r] & 0xff : (this.reg32[r - 4] >> 8) & 0xff;
   }
-  protected setReg(r: number, size: number, v: number): void {
+  setReg(r: number, size: number, v: number): void {
     if (size === 4) this.reg32[r] = v;
     else if (size === 2) this.reg32[r] = (this.reg32[r] & ~0xffff) | (v & 0xffff);
     else if (r < 4) this.reg32[r] = (this.reg32[r] & ~0xff) | (v & 0xff);
@@ -441,7 +441,7 @@ export abstract class CpuMemory extends CpuState {
 
   // ---- stack -------------------------------------------------------------------------------------
 
-  protected push32(v: number): void {
+  push32(v: number): void {
     if (this.stackSize32) {
       const sp = (this.reg32[ESP] - 4) | 0;
       this.writeLin32(this.segBase[SS] + sp, v);
@@ -463,7 +463,7 @@ export abstract class CpuMemory extends CpuState {
       this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
     }
   }
-  protected pop32(): number {
+  pop32(): number {
     const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
     const v = this.readLin32(this.segBase[SS] + sp);
     this.addSp(4);
@@ -475,7 +475,7 @@ export abstract class CpuMemory extends CpuState {
     this.addSp(2);
     return v;
   }
-  protected addSp(n: number): void {
+  addSp(n: number): void {
     if (this.stackSize32) this.reg32[ESP] += n;
     else this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | ((this.reg32[ESP] + n) & 0xffff);
   }

@@ -53,9 +53,9 @@ export const PHYS_IO = -1;
 
 export class Mmu implements WritableMappingInvalidator {
   /** Per linear page: T_* flags (0 = not cached). */
-  private readonly flags = new Uint8Array(1 << 20);
+  readonly flags = new Uint8Array(1 << 20);
   /** Per linear page: the machine byte offset of the frame. */
-  private readonly machine = new Int32Array(1 << 20);
+  readonly machine = new Int32Array(1 << 20);
   /** Per linear page: the guest frame it maps (for invalidation by frame). */
   private readonly gfnOf = new Int32Array(1 << 20);
   /** The linear pages currently cached, so flushes and by-frame invalidation cost O(cached). */

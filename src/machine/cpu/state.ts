@@ -13,17 +13,17 @@ import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC, LZ_SHL, LZ_SHR, LZ_SAR } from
 
 export abstract class CpuState {
   readonly reg32 = new Int32Array(8);
-  protected _eip = 0;
+  _eip = 0;
   /**
    * EFLAGS, lazily (hot path): `fl` holds every bit except, while `lz` ≠ 0, the six arithmetic
    * flags, which are then those of the last ALU operation, kept as its kind (`lz`), operand size
    * (`lzSize`) and operands/result (`lzv`: a, b, result as int32). `flags` (get/set) is the exact
    * value; cond() and cfBit() answer from the lazy state without building it.
    */
-  protected fl = 2;
-  protected lz = 0;
-  protected lzSize = 4;
-  protected readonly lzv = new Int32Array(3);
+  fl = 2;
+  lz = 0;
+  lzSize = 4;
+  readonly lzv = new Int32Array(3);
   protected get flags(): number {
     if (this.lz !== 0) this.materialize();
     return this.fl;
@@ -76,7 +76,7 @@ export abstract class CpuState {
     this.lz = 0;
   }
   /** CF (0 or 1) without materializing the other flags. */
-  protected cfBit(): number {
+  cfBit(): number {
     const lz = this.lz;
     const v = this.lzv;
     switch (lz) {
@@ -126,9 +126,9 @@ export abstract class CpuState {
   protected sysenterEip = 0;
   /** What WRMSR to IA32_TSC added to the machine clock's count, in cycles. */
   protected tscOffset = 0;
-  protected _cpl = 0;
+  _cpl = 0;
   protected codeSize32 = false;
-  protected stackSize32 = false;
+  stackSize32 = false;
 
   instructions = 0;
   protected runEnd = 0;
@@ -138,20 +138,20 @@ export abstract class CpuState {
   readonly mmu: Mmu;
   readonly tlb: Mmu;
   /** The machine memory as bytes and as 32-bit words (aligned accesses). */
-  protected readonly u8: Uint8Array;
-  protected readonly mem32: Int32Array;
+  readonly u8: Uint8Array;
+  readonly mem32: Int32Array;
 
   // The instruction being executed.
-  protected start = 0;
-  protected startEsp = 0;
+  start = 0;
+  startEsp = 0;
   protected op32 = false;
   protected ad32 = false;
   protected seg = NO_SEG;
   protected rep = 0; // 0, 0xF2, 0xF3
   protected modrm = 0;
   protected ea = 0; // linear address of a memory operand
-  protected readonly traceRing = new Int32Array(64);
-  protected tracePos = 0;
+  readonly traceRing = new Int32Array(64);
+  tracePos = 0;
 
   /** See CpuEnv.externalCodeWrites. */
   protected readonly externalWrites: boolean;
@@ -183,8 +183,8 @@ export abstract class CpuState {
 
   protected trAttr = 0;
 
-  protected eaSeg = DS;
-  protected eaOff = 0;
+  eaSeg = DS;
+  eaOff = 0;
 
   /** Where the ModR/M byte of the instruction step() runs starts (POP Ev decodes it again). */
   protected modrmAt = 0;
@@ -199,7 +199,7 @@ export abstract class CpuState {
   protected taskSwitches = 0;
 
   /** Per 128-byte line of machine memory: 1 when a decoded instruction starts or ends in it. */
-  protected readonly codeLines: Uint8Array;
+  readonly codeLines: Uint8Array;
   /**
    * Set when a compiled block must stop after the current instruction: an access went to a
    * device (it may raise an interrupt or write memory), a store dropped a compiled block (SMC),
