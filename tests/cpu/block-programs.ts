@@ -9,10 +9,10 @@
  * every run() boundary.
  */
 import { fuzzRng, type FuzzRng } from './fuzz';
-import { makeRig } from './rig';
+import { makeRig, type Rig } from './rig';
 
-const CODE = 0x10000;
-const DATA = 0x30000;
+export const CODE = 0x10000;
+export const DATA = 0x30000;
 /** Registers a random instruction may write: not ESP (the stack), EBX (the data pointer), EBP (the loop counter). */
 const DST = [0, 1, 2, 6, 7];
 const ANY = [0, 1, 2, 3, 5, 6, 7];
@@ -207,7 +207,20 @@ export function randomProgram(rng: FuzzRng): number[] {
   return out;
 }
 
-export function runProgram(code: number[], seed: number, blockThreshold: number, slices: number[]) {
+/** What a caller may add to runProgram: tables to set up before the start, a look at the CPU after the end. */
+export interface RunOptions {
+  setup?: (rig: Rig) => void;
+  after?: (rig: Rig) => void;
+}
+
+/** Runs `code` at CODE (EBX = DATA, 256 random bytes; ESP = 0x9000) in slices; the state after each. */
+export function runProgram(
+  code: number[],
+  seed: number,
+  blockThreshold: number,
+  slices: number[],
+  opts: RunOptions = {},
+) {
   const rig = makeRig(4, undefined, { blockThreshold });
   rig.load(CODE, code);
   const rng = fuzzRng(seed ^ 0x5eed);
@@ -216,6 +229,7 @@ export function runProgram(code: number[], seed: number, blockThreshold: number,
   for (const r of ['eax', 'ecx', 'edx', 'esi', 'edi']) regs[r] = rng.u32();
   rig.cpu.enterProtectedModeFlat(CODE, { ...regs, ebx: DATA, esp: 0x9000 });
   rig.cpu.setEflags(rng.u32() & 0x8d5);
+  opts.setup?.(rig);
   const states: unknown[] = [];
   for (let k = 0; k < 4_000 && !rig.cpu.halted; k++) {
     rig.cpu.run(slices[k % slices.length]);
@@ -229,6 +243,7 @@ export function runProgram(code: number[], seed: number, blockThreshold: number,
       stack: Array.from(rig.memory.u8.subarray(0x9000 - 64, 0x9000)),
     });
   }
+  opts.after?.(rig);
   return states;
 }
 

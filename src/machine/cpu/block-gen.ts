@@ -80,6 +80,30 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { C, MMU } from './block-host';
+import * as decoded from './decoded';
+
+/** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
+function namesOf(prefix: string): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const [name, v] of Object.entries(decoded)) if (name.startsWith(prefix) && typeof v === 'number') out[v] = name;
+  return out;
+}
+const D_NAMES = namesOf('D_');
+const G_NAMES = namesOf('G_');
+const LZ_NAMES = namesOf('LZ_');
+/** The generic forms on bytes (their operand size is 8 whatever X16 says). */
+const BYTE_FORMS = new Set([
+  G_ALU8_AI,
+  G_ALU8_MR,
+  G_ALU8_RM,
+  G_ALU8_MI,
+  G_MOV8_MI,
+  G_MOV8_MR,
+  G_MOV8_RM,
+  G_TEST8,
+  G_TEST8_MI,
+  G_SETCC,
+]);
 
 /**
  * Where a block ends: at every transfer of control. (Going on past a not-taken Jcc, leaving
@@ -169,6 +193,11 @@ export class Gen {
   readonly consts: Int32Array[] = [];
   /** The EIP of each instruction of one pass, for the trace ring. */
   readonly eips: number[] = [];
+  /**
+   * The templates this block was made of (see mark()), each also written into its source as a
+   * comment `/*t:NAME*\/`: tests/cpu/block-templates.test.ts compiles every one of them.
+   */
+  readonly templates = new Set<string>();
   private out: string[] = [];
   /** The lazy-flags kind whose operands are in the locals fa/fb/fr (0: the CPU's own state). */
   private pend = 0;
@@ -220,6 +249,7 @@ export class Gen {
       .map((f, n) => (f ? `case ${n}: ${f} break;` : ''))
       .filter((s) => s)
       .join(' ');
+    if (catches) this.templates.add('catch/flush');
     // Only what the code uses is read (short blocks run often).
     const restart = `    ${C.start} = EIPS[k]; ${C.startEsp} = ${this.leaves.length ? `${this.leaves.map((n) => `k === ${n}`).join(' || ')} ? sp0 : ` : ''}r[4];`;
     const text = tail.join('\n') + catches + restart;
@@ -240,7 +270,7 @@ export class Gen {
       '    }',
       '  } catch (e) {',
       `    ${restart}`,
-      catches ? `    switch (k) { ${catches} }` : '',
+      catches ? `    /*t:catch/flush*/ switch (k) { ${catches} }` : '',
       `    ${this.settle('k')}`,
       `    ${C.traceBlock}(EIPS, k + 1);`,
       '    throw e;',
@@ -251,6 +281,16 @@ export class Gen {
 
   private emit(s: string): void {
     this.out.push(s);
+  }
+
+  /**
+   * Names the template whose code follows: a handler (D_*), a generic form inlined (G_*, its
+   * operand size and kind), a condition or CF taken from the flag locals or from the CPU, a path
+   * (the loop edge, a fault's flush, the exit after a memory access).
+   */
+  private mark(name: string): void {
+    this.templates.add(name);
+    this.emit(`/*t:${name}*/`);
   }
 
   /** The code that writes the pending lazy flags into the CPU (empty when nothing is pending). */
@@ -311,6 +351,7 @@ export class Gen {
       // The loop edge: the passes are counted in locals (ic, it), settled at the final exit, and
       // the flags stay in the locals too (pk: their kind; the next pass starts in state DYN).
       const pk = this.flushed || this.pend === 0 ? 'pk = 0; ' : this.pend === DYN ? '' : `pk = ${this.pend}; `;
+      this.mark('loop');
       loop = `if (${C.bBreak} === 0 && ${C.instructions} + ic + ${m + this.total} <= end) { ${pk}ic += ${m}; it++; continue; } `;
     }
     return `${loop}${this.flushCode()} ${this.settle(m)} ${trace} return t;`;
@@ -323,6 +364,7 @@ export class Gen {
 
   /** After an instruction that touched memory: leave at the next instruction if bBreak. */
   private breakCheck(i: Insn): void {
+    this.mark('break');
     const cond = `${C.bBreak} !== 0`;
     const retired = i.n + 1;
     this.emit(
@@ -442,14 +484,17 @@ export class Gen {
         break;
     }
     if (e === null) {
+      this.mark('cond/cpu');
       this.flush();
       return `${C.cond}(${cc})`; // Cpu.cond negates the odd conditions itself
     }
+    this.mark(`cond/${LZ_NAMES[this.pend]}/${c}`);
     return cc & 1 ? `!(${e})` : `(${e})`;
   }
 
   /** CF (0 or 1) before an INC/DEC folds it into fl, or null when it is already there. */
   private cfExpr(): string | null {
+    this.mark(`cf/${this.pend > 0 ? LZ_NAMES[this.pend] : this.pend === 0 ? 'cpu' : 'loop'}`);
     switch (this.pend) {
       case DYN:
         this.flush();
@@ -490,11 +535,33 @@ export class Gen {
     return 'v';
   }
 
+  /** The variant of a handler's template where its code differs with the payload (mark()). */
+  private variant(h: number, x: number): string {
+    switch (h) {
+      case D_ALU_RR:
+      case D_ALU_RI:
+      case D_ALU_RM:
+      case D_ALU_MR:
+      case D_ALU_MI:
+      case D_ALU_JCC:
+        return ALU[x & 7] ? '/inline' : '/cpu'; // ADC and SBB through Cpu.alu32
+      case D_SHIFT_R: {
+        const n = (x >> 6) & 63;
+        return n === 32 ? '/cl' : n === 0 ? '/0' : '/imm';
+      }
+      case D_GRP3_R:
+        return ['/mul', '/mul', '/not', '/neg', '/mul', '/mul', '/mul', '/mul'][(x >> 3) & 7];
+      default:
+        return '';
+    }
+  }
+
   /** The code of one instruction; the last one leaves the next EIP in `t` and flushes the flags. */
   private insn(i: Insn): void {
     const h = i.w0 & 0x3f;
     const x = i.w0 >>> 12;
     if (i.w0 & D_MAY_FAULT) this.faultable(i);
+    if (h !== D_GENERIC) this.mark(D_NAMES[h] + this.variant(h, x));
     switch (h) {
       case D_ALU_RR:
       case D_ALU_RI: {
@@ -682,6 +749,7 @@ export class Gen {
         break;
       case D_GENERIC:
         if (this.generic(i, x)) break;
+        this.mark(`D_GENERIC/${G_NAMES[(x >>> 8) & 63]}`);
         this.cpuFlags();
         this.emit(`${C._eip} = ${i.next}; ${C.execGeneric}(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
         this.breakCheck(i);
@@ -893,6 +961,8 @@ export class Gen {
       default:
         return false;
     }
+    const form = (x >>> 8) & 63;
+    this.mark(`${G_NAMES[form]}/${BYTE_FORMS.has(form) ? 8 : word ? 16 : 32}/${mem ? 'mem' : 'reg'}`);
     if (mem) this.breakCheck(i);
     return true;
   }
