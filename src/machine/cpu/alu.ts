@@ -4,7 +4,8 @@
  */
 import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
 import { EAX, signExtend } from './arch';
-import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC } from './decoded';
+import { LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC } from './decoded';
+import { ALU_LAZY, aluResult32 } from './alu-gen';
 import { CpuInterrupts } from './interrupts';
 
 export abstract class CpuAlu extends CpuInterrupts {
@@ -15,35 +16,15 @@ export abstract class CpuAlu extends CpuInterrupts {
     this.lz = 0;
   }
 
-  /** The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP); returns the result (unsigned). */
+  /**
+   * The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP) at any operand size; returns the
+   * result (unsigned). What each computes is defined once, in alu-ops.ts (aluResult32, ALU_LAZY).
+   */
   alu(op: number, a: number, b: number, size: number): number {
-    let r: number;
-    let kind: number;
-    switch (op) {
-      case 0:
-        r = a + b;
-        kind = LZ_ADD;
-        break;
-      case 5:
-      case 7:
-        r = a - b;
-        kind = LZ_SUB;
-        break;
-      case 1:
-        r = a | b;
-        kind = LZ_LOGIC;
-        break;
-      case 4:
-        r = a & b;
-        kind = LZ_LOGIC;
-        break;
-      case 6:
-        r = a ^ b;
-        kind = LZ_LOGIC;
-        break;
-      default:
-        return this.aluCarry(op, a, b, size);
-    }
+    const kind = ALU_LAZY[op];
+    if (kind === 0) return this.aluCarry(op, a, b, size);
+    // The int32 result truncated to the size is the result at that size (two's complement).
+    let r = aluResult32(op, a, b);
     r = size === 4 ? r >>> 0 : r & MASK[size];
     this.lz = kind;
     this.lzSize = size;
@@ -56,33 +37,9 @@ export abstract class CpuAlu extends CpuInterrupts {
 
   /** alu() for 32-bit operands as int32 (hot path: no unsigned doubles); returns the result as int32. */
   alu32(op: number, a: number, b: number): number {
-    let r: number;
-    let kind: number;
-    switch (op) {
-      case 0:
-        r = (a + b) | 0;
-        kind = LZ_ADD;
-        break;
-      case 5:
-      case 7:
-        r = (a - b) | 0;
-        kind = LZ_SUB;
-        break;
-      case 1:
-        r = a | b;
-        kind = LZ_LOGIC;
-        break;
-      case 4:
-        r = a & b;
-        kind = LZ_LOGIC;
-        break;
-      case 6:
-        r = a ^ b;
-        kind = LZ_LOGIC;
-        break;
-      default:
-        return this.aluCarry(op, a >>> 0, b >>> 0, 4) | 0;
-    }
+    const kind = ALU_LAZY[op];
+    if (kind === 0) return this.aluCarry(op, a >>> 0, b >>> 0, 4) | 0;
+    const r = aluResult32(op, a, b);
     this.lz = kind;
     this.lzSize = 4;
     const v = this.lzv;

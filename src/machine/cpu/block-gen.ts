@@ -80,6 +80,7 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { C, MMU } from './block-host';
+import { ALU_OPS } from './alu-ops';
 import * as decoded from './decoded';
 
 /** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
@@ -124,25 +125,18 @@ export interface Insn {
   n: number;
 }
 
-/** ALU operations the compiler inlines (ADC and SBB go through Cpu.alu32): expression, lazy kind. */
-const ALU: Record<number, [string, number]> = {
-  0: ['(fa + fb) | 0', LZ_ADD],
-  1: ['fa | fb', LZ_LOGIC],
-  4: ['fa & fb', LZ_LOGIC],
-  5: ['(fa - fb) | 0', LZ_SUB],
-  6: ['fa ^ fb', LZ_LOGIC],
-  7: ['(fa - fb) | 0', LZ_SUB],
-};
-
+/**
+ * ALU operations the compiler inlines, from their one definition (alu-ops.ts; ADC and SBB go
+ * through Cpu.alu32): the expression on the flag locals, the lazy kind.
+ */
+const ALU: Record<number, [string, number]> = {};
 /** The same on a memory operand in `a` and the other operand in `b` (result in v). */
-const ALU_MEM: Record<number, string> = {
-  0: '(a + b) | 0',
-  1: 'a | b',
-  4: 'a & b',
-  5: '(a - b) | 0',
-  6: 'a ^ b',
-  7: '(a - b) | 0',
-};
+const ALU_MEM: Record<number, string> = {};
+ALU_OPS.forEach((o, op) => {
+  if (o.result === null) return;
+  ALU[op] = [o.result('fa', 'fb'), o.lazy];
+  ALU_MEM[op] = o.result('a', 'b');
+});
 
 /**
  * What a block function reads of the CPU, by the name its code uses (in this order): the arrays
