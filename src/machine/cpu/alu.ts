@@ -4,8 +4,8 @@
  */
 import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
 import { EAX, signExtend } from './arch';
-import { LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC } from './decoded';
-import { ALU_LAZY, aluResult32 } from './alu-gen';
+import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC } from './decoded';
+import { ALU_LAZY, aluCond, aluResult32 } from './alu-gen';
 import { CpuInterrupts } from './interrupts';
 
 export abstract class CpuAlu extends CpuInterrupts {
@@ -202,9 +202,16 @@ export abstract class CpuAlu extends CpuInterrupts {
     let r: boolean;
     if (lz !== 0) {
       // From the lazy state (the common CMP/SUB/TEST + Jcc pairs), without building EFLAGS.
-      const size = this.lzSize;
+      const c = cc >> 1;
+      if ((lz === LZ_ADD || lz === LZ_SUB || lz === LZ_LOGIC) && c !== 5) {
+        // The ALU group: its own definition (alu-ops.ts), on the values sign-extended to int32.
+        const v = this.lzv;
+        const sh = 32 - this.lzSize * 8;
+        r = aluCond(lz * 8 + c, (v[0] << sh) >> sh, (v[1] << sh) >> sh, (v[2] << sh) >> sh);
+        return cc & 1 ? !r : r;
+      }
       const res = this.lzv[2];
-      switch (cc >> 1) {
+      switch (c) {
         case 1:
           r = this.cfBit() !== 0;
           return cc & 1 ? !r : r;
@@ -215,22 +222,8 @@ export abstract class CpuAlu extends CpuInterrupts {
           r = res === 0 || this.cfBit() !== 0;
           return cc & 1 ? !r : r;
         case 4:
-          r = (res & SIGN[size]) !== 0;
+          r = (res & SIGN[this.lzSize]) !== 0;
           return cc & 1 ? !r : r;
-        case 6:
-        case 7:
-          if (lz === LZ_SUB) {
-            // SF ≠ OF after a − b is "a < b" as signed numbers.
-            const sh = 32 - size * 8;
-            const a = (this.lzv[0] << sh) >> sh;
-            const b = (this.lzv[1] << sh) >> sh;
-            r = cc >> 1 === 6 ? a < b : a <= b;
-            return cc & 1 ? !r : r;
-          }
-          if (lz === LZ_LOGIC) {
-            r = (res & SIGN[size]) !== 0 || (cc >> 1 === 7 && res === 0);
-            return cc & 1 ? !r : r;
-          }
       }
     }
     return this.condFlags(cc);

@@ -80,7 +80,7 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { C, MMU } from './block-host';
-import { ALU_OPS } from './alu-ops';
+import { ALU_LAZY_KINDS, ALU_OPS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
 /** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
@@ -441,34 +441,9 @@ export class Gen {
   private cond(cc: number): string {
     let e: string | null = null;
     const c = cc >> 1;
+    const alu = ALU_LAZY_KINDS[this.pend];
+    if (alu !== undefined) e = lazyCondition(alu, c, 'fa', 'fb', 'fr');
     switch (this.pend) {
-      case LZ_SUB:
-        e = [
-          '((fa ^ fb) & (fa ^ fr)) < 0',
-          '(fa >>> 0) < (fb >>> 0)',
-          'fr === 0',
-          '(fa >>> 0) <= (fb >>> 0)',
-          'fr < 0',
-          null,
-          'fa < fb',
-          'fa <= fb',
-        ][c];
-        break;
-      case LZ_ADD:
-        e = [
-          '((fa ^ fr) & (fb ^ fr)) < 0',
-          '(fr >>> 0) < (fa >>> 0)',
-          'fr === 0',
-          '(fr === 0 || (fr >>> 0) < (fa >>> 0))',
-          'fr < 0',
-          null,
-          '(fr < 0) !== (((fa ^ fr) & (fb ^ fr)) < 0)',
-          '(fr === 0 || (fr < 0) !== (((fa ^ fr) & (fb ^ fr)) < 0))',
-        ][c];
-        break;
-      case LZ_LOGIC:
-        e = ['false', 'false', 'fr === 0', 'fr === 0', 'fr < 0', null, 'fr < 0', 'fr <= 0'][c];
-        break;
       case LZ_INC:
       case LZ_DEC:
       case LZ_SHL:
@@ -496,11 +471,9 @@ export class Gen {
       case 0:
         return `${C.cfBit}()`;
       case LZ_ADD:
-        return '((fr >>> 0) < (fa >>> 0) ? 1 : 0)';
       case LZ_SUB:
-        return '((fa >>> 0) < (fb >>> 0) ? 1 : 0)';
       case LZ_LOGIC:
-        return '0';
+        return `(${ALU_LAZY_KINDS[this.pend].cf('fa', 'fb', 'fr')} ? 1 : 0)`;
       case LZ_SHL:
         return '((fa >>> (32 - fb)) & 1)';
       case LZ_SHR:

@@ -9,6 +9,7 @@ import type { CpuEnv } from './cpu';
 import { AF, ARITH, CF, MASK, OF, PARITY, SF, SIGN, ZF } from './flags';
 import { NO_SEG, DS } from './arch';
 import { X87 } from './fpu/x87';
+import { aluCf, aluFlags } from './alu-gen';
 import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC, LZ_SHL, LZ_SHR, LZ_SAR } from './decoded';
 
 export abstract class CpuState {
@@ -37,20 +38,18 @@ export abstract class CpuState {
     const mask = MASK[size];
     const sign = SIGN[size];
     const a = this.lzv[0] & mask;
-    const b = this.lzv[1] & mask;
     const r = this.lzv[2] & mask;
     let f = (r === 0 ? ZF : 0) | (r & sign ? SF : 0) | PARITY[r & 0xff];
     switch (this.lz) {
       case LZ_ADD:
-        if (size === 4 ? r >>> 0 < a >>> 0 : r < a) f |= CF;
-        if ((a ^ r) & (b ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
-        break;
       case LZ_SUB:
-        if (size === 4 ? a >>> 0 < b >>> 0 : a < b) f |= CF;
-        if ((a ^ b) & (a ^ r) & sign) f |= OF;
-        f |= (a ^ b ^ r) & AF;
+      case LZ_LOGIC: {
+        // The ALU group's own definition (alu-ops.ts), on the values sign-extended to int32.
+        const sh = 32 - size * 8;
+        const v = this.lzv;
+        f |= aluFlags(this.lz, (v[0] << sh) >> sh, (v[1] << sh) >> sh, (v[2] << sh) >> sh);
         break;
+      }
       case LZ_INC:
         f |= this.fl & CF;
         f |= (a ^ 1 ^ r) & AF;
@@ -70,7 +69,8 @@ export abstract class CpuState {
         if (this.lz === LZ_SHL ? (r >>> 31) ^ cf : this.lz === LZ_SHR ? a >>> 31 : 0) f |= OF;
         break;
       }
-      default: // LZ_LOGIC: CF = OF = 0, AF undefined (0, as the host does)
+      default:
+        throw new Error(`cpu: lazy kind ${this.lz}`); // an emulator bug
     }
     this.fl = (this.fl & ~ARITH) | f;
     this.lz = 0;
@@ -81,14 +81,12 @@ export abstract class CpuState {
     const v = this.lzv;
     switch (lz) {
       case LZ_ADD:
-      case LZ_SUB: {
+      case LZ_SUB:
+      case LZ_LOGIC: {
+        // The ALU group's own definition (alu-ops.ts); masked values keep the unsigned order.
         const mask = MASK[this.lzSize];
-        const a = (v[0] & mask) >>> 0;
-        if (lz === LZ_ADD) return (v[2] & mask) >>> 0 < a ? 1 : 0;
-        return a < (v[1] & mask) >>> 0 ? 1 : 0;
+        return aluCf(lz, v[0] & mask, v[1] & mask, v[2] & mask);
       }
-      case LZ_LOGIC:
-        return 0;
       case LZ_SHL:
         return (v[0] >>> (32 - v[1])) & 1;
       case LZ_SHR:
