@@ -137,6 +137,9 @@ ALU_OPS.forEach((o, op) => {
   ALU[op] = [o.result('fa', 'fb'), o.lazy];
   ALU_MEM[op] = o.result('a', 'b');
 });
+/** TEST is AND without the store; NEG is 0 − the operand, with SUB's flags (SDM vol. 2, NEG: CF = operand ≠ 0). */
+const TEST = ALU[4];
+const NEG = ALU[5];
 
 /**
  * What a block function reads of the CPU, by the name its code uses (in this order): the arrays
@@ -577,18 +580,18 @@ export class Gen {
         break;
       }
       case D_TEST_RR:
-        this.emit(`fa = r[${x & 7}]; fb = r[${(x >> 3) & 7}]; fr = fa & fb;`);
-        this.setPending(LZ_LOGIC);
+        this.emit(`fa = r[${x & 7}]; fb = r[${(x >> 3) & 7}]; fr = ${TEST[0]};`);
+        this.setPending(TEST[1]);
         break;
       case D_TEST_RI:
-        this.emit(`fa = r[${x & 7}]; fb = ${i.imm}; fr = fa & fb;`);
-        this.setPending(LZ_LOGIC);
+        this.emit(`fa = r[${x & 7}]; fb = ${i.imm}; fr = ${TEST[0]};`);
+        this.setPending(TEST[1]);
         break;
       case D_TEST_MR:
         this.address(i, 4, false);
         this.read32('a');
-        this.emit(`fa = a; fb = r[${x & 7}]; fr = fa & fb;`);
-        this.setPending(LZ_LOGIC);
+        this.emit(`fa = a; fb = r[${x & 7}]; fr = ${TEST[0]};`);
+        this.setPending(TEST[1]);
         this.breakCheck(i);
         break;
       case D_MOV_RR:
@@ -649,8 +652,8 @@ export class Gen {
         const op = (x >> 3) & 7;
         if (op === 2) this.emit(`r[${reg}] = ~r[${reg}];`);
         else if (op === 3) {
-          this.emit(`fa = 0; fb = r[${reg}]; fr = (0 - fb) | 0; r[${reg}] = fr;`);
-          this.setPending(LZ_SUB);
+          this.emit(`fa = 0; fb = r[${reg}]; fr = ${NEG[0]}; r[${reg}] = fr;`);
+          this.setPending(NEG[1]);
         } else {
           // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half (as
           // Cpu.execReg: setArith replaces the six flags, nothing pending needs writing).
@@ -903,8 +906,8 @@ export class Gen {
           this.address(i, 4, false);
           this.read32('a');
         } else this.emit(`a = r[${rm}];`);
-        this.emit(`fa = a; fb = ${i.imm | 0}; fr = fa & fb;`);
-        this.setPending(LZ_LOGIC);
+        this.emit(`fa = a; fb = ${i.imm | 0}; fr = ${TEST[0]};`);
+        this.setPending(TEST[1]);
         break;
       case G_SETCC:
         // SETcc r/m8: the condition first, then the store (Cpu.execGeneric: setRm(cond)).
