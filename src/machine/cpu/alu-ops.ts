@@ -5,9 +5,9 @@
  * Each operation says what it computes as a JavaScript expression over int32 operands and which
  * kind its flags are kept as; each kind says its CF, OF, AF and the conditions it answers
  * directly. From these tables:
- * - the interpreter's and the decoded cache's `alu`/`alu32`, `cond`, `cfBit` and `materialize`
- *   (alu.ts, state.ts) call `aluResult32`, `ALU_LAZY`, `aluCond`, `aluCf` and `aluFlags`,
- *   generated into alu-gen.ts by `npx tsx tools/gen-alu.ts` (the interpreter cannot `eval`: a
+ * - the interpreter's and the decoded cache's `alu`/`alu32` (the class layer CpuAluGen), and the
+ *   `aluCond`, `aluCf` and `aluFlags` that `cond`, `cfBit` and `materialize` (alu.ts, state.ts)
+ *   call, are generated into alu-gen.ts by `npx tsx tools/gen-alu.ts` (the interpreter cannot `eval`: a
  *   page's CSP may forbid it, so its code is generated ahead; tests/cpu/alu-gen.test.ts fails
  *   when alu-gen.ts is not what the tables give);
  * - the block compiler (block-gen.ts) inlines the same expressions into the code it generates:

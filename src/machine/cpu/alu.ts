@@ -1,52 +1,18 @@
 /**
- * Integer arithmetic of the Cpu class chain (README.md, "Layout"): the ALU group with lazy flags,
- * ADC/SBB, INC/DEC, shifts and rotates, conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC.
+ * Integer arithmetic of the Cpu class chain (README.md, "Layout"): the ALU group's ADC/SBB (the
+ * others are generated from their definition, alu-ops.ts, into the layer below: alu-gen.ts), INC/DEC, shifts and rotates, conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC.
  */
 import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
 import { EAX, signExtend } from './arch';
 import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC } from './decoded';
-import { ALU_LAZY, aluCond, aluResult32 } from './alu-gen';
-import { CpuInterrupts } from './interrupts';
+import { aluCond, CpuAluGen } from './alu-gen';
 
-export abstract class CpuAlu extends CpuInterrupts {
+export abstract class CpuAlu extends CpuAluGen {
   // ---- ALU ---------------------------------------------------------------------------------------
 
   protected setArith(f: number): void {
     this.fl = (this.fl & ~ARITH) | f;
     this.lz = 0;
-  }
-
-  /**
-   * The eight group-1 operations (ADD OR ADC SBB AND SUB XOR CMP) at any operand size; returns the
-   * result (unsigned). What each computes is defined once, in alu-ops.ts (aluResult32, ALU_LAZY).
-   */
-  alu(op: number, a: number, b: number, size: number): number {
-    const kind = ALU_LAZY[op];
-    if (kind === 0) return this.aluCarry(op, a, b, size);
-    // The int32 result truncated to the size is the result at that size (two's complement).
-    let r = aluResult32(op, a, b);
-    r = size === 4 ? r >>> 0 : r & MASK[size];
-    this.lz = kind;
-    this.lzSize = size;
-    const v = this.lzv;
-    v[0] = a;
-    v[1] = b;
-    v[2] = r;
-    return r;
-  }
-
-  /** alu() for 32-bit operands as int32 (hot path: no unsigned doubles); returns the result as int32. */
-  alu32(op: number, a: number, b: number): number {
-    const kind = ALU_LAZY[op];
-    if (kind === 0) return this.aluCarry(op, a >>> 0, b >>> 0, 4) | 0;
-    const r = aluResult32(op, a, b);
-    this.lz = kind;
-    this.lzSize = 4;
-    const v = this.lzv;
-    v[0] = a;
-    v[1] = b;
-    v[2] = r;
-    return r;
   }
 
   /** ADC and SBB (flags computed at once: CF in, CF out). */
