@@ -20,8 +20,9 @@
  * idle tick calls (V8's precise coverage).
  *
  * And Debian's Linux (`?guest=linux`, dirty + idle drop, 8 MiB) idle at its shell prompt, its
- * cursor blinking (fbcon's 5-Hz timer) and still (`noblink`): a tickless (NO_HZ) kernel halts
- * until its next timer, so the worker should sleep. Its rows give the worker's CPU next to the
+ * cursor blinking (fbcon's 5-Hz timer) and still (`noblink`): Debian's 686 kernel has a periodic
+ * 250-Hz tick (CONFIG_HZ_PERIODIC), so the worker runs the tick's code 250 times a second and
+ * wakes every IDLE_SLACK_MS (src/machine/runloop.ts). Its rows give the worker's CPU next to the
  * machine's accounting, and the whole tab's figures in the whole-tab table. The page boots Linux
  * once (minutes) and switches the scenario live.
  *
