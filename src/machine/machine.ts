@@ -88,7 +88,13 @@ export class Machine {
     this.hv = new Hypervisor({ layout: this.memory.layout, stats: this.stats, now: this.machineTimeMs });
     this.hv.setVramBar(VRAM_BAR_DEFAULT >>> PAGE_SHIFT);
     this.engine = this.makeEngine(image);
-    this.loop = new RunLoop(this.slice, yielder, yielder.mayBlock ? this.idleWait : null, IDLE_SLACK_MS);
+    this.loop = new RunLoop(
+      this.slice,
+      yielder,
+      yielder.mayBlock ? this.idleWait : null,
+      IDLE_SLACK_MS,
+      yielder.mayBlock ? this.messageWaiting : null,
+    );
     Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
   }
 
@@ -216,7 +222,12 @@ export class Machine {
     // A message posted before the doorbell was read rang it before too: look before waiting.
     if (Atomics.load(i32, I32.RPC_SEQ) === this.rpcSeen && !hypercallPending(this.stats))
       Atomics.wait(i32, I32.HC_DOORBELL, bell, ms);
-    const rpc = Atomics.load(i32, I32.RPC_SEQ);
+    return this.messageWaiting();
+  };
+
+  /** The run loop's question between busy slices (browser worker): has a message been posted since it last asked? */
+  private readonly messageWaiting = (): boolean => {
+    const rpc = Atomics.load(this.stats.i32, I32.RPC_SEQ);
     if (rpc === this.rpcSeen) return false;
     this.rpcSeen = rpc;
     return true;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MAX_BLOCK_MS,
+  MAX_BUSY_MS,
   RunLoop,
   immediateYielder,
   messageChannelYielder,
@@ -141,5 +142,48 @@ describe('run loop with a blocking idle wait (as in a browser worker)', () => {
     expect(counts.posts).toBeGreaterThanOrEqual(Math.floor(waits / 5));
     expect(counts.posts).toBeLessThanOrEqual(Math.floor(waits / 5) + 1);
     expect(counts.sleeps).toBe(0);
+  });
+
+  it('runs busy slices one after another in one task, going back to the event loop for each message', async () => {
+    const { y, counts } = countingYielder();
+    let slices = 0;
+    let asked = 0;
+    const loop = new RunLoop(
+      () => (slices++, { next: 'continue' }),
+      y,
+      () => false,
+      0,
+      () => ++asked % 5 === 0, // a message came in before every fifth question
+    );
+    loop.start();
+    await until(() => slices >= 50);
+    loop.close();
+    // One post per message (plus start's): the slices in between ran in the task.
+    expect(counts.posts).toBeGreaterThanOrEqual(Math.floor(asked / 5));
+    expect(counts.posts).toBeLessThanOrEqual(Math.floor(asked / 5) + 1);
+    expect(slices).toBeGreaterThanOrEqual(4 * (counts.posts - 1));
+  });
+
+  it('lets the event loop run at least every MAX_BUSY_MS while busy slices find no message', async () => {
+    const { y, counts } = countingYielder();
+    const sliceMs = 5;
+    let slices = 0;
+    const loop = new RunLoop(
+      () => {
+        slices++;
+        const end = performance.now() + sliceMs;
+        while (performance.now() < end);
+        return { next: 'continue' };
+      },
+      y,
+      () => false,
+      0,
+      () => false,
+    );
+    loop.start();
+    await until(() => counts.posts >= 4, 5000);
+    loop.close();
+    // A task begins at most MAX_BUSY_MS / sliceMs slices after its first: a slow host only makes fewer.
+    expect(slices).toBeLessThanOrEqual(counts.posts * (MAX_BUSY_MS / sliceMs + 1));
   });
 });
