@@ -38,4 +38,25 @@ describe('the block compiler while the guest idles', () => {
     expect(ticks).toBeGreaterThanOrEqual(100);
     expect(blocks).toBe(0);
   });
+
+  it('starts a hotness period after 100 M instructions, or after 10 s of machine time while the guest idles', () => {
+    // The threshold's fall back bounds the new functions per instruction run: a period of machine
+    // time would let a slow host on the wall clock (fewer instructions per second) compile more.
+    const g = new Guest('workload=static');
+    const cpu = g.m.pc!.cpu;
+    const periods: { n: number; t: number }[] = [];
+    const start = cpu.startHotnessPeriod.bind(cpu);
+    cpu.startHotnessPeriod = () => {
+      periods.push({ n: cpu.instructions, t: g.m.machineTimeMs() });
+      start();
+    };
+    expect(g.runUntil(65_000)).toBe(false);
+    g.destroy();
+    expect(periods.length).toBeGreaterThanOrEqual(5); // 60 s of idling at least
+    for (let i = 1; i < periods.length; i++) {
+      const ran = periods[i].n - periods[i - 1].n;
+      const passed = periods[i].t - periods[i - 1].t;
+      expect(ran >= 100_000_000 || passed >= 10_000).toBe(true);
+    }
+  });
 });
