@@ -139,7 +139,7 @@ export function randomInsn(rng: FuzzRng): number[] {
     case 12:
       return [0xd3, 0xc0 | (pick(rng, [0, 1, 2, 3, 4, 5, 7]) << 3) | d]; // by CL (RCL/RCR too)
     case 13:
-      return [0xd1, 0xc0 | (pick(rng, [4, 5, 7]) << 3) | d]; // by 1
+      return [0xd1, 0xc0 | (pick(rng, [0, 1, 4, 5, 7]) << 3) | d]; // by 1 (ROL/ROR too)
     case 14:
       return [0xf7, 0xc0 | (pick(rng, [2, 3, 4]) << 3) | d]; // NOT NEG MUL
     case 15:

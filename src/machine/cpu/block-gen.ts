@@ -877,6 +877,23 @@ export class Gen {
         break;
       }
       case G_SHIFT: {
+        if (!word && !mem && reg < 2) {
+          // ROL/ROR of a dword register, as Cpu.shift: only CF and OF change, and a count of 0
+          // (mod 32) changes nothing. Inline for the hash and cipher rounds of Linux's boot
+          // (blake2s, chacha: 4 % of the kernel phase's instructions went through execGeneric).
+          const n = i.imm < 0 ? 'b' : `${i.imm & 31}`;
+          if (n === '0') break;
+          this.cpuFlags();
+          if (i.imm < 0) this.emit('b = r[1] & 31; if (b !== 0) {');
+          this.emit(
+            `a = r[${rm}]; o = ${reg === 0 ? `(a << ${n}) | (a >>> (32 - ${n}))` : `(a >>> ${n}) | (a << (32 - ${n}))`}; r[${rm}] = o;`,
+          );
+          const of = reg === 0 ? '((o >>> 31) ^ o) & 1' : '((o >>> 31) ^ (o >>> 30)) & 1';
+          const cf = reg === 0 ? 'o & 1' : 'o >>> 31';
+          this.emit(`v = ${C.flags}; ${C.flags} = (v & ${~(CF | OF)}) | (${cf} ? ${CF} : 0) | (${of} ? ${OF} : 0);`);
+          if (i.imm < 0) this.emit('}');
+          break;
+        }
         // A word register shifted or rotated by Cpu.shift (the flags are its own).
         if (!word || mem) return false;
         this.cpuFlags();

@@ -37,6 +37,8 @@ export interface BlockHost {
   readonly _cpl: number;
   // Written: the lazy flags, the restart point of a fault, the count, the exit request, the trace.
   fl: number;
+  /** EFLAGS exact (the lazy flags built first); written: fl, the lazy state cleared. */
+  flags: number;
   lz: number;
   lzSize: number;
   start: number;
@@ -91,6 +93,7 @@ export const C: Spelled<BlockHost, 'c'> = {
   stackSize32: 'c.stackSize32',
   _cpl: 'c._cpl',
   fl: 'c.fl',
+  flags: 'c.flags',
   lz: 'c.lz',
   lzSize: 'c.lzSize',
   start: 'c.start',

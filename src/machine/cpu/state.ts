@@ -25,11 +25,11 @@ export abstract class CpuState {
   lz = 0;
   lzSize = 4;
   readonly lzv = new Int32Array(3);
-  protected get flags(): number {
+  get flags(): number {
     if (this.lz !== 0) this.materialize();
     return this.fl;
   }
-  protected set flags(v: number) {
+  set flags(v: number) {
     this.fl = v;
     this.lz = 0;
   }
