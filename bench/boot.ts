@@ -7,11 +7,17 @@
  *  - Chromium (the built app, `?guest=linux`): page load to the prompt on COM1, from the page's own
  *    serial console.
  *
+ * With the wall times, the CPU time the runs took to the prompt (Linux's /proc, per thread): the
+ * thread that runs the machine (Node's main thread, the page's worker) and every other thread of
+ * the run (V8's compiler and GC threads; in Chromium the whole browser besides the worker). On a
+ * host shared with other work the wall times stretch; the CPU times say what the boot itself cost.
+ *
  * Prints a table and writes bench-results/boot.json. Options: --only node|browser, --limit S (give
  * up after S seconds per run, default 900), --port 4178.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { withPreview } from './preview';
+import { procAvailable, tabSnapshot, type TabSnapshot } from './tab-threads';
 import { textTable } from './table';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
@@ -41,6 +47,40 @@ interface Row {
   promptS: number | null;
   bannerInstructions: number | null;
   promptInstructions: number | null;
+  /** CPU seconds to the prompt of the thread running the machine (Node's main thread, the page's worker). */
+  machineCpuS: number | null;
+  /** CPU seconds to the prompt of every other thread of the run. */
+  otherCpuS: number | null;
+}
+
+/** CPU ms of this process's threads: its main thread, and the rest (Linux's schedstat, ns). */
+function ownThreadsMs(): { main: number; other: number } | null {
+  if (!procAvailable()) return null;
+  let main = 0;
+  let other = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    let ms: number;
+    try {
+      ms = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      continue; // the thread ended
+    }
+    if (Number(tid) === process.pid) main += ms;
+    else other += ms;
+  }
+  return { main, other };
+}
+
+/** CPU seconds of the page's worker and of the rest of the browser between two snapshots. */
+function tabSeconds(a: TabSnapshot, b: TabSnapshot): { worker: number; other: number } {
+  let worker = 0;
+  let other = 0;
+  for (const [id, t] of b.threads) {
+    const d = (t.ms - (a.threads.get(id)?.ms ?? 0)) / 1000;
+    if (t.group === 'worker') worker += d;
+    else other += d;
+  }
+  return { worker, other };
 }
 
 function node(clock: 'icount' | 'wall'): Row {
@@ -61,12 +101,15 @@ function node(clock: 'icount' | 'wall'): Row {
   let serial = '';
   m.onSerial = (b) => (serial += String.fromCharCode(b));
   const t0 = performance.now();
+  const cpu0 = ownThreadsMs();
   const row: Row = {
     run: `Node, ${clock} clock`,
     bannerS: null,
     promptS: null,
     bannerInstructions: null,
     promptInstructions: null,
+    machineCpuS: null,
+    otherCpuS: null,
   };
   while (performance.now() - t0 < LIMIT_S * 1000) {
     const out = m.slice();
@@ -75,6 +118,9 @@ function node(clock: 'icount' | 'wall'): Row {
     if (row.bannerS === null && BANNER.test(serial)) [row.bannerS, row.bannerInstructions] = [s, n];
     if (PROMPT.test(serial)) {
       [row.promptS, row.promptInstructions] = [s, n];
+      const cpu = ownThreadsMs();
+      if (cpu0 && cpu)
+        [row.machineCpuS, row.otherCpuS] = [(cpu.main - cpu0.main) / 1000, (cpu.other - cpu0.other) / 1000];
       break;
     }
     if (out.next === 'stop') break;
@@ -91,10 +137,13 @@ async function browser(): Promise<Row> {
     promptS: null,
     bannerInstructions: null,
     promptInstructions: null,
+    machineCpuS: null,
+    otherCpuS: null,
   };
   await withPreview('boot', PORT, async (b) => {
     const page = await b.newPage({ viewport: { width: 1366, height: 900 } });
     const t0 = Date.now();
+    const tab0 = procAvailable() ? tabSnapshot() : null;
     await page.goto(`http://localhost:${PORT}/?guest=linux`);
     // COM1's text as the page shows it (the console sits in <serial-console>'s shadow root, which
     // the locator pierces); the statistics from the app's connection.
@@ -115,6 +164,7 @@ async function browser(): Promise<Row> {
       if (row.bannerS === null && BANNER.test(serial)) [row.bannerS, row.bannerInstructions] = [s, n];
       if (PROMPT.test(serial)) {
         [row.promptS, row.promptInstructions] = [s, n];
+        if (tab0) ({ worker: row.machineCpuS, other: row.otherCpuS } = tabSeconds(tab0, tabSnapshot()));
         break;
       }
     }
@@ -133,7 +183,17 @@ const mips = (n: number | null, s: number | null) =>
 console.log(`Debian's Linux to its shell prompt (command line: ${CMDLINE}); gave up after ${LIMIT_S} s`);
 console.log(
   textTable(
-    ['run', 'banner s', 'banner G instr', 'MIPS to banner', 'prompt s', 'prompt G instr', 'MIPS banner→prompt'],
+    [
+      'run',
+      'banner s',
+      'banner G instr',
+      'MIPS to banner',
+      'prompt s',
+      'prompt G instr',
+      'MIPS banner→prompt',
+      'machine thread CPU s',
+      'other threads CPU s',
+    ],
     rows.map((r) => [
       r.run,
       f(r.bannerS),
@@ -144,6 +204,8 @@ console.log(
       r.promptInstructions !== null && r.bannerInstructions !== null && r.promptS !== null && r.bannerS !== null
         ? mips(r.promptInstructions - r.bannerInstructions, r.promptS - r.bannerS)
         : '—',
+      f(r.machineCpuS),
+      f(r.otherCpuS),
     ]),
   ),
 );
