@@ -44,17 +44,30 @@ const measure = (page: Page) =>
       picture: { width: canvas.width, height: canvas.height },
       input: box(root.querySelector('.console input')),
       send: box(root.querySelector('.console button[type=submit]')),
+      /** What stands under the screen: the status line and the console, its hint the last line. */
+      below: box(root.querySelector('.below')),
       controlRows: rows,
       scrollWidth: document.documentElement.scrollWidth,
     };
   });
+
+/**
+ * Boot, then wait until the page stands as a user finds it: the status line has its final words
+ * (the guest runs) and the page has laid itself out since — the screen's box is measured again
+ * in the frame where what stands under it changes height, so two frames later it has settled.
+ */
+async function bootSettled(page: Page, query: string): Promise<void> {
+  await boot(page, query);
+  await expect(page.locator('.below .status')).toContainText('Running.');
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
 
 test.describe('layout', () => {
   test('at 1366×900 the whole guest screen, its taskbar included, and the serial console are in the window; a first visit gets a "try this" line', async ({
     page,
   }) => {
     await page.setViewportSize({ width: 1366, height: 900 });
-    await boot(page, 'workload=clock');
+    await bootSettled(page, 'workload=clock');
     const m = await measure(page);
     expect(m.picture).toEqual({ width: 1024, height: 768 });
     // The canvas shows the whole picture scaled (4:3 kept), so its bottom row, the taskbar, is where the canvas ends.
@@ -64,6 +77,7 @@ test.describe('layout', () => {
     expect(m.canvas.height).toBeGreaterThanOrEqual(400);
     expect(m.input!.bottom).toBeLessThanOrEqual(m.innerHeight);
     expect(m.send!.bottom).toBeLessThanOrEqual(m.innerHeight);
+    expect(m.below!.bottom).toBeLessThanOrEqual(m.innerHeight);
     expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
     const tryThis = page.getByRole('note').filter({ hasText: 'Try this' });
     await expect(tryThis).toContainText('poll');
@@ -92,15 +106,17 @@ test.describe('layout', () => {
     page,
   }) => {
     await page.setViewportSize({ width: 1366, height: 900 });
-    await boot(page, 'workload=clock'); // the first visit (with its "try this" line, above the screen)
-    await boot(page, 'workload=clock');
+    await bootSettled(page, 'workload=clock'); // the first visit (with its "try this" line, above the screen)
+    await bootSettled(page, 'workload=clock');
     const big = await measure(page);
-    await boot(page, 'workload=clock&res=800x600x32');
+    expect(big.below!.bottom).toBeLessThanOrEqual(big.innerHeight);
+    await bootSettled(page, 'workload=clock&res=800x600x32');
     const small = await measure(page);
     expect(small.picture).toEqual({ width: 800, height: 600 });
     expect(Math.abs(small.canvas.width - big.canvas.width)).toBeLessThanOrEqual(2);
     expect(Math.abs(small.canvas.height - big.canvas.height)).toBeLessThanOrEqual(2);
     expect(small.canvas.bottom).toBeLessThanOrEqual(small.innerHeight);
+    expect(small.below!.bottom).toBeLessThanOrEqual(small.innerHeight);
     await page.screenshot({ path: test.info().outputPath('layout-800x600-guest-1366x900.png') });
     await page.setViewportSize({ width: 1920, height: 1200 });
     await expect.poll(async () => (await measure(page)).canvas.width).toBeGreaterThan(800);

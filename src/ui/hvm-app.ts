@@ -49,12 +49,17 @@ export class HvmApp extends LitElement {
   static override styles = appStyles;
 
   private readonly problem = isolationProblem();
-  private readonly fit = new FitController(this, () => {
-    const layout = this.renderRoot.querySelector<HTMLElement>('.layout');
-    const screen = this.displays().a;
-    const below = this.renderRoot.querySelector<HTMLElement>('.below');
-    return layout && screen ? fitBox(layout, screen, below, this.view.ab !== null) : null;
-  });
+  private readonly fit = new FitController(
+    this,
+    () => {
+      const layout = this.renderRoot.querySelector<HTMLElement>('.layout');
+      const screen = this.displays().a;
+      const below = this.renderRoot.querySelector<HTMLElement>('.below');
+      return layout && screen ? fitBox(layout, screen, below, this.view.ab !== null, screen.picture) : null;
+    },
+    // The controls' rows move the screen; the status line and the console stand under it.
+    () => [this.renderRoot.querySelector('hvm-controls'), this.renderRoot.querySelector('.below')],
+  );
   /** A first visit (nothing in localStorage yet): the page shows a "try this" line. */
   private firstVisit = isFirstVisit();
 

@@ -169,6 +169,9 @@ export class HvmDisplay extends LitElement {
     if (this.releaseOnDisconnect) void this.refresher?.release();
   }
 
+  /** The picture's size in pixels (null before the guest has one). */
+  picture: { width: number; height: number } | null = null;
+
   /** Scale the picture into the fit box (see fitWidth). */
   private applyFit(): void {
     const screen = this.renderRoot.querySelector<HTMLCanvasElement>('canvas.screen');
@@ -190,13 +193,19 @@ export class HvmDisplay extends LitElement {
     const screen = this.renderRoot.querySelector<HTMLCanvasElement>('canvas.screen')!;
     if (changed.has('memory') || changed.has('stats') || changed.has('ops') || changed.has('options')) {
       this.refresher = null;
+      this.picture = null;
       if (this.memory && this.layout && this.stats && this.ops) {
         this.refresher = canvasRefresher(
           screen,
           { memory: this.memory, layout: this.layout, stats: this.stats },
           this.ops,
           this.options,
-          () => this.applyFit(),
+          () => {
+            this.picture = { width: screen.width, height: screen.height };
+            this.applyFit();
+            // The page measures the screen's box again: the text under the screen wraps at its width.
+            this.dispatchEvent(new Event('picture-resize', { bubbles: true, composed: true }));
+          },
         );
         void this.refresher.setMode(this.mode);
         this.dispatchEvent(new CustomEvent('refresher-changed', { bubbles: true, composed: true }));
