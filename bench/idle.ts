@@ -203,8 +203,8 @@ async function tab(page: Page, mode: (typeof ALL_TAB_MODES)[number] | 'blank'): 
 
 /**
  * Debian's Linux idle at its prompt, dirty + idle drop, 8 MiB, 30 Hz: the cursor blinking, then
- * still. Each window gives the worker's CPU (trace and /proc) with the machine's accounting, and
- * the whole tab from /proc over the same seconds.
+ * still. Each scenario gives the whole tab from /proc over a window, then the worker's CPU (trace
+ * and /proc) over the next one, and the machine's accounting over both.
  */
 async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[] }> {
   const rows: BrowserRow[] = [];
@@ -225,10 +225,15 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
       });
     const s0 = await stats();
     const io0 = await io();
+    // The whole tab over a window of its own, with no DevTools trace running: a trace costs every
+    // Chromium process (its buffers, their IPC to the browser's tracing service) 1.4–4.7 points of
+    // a core on an idle hvmos page, most of it in the utility and browser processes, which these
+    // rows once counted as the page's.
     const tab0 = procAvailable() ? tabSnapshot() : null;
-    const m = await measureWorker(page);
+    if (tab0) await page.waitForTimeout(SECONDS * 1000);
     const tab1 = tab0 ? tabSnapshot() : null;
     const io1 = await io();
+    const m = await measureWorker(page);
     const s1 = await stats();
     const wall = s1.machineTimeMs - s0.machineTimeMs;
     const what = `idle Linux at its prompt, cursor ${scenario === 'blink' ? 'blinking' : 'still (noblink)'}`;
