@@ -1,17 +1,22 @@
 /**
  * When the display refreshes: the ioemu's refresh loop, event-driven.
  *
- * At the display's rate (30 Hz by default) while something changes: each refresh that paints runs
- * in an animation frame, and between refreshes no frames are asked for (a timer wakes the loop
- * 6 ms before the next one is due). A frame costs Chromium's renderer, compositor and GPU
- * process ~2 ms of CPU whatever the callback does, and every wake-up of the main thread costs
- * too, so when the refresher says nothing can have changed (the dirty modes, once the dirty
+ * At the display's rate (30 Hz by default) while something changes: a timer wakes the loop when
+ * the next refresh is due (6 ms early) and the refresh runs in that task; a refresh that paints
+ * changes the canvas, and the canvas's change brings the one frame that shows it. No animation
+ * frame is asked for: a dirty mode's refresh waits for its hypercall, and when the answer came
+ * after the frame's callback had returned, the paint made a second frame (a quarter of the
+ * refreshes of a blinking cursor did). A frame costs Chromium's renderer, compositor and GPU
+ * process several ms of CPU whatever the callback does, and every wake-up of the main thread
+ * costs too, so when the refresher says nothing can have changed (the dirty modes, once the dirty
  * generation and the display state stand still: `DisplayRefresher.sleepFor`) the loop does not
  * wake at all: it waits in Atomics.waitAsync on the machine's display bell (I32.DISPLAY_BELL),
  * which the worker rings at the end of a slice in which a tracked page became dirty or the
- * display state changed. The first refresh after a wake runs at the next frame, so a write after
- * a long quiet period is on the screen within one refresh period. Poll mode never sleeps (looking
- * is its whole method).
+ * display state changed. The refresh after a wake runs in the wake's task, so a write after a
+ * long quiet period is on the screen within one refresh period. Poll mode never sleeps (looking
+ * is its whole method). A hidden page waits for a frame instead (the browser gives none while
+ * it is hidden), so it refreshes nothing nobody sees. A change the page makes (a mode switch,
+ * the overlay: `wake`) repaints at the next frame.
  *
  * No DOM here: timers and frames come from a `FrameHost`, so the loop runs in Node tests too.
  */
@@ -19,6 +24,8 @@
 /** Timers and frames: the browser's (setTimeout, requestAnimationFrame) or a test's. */
 export interface FrameHost {
   now(): number;
+  /** The page can be seen (a hidden one gets no frames): refreshes then run without waiting for one. */
+  visible(): boolean;
   setTimer(cb: () => void, ms: number): unknown;
   clearTimer(id: unknown): void;
   requestFrame(cb: () => void): unknown;
@@ -46,6 +53,7 @@ export interface DisplayBell {
 
 export const browserFrameHost: FrameHost = {
   now: () => performance.now(),
+  visible: () => document.visibilityState === 'visible',
   setTimer: (cb, ms) => setTimeout(cb, ms),
   clearTimer: (id) => clearTimeout(id as number),
   requestFrame: (cb) => requestAnimationFrame(cb),
@@ -152,9 +160,17 @@ export class RefreshScheduler {
     const wait = Math.max(0, this.last + period - this.host.now() - 6);
     this.timerId = this.host.setTimer(() => {
       this.timerId = null;
-      if (this.target.wouldSkip(this.host.now())) this.run();
-      else this.frameId = this.host.requestFrame(this.frame);
+      this.runOrWaitForFrame();
     }, wait);
+  }
+
+  /**
+   * Refresh in this task, or — in a hidden page, unless the refresh would paint nothing — at the
+   * next frame (none comes while it is hidden).
+   */
+  private runOrWaitForFrame(): void {
+    if (this.host.visible() || this.target.wouldSkip(this.host.now())) this.run();
+    else this.frameId = this.host.requestFrame(this.frame);
   }
 
   private sleep(bell: DisplayBell, seen: number, ms: number): void {
@@ -170,9 +186,8 @@ export class RefreshScheduler {
     if (!this.running || epoch !== this.epoch) return;
     this.sleepingOn = null;
     this.counters.wakes++;
-    // Usually the period has long passed and the refresh runs at this frame; a wake within a period
-    // of the last refresh waits for its due time (run() plans it), so the rate still holds.
-    if (this.target.wouldSkip(this.host.now())) this.run();
-    else this.frameId = this.host.requestFrame(this.frame);
+    // Usually the period has long passed and the refresh runs now; a wake within a period of the
+    // last refresh waits for its due time (run() plans it), so the rate still holds.
+    this.runOrWaitForFrame();
   }
 }

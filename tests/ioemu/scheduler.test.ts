@@ -4,12 +4,14 @@ import { HV_CLIENT_DROPPED, I32 } from '../../src/shared/layout';
 import { RefreshScheduler, ringBell, type FrameHost } from '../../src/ioemu/scheduler';
 import { expected, mismatches, publish, rig, type Geometry } from './fakes';
 
-/** Node's timers as the browser's: a frame is the next timer turn. */
+/** Node's timers as the browser's: a frame is the next timer turn. Frames asked for are counted; `visible` says whether the page can be seen. */
+const frames = { asked: 0, visible: true };
 const nodeHost: FrameHost = {
   now: () => performance.now(),
+  visible: () => frames.visible,
   setTimer: (cb, ms) => setTimeout(cb, ms),
   clearTimer: (id) => clearTimeout(id as NodeJS.Timeout),
-  requestFrame: (cb) => setTimeout(cb, 0),
+  requestFrame: (cb) => (frames.asked++, setTimeout(cb, 0)),
   cancelFrame: (id) => clearTimeout(id as NodeJS.Timeout),
 };
 
@@ -53,6 +55,7 @@ function loop(mode: 'poll' | 'dirty' | 'dirty-idle', hz = 50) {
 const running: RefreshScheduler[] = [];
 afterEach(() => {
   for (const s of running.splice(0)) s.stop();
+  frames.visible = true;
 });
 
 describe('the display loop sleeps until the machine rings', () => {
@@ -71,6 +74,23 @@ describe('the display loop sleeps until the machine rings', () => {
     await until(() => l.refreshes() > n && l.shows());
     await until(() => l.s.asleep);
     expect(l.s.counters.wakes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a wake from the bell refreshes in its own task, asking for no frame (the canvas change brings the one that shows it); a hidden page waits for a frame', async () => {
+    const l = loop('dirty');
+    await l.ready;
+    l.s.start();
+    await until(() => l.s.asleep);
+    const asked = frames.asked;
+    const n = l.refreshes();
+    l.write(4 * 320 * 20 + 40, [0x44, 0x55, 0x66, 0xff]);
+    await until(() => l.refreshes() > n && l.shows());
+    await until(() => l.s.asleep);
+    expect(frames.asked).toBe(asked);
+
+    frames.visible = false;
+    l.write(4 * 320 * 30 + 40, [0x77, 0x88, 0x99, 0xff]);
+    await until(() => frames.asked > asked && l.shows());
   });
 
   it('poll mode never sleeps: it keeps comparing at its rate', async () => {
