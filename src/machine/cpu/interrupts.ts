@@ -126,7 +126,8 @@ export abstract class CpuInterrupts extends CpuTasks {
     const sel = lo >>> 16;
     const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
     if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
-    const [dlo, dhi] = this.readDescriptor(sel, GP);
+    const dlo = this.readDescriptorLo(sel, GP);
+    const dhi = this.descHi;
     if (!(dhi & 0x1800) || (dhi & 0x1800) !== 0x1800) throw new CpuFault(GP, sel & 0xfffc);
     if (!(dhi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
     const conforming = (dhi & 0x400) !== 0;
@@ -140,7 +141,8 @@ export abstract class CpuInterrupts extends CpuTasks {
     if (vm86 && newCpl !== 0) throw new CpuFault(GP, sel & 0xfffc);
     if (newCpl < this._cpl) {
       // Stack switch from the TSS (SDM vol. 3, 6.12.1).
-      const [newSs, newEsp] = this.innerStack(newCpl);
+      const newSs = this.innerStackSs(newCpl);
+      const newEsp = this.innerEsp;
       const oldSs = this.segSel[SS];
       const oldEsp = this.reg32[ESP];
       this.loadSegProtected(SS, newSs, TS, newCpl);

@@ -8,6 +8,9 @@ import { NT, VM } from './flags';
 import { CpuFault, ES, ESP, CS, SS, DS, FS, GS, TS, NP, SS_, GP, CR0_PE } from './arch';
 import { CpuMemory } from './memory';
 
+/** The data segment registers a return to an outer ring may null (an indexed loop: no iterator per IRET). */
+const DATA_SEGS = [ES, DS, FS, GS] as const;
+
 export abstract class CpuSegments extends CpuMemory {
   // Defined in the layers above (see README.md, "Layout").
   protected abstract returnToVm86(eip: number, cs: number, fl: number): void;
@@ -45,12 +48,27 @@ export abstract class CpuSegments extends CpuMemory {
 
   /** Reads the 8-byte descriptor of a selector; a selector beyond its table's limit → fault(sel). */
   protected readDescriptor(sel: number, vector: number): [number, number] {
+    const lo = this.readDescriptorLo(sel, vector);
+    return [lo, this.descHi];
+  }
+
+  /** The high word of the descriptor readDescriptorLo read last. */
+  protected descHi = 0;
+
+  /**
+   * readDescriptor without the pair: returns the low word, the high word in descHi. For the paths
+   * every interrupt takes (delivery, IRET, SS loads): a pair is garbage at each of an idle guest's
+   * 100–250 timer interrupts a second.
+   */
+  protected readDescriptorLo(sel: number, vector: number): number {
     const index = sel & 0xfff8;
     const ldt = (sel & 4) !== 0;
     const base = ldt ? this.ldtBase : this.gdtBase;
     const limit = ldt ? this.ldtLimit : this.gdtLimit;
     if (index + 7 > limit) throw new CpuFault(vector, sel & 0xfffc);
-    return [this.readLin32(base + index, false), this.readLin32(base + index + 4, false)];
+    const lo = this.readLin32(base + index, false);
+    this.descHi = this.readLin32(base + index + 4, false);
+    return lo;
   }
 
   protected setRealSeg(s: number, sel: number): void {
@@ -75,7 +93,8 @@ export abstract class CpuSegments extends CpuMemory {
       this.segAttr[s] = 0;
       return;
     }
-    const [lo, hi] = this.readDescriptor(sel, vector === TS ? TS : GP);
+    const lo = this.readDescriptorLo(sel, vector === TS ? TS : GP);
+    const hi = this.descHi;
     const dpl = (hi >>> 13) & 3;
     const rpl = sel & 3;
     const isCode = (hi & 0x800) !== 0;
@@ -268,7 +287,8 @@ export abstract class CpuSegments extends CpuMemory {
     const rpl = cs & 3;
     if (rpl < this._cpl) throw new CpuFault(GP, cs & 0xfffc);
     if ((cs & 0xfffc) === 0) throw new CpuFault(GP, 0);
-    const [lo, hi] = this.readDescriptor(cs, GP);
+    const lo = this.readDescriptorLo(cs, GP);
+    const hi = this.descHi;
     if ((hi & 0x1800) !== 0x1800) throw new CpuFault(GP, cs & 0xfffc);
     const dpl = (hi >>> 13) & 3;
     if (hi & 0x400 ? dpl > rpl : dpl !== rpl) throw new CpuFault(GP, cs & 0xfffc);
@@ -286,7 +306,8 @@ export abstract class CpuSegments extends CpuMemory {
       // through the gate, which copied them to the inner stack.
       this.addSp(n);
       // Data segments the outer ring may not use become null (SDM vol. 2, RET).
-      for (const s of [ES, DS, FS, GS]) {
+      for (let k = 0; k < DATA_SEGS.length; k++) {
+        const s = DATA_SEGS[k];
         const a = this.segAttr[s];
         const segDpl = (a >>> 13) & 3;
         const conformingCode = (a & 0xc00) === 0xc00;
@@ -308,12 +329,25 @@ export abstract class CpuSegments extends CpuMemory {
    * the SDM's INT n pseudocode writes them (offset + 7, 16-bit: + 4).
    */
   protected innerStack(cpl: number): [number, number] {
+    const ss = this.innerStackSs(cpl);
+    return [ss, this.innerEsp];
+  }
+
+  /** The ESP (SP) of the inner stack innerStackSs read last. */
+  protected innerEsp = 0;
+
+  /** innerStack without the pair (for interrupt delivery): returns SSn, ESPn in innerEsp. */
+  protected innerStackSs(cpl: number): number {
     if (this.trAttr & 0x800) {
       if (4 + cpl * 8 + 7 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
-      return [this.readLin16(this.trBase + 8 + cpl * 8, false), this.readLin32(this.trBase + 4 + cpl * 8, false)];
+      const ss = this.readLin16(this.trBase + 8 + cpl * 8, false);
+      this.innerEsp = this.readLin32(this.trBase + 4 + cpl * 8, false);
+      return ss;
     }
     if (2 + cpl * 4 + 4 > this.trLimit >>> 0) throw new CpuFault(TS, this.trSel & 0xfffc);
-    return [this.readLin16(this.trBase + 4 + cpl * 4, false), this.readLin16(this.trBase + 2 + cpl * 4, false)];
+    const ss = this.readLin16(this.trBase + 4 + cpl * 4, false);
+    this.innerEsp = this.readLin16(this.trBase + 2 + cpl * 4, false);
+    return ss;
   }
 
   /**
