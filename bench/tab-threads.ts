@@ -9,13 +9,21 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
-/** Where a thread's time is counted. */
-export type ThreadGroup = 'worker' | 'rendererMain' | 'compositor' | 'rendererOther' | 'gpu' | 'browser' | 'utility';
+/**
+ * Where a thread's time is counted. The renderer's thread pool (`rendererPool`, its ThreadPool…
+ * workers) runs V8's concurrent work for both of the renderer's isolates — compiling (Maglev,
+ * TurboFan) and garbage collection for the machine's worker as well as for the page — and the
+ * compositor's raster tasks: counted apart from the renderer's other threads, it shows what an
+ * idle guest's code still costs the tab when nothing is drawn.
+ */
+export type ThreadGroup =
+  'worker' | 'rendererMain' | 'compositor' | 'rendererPool' | 'rendererOther' | 'gpu' | 'browser' | 'utility';
 
 export const THREAD_GROUPS: readonly ThreadGroup[] = [
   'worker',
   'rendererMain',
   'compositor',
+  'rendererPool',
   'rendererOther',
   'gpu',
   'browser',
@@ -125,6 +133,7 @@ export function tabSnapshot(): TabSnapshot {
           mainWakeups += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
         } else if (comm.startsWith('Compositor'))
           group = 'compositor'; // Compositor, CompositorTileW (raster)
+        else if (comm.startsWith('ThreadPool')) group = 'rendererPool';
         else group = 'rendererOther';
       } else group = kind;
       threads.set(`${pid}/${tid}`, { group, comm: `${kind}:${comm}`, ms: t });
