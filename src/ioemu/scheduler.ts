@@ -1,22 +1,23 @@
 /**
  * When the display refreshes: the ioemu's refresh loop, event-driven.
  *
- * At the display's rate (30 Hz by default) while something changes: a timer wakes the loop when
- * the next refresh is due (6 ms early) and the refresh runs in that task; a refresh that paints
- * changes the canvas, and the canvas's change brings the one frame that shows it. No animation
- * frame is asked for: a dirty mode's refresh waits for its hypercall, and when the answer came
- * after the frame's callback had returned, the paint made a second frame (a quarter of the
- * refreshes of a blinking cursor did). A frame costs Chromium's renderer, compositor and GPU
- * process several ms of CPU whatever the callback does, and every wake-up of the main thread
- * costs too, so when the refresher says nothing can have changed (the dirty modes, once the dirty
- * generation and the display state stand still: `DisplayRefresher.sleepFor`) the loop does not
- * wake at all: it waits in Atomics.waitAsync on the machine's display bell (I32.DISPLAY_BELL),
- * which the worker rings at the end of a slice in which a tracked page became dirty or the
- * display state changed. The refresh after a wake runs in the wake's task, so a write after a
- * long quiet period is on the screen within one refresh period. Poll mode never sleeps (looking
- * is its whole method). A hidden page waits for a frame instead (the browser gives none while
- * it is hidden), so it refreshes nothing nobody sees. A change the page makes (a mode switch,
- * the overlay: `wake`) repaints at the next frame.
+ * At the display's rate (30 Hz by default) while something changes: a timer wakes the loop 6 ms
+ * before the next refresh is due. A refresh that paints at once (poll: it compares and converts
+ * in one go) runs in an animation frame. One that waits for an answer first (the dirty modes'
+ * hypercall: `RefreshTarget.paintsLate`) runs in the task that woke the loop and asks for no
+ * frame: its paint changes the canvas, and the change brings the one frame that shows it — in a
+ * frame callback, an answer that came after the callback had returned made the paint a second
+ * frame (a quarter of the refreshes of a blinking cursor did). A frame costs Chromium's
+ * renderer, compositor and GPU process several ms of CPU whatever the callback does, and every
+ * wake-up of the main thread costs too, so when the refresher says nothing can have changed (the
+ * dirty modes, once the dirty generation and the display state stand still:
+ * `DisplayRefresher.sleepFor`) the loop does not wake at all: it waits in Atomics.waitAsync on
+ * the machine's display bell (I32.DISPLAY_BELL), which the worker rings at the end of a slice in
+ * which a tracked page became dirty or the display state changed. The refresh after a wake runs
+ * at once, so a write after a long quiet period is on the screen within one refresh period. Poll
+ * mode never sleeps (looking is its whole method). A hidden page always waits for a frame (the
+ * browser gives none while it is hidden), so it refreshes nothing nobody sees. A change the page
+ * makes (a mode switch, the overlay: `wake`) repaints at the next frame.
  *
  * No DOM here: timers and frames come from a `FrameHost`, so the loop runs in Node tests too.
  */
@@ -38,6 +39,11 @@ export interface RefreshTarget {
   refresh(): Promise<unknown>;
   /** True when the refresh due now would paint nothing, so it may run without a frame. */
   wouldSkip(now: number): boolean;
+  /**
+   * True when a refresh waits for an answer (a hypercall) before it paints: it runs in the task
+   * that woke the loop, not in a frame callback. Absent: false.
+   */
+  paintsLate?(): boolean;
   /**
    * null: keep refreshing at the rate. Otherwise nothing can change on the screen until the bell
    * rings: sleep at most this many ms (Infinity: until rung).
@@ -165,11 +171,11 @@ export class RefreshScheduler {
   }
 
   /**
-   * Refresh in this task, or — in a hidden page, unless the refresh would paint nothing — at the
-   * next frame (none comes while it is hidden).
+   * Refresh in this task when it would paint nothing, or paints late in a visible page; else at
+   * the next frame (none comes while the page is hidden).
    */
   private runOrWaitForFrame(): void {
-    if (this.host.visible() || this.target.wouldSkip(this.host.now())) this.run();
+    if (this.target.wouldSkip(this.host.now()) || (this.host.visible() && this.target.paintsLate?.())) this.run();
     else this.frameId = this.host.requestFrame(this.frame);
   }
 

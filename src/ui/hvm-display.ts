@@ -134,6 +134,8 @@ export class HvmDisplay extends LitElement {
   private readonly loop = new RefreshController(this, {
     refresh: () => this.tick(),
     wouldSkip: (now) => !this.fading() && (this.refresher?.wouldSkip(now) ?? false),
+    // Poll paints in the refresh's own task; the dirty modes after their hypercall's answer.
+    paintsLate: () => (this.refresher?.mode ?? 'poll') !== 'poll',
     // The overlay fades on every refresh, so it keeps the loop awake; so does a heat map still warm.
     sleepFor: (now) => (this.fading() ? null : (this.refresher?.sleepFor(now) ?? null)),
   });
