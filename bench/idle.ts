@@ -226,9 +226,8 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
     const s0 = await stats();
     const io0 = await io();
     // The whole tab over a window of its own, with no DevTools trace running: a trace costs every
-    // Chromium process (its buffers, their IPC to the browser's tracing service) 1.4–4.7 points of
-    // a core on an idle hvmos page, most of it in the utility and browser processes, which these
-    // rows once counted as the page's.
+    // Chromium process (its buffers, their IPC to the browser's tracing service) points of a core,
+    // most of it in the utility and browser processes, which these rows once counted as the page's.
     const tab0 = procAvailable() ? tabSnapshot() : null;
     if (tab0) await page.waitForTimeout(SECONDS * 1000);
     const tab1 = tab0 ? tabSnapshot() : null;

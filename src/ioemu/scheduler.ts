@@ -7,7 +7,7 @@
  * hypercall: `RefreshTarget.paintsLate`) runs in the task that woke the loop and asks for no
  * frame: its paint changes the canvas, and the change brings the one frame that shows it — in a
  * frame callback, an answer that came after the callback had returned made the paint a second
- * frame (a quarter of the refreshes of a blinking cursor did). A frame costs Chromium's
+ * frame. A frame costs Chromium's
  * renderer, compositor and GPU process several ms of CPU whatever the callback does, and every
  * wake-up of the main thread costs too, so when the refresher says nothing can have changed (the
  * dirty modes, once the dirty generation and the display state stand still:

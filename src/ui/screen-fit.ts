@@ -7,9 +7,10 @@
  * What stands under the screen (the status line, the console's hint) is as wide as the scaled
  * screen, so its height depends on the screen's width, and the screen's height on it: a wider
  * screen can leave a line of text unwrapped that a narrower one wraps. Measured as it happened to
- * be laid out, that loop has two resting places 20 px apart (which one depended on the order the
- * page's parts rendered in) and the screen jumped between them. fitBox solves it: the largest
- * screen for which the text under it, laid out at that screen's width, still fits (greatestFit).
+ * be laid out, that loop has two resting places a wrapped line apart (which one depended on the
+ * order the page's parts rendered in) and the screen jumped between them. fitBox solves it: the
+ * largest screen for which the text under it, laid out at that screen's width, still fits
+ * (greatestFit).
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 
