@@ -127,6 +127,22 @@ describe('run loop with a blocking idle wait (as in a browser worker)', () => {
     expect(waited.slice(0, 3)).toEqual([20, 50, 20]);
   });
 
+  it('sleeps exactly as asked within IDLE_SETTLE_MS of a slice that used its whole budget (a busy guest)', async () => {
+    const { y } = countingYielder();
+    const waited: number[] = [];
+    let n = 0;
+    const loop = new RunLoop(
+      () => (n++ === 0 ? { next: 'continue' } : { next: 'sleep', ms: 2 }),
+      y,
+      (ms) => (waited.push(ms), false),
+      20,
+    );
+    loop.start();
+    await until(() => waited.length >= 3);
+    loop.close();
+    expect(waited.slice(0, 3)).toEqual([2, 2, 2]);
+  });
+
   it('goes back to the event loop as soon as the wait says a message needs it', async () => {
     const { y, counts } = countingYielder();
     let waits = 0;
