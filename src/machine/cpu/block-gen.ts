@@ -79,7 +79,7 @@ import {
   LZ_SUB,
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
-import { C, MMU } from './block-host';
+import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
 import { ALU_LAZY_KINDS, ALU_OPS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
@@ -140,43 +140,6 @@ ALU_OPS.forEach((o, op) => {
 /** TEST is AND without the store; NEG is 0 − the operand, with SUB's flags (SDM vol. 2, NEG: CF = operand ≠ 0). */
 const TEST = ALU[4];
 const NEG = ALU[5];
-
-/**
- * What a block function reads of the CPU, by the name its code uses (in this order): the arrays
- * that live as long as the CPU are captured once when the function is made (its compiled-code
- * map belongs to that CPU); the rest is read at every entry.
- */
-const CAPTURED: [string, string][] = [
-  ['r', `const r = ${C.reg32};`],
-  ['lzv', `const lzv = ${C.lzv};`],
-  ['SB', `const SB = ${C.segBase};`],
-  ['SL', `const SL = ${C.segLimit};`],
-  ['SA', `const SA = ${C.segAttr};`],
-  ['mmu', `const mmu = ${C.mmu};`],
-  ['TF', `const TF = ${MMU.flags};`],
-  ['TM', `const TM = ${MMU.machine};`],
-  ['M32', `const M32 = ${C.mem32};`],
-  ['U8', `const U8 = ${C.u8};`],
-  ['CL', `const CL = ${C.codeLines};`],
-  ['TR', `const TR = ${C.traceRing};`],
-];
-const AT_ENTRY: [string, string][] = [
-  ['g0', `const g0 = ${MMU.generation};`],
-  ...[0, 1, 2, 3, 4, 5].map((s): [string, string] => [
-    `F${s}`,
-    `const F${s} = SL[${s}] === -1 && (SA[${s}] & 0xe00) === 0x200;`,
-  ]),
-  ['ss32', `const ss32 = ${C.stackSize32};`],
-  ['NR', `const NR = ${C._cpl} === 3 ? 2 : 1;`],
-  ['NW', `const NW = ${C._cpl} === 3 ? 8 : 4;`],
-];
-
-/**
- * After a write that left the inline TLB hit (a page walk, the p2m's write fault into the
- * hypervisor, a device): the block stops if the MMU's translations moved meanwhile, as the
- * interpreter would reopen its code window.
- */
-const GEN_CHECK = `if (${MMU.generation} !== g0) ${C.bBreak} = 1;`;
 
 /** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */
 const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;

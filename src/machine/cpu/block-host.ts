@@ -132,3 +132,40 @@ export const MMU: Spelled<BlockMmu, 'mmu'> = {
   machine: 'mmu.machine',
   generation: 'mmu.generation',
 };
+
+/**
+ * What a block function reads of the CPU, by the name its code uses (in this order): the arrays
+ * that live as long as the CPU are captured once when the function is made (its compiled-code
+ * map belongs to that CPU); the rest is read at every entry.
+ */
+export const CAPTURED: [string, string][] = [
+  ['r', `const r = ${C.reg32};`],
+  ['lzv', `const lzv = ${C.lzv};`],
+  ['SB', `const SB = ${C.segBase};`],
+  ['SL', `const SL = ${C.segLimit};`],
+  ['SA', `const SA = ${C.segAttr};`],
+  ['mmu', `const mmu = ${C.mmu};`],
+  ['TF', `const TF = ${MMU.flags};`],
+  ['TM', `const TM = ${MMU.machine};`],
+  ['M32', `const M32 = ${C.mem32};`],
+  ['U8', `const U8 = ${C.u8};`],
+  ['CL', `const CL = ${C.codeLines};`],
+  ['TR', `const TR = ${C.traceRing};`],
+];
+export const AT_ENTRY: [string, string][] = [
+  ['g0', `const g0 = ${MMU.generation};`],
+  ...[0, 1, 2, 3, 4, 5].map((s): [string, string] => [
+    `F${s}`,
+    `const F${s} = SL[${s}] === -1 && (SA[${s}] & 0xe00) === 0x200;`,
+  ]),
+  ['ss32', `const ss32 = ${C.stackSize32};`],
+  ['NR', `const NR = ${C._cpl} === 3 ? 2 : 1;`],
+  ['NW', `const NW = ${C._cpl} === 3 ? 8 : 4;`],
+];
+
+/**
+ * After a write that left the inline TLB hit (a page walk, the p2m's write fault into the
+ * hypervisor, a device): the block stops if the MMU's translations moved meanwhile, as the
+ * interpreter would reopen its code window.
+ */
+export const GEN_CHECK = `if (${MMU.generation} !== g0) ${C.bBreak} = 1;`;
