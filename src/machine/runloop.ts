@@ -196,8 +196,7 @@ export class RunLoop {
         case 'continue':
           this.busyAt = performance.now();
           // Run the next slice in this same task while no message waits (see the header).
-          if (this.messagePending !== null && performance.now() - began < MAX_BUSY_MS && !this.messagePending())
-            continue;
+          if (this.messagePending !== null && this.busyAt - began < MAX_BUSY_MS && !this.messagePending()) continue;
           this.schedule();
           return;
         case 'stop':
