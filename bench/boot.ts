@@ -31,7 +31,7 @@ const arg = (name: string, dflt: string): string => {
 const ONLY = arg('only', '');
 const LIMIT_S = Number(arg('limit', '900'));
 const PORT = Number(arg('port', '4178'));
-/** The page's command line, but the kernel's messages only on COM1 (no framebuffer console to wait for). */
+/** The page's own command line (kernel messages on tty0 and COM1), so Node and the page boot alike. */
 const CMDLINE = LINUX_GUEST.cmdline;
 const PROMPT = /\/ # /;
 const BANNER = /Linux version /;

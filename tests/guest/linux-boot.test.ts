@@ -1,5 +1,13 @@
+/**
+ * Debian's Linux through the CLI as a user runs it, on the icount clock, twice side by side: it
+ * boots to BusyBox's shell, runs what is typed on COM1, draws tty1 on vesafb, and sees the IDE
+ * drives: a hard disk (`--hda`, the committed disk image) as /dev/sda with its partition, and a CD
+ * (`--cdrom`, an ISO 9660 image built here) in the ATAPI drive as /dev/sr0, through the modules the
+ * initramfs loads (ata_piix, sd_mod, sr_mod, isofs, vfat). The second run is the determinism check.
+ */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -7,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e820Map } from '../../src/machine/boot/bios';
 import { VRAM_BAR_DEFAULT } from '../../src/shared/layout';
 import { INITRAMFS_PATH, VMLINUZ_PATH } from '../../scripts/guest-linux/packages';
+import { DISK_IMAGE_PATH } from '../../scripts/guest-disk/packages';
+import { syslinuxCfg } from '../../scripts/guest-disk/disk';
+import { buildIso } from '../boot/iso9660';
 
 const RAM_MIB = 64;
 const VRAM_MIB = 8;
@@ -21,11 +32,21 @@ const CMDLINE = 'nokaslr cryptomgr.notests console=ttyS0';
 /**
  * Debian's kernel spends ~2.39 G instructions decompressing itself (XZ) before it prints its
  * banner, and ~0.47 G more to its shell's prompt (2.86 G, /init's loading of the disk and CD
- * modules included); the typed commands below run by 2.87 G.
+ * modules included); the typed commands below (the drives mounted and read) run by 2.88 G.
  */
 const BUDGET = 3e9;
+const HELLO = 'Hello from an ISO 9660 image, read by Linux through the ATAPI drive.\n';
+/** 40,000 bytes over 20 sectors of 2048: a read of more than one sector, by DMA or in PIO pieces. */
+const BIG = Uint8Array.from({ length: 40_000 }, (_, i) => (i * 2654435761) >>> 24);
 /** What is typed on COM1; on icount the CLI hands all of stdin to the UART before the run. */
-const INPUT = 'uname -r\necho sum=$((6*7))\n';
+const INPUT = [
+  'uname -r',
+  'echo sum=$((6*7))',
+  'cat /proc/partitions',
+  'mount -t iso9660 -o ro /dev/sr0 /mnt && cat /mnt/hello.txt && md5sum /mnt/big.bin && umount /mnt',
+  'mount -t vfat -o ro /dev/sda1 /mnt && cat /mnt/syslinux.cfg && umount /mnt',
+  '',
+].join('\n');
 
 interface Run {
   status: number | null;
@@ -35,7 +56,10 @@ interface Run {
   stats: { instructions: number; machineTimeMs: number; end: string };
 }
 
-/** `npm run cli` as a user runs it: the committed kernel and initramfs, COM1 to a file. */
+/**
+ * `npm run cli` as a user runs it: the committed kernel and initramfs, the committed disk image and
+ * the test's CD on the IDE channels, COM1 to a file.
+ */
 function cli(dir: string, name: string): Promise<Run> {
   const out = (ext: string) => join(dir, `${name}.${ext}`);
   // prettier-ignore
@@ -43,7 +67,7 @@ function cli(dir: string, name: string): Promise<Run> {
     '--kernel', VMLINUZ_PATH, '--initrd', INITRAMFS_PATH, '--cmdline', CMDLINE,
     '--memory', String(RAM_MIB), '--vram', String(VRAM_MIB), '--clock', 'icount',
     '--max-instructions', String(BUDGET), '--serial', out('txt'), '--screenshot', out('png'),
-    '--stats-json', out('json'),
+    '--stats-json', out('json'), '--hda', DISK_IMAGE_PATH, '--cdrom', join(dir, 'data.iso'),
   ];
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', 'tools/cli.ts', ...args], { stdio: 'pipe' });
@@ -74,8 +98,15 @@ describe("Debian's Linux through the CLI on the icount clock, from the committed
   let dir: string;
   let a: Run;
   let b: Run;
+  let isoBytes = 0;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'linux-boot-'));
+    const iso = buildIso('HVMDATA', new Uint8Array(512), [
+      { name: 'BIG.BIN', data: BIG },
+      { name: 'HELLO.TXT', data: new TextEncoder().encode(HELLO) },
+    ]);
+    writeFileSync(join(dir, 'data.iso'), iso.image);
+    isoBytes = iso.image.length;
     // Two runs side by side (a core each where there are two): the second is the determinism check.
     [a, b] = await Promise.all([cli(dir, 'a'), cli(dir, 'b')]);
   }, 1_800_000);
@@ -129,6 +160,40 @@ describe("Debian's Linux through the CLI on the icount clock, from the committed
     let lit = 0;
     for (let i = 0; i < png.data.length; i += 4) if (png.data[i] | png.data[i + 1] | png.data[i + 2]) lit++;
     expect(lit).toBeGreaterThan(2_000);
+  });
+
+  it('libata finds the ATA disk on the primary channel and the ATAPI drive on the secondary', () => {
+    const serial = a.serial.replace(/\r\n/g, '\n');
+    expect(serial).toMatch(/ata1\.00: ATA-7: HVM HARDDISK, 1\.0, max UDMA\/100\n/);
+    expect(serial).toMatch(/ata2\.00: ATAPI: HVM DVD-ROM, 1\.0, max UDMA\/100\n/);
+    const sectors = readFileSync(DISK_IMAGE_PATH).length / 512;
+    expect(serial).toContain(`sd 0:0:0:0: [sda] ${sectors} 512-byte logical blocks`);
+    expect(serial).toMatch(/ sda: sda1\n/);
+    expect(serial).toContain('sr 1:0:0:0: [sr0] scsi3-mmc drive');
+    expect(serial).not.toMatch(/ata\d\.\d\d: (failed|exception)|I\/O error/);
+  });
+
+  it('/proc/partitions lists sda, its partition and sr0 with their sizes (KiB)', () => {
+    const disk = readFileSync(DISK_IMAGE_PATH);
+    const partitionSectors = disk.readUInt32LE(458);
+    const rows = a.serial.split(/\r?\n/).filter((l) => /^\s+(8|11)\s+\d+\s+\d+ \w+$/.test(l));
+    expect(rows.map((l) => l.trim().split(/\s+/))).toEqual([
+      ['8', '0', String(disk.length / 1024), 'sda'],
+      ['8', '1', String(Math.floor(partitionSectors / 2)), 'sda1'],
+      ['11', '0', String(isoBytes / 1024), 'sr0'],
+    ]);
+  });
+
+  it("mounts the CD (ISO 9660) and prints its files: the text, and the larger file's MD5", () => {
+    const serial = a.serial.replace(/\r\n/g, '\n');
+    expect(serial).toContain(`&& umount /mnt\n${HELLO}`);
+    const md5 = createHash('md5').update(BIG).digest('hex');
+    expect(serial).toContain(`${md5}  /mnt/big.bin\n`);
+  });
+
+  it("mounts the disk's FAT partition (vfat) and prints SYSLINUX's configuration from it", () => {
+    const serial = a.serial.replace(/\r\n/g, '\n');
+    expect(serial).toContain(`/mnt/syslinux.cfg && umount /mnt\n${syslinuxCfg()}`);
   });
 
   it('prints the same serial output and draws the same screen on both runs, byte for byte', () => {
