@@ -17,7 +17,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { withPreview } from './preview';
-import { procAvailable, tabSnapshot, type TabSnapshot } from './tab-threads';
+import { procAvailable, tabSnapshot, THREAD_GROUPS, type TabSnapshot, type ThreadGroup } from './tab-threads';
 import { textTable } from './table';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
@@ -51,6 +51,8 @@ interface Row {
   machineCpuS: number | null;
   /** CPU seconds to the prompt of every other thread of the run. */
   otherCpuS: number | null;
+  /** The page's other threads by what they do (tab-threads.ts's groups), CPU seconds; null in Node. */
+  otherByGroup: Partial<Record<ThreadGroup, number>> | null;
 }
 
 /** CPU ms of this process's threads: its main thread, and the rest (Linux's schedstat, ns). */
@@ -71,16 +73,27 @@ function ownThreadsMs(): { main: number; other: number } | null {
   return { main, other };
 }
 
-/** CPU seconds of the page's worker and of the rest of the browser between two snapshots. */
-function tabSeconds(a: TabSnapshot, b: TabSnapshot): { worker: number; other: number } {
+/**
+ * CPU seconds of the page's worker and of the rest of the browser between two snapshots, the rest
+ * also by group: V8's compiles of block functions run in the renderer's thread pool, the display's
+ * refreshes on its main thread, their frames in the compositor and the GPU process.
+ */
+function tabSeconds(
+  a: TabSnapshot,
+  b: TabSnapshot,
+): { worker: number; other: number; byGroup: Partial<Record<ThreadGroup, number>> } {
   let worker = 0;
   let other = 0;
+  const byGroup: Partial<Record<ThreadGroup, number>> = {};
   for (const [id, t] of b.threads) {
     const d = (t.ms - (a.threads.get(id)?.ms ?? 0)) / 1000;
     if (t.group === 'worker') worker += d;
-    else other += d;
+    else {
+      other += d;
+      byGroup[t.group] = (byGroup[t.group] ?? 0) + d;
+    }
   }
-  return { worker, other };
+  return { worker, other, byGroup };
 }
 
 function node(clock: 'icount' | 'wall'): Row {
@@ -110,6 +123,7 @@ function node(clock: 'icount' | 'wall'): Row {
     promptInstructions: null,
     machineCpuS: null,
     otherCpuS: null,
+    otherByGroup: null,
   };
   while (performance.now() - t0 < LIMIT_S * 1000) {
     const out = m.slice();
@@ -139,6 +153,7 @@ async function browser(): Promise<Row> {
     promptInstructions: null,
     machineCpuS: null,
     otherCpuS: null,
+    otherByGroup: null,
   };
   await withPreview('boot', PORT, async (b) => {
     const page = await b.newPage({ viewport: { width: 1366, height: 900 } });
@@ -164,7 +179,12 @@ async function browser(): Promise<Row> {
       if (row.bannerS === null && BANNER.test(serial)) [row.bannerS, row.bannerInstructions] = [s, n];
       if (PROMPT.test(serial)) {
         [row.promptS, row.promptInstructions] = [s, n];
-        if (tab0) ({ worker: row.machineCpuS, other: row.otherCpuS } = tabSeconds(tab0, tabSnapshot()));
+        if (tab0)
+          ({
+            worker: row.machineCpuS,
+            other: row.otherCpuS,
+            byGroup: row.otherByGroup,
+          } = tabSeconds(tab0, tabSnapshot()));
         break;
       }
     }
@@ -209,6 +229,13 @@ console.log(
     ]),
   ),
 );
+for (const r of rows)
+  if (r.otherByGroup)
+    console.log(
+      `${r.run}, other threads by group (CPU s): ${THREAD_GROUPS.filter((k) => r.otherByGroup![k] !== undefined)
+        .map((k) => `${k} ${r.otherByGroup![k]!.toFixed(1)}`)
+        .join(', ')}`,
+    );
 mkdirSync('bench-results', { recursive: true });
 writeFileSync(
   'bench-results/boot.json',
