@@ -60,7 +60,8 @@ const SEL_TSS = 0x18;
 
 type Descriptor =
   | { kind: 'code'; dpl: number; d32: boolean; conforming: boolean; present: boolean }
-  | { kind: 'data'; dpl: number; b32: boolean; writable: boolean; present: boolean }
+  /** expandDownLimit: an expand-down data segment of that limit (else expand-up, 4 GiB). */
+  | { kind: 'data'; dpl: number; b32: boolean; writable: boolean; present: boolean; expandDownLimit?: number }
   | { kind: 'gate'; dpl: number; gate32: boolean; params: number; selector: number; offset: number; present: boolean }
   /** A 32-bit TSS at TARGET_TSS whose task runs at `ring` (its CS, SS and data segments of that DPL). */
   | { kind: 'tss'; dpl: number; ring: number; busy: boolean; limit: number; present: boolean }
@@ -74,6 +75,8 @@ const stackIndex = (ring: number, b32: boolean): number => 20 + ring * 2 + (b32 
 const missingCodeIndex = (ring: number): number => 28 + ring;
 const missingStackIndex = (ring: number): number => 32 + ring;
 const readOnlyIndex = (ring: number): number => 36 + ring;
+/** An expand-down stack of ring r whose lowest valid offset lies 12 bytes below the TSS's ESPn: a 12-byte frame fits, no more. */
+const tightStackIndex = (ring: number): number => 42 + ring;
 for (let r = 0; r < 4; r++) {
   for (const d32 of [false, true])
     for (const conforming of [false, true])
@@ -83,10 +86,18 @@ for (let r = 0; r < 4; r++) {
   FIXED.set(missingCodeIndex(r), { kind: 'code', dpl: r, d32: true, conforming: false, present: false });
   FIXED.set(missingStackIndex(r), { kind: 'data', dpl: r, b32: true, writable: true, present: false });
   FIXED.set(readOnlyIndex(r), { kind: 'data', dpl: r, b32: true, writable: false, present: true });
+  FIXED.set(tightStackIndex(r), {
+    kind: 'data',
+    dpl: r,
+    b32: true,
+    writable: true,
+    present: true,
+    expandDownLimit: stackTop(r) - 13,
+  });
 }
 const GATE_INDEX = 40;
 const TSS_INDEX = 41;
-const GDT_ENTRIES = 42;
+const GDT_ENTRIES = 46;
 const GATE_SEL = GATE_INDEX * 8;
 const TSS_SEL = TSS_INDEX * 8;
 /** The task a far CALL/JMP switches to: its TSS, and what the TSS holds. */
@@ -104,6 +115,8 @@ function encode(d: Descriptor): [number, number] {
     case 'code':
       return segment(0, 0xffffffff, p | (d.dpl << 5) | 0x1a | (d.conforming ? 4 : 0), d.d32 ? 4 : 0);
     case 'data':
+      if (d.expandDownLimit !== undefined)
+        return segment(0, d.expandDownLimit, p | (d.dpl << 5) | 0x14 | (d.writable ? 2 : 0), d.b32 ? 4 : 0);
       return segment(0, 0xffffffff, p | (d.dpl << 5) | 0x10 | (d.writable ? 2 : 0), d.b32 ? 4 : 0);
     case 'gate': {
       const [lo, hi] = gate(d.selector, d.offset, d.gate32 ? 0xc : 0x4, d.dpl);
@@ -296,6 +309,9 @@ function* cases(): Generator<Case> {
                 yield bad('read-only', readOnlyIndex(1) * 8 + 1);
                 yield bad('null', 0);
                 yield bad('a code segment', codeSel(1, true));
+                // Expand-down, 12 bytes above its limit: the 16-bit gate's frame (10 bytes) fits,
+                // the 32-bit gate's (20) does not: #SS(SS1) before anything is pushed.
+                yield bad('with room for 12 bytes', tightStackIndex(1) * 8 + 1);
               }
             }
         }
@@ -597,6 +613,10 @@ function model(c: Case, before: State, gdt: Map<number, Descriptor>, tssStacks: 
     if ((newSs & 3) !== t.dpl) throw new Fault(TS, newSs & 0xfffc);
     if (sd.kind !== 'data' || sd.dpl !== t.dpl || !sd.writable) throw new Fault(TS, newSs & 0xfffc);
     if (!sd.present) throw new Fault(SS, newSs & 0xfffc);
+    // "IF new stack does not have room for parameters plus 16 (8) bytes THEN #SS(NewSS)".
+    const top = sd.b32 ? newEsp : newEsp & 0xffff;
+    if (sd.expandDownLimit !== undefined && top - (4 + d.params) * gsz <= sd.expandDownLimit)
+      throw new Fault(SS, newSs & 0xfffc);
     const params: number[] = [];
     for (let i = 0; i < d.params; i++) params.push(rd(((sp() + i * gsz) & (b32 ? 0xffffffff : 0xffff)) >>> 0, gsz));
     const oldSs = s.ss;

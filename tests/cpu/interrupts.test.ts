@@ -5,7 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { describeCpu, flatTables, loadFlatTables, makeRig } from './rig';
-import { L, pmMachine, SEL, SYM } from './pm-machine';
+import { L, pmMachine, SEL, SYM, segment } from './pm-machine';
 
 const VECTOR = 0x20;
 
@@ -153,5 +153,83 @@ describeCpu('single-step traps (TF)', () => {
     expect(rig.cpu.reg32[3]).toBe(1); // the INT 0x30 handler ran once
     expect([0, 1, 2].map((i) => rig.memory.u8[0x600 + i])).toEqual([7, 8, 9]);
     expect(rig.cpu.getEflags() & 0x100).toBe(0);
+  });
+});
+
+/**
+ * An interrupt gate to an inner ring whose stack (from the TSS) has no room for the whole frame:
+ * #SS(new SS selector, EXT) before anything is pushed, reported in the interrupted context (SDM
+ * vol. 2, INT n: "IF new stack does not have room for 24 bytes (error code pushed) or 20 bytes (no
+ * error code) THEN #SS(error_code(NewSS, 0, EXT))"). Ring 3 runs the event; its gates lead to ring
+ * 1, whose stack is expand-down with room for 12 bytes; the #SS handler is ring 0's.
+ */
+describeCpu('the inner stack of an interrupt gate without room for its frame', () => {
+  const GDT = 0x1000;
+  const IDT = 0x2000;
+  const TSS = 0x4000;
+  const HANDLERS = 0x5000;
+  const CODE = 0x10000;
+  const RING3 = 0x10100;
+  const SS1 = 0x28 | 1;
+  /** Runs `bytes` at ring 3; returns the #SS handler's frame on ring 0's stack, or null. */
+  function ssFrame(bytes: number[]) {
+    const rig = makeRig(4);
+    const gate = flatTables(rig, GDT, IDT);
+    gate(12, HANDLERS);
+    rig.load(HANDLERS, [0xf4]);
+    const put = (sel: number, [lo, hi]: [number, number]) => {
+      rig.setU32(GDT + sel, lo);
+      rig.setU32(GDT + sel + 4, hi);
+    };
+    put(0x18, segment(TSS, 0x67, 0x89, 0));
+    put(0x20, segment(0, 0xffffffff, 0xba, 4)); // ring 1 code
+    put(0x28, segment(0, 0x8000 - 13, 0xb6, 4)); // ring 1 stack, expand-down: 12 bytes below 8000h
+    put(0x30, segment(0, 0xffffffff, 0xfa, 4)); // ring 3 code
+    put(0x38, segment(0, 0xffffffff, 0xf2, 4)); // ring 3 data
+    rig.load(GDT + 0x100, [0x3f, 0]);
+    rig.setU32(TSS + 4, 0x9000); // ESP0
+    rig.setU32(TSS + 8, 0x10); // SS0
+    rig.setU32(TSS + 12, 0x8000); // ESP1
+    rig.setU32(TSS + 16, SS1);
+    // Vectors 6 (#UD) and 0x21 (INT n from ring 3: DPL 3) go to ring 1.
+    for (const [v, access] of [
+      [6, 0x8e],
+      [0x21, 0xee],
+    ])
+      rig.load(IDT + 8 * v, [0x00, 0x60, 0x21, 0, 0, access, 0x01, 0]);
+    // mov $0x18,%ax; ltr %ax; iretd to RING3 with SS:ESP 3Bh:7000h
+    const enter = hex('66b818000f00d86a3b68007000009c6a336800010100cf');
+    const pre = loadFlatTables(GDT, IDT);
+    rig.load(CODE, [...pre, ...enter]);
+    rig.load(RING3, bytes);
+    rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.cpu.eip >>> 0, 'halted in the #SS handler').toBe(HANDLERS + 1);
+    const esp = rig.cpu.reg32[4] >>> 0;
+    const at = (i: number) => rig.u32(esp + 4 * i);
+    return { esp, code: at(0), eip: at(1), cs: at(2), oldEsp: at(4), oldSs: at(5) };
+  }
+  const hex = (s: string): number[] => s.match(/../g)!.map((b) => parseInt(b, 16));
+
+  it('INT n: #SS(SS1) at the INT, in ring 3, nothing pushed on ring 1’s stack', () => {
+    expect(ssFrame([0xcd, 0x21])).toEqual({
+      esp: 0x9000 - 24,
+      code: SS1 & 0xfffc,
+      eip: RING3,
+      cs: 0x33,
+      oldEsp: 0x7000,
+      oldSs: 0x3b,
+    });
+  });
+
+  it('an exception (#UD from UD2): the same, with EXT set', () => {
+    expect(ssFrame([0x0f, 0x0b])).toEqual({
+      esp: 0x9000 - 24,
+      code: (SS1 & 0xfffc) | 1,
+      eip: RING3,
+      cs: 0x33,
+      oldEsp: 0x7000,
+      oldSs: 0x3b,
+    });
   });
 });

@@ -340,8 +340,8 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xc3: {
         const n = b === 0xc2 ? this.imm1 : 0;
         const to = this.pop();
+        this.nearJump(to);
         this.addSp(n);
-        this._eip = to;
         return;
       }
       case 0xc4:
@@ -465,9 +465,12 @@ export abstract class CpuInterpreter extends CpuFpu {
         return;
       }
       case 0xe8: {
-        const d = this.imm1;
+        // The target is checked before the return address goes on the stack (SDM vol. 2, CALL).
+        const d = osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0;
+        const to = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
+        this.checkNearTarget(to);
         this.push(this._eip);
-        this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
+        this._eip = to;
         return;
       }
       case 0xe9: {
@@ -578,7 +581,7 @@ export abstract class CpuInterpreter extends CpuFpu {
   }
 
   protected jumpRel(d: number): void {
-    this._eip = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
+    this.nearJump(this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff);
   }
 
   /** Group 3, after checkEncoding decoded its ModR/M and (TEST) its immediate. */
@@ -693,6 +696,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         return;
       case 2: {
         const to = this.getRm(osz);
+        this.checkNearTarget(to);
         this.push(this._eip);
         this._eip = to;
         return;
@@ -706,7 +710,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         return;
       }
       case 4:
-        this._eip = this.getRm(osz);
+        this.nearJump(this.getRm(osz));
         return;
       case 6:
         this.push(this.getRm(osz));

@@ -139,33 +139,44 @@ export abstract class CpuInterrupts extends CpuTasks {
     // #GP(new CS selector) otherwise; vol. 3, 20.3.1.1).
     const vm86 = (oldFlags & VM) !== 0;
     if (vm86 && newCpl !== 0) throw new CpuFault(GP, sel & 0xfffc);
-    if (newCpl < this._cpl) {
-      // Stack switch from the TSS (SDM vol. 3, 6.12.1).
-      const newSs = this.innerStackSs(newCpl);
-      const newEsp = this.innerEsp;
-      const oldSs = this.segSel[SS];
-      const oldEsp = this.reg32[ESP];
-      this.loadSegProtected(SS, newSs, TS, newCpl);
-      // A 16-bit stack segment takes SP only (as a call gate's switch, segments.ts).
-      this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
-      this.setCs(sel, dlo, dhi, newCpl);
-      if (vm86) {
-        // INTERRUPT-FROM-VIRTUAL-8086-MODE: the data segment registers go on the ring-0 stack
-        // first (in 32-bit slots through a 32-bit gate), then are nulled for the handler.
-        this.pushGate(gate32, this.segSel[GS]);
-        this.pushGate(gate32, this.segSel[FS]);
-        this.pushGate(gate32, this.segSel[DS]);
-        this.pushGate(gate32, this.segSel[ES]);
+    this.checkCodeLimit(dlo, dhi, offset);
+    // Nothing of the interrupted context changes if delivery faults on the way (raise() then
+    // reports the fault in that context; it restores ESP).
+    this.holdCsSs();
+    try {
+      if (newCpl < this._cpl) {
+        // Stack switch from the TSS (SDM vol. 3, 6.12.1).
+        const newSs = this.innerStackSs(newCpl);
+        const newEsp = this.innerEsp;
+        const oldSs = this.segSel[SS];
+        const oldEsp = this.reg32[ESP];
+        this.loadSegProtected(SS, newSs, TS, newCpl);
+        // A 16-bit stack segment takes SP only (as a call gate's switch, segments.ts).
+        this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
+        // The whole frame: (GS, FS, DS, ES,) SS, ESP, EFLAGS, CS, EIP (, error code).
+        this.requireStackRoom(((vm86 ? 9 : 5) + (code >= 0 ? 1 : 0)) * (gate32 ? 4 : 2), newSs);
+        this.setCs(sel, dlo, dhi, newCpl);
+        if (vm86) {
+          // INTERRUPT-FROM-VIRTUAL-8086-MODE: the data segment registers go on the ring-0 stack
+          // first (in 32-bit slots through a 32-bit gate), then are nulled for the handler.
+          this.pushGate(gate32, this.segSel[GS]);
+          this.pushGate(gate32, this.segSel[FS]);
+          this.pushGate(gate32, this.segSel[DS]);
+          this.pushGate(gate32, this.segSel[ES]);
+        }
+        this.pushGate(gate32, oldSs);
+        this.pushGate(gate32, oldEsp);
+      } else {
+        this.setCs(sel, dlo, dhi, newCpl);
       }
-      this.pushGate(gate32, oldSs);
-      this.pushGate(gate32, oldEsp);
-    } else {
-      this.setCs(sel, dlo, dhi, newCpl);
+      this.pushGate(gate32, oldFlags);
+      this.pushGate(gate32, oldCs);
+      this.pushGate(gate32, returnEip);
+      if (code >= 0) this.pushGate(gate32, code);
+    } catch (e) {
+      this.restoreCsSs();
+      throw e;
     }
-    this.pushGate(gate32, oldFlags);
-    this.pushGate(gate32, oldCs);
-    this.pushGate(gate32, returnEip);
-    if (code >= 0) this.pushGate(gate32, code);
     if (vm86)
       for (const s of [ES, DS, FS, GS]) {
         this.segSel[s] = 0;

@@ -263,8 +263,8 @@ export abstract class CpuMemory extends CpuState {
       v = this.u8[this.fetchBase + (lin & 0xfff)];
     } else {
       // Past CS's limit is #GP(0); only checked here, on the slow path, which every fetch takes
-      // while csLimitChecked (fetchLpn stays −1). A near branch past the limit therefore faults
-      // at its target, not at the branch as the SDM has it.
+      // while csLimitChecked (fetchLpn stays −1). Branches check their targets (nearJump,
+      // checkCodeLimit), so this catches an instruction that runs past the limit.
       if (this.csLimitChecked && this._eip >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
       const o = this.mmu.translate(lin, false, this.user);
       if (o === PHYS_IO) {
@@ -283,6 +283,20 @@ export abstract class CpuMemory extends CpuState {
     }
     this._eip = this.codeSize32 ? (this._eip + 1) | 0 : (this._eip + 1) & 0xffff;
     return v;
+  }
+  /**
+   * Whether a near branch may go to `to`: past CS's limit is #GP(0) at the branch, before anything changes
+   * (SDM vol. 2, JMP/CALL/RET/Jcc/LOOP: "IF tempEIP is not within code segment limit THEN
+   * #GP(0)"). Only a segment with a limit to check (csLimitChecked) can fault: the flat ones'
+   * offsets wrap within them.
+   */
+  protected checkNearTarget(to: number): void {
+    if (this.csLimitChecked && to >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
+  }
+  /** EIP ← a near branch's target, checked (checkNearTarget). */
+  protected nearJump(to: number): void {
+    this.checkNearTarget(to);
+    this._eip = to;
   }
   protected fetch16(): number {
     return this.fetch8() | (this.fetch8() << 8);

@@ -46,6 +46,76 @@ export abstract class CpuSegments extends CpuMemory {
     return hi & (1 << 23) ? (raw << 12) | 0xfff : raw;
   }
 
+  /**
+   * A far transfer's target offset against the new code segment's limit, before anything changes:
+   * past it is #GP(0) at the transferring instruction (SDM vol. 2, JMP/CALL/RET/IRET and INT n:
+   * "IF instruction pointer not within code segment limit THEN #GP(0)"; EXT for an event).
+   */
+  protected checkCodeLimit(lo: number, hi: number, eip: number): void {
+    if (eip >>> 0 > this.limitOf(lo, hi) >>> 0) throw new CpuFault(GP, 0);
+  }
+
+  /** CS, SS (selector, base, limit, attributes), CPL and ESP as a far transfer found them. */
+  private readonly held = new Int32Array(9);
+  private heldFlags = 0;
+
+  /**
+   * Keep CS, SS and CPL before a far transfer through a gate changes them: a fault on the way
+   * (a #PF or #SS pushing the frame, a #PF setting an accessed bit) leaves them as they were, so
+   * that the fault is reported at the transferring instruction in its own context (SDM vol. 3,
+   * 6.6: a fault restarts the instruction with the state before it). run() restores EIP and ESP.
+   */
+  protected holdCsSs(): void {
+    const h = this.held;
+    h[0] = this.segSel[CS];
+    h[1] = this.segBase[CS];
+    h[2] = this.segLimit[CS];
+    h[3] = this.segAttr[CS];
+    h[4] = this.segSel[SS];
+    h[5] = this.segBase[SS];
+    h[6] = this.segLimit[SS];
+    h[7] = this.segAttr[SS];
+    h[8] = this.reg32[ESP];
+    this.heldFlags = this._cpl | (this.codeSize32 ? 4 : 0) | (this.stackSize32 ? 8 : 0);
+  }
+
+  /** Back to what holdCsSs kept (a fault is on its way). */
+  protected restoreCsSs(): void {
+    const h = this.held;
+    this.segSel[CS] = h[0];
+    this.segBase[CS] = h[1];
+    this.segLimit[CS] = h[2];
+    this.segAttr[CS] = h[3];
+    this.segSel[SS] = h[4];
+    this.segBase[SS] = h[5];
+    this.segLimit[SS] = h[6];
+    this.segAttr[SS] = h[7];
+    this.reg32[ESP] = h[8];
+    this._cpl = this.heldFlags & 3;
+    this.codeSize32 = (this.heldFlags & 4) !== 0;
+    this.stackSize32 = (this.heldFlags & 8) !== 0;
+    this.dropWindow();
+    this.segmentLimitsChanged();
+  }
+
+  /**
+   * Room on the stack just switched to for a frame of `bytes`, checked before the first push: the
+   * frame's lowest and highest bytes inside SS's limit, else #SS(new SS selector) (SDM vol. 2,
+   * CALL "IF new stack does not have room for parameters plus 16 bytes THEN #SS(NewSS)" and INT n
+   * "... THEN #SS(error_code(NewSS, 0, EXT))": raise() adds EXT for an event).
+   */
+  protected requireStackRoom(bytes: number, ssSel: number): void {
+    const esp = this.reg32[ESP];
+    const mask = this.stackSize32 ? -1 : 0xffff;
+    try {
+      this.checkSeg(SS, ((esp - bytes) & mask) >>> 0, 1, true);
+      this.checkSeg(SS, ((esp - 1) & mask) >>> 0, 1, true);
+    } catch (e) {
+      if (e instanceof CpuFault) throw new CpuFault(SS_, ssSel & 0xfffc);
+      throw e;
+    }
+  }
+
   /** Reads the 8-byte descriptor of a selector; a selector beyond its table's limit → fault(sel). */
   protected readDescriptor(sel: number, vector: number): [number, number] {
     const lo = this.readDescriptorLo(sel, vector);
@@ -157,6 +227,7 @@ export abstract class CpuSegments extends CpuMemory {
     const oldEip = this._eip;
     if (hi & 0x1000) {
       this.loadCodeDescriptor(sel);
+      this.checkCodeLimit(lo, hi, off);
       if (call) {
         this.push(oldCs);
         this.push(oldEip);
@@ -195,18 +266,27 @@ export abstract class CpuSegments extends CpuMemory {
         copied.push(gate32 ? this.readLin32(oldSsBase + at) : this.readLin16(oldSsBase + at));
       }
       const [newSs, newEsp] = this.innerStack(dpl);
-      this.loadSegProtected(SS, newSs, TS, dpl);
-      // A 16-bit stack segment takes SP only; ESP's high word stays the caller's (the new SS's B
-      // bit sizes every write of the stack pointer: QEMU and Bochs alike; the same as RET and
-      // IRET to a 16-bit stack, below, and the interrupt gates' switch).
-      this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
-      this.setCs(target, clo, chi, dpl);
-      this.pushGate(gate32, oldSs);
-      this.pushGate(gate32, oldEsp);
-      for (const v of copied) this.pushGate(gate32, v);
-      this.pushGate(gate32, oldCs);
-      this.pushGate(gate32, oldEip);
+      this.holdCsSs();
+      try {
+        this.loadSegProtected(SS, newSs, TS, dpl);
+        // A 16-bit stack segment takes SP only; ESP's high word stays the caller's (the new SS's
+        // B bit sizes every write of the stack pointer: QEMU and Bochs alike; the same as RET and
+        // IRET to a 16-bit stack, below, and the interrupt gates' switch).
+        this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
+        this.requireStackRoom((4 + params) * psize, newSs);
+        this.checkCodeLimit(clo, chi, offset);
+        this.setCs(target, clo, chi, dpl);
+        this.pushGate(gate32, oldSs);
+        this.pushGate(gate32, oldEsp);
+        for (const v of copied) this.pushGate(gate32, v);
+        this.pushGate(gate32, oldCs);
+        this.pushGate(gate32, oldEip);
+      } catch (e) {
+        this.restoreCsSs();
+        throw e;
+      }
     } else {
+      this.checkCodeLimit(clo, chi, offset);
       if (call) {
         this.pushGate(gate32, oldCs);
         this.pushGate(gate32, oldEip);
@@ -293,12 +373,19 @@ export abstract class CpuSegments extends CpuMemory {
     const dpl = (hi >>> 13) & 3;
     if (hi & 0x400 ? dpl > rpl : dpl !== rpl) throw new CpuFault(GP, cs & 0xfffc);
     if (!(hi & 0x8000)) throw new CpuFault(NP, cs & 0xfffc);
+    this.checkCodeLimit(lo, hi, eip);
     if (rpl > this._cpl) {
       this.addSp(n);
       const esp = this.pop();
       const ss = this.pop() & 0xffff;
-      this.loadSegProtected(SS, ss, GP, rpl);
-      this.setCs(cs, lo, hi, rpl);
+      this.holdCsSs();
+      try {
+        this.loadSegProtected(SS, ss, GP, rpl);
+        this.setCs(cs, lo, hi, rpl); // its accessed bit's write may #PF
+      } catch (e) {
+        this.restoreCsSs();
+        throw e;
+      }
       this.reg32[ESP] = this.stackSize32 ? esp : (this.reg32[ESP] & ~0xffff) | (esp & 0xffff);
       // RET imm16 releases the parameters from both stacks: the called procedure's before SS:ESP
       // is popped, the calling procedure's after it is loaded (SDM vol. 2, RET,
