@@ -144,4 +144,35 @@ describeCpu('debug-register breakpoints', () => {
     expect(log).toEqual([]);
     expect(rig.cpu.reg32[3]).toBe(1);
   });
+
+  it('I/O breakpoints (CR4.DE, R/W = 10): a trap after IN, OUT or OUTS touching the port range; none without DE; DR4 is #UD under DE', () => {
+    //  0 mov %cr4,%eax; or $8,%eax; mov %eax,%cr4 (DE)     9 DR0 = 80h   11 DR1 = 71h
+    // 19 DR7 = 620005h (L0: I/O, 1 byte; L1: I/O, 2 bytes: ports 70h–71h)
+    // 21 out %al,$0x80 (B0)   23 out %al,$0x81 (none)   25 mov $0x70,%dx; 29 in (%dx),%al (B1)
+    // 2a mov $0x6f,%dx; 2e in (%dx),%ax (6Fh–70h: B1)   30 mov $0x80,%dx; mov $0x5000,%esi; 39 outsb (B0)
+    // 3a CR4.DE off   43 out %al,$0x80 (none: R/W = 10 means nothing without DE)   45 CR4.DE on
+    // 4e mov %dr4,%eax (#UD: DR4 does not exist under DE)   51 hlt
+    const main =
+      '0f20e083c8080f22e0b8800000000f23c0b8710000000f23c8b8050062000f23f8e680e68166ba7000ec66ba6f0066ed' +
+      '66ba8000be005000006e0f20e083e0f70f22e0e6800f20e083c8080f22e00f21e0f4';
+    const { log } = runProgram(
+      main,
+      [
+        [1, 0x100],
+        [6, 0x140],
+      ],
+      [
+        [0x100, '50b801000000eb78'],
+        [0x140, '50b8060000008344240403eb33'], // #UD: skip the 3-byte MOV
+        [0x180, '8945008b4424048945048b44240c8945080f21f089450c83c510814c240c0000010058cf'],
+      ],
+    );
+    expect(log.map(({ vector, eip, rf, dr6 }) => ({ vector, eip, rf, b: vector === 1 ? dr6 & 0xf : 0 }))).toEqual([
+      { vector: 1, eip: 0x23, rf: false, b: 1 }, // after OUT 80h
+      { vector: 1, eip: 0x2a, rf: false, b: 2 }, // after IN from 70h
+      { vector: 1, eip: 0x30, rf: false, b: 2 }, // after the word IN from 6Fh, reaching 70h
+      { vector: 1, eip: 0x3a, rf: false, b: 1 }, // after OUTSB to 80h
+      { vector: 6, eip: 0x51, rf: true, b: 0 }, // MOV from DR4 under DE (EIP as its handler moved it)
+    ]);
+  });
 });

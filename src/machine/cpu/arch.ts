@@ -53,6 +53,7 @@ export const DR7_GD = 1 << 13;
 /** DR7.R/Wn: 00 instruction execution, 01 data writes, 10 I/O (CR4.DE), 11 data reads and writes. */
 export const DR7_RW_EXECUTE = 0;
 export const DR7_RW_WRITE = 1;
+export const DR7_RW_IO = 2;
 export const DR7_RW_READ_WRITE = 3;
 /** DR6 and DR7 after RESET (SDM vol. 3, table 9-1): the reserved bits as the register reads them. */
 export const DR6_RESET = 0xffff0ff0 | 0;
@@ -96,3 +97,9 @@ export const CR0_PE = 1 << 0,
   CR0_NE = 1 << 5,
   CR0_WP = 1 << 16,
   CR0_PG = 1 << 31;
+
+/** CR4 bits this CPU has (SDM vol. 3, 2.5): TSD, DE (I/O breakpoints; DR4/DR5 #UD), PSE, PGE. */
+export const CR4_TSD = 1 << 2,
+  CR4_DE = 1 << 3,
+  CR4_PSE = 1 << 4,
+  CR4_PGE = 1 << 7;

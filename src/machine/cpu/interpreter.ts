@@ -450,6 +450,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+        if (this.debugActive) this.ioBreakpoints(port, size);
         if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
         return;
       }
@@ -461,6 +462,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
+        if (this.debugActive) this.ioBreakpoints(port, size);
         if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
         return;
       }

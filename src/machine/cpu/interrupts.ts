@@ -28,6 +28,10 @@ import {
   CR0_PG,
   DB,
   DR7_GD,
+  CR4_TSD,
+  CR4_DE,
+  CR4_PSE,
+  CR4_PGE,
 } from './arch';
 import { CpuTasks } from './tasks';
 
@@ -221,12 +225,15 @@ export abstract class CpuInterrupts extends CpuTasks {
   }
 
   protected writeCr4(v: number): void {
-    // Only PSE (bit 4) and PGE (bit 7) and TSD (bit 2) exist on this CPU; other bits → #GP.
-    if (v & ~0x94) throw new CpuFault(GP, 0);
+    // Only TSD, DE, PSE and PGE exist on this CPU (CPUID says so); other bits → #GP.
+    if (v & ~(CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE)) throw new CpuFault(GP, 0);
+    const was = this._cr4;
     this._cr4 = v;
-    this.mmu.pse = (v & 0x10) !== 0;
-    this.mmu.pge = (v & 0x80) !== 0;
+    this.mmu.pse = (v & CR4_PSE) !== 0;
+    this.mmu.pge = (v & CR4_PGE) !== 0;
     this.mmu.flush(false);
+    // DE gives DR7's R/W = 10 its meaning, I/O breakpoints (memory.ts).
+    if ((was ^ v) & CR4_DE) this.updateBreakpoints();
   }
 
   protected setFlagsFrom(v: number, size: number): void {

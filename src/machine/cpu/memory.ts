@@ -22,7 +22,9 @@ import {
   CR0_PE,
   DR7_RW_EXECUTE,
   DR7_RW_WRITE,
+  DR7_RW_IO,
   DR7_RW_READ_WRITE,
+  CR4_DE,
 } from './arch';
 
 /** DR7.LENn → the bytes a data breakpoint covers (SDM vol. 3, 17.2.5: 10B is 8 bytes where defined). */
@@ -154,8 +156,8 @@ export abstract class CpuMemory extends CpuState {
    * armed. Instruction breakpoints are checked before each instruction by the run loop (cpu.ts),
    * which while `debugActive` runs every instruction through step(); data breakpoints by keeping
    * their pages out of the TLB (Mmu.watchLpns), so that accesses to them come to watchedRead/
-   * watchedWrite with their size. I/O breakpoints (R/W = 10, CR4.DE) are not implemented: CR4.DE
-   * is reserved here (#GP), so R/W = 10 is undefined and ignored.
+   * watchedWrite with their size; I/O breakpoints (R/W = 10 with CR4.DE; undefined without it, and
+   * ignored) by IN, OUT, INS and OUTS calling ioBreakpoints while `debugActive`.
    */
   protected updateBreakpoints(): void {
     const dr7 = this.dr[7];
@@ -164,7 +166,7 @@ export abstract class CpuMemory extends CpuState {
     for (let i = 0; i < 4; i++) {
       if (!((dr7 >>> (2 * i)) & 3)) continue;
       const rw = (dr7 >>> (16 + 4 * i)) & 3;
-      if (rw === DR7_RW_EXECUTE) active = true;
+      if (rw === DR7_RW_EXECUTE || (rw === DR7_RW_IO && this._cr4 & CR4_DE)) active = true;
       else if (rw === DR7_RW_WRITE || rw === DR7_RW_READ_WRITE) {
         active = true;
         const lpn = this.dr[i] >>> 12;
@@ -226,6 +228,22 @@ export abstract class CpuMemory extends CpuState {
       const len = BREAKPOINT_LEN[(dr7 >>> (18 + 4 * i)) & 3];
       const at = this.dr[i] & ~(len - 1);
       if ((lin - at) >>> 0 < len || (at - lin) >>> 0 < size) this.breakpointHits |= 1 << i;
+    }
+  }
+
+  /**
+   * An I/O access of `size` bytes at `port` (IN, OUT, INS, OUTS, while `debugActive`): DR6.Bn of the
+   * I/O breakpoints it touches, for the #DB trap after the instruction (SDM vol. 3, 17.2.4–17.2.5:
+   * R/W = 10 with CR4.DE; the port in DRn's low 16 bits, the range aligned to LEN).
+   */
+  protected ioBreakpoints(port: number, size: number): void {
+    if (!(this._cr4 & CR4_DE)) return;
+    const dr7 = this.dr[7];
+    for (let i = 0; i < 4; i++) {
+      if (!((dr7 >>> (2 * i)) & 3) || ((dr7 >>> (16 + 4 * i)) & 3) !== DR7_RW_IO) continue;
+      const len = BREAKPOINT_LEN[(dr7 >>> (18 + 4 * i)) & 3];
+      const at = this.dr[i] & 0xffff & ~(len - 1);
+      if ((port - at) >>> 0 < len || (at - port) >>> 0 < size) this.breakpointHits |= 1 << i;
     }
   }
 

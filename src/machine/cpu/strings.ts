@@ -204,6 +204,7 @@ export abstract class CpuStrings extends CpuAlu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.writeLin(this.segBase[ES] + di, size, this.env.io.read(port, size as AccessSize));
+        if (this.debugActive) this.ioBreakpoints(port, size);
         if (this.externalWrites) this.codeChangedOutside();
         this.advance(EDI, step, a32);
         break;
@@ -213,6 +214,7 @@ export abstract class CpuStrings extends CpuAlu {
         const port = r[EDX] & 0xffff;
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.readLin(srcSeg + si, size));
+        if (this.debugActive) this.ioBreakpoints(port, size);
         if (this.externalWrites) this.codeChangedOutside();
         this.advance(ESI, step, a32);
       }

@@ -31,6 +31,7 @@ import {
   MSR_SYSENTER_CS,
   MSR_SYSENTER_ESP,
   MSR_SYSENTER_EIP,
+  CR4_DE,
 } from './arch';
 import { CpuInterpreter } from './interpreter';
 
@@ -107,6 +108,8 @@ export abstract class CpuSystem extends CpuInterpreter {
       case 0x21:
       case 0x23: {
         const modrm = this.modrm;
+        // With CR4.DE, DR4 and DR5 do not exist: #UD (SDM vol. 3, 17.2.2), before general detect.
+        if (this._cr4 & CR4_DE && ((modrm >> 3) & 6) === 4) throw new CpuFault(UD, -1);
         if (this.dr[7] & DR7_GD) {
           // General detect (SDM vol. 3, 17.2.4): a #DB fault before any MOV to or from a debug
           // register, DR6.BD set (deliver() clears GD for the handler); RF = 1 in the pushed
@@ -115,7 +118,7 @@ export abstract class CpuSystem extends CpuInterpreter {
           this.fl |= RF;
           throw new CpuFault(DB, -1);
         }
-        // DR4 and DR5 are DR6 and DR7 (CR4.DE does not exist here: SDM vol. 3, 17.2.2).
+        // Without CR4.DE, DR4 and DR5 are DR6 and DR7 (SDM vol. 3, 17.2.2).
         const d = ((modrm >> 3) & 7) | (((modrm >> 3) & 6) === 4 ? 2 : 0);
         if (b === 0x21) r[modrm & 7] = this.dr[d];
         else {
@@ -351,9 +354,10 @@ export abstract class CpuSystem extends CpuInterpreter {
       r[EAX] = 0x00000633; // family 6, model 3, stepping 3
       r[EBX] = 0;
       r[ECX] = 0;
-      // Honest features: FPU (0), PSE (3), TSC (4), MSR (5: TSC and SYSENTER's), CX8 (8), SEP (11),
-      // PGE (13), CMOV (15). No VME, DE, MCE/MCA or MTRR: CR4.DE and CR4.MCE are #GP.
-      r[EDX] = 1 | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
+      // Honest features: FPU (0), DE (2: I/O breakpoints, CR4.DE), PSE (3), TSC (4), MSR (5: TSC
+      // and SYSENTER's), CX8 (8), SEP (11), PGE (13), CMOV (15). No VME, MCE/MCA or MTRR: CR4.MCE
+      // is #GP.
+      r[EDX] = 1 | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
     } else {
       r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     }
