@@ -233,3 +233,40 @@ describeCpu('the inner stack of an interrupt gate without room for its frame', (
     });
   });
 });
+
+/**
+ * An interrupt taken between iterations of a REP string instruction pushes RF = 1 and the REP's own
+ * EIP, with ECX as far as the iterations done (SDM vol. 3, 17.3.1.1: its IRETD resumes the REP
+ * without stopping at an instruction breakpoint on it again).
+ */
+describeCpu('an interrupt between iterations of REP STOSB', () => {
+  it('pushes the REP’s EIP and EFLAGS with RF = 1; ECX counts the iterations left', () => {
+    const GDT = 0x1000;
+    const IDT = 0x2000;
+    const HANDLER = 0x3000;
+    const CODE = 0x10000;
+    let rig: ReturnType<typeof makeRig> | null = null;
+    rig = makeRig(4, {
+      // Raised once the REP has begun: it is delivered between two of its iterations.
+      hasInterrupt: () => rig!.cpu.instructions > 100,
+      acknowledge: () => VECTOR,
+    });
+    const gate = flatTables(rig, GDT, IDT);
+    gate(VECTOR, HANDLER);
+    rig.load(HANDLER, [0xf4]);
+    const pre = loadFlatTables(GDT, IDT);
+    // sti; mov $0x20000,%edi; mov $5000,%ecx; rep stosb; hlt
+    const rep = CODE + pre.length + 11;
+    rig.load(CODE, [...pre, 0xfb, 0xbf, 0, 0, 2, 0, 0xb9, 0x88, 0x13, 0, 0, 0xf3, 0xaa, 0xf4]);
+    rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+    rig.cpu.run(20_000);
+    expect(rig.cpu.eip >>> 0, 'in the handler').toBe(HANDLER + 1);
+    const esp = rig.cpu.reg32[4] >>> 0;
+    expect(rig.u32(esp)).toBe(rep);
+    expect(rig.u32(esp + 8) & 0x10000).toBe(0x10000);
+    const left = rig.cpu.reg32[1];
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(5000);
+    expect(rig.cpu.getEflags() & 0x10000).toBe(0); // the handler runs with RF clear
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { AccessSize } from '../bus';
 import { PHYS_IO } from './mmu';
-import { DF, TF } from './flags';
+import { DF, RF, TF } from './flags';
 import { EAX, ES, NO_SEG, ECX, EDX, ESI, EDI, DS, CR0_PE } from './arch';
 import { CpuAlu } from './alu';
 
@@ -49,7 +49,15 @@ export abstract class CpuStrings extends CpuAlu {
       this.instructions = i0 + n - 1;
       if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0 || !again) return;
       if (n >= limit) {
+        // Between iterations: the instruction resumes at its prefix. RF = 1 for it (SDM vol. 3,
+        // 17.3.1.1), so that an interrupt or trap taken here pushes RF = 1 (its IRETD resumes the
+        // REP past its instruction breakpoint) and the resumed REP does not stop at its own
+        // breakpoint again; events() clears it as the REP resumes.
         this._eip = this.start;
+        if (this._cr0 & CR0_PE) {
+          this.fl |= RF;
+          this.attention = 1;
+        }
         return;
       }
     }
