@@ -33,7 +33,7 @@ function machine(code: number[], user: number[] = [], tsc = () => 0) {
 const vectorOf = (eip: number) => (eip - 1 >= HANDLERS && eip - 1 < HANDLERS + 32 ? eip - 1 - HANDLERS : -1);
 
 describeCpu('MSRs, SYSENTER and SYSEXIT', () => {
-  it('CPUID leaf 1 reports DE, MSR and SEP; RDMSR reads back what WRMSR wrote to SYSENTER_CS/ESP/EIP', () => {
+  it('CPUID leaf 1 reports DE, MSR, MCE and SEP; RDMSR reads back what WRMSR wrote to SYSENTER_CS/ESP/EIP', () => {
     const rig = machine([
       ...[0xb8, ...le(1), 0x0f, 0xa2, 0x89, 0x15, ...le(0x20000)], // cpuid; mov [0x20000], edx
       ...wrmsr(0x174, 0x12345), // SYSENTER_CS keeps 16 bits
@@ -42,10 +42,22 @@ describeCpu('MSRs, SYSENTER and SYSEXIT', () => {
       ...[0xb9, ...le(0x176), 0x0f, 0x32], // rdmsr → eax
     ]);
     rig.cpu.run(1000);
-    expect(rig.u32(0x20000) & ((1 << 2) | (1 << 5) | (1 << 11))).toBe((1 << 2) | (1 << 5) | (1 << 11));
+    const features = (1 << 2) | (1 << 5) | (1 << 7) | (1 << 11);
+    expect(rig.u32(0x20000) & features).toBe(features);
     expect(rig.cpu.reg32[3]).toBe(0x2345);
     expect(rig.cpu.reg32[0] >>> 0).toBe(0xcafe0000);
     expect(rig.cpu.reg32[2]).toBe(0); // EDX: the high half
+  });
+
+  it('CR4 takes DE and MCE, which CPUID reports, and reads them back; a bit CPUID does not promise is #GP(0)', () => {
+    const rig = machine([
+      ...[0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x48, 0x0f, 0x22, 0xe0], // mov cr4 → eax; or eax, DE | MCE; mov eax → cr4
+      ...[0x0f, 0x20, 0xe3], // mov cr4 → ebx
+      ...[0x0d, ...le(0x200), 0x0f, 0x22, 0xe0], // or eax, OSFXSR; mov eax → cr4
+    ]);
+    rig.cpu.run(1000);
+    expect(rig.cpu.reg32[3] & 0x48).toBe(0x48);
+    expect(vectorOf(rig.cpu.eip >>> 0)).toBe(GP);
   });
 
   it('an MSR the CPU does not have is #GP(0), for RDMSR and WRMSR', () => {

@@ -98,8 +98,12 @@ export const CR0_PE = 1 << 0,
   CR0_WP = 1 << 16,
   CR0_PG = 1 << 31;
 
-/** CR4 bits this CPU has (SDM vol. 3, 2.5): TSD, DE (I/O breakpoints; DR4/DR5 #UD), PSE, PGE. */
+/**
+ * CR4 bits this CPU has (SDM vol. 3, 2.5): TSD, DE (I/O breakpoints; DR4/DR5 #UD), PSE, MCE (the
+ * machine-check exception enabled: none is ever signalled), PGE.
+ */
 export const CR4_TSD = 1 << 2,
   CR4_DE = 1 << 3,
   CR4_PSE = 1 << 4,
+  CR4_MCE = 1 << 6,
   CR4_PGE = 1 << 7;

@@ -31,6 +31,7 @@ import {
   CR4_TSD,
   CR4_DE,
   CR4_PSE,
+  CR4_MCE,
   CR4_PGE,
 } from './arch';
 import { CpuTasks } from './tasks';
@@ -225,8 +226,8 @@ export abstract class CpuInterrupts extends CpuTasks {
   }
 
   protected writeCr4(v: number): void {
-    // Only TSD, DE, PSE and PGE exist on this CPU (CPUID says so); other bits → #GP.
-    if (v & ~(CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE)) throw new CpuFault(GP, 0);
+    // Only TSD, DE, PSE, MCE and PGE exist on this CPU (CPUID says so); other bits → #GP.
+    if (v & ~(CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE)) throw new CpuFault(GP, 0);
     const was = this._cr4;
     this._cr4 = v;
     this.mmu.pse = (v & CR4_PSE) !== 0;

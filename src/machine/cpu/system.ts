@@ -355,9 +355,10 @@ export abstract class CpuSystem extends CpuInterpreter {
       r[EBX] = 0;
       r[ECX] = 0;
       // Honest features: FPU (0), DE (2: I/O breakpoints, CR4.DE), PSE (3), TSC (4), MSR (5: TSC
-      // and SYSENTER's), CX8 (8), SEP (11), PGE (13), CMOV (15). No VME, MCE/MCA or MTRR: CR4.MCE
-      // is #GP.
-      r[EDX] = 1 | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
+      // and SYSENTER's), MCE (7: CR4.MCE enables #MC, which an emulated machine never signals; no
+      // MCA, so no machine-check MSRs: Linux's mcheck needs both), CX8 (8), SEP (11), PGE (13),
+      // CMOV (15). No VME or MTRR. Kernels written for real CPUs set CR4.MCE unasked (issue 18).
+      r[EDX] = 1 | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 7) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
     } else {
       r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     }
