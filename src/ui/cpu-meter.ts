@@ -19,7 +19,7 @@ import {
   type MeterSample,
 } from './meter-sampler';
 import { addPageTime, pageTimeMs } from './page-time';
-import { MeterChart } from './meter-chart';
+import { MeterChart, SERIES } from './meter-chart';
 import { meterRows, type MeterPart } from './meter-rows';
 import { HIDDEN_SLEEP_MS, SamplingController, type Sleep } from './meter-sampling';
 
@@ -86,6 +86,17 @@ export class CpuMeter extends LitElement {
       }
       .chart {
         margin-top: 0.5rem;
+      }
+      .series {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.3rem;
+        justify-content: center;
+        margin: 0.2rem 0 0.4rem;
+      }
+      .series button[aria-pressed='false'] {
+        opacity: 0.55;
+        text-decoration: line-through;
       }
       table.per-mode {
         margin: 0.4rem 0;
@@ -205,6 +216,16 @@ export class CpuMeter extends LitElement {
     });
   }
 
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.chart.unwatch();
+  }
+
+  /** Redraws of the chart (for tests and the curious): none while the page is idle. */
+  get chartRedraws(): number {
+    return this.chart.redraws;
+  }
+
   protected override updated(): void {
     // The table's re-render is the meter's own cost too; lit renders in a microtask after tick.
     const t0 = performance.now();
@@ -275,6 +296,21 @@ export class CpuMeter extends LitElement {
         ${meterRows(s, this.rows)}
       </table>
       <div class="chart" role="img" aria-label="CPU time of the last minute, log scale"></div>
+      <div class="series" role="group" aria-label="Series shown in the chart">
+        ${SERIES.map(
+          (k, i) =>
+            html`<button
+              aria-pressed=${this.chart.hidden.has(i) ? 'false' : 'true'}
+              title="Show or hide ${k.label} in the chart"
+              @click=${() => {
+                this.chart.toggle(i);
+                this.requestUpdate();
+              }}
+            >
+              <span class="swatch" style="background:${k.color}"></span>${k.label}
+            </button>`,
+        )}
+      </div>
       ${this.renderPerMode()}
       <button @click=${() => this.download('csv')} ?disabled=${this.samples.length === 0}>Export CSV</button>
       <button @click=${() => this.download('json')} ?disabled=${this.samples.length === 0}>Export JSON</button>
