@@ -2,8 +2,9 @@
  * The meter's chart (uPlot): the last minute of ioemu, hypervisor, guest and the page's own
  * figures on a log scale (poll's ~7 % and dirty tracking's ~0.01 % are three decades apart), the
  * Xen 3.3 figures as reference lines, a mark where the display mode changed; each series can be
- * toggled (the meter's buttons under the chart). Redrawn only when its picture would change
- * (chart-picture.ts), and resized with its box even while the meter sleeps.
+ * toggled (the meter's buttons under the chart). Redrawn only when its picture would change, and
+ * while only jitter and time move it, every few seconds (chart-picture.ts); resized with its box
+ * even while the meter sleeps.
  */
 import uPlot from 'uplot';
 import type { DisplayModeName } from '../ioemu/refresh';
@@ -15,7 +16,7 @@ import {
   SERIES,
   Y_FLOOR,
   chartPicture,
-  samePicture,
+  redrawDue,
   type ChartPicture,
 } from './chart-picture';
 
@@ -91,7 +92,7 @@ export class MeterChart {
     const recent = samples.slice(-CHART_SECONDS);
     const width = MeterChart.widthOf(el);
     const picture = chartPicture(recent, this.marks, width, this.hidden);
-    if (this.plot && samePicture(this.drawn, picture)) return;
+    if (this.plot && !redrawDue(this.drawn, picture)) return;
     this.drawn = picture;
     this.redraws++;
     const now = recent.at(-1)?.t ?? 0;
@@ -120,7 +121,8 @@ export class MeterChart {
           y: { distr: 3, range: () => [Y_FLOOR, 100] },
         },
         axes: [
-          { stroke: '#aaa', grid: { stroke: '#333' }, label: 's (before now)' },
+          // Seconds before the newest point shown: a steady chart steps every CHART_STEP_S (chart-picture.ts).
+          { stroke: '#aaa', grid: { stroke: '#333' }, label: 's (before the newest point)' },
           {
             stroke: '#aaa',
             grid: { stroke: '#333' },

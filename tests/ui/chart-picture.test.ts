@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CHART_HEIGHT, NOISE_PX, chartPicture, logPos, samePicture } from '../../src/ui/chart-picture';
+import {
+  CHART_HEIGHT,
+  CHART_STEP_S,
+  NOISE_PX,
+  chartPicture,
+  logPos,
+  redrawDue,
+  samePicture,
+} from '../../src/ui/chart-picture';
 import type { MeterSample } from '../../src/ui/meter-sampler';
 
 /** Seconds t0…t0+n-1 with the figures f(t) gives (the chart reads only these four). */
@@ -76,5 +84,46 @@ describe("the meter chart's picture", () => {
       hidden,
     );
     expect(samePicture(a, b)).toBe(true);
+  });
+});
+
+describe('when the meter chart is redrawn', () => {
+  /** A steady page: the figures jitter by a factor of up to 3 each second (the clock workload's ioemu). */
+  const jitter = (t: number) => [[0.03, 0.09, 0.05][t % 3], 0.005, [0.3, 0.5][t % 2], [0.1, 0.25][t % 2]];
+
+  it('a steady page with jittering figures: once every CHART_STEP_S seconds, not every second', () => {
+    let drawn = chartPicture(seconds(0, 60, jitter), [], 600, none);
+    const at: number[] = [];
+    for (let t0 = 1; t0 <= 20; t0++) {
+      const next = chartPicture(seconds(t0, 60, jitter), [], 600, none);
+      if (!redrawDue(drawn, next)) continue;
+      at.push(t0);
+      drawn = next;
+    }
+    expect(at).toEqual([1, 2, 3, 4].map((k) => k * CHART_STEP_S));
+  });
+
+  it('never when the picture is the same', () => {
+    const flat = () => [0.01, 0.01, 0.5, 0.1];
+    const a = chartPicture(seconds(0, 60, flat), [], 600, none);
+    expect(redrawDue(a, chartPicture(seconds(CHART_STEP_S * 3, 60, flat), [], 600, none))).toBe(false);
+  });
+
+  it('at once for a figure that moves a decade, a new mode mark, a toggle or a resize', () => {
+    const a = chartPicture(seconds(0, 60, jitter), [], 600, none);
+    // A switch to poll: the ioemu's newest point from 0.03 % to 5 %.
+    const poll = chartPicture(
+      seconds(1, 60, (t) => (t === 60 ? [5, 0.005, 0.3, 0.1] : jitter(t))),
+      [],
+      600,
+      none,
+    );
+    expect(redrawDue(a, poll)).toBe(true);
+    const marked = chartPicture(seconds(1, 60, jitter), [{ t: 60, mode: 'poll' }], 600, none);
+    expect(redrawDue(a, marked)).toBe(true);
+    expect(redrawDue(a, chartPicture(seconds(1, 60, jitter), [], 600, new Set([1])))).toBe(true);
+    expect(redrawDue(a, chartPicture(seconds(1, 60, jitter), [], 500, none))).toBe(true);
+    // The same second's jitter alone waits for the step.
+    expect(redrawDue(a, chartPicture(seconds(1, 60, jitter), [], 600, none))).toBe(false);
   });
 });
