@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// npm start: build the app if dist/ is missing or older than the sources, then serve the built app
-// (vite preview, with the cross-origin isolation headers) and print the URL.
+// npm start: choose the port (PORT/HOST, or the first free one from 4173), build the app if dist/ is
+// missing or older than the sources, then serve the built app (vite preview, with the cross-origin
+// isolation headers) and print the URL. A port it cannot use is a one-line error and exit status 2.
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync, spawn } from 'node:child_process';
@@ -16,18 +17,6 @@ function newest(dir) {
   return t;
 }
 
-const built = existsSync('dist/index.html') ? statSync('dist/index.html').mtimeMs : 0;
-const sources = Math.max(
-  newest('src'),
-  newest('public'),
-  statSync('index.html').mtimeMs,
-  statSync('vite.config.ts').mtimeMs,
-);
-if (built < sources) {
-  console.log('[start] building the app…');
-  const r = spawnSync('npx', ['vite', 'build'], { stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
 // PORT and HOST choose where to serve (default localhost:4173). A PORT that is taken is an error
 // that says so; without PORT the next free port above 4173 is taken.
 const host = process.env.HOST ?? 'localhost';
@@ -51,6 +40,19 @@ if (process.env.PORT) {
     process.exit(2);
   }
   if (port !== 4173) console.log(`[start] port 4173 is in use; using ${port}`);
+}
+// Built after the port is settled: a port that is taken is said at once, not after a build.
+const built = existsSync('dist/index.html') ? statSync('dist/index.html').mtimeMs : 0;
+const sources = Math.max(
+  newest('src'),
+  newest('public'),
+  statSync('index.html').mtimeMs,
+  statSync('vite.config.ts').mtimeMs,
+);
+if (built < sources) {
+  console.log('[start] building the app…');
+  const r = spawnSync('npx', ['vite', 'build'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
 }
 console.log(`[start] serving on http://${host}:${port}/ (Ctrl-C to stop)`);
 const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--host', host], {
