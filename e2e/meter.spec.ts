@@ -84,6 +84,15 @@ test("the chart's series are buttons the keyboard reaches: each hides and shows 
       return (meter.chart.plot.series as { show: boolean }[]).slice(1).map((s) => s.show);
     });
   expect(await shown()).toEqual([true, true, false, true]);
+  // The chart the toggles act on: log scale from 0.001 to 100 % of a core, a minute wide.
+  const scale = await page.evaluate(() => {
+    const meter = document.querySelector('hvm-app')!.shadowRoot!.querySelector('cpu-meter') as any;
+    const u = meter.chart.plot;
+    return { distr: u.scales.y.distr, min: u.scales.y.min, max: u.scales.y.max, height: u.height, width: u.width };
+  });
+  expect(scale).toMatchObject({ distr: 3, min: 0.001, max: 100 });
+  expect(scale.height).toBeGreaterThanOrEqual(200);
+  expect(scale.width).toBeGreaterThanOrEqual(400);
   await page.keyboard.press('Enter');
   await expect(guest).toHaveAttribute('aria-pressed', 'true');
   expect(await shown()).toEqual([true, true, true, true]);
