@@ -168,10 +168,14 @@ export class MeterChart {
                 ctx.moveTo(x, u.bbox.top);
                 ctx.lineTo(x, u.bbox.top + u.bbox.height);
                 ctx.stroke();
-                // Alternate the label's row so that marks close together do not overprint.
+                // Alternate the label's row so that marks close together do not overprint; a
+                // label that would run past the plot's right edge goes left of its mark.
+                const name = MODE_NAME[m.mode as DisplayModeName] ?? m.mode;
+                const w = ctx.measureText(name).width;
+                const right = x + 3 * dpr + w <= u.bbox.left + u.bbox.width;
                 ctx.fillText(
-                  MODE_NAME[m.mode as DisplayModeName] ?? m.mode,
-                  x + 3 * dpr,
+                  name,
+                  right ? x + 3 * dpr : x - 3 * dpr - w,
                   u.bbox.top + (12 + 13 * (labelRow++ % 3)) * dpr,
                 );
               }
