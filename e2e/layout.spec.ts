@@ -48,6 +48,7 @@ const measure = (page: Page) =>
       below: box(root.querySelector('.below')),
       controlRows: rows,
       scrollWidth: document.documentElement.scrollWidth,
+      scrollHeight: document.documentElement.scrollHeight,
     };
   });
 
@@ -79,6 +80,9 @@ test.describe('layout', () => {
     expect(m.send!.bottom).toBeLessThanOrEqual(m.innerHeight);
     expect(m.below!.bottom).toBeLessThanOrEqual(m.innerHeight);
     expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+    // The page fits the window: no vertical scroll bar (which would take its width from the
+    // layout, and the meter's chart with it, in a browser that shows one).
+    expect(m.scrollHeight).toBeLessThanOrEqual(m.innerHeight);
     const tryThis = page.getByRole('note').filter({ hasText: 'Try this' });
     await expect(tryThis).toContainText('poll');
     await page.waitForTimeout(1500); // the guest finishes drawing its desktop, for the screenshot

@@ -8,7 +8,8 @@ import { css } from 'lit';
 export const appStyles = css`
   :host {
     display: block;
-    padding: 0.5rem 1rem 1rem;
+    /* The bottom padding is counted in the screen's fit (screen-fit.ts, PAGE_BOTTOM_PX). */
+    padding: 0.5rem 1rem 0.5rem;
     max-width: 1800px;
     margin: 0 auto;
   }

@@ -20,6 +20,12 @@ const ASIDE_MIN_PX = 320;
 const MIN_SCREEN_PX = 400;
 /** The drop zone's dashed border around the screen, both sides (app-styles.ts: .screen). */
 const BORDER = 4;
+/**
+ * The page's own padding under its content (app-styles.ts, :host): counted in, so that the page
+ * fits the window rather than overflow it by its padding (a vertical scroll bar that then takes
+ * its width from the layout).
+ */
+const PAGE_BOTTOM_PX = 8;
 
 /** A picture's size in pixels. */
 export interface Picture {
@@ -130,7 +136,7 @@ export function fitBox(
   if (ab) return { width: Math.floor((W - 16) / 2), height: Math.max(200, innerHeight - top - 110) };
   const narrow = innerWidth <= 900;
   const width = (narrow ? W : W - ASIDE_MIN_PX - 16) - BORDER;
-  const room = innerHeight - top - 8 - BORDER;
+  const room = innerHeight - top - 8 - PAGE_BOTTOM_PX - BORDER;
   // In a short window a screen above a console would be too small to read: the console goes
   // below the fold first.
   const short = Math.max(240, Math.min(MIN_SCREEN_PX, innerHeight - top - 30));
