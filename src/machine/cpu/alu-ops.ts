@@ -1,20 +1,23 @@
 /**
- * The ALU group, defined once (README.md, "One definition per instruction"): the eight
- * operations of opcodes 00–3F and group 1 (80–83 /0–/7), SDM vol. 2, ADD … CMP, in the order of
- * the opcode's bits 3–5 (ModR/M reg in group 1), and their lazy-flags kinds (ADD, SUB, LOGIC).
+ * The arithmetic with lazy flags, defined once (README.md, "One definition per instruction"): the
+ * ALU group's eight operations of opcodes 00–3F and group 1 (80–83 /0–/7), SDM vol. 2, ADD … CMP,
+ * in the order of the opcode's bits 3–5 (ModR/M reg in group 1); INC and DEC; the dword shifts
+ * SHL/SHR/SAR; and every lazy-flags kind (ADD, SUB, LOGIC, INC, DEC, SHL, SHR, SAR).
  * Each operation says what it computes as a JavaScript expression over int32 operands and which
  * kind its flags are kept as; each kind says its CF, OF, AF and the conditions it answers
  * directly. From these tables:
- * - the interpreter's and the decoded cache's `alu`/`alu32` (the class layer CpuAluGen), and the
- *   `aluCond`, `aluCf` and `aluFlags` that `cond`, `cfBit` and `materialize` (alu.ts, state.ts)
- *   call, are generated into alu-gen.ts by `npx tsx tools/gen-alu.ts` (the interpreter cannot `eval`: a
- *   page's CSP may forbid it, so its code is generated ahead; tests/cpu/alu-gen.test.ts fails
- *   when alu-gen.ts is not what the tables give);
+ * - the interpreter's and the decoded cache's `alu`/`alu32`, `incdec` and `shift32` (the class
+ *   layer CpuAluGen), and the `lazyCond`, `lazyCf` and `lazyFlags` that `cond`, `cfBit` and
+ *   `materialize` (alu.ts, state.ts) call, are generated into alu-gen.ts by
+ *   `npx tsx tools/gen-alu.ts` (the interpreter cannot `eval`: a page's CSP may forbid it, so its
+ *   code is generated ahead; tests/cpu/alu-gen.test.ts fails when alu-gen.ts is not what the
+ *   tables give);
  * - the block compiler (block-gen.ts) inlines the same expressions into the code it generates:
  *   the results, CF before an INC/DEC, and the conditions of a Jcc/SETcc/CMOVcc.
- * ADC and SBB read CF and set every flag at once (alu.ts, aluCarry): they have no expression here.
+ * ADC and SBB read CF and set every flag at once (alu.ts, aluCarry): they have no expression
+ * here; nor have the rotates and the byte and word shifts (alu.ts, shift).
  */
-import { LZ_ADD, LZ_LOGIC, LZ_SUB } from './decoded';
+import { LZ_ADD, LZ_DEC, LZ_INC, LZ_LOGIC, LZ_SAR, LZ_SHL, LZ_SHR, LZ_SUB } from './decoded';
 
 export interface AluOp {
   readonly mnemonic: string;
@@ -38,45 +41,121 @@ export const ALU_OPS: readonly AluOp[] = [
 ];
 
 /**
- * A lazy-flags kind of the ALU group (state.ts, materialize): its CF and OF as boolean
- * expressions over the operands `a`, `b` and the result `r` as int32 — for an 8- or 16-bit
- * operation, the same expressions hold over the sign-extended values (sign extension keeps both
- * the signed and the unsigned order and the sign bit). ZF, SF and PF come from `r` alone, AF from
- * bit 4 of a ^ b ^ r (`af`). `direct`: the conditions (c = cc >> 1) the kind answers more simply
- * than from its CF and OF (after a − b, "below or equal" is a ≤ b unsigned, "less" is a < b).
+ * INC and DEC (40–4F; FE/FF /0 /1), SDM vol. 2: ADD and SUB of 1 that keep CF (their kinds'
+ * `cf` is null). Indexed by DEC: 0 INC, 1 DEC.
+ */
+export interface IncDecOp {
+  readonly mnemonic: string;
+  readonly lazy: number;
+  /** The result as an int32 expression over the int32 expression `a`. */
+  readonly result: (a: string) => string;
+}
+export const INCDEC_OPS: readonly IncDecOp[] = [
+  { mnemonic: 'INC', lazy: LZ_INC, result: (a) => `(${a} + 1) | 0` },
+  { mnemonic: 'DEC', lazy: LZ_DEC, result: (a) => `(${a} - 1) | 0` },
+];
+
+/**
+ * The shifts whose flags are kept lazily: SHL/SAL, SHR, SAR of a dword by a count of 1–31
+ * (group 2 /4–/7, SDM vol. 2, SAL/SAR/SHL/SHR), by ModR/M reg. A count of 0 changes nothing,
+ * flags included, so callers skip it; byte and word shifts and the rotates set their flags at
+ * once (alu.ts, shift).
+ */
+export interface ShiftOp {
+  readonly mnemonic: string;
+  readonly lazy: number;
+  /** The result over the int32 `a` and the count `n` (1–31); SHR's is the unsigned value. */
+  readonly result: (a: string, n: string) => string;
+}
+export const SHIFT_OPS: Readonly<Record<number, ShiftOp>> = {
+  4: { mnemonic: 'SHL', lazy: LZ_SHL, result: (a, n) => `${a} << ${n}` },
+  5: { mnemonic: 'SHR', lazy: LZ_SHR, result: (a, n) => `${a} >>> ${n}` },
+  6: { mnemonic: 'SAL', lazy: LZ_SHL, result: (a, n) => `${a} << ${n}` },
+  7: { mnemonic: 'SAR', lazy: LZ_SAR, result: (a, n) => `${a} >> ${n}` },
+};
+
+/**
+ * A lazy-flags kind (state.ts, materialize): its CF and OF as boolean expressions over the
+ * operands `a`, `b` and the result `r` as int32 — for an 8- or 16-bit operation, the same
+ * expressions hold over the sign-extended values (sign extension keeps both the signed and the
+ * unsigned order and the sign bit; the shift kinds are 32-bit only, `b` their count). ZF, SF and
+ * PF come from `r` alone, AF from bit 4 of a ^ b ^ r (`af`). `cf` null: the operation leaves CF
+ * as it was (INC, DEC), so whoever sets the kind first folds the CF so far into `fl`, and reads
+ * it there. `direct`: the conditions (c = cc >> 1) the kind answers more simply than from its CF
+ * and OF (after a − b, "below or equal" is a ≤ b unsigned, "less" is a < b). `blockConds`: the
+ * conditions the block compiler answers from its flag locals (null: every one the kind answers);
+ * the others it reads through Cpu.cond.
  */
 export interface LazyKind {
-  readonly cf: (a: string, b: string, r: string) => string;
+  readonly cf: ((a: string, b: string, r: string) => string) | null;
   readonly of: (a: string, b: string, r: string) => string;
   readonly af: boolean;
   readonly direct: Readonly<Partial<Record<number, (a: string, b: string, r: string) => string>>>;
+  readonly blockConds: readonly number[] | null;
 }
 
-export const ALU_LAZY_KINDS: Readonly<Record<number, LazyKind>> = {
+const ADD_OF = (a: string, b: string, r: string) => `((${a} ^ ${r}) & (${b} ^ ${r})) < 0`;
+const SUB_OF = (a: string, b: string, r: string) => `((${a} ^ ${b}) & (${a} ^ ${r})) < 0`;
+/**
+ * ZF and SF only, for the kinds after which compiled code mostly tests them (`dec ecx; jnz`):
+ * the block compiler's code and templates for the rest stay as they were (Cpu.cond answers them).
+ */
+const Z_S = [2, 4];
+
+export const LAZY_KINDS: Readonly<Record<number, LazyKind>> = {
   [LZ_ADD]: {
     cf: (a, _b, r) => `(${r} >>> 0) < (${a} >>> 0)`,
-    of: (a, b, r) => `((${a} ^ ${r}) & (${b} ^ ${r})) < 0`,
+    of: ADD_OF,
     af: true,
     direct: {},
+    blockConds: null,
   },
   [LZ_SUB]: {
     cf: (a, b) => `(${a} >>> 0) < (${b} >>> 0)`,
-    of: (a, b, r) => `((${a} ^ ${b}) & (${a} ^ ${r})) < 0`,
+    of: SUB_OF,
     af: true,
     direct: { 3: (a, b) => `(${a} >>> 0) <= (${b} >>> 0)`, 6: (a, b) => `${a} < ${b}`, 7: (a, b) => `${a} <= ${b}` },
+    blockConds: null,
   },
   // CF = OF = 0; AF is undefined (SDM vol. 2, AND/OR/XOR): 0, as the host gives it.
-  [LZ_LOGIC]: { cf: () => 'false', of: () => 'false', af: false, direct: {} },
+  [LZ_LOGIC]: { cf: () => 'false', of: () => 'false', af: false, direct: {}, blockConds: null },
+  // INC and DEC: ADD and SUB of b = 1 (lzv[1] = 1), CF kept.
+  [LZ_INC]: { cf: null, of: ADD_OF, af: true, direct: {}, blockConds: Z_S },
+  [LZ_DEC]: { cf: null, of: SUB_OF, af: true, direct: {}, blockConds: Z_S },
+  // The shifts by b = 1–31: CF is the last bit shifted out; OF (defined for a count of 1, kept
+  // for all as the hardware's rule) SHL: MSB(r) XOR CF, SHR: MSB(a), SAR: 0; AF undefined: 0.
+  [LZ_SHL]: {
+    cf: (a, b) => `((${a} >>> (32 - ${b})) & 1) !== 0`,
+    of: (a, b, r) => `(${r} < 0) !== (((${a} >>> (32 - ${b})) & 1) !== 0)`,
+    af: false,
+    direct: {},
+    blockConds: Z_S,
+  },
+  [LZ_SHR]: {
+    cf: (a, b) => `((${a} >>> (${b} - 1)) & 1) !== 0`,
+    of: (a) => `${a} < 0`,
+    af: false,
+    direct: {},
+    blockConds: Z_S,
+  },
+  [LZ_SAR]: {
+    cf: (a, b) => `((${a} >> (${b} - 1)) & 1) !== 0`,
+    of: () => 'false',
+    af: false,
+    direct: {},
+    blockConds: Z_S,
+  },
 };
 
 /**
  * Condition c = cc >> 1 (O, B, Z, BE, S, P, L, LE; SDM vol. 1, B.1) after an operation of `kind`,
- * as a boolean expression over a, b, r; null for P (parity: from the CPU's flags).
+ * as a boolean expression over a, b, r; null for P (parity: from the CPU's flags), and for B and BE
+ * after a kind that keeps CF (from the CPU's flags: `fl`).
  */
 export function lazyCondition(kind: LazyKind, c: number, a: string, b: string, r: string): string | null {
   const direct = kind.direct[c];
   if (direct) return direct(a, b, r);
-  const cf = kind.cf(a, b, r);
+  const cf = kind.cf === null ? null : kind.cf(a, b, r);
   const of = kind.of(a, b, r);
   switch (c) {
     case 0:
@@ -86,6 +165,7 @@ export function lazyCondition(kind: LazyKind, c: number, a: string, b: string, r
     case 2:
       return `${r} === 0`;
     case 3:
+      if (cf === null) return null;
       return cf === 'false' ? `${r} === 0` : `(${r} === 0 || ${cf})`;
     case 4:
       return `${r} < 0`;

@@ -1,11 +1,11 @@
 /**
  * Integer arithmetic of the Cpu class chain (README.md, "Layout"): the ALU group's ADC/SBB (the
- * others are generated from their definition, alu-ops.ts, into the layer below: alu-gen.ts), INC/DEC, shifts and rotates, conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC.
+ * others, INC/DEC and the lazy dword shifts are generated from their definition, alu-ops.ts, into
+ * the layer below: alu-gen.ts), shifts and rotates at once, conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC.
  */
 import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
 import { EAX, signExtend } from './arch';
-import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC } from './decoded';
-import { aluCond, CpuAluGen } from './alu-gen';
+import { CpuAluGen, LAZY_CONDS, lazyCond } from './alu-gen';
 
 export abstract class CpuAlu extends CpuAluGen {
   // ---- ALU ---------------------------------------------------------------------------------------
@@ -35,20 +35,6 @@ export abstract class CpuAlu extends CpuAluGen {
     }
     f |= (a ^ b ^ r) & AF;
     this.setArith(f | szp(r, size));
-    return r;
-  }
-
-  protected incdec(a: number, size: number, dec: boolean): number {
-    const r = size === 4 ? (dec ? a - 1 : a + 1) >>> 0 : (dec ? a - 1 : a + 1) & MASK[size];
-    // CF is kept: fold the previous CF into fl before the lazy state is replaced.
-    const cf = this.cfBit();
-    this.fl = (this.fl & ~CF) | cf;
-    this.lz = dec ? LZ_DEC : LZ_INC;
-    this.lzSize = size;
-    const v = this.lzv;
-    v[0] = a;
-    v[1] = 1;
-    v[2] = r;
     return r;
   }
 
@@ -165,32 +151,14 @@ export abstract class CpuAlu extends CpuAluGen {
 
   cond(cc: number): boolean {
     const lz = this.lz;
-    let r: boolean;
-    if (lz !== 0) {
-      // From the lazy state (the common CMP/SUB/TEST + Jcc pairs), without building EFLAGS.
-      const c = cc >> 1;
-      if ((lz === LZ_ADD || lz === LZ_SUB || lz === LZ_LOGIC) && c !== 5) {
-        // The ALU group: its own definition (alu-ops.ts), on the values sign-extended to int32.
-        const v = this.lzv;
-        const sh = 32 - this.lzSize * 8;
-        r = aluCond(lz * 8 + c, (v[0] << sh) >> sh, (v[1] << sh) >> sh, (v[2] << sh) >> sh);
-        return cc & 1 ? !r : r;
-      }
-      const res = this.lzv[2];
-      switch (c) {
-        case 1:
-          r = this.cfBit() !== 0;
-          return cc & 1 ? !r : r;
-        case 2:
-          r = res === 0;
-          return cc & 1 ? !r : r;
-        case 3:
-          r = res === 0 || this.cfBit() !== 0;
-          return cc & 1 ? !r : r;
-        case 4:
-          r = (res & SIGN[this.lzSize]) !== 0;
-          return cc & 1 ? !r : r;
-      }
+    const c = cc >> 1;
+    if (lz !== 0 && (LAZY_CONDS[lz] >> c) & 1) {
+      // From the lazy state (the common CMP/SUB/TEST + Jcc pairs), without building EFLAGS: the
+      // kind's own definition (alu-ops.ts), on the values sign-extended to int32.
+      const v = this.lzv;
+      const sh = 32 - this.lzSize * 8;
+      const r = lazyCond(lz * 8 + c, (v[0] << sh) >> sh, (v[1] << sh) >> sh, (v[2] << sh) >> sh);
+      return cc & 1 ? !r : r;
     }
     return this.condFlags(cc);
   }

@@ -69,18 +69,10 @@ import {
   G_MOV_RM,
   G_MOVX,
   G_SHIFT,
-  LZ_ADD,
-  LZ_DEC,
-  LZ_INC,
-  LZ_LOGIC,
-  LZ_SAR,
-  LZ_SHL,
-  LZ_SHR,
-  LZ_SUB,
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
-import { ALU_LAZY_KINDS, ALU_OPS, lazyCondition } from './alu-ops';
+import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, SHIFT_OPS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
 /** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
@@ -407,17 +399,9 @@ export class Gen {
   private cond(cc: number): string {
     let e: string | null = null;
     const c = cc >> 1;
-    const alu = ALU_LAZY_KINDS[this.pend];
-    if (alu !== undefined) e = lazyCondition(alu, c, 'fa', 'fb', 'fr');
-    switch (this.pend) {
-      case LZ_INC:
-      case LZ_DEC:
-      case LZ_SHL:
-      case LZ_SHR:
-      case LZ_SAR:
-        e = c === 2 ? 'fr === 0' : c === 4 ? 'fr < 0' : null;
-        break;
-    }
+    const kind = LAZY_KINDS[this.pend];
+    if (kind !== undefined && (kind.blockConds === null || kind.blockConds.includes(c)))
+      e = lazyCondition(kind, c, 'fa', 'fb', 'fr');
     if (e === null) {
       this.mark('cond/cpu');
       this.flush();
@@ -430,25 +414,10 @@ export class Gen {
   /** CF (0 or 1) before an INC/DEC folds it into fl, or null when it is already there. */
   private cfExpr(): string | null {
     this.mark(`cf/${this.pend > 0 ? LZ_NAMES[this.pend] : this.pend === 0 ? 'cpu' : 'loop'}`);
-    switch (this.pend) {
-      case DYN:
-        this.flush();
-        return `${C.cfBit}()`;
-      case 0:
-        return `${C.cfBit}()`;
-      case LZ_ADD:
-      case LZ_SUB:
-      case LZ_LOGIC:
-        return `(${ALU_LAZY_KINDS[this.pend].cf('fa', 'fb', 'fr')} ? 1 : 0)`;
-      case LZ_SHL:
-        return '((fa >>> (32 - fb)) & 1)';
-      case LZ_SHR:
-        return '((fa >>> (fb - 1)) & 1)';
-      case LZ_SAR:
-        return '((fa >> (fb - 1)) & 1)';
-      default: // INC, DEC: CF is in fl already
-        return null;
-    }
+    if (this.pend === DYN) this.flush();
+    if (this.pend === DYN || this.pend === 0) return `${C.cfBit}()`;
+    const cf = LAZY_KINDS[this.pend].cf;
+    return cf === null ? null : `(${cf('fa', 'fb', 'fr')} ? 1 : 0)`; // null: INC, DEC (CF is in fl already)
   }
 
   /**
@@ -588,16 +557,17 @@ export class Gen {
         // CF is kept: fold the previous CF into fl before the lazy state is replaced (Cpu.incdec).
         const cf = this.cfExpr();
         if (cf !== null) this.emit(`${C.fl} = (${C.fl} & ~1) | ${cf};`);
-        this.emit(`fa = r[${x}]; fb = 1; fr = (fa ${h === D_INC_R ? '+' : '-'} 1) | 0; r[${x}] = fr;`);
-        this.setPending(h === D_INC_R ? LZ_INC : LZ_DEC);
+        const o = INCDEC_OPS[h === D_INC_R ? 0 : 1];
+        this.emit(`fa = r[${x}]; fb = 1; fr = ${o.result('fa')}; r[${x}] = fr;`);
+        this.setPending(o.lazy);
         break;
       }
       case D_SHIFT_R: {
         const reg = x & 7;
         const op = (x >> 3) & 7;
         const n = (x >> 6) & 63;
-        const expr = (cnt: string): string => (op === 5 ? `a >>> ${cnt}` : op === 7 ? `a >> ${cnt}` : `a << ${cnt}`);
-        const kind = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
+        const expr = (cnt: string): string => SHIFT_OPS[op].result('a', cnt);
+        const kind = SHIFT_OPS[op].lazy;
         if (n === 32) {
           // By CL: a count of 0 changes nothing, flags included, so the kind is not known here.
           this.cpuFlags();
@@ -832,11 +802,11 @@ export class Gen {
         this.read32('a');
         const cf = this.cfExpr();
         if (cf !== null) this.emit(`${C.fl} = (${C.fl} & ~1) | ${cf};`);
-        this.emit(`v = (a ${reg === 0 ? '+' : '-'} 1) | 0;`);
+        this.emit(`v = ${INCDEC_OPS[reg].result('a')};`);
         this.segCheck(seg, 4, true);
         this.write32('v');
         this.emit('fa = a; fb = 1; fr = v;');
-        this.setPending(reg === 0 ? LZ_INC : LZ_DEC);
+        this.setPending(INCDEC_OPS[reg].lazy);
         break;
       }
       case G_SHIFT: {

@@ -80,9 +80,6 @@ import {
   G_LEA,
   G_SHLD,
   X16,
-  LZ_SHL,
-  LZ_SHR,
-  LZ_SAR,
 } from './decoded';
 import { CpuDecoder } from './decoder';
 import type { CpuEnv } from './cpu';
@@ -367,15 +364,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         let n = (x >> 6) & 63;
         if (n === 32) n = r[ECX] & 31;
         if (n === 0) return; // count 0: nothing changes, flags included
-        const a = r[reg];
-        const res = op === 5 ? a >>> n : op === 7 ? a >> n : a << n;
-        r[reg] = res;
-        this.lz = op === 5 ? LZ_SHR : op === 7 ? LZ_SAR : LZ_SHL;
-        this.lzSize = 4;
-        const v = this.lzv;
-        v[0] = a;
-        v[1] = n;
-        v[2] = res;
+        r[reg] = this.shift32(op, r[reg], n);
         return;
       }
       case D_GRP3_R: {

@@ -6,11 +6,10 @@
  */
 import { Mmu } from './mmu';
 import type { CpuEnv } from './cpu';
-import { AF, ARITH, CF, MASK, OF, PARITY, SF, SIGN, ZF } from './flags';
+import { ARITH, CF, MASK, PARITY, SF, SIGN, ZF } from './flags';
 import { NO_SEG, DS } from './arch';
 import { X87 } from './fpu/x87';
-import { aluCf, aluFlags } from './alu-gen';
-import { LZ_ADD, LZ_SUB, LZ_LOGIC, LZ_INC, LZ_DEC, LZ_SHL, LZ_SHR, LZ_SAR } from './decoded';
+import { lazyCf, lazyFlags } from './alu-gen';
 
 export abstract class CpuState {
   readonly reg32 = new Int32Array(8);
@@ -35,67 +34,26 @@ export abstract class CpuState {
   }
   protected materialize(): void {
     const size = this.lzSize;
-    const mask = MASK[size];
-    const sign = SIGN[size];
-    const a = this.lzv[0] & mask;
-    const r = this.lzv[2] & mask;
-    let f = (r === 0 ? ZF : 0) | (r & sign ? SF : 0) | PARITY[r & 0xff];
-    switch (this.lz) {
-      case LZ_ADD:
-      case LZ_SUB:
-      case LZ_LOGIC: {
-        // The ALU group's own definition (alu-ops.ts), on the values sign-extended to int32.
-        const sh = 32 - size * 8;
-        const v = this.lzv;
-        f |= aluFlags(this.lz, (v[0] << sh) >> sh, (v[1] << sh) >> sh, (v[2] << sh) >> sh);
-        break;
-      }
-      case LZ_INC:
-        f |= this.fl & CF;
-        f |= (a ^ 1 ^ r) & AF;
-        if (r === (sign | 0) || (size === 4 && r >>> 0 === sign)) f |= OF;
-        break;
-      case LZ_DEC:
-        f |= this.fl & CF;
-        f |= (a ^ 1 ^ r) & AF;
-        if (a === (sign | 0) || (size === 4 && a >>> 0 === sign)) f |= OF;
-        break;
-      case LZ_SHL:
-      case LZ_SHR:
-      case LZ_SAR: {
-        // As shift(): CF = last bit out; OF = SHL: MSB(result) ^ CF, SHR: MSB(operand), SAR: 0.
-        const cf = this.cfBit();
-        f |= cf;
-        if (this.lz === LZ_SHL ? (r >>> 31) ^ cf : this.lz === LZ_SHR ? a >>> 31 : 0) f |= OF;
-        break;
-      }
-      default:
-        throw new Error(`cpu: lazy kind ${this.lz}`); // an emulator bug
-    }
+    const r = this.lzv[2] & MASK[size];
+    // CF, OF and AF from the kind's own definition (alu-ops.ts), on the values sign-extended to int32.
+    const sh = 32 - size * 8;
+    const v = this.lzv;
+    const f =
+      (r === 0 ? ZF : 0) |
+      (r & SIGN[size] ? SF : 0) |
+      PARITY[r & 0xff] |
+      lazyFlags(this.lz, (v[0] << sh) >> sh, (v[1] << sh) >> sh, (v[2] << sh) >> sh, this.fl);
     this.fl = (this.fl & ~ARITH) | f;
     this.lz = 0;
   }
   /** CF (0 or 1) without materializing the other flags. */
   cfBit(): number {
     const lz = this.lz;
+    if (lz === 0) return this.fl & CF;
+    // The kind's own definition (alu-ops.ts); masked values keep the unsigned order.
+    const mask = MASK[this.lzSize];
     const v = this.lzv;
-    switch (lz) {
-      case LZ_ADD:
-      case LZ_SUB:
-      case LZ_LOGIC: {
-        // The ALU group's own definition (alu-ops.ts); masked values keep the unsigned order.
-        const mask = MASK[this.lzSize];
-        return aluCf(lz, v[0] & mask, v[1] & mask, v[2] & mask);
-      }
-      case LZ_SHL:
-        return (v[0] >>> (32 - v[1])) & 1;
-      case LZ_SHR:
-        return (v[0] >>> (v[1] - 1)) & 1;
-      case LZ_SAR:
-        return (v[0] >> (v[1] - 1)) & 1;
-      default: // none, INC, DEC: CF is in fl
-        return this.fl & CF;
-    }
+    return lazyCf(lz, v[0] & mask, v[1] & mask, v[2] & mask, this.fl);
   }
   /** The x87 FPU (fpu/; decoded by fpu-ops.ts). */
   readonly fpu = new X87();
