@@ -2,11 +2,12 @@
  * The arithmetic with lazy flags, defined once (README.md, "One definition per instruction"): the
  * ALU group's eight operations of opcodes 00–3F and group 1 (80–83 /0–/7), SDM vol. 2, ADD … CMP,
  * in the order of the opcode's bits 3–5 (ModR/M reg in group 1); INC and DEC; the dword shifts
- * SHL/SHR/SAR; and every lazy-flags kind (ADD, SUB, LOGIC, INC, DEC, SHL, SHR, SAR).
+ * SHL/SHR/SAR and the rotates ROL/ROR; and every lazy-flags kind (ADD, SUB, LOGIC, INC, DEC, SHL,
+ * SHR, SAR).
  * Each operation says what it computes as a JavaScript expression over int32 operands and which
  * kind its flags are kept as; each kind says its CF, OF, AF and the conditions it answers
  * directly. From these tables:
- * - the interpreter's and the decoded cache's `alu`/`alu32`, `incdec` and `shift32` (the class
+ * - the interpreter's and the decoded cache's `alu`/`alu32`, `incdec`, `shift32` and `rotate32` (the class
  *   layer CpuAluGen), and the `lazyCond`, `lazyCf` and `lazyFlags` that `cond`, `cfBit` and
  *   `materialize` (alu.ts, state.ts) call, are generated into alu-gen.ts by
  *   `npx tsx tools/gen-alu.ts` (the interpreter cannot `eval`: a page's CSP may forbid it, so its
@@ -15,7 +16,7 @@
  * - the block compiler (block-gen.ts) inlines the same expressions into the code it generates:
  *   the results, CF before an INC/DEC, and the conditions of a Jcc/SETcc/CMOVcc.
  * ADC and SBB read CF and set every flag at once (alu.ts, aluCarry): they have no expression
- * here; nor have the rotates and the byte and word shifts (alu.ts, shift).
+ * here; nor have RCL/RCR and the byte and word shifts and rotates (alu.ts, shift).
  */
 import { LZ_ADD, LZ_DEC, LZ_INC, LZ_LOGIC, LZ_SAR, LZ_SHL, LZ_SHR, LZ_SUB } from './decoded';
 
@@ -73,6 +74,35 @@ export const SHIFT_OPS: Readonly<Record<number, ShiftOp>> = {
   6: { mnemonic: 'SAL', lazy: LZ_SHL, result: (a, n) => `${a} << ${n}` },
   7: { mnemonic: 'SAR', lazy: LZ_SAR, result: (a, n) => `${a} >> ${n}` },
 };
+
+/**
+ * ROL and ROR of a dword (group 2 /0, /1; SDM vol. 2, RCL/RCR/ROL/ROR) by a count of 1–31: only
+ * CF and OF change, at once (no lazy kind); a count of 0 changes nothing. CF is the bit rotated
+ * into the other end; OF (defined for a count of 1, kept for all as the hardware's rule) is
+ * MSB(r) XOR CF for ROL, the two top bits of r XORed for ROR. Bytes and words: alu.ts, shift.
+ */
+export interface RotateOp {
+  readonly mnemonic: string;
+  /** The result over the int32 `a` and the count `n` (1–31), as an int32 expression. */
+  readonly result: (a: string, n: string) => string;
+  /** CF and OF (0 or 1) over the result `r` (int32). */
+  readonly cf: (r: string) => string;
+  readonly of: (r: string) => string;
+}
+export const ROTATE_OPS: readonly RotateOp[] = [
+  {
+    mnemonic: 'ROL',
+    result: (a, n) => `(${a} << ${n}) | (${a} >>> (32 - ${n}))`,
+    cf: (r) => `${r} & 1`,
+    of: (r) => `((${r} >>> 31) ^ ${r}) & 1`,
+  },
+  {
+    mnemonic: 'ROR',
+    result: (a, n) => `(${a} >>> ${n}) | (${a} << (32 - ${n}))`,
+    cf: (r) => `${r} >>> 31`,
+    of: (r) => `((${r} >>> 31) ^ (${r} >>> 30)) & 1`,
+  },
+];
 
 /**
  * A lazy-flags kind (state.ts, materialize): its CF and OF as boolean expressions over the

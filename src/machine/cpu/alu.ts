@@ -74,13 +74,18 @@ export abstract class CpuAlu extends CpuAluGen {
     return res;
   }
 
-  /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR. Count 0 leaves the flags alone. */
+  /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR, returning the result (unsigned). Count 0 leaves the flags alone. */
   shift(op: number, a: number, count: number, size: number): number {
     const bits = size * 8;
     const mask = MASK[size];
     const sign = SIGN[size];
     count &= 0x1f;
     if (count === 0) return a;
+    if (size === 4) {
+      // A dword: the one definition (alu-ops.ts), as the decoded cache and the compiled blocks run it.
+      if (op >= 4) return this.shift32(op, a | 0, count) >>> 0;
+      if (op < 2) return this.rotate32(op, a | 0, count) >>> 0;
+    }
     let r: number;
     let cf: number;
     let of: number;

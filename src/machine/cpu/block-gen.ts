@@ -72,7 +72,7 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
-import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, SHIFT_OPS, lazyCondition } from './alu-ops';
+import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, ROTATE_OPS, SHIFT_OPS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
 /** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
@@ -811,19 +811,18 @@ export class Gen {
       }
       case G_SHIFT: {
         if (!word && !mem && reg < 2) {
-          // ROL/ROR of a dword register, as Cpu.shift: only CF and OF change, and a count of 0
+          // ROL/ROR of a dword register (alu-ops.ts, ROTATE_OPS): only CF and OF change, and a count of 0
           // (mod 32) changes nothing. Inline for the hash and cipher rounds of Linux's boot
           // (blake2s, chacha: 4 % of the kernel phase's instructions went through execGeneric).
           const n = i.imm < 0 ? 'b' : `${i.imm & 31}`;
           if (n === '0') break;
           this.cpuFlags();
           if (i.imm < 0) this.emit('b = r[1] & 31; if (b !== 0) {');
+          const rot = ROTATE_OPS[reg];
+          this.emit(`a = r[${rm}]; o = ${rot.result('a', n)}; r[${rm}] = o;`);
           this.emit(
-            `a = r[${rm}]; o = ${reg === 0 ? `(a << ${n}) | (a >>> (32 - ${n}))` : `(a >>> ${n}) | (a << (32 - ${n}))`}; r[${rm}] = o;`,
+            `v = ${C.flags}; ${C.flags} = (v & ${~(CF | OF)}) | (${rot.cf('o')} ? ${CF} : 0) | (${rot.of('o')} ? ${OF} : 0);`,
           );
-          const of = reg === 0 ? '((o >>> 31) ^ o) & 1' : '((o >>> 31) ^ (o >>> 30)) & 1';
-          const cf = reg === 0 ? 'o & 1' : 'o >>> 31';
-          this.emit(`v = ${C.flags}; ${C.flags} = (v & ${~(CF | OF)}) | (${cf} ? ${CF} : 0) | (${of} ? ${OF} : 0);`);
           if (i.imm < 0) this.emit('}');
           break;
         }
