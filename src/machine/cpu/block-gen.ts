@@ -24,21 +24,11 @@ import {
   D_JMP,
   D_JMP_M,
   D_JMP_R,
-  D_LEA,
   D_LEAVE,
   D_MAY_FAULT,
-  D_MOV_MI,
-  D_MOV_MR,
-  D_MOV_RI,
-  D_MOV_RM,
-  D_MOV_RR,
   D_MOVX_R,
   D_MOVZX8_M,
   D_NOP,
-  D_POP_R,
-  D_PUSH_I,
-  D_PUSH_M,
-  D_PUSH_R,
   D_RET,
   D_SETCC_R,
   D_SHIFT_R,
@@ -72,6 +62,7 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
+import { MOVE_BY_HANDLER, moveTouchesMemory, type MoveForm, type MoveOperand } from './move-ops';
 import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, ROTATE_OPS, SHIFT_OPS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
@@ -526,31 +517,10 @@ export class Gen {
         this.setPending(TEST[1]);
         this.breakCheck(i);
         break;
-      case D_MOV_RR:
-        this.emit(`r[${x & 7}] = r[${(x >> 3) & 7}];`);
-        break;
-      case D_MOV_RI:
-        this.emit(`r[${x & 7}] = ${i.imm};`);
-        break;
-      case D_MOV_RM:
-        this.address(i, 4, false);
-        this.read32(`r[${x & 7}]`);
-        this.breakCheck(i);
-        break;
-      case D_MOV_MR:
-      case D_MOV_MI:
-        this.address(i, 4, true);
-        this.emit(`v = ${h === D_MOV_MR ? `r[${x & 7}]` : i.imm};`);
-        this.write32('v');
-        this.breakCheck(i);
-        break;
       case D_MOVZX8_M:
         this.address(i, 1, false);
         this.emit(`r[${x}] = ${C.readLin8}(t);`);
         this.breakCheck(i);
-        break;
-      case D_LEA:
-        this.emit(`r[${x}] = ${this.offset(i.w1, i.disp)};`);
         break;
       case D_INC_R:
       case D_DEC_R: {
@@ -624,26 +594,6 @@ export class Gen {
       case D_CDQ:
         this.emit('r[2] = r[0] >> 31;');
         break;
-      case D_PUSH_R:
-        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
-        this.push(`r[${x}]`);
-        this.breakCheck(i);
-        break;
-      case D_PUSH_I:
-        this.push(`${i.imm}`);
-        this.breakCheck(i);
-        break;
-      case D_PUSH_M:
-        this.address(i, 4, false);
-        this.read32('a');
-        this.push('a');
-        this.breakCheck(i);
-        break;
-      case D_POP_R:
-        this.pop('v');
-        this.emit(`r[${x}] = v;`);
-        this.breakCheck(i);
-        break;
       case D_LEAVE:
         this.emit(`if (ss32) r[4] = r[5]; else ${C.setReg}(4, 2, r[5]);`);
         this.pop('v');
@@ -705,8 +655,11 @@ export class Gen {
         this.emit(`if (${this.cond((x >> 11) & 15)}) { t = ${to}; ${this.exit(i.n + 2, to === this.start)} }`);
         break;
       }
-      default:
-        throw new Error(`blocks: handler ${h} is not compiled`); // an emulator bug
+      default: {
+        const move = MOVE_BY_HANDLER.get(h);
+        if (move === undefined) throw new Error(`blocks: handler ${h} is not compiled`); // an emulator bug
+        this.moveForm(i, x, move);
+      }
     }
     if (i === this.insns[this.insns.length - 1]) {
       // The end of the block: the unconditional transfer's target, or the next instruction.
@@ -714,6 +667,44 @@ export class Gen {
       const direct = h === D_JMP ? (i.next + i.imm) | 0 : h === D_JCC || h === D_ALU_JCC ? i.next : NaN;
       this.emit(this.exit(this.total, direct === this.start));
     }
+  }
+
+  /**
+   * A MOV, LEA, PUSH or POP form from its micro-operations (move-ops.ts, the decoded cache's
+   * definition too): registers and the immediate as constants, `v` the temporary, the memory
+   * operand and the 32-bit stack with the TLB hit inline; after a memory access, the bBreak check.
+   */
+  private moveForm(i: Insn, x: number, form: MoveForm): void {
+    const reg = (k: number): string => {
+      const s = form.fields[k];
+      return `r[${s < 0 ? x : (x >> s) & 7}]`;
+    };
+    const operand = (o: MoveOperand): string => (o === 'imm' ? `${i.imm}` : o === 't' ? 'v' : reg(o === 'r0' ? 0 : 1));
+    for (const op of form.ops)
+      switch (op[0]) {
+        case 'set':
+          this.emit(`${operand(op[1])} = ${operand(op[2])};`);
+          break;
+        case 'load':
+          this.address(i, 4, false);
+          this.read32(operand(op[1]));
+          break;
+        case 'store':
+          this.address(i, 4, true);
+          this.emit(`v = ${operand(op[1])};`);
+          this.write32('v');
+          break;
+        case 'lea':
+          this.emit(`${operand(op[1])} = ${this.offset(i.w1, i.disp)};`);
+          break;
+        case 'push':
+          this.push(operand(op[1]));
+          break;
+        case 'pop':
+          this.pop(operand(op[1]));
+          break;
+      }
+    if (moveTouchesMemory(form)) this.breakCheck(i);
   }
 
   /**

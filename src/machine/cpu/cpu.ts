@@ -335,7 +335,9 @@ export class Cpu extends CpuSystem {
           if (op !== 7) r[dst] = res;
           eip = next;
         } else if (h === D_MOV_RR) {
+          // gen:moves runInner (tools/gen-moves.ts, from move-ops.ts: do not edit)
           r[x & 7] = r[(x >> 3) & 7];
+          // end gen:moves
           eip = next;
         } else if (h === D_JCC) {
           eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;

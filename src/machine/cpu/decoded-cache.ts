@@ -213,18 +213,26 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case D_TEST_MR:
         this.alu32(4, this.dLoad32(d, p), r[x & 7]);
         return;
+      // gen:moves execDecoded (tools/gen-moves.ts, from move-ops.ts: do not edit)
+      // MOV m32, r32
       case D_MOV_MR:
         this.dStore32(d, p, r[x & 7]);
         return;
+      // MOV r32, m32
       case D_MOV_RM:
         r[x & 7] = this.dLoad32(d, p);
         return;
+      // MOV m32, imm32
       case D_MOV_MI:
         this.dStore32(d, p, d[p + 3]);
         return;
-      case D_PUSH_M:
-        this.push32(this.dLoad32(d, p));
+      // PUSH m32
+      case D_PUSH_M: {
+        const t = this.dLoad32(d, p);
+        this.push32(t);
         return;
+      }
+      // end gen:moves
       case D_CALL_M: {
         const to = this.dLoad32(d, p);
         this.push32(this._eip);
@@ -251,18 +259,22 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   protected execStack(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
+      // gen:moves execStack (tools/gen-moves.ts, from move-ops.ts: do not edit)
+      // PUSH r32
       case D_PUSH_R:
-        // PUSH ESP pushes the value before the push (SDM vol. 2, PUSH).
         this.push32(r[x]);
         return;
+      // POP r32
       case D_POP_R: {
-        const v = this.pop32();
-        r[x] = v;
+        const t = this.pop32();
+        r[x] = t;
         return;
       }
+      // PUSH imm32
       case D_PUSH_I:
         this.push32(d[p + 3]);
         return;
+      // end gen:moves
       case D_CALL:
         this.push32(this._eip);
         this._eip = (this._eip + d[p + 3]) | 0;
@@ -314,12 +326,16 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case D_TEST_RI:
         this.alu32(4, r[x & 7], d[p + 3]);
         return;
+      // gen:moves execReg (tools/gen-moves.ts, from move-ops.ts: do not edit)
+      // MOV r32, r32
       case D_MOV_RR:
         r[x & 7] = r[(x >> 3) & 7];
         return;
+      // MOV r32, imm32
       case D_MOV_RI:
         r[x & 7] = d[p + 3];
         return;
+      // LEA r32, m
       case D_LEA: {
         const w1 = d[p + 1];
         let off = d[p + 2];
@@ -330,6 +346,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         r[x] = off;
         return;
       }
+      // end gen:moves
       case D_INC_R:
         r[x] = this.incdec(r[x] >>> 0, 4, false);
         return;

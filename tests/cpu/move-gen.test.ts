@@ -1,0 +1,79 @@
+/**
+ * MOV, LEA, PUSH and POP of the decoded cache, defined once (src/machine/cpu/move-ops.ts) and the
+ * interpreter's code generated from them into the regions marked `gen:moves` (tools/gen-moves.ts):
+ * each region is what the table gives, so the decoded cache and the block compiler (which reads
+ * the same micro-operations) run the same definition; and a loop of every form run from the cache
+ * (and compiled) ends in the state that step() alone, written apart, reaches (a wrong micro-op in
+ * the table fails it in both CPU modes: tried with MOV r32, r32's fields swapped).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { MOVE_GEN_FILES, movesFormatted } from '../../tools/gen-moves';
+import { MOVE_FORMS, moveFunction } from '../../src/machine/cpu/move-ops';
+import { describeCpu, makeRig } from './rig';
+
+describe('MOV, LEA, PUSH and POP, defined once', () => {
+  for (const file of MOVE_GEN_FILES)
+    it(`the gen:moves regions of ${file.replace(/.*\//, '')} are what tools/gen-moves.ts makes (run it after changing move-ops.ts)`, async () => {
+      const text = readFileSync(file, 'utf8');
+      expect(text).toMatch(/\/\/ gen:moves \w+/);
+      expect(text).toBe(await movesFormatted(file, text));
+    });
+
+  it('every form is generated into the function its micro-operations call for', () => {
+    const text = readFileSync(MOVE_GEN_FILES[0], 'utf8');
+    for (const form of MOVE_FORMS) {
+      const region = new RegExp(`// gen:moves ${moveFunction(form)} [^\\n]*\\n([\\s\\S]*?)// end gen:moves`).exec(text);
+      expect(region, moveFunction(form)).not.toBeNull();
+      expect(region![1]).toContain(`// ${form.mnemonic}\n`);
+    }
+  });
+});
+
+/**
+ * At 0x1000, 32-bit flat: mov ecx, 20; mov esi, 0x8000; mov ebx, 0x11111111; then 20 times:
+ * every form of MOVE_FORMS (PUSH ESP and POP ESP among them), the values mixed into EBX.
+ */
+const BODY = [
+  ...[0x89, 0xd8, 0x8b, 0xd1], // mov eax, ebx; mov edx, ecx
+  ...[0x8d, 0x7c, 0x8e, 0x08, 0x89, 0x07], // lea edi, [esi + ecx*4 + 8]; mov [edi], eax
+  ...[0x8b, 0x6c, 0x8e, 0x08], // mov ebp, [esi + ecx*4 + 8]
+  ...[0xc7, 0x46, 0x04, 0x34, 0x12, 0x5a, 0x5a, 0xff, 0x76, 0x04], // mov dword [esi + 4], 0x5a5a1234; push dword [esi + 4]
+  ...[0x53, 0x54, 0x5c], // push ebx; push esp; pop esp
+  ...[0x68, 0x78, 0x56, 0x34, 0x12, 0x58, 0x5a, 0x5d], // push 0x12345678; pop eax; pop edx; pop ebp
+  ...[0x01, 0xc3, 0x01, 0xd3, 0x01, 0xeb], // add ebx, eax; add ebx, edx; add ebx, ebp
+  ...[0xbf, 0x03, 0x00, 0x00, 0x00, 0x01, 0xfb, 0xc1, 0xc3, 0x05], // mov edi, 3; add ebx, edi; rol ebx, 5
+  0x49, // dec ecx
+];
+const MOVES = [
+  ...[0xb9, 20, 0, 0, 0, 0xbe, 0x00, 0x80, 0, 0, 0xbb, 0x11, 0x11, 0x11, 0x11],
+  ...BODY,
+  ...[0x75, -(BODY.length + 2) & 0xff, 0xf4], // jnz back; hlt
+];
+
+describeCpu('MOV, LEA, PUSH and POP from their one definition', () => {
+  function run(stepOnly: boolean) {
+    const rig = makeRig(4);
+    rig.load(0x1000, MOVES);
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
+    if (stepOnly) vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
+    const step = vi.spyOn(cpu, 'step');
+    for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(37);
+    return {
+      halted: rig.cpu.halted,
+      regs: [...rig.cpu.reg32],
+      eip: rig.cpu.eip,
+      memory: [...rig.memory.u8.subarray(0x8000, 0x9000)],
+      steps: step.mock.calls.length,
+    };
+  }
+
+  it('the cached (and compiled) forms end where step() alone does', () => {
+    const ref = run(true);
+    const got = run(false);
+    expect(ref.halted).toBe(true);
+    expect(got.steps, 'instructions through step()').toBeLessThan(3); // HLT
+    expect({ ...got, steps: 0 }).toEqual({ ...ref, steps: 0 });
+  });
+});
