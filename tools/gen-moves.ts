@@ -1,8 +1,10 @@
 /**
- * `npx tsx tools/gen-moves.ts`: writes the decoded cache's MOV/LEA/PUSH/POP handlers from their
- * one definition (src/machine/cpu/move-ops.ts, MOVE_FORMS) into the regions of the CPU's files
- * marked `// gen:moves NAME` … `// end gen:moves`: the cases of execReg, execStack and
- * execDecoded (decoded-cache.ts) and the run loop's inline MOV (cpu.ts, runInner). The regions
+ * `npx tsx tools/gen-moves.ts`: writes the interpreter's MOV/LEA/PUSH/POP from their one
+ * definition (src/machine/cpu/move-ops.ts: MOVE_SEMANTICS, MOVE_FORMS) into the regions of the
+ * CPU's files marked `// gen:moves NAME` … `// end gen:moves`: the cases of execReg, execStack and
+ * execDecoded (decoded-cache.ts), the run loop's inline MOV (cpu.ts, runInner), and step()'s
+ * cases of the one-byte opcodes whose rows in the opcode table (opcodes.ts) are these
+ * instructions with operand kinds it knows (interpreter.ts). The regions
  * stay inside the hand-written functions, so the code V8 sees is what it was (a call per form
  * would cost the interpreter). tests/cpu/move-gen.test.ts fails when a region is not what this
  * gives (run this after changing the table).
@@ -10,11 +12,21 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { MOVE_FORMS, moveFunction, type MicroOp, type MoveForm, type MoveOperand } from '../src/machine/cpu/move-ops';
+import {
+  MOVE_FORMS,
+  MOVE_SEMANTICS,
+  moveFunction,
+  moveName,
+  moveOps,
+  type CachedOperand,
+  type MicroOp,
+  type MoveForm,
+} from '../src/machine/cpu/move-ops';
+import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import * as decoded from '../src/machine/cpu/decoded';
 
 /** The files holding regions. */
-export const MOVE_GEN_FILES = ['decoded-cache.ts', 'cpu.ts'].map((f) =>
+export const MOVE_GEN_FILES = ['decoded-cache.ts', 'cpu.ts', 'interpreter.ts'].map((f) =>
   fileURLToPath(new URL(`../src/machine/cpu/${f}`, import.meta.url)),
 );
 
@@ -24,48 +36,117 @@ function handlerName(h: number): string {
   return name;
 }
 
-/** The interpreter's statements of a form (payload in x, entry words in d at p, registers in r). */
-function interpreterBody(form: MoveForm): string[] {
-  let declared = false;
-  const reg = (k: number): string => {
-    const s = form.fields[k];
-    if (s === undefined) throw new Error(`${form.mnemonic}: no field ${k}`);
-    return s < 0 ? 'r[x]' : s === 0 ? 'r[x & 7]' : `r[(x >> ${s}) & 7]`;
-  };
-  const src = (o: MoveOperand): string => (o === 'imm' ? 'd[p + 3]' : o === 't' ? 't' : reg(o === 'r0' ? 0 : 1));
-  const dst = (o: MoveOperand): string => {
-    if (o === 'imm') throw new Error(`${form.mnemonic}: imm is not a destination`);
-    if (o !== 't') return reg(o === 'r0' ? 0 : 1);
-    if (declared) return 't';
-    declared = true;
-    return 'const t';
-  };
-  const stmt = (op: MicroOp): string[] => {
+/** How a back end reads and writes an operand, pushes and pops. */
+interface Back {
+  read(k: number): string;
+  write(k: number, value: string): string[];
+  push(value: string): string[];
+  /** The popped value into `dst`, declared. */
+  pop(dst: string): string[];
+  /** Before writing operand k after a pop (a memory operand's address is computed then). */
+  afterPop(k: number): string[];
+  /** The offset of memory operand k (LEA), as statements leaving it in `dst`, declared, or an expression. */
+  offset(k: number): { stmts: string[]; value: string };
+}
+
+function statements(ops: readonly MicroOp[], be: Back): string[] {
+  return ops.flatMap((op): string[] => {
     switch (op[0]) {
       case 'set':
-        return [`${dst(op[1])} = ${src(op[2])};`];
-      case 'load':
-        return [`${dst(op[1])} = this.dLoad32(d, p);`];
-      case 'store':
-        return [`this.dStore32(d, p, ${src(op[1])});`];
+        return be.write(0, be.read(1));
+      case 'lea': {
+        const { stmts, value } = be.offset(1);
+        return [...stmts, ...be.write(0, value)];
+      }
       case 'push':
-        return [`this.push32(${src(op[1])});`];
+        return be.push(be.read(0));
       case 'pop':
-        return [`${dst(op[1])} = this.pop32();`];
-      case 'lea':
-        // The offset: displacement + base + index << scale (w1: base | index << 4 | scale << 8; 8+: none).
-        return [
-          'const w1 = d[p + 1];',
-          'let off = d[p + 2];',
-          'const base = w1 & 15;',
-          'if (base < 8) off += r[base];',
-          'const index = (w1 >> 4) & 15;',
-          'if (index < 8) off += r[index] << ((w1 >> 8) & 3);',
-          `${dst(op[1])} = off;`,
-        ];
+        return [...be.pop('v'), ...be.afterPop(0), ...be.write(0, 'v')];
     }
+  });
+}
+
+/** The decoded cache's back end (payload in x, entry words in d at p, registers in r). */
+function cacheBack(form: MoveForm): Back {
+  const reg = (o: CachedOperand): string => {
+    if (typeof o !== 'object') throw new Error(`${moveName(form)}: not a register`);
+    return o.reg < 0 ? 'r[x]' : o.reg === 0 ? 'r[x & 7]' : `r[(x >> ${o.reg}) & 7]`;
   };
-  return form.ops.flatMap(stmt);
+  return {
+    read: (k) => {
+      const o = form.operands[k];
+      return o === 'imm' ? 'd[p + 3]' : o === 'm' ? 'this.dLoad32(d, p)' : reg(o);
+    },
+    write: (k, value) => [
+      form.operands[k] === 'm' ? `this.dStore32(d, p, ${value});` : `${reg(form.operands[k])} = ${value};`,
+    ],
+    push: (value) => [`this.push32(${value});`],
+    pop: (dst) => [`const ${dst} = this.pop32();`],
+    afterPop: () => [],
+    // displacement + base + index << scale (w1: base | index << 4 | scale << 8; 8 and above: none)
+    offset: () => ({
+      stmts: [
+        'const w1 = d[p + 1];',
+        'let off = d[p + 2];',
+        'const base = w1 & 15;',
+        'if (base < 8) off += r[base];',
+        'const index = (w1 >> 4) & 15;',
+        'if (index < 8) off += r[index] << ((w1 >> 8) & 3);',
+      ],
+      value: 'off',
+    }),
+  };
+}
+
+/** step()'s operand kinds (opcodes.ts, SDM vol. 2, A.2) this back end knows. */
+const STEP_KINDS = new Set(['Eb', 'Ev', 'Gb', 'Gv', 'Zb', 'Zv', 'Ib', 'Iv', 'Ibs', 'M']);
+
+/** step()'s back end (opcode in b, operand size in osz, ModR/M decoded, immediates in imm1). */
+function stepBack(row: Opcode): Back {
+  const kind = (k: number): string => row.operands[k] as string;
+  const size = (k: number): string => (kind(k).endsWith('b') ? '1' : 'osz');
+  const regNo = (k: number): string => (kind(k)[0] === 'G' ? 'this.reg' : 'b & 7');
+  return {
+    read: (k) => {
+      const t = kind(k);
+      if (t === 'Ibs') return '(this.imm1 << 24) >> 24';
+      if (t[0] === 'I') return 'this.imm1';
+      if (t[0] === 'E') return `this.getRm(${size(k)})`;
+      return `this.getReg(${regNo(k)}, ${size(k)})`;
+    },
+    write: (k, value) =>
+      kind(k)[0] === 'E' ? [`this.setRm(${size(k)}, ${value});`] : [`this.setReg(${regNo(k)}, ${size(k)}, ${value});`],
+    push: (value) => [`this.push(${value});`],
+    pop: (dst) => [`const ${dst} = this.pop();`],
+    afterPop: (k) =>
+      kind(k)[0] === 'E'
+        ? [
+            '// The address is computed after the pop (SDM vol. 2, POP: ESP as a base register): again.',
+            'this._eip = this.modrmAt;',
+            'this.decodeModrm();',
+          ]
+        : [],
+    offset: () => ({ stmts: [], value: 'this.eaOff' }), // the offset, of address size (decodeModrm)
+  };
+}
+
+/** A case of a switch: its labels, its statements, `return;`; braces when it declares. */
+function switchCase(labels: string[], comment: string, body: string[]): string {
+  const block = body.some((st) => /^(const|let) /.test(st));
+  return [
+    `// ${comment}`,
+    ...labels.slice(0, -1).map((l) => `case ${l}:`),
+    `case ${labels[labels.length - 1]}:${block ? ' {' : ''}`,
+    ...body,
+    'return;',
+    ...(block ? ['}'] : []),
+  ].join('\n');
+}
+
+/** The one-byte opcodes step() runs from MOVE_SEMANTICS: every row of the opcode is a move it knows. */
+export function stepMoveRows(): Opcode[] {
+  const known = (o: Opcode) => o.mnemonic in MOVE_SEMANTICS && o.operands.every((k) => STEP_KINDS.has(k as string));
+  return OPCODES.filter((o) => o.op < 0x100 && !o.missing && OPCODES.filter((p) => p.op === o.op).every(known));
 }
 
 /** The text of one region. */
@@ -73,20 +154,23 @@ export function moveRegion(name: string): string {
   if (name === 'runInner') {
     // The run loop keeps the commonest form, MOV r32, r32, inline (cpu.ts).
     const form = MOVE_FORMS.find((f) => handlerName(f.handler) === 'D_MOV_RR')!;
-    return interpreterBody(form).join('\n');
+    return statements(moveOps(form), cacheBack(form)).join('\n');
+  }
+  if (name === 'step') {
+    // Consecutive opcodes with the same code (PUSH r, MOV r, imm …) share one case.
+    const cases: { labels: string[]; comment: string; body: string[] }[] = [];
+    for (const row of stepMoveRows()) {
+      const body = statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row));
+      const comment = `${row.mnemonic.toUpperCase()} ${row.operands.join(', ')}`;
+      const last = cases[cases.length - 1];
+      if (last && last.comment === comment && last.body.join() === body.join())
+        last.labels.push(`0x${row.op.toString(16)}`);
+      else cases.push({ labels: [`0x${row.op.toString(16)}`], comment, body });
+    }
+    return cases.map((c) => switchCase(c.labels, c.comment, c.body)).join('\n');
   }
   return MOVE_FORMS.filter((f) => moveFunction(f) === name)
-    .map((f) => {
-      const body = interpreterBody(f);
-      const block = body.some((s) => /^(const|let) /.test(s));
-      return [
-        `// ${f.mnemonic}`,
-        `case ${handlerName(f.handler)}:${block ? ' {' : ''}`,
-        ...body,
-        'return;',
-        ...(block ? ['}'] : []),
-      ].join('\n');
-    })
+    .map((f) => switchCase([handlerName(f.handler)], moveName(f), statements(moveOps(f), cacheBack(f))))
     .join('\n');
 }
 

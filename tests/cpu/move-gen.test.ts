@@ -2,14 +2,16 @@
  * MOV, LEA, PUSH and POP of the decoded cache, defined once (src/machine/cpu/move-ops.ts) and the
  * interpreter's code generated from them into the regions marked `gen:moves` (tools/gen-moves.ts):
  * each region is what the table gives, so the decoded cache and the block compiler (which reads
- * the same micro-operations) run the same definition; and a loop of every form run from the cache
- * (and compiled) ends in the state that step() alone, written apart, reaches (a wrong micro-op in
- * the table fails it in both CPU modes: tried with MOV r32, r32's fields swapped).
+ * the same micro-operations) run the same definition. Then by execution: a loop of every cached
+ * form, run from the cache (and compiled), ends in the state step() alone reaches (a wrong binding
+ * of a form's operands fails it in both CPU modes: tried with MOV r32, r32's fields swapped); and
+ * a program of each instruction ends, through each of the three, in the state the SDM gives (a
+ * wrong definition fails it everywhere: tried with LEA as a load).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { MOVE_GEN_FILES, movesFormatted } from '../../tools/gen-moves';
-import { MOVE_FORMS, moveFunction } from '../../src/machine/cpu/move-ops';
+import { MOVE_GEN_FILES, movesFormatted, stepMoveRows } from '../../tools/gen-moves';
+import { MOVE_FORMS, moveFunction, moveName } from '../../src/machine/cpu/move-ops';
 import { describeCpu, makeRig } from './rig';
 
 describe('MOV, LEA, PUSH and POP, defined once', () => {
@@ -20,12 +22,20 @@ describe('MOV, LEA, PUSH and POP, defined once', () => {
       expect(text).toBe(await movesFormatted(file, text));
     });
 
+  it('step() runs every one-byte MOV, LEA, PUSH and POP of the opcode table whose operands are registers, memory or immediates from the same definition', () => {
+    const ops = stepMoveRows().map((o) => o.op);
+    for (const op of [0x50, 0x57, 0x58, 0x5f, 0x68, 0x6a, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x8f, 0xb0, 0xbf, 0xc6, 0xc7])
+      expect(ops).toContain(op);
+    // Not: segment registers, moffs (MOV AL, Ob: its own segment check), a group shared with other instructions (FF /6).
+    for (const op of [0x06, 0x07, 0x8c, 0x8e, 0xa0, 0xa3, 0xff]) expect(ops).not.toContain(op);
+  });
+
   it('every form is generated into the function its micro-operations call for', () => {
     const text = readFileSync(MOVE_GEN_FILES[0], 'utf8');
     for (const form of MOVE_FORMS) {
       const region = new RegExp(`// gen:moves ${moveFunction(form)} [^\\n]*\\n([\\s\\S]*?)// end gen:moves`).exec(text);
       expect(region, moveFunction(form)).not.toBeNull();
-      expect(region![1]).toContain(`// ${form.mnemonic}\n`);
+      expect(region![1]).toContain(`// ${moveName(form)}\n`);
     }
   });
 });
@@ -76,4 +86,39 @@ describeCpu('MOV, LEA, PUSH and POP from their one definition', () => {
     expect(got.steps, 'instructions through step()').toBeLessThan(3); // HLT
     expect({ ...got, steps: 0 }).toEqual({ ...ref, steps: 0 });
   });
+});
+
+/**
+ * At 0x1000 (EBX = 0x100, ECX = 0x1203, ESP = 0x9000, [0x8000] = 0xdeadbeef): lea eax, [ebx + ecx*4 + 8];
+ * mov edx, [0x8000]; mov [0x8004], eax; mov dword [0x8008], 0x5a5a1234; push esp; pop esi;
+ * push dword [0x8000]; push esp; pop esp; pop edi; push 0x12345678; pop ebp; mov cl, 0x7f; hlt.
+ */
+const EACH = [
+  ...[0x8d, 0x44, 0x8b, 0x08, 0x8b, 0x15, 0x00, 0x80, 0x00, 0x00, 0x89, 0x05, 0x04, 0x80, 0x00, 0x00],
+  ...[0xc7, 0x05, 0x08, 0x80, 0x00, 0x00, 0x34, 0x12, 0x5a, 0x5a, 0x54, 0x5e, 0xff, 0x35, 0x00, 0x80, 0x00, 0x00],
+  ...[0x54, 0x5c, 0x5f, 0x68, 0x78, 0x56, 0x34, 0x12, 0x5d, 0xb1, 0x7f, 0xf4],
+];
+
+describeCpu('MOV, LEA, PUSH and POP as the SDM defines them', () => {
+  for (const path of ['the decoded cache or a compiled block', 'step() alone'])
+    it(`through ${path}`, () => {
+      const rig = makeRig(4);
+      rig.load(0x1000, EACH);
+      rig.setU32(0x8000, 0xdeadbeef);
+      rig.cpu.enterProtectedModeFlat(0x1000, { ebx: 0x100, ecx: 0x1203, esp: 0x9000 });
+      if (path === 'step() alone')
+        vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false);
+      rig.cpu.run(100);
+      expect(rig.cpu.halted).toBe(true);
+      const reg = (n: number) => rig.cpu.reg32[n] >>> 0;
+      expect(reg(0), 'LEA: base + index × scale + displacement, no access').toBe(0x100 + 0x1203 * 4 + 8);
+      expect(reg(2), 'MOV r32, m32').toBe(0xdeadbeef);
+      expect(rig.u32(0x8004), 'MOV m32, r32').toBe(0x100 + 0x1203 * 4 + 8);
+      expect(rig.u32(0x8008), 'MOV m32, imm32').toBe(0x5a5a1234);
+      expect(reg(6), 'PUSH ESP pushes ESP as it was before the push').toBe(0x9000);
+      expect(reg(7), 'PUSH m32; PUSH ESP; POP ESP leaves ESP at the pushed value; POP r32').toBe(0xdeadbeef);
+      expect(reg(5), 'PUSH imm32; POP r32').toBe(0x12345678);
+      expect(reg(4), 'ESP back where it started').toBe(0x9000);
+      expect(reg(1), 'MOV r8, imm8 writes the low byte only').toBe(0x127f);
+    });
 });

@@ -62,7 +62,7 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
-import { MOVE_BY_HANDLER, moveTouchesMemory, type MoveForm, type MoveOperand } from './move-ops';
+import { MOVE_BY_HANDLER, moveName, moveOps, moveTouchesMemory, type CachedOperand, type MoveForm } from './move-ops';
 import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, ROTATE_OPS, SHIFT_OPS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
@@ -675,33 +675,47 @@ export class Gen {
    * operand and the 32-bit stack with the TLB hit inline; after a memory access, the bBreak check.
    */
   private moveForm(i: Insn, x: number, form: MoveForm): void {
-    const reg = (k: number): string => {
-      const s = form.fields[k];
-      return `r[${s < 0 ? x : (x >> s) & 7}]`;
+    const reg = (o: CachedOperand): string => {
+      if (typeof o !== 'object') throw new Error(`blocks: ${moveName(form)}: not a register`); // an emulator bug
+      return `r[${o.reg < 0 ? x : (x >> o.reg) & 7}]`;
     };
-    const operand = (o: MoveOperand): string => (o === 'imm' ? `${i.imm}` : o === 't' ? 'v' : reg(o === 'r0' ? 0 : 1));
-    for (const op of form.ops)
+    /** Operand k as an expression (a memory operand: loaded into v first). */
+    const read = (k: number): string => {
+      const o = form.operands[k];
+      if (o === 'imm') return `${i.imm}`;
+      if (o !== 'm') return reg(o);
+      this.address(i, 4, false);
+      this.read32('v');
+      return 'v';
+    };
+    const write = (k: number, value: string): void => {
+      const o = form.operands[k];
+      if (o !== 'm') return this.emit(`${reg(o)} = ${value};`);
+      this.address(i, 4, true);
+      if (value !== 'v') this.emit(`v = ${value};`);
+      this.write32('v');
+    };
+    for (const op of moveOps(form))
       switch (op[0]) {
-        case 'set':
-          this.emit(`${operand(op[1])} = ${operand(op[2])};`);
+        case 'set': {
+          const o = form.operands[0];
+          // A load straight into its register (no temporary).
+          if (form.operands[1] === 'm' && o !== 'm') {
+            this.address(i, 4, false);
+            this.read32(reg(o));
+          } else write(0, read(1));
           break;
-        case 'load':
-          this.address(i, 4, false);
-          this.read32(operand(op[1]));
-          break;
-        case 'store':
-          this.address(i, 4, true);
-          this.emit(`v = ${operand(op[1])};`);
-          this.write32('v');
-          break;
+        }
         case 'lea':
-          this.emit(`${operand(op[1])} = ${this.offset(i.w1, i.disp)};`);
+          write(0, this.offset(i.w1, i.disp));
           break;
         case 'push':
-          this.push(operand(op[1]));
+          this.push(read(0));
           break;
         case 'pop':
-          this.pop(operand(op[1]));
+          // Through v: ESP moves before the register (POP ESP) is written.
+          this.pop('v');
+          write(0, 'v');
           break;
       }
     if (moveTouchesMemory(form)) this.breakCheck(i);

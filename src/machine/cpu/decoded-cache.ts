@@ -227,11 +227,9 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.dStore32(d, p, d[p + 3]);
         return;
       // PUSH m32
-      case D_PUSH_M: {
-        const t = this.dLoad32(d, p);
-        this.push32(t);
+      case D_PUSH_M:
+        this.push32(this.dLoad32(d, p));
         return;
-      }
       // end gen:moves
       case D_CALL_M: {
         const to = this.dLoad32(d, p);
@@ -266,8 +264,8 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return;
       // POP r32
       case D_POP_R: {
-        const t = this.pop32();
-        r[x] = t;
+        const v = this.pop32();
+        r[x] = v;
         return;
       }
       // PUSH imm32

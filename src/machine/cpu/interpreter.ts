@@ -108,15 +108,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, b >= 0x48));
       return;
     }
-    if (b >= 0x50 && b < 0x58) {
-      this.push(this.getReg(b & 7, osz));
-      return;
-    }
-    if (b >= 0x58 && b < 0x60) {
-      const v = this.pop();
-      this.setReg(b & 7, osz, v);
-      return;
-    }
     if (b >= 0x70 && b < 0x80) {
       const d = (this.imm1 << 24) >> 24;
       if (this.cond(b & 15)) this.jumpRel(d);
@@ -128,16 +119,101 @@ export abstract class CpuInterpreter extends CpuFpu {
       this.setReg(EAX, osz, t);
       return;
     }
-    if (b >= 0xb0 && b < 0xb8) {
-      this.setReg(b & 7, 1, this.imm1);
-      return;
-    }
-    if (b >= 0xb8 && b < 0xc0) {
-      this.setReg(b & 7, osz, this.imm1);
-      return;
-    }
 
     switch (b) {
+      // gen:moves step (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+      // PUSH Zv
+      case 0x50:
+      case 0x51:
+      case 0x52:
+      case 0x53:
+      case 0x54:
+      case 0x55:
+      case 0x56:
+      case 0x57:
+        this.push(this.getReg(b & 7, osz));
+        return;
+      // POP Zv
+      case 0x58:
+      case 0x59:
+      case 0x5a:
+      case 0x5b:
+      case 0x5c:
+      case 0x5d:
+      case 0x5e:
+      case 0x5f: {
+        const v = this.pop();
+        this.setReg(b & 7, osz, v);
+        return;
+      }
+      // PUSH Iv
+      case 0x68:
+        this.push(this.imm1);
+        return;
+      // PUSH Ibs
+      case 0x6a:
+        this.push((this.imm1 << 24) >> 24);
+        return;
+      // MOV Eb, Gb
+      case 0x88:
+        this.setRm(1, this.getReg(this.reg, 1));
+        return;
+      // MOV Ev, Gv
+      case 0x89:
+        this.setRm(osz, this.getReg(this.reg, osz));
+        return;
+      // MOV Gb, Eb
+      case 0x8a:
+        this.setReg(this.reg, 1, this.getRm(1));
+        return;
+      // MOV Gv, Ev
+      case 0x8b:
+        this.setReg(this.reg, osz, this.getRm(osz));
+        return;
+      // LEA Gv, M
+      case 0x8d:
+        this.setReg(this.reg, osz, this.eaOff);
+        return;
+      // POP Ev
+      case 0x8f: {
+        const v = this.pop();
+        // The address is computed after the pop (SDM vol. 2, POP: ESP as a base register): again.
+        this._eip = this.modrmAt;
+        this.decodeModrm();
+        this.setRm(osz, v);
+        return;
+      }
+      // MOV Zb, Ib
+      case 0xb0:
+      case 0xb1:
+      case 0xb2:
+      case 0xb3:
+      case 0xb4:
+      case 0xb5:
+      case 0xb6:
+      case 0xb7:
+        this.setReg(b & 7, 1, this.imm1);
+        return;
+      // MOV Zv, Iv
+      case 0xb8:
+      case 0xb9:
+      case 0xba:
+      case 0xbb:
+      case 0xbc:
+      case 0xbd:
+      case 0xbe:
+      case 0xbf:
+        this.setReg(b & 7, osz, this.imm1);
+        return;
+      // MOV Eb, Ib
+      case 0xc6:
+        this.setRm(1, this.imm1);
+        return;
+      // MOV Ev, Iv
+      case 0xc7:
+        this.setRm(osz, this.imm1);
+        return;
+      // end gen:moves
       case 0x06:
       case 0x0e:
       case 0x16:
@@ -190,12 +266,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         } else this.flags &= ~ZF;
         return;
       }
-      case 0x68:
-        this.push(this.imm1);
-        return;
-      case 0x6a:
-        this.push((this.imm1 << 24) >> 24);
-        return;
       case 0x69:
       case 0x6b: {
         const a = this.getRm(osz);
@@ -235,36 +305,13 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(this.reg, size, a);
         return;
       }
-      case 0x88:
-      case 0x89: {
-        const size = b & 1 ? osz : 1;
-        this.setRm(size, this.getReg(this.reg, size));
-        return;
-      }
-      case 0x8a:
-      case 0x8b: {
-        const size = b & 1 ? osz : 1;
-        this.setReg(this.reg, size, this.getRm(size));
-        return;
-      }
       case 0x8c:
         if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
         else this.writeLin16(this.ea, this.segSel[this.reg]);
         return;
-      case 0x8d:
-        this.setReg(this.reg, osz, this.eaOff); // the offset, of address size (decodeModrm)
-        return;
       case 0x8e:
         this.loadSeg(this.reg, this.getRm(2));
         return;
-      case 0x8f: {
-        const v = this.pop();
-        // The address is computed after the pop (SDM vol. 2, POP: ESP as a base register): again.
-        this._eip = this.modrmAt;
-        this.decodeModrm();
-        this.setRm(osz, v);
-        return;
-      }
       case 0x90:
         return;
       case 0x98:
@@ -350,12 +397,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xc4 ? ES : DS, sel);
         this.setReg(this.reg, osz, off);
-        return;
-      }
-      case 0xc6:
-      case 0xc7: {
-        const size = b & 1 ? osz : 1;
-        this.setRm(size, this.imm1);
         return;
       }
       case 0xc8: {

@@ -1,16 +1,18 @@
 /**
- * The data movement forms of the decoded cache, defined once (README.md, "One definition per
- * instruction"): MOV, LEA, PUSH and POP of dwords (SDM vol. 2, MOV, LEA, PUSH, POP), each as a
- * short list of micro-operations over its operands — the way QEMU's frontend describes an
- * instruction as TCG ops that each back end turns into code. Two back ends read this table:
+ * MOV, LEA, PUSH and POP, defined once (README.md, "One definition per instruction"; SDM vol. 2,
+ * MOV, LEA, PUSH, POP): what each does as a short list of micro-operations over its operands
+ * (MOVE_SEMANTICS) — the way QEMU's frontend describes an instruction as TCG ops that each back
+ * end turns into code — and the decoded cache's dword forms as bindings of those operands
+ * (MOVE_FORMS). Three back ends read these tables:
  * - tools/gen-moves.ts writes the decoded cache's handlers (execReg, execStack, execDecoded in
  *   decoded-cache.ts, and the run loop's inline MOV in cpu.ts) into the regions marked
- *   `gen:moves` there: plain TypeScript, ahead of time (tests/cpu/move-gen.test.ts fails when a
- *   region is not what the table gives);
+ *   `gen:moves` there, and step()'s cases of every one-byte opcode the opcode table (opcodes.ts)
+ *   lists with these mnemonics and operand kinds it knows (interpreter.ts): plain TypeScript,
+ *   ahead of time (tests/cpu/move-gen.test.ts fails when a region is not what the tables give);
  * - the block compiler (block-gen.ts, moveForm) turns the same micro-operations into the code of a
  *   block: registers and immediates as constants, the TLB hit and the 32-bit stack inline.
- * Which function of the decoded cache runs a form follows from its micro-operations: a memory
- * operand (load, store) makes it execDecoded's (it may fault), the stack alone execStack's, none
+ * Which function of the decoded cache runs a form follows from its operands: a memory operand
+ * read or written makes it execDecoded's (it may fault), the stack alone execStack's, none
  * execReg's.
  */
 import {
@@ -27,77 +29,79 @@ import {
 } from './decoded';
 
 /**
- * An operand of a micro-operation: `r0`, `r1` the general registers named by the payload's fields
- * (MoveForm.fields), `imm` the immediate (w3), `t` a temporary.
+ * What each instruction does, over its operands `o0`, `o1` in the SDM's order (destination
+ * first), as micro-operations: `set` o0 ← o1 (a memory operand read is a load, written a store,
+ * with its segment checks and paging); `lea` o0 ← the offset of the memory operand o1 (no
+ * access); `push` o0 (ESP moves first, then the store; the operand is read before: PUSH ESP
+ * pushes the value before the push, SDM vol. 2, PUSH); `pop` o0 (the load, ESP moves, then o0 is
+ * written: POP ESP leaves the popped value, and a memory operand's address using ESP is computed
+ * after the pop, SDM vol. 2, POP).
  */
-export type MoveOperand = 'r0' | 'r1' | 'imm' | 't';
+export type MicroOp = readonly ['set' | 'lea', 'o0', 'o1'] | readonly ['push' | 'pop', 'o0'];
+
+export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
+  mov: [['set', 'o0', 'o1']],
+  lea: [['lea', 'o0', 'o1']],
+  push: [['push', 'o0']],
+  pop: [['pop', 'o0']],
+};
 
 /**
- * A micro-operation: `set` dst ← src; `load` dst ← the dword memory operand (w1/w2: base, index,
- * scale, segment, displacement; segment checks, paging); `store` the dword memory operand ← src;
- * `lea` dst ← the memory operand's offset (no access); `push` src (32-bit PUSH, ESP − 4 first,
- * SS's checks); `pop` dst (32-bit POP).
+ * An operand of a cached form: a general register named by a payload field (the shift of a 3-bit
+ * field, or -1 for the whole payload: a register number alone, as the decoder's dEnd gives it),
+ * the immediate (w3), or the dword memory operand (w1: base, index, scale, segment; w2:
+ * displacement).
  */
-export type MicroOp =
-  | readonly ['set', MoveOperand, MoveOperand]
-  | readonly ['load' | 'pop' | 'lea', MoveOperand]
-  | readonly ['store' | 'push', MoveOperand];
+export type CachedOperand = { readonly reg: number } | 'imm' | 'm';
 
 export interface MoveForm {
   readonly handler: number;
+  /** The instruction (a key of MOVE_SEMANTICS, the opcode table's mnemonic). */
   readonly mnemonic: string;
-  /**
-   * The payload fields naming r0, r1: the shift of a 3-bit field, or -1 for the whole payload
-   * (the decoder's dEnd: a register number alone).
-   */
-  readonly fields: readonly number[];
-  readonly ops: readonly MicroOp[];
+  readonly operands: readonly CachedOperand[];
 }
 
+/** The dword forms of the decoded cache (32-bit operands and addresses). */
 export const MOVE_FORMS: readonly MoveForm[] = [
   // Register forms (execReg): they cannot fault.
-  { handler: D_MOV_RR, mnemonic: 'MOV r32, r32', fields: [0, 3], ops: [['set', 'r0', 'r1']] },
-  { handler: D_MOV_RI, mnemonic: 'MOV r32, imm32', fields: [0], ops: [['set', 'r0', 'imm']] },
-  { handler: D_LEA, mnemonic: 'LEA r32, m', fields: [-1], ops: [['lea', 'r0']] },
+  { handler: D_MOV_RR, mnemonic: 'mov', operands: [{ reg: 0 }, { reg: 3 }] },
+  { handler: D_MOV_RI, mnemonic: 'mov', operands: [{ reg: 0 }, 'imm'] },
+  { handler: D_LEA, mnemonic: 'lea', operands: [{ reg: -1 }, 'm'] },
   // Memory forms (execDecoded).
-  { handler: D_MOV_MR, mnemonic: 'MOV m32, r32', fields: [0], ops: [['store', 'r0']] },
-  { handler: D_MOV_RM, mnemonic: 'MOV r32, m32', fields: [0], ops: [['load', 'r0']] },
-  { handler: D_MOV_MI, mnemonic: 'MOV m32, imm32', fields: [], ops: [['store', 'imm']] },
-  {
-    handler: D_PUSH_M,
-    mnemonic: 'PUSH m32',
-    fields: [],
-    ops: [
-      ['load', 't'],
-      ['push', 't'],
-    ],
-  },
-  // Stack forms (execStack). PUSH ESP pushes the value before the push (SDM vol. 2, PUSH): the
-  // source is read first. POP ESP leaves the popped value in ESP (SDM vol. 2, POP): the pop
-  // goes through a temporary, written after ESP moved.
-  { handler: D_PUSH_R, mnemonic: 'PUSH r32', fields: [-1], ops: [['push', 'r0']] },
-  {
-    handler: D_POP_R,
-    mnemonic: 'POP r32',
-    fields: [-1],
-    ops: [
-      ['pop', 't'],
-      ['set', 'r0', 't'],
-    ],
-  },
-  { handler: D_PUSH_I, mnemonic: 'PUSH imm32', fields: [], ops: [['push', 'imm']] },
+  { handler: D_MOV_MR, mnemonic: 'mov', operands: ['m', { reg: 0 }] },
+  { handler: D_MOV_RM, mnemonic: 'mov', operands: [{ reg: 0 }, 'm'] },
+  { handler: D_MOV_MI, mnemonic: 'mov', operands: ['m', 'imm'] },
+  { handler: D_PUSH_M, mnemonic: 'push', operands: ['m'] },
+  // Stack forms (execStack).
+  { handler: D_PUSH_R, mnemonic: 'push', operands: [{ reg: -1 }] },
+  { handler: D_POP_R, mnemonic: 'pop', operands: [{ reg: -1 }] },
+  { handler: D_PUSH_I, mnemonic: 'push', operands: ['imm'] },
 ];
+
+/** A form's micro-operations. */
+export function moveOps(form: MoveForm): readonly MicroOp[] {
+  const ops = MOVE_SEMANTICS[form.mnemonic];
+  if (ops === undefined) throw new Error(`move-ops: no semantics for ${form.mnemonic}`);
+  return ops;
+}
+
+/** A form's name as the SDM writes it (MOV r32, m32). */
+export function moveName(form: MoveForm): string {
+  const name = (o: CachedOperand) =>
+    o === 'imm' ? 'imm32' : o === 'm' ? (form.mnemonic === 'lea' ? 'm' : 'm32') : 'r32';
+  return `${form.mnemonic.toUpperCase()} ${form.operands.map(name).join(', ')}`;
+}
 
 /** Which function of the decoded cache runs a form (see the header). */
 export function moveFunction(form: MoveForm): 'execReg' | 'execStack' | 'execDecoded' {
-  if (form.ops.some(([op]) => op === 'load' || op === 'store')) return 'execDecoded';
-  if (form.ops.some(([op]) => op === 'push' || op === 'pop')) return 'execStack';
+  if (form.mnemonic !== 'lea' && form.operands.includes('m')) return 'execDecoded';
+  if (moveOps(form).some(([op]) => op === 'push' || op === 'pop')) return 'execStack';
   return 'execReg';
 }
 
 /** Whether a form accesses memory (the block compiler then checks bBreak after it). */
 export function moveTouchesMemory(form: MoveForm): boolean {
-  return form.ops.some(([op]) => op !== 'set' && op !== 'lea');
+  return moveFunction(form) !== 'execReg';
 }
 
 /** The form of a decoded-cache handler, if it is a move. */
