@@ -213,6 +213,9 @@ export function lazyFlags(kind: number, a: number, b: number, r: number, fl: num
   }
 }
 
+/** Per lazy kind: 1 when CF is not the operation's (INC, DEC): it stays in fl (cfBit's fast path). */
+export const LAZY_CF_KEPT = Uint8Array.of(0, 0, 0, 0, 1, 1, 0, 0, 0);
+
 /** Per lazy kind: bit c set when lazyCond answers condition c = cc >> 1 after it. */
 export const LAZY_CONDS = Uint8Array.of(0x00, 0xdf, 0xdf, 0xdf, 0xd5, 0xd5, 0xdf, 0xdf, 0xdf);
 

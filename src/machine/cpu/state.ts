@@ -9,7 +9,7 @@ import type { CpuEnv } from './cpu';
 import { ARITH, CF, MASK, PARITY, SF, SIGN, ZF } from './flags';
 import { NO_SEG, DS } from './arch';
 import { X87 } from './fpu/x87';
-import { lazyCf, lazyFlags } from './alu-gen';
+import { LAZY_CF_KEPT, lazyCf, lazyFlags } from './alu-gen';
 
 export abstract class CpuState {
   readonly reg32 = new Int32Array(8);
@@ -49,7 +49,7 @@ export abstract class CpuState {
   /** CF (0 or 1) without materializing the other flags. */
   cfBit(): number {
     const lz = this.lz;
-    if (lz === 0) return this.fl & CF;
+    if (lz === 0 || LAZY_CF_KEPT[lz] !== 0) return this.fl & CF; // none, or INC/DEC: CF is in fl
     // The kind's own definition (alu-ops.ts); masked values keep the unsigned order.
     const mask = MASK[this.lzSize];
     const v = this.lzv;
