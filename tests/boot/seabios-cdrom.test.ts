@@ -7,15 +7,13 @@
  * (iso9660.ts), the boot image's bytes are written out in cd-boot-image.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readDisplayState } from '../../src/ioemu/display-state';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
-import { F64, I32 } from '../../src/shared/layout';
+import { I32 } from '../../src/shared/layout';
 import { bootableCd } from './cd-boot-image';
 import { ISO_SECTOR } from './iso9660';
-import { seabiosFolder } from './seabios-files';
+import { firmwareFile, seabiosFolder, seabiosMachine } from './seabios-files';
 
 const BUDGET = 20_000_000;
 
@@ -27,27 +25,15 @@ describe('SeaBIOS boots an El Torito CD in the ATAPI drive', () => {
   it('finds the drive on ata1-0, boots it first with boot order d, and the boot image reads the CD through INT 13h', () => {
     const iso = bootableCd('hello from the CD boot image\r\n', 'hello from HELLO.TXT');
     expect(iso.length % ISO_SECTOR).toBe(0);
-    const r = Machine.create(
-      {
-        ramMiB: 32,
-        vramMiB: 8,
-        clock: 'icount',
-        image: 'firmware',
-        debugconPort: 0x402,
-        vgaBios: buffer(readFileSync(`${biosDir()}/vgabios-stdvga.bin`)),
-        cdrom: buffer(iso),
-        boot: 'd',
-      },
-      buffer(readFileSync(`${biosDir()}/bios.bin`)),
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    const m = r.value;
-    let log = '';
-    let serial = '';
-    m.onDebugcon = (b) => (log += String.fromCharCode(b));
-    m.onSerial = (b) => (serial += String.fromCharCode(b));
-    while (m.stats.f64[F64.INSTRUCTIONS] < BUDGET) if (m.slice().next === 'stop') break;
+    const run = seabiosMachine(biosDir(), {
+      vgaBios: firmwareFile(biosDir(), 'vgabios-stdvga.bin'),
+      cdrom: buffer(iso),
+      boot: 'd',
+    });
+    run.runUntil(BUDGET);
+    const { m } = run;
+    const log = run.log();
+    const serial = run.serial();
     expect(log).toMatch(/^DVD\/CD \[ata1-0: HVM DVD-ROM ATAPI-7 DVD\/CD\]$/m);
     expect(log).toContain('Booting from DVD/CD...');
     expect(log).toMatch(/^Booting from 0000:7c00$/m); // 07C0:0000, as SeaBIOS prints it
@@ -103,25 +89,10 @@ describe('SeaBIOS with a disk and a CD (boot order dc)', () => {
   };
 
   function run(cdrom: Uint8Array): { log: string; exit: number } {
-    const r = Machine.create(
-      {
-        ramMiB: 32,
-        vramMiB: 8,
-        clock: 'icount',
-        image: 'firmware',
-        debugconPort: 0x402,
-        hda: buffer(disk(0x12)),
-        cdrom: buffer(cdrom),
-        boot: 'dc',
-      },
-      buffer(readFileSync(`${biosDir()}/bios.bin`)),
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    const m = r.value;
-    let log = '';
-    m.onDebugcon = (b) => (log += String.fromCharCode(b));
-    while (m.stats.f64[F64.INSTRUCTIONS] < BUDGET) if (m.slice().next === 'stop') break;
+    const run = seabiosMachine(biosDir(), { hda: buffer(disk(0x12)), cdrom: buffer(cdrom), boot: 'dc' });
+    run.runUntil(BUDGET);
+    const { m } = run;
+    const log = run.log();
     const exit = Atomics.load(m.stats.i32, I32.EXIT_STATUS);
     m.destroy();
     return { log, exit };

@@ -11,39 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
+import type { Machine } from '../../src/machine/machine';
 import { readDisplayState, isShowable } from '../../src/ioemu/display-state';
 import { convertFrame } from '../../src/ioemu/vga-convert';
-import { F64 } from '../../src/shared/layout';
-import { seabiosFolder } from './seabios-files';
+import { firmwareFile, seabiosFolder, seabiosMachine } from './seabios-files';
 
 const BUDGET = 12_000_000;
 
 const biosDir = seabiosFolder();
 
-const buffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-
 function bootToNoBootableDevice(): Machine {
-  const r = Machine.create(
-    {
-      ramMiB: 32,
-      vramMiB: 8,
-      clock: 'icount',
-      image: 'firmware',
-      debugconPort: 0x402,
-      vgaBios: buffer(readFileSync(`${biosDir()}/vgabios-stdvga.bin`)),
-    },
-    buffer(readFileSync(`${biosDir()}/bios.bin`)),
-    immediateYielder(),
-  );
-  if (!r.ok) throw new Error(r.message);
-  const m = r.value;
-  let log = '';
-  m.onDebugcon = (b) => (log += String.fromCharCode(b));
-  while (m.stats.f64[F64.INSTRUCTIONS] < BUDGET && !log.includes('No bootable device')) m.slice();
-  expect(log).toContain('No bootable device');
-  return m;
+  const run = seabiosMachine(biosDir(), { vgaBios: firmwareFile(biosDir(), 'vgabios-stdvga.bin') });
+  run.runUntil(BUDGET, () => run.log().includes('No bootable device'));
+  expect(run.log()).toContain('No bootable device');
+  return run.m;
 }
 
 describe('SeaBIOS and its VGA BIOS on the legacy VGA', () => {

@@ -5,12 +5,11 @@
  * it on the PIIX3's IDE channel and boots its MBR.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
+import type { Machine } from '../../src/machine/machine';
 import { F64, I32 } from '../../src/shared/layout';
-import { seabiosFolder } from './seabios-files';
+import { firmwareFile, seabiosFolder, seabiosMachine } from './seabios-files';
 
 /** More than SeaBIOS needs to give up on every boot device (about 6 million instructions). */
 const BUDGET = 12_000_000;
@@ -88,28 +87,13 @@ function boot(
   optionRoms?: { name: string; data: ArrayBuffer }[],
   hda?: ArrayBuffer,
 ): { log: string; m: Machine } {
-  const image = readFileSync(`${biosDir()}/${file}`);
-  const rom = vgaBios ? readFileSync(`${biosDir()}/${vgaBios}`) : null;
-  const r = Machine.create(
-    {
-      ramMiB: 32,
-      vramMiB: 8,
-      clock: 'icount',
-      image: 'firmware',
-      debugconPort: 0x402,
-      vgaBios: rom ? (rom.buffer.slice(rom.byteOffset, rom.byteOffset + rom.byteLength) as ArrayBuffer) : undefined,
-      optionRoms,
-      hda,
-    },
-    image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) as ArrayBuffer,
-    immediateYielder(),
+  const run = seabiosMachine(
+    biosDir(),
+    { vgaBios: vgaBios ? firmwareFile(biosDir(), vgaBios) : undefined, optionRoms, hda },
+    file,
   );
-  if (!r.ok) throw new Error(r.message);
-  const m = r.value;
-  let log = '';
-  m.onDebugcon = (b) => (log += String.fromCharCode(b));
-  while (m.stats.f64[F64.INSTRUCTIONS] < BUDGET && !done.test(log)) if (m.slice().next === 'stop') break;
-  return { log, m };
+  run.runUntil(BUDGET, () => done.test(run.log()));
+  return { log: run.log(), m: run.m };
 }
 
 describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IoBus } from '../../src/machine/bus';
 import { AtaDisk, defaultGeometry, SECTOR_BYTES } from '../../src/machine/devices/ata-disk';
@@ -7,21 +6,13 @@ import { AtaCmd, ATA_DC, ATA_ER, ATA_SR } from '../../src/machine/devices/ata';
 import { Piix3Ide, PIIX3_IDE_DEVFN } from '../../src/machine/devices/piix3-ide';
 import { Pci } from '../../src/machine/devices/pci';
 import { STATS_BYTES, statsViews } from '../../src/shared/layout';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
+import { channelPorts, ideMachine } from './ide-rig';
 
 /** Ports of the primary channel. */
-const DATA = 0x1f0;
-const ERROR = 0x1f1;
-const FEATURES = 0x1f1;
-const COUNT = 0x1f2;
-const LBA_LOW = 0x1f3;
-const LBA_MID = 0x1f4;
-const LBA_HIGH = 0x1f5;
-const DEVICE = 0x1f6;
-const STATUS = 0x1f7;
-const COMMAND = 0x1f7;
-const CONTROL = 0x3f6;
+const { DATA, ERROR, FEATURES, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, STATUS, COMMAND, CONTROL } = channelPorts(
+  0x1f0,
+  0x3f6,
+);
 
 /** An image whose sector n starts with n (32 bits, little-endian) and goes on with bytes (i * 7) & 0xff. */
 function image(sectors: number): Uint8Array {
@@ -366,16 +357,7 @@ describe('the PIIX3 IDE controller (00:01.1) with an ATA disk on the primary cha
 });
 
 describe("the machine's hda (MachineApi.hdaImage)", () => {
-  const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
-  const create = (hda?: ArrayBuffer) => {
-    const r = Machine.create(
-      { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot', ...(hda ? { hda } : {}) },
-      ticker.buffer.slice(ticker.byteOffset, ticker.byteOffset + ticker.byteLength) as ArrayBuffer,
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    return r.value;
-  };
+  const create = (hda?: ArrayBuffer) => ideMachine(hda ? { hda } : {});
 
   it('gives the disk as the guest left it: a sector written through the ports is in the copy, the given image untouched', () => {
     const given = image(64);
@@ -430,14 +412,8 @@ describe('the IDE channels a kernel booted directly finds', () => {
     };
     expect(idetim(io)).toBe(0);
     // A Multiboot kernel started by the machine's own loader: the primary and secondary on.
-    const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
-    const r = Machine.create(
-      { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot' },
-      ticker.buffer.slice(ticker.byteOffset, ticker.byteOffset + ticker.byteLength) as ArrayBuffer,
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    expect(idetim(r.value.pc!.io)).toBe(0x80008000);
-    r.value.destroy();
+    const m = ideMachine();
+    expect(idetim(m.pc!.io)).toBe(0x80008000);
+    m.destroy();
   });
 });

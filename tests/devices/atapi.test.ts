@@ -4,31 +4,22 @@
  * at most the byte count limit, the interrupt reason) and by bus-master DMA, and the SCSI/MMC
  * commands firmware and Linux send, driven through the ports as a driver would.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IoBus } from '../../src/machine/bus';
 import { AtaCmd, ATAPI_IR, ATA_SR } from '../../src/machine/devices/ata';
 import { AtaDisk } from '../../src/machine/devices/ata-disk';
 import { Asc, AtapiCdrom, CDROM_SECTOR_BYTES, ScsiCmd, SenseKey } from '../../src/machine/devices/atapi';
 import { BM_CMD, BM_STATUS } from '../../src/machine/devices/ide-bus-master';
-import { PIIX3_IDE_DEVFN, Piix3Ide } from '../../src/machine/devices/piix3-ide';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
+import { Piix3Ide } from '../../src/machine/devices/piix3-ide';
 import { checkCdromImage } from '../../src/shared/api';
 import { F64 } from '../../src/shared/layout';
+import { channelPorts, ideMachine, placeBusMaster, writePrdTable } from './ide-rig';
 
 /** The secondary channel's registers. */
-const DATA = 0x170;
-const ERROR = 0x171;
-const FEATURES = 0x171;
-const COUNT = 0x172;
-const LBA_LOW = 0x173;
-const LBA_MID = 0x174;
-const LBA_HIGH = 0x175;
-const DEVICE = 0x176;
-const STATUS = 0x177;
-const COMMAND = 0x177;
-const CONTROL = 0x376;
+const { DATA, ERROR, FEATURES, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, STATUS, COMMAND, CONTROL } = channelPorts(
+  0x170,
+  0x376,
+);
 
 /** A disc whose sector n starts with n (32 bits, little-endian) and goes on with bytes (i * 3 + n) & 0xff. */
 function disc(sectors: number): Uint8Array {
@@ -349,28 +340,14 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
 
 describe('the CD-ROM drive with the bus master', () => {
   it('READ(10) with the features DMA bit moves the sectors through the PRD table', () => {
-    const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
     const image = disc(40);
-    const r = Machine.create(
-      { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot', cdrom: image.slice().buffer },
-      ticker.buffer.slice(ticker.byteOffset, ticker.byteOffset + ticker.byteLength) as ArrayBuffer,
-      immediateYielder(),
-    );
-    if (!r.ok) throw new Error(r.message);
-    const m = r.value;
+    const m = ideMachine({ cdrom: image.slice().buffer });
     const io = m.pc!.io;
     const ram = m.memory.u8;
-    const dv = new DataView(ram.buffer);
     const BM = 0xc000;
-    const cfg = (reg: number) => io.write(0xcf8, 4, (0x80000000 | (PIIX3_IDE_DEVFN << 8) | reg) >>> 0);
-    cfg(0x20);
-    io.write(0xcfc, 4, BM);
-    cfg(0x04);
-    io.write(0xcfc, 4, 0x05);
+    placeBusMaster(io, BM);
     // Two sectors into 0x100000 by a table at 0x90000, then the packet with DMA.
-    dv.setUint32(0x90000, 0x100000, true);
-    dv.setUint16(0x90004, 4096, true);
-    dv.setUint16(0x90006, 0x8000, true);
+    writePrdTable(ram, 0x90000, [[0x100000, 4096]]);
     io.write(BM + 8 + 4, 4, 0x90000); // the secondary channel's registers
     io.write(BM + 8, 1, BM_CMD.START | BM_CMD.READ);
     const irq15 = m.stats.f64[F64.IRQ_COUNT + 15];

@@ -3,15 +3,12 @@
  * places BAR4 by PCI configuration cycles, builds a PRD table in RAM, issues READ/WRITE DMA and
  * starts the engine; the data moves between the disk and guest memory through the p2m.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine';
-import { immediateYielder } from '../../src/machine/runloop';
 import { AtaCmd, ATA_SR } from '../../src/machine/devices/ata';
 import { BM_CMD, BM_STATUS } from '../../src/machine/devices/ide-bus-master';
-import { PIIX3_IDE_DEVFN } from '../../src/machine/devices/piix3-ide';
 import { SECTOR_BYTES } from '../../src/machine/devices/ata-disk';
 import { F64, PAGE_SHIFT, VRAM_BAR_DEFAULT } from '../../src/shared/layout';
+import { ideConfig, ideMachine, placeBusMaster, writePrdTable } from './ide-rig';
 
 const BM_BASE = 0xc000;
 const SECTORS = 256;
@@ -25,33 +22,13 @@ function image(): Uint8Array {
 }
 
 function rig() {
-  const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
   const disk = image();
-  const r = Machine.create(
-    { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot', hda: disk.slice().buffer },
-    ticker.buffer.slice(ticker.byteOffset, ticker.byteOffset + ticker.byteLength) as ArrayBuffer,
-    immediateYielder(),
-  );
-  if (!r.ok) throw new Error(r.message);
-  const m = r.value;
+  const m = ideMachine({ hda: disk.slice().buffer });
   const io = m.pc!.io;
   const ram = m.memory.u8;
-  const dv = new DataView(ram.buffer);
-  const cfgAddr = (reg: number) => (0x80000000 | (PIIX3_IDE_DEVFN << 8) | reg) >>> 0;
-  const cfgRead = (reg: number) => (io.write(0xcf8, 4, cfgAddr(reg)), io.read(0xcfc, 4));
-  const cfgWrite = (reg: number, v: number) => (io.write(0xcf8, 4, cfgAddr(reg)), io.write(0xcfc, 4, v));
-  /** What firmware does: BAR4 at BM_BASE, I/O space and bus mastering on. */
-  const place = () => {
-    cfgWrite(0x20, BM_BASE);
-    cfgWrite(0x04, cfgRead(0x04) | 0x05);
-  };
-  /** A PRD table at `at`: [address, bytes] regions, the last with end of table. */
-  const prdt = (at: number, regions: [number, number][]) =>
-    regions.forEach(([addr, bytes], i) => {
-      dv.setUint32(at + i * 8, addr, true);
-      dv.setUint16(at + i * 8 + 4, bytes & 0xffff, true);
-      dv.setUint16(at + i * 8 + 6, i === regions.length - 1 ? 0x8000 : 0, true);
-    });
+  const { read: cfgRead, write: cfgWrite } = ideConfig(io);
+  const place = () => placeBusMaster(io, BM_BASE);
+  const prdt = (at: number, regions: [number, number][]) => writePrdTable(ram, at, regions);
   const command = (op: number, lba: number, count: number) => {
     io.write(0x1f6, 1, 0xe0);
     io.write(0x1f2, 1, count);
