@@ -8,98 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { IoBus } from '../../src/machine/bus';
 import { AtaCmd, ATAPI_IR, ATA_SR } from '../../src/machine/devices/ata';
 import { AtaDisk } from '../../src/machine/devices/ata-disk';
-import { Asc, AtapiCdrom, CDROM_SECTOR_BYTES, ScsiCmd, SenseKey } from '../../src/machine/devices/atapi';
+import { Asc, AtapiCdrom, ScsiCmd, SenseKey } from '../../src/machine/devices/atapi';
 import { BM_CMD, BM_STATUS } from '../../src/machine/devices/ide-bus-master';
 import { Piix3Ide } from '../../src/machine/devices/piix3-ide';
 import { checkCdromImage } from '../../src/shared/api';
 import { F64 } from '../../src/shared/layout';
-import { channelPorts, ideMachine, placeBusMaster, writePrdTable } from './ide-rig';
+import { atapiRig, disc, SECONDARY } from './atapi-rig';
+import { ideMachine, placeBusMaster, writePrdTable } from './ide-rig';
 
-/** The secondary channel's registers. */
-const { DATA, ERROR, FEATURES, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, STATUS, COMMAND, CONTROL } = channelPorts(
-  0x170,
-  0x376,
-);
-
-/** A disc whose sector n starts with n (32 bits, little-endian) and goes on with bytes (i * 3 + n) & 0xff. */
-function disc(sectors: number): Uint8Array {
-  const b = new Uint8Array(sectors * CDROM_SECTOR_BYTES);
-  const dv = new DataView(b.buffer);
-  for (let n = 0; n < sectors; n++) {
-    for (let i = 4; i < CDROM_SECTOR_BYTES; i++) b[n * CDROM_SECTOR_BYTES + i] = (i * 3 + n) & 0xff;
-    dv.setUint32(n * CDROM_SECTOR_BYTES, n, true);
-  }
-  return b;
-}
-
-function rig(sectors = 300) {
-  const io = new IoBus();
-  const lines: Record<number, boolean[]> = { 14: [], 15: [] };
-  const image = disc(sectors);
-  const ide = new Piix3Ide([null, null, new AtapiCdrom(image)], (irq, level) => lines[irq].push(level));
-  io.attach(ide);
-  const out = (port: number, v: number) => io.write(port, 1, v);
-  const pioIn = (bytes: number) => {
-    const b = new Uint8Array(bytes);
-    for (let i = 0; i < bytes; i += 2) {
-      const w = io.read(DATA, 2);
-      b[i] = w & 0xff;
-      b[i + 1] = w >>> 8;
-    }
-    return b;
-  };
-  /** PACKET with a byte count limit, then the 12 command bytes as six 16-bit writes. */
-  const packet = (cdb: number[], limit = 0xfffe, dma = false) => {
-    out(DEVICE, 0xa0);
-    out(FEATURES, dma ? 1 : 0);
-    out(LBA_MID, limit & 0xff);
-    out(LBA_HIGH, limit >>> 8);
-    out(COMMAND, AtaCmd.PACKET);
-    const before = { status: io.read(0x376, 1), reason: io.read(COUNT, 1) & 7 };
-    const b = [...cdb, ...new Array(12).fill(0)].slice(0, 12);
-    for (let i = 0; i < 12; i += 2) io.write(DATA, 2, b[i] | (b[i + 1] << 8));
-    return before;
-  };
-  /** Read the whole response, piece by piece as the drive offers them: the bytes and each piece's size. */
-  const response = () => {
-    const pieces: number[] = [];
-    const parts: Uint8Array[] = [];
-    // Each piece interrupts; reading the status register acknowledges it, as a driver does.
-    while (io.read(STATUS, 1) & ATA_SR.DRQ) {
-      expect(io.read(COUNT, 1) & 7).toBe(ATAPI_IR.IO); // data to the host
-      const bytes = io.read(LBA_MID, 1) | (io.read(LBA_HIGH, 1) << 8);
-      pieces.push(bytes);
-      parts.push(pioIn(bytes + (bytes & 1)).subarray(0, bytes));
-    }
-    const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
-    return { data, pieces };
-  };
-  const status = () => io.read(STATUS, 1);
-  const reason = () => io.read(COUNT, 1) & 7;
-  const sense = () => {
-    packet([ScsiCmd.REQUEST_SENSE, 0, 0, 0, 18]);
-    const d = response().data;
-    return { key: d[2] & 0xf, asc: d[12], ascq: d[13] };
-  };
-  /** READ(10) with SeaBIOS's byte count limit: one sector. */
-  const read10 = (lba: number, count: number) =>
-    packet(
-      [
-        ScsiCmd.READ_10,
-        0,
-        lba >>> 24,
-        (lba >>> 16) & 0xff,
-        (lba >>> 8) & 0xff,
-        lba & 0xff,
-        0,
-        count >> 8,
-        count & 0xff,
-      ],
-      CDROM_SECTOR_BYTES,
-    );
-  return { io, ide, image, lines, out, pioIn, packet, response, status, reason, sense, read10 };
-}
+const { DATA, ERROR, FEATURES, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, STATUS, COMMAND, CONTROL } = SECONDARY;
 
 const be32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint32(at);
 const be16 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint16(at);
@@ -118,7 +35,7 @@ describe('CD images', () => {
 
 describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   it('shows the packet signature (14h EBh) after a reset, and status without DRDY', () => {
-    const { io, out, status } = rig();
+    const { io, out, status } = atapiRig();
     expect([io.read(COUNT, 1), io.read(LBA_LOW, 1), io.read(LBA_MID, 1), io.read(LBA_HIGH, 1)]).toEqual([
       1, 1, 0x14, 0xeb,
     ]);
@@ -132,7 +49,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('aborts IDENTIFY DEVICE leaving its signature, and answers IDENTIFY PACKET DEVICE', () => {
-    const { io, out, status, pioIn, lines } = rig();
+    const { io, out, status, pioIn, lines } = atapiRig();
     out(DEVICE, 0xa0);
     out(COMMAND, AtaCmd.IDENTIFY_DEVICE);
     expect(status() & ATA_SR.ERR).toBe(ATA_SR.ERR);
@@ -159,7 +76,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('a disk command (READ SECTORS) aborts', () => {
-    const { io, out, status } = rig();
+    const { io, out, status } = atapiRig();
     out(DEVICE, 0xe0);
     out(COUNT, 1);
     out(COMMAND, AtaCmd.READ_SECTORS);
@@ -168,7 +85,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('PACKET asks for the command bytes (C/D, DRQ, no interrupt); TEST UNIT READY completes with I/O and C/D', () => {
-    const { packet, status, reason, lines } = rig();
+    const { packet, status, reason, lines } = atapiRig();
     const before = packet([ScsiCmd.TEST_UNIT_READY]);
     expect(before).toEqual({ status: ATA_SR.DRDY | ATA_SR.DSC | ATA_SR.DRQ, reason: ATAPI_IR.COD });
     expect(reason()).toBe(ATAPI_IR.IO | ATAPI_IR.COD);
@@ -177,7 +94,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('READ(10) round-trips the sectors asked for, in pieces of at most the byte count limit', () => {
-    const { read10, response, image, status, reason, lines } = rig();
+    const { read10, response, image, status, reason, lines } = atapiRig();
     read10(17, 3);
     const { data, pieces } = response();
     expect(pieces).toEqual([2048, 2048, 2048]); // SeaBIOS's limit: one sector a piece
@@ -189,7 +106,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('READ(12) and a byte count limit that does not divide the sectors (an odd one is used even)', () => {
-    const { packet, response, image } = rig();
+    const { packet, response, image } = atapiRig();
     packet([ScsiCmd.READ_12, 0, 0, 0, 0, 5, 0, 0, 0, 2], 3001);
     const { data, pieces } = response();
     expect(pieces).toEqual([3000, 1096]);
@@ -197,7 +114,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('an out-of-range LBA ends READ(10) with CHECK CONDITION: ERR, ILLEGAL REQUEST in the error register, sense 21h', () => {
-    const { io, read10, status, reason, sense, lines } = rig(300);
+    const { io, read10, status, reason, sense, lines } = atapiRig(300);
     read10(299, 2);
     expect(status() & (ATA_SR.ERR | ATA_SR.DRQ)).toBe(ATA_SR.ERR);
     expect(io.read(ERROR, 1) >>> 4).toBe(SenseKey.ILLEGAL_REQUEST);
@@ -211,21 +128,21 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('an unknown operation code is ILLEGAL REQUEST, invalid command operation code (20h)', () => {
-    const { packet, sense, status } = rig();
+    const { packet, sense, status } = atapiRig();
     packet([0xff]);
     expect(status() & ATA_SR.ERR).toBe(ATA_SR.ERR);
     expect(sense()).toEqual({ key: SenseKey.ILLEGAL_REQUEST, asc: Asc.INVALID_COMMAND_OPERATION_CODE, ascq: 0 });
   });
 
   it('READ CAPACITY gives the last LBA and 2048-byte blocks', () => {
-    const { packet, response } = rig(300);
+    const { packet, response } = atapiRig(300);
     packet([ScsiCmd.READ_CAPACITY]);
     const { data } = response();
     expect([be32(data, 0), be32(data, 4)]).toEqual([299, 2048]);
   });
 
   it('INQUIRY: a removable CD/DVD device, cut to the allocation length', () => {
-    const { packet, response } = rig();
+    const { packet, response } = atapiRig();
     packet([ScsiCmd.INQUIRY, 0, 0, 0, 36]);
     const { data } = response();
     expect([data[0], data[1], data.length]).toEqual([0x05, 0x80, 36]);
@@ -235,7 +152,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('READ TOC format 0: track 1 at 0 and the lead-out at the end, in LBA or MSF; format 1: one session', () => {
-    const { packet, response } = rig(300);
+    const { packet, response } = atapiRig(300);
     packet([ScsiCmd.READ_TOC, 0, 0, 0, 0, 0, 0, 0, 100]);
     let d = response().data;
     expect([be16(d, 0), d[2], d[3]]).toEqual([18, 1, 1]);
@@ -255,7 +172,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('MODE SENSE(10) page 2Ah, GET CONFIGURATION (CD-ROM profile) and polled GET EVENT STATUS NOTIFICATION', () => {
-    const { packet, response, sense, status } = rig();
+    const { packet, response, sense, status } = atapiRig();
     packet([ScsiCmd.MODE_SENSE_10, 0, 0x2a, 0, 0, 0, 0, 0, 255]);
     let d = response().data;
     expect([be16(d, 0), d[8], d[9]]).toEqual([28, 0x2a, 20]);
@@ -276,7 +193,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('READ DISC INFORMATION: a finalized disc with one complete session holding track 1, cut to the allocation length', () => {
-    const { packet, response, sense, status } = rig();
+    const { packet, response, sense, status } = atapiRig();
     packet([ScsiCmd.READ_DISC_INFORMATION, 0, 0, 0, 0, 0, 0, 0, 255]);
     const d = response().data;
     expect(d.length).toBe(34);
@@ -294,7 +211,7 @@ describe('the ATAPI CD-ROM drive on the secondary channel', () => {
   });
 
   it('READ TRACK INFORMATION: track 1 by its number, an LBA in it or its session, from 0 over the whole disc', () => {
-    const { packet, response, sense, status } = rig(300);
+    const { packet, response, sense, status } = atapiRig(300);
     const trackInfo = (type: number, n: number, allocation = 255) => {
       packet([
         ScsiCmd.READ_TRACK_INFORMATION,
