@@ -1,4 +1,5 @@
 import {
+  checkCdromImage,
   checkConfig,
   isVramClient,
   VramClient,
@@ -413,6 +414,24 @@ export class Machine {
   hdaImage(): HdaImage | null {
     const disk = this.pc?.ide.hda;
     return disk ? { image: disk.image.slice().buffer, written: disk.dirty } : null;
+  }
+
+  /**
+   * Put an ISO image in the CD-ROM drive (null: take the disc out, the tray left open) while the
+   * machine runs; the drive tells the guest (atapi.ts). The drive reads the buffer it is given.
+   */
+  changeCdrom(image: unknown): Result<void> {
+    const drive = this.pc?.ide.cdrom;
+    if (!drive) return err(ErrorCode.ESTATE, 'the machine has no CD-ROM drive (create it with config.cdrom)');
+    if (image === null) {
+      drive.eject();
+      return ok(undefined);
+    }
+    if (!(image instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'changeCdrom takes an ArrayBuffer (an ISO image) or null');
+    const why = checkCdromImage(image.byteLength);
+    if (why) return err(ErrorCode.EINVAL, `the CD image ${why}`);
+    drive.insert(new Uint8Array(image));
+    return ok(undefined);
   }
 
   lastFault(): FaultReport | null {

@@ -99,8 +99,8 @@ export interface PcOptions {
   optionRoms?: readonly { name: string; data: ArrayBuffer }[];
   /** A raw image for the primary IDE channel's device 0 (QEMU's -hda); the machine writes to a copy. */
   hda?: ArrayBuffer;
-  /** An ISO image in the ATAPI CD-ROM drive on the secondary IDE channel's device 0 (QEMU's -cdrom). */
-  cdrom?: ArrayBuffer;
+  /** An ATAPI CD-ROM drive on the secondary IDE channel's device 0 (QEMU's -cdrom) with this ISO image in it, or empty (null). */
+  cdrom?: ArrayBuffer | null;
   /** The firmware's boot order, QEMU's -boot letters (a, c, d, n); default "cad". */
   boot?: string;
 }
@@ -191,7 +191,7 @@ export class PcEngine implements Engine {
         options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null,
         null,
         // Read-only: the drive reads the buffer it was given, never a copy.
-        options.cdrom ? new AtapiCdrom(new Uint8Array(options.cdrom)) : null,
+        options.cdrom !== undefined ? new AtapiCdrom(options.cdrom && new Uint8Array(options.cdrom)) : null,
       ],
       (irq, level) => {
         if (level) this.stats.f64[F64.IRQ_COUNT + irq]++;

@@ -50,6 +50,7 @@ const api: MachineApi = {
       const d = m.hdaImage();
       return d ? Comlink.transfer(ok(d), [d.image]) : ok(null);
     }),
+  changeCdrom: (image) => withMachine((m) => m.changeCdrom(image)),
   lastFault: () => withMachine((m) => ok(m.lastFault())),
   ping: () => performance.now(),
 };

@@ -97,10 +97,12 @@ export interface MachineConfig {
    */
   hda?: ArrayBuffer;
   /**
-   * A CD image (ISO 9660, whole 2048-byte sectors, at most MAX_CDROM_BYTES) in an ATAPI CD-ROM on
-   * the secondary IDE channel's device 0 (QEMU's -cdrom). Read-only.
+   * An ATAPI CD-ROM drive on the secondary IDE channel's device 0 (QEMU's -cdrom), with this CD
+   * image in it (ISO 9660, whole 2048-byte sectors, at most MAX_CDROM_BYTES; read-only), or empty
+   * (null: QEMU's -drive if=ide,index=2,media=cdrom). Absent: no drive. The disc can be changed
+   * while the machine runs (MachineApi.changeCdrom).
    */
-  cdrom?: ArrayBuffer;
+  cdrom?: ArrayBuffer | null;
   /**
    * What a triple fault does (the processor shuts down, SDM vol. 3, 6.15): 'reset' the machine
    * and run on, as a PC's chipset answers the shutdown cycle (and QEMU by default), or 'stop' it
@@ -220,6 +222,13 @@ export interface MachineApi {
    * machine has no disk. Guest writes live only in the machine's memory: this is how they leave.
    */
   hdaImage(): Result<HdaImage | null>;
+  /**
+   * Change the disc in the CD-ROM drive while the machine runs (QEMU's monitor change / eject -f):
+   * an ISO image (transferred) goes in, or null takes the disc out and leaves the tray open. The
+   * guest sees the change as a real drive shows it (a unit attention, a media event). EINVAL for
+   * a bad image (its reason said), ESTATE when the machine has no CD-ROM drive (config.cdrom).
+   */
+  changeCdrom(image: ArrayBuffer | null): Result<void>;
   /** The last fault report (triple fault or crash), if any. */
   lastFault(): Result<FaultReport | null>;
   /** Round-trip probe used to measure RPC latency while the machine runs. */
@@ -330,8 +339,9 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     if (why) return err(ErrorCode.EINVAL, `hda ${why}`);
   }
   const cdrom = o.cdrom;
-  if (cdrom !== undefined) {
-    if (!(cdrom instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'cdrom must be an ArrayBuffer (an ISO image)');
+  if (cdrom !== undefined && cdrom !== null) {
+    if (!(cdrom instanceof ArrayBuffer))
+      return err(ErrorCode.EINVAL, 'cdrom must be an ArrayBuffer (an ISO image), or null for an empty drive');
     const why = checkCdromImage(cdrom.byteLength);
     if (why) return err(ErrorCode.EINVAL, `cdrom ${why}`);
   }
@@ -346,7 +356,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     return err(ErrorCode.EINVAL, `tripleFault must be "reset" or "stop", got ${String(tripleFault)}`);
   return ok({
     ...(hda !== undefined ? { hda: hda as ArrayBuffer } : {}),
-    ...(cdrom !== undefined ? { cdrom: cdrom as ArrayBuffer } : {}),
+    ...(cdrom !== undefined ? { cdrom: cdrom as ArrayBuffer | null } : {}),
     tripleFault,
     ...(modules !== undefined ? { modules: modules as { cmdline: string; data: ArrayBuffer }[] } : {}),
     boot,

@@ -75,7 +75,8 @@ export interface DiskGuestMedia {
 
 /**
  * The machine that boots the media through SeaBIOS (the boot image is the BIOS): `base` plus the
- * media's parts. A CD boots first (QEMU's -boot d), then the disk (c).
+ * media's parts. A CD boots first (QEMU's -boot d), then the disk (c). The CD-ROM drive is always
+ * there, empty without a CD, so that a disc can be put in while the guest runs ("Change CD…").
  */
 export function diskMachineConfig(base: MachineConfig, vgaBios: ArrayBuffer, media: DiskGuestMedia): MachineConfig {
   const boot = media.cdrom ? (media.hda ? 'dc' : 'd') : 'c';
@@ -84,7 +85,7 @@ export function diskMachineConfig(base: MachineConfig, vgaBios: ArrayBuffer, med
     image: 'firmware',
     vgaBios,
     ...(media.hda ? { hda: media.hda } : {}),
-    ...(media.cdrom ? { cdrom: media.cdrom } : {}),
+    cdrom: media.cdrom ?? null,
     debugconPort: DISK_GUEST.debugconPort,
     boot,
   };

@@ -53,7 +53,7 @@ export class GuestLoader {
    * line; the disk's on the saved file).
    */
   private setDiskGuest(name: string | null, cd: string | null = null): void {
-    const media = [name, cd].filter((n) => n !== null).join(', ');
+    const media = [name, cd].filter((n) => n !== null).join(', ') || 'no disc';
     this.kernelName = name === null ? `${DISK_GUEST.cdName} (${media})` : `${DISK_GUEST.name} (${media})`;
     this.toyGuest = false;
     this.diskName = name;
@@ -200,6 +200,24 @@ export class GuestLoader {
     if (why) return { ok: false, message: why };
     const diskName = hda ? this.diskName : null;
     return this.bootSeabios(file.name, () => this.setDiskGuest(diskName, file.name), { hda, cdrom }, booting, boot);
+  }
+
+  /**
+   * Put a CD image of the user's in the running guest's drive with `change` (no reboot: the guest
+   * sees a new disc, as a PC's drive shows it), or take the disc out (null). The image must be
+   * whole sectors; it need not be bootable. A bad one leaves the disc that was in.
+   */
+  async changeCd(
+    file: File | null,
+    change: (image: ArrayBuffer | null) => Promise<Result<void>>,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
+    const image = file && (await file.arrayBuffer());
+    const why = file && image && cdImageProblem(file.name, image, true);
+    if (why) return { ok: false, message: why };
+    const r = await change(image);
+    if (!r.ok) return { ok: false, message: `Could not change the CD: ${r.message}.` };
+    this.setDiskGuest(this.diskName, file?.name ?? null);
+    return { ok: true };
   }
 
   /**

@@ -183,6 +183,8 @@ export class HvmApp extends LitElement {
         return this.loadFile(a.file);
       case 'load-cd':
         return this.loadCd(a.file);
+      case 'change-cd':
+        return this.changeCd(a.file);
     }
   }
 
@@ -263,6 +265,14 @@ export class HvmApp extends LitElement {
     if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
     this.reports.fault = null;
     this.paused = false;
+    this.requestUpdate();
+  }
+
+  /** Put a CD image in the running guest's drive, or take the disc out (null), without a reboot. */
+  private async changeCd(file: File | null): Promise<void> {
+    this.error = null;
+    const r = await this.guest.changeCd(file, (image) => this.connection!.changeCd(image));
+    if (!r.ok) return this.showError(`${r.message} The disc in the drive was left as it was.`);
     this.requestUpdate();
   }
 
@@ -369,6 +379,7 @@ export class HvmApp extends LitElement {
         .linuxGuest=${this.guest.linuxGuest}
         .hasDisk=${s.kind === 'running' && s.config.hda !== undefined}
         .diskGuest=${s.kind === 'running' && (s.config.hda !== undefined || s.config.cdrom !== undefined)}
+        .hasCd=${s.kind === 'running' && !!s.config.cdrom}
         .kernelName=${this.guest.kernelName}
         @control=${(e: CustomEvent<ControlAction>) => void this.control(e.detail)}
       ></hvm-controls>

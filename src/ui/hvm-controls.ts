@@ -43,8 +43,9 @@ export type ControlAction =
   /** The disk guest: boot the committed disk, save the running disk (a disk image of one's own comes as a file). */
   | { kind: 'boot-disk' }
   | { kind: 'save-disk' }
-  /** A CD image (ISO) for the disk guest's ATAPI drive. */
+  /** A CD image (ISO) for the disk guest's ATAPI drive: boot it, or put it in (null: take it out) while the guest runs. */
   | { kind: 'load-cd'; file: File }
+  | { kind: 'change-cd'; file: File | null }
   | { kind: 'load-file'; file: File };
 
 export class HvmControls extends LitElement {
@@ -57,6 +58,7 @@ export class HvmControls extends LitElement {
     linuxGuest: { type: Boolean },
     hasDisk: { type: Boolean },
     diskGuest: { type: Boolean },
+    hasCd: { type: Boolean },
     kernelName: {},
   };
   declare view: ViewState;
@@ -72,6 +74,8 @@ export class HvmControls extends LitElement {
   declare hasDisk: boolean;
   /** The running machine has a disk or a CD (the CD choice shows). */
   declare diskGuest: boolean;
+  /** A disc is in the running machine's CD-ROM drive (the eject button shows). */
+  declare hasCd: boolean;
   declare kernelName: string;
 
   constructor() {
@@ -83,6 +87,7 @@ export class HvmControls extends LitElement {
     this.linuxGuest = false;
     this.hasDisk = false;
     this.diskGuest = false;
+    this.hasCd = false;
     this.kernelName = '';
   }
 
@@ -233,9 +238,11 @@ export class HvmControls extends LitElement {
       <disk-controls
         ?hasDisk=${this.hasDisk}
         ?diskGuest=${this.diskGuest}
+        ?hasCd=${this.hasCd}
         @disk-boot=${() => this.act({ kind: 'boot-disk' })}
         @disk-save=${() => this.act({ kind: 'save-disk' })}
         @disk-cd=${(e: CustomEvent<File>) => this.act({ kind: 'load-cd', file: e.detail })}
+        @disk-change-cd=${(e: CustomEvent<File | null>) => this.act({ kind: 'change-cd', file: e.detail })}
       ></disk-controls>
       <button
         title="Boot a kernel of your own: a Multiboot ELF, a Linux bzImage or a raw firmware image (.bin, .rom); or a raw disk image (.img, .raw, .hdd, .dsk) or a CD image (.iso) that SeaBIOS boots. Or drop it on the screen"

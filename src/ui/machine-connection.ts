@@ -116,6 +116,22 @@ export class MachineConnection implements ReactiveController {
     return r.ok && r.value ? r.value.image : null;
   }
 
+  /**
+   * Change the disc in the running machine's CD-ROM drive (null: take it out), without a reboot;
+   * the machine's recorded config follows, so that Reset and a RAM change keep the disc now in.
+   */
+  async changeCd(image: ArrayBuffer | null): Promise<Result<void>> {
+    const s = this.status;
+    if (s.kind !== 'running' || !this.api) return { ok: false, code: 'ESTATE', message: 'no machine runs' };
+    const kept = image && image.slice(0);
+    const r = await this.api.changeCdrom(image && Comlink.transfer(image, [image]));
+    if (!r.ok) return r;
+    const config = { ...s.config, cdrom: kept };
+    if (this.last) this.last = { ...this.last, config };
+    this.set({ ...s, config });
+    return r;
+  }
+
   /** Create and start a machine; on failure the running one (if any) keeps running. */
   async boot(config: MachineConfig, image: ArrayBuffer): Promise<Result<void>> {
     if (!this.api) return { ok: false, code: 'ESTATE', message: 'no worker' };

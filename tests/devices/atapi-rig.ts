@@ -25,11 +25,13 @@ export function disc(sectors: number): Uint8Array {
   return b;
 }
 
-export function atapiRig(sectors = 300) {
+/** The drive with a disc of `sectors` sectors (disc()), or empty (null). */
+export function atapiRig(sectors: number | null = 300) {
   const io = new IoBus();
   const lines: Record<number, boolean[]> = { 14: [], 15: [] };
-  const image = disc(sectors);
-  const ide = new Piix3Ide([null, null, new AtapiCdrom(image)], (irq, level) => lines[irq].push(level));
+  const image = disc(sectors ?? 0);
+  const drive = new AtapiCdrom(sectors === null ? null : image);
+  const ide = new Piix3Ide([null, null, drive], (irq, level) => lines[irq].push(level));
   io.attach(ide);
   const out = (port: number, v: number) => io.write(port, 1, v);
   const pioIn = (bytes: number) => {
@@ -91,5 +93,5 @@ export function atapiRig(sectors = 300) {
       ],
       CDROM_SECTOR_BYTES,
     );
-  return { io, ide, image, lines, out, pioIn, packet, response, status, reason, sense, read10 };
+  return { io, ide, drive, image, lines, out, pioIn, packet, response, status, reason, sense, read10 };
 }

@@ -1,16 +1,25 @@
 /**
- * An ATAPI CD-ROM drive (QEMU's ide-cd, what -cdrom attaches): the disc (an ISO image held in
- * memory, read-only, 2048-byte sectors), the IDENTIFY PACKET DEVICE data (ATA/ATAPI-7 volume 1,
- * 7.17) and the SCSI/MMC commands its packets carry (SPC-3 for the common ones, MMC-5 for the
- * CD's). The PACKET protocol itself (the 12 command bytes, the byte count limit, the interrupt
- * reason) lives with the channel (ata.ts); this file answers one command block at a time with the
- * data to send to the host, or a CHECK CONDITION whose sense data the next REQUEST SENSE returns.
+ * An ATAPI CD-ROM drive (QEMU's ide-cd, what -cdrom attaches): its tray and the disc in it (an ISO
+ * image held in memory, read-only, 2048-byte sectors), the IDENTIFY PACKET DEVICE data
+ * (ATA/ATAPI-7 volume 1, 7.17) and the SCSI/MMC commands its packets carry (SPC-3 for the common
+ * ones, MMC-5 for the CD's). The PACKET protocol itself (the 12 command bytes, the byte count
+ * limit, the interrupt reason) lives with the channel (ata.ts); this file answers one command
+ * block at a time with the data to send to the host, or a CHECK CONDITION whose sense data the
+ * next REQUEST SENSE returns.
  *
  * The commands are the ones firmware and Linux's sr driver (through libata) send: SeaBIOS uses
  * TEST UNIT READY, REQUEST SENSE, READ CAPACITY and READ(10) to boot El Torito; Linux adds
- * INQUIRY, MODE SENSE(10), READ TOC, GET CONFIGURATION, GET EVENT STATUS NOTIFICATION, READ DISC
- * and TRACK INFORMATION (the cdrom layer's, for the last written block) and the door commands. The disc is always present and never changes, so no UNIT ATTENTION is reported
- * (QEMU reports one after power-on; SeaBIOS and Linux both retry past it, and need not).
+ * INQUIRY (with its vital product data pages), MODE SENSE(10), READ TOC, GET CONFIGURATION, GET
+ * EVENT STATUS NOTIFICATION, READ DISC and TRACK INFORMATION (the cdrom layer's, for the last
+ * written block) and the tray commands.
+ *
+ * The disc can change while the machine runs (the host's insert and eject; the guest's START STOP
+ * UNIT), as MMC-5 4.1.6 and 4.1.8 describe and QEMU's ide/atapi.c behaves: commands that need
+ * the medium report NOT READY, MEDIUM NOT PRESENT without one; after a new disc the next command
+ * that may not run under a unit attention condition reports NOT READY (the tray was open), the
+ * one after it UNIT ATTENTION, MEDIUM MAY HAVE CHANGED, which stays until REQUEST SENSE reads it
+ * (or a command allowed under it succeeds); GET EVENT STATUS NOTIFICATION reports the change as a
+ * media event once.
  */
 
 import { checkCdromImage, CDROM_SECTOR_BYTES } from '../../shared/api';
@@ -45,8 +54,26 @@ export const Asc = {
   INVALID_COMMAND_OPERATION_CODE: 0x20,
   LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE: 0x21,
   INVALID_FIELD_IN_CDB: 0x24,
+  NOT_READY_TO_READY_CHANGE: 0x28,
   SAVING_PARAMETERS_NOT_SUPPORTED: 0x39,
+  MEDIUM_NOT_PRESENT: 0x3a,
+  MEDIUM_REMOVAL_PREVENTED: 0x53,
 } as const;
+
+/** MEDIUM NOT PRESENT's qualifiers (SPC-3, annex D): 3Ah/01h tray closed, 3Ah/02h tray open. */
+export const MEDIUM_NOT_PRESENT_TRAY_CLOSED = 0x01;
+export const MEDIUM_NOT_PRESENT_TRAY_OPEN = 0x02;
+
+/** GET EVENT STATUS NOTIFICATION's media event codes (MMC-5, table 139). */
+export const MediaEvent = { NO_CHANGE: 0, EJECT_REQUEST: 1, NEW_MEDIA: 2, MEDIA_REMOVAL: 3 } as const;
+
+/**
+ * The commands that run while a unit attention condition is pending (MMC-5, 4.1.6.1: INQUIRY,
+ * REQUEST SENSE, GET CONFIGURATION, GET EVENT STATUS NOTIFICATION); any other gets CHECK CONDITION.
+ */
+const ALLOW_UNIT_ATTENTION: ReadonlySet<number> = new Set([0x12, 0x03, 0x46, 0x4a]);
+/** The commands that need the medium (MMC-5, 4.1.8; QEMU's CHECK_READY set, and READ TRACK INFORMATION). */
+const NEED_MEDIUM: ReadonlySet<number> = new Set([0x00, 0x25, 0x28, 0x2b, 0x43, 0x51, 0x52, 0xa8]);
 
 export interface Sense {
   key: number;
@@ -57,6 +84,12 @@ export interface Sense {
 /** A command's outcome: GOOD with the data for the host (maybe none), or CHECK CONDITION. */
 export type PacketResult = { ok: true; data: Uint8Array } | { ok: false; sense: Sense };
 
+/** INQUIRY's peripheral device type (SPC-3, table 83): 05h, a CD/DVD device. */
+const PERIPHERAL_CD_DVD = 0x05;
+/** INQUIRY's T10 vendor identification (8 ASCII bytes, space-padded). */
+const VENDOR = 'HVM';
+/** The vital product data pages kept (SPC-3, 7.6.12: in ascending order). */
+const VPD_PAGES = [0x00, 0x80, 0x83];
 /** MMC-5 profile 0008h: CD-ROM (GET CONFIGURATION's current profile). */
 const PROFILE_CD_ROM = 0x0008;
 /** A CD's lead-in: LBA 0 is MSF 00:02:00 (MMC-5, 4.2.3.4.1). */
@@ -87,32 +120,93 @@ function putAscii(b: Uint8Array, at: number, length: number, s: string): void {
 const upTo = (data: Uint8Array, allocation: number) => data.subarray(0, Math.min(data.length, allocation));
 
 export class AtapiCdrom {
-  readonly totalSectors: number;
+  /** The disc in the drive (null: none), whether or not the tray is open. */
+  private disc: Uint8Array | null;
+  /** The tray is out (the guest's START STOP UNIT eject, or the host's eject): no disc is ready. */
+  trayOpen = false;
   /** The sense data of the last CHECK CONDITION, until REQUEST SENSE reads it. */
   private sense: Sense = { key: SenseKey.NO_SENSE, asc: 0, ascq: 0 };
   /** PREVENT ALLOW MEDIUM REMOVAL's prevent bit (reported by GET EVENT STATUS NOTIFICATION). */
   locked = false;
+  /**
+   * A disc came in that the host has not been told of (QEMU's cdrom_changed): 2, the next command
+   * not allowed under a unit attention condition reports that the tray was open (NOT READY); 1,
+   * it reports UNIT ATTENTION, MEDIUM MAY HAVE CHANGED; 0, nothing to tell.
+   */
+  private changed: 0 | 1 | 2 = 0;
+  /** The media event GET EVENT STATUS NOTIFICATION reports next (MediaEvent; reading it clears it). */
+  private mediaEvent: number = MediaEvent.NO_CHANGE;
 
   constructor(
-    /** The disc: an ISO image (never written). */
-    readonly image: Uint8Array,
+    /** The disc: an ISO image (never written), or null for an empty drive. */
+    image: Uint8Array | null,
     /** INQUIRY's product and IDENTIFY's model. */
     readonly model = 'HVM DVD-ROM',
     readonly serial = 'HVMCD0001',
   ) {
-    const why = checkCdromImage(image.length);
-    if (why) throw new Error(`the CD image ${why}`);
-    this.totalSectors = image.length / CDROM_SECTOR_BYTES;
+    if (image) AtapiCdrom.check(image);
+    this.disc = image;
   }
 
+  private static check(image: Uint8Array): void {
+    const why = checkCdromImage(image.length);
+    if (why) throw new Error(`the CD image ${why}`);
+  }
+
+  /** The disc in the drive (null: none). */
+  get image(): Uint8Array | null {
+    return this.disc;
+  }
+
+  /** The disc's 2048-byte sectors (0 without one). */
+  get totalSectors(): number {
+    return this.disc ? this.disc.length / CDROM_SECTOR_BYTES : 0;
+  }
+
+  /** A disc is in the drive and the tray is closed: the commands that read it can run. */
+  get ready(): boolean {
+    return this.disc !== null && !this.trayOpen;
+  }
+
+  /**
+   * The host puts a disc in the drive (QEMU's change): the tray opens (a lock is overridden, as
+   * QEMU's eject -f does), the old disc goes, the new one comes in and the tray closes. The guest
+   * learns of it at its next commands and by a new-media event.
+   */
+  insert(image: Uint8Array): void {
+    AtapiCdrom.check(image);
+    this.disc = image;
+    this.trayOpen = false;
+    this.locked = false;
+    this.changed = 2;
+    this.mediaEvent = MediaEvent.NEW_MEDIA;
+  }
+
+  /** The host takes the disc out (QEMU's eject -f): the tray stays open, empty, a lock overridden. */
+  eject(): void {
+    this.disc = null;
+    this.trayOpen = true;
+    this.locked = false;
+    this.changed = 0;
+    this.mediaEvent = MediaEvent.MEDIA_REMOVAL;
+  }
+
+  /** A reset clears the sense data and the lock; the tray and the disc stay as they are. */
   reset(): void {
     this.sense = { key: SenseKey.NO_SENSE, asc: 0, ascq: 0 };
     this.locked = false;
   }
 
-  /** The drive's state (the disc is the config's, not state). */
-  saveState(): { sense: Sense; locked: boolean } {
-    return { sense: { ...this.sense }, locked: this.locked };
+  /** The drive's state (the disc's bytes are media, not state). */
+  saveState(): { sense: Sense; locked: boolean; trayOpen: boolean; disc: boolean; changed: number; mediaEvent: number } {
+    return {
+      sense: { ...this.sense },
+      locked: this.locked,
+      trayOpen: this.trayOpen,
+      disc: this.disc !== null,
+      changed: this.changed,
+      mediaEvent: this.mediaEvent,
+    };
   }
 
   /**
@@ -153,26 +247,51 @@ export class AtapiCdrom {
 
   /** Run one command block (12 bytes) and say how it ended. */
   execute(cdb: Uint8Array): PacketResult {
-    const r = this.run(cdb);
+    const r = this.gate(cdb[0]) ?? this.run(cdb);
     if (cdb[0] !== ScsiCmd.REQUEST_SENSE)
       this.sense = r.ok ? { key: SenseKey.NO_SENSE, asc: 0, ascq: 0 } : { ...r.sense };
     return r;
   }
 
-  /** The sectors [lba, lba + count) of the disc, without a copy (null past its end). */
+  /**
+   * What stops a command before it runs (QEMU's ide_atapi_cmd, in its order): a unit attention
+   * condition still pending; a disc changed since the last command (reported in two steps, so that
+   * a host that does not poll for events sees the tray open and then the new disc); no disc ready.
+   */
+  private gate(op: number): PacketResult | null {
+    if (ALLOW_UNIT_ATTENTION.has(op)) return null;
+    if (this.sense.key === SenseKey.UNIT_ATTENTION) return { ok: false, sense: { ...this.sense } };
+    if (this.changed && this.ready) {
+      const step = this.changed;
+      this.changed = step === 2 ? 1 : 0;
+      return step === 2
+        ? check(SenseKey.NOT_READY, Asc.MEDIUM_NOT_PRESENT, MEDIUM_NOT_PRESENT_TRAY_OPEN)
+        : check(SenseKey.UNIT_ATTENTION, Asc.NOT_READY_TO_READY_CHANGE);
+    }
+    if (NEED_MEDIUM.has(op) && !this.ready)
+      return check(
+        SenseKey.NOT_READY,
+        Asc.MEDIUM_NOT_PRESENT,
+        this.trayOpen ? MEDIUM_NOT_PRESENT_TRAY_OPEN : MEDIUM_NOT_PRESENT_TRAY_CLOSED,
+      );
+    return null;
+  }
+
+  /** The sectors [lba, lba + count) of the disc, without a copy (null past its end, or with no disc ready). */
   sectors(lba: number, count: number): Uint8Array | null {
-    if (lba + count > this.totalSectors) return null;
-    return this.image.subarray(lba * CDROM_SECTOR_BYTES, (lba + count) * CDROM_SECTOR_BYTES);
+    if (!this.disc || !this.ready || lba + count > this.totalSectors) return null;
+    return this.disc.subarray(lba * CDROM_SECTOR_BYTES, (lba + count) * CDROM_SECTOR_BYTES);
   }
 
   private run(cdb: Uint8Array): PacketResult {
     const C = ScsiCmd;
     switch (cdb[0]) {
       case C.TEST_UNIT_READY:
-      case C.START_STOP_UNIT: // the disc stays in: there is no tray to open
       case C.SEEK_10:
       case C.SET_CD_SPEED:
         return good();
+      case C.START_STOP_UNIT:
+        return this.startStopUnit(cdb);
       case C.PREVENT_ALLOW_MEDIUM_REMOVAL:
         this.locked = (cdb[4] & 1) !== 0;
         return good();
@@ -207,6 +326,33 @@ export class AtapiCdrom {
     }
   }
 
+  /**
+   * START STOP UNIT (MMC-5, 6.39): with LoEj, Start 0 opens the tray (refused while the host
+   * prevents removal: MEDIUM REMOVAL PREVENTED, NOT READY with a disc, ILLEGAL REQUEST without, as
+   * QEMU), Start 1 closes it; a disc closed in comes as a new one (a unit attention and a
+   * new-media event). Without LoEj (spin up or down) or with a power condition: nothing to do.
+   */
+  private startStopUnit(cdb: Uint8Array): PacketResult {
+    const start = (cdb[4] & 1) !== 0;
+    const loadEject = (cdb[4] & 2) !== 0;
+    if (cdb[4] & 0xf0 || !loadEject) return good();
+    if (!start && !this.trayOpen) {
+      if (this.locked)
+        return check(this.disc ? SenseKey.NOT_READY : SenseKey.ILLEGAL_REQUEST, Asc.MEDIUM_REMOVAL_PREVENTED, 0x02);
+      this.trayOpen = true;
+      this.changed = 0;
+      if (this.disc) this.mediaEvent = MediaEvent.MEDIA_REMOVAL;
+    } else if (start && this.trayOpen) {
+      this.trayOpen = false;
+      if (this.disc) {
+        // The tray was seen open (this command opened or saw it): only the unit attention is left.
+        this.changed = 1;
+        this.mediaEvent = MediaEvent.NEW_MEDIA;
+      }
+    }
+    return good();
+  }
+
   /** Fixed-format sense data (SPC-3, 4.5.3): 18 bytes, current errors. */
   private requestSense(): Uint8Array {
     const b = new Uint8Array(18);
@@ -219,19 +365,55 @@ export class AtapiCdrom {
     return b;
   }
 
-  /** Standard INQUIRY data (SPC-3, 6.4.2); vital product data pages are not kept. */
+  /**
+   * INQUIRY (SPC-3, 6.4): the standard data (6.4.2), or with EVPD the vital product data page the
+   * page code names (7.6): 00h the pages kept, 80h the unit serial number, 83h the device
+   * identification. A page code without EVPD, or a page not kept, is an invalid field.
+   */
   private inquiry(cdb: Uint8Array): PacketResult {
-    if (cdb[1] & 1) return invalidField(); // EVPD
+    const allocation = be16(cdb, 3);
+    if (cdb[1] & 1) {
+      const page = this.vpdPage(cdb[2]);
+      return page ? good(upTo(page, allocation)) : invalidField();
+    }
+    if (cdb[2] !== 0) return invalidField();
     const b = new Uint8Array(36);
-    b[0] = 0x05; // CD/DVD device
+    b[0] = PERIPHERAL_CD_DVD;
     b[1] = 0x80; // removable
     b[2] = 0x00; // no SCSI version claimed, as ATAPI drives report
     b[3] = 0x21; // ATAPI version 2, response data format 1
     b[4] = 36 - 5;
-    putAscii(b, 8, 8, 'HVM');
+    putAscii(b, 8, 8, VENDOR);
     putAscii(b, 16, 16, this.model);
     putAscii(b, 32, 4, '1.0');
-    return good(upTo(b, be16(cdb, 3)));
+    return good(upTo(b, allocation));
+  }
+
+  /** A vital product data page (SPC-3, 7.6): a 4-byte header (device type, page code, length), then its body. */
+  private vpdPage(code: number): Uint8Array | null {
+    let body: Uint8Array;
+    if (code === 0x00) body = Uint8Array.from(VPD_PAGES);
+    else if (code === 0x80) {
+      // Unit serial number (7.6.10): ASCII, the serial IDENTIFY PACKET DEVICE gives.
+      body = new Uint8Array(this.serial.length);
+      putAscii(body, 0, body.length, this.serial);
+    } else if (code === 0x83) {
+      // Device identification (7.6.4): one descriptor, T10 vendor ID based (identifier type 1),
+      // ASCII, for the logical unit: the vendor (8 bytes) then the model and serial, as libata's
+      // SCSI translation builds it for an ATA disk ("ATA", the model, the serial).
+      const id = VENDOR.padEnd(8, ' ') + this.model.padEnd(16, ' ') + this.serial;
+      body = new Uint8Array(4 + id.length);
+      body[0] = 0x02; // protocol identifier 0, code set 2: ASCII
+      body[1] = 0x01; // PIV 0, association 0 (the logical unit), identifier type 1: T10 vendor ID
+      body[3] = id.length;
+      putAscii(body, 4, id.length, id);
+    } else return null;
+    const b = new Uint8Array(4 + body.length);
+    b[0] = PERIPHERAL_CD_DVD;
+    b[1] = code;
+    putBe16(b, 2, body.length);
+    b.set(body, 4);
+    return b;
   }
 
   private read(lba: number, count: number): PacketResult {
@@ -275,7 +457,9 @@ export class AtapiCdrom {
     const length = 8 + pages.reduce((n, p) => n + p.length, 0);
     const b = new Uint8Array(length);
     putBe16(b, 0, length - 2); // mode data length: what follows it
-    b[2] = 0x01; // medium type: 120 mm CD-ROM, data only
+    // Medium type (SFF-8020i, table 92): 120 mm CD-ROM, data only; without a disc, 70h (door
+    // closed, no disc) or 71h (door open).
+    b[2] = this.ready ? 0x01 : this.trayOpen ? 0x71 : 0x70;
     let at = 8;
     for (const p of pages) {
       b.set(p, at);
@@ -324,9 +508,10 @@ export class AtapiCdrom {
   }
 
   /**
-   * GET CONFIGURATION (MMC-5, 6.6): the feature header with the current profile (CD-ROM), then
-   * the Profile List (0000h, the one profile) and Core (0001h, ATAPI) features. RT 0 gives every
-   * feature from the starting feature number, 1 only the current ones (both here), 2 that one.
+   * GET CONFIGURATION (MMC-5, 6.6): the feature header with the current profile (CD-ROM; 0000h, none,
+   * without a disc ready), then the Profile List (0000h, the one profile, current with a disc) and
+   * Core (0001h, ATAPI) features. RT 0 gives every feature from the starting feature number, 1 only
+   * the current ones (both here), 2 that one.
    */
   private getConfiguration(cdb: Uint8Array): PacketResult {
     const rt = cdb[1] & 0x03;
@@ -336,7 +521,7 @@ export class AtapiCdrom {
     profileList[2] = 0x03; // version 0, persistent, current
     profileList[3] = 4;
     putBe16(profileList, 4, PROFILE_CD_ROM);
-    profileList[6] = 0x01; // the current profile
+    profileList[6] = this.ready ? 0x01 : 0x00; // the current profile, with a disc
     const core = new Uint8Array(12);
     putBe16(core, 0, 0x0001);
     core[2] = 0x07; // version 1, persistent, current
@@ -346,7 +531,7 @@ export class AtapiCdrom {
     const length = 8 + features.reduce((n, f) => n + f.length, 0);
     const b = new Uint8Array(length);
     putBe32(b, 0, length - 4); // data length: what follows it
-    putBe16(b, 6, PROFILE_CD_ROM);
+    putBe16(b, 6, this.ready ? PROFILE_CD_ROM : 0);
     let at = 8;
     for (const f of features) {
       b.set(f, at);
@@ -397,9 +582,10 @@ export class AtapiCdrom {
   }
 
   /**
-   * GET EVENT STATUS NOTIFICATION (MMC-5, 6.8), polled only: the media class says a disc is
-   * present and nothing changed; a request without the media class gets the header alone with
-   * "no event available".
+   * GET EVENT STATUS NOTIFICATION (MMC-5, 6.8), polled only: the media class (7.3.4: table 139's
+   * event, then the media status: tray open, disc present) reports the last change once (a new
+   * disc, the disc removed) and then "no change"; a request without the media class gets the
+   * header alone with "no event available".
    */
   private getEventStatus(cdb: Uint8Array): PacketResult {
     if (!(cdb[1] & 1)) return invalidField(); // asynchronous operation is not supported
@@ -410,8 +596,9 @@ export class AtapiCdrom {
       b = new Uint8Array(8);
       putBe16(b, 0, 6);
       b[2] = 4; // notification class: media
-      b[4] = 0; // no change
-      b[5] = 0x02; // media present, tray closed
+      b[4] = this.mediaEvent;
+      b[5] = (this.trayOpen ? 0x01 : 0) | (this.ready ? 0x02 : 0);
+      this.mediaEvent = MediaEvent.NO_CHANGE;
     } else {
       b = new Uint8Array(4);
       putBe16(b, 0, 2);

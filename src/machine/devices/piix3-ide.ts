@@ -15,7 +15,7 @@ import type { PortHandler } from '../bus';
 import type { DmaMemory } from '../dma';
 import { AtaChannel } from './ata';
 import { AtaDisk } from './ata-disk';
-import type { AtapiCdrom } from './atapi';
+import { AtapiCdrom } from './atapi';
 import { BM_PORTS, IdeBusMaster } from './ide-bus-master';
 import { PciFunction } from './pci-function';
 
@@ -99,6 +99,8 @@ export class Piix3Ide implements Device {
   readonly busMaster: IdeBusMaster | null;
   /** The primary channel's device 0 when it is a hard disk (QEMU's hda), else null. */
   readonly hda: AtaDisk | null;
+  /** The secondary channel's device 0 when it is a CD-ROM drive (QEMU's -cdrom, hdc), else null. */
+  readonly cdrom: AtapiCdrom | null;
 
   constructor(
     /**
@@ -112,6 +114,7 @@ export class Piix3Ide implements Device {
   ) {
     const at = (i: number) => disks[i] ?? null;
     this.hda = disks[0] instanceof AtaDisk ? disks[0] : null;
+    this.cdrom = disks[2] instanceof AtapiCdrom ? disks[2] : null;
     // The bus master's status records each rise of a channel's interrupt line.
     const line = (ch: number, irq: number) => (l: boolean) => {
       if (l) this.busMaster?.channels[ch].interrupted();
