@@ -17,7 +17,7 @@ import {
 import type { DisplayMode } from './convert';
 
 /** What the picture is made of: a dispi mode, a legacy VGA mode, or nothing to show. */
-export type DisplayKind = 'vbe' | 'text' | 'planar16' | 'linear256' | 'none';
+export type DisplayKind = 'vbe' | 'text' | 'planar16' | 'cga4' | 'linear256' | 'none';
 
 /** A legacy text mode's layout (VRAM offsets in the VGA's interleaved layout: plane address × 4). */
 export interface TextLayout {
@@ -52,12 +52,15 @@ export interface DisplayState extends DisplayMode {
   attrMap: Uint8Array;
   /** Legacy text modes only. */
   text: TextLayout | null;
+  /** CGA's two banks (I32.VGA_BANK_BIT): the VRAM address bit of odd lines, 0 when rows follow one another. */
+  bankBit: number;
 }
 
 const KINDS: Record<number, DisplayKind> = {
   [VgaMode.TEXT]: 'text',
   [VgaMode.PLANAR16]: 'planar16',
   [VgaMode.LINEAR256]: 'linear256',
+  [VgaMode.CGA4]: 'cga4',
 };
 
 export function readDisplayState(stats: StatsViews, palette = new Int32Array(256)): DisplayState {
@@ -83,6 +86,7 @@ export function readDisplayState(stats: StatsViews, palette = new Int32Array(256
         palette,
         attrMap: new Uint8Array(16),
         text: null,
+        bankBit: 0,
       };
     else {
       const kind = KINDS[at(I32.VGA_MODE)] ?? 'none';
@@ -96,7 +100,7 @@ export function readDisplayState(stats: StatsViews, palette = new Int32Array(256
         kind,
         width: at(I32.VGA_WIDTH),
         height: at(I32.VGA_HEIGHT),
-        bpp: kind === 'linear256' ? 8 : kind === 'planar16' ? 4 : 0,
+        bpp: kind === 'linear256' ? 8 : kind === 'planar16' ? 4 : kind === 'cga4' ? 2 : 0,
         lineBytes: at(I32.VGA_LINE_BYTES),
         start: at(I32.VGA_START),
         bar0,
@@ -118,15 +122,36 @@ export function readDisplayState(stats: StatsViews, palette = new Int32Array(256
                 lineGraphics: (flags & VGA_FLAG_LINE_GRAPHICS) !== 0,
               }
             : null,
+        bankBit: at(I32.VGA_BANK_BIT),
       };
     }
     if (at(I32.VBE_GEN) === gen) return s;
   }
 }
 
-/** VRAM bytes per pixel of a row: a fraction for planar modes (8 pixels in 4 bytes). */
+/** VRAM bytes per pixel of a row: a fraction for planar and CGA modes (8 pixels in 4 bytes). */
 export function vramBytesPerPixel(s: DisplayState): number {
-  return s.kind === 'planar16' ? 0.5 : (s.bpp + 7) >> 3;
+  return s.kind === 'planar16' || s.kind === 'cga4' ? 0.5 : (s.bpp + 7) >> 3;
+}
+
+/** VRAM offset of pixel line y's first byte: rows one after another, or CGA's even and odd banks. */
+export function lineAddress(s: DisplayState, y: number): number {
+  if (!s.bankBit) return s.start + y * s.lineBytes;
+  return ((s.start + (y >> 1) * s.lineBytes) & ~s.bankBit) | (y & 1 ? s.bankBit : 0);
+}
+
+/** The VRAM bytes [from, to) a graphics picture's lines span. */
+function graphicsExtent(s: DisplayState): { from: number; to: number } {
+  const rowBytes = Math.ceil(s.width * vramBytesPerPixel(s));
+  if (!s.bankBit) return { from: s.start, to: s.start + (s.height - 1) * s.lineBytes + rowBytes };
+  let from = Infinity;
+  let to = 0;
+  for (let y = 0; y < s.height; y++) {
+    const a = lineAddress(s, y);
+    from = Math.min(from, a);
+    to = Math.max(to, a + rowBytes);
+  }
+  return { from, to };
 }
 
 /** Bytes of VRAM a character map spans: 256 characters × 32 plane-2 bytes, interleaved (× 4). */
@@ -147,7 +172,7 @@ export function isShowable(s: DisplayState, vramBytes: number): boolean {
   const depth = s.bpp;
   if (s.kind === 'vbe' && depth !== 8 && depth !== 15 && depth !== 16 && depth !== 24 && depth !== 32) return false;
   const rowBytes = Math.ceil(s.width * vramBytesPerPixel(s));
-  return s.lineBytes >= rowBytes && s.start + (s.height - 1) * s.lineBytes + rowBytes <= vramBytes;
+  return s.lineBytes >= rowBytes && graphicsExtent(s).to <= vramBytes;
 }
 
 /**
@@ -158,6 +183,7 @@ export function isShowable(s: DisplayState, vramBytes: number): boolean {
 export function displayedPages(s: DisplayState): { first: number; nr: number } {
   let from = s.start;
   let to = s.start + s.height * s.lineBytes;
+  if (s.bankBit) ({ from, to } = graphicsExtent(s));
   if (s.text) {
     const t = s.text;
     to = s.start + t.rows * s.lineBytes;

@@ -29,7 +29,14 @@
  */
 import type { Result, VramClient } from '../shared/api';
 import { HV_CLIENT_DROPPED, PAGE_SHIFT, PAGE_SIZE, type StatsViews, I32 } from '../shared/layout';
-import { displayedPages, isShowable, readDisplayState, vramBytesPerPixel, type DisplayState } from './display-state';
+import {
+  displayedPages,
+  isShowable,
+  lineAddress,
+  readDisplayState,
+  vramBytesPerPixel,
+  type DisplayState,
+} from './display-state';
 import { blinkPhaseAt, convertAnyRect, nextBlinkChangeIn, type BlinkPhase } from './vga-convert';
 
 export type DisplayModeName = 'poll' | 'dirty' | 'dirty-idle' | 'trap';
@@ -416,6 +423,7 @@ export class DisplayRefresher {
       return;
     }
     const bytesPerPixel = vramBytesPerPixel(s);
+    if (s.bankBit) return this.markBankedPage(p, s, bytesPerPixel);
     const visible = s.height * s.lineBytes;
     const r0 = Math.max(0, p * PAGE_SIZE - s.start);
     const r1 = Math.min(visible, (p + 1) * PAGE_SIZE - s.start);
@@ -433,6 +441,23 @@ export class DisplayRefresher {
     const tx1 = Math.floor(x1 / TILE_W);
     for (let ty = Math.floor(y0 / TILE_H), ty1 = Math.floor(y1 / TILE_H); ty <= ty1; ty++)
       this.tiles.fill(1, ty * this.tilesX + tx0, ty * this.tilesX + tx1 + 1);
+  }
+
+  /** markPage for CGA's banked lines (lineAddress): the tiles of each line whose bytes the page holds. */
+  private markBankedPage(p: number, s: DisplayState, bytesPerPixel: number): void {
+    const rowBytes = Math.ceil(s.width * bytesPerPixel);
+    const page0 = p * PAGE_SIZE;
+    const page1 = page0 + PAGE_SIZE;
+    for (let y = 0; y < s.height; y++) {
+      const a = lineAddress(s, y);
+      const r0 = Math.max(a, page0);
+      const r1 = Math.min(a + rowBytes, page1);
+      if (r1 <= r0) continue;
+      const tx0 = Math.floor(Math.floor((r0 - a) / bytesPerPixel) / TILE_W);
+      const tx1 = Math.floor(Math.min(s.width - 1, Math.floor((r1 - 1 - a) / bytesPerPixel)) / TILE_W);
+      const ty = Math.floor(y / TILE_H);
+      this.tiles.fill(1, ty * this.tilesX + tx0, ty * this.tilesX + tx1 + 1);
+    }
   }
 
   /**

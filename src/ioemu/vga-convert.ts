@@ -9,11 +9,16 @@
  *    cursor cell with the foreground colour while it is in its on phase.
  *  - 16-colour planar: pixel x of a row is bit 7 − (x & 7) of the four plane bytes at address
  *    x >> 3, plane p giving colour bit p, through `attrMap` into the palette.
+ *  - CGA 4-colour (the shift register interleave, IBM VGA technical reference, GR5 bit 5): plane
+ *    address x >> 3 holds 8 pixels, the first four in planes 0 (colour bits 0–1) and 2 (bits
+ *    2–3), the next four in planes 1 and 3, each a 2-bit field, most significant first; the
+ *    colour through `attrMap` (whose plane enable masks colour bits, the serial streams).
+ *  - A row of graphics starts at lineAddress(s, y): CGA's modes take even and odd lines from two banks.
  * The 256-colour modes are an 8-bpp picture (convert.ts). Output words are 0xAABBGGRR, as in
  * convertRect; the display's painter and the CLI's --screenshot share these converters.
  */
 import { convertRect } from './convert';
-import type { DisplayState } from './display-state';
+import { lineAddress, type DisplayState } from './display-state';
 
 /** Where the text blink and cursor are in their cycles (the ioemu's clock decides, not the guest). */
 export interface BlinkPhase {
@@ -115,7 +120,7 @@ export function convertPlanarRect(
 ): void {
   const colours = colours16(s, palette);
   for (let y = y0; y < y1; y++) {
-    const line = s.start + y * s.lineBytes;
+    const line = lineAddress(s, y);
     let d = y * s.width + x0;
     for (let x = x0; x < x1; x++, d++) {
       const b = line + (x >> 3) * 4;
@@ -126,6 +131,29 @@ export function convertPlanarRect(
         (((vram[b + 2] >> bit) & 1) << 2) |
         (((vram[b + 3] >> bit) & 1) << 3);
       out[d] = colours[v];
+    }
+  }
+}
+
+/** Converts the rectangle [x0, x1) × [y0, y1) of a CGA 4-colour picture into `out`. */
+export function convertCga4Rect(
+  vram: Uint8Array,
+  s: DisplayState,
+  palette: Int32Array,
+  out: Uint32Array,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+): void {
+  const colours = colours16(s, palette);
+  for (let y = y0; y < y1; y++) {
+    const line = lineAddress(s, y);
+    let d = y * s.width + x0;
+    for (let x = x0; x < x1; x++, d++) {
+      const b = line + (x >> 3) * 4 + ((x >> 2) & 1); // plane 0 (or 1 for the second four)
+      const shift = 6 - 2 * (x & 3);
+      out[d] = colours[((vram[b] >> shift) & 3) | (((vram[b + 2] >> shift) & 3) << 2)];
     }
   }
 }
@@ -145,6 +173,7 @@ export function convertAnyRect(
 ): void {
   if (s.kind === 'text') convertTextRect(vram, s, palette, out, x0, x1, y0, y1, phase);
   else if (s.kind === 'planar16') convertPlanarRect(vram, s, palette, out, x0, x1, y0, y1);
+  else if (s.kind === 'cga4') convertCga4Rect(vram, s, palette, out, x0, x1, y0, y1);
   else convertRect(vram, vram32, s, palette, out, x0, x1, y0, y1);
 }
 

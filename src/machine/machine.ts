@@ -427,7 +427,8 @@ export class Machine {
       drive.eject();
       return ok(undefined);
     }
-    if (!(image instanceof ArrayBuffer)) return err(ErrorCode.EINVAL, 'changeCdrom takes an ArrayBuffer (an ISO image) or null');
+    if (!(image instanceof ArrayBuffer))
+      return err(ErrorCode.EINVAL, 'changeCdrom takes an ArrayBuffer (an ISO image) or null');
     const why = checkCdromImage(image.byteLength);
     if (why) return err(ErrorCode.EINVAL, `the CD image ${why}`);
     drive.insert(new Uint8Array(image));

@@ -215,6 +215,12 @@ export const I32 = {
   /** Text: VGA_FLAG_* bits (blink, line graphics). */
   VGA_FLAGS: 46,
   /**
+   * Graphics in the CRTC's CGA compatibility (modes 04h–06h): the VRAM address bit that odd pixel
+   * lines set (their bank: 0x4000 in word mode, 0x8000 in byte mode); line y is memory row y >> 1
+   * of bank y & 1. 0: rows follow one another (every other mode).
+   */
+  VGA_BANK_BIT: 47,
+  /**
    * Words 52–55: 16 bytes, byte i = the DAC index a 4-bit pixel or text colour i shows (attribute
    * palette, colour plane enable and colour select applied), byte i in word 52 + (i >> 2) at bits (i & 3) * 8.
    */
@@ -238,6 +244,11 @@ export const VgaMode = {
   PLANAR16: 2,
   /** 256-colour graphics (mode 13h and its unchained forms): one byte per pixel, through the DAC. */
   LINEAR256: 3,
+  /**
+   * CGA 4-colour graphics (modes 04h/05h, the graphics controller's shift register interleave):
+   * 2-bit pixels, four to a byte, most significant first, planes 0 then 1 (2 and 3 the high bits).
+   */
+  CGA4: 4,
 } as const;
 export type VgaMode = (typeof VgaMode)[keyof typeof VgaMode];
 

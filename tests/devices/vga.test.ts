@@ -274,6 +274,7 @@ describe('the legacy display state in the stats block', () => {
     r.crtc(CR.OVERFLOW, 0x1f); // bit 1: VDE bit 8
     r.crtc(CR.MAX_SCAN_LINE, maxScan);
     r.crtc(CR.OFFSET, 40);
+    r.crtc(CR.MODE_CONTROL, 0xa3); // as the BIOS sets it for modes 3 and 13h: no CGA compatibility
   }
 
   it('mode 3: 80×25 text of 9×16 cells, cursor, fonts and blink; the attribute palette maps through to the DAC', () => {
@@ -327,5 +328,38 @@ describe('the legacy display state in the stats block', () => {
     expect([i[I32.VGA_MODE], i[I32.VGA_WIDTH], i[I32.VGA_HEIGHT]]).toEqual([VgaMode.PLANAR16, 640, 480]);
     r.seq(SR.CLOCKING_MODE, 0x21); // screen off
     expect(i[I32.VGA_MODE]).toBe(VgaMode.NONE);
+  });
+
+  it("modes 04h and 06h: CGA's 320×200 in 4 colours and 640×200 in 2, odd lines from the bank 8 KiB up", () => {
+    const r = rig();
+    crtc400(r, 0xc1); // two row scans a memory row, each line scanned twice
+    r.crtc(CR.H_DISPLAY_END, 0x27);
+    r.crtc(CR.OFFSET, 0x14);
+    r.crtc(CR.MODE_CONTROL, 0xa2); // word mode, CGA compatibility
+    r.seq(SR.CLOCKING_MODE, 0x09);
+    r.gc(GR.MISC, 0x0f);
+    r.gc(GR.MODE, 0x30); // shift register interleave, odd/even
+    r.inb(0x3da);
+    r.out(0x3c0, 0x20);
+    const i = r.stats.i32;
+    expect([i[I32.VGA_MODE], i[I32.VGA_WIDTH], i[I32.VGA_HEIGHT]]).toEqual([VgaMode.CGA4, 320, 200]);
+    // The CPU's 0xBA000 (odd lines) packs by odd/even to plane address 0x1000: VRAM byte 0x4000.
+    expect(i[I32.VGA_BANK_BIT]).toBe(0x4000);
+    // Mode 06h: byte mode, planar with one plane shown; its odd lines at plane address 0x2000.
+    r.crtc(CR.H_DISPLAY_END, 0x4f);
+    r.crtc(CR.OFFSET, 0x28);
+    r.crtc(CR.MODE_CONTROL, 0xc2);
+    r.gc(GR.MODE, 0x00);
+    expect([i[I32.VGA_MODE], i[I32.VGA_WIDTH], i[I32.VGA_HEIGHT], i[I32.VGA_BANK_BIT]]).toEqual([
+      VgaMode.PLANAR16,
+      640,
+      200,
+      0x8000,
+    ]);
+    // Hercules's four banks (CR17 bit 1 clear) are not rendered; without CGA compatibility the rows follow.
+    r.crtc(CR.MODE_CONTROL, 0xc0);
+    expect(i[I32.VGA_MODE]).toBe(VgaMode.NONE);
+    r.crtc(CR.MODE_CONTROL, 0xc3);
+    expect([i[I32.VGA_HEIGHT], i[I32.VGA_BANK_BIT]]).toEqual([100, 0]);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The ioemu shows the legacy VGA modes (text 80×25 and 80×50, 13h, 12h) in every display mode.
+ * The ioemu shows the legacy VGA modes (text 80×25 and 80×50, 13h, 12h, CGA's 04h and 06h) in
+ * every display mode.
  * The guest side is the real display device (its registers set as a VGA BIOS sets them, VRAM
  * written through the 0xA0000 window); the hypervisor is the fake that reports the pages the
  * device says it wrote. Each test keeps its own model of the screen (characters, attributes,
@@ -58,6 +59,7 @@ function machine(mode: DisplayModeName, clock: { ms: number }) {
     crtc(CR.OFFSET, 40);
     crtc(CR.START_HI, 0);
     crtc(CR.START_LO, 0);
+    crtc(CR.MODE_CONTROL, 0xa3); // as the BIOS sets it for modes 3 and 13h: no CGA compatibility
     for (let i = 0; i < 16; i++) attr(i, arPalette[i]);
     attr(AR.PLANE_ENABLE, 0x0f);
     attr(AR.COLOR_SELECT, 0);
@@ -274,6 +276,7 @@ describe('the ioemu shows legacy VGA graphics modes', () => {
       m.common(1, true);
       m.crtc(CR.V_DISPLAY_END, 0xdf);
       m.crtc(CR.OVERFLOW, 0x3e);
+      m.crtc(CR.MODE_CONTROL, 0xe3); // the BIOS's value for 12h
       m.attr(AR.MODE_CONTROL, 0x01);
       m.show();
       m.gc(GR.MODE, 0x02);
@@ -296,5 +299,99 @@ describe('the ioemu shows legacy VGA graphics modes', () => {
         expect([m.surface.width, m.surface.height]).toEqual([640, 480]);
         expect(differing(m.surface.rgba(), expected()), `frame ${frame}`).toBe(0);
       }
+    });
+
+  /**
+   * CGA's graphics modes as the IBM VGA BIOS programs them (its register tables for 04h and 06h):
+   * 200 lines, each scanned twice, two row scans a memory row and CGA compatibility in CR17, the
+   * window at 0xB8000. The test's model is CGA's own memory map: line y's bytes at 0xB8000 +
+   * 0x2000 × (y & 1) + 80 × (y >> 1), pixels from the most significant bits.
+   */
+  function cgaMode(m: Rig, mode: 4 | 6) {
+    m.out(0x3c2, 0x63);
+    m.seq(SR.CLOCKING_MODE, mode === 4 ? 0x09 : 0x01);
+    m.seq(SR.MAP_MASK, mode === 4 ? 0x03 : 0x01);
+    m.seq(SR.MEMORY_MODE, mode === 4 ? 0x02 : 0x06); // odd/even for 04h, sequential for 06h
+    m.gc(GR.MODE, mode === 4 ? 0x30 : 0x00); // 04h: shift register interleave and odd/even
+    m.gc(GR.MISC, mode === 4 ? 0x0f : 0x0d); // graphics at 0xB8000 (32 KiB), chain odd/even for 04h
+    m.gc(GR.BIT_MASK, 0xff); // 06h's writes go through the ALU: every bit from the CPU's byte
+    m.common(2, true);
+    m.crtc(CR.H_DISPLAY_END, mode === 4 ? 0x27 : 0x4f);
+    m.crtc(CR.MAX_SCAN_LINE, 0xc1);
+    m.crtc(CR.OFFSET, mode === 4 ? 0x14 : 0x28);
+    m.crtc(CR.MODE_CONTROL, mode === 4 ? 0xa2 : 0xc2);
+    m.attr(AR.MODE_CONTROL, 0x01);
+    m.attr(AR.PLANE_ENABLE, mode === 4 ? 0x03 : 0x01);
+    m.show();
+  }
+
+  for (const mode of MODES)
+    it(`mode 04h (CGA 320×200, 4 colours, even and odd lines in two banks) in ${mode} mode equals the test's pixels`, async () => {
+      const m = machine(mode, { ms: 0 });
+      await m.ready;
+      cgaMode(m, 4);
+      const pixels = new Uint8Array(320 * 200);
+      const bytes = new Uint8Array(0x4000);
+      const rand = rng(4 + mode.length);
+      const at = (x: number, y: number) => 0x2000 * (y & 1) + 80 * (y >> 1) + (x >> 2);
+      const plot = (x: number, y: number, c: number) => {
+        pixels[y * 320 + x] = c;
+        const shift = 6 - 2 * (x & 3);
+        const a = at(x, y);
+        bytes[a] = (bytes[a] & ~(3 << shift)) | (c << shift);
+        m.wb(0xb8000 + a, bytes[a]);
+      };
+      let enable = 0x03;
+      const expected = () => {
+        const px = new Uint8Array(320 * 200 * 4);
+        for (let i = 0; i < pixels.length; i++) px.set([...m.rgb(m.arPalette[pixels[i] & enable]), 255], i * 4);
+        return px;
+      };
+      for (let frame = 0; frame < 6; frame++) {
+        if (frame === 0) for (let y = 0; y < 200; y++) for (let x = 0; x < 320; x++) plot(x, y, Math.floor(rand() * 4));
+        else
+          for (let k = 0; k < 300; k++)
+            plot(Math.floor(rand() * 320), Math.floor(rand() * 200), Math.floor(rand() * 4));
+        if (frame === 4) {
+          // Colour plane enable 01h: the attribute controller drops colour bit 1 of every pixel.
+          enable = 0x01;
+          m.attr(AR.PLANE_ENABLE, enable);
+          m.show();
+        }
+        await m.r.refresh();
+        expect([m.surface.width, m.surface.height]).toEqual([320, 200]);
+        expect(differing(m.surface.rgba(), expected()), `frame ${frame}`).toBe(0);
+      }
+      expect(m.r.counters.fullRepaints).toBe(2); // the first frame and the plane enable's change
+    });
+
+  for (const mode of MODES)
+    it(`mode 06h (CGA 640×200, 2 colours, two banks) in ${mode} mode equals the test's pixels`, async () => {
+      const m = machine(mode, { ms: 0 });
+      await m.ready;
+      cgaMode(m, 6);
+      const pixels = new Uint8Array(640 * 200);
+      const bytes = new Uint8Array(0x4000);
+      const rand = rng(6 + mode.length);
+      const plot = (x: number, y: number, c: number) => {
+        pixels[y * 640 + x] = c;
+        const a = 0x2000 * (y & 1) + 80 * (y >> 1) + (x >> 3);
+        bytes[a] = (bytes[a] & ~(0x80 >> (x & 7))) | (c ? 0x80 >> (x & 7) : 0);
+        m.wb(0xb8000 + a, bytes[a]);
+      };
+      const expected = () => {
+        const px = new Uint8Array(640 * 200 * 4);
+        for (let i = 0; i < pixels.length; i++) px.set([...m.rgb(m.arPalette[pixels[i]]), 255], i * 4);
+        return px;
+      };
+      for (let frame = 0; frame < 5; frame++) {
+        if (frame === 0) for (let y = 0; y < 200; y++) for (let x = 0; x < 640; x++) plot(x, y, rand() < 0.5 ? 1 : 0);
+        else
+          for (let k = 0; k < 400; k++) plot(Math.floor(rand() * 640), Math.floor(rand() * 200), rand() < 0.5 ? 1 : 0);
+        await m.r.refresh();
+        expect([m.surface.width, m.surface.height]).toEqual([640, 200]);
+        expect(differing(m.surface.rgba(), expected()), `frame ${frame}`).toBe(0);
+      }
+      expect(m.r.counters.fullRepaints).toBe(1);
     });
 });

@@ -198,7 +198,14 @@ export class AtapiCdrom {
   }
 
   /** The drive's state (the disc's bytes are media, not state). */
-  saveState(): { sense: Sense; locked: boolean; trayOpen: boolean; disc: boolean; changed: number; mediaEvent: number } {
+  saveState(): {
+    sense: Sense;
+    locked: boolean;
+    trayOpen: boolean;
+    disc: boolean;
+    changed: number;
+    mediaEvent: number;
+  } {
     return {
       sense: { ...this.sense },
       locked: this.locked,

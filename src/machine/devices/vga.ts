@@ -64,6 +64,7 @@ export const CR = {
   V_RETRACE_END: 0x11,
   V_DISPLAY_END: 0x12,
   OFFSET: 0x13,
+  MODE_CONTROL: 0x17,
 } as const;
 /** Attribute controller (0x3C0/0x3C1) register indices past the 16 palette entries. */
 export const AR = {
@@ -110,6 +111,7 @@ const PUBLISHED = [
   I32.VGA_FONT_A,
   I32.VGA_FONT_B,
   I32.VGA_FLAGS,
+  I32.VGA_BANK_BIT,
   I32.VGA_ATTR_MAP,
   I32.VGA_ATTR_MAP + 1,
   I32.VGA_ATTR_MAP + 2,
@@ -629,13 +631,30 @@ export class Vga {
       d[14] =
         (ar[AR.MODE_CONTROL] & 0x08 ? VGA_FLAG_BLINK : 0) | (ar[AR.MODE_CONTROL] & 0x04 ? VGA_FLAG_LINE_GRAPHICS : 0);
     } else {
+      // The shift register mode (GR5 bits 5–6): 0 planar (a bit of each plane a pixel), 1 the
+      // interleave of CGA's 4-colour modes (2-bit pixels), 2–3 256 colours (8 bits over two dot clocks).
       const shift = (gr[GR.MODE] >> 5) & 3;
-      if (shift === 1) return; // CGA-compatible 4-colour modes (04h/05h): not rendered
-      const rowScans = ((cr[CR.MAX_SCAN_LINE] & 0x1f) + 1) * (cr[CR.MAX_SCAN_LINE] & 0x80 ? 2 : 1);
-      d[0] = shift === 0 ? VgaMode.PLANAR16 : VgaMode.LINEAR256;
-      // 256 colours: a pixel is 8 bits assembled over two dot clocks.
-      d[1] = (columns * 8) >> (shift === 0 ? 0 : 1);
-      d[2] = Math.floor(scanLines / rowScans);
+      const maxScan = cr[CR.MAX_SCAN_LINE] & 0x1f;
+      const doubleScan = (cr[CR.MAX_SCAN_LINE] >> 7) & 1;
+      const mode = cr[CR.MODE_CONTROL];
+      d[0] = shift === 0 ? VgaMode.PLANAR16 : shift === 1 ? VgaMode.CGA4 : VgaMode.LINEAR256;
+      d[1] = (columns * 8) >> (shift >= 2 ? 1 : 0);
+      if (shift < 2 && (mode & 0x01) === 0) {
+        // CGA compatibility (CR17 bit 0 clear; IBM VGA technical reference, CRTC mode control):
+        // the row scan counter's bit 0 is bit 13 of the display address, so the two scan-line
+        // steps of a memory row (maximum scan line 1) show two banks 8 KiB apart, CGA's even and
+        // odd lines. Only that layout is rendered (modes 04h–06h): not Hercules's four banks
+        // (CR17 bit 1 clear puts row scan bit 1 in address bit 14), nor other row heights. In the
+        // VRAM layout odd/even packs the CPU's even and odd byte into one plane address (QEMU's),
+        // so word mode's address bit 13 is VRAM byte bit 14, byte mode's VRAM byte bit 15.
+        // (256-colour modes keep ignoring the bit, as before: no BIOS mode clears it there.)
+        if (maxScan !== 1 || (mode & 0x02) === 0) {
+          d.fill(0);
+          return;
+        }
+        d[15] = mode & 0x40 ? 0x8000 : 0x4000;
+        d[2] = scanLines >> doubleScan;
+      } else d[2] = Math.floor(scanLines / ((maxScan + 1) << doubleScan));
     }
     // The attribute palette: colour plane enable, the palette entry, colour select (bits 4–5 from
     // AR14 when AR10 bit 7 is set; bits 6–7 always from AR14).
@@ -644,7 +663,7 @@ export class Vga {
       const select = ar[AR.COLOR_SELECT];
       if (ar[AR.MODE_CONTROL] & 0x80) index = (index & 0x0f) | ((select & 3) << 4);
       index |= (select & 0x0c) << 4;
-      d[15 + (i >> 2)] |= index << ((i & 3) * 8);
+      d[16 + (i >> 2)] |= index << ((i & 3) * 8);
     }
   }
 
