@@ -21,10 +21,16 @@ import { PAGE_SHIFT } from '../shared/layout';
 const PAGE = 1 << PAGE_SHIFT;
 
 export interface DmaMemory {
-  /** Fill `into` from guest-physical address `gpa` onwards. */
-  read(gpa: number, into: Uint8Array): void;
-  /** Store `from` at guest-physical address `gpa` onwards. */
-  write(gpa: number, from: Uint8Array): void;
+  /**
+   * Fill `into` from guest-physical address `gpa` onwards. False when part of the range is not
+   * memory (unmapped or MMIO: those bytes read as all ones), QEMU's MEMTX error.
+   */
+  read(gpa: number, into: Uint8Array): boolean;
+  /**
+   * Store `from` at guest-physical address `gpa` onwards. False when part of the range is not
+   * memory (those bytes are dropped); a write to ROM is dropped without an error, as QEMU's.
+   */
+  write(gpa: number, from: Uint8Array): boolean;
 }
 
 export function guestDma(
@@ -46,20 +52,28 @@ export function guestDma(
   };
   return {
     read(gpa, into) {
+      let ok = true;
       pieces(gpa, into.length, (gfn, at, done, n) => {
         const e = p2m.entries[gfn];
-        if ((e & P2M_R) === 0 || e & P2M_MMIO) into.fill(0xff, done, done + n);
-        else {
+        if ((e & P2M_R) === 0 || e & P2M_MMIO) {
+          into.fill(0xff, done, done + n);
+          ok = false;
+        } else {
           p2m.setAccessed(gfn);
           const m = (e & P2M_MFN_MASK) * PAGE + at;
           into.set(machine.subarray(m, m + n), done);
         }
       });
+      return ok;
     },
     write(gpa, from) {
+      let ok = true;
       pieces(gpa, from.length, (gfn, at, done, n) => {
         let e = p2m.entries[gfn];
-        if ((e & P2M_R) === 0 || e & P2M_MMIO) return;
+        if ((e & P2M_R) === 0 || e & P2M_MMIO) {
+          ok = false;
+          return;
+        }
         if ((e & P2M_W) === 0) {
           const verdict = s2.onWriteViolation(gfn);
           if (verdict === S2Verdict.DISCARD) return;
@@ -71,6 +85,7 @@ export function guestDma(
         machine.set(from.subarray(done, done + n), m);
       });
       codeChanged();
+      return ok;
     },
   };
 }

@@ -186,6 +186,9 @@ export class PcEngine implements Engine {
       { windowWritten: (offset, length) => hv.markVramWritten(offset, length), now: () => this.machineTimeMs() },
     );
     hv.p2m.mapMmio(VGA_WINDOW_BASE >>> PAGE_SHIFT, VGA_WINDOW_BYTES >>> PAGE_SHIFT); // the VGA decodes it, not RAM
+    // Guest memory as the bus masters see it (the IDE engine, fw_cfg's DMA): their writes happen
+    // inside the OUT that starts them, so the CPU is told, as for a PAM remap.
+    const dma = guestDma(memory.u8, hv.p2m, hv, () => this.cpu.codeChanged());
     this.ide = new Piix3Ide(
       [
         options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null,
@@ -198,9 +201,7 @@ export class PcEngine implements Engine {
         this.pic.setIrq(irq, level);
       },
       {
-        // Bus-master DMA writes guest memory inside the OUT that starts it: the CPU is told, as
-        // for a PAM remap.
-        memory: guestDma(memory.u8, hv.p2m, hv, () => this.cpu.codeChanged()),
+        memory: dma,
         mapPorts: (base, handler) => this.mapBusMaster(base, handler),
       },
     );
@@ -221,7 +222,7 @@ export class PcEngine implements Engine {
       this.finalState = RunState.EXITED;
       this.cpu.requestStop();
     });
-    this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1 });
+    this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1, dma });
     for (const rom of options.optionRoms ?? []) this.fwCfg.addFile(`genroms/${rom.name}`, new Uint8Array(rom.data));
     const boot = options.boot ?? 'cad';
     this.cmos.setBootOrder(boot);

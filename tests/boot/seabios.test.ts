@@ -102,6 +102,8 @@ describe("SeaBIOS 1.16 (Debian's bios.bin) on the icount clock", () => {
     expect(log).toMatch(/^SeaBIOS \(version 1\.16\.\d+-debian/m);
     expect(log).toMatch(/^Running on QEMU \(i440fx\)$/m);
     expect(log).toMatch(/^Found QEMU fw_cfg$/m);
+    // The ID's DMA bit: SeaBIOS reads the items that follow (etc/e820, the file directory) by DMA.
+    expect(log).toMatch(/^QEMU fw_cfg DMA interface supported$/m);
     // etc/e820 gave the RAM: 32 MiB
     expect(log).toMatch(/^qemu\/e820: addr 0x0000000000000000 len 0x0000000002000000 \[RAM\]$/m);
     expect(log).toMatch(/^Found 4 PCI devices/m);

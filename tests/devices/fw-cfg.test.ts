@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IoBus } from '../../src/machine/bus';
-import { E820_RAM, FwCfg, FwCfgKey } from '../../src/machine/devices/fw-cfg';
+import { E820_RAM, FW_CFG_VERSION_DMA, FwCfg, FwCfgDmaCtl, FwCfgKey } from '../../src/machine/devices/fw-cfg';
+import { ideMachine } from './ide-rig';
 
 /** The port protocol as SeaBIOS speaks it: a 16-bit key to 0x510, then bytes from 0x511. */
 function rig(ramBytes = 32 << 20, bootOrder?: string[]) {
@@ -72,5 +73,95 @@ describe("QEMU's fw_cfg (ports 0x510/0x511)", () => {
     select(FwCfgKey.RAM_SIZE);
     fw.reset();
     expect(new TextDecoder().decode(bytes(4))).toBe('QEMU');
+  });
+});
+
+describe("fw_cfg's DMA interface (0x514–0x51B) in a machine", () => {
+  /** RAM addresses of the access structure and of the data it names. */
+  const ACCESS = 0x10000;
+  const DATA = 0x20000;
+
+  function dmaRig() {
+    const m = ideMachine();
+    const io = m.pc!.io;
+    const ram = m.memory.u8;
+    const dv = new DataView(ram.buffer, ram.byteOffset);
+    /**
+     * An FWCfgDmaAccess at `at` (big-endian control, length, address), started as SeaBIOS does:
+     * OUTL of the address byte-swapped to 0x518 (the high half at 0x514 is 0). The control word
+     * as the device left it.
+     */
+    const transfer = (control: number, length: number, address: number, at = ACCESS, high = 0) => {
+      if (at < ram.length) {
+        dv.setUint32(at, control);
+        dv.setUint32(at + 4, length);
+        dv.setBigUint64(at + 8, BigInt(address));
+      }
+      const swap = (v: number) => new DataView(Uint32Array.of(v).buffer).getUint32(0, false);
+      io.write(0x514, 4, swap(high));
+      io.write(0x518, 4, swap(at));
+      return at < ram.length ? dv.getUint32(at) : null;
+    };
+    const key = (name: string) => {
+      io.write(0x510, 2, FwCfgKey.FILE_DIR);
+      const n = Array.from({ length: 4 }, () => io.read(0x511, 1)).reduce((v, b) => (v << 8) | b, 0);
+      for (let i = 0; i < n; i++) {
+        const e = Uint8Array.from({ length: 64 }, () => io.read(0x511, 1));
+        if (new TextDecoder().decode(e.subarray(8, 8 + name.length)) === name) return (e[4] << 8) | e[5];
+      }
+      throw new Error(`no ${name}`);
+    };
+    return { m, io, ram, dv, transfer, key };
+  }
+  const { READ, SKIP, SELECT, WRITE, ERROR } = FwCfgDmaCtl;
+
+  it('the ID says DMA; its ports read the signature "QEMU CFG"', () => {
+    const { io, m } = dmaRig();
+    io.write(0x510, 2, FwCfgKey.ID);
+    expect(io.read(0x511, 4) & FW_CFG_VERSION_DMA).toBe(FW_CFG_VERSION_DMA);
+    const sig = [io.read(0x514, 4), io.read(0x518, 4)].flatMap((v) => [
+      v & 0xff,
+      (v >> 8) & 0xff,
+      (v >> 16) & 0xff,
+      v >>> 24,
+    ]);
+    expect(String.fromCharCode(...sig)).toBe('QEMU CFG');
+    expect(String.fromCharCode(io.read(0x51b, 1))).toBe('G');
+    m.destroy();
+  });
+
+  it('select + read puts the item in memory and writes back control 0; skip moves on; past the end reads zeros', () => {
+    const { ram, dv, transfer, key, m } = dmaRig();
+    // The file directory's count (big-endian u32), selected and read by one access.
+    expect(transfer((FwCfgKey.FILE_DIR << 16) | SELECT | READ, 4, DATA)).toBe(0);
+    expect(dv.getUint32(DATA)).toBe(2); // bootorder, etc/e820
+    // etc/e820 (20 bytes): skip the entry's address, read its length (the RAM: 4 MiB).
+    const e820 = key('etc/e820');
+    expect(transfer((e820 << 16) | SELECT | SKIP, 8, 0)).toBe(0);
+    expect(transfer(READ, 8, DATA)).toBe(0);
+    expect(dv.getBigUint64(DATA, true)).toBe(BigInt(4 << 20));
+    // 4 bytes left (the type); reading 8 gives them and then zeros.
+    ram.fill(0xee, DATA, DATA + 8);
+    expect(transfer(READ, 8, DATA)).toBe(0);
+    expect(Array.from(ram.subarray(DATA, DATA + 8))).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
+    m.destroy();
+  });
+
+  it('data that does not land in memory ends in the error bit; so does a write; an access above 4 GiB is not read', () => {
+    const { io, dv, transfer, m } = dmaRig();
+    // 0x80000000: neither RAM (4 MiB) nor a device.
+    expect(transfer((FwCfgKey.SIGNATURE << 16) | SELECT | READ, 4, 0x80000000)).toBe(ERROR);
+    expect(transfer((FwCfgKey.SIGNATURE << 16) | SELECT | WRITE, 4, DATA)).toBe(ERROR);
+    // The high half set: the access is at 1_0001_0000, which does not exist; nothing is read or written.
+    dv.setUint32(ACCESS, (FwCfgKey.RAM_SIZE << 16) | SELECT | READ);
+    dv.setUint32(ACCESS + 4, 4);
+    dv.setBigUint64(ACCESS + 8, BigInt(DATA));
+    dv.setUint32(DATA, 0x12345678);
+    transfer((FwCfgKey.RAM_SIZE << 16) | SELECT | READ, 4, DATA, ACCESS, 1);
+    expect([dv.getUint32(ACCESS), dv.getUint32(DATA)]).toEqual([(FwCfgKey.RAM_SIZE << 16) | SELECT | READ, 0x12345678]);
+    // The port interface goes on as before.
+    io.write(0x510, 2, FwCfgKey.SIGNATURE);
+    expect(io.read(0x511, 4)).toBe(0x554d4551); // "QEMU"
+    m.destroy();
   });
 });
