@@ -13,6 +13,7 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { Machine } from '../../src/machine/machine';
 import { readDisplayState, isShowable } from '../../src/ioemu/display-state';
+import { I32 } from '../../src/shared/layout';
 import { convertFrame } from '../../src/ioemu/vga-convert';
 import { firmwareFile, seabiosFolder, seabiosMachine } from './seabios-files';
 
@@ -99,4 +100,50 @@ describe('SeaBIOS and its VGA BIOS on the legacy VGA', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it("INT 10h AX=0004h through the VGA BIOS sets CGA's 320×200 in 4 colours: odd lines from the bank at 0xBA000, as the ioemu renders them", () => {
+    // An MBR that sets mode 04h, fills CGA line 0 (0xB8000) with 0x1B, line 1 (0xBA000) with 0xE4
+    // and line 2 (0xB8050) with 0xFF, and exits with 0x10.
+    const disk = new Uint8Array(64 * 1024);
+    // prettier-ignore
+    disk.set([
+      0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x7c, 0xfb, // cli; ds = ss = 0; sp = 7C00h; sti
+      0xb8, 0x04, 0x00, 0xcd, 0x10,                   // mov ax, 0004h; int 10h
+      0xb8, 0x00, 0xb8, 0x8e, 0xc0, 0xfc,             // mov ax, B800h; mov es, ax; cld
+      0x31, 0xff, 0xb0, 0x1b, 0xb9, 0x50, 0x00, 0xf3, 0xaa, // di = 0:     80 × 1Bh
+      0xbf, 0x00, 0x20, 0xb0, 0xe4, 0xb9, 0x50, 0x00, 0xf3, 0xaa, // di = 2000h: 80 × E4h
+      0xbf, 0x50, 0x00, 0xb0, 0xff, 0xb9, 0x50, 0x00, 0xf3, 0xaa, // di = 80:    80 × FFh
+      0xb0, 0x10, 0xe6, 0xf4, 0xf4,                   // mov al, 10h; out F4h, al; hlt
+    ]);
+    disk.set([0x55, 0xaa], 510);
+    const run = seabiosMachine(biosDir(), {
+      vgaBios: firmwareFile(biosDir(), 'vgabios-stdvga.bin'),
+      hda: disk.buffer,
+      boot: 'c',
+    });
+    run.runUntil(BUDGET);
+    const { m } = run;
+    expect(Atomics.load(m.stats.i32, I32.EXIT_STATUS)).toBe((0x10 << 1) | 1);
+    const s = readDisplayState(m.stats);
+    expect([s.kind, s.width, s.height, s.bankBit]).toEqual(['cga4', 320, 200, 0x4000]);
+    const vram = m.memory.vram;
+    expect(isShowable(s, vram.length)).toBe(true);
+    const frame = convertFrame(vram, s);
+    // The picture as CGA's memory map says: 2-bit pixels, most significant first, through the
+    // attribute palette the VGA BIOS loaded and the DAC.
+    const colour = (index: number) => {
+      const c = s.palette[s.attrMap[index]];
+      return (0xff000000 | ((c & 0xff) << 16) | (c & 0xff00) | ((c >>> 16) & 0xff)) >>> 0;
+    };
+    const expected = (byte: number) => Array.from({ length: 320 }, (_, x) => colour((byte >> (6 - 2 * (x & 3))) & 3));
+    const line = (y: number) => Array.from(frame.subarray(y * 320, (y + 1) * 320));
+    expect(line(0)).toEqual(expected(0x1b));
+    expect(line(1)).toEqual(expected(0xe4));
+    expect(line(2)).toEqual(expected(0xff));
+    expect(line(3)).toEqual(expected(0x00));
+    // Four colours, background black.
+    expect(new Set([0, 1, 2, 3].map(colour)).size).toBe(4);
+    expect(colour(0)).toBe(0xff000000);
+    m.destroy();
+  });
 });
