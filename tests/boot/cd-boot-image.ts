@@ -1,9 +1,9 @@
 /**
  * A bootable test CD for SeaBIOS (used by tests/boot/seabios-cdrom.test.ts and the page's e2e):
- * an ISO 9660 image (iso9660.ts) whose El Torito no-emulation boot image, written out here byte
+ * an ISO 9660 image (scripts/guest-cd/iso9660.ts) whose El Torito no-emulation boot image, written out here byte
  * by byte, prints a greeting and then HELLO.TXT's first sector, read through INT 13h AH=42h.
  */
-import { buildIso } from './iso9660';
+import { buildIso } from '../../scripts/guest-cd/iso9660';
 
 /**
  * The no-emulation boot image (16-bit code loaded at 07C0:0000): print `hello`, read one

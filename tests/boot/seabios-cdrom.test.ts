@@ -4,7 +4,7 @@
  * drive ("DVD/CD [ata1-0: …]"), boots it first as --boot d asks, loads the no-emulation boot image
  * at 07C0:0000 and runs it with the CD's drive number in DL; the image prints through INT 10h and
  * COM1, and reads a file's sector through INT 13h AH=42h on that drive. The ISO is built here
- * (iso9660.ts), the boot image's bytes are written out in cd-boot-image.ts.
+ * (scripts/guest-cd/iso9660.ts), the boot image's bytes are written out in cd-boot-image.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { readDisplayState } from '../../src/ioemu/display-state';
 import { I32 } from '../../src/shared/layout';
 import { bootableCd } from './cd-boot-image';
-import { ISO_SECTOR } from './iso9660';
+import { ISO_SECTOR } from '../../scripts/guest-cd/iso9660';
 import { firmwareFile, seabiosFolder, seabiosMachine } from './seabios-files';
 
 const BUDGET = 20_000_000;

@@ -17,7 +17,7 @@ import { VRAM_BAR_DEFAULT } from '../../src/shared/layout';
 import { INITRAMFS_PATH, VMLINUZ_PATH } from '../../scripts/guest-linux/packages';
 import { DISK_IMAGE_PATH } from '../../scripts/guest-disk/packages';
 import { syslinuxCfg } from '../../scripts/guest-disk/disk';
-import { buildIso } from '../boot/iso9660';
+import { buildIso } from '../../scripts/guest-cd/iso9660';
 
 const RAM_MIB = 64;
 const VRAM_MIB = 8;

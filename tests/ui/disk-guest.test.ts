@@ -8,7 +8,7 @@ import {
   isCdImageName,
   isDiskImageName,
 } from '../../src/ui/disk-guest';
-import { buildIso } from '../boot/iso9660';
+import { buildIso } from '../../scripts/guest-cd/iso9660';
 import { readViewState, replacedValues, writeViewState } from '../../src/ui/view-state';
 import { DISK_GUEST, LINUX_GUEST } from '../../src/ui/guests';
 import { checkConfig, MAX_DISK_BYTES } from '../../src/shared/api';

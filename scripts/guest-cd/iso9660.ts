@@ -1,7 +1,7 @@
 /**
- * A small ISO 9660 image builder for tests (ECMA-119, 2nd edition), with an El Torito boot
- * catalog (the "El Torito" Bootable CD-ROM Format Specification 1.0): written out here so the
- * tests own every byte and need no xorriso. One root directory holding plain files (8.3 names),
+ * A small ISO 9660 image builder (ECMA-119, 2nd edition), with an El Torito boot
+ * catalog (the "El Torito" Bootable CD-ROM Format Specification 1.0): written out here so that
+ * the tests and `npm run guest:cd` own every byte and need no xorriso. One root directory holding plain files (8.3 names),
  * and a no-emulation boot image that the BIOS loads and runs.
  *
  * Layout (2048-byte logical sectors): 0–15 the system area (zeros), 16 the primary volume
