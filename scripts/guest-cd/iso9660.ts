@@ -18,6 +18,20 @@ export interface IsoFile {
   data: Uint8Array;
 }
 
+/** How the boot image is put on the disc (mkisofs's -boot-load-size, -boot-info-table, its name). */
+export interface BootOptions {
+  /** Virtual 512-byte sectors the BIOS loads (default: the whole image); ISOLINUX wants 4. */
+  loadSectors?: number;
+  /**
+   * Patch the boot information table into the image at offset 8 (mkisofs's -boot-info-table,
+   * what ISOLINUX reads to find itself): the primary volume descriptor's LBA, the image's LBA and
+   * length, the 32-bit sum of its words from offset 64, then 40 reserved bytes.
+   */
+  infoTable?: boolean;
+  /** List the boot image in the root directory under this 8.3 name. */
+  name?: string;
+}
+
 export interface BuiltIso {
   image: Uint8Array;
   /** Where each file starts (its extent's first sector), by name. */
@@ -69,8 +83,14 @@ function directoryRecord(name: string | 0 | 1, lba: number, bytes: number, direc
   return r;
 }
 
-export function buildIso(volumeId: string, bootImage: Uint8Array, files: readonly IsoFile[]): BuiltIso {
+export function buildIso(
+  volumeId: string,
+  bootImage: Uint8Array,
+  files: readonly IsoFile[],
+  boot: BootOptions = {},
+): BuiltIso {
   const bootLba = FIRST_DATA;
+  if (boot.infoTable) bootImage = withInfoTable(bootImage, bootLba);
   let next = bootLba + sectorsFor(bootImage.length);
   const lba: Record<string, number> = {};
   for (const f of files) {
@@ -82,11 +102,17 @@ export function buildIso(volumeId: string, bootImage: Uint8Array, files: readonl
   const sector = (n: number) => image.subarray(n * ISO_SECTOR, (n + 1) * ISO_SECTOR);
 
   // The root directory: ".", "..", then the files.
+  // ECMA-119 9.3: the records in the order of their identifiers.
+  const listed = [...files.map((f) => ({ name: f.name, lba: lba[f.name], bytes: f.data.length }))];
+  if (boot.name) listed.push({ name: boot.name, lba: bootLba, bytes: bootImage.length });
+  listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const records = [
     directoryRecord(0, ROOT, ISO_SECTOR, true),
     directoryRecord(1, ROOT, ISO_SECTOR, true),
-    ...files.map((f) => directoryRecord(`${f.name};1`, lba[f.name], f.data.length, false)),
+    ...listed.map((f) => directoryRecord(`${f.name};1`, f.lba, f.bytes, false)),
   ];
+  if (records.reduce((n, r) => n + r.length, 0) > ISO_SECTOR)
+    throw new RangeError('the root directory outgrew its sector');
   records.reduce((at, r) => (sector(ROOT).set(r, at), at + r.length), 0);
 
   // The path tables (ECMA-119, 9.4): the root alone, its own parent.
@@ -149,10 +175,25 @@ export function buildIso(volumeId: string, bootImage: Uint8Array, files: readonl
   cat[32] = 0x88; // bootable
   cat[33] = 0x00; // no emulation
   dv.setUint16(34, 0, true); // load segment: the default
-  dv.setUint16(38, Math.ceil(bootImage.length / 512), true); // virtual (512-byte) sectors to load
+  dv.setUint16(38, boot.loadSectors ?? Math.ceil(bootImage.length / 512), true); // virtual (512-byte) sectors to load
   dv.setUint32(40, bootLba, true);
 
   image.set(bootImage, bootLba * ISO_SECTOR);
   for (const f of files) image.set(f.data, lba[f.name] * ISO_SECTOR);
   return { image, lba, bootLba };
+}
+
+/** The boot image with its boot information table filled in (see BootOptions.infoTable). */
+function withInfoTable(image: Uint8Array, lba: number): Uint8Array {
+  const b = new Uint8Array(Math.ceil(image.length / 4) * 4);
+  b.set(image);
+  const dv = new DataView(b.buffer);
+  let sum = 0;
+  for (let i = 64; i < b.length; i += 4) sum = (sum + dv.getUint32(i, true)) >>> 0;
+  dv.setUint32(8, PVD, true);
+  dv.setUint32(12, lba, true);
+  dv.setUint32(16, image.length, true);
+  dv.setUint32(20, sum, true);
+  b.fill(0, 24, 64);
+  return b.subarray(0, image.length);
 }
