@@ -14,12 +14,18 @@
  * written block) and the tray commands.
  *
  * The disc can change while the machine runs (the host's insert and eject; the guest's START STOP
- * UNIT), as MMC-5 4.1.6 and 4.1.8 describe and QEMU's ide/atapi.c behaves: commands that need
- * the medium report NOT READY, MEDIUM NOT PRESENT without one; after a new disc the next command
- * that may not run under a unit attention condition reports NOT READY (the tray was open), the
- * one after it UNIT ATTENTION, MEDIUM MAY HAVE CHANGED, which stays until REQUEST SENSE reads it
- * (or a command allowed under it succeeds); GET EVENT STATUS NOTIFICATION reports the change as a
- * media event once.
+ * UNIT), as MMC-5 4.1.6 and 4.1.8 describe and QEMU's ide/atapi.c mostly behaves: commands that
+ * need the medium report NOT READY, MEDIUM NOT PRESENT without one; after a new disc the next
+ * command that may not run under a unit attention condition reports UNIT ATTENTION, MEDIUM MAY
+ * HAVE CHANGED, which stays until REQUEST SENSE reads it (or a command allowed under it
+ * succeeds); GET EVENT STATUS NOTIFICATION reports the change as a media event once.
+ *
+ * Unlike QEMU, a new disc is not first reported as NOT READY (QEMU's cdrom_changed step that shows
+ * hosts without event polling the tray open): with it, Linux 6.1's sr meets the unit attention
+ * only in its revalidation, after its media-change check has run, keeps its "changed" flag set
+ * and refuses the first mount of the new disc with an I/O error (tried with the Linux guest: the
+ * second mount worked). With the unit attention alone, as a drive reports it, the first mount
+ * reads the new disc.
  */
 
 import { checkCdromImage, CDROM_SECTOR_BYTES } from '../../shared/api';
@@ -129,11 +135,10 @@ export class AtapiCdrom {
   /** PREVENT ALLOW MEDIUM REMOVAL's prevent bit (reported by GET EVENT STATUS NOTIFICATION). */
   locked = false;
   /**
-   * A disc came in that the host has not been told of (QEMU's cdrom_changed): 2, the next command
-   * not allowed under a unit attention condition reports that the tray was open (NOT READY); 1,
-   * it reports UNIT ATTENTION, MEDIUM MAY HAVE CHANGED; 0, nothing to tell.
+   * A disc came in that the host has not been told of: the next command not allowed under a unit
+   * attention condition reports UNIT ATTENTION, MEDIUM MAY HAVE CHANGED.
    */
-  private changed: 0 | 1 | 2 = 0;
+  private changed = false;
   /** The media event GET EVENT STATUS NOTIFICATION reports next (MediaEvent; reading it clears it). */
   private mediaEvent: number = MediaEvent.NO_CHANGE;
 
@@ -178,7 +183,7 @@ export class AtapiCdrom {
     this.disc = image;
     this.trayOpen = false;
     this.locked = false;
-    this.changed = 2;
+    this.changed = true;
     this.mediaEvent = MediaEvent.NEW_MEDIA;
   }
 
@@ -187,7 +192,7 @@ export class AtapiCdrom {
     this.disc = null;
     this.trayOpen = true;
     this.locked = false;
-    this.changed = 0;
+    this.changed = false;
     this.mediaEvent = MediaEvent.MEDIA_REMOVAL;
   }
 
@@ -203,7 +208,7 @@ export class AtapiCdrom {
     locked: boolean;
     trayOpen: boolean;
     disc: boolean;
-    changed: number;
+    changed: boolean;
     mediaEvent: number;
   } {
     return {
@@ -262,18 +267,14 @@ export class AtapiCdrom {
 
   /**
    * What stops a command before it runs (QEMU's ide_atapi_cmd, in its order): a unit attention
-   * condition still pending; a disc changed since the last command (reported in two steps, so that
-   * a host that does not poll for events sees the tray open and then the new disc); no disc ready.
+   * condition still pending; a disc changed since the last command; no disc ready.
    */
   private gate(op: number): PacketResult | null {
     if (ALLOW_UNIT_ATTENTION.has(op)) return null;
     if (this.sense.key === SenseKey.UNIT_ATTENTION) return { ok: false, sense: { ...this.sense } };
     if (this.changed && this.ready) {
-      const step = this.changed;
-      this.changed = step === 2 ? 1 : 0;
-      return step === 2
-        ? check(SenseKey.NOT_READY, Asc.MEDIUM_NOT_PRESENT, MEDIUM_NOT_PRESENT_TRAY_OPEN)
-        : check(SenseKey.UNIT_ATTENTION, Asc.NOT_READY_TO_READY_CHANGE);
+      this.changed = false;
+      return check(SenseKey.UNIT_ATTENTION, Asc.NOT_READY_TO_READY_CHANGE);
     }
     if (NEED_MEDIUM.has(op) && !this.ready)
       return check(
@@ -347,13 +348,12 @@ export class AtapiCdrom {
       if (this.locked)
         return check(this.disc ? SenseKey.NOT_READY : SenseKey.ILLEGAL_REQUEST, Asc.MEDIUM_REMOVAL_PREVENTED, 0x02);
       this.trayOpen = true;
-      this.changed = 0;
+      this.changed = false;
       if (this.disc) this.mediaEvent = MediaEvent.MEDIA_REMOVAL;
     } else if (start && this.trayOpen) {
       this.trayOpen = false;
       if (this.disc) {
-        // The tray was seen open (this command opened or saw it): only the unit attention is left.
-        this.changed = 1;
+        this.changed = true;
         this.mediaEvent = MediaEvent.NEW_MEDIA;
       }
     }
