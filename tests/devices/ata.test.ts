@@ -6,7 +6,7 @@ import { AtaCmd, ATA_DC, ATA_ER, ATA_SR } from '../../src/machine/devices/ata';
 import { Piix3Ide, PIIX3_IDE_DEVFN } from '../../src/machine/devices/piix3-ide';
 import { Pci } from '../../src/machine/devices/pci';
 import { STATS_BYTES, statsViews } from '../../src/shared/layout';
-import { channelPorts, ideMachine } from './ide-rig';
+import { channelPorts, ideMachine, readPio } from './ide-rig';
 
 /** Ports of the primary channel. */
 const { DATA, ERROR, FEATURES, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, STATUS, COMMAND, CONTROL } = channelPorts(
@@ -42,16 +42,7 @@ function rig(sectors = 4096, slave = false) {
     out(LBA_HIGH, (lba >>> 16) & 0xff);
     out(COMMAND, cmd);
   };
-  /** Read `bytes` through the data port, 16 bits at a time (what REP INSW does). */
-  const pioIn = (bytes: number) => {
-    const b = new Uint8Array(bytes);
-    for (let i = 0; i < bytes; i += 2) {
-      const w = io.read(DATA, 2);
-      b[i] = w & 0xff;
-      b[i + 1] = w >>> 8;
-    }
-    return b;
-  };
+  const pioIn = (bytes: number) => readPio(io, DATA, bytes);
   const pioOut = (data: Uint8Array) => {
     for (let i = 0; i < data.length; i += 2) io.write(DATA, 2, data[i] | (data[i + 1] << 8));
   };

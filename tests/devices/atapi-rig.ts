@@ -8,7 +8,7 @@ import { IoBus } from '../../src/machine/bus';
 import { AtaCmd, ATAPI_IR, ATA_SR } from '../../src/machine/devices/ata';
 import { AtapiCdrom, CDROM_SECTOR_BYTES, ScsiCmd } from '../../src/machine/devices/atapi';
 import { Piix3Ide } from '../../src/machine/devices/piix3-ide';
-import { channelPorts } from './ide-rig';
+import { channelPorts, readPio } from './ide-rig';
 
 /** The secondary channel's registers. */
 export const SECONDARY = channelPorts(0x170, 0x376);
@@ -34,15 +34,7 @@ export function atapiRig(sectors: number | null = 300) {
   const ide = new Piix3Ide([null, null, drive], (irq, level) => lines[irq].push(level));
   io.attach(ide);
   const out = (port: number, v: number) => io.write(port, 1, v);
-  const pioIn = (bytes: number) => {
-    const b = new Uint8Array(bytes);
-    for (let i = 0; i < bytes; i += 2) {
-      const w = io.read(DATA, 2);
-      b[i] = w & 0xff;
-      b[i + 1] = w >>> 8;
-    }
-    return b;
-  };
+  const pioIn = (bytes: number) => readPio(io, DATA, bytes);
   /** PACKET with a byte count limit, then the 12 command bytes as six 16-bit writes. */
   const packet = (cdb: number[], limit = 0xfffe, dma = false) => {
     out(DEVICE, 0xa0);

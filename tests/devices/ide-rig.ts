@@ -27,6 +27,17 @@ export function channelPorts(base: number, ctrl: number) {
   } as const;
 }
 
+/** Read `bytes` through the data port, 16 bits at a time (what REP INSW does). */
+export function readPio(io: IoBus, data: number, bytes: number): Uint8Array {
+  const b = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i += 2) {
+    const w = io.read(data, 2);
+    b[i] = w & 0xff;
+    b[i + 1] = w >>> 8;
+  }
+  return b;
+}
+
 /** A 4 MiB machine on icount with the ticker loaded (not run) and the media of `media`. */
 export function ideMachine(media: Pick<MachineConfig, 'hda' | 'cdrom'> = {}): Machine {
   const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
