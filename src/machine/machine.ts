@@ -28,6 +28,7 @@ import type { Engine } from './engine';
 import { Hypervisor } from './hv/hypervisor';
 import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
+import { RangeMedium, xhrRangeFetch, type BlockMedium } from './devices/block-medium';
 import { BootError, ConfigError, PcEngine } from './pc';
 import { IDLE_SLACK_MS, RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared/hypercall';
@@ -51,6 +52,20 @@ export const SLICE_MS = 4;
  * A whole machine: memory, stats/control block, engine and run loop. No DOM and no worker
  * globals: the same class runs in the browser worker (behind comlink) and in Node (tests, CLI).
  */
+/**
+ * The disk image named by config.hdaUrl, opened for reads by ranges (its first chunk and size
+ * fetched now): a BootError that names the URL and the reason when it cannot be a disk.
+ */
+function openHdaUrl(url: string): BlockMedium {
+  if (typeof XMLHttpRequest === 'undefined')
+    throw new BootError(`hdaUrl ${url}: reading a disk image by URL needs XMLHttpRequest (the browser's worker)`);
+  try {
+    return RangeMedium.open(xhrRangeFetch(url));
+  } catch (e) {
+    throw new BootError(`hdaUrl ${url}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 export class Machine {
   readonly memory: MachineMemory;
   readonly statsSab: SharedArrayBuffer;
@@ -130,7 +145,7 @@ export class Machine {
           debugconPort: this.config.debugconPort,
           vgaBios: this.config.vgaBios,
           optionRoms: this.config.optionRoms,
-          hda: this.config.hda,
+          hda: this.config.hda ?? (this.config.hdaUrl !== undefined ? openHdaUrl(this.config.hdaUrl) : undefined),
           cdrom: this.config.cdrom,
           boot: this.config.boot,
         },
@@ -413,7 +428,14 @@ export class Machine {
    */
   hdaImage(): HdaImage | null {
     const disk = this.pc?.ide.hda;
-    return disk ? { image: disk.image.slice().buffer, written: disk.dirty } : null;
+    // A lazily read image's unread chunks are read now (MediumError if the server fails them).
+    return disk ? { image: disk.image.buffer as ArrayBuffer, written: disk.dirty } : null;
+  }
+
+  /** Bytes fetched so far of a disk image read by ranges (config.hdaUrl), or null when the disk is not read so. */
+  hdaBytesFetched(): number | null {
+    const medium = this.pc?.ide.hda?.medium;
+    return medium instanceof RangeMedium ? medium.bytesFetched : null;
   }
 
   /**

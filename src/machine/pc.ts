@@ -30,6 +30,7 @@ import { ShadowRam } from './shadow-ram';
 import { FwCfg, FwCfgKey } from './devices/fw-cfg';
 import { Piix3Ide, PIIX3_IDE_DEVFN } from './devices/piix3-ide';
 import { AtaDisk } from './devices/ata-disk';
+import type { BlockMedium } from './devices/block-medium';
 import { AtapiCdrom } from './devices/atapi';
 import { BM_PORTS } from './devices/ide-bus-master';
 import { guestDma } from './dma';
@@ -97,8 +98,11 @@ export interface PcOptions {
   vgaBios?: ArrayBuffer;
   /** Option ROMs handed to the firmware as fw_cfg files genroms/NAME (QEMU's -option-rom). */
   optionRoms?: readonly { name: string; data: ArrayBuffer }[];
-  /** A raw image for the primary IDE channel's device 0 (QEMU's -hda); the machine writes to a copy. */
-  hda?: ArrayBuffer;
+  /**
+   * A raw image for the primary IDE channel's device 0 (QEMU's -hda); the machine writes to a
+   * copy. Or the medium itself (an image read by ranges from a URL, block-medium.ts).
+   */
+  hda?: ArrayBuffer | BlockMedium;
   /** An ATAPI CD-ROM drive on the secondary IDE channel's device 0 (QEMU's -cdrom) with this ISO image in it, or empty (null). */
   cdrom?: ArrayBuffer | null;
   /** The firmware's boot order, QEMU's -boot letters (a, c, d, n); default "cad". */
@@ -191,7 +195,9 @@ export class PcEngine implements Engine {
     const dma = guestDma(memory.u8, hv.p2m, hv, () => this.cpu.codeChanged());
     this.ide = new Piix3Ide(
       [
-        options.hda ? new AtaDisk(new Uint8Array(options.hda.slice(0))) : null,
+        options.hda
+          ? new AtaDisk(options.hda instanceof ArrayBuffer ? new Uint8Array(options.hda.slice(0)) : options.hda)
+          : null,
         null,
         // Read-only: the drive reads the buffer it was given, never a copy.
         options.cdrom !== undefined ? new AtapiCdrom(options.cdrom && new Uint8Array(options.cdrom)) : null,

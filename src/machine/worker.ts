@@ -4,6 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import { err, ErrorCode, ok, type MachineApi, type Result } from '../shared/api';
+import { MediumError } from './devices/block-medium';
 import { Machine } from './machine';
 
 let machine: Machine | null = null;
@@ -47,7 +48,15 @@ const api: MachineApi = {
   setTrapWrites: (on, client) => withMachine((m) => m.setTrapWrites(on, client)),
   hdaImage: () =>
     withMachine((m) => {
-      const d = m.hdaImage();
+      let d;
+      try {
+        d = m.hdaImage();
+      } catch (e) {
+        // A disk read by ranges whose server failed the unread part: said, not a bug of ours.
+        if (e instanceof MediumError)
+          return err(ErrorCode.EBADIMAGE, `the disk image could not be read whole: ${e.message}`);
+        throw e;
+      }
       return d ? Comlink.transfer(ok(d), [d.image]) : ok(null);
     }),
   changeCdrom: (image) => withMachine((m) => m.changeCdrom(image)),

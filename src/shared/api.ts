@@ -97,6 +97,13 @@ export interface MachineConfig {
    */
   hda?: ArrayBuffer;
   /**
+   * The primary disk named by URL instead (hda wins if both are given): read by HTTP range
+   * requests as the guest reads it, 64 KiB chunks kept once read, guest writes in memory only
+   * (devices/block-medium.ts). Images of 32 MiB or less, or from a server that ignores Range, are
+   * read whole when the machine is created. Needs XMLHttpRequest (the browser's worker).
+   */
+  hdaUrl?: string;
+  /**
    * An ATAPI CD-ROM drive on the secondary IDE channel's device 0 (QEMU's -cdrom), with this CD
    * image in it (ISO 9660, whole 2048-byte sectors, at most MAX_CDROM_BYTES; read-only), or empty
    * (null: QEMU's -drive if=ide,index=2,media=cdrom). Absent: no drive. The disc can be changed
@@ -121,12 +128,15 @@ export const DISK_SECTOR_BYTES = 512;
 /** The largest disk image taken: it is held in memory whole (in the browser too). */
 export const MAX_DISK_BYTES = 1 << 30;
 
-/** Why a raw disk image of this many bytes cannot be used (a phrase after its name), or null. */
-export function checkDiskImage(bytes: number): string | null {
+/**
+ * Why a raw disk image of this many bytes cannot be used (a phrase after its name), or null. An
+ * image read by ranges (config.hdaUrl) is not held whole, so MAX_DISK_BYTES does not bound it.
+ */
+export function checkDiskImage(bytes: number, readByRanges = false): string | null {
   if (bytes === 0) return 'is empty';
   if (bytes % DISK_SECTOR_BYTES !== 0)
     return `is ${bytes} bytes, not a whole number of 512-byte sectors (as a raw disk image is)`;
-  if (bytes > MAX_DISK_BYTES)
+  if (bytes > MAX_DISK_BYTES && !readByRanges)
     return `is ${bytes} bytes; at most ${MAX_DISK_BYTES} (1 GiB) are taken, since the image is held in memory`;
   return null;
 }
@@ -338,6 +348,9 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     const why = checkDiskImage(hda.byteLength);
     if (why) return err(ErrorCode.EINVAL, `hda ${why}`);
   }
+  const hdaUrl = o.hdaUrl;
+  if (hdaUrl !== undefined && (typeof hdaUrl !== 'string' || hdaUrl === ''))
+    return err(ErrorCode.EINVAL, 'hdaUrl must be a URL (a string) of a raw disk image');
   const cdrom = o.cdrom;
   if (cdrom !== undefined && cdrom !== null) {
     if (!(cdrom instanceof ArrayBuffer))
@@ -356,6 +369,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     return err(ErrorCode.EINVAL, `tripleFault must be "reset" or "stop", got ${String(tripleFault)}`);
   return ok({
     ...(hda !== undefined ? { hda: hda as ArrayBuffer } : {}),
+    ...(hdaUrl !== undefined ? { hdaUrl: hdaUrl as string } : {}),
     ...(cdrom !== undefined ? { cdrom: cdrom as ArrayBuffer | null } : {}),
     tripleFault,
     ...(modules !== undefined ? { modules: modules as { cmdline: string; data: ArrayBuffer }[] } : {}),

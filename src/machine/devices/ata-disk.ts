@@ -1,10 +1,12 @@
 /**
- * An ATA hard disk's medium and identity: the image (held in memory; writes change the copy, never
- * the file it came from), its default CHS geometry and the IDENTIFY DEVICE data (ATA/ATAPI-7
- * volume 1, 7.16, table 16). The command protocol lives with the channel (ata.ts).
+ * An ATA hard disk's medium and identity: the image (in memory, or read by ranges from a URL;
+ * writes change the machine's copy, never the file it came from), its default CHS geometry and the
+ * IDENTIFY DEVICE data (ATA/ATAPI-7 volume 1, 7.16, table 16). The command protocol lives with the
+ * channel (ata.ts).
  */
 
 import { checkDiskImage, DISK_SECTOR_BYTES } from '../../shared/api';
+import { MemoryMedium, type BlockMedium } from './block-medium';
 
 export const SECTOR_BYTES = DISK_SECTOR_BYTES;
 /** READ/WRITE MULTIPLE's largest block, in sectors (IDENTIFY word 47). */
@@ -32,32 +34,41 @@ export function defaultGeometry(totalSectors: number): ChsGeometry {
   return { cylinders: Math.max(1, Math.floor(totalSectors / (heads * sectors))), heads, sectors };
 }
 
-/** A disk's medium: fixed-size sectors, read and written in place. */
+/** A disk: its medium (fixed-size sectors, read and written in place) and identity. */
 export class AtaDisk {
   readonly totalSectors: number;
   readonly geometry: ChsGeometry;
   /** Sectors written since the image was loaded (the page offers the changed image). */
   dirty = false;
+  /** Where the sectors are: the image in memory, or read by ranges from a URL (block-medium.ts). */
+  readonly medium: BlockMedium;
 
   constructor(
-    /** The medium, a copy of the image the machine was given. */
-    readonly image: Uint8Array,
+    /** The medium: a copy of the image the machine was given (held as is), or a lazy one. */
+    medium: Uint8Array | BlockMedium,
     /** IDENTIFY's model number (40 ASCII characters at most). */
     readonly model = 'HVM HARDDISK',
     readonly serial = 'HVM00001',
   ) {
-    const why = checkDiskImage(image.length);
+    this.medium = medium instanceof Uint8Array ? new MemoryMedium(medium) : medium;
+    const why = checkDiskImage(this.medium.byteLength, !(this.medium instanceof MemoryMedium));
     if (why) throw new Error(`the disk image ${why}`);
-    this.totalSectors = image.length / SECTOR_BYTES;
+    this.totalSectors = this.medium.byteLength / SECTOR_BYTES;
     this.geometry = defaultGeometry(this.totalSectors);
   }
 
+  /** The sectors as the guest has left them, a copy (a lazy medium reads its unread chunks). */
+  get image(): Uint8Array {
+    return this.medium.wholeImage();
+  }
+
+  /** Read sectors; throws MediumError when the medium cannot give them (the command then fails). */
   read(lba: number, count: number, into: Uint8Array): void {
-    into.set(this.image.subarray(lba * SECTOR_BYTES, (lba + count) * SECTOR_BYTES));
+    this.medium.read(lba * SECTOR_BYTES, into.subarray(0, count * SECTOR_BYTES));
   }
 
   write(lba: number, from: Uint8Array): void {
-    this.image.set(from, lba * SECTOR_BYTES);
+    this.medium.write(lba * SECTOR_BYTES, from);
     this.dirty = true;
   }
 

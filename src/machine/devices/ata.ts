@@ -30,11 +30,12 @@
  */
 import type { AccessSize } from '../bus';
 import type { PortRange } from './device';
+import { MediumError } from './block-medium';
 import { AtaDisk, MAX_MULTIPLE, SECTOR_BYTES, type ChsGeometry } from './ata-disk';
 import { AtapiCdrom } from './atapi';
 
 export const ATA_SR = { BSY: 0x80, DRDY: 0x40, DF: 0x20, DSC: 0x10, DRQ: 0x08, ERR: 0x01 } as const;
-export const ATA_ER = { ABRT: 0x04, IDNF: 0x10 } as const;
+export const ATA_ER = { ABRT: 0x04, IDNF: 0x10, UNC: 0x40 } as const;
 /** Device control register bits. */
 export const ATA_DC = { NIEN: 0x02, SRST: 0x04, HOB: 0x80 } as const;
 /** Device register bits (bits 7 and 5 are obsolete and read as ones). */
@@ -603,7 +604,7 @@ export class AtaChannel {
   private loadBlock(dev: AtaDevice): void {
     const t = this.transfer!;
     const n = Math.min(t.blockSectors, t.remaining);
-    dev.disk.read(t.lba, n, this.buffer);
+    if (!this.mediumDid(() => dev.disk.read(t.lba, n, this.buffer), dev, t.lba, t.lba48, t.chs)) return;
     this.writeAddress(dev, t.lba + n - 1, t.lba48, t.chs, t.remaining - n);
     this.blockReady(n * SECTOR_BYTES);
   }
@@ -659,7 +660,8 @@ export class AtaChannel {
     const t = this.transfer!;
     const dev = this.selected() as AtaDevice; // only a disk takes PIO-out commands
     const n = Math.min(t.blockSectors, t.remaining);
-    dev.disk.write(t.lba, this.buffer.subarray(0, n * SECTOR_BYTES));
+    const buffer = this.buffer.subarray(0, n * SECTOR_BYTES);
+    if (!this.mediumDid(() => dev.disk.write(t.lba, buffer), dev, t.lba, t.lba48, t.chs)) return;
     t.remaining -= n;
     this.writeAddress(dev, t.lba + n - 1, t.lba48, t.chs, t.remaining);
     t.lba += n;
@@ -799,12 +801,18 @@ export class AtaChannel {
     return this.dma && { toMemory: this.dma.toMemory, bytes: this.dma.count * SECTOR_BYTES };
   }
 
-  /** A read's data from the medium (the engine scatters it into memory). */
-  dmaReadData(): Uint8Array {
+  /**
+   * A read's data from the medium (the engine scatters it into memory), or null when the medium
+   * failed: the command has then ended with an error (and its interrupt), nothing to move.
+   */
+  dmaReadData(): Uint8Array | null {
     if (this.packetDma) return this.packetDma;
     const d = this.dma!;
     const data = new Uint8Array(d.count * SECTOR_BYTES);
-    d.dev.disk.read(d.lba, d.count, data);
+    if (!this.mediumDid(() => d.dev.disk.read(d.lba, d.count, data), d.dev, d.lba, d.lba48, d.chs)) {
+      this.dma = null;
+      return null;
+    }
     return data;
   }
 
@@ -815,10 +823,30 @@ export class AtaChannel {
       return this.packetComplete();
     }
     const d = this.dma!;
-    if (written) d.dev.disk.write(d.lba, written);
     this.dma = null;
+    if (written && !this.mediumDid(() => d.dev.disk.write(d.lba, written), d.dev, d.lba, d.lba48, d.chs)) return;
     this.writeAddress(d.dev, d.lba + d.count - 1, d.lba48, d.chs, 0);
     this.complete();
+  }
+
+  /**
+   * Run a medium access; when the medium cannot give its bytes (a lazily read image whose server
+   * failed), the command ends as a disk's unrecoverable error does: ERR with UNC, the address
+   * registers at the first sector of the failed block (ATA-7 volume 1, 6.35.6 READ SECTORS
+   * outputs), no data request. False then.
+   */
+  private mediumDid(access: () => void, dev: AtaDevice, lba: number, lba48: boolean, chs: boolean): boolean {
+    try {
+      access();
+      return true;
+    } catch (e) {
+      if (!(e instanceof MediumError)) throw e;
+      this.transfer = null;
+      this.end = this.pos = 0;
+      this.writeAddress(dev, lba, lba48, chs, 0);
+      this.fail(ATA_ER.UNC);
+      return false;
+    }
   }
 
   private complete(): void {

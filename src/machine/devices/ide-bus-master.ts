@@ -87,6 +87,11 @@ class BusMasterChannel {
     const moved = Math.min(table, req.bytes);
     if (req.toMemory) {
       const data = this.channel.dmaReadData();
+      if (!data) {
+        // The medium failed: the device ended the command with an error; the engine stops.
+        this.status &= ~BM_STATUS.ACTIVE;
+        return;
+      }
       let at = 0;
       for (const r of regions) {
         if (at >= moved) break;
