@@ -8,6 +8,7 @@ import {
   ok,
   type FaultReport,
   type HdaImage,
+  type HdaState,
   type MachineConfig,
   type MachineHandles,
   type Result,
@@ -432,10 +433,16 @@ export class Machine {
     return disk ? { image: disk.image.buffer as ArrayBuffer, written: disk.dirty } : null;
   }
 
-  /** Bytes fetched so far of a disk image read by ranges (config.hdaUrl), or null when the disk is not read so. */
-  hdaBytesFetched(): number | null {
-    const medium = this.pc?.ide.hda?.medium;
-    return medium instanceof RangeMedium ? medium.bytesFetched : null;
+  /** The primary IDE disk without its bytes: written or not, bytes fetched by ranges; null without a disk. */
+  hdaState(): HdaState | null {
+    const disk = this.pc?.ide.hda;
+    if (!disk) return null;
+    const m = disk.medium;
+    return {
+      written: disk.dirty,
+      bytesFetched: m instanceof RangeMedium ? m.bytesFetched : null,
+      byteLength: m.byteLength,
+    };
   }
 
   /**

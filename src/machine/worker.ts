@@ -59,6 +59,7 @@ const api: MachineApi = {
       }
       return d ? Comlink.transfer(ok(d), [d.image]) : ok(null);
     }),
+  hdaState: () => withMachine((m) => ok(m.hdaState())),
   changeCdrom: (image) => withMachine((m) => m.changeCdrom(image)),
   lastFault: () => withMachine((m) => ok(m.lastFault())),
   ping: () => performance.now(),

@@ -179,6 +179,16 @@ export interface FaultReport {
   trace: string[];
 }
 
+/** The primary IDE disk without its bytes (MachineApi.hdaState). */
+export interface HdaState {
+  /** The guest wrote to it since the machine was created. */
+  written: boolean;
+  /** Bytes of config.hdaUrl's image fetched so far; null when the image is held whole in memory. */
+  bytesFetched: number | null;
+  /** The image's size in bytes. */
+  byteLength: number;
+}
+
 /** The primary IDE disk's medium as the guest has left it (MachineApi.hdaImage). */
 export interface HdaImage {
   /** A copy of the whole image. */
@@ -232,6 +242,11 @@ export interface MachineApi {
    * machine has no disk. Guest writes live only in the machine's memory: this is how they leave.
    */
   hdaImage(): Result<HdaImage | null>;
+  /**
+   * The primary IDE disk's state without its bytes: whether the guest wrote to it, and for a disk
+   * read by ranges (config.hdaUrl) the bytes fetched so far. Null when the machine has no disk.
+   */
+  hdaState(): Result<HdaState | null>;
   /**
    * Change the disc in the CD-ROM drive while the machine runs (QEMU's monitor change / eject -f):
    * an ISO image (transferred) goes in, or null takes the disc out and leaves the tray open. The

@@ -48,10 +48,42 @@ export const diskNameOf = (url: string): string => url.split(/[?#]/)[0].split('/
 export function diskImageProblem(name: string, image: ArrayBuffer): string | null {
   const why = checkDiskImage(image.byteLength);
   if (why) return `The disk image ${name} ${why}.`;
-  const mbr = new Uint8Array(image, 0, 512);
+  return mbrProblem(name, image);
+}
+
+/** Why a disk whose first sector is `first` would not boot (no boot signature 55 AA), or null. */
+export function mbrProblem(name: string, first: ArrayBuffer): string | null {
+  if (first.byteLength < 512) return `The disk image ${name} is shorter than one 512-byte sector.`;
+  const mbr = new Uint8Array(first, 0, 512);
   if (mbr[510] !== 0x55 || mbr[511] !== 0xaa)
     return `${name} is not a bootable disk: its first sector (the MBR) does not end in the boot signature 55 AA, so the BIOS would not boot it.`;
   return null;
+}
+
+/**
+ * A disk image's URL made absolute (the machine's worker fetches it, and resolves a relative URL
+ * against its own script's, not the page's), with its first sector, fetched by a range request:
+ * the page checks the boot signature before the machine reads the rest by ranges. A server that
+ * ignores Range sends the whole file: the first sector is read off the stream and it is dropped.
+ */
+export async function fetchDiskHead(url: string): Promise<{ url: string; first: ArrayBuffer }> {
+  const absolute = new URL(url, location.href).href;
+  const res = await fetch(absolute, { headers: { Range: 'bytes=0-511' } });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+  if (res.headers.get('content-type')?.startsWith('text/html'))
+    throw new Error(`${url}: not found (the server sent a web page)`);
+  const reader = res.body!.getReader();
+  const first = new Uint8Array(512);
+  let got = 0;
+  while (got < 512) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const n = Math.min(512 - got, value.length);
+    first.set(value.subarray(0, n), got);
+    got += n;
+  }
+  await reader.cancel();
+  return { url: absolute, first: first.buffer.slice(0, got) };
 }
 
 /** SeaBIOS and its VGA BIOS from the page's server, or an error that says how to get them there. */
@@ -67,9 +99,13 @@ export async function fetchSeabios(): Promise<{ bios: ArrayBuffer; vgaBios: Arra
   }
 }
 
-/** The guest's media: a hard disk (QEMU's -hda), a CD (-cdrom), or both. */
+/**
+ * The guest's media: a hard disk (QEMU's -hda) as bytes or as a URL the machine reads by ranges,
+ * a CD (-cdrom), or both.
+ */
 export interface DiskGuestMedia {
   hda?: ArrayBuffer;
+  hdaUrl?: string;
   cdrom?: ArrayBuffer;
 }
 
@@ -79,12 +115,13 @@ export interface DiskGuestMedia {
  * there, empty without a CD, so that a disc can be put in while the guest runs ("Change CD…").
  */
 export function diskMachineConfig(base: MachineConfig, vgaBios: ArrayBuffer, media: DiskGuestMedia): MachineConfig {
-  const boot = media.cdrom ? (media.hda ? 'dc' : 'd') : 'c';
+  const disk = media.hda !== undefined || media.hdaUrl !== undefined;
+  const boot = media.cdrom ? (disk ? 'dc' : 'd') : 'c';
   return {
     ...base,
     image: 'firmware',
     vgaBios,
-    ...(media.hda ? { hda: media.hda } : {}),
+    ...(media.hda ? { hda: media.hda } : media.hdaUrl !== undefined ? { hdaUrl: media.hdaUrl } : {}),
     cdrom: media.cdrom ?? null,
     debugconPort: DISK_GUEST.debugconPort,
     boot,

@@ -8,7 +8,16 @@
  */
 import type { MachineConfig, Result } from '../shared/api';
 import { DISK_GUEST, fetchGuestFile, LINUX_GUEST } from './guests';
-import { cdImageProblem, diskImageProblem, diskMachineConfig, diskNameOf, fetchSeabios } from './disk-guest';
+import {
+  cdImageProblem,
+  diskImageProblem,
+  diskMachineConfig,
+  diskNameOf,
+  fetchDiskHead,
+  fetchSeabios,
+  mbrProblem,
+  type DiskGuestMedia,
+} from './disk-guest';
 import type { ViewState } from './view-state';
 
 /** The toy guest's file name: its workloads and clock period apply only to it. */
@@ -104,19 +113,22 @@ export class GuestLoader {
       // A CD alone boots without the committed disk; with ?hda= too, both are in the machine.
       const url = view.hda ?? (view.cdrom === null ? DISK_GUEST.disk : null);
       try {
-        const [seabios, hda, cdrom] = await Promise.all([
+        // A disk by URL is read by the machine, by ranges (block-medium.ts): always, whatever its
+        // size, as the page cannot know it without asking; the machine reads a small one (32 MiB
+        // at most) whole at once. The page reads only its first sector, to check it boots.
+        const [seabios, head, cdrom] = await Promise.all([
           fetchSeabios(),
-          url !== null ? fetchGuestFile(url) : undefined,
+          url !== null ? fetchDiskHead(url) : undefined,
           view.cdrom !== null ? fetchGuestFile(view.cdrom) : undefined,
         ]);
         const name = url !== null ? diskNameOf(url) : null;
         const cdName = view.cdrom !== null ? diskNameOf(view.cdrom) : null;
         const why =
-          (hda && diskImageProblem(name!, hda)) || (cdrom && cdImageProblem(cdName!, cdrom, hda !== undefined));
+          (head && mbrProblem(name!, head.first)) || (cdrom && cdImageProblem(cdName!, cdrom, head !== undefined));
         if (why) throw new Error(why);
         this.setDiskGuest(name, cdName);
         return {
-          config: diskMachineConfig(this.config(view, 'firmware'), seabios.vgaBios, { hda, cdrom }),
+          config: diskMachineConfig(this.config(view, 'firmware'), seabios.vgaBios, { hdaUrl: head?.url, cdrom }),
           image: seabios.bios,
         };
       } catch (e) {
@@ -185,21 +197,23 @@ export class GuestLoader {
 
   /**
    * SeaBIOS boots a CD image of the user's (picked or dropped) with `boot`, from its ATAPI drive;
-   * the running disk guest's disk stays in the machine, as the guest left it (`currentDisk`), and
+   * the running disk guest's disk stays in the machine, as the guest left it (`currentDisk`: its
+   * URL while a disk read by ranges is unwritten), and
    * boots after the CD. A bad image leaves the running guest.
    */
   async bootCdFile(
     file: File,
     booting: () => ViewState,
     boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
-    currentDisk: () => Promise<ArrayBuffer | null>,
+    currentDisk: () => Promise<{ hda: ArrayBuffer } | { hdaUrl: string } | null>,
   ): Promise<{ ok: true } | { ok: false; message: string }> {
     const cdrom = await file.arrayBuffer();
-    const hda = this.diskName !== null ? ((await currentDisk()) ?? undefined) : undefined;
-    const why = cdImageProblem(file.name, cdrom, hda !== undefined);
+    const disk = this.diskName !== null ? await currentDisk() : null;
+    const why = cdImageProblem(file.name, cdrom, disk !== null);
     if (why) return { ok: false, message: why };
-    const diskName = hda ? this.diskName : null;
-    return this.bootSeabios(file.name, () => this.setDiskGuest(diskName, file.name), { hda, cdrom }, booting, boot);
+    const diskName = disk ? this.diskName : null;
+    const media: DiskGuestMedia = { ...disk, cdrom };
+    return this.bootSeabios(file.name, () => this.setDiskGuest(diskName, file.name), media, booting, boot);
   }
 
   /**
@@ -227,7 +241,7 @@ export class GuestLoader {
   private async bootSeabios(
     name: string,
     becomeGuest: () => void,
-    drives: { hda?: ArrayBuffer; cdrom?: ArrayBuffer },
+    drives: DiskGuestMedia,
     booting: () => ViewState,
     boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
   ): Promise<{ ok: true } | { ok: false; message: string }> {

@@ -260,7 +260,7 @@ export class HvmApp extends LitElement {
       file,
       () => this.view,
       (config, image) => this.connection!.boot(config, image),
-      async () => (await this.connection?.currentDisk()) ?? null,
+      async () => (await this.connection?.carriedDisk()) ?? null,
     );
     if (!r.ok) return this.showError(`${r.message} The running guest was left as it was.`);
     this.reports.fault = null;
@@ -377,8 +377,8 @@ export class HvmApp extends LitElement {
         .paused=${this.paused}
         .toyGuest=${this.guest.toyGuest}
         .linuxGuest=${this.guest.linuxGuest}
-        .hasDisk=${s.kind === 'running' && s.config.hda !== undefined}
-        .diskGuest=${s.kind === 'running' && (s.config.hda !== undefined || s.config.cdrom !== undefined)}
+        .hasDisk=${s.kind === 'running' && (s.config.hda !== undefined || s.config.hdaUrl !== undefined)}
+        .diskGuest=${s.kind === 'running' && (s.config.hda !== undefined || s.config.hdaUrl !== undefined || s.config.cdrom !== undefined)}
         .hasCd=${s.kind === 'running' && !!s.config.cdrom}
         .kernelName=${this.guest.kernelName}
         @control=${(e: CustomEvent<ControlAction>) => void this.control(e.detail)}

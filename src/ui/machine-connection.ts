@@ -103,15 +103,31 @@ export class MachineConnection implements ReactiveController {
       await this.restart();
       return { ok: true, value: undefined };
     }
-    const hda = await this.currentDisk();
+    const disk = await this.carriedDisk();
     const config = change(this.last.config);
-    return this.boot(hda ? { ...config, hda } : config, this.last.image.slice(0));
+    return this.boot(disk ? { ...config, ...disk } : config, this.last.image.slice(0));
+  }
+
+  /**
+   * The running machine's disk for the next machine: a disk read by ranges that the guest has not
+   * written stays its URL (nothing more is read); otherwise the disk as the guest left it (a lazy
+   * one read whole now: its writes live only in the old machine). Null without a disk.
+   */
+  async carriedDisk(): Promise<{ hdaUrl: string } | { hda: ArrayBuffer } | null> {
+    const s = this.status;
+    if (s.kind !== 'running' || !this.api) return null;
+    if (s.config.hda === undefined && s.config.hdaUrl !== undefined) {
+      const st = await this.api.hdaState();
+      if (st.ok && st.value && !st.value.written) return { hdaUrl: s.config.hdaUrl };
+    }
+    const hda = await this.currentDisk();
+    return hda ? { hda } : null;
   }
 
   /** The running machine's disk as the guest left it, or null (no disk, or no machine). */
   async currentDisk(): Promise<ArrayBuffer | null> {
     const s = this.status;
-    if (s.kind !== 'running' || s.config.hda === undefined || !this.api) return null;
+    if (s.kind !== 'running' || (s.config.hda === undefined && s.config.hdaUrl === undefined) || !this.api) return null;
     const r = await this.api.hdaImage();
     return r.ok && r.value ? r.value.image : null;
   }
