@@ -4,6 +4,8 @@
  * disk image of one's own picked with the disk picker, which can be saved as the guest left it.
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 import { boot } from './lib';
 import { bootableCd } from '../tests/boot/cd-boot-image';
@@ -185,4 +187,70 @@ test("?cdrom=URL (QEMU's word) boots that CD through SeaBIOS, and stays in the a
   await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('ITS FILE THROUGH INT 13H');
   expect(await screenRows(page)).toContain('HELLO FROM A URL');
   expect(new URL(page.url()).searchParams.get('cdrom')).toBe('cds/hello.iso');
+});
+
+/**
+ * A server for one disk image on its own port, answering Range requests (206 with Content-Range)
+ * as a static file server does, with CORS for the page's origin; it counts the image's bytes it
+ * sent, so the test sees what the machine read independently of the machine's own count.
+ */
+async function rangeServer(image: Buffer): Promise<{ url: string; sent: () => number; close: () => void }> {
+  let sent = 0;
+  const server = createServer((req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Headers', 'Range');
+    res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges');
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    if (req.method === 'OPTIONS') return res.writeHead(204).end();
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Accept-Ranges', 'bytes');
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (!m) {
+      sent += image.length;
+      return res.writeHead(200, { 'Content-Length': image.length }).end(image);
+    }
+    const start = Number(m[1]);
+    const end = Math.min(Number(m[2]), image.length - 1);
+    const part = image.subarray(start, end + 1);
+    sent += part.length;
+    res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${image.length}`, 'Content-Length': part.length });
+    res.end(part);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/big.img`, sent: () => sent, close: () => server.close() };
+}
+
+test('?hda=URL of a large image: the machine reads it by ranges, SeaBIOS and SYSLINUX boot from it fetching a small part, and Save disk gives the whole image', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  // The committed disk grown to 64 MiB with zeros (its partition ends where it did): above the
+  // 32 MiB a URL's image is read whole below.
+  const committed = readFileSync('public/guest/disk/linux.img');
+  const image = Buffer.alloc(64 << 20);
+  committed.copy(image);
+  const server = await rangeServer(image);
+  try {
+    await boot(page, `hda=${encodeURIComponent(server.url)}`, { needMode: false });
+    await expect.poll(() => screenRows(page), { timeout: 60_000 }).toContain('Loading /initrd.gz...ok');
+    await page.evaluate(() => (globalThis as any).__hvm.api.pause());
+    const state = await page.evaluate(() => (globalThis as any).__hvm.api.hdaState());
+    expect(state.ok).toBe(true);
+    expect(state.value.byteLength).toBe(image.length);
+    // The server sent the page's first sector and the machine's chunks, and no more.
+    expect(server.sent()).toBe(512 + state.value.bytesFetched);
+    // SYSLINUX read the kernel and initramfs (most of the committed disk), not the 64 MiB.
+    expect(state.value.bytesFetched).toBeGreaterThan(committed.length / 2);
+    expect(state.value.bytesFetched).toBeLessThan(image.length / 4);
+    console.log(`hda by ranges: ${state.value.bytesFetched} of ${image.length} bytes fetched to SYSLINUX's initrd`);
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Save disk' }).click();
+    const saved = readFileSync(await (await download).path());
+    expect((await download).suggestedFilename()).toBe('big.img');
+    expect(saved.equals(image)).toBe(true);
+  } finally {
+    server.close();
+  }
 });
