@@ -182,11 +182,11 @@ export function xhrRangeFetch(url: string): RangeFetch {
     xhr.send();
     const bytes = new Uint8Array(xhr.response as ArrayBuffer);
     if (xhr.status === 200) return { status: 200, bytes };
-    if (xhr.status !== 206) throw new Error(`${url}: HTTP ${xhr.status} ${xhr.statusText}`);
+    if (xhr.status !== 206) throw new Error(`HTTP ${xhr.status} ${xhr.statusText}`);
     // Content-Range: bytes FIRST-LAST/COMPLETE (RFC 9110, 14.4); "*" for an unknown length is no use here.
     const m = /^bytes\s+(\d+)-(\d+)\/(\d+)$/.exec(xhr.getResponseHeader('Content-Range') ?? '');
     if (!m || Number(m[1]) !== start)
-      throw new Error(`${url}: a 206 answer without the Content-Range asked for (bytes ${start}-${end - 1})`);
+      throw new Error(`a 206 answer without the Content-Range asked for (bytes ${start}-${end - 1})`);
     return { status: 206, bytes, totalBytes: Number(m[3]) };
   };
 }
