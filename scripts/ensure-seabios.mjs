@@ -5,6 +5,9 @@
 // in a temporary folder; the machine's apt setup is read, never changed). The images are LGPLv3
 // builds of SeaBIOS: we fetch them rather than commit them, so the repository carries no
 // third-party binaries and the version is whatever Debian's stable ships (1.16.2 on bookworm).
+// The same way, QEMU's option ROM linuxboot_dma.bin (GPLv2, from `qemu-system-data`, 7.2 on
+// bookworm, its copyright file as copyright-qemu), which boots a kernel the machine hands the
+// firmware through fw_cfg (QEMU's -bios with -kernel): the ROM QEMU itself uses, not one of ours.
 // Prints the folder on stdout; exits 1 with a reason when the package cannot be had.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -14,9 +17,19 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dest = join(root, '.cache', 'seabios');
-const FILES = ['bios.bin', 'bios-256k.bin', 'vgabios-stdvga.bin'];
+/** Each package: the folder its images are in, the images, and the name its copyright file takes. */
+const PACKAGES = [
+  {
+    name: 'seabios',
+    dir: 'usr/share/seabios',
+    files: ['bios.bin', 'bios-256k.bin', 'vgabios-stdvga.bin'],
+    copyright: 'copyright',
+  },
+  { name: 'qemu-system-data', dir: 'usr/share/qemu', files: ['linuxboot_dma.bin'], copyright: 'copyright-qemu' },
+];
+const missing = PACKAGES.filter((p) => !p.files.every((f) => existsSync(join(dest, f))));
 
-if (FILES.every((f) => existsSync(join(dest, f)))) {
+if (missing.length === 0) {
   console.log(dest);
   process.exit(0);
 }
@@ -39,20 +52,27 @@ try {
   const env = { ...process.env, APT_CONFIG: conf };
   const run = (cmd, args, cwd) => execFileSync(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   run('apt-get', ['update', '-qq']);
-  run('apt-get', ['download', '-qq', 'seabios'], tmp);
-  const deb = readdirSync(tmp).find((f) => f.startsWith('seabios_') && f.endsWith('.deb'));
-  if (!deb) throw new Error('apt-get download left no seabios_*.deb');
-  const version = run('dpkg-deb', ['-f', join(tmp, deb), 'Version']).toString().trim();
-  const x = join(tmp, 'x');
-  run('dpkg-deb', ['-x', join(tmp, deb), x]);
   mkdirSync(dest, { recursive: true });
-  for (const f of FILES) copyFileSync(join(x, 'usr/share/seabios', f), join(dest, f));
-  copyFileSync(join(x, 'usr/share/doc/seabios/copyright'), join(dest, 'copyright'));
-  writeFileSync(join(dest, 'VERSION'), `seabios ${version} (Debian package ${deb})\n`);
+  for (const p of missing) {
+    run('apt-get', ['download', '-qq', p.name], tmp);
+    const deb = readdirSync(tmp).find((f) => f.startsWith(`${p.name}_`) && f.endsWith('.deb'));
+    if (!deb) throw new Error(`apt-get download left no ${p.name}_*.deb`);
+    const version = run('dpkg-deb', ['-f', join(tmp, deb), 'Version'])
+      .toString()
+      .trim();
+    const x = join(tmp, `x-${p.name}`);
+    run('dpkg-deb', ['-x', join(tmp, deb), x]);
+    for (const f of p.files) copyFileSync(join(x, p.dir, f), join(dest, f));
+    copyFileSync(join(x, `usr/share/doc/${p.name}/copyright`), join(dest, p.copyright));
+    writeFileSync(
+      join(dest, `VERSION${p.name === 'seabios' ? '' : `-${p.name}`}`),
+      `${p.name} ${version} (Debian package ${deb})\n`,
+    );
+  }
   console.log(dest);
 } catch (e) {
   const stderr = e && typeof e === 'object' && 'stderr' in e ? String(e.stderr) : '';
-  console.error(`[ensure-seabios] cannot fetch Debian's seabios package: ${String(e)}\n${stderr}`);
+  console.error(`[ensure-seabios] cannot fetch Debian's seabios or qemu-system-data package: ${String(e)}\n${stderr}`);
   process.exitCode = 1;
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -149,6 +149,7 @@ export class Machine {
           hda: this.config.hda ?? (this.config.hdaUrl !== undefined ? openHdaUrl(this.config.hdaUrl) : undefined),
           cdrom: this.config.cdrom,
           boot: this.config.boot,
+          kernel: this.config.kernel,
         },
         {
           serial: (b) => this.appendOut(b),

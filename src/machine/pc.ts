@@ -15,7 +15,7 @@ import type { Hypervisor } from './hv/hypervisor';
 import { loadFirmware } from './boot/firmware';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC, type MultibootModule } from './boot/multiboot';
 import { fillBiosDataArea } from './boot/bios';
-import { DEFAULT_LINUX_MODE, isBzImage, loadLinux, setDispiMode } from './boot/linux';
+import { DEFAULT_LINUX_MODE, isBzImage, linuxBootItems, loadLinux, setDispiMode } from './boot/linux';
 import { portOwners, wireDevices, type Device } from './devices/device';
 import { Debugcon, DebugExit, PostPort } from './devices/debug-ports';
 import { Uart16550 } from './devices/uart16550';
@@ -107,7 +107,16 @@ export interface PcOptions {
   cdrom?: ArrayBuffer | null;
   /** The firmware's boot order, QEMU's -boot letters (a, c, d, n); default "cad". */
   boot?: string;
+  /**
+   * With 'firmware': a Linux bzImage for the firmware's Linux-boot path (QEMU's -bios with
+   * -kernel), with `cmdline` and `initrd`, handed over as fw_cfg items for QEMU's option ROM
+   * linuxboot_dma.bin, which must be among `optionRoms` and boots first.
+   */
+  kernel?: ArrayBuffer;
 }
+
+/** QEMU's option ROM that boots a kernel from fw_cfg by DMA (pc-bios/optionrom/linuxboot_dma.c). */
+export const LINUXBOOT_ROM = 'linuxboot_dma.bin';
 
 export class PcEngine implements Engine {
   readonly io = new IoBus();
@@ -228,7 +237,10 @@ export class PcEngine implements Engine {
       this.finalState = RunState.EXITED;
       this.cpu.requestStop();
     });
-    this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1, dma });
+    // A kernel for the firmware boots first, as QEMU gives its ROM bootindex 0.
+    const bootOrder = options.kernel ? [`/rom@genroms/${LINUXBOOT_ROM}`] : [];
+    this.fwCfg = new FwCfg({ ramBytes: memory.layout.ramBytes, cpus: 1, dma, bootOrder });
+    if (options.kernel) this.addLinuxBoot(options);
     for (const rom of options.optionRoms ?? []) this.fwCfg.addFile(`genroms/${rom.name}`, new Uint8Array(rom.data));
     const boot = options.boot ?? 'cad';
     this.cmos.setBootOrder(boot);
@@ -244,6 +256,18 @@ export class PcEngine implements Engine {
     wireDevices(this.devices, this.io, this.mmio);
     this.timed = this.devices.filter((d) => d.advance);
     this.boot();
+  }
+
+  /** The kernel, initrd and command line as fw_cfg items for the firmware's Linux-boot path. */
+  private addLinuxBoot(options: PcOptions): void {
+    if (options.kind !== 'firmware') throw new BootError('a kernel for the firmware goes with a firmware image');
+    if (!options.optionRoms?.some((r) => r.name === LINUXBOOT_ROM))
+      throw new BootError(
+        `a kernel for the firmware needs QEMU's option ROM ${LINUXBOOT_ROM} among the option ROMs (scripts/ensure-seabios.mjs fetches it)`,
+      );
+    const r = linuxBootItems(options.kernel!, this.memory.layout.ramBytes, options.cmdline, options.initrd);
+    if (!r.ok) throw new BootError(r.message);
+    for (const [key, data] of r.value.items) this.fwCfg.setItem(key, data);
   }
 
   /** The guest frames an expansion ROM decodes at now (only frames nothing else had), and its handler. */

@@ -72,8 +72,17 @@ export interface MachineConfig {
   vramMiB: number;
   /** The kernel's command line. */
   cmdline: string;
-  /** A Linux initrd (an initramfs), loaded with a bzImage; refused with any other image. */
+  /**
+   * A Linux initrd (an initramfs), loaded with a bzImage (image "multiboot", or `kernel` with
+   * image "firmware"); refused otherwise.
+   */
   initrd?: ArrayBuffer;
+  /**
+   * With image "firmware": a Linux bzImage the firmware boots through QEMU's option ROM
+   * linuxboot_dma.bin (QEMU's -bios with -kernel; the ROM must be among `optionRoms`), with
+   * `cmdline` and `initrd`, handed over as fw_cfg items.
+   */
+  kernel?: ArrayBuffer;
   /**
    * Multiboot modules, loaded page-aligned above a Multiboot kernel in this order, each with its
    * string (QEMU's -initrd "file args,file2": the file's name and arguments). At most 16.
@@ -308,7 +317,10 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   const initrd = o.initrd;
   if (initrd !== undefined && !(initrd instanceof ArrayBuffer))
     return err(ErrorCode.EINVAL, 'initrd must be an ArrayBuffer when given');
-  if (initrd !== undefined && image !== 'multiboot')
+  const kernel = o.kernel;
+  if (kernel !== undefined && (!(kernel instanceof ArrayBuffer) || image !== 'firmware'))
+    return err(ErrorCode.EINVAL, 'kernel must be an ArrayBuffer, given with image "firmware"');
+  if (initrd !== undefined && image !== 'multiboot' && kernel === undefined)
     return err(ErrorCode.EINVAL, `an initrd goes with a kernel image, not with image "${image}"`);
   const modules = o.modules;
   if (
@@ -399,6 +411,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     postPort: postPort as number,
     debugconPort: debugconPort as number,
     ...(initrd ? { initrd } : {}),
+    ...(kernel ? { kernel } : {}),
   });
 }
 

@@ -20,6 +20,7 @@ import {
 } from '../devices/vbe';
 import { err, ErrorCode, ok, type Result } from '../../shared/api';
 import type { IoBus } from '../bus';
+import { FwCfgKey } from '../devices/fw-cfg';
 import type { MachineMemory } from '../memory';
 import { e820Map, type E820Entry } from './bios';
 
@@ -133,11 +134,35 @@ export function isBzImage(image: ArrayBuffer): boolean {
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const mib = (n: number): string => `${Math.ceil(n / 0x100000)} MiB`;
 
-export function loadLinux(
+/** A bzImage whose header passed every check, and where its parts go. */
+export interface CheckedBzImage {
+  bytes: Uint8Array;
+  protocol: number;
+  /** The header's loadflags as the image has them. */
+  loadflags: number;
+  /** The setup header's end (0x202 + the jump's displacement): what a loader copies into boot_params. */
+  headerEnd: number;
+  /** The real-mode part's bytes ((setup_sects + 1) × 512); the protected-mode kernel follows it. */
+  setupBytes: number;
+  code32Start: number;
+  /** The end of the area the kernel loads and decompresses into. */
+  kernelEnd: number;
+  cmdline: Uint8Array;
+  initrd: { addr: number; size: number } | null;
+}
+
+/**
+ * The checks every loader of a bzImage makes, and the initrd's place: as high as allowed (boot.rst:
+ * below initrd_addr_max and `initrdTop`, the top of the RAM the loader may use), page-aligned, and
+ * clear of the kernel's decompression area so the decompressor cannot overwrite it.
+ */
+export function checkBzImage(
   image: ArrayBuffer,
-  memory: MachineMemory,
-  options: LinuxBootOptions,
-): Result<LinuxBootState> {
+  ramBytes: number,
+  cmdlineText: string,
+  initrdBytes: Uint8Array | null,
+  initrdTop = ramBytes,
+): Result<CheckedBzImage> {
   const bytes = new Uint8Array(image);
   const dv = new DataView(image);
   const bad = (why: string) => err(ErrorCode.EBADIMAGE, why);
@@ -163,9 +188,9 @@ export function loadLinux(
       `the kernel is truncated: the header says the protected-mode part is ${syssize} bytes, the file holds ${pmBytes}`,
     );
   const code32Start = dv.getUint32(BP.CODE32_START, true);
-  const ram = memory.layout.ramBytes;
+  const ram = ramBytes;
   const cmdlineMax = dv.getUint32(BP.CMDLINE_SIZE, true);
-  const cmdline = new TextEncoder().encode(options.cmdline);
+  const cmdline = new TextEncoder().encode(cmdlineText);
   if (cmdline.length > cmdlineMax)
     return bad(`the command line is ${cmdline.length} bytes; this kernel takes at most ${cmdlineMax}`);
 
@@ -185,20 +210,30 @@ export function loadLinux(
       `the kernel needs ${mib(kernelEnd)} of RAM to load and decompress (up to ${hex(kernelEnd)}); the machine has ${mib(ram)}`,
     );
 
-  let initrd: LinuxBootState['initrd'] = null;
-  const initrdBytes = options.initrd ? new Uint8Array(options.initrd) : null;
+  let initrd: CheckedBzImage['initrd'] = null;
   if (initrdBytes) {
     if (initrdBytes.length === 0) return bad('the initrd is empty');
-    // As high as allowed (boot.rst: below initrd_addr_max and the top of RAM), page-aligned, and
-    // clear of the kernel's decompression area so the decompressor cannot overwrite it.
-    const top = Math.min(ram, dv.getUint32(BP.INITRD_ADDR_MAX, true) + 1);
+    const top = Math.min(initrdTop, dv.getUint32(BP.INITRD_ADDR_MAX, true) + 1);
     const addr = Math.floor((top - initrdBytes.length) / 0x1000) * 0x1000;
     if (addr < kernelEnd)
       return bad(
-        `the initrd (${mib(initrdBytes.length)}) does not fit in RAM above the kernel (which uses up to ${hex(kernelEnd)}): the machine needs at least ${mib(kernelEnd + initrdBytes.length + 0xfff)}`,
+        `the initrd (${mib(initrdBytes.length)}) does not fit in RAM above the kernel (which uses up to ${hex(kernelEnd)}): the machine needs at least ${mib(kernelEnd + initrdBytes.length + 0xfff + ram - initrdTop)}`,
       );
     initrd = { addr, size: initrdBytes.length };
   }
+  return ok({ bytes, protocol, loadflags, headerEnd, setupBytes, code32Start, kernelEnd, cmdline, initrd });
+}
+
+export function loadLinux(
+  image: ArrayBuffer,
+  memory: MachineMemory,
+  options: LinuxBootOptions,
+): Result<LinuxBootState> {
+  const ram = memory.layout.ramBytes;
+  const initrdBytes = options.initrd ? new Uint8Array(options.initrd) : null;
+  const checked = checkBzImage(image, ram, options.cmdline, initrdBytes);
+  if (!checked.ok) return checked;
+  const { bytes, protocol, loadflags, headerEnd, setupBytes, code32Start, cmdline, initrd } = checked.value;
   const fb = options.framebuffer;
   const e820 = e820Map(ram, fb.base, fb.vramBytes);
 
@@ -242,6 +277,74 @@ export function loadLinux(
     initrd,
     e820,
   });
+}
+
+/** type_of_loader for QEMU (boot.rst's ID 0xB), as QEMU's -kernel writes it for its option ROM. */
+export const LOADER_TYPE_QEMU = 0xb0;
+/**
+ * RAM the initrd stays clear of at the top: QEMU's pc machine keeps its ACPI data size (128 KiB
+ * plus 32 KiB) free there, where SeaBIOS puts its tables before the option ROM copies the initrd.
+ */
+export const FIRMWARE_TABLES_BYTES = 0x28000;
+
+/** The fw_cfg items of a kernel for firmware's Linux-boot path (QEMU's -bios with -kernel). */
+export interface LinuxBootItems {
+  /** [key, bytes] for each item: the addresses and sizes as little-endian u32, then the data. */
+  items: [number, Uint8Array][];
+  /** The real-mode part with its header patched as the loader would (SETUP_DATA). */
+  setup: Uint8Array;
+  initrd: { addr: number; size: number } | null;
+}
+
+/**
+ * What QEMU's x86_load_linux hands the firmware for a bzImage (the option ROM linuxboot_dma.bin
+ * copies each part to its address by fw_cfg DMA and enters the real-mode setup code): the
+ * real-mode part at SETUP_AT with its header patched (type_of_loader, CAN_USE_HEAP with the heap
+ * ending where the command line begins, cmd_line_ptr, the initrd's place and size), the
+ * protected-mode kernel at KERNEL_AT, the NUL-terminated command line at CMDLINE_AT, the initrd
+ * as high as the header and the firmware's tables allow. The same checks as the direct loader's.
+ */
+export function linuxBootItems(
+  image: ArrayBuffer,
+  ramBytes: number,
+  cmdline: string,
+  initrd?: ArrayBuffer,
+): Result<LinuxBootItems> {
+  const initrdBytes = initrd ? new Uint8Array(initrd) : null;
+  const checked = checkBzImage(image, ramBytes, cmdline, initrdBytes, ramBytes - FIRMWARE_TABLES_BYTES);
+  if (!checked.ok) return checked;
+  const c = checked.value;
+  const setup = c.bytes.slice(0, c.setupBytes);
+  const hdr = new DataView(setup.buffer);
+  hdr.setUint8(BP.TYPE_OF_LOADER, LOADER_TYPE_QEMU);
+  hdr.setUint8(BP.LOADFLAGS, c.loadflags | CAN_USE_HEAP);
+  hdr.setUint16(BP.HEAP_END_PTR, CMDLINE_AT - SETUP_AT - 0x200, true);
+  hdr.setUint32(BP.CMD_LINE_PTR, CMDLINE_AT, true);
+  hdr.setUint32(BP.RAMDISK_IMAGE, c.initrd?.addr ?? 0, true);
+  hdr.setUint32(BP.RAMDISK_SIZE, c.initrd?.size ?? 0, true);
+  const u32 = (v: number) => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
+  const cmdlineData = new Uint8Array(c.cmdline.length + 1);
+  cmdlineData.set(c.cmdline);
+  const kernel = c.bytes.subarray(c.setupBytes);
+  const items: [number, Uint8Array][] = [
+    [FwCfgKey.SETUP_ADDR, u32(SETUP_AT)],
+    [FwCfgKey.SETUP_SIZE, u32(setup.length)],
+    [FwCfgKey.SETUP_DATA, setup],
+    [FwCfgKey.KERNEL_ADDR, u32(KERNEL_AT)],
+    [FwCfgKey.KERNEL_SIZE, u32(kernel.length)],
+    [FwCfgKey.KERNEL_DATA, kernel],
+    [FwCfgKey.CMDLINE_ADDR, u32(CMDLINE_AT)],
+    [FwCfgKey.CMDLINE_SIZE, u32(cmdlineData.length)],
+    [FwCfgKey.CMDLINE_DATA, cmdlineData],
+  ];
+  // No initrd: QEMU leaves the initrd items out, and the ROM then copies nothing (its size reads 0).
+  if (c.initrd && initrdBytes)
+    items.push(
+      [FwCfgKey.INITRD_ADDR, u32(c.initrd.addr)],
+      [FwCfgKey.INITRD_SIZE, u32(c.initrd.size)],
+      [FwCfgKey.INITRD_DATA, initrdBytes],
+    );
+  return ok({ items, setup, initrd: c.initrd });
 }
 
 /** The direct-colour field layout of each Bochs VBE depth: [red, green, blue, reserved] as [size, pos]. */
