@@ -4,10 +4,11 @@
  * exit status as QEMU users expect. Nothing goes to stdout but what the guest sent to sinks
  * directed there.
  */
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Machine } from '../src/machine/machine';
+import { LINUXBOOT_ROM } from '../src/machine/pc';
 import { isBzImage } from '../src/machine/boot/linux';
 import { immediateYielder } from '../src/machine/runloop';
 import { PNG } from 'pngjs';
@@ -27,7 +28,10 @@ import {
 
 const HELP = `usage: npm run cli -- --kernel FILE [options]
 
-  --kernel FILE            Linux bzImage (boot protocol 2.06+) or Multiboot (v1) ELF kernel
+  --kernel FILE            Linux bzImage (boot protocol 2.06+) or Multiboot (v1) ELF kernel; with
+                           --bios, a bzImage the firmware boots (with --initrd and --append) through
+                           QEMU's option ROM linuxboot_dma.bin, taken from the BIOS's folder
+                           (scripts/ensure-seabios.mjs puts it in .cache/seabios) or --option-rom
   --initrd FILE            initrd (initramfs) for a Linux bzImage; for a Multiboot kernel, its
                            modules as QEMU takes them: "file args,file2" (each module's string is
                            its file name and arguments; ",," is a comma in a name)
@@ -170,8 +174,8 @@ function main(): void {
   }
   if (args.bios !== undefined && args.firmware !== undefined) fail('--bios and --firmware are the same flag: give one');
   const firmware = args.firmware ?? args.bios;
-  if (firmware !== undefined && args.kernel !== undefined) fail('give --kernel or --firmware, not both');
-  const imagePath = args.kernel ?? firmware;
+  // Both: the firmware boots the kernel (QEMU's -bios with -kernel).
+  const imagePath = firmware ?? args.kernel;
   if (imagePath === undefined) fail(`--kernel or --firmware is required\n${HELP}`);
   if (args.cmdline !== undefined && args.append !== undefined)
     fail('give --cmdline or --append (the same thing), not both');
@@ -196,8 +200,11 @@ function main(): void {
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   };
   const buf = readBuffer(imagePath);
+  const kernel = firmware !== undefined && args.kernel !== undefined ? readBuffer(args.kernel) : undefined;
+  if (kernel && !isBzImage(kernel))
+    fail(`${args.kernel}: the firmware boots a Linux bzImage only; a Multiboot kernel boots without --bios`);
   // A bzImage takes one initrd; a Multiboot kernel takes modules, QEMU's way.
-  const multibootModules = args.initrd !== undefined && !isBzImage(buf);
+  const multibootModules = args.initrd !== undefined && !isBzImage(kernel ?? buf);
   const initrd = args.initrd !== undefined && !multibootModules ? readBuffer(args.initrd) : undefined;
   const modules = multibootModules
     ? parseModules(args.initrd!).map((cmdline) => ({ cmdline, data: readBuffer(cmdline.split(' ')[0]) }))
@@ -206,6 +213,15 @@ function main(): void {
   const hda = args.hda !== undefined ? readBuffer(args.hda) : undefined;
   const cdrom = args.cdrom !== undefined ? readBuffer(args.cdrom) : undefined;
   const optionRoms = (args['option-rom'] ?? []).map((path) => ({ name: basename(path), data: readBuffer(path) }));
+  // QEMU finds its linuxboot_dma.bin in its data folder; ours is the BIOS's (.cache/seabios).
+  if (kernel && !optionRoms.some((r) => r.name === LINUXBOOT_ROM)) {
+    const rom = join(dirname(firmware!), LINUXBOOT_ROM);
+    if (!existsSync(rom))
+      fail(
+        `--kernel with --bios needs QEMU's ${LINUXBOOT_ROM} next to the BIOS or as --option-rom (node scripts/ensure-seabios.mjs fetches it into .cache/seabios)`,
+      );
+    optionRoms.push({ name: LINUXBOOT_ROM, data: readBuffer(rom) });
+  }
   // A number where the flag holds one, else the text as given (so that a rejection quotes it).
   const asNumber = (v: string): number | string => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const created = Machine.create(
@@ -214,6 +230,7 @@ function main(): void {
       vramMiB: asNumber(args.vram),
       cmdline,
       ...(initrd ? { initrd } : {}),
+      ...(kernel ? { kernel } : {}),
       ...(modules ? { modules } : {}),
       clock: args.clock,
       image: firmware !== undefined ? 'firmware' : 'multiboot',

@@ -7,6 +7,7 @@
  * protocol (Documentation/arch/x86/boot.rst) says the loader leaves; the rest of the way is the
  * direct boot's.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LINUXBOOT_ROM } from '../../src/machine/pc';
@@ -18,6 +19,9 @@ import { firmwareFile, seabiosFolder, seabiosMachine } from './seabios-files';
 const POST_BUDGET = 30e6;
 /** The ROM's fw_cfg reads and DMA copies, to the real-mode setup entry. */
 const HANDOVER_BUDGET = 1e6;
+
+/** The CLI's run: SeaBIOS, the ROM, the setup code and the decompressor's start. */
+const CLI_BUDGET = 60e6;
 
 /** The setup header's fields (offsets in the real-mode kernel; boot.rst). */
 const HDR = {
@@ -101,5 +105,33 @@ describe("SeaBIOS boots a kernel given to the machine, through QEMU's linuxboot_
     const kernel = vmlinuz.subarray(setupBytes);
     expect(Buffer.from(ram.subarray(0x100000, 0x100000 + kernel.length)).equals(kernel)).toBe(true);
     m.destroy();
+  }, 120_000);
+
+  it('the CLI boots a kernel with --bios, --kernel, --initrd and --append: the setup code and the decompressor read the command line', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--bios', `${biosDir()}/bios.bin`, ...args], {
+        encoding: 'utf8',
+        input: '',
+      });
+    const common = ['--kernel', VMLINUZ_PATH, '--memory', '64', '--clock', 'icount', '--serial', '-'];
+    const r = cli(
+      ...common,
+      '--initrd',
+      INITRAMFS_PATH,
+      '--append',
+      'nokaslr earlyprintk=ttyS0',
+      '--max-instructions',
+      `${CLI_BUDGET}`,
+    );
+    expect(r.status, r.stderr).toBe(3); // the instruction limit
+    // The setup code prints to the serial port because earlyprintk says so; the decompressor reads nokaslr.
+    expect(r.stdout).toMatch(
+      /Probing EDD \(edd=off to disable\)\.\.\. ok\r?\n(.*\r?\n)*KASLR disabled: 'nokaslr' on cmdline\./,
+    );
+    const bad = cli('--kernel', `${biosDir()}/bios.bin`);
+    expect([bad.status, bad.stderr]).toEqual([
+      2,
+      `cli: ${biosDir()}/bios.bin: the firmware boots a Linux bzImage only; a Multiboot kernel boots without --bios\n`,
+    ]);
   }, 120_000);
 });
