@@ -8,7 +8,8 @@
 // The same way, QEMU's option ROM linuxboot_dma.bin (GPLv2, from `qemu-system-data`, 7.2 on
 // bookworm, its copyright file as copyright-qemu), which boots a kernel the machine hands the
 // firmware through fw_cfg (QEMU's -bios with -kernel): the ROM QEMU itself uses, not one of ours.
-// Prints the folder on stdout; exits 1 with a reason when the package cannot be had.
+// Prints the folder on stdout; exits 1 with a reason when `seabios` cannot be had (when only
+// `qemu-system-data` cannot, it says so on stderr and goes on: SeaBIOS works without the ROM).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -25,8 +26,16 @@ const PACKAGES = [
     files: ['bios.bin', 'bios-256k.bin', 'vgabios-stdvga.bin'],
     copyright: 'copyright',
   },
-  { name: 'qemu-system-data', dir: 'usr/share/qemu', files: ['linuxboot_dma.bin'], copyright: 'copyright-qemu' },
+  // Optional: only --bios with --kernel needs it, so a failure to get it leaves SeaBIOS usable.
+  {
+    name: 'qemu-system-data',
+    dir: 'usr/share/qemu',
+    files: ['linuxboot_dma.bin'],
+    copyright: 'copyright-qemu',
+    optional: true,
+  },
 ];
+const LINUXBOOT = '--kernel with --bios';
 const missing = PACKAGES.filter((p) => !p.files.every((f) => existsSync(join(dest, f))));
 
 if (missing.length === 0) {
@@ -51,9 +60,15 @@ try {
   );
   const env = { ...process.env, APT_CONFIG: conf };
   const run = (cmd, args, cwd) => execFileSync(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  run('apt-get', ['update', '-qq']);
-  mkdirSync(dest, { recursive: true });
-  for (const p of missing) {
+  const required = missing.filter((p) => !p.optional);
+  try {
+    run('apt-get', ['update', '-qq']);
+  } catch (e) {
+    if (required.length) throw e;
+    missing.length = 0; // only optional files are missing: leave them for the next run
+    console.error(`[ensure-seabios] cannot update the package lists for ${LINUXBOOT}: ${String(e)}`);
+  }
+  function fetchPackage(p) {
     run('apt-get', ['download', '-qq', p.name], tmp);
     const deb = readdirSync(tmp).find((f) => f.startsWith(`${p.name}_`) && f.endsWith('.deb'));
     if (!deb) throw new Error(`apt-get download left no ${p.name}_*.deb`);
@@ -69,10 +84,20 @@ try {
       `${p.name} ${version} (Debian package ${deb})\n`,
     );
   }
+
+  mkdirSync(dest, { recursive: true });
+  for (const p of missing) {
+    try {
+      fetchPackage(p);
+    } catch (e) {
+      if (!p.optional) throw e;
+      console.error(`[ensure-seabios] cannot fetch Debian's ${p.name} package (for ${LINUXBOOT}): ${String(e)}`);
+    }
+  }
   console.log(dest);
 } catch (e) {
   const stderr = e && typeof e === 'object' && 'stderr' in e ? String(e.stderr) : '';
-  console.error(`[ensure-seabios] cannot fetch Debian's seabios or qemu-system-data package: ${String(e)}\n${stderr}`);
+  console.error(`[ensure-seabios] cannot fetch Debian's seabios package: ${String(e)}\n${stderr}`);
   process.exitCode = 1;
 } finally {
   rmSync(tmp, { recursive: true, force: true });
