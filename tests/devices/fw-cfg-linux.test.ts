@@ -117,7 +117,7 @@ describe('fw_cfg items of a kernel for the firmware (QEMU -bios with -kernel)', 
     m.destroy();
   });
 
-  it('the initrd goes page-aligned as high as the header allows, clear of the top 160 KiB the firmware keeps for its tables', () => {
+  it("the initrd goes page-aligned as high as the header allows, clear of the top 160 KiB QEMU keeps for the firmware's ACPI tables and data", () => {
     const initrd = Uint8Array.from({ length: 0x12345 }, (_, i) => (i * 13) & 0xff);
     const check = (initrdAddrMax: number, addr: number) => {
       const { m, read, u32 } = items({ kernel: buffer(bzImage(initrdAddrMax)), initrd: buffer(initrd) });

@@ -282,8 +282,8 @@ export function loadLinux(
 /** type_of_loader for QEMU (boot.rst's ID 0xB), as QEMU's -kernel writes it for its option ROM. */
 export const LOADER_TYPE_QEMU = 0xb0;
 /**
- * RAM the initrd stays clear of at the top: QEMU's pc machine keeps its ACPI data size (128 KiB
- * plus 32 KiB) free there, where SeaBIOS puts its tables before the option ROM copies the initrd.
+ * RAM the initrd stays clear of at the top: the room QEMU's pc machine keeps there for the
+ * firmware's ACPI tables (128 KiB) and its other data structures (32 KiB), its acpi_data_size.
  */
 export const FIRMWARE_TABLES_BYTES = 0x28000;
 
