@@ -29,7 +29,13 @@ import type { Engine } from './engine';
 import { Hypervisor } from './hv/hypervisor';
 import { MachineMemory } from './memory';
 import { PatternEngine } from './pattern';
-import { RangeMedium, xhrRangeFetch, type BlockMedium } from './devices/block-medium';
+import {
+  blobRangeFetch,
+  RangeMedium,
+  xhrRangeFetch,
+  type BlockMedium,
+  type SyncBlobReader,
+} from './devices/block-medium';
 import { BootError, ConfigError, PcEngine } from './pc';
 import { IDLE_SLACK_MS, RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared/hypercall';
@@ -64,6 +70,21 @@ function openHdaUrl(url: string): BlockMedium {
     return RangeMedium.open(xhrRangeFetch(url));
   } catch (e) {
     throw new BootError(`hdaUrl ${url}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * The disk image the user picked (config.hdaFile), opened for reads by slices through the
+ * worker's FileReaderSync: a BootError that says why when it cannot be a disk.
+ */
+function openHdaFile(file: Blob): BlockMedium {
+  const Reader = (globalThis as { FileReaderSync?: new () => SyncBlobReader }).FileReaderSync;
+  if (Reader === undefined)
+    throw new BootError("hdaFile: reading a picked disk image needs FileReaderSync (the browser's worker)");
+  try {
+    return RangeMedium.open(blobRangeFetch(file, new Reader()));
+  } catch (e) {
+    throw new BootError(`hdaFile: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -146,7 +167,13 @@ export class Machine {
           debugconPort: this.config.debugconPort,
           vgaBios: this.config.vgaBios,
           optionRoms: this.config.optionRoms,
-          hda: this.config.hda ?? (this.config.hdaUrl !== undefined ? openHdaUrl(this.config.hdaUrl) : undefined),
+          hda:
+            this.config.hda ??
+            (this.config.hdaUrl !== undefined
+              ? openHdaUrl(this.config.hdaUrl)
+              : this.config.hdaFile !== undefined
+                ? openHdaFile(this.config.hdaFile)
+                : undefined),
           cdrom: this.config.cdrom,
           boot: this.config.boot,
           kernel: this.config.kernel,

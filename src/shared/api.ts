@@ -113,6 +113,12 @@ export interface MachineConfig {
    */
   hdaUrl?: string;
   /**
+   * The primary disk as a file the user picked (hda and hdaUrl win if given): read by slices as
+   * the guest reads it, like hdaUrl, through the worker's FileReaderSync; guest writes in memory
+   * only. Images of 32 MiB or less are read whole when the machine is created.
+   */
+  hdaFile?: Blob;
+  /**
    * An ATAPI CD-ROM drive on the secondary IDE channel's device 0 (QEMU's -cdrom), with this CD
    * image in it (ISO 9660, whole 2048-byte sectors, at most MAX_CDROM_BYTES; read-only), or empty
    * (null: QEMU's -drive if=ide,index=2,media=cdrom). Absent: no drive. The disc can be changed
@@ -378,6 +384,9 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   const hdaUrl = o.hdaUrl;
   if (hdaUrl !== undefined && (typeof hdaUrl !== 'string' || hdaUrl === ''))
     return err(ErrorCode.EINVAL, 'hdaUrl must be a URL (a string) of a raw disk image');
+  const hdaFile = o.hdaFile;
+  if (hdaFile !== undefined && !(typeof Blob !== 'undefined' && hdaFile instanceof Blob))
+    return err(ErrorCode.EINVAL, 'hdaFile must be a Blob (a File the user picked) of a raw disk image');
   const cdrom = o.cdrom;
   if (cdrom !== undefined && cdrom !== null) {
     if (!(cdrom instanceof ArrayBuffer))
@@ -397,6 +406,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
   return ok({
     ...(hda !== undefined ? { hda: hda as ArrayBuffer } : {}),
     ...(hdaUrl !== undefined ? { hdaUrl: hdaUrl as string } : {}),
+    ...(hdaFile !== undefined ? { hdaFile: hdaFile as Blob } : {}),
     ...(cdrom !== undefined ? { cdrom: cdrom as ArrayBuffer | null } : {}),
     tripleFault,
     ...(modules !== undefined ? { modules: modules as { cmdline: string; data: ArrayBuffer }[] } : {}),

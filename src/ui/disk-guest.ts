@@ -41,14 +41,15 @@ export function cdImageProblem(name: string, image: ArrayBuffer, withDisk: boole
 export const diskNameOf = (url: string): string => url.split(/[?#]/)[0].split('/').pop() || 'disk.img';
 
 /**
- * Why an image cannot be the guest's boot disk (a sentence that names it), or null. Besides the
- * machine's own rule (whole sectors, at most MAX_DISK_BYTES), its first sector must end in the
+ * Why a picked image of `size` bytes, whose first sector is `first`, cannot be the guest's boot
+ * disk (a sentence that names it), or null. Besides the machine's own rule for an image it reads
+ * by slices (whole sectors; no cap, since it is not held whole), its first sector must end in the
  * boot signature 55 AA: without it the BIOS boots nothing and says only "No bootable device".
  */
-export function diskImageProblem(name: string, image: ArrayBuffer): string | null {
-  const why = checkDiskImage(image.byteLength);
+export function diskImageProblem(name: string, size: number, first: ArrayBuffer): string | null {
+  const why = checkDiskImage(size, true);
   if (why) return `The disk image ${name} ${why}.`;
-  return mbrProblem(name, image);
+  return mbrProblem(name, first);
 }
 
 /** Why a disk whose first sector is `first` would not boot (no boot signature 55 AA), or null. */
@@ -100,12 +101,13 @@ export async function fetchSeabios(): Promise<{ bios: ArrayBuffer; vgaBios: Arra
 }
 
 /**
- * The guest's media: a hard disk (QEMU's -hda) as bytes or as a URL the machine reads by ranges,
- * a CD (-cdrom), or both.
+ * The guest's media: a hard disk (QEMU's -hda) as bytes, as a URL or a picked file the machine
+ * reads by ranges, a CD (-cdrom), or both.
  */
 export interface DiskGuestMedia {
   hda?: ArrayBuffer;
   hdaUrl?: string;
+  hdaFile?: Blob;
   cdrom?: ArrayBuffer;
 }
 
@@ -115,13 +117,19 @@ export interface DiskGuestMedia {
  * there, empty without a CD, so that a disc can be put in while the guest runs ("Change CD…").
  */
 export function diskMachineConfig(base: MachineConfig, vgaBios: ArrayBuffer, media: DiskGuestMedia): MachineConfig {
-  const disk = media.hda !== undefined || media.hdaUrl !== undefined;
+  const disk = media.hda !== undefined || media.hdaUrl !== undefined || media.hdaFile !== undefined;
   const boot = media.cdrom ? (disk ? 'dc' : 'd') : 'c';
   return {
     ...base,
     image: 'firmware',
     vgaBios,
-    ...(media.hda ? { hda: media.hda } : media.hdaUrl !== undefined ? { hdaUrl: media.hdaUrl } : {}),
+    ...(media.hda
+      ? { hda: media.hda }
+      : media.hdaUrl !== undefined
+        ? { hdaUrl: media.hdaUrl }
+        : media.hdaFile !== undefined
+          ? { hdaFile: media.hdaFile }
+          : {}),
     cdrom: media.cdrom ?? null,
     debugconPort: DISK_GUEST.debugconPort,
     boot,

@@ -189,10 +189,11 @@ export class GuestLoader {
     booting: () => ViewState,
     boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
   ): Promise<{ ok: true } | { ok: false; message: string }> {
-    const hda = await file.arrayBuffer();
-    const why = diskImageProblem(file.name, hda);
+    // The machine reads the file by slices as the guest reads it (config.hdaFile): the page checks
+    // its size and its first sector only.
+    const why = diskImageProblem(file.name, file.size, await file.slice(0, 512).arrayBuffer());
     if (why) return { ok: false, message: why };
-    return this.bootSeabios(file.name, () => this.setDiskGuest(file.name), { hda }, booting, boot);
+    return this.bootSeabios(file.name, () => this.setDiskGuest(file.name), { hdaFile: file }, booting, boot);
   }
 
   /**
@@ -205,7 +206,7 @@ export class GuestLoader {
     file: File,
     booting: () => ViewState,
     boot: (config: MachineConfig, image: ArrayBuffer) => Promise<Result<void>>,
-    currentDisk: () => Promise<{ hda: ArrayBuffer } | { hdaUrl: string } | null>,
+    currentDisk: () => Promise<{ hda: ArrayBuffer } | { hdaUrl: string } | { hdaFile: Blob } | null>,
   ): Promise<{ ok: true } | { ok: false; message: string }> {
     const cdrom = await file.arrayBuffer();
     const disk = this.diskName !== null ? await currentDisk() : null;

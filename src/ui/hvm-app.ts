@@ -377,8 +377,8 @@ export class HvmApp extends LitElement {
         .paused=${this.paused}
         .toyGuest=${this.guest.toyGuest}
         .linuxGuest=${this.guest.linuxGuest}
-        .hasDisk=${s.kind === 'running' && (s.config.hda !== undefined || s.config.hdaUrl !== undefined)}
-        .diskGuest=${s.kind === 'running' && (s.config.hda !== undefined || s.config.hdaUrl !== undefined || s.config.cdrom !== undefined)}
+        .hasDisk=${s.kind === 'running' && (s.config.hda !== undefined || s.config.hdaUrl !== undefined || s.config.hdaFile !== undefined)}
+        .diskGuest=${s.kind === 'running' && (s.config.hda !== undefined || s.config.hdaUrl !== undefined || s.config.hdaFile !== undefined || s.config.cdrom !== undefined)}
         .hasCd=${s.kind === 'running' && !!s.config.cdrom}
         .kernelName=${this.guest.kernelName}
         @control=${(e: CustomEvent<ControlAction>) => void this.control(e.detail)}

@@ -113,12 +113,13 @@ export class MachineConnection implements ReactiveController {
    * written stays its URL (nothing more is read); otherwise the disk as the guest left it (a lazy
    * one read whole now: its writes live only in the old machine). Null without a disk.
    */
-  async carriedDisk(): Promise<{ hdaUrl: string } | { hda: ArrayBuffer } | null> {
+  async carriedDisk(): Promise<{ hdaUrl: string } | { hdaFile: Blob } | { hda: ArrayBuffer } | null> {
     const s = this.status;
     if (s.kind !== 'running' || !this.api) return null;
-    if (s.config.hda === undefined && s.config.hdaUrl !== undefined) {
+    if (s.config.hda === undefined && (s.config.hdaUrl !== undefined || s.config.hdaFile !== undefined)) {
       const st = await this.api.hdaState();
-      if (st.ok && st.value && !st.value.written) return { hdaUrl: s.config.hdaUrl };
+      if (st.ok && st.value && !st.value.written)
+        return s.config.hdaUrl !== undefined ? { hdaUrl: s.config.hdaUrl } : { hdaFile: s.config.hdaFile! };
     }
     const hda = await this.currentDisk();
     return hda ? { hda } : null;
@@ -127,7 +128,12 @@ export class MachineConnection implements ReactiveController {
   /** The running machine's disk as the guest left it, or null (no disk, or no machine). */
   async currentDisk(): Promise<ArrayBuffer | null> {
     const s = this.status;
-    if (s.kind !== 'running' || (s.config.hda === undefined && s.config.hdaUrl === undefined) || !this.api) return null;
+    if (
+      s.kind !== 'running' ||
+      (s.config.hda === undefined && s.config.hdaUrl === undefined && s.config.hdaFile === undefined) ||
+      !this.api
+    )
+      return null;
     const r = await this.api.hdaImage();
     return r.ok && r.value ? r.value.image : null;
   }

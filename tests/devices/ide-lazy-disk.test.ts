@@ -114,3 +114,69 @@ describe('a disk named by URL, read by ranges', () => {
     );
   });
 });
+
+/**
+ * A disk image file the user picked (config.hdaFile) and the worker's FileReaderSync, stand-ins:
+ * the file answers slices of its IMAGE_BYTES without holding them, the reader records each slice
+ * it reads.
+ */
+function pickedFile() {
+  const reads: [number, number][] = [];
+  class Slice extends Blob {
+    constructor(
+      readonly start: number,
+      readonly end: number,
+    ) {
+      super([]);
+    }
+  }
+  class PickedFile extends Blob {
+    constructor() {
+      super([]);
+      Object.defineProperty(this, 'size', { value: IMAGE_BYTES });
+    }
+    override slice(start = 0, end = IMAGE_BYTES): Blob {
+      return new Slice(start, end);
+    }
+  }
+  class FakeReaderSync {
+    readAsArrayBuffer(blob: Blob): ArrayBuffer {
+      const s = blob as Slice;
+      reads.push([s.start, s.end]);
+      return new Uint8Array(s.end - s.start).map((_, k) => byteAt(s.start + k)).buffer;
+    }
+  }
+  vi.stubGlobal('FileReaderSync', FakeReaderSync);
+  return { file: new PickedFile(), reads };
+}
+
+describe('a disk image the user picked, read by slices', () => {
+  it('opens with the first chunk only, and a PIO read brings the chunk it needs', () => {
+    const { file, reads } = pickedFile();
+    const m = ideMachine({ hdaFile: file });
+    expect(reads).toEqual([[0, RANGE_CHUNK_BYTES]]);
+    expect(m.hdaState()).toEqual({ written: false, bytesFetched: RANGE_CHUNK_BYTES, byteLength: IMAGE_BYTES });
+    const io = m.pc!.io;
+    const lba = 100_000;
+    io.write(0x1f6, 1, 0xe0 | (lba >>> 24));
+    io.write(0x1f2, 1, 1);
+    io.write(0x1f3, 1, lba & 0xff);
+    io.write(0x1f4, 1, (lba >> 8) & 0xff);
+    io.write(0x1f5, 1, (lba >> 16) & 0xff);
+    io.write(0x1f7, 1, AtaCmd.READ_SECTORS);
+    const got = new Uint8Array(SECTOR_BYTES);
+    for (let k = 0; k < SECTOR_BYTES; k += 2) {
+      const w = io.read(0x1f0, 2);
+      [got[k], got[k + 1]] = [w & 0xff, w >> 8];
+    }
+    expect(got).toEqual(new Uint8Array(SECTOR_BYTES).map((_, k) => byteAt(lba * SECTOR_BYTES + k)));
+    const chunk = Math.floor((lba * SECTOR_BYTES) / RANGE_CHUNK_BYTES);
+    expect(reads.slice(1)).toEqual([[chunk * RANGE_CHUNK_BYTES, (chunk + 1) * RANGE_CHUNK_BYTES]]);
+  });
+
+  it('is refused where there is no FileReaderSync (Node, the CLI), the reason said', () => {
+    const { file } = pickedFile();
+    vi.unstubAllGlobals();
+    expect(() => ideMachine({ hdaFile: file })).toThrow(/hdaFile: reading a picked disk image needs FileReaderSync/);
+  });
+});

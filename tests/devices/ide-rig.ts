@@ -39,7 +39,7 @@ export function readPio(io: IoBus, data: number, bytes: number): Uint8Array {
 }
 
 /** A 4 MiB machine on icount with the ticker loaded (not run) and the media of `media`. */
-export function ideMachine(media: Pick<MachineConfig, 'hda' | 'hdaUrl' | 'cdrom'> = {}): Machine {
+export function ideMachine(media: Pick<MachineConfig, 'hda' | 'hdaUrl' | 'hdaFile' | 'cdrom'> = {}): Machine {
   const ticker = readFileSync(new URL('../../public/guest/ticker.elf', import.meta.url));
   const r = Machine.create(
     { ramMiB: 4, vramMiB: 8, clock: 'icount', image: 'multiboot', ...media },

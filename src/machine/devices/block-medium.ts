@@ -167,6 +167,29 @@ export class RangeMedium implements BlockMedium {
   }
 }
 
+/** What blobRangeFetch reads from: a Blob's size and slices (a File the user picked). */
+export interface BlobLike {
+  readonly size: number;
+  slice(start: number, end: number): Blob;
+}
+
+/** The synchronous reader of dedicated workers (File API, 7.1 FileReaderSync), or a test's. */
+export interface SyncBlobReader {
+  readAsArrayBuffer(blob: Blob): ArrayBuffer;
+}
+
+/**
+ * Ranges of a Blob (a disk image file the user picked), read synchronously as the guest reads
+ * them: the File API's FileReaderSync, which dedicated workers have, reads a slice of the file
+ * without loading the rest, so a large picked image is read as lazily as one named by URL.
+ */
+export function blobRangeFetch(blob: BlobLike, reader: SyncBlobReader): RangeFetch {
+  return (start, end) => {
+    const bytes = new Uint8Array(reader.readAsArrayBuffer(blob.slice(start, Math.min(end, blob.size))));
+    return { status: 206, bytes, totalBytes: blob.size };
+  };
+}
+
 /**
  * Range requests by synchronous XMLHttpRequest, as the device model needs its bytes within the
  * port access. Synchronous requests (and their arraybuffer responses) are allowed in dedicated
