@@ -9,7 +9,7 @@
  * DR6.BD. The programs were assembled with `as --32` from the listings in the comments.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, loadFlatTables, makeRig, type Rig } from './rig';
+import { describeCpu, flatTables, loadFlatTables, makeRig, type Rig, hexBytes } from './rig';
 
 const GDT = 0x1000;
 const IDT = 0x2000;
@@ -17,16 +17,14 @@ const CODE = 0x10000;
 const LOG = 0x8000;
 const RF = 0x10000;
 
-const hex = (s: string): number[] => s.match(/../g)!.map((b) => parseInt(b, 16));
-
 /** Runs `main` at CODE (handlers at CODE + offset, by vector) to HLT; returns the rig and its log. */
 function runProgram(main: string, handlers: [vector: number, offset: number][], parts: [number, string][]) {
   const rig = makeRig(4);
   const gate = flatTables(rig, GDT, IDT);
   for (const [vector, offset] of handlers) gate(vector, CODE + offset);
-  for (const [offset, bytes] of parts) rig.load(CODE + offset, hex(bytes));
+  for (const [offset, bytes] of parts) rig.load(CODE + offset, hexBytes(bytes));
   const pre = loadFlatTables(GDT, IDT);
-  rig.load(CODE - pre.length, [...pre, ...hex(main)]);
+  rig.load(CODE - pre.length, [...pre, ...hexBytes(main)]);
   rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000, ebp: LOG });
   rig.cpu.run(2000);
   expect(rig.cpu.halted, `EIP ${(rig.cpu.eip >>> 0).toString(16)}`).toBe(true);

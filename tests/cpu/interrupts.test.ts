@@ -4,7 +4,7 @@
  * vol. 3, 6.8.3 and vol. 2, STI), delivers through the IDT, and wakes from HLT.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, loadFlatTables, makeRig } from './rig';
+import { describeCpu, flatTables, loadFlatTables, makeRig, hexBytes } from './rig';
 import { L, pmMachine, SEL, SYM, segment } from './pm-machine';
 
 const VECTOR = 0x20;
@@ -198,7 +198,7 @@ describeCpu('the inner stack of an interrupt gate without room for its frame', (
     ])
       rig.load(IDT + 8 * v, [0x00, 0x60, 0x21, 0, 0, access, 0x01, 0]);
     // mov $0x18,%ax; ltr %ax; iretd to RING3 with SS:ESP 3Bh:7000h
-    const enter = hex('66b818000f00d86a3b68007000009c6a336800010100cf');
+    const enter = hexBytes('66b818000f00d86a3b68007000009c6a336800010100cf');
     const pre = loadFlatTables(GDT, IDT);
     rig.load(CODE, [...pre, ...enter]);
     rig.load(RING3, bytes);
@@ -209,7 +209,6 @@ describeCpu('the inner stack of an interrupt gate without room for its frame', (
     const at = (i: number) => rig.u32(esp + 4 * i);
     return { esp, code: at(0), eip: at(1), cs: at(2), oldEsp: at(4), oldSs: at(5) };
   }
-  const hex = (s: string): number[] => s.match(/../g)!.map((b) => parseInt(b, 16));
 
   it('INT n: #SS(SS1) at the INT, in ring 3, nothing pushed on ring 1’s stack', () => {
     expect(ssFrame([0xcd, 0x21])).toEqual({

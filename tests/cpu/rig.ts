@@ -108,6 +108,9 @@ export function makeRig(ramMiB = 16, pic?: InterruptController, extraEnv: Partia
 
 export const hex32 = (v: number): string => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 
+/** Machine code written as a hex string (two digits a byte, as objdump prints it) → its bytes. */
+export const hexBytes = (s: string): number[] => s.match(/../g)!.map((b) => parseInt(b, 16));
+
 /** The little-endian bytes of a dword. */
 export const le = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 

@@ -6,7 +6,7 @@
  * assembled with `as --32` from the listing in the comment.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, loadFlatTables, makeRig } from './rig';
+import { describeCpu, flatTables, loadFlatTables, makeRig, hexBytes } from './rig';
 import { segment } from './pm-machine';
 
 const GDT = 0x1000;
@@ -52,8 +52,6 @@ const PROGRAM: [number, string][] = [
   [0x470, 'ea500000003000'],
 ];
 
-const hex = (s: string): number[] => s.match(/../g)!.map((b) => parseInt(b, 16));
-
 /** Runs the program from `entry` to a HLT; the fault the handlers recorded, if any. */
 function run(entry: number) {
   const rig = makeRig(4);
@@ -69,7 +67,7 @@ function run(entry: number) {
   put(0x28, segment(0x20000, 0xfff, 0x96, 4)); // 32-bit stack, expand-down, limit FFFh
   put(0x30, segment(CODE + 0x300, 0x7f, 0x9a, 4)); // 32-bit code, base CODE + 300h, limit 7Fh
   rig.load(GDT + 0x100, [0x37, 0]); // the GDTR's limit: seven entries
-  for (const [at, bytes] of PROGRAM) rig.load(CODE + at, hex(bytes));
+  for (const [at, bytes] of PROGRAM) rig.load(CODE + at, hexBytes(bytes));
   const pre = loadFlatTables(GDT, IDT);
   rig.load(CODE + entry - pre.length, pre);
   rig.cpu.enterProtectedModeFlat(CODE + entry - pre.length, { esp: 0x9000 });
