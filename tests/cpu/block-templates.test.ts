@@ -22,7 +22,15 @@
 import { describe, expect, it } from 'vitest';
 import { Gen, type Insn } from '../../src/machine/cpu/block-gen';
 import { C, MMU } from '../../src/machine/cpu/block-host';
-import { D_ALU_JCC, D_ALU_RI, D_ALU_RR, D_SLOW, D_TEST_RI, D_TEST_RR } from '../../src/machine/cpu/decoded';
+import {
+  D_ALU_JCC,
+  D_ALU_RI,
+  D_ALU_RR,
+  D_SLOW,
+  D_TEST_RI,
+  D_TEST_RR,
+  NOT_IN_BLOCKS,
+} from '../../src/machine/cpu/decoded';
 import { fuzzRng } from './fuzz';
 import { CODE, randomProgram, rigHalted, runProgram } from './block-programs';
 import { flatTables, le, loadFlatTables, makeRig } from './rig';
@@ -74,7 +82,7 @@ function decodedEntries(cpu: Decoder): Omit<Insn, 'eip' | 'next' | 'n'>[] {
           q.fill(fill);
           q.set(bytes);
           const w0 = cpu.decodeForm(q);
-          if (w0 === D_SLOW) continue;
+          if (w0 === D_SLOW || NOT_IN_BLOCKS.has(handler(w0))) continue;
           add(w0);
           const h = handler(w0);
           if (h !== D_ALU_RR && h !== D_ALU_RI && h !== D_TEST_RR && h !== D_TEST_RI) continue;

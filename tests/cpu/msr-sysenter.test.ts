@@ -77,6 +77,46 @@ describeCpu('MSRs, SYSENTER and SYSEXIT', () => {
     expect(rig.cpu.reg32[0]).toBe(1_000_250);
   });
 
+  it('RDTSC in a loop reads the count of the instructions retired before it, each turn (blocks end before it)', () => {
+    // With the counter = instructions retired, each turn's reading is 5 more than the one before:
+    // rdtsc; mov [edi], eax; add edi, 4; dec ecx; jnz. A block that held RDTSC would read a count
+    // it settles only at its exit.
+    const loop = [0x0f, 0x31, 0x89, 0x07, 0x83, 0xc7, 0x04, 0x49, 0x75, 0xf6];
+    const rig: ReturnType<typeof machine> = machine(
+      [0xbf, ...le(0x20000), 0xb9, ...le(200), ...loop],
+      [],
+      () => rig.cpu.instructions,
+    );
+    rig.cpu.run(100_000);
+    const first = rig.u32(0x20000);
+    for (let i = 1; i < 200; i++) expect(rig.u32(0x20000 + 4 * i) - first).toBe(5 * i);
+  });
+
+  it('RDTSC outside ring 0 with CR4.TSD = 1 is #GP(0); with TSD = 0 it reads the counter', () => {
+    const TSS = 0x4000;
+    for (const tsd of [true, false]) {
+      const rig = machine(
+        [
+          ...[0x66, 0xb8, 0x18, 0x00, 0x0f, 0x00, 0xd8], // ltr 18h: ring 0's stack for the #GP
+          ...(tsd ? [0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x04, 0x0f, 0x22, 0xe0] : []), // CR4.TSD = 1
+          ...wrmsr(0x174, 0x08),
+          ...[0xba, ...le(USER), 0xb9, ...le(0x7000), 0x0f, 0x35], // sysexit to USER
+        ],
+        [0x0f, 0x31, 0xf4], // rdtsc; hlt
+        () => 0x1234,
+      );
+      rig.load(GDT + 0x18, [0x67, 0, ...le(TSS).slice(0, 3), 0x89, 0, 0]); // a 32-bit TSS
+      rig.load(GDT + 0x100, [0x1f, 0, ...le(GDT)]);
+      rig.setU32(TSS + 4, 0x9000); // ESP0
+      rig.setU32(TSS + 8, 0x10); // SS0
+      rig.cpu.run(1000);
+      // #GP either way, from ring 3: at the RDTSC under TSD, else at the HLT after it.
+      expect(vectorOf(rig.cpu.eip >>> 0)).toBe(GP);
+      const faultEip = rig.u32((rig.cpu.reg32[4] >>> 0) + 4);
+      expect([faultEip, rig.cpu.reg32[0] === 0x1234]).toEqual(tsd ? [USER, false] : [USER + 2, true]);
+    }
+  });
+
   it('SYSEXIT drops to ring 3 at EDX with ESP = ECX; SYSENTER comes back to ring 0 at SYSENTER_EIP', () => {
     const rig = machine(
       [

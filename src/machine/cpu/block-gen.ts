@@ -32,6 +32,7 @@ import {
   D_RET,
   D_SETCC_R,
   D_SHIFT_R,
+  D_ROTATE_R,
   D_TEST_MR,
   D_TEST_RI,
   D_TEST_RR,
@@ -269,6 +270,23 @@ export class Gen {
   }
 
   /** The start of an instruction that may fault: where run() restarts it, and the catch's flush. */
+  /**
+   * ROL/ROR (op 0/1) of dword register `rm` by `count` (1–31, 32 = CL, 0 = nothing) from alu-ops'
+   * ROTATE_OPS: only CF and OF change, and a count of 0 (mod 32) changes nothing, flags included.
+   */
+  private rotate(rm: number, op: number, count: number): void {
+    if (count === 0) return;
+    const n = count === 32 ? 'b' : `${count}`;
+    this.cpuFlags();
+    if (count === 32) this.emit('b = r[1] & 31; if (b !== 0) {');
+    const rot = ROTATE_OPS[op];
+    this.emit(`a = r[${rm}]; o = ${rot.result('a', n)}; r[${rm}] = o;`);
+    this.emit(
+      `v = ${C.flags}; ${C.flags} = (v & ${~(CF | OF)}) | (${rot.cf('o')} ? ${CF} : 0) | (${rot.of('o')} ? ${OF} : 0);`,
+    );
+    if (count === 32) this.emit('}');
+  }
+
   private faultable(i: Insn): void {
     // `start` and `startEsp` are written by the catch: EIPS[k], and ESP, which no instruction here
     // changes before it can fault — except LEAVE, whose ESP is kept in sp0.
@@ -438,7 +456,8 @@ export class Gen {
       case D_ALU_MI:
       case D_ALU_JCC:
         return ALU[x & 7] ? '/inline' : '/cpu'; // ADC and SBB through Cpu.alu32
-      case D_SHIFT_R: {
+      case D_SHIFT_R:
+      case D_ROTATE_R: {
         const n = (x >> 6) & 63;
         return n === 32 ? '/cl' : n === 0 ? '/0' : '/imm';
       }
@@ -532,6 +551,9 @@ export class Gen {
         this.setPending(o.lazy);
         break;
       }
+      case D_ROTATE_R:
+        this.rotate(x & 7, (x >> 3) & 7, (x >> 6) & 63);
+        break;
       case D_SHIFT_R: {
         const reg = x & 7;
         const op = (x >> 3) & 7;
@@ -815,22 +837,6 @@ export class Gen {
         break;
       }
       case G_SHIFT: {
-        if (!word && !mem && reg < 2) {
-          // ROL/ROR of a dword register (alu-ops.ts, ROTATE_OPS): only CF and OF change, and a count of 0
-          // (mod 32) changes nothing. Inline for the hash and cipher rounds of Linux's boot
-          // (blake2s, chacha: 4 % of the kernel phase's instructions went through execGeneric).
-          const n = i.imm < 0 ? 'b' : `${i.imm & 31}`;
-          if (n === '0') break;
-          this.cpuFlags();
-          if (i.imm < 0) this.emit('b = r[1] & 31; if (b !== 0) {');
-          const rot = ROTATE_OPS[reg];
-          this.emit(`a = r[${rm}]; o = ${rot.result('a', n)}; r[${rm}] = o;`);
-          this.emit(
-            `v = ${C.flags}; ${C.flags} = (v & ${~(CF | OF)}) | (${rot.cf('o')} ? ${CF} : 0) | (${rot.of('o')} ? ${OF} : 0);`,
-          );
-          if (i.imm < 0) this.emit('}');
-          break;
-        }
         // A word register shifted or rotated by Cpu.shift (the flags are its own).
         if (!word || mem) return false;
         this.cpuFlags();

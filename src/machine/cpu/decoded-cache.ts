@@ -8,7 +8,7 @@
 import { PHYS_IO } from './mmu';
 import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
 import { CF, OF, VM, szp, mulHigh } from './flags';
-import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CS } from './arch';
+import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CS, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
   D_SLOW,
   D_ALU_RR,
@@ -80,6 +80,8 @@ import {
   G_LEA,
   G_SHLD,
   X16,
+  D_RDTSC,
+  D_ROTATE_R,
 } from './decoded';
 import { CpuDecoder } from './decoder';
 import type { CpuEnv } from './cpu';
@@ -240,6 +242,9 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case D_JMP_M:
         this._eip = this.dLoad32(d, p) | 0;
         return;
+      case D_RDTSC:
+        this.rdtsc();
+        return;
       case D_MOVZX8_M: {
         const lin = this.dEa(d[p + 1], d[p + 2]);
         const s = this.eaSeg;
@@ -380,6 +385,14 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         if (n === 32) n = r[ECX] & 31;
         if (n === 0) return; // count 0: nothing changes, flags included
         r[reg] = this.shift32(op, r[reg], n);
+        return;
+      }
+      case D_ROTATE_R: {
+        // ROL/ROR on a register (count 32 = CL): CF and OF set, a count of 0 changes nothing.
+        const reg = x & 7;
+        let n = (x >> 6) & 63;
+        if (n === 32) n = r[ECX] & 31;
+        if (n !== 0) r[reg] = this.rotate32((x >> 3) & 7, r[reg], n);
         return;
       }
       case D_GRP3_R: {
@@ -668,6 +681,22 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     this.eaSeg = seg;
     this.eaOff = off;
     return (this.segBase[seg] + off) | 0;
+  }
+
+  /** The time-stamp counter: the machine clock's cycles plus what software wrote to IA32_TSC. */
+  protected tsc(): number {
+    return Math.max(0, this.env.tsc() + this.tscOffset);
+  }
+
+  /**
+   * RDTSC (SDM vol. 2, RDTSC): EDX:EAX = the time-stamp counter; #GP(0) outside ring 0 (and in
+   * virtual-8086 mode) when CR4.TSD = 1. step() checks that rule from the opcode table first.
+   */
+  protected rdtsc(): void {
+    if (this._cr4 & CR4_TSD && this._cpl !== 0 && this._cr0 & CR0_PE) throw new CpuFault(GP, 0);
+    const t = this.tsc();
+    this.reg32[EAX] = t % 4294967296;
+    this.reg32[EDX] = Math.floor(t / 4294967296);
   }
 
   /** dRead32(dEa(…)) in one call (hot path: the loads of MOV, ALU, TEST, PUSH, CALL, JMP). */

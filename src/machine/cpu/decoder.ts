@@ -66,6 +66,8 @@ import {
   D_PUSH_M,
   D_MOVX_R,
   D_ALU_JCC,
+  D_RDTSC,
+  D_ROTATE_R,
   G_ALU8_AI,
   G_ALU8_MR,
   G_ALU8_RM,
@@ -122,6 +124,7 @@ for (const h of [
   D_LEAVE,
   D_MOVZX8_M,
   D_PUSH_M,
+  D_RDTSC,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
 
@@ -310,6 +313,10 @@ export abstract class CpuDecoder extends CpuStrings {
         else this.dImm = -1; // CL
         if (b & 1 && modrm >= 0xc0 && (modrm & 0x38) >= 0x20)
           return this.dEnd(len, D_SHIFT_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
+        // ROL/ROR of a dword register: the hash and cipher rounds of Linux's boot (blake2s for the
+        // random pool, chacha) run a few hundred times, too few to be compiled, so interpreted.
+        if (b & 1 && modrm >= 0xc0 && (modrm & 0x38) < 0x10)
+          return this.dEnd(len, D_ROTATE_R, (modrm & 0x3f) | ((this.dImm < 0 ? 32 : this.dImm & 31) << 6));
         return this.dEnd(len, D_GENERIC, modrm | ((b & 1 ? G_SHIFT : G_SHIFT8) << 8));
       }
       case 0xc2:
@@ -380,6 +387,9 @@ export abstract class CpuDecoder extends CpuStrings {
     // NOP Ev (the multi-byte NOP, any operand size), which compilers and assemblers pad code with:
     // through step() each one ended a block.
     if (b === 0x1f) return this.dEnd(len, D_NOP, 0);
+    // RDTSC: Linux's udelay() reads it at every turn of its loop (delay_tsc); through step() each
+    // read cost a whole decode.
+    if (b === 0x31) return this.dEnd(len, D_RDTSC, 0);
     if (b === 0xa4 || b === 0xa5 || b === 0xac || b === 0xad) {
       this.dImm = b & 1 ? 0 : q[at];
       const extra = (b & 1) | ((b >> 2) & 2); // CL, SHRD

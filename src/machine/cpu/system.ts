@@ -131,12 +131,8 @@ export abstract class CpuSystem extends CpuInterpreter {
         return this.wrmsr();
       case 0x32:
         return this.rdmsr();
-      case 0x31: {
-        const t = this.tsc();
-        r[EAX] = t % 4294967296;
-        r[EDX] = Math.floor(t / 4294967296);
-        return;
-      }
+      case 0x31:
+        return this.rdtsc();
       case 0x34:
         return this.sysenter();
       case 0x35:
@@ -246,11 +242,6 @@ export abstract class CpuSystem extends CpuInterpreter {
     }
     // Not reached (see the end of step()).
     throw new CpuFault(UD, -1);
-  }
-
-  /** The time-stamp counter: the machine clock's cycles plus what software wrote to IA32_TSC. */
-  private tsc(): number {
-    return Math.max(0, this.env.tsc() + this.tscOffset);
   }
 
   /** RDMSR (CPL 0, checked by the table): the P6 MSRs CPUID promises; any other index is #GP(0). */
