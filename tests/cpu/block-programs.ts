@@ -230,6 +230,7 @@ export function runProgram(
   rig.cpu.enterProtectedModeFlat(CODE, { ...regs, ebx: DATA, esp: 0x9000 });
   rig.cpu.setEflags(rng.u32() & 0x8d5);
   opts.setup?.(rig);
+  rig.program(`the program of seed ${seed} (block threshold ${blockThreshold})`);
   const states: unknown[] = [];
   for (let k = 0; k < 4_000 && !rig.cpu.halted; k++) {
     rig.cpu.run(slices[k % slices.length]);

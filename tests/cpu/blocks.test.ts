@@ -76,6 +76,7 @@ function machine(entry: string, mode: Mode, device?: (value: number, m: Machine)
   rig.load(CODE, BIN);
   rig.setU32(DATA, SYM[entry]);
   rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+  rig.program(`programs/blocks.S ${entry} (${mode})`);
   return m;
 }
 

@@ -119,6 +119,7 @@ export function fuzzCase(seed: number, mode: FuzzMode, instructions = 2000, rig:
       cpu.enterProtectedModeFlat(entry, regs);
       cpu.setEflags((rng.u32() & 0x0cd5) | 2); // arithmetic flags, DF, OF; not TF (would trap at once)
     }
+    rig.program(`fuzz case ${seed} (${mode})`);
     for (let slice = 0; slice < 4; slice++) {
       const before = cpu.instructions;
       const exit = cpu.run(instructions / 4);

@@ -39,6 +39,7 @@ describeCpu('the emulated CPU agrees with the host CPU', () => {
         rig.cpu.enterProtectedModeFlat(vf.base + c.entry, { esp: STACK_TOP - 4 });
         rig.cpu.reg32[4] = STACK_TOP - 4;
         rig.setU32(STACK_TOP - 4, vf.base + HALT_OFFSET);
+        rig.program(`${vf.group}: ${c.name} [${c.bytes}]`);
         let exit: unknown;
         try {
           exit = rig.cpu.run(10_000);

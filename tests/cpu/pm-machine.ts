@@ -150,6 +150,7 @@ export function pmMachine(entry: string, pic?: InterruptController): PmMachine {
   rig.setU32(L.TEST_ENTRY, SYM[entry]);
   rig.cpu.enterProtectedModeFlat(L.KERNEL, { esp: L.KERNEL_STACK });
   rig.cpu.reg32[4] = L.KERNEL_STACK;
+  rig.program(`programs/kernel.S running ${entry}`);
   return {
     ...rig,
     runToHalt(budget = 100_000) {

@@ -3,7 +3,7 @@
  * is imported statically: a test of a CPU that is not there, or has moved, fails to compile and
  * run — it is never skipped.
  */
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { Cpu, RunExit as CpuRunExit, type CpuEnv } from '../../src/machine/cpu/cpu';
 import { MachineMemory } from '../../src/machine/memory';
 import { IoBus, MmioBus, type AccessSize, type InterruptController } from '../../src/machine/bus';
@@ -34,6 +34,57 @@ export interface Rig {
   u32(addr: number): number;
   setU32(addr: number, v: number): void;
   load(addr: number, bytes: ArrayLike<number>): void;
+  /**
+   * A new program starts (its name for the budget's message; `budget` instructions from now, or
+   * INSTRUCTION_BUDGET): enterProtectedModeFlat() and reset() start one too, named by the test.
+   */
+  program(name: string, budget?: number): void;
+}
+
+/**
+ * The most work one test program may cost, in instructions (retired, or exceptions delivered by a
+ * run() that used its whole slice): five times what the hungriest program of the suites needs
+ * (lazyflags', 0.9 million), so that a wrong instruction which makes a program loop
+ * forever fails its test within seconds instead of hanging the run — vitest's timeout cannot
+ * interrupt a synchronous loop. A test that means to run longer passes its own budget to program().
+ */
+export const INSTRUCTION_BUDGET = 5_000_000;
+
+/**
+ * Makes every run() of `cpu` count against the current program's budget and throw, naming the
+ * program (or the test) and where the CPU is, once the budget is spent. A run() that returns
+ * BUDGET spent its whole slice (retiring instructions or, in a guest whose handlers fault forever,
+ * delivering exceptions: those retire nothing, so `instructions` alone would not see that loop).
+ */
+function budgetRuns(cpu: Cpu): (name: string, budget?: number) => void {
+  let name = '';
+  let budget = INSTRUCTION_BUDGET;
+  let spent = 0;
+  const start = (n: string, b = INSTRUCTION_BUDGET) => {
+    name = n;
+    budget = b;
+    spent = 0;
+  };
+  const testName = () => expect.getState().currentTestName ?? 'a CPU test program';
+  const run = cpu.run.bind(cpu);
+  cpu.run = (n: number) => {
+    const before = cpu.instructions;
+    const exit = run(n);
+    spent += Math.max(cpu.instructions - before, exit === CpuRunExit.BUDGET ? n : 0);
+    if (spent > budget)
+      throw new Error(
+        `${name || testName()}: no end after ${spent} instructions (budget ${budget}; EIP ${hex32(cpu.eip)}, CS ${hex32(cpu.segSel[1])}, halted ${cpu.halted}): an instruction's semantics are wrong, or the program loops`,
+      );
+    return exit;
+  };
+  for (const method of ['enterProtectedModeFlat', 'reset'] as const) {
+    const f = cpu[method].bind(cpu) as (...args: unknown[]) => void;
+    (cpu[method] as (...args: unknown[]) => void) = (...args) => {
+      f(...args);
+      start('');
+    };
+  }
+  return start;
 }
 
 /**
@@ -92,6 +143,7 @@ export function makeRig(ramMiB = 16, pic?: InterruptController, extraEnv: Partia
   };
   // The QEMU stand-in answers the part of the Cpu face the hand-written programs' tests read.
   const cpu = useQemu ? (new QemuCpu(env) as unknown as Cpu) : new Cpu(env);
+  const program = useQemu ? () => undefined : budgetRuns(cpu);
   const dv = new DataView(memory.sab);
   return {
     memory,
@@ -103,6 +155,7 @@ export function makeRig(ramMiB = 16, pic?: InterruptController, extraEnv: Partia
     u32: (a) => dv.getUint32(a, true),
     setU32: (a, v) => dv.setUint32(a, v >>> 0, true),
     load: (a, bytes) => memory.u8.set(bytes, a),
+    program,
   };
 }
 

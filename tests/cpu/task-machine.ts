@@ -123,6 +123,7 @@ export function taskMachine(entry: string, pic?: InterruptController): TaskMachi
   };
   m.load(T.TASKS, new Uint8Array(readFileSync(new URL('./programs/tasks.bin', import.meta.url))));
   m.setU32(L.TEST_ENTRY, TSYM[entry]);
+  m.program(`programs/kernel.S running programs/tasks.S ${entry}`);
   const gdt: [number, [number, number]][] = [
     [TSEL.TSS_B, segment(T.TSS_B, 0x67, 0x89, 0)],
     [TSEL.TASKGATE_B, gate(TSEL.TSS_B, 0, 0x5, 0)],
