@@ -2,14 +2,26 @@
  * `npx tsx tools/gen-alu.ts`: writes src/machine/cpu/alu-gen.ts, the interpreter's code of the
  * arithmetic with lazy flags (the ALU group, INC/DEC, the dword shifts, every lazy kind's flags and
  * conditions), from its one definition (src/machine/cpu/alu-ops.ts) — as v86 generates its
- * interpreter's and its JIT's code from one table. tests/cpu/alu-gen.test.ts fails when the file
- * is not what this gives (run this after changing the table).
+ * interpreter's and its JIT's code from one table — and step()'s cases of the ALU group and TEST
+ * (interpreter.ts, the region `// gen:alu step` … `// end gen:alu`) from the same table and the
+ * opcode table's rows (opcodes.ts). tests/cpu/alu-gen.test.ts and tests/cpu/alu-step.test.ts fail
+ * when the file or the region is not what this gives (run this after changing the tables).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, ROTATE_OPS, SHIFT_OPS, lazyCondition } from '../src/machine/cpu/alu-ops';
+import {
+  ALU_OPS,
+  INCDEC_OPS,
+  LAZY_KINDS,
+  ROTATE_OPS,
+  SHIFT_OPS,
+  aluOpOf,
+  lazyCondition,
+} from '../src/machine/cpu/alu-ops';
 import * as decoded from '../src/machine/cpu/decoded';
+import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
+import { formatted, spliceRegions, switchCase } from './gen-moves';
 
 /** The name of a lazy-flags kind (decoded.ts LZ_*), or 0. */
 function lazyName(kind: number): string {
@@ -218,7 +230,101 @@ export async function aluGenFormatted(): Promise<string> {
   return format(aluGenSource(), { ...options, filepath: ALU_GEN_FILE });
 }
 
+/** step()'s operand kinds of the ALU group (opcodes.ts, SDM vol. 2, A.2) this back end knows. */
+const ALU_STEP_KINDS = new Set(['Eb', 'Ev', 'Gb', 'Gv', 'AL', 'eAX', 'Ib', 'Iv', 'Ibs']);
+
+/**
+ * The one-byte opcodes step() runs from ALU_OPS: every row of the opcode (all eight of a group) is
+ * an ALU operation or TEST with two operands of kinds it knows — 00–3F's six forms, 80–83, 84, 85,
+ * A8, A9; not F6/F7 (group 3 shares them with NOT, NEG, MUL …, hand-written).
+ */
+export function stepAluRows(): Opcode[] {
+  const known = (o: Opcode) =>
+    aluOpOf(o.mnemonic) !== undefined && o.operands.length === 2 && o.operands.every((k) => ALU_STEP_KINDS.has(k));
+  return OPCODES.filter((o) => o.op < 0x100 && !o.missing && OPCODES.filter((p) => p.op === o.op).every(known));
+}
+
+/**
+ * An operand of step() by kind (opcode in b, operand size in osz, ModR/M decoded, the immediate
+ * in imm1): how to read it as alu() takes it (unsigned, of the operation's size) and write it.
+ */
+function aluOperand(kind: string, size: string): { read: string; write?: (v: string) => string } {
+  if (kind === 'Ibs') return { read: `(((this.imm1 << 24) >> 24) & MASK[${size}]) >>> 0` }; // 83: sign-extended, then of the size
+  if (kind[0] === 'I') return { read: 'this.imm1' };
+  if (kind[0] === 'E') return { read: `this.getRm(${size})`, write: (v) => `this.setRm(${size}, ${v});` };
+  const reg = kind[0] === 'G' ? 'this.reg' : 'EAX'; // AL, eAX
+  return { read: `this.getReg(${reg}, ${size})`, write: (v) => `this.setReg(${reg}, ${size}, ${v});` };
+}
+
+/**
+ * One opcode's statements: the operation (a constant when the opcode has one; bits 3–5 of the
+ * opcode or the ModR/M reg field when the rows say that is where it sits, so that the forms of all
+ * eight share one case), alu() on the two operands in the SDM's order, and the store unless the
+ * operation is one that does not write (CMP, TEST).
+ */
+function aluStepBody(rows: Opcode[]): { comment: string; body: string[] } {
+  const ops = rows.map((row) => {
+    const o = aluOpOf(row.mnemonic);
+    if (o === undefined) throw new Error(`gen-alu: ${row.mnemonic} is not an ALU operation`);
+    return { row, ...o };
+  });
+  const [first] = ops;
+  const kinds = first.row.operands as readonly string[];
+  if (ops.some(({ row }) => row.operands.join() !== kinds.join()))
+    throw new Error(`gen-alu: the rows of ${first.row.op.toString(16)} differ in their operands`);
+  const size = /b$|^AL$/.test(kinds[0]) ? '1' : 'osz';
+  const [dst, src] = kinds.map((k) => aluOperand(k, size));
+  let op: string;
+  if (ops.length > 1) {
+    if (!ops.every(({ row, op: n }) => row.ext === n))
+      throw new Error('gen-alu: a group whose operation is not its reg field');
+    op = 'this.reg';
+  } else op = first.op === first.row.op >> 3 ? 'b >> 3' : String(first.op);
+  const operation = `this.alu(${/^\d+$/.test(op) ? op : 'op'}, ${dst.read}, ${src.read}, ${size})`;
+  const names = `${ops.length > 1 || op !== String(first.op) ? ALU_OPS.map((o) => o.mnemonic).join(' ') : first.row.mnemonic.toUpperCase()} ${kinds.join(', ')}`;
+  if (/^\d+$/.test(op)) {
+    if (!first.stores) return { comment: names, body: [`${operation};`] };
+    return { comment: names, body: [`const res = ${operation};`, dst.write!('res')] };
+  }
+  // The operation varies: store unless it is one of those that do not (ALU_OPS' `stores`).
+  const keep = ALU_OPS.flatMap((o, n) => (o.stores ? [] : [`op !== ${n}`]));
+  return {
+    comment: `${names} (the operation: ${op === 'b >> 3' ? "the opcode's bits 3–5" : 'the ModR/M reg field'})`,
+    body: [
+      `const op = ${op};`,
+      `const res = ${operation};`,
+      keep.length ? `if (${keep.join(' && ')}) ${dst.write!('res')}` : dst.write!('res'),
+    ],
+  };
+}
+
+/** The text of step()'s ALU region: opcodes whose statements are the same share one case. */
+export function aluStepRegion(name: string): string {
+  if (name !== 'step') throw new Error(`gen:alu: no region ${name}`);
+  const byOp = new Map<number, Opcode[]>();
+  for (const row of stepAluRows()) byOp.set(row.op, [...(byOp.get(row.op) ?? []), row]);
+  const cases = new Map<string, { labels: string[]; comment: string; body: string[] }>();
+  for (const [op, rows] of byOp) {
+    const { comment, body } = aluStepBody(rows);
+    const key = comment + body.join('\n');
+    const c = cases.get(key) ?? { labels: [], comment, body };
+    c.labels.push(`0x${op.toString(16).padStart(2, '0')}`);
+    cases.set(key, c);
+  }
+  return [...cases.values()].map((c) => switchCase(c.labels, c.comment, c.body)).join('\n');
+}
+
+/** The file holding step()'s region. */
+export const ALU_STEP_FILE = fileURLToPath(new URL('../src/machine/cpu/interpreter.ts', import.meta.url));
+
+/** A file's text with its gen:alu regions as this tool writes them (spliced, then Prettier). */
+export async function aluStepFormatted(file = ALU_STEP_FILE, text = readFileSync(file, 'utf8')): Promise<string> {
+  return formatted(file, text, (t) => spliceRegions(t, 'alu', aluStepRegion));
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   writeFileSync(ALU_GEN_FILE, await aluGenFormatted());
   console.log(`wrote ${ALU_GEN_FILE}`);
+  writeFileSync(ALU_STEP_FILE, await aluStepFormatted());
+  console.log(`wrote ${ALU_STEP_FILE}`);
 }

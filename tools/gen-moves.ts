@@ -131,7 +131,7 @@ function stepBack(row: Opcode): Back {
 }
 
 /** A case of a switch: its labels, its statements, `return;`; braces when it declares. */
-function switchCase(labels: string[], comment: string, body: string[]): string {
+export function switchCase(labels: string[], comment: string, body: string[]): string {
   const block = body.some((st) => /^(const|let) /.test(st));
   return [
     `// ${comment}`,
@@ -174,31 +174,43 @@ export function moveRegion(name: string): string {
     .join('\n');
 }
 
-const BEGIN = /^(\s*)\/\/ gen:moves (\w+)/;
-const END = /^\s*\/\/ end gen:moves/;
-
-/** `text` (a file's) with every region replaced by what the table gives, unformatted. */
-export function spliceMoves(text: string): string {
+/**
+ * `text` (a file's) with every region `// gen:TAG NAME` … `// end gen:TAG` replaced by
+ * region(NAME), unformatted. tools/gen-alu.ts writes its `gen:alu` regions the same way.
+ */
+export function spliceRegions(text: string, tag: string, region: (name: string) => string): string {
+  const begin = new RegExp(`^(\\s*)// gen:${tag} (\\w+)`);
+  const end = new RegExp(`^\\s*// end gen:${tag}\\b`);
   const out: string[] = [];
   let inside = false;
   for (const line of text.split('\n')) {
-    const begin = BEGIN.exec(line);
-    if (begin) {
-      out.push(line, moveRegion(begin[2]));
+    const b = begin.exec(line);
+    if (b) {
+      out.push(line, region(b[2]));
       inside = true;
-    } else if (END.test(line)) {
+    } else if (end.test(line)) {
       out.push(line);
       inside = false;
     } else if (!inside) out.push(line);
   }
-  if (inside) throw new Error('gen:moves: a region without its end');
+  if (inside) throw new Error(`gen:${tag}: a region without its end`);
   return out.join('\n');
+}
+
+/** `text` with every gen:moves region replaced by what the table gives, unformatted. */
+export function spliceMoves(text: string): string {
+  return spliceRegions(text, 'moves', moveRegion);
+}
+
+/** A file's text after splice() (its regions as a tool writes them), then Prettier. */
+export async function formatted(file: string, text: string, splice: (text: string) => string): Promise<string> {
+  const options = await resolveConfig(file);
+  return format(splice(text), { ...options, filepath: file });
 }
 
 /** A file's text with its regions as this tool writes them (spliced, then Prettier). */
 export async function movesFormatted(file: string, text = readFileSync(file, 'utf8')): Promise<string> {
-  const options = await resolveConfig(file);
-  return format(spliceMoves(text), { ...options, filepath: file });
+  return formatted(file, text, spliceMoves);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

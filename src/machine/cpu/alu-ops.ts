@@ -14,7 +14,10 @@
  *   code is generated ahead; tests/cpu/alu-gen.test.ts fails when alu-gen.ts is not what the
  *   tables give);
  * - the block compiler (block-gen.ts) inlines the same expressions into the code it generates:
- *   the results, CF before an INC/DEC, and the conditions of a Jcc/SETcc/CMOVcc.
+ *   the results, CF before an INC/DEC, and the conditions of a Jcc/SETcc/CMOVcc;
+ * - step()'s cases of the ALU group and TEST (00–3F, 80–85, A8, A9), one per form of the opcode
+ *   table (opcodes.ts) with the operation from aluOpOf, are generated into the `gen:alu step`
+ *   region of interpreter.ts by the same tool (tests/cpu/alu-step.test.ts checks the region).
  * ADC and SBB read CF and set every flag at once (alu.ts, aluCarry): they have no expression
  * here; nor have RCL/RCR and the byte and word shifts and rotates (alu.ts, shift).
  */
@@ -40,6 +43,22 @@ export const ALU_OPS: readonly AluOp[] = [
   { mnemonic: 'XOR', lazy: LZ_LOGIC, result: (a, b) => `${a} ^ ${b}`, stores: true },
   { mnemonic: 'CMP', lazy: LZ_SUB, result: (a, b) => `(${a} - ${b}) | 0`, stores: false },
 ];
+
+/**
+ * TEST (84, 85, A8, A9; F6/F7 /0 /1): AND whose result is not written (SDM vol. 2, TEST), so it
+ * runs as ALU_OPS[TEST_AS] without the store, in step() and in the block compiler alike.
+ */
+export const TEST_AS = 4;
+
+/**
+ * The operation of ALU_OPS (its index, the `op` of alu/alu32) a mnemonic of the opcode table
+ * (opcodes.ts) runs, and whether the result is written back; undefined for any other mnemonic.
+ */
+export function aluOpOf(mnemonic: string): { op: number; stores: boolean } | undefined {
+  if (mnemonic === 'test') return { op: TEST_AS, stores: false };
+  const op = ALU_OPS.findIndex((o) => o.mnemonic.toLowerCase() === mnemonic);
+  return op < 0 ? undefined : { op, stores: ALU_OPS[op].stores };
+}
 
 /**
  * INC and DEC (40–4F; FE/FF /0 /1), SDM vol. 2: ADD and SUB of 1 that keep CF (their kinds'

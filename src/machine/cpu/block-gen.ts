@@ -64,7 +64,7 @@ import {
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
 import { MOVE_BY_HANDLER, moveName, moveOps, moveTouchesMemory, type CachedOperand, type MoveForm } from './move-ops';
-import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, ROTATE_OPS, SHIFT_OPS, lazyCondition } from './alu-ops';
+import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, ROTATE_OPS, SHIFT_OPS, TEST_AS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
 /** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
@@ -122,7 +122,7 @@ ALU_OPS.forEach((o, op) => {
   ALU_MEM[op] = o.result('a', 'b');
 });
 /** TEST is AND without the store; NEG is 0 − the operand, with SUB's flags (SDM vol. 2, NEG: CF = operand ≠ 0). */
-const TEST = ALU[4];
+const TEST = ALU[TEST_AS];
 const NEG = ALU[5];
 
 /** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */

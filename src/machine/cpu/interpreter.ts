@@ -84,26 +84,6 @@ export abstract class CpuInterpreter extends CpuFpu {
     this.checkEncoding(b, lock);
     const r = this.reg32;
 
-    if (b < 0x40 && (b & 7) < 6) {
-      // ADD OR ADC SBB AND SUB XOR CMP in their six forms.
-      const op = b >> 3;
-      const form = b & 7;
-      if (form < 4) {
-        const size = form & 1 ? osz : 1;
-        if (form < 2) {
-          const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
-          if (op !== 7) this.setRm(size, res);
-        } else {
-          const res = this.alu(op, this.getReg(this.reg, size), this.getRm(size), size);
-          if (op !== 7) this.setReg(this.reg, size, res);
-        }
-      } else {
-        const size = form & 1 ? osz : 1;
-        const res = this.alu(op, this.getReg(EAX, size), this.imm1, size);
-        if (op !== 7) this.setReg(EAX, size, res);
-      }
-      return;
-    }
     if (b >= 0x40 && b < 0x50) {
       this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, b >= 0x48));
       return;
@@ -214,6 +194,130 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setRm(osz, this.imm1);
         return;
       // end gen:moves
+      // gen:alu step (tools/gen-alu.ts, from alu-ops.ts and the opcode table: do not edit)
+      // ADD OR ADC SBB AND SUB XOR CMP Eb, Gb (the operation: the opcode's bits 3–5)
+      case 0x00:
+      case 0x08:
+      case 0x10:
+      case 0x18:
+      case 0x20:
+      case 0x28:
+      case 0x30:
+      case 0x38: {
+        const op = b >> 3;
+        const res = this.alu(op, this.getRm(1), this.getReg(this.reg, 1), 1);
+        if (op !== 7) this.setRm(1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Ev, Gv (the operation: the opcode's bits 3–5)
+      case 0x01:
+      case 0x09:
+      case 0x11:
+      case 0x19:
+      case 0x21:
+      case 0x29:
+      case 0x31:
+      case 0x39: {
+        const op = b >> 3;
+        const res = this.alu(op, this.getRm(osz), this.getReg(this.reg, osz), osz);
+        if (op !== 7) this.setRm(osz, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Gb, Eb (the operation: the opcode's bits 3–5)
+      case 0x02:
+      case 0x0a:
+      case 0x12:
+      case 0x1a:
+      case 0x22:
+      case 0x2a:
+      case 0x32:
+      case 0x3a: {
+        const op = b >> 3;
+        const res = this.alu(op, this.getReg(this.reg, 1), this.getRm(1), 1);
+        if (op !== 7) this.setReg(this.reg, 1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Gv, Ev (the operation: the opcode's bits 3–5)
+      case 0x03:
+      case 0x0b:
+      case 0x13:
+      case 0x1b:
+      case 0x23:
+      case 0x2b:
+      case 0x33:
+      case 0x3b: {
+        const op = b >> 3;
+        const res = this.alu(op, this.getReg(this.reg, osz), this.getRm(osz), osz);
+        if (op !== 7) this.setReg(this.reg, osz, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP AL, Ib (the operation: the opcode's bits 3–5)
+      case 0x04:
+      case 0x0c:
+      case 0x14:
+      case 0x1c:
+      case 0x24:
+      case 0x2c:
+      case 0x34:
+      case 0x3c: {
+        const op = b >> 3;
+        const res = this.alu(op, this.getReg(EAX, 1), this.imm1, 1);
+        if (op !== 7) this.setReg(EAX, 1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP eAX, Iv (the operation: the opcode's bits 3–5)
+      case 0x05:
+      case 0x0d:
+      case 0x15:
+      case 0x1d:
+      case 0x25:
+      case 0x2d:
+      case 0x35:
+      case 0x3d: {
+        const op = b >> 3;
+        const res = this.alu(op, this.getReg(EAX, osz), this.imm1, osz);
+        if (op !== 7) this.setReg(EAX, osz, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Eb, Ib (the operation: the ModR/M reg field)
+      case 0x80:
+      case 0x82: {
+        const op = this.reg;
+        const res = this.alu(op, this.getRm(1), this.imm1, 1);
+        if (op !== 7) this.setRm(1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Ev, Iv (the operation: the ModR/M reg field)
+      case 0x81: {
+        const op = this.reg;
+        const res = this.alu(op, this.getRm(osz), this.imm1, osz);
+        if (op !== 7) this.setRm(osz, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Ev, Ibs (the operation: the ModR/M reg field)
+      case 0x83: {
+        const op = this.reg;
+        const res = this.alu(op, this.getRm(osz), (((this.imm1 << 24) >> 24) & MASK[osz]) >>> 0, osz);
+        if (op !== 7) this.setRm(osz, res);
+        return;
+      }
+      // TEST Eb, Gb
+      case 0x84:
+        this.alu(4, this.getRm(1), this.getReg(this.reg, 1), 1);
+        return;
+      // TEST Ev, Gv
+      case 0x85:
+        this.alu(4, this.getRm(osz), this.getReg(this.reg, osz), osz);
+        return;
+      // TEST AL, Ib
+      case 0xa8:
+        this.alu(4, this.getReg(EAX, 1), this.imm1, 1);
+        return;
+      // TEST eAX, Iv
+      case 0xa9:
+        this.alu(4, this.getReg(EAX, osz), this.imm1, osz);
+        return;
+      // end gen:alu
       case 0x06:
       case 0x0e:
       case 0x16:
@@ -278,25 +382,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x6e:
       case 0x6f:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
-      case 0x80:
-      case 0x81:
-      case 0x82:
-      case 0x83: {
-        const size = b & 1 ? osz : 1;
-        const a = this.getRm(size);
-        let imm = this.imm1;
-        if (b === 0x83) imm = (((imm << 24) >> 24) & MASK[size]) >>> 0;
-        const op = this.reg;
-        const res = this.alu(op, a, imm, size);
-        if (op !== 7) this.setRm(size, res);
-        return;
-      }
-      case 0x84:
-      case 0x85: {
-        const size = b & 1 ? osz : 1;
-        this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
-        return;
-      }
       case 0x86:
       case 0x87: {
         const size = b & 1 ? osz : 1;
@@ -365,12 +450,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xae:
       case 0xaf:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
-      case 0xa8:
-        this.alu(4, r[EAX] & 0xff, this.imm1, 1);
-        return;
-      case 0xa9:
-        this.alu(4, this.getReg(EAX, osz), this.imm1, osz);
-        return;
       case 0xc0:
       case 0xc1:
       case 0xd0:
