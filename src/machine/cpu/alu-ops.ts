@@ -19,7 +19,8 @@
  *   table (opcodes.ts) with the operation from aluOpOf, are generated into the `gen:alu step`
  *   region of interpreter.ts by the same tool (tests/cpu/alu-step.test.ts checks the region).
  * ADC and SBB read CF and set every flag at once (alu.ts, aluCarry): they have no expression
- * here; nor have RCL/RCR and the byte and word shifts and rotates (alu.ts, shift).
+ * here. The byte and word shifts and rotates and RCL/RCR (GROUP2_AT_ONCE) set theirs at once
+ * too, by width: generated into `shiftAtOnce`, which alu.ts's shift() calls.
  */
 import { LZ_ADD, LZ_DEC, LZ_INC, LZ_LOGIC, LZ_SAR, LZ_SHL, LZ_SHR, LZ_SUB } from './decoded';
 
@@ -122,6 +123,130 @@ export const ROTATE_OPS: readonly RotateOp[] = [
     of: (r) => `((${r} >>> 31) ^ (${r} >>> 30)) & 1`,
   },
 ];
+
+/** An operand width of group 2 as the expressions of GROUP2_AT_ONCE take it: numbers, pasted in. */
+export interface Width {
+  readonly bits: number;
+  /** The mask of the width, as the code writes it. */
+  readonly mask: string;
+  /** 32 − bits: a value shifted left by it and back arithmetically is sign-extended. */
+  readonly pad: number;
+}
+export const WIDTHS: Readonly<Record<number, Width>> = {
+  1: { bits: 8, mask: '0xff', pad: 24 },
+  2: { bits: 16, mask: '0xffff', pad: 16 },
+  4: { bits: 32, mask: '0xffffffff', pad: 0 },
+};
+
+/**
+ * Group 2 (C0, C1, D0–D3 /0–/7; SDM vol. 2, RCL/RCR/ROL/ROR and SAL/SAR/SHL/SHR) where its flags
+ * depend on the width and are set at once (no lazy kind): the byte and word shifts and rotates,
+ * and RCL/RCR at every size (the dword SHL/SHR/SAR are SHIFT_OPS', ROL/ROR ROTATE_OPS'). Each is
+ * expressions over `a` (the operand, unsigned, of the width), the count `n` it runs by (from the
+ * count `c` masked to 1–31: ROL/ROR by c mod bits, RCL/RCR by c mod (bits + 1), through CF;
+ * the shifts by c, which may pass the width), `k` (CF before, 0 or 1; only where `readsCf`), the
+ * result `r` and CF after `cf`. A count of 0 (masked) changes nothing, so callers skip it; one
+ * that the modulo makes 0 still sets OF from the result and CF (as a rotate by the width does).
+ */
+export interface Group2Op {
+  readonly mnemonic: string;
+  readonly sizes: readonly number[];
+  readonly readsCf: boolean;
+  readonly count: (c: string, w: Width) => string;
+  /** The result, an expression whose low `bits` bits are it (masked; `>>> 0` at 32 bits). */
+  readonly result: (a: string, n: string, k: string, w: Width) => string;
+  /** CF after, 0 or 1. */
+  readonly cf: (a: string, n: string, k: string, r: string, w: Width) => string;
+  /** OF, 0 or 1 (defined for a count of 1; kept for all as the hardware's rule, as the oracle shows). */
+  readonly of: (a: string, r: string, cf: string, w: Width) => string;
+  /** The shifts set SF, ZF and PF from the result (AF undefined: 0); the rotates leave them. */
+  readonly szp: boolean;
+}
+
+const MSB_XOR_CF = (_a: string, r: string, cf: string, w: Width) => `((${r} >>> ${w.bits - 1}) ^ ${cf}) & 1`;
+const TOP_TWO_XOR = (_a: string, r: string, _cf: string, w: Width) =>
+  `((${r} >>> ${w.bits - 1}) ^ (${r} >>> ${w.bits - 2})) & 1`;
+const SHL_AT_ONCE: Group2Op = {
+  mnemonic: 'SHL',
+  sizes: [1, 2],
+  readsCf: false,
+  count: (c) => c,
+  result: (a, n, _k, w) => `(${a} << ${n}) & ${w.mask}`,
+  // The last bit out is bit `bits` of a << n (0 once n passes the width; bits above 31 are lost, unread).
+  cf: (a, n, _k, _r, w) => `((${a} << ${n}) >>> ${w.bits}) & 1`,
+  of: MSB_XOR_CF,
+  szp: true,
+};
+
+export const GROUP2_AT_ONCE: Readonly<Record<number, Group2Op>> = {
+  0: {
+    mnemonic: 'ROL',
+    sizes: [1, 2],
+    readsCf: false,
+    count: (c, w) => `${c} & ${w.bits - 1}`,
+    result: (a, n, _k, w) => `((${a} << ${n}) | (${a} >>> (${w.bits} - ${n}))) & ${w.mask}`,
+    cf: (_a, _n, _k, r) => `${r} & 1`,
+    of: MSB_XOR_CF,
+    szp: false,
+  },
+  1: {
+    mnemonic: 'ROR',
+    sizes: [1, 2],
+    readsCf: false,
+    count: (c, w) => `${c} & ${w.bits - 1}`,
+    result: (a, n, _k, w) => `((${a} >>> ${n}) | (${a} << (${w.bits} - ${n}))) & ${w.mask}`,
+    cf: (_a, _n, _k, r, w) => `(${r} >>> ${w.bits - 1}) & 1`,
+    of: TOP_TWO_XOR,
+    szp: false,
+  },
+  // RCL/RCR rotate the bits + 1 bits CF:a; a >>> (bits + 1 − n) is written (a >>> 1) >>> (bits − n),
+  // a << (bits + 1 − n) as (a << 1) << (bits − n): JavaScript takes shift counts mod 32.
+  2: {
+    mnemonic: 'RCL',
+    sizes: [1, 2, 4],
+    readsCf: true,
+    count: (c, w) => `${c} % ${w.bits + 1}`,
+    result: (a, n, k, w) =>
+      `${n} === 0 ? ${a} : ((${a} << ${n}) | (${k} << (${n} - 1)) | ((${a} >>> 1) >>> (${w.bits} - ${n}))) & ${w.mask}`,
+    cf: (a, n, k, _r, w) => `${n} === 0 ? ${k} : (${a} >>> (${w.bits} - ${n})) & 1`,
+    of: MSB_XOR_CF,
+    szp: false,
+  },
+  3: {
+    mnemonic: 'RCR',
+    sizes: [1, 2, 4],
+    readsCf: true,
+    count: (c, w) => `${c} % ${w.bits + 1}`,
+    result: (a, n, k, w) =>
+      `${n} === 0 ? ${a} : ((${a} >>> ${n}) | (${k} << (${w.bits} - ${n})) | ((${a} << 1) << (${w.bits} - ${n}))) & ${w.mask}`,
+    cf: (a, n, k) => `${n} === 0 ? ${k} : (${a} >>> (${n} - 1)) & 1`,
+    of: TOP_TWO_XOR,
+    szp: false,
+  },
+  4: SHL_AT_ONCE,
+  5: {
+    mnemonic: 'SHR',
+    sizes: [1, 2],
+    readsCf: false,
+    count: (c) => c,
+    result: (a, n) => `${a} >>> ${n}`,
+    cf: (a, n) => `(${a} >>> (${n} - 1)) & 1`,
+    of: (a, _r, _cf, w) => `${a} >>> ${w.bits - 1}`,
+    szp: true,
+  },
+  6: { ...SHL_AT_ONCE, mnemonic: 'SAL' },
+  7: {
+    mnemonic: 'SAR',
+    sizes: [1, 2],
+    readsCf: false,
+    count: (c) => c,
+    // The operand sign-extended to 32 bits and shifted by n ≤ 31: every bit past the width is the sign.
+    result: (a, n, _k, w) => `((${a} << ${w.pad}) >> ${w.pad} >> ${n}) & ${w.mask}`,
+    cf: (a, n, _k, _r, w) => `((${a} << ${w.pad}) >> ${w.pad} >> (${n} - 1)) & 1`,
+    of: () => '0',
+    szp: true,
+  },
+};
 
 /**
  * A lazy-flags kind (state.ts, materialize): its CF and OF as boolean expressions over the

@@ -76,82 +76,15 @@ export abstract class CpuAlu extends CpuAluGen {
 
   /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR, returning the result (unsigned). Count 0 leaves the flags alone. */
   shift(op: number, a: number, count: number, size: number): number {
-    const bits = size * 8;
-    const mask = MASK[size];
-    const sign = SIGN[size];
     count &= 0x1f;
     if (count === 0) return a;
+    // The one definition (alu-ops.ts), as the decoded cache and the compiled blocks run it: the
+    // dword shifts and rotates with lazy flags or CF/OF at once, the rest with flags by width.
     if (size === 4) {
-      // A dword: the one definition (alu-ops.ts), as the decoded cache and the compiled blocks run it.
       if (op >= 4) return this.shift32(op, a | 0, count) >>> 0;
       if (op < 2) return this.rotate32(op, a | 0, count) >>> 0;
     }
-    let r: number;
-    let cf: number;
-    let of: number;
-    switch (op) {
-      case 0: {
-        const n = count % bits;
-        r = n === 0 ? a : ((a << n) | (a >>> (bits - n))) & mask;
-        if (size === 4) r >>>= 0;
-        cf = r & 1;
-        of = (r & sign ? 1 : 0) ^ cf;
-        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
-        return r;
-      }
-      case 1: {
-        const n = count % bits;
-        r = n === 0 ? a : ((a >>> n) | (a << (bits - n))) & mask;
-        if (size === 4) r >>>= 0;
-        cf = r & sign ? 1 : 0;
-        of = ((r >>> (bits - 1)) ^ (r >>> (bits - 2))) & 1;
-        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
-        return r;
-      }
-      case 2:
-      case 3: {
-        const n = count % (bits + 1);
-        r = a;
-        cf = this.flags & CF;
-        for (let i = 0; i < n; i++) {
-          if (op === 2) {
-            const out = r & sign ? 1 : 0;
-            r = ((r << 1) | cf) & mask;
-            cf = out;
-          } else {
-            const out = r & 1;
-            r = (r >>> 1) | (cf ? sign : 0);
-            cf = out;
-          }
-        }
-        if (size === 4) r >>>= 0;
-        of = op === 2 ? (r & sign ? 1 : 0) ^ cf : ((r >>> (bits - 1)) ^ (r >>> (bits - 2))) & 1;
-        this.flags = (this.flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
-        return r;
-      }
-      case 4:
-      case 6:
-        cf = count <= bits ? (a >>> (bits - count)) & 1 : 0;
-        r = count >= bits ? 0 : (a << count) & mask;
-        if (size === 4) r >>>= 0;
-        of = (r & sign ? 1 : 0) ^ cf;
-        break;
-      case 5:
-        cf = count <= bits ? (a >>> (count - 1)) & 1 : 0;
-        r = count >= bits ? 0 : a >>> count;
-        of = a & sign ? 1 : 0;
-        break;
-      default: {
-        const s = size === 4 ? a | 0 : size === 2 ? (a << 16) >> 16 : (a << 24) >> 24;
-        const n = Math.min(count, bits - 1);
-        cf = (s >> (count >= bits ? bits - 1 : count - 1)) & 1;
-        r = (s >> n) & mask;
-        if (size === 4) r >>>= 0;
-        of = 0;
-      }
-    }
-    this.setArith((cf ? CF : 0) | (of ? OF : 0) | szp(r, size));
-    return r;
+    return this.shiftAtOnce(op, a, count, size);
   }
 
   cond(cc: number): boolean {
