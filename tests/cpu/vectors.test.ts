@@ -10,7 +10,7 @@ import { IMAGE_BASE, PUSHAD_ORDER, STATE_BYTES, type VectorFile } from '../../to
 
 const dir = new URL('./vectors/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-const GROUPS = ['alu', 'atomic', 'bcd', 'bit', 'cond', 'lock', 'misc', 'move', 'muldiv', 'shift', 'string'];
+const GROUPS = ['alu', 'atomic', 'bcd', 'bit', 'cond', 'lock', 'misc', 'move', 'muldiv', 'shift', 'string', 'transfer'];
 
 describe('oracle vectors', () => {
   it('cover every group', () => {

@@ -61,6 +61,11 @@ export interface Form {
   encode(input: VectorInput, rng: Rng): number[];
   /** EFLAGS bits defined after the instruction, given its input (DF always included). */
   defined(input: VectorInput): number;
+  /**
+   * Its bytes mean the same in 64-bit mode, registers and memory alike (no PUSH/POP, no disp32-only
+   * or other RIP-relative ModR/M, no 40–4F): the host may run it as a 64-bit program (generate.ts).
+   */
+  same64?: boolean;
 }
 
 type Size = 8 | 16 | 32;
@@ -652,7 +657,97 @@ function locked(fs: Form[]): Form[] {
 /** Every form the oracle exercises. */
 export function forms(): Form[] {
   const all = unlocked();
-  return [...all, ...locked(all)];
+  // New groups go last: the random draws of the groups before them stay as committed.
+  return [...all, ...locked(all), ...transfers()];
+}
+
+/**
+ * The memory operand in a form that means the same in 64-bit mode: ModR/M with a SIB byte of no
+ * base and no index, disp32 absolute (mod 00 r/m 101 alone would be RIP-relative there).
+ */
+function modrmAbs(reg: number, rm: number | 'mem', input: VectorInput): number[] {
+  if (rm === 'mem') return [(reg << 3) | 4, 0x25, ...le32(input.slot + MEM_OPERAND)];
+  return [0xc0 | (reg << 3) | rm];
+}
+
+/**
+ * MOV (88–8B, B0–BF, C6/C7 /0), LEA (8D) and XCHG (86, 87, 91–97), every size, register and memory
+ * operands — the forms whose bytes mean the same in 64-bit mode, so that a host that runs only
+ * 64-bit programs records them (`same64`). PUSH and POP are not among them: in 64-bit mode they
+ * move 8 bytes (50–5F, 68, 6A, 8F, FF /6 have no 32-bit form there).
+ */
+function transfers(): Form[] {
+  const out: Form[] = [];
+  const form = (name: string, op: number, encode: Form['encode'], digit = 0): Form => ({
+    name,
+    group: 'transfer',
+    encode,
+    defined: definedBy(op, digit),
+    same64: true,
+  });
+  const v = (s: Size) => (s === 8 ? 0 : 1);
+  for (const s of SIZES)
+    for (const mem of [false, true]) {
+      const m = mem ? ' (mem)' : '';
+      const rm = (input: VectorInput, rng: Rng, reg: number) => modrmAbs(reg, mem ? 'mem' : anyReg(rng, s), input);
+      out.push(
+        form(`${mnemonic(0x88)} r/m${s}, r${s}${m}`, 0x88, (input, rng) => [
+          ...prefix(s),
+          0x88 + v(s),
+          ...rm(input, rng, anyReg(rng, s)),
+        ]),
+        form(`${mnemonic(0x8a)} r${s}, r/m${s}${m}`, 0x8a, (input, rng) => [
+          ...prefix(s),
+          0x8a + v(s),
+          ...rm(input, rng, anyReg(rng, s)),
+        ]),
+        form(`${mnemonic(0xc6, 0)} r/m${s}, imm${s}${m}`, 0xc6, (input, rng) => [
+          ...prefix(s),
+          0xc6 + v(s),
+          ...rm(input, rng, 0),
+          ...imm(interesting(rng), s / 8),
+        ]),
+        form(`${mnemonic(0x86)} r/m${s}, r${s}${m}`, 0x86, (input, rng) => [
+          ...prefix(s),
+          0x86 + v(s),
+          ...rm(input, rng, anyReg(rng, s)),
+        ]),
+      );
+    }
+  for (const s of SIZES) {
+    out.push(
+      form(`${mnemonic(0xb0)} r${s}, imm${s}`, 0xb0, (_input, rng) => [
+        ...prefix(s),
+        (s === 8 ? 0xb0 : 0xb8) + anyReg(rng, s),
+        ...imm(interesting(rng), s / 8),
+      ]),
+    );
+    if (s === 8) continue;
+    out.push(
+      form(`${mnemonic(0x91)} ${s === 16 ? 'ax' : 'eax'}, r${s}`, 0x91, (_input, rng) => [
+        ...prefix(s),
+        0x90 + anyReg(rng, s),
+      ]),
+      // LEA: base + index × scale + disp8 (any base, ESP included: the harness sets it; index not
+      // ESP), and a base + disp32; the sum wraps at 32 bits, then the size cuts it.
+      form(`${mnemonic(0x8d)} r${s}, [base + index*scale + disp8]`, 0x8d, (_input, rng) => {
+        const index = anyReg(rng, 32);
+        return [
+          ...prefix(s),
+          0x8d,
+          0x44 | (anyReg(rng, s) << 3),
+          (rng.below(4) << 6) | (index << 3) | rng.below(8),
+          ...imm(interesting(rng), 1),
+        ];
+      }),
+      form(`${mnemonic(0x8d)} r${s}, [base + disp32]`, 0x8d, (_input, rng) => {
+        const base = rng.below(8);
+        const sib = base === ESP ? [0x24] : [];
+        return [...prefix(s), 0x8d, 0x80 | (anyReg(rng, s) << 3) | base, ...sib, ...le32(interesting(rng))];
+      }),
+    );
+  }
+  return out;
 }
 
 const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7];

@@ -163,6 +163,87 @@ function runNative(image: Uint8Array, dir: string): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
+/**
+ * The 64-bit stand-in for the image's 32-bit stubs, for groups whose forms mean the same in 64-bit
+ * mode (Form.same64): per case, the registers and EFLAGS of its input, ESP at the scratch stack
+ * top, the instruction, then the registers stored where the 32-bit stub's PUSHFD/PUSHAD put them
+ * (ESP as PUSHAD records it there: the out block's top − 4). 32-bit register writes zero-extend,
+ * so the low halves are the 32-bit results. R15 keeps the host stack (no form names it).
+ */
+function stubs64(cases: VectorCase[]): Uint8Array {
+  const scratchTop = IMAGE_BASE + cases[0].outOffset - cases.length * STATE_BYTES;
+  const abs = (off: number) => [0x04, 0x25, ...le32(off)]; // ModR/M r/m 100 + SIB: disp32, no base
+  const code: number[] = [];
+  const entries = cases.map((c) => {
+    const at = code.length;
+    const out = IMAGE_BASE + c.outOffset;
+    for (let r = 0; r < 8; r++) if (r !== 4) code.push(0xb8 + r, ...le32(c.in.regs[r])); // mov r32, imm32
+    code.push(0x68, ...le32(c.in.flags), 0x9d); // push imm32; popfq
+    code.push(0x49, 0x89, 0xe7); // mov r15, rsp
+    code.push(0xbc, ...le32(scratchTop)); // mov esp, scratch top
+    code.push(...c.bytes.match(/../g)!.map((h) => parseInt(h, 16)));
+    PUSHAD_ORDER.forEach((r, j) => {
+      if (r === 4) code.push(0xc7, ...abs(out + 4 * j), ...le32(out + STATE_BYTES - 4));
+      else code.push(0x89, (r << 3) | 0x04, 0x25, ...le32(out + 4 * j));
+    });
+    code.push(0xbc, ...le32(scratchTop), 0x9c, 0x58); // mov esp, scratch top; pushfq; pop rax
+    code.push(0x89, ...abs(out + 32)); // mov [out + 32], eax
+    code.push(0x4c, 0x89, 0xfc, 0xfc, 0xc3); // mov rsp, r15; cld; ret
+    return at;
+  });
+  // Run-all at the start: call each stub, ret.
+  const runAll: number[] = [];
+  const runAllLen = cases.length * 5 + 1;
+  entries.forEach((e, i) => runAll.push(0xe8, ...le32(runAllLen + e - (i * 5 + 5))));
+  runAll.push(0xc3);
+  return Uint8Array.from([...runAll, ...code]);
+}
+
+const WRAPPER64 = `
+  .section .image,"awx"
+  .incbin "image.bin"
+  .section .stubs,"awx"
+stubs:
+  .incbin "stubs.bin"
+  .text
+  .globl _start
+_start:
+  call stubs
+  mov $IMAGE_BASE, %esi
+  mov $IMAGE_LEN, %edx
+1:mov $1, %eax
+  mov $1, %edi
+  syscall
+  test %rax, %rax
+  jle 2f
+  add %rax, %rsi
+  sub %rax, %rdx
+  jnz 1b
+2:mov $60, %eax
+  xor %edi, %edi
+  syscall
+`;
+
+/** Runs a group of same64 forms as a static 64-bit program; returns the image after the run. */
+function runNative64(image: Uint8Array, cases: VectorCase[], dir: string): Uint8Array {
+  writeFileSync(join(dir, 'image.bin'), image);
+  writeFileSync(join(dir, 'stubs.bin'), stubs64(cases));
+  writeFileSync(join(dir, 'wrapper64.S'), WRAPPER64);
+  writeFileSync(
+    join(dir, 'link64.ld'),
+    `SECTIONS { . = ${IMAGE_BASE}; .image : { *(.image) } . = ALIGN(0x100000); .stubs : { *(.stubs) } .text : { *(.text) } /DISCARD/ : { *(.note*) } }`,
+  );
+  const sym = [`--defsym=IMAGE_BASE=${IMAGE_BASE}`, `--defsym=IMAGE_LEN=${image.length}`];
+  execFileSync('as', ['--64', ...sym, '-o', 'wrapper64.o', 'wrapper64.S'], { cwd: dir });
+  execFileSync('ld', ['-static', '--no-warn-rwx-segments', '-T', 'link64.ld', '-o', 'oracle64', 'wrapper64.o'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const out = execFileSync(join(dir, 'oracle64'), { maxBuffer: 1 << 28 });
+  if (out.length !== image.length) throw new Error(`native run returned ${out.length} bytes, expected ${image.length}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
 function canRun32(dir: string): string | null {
   try {
     writeFileSync(join(dir, 'probe.S'), '.globl _start\n_start: mov $1,%eax\n mov $7,%ebx\n int $0x80\n');
@@ -244,20 +325,21 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'oracle-'));
   try {
     const why = canRun32(dir);
-    if (why) {
+    if (why)
       console.error(
-        `oracle: CANNOT RUN THE HOST CPU AS ORACLE: ${why}.\nThe committed vectors in tests/cpu/vectors/ stay as they are.`,
+        `oracle: this host cannot run 32-bit programs (${why}).\nOnly the groups whose forms mean the same in 64-bit mode are recorded (as a 64-bit program); the other committed vectors stay as they are.`,
       );
-      process.exit(2);
-    }
     const rng = mulberry32(seed);
     const groups = new Map<string, Form[]>();
     for (const f of forms()) groups.set(f.group, [...(groups.get(f.group) ?? []), f]);
     mkdirSync(outDir, { recursive: true });
     let total = 0;
     for (const [group, fs] of groups) {
+      // Drafted whatever happens: the random draws of the later groups depend on it.
       const { image, cases } = draftGroup(fs, rng, perForm);
-      const after = runNative(image, dir);
+      const in64 = fs.every((f) => f.same64);
+      if (why && !in64) continue;
+      const after = why ? runNative64(image, cases, dir) : runNative(image, dir);
       for (const c of cases) {
         const regs = new Array<number>(8);
         PUSHAD_ORDER.forEach((r, j) => (regs[r] = u32At(after, c.outOffset + 4 * j)));
@@ -267,7 +349,7 @@ function main(): void {
       const file: VectorFile = {
         format: 1,
         group,
-        host: hostName(),
+        host: why ? `${hostName()} (64-bit mode)` : hostName(),
         seed,
         base: IMAGE_BASE,
         image: Buffer.from(image).toString('base64'),
