@@ -336,19 +336,57 @@ function aluStepBody(rows: Opcode[]): { comment: string; body: string[] } {
   };
 }
 
+/**
+ * The one-byte opcodes step() runs from INCDEC_OPS: every row of the opcode is INC or DEC of a
+ * register in the opcode (40–4F) or of Eb (FE /0, /1); not FF (group 5 shares it with CALL, JMP,
+ * PUSH, hand-written).
+ */
+export function stepIncDecRows(): Opcode[] {
+  const known = (o: Opcode) =>
+    INCDEC_OPS.some((i) => i.mnemonic.toLowerCase() === o.mnemonic) &&
+    o.operands.length === 1 &&
+    (o.operands[0] === 'Zv' || o.operands[0] === 'Eb');
+  return OPCODES.filter((o) => o.op < 0x100 && !o.missing && OPCODES.filter((p) => p.op === o.op).every(known));
+}
+
+/** One opcode's INC/DEC: which one (a constant, or the ModR/M reg field where the rows put it), read, incdec, write. */
+function incDecStepBody(rows: Opcode[]): { comment: string; body: string[] } {
+  const index = (row: Opcode) => INCDEC_OPS.findIndex((i) => i.mnemonic.toLowerCase() === row.mnemonic);
+  const [first] = rows;
+  const kind = first.operands[0];
+  const size = kind === 'Eb' ? '1' : 'osz';
+  const [read, write] =
+    kind === 'Eb'
+      ? [`this.getRm(${size})`, (v: string) => `this.setRm(${size}, ${v});`]
+      : [`this.getReg(b & 7, ${size})`, (v: string) => `this.setReg(b & 7, ${size}, ${v});`];
+  const dec = INCDEC_OPS.findIndex((i) => i.mnemonic === 'DEC');
+  let which: string;
+  if (rows.length > 1) {
+    if (!rows.every((row) => row.ext === index(row)))
+      throw new Error('gen-alu: an INC/DEC group whose operation is not its reg field');
+    which = `this.reg === ${dec}`;
+  } else which = String(index(first) === dec);
+  const names = rows.map((row) => row.mnemonic.toUpperCase()).join(' ');
+  return { comment: `${names} ${kind}`, body: [write(`this.incdec(${read}, ${size}, ${which})`)] };
+}
+
 /** The text of step()'s ALU region: opcodes whose statements are the same share one case. */
 export function aluStepRegion(name: string): string {
   if (name !== 'step') throw new Error(`gen:alu: no region ${name}`);
-  const byOp = new Map<number, Opcode[]>();
-  for (const row of stepAluRows()) byOp.set(row.op, [...(byOp.get(row.op) ?? []), row]);
   const cases = new Map<string, { labels: string[]; comment: string; body: string[] }>();
-  for (const [op, rows] of byOp) {
-    const { comment, body } = aluStepBody(rows);
-    const key = comment + body.join('\n');
-    const c = cases.get(key) ?? { labels: [], comment, body };
-    c.labels.push(`0x${op.toString(16).padStart(2, '0')}`);
-    cases.set(key, c);
-  }
+  const add = (rowsOf: Opcode[], body: (rows: Opcode[]) => { comment: string; body: string[] }) => {
+    const byOp = new Map<number, Opcode[]>();
+    for (const row of rowsOf) byOp.set(row.op, [...(byOp.get(row.op) ?? []), row]);
+    for (const [op, rows] of byOp) {
+      const made = body(rows);
+      const key = made.comment + made.body.join('\n');
+      const c = cases.get(key) ?? { labels: [], ...made };
+      c.labels.push(`0x${op.toString(16).padStart(2, '0')}`);
+      cases.set(key, c);
+    }
+  };
+  add(stepAluRows(), aluStepBody);
+  add(stepIncDecRows(), incDecStepBody);
   return [...cases.values()].map((c) => switchCase(c.labels, c.comment, c.body)).join('\n');
 }
 

@@ -1,5 +1,5 @@
 /**
- * step()'s ALU group and TEST (00–3F's six forms, 80–83, 84, 85, A8, A9) generated from their one
+ * step()'s ALU group and TEST (00–3F's six forms, 80–83, 84, 85, A8, A9) and INC/DEC (40–4F, FE) generated from their one
  * definition (src/machine/cpu/alu-ops.ts, the operations; opcodes.ts, the forms) into the region
  * `gen:alu step` of interpreter.ts (tools/gen-alu.ts): the region is what the tables give; by
  * execution, a program of every form at every operand size, in register and memory forms, ends
@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { ALU_STEP_FILE, aluStepFormatted, stepAluRows } from '../../tools/gen-alu';
+import { ALU_STEP_FILE, aluStepFormatted, stepAluRows, stepIncDecRows } from '../../tools/gen-alu';
 import { aluOpOf } from '../../src/machine/cpu/alu-ops';
 import { fuzzRng } from './fuzz';
 import { readVectors, runVectors } from './oracle-run';
@@ -36,10 +36,17 @@ describe('the ALU group in step(), from its one definition', () => {
     for (const row of stepAluRows()) expect(aluOpOf(row.mnemonic), row.mnemonic).toBeDefined();
   });
 
+  it('step() runs INC and DEC of 40–4F and FE from INCDEC_OPS; FF (group 5) stays hand-written', () => {
+    const ops = new Set(stepIncDecRows().map((o) => o.op));
+    for (let op = 0x40; op < 0x50; op++) expect(ops.has(op), op.toString(16)).toBe(true);
+    expect(ops.has(0xfe)).toBe(true);
+    expect(ops.has(0xff)).toBe(false);
+  });
+
   it("no hand-written case is left for these opcodes in step()'s switch", () => {
     const text = readFileSync(ALU_STEP_FILE, 'utf8');
     const outside = text.replace(/\/\/ gen:alu step[\s\S]*?\/\/ end gen:alu/, '');
-    for (const op of new Set(stepAluRows().map((o) => o.op)))
+    for (const op of new Set([...stepAluRows(), ...stepIncDecRows()].map((o) => o.op)))
       expect(outside, `case 0x${op.toString(16)}`).not.toMatch(
         new RegExp(`case 0x${op.toString(16).padStart(2, '0')}:`),
       );
@@ -64,7 +71,8 @@ const STACK = 0x20000;
 const REGS = [0, 1, 2, 3, 7];
 
 /**
- * One instance of every form of stepAluRows() — with 0x66 too where the operand size matters —
+ * One instance of every form of stepAluRows() and stepIncDecRows() (but INC/DEC of ESP, EBP and ESI)
+ * — with 0x66 too where the operand size matters —
  * with register and [ESI + disp8] operands and random immediates, each followed by PUSHFD (the
  * flags it leaves go on the stack); repeated 3 times in a loop, then HLT.
  */
@@ -87,6 +95,15 @@ function everyForm(): number[] {
       const rm = v ? REGS[rng.below(REGS.length)] : rng.below(8);
       body.push(...prefix, row.op, 0xc0 | (reg << 3) | rm, ...imm(), 0x9c); // register operand
       body.push(...prefix, row.op, 0x46 | (reg << 3), 4 * rng.below(16), ...imm(), 0x9c); // [esi + disp8]
+    }
+  }
+  for (const row of stepIncDecRows()) {
+    if (row.operands[0] === 'Zv') {
+      if (!REGS.includes(row.op & 7)) continue;
+      for (const prefix of [[], [0x66]]) body.push(...prefix, row.op, 0x9c);
+    } else {
+      body.push(row.op, 0xc0 | (row.ext! << 3) | rng.below(8), 0x9c); // register operand
+      body.push(row.op, 0x46 | (row.ext! << 3), 4 * rng.below(16), 0x9c); // [esi + disp8]
     }
   }
   body.push(0x4d); // dec ebp

@@ -84,10 +84,6 @@ export abstract class CpuInterpreter extends CpuFpu {
     this.checkEncoding(b, lock);
     const r = this.reg32;
 
-    if (b >= 0x40 && b < 0x50) {
-      this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, b >= 0x48));
-      return;
-    }
     if (b >= 0x70 && b < 0x80) {
       const d = (this.imm1 << 24) >> 24;
       if (this.cond(b & 15)) this.jumpRel(d);
@@ -316,6 +312,32 @@ export abstract class CpuInterpreter extends CpuFpu {
       // TEST eAX, Iv
       case 0xa9:
         this.alu(4, this.getReg(EAX, osz), this.imm1, osz);
+        return;
+      // INC Zv
+      case 0x40:
+      case 0x41:
+      case 0x42:
+      case 0x43:
+      case 0x44:
+      case 0x45:
+      case 0x46:
+      case 0x47:
+        this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, false));
+        return;
+      // DEC Zv
+      case 0x48:
+      case 0x49:
+      case 0x4a:
+      case 0x4b:
+      case 0x4c:
+      case 0x4d:
+      case 0x4e:
+      case 0x4f:
+        this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, true));
+        return;
+      // INC DEC Eb
+      case 0xfe:
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
         return;
       // end gen:alu
       case 0x06:
@@ -641,10 +663,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xfd:
         this.flags |= DF;
         return;
-      case 0xfe: {
-        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
-        return;
-      }
       case 0xff:
         return this.group5(osz);
     }
