@@ -18,8 +18,8 @@
  * - step()'s cases of the ALU group and TEST (00–3F, 80–85, A8, A9), one per form of the opcode
  *   table (opcodes.ts) with the operation from aluOpOf, are generated into the `gen:alu step`
  *   region of interpreter.ts by the same tool (tests/cpu/alu-step.test.ts checks the region).
- * ADC and SBB read CF and set every flag at once (alu.ts, aluCarry): they have no expression
- * here. The byte and word shifts and rotates and RCL/RCR (GROUP2_AT_ONCE) set theirs at once
+ * ADC and SBB read CF and set every flag at once: no lazy kind, their sum and flags in `carry`,
+ * generated into `aluCarry`. The byte and word shifts and rotates and RCL/RCR (GROUP2_AT_ONCE) set theirs at once
  * too, by width: generated into `shiftAtOnce`, which alu.ts's shift() calls.
  */
 import { LZ_ADD, LZ_DEC, LZ_INC, LZ_LOGIC, LZ_SAR, LZ_SHL, LZ_SHR, LZ_SUB } from './decoded';
@@ -32,13 +32,45 @@ export interface AluOp {
   readonly result: ((a: string, b: string) => string) | null;
   /** Whether the result is written back (CMP only sets the flags). */
   readonly stores: boolean;
+  /**
+   * ADC and SBB, which read CF and set every flag at once (no lazy kind): the exact sum over the
+   * operands `a`, `b` (unsigned, of the size) and CF `c` (0 or 1), as a number that may pass the
+   * size's range; CF over that sum and the size's `mask`; OF over a, b, the result `r` (the sum
+   * cut to the size) and the size's `sign` bit, nonzero when set. AF is bit 4 of a ^ b ^ r, SF ZF
+   * PF follow r, as for every operation of the group.
+   */
+  readonly carry?: {
+    readonly sum: (a: string, b: string, c: string) => string;
+    readonly cf: (sum: string, mask: string) => string;
+    readonly of: (a: string, b: string, r: string, sign: string) => string;
+  };
 }
 
 export const ALU_OPS: readonly AluOp[] = [
   { mnemonic: 'ADD', lazy: LZ_ADD, result: (a, b) => `(${a} + ${b}) | 0`, stores: true },
   { mnemonic: 'OR', lazy: LZ_LOGIC, result: (a, b) => `${a} | ${b}`, stores: true },
-  { mnemonic: 'ADC', lazy: 0, result: null, stores: true },
-  { mnemonic: 'SBB', lazy: 0, result: null, stores: true },
+  {
+    mnemonic: 'ADC',
+    lazy: 0,
+    result: null,
+    stores: true,
+    carry: {
+      sum: (a, b, c) => `${a} + ${b} + ${c}`,
+      cf: (sum, mask) => `${sum} > ${mask}`,
+      of: (a, b, r, sign) => `(${a} ^ ${r}) & (${b} ^ ${r}) & ${sign}`,
+    },
+  },
+  {
+    mnemonic: 'SBB',
+    lazy: 0,
+    result: null,
+    stores: true,
+    carry: {
+      sum: (a, b, c) => `${a} - ${b} - ${c}`,
+      cf: (sum) => `${sum} < 0`,
+      of: (a, b, r, sign) => `(${a} ^ ${b}) & (${a} ^ ${r}) & ${sign}`,
+    },
+  },
   { mnemonic: 'AND', lazy: LZ_LOGIC, result: (a, b) => `${a} & ${b}`, stores: true },
   { mnemonic: 'SUB', lazy: LZ_SUB, result: (a, b) => `(${a} - ${b}) | 0`, stores: true },
   { mnemonic: 'XOR', lazy: LZ_LOGIC, result: (a, b) => `${a} ^ ${b}`, stores: true },

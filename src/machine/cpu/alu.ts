@@ -1,7 +1,8 @@
 /**
- * Integer arithmetic of the Cpu class chain (README.md, "Layout"): the ALU group's ADC/SBB (the
- * others, INC/DEC and the lazy dword shifts are generated from their definition, alu-ops.ts, into
- * the layer below: alu-gen.ts), shifts and rotates at once, conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC.
+ * Integer arithmetic of the Cpu class chain (README.md, "Layout"): SHLD/SHRD, group 2's dispatch
+ * (shift), conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC. The ALU group (ADC/SBB
+ * included), INC/DEC and group 2's shifts and rotates are generated from their definition,
+ * alu-ops.ts, into the layer below: alu-gen.ts.
  */
 import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
 import { EAX, signExtend } from './arch';
@@ -13,29 +14,6 @@ export abstract class CpuAlu extends CpuAluGen {
   protected setArith(f: number): void {
     this.fl = (this.fl & ~ARITH) | f;
     this.lz = 0;
-  }
-
-  /** ADC and SBB (flags computed at once: CF in, CF out). */
-  protected aluCarry(op: number, a: number, b: number, size: number): number {
-    const mask = MASK[size];
-    const sign = SIGN[size];
-    const c = this.cfBit();
-    let r: number;
-    let f = 0;
-    if (op === 2) {
-      r = a + b + c;
-      if (r > mask) f |= CF;
-      r = size === 4 ? r >>> 0 : r & mask;
-      if ((a ^ r) & (b ^ r) & sign) f |= OF;
-    } else {
-      r = a - b - c;
-      if (r < 0) f |= CF;
-      r = size === 4 ? r >>> 0 : r & mask;
-      if ((a ^ b) & (a ^ r) & sign) f |= OF;
-    }
-    f |= (a ^ b ^ r) & AF;
-    this.setArith(f | szp(r, size));
-    return r;
   }
 
   /**
