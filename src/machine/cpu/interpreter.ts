@@ -359,8 +359,15 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x3f:
         return this.bcd(b);
       case 0x60: {
+        // The whole frame is checked before the first push (SDM vol. 2, PUSHA: "#SS(0) If the
+        // starting or ending stack address is outside the stack segment limit"; segments.ts).
+        this.requireStackFrame(8 * osz, osz);
         const sp = r[ESP];
-        for (let i = 0; i < 8; i++) this.push(i === ESP ? sp : this.getReg(i, osz));
+        for (let i = 0; i < 8; i++) {
+          const v = i === ESP ? sp : this.getReg(i, osz);
+          if (this.op32) this.push32(v);
+          else this.push16(v);
+        }
         return;
       }
       case 0x61:
@@ -500,20 +507,8 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(this.reg, osz, off);
         return;
       }
-      case 0xc8: {
-        const size = this.imm1;
-        const level = this.imm2 & 31;
-        this.push(this.getReg(EBP, osz));
-        const frame = this.stackSize32 ? r[ESP] : r[ESP] & 0xffff;
-        for (let i = 1; i < level; i++) {
-          const bp = this.stackSize32 ? r[EBP] - i * osz : (r[EBP] - i * osz) & 0xffff;
-          this.push(this.readLin(this.segBase[SS] + bp, osz));
-        }
-        if (level > 0) this.push(frame);
-        this.setReg(EBP, this.stackSize32 ? 4 : 2, frame);
-        this.addSp(-size);
-        return;
-      }
+      case 0xc8:
+        return this.enter(this.imm1, this.imm2 & 31, osz);
       case 0xc9:
         if (this.stackSize32) r[ESP] = r[EBP];
         else this.setReg(ESP, 2, r[EBP]);
@@ -722,6 +717,41 @@ export abstract class CpuInterpreter extends CpuFpu {
 
   protected jumpRel(d: number): void {
     this.nearJump(this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff);
+  }
+
+  /**
+   * ENTER alloc, level (SDM vol. 2, ENTER): push (E)BP, copy level − 1 frame pointers from the
+   * enclosing frames, push the new frame pointer (level ≥ 1), allocate. Every access is checked
+   * in the pseudocode's order — each push's slot against SS's limit (#SS(0)) and its page (#PF),
+   * each copy read, and last "a write using the final value of the stack pointer" (#SS(0) "if the
+   * new value of the SP or ESP register is outside the stack segment limit", else #PF) — before
+   * anything is written, so a fault leaves the stack as it was. Bochs pushes as it goes and
+   * touches the final (E)SP last: the same faults in the same order.
+   */
+  protected enter(alloc: number, level: number, osz: number): void {
+    const r = this.reg32;
+    const esp = r[ESP];
+    const mask = this.stackSize32 ? -1 : 0xffff;
+    const pushes = level === 0 ? 1 : level + 1;
+    const copies: number[] = [];
+    this.checkStackSlot((esp - osz) & mask, osz, true);
+    for (let i = 1; i < level; i++) {
+      const at = (r[EBP] - i * osz) & mask;
+      this.checkStackSlot(at, osz, false);
+      copies.push(this.readLin((this.segBase[SS] + at) | 0, osz));
+      this.checkStackSlot((esp - (i + 1) * osz) & mask, osz, true);
+    }
+    if (level > 0) this.checkStackSlot((esp - pushes * osz) & mask, osz, true);
+    this.checkStackSlot((esp - pushes * osz - alloc) & mask, osz, true);
+    const push = (v: number) => (osz === 4 ? this.push32(v) : this.push16(v));
+    push(r[EBP]);
+    const frameTemp = r[ESP]; // ESP after the push (a 16-bit stack changed SP alone)
+    for (const v of copies) push(v);
+    if (level > 0) push(frameTemp);
+    this.addSp(-alloc);
+    // "EBP := FrameTemp" (32-bit operands), "BP := FrameTemp[15:0]" (16-bit).
+    if (osz === 4) r[EBP] = frameTemp;
+    else this.setReg(EBP, 2, frameTemp);
   }
 
   /** Group 3, after checkEncoding decoded its ModR/M and (TEST) its immediate. */

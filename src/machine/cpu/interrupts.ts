@@ -103,6 +103,9 @@ export abstract class CpuInterrupts extends CpuTasks {
       const off = this.idtBase + vector * 4;
       const ip = this.readLin16(off, false);
       const cs = this.readLin16(off + 2, false);
+      // FLAGS, CS, IP: a frame straddling offset 0FFFFh (SP = 1, 3, 5) is #SS, which cannot be
+      // delivered either: #DF, then shutdown (SDM vol. 3, 22.33.1; vol. 2, PUSHA).
+      if (this.ssLimitChecked || (this.reg32[ESP] & 0xffff) < 6) this.requireStackRoom(6, 0, 2);
       this.push16(this.flags & 0xffff);
       this.push16(this.segSel[CS]);
       this.push16(returnEip & 0xffff);

@@ -99,21 +99,77 @@ export abstract class CpuSegments extends CpuMemory {
   }
 
   /**
-   * Room on the stack just switched to for a frame of `bytes`, checked before the first push: the
-   * frame's lowest and highest bytes inside SS's limit, else #SS(new SS selector) (SDM vol. 2,
-   * CALL "IF new stack does not have room for parameters plus 16 bytes THEN #SS(NewSS)" and INT n
-   * "... THEN #SS(error_code(NewSS, 0, EXT))": raise() adds EXT for an event).
+   * Room for a frame of `bytes` below ESP, pushed `slot` bytes at a time, checked against SS's
+   * limit before the first push, else #SS(ssSel) (SDM vol. 2, CALL "IF new stack does not have
+   * room for parameters plus 16 bytes THEN #SS(NewSS)", INT n "... THEN #SS(error_code(NewSS, 0,
+   * EXT))": raise() adds EXT for an event; ssSel = 0 for the frames of PUSHA, ENTER and a far
+   * CALL on the current stack, #SS(0)). A contiguous frame needs its lowest and highest bytes
+   * inside; one that wraps past offset 0 of a 16-bit stack is checked slot by slot: a slot that
+   * straddles 0FFFFh–10000h lies outside any 16-bit segment, in real mode too (vol. 3, 22.33.1:
+   * "a stack-fault exception (#SS) if the segment is a stack segment"), where SP = 1, 3 or 5 shuts
+   * the CPU down (PUSHA, INT n: the #SS's own frame straddles again: #DF, then shutdown).
    */
-  protected requireStackRoom(bytes: number, ssSel: number): void {
+  protected requireStackRoom(bytes: number, ssSel: number, slot = 1): void {
     const esp = this.reg32[ESP];
-    const mask = this.stackSize32 ? -1 : 0xffff;
     try {
-      this.checkSeg(SS, ((esp - bytes) & mask) >>> 0, 1, true);
-      this.checkSeg(SS, ((esp - 1) & mask) >>> 0, 1, true);
+      if (!this.stackSize32 && (esp & 0xffff) !== 0 && (esp & 0xffff) < bytes) {
+        for (let at = slot; at <= bytes; at += slot) this.checkSeg(SS, (esp - at) & 0xffff, slot, true);
+      } else {
+        const mask = this.stackSize32 ? -1 : 0xffff;
+        this.checkSeg(SS, ((esp - bytes) & mask) >>> 0, 1, true);
+        this.checkSeg(SS, ((esp - 1) & mask) >>> 0, 1, true);
+      }
     } catch (e) {
       if (e instanceof CpuFault) throw new CpuFault(SS_, ssSel & 0xfffc);
       throw e;
     }
+  }
+
+  /**
+   * A frame of `bytes` about to be pushed on the current stack (PUSHA, ENTER, a far CALL's return
+   * address), `slot` bytes at a time: inside SS's limit (#SS(0), requireStackRoom), then its pages
+   * writable (#PF), in the order the pushes touch them, before the first is written. Pushed push
+   * by push, a fault after some pushes left bytes below ESP written (ESP came back, the memory
+   * did not); the SDM's PUSHA and ENTER fault on "the starting or ending stack address" and "the
+   * new value of the SP or ESP register", the whole frame.
+   */
+  protected requireStackFrame(bytes: number, slot: number): void {
+    // Real mode and flat stacks skip the limit: only a 16-bit frame wrapping past 0 can fault.
+    if (this.ssLimitChecked || (!this.stackSize32 && (this.reg32[ESP] & 0xffff) < bytes))
+      this.requireStackRoom(bytes, 0, slot);
+    if (this.mmu.paging) this.probeStackPages(bytes, slot);
+  }
+
+  /**
+   * The pages of a frame of `bytes` below ESP translated for a write (#PF), slot by slot in the
+   * order of the pushes, so that CR2 names the first slot a push-by-push frame would fault on.
+   */
+  protected probeStackPages(bytes: number, slot: number): void {
+    const esp = this.reg32[ESP];
+    const mask = this.stackSize32 ? -1 : 0xffff;
+    const base = this.segBase[SS];
+    const user = this.user;
+    let page = -1;
+    for (let at = slot; at <= bytes; at += slot) {
+      const lin = (base + ((esp - at) & mask)) | 0;
+      const upper = ((lin | 0xfff) + 1) | 0; // a slot straddling a page end: its upper part first
+      if ((lin & 0xfff) > 0x1000 - slot && upper >>> 12 !== page) this.mmu.translate(upper, true, user);
+      if (lin >>> 12 !== page) this.mmu.translate(lin, true, user);
+      page = lin >>> 12;
+    }
+  }
+
+  /**
+   * One stack access of `size` bytes at offset `off` checked without being made: against SS's
+   * limit (a 16-bit offset straddling 0FFFFh–10000h included, real mode too: #SS(0)), then for a
+   * write its page (#PF). ENTER's accesses, before it writes any.
+   */
+  protected checkStackSlot(off: number, size: number, write: boolean): void {
+    if (this.ssLimitChecked || (!this.stackSize32 && off > 0x10000 - size)) this.checkSeg(SS, off >>> 0, size, write);
+    if (!write || !this.mmu.paging) return;
+    const lin = (this.segBase[SS] + off) | 0;
+    this.mmu.translate(lin, true, this.user);
+    if ((lin & 0xfff) > 0x1000 - size) this.mmu.translate((lin + size - 1) | 0, true, this.user);
   }
 
   /** Reads the 8-byte descriptor of a selector; a selector beyond its table's limit → fault(sel). */
@@ -210,6 +266,8 @@ export abstract class CpuSegments extends CpuMemory {
 
   protected farCall(sel: number, off: number): void {
     if (!(this._cr0 & CR0_PE) || this.fl & VM) {
+      // "IF stack not large enough for a 6-byte (4-byte) return address THEN #SS(0)" (SDM vol. 2, CALL).
+      this.requireStackFrame(this.op32 ? 8 : 4, this.op32 ? 4 : 2);
       this.push(this.segSel[CS]);
       this.push(this._eip);
       this.setRealSeg(CS, sel);
@@ -227,6 +285,10 @@ export abstract class CpuSegments extends CpuMemory {
     const oldEip = this._eip;
     if (hi & 0x1000) {
       this.loadCodeDescriptor(sel);
+      // The return address's room first, then the offset (SDM vol. 2, CALL, CONFORMING- and
+      // NONCONFORMING-CODE-SEGMENT: "IF stack not large enough for return address THEN #SS(0)",
+      // then "IF tempEIP not within code segment limit THEN #GP(0)").
+      if (call) this.requireStackFrame(this.op32 ? 8 : 4, this.op32 ? 4 : 2);
       this.checkCodeLimit(lo, hi, off);
       if (call) {
         this.push(oldCs);
@@ -286,6 +348,9 @@ export abstract class CpuSegments extends CpuMemory {
         throw e;
       }
     } else {
+      // SAME-PRIVILEGE (SDM vol. 2, CALL): "IF stack does not have room for 8 bytes (16-bit gate:
+      // 4) THEN #SS(0)", before the offset's check and before CS:EIP change.
+      if (call) this.requireStackFrame(gate32 ? 8 : 4, gate32 ? 4 : 2);
       this.checkCodeLimit(clo, chi, offset);
       if (call) {
         this.pushGate(gate32, oldCs);

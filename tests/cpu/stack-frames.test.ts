@@ -1,0 +1,192 @@
+/**
+ * Instructions that push a frame of several slots — PUSHA/PUSHAD, ENTER, a far CALL on the current
+ * stack (direct, or through a call gate to the same ring) — check the whole frame before the first
+ * push (SDM vol. 2, PUSHA: "#SS(0) If the starting or ending stack address is outside the stack
+ * segment limit"; ENTER: "If the new value of the SP or ESP register is outside the stack segment
+ * limit", "#PF ... if a write using the final value of the stack pointer ... would cause a page
+ * fault"; CALL: "IF stack not large enough for return address THEN #SS(0)", before the target
+ * offset's #GP(0)). A fault leaves ESP and the memory below it as they were. A 16-bit stack whose
+ * frame wraps past offset 0 has a slot straddling 0FFFFh–10000h, which is outside any 16-bit
+ * segment: #SS(0), in real mode too (vol. 3, 22.33.1), where SP = 1 shuts the CPU down (the #SS's
+ * own frame straddles again: PUSHA's "Operation"). The programs were assembled with `as --32`
+ * from the listings in the comments; the handlers are reached through 16-bit interrupt gates, so
+ * that their 2-byte slots wrap cleanly where the 4-byte ones under test straddle.
+ */
+import { expect, it } from 'vitest';
+import { describeCpu, flatTables, loadFlatTables, makeRig, hexBytes, le, RunExit } from './rig';
+import { gate, segment } from './pm-machine';
+import { P2M_R, P2M_W } from '../../src/machine/hv/p2m';
+
+const GDT = 0x1000;
+const IDT = 0x2000;
+const CODE = 0x4000;
+const LOG = 0x8000;
+const PD = 0xa000;
+const PT = 0xb000;
+/** The 16-bit stack segment's base (selector 0x18, limit FFFFh). */
+const STACK16 = 0x20000;
+/** Paged programs: the stack's page 0x70000 is present, 0x6F000 below it is not. */
+const ABSENT_PAGE = 0x6f;
+const MARK = 0xa5;
+
+// 000 mov $0x18,%ax; mov %ax,%ss; mov $6,%esp; 0b pushal; hlt
+// 020 SS 18h, ESP 6; mov $0x100,%ebp; 10 enter $0,$2; hlt
+// 040 SS 18h, ESP 6; mov $0x100,%ebp; 10 enter $4,$0; hlt
+// 060 SS 18h, ESP 6; 0b lcall $0x08,$CODE+1f0h; hlt
+// 080 SS 18h, ESP 6; 0b lcall $0x20,$0x90 (past the limit 7Fh of 0x20); hlt
+// 0a0 SS 18h, ESP 6; 0b lcall $0x28,$0 (a 32-bit call gate to 0x08:CODE+1f0h); hlt
+// 0c0 paging on (CR3 = PD); mov $0x70010,%esp; mov $0x1234,%ebp; 1d enter $0x20,$0; hlt
+// 100 paging on; mov $0x70010,%esp; 18 pushal; hlt
+// 1f0 hlt
+// 200 #SS: movl $12,LOG; jmp record   210 #GP: 13   220 #PF: 14
+// 240 record: ESP to LOG+10; the 16-bit frame's error code, IP, CS popped (SP wraps) to LOG+4/8/c;
+//     CR2 to LOG+14; hlt
+const PROGRAM: [number, string][] = [
+  [0x000, '66b818008ed0bc0600000060f4'],
+  [0x020, '66b818008ed0bc06000000bd00010000c8000002f4'],
+  [0x040, '66b818008ed0bc06000000bd00010000c8040000f4'],
+  [0x060, '66b818008ed0bc060000009af04100000800f4'],
+  [0x080, '66b818008ed0bc060000009a900000002000f4'],
+  [0x0a0, '66b818008ed0bc060000009a000000002800f4'],
+  [0x0c0, 'b800a000000f22d80f20c00d000000800f22c0bc10000700bd34120000c8200000f4'],
+  [0x100, 'b800a000000f22d80f20c00d000000800f22c0bc1000070060f4'],
+  [0x1f0, 'f4'],
+  [0x200, 'c705008000000c000000eb34'],
+  [0x210, 'c705008000000d000000eb24'],
+  [0x220, 'c705008000000e000000eb14'],
+  [0x240, '89251080000031c06658a3048000006658a3088000006658a30c8000000f20d0a314800000f4'],
+];
+
+/** Runs the protected-mode program from `entry` to a HLT: the fault the handlers recorded (vector 0: none). */
+function runPm(entry: number) {
+  const rig = makeRig(4);
+  flatTables(rig, GDT, IDT);
+  const put = (at: number, [lo, hi]: [number, number]) => {
+    rig.setU32(at, lo);
+    rig.setU32(at + 4, hi);
+  };
+  for (const [vector, handler] of [
+    [12, 0x200],
+    [13, 0x210],
+    [14, 0x220],
+  ])
+    put(IDT + 8 * vector, gate(0x08, CODE + handler, 0x6, 0)); // 16-bit interrupt gates
+  put(GDT + 0x18, segment(STACK16, 0xffff, 0x92, 0)); // 16-bit stack (B = 0), expand-up, limit FFFFh
+  put(GDT + 0x20, segment(CODE + 0x300, 0x7f, 0x9a, 4)); // 32-bit code, limit 7Fh
+  put(GDT + 0x28, gate(0x08, CODE + 0x1f0, 0xc, 0)); // 32-bit call gate to the same ring
+  rig.load(GDT + 0x100, [0x2f, 0]); // six entries
+  rig.setU32(PD, PT | 3);
+  for (let i = 0; i < 1024; i++) rig.setU32(PT + 4 * i, i === ABSENT_PAGE ? 0 : (i << 12) | 3);
+  // Markers where a push-by-push frame would have written before faulting.
+  rig.memory.u8.fill(MARK, STACK16 + 0xffe0, STACK16 + 0x10004);
+  rig.memory.u8.fill(MARK, 0x70000, 0x70010);
+  for (const [at, bytes] of PROGRAM) rig.load(CODE + at, hexBytes(bytes));
+  const pre = loadFlatTables(GDT, IDT);
+  rig.load(CODE + entry - pre.length, pre);
+  rig.cpu.enterProtectedModeFlat(CODE + entry - pre.length, { esp: 0x9000 });
+  rig.cpu.run(1000);
+  expect(rig.cpu.halted, `EIP ${(rig.cpu.eip >>> 0).toString(16)}`).toBe(true);
+  const fault = {
+    vector: rig.u32(LOG),
+    code: rig.u32(LOG + 4),
+    /** The pushed IP, as an offset in PROGRAM. */
+    ip: rig.u32(LOG + 8) - (CODE & 0xffff),
+    esp: rig.u32(LOG + 16),
+    cr2: rig.u32(LOG + 20),
+  };
+  const marked = (from: number, to: number) => [...rig.memory.u8.subarray(from, to)].every((b) => b === MARK);
+  return { cpu: rig.cpu, fault, marked };
+}
+
+describeCpu('multi-slot pushes: the whole frame checked before the first push', () => {
+  it('PUSHAD on a 16-bit stack at SP 6 (its second slot straddles FFFFh): #SS(0), nothing written', () => {
+    const { fault, marked } = runPm(0x000);
+    // The handler's 16-bit frame (FLAGS, CS, IP, error code) went below SP 6: 4, 2, 0, FFFEh.
+    expect(fault).toMatchObject({ vector: 12, code: 0, ip: 0x0b, esp: 0xfffe });
+    expect(marked(STACK16 + 0xffe0, STACK16 + 0xfffe)).toBe(true);
+    expect(marked(STACK16 + 0x10000, STACK16 + 0x10004)).toBe(true);
+  });
+
+  it('ENTER: a frame-pointer copy straddling FFFFh, or a final SP straddling it, is #SS(0); EBP and the stack as before', () => {
+    for (const entry of [0x020, 0x040]) {
+      const { cpu, fault, marked } = runPm(entry);
+      expect(fault).toMatchObject({ vector: 12, code: 0, ip: entry + 0x10, esp: 0xfffe });
+      expect(cpu.reg32[5]).toBe(0x100);
+      expect(marked(STACK16 + 0x10000, STACK16 + 0x10004)).toBe(true);
+    }
+  });
+
+  it('a far CALL whose return address does not fit is #SS(0), before the target offset’s #GP(0); nothing pushed', () => {
+    const direct = runPm(0x060);
+    expect(direct.fault).toMatchObject({ vector: 12, code: 0, ip: 0x6b, esp: 0xfffe });
+    expect(direct.marked(STACK16 + 0x10000, STACK16 + 0x10004)).toBe(true);
+    // The target offset 90h lies past its segment's limit: the stack is checked first.
+    expect(runPm(0x080).fault).toMatchObject({ vector: 12, code: 0, ip: 0x8b });
+    // Through a call gate to the same ring.
+    const gated = runPm(0x0a0);
+    expect(gated.fault).toMatchObject({ vector: 12, code: 0, ip: 0xab, esp: 0xfffe });
+    expect(gated.marked(STACK16 + 0x10000, STACK16 + 0x10004)).toBe(true);
+  });
+
+  it('ENTER whose final ESP lies on a page not present is #PF there, with EBP and ESP as before', () => {
+    const { cpu, fault } = runPm(0x0c0);
+    expect(fault).toMatchObject({ vector: 14, code: 2, ip: 0xdd, esp: 0x70010 - 8 });
+    expect(fault.cr2).toBe(0x70010 - 4 - 0x20);
+    expect(cpu.reg32[5]).toBe(0x1234);
+  });
+
+  it('PUSHAD reaching a page not present is #PF at its first slot there, nothing written above it', () => {
+    const { fault, marked } = runPm(0x100);
+    expect(fault).toMatchObject({ vector: 14, code: 2, ip: 0x118, cr2: 0x6fffc, esp: 0x70010 - 8 });
+    // The handler's frame took 70008h–7000Fh; a push-by-push PUSHAD wrote EBX and EDX below it.
+    expect(marked(0x70000, 0x70008)).toBe(true);
+  });
+});
+
+// Real mode, at 0000:7C00 + offset (SS = 0):
+// 00 xor %ax,%ax; mov %ax,%ss; mov $7,%sp; 07 pusha; hlt        10 the same with SP = 1
+// 20 SS 0, SP 6; 07 lcalll $0,$0x7d00 (32-bit: its 4-byte IP slot straddles FFFFh); hlt
+// 40 SS 0, SP 6; mov $0x100,%bp; 0a enter $5,$0 (the final SP, FFFFh, straddles); hlt
+// 100 hlt      200 #SS (IVT 12): movw $12,0x6000; mov %sp,0x6002; hlt
+const REAL: [number, string][] = [
+  [0x00, '31c08ed0bc070060f4'],
+  [0x10, '31c08ed0bc010060f4'],
+  [0x20, '31c08ed0bc0600669a007d00000000f4'],
+  [0x40, '31c08ed0bc0600bd0001c8050000f4'],
+  [0x100, 'f4'],
+  [0x200, 'c70600600c0089260260f4'],
+];
+
+/** Real mode from reset, jumping to 0000:7C00 + entry. */
+function runReal(entry: number) {
+  const rig = makeRig(4);
+  const romFrame = 0xf0;
+  rig.p2m.map(0xfffff, romFrame, 1, P2M_R | P2M_W);
+  rig.load((romFrame << 12) + 0xff0, [0xea, ...le(0x7c00 + entry).slice(0, 2), 0, 0]);
+  for (const [at, bytes] of REAL) rig.load(0x7c00 + at, hexBytes(bytes));
+  rig.load(12 * 4, [0x00, 0x7e, 0, 0]); // IVT 12 → 0000:7E00
+  rig.memory.u8.fill(MARK, 0xffe0, 0x10004);
+  rig.cpu.reset();
+  const exit = rig.cpu.run(100);
+  const marked = (from: number, to: number) => [...rig.memory.u8.subarray(from, to)].every((b) => b === MARK);
+  return { exit, ss: rig.dv.getUint16(0x6000, true), sp: rig.dv.getUint16(0x6002, true), marked };
+}
+
+describeCpu('multi-slot pushes in real mode: a slot straddling offset FFFFh', () => {
+  it('PUSHA at SP 7 is #SS, nothing written; at SP 1 the #SS cannot be delivered either: shutdown', () => {
+    const at7 = runReal(0x00);
+    expect(at7.exit).toBe(RunExit.HLT);
+    expect(at7).toMatchObject({ ss: 12, sp: 7 - 6 });
+    expect(at7.marked(0xffe0, 0x10002)).toBe(true);
+    expect(runReal(0x10).exit).toBe(RunExit.TRIPLE_FAULT);
+  });
+
+  it('a 32-bit far CALL and ENTER whose slot would straddle FFFFh are #SS, nothing written', () => {
+    for (const entry of [0x20, 0x40]) {
+      const r = runReal(entry);
+      expect(r.exit).toBe(RunExit.HLT);
+      expect(r).toMatchObject({ ss: 12, sp: 0 });
+      expect(r.marked(0xffe0, 0x10004)).toBe(true);
+    }
+  });
+});
