@@ -7,6 +7,7 @@
  */
 import {
   E_BAD_REG,
+  E_BRANCH,
   E_DEFINED,
   E_LOCK,
   E_MEM_ONLY,
@@ -201,6 +202,9 @@ export abstract class CpuDecoder extends CpuStrings {
     // LOCK on a memory destination the table allows: one CPU, so the cached form as it is; any
     // other LOCK is #UD, raised by step() (SDM vol. 2, LOCK).
     if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || modrm >= 0xc0)) return D_SLOW;
+    // A branch of operand size 32 in 16-bit code may leave the 64 KiB segment: step() checks its
+    // target against CS's limit (checkNearTarget); the cached forms do not.
+    if (!this.dCode32 && o32 && e & E_BRANCH) return D_SLOW;
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const len = at + ((e >>> (o32 && a32 ? IMM_O32_A32_SHIFT : immShift(o32, a32))) & 7);
     if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len);
@@ -381,8 +385,9 @@ export abstract class CpuDecoder extends CpuStrings {
     if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
     if (e & E_REG_ONLY) return D_SLOW; // MOV CRn/DRn: not cached
     if (!this.dA32 && e & E_MODRM && modrm < 0xc0) return D_SLOW; // 16-bit addressing
-    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const o32 = this.dO32;
+    if (!this.dCode32 && o32 && e & E_BRANCH) return D_SLOW; // as in decodeForm: a Jcc rel32 in 16-bit code
+    const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const len = at + ((e >>> (o32 && this.dA32 ? IMM_O32_A32_SHIFT : immShift(o32, this.dA32))) & 7);
     // NOP Ev (the multi-byte NOP, any operand size), which compilers and assemblers pad code with:
     // through step() each one ended a block.

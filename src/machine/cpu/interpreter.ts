@@ -58,6 +58,7 @@ export abstract class CpuInterpreter extends CpuFpu {
   // ---- the interpreter ---------------------------------------------------------------------------
 
   protected step(): void {
+    this.ipWrapped = false;
     this.op32 = this.codeSize32;
     this.ad32 = this.codeSize32;
     this.seg = NO_SEG;

@@ -273,6 +273,11 @@ export abstract class CpuMemory extends CpuState {
   protected fetchBase = 0;
   protected fetchGen = -1;
   protected fetchUser = false;
+  /**
+   * 16-bit code: IP wrapped from FFFFh to 0 inside the instruction being fetched (step() clears it
+   * as each instruction starts). Its next byte is past the segment's end: #GP(0).
+   */
+  protected ipWrapped = false;
 
   protected fetch8(): number {
     const lin = this.segBase[CS] + this._eip;
@@ -284,6 +289,12 @@ export abstract class CpuMemory extends CpuState {
       // while csLimitChecked (fetchLpn stays −1). Branches check their targets (nearJump,
       // checkCodeLimit), so this catches an instruction that runs past the limit.
       if (this.csLimitChecked && this._eip >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
+      // An instruction of 16-bit code whose bytes run on past offset FFFFh does not wrap: the
+      // segment's end is a limit for code as for data (SDM vol. 3, 22.33.1; 5.3), real mode too
+      // (Bochs: the same #GP(0)). A complete instruction ending at FFFFh is followed by the one
+      // at IP 0: IP is 16 bits wide and wraps (as OS/2 Museum's "Does (E)IP Wrap Around in
+      // 16-bit Segments?" observes on real processors; Bochs faults there instead).
+      if (this.ipWrapped) throw new CpuFault(GP, 0);
       const o = this.mmu.translate(lin, false, this.user);
       if (o === PHYS_IO) {
         // A page with a data breakpoint is RAM: an instruction fetch does not hit one (SDM 17.2.4).
@@ -299,17 +310,24 @@ export abstract class CpuMemory extends CpuState {
         this.fetchUser = this.user;
       }
     }
-    this._eip = this.codeSize32 ? (this._eip + 1) | 0 : (this._eip + 1) & 0xffff;
+    if (this.codeSize32) this._eip = (this._eip + 1) | 0;
+    else if (this._eip !== 0xffff) this._eip = (this._eip + 1) & 0xffff;
+    else {
+      this._eip = 0;
+      this.ipWrapped = true;
+      this.fetchLpn = -1; // the next fetch takes the slow path, which faults while ipWrapped
+    }
     return v;
   }
   /**
    * Whether a near branch may go to `to`: past CS's limit is #GP(0) at the branch, before anything changes
    * (SDM vol. 2, JMP/CALL/RET/Jcc/LOOP: "IF tempEIP is not within code segment limit THEN
-   * #GP(0)"). Only a segment with a limit to check (csLimitChecked) can fault: the flat ones'
-   * offsets wrap within them.
+   * #GP(0)"). Only a segment with a limit to check (csLimitChecked) can fault, or 16-bit code, where
+   * a branch of operand size 32 may name an offset past FFFFh (real mode's pseudocode too); a flat
+   * 32-bit segment's offsets wrap within it.
    */
   protected checkNearTarget(to: number): void {
-    if (this.csLimitChecked && to >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
+    if ((this.csLimitChecked || !this.codeSize32) && to >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
   }
   /** EIP ← a near branch's target, checked (checkNearTarget). */
   protected nearJump(to: number): void {
