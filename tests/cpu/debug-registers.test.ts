@@ -45,6 +45,12 @@ function events(rig: Rig) {
   });
 }
 
+/**
+ * 180 log: mov %eax,(%ebp); EIP, EFLAGS, DR6 to 4/8/12(%ebp); add $16,%ebp;
+ * orl $0x10000,12(%esp) (RF in the image); pop %eax; iret
+ */
+const LOG_AND_RESUME = '8945008b4424048945048b44240c8945080f21f089450c83c510814c240c0000010058cf';
+
 describeCpu('debug-register breakpoints', () => {
   it('instruction, write and read/write breakpoints, implicit stack writes, disabled ones, RF, GD', () => {
     //  0 mov $target,%eax; mov %eax,%dr0       8 mov $0x5000,%eax; mov %eax,%dr1
@@ -171,6 +177,67 @@ describeCpu('debug-register breakpoints', () => {
       { vector: 1, eip: 0x30, rf: false, b: 2 }, // after the word IN from 6Fh, reaching 70h
       { vector: 1, eip: 0x3a, rf: false, b: 1 }, // after OUTSB to 80h
       { vector: 6, eip: 0x51, rf: true, b: 0 }, // MOV from DR4 under DE (EIP as its handler moved it)
+    ]);
+  });
+
+  it('after MOV SS: a breakpoint on the next instruction is not triggered, the one after it is (SDM vol. 3, 17.3.1.1)', () => {
+    //  0 mov $after_ss,%eax; mov %eax,%dr0     8 mov $later,%eax; mov %eax,%dr1
+    // 10 mov $5,%eax; mov %eax,%dr7 (L0, L1: execute)   18 mov %ss,%eax   1a mov %eax,%ss
+    // 1c after_ss: inc %ebx (DR0: not triggered)   1d later: inc %ebx (DR1: #DB)   1e hlt
+    const main = 'b81c0001000f23c0b81d0001000f23c8b8050000000f23f88cd08ed04343f4';
+    const { rig, log } = runProgram(
+      main,
+      [[1, 0x100]],
+      [
+        [0x100, '50b801000000eb78'],
+        [0x180, LOG_AND_RESUME],
+      ],
+    );
+    expect(log.map(({ vector, eip, dr6 }) => ({ vector, eip, b: dr6 & 0xf }))).toEqual([
+      { vector: 1, eip: 0x1d, b: 2 },
+    ]);
+    expect(rig.cpu.reg32[3]).toBe(2);
+  });
+
+  it('a data breakpoint MOV SS hits traps after the next instruction; before an INT3, once the #BP handler is entered (6.8.3)', () => {
+    //  0 movw $0x10,0x5000   9 mov $0x5000,%eax; mov %eax,%dr0   11 mov $0x70001,%eax; mov %eax,%dr7
+    //    (L0: read/write, 2 bytes)   19 mov 0x5000,%ss (B0)   1f inc %ebx   20 mov 0x5000,%ss (B0)
+    // 26 int3   27 hlt
+    // 100 #DB: log vector 1   140 #BP: log vector 3   180 log (as above); iret
+    const main = '66c705005000001000b8005000000f23c0b8010007000f23f88e1500500000438e1500500000ccf4';
+    const { log } = runProgram(
+      main,
+      [
+        [1, 0x100],
+        [3, 0x140],
+      ],
+      [
+        [0x100, '50b801000000eb78'],
+        [0x140, '50b803000000eb38'],
+        [0x180, LOG_AND_RESUME],
+      ],
+    );
+    expect(log.map(({ vector, eip, dr6 }) => ({ vector, eip, b: vector === 1 ? dr6 & 0xf : 0 }))).toEqual([
+      { vector: 1, eip: 0x20, b: 1 }, // after the INC that followed the first MOV SS
+      { vector: 1, eip: 0x140, b: 1 }, // at the #BP handler's first instruction, before it runs
+      { vector: 3, eip: 0x27, b: 0 }, // then the #BP handler itself
+    ]);
+  });
+
+  it('single-step over MOV SS: one trap, after the instruction that follows it (6.8.3)', () => {
+    //  0 mov %ss,%eax   2 pushf; orl $0x100,(%esp); 0a popf (TF)   0b mov %eax,%ss   0d inc %ebx
+    // 0e nop   0f hlt   100 #DB: push %eax; clear TF in the image; mov $1,%eax; jmp log
+    const main = '8cd09c810c24000100009d8ed04390f4';
+    const { log } = runProgram(
+      main,
+      [[1, 0x100]],
+      [
+        [0x100, '508164240cfffeffffb801000000eb70'],
+        [0x180, LOG_AND_RESUME],
+      ],
+    );
+    expect(log.map(({ vector, eip, dr6 }) => ({ vector, eip, bs: (dr6 & 0x4000) !== 0 }))).toEqual([
+      { vector: 1, eip: 0x0e, bs: true },
     ]);
   });
 });

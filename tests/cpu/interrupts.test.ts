@@ -269,3 +269,46 @@ describeCpu('an interrupt between iterations of REP STOSB', () => {
     expect(rig.cpu.getEflags() & 0x10000).toBe(0); // the handler runs with RF clear
   });
 });
+
+/**
+ * Which loads of SS hold interrupts for one instruction (SDM vol. 3, 6.8.3): MOV SS and POP SS,
+ * not LSS; and of consecutive MOV SS only the first (the SDM guarantees no more; Bochs and QEMU
+ * let the second end the shadow).
+ */
+describeCpu('the MOV SS shadow: which loads, and how many', () => {
+  const GDT = 0x1000;
+  const IDT = 0x2000;
+  const CODE = 0x10000;
+  /**
+   * Runs `bytes` (after LGDT, LIDT) with a request raised once `after` instructions have retired;
+   * the handler (at CODE + 0x40) logs the EIP it returns to. Returns that EIP, as an offset.
+   */
+  function deliveredAt(bytes: string, after: number): number {
+    const rig = makeRig(4, {
+      hasInterrupt: () => rig.cpu.instructions >= after && rig.u32(0x8000) === 0,
+      acknowledge: () => 0x20,
+    });
+    const gate = flatTables(rig, GDT, IDT);
+    gate(0x20, CODE + 0x40);
+    // 40: mov (%esp),%eax; mov %eax,0x8000; hlt
+    rig.load(CODE + 0x40, hexBytes('8b0424a300800000f4'));
+    rig.setU32(0x5000, 0x9000); // LSS's operand: ESP, then SS = 0x10
+    rig.setU32(0x5004, 0x10);
+    const pre = loadFlatTables(GDT, IDT);
+    rig.load(CODE - pre.length, [...pre, ...hexBytes(bytes)]);
+    rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000 });
+    rig.cpu.run(50);
+    expect(rig.cpu.halted).toBe(true);
+    return rig.u32(0x8000) - CODE;
+  }
+
+  it('two MOV SS in a row: the request raised during the first waits for the second, not longer', () => {
+    // 0 sti; nop; mov %ss,%eax   4 mov %eax,%ss   6 mov %eax,%ss   8 nop   9 hlt
+    expect(deliveredAt('fb908cd08ed08ed090f4', 2 + 4)).toBe(8);
+  });
+
+  it('LSS does not hold interrupts: a request raised during it is taken right after it', () => {
+    // 0 sti; nop   2 lss 0x5000,%esp   9 nop   a hlt
+    expect(deliveredAt('fb900fb2250050000090f4', 2 + 3)).toBe(9);
+  });
+});

@@ -154,7 +154,7 @@ export class Cpu extends CpuSystem {
     this.codeSize32 = this.stackSize32 = false;
     this.halted = false;
     this.stopRequested = false;
-    this.shadow = false;
+    this.shadow = this.ssShadow = this.afterSsLoad = false;
     this.stepTrap = this.taskTrap = false;
     this.dr.fill(0);
     this.dr[6] = DR6_RESET;
@@ -208,13 +208,22 @@ export class Cpu extends CpuSystem {
       } catch (e) {
         deliveries++;
         // A fault ends the instruction undone, INT n hands it to a handler entered with TF clear:
-        // no single-step trap for either, nor a data breakpoint's.
+        // no single-step trap for either, nor a data breakpoint's. But the data breakpoints a
+        // MOV SS or POP SS hit, held over the INT n, INT3 or INTO after it, are delivered once the
+        // handler is entered, before its first instruction (SDM vol. 3, 6.8.3, as amended in 2018
+        // for CVE-2018-8897: delivered "after the transfer"; Linux's mov_ss_trap selftest sees it
+        // on hardware; Bochs drops them); a fault drops them (the same selftest).
+        const held = e instanceof SoftInt && this.afterSsLoad ? this.breakpointHits : 0;
         this.stepTrap = false;
         this.breakpointHits = 0;
         // Guest exceptions leave step() as values; the try sits outside the per-instruction loop.
         if (e instanceof SoftInt) {
           this.instructions++;
           if (!this.raise(e.vector, -1, true, this._eip)) return RunExit.TRIPLE_FAULT;
+          if (held !== 0) {
+            this.breakpointHits |= held;
+            this.attention = 1;
+          }
         } else if (e instanceof PageFault || e instanceof CpuFault) {
           const vector = e instanceof PageFault ? PF_ : e.vector;
           if (e instanceof PageFault) this._cr2 = e.linear;
@@ -382,6 +391,9 @@ export class Cpu extends CpuSystem {
       this.stopRequested = false;
       return RunExit.STOPPED;
     }
+    // The instruction about to run follows MOV SS / POP SS (its breakpoints are not checked).
+    this.afterSsLoad = this.ssShadow;
+    this.ssShadow = false;
     if (this.shadow) this.shadow = false;
     else {
       if (this.stepTrap || this.taskTrap || this.breakpointHits !== 0) {
@@ -409,20 +421,24 @@ export class Cpu extends CpuSystem {
     if (this.fl & RF && !this.debugActive) this.fl &= ~RF;
     // The instruction about to run traps after it if it begins with TF set.
     this.stepTrap = (this.fl & TF) !== 0;
-    this.attention = this.shadow || this.stopRequested || this.stepTrap || this.taskTrap || this.stepAlone ? 1 : 0;
+    this.attention =
+      this.shadow || this.stopRequested || this.stepTrap || this.taskTrap || this.stepAlone || this.afterSsLoad ? 1 : 0;
     return -1;
   }
 
   /**
    * Before an instruction while DR7 arms a breakpoint: an instruction breakpoint (DR7.R/Wn = 00)
    * on its first byte's linear address is a #DB fault before it runs, DR6.Bn set, unless EFLAGS.RF
-   * is set — then RF is cleared and the instruction runs (SDM vol. 3, 17.3.1.1).
+   * is set — then RF is cleared and the instruction runs (SDM vol. 3, 17.3.1.1). The instruction
+   * after a MOV SS or POP SS is not stopped at: 17.3.1.1 says its breakpoint "may not be
+   * triggered", as MOV SS inhibits debug exceptions there (6.8.3); Bochs does not check it.
    */
   protected instructionBreakpoints(): void {
     if (this.fl & RF) {
       this.fl &= ~RF;
       return;
     }
+    if (this.afterSsLoad) return;
     const dr7 = this.dr[7];
     const lin = (this.segBase[CS] + this._eip) | 0;
     let hits = 0;

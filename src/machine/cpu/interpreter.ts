@@ -352,6 +352,7 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x1f: {
         const v = this.pop();
         this.loadSeg(b >> 3, v & 0xffff);
+        if (b === 0x17) this.afterMovSs();
         return;
       }
       case 0x27:
@@ -426,6 +427,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         return;
       case 0x8e:
         this.loadSeg(this.reg, this.getRm(2));
+        if (this.reg === SS) this.afterMovSs();
         return;
       case 0x90:
         return;

@@ -249,10 +249,19 @@ export abstract class CpuSegments extends CpuMemory {
   protected loadSeg(s: number, sel: number): void {
     if (!(this._cr0 & CR0_PE) || this.fl & VM) this.setRealSeg(s, sel);
     else this.loadSegProtected(s, sel, GP, this._cpl);
-    if (s === SS) {
-      this.shadow = true;
-      this.attention = 1;
-    }
+  }
+
+  /**
+   * After MOV SS or POP SS (not LSS): interrupts, single-step traps and the data breakpoints the
+   * load hit wait until the instruction after it has run, so that a stack switched by MOV SS; MOV
+   * ESP is never used half switched (SDM vol. 3, 6.8.3). Of consecutive loads of SS only the first
+   * is guaranteed to do so; as Bochs and QEMU, the later ones do not extend it.
+   */
+  protected afterMovSs(): void {
+    if (this.afterSsLoad) return;
+    this.shadow = true;
+    this.ssShadow = true;
+    this.attention = 1;
   }
 
   protected farJump(sel: number, off: number): void {

@@ -91,6 +91,13 @@ export abstract class CpuState {
   halted = false;
   protected stopRequested = false;
   protected shadow = false;
+  /**
+   * MOV SS or POP SS just ran: besides interrupts (`shadow`), debug exceptions wait until after the
+   * next instruction (SDM vol. 3, 6.8.3). events() turns it into `afterSsLoad` for that instruction.
+   */
+  protected ssShadow = false;
+  /** The instruction running follows a MOV SS or POP SS (its debug exceptions are held; see events()). */
+  protected afterSsLoad = false;
   readonly mmu: Mmu;
   readonly tlb: Mmu;
   /** The machine memory as bytes and as 32-bit words (aligned accesses). */
