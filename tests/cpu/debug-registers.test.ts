@@ -240,4 +240,18 @@ describeCpu('debug-register breakpoints', () => {
       { vector: 1, eip: 0x0e, bs: true },
     ]);
   });
+
+  it('INT1 (ICEBP, F1) is a #DB trap: EIP after it, no B0–B3 set; the handler returns past it', () => {
+    // 0 int1   1 inc %ebx   2 hlt      100 #DB: log vector 1
+    const { rig, log } = runProgram(
+      'f143f4',
+      [[1, 0x100]],
+      [
+        [0x100, '50b801000000eb78'],
+        [0x180, LOG_AND_RESUME],
+      ],
+    );
+    expect(log.map(({ vector, eip, dr6 }) => ({ vector, eip, b: dr6 & 0xf }))).toEqual([{ vector: 1, eip: 1, b: 0 }]);
+    expect(rig.cpu.reg32[3]).toBe(1);
+  });
 });

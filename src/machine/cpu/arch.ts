@@ -72,9 +72,16 @@ export const TASK_JMP = 0,
   TASK_IRET = 2,
   TASK_INT = 3;
 
-/** INT n / INT3 / INTO: a trap with the return address after the instruction. */
+/**
+ * INT n / INT3 / INTO: a trap with the return address after the instruction. INT1 (ICEBP) too, as
+ * a `privileged` one: delivered like a hardware event, without the gate's DPL check and with EXT in
+ * an error code (SDM vol. 2, INT n/INTO/INT3/INT1: "Generate debug trap"; Bochs alike).
+ */
 export class SoftInt {
-  constructor(readonly vector: number) {}
+  constructor(
+    readonly vector: number,
+    readonly privileged = false,
+  ) {}
 }
 
 /** The high 32 bits of the unsigned 64-bit product of two 32-bit values. */

@@ -212,14 +212,14 @@ export class Cpu extends CpuSystem {
         // MOV SS or POP SS hit, held over the INT n, INT3 or INTO after it, are delivered once the
         // handler is entered, before its first instruction (SDM vol. 3, 6.8.3, as amended in 2018
         // for CVE-2018-8897: delivered "after the transfer"; Linux's mov_ss_trap selftest sees it
-        // on hardware; Bochs drops them); a fault drops them (the same selftest).
-        const held = e instanceof SoftInt && this.afterSsLoad ? this.breakpointHits : 0;
+        // on hardware; Bochs drops them); a fault or an INT1 drops them (the same selftest).
+        const held = e instanceof SoftInt && !e.privileged && this.afterSsLoad ? this.breakpointHits : 0;
         this.stepTrap = false;
         this.breakpointHits = 0;
         // Guest exceptions leave step() as values; the try sits outside the per-instruction loop.
         if (e instanceof SoftInt) {
           this.instructions++;
-          if (!this.raise(e.vector, -1, true, this._eip)) return RunExit.TRIPLE_FAULT;
+          if (!this.raise(e.vector, -1, !e.privileged, this._eip)) return RunExit.TRIPLE_FAULT;
           if (held !== 0) {
             this.breakpointHits |= held;
             this.attention = 1;

@@ -627,7 +627,9 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.jumpRel((this.imm1 << 24) >> 24);
         return;
       case 0xf1:
-        throw new CpuFault(DB, -1);
+        // INT1 (ICEBP): a #DB trap after it, no DR6 bit (it was a fault at it: the handler's IRET
+        // ran it again, forever).
+        throw new SoftInt(DB, true);
       case 0xf4:
         this.halted = true;
         this.attention = 1;
