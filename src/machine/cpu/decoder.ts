@@ -202,11 +202,16 @@ export abstract class CpuDecoder extends CpuStrings {
     // LOCK on a memory destination the table allows: one CPU, so the cached form as it is; any
     // other LOCK is #UD, raised by step() (SDM vol. 2, LOCK).
     if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || modrm >= 0xc0)) return D_SLOW;
-    // A branch of operand size 32 in 16-bit code may leave the 64 KiB segment: step() checks its
-    // target against CS's limit (checkNearTarget); the cached forms do not.
-    if (!this.dCode32 && o32 && e & E_BRANCH) return D_SLOW;
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const len = at + ((e >>> (o32 && a32 ? IMM_O32_A32_SHIFT : immShift(o32, a32))) & 7);
+    // A branch of operand size 32 in 16-bit code may leave the 64 KiB segment, which is #GP(0) at
+    // the branch (step(): checkNearTarget); the cached forms do not check. A relative one is cached
+    // when its target, known here, lies inside (gcc -m16's CALLL); the others are step()'s.
+    if (!this.dCode32 && o32 && e & E_BRANCH) {
+      const rel8 = (b >= 0x70 && b < 0x80) || b === 0xeb;
+      if (!rel8 && b !== 0xe8 && b !== 0xe9) return D_SLOW;
+      if (!this.inIp16((this.dEip + len + (rel8 ? (q[at] << 24) >> 24 : rd32(q, at))) | 0)) return D_SLOW;
+    }
     if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
@@ -386,9 +391,12 @@ export abstract class CpuDecoder extends CpuStrings {
     if (e & E_REG_ONLY) return D_SLOW; // MOV CRn/DRn: not cached
     if (!this.dA32 && e & E_MODRM && modrm < 0xc0) return D_SLOW; // 16-bit addressing
     const o32 = this.dO32;
-    if (!this.dCode32 && o32 && e & E_BRANCH) return D_SLOW; // as in decodeForm: a Jcc rel32 in 16-bit code
     const at = e & E_MODRM ? this.dModrm(q, k, seg) : k;
     const len = at + ((e >>> (o32 && this.dA32 ? IMM_O32_A32_SHIFT : immShift(o32, this.dA32))) & 7);
+    // As in decodeForm: a Jcc rel32 in 16-bit code is cached when its target lies inside 64 KiB.
+    if (!this.dCode32 && o32 && e & E_BRANCH) {
+      if (!(b >= 0x80 && b < 0x90) || !this.inIp16((this.dEip + len + rd32(q, at)) | 0)) return D_SLOW;
+    }
     // NOP Ev (the multi-byte NOP, any operand size), which compilers and assemblers pad code with:
     // through step() each one ended a block.
     if (b === 0x1f) return this.dEnd(len, D_NOP, 0);
