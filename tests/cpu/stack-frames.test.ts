@@ -37,6 +37,8 @@ const MARK = 0xa5;
 // 0a0 SS 18h, ESP 6; 0b lcall $0x28,$0 (a 32-bit call gate to 0x08:CODE+1f0h); hlt
 // 0c0 paging on (CR3 = PD); mov $0x70010,%esp; mov $0x1234,%ebp; 1d enter $0x20,$0; hlt
 // 100 paging on; mov $0x70010,%esp; 18 pushal; hlt
+// 140 SS 18h, ESP 2; 0b push $5 (its 4 bytes at FFFEh–10001h); hlt
+// 160 SS 18h, ESP FFFFh; 0b pop %eax; hlt
 // 1f0 hlt
 // 200 #SS: movl $12,LOG; jmp record   210 #GP: 13   220 #PF: 14
 // 240 record: ESP to LOG+10; the 16-bit frame's error code, IP, CS popped (SP wraps) to LOG+4/8/c;
@@ -50,6 +52,8 @@ const PROGRAM: [number, string][] = [
   [0x0a0, '66b818008ed0bc060000009a000000002800f4'],
   [0x0c0, 'b800a000000f22d80f20c00d000000800f22c0bc10000700bd34120000c8200000f4'],
   [0x100, 'b800a000000f22d80f20c00d000000800f22c0bc1000070060f4'],
+  [0x140, '66b818008ed0bc020000006a05f4'],
+  [0x160, '66b818008ed0bcffff000058f4'],
   [0x1f0, 'f4'],
   [0x200, 'c705008000000c000000eb34'],
   [0x210, 'c705008000000d000000eb24'],
@@ -128,6 +132,13 @@ describeCpu('multi-slot pushes: the whole frame checked before the first push', 
     expect(gated.marked(STACK16 + 0x10000, STACK16 + 0x10004)).toBe(true);
   });
 
+  it('a single PUSH or POP whose slot straddles FFFFh of a 16-bit stack is #SS(0), ESP as before', () => {
+    const push = runPm(0x140);
+    expect(push.fault).toMatchObject({ vector: 12, code: 0, ip: 0x14b, esp: 2 - 8 + 0x10000 });
+    expect(push.marked(STACK16 + 0x10000, STACK16 + 0x10002)).toBe(true);
+    expect(runPm(0x160).fault).toMatchObject({ vector: 12, code: 0, ip: 0x16b, esp: 0xffff - 8 });
+  });
+
   it('ENTER whose final ESP lies on a page not present is #PF there, with EBP and ESP as before', () => {
     const { cpu, fault } = runPm(0x0c0);
     expect(fault).toMatchObject({ vector: 14, code: 2, ip: 0xdd, esp: 0x70010 - 8 });
@@ -147,12 +158,15 @@ describeCpu('multi-slot pushes: the whole frame checked before the first push', 
 // 00 xor %ax,%ax; mov %ax,%ss; mov $7,%sp; 07 pusha; hlt        10 the same with SP = 1
 // 20 SS 0, SP 6; 07 lcalll $0,$0x7d00 (32-bit: its 4-byte IP slot straddles FFFFh); hlt
 // 40 SS 0, SP 6; mov $0x100,%bp; 0a enter $5,$0 (the final SP, FFFFh, straddles); hlt
+// 60 SS 0, SP 2; 07 pushl %eax (FFFEh–10001h); hlt     70 SS 0, SP FFFFh; 07 pop %ax; hlt
 // 100 hlt      200 #SS (IVT 12): movw $12,0x6000; mov %sp,0x6002; hlt
 const REAL: [number, string][] = [
   [0x00, '31c08ed0bc070060f4'],
   [0x10, '31c08ed0bc010060f4'],
   [0x20, '31c08ed0bc0600669a007d00000000f4'],
   [0x40, '31c08ed0bc0600bd0001c8050000f4'],
+  [0x60, '31c08ed0bc02006650f4'],
+  [0x70, '31c08ed0bcffff58f4'],
   [0x100, 'f4'],
   [0x200, 'c70600600c0089260260f4'],
 ];
@@ -179,6 +193,13 @@ describeCpu('multi-slot pushes in real mode: a slot straddling offset FFFFh', ()
     expect(at7).toMatchObject({ ss: 12, sp: 7 - 6 });
     expect(at7.marked(0xffe0, 0x10002)).toBe(true);
     expect(runReal(0x10).exit).toBe(RunExit.TRIPLE_FAULT);
+  });
+
+  it('a PUSH or POP whose slot straddles FFFFh is #SS (a dword at SP 2, a word at SP FFFFh)', () => {
+    const push = runReal(0x60);
+    expect(push).toMatchObject({ exit: RunExit.HLT, ss: 12, sp: 0xfffc });
+    expect(push.marked(0x10000, 0x10002)).toBe(true); // the #SS frame itself took FFFCh–1h
+    expect(runReal(0x70)).toMatchObject({ exit: RunExit.HLT, ss: 12, sp: 0xffff - 6 });
   });
 
   it('a 32-bit far CALL and ENTER whose slot would straddle FFFFh are #SS, nothing written', () => {

@@ -498,6 +498,7 @@ export abstract class CpuMemory extends CpuState {
       this.reg32[ESP] = sp;
     } else {
       const sp = (this.reg32[ESP] - 4) & 0xffff;
+      if (sp > 0xfffc) this.stackStraddle(sp, 4);
       this.writeLin32(this.segBase[SS] + sp, v);
       this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
     }
@@ -509,21 +510,33 @@ export abstract class CpuMemory extends CpuState {
       this.reg32[ESP] = sp;
     } else {
       const sp = (this.reg32[ESP] - 2) & 0xffff;
+      if (sp === 0xffff) this.stackStraddle(sp, 2);
       this.writeLin16(this.segBase[SS] + sp, v);
       this.reg32[ESP] = (this.reg32[ESP] & ~0xffff) | sp;
     }
   }
   pop32(): number {
     const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
+    if (!this.stackSize32 && sp > 0xfffc) this.stackStraddle(sp, 4);
     const v = this.readLin32(this.segBase[SS] + sp);
     this.addSp(4);
     return v;
   }
   protected pop16(): number {
     const sp = this.stackSize32 ? this.reg32[ESP] : this.reg32[ESP] & 0xffff;
+    if (!this.stackSize32 && sp === 0xffff) this.stackStraddle(sp, 2);
     const v = this.readLin16(this.segBase[SS] + sp);
     this.addSp(2);
     return v;
+  }
+  /**
+   * A slot of a 16-bit stack at offset `sp` whose `size` bytes run past FFFFh: outside the segment
+   * (#SS(0)) unless its limit reaches past 64 KiB ("unreal" real mode). SDM vol. 3, 22.33.1: a
+   * stack access crossing offset FFFFh is #SS in real mode too, PUSH at SP = 1 its example; an
+   * aligned one wraps to 0 cleanly and never comes here.
+   */
+  protected stackStraddle(sp: number, size: number): void {
+    if (sp + size - 1 > this.segLimit[SS] >>> 0) throw new CpuFault(SS_, 0);
   }
   addSp(n: number): void {
     if (this.stackSize32) this.reg32[ESP] += n;
