@@ -24,12 +24,13 @@ const AT_ZERO_BYTE = '12';
 const AT_ZERO_CODE = 'b377f4';
 
 /** Real mode from reset through a far JMP to 1000:FFF0; #GP (IVT 13) logs vector, IP and CS at 6000h. */
-function runReal(top: string, zero: string) {
+function runReal(top: string, zero: string, more: [number, string][] = []) {
   const rig = makeRig(4);
   rig.p2m.map(0xfffff, 0xf0, 1, P2M_R | P2M_W);
   rig.load((0xf0 << 12) + 0xff0, [0xea, 0xf0, 0xff, 0x00, 0x10]); // jmp far 1000:FFF0
   rig.load(BASE + 0xfff0, hexBytes(top));
   rig.load(BASE, hexBytes(zero));
+  for (const [at, bytes] of more) rig.load(BASE + at, hexBytes(bytes));
   rig.load(13 * 4, [0x00, 0x7e, 0, 0]); // IVT 13 → 0000:7E00
   // 7E00: movw $13,0x6000; pop %ax; mov %ax,0x6002; pop %ax; mov %ax,0x6004; hlt
   rig.load(0x7e00, hexBytes('c70600600d0058a3026058a30460f4'));
@@ -87,6 +88,12 @@ describeCpu('the end of a 16-bit code segment', () => {
     expect(wrap.fault.vector).toBe(0);
     expect(wrap.cpu.reg32[3] & 0xff).toBe(0x77);
     expect(wrap.cpu.eip).toBe(3);
+  });
+
+  it('real mode: a far JMP with 0x66 to an offset past FFFFh is #GP at the JMP', () => {
+    // FFF0: ljmpl $0x1000,$0x12345 (66 EA, offset 12345h); a HLT lies there, past the segment.
+    const rig = runReal('66ea452301000010', AT_ZERO_BYTE, [[0x12345, 'f4']]);
+    expect(rig.fault).toEqual({ vector: 13, ip: 0xfff0, cs: 0x1000 });
   });
 
   it('a near JMP of operand size 32 to an offset past FFFFh is #GP(0) at the JMP', () => {

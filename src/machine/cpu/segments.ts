@@ -264,8 +264,18 @@ export abstract class CpuSegments extends CpuMemory {
     this.attention = 1;
   }
 
+  /**
+   * Real and virtual-8086 mode: a far transfer's offset against CS's limit (FFFFh; a load of CS
+   * there keeps it), before anything changes (SDM vol. 2, JMP/CALL/RET/IRET: "IF tempEIP is beyond
+   * code segment limit THEN #GP(0)"): a 0x66 form can name an offset past 64 KiB.
+   */
+  protected checkRealTarget(eip: number): void {
+    if (eip >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
+  }
+
   protected farJump(sel: number, off: number): void {
     if (!(this._cr0 & CR0_PE) || this.fl & VM) {
+      this.checkRealTarget(off);
       this.setRealSeg(CS, sel);
       this._eip = off;
       return;
@@ -277,6 +287,7 @@ export abstract class CpuSegments extends CpuMemory {
     if (!(this._cr0 & CR0_PE) || this.fl & VM) {
       // "IF stack not large enough for a 6-byte (4-byte) return address THEN #SS(0)" (SDM vol. 2, CALL).
       this.requireStackFrame(this.op32 ? 8 : 4, this.op32 ? 4 : 2);
+      this.checkRealTarget(off);
       this.push(this.segSel[CS]);
       this.push(this._eip);
       this.setRealSeg(CS, sel);
@@ -386,6 +397,7 @@ export abstract class CpuSegments extends CpuMemory {
     const eip = this.pop();
     const cs = this.pop() & 0xffff;
     if (!(this._cr0 & CR0_PE) || this.fl & VM) {
+      this.checkRealTarget(eip);
       this.addSp(n);
       this.setRealSeg(CS, cs);
       this._eip = eip;
@@ -399,6 +411,7 @@ export abstract class CpuSegments extends CpuMemory {
       const eip = this.pop();
       const cs = this.pop() & 0xffff;
       const fl = this.pop();
+      this.checkRealTarget(eip);
       this.setRealSeg(CS, cs);
       this._eip = eip;
       this.setFlagsFrom(fl, this.op32 ? 4 : 2);
