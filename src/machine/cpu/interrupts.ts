@@ -162,7 +162,7 @@ export abstract class CpuInterrupts extends CpuTasks {
         // A 16-bit stack segment takes SP only (as a call gate's switch, segments.ts).
         this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
         // The whole frame: (GS, FS, DS, ES,) SS, ESP, EFLAGS, CS, EIP (, error code).
-        this.requireStackRoom(((vm86 ? 9 : 5) + (code >= 0 ? 1 : 0)) * (gate32 ? 4 : 2), newSs);
+        this.requireStackRoom(((vm86 ? 9 : 5) + (code >= 0 ? 1 : 0)) * (gate32 ? 4 : 2), newSs, gate32 ? 4 : 2);
         this.setCs(sel, dlo, dhi, newCpl);
         if (vm86) {
           // INTERRUPT-FROM-VIRTUAL-8086-MODE: the data segment registers go on the ring-0 stack

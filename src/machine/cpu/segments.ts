@@ -109,7 +109,7 @@ export abstract class CpuSegments extends CpuMemory {
    * "a stack-fault exception (#SS) if the segment is a stack segment"), where SP = 1, 3 or 5 shuts
    * the CPU down (PUSHA, INT n: the #SS's own frame straddles again: #DF, then shutdown).
    */
-  protected requireStackRoom(bytes: number, ssSel: number, slot = 1): void {
+  protected requireStackRoom(bytes: number, ssSel: number, slot: number): void {
     const esp = this.reg32[ESP];
     try {
       if (!this.stackSize32 && (esp & 0xffff) !== 0 && (esp & 0xffff) < bytes) {
@@ -355,7 +355,7 @@ export abstract class CpuSegments extends CpuMemory {
         // B bit sizes every write of the stack pointer: QEMU and Bochs alike; the same as RET and
         // IRET to a 16-bit stack, below, and the interrupt gates' switch).
         this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
-        this.requireStackRoom((4 + params) * psize, newSs);
+        this.requireStackRoom((4 + params) * psize, newSs, psize);
         this.checkCodeLimit(clo, chi, offset);
         this.setCs(target, clo, chi, dpl);
         this.pushGate(gate32, oldSs);
