@@ -24,6 +24,7 @@ const heat = (page: Page) =>
 test('the heat map glows where the guest writes and cools when it stops', async ({ page }) => {
   await boot(page, 'workload=static&mode=dirty');
   await page.getByLabel('Overlay').selectOption('heat');
+  await expect(page).toHaveURL(/overlay=heat/); // a shared address shows the same overlay
   // The static desktop writes nothing: after the boot's writes have cooled, no tile is coloured.
   await expect.poll(async () => (await heat(page)).pixels, { timeout: 20_000 }).toBe(0);
   await serial(page, 'workload sprite');
@@ -34,4 +35,10 @@ test('the heat map glows where the guest writes and cools when it stops', async 
   await page.screenshot({ path: test.info().outputPath('heat-sprite.png') });
   await serial(page, 'workload static');
   await expect.poll(async () => (await heat(page)).pixels, { timeout: 20_000 }).toBe(0);
+});
+
+test('an address with overlay=heat opens with the heat map chosen and drawn', async ({ page }) => {
+  await boot(page, 'workload=sprite&mode=dirty&overlay=heat');
+  await expect(page.getByLabel('Overlay')).toHaveValue('heat');
+  await expect.poll(async () => (await heat(page)).pixels, { timeout: 20_000 }).toBeGreaterThan(0);
 });

@@ -35,8 +35,8 @@ export function isFirstVisit(): boolean {
 
 export const tryThis = (dismiss: () => void) =>
   html`<p class="try" role="note">
-    <strong>Try this:</strong> switch the display mode to <em>poll</em> and watch the meter's ioemu line jump to ~8 % of
-    a core; back in <em>dirty + idle drop</em> it falls to almost nothing once the screen is still. Or tick
+    <strong>Try this:</strong> switch the display mode to <em>poll</em> and watch the meter's ioemu line jump to several
+    per cent of a core; back in <em>dirty + idle drop</em> it falls to almost nothing once the screen is still. Or tick
     <em>A/B side by side</em> to see both at once.
     <button @click=${dismiss}>Got it</button>
   </p>`;

@@ -35,7 +35,7 @@ import {
   writeViewState,
   type ViewState,
 } from './view-state';
-import type { ControlAction, Overlay } from './hvm-controls';
+import type { ControlAction } from './hvm-controls';
 import type { CpuMeter, MeterSource } from './cpu-meter';
 import type { HvmDisplay } from './hvm-display';
 import type { HvmAbView } from './ab-view';
@@ -64,8 +64,6 @@ export class HvmApp extends LitElement {
   private firstVisit = isFirstVisit();
 
   private view: ViewState = readViewState(location.search);
-  /** What is drawn over the screen: nothing, the tiles each refresh repainted, or the dirty heat map. */
-  private overlay: Overlay = 'none';
   private paused = false;
   private error: string | null = null;
   /** COM1's output, read when the machine rings the page bell. */
@@ -157,8 +155,7 @@ export class HvmApp extends LitElement {
       case 'tick':
         return this.workload.tick(a.seconds);
       case 'overlay':
-        this.overlay = a.overlay;
-        return this.requestUpdate();
+        return this.setView({ overlay: a.overlay });
       case 'pause':
       case 'resume': {
         const r = a.kind === 'resume' ? await api?.start() : await api?.pause();
@@ -372,7 +369,7 @@ export class HvmApp extends LitElement {
       }
       <hvm-controls
         .view=${this.view}
-        .overlay=${this.overlay}
+        .overlay=${this.view.overlay}
         .running=${this.connection?.status.kind === 'running'}
         .paused=${this.paused}
         .toyGuest=${this.guest.toyGuest}
@@ -393,7 +390,7 @@ export class HvmApp extends LitElement {
                     layout: s.handles.layout,
                     stats: s.stats,
                     view: this.view,
-                    overlay: this.overlay,
+                    overlay: this.view.overlay,
                     options: this.refresherOptions(),
                     sides: this.sides,
                     fit: this.fit,

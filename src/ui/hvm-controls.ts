@@ -10,7 +10,7 @@ import { LitElement, html, nothing } from 'lit';
 import { DISPLAY_MODES, type DisplayModeName } from '../ioemu/refresh';
 import { VRAM_MIB_CHOICES } from '../shared/layout';
 import { MODE_NAME } from './mode-names';
-import { workloadChoices, type ViewState } from './view-state';
+import { workloadChoices, type Overlay, type ViewState } from './view-state';
 import './disk-controls';
 
 const HZ_CHOICES = [10, 15, 20, 30, 45, 60];
@@ -23,8 +23,7 @@ const MODE_HOW: Record<DisplayModeName, string> = {
   trap: 'every guest write to VRAM faults into the hypervisor (the design Xen 3.3 rejected)',
 };
 
-/** What is drawn over the screen: nothing, the tiles each refresh repainted, or the dirty heat map. */
-export type Overlay = 'none' | 'tiles' | 'heat';
+export type { Overlay } from './view-state';
 
 /** What the user asked for, in a `control` event. */
 export type ControlAction =

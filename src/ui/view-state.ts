@@ -24,6 +24,10 @@ export function isVideoMode(mode: unknown): mode is string {
   return typeof mode === 'string' && /^\d{3,4}x\d{3,4}x(8|15|16|24|32)$/.test(mode);
 }
 
+/** What is drawn over the screen: nothing, the tiles each refresh repainted, or the dirty heat map. */
+export const OVERLAYS = ['none', 'tiles', 'heat'] as const;
+export type Overlay = (typeof OVERLAYS)[number];
+
 /** The page's state that lives in the URL, so a view can be shared. */
 export interface ViewState {
   mode: DisplayModeName;
@@ -58,6 +62,8 @@ export interface ViewState {
   hc: 'comlink' | 'shared';
   /** The A/B view (`ab=MODE`): a second display of the same guest in this mode, side by side; null: one display. */
   ab: DisplayModeName | null;
+  /** What is drawn over the screen (`overlay=tiles|heat`); none by default. */
+  overlay: Overlay;
 }
 
 export function readViewState(search: string): ViewState {
@@ -91,6 +97,9 @@ export function readViewState(search: string): ViewState {
     scope: q.get('scope') === 'displayed' ? 'displayed' : 'vram',
     hc: q.get('hc') === 'comlink' ? 'comlink' : 'shared',
     ab: DISPLAY_MODES.includes(q.get('ab') as DisplayModeName) ? (q.get('ab') as DisplayModeName) : null,
+    overlay: (OVERLAYS as readonly (string | null)[]).includes(q.get('overlay'))
+      ? (q.get('overlay') as Overlay)
+      : 'none',
     tick:
       Number.isInteger(Number(q.get('tick'))) && Number(q.get('tick')) >= 1 && Number(q.get('tick')) <= 60
         ? Number(q.get('tick'))
@@ -129,6 +138,7 @@ export function writeViewState(v: ViewState): string {
   if (v.scope !== 'vram') q.set('scope', v.scope);
   if (v.hc === 'comlink') q.set('hc', 'comlink');
   if (v.ab) q.set('ab', v.ab);
+  if (v.overlay !== 'none') q.set('overlay', v.overlay);
   return `?${q}`;
 }
 
@@ -152,6 +162,7 @@ export function replacedValues(search: string, v: ViewState): string[] {
   check('tick', v.tick);
   if (q.has('scope') && q.get('scope') !== v.scope) check('scope', v.scope);
   if (q.has('ab') && !v.ab) out.push(`ab=${q.get('ab')} → one display`);
+  if (q.has('overlay')) check('overlay', v.overlay);
   if (q.has('hc') && q.get('hc') !== 'comlink') out.push(`hc=${q.get('hc')} → the shared-memory channel`);
   return out;
 }

@@ -26,6 +26,19 @@ describe("the page's address: one check per value", () => {
     expect(writeViewState(v)).toContain('hc=comlink');
   });
 
+  it('keeps the overlay over the screen in the address (overlay=tiles|heat), none by default, a bad one replaced', () => {
+    expect(readViewState('').overlay).toBe('none');
+    expect(writeViewState(readViewState(''))).not.toContain('overlay');
+    for (const overlay of ['tiles', 'heat'] as const) {
+      const v = readViewState(`?overlay=${overlay}`);
+      expect(v.overlay).toBe(overlay);
+      expect(readViewState(writeViewState(v)).overlay).toBe(overlay);
+    }
+    const bad = readViewState('?overlay=fire');
+    expect(bad.overlay).toBe('none');
+    expect(replacedValues('?overlay=fire', bad)).toEqual(['overlay=fire → none']);
+  });
+
   it("knows the toy guest's video modes: WxHxBPP with BPP 8, 15, 16, 24 or 32", () => {
     expect(['800x600x16', '1024x768x32', '640x480x8', '1280x1024x15'].every(isVideoMode)).toBe(true);
     expect(['800x600', '800x600x12', 'x600x16', '99x99x8', 800].some(isVideoMode)).toBe(false);
