@@ -9,6 +9,7 @@
  * DR6.BD. The programs were assembled with `as --32` from the listings in the comments.
  */
 import { expect, it } from 'vitest';
+import type { InterruptController } from '../../src/machine/bus';
 import { describeCpu, flatTables, loadFlatTables, makeRig, type Rig, hexBytes } from './rig';
 
 const GDT = 0x1000;
@@ -18,8 +19,13 @@ const LOG = 0x8000;
 const RF = 0x10000;
 
 /** Runs `main` at CODE (handlers at CODE + offset, by vector) to HLT; returns the rig and its log. */
-function runProgram(main: string, handlers: [vector: number, offset: number][], parts: [number, string][]) {
-  const rig = makeRig(4);
+function runProgram(
+  main: string,
+  handlers: [vector: number, offset: number][],
+  parts: [number, string][],
+  pic?: InterruptController,
+) {
+  const rig = makeRig(4, pic);
   const gate = flatTables(rig, GDT, IDT);
   for (const [vector, offset] of handlers) gate(vector, CODE + offset);
   for (const [offset, bytes] of parts) rig.load(CODE + offset, hexBytes(bytes));
@@ -252,6 +258,83 @@ describeCpu('debug-register breakpoints', () => {
       ],
     );
     expect(log.map(({ vector, eip, dr6 }) => ({ vector, eip, b: dr6 & 0xf }))).toEqual([{ vector: 1, eip: 1, b: 0 }]);
+    expect(rig.cpu.reg32[3]).toBe(1);
+  });
+});
+
+/**
+ * The STI shadow (SDM vol. 2, STI; vol. 3, 6.8.3 and the VMX interruptibility state, "blocking by
+ * STI"): an STI that sets IF holds maskable interrupts on the boundary after it, and nothing else.
+ * Unlike MOV SS's, it does not hold the single-step or data-breakpoint traps (Bochs's STI inhibits
+ * interrupts only; QEMU's keeps TF): the single-step trap of STI comes right after it.
+ */
+describeCpu('the STI shadow holds interrupts, not debug traps', () => {
+  /** A controller with one request raised from the start (vector 20h); INTA takes it. */
+  const onePending = () => {
+    let pending = 1;
+    return { hasInterrupt: () => pending > 0, acknowledge: () => (pending--, 0x20) };
+  };
+
+  it('single-step over STI with IF 0 → 1 traps after STI; a data breakpoint the next instruction hits, after it', () => {
+    //  0 mov $0x5000,%eax; mov %eax,%dr0   8 mov $0xd0001,%eax; mov %eax,%dr7 (L0: write, LEN 4)
+    // 10 cli   11 pushf; orl $0x100,(%esp); 19 popf (TF)   1a sti   1b movl $5,0x5000 (B0)
+    // 25 inc %ebx   26 pushf; andl $~0x100,(%esp); 2e popf   2f hlt
+    // 100 #DB: log vector 1 (TF stays set in the image)
+    const main = 'b8005000000f23c0b801000d000f23f8fa9c810c24000100009dfbc7050050000005000000439c812424fffeffff9df4';
+    const { rig, log } = runProgram(
+      main,
+      [[1, 0x100]],
+      [
+        [0x100, '50b801000000eb78'],
+        [0x180, LOG_AND_RESUME],
+      ],
+    );
+    expect(log.map(({ vector, eip }) => ({ vector, eip }))).toEqual(
+      [0x1b, 0x25, 0x26, 0x27, 0x2e, 0x2f].map((eip) => ({ vector: 1, eip })),
+    );
+    const [afterSti, afterStore] = log;
+    expect(rig.u32(LOG + 8) & 0x300, 'the pushed EFLAGS: STI has set IF; TF').toBe(0x300);
+    expect(afterSti.dr6 & 0x400f, 'BS alone').toBe(0x4000);
+    expect(afterStore.dr6 & 0x400f, 'BS and B0').toBe(0x4001);
+    expect(rig.u32(0x5000)).toBe(5);
+    expect(rig.cpu.reg32[3]).toBe(1);
+  });
+
+  it('a request pending as STI runs is taken after the next instruction, not before', () => {
+    // 0 cli   1 sti   2 inc %ebx   3 nop   4 hlt      140 vector 20h: log it
+    const { rig, log } = runProgram(
+      'fafb4390f4',
+      [[0x20, 0x140]],
+      [
+        [0x140, '50b820000000eb38'],
+        [0x180, LOG_AND_RESUME],
+      ],
+      onePending(),
+    );
+    expect(log.map(({ vector, eip }) => ({ vector, eip }))).toEqual([{ vector: 0x20, eip: 3 }]);
+    expect(rig.cpu.reg32[3]).toBe(1);
+  });
+
+  it('with TF set too, the #DB after STI comes first and uses the shadow up: the request is taken on its IRET', () => {
+    //  0 cli   1 pushf; orl $0x100,(%esp); 9 popf   a sti   b inc %ebx   c nop   d hlt
+    // 100 #DB: clear TF in the image; log vector 1   140 vector 20h: log it
+    const { rig, log } = runProgram(
+      'fa9c810c24000100009dfb4390f4',
+      [
+        [1, 0x100],
+        [0x20, 0x140],
+      ],
+      [
+        [0x100, '508164240cfffeffffb801000000eb70'],
+        [0x140, '50b820000000eb38'],
+        [0x180, LOG_AND_RESUME],
+      ],
+      onePending(),
+    );
+    expect(log.map(({ vector, eip }) => ({ vector, eip }))).toEqual([
+      { vector: 1, eip: 0x0b }, // the single-step trap of STI, on the shadow's boundary
+      { vector: 0x20, eip: 0x0b }, // after the #DB handler's IRET (IF = 0 inside it), before the INC
+    ]);
     expect(rig.cpu.reg32[3]).toBe(1);
   });
 });

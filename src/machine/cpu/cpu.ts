@@ -394,26 +394,32 @@ export class Cpu extends CpuSystem {
     // The instruction about to run follows MOV SS / POP SS (its breakpoints are not checked).
     this.afterSsLoad = this.ssShadow;
     this.ssShadow = false;
-    if (this.shadow) this.shadow = false;
-    else {
-      if (this.stepTrap || this.taskTrap || this.breakpointHits !== 0) {
-        // Single-step (SDM vol. 3, 17.3.1.4): a trap after the instruction that began with TF set,
-        // before any external interrupt (6.9); DR6.BS says why. A MOV SS shadow holds it one more.
-        // A switch to a task whose TSS has T = 1 traps before its first instruction (DR6.BT).
-        // Data breakpoints trap after the instruction that hit them, DR6.B0–B3 saying which
-        // (17.3.1.2; B0–B3 replaced, as QEMU and Bochs do; BS and BT are added).
-        let dr6 = this.dr[6] | (this.stepTrap ? DR6_BS : 0) | (this.taskTrap ? DR6_BT : 0);
-        if (this.breakpointHits !== 0) dr6 = (dr6 & ~15) | this.breakpointHits;
-        this.dr[6] = dr6;
-        this.stepTrap = this.taskTrap = false;
-        this.breakpointHits = 0;
-        if (!this.raise(DB, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
-      }
-      if (this.fl & IF && this.env.pic.hasInterrupt()) {
-        this.halted = false;
-        const vector = this.env.pic.acknowledge();
-        if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
-      }
+    // Both shadows hold interrupts on this boundary; only MOV SS's holds the #DB traps too. STI's
+    // blocks maskable interrupts alone (SDM vol. 2, STI: it does "not prohibit the generation of
+    // exceptions"; vol. 3's VMX interruptibility state: "blocking by STI" blocks maskable
+    // interrupts, "blocking by MOV SS" debug exceptions as well), so a single-step over STI traps
+    // right after it, as in Bochs (its STI inhibits interrupts only) and QEMU (its STI keeps TF).
+    const holdInterrupts = this.shadow;
+    this.shadow = false;
+    if (!this.afterSsLoad && (this.stepTrap || this.taskTrap || this.breakpointHits !== 0)) {
+      // Single-step (SDM vol. 3, 17.3.1.4): a trap after the instruction that began with TF set,
+      // before any external interrupt (6.9); DR6.BS says why. A MOV SS shadow holds it one more.
+      // A switch to a task whose TSS has T = 1 traps before its first instruction (DR6.BT).
+      // Data breakpoints trap after the instruction that hit them, DR6.B0–B3 saying which
+      // (17.3.1.2; B0–B3 replaced, as QEMU and Bochs do; BS and BT are added).
+      let dr6 = this.dr[6] | (this.stepTrap ? DR6_BS : 0) | (this.taskTrap ? DR6_BT : 0);
+      if (this.breakpointHits !== 0) dr6 = (dr6 & ~15) | this.breakpointHits;
+      this.dr[6] = dr6;
+      this.stepTrap = this.taskTrap = false;
+      this.breakpointHits = 0;
+      if (!this.raise(DB, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+    }
+    // A #DB taken on the STI shadow's boundary used it up: a request waits for the boundary after
+    // the handler's first instruction (as Bochs counts it), or its IRET (IF = 0 in between).
+    if (!holdInterrupts && this.fl & IF && this.env.pic.hasInterrupt()) {
+      this.halted = false;
+      const vector = this.env.pic.acknowledge();
+      if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
     }
     if (this.halted) return RunExit.HLT;
     // RF lasts one instruction: cleared as it starts, after its instruction breakpoints were
