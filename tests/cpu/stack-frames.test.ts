@@ -211,3 +211,90 @@ describeCpu('multi-slot pushes in real mode: a slot straddling offset FFFFh', ()
     }
   });
 });
+
+/**
+ * A call gate's or interrupt gate's switch to an inner 16-bit stack (from the TSS) whose frame
+ * wraps past offset 0 is checked slot by slot in the gate's slot size (SDM vol. 2, CALL: "IF new
+ * stack does not have room for parameters plus 8 bytes (16-bit gate) / 16 bytes (32-bit gate)
+ * THEN #SS(NewSS)"; INT n likewise): a 2-byte slot at SP 1 or a 4-byte one at SP 2 straddles
+ * 0FFFFh–10000h, outside the segment. The fault is #SS(new SS selector) before the first push,
+ * reported in ring 3's context with nothing written below the inner stack's top. Ring 3 makes the
+ * transfer; the gates lead to ring-1 code on a 16-bit ring-1 stack (selector 29h, limit FFFFh).
+ */
+describeCpu('a gate’s inner 16-bit stack whose frame wraps past offset 0', () => {
+  const TSS = 0x3000;
+  const HANDLERS = 0x5000;
+  const ENTRY = 0x10000;
+  const RING3 = 0x10100;
+  const STACK1 = 0x30000;
+  const SS1 = 0x28 | 1;
+  /** Runs `bytes` in ring 3 with TSS.ESP1 = `sp1`: the #SS handler's frame (ring 0) and the markers. */
+  function innerFault(bytes: string, sp1: number) {
+    const rig = makeRig(4);
+    flatTables(rig, GDT, IDT)(12, HANDLERS);
+    rig.load(HANDLERS, [0xf4]);
+    const put = (at: number, [lo, hi]: [number, number]) => {
+      rig.setU32(at, lo);
+      rig.setU32(at + 4, hi);
+    };
+    put(GDT + 0x18, segment(TSS, 0x67, 0x89, 0));
+    put(GDT + 0x20, segment(0, 0xffffffff, 0xba, 4)); // ring-1 code
+    put(GDT + 0x28, segment(STACK1, 0xffff, 0xb2, 0)); // ring-1 stack: 16-bit (B = 0), limit FFFFh
+    put(GDT + 0x30, segment(0, 0xffffffff, 0xfa, 4)); // ring-3 code
+    put(GDT + 0x38, segment(0, 0xffffffff, 0xf2, 4)); // ring-3 data
+    put(GDT + 0x40, gate(0x20, 0x6000, 0x4, 3)); // 16-bit call gate, DPL 3
+    put(GDT + 0x48, gate(0x20, 0x6000, 0xc, 3)); // 32-bit call gate, DPL 3
+    rig.load(GDT + 0x100, [0x4f, 0]);
+    put(IDT + 8 * 0x21, gate(0x20, 0x6000, 0x6, 3)); // 16-bit interrupt gate, DPL 3
+    put(IDT + 8 * 0x22, gate(0x20, 0x6000, 0xe, 3)); // 32-bit interrupt gate, DPL 3
+    rig.setU32(TSS + 4, 0x9000); // ESP0
+    rig.setU32(TSS + 8, 0x10); // SS0
+    rig.setU32(TSS + 12, sp1); // ESP1
+    rig.setU32(TSS + 16, SS1);
+    rig.memory.u8.fill(MARK, STACK1, STACK1 + 8);
+    rig.memory.u8.fill(MARK, STACK1 + 0xfff0, STACK1 + 0x10004);
+    // mov $0x18,%ax; ltr %ax; iretd to RING3 with SS:ESP 3Bh:7000h
+    const enter = hexBytes('66b818000f00d86a3b68007000009c6a336800010100cf');
+    rig.load(ENTRY, [...loadFlatTables(GDT, IDT), ...enter]);
+    rig.load(RING3, hexBytes(bytes));
+    rig.cpu.enterProtectedModeFlat(ENTRY, { esp: 0x9000, ebx: 0x1234 });
+    rig.cpu.run(100);
+    expect(rig.cpu.eip >>> 0, 'halted in the #SS handler').toBe(HANDLERS + 1);
+    const esp = rig.cpu.reg32[4] >>> 0;
+    const at = (i: number) => rig.u32(esp + 4 * i);
+    const marked = [
+      ...rig.memory.u8.subarray(STACK1, STACK1 + 8),
+      ...rig.memory.u8.subarray(STACK1 + 0xfff0, STACK1 + 0x10004),
+    ].every((b) => b === MARK);
+    return {
+      frame: { esp, code: at(0), eip: at(1), cs: at(2), oldEsp: at(4), oldSs: at(5) },
+      marked,
+      ebx: rig.cpu.reg32[3],
+    };
+  }
+  /** Ring 3's context, as the #SS handler finds it: the transferring instruction's. */
+  const ring3 = { esp: 0x9000 - 24, code: SS1 & 0xfffc, eip: RING3, cs: 0x33, oldEsp: 0x7000, oldSs: 0x3b };
+
+  it('a call gate: a 16-bit gate at SP 5 (its CS slot at FFFFh) and a 32-bit gate at SP 6 (its ESP slot at FFFEh)', () => {
+    for (const [bytes, sp1] of [
+      ['9a000000004300', 5], // lcall $0x43,$0
+      ['9a000000004b00', 6], // lcall $0x4b,$0
+    ] as const) {
+      const { frame, marked, ebx } = innerFault(bytes, sp1);
+      expect(frame, bytes).toEqual(ring3);
+      expect(marked, 'nothing written below the inner stack’s top').toBe(true);
+      expect(ebx).toBe(0x1234);
+    }
+  });
+
+  it('an interrupt gate: INT n through a 16-bit gate at SP 5 and a 32-bit gate at SP 6', () => {
+    for (const [bytes, sp1] of [
+      ['cd21', 5],
+      ['cd22', 6],
+    ] as const) {
+      const { frame, marked } = innerFault(bytes, sp1);
+      expect(frame, bytes).toEqual(ring3);
+      expect(marked, 'nothing written below the inner stack’s top').toBe(true);
+    }
+  });
+});
