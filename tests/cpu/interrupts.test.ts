@@ -5,7 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { describeCpu, flatTables, loadFlatTables, makeRig, hexBytes } from './rig';
-import { L, pmMachine, SEL, SYM, segment } from './pm-machine';
+import { gate, L, pmMachine, SEL, SYM, segment } from './pm-machine';
 
 const VECTOR = 0x20;
 
@@ -186,7 +186,10 @@ describeCpu('the inner stack of an interrupt gate without room for its frame', (
     put(0x28, segment(0, 0x8000 - 13, 0xb6, 4)); // ring 1 stack, expand-down: 12 bytes below 8000h
     put(0x30, segment(0, 0xffffffff, 0xfa, 4)); // ring 3 code
     put(0x38, segment(0, 0xffffffff, 0xf2, 4)); // ring 3 data
-    rig.load(GDT + 0x100, [0x3f, 0]);
+    put(0x40, segment(0, 0xfff, 0xba, 4)); // ring 1 code of limit FFFh
+    rig.load(GDT + 0x100, [0x47, 0]);
+    // INT 22h: to offset 16000h of that segment, past its limit.
+    rig.load(IDT + 8 * 0x22, [0x00, 0x60, 0x40, 0, 0, 0xee, 0x01, 0]);
     rig.setU32(TSS + 4, 0x9000); // ESP0
     rig.setU32(TSS + 8, 0x10); // SS0
     rig.setU32(TSS + 12, 0x8000); // ESP1
@@ -219,6 +222,10 @@ describeCpu('the inner stack of an interrupt gate without room for its frame', (
       oldEsp: 0x7000,
       oldSs: 0x3b,
     });
+  });
+
+  it('the stack is checked before the gate’s offset: #SS(SS1), not #GP(0), for a gate past its segment’s limit', () => {
+    expect(ssFrame([0xcd, 0x22])).toMatchObject({ code: SS1 & 0xfffc, eip: RING3, cs: 0x33 });
   });
 
   it('an exception (#UD from UD2): the same, with EXT set', () => {
@@ -310,5 +317,120 @@ describeCpu('the MOV SS shadow: which loads, and how many', () => {
   it('LSS does not hold interrupts: a request raised during it is taken right after it', () => {
     // 0 sti; nop   2 lss 0x5000,%esp   9 nop   a hlt
     expect(deliveredAt('fb900fb2250050000090f4', 2 + 3)).toBe(9);
+  });
+});
+
+/**
+ * An interrupt or exception never goes to an outer ring: a gate whose code segment has DPL > CPL,
+ * conforming or not, is #GP(code selector, EXT) (SDM vol. 2, INT n: "IF descriptor does not
+ * indicate a code segment or code segment descriptor DPL > CPL THEN #GP(error_code(new
+ * code-segment selector,0,EXT))"; Bochs alike). Ring 0 raises it; the #GP handler is ring 0's.
+ */
+describeCpu('a gate to a code segment of DPL > CPL', () => {
+  const GDT = 0x1000;
+  const IDT = 0x2000;
+  const HANDLERS = 0x5000;
+  const CODE = 0x10000;
+  /** Runs `bytes` at ring 0, vector 23h gated to selector 20h of `access`: the #GP frame. */
+  function gpFrame(bytes: string, access: number, pending = 0) {
+    const rig = makeRig(4, { hasInterrupt: () => pending > 0, acknowledge: () => (pending--, 0x23) });
+    flatTables(rig, GDT, IDT)(13, HANDLERS);
+    rig.load(HANDLERS, [0xf4]);
+    const [lo, hi] = segment(0, 0xffffffff, access, 4);
+    rig.setU32(GDT + 0x20, lo);
+    rig.setU32(GDT + 0x24, hi);
+    rig.load(GDT + 0x100, [0x27, 0]);
+    const [glo, ghi] = gate(0x20, 0x6000, 0xe, 3); // a 32-bit interrupt gate, DPL 3
+    rig.setU32(IDT + 8 * 0x23, glo);
+    rig.setU32(IDT + 8 * 0x23 + 4, ghi);
+    rig.load(0x6000, [0xf4]);
+    const pre = loadFlatTables(GDT, IDT);
+    rig.load(CODE - pre.length, [...pre, ...hexBytes(bytes)]);
+    rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.cpu.eip >>> 0, 'halted in the #GP handler').toBe(HANDLERS + 1);
+    expect(rig.cpu.cpl).toBe(0);
+    const esp = rig.cpu.reg32[4] >>> 0;
+    return { esp, code: rig.u32(esp), eip: rig.u32(esp + 4) - CODE, cs: rig.u32(esp + 8) };
+  }
+
+  it('INT n from ring 0 to ring-3 code, non-conforming or conforming: #GP(selector) at the INT', () => {
+    for (const access of [0xfa, 0xfe])
+      expect(gpFrame('cd23f4', access), access.toString(16)).toEqual({ esp: 0x9000 - 16, code: 0x20, eip: 0, cs: 8 });
+  });
+
+  it('a hardware interrupt: #GP(selector + EXT), EIP at the instruction it came before', () => {
+    // 0 sti   1 nop   2 hlt: the request is taken after the NOP
+    expect(gpFrame('fb90f4', 0xfa, 1)).toEqual({ esp: 0x9000 - 16, code: 0x21, eip: 2, cs: 8 });
+  });
+});
+
+/**
+ * An interrupt to the same ring checks its whole frame before the first push (SDM vol. 2, INT n,
+ * INTRA-PRIVILEGE-LEVEL-INTERRUPT: "IF current stack does not have room for 16 bytes (error code
+ * pushed) or 12 bytes (no error code) THEN #SS(EXT)"): a fault leaves nothing written below ESP.
+ * Ring 3 runs on an expand-up stack (selector 4Bh, base 40000h, limit FFFFh) at ESP 8 or 4 and
+ * raises an event whose gate leads to ring-3 code; the #SS goes to ring 0 through the TSS.
+ */
+describeCpu('a same-ring interrupt frame without room on its stack', () => {
+  const GDT = 0x1000;
+  const IDT = 0x2000;
+  const TSS = 0x4000;
+  const HANDLERS = 0x5000;
+  const CODE = 0x10000;
+  const RING3 = 0x10100;
+  const STACK3 = 0x40000;
+  const MARK = 0xa5;
+  /** Runs `bytes` at ring 3 (after it switches to the small stack): the #SS frame, and the markers. */
+  function ssFrame(bytes: string) {
+    const rig = makeRig(4);
+    flatTables(rig, GDT, IDT)(12, HANDLERS);
+    rig.load(HANDLERS, [0xf4]);
+    const put = (at: number, [lo, hi]: [number, number]) => {
+      rig.setU32(at, lo);
+      rig.setU32(at + 4, hi);
+    };
+    put(GDT + 0x18, segment(TSS, 0x67, 0x89, 0));
+    put(GDT + 0x30, segment(0, 0xffffffff, 0xfa, 4)); // ring-3 code
+    put(GDT + 0x38, segment(0, 0xffffffff, 0xf2, 4)); // ring-3 data
+    put(GDT + 0x48, segment(STACK3, 0xffff, 0xf2, 4)); // ring-3 stack, 32-bit, limit FFFFh
+    rig.load(GDT + 0x100, [0x4f, 0]);
+    put(IDT + 8 * 6, gate(0x33, 0x6000, 0xe, 3)); // #UD: a 32-bit interrupt gate to ring 3
+    put(IDT + 8 * 0x24, gate(0x33, 0x6000, 0xe, 3)); // INT 24h: the same
+    put(IDT + 8 * 0x25, gate(0x33, 0x6000, 0x6, 3)); // INT 25h: a 16-bit one
+    rig.setU32(TSS + 4, 0x9000); // ESP0
+    rig.setU32(TSS + 8, 0x10); // SS0
+    rig.memory.u8.fill(MARK, STACK3, STACK3 + 8);
+    // mov $0x18,%ax; ltr %ax; iretd to RING3 with SS:ESP 3Bh:7000h
+    const enter = hexBytes('66b818000f00d86a3b68007000009c6a336800010100cf');
+    rig.load(CODE, [...loadFlatTables(GDT, IDT), ...enter]);
+    rig.load(RING3, hexBytes(bytes));
+    rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.cpu.eip >>> 0, 'halted in the #SS handler').toBe(HANDLERS + 1);
+    const esp = rig.cpu.reg32[4] >>> 0;
+    const at = (i: number) => rig.u32(esp + 4 * i);
+    const marked = [...rig.memory.u8.subarray(STACK3, STACK3 + 8)].every((b) => b === MARK);
+    return { frame: { code: at(0), eip: at(1) - RING3, cs: at(2), oldEsp: at(4), oldSs: at(5) }, marked };
+  }
+  // 0 mov $0x4b,%ax; mov %ax,%ss   6 mov $n,%esp   b the event
+  const onStack = (esp: number, event: string) => `66b84b008ed0bc${hexLe(esp)}${event}`;
+  const hexLe = (v: number) => [0, 8, 16, 24].map((s) => ((v >>> s) & 0xff).toString(16).padStart(2, '0')).join('');
+
+  it('INT n through a 32-bit gate at ESP 8 (12 bytes), or a 16-bit one at ESP 4 (6 bytes): #SS(0), nothing written', () => {
+    for (const [esp, event] of [
+      [8, 'cd24'],
+      [4, 'cd25'],
+    ] as const) {
+      const { frame, marked } = ssFrame(onStack(esp, event));
+      expect(frame, event).toEqual({ code: 0, eip: 0x0b, cs: 0x33, oldEsp: esp, oldSs: 0x4b });
+      expect(marked, 'nothing written below ESP').toBe(true);
+    }
+  });
+
+  it('an exception (#UD from UD2): #SS(EXT), nothing written', () => {
+    const { frame, marked } = ssFrame(onStack(8, '0f0b'));
+    expect(frame).toEqual({ code: 1, eip: 0x0b, cs: 0x33, oldEsp: 8, oldSs: 0x4b });
+    expect(marked).toBe(true);
   });
 });

@@ -136,10 +136,13 @@ export abstract class CpuInterrupts extends CpuTasks {
     if ((sel & 0xfffc) === 0) throw new CpuFault(GP, 0);
     const dlo = this.readDescriptorLo(sel, GP);
     const dhi = this.descHi;
-    if (!(dhi & 0x1800) || (dhi & 0x1800) !== 0x1800) throw new CpuFault(GP, sel & 0xfffc);
+    const targetDpl = (dhi >>> 13) & 3;
+    // A code segment of DPL ≤ CPL, conforming or not: an interrupt never goes to an outer ring
+    // (SDM vol. 2, INT n: "IF descriptor does not indicate a code segment or code segment
+    // descriptor DPL > CPL THEN #GP(error_code(new code-segment selector,0,EXT))", as Bochs).
+    if ((dhi & 0x1800) !== 0x1800 || targetDpl > this._cpl) throw new CpuFault(GP, sel & 0xfffc);
     if (!(dhi & 0x8000)) throw new CpuFault(NP, sel & 0xfffc);
     const conforming = (dhi & 0x400) !== 0;
-    const targetDpl = (dhi >>> 13) & 3;
     const newCpl = conforming ? this._cpl : targetDpl;
     const oldFlags = this.flags;
     const oldCs = this.segSel[CS];
@@ -147,7 +150,9 @@ export abstract class CpuInterrupts extends CpuTasks {
     // #GP(new CS selector) otherwise; vol. 3, 20.3.1.1).
     const vm86 = (oldFlags & VM) !== 0;
     if (vm86 && newCpl !== 0) throw new CpuFault(GP, sel & 0xfffc);
-    this.checkCodeLimit(dlo, dhi, offset);
+    // The frame's slots: (GS, FS, DS, ES, SS, ESP to an inner ring,) EFLAGS, CS, EIP (, error code).
+    const slot = gate32 ? 4 : 2;
+    const frame = (3 + (code >= 0 ? 1 : 0)) * slot;
     // Nothing of the interrupted context changes if delivery faults on the way (raise() then
     // reports the fault in that context; it restores ESP).
     this.holdCsSs();
@@ -161,8 +166,9 @@ export abstract class CpuInterrupts extends CpuTasks {
         this.loadSegProtected(SS, newSs, TS, newCpl);
         // A 16-bit stack segment takes SP only (as a call gate's switch, segments.ts).
         this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
-        // The whole frame: (GS, FS, DS, ES,) SS, ESP, EFLAGS, CS, EIP (, error code).
-        this.requireStackRoom(((vm86 ? 9 : 5) + (code >= 0 ? 1 : 0)) * (gate32 ? 4 : 2), newSs, gate32 ? 4 : 2);
+        this.requireStackRoom(frame + (vm86 ? 6 : 2) * slot, newSs, slot);
+        // The gate's offset is checked after the stack, as INT n's pseudocode orders them.
+        this.checkCodeLimit(dlo, dhi, offset);
         this.setCs(sel, dlo, dhi, newCpl);
         if (vm86) {
           // INTERRUPT-FROM-VIRTUAL-8086-MODE: the data segment registers go on the ring-0 stack
@@ -175,6 +181,12 @@ export abstract class CpuInterrupts extends CpuTasks {
         this.pushGate(gate32, oldSs);
         this.pushGate(gate32, oldEsp);
       } else {
+        // The same ring: the whole frame checked before the first push, #SS(EXT) or the #PF of its
+        // pages (INTRA-PRIVILEGE-LEVEL-INTERRUPT: "IF current stack does not have room for 16 bytes
+        // (error code pushed) or 12 bytes (no error code) THEN #SS(EXT)"), so that a fault leaves
+        // nothing written below ESP, as a same-ring far CALL's frame (requireStackFrame).
+        this.requireStackFrame(frame, slot);
+        this.checkCodeLimit(dlo, dhi, offset);
         this.setCs(sel, dlo, dhi, newCpl);
       }
       this.pushGate(gate32, oldFlags);
