@@ -220,6 +220,7 @@ describeCpu('multi-slot pushes in real mode: a slot straddling offset FFFFh', ()
  * 0FFFFh–10000h, outside the segment. The fault is #SS(new SS selector) before the first push,
  * reported in ring 3's context with nothing written below the inner stack's top. Ring 3 makes the
  * transfer; the gates lead to ring-1 code on a 16-bit ring-1 stack (selector 29h, limit FFFFh).
+ * A call gate's parameters are read through the caller's SS, within its limit, else #SS(0).
  */
 describeCpu('a gate’s inner 16-bit stack whose frame wraps past offset 0', () => {
   const TSS = 0x3000;
@@ -244,14 +245,17 @@ describeCpu('a gate’s inner 16-bit stack whose frame wraps past offset 0', () 
     put(GDT + 0x38, segment(0, 0xffffffff, 0xf2, 4)); // ring-3 data
     put(GDT + 0x40, gate(0x20, 0x6000, 0x4, 3)); // 16-bit call gate, DPL 3
     put(GDT + 0x48, gate(0x20, 0x6000, 0xc, 3)); // 32-bit call gate, DPL 3
-    rig.load(GDT + 0x100, [0x4f, 0]);
+    const [plo, phi] = gate(0x20, 0x6000, 0xc, 3);
+    put(GDT + 0x50, [plo, phi | 2]); // 32-bit call gate, DPL 3, two parameters
+    put(GDT + 0x58, segment(0, 0x6fff, 0xf2, 4)); // ring-3 stack, 32-bit, limit 6FFFh
+    rig.load(GDT + 0x100, [0x5f, 0]);
     put(IDT + 8 * 0x21, gate(0x20, 0x6000, 0x6, 3)); // 16-bit interrupt gate, DPL 3
     put(IDT + 8 * 0x22, gate(0x20, 0x6000, 0xe, 3)); // 32-bit interrupt gate, DPL 3
     rig.setU32(TSS + 4, 0x9000); // ESP0
     rig.setU32(TSS + 8, 0x10); // SS0
     rig.setU32(TSS + 12, sp1); // ESP1
     rig.setU32(TSS + 16, SS1);
-    rig.memory.u8.fill(MARK, STACK1, STACK1 + 8);
+    rig.memory.u8.fill(MARK, STACK1, STACK1 + 0x100);
     rig.memory.u8.fill(MARK, STACK1 + 0xfff0, STACK1 + 0x10004);
     // mov $0x18,%ax; ltr %ax; iretd to RING3 with SS:ESP 3Bh:7000h
     const enter = hexBytes('66b818000f00d86a3b68007000009c6a336800010100cf');
@@ -263,7 +267,7 @@ describeCpu('a gate’s inner 16-bit stack whose frame wraps past offset 0', () 
     const esp = rig.cpu.reg32[4] >>> 0;
     const at = (i: number) => rig.u32(esp + 4 * i);
     const marked = [
-      ...rig.memory.u8.subarray(STACK1, STACK1 + 8),
+      ...rig.memory.u8.subarray(STACK1, STACK1 + 0x100),
       ...rig.memory.u8.subarray(STACK1 + 0xfff0, STACK1 + 0x10004),
     ].every((b) => b === MARK);
     return {
@@ -285,6 +289,14 @@ describeCpu('a gate’s inner 16-bit stack whose frame wraps past offset 0', () 
       expect(marked, 'nothing written below the inner stack’s top').toBe(true);
       expect(ebx).toBe(0x1234);
     }
+  });
+
+  it('the caller’s parameters are read through its SS: one past its limit is #SS(0), nothing written', () => {
+    // 0 mov $0x5b,%ax; mov %ax,%ss   6 mov $0x6ffc,%esp (the second parameter at 7000h)
+    // b lcall $0x53,$0 (a 32-bit gate with two parameters)
+    const { frame, marked } = innerFault('66b85b008ed0bcfc6f00009a000000005300', 0x100);
+    expect(frame).toEqual({ ...ring3, code: 0, eip: RING3 + 0x0b, oldEsp: 0x6ffc, oldSs: 0x5b });
+    expect(marked, 'nothing written on the inner stack').toBe(true);
   });
 
   it('an interrupt gate: INT n through a 16-bit gate at SP 5 and a 32-bit gate at SP 6', () => {

@@ -345,6 +345,10 @@ export abstract class CpuSegments extends CpuMemory {
       const copied: number[] = [];
       for (let i = params - 1; i >= 0; i--) {
         const at = this.stackSize32 ? oldEsp + i * psize : (oldEsp + i * psize) & 0xffff;
+        // Read through the caller's SS: a parameter past its limit (or straddling a 16-bit
+        // stack's FFFFh) is #SS(0), as any stack read (Bochs reads them through SS too). Read
+        // before the new stack's checks: where both fault, this #SS(0) comes first (Bochs: last).
+        this.checkSeg(SS, at, psize, false);
         copied.push(gate32 ? this.readLin32(oldSsBase + at) : this.readLin16(oldSsBase + at));
       }
       const [newSs, newEsp] = this.innerStack(dpl);
