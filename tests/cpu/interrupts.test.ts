@@ -414,8 +414,7 @@ describeCpu('a same-ring interrupt frame without room on its stack', () => {
     return { frame: { code: at(0), eip: at(1) - RING3, cs: at(2), oldEsp: at(4), oldSs: at(5) }, marked };
   }
   // 0 mov $0x4b,%ax; mov %ax,%ss   6 mov $n,%esp   b the event
-  const onStack = (esp: number, event: string) => `66b84b008ed0bc${hexLe(esp)}${event}`;
-  const hexLe = (v: number) => [0, 8, 16, 24].map((s) => ((v >>> s) & 0xff).toString(16).padStart(2, '0')).join('');
+  const onStack = (esp: number, event: string) => `66b84b008ed0bc${hexLe32(esp)}${event}`;
 
   it('INT n through a 32-bit gate at ESP 8 (12 bytes), or a 16-bit one at ESP 4 (6 bytes): #SS(0), nothing written', () => {
     for (const [esp, event] of [
@@ -434,3 +433,57 @@ describeCpu('a same-ring interrupt frame without room on its stack', () => {
     expect(marked).toBe(true);
   });
 });
+
+/**
+ * An interrupt from virtual-8086 mode through a 16-bit interrupt gate (SDM vol. 2, INT n,
+ * INTERRUPT-FROM-VIRTUAL-8086-MODE: "Following pushes are 16 bits for 16-bit IDT gates"): GS, FS,
+ * DS, ES, SS, SP, FLAGS (its low word: VM is not in it), CS, IP go on the ring-0 stack from the
+ * TSS in 2-byte slots, 18 bytes; the data segment registers are then null, VM = 0, CPL 0.
+ */
+describeCpu('an interrupt from virtual-8086 mode through a 16-bit gate', () => {
+  it('pushes the nine 16-bit slots on TSS.SS0:ESP0 and enters ring 0 with null data segments', () => {
+    const GDT = 0x1000;
+    const IDT = 0x2000;
+    const TSS = 0x3000;
+    const HANDLER = 0x5000;
+    const ENTRY = 0x30000;
+    const rig = makeRig(4);
+    flatTables(rig, GDT, IDT);
+    const [tlo, thi] = segment(TSS, 0x67, 0x89, 0);
+    rig.setU32(GDT + 0x18, tlo);
+    rig.setU32(GDT + 0x1c, thi);
+    rig.load(GDT + 0x100, [0x1f, 0]);
+    const [glo, ghi] = gate(0x08, HANDLER, 0x6, 3); // INT 30h: a 16-bit interrupt gate, DPL 3
+    rig.setU32(IDT + 8 * 0x30, glo);
+    rig.setU32(IDT + 8 * 0x30 + 4, ghi);
+    rig.setU32(TSS + 4, 0x9000); // ESP0
+    rig.setU32(TSS + 8, 0x10); // SS0
+    rig.load(HANDLER, [0xf4]);
+    rig.load(0x10200, [0xcd, 0x30, 0xf4]); // 1000:0200 int $0x30
+    // mov $0x18,%ax; ltr %ax; push GS 5555h, FS 4444h, DS 3333h, ES 2222h, SS 2000h, ESP 100h,
+    // EFLAGS (VM, IOPL 3), CS 1000h, EIP 200h; iretd
+    const enter = hexBytes(
+      '66b818000f00d8' +
+        ['5555', '4444', '3333', '2222', '2000', '0100', '23002', '1000', '0200']
+          .map((v) => `68${hexLe32(parseInt(v, 16))}`)
+          .join('') +
+        'cf',
+    );
+    rig.load(ENTRY, [...loadFlatTables(GDT, IDT), ...enter]);
+    rig.cpu.enterProtectedModeFlat(ENTRY, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.cpu.eip >>> 0, 'halted in the ring-0 handler').toBe(HANDLER + 1);
+    expect(rig.cpu.cpl).toBe(0);
+    expect(rig.cpu.reg32[4] >>> 0).toBe(0x9000 - 18);
+    const words = Array.from({ length: 9 }, (_, i) => rig.u32(0x9000 - 18 + 2 * i) & 0xffff);
+    // IP (after the INT), CS, FLAGS, SP, SS, ES, DS, FS, GS
+    expect(words).toEqual([0x202, 0x1000, 0x3002, 0x100, 0x2000, 0x2222, 0x3333, 0x4444, 0x5555]);
+    expect([0, 3, 4, 5].map((s) => rig.cpu.segSel[s])).toEqual([0, 0, 0, 0]); // ES, DS, FS, GS
+    expect(rig.cpu.getEflags() & 0x20000).toBe(0);
+  });
+});
+
+/** A 32-bit immediate's bytes, little-endian, as hex. */
+function hexLe32(v: number): string {
+  return [0, 8, 16, 24].map((s) => ((v >>> s) & 0xff).toString(16).padStart(2, '0')).join('');
+}
