@@ -299,6 +299,13 @@ describeCpu('a gate’s inner 16-bit stack whose frame wraps past offset 0', () 
     expect(marked, 'nothing written on the inner stack').toBe(true);
   });
 
+  it('the parameters are copied after the new stack is checked: its #SS(new SS) comes before theirs', () => {
+    // as above, with TSS.ESP1 = 6: the 24-byte frame's second slot straddles FFFFh
+    const { frame, marked } = innerFault('66b85b008ed0bcfc6f00009a000000005300', 6);
+    expect(frame).toEqual({ ...ring3, eip: RING3 + 0x0b, oldEsp: 0x6ffc, oldSs: 0x5b });
+    expect(marked).toBe(true);
+  });
+
   it('an interrupt gate: INT n through a 16-bit gate at SP 5 and a 32-bit gate at SP 6', () => {
     for (const [bytes, sp1] of [
       ['cd21', 5],

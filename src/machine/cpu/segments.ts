@@ -7,6 +7,7 @@
 import { NT, VM } from './flags';
 import { CpuFault, ES, ESP, CS, SS, DS, FS, GS, TS, NP, SS_, GP, CR0_PE } from './arch';
 import { CpuMemory } from './memory';
+import { PageFault } from './mmu';
 
 /** The data segment registers a return to an outer ring may null (an indexed loop: no iterator per IRET). */
 const DATA_SEGS = [ES, DS, FS, GS] as const;
@@ -343,13 +344,21 @@ export abstract class CpuSegments extends CpuMemory {
       const oldEsp = this.reg32[ESP];
       const oldSsBase = this.segBase[SS];
       const copied: number[] = [];
-      for (let i = params - 1; i >= 0; i--) {
-        const at = this.stackSize32 ? oldEsp + i * psize : (oldEsp + i * psize) & 0xffff;
-        // Read through the caller's SS: a parameter past its limit (or straddling a 16-bit
-        // stack's FFFFh) is #SS(0), as any stack read (Bochs reads them through SS too). Read
-        // before the new stack's checks: where both fault, this #SS(0) comes first (Bochs: last).
-        this.checkSeg(SS, at, psize, false);
-        copied.push(gate32 ? this.readLin32(oldSsBase + at) : this.readLin16(oldSsBase + at));
+      // Read through the caller's SS while it is loaded: a parameter past its limit (or straddling
+      // a 16-bit stack's FFFFh) is #SS(0), its page's fault #PF, as any stack read (Bochs reads
+      // them through SS too). The pseudocode copies them after the new stack's checks and the
+      // offset's ("Push(parameters from calling procedure's stack)"), so such a fault waits for
+      // those: a #TS/#SS of the new stack or the offset's #GP(0) comes first.
+      let paramFault: unknown = null;
+      try {
+        for (let i = params - 1; i >= 0; i--) {
+          const at = this.stackSize32 ? oldEsp + i * psize : (oldEsp + i * psize) & 0xffff;
+          this.checkSeg(SS, at, psize, false);
+          copied.push(gate32 ? this.readLin32(oldSsBase + at) : this.readLin16(oldSsBase + at));
+        }
+      } catch (e) {
+        if (!(e instanceof CpuFault || e instanceof PageFault)) throw e;
+        paramFault = e;
       }
       const [newSs, newEsp] = this.innerStack(dpl);
       this.holdCsSs();
@@ -361,6 +370,7 @@ export abstract class CpuSegments extends CpuMemory {
         this.reg32[ESP] = this.stackSize32 ? newEsp : (oldEsp & ~0xffff) | (newEsp & 0xffff);
         this.requireStackRoom((4 + params) * psize, newSs, psize);
         this.checkCodeLimit(clo, chi, offset);
+        if (paramFault !== null) throw paramFault;
         this.setCs(target, clo, chi, dpl);
         this.pushGate(gate32, oldSs);
         this.pushGate(gate32, oldEsp);
