@@ -286,3 +286,66 @@ describeCpu('the TSS T (debug trap) bit', () => {
     expect(rig.u32(0x8000) & 0x8000, 'DR6.BT').toBe(0x8000);
   });
 });
+
+/**
+ * An exception with an error code through an IDT task gate (SDM vol. 2, INT n, TASK-GATE: after
+ * the switch, "Push(error code)"): the code goes on the new task's stack, as wide as its TSS
+ * (32 bits for a 32-bit TSS, 16 for a 16-bit one, as Bochs pushes it). Ring 0 loads DS with a
+ * selector past the GDT: #GP(40h), through IDT 13's task gate to task B.
+ */
+describeCpu('an error code through an IDT task gate, sized by the new TSS', () => {
+  function errorCodeOnB(b32: boolean) {
+    const GDT = 0x1000;
+    const IDT = 0x2000;
+    const TSS_A = 0x3000;
+    const TSS_B = 0x3100;
+    const TASK_B = 0x6000;
+    const CODE = 0x10000;
+    const rig = makeRig(4);
+    flatTables(rig, GDT, IDT);
+    const put = (at: number, [lo, hi]: [number, number]) => {
+      rig.setU32(at, lo);
+      rig.setU32(at + 4, hi);
+    };
+    put(GDT + 0x18, segment(TSS_A, 0x67, 0x89, 0));
+    put(GDT + 0x20, b32 ? segment(TSS_B, 0x67, 0x89, 0) : segment(TSS_B, 0x2b, 0x81, 0));
+    rig.load(GDT + 0x100, [0x27, 0]);
+    put(IDT + 8 * 13, [0x20 << 16, 0x8500]); // a task gate to task B
+    if (b32) {
+      rig.setU32(TSS_B + TSS32.EIP, TASK_B);
+      rig.setU32(TSS_B + TSS32.EFLAGS, 2);
+      rig.setU32(TSS_B + TSS32.ESP, 0x7000);
+      for (const field of [TSS32.SS, TSS32.DS, TSS32.ES, TSS32.FS, TSS32.GS]) rig.setU32(TSS_B + field, 0x10);
+      rig.setU32(TSS_B + TSS32.CS, 0x08);
+    } else {
+      // IP, FLAGS, SP; ES, CS, SS, DS (SDM vol. 3, figure 7-11)
+      for (const [off, v] of [
+        [0x0e, TASK_B],
+        [0x10, 2],
+        [0x1a, 0x7000],
+        [0x22, 0x10],
+        [0x24, 0x08],
+        [0x26, 0x10],
+        [0x28, 0x10],
+      ])
+        rig.load(TSS_B + off, [v & 0xff, v >>> 8]);
+    }
+    rig.memory.u8.fill(0xa5, 0x6ff8, 0x7000);
+    rig.load(TASK_B, [0xf4]);
+    // mov $0x18,%ax; ltr %ax; mov $0x40,%ax; mov %ax,%ds (#GP(40h))
+    const pre = loadFlatTables(GDT, IDT);
+    rig.load(CODE, [...pre, 0x66, 0xb8, 0x18, 0, 0x0f, 0x00, 0xd8, 0x66, 0xb8, 0x40, 0, 0x8e, 0xd8, 0xf4]);
+    rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.cpu.eip >>> 0, 'halted in task B').toBe(TASK_B + 1);
+    return { esp: rig.cpu.reg32[4] >>> 0, below: [...rig.memory.u8.subarray(0x6ff8, 0x7000)] };
+  }
+
+  it('a 32-bit TSS: the error code in 4 bytes below its ESP', () => {
+    expect(errorCodeOnB(true)).toEqual({ esp: 0x6ffc, below: [0xa5, 0xa5, 0xa5, 0xa5, 0x40, 0, 0, 0] });
+  });
+
+  it('a 16-bit TSS: in 2 bytes', () => {
+    expect(errorCodeOnB(false)).toEqual({ esp: 0x6ffe, below: [0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0x40, 0] });
+  });
+});
