@@ -294,7 +294,11 @@ describeCpu('the TSS T (debug trap) bit', () => {
  * selector past the GDT: #GP(40h), through IDT 13's task gate to task B.
  */
 describeCpu('an error code through an IDT task gate, sized by the new TSS', () => {
-  function errorCodeOnB(b32: boolean) {
+  /**
+   * `ring3`: task B (32-bit TSS) runs at ring 3 from EIP 6000h past its code segment's limit FFFh,
+   * its ring-0 stack 10h:9000h; IDT 8 leads to a ring-0 handler at 5000h.
+   */
+  function errorCodeOnB(b32: boolean, ring3 = false) {
     const GDT = 0x1000;
     const IDT = 0x2000;
     const TSS_A = 0x3000;
@@ -309,14 +313,21 @@ describeCpu('an error code through an IDT task gate, sized by the new TSS', () =
     };
     put(GDT + 0x18, segment(TSS_A, 0x67, 0x89, 0));
     put(GDT + 0x20, b32 ? segment(TSS_B, 0x67, 0x89, 0) : segment(TSS_B, 0x2b, 0x81, 0));
-    rig.load(GDT + 0x100, [0x27, 0]);
+    put(GDT + 0x30, segment(0, 0xfff, 0xfa, 4)); // ring-3 code, limit FFFh
+    put(GDT + 0x38, segment(0, 0xffffffff, 0xf2, 4)); // ring-3 data
+    rig.load(GDT + 0x100, [0x3f, 0]);
     put(IDT + 8 * 13, [0x20 << 16, 0x8500]); // a task gate to task B
+    put(IDT + 8 * 8, [(0x08 << 16) | 0x5000, 0x8e00]); // #DF: an interrupt gate to ring 0
+    rig.load(0x5000, [0xf4]);
     if (b32) {
       rig.setU32(TSS_B + TSS32.EIP, TASK_B);
       rig.setU32(TSS_B + TSS32.EFLAGS, 2);
       rig.setU32(TSS_B + TSS32.ESP, 0x7000);
-      for (const field of [TSS32.SS, TSS32.DS, TSS32.ES, TSS32.FS, TSS32.GS]) rig.setU32(TSS_B + field, 0x10);
-      rig.setU32(TSS_B + TSS32.CS, 0x08);
+      for (const field of [TSS32.SS, TSS32.DS, TSS32.ES, TSS32.FS, TSS32.GS])
+        rig.setU32(TSS_B + field, ring3 ? 0x3b : 0x10);
+      rig.setU32(TSS_B + TSS32.CS, ring3 ? 0x33 : 0x08);
+      rig.setU32(TSS_B + TSS32.ESP0, 0x9000);
+      rig.setU32(TSS_B + TSS32.SS0, 0x10);
     } else {
       // IP, FLAGS, SP; ES, CS, SS, DS (SDM vol. 3, figure 7-11)
       for (const [off, v] of [
@@ -337,15 +348,26 @@ describeCpu('an error code through an IDT task gate, sized by the new TSS', () =
     rig.load(CODE, [...pre, 0x66, 0xb8, 0x18, 0, 0x0f, 0x00, 0xd8, 0x66, 0xb8, 0x40, 0, 0x8e, 0xd8, 0xf4]);
     rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
     rig.cpu.run(100);
-    expect(rig.cpu.eip >>> 0, 'halted in task B').toBe(TASK_B + 1);
-    return { esp: rig.cpu.reg32[4] >>> 0, below: [...rig.memory.u8.subarray(0x6ff8, 0x7000)] };
+    expect(rig.cpu.eip >>> 0, ring3 ? 'halted in the #DF handler' : 'halted in task B').toBe(
+      ring3 ? 0x5001 : TASK_B + 1,
+    );
+    const esp = rig.cpu.reg32[4] >>> 0;
+    const frame = Array.from({ length: 6 }, (_, i) => rig.u32(esp + 4 * i));
+    return { esp, below: [...rig.memory.u8.subarray(0x6ff8, 0x7000)], frame };
   }
 
   it('a 32-bit TSS: the error code in 4 bytes below its ESP', () => {
-    expect(errorCodeOnB(true)).toEqual({ esp: 0x6ffc, below: [0xa5, 0xa5, 0xa5, 0xa5, 0x40, 0, 0, 0] });
+    expect(errorCodeOnB(true)).toMatchObject({ esp: 0x6ffc, below: [0xa5, 0xa5, 0xa5, 0xa5, 0x40, 0, 0, 0] });
   });
 
   it('a 16-bit TSS: in 2 bytes', () => {
-    expect(errorCodeOnB(false)).toEqual({ esp: 0x6ffe, below: [0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0x40, 0] });
+    expect(errorCodeOnB(false)).toMatchObject({ esp: 0x6ffe, below: [0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0x40, 0] });
+  });
+
+  it('pushed before the new EIP is checked: then #GP(0) in task B, a #DF during the #GP, ESP as the TSS gave it', () => {
+    const { below, frame } = errorCodeOnB(true, true);
+    expect(below, 'the error code written').toEqual([0xa5, 0xa5, 0xa5, 0xa5, 0x40, 0, 0, 0]);
+    // #DF(0) at task B's first instruction, CS 33h, its stack 3Bh:7000h
+    expect([frame[0], frame[1], frame[2], frame[4], frame[5]]).toEqual([0, 0x6000, 0x33, 0x7000, 0x3b]);
   });
 });

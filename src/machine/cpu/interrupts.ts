@@ -124,8 +124,7 @@ export abstract class CpuInterrupts extends CpuTasks {
       // A task gate (SDM vol. 3, 6.11.3, 6.12.2): the handler is a task. Its EFLAGS come from its
       // TSS (IF is not cleared); an error code goes on the new task's stack, sized by its TSS.
       if (!(hi & 0x8000)) throw new CpuFault(NP, vector * 8 + 2);
-      this.taskThroughGate(lo >>> 16, TASK_INT, returnEip);
-      if (code >= 0) this.pushGate((this.trAttr & 0x800) !== 0, code);
+      this.taskThroughGate(lo >>> 16, TASK_INT, returnEip, code);
       return;
     }
     if (type !== 0xe && type !== 0xf && type !== 0x6 && type !== 0x7) throw new CpuFault(GP, vector * 8 + 2);

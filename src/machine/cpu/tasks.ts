@@ -59,13 +59,13 @@ export abstract class CpuTasks extends CpuSegments {
    * available TSS, else #GP(TSS selector); present, else #NP(TSS selector) (SDM vol. 2, INT n
    * "TASK-GATE").
    */
-  protected taskThroughGate(tss: number, source: number, eip: number): void {
+  protected taskThroughGate(tss: number, source: number, eip: number, errorCode = -1): void {
     if (tss & 4 || (tss & 0xfff8) + 7 > this.gdtLimit) throw new CpuFault(GP, tss & 0xfffc);
     const [lo, hi] = this.readDescriptor(tss, GP);
     const type = (hi >>> 8) & 0x1f;
     if (type !== 1 && type !== 9) throw new CpuFault(GP, tss & 0xfffc);
     if (!(hi & 0x8000)) throw new CpuFault(NP, tss & 0xfffc);
-    this.switchTasks(tss, lo, hi, source, eip);
+    this.switchTasks(tss, lo, hi, source, eip, errorCode);
   }
 
   /**
@@ -90,9 +90,12 @@ export abstract class CpuTasks extends CpuSegments {
    * it, faults while loading the new task's segments are taken in the new task's context, with
    * the new task's EIP and ESP: the handler sees the new task's first instruction as not yet
    * executed (7.3, steps 13–14). QEMU differs here for JMP and CALL (it reports the switching
-   * instruction's EIP, with the new task's registers and TR).
+   * instruction's EIP, with the new task's registers and TR). An exception's `errorCode` (≥ 0)
+   * goes on the new task's stack, as wide as its TSS, before its EIP is checked against CS's limit
+   * (SDM vol. 2, INT n, TASK-GATE: "Push(error code)", then "IF EIP not within code segment
+   * limit THEN #GP(EXT)"; Bochs alike).
    */
-  protected switchTasks(sel: number, lo: number, hi: number, source: number, eip: number): void {
+  protected switchTasks(sel: number, lo: number, hi: number, source: number, eip: number, errorCode = -1): void {
     const is32 = (hi & 0x800) !== 0; // type 9/11: 32-bit TSS; 1/3: 16-bit (80286) TSS
     const base = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     const limit = this.limitOf(lo, hi);
@@ -201,6 +204,7 @@ export abstract class CpuTasks extends CpuSegments {
       this.ldtLimit = this.limitOf(llo, lhi);
     }
     if (!vm) for (const s of TASK_SEG_ORDER) this.taskLoadSeg(s, segs[s]);
+    if (errorCode >= 0) this.pushGate(is32, errorCode);
     if (this._eip >>> 0 > this.segLimit[CS] >>> 0) throw new CpuFault(GP, 0);
     if (debugTrap) {
       this.taskTrap = true;
