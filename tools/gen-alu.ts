@@ -313,9 +313,13 @@ export function stepAluRows(): Opcode[] {
  * An operand of step() by kind (opcode in b, operand size in osz, ModR/M decoded, the immediate
  * in imm1): how to read it as alu() takes it (unsigned, of the operation's size) and write it.
  */
-function aluOperand(kind: string, size: string): { read: string; write?: (v: string) => string } {
-  if (kind === 'Ibs') return { read: `(((this.imm1 << 24) >> 24) & MASK[${size}]) >>> 0` }; // 83: sign-extended, then of the size
-  if (kind[0] === 'I') return { read: 'this.imm1' };
+export function aluOperand(
+  kind: string,
+  size: string,
+  imm: (kind: string) => string = (k) =>
+    k === 'Ibs' ? `(((this.imm1 << 24) >> 24) & MASK[${size}]) >>> 0` : 'this.imm1', // 83: sign-extended, then of the size
+): { read: string; write?: (v: string) => string } {
+  if (kind[0] === 'I') return { read: imm(kind) };
   if (kind[0] === 'E') return { read: `this.getRm(${size})`, write: (v) => `this.setRm(${size}, ${v});` };
   const reg = kind[0] === 'G' ? 'this.reg' : 'EAX'; // AL, eAX
   return { read: `this.getReg(${reg}, ${size})`, write: (v) => `this.setReg(${reg}, ${size}, ${v});` };
@@ -351,16 +355,19 @@ function aluStepBody(rows: Opcode[]): { comment: string; body: string[] } {
     if (!first.stores) return { comment: names, body: [`${operation};`] };
     return { comment: names, body: [`const res = ${operation};`, dst.write!('res')] };
   }
-  // The operation varies: store unless it is one of those that do not (ALU_OPS' `stores`).
-  const keep = ALU_OPS.flatMap((o, n) => (o.stores ? [] : [`op !== ${n}`]));
   return {
     comment: `${names} (the operation: ${op === 'b >> 3' ? "the opcode's bits 3–5" : 'the ModR/M reg field'})`,
-    body: [
-      `const op = ${op};`,
-      `const res = ${operation};`,
-      keep.length ? `if (${keep.join(' && ')}) ${dst.write!('res')}` : dst.write!('res'),
-    ],
+    body: [`const op = ${op};`, `const res = ${operation};`, storeUnlessNot('op', dst.write!('res'))],
   };
+}
+
+/**
+ * The store of an operation `op` that varies at run time: made conditional on it being none of
+ * those that do not write their result (ALU_OPS' `stores`: CMP).
+ */
+export function storeUnlessNot(op: string, store: string): string {
+  const keep = ALU_OPS.flatMap((o, n) => (o.stores ? [] : [`${op} !== ${n}`]));
+  return keep.length ? `if (${keep.join(' && ')}) ${store}` : store;
 }
 
 /**
@@ -377,13 +384,13 @@ export function stepIncDecRows(): Opcode[] {
 }
 
 /** One opcode's INC/DEC: which one (a constant, or the ModR/M reg field where the rows put it), read, incdec, write. */
-function incDecStepBody(rows: Opcode[]): { comment: string; body: string[] } {
+export function incDecStepBody(rows: Opcode[], osz = 'osz'): { comment: string; body: string[] } {
   const index = (row: Opcode) => INCDEC_OPS.findIndex((i) => i.mnemonic.toLowerCase() === row.mnemonic);
   const [first] = rows;
   const kind = first.operands[0];
-  const size = kind === 'Eb' ? '1' : 'osz';
+  const size = kind === 'Eb' ? '1' : osz;
   const [read, write] =
-    kind === 'Eb'
+    kind[0] === 'E'
       ? [`this.getRm(${size})`, (v: string) => `this.setRm(${size}, ${v});`]
       : [`this.getReg(b & 7, ${size})`, (v: string) => `this.setReg(b & 7, ${size}, ${v});`];
   const dec = INCDEC_OPS.findIndex((i) => i.mnemonic === 'DEC');

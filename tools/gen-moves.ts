@@ -37,7 +37,7 @@ function handlerName(h: number): string {
 }
 
 /** How a back end reads and writes an operand, pushes and pops. */
-interface Back {
+export interface Back {
   read(k: number): string;
   write(k: number, value: string): string[];
   push(value: string): string[];
@@ -49,7 +49,7 @@ interface Back {
   offset(k: number): { stmts: string[]; value: string };
 }
 
-function statements(ops: readonly MicroOp[], be: Back): string[] {
+export function statements(ops: readonly MicroOp[], be: Back): string[] {
   return ops.flatMap((op): string[] => {
     switch (op[0]) {
       case 'set':
@@ -99,18 +99,32 @@ function cacheBack(form: MoveForm): Back {
 }
 
 /** step()'s operand kinds (opcodes.ts, SDM vol. 2, A.2) this back end knows. */
-const STEP_KINDS = new Set(['Eb', 'Ev', 'Gb', 'Gv', 'Zb', 'Zv', 'Ib', 'Iv', 'Ibs', 'M']);
+export const STEP_KINDS = new Set(['Eb', 'Ev', 'Gb', 'Gv', 'Zb', 'Zv', 'Ib', 'Iv', 'Ibs', 'M']);
 
-/** step()'s back end (opcode in b, operand size in osz, ModR/M decoded, immediates in imm1). */
-function stepBack(row: Opcode): Back {
+/**
+ * Where a back end of step()'s operand kinds finds the operand size of the non-byte kinds and
+ * the immediate: step() (osz, imm1: STEP_ENV) or the decoded cache's generic forms (size, the
+ * entry's imm: tools/gen-generic.ts).
+ */
+export interface KindEnv {
+  readonly osz: string;
+  /** An immediate operand of kind `kind` (Ib, Iv, Ibs) as the instruction uses it. */
+  imm(kind: string): string;
+}
+const STEP_ENV: KindEnv = {
+  osz: 'osz',
+  imm: (kind) => (kind === 'Ibs' ? '(this.imm1 << 24) >> 24' : 'this.imm1'),
+};
+
+/** step()'s back end (opcode in b, operand size in osz, ModR/M decoded, immediates in imm1), or another env's. */
+export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
   const kind = (k: number): string => row.operands[k] as string;
-  const size = (k: number): string => (kind(k).endsWith('b') ? '1' : 'osz');
+  const size = (k: number): string => (kind(k).endsWith('b') ? '1' : env.osz);
   const regNo = (k: number): string => (kind(k)[0] === 'G' ? 'this.reg' : 'b & 7');
   return {
     read: (k) => {
       const t = kind(k);
-      if (t === 'Ibs') return '(this.imm1 << 24) >> 24';
-      if (t[0] === 'I') return 'this.imm1';
+      if (t[0] === 'I') return env.imm(t);
       if (t[0] === 'E') return `this.getRm(${size(k)})`;
       return `this.getReg(${regNo(k)}, ${size(k)})`;
     },

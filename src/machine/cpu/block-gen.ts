@@ -908,8 +908,10 @@ export class Gen {
     const reg = (modrm >> 3) & 7;
     const rm = modrm & 7;
     const mem = modrm < 0xc0;
-    const op = form === G_TEST8 || form === G_TEST8_MI ? 4 : (x >>> 14) & 7;
-    const store = form !== G_TEST8 && form !== G_TEST8_MI && op !== 7;
+    // TEST is TEST_AS without the store; the others store unless ALU_OPS says not (CMP).
+    const test = form === G_TEST8 || form === G_TEST8_MI;
+    const op = test ? TEST_AS : (x >>> 14) & 7;
+    const store = !test && ALU_OPS[op].stores;
     const imm = `${i.imm & 0xff}`;
     if (form === G_ALU8_AI) {
       this.cpuFlags();
@@ -944,8 +946,9 @@ export class Gen {
     const reg = (modrm >> 3) & 7;
     const rm = modrm & 7;
     const mem = modrm < 0xc0;
-    const op = form === G_TEST_MR ? 4 : (x >>> 14) & 7;
-    const store = form !== G_TEST_MR && op !== 7;
+    const test = form === G_TEST_MR;
+    const op = test ? TEST_AS : (x >>> 14) & 7;
+    const store = !test && ALU_OPS[op].stores;
     if (mem) {
       this.address(i, 2, false);
       this.read16('a');

@@ -767,44 +767,109 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     const r = this.reg32;
     const extra = (x >>> 14) & 15;
     switch ((x >>> 8) & 63) {
+      // gen:generic execGeneric (tools/gen-generic.ts, from generic-forms.ts, alu-ops.ts, move-ops.ts and the opcode table: do not edit)
+      // ADD OR ADC SBB AND SUB XOR CMP AL, Ib (the operation: the payload's extra bits)
       case G_ALU8_AI: {
-        const res = this.alu(extra & 7, r[EAX] & 0xff, imm & 0xff, 1);
-        if ((extra & 7) !== 7) this.setReg(EAX, 1, res);
+        const op = extra & 7;
+        const res = this.alu(op, this.getReg(EAX, 1), imm & 0xff, 1);
+        if (op !== 7) this.setReg(EAX, 1, res);
         return;
       }
+      // ADD OR ADC SBB AND SUB XOR CMP Eb, Gb (the operation: the payload's extra bits)
       case G_ALU8_MR: {
-        const res = this.alu(extra & 7, this.getRm(1), this.getReg(this.reg, 1), 1);
-        if ((extra & 7) !== 7) this.setRm(1, res);
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(1), this.getReg(this.reg, 1), 1);
+        if (op !== 7) this.setRm(1, res);
         return;
       }
+      // ADD OR ADC SBB AND SUB XOR CMP Gb, Eb (the operation: the payload's extra bits)
       case G_ALU8_RM: {
-        const res = this.alu(extra & 7, this.getReg(this.reg, 1), this.getRm(1), 1);
-        if ((extra & 7) !== 7) this.setReg(this.reg, 1, res);
+        const op = extra & 7;
+        const res = this.alu(op, this.getReg(this.reg, 1), this.getRm(1), 1);
+        if (op !== 7) this.setReg(this.reg, 1, res);
         return;
       }
+      // ADD OR ADC SBB AND SUB XOR CMP Eb, Ib (the operation: the payload's extra bits)
       case G_ALU8_MI: {
-        const res = this.alu(extra & 7, this.getRm(1), imm & 0xff, 1);
-        if ((extra & 7) !== 7) this.setRm(1, res);
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(1), imm & 0xff, 1);
+        if (op !== 7) this.setRm(1, res);
         return;
       }
-      case G_MOV8_MI:
-        this.setRm(1, imm);
+      // ADD OR ADC SBB AND SUB XOR CMP Ev, Gv (the operation: the payload's extra bits)
+      case G_ALU_MR: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
+        if (op !== 7) this.setRm(size, res);
         return;
-      case G_MOV8_MR:
-        this.setRm(1, this.getReg(this.reg, 1));
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Gv, Ev (the operation: the payload's extra bits)
+      case G_ALU_RM: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getReg(this.reg, size), this.getRm(size), size);
+        if (op !== 7) this.setReg(this.reg, size, res);
         return;
-      case G_MOV8_RM:
-        this.setReg(this.reg, 1, this.getRm(1));
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Ev, Iv (the operation: the payload's extra bits)
+      case G_ALU_MI: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size);
+        if (op !== 7) this.setRm(size, res);
         return;
+      }
+      // TEST Eb, Gb
       case G_TEST8:
         this.alu(4, this.getRm(1), this.getReg(this.reg, 1), 1);
         return;
+      // TEST Ev, Gv
+      case G_TEST_MR:
+        this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
+        return;
+      // TEST Eb, Ib
       case G_TEST8_MI:
         this.alu(4, this.getRm(1), imm & 0xff, 1);
         return;
+      // TEST Ev, Iv
       case G_TEST_MI:
-        this.alu(4, this.getRm(size), imm >>> 0, size);
+        this.alu(4, this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size);
         return;
+      // INC DEC Eb
+      case G_INCDEC8:
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
+        return;
+      // INC DEC Ev
+      case G_INCDEC:
+        this.setRm(size, this.incdec(this.getRm(size), size, this.reg === 1));
+        return;
+      // MOV Eb, Gb
+      case G_MOV8_MR:
+        this.setRm(1, this.getReg(this.reg, 1));
+        return;
+      // MOV Gb, Eb
+      case G_MOV8_RM:
+        this.setReg(this.reg, 1, this.getRm(1));
+        return;
+      // MOV Eb, Ib
+      case G_MOV8_MI:
+        this.setRm(1, imm & 0xff);
+        return;
+      // MOV Ev, Gv
+      case G_MOV_MR:
+        this.setRm(size, this.getReg(this.reg, size));
+        return;
+      // MOV Gv, Ev
+      case G_MOV_RM:
+        this.setReg(this.reg, size, this.getRm(size));
+        return;
+      // MOV Ev, Iv
+      case G_MOV_MI:
+        this.setRm(size, size === 4 ? imm >>> 0 : imm & 0xffff);
+        return;
+      // LEA Gv, M
+      case G_LEA:
+        this.setReg(this.reg, size, this.eaOff);
+        return;
+      // end gen:generic
       case G_IMUL3:
         this.setReg(this.reg, size, this.imul2(this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size));
         return;
@@ -822,12 +887,6 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return this.group3Body(size);
       case G_GRP3_8:
         return this.group3Body(1);
-      case G_INCDEC:
-        this.setRm(size, this.incdec(this.getRm(size), size, this.reg === 1));
-        return;
-      case G_INCDEC8:
-        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
-        return;
       case G_PUSH_M:
         this.push32(this.getRm(4));
         return;
@@ -847,42 +906,12 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.setReg(this.reg, size, v);
         return;
       }
-      case G_ALU_MR: {
-        const res = this.alu(extra & 7, this.getRm(size), this.getReg(this.reg, size), size);
-        if ((extra & 7) !== 7) this.setRm(size, res);
-        return;
-      }
-      case G_ALU_RM: {
-        const res = this.alu(extra & 7, this.getReg(this.reg, size), this.getRm(size), size);
-        if ((extra & 7) !== 7) this.setReg(this.reg, size, res);
-        return;
-      }
-      case G_ALU_MI: {
-        const res = this.alu(extra & 7, this.getRm(size), imm & 0xffff, size);
-        if ((extra & 7) !== 7) this.setRm(size, res);
-        return;
-      }
-      case G_MOV_MR:
-        this.setRm(size, this.getReg(this.reg, size));
-        return;
-      case G_MOV_RM:
-        this.setReg(this.reg, size, this.getRm(size));
-        return;
-      case G_MOV_MI:
-        this.setRm(size, imm & 0xffff);
-        return;
-      case G_TEST_MR:
-        this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
-        return;
       case G_SHLD: {
         const count = (extra & 1 ? r[ECX] : imm) & 31;
         const res = this.shiftDouble((extra & 2) !== 0, this.getRm(size), this.getReg(this.reg, size), count, size);
         if (res >= 0) this.setRm(size, res);
         return;
       }
-      case G_LEA:
-        this.setReg(this.reg, size, this.eaOff); // the offset, truncated to the operand size
-        return;
     }
     throw new Error(`cpu: no cached form ${x}`);
   }
