@@ -62,6 +62,8 @@ export function statements(ops: readonly MicroOp[], be: Back): string[] {
         return be.push(be.read(0));
       case 'pop':
         return [...be.pop('v'), ...be.afterPop(0), ...be.write(0, 'v')];
+      case 'xchg':
+        return [`const t = ${be.read(0)};`, ...be.write(0, be.read(1)), ...be.write(1, 't')];
     }
   });
 }
@@ -99,7 +101,7 @@ function cacheBack(form: MoveForm): Back {
 }
 
 /** step()'s operand kinds (opcodes.ts, SDM vol. 2, A.2) this back end knows. */
-export const STEP_KINDS = new Set(['Eb', 'Ev', 'Gb', 'Gv', 'Zb', 'Zv', 'Ib', 'Iv', 'Ibs', 'M']);
+export const STEP_KINDS = new Set(['Eb', 'Ev', 'Gb', 'Gv', 'Zb', 'Zv', 'eAX', 'Ib', 'Iv', 'Ibs', 'M']);
 
 /**
  * Where a back end of step()'s operand kinds finds the operand size of the non-byte kinds and
@@ -120,7 +122,7 @@ const STEP_ENV: KindEnv = {
 export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
   const kind = (k: number): string => row.operands[k] as string;
   const size = (k: number): string => (kind(k).endsWith('b') ? '1' : env.osz);
-  const regNo = (k: number): string => (kind(k)[0] === 'G' ? 'this.reg' : 'b & 7');
+  const regNo = (k: number): string => (kind(k)[0] === 'G' ? 'this.reg' : kind(k) === 'eAX' ? 'EAX' : 'b & 7');
   return {
     read: (k) => {
       const t = kind(k);

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { MOVE_GEN_FILES, movesFormatted, stepMoveRows } from '../../tools/gen-moves';
 import { MOVE_FORMS, moveFunction, moveName } from '../../src/machine/cpu/move-ops';
+import { readVectors, runVectors } from './oracle-run';
 import { describeCpu, makeRig } from './rig';
 
 describe('MOV, LEA, PUSH and POP, defined once', () => {
@@ -24,10 +25,38 @@ describe('MOV, LEA, PUSH and POP, defined once', () => {
 
   it('step() runs every one-byte MOV, LEA, PUSH and POP of the opcode table whose operands are registers, memory or immediates from the same definition', () => {
     const ops = stepMoveRows().map((o) => o.op);
-    for (const op of [0x50, 0x57, 0x58, 0x5f, 0x68, 0x6a, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x8f, 0xb0, 0xbf, 0xc6, 0xc7])
+    for (const op of [
+      0x50, 0x57, 0x58, 0x5f, 0x68, 0x6a, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x8f, 0x91, 0x97, 0xb0, 0xbf, 0xc6,
+      0xc7,
+    ])
       expect(ops).toContain(op);
     // Not: segment registers, moffs (MOV AL, Ob: its own segment check), a group shared with other instructions (FF /6).
     for (const op of [0x06, 0x07, 0x8c, 0x8e, 0xa0, 0xa3, 0xff]) expect(ops).not.toContain(op);
+  });
+
+  it("no hand-written case or range test is left for these opcodes in step()'s switch", () => {
+    const text = readFileSync(MOVE_GEN_FILES[2], 'utf8');
+    const outside = text.replace(/\/\/ gen:moves step[\s\S]*?\/\/ end gen:moves/, '');
+    for (const op of new Set(stepMoveRows().map((o) => o.op)))
+      expect(outside, `case 0x${op.toString(16)}`).not.toMatch(
+        new RegExp(`case 0x${op.toString(16).padStart(2, '0')}:`),
+      );
+    expect(outside, "XCHG's range test").not.toMatch(/b >= 0x91/);
+  });
+
+  it("the oracle's MOV, LEA and XCHG vectors (the host CPU's results) pass through step() alone", () => {
+    const vf = readVectors('transfer.json');
+    const { failures, failedForms } = runVectors(vf, (rig) =>
+      vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false),
+    );
+    expect(
+      failures.length,
+      `${failures.length} differ (${[...failedForms].join(', ')})\n  ${failures.slice(0, 10).join('\n  ')}`,
+    ).toBe(0);
+    // Every one-byte XCHG of the table has its vectors: Eb, Gb; Ev, Gv at both sizes; Zv, eAX.
+    const names = new Set(vf.cases.map((c) => c.name.replace(/ \(mem\)$/, '')));
+    for (const name of ['xchg r/m8, r8', 'xchg r/m16, r16', 'xchg r/m32, r32', 'xchg ax, r16', 'xchg eax, r32'])
+      expect(names).toContain(name);
   });
 
   it('every form is generated into the function its micro-operations call for', () => {

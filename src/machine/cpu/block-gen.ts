@@ -739,6 +739,9 @@ export class Gen {
           this.pop('v');
           write(0, 'v');
           break;
+        case 'xchg':
+          // No cached form exchanges (XCHG goes to step()); a form bound to it is an emulator bug.
+          throw new Error(`blocks: ${moveName(form)}: no cached XCHG`);
       }
     if (moveTouchesMemory(form)) this.breakCheck(i);
   }

@@ -90,12 +90,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       if (this.cond(b & 15)) this.jumpRel(d);
       return;
     }
-    if (b >= 0x91 && b < 0x98) {
-      const t = this.getReg(b & 7, osz);
-      this.setReg(b & 7, osz, this.getReg(EAX, osz));
-      this.setReg(EAX, osz, t);
-      return;
-    }
 
     switch (b) {
       // gen:moves step (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
@@ -131,6 +125,20 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x6a:
         this.push((this.imm1 << 24) >> 24);
         return;
+      // XCHG Eb, Gb
+      case 0x86: {
+        const t = this.getRm(1);
+        this.setRm(1, this.getReg(this.reg, 1));
+        this.setReg(this.reg, 1, t);
+        return;
+      }
+      // XCHG Ev, Gv
+      case 0x87: {
+        const t = this.getRm(osz);
+        this.setRm(osz, this.getReg(this.reg, osz));
+        this.setReg(this.reg, osz, t);
+        return;
+      }
       // MOV Eb, Gb
       case 0x88:
         this.setRm(1, this.getReg(this.reg, 1));
@@ -158,6 +166,19 @@ export abstract class CpuInterpreter extends CpuFpu {
         this._eip = this.modrmAt;
         this.decodeModrm();
         this.setRm(osz, v);
+        return;
+      }
+      // XCHG Zv, eAX
+      case 0x91:
+      case 0x92:
+      case 0x93:
+      case 0x94:
+      case 0x95:
+      case 0x96:
+      case 0x97: {
+        const t = this.getReg(b & 7, osz);
+        this.setReg(b & 7, osz, this.getReg(EAX, osz));
+        this.setReg(EAX, osz, t);
         return;
       }
       // MOV Zb, Ib
@@ -413,14 +434,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x6e:
       case 0x6f:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
-      case 0x86:
-      case 0x87: {
-        const size = b & 1 ? osz : 1;
-        const a = this.getRm(size);
-        this.setRm(size, this.getReg(this.reg, size));
-        this.setReg(this.reg, size, a);
-        return;
-      }
       case 0x8c:
         if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
         else this.writeLin16(this.ea, this.segSel[this.reg]);

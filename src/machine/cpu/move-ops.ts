@@ -1,5 +1,5 @@
 /**
- * MOV, LEA, PUSH and POP, defined once (README.md, "One definition per instruction"; SDM vol. 2,
+ * MOV, LEA, PUSH, POP and XCHG, defined once (README.md, "One definition per instruction"; SDM vol. 2,
  * MOV, LEA, PUSH, POP): what each does as a short list of micro-operations over its operands
  * (MOVE_SEMANTICS) — the way QEMU's frontend describes an instruction as TCG ops that each back
  * end turns into code — and the decoded cache's dword forms as bindings of those operands
@@ -35,15 +35,18 @@ import {
  * access); `push` o0 (ESP moves first, then the store; the operand is read before: PUSH ESP
  * pushes the value before the push, SDM vol. 2, PUSH); `pop` o0 (the load, ESP moves, then o0 is
  * written: POP ESP leaves the popped value, and a memory operand's address using ESP is computed
- * after the pop, SDM vol. 2, POP).
+ * after the pop, SDM vol. 2, POP); `xchg` o0 ↔ o1 (o0 read, then o0 written with o1's value,
+ * then o1 with o0's: a memory operand, o0 in the opcode table's rows, is read and written before
+ * the register; SDM vol. 2, XCHG, whose bus lock the emulator, one CPU, has no need of).
  */
-export type MicroOp = readonly ['set' | 'lea', 'o0', 'o1'] | readonly ['push' | 'pop', 'o0'];
+export type MicroOp = readonly ['set' | 'lea' | 'xchg', 'o0', 'o1'] | readonly ['push' | 'pop', 'o0'];
 
 export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   mov: [['set', 'o0', 'o1']],
   lea: [['lea', 'o0', 'o1']],
   push: [['push', 'o0']],
   pop: [['pop', 'o0']],
+  xchg: [['xchg', 'o0', 'o1']],
 };
 
 /**
