@@ -13,20 +13,22 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import {
+  CONDITIONAL_SEMANTICS,
   MOVE_FORMS,
   MOVE_SEMANTICS,
   moveFunction,
   moveName,
   moveOps,
   type CachedOperand,
+  type CondOp,
   type MicroOp,
   type MoveForm,
 } from '../src/machine/cpu/move-ops';
-import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
+import { CONDITIONS, OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import * as decoded from '../src/machine/cpu/decoded';
 
 /** The files holding regions. */
-export const MOVE_GEN_FILES = ['decoded-cache.ts', 'cpu.ts', 'interpreter.ts'].map((f) =>
+export const MOVE_GEN_FILES = ['decoded-cache.ts', 'cpu.ts', 'interpreter.ts', 'system.ts'].map((f) =>
   fileURLToPath(new URL(`../src/machine/cpu/${f}`, import.meta.url)),
 );
 
@@ -127,6 +129,8 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     read: (k) => {
       const t = kind(k);
       if (t[0] === 'I') return env.imm(t);
+      if (t === 'Jb') return '(this.imm1 << 24) >> 24';
+      if (t === 'Jv') return '(osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0)';
       if (t[0] === 'E') return `this.getRm(${size(k)})`;
       return `this.getReg(${regNo(k)}, ${size(k)})`;
     },
@@ -165,8 +169,70 @@ export function stepMoveRows(): Opcode[] {
   return OPCODES.filter((o) => o.op < 0x100 && !o.missing && OPCODES.filter((p) => p.op === o.op).every(known));
 }
 
+/** A conditional instruction's statements (step()'s back end; the condition `cond`, an expression). */
+function condStatements(ops: readonly CondOp[], be: Back, cond: string): string[] {
+  return ops.flatMap((op): string[] => {
+    switch (op[0]) {
+      case 'jump-if':
+        return [`if (${cond}) this.jumpRel(${be.read(0)});`];
+      case 'set-cond':
+        return be.write(0, `${cond} ? 1 : 0`);
+      case 'set-if':
+        return [`const v = ${be.read(1)};`, `if (${cond}) ${be.write(0, 'v').join(' ')}`];
+    }
+  });
+}
+
+/** A conditional row's stem (j, set, cmov) and condition (its index in CONDITIONS), if it is one. */
+function conditional(row: Opcode): { stem: string; cc: number } | undefined {
+  for (const stem of Object.keys(CONDITIONAL_SEMANTICS)) {
+    const cc = CONDITIONS.indexOf(row.mnemonic.slice(stem.length));
+    if (row.mnemonic.startsWith(stem) && cc >= 0) return { stem, cc };
+  }
+  return undefined;
+}
+
+/**
+ * The rows of the one-byte map (`map` 0) or the 0F map (`map` 0x0f) that step() or step0f() run
+ * from CONDITIONAL_SEMANTICS: Jcc, SETcc, CMOVcc with operand kinds the back end knows.
+ */
+export function stepConditionalRows(map: 0 | 0x0f): Opcode[] {
+  return OPCODES.filter(
+    (o) =>
+      o.op >> 8 === map &&
+      !o.missing &&
+      conditional(o) !== undefined &&
+      o.operands.every((k) => STEP_KINDS.has(k) || k === 'Jb' || k === 'Jv'),
+  );
+}
+
+/**
+ * The cases of the conditional rows of a map: the rows of one stem and operands share a case,
+ * the condition read from the opcode's low four bits (checked against each row's name: tttn).
+ */
+function conditionalCases(map: 0 | 0x0f): string[] {
+  const groups = new Map<string, Opcode[]>();
+  for (const row of stepConditionalRows(map)) {
+    const { stem, cc } = conditional(row)!;
+    if (cc !== (row.op & 15)) throw new Error(`gen-moves: ${row.mnemonic} is not condition ${row.op & 15}`);
+    const key = `${stem} ${row.operands.join(', ')}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups].map(([key, rows]) => {
+    const stem = key.split(' ')[0];
+    const body = condStatements(CONDITIONAL_SEMANTICS[stem], stepBack(rows[0]), 'this.cond(b & 15)');
+    const labels = rows.map((row) => `0x${(row.op & 0xff).toString(16).padStart(2, '0')}`);
+    return switchCase(
+      labels,
+      `${stem.toUpperCase()}cc ${rows[0].operands.join(', ')} (the condition: the opcode's low four bits)`,
+      body,
+    );
+  });
+}
+
 /** The text of one region. */
 export function moveRegion(name: string): string {
+  if (name === 'step0f') return conditionalCases(0x0f).join('\n');
   if (name === 'runInner') {
     // The run loop keeps the commonest form, MOV r32, r32, inline (cpu.ts).
     const form = MOVE_FORMS.find((f) => handlerName(f.handler) === 'D_MOV_RR')!;
@@ -183,7 +249,7 @@ export function moveRegion(name: string): string {
         last.labels.push(`0x${row.op.toString(16)}`);
       else cases.push({ labels: [`0x${row.op.toString(16)}`], comment, body });
     }
-    return cases.map((c) => switchCase(c.labels, c.comment, c.body)).join('\n');
+    return [...cases.map((c) => switchCase(c.labels, c.comment, c.body)), ...conditionalCases(0)].join('\n');
   }
   return MOVE_FORMS.filter((f) => moveFunction(f) === name)
     .map((f) => switchCase([handlerName(f.handler)], moveName(f), statements(moveOps(f), cacheBack(f))))

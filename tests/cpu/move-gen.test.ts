@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { MOVE_GEN_FILES, movesFormatted, stepMoveRows } from '../../tools/gen-moves';
+import { MOVE_GEN_FILES, movesFormatted, stepConditionalRows, stepMoveRows } from '../../tools/gen-moves';
 import { MOVE_FORMS, moveFunction, moveName } from '../../src/machine/cpu/move-ops';
 import { readVectors, runVectors } from './oracle-run';
 import { describeCpu, makeRig } from './rig';
@@ -57,6 +57,32 @@ describe('MOV, LEA, PUSH and POP, defined once', () => {
     const names = new Set(vf.cases.map((c) => c.name.replace(/ \(mem\)$/, '')));
     for (const name of ['xchg r/m8, r8', 'xchg r/m16, r16', 'xchg r/m32, r32', 'xchg ax, r16', 'xchg eax, r32'])
       expect(names).toContain(name);
+  });
+
+  it('step() and step0f() run Jcc (70–7F, 0F 80–8F), SETcc (0F 90–9F) and CMOVcc (0F 40–4F) from CONDITIONAL_SEMANTICS, no range test left', () => {
+    const one = stepConditionalRows(0).map((o) => o.op);
+    const two = stepConditionalRows(0x0f).map((o) => o.op);
+    for (let cc = 0; cc < 16; cc++) {
+      expect(one).toContain(0x70 + cc);
+      for (const base of [0x0f40, 0x0f80, 0x0f90]) expect(two).toContain(base + cc);
+    }
+    expect(one.length + two.length).toBe(64);
+    const step = readFileSync(MOVE_GEN_FILES[2], 'utf8');
+    const step0f = readFileSync(MOVE_GEN_FILES[3], 'utf8');
+    expect(step).not.toMatch(/b >= 0x70/);
+    for (const base of ['0x40', '0x80', '0x90']) expect(step0f).not.toMatch(new RegExp(`b >= ${base}`));
+  });
+
+  it("the oracle's SETcc and CMOVcc vectors pass through step() alone", () => {
+    const vf = readVectors('cond.json');
+    const { failures, failedForms } = runVectors(vf, (rig) =>
+      vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false),
+    );
+    expect(
+      failures.length,
+      `${failures.length} differ (${[...failedForms].join(', ')})\n  ${failures.slice(0, 10).join('\n  ')}`,
+    ).toBe(0);
+    expect(vf.cases.length).toBeGreaterThan(0);
   });
 
   it('every form is generated into the function its micro-operations call for', () => {
@@ -149,5 +175,57 @@ describeCpu('MOV, LEA, PUSH and POP as the SDM defines them', () => {
       expect(reg(5), 'PUSH imm32; POP r32').toBe(0x12345678);
       expect(reg(4), 'ESP back where it started').toBe(0x9000);
       expect(reg(1), 'MOV r8, imm8 writes the low byte only').toBe(0x127f);
+    });
+});
+
+/** CF, PF, ZF, SF and OF of EFLAGS (SDM vol. 1, 3.4.3.1). */
+const CF = 0x1,
+  PF = 0x4,
+  ZF = 0x40,
+  SF = 0x80,
+  OF = 0x800;
+/** Whether condition cc (tttn, SDM vol. 2, B.1.4.7 and Jcc) holds under `flags`. */
+function holds(cc: number, flags: number): boolean {
+  const f = (bit: number) => (flags & bit) !== 0;
+  const base = [f(OF), f(CF), f(ZF), f(CF) || f(ZF), f(SF), f(PF), f(SF) !== f(OF), f(ZF) || f(SF) !== f(OF)][cc >> 1];
+  return cc & 1 ? !base : base;
+}
+/** Every combination of the five flags the conditions read. */
+const FLAG_SETS = Array.from({ length: 32 }, (_, k) =>
+  [CF, PF, ZF, SF, OF].reduce((acc, bit, j) => (k & (1 << j) ? acc | bit : acc), 0x2),
+);
+
+/**
+ * For each flag set and condition: push the flags; popfd; mov al, 1; jcc +2 (rel8, then 0F 8x
+ * rel32); mov al, 0; stosb — a byte per case at EDI, 1 where the branch was taken; then HLT.
+ */
+function jccProgram(): number[] {
+  const code: number[] = [];
+  for (const flags of FLAG_SETS)
+    for (let cc = 0; cc < 16; cc++)
+      for (const jcc of [
+        [0x70 + cc, 2],
+        [0x0f, 0x80 + cc, 2, 0, 0, 0],
+      ])
+        code.push(0x68, ...[0, 8, 16, 24].map((s) => (flags >>> s) & 0xff), 0x9d, 0xb0, 1, ...jcc, 0xb0, 0, 0xaa);
+  return [...code, 0xf4];
+}
+
+describeCpu('Jcc as the SDM defines its conditions', () => {
+  const code = jccProgram();
+  for (const path of ['the decoded cache or a compiled block', 'step() alone'])
+    it(`through ${path}: taken exactly when the condition holds, rel8 and rel32`, () => {
+      const rig = makeRig(4);
+      rig.load(0x1000, code);
+      rig.cpu.enterProtectedModeFlat(0x1000, { edi: 0x20000, esp: 0x9000 });
+      if (path === 'step() alone')
+        vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false);
+      for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(10_000);
+      expect(rig.cpu.halted).toBe(true);
+      const taken = [...rig.memory.u8.subarray(0x20000, 0x20000 + FLAG_SETS.length * 32)];
+      const expected = FLAG_SETS.flatMap((flags) =>
+        Array.from({ length: 32 }, (_, k) => (holds(k >> 1, flags) ? 1 : 0)),
+      );
+      expect(taken).toEqual(expected);
     });
 });

@@ -85,12 +85,6 @@ export abstract class CpuInterpreter extends CpuFpu {
     this.checkEncoding(b, lock);
     const r = this.reg32;
 
-    if (b >= 0x70 && b < 0x80) {
-      const d = (this.imm1 << 24) >> 24;
-      if (this.cond(b & 15)) this.jumpRel(d);
-      return;
-    }
-
     switch (b) {
       // gen:moves step (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
       // PUSH Zv
@@ -210,6 +204,25 @@ export abstract class CpuInterpreter extends CpuFpu {
       // MOV Ev, Iv
       case 0xc7:
         this.setRm(osz, this.imm1);
+        return;
+      // Jcc Jb (the condition: the opcode's low four bits)
+      case 0x70:
+      case 0x71:
+      case 0x72:
+      case 0x73:
+      case 0x74:
+      case 0x75:
+      case 0x76:
+      case 0x77:
+      case 0x78:
+      case 0x79:
+      case 0x7a:
+      case 0x7b:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
+      case 0x7f:
+        if (this.cond(b & 15)) this.jumpRel((this.imm1 << 24) >> 24);
         return;
       // end gen:moves
       // gen:alu step (tools/gen-alu.ts, from alu-ops.ts and the opcode table: do not edit)

@@ -1,5 +1,5 @@
 /**
- * MOV, LEA, PUSH, POP and XCHG, defined once (README.md, "One definition per instruction"; SDM vol. 2,
+ * MOV, LEA, PUSH, POP and XCHG, and Jcc, SETcc and CMOVcc, defined once (README.md, "One definition per instruction"; SDM vol. 2,
  * MOV, LEA, PUSH, POP): what each does as a short list of micro-operations over its operands
  * (MOVE_SEMANTICS) — the way QEMU's frontend describes an instruction as TCG ops that each back
  * end turns into code — and the decoded cache's dword forms as bindings of those operands
@@ -47,6 +47,22 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   push: [['push', 'o0']],
   pop: [['pop', 'o0']],
   xchg: [['xchg', 'o0', 'o1']],
+};
+
+/**
+ * The instructions that act on a condition (SDM vol. 2, Jcc, SETcc, CMOVcc), by the stem of their
+ * mnemonic, as micro-operations over their operands and the condition `cc` (tttn, SDM vol. 2,
+ * B.1.4.7: the opcode's low four bits; the mnemonic's suffix names it, opcodes.ts CONDITIONS; the
+ * condition itself is lazy-flags arithmetic, alu-ops.ts lazyCondition): `jump-if` o0, EIP advanced
+ * by the relative offset o0 when cc holds; `set-cond` o0 ← 1 when cc holds, else 0; `set-if` o0
+ * ← o1 when cc holds, o1 read whatever cc (a fault reading it comes first, SDM vol. 2, CMOVcc).
+ */
+export type CondOp = readonly ['jump-if' | 'set-cond', 'o0'] | readonly ['set-if', 'o0', 'o1'];
+
+export const CONDITIONAL_SEMANTICS: Readonly<Record<string, readonly CondOp[]>> = {
+  j: [['jump-if', 'o0']],
+  set: [['set-cond', 'o0']],
+  cmov: [['set-if', 'o0', 'o1']],
 };
 
 /**

@@ -42,26 +42,73 @@ export abstract class CpuSystem extends CpuInterpreter {
     const b = this.fetch8();
     this.checkEncoding(0x100 | b, lock);
     const r = this.reg32;
-    if (b >= 0x80 && b < 0x90) {
-      const d = this.imm1;
-      if (this.cond(b & 15)) this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
-      return;
-    }
-    if (b >= 0x90 && b < 0xa0) {
-      this.setRm(1, this.cond(b & 15) ? 1 : 0);
-      return;
-    }
-    if (b >= 0x40 && b < 0x50) {
-      const v = this.getRm(osz);
-      if (this.cond(b & 15)) this.setReg(this.reg, osz, v);
-      return;
-    }
     if (b >= 0xc8 && b <= 0xcf) {
       const v = r[b & 7];
       r[b & 7] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
       return;
     }
     switch (b) {
+      // gen:moves step0f (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+      // CMOVcc Gv, Ev (the condition: the opcode's low four bits)
+      case 0x40:
+      case 0x41:
+      case 0x42:
+      case 0x43:
+      case 0x44:
+      case 0x45:
+      case 0x46:
+      case 0x47:
+      case 0x48:
+      case 0x49:
+      case 0x4a:
+      case 0x4b:
+      case 0x4c:
+      case 0x4d:
+      case 0x4e:
+      case 0x4f: {
+        const v = this.getRm(osz);
+        if (this.cond(b & 15)) this.setReg(this.reg, osz, v);
+        return;
+      }
+      // Jcc Jv (the condition: the opcode's low four bits)
+      case 0x80:
+      case 0x81:
+      case 0x82:
+      case 0x83:
+      case 0x84:
+      case 0x85:
+      case 0x86:
+      case 0x87:
+      case 0x88:
+      case 0x89:
+      case 0x8a:
+      case 0x8b:
+      case 0x8c:
+      case 0x8d:
+      case 0x8e:
+      case 0x8f:
+        if (this.cond(b & 15)) this.jumpRel(osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0);
+        return;
+      // SETcc Eb (the condition: the opcode's low four bits)
+      case 0x90:
+      case 0x91:
+      case 0x92:
+      case 0x93:
+      case 0x94:
+      case 0x95:
+      case 0x96:
+      case 0x97:
+      case 0x98:
+      case 0x99:
+      case 0x9a:
+      case 0x9b:
+      case 0x9c:
+      case 0x9d:
+      case 0x9e:
+      case 0x9f:
+        this.setRm(1, this.cond(b & 15) ? 1 : 0);
+        return;
+      // end gen:moves
       case 0x00:
         return this.group6();
       case 0x01:
