@@ -406,6 +406,18 @@ export function incDecStepBody(rows: Opcode[], osz = 'osz'): { comment: string; 
 
 /** The text of step()'s ALU region: opcodes whose statements are the same share one case. */
 export function aluStepRegion(name: string): string {
+  if (name === 'group5') {
+    // Group 5's INC and DEC (FF /0 /1), cases of group5()'s switch on the reg field.
+    const rows = OPCODES.filter(
+      (o) => o.op === 0xff && INCDEC_OPS.some((i) => i.mnemonic.toLowerCase() === o.mnemonic),
+    );
+    const { comment, body } = incDecStepBody(rows);
+    return switchCase(
+      rows.map((row) => String(row.ext)),
+      comment,
+      body,
+    );
+  }
   if (name !== 'step') throw new Error(`gen:alu: no region ${name}`);
   const cases = new Map<string, { labels: string[]; comment: string; body: string[] }>();
   const add = (rowsOf: Opcode[], body: (rows: Opcode[]) => { comment: string; body: string[] }) => {

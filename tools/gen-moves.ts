@@ -163,6 +163,18 @@ export function switchCase(labels: string[], comment: string, body: string[]): s
   ].join('\n');
 }
 
+/** The members of group `op` (FF: group 5) that are moves step()'s back end knows. */
+export function stepGroupMoveRows(op: number): Opcode[] {
+  return OPCODES.filter(
+    (o) =>
+      o.op === op &&
+      o.ext !== undefined &&
+      !o.missing &&
+      o.mnemonic in MOVE_SEMANTICS &&
+      o.operands.every((k) => STEP_KINDS.has(k as string)),
+  );
+}
+
 /** The one-byte opcodes step() runs from MOVE_SEMANTICS: every row of the opcode is a move it knows. */
 export function stepMoveRows(): Opcode[] {
   const known = (o: Opcode) => o.mnemonic in MOVE_SEMANTICS && o.operands.every((k) => STEP_KINDS.has(k as string));
@@ -233,6 +245,18 @@ function conditionalCases(map: 0 | 0x0f): string[] {
 /** The text of one region. */
 export function moveRegion(name: string): string {
   if (name === 'step0f') return conditionalCases(0x0f).join('\n');
+  if (name === 'group5') {
+    // Group 5's members that are moves (FF /6: PUSH Ev), cases of group5()'s switch on the reg field.
+    return stepGroupMoveRows(0xff)
+      .map((row) =>
+        switchCase(
+          [String(row.ext)],
+          `${row.mnemonic.toUpperCase()} ${row.operands.join(', ')}`,
+          statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row)),
+        ),
+      )
+      .join('\n');
+  }
   if (name === 'runInner') {
     // The run loop keeps the commonest form, MOV r32, r32, inline (cpu.ts).
     const form = MOVE_FORMS.find((f) => handlerName(f.handler) === 'D_MOV_RR')!;

@@ -43,6 +43,21 @@ describe('the ALU group in step(), from its one definition', () => {
     expect(ops.has(0xff)).toBe(false);
   });
 
+  it("group 5's INC and DEC (FF /0 /1) are group5()'s cases generated from INCDEC_OPS, and the oracle runs them", () => {
+    const text = readFileSync(ALU_STEP_FILE, 'utf8');
+    const group5 = /protected group5\([\s\S]*?\n {2}\}\n/.exec(text)![0];
+    const region = /\/\/ gen:alu group5[\s\S]*?\/\/ end gen:alu/.exec(group5)![0];
+    expect(region).toMatch(/case 0:\s*case 1:[^]*this\.incdec\(/);
+    expect(group5.replace(region, '')).not.toMatch(/case [01]:/);
+    // The oracle's FF /0 /1 forms (inc r/m32, dec r/m16 …), which the ALU vectors below run through step() alone.
+    const ff = readVectors('alu.json').cases.filter(
+      (c) => /^(66)?ff[0-9a-f]{2}/.test(c.bytes) && /^(inc|dec) /.test(c.name),
+    );
+    expect(new Set(ff.map((c) => c.name.replace(/ \(mem\)$/, '')))).toEqual(
+      new Set(['inc r/m16', 'inc r/m32', 'dec r/m16', 'dec r/m32']),
+    );
+  });
+
   it("no hand-written case is left for these opcodes in step()'s switch", () => {
     const text = readFileSync(ALU_STEP_FILE, 'utf8');
     const outside = text.replace(/\/\/ gen:alu step[\s\S]*?\/\/ end gen:alu/, '');

@@ -10,7 +10,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { MOVE_GEN_FILES, movesFormatted, stepConditionalRows, stepMoveRows } from '../../tools/gen-moves';
+import {
+  MOVE_GEN_FILES,
+  movesFormatted,
+  stepConditionalRows,
+  stepGroupMoveRows,
+  stepMoveRows,
+} from '../../tools/gen-moves';
 import { MOVE_FORMS, moveFunction, moveName } from '../../src/machine/cpu/move-ops';
 import { readVectors, runVectors } from './oracle-run';
 import { describeCpu, makeRig } from './rig';
@@ -71,6 +77,15 @@ describe('MOV, LEA, PUSH and POP, defined once', () => {
     const step0f = readFileSync(MOVE_GEN_FILES[3], 'utf8');
     expect(step).not.toMatch(/b >= 0x70/);
     for (const base of ['0x40', '0x80', '0x90']) expect(step0f).not.toMatch(new RegExp(`b >= ${base}`));
+  });
+
+  it("group 5's PUSH Ev (FF /6) is group5()'s case generated from MOVE_SEMANTICS", () => {
+    expect(stepGroupMoveRows(0xff).map((o) => `${o.mnemonic} /${o.ext}`)).toEqual(['push /6']);
+    const text = readFileSync(MOVE_GEN_FILES[2], 'utf8');
+    const group5 = /protected group5\([\s\S]*?\n {2}\}\n/.exec(text)![0];
+    const region = /\/\/ gen:moves group5[\s\S]*?\/\/ end gen:moves/.exec(group5)![0];
+    expect(region).toMatch(/case 6:\s*this\.push\(this\.getRm\(osz\)\);/);
+    expect(group5.replace(region, '')).not.toMatch(/case 6:/);
   });
 
   it("the oracle's SETcc and CMOVcc vectors pass through step() alone", () => {

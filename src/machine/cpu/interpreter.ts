@@ -891,10 +891,19 @@ export abstract class CpuInterpreter extends CpuFpu {
 
   protected group5(osz: number): void {
     switch (this.reg) {
+      // gen:alu group5 (tools/gen-alu.ts, from alu-ops.ts and the opcode table: do not edit)
+      // INC DEC Ev
       case 0:
       case 1:
         this.setRm(osz, this.incdec(this.getRm(osz), osz, this.reg === 1));
         return;
+      // end gen:alu
+      // gen:moves group5 (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+      // PUSH Ev
+      case 6:
+        this.push(this.getRm(osz));
+        return;
+      // end gen:moves
       case 2: {
         const to = this.getRm(osz);
         this.checkNearTarget(to);
@@ -912,9 +921,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       }
       case 4:
         this.nearJump(this.getRm(osz));
-        return;
-      case 6:
-        this.push(this.getRm(osz));
         return;
     }
   }
