@@ -418,6 +418,23 @@ export function aluStepRegion(name: string): string {
       body,
     );
   }
+  if (name === 'group3') {
+    // Group 3's TEST (F6/F7 /0 /1), cases of group3Body()'s switch on the reg field: the r/m
+    // operand is read before the switch (in `a`, of the body's `size`), the immediate in imm1.
+    const rows = OPCODES.filter((o) => (o.op === 0xf6 || o.op === 0xf7) && aluOpOf(o.mnemonic) !== undefined);
+    const ops = new Set(rows.map((row) => aluOpOf(row.mnemonic)!.op));
+    const exts = [...new Set(rows.map((row) => row.ext!))].sort();
+    if (ops.size !== 1 || rows.some((row) => row.operands[0][0] !== 'E' || row.operands[1][0] !== 'I'))
+      throw new Error('gen-alu: group 3 has ALU members other than TEST r/m, imm');
+    const [op] = ops;
+    const stores = aluOpOf(rows[0].mnemonic)!.stores;
+    const operation = `this.alu(${op}, a, this.imm1, size)`;
+    return switchCase(
+      exts.map(String),
+      `${rows[0].mnemonic.toUpperCase()} ${[...new Set(rows.map((row) => row.operands.join(', ')))].join('; ')}`,
+      stores ? [`this.setRm(size, ${operation});`] : [`${operation};`],
+    );
+  }
   if (name !== 'step') throw new Error(`gen:alu: no region ${name}`);
   const cases = new Map<string, { labels: string[]; comment: string; body: string[] }>();
   const add = (rowsOf: Opcode[], body: (rows: Opcode[]) => { comment: string; body: string[] }) => {

@@ -58,6 +58,19 @@ describe('the ALU group in step(), from its one definition', () => {
     );
   });
 
+  it("group 3's TEST (F6/F7 /0 /1) is group3Body()'s case generated from the table, and the oracle runs it", () => {
+    const text = readFileSync(ALU_STEP_FILE, 'utf8');
+    const group3 = /protected group3Body\([\s\S]*?\n {2}\}\n/.exec(text)![0];
+    const region = /\/\/ gen:alu group3[\s\S]*?\/\/ end gen:alu/.exec(group3)![0];
+    expect(region).toMatch(new RegExp(`case 0:\\s*case 1:\\s*this\\.alu\\(${aluOpOf('test')!.op}, a, `));
+    expect(group3.replace(region, '')).not.toMatch(/case [01]:/);
+    // The oracle's F6/F7 /0 forms, which the ALU vectors below run through step() alone.
+    const names = readVectors('alu.json')
+      .cases.filter((c) => /^(66)?f[67]/.test(c.bytes))
+      .map((c) => c.name.replace(/ \(mem\)$/, ''));
+    for (const name of ['test r/m8, imm8', 'test r/m16, imm16', 'test r/m32, imm32']) expect(names).toContain(name);
+  });
+
   it("no hand-written case is left for these opcodes in step()'s switch", () => {
     const text = readFileSync(ALU_STEP_FILE, 'utf8');
     const outside = text.replace(/\/\/ gen:alu step[\s\S]*?\/\/ end gen:alu/, '');

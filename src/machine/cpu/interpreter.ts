@@ -790,10 +790,13 @@ export abstract class CpuInterpreter extends CpuFpu {
     const r = this.reg32;
     const a = this.getRm(size);
     switch (this.reg) {
+      // gen:alu group3 (tools/gen-alu.ts, from alu-ops.ts and the opcode table: do not edit)
+      // TEST Eb, Ib; Ev, Iv
       case 0:
       case 1:
-        this.alu(4, a, this.imm1, size); // TEST: from step() only (the cache has its own forms)
+        this.alu(4, a, this.imm1, size);
         return;
+      // end gen:alu
       case 2:
         this.setRm(size, ~a & MASK[size]);
         return;
