@@ -1,10 +1,12 @@
 /**
- * `npx tsx tools/gen-moves.ts`: writes the interpreter's MOV/LEA/PUSH/POP from their one
- * definition (src/machine/cpu/move-ops.ts: MOVE_SEMANTICS, MOVE_FORMS) into the regions of the
- * CPU's files marked `// gen:moves NAME` … `// end gen:moves`: the cases of execReg, execStack and
- * execDecoded (decoded-cache.ts), the run loop's inline MOV (cpu.ts, runInner), and step()'s
- * cases of the one-byte opcodes whose rows in the opcode table (opcodes.ts) are these
- * instructions with operand kinds it knows (interpreter.ts). The regions
+ * `npx tsx tools/gen-moves.ts`: writes the interpreter's MOV/LEA/PUSH/POP/XCHG and
+ * Jcc/SETcc/CMOVcc from their one definition (src/machine/cpu/move-ops.ts: MOVE_SEMANTICS,
+ * CONDITIONAL_SEMANTICS, MOVE_FORMS) into the regions of the CPU's files marked
+ * `// gen:moves NAME` … `// end gen:moves`: the cases of execReg, execStack and execDecoded
+ * (decoded-cache.ts), the run loop's inline MOV (cpu.ts, runInner), step()'s cases of the
+ * one-byte opcodes whose rows in the opcode table (opcodes.ts) are these instructions with
+ * operand kinds it knows (interpreter.ts, `step`), group 5's PUSH Ev (`group5`), and step0f()'s
+ * SETcc/CMOVcc/Jcc (system.ts, `step0f`). The regions
  * stay inside the hand-written functions, so the code V8 sees is what it was (a call per form
  * would cost the interpreter). tests/cpu/move-gen.test.ts fails when a region is not what this
  * gives (run this after changing the table).
