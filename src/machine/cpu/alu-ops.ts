@@ -84,6 +84,13 @@ export const ALU_OPS: readonly AluOp[] = [
 export const TEST_AS = 4;
 
 /**
+ * NEG (F6/F7 /3): 0 − the operand, with SUB's flags (SDM vol. 2, NEG: "IF DEST = 0 THEN CF ← 0
+ * ELSE CF ← 1", which is SUB's borrow out of 0 − DEST), so it runs as ALU_OPS[NEG_AS] with 0 as
+ * the first operand, in step(), the decoded cache and the block compiler alike.
+ */
+export const NEG_AS = 5;
+
+/**
  * The operation of ALU_OPS (its index, the `op` of alu/alu32) a mnemonic of the opcode table
  * (opcodes.ts) runs, and whether the result is written back; undefined for any other mnemonic.
  */

@@ -64,7 +64,7 @@ import {
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
 import { MOVE_BY_HANDLER, moveName, moveOps, moveTouchesMemory, type CachedOperand, type MoveForm } from './move-ops';
-import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, ROTATE_OPS, SHIFT_OPS, TEST_AS, lazyCondition } from './alu-ops';
+import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
 
 /** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
@@ -123,7 +123,7 @@ ALU_OPS.forEach((o, op) => {
 });
 /** TEST is AND without the store; NEG is 0 − the operand, with SUB's flags (SDM vol. 2, NEG: CF = operand ≠ 0). */
 const TEST = ALU[TEST_AS];
-const NEG = ALU[5];
+const NEG = ALU[NEG_AS];
 
 /** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */
 const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;

@@ -6,6 +6,7 @@
  * is the layer below, decoder.ts), and compiling blocks (blocks.ts).
  */
 import { PHYS_IO } from './mmu';
+import { NEG_AS } from './alu-ops';
 import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
 import { CF, OF, VM, szp, mulHigh } from './flags';
 import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CS, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
@@ -402,7 +403,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         if (op === 2) r[reg] = ~a;
         else if (op === 3) {
           // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
-          r[reg] = this.alu32(5, 0, a);
+          r[reg] = this.alu32(NEG_AS, 0, a);
         } else {
           // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
           const ua = r[EAX] >>> 0;

@@ -3,6 +3,7 @@
  * with prefixes and checkEncoding() (what the opcode table says: #UD, LOCK, privilege,
  * immediates), and the groups 3 and 5.
  */
+import { NEG_AS } from './alu-ops';
 import type { AccessSize } from '../bus';
 import {
   E_BAD_REG,
@@ -801,7 +802,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setRm(size, ~a & MASK[size]);
         return;
       case 3:
-        this.setRm(size, this.alu(5, 0, a, size));
+        this.setRm(size, this.alu(NEG_AS, 0, a, size)); // NEG: SUB from 0 (alu-ops.ts)
         if (a !== 0) this.flags |= CF;
         else this.flags &= ~CF;
         return;
