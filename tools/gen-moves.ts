@@ -122,6 +122,9 @@ const STEP_ENV: KindEnv = {
   imm: (kind) => (kind === 'Ibs' ? '(this.imm1 << 24) >> 24' : 'this.imm1'),
 };
 
+/** A register operand: ModR/M's reg field (G*), the opcode's low bits (Z*), or the accumulator. */
+const isRegKind = (t: string): boolean => t[0] === 'G' || t[0] === 'Z' || t === 'eAX';
+
 /** step()'s back end (opcode in b, operand size in osz, ModR/M decoded, immediates in imm1), or another env's. */
 export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
   const kind = (k: number): string => row.operands[k] as string;
@@ -134,10 +137,15 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
       if (t === 'Jb') return '(this.imm1 << 24) >> 24';
       if (t === 'Jv') return '(osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0)';
       if (t[0] === 'E') return `this.getRm(${size(k)})`;
-      return `this.getReg(${regNo(k)}, ${size(k)})`;
+      if (isRegKind(t)) return `this.getReg(${regNo(k)}, ${size(k)})`;
+      throw new Error(`gen-moves: step()'s back end cannot read an operand of kind ${t} (${row.mnemonic})`);
     },
-    write: (k, value) =>
-      kind(k)[0] === 'E' ? [`this.setRm(${size(k)}, ${value});`] : [`this.setReg(${regNo(k)}, ${size(k)}, ${value});`],
+    write: (k, value) => {
+      const t = kind(k);
+      if (t[0] === 'E') return [`this.setRm(${size(k)}, ${value});`];
+      if (isRegKind(t)) return [`this.setReg(${regNo(k)}, ${size(k)}, ${value});`];
+      throw new Error(`gen-moves: step()'s back end cannot write an operand of kind ${t} (${row.mnemonic})`);
+    },
     push: (value) => [`this.push(${value});`],
     pop: (dst) => [`const ${dst} = this.pop();`],
     afterPop: (k) =>

@@ -15,8 +15,10 @@ import {
   movesFormatted,
   stepConditionalRows,
   stepGroupMoveRows,
+  stepBack,
   stepMoveRows,
 } from '../../tools/gen-moves';
+import { OPCODES } from '../../src/machine/cpu/opcodes';
 import { MOVE_FORMS, moveFunction, moveName } from '../../src/machine/cpu/move-ops';
 import { readVectors, runVectors } from './oracle-run';
 import { describeCpu, makeRig } from './rig';
@@ -38,6 +40,14 @@ describe('MOV, LEA, PUSH and POP, defined once', () => {
       expect(ops).toContain(op);
     // Not: segment registers, moffs (MOV AL, Ob: its own segment check), a group shared with other instructions (FF /6).
     for (const op of [0x06, 0x07, 0x8c, 0x8e, 0xa0, 0xa3, 0xff]) expect(ops).not.toContain(op);
+  });
+
+  it("step()'s back end refuses an operand kind it has no code for, instead of reading a register", () => {
+    const lea = OPCODES.find((o) => o.op === 0x8d && o.mnemonic === 'lea')!;
+    expect(lea.operands[1]).toBe('M');
+    expect(() => stepBack(lea).read(1)).toThrow(/kind M/);
+    expect(() => stepBack(lea).write(1, 'v')).toThrow(/kind M/);
+    expect(stepBack(lea).read(0)).toBe('this.getReg(this.reg, osz)');
   });
 
   it("no hand-written case or range test is left for these opcodes in step()'s switch", () => {

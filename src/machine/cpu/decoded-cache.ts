@@ -67,7 +67,6 @@ import {
   G_GRP3_8,
   G_INCDEC,
   G_INCDEC8,
-  G_PUSH_M,
   G_SETCC,
   G_CMOV,
   G_MOVX,
@@ -888,9 +887,6 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return this.group3Body(size);
       case G_GRP3_8:
         return this.group3Body(1);
-      case G_PUSH_M:
-        this.push32(this.getRm(4));
-        return;
       case G_SETCC:
         this.setRm(1, this.cond(extra) ? 1 : 0);
         return;

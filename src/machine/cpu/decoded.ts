@@ -77,7 +77,7 @@ export const G_ALU8_AI = 1,
   G_GRP3_8 = 16,
   G_INCDEC = 17,
   G_INCDEC8 = 18,
-  G_PUSH_M = 19,
+  // 19: unused (PUSH m32 is D_PUSH_M)
   G_SETCC = 20,
   G_CMOV = 21,
   G_MOVX = 22,
