@@ -22,6 +22,7 @@ import {
   lazyCondition,
 } from '../src/machine/cpu/alu-ops';
 import * as decoded from '../src/machine/cpu/decoded';
+import { MULDIV_OPS } from '../src/machine/cpu/muldiv-ops';
 import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import { formatted, spliceRegions, switchCase } from './gen-moves';
 
@@ -429,11 +430,36 @@ export function aluStepRegion(name: string): string {
     const [op] = ops;
     const stores = aluOpOf(rows[0].mnemonic)!.stores;
     const operation = `this.alu(${op}, a, this.imm1, size)`;
-    return switchCase(
+    const test = switchCase(
       exts.map(String),
       `${rows[0].mnemonic.toUpperCase()} ${[...new Set(rows.map((row) => row.operands.join(', ')))].join('; ')}`,
       stores ? [`this.setRm(size, ${operation});`] : [`${operation};`],
     );
+    // NOT (/2) from notOf, MUL IMUL DIV IDIV (/4–/7) from MULDIV_OPS (muldiv-ops.ts): each F6/F7
+    // row of the opcode table with one E operand is a case of its reg field.
+    const own = OPCODES.filter(
+      (o) =>
+        (o.op === 0xf6 || o.op === 0xf7) &&
+        o.ext !== undefined &&
+        (o.mnemonic === 'not' || MULDIV_OPS[o.ext]?.mnemonic === o.mnemonic),
+    );
+    const byExt = new Map<number, Opcode>();
+    for (const row of own) {
+      if (row.operands.length !== 1 || row.operands[0][0] !== 'E')
+        throw new Error(`gen-alu: group 3's ${row.mnemonic} is not one r/m operand`);
+      byExt.set(row.ext!, row);
+    }
+    const members = [...byExt.entries()]
+      .sort(([x], [y]) => x - y)
+      .map(([ext, row]) => {
+        const m = MULDIV_OPS[ext];
+        const body =
+          m === undefined
+            ? ['this.setRm(size, notOf(a, size));']
+            : [`this.${m.divide ? 'divAcc' : 'mulAcc'}(a, size, ${m.signed});`];
+        return switchCase([String(ext)], `${row.mnemonic.toUpperCase()} E (muldiv-ops.ts)`, body);
+      });
+    return [test, ...members].join('\n');
   }
   if (name !== 'step') throw new Error(`gen:alu: no region ${name}`);
   const cases = new Map<string, { labels: string[]; comment: string; body: string[] }>();

@@ -5,7 +5,8 @@
  * alu-ops.ts, into the layer below: alu-gen.ts.
  */
 import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
-import { EAX, signExtend } from './arch';
+import { CpuFault, DE, EAX, EDX, signExtend } from './arch';
+import { ACC_PAIR, divide, multiply } from './muldiv-ops';
 import { CpuAluGen, LAZY_CONDS, lazyCond } from './alu-gen';
 
 export abstract class CpuAlu extends CpuAluGen {
@@ -109,6 +110,47 @@ export abstract class CpuAlu extends CpuAluGen {
         r = (f & ZF) !== 0 || !(f & SF) !== !(f & OF);
     }
     return cc & 1 ? !r : r;
+  }
+
+  /** The accumulator pair of `size` (muldiv-ops.ts): AH:AL, DX:AX or EDX:EAX, into ACC_PAIR. */
+  private readAccPair(size: number): void {
+    const r = this.reg32;
+    if (size === 4) {
+      ACC_PAIR.low = r[EAX] >>> 0;
+      ACC_PAIR.high = r[EDX] >>> 0;
+    } else if (size === 2) {
+      ACC_PAIR.low = r[EAX] & 0xffff;
+      ACC_PAIR.high = r[EDX] & 0xffff;
+    } else {
+      ACC_PAIR.low = r[EAX] & 0xff;
+      ACC_PAIR.high = (r[EAX] >> 8) & 0xff;
+    }
+  }
+
+  /** ACC_PAIR into the accumulator pair of `size`. */
+  private writeAccPair(size: number): void {
+    const r = this.reg32;
+    if (size === 4) {
+      r[EAX] = ACC_PAIR.low;
+      r[EDX] = ACC_PAIR.high;
+    } else if (size === 2) {
+      r[EAX] = (r[EAX] & ~0xffff) | ACC_PAIR.low;
+      r[EDX] = (r[EDX] & ~0xffff) | ACC_PAIR.high;
+    } else r[EAX] = (r[EAX] & ~0xffff) | ACC_PAIR.low | (ACC_PAIR.high << 8);
+  }
+
+  /** MUL / IMUL r/m (F6/F7 /4 /5) of the operand `a` (unsigned, of `size`): muldiv-ops.ts' multiply. */
+  protected mulAcc(a: number, size: number, signed: boolean): void {
+    this.readAccPair(size);
+    this.setArith(multiply(ACC_PAIR.low, a, size, signed));
+    this.writeAccPair(size);
+  }
+
+  /** DIV / IDIV r/m (F6/F7 /6 /7) by the operand `a`: muldiv-ops.ts' divide, #DE when it refuses. */
+  protected divAcc(a: number, size: number, signed: boolean): void {
+    this.readAccPair(size);
+    if (!divide(ACC_PAIR.high, ACC_PAIR.low, a, size, signed)) throw new CpuFault(DE, -1);
+    this.writeAccPair(size);
   }
 
   protected imul2(a: number, b: number, size: number): number {

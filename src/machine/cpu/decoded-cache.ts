@@ -7,8 +7,9 @@
  */
 import { PHYS_IO } from './mmu';
 import { NEG_AS } from './alu-ops';
+import { notOf } from './muldiv-ops';
 import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
-import { CF, OF, VM, szp, mulHigh } from './flags';
+import { VM } from './flags';
 import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CS, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
   D_SLOW,
@@ -396,22 +397,14 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return;
       }
       case D_GRP3_R: {
+        // F7 /2 /3 /4 on a 32-bit register: NOT and MUL from muldiv-ops.ts (as group3Body), NEG
+        // as SUB from 0 (CF = a ≠ 0, which the lazy SUB gives).
         const reg = x & 7;
         const op = (x >> 3) & 7;
         const a = r[reg] >>> 0;
-        if (op === 2) r[reg] = ~a;
-        else if (op === 3) {
-          // NEG: flags of 0 − a (CF = a ≠ 0, which the lazy SUB gives).
-          r[reg] = this.alu32(NEG_AS, 0, a);
-        } else {
-          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half.
-          const ua = r[EAX] >>> 0;
-          const lo = Math.imul(ua, a);
-          const hi = mulHigh(ua, a);
-          r[EAX] = lo;
-          r[EDX] = hi;
-          this.setArith((hi !== 0 ? CF | OF : 0) | szp(lo >>> 0, 4));
-        }
+        if (op === 2) r[reg] = notOf(a, 4);
+        else if (op === 3) r[reg] = this.alu32(NEG_AS, 0, a);
+        else this.mulAcc(a, 4, false);
         return;
       }
       case D_IMUL3_R:

@@ -4,6 +4,7 @@
  * immediates), and the groups 3 and 5.
  */
 import { NEG_AS } from './alu-ops';
+import { notOf } from './muldiv-ops';
 import type { AccessSize } from '../bus';
 import {
   E_BAD_REG,
@@ -28,7 +29,7 @@ import {
   PRIV_MASK,
   PRIV_TSD,
 } from './decode-tables';
-import { CF, DF, IF, MASK, OF, VM, ZF, szp, mulHigh } from './flags';
+import { CF, DF, IF, MASK, OF, VM, ZF, szp } from './flags';
 import {
   CpuFault,
   EAX,
@@ -36,7 +37,6 @@ import {
   NO_SEG,
   DE,
   SoftInt,
-  signExtend,
   ECX,
   EDX,
   EBX,
@@ -788,108 +788,40 @@ export abstract class CpuInterpreter extends CpuFpu {
 
   /** Group 3, after checkEncoding decoded its ModR/M and (TEST) its immediate. */
   protected group3Body(size: number): void {
-    const r = this.reg32;
     const a = this.getRm(size);
     switch (this.reg) {
-      // gen:alu group3 (tools/gen-alu.ts, from alu-ops.ts and the opcode table: do not edit)
+      // gen:alu group3 (tools/gen-alu.ts, from alu-ops.ts, muldiv-ops.ts and the opcode table: do not edit)
       // TEST Eb, Ib; Ev, Iv
       case 0:
       case 1:
         this.alu(4, a, this.imm1, size);
         return;
-      // end gen:alu
+      // NOT E (muldiv-ops.ts)
       case 2:
-        this.setRm(size, ~a & MASK[size]);
+        this.setRm(size, notOf(a, size));
         return;
+      // MUL E (muldiv-ops.ts)
+      case 4:
+        this.mulAcc(a, size, false);
+        return;
+      // IMUL E (muldiv-ops.ts)
+      case 5:
+        this.mulAcc(a, size, true);
+        return;
+      // DIV E (muldiv-ops.ts)
+      case 6:
+        this.divAcc(a, size, false);
+        return;
+      // IDIV E (muldiv-ops.ts)
+      case 7:
+        this.divAcc(a, size, true);
+        return;
+      // end gen:alu
       case 3:
         this.setRm(size, this.alu(NEG_AS, 0, a, size)); // NEG: SUB from 0 (alu-ops.ts)
         if (a !== 0) this.flags |= CF;
         else this.flags &= ~CF;
         return;
-      case 4:
-      case 5: {
-        // MUL / IMUL: CF = OF = the high half is significant.
-        const signed = this.reg === 5;
-        const x = signed ? signExtend(this.getReg(EAX, size), size) : this.getReg(EAX, size);
-        const y = signed ? signExtend(a, size) : a;
-        let over: boolean;
-        if (size === 4) {
-          // 32 × 32 → 64 in doubles (no BigInt on the hot path): the high half from 16-bit limbs,
-          // then the signed correction hi − (x<0 ? b : 0) − (y<0 ? a : 0) (mod 2^32).
-          const ua = this.getReg(EAX, 4);
-          const ub = a;
-          const lo = Math.imul(ua, ub) >>> 0;
-          let hi = mulHigh(ua, ub);
-          if (signed) hi = (hi - (x < 0 ? ub : 0) - (y < 0 ? ua : 0)) >>> 0;
-          r[EAX] = lo;
-          r[EDX] = hi;
-          over = signed ? hi !== (lo >> 31) >>> 0 : hi !== 0;
-          this.setArith((over ? CF | OF : 0) | szp(lo, 4));
-        } else {
-          const p = x * y;
-          if (size === 1) {
-            this.setReg(EAX, 2, p);
-            over = signed ? (p << 24) >> 24 !== p : p > 0xff;
-          } else {
-            this.setReg(EAX, 2, p);
-            this.setReg(EDX, 2, p >> 16);
-            over = signed ? (p << 16) >> 16 !== p : p > 0xffff;
-          }
-          this.setArith((over ? CF | OF : 0) | szp(p & MASK[size], size));
-        }
-        return;
-      }
-      default: {
-        // DIV / IDIV: #DE on a zero divisor or a quotient that does not fit.
-        const signed = this.reg === 7;
-        if (a === 0) throw new CpuFault(DE, -1);
-        if (size === 4 && !signed && r[EDX] >>> 0 < 0x200000) {
-          // The dividend fits a double exactly: divide in doubles and correct the rounding.
-          const n = (r[EDX] >>> 0) * 4294967296 + (r[EAX] >>> 0);
-          let q = Math.floor(n / a);
-          let rem = n - q * a;
-          if (rem < 0) {
-            q--;
-            rem += a;
-          } else if (rem >= a) {
-            q++;
-            rem -= a;
-          }
-          if (q > 0xffffffff) throw new CpuFault(DE, -1);
-          r[EAX] = q;
-          r[EDX] = rem;
-        } else if (size === 4 && signed && r[EDX] === r[EAX] >> 31) {
-          const n = r[EAX];
-          const d = a | 0;
-          if (n === -0x80000000 && d === -1) throw new CpuFault(DE, -1);
-          r[EAX] = Math.trunc(n / d);
-          r[EDX] = n % d;
-        } else if (size === 4) {
-          const n = (BigInt(r[EDX] >>> 0) << 32n) | BigInt(r[EAX] >>> 0);
-          const dividend = signed ? BigInt.asIntN(64, n) : n;
-          const d = BigInt(signed ? a | 0 : a);
-          const q = dividend / d;
-          const rem = dividend % d;
-          if (signed ? q > 0x7fffffffn || q < -0x80000000n : q > 0xffffffffn) throw new CpuFault(DE, -1);
-          r[EAX] = Number(BigInt.asIntN(32, q));
-          r[EDX] = Number(BigInt.asIntN(32, rem));
-        } else {
-          const bits = size * 8;
-          const n = size === 1 ? r[EAX] & 0xffff : ((r[EDX] & 0xffff) << 16) | (r[EAX] & 0xffff);
-          const dividend = signed ? (size === 1 ? (n << 16) >> 16 : n | 0) : n >>> 0;
-          const d = signed ? signExtend(a, size) : a;
-          const q = Math.trunc(dividend / d);
-          const rem = dividend - q * d;
-          const limit = 2 ** bits;
-          if (signed ? q >= limit / 2 || q < -limit / 2 : q >= limit) throw new CpuFault(DE, -1);
-          if (size === 1) this.setReg(EAX, 2, (q & 0xff) | ((rem & 0xff) << 8));
-          else {
-            this.setReg(EAX, 2, q);
-            this.setReg(EDX, 2, rem);
-          }
-        }
-        return;
-      }
     }
   }
 

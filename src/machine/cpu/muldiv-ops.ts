@@ -1,0 +1,123 @@
+/**
+ * Group 3's NOT, MUL, IMUL (one operand), DIV and IDIV (F6/F7 /2, /4–/7), defined once: step()'s
+ * group3Body() runs them from cases generated out of MULDIV_OPS (tools/gen-alu.ts, region
+ * `gen:alu group3`), and the decoded cache's D_GRP3_R register form calls the same CpuAlu
+ * methods (mulAcc, divAcc), which call these functions. (NEG is SUB from 0: alu-ops.ts NEG_AS.)
+ *
+ * MUL, IMUL, DIV and IDIV work on the accumulator pair of the operand size (SDM vol. 2, MUL/DIV
+ * tables): low half AL, AX or EAX; high half AH, DX or EDX. The product goes to the pair (AX =
+ * AH:AL, DX:AX, EDX:EAX); the dividend comes from it and the quotient goes to the low half, the
+ * remainder to the high half.
+ */
+import { CF, MASK, OF, szp, mulHigh } from './flags';
+import { signExtend } from './arch';
+
+/** A member of group 3 that works on the accumulator pair. */
+export interface MulDivOp {
+  readonly mnemonic: 'mul' | 'imul' | 'div' | 'idiv';
+  readonly signed: boolean;
+  readonly divide: boolean;
+}
+
+/** By the ModR/M reg field of F6/F7 (opcodes.ts' group rows). */
+export const MULDIV_OPS: Readonly<Record<number, MulDivOp>> = {
+  4: { mnemonic: 'mul', signed: false, divide: false },
+  5: { mnemonic: 'imul', signed: true, divide: false },
+  6: { mnemonic: 'div', signed: false, divide: true },
+  7: { mnemonic: 'idiv', signed: true, divide: true },
+};
+
+/** The results of the last multiply() or divide(): the pair's halves, unsigned, of the size. */
+export const ACC_PAIR = { low: 0, high: 0 };
+
+/** NOT (F6/F7 /2): the one's complement; no flag changes (SDM vol. 2, NOT). */
+export function notOf(a: number, size: number): number {
+  return ~a & MASK[size];
+}
+
+/**
+ * MUL / IMUL of the pair's low half `x` by `y` (both unsigned, of `size` bytes): the double-width
+ * product in ACC_PAIR; returns the arithmetic flags. SDM vol. 2: MUL sets CF = OF = 1 when the high
+ * half is not 0; IMUL when the high half is not the sign extension of the low half (the product
+ * does not fit the low half). SF, ZF, AF, PF are undefined; this sets SF/ZF/PF of the low half, AF
+ * clear (what the oracle's host does for the compared bits, and what the cache did before).
+ */
+export function multiply(x: number, y: number, size: number, signed: boolean): number {
+  let low: number;
+  let high: number;
+  let over: boolean;
+  if (size === 4) {
+    // 32 × 32 → 64 in doubles (no BigInt on the hot path): the high half from 16-bit limbs, then
+    // the signed correction hi − (x<0 ? y : 0) − (y<0 ? x : 0) (mod 2^32).
+    low = Math.imul(x, y) >>> 0;
+    high = mulHigh(x, y);
+    if (signed) high = (high - ((x | 0) < 0 ? y : 0) - ((y | 0) < 0 ? x : 0)) >>> 0;
+    over = signed ? high !== (low >> 31) >>> 0 : high !== 0;
+  } else {
+    const bits = size * 8;
+    const p = signed ? signExtend(x, size) * signExtend(y, size) : x * y;
+    low = p & MASK[size];
+    high = (p >>> bits) & MASK[size];
+    over = signed ? signExtend(low, size) !== p : p > MASK[size];
+  }
+  ACC_PAIR.low = low;
+  ACC_PAIR.high = high;
+  return (over ? CF | OF : 0) | szp(low, size);
+}
+
+/**
+ * DIV / IDIV of the pair high:low (each unsigned, of `size` bytes) by `d` (unsigned, of `size`):
+ * quotient and remainder in ACC_PAIR (truncated toward 0, the remainder of the dividend's sign).
+ * Returns false for #DE (SDM vol. 2, DIV/IDIV: "IF SRC = 0 THEN #DE", and a quotient too large for
+ * the low half: above 0FFh/0FFFFh/0FFFFFFFFh unsigned, outside −2^(n−1) … 2^(n−1)−1 signed), in
+ * which case nothing is written. The flags are undefined and left as they were.
+ */
+export function divide(high: number, low: number, d: number, size: number, signed: boolean): boolean {
+  if (d === 0) return false;
+  if (size === 4) {
+    if (!signed && high < 0x200000) {
+      // The dividend fits a double exactly: divide in doubles and correct the rounding.
+      const n = high * 4294967296 + low;
+      let q = Math.floor(n / d);
+      let rem = n - q * d;
+      if (rem < 0) {
+        q--;
+        rem += d;
+      } else if (rem >= d) {
+        q++;
+        rem -= d;
+      }
+      if (q > 0xffffffff) return false;
+      ACC_PAIR.low = q;
+      ACC_PAIR.high = rem;
+    } else if (signed && (high | 0) === (low | 0) >> 31) {
+      // The dividend is its low half sign-extended: a 32-bit signed division.
+      const n = low | 0;
+      const sd = d | 0;
+      if (n === -0x80000000 && sd === -1) return false;
+      ACC_PAIR.low = Math.trunc(n / sd) >>> 0;
+      ACC_PAIR.high = (n % sd) >>> 0;
+    } else {
+      const n = (BigInt(high) << 32n) | BigInt(low);
+      const dividend = signed ? BigInt.asIntN(64, n) : n;
+      const divisor = BigInt(signed ? d | 0 : d);
+      const q = dividend / divisor;
+      const rem = dividend % divisor;
+      if (signed ? q > 0x7fffffffn || q < -0x80000000n : q > 0xffffffffn) return false;
+      ACC_PAIR.low = Number(BigInt.asUintN(32, q));
+      ACC_PAIR.high = Number(BigInt.asUintN(32, rem));
+    }
+    return true;
+  }
+  const bits = size * 8;
+  const n = ((high << bits) | low) >>> 0;
+  const dividend = signed ? signExtend(n, size * 2) : n;
+  const divisor = signed ? signExtend(d, size) : d;
+  const q = Math.trunc(dividend / divisor);
+  const rem = dividend - q * divisor;
+  const limit = 2 ** bits;
+  if (signed ? q >= limit / 2 || q < -limit / 2 : q >= limit) return false;
+  ACC_PAIR.low = q & MASK[size];
+  ACC_PAIR.high = rem & MASK[size];
+  return true;
+}
