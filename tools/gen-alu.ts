@@ -3,7 +3,8 @@
  * arithmetic with lazy flags (the ALU group, INC/DEC, the dword shifts, every lazy kind's flags and
  * conditions), from its one definition (src/machine/cpu/alu-ops.ts) — as v86 generates its
  * interpreter's and its JIT's code from one table — and step()'s cases of the ALU group and TEST
- * (interpreter.ts, the region `// gen:alu step` … `// end gen:alu`) from the same table and the
+ * (interpreter.ts, the region `// gen:alu step` … `// end gen:alu`; group 3's NOT, MUL, IMUL, DIV,
+ * IDIV from muldiv-ops.ts' MULDIV_OPS in `gen:alu group3`) from the same table and the
  * opcode table's rows (opcodes.ts). tests/cpu/alu-gen.test.ts and tests/cpu/alu-step.test.ts fail
  * when the file or the region is not what this gives (run this after changing the tables).
  */

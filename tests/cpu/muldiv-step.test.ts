@@ -1,8 +1,8 @@
 /**
  * Group 3's NOT, MUL, IMUL, DIV and IDIV (F6/F7 /2, /4–/7) from their one definition
  * (src/machine/cpu/muldiv-ops.ts): step()'s group3Body() runs cases generated from MULDIV_OPS
- * (tools/gen-alu.ts, region `gen:alu group3`) and the decoded cache's D_GRP3_R (F7 /2 /4 on a
- * register) calls the same code; the oracle's MUL/IMUL/DIV/IDIV vectors pass through step() alone
+ * (tools/gen-alu.ts, region `gen:alu group3`), and the decoded cache's D_GRP3_R (F7 /2 /4 on a
+ * register) and the block compiler's `/mul` template call the same code; the oracle's MUL/IMUL/DIV/IDIV vectors pass through step() alone
  * and through the cache and compiled blocks; #DE on a zero divisor and on a quotient too large
  * for its half (SDM vol. 2, DIV, IDIV) is raised before anything is written, in every engine.
  */
