@@ -16,7 +16,7 @@
  */
 import { expect, it } from 'vitest';
 import type { Cpu } from '../../src/machine/cpu/cpu';
-import { describeCpu, le, makeRig, type Rig } from './rig';
+import { describeCpu, le, makeRig, putDescriptor, type Rig } from './rig';
 import { gate, segment } from './pm-machine';
 
 const TS = 10;
@@ -707,10 +707,7 @@ function prepare(rig: Rig, c: Case): { gdt: Map<number, Descriptor>; tssStacks: 
     rig.setU32(TARGET_TSS + 0x50, stackSel(r, true));
     for (const at of [0x48, 0x54, 0x58, 0x5c]) rig.setU32(TARGET_TSS + at, stackSel(r, true));
   }
-  const put = (addr: number, [lo, hi]: [number, number]) => {
-    rig.setU32(addr, lo);
-    rig.setU32(addr + 4, hi);
-  };
+  const put = (addr: number, d: [number, number]) => putDescriptor(rig, addr, d);
   put(GDT + 8, segment(0, 0xffffffff, 0x9a, 4));
   put(GDT + 16, segment(0, 0xffffffff, 0x92, 4));
   put(GDT + 24, segment(TSS, 0x67, 0x89, 0));

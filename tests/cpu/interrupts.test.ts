@@ -4,7 +4,7 @@
  * vol. 3, 6.8.3 and vol. 2, STI), delivers through the IDT, and wakes from HLT.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, loadFlatTables, makeRig, hexBytes } from './rig';
+import { describeCpu, flatTables, hexBytes, loadFlatTables, makeRig, putDescriptor } from './rig';
 import { gate, L, pmMachine, SEL, SYM, segment } from './pm-machine';
 
 const VECTOR = 0x20;
@@ -177,10 +177,7 @@ describeCpu('the inner stack of an interrupt gate without room for its frame', (
     const gate = flatTables(rig, GDT, IDT);
     gate(12, HANDLERS);
     rig.load(HANDLERS, [0xf4]);
-    const put = (sel: number, [lo, hi]: [number, number]) => {
-      rig.setU32(GDT + sel, lo);
-      rig.setU32(GDT + sel + 4, hi);
-    };
+    const put = (sel: number, d: [number, number]) => putDescriptor(rig, GDT + sel, d);
     put(0x18, segment(TSS, 0x67, 0x89, 0));
     put(0x20, segment(0, 0xffffffff, 0xba, 4)); // ring 1 code
     put(0x28, segment(0, 0x8000 - 13, 0xb6, 4)); // ring 1 stack, expand-down: 12 bytes below 8000h
@@ -386,10 +383,7 @@ describeCpu('a same-ring interrupt frame without room on its stack', () => {
     const rig = makeRig(4);
     flatTables(rig, GDT, IDT)(12, HANDLERS);
     rig.load(HANDLERS, [0xf4]);
-    const put = (at: number, [lo, hi]: [number, number]) => {
-      rig.setU32(at, lo);
-      rig.setU32(at + 4, hi);
-    };
+    const put = (at: number, d: [number, number]) => putDescriptor(rig, at, d);
     put(GDT + 0x18, segment(TSS, 0x67, 0x89, 0));
     put(GDT + 0x30, segment(0, 0xffffffff, 0xfa, 4)); // ring-3 code
     put(GDT + 0x38, segment(0, 0xffffffff, 0xf2, 4)); // ring-3 data

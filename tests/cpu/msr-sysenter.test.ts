@@ -4,7 +4,8 @@
  * SYSEXIT between ring 0 and ring 3 with flat segments from the MSR (SDM vol. 2, SYSENTER).
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, le, loadFlatTables, makeRig } from './rig';
+import { describeCpu, flatTables, le, loadFlatTables, makeRig, putDescriptor } from './rig';
+import { segment } from './pm-machine';
 
 const GDT = 0x1000;
 const IDT = 0x2000;
@@ -105,7 +106,7 @@ describeCpu('MSRs, SYSENTER and SYSEXIT', () => {
         [0x0f, 0x31, 0xf4], // rdtsc; hlt
         () => 0x1234,
       );
-      rig.load(GDT + 0x18, [0x67, 0, ...le(TSS).slice(0, 3), 0x89, 0, 0]); // a 32-bit TSS
+      putDescriptor(rig, GDT + 0x18, segment(TSS, 0x67, 0x89, 0)); // a 32-bit TSS
       rig.load(GDT + 0x100, [0x1f, 0, ...le(GDT)]);
       rig.setU32(TSS + 4, 0x9000); // ESP0
       rig.setU32(TSS + 8, 0x10); // SS0

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { InterruptController } from '../../src/machine/bus';
-import { makeRig, RunExit, type Rig } from './rig';
+import { makeRig, putDescriptor, type Rig, RunExit } from './rig';
 
 export const L = {
   GDTR: 0x0f00,
@@ -107,10 +107,7 @@ export interface PmMachine extends Rig {
 
 export function pmMachine(entry: string, pic?: InterruptController): PmMachine {
   const rig = makeRig(16, pic);
-  const put = (addr: number, [lo, hi]: [number, number]) => {
-    rig.setU32(addr, lo);
-    rig.setU32(addr + 4, hi);
-  };
+  const put = (addr: number, d: [number, number]) => putDescriptor(rig, addr, d);
   const gdt: [number, number][] = [
     [0, 0],
     segment(0, 0xffffffff, 0x9a, 0x4), // 0x08 ring-0 code

@@ -173,6 +173,12 @@ export const loadFlatTables = (gdt: number, idt: number): number[] => [
   ...[0x0f, 0x01, 0x1d, ...le(idt + 0x800)],
 ];
 
+/** Writes an 8-byte descriptor ([low dword, high dword], e.g. from pm-machine's `segment`) at `addr`. */
+export function putDescriptor(rig: Pick<Rig, 'setU32'>, addr: number, [lo, hi]: [number, number]): void {
+  rig.setU32(addr, lo);
+  rig.setU32(addr + 4, hi);
+}
+
 /**
  * Flat ring-0 descriptor tables for hand-assembled tests: a GDT at `gdt` (null, 0x08 code, 0x10
  * data, 4 GiB each) with its LGDT operand at gdt + 0x100, an empty IDT of 256 gates at `idt` with

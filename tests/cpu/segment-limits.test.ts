@@ -6,7 +6,7 @@
  * assembled with `as --32` from the listing in the comment.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, loadFlatTables, makeRig, hexBytes } from './rig';
+import { describeCpu, flatTables, hexBytes, loadFlatTables, makeRig, putDescriptor } from './rig';
 import { segment } from './pm-machine';
 
 const GDT = 0x1000;
@@ -58,10 +58,7 @@ function run(entry: number) {
   const gate = flatTables(rig, GDT, IDT);
   gate(13, CODE + 0x200);
   gate(12, CODE + 0x240);
-  const put = (sel: number, [lo, hi]: [number, number]) => {
-    rig.setU32(GDT + sel, lo);
-    rig.setU32(GDT + sel + 4, hi);
-  };
+  const put = (sel: number, d: [number, number]) => putDescriptor(rig, GDT + sel, d);
   put(0x18, segment(0, CODE + 0x45, 0x9a, 4)); // 32-bit code, limit CODE + 45h
   put(0x20, segment(0, 0xfff, 0x92, 4)); // 32-bit stack, expand-up, limit FFFh
   put(0x28, segment(0x20000, 0xfff, 0x96, 4)); // 32-bit stack, expand-down, limit FFFh

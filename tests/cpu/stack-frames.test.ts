@@ -13,7 +13,7 @@
  * that their 2-byte slots wrap cleanly where the 4-byte ones under test straddle.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, flatTables, loadFlatTables, makeRig, hexBytes, le, RunExit } from './rig';
+import { describeCpu, flatTables, hexBytes, le, loadFlatTables, makeRig, putDescriptor, RunExit } from './rig';
 import { gate, segment } from './pm-machine';
 import { P2M_R, P2M_W } from '../../src/machine/hv/p2m';
 
@@ -65,10 +65,7 @@ const PROGRAM: [number, string][] = [
 function runPm(entry: number) {
   const rig = makeRig(4);
   flatTables(rig, GDT, IDT);
-  const put = (at: number, [lo, hi]: [number, number]) => {
-    rig.setU32(at, lo);
-    rig.setU32(at + 4, hi);
-  };
+  const put = (at: number, d: [number, number]) => putDescriptor(rig, at, d);
   for (const [vector, handler] of [
     [12, 0x200],
     [13, 0x210],
@@ -234,10 +231,7 @@ describeCpu('a gate’s inner 16-bit stack whose frame wraps past offset 0', () 
     const rig = makeRig(4);
     flatTables(rig, GDT, IDT)(12, HANDLERS);
     rig.load(HANDLERS, [0xf4]);
-    const put = (at: number, [lo, hi]: [number, number]) => {
-      rig.setU32(at, lo);
-      rig.setU32(at + 4, hi);
-    };
+    const put = (at: number, d: [number, number]) => putDescriptor(rig, at, d);
     put(GDT + 0x18, segment(TSS, 0x67, 0x89, 0));
     put(GDT + 0x20, segment(0, 0xffffffff, 0xba, 4)); // ring-1 code
     put(GDT + 0x28, segment(STACK1, 0xffff, 0xb2, 0)); // ring-1 stack: 16-bit (B = 0), limit FFFFh

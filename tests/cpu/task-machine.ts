@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { InterruptController } from '../../src/machine/bus';
 import { gate, L, pmMachine, segment, SEL, type PmMachine } from './pm-machine';
+import { putDescriptor } from './rig';
 
 export const T = {
   TASKS: 0x20000,
@@ -117,10 +118,7 @@ export const IOPL3 = 3 << 12;
 
 export function taskMachine(entry: string, pic?: InterruptController): TaskMachine {
   const m = pmMachine('rings', pic);
-  const put = (addr: number, [lo, hi]: [number, number]) => {
-    m.setU32(addr, lo);
-    m.setU32(addr + 4, hi);
-  };
+  const put = (addr: number, d: [number, number]) => putDescriptor(m, addr, d);
   m.load(T.TASKS, new Uint8Array(readFileSync(new URL('./programs/tasks.bin', import.meta.url))));
   m.setU32(L.TEST_ENTRY, TSYM[entry]);
   m.program(`programs/kernel.S running programs/tasks.S ${entry}`);

@@ -5,7 +5,7 @@
  * the faulting task's stack unusable; busy bits, EFLAGS.NT, CR0.TS; the faults of a switch.
  */
 import { describe, expect, it } from 'vitest';
-import { describeCpu, flatTables, le, loadFlatTables, makeRig, RunExit } from './rig';
+import { describeCpu, flatTables, le, loadFlatTables, makeRig, putDescriptor, RunExit } from './rig';
 import { L, segment, SEL } from './pm-machine';
 import { EFLAGS_IF, EFLAGS_NT, T, taskGate, taskMachine, TSEL, TSS32, TSYM } from './task-machine';
 
@@ -307,10 +307,7 @@ describeCpu('an error code through an IDT task gate, sized by the new TSS', () =
     const CODE = 0x10000;
     const rig = makeRig(4);
     flatTables(rig, GDT, IDT);
-    const put = (at: number, [lo, hi]: [number, number]) => {
-      rig.setU32(at, lo);
-      rig.setU32(at + 4, hi);
-    };
+    const put = (at: number, d: [number, number]) => putDescriptor(rig, at, d);
     put(GDT + 0x18, segment(TSS_A, 0x67, 0x89, 0));
     put(GDT + 0x20, b32 ? segment(TSS_B, 0x67, 0x89, 0) : segment(TSS_B, 0x2b, 0x81, 0));
     put(GDT + 0x30, segment(0, 0xfff, 0xfa, 4)); // ring-3 code, limit FFFh
