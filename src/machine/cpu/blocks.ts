@@ -39,7 +39,7 @@
  * optimised.
  */
 import { D_ALU_JCC, D_JCC, D_SLOW, NOT_IN_BLOCKS } from './decoded';
-import { PARITY } from './flags';
+import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
 import type { BlockHost } from './block-host';
 
@@ -150,13 +150,14 @@ export function compileBlock(
     const gen = new Gen(insns, n, eip);
     const src = gen.source();
     try {
-      const factory = new Function('c', 'K', 'EIPS', 'PAR', `"use strict";\n${src}`) as (
+      const factory = new Function('c', 'K', 'EIPS', 'PAR', 'MH', `"use strict";\n${src}`) as (
         c: BlockHost,
         k: Int32Array[],
         e: Int32Array,
         parity: Uint8Array,
+        mulHigh: (a: number, b: number) => number,
       ) => BlockFn;
-      run = factory(cpu, gen.consts, Int32Array.from(gen.eips), PARITY);
+      run = factory(cpu, gen.consts, Int32Array.from(gen.eips), PARITY, mulHigh);
     } catch {
       return undefined; // e.g. a page whose CSP forbids eval: the interpreter runs everything
     }
