@@ -140,7 +140,7 @@ export abstract class CpuAlu extends CpuAluGen {
   }
 
   /** MUL / IMUL r/m (F6/F7 /4 /5) of the operand `a` (unsigned, of `size`): muldiv-ops.ts' multiply. */
-  mulAcc(a: number, size: number, signed: boolean): void {
+  protected mulAcc(a: number, size: number, signed: boolean): void {
     this.readAccPair(size);
     this.setArith(multiply(ACC_PAIR.low, a, size, signed));
     this.writeAccPair(size);

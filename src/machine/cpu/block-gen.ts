@@ -580,10 +580,11 @@ export class Gen {
           this.emit(`fa = 0; fb = r[${reg}]; fr = ${NEG[0]}; r[${reg}] = fr;`);
           this.setPending(NEG[1]);
         } else {
-          // MUL r32: Cpu.mulAcc, muldiv-ops.ts' multiply (as group3Body and the cache's D_GRP3_R);
-          // its setArith replaces the six flags, so nothing pending needs writing.
+          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half (as
+          // Cpu.execReg: setArith replaces the six flags, nothing pending needs writing).
           this.replacesFlags();
-          this.emit(`${C.mulAcc}(r[${reg}] >>> 0, 4, false);`);
+          this.emit(`a = r[0]; b = r[${reg}]; o = Math.imul(a, b); v = MH(a >>> 0, b >>> 0) | 0; r[0] = o; r[2] = v;`);
+          this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         }
         break;
       }

@@ -68,8 +68,6 @@ export interface BlockHost {
   cfBit(): number;
   alu(op: number, a: number, b: number, size: number): number;
   alu32(op: number, a: number, b: number): number;
-  /** MUL / IMUL r/m (muldiv-ops.ts' multiply on the accumulator pair; sets the six flags). */
-  mulAcc(a: number, size: number, signed: boolean): void;
   shift(op: number, a: number, count: number, size: number): number;
   execGeneric(x: number, d: Int32Array, p: number): void;
   // The trace ring at a block's exit.
@@ -122,7 +120,6 @@ export const C: Spelled<BlockHost, 'c'> = {
   cfBit: 'c.cfBit',
   alu: 'c.alu',
   alu32: 'c.alu32',
-  mulAcc: 'c.mulAcc',
   shift: 'c.shift',
   execGeneric: 'c.execGeneric',
   traceBlock: 'c.traceBlock',
