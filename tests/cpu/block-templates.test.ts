@@ -142,6 +142,7 @@ function generatorTemplates(): Set<string> {
   const entries = decodedEntries(cpu);
   const jcc = Array.from({ length: 16 }, (_, cc) => entryOf(cpu, [0x70 | cc, 0x10]));
   const inc = entryOf(cpu, [0x40]);
+  const add = entryOf(cpu, [0x01, 0xc8]); // add eax, ecx: replaces the flags before anything reads them
   // Setters grouped by what they leave pending (the condition they give a following JZ names it).
   const setters = new Map<string, Omit<Insn, 'eip' | 'next' | 'n'>>();
   for (const e of entries) {
@@ -158,7 +159,7 @@ function generatorTemplates(): Set<string> {
     if (!setters.has(key)) setters.set(key, e);
   }
   for (const e of setters.values()) {
-    for (const j of [...jcc, inc]) for (const t of generate([e, j]).templates) all.add(t);
+    for (const j of [...jcc, inc, add]) for (const t of generate([e, j]).templates) all.add(t);
     for (const t of generate([e, jcc[5]], true).templates) all.add(t);
     for (const t of generate([e, inc, jcc[5]], true).templates) all.add(t);
   }
@@ -260,6 +261,19 @@ const DIRECTED: { name: string; pieces: Piece[]; setup?: Parameters<typeof runPr
     },
   },
   {
+    // MUL and IMUL write EFLAGS whole; a block skips that write when the next instructions replace
+    // the flags before anything reads them (flags/dead). Here a SETcc, a CMOVcc and a SETO read
+    // them in between, after a XOR that left CF = 0 where the MUL sets it.
+    name: 'the flags of MUL and IMUL read before they are replaced',
+    pieces: loop(9, [
+      ...[0x89, 0xe9, 0xc1, 0xe1, 0x1c, 0x31, 0xd2], // mov ecx, ebp; shl ecx, 28; xor edx, edx
+      ...[0xb8, ...le(0x12345678), 0xf7, 0xe1], // mov eax, 0x12345678; mul ecx (CF = OF = 1)
+      ...[0x0f, 0x92, 0xc3, 0x01, 0xd8], // setc bl; add eax, ebx
+      ...[0x6b, 0xd0, 0x07, 0x0f, 0x90, 0xc1, 0x01, 0xcf], // imul edx, eax, 7; seto cl; add edi, ecx
+      ...[0x0f, 0xaf, 0xc5, 0x0f, 0x42, 0xf2, 0x09, 0xc7], // imul eax, ebp; cmovc esi, edx; or edi, eax
+    ]),
+  },
+  {
     name: 'the forms the random programs do not make',
     pieces: loop(5, [
       ...[0x66, 0x0f, 0x44, 0xc1, 0x66, 0x0f, 0x45, 0x43, 0x04], // cmovz ax, cx; cmovnz ax, [ebx+4]
@@ -290,7 +304,15 @@ describe('every template of the block compiler', () => {
   it('compiled and run at least once, each agrees with the interpreter', () => {
     const expected = generatorTemplates();
     // The probe itself reached every kind of template.
-    for (const kind of ['D_ALU_RR/inline', 'D_ALU_RR/cpu', 'G_MOV_RM/16/mem', 'cond/LZ_SUB/6', 'cf/LZ_SHL', 'loop'])
+    for (const kind of [
+      'D_ALU_RR/inline',
+      'D_ALU_RR/cpu',
+      'G_MOV_RM/16/mem',
+      'cond/LZ_SUB/6',
+      'cf/LZ_SHL',
+      'loop',
+      'flags/dead',
+    ])
       expect([...expected]).toContain(kind);
     expect([...unlisted], 'members generated code reaches outside BlockHost/BlockMmu').toEqual([]);
     const covered = new Set<string>();

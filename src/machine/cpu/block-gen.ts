@@ -131,6 +131,43 @@ const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
 /** Gen.pend of a loop's pass after the first: the flags are in the locals when pk ≠ 0 (their kind). */
 const DYN = -1;
 
+/**
+ * How an instruction of a block treats the six arithmetic flags, for the dead-flags scan (Gen's
+ * `overwritten`): `sets` replaces all six without reading them (the ALU operations but ADC and
+ * SBB, TEST, NEG, MUL, IMUL, a shift by an immediate count of 1–31), `keeps` neither reads nor
+ * changes them and cannot fault (register moves, LEA, NOT, a shift by 0, CDQ, NOP), `other` reads
+ * them, may fault (its handler sees EFLAGS) or leaves through the CPU.
+ */
+function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
+  if (i.w0 & D_MAY_FAULT) return 'other';
+  const h = i.w0 & 0x3f;
+  const x = i.w0 >>> 12;
+  switch (h) {
+    case D_ALU_RR:
+    case D_ALU_RI:
+    case D_ALU_JCC: // its ALU operation comes first: the Jcc reads the new flags
+      return ALU[x & 7] ? 'sets' : 'other';
+    case D_TEST_RR:
+    case D_TEST_RI:
+    case D_IMUL3_R:
+      return 'sets';
+    case D_GRP3_R: {
+      const op = (x >> 3) & 7;
+      return op === 2 ? 'keeps' : op === 3 || op === 4 ? 'sets' : 'other';
+    }
+    case D_SHIFT_R: {
+      const n = (x >> 6) & 63;
+      return n === 0 ? 'keeps' : n === 32 ? 'other' : 'sets';
+    }
+    case D_MOVX_R:
+    case D_CDQ:
+    case D_NOP:
+      return 'keeps';
+    default:
+      return MOVE_BY_HANDLER.has(h) ? 'keeps' : 'other';
+  }
+}
+
 /** The source of one block function. */
 export class Gen {
   /** Constant arrays the function reads (the decoded words of its generic forms). */
@@ -157,11 +194,25 @@ export class Gen {
    */
   private readonly loopAt: number = -1;
 
+  /**
+   * The instructions whose flags nothing observes: the next instructions of the block replace all
+   * six before anything reads them, faults or leaves (flagUse). Their helpers that write EFLAGS
+   * whole (MUL, IMUL) skip the write.
+   */
+  private readonly overwritten = new Set<Insn>();
+
   constructor(
     private readonly insns: Insn[],
     private readonly total: number,
     private readonly start: number,
   ) {
+    insns.forEach((i, j) => {
+      for (let q = j + 1; q < insns.length; q++) {
+        const use = flagUse(insns[q]);
+        if (use === 'sets') this.overwritten.add(i);
+        if (use !== 'keeps') break;
+      }
+    });
     for (const i of insns) {
       this.eips.push(i.eip);
       if ((i.w0 & 0x3f) === D_ALU_JCC) this.eips.push((i.eip + ((i.w0 >>> 27) & 15)) | 0);
@@ -221,6 +272,13 @@ export class Gen {
       '  }',
       '};',
     ].join('\n');
+  }
+
+  /** Whether the flags instruction `i` writes are dead (overwritten); marks the template that skips them. */
+  private dead(i: Insn): boolean {
+    if (!this.overwritten.has(i)) return false;
+    this.mark('flags/dead');
+    return true;
   }
 
   private emit(s: string): void {
@@ -538,7 +596,7 @@ export class Gen {
         break;
       case D_MOVZX8_M:
         this.address(i, 1, false);
-        this.emit(`r[${x}] = ${C.readLin8}(t);`);
+        this.read8(`r[${x}]`);
         this.breakCheck(i);
         break;
       case D_INC_R:
@@ -584,7 +642,8 @@ export class Gen {
           // Cpu.execReg: setArith replaces the six flags, nothing pending needs writing).
           this.replacesFlags();
           this.emit(`a = r[0]; b = r[${reg}]; o = Math.imul(a, b); v = MH(a >>> 0, b >>> 0) | 0; r[0] = o; r[2] = v;`);
-          this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
+          if (!this.dead(i))
+            this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         }
         break;
       }
@@ -592,7 +651,8 @@ export class Gen {
         // As Cpu.imul2: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
         this.replacesFlags();
         this.emit(`a = r[${x & 7}]; o = Math.imul(a, ${i.imm}); r[${(x >> 3) & 7}] = o;`);
-        this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
+        if (!this.dead(i))
+          this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         break;
       case D_SETCC_R: {
         const reg = x & 7;
@@ -822,7 +882,8 @@ export class Gen {
         } else this.emit(`b = r[${rm}];`);
         this.replacesFlags();
         this.emit(`a = r[${reg}]; o = Math.imul(a, b); r[${reg}] = o;`);
-        this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * b !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
+        if (!this.dead(i))
+          this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * b !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         break;
       case G_INCDEC: {
         // As D_INC_R on a dword in memory: CF folded into fl first (Cpu.incdec); the flag locals
