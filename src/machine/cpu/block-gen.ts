@@ -257,7 +257,7 @@ export class Gen {
       ...CAPTURED.filter(([name]) => uses(name)).map(([, decl]) => decl),
       'return function block(c, end) {',
       ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
-      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0, sp0 = 0;',
+      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0, sp0 = 0, sl = 0;',
       `  ${C.bBreak} = 0;`,
       '  try {',
       this.loopAt >= 0 ? '    for (;;) {' : '    {',
@@ -384,10 +384,9 @@ export class Gen {
   /** After an instruction that touched memory: leave at the next instruction if bBreak. */
   private breakCheck(i: Insn): void {
     this.mark('break');
-    const cond = `${C.bBreak} !== 0`;
     const retired = i.n + 1;
     this.emit(
-      `if (${cond}) { ${this.flushCode()} ${this.settle(retired)} ${C.traceBlock}(EIPS, ${retired}); return ${i.next}; }`,
+      `if (sl !== 0) { sl = 0; if (${C.bBreak} !== 0) { ${this.flushCode()} ${this.settle(retired)} ${C.traceBlock}(EIPS, ${retired}); return ${i.next}; } }`,
     );
   }
 
@@ -412,50 +411,50 @@ export class Gen {
    */
   private read32(dst: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); ${dst} = (mo & 3) === 0 ? M32[mo >> 2] : U8[mo] | (U8[mo + 1] << 8) | (U8[mo + 2] << 16) | (U8[mo + 3] << 24); } else ${dst} = ${C.readLin32}(t);`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); ${dst} = (mo & 3) === 0 ? M32[mo >> 2] : U8[mo] | (U8[mo + 1] << 8) | (U8[mo + 2] << 16) | (U8[mo + 3] << 24); } else { sl = 1; ${dst} = ${C.readLin32}(t); }`,
     );
   }
   /** The dword `val` (a local or a constant) to linear address t, as Cpu.writeLin32 (codeWritten included). */
   private write32(val: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) ${C.codeWritten}(mo, 4); } else { ${C.writeLin32}(t, ${val}); ${GEN_CHECK} }`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) <= 0xffc) { mo = TM[lp] + (t & 0xfff); if ((mo & 3) === 0) M32[mo >> 2] = ${val}; else { U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; U8[mo + 2] = ${val} >>> 16; U8[mo + 3] = ${val} >>> 24; } if ((CL[mo >>> 7] | CL[(mo + 3) >>> 7]) !== 0) { sl = 1; ${C.codeWritten}(mo, 4); } } else { sl = 1; ${C.writeLin32}(t, ${val}); ${GEN_CHECK} }`,
     );
   }
   /** `dst` = the byte at linear address t (Cpu.readLin8; the TLB hit inline). */
   private read8(dst: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR) ${dst} = U8[TM[lp] + (t & 0xfff)]; else ${dst} = ${C.readLin8}(t);`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR) ${dst} = U8[TM[lp] + (t & 0xfff)]; else { sl = 1; ${dst} = ${C.readLin8}(t); }`,
     );
   }
   /** `dst` = the word at linear address t (Cpu.readLin16; the TLB hit within the page inline). */
   private read16(dst: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); ${dst} = U8[mo] | (U8[mo + 1] << 8); } else ${dst} = ${C.readLin16}(t);`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NR) === NR && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); ${dst} = U8[mo] | (U8[mo + 1] << 8); } else { sl = 1; ${dst} = ${C.readLin16}(t); }`,
     );
   }
   /** The byte `val` to linear address t, as Cpu.writeLin8. */
   private write8(val: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; if (CL[mo >>> 7] !== 0) ${C.codeWritten}(mo, 1); } else { ${C.writeLin8}(t, ${val}); ${GEN_CHECK} }`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; if (CL[mo >>> 7] !== 0) { sl = 1; ${C.codeWritten}(mo, 1); } } else { sl = 1; ${C.writeLin8}(t, ${val}); ${GEN_CHECK} }`,
     );
   }
   /** The word `val` to linear address t, as Cpu.writeLin16. */
   private write16(val: string): void {
     this.emit(
-      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; if ((CL[mo >>> 7] | CL[(mo + 1) >>> 7]) !== 0) ${C.codeWritten}(mo, 2); } else { ${C.writeLin16}(t, ${val}); ${GEN_CHECK} }`,
+      `lp = t >>> 12; fl = TF[lp]; if ((fl & NW) === NW && (t & 0xfff) !== 0xfff) { mo = TM[lp] + (t & 0xfff); U8[mo] = ${val}; U8[mo + 1] = ${val} >>> 8; if ((CL[mo >>> 7] | CL[(mo + 1) >>> 7]) !== 0) { sl = 1; ${C.codeWritten}(mo, 2); } } else { sl = 1; ${C.writeLin16}(t, ${val}); ${GEN_CHECK} }`,
     );
   }
   /** PUSH of a dword (Cpu.push32; inline for a 32-bit stack). */
   private push(val: string): void {
     this.emit(`pv = ${val}; if (ss32) { o = (r[4] - 4) | 0; t = (SB[2] + o) | 0;`);
     this.write32('pv');
-    this.emit(`r[4] = o; } else { ${C.push32}(pv); ${GEN_CHECK} }`);
+    this.emit(`r[4] = o; } else { sl = 1; ${C.push32}(pv); ${GEN_CHECK} }`);
   }
   /** POP of a dword into `dst` (Cpu.pop32). */
   private pop(dst: string): void {
     this.emit('if (ss32) { t = (SB[2] + r[4]) | 0;');
     this.read32(dst);
-    this.emit(`r[4] = (r[4] + 4) | 0; } else ${dst} = ${C.pop32}();`);
+    this.emit(`r[4] = (r[4] + 4) | 0; } else { sl = 1; ${dst} = ${C.pop32}(); }`);
   }
   /** Cpu.checkSeg unless the segment is flat (F0–F5: a flat 4 GiB writable data segment, read at entry). */
   private segCheck(s: number, size: number, write: boolean): void {
@@ -686,7 +685,7 @@ export class Gen {
         if (this.generic(i, x)) break;
         this.mark(`D_GENERIC/${G_NAMES[(x >>> 8) & 63]}`);
         this.cpuFlags();
-        this.emit(`${C._eip} = ${i.next}; ${C.execGeneric}(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
+        this.emit(`sl = 1; ${C._eip} = ${i.next}; ${C.execGeneric}(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
         this.breakCheck(i);
         break;
       // ---- branches: the target into t, then the block's exit
