@@ -242,6 +242,8 @@ export function runProgram(
       halted: rig.cpu.halted,
       data: Array.from(rig.memory.u8.subarray(DATA, DATA + 256)),
       stack: Array.from(rig.memory.u8.subarray(0x9000 - 64, 0x9000)),
+      // The last 63 instructions: blocks leave records that the trace merges with the interpreter's.
+      trace: rig.cpu.recentEips(63),
     });
   }
   opts.after?.(rig);

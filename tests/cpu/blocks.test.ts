@@ -91,6 +91,7 @@ function snapshot(m: Machine) {
     halted: c.halted,
     data: Array.from(m.rig.memory.u8.subarray(DATA, DATA + 0x80)),
     code: Array.from(m.rig.memory.u8.subarray(CODE, CODE + BIN.length)),
+    trace: c.recentEips(63),
   };
 }
 
@@ -178,6 +179,20 @@ describe('the block compiler agrees with the interpreter', () => {
     expect(m.deviceWrites).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(m.data(0x30)).toBe(1);
     expect(m.data(0x34)).toBe(SYM.mmio_after_store);
+  });
+
+  it('the trace still agrees after its table of block EIPs starts over (compiled blocks dropped with it)', () => {
+    const ref = machine('smc_other', 'interpreter');
+    const m = machine('smc_other', 'compiled');
+    for (const x of [ref, m]) x.rig.cpu.run(200);
+    const cpu = m.rig.cpu as unknown as { traceId(e: Int32Array): number; blockTraceEips: Int32Array[] };
+    const before = cpu.blockTraceEips.length;
+    expect(before).toBeGreaterThan(1);
+    // Hand out ids until the table starts over: the blocks compiled so far go with it.
+    while (cpu.blockTraceEips.length >= before) cpu.traceId(Int32Array.of(0));
+    for (const x of [ref, m]) x.rig.cpu.run(133);
+    expect(snapshot(m)).toEqual(snapshot(ref));
+    expect(m.rig.cpu.recentEips(63).length).toBe(63);
   });
 
   it('the trace ring shows the last instructions of a compiled loop, in order', () => {

@@ -267,7 +267,7 @@ export class Gen {
       `    ${restart}`,
       catches ? `    /*t:catch/flush*/ switch (k) { ${catches} }` : '',
       `    ${this.settle('k')}`,
-      `    ${C.traceBlock}(EIPS, k + 1);`,
+      `    ${C.traceBlock}(ID, k + 1);`,
       '    throw e;',
       '  }',
       '};',
@@ -362,9 +362,8 @@ export class Gen {
    * nothing asks to stop and one more whole pass fits the budget.
    */
   private exit(m: number, mayLoop: boolean): string {
-    let trace = `tp = ${C.tracePos}; `;
-    for (let j = 0; j < m; j++) trace += `TR[(tp + ${j}) & 63] = ${this.eips[j]}; `;
-    trace += `${C.tracePos} = tp + ${m};`;
+    // One record in the trace's block ring (state.ts): this pass's first m instructions.
+    const trace = `tp = ${C.blockTracePos} & 63; TR[tp] = ID + ${m}; TA[tp] = ${C.tracePos}; ${C.blockTracePos}++;`;
     let loop = '';
     if (mayLoop && m === this.loopAt) {
       // The loop edge: the passes are counted in locals (ic, it), settled at the final exit, and
@@ -378,7 +377,7 @@ export class Gen {
   /** Adds the retired instructions to the count, and the loop's passes to the trace ring. */
   private settle(m: string | number): string {
     if (this.loopAt < 0) return `${C.instructions} += ${m};`;
-    return `${C.instructions} += ic + ${m}; if (it !== 0) ${C.traceLoop}(EIPS, ${this.loopAt}, it);`;
+    return `${C.instructions} += ic + ${m}; if (it !== 0) ${C.traceLoop}(ID, ${this.loopAt}, it);`;
   }
 
   /** After an instruction that touched memory: leave at the next instruction if bBreak. */
@@ -386,7 +385,7 @@ export class Gen {
     this.mark('break');
     const retired = i.n + 1;
     this.emit(
-      `if (sl !== 0) { sl = 0; if (${C.bBreak} !== 0) { ${this.flushCode()} ${this.settle(retired)} ${C.traceBlock}(EIPS, ${retired}); return ${i.next}; } }`,
+      `if (sl !== 0) { sl = 0; if (${C.bBreak} !== 0) { ${this.flushCode()} ${this.settle(retired)} ${C.traceBlock}(ID, ${retired}); return ${i.next}; } }`,
     );
   }
 

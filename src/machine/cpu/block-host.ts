@@ -31,7 +31,8 @@ export interface BlockHost {
   readonly mem32: Int32Array;
   readonly u8: Uint8Array;
   readonly codeLines: Uint8Array;
-  readonly traceRing: Int32Array;
+  readonly blockTraceRecord: Int32Array;
+  readonly blockTraceAt: Int32Array;
   // Read at every entry.
   readonly stackSize32: boolean;
   readonly _cpl: number;
@@ -45,7 +46,8 @@ export interface BlockHost {
   startEsp: number;
   instructions: number;
   bBreak: number;
-  tracePos: number;
+  readonly tracePos: number;
+  blockTracePos: number;
   // Set before checkSeg (the fault's segment and offset) and execGeneric (its EIP after).
   eaSeg: number;
   eaOff: number;
@@ -70,9 +72,10 @@ export interface BlockHost {
   alu32(op: number, a: number, b: number): number;
   shift(op: number, a: number, count: number, size: number): number;
   execGeneric(x: number, d: Int32Array, p: number): void;
-  // The trace ring at a block's exit.
-  traceBlock(eips: Int32Array, count: number): void;
-  traceLoop(eips: Int32Array, m: number, passes: number): void;
+  // The trace's records at a block's rarer exits (the common one writes its record inline), by
+  // the function's trace id × 64.
+  traceBlock(id: number, count: number): void;
+  traceLoop(id: number, m: number, passes: number): void;
 }
 
 /** For each member of T, its spelling in generated code: `${prefix}.${member}` (checked by the type). */
@@ -89,7 +92,8 @@ export const C: Spelled<BlockHost, 'c'> = {
   mem32: 'c.mem32',
   u8: 'c.u8',
   codeLines: 'c.codeLines',
-  traceRing: 'c.traceRing',
+  blockTraceRecord: 'c.blockTraceRecord',
+  blockTraceAt: 'c.blockTraceAt',
   stackSize32: 'c.stackSize32',
   _cpl: 'c._cpl',
   fl: 'c.fl',
@@ -101,6 +105,7 @@ export const C: Spelled<BlockHost, 'c'> = {
   instructions: 'c.instructions',
   bBreak: 'c.bBreak',
   tracePos: 'c.tracePos',
+  blockTracePos: 'c.blockTracePos',
   eaSeg: 'c.eaSeg',
   eaOff: 'c.eaOff',
   _eip: 'c._eip',
@@ -150,7 +155,8 @@ export const CAPTURED: [string, string][] = [
   ['M32', `const M32 = ${C.mem32};`],
   ['U8', `const U8 = ${C.u8};`],
   ['CL', `const CL = ${C.codeLines};`],
-  ['TR', `const TR = ${C.traceRing};`],
+  ['TR', `const TR = ${C.blockTraceRecord};`],
+  ['TA', `const TA = ${C.blockTraceAt};`],
 ];
 export const AT_ENTRY: [string, string][] = [
   ['g0', `const g0 = ${MMU.generation};`],

@@ -120,6 +120,7 @@ export function compileBlock(
   decode: (i: number) => number,
   cpu: BlockHost,
   compiled: Map<string, BlockFn>,
+  traceId: (eips: Int32Array) => number,
 ): Block | undefined {
   const insns: Insn[] = [];
   let pos = idx;
@@ -150,14 +151,16 @@ export function compileBlock(
     const gen = new Gen(insns, n, eip);
     const src = gen.source();
     try {
-      const factory = new Function('c', 'K', 'EIPS', 'PAR', 'MH', `"use strict";\n${src}`) as (
+      const factory = new Function('c', 'K', 'EIPS', 'PAR', 'MH', 'ID', `"use strict";\n${src}`) as (
         c: BlockHost,
         k: Int32Array[],
         e: Int32Array,
         parity: Uint8Array,
         mulHigh: (a: number, b: number) => number,
+        id: number,
       ) => BlockFn;
-      run = factory(cpu, gen.consts, Int32Array.from(gen.eips), PARITY, mulHigh);
+      const eips = Int32Array.from(gen.eips);
+      run = factory(cpu, gen.consts, eips, PARITY, mulHigh, traceId(eips));
     } catch {
       return undefined; // e.g. a page whose CSP forbids eval: the interpreter runs everything
     }

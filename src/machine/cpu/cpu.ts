@@ -456,13 +456,39 @@ export class Cpu extends CpuSystem {
       throw new CpuFault(DB, -1);
     }
   }
-  /** The last n instructions executed (up to 64), disassembled: `eip: bytes  text`, oldest first. */
+  /** The last n instructions executed (up to 63), disassembled: `eip: bytes  text`, oldest first. */
   trace(n: number): string[] {
-    const out: string[] = [];
-    const count = Math.min(n, 64, this.tracePos);
-    for (let i = this.tracePos - count; i < this.tracePos; i++)
-      out.push(this.disassemble(this.traceRing[i & 63], 1)[0]);
-    return out;
+    return this.recentEips(n).map((eip) => this.disassemble(eip, 1)[0]);
+  }
+
+  /**
+   * The EIPs of the last n instructions executed (up to 63), oldest first: the interpreter's
+   * entries and the compiled blocks' records (state.ts), merged backwards from the newest. A
+   * block's record goes after the interpreter entries before its `at`; the walk stops where one
+   * ring no longer holds what came next (runInner's write before a block may overwrite the
+   * oldest interpreter entry: 63 of them count, and so at most 63 are asked of either).
+   */
+  recentEips(n: number): number[] {
+    const out: number[] = [];
+    const want = Math.min(n, 63);
+    let ip = this.tracePos;
+    let bi = this.blockTracePos;
+    const ipMin = Math.max(0, ip - 63);
+    const biMin = Math.max(0, bi - 64);
+    // Interpreter entries older than the oldest record kept may interleave with records lost.
+    const oldestAt = biMin > 0 ? this.blockTraceAt[biMin & 63] : 0;
+    while (out.length < want) {
+      if (bi > biMin && this.blockTraceAt[(bi - 1) & 63] >= ip) {
+        const record = this.blockTraceRecord[(bi - 1) & 63];
+        const eips = this.blockTraceEips[record >> 6];
+        for (let j = (record & 63) - 1; j >= 0 && out.length < want; j--) out.push(eips[j]);
+        bi--;
+      } else if (ip > ipMin && (bi > biMin || ip - 1 >= oldestAt)) {
+        out.push(this.traceRing[(ip - 1) & 63]);
+        ip--;
+      } else break;
+    }
+    return out.reverse();
   }
 
   /**

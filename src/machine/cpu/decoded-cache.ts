@@ -103,6 +103,8 @@ const MAX_HOT_THRESHOLD = 16384;
  * times a second in its slower tiers, and each block pays its entry and exit.
  */
 export const HOT_WINDOW_MS = 20;
+/** Trace ids handed out before their table starts over (CpuDecodedCache.traceId; ids × 64 stay int32). */
+const MAX_TRACE_IDS = 1 << 16;
 
 /**
  * At most this many frames hold decoded entries (64 KiB each, and 48 KiB of blocks and hit counts
@@ -591,7 +593,15 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     }
     const page = this.winPage;
     const made = this.compiledBlocks.size;
-    const blk = compileBlock(page, idx, eip, (i) => this.decodeAt(page, i), this, this.compiledBlocks);
+    const blk = compileBlock(
+      page,
+      idx,
+      eip,
+      (i) => this.decodeAt(page, i),
+      this,
+      this.compiledBlocks,
+      (e) => this.traceId(e),
+    );
     if (
       this.adaptiveThreshold &&
       this.compiledBlocks.size > made &&
@@ -608,25 +618,34 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     return blk;
   }
 
-  /** The trace ring after a compiled block retired the first `count` (≤ 64) instructions of a pass. */
-  traceBlock(eips: Int32Array, count: number): void {
-    const ring = this.traceRing;
-    const pos = this.tracePos;
-    for (let j = 0; j < count; j++) ring[(pos + j) & 63] = eips[j];
-    this.tracePos = pos + count;
+  /** The trace's record of a compiled block (trace id × 64: `id`) that retired the first `count` (≤ 63) instructions of a pass. */
+  traceBlock(id: number, count: number): void {
+    const i = this.blockTracePos++ & 63;
+    this.blockTraceRecord[i] = id + count;
+    this.blockTraceAt[i] = this.tracePos;
   }
-  /** The trace ring after a compiled loop ran `passes` times over its first `m` instructions. */
-  traceLoop(eips: Int32Array, m: number, passes: number): void {
-    const ring = this.traceRing;
-    const pos = this.tracePos;
-    const count = m * passes;
-    let j = count > 64 ? count - 64 : 0;
-    let e = j % m;
-    for (; j < count; j++) {
-      ring[(pos + j) & 63] = eips[e];
-      if (++e === m) e = 0;
+  /**
+   * The trace's records of a compiled loop that ran `passes` times over its first `m` instructions:
+   * as many as the last 63 instructions need.
+   */
+  traceLoop(id: number, m: number, passes: number): void {
+    for (let j = Math.min(passes, Math.ceil(64 / m)); j > 0; j--) this.traceBlock(id, m);
+  }
+  /**
+   * A trace id × 64 for a new block function whose instructions have these EIPs (state.ts,
+   * blockTraceEips). Past MAX_TRACE_IDS the table starts over, and so do the compiled blocks
+   * (none may keep an id that now names other EIPs) and the block ring.
+   */
+  protected traceId(eips: Int32Array): number {
+    const table = this.blockTraceEips;
+    if (table.length >= MAX_TRACE_IDS) {
+      table.length = 1;
+      this.blockTraceRecord.fill(0);
+      this.compiledBlocks.clear();
+      this.codeChangedOutside();
     }
-    this.tracePos = pos + count;
+    table.push(eips);
+    return (table.length - 1) * 64;
   }
 
   /** Decodes the instruction at byte `idx` of the window's frame into its entry; returns w0. */

@@ -113,8 +113,20 @@ export abstract class CpuState {
   protected rep = 0; // 0, 0xF2, 0xF3
   protected modrm = 0;
   protected ea = 0; // linear address of a memory operand
+  /**
+   * The trace of the last instructions (Cpu.recentEips): the interpreter writes each EIP into
+   * traceRing; a compiled block writes one record per exit into the block ring — its function's
+   * trace id × 64 + how many of its instructions retired (blockTraceRecord), and the
+   * interpreter's tracePos then, which places the record among the interpreter's entries
+   * (blockTraceAt). blockTraceEips holds the EIPs of each function's instructions by trace id
+   * (0: none).
+   */
   readonly traceRing = new Int32Array(64);
   tracePos = 0;
+  readonly blockTraceRecord = new Int32Array(64);
+  readonly blockTraceAt = new Int32Array(64);
+  blockTracePos = 0;
+  readonly blockTraceEips: Int32Array[] = [new Int32Array(0)];
 
   /** See CpuEnv.externalCodeWrites. */
   protected readonly externalWrites: boolean;
