@@ -78,10 +78,10 @@ describeCpu('MSRs, SYSENTER and SYSEXIT', () => {
     expect(rig.cpu.reg32[0]).toBe(1_000_250);
   });
 
-  it('RDTSC in a loop reads the count of the instructions retired before it, each turn (blocks end before it)', () => {
+  it('RDTSC in a loop reads the count of the instructions retired before it, each turn (also in a compiled loop)', () => {
     // With the counter = instructions retired, each turn's reading is 5 more than the one before:
-    // rdtsc; mov [edi], eax; add edi, 4; dec ecx; jnz. A block that held RDTSC would read a count
-    // it settles only at its exit.
+    // rdtsc; mov [edi], eax; add edi, 4; dec ecx; jnz. A compiled loop settles the count only at
+    // its exit: its RDTSC adds what the block has retired so far (rdtscAt).
     const loop = [0x0f, 0x31, 0x89, 0x07, 0x83, 0xc7, 0x04, 0x49, 0x75, 0xf6];
     const rig: ReturnType<typeof machine> = machine(
       [0xbf, ...le(0x20000), 0xb9, ...le(200), ...loop],

@@ -33,6 +33,7 @@ import {
   D_SETCC_R,
   D_SHIFT_R,
   D_ROTATE_R,
+  D_RDTSC,
   D_TEST_MR,
   D_TEST_RI,
   D_TEST_RR,
@@ -669,6 +670,10 @@ export class Gen {
         this.emit(`r[${x & 7}] = ${e};`);
         break;
       }
+      case D_RDTSC:
+        // The count this pass has retired before it: ic (the loop's earlier passes) + n.
+        this.emit(`${C.rdtscAt}(ic + ${i.n});`);
+        break;
       case D_NOP:
         break;
       case D_CDQ:

@@ -72,6 +72,8 @@ export interface BlockHost {
   alu32(op: number, a: number, b: number): number;
   shift(op: number, a: number, count: number, size: number): number;
   execGeneric(x: number, d: Int32Array, p: number): void;
+  /** RDTSC after `retired` instructions of the block (the count it reads is settled only at the exit). */
+  rdtscAt(retired: number): void;
   // The trace's records at a block's rarer exits (the common one writes its record inline), by
   // the function's trace id × 64.
   traceBlock(id: number, count: number): void;
@@ -127,6 +129,7 @@ export const C: Spelled<BlockHost, 'c'> = {
   alu32: 'c.alu32',
   shift: 'c.shift',
   execGeneric: 'c.execGeneric',
+  rdtscAt: 'c.rdtscAt',
   traceBlock: 'c.traceBlock',
   traceLoop: 'c.traceLoop',
 };

@@ -38,7 +38,7 @@
  * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
  * optimised.
  */
-import { D_ALU_JCC, D_JCC, D_SLOW, NOT_IN_BLOCKS } from './decoded';
+import { D_ALU_JCC, D_JCC, D_SLOW } from './decoded';
 import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
 import type { BlockHost } from './block-host';
@@ -130,7 +130,7 @@ export function compileBlock(
     const p = pos << 2;
     let w0 = d[p];
     if (w0 === 0) w0 = decode(pos);
-    if (w0 === D_SLOW || NOT_IN_BLOCKS.has(w0 & 0x3f)) break;
+    if (w0 === D_SLOW) break;
     const len = (w0 >>> 8) & 15;
     const next = (at + len) | 0;
     insns.push({ w0, w1: d[p + 1], disp: d[p + 2], imm: d[p + 3], eip: at, next, n });

@@ -711,6 +711,19 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     this.reg32[EDX] = Math.floor(t / 4294967296);
   }
 
+  /**
+   * RDTSC in a compiled block, `retired` instructions past the count the block settles at its exit:
+   * the count (which the icount clock reads) is the interpreter's for this instruction meanwhile.
+   */
+  rdtscAt(retired: number): void {
+    this.instructions += retired;
+    try {
+      this.rdtsc();
+    } finally {
+      this.instructions -= retired;
+    }
+  }
+
   /** dRead32(dEa(…)) in one call (hot path: the loads of MOV, ALU, TEST, PUSH, CALL, JMP). */
   protected dLoad32(d: Int32Array, p: number): number {
     const w1 = d[p + 1];

@@ -52,12 +52,6 @@ export const D_SLOW = 1 | D_MAY_FAULT,
   D_ALU_JCC = 42,
   D_RDTSC = 43,
   D_ROTATE_R = 44;
-/**
- * Handlers the interpreter's loop runs but a compiled block never holds: a block ends before
- * them (blocks.ts). RDTSC reads the instruction count on the icount clock, which a block settles
- * only at its exit.
- */
-export const NOT_IN_BLOCKS = new Set([D_RDTSC]);
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,
