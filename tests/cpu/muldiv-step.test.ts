@@ -1,14 +1,18 @@
 /**
  * Group 3's NOT, MUL, IMUL, DIV and IDIV (F6/F7 /2, /4–/7) from their one definition
  * (src/machine/cpu/muldiv-ops.ts): step()'s group3Body() runs cases generated from MULDIV_OPS
- * (tools/gen-alu.ts, region `gen:alu group3`), and the decoded cache's D_GRP3_R (F7 /2 /4 on a
- * register) and the block compiler's `/mul` template call the same code; the oracle's MUL/IMUL/DIV/IDIV vectors pass through step() alone
- * and through the cache and compiled blocks; #DE on a zero divisor and on a quotient too large
- * for its half (SDM vol. 2, DIV, IDIV) is raised before anything is written, in every engine.
+ * (tools/gen-alu.ts, region `gen:alu group3`), the decoded cache's D_GRP3_R (F7 /2 /4 on a
+ * register) and D_DIV_R (F7 /6 /7 on a register) and the compiled DIV/IDIV r32 call the same
+ * code; the oracle's MUL/IMUL/DIV/IDIV vectors pass through step() alone and through the cache
+ * and compiled blocks. #DE on a zero divisor and on a quotient too large for its half (SDM vol. 2,
+ * DIV, IDIV) is raised before anything is written, in every engine, at the DIV's EIP and with the
+ * flags as the instruction before left them — in the compiled mode from the middle of a block
+ * whose flags are pending in its locals.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { ALU_STEP_FILE } from '../../tools/gen-alu';
+import { AF, ARITH, OF, PF, SF } from '../../src/machine/cpu/flags';
 import { MULDIV_OPS } from '../../src/machine/cpu/muldiv-ops';
 import { readVectors, runVectors } from './oracle-run';
 import { describeCpu, flatTables, le, loadFlatTables, makeRig, type Rig } from './rig';
@@ -102,17 +106,69 @@ const CASES: Case[] = [
     ecx: 2,
     after: [0xc0000000, 0, 2],
   },
+  {
+    name: 'div ecx: EDX:EAX 12h:34567890h / 9ABCDEF1h, a remainder',
+    bytes: [0xf7, 0xf1],
+    eax: 0x34567890,
+    edx: 0x12,
+    ecx: 0x9abcdef1,
+    after: [0x1e, 0x12345852, 0x9abcdef1],
+  },
+  {
+    name: 'div ebx: EDX:EAX 0:FFFFFFFFh / 80000000h (EBX, as the ADD before leaves it)',
+    bytes: [0xf7, 0xf3],
+    eax: 0xffffffff,
+    edx: 0,
+    ecx: 5,
+    after: [1, 0x7fffffff, 5],
+  },
+  {
+    name: 'idiv ecx: −1000 / 7 = −142, remainder −6 (the dividend’s sign)',
+    bytes: [0xf7, 0xf9],
+    eax: 0xfffffc18,
+    edx: 0xffffffff,
+    ecx: 7,
+    after: [0xffffff72, 0xfffffffa, 7],
+  },
+  {
+    name: 'idiv ecx: 100 / −7 = −14, remainder 2',
+    bytes: [0xf7, 0xf9],
+    eax: 100,
+    edx: 0,
+    ecx: 0xfffffff9,
+    after: [0xfffffff2, 2, 0xfffffff9],
+  },
+  {
+    name: 'idiv ecx: EDX:EAX 1:0 (not a sign-extended dword) / 3 = 55555555h, remainder 1',
+    bytes: [0xf7, 0xf9],
+    eax: 0,
+    edx: 1,
+    ecx: 3,
+    after: [0x55555555, 1, 3],
+  },
+  { name: 'idiv ecx: EDX:EAX 1:0 / 2 = +2^31 overflows', bytes: [0xf7, 0xf9], eax: 0, edx: 1, ecx: 2 },
   { name: 'not ecx', bytes: [0xf7, 0xd1], eax: 1, edx: 2, ecx: 0x0f0f1234, after: [1, 2, 0xf0f0edcb] },
 ];
 
-/** Runs `c`'s instruction once (repeated: the cache and blocks see it more than once) and says what became of it. */
-function run(c: Case, alone: boolean): { fault: boolean; regs: number[]; savedEip: number } {
+/**
+ * What ADD EBX, 1 on 7FFFFFFFh leaves (SDM vol. 2, ADD): the instruction before each case's, so that
+ * the case's is in the middle of a compiled block with these flags pending in its locals.
+ */
+const BEFORE = [0xbb, ...le(0x7fffffff), 0x83, 0xc3, 0x01]; // mov ebx, 7FFFFFFFh; add ebx, 1
+const BEFORE_FLAGS = OF | SF | AF | PF;
+
+/**
+ * Runs `c`'s instruction once after BEFORE (in the compiled mode the two are one block) and says
+ * what became of it: #DE or not, EAX/EDX/ECX, the arithmetic flags (after it, or as the #DE
+ * handler found them on its stack) and the EIP the fault saved, relative to the instruction.
+ */
+function run(c: Case, alone: boolean): { fault: boolean; regs: number[]; flags: number; savedEip: number } {
   const rig = makeRig(4);
   if (alone) stepAlone(rig);
   flatTables(rig, GDT, IDT)(0, HANDLER);
   rig.load(HANDLER, [0xbe, ...le(1), 0xf4]); // mov esi, 1; hlt
-  const at = CODE + loadFlatTables(GDT, IDT).length;
-  rig.load(CODE, [...loadFlatTables(GDT, IDT), ...c.bytes, 0xf4]);
+  const at = CODE + loadFlatTables(GDT, IDT).length + BEFORE.length;
+  rig.load(CODE, [...loadFlatTables(GDT, IDT), ...BEFORE, ...c.bytes, 0xf4]);
   rig.cpu.enterProtectedModeFlat(CODE, { esp: STACK });
   const r = rig.cpu.reg32;
   r[EAX] = c.eax;
@@ -122,7 +178,14 @@ function run(c: Case, alone: boolean): { fault: boolean; regs: number[]; savedEi
   rig.program(c.name);
   rig.cpu.run(1000);
   expect(rig.cpu.halted, c.name).toBe(true);
-  return { fault: r[ESI] === 1, regs: [r[EAX] >>> 0, r[EDX] >>> 0, r[ECX] >>> 0], savedEip: rig.u32(r[4] >>> 0) - at };
+  const fault = r[ESI] === 1;
+  const sp = r[4] >>> 0;
+  return {
+    fault,
+    regs: [r[EAX] >>> 0, r[EDX] >>> 0, r[ECX] >>> 0],
+    flags: (fault ? rig.u32(sp + 8) : rig.cpu.flags) & ARITH,
+    savedEip: rig.u32(sp) - at,
+  };
 }
 
 describeCpu('DIV and IDIV raise #DE on a zero divisor or a quotient too large (SDM vol. 2, DIV, IDIV)', () => {
@@ -134,9 +197,13 @@ describeCpu('DIV and IDIV raise #DE on a zero divisor or a quotient too large (S
           expect(got.fault).toBe(true);
           expect(got.savedEip, 'the fault points at the DIV').toBe(0);
           expect(got.regs, 'nothing written').toEqual([c.eax, c.edx, c.ecx]);
+          expect(got.flags, 'the flags as the ADD before left them').toBe(BEFORE_FLAGS);
         } else {
           expect(got.fault).toBe(false);
           expect(got.regs).toEqual(c.after);
+          // Undefined after DIV/IDIV and MUL's SF/ZF/PF/AF (SDM vol. 2); step() keeps DIV's as they
+          // were, and every engine does what step() does.
+          expect(got.flags, 'the flags as step() leaves them').toBe(run(c, true).flags);
         }
       });
 });

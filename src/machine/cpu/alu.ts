@@ -146,8 +146,11 @@ export abstract class CpuAlu extends CpuAluGen {
     this.writeAccPair(size);
   }
 
-  /** DIV / IDIV r/m (F6/F7 /6 /7) by the operand `a`: muldiv-ops.ts' divide, #DE when it refuses. */
-  protected divAcc(a: number, size: number, signed: boolean): void {
+  /**
+   * DIV / IDIV r/m (F6/F7 /6 /7) by the operand `a`: muldiv-ops.ts' divide, #DE when it refuses.
+   * Public: compiled blocks call it (block-host.ts).
+   */
+  divAcc(a: number, size: number, signed: boolean): void {
     this.readAccPair(size);
     if (!divide(ACC_PAIR.high, ACC_PAIR.low, a, size, signed)) throw new CpuFault(DE, -1);
     this.writeAccPair(size);

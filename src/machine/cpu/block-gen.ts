@@ -18,6 +18,7 @@ import {
   D_DEC_R,
   D_GENERIC,
   D_GRP3_R,
+  D_DIV_R,
   D_IMUL3_R,
   D_INC_R,
   D_JCC,
@@ -520,6 +521,8 @@ export class Gen {
       }
       case D_GRP3_R:
         return ['/mul', '/mul', '/not', '/neg', '/mul', '/mul', '/mul', '/mul'][(x >> 3) & 7];
+      case D_DIV_R:
+        return x & 8 ? '/idiv' : '/div';
       default:
         return '';
     }
@@ -646,6 +649,14 @@ export class Gen {
         }
         break;
       }
+      case D_DIV_R:
+        // DIV / IDIV r32 (F7 /6 /7): Cpu.divAcc, muldiv-ops.ts' divide (as group3Body and the
+        // cache's D_DIV_R). It raises #DE before it writes anything (faultable() above set k, and
+        // the catch restarts the DIV with the flags pending before it), and leaves the flags as
+        // they were (SDM vol. 2, DIV: undefined; step() keeps them), so what is pending stays in
+        // the locals.
+        this.emit(`${C.divAcc}(r[${x & 7}] >>> 0, 4, ${(x & 8) !== 0});`);
+        break;
       case D_IMUL3_R:
         // As Cpu.imul2: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
         this.replacesFlags();

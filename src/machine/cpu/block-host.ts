@@ -71,6 +71,8 @@ export interface BlockHost {
   alu(op: number, a: number, b: number, size: number): number;
   alu32(op: number, a: number, b: number): number;
   shift(op: number, a: number, count: number, size: number): number;
+  /** DIV / IDIV of the accumulator pair (muldiv-ops.ts' divide): #DE before anything is written; no flag changes. */
+  divAcc(a: number, size: number, signed: boolean): void;
   execGeneric(x: number, d: Int32Array, p: number): void;
   /** RDTSC after `retired` instructions of the block (the count it reads is settled only at the exit). */
   rdtscAt(retired: number): void;
@@ -128,6 +130,7 @@ export const C: Spelled<BlockHost, 'c'> = {
   alu: 'c.alu',
   alu32: 'c.alu32',
   shift: 'c.shift',
+  divAcc: 'c.divAcc',
   execGeneric: 'c.execGeneric',
   rdtscAt: 'c.rdtscAt',
   traceBlock: 'c.traceBlock',

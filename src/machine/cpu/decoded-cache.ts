@@ -45,6 +45,7 @@ import {
   D_LEAVE,
   D_SHIFT_R,
   D_GRP3_R,
+  D_DIV_R,
   D_IMUL3_R,
   D_MOVZX8_M,
   D_SETCC_R,
@@ -247,6 +248,11 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return;
       case D_RDTSC:
         this.rdtsc();
+        return;
+      case D_DIV_R:
+        // F7 /6 /7 on a 32-bit register: muldiv-ops.ts' divide through divAcc (as group3Body),
+        // which raises #DE before writing anything; runInner set the restart point (D_MAY_FAULT).
+        this.divAcc(r[x & 7] >>> 0, 4, (x & 8) !== 0);
         return;
       case D_MOVZX8_M: {
         const lin = this.dEa(d[p + 1], d[p + 2]);

@@ -34,6 +34,8 @@ export const D_SLOW = 1 | D_MAY_FAULT,
   D_JMP = 22,
   D_CALL = 23,
   D_RET = 24,
+  /** DIV / IDIV r32 (F7 /6 /7 on a register): may raise #DE, so D_MAY_FAULT (execDecoded). */
+  D_DIV_R = 25,
   D_CALL_R = 26,
   D_CALL_M = 27,
   D_JMP_R = 28,

@@ -61,6 +61,7 @@ import {
   D_LEAVE,
   D_SHIFT_R,
   D_GRP3_R,
+  D_DIV_R,
   D_IMUL3_R,
   D_MOVZX8_M,
   D_SETCC_R,
@@ -126,6 +127,7 @@ for (const h of [
   D_MOVZX8_M,
   D_PUSH_M,
   D_RDTSC,
+  D_DIV_R,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
 
@@ -364,6 +366,7 @@ export abstract class CpuDecoder extends CpuStrings {
           return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MI << 8));
         }
         if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(len, D_GRP3_R, modrm & 0x3f);
+        if (b === 0xf7 && modrm >= 0xc0 && op >= 6) return this.dEnd(len, D_DIV_R, modrm & 0x3f);
         return this.dEnd(len, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
       }
       case 0xfe:
