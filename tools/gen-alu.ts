@@ -5,7 +5,9 @@
  * interpreter's and its JIT's code from one table — and step()'s cases of the ALU group and TEST
  * (interpreter.ts, the region `// gen:alu step` … `// end gen:alu`; group 3's NOT, MUL, IMUL, DIV,
  * IDIV from muldiv-ops.ts' MULDIV_OPS in `gen:alu group3`) from the same table and the
- * opcode table's rows (opcodes.ts). tests/cpu/alu-gen.test.ts and tests/cpu/alu-step.test.ts fail
+ * opcode table's rows (opcodes.ts); and in muldiv-ops.ts itself, notOf's body and multiply()'s
+ * dword branch from its NOT_EXPR and MUL32 (`gen:alu notOf`, `gen:alu multiply32`), the
+ * expressions the block compiler inlines. tests/cpu/alu-gen.test.ts and tests/cpu/alu-step.test.ts fail
  * when the file or the region is not what this gives (run this after changing the tables).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ import {
   lazyCondition,
 } from '../src/machine/cpu/alu-ops';
 import * as decoded from '../src/machine/cpu/decoded';
-import { MULDIV_OPS } from '../src/machine/cpu/muldiv-ops';
+import { MUL32, MULDIV_OPS, NOT_EXPR } from '../src/machine/cpu/muldiv-ops';
 import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import { formatted, spliceRegions, switchCase } from './gen-moves';
 
@@ -462,6 +464,18 @@ export function aluStepRegion(name: string): string {
       });
     return [test, ...members].join('\n');
   }
+  if (name === 'notOf') return `return ${NOT_EXPR('a')} & MASK[size];`;
+  if (name === 'multiply32') {
+    // multiply()'s size-4 branch (muldiv-ops.ts): its halves and CF = OF from MUL32, the same
+    // expressions the block compiler inlines.
+    const branch = (m: (typeof MUL32)['mul']) => [
+      `const lo = ${m.low('x', 'y')};`,
+      `high = ${m.high('x', 'y', 'mulHigh')};`,
+      `over = ${m.over('lo', 'high')};`,
+      'low = lo >>> 0;',
+    ];
+    return ['if (signed) {', ...branch(MUL32.imul), '} else {', ...branch(MUL32.mul), '}'].join('\n');
+  }
   if (name !== 'step') throw new Error(`gen:alu: no region ${name}`);
   const cases = new Map<string, { labels: string[]; comment: string; body: string[] }>();
   const add = (rowsOf: Opcode[], body: (rows: Opcode[]) => { comment: string; body: string[] }) => {
@@ -482,6 +496,8 @@ export function aluStepRegion(name: string): string {
 
 /** The file holding step()'s region. */
 export const ALU_STEP_FILE = fileURLToPath(new URL('../src/machine/cpu/interpreter.ts', import.meta.url));
+/** The file holding notOf's and multiply()'s regions (group 3's definitions). */
+export const MULDIV_FILE = fileURLToPath(new URL('../src/machine/cpu/muldiv-ops.ts', import.meta.url));
 
 /** A file's text with its gen:alu regions as this tool writes them (spliced, then Prettier). */
 export async function aluStepFormatted(file = ALU_STEP_FILE, text = readFileSync(file, 'utf8')): Promise<string> {
@@ -493,4 +509,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(`wrote ${ALU_GEN_FILE}`);
   writeFileSync(ALU_STEP_FILE, await aluStepFormatted());
   console.log(`wrote ${ALU_STEP_FILE}`);
+  writeFileSync(MULDIV_FILE, await aluStepFormatted(MULDIV_FILE));
+  console.log(`wrote ${MULDIV_FILE}`);
 }

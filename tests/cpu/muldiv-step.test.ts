@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { ALU_STEP_FILE } from '../../tools/gen-alu';
+import { ALU_STEP_FILE, MULDIV_FILE, aluStepFormatted } from '../../tools/gen-alu';
 import { AF, ARITH, OF, PF, SF } from '../../src/machine/cpu/flags';
 import { MULDIV_OPS } from '../../src/machine/cpu/muldiv-ops';
 import { readVectors, runVectors } from './oracle-run';
@@ -36,6 +36,12 @@ describe("group 3's NOT, MUL, IMUL, DIV, IDIV in step(), from muldiv-ops.ts", ()
         new RegExp(`case ${ext}:\\s*this\\.${o.divide ? 'divAcc' : 'mulAcc'}\\(a, size, ${o.signed}\\)`),
       );
     expect(group3.replace(region, '')).not.toMatch(/case [24567]:/);
+  });
+
+  it("notOf's body and multiply()'s dword branch are generated from NOT_EXPR and MUL32, the block compiler's expressions", async () => {
+    const text = readFileSync(MULDIV_FILE, 'utf8');
+    expect(text).toBe(await aluStepFormatted(MULDIV_FILE, text));
+    for (const region of ['notOf', 'multiply32']) expect(text).toMatch(new RegExp(`// gen:alu ${region} `));
   });
 
   it("the oracle's muldiv vectors cover every one-operand form, register and memory", () => {

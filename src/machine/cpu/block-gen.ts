@@ -67,6 +67,7 @@ import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
 import { MOVE_BY_HANDLER, moveName, moveOps, moveTouchesMemory, type CachedOperand, type MoveForm } from './move-ops';
 import { ALU_OPS, INCDEC_OPS, LAZY_KINDS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS, lazyCondition } from './alu-ops';
+import { MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
 import * as decoded from './decoded';
 
 /** Names of the decoded.ts constants with a prefix, by value (for the template marks). */
@@ -155,7 +156,7 @@ function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
       return 'sets';
     case D_GRP3_R: {
       const op = (x >> 3) & 7;
-      return op === 2 ? 'keeps' : op === 3 || op === 4 ? 'sets' : 'other';
+      return op === 2 ? 'keeps' : op === 3 || op === 4 || op === 5 ? 'sets' : 'other'; // NOT; NEG, MUL, IMUL
     }
     case D_SHIFT_R: {
       const n = (x >> 6) & 63;
@@ -519,8 +520,10 @@ export class Gen {
         const n = (x >> 6) & 63;
         return n === 32 ? '/cl' : n === 0 ? '/0' : '/imm';
       }
-      case D_GRP3_R:
-        return ['/mul', '/mul', '/not', '/neg', '/mul', '/mul', '/mul', '/mul'][(x >> 3) & 7];
+      case D_GRP3_R: {
+        const op = (x >> 3) & 7;
+        return op === 2 ? '/not' : op === 3 ? '/neg' : `/${MULDIV_OPS[op].mnemonic}`;
+      }
       case D_DIV_R:
         return x & 8 ? '/idiv' : '/div';
       default:
@@ -635,17 +638,22 @@ export class Gen {
       case D_GRP3_R: {
         const reg = x & 7;
         const op = (x >> 3) & 7;
-        if (op === 2) this.emit(`r[${reg}] = ~r[${reg}];`);
+        if (op === 2) this.emit(`r[${reg}] = ${NOT_EXPR(`r[${reg}]`)};`);
         else if (op === 3) {
           this.emit(`fa = 0; fb = r[${reg}]; fr = ${NEG[0]}; r[${reg}] = fr;`);
           this.setPending(NEG[1]);
         } else {
-          // MUL: EDX:EAX = EAX × r/m; CF = OF = high half ≠ 0; SF/ZF/PF of the low half (as
-          // Cpu.execReg: setArith replaces the six flags, nothing pending needs writing).
+          // MUL / IMUL: EDX:EAX = EAX × r/m, inline from muldiv-ops.ts' MUL32 (the expressions
+          // multiply() is generated from; a call measured slower); SF/ZF/PF of the low half, AF
+          // clear, as multiply(): the six flags replaced, nothing pending needs writing.
+          const m = MULDIV_OPS[op].signed ? MUL32.imul : MUL32.mul;
           this.replacesFlags();
-          this.emit(`a = r[0]; b = r[${reg}]; o = Math.imul(a, b); v = MH(a >>> 0, b >>> 0) | 0; r[0] = o; r[2] = v;`);
+          this.emit(`a = r[0]; b = r[${reg}]; o = ${m.low('a', 'b')}; v = (${m.high('a', 'b', 'MH')}) | 0;`);
+          this.emit('r[0] = o; r[2] = v;');
           if (!this.dead(i))
-            this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (v !== 0 ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
+            this.emit(
+              `${C.fl} = (${C.fl} & ${~ARITH}) | (${m.over('o', 'v')} ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`,
+            );
         }
         break;
       }

@@ -405,14 +405,14 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return;
       }
       case D_GRP3_R: {
-        // F7 /2 /3 /4 on a 32-bit register: NOT and MUL from muldiv-ops.ts (as group3Body), NEG
-        // as SUB from 0 (CF = a ≠ 0, which the lazy SUB gives).
+        // F7 /2 /3 /4 /5 on a 32-bit register: NOT, MUL and IMUL from muldiv-ops.ts (as
+        // group3Body), NEG as SUB from 0 (CF = a ≠ 0, which the lazy SUB gives).
         const reg = x & 7;
         const op = (x >> 3) & 7;
         const a = r[reg] >>> 0;
         if (op === 2) r[reg] = notOf(a, 4);
         else if (op === 3) r[reg] = this.alu32(NEG_AS, 0, a);
-        else this.mulAcc(a, 4, false);
+        else this.mulAcc(a, 4, op === 5);
         return;
       }
       case D_IMUL3_R:

@@ -365,7 +365,7 @@ export abstract class CpuDecoder extends CpuStrings {
           if (modrm >= 0xc0) return this.dEnd(len, D_TEST_RI, modrm & 7);
           return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MI << 8));
         }
-        if (b === 0xf7 && modrm >= 0xc0 && op <= 4) return this.dEnd(len, D_GRP3_R, modrm & 0x3f);
+        if (b === 0xf7 && modrm >= 0xc0 && op <= 5) return this.dEnd(len, D_GRP3_R, modrm & 0x3f);
         if (b === 0xf7 && modrm >= 0xc0 && op >= 6) return this.dEnd(len, D_DIV_R, modrm & 0x3f);
         return this.dEnd(len, D_GENERIC, modrm | ((b === 0xf6 ? G_GRP3_8 : G_GRP3) << 8));
       }

@@ -31,10 +31,54 @@ export const MULDIV_OPS: Readonly<Record<number, MulDivOp>> = {
 /** The results of the last multiply() or divide(): the pair's halves, unsigned, of the size. */
 export const ACC_PAIR = { low: 0, high: 0 };
 
-/** NOT (F6/F7 /2): the one's complement; no flag changes (SDM vol. 2, NOT). */
+/**
+ * NOT (F6/F7 /2), the one's complement (SDM vol. 2, NOT; no flag changes), as an int32 expression
+ * over the dword expression `a`: notOf's body below is generated from it (region `gen:alu notOf`,
+ * tools/gen-alu.ts), and the block compiler inlines it for NOT r32.
+ */
+export const NOT_EXPR = (a: string): string => `~${a}`;
+
+/** NOT of `a` (unsigned, of `size` bytes). */
 export function notOf(a: number, size: number): number {
+  // gen:alu notOf (tools/gen-alu.ts, from NOT_EXPR: do not edit)
   return ~a & MASK[size];
+  // end gen:alu
 }
+
+/**
+ * The dword MUL and IMUL (F7 /4 /5) as JavaScript expressions over dword expressions `x` and `y`
+ * (int32 or uint32 alike; each read more than once, so locals): the generated code of multiply()'s
+ * size-4 branch below (region `gen:alu multiply32`, tools/gen-alu.ts) and the block compiler's
+ * register MUL and IMUL, which stay inline code there (a call per MUL measured 6–13 % slower in
+ * cpu-ab: the checksum phase of bench:cpu multiplies in its hot loop).
+ */
+export interface Mul32 {
+  /** The product's low dword, int32. */
+  readonly low: (x: string, y: string) => string;
+  /** Its high dword, uint32; `mh` names flags.ts' mulHigh where the code runs. */
+  readonly high: (x: string, y: string, mh: string) => string;
+  /** CF = OF: the product does not fit the low dword, over the halves (`high` as int32 or uint32). */
+  readonly over: (low: string, high: string) => string;
+}
+
+/** By signedness: MUL, IMUL. SDM vol. 2, MUL, IMUL (the one-operand form). */
+export const MUL32: Readonly<Record<'mul' | 'imul', Mul32>> = {
+  // 32 × 32 → 64 in doubles (no BigInt on the hot path): the high half from 16-bit limbs.
+  mul: {
+    low: (x, y) => `Math.imul(${x}, ${y})`,
+    high: (x, y, mh) => `${mh}(${x} >>> 0, ${y} >>> 0)`,
+    // CF = OF = 1 when the high half is not 0.
+    over: (_low, high) => `${high} !== 0`,
+  },
+  imul: {
+    low: (x, y) => `Math.imul(${x}, ${y})`,
+    // The unsigned high half corrected for the signs: hi − (x<0 ? y : 0) − (y<0 ? x : 0) (mod 2^32).
+    high: (x, y, mh) =>
+      `(${mh}(${x} >>> 0, ${y} >>> 0) - ((${x} | 0) < 0 ? ${y} >>> 0 : 0) - ((${y} | 0) < 0 ? ${x} >>> 0 : 0)) >>> 0`,
+    // CF = OF = 1 when the high half is not the sign extension of the low half.
+    over: (low, high) => `(${high} | 0) !== ${low} >> 31`,
+  },
+};
 
 /**
  * MUL / IMUL of the pair's low half `x` by `y` (both unsigned, of `size` bytes): the double-width
@@ -48,12 +92,19 @@ export function multiply(x: number, y: number, size: number, signed: boolean): n
   let high: number;
   let over: boolean;
   if (size === 4) {
-    // 32 × 32 → 64 in doubles (no BigInt on the hot path): the high half from 16-bit limbs, then
-    // the signed correction hi − (x<0 ? y : 0) − (y<0 ? x : 0) (mod 2^32).
-    low = Math.imul(x, y) >>> 0;
-    high = mulHigh(x, y);
-    if (signed) high = (high - ((x | 0) < 0 ? y : 0) - ((y | 0) < 0 ? x : 0)) >>> 0;
-    over = signed ? high !== (low >> 31) >>> 0 : high !== 0;
+    // gen:alu multiply32 (tools/gen-alu.ts, from MUL32: do not edit)
+    if (signed) {
+      const lo = Math.imul(x, y);
+      high = (mulHigh(x >>> 0, y >>> 0) - ((x | 0) < 0 ? y >>> 0 : 0) - ((y | 0) < 0 ? x >>> 0 : 0)) >>> 0;
+      over = (high | 0) !== lo >> 31;
+      low = lo >>> 0;
+    } else {
+      const lo = Math.imul(x, y);
+      high = mulHigh(x >>> 0, y >>> 0);
+      over = high !== 0;
+      low = lo >>> 0;
+    }
+    // end gen:alu
   } else {
     const bits = size * 8;
     const p = signed ? signExtend(x, size) * signExtend(y, size) : x * y;
