@@ -62,6 +62,8 @@ import {
   G_MOV_RM,
   G_MOVX,
   G_SHIFT,
+  G_GRP3,
+  G_GRP3_8,
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
@@ -91,6 +93,7 @@ const BYTE_FORMS = new Set([
   G_TEST8,
   G_TEST8_MI,
   G_SETCC,
+  G_GRP3_8,
 ]);
 
 /**
@@ -965,6 +968,22 @@ export class Gen {
         this.address(i, 1, true);
         this.write8('v');
         break;
+      case G_GRP3:
+      case G_GRP3_8: {
+        // DIV / IDIV r/m8, r/m16, r/m32 (F6/F7 /6 /7; a dword register is D_DIV_R): the operand
+        // read as group3Body reads it (its own fault first), then Cpu.divAcc, which raises #DE
+        // before writing and leaves the flags (see D_DIV_R). The other members: execGeneric.
+        if (reg < 6) return false;
+        const size = ((x >>> 8) & 63) === G_GRP3_8 ? 1 : word ? 2 : 4;
+        if (mem) {
+          this.address(i, size, false);
+          if (size === 1) this.read8('a');
+          else if (size === 2) this.read16('a');
+          else this.read32('a');
+        } else this.emit(`a = ${size === 1 ? byteReg(rm) : size === 2 ? `r[${rm}] & 0xffff` : `r[${rm}]`};`);
+        this.emit(`${C.divAcc}(${size === 4 ? 'a >>> 0' : 'a'}, ${size}, ${reg === 7});`);
+        break;
+      }
       case G_CMOV:
         // CMOVcc r32, r/m32: the operand is read whatever the condition (a fault comes first).
         if (word) return false;
