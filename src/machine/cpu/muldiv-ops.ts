@@ -2,8 +2,9 @@
  * Group 3's NOT, MUL, IMUL (one operand), DIV and IDIV (F6/F7 /2, /4–/7), defined once: step()'s
  * group3Body() runs them from cases generated out of MULDIV_OPS (tools/gen-alu.ts, region
  * `gen:alu group3`), the decoded cache's register forms D_GRP3_R (NOT, MUL) and D_DIV_R (DIV,
- * IDIV r32) call the same CpuAlu methods (mulAcc, divAcc), which call these functions, and so does
- * a compiled block's DIV/IDIV r32 (divAcc). (NEG is SUB from 0: alu-ops.ts NEG_AS.)
+ * IDIV r32) call the same CpuAlu methods (mulAcc, divAcc), which call these functions, and so do
+ * compiled blocks' DIV/IDIV (divAcc); their NOT r32 and MUL/IMUL r32 inline NOT_EXPR and MUL32,
+ * the expressions notOf and multiply() are generated from. (NEG is SUB from 0: alu-ops.ts NEG_AS.)
  *
  * MUL, IMUL, DIV and IDIV work on the accumulator pair of the operand size (SDM vol. 2, MUL/DIV
  * tables): low half AL, AX or EAX; high half AH, DX or EDX. The product goes to the pair (AX =
