@@ -13,9 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ALU_OPS, INCDEC_OPS, aluOpOf } from '../src/machine/cpu/alu-ops';
 import * as decoded from '../src/machine/cpu/decoded';
-import { GENERIC_FORMS, type GenericForm } from '../src/machine/cpu/generic-forms';
+import { GENERIC_FORMS, genericRows, type GenericForm } from '../src/machine/cpu/generic-forms';
 import { MOVE_SEMANTICS } from '../src/machine/cpu/move-ops';
-import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import { aluOperand, incDecStepBody, storeUnlessNot } from './gen-alu';
 import { formatted, spliceRegions, statements, stepBack, switchCase, type KindEnv } from './gen-moves';
 
@@ -34,13 +33,6 @@ function handlerName(h: number): string {
   const name = Object.entries(decoded).find(([n, v]) => n.startsWith('G_') && v === h)?.[0];
   if (name === undefined) throw new Error(`gen-generic: no form ${h}`);
   return name;
-}
-
-/** The rows of the opcode table a form runs: the opcode's, or its group member's. */
-export function genericRows(form: GenericForm): Opcode[] {
-  const rows = OPCODES.filter((o) => o.op === form.opcode && (form.ext === undefined || o.ext === form.ext));
-  if (rows.length === 0) throw new Error(`gen-generic: no row ${form.opcode.toString(16)}`);
-  return rows;
 }
 
 /** One form's statements (and the comment naming it). */

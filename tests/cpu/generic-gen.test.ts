@@ -10,8 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { GENERIC_GEN_FILE, genericFormatted, genericRows } from '../../tools/gen-generic';
-import { GENERIC_FORMS } from '../../src/machine/cpu/generic-forms';
+import { GENERIC_GEN_FILE, genericFormatted } from '../../tools/gen-generic';
+import { GENERIC_FORMS, genericRows } from '../../src/machine/cpu/generic-forms';
 import * as decoded from '../../src/machine/cpu/decoded';
 import { readVectors, runVectors } from './oracle-run';
 import type { Rig } from './rig';

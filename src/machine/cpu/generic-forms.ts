@@ -34,6 +34,7 @@ import {
   G_TEST_MI,
   G_TEST_MR,
 } from './decoded';
+import { OPCODES, type Opcode } from './opcodes';
 
 export interface GenericForm {
   readonly handler: number;
@@ -76,3 +77,10 @@ export const GENERIC_FORMS: readonly GenericForm[] = [
   { handler: G_MOV_MI, opcode: 0xc7 }, // Ev, Iv
   { handler: G_LEA, opcode: 0x8d }, // Gv, M
 ];
+
+/** The rows of the opcode table a form runs: the opcode's, or its group member's. */
+export function genericRows(form: GenericForm): Opcode[] {
+  const rows = OPCODES.filter((o) => o.op === form.opcode && (form.ext === undefined || o.ext === form.ext));
+  if (rows.length === 0) throw new Error(`generic-forms: no row ${form.opcode.toString(16)}`);
+  return rows;
+}
