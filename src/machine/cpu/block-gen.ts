@@ -67,15 +67,26 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { C, GEN_CHECK } from './block-host';
-import { MOVE_BY_HANDLER, moveName, moveOps, moveTouchesMemory, type CachedOperand, type MoveForm } from './move-ops';
+import {
+  MOVE_BY_HANDLER,
+  MOVE_SEMANTICS,
+  moveName,
+  moveOps,
+  moveTouchesMemory,
+  type CachedOperand,
+  type MoveForm,
+} from './move-ops';
 import { ALU_OPS, INCDEC_OPS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS } from './alu-ops';
 import { MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
 import { ALU, ALU_MEM, ENDS, GenBase, namesOf, type Insn } from './block-gen-base';
+import { GENERIC_FORMS, genericRows } from './generic-forms';
 
 export { ENDS, type Insn } from './block-gen-base';
 
 const D_NAMES = namesOf('D_');
 const G_NAMES = namesOf('G_');
+/** The generic forms by handler (G_*). */
+const GENERIC_BY_HANDLER = new Map(GENERIC_FORMS.map((f) => [f.handler, f]));
 /** The generic forms on bytes (their operand size is 8 whatever X16 says). */
 const BYTE_FORMS = new Set([
   G_ALU8_AI,
@@ -518,45 +529,13 @@ export class Gen extends GenBase {
     const seg = (i.w1 >> 10) & 7;
     switch ((x >>> 8) & 63) {
       case G_MOV8_RM:
-        if (mem) {
-          this.address(i, 1, false);
-          this.read8('v');
-        } else this.emit(`v = ${byteReg(rm)};`);
-        this.emit(`${setByteReg(reg, 'v')}`);
-        break;
       case G_MOV8_MR:
-      case G_MOV8_MI: {
-        const val = ((x >>> 8) & 63) === G_MOV8_MI ? `${i.imm & 0xff}` : byteReg(reg);
-        if (!mem) {
-          this.emit(`v = ${val}; ${setByteReg(rm, 'v')}`);
-          break;
-        }
-        this.address(i, 1, true);
-        this.emit(`v = ${val};`);
-        this.write8('v');
-        break;
-      }
+      case G_MOV8_MI:
       case G_MOV_RM:
-        if (!word) return false;
-        if (mem) {
-          this.address(i, 2, false);
-          this.read16('v');
-        } else this.emit(`v = r[${rm}] & 0xffff;`);
-        this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
-        break;
       case G_MOV_MR:
-      case G_MOV_MI: {
-        if (!word) return false;
-        const val = ((x >>> 8) & 63) === G_MOV_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
-        if (!mem) {
-          this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | (${val});`);
-          break;
-        }
-        this.address(i, 2, true);
-        this.emit(`v = ${val};`);
-        this.write16('v');
+      case G_MOV_MI:
+        if (!this.genericMove(i, x)) return false;
         break;
-      }
       case G_MOVX: {
         if (word) return false;
         const from = extra & 1 ? 2 : 1;
@@ -670,6 +649,44 @@ export class Gen extends GenBase {
     const form = (x >>> 8) & 63;
     this.mark(`${G_NAMES[form]}/${BYTE_FORMS.has(form) ? 8 : word ? 16 : 32}/${mem ? 'mem' : 'reg'}`);
     if (mem) this.breakCheck(i);
+    return true;
+  }
+
+  /**
+   * A byte or word MOV of the generic forms (G_MOV8_*, and G_MOV_* with 0x66; the dword forms are
+   * the cache's D_MOV_*) from its one definition: the opcode-table row the form runs
+   * (generic-forms.ts) gives the operand kinds — E the ModR/M r/m (a register, or the memory
+   * operand with its segment checks and the TLB hit inline), G the reg field, I the immediate; b
+   * a byte, v a word — and MOVE_SEMANTICS what MOV does with them (set o0 ← o1: the source read,
+   * then the destination written, as execGeneric does). False for a dword (not generic here).
+   */
+  private genericMove(i: Insn, x: number): boolean {
+    const form = GENERIC_BY_HANDLER.get((x >>> 8) & 63);
+    if (form === undefined) return false;
+    const [row] = genericRows(form);
+    const [o0, o1] = row.operands as readonly string[];
+    const size = o0.endsWith('b') ? 1 : 2;
+    if (size === 2 && (x & X16) === 0) return false;
+    const ops = MOVE_SEMANTICS[row.mnemonic];
+    if (ops === undefined || ops.length !== 1 || ops[0][0] !== 'set')
+      throw new Error(`blocks: generic ${row.mnemonic} is not a MOV`); // an emulator bug
+    const modrm = x & 0xff;
+    const regOf = (kind: string) => (kind[0] === 'G' ? (modrm >> 3) & 7 : modrm & 7);
+    const inMemory = (kind: string) => kind[0] === 'E' && modrm < 0xc0;
+    if (inMemory(o1)) {
+      this.address(i, size, false);
+      if (size === 1) this.read8('v');
+      else this.read16('v');
+    } else if (o1[0] === 'I') this.emit(`v = ${i.imm & (size === 1 ? 0xff : 0xffff)};`);
+    else this.emit(`v = ${size === 1 ? byteReg(regOf(o1)) : `r[${regOf(o1)}] & 0xffff`};`);
+    if (inMemory(o0)) {
+      this.address(i, size, true);
+      if (size === 1) this.write8('v');
+      else this.write16('v');
+    } else {
+      const n = regOf(o0);
+      this.emit(size === 1 ? setByteReg(n, 'v') : `r[${n}] = (r[${n}] & ~0xffff) | v;`);
+    }
     return true;
   }
 
