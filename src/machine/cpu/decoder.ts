@@ -103,20 +103,23 @@ import {
   X16,
 } from './decoded';
 import { CpuStrings } from './strings';
+import { MOVE_FORMS, moveFunction } from './move-ops';
+
+/**
+ * D_MOV_*, D_LEA, PUSH and POP (move-ops.ts, MOVE_FORMS): whether one may fault (it reads or
+ * writes memory or the stack) and whether it uses the stack follow from its operands there.
+ */
+const MOVES_THAT_MAY_FAULT = MOVE_FORMS.filter((f) => moveFunction(f) !== 'execReg').map((f) => f.handler);
+const MOVES_ON_THE_STACK = MOVE_FORMS.filter((f) => moveFunction(f) === 'execStack').map((f) => f.handler);
 
 /** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
 const MAY_FAULT = new Uint8Array(64);
 for (const h of [
+  ...MOVES_THAT_MAY_FAULT,
   D_ALU_RM,
   D_ALU_MR,
   D_ALU_MI,
   D_TEST_MR,
-  D_MOV_MR,
-  D_MOV_RM,
-  D_MOV_MI,
-  D_PUSH_R,
-  D_POP_R,
-  D_PUSH_I,
   D_CALL,
   D_RET,
   D_CALL_R,
@@ -125,7 +128,6 @@ for (const h of [
   D_GENERIC,
   D_LEAVE,
   D_MOVZX8_M,
-  D_PUSH_M,
   D_RDTSC,
   D_DIV_R,
 ])
@@ -140,7 +142,7 @@ for (let b = 0; b < 0x40; b++) if ((b & 7) === 0 || (b & 7) === 2 || (b & 7) ===
 for (let b = 0xb0; b < 0xb8; b++) BYTE_FORM[b] = 1;
 for (const b of [0x80, 0x84, 0x88, 0x8a, 0x90, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe]) BYTE_FORM[b] = 1;
 
-const STACK_FORMS = [D_PUSH_R, D_POP_R, D_PUSH_I, D_CALL, D_RET, D_CALL_R, D_LEAVE];
+const STACK_FORMS = [...MOVES_ON_THE_STACK, D_CALL, D_RET, D_CALL_R, D_LEAVE];
 
 /** A little-endian dword of an instruction's bytes. */
 function rd32(q: Uint8Array, k: number): number {
