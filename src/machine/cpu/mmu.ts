@@ -50,6 +50,8 @@ const T_GLOBAL = 16;
 
 /** A physical-address result meaning "not RAM: go to the MMIO bus / unmapped". */
 export const PHYS_IO = -1;
+/** Mmu.cached(): the TLB does not hold the translation. */
+export const TLB_MISS = -2;
 
 export class Mmu implements WritableMappingInvalidator {
   /** Per linear page: T_* flags (0 = not cached). */
@@ -161,6 +163,18 @@ export class Mmu implements WritableMappingInvalidator {
     const need = write ? (user ? T_WRITE_USER : T_WRITE_SUP) : user ? T_USER : T_VALID;
     if ((f & need) === need && f !== 0) return this.machine[lpn] + (linear & 0xfff);
     return this.slow(linear, write, user);
+  }
+
+  /**
+   * translate() when the TLB holds the translation (no walk, no side effect, no fault), else
+   * TLB_MISS: for a caller that must do earlier work before a walk could write A/D bits or fault
+   * (the REP MOVS/STOS block copy).
+   */
+  cached(linear: number, write: boolean, user: boolean): number {
+    const lpn = linear >>> 12;
+    const f = this.flags[lpn];
+    const need = write ? (user ? T_WRITE_USER : T_WRITE_SUP) : user ? T_USER : T_VALID;
+    return (f & need) === need && f !== 0 ? this.machine[lpn] + (linear & 0xfff) : TLB_MISS;
   }
 
   /** Guest-physical address of the last access that went to PHYS_IO. */
