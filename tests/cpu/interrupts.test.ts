@@ -3,7 +3,7 @@
  * instruction boundaries only when EFLAGS.IF = 1 and no STI or MOV SS shadow is in force (SDM
  * vol. 3, 6.8.3 and vol. 2, STI), delivers through the IDT, and wakes from HLT.
  */
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { describeCpu, flatTables, hexBytes, loadFlatTables, makeRig, putDescriptor } from './rig';
 import { gate, L, pmMachine, SEL, SYM, segment } from './pm-machine';
 
@@ -243,15 +243,15 @@ describeCpu('the inner stack of an interrupt gate without room for its frame', (
  * without stopping at an instruction breakpoint on it again).
  */
 describeCpu('an interrupt between iterations of REP STOSB', () => {
-  it('pushes the REP’s EIP and EFLAGS with RF = 1; ECX counts the iterations left', () => {
-    const GDT = 0x1000;
-    const IDT = 0x2000;
-    const HANDLER = 0x3000;
-    const CODE = 0x10000;
+  const GDT = 0x1000;
+  const IDT = 0x2000;
+  const HANDLER = 0x3000;
+  const CODE = 0x10000;
+  /** The REP STOSB of 5,000 with a request raised once `after` instructions have retired. */
+  function interrupted(after: number, bulk = true) {
     let rig: ReturnType<typeof makeRig> | null = null;
     rig = makeRig(4, {
-      // Raised once the REP has begun: it is delivered between two of its iterations.
-      hasInterrupt: () => rig!.cpu.instructions > 100,
+      hasInterrupt: () => rig!.cpu.instructions > after,
       acknowledge: () => VECTOR,
     });
     const gate = flatTables(rig, GDT, IDT);
@@ -261,8 +261,15 @@ describeCpu('an interrupt between iterations of REP STOSB', () => {
     // sti; mov $0x20000,%edi; mov $5000,%ecx; rep stosb; hlt
     const rep = CODE + pre.length + 11;
     rig.load(CODE, [...pre, 0xfb, 0xbf, 0, 0, 2, 0, 0xb9, 0x88, 0x13, 0, 0, 0xf3, 0xaa, 0xf4]);
+    if (!bulk) vi.spyOn(rig.cpu as unknown as { stringBulk(): number }, 'stringBulk').mockReturnValue(0);
     rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
     rig.cpu.run(20_000);
+    return { rig, rep };
+  }
+
+  it('pushes the REP’s EIP and EFLAGS with RF = 1; ECX counts the iterations left', () => {
+    // Raised once the REP has begun: it is delivered between two of its iterations.
+    const { rig, rep } = interrupted(100);
     expect(rig.cpu.eip >>> 0, 'in the handler').toBe(HANDLER + 1);
     const esp = rig.cpu.reg32[4] >>> 0;
     expect(rig.u32(esp)).toBe(rep);
@@ -271,6 +278,18 @@ describeCpu('an interrupt between iterations of REP STOSB', () => {
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThan(5000);
     expect(rig.cpu.getEflags() & 0x10000).toBe(0); // the handler runs with RF clear
+  });
+
+  it('is delivered at the end of the REP’s slice of 1,024 iterations in which it was raised', () => {
+    // The REP begins after 5 instructions: its slices end at 1,029, 2,053, 3,077 retired.
+    for (const [after, left] of [
+      [100, 5000 - 1024],
+      [1028, 5000 - 1024],
+      [1029, 5000 - 2048],
+      [2500, 5000 - 3072],
+    ])
+      for (const bulk of [true, false])
+        expect([after, bulk, interrupted(after, bulk).rig.cpu.reg32[1]]).toEqual([after, bulk, left]);
   });
 });
 
