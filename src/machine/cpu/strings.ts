@@ -403,6 +403,7 @@ export abstract class CpuStrings extends CpuAlu {
 
 /** The first i < n with u8[a + i] ≠ u8[b + i]: four bytes at a time when a and b are equally aligned. */
 function firstDifference(u8: Uint8Array, m32: Int32Array, a: number, b: number, n: number): number {
+  if (a === b) return n; // the same bytes
   let i = 0;
   if (((a ^ b) & 3) === 0) {
     for (; i < n && ((a + i) & 3) !== 0; i++) if (u8[a + i] !== u8[b + i]) return i;
