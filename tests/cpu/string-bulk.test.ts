@@ -190,11 +190,12 @@ describeCpu('REP MOVS / STOS as block copies', () => {
 /**
  * The bulk paths against the element-by-element path, on one program run both ways: through
  * pages mapped out of order (runs must not join frames that are not adjacent in machine memory),
- * misaligned and overlapping copies, fills of every element size, scans that stop on the last
- * byte of a page, ECX = 0, and #PF on a page in the middle of a REP (its handler logs ECX, ESI,
- * EDI and CR2, maps the page and returns into the REP). run() is called with budgets that end
- * inside REPs, on and around the ends of 1,024-iteration slices: after every call the
- * instruction count, the registers and EFLAGS must be those of the element-by-element path.
+ * misaligned and overlapping copies upward and downward (DF = 1), fills of every element size,
+ * scans that stop on the last byte of a page, ECX = 0, and #PF on a page in the middle of a REP
+ * (its handler logs ECX, ESI, EDI and CR2, maps the page and returns into the REP). run() is
+ * called with budgets that end inside REPs, on and around the ends of 1,024-iteration slices:
+ * after every call the instruction count, the registers and EFLAGS must be those of the
+ * element-by-element path.
  */
 describeCpu('REP string instructions in bulk, exactly as element by element', () => {
   const GDT = 0x2000;
@@ -206,7 +207,7 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
   const PD = 0x10000;
   const PT = 0x11000; // linear 0–4 MiB
   const SCRAMBLED = 0x200000; // 16 pages mapped to frames 0x300000… in reverse order
-  const ABSENT = [0x214000, 0x21b000, 0x218000]; // not present until the #PF handler maps them
+  const ABSENT = [0x214000, 0x21b000, 0x218000, 0x21d000]; // not present until the #PF handler maps them
   const save = (slot: number): number[] => {
     const at = OUT + 16 * slot;
     return [
@@ -237,7 +238,16 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
     { op: [0xf3, 0xa4], esi: 0x180000, edi: 0x180001, ecx: 5000 }, // forward overlap: propagates
     { op: [0xf3, 0xa5], esi: 0x182000, edi: 0x182002, ecx: 3000 }, // forward overlap inside an element
     { op: [0xf3, 0xa4], esi: 0x186003, edi: 0x186000, ecx: 9000 }, // backward overlap: a block copy
-    { op: [0xf3, 0xa4], esi: 0x186003, edi: 0x186000, ecx: 9000, down: true }, // downward
+    { op: [0xf3, 0xa4], esi: 0x186003, edi: 0x186000, ecx: 9000, down: true }, // downward: propagates
+    { op: [0xf3, 0xa4], esi: 0x104e21, edi: 0x144e23, ecx: 20000, down: true }, // downward, TLB cold
+    { op: [0xf3, 0xa4], esi: 0x104e25, edi: 0x144e22, ecx: 20000, down: true }, // again, TLB warm
+    { op: [0xf3, 0xa5], esi: 0x188000, edi: 0x188006, ecx: 3000, down: true }, // overlap above: a block copy
+    { op: [0xf3, 0xa4], esi: 0x10a000, edi: SCRAMBLED + 0xf800, ecx: 30000, down: true }, // out of order
+    { op: [0xf3, 0xa4], esi: 0x10a003, edi: SCRAMBLED + 0xf801, ecx: 30000, down: true }, // again, TLB warm
+    { op: [0xf3, 0xa4], esi: SCRAMBLED + 0xf805, edi: 0x16f802, ecx: 30000, down: true }, // out of them
+    { op: [0x66, 0xf3, 0xab], esi: 0, edi: 0x17e001, ecx: 3001, eax: 0x1234, down: true }, // STOSW down
+    { op: [0xf3, 0xab], esi: 0, edi: SCRAMBLED + 0x9ffe, ecx: 4100, eax: 0x2468ace0, down: true },
+    { op: [0xf3, 0xaa], esi: 0, edi: 0x21e100, ecx: 0x1000, eax: 0x5a, down: true }, // #PF on 0x21dfff
     { op: [0xf3, 0xaa], esi: 0, edi: 0x170001, ecx: 10000, eax: 0x11223344 }, // STOSB
     { op: [0x66, 0xf3, 0xab], esi: 0, edi: 0x174003, ecx: 3001, eax: 0x11223344 }, // STOSW, odd address
     { op: [0xf3, 0xab], esi: 0, edi: 0x178002, ecx: 2500, eax: 0x11223344 }, // STOSD, even address
@@ -250,6 +260,7 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
     { op: [0xf2, 0xa6], esi: 0x190000, edi: 0x1b0000, ecx: 9000, name: 'repne cmpsb' },
     { op: [0xf2, 0xae], esi: 0, edi: 0x1c0000, ecx: 9000, eax: 0x77, name: 'repne scasb' },
     { op: [0xf3, 0xae], esi: 0, edi: 0x1c0000, ecx: 9000, eax: 0x55, name: 'repe scasb' },
+    { op: [0xf3, 0xa6], esi: 0x190000, edi: 0x190000, ecx: 9000, name: 'repe cmpsb itself' },
     { op: [0xf3, 0xa6], esi: 0x190000, edi: 0x1a0000, ecx: 0, name: 'ecx 0' }, // nothing, flags kept
     { op: [0xf3, 0xa4], esi: 0x100000, edi: 0x140000, ecx: 0 },
   ];
@@ -365,10 +376,10 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
     expect(bulk.faults).toEqual(elements.faults);
     expect(bulk.faults.map(hex32)).toEqual(
       [
-        [12000 - 0x800, 0x100800, 0x214000, 0x214000], // MOVSB: ECX, ESI, EDI, CR2
+        [0x1000 - 0x101, 0, 0x21dfff, 0x21dfff], // STOSB downward: ECX, ESI, EDI, CR2
+        [12000 - 0x800, 0x100800, 0x214000, 0x214000], // MOVSB
         [3000 - 4, 0, 0x21b000, 0x21b000], // STOSD
         [3000 - 0x100, 0, 0x218000, 0x218000], // REPE SCASB
-        [0, 0, 0, 0],
       ]
         .flat()
         .map(hex32),
@@ -386,7 +397,9 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
     expect(zf('repne scasb')).toBe(0x40); // found
     expect(regs('repe scasb')).toEqual([9000 - 0x2000, 0, 0x1c2000]);
     expect(zf('repe scasb')).toBe(0); // ended on a difference
+    expect(regs('repe cmpsb itself')).toEqual([0, 0x190000 + 9000, 0x190000 + 9000]);
+    expect(zf('repe cmpsb itself')).toBe(0x40);
     expect(regs('ecx 0')).toEqual([0, 0x190000, 0x1a0000]);
-    expect(bulk.out[4 * at('ecx 0') + 3]).toBe(bulk.out[4 * at('repe scasb') + 3]); // flags kept
+    expect(bulk.out[4 * at('ecx 0') + 3]).toBe(bulk.out[4 * at('repe cmpsb itself') + 3]); // flags kept
   });
 });

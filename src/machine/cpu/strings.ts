@@ -1,7 +1,7 @@
 /**
  * String instructions of the Cpu class chain (README.md, "Layout"): MOVS/CMPS/STOS/LODS/SCAS/
- * INS/OUTS with REP/REPE/REPNE, restartable after a fault mid-way, and REP MOVS/STOS and REPE/
- * REPNE CMPSB/SCASB upward as page-bounded block operations on RAM.
+ * INS/OUTS with REP/REPE/REPNE, restartable after a fault mid-way; REP MOVS/STOS (either
+ * direction) and REPE/REPNE CMPSB/SCASB (upward) as page-bounded block operations on RAM.
  */
 import type { AccessSize } from '../bus';
 import { PHYS_IO, TLB_MISS } from './mmu';
@@ -51,7 +51,7 @@ export abstract class CpuStrings extends CpuAlu {
     // Not past the budget (the caller counts one). Single-stepping traps after each iteration.
     const limit = this.fl & TF ? 1 : Math.max(1, this.runEnd - i0);
     const upward = a32 && (this.fl & DF) === 0 && (this._cr0 & CR0_PE) !== 0;
-    const bulk = upward && (op === 0xa4 || op === 0xaa);
+    const bulk = a32 && (this._cr0 & CR0_PE) !== 0 && (op === 0xa4 || op === 0xaa);
     const scan = upward && size === 1 && (op === 0xa6 || op === 0xae);
     for (let n = 0; ;) {
       const count = a32 ? r[ECX] >>> 0 : r[ECX] & 0xffff;
@@ -113,11 +113,11 @@ export abstract class CpuStrings extends CpuAlu {
   }
 
   /**
-   * REP MOVS / REP STOS upward with 32-bit addresses, as block copies and fills (hot path): up to
-   * `max` iterations, page by page while source and destination are RAM through flat segments;
-   * returns how many were done, 0 when the element-by-element path must do the next one (an
-   * element across a page end, MMIO, a data breakpoint's page, segment checks, an overlap that a
-   * block copy would get wrong).
+   * REP MOVS / REP STOS with 32-bit addresses, upward or downward (DF = 1), as block copies and
+   * fills (hot path): up to `max` iterations, page by page while source and destination are RAM
+   * through flat segments; returns how many were done, 0 when the element-by-element path must
+   * do the next one (an element across a page end, MMIO, a data breakpoint's page, segment
+   * checks, an overlap that a block copy would get wrong).
    *
    * Pages contiguous in machine memory on both sides make one run, copied or filled at once
    * (up to RUN_MAX bytes), as long as the TLB holds their translations. A translation the TLB
@@ -134,22 +134,33 @@ export abstract class CpuStrings extends CpuAlu {
     const mmu = this.mmu;
     const user = this.user;
     const shift = size >> 1; // log2 of 1, 2, 4
+    const down = (this.fl & DF) !== 0;
     this.bulkDone = 0;
-    // The run not done yet: machine offsets of its source and destination, its length in bytes.
+    // The run not done yet: machine offsets of its source and destination (its lowest bytes),
+    // its length in bytes.
     let runSrc = 0;
     let runDst = 0;
     let runLen = 0;
     for (let left = max; left > 0;) {
-      const dlin = (this.segBase[ES] + r[EDI] + runLen) | 0;
-      const slin = movs ? (this.segBase[srcReg] + r[ESI] + runLen) | 0 : 0;
-      let bytes = Math.min(left << shift, 4096 - (dlin & 0xfff));
-      if (movs) bytes = Math.min(bytes, 4096 - (slin & 0xfff));
-      let k = bytes >> shift;
+      // The next element, and how many from it on stay inside its page on both sides: upward up
+      // to the page's end, downward (DF = 1) down to its start.
+      const dlin = (this.segBase[ES] + r[EDI] + (down ? -runLen : runLen)) | 0;
+      const slin = movs ? (this.segBase[srcReg] + r[ESI] + (down ? -runLen : runLen)) | 0 : 0;
+      let k: number;
+      if (!down) {
+        let bytes = Math.min(left << shift, 4096 - (dlin & 0xfff));
+        if (movs) bytes = Math.min(bytes, 4096 - (slin & 0xfff));
+        k = bytes >> shift;
+      } else if ((dlin & 0xfff) + size > 4096 || (movs && (slin & 0xfff) + size > 4096)) k = 0;
+      else {
+        k = Math.min(left, ((dlin & 0xfff) >> shift) + 1);
+        if (movs) k = Math.min(k, ((slin & 0xfff) >> shift) + 1);
+      }
       if (k === 0) break;
       let so = movs ? mmu.cached(slin, false, user) : 0;
       let doff = mmu.cached(dlin, true, user);
       if (so === TLB_MISS || doff === TLB_MISS) {
-        this.bulkRun(op, size, runDst, runSrc, runLen, retired);
+        this.bulkRun(op, size, runDst, runSrc, runLen, retired, down);
         runLen = 0;
         // In the order of the element-by-element path's accesses: the source read, then the write.
         so = movs ? mmu.translate(slin, false, user) : 0;
@@ -160,19 +171,30 @@ export abstract class CpuStrings extends CpuAlu {
         if (mmu.writeOnceGrants !== grants) k = 1; // trap mode: this translation is good for one store
       }
       const len = k << shift;
-      // MOVS upward is a block copy unless the destination starts inside the source after its
-      // first element: then the bytes it writes are read again (a forward overlap).
-      const ahead = doff - so;
+      if (down) {
+        // The block's lowest bytes.
+        so -= len - size;
+        doff -= len - size;
+      }
+      // MOVS is a block copy unless the destination starts inside the source after its first
+      // element in the direction of the copy: then the bytes it writes are read again.
+      const hazard = down ? so - doff : doff - so;
+      const joins = down ? doff + len === runDst : doff === runDst + runLen;
+      const srcJoins = down ? so + len === runSrc : so === runSrc + runLen;
       if (
         runLen > 0 &&
-        doff === runDst + runLen &&
+        joins &&
         runLen + len <= RUN_MAX &&
-        (!movs || (so === runSrc + runLen && (ahead <= 0 || ahead >= runLen + len)))
-      )
+        (!movs || (srcJoins && (hazard <= 0 || hazard >= runLen + len)))
+      ) {
         runLen += len;
-      else {
-        this.bulkRun(op, size, runDst, runSrc, runLen, retired);
-        if (movs && k > 1 && ahead > 0 && ahead < len) {
+        if (down) {
+          runSrc = so;
+          runDst = doff;
+        }
+      } else {
+        this.bulkRun(op, size, runDst, runSrc, runLen, retired, down);
+        if (movs && k > 1 && hazard > 0 && hazard < len) {
           runLen = 0;
           break; // element by element
         }
@@ -182,7 +204,7 @@ export abstract class CpuStrings extends CpuAlu {
       }
       left -= k;
     }
-    this.bulkRun(op, size, runDst, runSrc, runLen, retired);
+    this.bulkRun(op, size, runDst, runSrc, runLen, retired, down);
     return this.bulkDone;
   }
 
@@ -190,16 +212,25 @@ export abstract class CpuStrings extends CpuAlu {
   private bulkDone = 0;
 
   /** One run of stringBulk: the copy or fill, code written over, ESI/EDI/ECX and the count. */
-  private bulkRun(op: number, size: number, dst: number, src: number, len: number, retired: number): void {
+  private bulkRun(
+    op: number,
+    size: number,
+    dst: number,
+    src: number,
+    len: number,
+    retired: number,
+    down: boolean,
+  ): void {
     if (len === 0) return;
     const r = this.reg32;
+    const delta = down ? -len : len;
     if (op === 0xa4) {
       this.copyBytes(dst, src, len);
-      r[ESI] = r[ESI] + len;
+      r[ESI] = r[ESI] + delta;
     } else this.fillBytes(dst, len, r[EAX], size);
     this.codeWrittenRange(dst, len);
     const k = len / size;
-    r[EDI] = r[EDI] + len;
+    r[EDI] = r[EDI] + delta;
     r[ECX] = r[ECX] - k;
     this.bulkDone += k;
     this.instructions = retired + this.bulkDone;
