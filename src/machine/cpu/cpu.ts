@@ -29,6 +29,7 @@ import {
   PF_,
 } from './arch';
 import { D_MAY_FAULT, D_STACK, D_SLOW, D_ALU_RR, D_ALU_RI, D_MOV_RR, D_JCC, D_ALU_JCC } from './decoded';
+import { ENDS } from './block-gen';
 import { CpuSystem } from './system';
 
 export interface CpuEnv {
@@ -72,6 +73,13 @@ export const RunExit = { BUDGET: 0, HLT: 1, TRIPLE_FAULT: 2, STOPPED: 3 } as con
 export type RunExit = (typeof RunExit)[keyof typeof RunExit];
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+
+/**
+ * 1 for the handlers after which a compiled block ends (compileBlock: a transfer of control): the
+ * instruction after one of them may start a block (runInner's `lead`).
+ */
+const BLOCK_BEFORE = new Uint8Array(64);
+for (const h of [...ENDS, D_JCC, D_ALU_JCC]) BLOCK_BEFORE[h] = 1;
 
 export class Cpu extends CpuSystem {
   constructor(env: CpuEnv) {
@@ -249,6 +257,12 @@ export class Cpu extends CpuSystem {
     // EIP lives in `eip` here and in `_eip` elsewhere: written back before anything that reads
     // or changes `_eip` (events, step, execDecoded, returns); a fault restarts from `start`.
     let eip = this._eip;
+    // Whether this instruction may start a block: the first of the call, one after an event, a
+    // control transfer, a step() instruction or a block, or on a newly opened window. Blocks end
+    // at those (blocks.ts), so an instruction reached in sequence from a cached one that is none
+    // of them lies inside the block of the one before: its block entry and hit count are not
+    // read (two loads per instruction, most often host cache misses on cold code).
+    let lead = true;
     while (this.instructions < end) {
       // One test for the rare events (stop, interrupt shadow, HLT, a #DB trap, breakpoints armed),
       // one for TF or RF (which events() clears after one instruction, however it was set), and
@@ -260,6 +274,7 @@ export class Cpu extends CpuSystem {
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
         eip = this._eip;
+        lead = true;
         if (this.stepTrap || this.stepAlone) {
           // Single-stepping or breakpoints: each instruction alone through step() (no compiled
           // block, no fused compare-and-branch pair), so that the trap comes after every one of
@@ -287,12 +302,13 @@ export class Cpu extends CpuSystem {
         this.startEsp = r[ESP];
         this._eip = eip;
         idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
+        lead = true;
       }
       const d = this.winPage;
       const p = idx << 2;
       let w0 = idx < 4096 ? d[p] : D_SLOW;
       if (w0 === 0) w0 = this.decodeAt(d, idx);
-      if (w0 !== D_SLOW && this.blockThreshold >= 0) {
+      if (lead && w0 !== D_SLOW && this.blockThreshold >= 0) {
         // A compiled block (blocks.ts) runs from here to its end in one call: when it fits the
         // budget, and not when an interrupt waits (only the STI/MOV SS shadow kept it from
         // events(); it is delivered after this one instruction).
@@ -328,10 +344,12 @@ export class Cpu extends CpuSystem {
         this.start = eip;
         this.startEsp = r[ESP];
       }
+      lead = false;
       if (w0 === D_SLOW) {
         this._eip = eip;
         this.step();
         eip = this._eip;
+        lead = true;
       } else {
         const next = (eip + ((w0 >>> 8) & 15)) | 0;
         const x = w0 >>> 12;
@@ -350,6 +368,7 @@ export class Cpu extends CpuSystem {
           eip = next;
         } else if (h === D_JCC) {
           eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
+          lead = true;
         } else if (h === D_ALU_JCC) {
           // CMP/TEST/SUB/… then Jcc, fused (see fuseJcc): two instructions in one dispatch.
           const op = x & 7;
@@ -362,12 +381,14 @@ export class Cpu extends CpuSystem {
             this.traceRing[this.tracePos++ & 63] = (eip + len1) | 0;
             eip = this.cond((x >> 11) & 15) ? (next + d[p + 2]) | 0 : next;
           } else eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
+          lead = true;
         } else {
           this._eip = next;
           if (w0 & D_STACK) this.execStack(w0, x, d, p);
           else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
           else this.execReg(w0, x, d, p);
           eip = this._eip;
+          lead = BLOCK_BEFORE[w0 & 0x3f] !== 0;
         }
       }
       this.instructions++;
