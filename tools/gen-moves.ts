@@ -3,7 +3,7 @@
  * Jcc/SETcc/CMOVcc from their one definition (src/machine/cpu/move-ops.ts: MOVE_SEMANTICS,
  * CONDITIONAL_SEMANTICS, MOVE_FORMS) into the regions of the CPU's files marked
  * `// gen:moves NAME` … `// end gen:moves`: the cases of execReg, execStack and execDecoded
- * (decoded-cache.ts), the run loop's inline MOV (cpu.ts, runInner), step()'s cases of the
+ * (decoded-cache.ts), the run loop's inline cases (cpu.ts, runInner), step()'s cases of the
  * one-byte opcodes whose rows in the opcode table (opcodes.ts) are these instructions with
  * operand kinds it knows (interpreter.ts, `step`), group 5's PUSH Ev (`group5`), and step0f()'s
  * SETcc/CMOVcc/Jcc (system.ts, `step0f`). The regions
@@ -161,14 +161,14 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
 }
 
 /** A case of a switch: its labels, its statements, `return;`; braces when it declares. */
-export function switchCase(labels: string[], comment: string, body: string[]): string {
+export function switchCase(labels: string[], comment: string, body: string[], end = 'return;'): string {
   const block = body.some((st) => /^(const|let) /.test(st));
   return [
     `// ${comment}`,
     ...labels.slice(0, -1).map((l) => `case ${l}:`),
     `case ${labels[labels.length - 1]}:${block ? ' {' : ''}`,
     ...body,
-    'return;',
+    end,
     ...(block ? ['}'] : []),
   ].join('\n');
 }
@@ -252,6 +252,9 @@ function conditionalCases(map: 0 | 0x0f): string[] {
   });
 }
 
+/** The move forms runInner runs inline (see moveRegion). */
+const RUN_LOOP_MOVES = ['D_MOV_RR', 'D_MOV_RM', 'D_MOV_MR', 'D_MOV_RI', 'D_PUSH_R', 'D_POP_R'];
+
 /** The text of one region. */
 export function moveRegion(name: string): string {
   if (name === 'step0f') return conditionalCases(0x0f).join('\n');
@@ -268,9 +271,16 @@ export function moveRegion(name: string): string {
       .join('\n');
   }
   if (name === 'runInner') {
-    // The run loop keeps the commonest form, MOV r32, r32, inline (cpu.ts).
-    const form = MOVE_FORMS.find((f) => handlerName(f.handler) === 'D_MOV_RR')!;
-    return statements(moveOps(form), cacheBack(form)).join('\n');
+    // The run loop keeps the commonest forms inline, cases of its switch (cpu.ts): the moves
+    // among the ten commonest handlers of Linux's idle tick (MOV r32, m32 alone is a seventh of
+    // its instructions). A form that touches memory or the stack first sets where it restarts.
+    return MOVE_FORMS.filter((f) => RUN_LOOP_MOVES.includes(handlerName(f.handler)))
+      .map((f) => {
+        const restart = moveFunction(f) === 'execReg' ? [] : ['this.start = eip;', 'this.startEsp = r[ESP];'];
+        const body = [...restart, ...statements(moveOps(f), cacheBack(f)), 'eip = next;'];
+        return switchCase([handlerName(f.handler)], moveName(f), body, 'break;');
+      })
+      .join('\n');
   }
   if (name === 'step') {
     // Consecutive opcodes with the same code (PUSH r, MOV r, imm …) share one case.

@@ -28,7 +28,21 @@ import {
   DB,
   PF_,
 } from './arch';
-import { D_MAY_FAULT, D_STACK, D_SLOW, D_ALU_RR, D_ALU_RI, D_MOV_RR, D_JCC, D_ALU_JCC } from './decoded';
+import {
+  D_MAY_FAULT,
+  D_STACK,
+  D_SLOW,
+  D_ALU_RR,
+  D_ALU_RI,
+  D_JCC,
+  D_ALU_JCC,
+  D_MOV_RR,
+  D_MOV_RM,
+  D_MOV_MR,
+  D_MOV_RI,
+  D_PUSH_R,
+  D_POP_R,
+} from './decoded';
 import { ENDS } from './block-gen';
 import { CpuSystem } from './system';
 
@@ -339,37 +353,85 @@ export class Cpu extends CpuSystem {
           continue;
         }
       }
-      if (w0 & D_MAY_FAULT) {
-        // Where a fault restarts (run() restores EIP and ESP); the other forms cannot fault.
-        this.start = eip;
-        this.startEsp = r[ESP];
-      }
+      const next = (eip + ((w0 >>> 8) & 15)) | 0;
+      const x = w0 >>> 12;
       lead = false;
-      if (w0 === D_SLOW) {
-        this._eip = eip;
-        this.step();
-        eip = this._eip;
-        lead = true;
-      } else {
-        const next = (eip + ((w0 >>> 8) & 15)) | 0;
-        const x = w0 >>> 12;
-        const h = w0 & 0x3f;
-        if (h === D_ALU_RR || h === D_ALU_RI) {
-          // The commonest forms stay in the loop; the rest is a call.
+      // One switch on the handler (one indirect jump: on cold code, where the host's branch
+      // predictor knows little, a chain of tests cost a misprediction each). The commonest forms
+      // stay in the loop; the rest is a call. Each form that can fault first sets where it
+      // restarts (run() restores EIP and ESP).
+      switch (w0 & 0x3f) {
+        case D_SLOW & 0x3f:
+          this.start = eip;
+          this.startEsp = r[ESP];
+          this._eip = eip;
+          this.step();
+          eip = this._eip;
+          lead = true;
+          break;
+        case D_ALU_RR: {
           const op = x & 7;
           const dst = (x >> 3) & 7;
-          const res = this.alu32(op, r[dst], h === D_ALU_RR ? r[(x >> 6) & 7] : d[p + 3]);
+          const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
           if (op !== 7) r[dst] = res;
           eip = next;
-        } else if (h === D_MOV_RR) {
-          // gen:moves runInner (tools/gen-moves.ts, from move-ops.ts: do not edit)
-          r[x & 7] = r[(x >> 3) & 7];
-          // end gen:moves
+          break;
+        }
+        case D_ALU_RI: {
+          const op = x & 7;
+          const dst = (x >> 3) & 7;
+          const res = this.alu32(op, r[dst], d[p + 3]);
+          if (op !== 7) r[dst] = res;
           eip = next;
-        } else if (h === D_JCC) {
+          break;
+        }
+        // gen:moves runInner (tools/gen-moves.ts, from move-ops.ts: do not edit)
+        // MOV r32, r32
+        case D_MOV_RR:
+          r[x & 7] = r[(x >> 3) & 7];
+          eip = next;
+          break;
+        // MOV r32, imm32
+        case D_MOV_RI:
+          r[x & 7] = d[p + 3];
+          eip = next;
+          break;
+        // MOV m32, r32
+        case D_MOV_MR:
+          this.start = eip;
+          this.startEsp = r[ESP];
+          this.dStore32(d, p, r[x & 7]);
+          eip = next;
+          break;
+        // MOV r32, m32
+        case D_MOV_RM:
+          this.start = eip;
+          this.startEsp = r[ESP];
+          r[x & 7] = this.dLoad32(d, p);
+          eip = next;
+          break;
+        // PUSH r32
+        case D_PUSH_R:
+          this.start = eip;
+          this.startEsp = r[ESP];
+          this.push32(r[x]);
+          eip = next;
+          break;
+        // POP r32
+        case D_POP_R: {
+          this.start = eip;
+          this.startEsp = r[ESP];
+          const v = this.pop32();
+          r[x] = v;
+          eip = next;
+          break;
+        }
+        // end gen:moves
+        case D_JCC:
           eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
           lead = true;
-        } else if (h === D_ALU_JCC) {
+          break;
+        case D_ALU_JCC: {
           // CMP/TEST/SUB/… then Jcc, fused (see fuseJcc): two instructions in one dispatch.
           const op = x & 7;
           const dst = (x >> 3) & 7;
@@ -382,14 +444,19 @@ export class Cpu extends CpuSystem {
             eip = this.cond((x >> 11) & 15) ? (next + d[p + 2]) | 0 : next;
           } else eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
           lead = true;
-        } else {
+          break;
+        }
+        default:
+          if (w0 & D_MAY_FAULT) {
+            this.start = eip;
+            this.startEsp = r[ESP];
+          }
           this._eip = next;
           if (w0 & D_STACK) this.execStack(w0, x, d, p);
           else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
           else this.execReg(w0, x, d, p);
           eip = this._eip;
           lead = BLOCK_BEFORE[w0 & 0x3f] !== 0;
-        }
       }
       this.instructions++;
       if (this.attention !== 0 && this.halted) {
