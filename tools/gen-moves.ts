@@ -253,7 +253,7 @@ function conditionalCases(map: 0 | 0x0f): string[] {
 }
 
 /** The move forms runInner runs inline (see moveRegion). */
-const RUN_LOOP_MOVES = ['D_MOV_RR', 'D_MOV_RM', 'D_MOV_MR', 'D_MOV_RI', 'D_PUSH_R', 'D_POP_R'];
+const RUN_LOOP_MOVES = ['D_MOV_RR', 'D_MOV_RM', 'D_MOV_MR', 'D_MOV_RI', 'D_PUSH_R', 'D_POP_R', 'D_LEA'];
 
 /** The text of one region. */
 export function moveRegion(name: string): string {
@@ -272,7 +272,7 @@ export function moveRegion(name: string): string {
   }
   if (name === 'runInner') {
     // The run loop keeps the commonest forms inline, cases of its switch (cpu.ts): the moves
-    // among the ten commonest handlers of Linux's idle tick (MOV r32, m32 alone is a seventh of
+    // among the dozen commonest handlers of Linux's idle tick (MOV r32, m32 alone is a seventh of
     // its instructions). A form that touches memory or the stack first sets where it restarts.
     return MOVE_FORMS.filter((f) => RUN_LOOP_MOVES.includes(handlerName(f.handler)))
       .map((f) => {

@@ -42,6 +42,9 @@ import {
   D_MOV_RI,
   D_PUSH_R,
   D_POP_R,
+  D_LEA,
+  D_CALL,
+  D_RET,
 } from './decoded';
 import { ENDS } from './block-gen';
 import { CpuSystem } from './system';
@@ -396,6 +399,18 @@ export class Cpu extends CpuSystem {
           r[x & 7] = d[p + 3];
           eip = next;
           break;
+        // LEA r32, m
+        case D_LEA: {
+          const w1 = d[p + 1];
+          let off = d[p + 2];
+          const base = w1 & 15;
+          if (base < 8) off += r[base];
+          const index = (w1 >> 4) & 15;
+          if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+          r[x] = off;
+          eip = next;
+          break;
+        }
         // MOV m32, r32
         case D_MOV_MR:
           this.start = eip;
@@ -427,6 +442,23 @@ export class Cpu extends CpuSystem {
           break;
         }
         // end gen:moves
+        case D_CALL:
+          this.start = eip;
+          this.startEsp = r[ESP];
+          this.push32(next);
+          eip = (next + d[p + 3]) | 0;
+          lead = true;
+          break;
+        case D_RET: {
+          // RET and RET imm16 (the bytes released after the pop).
+          this.start = eip;
+          this.startEsp = r[ESP];
+          const to = this.pop32();
+          if (d[p + 3] !== 0) this.addSp(d[p + 3]);
+          eip = to;
+          lead = true;
+          break;
+        }
         case D_JCC:
           eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
           lead = true;

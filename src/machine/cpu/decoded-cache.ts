@@ -34,8 +34,6 @@ import {
   D_PUSH_I,
   D_JCC,
   D_JMP,
-  D_CALL,
-  D_RET,
   D_CALL_R,
   D_CALL_M,
   D_JMP_R,
@@ -267,7 +265,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     }
   }
 
-  /** The cached stack forms (PUSH, POP, CALL, RET, LEAVE): a function of their own (see execReg). */
+  /** The cached stack forms (PUSH, POP, CALL, LEAVE; CALL rel32 and RET are runInner's): a function of their own (see execReg). */
   protected execStack(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
@@ -287,16 +285,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.push32(d[p + 3]);
         return;
       // end gen:moves
-      case D_CALL:
-        this.push32(this._eip);
-        this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case D_RET: {
-        const to = this.pop32();
-        if (d[p + 3] !== 0) this.addSp(d[p + 3]);
-        this._eip = to;
-        return;
-      }
+      // CALL rel32 and RET: runInner's own cases.
       case D_CALL_R: {
         const to = r[x];
         this.push32(this._eip);
