@@ -403,3 +403,48 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
     expect(bulk.out[4 * at('ecx 0') + 3]).toBe(bulk.out[4 * at('repe cmpsb itself') + 3]); // flags kept
   });
 });
+
+describeCpu('a REP split by a page fault', () => {
+  it('retires each iteration once: as many instructions as without the fault, plus its handler’s', () => {
+    const GDT = 0x2000;
+    const IDT = 0x3000;
+    const HANDLER = 0x4000;
+    const CODE = 0x8000;
+    const PD = 0x10000;
+    const PT = 0x11000; // linear 0–4 MiB, identity
+    const ABSENT = 0x21000; // not present in the first run until the #PF handler maps it
+    const code = [
+      ...loadFlatTables(GDT, IDT),
+      ...mov(EAX, PD),
+      ...[0x0f, 0x22, 0xd8], // mov cr3, eax
+      ...[0x0f, 0x20, 0xc0], // mov eax, cr0
+      ...[0x0d, ...imm32(0x80000000)], // or eax, CR0.PG
+      ...[0x0f, 0x22, 0xc0], // mov cr0, eax
+      ...mov(EDI, ABSENT - 0x100),
+      ...mov(ECX, 0x300),
+      ...mov(EAX, 0x5a),
+      0xfc, // cld
+      ...[0xf3, 0xaa], // rep stosb: 0x100 bytes, then the #PF on ABSENT, then the other 0x200
+      0xf4,
+    ];
+    // mov dword [PT + 4 × page], ABSENT | P | RW | US; add esp, 4 (the error code); iretd
+    const handler = [0xc7, 0x05, ...imm32(PT + 4 * (ABSENT >>> 12)), ...imm32(ABSENT | 7), 0x83, 0xc4, 0x04, 0xcf];
+    const HANDLER_INSTRUCTIONS = 3;
+    const retired = (absent: boolean) => {
+      const rig = makeRig(4);
+      flatTables(rig, GDT, IDT)(14, HANDLER);
+      rig.load(HANDLER, handler);
+      rig.setU32(PD, PT | 7);
+      for (let i = 0; i < 1024; i++) rig.setU32(PT + 4 * i, (i << 12) | 7);
+      if (absent) rig.setU32(PT + 4 * (ABSENT >>> 12), 0);
+      rig.load(CODE, code);
+      rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
+      rig.cpu.run(100_000);
+      expect(rig.cpu.halted).toBe(true);
+      expect(rig.cpu.reg32[1]).toBe(0); // ECX: every iteration done
+      expect(rig.memory.u8[ABSENT + 0x1ff]).toBe(0x5a);
+      return rig.cpu.instructions;
+    };
+    expect(retired(true)).toBe(retired(false) + HANDLER_INSTRUCTIONS);
+  });
+});

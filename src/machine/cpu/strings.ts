@@ -38,7 +38,9 @@ export abstract class CpuStrings extends CpuAlu {
    * the budget's end, after each one while single-stepping, and at the end of each REP_SLICE
    * iterations when an event is due there (repEventDue: an interrupt, a stop, a data
    * breakpoint's trap). A fault in mid-REP leaves the registers exactly as far as the completed
-   * iterations (the fault restarts the instruction).
+   * iterations, and the instruction count with each of them retired (the fault restarts the
+   * instruction, whose iterations count on from there): `instructions` holds the iterations done
+   * while they run, one less where the instruction ends, since the caller counts that one.
    */
   protected stringOp(op: number, size: number): void {
     if (this.rep === 0) {
@@ -64,9 +66,9 @@ export abstract class CpuStrings extends CpuAlu {
         max = Math.min(max, REP_SLICE - (n % REP_SLICE));
       let k = 0;
       let again = true;
-      if (bulk) k = this.stringBulk(op, size, max, i0 + n - 1);
+      if (bulk) k = this.stringBulk(op, size, max, i0 + n);
       else if (scan) {
-        k = this.scanBulk(op, max, i0 + n - 1);
+        k = this.scanBulk(op, max, i0 + n);
         if (k > 0) again = !this.scanStopped;
       }
       if (k === 0) {
@@ -76,9 +78,13 @@ export abstract class CpuStrings extends CpuAlu {
         k = 1;
       }
       n += k;
-      this.instructions = i0 + n - 1;
-      if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0 || !again) return;
+      this.instructions = i0 + n;
+      if ((a32 ? r[ECX] : r[ECX] & 0xffff) === 0 || !again) {
+        this.instructions--; // the caller counts the last
+        return;
+      }
       if (n >= limit || (n % REP_SLICE === 0 && this.repEventDue(i0 + n))) {
+        this.instructions--;
         // Between iterations: the instruction resumes at its prefix. RF = 1 for it (SDM vol. 3,
         // 17.3.1.1), so that an interrupt or trap taken here pushes RF = 1 (its IRETD resumes the
         // REP past its instruction breakpoint) and the resumed REP does not stop at its own
