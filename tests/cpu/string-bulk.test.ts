@@ -7,11 +7,33 @@
  * instruction count.
  */
 import { expect, it, vi } from 'vitest';
-import { describeCpu, flatTables, hex32, hexBytes, loadFlatTables, makeRig } from './rig';
+import { describeCpu, flatTables, hex32, hexBytes, le, loadFlatTables, makeRig, type Rig } from './rig';
 import { P2M_R, S2Verdict } from '../../src/machine/hv/p2m';
 
-const imm32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+const imm32 = le;
 const mov = (opcode: number, v: number): number[] => [opcode, ...imm32(v)];
+/** Stores the registers the ModR/M bytes name (mov [at + 4 i], reg) and EFLAGS (at + 12). */
+const saveRegs = (at: number, modrms: number[]): number[] => [
+  ...modrms.flatMap((modrm, i) => [0x89, modrm, ...imm32(at + 4 * i)]),
+  0x9c, // pushf
+  0x58, // pop eax
+  0xa3,
+  ...imm32(at + 12), // mov eax → at + 12
+];
+/** CR3 = pd, then CR0.PG on. */
+const pagingOn = (pd: number): number[] => [
+  0xb8,
+  ...imm32(pd), // mov eax, pd
+  ...[0x0f, 0x22, 0xd8], // mov cr3, eax
+  ...[0x0f, 0x20, 0xc0], // mov eax, cr0
+  ...[0x0d, ...imm32(0x80000000)], // or eax, CR0.PG
+  ...[0x0f, 0x22, 0xc0], // mov cr0, eax
+];
+/** A page directory at pd whose first entry maps linear 0–4 MiB through the table at pt, identity. */
+function identityPaging(rig: Rig, pd: number, pt: number): void {
+  rig.setU32(pd, pt | 7);
+  for (let i = 0; i < 1024; i++) rig.setU32(pt + 4 * i, (i << 12) | 7);
+}
 const ESI = 0xbe,
   EDI = 0xbf,
   ECX = 0xb9,
@@ -130,16 +152,7 @@ describeCpu('REP MOVS / STOS as block copies', () => {
 
   it('REPE/REPNE CMPSB and SCASB as byte scans end where the element-by-element path ends', () => {
     const OUT = 0x30000;
-    const save = (slot: number): number[] => {
-      const at = OUT + 16 * slot;
-      return [
-        ...[0x35, 0x3d, 0x0d].flatMap((modrm, i) => [0x89, modrm, ...imm32(at + 4 * i)]), // mov esi/edi/ecx → at
-        0x9c, // pushf
-        0x58, // pop eax
-        0xa3,
-        ...imm32(at + 12), // mov eax → at + 12
-      ];
-    };
+    const save = (slot: number): number[] => saveRegs(OUT + 16 * slot, [0x35, 0x3d, 0x0d]); // esi, edi, ecx
     const cases: [number, number, number, number, number][] = [
       // [op (A6 CMPSB / AE SCASB), rep (F3 / F2), esi, edi, ecx] with AL = 0 for the scans
       [0xa6, 0xf3, 0x20f00, 0x22f80, 1000], // equal for 400 bytes across both page ends, then a difference
@@ -208,16 +221,7 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
   const PT = 0x11000; // linear 0–4 MiB
   const SCRAMBLED = 0x200000; // 16 pages mapped to frames 0x300000… in reverse order
   const ABSENT = [0x214000, 0x21b000, 0x218000, 0x21d000]; // not present until the #PF handler maps them
-  const save = (slot: number): number[] => {
-    const at = OUT + 16 * slot;
-    return [
-      ...[0x0d, 0x35, 0x3d].flatMap((modrm, i) => [0x89, modrm, ...imm32(at + 4 * i)]), // mov ecx/esi/edi → at
-      0x9c, // pushf
-      0x58, // pop eax
-      0xa3,
-      ...imm32(at + 12), // mov eax → at + 12
-    ];
-  };
+  const save = (slot: number): number[] => saveRegs(OUT + 16 * slot, [0x0d, 0x35, 0x3d]); // ecx, esi, edi
   interface Case {
     op: number[]; // prefixes and opcode
     esi: number;
@@ -264,14 +268,7 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
     { op: [0xf3, 0xa6], esi: 0x190000, edi: 0x1a0000, ecx: 0, name: 'ecx 0' }, // nothing, flags kept
     { op: [0xf3, 0xa4], esi: 0x100000, edi: 0x140000, ecx: 0 },
   ];
-  const code = [
-    ...loadFlatTables(GDT, IDT),
-    ...mov(EAX, PD),
-    ...[0x0f, 0x22, 0xd8], // mov cr3, eax
-    ...[0x0f, 0x20, 0xc0], // mov eax, cr0
-    ...[0x0d, ...imm32(0x80000000)], // or eax, CR0.PG
-    ...[0x0f, 0x22, 0xc0], // mov cr0, eax
-  ];
+  const code = [...loadFlatTables(GDT, IDT), ...pagingOn(PD)];
   cases.forEach((c, i) =>
     code.push(
       ...mov(ESI, c.esi),
@@ -313,8 +310,7 @@ describeCpu('REP string instructions in bulk, exactly as element by element', ()
     gate(14, HANDLER);
     rig.load(HANDLER, handler);
     rig.setU32(FAULTS, FAULTS + 16);
-    rig.setU32(PD, PT | 7);
-    for (let i = 0; i < 1024; i++) rig.setU32(PT + 4 * i, (i << 12) | 7);
+    identityPaging(rig, PD, PT);
     for (let i = 0; i < 16; i++) rig.setU32(PT + 4 * ((SCRAMBLED >>> 12) + i), (0x300000 + (15 - i) * 0x1000) | 7);
     for (const page of ABSENT) rig.setU32(PT + 4 * (page >>> 12), 0);
     const m = rig.memory.u8;
@@ -415,11 +411,7 @@ describeCpu('a REP split by a page fault', () => {
     const ABSENT = 0x21000; // not present in the first run until the #PF handler maps it
     const code = [
       ...loadFlatTables(GDT, IDT),
-      ...mov(EAX, PD),
-      ...[0x0f, 0x22, 0xd8], // mov cr3, eax
-      ...[0x0f, 0x20, 0xc0], // mov eax, cr0
-      ...[0x0d, ...imm32(0x80000000)], // or eax, CR0.PG
-      ...[0x0f, 0x22, 0xc0], // mov cr0, eax
+      ...pagingOn(PD),
       ...mov(EDI, ABSENT - 0x100),
       ...mov(ECX, 0x300),
       ...mov(EAX, 0x5a),
@@ -434,8 +426,7 @@ describeCpu('a REP split by a page fault', () => {
       const rig = makeRig(4);
       flatTables(rig, GDT, IDT)(14, HANDLER);
       rig.load(HANDLER, handler);
-      rig.setU32(PD, PT | 7);
-      for (let i = 0; i < 1024; i++) rig.setU32(PT + 4 * i, (i << 12) | 7);
+      identityPaging(rig, PD, PT);
       if (absent) rig.setU32(PT + 4 * (ABSENT >>> 12), 0);
       rig.load(CODE, code);
       rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
