@@ -4,6 +4,8 @@
  * one, on the benchmark kernel of bench/cpu.ts, interleaved in slices of 2 M instructions and
  * timed in process CPU time. On a shared machine the wall-clock figure of `npm run bench:cpu`
  * moves with the load; the ratio printed here moves much less. Not a substitute for bench:cpu.
+ * `--interp` turns both CPUs' block compiler off (CpuEnv.blockThreshold = -1): the interpreter's
+ * own speed (the decoded-instruction cache and step()), which runs the cold code of real guests.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,15 +20,26 @@ interface AbCpu {
 }
 type AbCtor = new (env: CpuEnv) => AbCpu;
 
-const old = process.argv[2];
+const INTERP = process.argv.includes('--interp');
+const old = process.argv.slice(2).find((a) => !a.startsWith('--'));
 if (!old) {
-  console.error('usage: npx tsx bench/cpu-ab.ts OLD_TREE');
+  console.error('usage: npx tsx bench/cpu-ab.ts OLD_TREE [--interp]');
   process.exit(2);
 }
 const trees = [resolve(old), resolve(import.meta.dirname, '..')];
 const ctors: AbCtor[] = [];
-for (const t of trees)
-  ctors.push(((await import(/* @vite-ignore */ `${t}/src/machine/cpu/cpu.ts`)) as { Cpu: AbCtor }).Cpu);
+for (const t of trees) {
+  const Cpu = ((await import(/* @vite-ignore */ `${t}/src/machine/cpu/cpu.ts`)) as { Cpu: AbCtor }).Cpu;
+  ctors.push(
+    INTERP
+      ? class extends Cpu {
+          constructor(env: CpuEnv) {
+            super({ ...env, blockThreshold: -1 });
+          }
+        }
+      : Cpu,
+  );
+}
 const elf = new Uint8Array(readFileSync('public/guest/bench.elf'));
 
 function machine(Cpu: AbCtor): { cpu: AbCpu; done: () => boolean; us: number } {
@@ -53,5 +66,5 @@ while (ms.some((m) => !m.done()))
   }
 const mips = ms.map((m) => m.cpu.instructions / m.us);
 console.log(
-  `old ${mips[0].toFixed(1)} MIPS, new ${mips[1].toFixed(1)} MIPS (CPU time), new/old ${(mips[1] / mips[0]).toFixed(2)}`,
+  `${INTERP ? 'interpreter alone: ' : ''}old ${mips[0].toFixed(1)} MIPS, new ${mips[1].toFixed(1)} MIPS (CPU time), new/old ${(mips[1] / mips[0]).toFixed(2)}`,
 );
