@@ -2,7 +2,7 @@
  * Random programs of the forms the decoded cache runs itself, for the block compiler's tests
  * (blocks-random.test.ts, block-templates.test.ts): register and memory ALU forms including
  * ADC/SBB, MOV, LEA, INC/DEC, shifts by an immediate and by CL, rotates, NEG/NOT, MUL, IMUL,
- * SETcc, CMOVcc, MOVZX/MOVSX, TEST, PUSH/POP, forward Jcc, the byte forms, and the generic forms
+ * SETcc, CMOVcc, MOVZX/MOVSX, TEST, PUSH/POP, BSF/BSR, BSWAP, forward Jcc, the byte forms, and the generic forms
  * the compiler inlines (byte and word MOV, MOVZX/MOVSX and IMUL from memory, INC/DEC of a dword
  * in memory, word shifts of a register; misaligned operands too), all inside loops (so that
  * flags and counts cross the passes of a compiled loop); and a runner that records the state at
@@ -32,7 +32,7 @@ export function randomInsn(rng: FuzzRng): number[] {
   const b8 = pick(rng, [0, 1, 2, 4, 5, 6]); // a byte register that is not BL or BH (EBX)
   const mem = 0x43 | (rng.below(8) << 3); // [ebx+disp8] with a reg field to be replaced
   const odd = disp + rng.below(4); // a misaligned word or dword is fine too
-  switch (rng.below(42)) {
+  switch (rng.below(45)) {
     case 29: // MOV r8, [mem] / MOV [mem], r8 / MOV r/m8, imm8 / MOV r8, r8
       return pick(rng, [
         [0x8a, (mem & 0xc7) | (b8 << 3), odd],
@@ -183,6 +183,25 @@ export function randomInsn(rng: FuzzRng): number[] {
       return [0x40 + d, 0x0f, 0x90 | rng.below(16), 0xc0 | pick(rng, [0, 1, 2, 4, 5, 6])]; // INC then SETcc
     case 24:
       return [0x83, 0xf8 | d, rng.below(256), 0x70 | rng.below(16), 0x00]; // CMP r, imm8; Jcc +0
+    case 42: {
+      // BSF/BSR r32, r32 (F3 0F BC is BSF here: no BMI1) of an interesting value (0 leaves the
+      // destination and sets ZF), then either a condition that reads ZF or an ALU operation that
+      // replaces the flags (the compiler then skips ZF).
+      const z = pick(rng, DST);
+      return [
+        0xb8 + z,
+        ...imm32(pick(rng, INTERESTING)),
+        ...(rng.below(3) === 0 ? [0xf3] : []),
+        0x0f,
+        0xbc | rng.below(2),
+        0xc0 | (d << 3) | z,
+        ...(rng.below(2) ? [0x0f, 0x90 | rng.below(16), 0xc0 | b8] : [0x31, 0xc0 | (s << 3) | d]),
+      ];
+    }
+    case 43: // BSF/BSR r32 or r16 (0x66), [mem]
+      return [...(rng.below(3) === 0 ? [0x66] : []), 0x0f, 0xbc | rng.below(2), (mem & 0xc7) | (d << 3), odd];
+    case 44: // BSWAP r32
+      return [0x0f, 0xc8 + d];
     default:
       return [0x6a, rng.below(256), 0x8f, 0xc0 | d]; // PUSH imm8; POP r (8F /0)
   }

@@ -1,12 +1,13 @@
 /**
  * Integer arithmetic of the Cpu class chain (README.md, "Layout"): SHLD/SHRD, group 2's dispatch
- * (shift), conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC. The ALU group (ADC/SBB
+ * (shift), conditions, IMUL, the BCD adjustments, BT/BTS/BTR/BTC, BSF/BSR (bit-ops.ts). The ALU group (ADC/SBB
  * included), INC/DEC and group 2's shifts and rotates are generated from their definition,
  * alu-ops.ts, into the layer below: alu-gen.ts.
  */
 import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
 import { CpuFault, DE, EAX, EDX, signExtend } from './arch';
 import { ACC_PAIR, divide, multiply } from './muldiv-ops';
+import { bitIndex } from './bit-ops';
 import { CpuAluGen, LAZY_CONDS, lazyCond } from './alu-gen';
 
 export abstract class CpuAlu extends CpuAluGen {
@@ -154,6 +155,20 @@ export abstract class CpuAlu extends CpuAluGen {
     this.readAccPair(size);
     if (!divide(ACC_PAIR.high, ACC_PAIR.low, a, size, signed)) throw new CpuFault(DE, -1);
     this.writeAccPair(size);
+  }
+
+  /**
+   * BSF / BSR Gv, Ev (bit-ops.ts), after the ModR/M is decoded: ZF says whether the source is 0;
+   * if not, the index of its lowest (BSF) or highest (BSR) set bit goes to the reg field's register.
+   */
+  protected bitScan(reverse: boolean, size: number): void {
+    const v = this.getRm(size);
+    if (v === 0) {
+      this.flags |= ZF;
+      return;
+    }
+    this.flags &= ~ZF;
+    this.setReg(this.reg, size, bitIndex(reverse, v));
   }
 
   protected imul2(a: number, b: number, size: number): number {

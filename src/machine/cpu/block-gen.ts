@@ -34,6 +34,8 @@ import {
   D_SETCC_R,
   D_SHIFT_R,
   D_ROTATE_R,
+  D_BSWAP,
+  D_BITSCAN_R,
   D_RDTSC,
   D_TEST_MR,
   D_TEST_RI,
@@ -77,7 +79,8 @@ import {
   type MoveForm,
 } from './move-ops';
 import { ALU_OPS, INCDEC_OPS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS } from './alu-ops';
-import { MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
+import { DIV32_FAST, MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
+import { BITSCAN_EXPR, BSWAP_EXPR } from './bit-ops';
 import { ALU, ALU_MEM, ENDS, GenBase, namesOf, type Insn } from './block-gen-base';
 import { GENERIC_FORMS, genericRows } from './generic-forms';
 
@@ -113,8 +116,9 @@ const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
  * How an instruction of a block treats the six arithmetic flags, for the dead-flags scan (Gen's
  * `overwritten`): `sets` replaces all six without reading them (the ALU operations but ADC and
  * SBB, TEST, NEG, MUL, IMUL, a shift by an immediate count of 1–31), `keeps` neither reads nor
- * changes them and cannot fault (register moves, LEA, NOT, a shift by 0, CDQ, NOP), `other` reads
- * them, may fault (its handler sees EFLAGS) or leaves through the CPU.
+ * changes them and cannot fault (register moves, LEA, NOT, a shift by 0, CDQ, NOP, BSWAP; ROL/ROR
+ * by an immediate and BSF/BSR change some without reading any: see below), `other` reads them,
+ * may fault (its handler sees EFLAGS) or leaves through the CPU.
  */
 function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
   if (i.w0 & D_MAY_FAULT) return 'other';
@@ -140,7 +144,14 @@ function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
     case D_MOVX_R:
     case D_CDQ:
     case D_NOP:
+    case D_BSWAP:
       return 'keeps';
+    case D_ROTATE_R:
+    case D_BITSCAN_R:
+      // They write some flags (CF and OF; ZF) but read none: to the scan of an instruction before
+      // them they keep the flags, as their own write is dead whenever that one's is (the scan
+      // from them is the rest of the scan from it), and they skip it then. By CL: `other`.
+      return h === D_ROTATE_R && ((x >> 6) & 63) === 32 ? 'other' : 'keeps';
     default:
       return MOVE_BY_HANDLER.has(h) ? 'keeps' : 'other';
   }
@@ -177,12 +188,17 @@ export class Gen extends GenBase {
    * ROL/ROR (op 0/1) of dword register `rm` by `count` (1–31, 32 = CL, 0 = nothing) from alu-ops'
    * ROTATE_OPS: only CF and OF change, and a count of 0 (mod 32) changes nothing, flags included.
    */
-  private rotate(rm: number, op: number, count: number): void {
+  private rotate(i: Insn, rm: number, op: number, count: number): void {
     if (count === 0) return;
     const n = count === 32 ? 'b' : `${count}`;
+    const rot = ROTATE_OPS[op];
+    // By an immediate, ROL/ROR read no flag: with CF and OF dead, the rotation alone.
+    if (count !== 32 && this.dead(i)) {
+      this.emit(`a = r[${rm}]; r[${rm}] = ${rot.result('a', n)};`);
+      return;
+    }
     this.cpuFlags();
     if (count === 32) this.emit('b = r[1] & 31; if (b !== 0) {');
-    const rot = ROTATE_OPS[op];
     this.emit(`a = r[${rm}]; o = ${rot.result('a', n)}; r[${rm}] = o;`);
     this.emit(
       `v = ${C.flags}; ${C.flags} = (v & ${~(CF | OF)}) | (${rot.cf('o')} ? ${CF} : 0) | (${rot.of('o')} ? ${OF} : 0);`,
@@ -300,7 +316,7 @@ export class Gen extends GenBase {
         break;
       }
       case D_ROTATE_R:
-        this.rotate(x & 7, (x >> 3) & 7, (x >> 6) & 63);
+        this.rotate(i, x & 7, (x >> 3) & 7, (x >> 6) & 63);
         break;
       case D_SHIFT_R: {
         const reg = x & 7;
@@ -347,9 +363,29 @@ export class Gen extends GenBase {
         // cache's D_DIV_R). It raises #DE before it writes anything (faultable() above set k, and
         // the catch restarts the DIV with the flags pending before it), and leaves the flags as
         // they were (SDM vol. 2, DIV: undefined; step() keeps them), so what is pending stays in
-        // the locals.
-        this.emit(`${C.divAcc}(r[${x & 7}] >>> 0, 4, ${(x & 8) !== 0});`);
+        // the locals. The common case inline (DIV32_FAST: what divide() computes there).
+        this.emit(
+          `b = r[${x & 7}]; ${DIV32_FAST[x & 8 ? 'idiv' : 'div']('b', `${C.divAcc}(b >>> 0, 4, ${(x & 8) !== 0});`)}`,
+        );
         break;
+      case D_BSWAP:
+        this.emit(`v = r[${x}]; r[${x}] = ${BSWAP_EXPR('v')};`);
+        break;
+      case D_BITSCAN_R: {
+        // BSF / BSR r32, r32 (bit-ops.ts): ZF alone, which needs EFLAGS exact, unless the next
+        // instructions replace all six flags first.
+        const dst = x & 7;
+        const index = BITSCAN_EXPR((x & 0x40) !== 0, 'v');
+        this.emit(`v = r[${(x >> 3) & 7}];`);
+        if (this.dead(i)) this.emit(`if (v !== 0) r[${dst}] = ${index};`);
+        else {
+          this.cpuFlags();
+          this.emit(
+            `if (v === 0) ${C.flags} = ${C.flags} | ${ZF}; else { ${C.flags} = ${C.flags} & ${~ZF}; r[${dst}] = ${index}; }`,
+          );
+        }
+        break;
+      }
       case D_IMUL3_R:
         // As Cpu.imul2: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
         this.replacesFlags();

@@ -8,8 +8,9 @@
 import { PHYS_IO } from './mmu';
 import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
+import { bitIndex, bswap32 } from './bit-ops';
 import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
-import { VM } from './flags';
+import { VM, ZF } from './flags';
 import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CS, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
   D_SLOW,
@@ -82,6 +83,9 @@ import {
   X16,
   D_RDTSC,
   D_ROTATE_R,
+  D_BSWAP,
+  D_BITSCAN_R,
+  G_BITSCAN,
 } from './decoded';
 import { CpuDecoder } from './decoder';
 import type { CpuEnv } from './cpu';
@@ -412,6 +416,20 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case D_CDQ:
         r[EDX] = r[EAX] >> 31;
         return;
+      case D_BSWAP:
+        r[x] = bswap32(r[x]);
+        return;
+      case D_BITSCAN_R: {
+        // BSF / BSR r32, r32 (bit-ops.ts, as bitScan): ZF alone; a 0 source leaves the destination.
+        const v = r[(x >> 3) & 7];
+        if (v === 0) {
+          this.flags |= ZF;
+          return;
+        }
+        this.flags &= ~ZF;
+        r[x & 7] = bitIndex((x & 0x40) !== 0, v);
+        return;
+      }
       default:
         throw new Error(`cpu: handler ${w0 & 0x3f} is not a register form`); // an emulator bug
     }
@@ -923,6 +941,8 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.setReg(this.reg, size, v);
         return;
       }
+      case G_BITSCAN:
+        return this.bitScan((extra & 1) !== 0, size);
       case G_SHLD: {
         const count = (extra & 1 ? r[ECX] : imm) & 31;
         const res = this.shiftDouble((extra & 2) !== 0, this.getRm(size), this.getReg(this.reg, size), count, size);

@@ -53,7 +53,11 @@ export const D_SLOW = 1 | D_MAY_FAULT,
   D_MOVX_R = 41,
   D_ALU_JCC = 42,
   D_RDTSC = 43,
-  D_ROTATE_R = 44;
+  D_ROTATE_R = 44,
+  /** BSWAP r32 (0F C8+r). */
+  D_BSWAP = 45,
+  /** BSF / BSR r32, r32 (0F BC / BD, also after F3 or F2: payload dst | src << 3 | BSR << 6). */
+  D_BITSCAN_R = 46;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,
@@ -86,7 +90,8 @@ export const G_ALU8_AI = 1,
   G_MOV_MI = 28,
   G_TEST_MR = 29,
   G_LEA = 30,
-  G_SHLD = 31; // SHLD/SHRD: extra bit 0 count in CL, bit 1 SHRD
+  G_SHLD = 31, // SHLD/SHRD: extra bit 0 count in CL, bit 1 SHRD
+  G_BITSCAN = 32; // BSF/BSR Gv, Ev but a dword register's (D_BITSCAN_R): extra bit 0 BSR
 /**
  * Payload bit 18 of a D_GENERIC entry: operand size 16 (the forms above and G_TEST_MI, G_IMUL3,
  * G_IMUL2, G_SHIFT, G_GRP3, G_INCDEC, G_CMOV, G_MOVX, which are 32-bit without it).

@@ -100,6 +100,9 @@ import {
   G_TEST_MR,
   G_LEA,
   G_SHLD,
+  G_BITSCAN,
+  D_BSWAP,
+  D_BITSCAN_R,
   X16,
 } from './decoded';
 import { CpuStrings } from './strings';
@@ -174,6 +177,7 @@ export abstract class CpuDecoder extends CpuStrings {
     let opsize = false;
     let adsize = false;
     let lock = false;
+    let rep = false;
     for (;;) {
       const kind = PREFIX_KIND[q[k]];
       if (kind === P_NONE) break;
@@ -186,9 +190,12 @@ export abstract class CpuDecoder extends CpuStrings {
         // run it at every turn.
         this.dW1 = this.dDisp = this.dImm = 0;
         return this.dEnd(k + 2, D_NOP, 0);
-      } else return D_SLOW; // REP: step()
+      } else rep = true; // REP / REPNE: only BSF and BSR below ignore it, the rest is step()'s
       if (++k >= 15) return D_SLOW;
     }
+    // F3 0F BC / BD are TZCNT / LZCNT where BMI1 / LZCNT exist; this CPU has neither (CPUID), so
+    // they are BSF / BSR, as gcc's __builtin_ctz compiles to (bit-ops.ts).
+    if (rep && (lock || q[k] !== 0x0f || (q[k + 1] !== 0xbc && q[k + 1] !== 0xbd))) return D_SLOW;
     const o32 = this.dCode32 !== opsize;
     const a32 = this.dCode32 !== adsize;
     this.dO32 = o32;
@@ -420,11 +427,19 @@ export abstract class CpuDecoder extends CpuStrings {
       if (b === 0xaf) return this.dEnd(len, D_GENERIC, modrm | (G_IMUL2 << 8) | X16);
       if (b === 0xb6 || b === 0xb7 || b === 0xbe || b === 0xbf)
         return this.dEnd(len, D_GENERIC, modrm | (G_MOVX << 8) | ((b & 9) << 14) | X16);
+      if (b === 0xbc || b === 0xbd) return this.dEnd(len, D_GENERIC, modrm | (G_BITSCAN << 8) | ((b & 1) << 14) | X16);
       if (b < 0x90 || b >= 0xa0) return D_SLOW;
     }
     if (b >= 0x80 && b < 0x90) {
       this.dImm = rd32(q, at);
       return this.dEnd(len, D_JCC, b & 15);
+    }
+    // BSWAP r32; BSF / BSR (bit-ops.ts), whose register form is D_BITSCAN_R. At operand size 16
+    // they were left to step() above.
+    if (b >= 0xc8 && b <= 0xcf) return this.dEnd(len, D_BSWAP, b & 7);
+    if (b === 0xbc || b === 0xbd) {
+      if (modrm >= 0xc0) return this.dEnd(len, D_BITSCAN_R, ((modrm >> 3) & 7) | ((modrm & 7) << 3) | ((b & 1) << 6));
+      return this.dEnd(len, D_GENERIC, modrm | (G_BITSCAN << 8) | ((b & 1) << 14));
     }
     if (b >= 0x90 && b < 0xa0) {
       if (modrm >= 0xc0) return this.dEnd(len, D_SETCC_R, (modrm & 7) | ((b & 15) << 3));

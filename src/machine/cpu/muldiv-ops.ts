@@ -47,6 +47,22 @@ export function notOf(a: number, size: number): number {
 }
 
 /**
+ * The dword DIV and IDIV (F7 /6 /7) where most dividends fall, as the statement compiled blocks
+ * inline: EDX:EAX divided by the int32 local `d`, over the register array `r` and the locals `a`
+ * and `o`; `slow` (a statement calling divide() through Cpu.divAcc) runs otherwise. DIV: EDX = 0,
+ * so the quotient fits and the doubles' quotient truncated is exact (both operands below 2^32, so
+ * an integer is never within the rounding of a fraction). IDIV: EDX the sign of EAX (CDQ's), and
+ * not -2^31 / -1: JavaScript's `/` truncated and `%` (the dividend's sign) are IDIV's. A divisor 0
+ * takes `slow`, which raises #DE. tests/cpu/muldiv-step.test.ts holds these to divide().
+ */
+export const DIV32_FAST: Readonly<Record<'div' | 'idiv', (d: string, slow: string) => string>> = {
+  div: (d, slow) =>
+    `if (r[2] === 0 && ${d} !== 0) { a = r[0] >>> 0; o = (a / (${d} >>> 0)) >>> 0; r[2] = a - o * (${d} >>> 0); r[0] = o; } else ${slow}`,
+  idiv: (d, slow) =>
+    `a = r[0]; if (r[2] === a >> 31 && ${d} !== 0 && (${d} !== -1 || a !== -2147483648)) { r[0] = (a / ${d}) | 0; r[2] = a % ${d}; } else ${slow}`,
+};
+
+/**
  * The dword MUL and IMUL (F7 /4 /5) as JavaScript expressions over dword expressions `x` and `y`
  * (int32 or uint32 alike; each read more than once, so locals): the generated code of multiply()'s
  * size-4 branch below (region `gen:alu multiply32`, tools/gen-alu.ts) and the block compiler's

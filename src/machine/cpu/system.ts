@@ -34,6 +34,7 @@ import {
   CR4_DE,
 } from './arch';
 import { CpuInterpreter } from './interpreter';
+import { bswap32 } from './bit-ops';
 
 export abstract class CpuSystem extends CpuInterpreter {
   // ---- 0F xx -------------------------------------------------------------------------------------
@@ -43,8 +44,7 @@ export abstract class CpuSystem extends CpuInterpreter {
     this.checkEncoding(0x100 | b, lock);
     const r = this.reg32;
     if (b >= 0xc8 && b <= 0xcf) {
-      const v = r[b & 7];
-      r[b & 7] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+      r[b & 7] = bswap32(r[b & 7]);
       return;
     }
     switch (b) {
@@ -249,17 +249,9 @@ export abstract class CpuSystem extends CpuInterpreter {
         return;
       }
       case 0xbc:
-      case 0xbd: {
-        const v = this.getRm(osz);
-        if (v === 0) {
-          this.flags |= ZF;
-          return;
-        }
-        const idx = b === 0xbc ? 31 - Math.clz32(v & -v) : 31 - Math.clz32(v);
-        this.flags &= ~ZF;
-        this.setReg(this.reg, osz, idx);
+      case 0xbd:
+        this.bitScan(b === 0xbd, osz);
         return;
-      }
       case 0xc0:
       case 0xc1: {
         const size = b & 1 ? osz : 1;
