@@ -164,5 +164,9 @@ export function replacedValues(search: string, v: ViewState): string[] {
   if (q.has('ab') && !v.ab) out.push(`ab=${q.get('ab')} → one display`);
   if (q.has('overlay')) check('overlay', v.overlay);
   if (q.has('hc') && q.get('hc') !== 'comlink') out.push(`hc=${q.get('hc')} → the shared-memory channel`);
+  // A guest the page does not have boots the toy guest (hvmos, also the name of the default).
+  const guest = q.get('guest');
+  if (guest !== null && ![LINUX_GUEST.id, DISK_GUEST.id, 'hvmos'].includes(guest) && v.kernel !== DISK_GUEST.id)
+    out.push(`guest=${guest} → hvmos`);
   return out;
 }

@@ -161,6 +161,13 @@ describe("the view's workload with Linux", () => {
     expect(readViewState('?workload=top').workload).toBe('clock');
   });
 
+  it('is the toy guest when the address names a guest the page does not have, said as replaced', () => {
+    expect(readViewState('?guest=bios').kernel).toBe('guest/hvmos.elf');
+    expect(replacedValues('?guest=bios', readViewState('?guest=bios'))).toEqual(['guest=bios → hvmos']);
+    for (const ok of ['?guest=linux', '?guest=disk', '?guest=hvmos', '?guest=bios&hda=disks/mine.img'])
+      expect(replacedValues(ok, readViewState(ok)), ok).toEqual([]);
+  });
+
   it("is chosen from Linux's scenarios in the workload control", () => {
     expect(workloadChoices(true).map((c) => c.value)).toEqual([...LINUX_SCENARIOS]);
     expect(workloadChoices(false).map((c) => c.label)[0]).toBe('1 static');
