@@ -27,7 +27,7 @@ import {
 import * as decoded from '../src/machine/cpu/decoded';
 import { MUL32, MULDIV_OPS, NOT_EXPR } from '../src/machine/cpu/muldiv-ops';
 import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
-import { formatted, spliceRegions, switchCase } from './gen-moves';
+import { caseLabel, formatted, spliceRegions, switchCase } from './gen-moves';
 
 /** The name of a lazy-flags kind (decoded.ts LZ_*), or 0. */
 function lazyName(kind: number): string {
@@ -103,7 +103,7 @@ export function aluGenSource(): string {
     .map((k) => {
       const cf = LAZY_KINDS[k].cf?.('a', 'b', 'r');
       const e = cf === undefined ? 'fl & CF' : cf === 'false' ? '0' : `${cf} ? 1 : 0`;
-      return `    case ${lazyName(k)}:\n      return ${e};\n`;
+      return `    case ${caseLabel(lazyName(k), k)}:\n      return ${e};\n`;
     })
     .join('');
   const flagCases = kinds
@@ -116,7 +116,7 @@ export function aluGenSource(): string {
       else if (cf !== 'false') parts.push(`(${cf} ? CF : 0)`);
       if (of !== 'false') parts.push(`(${of} ? OF : 0)`);
       if (kind.af) parts.push('((a ^ b ^ r) & AF)');
-      return `    case ${lazyName(k)}:\n      return ${parts.length ? parts.join(' | ') : '0'};\n`;
+      return `    case ${caseLabel(lazyName(k), k)}:\n      return ${parts.length ? parts.join(' | ') : '0'};\n`;
     })
     .join('');
   const answered = new Array<number>(Math.max(...kinds) + 1).fill(0);

@@ -16,7 +16,7 @@ import * as decoded from '../src/machine/cpu/decoded';
 import { GENERIC_FORMS, genericRows, type GenericForm } from '../src/machine/cpu/generic-forms';
 import { MOVE_SEMANTICS } from '../src/machine/cpu/move-ops';
 import { aluOperand, incDecStepBody, storeUnlessNot } from './gen-alu';
-import { formatted, spliceRegions, statements, stepBack, switchCase, type KindEnv } from './gen-moves';
+import { caseLabel, formatted, spliceRegions, statements, stepBack, switchCase, type KindEnv } from './gen-moves';
 
 /** The file holding the region. */
 export const GENERIC_GEN_FILE = fileURLToPath(new URL('../src/machine/cpu/decoded-cache.ts', import.meta.url));
@@ -29,10 +29,10 @@ function genericImm(kind: string): string {
 }
 const GENERIC_ENV: KindEnv = { osz: 'size', imm: genericImm };
 
-function handlerName(h: number): string {
+function handlerLabel(h: number): string {
   const name = Object.entries(decoded).find(([n, v]) => n.startsWith('G_') && v === h)?.[0];
   if (name === undefined) throw new Error(`gen-generic: no form ${h}`);
-  return name;
+  return caseLabel(name, h);
 }
 
 /** One form's statements (and the comment naming it). */
@@ -80,7 +80,7 @@ export function genericRegion(name: string): string {
   if (name !== 'execGeneric') throw new Error(`gen:generic: no region ${name}`);
   return GENERIC_FORMS.map((form) => {
     const { comment, body } = genericBody(form);
-    return switchCase([handlerName(form.handler)], comment, body);
+    return switchCase([handlerLabel(form.handler)], comment, body);
   }).join('\n');
 }
 

@@ -31,8 +31,9 @@ describe('the generic byte and word forms of the decoded cache, from their one d
     const region = REGION.exec(text)![0];
     const outside = text.replace(REGION, '');
     for (const form of GENERIC_FORMS) {
-      expect(region, formName(form.handler)).toContain(`case ${formName(form.handler)}:`);
-      expect(outside, formName(form.handler)).not.toContain(`case ${formName(form.handler)}:`);
+      const label = `case ${form.handler} satisfies typeof ${formName(form.handler)}:`;
+      expect(region, formName(form.handler)).toContain(label);
+      expect(outside, formName(form.handler)).not.toContain(label);
     }
   });
 

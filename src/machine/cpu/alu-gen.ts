@@ -374,21 +374,21 @@ export abstract class CpuAluGen extends CpuInterrupts {
 /** CF (0 or 1) after an operation of lazy kind `kind` on a, b giving r (`fl`: the CPU's fl, where INC/DEC keep it). */
 export function lazyCf(kind: number, a: number, b: number, r: number, fl: number): number {
   switch (kind) {
-    case LZ_ADD:
+    case 1 satisfies typeof LZ_ADD:
       return r >>> 0 < a >>> 0 ? 1 : 0;
-    case LZ_SUB:
+    case 2 satisfies typeof LZ_SUB:
       return a >>> 0 < b >>> 0 ? 1 : 0;
-    case LZ_LOGIC:
+    case 3 satisfies typeof LZ_LOGIC:
       return 0;
-    case LZ_INC:
+    case 4 satisfies typeof LZ_INC:
       return fl & CF;
-    case LZ_DEC:
+    case 5 satisfies typeof LZ_DEC:
       return fl & CF;
-    case LZ_SHL:
+    case 6 satisfies typeof LZ_SHL:
       return ((a >>> (32 - b)) & 1) !== 0 ? 1 : 0;
-    case LZ_SHR:
+    case 7 satisfies typeof LZ_SHR:
       return ((a >>> (b - 1)) & 1) !== 0 ? 1 : 0;
-    case LZ_SAR:
+    case 8 satisfies typeof LZ_SAR:
       return ((a >> (b - 1)) & 1) !== 0 ? 1 : 0;
     default:
       throw new Error(`cpu: lazy kind ${kind}`); // an emulator bug
@@ -398,21 +398,21 @@ export function lazyCf(kind: number, a: number, b: number, r: number, fl: number
 /** CF, OF and AF after an operation of lazy kind `kind` (operands and result sign-extended to int32; `fl` as for lazyCf). */
 export function lazyFlags(kind: number, a: number, b: number, r: number, fl: number): number {
   switch (kind) {
-    case LZ_ADD:
+    case 1 satisfies typeof LZ_ADD:
       return (r >>> 0 < a >>> 0 ? CF : 0) | (((a ^ r) & (b ^ r)) < 0 ? OF : 0) | ((a ^ b ^ r) & AF);
-    case LZ_SUB:
+    case 2 satisfies typeof LZ_SUB:
       return (a >>> 0 < b >>> 0 ? CF : 0) | (((a ^ b) & (a ^ r)) < 0 ? OF : 0) | ((a ^ b ^ r) & AF);
-    case LZ_LOGIC:
+    case 3 satisfies typeof LZ_LOGIC:
       return 0;
-    case LZ_INC:
+    case 4 satisfies typeof LZ_INC:
       return (fl & CF) | (((a ^ r) & (b ^ r)) < 0 ? OF : 0) | ((a ^ b ^ r) & AF);
-    case LZ_DEC:
+    case 5 satisfies typeof LZ_DEC:
       return (fl & CF) | (((a ^ b) & (a ^ r)) < 0 ? OF : 0) | ((a ^ b ^ r) & AF);
-    case LZ_SHL:
+    case 6 satisfies typeof LZ_SHL:
       return (((a >>> (32 - b)) & 1) !== 0 ? CF : 0) | (r < 0 !== (((a >>> (32 - b)) & 1) !== 0) ? OF : 0);
-    case LZ_SHR:
+    case 7 satisfies typeof LZ_SHR:
       return (((a >>> (b - 1)) & 1) !== 0 ? CF : 0) | (a < 0 ? OF : 0);
-    case LZ_SAR:
+    case 8 satisfies typeof LZ_SAR:
       return ((a >> (b - 1)) & 1) !== 0 ? CF : 0;
     default:
       throw new Error(`cpu: lazy kind ${kind}`); // an emulator bug

@@ -32,6 +32,7 @@ import {
   D_MAY_FAULT,
   D_STACK,
   D_SLOW,
+  D_STEP,
   D_ALU_RR,
   D_ALU_RI,
   D_JCC,
@@ -364,7 +365,7 @@ export class Cpu extends CpuSystem {
       // stay in the loop; the rest is a call. Each form that can fault first sets where it
       // restarts (run() restores EIP and ESP).
       switch (w0 & 0x3f) {
-        case D_SLOW & 0x3f:
+        case 1 satisfies typeof D_STEP:
           this.start = eip;
           this.startEsp = r[ESP];
           this._eip = eip;
@@ -372,7 +373,7 @@ export class Cpu extends CpuSystem {
           eip = this._eip;
           lead = true;
           break;
-        case D_ALU_RR: {
+        case 2 satisfies typeof D_ALU_RR: {
           const op = x & 7;
           const dst = (x >> 3) & 7;
           const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
@@ -380,7 +381,7 @@ export class Cpu extends CpuSystem {
           eip = next;
           break;
         }
-        case D_ALU_RI: {
+        case 5 satisfies typeof D_ALU_RI: {
           const op = x & 7;
           const dst = (x >> 3) & 7;
           const res = this.alu32(op, r[dst], d[p + 3]);
@@ -390,17 +391,17 @@ export class Cpu extends CpuSystem {
         }
         // gen:moves runInner (tools/gen-moves.ts, from move-ops.ts: do not edit)
         // MOV r32, r32
-        case D_MOV_RR:
+        case 10 satisfies typeof D_MOV_RR:
           r[x & 7] = r[(x >> 3) & 7];
           eip = next;
           break;
         // MOV r32, imm32
-        case D_MOV_RI:
+        case 13 satisfies typeof D_MOV_RI:
           r[x & 7] = d[p + 3];
           eip = next;
           break;
         // LEA r32, m
-        case D_LEA: {
+        case 15 satisfies typeof D_LEA: {
           const w1 = d[p + 1];
           let off = d[p + 2];
           const base = w1 & 15;
@@ -412,28 +413,28 @@ export class Cpu extends CpuSystem {
           break;
         }
         // MOV m32, r32
-        case D_MOV_MR:
+        case 11 satisfies typeof D_MOV_MR:
           this.start = eip;
           this.startEsp = r[ESP];
           this.dStore32(d, p, r[x & 7]);
           eip = next;
           break;
         // MOV r32, m32
-        case D_MOV_RM:
+        case 12 satisfies typeof D_MOV_RM:
           this.start = eip;
           this.startEsp = r[ESP];
           r[x & 7] = this.dLoad32(d, p);
           eip = next;
           break;
         // PUSH r32
-        case D_PUSH_R:
+        case 18 satisfies typeof D_PUSH_R:
           this.start = eip;
           this.startEsp = r[ESP];
           this.push32(r[x]);
           eip = next;
           break;
         // POP r32
-        case D_POP_R: {
+        case 19 satisfies typeof D_POP_R: {
           this.start = eip;
           this.startEsp = r[ESP];
           const v = this.pop32();
@@ -442,14 +443,14 @@ export class Cpu extends CpuSystem {
           break;
         }
         // end gen:moves
-        case D_CALL:
+        case 23 satisfies typeof D_CALL:
           this.start = eip;
           this.startEsp = r[ESP];
           this.push32(next);
           eip = (next + d[p + 3]) | 0;
           lead = true;
           break;
-        case D_RET: {
+        case 24 satisfies typeof D_RET: {
           // RET and RET imm16 (the bytes released after the pop).
           this.start = eip;
           this.startEsp = r[ESP];
@@ -459,11 +460,11 @@ export class Cpu extends CpuSystem {
           lead = true;
           break;
         }
-        case D_JCC:
+        case 21 satisfies typeof D_JCC:
           eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
           lead = true;
           break;
-        case D_ALU_JCC: {
+        case 42 satisfies typeof D_ALU_JCC: {
           // CMP/TEST/SUB/… then Jcc, fused (see fuseJcc): two instructions in one dispatch.
           const op = x & 7;
           const dst = (x >> 3) & 7;

@@ -197,66 +197,66 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   protected execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
-      case D_ALU_RM: {
+      case 3 satisfies typeof D_ALU_RM: {
         const op = x & 7;
         const dst = (x >> 3) & 7;
         const res = this.alu32(op, r[dst], this.dLoad32(d, p));
         if (op !== 7) r[dst] = res;
         return;
       }
-      case D_ALU_MR: {
+      case 4 satisfies typeof D_ALU_MR: {
         const op = x & 7;
         const lin = this.dEa(d[p + 1], d[p + 2]);
         const res = this.alu32(op, this.dRead32(lin), r[(x >> 3) & 7]);
         if (op !== 7) this.dWrite32(lin, res);
         return;
       }
-      case D_ALU_MI: {
+      case 6 satisfies typeof D_ALU_MI: {
         const op = x & 7;
         const lin = this.dEa(d[p + 1], d[p + 2]);
         const res = this.alu32(op, this.dRead32(lin), d[p + 3]);
         if (op !== 7) this.dWrite32(lin, res);
         return;
       }
-      case D_TEST_MR:
+      case 8 satisfies typeof D_TEST_MR:
         this.alu32(4, this.dLoad32(d, p), r[x & 7]);
         return;
       // gen:moves execDecoded (tools/gen-moves.ts, from move-ops.ts: do not edit)
       // MOV m32, r32
-      case D_MOV_MR:
+      case 11 satisfies typeof D_MOV_MR:
         this.dStore32(d, p, r[x & 7]);
         return;
       // MOV r32, m32
-      case D_MOV_RM:
+      case 12 satisfies typeof D_MOV_RM:
         r[x & 7] = this.dLoad32(d, p);
         return;
       // MOV m32, imm32
-      case D_MOV_MI:
+      case 14 satisfies typeof D_MOV_MI:
         this.dStore32(d, p, d[p + 3]);
         return;
       // PUSH m32
-      case D_PUSH_M:
+      case 40 satisfies typeof D_PUSH_M:
         this.push32(this.dLoad32(d, p));
         return;
       // end gen:moves
-      case D_CALL_M: {
+      case 27 satisfies typeof D_CALL_M: {
         const to = this.dLoad32(d, p);
         this.push32(this._eip);
         this._eip = to | 0;
         return;
       }
-      case D_JMP_M:
+      case 29 satisfies typeof D_JMP_M:
         this._eip = this.dLoad32(d, p) | 0;
         return;
-      case D_RDTSC:
+      case 43 satisfies typeof D_RDTSC:
         this.rdtsc();
         return;
-      case D_DIV_R:
+      case 25 satisfies typeof D_DIV_R:
         // F7 /6 /7 on a 32-bit register: muldiv-ops.ts' divide through divAcc (as group3Body),
         // which raises #DE before writing anything; runInner set the restart point (D_MAY_FAULT).
         this.divAcc(r[x & 7] >>> 0, 4, (x & 8) !== 0);
         return;
-      case D_MOVZX8_M: {
+      case 38 satisfies typeof D_MOVZX8_M: {
         const lin = this.dEa(d[p + 1], d[p + 2]);
         const s = this.eaSeg;
         if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
@@ -275,28 +275,28 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     switch (w0 & 0x3f) {
       // gen:moves execStack (tools/gen-moves.ts, from move-ops.ts: do not edit)
       // PUSH r32
-      case D_PUSH_R:
+      case 18 satisfies typeof D_PUSH_R:
         this.push32(r[x]);
         return;
       // POP r32
-      case D_POP_R: {
+      case 19 satisfies typeof D_POP_R: {
         const v = this.pop32();
         r[x] = v;
         return;
       }
       // PUSH imm32
-      case D_PUSH_I:
+      case 20 satisfies typeof D_PUSH_I:
         this.push32(d[p + 3]);
         return;
       // end gen:moves
       // CALL rel32 and RET: runInner's own cases.
-      case D_CALL_R: {
+      case 26 satisfies typeof D_CALL_R: {
         const to = r[x];
         this.push32(this._eip);
         this._eip = to;
         return;
       }
-      case D_LEAVE:
+      case 34 satisfies typeof D_LEAVE:
         if (this.stackSize32) r[ESP] = r[EBP];
         else this.setReg(ESP, 2, r[EBP]);
         r[EBP] = this.pop32();
@@ -311,37 +311,37 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   protected execReg(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
-      case D_ALU_RR: {
+      case 2 satisfies typeof D_ALU_RR: {
         const op = x & 7;
         const dst = (x >> 3) & 7;
         const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
         if (op !== 7) r[dst] = res;
         return;
       }
-      case D_ALU_RI: {
+      case 5 satisfies typeof D_ALU_RI: {
         const op = x & 7;
         const dst = (x >> 3) & 7;
         const res = this.alu32(op, r[dst], d[p + 3]);
         if (op !== 7) r[dst] = res;
         return;
       }
-      case D_TEST_RR:
+      case 7 satisfies typeof D_TEST_RR:
         this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
         return;
-      case D_TEST_RI:
+      case 9 satisfies typeof D_TEST_RI:
         this.alu32(4, r[x & 7], d[p + 3]);
         return;
       // gen:moves execReg (tools/gen-moves.ts, from move-ops.ts: do not edit)
       // MOV r32, r32
-      case D_MOV_RR:
+      case 10 satisfies typeof D_MOV_RR:
         r[x & 7] = r[(x >> 3) & 7];
         return;
       // MOV r32, imm32
-      case D_MOV_RI:
+      case 13 satisfies typeof D_MOV_RI:
         r[x & 7] = d[p + 3];
         return;
       // LEA r32, m
-      case D_LEA: {
+      case 15 satisfies typeof D_LEA: {
         const w1 = d[p + 1];
         let off = d[p + 2];
         const base = w1 & 15;
@@ -352,22 +352,22 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return;
       }
       // end gen:moves
-      case D_INC_R:
+      case 16 satisfies typeof D_INC_R:
         r[x] = this.incdec(r[x] >>> 0, 4, false);
         return;
-      case D_DEC_R:
+      case 17 satisfies typeof D_DEC_R:
         r[x] = this.incdec(r[x] >>> 0, 4, true);
         return;
-      case D_JCC:
+      case 21 satisfies typeof D_JCC:
         if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
         return;
-      case D_JMP:
+      case 22 satisfies typeof D_JMP:
         this._eip = (this._eip + d[p + 3]) | 0;
         return;
-      case D_SETCC_R:
+      case 39 satisfies typeof D_SETCC_R:
         this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
         return;
-      case D_MOVX_R: {
+      case 41 satisfies typeof D_MOVX_R: {
         // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
         const kind = x >> 6;
         const size = kind & 1 ? 2 : 1;
@@ -376,10 +376,10 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         r[x & 7] = v;
         return;
       }
-      case D_JMP_R:
+      case 28 satisfies typeof D_JMP_R:
         this._eip = r[x];
         return;
-      case D_SHIFT_R: {
+      case 35 satisfies typeof D_SHIFT_R: {
         // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
         const reg = x & 7;
         const op = (x >> 3) & 7;
@@ -389,7 +389,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         r[reg] = this.shift32(op, r[reg], n);
         return;
       }
-      case D_ROTATE_R: {
+      case 44 satisfies typeof D_ROTATE_R: {
         // ROL/ROR on a register (count 32 = CL): CF and OF set, a count of 0 changes nothing.
         const reg = x & 7;
         let n = (x >> 6) & 63;
@@ -397,7 +397,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         if (n !== 0) r[reg] = this.rotate32((x >> 3) & 7, r[reg], n);
         return;
       }
-      case D_GRP3_R: {
+      case 36 satisfies typeof D_GRP3_R: {
         // F7 /2 /3 /4 /5 on a 32-bit register: NOT, MUL and IMUL from muldiv-ops.ts (as
         // group3Body), NEG as SUB from 0 (CF = a ≠ 0, which the lazy SUB gives).
         const reg = x & 7;
@@ -408,18 +408,18 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         else this.mulAcc(a, 4, op === 5);
         return;
       }
-      case D_IMUL3_R:
+      case 37 satisfies typeof D_IMUL3_R:
         r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
         return;
-      case D_NOP:
+      case 32 satisfies typeof D_NOP:
         return;
-      case D_CDQ:
+      case 33 satisfies typeof D_CDQ:
         r[EDX] = r[EAX] >> 31;
         return;
-      case D_BSWAP:
+      case 45 satisfies typeof D_BSWAP:
         r[x] = bswap32(r[x]);
         return;
-      case D_BITSCAN_R: {
+      case 46 satisfies typeof D_BITSCAN_R: {
         // BSF / BSR r32, r32 (bit-ops.ts, as bitScan): ZF alone; a 0 source leaves the destination.
         const v = r[(x >> 3) & 7];
         if (v === 0) {
@@ -807,133 +807,133 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     switch ((x >>> 8) & 63) {
       // gen:generic execGeneric (tools/gen-generic.ts, from generic-forms.ts, alu-ops.ts, move-ops.ts and the opcode table: do not edit)
       // ADD OR ADC SBB AND SUB XOR CMP AL, Ib (the operation: the payload's extra bits)
-      case G_ALU8_AI: {
+      case 1 satisfies typeof G_ALU8_AI: {
         const op = extra & 7;
         const res = this.alu(op, this.getReg(EAX, 1), imm & 0xff, 1);
         if (op !== 7) this.setReg(EAX, 1, res);
         return;
       }
       // ADD OR ADC SBB AND SUB XOR CMP Eb, Gb (the operation: the payload's extra bits)
-      case G_ALU8_MR: {
+      case 2 satisfies typeof G_ALU8_MR: {
         const op = extra & 7;
         const res = this.alu(op, this.getRm(1), this.getReg(this.reg, 1), 1);
         if (op !== 7) this.setRm(1, res);
         return;
       }
       // ADD OR ADC SBB AND SUB XOR CMP Gb, Eb (the operation: the payload's extra bits)
-      case G_ALU8_RM: {
+      case 3 satisfies typeof G_ALU8_RM: {
         const op = extra & 7;
         const res = this.alu(op, this.getReg(this.reg, 1), this.getRm(1), 1);
         if (op !== 7) this.setReg(this.reg, 1, res);
         return;
       }
       // ADD OR ADC SBB AND SUB XOR CMP Eb, Ib (the operation: the payload's extra bits)
-      case G_ALU8_MI: {
+      case 4 satisfies typeof G_ALU8_MI: {
         const op = extra & 7;
         const res = this.alu(op, this.getRm(1), imm & 0xff, 1);
         if (op !== 7) this.setRm(1, res);
         return;
       }
       // ADD OR ADC SBB AND SUB XOR CMP Ev, Gv (the operation: the payload's extra bits)
-      case G_ALU_MR: {
+      case 23 satisfies typeof G_ALU_MR: {
         const op = extra & 7;
         const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
         if (op !== 7) this.setRm(size, res);
         return;
       }
       // ADD OR ADC SBB AND SUB XOR CMP Gv, Ev (the operation: the payload's extra bits)
-      case G_ALU_RM: {
+      case 24 satisfies typeof G_ALU_RM: {
         const op = extra & 7;
         const res = this.alu(op, this.getReg(this.reg, size), this.getRm(size), size);
         if (op !== 7) this.setReg(this.reg, size, res);
         return;
       }
       // ADD OR ADC SBB AND SUB XOR CMP Ev, Iv (the operation: the payload's extra bits)
-      case G_ALU_MI: {
+      case 25 satisfies typeof G_ALU_MI: {
         const op = extra & 7;
         const res = this.alu(op, this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size);
         if (op !== 7) this.setRm(size, res);
         return;
       }
       // TEST Eb, Gb
-      case G_TEST8:
+      case 8 satisfies typeof G_TEST8:
         this.alu(4, this.getRm(1), this.getReg(this.reg, 1), 1);
         return;
       // TEST Ev, Gv
-      case G_TEST_MR:
+      case 29 satisfies typeof G_TEST_MR:
         this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
         return;
       // TEST Eb, Ib
-      case G_TEST8_MI:
+      case 9 satisfies typeof G_TEST8_MI:
         this.alu(4, this.getRm(1), imm & 0xff, 1);
         return;
       // TEST Ev, Iv
-      case G_TEST_MI:
+      case 10 satisfies typeof G_TEST_MI:
         this.alu(4, this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size);
         return;
       // INC DEC Eb
-      case G_INCDEC8:
+      case 18 satisfies typeof G_INCDEC8:
         this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
         return;
       // INC DEC Ev
-      case G_INCDEC:
+      case 17 satisfies typeof G_INCDEC:
         this.setRm(size, this.incdec(this.getRm(size), size, this.reg === 1));
         return;
       // MOV Eb, Gb
-      case G_MOV8_MR:
+      case 6 satisfies typeof G_MOV8_MR:
         this.setRm(1, this.getReg(this.reg, 1));
         return;
       // MOV Gb, Eb
-      case G_MOV8_RM:
+      case 7 satisfies typeof G_MOV8_RM:
         this.setReg(this.reg, 1, this.getRm(1));
         return;
       // MOV Eb, Ib
-      case G_MOV8_MI:
+      case 5 satisfies typeof G_MOV8_MI:
         this.setRm(1, imm & 0xff);
         return;
       // MOV Ev, Gv
-      case G_MOV_MR:
+      case 26 satisfies typeof G_MOV_MR:
         this.setRm(size, this.getReg(this.reg, size));
         return;
       // MOV Gv, Ev
-      case G_MOV_RM:
+      case 27 satisfies typeof G_MOV_RM:
         this.setReg(this.reg, size, this.getRm(size));
         return;
       // MOV Ev, Iv
-      case G_MOV_MI:
+      case 28 satisfies typeof G_MOV_MI:
         this.setRm(size, size === 4 ? imm >>> 0 : imm & 0xffff);
         return;
       // LEA Gv, M
-      case G_LEA:
+      case 30 satisfies typeof G_LEA:
         this.setReg(this.reg, size, this.eaOff);
         return;
       // end gen:generic
-      case G_IMUL3:
+      case 11 satisfies typeof G_IMUL3:
         this.setReg(this.reg, size, this.imul2(this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size));
         return;
-      case G_IMUL2:
+      case 12 satisfies typeof G_IMUL2:
         this.setReg(this.reg, size, this.imul2(this.getReg(this.reg, size), this.getRm(size), size));
         return;
-      case G_SHIFT:
-      case G_SHIFT8: {
+      case 13 satisfies typeof G_SHIFT:
+      case 14 satisfies typeof G_SHIFT8: {
         const sz = ((x >>> 8) & 63) === G_SHIFT ? size : 1;
         const a = this.getRm(sz);
         this.setRm(sz, this.shift(this.reg, a, imm < 0 ? r[ECX] & 0xff : imm, sz));
         return;
       }
-      case G_GRP3:
+      case 15 satisfies typeof G_GRP3:
         return this.group3Body(size);
-      case G_GRP3_8:
+      case 16 satisfies typeof G_GRP3_8:
         return this.group3Body(1);
-      case G_SETCC:
+      case 20 satisfies typeof G_SETCC:
         this.setRm(1, this.cond(extra) ? 1 : 0);
         return;
-      case G_CMOV: {
+      case 21 satisfies typeof G_CMOV: {
         const v = this.getRm(size);
         if (this.cond(extra)) this.setReg(this.reg, size, v);
         return;
       }
-      case G_MOVX: {
+      case 22 satisfies typeof G_MOVX: {
         // extra: 0F B6 → 0, B7 → 1, BE → 8, BF → 9
         const from = extra & 1 ? 2 : 1;
         let v = this.getRm(from);
@@ -941,9 +941,9 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.setReg(this.reg, size, v);
         return;
       }
-      case G_BITSCAN:
+      case 32 satisfies typeof G_BITSCAN:
         return this.bitScan((extra & 1) !== 0, size);
-      case G_SHLD: {
+      case 31 satisfies typeof G_SHLD: {
         const count = (extra & 1 ? r[ECX] : imm) & 31;
         const res = this.shiftDouble((extra & 2) !== 0, this.getRm(size), this.getReg(this.reg, size), count, size);
         if (res >= 0) this.setRm(size, res);

@@ -10,7 +10,9 @@
 export const D_MAY_FAULT = 0x40;
 /** Set in w0 for the stack forms, run by execStack(). */
 export const D_STACK = 0x80;
-export const D_SLOW = 1 | D_MAY_FAULT,
+/** The handler of D_SLOW: the instruction runs through step() (runInner's switch names it so). */
+export const D_STEP = 1;
+export const D_SLOW = D_STEP | D_MAY_FAULT,
   D_ALU_RR = 2,
   D_ALU_RM = 3,
   D_ALU_MR = 4,
