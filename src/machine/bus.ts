@@ -91,7 +91,13 @@ export class MmioBus {
   }
 }
 
-/** What the CPU asks the interrupt controller (the PIC pair) at instruction boundaries. */
+/**
+ * What the CPU asks the interrupt controller (the PIC pair) at instruction boundaries: at the
+ * start of each run(), after a port or MMIO access or FERR#, once EFLAGS.IF is set, after one it
+ * held (the STI/MOV SS shadow) or took, and between the slices of a REP string instruction. The
+ * request line may therefore rise only between runs or in a device's callback (the PC platform's
+ * timers fire between runs, its devices raise requests in their port and MMIO handlers).
+ */
 export interface InterruptController {
   /** True when an unmasked interrupt request is waiting (the INTR line is up). */
   hasInterrupt(): boolean;

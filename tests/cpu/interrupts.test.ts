@@ -4,6 +4,7 @@
  * vol. 3, 6.8.3 and vol. 2, STI), delivers through the IDT, and wakes from HLT.
  */
 import { expect, it, vi } from 'vitest';
+import { MmioBus } from '../../src/machine/bus';
 import { describeCpu, flatTables, hexBytes, loadFlatTables, makeRig, putDescriptor } from './rig';
 import { gate, L, pmMachine, SEL, SYM, segment } from './pm-machine';
 
@@ -303,12 +304,14 @@ describeCpu('the MOV SS shadow: which loads, and how many', () => {
   const IDT = 0x2000;
   const CODE = 0x10000;
   /**
-   * Runs `bytes` (after LGDT, LIDT) with a request raised once `after` instructions have retired;
-   * the handler (at CODE + 0x40) logs the EIP it returns to. Returns that EIP, as an offset.
+   * Runs `bytes` (after LGDT, LIDT) with a request raised once `after` instructions have retired
+   * (between two runs, as the platform's timers raise theirs); the handler (at CODE + 0x40) logs
+   * the EIP it returns to. Returns that EIP, as an offset.
    */
   function deliveredAt(bytes: string, after: number): number {
+    let raised = false;
     const rig = makeRig(4, {
-      hasInterrupt: () => rig.cpu.instructions >= after && rig.u32(0x8000) === 0,
+      hasInterrupt: () => raised && rig.u32(0x8000) === 0,
       acknowledge: () => 0x20,
     });
     const gate = flatTables(rig, GDT, IDT);
@@ -320,6 +323,8 @@ describeCpu('the MOV SS shadow: which loads, and how many', () => {
     const pre = loadFlatTables(GDT, IDT);
     rig.load(CODE - pre.length, [...pre, ...hexBytes(bytes)]);
     rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000 });
+    rig.cpu.run(after);
+    raised = true;
     rig.cpu.run(50);
     expect(rig.cpu.halted).toBe(true);
     return rig.u32(0x8000) - CODE;
@@ -500,3 +505,85 @@ describeCpu('an interrupt from virtual-8086 mode through a 16-bit gate', () => {
 function hexLe32(v: number): string {
   return [0, 8, 16, 24].map((s) => ((v >>> s) & 0xff).toString(16).padStart(2, '0')).join('');
 }
+
+/**
+ * The run loop asks the interrupt controller only where a request can have come up since its
+ * last look (InterruptController, bus.ts): a port or MMIO access (the device's callback may raise
+ * one), EFLAGS.IF newly set with one waiting, FERR#. Each request below comes up in the middle of
+ * one run and is taken at the very next boundary, not at the next run() or event.
+ */
+describeCpu('requests that come up within a run', () => {
+  const GDT = 0x1000;
+  const IDT = 0x2000;
+  const CODE = 0x10000;
+  const HANDLER = CODE + 0x40;
+  const MMIO = 0x40000000;
+  /**
+   * Runs `bytes` (after LGDT, LIDT, and ESP = 9000h) in one run with `raise` wired to the port 70h
+   * device, the MMIO device and FERR#; the handler logs the EIP it returns to. Returns it as an
+   * offset, or -1 when nothing was delivered.
+   */
+  function deliveredAt(bytes: string, raiseOn: 'port' | 'mmio' | 'ferr' | 'none', pending = false): number {
+    const pic = { pending, hasInterrupt: () => pic.pending, acknowledge: () => ((pic.pending = false), 0x20) };
+    const raise = (on: typeof raiseOn) => () => void (on === raiseOn && (pic.pending = true));
+    const mmio = new MmioBus();
+    const rig = makeRig(4, pic, { mmio, fpuError: raise('ferr') });
+    rig.io.register(0x70, 1, { read: () => (raise('port')(), 0), write: raise('port') });
+    rig.p2m.mapMmio(MMIO >>> 12, 1);
+    mmio.register(MMIO, 4096, { read: () => (raise('mmio')(), 0), write: raise('mmio') });
+    flatTables(rig, GDT, IDT)(0x20, HANDLER);
+    rig.setU32(0x8000, 0xffffffff);
+    // mov (%esp),%eax; mov %eax,0x8000; hlt
+    rig.load(HANDLER, hexBytes('8b0424a300800000f4'));
+    const pre = loadFlatTables(GDT, IDT);
+    rig.load(CODE - pre.length, [...pre, ...hexBytes(bytes)]);
+    rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.cpu.halted).toBe(true);
+    return rig.u32(0x8000) === 0xffffffff ? -1 : rig.u32(0x8000) - CODE;
+  }
+
+  // Each begins `sti; nop`: the boundary after STI's shadow has the controller asked anyway.
+  it('a request raised by an OUT or an IN is taken right after it', () => {
+    // 0 sti   1 nop   2 out %al,$0x70   4 nop   5 nop   6 hlt
+    expect(deliveredAt('fb90e6709090f4', 'port')).toBe(4);
+    // 0 sti   1 nop   2 in $0x70,%al   4 nop   5 nop   6 hlt
+    expect(deliveredAt('fb90e4709090f4', 'port')).toBe(4);
+  });
+
+  it('a request raised by an MMIO load or store is taken right after it', () => {
+    // 0 sti   1 nop   2 mov 0x40000000,%eax   7 nop   8 nop   9 hlt
+    expect(deliveredAt('fb90a1000000409090f4', 'mmio')).toBe(7);
+    // 0 sti   1 nop   2 mov %eax,0x40000000   7 nop   8 nop   9 hlt
+    expect(deliveredAt('fb90a3000000409090f4', 'mmio')).toBe(7);
+  });
+
+  it('a request waiting while IF = 0 is taken right after the POPFD or IRETD that sets IF', () => {
+    // 0 pushfd   1 orl $0x200,(%esp)   8 popfd   9 nop   a nop   b hlt
+    expect(deliveredAt('9c810c24000200009d9090f4', 'none', true)).toBe(9);
+    // 0 pushfd   1 orl $0x200,(%esp)   8 push %cs   9 push $0x10010   e iretd   f nop   10 nop   11 hlt
+    expect(deliveredAt('9c810c24000200000e6810000100cf9090f4', 'none', true)).toBe(0x10);
+  });
+
+  it('a second request waiting when the first enters its handler through a trap gate (IF = 1) is taken after the handler’s first instruction', () => {
+    let pending = 2;
+    const rig = makeRig(4, { hasInterrupt: () => pending > 0, acknowledge: () => 0x22 - pending-- });
+    const gate = flatTables(rig, GDT, IDT);
+    rig.load(IDT + 8 * 0x20, [0x00, 0x01, 0x08, 0, 0, 0x8f, 0x01, 0]); // 20h: a 32-bit trap gate to 10100h
+    rig.load(CODE + 0x100, hexBytes('9090f4')); // nop; nop; hlt
+    gate(0x21, HANDLER);
+    rig.setU32(0x8000, 0xffffffff);
+    rig.load(HANDLER, hexBytes('8b0424a300800000f4')); // mov (%esp),%eax; mov %eax,0x8000; hlt
+    const pre = loadFlatTables(GDT, IDT);
+    rig.load(CODE - pre.length, [...pre, ...hexBytes('fb9090f4')]); // sti; nop; nop; hlt
+    rig.cpu.enterProtectedModeFlat(CODE - pre.length, { esp: 0x9000 });
+    rig.cpu.run(100);
+    expect(rig.u32(0x8000) - CODE).toBe(0x101);
+  });
+
+  it('FERR# (an x87 exception unmasked, CR0.NE = 0) is taken right after the instruction that raised it', () => {
+    // 0 sti   1 fninit   3 push $0x37b   8 fldcw (%esp) (ZM clear)   b fldz   d fld1
+    // f fdiv %st(1),%st (1/0: #Z pending, FERR#)   11 fwait   12 nop   13 hlt
+    expect(deliveredAt('fbdbe3687b030000d92c24d9eed9e8d8f19b90f4', 'ferr')).toBe(0x11);
+  });
+});

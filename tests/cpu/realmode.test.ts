@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { InterruptController } from '../../src/machine/bus';
 import { P2M_R, P2M_W } from '../../src/machine/hv/p2m';
 import { makeRig } from './rig';
 
@@ -14,8 +15,8 @@ const ROM_FRAME = 0xf0; // the RAM frame standing in for the firmware's top page
 /** At F000:FFF0 (physical 0xFFFFFFF0 → frame ROM_FRAME, offset 0xFF0): jmp far 0000:7C00. */
 const RESET_JUMP = [0xea, 0x00, 0x7c, 0x00, 0x00];
 
-function boot() {
-  const rig = makeRig(4);
+function boot(pic?: InterruptController) {
+  const rig = makeRig(4, pic);
   rig.p2m.map(0xfffff, ROM_FRAME, 1, P2M_R | P2M_W);
   rig.load((ROM_FRAME << 12) + 0xff0, RESET_JUMP);
   rig.load(0x7c00, program);
@@ -83,5 +84,20 @@ describe('real-mode segment limits', () => {
     expect(rig.cpu.halted).toBe(true);
     expect(rig.dv.getUint16(0x6000, true)).toBe(0x4747);
     expect(rig.dv.getUint16(0x7000 - 6, true), 'the IP pushed: the word access (a fault)').toBe(0x7c00 + 24);
+  });
+
+  it('a request the controller raises during a REP is taken at the end of its slice of 1,024 iterations', () => {
+    // The REP polls the controller itself (repEventDue); the run loop must then look too, also
+    // where no RF is set (real mode).
+    let retired = () => 0;
+    const r = boot({ hasInterrupt: () => retired() > 100, acknowledge: () => 0x20 });
+    retired = () => r.cpu.instructions;
+    r.setU32(0x20 * 4, 0x7d00); // IVT 20h → 0000:7D00: hlt
+    r.load(0x7d00, [0xf4]);
+    // sti; mov $0x2000,%di; mov $5000,%cx; rep stosb; hlt — the REP begins after 4 instructions
+    r.load(0x7c00, [0xfb, 0xbf, 0x00, 0x20, 0xb9, 0x88, 0x13, 0xf3, 0xaa, 0xf4]);
+    r.cpu.run(20_000);
+    expect(r.cpu.eip >>> 0).toBe(0x7d01);
+    expect(r.cpu.reg32[1] & 0xffff).toBe(5000 - 1024);
   });
 });

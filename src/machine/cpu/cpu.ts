@@ -274,7 +274,7 @@ export class Cpu extends CpuSystem {
     this.attention = 1;
     // EIP lives in `eip` here and in `_eip` elsewhere: written back before anything that reads
     // or changes `_eip` (events, step, execDecoded, returns); a fault restarts from `start`.
-    let eip = this._eip;
+    let eip = this._eip | 0;
     // Whether this instruction may start a block: the first of the call, one after an event, a
     // control transfer, a step() instruction or a block, or on a newly opened window. Blocks end
     // at those (blocks.ts), so an instruction reached in sequence from a cached one that is none
@@ -282,16 +282,16 @@ export class Cpu extends CpuSystem {
     // read (two loads per instruction, most often host cache misses on cold code).
     let lead = true;
     while (this.instructions < end) {
-      // One test for the rare events (stop, interrupt shadow, HLT, a #DB trap, breakpoints armed),
-      // one for TF or RF (which events() clears after one instruction, however it was set), and
-      // with IF = 1 whether an interrupt waits. Otherwise events() would change nothing: what it
-      // watches sets `attention` when it happens (requestStop, STI/MOV SS, HLT, a TSS's T bit,
-      // DR7, a segment limit to check).
-      if (this.attention !== 0 || this.fl & (TF | RF) || (this.fl & IF && this.env.pic.hasInterrupt())) {
+      // One test for every event: events() would change nothing unless what it watches set
+      // `attention` when it happened — requestStop, STI/MOV SS, HLT, a TSS's T bit, DR7, a segment
+      // limit to check, EFLAGS.IF, TF or RF newly set (the flags setter, loadRf), and every port
+      // or MMIO access and FERR# (deviceAccessed: only a device's callback raises an interrupt
+      // request within a run; run() starts with attention set for those raised between runs).
+      if (this.attention !== 0) {
         this._eip = eip;
         const exit = this.events();
         if (exit >= 0) return exit as RunExit;
-        eip = this._eip;
+        eip = this._eip | 0;
         lead = true;
         if (this.stepTrap || this.stepAlone) {
           // Single-stepping or breakpoints: each instruction alone through step() (no compiled
@@ -303,7 +303,7 @@ export class Cpu extends CpuSystem {
           this._eip = eip;
           if (this.debugActive) this.instructionBreakpoints();
           this.step();
-          eip = this._eip;
+          eip = this._eip | 0;
           this.instructions++;
           if (this.attention !== 0 && this.halted) {
             this._eip = eip;
@@ -328,31 +328,21 @@ export class Cpu extends CpuSystem {
       if (w0 === 0) w0 = this.decodeAt(d, idx);
       if (lead && w0 !== D_SLOW && this.blockThreshold >= 0) {
         // A compiled block (blocks.ts) runs from here to its end in one call: when it fits the
-        // budget, and not when an interrupt waits (only the STI/MOV SS shadow kept it from
-        // events(); it is delivered after this one instruction).
+        // budget, and not while events() left something to watch (an interrupt held by the
+        // STI/MOV SS shadow is delivered after this one instruction).
         let blk = this.winBlocks[idx];
         if (blk === undefined && ++this.winHits[idx] >= this.hotThreshold) blk = this.compileAt(idx, eip);
-        if (
-          blk !== undefined &&
-          blk.eip === eip &&
-          this.instructions + blk.length <= end &&
-          !(this.fl & IF && this.env.pic.hasInterrupt())
-        ) {
+        if (blk !== undefined && blk.eip === eip && this.instructions + blk.length <= end && this.attention === 0) {
           this.tracePos--; // the block writes the EIPs of its instructions into the ring itself
-          eip = blk.run(this, end);
-          // The blocks that follow, while the loop's checks would find nothing to do: no event
-          // (no stop or shadow, no interrupt to deliver: events() asks the controller too), the
-          // same window.
-          while (
-            this.attention === 0 &&
-            this.winGen === this.mmu.generation &&
-            !(this.fl & IF && this.env.pic.hasInterrupt())
-          ) {
+          eip = blk.run(this, end) | 0;
+          // The blocks that follow, while the loop's checks would find nothing to do: no event,
+          // the same window.
+          while (this.attention === 0 && this.winGen === this.mmu.generation) {
             const j = (eip - this.winEip) >>> 0;
             if (j >= 4096) break;
             const next = this.winBlocks[j];
             if (next === undefined || next.eip !== eip || this.instructions + next.length > end) break;
-            eip = next.run(this, end);
+            eip = next.run(this, end) | 0;
           }
           continue;
         }
@@ -370,7 +360,7 @@ export class Cpu extends CpuSystem {
           this.startEsp = r[ESP];
           this._eip = eip;
           this.step();
-          eip = this._eip;
+          eip = this._eip | 0;
           lead = true;
           break;
         case 2 satisfies typeof D_ALU_RR: {
@@ -456,7 +446,7 @@ export class Cpu extends CpuSystem {
           this.startEsp = r[ESP];
           const to = this.pop32();
           if (d[p + 3] !== 0) this.addSp(d[p + 3]);
-          eip = to;
+          eip = to | 0;
           lead = true;
           break;
         }
@@ -488,7 +478,7 @@ export class Cpu extends CpuSystem {
           if (w0 & D_STACK) this.execStack(w0, x, d, p);
           else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
           else this.execReg(w0, x, d, p);
-          eip = this._eip;
+          eip = this._eip | 0;
           lead = BLOCK_BEFORE[w0 & 0x3f] !== 0;
       }
       this.instructions++;
@@ -537,10 +527,12 @@ export class Cpu extends CpuSystem {
     }
     // A #DB taken on the STI shadow's boundary used it up: a request waits for the boundary after
     // the handler's first instruction (as Bochs counts it), or its IRET (IF = 0 in between).
+    let taken = false;
     if (!holdInterrupts && this.fl & IF && this.env.pic.hasInterrupt()) {
       this.halted = false;
       const vector = this.env.pic.acknowledge();
       if (!this.raise(vector, -1, false, this._eip)) return RunExit.TRIPLE_FAULT;
+      taken = true;
     }
     if (this.halted) return RunExit.HLT;
     // RF lasts one instruction: cleared as it starts, after its instruction breakpoints were
@@ -548,8 +540,19 @@ export class Cpu extends CpuSystem {
     if (this.fl & RF && !this.debugActive) this.fl &= ~RF;
     // The instruction about to run traps after it if it begins with TF set.
     this.stepTrap = (this.fl & TF) !== 0;
+    // The controller is asked again at the next boundary when this one held its request (the
+    // shadow) or took one (another may wait behind it, for a handler entered with IF = 1).
     this.attention =
-      this.shadow || this.stopRequested || this.stepTrap || this.taskTrap || this.stepAlone || this.afterSsLoad ? 1 : 0;
+      holdInterrupts ||
+      taken ||
+      this.shadow ||
+      this.stopRequested ||
+      this.stepTrap ||
+      this.taskTrap ||
+      this.stepAlone ||
+      this.afterSsLoad
+        ? 1
+        : 0;
     return -1;
   }
 

@@ -54,12 +54,18 @@ export abstract class CpuFpu extends CpuDecodedCache {
    */
   private fpuErrorPending(): void {
     if (this._cr0 & CR0_NE) throw new CpuFault(MF, -1);
-    this.env.fpuError?.();
+    this.ferr();
   }
 
   /** Called by the FPU the moment an unmasked exception becomes pending: FERR# when CR0.NE = 0. */
   protected fpuPendingNow(): void {
-    if (!(this._cr0 & CR0_NE)) this.env.fpuError?.();
+    if (!(this._cr0 & CR0_NE)) this.ferr();
+  }
+
+  /** FERR# out to the platform (IRQ 13 on the PC/AT): an interrupt the run loop is to look for. */
+  private ferr(): void {
+    this.env.fpuError?.();
+    this.attention = 1;
   }
 
   /**

@@ -618,7 +618,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.checkIo(port, size);
         this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
         if (this.debugActive) this.ioBreakpoints(port, size);
-        if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
+        this.deviceAccessed();
         return;
       }
       case 0xe6:
@@ -630,7 +630,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
         if (this.debugActive) this.ioBreakpoints(port, size);
-        if (this.externalWrites) this.codeChangedOutside(); // a device may have written memory
+        this.deviceAccessed();
         return;
       }
       case 0xe8: {

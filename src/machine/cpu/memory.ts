@@ -56,7 +56,7 @@ export abstract class CpuMemory extends CpuState {
     if (this.mmu.watchHit) return this.watchedRead(size);
     const v = this.env.mmio.read(this.mmu.lastPhys, size);
     this.bBreak = 1; // a device may have raised an interrupt or written memory: leave a compiled block
-    if (this.externalWrites) this.codeChangedOutside();
+    this.deviceAccessed();
     return v;
   }
   readLin16(lin: number, user = this.user): number {
@@ -126,7 +126,7 @@ export abstract class CpuMemory extends CpuState {
       } else if (o === PHYS_IO) {
         this.env.mmio.write(phys + k, 1, byte);
         this.bBreak = 1;
-        if (this.externalWrites) this.codeChangedOutside();
+        this.deviceAccessed();
       } else {
         this.u8[o + k] = byte;
         if (this.codeLines[(o + k) >>> 7] !== 0) this.codeWritten(o + k, 1);
@@ -138,6 +138,14 @@ export abstract class CpuMemory extends CpuState {
     if (this.mmu.watchHit) return this.watchedWrite(size, v);
     this.env.mmio.write(this.mmu.lastPhys, size, v);
     this.bBreak = 1;
+    this.deviceAccessed();
+  }
+  /**
+   * After a port or MMIO access: the device may have raised an interrupt, which the run loop looks
+   * for only when `attention` says so (runInner), or written memory behind the CPU's back.
+   */
+  protected deviceAccessed(): void {
+    this.attention = 1;
     if (this.externalWrites) this.codeChangedOutside();
   }
   protected readLin(lin: number, size: number): number {
@@ -298,7 +306,11 @@ export abstract class CpuMemory extends CpuState {
       const o = this.mmu.translate(lin, false, this.user);
       if (o === PHYS_IO) {
         // A page with a data breakpoint is RAM: an instruction fetch does not hit one (SDM 17.2.4).
-        v = this.mmu.watchHit ? this.u8[this.mmu.watchOffset] : this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
+        if (this.mmu.watchHit) v = this.u8[this.mmu.watchOffset];
+        else {
+          v = this.env.mmio.read(this.mmu.lastPhys, 1) & 0xff;
+          this.attention = 1; // as deviceAccessed, the code cache aside: it never holds device memory
+        }
         this.fetchLpn = -1;
       } else if (this.csLimitChecked) {
         v = this.u8[o];

@@ -6,7 +6,7 @@
  */
 import { Mmu } from './mmu';
 import type { CpuEnv } from './cpu';
-import { ARITH, CF, MASK, PARITY, SF, SIGN, ZF } from './flags';
+import { ARITH, CF, IF, MASK, PARITY, RF, SF, SIGN, TF, ZF } from './flags';
 import { NO_SEG, DS } from './arch';
 import { X87 } from './fpu/x87';
 import { LAZY_CF_KEPT, lazyCf, lazyFlags } from './alu-gen';
@@ -29,6 +29,8 @@ export abstract class CpuState {
     return this.fl;
   }
   set flags(v: number) {
+    // IF, TF or RF newly set: the run loop's next boundary looks at them (events()).
+    if (v & ~this.fl & (IF | TF | RF)) this.attention = 1;
     this.fl = v;
     this.lz = 0;
   }

@@ -89,11 +89,11 @@ export abstract class CpuStrings extends CpuAlu {
         // 17.3.1.1), so that an interrupt or trap taken here pushes RF = 1 (its IRETD resumes the
         // REP past its instruction breakpoint) and the resumed REP does not stop at its own
         // breakpoint again; events() clears it as the REP resumes.
+        // The run loop looks at events() before it: an interrupt the controller has (repEventDue)
+        // is no device access it would otherwise see.
         this._eip = this.start;
-        if (this._cr0 & CR0_PE) {
-          this.fl |= RF;
-          this.attention = 1;
-        }
+        if (this._cr0 & CR0_PE) this.fl |= RF;
+        this.attention = 1;
         return;
       }
     }
@@ -412,7 +412,7 @@ export abstract class CpuStrings extends CpuAlu {
         this.checkIo(port, size);
         this.writeLin(this.segBase[ES] + di, size, this.env.io.read(port, size as AccessSize));
         if (this.debugActive) this.ioBreakpoints(port, size);
-        if (this.externalWrites) this.codeChangedOutside();
+        this.deviceAccessed();
         this.advance(EDI, step, a32);
         break;
       }
@@ -422,7 +422,7 @@ export abstract class CpuStrings extends CpuAlu {
         this.checkIo(port, size);
         this.env.io.write(port, size as AccessSize, this.readLin(srcSeg + si, size));
         if (this.debugActive) this.ioBreakpoints(port, size);
-        if (this.externalWrites) this.codeChangedOutside();
+        this.deviceAccessed();
         this.advance(ESI, step, a32);
       }
     }
