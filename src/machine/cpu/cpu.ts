@@ -47,7 +47,6 @@ import {
   D_CALL,
   D_RET,
 } from './decoded';
-import { ENDS } from './block-gen';
 import { CpuSystem } from './system';
 
 export interface CpuEnv {
@@ -91,13 +90,6 @@ export const RunExit = { BUDGET: 0, HLT: 1, TRIPLE_FAULT: 2, STOPPED: 3 } as con
 export type RunExit = (typeof RunExit)[keyof typeof RunExit];
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
-
-/**
- * 1 for the handlers after which a compiled block ends (compileBlock: a transfer of control): the
- * instruction after one of them may start a block (runInner's `lead`).
- */
-const BLOCK_BEFORE = new Uint8Array(64);
-for (const h of [...ENDS, D_JCC, D_ALU_JCC]) BLOCK_BEFORE[h] = 1;
 
 export class Cpu extends CpuSystem {
   constructor(env: CpuEnv) {
@@ -479,7 +471,10 @@ export class Cpu extends CpuSystem {
           else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
           else this.execReg(w0, x, d, p);
           eip = this._eip | 0;
-          lead = BLOCK_BEFORE[w0 & 0x3f] !== 0;
+          // Of these forms, those a compiled block ends at (ENDS in block-gen-base.ts: JMP, CALL
+          // and JMP through a register or memory) are the ones that transfer; a jump to the next
+          // instruction merely skips a block lookup.
+          lead = eip !== next;
       }
       this.instructions++;
       if (this.attention !== 0 && this.halted) {
