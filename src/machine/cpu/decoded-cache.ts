@@ -116,6 +116,25 @@ const MAX_TRACE_IDS = 1 << 16;
  */
 const MAX_DECODED_PAGES = 512;
 
+/** Windows of 32-bit code kept for their page's return (winCache: by linear page number mod this). */
+const WIN_CACHE = 16;
+
+/**
+ * A window openWindow() opened, and what it was opened under: the page's translation (the MMU's
+ * generation; an INVLPG of the page drops it), the code epoch, CS's base and the CPL's user bit.
+ */
+class CachedWindow {
+  lpn = -1;
+  gen = -1;
+  epoch = 0;
+  csBase = 0;
+  user = false;
+  winEip = 0;
+  frame = 0;
+  page: Int32Array = new Int32Array(0);
+  blocks: BlockPage | undefined = undefined;
+}
+
 export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   // Defined in the layers above (see README.md, "Layout").
   protected abstract group3Body(size: number): void;
@@ -165,6 +184,13 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   /** The bytes of the instruction being decoded (copied: the decoder never reads past the page). */
   protected readonly ibuf = new Uint8Array(16);
 
+  /**
+   * The windows last opened on 32-bit code, by linear page: Linux's timer tick goes through some
+   * forty pages, and a window opened afresh costs the translation and five per-frame lookups
+   * (host cache misses on cold code) where one of these costs a few loads.
+   */
+  protected readonly winCache = Array.from({ length: WIN_CACHE }, () => new CachedWindow());
+
   /** Drops the fetch window (CS, CPL or translations changed). */
   protected dropWindow(): void {
     this.winGen = -1;
@@ -179,6 +205,8 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   protected pageInvalidated(lpn: number): void {
     if (lpn === this.fetchLpn) this.fetchLpn = -1;
     if (lpn === (this.segBase[CS] + this.winEip) >>> 12) this.winGen = -1;
+    const cached = this.winCache[lpn % WIN_CACHE];
+    if (cached.lpn === lpn) cached.lpn = -1;
   }
 
   /** Code may have been changed behind the CPU's back: every decoded entry is suspect. */
@@ -438,8 +466,31 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   /** Points the window at the code page of EIP; false when the cache cannot serve it. */
   protected openWindow(): boolean {
     if (this.fl & VM) return false;
-    const lin = (this.segBase[CS] + this._eip) | 0;
-    const winEip = ((lin & ~0xfff) - this.segBase[CS]) | 0;
+    const csBase = this.segBase[CS];
+    const lin = (csBase + this._eip) | 0;
+    const cached = this.winCache[(lin >>> 12) % WIN_CACHE];
+    if (
+      cached.lpn === lin >>> 12 &&
+      cached.gen === this.mmu.generation &&
+      cached.epoch === this.codeEpoch &&
+      cached.csBase === csBase &&
+      cached.user === this.user &&
+      this.codeSize32
+    ) {
+      this.dUsed[cached.frame] = 1;
+      this.winPage = cached.page;
+      this.winFrame = cached.frame;
+      const bp = cached.blocks;
+      if (bp !== undefined) {
+        this.winBlocks = bp.blocks;
+        this.winHits = bp.hits;
+        this.winSince = bp.since;
+      }
+      this.winEip = cached.winEip;
+      this.winGen = cached.gen;
+      return true;
+    }
+    const winEip = ((lin & ~0xfff) - csBase) | 0;
     // 16-bit code: only a window whose every instruction ends below IP 0x10000, so that no cached
     // instruction's next IP wraps (the interpreter masks IP to 16 bits; the cache adds).
     if (!this.codeSize32 && winEip + 4096 > 0xffff) return false;
@@ -458,8 +509,9 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     this.dUsed[frame] = 1;
     this.winPage = page;
     this.winFrame = frame;
+    let bp: BlockPage | undefined;
     if (this.blockThreshold >= 0) {
-      let bp = this.bPages[frame];
+      bp = this.bPages[frame];
       if (bp === undefined) bp = this.bPages[frame] = new BlockPage();
       this.winBlocks = bp.blocks;
       this.winHits = bp.hits;
@@ -467,6 +519,18 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
     }
     this.winEip = winEip;
     this.winGen = this.mmu.generation;
+    if (this.codeSize32) {
+      // 16-bit code's entries belong to one window EIP (dWins): not kept.
+      cached.lpn = lin >>> 12;
+      cached.gen = this.winGen;
+      cached.epoch = this.codeEpoch;
+      cached.csBase = csBase;
+      cached.user = this.user;
+      cached.winEip = winEip;
+      cached.frame = frame;
+      cached.page = page;
+      cached.blocks = bp;
+    }
     return true;
   }
 
@@ -492,6 +556,7 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       const victim = this.dFrames[at];
       this.dHand = at + 1 === this.dFrames.length ? 0 : at + 1;
       this.clearDecodedPage(victim);
+      for (const c of this.winCache) c.lpn = -1; // one may hold the victim's arrays
       page = this.dPages[victim]!;
       list = this.dLists[victim]!;
       this.dPages[victim] = undefined;
