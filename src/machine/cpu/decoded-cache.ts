@@ -116,8 +116,11 @@ const MAX_TRACE_IDS = 1 << 16;
  */
 const MAX_DECODED_PAGES = 512;
 
-/** Windows of 32-bit code kept for their page's return (winCache: by linear page number mod this). */
-const WIN_CACHE = 16;
+/**
+ * Windows of 32-bit code kept for their page's return (winCache: by linear page number mod this).
+ * Idle Linux's openings found theirs in 60 % of cases with 16, 84 % with 64, 92 % with 256.
+ */
+const WIN_CACHE = 256;
 
 /**
  * A window openWindow() opened, and what it was opened under: the page's translation (the MMU's
@@ -185,9 +188,9 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   protected readonly ibuf = new Uint8Array(16);
 
   /**
-   * The windows last opened on 32-bit code, by linear page: Linux's timer tick goes through some
-   * forty pages, and a window opened afresh costs the translation and five per-frame lookups
-   * (host cache misses on cold code) where one of these costs a few loads.
+   * The windows last opened on 32-bit code, by linear page: Linux's timer tick opens some 190 a
+   * tick, and a window opened afresh costs the translation and five per-frame lookups (host cache
+   * misses on cold code) where one of these costs a few loads.
    */
   protected readonly winCache = Array.from({ length: WIN_CACHE }, () => new CachedWindow());
 
