@@ -292,6 +292,17 @@ const DIRECTED: { name: string; pieces: Piece[]; setup?: Parameters<typeof runPr
       ...[0x0f, 0x31], // rdtsc (msr-sysenter.test.ts checks the count it reads in a compiled loop)
     ]),
   },
+  {
+    // The forms Linux's idle tick ran through step() (idle-forms.test.ts has their results).
+    name: 'CMPXCHG, XADD, BT*, XCHG, PUSHFD and the flag instructions',
+    pieces: loop(7, [
+      ...[0x9c, 0x59, 0xf5, 0xf9, 0xf8, 0xfd, 0xfc, 0xfa], // pushfd; pop ecx; cmc; stc; clc; std; cld; cli
+      ...[0x89, 0xe8, 0x3e, 0x0f, 0xb1, 0x4b, 0x04, 0x0f, 0xb0, 0xd1], // mov eax, ebp; ds cmpxchg [ebx+4], ecx; cmpxchg cl, dl
+      ...[0x3e, 0x0f, 0xc1, 0x43, 0x08, 0x0f, 0xc0, 0xd1], // ds xadd [ebx+8], eax; xadd cl, dl
+      ...[0x0f, 0xab, 0x6b, 0x10, 0x0f, 0xba, 0x73, 0x14, 0x05, 0x0f, 0xa3, 0xe9], // bts [ebx+16], ebp; btr dword [ebx+20], 5; bt ecx, ebp
+      ...[0x87, 0x43, 0x18, 0x86, 0xd1, 0x64, 0xa1, ...le(0x30000)], // xchg [ebx+24], eax; xchg cl, dl; mov eax, fs:[30000h]
+    ]),
+  },
 ];
 
 /** The templates named in the sources of the blocks a CPU compiled. */

@@ -293,7 +293,7 @@ describe('the decoder agrees with the opcode table, by execution', () => {
     const inPage = check(cases('code32', all, true));
     // The same instructions across a page end: never cached, decoded by step().
     const crossing = check(cases('code32', [[]], true), { cross: true });
-    const prefixed = check(cases('code32', [[0x3e], [0xf3], [0xf2], [0x26, 0x66]], false));
+    const prefixed = check(cases('code32', [[0x3e], [0xf3], [0xf2], [0x26, 0x66], [0x64, 0x66]], false));
     for (const f of [inPage, crossing, prefixed]) {
       expect(f.udButDefined.slice(0, 20)).toEqual([]);
       expect(f.notUdButUndefined.slice(0, 20)).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * The decoded cache's generic byte and word forms of the ALU group, TEST, INC/DEC, MOV and LEA
+ * The decoded cache's generic byte and word forms of the ALU group, TEST, INC/DEC, MOV, LEA and XCHG
  * (execGeneric), generated from their one definition (tools/gen-generic.ts: the forms' bindings in
  * generic-forms.ts, what each does from alu-ops.ts and move-ops.ts) into the region
  * `gen:generic execGeneric` of decoded-cache.ts: the region is what the tables give, no
@@ -54,8 +54,8 @@ describe('the generic byte and word forms of the decoded cache, from their one d
         failures.length,
         `${failures.length} differ (${[...failedForms].join(', ')})\n  ${failures.slice(0, 10).join('\n  ')}`,
       ).toBe(0);
-      // The ALU vectors exercise the ALU, TEST and INC/DEC forms; the transfer vectors MOV and LEA.
-      const moves = (f: (typeof GENERIC_FORMS)[number]) => ['mov', 'lea'].includes(genericRows(f)[0].mnemonic);
+      // The ALU vectors exercise the ALU, TEST and INC/DEC forms; the transfer vectors MOV, LEA and XCHG.
+      const moves = (f: (typeof GENERIC_FORMS)[number]) => ['mov', 'lea', 'xchg'].includes(genericRows(f)[0].mnemonic);
       const expected = GENERIC_FORMS.filter((f) => moves(f) === (file === 'transfer.json'));
       expect(expected.length).toBeGreaterThan(0);
       for (const form of expected) expect([...forms].map(formName), file).toContain(formName(form.handler));

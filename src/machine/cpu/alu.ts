@@ -222,6 +222,40 @@ export abstract class CpuAlu extends CpuAluGen {
     this.flags = (this.flags & ~(CF | AF)) | f;
   }
 
+  /**
+   * CMPXCHG r/m, r (0F B0/B1; SDM vol. 2, CMPXCHG): the accumulator compared with the destination
+   * (CMP's flags); equal, the source is stored; not, the destination is loaded into the
+   * accumulator — and written back to a memory destination as it was (the locked cycle writes
+   * either way). After decodeModrm or the decoded cache's rebuilt state (execGeneric).
+   */
+  protected cmpxchg(size: number): void {
+    const dst = this.getRm(size);
+    const acc = this.getReg(EAX, size);
+    this.alu(7, acc, dst, size);
+    if (acc === dst) this.setRm(size, this.getReg(this.reg, size));
+    else {
+      if (this.modrm < 0xc0) this.setRm(size, dst);
+      this.setReg(EAX, size, dst);
+    }
+  }
+
+  /**
+   * XADD r/m, r (0F C0/C1; SDM vol. 2, XADD): the sum (ADD's flags) into the destination, the
+   * destination's old value into the source register; the register first, so that XADD r, r
+   * with one register for both leaves the sum.
+   */
+  protected xadd(size: number): void {
+    const dst = this.getRm(size);
+    const src = this.getReg(this.reg, size);
+    const sum = this.alu(0, dst, src, size);
+    this.setReg(this.reg, size, dst);
+    this.setRm(size, sum);
+  }
+
+  /**
+   * BT BTS BTR BTC (op 0–3) of bit `bit` of the r/m operand, CF the bit before. A register bit
+   * offset on a memory operand is signed and addresses beyond the operand, in whole operands.
+   */
   protected bitOp(op: number, bit: number, osz: number, fromReg: boolean): void {
     const bits = osz * 8;
     let addr = this.ea;

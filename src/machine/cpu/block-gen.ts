@@ -37,6 +37,8 @@ import {
   D_BSWAP,
   D_BITSCAN_R,
   D_RDTSC,
+  D_PUSHF,
+  D_FLAG,
   D_TEST_MR,
   D_TEST_RI,
   D_TEST_RR,
@@ -67,7 +69,7 @@ import {
   G_GRP3,
   G_GRP3_8,
 } from './decoded';
-import { ARITH, CF, OF, SF, ZF } from './flags';
+import { ARITH, CF, OF, PUSHFD_IMAGE, SF, ZF } from './flags';
 import { C, GEN_CHECK } from './block-host';
 import {
   MOVE_BY_HANDLER,
@@ -415,6 +417,18 @@ export class Gen extends GenBase {
         this.emit(`${C.rdtscAt}(ic + ${i.n});`);
         break;
       case D_NOP:
+        break;
+      case D_PUSHF:
+        // PUSHFD: EFLAGS whole (the pending flags written first), RF and VM clear in the image.
+        this.cpuFlags();
+        this.push(`${C.flags} & ${PUSHFD_IMAGE}`);
+        this.breakCheck(i);
+        break;
+      case D_FLAG:
+        // CLC STC CMC CLI CLD STD: through the CPU, which may raise CLI's #GP (faultable above).
+        // A CLI in a block only holds back interrupts a later block's entry would deliver.
+        this.cpuFlags();
+        this.emit(`${C.flagOp}(${x});`);
         break;
       case D_CDQ:
         this.emit('r[2] = r[0] >> 31;');

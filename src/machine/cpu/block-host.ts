@@ -76,6 +76,8 @@ export interface BlockHost {
   execGeneric(x: number, d: Int32Array, p: number): void;
   /** RDTSC after `retired` instructions of the block (the count it reads is settled only at the exit). */
   rdtscAt(retired: number): void;
+  /** CLC STC CMC CLI CLD STD by opcode (CLI: #GP(0) at CPL > IOPL in protected mode). */
+  flagOp(op: number): void;
   // The trace's records at a block's rarer exits (the common one writes its record inline), by
   // the function's trace id × 64.
   traceBlock(id: number, count: number): void;
@@ -133,6 +135,7 @@ export const C: Spelled<BlockHost, 'c'> = {
   divAcc: 'c.divAcc',
   execGeneric: 'c.execGeneric',
   rdtscAt: 'c.rdtscAt',
+  flagOp: 'c.flagOp',
   traceBlock: 'c.traceBlock',
   traceLoop: 'c.traceLoop',
 };

@@ -10,9 +10,10 @@
  * What a block holds: the entries of the decoded-instruction cache (cpu.ts, "the decoded-
  * instruction cache") from its first instruction on, up to and including the first transfer of
  * control (Jcc, a fused ALU + Jcc, JMP, CALL, RET, the indirect forms), or up to an instruction
- * the cache runs through step() (D_SLOW: other prefixes, 16-bit forms, system, string and I/O
- * instructions, HLT, STI/CLI/POPF/IRET, MOV SS/POP SS, INT, far transfers …), the end of the
- * page, or MAX_INSNS. So nothing in a block changes EFLAGS.IF, the interrupt shadow, HLT, CS,
+ * the cache runs through step() (D_SLOW: REP, 16-bit addressing, system, string and I/O
+ * instructions, HLT, STI/POPF/IRET, MOV SS/POP SS, INT, far transfers …), the end of the
+ * page, or MAX_INSNS. So nothing in a block sets EFLAGS.IF (CLI, which clears it, only holds
+ * back interrupts the next entry test would deliver), changes the interrupt shadow, HLT, CS,
  * the CPL, the segment registers or the translations the TLB caches: interrupts are delivered
  * between blocks exactly where the interpreter delivers them (runInner enters a block only when
  * none is waiting and the whole block fits the instruction budget). A block whose branch goes

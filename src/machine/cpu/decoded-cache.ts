@@ -10,7 +10,7 @@ import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
 import { bitIndex, bswap32 } from './bit-ops';
 import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
-import { VM, ZF } from './flags';
+import { CF, DF, IF, PUSHFD_IMAGE, VM, ZF } from './flags';
 import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CS, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
   D_SLOW,
@@ -86,6 +86,14 @@ import {
   D_BSWAP,
   D_BITSCAN_R,
   G_BITSCAN,
+  D_PUSHF,
+  D_FLAG,
+  G_CMPXCHG,
+  G_XADD,
+  G_BT,
+  G_BTI,
+  G_XCHG8,
+  G_XCHG,
 } from './decoded';
 import { CpuDecoder } from './decoder';
 import type { CpuEnv } from './cpu';
@@ -282,6 +290,9 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case 43 satisfies typeof D_RDTSC:
         this.rdtsc();
         return;
+      case D_FLAG:
+        this.flagOp(x);
+        return;
       case 25 satisfies typeof D_DIV_R:
         // F7 /6 /7 on a 32-bit register: muldiv-ops.ts' divide through divAcc (as group3Body),
         // which raises #DE before writing anything; runInner set the restart point (D_MAY_FAULT).
@@ -331,6 +342,10 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         if (this.stackSize32) r[ESP] = r[EBP];
         else this.setReg(ESP, 2, r[EBP]);
         r[EBP] = this.pop32();
+        return;
+      case D_PUSHF:
+        // PUSHFD: the cache never runs VM86 code (openWindow), where it is IOPL-sensitive.
+        this.push32(this.flags & PUSHFD_IMAGE);
         return;
       default:
         throw new Error(`cpu: handler ${w0 & 0x3f} is not a stack form`); // an emulator bug
@@ -793,6 +808,38 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   }
 
   /**
+   * CLC STC CMC CLI CLD STD (`op` the opcode: F8 F9 F5 FA FC FD), for step() and the cached
+   * D_FLAG. CLI is #GP(0) in protected mode at CPL > IOPL (SDM vol. 2, CLI; no CR4.PVI here, and
+   * VM86, where CPL = 3, is the same rule); IF = 0 can only hold interrupts back, which the run
+   * loop and the blocks' entry test read as they are. IF and DF are not arithmetic flags: they
+   * change without building the lazy ones.
+   */
+  flagOp(op: number): void {
+    switch (op) {
+      case 0xf5:
+        this.flags ^= CF;
+        return;
+      case 0xf8:
+        this.flags &= ~CF;
+        return;
+      case 0xf9:
+        this.flags |= CF;
+        return;
+      case 0xfa:
+        if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+        this.fl &= ~IF;
+        return;
+      case 0xfc:
+        this.fl &= ~DF;
+        return;
+      case 0xfd:
+        this.fl |= DF;
+        return;
+    }
+    throw new Error(`cpu: no flag instruction ${op}`); // an emulator bug
+  }
+
+  /**
    * RDTSC in a compiled block, `retired` instructions past the count the block settles at its exit:
    * the count (which the icount clock reads) is the interpreter's for this instruction meanwhile.
    */
@@ -975,6 +1022,20 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case 30 satisfies typeof G_LEA:
         this.setReg(this.reg, size, this.eaOff);
         return;
+      // XCHG Eb, Gb
+      case G_XCHG8: {
+        const t = this.getRm(1);
+        this.setRm(1, this.getReg(this.reg, 1));
+        this.setReg(this.reg, 1, t);
+        return;
+      }
+      // XCHG Ev, Gv
+      case G_XCHG: {
+        const t = this.getRm(size);
+        this.setRm(size, this.getReg(this.reg, size));
+        this.setReg(this.reg, size, t);
+        return;
+      }
       // end gen:generic
       case 11 satisfies typeof G_IMUL3:
         this.setReg(this.reg, size, this.imul2(this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size));
@@ -1017,6 +1078,14 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         if (res >= 0) this.setRm(size, res);
         return;
       }
+      case G_CMPXCHG:
+        return this.cmpxchg(extra & 1 ? 1 : size);
+      case G_XADD:
+        return this.xadd(extra & 1 ? 1 : size);
+      case G_BT:
+        return this.bitOp(extra & 3, this.getReg(this.reg, size), size, true);
+      case G_BTI:
+        return this.bitOp(extra & 3, imm & 0xff, size, false);
     }
     throw new Error(`cpu: no cached form ${x}`);
   }

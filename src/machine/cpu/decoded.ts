@@ -59,7 +59,11 @@ export const D_SLOW = D_STEP | D_MAY_FAULT,
   /** BSWAP r32 (0F C8+r). */
   D_BSWAP = 45,
   /** BSF / BSR r32, r32 (0F BC / BD, also after F3 or F2: payload dst | src << 3 | BSR << 6). */
-  D_BITSCAN_R = 46;
+  D_BITSCAN_R = 46,
+  /** PUSHFD (9C, operand size 32): a stack form, EFLAGS with VM and RF clear (never in VM86 here). */
+  D_PUSHF = 47,
+  /** CLC STC CMC CLI CLD STD (F8 F9 F5 FA FC FD; the opcode in the payload): CLI may raise #GP. */
+  D_FLAG = 48;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,
@@ -93,7 +97,14 @@ export const G_ALU8_AI = 1,
   G_TEST_MR = 29,
   G_LEA = 30,
   G_SHLD = 31, // SHLD/SHRD: extra bit 0 count in CL, bit 1 SHRD
-  G_BITSCAN = 32; // BSF/BSR Gv, Ev but a dword register's (D_BITSCAN_R): extra bit 0 BSR
+  G_BITSCAN = 32, // BSF/BSR Gv, Ev but a dword register's (D_BITSCAN_R): extra bit 0 BSR
+  // The 0F forms Linux's locking and bitmaps use (its UP alternatives turn LOCK into a DS prefix).
+  G_CMPXCHG = 33, // CMPXCHG r/m, r: extra bit 0 the byte form (0F B0)
+  G_XADD = 34, // XADD r/m, r: extra bit 0 the byte form (0F C0)
+  G_BT = 35, // BT BTS BTR BTC r/m, r (0F A3 AB B3 BB): the operation (0–3) in extra
+  G_BTI = 36, // BT BTS BTR BTC r/m, imm8 (0F BA /4–/7)
+  G_XCHG8 = 37, // XCHG r/m8, r8 (86)
+  G_XCHG = 38; // XCHG r/m, r (87)
 /**
  * Payload bit 18 of a D_GENERIC entry: operand size 16 (the forms above and G_TEST_MI, G_IMUL3,
  * G_IMUL2, G_SHIFT, G_GRP3, G_INCDEC, G_CMOV, G_MOVX, which are 32-bit without it).

@@ -70,6 +70,8 @@ import {
   D_ALU_JCC,
   D_RDTSC,
   D_ROTATE_R,
+  D_PUSHF,
+  D_FLAG,
   G_ALU8_AI,
   G_ALU8_MR,
   G_ALU8_RM,
@@ -103,6 +105,12 @@ import {
   G_BITSCAN,
   D_BSWAP,
   D_BITSCAN_R,
+  G_CMPXCHG,
+  G_XADD,
+  G_BT,
+  G_BTI,
+  G_XCHG8,
+  G_XCHG,
   X16,
 } from './decoded';
 import { CpuStrings } from './strings';
@@ -133,6 +141,8 @@ for (const h of [
   D_MOVZX8_M,
   D_RDTSC,
   D_DIV_R,
+  D_PUSHF,
+  D_FLAG,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
 
@@ -143,9 +153,13 @@ for (const h of [
 const BYTE_FORM = new Uint8Array(256);
 for (let b = 0; b < 0x40; b++) if ((b & 7) === 0 || (b & 7) === 2 || (b & 7) === 4) BYTE_FORM[b] = 1;
 for (let b = 0xb0; b < 0xb8; b++) BYTE_FORM[b] = 1;
-for (const b of [0x80, 0x84, 0x88, 0x8a, 0x90, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe]) BYTE_FORM[b] = 1;
+for (const b of [0x80, 0x84, 0x86, 0x88, 0x8a, 0x90, 0xa0, 0xa2, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe])
+  BYTE_FORM[b] = 1;
+/** CLC STC CMC CLI CLD STD: D_FLAG (STI, which opens the interrupt shadow, stays step()'s). */
+const FLAG_OPS = new Uint8Array(256);
+for (const b of [0xf5, 0xf8, 0xf9, 0xfa, 0xfc, 0xfd]) FLAG_OPS[b] = 1;
 
-const STACK_FORMS = [...MOVES_ON_THE_STACK, D_CALL, D_RET, D_CALL_R, D_LEAVE];
+const STACK_FORMS = [...MOVES_ON_THE_STACK, D_CALL, D_RET, D_CALL_R, D_LEAVE, D_PUSHF];
 
 /** A little-endian dword of an instruction's bytes. */
 function rd32(q: Uint8Array, k: number): number {
@@ -204,7 +218,7 @@ export abstract class CpuDecoder extends CpuStrings {
     this.dW1 = 0;
     this.dDisp = 0;
     this.dImm = 0;
-    if (b === 0x0f) return lock ? D_SLOW : this.decode0f(q, k, seg);
+    if (b === 0x0f) return this.decode0f(q, k, seg, lock);
     const modrm = q[k];
     // The length comes from the table; `at` is where the immediate starts (after ModR/M, SIB, disp).
     const e = ENCODING[(b << 3) | ((modrm >> 3) & 7)];
@@ -223,7 +237,8 @@ export abstract class CpuDecoder extends CpuStrings {
       if (!rel8 && b !== 0xe8 && b !== 0xe9) return D_SLOW;
       if (!this.inIp16((this.dEip + len + (rel8 ? (q[at] << 24) >> 24 : rd32(q, at))) | 0)) return D_SLOW;
     }
-    if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len);
+    if (FLAG_OPS[b]) return this.dEnd(len, D_FLAG, b); // any operand size
+    if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len, seg);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
       const form = b & 7;
@@ -286,6 +301,9 @@ export abstract class CpuDecoder extends CpuStrings {
         if (modrm >= 0xc0) return this.dEnd(len, D_ALU_RI, op | ((modrm & 7) << 3));
         return this.dEnd(len, D_ALU_MI, op);
       }
+      case 0x86:
+      case 0x87:
+        return this.dEnd(len, D_GENERIC, modrm | ((b === 0x86 ? G_XCHG8 : G_XCHG) << 8));
       case 0x84:
       case 0x85: {
         const reg = (modrm >> 3) & 7;
@@ -311,6 +329,12 @@ export abstract class CpuDecoder extends CpuStrings {
         return this.dEnd(len, D_NOP, 0);
       case 0x99:
         return this.dEnd(len, D_CDQ, 0);
+      case 0x9c:
+        return this.dEnd(len, D_PUSHF, 0);
+      case 0xa0:
+      case 0xa2:
+        // MOV AL, moffs8 / MOV moffs8, AL: MOV r/m8 with ModR/M [disp32] (8A 05, 88 05).
+        return this.dMoffs(q, at, seg, len, G_MOV8_RM, G_MOV8_MR, b === 0xa0, 0);
       case 0xa1:
       case 0xa3:
         this.dW1 = 8 | (8 << 4) | ((seg === NO_SEG ? DS : seg) << 10);
@@ -395,11 +419,13 @@ export abstract class CpuDecoder extends CpuStrings {
     return D_SLOW;
   }
 
-  protected decode0f(q: Uint8Array, k: number, seg: number): number {
+  protected decode0f(q: Uint8Array, k: number, seg: number, lock: boolean): number {
     const b = q[k++];
     const modrm = q[k];
     const e = ENCODING[((0x100 | b) << 3) | ((modrm >> 3) & 7)];
     if ((e & (E_DEFINED | E_BAD_REG)) !== E_DEFINED || (modrm >= 0xc0 && e & E_MEM_ONLY)) return D_SLOW; // #UD: step()
+    // LOCK as in decodeForm: a memory destination the table allows (CMPXCHG, XADD, BTS …).
+    if (lock && (!(e & E_LOCK) || !(e & E_MODRM) || modrm >= 0xc0)) return D_SLOW;
     if (e & E_REG_ONLY) return D_SLOW; // MOV CRn/DRn: not cached
     if (!this.dA32 && e & E_MODRM && modrm < 0xc0) return D_SLOW; // 16-bit addressing
     const o32 = this.dO32;
@@ -419,6 +445,24 @@ export abstract class CpuDecoder extends CpuStrings {
       this.dImm = b & 1 ? 0 : q[at];
       const extra = (b & 1) | ((b >> 2) & 2); // CL, SHRD
       return this.dEnd(len, D_GENERIC, modrm | (G_SHLD << 8) | (extra << 14) | (o32 ? 0 : X16));
+    }
+    const w16 = o32 ? 0 : X16;
+    switch (b) {
+      // CMPXCHG, XADD (the byte form in extra bit 0), BT* r/m, r (the operation in extra), BT* r/m, imm8.
+      case 0xb0:
+      case 0xb1:
+        return this.dEnd(len, D_GENERIC, modrm | (G_CMPXCHG << 8) | ((~b & 1) << 14) | w16);
+      case 0xc0:
+      case 0xc1:
+        return this.dEnd(len, D_GENERIC, modrm | (G_XADD << 8) | ((~b & 1) << 14) | w16);
+      case 0xa3:
+      case 0xab:
+      case 0xb3:
+      case 0xbb:
+        return this.dEnd(len, D_GENERIC, modrm | (G_BT << 8) | (((b >> 3) & 3) << 14) | w16);
+      case 0xba: // /4–/7 (the others are #UD, sent to step() above)
+        this.dImm = q[at];
+        return this.dEnd(len, D_GENERIC, modrm | (G_BTI << 8) | (((modrm >> 3) & 3) << 14) | w16);
     }
     if (!o32) {
       // Operand size 16: SETcc is the same; the word forms of CMOVcc, IMUL, MOVZX/MOVSX; Jcc rel16.
@@ -522,7 +566,7 @@ export abstract class CpuDecoder extends CpuStrings {
    * entries run by the interpreter's helpers at size 2 (X16); the byte forms were decoded as in
    * 32-bit code (BYTE_FORM). What is not here (PUSH/POP/CALL/RET of words, CWD, …) is step()'s.
    */
-  protected decodeWord(q: Uint8Array, b: number, modrm: number, at: number, len: number): number {
+  protected decodeWord(q: Uint8Array, b: number, modrm: number, at: number, len: number, seg: number): number {
     const imm16 = q[at] | (q[at + 1] << 8);
     const imm8s = ((q[at] << 24) >> 24) & 0xffff;
     if (b < 0x40 && (b & 7) < 6) {
@@ -551,6 +595,12 @@ export abstract class CpuDecoder extends CpuStrings {
         return this.dEnd(len, D_GENERIC, modrm | (G_ALU_MI << 8) | (((modrm >> 3) & 7) << 14) | X16);
       case 0x85:
         return this.dEnd(len, D_GENERIC, modrm | (G_TEST_MR << 8) | X16);
+      case 0x87:
+        return this.dEnd(len, D_GENERIC, modrm | (G_XCHG << 8) | X16);
+      case 0xa1:
+      case 0xa3:
+        // MOV AX, moffs16 / MOV moffs16, AX: MOV r/m16 with ModR/M [disp32] (66 8B 05, 66 89 05).
+        return this.dMoffs(q, at, seg, len, G_MOV_RM, G_MOV_MR, b === 0xa1, X16);
       case 0x89:
         return this.dEnd(len, D_GENERIC, modrm | (G_MOV_MR << 8) | X16);
       case 0x8b:
@@ -585,6 +635,26 @@ export abstract class CpuDecoder extends CpuStrings {
         return D_SLOW;
     }
     return D_SLOW;
+  }
+
+  /**
+   * MOV between the accumulator and memory at a 32-bit offset (A0–A3: 16-bit addressing went to
+   * step()) as the generic MOV form `load` or `store` with ModR/M 05 ([disp32], reg AL/AX): what
+   * 8A 05 disp32 decodes to, the segment DS or the override.
+   */
+  protected dMoffs(
+    q: Uint8Array,
+    at: number,
+    seg: number,
+    len: number,
+    load: number,
+    store: number,
+    toAcc: boolean,
+    w16: number,
+  ): number {
+    this.dW1 = 8 | (8 << 4) | ((seg === NO_SEG ? DS : seg) << 10);
+    this.dDisp = rd32(q, at);
+    return this.dEnd(len, D_GENERIC, 0x05 | ((toAcc ? load : store) << 8) | w16);
   }
 
   protected dEnd(len: number, h: number, payload: number): number {

@@ -16,6 +16,8 @@ export const AC = 1 << 18;
 export const ID = 1 << 21;
 /** The arithmetic status flags an ALU operation defines. */
 export const ARITH = CF | PF | AF | ZF | SF | OF;
+/** The bits of EFLAGS PUSHFD stores: all but RF and VM, which read as 0 in the image (SDM vol. 2, PUSHF). */
+export const PUSHFD_IMAGE = 0x3cffd7;
 
 /** PF is set when the low byte of the result has an even number of 1 bits. */
 export const PARITY = new Uint8Array(256);

@@ -5,7 +5,7 @@
  * kinds and at the entry's operand size (2 with X16, else 4) for the others. What the
  * instruction does comes from its one definition: the ALU group and TEST from alu-ops.ts
  * (ALU_OPS, whose `stores` says which operations write no result, TEST_AS), INC/DEC from
- * INCDEC_OPS, MOV and LEA from move-ops.ts (MOVE_SEMANTICS). tools/gen-generic.ts writes the
+ * INCDEC_OPS, MOV, LEA and XCHG from move-ops.ts (MOVE_SEMANTICS). tools/gen-generic.ts writes the
  * cases into execGeneric's `gen:generic execGeneric` region (tests/cpu/generic-gen.test.ts).
  *
  * The decoder normalises the short forms to the ModR/M form of the same instruction: AX, imm
@@ -33,6 +33,8 @@ import {
   G_TEST8_MI,
   G_TEST_MI,
   G_TEST_MR,
+  G_XCHG,
+  G_XCHG8,
 } from './decoded';
 import { OPCODES, type Opcode } from './opcodes';
 
@@ -76,6 +78,9 @@ export const GENERIC_FORMS: readonly GenericForm[] = [
   { handler: G_MOV_RM, opcode: 0x8b }, // Gv, Ev
   { handler: G_MOV_MI, opcode: 0xc7 }, // Ev, Iv
   { handler: G_LEA, opcode: 0x8d }, // Gv, M
+  // XCHG (its dword form too: Ev, Gv at size 4 without X16)
+  { handler: G_XCHG8, opcode: 0x86 }, // Eb, Gb
+  { handler: G_XCHG, opcode: 0x87 }, // Ev, Gv
 ];
 
 /** The rows of the opcode table a form runs: the opcode's, or its group member's. */

@@ -29,7 +29,7 @@ import {
   PRIV_MASK,
   PRIV_TSD,
 } from './decode-tables';
-import { CF, DF, IF, MASK, OF, VM, ZF, szp } from './flags';
+import { CF, IF, MASK, OF, PUSHFD_IMAGE, VM, ZF, szp } from './flags';
 import {
   CpuFault,
   EAX,
@@ -473,7 +473,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         return this.fwait();
       case 0x9c:
         if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0); // IOPL-sensitive in VM86 (SDM vol. 3, 20.2.7)
-        this.push(this.flags & (this.op32 ? 0x3cffd7 : 0xffff));
+        this.push(this.flags & (this.op32 ? PUSHFD_IMAGE : 0xffff));
         return;
       case 0x9d:
         if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
@@ -662,33 +662,21 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.attention = 1;
         return;
       case 0xf5:
-        this.flags ^= CF;
-        return;
+      case 0xf8:
+      case 0xf9:
+      case 0xfa:
+      case 0xfc:
+      case 0xfd:
+        return this.flagOp(b);
       case 0xf6:
       case 0xf7:
         return this.group3Body(b & 1 ? osz : 1);
-      case 0xf8:
-        this.flags &= ~CF;
-        return;
-      case 0xf9:
-        this.flags |= CF;
-        return;
-      case 0xfa:
       case 0xfb:
-        if (b === 0xfa) this.flags &= ~IF;
-        else {
-          if (!(this.fl & IF)) {
-            this.shadow = true;
-            this.attention = 1;
-          }
-          this.flags |= IF;
+        if (!(this.fl & IF)) {
+          this.shadow = true;
+          this.attention = 1;
         }
-        return;
-      case 0xfc:
-        this.flags &= ~DF;
-        return;
-      case 0xfd:
-        this.flags |= DF;
+        this.flags |= IF;
         return;
       case 0xff:
         return this.group5(osz);

@@ -217,18 +217,8 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.setReg(this.reg, osz, this.imul2(this.getReg(this.reg, osz), this.getRm(osz), osz));
         return;
       case 0xb0:
-      case 0xb1: {
-        const size = b & 1 ? osz : 1;
-        const dst = this.getRm(size);
-        const acc = this.getReg(EAX, size);
-        this.alu(7, acc, dst, size);
-        if (acc === dst) this.setRm(size, this.getReg(this.reg, size));
-        else {
-          if (this.modrm < 0xc0) this.setRm(size, dst); // the write happens either way (locked cycle)
-          this.setReg(EAX, size, dst);
-        }
-        return;
-      }
+      case 0xb1:
+        return this.cmpxchg(b & 1 ? osz : 1);
       case 0xb2:
       case 0xb4:
       case 0xb5: {
@@ -253,15 +243,8 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.bitScan(b === 0xbd, osz);
         return;
       case 0xc0:
-      case 0xc1: {
-        const size = b & 1 ? osz : 1;
-        const dst = this.getRm(size);
-        const src = this.getReg(this.reg, size);
-        const sum = this.alu(0, dst, src, size);
-        this.setReg(this.reg, size, dst);
-        this.setRm(size, sum);
-        return;
-      }
+      case 0xc1:
+        return this.xadd(b & 1 ? osz : 1);
       case 0xc7: {
         const lo = this.readLin32(this.ea);
         const hi = this.readLin32(this.ea + 4);

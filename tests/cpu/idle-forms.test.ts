@@ -1,0 +1,275 @@
+/**
+ * The forms Linux's idle tick ran through step() (src/machine/cpu/README.md, "Linux's idle tick"),
+ * now decoded-cache forms and compiled in blocks: CMPXCHG and XADD (with the DS prefix Linux's UP
+ * alternatives put where LOCK was, and with LOCK), BT/BTS/BTR/BTC with a register or an immediate
+ * bit offset, XCHG, PUSHFD, CLC/STC/CMC/CLI/CLD/STD, MOV between the accumulator and a moffs with
+ * a segment override. Each program's results are the SDM's, written out here, and none of the
+ * instructions under test reaches step() (a spy records the EIPs step() runs). In both CPU modes:
+ * interpreted from the cache, and compiled into blocks at first execution. The host's results for
+ * the 0F forms are in the oracle's atomic, bit and lock vectors, which run here through the cache
+ * with the forms seen in execGeneric. CLI's #GP(0) at CPL 3 > IOPL: protected.test.ts (rings).
+ */
+import { expect, it, vi } from 'vitest';
+import { G_BT, G_BTI, G_CMPXCHG, G_XADD, G_XCHG, G_XCHG8 } from '../../src/machine/cpu/decoded';
+import { readVectors, runVectors } from './oracle-run';
+import { describeCpu, flatTables, le, loadFlatTables, makeRig, putDescriptor, type Rig } from './rig';
+import { segment } from './pm-machine';
+
+const CODE = 0x10000;
+const DATA = 0x30000;
+const GDT = 0x1000;
+const IDT = 0x2000;
+const GP_HANDLER = 0x18000;
+const CF = 1;
+const DF = 1 << 10;
+const IF = 1 << 9;
+
+/** An instruction under test (must not reach step()), or bytes that may (set-up, the final HLT). */
+type Part = number[] | { t: number[] };
+
+interface Ran {
+  rig: Rig;
+  /** The EIPs of the instructions under test that step() ran. */
+  slow: number[];
+}
+
+/** Runs the parts from CODE (flat ring 0, ESP 0x9000, EFLAGS `eflags`) to their HLT. */
+function run(parts: Part[], eflags = 2, setup?: (rig: Rig) => void): Ran {
+  const rig = makeRig(4);
+  const code: number[] = [];
+  const tested = new Set<number>();
+  for (const p of parts) {
+    if (!Array.isArray(p)) tested.add(CODE + code.length);
+    code.push(...(Array.isArray(p) ? p : p.t));
+  }
+  rig.load(CODE, [...code, 0xf4]);
+  setup?.(rig);
+  rig.cpu.enterProtectedModeFlat(CODE, { ebx: DATA, esp: 0x9000 });
+  rig.cpu.setEflags(eflags);
+  const slow: number[] = [];
+  const cpu = rig.cpu as unknown as { step(): void };
+  const step = cpu.step.bind(cpu);
+  vi.spyOn(cpu, 'step').mockImplementation(() => {
+    if (tested.has(rig.cpu.eip >>> 0)) slow.push(rig.cpu.eip >>> 0);
+    step();
+  });
+  for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(10_000);
+  expect(rig.cpu.halted, 'the program ends in its HLT').toBe(true);
+  return { rig, slow };
+}
+
+const r32 = (rig: Rig, r: number) => rig.cpu.reg32[r] >>> 0;
+const [EAX, ECX, EDX, , ESP, , ESI, EDI] = [0, 1, 2, 3, 4, 5, 6, 7];
+
+describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => {
+  it('CMPXCHG: equal, the source stored and ZF = 1; not, the destination into the accumulator and ZF = 0', () => {
+    const { rig, slow } = run([
+      [0xc7, 0x03, ...le(5)], // mov dword [ebx], 5
+      [0xb8, ...le(5), 0xb9, ...le(9)], // mov eax, 5; mov ecx, 9
+      { t: [0x3e, 0x0f, 0xb1, 0x0b] }, // ds cmpxchg [ebx], ecx: equal
+      { t: [0x0f, 0x94, 0xc2] }, // setz dl (1)
+      [0xb8, ...le(7)], // mov eax, 7
+      { t: [0x3e, 0x0f, 0xb1, 0x0b] }, // ds cmpxchg [ebx], ecx: 9 ≠ 7, eax ← 9
+      { t: [0x0f, 0x94, 0xc6] }, // setz dh (0)
+      [0x89, 0xc6], // mov esi, eax (9)
+      [0xc6, 0x43, 0x04, 0x33, 0xb0, 0x33, 0xb1, 0x44], // mov byte [ebx+4], 33h; mov al, 33h; mov cl, 44h
+      { t: [0xf0, 0x0f, 0xb0, 0x4b, 0x04] }, // lock cmpxchg [ebx+4], cl: equal, 44h stored
+      [0xbf, ...le(0x1234abcd), 0xb8, ...le(0xffff0001)], // mov edi, 1234abcdh; mov eax, ffff0001h
+      { t: [0x66, 0x0f, 0xb1, 0xcf] }, // cmpxchg di, cx: abcd ≠ 0001, ax ← abcd, di kept
+    ]);
+    expect(slow).toEqual([]);
+    expect(rig.u32(DATA)).toBe(9);
+    expect(r32(rig, EDX) & 0xffff).toBe(0x0001);
+    expect(r32(rig, ESI)).toBe(9);
+    expect(rig.memory.u8[DATA + 4]).toBe(0x44);
+    expect(r32(rig, EAX)).toBe(0xffffabcd);
+    expect(r32(rig, EDI)).toBe(0x1234abcd);
+    expect(rig.cpu.getEflags() & 0x40).toBe(0); // ZF = 0 after the last
+  });
+
+  it('XADD: the sum into the destination, the old destination into the source register; XADD r, r leaves the sum', () => {
+    const { rig, slow } = run([
+      [0xc7, 0x43, 0x08, ...le(10), 0xb8, ...le(3)], // mov dword [ebx+8], 10; mov eax, 3
+      { t: [0x3e, 0x0f, 0xc1, 0x43, 0x08] }, // ds xadd [ebx+8], eax: [ebx+8] = 13, eax = 10
+      [0xb9, ...le(6)], // mov ecx, 6
+      { t: [0x0f, 0xc1, 0xc9] }, // xadd ecx, ecx: 12
+      [0xba, ...le(1), 0xbe, ...le(2)], // mov edx, 1; mov esi, 2
+      { t: [0x0f, 0xc1, 0xd6] }, // xadd esi, edx: esi = 3, edx = 2
+      [0xc6, 0x43, 0x0c, 0xff, 0xb4, 0x02], // mov byte [ebx+12], ffh; mov ah, 2
+      { t: [0xf0, 0x0f, 0xc0, 0x63, 0x0c] }, // lock xadd [ebx+12], ah: 01h, CF = 1; ah = ffh
+    ]);
+    expect(slow).toEqual([]);
+    expect(rig.u32(DATA + 8)).toBe(13);
+    expect(r32(rig, EAX)).toBe(0xff0a);
+    expect(r32(rig, ECX)).toBe(12);
+    expect([r32(rig, ESI), r32(rig, EDX)]).toEqual([3, 2]);
+    expect(rig.memory.u8[DATA + 12]).toBe(1);
+    expect(rig.cpu.getEflags() & CF).toBe(CF);
+  });
+
+  it('BT/BTS/BTR/BTC: a register bit offset on memory is signed and addresses beyond the operand; an immediate one does not', () => {
+    const BITS = DATA + 0x100;
+    // Each CF is rotated into EDI (rcl edi, 1), the first one highest.
+    const cfOut = [0xd1, 0xd7];
+    const { rig, slow } = run(
+      [
+        [0x8d, 0x9b, ...le(0x100), 0x31, 0xff], // lea ebx, [ebx+100h]; xor edi, edi
+        [0xb9, ...le(-1)], // mov ecx, -1
+        { t: [0x0f, 0xa3, 0x0b] }, // bt [ebx], ecx: bit 31 of [ebx-4] = 1
+        cfOut,
+        [0xb9, ...le(33)], // mov ecx, 33
+        { t: [0x3e, 0x0f, 0xa3, 0x0b] }, // ds bt [ebx], ecx: bit 1 of [ebx+4] = 1
+        cfOut,
+        [0xb9, ...le(100)], // mov ecx, 100: bit 4 of [ebx+12]
+        { t: [0x0f, 0xab, 0x0b] }, // bts [ebx], ecx: was 0, now 1
+        cfOut,
+        { t: [0x0f, 0xb3, 0x0b] }, // btr [ebx], ecx: was 1, now 0
+        cfOut,
+        { t: [0xf0, 0x0f, 0xbb, 0x0b] }, // lock btc [ebx], ecx: was 0, now 1
+        cfOut,
+        [0xb9, ...le(-33)], // mov ecx, -33: bit 31 of [ebx-8]
+        { t: [0x0f, 0xab, 0x0b] }, // bts [ebx], ecx: was 0
+        cfOut,
+        [0x66, 0xb9, 0xff, 0xff], // mov cx, ffffh: the word at [ebx-2], its bit 15 = bit 31 of [ebx-4]
+        { t: [0x66, 0x0f, 0xa3, 0x0b] }, // bt [ebx], cx: 1
+        cfOut,
+        { t: [0x0f, 0xba, 0x23, 0x21] }, // bt dword [ebx], 33: bit 1 of [ebx] = 0 (33 mod 32)
+        cfOut,
+        { t: [0x3e, 0x0f, 0xba, 0x2b, 0x03] }, // ds bts dword [ebx], 3: was 0
+        cfOut,
+        { t: [0x3e, 0x0f, 0xba, 0x33, 0x00] }, // ds btr dword [ebx], 0: was 1
+        cfOut,
+        [0xba, ...le(37), 0xb8, ...le(0x20)], // mov edx, 37; mov eax, 20h
+        { t: [0x0f, 0xa3, 0xd0] }, // bt eax, edx: bit 37 mod 32 = 5 of eax = 1
+        cfOut,
+        { t: [0x0f, 0xba, 0xf8, 0x05] }, // btc eax, 5: was 1, eax = 0
+        cfOut,
+      ],
+      2,
+      (rig) => {
+        rig.setU32(BITS - 4, 0x80000000);
+        rig.setU32(BITS, 1);
+        rig.setU32(BITS + 4, 2);
+      },
+    );
+    expect(slow).toEqual([]);
+    expect(r32(rig, EDI).toString(2)).toBe('110100100111');
+    expect(rig.u32(BITS + 12)).toBe(0x10);
+    expect(rig.u32(BITS - 8)).toBe(0x80000000);
+    expect(rig.u32(BITS)).toBe(8);
+    expect(r32(rig, EAX)).toBe(0);
+  });
+
+  it('XCHG r/m32, r32 and r/m8, r8, with memory and registers', () => {
+    const { rig, slow } = run([
+      [0xc7, 0x03, ...le(0x11111111), 0xb9, ...le(0x22222222)], // mov dword [ebx], 11111111h; mov ecx, 22222222h
+      { t: [0x87, 0x0b] }, // xchg [ebx], ecx
+      [0xbc, ...le(0x8000), 0xba, ...le(0x9000)], // mov esp, 8000h; mov edx, 9000h
+      { t: [0x87, 0xd4] }, // xchg esp, edx (Linux's 87 dc: a stack switch)
+      [0xb0, 0xaa, 0xb4, 0xbb], // mov al, aah; mov ah, bbh
+      { t: [0x86, 0xc4] }, // xchg ah, al
+      [0xc6, 0x43, 0x04, 0x5a], // mov byte [ebx+4], 5ah
+      { t: [0x86, 0x63, 0x04] }, // xchg [ebx+4], ah
+    ]);
+    expect(slow).toEqual([]);
+    expect([rig.u32(DATA), r32(rig, ECX)]).toEqual([0x22222222, 0x11111111]);
+    expect([r32(rig, ESP), r32(rig, EDX)]).toEqual([0x9000, 0x8000]);
+    expect(r32(rig, EAX) & 0xffff).toBe(0x5abb);
+    expect(rig.memory.u8[DATA + 4]).toBe(0xaa);
+  });
+
+  it('PUSHFD pushes EFLAGS with the pending arithmetic flags built; CLC STC CMC CLI CLD STD set their flag', () => {
+    const AC = 1 << 18;
+    const ID = 1 << 21;
+    const NT = 1 << 14;
+    const IOPL3 = 3 << 12;
+    const { rig, slow } = run(
+      [
+        [0xb8, ...le(0x7fffffff), 0x83, 0xc0, 0x01], // mov eax, 7fffffffh; add eax, 1: OF SF AF PF, CF = 0
+        { t: [0x9c] }, // pushfd
+        [0x5e], // pop esi
+        [0xb8, ...le(-1), 0x83, 0xc0, 0x01], // mov eax, -1; add eax, 1: CF = 1 (pending)
+        { t: [0xf5] }, // cmc: CF = 0
+        [0x0f, 0x92, 0xc1], // setc cl (0)
+        { t: [0xf9] }, // stc
+        [0x0f, 0x92, 0xc5], // setc ch (1)
+        { t: [0xf8] }, // clc
+        [0x0f, 0x92, 0xc2], // setc dl (0)
+        { t: [0xfd] }, // std
+        { t: [0xfa] }, // cli
+        { t: [0x9c] }, // pushfd
+        [0x5f], // pop edi: DF = 1, IF = 0
+        { t: [0xfc] }, // cld
+      ],
+      IF | AC | ID | NT | IOPL3 | 2,
+    );
+    expect(slow).toEqual([]);
+    const base = AC | ID | NT | IOPL3 | 2;
+    expect(r32(rig, ESI)).toBe(base | IF | 0x800 | 0x80 | 0x10 | 0x04); // OF SF AF PF
+    expect(r32(rig, ECX) & 0xffff).toBe(0x0100);
+    expect(r32(rig, EDX) & 0xff).toBe(0);
+    expect(r32(rig, EDI) & (DF | IF | CF | base)).toBe(DF | base);
+    expect(r32(rig, ESP)).toBe(0x9000);
+    expect(rig.cpu.getEflags() & (DF | IF)).toBe(0);
+  });
+
+  it('MOV between the accumulator and an FS-relative moffs (A0–A3, 0x66): FS base and limit', () => {
+    const FS_BASE = 0x40000;
+    const { rig, slow } = run(
+      [
+        loadFlatTables(GDT, IDT),
+        [0x66, 0xb8, 0x18, 0x00, 0x8e, 0xe0], // mov ax, 18h; mov fs, ax
+        { t: [0x64, 0xa1, ...le(0x10)] }, // mov eax, fs:[10h]
+        [0x89, 0xc6], // mov esi, eax
+        { t: [0x64, 0x66, 0xa1, ...le(0x14)] }, // mov ax, fs:[14h]
+        { t: [0x64, 0xa0, ...le(0x18)] }, // mov al, fs:[18h]
+        { t: [0x64, 0xa2, ...le(0x20)] }, // mov fs:[20h], al
+        { t: [0x64, 0x66, 0xa3, ...le(0x22)] }, // mov fs:[22h], ax
+        { t: [0x3e, 0xa0, ...le(FS_BASE + 0x19)] }, // mov al, ds:[FS_BASE + 19h]
+        [0x89, 0xc7], // mov edi, eax
+        { t: [0x64, 0xa1, ...le(0xffe)] }, // mov eax, fs:[ffeh]: past the limit (fffh), #GP(0)
+      ],
+      2,
+      (rig) => {
+        const gp = flatTables(rig, GDT, IDT);
+        putDescriptor(rig, GDT + 0x18, segment(FS_BASE, 0xfff, 0x92));
+        rig.load(GDT + 0x100, [31, 0]);
+        gp(13, GP_HANDLER);
+        rig.load(GP_HANDLER, [0xf4]);
+        rig.setU32(FS_BASE + 0x10, 0xcafef00d);
+        rig.setU32(FS_BASE + 0x14, 0x5678);
+        rig.setU32(FS_BASE + 0x18, 0x9a77);
+      },
+    );
+    expect(slow).toEqual([]);
+    expect(r32(rig, ESI)).toBe(0xcafef00d);
+    expect(r32(rig, EDI)).toBe(0xcafe569a);
+    expect(rig.u32(FS_BASE + 0x20)).toBe(0x56770077);
+    // The #GP(0) at the last MOV: its handler's HLT, the faulting EIP and error code 0 on the stack.
+    expect(rig.cpu.eip >>> 0).toBe(GP_HANDLER + 1);
+    const sp = r32(rig, ESP);
+    expect(rig.u32(sp)).toBe(0);
+    expect(rig.memory.u8[rig.u32(sp + 4)]).toBe(0x64);
+  });
+});
+
+describeCpu('the oracle’s CMPXCHG, XADD, BT* and XCHG vectors through the decoded cache', () => {
+  for (const [file, forms] of [
+    ['atomic.json', [G_CMPXCHG, G_XADD, G_XCHG, G_XCHG8]],
+    ['bit.json', [G_BT, G_BTI]],
+    ['lock.json', [G_CMPXCHG, G_XADD, G_BT, G_BTI, G_XCHG]],
+  ] as const)
+    it(`${file}: as the host, each form run by execGeneric`, () => {
+      const seen = new Set<number>();
+      const { failures } = runVectors(readVectors(file), (rig) => {
+        const cpu = rig.cpu as unknown as { execGeneric(x: number, d: Int32Array, p: number): void };
+        const exec = cpu.execGeneric.bind(cpu);
+        vi.spyOn(cpu, 'execGeneric').mockImplementation((x, d, p) => {
+          seen.add((x >>> 8) & 63);
+          exec(x, d, p);
+        });
+      });
+      expect(failures.slice(0, 10)).toEqual([]);
+      for (const f of forms) expect([...seen]).toContain(f);
+    });
+});
