@@ -14,6 +14,7 @@ import { G_BT, G_BTI, G_CMPXCHG, G_XADD, G_XCHG, G_XCHG8 } from '../../src/machi
 import { readVectors, runVectors } from './oracle-run';
 import { describeCpu, flatTables, le, loadFlatTables, makeRig, putDescriptor, type Rig } from './rig';
 import { segment } from './pm-machine';
+import type { InterruptController } from '../../src/machine/bus';
 
 const CODE = 0x10000;
 const DATA = 0x30000;
@@ -34,8 +35,8 @@ interface Ran {
 }
 
 /** Runs the parts from CODE (flat ring 0, ESP 0x9000, EFLAGS `eflags`) to their HLT. */
-function run(parts: Part[], eflags = 2, setup?: (rig: Rig) => void): Ran {
-  const rig = makeRig(4);
+function run(parts: Part[], eflags = 2, setup?: (rig: Rig) => void, pic?: InterruptController): Ran {
+  const rig = makeRig(4, pic);
   const code: number[] = [];
   const tested = new Set<number>();
   for (const p of parts) {
@@ -211,6 +212,51 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
     expect(r32(rig, EDI) & (DF | IF | CF | base)).toBe(DF | base);
     expect(r32(rig, ESP)).toBe(0x9000);
     expect(rig.cpu.getEflags() & (DF | IF)).toBe(0);
+  });
+
+  it('PUSH ES CS SS DS FS GS push the selector zero-extended to a dword', () => {
+    const { rig, slow } = run(
+      [
+        { t: [0x06] }, // push es
+        { t: [0x0e] }, // push cs
+        { t: [0x16] }, // push ss
+        { t: [0x1e] }, // push ds
+        { t: [0x0f, 0xa0] }, // push fs
+        { t: [0x0f, 0xa8] }, // push gs
+      ],
+      2,
+      (rig) => rig.memory.u8.fill(0xff, 0x9000 - 24, 0x9000),
+    );
+    expect(slow).toEqual([]);
+    expect(r32(rig, ESP)).toBe(0x9000 - 24);
+    expect([5, 4, 3, 2, 1, 0].map((i) => rig.u32(0x9000 - 24 + 4 * i))).toEqual([0x10, 0x08, 0x10, 0x10, 0x10, 0x10]);
+  });
+
+  it('STI: an interrupt waiting is delivered after the instruction that follows it, not before', () => {
+    let pending = true;
+    const pic: InterruptController = {
+      hasInterrupt: () => pending,
+      acknowledge: () => ((pending = false), 0x20),
+    };
+    const HANDLER = 0x18000;
+    const { rig, slow } = run(
+      [
+        loadFlatTables(GDT, IDT),
+        [0x31, 0xf6], // xor esi, esi
+        { t: [0xfb] }, // sti
+        [0x46, 0x46, 0x46], // inc esi (in the shadow); inc esi; inc esi
+      ],
+      2,
+      (rig) => {
+        flatTables(rig, GDT, IDT)(0x20, HANDLER);
+        rig.load(HANDLER, [0x89, 0x35, ...le(0x8000), 0xcf]); // mov [8000h], esi; iretd
+      },
+      pic,
+    );
+    expect(slow).toEqual([]);
+    expect(rig.u32(0x8000)).toBe(1);
+    expect(r32(rig, ESI)).toBe(3);
+    expect(rig.cpu.getEflags() & IF).toBe(IF);
   });
 
   it('MOV between the accumulator and an FS-relative moffs (A0–A3, 0x66): FS base and limit', () => {

@@ -38,6 +38,7 @@ import {
   D_BITSCAN_R,
   D_RDTSC,
   D_PUSHF,
+  D_PUSH_SEG,
   D_FLAG,
   D_TEST_MR,
   D_TEST_RI,
@@ -422,6 +423,10 @@ export class Gen extends GenBase {
         // PUSHFD: EFLAGS whole (the pending flags written first), RF and VM clear in the image.
         this.cpuFlags();
         this.push(`${C.flags} & ${PUSHFD_IMAGE}`);
+        this.breakCheck(i);
+        break;
+      case D_PUSH_SEG:
+        this.push(`${C.segSel}[${x}]`);
         this.breakCheck(i);
         break;
       case D_FLAG:

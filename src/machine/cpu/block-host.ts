@@ -35,6 +35,8 @@ export interface BlockHost {
   readonly blockTraceAt: Int32Array;
   // Read at every entry.
   readonly stackSize32: boolean;
+  /** The segment selectors (PUSH Sreg; no block loads one). */
+  readonly segSel: Uint16Array;
   readonly _cpl: number;
   // Written: the lazy flags, the restart point of a fault, the count, the exit request, the trace.
   fl: number;
@@ -101,6 +103,7 @@ export const C: Spelled<BlockHost, 'c'> = {
   blockTraceRecord: 'c.blockTraceRecord',
   blockTraceAt: 'c.blockTraceAt',
   stackSize32: 'c.stackSize32',
+  segSel: 'c.segSel',
   _cpl: 'c._cpl',
   fl: 'c.fl',
   flags: 'c.flags',

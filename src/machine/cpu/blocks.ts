@@ -39,7 +39,7 @@
  * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
  * optimised.
  */
-import { D_ALU_JCC, D_JCC, D_SLOW } from './decoded';
+import { D_ALU_JCC, D_JCC, D_SLOW, D_STI } from './decoded';
 import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
 import type { BlockHost } from './block-host';
@@ -103,6 +103,14 @@ export class BlockPage {
   }
 }
 
+/**
+ * Whether a decoded entry may be part of a block: not one step() runs (D_SLOW), nor STI, whose
+ * interrupt shadow the run loop keeps between instructions.
+ */
+export function blockable(w0: number): boolean {
+  return w0 !== D_SLOW && (w0 & 0x3f) !== D_STI;
+}
+
 /** `hits` of an offset where no block can start (its first instruction runs through step()). */
 export const NEVER = -0x40000000;
 
@@ -131,7 +139,7 @@ export function compileBlock(
     const p = pos << 2;
     let w0 = d[p];
     if (w0 === 0) w0 = decode(pos);
-    if (w0 === D_SLOW) break;
+    if (!blockable(w0)) break;
     const len = (w0 >>> 8) & 15;
     const next = (at + len) | 0;
     insns.push({ w0, w1: d[p + 1], disp: d[p + 2], imm: d[p + 3], eip: at, next, n });

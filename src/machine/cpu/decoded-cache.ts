@@ -88,6 +88,8 @@ import {
   G_BITSCAN,
   D_PUSHF,
   D_FLAG,
+  D_STI,
+  D_PUSH_SEG,
   G_CMPXCHG,
   G_XADD,
   G_BT,
@@ -293,6 +295,11 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case D_FLAG:
         this.flagOp(x);
         return;
+      case D_STI:
+        // Never in a block (blockable): the next iteration of runInner sees `attention` and lets
+        // events() keep the shadow for one instruction, as after step()'s STI.
+        this.flagOp(0xfb);
+        return;
       case 25 satisfies typeof D_DIV_R:
         // F7 /6 /7 on a 32-bit register: muldiv-ops.ts' divide through divAcc (as group3Body),
         // which raises #DE before writing anything; runInner set the restart point (D_MAY_FAULT).
@@ -342,6 +349,9 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         if (this.stackSize32) r[ESP] = r[EBP];
         else this.setReg(ESP, 2, r[EBP]);
         r[EBP] = this.pop32();
+        return;
+      case D_PUSH_SEG:
+        this.push32(this.segSel[x]); // the selector zero-extended, as step()'s PUSH Sreg
         return;
       case D_PUSHF:
         // PUSHFD: the cache never runs VM86 code (openWindow), where it is IOPL-sensitive.
@@ -808,11 +818,12 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
   }
 
   /**
-   * CLC STC CMC CLI CLD STD (`op` the opcode: F8 F9 F5 FA FC FD), for step() and the cached
-   * D_FLAG. CLI is #GP(0) in protected mode at CPL > IOPL (SDM vol. 2, CLI; no CR4.PVI here, and
-   * VM86, where CPL = 3, is the same rule); IF = 0 can only hold interrupts back, which the run
-   * loop and the blocks' entry test read as they are. IF and DF are not arithmetic flags: they
-   * change without building the lazy ones.
+   * CLC STC CMC CLI STI CLD STD (`op` the opcode: F8 F9 F5 FA FB FC FD), for step() and the
+   * cached D_FLAG and D_STI. CLI and STI are #GP(0) in protected mode at CPL > IOPL (SDM vol. 2,
+   * CLI, STI; no CR4.PVI here, and VM86, where CPL = 3, is the same rule); IF = 0 can only hold
+   * back interrupts, which the run loop and the blocks' entry test read as they are. STI that sets
+   * IF opens the interrupt shadow (`attention`: events() holds interrupts for one instruction).
+   * IF and DF are not arithmetic flags: they change without building the lazy ones.
    */
   flagOp(op: number): void {
     switch (op) {
@@ -828,6 +839,14 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case 0xfa:
         if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
         this.fl &= ~IF;
+        return;
+      case 0xfb:
+        if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+        if (!(this.fl & IF)) {
+          this.shadow = true;
+          this.attention = 1;
+        }
+        this.fl |= IF;
         return;
       case 0xfc:
         this.fl &= ~DF;

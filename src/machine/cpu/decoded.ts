@@ -63,7 +63,14 @@ export const D_SLOW = D_STEP | D_MAY_FAULT,
   /** PUSHFD (9C, operand size 32): a stack form, EFLAGS with VM and RF clear (never in VM86 here). */
   D_PUSHF = 47,
   /** CLC STC CMC CLI CLD STD (F8 F9 F5 FA FC FD; the opcode in the payload): CLI may raise #GP. */
-  D_FLAG = 48;
+  D_FLAG = 48,
+  /**
+   * STI (FB): #GP at CPL > IOPL; opens the interrupt shadow, which the run loop keeps (events()),
+   * so no block holds one (compileBlock stops before it, blockable()).
+   */
+  D_STI = 49,
+  /** PUSH ES CS SS DS FS GS (06 0E 16 1E, 0F A0 A8; operand size 32): the selector zero-extended (payload: the register). */
+  D_PUSH_SEG = 50;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,

@@ -23,7 +23,7 @@ import {
   P_SEG_LAST,
   PREFIX_KIND,
 } from './decode-tables';
-import { EAX, NO_SEG, ESP, EBP, SS, DS } from './arch';
+import { EAX, NO_SEG, ESP, EBP, SS, DS, FS, GS } from './arch';
 import {
   D_MAY_FAULT,
   D_STACK,
@@ -72,6 +72,8 @@ import {
   D_ROTATE_R,
   D_PUSHF,
   D_FLAG,
+  D_STI,
+  D_PUSH_SEG,
   G_ALU8_AI,
   G_ALU8_MR,
   G_ALU8_RM,
@@ -143,6 +145,8 @@ for (const h of [
   D_DIV_R,
   D_PUSHF,
   D_FLAG,
+  D_STI,
+  D_PUSH_SEG,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
 
@@ -155,11 +159,11 @@ for (let b = 0; b < 0x40; b++) if ((b & 7) === 0 || (b & 7) === 2 || (b & 7) ===
 for (let b = 0xb0; b < 0xb8; b++) BYTE_FORM[b] = 1;
 for (const b of [0x80, 0x84, 0x86, 0x88, 0x8a, 0x90, 0xa0, 0xa2, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe])
   BYTE_FORM[b] = 1;
-/** CLC STC CMC CLI CLD STD: D_FLAG (STI, which opens the interrupt shadow, stays step()'s). */
+/** CLC STC CMC CLI CLD STD: D_FLAG (STI, which opens the interrupt shadow, is D_STI). */
 const FLAG_OPS = new Uint8Array(256);
 for (const b of [0xf5, 0xf8, 0xf9, 0xfa, 0xfc, 0xfd]) FLAG_OPS[b] = 1;
 
-const STACK_FORMS = [...MOVES_ON_THE_STACK, D_CALL, D_RET, D_CALL_R, D_LEAVE, D_PUSHF];
+const STACK_FORMS = [...MOVES_ON_THE_STACK, D_CALL, D_RET, D_CALL_R, D_LEAVE, D_PUSHF, D_PUSH_SEG];
 
 /** A little-endian dword of an instruction's bytes. */
 function rd32(q: Uint8Array, k: number): number {
@@ -238,6 +242,7 @@ export abstract class CpuDecoder extends CpuStrings {
       if (!this.inIp16((this.dEip + len + (rel8 ? (q[at] << 24) >> 24 : rd32(q, at))) | 0)) return D_SLOW;
     }
     if (FLAG_OPS[b]) return this.dEnd(len, D_FLAG, b); // any operand size
+    if (b === 0xfb) return this.dEnd(len, D_STI, 0);
     if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len, seg);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
@@ -277,6 +282,11 @@ export abstract class CpuDecoder extends CpuStrings {
       return this.dEnd(len, D_GENERIC, 0xc0 | (b & 7) | (G_MOV8_MI << 8));
     }
     switch (b) {
+      case 0x06:
+      case 0x0e:
+      case 0x16:
+      case 0x1e:
+        return this.dEnd(len, D_PUSH_SEG, b >> 3); // ES CS SS DS
       case 0x68:
         this.dImm = rd32(q, at);
         return this.dEnd(len, D_PUSH_I, 0);
@@ -460,6 +470,10 @@ export abstract class CpuDecoder extends CpuStrings {
       case 0xb3:
       case 0xbb:
         return this.dEnd(len, D_GENERIC, modrm | (G_BT << 8) | (((b >> 3) & 3) << 14) | w16);
+      case 0xa0:
+      case 0xa8:
+        if (o32) return this.dEnd(len, D_PUSH_SEG, b === 0xa0 ? FS : GS);
+        return D_SLOW; // PUSH FS/GS of a word: step()
       case 0xba: // /4–/7 (the others are #UD, sent to step() above)
         this.dImm = q[at];
         return this.dEnd(len, D_GENERIC, modrm | (G_BTI << 8) | (((modrm >> 3) & 3) << 14) | w16);

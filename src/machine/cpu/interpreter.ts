@@ -29,7 +29,7 @@ import {
   PRIV_MASK,
   PRIV_TSD,
 } from './decode-tables';
-import { CF, IF, MASK, OF, PUSHFD_IMAGE, VM, ZF, szp } from './flags';
+import { CF, MASK, OF, PUSHFD_IMAGE, VM, ZF, szp } from './flags';
 import {
   CpuFault,
   EAX,
@@ -665,19 +665,13 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xf8:
       case 0xf9:
       case 0xfa:
+      case 0xfb:
       case 0xfc:
       case 0xfd:
         return this.flagOp(b);
       case 0xf6:
       case 0xf7:
         return this.group3Body(b & 1 ? osz : 1);
-      case 0xfb:
-        if (!(this.fl & IF)) {
-          this.shadow = true;
-          this.attention = 1;
-        }
-        this.flags |= IF;
-        return;
       case 0xff:
         return this.group5(osz);
     }
