@@ -232,6 +232,49 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
     expect([5, 4, 3, 2, 1, 0].map((i) => rig.u32(0x9000 - 24 + 4 * i))).toEqual([0x10, 0x08, 0x10, 0x10, 0x10, 0x10]);
   });
 
+  it('MOV DS/ES/FS/GS, r/m16 and POP DS/ES/FS/GS load the segment; a bad selector is #GP(selector) with ESP as before the POP', () => {
+    const FS_BASE = 0x40000;
+    const { rig, slow } = run(
+      [
+        loadFlatTables(GDT, IDT),
+        [0x6a, 0x18], // push 18h
+        { t: [0x07] }, // pop es
+        [0xc7, 0x03, ...le(0x18)], // mov dword [ebx], 18h
+        { t: [0x8e, 0x23] }, // mov fs, [ebx]
+        [0xb8, ...le(0xffff0018)], // mov eax, ffff0018h
+        { t: [0x8e, 0xe8] }, // mov gs, eax (its low word)
+        { t: [0x66, 0x8e, 0xd8] }, // mov ds, ax (0x66 changes nothing)
+        [0x26, 0x8b, 0x35, ...le(0x10)], // mov esi, es:[10h]
+        [0x6a, 0x10], // push 10h
+        { t: [0x1f] }, // pop ds
+        [0x6a, 0x10], // push 10h
+        { t: [0x0f, 0xa9] }, // pop gs
+        [0x6a, 0x40], // push 40h: past the GDT's limit
+        { t: [0x0f, 0xa1] }, // pop fs: #GP(40h)
+      ],
+      2,
+      (rig) => {
+        const gp = flatTables(rig, GDT, IDT);
+        putDescriptor(rig, GDT + 0x18, segment(FS_BASE, 0xfff, 0x92));
+        rig.load(GDT + 0x100, [31, 0]);
+        gp(13, GP_HANDLER);
+        rig.load(GP_HANDLER, [0xf4]);
+        rig.setU32(FS_BASE + 0x10, 0x600dcafe);
+      },
+    );
+    expect(slow).toEqual([]);
+    const sel = rig.cpu.segSel;
+    const [ES, DS, FS, GS] = [0, 3, 4, 5];
+    expect([sel[ES], sel[DS], sel[FS], sel[GS]]).toEqual([0x18, 0x10, 0x18, 0x10]);
+    expect(rig.cpu.segBase[FS]).toBe(FS_BASE);
+    expect(r32(rig, ESI)).toBe(0x600dcafe);
+    // The #GP(40h) at POP FS: the frame (error, EIP, CS, EFLAGS) sits below the 40h still pushed.
+    expect(rig.cpu.eip >>> 0).toBe(GP_HANDLER + 1);
+    const sp = r32(rig, ESP);
+    expect([rig.u32(sp), rig.u32(sp + 16), sp + 20]).toEqual([0x40, 0x40, 0x9000]);
+    expect(rig.memory.u8.subarray(rig.u32(sp + 4), rig.u32(sp + 4) + 2)).toEqual(Uint8Array.of(0x0f, 0xa1));
+  });
+
   it('STI: an interrupt waiting is delivered after the instruction that follows it, not before', () => {
     let pending = true;
     const pic: InterruptController = {

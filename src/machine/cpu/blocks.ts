@@ -39,7 +39,7 @@
  * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
  * optimised.
  */
-import { D_ALU_JCC, D_JCC, D_SLOW, D_STI } from './decoded';
+import { D_ALU_JCC, D_JCC, D_LOAD_SEG, D_SLOW, D_STI } from './decoded';
 import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
 import type { BlockHost } from './block-host';
@@ -105,10 +105,12 @@ export class BlockPage {
 
 /**
  * Whether a decoded entry may be part of a block: not one step() runs (D_SLOW), nor STI, whose
- * interrupt shadow the run loop keeps between instructions.
+ * interrupt shadow the run loop keeps between instructions, nor a segment load (a block reads
+ * whether its segments are flat at its entry).
  */
 export function blockable(w0: number): boolean {
-  return w0 !== D_SLOW && (w0 & 0x3f) !== D_STI;
+  const h = w0 & 0x3f;
+  return w0 !== D_SLOW && h !== D_STI && h !== D_LOAD_SEG;
 }
 
 /** `hits` of an offset where no block can start (its first instruction runs through step()). */

@@ -90,6 +90,7 @@ import {
   D_FLAG,
   D_STI,
   D_PUSH_SEG,
+  D_LOAD_SEG,
   G_CMPXCHG,
   G_XADD,
   G_BT,
@@ -295,6 +296,25 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case D_FLAG:
         this.flagOp(x);
         return;
+      case D_LOAD_SEG: {
+        // As step()'s POP Sreg and MOV Sreg: the selector popped (ESP restored by run() if the load
+        // faults) or read, then loaded with its checks (loadSeg). Never in a block (blockable).
+        if (x & 0x100) {
+          const v = this.pop32();
+          this.loadSeg(x & 7, v & 0xffff);
+          return;
+        }
+        const s = (x >> 3) & 7;
+        if (x >= 0xc0) {
+          this.loadSeg(s, r[x & 7] & 0xffff);
+          return;
+        }
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const m = this.eaSeg;
+        if (this.segLimit[m] !== -1 || (this.segAttr[m] & 0xe00) !== 0x200) this.checkSeg(m, this.eaOff, 2, false);
+        this.loadSeg(s, this.readLin16(lin));
+        return;
+      }
       case D_STI:
         // Never in a block (blockable): the next iteration of runInner sees `attention` and lets
         // events() keep the shadow for one instruction, as after step()'s STI.

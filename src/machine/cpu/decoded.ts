@@ -70,7 +70,13 @@ export const D_SLOW = D_STEP | D_MAY_FAULT,
    */
   D_STI = 49,
   /** PUSH ES CS SS DS FS GS (06 0E 16 1E, 0F A0 A8; operand size 32): the selector zero-extended (payload: the register). */
-  D_PUSH_SEG = 50;
+  D_PUSH_SEG = 50,
+  /**
+   * MOV DS/ES/FS/GS, r/m16 (8E; payload: the ModR/M byte) and POP DS/ES/FS/GS of a dword (07 1F,
+   * 0F A1 A9; payload 0x100 | the register): a segment load, so never in a block (blockable()),
+   * whose memory operands assume the segments they entered with. SS (the shadow) is step()'s.
+   */
+  D_LOAD_SEG = 51;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,

@@ -74,6 +74,7 @@ import {
   D_FLAG,
   D_STI,
   D_PUSH_SEG,
+  D_LOAD_SEG,
   G_ALU8_AI,
   G_ALU8_MR,
   G_ALU8_RM,
@@ -147,6 +148,7 @@ for (const h of [
   D_FLAG,
   D_STI,
   D_PUSH_SEG,
+  D_LOAD_SEG,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
 
@@ -157,7 +159,7 @@ for (const h of [
 const BYTE_FORM = new Uint8Array(256);
 for (let b = 0; b < 0x40; b++) if ((b & 7) === 0 || (b & 7) === 2 || (b & 7) === 4) BYTE_FORM[b] = 1;
 for (let b = 0xb0; b < 0xb8; b++) BYTE_FORM[b] = 1;
-for (const b of [0x80, 0x84, 0x86, 0x88, 0x8a, 0x90, 0xa0, 0xa2, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe])
+for (const b of [0x80, 0x84, 0x86, 0x88, 0x8a, 0x8e, 0x90, 0xa0, 0xa2, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe])
   BYTE_FORM[b] = 1;
 /** CLC STC CMC CLI CLD STD: D_FLAG (STI, which opens the interrupt shadow, is D_STI). */
 const FLAG_OPS = new Uint8Array(256);
@@ -287,6 +289,12 @@ export abstract class CpuDecoder extends CpuStrings {
       case 0x16:
       case 0x1e:
         return this.dEnd(len, D_PUSH_SEG, b >> 3); // ES CS SS DS
+      case 0x07:
+      case 0x1f:
+        return this.dEnd(len, D_LOAD_SEG, 0x100 | (b >> 3)); // POP ES, DS (POP SS: step())
+      case 0x8e: // MOV Sreg, r/m16 (a word whatever the operand size); CS and reg > 5 were #UD above
+        if (((modrm >> 3) & 7) === SS) return D_SLOW; // the MOV SS shadow: step()
+        return this.dEnd(len, D_LOAD_SEG, modrm);
       case 0x68:
         this.dImm = rd32(q, at);
         return this.dEnd(len, D_PUSH_I, 0);
@@ -474,6 +482,10 @@ export abstract class CpuDecoder extends CpuStrings {
       case 0xa8:
         if (o32) return this.dEnd(len, D_PUSH_SEG, b === 0xa0 ? FS : GS);
         return D_SLOW; // PUSH FS/GS of a word: step()
+      case 0xa1:
+      case 0xa9:
+        if (o32) return this.dEnd(len, D_LOAD_SEG, 0x100 | (b === 0xa1 ? FS : GS));
+        return D_SLOW;
       case 0xba: // /4–/7 (the others are #UD, sent to step() above)
         this.dImm = q[at];
         return this.dEnd(len, D_GENERIC, modrm | (G_BTI << 8) | (((modrm >> 3) & 3) << 14) | w16);
