@@ -275,6 +275,29 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
     expect(rig.memory.u8.subarray(rig.u32(sp + 4), rig.u32(sp + 4) + 2)).toEqual(Uint8Array.of(0x0f, 0xa1));
   });
 
+  it('IN and OUT by an imm8 port and by DX, of a byte and a dword', () => {
+    const { rig, slow } = run([
+      [0xb8, ...le(0x12345678), 0xba, ...le(0x800080)], // mov eax, 12345678h; mov edx, 800080h (DX = 80h)
+      { t: [0xe6, 0x80] }, // out 80h, al
+      { t: [0xee] }, // out dx, al
+      { t: [0xe7, 0x80] }, // out 80h, eax
+      { t: [0xef] }, // out dx, eax
+      [0xb2, 0xe9], // mov dl, e9h
+      { t: [0xe4, 0xe9] }, // in al, e9h: FFh
+      [0x89, 0xc6], // mov esi, eax
+      { t: [0xed] }, // in eax, dx: FFFFFFFFh
+    ]);
+    expect(slow).toEqual([]);
+    expect(rig.portWrites).toEqual([
+      { port: 0x80, size: 1, value: 0x78 },
+      { port: 0x80, size: 1, value: 0x78 },
+      { port: 0x80, size: 4, value: 0x12345678 },
+      { port: 0x80, size: 4, value: 0x12345678 },
+    ]);
+    expect(r32(rig, ESI)).toBe(0x123456ff);
+    expect(r32(rig, EAX)).toBe(0xffffffff);
+  });
+
   it('STI: an interrupt waiting is delivered after the instruction that follows it, not before', () => {
     let pending = true;
     const pic: InterruptController = {

@@ -39,7 +39,7 @@
  * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
  * optimised.
  */
-import { D_ALU_JCC, D_JCC, D_LOAD_SEG, D_SLOW, D_STI } from './decoded';
+import { D_ALU_JCC, D_IO, D_JCC, D_LOAD_SEG, D_SLOW, D_STI } from './decoded';
 import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
 import type { BlockHost } from './block-host';
@@ -106,11 +106,11 @@ export class BlockPage {
 /**
  * Whether a decoded entry may be part of a block: not one step() runs (D_SLOW), nor STI, whose
  * interrupt shadow the run loop keeps between instructions, nor a segment load (a block reads
- * whether its segments are flat at its entry).
+ * whether its segments are flat at its entry), nor IN/OUT (a device may raise an interrupt).
  */
 export function blockable(w0: number): boolean {
   const h = w0 & 0x3f;
-  return w0 !== D_SLOW && h !== D_STI && h !== D_LOAD_SEG;
+  return w0 !== D_SLOW && h !== D_STI && h !== D_LOAD_SEG && h !== D_IO;
 }
 
 /** `hits` of an offset where no block can start (its first instruction runs through step()). */

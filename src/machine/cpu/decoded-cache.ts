@@ -6,6 +6,7 @@
  * is the layer below, decoder.ts), and compiling blocks (blocks.ts).
  */
 import { PHYS_IO } from './mmu';
+import type { AccessSize } from '../bus';
 import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
 import { bitIndex, bswap32 } from './bit-ops';
@@ -91,6 +92,7 @@ import {
   D_STI,
   D_PUSH_SEG,
   D_LOAD_SEG,
+  D_IO,
   G_CMPXCHG,
   G_XADD,
   G_BT,
@@ -315,6 +317,11 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.loadSeg(s, this.readLin16(lin));
         return;
       }
+      case D_IO:
+        // Never in a block (blockable): the run loop's next turn sees an interrupt the device
+        // raised, and the window reopens if the access moved the epoch (externalWrites).
+        this.inOut(x, x < 0xe8 ? d[p + 3] : r[EDX] & 0xffff, 4);
+        return;
       case D_STI:
         // Never in a block (blockable): the next iteration of runInner sees `attention` and lets
         // events() keep the shadow for one instruction, as after step()'s STI.
@@ -876,6 +883,20 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         return;
     }
     throw new Error(`cpu: no flag instruction ${op}`); // an emulator bug
+  }
+
+  /**
+   * IN and OUT (`op` the opcode: E4–E7 to an imm8 port, EC–EF to DX's) of a byte or `osz` bytes,
+   * for step() and the cached D_IO: IOPL and the TSS bitmap first (checkIo), then the device, the
+   * I/O breakpoints, and the epoch when a device may have written memory.
+   */
+  protected inOut(op: number, port: number, osz: number): void {
+    const size = op & 1 ? osz : 1;
+    this.checkIo(port, size);
+    if (op & 2) this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
+    else this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+    if (this.debugActive) this.ioBreakpoints(port, size);
+    this.deviceAccessed(); // the device may have raised an interrupt request or written memory
   }
 
   /**

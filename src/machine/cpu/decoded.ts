@@ -76,7 +76,12 @@ export const D_SLOW = D_STEP | D_MAY_FAULT,
    * 0F A1 A9; payload 0x100 | the register): a segment load, so never in a block (blockable()),
    * whose memory operands assume the segments they entered with. SS (the shadow) is step()'s.
    */
-  D_LOAD_SEG = 51;
+  D_LOAD_SEG = 51,
+  /**
+   * IN and OUT of a byte or a dword (E4–E7 with the port in w3, EC–EF: DX; payload the opcode):
+   * never in a block (blockable()), the device may raise an interrupt or write memory.
+   */
+  D_IO = 52;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,

@@ -75,6 +75,7 @@ import {
   D_STI,
   D_PUSH_SEG,
   D_LOAD_SEG,
+  D_IO,
   G_ALU8_AI,
   G_ALU8_MR,
   G_ALU8_RM,
@@ -149,6 +150,7 @@ for (const h of [
   D_STI,
   D_PUSH_SEG,
   D_LOAD_SEG,
+  D_IO,
 ])
   MAY_FAULT[h] = D_MAY_FAULT;
 
@@ -159,7 +161,10 @@ for (const h of [
 const BYTE_FORM = new Uint8Array(256);
 for (let b = 0; b < 0x40; b++) if ((b & 7) === 0 || (b & 7) === 2 || (b & 7) === 4) BYTE_FORM[b] = 1;
 for (let b = 0xb0; b < 0xb8; b++) BYTE_FORM[b] = 1;
-for (const b of [0x80, 0x84, 0x86, 0x88, 0x8a, 0x8e, 0x90, 0xa0, 0xa2, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6, 0xfe])
+for (const b of [
+  0x80, 0x84, 0x86, 0x88, 0x8a, 0x8e, 0x90, 0xa0, 0xe4, 0xe6, 0xec, 0xee, 0xa2, 0xa8, 0xc0, 0xc6, 0xd0, 0xd2, 0xf6,
+  0xfe,
+])
   BYTE_FORM[b] = 1;
 /** CLC STC CMC CLI CLD STD: D_FLAG (STI, which opens the interrupt shadow, is D_STI). */
 const FLAG_OPS = new Uint8Array(256);
@@ -395,6 +400,16 @@ export abstract class CpuDecoder extends CpuStrings {
         return this.dEnd(len, D_MOV_MI, 0);
       case 0xc9:
         return this.dEnd(len, D_LEAVE, 0);
+      case 0xe4:
+      case 0xe5:
+      case 0xe6:
+      case 0xe7:
+      case 0xec:
+      case 0xed:
+      case 0xee:
+      case 0xef:
+        this.dImm = b < 0xe8 ? q[at] : 0; // the port of E4–E7 (EC–EF: DX)
+        return this.dEnd(len, D_IO, b); // the byte forms at any operand size, the others at 32
       case 0xe8:
         this.dImm = rd32(q, at);
         return this.dEnd(len, D_CALL, 0);

@@ -5,7 +5,6 @@
  */
 import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
-import type { AccessSize } from '../bus';
 import {
   E_BAD_REG,
   E_DEFINED,
@@ -611,28 +610,13 @@ export abstract class CpuInterpreter extends CpuFpu {
       }
       case 0xe4:
       case 0xe5:
-      case 0xec:
-      case 0xed: {
-        const size = b & 1 ? osz : 1;
-        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
-        this.checkIo(port, size);
-        this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
-        if (this.debugActive) this.ioBreakpoints(port, size);
-        this.deviceAccessed();
-        return;
-      }
       case 0xe6:
       case 0xe7:
+      case 0xec:
+      case 0xed:
       case 0xee:
-      case 0xef: {
-        const size = b & 1 ? osz : 1;
-        const port = b < 0xe8 ? this.imm1 : r[EDX] & 0xffff;
-        this.checkIo(port, size);
-        this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
-        if (this.debugActive) this.ioBreakpoints(port, size);
-        this.deviceAccessed();
-        return;
-      }
+      case 0xef:
+        return this.inOut(b, b < 0xe8 ? this.imm1 : r[EDX] & 0xffff, osz);
       case 0xe8: {
         // The target is checked before the return address goes on the stack (SDM vol. 2, CALL).
         const d = osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0;
