@@ -295,10 +295,10 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
       case 43 satisfies typeof D_RDTSC:
         this.rdtsc();
         return;
-      case D_FLAG:
+      case 48 satisfies typeof D_FLAG:
         this.flagOp(x);
         return;
-      case D_LOAD_SEG: {
+      case 51 satisfies typeof D_LOAD_SEG: {
         // As step()'s POP Sreg and MOV Sreg: the selector popped (ESP restored by run() if the load
         // faults) or read, then loaded with its checks (loadSeg). Never in a block (blockable).
         if (x & 0x100) {
@@ -317,12 +317,12 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.loadSeg(s, this.readLin16(lin));
         return;
       }
-      case D_IO:
+      case 52 satisfies typeof D_IO:
         // Never in a block (blockable): the run loop's next turn sees an interrupt the device
         // raised, and the window reopens if the access moved the epoch (externalWrites).
         this.inOut(x, x < 0xe8 ? d[p + 3] : r[EDX] & 0xffff, 4);
         return;
-      case D_STI:
+      case 49 satisfies typeof D_STI:
         // Never in a block (blockable): the next iteration of runInner sees `attention` and lets
         // events() keep the shadow for one instruction, as after step()'s STI.
         this.flagOp(0xfb);
@@ -377,10 +377,10 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         else this.setReg(ESP, 2, r[EBP]);
         r[EBP] = this.pop32();
         return;
-      case D_PUSH_SEG:
+      case 50 satisfies typeof D_PUSH_SEG:
         this.push32(this.segSel[x]); // the selector zero-extended, as step()'s PUSH Sreg
         return;
-      case D_PUSHF:
+      case 47 satisfies typeof D_PUSHF:
         // PUSHFD: the cache never runs VM86 code (openWindow), where it is IOPL-sensitive.
         this.push32(this.flags & PUSHFD_IMAGE);
         return;
@@ -1083,14 +1083,14 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         this.setReg(this.reg, size, this.eaOff);
         return;
       // XCHG Eb, Gb
-      case G_XCHG8: {
+      case 37 satisfies typeof G_XCHG8: {
         const t = this.getRm(1);
         this.setRm(1, this.getReg(this.reg, 1));
         this.setReg(this.reg, 1, t);
         return;
       }
       // XCHG Ev, Gv
-      case G_XCHG: {
+      case 38 satisfies typeof G_XCHG: {
         const t = this.getRm(size);
         this.setRm(size, this.getReg(this.reg, size));
         this.setReg(this.reg, size, t);
@@ -1138,13 +1138,13 @@ export abstract class CpuDecodedCache extends CpuDecoder implements BlockHost {
         if (res >= 0) this.setRm(size, res);
         return;
       }
-      case G_CMPXCHG:
+      case 33 satisfies typeof G_CMPXCHG:
         return this.cmpxchg(extra & 1 ? 1 : size);
-      case G_XADD:
+      case 34 satisfies typeof G_XADD:
         return this.xadd(extra & 1 ? 1 : size);
-      case G_BT:
+      case 35 satisfies typeof G_BT:
         return this.bitOp(extra & 3, this.getReg(this.reg, size), size, true);
-      case G_BTI:
+      case 36 satisfies typeof G_BTI:
         return this.bitOp(extra & 3, imm & 0xff, size, false);
     }
     throw new Error(`cpu: no cached form ${x}`);
