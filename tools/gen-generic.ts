@@ -1,6 +1,6 @@
 /**
  * `npx tsx tools/gen-generic.ts`: writes the decoded cache's generic byte and word forms of the
- * ALU group, TEST, INC/DEC, MOV and LEA (execGeneric in src/machine/cpu/decoded-cache.ts, the
+ * ALU group, TEST, INC/DEC, MOV and LEA (execGeneric in src/machine/cpu/decoded-exec.ts, the
  * region `// gen:generic execGeneric` … `// end gen:generic`) from their one definition: each
  * form's binding to a row of the opcode table (generic-forms.ts: GENERIC_FORMS) gives its
  * operands, and the instruction's definition what it does (alu-ops.ts: ALU_OPS with `stores`,
@@ -19,7 +19,7 @@ import { aluOperand, incDecStepBody, storeUnlessNot } from './gen-alu';
 import { caseLabel, formatted, spliceRegions, statements, stepBack, switchCase, type KindEnv } from './gen-moves';
 
 /** The file holding the region. */
-export const GENERIC_GEN_FILE = fileURLToPath(new URL('../src/machine/cpu/decoded-cache.ts', import.meta.url));
+export const GENERIC_GEN_FILE = fileURLToPath(new URL('../src/machine/cpu/decoded-exec.ts', import.meta.url));
 
 /** execGeneric's immediate (the entry's, as the decoder stored it) by kind, of the operand size. */
 function genericImm(kind: string): string {

@@ -3,7 +3,7 @@
  * Jcc/SETcc/CMOVcc from their one definition (src/machine/cpu/move-ops.ts: MOVE_SEMANTICS,
  * CONDITIONAL_SEMANTICS, MOVE_FORMS) into the regions of the CPU's files marked
  * `// gen:moves NAME` … `// end gen:moves`: the cases of execReg, execStack and execDecoded
- * (decoded-cache.ts), the run loop's inline cases (cpu.ts, runInner), step()'s cases of the
+ * (decoded-exec.ts), the run loop's inline cases (cpu.ts, runInner), step()'s cases of the
  * one-byte opcodes whose rows in the opcode table (opcodes.ts) are these instructions with
  * operand kinds it knows (interpreter.ts, `step`), group 5's PUSH Ev (`group5`), and step0f()'s
  * SETcc/CMOVcc/Jcc (system.ts, `step0f`). The regions
@@ -30,7 +30,7 @@ import { CONDITIONS, OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import * as decoded from '../src/machine/cpu/decoded';
 
 /** The files holding regions. */
-export const MOVE_GEN_FILES = ['decoded-cache.ts', 'cpu.ts', 'interpreter.ts', 'system.ts'].map((f) =>
+export const MOVE_GEN_FILES = ['decoded-exec.ts', 'cpu.ts', 'interpreter.ts', 'system.ts'].map((f) =>
   fileURLToPath(new URL(`../src/machine/cpu/${f}`, import.meta.url)),
 );
 

@@ -2,7 +2,7 @@
  * The decoded cache's generic byte and word forms of the ALU group, TEST, INC/DEC, MOV, LEA and XCHG
  * (execGeneric), generated from their one definition (tools/gen-generic.ts: the forms' bindings in
  * generic-forms.ts, what each does from alu-ops.ts and move-ops.ts) into the region
- * `gen:generic execGeneric` of decoded-cache.ts: the region is what the tables give, no
+ * `gen:generic execGeneric` of decoded-exec.ts: the region is what the tables give, no
  * hand-written case of these forms is left, and the oracle's vectors of these forms (the host
  * CPU's results, flags included) pass through the decoded cache with every form run by
  * execGeneric — so a wrong definition fails them there too (tried: LEA as a load fails the
@@ -20,7 +20,7 @@ const formName = (h: number) => Object.entries(decoded).find(([n, v]) => n.start
 const REGION = /\/\/ gen:generic execGeneric[\s\S]*?\/\/ end gen:generic/;
 
 describe('the generic byte and word forms of the decoded cache, from their one definition', () => {
-  it('the gen:generic region of decoded-cache.ts is what tools/gen-generic.ts makes (run it after changing generic-forms.ts, alu-ops.ts, move-ops.ts or opcodes.ts)', async () => {
+  it('the gen:generic region of decoded-exec.ts is what tools/gen-generic.ts makes (run it after changing generic-forms.ts, alu-ops.ts, move-ops.ts or opcodes.ts)', async () => {
     const text = readFileSync(GENERIC_GEN_FILE, 'utf8');
     expect(text).toMatch(REGION);
     expect(text).toBe(await genericFormatted(GENERIC_GEN_FILE, text));

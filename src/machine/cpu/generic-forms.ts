@@ -1,5 +1,5 @@
 /**
- * The decoded cache's generic byte and word forms (execGeneric in decoded-cache.ts: D_GENERIC
+ * The decoded cache's generic byte and word forms (execGeneric in decoded-exec.ts: D_GENERIC
  * entries, the form in payload bits 8–13) as bindings to rows of the opcode table (opcodes.ts):
  * each form runs the instruction of its row on the row's operand kinds, at size 1 for the byte
  * kinds and at the entry's operand size (2 with X16, else 4) for the others. What the

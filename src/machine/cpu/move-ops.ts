@@ -5,7 +5,7 @@
  * end turns into code — and the decoded cache's dword forms as bindings of those operands
  * (MOVE_FORMS). Three back ends read these tables:
  * - tools/gen-moves.ts writes the decoded cache's handlers (execReg, execStack, execDecoded in
- *   decoded-cache.ts, and the run loop's inline cases in cpu.ts) into the regions marked
+ *   decoded-exec.ts, and the run loop's inline cases in cpu.ts) into the regions marked
  *   `gen:moves` there, and step()'s cases of every one-byte opcode the opcode table (opcodes.ts)
  *   lists with these mnemonics and operand kinds it knows (interpreter.ts): plain TypeScript,
  *   ahead of time (tests/cpu/move-gen.test.ts fails when a region is not what the tables give);

@@ -1,0 +1,724 @@
+/**
+ * The decoded-instruction cache's forms executed (the layer under the cache itself, decoded-cache.ts,
+ * which keeps the entries, the windows and the compiled blocks): the memory and generic forms
+ * (execDecoded), the stack forms (execStack), the register forms (execReg), the generic forms
+ * through the interpreter's helpers (execGeneric, which compiled blocks call too), and the helpers
+ * these share with step() and the blocks (flagOp, inOut, RDTSC, the cached operand's address and
+ * its dword load and store).
+ */
+import type { AccessSize } from '../bus';
+import { NEG_AS } from './alu-ops';
+import { notOf } from './muldiv-ops';
+import { bitIndex, bswap32 } from './bit-ops';
+import { CF, DF, IF, PUSHFD_IMAGE, ZF } from './flags';
+import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
+import {
+  D_ALU_RR,
+  D_ALU_RM,
+  D_ALU_MR,
+  D_ALU_RI,
+  D_ALU_MI,
+  D_TEST_RR,
+  D_TEST_MR,
+  D_TEST_RI,
+  D_MOV_RR,
+  D_MOV_MR,
+  D_MOV_RM,
+  D_MOV_RI,
+  D_MOV_MI,
+  D_LEA,
+  D_INC_R,
+  D_DEC_R,
+  D_PUSH_R,
+  D_POP_R,
+  D_PUSH_I,
+  D_JCC,
+  D_JMP,
+  D_CALL_R,
+  D_CALL_M,
+  D_JMP_R,
+  D_JMP_M,
+  D_NOP,
+  D_CDQ,
+  D_LEAVE,
+  D_SHIFT_R,
+  D_GRP3_R,
+  D_DIV_R,
+  D_IMUL3_R,
+  D_MOVZX8_M,
+  D_SETCC_R,
+  D_PUSH_M,
+  D_MOVX_R,
+  G_ALU8_AI,
+  G_ALU8_MR,
+  G_ALU8_RM,
+  G_ALU8_MI,
+  G_MOV8_MI,
+  G_MOV8_MR,
+  G_MOV8_RM,
+  G_TEST8,
+  G_TEST8_MI,
+  G_TEST_MI,
+  G_IMUL3,
+  G_IMUL2,
+  G_SHIFT,
+  G_SHIFT8,
+  G_GRP3,
+  G_GRP3_8,
+  G_INCDEC,
+  G_INCDEC8,
+  G_SETCC,
+  G_CMOV,
+  G_MOVX,
+  G_ALU_MR,
+  G_ALU_RM,
+  G_ALU_MI,
+  G_MOV_MR,
+  G_MOV_RM,
+  G_MOV_MI,
+  G_TEST_MR,
+  G_LEA,
+  G_SHLD,
+  X16,
+  D_RDTSC,
+  D_ROTATE_R,
+  D_BSWAP,
+  D_BITSCAN_R,
+  G_BITSCAN,
+  D_PUSHF,
+  D_FLAG,
+  D_STI,
+  D_PUSH_SEG,
+  D_LOAD_SEG,
+  D_IO,
+  G_CMPXCHG,
+  G_XADD,
+  G_BT,
+  G_BTI,
+  G_XCHG8,
+  G_XCHG,
+} from './decoded';
+import { CpuDecoder } from './decoder';
+
+export abstract class CpuDecodedExec extends CpuDecoder {
+  // Defined in the layers above (see README.md, "Layout").
+  protected abstract group3Body(size: number): void;
+
+  /** The cached memory forms and the generic ones (the stack forms: execStack; registers: execReg). */
+  protected execDecoded(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case 3 satisfies typeof D_ALU_RM: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], this.dLoad32(d, p));
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case 4 satisfies typeof D_ALU_MR: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), r[(x >> 3) & 7]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case 6 satisfies typeof D_ALU_MI: {
+        const op = x & 7;
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const res = this.alu32(op, this.dRead32(lin), d[p + 3]);
+        if (op !== 7) this.dWrite32(lin, res);
+        return;
+      }
+      case 8 satisfies typeof D_TEST_MR:
+        this.alu32(4, this.dLoad32(d, p), r[x & 7]);
+        return;
+      // gen:moves execDecoded (tools/gen-moves.ts, from move-ops.ts: do not edit)
+      // MOV m32, r32
+      case 11 satisfies typeof D_MOV_MR:
+        this.dStore32(d, p, r[x & 7]);
+        return;
+      // MOV r32, m32
+      case 12 satisfies typeof D_MOV_RM:
+        r[x & 7] = this.dLoad32(d, p);
+        return;
+      // MOV m32, imm32
+      case 14 satisfies typeof D_MOV_MI:
+        this.dStore32(d, p, d[p + 3]);
+        return;
+      // PUSH m32
+      case 40 satisfies typeof D_PUSH_M:
+        this.push32(this.dLoad32(d, p));
+        return;
+      // end gen:moves
+      case 27 satisfies typeof D_CALL_M: {
+        const to = this.dLoad32(d, p);
+        this.push32(this._eip);
+        this._eip = to | 0;
+        return;
+      }
+      case 29 satisfies typeof D_JMP_M:
+        this._eip = this.dLoad32(d, p) | 0;
+        return;
+      case 43 satisfies typeof D_RDTSC:
+        this.rdtsc();
+        return;
+      case 48 satisfies typeof D_FLAG:
+        this.flagOp(x);
+        return;
+      case 51 satisfies typeof D_LOAD_SEG: {
+        // As step()'s POP Sreg and MOV Sreg: the selector popped (ESP restored by run() if the load
+        // faults) or read, then loaded with its checks (loadSeg). Never in a block (blockable).
+        if (x & 0x100) {
+          const v = this.pop32();
+          this.loadSeg(x & 7, v & 0xffff);
+          return;
+        }
+        const s = (x >> 3) & 7;
+        if (x >= 0xc0) {
+          this.loadSeg(s, r[x & 7] & 0xffff);
+          return;
+        }
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const m = this.eaSeg;
+        if (this.segLimit[m] !== -1 || (this.segAttr[m] & 0xe00) !== 0x200) this.checkSeg(m, this.eaOff, 2, false);
+        this.loadSeg(s, this.readLin16(lin));
+        return;
+      }
+      case 52 satisfies typeof D_IO:
+        // Never in a block (blockable): the run loop's next turn sees an interrupt the device
+        // raised, and the window reopens if the access moved the epoch (externalWrites).
+        this.inOut(x, x < 0xe8 ? d[p + 3] : r[EDX] & 0xffff, 4);
+        return;
+      case 49 satisfies typeof D_STI:
+        // Never in a block (blockable): the next iteration of runInner sees `attention` and lets
+        // events() keep the shadow for one instruction, as after step()'s STI.
+        this.flagOp(0xfb);
+        return;
+      case 25 satisfies typeof D_DIV_R:
+        // F7 /6 /7 on a 32-bit register: muldiv-ops.ts' divide through divAcc (as group3Body),
+        // which raises #DE before writing anything; runInner set the restart point (D_MAY_FAULT).
+        this.divAcc(r[x & 7] >>> 0, 4, (x & 8) !== 0);
+        return;
+      case 38 satisfies typeof D_MOVZX8_M: {
+        const lin = this.dEa(d[p + 1], d[p + 2]);
+        const s = this.eaSeg;
+        if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 1, false);
+        r[x] = this.readLin8(lin);
+        return;
+      }
+      default:
+        this.execGeneric(x, d, p);
+        return;
+    }
+  }
+
+  /** The cached stack forms (PUSH, POP, CALL, LEAVE; CALL rel32 and RET are runInner's): a function of their own (see execReg). */
+  protected execStack(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      // gen:moves execStack (tools/gen-moves.ts, from move-ops.ts: do not edit)
+      // PUSH r32
+      case 18 satisfies typeof D_PUSH_R:
+        this.push32(r[x]);
+        return;
+      // POP r32
+      case 19 satisfies typeof D_POP_R: {
+        const v = this.pop32();
+        r[x] = v;
+        return;
+      }
+      // PUSH imm32
+      case 20 satisfies typeof D_PUSH_I:
+        this.push32(d[p + 3]);
+        return;
+      // end gen:moves
+      // CALL rel32 and RET: runInner's own cases.
+      case 26 satisfies typeof D_CALL_R: {
+        const to = r[x];
+        this.push32(this._eip);
+        this._eip = to;
+        return;
+      }
+      case 34 satisfies typeof D_LEAVE:
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        r[EBP] = this.pop32();
+        return;
+      case 50 satisfies typeof D_PUSH_SEG:
+        this.push32(this.segSel[x]); // the selector zero-extended, as step()'s PUSH Sreg
+        return;
+      case 47 satisfies typeof D_PUSHF:
+        // PUSHFD: the cache never runs VM86 code (openWindow), where it is IOPL-sensitive.
+        this.push32(this.flags & PUSHFD_IMAGE);
+        return;
+      default:
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a stack form`); // an emulator bug
+    }
+  }
+
+  /** The cached forms that cannot fault (registers and jumps only): their own function, so that
+   * V8 inlines their helpers within a budget of their own. */
+  protected execReg(w0: number, x: number, d: Int32Array, p: number): void {
+    const r = this.reg32;
+    switch (w0 & 0x3f) {
+      case 2 satisfies typeof D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case 5 satisfies typeof D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], d[p + 3]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case 7 satisfies typeof D_TEST_RR:
+        this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
+        return;
+      case 9 satisfies typeof D_TEST_RI:
+        this.alu32(4, r[x & 7], d[p + 3]);
+        return;
+      // gen:moves execReg (tools/gen-moves.ts, from move-ops.ts: do not edit)
+      // MOV r32, r32
+      case 10 satisfies typeof D_MOV_RR:
+        r[x & 7] = r[(x >> 3) & 7];
+        return;
+      // MOV r32, imm32
+      case 13 satisfies typeof D_MOV_RI:
+        r[x & 7] = d[p + 3];
+        return;
+      // LEA r32, m
+      case 15 satisfies typeof D_LEA: {
+        const w1 = d[p + 1];
+        let off = d[p + 2];
+        const base = w1 & 15;
+        if (base < 8) off += r[base];
+        const index = (w1 >> 4) & 15;
+        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+        r[x] = off;
+        return;
+      }
+      // end gen:moves
+      case 16 satisfies typeof D_INC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, false);
+        return;
+      case 17 satisfies typeof D_DEC_R:
+        r[x] = this.incdec(r[x] >>> 0, 4, true);
+        return;
+      case 21 satisfies typeof D_JCC:
+        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case 22 satisfies typeof D_JMP:
+        this._eip = (this._eip + d[p + 3]) | 0;
+        return;
+      case 39 satisfies typeof D_SETCC_R:
+        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
+        return;
+      case 41 satisfies typeof D_MOVX_R: {
+        // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
+        const kind = x >> 6;
+        const size = kind & 1 ? 2 : 1;
+        let v = this.getReg((x >> 3) & 7, size);
+        if (kind & 8) v = signExtend(v, size);
+        r[x & 7] = v;
+        return;
+      }
+      case 28 satisfies typeof D_JMP_R:
+        this._eip = r[x];
+        return;
+      case 35 satisfies typeof D_SHIFT_R: {
+        // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        let n = (x >> 6) & 63;
+        if (n === 32) n = r[ECX] & 31;
+        if (n === 0) return; // count 0: nothing changes, flags included
+        r[reg] = this.shift32(op, r[reg], n);
+        return;
+      }
+      case 44 satisfies typeof D_ROTATE_R: {
+        // ROL/ROR on a register (count 32 = CL): CF and OF set, a count of 0 changes nothing.
+        const reg = x & 7;
+        let n = (x >> 6) & 63;
+        if (n === 32) n = r[ECX] & 31;
+        if (n !== 0) r[reg] = this.rotate32((x >> 3) & 7, r[reg], n);
+        return;
+      }
+      case 36 satisfies typeof D_GRP3_R: {
+        // F7 /2 /3 /4 /5 on a 32-bit register: NOT, MUL and IMUL from muldiv-ops.ts (as
+        // group3Body), NEG as SUB from 0 (CF = a ≠ 0, which the lazy SUB gives).
+        const reg = x & 7;
+        const op = (x >> 3) & 7;
+        const a = r[reg] >>> 0;
+        if (op === 2) r[reg] = notOf(a, 4);
+        else if (op === 3) r[reg] = this.alu32(NEG_AS, 0, a);
+        else this.mulAcc(a, 4, op === 5);
+        return;
+      }
+      case 37 satisfies typeof D_IMUL3_R:
+        r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
+        return;
+      case 32 satisfies typeof D_NOP:
+        return;
+      case 33 satisfies typeof D_CDQ:
+        r[EDX] = r[EAX] >> 31;
+        return;
+      case 45 satisfies typeof D_BSWAP:
+        r[x] = bswap32(r[x]);
+        return;
+      case 46 satisfies typeof D_BITSCAN_R: {
+        // BSF / BSR r32, r32 (bit-ops.ts, as bitScan): ZF alone; a 0 source leaves the destination.
+        const v = r[(x >> 3) & 7];
+        if (v === 0) {
+          this.flags |= ZF;
+          return;
+        }
+        this.flags &= ~ZF;
+        r[x & 7] = bitIndex((x & 0x40) !== 0, v);
+        return;
+      }
+      default:
+        throw new Error(`cpu: handler ${w0 & 0x3f} is not a register form`); // an emulator bug
+    }
+  }
+
+  /** The linear address of a cached memory operand (sets eaSeg/eaOff for the segment checks). */
+  protected dEa(w1: number, disp: number): number {
+    const r = this.reg32;
+    let off = disp;
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const seg = (w1 >> 10) & 7;
+    this.eaSeg = seg;
+    this.eaOff = off;
+    return (this.segBase[seg] + off) | 0;
+  }
+
+  /** The time-stamp counter: the machine clock's cycles plus what software wrote to IA32_TSC. */
+  protected tsc(): number {
+    return Math.max(0, this.env.tsc() + this.tscOffset);
+  }
+
+  /**
+   * RDTSC (SDM vol. 2, RDTSC): EDX:EAX = the time-stamp counter; #GP(0) outside ring 0 (and in
+   * virtual-8086 mode) when CR4.TSD = 1. step() checks that rule from the opcode table first.
+   */
+  protected rdtsc(): void {
+    if (this._cr4 & CR4_TSD && this._cpl !== 0 && this._cr0 & CR0_PE) throw new CpuFault(GP, 0);
+    const t = this.tsc();
+    this.reg32[EAX] = t % 4294967296;
+    this.reg32[EDX] = Math.floor(t / 4294967296);
+  }
+
+  /**
+   * CLC STC CMC CLI STI CLD STD (`op` the opcode: F8 F9 F5 FA FB FC FD), for step() and the
+   * cached D_FLAG and D_STI. CLI and STI are #GP(0) in protected mode at CPL > IOPL (SDM vol. 2,
+   * CLI, STI; no CR4.PVI here, and VM86, where CPL = 3, is the same rule); IF = 0 can only hold
+   * back interrupts, which the run loop and the blocks' entry test read as they are. STI that sets
+   * IF opens the interrupt shadow (`attention`: events() holds interrupts for one instruction).
+   * IF and DF are not arithmetic flags: they change without building the lazy ones.
+   */
+  flagOp(op: number): void {
+    switch (op) {
+      case 0xf5:
+        this.flags ^= CF;
+        return;
+      case 0xf8:
+        this.flags &= ~CF;
+        return;
+      case 0xf9:
+        this.flags |= CF;
+        return;
+      case 0xfa:
+        if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+        this.fl &= ~IF;
+        return;
+      case 0xfb:
+        if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
+        if (!(this.fl & IF)) {
+          this.shadow = true;
+          this.attention = 1;
+        }
+        this.fl |= IF;
+        return;
+      case 0xfc:
+        this.fl &= ~DF;
+        return;
+      case 0xfd:
+        this.fl |= DF;
+        return;
+    }
+    throw new Error(`cpu: no flag instruction ${op}`); // an emulator bug
+  }
+
+  /**
+   * IN and OUT (`op` the opcode: E4–E7 to an imm8 port, EC–EF to DX's) of a byte or `osz` bytes,
+   * for step() and the cached D_IO: IOPL and the TSS bitmap first (checkIo), then the device, the
+   * I/O breakpoints, and the epoch when a device may have written memory.
+   */
+  protected inOut(op: number, port: number, osz: number): void {
+    const size = op & 1 ? osz : 1;
+    this.checkIo(port, size);
+    if (op & 2) this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
+    else this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+    if (this.debugActive) this.ioBreakpoints(port, size);
+    this.deviceAccessed(); // the device may have raised an interrupt request or written memory
+  }
+
+  /**
+   * RDTSC in a compiled block, `retired` instructions past the count the block settles at its exit:
+   * the count (which the icount clock reads) is the interpreter's for this instruction meanwhile.
+   */
+  rdtscAt(retired: number): void {
+    this.instructions += retired;
+    try {
+      this.rdtsc();
+    } finally {
+      this.instructions -= retired;
+    }
+  }
+
+  /** dRead32(dEa(…)) in one call (hot path: the loads of MOV, ALU, TEST, PUSH, CALL, JMP). */
+  protected dLoad32(d: Int32Array, p: number): number {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, false);
+    }
+    return this.readLin32((this.segBase[s] + off) | 0);
+  }
+
+  /** dWrite32(dEa(…), v) in one call (MOV stores). */
+  protected dStore32(d: Int32Array, p: number, v: number): void {
+    const w1 = d[p + 1];
+    const r = this.reg32;
+    let off = d[p + 2];
+    const base = w1 & 15;
+    if (base < 8) off += r[base];
+    const index = (w1 >> 4) & 15;
+    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+    off |= 0;
+    const s = (w1 >> 10) & 7;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
+      this.eaSeg = s;
+      this.eaOff = off;
+      this.checkSeg(s, off, 4, true);
+    }
+    this.writeLin32((this.segBase[s] + off) | 0, v);
+  }
+
+  /** A 32-bit memory operand at `lin` (after dEa): the segment checks, then the access. */
+  protected dRead32(lin: number): number {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, false);
+    return this.readLin32(lin);
+  }
+  protected dWrite32(lin: number, v: number): void {
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, true);
+    this.writeLin32(lin, v);
+  }
+
+  /**
+   * The less frequent cached forms, run by the interpreter's own helpers: the decode state that
+   * decodeModrm() would leave (modrm, ea, eaSeg, eaOff, sizes) is rebuilt from the entry.
+   */
+  execGeneric(x: number, d: Int32Array, p: number): void {
+    const modrm = x & 0xff;
+    this.modrm = modrm;
+    // Operand size: 4, or 2 for the word forms (X16); addressing is 32-bit (decodeForm).
+    const size = x & X16 ? 2 : 4;
+    this.op32 = size === 4;
+    this.ad32 = true;
+    this.seg = NO_SEG;
+    this.rep = 0;
+    if (modrm < 0xc0) this.ea = this.dEa(d[p + 1], d[p + 2]);
+    const imm = d[p + 3];
+    const r = this.reg32;
+    const extra = (x >>> 14) & 15;
+    switch ((x >>> 8) & 63) {
+      // gen:generic execGeneric (tools/gen-generic.ts, from generic-forms.ts, alu-ops.ts, move-ops.ts and the opcode table: do not edit)
+      // ADD OR ADC SBB AND SUB XOR CMP AL, Ib (the operation: the payload's extra bits)
+      case 1 satisfies typeof G_ALU8_AI: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getReg(EAX, 1), imm & 0xff, 1);
+        if (op !== 7) this.setReg(EAX, 1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Eb, Gb (the operation: the payload's extra bits)
+      case 2 satisfies typeof G_ALU8_MR: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(1), this.getReg(this.reg, 1), 1);
+        if (op !== 7) this.setRm(1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Gb, Eb (the operation: the payload's extra bits)
+      case 3 satisfies typeof G_ALU8_RM: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getReg(this.reg, 1), this.getRm(1), 1);
+        if (op !== 7) this.setReg(this.reg, 1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Eb, Ib (the operation: the payload's extra bits)
+      case 4 satisfies typeof G_ALU8_MI: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(1), imm & 0xff, 1);
+        if (op !== 7) this.setRm(1, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Ev, Gv (the operation: the payload's extra bits)
+      case 23 satisfies typeof G_ALU_MR: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(size), this.getReg(this.reg, size), size);
+        if (op !== 7) this.setRm(size, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Gv, Ev (the operation: the payload's extra bits)
+      case 24 satisfies typeof G_ALU_RM: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getReg(this.reg, size), this.getRm(size), size);
+        if (op !== 7) this.setReg(this.reg, size, res);
+        return;
+      }
+      // ADD OR ADC SBB AND SUB XOR CMP Ev, Iv (the operation: the payload's extra bits)
+      case 25 satisfies typeof G_ALU_MI: {
+        const op = extra & 7;
+        const res = this.alu(op, this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size);
+        if (op !== 7) this.setRm(size, res);
+        return;
+      }
+      // TEST Eb, Gb
+      case 8 satisfies typeof G_TEST8:
+        this.alu(4, this.getRm(1), this.getReg(this.reg, 1), 1);
+        return;
+      // TEST Ev, Gv
+      case 29 satisfies typeof G_TEST_MR:
+        this.alu(4, this.getRm(size), this.getReg(this.reg, size), size);
+        return;
+      // TEST Eb, Ib
+      case 9 satisfies typeof G_TEST8_MI:
+        this.alu(4, this.getRm(1), imm & 0xff, 1);
+        return;
+      // TEST Ev, Iv
+      case 10 satisfies typeof G_TEST_MI:
+        this.alu(4, this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size);
+        return;
+      // INC DEC Eb
+      case 18 satisfies typeof G_INCDEC8:
+        this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
+        return;
+      // INC DEC Ev
+      case 17 satisfies typeof G_INCDEC:
+        this.setRm(size, this.incdec(this.getRm(size), size, this.reg === 1));
+        return;
+      // MOV Eb, Gb
+      case 6 satisfies typeof G_MOV8_MR:
+        this.setRm(1, this.getReg(this.reg, 1));
+        return;
+      // MOV Gb, Eb
+      case 7 satisfies typeof G_MOV8_RM:
+        this.setReg(this.reg, 1, this.getRm(1));
+        return;
+      // MOV Eb, Ib
+      case 5 satisfies typeof G_MOV8_MI:
+        this.setRm(1, imm & 0xff);
+        return;
+      // MOV Ev, Gv
+      case 26 satisfies typeof G_MOV_MR:
+        this.setRm(size, this.getReg(this.reg, size));
+        return;
+      // MOV Gv, Ev
+      case 27 satisfies typeof G_MOV_RM:
+        this.setReg(this.reg, size, this.getRm(size));
+        return;
+      // MOV Ev, Iv
+      case 28 satisfies typeof G_MOV_MI:
+        this.setRm(size, size === 4 ? imm >>> 0 : imm & 0xffff);
+        return;
+      // LEA Gv, M
+      case 30 satisfies typeof G_LEA:
+        this.setReg(this.reg, size, this.eaOff);
+        return;
+      // XCHG Eb, Gb
+      case 37 satisfies typeof G_XCHG8: {
+        const t = this.getRm(1);
+        this.setRm(1, this.getReg(this.reg, 1));
+        this.setReg(this.reg, 1, t);
+        return;
+      }
+      // XCHG Ev, Gv
+      case 38 satisfies typeof G_XCHG: {
+        const t = this.getRm(size);
+        this.setRm(size, this.getReg(this.reg, size));
+        this.setReg(this.reg, size, t);
+        return;
+      }
+      // end gen:generic
+      case 11 satisfies typeof G_IMUL3:
+        this.setReg(this.reg, size, this.imul2(this.getRm(size), size === 4 ? imm >>> 0 : imm & 0xffff, size));
+        return;
+      case 12 satisfies typeof G_IMUL2:
+        this.setReg(this.reg, size, this.imul2(this.getReg(this.reg, size), this.getRm(size), size));
+        return;
+      case 13 satisfies typeof G_SHIFT:
+      case 14 satisfies typeof G_SHIFT8: {
+        const sz = ((x >>> 8) & 63) === G_SHIFT ? size : 1;
+        const a = this.getRm(sz);
+        this.setRm(sz, this.shift(this.reg, a, imm < 0 ? r[ECX] & 0xff : imm, sz));
+        return;
+      }
+      case 15 satisfies typeof G_GRP3:
+        return this.group3Body(size);
+      case 16 satisfies typeof G_GRP3_8:
+        return this.group3Body(1);
+      case 20 satisfies typeof G_SETCC:
+        this.setRm(1, this.cond(extra) ? 1 : 0);
+        return;
+      case 21 satisfies typeof G_CMOV: {
+        const v = this.getRm(size);
+        if (this.cond(extra)) this.setReg(this.reg, size, v);
+        return;
+      }
+      case 22 satisfies typeof G_MOVX: {
+        // extra: 0F B6 → 0, B7 → 1, BE → 8, BF → 9
+        const from = extra & 1 ? 2 : 1;
+        let v = this.getRm(from);
+        if (extra & 8) v = signExtend(v, from);
+        this.setReg(this.reg, size, v);
+        return;
+      }
+      case 32 satisfies typeof G_BITSCAN:
+        return this.bitScan((extra & 1) !== 0, size);
+      case 31 satisfies typeof G_SHLD: {
+        const count = (extra & 1 ? r[ECX] : imm) & 31;
+        const res = this.shiftDouble((extra & 2) !== 0, this.getRm(size), this.getReg(this.reg, size), count, size);
+        if (res >= 0) this.setRm(size, res);
+        return;
+      }
+      case 33 satisfies typeof G_CMPXCHG:
+        return this.cmpxchg(extra & 1 ? 1 : size);
+      case 34 satisfies typeof G_XADD:
+        return this.xadd(extra & 1 ? 1 : size);
+      case 35 satisfies typeof G_BT:
+        return this.bitOp(extra & 3, this.getReg(this.reg, size), size, true);
+      case 36 satisfies typeof G_BTI:
+        return this.bitOp(extra & 3, imm & 0xff, size, false);
+    }
+    throw new Error(`cpu: no cached form ${x}`);
+  }
+}
