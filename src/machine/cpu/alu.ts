@@ -162,13 +162,18 @@ export abstract class CpuAlu extends CpuAluGen {
    * if not, the index of its lowest (BSF) or highest (BSR) set bit goes to the reg field's register.
    */
   protected bitScan(reverse: boolean, size: number): void {
-    const v = this.getRm(size);
+    const i = this.scanBits(reverse, this.getRm(size));
+    if (i >= 0) this.setReg(this.reg, size, i);
+  }
+
+  /** BSF / BSR's ZF for the source v, and the index the destination gets; -1 (none) when v is 0. */
+  protected scanBits(reverse: boolean, v: number): number {
     if (v === 0) {
       this.flags |= ZF;
-      return;
+      return -1;
     }
     this.flags &= ~ZF;
-    this.setReg(this.reg, size, bitIndex(reverse, v));
+    return bitIndex(reverse, v);
   }
 
   protected imul2(a: number, b: number, size: number): number {

@@ -9,8 +9,8 @@
 import type { AccessSize } from '../bus';
 import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
-import { bitIndex, bswap32 } from './bit-ops';
-import { CF, DF, IF, PUSHFD_IMAGE, ZF } from './flags';
+import { bswap32 } from './bit-ops';
+import { CF, DF, IF, PUSHFD_IMAGE } from './flags';
 import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
   D_ALU_RR,
@@ -371,13 +371,8 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return;
       case 46 satisfies typeof D_BITSCAN_R: {
         // BSF / BSR r32, r32 (bit-ops.ts, as bitScan): ZF alone; a 0 source leaves the destination.
-        const v = r[(x >> 3) & 7];
-        if (v === 0) {
-          this.flags |= ZF;
-          return;
-        }
-        this.flags &= ~ZF;
-        r[x & 7] = bitIndex((x & 0x40) !== 0, v);
+        const n = this.scanBits((x & 0x40) !== 0, r[(x >> 3) & 7]);
+        if (n >= 0) r[x & 7] = n;
         return;
       }
       default:
