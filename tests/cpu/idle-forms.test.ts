@@ -21,6 +21,8 @@ const DATA = 0x30000;
 const GDT = 0x1000;
 const IDT = 0x2000;
 const GP_HANDLER = 0x18000;
+/** The base of the FS segment the segment-register and moffs tests load. */
+const FS_BASE = 0x40000;
 const CF = 1;
 const DF = 1 << 10;
 const IF = 1 << 9;
@@ -59,6 +61,17 @@ function run(parts: Part[], eflags = 2, setup?: (rig: Rig) => void, pic?: Interr
   return { rig, slow };
 }
 
+/**
+ * Flat tables, GDT entry 18h a data segment at FS_BASE with limit FFFh, and #GP to a HLT at
+ * GP_HANDLER (the segment-register and moffs tests' common set-up).
+ */
+function fsSegmentAndGpHalt(rig: Rig): void {
+  const gp = flatTables(rig, GDT, IDT);
+  putDescriptor(rig, GDT + 0x18, segment(FS_BASE, 0xfff, 0x92));
+  rig.load(GDT + 0x100, [31, 0]);
+  gp(13, GP_HANDLER);
+  rig.load(GP_HANDLER, [0xf4]);
+}
 const r32 = (rig: Rig, r: number) => rig.cpu.reg32[r] >>> 0;
 const [EAX, ECX, EDX, , ESP, , ESI, EDI] = [0, 1, 2, 3, 4, 5, 6, 7];
 
@@ -233,7 +246,6 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
   });
 
   it('MOV DS/ES/FS/GS, r/m16 and POP DS/ES/FS/GS load the segment; a bad selector is #GP(selector) with ESP as before the POP', () => {
-    const FS_BASE = 0x40000;
     const { rig, slow } = run(
       [
         loadFlatTables(GDT, IDT),
@@ -254,11 +266,7 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
       ],
       2,
       (rig) => {
-        const gp = flatTables(rig, GDT, IDT);
-        putDescriptor(rig, GDT + 0x18, segment(FS_BASE, 0xfff, 0x92));
-        rig.load(GDT + 0x100, [31, 0]);
-        gp(13, GP_HANDLER);
-        rig.load(GP_HANDLER, [0xf4]);
+        fsSegmentAndGpHalt(rig);
         rig.setU32(FS_BASE + 0x10, 0x600dcafe);
       },
     );
@@ -326,7 +334,6 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
   });
 
   it('MOV between the accumulator and an FS-relative moffs (A0–A3, 0x66): FS base and limit', () => {
-    const FS_BASE = 0x40000;
     const { rig, slow } = run(
       [
         loadFlatTables(GDT, IDT),
@@ -343,11 +350,7 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
       ],
       2,
       (rig) => {
-        const gp = flatTables(rig, GDT, IDT);
-        putDescriptor(rig, GDT + 0x18, segment(FS_BASE, 0xfff, 0x92));
-        rig.load(GDT + 0x100, [31, 0]);
-        gp(13, GP_HANDLER);
-        rig.load(GP_HANDLER, [0xf4]);
+        fsSegmentAndGpHalt(rig);
         rig.setU32(FS_BASE + 0x10, 0xcafef00d);
         rig.setU32(FS_BASE + 0x14, 0x5678);
         rig.setU32(FS_BASE + 0x18, 0x9a77);
