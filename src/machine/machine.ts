@@ -177,6 +177,7 @@ export class Machine {
           cdrom: this.config.cdrom,
           boot: this.config.boot,
           kernel: this.config.kernel,
+          kernelUnpack: this.config.kernelUnpack,
         },
         {
           serial: (b) => this.appendOut(b),

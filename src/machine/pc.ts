@@ -15,7 +15,14 @@ import type { Hypervisor } from './hv/hypervisor';
 import { loadFirmware } from './boot/firmware';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC, type MultibootModule } from './boot/multiboot';
 import { fillBiosDataArea } from './boot/bios';
-import { DEFAULT_LINUX_MODE, isBzImage, linuxBootItems, loadLinux, setDispiMode } from './boot/linux';
+import {
+  DEFAULT_LINUX_MODE,
+  isBzImage,
+  linuxBootItems,
+  loadLinux,
+  setDispiMode,
+  type KernelUnpack,
+} from './boot/linux';
 import { portOwners, wireDevices, type Device } from './devices/device';
 import { Debugcon, DebugExit, PostPort } from './devices/debug-ports';
 import { Uart16550 } from './devices/uart16550';
@@ -113,6 +120,8 @@ export interface PcOptions {
    * linuxboot_dma.bin, which must be among `optionRoms` and boots first.
    */
   kernel?: ArrayBuffer;
+  /** Who decompresses a bzImage loaded directly (MachineConfig.kernelUnpack); default 'host'. */
+  kernelUnpack?: KernelUnpack;
 }
 
 /** QEMU's option ROM that boots a kernel from fw_cfg by DMA (pc-bios/optionrom/linuxboot_dma.c). */
@@ -396,6 +405,7 @@ export class PcEngine implements Engine {
       cmdline: this.options.cmdline,
       initrd: this.options.initrd,
       framebuffer,
+      unpack: this.options.kernelUnpack ?? 'host',
     });
     if (!r.ok) throw new BootError(r.message);
     fillBiosDataArea(this.memory);

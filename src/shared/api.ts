@@ -137,6 +137,15 @@ export interface MachineConfig {
    * disk), d (CD-ROM), n (network), first choice first. Default "cad", as QEMU's pc machine.
    */
   boot?: string;
+  /**
+   * Who decompresses a Linux bzImage loaded directly (image "multiboot"): 'host', the loader,
+   * which unpacks an XZ payload and enters the kernel itself (boot/unpack.ts: the decompressor is
+   * 80 % of Debian's kernel's boot instructions); 'guest', the bzImage's own decompressor entered
+   * at code32_start, as the boot protocol and QEMU's -kernel do. Default 'host' (which boots
+   * through the guest's decompressor a payload it cannot unpack). The firmware path (`kernel`
+   * with image "firmware") always runs the kernel's own setup and decompressor.
+   */
+  kernelUnpack?: 'host' | 'guest';
 }
 
 export const DISK_SECTOR_BYTES = 512;
@@ -400,6 +409,9 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
       ErrorCode.EINVAL,
       `boot must be one to three different letters of a (floppy), c (hard disk), d (CD-ROM), n (network), got ${String(boot)}`,
     );
+  const kernelUnpack = o.kernelUnpack ?? 'host';
+  if (kernelUnpack !== 'host' && kernelUnpack !== 'guest')
+    return err(ErrorCode.EINVAL, `kernelUnpack must be "host" or "guest", got ${String(kernelUnpack)}`);
   const tripleFault = o.tripleFault ?? 'stop';
   if (tripleFault !== 'reset' && tripleFault !== 'stop')
     return err(ErrorCode.EINVAL, `tripleFault must be "reset" or "stop", got ${String(tripleFault)}`);
@@ -409,6 +421,7 @@ export function checkConfig(c: unknown): Result<MachineConfig> {
     ...(hdaFile !== undefined ? { hdaFile: hdaFile as Blob } : {}),
     ...(cdrom !== undefined ? { cdrom: cdrom as ArrayBuffer | null } : {}),
     tripleFault,
+    kernelUnpack,
     ...(modules !== undefined ? { modules: modules as { cmdline: string; data: ArrayBuffer }[] } : {}),
     boot,
     ...(vgaBios !== undefined ? { vgaBios: vgaBios as ArrayBuffer } : {}),

@@ -283,4 +283,19 @@ describe('the CLI: --initrd and --cmdline/--append', () => {
     expect(r.stderr).toMatch(/initrd \(6 MiB\) does not fit/);
     expect(r.stdout).toBe('');
   });
+
+  it('--kernel-unpack takes host or guest, with --kernel alone: anything else exits 2 naming the flag', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linuxboot-'));
+    writeFileSync(join(dir, 'bz'), makeBzImage());
+    expect(cli('--help').stderr).toMatch(/--kernel-unpack host\|guest/);
+    const bad = cli('--kernel', join(dir, 'bz'), '--kernel-unpack', 'native');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--kernel-unpack.*"host" or "guest", got native/);
+    const withBios = cli('--bios', join(dir, 'bz'), '--kernel', join(dir, 'bz'), '--kernel-unpack', 'host');
+    expect(withBios.status).toBe(2);
+    expect(withBios.stderr).toMatch(/--kernel-unpack goes with --kernel alone/);
+    // The test's bzImage has no payload to unpack: the host falls back to code32_start, which halts.
+    const ok = cli('--kernel', join(dir, 'bz'), '--kernel-unpack', 'host', '--clock', 'icount');
+    expect(ok.status).toBe(0);
+  });
 });
