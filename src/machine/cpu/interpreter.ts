@@ -446,6 +446,16 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x6d:
       case 0x6e:
       case 0x6f:
+      case 0xa4:
+      case 0xa5:
+      case 0xa6:
+      case 0xa7:
+      case 0xaa:
+      case 0xab:
+      case 0xac:
+      case 0xad:
+      case 0xae:
+      case 0xaf:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
       case 0x8c:
         if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
@@ -497,17 +507,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         else this.writeLin(lin, size, this.getReg(EAX, size));
         return;
       }
-      case 0xa4:
-      case 0xa5:
-      case 0xa6:
-      case 0xa7:
-      case 0xaa:
-      case 0xab:
-      case 0xac:
-      case 0xad:
-      case 0xae:
-      case 0xaf:
-        return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
       case 0xc0:
       case 0xc1:
       case 0xd0:

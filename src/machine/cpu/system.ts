@@ -43,10 +43,6 @@ export abstract class CpuSystem extends CpuInterpreter {
     const b = this.fetch8();
     this.checkEncoding(0x100 | b, lock);
     const r = this.reg32;
-    if (b >= 0xc8 && b <= 0xcf) {
-      r[b & 7] = bswap32(r[b & 7]);
-      return;
-    }
     switch (b) {
       // gen:moves step0f (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
       // CMOVcc Gv, Ev (the condition: the opcode's low four bits)
@@ -261,6 +257,16 @@ export abstract class CpuSystem extends CpuInterpreter {
         }
         return;
       }
+      case 0xc8:
+      case 0xc9:
+      case 0xca:
+      case 0xcb:
+      case 0xcc:
+      case 0xcd:
+      case 0xce:
+      case 0xcf:
+        r[b & 7] = bswap32(r[b & 7]);
+        return;
     }
     // Not reached (see the end of step()).
     throw new CpuFault(UD, -1);
@@ -452,15 +458,6 @@ export abstract class CpuSystem extends CpuInterpreter {
 
   protected group7(osz: number): void {
     const op = this.reg;
-    if (op === 4) {
-      this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
-      return;
-    }
-    if (op === 6) {
-      const v = this.getRm(2);
-      this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & CR0_PE));
-      return;
-    }
     switch (op) {
       case 0:
       case 1: {
@@ -482,6 +479,14 @@ export abstract class CpuSystem extends CpuInterpreter {
           this.idtBase = base;
           this.idtLimit = limit;
         }
+        return;
+      }
+      case 4:
+        this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
+        return;
+      case 6: {
+        const v = this.getRm(2);
+        this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & CR0_PE));
         return;
       }
       case 7:
