@@ -375,12 +375,15 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setRm(1, this.incdec(this.getRm(1), 1, this.reg === 1));
         return;
       // end gen:alu
+      // gen:dispatch step (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
+      // body push-sreg: PUSH
       case 0x06:
       case 0x0e:
       case 0x16:
       case 0x1e:
         this.push(this.segSel[b >> 3]);
         return;
+      // body pop-sreg: POP
       case 0x07:
       case 0x17:
       case 0x1f: {
@@ -389,11 +392,13 @@ export abstract class CpuInterpreter extends CpuFpu {
         if (b === 0x17) this.afterMovSs();
         return;
       }
+      // body bcd: DAA DAS AAA AAS
       case 0x27:
       case 0x2f:
       case 0x37:
       case 0x3f:
         return this.bcd(b);
+      // body pusha: PUSHA
       case 0x60: {
         // The whole frame is checked before the first push (SDM vol. 2, PUSHA: "#SS(0) If the
         // starting or ending stack address is outside the stack segment limit"; segments.ts).
@@ -406,12 +411,14 @@ export abstract class CpuInterpreter extends CpuFpu {
         }
         return;
       }
+      // body popa: POPA
       case 0x61:
         for (let i = 7; i >= 0; i--) {
           const v = this.pop();
           if (i !== ESP) this.setReg(i, osz, v);
         }
         return;
+      // body bound: BOUND
       case 0x62: {
         // BOUND r, m16&16 / m32&32: #BR (a fault) when the signed index lies outside [lower, upper];
         // a register operand is #UD (SDM vol. 2, BOUND; the table's Ma, checked in checkEncoding).
@@ -423,6 +430,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         if (index < lower || index > upper) throw new CpuFault(BR, -1);
         return;
       }
+      // body arpl: ARPL
       case 0x63: {
         // ARPL r/m16, r16: raise the destination selector's RPL to the source's; ZF says whether it
         // changed. Not recognised in real or virtual-8086 mode (#UD; SDM vol. 2, ARPL: the table's
@@ -435,6 +443,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         } else this.flags &= ~ZF;
         return;
       }
+      // body imul-imm: IMUL
       case 0x69:
       case 0x6b: {
         const a = this.getRm(osz);
@@ -442,6 +451,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(this.reg, osz, this.imul2(a, imm, osz));
         return;
       }
+      // body string: INS OUTS MOVS CMPS STOS LODS SCAS
       case 0x6c:
       case 0x6d:
       case 0x6e:
@@ -457,43 +467,55 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xae:
       case 0xaf:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
+      // body mov-from-sreg: MOV
       case 0x8c:
         if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
         else this.writeLin16(this.ea, this.segSel[this.reg]);
         return;
+      // body mov-to-sreg: MOV
       case 0x8e:
         this.loadSeg(this.reg, this.getRm(2));
         if (this.reg === SS) this.afterMovSs();
         return;
+      // body nop: NOP
       case 0x90:
         return;
+      // body cbw: CBW
       case 0x98:
         if (this.op32) r[EAX] = (r[EAX] << 16) >> 16;
         else this.setReg(EAX, 2, (r[EAX] << 24) >> 24);
         return;
+      // body cwd: CWD
       case 0x99:
         if (this.op32) r[EDX] = r[EAX] >> 31;
         else this.setReg(EDX, 2, (r[EAX] << 16) >> 31);
         return;
+      // body call-far: CALL
       case 0x9a:
         this.farCall(this.imm2, this.imm1);
         return;
+      // body fwait: FWAIT
       case 0x9b:
         return this.fwait();
+      // body pushf: PUSHF
       case 0x9c:
         if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0); // IOPL-sensitive in VM86 (SDM vol. 3, 20.2.7)
         this.push(this.flags & (this.op32 ? PUSHFD_IMAGE : 0xffff));
         return;
+      // body popf: POPF
       case 0x9d:
         if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
         this.setFlagsFrom(this.pop(), osz);
         return;
+      // body sahf: SAHF
       case 0x9e:
         this.flags = (this.flags & ~0xd5) | ((r[EAX] >> 8) & 0xd5) | 2;
         return;
+      // body lahf: LAHF
       case 0x9f:
         this.setReg(4, 1, (this.flags & 0xd7) | 2);
         return;
+      // body mov-moffs: MOV
       case 0xa0:
       case 0xa1:
       case 0xa2:
@@ -507,6 +529,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         else this.writeLin(lin, size, this.getReg(EAX, size));
         return;
       }
+      // body shift: ROL ROR RCL RCR SHL SHR SAR
       case 0xc0:
       case 0xc1:
       case 0xd0:
@@ -519,6 +542,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setRm(size, this.shift(this.reg, a, count, size));
         return;
       }
+      // body ret-near: RET
       case 0xc2:
       case 0xc3: {
         const n = b === 0xc2 ? this.imm1 : 0;
@@ -527,6 +551,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.addSp(n);
         return;
       }
+      // body load-far-pointer: LES LDS
       case 0xc4:
       case 0xc5: {
         const off = this.readLin(this.ea, osz);
@@ -535,31 +560,39 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(this.reg, osz, off);
         return;
       }
+      // body enter: ENTER
       case 0xc8:
         return this.enter(this.imm1, this.imm2 & 31, osz);
+      // body leave: LEAVE
       case 0xc9:
         if (this.stackSize32) r[ESP] = r[EBP];
         else this.setReg(ESP, 2, r[EBP]);
         this.setReg(EBP, osz, this.pop());
         return;
+      // body ret-far: RETF
       case 0xca:
       case 0xcb: {
         const n = b === 0xca ? this.imm1 : 0;
         this.farReturn(n);
         return;
       }
+      // body int3: INT3
       case 0xcc:
         throw new SoftInt(BP);
+      // body int: INT
       case 0xcd:
         // INT n (not INT3, INTO) is IOPL-sensitive in VM86 without CR4.VME (SDM vol. 2, INT n).
         if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
         throw new SoftInt(this.imm1);
+      // body into: INTO
       case 0xce:
         if (this.flags & OF) throw new SoftInt(4);
         return;
+      // body iret: IRET
       case 0xcf:
         this.iret();
         return;
+      // body aam: AAM
       case 0xd4: {
         const base = this.imm1;
         if (base === 0) throw new CpuFault(DE, -1);
@@ -569,6 +602,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setArith(szp(v & 0xff, 1));
         return;
       }
+      // body aad: AAD
       case 0xd5: {
         const base = this.imm1;
         const v = ((r[EAX] & 0xff) + ((r[EAX] >> 8) & 0xff) * base) & 0xff;
@@ -576,14 +610,17 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setArith(szp(v, 1));
         return;
       }
+      // body salc: SALC
       case 0xd6:
         this.setReg(EAX, 1, this.flags & CF ? 0xff : 0);
         return;
+      // body xlat: XLAT
       case 0xd7: {
         const off = this.ad32 ? (r[EBX] + (r[EAX] & 0xff)) | 0 : (r[EBX] + (r[EAX] & 0xff)) & 0xffff;
         this.setReg(EAX, 1, this.readLin8(this.segBase[this.seg === NO_SEG ? DS : this.seg] + off));
         return;
       }
+      // body escape: ESC
       case 0xd8:
       case 0xd9:
       case 0xda:
@@ -593,6 +630,7 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xde:
       case 0xdf:
         return this.escape(b);
+      // body loop: LOOPNE LOOPE LOOP
       case 0xe0:
       case 0xe1:
       case 0xe2: {
@@ -602,11 +640,13 @@ export abstract class CpuInterpreter extends CpuFpu {
         if (c !== 0 && (b === 0xe2 || (b === 0xe1 ? z : !z))) this.jumpRel(d);
         return;
       }
+      // body jcxz: JECXZ
       case 0xe3: {
         const d = (this.imm1 << 24) >> 24;
         if ((this.ad32 ? r[ECX] : r[ECX] & 0xffff) === 0) this.jumpRel(d);
         return;
       }
+      // body in-out: IN OUT
       case 0xe4:
       case 0xe5:
       case 0xe6:
@@ -616,6 +656,7 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xee:
       case 0xef:
         return this.inOut(b, b < 0xe8 ? this.imm1 : r[EDX] & 0xffff, osz);
+      // body call-near: CALL
       case 0xe8: {
         // The target is checked before the return address goes on the stack (SDM vol. 2, CALL).
         const d = osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0;
@@ -625,25 +666,31 @@ export abstract class CpuInterpreter extends CpuFpu {
         this._eip = to;
         return;
       }
+      // body jmp-near: JMP
       case 0xe9: {
         const d = this.imm1;
         this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
         return;
       }
+      // body jmp-far: JMP
       case 0xea:
         this.farJump(this.imm2, this.imm1);
         return;
+      // body jmp-short: JMP
       case 0xeb:
         this.jumpRel((this.imm1 << 24) >> 24);
         return;
+      // body int1: INT1
       case 0xf1:
         // INT1 (ICEBP): a #DB trap after it, no DR6 bit (it was a fault at it: the handler's IRET
         // ran it again, forever).
         throw new SoftInt(DB, true);
+      // body hlt: HLT
       case 0xf4:
         this.halted = true;
         this.attention = 1;
         return;
+      // body flag-op: CMC CLC STC CLI STI CLD STD
       case 0xf5:
       case 0xf8:
       case 0xf9:
@@ -652,14 +699,18 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xfc:
       case 0xfd:
         return this.flagOp(b);
+      // body group3: 0xf6 0xf7, by the ModR/M reg field
       case 0xf6:
       case 0xf7:
         return this.group3Body(b & 1 ? osz : 1);
+      // body group5: 0xff, by the ModR/M reg field
       case 0xff:
         return this.group5(osz);
+      // end gen:dispatch
     }
-    // Not reached: checkEncoding raised #UD for every opcode the table does not list, and the
-    // table lists only what this switch runs (tests/cpu/decode-agreement.test.ts).
+    // Not reached: checkEncoding raised #UD for every opcode the table does not list, and each
+    // row of the table names the case that runs it (tools/gen-dispatch.ts; tests/cpu/
+    // decode-agreement.test.ts checks by execution).
     throw new CpuFault(UD, -1);
   }
 
@@ -782,11 +833,14 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.divAcc(a, size, true);
         return;
       // end gen:alu
+      // gen:dispatch group3 (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
+      // body neg: NEG
       case 3:
         this.setRm(size, this.alu(NEG_AS, 0, a, size)); // NEG: SUB from 0 (alu-ops.ts)
         if (a !== 0) this.flags |= CF;
         else this.flags &= ~CF;
         return;
+      // end gen:dispatch
     }
   }
 
@@ -805,6 +859,8 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.push(this.getRm(osz));
         return;
       // end gen:moves
+      // gen:dispatch group5 (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
+      // body call-near-indirect: CALL
       case 2: {
         const to = this.getRm(osz);
         this.checkNearTarget(to);
@@ -812,6 +868,7 @@ export abstract class CpuInterpreter extends CpuFpu {
         this._eip = to;
         return;
       }
+      // body far-indirect: CALL JMP
       case 3:
       case 5: {
         const off = this.readLin(this.ea, osz);
@@ -820,9 +877,11 @@ export abstract class CpuInterpreter extends CpuFpu {
         else this.farJump(sel, off);
         return;
       }
+      // body jmp-near-indirect: JMP
       case 4:
         this.nearJump(this.getRm(osz));
         return;
+      // end gen:dispatch
     }
   }
 }

@@ -105,10 +105,14 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.setRm(1, this.cond(b & 15) ? 1 : 0);
         return;
       // end gen:moves
+      // gen:dispatch step0f (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
+      // body group6: 0x00, by the ModR/M reg field
       case 0x00:
         return this.group6();
+      // body group7: 0x01, by the ModR/M reg field
       case 0x01:
         return this.group7(osz);
+      // body lar-lsl: LAR LSL
       case 0x02:
       case 0x03: {
         const d = this.accessibleDescriptor(this.getRm(2), b === 0x02 ? LAR_TYPES : LSL_TYPES);
@@ -120,16 +124,21 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.setReg(this.reg, osz, b === 0x02 ? d[1] & 0x00ffff00 : this.limitOf(d[0], d[1]));
         return;
       }
+      // body clts: CLTS
       case 0x06:
         this._cr0 &= ~CR0_TS;
         return;
+      // body cache-flush: INVD WBINVD
       case 0x08:
       case 0x09:
         return;
+      // body ud2: UD2
       case 0x0b:
         throw new CpuFault(UD, -1);
+      // body nop: NOP
       case 0x1f:
         return;
+      // body mov-cr: MOV
       case 0x20:
       case 0x22: {
         const modrm = this.modrm;
@@ -148,6 +157,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         }
         return;
       }
+      // body mov-dr: MOV
       case 0x21:
       case 0x23: {
         const modrm = this.modrm;
@@ -170,26 +180,35 @@ export abstract class CpuSystem extends CpuInterpreter {
         }
         return;
       }
+      // body wrmsr: WRMSR
       case 0x30:
         return this.wrmsr();
+      // body rdmsr: RDMSR
       case 0x32:
         return this.rdmsr();
+      // body rdtsc: RDTSC
       case 0x31:
         return this.rdtsc();
+      // body sysenter: SYSENTER
       case 0x34:
         return this.sysenter();
+      // body sysexit: SYSEXIT
       case 0x35:
         return this.sysexit();
+      // body push-sreg: PUSH
       case 0xa0:
       case 0xa8:
         this.push(this.segSel[b === 0xa0 ? FS : GS]);
         return;
+      // body pop-sreg: POP
       case 0xa1:
       case 0xa9:
         this.loadSeg(b === 0xa1 ? FS : GS, this.pop() & 0xffff);
         return;
+      // body cpuid: CPUID
       case 0xa2:
         return this.cpuid();
+      // body bit-op: BT BTS BTR BTC
       case 0xa3:
       case 0xab:
       case 0xb3:
@@ -197,9 +216,11 @@ export abstract class CpuSystem extends CpuInterpreter {
         const bit = this.getReg(this.reg, osz);
         return this.bitOp((b >> 3) & 3, bit, osz, true);
       }
+      // body bit-op-imm: BT BTS BTR BTC
       case 0xba: {
         return this.bitOp(this.reg & 3, this.imm1, osz, false);
       }
+      // body shift-double: SHLD SHRD
       case 0xa4:
       case 0xa5:
       case 0xac:
@@ -209,12 +230,15 @@ export abstract class CpuSystem extends CpuInterpreter {
         if (res >= 0) this.setRm(osz, res);
         return;
       }
+      // body imul2: IMUL
       case 0xaf:
         this.setReg(this.reg, osz, this.imul2(this.getReg(this.reg, osz), this.getRm(osz), osz));
         return;
+      // body cmpxchg: CMPXCHG
       case 0xb0:
       case 0xb1:
         return this.cmpxchg(b & 1 ? osz : 1);
+      // body load-far-pointer: LSS LFS LGS
       case 0xb2:
       case 0xb4:
       case 0xb5: {
@@ -224,6 +248,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.setReg(this.reg, osz, off);
         return;
       }
+      // body movx: MOVZX MOVSX
       case 0xb6:
       case 0xb7:
       case 0xbe:
@@ -234,13 +259,16 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.setReg(this.reg, osz, v);
         return;
       }
+      // body bit-scan: BSF BSR
       case 0xbc:
       case 0xbd:
         this.bitScan(b === 0xbd, osz);
         return;
+      // body xadd: XADD
       case 0xc0:
       case 0xc1:
         return this.xadd(b & 1 ? osz : 1);
+      // body cmpxchg8b: CMPXCHG8B
       case 0xc7: {
         const lo = this.readLin32(this.ea);
         const hi = this.readLin32(this.ea + 4);
@@ -257,6 +285,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         }
         return;
       }
+      // body bswap: BSWAP
       case 0xc8:
       case 0xc9:
       case 0xca:
@@ -267,6 +296,7 @@ export abstract class CpuSystem extends CpuInterpreter {
       case 0xcf:
         r[b & 7] = bswap32(r[b & 7]);
         return;
+      // end gen:dispatch
     }
     // Not reached (see the end of step()).
     throw new CpuFault(UD, -1);
@@ -385,12 +415,16 @@ export abstract class CpuSystem extends CpuInterpreter {
 
   protected group6(): void {
     switch (this.reg) {
+      // gen:dispatch group6 (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
+      // body sldt: SLDT
       case 0:
         this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.ldtSel);
         return;
+      // body str: STR
       case 1:
         this.setRm(this.modrm >= 0xc0 ? (this.op32 ? 4 : 2) : 2, this.trSel);
         return;
+      // body lldt: LLDT
       case 2: {
         const sel = this.getRm(2);
         if ((sel & 0xfffc) === 0) {
@@ -407,6 +441,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.ldtLimit = this.limitOf(lo, hi);
         return;
       }
+      // body ltr: LTR
       case 3: {
         const sel = this.getRm(2);
         if ((sel & 0xfffc) === 0 || sel & 4) throw new CpuFault(GP, sel & 0xfffc);
@@ -422,6 +457,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.writeLin32(this.gdtBase + (sel & 0xfff8) + 4, hi | 0x200);
         return;
       }
+      // body verr-verw: VERR VERW
       case 4:
       case 5: {
         const d = this.accessibleDescriptor(this.getRm(2), 0);
@@ -433,6 +469,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.flags = ok ? this.flags | ZF : this.flags & ~ZF;
         return;
       }
+      // end gen:dispatch
     }
   }
 
@@ -459,6 +496,8 @@ export abstract class CpuSystem extends CpuInterpreter {
   protected group7(osz: number): void {
     const op = this.reg;
     switch (op) {
+      // gen:dispatch group7 (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
+      // body store-descriptor-table: SGDT SIDT
       case 0:
       case 1: {
         const base = op === 0 ? this.gdtBase : this.idtBase;
@@ -467,6 +506,7 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.writeLin32(this.ea + 2, osz === 4 ? base : base & 0xffffff);
         return;
       }
+      // body load-descriptor-table: LGDT LIDT
       case 2:
       case 3: {
         const limit = this.readLin16(this.ea);
@@ -481,18 +521,22 @@ export abstract class CpuSystem extends CpuInterpreter {
         }
         return;
       }
+      // body smsw: SMSW
       case 4:
         this.setRm(this.modrm >= 0xc0 ? osz : 2, this._cr0 & (osz === 4 && this.modrm >= 0xc0 ? -1 : 0xffff));
         return;
+      // body lmsw: LMSW
       case 6: {
         const v = this.getRm(2);
         this.writeCr0((this._cr0 & ~0xe) | (v & 0xf) | (this._cr0 & CR0_PE));
         return;
       }
+      // body invlpg: INVLPG
       case 7:
         this.mmu.invlpg(this.ea);
         this.pageInvalidated(this.ea >>> 12);
         return;
+      // end gen:dispatch
     }
   }
 }
