@@ -4,12 +4,16 @@
  * the rows that name each body. A row forgotten in a switch, a row without a body, a body no row
  * names, or a generated region (gen:alu, gen:moves) whose cases are not the rows naming it fails
  * here; that the bodies do what the SDM says is the other suites' (decode-agreement checks by
- * execution that every listed opcode runs).
+ * execution that every listed opcode runs). Likewise the decoded cache's handlers: each is listed
+ * once with the function that runs it (decoder.ts, FORM_FUNCTION, whence w0's D_MAY_FAULT and
+ * D_STACK), and its case is in that function.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DISPATCH_FILES, dispatchFormatted, dispatchPlan } from '../../tools/gen-dispatch';
 import { OPCODES, type Opcode } from '../../src/machine/cpu/opcodes';
+import { FORM_FUNCTION } from '../../src/machine/cpu/decoder';
+import * as decoded from '../../src/machine/cpu/decoded';
 
 const texts = DISPATCH_FILES.map((f) => readFileSync(f, 'utf8'));
 const [interpreter, system] = texts;
@@ -84,5 +88,54 @@ describe("the interpreter's dispatch, from the opcode table", () => {
         OPCODES.filter((o) => !(o.op === 0xff && o.ext === 6)),
       ),
     ).toThrow(/group5: the gen:moves cases/);
+  });
+});
+
+/** The methods of a class file's text, by name (a method starts at two spaces' indentation). */
+function methods(file: string): Map<string, string> {
+  const text = readFileSync(new URL(`../../src/machine/cpu/${file}`, import.meta.url), 'utf8');
+  const out = new Map<string, string>();
+  let name = '';
+  for (const line of text.split('\n')) {
+    const m = /^ {2}(?:protected |private |public )?(?:abstract )?(\w+)\(/.exec(line);
+    if (m) name = m[1];
+    out.set(name, `${out.get(name) ?? ''}${line}\n`);
+  }
+  return out;
+}
+
+describe("the decoded cache's forms, each in the function its effects call for", () => {
+  const handlers = Object.entries(decoded).filter(
+    ([n]) => n.startsWith('D_') && !['D_MAY_FAULT', 'D_STACK', 'D_STEP', 'D_SLOW'].includes(n),
+  ) as [string, number][];
+  const exec = methods('decoded-exec.ts');
+  const runInner = methods('cpu.ts').get('runInner')!;
+  /** The statements of `name`'s case in a switch's text, or undefined. */
+  const caseOf = (text: string, name: string, h: number) =>
+    new RegExp(`case ${h} satisfies typeof ${name}:([\\s\\S]*?)(?=\\n\\s*(case |default:|// end ))`).exec(text)?.[1];
+
+  it('every handler is listed in FORM_FUNCTION (decoder.ts), which gives w0 its D_MAY_FAULT and D_STACK', () => {
+    for (const [name, h] of handlers) expect(FORM_FUNCTION[h], name).toBeDefined();
+  });
+
+  it("each handler's case is in its function, or in runInner's alone, which sets the restart point as the function says", () => {
+    for (const [name, h] of handlers) {
+      const f = FORM_FUNCTION[h];
+      const holders = ['execReg', 'execDecoded', 'execStack'].filter(
+        (m) => caseOf(exec.get(m)!, name, h) !== undefined,
+      );
+      if (name === 'D_GENERIC') {
+        expect(holders).toEqual([]);
+        expect(exec.get('execDecoded')).toMatch(/default:\s*this\.execGeneric\(/);
+        continue;
+      }
+      if (holders.length > 0) {
+        expect(holders, name).toEqual([f]);
+        continue;
+      }
+      const inline = caseOf(runInner, name, h);
+      expect(inline, `${name}: no case`).toBeDefined();
+      expect(/this\.start = eip;/.test(inline!), `${name} sets the restart point`).toBe(f !== 'execReg');
+    }
   });
 });

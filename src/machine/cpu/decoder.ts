@@ -120,39 +120,68 @@ import {
 import { CpuStrings } from './strings';
 import { MOVE_FORMS, moveFunction } from './move-ops';
 
-/**
- * D_MOV_*, D_LEA, PUSH and POP (move-ops.ts, MOVE_FORMS): whether one may fault (it reads or
- * writes memory or the stack) and whether it uses the stack follow from its operands there.
- */
-const MOVES_THAT_MAY_FAULT = MOVE_FORMS.filter((f) => moveFunction(f) !== 'execReg').map((f) => f.handler);
-const MOVES_ON_THE_STACK = MOVE_FORMS.filter((f) => moveFunction(f) === 'execStack').map((f) => f.handler);
+/** Where a cached form runs: registers only, memory or checks (it may fault), or the stack. */
+export type FormFunction = 'execReg' | 'execDecoded' | 'execStack';
 
-/** D_MAY_FAULT for each handler that touches memory or the stack, or runs a generic form. */
-const MAY_FAULT = new Uint8Array(64);
-for (const h of [
-  ...MOVES_THAT_MAY_FAULT,
-  D_ALU_RM,
-  D_ALU_MR,
-  D_ALU_MI,
-  D_TEST_MR,
-  D_CALL,
-  D_RET,
-  D_CALL_R,
-  D_CALL_M,
-  D_JMP_M,
-  D_GENERIC,
-  D_LEAVE,
-  D_MOVZX8_M,
-  D_RDTSC,
-  D_DIV_R,
-  D_PUSHF,
-  D_FLAG,
-  D_STI,
-  D_PUSH_SEG,
-  D_LOAD_SEG,
-  D_IO,
-])
-  MAY_FAULT[h] = D_MAY_FAULT;
+/**
+ * The function that runs each cached form (decoded-exec.ts), which is what the form may do:
+ * execReg touches registers only; execDecoded reads or writes memory, checks a privilege, a port
+ * or a segment, raises #DE, or is a generic form (its default case): it may fault, so runInner
+ * sets the restart point first (D_MAY_FAULT in w0); execStack pushes or pops (D_MAY_FAULT and
+ * D_STACK). The moves' follow from their operands (move-ops.ts, moveFunction). A form runInner
+ * runs inline (CALL rel32, RET, Jcc, the fused ALU + Jcc, the commonest moves) is listed with the
+ * function its effects call for. tests/cpu/dispatch-gen.test.ts checks that every handler is
+ * listed and that its case is in that function (or runInner's alone, setting the restart point
+ * as its effects say).
+ */
+export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
+  ...Object.fromEntries(MOVE_FORMS.map((f) => [f.handler, moveFunction(f)])),
+  [D_ALU_RR]: 'execReg',
+  [D_ALU_RM]: 'execDecoded',
+  [D_ALU_MR]: 'execDecoded',
+  [D_ALU_RI]: 'execReg',
+  [D_ALU_MI]: 'execDecoded',
+  [D_TEST_RR]: 'execReg',
+  [D_TEST_MR]: 'execDecoded',
+  [D_TEST_RI]: 'execReg',
+  [D_INC_R]: 'execReg',
+  [D_DEC_R]: 'execReg',
+  [D_JCC]: 'execReg',
+  [D_JMP]: 'execReg',
+  [D_CALL]: 'execStack',
+  [D_RET]: 'execStack',
+  [D_DIV_R]: 'execDecoded',
+  [D_CALL_R]: 'execStack',
+  [D_CALL_M]: 'execDecoded',
+  [D_JMP_R]: 'execReg',
+  [D_JMP_M]: 'execDecoded',
+  [D_GENERIC]: 'execDecoded',
+  [D_NOP]: 'execReg',
+  [D_CDQ]: 'execReg',
+  [D_LEAVE]: 'execStack',
+  [D_SHIFT_R]: 'execReg',
+  [D_GRP3_R]: 'execReg',
+  [D_IMUL3_R]: 'execReg',
+  [D_MOVZX8_M]: 'execDecoded',
+  [D_SETCC_R]: 'execReg',
+  [D_MOVX_R]: 'execReg',
+  [D_ALU_JCC]: 'execReg',
+  [D_RDTSC]: 'execDecoded',
+  [D_ROTATE_R]: 'execReg',
+  [D_BSWAP]: 'execReg',
+  [D_BITSCAN_R]: 'execReg',
+  [D_PUSHF]: 'execStack',
+  [D_FLAG]: 'execDecoded',
+  [D_STI]: 'execDecoded',
+  [D_PUSH_SEG]: 'execStack',
+  [D_LOAD_SEG]: 'execDecoded',
+  [D_IO]: 'execDecoded',
+};
+
+/** The bits of w0 each handler's function gives (D_MAY_FAULT, D_STACK), by handler. */
+const W0_BITS = new Uint8Array(64);
+for (const [h, f] of Object.entries(FORM_FUNCTION))
+  W0_BITS[Number(h)] = f === 'execReg' ? 0 : f === 'execDecoded' ? D_MAY_FAULT : D_MAY_FAULT | D_STACK;
 
 /**
  * One-byte opcodes whose meaning does not depend on the operand size (byte operands, NOP): decoded
@@ -169,8 +198,6 @@ for (const b of [
 /** CLC STC CMC CLI CLD STD: D_FLAG (STI, which opens the interrupt shadow, is D_STI). */
 const FLAG_OPS = new Uint8Array(256);
 for (const b of [0xf5, 0xf8, 0xf9, 0xfa, 0xfc, 0xfd]) FLAG_OPS[b] = 1;
-
-const STACK_FORMS = [...MOVES_ON_THE_STACK, D_CALL, D_RET, D_CALL_R, D_LEAVE, D_PUSHF, D_PUSH_SEG];
 
 /** A little-endian dword of an instruction's bytes. */
 function rd32(q: Uint8Array, k: number): number {
@@ -700,7 +727,7 @@ export abstract class CpuDecoder extends CpuStrings {
 
   protected dEnd(len: number, h: number, payload: number): number {
     this.dLen = len;
-    return h | MAY_FAULT[h] | (STACK_FORMS.includes(h) ? D_STACK : 0) | (len << 8) | (payload << 12);
+    return h | W0_BITS[h] | (len << 8) | (payload << 12);
   }
 
   /** ModR/M, SIB and displacement (32-bit addressing) at q[k]; fills dW1/dDisp; returns the next k. */
