@@ -8,6 +8,7 @@
  * interpreted from the cache, and compiled into blocks at first execution. The host's results for
  * the 0F forms are in the oracle's atomic, bit and lock vectors, which run here through the cache
  * with the forms seen in execGeneric. CLI's #GP(0) at CPL 3 > IOPL: protected.test.ts (rings).
+ * Beside them, MOV m16, Sreg (8C, which step() runs): its write checked against the segment.
  */
 import { expect, it, vi } from 'vitest';
 import { G_BT, G_BTI, G_CMPXCHG, G_XADD, G_XCHG, G_XCHG8 } from '../../src/machine/cpu/decoded';
@@ -365,6 +366,28 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
     const sp = r32(rig, ESP);
     expect(rig.u32(sp)).toBe(0);
     expect(rig.memory.u8[rig.u32(sp + 4)]).toBe(0x64);
+  });
+
+  it('MOV m16, Sreg (8C, which step() runs) writes the selector through the segment: past its limit is #GP(0)', () => {
+    const { rig } = run(
+      [
+        loadFlatTables(GDT, IDT),
+        [0x66, 0xb8, 0x18, 0x00, 0x8e, 0xe0], // mov ax, 18h; mov fs, ax
+        [0x64, 0x8c, 0x1d, ...le(0x10)], // mov fs:[10h], ds
+        [0x64, 0x8c, 0x05, ...le(0xffe)], // mov fs:[ffeh], es: the last word inside the limit (fffh)
+        [0x64, 0x8c, 0x25, ...le(0xfff)], // mov fs:[fffh], fs: past it, #GP(0)
+      ],
+      2,
+      fsSegmentAndGpHalt,
+    );
+    expect(rig.u32(FS_BASE + 0x10)).toBe(0x10);
+    expect(rig.memory.u8[FS_BASE + 0xffe] | (rig.memory.u8[FS_BASE + 0xfff] << 8)).toBe(0x10);
+    expect(rig.memory.u8[FS_BASE + 0x1000]).toBe(0);
+    expect(rig.cpu.eip >>> 0).toBe(GP_HANDLER + 1);
+    const sp = r32(rig, ESP);
+    expect(rig.u32(sp)).toBe(0);
+    const at = rig.u32(sp + 4);
+    expect([...rig.memory.u8.subarray(at, at + 3)]).toEqual([0x64, 0x8c, 0x25]);
   });
 });
 

@@ -469,8 +469,9 @@ export abstract class CpuInterpreter extends CpuFpu {
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
       // body mov-from-sreg: MOV
       case 0x8c:
-        if (this.modrm >= 0xc0) this.setReg(this.modrm & 7, osz, this.segSel[this.reg]);
-        else this.writeLin16(this.ea, this.segSel[this.reg]);
+        // A register takes the selector zero-extended to the operand size, memory a word, checked
+        // against the segment as every write (SDM vol. 2, MOV: #GP(0) past the limit).
+        this.setRm(this.modrm >= 0xc0 ? osz : 2, this.segSel[this.reg]);
         return;
       // body mov-to-sreg: MOV
       case 0x8e:
