@@ -5,7 +5,8 @@
  * `// gen:moves NAME` … `// end gen:moves`: the cases of execReg, execStack and execDecoded
  * (decoded-exec.ts), the run loop's inline cases (cpu.ts, runInner), step()'s cases of the
  * one-byte opcodes whose rows in the opcode table (opcodes.ts) are these instructions with
- * operand kinds it knows (interpreter.ts, `step`), group 5's PUSH Ev (`group5`), and step0f()'s
+ * operand kinds it knows (interpreter.ts, `step`: the segment registers' PUSH, POP and MOV
+ * and MOV moffs among them), group 5's PUSH Ev (`group5`), and step0f()'s PUSH/POP FS/GS and
  * SETcc/CMOVcc/Jcc (system.ts, `step0f`). The regions
  * stay inside the hand-written functions, so the code V8 sees is what it was (a call per form
  * would cost the interpreter). tests/cpu/move-gen.test.ts fails when a region is not what this
@@ -119,8 +120,33 @@ function cacheBack(form: MoveForm): Back {
   };
 }
 
-/** step()'s operand kinds (opcodes.ts, SDM vol. 2, A.2) this back end knows. */
-export const STEP_KINDS = new Set(['Eb', 'Ev', 'Gb', 'Gv', 'Zb', 'Zv', 'eAX', 'Ib', 'Iv', 'Ibs', 'M']);
+/** The segment registers as operand kinds (PUSH ES, POP SS …), named as arch.ts names their numbers. */
+const SEGMENT_KINDS = new Set(['ES', 'CS', 'SS', 'DS', 'FS', 'GS']);
+
+/**
+ * step()'s operand kinds (opcodes.ts, SDM vol. 2, A.2) this back end knows: besides the general
+ * registers, memory and immediates, MOV's moffs (Ob, Ov), the segment registers (Sw, ES … GS)
+ * and MOV Sreg's other operand (Mw/Rv).
+ */
+export const STEP_KINDS = new Set([
+  'Eb',
+  'Ev',
+  'Gb',
+  'Gv',
+  'Zb',
+  'Zv',
+  'AL',
+  'eAX',
+  'Ib',
+  'Iv',
+  'Ibs',
+  'M',
+  'Ob',
+  'Ov',
+  'Sw',
+  'Mw/Rv',
+  ...SEGMENT_KINDS,
+]);
 
 /**
  * Where a back end of step()'s operand kinds finds the operand size of the non-byte kinds and
@@ -138,33 +164,53 @@ const STEP_ENV: KindEnv = {
 };
 
 /** A register operand: ModR/M's reg field (G*), the opcode's low bits (Z*), or the accumulator. */
-const isRegKind = (t: string): boolean => t[0] === 'G' || t[0] === 'Z' || t === 'eAX';
+const isRegKind = (t: string): boolean => t[0] === 'G' || t[0] === 'Z' || t === 'eAX' || t === 'AL';
+
+/**
+ * A segment register written: loaded from the low word of the value (POP pops a whole operand);
+ * SS then holds off interrupts for one instruction (SDM vol. 3, 6.8.3).
+ */
+function loadSegment(seg: string, value: string): string[] {
+  const shadow =
+    seg === 'SS' ? ['this.afterMovSs();'] : seg === 'this.reg' ? ['if (this.reg === SS) this.afterMovSs();'] : [];
+  return [`this.loadSeg(${seg}, ${value} & 0xffff);`, ...shadow];
+}
 
 /** step()'s back end (opcode in b, operand size in osz, ModR/M decoded, immediates in imm1), or another env's. */
 export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
   const kind = (k: number): string => row.operands[k] as string;
-  const size = (k: number): string => (kind(k).endsWith('b') ? '1' : env.osz);
-  const regNo = (k: number): string => (kind(k)[0] === 'G' ? 'this.reg' : kind(k) === 'eAX' ? 'EAX' : 'b & 7');
+  const size = (k: number): string => (/b$|^AL$/.test(kind(k)) ? '1' : env.osz);
+  const regNo = (k: number): string =>
+    kind(k)[0] === 'G' ? 'this.reg' : kind(k) === 'eAX' || kind(k) === 'AL' ? 'EAX' : 'b & 7';
   return {
     read: (k) => {
       const t = kind(k);
       if (t[0] === 'I') return env.imm(t);
       if (t === 'Jb') return '(this.imm1 << 24) >> 24';
       if (t === 'Jv') return '(osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0)';
+      if (SEGMENT_KINDS.has(t)) return `this.segSel[${t}]`;
+      if (t === 'Sw') return 'this.segSel[this.reg]';
+      if (t === 'Mw/Rv') return 'this.getRm(2)'; // a word in memory, a register's low word
       if (t[0] === 'E') return `this.getRm(${size(k)})`;
+      if (t[0] === 'O') return `this.readLin(this.moffsLin(${size(k)}, false), ${size(k)})`;
       if (isRegKind(t)) return `this.getReg(${regNo(k)}, ${size(k)})`;
       throw new Error(`gen-moves: step()'s back end cannot read an operand of kind ${t} (${row.mnemonic})`);
     },
     write: (k, value) => {
       const t = kind(k);
+      if (SEGMENT_KINDS.has(t)) return loadSegment(t, value);
+      if (t === 'Sw') return loadSegment('this.reg', value);
+      // A register takes the selector zero-extended to the operand size, memory a word (SDM vol. 2, MOV).
+      if (t === 'Mw/Rv') return [`this.setRm(this.modrm >= 0xc0 ? ${env.osz} : 2, ${value});`];
       if (t[0] === 'E') return [`this.setRm(${size(k)}, ${value});`];
+      if (t[0] === 'O') return [`this.writeLin(this.moffsLin(${size(k)}, true), ${size(k)}, ${value});`];
       if (isRegKind(t)) return [`this.setReg(${regNo(k)}, ${size(k)}, ${value});`];
       throw new Error(`gen-moves: step()'s back end cannot write an operand of kind ${t} (${row.mnemonic})`);
     },
     push: (value) => [`this.push(${value});`],
     pop: (dst) => [`const ${dst} = this.pop();`],
     afterPop: (k) =>
-      kind(k)[0] === 'E'
+      kind(k)[0] === 'E' && !SEGMENT_KINDS.has(kind(k))
         ? [
             '// The address is computed after the pop (SDM vol. 2, POP: ESP as a base register): again.',
             'this._eip = this.modrmAt;',
@@ -200,10 +246,27 @@ export function stepGroupMoveRows(op: number): Opcode[] {
   );
 }
 
-/** The one-byte opcodes step() runs from MOVE_SEMANTICS: every row of the opcode is a move it knows. */
-export function stepMoveRows(): Opcode[] {
+/**
+ * The opcodes of the one-byte map (`map` 0: step()) or the 0F map (`map` 0x0f: step0f()) run
+ * from MOVE_SEMANTICS: every row of the opcode is a move the back end knows.
+ */
+export function stepMoveRows(map: 0 | 0x0f = 0): Opcode[] {
   const known = (o: Opcode) => o.mnemonic in MOVE_SEMANTICS && o.operands.every((k) => STEP_KINDS.has(k as string));
-  return OPCODES.filter((o) => o.op < 0x100 && !o.missing && OPCODES.filter((p) => p.op === o.op).every(known));
+  return OPCODES.filter((o) => o.op >> 8 === map && !o.missing && OPCODES.filter((p) => p.op === o.op).every(known));
+}
+
+/** step()'s or step0f()'s cases of the moves of a map: consecutive opcodes with the same code share one. */
+function moveCases(map: 0 | 0x0f): string[] {
+  const cases: { labels: string[]; comment: string; body: string[] }[] = [];
+  for (const row of stepMoveRows(map)) {
+    const body = statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row));
+    const comment = `${row.mnemonic.toUpperCase()} ${row.operands.join(', ')}`;
+    const label = `0x${(row.op & 0xff).toString(16).padStart(2, '0')}`;
+    const last = cases[cases.length - 1];
+    if (last && last.comment === comment && last.body.join() === body.join()) last.labels.push(label);
+    else cases.push({ labels: [label], comment, body });
+  }
+  return cases.map((c) => switchCase(c.labels, c.comment, c.body));
 }
 
 /** A conditional instruction's statements (step()'s back end; the condition `cond`, an expression). */
@@ -272,7 +335,7 @@ const RUN_LOOP_MOVES = ['D_MOV_RR', 'D_MOV_RM', 'D_MOV_MR', 'D_MOV_RI', 'D_PUSH_
 
 /** The text of one region. */
 export function moveRegion(name: string): string {
-  if (name === 'step0f') return conditionalCases(0x0f).join('\n');
+  if (name === 'step0f') return [...moveCases(0x0f), ...conditionalCases(0x0f)].join('\n');
   if (name === 'group5') {
     // Group 5's members that are moves (FF /6: PUSH Ev), cases of group5()'s switch on the reg field.
     return stepGroupMoveRows(0xff)
@@ -297,19 +360,7 @@ export function moveRegion(name: string): string {
       })
       .join('\n');
   }
-  if (name === 'step') {
-    // Consecutive opcodes with the same code (PUSH r, MOV r, imm …) share one case.
-    const cases: { labels: string[]; comment: string; body: string[] }[] = [];
-    for (const row of stepMoveRows()) {
-      const body = statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row));
-      const comment = `${row.mnemonic.toUpperCase()} ${row.operands.join(', ')}`;
-      const last = cases[cases.length - 1];
-      if (last && last.comment === comment && last.body.join() === body.join())
-        last.labels.push(`0x${row.op.toString(16)}`);
-      else cases.push({ labels: [`0x${row.op.toString(16)}`], comment, body });
-    }
-    return [...cases.map((c) => switchCase(c.labels, c.comment, c.body)), ...conditionalCases(0)].join('\n');
-  }
+  if (name === 'step') return [...moveCases(0), ...conditionalCases(0)].join('\n');
   return MOVE_FORMS.filter((f) => moveFunction(f) === name)
     .map((f) => switchCase([handlerLabel(f.handler)], moveName(f), statements(moveOps(f), cacheBack(f))))
     .join('\n');

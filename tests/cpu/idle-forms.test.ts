@@ -8,7 +8,9 @@
  * interpreted from the cache, and compiled into blocks at first execution. The host's results for
  * the 0F forms are in the oracle's atomic, bit and lock vectors, which run here through the cache
  * with the forms seen in execGeneric. CLI's #GP(0) at CPL 3 > IOPL: protected.test.ts (rings).
- * Beside them, MOV m16, Sreg (8C, which step() runs): its write checked against the segment.
+ * Beside them, MOV m16, Sreg (8C, which step() runs): its write checked against the segment. The
+ * segment-register and moffs programs run through step() alone as well (its cases generated from
+ * MOVE_SEMANTICS: tools/gen-moves.ts).
  */
 import { expect, it, vi } from 'vitest';
 import { G_BT, G_BTI, G_CMPXCHG, G_XADD, G_XCHG, G_XCHG8 } from '../../src/machine/cpu/decoded';
@@ -37,9 +39,13 @@ interface Ran {
   slow: number[];
 }
 
-/** Runs the parts from CODE (flat ring 0, ESP 0x9000, EFLAGS `eflags`) to their HLT. */
-function run(parts: Part[], eflags = 2, setup?: (rig: Rig) => void, pic?: InterruptController): Ran {
+/**
+ * Runs the parts from CODE (flat ring 0, ESP 0x9000, EFLAGS `eflags`) to their HLT; with
+ * `stepOnly`, every instruction through step() (the decoded cache opens no window).
+ */
+function run(parts: Part[], eflags = 2, setup?: (rig: Rig) => void, pic?: InterruptController, stepOnly = false): Ran {
   const rig = makeRig(4, pic);
+  if (stepOnly) vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false);
   const code: number[] = [];
   const tested = new Set<number>();
   for (const p of parts) {
@@ -228,61 +234,67 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
     expect(rig.cpu.getEflags() & (DF | IF)).toBe(0);
   });
 
-  it('PUSH ES CS SS DS FS GS push the selector zero-extended to a dword', () => {
-    const { rig, slow } = run(
-      [
-        { t: [0x06] }, // push es
-        { t: [0x0e] }, // push cs
-        { t: [0x16] }, // push ss
-        { t: [0x1e] }, // push ds
-        { t: [0x0f, 0xa0] }, // push fs
-        { t: [0x0f, 0xa8] }, // push gs
-      ],
-      2,
-      (rig) => rig.memory.u8.fill(0xff, 0x9000 - 24, 0x9000),
-    );
-    expect(slow).toEqual([]);
-    expect(r32(rig, ESP)).toBe(0x9000 - 24);
-    expect([5, 4, 3, 2, 1, 0].map((i) => rig.u32(0x9000 - 24 + 4 * i))).toEqual([0x10, 0x08, 0x10, 0x10, 0x10, 0x10]);
-  });
+  for (const stepOnly of [false, true])
+    it(`PUSH ES CS SS DS FS GS push the selector zero-extended to a dword${stepOnly ? ' (step() alone)' : ''}`, () => {
+      const { rig, slow } = run(
+        [
+          { t: [0x06] }, // push es
+          { t: [0x0e] }, // push cs
+          { t: [0x16] }, // push ss
+          { t: [0x1e] }, // push ds
+          { t: [0x0f, 0xa0] }, // push fs
+          { t: [0x0f, 0xa8] }, // push gs
+        ],
+        2,
+        (rig) => rig.memory.u8.fill(0xff, 0x9000 - 24, 0x9000),
+        undefined,
+        stepOnly,
+      );
+      expect(slow.length > 0).toBe(stepOnly);
+      expect(r32(rig, ESP)).toBe(0x9000 - 24);
+      expect([5, 4, 3, 2, 1, 0].map((i) => rig.u32(0x9000 - 24 + 4 * i))).toEqual([0x10, 0x08, 0x10, 0x10, 0x10, 0x10]);
+    });
 
-  it('MOV DS/ES/FS/GS, r/m16 and POP DS/ES/FS/GS load the segment; a bad selector is #GP(selector) with ESP as before the POP', () => {
-    const { rig, slow } = run(
-      [
-        loadFlatTables(GDT, IDT),
-        [0x6a, 0x18], // push 18h
-        { t: [0x07] }, // pop es
-        [0xc7, 0x03, ...le(0x18)], // mov dword [ebx], 18h
-        { t: [0x8e, 0x23] }, // mov fs, [ebx]
-        [0xb8, ...le(0xffff0018)], // mov eax, ffff0018h
-        { t: [0x8e, 0xe8] }, // mov gs, eax (its low word)
-        { t: [0x66, 0x8e, 0xd8] }, // mov ds, ax (0x66 changes nothing)
-        [0x26, 0x8b, 0x35, ...le(0x10)], // mov esi, es:[10h]
-        [0x6a, 0x10], // push 10h
-        { t: [0x1f] }, // pop ds
-        [0x6a, 0x10], // push 10h
-        { t: [0x0f, 0xa9] }, // pop gs
-        [0x6a, 0x40], // push 40h: past the GDT's limit
-        { t: [0x0f, 0xa1] }, // pop fs: #GP(40h)
-      ],
-      2,
-      (rig) => {
-        fsSegmentAndGpHalt(rig);
-        rig.setU32(FS_BASE + 0x10, 0x600dcafe);
-      },
-    );
-    expect(slow).toEqual([]);
-    const sel = rig.cpu.segSel;
-    const [ES, DS, FS, GS] = [0, 3, 4, 5];
-    expect([sel[ES], sel[DS], sel[FS], sel[GS]]).toEqual([0x18, 0x10, 0x18, 0x10]);
-    expect(rig.cpu.segBase[FS]).toBe(FS_BASE);
-    expect(r32(rig, ESI)).toBe(0x600dcafe);
-    // The #GP(40h) at POP FS: the frame (error, EIP, CS, EFLAGS) sits below the 40h still pushed.
-    expect(rig.cpu.eip >>> 0).toBe(GP_HANDLER + 1);
-    const sp = r32(rig, ESP);
-    expect([rig.u32(sp), rig.u32(sp + 16), sp + 20]).toEqual([0x40, 0x40, 0x9000]);
-    expect(rig.memory.u8.subarray(rig.u32(sp + 4), rig.u32(sp + 4) + 2)).toEqual(Uint8Array.of(0x0f, 0xa1));
-  });
+  for (const stepOnly of [false, true])
+    it(`MOV DS/ES/FS/GS, r/m16 and POP DS/ES/FS/GS load the segment; a bad selector is #GP(selector) with ESP as before the POP${stepOnly ? ' (step() alone)' : ''}`, () => {
+      const { rig, slow } = run(
+        [
+          loadFlatTables(GDT, IDT),
+          [0x6a, 0x18], // push 18h
+          { t: [0x07] }, // pop es
+          [0xc7, 0x03, ...le(0x18)], // mov dword [ebx], 18h
+          { t: [0x8e, 0x23] }, // mov fs, [ebx]
+          [0xb8, ...le(0xffff0018)], // mov eax, ffff0018h
+          { t: [0x8e, 0xe8] }, // mov gs, eax (its low word)
+          { t: [0x66, 0x8e, 0xd8] }, // mov ds, ax (0x66 changes nothing)
+          [0x26, 0x8b, 0x35, ...le(0x10)], // mov esi, es:[10h]
+          [0x6a, 0x10], // push 10h
+          { t: [0x1f] }, // pop ds
+          [0x6a, 0x10], // push 10h
+          { t: [0x0f, 0xa9] }, // pop gs
+          [0x6a, 0x40], // push 40h: past the GDT's limit
+          { t: [0x0f, 0xa1] }, // pop fs: #GP(40h)
+        ],
+        2,
+        (rig) => {
+          fsSegmentAndGpHalt(rig);
+          rig.setU32(FS_BASE + 0x10, 0x600dcafe);
+        },
+        undefined,
+        stepOnly,
+      );
+      expect(slow.length > 0).toBe(stepOnly);
+      const sel = rig.cpu.segSel;
+      const [ES, DS, FS, GS] = [0, 3, 4, 5];
+      expect([sel[ES], sel[DS], sel[FS], sel[GS]]).toEqual([0x18, 0x10, 0x18, 0x10]);
+      expect(rig.cpu.segBase[FS]).toBe(FS_BASE);
+      expect(r32(rig, ESI)).toBe(0x600dcafe);
+      // The #GP(40h) at POP FS: the frame (error, EIP, CS, EFLAGS) sits below the 40h still pushed.
+      expect(rig.cpu.eip >>> 0).toBe(GP_HANDLER + 1);
+      const sp = r32(rig, ESP);
+      expect([rig.u32(sp), rig.u32(sp + 16), sp + 20]).toEqual([0x40, 0x40, 0x9000]);
+      expect(rig.memory.u8.subarray(rig.u32(sp + 4), rig.u32(sp + 4) + 2)).toEqual(Uint8Array.of(0x0f, 0xa1));
+    });
 
   it('IN and OUT by an imm8 port and by DX, of a byte and a dword', () => {
     const { rig, slow } = run([
@@ -334,39 +346,42 @@ describeCpu('the idle tick’s forms, from the decoded cache and blocks', () => 
     expect(rig.cpu.getEflags() & IF).toBe(IF);
   });
 
-  it('MOV between the accumulator and an FS-relative moffs (A0–A3, 0x66): FS base and limit', () => {
-    const { rig, slow } = run(
-      [
-        loadFlatTables(GDT, IDT),
-        [0x66, 0xb8, 0x18, 0x00, 0x8e, 0xe0], // mov ax, 18h; mov fs, ax
-        { t: [0x64, 0xa1, ...le(0x10)] }, // mov eax, fs:[10h]
-        [0x89, 0xc6], // mov esi, eax
-        { t: [0x64, 0x66, 0xa1, ...le(0x14)] }, // mov ax, fs:[14h]
-        { t: [0x64, 0xa0, ...le(0x18)] }, // mov al, fs:[18h]
-        { t: [0x64, 0xa2, ...le(0x20)] }, // mov fs:[20h], al
-        { t: [0x64, 0x66, 0xa3, ...le(0x22)] }, // mov fs:[22h], ax
-        { t: [0x3e, 0xa0, ...le(FS_BASE + 0x19)] }, // mov al, ds:[FS_BASE + 19h]
-        [0x89, 0xc7], // mov edi, eax
-        { t: [0x64, 0xa1, ...le(0xffe)] }, // mov eax, fs:[ffeh]: past the limit (fffh), #GP(0)
-      ],
-      2,
-      (rig) => {
-        fsSegmentAndGpHalt(rig);
-        rig.setU32(FS_BASE + 0x10, 0xcafef00d);
-        rig.setU32(FS_BASE + 0x14, 0x5678);
-        rig.setU32(FS_BASE + 0x18, 0x9a77);
-      },
-    );
-    expect(slow).toEqual([]);
-    expect(r32(rig, ESI)).toBe(0xcafef00d);
-    expect(r32(rig, EDI)).toBe(0xcafe569a);
-    expect(rig.u32(FS_BASE + 0x20)).toBe(0x56770077);
-    // The #GP(0) at the last MOV: its handler's HLT, the faulting EIP and error code 0 on the stack.
-    expect(rig.cpu.eip >>> 0).toBe(GP_HANDLER + 1);
-    const sp = r32(rig, ESP);
-    expect(rig.u32(sp)).toBe(0);
-    expect(rig.memory.u8[rig.u32(sp + 4)]).toBe(0x64);
-  });
+  for (const stepOnly of [false, true])
+    it(`MOV between the accumulator and an FS-relative moffs (A0–A3, 0x66): FS base and limit${stepOnly ? ' (step() alone)' : ''}`, () => {
+      const { rig, slow } = run(
+        [
+          loadFlatTables(GDT, IDT),
+          [0x66, 0xb8, 0x18, 0x00, 0x8e, 0xe0], // mov ax, 18h; mov fs, ax
+          { t: [0x64, 0xa1, ...le(0x10)] }, // mov eax, fs:[10h]
+          [0x89, 0xc6], // mov esi, eax
+          { t: [0x64, 0x66, 0xa1, ...le(0x14)] }, // mov ax, fs:[14h]
+          { t: [0x64, 0xa0, ...le(0x18)] }, // mov al, fs:[18h]
+          { t: [0x64, 0xa2, ...le(0x20)] }, // mov fs:[20h], al
+          { t: [0x64, 0x66, 0xa3, ...le(0x22)] }, // mov fs:[22h], ax
+          { t: [0x3e, 0xa0, ...le(FS_BASE + 0x19)] }, // mov al, ds:[FS_BASE + 19h]
+          [0x89, 0xc7], // mov edi, eax
+          { t: [0x64, 0xa1, ...le(0xffe)] }, // mov eax, fs:[ffeh]: past the limit (fffh), #GP(0)
+        ],
+        2,
+        (rig) => {
+          fsSegmentAndGpHalt(rig);
+          rig.setU32(FS_BASE + 0x10, 0xcafef00d);
+          rig.setU32(FS_BASE + 0x14, 0x5678);
+          rig.setU32(FS_BASE + 0x18, 0x9a77);
+        },
+        undefined,
+        stepOnly,
+      );
+      expect(slow.length > 0).toBe(stepOnly);
+      expect(r32(rig, ESI)).toBe(0xcafef00d);
+      expect(r32(rig, EDI)).toBe(0xcafe569a);
+      expect(rig.u32(FS_BASE + 0x20)).toBe(0x56770077);
+      // The #GP(0) at the last MOV: its handler's HLT, the faulting EIP and error code 0 on the stack.
+      expect(rig.cpu.eip >>> 0).toBe(GP_HANDLER + 1);
+      const sp = r32(rig, ESP);
+      expect(rig.u32(sp)).toBe(0);
+      expect(rig.memory.u8[rig.u32(sp + 4)]).toBe(0x64);
+    });
 
   it('MOV m16, Sreg (8C, which step() runs) writes the selector through the segment: past its limit is #GP(0)', () => {
     const { rig } = run(

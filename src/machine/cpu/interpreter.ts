@@ -49,6 +49,7 @@ import {
   UD,
   GP,
   CR0_PE,
+  CS,
 } from './arch';
 import { CpuFpu } from './fpu-ops';
 
@@ -87,6 +88,41 @@ export abstract class CpuInterpreter extends CpuFpu {
 
     switch (b) {
       // gen:moves step (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+      // PUSH ES
+      case 0x06:
+        this.push(this.segSel[ES]);
+        return;
+      // POP ES
+      case 0x07: {
+        const v = this.pop();
+        this.loadSeg(ES, v & 0xffff);
+        return;
+      }
+      // PUSH CS
+      case 0x0e:
+        this.push(this.segSel[CS]);
+        return;
+      // PUSH SS
+      case 0x16:
+        this.push(this.segSel[SS]);
+        return;
+      // POP SS
+      case 0x17: {
+        const v = this.pop();
+        this.loadSeg(SS, v & 0xffff);
+        this.afterMovSs();
+        return;
+      }
+      // PUSH DS
+      case 0x1e:
+        this.push(this.segSel[DS]);
+        return;
+      // POP DS
+      case 0x1f: {
+        const v = this.pop();
+        this.loadSeg(DS, v & 0xffff);
+        return;
+      }
       // PUSH Zv
       case 0x50:
       case 0x51:
@@ -149,9 +185,18 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x8b:
         this.setReg(this.reg, osz, this.getRm(osz));
         return;
+      // MOV Mw/Rv, Sw
+      case 0x8c:
+        this.setRm(this.modrm >= 0xc0 ? osz : 2, this.segSel[this.reg]);
+        return;
       // LEA Gv, M
       case 0x8d:
         this.setReg(this.reg, osz, this.eaOff);
+        return;
+      // MOV Sw, Mw/Rv
+      case 0x8e:
+        this.loadSeg(this.reg, this.getRm(2) & 0xffff);
+        if (this.reg === SS) this.afterMovSs();
         return;
       // POP Ev
       case 0x8f: {
@@ -175,6 +220,22 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(EAX, osz, t);
         return;
       }
+      // MOV AL, Ob
+      case 0xa0:
+        this.setReg(EAX, 1, this.readLin(this.moffsLin(1, false), 1));
+        return;
+      // MOV eAX, Ov
+      case 0xa1:
+        this.setReg(EAX, osz, this.readLin(this.moffsLin(osz, false), osz));
+        return;
+      // MOV Ob, AL
+      case 0xa2:
+        this.writeLin(this.moffsLin(1, true), 1, this.getReg(EAX, 1));
+        return;
+      // MOV Ov, eAX
+      case 0xa3:
+        this.writeLin(this.moffsLin(osz, true), osz, this.getReg(EAX, osz));
+        return;
       // MOV Zb, Ib
       case 0xb0:
       case 0xb1:
@@ -376,22 +437,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         return;
       // end gen:alu
       // gen:dispatch step (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
-      // body push-sreg: PUSH
-      case 0x06:
-      case 0x0e:
-      case 0x16:
-      case 0x1e:
-        this.push(this.segSel[b >> 3]);
-        return;
-      // body pop-sreg: POP
-      case 0x07:
-      case 0x17:
-      case 0x1f: {
-        const v = this.pop();
-        this.loadSeg(b >> 3, v & 0xffff);
-        if (b === 0x17) this.afterMovSs();
-        return;
-      }
       // body bcd: DAA DAS AAA AAS
       case 0x27:
       case 0x2f:
@@ -467,17 +512,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xae:
       case 0xaf:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
-      // body mov-from-sreg: MOV
-      case 0x8c:
-        // A register takes the selector zero-extended to the operand size, memory a word, checked
-        // against the segment as every write (SDM vol. 2, MOV: #GP(0) past the limit).
-        this.setRm(this.modrm >= 0xc0 ? osz : 2, this.segSel[this.reg]);
-        return;
-      // body mov-to-sreg: MOV
-      case 0x8e:
-        this.loadSeg(this.reg, this.getRm(2));
-        if (this.reg === SS) this.afterMovSs();
-        return;
       // body nop: NOP
       case 0x90:
         return;
@@ -516,20 +550,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x9f:
         this.setReg(4, 1, (this.flags & 0xd7) | 2);
         return;
-      // body mov-moffs: MOV
-      case 0xa0:
-      case 0xa1:
-      case 0xa2:
-      case 0xa3: {
-        const size = b & 1 ? osz : 1;
-        const off = this.imm1;
-        const sreg = this.seg === NO_SEG ? DS : this.seg;
-        this.checkSeg(sreg, off, size, b >= 0xa2);
-        const lin = (this.segBase[sreg] + off) | 0;
-        if (b < 0xa2) this.setReg(EAX, size, this.readLin(lin, size));
-        else this.writeLin(lin, size, this.getReg(EAX, size));
-        return;
-      }
       // body shift: ROL ROR RCL RCR SHL SHR SAR
       case 0xc0:
       case 0xc1:
@@ -762,6 +782,16 @@ export abstract class CpuInterpreter extends CpuFpu {
       if (this._cr4 & 4 && this._cpl !== 0 && this._cr0 & CR0_PE) throw new CpuFault(GP, 0);
     } // PRIV_IO: IOPL, then the TSS bitmap for the port (checkIo, once the port is known).
     if (e & E_BAD_REG) throw new CpuFault(UD, -1);
+  }
+
+  /**
+   * The linear address of MOV's moffs operand (A0–A3): the offset in imm1 (of address size), in DS
+   * or the override, checked against the segment for an access of `size` bytes (SDM vol. 2, MOV).
+   */
+  protected moffsLin(size: number, write: boolean): number {
+    const sreg = this.seg === NO_SEG ? DS : this.seg;
+    this.checkSeg(sreg, this.imm1, size, write);
+    return (this.segBase[sreg] + this.imm1) | 0;
   }
 
   protected jumpRel(d: number): void {

@@ -45,6 +45,26 @@ export abstract class CpuSystem extends CpuInterpreter {
     const r = this.reg32;
     switch (b) {
       // gen:moves step0f (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+      // PUSH FS
+      case 0xa0:
+        this.push(this.segSel[FS]);
+        return;
+      // POP FS
+      case 0xa1: {
+        const v = this.pop();
+        this.loadSeg(FS, v & 0xffff);
+        return;
+      }
+      // PUSH GS
+      case 0xa8:
+        this.push(this.segSel[GS]);
+        return;
+      // POP GS
+      case 0xa9: {
+        const v = this.pop();
+        this.loadSeg(GS, v & 0xffff);
+        return;
+      }
       // CMOVcc Gv, Ev (the condition: the opcode's low four bits)
       case 0x40:
       case 0x41:
@@ -195,16 +215,6 @@ export abstract class CpuSystem extends CpuInterpreter {
       // body sysexit: SYSEXIT
       case 0x35:
         return this.sysexit();
-      // body push-sreg: PUSH
-      case 0xa0:
-      case 0xa8:
-        this.push(this.segSel[b === 0xa0 ? FS : GS]);
-        return;
-      // body pop-sreg: POP
-      case 0xa1:
-      case 0xa9:
-        this.loadSeg(b === 0xa1 ? FS : GS, this.pop() & 0xffff);
-        return;
       // body cpuid: CPUID
       case 0xa2:
         return this.cpuid();
