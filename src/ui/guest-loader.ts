@@ -85,6 +85,7 @@ export class GuestLoader {
       clock: 'wall',
       // The machine resets itself after a triple fault, as a PC does; the page shows the report.
       tripleFault: 'reset',
+      kernelUnpack: view.unpack,
       image,
     };
   }

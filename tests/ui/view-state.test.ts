@@ -39,6 +39,17 @@ describe("the page's address: one check per value", () => {
     expect(replacedValues('?overlay=fire', bad)).toEqual(['overlay=fire → none']);
   });
 
+  it("keeps who decompresses Linux's kernel in the address (unpack=guest), the loader by default, a bad one replaced", () => {
+    expect(readViewState('?guest=linux').unpack).toBe('host');
+    expect(writeViewState(readViewState('?guest=linux'))).not.toContain('unpack');
+    const v = readViewState('?guest=linux&unpack=guest');
+    expect(v.unpack).toBe('guest');
+    expect(readViewState(writeViewState(v)).unpack).toBe('guest');
+    const bad = readViewState('?guest=linux&unpack=wasm');
+    expect(bad.unpack).toBe('host');
+    expect(replacedValues('?guest=linux&unpack=wasm', bad)).toEqual(['unpack=wasm → host']);
+  });
+
   it("knows the toy guest's video modes: WxHxBPP with BPP 8, 15, 16, 24 or 32", () => {
     expect(['800x600x16', '1024x768x32', '640x480x8', '1280x1024x15'].every(isVideoMode)).toBe(true);
     expect(['800x600', '800x600x12', 'x600x16', '99x99x8', 800].some(isVideoMode)).toBe(false);
