@@ -48,6 +48,7 @@ import {
   D_RET,
 } from './decoded';
 import { CpuSystem } from './system';
+import type { Block } from './blocks';
 
 export interface CpuEnv {
   memory: MachineMemory;
@@ -327,13 +328,22 @@ export class Cpu extends CpuSystem {
         if (blk !== undefined && blk.eip === eip && this.instructions + blk.length <= end && this.attention === 0) {
           this.tracePos--; // the block writes the EIPs of its instructions into the ring itself
           eip = blk.run(this, end) | 0;
+          let cur: Block = blk;
           // The blocks that follow, while the loop's checks would find nothing to do: no event,
-          // the same window.
+          // the same window. A block's links (s0, s1) name the blocks found after it before.
           while (this.attention === 0 && this.winGen === this.mmu.generation) {
-            const j = (eip - this.winEip) >>> 0;
-            if (j >= 4096) break;
-            const next = this.winBlocks[j];
-            if (next === undefined || next.eip !== eip || this.instructions + next.length > end) break;
+            let next: Block | undefined = cur.s0;
+            if (next === undefined || next.eip !== eip) next = cur.s1;
+            if (next === undefined || next.eip !== eip || !next.live) {
+              const j = (eip - this.winEip) >>> 0;
+              if (j >= 4096) break;
+              next = this.winBlocks[j];
+              if (next === undefined || next.eip !== eip) break;
+              if (cur.s0 === undefined || !cur.s0.live) cur.s0 = next;
+              else cur.s1 = next;
+            }
+            if (this.instructions + next.length > end) break;
+            cur = next;
             eip = next.run(this, end) | 0;
           }
           continue;
