@@ -5,7 +5,7 @@
  * INVLPG, while an INVLPG of any other page leaves them as they are.
  */
 import { expect, it } from 'vitest';
-import { describeCpu, makeRig } from './rig';
+import { describeCpu, flatTables, makeRig } from './rig';
 
 const PD = 0x20000;
 const PT = 0x21000;
@@ -47,5 +47,36 @@ describeCpu('INVLPG and the caches of code', () => {
     rig.cpu.run(10_000);
     expect(rig.cpu.halted).toBe(true);
     expect([rig.u32(0x8000), rig.u32(0x8004), rig.u32(0x8008), rig.u32(0x800c) & 0xff]).toEqual([0x11, 0x22, 0x44, 1]);
+  });
+
+  it('a hot call into a code page made not present faults at the target: its EIP, the ESP after the push', () => {
+    // 0x1000: lgdt 0x12100; lidt 0x13800; paging on (CR3 = PD); jmp 0x2000
+    // 0x2000: mov $0,%esi; 1: call 0x3000; inc %esi; cmp $100,%esi; jne 1b   (page 3 hot, across pages)
+    //         movl $0,PT+3*4; invlpg 0x3000; mov %esp,0x8000; call 0x3000; mov %eax,0x8004; hlt
+    // 0x2032: #PF: the saved EIP into 0x8010, ESP before the fault into 0x8014, incl 0x8018,
+    //         page 3 present again; add $4,%esp; iret     (as --32, linked at 0x1000)
+    // 0x3000: mov $0x11,%eax; ret
+    const rig = makeRig(4);
+    rig.setU32(PD, PT | 3);
+    for (let i = 0; i < 1024; i++) rig.setU32(PT + 4 * i, (i << 12) | 3);
+    flatTables(rig, 0x12000, 0x13000)(14, 0x2032);
+    rig.load(0x1000, bytes('0f0115002101000f011d00380100b8000002000f22d80f20c00d000000800f22c0e9da0f0000'));
+    rig.load(
+      0x2000,
+      bytes(
+        'be00000000e8f60f00004683fe6475f5c7050c100200000000000f013d00300000892500800000e8d40f0000a304800000f4' +
+          '8b442404a3108000008d442410a314800000ff0518800000c7050c1002000330000083c404cf',
+      ),
+    );
+    rig.load(0x3000, bytes('b811000000c3'));
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    rig.cpu.run(10_000);
+    expect(rig.cpu.halted).toBe(true);
+    expect([rig.u32(0x8010), rig.u32(0x8014), rig.u32(0x8018), rig.u32(0x8004)]).toEqual([
+      0x3000,
+      rig.u32(0x8000) - 4,
+      1,
+      0x11,
+    ]);
   });
 });
