@@ -309,9 +309,9 @@ const DIRECTED: { name: string; pieces: Piece[]; setup?: Parameters<typeof runPr
 
 /** The templates named in the sources of the blocks a CPU compiled. */
 function compiledTemplates(cpu: unknown): string[] {
-  const fns = (cpu as { compiledBlocks: Map<string, () => number> }).compiledBlocks;
+  const fns = (cpu as { compiledBlocks: Map<string, { run: () => number }> }).compiledBlocks;
   const out: string[] = [];
-  for (const fn of fns.values()) for (const [, t] of String(fn).matchAll(/\/\*t:([^*]+)\*\//g)) out.push(t);
+  for (const fn of fns.values()) for (const [, t] of String(fn.run).matchAll(/\/\*t:([^*]+)\*\//g)) out.push(t);
   return out;
 }
 

@@ -129,7 +129,7 @@ export abstract class GenBase {
       ...CAPTURED.filter(([name]) => uses(name)).map(([, decl]) => decl),
       'return function block(c, end) {',
       ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
-      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, tp = 0, ic = 0, it = 0, pk = 0, sp0 = 0, sl = 0;',
+      '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, ic = 0, it = 0, pk = 0, sp0 = 0, sl = 0;',
       `  ${C.bBreak} = 0;`,
       '  try {',
       this.loopAt >= 0 ? '    for (;;) {' : '    {',
@@ -210,8 +210,11 @@ export abstract class GenBase {
    * nothing asks to stop and one more whole pass fits the budget.
    */
   protected exit(m: number, mayLoop: boolean): string {
-    // One record in the trace's block ring (state.ts): this pass's first m instructions.
-    const trace = `tp = ${C.blockTracePos} & 63; TR[tp] = ID + ${m}; TA[tp] = ${C.tracePos}; ${C.blockTracePos}++;`;
+    // The record of a whole pass in the trace's block ring (state.ts) is runInner's (Block.trace),
+    // written when the block returns with bBreak 0. compileBlock ends a block at its branch, so
+    // m is the whole pass; an exit before (a generator fed by hand) writes its own, as the exits
+    // after a bBreak do, and says so with bBreak.
+    const own = m === this.total ? '' : `${C.traceBlock}(ID, ${m}); ${C.bBreak} = 1; `;
     let loop = '';
     if (mayLoop && m === this.loopAt) {
       // The loop edge: the passes are counted in locals (ic, it), settled at the final exit, and
@@ -220,7 +223,7 @@ export abstract class GenBase {
       this.mark('loop');
       loop = `if (${C.bBreak} === 0 && ${C.instructions} + ic + ${m + this.total} <= end) { ${pk}ic += ${m}; it++; continue; } `;
     }
-    return `${loop}${this.flushCode()} ${this.settle(m)} ${trace} return t;`;
+    return `${loop}${this.flushCode()} ${this.settle(m)} ${own}return t;`;
   }
   /** Adds the retired instructions to the count, and the loop's passes to the trace ring. */
   protected settle(m: string | number): string {

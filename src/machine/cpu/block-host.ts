@@ -31,14 +31,13 @@ export interface BlockHost {
   readonly mem32: Int32Array;
   readonly u8: Uint8Array;
   readonly codeLines: Uint8Array;
-  readonly blockTraceRecord: Int32Array;
-  readonly blockTraceAt: Int32Array;
   // Read at every entry.
   readonly stackSize32: boolean;
   /** The segment selectors (PUSH Sreg; no block loads one). */
   readonly segSel: Uint16Array;
   readonly _cpl: number;
-  // Written: the lazy flags, the restart point of a fault, the count, the exit request, the trace.
+  // Written: the lazy flags, the restart point of a fault, the count, the exit request (the trace
+  // through traceBlock/traceLoop; a whole pass's record is runInner's).
   fl: number;
   /** EFLAGS exact (the lazy flags built first); written: fl, the lazy state cleared. */
   flags: number;
@@ -48,8 +47,6 @@ export interface BlockHost {
   startEsp: number;
   instructions: number;
   bBreak: number;
-  readonly tracePos: number;
-  blockTracePos: number;
   // Set before checkSeg (the fault's segment and offset) and execGeneric (its EIP after).
   eaSeg: number;
   eaOff: number;
@@ -100,8 +97,6 @@ export const C: Spelled<BlockHost, 'c'> = {
   mem32: 'c.mem32',
   u8: 'c.u8',
   codeLines: 'c.codeLines',
-  blockTraceRecord: 'c.blockTraceRecord',
-  blockTraceAt: 'c.blockTraceAt',
   stackSize32: 'c.stackSize32',
   segSel: 'c.segSel',
   _cpl: 'c._cpl',
@@ -113,8 +108,6 @@ export const C: Spelled<BlockHost, 'c'> = {
   startEsp: 'c.startEsp',
   instructions: 'c.instructions',
   bBreak: 'c.bBreak',
-  tracePos: 'c.tracePos',
-  blockTracePos: 'c.blockTracePos',
   eaSeg: 'c.eaSeg',
   eaOff: 'c.eaOff',
   _eip: 'c._eip',
@@ -167,8 +160,6 @@ export const CAPTURED: [string, string][] = [
   ['M32', `const M32 = ${C.mem32};`],
   ['U8', `const U8 = ${C.u8};`],
   ['CL', `const CL = ${C.codeLines};`],
-  ['TR', `const TR = ${C.blockTraceRecord};`],
-  ['TA', `const TA = ${C.blockTraceAt};`],
 ];
 export const AT_ENTRY: [string, string][] = [
   ['g0', `const g0 = ${MMU.generation};`],

@@ -47,6 +47,12 @@ import type { BlockHost } from './block-host';
 /** Runs a compiled block from its first instruction; returns the EIP after it. */
 export type BlockFn = (cpu: BlockHost, end: number) => number;
 
+/** A block function made once per CPU for its source (see "Invalidation" above), and its trace id × 64. */
+export interface CompiledFn {
+  readonly run: BlockFn;
+  readonly id: number;
+}
+
 /** A compiled block: its function and where it lies. */
 export interface Block {
   readonly run: BlockFn;
@@ -54,6 +60,12 @@ export interface Block {
   readonly eip: number;
   /** Instructions in one pass (a fused ALU + Jcc counts two). */
   readonly length: number;
+  /**
+   * The trace's record of a whole pass (trace id × 64 + length): runInner writes it when the
+   * block leaves by a branch or its end (bBreak 0); the exits after a bBreak and a fault write
+   * their own (fewer instructions), and a loop its earlier passes.
+   */
+  readonly trace: number;
   /** Byte offsets in the frame of its first instruction and of its last byte. */
   readonly first: number;
   readonly last: number;
@@ -143,7 +155,7 @@ export function compileBlock(
   eip: number,
   decode: (i: number) => number,
   cpu: BlockHost,
-  compiled: Map<string, BlockFn>,
+  compiled: Map<string, CompiledFn>,
   traceId: (eips: Int32Array) => number,
 ): Block | undefined {
   const insns: Insn[] = [];
@@ -170,8 +182,8 @@ export function compileBlock(
   // The decoded words and the EIP determine the generated code.
   let key = `${eip}`;
   for (const i of insns) key += `,${i.w0},${i.w1},${i.disp},${i.imm}`;
-  let run = compiled.get(key);
-  if (run === undefined) {
+  let fn = compiled.get(key);
+  if (fn === undefined) {
     const gen = new Gen(insns, n, eip);
     const src = gen.source();
     try {
@@ -184,14 +196,16 @@ export function compileBlock(
         id: number,
       ) => BlockFn;
       const eips = Int32Array.from(gen.eips);
-      run = factory(cpu, gen.consts, eips, PARITY, mulHigh, traceId(eips));
+      const id = traceId(eips);
+      fn = { run: factory(cpu, gen.consts, eips, PARITY, mulHigh, id), id };
     } catch {
       return undefined; // e.g. a page whose CSP forbids eval: the interpreter runs everything
     }
     if (compiled.size >= MAX_COMPILED) compiled.clear();
-    compiled.set(key, run);
+    compiled.set(key, fn);
   }
-  return { run, eip, length: n, first: idx, last: pos - 1, live: true, s0: undefined, s1: undefined };
+  const run = fn.run;
+  return { run, eip, length: n, trace: fn.id + n, first: idx, last: pos - 1, live: true, s0: undefined, s1: undefined };
 }
 
 /** Past this many compiled functions a CPU's map starts over (a guest that keeps generating code). */

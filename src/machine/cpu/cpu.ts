@@ -326,8 +326,14 @@ export class Cpu extends CpuSystem {
         let blk = this.winBlocks[idx];
         if (blk === undefined && ++this.winHits[idx] >= this.hotThreshold) blk = this.compileAt(idx, eip);
         if (blk !== undefined && blk.eip === eip && this.instructions + blk.length <= end && this.attention === 0) {
-          this.tracePos--; // the block writes the EIPs of its instructions into the ring itself
+          this.tracePos--; // the block's EIPs go into the trace's block ring instead
           eip = blk.run(this, end) | 0;
+          // The record of a whole pass, unless the block left after a bBreak with its own.
+          if (this.bBreak === 0) {
+            const b = this.blockTracePos++ & 63;
+            this.blockTraceRecord[b] = blk.trace;
+            this.blockTraceAt[b] = this.tracePos;
+          }
           let cur: Block = blk;
           // The blocks that follow, while the loop's checks would find nothing to do: no event,
           // a valid window. A block's links (s0, s1) name the blocks found after it before in its
@@ -356,6 +362,11 @@ export class Cpu extends CpuSystem {
             if (this.instructions + next.length > end) break;
             cur = next;
             eip = next.run(this, end) | 0;
+            if (this.bBreak === 0) {
+              const b = this.blockTracePos++ & 63;
+              this.blockTraceRecord[b] = next.trace;
+              this.blockTraceAt[b] = this.tracePos;
+            }
           }
           continue;
         }

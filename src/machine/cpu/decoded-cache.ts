@@ -6,7 +6,7 @@
  * execDecoded and execGeneric, the layer below, decoded-exec.ts), and compiling blocks (blocks.ts).
  */
 import { PHYS_IO } from './mmu';
-import { BlockPage, compileBlock, NEVER, type Block, type BlockFn } from './blocks';
+import { BlockPage, compileBlock, NEVER, type Block, type CompiledFn } from './blocks';
 import { VM } from './flags';
 import { CS } from './arch';
 import { D_SLOW } from './decoded';
@@ -305,7 +305,7 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
    * Compiled functions by their source: the same code compiled again (its page was cleared by the
    * epoch of outside writes, say) gets the same function, which V8 has already optimised.
    */
-  protected readonly compiledBlocks = new Map<string, BlockFn>();
+  protected readonly compiledBlocks = new Map<string, CompiledFn>();
   /**
    * The starts that make a block compile now (runInner): the threshold, doubled after every
    * NEW_BLOCKS_PER_STEP new functions within one hotness period, up to MAX_HOT_THRESHOLD, and
