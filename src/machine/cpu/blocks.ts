@@ -30,7 +30,8 @@
  * write memory) or dropped a compiled block (a store into code: SMC), or when memory changed
  * behind its back, and leaves at the next instruction; stores also compare the MMU's generation
  * with the one the block started under. The trace ring gets each instruction's EIP, written at
- * the exit (Cpu.traceBlock, traceLoop for the passes of a loop).
+ * the exit (Cpu.traceBlock, traceLoop for the passes of a loop; runInner the record of a whole
+ * pass, Block.trace, which spares the commonest exit its stores).
  *
  * Invalidation: blocks live in a BlockPage per machine frame, next to the frame's decoded
  * entries, and go whenever those go — clearDecodedPage (the epoch of writes by others,

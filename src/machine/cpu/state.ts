@@ -117,7 +117,8 @@ export abstract class CpuState {
   protected ea = 0; // linear address of a memory operand
   /**
    * The trace of the last instructions (Cpu.recentEips): the interpreter writes each EIP into
-   * traceRing; a compiled block writes one record per exit into the block ring — its function's
+   * traceRing; each exit of a compiled block leaves one record in the block ring (runInner
+   * writes a whole pass's, Block.trace; the block the others) — its function's
    * trace id × 64 + how many of its instructions retired (blockTraceRecord), and the
    * interpreter's tracePos then, which places the record among the interpreter's entries
    * (blockTraceAt). blockTraceEips holds the EIPs of each function's instructions by trace id
