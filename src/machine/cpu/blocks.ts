@@ -70,18 +70,6 @@ export interface Block {
   /** Byte offsets in the frame of its first instruction and of its last byte. */
   readonly first: number;
   readonly last: number;
-  /**
-   * False once a store dropped it (BlockPage.written): a link to it is stale. (clear() needs no
-   * mark: it drops every block of the frame, and so every block that could hold a link to one.)
-   */
-  live: boolean;
-  /**
-   * The blocks last found after it in the same frame (runInner's chaining loop): a Jcc's two
-   * ways, most often. The EIP a link's block was compiled for, and its `live`, validate it: a
-   * block reached from this one in its window is the frame's block at that EIP's offset.
-   */
-  s0: Block | undefined;
-  s1: Block | undefined;
 }
 
 /** The compiled blocks of one machine frame, by the byte offset they start at. */
@@ -120,7 +108,6 @@ export class BlockPage {
       if (b.first <= last && b.last >= first) {
         this.blocks[b.first] = undefined;
         this.hits[b.first] = 0;
-        b.live = false;
         dropped = true;
       } else this.live[k++] = b;
     }
@@ -206,7 +193,7 @@ export function compileBlock(
     compiled.set(key, fn);
   }
   const run = fn.run;
-  return { run, eip, length: n, trace: fn.id + n, first: idx, last: pos - 1, live: true, s0: undefined, s1: undefined };
+  return { run, eip, length: n, trace: fn.id + n, first: idx, last: pos - 1 };
 }
 
 /** Past this many compiled functions a CPU's map starts over (a guest that keeps generating code). */

@@ -48,7 +48,6 @@ import {
   D_RET,
 } from './decoded';
 import { CpuSystem } from './system';
-import type { Block } from './blocks';
 
 export interface CpuEnv {
   memory: MachineMemory;
@@ -334,33 +333,21 @@ export class Cpu extends CpuSystem {
             this.blockTraceRecord[b] = blk.trace;
             this.blockTraceAt[b] = this.tracePos;
           }
-          let cur: Block = blk;
           // The blocks that follow, while the loop's checks would find nothing to do: no event,
-          // a valid window. A block's links (s0, s1) name the blocks found after it before in its
-          // frame; one on another page is found through that page's window, opened here as the
-          // loop above would open it (most often from winCache), and is not linked.
+          // a valid window. One on another page is found through that page's window, opened here
+          // as the loop above would open it (most often from winCache).
           while (this.attention === 0 && this.winGen === this.mmu.generation) {
-            let next: Block | undefined = cur.s0;
-            if (next === undefined || next.eip !== eip) next = cur.s1;
-            if (next === undefined || next.eip !== eip || !next.live) {
-              let j = (eip - this.winEip) >>> 0;
-              const samePage = j < 4096;
-              if (!samePage) {
-                this.start = eip; // a fetch may fault
-                this.startEsp = r[ESP];
-                this._eip = eip;
-                if (!this.openWindow()) break;
-                j = (eip - this.winEip) >>> 0;
-              }
-              next = this.winBlocks[j];
-              if (next === undefined || next.eip !== eip) break;
-              if (samePage) {
-                if (cur.s0 === undefined || !cur.s0.live) cur.s0 = next;
-                else cur.s1 = next;
-              }
+            let j = (eip - this.winEip) >>> 0;
+            if (j >= 4096) {
+              this.start = eip; // a fetch may fault
+              this.startEsp = r[ESP];
+              this._eip = eip;
+              if (!this.openWindow()) break;
+              j = (eip - this.winEip) >>> 0;
             }
+            const next = this.winBlocks[j];
+            if (next === undefined || next.eip !== eip) break;
             if (this.instructions + next.length > end) break;
-            cur = next;
             eip = next.run(this, end) | 0;
             if (this.bBreak === 0) {
               const b = this.blockTracePos++ & 63;
