@@ -261,6 +261,12 @@ function main(): void {
     fail(flag ? `--${flag[1]}${created.message.slice(flag[0].length)}` : `${imagePath}: ${created.message}`);
   }
   const m = created.value;
+  // The loader was to unpack the kernel and could not: say why (the kernel's own decompressor runs).
+  const unpacked = m.pc?.linuxBoot?.unpacked;
+  if (unpacked && 'reason' in unpacked)
+    process.stderr.write(
+      `cli: ${imagePath}: not unpacked by the loader (${unpacked.reason}): its own decompressor runs\n`,
+    );
   m.onSerial = sinkFor(args.serial) ?? (() => {});
   m.onDebugcon = sinkFor(args.debugcon) ?? (() => {});
   const postLines: string[] = [];

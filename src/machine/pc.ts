@@ -22,6 +22,7 @@ import {
   loadLinux,
   setDispiMode,
   type KernelUnpack,
+  type LinuxBootState,
 } from './boot/linux';
 import { portOwners, wireDevices, type Device } from './devices/device';
 import { Debugcon, DebugExit, PostPort } from './devices/debug-ports';
@@ -131,6 +132,8 @@ export class PcEngine implements Engine {
   readonly io = new IoBus();
   readonly mmio = new MmioBus();
   readonly cpu: Cpu;
+  /** What the loader did with a bzImage at the last boot (null for any other image). */
+  linuxBoot: LinuxBootState | null = null;
   fault: FaultReport | null = null;
   /** Machine time on the wall clock (paced by retired instructions; begun at each boot). */
   private wallClock!: PacedWallClock;
@@ -408,6 +411,7 @@ export class PcEngine implements Engine {
       unpack: this.options.kernelUnpack ?? 'host',
     });
     if (!r.ok) throw new BootError(r.message);
+    this.linuxBoot = r.value;
     fillBiosDataArea(this.memory);
     setDispiMode(this.io, width, height, bpp);
     this.cpu.enterProtectedModeFlat(r.value.stub, { esi: r.value.bootParams, esp: r.value.stackTop });
