@@ -24,6 +24,7 @@ import { textTable } from './table';
 import { Machine } from '../src/machine/machine';
 import { immediateYielder } from '../src/machine/runloop';
 import { F64 } from '../src/shared/layout';
+import type { ClockKind, KernelUnpack } from '../src/shared/api';
 import { LINUX_GUEST } from '../src/ui/guests';
 
 const arg = (name: string, dflt: string): string => {
@@ -46,7 +47,7 @@ const file = (path: string): ArrayBuffer => {
 interface Row {
   run: string;
   /** Who decompressed the kernel (MachineConfig.kernelUnpack). */
-  unpack: 'host' | 'guest';
+  unpack: KernelUnpack;
   bannerS: number | null;
   promptS: number | null;
   bannerInstructions: number | null;
@@ -100,7 +101,7 @@ function tabSeconds(
   return { worker, other, byGroup };
 }
 
-function node(clock: 'icount' | 'wall', unpack: 'host' | 'guest'): Row {
+function node(clock: ClockKind, unpack: KernelUnpack): Row {
   const r = Machine.create(
     {
       ramMiB: LINUX_GUEST.minRamMiB,
@@ -150,7 +151,7 @@ function node(clock: 'icount' | 'wall', unpack: 'host' | 'guest'): Row {
   return row;
 }
 
-async function browser(unpack: 'host' | 'guest'): Promise<Row> {
+async function browser(unpack: KernelUnpack): Promise<Row> {
   const query = `?guest=linux${unpack === 'guest' ? '&unpack=guest' : ''}`;
   const row: Row = {
     run: `Chromium, page (${query})`,

@@ -5,7 +5,7 @@
  */
 import { PacedWallClock } from './paced-clock';
 import { FpuErrorLatch } from './devices/ferr';
-import { ErrorCode, type ClockKind, type FaultReport } from '../shared/api';
+import { ErrorCode, type ClockKind, type FaultReport, type KernelUnpack } from '../shared/api';
 import { F64, I32, PAGE_SHIFT, RunState, VRAM_BAR_DEFAULT, type StatsViews } from '../shared/layout';
 import { IoBus, MmioBus, type MmioHandler, type PortHandler } from './bus';
 import { Cpu, RunExit } from './cpu/cpu';
@@ -21,7 +21,6 @@ import {
   linuxBootItems,
   loadLinux,
   setDispiMode,
-  type KernelUnpack,
   type LinuxBootState,
 } from './boot/linux';
 import { portOwners, wireDevices, type Device } from './devices/device';

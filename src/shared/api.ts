@@ -145,8 +145,15 @@ export interface MachineConfig {
    * through the guest's decompressor a payload it cannot unpack). The firmware path (`kernel`
    * with image "firmware") always runs the kernel's own setup and decompressor.
    */
-  kernelUnpack?: 'host' | 'guest';
+  kernelUnpack?: KernelUnpack;
 }
+
+/**
+ * Who decompresses a Linux bzImage (MachineConfig.kernelUnpack): 'host', the loader
+ * (boot/unpack.ts), entering the kernel itself; 'guest', the bzImage's own decompressor entered at
+ * code32_start, as the boot protocol describes (and as QEMU's -kernel does).
+ */
+export type KernelUnpack = 'host' | 'guest';
 
 export const DISK_SECTOR_BYTES = 512;
 /** The largest disk image taken: it is held in memory whole (in the browser too). */

@@ -9,6 +9,7 @@ import { DISPLAY_MODES, type DisplayModeName } from '../ioemu/refresh';
 import { DISK_GUEST, LINUX_GUEST } from './guests';
 import { DEFAULT_LINUX_SCENARIO, LINUX_SCENARIOS, LINUX_SCENARIO_TITLE, isLinuxScenario } from './linux-scenarios';
 import { RAM_MIB_DEFAULT, VRAM_MIB_DEFAULT, isValidRamMiB, isValidVramMiB } from '../shared/layout';
+import type { KernelUnpack } from '../shared/api';
 
 /** The toy guest's workloads (guest/hvmos), in the order of the keys 1–9. */
 export const WORKLOADS = ['static', 'clock', 'typing', 'scroll', 'sprite', 'plasma', 'stress', 'pan', 'bench'] as const;
@@ -69,7 +70,7 @@ export interface ViewState {
    * the kernel's own decompressor (`unpack=guest`, the boot protocol's way: about 2.3 G more
    * instructions for Debian's kernel).
    */
-  unpack: 'host' | 'guest';
+  unpack: KernelUnpack;
 }
 
 export function readViewState(search: string): ViewState {

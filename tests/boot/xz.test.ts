@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bcjX86Decode, crc32, XzError, xzDecode } from '../../src/machine/boot/xz';
 import { parseKernelElf, unpackKernel } from '../../src/machine/boot/unpack';
-import { HDRS_MAGIC, KERNEL_AT, loadLinux } from '../../src/machine/boot/linux';
+import { KERNEL_AT, loadLinux } from '../../src/machine/boot/linux';
+import type { KernelUnpack } from '../../src/shared/api';
 import { MachineMemory } from '../../src/machine/memory';
 import { VMLINUZ_PATH } from '../../scripts/guest-linux/packages';
 import { xzVectors } from './xz/inputs';
+import { makeBzImage, PM_CODE } from './bzimage';
 
 const vector = (name: string): Uint8Array =>
   new Uint8Array(readFileSync(join(import.meta.dirname, 'xz', `${name}.xz`)));
@@ -75,7 +77,7 @@ describe("the loader unpacks Debian's kernel", () => {
   it("the committed bzImage's payload decodes to the ELF `xz -d` gives (sha256), two PT_LOAD segments from 16 MiB, entry startup_32", () => {
     const bytes = new Uint8Array(readFileSync(VMLINUZ_PATH));
     const setupBytes = (bytes[0x1f1] + 1) * 512;
-    const k = unpackKernel(bytes, 0x020f, setupBytes, 0x1000000, 0x1000000 + 0x100c000);
+    const k = unpackKernel(bytes, setupBytes, 0x1000000, 0x1000000 + 0x100c000);
     if (typeof k === 'string') throw new Error(k);
     expect(k.bytes).toBe(16_256_960);
     expect(k.entry).toBe(0x1000000);
@@ -92,36 +94,6 @@ describe("the loader unpacks Debian's kernel", () => {
   });
 });
 
-/** A bzImage whose payload is `payload` (with the appended size), code32_start at 1 MiB, running at 2 MiB. */
-function bzImageWith(payload: Uint8Array, size: number): Uint8Array {
-  const setupSects = 4;
-  const pm = new Uint8Array(Math.ceil((0x100 + payload.length + 4) / 16) * 16);
-  pm.set([0xf4], 0); // hlt at code32_start: where the guest's decompressor would be
-  pm.set(payload, 0x100);
-  new DataView(pm.buffer).setUint32(0x100 + payload.length, size, true);
-  const b = new Uint8Array((setupSects + 1) * 512 + pm.length);
-  const dv = new DataView(b.buffer);
-  b[0x1f1] = setupSects;
-  dv.setUint32(0x1f4, pm.length / 16, true);
-  dv.setUint16(0x1fe, 0xaa55, true);
-  b[0x200] = 0xeb;
-  b[0x201] = 0x6a;
-  dv.setUint32(0x202, HDRS_MAGIC, true);
-  dv.setUint16(0x206, 0x020f, true);
-  b[0x211] = 0x01;
-  dv.setUint32(0x214, KERNEL_AT, true);
-  dv.setUint32(0x22c, 0x7fffffff, true);
-  dv.setUint32(0x230, 0x200000, true);
-  b[0x234] = 1;
-  dv.setUint32(0x238, 2047, true);
-  dv.setUint32(0x248, 0x100, true); // payload_offset
-  dv.setUint32(0x24c, payload.length + 4, true); // payload_length
-  dv.setBigUint64(0x258, 0x200000n, true);
-  dv.setUint32(0x260, 0x400000, true);
-  b.set(pm, (setupSects + 1) * 512);
-  return b;
-}
-
 const FB = { base: 0xe0000000, vramBytes: 8 << 20, width: 1024, height: 768, bpp: 32 };
 
 describe('a bzImage the loader unpacks', () => {
@@ -131,7 +103,7 @@ describe('a bzImage the loader unpacks', () => {
   it('places the ELF segments at their physical addresses, zeroes their BSS and enters the ELF entry', () => {
     const mem = new MachineMemory(16, 8);
     mem.u8.fill(0xcc, 0x200000, 0x210000); // what was there before: the BSS must not keep it
-    const r = loadLinux(bzImageWith(kernelXz, elf.length).slice().buffer, mem, {
+    const r = loadLinux(makeBzImage({ payload: { bytes: kernelXz, size: elf.length } }).slice().buffer, mem, {
       cmdline: '',
       framebuffer: FB,
       unpack: 'host',
@@ -147,23 +119,25 @@ describe('a bzImage the loader unpacks', () => {
   });
 
   it("with unpack 'guest', or a payload it cannot unpack, enters code32_start with the protected-mode part at 1 MiB, saying why", () => {
-    const load = (image: Uint8Array, unpack: 'host' | 'guest') => {
+    const load = (image: Uint8Array, unpack: KernelUnpack) => {
       const mem = new MachineMemory(16, 8);
       const r = loadLinux(image.slice().buffer, mem, { cmdline: '', framebuffer: FB, unpack });
       if (!r.ok) throw new Error(r.message);
       expect(r.value.entry).toBe(KERNEL_AT);
-      expect(mem.u8[KERNEL_AT]).toBe(0xf4);
+      expect(mem.u8[KERNEL_AT]).toBe(PM_CODE[0]);
       return r.value.unpacked;
     };
-    expect(load(bzImageWith(kernelXz, elf.length), 'guest')).toMatchObject({ by: 'guest' });
+    expect(load(makeBzImage({ payload: { bytes: kernelXz, size: elf.length } }), 'guest')).toMatchObject({
+      by: 'guest',
+    });
     const gzipLike = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3);
-    expect(load(bzImageWith(gzipLike, 100), 'host')).toEqual({
+    expect(load(makeBzImage({ payload: { bytes: gzipLike, size: 100 } }), 'host')).toEqual({
       by: 'guest',
       reason: 'the payload is not XZ-compressed',
     });
     const corrupt = kernelXz.slice();
     corrupt[200] ^= 0xff;
-    expect(load(bzImageWith(corrupt, elf.length), 'host')).toMatchObject({
+    expect(load(makeBzImage({ payload: { bytes: corrupt, size: elf.length } }), 'host')).toMatchObject({
       by: 'guest',
       reason: expect.stringMatching(/^the XZ payload does not decode: /) as unknown,
     });

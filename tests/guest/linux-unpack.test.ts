@@ -25,7 +25,7 @@ describe("Debian's kernel unpacked by its own decompressor and by the loader", (
   it('the guest decompressor enters the kernel with the text segment the loader places, byte for byte', () => {
     const kernel = file(VMLINUZ_PATH);
     const bytes = new Uint8Array(kernel);
-    const host = unpackKernel(bytes, 0x020f, (bytes[0x1f1] + 1) * 512, 0x1000000, 0x200c000);
+    const host = unpackKernel(bytes, (bytes[0x1f1] + 1) * 512, 0x1000000, 0x200c000);
     if (typeof host === 'string') throw new Error(host);
     const text = host.segments[0];
     const end = text.paddr + text.memsz;

@@ -20,7 +20,7 @@ import {
   VBE_DISPI_INDEX_PORT,
   VBE_DISPI_LFB_ENABLED,
 } from '../devices/vbe';
-import { err, ErrorCode, ok, type Result } from '../../shared/api';
+import { err, ErrorCode, ok, type KernelUnpack, type Result } from '../../shared/api';
 import type { IoBus } from '../bus';
 import { FwCfgKey } from '../devices/fw-cfg';
 import type { MachineMemory } from '../memory';
@@ -110,18 +110,11 @@ export interface LinuxFramebuffer {
 /** The mode the loader sets when it boots Linux: what a distribution's `vga=` would commonly ask. */
 export const DEFAULT_LINUX_MODE = { width: 1024, height: 768, bpp: 32 } as const;
 
-/**
- * Who decompresses the kernel: 'guest', the bzImage's own decompressor, entered at code32_start
- * as the boot protocol describes (and as QEMU's -kernel does); 'host', the loader (unpack.ts),
- * entering the kernel itself. 'host' falls back to 'guest' for a payload it cannot unpack.
- */
-export type KernelUnpack = 'host' | 'guest';
-
 export interface LinuxBootOptions {
   cmdline: string;
   initrd?: ArrayBuffer;
   framebuffer: LinuxFramebuffer;
-  /** Default 'guest'. */
+  /** Default 'guest'; 'host' falls back to 'guest' for a payload it cannot unpack. */
   unpack?: KernelUnpack;
 }
 
@@ -256,17 +249,19 @@ export function loadLinux(
     checked.value;
   const fb = options.framebuffer;
   const e820 = e820Map(ram, fb.base, fb.vramBytes);
-  const kernel =
+  // Unpacked by the loader, or why not (a string); null when the guest's decompressor is asked for.
+  const tried =
     options.unpack !== 'host'
       ? null
       : runAt < 0
         ? 'boot protocol before 2.10 does not say where the kernel runs'
-        : unpackKernel(bytes, protocol, setupBytes, runAt, kernelEnd);
+        : unpackKernel(bytes, setupBytes, runAt, kernelEnd);
+  const kernel = typeof tried === 'string' ? null : tried;
 
   // Every check passed: write.
   const u8 = memory.u8;
   u8.set(bytes.subarray(0, setupBytes), SETUP_AT);
-  if (kernel === null || typeof kernel === 'string') u8.set(bytes.subarray(setupBytes), KERNEL_AT);
+  if (kernel === null) u8.set(bytes.subarray(setupBytes), KERNEL_AT);
   else
     for (const s of kernel.segments) {
       u8.set(s.data, s.paddr);
@@ -298,7 +293,7 @@ export function loadLinux(
     bp.setUint32(o + 16, e.type, true);
   });
   writeScreenInfo(bp, fb);
-  const entry = kernel === null || typeof kernel === 'string' ? code32Start : kernel.entry;
+  const entry = kernel?.entry ?? code32Start;
   writeEntryStub(memory, entry);
   return ok({
     protocol,
@@ -307,11 +302,11 @@ export function loadLinux(
     stub: ENTRY_STUB_AT,
     entry,
     unpacked:
-      kernel === null
-        ? { by: 'guest', bytes: bytes.length - setupBytes }
-        : typeof kernel === 'string'
-          ? { by: 'guest', reason: kernel }
-          : { by: 'host', bytes: kernel.bytes },
+      kernel !== null
+        ? { by: 'host', bytes: kernel.bytes }
+        : typeof tried === 'string'
+          ? { by: 'guest', reason: tried }
+          : { by: 'guest', bytes: bytes.length - setupBytes },
     stackTop: ENTRY_STACK_TOP,
     initrd,
     e820,

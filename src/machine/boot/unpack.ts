@@ -20,7 +20,6 @@ import { XzError, xzDecode } from './xz';
 
 const PAYLOAD_OFFSET = 0x248;
 const PAYLOAD_LENGTH = 0x24c;
-const PROTOCOL_PAYLOAD = 0x0208;
 
 const ELF_MAGIC = 0x464c457f;
 const ELFCLASS32 = 1;
@@ -46,18 +45,12 @@ export interface UnpackedKernel {
 }
 
 /**
- * Unpacks the kernel of a bzImage (`bytes`: the whole file; `setupBytes`: where its protected-mode
- * part starts) whose every segment must lie in [lo, hi). A string says why it cannot (the loader
- * then boots through the guest's decompressor).
+ * Unpacks the kernel of a bzImage of boot protocol 2.10+ (`bytes`: the whole file; `setupBytes`:
+ * where its protected-mode part starts) whose every segment must lie in [lo, hi): the kernel's
+ * area from pref_address, init_size long. A string says why it cannot (the loader then boots
+ * through the guest's decompressor).
  */
-export function unpackKernel(
-  bytes: Uint8Array,
-  protocol: number,
-  setupBytes: number,
-  lo: number,
-  hi: number,
-): UnpackedKernel | string {
-  if (protocol < PROTOCOL_PAYLOAD) return 'boot protocol before 2.08 does not say where the payload is';
+export function unpackKernel(bytes: Uint8Array, setupBytes: number, lo: number, hi: number): UnpackedKernel | string {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const at = setupBytes + dv.getUint32(PAYLOAD_OFFSET, true);
   const length = dv.getUint32(PAYLOAD_LENGTH, true);

@@ -346,8 +346,7 @@ export class Cpu extends CpuSystem {
               j = (eip - this.winEip) >>> 0;
             }
             const next = this.winBlocks[j];
-            if (next === undefined || next.eip !== eip) break;
-            if (this.instructions + next.length > end) break;
+            if (next === undefined || next.eip !== eip || this.instructions + next.length > end) break;
             eip = next.run(this, end) | 0;
             if (this.bBreak === 0) {
               const b = this.blockTracePos++ & 63;
