@@ -10,9 +10,10 @@
  * the host's measured speed, slewed so that machine time catches up with the wall (at most twice
  * or half the host's pace, as NTP slews rather than steps). A halted CPU (it measures nothing
  * while it sleeps) steps machine time toward the wall, but never past the next device deadline
- * the engine names: a timer edge is never skipped, so a guest counting PIT ticks (Linux's jiffies,
- * the watchdog that checks its TSC against them) sees every one, as KVM's PIT reinjects ticks a
- * busy host delayed. A lag past MAX_LAG_MS (the page was paused, the worker stalled) is not made
+ * the engine names that must come at its own time: a periodic timer edge is never skipped, so a
+ * guest counting PIT ticks (Linux's jiffies, the watchdog that checks its TSC against them) sees
+ * every one, as KVM's PIT reinjects ticks a busy host delayed; a one-shot count that fell due
+ * while the CPU slept fires late instead (Device.nextStrictDeadlineMs). A lag past MAX_LAG_MS (the page was paused, the worker stalled) is not made
  * up at all: the guest does not see that time, as a QEMU guest does not see the time its VM was
  * stopped (its virtual clock stands still), and nothing has to be replayed.
  */

@@ -442,8 +442,9 @@ export class PcEngine implements Engine {
     const f64 = this.stats.f64;
     const icount = this.options.clock === 'icount';
     // A CPU that slept in HLT measured nothing meanwhile: its time steps to the wall rather than
-    // racing to catch up, up to the next timer edge at most (PacedWallClock: none is skipped).
-    if (!icount && this.cpu.halted) this.wallClock.stepToWall(this.nextDeadlineMs());
+    // racing to catch up, up to the next periodic timer edge at most (PacedWallClock: none is
+    // skipped); a one-shot timer that fell due meanwhile fires now, late (Device.nextStrictDeadlineMs).
+    if (!icount && this.cpu.halted) this.wallClock.stepToWall(this.nextDeadlineMs(true));
     // A new hotness period for the block compiler (Cpu.startHotnessPeriod).
     const t = this.machineTimeMs();
     if (
@@ -521,12 +522,16 @@ export class PcEngine implements Engine {
     return deadline === Infinity ? IDLE_POLL_MS : Math.max(0, deadline - this.machineTimeMs()) + 1e-6;
   }
 
-  /** The earliest machine time at which a device may raise an interrupt. */
-  private nextDeadlineMs(): number {
+  /**
+   * The earliest machine time at which a device may raise an interrupt; `strict`: the earliest
+   * that a halted CPU's time may not step past (Device.nextStrictDeadlineMs).
+   */
+  private nextDeadlineMs(strict = false): number {
     let t = Infinity;
     const timed = this.timed;
     for (let i = 0; i < timed.length; i++) {
-      const d = timed[i].nextDeadlineMs?.() ?? Infinity;
+      const dev = timed[i];
+      const d = (strict && dev.nextStrictDeadlineMs ? dev.nextStrictDeadlineMs() : dev.nextDeadlineMs?.()) ?? Infinity;
       if (d < t) t = d;
     }
     return t;

@@ -249,3 +249,59 @@ describe('an idle machine on the wall clock, run by its own loop', () => {
     expect(machineMs).toBeLessThan(1010);
   });
 });
+
+describe('one-shot timers of a halted guest on the wall clock', () => {
+  const HANDLER = 0x200000;
+  const OUT = 0x201000;
+  /** IRQ 0's handler: [OUT] = the TSC's low dword at delivery, [OUT+8] += 1; EOI; IRET. */
+  const CODE = [
+    ...[0x50, 0x52, 0x0f, 0x31, 0xa3, ...le(OUT), 0x89, 0x15, ...le(OUT + 4), 0xff, 0x05, ...le(OUT + 8)],
+    ...[0xb0, 0x20, 0xe6, 0x20, 0x5a, 0x58, 0xcf],
+  ];
+  /**
+   * The ticker guest halted in its idle loop with IRQ 0 sent to HANDLER, then channel 0
+   * reprogrammed by the test (mode 0: a one-shot count, as Linux's high-resolution timers use;
+   * mode 2: periodic) for 10 ms, and the host's wall moved 37 ms before the next slice.
+   * Returns the machine time of the last delivery after the count was loaded, and how many came.
+   */
+  function sleepPast(mode: 0 | 2): { lateMs: number; deliveries: number } {
+    const host = { mono: 0 };
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => host.mono);
+    const m = tickerMachine('wall');
+    const pc = m.pc!;
+    Atomics.store(m.stats.i32, I32.STATE, RunState.RUNNING);
+    for (let i = 0; i < 100 && !pc.cpu.halted; i++) m.slice();
+    expect(pc.cpu.halted).toBe(true);
+    const dv = new DataView(m.memory.sab);
+    const idt = (pc.cpu as unknown as { idtBase: number }).idtBase + 0x20 * 8;
+    dv.setUint16(idt, HANDLER & 0xffff, true);
+    dv.setUint16(idt + 6, HANDLER >>> 16, true);
+    m.memory.u8.set(CODE, HANDLER);
+    pc.cpu.codeChanged();
+    pc.io.write(0x43, 1, 0x30 | (mode << 1));
+    pc.io.write(0x40, 1, LATCH & 0xff);
+    pc.io.write(0x40, 1, LATCH >> 8);
+    const t0 = pc.machineTimeMs();
+    host.mono += 37;
+    m.slice();
+    const tsc = dv.getUint32(OUT, true) + dv.getUint32(OUT + 4, true) * 2 ** 32;
+    const deliveries = dv.getUint32(OUT + 8, true);
+    m.destroy();
+    now.mockRestore();
+    return { lateMs: tsc / 1e6 - t0, deliveries };
+  }
+
+  it('fires a one-shot count that fell due during the sleep once, late, at the wall: the guest sees the time that passed', () => {
+    const { lateMs, deliveries } = sleepPast(0);
+    expect(deliveries).toBe(1);
+    expect(lateMs).toBeGreaterThanOrEqual(36.9);
+    expect(lateMs).toBeLessThan(37.5);
+  });
+
+  it('delivers every periodic edge at its own machine time all the same (10, 20 and 30 ms, none at the wall)', () => {
+    const { lateMs, deliveries } = sleepPast(2);
+    expect(deliveries).toBe(3);
+    expect(lateMs).toBeGreaterThanOrEqual(30);
+    expect(lateMs).toBeLessThan(30.5);
+  });
+});

@@ -27,6 +27,15 @@ export interface Device {
   advance?(): void;
   /** Machine time (ms) of the next event that may interrupt, or Infinity. */
   nextDeadlineMs?(): number;
+  /**
+   * Machine time (ms) that a halted CPU's time may not step past before the device has raised
+   * what is due then (default: nextDeadlineMs()). A periodic timer's edges are counted by the
+   * guest (Linux's jiffies in periodic mode) and each must come at its own time; a one-shot
+   * count only ends a wait, which may end late (Infinity): an idle guest's one-shot timer then
+   * fires at the end of the run loop's timer slack, the guest seeing the time that passed, as a
+   * guest of a busy host sees its timer interrupt late (src/machine/runloop.ts, IDLE_SLACK_MS).
+   */
+  nextStrictDeadlineMs?(): number;
   /** The device's state as plain data, for a later snapshot (devices that have it cheaply). */
   saveState?(): unknown;
 }

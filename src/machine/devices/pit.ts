@@ -233,6 +233,14 @@ export class Pit implements Device {
     const next = this.irq0Held() ? Math.max(c.delivered, this.due(c)) : c.delivered;
     return (c.start + (next + 1) * c.reload) / TICKS_PER_MS;
   }
+
+  /**
+   * A periodic count's next edge (each is a tick the guest counts); a one-shot count (modes 0, 1,
+   * 4, 5: Linux's high-resolution timers program mode 4) may end late, so none (Device).
+   */
+  nextStrictDeadlineMs(): number {
+    return periodic(this.ch[0].mode) ? this.nextDeadlineMs() : Infinity;
+  }
 }
 
 /** Modes 2 and 3 (and their aliases 6 and 7) repeat; the others count once. */
