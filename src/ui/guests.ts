@@ -3,6 +3,7 @@
  * Debian's Linux (public/guest/linux/, built by `npm run guest:linux`), and the same Linux on a
  * disk that SeaBIOS boots (public/guest/disk/, built by `npm run guest:disk`).
  */
+import { fetchInParts } from './fetch-parts';
 
 /** Debian 12's i386 kernel with a BusyBox initramfs: a shell on the framebuffer (tty1) and on COM1. */
 export const LINUX_GUEST = {
@@ -52,13 +53,20 @@ export const DISK_GUEST = {
   debugconPort: 0x402,
 } as const;
 
-/** A guest file from the page's own server, with an error that says why (and which, unless `named` is false). */
-export async function fetchGuestFile(url: string, named = true): Promise<ArrayBuffer> {
+/**
+ * A guest file from the page's own server, with an error that says why (and which, unless `named`
+ * is false); a large one in parts fetched at once (fetch-parts.ts).
+ */
+export async function fetchGuestFile(url: string, named = true, get: typeof fetch = fetch): Promise<ArrayBuffer> {
   const which = named ? `${url}: ` : '';
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${which}HTTP ${res.status} ${res.statusText}`);
-  // A server that answers every path with the app's page (vite's fallback) has no such file.
-  if (res.headers.get('content-type')?.startsWith('text/html'))
-    throw new Error(`${which}not found (the server sent a web page)`);
-  return res.arrayBuffer();
+  return fetchInParts(
+    url,
+    (res) => {
+      if (!res.ok) throw new Error(`${which}HTTP ${res.status} ${res.statusText}`);
+      // A server that answers every path with the app's page (vite's fallback) has no such file.
+      if (res.headers.get('content-type')?.startsWith('text/html'))
+        throw new Error(`${which}not found (the server sent a web page)`);
+    },
+    get,
+  );
 }
