@@ -76,6 +76,8 @@ interface BrowserRow {
   guestPct?: number;
   hvPct?: number;
   slicesPerS?: number;
+  /** Guest instructions retired per second of machine time, thousands (the machine's accounting). */
+  kInstructionsPerS?: number;
 }
 
 const FLOOR_PAGE = `<!doctype html><title>idle floor</title><script>
@@ -156,6 +158,7 @@ async function app(page: Page): Promise<BrowserRow> {
     guestPct: (100 * (s1.guestMs - s0.guestMs)) / wall,
     hvPct: (100 * (s1.hvMs - s0.hvMs)) / wall,
     slicesPerS: (1000 * (s1.slices - s0.slices)) / wall,
+    kInstructionsPerS: (s1.instructions - s0.instructions) / wall,
   };
 }
 
@@ -250,6 +253,7 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
       guestPct: (100 * (s1.guestMs - s0.guestMs)) / wall,
       hvPct: (100 * (s1.hvMs - s0.hvMs)) / wall,
       slicesPerS: (1000 * (s1.slices - s0.slices)) / wall,
+      kInstructionsPerS: (s1.instructions - s0.instructions) / wall,
     });
     if (tab0 && tab1) {
       const span = io1.at - io0.at;
@@ -306,7 +310,15 @@ function printTab(rows: TabRow[]): void {
 /** The worker's rows: its CPU in the trace and in /proc, and the machine's accounting. */
 function browserTable(rows: BrowserRow[]): string {
   const fmt = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '–' : v.toFixed(d));
-  const head = ['in Chromium', 'worker CPU % (CDP)', 'worker CPU % (/proc)', 'guest %', 'hv %', 'slices/s'];
+  const head = [
+    'in Chromium',
+    'worker CPU % (CDP)',
+    'worker CPU % (/proc)',
+    'guest %',
+    'hv %',
+    'slices/s',
+    'k instr/s',
+  ];
   const cells = rows.map((r) => [
     r.what,
     fmt(r.cdpWorkerCpuPct),
@@ -314,6 +326,7 @@ function browserTable(rows: BrowserRow[]): string {
     fmt(r.guestPct),
     fmt(r.hvPct, 3),
     fmt(r.slicesPerS, 0),
+    fmt(r.kInstructionsPerS, 0),
   ]);
   return textTable(head, cells);
 }
