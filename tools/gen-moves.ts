@@ -22,10 +22,12 @@ import {
   moveFunction,
   moveName,
   moveOps,
+  moveTransfers,
   type CachedOperand,
   type CondOp,
   type MicroOp,
   type MoveForm,
+  type Place,
 } from '../src/machine/cpu/move-ops';
 import { CONDITIONS, OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import * as decoded from '../src/machine/cpu/decoded';
@@ -56,7 +58,7 @@ function handlerLabel(h: number): string {
   return caseLabel(handlerName(h), h);
 }
 
-/** How a back end reads and writes an operand, pushes and pops. */
+/** How a back end reads and writes an operand, pushes and pops, and makes a near transfer. */
 export interface Back {
   read(k: number): string;
   write(k: number, value: string): string[];
@@ -67,38 +69,74 @@ export interface Back {
   afterPop(k: number): string[];
   /** The offset of memory operand k (LEA), as statements leaving it in `dst`, declared, or an expression. */
   offset(k: number): { stmts: string[]; value: string };
+  /** An implicit place (move-ops.ts, Place: next, eSP, eBP, EFLAGS) read, as an expression. */
+  readPlace(place: Place): string;
+  writePlace(place: Place, value: string): string[];
+  /** `t` ← a near branch's target (o0, relative kinds from the next EIP, or popped), declared; checked against CS where the engine can have a limit. */
+  target(src: 'o0' | 'pop'): string[];
+  /** EIP ← t. */
+  jump(): string[];
+  /** ESP += operand 0 (RET imm16); nothing without one. */
+  release(): string[];
+  /** #GP(0) in virtual-8086 mode at IOPL < 3, where the engine can run VM86 code. */
+  vm86Iopl(): string[];
+}
+
+/** A place's value read. */
+function readOf(be: Back, place: Place): string {
+  return place === 'o0' ? be.read(0) : place === 'o1' ? be.read(1) : be.readPlace(place);
+}
+/** A place written. */
+function writeOf(be: Back, place: Place, value: string): string[] {
+  return place === 'o0' ? be.write(0, value) : place === 'o1' ? be.write(1, value) : be.writePlace(place, value);
 }
 
 export function statements(ops: readonly MicroOp[], be: Back): string[] {
   return ops.flatMap((op): string[] => {
     switch (op[0]) {
       case 'set':
-        return be.write(0, be.read(1));
+        return writeOf(be, op[1], readOf(be, op[2]));
       case 'lea': {
         const { stmts, value } = be.offset(1);
         return [...stmts, ...be.write(0, value)];
       }
       case 'push':
-        return be.push(be.read(0));
+        return be.push(readOf(be, op[1]));
       case 'pop':
-        return [...be.pop('v'), ...be.afterPop(0), ...be.write(0, 'v')];
+        return [...be.pop('v'), ...(op[1] === 'o0' ? be.afterPop(0) : []), ...writeOf(be, op[1], 'v')];
       case 'xchg':
         return [`const t = ${be.read(0)};`, ...be.write(0, be.read(1)), ...be.write(1, 't')];
+      case 'target':
+        return be.target(op[1]);
+      case 'jump':
+        return be.jump();
+      case 'release':
+        return be.release();
+      case 'vm86-iopl':
+        return be.vm86Iopl();
     }
   });
 }
 
-/** The decoded cache's back end (payload in x, entry words in d at p, registers in r). */
-function cacheBack(form: MoveForm): Back {
+/**
+ * The decoded cache's back end (payload in x, entry words in d at p, registers in r; in runInner
+ * the next EIP in `next` and EIP in `eip`, elsewhere both in `this._eip`). The cache runs 32-bit
+ * code outside virtual-8086 mode, and only while CS and SS have no limit to check (stepAlone sends
+ * every instruction to step() otherwise): no target or stack limit check, no VM86 rule.
+ */
+function cacheBack(form: MoveForm, inLoop = false): Back {
   const reg = (o: CachedOperand): string => {
     if (typeof o !== 'object') throw new Error(`${moveName(form)}: not a register`);
     return o.reg < 0 ? 'r[x]' : o.reg === 0 ? 'r[x & 7]' : `r[(x >> ${o.reg}) & 7]`;
   };
+  const next = inLoop ? 'next' : 'this._eip';
+  const read = (k: number): string => {
+    const o = form.operands[k];
+    if (o === 'rel') throw new Error(`${moveName(form)}: a displacement is only a target`);
+    return o === 'imm' ? 'd[p + 3]' : o === 'm' ? 'this.dLoad32(d, p)' : reg(o);
+  };
   return {
-    read: (k) => {
-      const o = form.operands[k];
-      return o === 'imm' ? 'd[p + 3]' : o === 'm' ? 'this.dLoad32(d, p)' : reg(o);
-    },
+    read,
     write: (k, value) => [
       form.operands[k] === 'm' ? `this.dStore32(d, p, ${value});` : `${reg(form.operands[k])} = ${value};`,
     ],
@@ -117,6 +155,25 @@ function cacheBack(form: MoveForm): Back {
       ],
       value: 'off',
     }),
+    readPlace: (place) => {
+      if (place === 'next') return next;
+      if (place === 'eBP') return 'r[EBP]';
+      if (place === 'EFLAGS') return 'this.flags & PUSHFD_IMAGE';
+      throw new Error(`${moveName(form)}: the cache's back end cannot read ${place}`);
+    },
+    writePlace: (place, value) => {
+      if (place === 'eSP') return [`if (this.stackSize32) r[ESP] = ${value};`, `else this.setReg(ESP, 2, ${value});`];
+      if (place === 'eBP') return [`r[EBP] = ${value};`];
+      throw new Error(`${moveName(form)}: the cache's back end cannot write ${place}`);
+    },
+    target: (src) => {
+      if (src === 'pop') return ['const t = this.pop32();'];
+      const o = form.operands[0];
+      return [`const t = ${o === 'rel' ? `(${next} + d[p + 3]) | 0` : read(0)};`];
+    },
+    jump: () => (inLoop ? ['eip = t | 0;', 'lead = true;'] : ['this._eip = t | 0;']),
+    release: () => (form.operands[0] === 'imm' ? ['if (d[p + 3] !== 0) this.addSp(d[p + 3]);'] : []),
+    vm86Iopl: () => [],
   };
 }
 
@@ -140,6 +197,8 @@ export const STEP_KINDS = new Set([
   'Ib',
   'Iv',
   'Ibs',
+  'Iw',
+  'Jv',
   'M',
   'Ob',
   'Ov',
@@ -182,20 +241,21 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
   const size = (k: number): string => (/b$|^AL$/.test(kind(k)) ? '1' : env.osz);
   const regNo = (k: number): string =>
     kind(k)[0] === 'G' ? 'this.reg' : kind(k) === 'eAX' || kind(k) === 'AL' ? 'EAX' : 'b & 7';
+  const read = (k: number): string => {
+    const t = kind(k);
+    if (t[0] === 'I') return env.imm(t);
+    if (t === 'Jb') return '(this.imm1 << 24) >> 24';
+    if (t === 'Jv') return '(osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0)';
+    if (SEGMENT_KINDS.has(t)) return `this.segSel[${t}]`;
+    if (t === 'Sw') return 'this.segSel[this.reg]';
+    if (t === 'Mw/Rv') return 'this.getRm(2)'; // a word in memory, a register's low word
+    if (t[0] === 'E') return `this.getRm(${size(k)})`;
+    if (t[0] === 'O') return `this.readLin(this.moffsLin(${size(k)}, false), ${size(k)})`;
+    if (isRegKind(t)) return `this.getReg(${regNo(k)}, ${size(k)})`;
+    throw new Error(`gen-moves: step()'s back end cannot read an operand of kind ${t} (${row.mnemonic})`);
+  };
   return {
-    read: (k) => {
-      const t = kind(k);
-      if (t[0] === 'I') return env.imm(t);
-      if (t === 'Jb') return '(this.imm1 << 24) >> 24';
-      if (t === 'Jv') return '(osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0)';
-      if (SEGMENT_KINDS.has(t)) return `this.segSel[${t}]`;
-      if (t === 'Sw') return 'this.segSel[this.reg]';
-      if (t === 'Mw/Rv') return 'this.getRm(2)'; // a word in memory, a register's low word
-      if (t[0] === 'E') return `this.getRm(${size(k)})`;
-      if (t[0] === 'O') return `this.readLin(this.moffsLin(${size(k)}, false), ${size(k)})`;
-      if (isRegKind(t)) return `this.getReg(${regNo(k)}, ${size(k)})`;
-      throw new Error(`gen-moves: step()'s back end cannot read an operand of kind ${t} (${row.mnemonic})`);
-    },
+    read,
     write: (k, value) => {
       const t = kind(k);
       if (SEGMENT_KINDS.has(t)) return loadSegment(t, value);
@@ -218,6 +278,30 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
           ]
         : [],
     offset: () => ({ stmts: [], value: 'this.eaOff' }), // the offset, of address size (decodeModrm)
+    readPlace: (place) => {
+      if (place === 'next') return 'this._eip';
+      if (place === 'eBP') return 'r[EBP]';
+      if (place === 'EFLAGS') return 'this.flags & (this.op32 ? PUSHFD_IMAGE : 0xffff)';
+      throw new Error(`gen-moves: step()'s back end cannot read ${place} (${row.mnemonic})`);
+    },
+    writePlace: (place, value) => {
+      if (place === 'eSP') return [`if (this.stackSize32) r[ESP] = ${value};`, `else this.setReg(ESP, 2, ${value});`];
+      if (place === 'eBP') return [`this.setReg(EBP, ${env.osz}, ${value});`];
+      if (place === 'EFLAGS') return [`this.setFlagsFrom(${value}, ${env.osz});`];
+      throw new Error(`gen-moves: step()'s back end cannot write ${place} (${row.mnemonic})`);
+    },
+    target: (src) => {
+      if (src === 'pop') return ['const t = this.pop();', 'this.checkNearTarget(t);'];
+      const t = kind(0);
+      const value =
+        t[0] === 'J'
+          ? [`const rel = ${read(0)};`, 'const t = this.op32 ? (this._eip + rel) | 0 : (this._eip + rel) & 0xffff;']
+          : [`const t = ${read(0)};`];
+      return [...value, 'this.checkNearTarget(t);'];
+    },
+    jump: () => ['this._eip = t;'],
+    release: () => (row.operands.length > 0 ? [`this.addSp(${read(0)});`] : []),
+    vm86Iopl: () => ['if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);'],
   };
 }
 
@@ -331,7 +415,19 @@ function conditionalCases(map: 0 | 0x0f): string[] {
 }
 
 /** The move forms runInner runs inline (see moveRegion). */
-const RUN_LOOP_MOVES = ['D_MOV_RR', 'D_MOV_RM', 'D_MOV_MR', 'D_MOV_RI', 'D_PUSH_R', 'D_POP_R', 'D_LEA'];
+const RUN_LOOP_MOVES = [
+  'D_MOV_RR',
+  'D_MOV_RM',
+  'D_MOV_MR',
+  'D_MOV_RI',
+  'D_PUSH_R',
+  'D_POP_R',
+  'D_LEA',
+  'D_CALL',
+  'D_RET',
+];
+/** Those runInner alone runs (no case in the function their micro-operations call for). */
+export const RUN_LOOP_ONLY = ['D_CALL', 'D_RET'];
 
 /** The text of one region. */
 export function moveRegion(name: string): string {
@@ -351,17 +447,22 @@ export function moveRegion(name: string): string {
   if (name === 'runInner') {
     // The run loop keeps the commonest forms inline, cases of its switch (cpu.ts): the moves
     // among the dozen commonest handlers of Linux's idle tick (MOV r32, m32 alone is a seventh of
-    // its instructions). A form that touches memory or the stack first sets where it restarts.
+    // its instructions), and CALL rel32 and RET. A form that touches memory or the stack first
+    // sets where it restarts; a transfer marks the next instruction as one that may start a block.
     return MOVE_FORMS.filter((f) => RUN_LOOP_MOVES.includes(handlerName(f.handler)))
       .map((f) => {
         const restart = moveFunction(f) === 'execReg' ? [] : ['this.start = eip;', 'this.startEsp = r[ESP];'];
-        const body = [...restart, ...statements(moveOps(f), cacheBack(f)), 'eip = next;'];
+        const body = [
+          ...restart,
+          ...statements(moveOps(f), cacheBack(f, true)),
+          ...(moveTransfers(f) ? [] : ['eip = next;']),
+        ];
         return switchCase([handlerLabel(f.handler)], moveName(f), body, 'break;');
       })
       .join('\n');
   }
   if (name === 'step') return [...moveCases(0), ...conditionalCases(0)].join('\n');
-  return MOVE_FORMS.filter((f) => moveFunction(f) === name)
+  return MOVE_FORMS.filter((f) => moveFunction(f) === name && !RUN_LOOP_ONLY.includes(handlerName(f.handler)))
     .map((f) => switchCase([handlerLabel(f.handler)], moveName(f), statements(moveOps(f), cacheBack(f))))
     .join('\n');
 }

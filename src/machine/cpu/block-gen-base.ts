@@ -7,7 +7,8 @@
  * the segment checks, and conditions and ALU operations on the flag locals. What a block is,
  * when it runs and how it stays exact: blocks.ts's header.
  */
-import { D_ALU_JCC, D_CALL, D_CALL_M, D_CALL_R, D_JCC, D_JMP, D_JMP_M, D_JMP_R, D_LEAVE, D_RET } from './decoded';
+import { D_ALU_JCC, D_JCC, D_JMP, D_JMP_M, D_JMP_R } from './decoded';
+import { MOVE_FORMS, moveSetsSpFirst, moveTransfers } from './move-ops';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
 import { ALU_OPS, LAZY_KINDS, lazyCondition } from './alu-ops';
 import * as decoded from './decoded';
@@ -25,7 +26,10 @@ const LZ_NAMES = namesOf('LZ_');
  * through a side exit when taken, made longer blocks but measured slower: 90 against 115 MIPS
  * in the checksum phase of bench:cpu, whose loops then start in the middle of a block.)
  */
-export const ENDS = new Set([D_JMP, D_CALL, D_RET, D_CALL_R, D_CALL_M, D_JMP_R, D_JMP_M]);
+export const ENDS = new Set([D_JMP, D_JMP_R, D_JMP_M, ...MOVE_FORMS.filter(moveTransfers).map((f) => f.handler)]);
+
+/** The forms that move ESP before an access that may fault (LEAVE). */
+const SETS_SP_FIRST = new Set(MOVE_FORMS.filter(moveSetsSpFirst).map((f) => f.handler));
 
 /** One decoded instruction of a block, as compileBlock collected it. */
 export interface Insn {
@@ -195,9 +199,9 @@ export abstract class GenBase {
   /** The start of an instruction that may fault: where run() restarts it, and the catch's flush. */
   protected faultable(i: Insn): void {
     // `start` and `startEsp` are written by the catch: EIPS[k], and ESP, which no instruction here
-    // changes before it can fault — except LEAVE, whose ESP is kept in sp0.
+    // changes before it can fault — except LEAVE (move-ops.ts, moveSetsSpFirst), whose ESP is kept in sp0.
     this.emit(`k = ${i.n};`);
-    if ((i.w0 & 0x3f) === D_LEAVE) {
+    if (SETS_SP_FIRST.has(i.w0 & 0x3f)) {
       this.emit('sp0 = r[4];');
       this.leaves.push(i.n);
     }

@@ -11,9 +11,6 @@ import {
   D_ALU_RI,
   D_ALU_RM,
   D_ALU_RR,
-  D_CALL,
-  D_CALL_M,
-  D_CALL_R,
   D_CDQ,
   D_DEC_R,
   D_GENERIC,
@@ -25,19 +22,16 @@ import {
   D_JMP,
   D_JMP_M,
   D_JMP_R,
-  D_LEAVE,
   D_MAY_FAULT,
   D_MOVX_R,
   D_MOVZX8_M,
   D_NOP,
-  D_RET,
   D_SETCC_R,
   D_SHIFT_R,
   D_ROTATE_R,
   D_BSWAP,
   D_BITSCAN_R,
   D_RDTSC,
-  D_PUSHF,
   D_PUSH_SEG,
   D_FLAG,
   D_TEST_MR,
@@ -78,6 +72,8 @@ import {
   moveName,
   moveOps,
   moveTouchesMemory,
+  moveTransfers,
+  type Place,
   type CachedOperand,
   type MoveForm,
 } from './move-ops';
@@ -419,12 +415,6 @@ export class Gen extends GenBase {
         break;
       case D_NOP:
         break;
-      case D_PUSHF:
-        // PUSHFD: EFLAGS whole (the pending flags written first), RF and VM clear in the image.
-        this.cpuFlags();
-        this.push(`${C.flags} & ${PUSHFD_IMAGE}`);
-        this.breakCheck(i);
-        break;
       case D_PUSH_SEG:
         this.push(`${C.segSel}[${x}]`);
         this.breakCheck(i);
@@ -437,12 +427,6 @@ export class Gen extends GenBase {
         break;
       case D_CDQ:
         this.emit('r[2] = r[0] >> 31;');
-        break;
-      case D_LEAVE:
-        this.emit(`if (ss32) r[4] = r[5]; else ${C.setReg}(4, 2, r[5]);`);
-        this.pop('v');
-        this.emit('r[5] = v;');
-        this.breakCheck(i);
         break;
       case D_GENERIC:
         if (this.generic(i, x)) break;
@@ -466,26 +450,6 @@ export class Gen extends GenBase {
       case D_JMP_M:
         this.address(i, 4, false);
         this.read32('v');
-        this.emit('t = v;');
-        break;
-      case D_CALL:
-        this.push(`${i.next}`);
-        this.emit(`t = ${(i.next + i.imm) | 0};`);
-        break;
-      case D_CALL_R:
-        this.emit(`v = r[${x}];`);
-        this.push(`${i.next}`);
-        this.emit('t = v;');
-        break;
-      case D_CALL_M:
-        this.address(i, 4, false);
-        this.read32('v');
-        this.push(`${i.next}`);
-        this.emit('t = v;');
-        break;
-      case D_RET:
-        this.pop('v');
-        if (i.imm !== 0) this.emit(`if (ss32) r[4] = (r[4] + ${i.imm}) | 0; else ${C.addSp}(${i.imm});`);
         this.emit('t = v;');
         break;
       case D_ALU_JCC: {
@@ -527,6 +491,7 @@ export class Gen extends GenBase {
     const read = (k: number): string => {
       const o = form.operands[k];
       if (o === 'imm') return `${i.imm}`;
+      if (o === 'rel') return `${(i.next + i.imm) | 0}`; // a branch's target, known here
       if (o !== 'm') return reg(o);
       this.address(i, 4, false);
       this.read32('v');
@@ -539,33 +504,77 @@ export class Gen extends GenBase {
       if (value !== 'v') this.emit(`v = ${value};`);
       this.write32('v');
     };
+    /** A place (move-ops.ts, Place) as an expression; EFLAGS whole once the pending flags are written. */
+    const readPlace = (place: Place): string => {
+      if (place === 'o0' || place === 'o1') return read(place === 'o0' ? 0 : 1);
+      if (place === 'next') return `${i.next}`;
+      if (place === 'eBP') return 'r[5]';
+      if (place === 'EFLAGS') {
+        this.cpuFlags();
+        return `${C.flags} & ${PUSHFD_IMAGE}`; // RF and VM clear in the image
+      }
+      throw new Error(`blocks: ${moveName(form)}: cannot read ${place}`); // an emulator bug
+    };
+    const writePlace = (place: Place, value: string): void => {
+      if (place === 'o0' || place === 'o1') return write(place === 'o0' ? 0 : 1, value);
+      if (place === 'eSP') return this.emit(`if (ss32) r[4] = ${value}; else ${C.setReg}(4, 2, ${value});`);
+      if (place === 'eBP') return this.emit(`r[5] = ${value};`);
+      throw new Error(`blocks: ${moveName(form)}: cannot write ${place}`); // an emulator bug
+    };
+    // A near transfer's target (the block's exit leaves for t, set last: the accesses use t).
+    let target = '';
     for (const op of moveOps(form))
       switch (op[0]) {
         case 'set': {
           const o = form.operands[0];
           // A load straight into its register (no temporary).
-          if (form.operands[1] === 'm' && o !== 'm') {
+          if (op[1] === 'o0' && form.operands[1] === 'm' && o !== 'm') {
             this.address(i, 4, false);
             this.read32(reg(o));
-          } else write(0, read(1));
+          } else writePlace(op[1], readPlace(op[2]));
           break;
         }
         case 'lea':
           write(0, this.offset(i.w1, i.disp));
           break;
         case 'push':
-          this.push(read(0));
+          this.push(readPlace(op[1]));
           break;
         case 'pop':
           // Through v: ESP moves before the register (POP ESP) is written.
           this.pop('v');
-          write(0, 'v');
+          writePlace(op[1], 'v');
           break;
         case 'xchg':
           // No cached form exchanges (XCHG goes to step()); a form bound to it is an emulator bug.
           throw new Error(`blocks: ${moveName(form)}: no cached XCHG`);
+        case 'target': {
+          // Kept in v across the push (CALL ESP: the value before it); no CS limit to check in a
+          // block (the window is open only while CS has none: stepAlone).
+          if (op[1] === 'pop') this.pop('v');
+          else {
+            const value = read(0);
+            if (form.operands[0] === 'rel') {
+              target = value;
+              break;
+            }
+            if (value !== 'v') this.emit(`v = ${value};`);
+          }
+          target = 'v';
+          break;
+        }
+        case 'release':
+          if (form.operands[0] === 'imm' && i.imm !== 0)
+            this.emit(`if (ss32) r[4] = (r[4] + ${i.imm}) | 0; else ${C.addSp}(${i.imm});`);
+          break;
+        case 'jump':
+          this.emit(`t = ${target};`);
+          break;
+        case 'vm86-iopl':
+          break; // no block runs VM86 code (openWindow)
       }
-    if (moveTouchesMemory(form)) this.breakCheck(i);
+    // After a memory access, the bBreak check; a transfer ends the block anyway.
+    if (moveTouchesMemory(form) && !moveTransfers(form)) this.breakCheck(i);
   }
 
   /**

@@ -442,24 +442,27 @@ export class Cpu extends CpuSystem {
           eip = next;
           break;
         }
-        // end gen:moves
-        case 23 satisfies typeof D_CALL:
+        // CALL rel32
+        case 23 satisfies typeof D_CALL: {
           this.start = eip;
           this.startEsp = r[ESP];
+          const t = (next + d[p + 3]) | 0;
           this.push32(next);
-          eip = (next + d[p + 3]) | 0;
-          lead = true;
-          break;
-        case 24 satisfies typeof D_RET: {
-          // RET and RET imm16 (the bytes released after the pop).
-          this.start = eip;
-          this.startEsp = r[ESP];
-          const to = this.pop32();
-          if (d[p + 3] !== 0) this.addSp(d[p + 3]);
-          eip = to | 0;
+          eip = t | 0;
           lead = true;
           break;
         }
+        // RET imm16
+        case 24 satisfies typeof D_RET: {
+          this.start = eip;
+          this.startEsp = r[ESP];
+          const t = this.pop32();
+          if (d[p + 3] !== 0) this.addSp(d[p + 3]);
+          eip = t | 0;
+          lead = true;
+          break;
+        }
+        // end gen:moves
         case 21 satisfies typeof D_JCC:
           eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
           lead = true;

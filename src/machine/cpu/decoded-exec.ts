@@ -149,13 +149,14 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 40 satisfies typeof D_PUSH_M:
         this.push32(this.dLoad32(d, p));
         return;
-      // end gen:moves
+      // CALL m32
       case 27 satisfies typeof D_CALL_M: {
-        const to = this.dLoad32(d, p);
+        const t = this.dLoad32(d, p);
         this.push32(this._eip);
-        this._eip = to | 0;
+        this._eip = t | 0;
         return;
       }
+      // end gen:moves
       case 29 satisfies typeof D_JMP_M:
         this._eip = this.dLoad32(d, p) | 0;
         return;
@@ -231,25 +232,28 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 20 satisfies typeof D_PUSH_I:
         this.push32(d[p + 3]);
         return;
-      // end gen:moves
-      // CALL rel32 and RET: runInner's own cases.
-      case 26 satisfies typeof D_CALL_R: {
-        const to = r[x];
-        this.push32(this._eip);
-        this._eip = to;
-        return;
-      }
-      case 34 satisfies typeof D_LEAVE:
+      // LEAVE
+      case 34 satisfies typeof D_LEAVE: {
         if (this.stackSize32) r[ESP] = r[EBP];
         else this.setReg(ESP, 2, r[EBP]);
-        r[EBP] = this.pop32();
+        const v = this.pop32();
+        r[EBP] = v;
         return;
+      }
+      // PUSHFD
+      case 47 satisfies typeof D_PUSHF:
+        this.push32(this.flags & PUSHFD_IMAGE);
+        return;
+      // CALL r32
+      case 26 satisfies typeof D_CALL_R: {
+        const t = r[x];
+        this.push32(this._eip);
+        this._eip = t | 0;
+        return;
+      }
+      // end gen:moves
       case 50 satisfies typeof D_PUSH_SEG:
         this.push32(this.segSel[x]); // the selector zero-extended, as step()'s PUSH Sreg
-        return;
-      case 47 satisfies typeof D_PUSHF:
-        // PUSHFD: the cache never runs VM86 code (openWindow), where it is IOPL-sensitive.
-        this.push32(this.flags & PUSHFD_IMAGE);
         return;
       default:
         throw new Error(`cpu: handler ${w0 & 0x3f} is not a stack form`); // an emulator bug

@@ -220,6 +220,18 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(EAX, osz, t);
         return;
       }
+      // PUSHF
+      case 0x9c:
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
+        this.push(this.flags & (this.op32 ? PUSHFD_IMAGE : 0xffff));
+        return;
+      // POPF
+      case 0x9d: {
+        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
+        const v = this.pop();
+        this.setFlagsFrom(v, osz);
+        return;
+      }
       // MOV AL, Ob
       case 0xa0:
         this.setReg(EAX, 1, this.readLin(this.moffsLin(1, false), 1));
@@ -258,6 +270,21 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xbf:
         this.setReg(b & 7, osz, this.imm1);
         return;
+      // RET Iw
+      case 0xc2: {
+        const t = this.pop();
+        this.checkNearTarget(t);
+        this.addSp(this.imm1);
+        this._eip = t;
+        return;
+      }
+      // RET
+      case 0xc3: {
+        const t = this.pop();
+        this.checkNearTarget(t);
+        this._eip = t;
+        return;
+      }
       // MOV Eb, Ib
       case 0xc6:
         this.setRm(1, this.imm1);
@@ -266,6 +293,23 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xc7:
         this.setRm(osz, this.imm1);
         return;
+      // LEAVE
+      case 0xc9: {
+        if (this.stackSize32) r[ESP] = r[EBP];
+        else this.setReg(ESP, 2, r[EBP]);
+        const v = this.pop();
+        this.setReg(EBP, osz, v);
+        return;
+      }
+      // CALL Jv
+      case 0xe8: {
+        const rel = osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0;
+        const t = this.op32 ? (this._eip + rel) | 0 : (this._eip + rel) & 0xffff;
+        this.checkNearTarget(t);
+        this.push(this._eip);
+        this._eip = t;
+        return;
+      }
       // Jcc Jb (the condition: the opcode's low four bits)
       case 0x70:
       case 0x71:
@@ -532,16 +576,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       // body fwait: FWAIT
       case 0x9b:
         return this.fwait();
-      // body pushf: PUSHF
-      case 0x9c:
-        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0); // IOPL-sensitive in VM86 (SDM vol. 3, 20.2.7)
-        this.push(this.flags & (this.op32 ? PUSHFD_IMAGE : 0xffff));
-        return;
-      // body popf: POPF
-      case 0x9d:
-        if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
-        this.setFlagsFrom(this.pop(), osz);
-        return;
       // body sahf: SAHF
       case 0x9e:
         this.flags = (this.flags & ~0xd5) | ((r[EAX] >> 8) & 0xd5) | 2;
@@ -563,15 +597,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setRm(size, this.shift(this.reg, a, count, size));
         return;
       }
-      // body ret-near: RET
-      case 0xc2:
-      case 0xc3: {
-        const n = b === 0xc2 ? this.imm1 : 0;
-        const to = this.pop();
-        this.nearJump(to);
-        this.addSp(n);
-        return;
-      }
       // body load-far-pointer: LES LDS
       case 0xc4:
       case 0xc5: {
@@ -584,12 +609,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       // body enter: ENTER
       case 0xc8:
         return this.enter(this.imm1, this.imm2 & 31, osz);
-      // body leave: LEAVE
-      case 0xc9:
-        if (this.stackSize32) r[ESP] = r[EBP];
-        else this.setReg(ESP, 2, r[EBP]);
-        this.setReg(EBP, osz, this.pop());
-        return;
       // body ret-far: RETF
       case 0xca:
       case 0xcb: {
@@ -677,16 +696,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xee:
       case 0xef:
         return this.inOut(b, b < 0xe8 ? this.imm1 : r[EDX] & 0xffff, osz);
-      // body call-near: CALL
-      case 0xe8: {
-        // The target is checked before the return address goes on the stack (SDM vol. 2, CALL).
-        const d = osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0;
-        const to = this.op32 ? (this._eip + d) | 0 : (this._eip + d) & 0xffff;
-        this.checkNearTarget(to);
-        this.push(this._eip);
-        this._eip = to;
-        return;
-      }
       // body jmp-near: JMP
       case 0xe9: {
         const d = this.imm1;
@@ -885,20 +894,20 @@ export abstract class CpuInterpreter extends CpuFpu {
         return;
       // end gen:alu
       // gen:moves group5 (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+      // CALL Ev
+      case 2: {
+        const t = this.getRm(osz);
+        this.checkNearTarget(t);
+        this.push(this._eip);
+        this._eip = t;
+        return;
+      }
       // PUSH Ev
       case 6:
         this.push(this.getRm(osz));
         return;
       // end gen:moves
       // gen:dispatch group5 (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
-      // body call-near-indirect: CALL
-      case 2: {
-        const to = this.getRm(osz);
-        this.checkNearTarget(to);
-        this.push(this._eip);
-        this._eip = to;
-        return;
-      }
       // body far-indirect: CALL JMP
       case 3:
       case 5: {

@@ -1,5 +1,5 @@
 /**
- * MOV, LEA, PUSH, POP and XCHG, and Jcc, SETcc and CMOVcc, defined once (README.md, "One definition per instruction"; SDM vol. 2,
+ * MOV, LEA, PUSH, POP and XCHG, the near CALL and RET, LEAVE, PUSHF and POPF, and Jcc, SETcc and CMOVcc, defined once (README.md, "One definition per instruction"; SDM vol. 2,
  * MOV, LEA, PUSH, POP): what each does as a short list of micro-operations over its operands
  * (MOVE_SEMANTICS) — the way QEMU's frontend describes an instruction as TCG ops that each back
  * end turns into code — and the decoded cache's dword forms as bindings of those operands
@@ -16,6 +16,12 @@
  * execReg's.
  */
 import {
+  D_CALL,
+  D_CALL_M,
+  D_CALL_R,
+  D_LEAVE,
+  D_PUSHF,
+  D_RET,
   D_LEA,
   D_MOV_MI,
   D_MOV_MR,
@@ -29,17 +35,43 @@ import {
 } from './decoded';
 
 /**
- * What each instruction does, over its operands `o0`, `o1` in the SDM's order (destination
- * first), as micro-operations: `set` o0 ← o1 (a memory operand read is a load, written a store,
- * with its segment checks and paging); `lea` o0 ← the offset of the memory operand o1 (no
- * access); `push` o0 (ESP moves first, then the store; the operand is read before: PUSH ESP
- * pushes the value before the push, SDM vol. 2, PUSH); `pop` o0 (the load, ESP moves, then o0 is
- * written: POP ESP leaves the popped value, and a memory operand's address using ESP is computed
- * after the pop, SDM vol. 2, POP); `xchg` o0 ↔ o1 (o0 read, then o0 written with o1's value,
- * then o1 with o0's: a memory operand, o0 in the opcode table's rows, is read and written before
- * the register; SDM vol. 2, XCHG, whose bus lock the emulator, one CPU, has no need of).
+ * What a micro-operation acts on: an operand of the opcode table's row (`o0`, `o1`, in the SDM's
+ * order, destination first) or a place the instruction names implicitly: `next` the EIP of the
+ * next instruction (CALL's return address), `eSP` the stack pointer at the stack's size (SS.B),
+ * `eBP` the frame pointer (read whole, written at the operand size), `EFLAGS` (read: the image
+ * PUSHF pushes, RF and VM clear, at the operand size; written: POPF's rules by CPL, IOPL and VM86,
+ * interrupts.ts setFlagsFrom).
  */
-export type MicroOp = readonly ['set' | 'lea' | 'xchg', 'o0', 'o1'] | readonly ['push' | 'pop', 'o0'];
+export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'EFLAGS';
+
+/**
+ * What each instruction does, over its places, as micro-operations: `set` a ← b (a memory operand
+ * read is a load, written a store, with its segment checks and paging); `lea` o0 ← the offset of
+ * the memory operand o1 (no access); `push` a (ESP moves first, then the store; the operand is read
+ * before: PUSH ESP pushes the value before the push, SDM vol. 2, PUSH); `pop` a (the load, ESP
+ * moves, then a is written: POP ESP leaves the popped value, and a memory operand's address using
+ * ESP is computed after the pop, SDM vol. 2, POP); `xchg` o0 ↔ o1 (o0 read, then o0 written with
+ * o1's value, then o1 with o0's: a memory operand, o0 in the opcode table's rows, is read and
+ * written before the register; SDM vol. 2, XCHG, whose bus lock the emulator, one CPU, has no need
+ * of).
+ *
+ * The near transfers and stack frames (SDM vol. 2, CALL, RET, LEAVE, PUSHF, POPF): `target` src
+ * takes a near branch's target into a temporary — o0 read (a relative operand, Jv, added to the
+ * next instruction's EIP and cut to the operand size) or `pop` popped — and checks it against CS's
+ * limit (#GP(0) before EIP changes; CALL's before the return address is pushed: an engine that
+ * runs only while CS has no limit to check skips it); `jump` EIP ← the target; `release` o0 adds
+ * RET imm16's bytes to ESP after the pop (no operand: nothing); `vm86-iopl` is #GP(0) in
+ * virtual-8086 mode at IOPL < 3 (PUSHF and POPF are IOPL-sensitive there, SDM vol. 3, 20.2.7; an
+ * engine that never runs VM86 code skips it).
+ */
+export type MicroOp =
+  | readonly ['set', Place, Place]
+  | readonly ['lea' | 'xchg', 'o0', 'o1']
+  | readonly ['push' | 'pop', Place]
+  | readonly ['target', 'o0' | 'pop']
+  | readonly ['jump']
+  | readonly ['release', 'o0']
+  | readonly ['vm86-iopl'];
 
 export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   mov: [['set', 'o0', 'o1']],
@@ -47,6 +79,15 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   push: [['push', 'o0']],
   pop: [['pop', 'o0']],
   xchg: [['xchg', 'o0', 'o1']],
+  // near CALL rel / r/m, RET and RET imm16, LEAVE, PUSHF, POPF
+  call: [['target', 'o0'], ['push', 'next'], ['jump']],
+  ret: [['target', 'pop'], ['release', 'o0'], ['jump']],
+  leave: [
+    ['set', 'eSP', 'eBP'],
+    ['pop', 'eBP'],
+  ],
+  pushf: [['vm86-iopl'], ['push', 'EFLAGS']],
+  popf: [['vm86-iopl'], ['pop', 'EFLAGS']],
 };
 
 /**
@@ -68,10 +109,10 @@ export const CONDITIONAL_SEMANTICS: Readonly<Record<string, readonly CondOp[]>> 
 /**
  * An operand of a cached form: a general register named by a payload field (the shift of a 3-bit
  * field, or -1 for the whole payload: a register number alone, as the decoder's dEnd gives it),
- * the immediate (w3), or the dword memory operand (w1: base, index, scale, segment; w2:
- * displacement).
+ * the immediate (w3), a branch's displacement from the next instruction (`rel`, w3), or the dword
+ * memory operand (w1: base, index, scale, segment; w2: displacement).
  */
-export type CachedOperand = { readonly reg: number } | 'imm' | 'm';
+export type CachedOperand = { readonly reg: number } | 'imm' | 'rel' | 'm';
 
 export interface MoveForm {
   readonly handler: number;
@@ -95,6 +136,13 @@ export const MOVE_FORMS: readonly MoveForm[] = [
   { handler: D_PUSH_R, mnemonic: 'push', operands: [{ reg: -1 }] },
   { handler: D_POP_R, mnemonic: 'pop', operands: [{ reg: -1 }] },
   { handler: D_PUSH_I, mnemonic: 'push', operands: ['imm'] },
+  { handler: D_LEAVE, mnemonic: 'leave', operands: [] },
+  { handler: D_PUSHF, mnemonic: 'pushf', operands: [] },
+  // Near transfers (a compiled block ends at them): CALL rel32 and RET run inline in runInner.
+  { handler: D_CALL, mnemonic: 'call', operands: ['rel'] },
+  { handler: D_CALL_R, mnemonic: 'call', operands: [{ reg: -1 }] },
+  { handler: D_CALL_M, mnemonic: 'call', operands: ['m'] },
+  { handler: D_RET, mnemonic: 'ret', operands: ['imm'] },
 ];
 
 /** A form's micro-operations. */
@@ -107,20 +155,47 @@ export function moveOps(form: MoveForm): readonly MicroOp[] {
 /** A form's name as the SDM writes it (MOV r32, m32). */
 export function moveName(form: MoveForm): string {
   const name = (o: CachedOperand) =>
-    o === 'imm' ? 'imm32' : o === 'm' ? (form.mnemonic === 'lea' ? 'm' : 'm32') : 'r32';
-  return `${form.mnemonic.toUpperCase()} ${form.operands.map(name).join(', ')}`;
+    o === 'imm'
+      ? form.mnemonic === 'ret'
+        ? 'imm16'
+        : 'imm32'
+      : o === 'rel'
+        ? 'rel32'
+        : o === 'm'
+          ? form.mnemonic === 'lea'
+            ? 'm'
+            : 'm32'
+          : 'r32';
+  const name0 = form.mnemonic === 'pushf' ? 'PUSHFD' : form.mnemonic.toUpperCase();
+  return form.operands.length === 0 ? name0 : `${name0} ${form.operands.map(name).join(', ')}`;
 }
 
 /** Which function of the decoded cache runs a form (see the header). */
 export function moveFunction(form: MoveForm): 'execReg' | 'execStack' | 'execDecoded' {
   if (form.mnemonic !== 'lea' && form.operands.includes('m')) return 'execDecoded';
-  if (moveOps(form).some(([op]) => op === 'push' || op === 'pop')) return 'execStack';
+  if (moveOps(form).some((op) => op[0] === 'push' || op[0] === 'pop' || (op[0] === 'target' && op[1] === 'pop')))
+    return 'execStack';
   return 'execReg';
 }
 
 /** Whether a form accesses memory (the block compiler then checks bBreak after it). */
 export function moveTouchesMemory(form: MoveForm): boolean {
   return moveFunction(form) !== 'execReg';
+}
+
+/** Whether a form transfers control (EIP ← a target): a compiled block ends at it. */
+export function moveTransfers(form: MoveForm): boolean {
+  return moveOps(form).some(([op]) => op === 'jump');
+}
+
+/**
+ * Whether a form moves ESP before an access that may fault (LEAVE: ESP ← EBP, then the pop): the
+ * block compiler then keeps ESP as it was for the restart (block-gen-base.ts, faultable).
+ */
+export function moveSetsSpFirst(form: MoveForm): boolean {
+  const ops = moveOps(form);
+  const set = ops.findIndex((op) => op[0] === 'set' && op[1] === 'eSP');
+  return set >= 0 && ops.slice(set + 1).some(([op]) => op === 'pop' || op === 'push' || op === 'target');
 }
 
 /** The form of a decoded-cache handler, if it is a move. */
