@@ -82,6 +82,8 @@ import { DIV32_FAST, MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
 import { BITSCAN_EXPR, BSWAP_EXPR } from './bit-ops';
 import { ALU, ALU_MEM, ENDS, GenBase, namesOf, type Insn } from './block-gen-base';
 import { GENERIC_FORMS, genericRows } from './generic-forms';
+import { FLAG_SEMANTICS, flagValue, type FlagSemantics } from './flag-ops';
+import { OPCODES } from './opcodes';
 
 export { ENDS, type Insn } from './block-gen-base';
 
@@ -103,6 +105,11 @@ const BYTE_FORMS = new Set([
   G_SETCC,
   G_GRP3_8,
 ]);
+
+/** The flag instructions' definitions by opcode (the cached D_FLAG's payload). */
+const FLAG_BY_OPCODE: ReadonlyMap<number, FlagSemantics> = new Map(
+  OPCODES.filter((o) => o.mnemonic in FLAG_SEMANTICS).map((o) => [o.op, FLAG_SEMANTICS[o.mnemonic]]),
+);
 
 /** TEST is AND without the store; NEG is 0 − the operand, with SUB's flags (SDM vol. 2, NEG: CF = operand ≠ 0). */
 const TEST = ALU[TEST_AS];
@@ -419,12 +426,23 @@ export class Gen extends GenBase {
         this.push(`${C.segSel}[${x}]`);
         this.breakCheck(i);
         break;
-      case D_FLAG:
-        // CLC STC CMC CLI CLD STD: through the CPU, which may raise CLI's #GP (faultable above).
-        // A CLI in a block only holds back interrupts a later block's entry would deliver.
-        this.cpuFlags();
-        this.emit(`${C.flagOp}(${x});`);
+      case D_FLAG: {
+        // CLC STC CMC CLD STD pasted from their one definition (flag-ops.ts): EFLAGS whole once the
+        // pending flags are written, IF and DF in fl alone (the pending flags stay). CLI, whose
+        // #GP(0) a block does not raise itself, through flagOp (generated from the same
+        // definition; faultable above). A CLI in a block only holds back interrupts a later
+        // block's entry would deliver.
+        const f = FLAG_BY_OPCODE.get(x);
+        if (f === undefined) throw new Error(`blocks: no flag instruction ${x}`); // an emulator bug
+        if (f.iopl || f.shadow || f.dst === 'AH') {
+          this.cpuFlags();
+          this.emit(`${C.flagOp}(${x});`);
+        } else if (f.dst === 'flags') {
+          this.cpuFlags();
+          this.emit(`${C.flags} = ${flagValue(f, C.flags, '((r[0] >> 8) & 0xff)', true)};`);
+        } else this.emit(`${C.fl} = ${flagValue(f, C.fl, '((r[0] >> 8) & 0xff)', true)};`);
         break;
+      }
       case D_CDQ:
         this.emit('r[2] = r[0] >> 31;');
         break;

@@ -416,42 +416,60 @@ export abstract class CpuDecodedExec extends CpuDecoder {
   }
 
   /**
-   * CLC STC CMC CLI STI CLD STD (`op` the opcode: F8 F9 F5 FA FB FC FD), for step() and the
-   * cached D_FLAG and D_STI. CLI and STI are #GP(0) in protected mode at CPL > IOPL (SDM vol. 2,
-   * CLI, STI; no CR4.PVI here, and VM86, where CPL = 3, is the same rule); IF = 0 can only hold
-   * back interrupts, which the run loop and the blocks' entry test read as they are. STI that sets
-   * IF opens the interrupt shadow (`attention`: events() holds interrupts for one instruction).
-   * IF and DF are not arithmetic flags: they change without building the lazy ones.
+   * CLC STC CMC CLI STI CLD STD SAHF LAHF by opcode (F8 F9 F5 FA FB FC FD 9E 9F), for step() and
+   * the cached D_FLAG and D_STI, generated from their one definition (flag-ops.ts, FLAG_SEMANTICS;
+   * the block compiler pastes the same expressions). CLI and STI are #GP(0) in protected mode at
+   * CPL > IOPL; IF = 0 can only hold back interrupts, which the run loop and the blocks' entry test
+   * read as they are. STI that sets IF opens the interrupt shadow (`attention`: events() holds
+   * interrupts for one instruction). IF and DF are not arithmetic flags: they change without
+   * building the lazy ones.
    */
   flagOp(op: number): void {
     switch (op) {
+      // gen:flags flagOp (tools/gen-flags.ts, from flag-ops.ts and the opcode table: do not edit)
+      // SAHF
+      case 0x9e:
+        this.flags = (this.flags & ~0xd5) | ((this.reg32[EAX] >> 8) & 0xff & 0xd5) | 2;
+        return;
+      // LAHF
+      case 0x9f:
+        this.setReg(4, 1, (this.flags & 0xd7) | 2);
+        return;
+      // CMC
       case 0xf5:
-        this.flags ^= CF;
+        this.flags = this.flags ^ CF;
         return;
+      // CLC
       case 0xf8:
-        this.flags &= ~CF;
+        this.flags = this.flags & ~CF;
         return;
+      // STC
       case 0xf9:
-        this.flags |= CF;
+        this.flags = this.flags | CF;
         return;
+      // CLI
       case 0xfa:
         if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
-        this.fl &= ~IF;
+        this.fl = this.fl & ~IF;
         return;
+      // STI
       case 0xfb:
         if (this._cr0 & CR0_PE && this._cpl > this.iopl) throw new CpuFault(GP, 0);
         if (!(this.fl & IF)) {
-          this.shadow = true;
+          this.shadow = true; // events() holds interrupts for one instruction
           this.attention = 1;
         }
-        this.fl |= IF;
+        this.fl = this.fl | IF;
         return;
+      // CLD
       case 0xfc:
-        this.fl &= ~DF;
+        this.fl = this.fl & ~DF;
         return;
+      // STD
       case 0xfd:
-        this.fl |= DF;
+        this.fl = this.fl | DF;
         return;
+      // end gen:flags
     }
     throw new Error(`cpu: no flag instruction ${op}`); // an emulator bug
   }

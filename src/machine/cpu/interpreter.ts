@@ -576,14 +576,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       // body fwait: FWAIT
       case 0x9b:
         return this.fwait();
-      // body sahf: SAHF
-      case 0x9e:
-        this.flags = (this.flags & ~0xd5) | ((r[EAX] >> 8) & 0xd5) | 2;
-        return;
-      // body lahf: LAHF
-      case 0x9f:
-        this.setReg(4, 1, (this.flags & 0xd7) | 2);
-        return;
       // body shift: ROL ROR RCL RCR SHL SHR SAR
       case 0xc0:
       case 0xc1:
@@ -720,7 +712,9 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.halted = true;
         this.attention = 1;
         return;
-      // body flag-op: CMC CLC STC CLI STI CLD STD
+      // body flag-op: SAHF LAHF CMC CLC STC CLI STI CLD STD
+      case 0x9e:
+      case 0x9f:
       case 0xf5:
       case 0xf8:
       case 0xf9:
