@@ -198,6 +198,7 @@ export const STEP_KINDS = new Set([
   'Iv',
   'Ibs',
   'Iw',
+  'Jb',
   'Jv',
   'M',
   'Ob',

@@ -1,16 +1,16 @@
 /**
- * The near CALL (rel32, r32, m32) and RET (and RET imm16), LEAVE, PUSHF and POPF, defined once as
+ * The near JMP and CALL (rel, r32, m32) and RET (and RET imm16), LEAVE, PUSHF and POPF, defined once as
  * micro-operations (src/machine/cpu/move-ops.ts, MOVE_SEMANTICS) from which tools/gen-moves.ts
  * writes step()'s cases and the decoded cache's, and the block compiler its templates. One program
  * of each form ends, through the decoded cache (interpreter mode) or compiled blocks (compiled
  * mode) and through step() alone, in the state the SDM gives, written out here; in the cached
  * paths none of the 32-bit forms but POPFD reaches step(). POPF and the 16-bit forms (0x66) are
  * step()'s in every path. Tried: LEAVE without its ESP ← EBP, and RET imm16 without its release, each fail every
- * path in both CPU modes.
+ * path in both CPU modes, as does JMP without its `jump`.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { MOVE_GEN_FILES, stepMoveRows } from '../../tools/gen-moves';
+import { MOVE_GEN_FILES, stepGroupMoveRows, stepMoveRows } from '../../tools/gen-moves';
 import { describeCpu, le, makeRig } from './rig';
 
 const CODE = 0x1000;
@@ -51,6 +51,26 @@ function program(): { code: number[]; tested: number[]; labels: Record<string, n
   emit(0, 0, 0, 0);
   t(0xff, 0x15, ...le(SLOT));
   label('r3');
+  // jmp rel8, jmp rel32, jmp eax, jmp [SLOT + 8], each over a mov esi, 0xbad
+  const bad = [0xbe, ...le(0xbad)];
+  t(0xeb, bad.length);
+  emit(...bad);
+  t(0xe9);
+  rel('j2', 4);
+  emit(...bad);
+  label('j2');
+  emit(0xb8);
+  fixups.push({ at: code.length, label: 'j3', size: 4, from: 0 });
+  emit(0, 0, 0, 0);
+  t(0xff, 0xe0);
+  emit(...bad);
+  label('j3');
+  emit(0xc7, 0x05, ...le(SLOT + 8));
+  fixups.push({ at: code.length, label: 'j4', size: 4, from: 0 });
+  emit(0, 0, 0, 0);
+  t(0xff, 0x25, ...le(SLOT + 8));
+  emit(...bad);
+  label('j4');
   // push ARITH | 2; popfd; pushfd; pop ebx
   emit(0x68, ...le(ARITH | 2));
   emit(0x9d); // POPFD: step()'s in every path (the cache has no form of it)
@@ -88,19 +108,31 @@ function program(): { code: number[]; tested: number[]; labels: Record<string, n
   return { code, tested, labels };
 }
 
-describe('near CALL and RET, LEAVE, PUSHF and POPF, defined once', () => {
-  it("step()'s cases of E8, FF /2, C2, C3, C9, 9C and 9D are generated from MOVE_SEMANTICS, no hand case left", () => {
+describe('near JMP, CALL and RET, LEAVE, PUSHF and POPF, defined once', () => {
+  it("step()'s cases of E8, E9, EB, FF /2 /4, C2, C3, C9, 9C and 9D are generated from MOVE_SEMANTICS, no hand case left", () => {
     const ops = stepMoveRows().map((o) => o.op);
-    for (const op of [0x9c, 0x9d, 0xc2, 0xc3, 0xc9, 0xe8]) expect(ops).toContain(op);
+    const hex = [0x9c, 0x9d, 0xc2, 0xc3, 0xc9, 0xe8, 0xe9, 0xeb];
+    for (const op of hex) expect(ops).toContain(op);
+    expect(stepGroupMoveRows(0xff).map((o) => o.ext)).toEqual([2, 4, 6]);
     const text = readFileSync(MOVE_GEN_FILES[2], 'utf8');
     const outside = text.replace(/\/\/ gen:moves step[\s\S]*?\/\/ end gen:moves/, '');
-    for (const op of ['0x9c', '0x9d', '0xc2', '0xc3', '0xc9', '0xe8']) expect(outside).not.toContain(`case ${op}:`);
-    for (const body of ['pushf', 'popf', 'ret-near', 'leave', 'call-near', 'call-near-indirect'])
+    for (const op of hex) expect(outside).not.toContain(`case 0x${op.toString(16)}:`);
+    for (const body of [
+      'pushf',
+      'popf',
+      'ret-near',
+      'leave',
+      'call-near',
+      'call-near-indirect',
+      'jmp-near',
+      'jmp-short',
+      'jmp-near-indirect',
+    ])
       expect(text).not.toContain(`// body ${body}:`);
   });
 });
 
-describeCpu('near CALL and RET, LEAVE, PUSHF and POPF as the SDM defines them', () => {
+describeCpu('near JMP, CALL and RET, LEAVE, PUSHF and POPF as the SDM defines them', () => {
   const { code, tested, labels } = program();
   for (const path of ['the decoded cache or a compiled block', 'step() alone'])
     it(`through ${path}`, () => {
@@ -119,7 +151,9 @@ describeCpu('near CALL and RET, LEAVE, PUSHF and POPF as the SDM defines them', 
       expect(rig.cpu.halted).toBe(true);
       const reg = (n: number) => rig.cpu.reg32[n] >>> 0;
       expect(rig.cpu.eip, 'HLT after the 16-bit RET returned to r4').toBe(labels.r4 + 1);
-      expect(reg(6), "CALL rel32 pushes the next instruction's EIP").toBe(labels.r1);
+      expect(reg(6), "CALL rel32 pushes the next instruction's EIP; JMP rel8/rel32/r32/m32 skip ESI's MOV").toBe(
+        labels.r1,
+      );
       expect(reg(2), "CALL r32 pushes the next instruction's EIP").toBe(labels.r2);
       expect(reg(7), "CALL m32 pushes the next instruction's EIP").toBe(labels.r3);
       expect(reg(1) & ARITH, "PUSHFD: SUB ESP, 16's flags (0x8FE8: PF)").toBe(PF);

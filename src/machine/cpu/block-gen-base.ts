@@ -7,7 +7,7 @@
  * the segment checks, and conditions and ALU operations on the flag locals. What a block is,
  * when it runs and how it stays exact: blocks.ts's header.
  */
-import { D_ALU_JCC, D_JCC, D_JMP, D_JMP_M, D_JMP_R } from './decoded';
+import { D_ALU_JCC, D_JCC, D_JMP } from './decoded';
 import { MOVE_FORMS, moveSetsSpFirst, moveTransfers } from './move-ops';
 import { AT_ENTRY, C, CAPTURED, GEN_CHECK } from './block-host';
 import { ALU_OPS, LAZY_KINDS, lazyCondition } from './alu-ops';
@@ -26,7 +26,7 @@ const LZ_NAMES = namesOf('LZ_');
  * through a side exit when taken, made longer blocks but measured slower: 90 against 115 MIPS
  * in the checksum phase of bench:cpu, whose loops then start in the middle of a block.)
  */
-export const ENDS = new Set([D_JMP, D_JMP_R, D_JMP_M, ...MOVE_FORMS.filter(moveTransfers).map((f) => f.handler)]);
+export const ENDS = new Set(MOVE_FORMS.filter(moveTransfers).map((f) => f.handler)); // near JMP, CALL, RET
 
 /** The forms that move ESP before an access that may fault (LEAVE). */
 const SETS_SP_FIRST = new Set(MOVE_FORMS.filter(moveSetsSpFirst).map((f) => f.handler));

@@ -20,8 +20,6 @@ import {
   D_INC_R,
   D_JCC,
   D_JMP,
-  D_JMP_M,
-  D_JMP_R,
   D_MAY_FAULT,
   D_MOVX_R,
   D_MOVZX8_M,
@@ -459,17 +457,6 @@ export class Gen extends GenBase {
         this.emit(`if (${this.cond(x)}) { t = ${to}; ${this.exit(i.n + 1, to === this.start)} }`);
         break;
       }
-      case D_JMP:
-        this.emit(`t = ${(i.next + i.imm) | 0};`);
-        break;
-      case D_JMP_R:
-        this.emit(`t = r[${x}];`);
-        break;
-      case D_JMP_M:
-        this.address(i, 4, false);
-        this.read32('v');
-        this.emit('t = v;');
-        break;
       case D_ALU_JCC: {
         // CMP/TEST/ALU then Jcc (cpu.ts, fuseJcc): payload op | dst << 3 | src << 6 | imm << 9 |
         // noStore << 10 | cc << 11 | len1 << 15; the Jcc's displacement in w2.
@@ -541,7 +528,8 @@ export class Gen extends GenBase {
     };
     // A near transfer's target (the block's exit leaves for t, set last: the accesses use t).
     let target = '';
-    for (const op of moveOps(form))
+    const ops = moveOps(form);
+    for (const [k, op] of ops.entries())
       switch (op[0]) {
         case 'set': {
           const o = form.operands[0];
@@ -567,18 +555,20 @@ export class Gen extends GenBase {
           // No cached form exchanges (XCHG goes to step()); a form bound to it is an emulator bug.
           throw new Error(`blocks: ${moveName(form)}: no cached XCHG`);
         case 'target': {
-          // Kept in v across the push (CALL ESP: the value before it); no CS limit to check in a
+          // Kept in v across a push (CALL ESP: the value before it); no CS limit to check in a
           // block (the window is open only while CS has none: stepAlone).
-          if (op[1] === 'pop') this.pop('v');
-          else {
-            const value = read(0);
-            if (form.operands[0] === 'rel') {
-              target = value;
-              break;
-            }
-            if (value !== 'v') this.emit(`v = ${value};`);
+          if (op[1] === 'pop') {
+            this.pop('v');
+            target = 'v';
+            break;
           }
-          target = 'v';
+          const value = read(0);
+          const stackAfter = ops.slice(k + 1).some(([o]) => o === 'push' || o === 'pop');
+          if (form.operands[0] === 'rel' || value === 'v' || !stackAfter) target = value;
+          else {
+            this.emit(`v = ${value};`);
+            target = 'v';
+          }
           break;
         }
         case 'release':

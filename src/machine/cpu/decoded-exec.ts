@@ -149,6 +149,12 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 40 satisfies typeof D_PUSH_M:
         this.push32(this.dLoad32(d, p));
         return;
+      // JMP m32
+      case 29 satisfies typeof D_JMP_M: {
+        const t = this.dLoad32(d, p);
+        this._eip = t | 0;
+        return;
+      }
       // CALL m32
       case 27 satisfies typeof D_CALL_M: {
         const t = this.dLoad32(d, p);
@@ -157,9 +163,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return;
       }
       // end gen:moves
-      case 29 satisfies typeof D_JMP_M:
-        this._eip = this.dLoad32(d, p) | 0;
-        return;
       case 43 satisfies typeof D_RDTSC:
         this.rdtsc();
         return;
@@ -305,6 +308,18 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         r[x] = off;
         return;
       }
+      // JMP rel32
+      case 22 satisfies typeof D_JMP: {
+        const t = (this._eip + d[p + 3]) | 0;
+        this._eip = t | 0;
+        return;
+      }
+      // JMP r32
+      case 28 satisfies typeof D_JMP_R: {
+        const t = r[x];
+        this._eip = t | 0;
+        return;
+      }
       // end gen:moves
       case 16 satisfies typeof D_INC_R:
         r[x] = this.incdec(r[x] >>> 0, 4, false);
@@ -314,9 +329,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return;
       case 21 satisfies typeof D_JCC:
         if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case 22 satisfies typeof D_JMP:
-        this._eip = (this._eip + d[p + 3]) | 0;
         return;
       case 39 satisfies typeof D_SETCC_R:
         this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
@@ -330,9 +342,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         r[x & 7] = v;
         return;
       }
-      case 28 satisfies typeof D_JMP_R:
-        this._eip = r[x];
-        return;
       case 35 satisfies typeof D_SHIFT_R: {
         // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
         const reg = x & 7;

@@ -310,6 +310,22 @@ export abstract class CpuInterpreter extends CpuFpu {
         this._eip = t;
         return;
       }
+      // JMP Jv
+      case 0xe9: {
+        const rel = osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0;
+        const t = this.op32 ? (this._eip + rel) | 0 : (this._eip + rel) & 0xffff;
+        this.checkNearTarget(t);
+        this._eip = t;
+        return;
+      }
+      // JMP Jb
+      case 0xeb: {
+        const rel = (this.imm1 << 24) >> 24;
+        const t = this.op32 ? (this._eip + rel) | 0 : (this._eip + rel) & 0xffff;
+        this.checkNearTarget(t);
+        this._eip = t;
+        return;
+      }
       // Jcc Jb (the condition: the opcode's low four bits)
       case 0x70:
       case 0x71:
@@ -688,19 +704,9 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xee:
       case 0xef:
         return this.inOut(b, b < 0xe8 ? this.imm1 : r[EDX] & 0xffff, osz);
-      // body jmp-near: JMP
-      case 0xe9: {
-        const d = this.imm1;
-        this.jumpRel(osz === 2 ? (d << 16) >> 16 : d | 0);
-        return;
-      }
       // body jmp-far: JMP
       case 0xea:
         this.farJump(this.imm2, this.imm1);
-        return;
-      // body jmp-short: JMP
-      case 0xeb:
-        this.jumpRel((this.imm1 << 24) >> 24);
         return;
       // body int1: INT1
       case 0xf1:
@@ -896,6 +902,13 @@ export abstract class CpuInterpreter extends CpuFpu {
         this._eip = t;
         return;
       }
+      // JMP Ev
+      case 4: {
+        const t = this.getRm(osz);
+        this.checkNearTarget(t);
+        this._eip = t;
+        return;
+      }
       // PUSH Ev
       case 6:
         this.push(this.getRm(osz));
@@ -911,10 +924,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         else this.farJump(sel, off);
         return;
       }
-      // body jmp-near-indirect: JMP
-      case 4:
-        this.nearJump(this.getRm(osz));
-        return;
       // end gen:dispatch
     }
   }

@@ -16,6 +16,9 @@
  * execReg's.
  */
 import {
+  D_JMP,
+  D_JMP_M,
+  D_JMP_R,
   D_CALL,
   D_CALL_M,
   D_CALL_R,
@@ -79,7 +82,8 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   push: [['push', 'o0']],
   pop: [['pop', 'o0']],
   xchg: [['xchg', 'o0', 'o1']],
-  // near CALL rel / r/m, RET and RET imm16, LEAVE, PUSHF, POPF
+  // near JMP and CALL rel / r/m, RET and RET imm16, LEAVE, PUSHF, POPF
+  jmp: [['target', 'o0'], ['jump']],
   call: [['target', 'o0'], ['push', 'next'], ['jump']],
   ret: [['target', 'pop'], ['release', 'o0'], ['jump']],
   leave: [
@@ -139,6 +143,9 @@ export const MOVE_FORMS: readonly MoveForm[] = [
   { handler: D_LEAVE, mnemonic: 'leave', operands: [] },
   { handler: D_PUSHF, mnemonic: 'pushf', operands: [] },
   // Near transfers (a compiled block ends at them): CALL rel32 and RET run inline in runInner.
+  { handler: D_JMP, mnemonic: 'jmp', operands: ['rel'] },
+  { handler: D_JMP_R, mnemonic: 'jmp', operands: [{ reg: -1 }] },
+  { handler: D_JMP_M, mnemonic: 'jmp', operands: ['m'] },
   { handler: D_CALL, mnemonic: 'call', operands: ['rel'] },
   { handler: D_CALL_R, mnemonic: 'call', operands: [{ reg: -1 }] },
   { handler: D_CALL_M, mnemonic: 'call', operands: ['m'] },
