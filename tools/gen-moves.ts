@@ -125,21 +125,28 @@ export function statements(ops: readonly MicroOp[], be: Back): string[] {
  * every instruction to step() otherwise): no target or stack limit check, no VM86 rule.
  */
 function cacheBack(form: MoveForm, inLoop = false): Back {
+  /** A payload field: the whole payload (-1), its low three bits (0), or three bits at a shift. */
+  const field = (shift: number): string => (shift < 0 ? 'x' : shift === 0 ? 'x & 7' : `(x >> ${shift}) & 7`);
   const reg = (o: CachedOperand): string => {
-    if (typeof o !== 'object') throw new Error(`${moveName(form)}: not a register`);
-    return o.reg < 0 ? 'r[x]' : o.reg === 0 ? 'r[x & 7]' : `r[(x >> ${o.reg}) & 7]`;
+    if (typeof o !== 'object' || !('reg' in o)) throw new Error(`${moveName(form)}: not a register`);
+    return `r[${field(o.reg)}]`;
   };
   const next = inLoop ? 'next' : 'this._eip';
   const read = (k: number): string => {
     const o = form.operands[k];
     if (o === 'rel') throw new Error(`${moveName(form)}: a displacement is only a target`);
-    return o === 'imm' ? 'd[p + 3]' : o === 'm' ? 'this.dLoad32(d, p)' : reg(o);
+    if (typeof o === 'object' && 'sreg' in o) return `this.segSel[${field(o.sreg)}]`;
+    return o === 'imm' ? 'd[p + 3]' : o === 'm' ? 'this.dLoad32(d, p)' : o === 'm16' ? 'this.dLoad16(d, p)' : reg(o);
   };
   return {
     read,
-    write: (k, value) => [
-      form.operands[k] === 'm' ? `this.dStore32(d, p, ${value});` : `${reg(form.operands[k])} = ${value};`,
-    ],
+    write: (k, value) => {
+      const o = form.operands[k];
+      // A segment register takes the low word, loaded with its checks (SS, whose load opens the
+      // interrupt shadow, never comes here: the decoder sends it to step()).
+      if (typeof o === 'object' && 'sreg' in o) return [`this.loadSeg(${field(o.sreg)}, ${value} & 0xffff);`];
+      return [o === 'm' ? `this.dStore32(d, p, ${value});` : `${reg(o)} = ${value};`];
+    },
     push: (value) => [`this.push32(${value});`],
     pop: (dst) => [`const ${dst} = this.pop32();`],
     afterPop: () => [],

@@ -30,7 +30,6 @@ import {
   D_BSWAP,
   D_BITSCAN_R,
   D_RDTSC,
-  D_PUSH_SEG,
   D_FLAG,
   D_TEST_MR,
   D_TEST_RI,
@@ -420,10 +419,6 @@ export class Gen extends GenBase {
         break;
       case D_NOP:
         break;
-      case D_PUSH_SEG:
-        this.push(`${C.segSel}[${x}]`);
-        this.breakCheck(i);
-        break;
       case D_FLAG: {
         // CLC STC CMC CLD STD pasted from their one definition (flag-ops.ts): EFLAGS whole once the
         // pending flags are written, IF and DF in fl alone (the pending flags stay). CLI, whose
@@ -489,7 +484,7 @@ export class Gen extends GenBase {
    */
   private moveForm(i: Insn, x: number, form: MoveForm): void {
     const reg = (o: CachedOperand): string => {
-      if (typeof o !== 'object') throw new Error(`blocks: ${moveName(form)}: not a register`); // an emulator bug
+      if (typeof o !== 'object' || !('reg' in o)) throw new Error(`blocks: ${moveName(form)}: not a register`); // an emulator bug
       return `r[${o.reg < 0 ? x : (x >> o.reg) & 7}]`;
     };
     /** Operand k as an expression (a memory operand: loaded into v first). */
@@ -497,6 +492,9 @@ export class Gen extends GenBase {
       const o = form.operands[k];
       if (o === 'imm') return `${i.imm}`;
       if (o === 'rel') return `${(i.next + i.imm) | 0}`; // a branch's target, known here
+      // A selector (PUSH Sreg); no block loads a segment register (blocks.ts, blockable).
+      if (typeof o === 'object' && 'sreg' in o) return `${C.segSel}[${o.sreg < 0 ? x : (x >> o.sreg) & 7}]`;
+      if (o === 'm16') throw new Error(`blocks: ${moveName(form)}: no word operand`); // an emulator bug
       if (o !== 'm') return reg(o);
       this.address(i, 4, false);
       this.read32('v');

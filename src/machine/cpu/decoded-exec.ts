@@ -89,7 +89,9 @@ import {
   D_FLAG,
   D_STI,
   D_PUSH_SEG,
-  D_LOAD_SEG,
+  D_POP_SEG,
+  D_MOV_SEG_R,
+  D_MOV_SEG_M,
   D_IO,
   G_CMPXCHG,
   G_XADD,
@@ -149,6 +151,14 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 40 satisfies typeof D_PUSH_M:
         this.push32(this.dLoad32(d, p));
         return;
+      // MOV Sreg, r16
+      case 54 satisfies typeof D_MOV_SEG_R:
+        this.loadSeg((x >> 3) & 7, r[x & 7] & 0xffff);
+        return;
+      // MOV Sreg, m16
+      case 51 satisfies typeof D_MOV_SEG_M:
+        this.loadSeg(x, this.dLoad16(d, p) & 0xffff);
+        return;
       // JMP m32
       case 29 satisfies typeof D_JMP_M: {
         const t = this.dLoad32(d, p);
@@ -169,25 +179,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 48 satisfies typeof D_FLAG:
         this.flagOp(x);
         return;
-      case 51 satisfies typeof D_LOAD_SEG: {
-        // As step()'s POP Sreg and MOV Sreg: the selector popped (ESP restored by run() if the load
-        // faults) or read, then loaded with its checks (loadSeg). Never in a block (blockable).
-        if (x & 0x100) {
-          const v = this.pop32();
-          this.loadSeg(x & 7, v & 0xffff);
-          return;
-        }
-        const s = (x >> 3) & 7;
-        if (x >= 0xc0) {
-          this.loadSeg(s, r[x & 7] & 0xffff);
-          return;
-        }
-        const lin = this.dEa(d[p + 1], d[p + 2]);
-        const m = this.eaSeg;
-        if (this.segLimit[m] !== -1 || (this.segAttr[m] & 0xe00) !== 0x200) this.checkSeg(m, this.eaOff, 2, false);
-        this.loadSeg(s, this.readLin16(lin));
-        return;
-      }
       case 52 satisfies typeof D_IO:
         // Never in a block (blockable): the run loop's next turn sees an interrupt the device
         // raised, and the window reopens if the access moved the epoch (externalWrites).
@@ -235,6 +226,16 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 20 satisfies typeof D_PUSH_I:
         this.push32(d[p + 3]);
         return;
+      // PUSH Sreg
+      case 50 satisfies typeof D_PUSH_SEG:
+        this.push32(this.segSel[x]);
+        return;
+      // POP Sreg
+      case 53 satisfies typeof D_POP_SEG: {
+        const v = this.pop32();
+        this.loadSeg(x, v & 0xffff);
+        return;
+      }
       // LEAVE
       case 34 satisfies typeof D_LEAVE: {
         if (this.stackSize32) r[ESP] = r[EBP];
@@ -255,9 +256,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return;
       }
       // end gen:moves
-      case 50 satisfies typeof D_PUSH_SEG:
-        this.push32(this.segSel[x]); // the selector zero-extended, as step()'s PUSH Sreg
-        return;
       default:
         throw new Error(`cpu: handler ${w0 & 0x3f} is not a stack form`); // an emulator bug
     }
@@ -527,6 +525,14 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       this.checkSeg(s, off, 4, false);
     }
     return this.readLin32((this.segBase[s] + off) | 0);
+  }
+
+  /** The word at a cached memory operand, its segment checked (MOV Sreg, m16). */
+  protected dLoad16(d: Int32Array, p: number): number {
+    const lin = this.dEa(d[p + 1], d[p + 2]);
+    const s = this.eaSeg;
+    if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 2, false);
+    return this.readLin16(lin);
   }
 
   /** dWrite32(dEa(…), v) in one call (MOV stores). */

@@ -72,16 +72,20 @@ export const D_SLOW = D_STEP | D_MAY_FAULT,
   /** PUSH ES CS SS DS FS GS (06 0E 16 1E, 0F A0 A8; operand size 32): the selector zero-extended (payload: the register). */
   D_PUSH_SEG = 50,
   /**
-   * MOV DS/ES/FS/GS, r/m16 (8E; payload: the ModR/M byte) and POP DS/ES/FS/GS of a dword (07 1F,
-   * 0F A1 A9; payload 0x100 | the register): a segment load, so never in a block (blockable()),
-   * whose memory operands assume the segments they entered with. SS (the shadow) is step()'s.
+   * MOV DS/ES/FS/GS, m16 (8E with a memory operand; payload: the segment register): a segment
+   * load, so never in a block (blockable()), whose memory operands assume the segments they
+   * entered with. SS (the shadow) is step()'s, as for D_POP_SEG and D_MOV_SEG_R.
    */
-  D_LOAD_SEG = 51,
+  D_MOV_SEG_M = 51,
   /**
    * IN and OUT of a byte or a dword (E4–E7 with the port in w3, EC–EF: DX; payload the opcode):
    * never in a block (blockable()), the device may raise an interrupt or write memory.
    */
-  D_IO = 52;
+  D_IO = 52,
+  /** POP DS/ES/FS/GS of a dword (07 1F, 0F A1 A9; payload: the register): a segment load (see D_MOV_SEG_M). */
+  D_POP_SEG = 53,
+  /** MOV DS/ES/FS/GS, r16 (8E with a register; payload: the register | the segment register << 3): a segment load. */
+  D_MOV_SEG_R = 54;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,

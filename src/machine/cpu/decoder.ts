@@ -74,7 +74,9 @@ import {
   D_FLAG,
   D_STI,
   D_PUSH_SEG,
-  D_LOAD_SEG,
+  D_POP_SEG,
+  D_MOV_SEG_R,
+  D_MOV_SEG_M,
   D_IO,
   G_ALU8_AI,
   G_ALU8_MR,
@@ -164,8 +166,6 @@ export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   [D_BITSCAN_R]: 'execReg',
   [D_FLAG]: 'execDecoded',
   [D_STI]: 'execDecoded',
-  [D_PUSH_SEG]: 'execStack',
-  [D_LOAD_SEG]: 'execDecoded',
   [D_IO]: 'execDecoded',
 };
 
@@ -314,10 +314,12 @@ export abstract class CpuDecoder extends CpuStrings {
         return this.dEnd(len, D_PUSH_SEG, b >> 3); // ES CS SS DS
       case 0x07:
       case 0x1f:
-        return this.dEnd(len, D_LOAD_SEG, 0x100 | (b >> 3)); // POP ES, DS (POP SS: step())
+        return this.dEnd(len, D_POP_SEG, b >> 3); // POP ES, DS (POP SS: step())
       case 0x8e: // MOV Sreg, r/m16 (a word whatever the operand size); CS and reg > 5 were #UD above
         if (((modrm >> 3) & 7) === SS) return D_SLOW; // the MOV SS shadow: step()
-        return this.dEnd(len, D_LOAD_SEG, modrm);
+        return modrm >= 0xc0
+          ? this.dEnd(len, D_MOV_SEG_R, modrm & 0x3f)
+          : this.dEnd(len, D_MOV_SEG_M, (modrm >> 3) & 7);
       case 0x68:
         this.dImm = rd32(q, at);
         return this.dEnd(len, D_PUSH_I, 0);
@@ -517,7 +519,7 @@ export abstract class CpuDecoder extends CpuStrings {
         return D_SLOW; // PUSH FS/GS of a word: step()
       case 0xa1:
       case 0xa9:
-        if (o32) return this.dEnd(len, D_LOAD_SEG, 0x100 | (b === 0xa1 ? FS : GS));
+        if (o32) return this.dEnd(len, D_POP_SEG, b === 0xa1 ? FS : GS);
         return D_SLOW;
       case 0xba: // /4–/7 (the others are #UD, sent to step() above)
         this.dImm = q[at];

@@ -16,6 +16,10 @@
  * execReg's.
  */
 import {
+  D_PUSH_SEG,
+  D_POP_SEG,
+  D_MOV_SEG_R,
+  D_MOV_SEG_M,
   D_JMP,
   D_JMP_M,
   D_JMP_R,
@@ -113,10 +117,12 @@ export const CONDITIONAL_SEMANTICS: Readonly<Record<string, readonly CondOp[]>> 
 /**
  * An operand of a cached form: a general register named by a payload field (the shift of a 3-bit
  * field, or -1 for the whole payload: a register number alone, as the decoder's dEnd gives it),
- * the immediate (w3), a branch's displacement from the next instruction (`rel`, w3), or the dword
- * memory operand (w1: base, index, scale, segment; w2: displacement).
+ * a segment register named the same way (`sreg`: read, its selector; written, a segment load
+ * with its checks, which may fault), the immediate (w3), a branch's displacement from the next
+ * instruction (`rel`, w3), or the dword memory operand (`m`; `m16` a word: w1: base, index,
+ * scale, segment; w2: displacement).
  */
-export type CachedOperand = { readonly reg: number } | 'imm' | 'rel' | 'm';
+export type CachedOperand = { readonly reg: number } | { readonly sreg: number } | 'imm' | 'rel' | 'm' | 'm16';
 
 export interface MoveForm {
   readonly handler: number;
@@ -140,6 +146,11 @@ export const MOVE_FORMS: readonly MoveForm[] = [
   { handler: D_PUSH_R, mnemonic: 'push', operands: [{ reg: -1 }] },
   { handler: D_POP_R, mnemonic: 'pop', operands: [{ reg: -1 }] },
   { handler: D_PUSH_I, mnemonic: 'push', operands: ['imm'] },
+  // The segment registers (SS's loads are step()'s, for the interrupt shadow; no block loads one).
+  { handler: D_PUSH_SEG, mnemonic: 'push', operands: [{ sreg: -1 }] },
+  { handler: D_POP_SEG, mnemonic: 'pop', operands: [{ sreg: -1 }] },
+  { handler: D_MOV_SEG_R, mnemonic: 'mov', operands: [{ sreg: 3 }, { reg: 0 }] },
+  { handler: D_MOV_SEG_M, mnemonic: 'mov', operands: [{ sreg: -1 }, 'm16'] },
   { handler: D_LEAVE, mnemonic: 'leave', operands: [] },
   { handler: D_PUSHF, mnemonic: 'pushf', operands: [] },
   // Near transfers (a compiled block ends at them): CALL rel32 and RET run inline in runInner.
@@ -172,17 +183,34 @@ export function moveName(form: MoveForm): string {
           ? form.mnemonic === 'lea'
             ? 'm'
             : 'm32'
-          : 'r32';
+          : o === 'm16'
+            ? 'm16'
+            : 'sreg' in o
+              ? 'Sreg'
+              : form.operands.some((p) => typeof p === 'object' && 'sreg' in p)
+                ? 'r16'
+                : 'r32';
   const name0 = form.mnemonic === 'pushf' ? 'PUSHFD' : form.mnemonic.toUpperCase();
   return form.operands.length === 0 ? name0 : `${name0} ${form.operands.map(name).join(', ')}`;
 }
 
 /** Which function of the decoded cache runs a form (see the header). */
 export function moveFunction(form: MoveForm): 'execReg' | 'execStack' | 'execDecoded' {
-  if (form.mnemonic !== 'lea' && form.operands.includes('m')) return 'execDecoded';
+  if (form.mnemonic !== 'lea' && (form.operands.includes('m') || form.operands.includes('m16'))) return 'execDecoded';
   if (moveOps(form).some((op) => op[0] === 'push' || op[0] === 'pop' || (op[0] === 'target' && op[1] === 'pop')))
     return 'execStack';
+  if (moveLoadsSegment(form)) return 'execDecoded'; // a segment load may fault
   return 'execReg';
+}
+
+/** Whether a form writes a segment register (a segment load: it may fault, and no block runs it). */
+export function moveLoadsSegment(form: MoveForm): boolean {
+  const o = form.operands[0];
+  return (
+    typeof o === 'object' &&
+    'sreg' in o &&
+    moveOps(form).some((op) => (op[0] === 'set' || op[0] === 'pop') && op[1] === 'o0')
+  );
 }
 
 /** Whether a form accesses memory (the block compiler then checks bBreak after it). */
