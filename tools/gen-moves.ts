@@ -80,6 +80,8 @@ export interface Back {
   release(): string[];
   /** #GP(0) in virtual-8086 mode at IOPL < 3, where the engine can run VM86 code. */
   vm86Iopl(): string[];
+  /** Operand k's size in bytes, an expression (IN and OUT: the access's). */
+  size(k: number): string;
 }
 
 /** A place's value read. */
@@ -114,6 +116,14 @@ export function statements(ops: readonly MicroOp[], be: Back): string[] {
         return be.release();
       case 'vm86-iopl':
         return be.vm86Iopl();
+      case 'in': {
+        const k = op[1] === 'o0' ? 0 : 1;
+        return writeOf(be, op[1], `this.portIn(${readOf(be, op[2])}, ${be.size(k)})`);
+      }
+      case 'out': {
+        const k = op[2] === 'o0' ? 0 : 1;
+        return [`this.portOut(${readOf(be, op[1])}, ${be.size(k)}, ${readOf(be, op[2])});`];
+      }
     }
   });
 }
@@ -179,6 +189,7 @@ function cacheBack(form: MoveForm, inLoop = false): Back {
       return [`const t = ${o === 'rel' ? `(${next} + d[p + 3]) | 0` : read(0)};`];
     },
     jump: () => (inLoop ? ['eip = t | 0;', 'lead = true;'] : ['this._eip = t | 0;']),
+    size: () => '4',
     release: () => (form.operands[0] === 'imm' ? ['if (d[p + 3] !== 0) this.addSp(d[p + 3]);'] : []),
     vm86Iopl: () => [],
   };
@@ -212,6 +223,7 @@ export const STEP_KINDS = new Set([
   'Ov',
   'Sw',
   'Mw/Rv',
+  'DX',
   ...SEGMENT_KINDS,
 ]);
 
@@ -257,6 +269,7 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     if (SEGMENT_KINDS.has(t)) return `this.segSel[${t}]`;
     if (t === 'Sw') return 'this.segSel[this.reg]';
     if (t === 'Mw/Rv') return 'this.getRm(2)'; // a word in memory, a register's low word
+    if (t === 'DX') return 'this.reg32[EDX] & 0xffff'; // a port
     if (t[0] === 'E') return `this.getRm(${size(k)})`;
     if (t[0] === 'O') return `this.readLin(this.moffsLin(${size(k)}, false), ${size(k)})`;
     if (isRegKind(t)) return `this.getReg(${regNo(k)}, ${size(k)})`;
@@ -310,6 +323,7 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     jump: () => ['this._eip = t;'],
     release: () => (row.operands.length > 0 ? [`this.addSp(${read(0)});`] : []),
     vm86Iopl: () => ['if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);'],
+    size,
   };
 }
 
@@ -422,6 +436,9 @@ function conditionalCases(map: 0 | 0x0f): string[] {
   });
 }
 
+/** The decoded cache's D_IO: 32-bit operands, the port of E4–E7 in the entry's w3. */
+const CACHE_IO_ENV: KindEnv = { osz: '4', imm: () => 'd[p + 3]' };
+
 /** The move forms runInner runs inline (see moveRegion). */
 const RUN_LOOP_MOVES = [
   'D_MOV_RR',
@@ -470,6 +487,19 @@ export function moveRegion(name: string): string {
       .join('\n');
   }
   if (name === 'step') return [...moveCases(0), ...conditionalCases(0)].join('\n');
+  if (name === 'io') {
+    // The decoded cache's D_IO (payload: the opcode): a byte or a dword, the port in w3 or DX.
+    return stepMoveRows()
+      .filter((row) => row.mnemonic === 'in' || row.mnemonic === 'out')
+      .map((row) =>
+        switchCase(
+          [`0x${row.op.toString(16)}`],
+          `${row.mnemonic.toUpperCase()} ${row.operands.join(', ')}`,
+          statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row, CACHE_IO_ENV)),
+        ),
+      )
+      .join('\n');
+  }
   return MOVE_FORMS.filter((f) => moveFunction(f) === name && !RUN_LOOP_ONLY.includes(handlerName(f.handler)))
     .map((f) => switchCase([handlerLabel(f.handler)], moveName(f), statements(moveOps(f), cacheBack(f))))
     .join('\n');

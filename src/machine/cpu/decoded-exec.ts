@@ -3,7 +3,7 @@
  * which keeps the entries, the windows and the compiled blocks): the memory and generic forms
  * (execDecoded), the stack forms (execStack), the register forms (execReg), the generic forms
  * through the interpreter's helpers (execGeneric, which compiled blocks call too), and the helpers
- * these share with step() and the blocks (flagOp, inOut, RDTSC, the cached operand's address and
+ * these share with step() and the blocks (flagOp, portIn/portOut, RDTSC, the cached operand's address and
  * its dword load and store).
  */
 import type { AccessSize } from '../bus';
@@ -182,7 +182,42 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 52 satisfies typeof D_IO:
         // Never in a block (blockable): the run loop's next turn sees an interrupt the device
         // raised, and the window reopens if the access moved the epoch (externalWrites).
-        this.inOut(x, x < 0xe8 ? d[p + 3] : r[EDX] & 0xffff, 4);
+        switch (x) {
+          // gen:moves io (tools/gen-moves.ts, from move-ops.ts: do not edit)
+          // IN AL, Ib
+          case 0xe4:
+            this.setReg(EAX, 1, this.portIn(d[p + 3], 1));
+            return;
+          // IN eAX, Ib
+          case 0xe5:
+            this.setReg(EAX, 4, this.portIn(d[p + 3], 4));
+            return;
+          // OUT Ib, AL
+          case 0xe6:
+            this.portOut(d[p + 3], 1, this.getReg(EAX, 1));
+            return;
+          // OUT Ib, eAX
+          case 0xe7:
+            this.portOut(d[p + 3], 4, this.getReg(EAX, 4));
+            return;
+          // IN AL, DX
+          case 0xec:
+            this.setReg(EAX, 1, this.portIn(this.reg32[EDX] & 0xffff, 1));
+            return;
+          // IN eAX, DX
+          case 0xed:
+            this.setReg(EAX, 4, this.portIn(this.reg32[EDX] & 0xffff, 4));
+            return;
+          // OUT DX, AL
+          case 0xee:
+            this.portOut(this.reg32[EDX] & 0xffff, 1, this.getReg(EAX, 1));
+            return;
+          // OUT DX, eAX
+          case 0xef:
+            this.portOut(this.reg32[EDX] & 0xffff, 4, this.getReg(EAX, 4));
+            return;
+          // end gen:moves
+        }
         return;
       case 49 satisfies typeof D_STI:
         // Never in a block (blockable): the next iteration of runInner sees `attention` and lets
@@ -482,17 +517,23 @@ export abstract class CpuDecodedExec extends CpuDecoder {
   }
 
   /**
-   * IN and OUT (`op` the opcode: E4–E7 to an imm8 port, EC–EF to DX's) of a byte or `osz` bytes,
-   * for step() and the cached D_IO: IOPL and the TSS bitmap first (checkIo), then the device, the
-   * I/O breakpoints, and the epoch when a device may have written memory.
+   * IN (SDM vol. 2, IN): `size` bytes from `port`, for step() and the cached D_IO (both generated
+   * from move-ops.ts): IOPL and the TSS's I/O bitmap first (checkIo), then the device, the I/O
+   * breakpoints, and the epoch when a device may have written memory.
    */
-  protected inOut(op: number, port: number, osz: number): void {
-    const size = op & 1 ? osz : 1;
+  protected portIn(port: number, size: number): number {
     this.checkIo(port, size);
-    if (op & 2) this.env.io.write(port, size as AccessSize, this.getReg(EAX, size));
-    else this.setReg(EAX, size, this.env.io.read(port, size as AccessSize));
+    const v = this.env.io.read(port, size as AccessSize);
     if (this.debugActive) this.ioBreakpoints(port, size);
     this.deviceAccessed(); // the device may have raised an interrupt request or written memory
+    return v;
+  }
+  /** OUT (SDM vol. 2, OUT): `v`'s `size` bytes to `port`, as portIn. */
+  protected portOut(port: number, size: number, v: number): void {
+    this.checkIo(port, size);
+    this.env.io.write(port, size as AccessSize, v);
+    if (this.debugActive) this.ioBreakpoints(port, size);
+    this.deviceAccessed();
   }
 
   /**

@@ -301,6 +301,22 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(EBP, osz, v);
         return;
       }
+      // IN AL, Ib
+      case 0xe4:
+        this.setReg(EAX, 1, this.portIn(this.imm1, 1));
+        return;
+      // IN eAX, Ib
+      case 0xe5:
+        this.setReg(EAX, osz, this.portIn(this.imm1, osz));
+        return;
+      // OUT Ib, AL
+      case 0xe6:
+        this.portOut(this.imm1, 1, this.getReg(EAX, 1));
+        return;
+      // OUT Ib, eAX
+      case 0xe7:
+        this.portOut(this.imm1, osz, this.getReg(EAX, osz));
+        return;
       // CALL Jv
       case 0xe8: {
         const rel = osz === 2 ? (this.imm1 << 16) >> 16 : this.imm1 | 0;
@@ -326,6 +342,22 @@ export abstract class CpuInterpreter extends CpuFpu {
         this._eip = t;
         return;
       }
+      // IN AL, DX
+      case 0xec:
+        this.setReg(EAX, 1, this.portIn(this.reg32[EDX] & 0xffff, 1));
+        return;
+      // IN eAX, DX
+      case 0xed:
+        this.setReg(EAX, osz, this.portIn(this.reg32[EDX] & 0xffff, osz));
+        return;
+      // OUT DX, AL
+      case 0xee:
+        this.portOut(this.reg32[EDX] & 0xffff, 1, this.getReg(EAX, 1));
+        return;
+      // OUT DX, eAX
+      case 0xef:
+        this.portOut(this.reg32[EDX] & 0xffff, osz, this.getReg(EAX, osz));
+        return;
       // Jcc Jb (the condition: the opcode's low four bits)
       case 0x70:
       case 0x71:
@@ -694,16 +726,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         if ((this.ad32 ? r[ECX] : r[ECX] & 0xffff) === 0) this.jumpRel(d);
         return;
       }
-      // body in-out: IN OUT
-      case 0xe4:
-      case 0xe5:
-      case 0xe6:
-      case 0xe7:
-      case 0xec:
-      case 0xed:
-      case 0xee:
-      case 0xef:
-        return this.inOut(b, b < 0xe8 ? this.imm1 : r[EDX] & 0xffff, osz);
       // body jmp-far: JMP
       case 0xea:
         this.farJump(this.imm2, this.imm1);

@@ -70,6 +70,11 @@ export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'EFLAGS';
  * RET imm16's bytes to ESP after the pop (no operand: nothing); `vm86-iopl` is #GP(0) in
  * virtual-8086 mode at IOPL < 3 (PUSHF and POPF are IOPL-sensitive there, SDM vol. 3, 20.2.7; an
  * engine that never runs VM86 code skips it).
+ *
+ * Port I/O (SDM vol. 2, IN, OUT): `in` a, port: a ← the port's bytes (a's size); `out` port, b:
+ * the port ← b (b's size). Before the access, IOPL and the TSS's I/O bitmap (#GP(0)); after it,
+ * the I/O breakpoints and what the device may have done (an interrupt request, a memory write):
+ * the CPU's portIn/portOut.
  */
 export type MicroOp =
   | readonly ['set', Place, Place]
@@ -78,7 +83,8 @@ export type MicroOp =
   | readonly ['target', 'o0' | 'pop']
   | readonly ['jump']
   | readonly ['release', 'o0']
-  | readonly ['vm86-iopl'];
+  | readonly ['vm86-iopl']
+  | readonly ['in' | 'out', Place, Place];
 
 export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   mov: [['set', 'o0', 'o1']],
@@ -96,6 +102,8 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   ],
   pushf: [['vm86-iopl'], ['push', 'EFLAGS']],
   popf: [['vm86-iopl'], ['pop', 'EFLAGS']],
+  in: [['in', 'o0', 'o1']],
+  out: [['out', 'o0', 'o1']],
 };
 
 /**
