@@ -82,6 +82,8 @@ export interface Back {
   vm86Iopl(): string[];
   /** Operand k's size in bytes, an expression (IN and OUT: the access's). */
   size(k: number): string;
+  /** Every bit the sign of `value` (a value of the operand size). */
+  signOf(value: string): string;
 }
 
 /** A place's value read. */
@@ -120,6 +122,8 @@ export function statements(ops: readonly MicroOp[], be: Back): string[] {
         const k = op[1] === 'o0' ? 0 : 1;
         return writeOf(be, op[1], `this.portIn(${readOf(be, op[2])}, ${be.size(k)})`);
       }
+      case 'sign':
+        return writeOf(be, op[1], be.signOf(readOf(be, op[2])));
       case 'out': {
         const k = op[2] === 'o0' ? 0 : 1;
         return [`this.portOut(${readOf(be, op[1])}, ${be.size(k)}, ${readOf(be, op[2])});`];
@@ -175,12 +179,14 @@ function cacheBack(form: MoveForm, inLoop = false): Back {
     readPlace: (place) => {
       if (place === 'next') return next;
       if (place === 'eBP') return 'r[EBP]';
+      if (place === 'eAX') return 'r[EAX]';
       if (place === 'EFLAGS') return 'this.flags & PUSHFD_IMAGE';
       throw new Error(`${moveName(form)}: the cache's back end cannot read ${place}`);
     },
     writePlace: (place, value) => {
       if (place === 'eSP') return [`if (this.stackSize32) r[ESP] = ${value};`, `else this.setReg(ESP, 2, ${value});`];
       if (place === 'eBP') return [`r[EBP] = ${value};`];
+      if (place === 'eDX') return [`r[EDX] = ${value};`];
       throw new Error(`${moveName(form)}: the cache's back end cannot write ${place}`);
     },
     target: (src) => {
@@ -190,6 +196,7 @@ function cacheBack(form: MoveForm, inLoop = false): Back {
     },
     jump: () => (inLoop ? ['eip = t | 0;', 'lead = true;'] : ['this._eip = t | 0;']),
     size: () => '4',
+    signOf: (value) => `${value} >> 31`,
     release: () => (form.operands[0] === 'imm' ? ['if (d[p + 3] !== 0) this.addSp(d[p + 3]);'] : []),
     vm86Iopl: () => [],
   };
@@ -302,12 +309,14 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     readPlace: (place) => {
       if (place === 'next') return 'this._eip';
       if (place === 'eBP') return 'r[EBP]';
+      if (place === 'eAX') return `this.getReg(EAX, ${env.osz})`;
       if (place === 'EFLAGS') return 'this.flags & (this.op32 ? PUSHFD_IMAGE : 0xffff)';
       throw new Error(`gen-moves: step()'s back end cannot read ${place} (${row.mnemonic})`);
     },
     writePlace: (place, value) => {
       if (place === 'eSP') return [`if (this.stackSize32) r[ESP] = ${value};`, `else this.setReg(ESP, 2, ${value});`];
       if (place === 'eBP') return [`this.setReg(EBP, ${env.osz}, ${value});`];
+      if (place === 'eDX') return [`this.setReg(EDX, ${env.osz}, ${value});`];
       if (place === 'EFLAGS') return [`this.setFlagsFrom(${value}, ${env.osz});`];
       throw new Error(`gen-moves: step()'s back end cannot write ${place} (${row.mnemonic})`);
     },
@@ -324,6 +333,7 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     release: () => (row.operands.length > 0 ? [`this.addSp(${read(0)});`] : []),
     vm86Iopl: () => ['if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);'],
     size,
+    signOf: (value) => `(${value} << (32 - 8 * ${env.osz})) >> 31`,
   };
 }
 

@@ -263,3 +263,38 @@ describeCpu('Jcc as the SDM defines its conditions', () => {
       expect(taken).toEqual(expected);
     });
 });
+
+/**
+ * CWD/CDQ (`sign` eDX, eAX in MOVE_SEMANTICS: step()'s case, the cache's D_CDQ and the blocks'
+ * template from it): mov eax, 80000000h; cdq; mov ebx, edx; mov eax, 1; cdq; mov ecx, edx;
+ * mov eax, 12348000h; cwd (66 99, step()'s everywhere); mov esi, edx; hlt. Tried: CDQ defined as
+ * `set` eDX ← eAX fails all four runs.
+ */
+const SIGNS = [
+  ...[0xb8, 0, 0, 0, 0x80, 0x99, 0x89, 0xd3, 0xb8, 1, 0, 0, 0, 0x99, 0x89, 0xd1],
+  ...[0xb8, 0x00, 0x80, 0x34, 0x12, 0x66, 0x99, 0x89, 0xd6, 0xf4],
+];
+
+describeCpu('CWD and CDQ as the SDM defines them', () => {
+  for (const path of ['the decoded cache or a compiled block', 'step() alone'])
+    it(`through ${path}`, () => {
+      const rig = makeRig(4);
+      rig.load(0x1000, SIGNS);
+      rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+      const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
+      if (path === 'step() alone') vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
+      const slow: number[] = [];
+      const step = cpu.step.bind(cpu);
+      vi.spyOn(cpu, 'step').mockImplementation(() => {
+        slow.push(rig.cpu.eip);
+        step();
+      });
+      rig.cpu.run(100);
+      expect(rig.cpu.halted).toBe(true);
+      const reg = (n: number) => rig.cpu.reg32[n] >>> 0;
+      expect(reg(3), 'CDQ of a negative EAX').toBe(0xffffffff);
+      expect(reg(1), 'CDQ of a positive EAX').toBe(0);
+      expect(reg(6), "CWD: DX from AX's sign, EDX's high half kept").toBe(0x0000ffff);
+      if (path !== 'step() alone') expect(slow, 'CDQ by step()').not.toContain(0x1005);
+    });
+});

@@ -436,9 +436,6 @@ export class Gen extends GenBase {
         } else this.emit(`${C.fl} = ${flagValue(f, C.fl, '((r[0] >> 8) & 0xff)', true)};`);
         break;
       }
-      case D_CDQ:
-        this.emit('r[2] = r[0] >> 31;');
-        break;
       case D_GENERIC:
         if (this.generic(i, x)) break;
         this.mark(`D_GENERIC/${G_NAMES[(x >>> 8) & 63]}`);
@@ -512,6 +509,7 @@ export class Gen extends GenBase {
       if (place === 'o0' || place === 'o1') return read(place === 'o0' ? 0 : 1);
       if (place === 'next') return `${i.next}`;
       if (place === 'eBP') return 'r[5]';
+      if (place === 'eAX') return 'r[0]';
       if (place === 'EFLAGS') {
         this.cpuFlags();
         return `${C.flags} & ${PUSHFD_IMAGE}`; // RF and VM clear in the image
@@ -522,6 +520,7 @@ export class Gen extends GenBase {
       if (place === 'o0' || place === 'o1') return write(place === 'o0' ? 0 : 1, value);
       if (place === 'eSP') return this.emit(`if (ss32) r[4] = ${value}; else ${C.setReg}(4, 2, ${value});`);
       if (place === 'eBP') return this.emit(`r[5] = ${value};`);
+      if (place === 'eDX') return this.emit(`r[2] = ${value};`);
       throw new Error(`blocks: ${moveName(form)}: cannot write ${place}`); // an emulator bug
     };
     // A near transfer's target (the block's exit leaves for t, set last: the accesses use t).
@@ -578,6 +577,12 @@ export class Gen extends GenBase {
           break;
         case 'vm86-iopl':
           break; // no block runs VM86 code (openWindow)
+        case 'sign':
+          writePlace(op[1], `${readPlace(op[2])} >> 31`); // dwords alone in a block
+          break;
+        case 'in':
+        case 'out':
+          throw new Error(`blocks: ${moveName(form)}: no port I/O in a block`); // an emulator bug
       }
     // After a memory access, the bBreak check; a transfer ends the block anyway.
     if (moveTouchesMemory(form) && !moveTransfers(form)) this.breakCheck(i);

@@ -341,6 +341,10 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         r[x] = off;
         return;
       }
+      // CDQ
+      case 33 satisfies typeof D_CDQ:
+        r[EDX] = r[EAX] >> 31;
+        return;
       // JMP rel32
       case 22 satisfies typeof D_JMP: {
         const t = (this._eip + d[p + 3]) | 0;
@@ -408,9 +412,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
         return;
       case 32 satisfies typeof D_NOP:
-        return;
-      case 33 satisfies typeof D_CDQ:
-        r[EDX] = r[EAX] >> 31;
         return;
       case 45 satisfies typeof D_BSWAP:
         r[x] = bswap32(r[x]);

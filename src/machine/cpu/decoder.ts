@@ -152,7 +152,6 @@ export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   [D_DIV_R]: 'execDecoded',
   [D_GENERIC]: 'execDecoded',
   [D_NOP]: 'execReg',
-  [D_CDQ]: 'execReg',
   [D_SHIFT_R]: 'execReg',
   [D_GRP3_R]: 'execReg',
   [D_IMUL3_R]: 'execReg',

@@ -220,6 +220,10 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setReg(EAX, osz, t);
         return;
       }
+      // CWD
+      case 0x99:
+        this.setReg(EDX, osz, (this.getReg(EAX, osz) << (32 - 8 * osz)) >> 31);
+        return;
       // PUSHF
       case 0x9c:
         if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);
@@ -611,11 +615,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0x98:
         if (this.op32) r[EAX] = (r[EAX] << 16) >> 16;
         else this.setReg(EAX, 2, (r[EAX] << 24) >> 24);
-        return;
-      // body cwd: CWD
-      case 0x99:
-        if (this.op32) r[EDX] = r[EAX] >> 31;
-        else this.setReg(EDX, 2, (r[EAX] << 16) >> 31);
         return;
       // body call-far: CALL
       case 0x9a:

@@ -16,6 +16,7 @@
  * execReg's.
  */
 import {
+  D_CDQ,
   D_PUSH_SEG,
   D_POP_SEG,
   D_MOV_SEG_R,
@@ -45,11 +46,12 @@ import {
  * What a micro-operation acts on: an operand of the opcode table's row (`o0`, `o1`, in the SDM's
  * order, destination first) or a place the instruction names implicitly: `next` the EIP of the
  * next instruction (CALL's return address), `eSP` the stack pointer at the stack's size (SS.B),
- * `eBP` the frame pointer (read whole, written at the operand size), `EFLAGS` (read: the image
+ * `eBP` the frame pointer (read whole, written at the operand size), `eAX` and `eDX` (at the
+ * operand size), `EFLAGS` (read: the image
  * PUSHF pushes, RF and VM clear, at the operand size; written: POPF's rules by CPL, IOPL and VM86,
  * interrupts.ts setFlagsFrom).
  */
-export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'EFLAGS';
+export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'eAX' | 'eDX' | 'EFLAGS';
 
 /**
  * What each instruction does, over its places, as micro-operations: `set` a ← b (a memory operand
@@ -75,6 +77,9 @@ export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'EFLAGS';
  * the port ← b (b's size). Before the access, IOPL and the TSS's I/O bitmap (#GP(0)); after it,
  * the I/O breakpoints and what the device may have done (an interrupt request, a memory write):
  * the CPU's portIn/portOut.
+ *
+ * `sign` a, b: a ← b's sign bit in every bit, at the operand size (CWD/CDQ: DX:AX or EDX:EAX ←
+ * AX or EAX sign-extended, SDM vol. 2, CWD/CDQ).
  */
 export type MicroOp =
   | readonly ['set', Place, Place]
@@ -84,7 +89,8 @@ export type MicroOp =
   | readonly ['jump']
   | readonly ['release', 'o0']
   | readonly ['vm86-iopl']
-  | readonly ['in' | 'out', Place, Place];
+  | readonly ['in' | 'out', Place, Place]
+  | readonly ['sign', Place, Place];
 
 export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   mov: [['set', 'o0', 'o1']],
@@ -104,6 +110,7 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   popf: [['vm86-iopl'], ['pop', 'EFLAGS']],
   in: [['in', 'o0', 'o1']],
   out: [['out', 'o0', 'o1']],
+  cwd: [['sign', 'eDX', 'eAX']],
 };
 
 /**
@@ -160,6 +167,7 @@ export const MOVE_FORMS: readonly MoveForm[] = [
   { handler: D_MOV_SEG_R, mnemonic: 'mov', operands: [{ sreg: 3 }, { reg: 0 }] },
   { handler: D_MOV_SEG_M, mnemonic: 'mov', operands: [{ sreg: -1 }, 'm16'] },
   { handler: D_LEAVE, mnemonic: 'leave', operands: [] },
+  { handler: D_CDQ, mnemonic: 'cwd', operands: [] },
   { handler: D_PUSHF, mnemonic: 'pushf', operands: [] },
   // Near transfers (a compiled block ends at them): CALL rel32 and RET run inline in runInner.
   { handler: D_JMP, mnemonic: 'jmp', operands: ['rel'] },
@@ -198,7 +206,7 @@ export function moveName(form: MoveForm): string {
               : form.operands.some((p) => typeof p === 'object' && 'sreg' in p)
                 ? 'r16'
                 : 'r32';
-  const name0 = form.mnemonic === 'pushf' ? 'PUSHFD' : form.mnemonic.toUpperCase();
+  const name0 = form.mnemonic === 'pushf' ? 'PUSHFD' : form.mnemonic === 'cwd' ? 'CDQ' : form.mnemonic.toUpperCase();
   return form.operands.length === 0 ? name0 : `${name0} ${form.operands.map(name).join(', ')}`;
 }
 

@@ -306,7 +306,7 @@ const ONE_BYTE: Opcode[] = [
   row(0x90, 'nop', [], { body: 'nop', note: 'XCHG eAX, eAX; F3 90 is PAUSE, executed as NOP' }),
   ...range(7).map((r) => row(0x91 + r, 'xchg', ['Zv', 'eAX'], { body: 'moves' })),
   row(0x98, 'cbw', [], { body: 'cbw', sized: { 16: 'cbw', 32: 'cwde' } }),
-  row(0x99, 'cwd', [], { body: 'cwd', sized: { 16: 'cwd', 32: 'cdq' } }),
+  row(0x99, 'cwd', [], { body: 'moves', sized: { 16: 'cwd', 32: 'cdq' } }),
   row(0x9a, 'call', ['Ap'], { body: 'call-far', branch: true }),
   row(0x9b, 'fwait', [], {
     body: 'fwait',
