@@ -30,6 +30,7 @@ import {
   type Place,
 } from '../src/machine/cpu/move-ops';
 import { CONDITIONS, OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
+import { BSWAP_EXPR } from '../src/machine/cpu/bit-ops';
 import * as decoded from '../src/machine/cpu/decoded';
 
 /** The files holding regions. */
@@ -84,6 +85,8 @@ export interface Back {
   size(k: number): string;
   /** Every bit the sign of `value` (a value of the operand size). */
   signOf(value: string): string;
+  /** Register operand k's whole dword, an lvalue (BSWAP's `bytes`). */
+  dword(k: number): string;
 }
 
 /** A place's value read. */
@@ -124,6 +127,10 @@ export function statements(ops: readonly MicroOp[], be: Back): string[] {
       }
       case 'sign':
         return writeOf(be, op[1], be.signOf(readOf(be, op[2])));
+      case 'bytes': {
+        const reg = be.dword(0);
+        return [`const v = ${reg};`, `${reg} = ${BSWAP_EXPR('v')};`];
+      }
       case 'out': {
         const k = op[2] === 'o0' ? 0 : 1;
         return [`this.portOut(${readOf(be, op[1])}, ${be.size(k)}, ${readOf(be, op[2])});`];
@@ -197,6 +204,7 @@ function cacheBack(form: MoveForm, inLoop = false): Back {
     jump: () => (inLoop ? ['eip = t | 0;', 'lead = true;'] : ['this._eip = t | 0;']),
     size: () => '4',
     signOf: (value) => `${value} >> 31`,
+    dword: (k) => reg(form.operands[k]),
     release: () => (form.operands[0] === 'imm' ? ['if (d[p + 3] !== 0) this.addSp(d[p + 3]);'] : []),
     vm86Iopl: () => [],
   };
@@ -334,6 +342,10 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     vm86Iopl: () => ['if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);'],
     size,
     signOf: (value) => `(${value} << (32 - 8 * ${env.osz})) >> 31`,
+    dword: (k) => {
+      if (!isRegKind(kind(k))) throw new Error(`gen-moves: ${row.mnemonic}: not a register`);
+      return `r[${regNo(k)}]`;
+    },
   };
 }
 

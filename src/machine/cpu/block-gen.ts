@@ -23,11 +23,9 @@ import {
   D_MAY_FAULT,
   D_MOVX_R,
   D_MOVZX8_M,
-  D_NOP,
   D_SETCC_R,
   D_SHIFT_R,
   D_ROTATE_R,
-  D_BSWAP,
   D_BITSCAN_R,
   D_RDTSC,
   D_FLAG,
@@ -146,8 +144,6 @@ function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
     }
     case D_MOVX_R:
     case D_CDQ:
-    case D_NOP:
-    case D_BSWAP:
       return 'keeps';
     case D_ROTATE_R:
     case D_BITSCAN_R:
@@ -371,9 +367,6 @@ export class Gen extends GenBase {
           `b = r[${x & 7}]; ${DIV32_FAST[x & 8 ? 'idiv' : 'div']('b', `${C.divAcc}(b >>> 0, 4, ${(x & 8) !== 0});`)}`,
         );
         break;
-      case D_BSWAP:
-        this.emit(`v = r[${x}]; r[${x}] = ${BSWAP_EXPR('v')};`);
-        break;
       case D_BITSCAN_R: {
         // BSF / BSR r32, r32 (bit-ops.ts): ZF alone, which needs EFLAGS exact, unless the next
         // instructions replace all six flags first.
@@ -416,8 +409,6 @@ export class Gen extends GenBase {
       case D_RDTSC:
         // The count this pass has retired before it: ic (the loop's earlier passes) + n.
         this.emit(`${C.rdtscAt}(ic + ${i.n});`);
-        break;
-      case D_NOP:
         break;
       case D_FLAG: {
         // CLC STC CMC CLD STD pasted from their one definition (flag-ops.ts): EFLAGS whole once the
@@ -577,6 +568,11 @@ export class Gen extends GenBase {
           break;
         case 'vm86-iopl':
           break; // no block runs VM86 code (openWindow)
+        case 'bytes': {
+          const o = reg(form.operands[0]);
+          this.emit(`v = ${o}; ${o} = ${BSWAP_EXPR('v')};`);
+          break;
+        }
         case 'sign':
           writePlace(op[1], `${readPlace(op[2])} >> 31`); // dwords alone in a block
           break;

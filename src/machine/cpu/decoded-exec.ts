@@ -9,7 +9,6 @@
 import type { AccessSize } from '../bus';
 import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
-import { bswap32 } from './bit-ops';
 import { CF, DF, IF, PUSHFD_IMAGE } from './flags';
 import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
@@ -38,7 +37,6 @@ import {
   D_CALL_M,
   D_JMP_R,
   D_JMP_M,
-  D_NOP,
   D_CDQ,
   D_LEAVE,
   D_SHIFT_R,
@@ -82,8 +80,9 @@ import {
   X16,
   D_RDTSC,
   D_ROTATE_R,
-  D_BSWAP,
   D_BITSCAN_R,
+  D_NOP,
+  D_BSWAP,
   G_BITSCAN,
   D_PUSHF,
   D_FLAG,
@@ -345,6 +344,15 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 33 satisfies typeof D_CDQ:
         r[EDX] = r[EAX] >> 31;
         return;
+      // NOP
+      case 32 satisfies typeof D_NOP:
+        return;
+      // BSWAP r32
+      case 45 satisfies typeof D_BSWAP: {
+        const v = r[x];
+        r[x] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+        return;
+      }
       // JMP rel32
       case 22 satisfies typeof D_JMP: {
         const t = (this._eip + d[p + 3]) | 0;
@@ -410,11 +418,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       }
       case 37 satisfies typeof D_IMUL3_R:
         r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
-        return;
-      case 32 satisfies typeof D_NOP:
-        return;
-      case 45 satisfies typeof D_BSWAP:
-        r[x] = bswap32(r[x]);
         return;
       case 46 satisfies typeof D_BITSCAN_R: {
         // BSF / BSR r32, r32 (bit-ops.ts, as bitScan): ZF alone; a 0 source leaves the destination.

@@ -207,6 +207,9 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.setRm(osz, v);
         return;
       }
+      // NOP
+      case 0x90:
+        return;
       // XCHG Zv, eAX
       case 0x91:
       case 0x92:
@@ -608,9 +611,6 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 0xae:
       case 0xaf:
         return this.stringOp(b & 0xfe, b & 1 ? osz : 1);
-      // body nop: NOP
-      case 0x90:
-        return;
       // body cbw: CBW
       case 0x98:
         if (this.op32) r[EAX] = (r[EAX] << 16) >> 16;

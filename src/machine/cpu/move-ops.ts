@@ -16,6 +16,8 @@
  * execReg's.
  */
 import {
+  D_BSWAP,
+  D_NOP,
   D_CDQ,
   D_PUSH_SEG,
   D_POP_SEG,
@@ -80,6 +82,11 @@ export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'eAX' | 'eDX' | 'EFLA
  *
  * `sign` a, b: a ← b's sign bit in every bit, at the operand size (CWD/CDQ: DX:AX or EDX:EAX ←
  * AX or EAX sign-extended, SDM vol. 2, CWD/CDQ).
+ *
+ * `bytes` a: the register a's whole dword ← its four bytes in reverse order (SDM vol. 2, BSWAP;
+ * the expression bit-ops.ts' BSWAP_EXPR, which every back end pastes; with a 16-bit operand the
+ * SDM leaves the result undefined, and this CPU swaps the dword there too). NOP is no operation
+ * at all (its ModR/M operand, 0F 1F, is not accessed).
  */
 export type MicroOp =
   | readonly ['set', Place, Place]
@@ -90,7 +97,8 @@ export type MicroOp =
   | readonly ['release', 'o0']
   | readonly ['vm86-iopl']
   | readonly ['in' | 'out', Place, Place]
-  | readonly ['sign', Place, Place];
+  | readonly ['sign', Place, Place]
+  | readonly ['bytes', 'o0'];
 
 export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   mov: [['set', 'o0', 'o1']],
@@ -111,6 +119,8 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   in: [['in', 'o0', 'o1']],
   out: [['out', 'o0', 'o1']],
   cwd: [['sign', 'eDX', 'eAX']],
+  nop: [],
+  bswap: [['bytes', 'o0']],
 };
 
 /**
@@ -169,6 +179,8 @@ export const MOVE_FORMS: readonly MoveForm[] = [
   { handler: D_LEAVE, mnemonic: 'leave', operands: [] },
   { handler: D_CDQ, mnemonic: 'cwd', operands: [] },
   { handler: D_PUSHF, mnemonic: 'pushf', operands: [] },
+  { handler: D_NOP, mnemonic: 'nop', operands: [] },
+  { handler: D_BSWAP, mnemonic: 'bswap', operands: [{ reg: -1 }] },
   // Near transfers (a compiled block ends at them): CALL rel32 and RET run inline in runInner.
   { handler: D_JMP, mnemonic: 'jmp', operands: ['rel'] },
   { handler: D_JMP_R, mnemonic: 'jmp', operands: [{ reg: -1 }] },

@@ -303,7 +303,7 @@ const ONE_BYTE: Opcode[] = [
     note: 'CS or reg > 5 is #UD; MOV SS inhibits interrupts for one instruction (SDM vol. 3, 6.8.3)',
   }),
   group(0x8f, 0, 'pop', ['Ev'], { body: 'moves' }),
-  row(0x90, 'nop', [], { body: 'nop', note: 'XCHG eAX, eAX; F3 90 is PAUSE, executed as NOP' }),
+  row(0x90, 'nop', [], { body: 'moves', note: 'XCHG eAX, eAX; F3 90 is PAUSE, executed as NOP' }),
   ...range(7).map((r) => row(0x91 + r, 'xchg', ['Zv', 'eAX'], { body: 'moves' })),
   row(0x98, 'cbw', [], { body: 'cbw', sized: { 16: 'cbw', 32: 'cwde' } }),
   row(0x99, 'cwd', [], { body: 'moves', sized: { 16: 'cwd', 32: 'cdq' } }),
@@ -494,7 +494,7 @@ const TWO_BYTE: Opcode[] = [
   row(0x0f09, 'wbinvd', [], { body: 'cache-flush', privilege: 'cpl0' }),
   row(0x0f0b, 'ud2', [], { body: 'ud2', branch: true, note: 'raises #UD by definition' }),
   row(0x0f1f, 'nop', ['Ev'], {
-    body: 'nop',
+    body: 'moves',
     note: 'the multi-byte NOP: /0 in SDM vol. 2 (NOP), any reg field on P6 and later parts (a reserved NOP), as here',
   }),
   // MOV to/from control and debug registers: mod is ignored, the r/m field names a register.
@@ -601,7 +601,7 @@ const TWO_BYTE: Opcode[] = [
   group(0x0fc7, 1, 'cmpxchg8b', ['Mq'], { body: 'cmpxchg8b', flags: ZFONLY, lockable: true }),
   ...range(8).map((r) =>
     row(0x0fc8 + r, 'bswap', ['Zv'], {
-      body: 'bswap',
+      body: 'moves',
       note: 'with a 16-bit operand the result is undefined (SDM vol. 2, BSWAP)',
     }),
   ),

@@ -34,7 +34,6 @@ import {
   CR4_DE,
 } from './arch';
 import { CpuInterpreter } from './interpreter';
-import { bswap32 } from './bit-ops';
 
 export abstract class CpuSystem extends CpuInterpreter {
   // ---- 0F xx -------------------------------------------------------------------------------------
@@ -45,6 +44,9 @@ export abstract class CpuSystem extends CpuInterpreter {
     const r = this.reg32;
     switch (b) {
       // gen:moves step0f (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+      // NOP Ev
+      case 0x1f:
+        return;
       // PUSH FS
       case 0xa0:
         this.push(this.segSel[FS]);
@@ -63,6 +65,19 @@ export abstract class CpuSystem extends CpuInterpreter {
       case 0xa9: {
         const v = this.pop();
         this.loadSeg(GS, v & 0xffff);
+        return;
+      }
+      // BSWAP Zv
+      case 0xc8:
+      case 0xc9:
+      case 0xca:
+      case 0xcb:
+      case 0xcc:
+      case 0xcd:
+      case 0xce:
+      case 0xcf: {
+        const v = r[b & 7];
+        r[b & 7] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
         return;
       }
       // CMOVcc Gv, Ev (the condition: the opcode's low four bits)
@@ -155,9 +170,6 @@ export abstract class CpuSystem extends CpuInterpreter {
       // body ud2: UD2
       case 0x0b:
         throw new CpuFault(UD, -1);
-      // body nop: NOP
-      case 0x1f:
-        return;
       // body mov-cr: MOV
       case 0x20:
       case 0x22: {
@@ -295,17 +307,6 @@ export abstract class CpuSystem extends CpuInterpreter {
         }
         return;
       }
-      // body bswap: BSWAP
-      case 0xc8:
-      case 0xc9:
-      case 0xca:
-      case 0xcb:
-      case 0xcc:
-      case 0xcd:
-      case 0xce:
-      case 0xcf:
-        r[b & 7] = bswap32(r[b & 7]);
-        return;
       // end gen:dispatch
     }
     // Not reached (see the end of step()).
