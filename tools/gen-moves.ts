@@ -127,6 +127,8 @@ export function statements(ops: readonly MicroOp[], be: Back): string[] {
       }
       case 'sign':
         return writeOf(be, op[1], be.signOf(readOf(be, op[2])));
+      case 'tsc':
+        return ['this.rdtsc();'];
       case 'bytes': {
         const reg = be.dword(0);
         return [`const v = ${reg};`, `${reg} = ${BSWAP_EXPR('v')};`];

@@ -27,7 +27,6 @@ import {
   D_SHIFT_R,
   D_ROTATE_R,
   D_BITSCAN_R,
-  D_RDTSC,
   D_FLAG,
   D_TEST_MR,
   D_TEST_RI,
@@ -406,10 +405,6 @@ export class Gen extends GenBase {
         this.emit(`r[${x & 7}] = ${e};`);
         break;
       }
-      case D_RDTSC:
-        // The count this pass has retired before it: ic (the loop's earlier passes) + n.
-        this.emit(`${C.rdtscAt}(ic + ${i.n});`);
-        break;
       case D_FLAG: {
         // CLC STC CMC CLD STD pasted from their one definition (flag-ops.ts): EFLAGS whole once the
         // pending flags are written, IF and DF in fl alone (the pending flags stay). CLI, whose
@@ -573,6 +568,10 @@ export class Gen extends GenBase {
           this.emit(`v = ${o}; ${o} = ${BSWAP_EXPR('v')};`);
           break;
         }
+        case 'tsc':
+          // The count this pass has retired before it: ic (the loop's earlier passes) + n.
+          this.emit(`${C.rdtscAt}(ic + ${i.n});`);
+          break;
         case 'sign':
           writePlace(op[1], `${readPlace(op[2])} >> 31`); // dwords alone in a block
           break;

@@ -158,6 +158,10 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 51 satisfies typeof D_MOV_SEG_M:
         this.loadSeg(x, this.dLoad16(d, p) & 0xffff);
         return;
+      // RDTSC
+      case 43 satisfies typeof D_RDTSC:
+        this.rdtsc();
+        return;
       // JMP m32
       case 29 satisfies typeof D_JMP_M: {
         const t = this.dLoad32(d, p);
@@ -172,9 +176,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return;
       }
       // end gen:moves
-      case 43 satisfies typeof D_RDTSC:
-        this.rdtsc();
-        return;
       case 48 satisfies typeof D_FLAG:
         this.flagOp(x);
         return;

@@ -158,7 +158,6 @@ export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   [D_SETCC_R]: 'execReg',
   [D_MOVX_R]: 'execReg',
   [D_ALU_JCC]: 'execReg',
-  [D_RDTSC]: 'execDecoded',
   [D_ROTATE_R]: 'execReg',
   [D_BITSCAN_R]: 'execReg',
   [D_FLAG]: 'execDecoded',

@@ -1,5 +1,5 @@
 /**
- * MOV, LEA, PUSH, POP and XCHG, the near CALL and RET, LEAVE, PUSHF and POPF, and Jcc, SETcc and CMOVcc, defined once (README.md, "One definition per instruction"; SDM vol. 2,
+ * MOV, LEA, PUSH, POP and XCHG, the near CALL and RET, LEAVE, PUSHF and POPF, NOP, BSWAP and RDTSC, and Jcc, SETcc and CMOVcc, defined once (README.md, "One definition per instruction"; SDM vol. 2,
  * MOV, LEA, PUSH, POP): what each does as a short list of micro-operations over its operands
  * (MOVE_SEMANTICS) — the way QEMU's frontend describes an instruction as TCG ops that each back
  * end turns into code — and the decoded cache's dword forms as bindings of those operands
@@ -18,6 +18,7 @@
 import {
   D_BSWAP,
   D_NOP,
+  D_RDTSC,
   D_CDQ,
   D_PUSH_SEG,
   D_POP_SEG,
@@ -87,6 +88,11 @@ export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'eAX' | 'eDX' | 'EFLA
  * the expression bit-ops.ts' BSWAP_EXPR, which every back end pastes; with a 16-bit operand the
  * SDM leaves the result undefined, and this CPU swaps the dword there too). NOP is no operation
  * at all (its ModR/M operand, 0F 1F, is not accessed).
+ *
+ * `tsc`: EDX:EAX ← the time-stamp counter, after CR4.TSD's rule (#GP(0) outside ring 0 in
+ * protected mode when TSD is set; SDM vol. 2, RDTSC): the CPU's rdtsc(), which every engine calls
+ * (a compiled block through rdtscAt, which first counts the instructions its pass has retired:
+ * the icount clock reads the count). It may fault.
  */
 export type MicroOp =
   | readonly ['set', Place, Place]
@@ -98,7 +104,8 @@ export type MicroOp =
   | readonly ['vm86-iopl']
   | readonly ['in' | 'out', Place, Place]
   | readonly ['sign', Place, Place]
-  | readonly ['bytes', 'o0'];
+  | readonly ['bytes', 'o0']
+  | readonly ['tsc'];
 
 export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   mov: [['set', 'o0', 'o1']],
@@ -121,6 +128,7 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   cwd: [['sign', 'eDX', 'eAX']],
   nop: [],
   bswap: [['bytes', 'o0']],
+  rdtsc: [['tsc']],
 };
 
 /**
@@ -181,6 +189,7 @@ export const MOVE_FORMS: readonly MoveForm[] = [
   { handler: D_PUSHF, mnemonic: 'pushf', operands: [] },
   { handler: D_NOP, mnemonic: 'nop', operands: [] },
   { handler: D_BSWAP, mnemonic: 'bswap', operands: [{ reg: -1 }] },
+  { handler: D_RDTSC, mnemonic: 'rdtsc', operands: [] },
   // Near transfers (a compiled block ends at them): CALL rel32 and RET run inline in runInner.
   { handler: D_JMP, mnemonic: 'jmp', operands: ['rel'] },
   { handler: D_JMP_R, mnemonic: 'jmp', operands: [{ reg: -1 }] },
@@ -228,6 +237,7 @@ export function moveFunction(form: MoveForm): 'execReg' | 'execStack' | 'execDec
   if (moveOps(form).some((op) => op[0] === 'push' || op[0] === 'pop' || (op[0] === 'target' && op[1] === 'pop')))
     return 'execStack';
   if (moveLoadsSegment(form)) return 'execDecoded'; // a segment load may fault
+  if (moveOps(form).some(([op]) => op === 'tsc')) return 'execDecoded'; // #GP(0) under CR4.TSD
   return 'execReg';
 }
 

@@ -518,7 +518,7 @@ const TWO_BYTE: Opcode[] = [
     privilege: 'cpl0',
     note: 'IA32_TSC and SYSENTER_CS/ESP/EIP; any other MSR is #GP(0)',
   }),
-  row(0x0f31, 'rdtsc', [], { body: 'rdtsc', privilege: 'tsd' }),
+  row(0x0f31, 'rdtsc', [], { body: 'moves', privilege: 'tsd' }),
   row(0x0f32, 'rdmsr', [], {
     body: 'rdmsr',
     privilege: 'cpl0',

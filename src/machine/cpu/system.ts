@@ -47,6 +47,10 @@ export abstract class CpuSystem extends CpuInterpreter {
       // NOP Ev
       case 0x1f:
         return;
+      // RDTSC
+      case 0x31:
+        this.rdtsc();
+        return;
       // PUSH FS
       case 0xa0:
         this.push(this.segSel[FS]);
@@ -218,9 +222,6 @@ export abstract class CpuSystem extends CpuInterpreter {
       // body rdmsr: RDMSR
       case 0x32:
         return this.rdmsr();
-      // body rdtsc: RDTSC
-      case 0x31:
-        return this.rdtsc();
       // body sysenter: SYSENTER
       case 0x34:
         return this.sysenter();
