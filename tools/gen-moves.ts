@@ -16,8 +16,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import {
+  COND_FORMS,
   CONDITIONAL_SEMANTICS,
   MOVE_FORMS,
+  condFunction,
+  condOps,
   MOVE_SEMANTICS,
   moveFunction,
   moveName,
@@ -159,6 +162,7 @@ function cacheBack(form: MoveForm, inLoop = false): Back {
     const o = form.operands[k];
     if (o === 'rel') throw new Error(`${moveName(form)}: a displacement is only a target`);
     if (typeof o === 'object' && 'sreg' in o) return `this.segSel[${field(o.sreg)}]`;
+    if (typeof o === 'object' && 'reg8' in o) return `this.getReg(${field(o.reg8)}, 1)`;
     return o === 'imm' ? 'd[p + 3]' : o === 'm' ? 'this.dLoad32(d, p)' : o === 'm16' ? 'this.dLoad16(d, p)' : reg(o);
   };
   return {
@@ -168,6 +172,7 @@ function cacheBack(form: MoveForm, inLoop = false): Back {
       // A segment register takes the low word, loaded with its checks (SS, whose load opens the
       // interrupt shadow, never comes here: the decoder sends it to step()).
       if (typeof o === 'object' && 'sreg' in o) return [`this.loadSeg(${field(o.sreg)}, ${value} & 0xffff);`];
+      if (typeof o === 'object' && 'reg8' in o) return [`this.setReg(${field(o.reg8)}, 1, ${value});`];
       return [o === 'm' ? `this.dStore32(d, p, ${value});` : `${reg(o)} = ${value};`];
     },
     push: (value) => [`this.push32(${value});`],
@@ -524,9 +529,19 @@ export function moveRegion(name: string): string {
       )
       .join('\n');
   }
-  return MOVE_FORMS.filter((f) => moveFunction(f) === name && !RUN_LOOP_ONLY.includes(handlerName(f.handler)))
-    .map((f) => switchCase([handlerLabel(f.handler)], moveName(f), statements(moveOps(f), cacheBack(f))))
-    .join('\n');
+  return [
+    ...MOVE_FORMS.filter((f) => moveFunction(f) === name && !RUN_LOOP_ONLY.includes(handlerName(f.handler))).map((f) =>
+      switchCase([handlerLabel(f.handler)], moveName(f), statements(moveOps(f), cacheBack(f))),
+    ),
+    // The conditional forms (SETcc r8), the condition from the payload's bits at cc and up.
+    ...COND_FORMS.filter((f) => condFunction(f) === name).map((f) =>
+      switchCase(
+        [handlerLabel(f.handler)],
+        `${f.mnemonic.toUpperCase()}cc ${f.operands.map((o) => (typeof o === 'object' && 'reg8' in o ? 'r8' : o)).join(', ')}`,
+        condStatements(condOps(f), cacheBack(f), `this.cond(x >> ${f.cc})`),
+      ),
+    ),
+  ].join('\n');
 }
 
 /**

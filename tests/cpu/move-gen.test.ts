@@ -51,6 +51,15 @@ describe('MOV, LEA, PUSH and POP, defined once', () => {
     expect(ops).not.toContain(0xff);
   });
 
+  it("the decoded cache's SETcc r8 is generated from CONDITIONAL_SEMANTICS (COND_FORMS), no hand case left", () => {
+    // lazyflags.test.ts runs it through the cache and compiled blocks: SETcc defined as [] fails
+    // there in both CPU modes, and the oracle's SETcc vectors through step() alone below (tried).
+    const cache = readFileSync(MOVE_GEN_FILES[0], 'utf8');
+    expect(cache).toMatch(/\/\/ gen:moves execReg[^]*typeof D_SETCC_R[^]*?\/\/ end gen:moves/);
+    const outside = cache.replace(/\/\/ gen:moves \w+[\s\S]*?\/\/ end gen:moves/g, '');
+    expect(outside).not.toContain('typeof D_SETCC_R');
+  });
+
   it("step()'s back end refuses an operand kind it has no code for, instead of reading a register", () => {
     const lea = OPCODES.find((o) => o.op === 0x8d && o.mnemonic === 'lea')!;
     expect(lea.operands[1]).toBe('M');

@@ -23,7 +23,6 @@ import {
   D_MAY_FAULT,
   D_MOVX_R,
   D_MOVZX8_M,
-  D_SETCC_R,
   D_SHIFT_R,
   D_ROTATE_R,
   D_BITSCAN_R,
@@ -61,7 +60,10 @@ import {
 import { ARITH, CF, OF, PUSHFD_IMAGE, SF, ZF } from './flags';
 import { C, GEN_CHECK } from './block-host';
 import {
+  COND_BY_HANDLER,
   MOVE_BY_HANDLER,
+  condOps,
+  type CondForm,
   MOVE_SEMANTICS,
   moveName,
   moveOps,
@@ -388,13 +390,6 @@ export class Gen extends GenBase {
         if (!this.dead(i))
           this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
         break;
-      case D_SETCC_R: {
-        const reg = x & 7;
-        const c = this.cond(x >> 3);
-        if (reg < 4) this.emit(`r[${reg}] = (r[${reg}] & ~0xff) | (${c} ? 1 : 0);`);
-        else this.emit(`r[${reg - 4}] = (r[${reg - 4}] & ~0xff00) | (${c} ? 0x100 : 0);`);
-        break;
-      }
       case D_MOVX_R: {
         const kind = x >> 6;
         const src = (x >> 3) & 7;
@@ -447,6 +442,11 @@ export class Gen extends GenBase {
         break;
       }
       default: {
+        const cond = COND_BY_HANDLER.get(h);
+        if (cond !== undefined) {
+          this.condForm(x, cond);
+          break;
+        }
         const move = MOVE_BY_HANDLER.get(h);
         if (move === undefined) throw new Error(`blocks: handler ${h} is not compiled`); // an emulator bug
         this.moveForm(i, x, move);
@@ -458,6 +458,29 @@ export class Gen extends GenBase {
       const direct = h === D_JMP ? (i.next + i.imm) | 0 : h === D_JCC || h === D_ALU_JCC ? i.next : NaN;
       this.emit(this.exit(this.total, direct === this.start));
     }
+  }
+
+  /**
+   * A conditional form from its micro-operations (move-ops.ts, CONDITIONAL_SEMANTICS: SETcc r8),
+   * the condition answered from the flag locals where it can (cond).
+   */
+  private condForm(x: number, form: CondForm): void {
+    const c = this.cond(x >> form.cc);
+    for (const op of condOps(form))
+      switch (op[0]) {
+        case 'set-cond': {
+          const o = form.operands[0];
+          if (typeof o !== 'object' || !('reg8' in o))
+            throw new Error(`blocks: ${moveName(form)}: not a byte register`); // an emulator bug
+          const n = (x >> o.reg8) & 7;
+          // AL CL DL BL are bits 0–7 of r[0–3], AH CH DH BH bits 8–15.
+          if (n < 4) this.emit(`r[${n}] = (r[${n}] & ~0xff) | (${c} ? 1 : 0);`);
+          else this.emit(`r[${n - 4}] = (r[${n - 4}] & ~0xff00) | (${c} ? 0x100 : 0);`);
+          break;
+        }
+        default:
+          throw new Error(`blocks: ${moveName(form)}: no cached form of ${op[0]}`); // an emulator bug
+      }
   }
 
   /**

@@ -366,6 +366,10 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         this._eip = t | 0;
         return;
       }
+      // SETcc r8
+      case 39 satisfies typeof D_SETCC_R:
+        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
+        return;
       // end gen:moves
       case 16 satisfies typeof D_INC_R:
         r[x] = this.incdec(r[x] >>> 0, 4, false);
@@ -375,9 +379,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return;
       case 21 satisfies typeof D_JCC:
         if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
-        return;
-      case 39 satisfies typeof D_SETCC_R:
-        this.setReg(x & 7, 1, this.cond(x >> 3) ? 1 : 0);
         return;
       case 41 satisfies typeof D_MOVX_R: {
         // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.

@@ -64,9 +64,9 @@ import {
   D_DIV_R,
   D_IMUL3_R,
   D_MOVZX8_M,
-  D_SETCC_R,
   D_PUSH_M,
   D_MOVX_R,
+  D_SETCC_R,
   D_ALU_JCC,
   D_RDTSC,
   D_ROTATE_R,
@@ -120,7 +120,7 @@ import {
   X16,
 } from './decoded';
 import { CpuStrings } from './strings';
-import { MOVE_FORMS, moveFunction } from './move-ops';
+import { COND_FORMS, MOVE_FORMS, condFunction, moveFunction } from './move-ops';
 
 /** Where a cached form runs: registers only, memory or checks (it may fault), or the stack. */
 export type FormFunction = 'execReg' | 'execDecoded' | 'execStack';
@@ -138,6 +138,7 @@ export type FormFunction = 'execReg' | 'execDecoded' | 'execStack';
  */
 export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   ...Object.fromEntries(MOVE_FORMS.map((f) => [f.handler, moveFunction(f)])),
+  ...Object.fromEntries(COND_FORMS.map((f) => [f.handler, condFunction(f)])),
   [D_ALU_RR]: 'execReg',
   [D_ALU_RM]: 'execDecoded',
   [D_ALU_MR]: 'execDecoded',
@@ -155,7 +156,6 @@ export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   [D_GRP3_R]: 'execReg',
   [D_IMUL3_R]: 'execReg',
   [D_MOVZX8_M]: 'execDecoded',
-  [D_SETCC_R]: 'execReg',
   [D_MOVX_R]: 'execReg',
   [D_ALU_JCC]: 'execReg',
   [D_ROTATE_R]: 'execReg',

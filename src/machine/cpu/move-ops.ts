@@ -18,6 +18,7 @@
 import {
   D_BSWAP,
   D_NOP,
+  D_SETCC_R,
   D_RDTSC,
   D_CDQ,
   D_PUSH_SEG,
@@ -150,12 +151,14 @@ export const CONDITIONAL_SEMANTICS: Readonly<Record<string, readonly CondOp[]>> 
 /**
  * An operand of a cached form: a general register named by a payload field (the shift of a 3-bit
  * field, or -1 for the whole payload: a register number alone, as the decoder's dEnd gives it),
+ * a byte register (`reg8`: AL CL DL BL AH CH DH BH by the field's value, SETcc r8's),
  * a segment register named the same way (`sreg`: read, its selector; written, a segment load
  * with its checks, which may fault), the immediate (w3), a branch's displacement from the next
  * instruction (`rel`, w3), or the dword memory operand (`m`; `m16` a word: w1: base, index,
  * scale, segment; w2: displacement).
  */
-export type CachedOperand = { readonly reg: number } | { readonly sreg: number } | 'imm' | 'rel' | 'm' | 'm16';
+export type CachedOperand =
+  { readonly reg: number } | { readonly reg8: number } | { readonly sreg: number } | 'imm' | 'rel' | 'm' | 'm16';
 
 export interface MoveForm {
   readonly handler: number;
@@ -200,6 +203,34 @@ export const MOVE_FORMS: readonly MoveForm[] = [
   { handler: D_RET, mnemonic: 'ret', operands: ['imm'] },
 ];
 
+/**
+ * The cached forms of the conditional instructions (CONDITIONAL_SEMANTICS, by stem in `mnemonic`):
+ * the condition tttn is the payload from bit `cc` up. SETcc r8 (0F 90–9F with mod = 11, execReg);
+ * the decoded cache's Jcc runs inline in runInner and a block ends at it, CMOVcc and SETcc m8 are
+ * the generic forms (G_CMOV, G_SETCC).
+ */
+export interface CondForm extends MoveForm {
+  readonly cc: number;
+}
+export const COND_FORMS: readonly CondForm[] = [
+  { handler: D_SETCC_R, mnemonic: 'set', operands: [{ reg8: 0 }], cc: 3 },
+];
+
+/** A conditional form's micro-operations. */
+export function condOps(form: CondForm): readonly CondOp[] {
+  const ops = CONDITIONAL_SEMANTICS[form.mnemonic];
+  if (ops === undefined) throw new Error(`move-ops: no conditional semantics for ${form.mnemonic}`);
+  return ops;
+}
+
+/** Which function of the decoded cache runs a conditional form: a memory operand may fault. */
+export function condFunction(form: CondForm): 'execReg' | 'execDecoded' {
+  return form.operands.includes('m') ? 'execDecoded' : 'execReg';
+}
+
+/** The conditional form of a decoded-cache handler. */
+export const COND_BY_HANDLER: ReadonlyMap<number, CondForm> = new Map(COND_FORMS.map((f) => [f.handler, f]));
+
 /** A form's micro-operations. */
 export function moveOps(form: MoveForm): readonly MicroOp[] {
   const ops = MOVE_SEMANTICS[form.mnemonic];
@@ -222,11 +253,13 @@ export function moveName(form: MoveForm): string {
             : 'm32'
           : o === 'm16'
             ? 'm16'
-            : 'sreg' in o
-              ? 'Sreg'
-              : form.operands.some((p) => typeof p === 'object' && 'sreg' in p)
-                ? 'r16'
-                : 'r32';
+            : 'reg8' in o
+              ? 'r8'
+              : 'sreg' in o
+                ? 'Sreg'
+                : form.operands.some((p) => typeof p === 'object' && 'sreg' in p)
+                  ? 'r16'
+                  : 'r32';
   const name0 = form.mnemonic === 'pushf' ? 'PUSHFD' : form.mnemonic === 'cwd' ? 'CDQ' : form.mnemonic.toUpperCase();
   return form.operands.length === 0 ? name0 : `${name0} ${form.operands.map(name).join(', ')}`;
 }
