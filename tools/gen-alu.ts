@@ -25,7 +25,7 @@ import {
   lazyCondition,
 } from '../src/machine/cpu/alu-ops';
 import * as decoded from '../src/machine/cpu/decoded';
-import { MUL32, MULDIV_OPS, NOT_EXPR } from '../src/machine/cpu/muldiv-ops';
+import { IMUL_TRUNC, MUL32, MULDIV_OPS, NOT_EXPR } from '../src/machine/cpu/muldiv-ops';
 import { OPCODES, type Opcode } from '../src/machine/cpu/opcodes';
 import { caseLabel, formatted, spliceRegions, switchCase } from './gen-moves';
 
@@ -476,6 +476,14 @@ export function aluStepRegion(name: string): string {
     ];
     return ['if (signed) {', ...branch(MUL32.imul), '} else {', ...branch(MUL32.mul), '}'].join('\n');
   }
+  if (name === 'imul2') {
+    // Cpu.imul2 (alu.ts) at sizes 4 and 2, from IMUL_TRUNC, the expressions the blocks inline.
+    const branch = (size: 2 | 4) => [
+      `res = ${IMUL_TRUNC.low('x', 'y', size)};`,
+      `over = ${IMUL_TRUNC.over('x', 'y', 'res')};`,
+    ];
+    return ['if (size === 4) {', ...branch(4), '} else {', ...branch(2), '}'].join('\n');
+  }
   if (name !== 'step') throw new Error(`gen:alu: no region ${name}`);
   const cases = new Map<string, { labels: string[]; comment: string; body: string[] }>();
   const add = (rowsOf: Opcode[], body: (rows: Opcode[]) => { comment: string; body: string[] }) => {
@@ -499,6 +507,9 @@ export const ALU_STEP_FILE = fileURLToPath(new URL('../src/machine/cpu/interpret
 /** The file holding notOf's and multiply()'s regions (group 3's definitions). */
 export const MULDIV_FILE = fileURLToPath(new URL('../src/machine/cpu/muldiv-ops.ts', import.meta.url));
 
+/** The file holding imul2's region (IMUL with two or three operands). */
+export const IMUL_FILE = fileURLToPath(new URL('../src/machine/cpu/alu.ts', import.meta.url));
+
 /** A file's text with its gen:alu regions as this tool writes them (spliced, then Prettier). */
 export async function aluStepFormatted(file = ALU_STEP_FILE, text = readFileSync(file, 'utf8')): Promise<string> {
   return formatted(file, text, (t) => spliceRegions(t, 'alu', aluStepRegion));
@@ -511,4 +522,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(`wrote ${ALU_STEP_FILE}`);
   writeFileSync(MULDIV_FILE, await aluStepFormatted(MULDIV_FILE));
   console.log(`wrote ${MULDIV_FILE}`);
+  writeFileSync(IMUL_FILE, await aluStepFormatted(IMUL_FILE));
+  console.log(`wrote ${IMUL_FILE}`);
 }

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { ALU_STEP_FILE, MULDIV_FILE, aluStepFormatted } from '../../tools/gen-alu';
+import { ALU_STEP_FILE, IMUL_FILE, MULDIV_FILE, aluStepFormatted } from '../../tools/gen-alu';
 import { AF, ARITH, OF, PF, SF } from '../../src/machine/cpu/flags';
 import { MULDIV_OPS } from '../../src/machine/cpu/muldiv-ops';
 import { readVectors, runVectors } from './oracle-run';
@@ -24,6 +24,36 @@ const stepAlone = (rig: Rig) =>
 const vectors = readVectors('muldiv.json');
 /** The one-operand forms of F6/F7 (the oracle's muldiv group also has IMUL's two- and three-operand forms). */
 const oneOperand = vectors.cases.filter((c) => /^(66)?f[67]/.test(c.bytes));
+/** IMUL's two- and three-operand forms (0F AF, 69, 6B: muldiv-ops.ts IMUL_TRUNC). */
+const truncated = vectors.cases.filter((c) => /^(66)?(0faf|69|6b)/.test(c.bytes));
+
+describe('IMUL with two and three operands, defined once (IMUL_TRUNC)', () => {
+  // Tried: IMUL_TRUNC.over as `low !== low` (never overflows) fails the vectors through step()
+  // alone, the cache and the compiled blocks.
+  it("Cpu.imul2's body is generated from IMUL_TRUNC, the block compiler's expressions", async () => {
+    const text = readFileSync(IMUL_FILE, 'utf8');
+    expect(text).toBe(await aluStepFormatted(IMUL_FILE, text));
+    expect(text).toMatch(/\/\/ gen:alu imul2 /);
+  });
+
+  it("the oracle's vectors cover r16/r32, r/m and imm8/imm16/imm32 forms", () => {
+    const names = new Set(truncated.map((c) => c.name));
+    expect(names.size, [...names].join(', ')).toBeGreaterThanOrEqual(4);
+    expect(truncated.length).toBeGreaterThan(50);
+  });
+
+  it('they pass through step() alone', () => {
+    const { failures, failedForms } = runVectors({ ...vectors, cases: truncated }, stepAlone);
+    expect(failures.length, `${[...failedForms].join(', ')}\n  ${failures.slice(0, 10).join('\n  ')}`).toBe(0);
+  });
+});
+
+describeCpu('IMUL with two and three operands through the decoded cache and blocks', () => {
+  it("the oracle's vectors pass", () => {
+    const { failures, failedForms } = runVectors({ ...vectors, cases: truncated });
+    expect(failures.length, `${[...failedForms].join(', ')}\n  ${failures.slice(0, 10).join('\n  ')}`).toBe(0);
+  });
+});
 
 describe("group 3's NOT, MUL, IMUL, DIV, IDIV in step(), from muldiv-ops.ts", () => {
   it('group3Body() has a generated case for each, from MULDIV_OPS, and no hand-written one', () => {

@@ -181,14 +181,15 @@ export abstract class CpuAlu extends CpuAluGen {
     const y = signExtend(b, size);
     let res: number;
     let over: boolean;
+    // gen:alu imul2 (tools/gen-alu.ts, from muldiv-ops.ts IMUL_TRUNC: do not edit)
     if (size === 4) {
       res = Math.imul(x, y);
-      over = x * y !== res; // exact below 2^53; above it the product cannot fit 32 bits anyway
+      over = x * y !== res;
     } else {
-      const p = x * y;
-      res = (p << 16) >> 16;
-      over = res !== p;
+      res = ((x * y) << 16) >> 16;
+      over = x * y !== res;
     }
+    // end gen:alu
     this.setArith((over ? CF | OF : 0) | szp(res & MASK[size], size));
     return res;
   }

@@ -74,7 +74,7 @@ import {
   type MoveForm,
 } from './move-ops';
 import { ALU_OPS, INCDEC_OPS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS } from './alu-ops';
-import { DIV32_FAST, MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
+import { DIV32_FAST, IMUL_TRUNC, MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
 import { BITSCAN_EXPR, BSWAP_EXPR } from './bit-ops';
 import { ALU, ALU_MEM, ENDS, GenBase, namesOf, type Insn } from './block-gen-base';
 import { GENERIC_FORMS, genericRows } from './generic-forms';
@@ -386,9 +386,11 @@ export class Gen extends GenBase {
       case D_IMUL3_R:
         // As Cpu.imul2: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
         this.replacesFlags();
-        this.emit(`a = r[${x & 7}]; o = Math.imul(a, ${i.imm}); r[${(x >> 3) & 7}] = o;`);
+        this.emit(`a = r[${x & 7}]; o = ${IMUL_TRUNC.low('a', `${i.imm}`, 4)}; r[${(x >> 3) & 7}] = o;`);
         if (!this.dead(i))
-          this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * ${i.imm} !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
+          this.emit(
+            `${C.fl} = (${C.fl} & ${~ARITH}) | (${IMUL_TRUNC.over('a', `${i.imm}`, 'o')} ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`,
+          );
         break;
       case D_MOVX_R: {
         const kind = x >> 6;
@@ -649,9 +651,11 @@ export class Gen extends GenBase {
           this.read32('b');
         } else this.emit(`b = r[${rm}];`);
         this.replacesFlags();
-        this.emit(`a = r[${reg}]; o = Math.imul(a, b); r[${reg}] = o;`);
+        this.emit(`a = r[${reg}]; o = ${IMUL_TRUNC.low('a', 'b', 4)}; r[${reg}] = o;`);
         if (!this.dead(i))
-          this.emit(`${C.fl} = (${C.fl} & ${~ARITH}) | (a * b !== o ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`);
+          this.emit(
+            `${C.fl} = (${C.fl} & ${~ARITH}) | (${IMUL_TRUNC.over('a', 'b', 'o')} ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`,
+          );
         break;
       case G_INCDEC: {
         // As D_INC_R on a dword in memory: CF folded into fl first (Cpu.incdec); the flag locals

@@ -98,6 +98,20 @@ export const MUL32: Readonly<Record<'mul' | 'imul', Mul32>> = {
 };
 
 /**
+ * IMUL with two or three operands (0F AF, 69, 6B; SDM vol. 2, IMUL): the product of the signed
+ * operands `x`, `y` (int32 expressions, sign-extended from the operand size) truncated to the
+ * operand size and sign-extended (`low`), and CF = OF = 1 when it differs from the full product
+ * (`over`: exact in doubles below 2^53; a dword product above it cannot fit 32 bits anyway). SF, ZF
+ * and PF of the result (undefined in the SDM; as multiply). Cpu.imul2's body is generated from
+ * these (tools/gen-alu.ts, `gen:alu imul2` in alu.ts), and the block compiler pastes them.
+ */
+export const IMUL_TRUNC = {
+  low: (x: string, y: string, size: 2 | 4): string =>
+    size === 4 ? `Math.imul(${x}, ${y})` : `((${x} * ${y}) << 16) >> 16`,
+  over: (x: string, y: string, low: string): string => `${x} * ${y} !== ${low}`,
+};
+
+/**
  * MUL / IMUL of the pair's low half `x` by `y` (both unsigned, of `size` bytes): the double-width
  * product in ACC_PAIR; returns the arithmetic flags. SDM vol. 2: MUL sets CF = OF = 1 when the high
  * half is not 0; IMUL when the high half is not the sign extension of the low half (the product
