@@ -22,6 +22,7 @@ import {
   condFunction,
   condOps,
   MOVE_SEMANTICS,
+  SIGN_EXTEND,
   moveFunction,
   moveName,
   moveOps,
@@ -90,6 +91,8 @@ export interface Back {
   signOf(value: string): string;
   /** Register operand k's whole dword, an lvalue (BSWAP's `bytes`). */
   dword(k: number): string;
+  /** Operand k's size in bytes as a number (a byte or a word: MOVSX's source). */
+  narrow(k: number): 1 | 2;
 }
 
 /** A place's value read. */
@@ -130,6 +133,8 @@ export function statements(ops: readonly MicroOp[], be: Back): string[] {
       }
       case 'sign':
         return writeOf(be, op[1], be.signOf(readOf(be, op[2])));
+      case 'extend':
+        return writeOf(be, op[1], SIGN_EXTEND(readOf(be, op[2]), be.narrow(1)));
       case 'tsc':
         return ['this.rdtsc();'];
       case 'bytes': {
@@ -212,6 +217,9 @@ function cacheBack(form: MoveForm, inLoop = false): Back {
     size: () => '4',
     signOf: (value) => `${value} >> 31`,
     dword: (k) => reg(form.operands[k]),
+    narrow: () => {
+      throw new Error(`${moveName(form)}: no narrow operand in a cached dword form`);
+    },
     release: () => (form.operands[0] === 'imm' ? ['if (d[p + 3] !== 0) this.addSp(d[p + 3]);'] : []),
     vm86Iopl: () => [],
   };
@@ -228,6 +236,7 @@ const SEGMENT_KINDS = new Set(['ES', 'CS', 'SS', 'DS', 'FS', 'GS']);
 export const STEP_KINDS = new Set([
   'Eb',
   'Ev',
+  'Ew',
   'Gb',
   'Gv',
   'Zb',
@@ -256,6 +265,12 @@ export const STEP_KINDS = new Set([
  */
 export interface KindEnv {
   readonly osz: string;
+  /**
+   * The register numbers of a register-only form (the decoded cache's D_MOVX_R: ModR/M's reg
+   * field and r/m from the payload), E operands being registers; the G operand is then written
+   * whole (osz 4). Without it, ModR/M as step() decoded it (this.reg, getRm/setRm).
+   */
+  readonly regs?: { readonly reg: string; readonly rm: string };
   /** An immediate operand of kind `kind` (Ib, Iv, Ibs) as the instruction uses it. */
   imm(kind: string): string;
 }
@@ -280,9 +295,9 @@ function loadSegment(seg: string, value: string): string[] {
 /** step()'s back end (opcode in b, operand size in osz, ModR/M decoded, immediates in imm1), or another env's. */
 export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
   const kind = (k: number): string => row.operands[k] as string;
-  const size = (k: number): string => (/b$|^AL$/.test(kind(k)) ? '1' : env.osz);
+  const size = (k: number): string => (/b$|^AL$/.test(kind(k)) ? '1' : kind(k) === 'Ew' ? '2' : env.osz);
   const regNo = (k: number): string =>
-    kind(k)[0] === 'G' ? 'this.reg' : kind(k) === 'eAX' || kind(k) === 'AL' ? 'EAX' : 'b & 7';
+    kind(k)[0] === 'G' ? (env.regs?.reg ?? 'this.reg') : kind(k) === 'eAX' || kind(k) === 'AL' ? 'EAX' : 'b & 7';
   const read = (k: number): string => {
     const t = kind(k);
     if (t[0] === 'I') return env.imm(t);
@@ -292,7 +307,7 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     if (t === 'Sw') return 'this.segSel[this.reg]';
     if (t === 'Mw/Rv') return 'this.getRm(2)'; // a word in memory, a register's low word
     if (t === 'DX') return 'this.reg32[EDX] & 0xffff'; // a port
-    if (t[0] === 'E') return `this.getRm(${size(k)})`;
+    if (t[0] === 'E') return env.regs ? `this.getReg(${env.regs.rm}, ${size(k)})` : `this.getRm(${size(k)})`;
     if (t[0] === 'O') return `this.readLin(this.moffsLin(${size(k)}, false), ${size(k)})`;
     if (isRegKind(t)) return `this.getReg(${regNo(k)}, ${size(k)})`;
     throw new Error(`gen-moves: step()'s back end cannot read an operand of kind ${t} (${row.mnemonic})`);
@@ -306,6 +321,7 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
       // A register takes the selector zero-extended to the operand size, memory a word (SDM vol. 2, MOV).
       if (t === 'Mw/Rv') return [`this.setRm(this.modrm >= 0xc0 ? ${env.osz} : 2, ${value});`];
       if (t[0] === 'E') return [`this.setRm(${size(k)}, ${value});`];
+      if (env.regs && t[0] === 'G' && env.osz === '4') return [`r[${regNo(k)}] = ${value};`];
       if (t[0] === 'O') return [`this.writeLin(this.moffsLin(${size(k)}, true), ${size(k)}, ${value});`];
       if (isRegKind(t)) return [`this.setReg(${regNo(k)}, ${size(k)}, ${value});`];
       throw new Error(`gen-moves: step()'s back end cannot write an operand of kind ${t} (${row.mnemonic})`);
@@ -349,6 +365,11 @@ export function stepBack(row: Opcode, env: KindEnv = STEP_ENV): Back {
     vm86Iopl: () => ['if (this.fl & VM && this.iopl < 3) throw new CpuFault(GP, 0);'],
     size,
     signOf: (value) => `(${value} << (32 - 8 * ${env.osz})) >> 31`,
+    narrow: (k) => {
+      const s = size(k);
+      if (s !== '1' && s !== '2') throw new Error(`gen-moves: ${row.mnemonic}: operand ${k} is not a byte or a word`);
+      return s === '1' ? 1 : 2;
+    },
     dword: (k) => {
       if (!isRegKind(kind(k))) throw new Error(`gen-moves: ${row.mnemonic}: not a register`);
       return `r[${regNo(k)}]`;
@@ -468,6 +489,20 @@ function conditionalCases(map: 0 | 0x0f): string[] {
 /** The decoded cache's D_IO: 32-bit operands, the port of E4–E7 in the entry's w3. */
 const CACHE_IO_ENV: KindEnv = { osz: '4', imm: () => 'd[p + 3]' };
 
+/** The decoded cache's D_MOVX_R: a dword destination, both registers in the payload (dst | src << 3). */
+const CACHE_MOVX_ENV: KindEnv = {
+  osz: '4',
+  imm: () => {
+    throw new Error('gen-moves: MOVZX/MOVSX have no immediate');
+  },
+  regs: { reg: 'x & 7', rm: '(x >> 3) & 7' },
+};
+
+/** MOVZX and MOVSX (0F B6 B7 BE BF), by the opcode's bits 0 and 3 (`op & 9`: the cache's D_MOVX_R payload). */
+export function movxRows(): Opcode[] {
+  return stepMoveRows(0x0f).filter((row) => row.mnemonic === 'movzx' || row.mnemonic === 'movsx');
+}
+
 /** The move forms runInner runs inline (see moveRegion). */
 const RUN_LOOP_MOVES = [
   'D_MOV_RR',
@@ -516,6 +551,18 @@ export function moveRegion(name: string): string {
       .join('\n');
   }
   if (name === 'step') return [...moveCases(0), ...conditionalCases(0)].join('\n');
+  if (name === 'movx') {
+    // The decoded cache's D_MOVX_R (payload: dst | src << 3 | (opcode & 9) << 6): a case per opcode.
+    return movxRows()
+      .map((row) =>
+        switchCase(
+          [`${row.op & 9}`],
+          `${row.mnemonic.toUpperCase()} r32, ${row.operands[1] === 'Eb' ? 'r8' : 'r16'}`,
+          statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row, CACHE_MOVX_ENV)),
+        ),
+      )
+      .join('\n');
+  }
   if (name === 'io') {
     // The decoded cache's D_IO (payload: the opcode): a byte or a dword, the port in w3 or DX.
     return stepMoveRows()

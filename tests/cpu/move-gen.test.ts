@@ -43,9 +43,10 @@ describe('MOV, LEA, PUSH and POP, defined once', () => {
     // The segment registers' PUSH, POP and MOV and MOV moffs too (idle-forms.test.ts runs them through step() alone).
     for (const op of [0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x8c, 0x8e, 0xa0, 0xa1, 0xa2, 0xa3])
       expect(ops).toContain(op);
-    // PUSH/POP FS/GS, NOP Ev and BSWAP (nop-bswap.test.ts), RDTSC (msr-sysenter.test.ts).
+    // PUSH/POP FS/GS, NOP Ev and BSWAP (nop-bswap.test.ts), RDTSC (msr-sysenter.test.ts), MOVZX/MOVSX (movx-gen.test.ts).
     expect(stepMoveRows(0x0f).map((o) => o.op)).toEqual([
-      0x0f1f, 0x0f31, 0x0fa0, 0x0fa1, 0x0fa8, 0x0fa9, 0x0fc8, 0x0fc9, 0x0fca, 0x0fcb, 0x0fcc, 0x0fcd, 0x0fce, 0x0fcf,
+      0x0f1f, 0x0f31, 0x0fa0, 0x0fa1, 0x0fa8, 0x0fa9, 0x0fb6, 0x0fb7, 0x0fbe, 0x0fbf, 0x0fc8, 0x0fc9, 0x0fca, 0x0fcb,
+      0x0fcc, 0x0fcd, 0x0fce, 0x0fcf,
     ]);
     // Not a group shared with other instructions (FF /6: group5's).
     expect(ops).not.toContain(0xff);

@@ -64,6 +64,7 @@ import {
   MOVE_BY_HANDLER,
   condOps,
   type CondForm,
+  SIGN_EXTEND,
   MOVE_SEMANTICS,
   moveName,
   moveOps,
@@ -79,7 +80,12 @@ import { BITSCAN_EXPR, BSWAP_EXPR } from './bit-ops';
 import { ALU, ALU_MEM, ENDS, GenBase, namesOf, type Insn } from './block-gen-base';
 import { GENERIC_FORMS, genericRows } from './generic-forms';
 import { FLAG_SEMANTICS, flagValue, type FlagSemantics } from './flag-ops';
-import { OPCODES } from './opcodes';
+import { OPCODES, type Opcode } from './opcodes';
+
+/** MOVZX and MOVSX's rows (0F B6 B7 BE BF) by the opcode's bits 0 and 3, the cache's D_MOVX_R payload. */
+const MOVX_ROW: Readonly<Record<number, Opcode>> = Object.fromEntries(
+  OPCODES.filter((o) => o.mnemonic === 'movzx' || o.mnemonic === 'movsx').map((o) => [o.op & 9, o]),
+);
 
 export { ENDS, type Insn } from './block-gen-base';
 
@@ -393,13 +399,18 @@ export class Gen extends GenBase {
           );
         break;
       case D_MOVX_R: {
-        const kind = x >> 6;
+        // MOVZX/MOVSX r32 from a register, from their rows' micro-operations (move-ops.ts: `set`,
+        // `extend`); payload dst | src << 3 | (opcode & 9) << 6, the source's byte or word inline.
+        const row = MOVX_ROW[x >> 6];
         const src = (x >> 3) & 7;
-        let e: string;
-        if (kind & 1) e = `(r[${src}] & 0xffff)`;
-        else e = src < 4 ? `(r[${src}] & 0xff)` : `((r[${src - 4}] >> 8) & 0xff)`;
-        if (kind & 8) e = kind & 1 ? `((${e} << 16) >> 16)` : `((${e} << 24) >> 24)`;
-        this.emit(`r[${x & 7}] = ${e};`);
+        const size = row.operands[1] === 'Eb' ? 1 : 2;
+        const e =
+          size === 2 ? `(r[${src}] & 0xffff)` : src < 4 ? `(r[${src}] & 0xff)` : `((r[${src - 4}] >> 8) & 0xff)`;
+        for (const op of MOVE_SEMANTICS[row.mnemonic]) {
+          if (op[0] === 'set') this.emit(`r[${x & 7}] = ${e};`);
+          else if (op[0] === 'extend') this.emit(`r[${x & 7}] = ${SIGN_EXTEND(e, size)};`);
+          else throw new Error(`blocks: MOVZX/MOVSX: no code for ${op[0]}`); // an emulator bug
+        }
         break;
       }
       case D_FLAG: {

@@ -380,15 +380,29 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 21 satisfies typeof D_JCC:
         if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
         return;
-      case 41 satisfies typeof D_MOVX_R: {
+      case 41 satisfies typeof D_MOVX_R:
         // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
-        const kind = x >> 6;
-        const size = kind & 1 ? 2 : 1;
-        let v = this.getReg((x >> 3) & 7, size);
-        if (kind & 8) v = signExtend(v, size);
-        r[x & 7] = v;
+        switch (x >> 6) {
+          // gen:moves movx (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+          // MOVZX r32, r8
+          case 0:
+            r[x & 7] = this.getReg((x >> 3) & 7, 1);
+            return;
+          // MOVZX r32, r16
+          case 1:
+            r[x & 7] = this.getReg((x >> 3) & 7, 2);
+            return;
+          // MOVSX r32, r8
+          case 8:
+            r[x & 7] = (this.getReg((x >> 3) & 7, 1) << 24) >> 24;
+            return;
+          // MOVSX r32, r16
+          case 9:
+            r[x & 7] = (this.getReg((x >> 3) & 7, 2) << 16) >> 16;
+            return;
+          // end gen:moves
+        }
         return;
-      }
       case 35 satisfies typeof D_SHIFT_R: {
         // SHL/SHR/SAL/SAR on a register (count 32 = CL), flags kept lazily.
         const reg = x & 7;

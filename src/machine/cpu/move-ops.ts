@@ -90,6 +90,9 @@ export type Place = 'o0' | 'o1' | 'next' | 'eSP' | 'eBP' | 'eAX' | 'eDX' | 'EFLA
  * SDM leaves the result undefined, and this CPU swaps the dword there too). NOP is no operation
  * at all (its ModR/M operand, 0F 1F, is not accessed).
  *
+ * `extend` a, b: a ← b sign-extended from b's size (MOVSX; MOVZX is `set`, b read at its size
+ * and written at a's, zero-extended; SDM vol. 2, MOVSX, MOVZX): SIGN_EXTEND.
+ *
  * `tsc`: EDX:EAX ← the time-stamp counter, after CR4.TSD's rule (#GP(0) outside ring 0 in
  * protected mode when TSD is set; SDM vol. 2, RDTSC): the CPU's rdtsc(), which every engine calls
  * (a compiled block through rdtscAt, which first counts the instructions its pass has retired:
@@ -106,7 +109,8 @@ export type MicroOp =
   | readonly ['in' | 'out', Place, Place]
   | readonly ['sign', Place, Place]
   | readonly ['bytes', 'o0']
-  | readonly ['tsc'];
+  | readonly ['tsc']
+  | readonly ['extend', 'o0', 'o1'];
 
 export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   mov: [['set', 'o0', 'o1']],
@@ -130,7 +134,13 @@ export const MOVE_SEMANTICS: Readonly<Record<string, readonly MicroOp[]>> = {
   nop: [],
   bswap: [['bytes', 'o0']],
   rdtsc: [['tsc']],
+  movzx: [['set', 'o0', 'o1']],
+  movsx: [['extend', 'o0', 'o1']],
 };
+
+/** A byte's or a word's value `v` sign-extended to int32 (`extend`), an expression every back end pastes. */
+export const SIGN_EXTEND = (v: string, size: 1 | 2): string =>
+  size === 1 ? `((${v}) << 24) >> 24` : `((${v}) << 16) >> 16`;
 
 /**
  * The instructions that act on a condition (SDM vol. 2, Jcc, SETcc, CMOVcc), by the stem of their

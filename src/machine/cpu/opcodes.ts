@@ -575,8 +575,8 @@ const TWO_BYTE: Opcode[] = [
   row(0x0fb3, 'btr', ['Ev', 'Gv'], { body: 'bit-op', flags: BITTEST, lockable: true }),
   row(0x0fb4, 'lfs', ['Gv', 'Mp'], { body: 'load-far-pointer' }),
   row(0x0fb5, 'lgs', ['Gv', 'Mp'], { body: 'load-far-pointer' }),
-  row(0x0fb6, 'movzx', ['Gv', 'Eb'], { body: 'movx' }),
-  row(0x0fb7, 'movzx', ['Gv', 'Ew'], { body: 'movx' }),
+  row(0x0fb6, 'movzx', ['Gv', 'Eb'], { body: 'moves' }),
+  row(0x0fb7, 'movzx', ['Gv', 'Ew'], { body: 'moves' }),
   // 0F BA: group 8.
   group(0x0fba, 4, 'bt', ['Ev', 'Ib'], { body: 'bit-op-imm', flags: BITTEST }),
   group(0x0fba, 5, 'bts', ['Ev', 'Ib'], { body: 'bit-op-imm', flags: BITTEST, lockable: true }),
@@ -593,8 +593,8 @@ const TWO_BYTE: Opcode[] = [
     flags: fl(0, ZF, CF | OF | SF | AF | PF),
     note: 'a zero source sets ZF and leaves the destination unchanged (Intel and AMD)',
   }),
-  row(0x0fbe, 'movsx', ['Gv', 'Eb'], { body: 'movx' }),
-  row(0x0fbf, 'movsx', ['Gv', 'Ew'], { body: 'movx' }),
+  row(0x0fbe, 'movsx', ['Gv', 'Eb'], { body: 'moves' }),
+  row(0x0fbf, 'movsx', ['Gv', 'Ew'], { body: 'moves' }),
   row(0x0fc0, 'xadd', ['Eb', 'Gb'], { body: 'xadd', flags: ARITHW, lockable: true }),
   row(0x0fc1, 'xadd', ['Ev', 'Gv'], { body: 'xadd', flags: ARITHW, lockable: true }),
   // 0F C7: group 9.

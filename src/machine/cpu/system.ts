@@ -13,7 +13,6 @@ import {
   EAX,
   LAR_TYPES,
   LSL_TYPES,
-  signExtend,
   ECX,
   EDX,
   EBX,
@@ -71,6 +70,22 @@ export abstract class CpuSystem extends CpuInterpreter {
         this.loadSeg(GS, v & 0xffff);
         return;
       }
+      // MOVZX Gv, Eb
+      case 0xb6:
+        this.setReg(this.reg, osz, this.getRm(1));
+        return;
+      // MOVZX Gv, Ew
+      case 0xb7:
+        this.setReg(this.reg, osz, this.getRm(2));
+        return;
+      // MOVSX Gv, Eb
+      case 0xbe:
+        this.setReg(this.reg, osz, (this.getRm(1) << 24) >> 24);
+        return;
+      // MOVSX Gv, Ew
+      case 0xbf:
+        this.setReg(this.reg, osz, (this.getRm(2) << 16) >> 16);
+        return;
       // BSWAP Zv
       case 0xc8:
       case 0xc9:
@@ -269,17 +284,6 @@ export abstract class CpuSystem extends CpuInterpreter {
         const sel = this.readLin16(this.ea + osz);
         this.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
         this.setReg(this.reg, osz, off);
-        return;
-      }
-      // body movx: MOVZX MOVSX
-      case 0xb6:
-      case 0xb7:
-      case 0xbe:
-      case 0xbf: {
-        const size = b & 1 ? 2 : 1;
-        let v = this.getRm(size);
-        if (b >= 0xbe) v = signExtend(v, size);
-        this.setReg(this.reg, osz, v);
         return;
       }
       // body bit-scan: BSF BSR
