@@ -73,32 +73,52 @@ export interface Block {
   readonly last: number;
 }
 
-/** The compiled blocks of one machine frame, by the byte offset they start at. */
+/**
+ * The compiled blocks of one machine frame, by the byte offset they start at. Whether a block
+ * starts at an offset, and the offset's hit count, live in the word w1 of the frame's decoded
+ * entry there (W1_BLOCK, W1_HIT): runInner reads them from the cache line it reads the entry from,
+ * where a separate array of hits and one of blocks cost two more host cache misses per block start
+ * on cold code.
+ */
 export class BlockPage {
   readonly blocks: (Block | undefined)[] = new Array<Block | undefined>(4096).fill(undefined);
-  /** Executions counted towards compiling, by offset (NEVER: the offset cannot start a block). */
-  readonly hits = new Int32Array(4096);
   /**
    * Machine time (whole ms) at which each offset's hit count began its window: the count must
    * reach the threshold again within HOT_WINDOW_MS of it (CpuDecodedCache.compileAt).
    */
   readonly since = new Int32Array(4096);
   private live: Block[] = [];
+  /** The offsets marked NEVER (W1_BLOCK with no block). */
+  private nevers: number[] = [];
+
+  /** `page`: the frame's decoded entries, which hold the hit counts and the W1_BLOCK marks. */
+  constructor(readonly page: Int32Array) {}
 
   add(b: Block): void {
     this.blocks[b.first] = b;
+    this.page[(b.first << 2) + 1] |= W1_BLOCK;
     this.live.push(b);
+  }
+
+  /** Marks offset `i` as one where no block can start (its first instruction cannot be in one). */
+  never(i: number): void {
+    this.page[(i << 2) + 1] |= W1_BLOCK;
+    this.nevers.push(i);
   }
 
   /**
    * Drops every block. The hit counts stay (the code was hot, and most often it is the same
-   * code again: recompiling it finds the function in `compiled`), except the NEVER marks.
+   * code again: recompiling it finds the function in `compiled`), except at the NEVER marks.
    */
   clear(): void {
-    for (const b of this.live) this.blocks[b.first] = undefined;
+    const page = this.page;
+    for (const b of this.live) {
+      this.blocks[b.first] = undefined;
+      page[(b.first << 2) + 1] &= ~W1_BLOCK;
+    }
     this.live = [];
-    const hits = this.hits;
-    for (let i = 0; i < 4096; i++) if (hits[i] < 0) hits[i] = 0;
+    for (const i of this.nevers) page[(i << 2) + 1] &= W1_OPERAND;
+    this.nevers = [];
   }
 
   /** Drops the blocks holding an instruction that starts in [first, last]; true if any. */
@@ -108,7 +128,7 @@ export class BlockPage {
     for (const b of this.live) {
       if (b.first <= last && b.last >= first) {
         this.blocks[b.first] = undefined;
-        this.hits[b.first] = 0;
+        this.page[(b.first << 2) + 1] &= W1_OPERAND; // no block, no hits
         dropped = true;
       } else this.live[k++] = b;
     }
@@ -129,8 +149,16 @@ export function blockable(w0: number): boolean {
 /** The cached forms that load a segment register (move-ops.ts, moveLoadsSegment: MOV and POP of DS ES FS GS). */
 const LOADS_SEGMENT = new Set(MOVE_FORMS.filter(moveLoadsSegment).map((f) => f.handler));
 
-/** `hits` of an offset where no block can start (its first instruction runs through step()). */
-export const NEVER = -0x40000000;
+/** The bits of a decoded entry's w1 that the decoder writes: the memory operand (decoded-cache.ts). */
+export const W1_OPERAND = 0x1fff;
+/**
+ * Bit 13 of w1 at a block start: a block starts here (BlockPage.blocks), or none can (NEVER: the
+ * first instruction cannot be in one, or the host refused the function); runInner reads
+ * BlockPage.blocks only when it is set, and counts hits only when it is clear.
+ */
+export const W1_BLOCK = 0x2000;
+/** One hit: the starts counted towards compiling are w1 >> 14 (kept when the entry is decoded again). */
+export const W1_HIT = 1 << 14;
 
 /** At most this many instructions in a block (bounded code size, and a bound on budget waste). */
 const MAX_INSNS = 48;
@@ -160,7 +188,7 @@ export function compileBlock(
     if (!blockable(w0)) break;
     const len = (w0 >>> 8) & 15;
     const next = (at + len) | 0;
-    insns.push({ w0, w1: d[p + 1], disp: d[p + 2], imm: d[p + 3], eip: at, next, n });
+    insns.push({ w0, w1: d[p + 1] & W1_OPERAND, disp: d[p + 2], imm: d[p + 3], eip: at, next, n });
     const h = w0 & 0x3f;
     n += h === D_ALU_JCC ? 2 : 1;
     pos += len;

@@ -13,6 +13,7 @@ import type { P2m, SecondStageFaultHandler } from '../hv/p2m';
 import { PageFault, PHYS_IO } from './mmu';
 import { disassembleLines } from './disasm';
 import { IF, PARITY, RF, TF } from './flags';
+import { W1_BLOCK, W1_HIT, type Block } from './blocks';
 import {
   CpuFault,
   CR0_PE,
@@ -322,8 +323,12 @@ export class Cpu extends CpuSystem {
         // A compiled block (blocks.ts) runs from here to its end in one call: when it fits the
         // budget, and not while events() left something to watch (an interrupt held by the
         // STI/MOV SS shadow is delivered after this one instruction).
-        let blk = this.winBlocks[idx];
-        if (blk === undefined && ++this.winHits[idx] >= this.hotThreshold) blk = this.compileAt(idx, eip);
+        // Whether a block starts here and the hit count are in the entry's w1 (W1_BLOCK, W1_HIT),
+        // on the cache line just read: the blocks are looked up only where the bit says so.
+        const w1 = d[p + 1];
+        let blk: Block | undefined;
+        if ((w1 & W1_BLOCK) !== 0) blk = this.winBlocks[idx];
+        else if ((d[p + 1] = w1 + W1_HIT) >> 14 >= this.hotThreshold) blk = this.compileAt(idx, eip);
         if (blk !== undefined && blk.eip === eip && this.instructions + blk.length <= end && this.attention === 0) {
           this.tracePos--; // the block's EIPs go into the trace's block ring instead
           eip = blk.run(this, end) | 0;

@@ -6,7 +6,7 @@
  * execDecoded and execGeneric, the layer below, decoded-exec.ts), and compiling blocks (blocks.ts).
  */
 import { PHYS_IO } from './mmu';
-import { BlockPage, compileBlock, NEVER, type Block, type CompiledFn } from './blocks';
+import { BlockPage, compileBlock, W1_BLOCK, W1_HIT, W1_OPERAND, type Block, type CompiledFn } from './blocks';
 import { VM } from './flags';
 import { CS } from './arch';
 import { D_SLOW } from './decoded';
@@ -165,7 +165,6 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
       const bp = cached.blocks;
       if (bp !== undefined) {
         this.winBlocks = bp.blocks;
-        this.winHits = bp.hits;
         this.winSince = bp.since;
       }
       this.winEip = cached.winEip;
@@ -194,9 +193,8 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
     let bp: BlockPage | undefined;
     if (this.blockThreshold >= 0) {
       bp = this.bPages[frame];
-      if (bp === undefined) bp = this.bPages[frame] = new BlockPage();
+      if (bp === undefined || bp.page !== page) bp = this.bPages[frame] = new BlockPage(page);
       this.winBlocks = bp.blocks;
-      this.winHits = bp.hits;
       this.winSince = bp.since;
     }
     this.winEip = winEip;
@@ -245,6 +243,7 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
       this.dLists[victim] = undefined;
       this.bPages[victim] = undefined;
       this.dFrames[at] = frame;
+      page.fill(0); // the victim's hit counts (w1, BlockPage)
     }
     this.dPages[frame] = page;
     this.dLists[frame] = list;
@@ -297,7 +296,6 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
   /** Per machine frame: its compiled blocks and hit counts (only while blockThreshold ≥ 0). */
   protected bPages: (BlockPage | undefined)[] = [];
   protected winBlocks: (Block | undefined)[] = [];
-  protected winHits = new Int32Array(4096);
   /** The window's page's BlockPage.since. */
   protected winSince = new Int32Array(4096);
   protected readonly blockThreshold: number;
@@ -346,7 +344,8 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
       // Not within the window: the count starts again, from now (a first crossing always does).
       const now = this.hotClock() | 0;
       if (now - this.winSince[idx] > HOT_WINDOW_MS) {
-        this.winHits[idx] = 1;
+        const q = (idx << 2) + 1;
+        this.winPage[q] = (this.winPage[q] & W1_OPERAND) | W1_HIT;
         this.winSince[idx] = now;
         return undefined;
       }
@@ -371,7 +370,8 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
       this.hotThreshold *= 2;
     const bp = this.bPages[this.winFrame];
     if (blk === undefined || bp === undefined) {
-      this.winHits[idx] = NEVER;
+      if (bp !== undefined) bp.never(idx);
+      else page[(idx << 2) + 1] |= W1_BLOCK;
       return undefined;
     }
     bp.add(blk);
@@ -431,7 +431,7 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
     d[p] = w0;
     // "Run step()" stays correct whatever the bytes become: no code line to watch for it.
     if (w0 === D_SLOW) return w0;
-    d[p + 1] = this.dW1;
+    d[p + 1] = (d[p + 1] & ~W1_OPERAND) | this.dW1; // the hit count and W1_BLOCK stay (BlockPage)
     d[p + 2] = this.dDisp;
     d[p + 3] = this.dImm;
     const o = base + idx;
