@@ -33,7 +33,7 @@ export const HOT_WINDOW_MS = 20;
 const MAX_TRACE_IDS = 1 << 16;
 
 /**
- * At most this many frames hold decoded entries (64 KiB each, and 48 KiB of blocks and hit counts
+ * At most this many frames hold decoded entries (64 KiB each, and 32 KiB of blocks and hit windows
  * while they compile); past it one frame's arrays go to the next (newDecodedPage). Linux's boot runs
  * code from more frames than 256, the size before.
  */
@@ -66,14 +66,15 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
   //
   // Hot path. Instructions of 32-bit code are decoded once into four Int32 words per byte offset
   // of a 4 KiB machine frame (w0 = handler | D_MAY_FAULT | length << 8 | payload << 12, w1 = the
-  // memory operand: base | index << 4 | scale << 8 | segment << 10, w2 = displacement, w3 =
-  // immediate) and run from there by runInner() (the commonest forms) and execDecoded(); any form
-  // decodeForm() does not cover (prefixes other than segment overrides, 16-bit operands or
-  // addresses, system and string instructions …) is marked D_SLOW and runs through step(), which
-  // decodes from memory as before. A register CMP/TEST/ALU form followed by Jcc is fused into one
-  // entry (fuseJcc). The "window" maps the EIPs of the current linear code page onto its frame's
-  // entries; it is dropped when the MMU's generation, CS or the CPL change (setCs, setRealSeg,
-  // writeCr0, reset). Memory: 64 KiB of entries per code frame, at most MAX_DECODED_PAGES frames.
+  // memory operand: base | index << 4 | scale << 8 | segment << 10, and above it a block start's
+  // W1_BLOCK and hit count (blocks.ts), w2 = displacement, w3 = immediate) and run from there by
+  // runInner() (the commonest forms) and execDecoded(); any form decodeForm() does not cover
+  // (prefixes other than segment overrides, 16-bit operands or addresses, system and string
+  // instructions …) is marked D_SLOW and runs through step(), which decodes from memory as before.
+  // A register CMP/TEST/ALU form followed by Jcc is fused into one entry (fuseJcc). The "window"
+  // maps the EIPs of the current linear code page onto its frame's entries; it is dropped when
+  // the MMU's generation, CS or the CPL change (setCs, setRealSeg, writeCr0, reset). Memory:
+  // 64 KiB of entries per code frame, at most MAX_DECODED_PAGES frames.
   //
   // Stale code (SDM vol. 3, 11.6): every write of the CPU that lands in a 128-byte line holding the
   // start or end of a decoded instruction clears the entries that could overlap the written bytes
