@@ -9,9 +9,9 @@
  * debug-registers.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MOVE_GEN_FILES, stepMoveRows } from '../../tools/gen-moves';
-import { describeCpu, le, makeRig } from './rig';
+import { describeCpu, le, makeRig, runThrough } from './rig';
 
 describe('IN and OUT, defined once', () => {
   it("step()'s cases of E4–E7 and EC–EF are generated from MOVE_SEMANTICS, no hand case left", () => {
@@ -58,14 +58,7 @@ describeCpu('IN and OUT as the SDM defines them', () => {
       const rig = makeRig(4);
       rig.load(0x1000, code);
       rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
-      const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
-      if (path === 'step() alone') vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
-      const slow: number[] = [];
-      const step = cpu.step.bind(cpu);
-      vi.spyOn(cpu, 'step').mockImplementation(() => {
-        slow.push(rig.cpu.eip);
-        step();
-      });
+      const slow = runThrough(rig, path);
       for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(5);
       expect(rig.cpu.halted).toBe(true);
       expect(rig.portWrites, 'OUT: the port, the size of the source, its value').toEqual([

@@ -23,7 +23,7 @@ import { OPCODES } from '../../src/machine/cpu/opcodes';
 import * as decoded from '../../src/machine/cpu/decoded';
 import { MOVE_FORMS, moveFunction, moveName } from '../../src/machine/cpu/move-ops';
 import { readVectors, runVectors } from './oracle-run';
-import { describeCpu, makeRig } from './rig';
+import { describeCpu, makeRig, runThrough } from './rig';
 
 describe('MOV, LEA, PUSH and POP, defined once', () => {
   for (const file of MOVE_GEN_FILES)
@@ -294,14 +294,7 @@ describeCpu('CWD and CDQ as the SDM defines them', () => {
       const rig = makeRig(4);
       rig.load(0x1000, SIGNS);
       rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
-      const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
-      if (path === 'step() alone') vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
-      const slow: number[] = [];
-      const step = cpu.step.bind(cpu);
-      vi.spyOn(cpu, 'step').mockImplementation(() => {
-        slow.push(rig.cpu.eip);
-        step();
-      });
+      const slow = runThrough(rig, path);
       rig.cpu.run(100);
       expect(rig.cpu.halted).toBe(true);
       const reg = (n: number) => rig.cpu.reg32[n] >>> 0;

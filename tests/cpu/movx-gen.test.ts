@@ -10,9 +10,9 @@
  * `set` fails all four runs; SIGN_EXTEND of a byte shifting by 16 fails them too.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MOVE_GEN_FILES, movxRows } from '../../tools/gen-moves';
-import { describeCpu, le, makeRig } from './rig';
+import { describeCpu, le, makeRig, runThrough } from './rig';
 
 describe('MOVZX and MOVSX, defined once', () => {
   it("step0f()'s cases and the cache's D_MOVX_R are generated from MOVE_SEMANTICS, no hand case left", () => {
@@ -68,14 +68,7 @@ describeCpu('MOVZX and MOVSX as the SDM defines them', () => {
       rig.load(0x1000, code);
       rig.load(0x3000, [0x80, 0xff]);
       rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
-      const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
-      if (path === 'step() alone') vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
-      const slow: number[] = [];
-      const step = cpu.step.bind(cpu);
-      vi.spyOn(cpu, 'step').mockImplementation(() => {
-        slow.push(rig.cpu.eip);
-        step();
-      });
+      const slow = runThrough(rig, path);
       for (let i = 0; i < 200 && !rig.cpu.halted; i++) rig.cpu.run(7);
       expect(rig.cpu.halted).toBe(true);
       const got = [...results, ...slowForms].map((_, k) => rig.u32(out + 4 * k) >>> 0);

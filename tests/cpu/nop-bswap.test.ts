@@ -9,9 +9,9 @@
  * runs; BSWAP_EXPR changed without regenerating fails the compiled runs alone.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MOVE_GEN_FILES, stepMoveRows } from '../../tools/gen-moves';
-import { describeCpu, le, makeRig } from './rig';
+import { describeCpu, le, makeRig, runThrough } from './rig';
 
 describe('NOP and BSWAP, defined once', () => {
   it("step()'s cases are generated from MOVE_SEMANTICS, no hand case or body left", () => {
@@ -63,14 +63,7 @@ describeCpu('NOP and BSWAP as the SDM defines them', () => {
         rig.load(0x1000, code);
         rig.load(0x1000 + counter, le(passes));
         rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
-        const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
-        if (path === 'step() alone') vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
-        const slow: number[] = [];
-        const step = cpu.step.bind(cpu);
-        vi.spyOn(cpu, 'step').mockImplementation(() => {
-          slow.push(rig.cpu.eip);
-          step();
-        });
+        const slow = runThrough(rig, path);
         for (let i = 0; i < 200 && !rig.cpu.halted; i++) rig.cpu.run(7);
         expect(rig.cpu.halted).toBe(true);
         const reg = (n: number) => rig.cpu.reg32[n] >>> 0;

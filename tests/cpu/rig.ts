@@ -3,7 +3,7 @@
  * is imported statically: a test of a CPU that is not there, or has moved, fails to compile and
  * run — it is never skipped.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, vi } from 'vitest';
 import { Cpu, RunExit as CpuRunExit, type CpuEnv } from '../../src/machine/cpu/cpu';
 import { MachineMemory } from '../../src/machine/memory';
 import { IoBus, MmioBus, type AccessSize, type InterruptController } from '../../src/machine/bus';
@@ -193,4 +193,22 @@ export function flatTables(rig: Rig, gdt: number, idt: number): (vector: number,
   rig.load(gdt + 0x100, [23, 0, ...le(gdt)]);
   rig.load(idt + 0x800, [0xff, 0x07, ...le(idt)]);
   return (v, h) => rig.load(idt + 8 * v, [h & 0xff, (h >> 8) & 0xff, 0x08, 0, 0, 0x8e, (h >> 16) & 0xff, h >>> 24]);
+}
+
+/**
+ * Runs the rig's CPU through `path` from now on: 'step() alone' makes openWindow refuse, so the
+ * interpreter's step() runs every instruction; any other path leaves the decoded cache (and the
+ * rig's blocks) as they are. Returns the EIPs of the instructions step() ran, filled as the CPU
+ * runs (a test checks that the form it means is not among them on the cached path).
+ */
+export function runThrough(rig: Rig, path: string): number[] {
+  const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
+  if (path === 'step() alone') vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
+  const slow: number[] = [];
+  const step = cpu.step.bind(cpu);
+  vi.spyOn(cpu, 'step').mockImplementation(() => {
+    slow.push(rig.cpu.eip);
+    step();
+  });
+  return slow;
 }

@@ -8,10 +8,10 @@
  * step()'s in every path. Tried: LEAVE without its ESP ← EBP, and RET imm16 without its release, each fail every
  * path in both CPU modes, as does JMP without its `jump`.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { MOVE_GEN_FILES, stepGroupMoveRows, stepMoveRows } from '../../tools/gen-moves';
-import { describeCpu, le, makeRig } from './rig';
+import { describeCpu, le, makeRig, runThrough } from './rig';
 
 const CODE = 0x1000;
 const SLOT = 0x8000;
@@ -139,14 +139,7 @@ describeCpu('near JMP, CALL and RET, LEAVE, PUSHF and POPF as the SDM defines th
       const rig = makeRig(4);
       rig.load(CODE, code);
       rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000 });
-      const cpu = rig.cpu as unknown as { step(): void; openWindow(): boolean };
-      if (path === 'step() alone') vi.spyOn(cpu, 'openWindow').mockReturnValue(false);
-      const slow: number[] = [];
-      const step = cpu.step.bind(cpu);
-      vi.spyOn(cpu, 'step').mockImplementation(() => {
-        slow.push(rig.cpu.eip);
-        step();
-      });
+      const slow = runThrough(rig, path);
       for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(7);
       expect(rig.cpu.halted).toBe(true);
       const reg = (n: number) => rig.cpu.reg32[n] >>> 0;
