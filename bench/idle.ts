@@ -32,7 +32,9 @@
  * (Linux's boot in the page, default 900), --workload NAME (the toy guest's workload of the
  * whole-tab rows, default static; clock repaints once a second), --modes poll,dirty,dirty-idle
  * (the whole-tab rows' display modes, default all three), --only alloc (Node alone: the bytes an
- * idle slice allocates, and where).
+ * idle slice allocates, and where), --only linux-node (Node alone: Debian's Linux booted on the
+ * wall clock to its prompt, cursor still, then every idle wake-up's instructions and CPU time, the
+ * cold-code figure of issue 16; writes its row to bench-results/idle.json).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -42,7 +44,8 @@ import { textTable } from './table';
 import { measureThreadTimes } from './cdp-threads';
 import { descendants, procAvailable, tabCpu, tabSnapshot, THREAD_GROUPS, type TabCpu } from './tab-threads';
 import { Machine } from '../src/machine/machine';
-import { immediateYielder } from '../src/machine/runloop';
+import { IDLE_SLACK_MS, immediateYielder } from '../src/machine/runloop';
+import { LINUX_GUEST } from '../src/ui/guests';
 import { F64 } from '../src/shared/layout';
 import { chooseScenario, waitLinuxSettled } from './display-linux';
 
@@ -531,7 +534,109 @@ async function allocationPerIdleSlice(): Promise<{ bytesPerSlice: number; top: R
   return { bytesPerSlice: total / n, top };
 }
 
+/**
+ * `--only linux-node`: Debian's Linux (the page's command line) on the wall clock in Node, slices
+ * run as the worker's loop runs them (a sleep of at least IDLE_SLACK_MS once idle), booted to its
+ * prompt with the cursor's blink off; then, over the window, each wake-up's instructions and the
+ * process CPU time of its slice. The idle kernel's tick path on cold host caches: what the idle
+ * bar of issue 16 comes down to.
+ */
+function linuxNode(): Record<string, number> {
+  const file = (p: string) => {
+    const b = readFileSync(p);
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  };
+  const made = Machine.create(
+    {
+      ramMiB: LINUX_GUEST.minRamMiB,
+      vramMiB: 8,
+      cmdline: LINUX_GUEST.cmdline,
+      clock: 'wall',
+      image: 'multiboot',
+      initrd: file(`public/${LINUX_GUEST.initrd}`),
+    },
+    file(`public/${LINUX_GUEST.kernel}`),
+    immediateYielder(),
+  );
+  if (!made.ok) throw new Error(made.message);
+  const m = made.value;
+  let serial = '';
+  m.onSerial = (b) => (serial += String.fromCharCode(b));
+  const f = m.stats.f64;
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const samples: { instructions: number; cpuMs: number }[] = [];
+  const runFor = (ms: number, o: { until?: () => boolean; record?: boolean } = {}) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end && !o.until?.()) {
+      const i0 = f[F64.INSTRUCTIONS];
+      const c0 = process.cpuUsage();
+      const out = m.slice();
+      const c = process.cpuUsage(c0);
+      if (o.record && f[F64.INSTRUCTIONS] > i0)
+        samples.push({ instructions: f[F64.INSTRUCTIONS] - i0, cpuMs: (c.user + c.system) / 1000 });
+      if (out.next === 'stop') throw new Error('the Linux guest stopped');
+      if (out.next === 'sleep') Atomics.wait(word, 0, 0, o.until ? out.ms : Math.max(IDLE_SLACK_MS, out.ms));
+    }
+  };
+  runFor(300_000, { until: () => serial.includes('/ # ') });
+  if (!serial.includes('/ # ')) throw new Error('Linux did not reach its prompt in 300 s');
+  m.serialWrite('echo 0 > /sys/class/graphics/fbcon/cursor_blink\n');
+  runFor(WARMUP * 2000);
+  const i0 = f[F64.INSTRUCTIONS];
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  runFor(SECONDS * 1000, { record: true });
+  const c = process.cpuUsage(c0);
+  const wallS = (performance.now() - w0) / 1000;
+  m.destroy();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const cpuMs = samples.map((x) => x.cpuMs);
+  return {
+    wakeupsPerS: samples.length / wallS,
+    kInstructionsPerS: (f[F64.INSTRUCTIONS] - i0) / wallS / 1000,
+    medianInstructionsPerWake: median(samples.map((x) => x.instructions)),
+    medianSliceCpuMs: median(cpuMs),
+    nsPerInstruction: (1e6 * cpuMs.reduce((a, b) => a + b, 0)) / samples.reduce((a, x) => a + x.instructions, 0),
+    processCpuPct: (100 * (c.user + c.system)) / 1e6 / wallS,
+  };
+}
+
 async function main(): Promise<void> {
+  if (ONLY === 'linux-node') {
+    console.log('  Node: Debian Linux to its prompt, then idle…');
+    const r = linuxNode();
+    console.log(
+      textTable(
+        [
+          'Node, idle Linux (wall clock, cursor still)',
+          'wake-ups/s',
+          'k instr/s',
+          'instr/wake',
+          'CPU ms/wake',
+          'ns/instr',
+          'process %',
+        ],
+        [
+          [
+            `slack ${IDLE_SLACK_MS} ms`,
+            r.wakeupsPerS.toFixed(1),
+            r.kInstructionsPerS.toFixed(0),
+            r.medianInstructionsPerWake.toFixed(0),
+            r.medianSliceCpuMs.toFixed(3),
+            r.nsPerInstruction.toFixed(0),
+            r.processCpuPct.toFixed(2),
+          ],
+        ],
+      ),
+    );
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(
+      'bench-results/idle.json',
+      `${JSON.stringify({ date: new Date().toISOString(), machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, seconds: SECONDS, linuxNode: r }, null, 2)}\n`,
+    );
+    console.log('\nwrote bench-results/idle.json (the Node Linux row only)');
+    return;
+  }
   if (ONLY === 'alloc') {
     const a = await allocationPerIdleSlice();
     console.log(
