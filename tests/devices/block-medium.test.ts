@@ -92,6 +92,33 @@ describe('RangeMedium: a disk image read by ranges', () => {
     expect(asked).toHaveLength(16); // every chunk once: the first, the written one, and the 14 left
   });
 
+  it('keeps at most its bound of chunks read (least recently used out, read again when asked), and every chunk written', () => {
+    const img = image(64 * CHUNK);
+    const s = server(img);
+    const m = RangeMedium.open(s.fetch, 0, CHUNK, 4 * CHUNK);
+    if (!(m instanceof RangeMedium)) throw new Error('expected a lazy medium');
+    const data = new Uint8Array(SECTOR_BYTES).fill(0x5a);
+    m.write(20 * CHUNK, data); // chunk 20 becomes the guest's: never dropped
+    for (const i of [1, 2, 3]) m.read(i * CHUNK, new Uint8Array(16)); // clean: 0, 1, 2, 3
+    m.read(0, new Uint8Array(16)); // 0 used again: 1 is now the oldest
+    m.read(9 * CHUNK, new Uint8Array(16)); // a fifth clean chunk: 1 goes
+    expect(m.chunksHeld).toBe(5); // four clean and the written one
+    const before = s.asked.length;
+    m.read(0, new Uint8Array(16));
+    m.read(3 * CHUNK, new Uint8Array(16));
+    expect(s.asked.length).toBe(before); // still held
+    const out = new Uint8Array(CHUNK);
+    m.read(CHUNK, out); // dropped: asked for again, the same bytes
+    expect(out).toEqual(img.subarray(CHUNK, 2 * CHUNK));
+    expect(s.asked.at(-1)).toEqual([CHUNK, 2 * CHUNK]);
+    for (let i = 30; i < 40; i++) m.read(i * CHUNK, new Uint8Array(16)); // ten more clean chunks
+    expect(m.chunksHeld).toBe(5);
+    const back = new Uint8Array(SECTOR_BYTES);
+    m.read(20 * CHUNK, back); // the guest's write is still there, never re-read
+    expect(back).toEqual(data);
+    expect(s.asked.filter(([a]) => a === 20 * CHUNK)).toHaveLength(1);
+  });
+
   it('reads the last, short chunk of an image that is not a whole number of chunks', () => {
     const img = image(5 * CHUNK + 3 * SECTOR_BYTES);
     const { m, asked } = lazy(img);

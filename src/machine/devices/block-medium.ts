@@ -1,8 +1,9 @@
 /**
  * A disk's medium behind the ATA device: bytes read and written in place, synchronously (the
  * device model answers a port access at once). Two of them: the image in memory, and an image
- * named by URL read lazily by HTTP range requests (RFC 9110, 14) in aligned chunks, kept once read,
- * with the guest's writes in an in-memory overlay (the server's file is never changed).
+ * named by URL read lazily by HTTP range requests (RFC 9110, 14) in aligned chunks, the chunks read
+ * kept up to a bound (least recently used first out), with the guest's writes in an in-memory
+ * overlay (the server's file is never changed).
  */
 
 import { checkDiskImage, MAX_DISK_BYTES } from '../../shared/api';
@@ -50,16 +51,26 @@ export type RangeFetch = (start: number, end: number) => RangeResponse;
 export const RANGE_CHUNK_BYTES = 64 * 1024;
 /** Images at most this large are read whole on opening (one request; lazy reads pay one per chunk). */
 export const LAZY_ABOVE_BYTES = 32 * 1024 * 1024;
+/**
+ * The most bytes of chunks read and not written a lazy medium keeps: past it the least recently
+ * used goes (read again from the server when the guest comes back to it), so that a guest reading
+ * through a large image (a file-system check, a `dd` of the disk) does not hold all of it in the
+ * worker's memory. Written chunks are the guest's only copy: they always stay.
+ */
+export const CLEAN_BYTES_HELD = 128 * 1024 * 1024;
 
 /**
- * An image read by ranges on demand. Each chunk is fetched once, then kept; a guest write makes
- * the chunk's copy the guest's (copy-on-write per chunk: a partial write reads the chunk first).
+ * An image read by ranges on demand. Each chunk is fetched when first read and kept while the
+ * chunks read stay within `cleanBytesHeld` (CLEAN_BYTES_HELD); a guest write makes the chunk's copy
+ * the guest's (copy-on-write per chunk: a partial write reads the chunk first), kept for good.
  * Opening asks for the first chunk, which also gives the image's size (Content-Range); a server
  * that answers 200 gives the whole image at once, which then lives in memory as before.
  */
 export class RangeMedium implements BlockMedium {
-  /** The chunks read or written so far (the image's bytes as the guest sees them). */
-  private readonly chunks = new Map<number, Uint8Array>();
+  /** Chunks read and not written, least recently used first (a Map keeps insertion order). */
+  private readonly clean = new Map<number, Uint8Array>();
+  /** Chunks the guest wrote: its bytes, never dropped. */
+  private readonly written = new Map<number, Uint8Array>();
   /** Bytes the server has sent (the debug figure: how little of a large image a boot reads). */
   bytesFetched = 0;
 
@@ -67,6 +78,7 @@ export class RangeMedium implements BlockMedium {
     private readonly fetch: RangeFetch,
     readonly byteLength: number,
     readonly chunkBytes: number,
+    private readonly cleanBytesHeld: number,
   ) {}
 
   /**
@@ -74,7 +86,12 @@ export class RangeMedium implements BlockMedium {
    * when it is small (at most `lazyAbove` bytes); a MemoryMedium then. Throws an Error that says
    * why when the image cannot be a disk (size, request failed).
    */
-  static open(fetch: RangeFetch, lazyAbove = LAZY_ABOVE_BYTES, chunkBytes = RANGE_CHUNK_BYTES): BlockMedium {
+  static open(
+    fetch: RangeFetch,
+    lazyAbove = LAZY_ABOVE_BYTES,
+    chunkBytes = RANGE_CHUNK_BYTES,
+    cleanBytesHeld = CLEAN_BYTES_HELD,
+  ): BlockMedium {
     const first = fetch(0, chunkBytes);
     if (first.status === 200) return RangeMedium.whole(first.bytes, 'the server does not take range requests');
     const why = checkDiskImage(first.totalBytes, true);
@@ -85,7 +102,7 @@ export class RangeMedium implements BlockMedium {
         throw new Error(`the server sent ${all.bytes.length} of the image's ${first.totalBytes} bytes`);
       return new MemoryMedium(all.bytes.slice());
     }
-    const m = new RangeMedium(fetch, first.totalBytes, chunkBytes);
+    const m = new RangeMedium(fetch, first.totalBytes, chunkBytes, cleanBytesHeld);
     m.keep(0, first.bytes);
     return m;
   }
@@ -102,15 +119,15 @@ export class RangeMedium implements BlockMedium {
 
   /** Chunks held (read or written), for tests and the stats. */
   get chunksHeld(): number {
-    return this.chunks.size;
+    return this.clean.size + this.written.size;
   }
 
   read(offset: number, into: Uint8Array): void {
-    this.span(offset, into.length, (chunk, at, done, n) => into.set(chunk.subarray(at, at + n), done));
+    this.span(offset, into.length, false, (chunk, at, done, n) => into.set(chunk.subarray(at, at + n), done));
   }
 
   write(offset: number, from: Uint8Array): void {
-    this.span(offset, from.length, (chunk, at, done, n) => chunk.set(from.subarray(done, done + n), at));
+    this.span(offset, from.length, true, (chunk, at, done, n) => chunk.set(from.subarray(done, done + n), at));
   }
 
   wholeImage(): Uint8Array {
@@ -119,10 +136,14 @@ export class RangeMedium implements BlockMedium {
     return out;
   }
 
-  /** Visit [offset, offset + length) chunk by chunk: each chunk's bytes, where in it, how far along, how many. */
+  /**
+   * Visit [offset, offset + length) chunk by chunk (`forWrite`: the chunks become the guest's):
+   * each chunk's bytes, where in it, how far along, how many.
+   */
   private span(
     offset: number,
     length: number,
+    forWrite: boolean,
     visit: (chunk: Uint8Array, at: number, done: number, n: number) => void,
   ): void {
     let done = 0;
@@ -130,7 +151,7 @@ export class RangeMedium implements BlockMedium {
       const pos = offset + done;
       const index = Math.floor(pos / this.chunkBytes);
       const at = pos - index * this.chunkBytes;
-      const chunk = this.chunk(index);
+      const chunk = this.chunk(index, forWrite);
       const n = Math.min(length - done, chunk.length - at);
       if (n <= 0) throw new MediumError(`byte ${pos} is past the end of the medium`);
       visit(chunk, at, done, n);
@@ -138,9 +159,17 @@ export class RangeMedium implements BlockMedium {
     }
   }
 
-  private chunk(index: number): Uint8Array {
-    const held = this.chunks.get(index);
-    if (held) return held;
+  private chunk(index: number, forWrite: boolean): Uint8Array {
+    const mine = this.written.get(index);
+    if (mine) return mine;
+    const held = this.clean.get(index);
+    if (held) {
+      // The most recently used goes last; a chunk about to be written leaves the clean ones.
+      this.clean.delete(index);
+      if (forWrite) this.written.set(index, held);
+      else this.clean.set(index, held);
+      return held;
+    }
     const start = index * this.chunkBytes;
     const end = Math.min(start + this.chunkBytes, this.byteLength);
     let r: RangeResponse;
@@ -155,14 +184,24 @@ export class RangeMedium implements BlockMedium {
     const bytes = r.status === 200 ? r.bytes.subarray(start, end) : r.bytes;
     if (bytes.length !== end - start)
       throw new MediumError(`reading bytes ${start}–${end - 1}: the server sent ${bytes.length} bytes`);
-    return this.keep(index, bytes);
+    const chunk = this.keep(index, bytes);
+    if (forWrite) {
+      this.clean.delete(index);
+      this.written.set(index, chunk);
+    }
+    return chunk;
   }
 
   private keep(index: number, bytes: Uint8Array): Uint8Array {
     this.bytesFetched += bytes.length;
     // Its own copy: the chunk is written in place by the guest.
     const chunk = bytes.slice();
-    this.chunks.set(index, chunk);
+    this.clean.set(index, chunk);
+    // Past the bound the least recently used clean chunks go (never the one just read).
+    while (this.clean.size > 1 && this.clean.size * this.chunkBytes > this.cleanBytesHeld) {
+      const oldest = this.clean.keys().next().value as number;
+      this.clean.delete(oldest);
+    }
     return chunk;
   }
 }
