@@ -288,6 +288,36 @@ export const GROUP2_AT_ONCE: Readonly<Record<number, Group2Op>> = {
 };
 
 /**
+ * SHLD and SHRD (0F A4/A5, 0F AC/AD; SDM vol. 2, SHLD, SHRD) of a word or a dword, indexed by
+ * SHRD (0 SHLD, 1 SHRD): the destination `a` shifted by `n` (1 to the width: the count masked to
+ * 31, and a word's count past 16 leaves everything as it was, as before), the bits shifted in
+ * from the source `s` (both unsigned of the width). Flags at once: CF the last bit shifted out of
+ * the destination, OF whether the sign changed (defined for a count of 1; kept for all, as the
+ * oracle's vectors show), SF ZF PF from the result, AF undefined: 0.
+ */
+export interface ShiftDoubleOp {
+  readonly mnemonic: string;
+  /** The result, an expression whose low `bits` bits are it (masked; an int32 at 32 bits). */
+  readonly result: (a: string, s: string, n: string, w: Width) => string;
+  /** CF, 0 or 1. */
+  readonly cf: (a: string, n: string, w: Width) => string;
+}
+export const SHIFT_DOUBLE: readonly ShiftDoubleOp[] = [
+  {
+    mnemonic: 'SHLD',
+    result: (a, s, n, w) => `((${a} << ${n}) | (${s} >>> (${w.bits} - ${n}))) & ${w.mask}`,
+    cf: (a, n, w) => `(${a} >>> (${w.bits} - ${n})) & 1`,
+  },
+  {
+    mnemonic: 'SHRD',
+    result: (a, s, n, w) => `((${a} >>> ${n}) | (${s} << (${w.bits} - ${n}))) & ${w.mask}`,
+    cf: (a, n) => `(${a} >>> (${n} - 1)) & 1`,
+  },
+];
+/** SHLD/SHRD's OF, 0 or 1: the destination's sign changed (from `a` to the result `r`). */
+export const SHIFT_DOUBLE_OF = (a: string, r: string, w: Width): string => `((${a} ^ ${r}) >>> ${w.bits - 1}) & 1`;
+
+/**
  * A lazy-flags kind (state.ts, materialize): its CF and OF as boolean expressions over the
  * operands `a`, `b` and the result `r` as int32 — for an 8- or 16-bit operation, the same
  * expressions hold over the sign-extended values (sign extension keeps both the signed and the

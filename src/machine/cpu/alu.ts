@@ -4,7 +4,7 @@
  * included), INC/DEC and group 2's shifts and rotates are generated from their definition,
  * alu-ops.ts, into the layer below: alu-gen.ts.
  */
-import { AF, ARITH, CF, MASK, OF, PF, SF, SIGN, ZF, szp } from './flags';
+import { AF, ARITH, CF, MASK, OF, PF, SF, ZF, szp } from './flags';
 import { CpuFault, DE, EAX, EDX, signExtend } from './arch';
 import { ACC_PAIR, divide, multiply } from './muldiv-ops';
 import { bitIndex } from './bit-ops';
@@ -16,42 +16,6 @@ export abstract class CpuAlu extends CpuAluGen {
   protected setArith(f: number): void {
     this.fl = (this.fl & ~ARITH) | f;
     this.lz = 0;
-  }
-
-  /**
-   * SHLD (right = false) / SHRD of `a` with bits from `src` by `count` (already masked to 5 bits),
-   * setting the flags; returns the result, or -1 when nothing is written: a count of 0, or one
-   * above a 16-bit operand's width (the result is undefined; we leave the operand alone).
-   */
-  protected shiftDouble(right: boolean, a: number, src: number, count: number, size: number): number {
-    const bits = size * 8;
-    if (count === 0 || count > bits) return -1;
-    let res: number;
-    let cf: number;
-    // In 32-bit integers (BigInt cost a tenth of a phase of 64-bit arithmetic, most of it in GC).
-    // 16-bit: the pair fits one int, count ≤ 16; 32-bit: count ≤ 31.
-    if (!right) {
-      // SHLD: dst:src shifted left, the high half kept; CF is the last bit shifted out of dst.
-      if (bits === 16) {
-        const wide = ((a << 16) | (src & 0xffff)) >>> 0;
-        res = (wide >>> (16 - count)) & 0xffff;
-        cf = (wide >>> (32 - count)) & 1;
-      } else {
-        res = ((a << count) | (src >>> (32 - count))) >>> 0;
-        cf = (a >>> (32 - count)) & 1;
-      }
-    } else if (bits === 16) {
-      // SHRD: src:dst shifted right, the low half kept; CF is the last bit shifted out of dst.
-      const wide = ((src << 16) | (a & 0xffff)) >>> 0;
-      res = (wide >>> count) & 0xffff;
-      cf = (wide >>> (count - 1)) & 1;
-    } else {
-      res = ((a >>> count) | (src << (32 - count))) >>> 0;
-      cf = (a >>> (count - 1)) & 1;
-    }
-    const of = ((res ^ a) & SIGN[size]) !== 0;
-    this.setArith((cf ? CF : 0) | (of ? OF : 0) | szp(res, size));
-    return res;
   }
 
   /** Group 2: ROL ROR RCL RCR SHL SHR SAL SAR, returning the result (unsigned). Count 0 leaves the flags alone. */

@@ -56,8 +56,9 @@ import {
   G_SHIFT,
   G_GRP3,
   G_GRP3_8,
+  G_SHLD,
 } from './decoded';
-import { ARITH, CF, OF, PUSHFD_IMAGE, SF, ZF } from './flags';
+import { AF, ARITH, CF, OF, PUSHFD_IMAGE, SF, ZF } from './flags';
 import { C, GEN_CHECK } from './block-host';
 import {
   COND_BY_HANDLER,
@@ -74,7 +75,17 @@ import {
   type CachedOperand,
   type MoveForm,
 } from './move-ops';
-import { ALU_OPS, INCDEC_OPS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS } from './alu-ops';
+import {
+  ALU_OPS,
+  INCDEC_OPS,
+  NEG_AS,
+  ROTATE_OPS,
+  SHIFT_DOUBLE,
+  SHIFT_DOUBLE_OF,
+  SHIFT_OPS,
+  TEST_AS,
+  WIDTHS,
+} from './alu-ops';
 import { DIV32_FAST, IMUL_TRUNC, MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
 import { BITSCAN_EXPR, BSWAP_EXPR } from './bit-ops';
 import { ALU, ALU_MEM, ENDS, GenBase, namesOf, type Insn } from './block-gen-base';
@@ -129,6 +140,7 @@ const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
  * may fault (its handler sees EFLAGS) or leaves through the CPU.
  */
 function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
+  if (shiftDoubleSets(i)) return 'sets';
   if (i.w0 & D_MAY_FAULT) return 'other';
   const h = i.w0 & 0x3f;
   const x = i.w0 >>> 12;
@@ -161,6 +173,22 @@ function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
     default:
       return MOVE_BY_HANDLER.has(h) ? 'keeps' : 'other';
   }
+}
+
+/**
+ * SHLD/SHRD of a dword register by an immediate count of 1–31 (a generic form, so marked
+ * D_MAY_FAULT, but it cannot fault): it replaces all six flags without reading them.
+ */
+function shiftDoubleSets(i: Insn): boolean {
+  const x = i.w0 >>> 12;
+  return (
+    (i.w0 & 0x3f) === D_GENERIC &&
+    ((x >>> 8) & 63) === G_SHLD &&
+    (x & X16) === 0 &&
+    (x & 0xff) >= 0xc0 &&
+    ((x >>> 14) & 15 & 1) === 0 &&
+    (i.imm & 31) !== 0
+  );
 }
 
 /** The source of one block function: the templates of its instructions, on GenBase's frame. */
@@ -212,6 +240,27 @@ export class Gen extends GenBase {
     if (count === 32) this.emit('}');
   }
 
+  /**
+   * ADC or SBB of the dwords `a` and `b` (expressions; not the locals pv, v, o) inline, from
+   * ALU_OPS' `carry` (as Cpu.aluCarry): CF in from the pending flags, the exact sum in `pv`, the
+   * result (int32) in `v`, returned. With `flagsNow` every flag is written here (unless `i` is
+   * given and the next instructions replace them all: dead), else by carryFlags after a store.
+   */
+  private carry(i: Insn | null, op: number, a: string, b: string, flagsNow: boolean): string {
+    const c = ALU_OPS[op].carry;
+    if (c === undefined) throw new Error(`blocks: ALU operation ${op} has no carry form`); // an emulator bug
+    const cf = this.cfExpr() ?? `(${C.fl} & 1)`; // INC/DEC: CF is in fl already
+    this.replacesFlags();
+    this.emit(`pv = ${c.sum(`(${a} >>> 0)`, `(${b} >>> 0)`, cf)}; v = pv | 0;`);
+    if (flagsNow && (i === null || !this.dead(i))) this.emit(this.carryFlags(op, a, b));
+    return 'v';
+  }
+  /** carry()'s flags: CF from the sum in pv, OF from the operands and v, AF, SF ZF PF of v; lz 0. */
+  private carryFlags(op: number, a: string, b: string): string {
+    const c = ALU_OPS[op].carry!;
+    return `o = v; ${C.fl} = (${C.fl} & ${~ARITH}) | (${c.cf('pv', '0xffffffff')} ? ${CF} : 0) | (${c.of(a, b, 'o', '0x80000000')} ? ${OF} : 0) | ((${a} ^ ${b} ^ o) & ${AF}) | ${SZP_O}; ${C.lz} = 0;`;
+  }
+
   /** The variant of a handler's template where its code differs with the payload (mark()). */
   private variant(h: number, x: number): string {
     switch (h) {
@@ -221,7 +270,7 @@ export class Gen extends GenBase {
       case D_ALU_MR:
       case D_ALU_MI:
       case D_ALU_JCC:
-        return ALU[x & 7] ? '/inline' : '/cpu'; // ADC and SBB through Cpu.alu32
+        return ALU[x & 7] ? '/inline' : '/carry'; // ADC and SBB: carry()
       case D_SHIFT_R:
       case D_ROTATE_R: {
         const n = (x >> 6) & 63;
@@ -249,7 +298,8 @@ export class Gen extends GenBase {
       case D_ALU_RI: {
         const op = x & 7;
         const dst = (x >> 3) & 7;
-        const res = this.alu(op, `r[${dst}]`, h === D_ALU_RR ? `r[${(x >> 6) & 7}]` : `${i.imm}`);
+        const src = h === D_ALU_RR ? `r[${(x >> 6) & 7}]` : `${i.imm}`;
+        const res = ALU[op] ? this.alu(op, `r[${dst}]`, src) : this.carry(i, op, `r[${dst}]`, src, true);
         if (op !== 7) this.emit(`r[${dst}] = ${res};`);
         break;
       }
@@ -258,7 +308,7 @@ export class Gen extends GenBase {
         const dst = (x >> 3) & 7;
         this.address(i, 4, false);
         this.read32('a');
-        const res = this.alu(op, `r[${dst}]`, 'a');
+        const res = ALU[op] ? this.alu(op, `r[${dst}]`, 'a') : this.carry(null, op, `r[${dst}]`, 'a', true);
         if (op !== 7) this.emit(`r[${dst}] = ${res};`);
         this.breakCheck(i);
         break;
@@ -282,11 +332,12 @@ export class Gen extends GenBase {
           this.emit('fa = a; fb = b; fr = v;');
           this.setPending(f[1]);
         } else {
-          this.cpuFlags();
+          // ADC/SBB: their flags written after the store (the catch restores the pending ones).
           this.read32('a');
-          this.emit(`v = ${C.alu32}(${op}, a, b);`);
+          this.carry(null, op, 'a', 'b', false);
           this.segCheck((i.w1 >> 10) & 7, 4, true);
           this.write32('v');
+          this.emit(this.carryFlags(op, 'a', 'b'));
         }
         this.breakCheck(i);
         break;
@@ -448,7 +499,8 @@ export class Gen extends GenBase {
         // noStore << 10 | cc << 11 | len1 << 15; the Jcc's displacement in w2.
         const op = x & 7;
         const dst = (x >> 3) & 7;
-        const res = this.alu(op, `r[${dst}]`, x & 0x200 ? `${i.imm}` : `r[${(x >> 6) & 7}]`);
+        const src = x & 0x200 ? `${i.imm}` : `r[${(x >> 6) & 7}]`;
+        const res = ALU[op] ? this.alu(op, `r[${dst}]`, src) : this.carry(null, op, `r[${dst}]`, src, true);
         if (!(x & 0x400)) this.emit(`r[${dst}] = ${res};`);
         const to = (i.next + i.disp) | 0;
         this.emit(`if (${this.cond((x >> 11) & 15)}) { t = ${to}; ${this.exit(i.n + 2, to === this.start)} }`);
@@ -689,6 +741,35 @@ export class Gen extends GenBase {
         this.cpuFlags();
         const count = i.imm < 0 ? 'r[1] & 0xff' : `${i.imm}`;
         this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | ${C.shift}(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
+        break;
+      }
+      case G_SHLD: {
+        // SHLD/SHRD r/m32, r32 by imm8 or CL from alu-ops' SHIFT_DOUBLE (as Cpu.shiftDouble): the
+        // operand read first (its fault comes whatever the count); a count of 0 changes nothing.
+        if (word) return false;
+        const op = SHIFT_DOUBLE[(extra >> 1) & 1];
+        const w = WIDTHS[4];
+        const byCl = (extra & 1) !== 0;
+        const n = byCl ? 'b' : `${i.imm & 31}`;
+        if (mem) {
+          this.address(i, 4, false);
+          this.read32('a');
+        } else this.emit(`a = r[${rm}];`);
+        if (n === '0') break;
+        if (byCl) {
+          this.cpuFlags(); // a count of 0 at run time keeps the flags
+          this.emit('b = r[1] & 31; if (b !== 0) {');
+        } else this.replacesFlags();
+        this.emit(`v = ${op.result('a', `r[${reg}]`, n, w)};`);
+        if (mem) {
+          this.segCheck(seg, 4, true);
+          this.write32('v');
+        } else this.emit(`r[${rm}] = v;`);
+        if (byCl || mem || !this.dead(i))
+          this.emit(
+            `o = v; ${C.fl} = (${C.fl} & ${~ARITH}) | (${op.cf('a', n, w)} ? ${CF} : 0) | (${SHIFT_DOUBLE_OF('a', 'o', w)} ? ${OF} : 0) | ${SZP_O}; ${C.lz} = 0;`,
+          );
+        if (byCl) this.emit('}');
         break;
       }
       case G_ALU8_AI:
