@@ -1,8 +1,9 @@
 /**
  * The block compiler's code generator (used by blocks.ts's compileBlock): the JavaScript source
  * of one block function, instruction by instruction — the ALU inline, TLB-hit loads and stores,
- * the lazy flags in locals, the inline forms of the generic instructions — and the constants
- * it captures. What a block is, when it runs and how it stays exact: blocks.ts's header.
+ * the lazy flags in locals, the inline forms of the generic instructions (on GenGeneric,
+ * block-gen-generic.ts) — and the constants it captures. What a block is, when it runs and how
+ * it stays exact: blocks.ts's header.
  */
 import {
   D_ALU_JCC,
@@ -31,34 +32,9 @@ import {
   D_TEST_RI,
   D_TEST_RR,
   X16,
-  G_ALU8_AI,
-  G_ALU8_MI,
-  G_ALU8_MR,
-  G_ALU8_RM,
-  G_ALU_MI,
-  G_ALU_MR,
-  G_ALU_RM,
-  G_CMOV,
-  G_SETCC,
-  G_TEST8,
-  G_TEST8_MI,
-  G_TEST_MI,
-  G_TEST_MR,
-  G_IMUL2,
-  G_INCDEC,
-  G_MOV8_MI,
-  G_MOV8_MR,
-  G_MOV8_RM,
-  G_MOV_MI,
-  G_MOV_MR,
-  G_MOV_RM,
-  G_MOVX,
-  G_SHIFT,
-  G_GRP3,
-  G_GRP3_8,
   G_SHLD,
 } from './decoded';
-import { AF, ARITH, CF, OF, PUSHFD_IMAGE, SF, ZF } from './flags';
+import { AF, ARITH, CF, OF, PUSHFD_IMAGE, ZF } from './flags';
 import { C, GEN_CHECK } from './block-host';
 import {
   COND_BY_HANDLER,
@@ -75,21 +51,11 @@ import {
   type CachedOperand,
   type MoveForm,
 } from './move-ops';
-import {
-  ALU_OPS,
-  INCDEC_OPS,
-  NEG_AS,
-  ROTATE_OPS,
-  SHIFT_DOUBLE,
-  SHIFT_DOUBLE_OF,
-  SHIFT_OPS,
-  TEST_AS,
-  WIDTHS,
-} from './alu-ops';
+import { ALU_OPS, INCDEC_OPS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS } from './alu-ops';
 import { DIV32_FAST, IMUL_TRUNC, MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
 import { BITSCAN_EXPR, BSWAP_EXPR } from './bit-ops';
-import { ALU, ALU_MEM, ENDS, GenBase, namesOf, type Insn } from './block-gen-base';
-import { GENERIC_FORMS, genericRows } from './generic-forms';
+import { ALU, ALU_MEM, ENDS, namesOf, type Insn } from './block-gen-base';
+import { G_NAMES, GenGeneric, SZP_O } from './block-gen-generic';
 import { FLAG_SEMANTICS, flagValue, type FlagSemantics } from './flag-ops';
 import { OPCODES, type Opcode } from './opcodes';
 
@@ -101,23 +67,6 @@ const MOVX_ROW: Readonly<Record<number, Opcode>> = Object.fromEntries(
 export { ENDS, type Insn } from './block-gen-base';
 
 const D_NAMES = namesOf('D_');
-const G_NAMES = namesOf('G_');
-/** The generic forms by handler (G_*). */
-const GENERIC_BY_HANDLER = new Map(GENERIC_FORMS.map((f) => [f.handler, f]));
-/** The generic forms on bytes (their operand size is 8 whatever X16 says). */
-const BYTE_FORMS = new Set([
-  G_ALU8_AI,
-  G_ALU8_MR,
-  G_ALU8_RM,
-  G_ALU8_MI,
-  G_MOV8_MI,
-  G_MOV8_MR,
-  G_MOV8_RM,
-  G_TEST8,
-  G_TEST8_MI,
-  G_SETCC,
-  G_GRP3_8,
-]);
 
 /** The flag instructions' definitions by opcode (the cached D_FLAG's payload). */
 const FLAG_BY_OPCODE: ReadonlyMap<number, FlagSemantics> = new Map(
@@ -127,9 +76,6 @@ const FLAG_BY_OPCODE: ReadonlyMap<number, FlagSemantics> = new Map(
 /** TEST is AND without the store; NEG is 0 − the operand, with SUB's flags (SDM vol. 2, NEG: CF = operand ≠ 0). */
 const TEST = ALU[TEST_AS];
 const NEG = ALU[NEG_AS];
-
-/** SF, ZF and PF of the int32 in `o` (flags.ts, szp). */
-const SZP_O = `(o === 0 ? ${ZF} : 0) | (o < 0 ? ${SF} : 0) | PAR[o & 0xff]`;
 
 /**
  * How an instruction of a block treats the six arithmetic flags, for the dead-flags scan (Gen's
@@ -192,7 +138,7 @@ function shiftDoubleSets(i: Insn): boolean {
 }
 
 /** The source of one block function: the templates of its instructions, on GenBase's frame. */
-export class Gen extends GenBase {
+export class Gen extends GenGeneric {
   /**
    * The instructions whose flags nothing observes: the next instructions of the block replace all
    * six before anything reads them, faults or leaves (flagUse). Their helpers that write EFLAGS
@@ -212,7 +158,7 @@ export class Gen extends GenBase {
   }
 
   /** Whether the flags instruction `i` writes are dead (overwritten); marks the template that skips them. */
-  private dead(i: Insn): boolean {
+  protected override dead(i: Insn): boolean {
     if (!this.overwritten.has(i)) return false;
     this.mark('flags/dead');
     return true;
@@ -670,295 +616,4 @@ export class Gen extends GenBase {
     // After a memory access, the bBreak check; a transfer ends the block anyway.
     if (moveTouchesMemory(form) && !moveTransfers(form)) this.breakCheck(i);
   }
-
-  /**
-   * The commonest generic forms (Cpu.execGeneric) inline: byte and word MOVs, MOVZX/MOVSX from
-   * memory, IMUL r32, r/m32, INC/DEC of a dword in memory, word shifts of a register — the LZMA
-   * decoder of Linux's boot is made of them (16-bit probabilities, byte buffers). Each does what
-   * execGeneric does, in the same order of checks and accesses; false leaves the form to it.
-   */
-  private generic(i: Insn, x: number): boolean {
-    const modrm = x & 0xff;
-    const reg = (modrm >> 3) & 7;
-    const rm = modrm & 7;
-    const mem = modrm < 0xc0;
-    const word = (x & X16) !== 0;
-    const extra = (x >>> 14) & 15;
-    const seg = (i.w1 >> 10) & 7;
-    switch ((x >>> 8) & 63) {
-      case G_MOV8_RM:
-      case G_MOV8_MR:
-      case G_MOV8_MI:
-      case G_MOV_RM:
-      case G_MOV_MR:
-      case G_MOV_MI:
-        if (!this.genericMove(i, x)) return false;
-        break;
-      case G_MOVX: {
-        if (word) return false;
-        const from = extra & 1 ? 2 : 1;
-        if (mem) {
-          this.address(i, from, false);
-          if (from === 1) this.read8('v');
-          else this.read16('v');
-        } else this.emit(`v = ${from === 1 ? byteReg(rm) : `r[${rm}] & 0xffff`};`);
-        if (extra & 8) this.emit(from === 1 ? 'v = (v << 24) >> 24;' : 'v = (v << 16) >> 16;');
-        this.emit(`r[${reg}] = v;`);
-        break;
-      }
-      case G_IMUL2:
-        // As Cpu.imul2 at size 4: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
-        if (word) return false;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('b');
-        } else this.emit(`b = r[${rm}];`);
-        this.replacesFlags();
-        this.emit(`a = r[${reg}]; o = ${IMUL_TRUNC.low('a', 'b', 4)}; r[${reg}] = o;`);
-        if (!this.dead(i))
-          this.emit(
-            `${C.fl} = (${C.fl} & ${~ARITH}) | (${IMUL_TRUNC.over('a', 'b', 'o')} ? ${CF | OF} : 0) | ${SZP_O}; ${C.lz} = 0;`,
-          );
-        break;
-      case G_INCDEC: {
-        // As D_INC_R on a dword in memory: CF folded into fl first (Cpu.incdec); the flag locals
-        // are written after the store, which may fault (see D_ALU_MR).
-        if (word || !mem || reg > 1) return false;
-        this.address(i, 4, false);
-        this.read32('a');
-        const cf = this.cfExpr();
-        if (cf !== null) this.emit(`${C.fl} = (${C.fl} & ~1) | ${cf};`);
-        this.emit(`v = ${INCDEC_OPS[reg].result('a')};`);
-        this.segCheck(seg, 4, true);
-        this.write32('v');
-        this.emit('fa = a; fb = 1; fr = v;');
-        this.setPending(INCDEC_OPS[reg].lazy);
-        break;
-      }
-      case G_SHIFT: {
-        // A word register shifted or rotated by Cpu.shift (the flags are its own).
-        if (!word || mem) return false;
-        this.cpuFlags();
-        const count = i.imm < 0 ? 'r[1] & 0xff' : `${i.imm}`;
-        this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | ${C.shift}(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
-        break;
-      }
-      case G_SHLD: {
-        // SHLD/SHRD r/m32, r32 by imm8 or CL from alu-ops' SHIFT_DOUBLE (as Cpu.shiftDouble): the
-        // operand read first (its fault comes whatever the count); a count of 0 changes nothing.
-        if (word) return false;
-        const op = SHIFT_DOUBLE[(extra >> 1) & 1];
-        const w = WIDTHS[4];
-        const byCl = (extra & 1) !== 0;
-        const n = byCl ? 'b' : `${i.imm & 31}`;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('a');
-        } else this.emit(`a = r[${rm}];`);
-        if (n === '0') break;
-        if (byCl) {
-          this.cpuFlags(); // a count of 0 at run time keeps the flags
-          this.emit('b = r[1] & 31; if (b !== 0) {');
-        } else this.replacesFlags();
-        this.emit(`v = ${op.result('a', `r[${reg}]`, n, w)};`);
-        if (mem) {
-          this.segCheck(seg, 4, true);
-          this.write32('v');
-        } else this.emit(`r[${rm}] = v;`);
-        if (byCl || mem || !this.dead(i))
-          this.emit(
-            `o = v; ${C.fl} = (${C.fl} & ${~ARITH}) | (${op.cf('a', n, w)} ? ${CF} : 0) | (${SHIFT_DOUBLE_OF('a', 'o', w)} ? ${OF} : 0) | ${SZP_O}; ${C.lz} = 0;`,
-          );
-        if (byCl) this.emit('}');
-        break;
-      }
-      case G_ALU8_AI:
-      case G_ALU8_MR:
-      case G_ALU8_RM:
-      case G_ALU8_MI:
-      case G_TEST8:
-      case G_TEST8_MI:
-        this.byteAlu(i, x);
-        break;
-      case G_ALU_MR:
-      case G_ALU_RM:
-      case G_ALU_MI:
-      case G_TEST_MR:
-        if (!word) return false;
-        this.wordAlu(i, x);
-        break;
-      case G_TEST_MI:
-        // TEST r/m32, imm32: the lazy flags in the locals, as D_TEST_RI.
-        if (word) return false;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('a');
-        } else this.emit(`a = r[${rm}];`);
-        this.emit(`fa = a; fb = ${i.imm | 0}; fr = ${TEST[0]};`);
-        this.setPending(TEST[1]);
-        break;
-      case G_SETCC:
-        // SETcc r/m8: the condition first, then the store (Cpu.execGeneric: setRm(cond)).
-        this.emit(`v = ${this.cond(extra)} ? 1 : 0;`);
-        if (!mem) {
-          this.emit(setByteReg(rm, 'v'));
-          break;
-        }
-        this.address(i, 1, true);
-        this.write8('v');
-        break;
-      case G_GRP3:
-      case G_GRP3_8: {
-        // DIV / IDIV r/m8, r/m16, r/m32 (F6/F7 /6 /7; a dword register is D_DIV_R): the operand
-        // read as group3Body reads it (its own fault first), then Cpu.divAcc, which raises #DE
-        // before writing and leaves the flags (see D_DIV_R). The other members: execGeneric.
-        if (reg < 6) return false;
-        const size = ((x >>> 8) & 63) === G_GRP3_8 ? 1 : word ? 2 : 4;
-        if (mem) {
-          this.address(i, size, false);
-          if (size === 1) this.read8('a');
-          else if (size === 2) this.read16('a');
-          else this.read32('a');
-        } else this.emit(`a = ${size === 1 ? byteReg(rm) : size === 2 ? `r[${rm}] & 0xffff` : `r[${rm}]`};`);
-        this.emit(`${C.divAcc}(${size === 4 ? 'a >>> 0' : 'a'}, ${size}, ${reg === 7});`);
-        break;
-      }
-      case G_CMOV:
-        // CMOVcc r32, r/m32: the operand is read whatever the condition (a fault comes first).
-        if (word) return false;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('v');
-        } else this.emit(`v = r[${rm}];`);
-        this.emit(`if (${this.cond(extra)}) r[${reg}] = v;`);
-        break;
-      default:
-        return false;
-    }
-    const form = (x >>> 8) & 63;
-    this.mark(`${G_NAMES[form]}/${BYTE_FORMS.has(form) ? 8 : word ? 16 : 32}/${mem ? 'mem' : 'reg'}`);
-    if (mem) this.breakCheck(i);
-    return true;
-  }
-
-  /**
-   * A byte or word MOV of the generic forms (G_MOV8_*, and G_MOV_* with 0x66; the dword forms are
-   * the cache's D_MOV_*) from its one definition: the opcode-table row the form runs
-   * (generic-forms.ts) gives the operand kinds — E the ModR/M r/m (a register, or the memory
-   * operand with its segment checks and the TLB hit inline), G the reg field, I the immediate; b
-   * a byte, v a word — and MOVE_SEMANTICS what MOV does with them (set o0 ← o1: the source read,
-   * then the destination written, as execGeneric does). False for a dword (not generic here).
-   */
-  private genericMove(i: Insn, x: number): boolean {
-    const form = GENERIC_BY_HANDLER.get((x >>> 8) & 63);
-    if (form === undefined) return false;
-    const [row] = genericRows(form);
-    const [o0, o1] = row.operands as readonly string[];
-    const size = o0.endsWith('b') ? 1 : 2;
-    if (size === 2 && (x & X16) === 0) return false;
-    const ops = MOVE_SEMANTICS[row.mnemonic];
-    if (ops === undefined || ops.length !== 1 || ops[0][0] !== 'set')
-      throw new Error(`blocks: generic ${row.mnemonic} is not a MOV`); // an emulator bug
-    const modrm = x & 0xff;
-    const regOf = (kind: string) => (kind[0] === 'G' ? (modrm >> 3) & 7 : modrm & 7);
-    const inMemory = (kind: string) => kind[0] === 'E' && modrm < 0xc0;
-    if (inMemory(o1)) {
-      this.address(i, size, false);
-      if (size === 1) this.read8('v');
-      else this.read16('v');
-    } else if (o1[0] === 'I') this.emit(`v = ${i.imm & (size === 1 ? 0xff : 0xffff)};`);
-    else this.emit(`v = ${size === 1 ? byteReg(regOf(o1)) : `r[${regOf(o1)}] & 0xffff`};`);
-    if (inMemory(o0)) {
-      this.address(i, size, true);
-      if (size === 1) this.write8('v');
-      else this.write16('v');
-    } else {
-      const n = regOf(o0);
-      this.emit(size === 1 ? setByteReg(n, 'v') : `r[${n}] = (r[${n}] & ~0xffff) | v;`);
-    }
-    return true;
-  }
-
-  /**
-   * The byte ALU forms (ALU AL, imm8; ALU r/m8, r8; ALU r8, r/m8; ALU r/m8, imm8; TEST) through
-   * Cpu.alu at size 1, which keeps the lazy flags of a byte: the operands are read and written
-   * here, in execGeneric's order (read, operate, check the segment for writing, write).
-   */
-  private byteAlu(i: Insn, x: number): void {
-    const form = (x >>> 8) & 63;
-    const modrm = x & 0xff;
-    const reg = (modrm >> 3) & 7;
-    const rm = modrm & 7;
-    const mem = modrm < 0xc0;
-    // TEST is TEST_AS without the store; the others store unless ALU_OPS says not (CMP).
-    const test = form === G_TEST8 || form === G_TEST8_MI;
-    const op = test ? TEST_AS : (x >>> 14) & 7;
-    const store = !test && ALU_OPS[op].stores;
-    const imm = `${i.imm & 0xff}`;
-    if (form === G_ALU8_AI) {
-      this.cpuFlags();
-      this.emit(`v = ${C.alu}(${op}, r[0] & 0xff, ${imm}, 1);`);
-      if (store) this.emit(setByteReg(0, 'v'));
-      return;
-    }
-    if (mem) {
-      this.address(i, 1, false);
-      this.read8('a');
-    } else this.emit(`a = ${byteReg(rm)};`);
-    this.cpuFlags();
-    if (form === G_ALU8_RM) {
-      this.emit(`v = ${C.alu}(${op}, ${byteReg(reg)}, a, 1);`);
-      if (store) this.emit(setByteReg(reg, 'v'));
-      return;
-    }
-    const b = form === G_ALU8_MI || form === G_TEST8_MI ? imm : byteReg(reg);
-    this.emit(`v = ${C.alu}(${op}, a, ${b}, 1);`);
-    if (!store) return;
-    if (!mem) this.emit(setByteReg(rm, 'v'));
-    else {
-      this.segCheck((i.w1 >> 10) & 7, 1, true);
-      this.write8('v');
-    }
-  }
-
-  /** The word ALU forms (0x66: ALU r/m16, r16; r16, r/m16; r/m16, imm; TEST) through Cpu.alu at size 2. */
-  private wordAlu(i: Insn, x: number): void {
-    const form = (x >>> 8) & 63;
-    const modrm = x & 0xff;
-    const reg = (modrm >> 3) & 7;
-    const rm = modrm & 7;
-    const mem = modrm < 0xc0;
-    const test = form === G_TEST_MR;
-    const op = test ? TEST_AS : (x >>> 14) & 7;
-    const store = !test && ALU_OPS[op].stores;
-    if (mem) {
-      this.address(i, 2, false);
-      this.read16('a');
-    } else this.emit(`a = r[${rm}] & 0xffff;`);
-    this.cpuFlags();
-    if (form === G_ALU_RM) {
-      this.emit(`v = ${C.alu}(${op}, r[${reg}] & 0xffff, a, 2);`);
-      if (store) this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
-      return;
-    }
-    const b = form === G_ALU_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
-    this.emit(`v = ${C.alu}(${op}, a, ${b}, 2);`);
-    if (!store) return;
-    if (!mem) this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | v;`);
-    else {
-      this.segCheck((i.w1 >> 10) & 7, 2, true);
-      this.write16('v');
-    }
-  }
-}
-
-/** The value of byte register n (AL, CL, DL, BL, AH, CH, DH, BH) as an expression. */
-function byteReg(n: number): string {
-  return n < 4 ? `(r[${n}] & 0xff)` : `((r[${n - 4}] >> 8) & 0xff)`;
-}
-/** A statement writing the low byte of local `v` into byte register n. */
-function setByteReg(n: number, v: string): string {
-  return n < 4
-    ? `r[${n}] = (r[${n}] & ~0xff) | (${v} & 0xff);`
-    : `r[${n - 4}] = (r[${n - 4}] & ~0xff00) | ((${v} & 0xff) << 8);`;
 }
