@@ -49,15 +49,19 @@ export function notOf(a: number, size: number): number {
 /**
  * The dword DIV and IDIV (F7 /6 /7) where most dividends fall, as the statement compiled blocks
  * inline: EDX:EAX divided by the int32 local `d`, over the register array `r` and the locals `a`
- * and `o`; `slow` (a statement calling divide() through Cpu.divAcc) runs otherwise. DIV: EDX = 0,
- * so the quotient fits and the doubles' quotient truncated is exact (both operands below 2^32, so
+ * (IDIV) and `o` (DIV); `slow` (a statement calling divide() through Cpu.divAcc) runs otherwise.
+ * DIV: EDX = 0, so the quotient fits and the doubles' quotient truncated is exact (both operands below 2^32, so
  * an integer is never within the rounding of a fraction). IDIV: EDX the sign of EAX (CDQ's), and
  * not -2^31 / -1: JavaScript's `/` truncated and `%` (the dividend's sign) are IDIV's. A divisor 0
- * takes `slow`, which raises #DE. tests/cpu/muldiv-step.test.ts holds these to divide().
+ * takes `slow`, which raises #DE. DIV keeps the quotient as an int32 (its bits) and takes the
+ * remainder as EAX − q × d mod 2^32 (Math.imul; exact, as it lies below d): no local of the block
+ * holds a uint32 beyond int32, which in a block not yet optimised is a heap number each time (the
+ * division phase of bench:cpu spent 13 % of its cold run in the GC, 2–3 % after).
+ * tests/cpu/bit-ops.test.ts holds these to divide().
  */
 export const DIV32_FAST: Readonly<Record<'div' | 'idiv', (d: string, slow: string) => string>> = {
   div: (d, slow) =>
-    `if (r[2] === 0 && ${d} !== 0) { a = r[0] >>> 0; o = (a / (${d} >>> 0)) >>> 0; r[2] = a - o * (${d} >>> 0); r[0] = o; } else ${slow}`,
+    `if (r[2] === 0 && ${d} !== 0) { o = ((r[0] >>> 0) / (${d} >>> 0)) | 0; r[2] = r[0] - Math.imul(o, ${d}); r[0] = o; } else ${slow}`,
   idiv: (d, slow) =>
     `a = r[0]; if (r[2] === a >> 31 && ${d} !== 0 && (${d} !== -1 || a !== -2147483648)) { r[0] = (a / ${d}) | 0; r[2] = a % ${d}; } else ${slow}`,
 };
