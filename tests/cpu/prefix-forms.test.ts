@@ -1,8 +1,9 @@
 /**
  * The 64-bit arithmetic of 32-bit code (bench:cpu's prefix phase, issue 17): SHLD/SHRD of a dword
- * by an immediate and by CL, on a register and in memory, and ADC/SBB in every dword form run
- * inline in compiled blocks (alu-ops.ts' SHIFT_DOUBLE and ALU_OPS' `carry`, pasted by
- * block-gen.ts), not through execGeneric or Cpu.aluCarry; they end, at every run() boundary, in
+ * by an immediate and by CL, on a register and in memory, ADC/SBB in every dword form and the
+ * word shifts and rotates of a register run inline in compiled blocks (alu-ops.ts' SHIFT_DOUBLE,
+ * ALU_OPS' `carry` and GROUP2_AT_ONCE, pasted by block-gen.ts and block-gen-generic.ts), not
+ * through execGeneric, Cpu.aluCarry or Cpu.shift; they end, at every run() boundary, in
  * the state of the interpreter alone, flags included (PUSHFD after them), with a #GP in the
  * middle of a compiled block restarting the faulting SHLD/SHRD/ADC/SBB with the flags pending
  * before it (the handler widens DS and IRETs into it).
@@ -35,6 +36,9 @@ const BODY = [
   ...[0x11, 0xd6, 0x19, 0xe8, 0x13, 0x43, 0x14, 0x83, 0xde, 0x7f], // adc esi, edx; sbb eax, ebp; adc eax, [ebx+20]; sbb esi, 7Fh
   ...[0xf9, 0x41, 0x11, 0xc8, 0x39, 0xf8, 0x4a, 0x19, 0xd6], // stc; inc ecx; adc eax, ecx; cmp eax, edi; dec edx; sbb esi, edx (CF kept by INC/DEC)
   ...[0x9c, 0x5a, 0x01, 0xd7], // pushfd; pop edx; add edi, edx
+  ...[0x66, 0xc1, 0xea, 0x03, 0x66, 0xd1, 0xc0, 0x66, 0xd3, 0xd1], // shr dx, 3; rol ax, 1; rcl cx, cl
+  ...[0x66, 0xc1, 0xf8, 0x05, 0x66, 0xd3, 0xe2, 0x66, 0xc1, 0xd9, 0x07], // sar ax, 5; shl dx, cl; rcr cx, 7
+  ...[0x9c, 0x5a, 0x01, 0xd7], // pushfd; pop edx; add edi, edx
 ];
 /** mov ebp, 40; L: BODY; dec ebp; jnz L; hlt */
 const PROGRAM = [0xbd, ...le(40), ...BODY, 0x4d, 0x0f, 0x85, ...le(-(BODY.length + 7)), 0xf4];
@@ -54,20 +58,26 @@ const run = (threshold: number, slices: number[]) => runProgram(CODE_BYTES, 17, 
 /** Whether the caller is a compiled block's function (blocks.ts names each one `block`). */
 const fromBlock = () => /\n\s+at (Object\.)?block \[as run\] \(eval at compileBlock/.test(new Error().stack ?? '');
 
-describe('SHLD/SHRD and ADC/SBB in compiled blocks', () => {
-  it('run inline: no execGeneric or aluCarry call from a compiled block', () => {
+describe('SHLD/SHRD, ADC/SBB and the word shifts in compiled blocks', () => {
+  it('run inline: no execGeneric, aluCarry or shift call from a compiled block', () => {
     let generic = 0;
     let carry = 0;
+    let shift = 0;
     let faults = 0;
     runProgram(CODE_BYTES, 17, 1, [100_000], {
       setup: (rig) => {
         setup(rig);
-        const cpu = rig.cpu as unknown as { execGeneric(): void; aluCarry(): number };
+        const cpu = rig.cpu as unknown as { execGeneric(): void; aluCarry(): number; shift(): number };
         const g = cpu.execGeneric.bind(cpu);
         const a = cpu.aluCarry.bind(cpu);
         vi.spyOn(cpu, 'execGeneric').mockImplementation((...args: unknown[]) => {
           if (fromBlock()) generic++;
           (g as (...x: unknown[]) => void)(...args);
+        });
+        const sh = cpu.shift.bind(cpu);
+        vi.spyOn(cpu, 'shift').mockImplementation((...args: unknown[]) => {
+          if (fromBlock()) shift++;
+          return (sh as (...x: unknown[]) => number)(...args);
         });
         vi.spyOn(cpu, 'aluCarry').mockImplementation((...args: unknown[]) => {
           if (fromBlock()) carry++;
@@ -77,7 +87,7 @@ describe('SHLD/SHRD and ADC/SBB in compiled blocks', () => {
       after: (rig) => void (faults = rig.u32(0x9100)),
     });
     expect(faults).toBe(3 * 40); // each narrow-DS access faulted once a pass, and restarted
-    expect({ generic, carry }).toEqual({ generic: 0, carry: 0 });
+    expect({ generic, carry, shift }).toEqual({ generic: 0, carry: 0, shift: 0 });
   });
 
   for (const slices of [[100_000], [3, 7], [1], [5, 11, 2]])

@@ -37,7 +37,7 @@ import {
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { C } from './block-host';
 import { MOVE_SEMANTICS } from './move-ops';
-import { ALU_OPS, INCDEC_OPS, SHIFT_DOUBLE, SHIFT_DOUBLE_OF, TEST_AS, WIDTHS } from './alu-ops';
+import { ALU_OPS, GROUP2_AT_ONCE, INCDEC_OPS, SHIFT_DOUBLE, SHIFT_DOUBLE_OF, TEST_AS, WIDTHS } from './alu-ops';
 import { IMUL_TRUNC } from './muldiv-ops';
 import { ALU, GenBase, namesOf, type Insn } from './block-gen-base';
 import { GENERIC_FORMS, genericRows } from './generic-forms';
@@ -133,11 +133,29 @@ export abstract class GenGeneric extends GenBase {
         break;
       }
       case G_SHIFT: {
-        // A word register shifted or rotated by Cpu.shift (the flags are its own).
+        // A word register shifted or rotated (group 2 /reg) from alu-ops' GROUP2_AT_ONCE at width
+        // 16, as Cpu.shift runs it (shiftAtOnce): the count masked to 31, 0 changing nothing; the
+        // shifts set CF OF SF ZF PF (AF 0) at once, the rotates CF and OF, RCL/RCR read CF.
         if (!word || mem) return false;
-        this.cpuFlags();
-        const count = i.imm < 0 ? 'r[1] & 0xff' : `${i.imm}`;
-        this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | ${C.shift}(${reg}, r[${rm}] & 0xffff, ${count}, 2);`);
+        const g = GROUP2_AT_ONCE[reg];
+        const w = WIDTHS[2];
+        const byCl = i.imm < 0;
+        if (!byCl && (i.imm & 31) === 0) break;
+        const c = byCl ? 'b' : `${i.imm & 31}`;
+        if (byCl || !g.szp) this.cpuFlags();
+        else this.replacesFlags();
+        if (byCl) this.emit('b = r[1] & 31; if (b !== 0) {');
+        this.emit(`a = r[${rm}] & 0xffff; lp = ${g.count(c, w)};`);
+        if (g.readsCf) this.emit(`pv = ${C.flags} & ${CF};`);
+        this.emit(`v = ${g.result('a', 'lp', 'pv', w)}; fl = ${g.cf('a', 'lp', 'pv', 'v', w)};`);
+        this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | v;`);
+        const of = `(${g.of('a', 'v', 'fl', w)} ? ${OF} : 0)`;
+        if (g.szp)
+          this.emit(
+            `o = (v << 16) >> 16; ${C.fl} = (${C.fl} & ${~ARITH}) | (fl ? ${CF} : 0) | ${of} | ${SZP_O}; ${C.lz} = 0;`,
+          );
+        else this.emit(`${C.flags} = (${C.flags} & ${~(CF | OF)}) | (fl ? ${CF} : 0) | ${of};`);
+        if (byCl) this.emit('}');
         break;
       }
       case G_SHLD: {
