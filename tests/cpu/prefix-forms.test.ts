@@ -1,11 +1,12 @@
 /**
- * The 64-bit arithmetic of 32-bit code (bench:cpu's prefix phase, issue 17): SHLD/SHRD of a dword
- * by an immediate and by CL, on a register and in memory, ADC/SBB in every dword form and the
- * word shifts and rotates of a register run inline in compiled blocks (alu-ops.ts' SHIFT_DOUBLE,
- * ALU_OPS' `carry` and GROUP2_AT_ONCE, pasted by block-gen.ts and block-gen-generic.ts), not
- * through execGeneric, Cpu.aluCarry or Cpu.shift; they end, at every run() boundary, in
- * the state of the interpreter alone, flags included (PUSHFD after them), with a #GP in the
- * middle of a compiled block restarting the faulting SHLD/SHRD/ADC/SBB with the flags pending
+ * The 64-bit arithmetic of 32-bit code and the word and byte forms (bench:cpu's prefix phase,
+ * issue 17) run inline in compiled blocks: SHLD/SHRD of a dword by an immediate and by CL, on a
+ * register and in memory; ADC/SBB in every dword form; the word shifts and rotates of a register;
+ * the byte and word ALU forms but ADC/SBB (alu-ops.ts' SHIFT_DOUBLE, ALU_OPS' results and
+ * `carry`, GROUP2_AT_ONCE, pasted by block-gen.ts and block-gen-generic.ts), not through
+ * execGeneric, Cpu.aluCarry, Cpu.shift or Cpu.alu. They end, at every run() boundary, in the
+ * state of the interpreter alone, flags included (PUSHFD after them), with a #GP in the middle of
+ * a compiled block restarting the faulting SHLD/SHRD/ADC/SBB/word ADD with the flags pending
  * before it (the handler widens DS and IRETs into it).
  */
 import { describe, expect, it, vi } from 'vitest';
@@ -39,6 +40,11 @@ const BODY = [
   ...[0x66, 0xc1, 0xea, 0x03, 0x66, 0xd1, 0xc0, 0x66, 0xd3, 0xd1], // shr dx, 3; rol ax, 1; rcl cx, cl
   ...[0x66, 0xc1, 0xf8, 0x05, 0x66, 0xd3, 0xe2, 0x66, 0xc1, 0xd9, 0x07], // sar ax, 5; shl dx, cl; rcr cx, 7
   ...[0x9c, 0x5a, 0x01, 0xd7], // pushfd; pop edx; add edi, edx
+  ...NARROW_DS,
+  ...[0x01, 0xe8, 0x66, 0x01, 0x83, ...le(0x90)], // add eax, ebp; add [ebx+90h], ax (#GP)
+  ...[0x66, 0x31, 0x53, 0x1a, 0x00, 0x4b, 0x1c, 0x84, 0xc9, 0x0f, 0x94, 0xc2], // xor [ebx+26], dx; add [ebx+28], cl; test cl, cl; sete dl
+  ...[0x38, 0xcc, 0x0f, 0x9c, 0xc6, 0x3c, 0x80, 0x0f, 0x92, 0xc2], // cmp ah, cl; setl dh; cmp al, 80h; setb dl
+  ...[0x66, 0x83, 0xc0, 0x7f, 0x66, 0x2b, 0x43, 0x04, 0x9c, 0x5a, 0x01, 0xd7], // add ax, 7Fh; sub ax, [ebx+4]; pushfd; pop edx; add edi, edx
 ];
 /** mov ebp, 40; L: BODY; dec ebp; jnz L; hlt */
 const PROGRAM = [0xbd, ...le(40), ...BODY, 0x4d, 0x0f, 0x85, ...le(-(BODY.length + 7)), 0xf4];
@@ -58,21 +64,27 @@ const run = (threshold: number, slices: number[]) => runProgram(CODE_BYTES, 17, 
 /** Whether the caller is a compiled block's function (blocks.ts names each one `block`). */
 const fromBlock = () => /\n\s+at (Object\.)?block \[as run\] \(eval at compileBlock/.test(new Error().stack ?? '');
 
-describe('SHLD/SHRD, ADC/SBB and the word shifts in compiled blocks', () => {
-  it('run inline: no execGeneric, aluCarry or shift call from a compiled block', () => {
+describe('SHLD/SHRD, ADC/SBB, word shifts, byte and word ALU forms in compiled blocks', () => {
+  it('run inline: no execGeneric, aluCarry, shift or alu call from a compiled block', () => {
     let generic = 0;
     let carry = 0;
     let shift = 0;
+    let alu = 0;
     let faults = 0;
     runProgram(CODE_BYTES, 17, 1, [100_000], {
       setup: (rig) => {
         setup(rig);
-        const cpu = rig.cpu as unknown as { execGeneric(): void; aluCarry(): number; shift(): number };
+        const cpu = rig.cpu as unknown as { execGeneric(): void; aluCarry(): number; shift(): number; alu(): number };
         const g = cpu.execGeneric.bind(cpu);
         const a = cpu.aluCarry.bind(cpu);
         vi.spyOn(cpu, 'execGeneric').mockImplementation((...args: unknown[]) => {
           if (fromBlock()) generic++;
           (g as (...x: unknown[]) => void)(...args);
+        });
+        const al = cpu.alu.bind(cpu);
+        vi.spyOn(cpu, 'alu').mockImplementation((...args: unknown[]) => {
+          if (fromBlock()) alu++;
+          return (al as (...x: unknown[]) => number)(...args);
         });
         const sh = cpu.shift.bind(cpu);
         vi.spyOn(cpu, 'shift').mockImplementation((...args: unknown[]) => {
@@ -86,11 +98,11 @@ describe('SHLD/SHRD, ADC/SBB and the word shifts in compiled blocks', () => {
       },
       after: (rig) => void (faults = rig.u32(0x9100)),
     });
-    expect(faults).toBe(3 * 40); // each narrow-DS access faulted once a pass, and restarted
-    expect({ generic, carry, shift }).toEqual({ generic: 0, carry: 0, shift: 0 });
+    expect(faults).toBe(4 * 40); // each narrow-DS access faulted once a pass, and restarted
+    expect({ generic, carry, shift, alu }).toEqual({ generic: 0, carry: 0, shift: 0, alu: 0 });
   });
 
-  for (const slices of [[100_000], [3, 7], [1], [5, 11, 2]])
+  for (const slices of [[100_000], [3, 7], [1, 2, 3], [5, 11, 2]])
     it(`end where the interpreter ends, at every run() boundary (slices ${slices.join()})`, () => {
       const ref = run(-1, slices);
       const got = run(1, slices);

@@ -295,9 +295,8 @@ export abstract class GenGeneric extends GenBase {
   }
 
   /**
-   * The byte ALU forms (ALU AL, imm8; ALU r/m8, r8; ALU r8, r/m8; ALU r/m8, imm8; TEST) through
-   * Cpu.alu at size 1, which keeps the lazy flags of a byte: the operands are read and written
-   * here, in execGeneric's order (read, operate, check the segment for writing, write).
+   * The byte ALU forms (ALU AL, imm8; ALU r/m8, r8; ALU r8, r/m8; ALU r/m8, imm8; TEST), in
+   * execGeneric's order (read, operate, check the segment for writing, write): see sizedAlu.
    */
   private byteAlu(i: Insn, x: number): void {
     const form = (x >>> 8) & 63;
@@ -311,32 +310,32 @@ export abstract class GenGeneric extends GenBase {
     const store = !test && ALU_OPS[op].stores;
     const imm = `${i.imm & 0xff}`;
     if (form === G_ALU8_AI) {
-      this.cpuFlags();
-      this.emit(`v = ${C.alu}(${op}, r[0] & 0xff, ${imm}, 1);`);
+      this.sizedAlu(op, byteReg(0), imm, 1);
       if (store) this.emit(setByteReg(0, 'v'));
+      this.sizedFlags(op);
       return;
     }
     if (mem) {
       this.address(i, 1, false);
       this.read8('a');
     } else this.emit(`a = ${byteReg(rm)};`);
-    this.cpuFlags();
     if (form === G_ALU8_RM) {
-      this.emit(`v = ${C.alu}(${op}, ${byteReg(reg)}, a, 1);`);
+      this.sizedAlu(op, byteReg(reg), 'a', 1);
       if (store) this.emit(setByteReg(reg, 'v'));
+      this.sizedFlags(op);
       return;
     }
     const b = form === G_ALU8_MI || form === G_TEST8_MI ? imm : byteReg(reg);
-    this.emit(`v = ${C.alu}(${op}, a, ${b}, 1);`);
-    if (!store) return;
-    if (!mem) this.emit(setByteReg(rm, 'v'));
-    else {
+    this.sizedAlu(op, 'a', b, 1);
+    if (store && !mem) this.emit(setByteReg(rm, 'v'));
+    else if (store) {
       this.segCheck((i.w1 >> 10) & 7, 1, true);
       this.write8('v');
     }
+    this.sizedFlags(op);
   }
 
-  /** The word ALU forms (0x66: ALU r/m16, r16; r16, r/m16; r/m16, imm; TEST) through Cpu.alu at size 2. */
+  /** The word ALU forms (0x66: ALU r/m16, r16; r16, r/m16; r/m16, imm; TEST): see sizedAlu. */
   private wordAlu(i: Insn, x: number): void {
     const form = (x >>> 8) & 63;
     const modrm = x & 0xff;
@@ -350,20 +349,51 @@ export abstract class GenGeneric extends GenBase {
       this.address(i, 2, false);
       this.read16('a');
     } else this.emit(`a = r[${rm}] & 0xffff;`);
-    this.cpuFlags();
     if (form === G_ALU_RM) {
-      this.emit(`v = ${C.alu}(${op}, r[${reg}] & 0xffff, a, 2);`);
-      if (store) this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | v;`);
+      this.sizedAlu(op, `r[${reg}] & 0xffff`, 'a', 2);
+      if (store) this.emit(`r[${reg}] = (r[${reg}] & ~0xffff) | (v & 0xffff);`);
+      this.sizedFlags(op);
       return;
     }
     const b = form === G_ALU_MI ? `${i.imm & 0xffff}` : `r[${reg}] & 0xffff`;
-    this.emit(`v = ${C.alu}(${op}, a, ${b}, 2);`);
-    if (!store) return;
-    if (!mem) this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | v;`);
-    else {
+    this.sizedAlu(op, 'a', b, 2);
+    if (store && !mem) this.emit(`r[${rm}] = (r[${rm}] & ~0xffff) | (v & 0xffff);`);
+    else if (store) {
       this.segCheck((i.w1 >> 10) & 7, 2, true);
       this.write16('v');
     }
+    this.sizedFlags(op);
+  }
+
+  /**
+   * An ALU operation of bytes or words (`size` 1 or 2) on the expressions `x` and `y` (unsigned
+   * of the size; `y` may be the local a, `x` not b), the result in v. The eight but ADC/SBB run
+   * ALU_OPS' int32 expression on the operands sign-extended to 32 bits, the result sign-extended
+   * from the size: a lazy kind's CF, OF, AF and conditions over such values are the size's
+   * (alu-ops.ts, LAZY_KINDS), so sizedFlags leaves them in the flag locals as a dword operation's
+   * and every later reader (a Jcc, the flush, Cpu.cond) answers as after Cpu.alu at the size.
+   * ADC and SBB: Cpu.alu, whose flags are its own.
+   */
+  private sizedAlu(op: number, x: string, y: string, size: 1 | 2): void {
+    const f = ALU[op];
+    if (f === undefined) {
+      this.cpuFlags();
+      this.emit(`v = ${C.alu}(${op}, ${x}, ${y}, ${size});`);
+      return;
+    }
+    const pad = WIDTHS[size].pad;
+    this.emit(`b = ((${y}) << ${pad}) >> ${pad}; a = ((${x}) << ${pad}) >> ${pad};`);
+    this.emit(`v = (${ALU_OPS[op].result!('a', 'b')}) << ${pad} >> ${pad};`);
+  }
+  /**
+   * After sizedAlu (and the store, which may fault: the catch flushes the flags pending before
+   * this instruction from the locals, so they change only now): its flags into the locals.
+   */
+  private sizedFlags(op: number): void {
+    const f = ALU[op];
+    if (f === undefined) return;
+    this.emit('fa = a; fb = b; fr = v;');
+    this.setPending(f[1]);
   }
 }
 
