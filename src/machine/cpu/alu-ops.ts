@@ -19,8 +19,10 @@
  *   table (opcodes.ts) with the operation from aluOpOf, are generated into the `gen:alu step`
  *   region of interpreter.ts by the same tool (tests/cpu/alu-step.test.ts checks the region).
  * ADC and SBB read CF and set every flag at once: no lazy kind, their sum and flags in `carry`,
- * generated into `aluCarry`. The byte and word shifts and rotates and RCL/RCR (GROUP2_AT_ONCE) set theirs at once
- * too, by width: generated into `shiftAtOnce`, which alu.ts's shift() calls.
+ * generated into `aluCarry` and pasted by the block compiler (block-gen.ts, carry()). The byte
+ * and word shifts and rotates and RCL/RCR (GROUP2_AT_ONCE) set theirs at once too, by width:
+ * generated into `shiftAtOnce`, which alu.ts's shift() calls, and pasted for word registers by
+ * block-gen-generic.ts. SHLD/SHRD (SHIFT_DOUBLE): generated into `shiftDouble`, pasted for dwords.
  */
 import { LZ_ADD, LZ_DEC, LZ_INC, LZ_LOGIC, LZ_SAR, LZ_SHL, LZ_SHR, LZ_SUB } from './decoded';
 

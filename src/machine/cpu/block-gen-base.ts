@@ -44,8 +44,9 @@ export interface Insn {
 }
 
 /**
- * ALU operations the compiler inlines, from their one definition (alu-ops.ts; ADC and SBB go
- * through Cpu.alu32): the expression on the flag locals, the lazy kind.
+ * ALU operations the compiler inlines with lazy flags, from their one definition (alu-ops.ts;
+ * ADC and SBB, whose flags are set at once: Gen's carry() in block-gen.ts): the expression on the
+ * flag locals, the lazy kind.
  */
 export const ALU: Record<number, [string, number]> = {};
 /** The same on a memory operand in `a` and the other operand in `b` (result in v). */
