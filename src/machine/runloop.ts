@@ -20,8 +20,12 @@
  */
 
 export type SliceOutcome =
-  /** More work now: yield once to the event loop, then run the next slice. */
-  | { next: 'continue' }
+  /**
+   * More work now: yield once to the event loop, then run the next slice. `stalled`: the slice
+   * overran its budget without a busy slice's work in it (the host stopped the thread, or a
+   * garbage collection ran inside it): it does not count as the machine being busy (IDLE_SETTLE_MS).
+   */
+  | { next: 'continue'; stalled?: boolean }
   /** Nothing to do until a deadline (HLT): sleep this many ms unless woken. */
   | { next: 'sleep'; ms: number }
   /** The machine stopped for good (exit, halt, triple fault): the loop ends. */
@@ -62,7 +66,7 @@ export const IDLE_SLACK_MS = 50;
 
 /**
  * The slack applies once the machine has been idle this long: no slice since has used its whole
- * budget. A booting guest alternates work with short sleeps (msleep, waits on devices), and
+ * budget (a stalled one aside: SliceOutcome). A booting guest alternates work with short sleeps (msleep, waits on devices), and
  * stretching each of those to the slack made Linux's boot in Node on the wall clock take 41.9 s
  * and 38.4 CPU-s to the prompt instead of 30.3 s and 27.4 (bench:boot).
  */
@@ -204,12 +208,14 @@ export class RunLoop {
       const outcome = this.slice();
       if (!this.running) return;
       switch (outcome.next) {
-        case 'continue':
-          this.busyAt = performance.now();
+        case 'continue': {
+          const at = performance.now();
+          if (outcome.stalled !== true) this.busyAt = at;
           // Run the next slice in this same task while no message waits (see the header).
-          if (this.messagePending !== null && this.busyAt - began < MAX_BUSY_MS && !this.messagePending()) continue;
+          if (this.messagePending !== null && at - began < MAX_BUSY_MS && !this.messagePending()) continue;
           this.schedule();
           return;
+        }
         case 'stop':
           this.running = false;
           return;

@@ -8,6 +8,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_LAG_MS, PacedWallClock } from '../../src/machine/paced-clock';
 import { IDLE_SLACK_MS } from '../../src/machine/runloop';
+import { BUSY_SLICE_MIN_INSTRUCTIONS, SLICE_MS, stalledSlice } from '../../src/machine/machine';
 import { F64, I32, RunState } from '../../src/shared/layout';
 import { tickerMachine } from '../guest/ticker-run';
 
@@ -175,6 +176,41 @@ describe('timer ticks on a wall clock that leaps', () => {
     // The 100th edge comes at 1,000 ms after the PIT was programmed (a few instructions in).
     expect(machineMs).toBeGreaterThanOrEqual(1000);
     expect(machineMs).toBeLessThan(1010);
+  });
+
+  it('keeps sleeping with the slack after a slice that a host stall made overrun its budget (stalled, not busy)', async () => {
+    const m = tickerMachine('wall');
+    let serial = '';
+    let slices = NaN;
+    m.onSerial = (b) => {
+      serial += String.fromCharCode(b);
+      if (b === 10) slices = m.stats.f64[F64.SLICES];
+    };
+    const pc = m.pc!;
+    const runSlice = pc.runSlice.bind(pc);
+    let calls = 0;
+    // The fifth slice as a host stall inside it makes it: the guest's few instructions, then the
+    // thread stops past the budget, and the slice ends on its budget ("continue").
+    pc.runSlice = (budgetMs, now) => {
+      const outcome = runSlice(budgetMs, now);
+      if (++calls !== 5) return outcome;
+      const end = performance.now() + 2 * SLICE_MS;
+      while (performance.now() < end);
+      return { next: 'continue' };
+    };
+    const t0 = performance.now();
+    m.start();
+    while (!serial.includes('\n') && performance.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
+    m.destroy();
+    expect(serial).toBe('ticker: 100 ticks\n');
+    expect(calls).toBeGreaterThan(5);
+    // The slack held through the stall: about one wake-up per IDLE_SLACK_MS over the guest's
+    // second. Counted as busy, the stall turned the slack off for IDLE_SETTLE_MS: a wake-up for
+    // every 10-ms tick after it, ~95 in all.
+    expect(slices).toBeLessThanOrEqual(1000 / IDLE_SLACK_MS + 10);
+    expect(stalledSlice(5000, 2 * SLICE_MS)).toBe(true);
+    expect(stalledSlice(BUSY_SLICE_MIN_INSTRUCTIONS, SLICE_MS)).toBe(false); // a busy slice's work
+    expect(stalledSlice(100, SLICE_MS / 2)).toBe(false); // ended early, not on its budget
   });
 });
 

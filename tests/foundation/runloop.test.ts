@@ -143,6 +143,22 @@ describe('run loop with a blocking idle wait (as in a browser worker)', () => {
     expect(waited.slice(0, 3)).toEqual([2, 2, 2]);
   });
 
+  it('keeps the slack after a slice that overran its budget stalled (not busy)', async () => {
+    const { y } = countingYielder();
+    const waited: number[] = [];
+    let n = 0;
+    const loop = new RunLoop(
+      () => (n++ === 0 ? { next: 'continue', stalled: true } : { next: 'sleep', ms: 2 }),
+      y,
+      (ms) => (waited.push(ms), false),
+      20,
+    );
+    loop.start();
+    await until(() => waited.length >= 3);
+    loop.close();
+    expect(waited.slice(0, 3)).toEqual([20, 20, 20]);
+  });
+
   it('goes back to the event loop as soon as the wait says a message needs it', async () => {
     const { y, counts } = countingYielder();
     let waits = 0;
