@@ -7,7 +7,6 @@
 import { AF, ARITH, CF, MASK, OF, PF, SF, ZF, szp } from './flags';
 import { CpuFault, DE, EAX, EDX, signExtend } from './arch';
 import { ACC_PAIR, divide, multiply } from './muldiv-ops';
-import { bitIndex } from './bit-ops';
 import { CpuAluGen, LAZY_CONDS, lazyCond } from './alu-gen';
 
 export abstract class CpuAlu extends CpuAluGen {
@@ -122,22 +121,27 @@ export abstract class CpuAlu extends CpuAluGen {
   }
 
   /**
-   * BSF / BSR Gv, Ev (bit-ops.ts), after the ModR/M is decoded: ZF says whether the source is 0;
-   * if not, the index of its lowest (BSF) or highest (BSR) set bit goes to the reg field's register.
+   * BSF / BSR Gv, Ev (bit-ops.ts, BITSCAN_STATEMENT), after the ModR/M is decoded: ZF says whether
+   * the source is 0; if not, the index of its lowest (BSF) or highest (BSR) set bit goes to the reg
+   * field's register. step0f and the decoded cache's G_BITSCAN (memory and 16-bit forms).
    */
   protected bitScan(reverse: boolean, size: number): void {
-    const i = this.scanBits(reverse, this.getRm(size));
-    if (i >= 0) this.setReg(this.reg, size, i);
-  }
-
-  /** BSF / BSR's ZF for the source v, and the index the destination gets; -1 (none) when v is 0. */
-  protected scanBits(reverse: boolean, v: number): number {
-    if (v === 0) {
-      this.flags |= ZF;
-      return -1;
+    const v = this.getRm(size);
+    // gen:bits bitScan (tools/gen-bits.ts, from bit-ops.ts BITSCAN_STATEMENT: do not edit)
+    if (reverse) {
+      if (v === 0) this.flags = this.flags | ZF;
+      else {
+        this.flags = this.flags & ~ZF;
+        this.setReg(this.reg, size, 31 - Math.clz32(v));
+      }
+    } else {
+      if (v === 0) this.flags = this.flags | ZF;
+      else {
+        this.flags = this.flags & ~ZF;
+        this.setReg(this.reg, size, 31 - Math.clz32(v & -v));
+      }
     }
-    this.flags &= ~ZF;
-    return bitIndex(reverse, v);
+    // end gen:bits
   }
 
   protected imul2(a: number, b: number, size: number): number {

@@ -6,7 +6,11 @@
  * BSF and BSR change ZF alone (set when the source is 0, which leaves the destination as it was;
  * SDM vol. 2 calls the other flags undefined, and this CPU keeps them). Without BMI1 and LZCNT
  * (CPUID says neither), F3 0F BC and F3 0F BD are BSF and BSR: a REP prefix there is ignored.
+ * The whole instruction is `BITSCAN_STATEMENT` (below): tools/gen-bits.ts writes the interpreter's
+ * `bitScan` (alu.ts, step0f and the decoded cache's G_BITSCAN: memory and 16-bit forms) and the
+ * cache's D_BITSCAN_R (decoded-exec.ts) from it, the block compiler pastes it (block-gen.ts).
  */
+import { ZF } from './flags';
 
 /** BSWAP's result (the dword's four bytes in reverse order), int32, over the int32 local `v`. */
 export const BSWAP_EXPR = (v: string): string =>
@@ -16,12 +20,36 @@ export const BSWAP_EXPR = (v: string): string =>
 export const BITSCAN_EXPR = (reverse: boolean, v: string): string =>
   reverse ? `31 - Math.clz32(${v})` : `31 - Math.clz32(${v} & -${v})`;
 
+/**
+ * BSF (`reverse` false) or BSR whole, as statements: `v` the source, an int32 local read at the
+ * operand size (a word zero-extended: its index is the same, 0–15); `flags` the EFLAGS an engine
+ * reads and writes whole (its lazy flags built), or null where no one reads ZF before it is
+ * replaced (the block compiler's dead flags); `set(index)` the statement that writes the index to
+ * the destination at the operand size. A 0 source sets ZF and leaves the destination; any other
+ * clears ZF and writes its index. `numbers`: ZF spelt as numbers (generated blocks import nothing).
+ */
+export const BITSCAN_STATEMENT = (
+  reverse: boolean,
+  v: string,
+  flags: string | null,
+  set: (index: string) => string,
+  numbers = false,
+): string => {
+  const write = set(BITSCAN_EXPR(reverse, v));
+  if (flags === null) return `if (${v} !== 0) ${write}`;
+  const [zf, notZf] = numbers ? [`${ZF}`, `${~ZF}`] : ['ZF', '~ZF'];
+  return `if (${v} === 0) ${flags} = ${flags} | ${zf}; else { ${flags} = ${flags} & ${notZf}; ${write} }`;
+};
+
 /** BSWAP of the dword v. */
 export function bswap32(v: number): number {
   return (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
 }
 
-/** The index of the lowest (BSF) or highest (BSR) set bit of v, which is not 0. */
+/**
+ * The index of the lowest (BSF) or highest (BSR) set bit of v, which is not 0: no engine runs it,
+ * tests/cpu/bit-ops.test.ts holds BITSCAN_EXPR to it.
+ */
 export function bitIndex(reverse: boolean, v: number): number {
   return reverse ? 31 - Math.clz32(v) : 31 - Math.clz32(v & -v);
 }

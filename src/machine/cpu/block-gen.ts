@@ -34,7 +34,7 @@ import {
   X16,
   G_SHLD,
 } from './decoded';
-import { AF, ARITH, CF, OF, PUSHFD_IMAGE, ZF } from './flags';
+import { AF, ARITH, CF, OF, PUSHFD_IMAGE } from './flags';
 import { C, GEN_CHECK } from './block-host';
 import {
   COND_BY_HANDLER,
@@ -53,7 +53,7 @@ import {
 } from './move-ops';
 import { ALU_OPS, INCDEC_OPS, NEG_AS, ROTATE_OPS, SHIFT_OPS, TEST_AS } from './alu-ops';
 import { DIV32_FAST, IMUL_TRUNC, MUL32, MULDIV_OPS, NOT_EXPR } from './muldiv-ops';
-import { BITSCAN_EXPR, BSWAP_EXPR } from './bit-ops';
+import { BITSCAN_STATEMENT, BSWAP_EXPR } from './bit-ops';
 import { ALU, ALU_MEM, ENDS, namesOf, type Insn } from './block-gen-base';
 import { G_NAMES, GenGeneric, SZP_O } from './block-gen-generic';
 import { FLAG_SEMANTICS, flagValue, type FlagSemantics } from './flag-ops';
@@ -372,18 +372,12 @@ export class Gen extends GenGeneric {
         );
         break;
       case D_BITSCAN_R: {
-        // BSF / BSR r32, r32 (bit-ops.ts): ZF alone, which needs EFLAGS exact, unless the next
-        // instructions replace all six flags first.
-        const dst = x & 7;
-        const index = BITSCAN_EXPR((x & 0x40) !== 0, 'v');
+        // BSF / BSR r32, r32 (bit-ops.ts BITSCAN_STATEMENT, as the interpreter's bitScan): ZF
+        // alone, which needs EFLAGS exact, unless the next instructions replace all six flags first.
+        const dead = this.dead(i);
         this.emit(`v = r[${(x >> 3) & 7}];`);
-        if (this.dead(i)) this.emit(`if (v !== 0) r[${dst}] = ${index};`);
-        else {
-          this.cpuFlags();
-          this.emit(
-            `if (v === 0) ${C.flags} = ${C.flags} | ${ZF}; else { ${C.flags} = ${C.flags} & ${~ZF}; r[${dst}] = ${index}; }`,
-          );
-        }
+        if (!dead) this.cpuFlags();
+        this.emit(BITSCAN_STATEMENT((x & 0x40) !== 0, 'v', dead ? null : C.flags, (n) => `r[${x & 7}] = ${n};`, true));
         break;
       }
       case D_IMUL3_R:

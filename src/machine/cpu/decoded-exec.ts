@@ -9,7 +9,7 @@
 import type { AccessSize } from '../bus';
 import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
-import { CF, DF, IF, PUSHFD_IMAGE } from './flags';
+import { CF, DF, IF, PUSHFD_IMAGE, ZF } from './flags';
 import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
   D_ALU_RR,
@@ -436,9 +436,24 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         r[(x >> 3) & 7] = this.imul2(r[x & 7] >>> 0, d[p + 3] >>> 0, 4);
         return;
       case 46 satisfies typeof D_BITSCAN_R: {
-        // BSF / BSR r32, r32 (bit-ops.ts, as bitScan): ZF alone; a 0 source leaves the destination.
-        const n = this.scanBits((x & 0x40) !== 0, r[(x >> 3) & 7]);
-        if (n >= 0) r[x & 7] = n;
+        // BSF / BSR r32, r32 (bit-ops.ts BITSCAN_STATEMENT, as bitScan): ZF alone; a 0 source
+        // leaves the destination.
+        const v = r[(x >> 3) & 7];
+        // gen:bits execReg (tools/gen-bits.ts, from bit-ops.ts BITSCAN_STATEMENT: do not edit)
+        if (x & 0x40) {
+          if (v === 0) this.flags = this.flags | ZF;
+          else {
+            this.flags = this.flags & ~ZF;
+            r[x & 7] = 31 - Math.clz32(v);
+          }
+        } else {
+          if (v === 0) this.flags = this.flags | ZF;
+          else {
+            this.flags = this.flags & ~ZF;
+            r[x & 7] = 31 - Math.clz32(v & -v);
+          }
+        }
+        // end gen:bits
         return;
       }
       default:
