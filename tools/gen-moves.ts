@@ -498,6 +498,14 @@ const CACHE_MOVX_ENV: KindEnv = {
   regs: { reg: 'x & 7', rm: '(x >> 3) & 7' },
 };
 
+/** The decoded cache's generic G_MOVX: the destination at execGeneric's operand size, the ModR/M operands decoded. */
+const GENERIC_MOVX_ENV: KindEnv = {
+  osz: 'size',
+  imm: () => {
+    throw new Error('gen-moves: MOVZX/MOVSX have no immediate');
+  },
+};
+
 /** MOVZX and MOVSX (0F B6 B7 BE BF), by the opcode's bits 0 and 3 (`op & 9`: the cache's D_MOVX_R payload). */
 export function movxRows(): Opcode[] {
   return stepMoveRows(0x0f).filter((row) => row.mnemonic === 'movzx' || row.mnemonic === 'movsx');
@@ -559,6 +567,19 @@ export function moveRegion(name: string): string {
           [`${row.op & 9}`],
           `${row.mnemonic.toUpperCase()} r32, ${row.operands[1] === 'Eb' ? 'r8' : 'r16'}`,
           statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row, CACHE_MOVX_ENV)),
+        ),
+      )
+      .join('\n');
+  }
+  if (name === 'movxGeneric') {
+    // The decoded cache's generic G_MOVX (memory sources, and 16-bit destinations: execGeneric's
+    // `size`), by `extra`, the opcode's bits 0 and 3: step0f's cases at the entry's operand size.
+    return movxRows()
+      .map((row) =>
+        switchCase(
+          [`${row.op & 9}`],
+          `${row.mnemonic.toUpperCase()} ${row.operands.join(', ')}`,
+          statements(MOVE_SEMANTICS[row.mnemonic], stepBack(row, GENERIC_MOVX_ENV)),
         ),
       )
       .join('\n');

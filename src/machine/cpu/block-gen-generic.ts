@@ -36,7 +36,7 @@ import {
 } from './decoded';
 import { ARITH, CF, OF, SF, ZF } from './flags';
 import { C } from './block-host';
-import { MOVE_SEMANTICS } from './move-ops';
+import { MOVE_SEMANTICS, SIGN_EXTEND } from './move-ops';
 import { ALU_OPS, GROUP2_AT_ONCE, INCDEC_OPS, SHIFT_DOUBLE, SHIFT_DOUBLE_OF, TEST_AS, WIDTHS } from './alu-ops';
 import { IMUL_TRUNC } from './muldiv-ops';
 import { ALU, GenBase, namesOf, type Insn } from './block-gen-base';
@@ -93,13 +93,13 @@ export abstract class GenGeneric extends GenBase {
         break;
       case G_MOVX: {
         if (word) return false;
-        const from = extra & 1 ? 2 : 1;
+        const from: 1 | 2 = extra & 1 ? 2 : 1;
         if (mem) {
           this.address(i, from, false);
           if (from === 1) this.read8('v');
           else this.read16('v');
         } else this.emit(`v = ${from === 1 ? byteReg(rm) : `r[${rm}] & 0xffff`};`);
-        if (extra & 8) this.emit(from === 1 ? 'v = (v << 24) >> 24;' : 'v = (v << 16) >> 16;');
+        if (extra & 8) this.emit(`v = ${SIGN_EXTEND('v', from)};`); // MOVSX (move-ops.ts `extend`)
         this.emit(`r[${reg}] = v;`);
         break;
       }

@@ -10,7 +10,7 @@ import type { AccessSize } from '../bus';
 import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
 import { CF, DF, IF, PUSHFD_IMAGE, ZF } from './flags';
-import { EAX, NO_SEG, signExtend, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
+import { EAX, NO_SEG, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
   D_ALU_RR,
   D_ALU_RM,
@@ -802,14 +802,30 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         if (this.cond(extra)) this.setReg(this.reg, size, v);
         return;
       }
-      case 22 satisfies typeof G_MOVX: {
-        // extra: 0F B6 → 0, B7 → 1, BE → 8, BF → 9
-        const from = extra & 1 ? 2 : 1;
-        let v = this.getRm(from);
-        if (extra & 8) v = signExtend(v, from);
-        this.setReg(this.reg, size, v);
+      case 22 satisfies typeof G_MOVX:
+        // MOVZX/MOVSX from memory or at operand size 16 (move-ops.ts: `set`, `extend`); extra: the
+        // opcode's bits 0 and 3 (0F B6 → 0, B7 → 1, BE → 8, BF → 9).
+        switch (extra) {
+          // gen:moves movxGeneric (tools/gen-moves.ts, from move-ops.ts and the opcode table: do not edit)
+          // MOVZX Gv, Eb
+          case 0:
+            this.setReg(this.reg, size, this.getRm(1));
+            return;
+          // MOVZX Gv, Ew
+          case 1:
+            this.setReg(this.reg, size, this.getRm(2));
+            return;
+          // MOVSX Gv, Eb
+          case 8:
+            this.setReg(this.reg, size, (this.getRm(1) << 24) >> 24);
+            return;
+          // MOVSX Gv, Ew
+          case 9:
+            this.setReg(this.reg, size, (this.getRm(2) << 16) >> 16);
+            return;
+          // end gen:moves
+        }
         return;
-      }
       case 32 satisfies typeof G_BITSCAN:
         return this.bitScan((extra & 1) !== 0, size);
       case 31 satisfies typeof G_SHLD: {
