@@ -66,9 +66,9 @@ export const IDLE_SLACK_MS = 50;
 
 /**
  * The slack applies once the machine has been idle this long: no slice since has used its whole
- * budget (a stalled one aside: SliceOutcome). A booting guest alternates work with short sleeps (msleep, waits on devices), and
- * stretching each of those to the slack made Linux's boot in Node on the wall clock take 41.9 s
- * and 38.4 CPU-s to the prompt instead of 30.3 s and 27.4 (bench:boot).
+ * budget (a stalled one aside: SliceOutcome). A booting guest alternates work with short sleeps
+ * (msleep, waits on devices), and stretching each of those to the slack made Linux's boot in Node
+ * on the wall clock take 41.9 s and 38.4 CPU-s to the prompt instead of 30.3 s and 27.4 (bench:boot).
  */
 export const IDLE_SETTLE_MS = 1000;
 
