@@ -74,6 +74,19 @@ export abstract class GenGeneric extends GenBase {
    * decoder of Linux's boot is made of them (16-bit probabilities, byte buffers). Each does what
    * execGeneric does, in the same order of checks and accesses; false leaves the form to it.
    */
+  /**
+   * The r/m operand of `size` bytes into the local `dst`: read from memory (its address, segment
+   * and TLB checks, a fault restarting the instruction), or a register's low byte, word or all.
+   */
+  protected readRm(i: Insn, mem: boolean, rm: number, size: 1 | 2 | 4, dst: string): void {
+    if (mem) {
+      this.address(i, size, false);
+      if (size === 1) this.read8(dst);
+      else if (size === 2) this.read16(dst);
+      else this.read32(dst);
+    } else this.emit(`${dst} = ${size === 1 ? byteReg(rm) : size === 2 ? `r[${rm}] & 0xffff` : `r[${rm}]`};`);
+  }
+
   protected generic(i: Insn, x: number): boolean {
     const modrm = x & 0xff;
     const reg = (modrm >> 3) & 7;
@@ -94,11 +107,7 @@ export abstract class GenGeneric extends GenBase {
       case G_MOVX: {
         if (word) return false;
         const from: 1 | 2 = extra & 1 ? 2 : 1;
-        if (mem) {
-          this.address(i, from, false);
-          if (from === 1) this.read8('v');
-          else this.read16('v');
-        } else this.emit(`v = ${from === 1 ? byteReg(rm) : `r[${rm}] & 0xffff`};`);
+        this.readRm(i, mem, rm, from, 'v');
         if (extra & 8) this.emit(`v = ${SIGN_EXTEND('v', from)};`); // MOVSX (move-ops.ts `extend`)
         this.emit(`r[${reg}] = v;`);
         break;
@@ -106,10 +115,7 @@ export abstract class GenGeneric extends GenBase {
       case G_IMUL2:
         // As Cpu.imul2 at size 4: CF = OF = the signed product does not fit; SF/ZF/PF of the result.
         if (word) return false;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('b');
-        } else this.emit(`b = r[${rm}];`);
+        this.readRm(i, mem, rm, 4, 'b');
         this.replacesFlags();
         this.emit(`a = r[${reg}]; o = ${IMUL_TRUNC.low('a', 'b', 4)}; r[${reg}] = o;`);
         if (!this.dead(i))
@@ -166,10 +172,7 @@ export abstract class GenGeneric extends GenBase {
         const w = WIDTHS[4];
         const byCl = (extra & 1) !== 0;
         const n = byCl ? 'b' : `${i.imm & 31}`;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('a');
-        } else this.emit(`a = r[${rm}];`);
+        this.readRm(i, mem, rm, 4, 'a');
         if (n === '0') break;
         if (byCl) {
           this.cpuFlags(); // a count of 0 at run time keeps the flags
@@ -205,10 +208,7 @@ export abstract class GenGeneric extends GenBase {
       case G_TEST_MI:
         // TEST r/m32, imm32: the lazy flags in the locals, as D_TEST_RI.
         if (word) return false;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('a');
-        } else this.emit(`a = r[${rm}];`);
+        this.readRm(i, mem, rm, 4, 'a');
         this.emit(`fa = a; fb = ${i.imm | 0}; fr = ${TEST[0]};`);
         this.setPending(TEST[1]);
         break;
@@ -229,22 +229,14 @@ export abstract class GenGeneric extends GenBase {
         // before writing and leaves the flags (see D_DIV_R). The other members: execGeneric.
         if (reg < 6) return false;
         const size = ((x >>> 8) & 63) === G_GRP3_8 ? 1 : word ? 2 : 4;
-        if (mem) {
-          this.address(i, size, false);
-          if (size === 1) this.read8('a');
-          else if (size === 2) this.read16('a');
-          else this.read32('a');
-        } else this.emit(`a = ${size === 1 ? byteReg(rm) : size === 2 ? `r[${rm}] & 0xffff` : `r[${rm}]`};`);
+        this.readRm(i, mem, rm, size, 'a');
         this.emit(`${C.divAcc}(${size === 4 ? 'a >>> 0' : 'a'}, ${size}, ${reg === 7});`);
         break;
       }
       case G_CMOV:
         // CMOVcc r32, r/m32: the operand is read whatever the condition (a fault comes first).
         if (word) return false;
-        if (mem) {
-          this.address(i, 4, false);
-          this.read32('v');
-        } else this.emit(`v = r[${rm}];`);
+        this.readRm(i, mem, rm, 4, 'v');
         this.emit(`if (${this.cond(extra)}) r[${reg}] = v;`);
         break;
       default:
