@@ -40,16 +40,3 @@ export const BITSCAN_STATEMENT = (
   const [zf, notZf] = numbers ? [`${ZF}`, `${~ZF}`] : ['ZF', '~ZF'];
   return `if (${v} === 0) ${flags} = ${flags} | ${zf}; else { ${flags} = ${flags} & ${notZf}; ${write} }`;
 };
-
-/** BSWAP of the dword v. */
-export function bswap32(v: number): number {
-  return (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-}
-
-/**
- * The index of the lowest (BSF) or highest (BSR) set bit of v, which is not 0: no engine runs it,
- * tests/cpu/bit-ops.test.ts holds BITSCAN_EXPR to it.
- */
-export function bitIndex(reverse: boolean, v: number): number {
-  return reverse ? 31 - Math.clz32(v) : 31 - Math.clz32(v & -v);
-}
