@@ -37,7 +37,8 @@ import {
   type SyncBlobReader,
 } from './devices/block-medium';
 import { BootError, ConfigError, PcEngine } from './pc';
-import { IDLE_SLACK_MS, RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
+import { IdleSlack } from './idle-slack';
+import { RunLoop, defaultYielder, type SliceOutcome, type Yielder } from './runloop';
 import { hypercallPending, listenForHypercalls, serveHypercall } from '../shared/hypercall';
 
 /** The page's bells and the words each announces (src/shared/layout.ts). */
@@ -148,7 +149,7 @@ export class Machine {
       this.slice,
       yielder,
       yielder.mayBlock ? this.idleWait : null,
-      IDLE_SLACK_MS,
+      this.idleSlackMs,
       yielder.mayBlock ? this.messageWaiting : null,
     );
     Atomics.store(this.stats.i32, I32.STATE, RunState.PAUSED);
@@ -331,9 +332,16 @@ export class Machine {
     f64[F64.PUBLISHED_AT_MS] = t1;
     Atomics.add(this.stats.i32, I32.SLICE_SEQ, 1);
     if (t1 >= this.nextSecondMs) this.publishSecond(t1);
+    this.slack.observe(t1, f64[F64.INSTRUCTIONS], Atomics.load(this.stats.i32, I32.VBE_GEN));
     this.ringBells();
     return outcome;
   };
+
+  /** The idle sleeps' slack: short while someone types or the guest works (idle-slack.ts). */
+  private readonly slack = new IdleSlack();
+
+  /** The run loop's slack for an idle sleep now, ms (IdleSlack; bench:idle's Node loop asks it too). */
+  readonly idleSlackMs = (): number => this.slack.slackMs(performance.now());
 
   /** When the machine last reset itself after a triple fault (host ms), or null. */
   private shutdownResetAt: number | null = null;
@@ -420,6 +428,7 @@ export class Machine {
       return err(ErrorCode.EINVAL, 'scancodes must be an array of at most 64 bytes');
     if (!this.pc) return err(ErrorCode.ENOSYS, 'the test pattern has no keyboard');
     this.pc.kbc.sendScancodes(bytes as number[]);
+    this.slack.input(performance.now());
     return ok(undefined);
   }
 
@@ -428,6 +437,7 @@ export class Machine {
       return err(ErrorCode.EINVAL, 'serial input must be a string of at most 65536 characters');
     if (!this.pc) return err(ErrorCode.ENOSYS, 'the test pattern has no UART');
     this.pc.uart.receive(Array.from(text, (ch) => ch.charCodeAt(0) & 0xff));
+    this.slack.input(performance.now());
     return ok(undefined);
   }
 

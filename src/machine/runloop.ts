@@ -49,18 +49,20 @@ export const MAX_BLOCK_MS = 1000;
 
 /**
  * An idle machine sleeps at least this long (timer slack, as Linux's `timer_slack_ns` and the
- * browsers' timer coalescing): a periodic timer's edges that fall due meanwhile run together in
- * the next slice, each at its own machine time (the wall clock's halted CPU steps from one edge to
- * the next: PcEngine.runSlice), only later in host time; a one-shot count that fell due fires once,
- * late, the guest seeing the time that passed (Device.nextStrictDeadlineMs). Each wake-up of a
- * worker costs it 60–100 µs of CPU whatever the slice does, and the guest's own work on a wake-up
- * runs on cold host caches. Debian's kernel ticks at 250 Hz when idle (HZ_PERIODIC); with its
- * high-resolution timers on (the page's command line), each tick is a one-shot count, and the
- * kernel takes the ticks a late interrupt covers at once (jiffies from the clocksource), so an
- * idle Linux runs its tick path once a wake-up: 20 wake-ups a second at 50 ms against 250 ticks
- * (README, issue 16). Anything the page sends (keys, RPCs, hypercalls) rings the doorbell and ends
- * a sleep at once, so input is not delayed; what the guest does on its own timers shows up to this
- * much later (a cursor blinking at 5 Hz blinks up to 50 ms off its beat).
+ * browsers' timer coalescing), to the next multiple of it in host time (idleSleepMs): a periodic
+ * timer's edges that fall due meanwhile run together in the next slice, each at its own machine
+ * time (the wall clock's halted CPU steps from one edge to the next: PcEngine.runSlice), only later
+ * in host time; a one-shot count that fell due fires once, late, the guest seeing the time that
+ * passed (Device.nextStrictDeadlineMs). Each wake-up of a worker costs it 60–100 µs of CPU
+ * whatever the slice does, and the guest's own work on a wake-up runs on cold host caches.
+ * Debian's kernel ticks at 250 Hz when idle (HZ_PERIODIC); with its high-resolution timers on (the
+ * page's command line), each tick is a one-shot count, and the kernel takes the ticks a late
+ * interrupt covers at once (jiffies from the clocksource), so an idle Linux runs its tick path once
+ * a wake-up: 20 wake-ups a second at 50 ms against 250 ticks (README, issue 16). Anything the page
+ * sends (keys, RPCs, hypercalls) rings the doorbell and ends a sleep at once, so input is not
+ * delayed; what the guest does on its own timers shows up to this much later, on the grid, so a
+ * cursor blinking at 5 Hz keeps its beat. A machine unattended and quiet sleeps on a longer grid
+ * (idle-slack.ts, UNATTENDED_SLACK_MS).
  */
 export const IDLE_SLACK_MS = 50;
 
@@ -71,6 +73,17 @@ export const IDLE_SLACK_MS = 50;
  * on the wall clock take 41.9 s and 38.4 CPU-s to the prompt instead of 30.3 s and 27.4 (bench:boot).
  */
 export const IDLE_SETTLE_MS = 1000;
+
+/**
+ * How long an idle machine that asked to sleep askedMs at host time now sleeps with slackMs of
+ * slack: to the first multiple of slackMs (host ms) at or after its deadline. Wake-ups land on
+ * that grid, at most one per slackMs, whatever each slice took, so a guest's periodic output
+ * that the slack divides keeps its period.
+ */
+export function idleSleepMs(now: number, askedMs: number, slackMs: number): number {
+  if (slackMs <= 0) return Math.max(0, askedMs);
+  return Math.max(0, Math.ceil((now + Math.max(0, askedMs)) / slackMs) * slackMs - now);
+}
 
 /**
  * The longest a run loop stays in one task running busy slices while no message waits, ms: the
@@ -152,14 +165,14 @@ export class RunLoop {
   private busyAt = -Infinity;
 
   /**
-   * @param slackMs the shortest sleep once idle for IDLE_SETTLE_MS (IDLE_SLACK_MS for a machine; 0
-   *   sleeps exactly as asked).
+   * @param slackMs the grid of the sleeps once idle for IDLE_SETTLE_MS (idleSleepMs; a machine's
+   *   IdleSlack, IDLE_SLACK_MS or longer), or a function giving it; 0 sleeps exactly as asked.
    */
   constructor(
     private readonly slice: () => SliceOutcome,
     private readonly yielder: Yielder,
     private readonly idleWait: IdleWait | null = null,
-    private readonly slackMs = 0,
+    private readonly slackMs: number | (() => number) = 0,
     private readonly messagePending: MessagePending | null = null,
   ) {}
 
@@ -220,8 +233,10 @@ export class RunLoop {
           this.running = false;
           return;
         case 'sleep': {
-          const settled = performance.now() - this.busyAt >= IDLE_SETTLE_MS;
-          const ms = settled ? Math.max(this.slackMs, outcome.ms) : Math.max(0, outcome.ms);
+          const now = performance.now();
+          const slack = typeof this.slackMs === 'number' ? this.slackMs : this.slackMs();
+          const ms =
+            now - this.busyAt >= IDLE_SETTLE_MS ? idleSleepMs(now, outcome.ms, slack) : Math.max(0, outcome.ms);
           if (this.idleWait && blockedMs + ms <= MAX_BLOCK_MS) {
             // Block until the deadline and run the next slice in this same task (see the header).
             blockedMs += ms;

@@ -110,21 +110,58 @@ describe('run loop with a blocking idle wait (as in a browser worker)', () => {
     expect(counts.posts).toBe(1); // start()'s own post only
   });
 
-  it('sleeps at least its slack: a slice that asks for 2 ms waits 20, one that asks for 50 waits 50', async () => {
+  /**
+   * Whether a sleep of ms that the wait saw begin at host time t ends on the slack's grid (a
+   * multiple of it): within 0.5 ms, the loop having read the clock a moment before the wait.
+   */
+  const onGrid = (t: number, ms: number, slack: number) => {
+    const r = (t + ms) % slack;
+    return r < 0.5 || slack - r < 0.5;
+  };
+
+  it('sleeps to the grid of its slack: never before the deadline, on a multiple of the slack, one wake-up a slot', async () => {
     const { y } = countingYielder();
-    const asked = [2, 50, 0.5];
-    const waited: number[] = [];
+    const asked = [2, 50, 0.5, 0];
+    const sleeps: { t: number; ms: number; asked: number }[] = [];
     let n = 0;
+    let last = 0;
     const loop = new RunLoop(
-      () => ({ next: 'sleep', ms: asked[n++ % asked.length] }),
+      () => ({ next: 'sleep', ms: (last = asked[n++ % asked.length]) }),
       y,
-      (ms) => (waited.push(ms), false),
+      (ms) => (sleeps.push({ t: performance.now(), ms, asked: last }), Atomics.wait(word, 0, 0, ms), false),
       20,
     );
     loop.start();
-    await until(() => waited.length >= 3);
+    await until(() => sleeps.length >= 8);
     loop.close();
-    expect(waited.slice(0, 3)).toEqual([20, 50, 20]);
+    for (const s of sleeps) {
+      expect(s.ms).toBeGreaterThanOrEqual(s.asked - 1e-6);
+      expect(s.ms).toBeLessThanOrEqual(s.asked + 20);
+      expect(onGrid(s.t, s.ms, 20), `a sleep of ${s.ms} ms from ${s.t}`).toBe(true);
+    }
+    // Each wake-up in a slot of its own: the ends of the sleeps are whole slots apart.
+    const ends = sleeps.map((s) => Math.round((s.t + s.ms) / 20));
+    for (let i = 1; i < ends.length; i++) expect(ends[i]).toBeGreaterThan(ends[i - 1]);
+  });
+
+  it('takes the slack from a function when given one, asked at each sleep', async () => {
+    const { y } = countingYielder();
+    const slacks = [20, 50, 20, 50];
+    const sleeps: { t: number; ms: number; slack: number }[] = [];
+    let k = 0;
+    let slack = 0;
+    const loop = new RunLoop(
+      () => ({ next: 'sleep', ms: 1 }),
+      y,
+      (ms) => (sleeps.push({ t: performance.now(), ms, slack }), false),
+      () => (slack = slacks[k++ % slacks.length]),
+    );
+    loop.start();
+    await until(() => sleeps.length >= 4);
+    loop.close();
+    expect(sleeps.slice(0, 4).map((s) => s.slack)).toEqual(slacks);
+    for (const s of sleeps.slice(0, 4))
+      expect(onGrid(s.t, s.ms, s.slack), `a sleep of ${s.ms} ms on a ${s.slack}-ms grid`).toBe(true);
   });
 
   it('sleeps exactly as asked within IDLE_SETTLE_MS of a slice that used its whole budget (a busy guest)', async () => {
@@ -145,18 +182,20 @@ describe('run loop with a blocking idle wait (as in a browser worker)', () => {
 
   it('keeps the slack after a slice that overran its budget stalled (not busy)', async () => {
     const { y } = countingYielder();
-    const waited: number[] = [];
+    const waited: { t: number; ms: number }[] = [];
     let n = 0;
     const loop = new RunLoop(
       () => (n++ === 0 ? { next: 'continue', stalled: true } : { next: 'sleep', ms: 2 }),
       y,
-      (ms) => (waited.push(ms), false),
+      (ms) => (waited.push({ t: performance.now(), ms }), Atomics.wait(word, 0, 0, ms), false),
       20,
     );
     loop.start();
     await until(() => waited.length >= 3);
     loop.close();
-    expect(waited.slice(0, 3)).toEqual([20, 20, 20]);
+    // On the slack's grid (a busy slice would have made them 2 ms each: the test before).
+    for (const w of waited.slice(0, 3)) expect(onGrid(w.t, w.ms, 20), `a sleep of ${w.ms} ms`).toBe(true);
+    expect(waited.slice(1, 3).every((w) => w.ms > 2)).toBe(true);
   });
 
   it('goes back to the event loop as soon as the wait says a message needs it', async () => {
