@@ -3,8 +3,9 @@
  * are most of an idle guest's cost, and a guest whose kernel ticks periodically (Debian's 686
  * Linux at 250 Hz: HZ_PERIODIC) asks to wake every 4 ms whether it has work or not.
  *
- * Attended or working: IDLE_SLACK_MS (50). Unattended and quiet: UNATTENDED_SLACK_MS (200), when
- *  - the guest has had no input (keys, serial) for ATTENDED_MS: someone typing sees a guest timer
+ * Attended or working: IDLE_SLACK_MS (50). Unattended and quiet: UNATTENDED_SLACK_MS (250), when
+ *  - the guest has had no input (keys, serial) for ATTENDED_MS (10 s, GTK's cursor-blink timeout
+ *    after which a desktop's text cursor stops blinking): someone typing sees a guest timer
  *    (`sleep 1; echo done`) fire within 50 ms of its time, and
  *  - over the last second the guest retired fewer than QUIET_INSTRUCTIONS_PER_S instructions and
  *    moved no display register (VBE_GEN: panning, a mode): an idle Linux at its prompt retires
@@ -14,15 +15,17 @@
  *    guest that starts working gets the short slack back within a second, and one whose slice
  *    uses its whole budget sleeps without slack at once (IDLE_SETTLE_MS).
  *
- * The sleeps end on a grid of the slack in host time (idleSleepMs), so what a guest draws on its
- * own timers keeps its beat: fbcon's cursor, toggled every 200 ms, toggles at every 200-ms wake-up;
- * a period the slack does not divide is seen in steps of the slack (the toy guest's 250-ms cursor
- * shows for 200 or 400 ms).
+ * The sleeps end on a grid of the slack in host time (idleSleepMs), so what a guest does on its
+ * own timers keeps a steady beat, in steps of the slack: a timer re-armed every T ms is seen every
+ * ceil(T / slack) × slack ms. fbcon's cursor is re-armed 51 jiffies (204 ms: the timer wheel
+ * rounds up) after each toggle, so it toggles every 250 ms on both grids (every 400 ms on a 200-ms
+ * grid, which is why the long slack is 250); the toy guest's 250-ms cursor and 1-s clock keep
+ * their periods (Node, tracked VRAM at each wake-up, 2026-12-04).
  */
 import { IDLE_SLACK_MS } from './runloop';
 
-/** The slack once unattended and quiet, ms: a divisor of fbcon's 200-ms cursor blink, and of 1 s. */
-export const UNATTENDED_SLACK_MS = 200;
+/** The slack once unattended and quiet, ms: a divisor of 1 s, and a step fbcon's 204-ms blink fits. */
+export const UNATTENDED_SLACK_MS = 250;
 
 /** Input within this long (host ms) keeps the short slack. */
 export const ATTENDED_MS = 10_000;

@@ -61,7 +61,7 @@ export const MAX_BLOCK_MS = 1000;
  * a wake-up: 20 wake-ups a second at 50 ms against 250 ticks (README, issue 16). Anything the page
  * sends (keys, RPCs, hypercalls) rings the doorbell and ends a sleep at once, so input is not
  * delayed; what the guest does on its own timers shows up to this much later, on the grid, so a
- * cursor blinking at 5 Hz keeps its beat. A machine unattended and quiet sleeps on a longer grid
+ * blinking cursor keeps a steady beat. A machine unattended and quiet sleeps on a longer grid
  * (idle-slack.ts, UNATTENDED_SLACK_MS).
  */
 export const IDLE_SLACK_MS = 50;

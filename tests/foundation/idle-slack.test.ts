@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ATTENDED_MS, IdleSlack, QUIET_INSTRUCTIONS_PER_S, UNATTENDED_SLACK_MS } from '../../src/machine/idle-slack';
 import { IDLE_SLACK_MS, immediateYielder } from '../../src/machine/runloop';
 import { Machine } from '../../src/machine/machine';
-import { F64 } from '../../src/shared/layout';
+import { F64, I32 } from '../../src/shared/layout';
 
 describe('the idle slack policy', () => {
   /** A policy observed once a second for `seconds` seconds from t, retiring `perSecond` instructions a second. */
@@ -81,6 +81,33 @@ describe('a machine left alone', () => {
       expect(m.stats.f64[F64.SLICES] - s0).toBeLessThanOrEqual((2 * 1000) / UNATTENDED_SLACK_MS + 3);
       expect(m.sendScancodes([0x39, 0xb9]).ok).toBe(true); // space, down and up
       expect(m.idleSlackMs()).toBe(IDLE_SLACK_MS);
+    } finally {
+      m.destroy();
+    }
+  });
+
+  it("keeps the beat of what the guest draws on its own timers: the typing workload's 250-ms cursor, left alone", async () => {
+    const m = hvmos('typing');
+    m.start();
+    try {
+      await sleep(2600);
+      expect(m.idleSlackMs()).toBe(UNATTENDED_SLACK_MS);
+      const pfn = m.stats.i32[I32.VBE_BAR0] >>> 12;
+      m.trackDirtyVram(pfn, 768);
+      const drawn: number[] = [];
+      const end = performance.now() + 3000;
+      while (performance.now() < end) {
+        await sleep(5);
+        const r = m.trackDirtyVram(pfn, 768);
+        if (r.ok && r.value.some((b) => b !== 0)) drawn.push(performance.now());
+      }
+      const gaps = drawn.slice(1).map((t, i) => t - drawn[i]);
+      gaps.sort((a, b) => a - b);
+      // Every 250 ms: on a 200-ms grid the toggles due at 250, 500, 750 and 1,000 ms are seen at
+      // 400, 600, 800 and 1,000 (gaps of 200 and 400), on a grid it does not fit more unevenly.
+      expect(gaps.length).toBeGreaterThanOrEqual(8);
+      expect(gaps[gaps.length >> 1]).toBeGreaterThan(230);
+      expect(gaps[gaps.length >> 1]).toBeLessThan(270);
     } finally {
       m.destroy();
     }
