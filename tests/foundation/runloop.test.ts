@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  IDLE_SLACK_MS,
   MAX_BLOCK_MS,
   MAX_BUSY_MS,
   RunLoop,
@@ -178,6 +179,24 @@ describe('run loop with a blocking idle wait (as in a browser worker)', () => {
     await until(() => waited.length >= 3);
     loop.close();
     expect(waited.slice(0, 3)).toEqual([2, 2, 2]);
+  });
+
+  it('gives a slack above IDLE_SLACK_MS (a quiet guest left alone) at once, busy slices or not', async () => {
+    const { y } = countingYielder();
+    const waited: { t: number; ms: number }[] = [];
+    let n = 0;
+    const long = IDLE_SLACK_MS * 5;
+    const loop = new RunLoop(
+      () => (n++ % 2 === 0 ? { next: 'continue' } : { next: 'sleep', ms: 2 }),
+      y,
+      (ms) => (waited.push({ t: performance.now(), ms }), false),
+      () => long,
+    );
+    loop.start();
+    await until(() => waited.length >= 3);
+    loop.close();
+    // On the long grid after every busy slice; at IDLE_SLACK_MS they would be 2 ms each.
+    for (const w of waited.slice(0, 3)) expect(onGrid(w.t, w.ms, long), `a sleep of ${w.ms} ms`).toBe(true);
   });
 
   it('keeps the slack after a slice that overran its budget stalled (not busy)', async () => {
