@@ -6,14 +6,21 @@
  * here; that the bodies do what the SDM says is the other suites' (decode-agreement checks by
  * execution that every listed opcode runs). Likewise the decoded cache's handlers: each is listed
  * once with the function that runs it (decoder.ts, FORM_FUNCTION, whence w0's D_MAY_FAULT and
- * D_STACK), and its case is in that function.
+ * D_STACK), the function its code calls for (tools/gen-forms.ts), and its case is there.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DISPATCH_FILES, dispatchFormatted, dispatchPlan } from '../../tools/gen-dispatch';
 import { OPCODES, type Opcode } from '../../src/machine/cpu/opcodes';
 import { FORM_FUNCTION } from '../../src/machine/cpu/decoder';
-import * as decoded from '../../src/machine/cpu/decoded';
+import {
+  FORM_CODE_FILES,
+  FORM_GEN_FILE,
+  HANDLERS,
+  formPlan,
+  formsFormatted,
+  readCpuFiles,
+} from '../../tools/gen-forms';
 
 const texts = DISPATCH_FILES.map((f) => readFileSync(f, 'utf8'));
 const [interpreter, system] = texts;
@@ -91,51 +98,79 @@ describe("the interpreter's dispatch, from the opcode table", () => {
   });
 });
 
-/** The methods of a class file's text, by name (a method starts at two spaces' indentation). */
-function methods(file: string): Map<string, string> {
-  const text = readFileSync(new URL(`../../src/machine/cpu/${file}`, import.meta.url), 'utf8');
-  const out = new Map<string, string>();
-  let name = '';
-  for (const line of text.split('\n')) {
-    const m = /^ {2}(?:protected |private |public )?(?:abstract )?(\w+)\(/.exec(line);
-    if (m) name = m[1];
-    out.set(name, `${out.get(name) ?? ''}${line}\n`);
-  }
-  return out;
-}
-
-describe("the decoded cache's forms, each in the function its effects call for", () => {
-  const handlers = Object.entries(decoded).filter(
-    ([n]) => n.startsWith('D_') && !['D_MAY_FAULT', 'D_STACK', 'D_STEP', 'D_SLOW'].includes(n),
-  ) as [string, number][];
-  const exec = methods('decoded-exec.ts');
-  const runInner = methods('cpu.ts').get('runInner')!;
-  /** The statements of `name`'s case in a switch's text, or undefined. */
-  const caseOf = (text: string, name: string, h: number) =>
-    new RegExp(`case ${h} satisfies typeof ${name}:([\\s\\S]*?)(?=\\n\\s*(case |default:|// end ))`).exec(text)?.[1];
+describe("the decoded cache's forms, each in the function its code calls for", () => {
+  const handlers = [...HANDLERS];
+  const files = readCpuFiles();
+  const [execFile, cpuFile] = FORM_CODE_FILES;
+  const exec = files.get(execFile)!;
+  const cpu = files.get(cpuFile)!;
+  /** The CPU's files with one file's text changed (the change must apply). */
+  const edited = (file: string, from: string | RegExp, to: string) => {
+    const text = files.get(file)!;
+    const changed = text.replace(from, to);
+    expect(changed, `${String(from)} not found`).not.toBe(text);
+    return new Map([...files, [file, changed]]);
+  };
 
   it('every handler is listed in FORM_FUNCTION (decoder.ts), which gives w0 its D_MAY_FAULT and D_STACK', () => {
+    expect(handlers.length).toBeGreaterThan(50);
     for (const [name, h] of handlers) expect(FORM_FUNCTION[h], name).toBeDefined();
   });
 
-  it("each handler's case is in its function, or in runInner's alone, which sets the restart point as the function says", () => {
-    for (const [name, h] of handlers) {
-      const f = FORM_FUNCTION[h];
-      const holders = ['execReg', 'execDecoded', 'execStack'].filter(
-        (m) => caseOf(exec.get(m)!, name, h) !== undefined,
-      );
-      if (name === 'D_GENERIC') {
-        expect(holders).toEqual([]);
-        expect(exec.get('execDecoded')).toMatch(/default:\s*this\.execGeneric\(/);
-        continue;
-      }
-      if (holders.length > 0) {
-        expect(holders, name).toEqual([f]);
-        continue;
-      }
-      const inline = caseOf(runInner, name, h);
-      expect(inline, `${name}: no case`).toBeDefined();
-      expect(/this\.start = eip;/.test(inline!), `${name} sets the restart point`).toBe(f !== 'execReg');
-    }
+  it('the gen:forms region of decoder.ts is what tools/gen-forms.ts reads off the handlers (run it after changing one)', async () => {
+    const decoder = files.get(FORM_GEN_FILE)!;
+    expect(decoder).toMatch(/\/\/ gen:forms FORM_FUNCTION/);
+    expect(await formsFormatted(files)).toBe(decoder);
+    // A function written into the region by hand is written back.
+    const hand = edited(FORM_GEN_FILE, "[D_DIV_R]: 'execDecoded'", "[D_DIV_R]: 'execReg'");
+    expect(await formsFormatted(hand)).toBe(decoder);
+  });
+
+  it("every handler's function, the moves' too, is the one its code calls for, and its case is there", () => {
+    const plan = formPlan(files);
+    for (const [name, h] of handlers) expect(FORM_FUNCTION[h], name).toBe(plan.get(name)!.fn);
+    // A sample of each kind of reason.
+    expect(plan.get('D_ALU_RR')).toEqual({ fn: 'execReg', why: 'cannot fault' });
+    expect(plan.get('D_DIV_R')).toEqual({ fn: 'execDecoded', why: 'may fault (divAcc)' });
+    expect(plan.get('D_ALU_RM')).toEqual({ fn: 'execDecoded', why: 'may fault (dLoad32): the memory operand' });
+    expect(plan.get('D_POP_SEG')?.fn).toBe('execStack');
+    expect(plan.get('D_GENERIC')?.fn).toBe('execDecoded');
+  });
+
+  it('a handler whose case is in the wrong function, or missing, fails', () => {
+    // DIV r32 (#DE) moved into execReg, which sets no restart point.
+    const div = /(\n\s*case 25 satisfies typeof D_DIV_R:[\s\S]*?return;)/.exec(exec)![1];
+    const moved = exec.replace(div, '').replace(/(\n\s*case 16 satisfies typeof D_INC_R:)/, `${div}$1`);
+    expect(() => formPlan(new Map([...files, [execFile, moved]]))).toThrow(
+      /D_DIV_R's case is in execReg, its code calls for execDecoded \(may fault \(divAcc\)\)/,
+    );
+    // A register form made to read its memory operand.
+    const load = edited(execFile, 'r[x] = this.incdec(r[x] >>> 0, 4, false);', 'r[x] = this.dLoad32(d, p);');
+    expect(() => formPlan(load)).toThrow(/D_INC_R's case is in execReg, its code calls for execDecoded/);
+    // A handler without a case.
+    const gone = edited(execFile, /\n\s*case 48 satisfies typeof D_FLAG:\n\s*this\.flagOp\(x\);\n\s*return;/, '');
+    expect(() => formPlan(gone)).toThrow(/D_FLAG has no case/);
+    // A helper that may now fault makes its callers' cases wrong (Jcc's cond(), by the fixpoint).
+    const aluFile = [...files.keys()].find((f) => f.endsWith('/alu.ts'))!;
+    const cond = edited(
+      aluFile,
+      /(\n {2}cond\(cc: number\): boolean \{)/,
+      '$1\n    if (cc > 15) throw new CpuFault(GP, 0);',
+    );
+    expect(() => formPlan(cond)).toThrow(
+      /D_JCC's case is in execReg, its code calls for execDecoded \(may fault \(cond\)\)/,
+    );
+  });
+
+  it("runInner's inline case sets the restart point exactly when its function is not execReg", () => {
+    const noRestart = edited(cpuFile, /(case 23 satisfies typeof D_CALL: \{)\n\s*this\.start = eip;/, '$1');
+    expect(() => formPlan(noRestart)).toThrow(
+      /runInner's case of D_CALL does not set the restart point, its code calls for execStack/,
+    );
+    const restart = edited(cpuFile, /(case 42 satisfies typeof D_ALU_JCC: \{)/, '$1\nthis.start = eip;');
+    expect(() => formPlan(restart)).toThrow(
+      /runInner's case of D_ALU_JCC sets the restart point, its code calls for execReg/,
+    );
+    expect(cpu).toContain('case 42 satisfies typeof D_ALU_JCC');
   });
 });

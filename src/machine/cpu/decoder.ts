@@ -130,39 +130,43 @@ export type FormFunction = 'execReg' | 'execDecoded' | 'execStack';
  * execReg touches registers only; execDecoded reads or writes memory, checks a privilege, a port
  * or a segment, raises #DE, or is a generic form (its default case): it may fault, so runInner
  * sets the restart point first (D_MAY_FAULT in w0); execStack pushes or pops (D_MAY_FAULT and
- * D_STACK). The moves' follow from their operands (move-ops.ts, moveFunction). A form runInner
- * runs inline (CALL rel32, RET, Jcc, the fused ALU + Jcc, the commonest moves) is listed with the
- * function its effects call for. tests/cpu/dispatch-gen.test.ts checks that every handler is
- * listed and that its case is in that function (or runInner's alone, setting the restart point
- * as its effects say).
+ * D_STACK). The moves' and the conditional forms' follow from their micro-operations (move-ops.ts,
+ * moveFunction); the others' from their own code: tools/gen-forms.ts reads each handler's case
+ * (in execReg/execDecoded/execStack or runInner's switch), finds whether it may fault (a fixpoint
+ * over what the CPU's methods throw and call), reads the memory operand or pushes and pops, writes
+ * the region below, and fails when a handler has no case, its case is in another function than
+ * its code calls for, runInner's inline case sets the restart point where its function does not
+ * (or not where it does), or a move's code disagrees with its micro-operations.
  */
 export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   ...Object.fromEntries(MOVE_FORMS.map((f) => [f.handler, moveFunction(f)])),
   ...Object.fromEntries(COND_FORMS.map((f) => [f.handler, condFunction(f)])),
-  [D_ALU_RR]: 'execReg',
-  [D_ALU_RM]: 'execDecoded',
-  [D_ALU_MR]: 'execDecoded',
-  [D_ALU_RI]: 'execReg',
-  [D_ALU_MI]: 'execDecoded',
-  [D_TEST_RR]: 'execReg',
-  [D_TEST_MR]: 'execDecoded',
-  [D_TEST_RI]: 'execReg',
-  [D_INC_R]: 'execReg',
-  [D_DEC_R]: 'execReg',
-  [D_JCC]: 'execReg',
-  [D_DIV_R]: 'execDecoded',
-  [D_GENERIC]: 'execDecoded',
-  [D_SHIFT_R]: 'execReg',
-  [D_GRP3_R]: 'execReg',
-  [D_IMUL3_R]: 'execReg',
-  [D_MOVZX8_M]: 'execDecoded',
-  [D_MOVX_R]: 'execReg',
-  [D_ALU_JCC]: 'execReg',
-  [D_ROTATE_R]: 'execReg',
-  [D_BITSCAN_R]: 'execReg',
-  [D_FLAG]: 'execDecoded',
-  [D_STI]: 'execDecoded',
-  [D_IO]: 'execDecoded',
+  // gen:forms FORM_FUNCTION (tools/gen-forms.ts, from each handler's code: do not edit)
+  [D_ALU_RR]: 'execReg', // cannot fault
+  [D_ALU_RM]: 'execDecoded', // may fault (dLoad32): the memory operand
+  [D_ALU_MR]: 'execDecoded', // may fault (dRead32, dWrite32): the memory operand
+  [D_ALU_RI]: 'execReg', // cannot fault
+  [D_ALU_MI]: 'execDecoded', // may fault (dRead32, dWrite32): the memory operand
+  [D_TEST_RR]: 'execReg', // cannot fault
+  [D_TEST_MR]: 'execDecoded', // may fault (dLoad32): the memory operand
+  [D_TEST_RI]: 'execReg', // cannot fault
+  [D_INC_R]: 'execReg', // cannot fault
+  [D_DEC_R]: 'execReg', // cannot fault
+  [D_JCC]: 'execReg', // cannot fault
+  [D_DIV_R]: 'execDecoded', // may fault (divAcc)
+  [D_GENERIC]: 'execDecoded', // may fault (execGeneric): the memory operand
+  [D_SHIFT_R]: 'execReg', // cannot fault
+  [D_GRP3_R]: 'execReg', // cannot fault
+  [D_IMUL3_R]: 'execReg', // cannot fault
+  [D_MOVZX8_M]: 'execDecoded', // may fault (checkSeg, readLin8): the memory operand
+  [D_MOVX_R]: 'execReg', // cannot fault
+  [D_ALU_JCC]: 'execReg', // cannot fault
+  [D_ROTATE_R]: 'execReg', // cannot fault
+  [D_BITSCAN_R]: 'execReg', // cannot fault
+  [D_FLAG]: 'execDecoded', // may fault (flagOp)
+  [D_STI]: 'execDecoded', // may fault (flagOp)
+  [D_IO]: 'execDecoded', // may fault (portIn, portOut)
+  // end gen:forms
 };
 
 /** The bits of w0 each handler's function gives (D_MAY_FAULT, D_STACK), by handler. */
