@@ -1,22 +1,33 @@
 /**
  * `npx tsx tools/gen-generic.ts`: writes the decoded cache's generic byte and word forms of the
- * ALU group, TEST, INC/DEC, MOV and LEA (execGeneric in src/machine/cpu/decoded-exec.ts, the
- * region `// gen:generic execGeneric` … `// end gen:generic`) from their one definition: each
- * form's binding to a row of the opcode table (generic-forms.ts: GENERIC_FORMS) gives its
- * operands, and the instruction's definition what it does (alu-ops.ts: ALU_OPS with `stores`,
- * TEST_AS, INCDEC_OPS; move-ops.ts: MOVE_SEMANTICS), through the same back ends that write
- * step()'s cases (tools/gen-alu.ts, tools/gen-moves.ts) with execGeneric's operand size (`size`)
- * and immediate (`imm`, the entry's d[p + 3]). tests/cpu/generic-gen.test.ts fails when the
- * region is not what this gives.
+ * ALU group, TEST, INC/DEC, MOV, LEA and XCHG, and SETcc r/m8 and CMOVcc (execGeneric in
+ * src/machine/cpu/decoded-exec.ts, the region `// gen:generic execGeneric` … `// end
+ * gen:generic`) from their one definition: each form's binding to a row of the opcode table
+ * (generic-forms.ts: GENERIC_FORMS) gives its operands, and the instruction's definition what it
+ * does (alu-ops.ts: ALU_OPS with `stores`, TEST_AS, INCDEC_OPS; move-ops.ts: MOVE_SEMANTICS,
+ * CONDITIONAL_SEMANTICS), through the same back ends that write step()'s cases (tools/gen-alu.ts,
+ * tools/gen-moves.ts) with execGeneric's operand size (`size`), immediate (`imm`, the entry's
+ * d[p + 3]) and condition (`extra`). tests/cpu/generic-gen.test.ts fails when the region is not
+ * what this gives.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ALU_OPS, INCDEC_OPS, aluOpOf } from '../src/machine/cpu/alu-ops';
 import * as decoded from '../src/machine/cpu/decoded';
 import { GENERIC_FORMS, genericRows, type GenericForm } from '../src/machine/cpu/generic-forms';
-import { MOVE_SEMANTICS } from '../src/machine/cpu/move-ops';
+import { CONDITIONAL_SEMANTICS, MOVE_SEMANTICS } from '../src/machine/cpu/move-ops';
 import { aluOperand, incDecStepBody, storeUnlessNot } from './gen-alu';
-import { caseLabel, formatted, spliceRegions, statements, stepBack, switchCase, type KindEnv } from './gen-moves';
+import {
+  caseLabel,
+  condStatements,
+  conditional,
+  formatted,
+  spliceRegions,
+  statements,
+  stepBack,
+  switchCase,
+  type KindEnv,
+} from './gen-moves';
 
 /** The file holding the region. */
 export const GENERIC_GEN_FILE = fileURLToPath(new URL('../src/machine/cpu/decoded-exec.ts', import.meta.url));
@@ -63,6 +74,15 @@ function genericBody(form: GenericForm): { comment: string; body: string[] } {
     return incDecStepBody(members, 'size');
   }
   if (rows.length !== 1) throw new Error(`gen-generic: ${form.opcode.toString(16)} has ${rows.length} rows`);
+  if (form.variant === 'cond') {
+    // SETcc, CMOVcc: the row of condition 0 gives the operands, the payload the condition.
+    const c = conditional(row);
+    if (c === undefined || c.cc !== 0) throw new Error(`gen-generic: ${row.mnemonic} is not a condition 0 row`);
+    return {
+      comment: `${c.stem.toUpperCase()}cc ${kinds.join(', ')} (the condition: the payload's extra bits)`,
+      body: condStatements(CONDITIONAL_SEMANTICS[c.stem], stepBack(row, GENERIC_ENV), 'this.cond(extra)'),
+    };
+  }
   const comment = `${row.mnemonic.toUpperCase()} ${kinds.join(', ')}`;
   const alu = aluOpOf(row.mnemonic);
   if (alu !== undefined) {

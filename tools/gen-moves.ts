@@ -426,7 +426,7 @@ function moveCases(map: 0 | 0x0f): string[] {
 }
 
 /** A conditional instruction's statements (step()'s back end; the condition `cond`, an expression). */
-function condStatements(ops: readonly CondOp[], be: Back, cond: string): string[] {
+export function condStatements(ops: readonly CondOp[], be: Back, cond: string): string[] {
   return ops.flatMap((op): string[] => {
     switch (op[0]) {
       case 'jump-if':
@@ -440,7 +440,7 @@ function condStatements(ops: readonly CondOp[], be: Back, cond: string): string[
 }
 
 /** A conditional row's stem (j, set, cmov) and condition (its index in CONDITIONS), if it is one. */
-function conditional(row: Opcode): { stem: string; cc: number } | undefined {
+export function conditional(row: Opcode): { stem: string; cc: number } | undefined {
   for (const stem of Object.keys(CONDITIONAL_SEMANTICS)) {
     const cc = CONDITIONS.indexOf(row.mnemonic.slice(stem.length));
     if (row.mnemonic.startsWith(stem) && cc >= 0) return { stem, cc };

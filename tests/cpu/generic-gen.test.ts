@@ -1,6 +1,6 @@
 /**
- * The decoded cache's generic byte and word forms of the ALU group, TEST, INC/DEC, MOV, LEA and XCHG
- * (execGeneric), generated from their one definition (tools/gen-generic.ts: the forms' bindings in
+ * The decoded cache's generic byte and word forms of the ALU group, TEST, INC/DEC, MOV, LEA and XCHG,
+ * and SETcc r/m8 and CMOVcc (execGeneric), generated from their one definition (tools/gen-generic.ts: the forms' bindings in
  * generic-forms.ts, what each does from alu-ops.ts and move-ops.ts) into the region
  * `gen:generic execGeneric` of decoded-exec.ts: the region is what the tables give, no
  * hand-written case of these forms is left, and the oracle's vectors of these forms (the host
@@ -37,7 +37,15 @@ describe('the generic byte and word forms of the decoded cache, from their one d
     }
   });
 
-  for (const file of ['alu.json', 'transfer.json'])
+  // The ALU vectors exercise the ALU, TEST and INC/DEC forms; the transfer vectors MOV, LEA and
+  // XCHG; the condition vectors SETcc r/m8 and CMOVcc.
+  const kindOf = (f: (typeof GENERIC_FORMS)[number]) =>
+    f.variant === 'cond'
+      ? 'cond.json'
+      : ['mov', 'lea', 'xchg'].includes(genericRows(f)[0].mnemonic)
+        ? 'transfer.json'
+        : 'alu.json';
+  for (const file of ['alu.json', 'transfer.json', 'cond.json'])
     it(`the oracle's ${file} vectors pass through the decoded cache, the byte and word forms run by execGeneric`, () => {
       const forms = new Set<number>();
       const spy = (rig: Rig) => {
@@ -54,9 +62,7 @@ describe('the generic byte and word forms of the decoded cache, from their one d
         failures.length,
         `${failures.length} differ (${[...failedForms].join(', ')})\n  ${failures.slice(0, 10).join('\n  ')}`,
       ).toBe(0);
-      // The ALU vectors exercise the ALU, TEST and INC/DEC forms; the transfer vectors MOV, LEA and XCHG.
-      const moves = (f: (typeof GENERIC_FORMS)[number]) => ['mov', 'lea', 'xchg'].includes(genericRows(f)[0].mnemonic);
-      const expected = GENERIC_FORMS.filter((f) => moves(f) === (file === 'transfer.json'));
+      const expected = GENERIC_FORMS.filter((f) => kindOf(f) === file);
       expect(expected.length).toBeGreaterThan(0);
       for (const form of expected) expect([...forms].map(formName), file).toContain(formName(form.handler));
     });

@@ -762,6 +762,16 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       case 30 satisfies typeof G_LEA:
         this.setReg(this.reg, size, this.eaOff);
         return;
+      // SETcc Eb (the condition: the payload's extra bits)
+      case 20 satisfies typeof G_SETCC:
+        this.setRm(1, this.cond(extra) ? 1 : 0);
+        return;
+      // CMOVcc Gv, Ev (the condition: the payload's extra bits)
+      case 21 satisfies typeof G_CMOV: {
+        const v = this.getRm(size);
+        if (this.cond(extra)) this.setReg(this.reg, size, v);
+        return;
+      }
       // XCHG Eb, Gb
       case 37 satisfies typeof G_XCHG8: {
         const t = this.getRm(1);
@@ -794,14 +804,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return this.group3Body(size);
       case 16 satisfies typeof G_GRP3_8:
         return this.group3Body(1);
-      case 20 satisfies typeof G_SETCC:
-        this.setRm(1, this.cond(extra) ? 1 : 0);
-        return;
-      case 21 satisfies typeof G_CMOV: {
-        const v = this.getRm(size);
-        if (this.cond(extra)) this.setReg(this.reg, size, v);
-        return;
-      }
       case 22 satisfies typeof G_MOVX:
         // MOVZX/MOVSX from memory or at operand size 16 (move-ops.ts: `set`, `extend`); extra: the
         // opcode's bits 0 and 3 (0F B6 → 0, B7 → 1, BE → 8, BF → 9).

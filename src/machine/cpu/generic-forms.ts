@@ -5,8 +5,9 @@
  * kinds and at the entry's operand size (2 with X16, else 4) for the others. What the
  * instruction does comes from its one definition: the ALU group and TEST from alu-ops.ts
  * (ALU_OPS, whose `stores` says which operations write no result, TEST_AS), INC/DEC from
- * INCDEC_OPS, MOV, LEA and XCHG from move-ops.ts (MOVE_SEMANTICS). tools/gen-generic.ts writes the
- * cases into execGeneric's `gen:generic execGeneric` region (tests/cpu/generic-gen.test.ts).
+ * INCDEC_OPS, MOV, LEA and XCHG from move-ops.ts (MOVE_SEMANTICS), SETcc and CMOVcc from its
+ * CONDITIONAL_SEMANTICS. tools/gen-generic.ts writes the cases into execGeneric's `gen:generic
+ * execGeneric` region (tests/cpu/generic-gen.test.ts).
  *
  * The decoder normalises the short forms to the ModR/M form of the same instruction: AX, imm
  * (05, A9 with 0x66) to ModR/M 0xC0 | EAX; MOV r8, imm8 (B0–B7) and MOV r16, imm16 (B8–BF) to
@@ -20,6 +21,7 @@ import {
   G_ALU_MI,
   G_ALU_MR,
   G_ALU_RM,
+  G_CMOV,
   G_INCDEC,
   G_INCDEC8,
   G_LEA,
@@ -29,6 +31,7 @@ import {
   G_MOV_MI,
   G_MOV_MR,
   G_MOV_RM,
+  G_SETCC,
   G_TEST8,
   G_TEST8_MI,
   G_TEST_MI,
@@ -48,9 +51,10 @@ export interface GenericForm {
    * Where the instruction's variant sits: `payload`, the ALU operation (ALU_OPS' index) in payload
    * bits 14–16 (`extra`, which the decoder fills from the opcode's bits 3–5 or the reg field);
    * `reg`, the ModR/M reg field selecting among the opcode's rows (FE/FF /0 /1: INC or DEC);
-   * absent, the row itself.
+   * `cond`, the condition tttn in the payload's extra bits (the opcode's low four bits: the row is
+   * condition 0's, move-ops.ts' CONDITIONAL_SEMANTICS by its stem); absent, the row itself.
    */
-  readonly variant?: 'payload' | 'reg';
+  readonly variant?: 'payload' | 'reg' | 'cond';
 }
 
 export const GENERIC_FORMS: readonly GenericForm[] = [
@@ -78,6 +82,9 @@ export const GENERIC_FORMS: readonly GenericForm[] = [
   { handler: G_MOV_RM, opcode: 0x8b }, // Gv, Ev
   { handler: G_MOV_MI, opcode: 0xc7 }, // Ev, Iv
   { handler: G_LEA, opcode: 0x8d }, // Gv, M
+  // SETcc r/m8 (SETcc r8 is D_SETCC_R) and CMOVcc at every operand size (0F 90–9F, 0F 40–4F)
+  { handler: G_SETCC, opcode: 0x0f90, variant: 'cond' }, // Eb
+  { handler: G_CMOV, opcode: 0x0f40, variant: 'cond' }, // Gv, Ev
   // XCHG (its dword form too: Ev, Gv at size 4 without X16)
   { handler: G_XCHG8, opcode: 0x86 }, // Eb, Gb
   { handler: G_XCHG, opcode: 0x87 }, // Ev, Gv
