@@ -65,9 +65,9 @@ describeCpu('self-modifying and externally modified code', () => {
     expect(rig.cpu.halted).toBe(true);
   });
   it('an offset once run through step() is cached again when its bytes change', () => {
-    // loop: cwde; sahf (98 9E: not cached, step(); EAX stays 0); mov %eax,0x8000; jmp loop
+    // loop: cwde; fwait (98 9B: not cached, step(); EAX stays 0); mov %eax,0x8000; jmp loop
     const rig = makeRig(4);
-    rig.load(0x1000, [0x98, 0x9e, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xeb, 0xf7]);
+    rig.load(0x1000, [0x98, 0x9b, 0xa3, 0x00, 0x80, 0x00, 0x00, 0xeb, 0xf7]);
     rig.cpu.enterProtectedModeFlat(0x1000, { eax: 0, esp: 0x9000 });
     const cpu = rig.cpu as unknown as { step(): void };
     const step = vi.spyOn(cpu, 'step');

@@ -62,7 +62,10 @@ export const D_SLOW = D_STEP | D_MAY_FAULT,
   D_BITSCAN_R = 46,
   /** PUSHFD (9C, operand size 32): a stack form, EFLAGS with VM and RF clear (never in VM86 here). */
   D_PUSHF = 47,
-  /** CLC STC CMC CLI CLD STD (F8 F9 F5 FA FC FD; the opcode in the payload): CLI may raise #GP. */
+  /**
+   * CLC STC CMC CLI CLD STD SAHF LAHF (F8 F9 F5 FA FC FD 9E 9F: every flag instruction of
+   * flag-ops.ts but STI; the opcode in the payload): CLI may raise #GP.
+   */
   D_FLAG = 48,
   /**
    * STI (FB): #GP at CPL > IOPL; opens the interrupt shadow, which the run loop keeps (events()),

@@ -121,6 +121,8 @@ import {
 } from './decoded';
 import { CpuStrings } from './strings';
 import { COND_FORMS, MOVE_FORMS, condFunction, moveFunction } from './move-ops';
+import { FLAG_SEMANTICS } from './flag-ops';
+import { OPCODES } from './opcodes';
 
 /** Where a cached form runs: registers only, memory or checks (it may fault), or the stack. */
 export type FormFunction = 'execReg' | 'execDecoded' | 'execStack';
@@ -186,9 +188,16 @@ for (const b of [
   0xfe,
 ])
   BYTE_FORM[b] = 1;
-/** CLC STC CMC CLI CLD STD: D_FLAG (STI, which opens the interrupt shadow, is D_STI). */
+/**
+ * The flag instructions (flag-ops.ts' FLAG_SEMANTICS, at the opcode table's rows), at any operand
+ * size: D_FLAG (flagOp runs the opcode in the payload), but the one that opens the interrupt
+ * shadow (STI), which is D_STI: FLAG_OPS[b] is 1 or D_STI_OP.
+ */
 const FLAG_OPS = new Uint8Array(256);
-for (const b of [0xf5, 0xf8, 0xf9, 0xfa, 0xfc, 0xfd]) FLAG_OPS[b] = 1;
+const D_STI_OP = 2;
+for (const o of OPCODES)
+  if (o.op < 0x100 && !o.missing && o.mnemonic in FLAG_SEMANTICS)
+    FLAG_OPS[o.op] = FLAG_SEMANTICS[o.mnemonic].shadow ? D_STI_OP : 1;
 
 /** A little-endian dword of an instruction's bytes. */
 function rd32(q: Uint8Array, k: number): number {
@@ -266,8 +275,7 @@ export abstract class CpuDecoder extends CpuStrings {
       if (!rel8 && b !== 0xe8 && b !== 0xe9) return D_SLOW;
       if (!this.inIp16((this.dEip + len + (rel8 ? (q[at] << 24) >> 24 : rd32(q, at))) | 0)) return D_SLOW;
     }
-    if (FLAG_OPS[b]) return this.dEnd(len, D_FLAG, b); // any operand size
-    if (b === 0xfb) return this.dEnd(len, D_STI, 0);
+    if (FLAG_OPS[b]) return FLAG_OPS[b] === D_STI_OP ? this.dEnd(len, D_STI, 0) : this.dEnd(len, D_FLAG, b);
     if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len, seg);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
