@@ -150,7 +150,8 @@ describe("the decoded cache's forms, each in the function its code calls for", (
     // A handler without a case.
     const gone = edited(execFile, /\n\s*case 48 satisfies typeof D_FLAG:\n\s*this\.flagOp\(x\);\n\s*return;/, '');
     expect(() => formPlan(gone)).toThrow(/D_FLAG has no case/);
-    // A helper that may now fault makes its callers' cases wrong (Jcc's cond(), by the fixpoint).
+    // A helper that may now fault makes its callers' cases wrong (Jcc's cond(), by the fixpoint:
+    // runInner runs D_JCC inline without a restart point).
     const aluFile = [...files.keys()].find((f) => f.endsWith('/alu.ts'))!;
     const cond = edited(
       aluFile,
@@ -158,7 +159,7 @@ describe("the decoded cache's forms, each in the function its code calls for", (
       '$1\n    if (cc > 15) throw new CpuFault(GP, 0);',
     );
     expect(() => formPlan(cond)).toThrow(
-      /D_JCC's case is in execReg, its code calls for execDecoded \(may fault \(cond\)\)/,
+      /runInner's case of D_JCC does not set the restart point, its code calls for execDecoded \(may fault \(cond\)\)/,
     );
   });
 

@@ -12,10 +12,8 @@ import { notOf } from './muldiv-ops';
 import { CF, DF, IF, PUSHFD_IMAGE, ZF } from './flags';
 import { EAX, NO_SEG, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
-  D_ALU_RR,
   D_ALU_RM,
   D_ALU_MR,
-  D_ALU_RI,
   D_ALU_MI,
   D_TEST_RR,
   D_TEST_MR,
@@ -31,7 +29,6 @@ import {
   D_PUSH_R,
   D_POP_R,
   D_PUSH_I,
-  D_JCC,
   D_JMP,
   D_CALL_R,
   D_CALL_M,
@@ -301,20 +298,7 @@ export abstract class CpuDecodedExec extends CpuDecoder {
   protected execReg(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
-      case 2 satisfies typeof D_ALU_RR: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
-      case 5 satisfies typeof D_ALU_RI: {
-        const op = x & 7;
-        const dst = (x >> 3) & 7;
-        const res = this.alu32(op, r[dst], d[p + 3]);
-        if (op !== 7) r[dst] = res;
-        return;
-      }
+      // D_ALU_RR, D_ALU_RI and D_JCC: runInner runs them inline (its cases are their code).
       case 7 satisfies typeof D_TEST_RR:
         this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
         return;
@@ -376,9 +360,6 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         return;
       case 17 satisfies typeof D_DEC_R:
         r[x] = this.incdec(r[x] >>> 0, 4, true);
-        return;
-      case 21 satisfies typeof D_JCC:
-        if (this.cond(x)) this._eip = (this._eip + d[p + 3]) | 0;
         return;
       case 41 satisfies typeof D_MOVX_R:
         // MOVZX/MOVSX from a register: x = dst | src << 3 | (0F B6/B7/BE/BF & 9) << 6.
