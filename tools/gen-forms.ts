@@ -5,11 +5,13 @@
  * execDecoded or execStack (decoded-exec.ts) or in runInner's switch (cpu.ts); execDecoded's
  * default is D_GENERIC's. Its effects are read off that code:
  *
- * - it **may fault** when it throws (anything but `new Error`, an emulator bug) or calls a method
- *   or function of the CPU's files (src/machine/cpu, by name) that may: a fixpoint over every
- *   method and function there, whose roots are `throw new CpuFault`/`PageFault`/`SoftInt` and a
- *   rethrown exception. A call of a name defined nowhere there (a builtin, a device) cannot raise
- *   a CPU exception;
+ * - it **may fault** when it throws (anything but `new …Error`, an emulator bug) or calls, by
+ *   name, a function of the CPU's files (src/machine/cpu) or a method of the classes that run an
+ *   instruction (Cpu's chain, found by `extends`; Mmu; X87) that may: a fixpoint whose roots are
+ *   `throw new CpuFault`/`PageFault`/`SoftInt` and rethrown exceptions. A name defined nowhere
+ *   there (a builtin, a device's method) cannot raise a CPU exception; the block compiler's
+ *   generator classes are left out (their `cond` or `alu` write source text, and never run in a
+ *   handler);
  * - it reads **the memory operand** when it reads the entry's words p + 1 or p + 2 (the base,
  *   index and scale; the displacement) or hands the entry (`d`) to a method;
  * - it **pushes or pops** when it calls `this.push…` or `this.pop…` itself.
@@ -39,7 +41,7 @@ export const FORM_GEN_FILE = join(CPU_DIR, 'decoder.ts');
 /** The files holding the handlers' cases: the decoded cache's functions, and runInner. */
 export const FORM_CODE_FILES = [join(CPU_DIR, 'decoded-exec.ts'), join(CPU_DIR, 'cpu.ts')];
 
-/** The CPU's source files (src/machine/cpu and below, not the generated alu-gen.ts' tests). */
+/** The CPU's source files (src/machine/cpu and below). */
 function cpuFiles(dir = CPU_DIR): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? cpuFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
@@ -62,12 +64,17 @@ function throwsBug(t: ts.ThrowStatement): boolean {
   return ts.isNewExpression(e) && ts.isIdentifier(e.expression) && /Error$/.test(e.expression.text);
 }
 
-/** What a piece of code calls and whether it throws a CPU exception itself. */
+/** What a piece of code does, as far as its function is concerned. */
 interface Effects {
+  /** The names it calls (`this.x()`, `o.x()`, `x()`). */
   calls: Set<string>;
+  /** The names it calls on `this`. */
   thisCalls: Set<string>;
+  /** It throws a CPU exception itself (not `new …Error`). */
   throws: boolean;
+  /** It reads the entry's memory operand (d[p + 1], d[p + 2]) or hands the entry `d` on. */
   memoryOperand: boolean;
+  /** It sets the restart point (`this.start = …`: runInner's inline cases). */
   setsRestart: boolean;
 }
 
@@ -178,9 +185,7 @@ function casesIn(file: string, text: string, fns: readonly string[]): Map<string
   const visit = (n: ts.Node): void => {
     if (ts.isMethodDeclaration(n) && n.body !== undefined && fns.includes(n.name.getText())) {
       const fn = n.name.getText() as HandlerCase['fn'];
-      const sw = n.body.statements
-        .flatMap((s) => (ts.isForStatement(s) || ts.isWhileStatement(s) ? findSwitches(s) : findSwitches(s)))
-        .find((s) => s.expression.getText() === 'w0 & 0x3f');
+      const sw = findSwitches(n.body).find((s) => s.expression.getText() === 'w0 & 0x3f');
       if (sw === undefined) throw new Error(`gen:forms: ${fn} has no switch on w0 & 0x3f`);
       let pending: string[] = [];
       for (const clause of sw.caseBlock.clauses) {
