@@ -18,6 +18,7 @@ import {
   GROUP2_AT_ONCE,
   INCDEC_OPS,
   LAZY_KINDS,
+  NEG_AS,
   ROTATE_OPS,
   SHIFT_DOUBLE,
   SHIFT_DOUBLE_OF,
@@ -472,13 +473,14 @@ export function aluStepRegion(name: string): string {
       `${rows[0].mnemonic.toUpperCase()} ${[...new Set(rows.map((row) => row.operands.join(', ')))].join('; ')}`,
       stores ? [`this.setRm(size, ${operation});`] : [`${operation};`],
     );
-    // NOT (/2) from notOf, MUL IMUL DIV IDIV (/4–/7) from MULDIV_OPS (muldiv-ops.ts): each F6/F7
-    // row of the opcode table with one E operand is a case of its reg field.
+    // NOT (/2) from notOf, NEG (/3) as ALU_OPS[NEG_AS] from 0 (alu-ops.ts), MUL IMUL DIV IDIV
+    // (/4–/7) from MULDIV_OPS (muldiv-ops.ts): each F6/F7 row of the opcode table with one E
+    // operand is a case of its reg field.
     const own = OPCODES.filter(
       (o) =>
         (o.op === 0xf6 || o.op === 0xf7) &&
         o.ext !== undefined &&
-        (o.mnemonic === 'not' || MULDIV_OPS[o.ext]?.mnemonic === o.mnemonic),
+        (o.mnemonic === 'not' || o.mnemonic === 'neg' || MULDIV_OPS[o.ext]?.mnemonic === o.mnemonic),
     );
     const byExt = new Map<number, Opcode>();
     for (const row of own) {
@@ -489,6 +491,10 @@ export function aluStepRegion(name: string): string {
     const members = [...byExt.entries()]
       .sort(([x], [y]) => x - y)
       .map(([ext, row]) => {
+        if (row.mnemonic === 'neg')
+          return switchCase([String(ext)], 'NEG E (alu-ops.ts: SUB from 0)', [
+            `this.setRm(size, this.alu(${NEG_AS}, 0, a, size));`,
+          ]);
         const m = MULDIV_OPS[ext];
         const body =
           m === undefined

@@ -9,7 +9,9 @@
  *    `// body NAME: …`, whose case labels (and that heading) this tool writes: the opcodes (or
  *    reg fields) of the rows naming the body, in order. The body's text is kept as it stands.
  * An opcode whose rows name bodies of a group's switch is that group's label in step()/step0f()
- * (the body named after the group: `group5` runs FF). A row without a body, a body no row names,
+ * (the body named after the group: `group5` runs FF); an opcode whose members are all generated
+ * (group 3: F6, F7) and that the map's generated regions do not hold belongs to the one group
+ * whose generated regions hold every member's reg field. A row without a body, a body no row names,
  * rows of one opcode naming different bodies outside a group, or a generated region whose cases
  * are not the rows naming it, is an error: tests/cpu/dispatch-gen.test.ts fails then, and when a
  * region's labels are not what this gives (run this after changing the table).
@@ -112,6 +114,20 @@ export function dispatchPlan(
     if (groups.length > 1) throw new Error(`gen:dispatch: body ${body} in ${groups.map(([n]) => n).join(' and ')}`);
     return groups[0]?.[0];
   };
+  /**
+   * The group of an opcode whose members' bodies are all generated (no hand body names the
+   * group): the map's switch has no generated case of it, and one group's generated regions hold
+   * every member's reg field under its tag.
+   */
+  const generatedGroup = (value: number, top: string, opRows: readonly Opcode[]): string[] => {
+    if (opRows.some((row) => generated.get(row.body!)?.get(top)?.includes(value))) return [];
+    const names = new Set([...generated.values()].flatMap((bySwitch) => [...bySwitch.keys()]));
+    return [...names].filter(
+      (g) =>
+        !Object.values(MAP_SWITCH).includes(g) &&
+        opRows.every((row) => generated.get(row.body!)?.get(g)?.includes(row.ext!)),
+    );
+  };
   const switches = new Map<string, Dispatch>();
   const label = (sw: string, body: string, value: number, row: Opcode) => {
     let d = switches.get(sw);
@@ -139,6 +155,8 @@ export function dispatchPlan(
       return h;
     });
     const groups = new Set(where.filter((w) => w !== undefined && w !== top));
+    if (groups.size === 0 && opRows.every((row) => row.ext !== undefined))
+      for (const g of generatedGroup(op & 0xff, top, opRows)) groups.add(g);
     if (groups.size > 1) throw new Error(`gen:dispatch: ${op.toString(16)}'s rows are in ${[...groups].join(' and ')}`);
     const [group] = groups;
     if (group !== undefined) {
@@ -185,7 +203,7 @@ function heading(
   name: string,
   byLabel: Map<number, Opcode[]>,
 ): string {
-  if (plan.bodies.has(name))
+  if (plan.switches.has(name))
     return `// body ${name}: ${[...byLabel.keys()].map((v) => labelText(sw, v)).join(' ')}, by the ModR/M reg field`;
   const mnemonics = [...new Set([...byLabel.values()].flat().map((row) => row.mnemonic.toUpperCase()))];
   return `// body ${name}: ${mnemonics.join(' ')}`;

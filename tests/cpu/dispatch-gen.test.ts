@@ -96,6 +96,19 @@ describe("the interpreter's dispatch, from the opcode table", () => {
       ),
     ).toThrow(/group5: the gen:moves cases/);
   });
+
+  it('a group whose members are all generated is found through its regions (group 3: F6, F7)', () => {
+    const plan = dispatchPlan(texts);
+    expect([...plan.switches.get('step')!.labels.get('group3')!.keys()]).toEqual([0xf6, 0xf7]);
+    expect([...plan.switches.get('group3')!.labels.get('alu')!.keys()].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // NEG (F6/F7 /3) gone from the table, gen:alu group3's case 3 left.
+    expect(() =>
+      dispatchPlan(
+        texts,
+        OPCODES.filter((o) => !((o.op === 0xf6 || o.op === 0xf7) && o.ext === 3)),
+      ),
+    ).toThrow(/group3: the gen:alu cases/);
+  });
 });
 
 describe("the decoded cache's forms, each in the function its code calls for", () => {

@@ -3,7 +3,6 @@
  * with prefixes and checkEncoding() (what the opcode table says: #UD, LOCK, privilege,
  * immediates), and the groups 3 and 5.
  */
-import { NEG_AS } from './alu-ops';
 import { notOf } from './muldiv-ops';
 import {
   E_BAD_REG,
@@ -877,6 +876,10 @@ export abstract class CpuInterpreter extends CpuFpu {
       case 2:
         this.setRm(size, notOf(a, size));
         return;
+      // NEG E (alu-ops.ts: SUB from 0)
+      case 3:
+        this.setRm(size, this.alu(5, 0, a, size));
+        return;
       // MUL E (muldiv-ops.ts)
       case 4:
         this.mulAcc(a, size, false);
@@ -894,14 +897,6 @@ export abstract class CpuInterpreter extends CpuFpu {
         this.divAcc(a, size, true);
         return;
       // end gen:alu
-      // gen:dispatch group3 (tools/gen-dispatch.ts: the case labels from the opcode table's bodies; the bodies are hand-written)
-      // body neg: NEG
-      case 3:
-        this.setRm(size, this.alu(NEG_AS, 0, a, size)); // NEG: SUB from 0 (alu-ops.ts)
-        if (a !== 0) this.flags |= CF;
-        else this.flags &= ~CF;
-        return;
-      // end gen:dispatch
     }
   }
 

@@ -431,7 +431,7 @@ const ONE_BYTE: Opcode[] = [
         note: 'undocumented alias of /0 (what Intel and AMD parts do)',
       }),
       group(op as number, 2, 'not', [E], { body: 'alu', lockable: true }),
-      group(op as number, 3, 'neg', [E], { body: 'neg', flags: ARITHW, lockable: true }),
+      group(op as number, 3, 'neg', [E], { body: 'alu', flags: ARITHW, lockable: true }),
       group(op as number, 4, 'mul', [E], { body: 'alu', flags: MUL }),
       group(op as number, 5, 'imul', [E], { body: 'alu', flags: MUL }),
       group(op as number, 6, 'div', [E], {
