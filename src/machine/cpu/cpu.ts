@@ -307,12 +307,14 @@ export class Cpu extends CpuSystem {
       }
       this.traceRing[this.tracePos++ & 63] = eip;
       // The decoded-instruction cache (see "the decoded-instruction cache" below).
-      let idx = (eip - this.winEip) >>> 0;
-      if (idx >= 4096 || this.winGen !== this.mmu.generation) {
+      // Int32 arithmetic throughout (an EIP below the window gives a negative offset, not a
+      // uint32 beyond int32, which deoptimised this function the first time it happened).
+      let idx = (eip - this.winEip) | 0;
+      if ((idx & ~0xfff) !== 0 || this.winGen !== this.mmu.generation) {
         this.start = eip; // a fetch may fault
         this.startEsp = r[ESP];
         this._eip = eip;
-        idx = this.openWindow() ? (eip - this.winEip) >>> 0 : 4096;
+        idx = this.openWindow() ? (eip - this.winEip) | 0 : 4096;
         lead = true;
       }
       const d = this.winPage;
@@ -342,13 +344,13 @@ export class Cpu extends CpuSystem {
           // a valid window. One on another page is found through that page's window, opened here
           // as the loop above would open it (most often from winCache).
           while (this.attention === 0 && this.winGen === this.mmu.generation) {
-            let j = (eip - this.winEip) >>> 0;
-            if (j >= 4096) {
+            let j = (eip - this.winEip) | 0;
+            if ((j & ~0xfff) !== 0) {
               this.start = eip; // a fetch may fault
               this.startEsp = r[ESP];
               this._eip = eip;
               if (!this.openWindow()) break;
-              j = (eip - this.winEip) >>> 0;
+              j = (eip - this.winEip) | 0;
             }
             const next = this.winBlocks[j];
             if (next === undefined || next.eip !== eip || this.instructions + next.length > end) break;
@@ -410,9 +412,9 @@ export class Cpu extends CpuSystem {
           const w1 = d[p + 1];
           let off = d[p + 2];
           const base = w1 & 15;
-          if (base < 8) off += r[base];
+          if (base < 8) off = (off + r[base]) | 0;
           const index = (w1 >> 4) & 15;
-          if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+          if (index < 8) off = (off + (r[index] << ((w1 >> 8) & 3))) | 0;
           r[x] = off;
           eip = next;
           break;
@@ -478,12 +480,14 @@ export class Cpu extends CpuSystem {
           const dst = (x >> 3) & 7;
           const res = this.alu32(op, r[dst], x & 0x200 ? d[p + 3] : r[(x >> 6) & 7]);
           if (!(x & 0x400)) r[dst] = res;
-          const len1 = (x >> 15) & 15;
+          // The Jcc's EIP, computed on every path: the budget's path alone, reached late, had no
+          // type feedback for the addition and deoptimised this function.
+          const jcc = (eip + ((x >> 15) & 15)) | 0;
           if (this.instructions + 1 < end) {
             this.instructions++; // the ALU instruction retires; the Jcc is counted below
-            this.traceRing[this.tracePos++ & 63] = (eip + len1) | 0;
+            this.traceRing[this.tracePos++ & 63] = jcc;
             eip = this.cond((x >> 11) & 15) ? (next + d[p + 2]) | 0 : next;
-          } else eip = (eip + len1) | 0; // budget: the Jcc runs from its own entry
+          } else eip = jcc; // budget: the Jcc runs from its own entry
           lead = true;
           break;
         }

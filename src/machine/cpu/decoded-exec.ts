@@ -319,9 +319,9 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         const w1 = d[p + 1];
         let off = d[p + 2];
         const base = w1 & 15;
-        if (base < 8) off += r[base];
+        if (base < 8) off = (off + r[base]) | 0;
         const index = (w1 >> 4) & 15;
-        if (index < 8) off += r[index] << ((w1 >> 8) & 3);
+        if (index < 8) off = (off + (r[index] << ((w1 >> 8) & 3))) | 0;
         r[x] = off;
         return;
       }
@@ -447,10 +447,9 @@ export abstract class CpuDecodedExec extends CpuDecoder {
     const r = this.reg32;
     let off = disp;
     const base = w1 & 15;
-    if (base < 8) off += r[base];
+    if (base < 8) off = (off + r[base]) | 0;
     const index = (w1 >> 4) & 15;
-    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
-    off |= 0;
+    if (index < 8) off = (off + (r[index] << ((w1 >> 8) & 3))) | 0;
     const seg = (w1 >> 10) & 7;
     this.eaSeg = seg;
     this.eaOff = off;
@@ -571,10 +570,9 @@ export abstract class CpuDecodedExec extends CpuDecoder {
     const r = this.reg32;
     let off = d[p + 2];
     const base = w1 & 15;
-    if (base < 8) off += r[base];
+    if (base < 8) off = (off + r[base]) | 0;
     const index = (w1 >> 4) & 15;
-    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
-    off |= 0;
+    if (index < 8) off = (off + (r[index] << ((w1 >> 8) & 3))) | 0;
     const s = (w1 >> 10) & 7;
     if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
       this.eaSeg = s;
@@ -598,10 +596,9 @@ export abstract class CpuDecodedExec extends CpuDecoder {
     const r = this.reg32;
     let off = d[p + 2];
     const base = w1 & 15;
-    if (base < 8) off += r[base];
+    if (base < 8) off = (off + r[base]) | 0;
     const index = (w1 >> 4) & 15;
-    if (index < 8) off += r[index] << ((w1 >> 8) & 3);
-    off |= 0;
+    if (index < 8) off = (off + (r[index] << ((w1 >> 8) & 3))) | 0;
     const s = (w1 >> 10) & 7;
     if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) {
       this.eaSeg = s;
