@@ -56,6 +56,8 @@ ALU_OPS.forEach((o, op) => {
   ALU[op] = [o.result('fa', 'fb'), o.lazy];
   ALU_MEM[op] = o.result('a', 'b');
 });
+/** Passes of a loop block's first two calls (GenBase.source). */
+const FIRST_PASSES = 16;
 /** Gen.pend of a loop's pass after the first: the flags are in the locals when pk ≠ 0 (their kind). */
 export const DYN = -1;
 
@@ -77,6 +79,8 @@ export abstract class GenBase {
   protected flushed = true;
   /** The `n` of the LEAVE instructions (ESP changes before their load). */
   protected leaves: number[] = [];
+  /** What the flag locals hold at each exit through the epilogue: a lazy kind, 0 (nothing to write) or DYN (pk says). */
+  private exitKinds: number[] = [];
   /** Per faultable instruction (by `n`): the flush its catch needs, if any. */
   protected catchFlush: string[] = [];
   /**
@@ -116,7 +120,22 @@ export abstract class GenBase {
       this.flushed = false;
     }
     for (const i of this.insns) this.insn(i);
-    const tail = this.out;
+    // The exits share one epilogue (see exit()): what each leaves pending decides its form.
+    const kinds = new Set(this.exitKinds);
+    const one = kinds.size === 1 ? [...kinds][0] : null;
+    const tail = this.out.map((s) =>
+      s.replace(/@PK(-?\d+)@/g, (_, kind: string) => (one !== null ? '' : kind === `${DYN}` ? '' : `pk = ${kind}; `)),
+    );
+    let epilogue = '';
+    if (this.exitKinds.length > 0) {
+      const flush =
+        one === null || one === DYN
+          ? `if (pk !== 0) { ${C.lz} = pk; ${C.lzSize} = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr; }`
+          : one === 0
+            ? ''
+            : `${C.lz} = ${one}; ${C.lzSize} = 4; lzv[0] = fa; lzv[1] = fb; lzv[2] = fr;`;
+      epilogue = `${flush} ${this.settle(this.total)} return t;`;
+    }
     const catches = this.catchFlush
       .map((f, n) => (f ? `case ${n}: ${f} break;` : ''))
       .filter((s) => s)
@@ -124,7 +143,7 @@ export abstract class GenBase {
     if (catches) this.templates.add('catch/flush');
     // Only what the code uses is read (short blocks run often).
     const restart = `    ${C.start} = EIPS[k]; ${C.startEsp} = ${this.leaves.length ? `${this.leaves.map((n) => `k === ${n}`).join(' || ')} ? sp0 : ` : ''}r[4];`;
-    const text = tail.join('\n') + catches + restart;
+    const text = tail.join('\n') + epilogue + catches + restart;
     const uses = (name: string) =>
       new RegExp(`\\b${name}\\b`).test(text) ||
       (name === 'mmu' && /\b(g0|TF|TM)\b/.test(text)) ||
@@ -132,14 +151,28 @@ export abstract class GenBase {
       ((name === 'SL' || name === 'SA') && /\bF[0-5]\b/.test(text));
     return [
       ...CAPTURED.filter(([name]) => uses(name)).map(([, decl]) => decl),
+      this.loopAt >= 0 ? 'let calls = 0;' : '',
       'return function block(c, end) {',
       ...AT_ENTRY.filter(([name]) => uses(name)).map(([, decl]) => `  ${decl}`),
       '  let fa = 0, fb = 0, fr = 0, v = 0, o = 0, t = 0, a = 0, b = 0, k = 0, lp = 0, fl = 0, mo = 0, pv = 0, ic = 0, it = 0, pk = 0, sp0 = 0, sl = 0;',
+      // A loop's first two calls stop after a few passes (at a pass's end, as the budget stops
+      // it), so that V8 has run its entry and its epilogue, with their type feedback recorded,
+      // before it compiles the loop: code first run in the optimised loop, at the loop's first
+      // end, had none and deoptimised it.
+      this.loopAt >= 0
+        ? `  if (calls < 2) { calls++; t = ${C.instructions} + ${FIRST_PASSES * this.total}; if (t < end) end = t; }`
+        : '',
       `  ${C.bBreak} = 0;`,
       '  try {',
-      this.loopAt >= 0 ? '    for (;;) {' : '    {',
+      // The epilogue sits inside a loop's `for`: a deoptimisation there, in code compiled on
+      // stack replacement (OSR) for the loop, then discards that code; after the loop, V8 keeps
+      // it and enters it again at every call, each time leaving it there again.
+      this.loopAt >= 0 ? '    for (;;) {' : '',
+      '    X: {',
       ...tail.map((s) => '      ' + s),
       '    }',
+      epilogue ? `    ${epilogue}` : '',
+      this.loopAt >= 0 ? '    }' : '',
       '  } catch (e) {',
       `    ${restart}`,
       catches ? `    /*t:catch/flush*/ switch (k) { ${catches} }` : '',
@@ -219,7 +252,6 @@ export abstract class GenBase {
     // written when the block returns with bBreak 0. compileBlock ends a block at its branch, so
     // m is the whole pass; an exit before (a generator fed by hand) writes its own, as the exits
     // after a bBreak do, and says so with bBreak.
-    const own = m === this.total ? '' : `${C.traceBlock}(ID, ${m}); ${C.bBreak} = 1; `;
     let loop = '';
     if (mayLoop && m === this.loopAt) {
       // The loop edge: the passes are counted in locals (ic, it), settled at the final exit, and
@@ -228,7 +260,17 @@ export abstract class GenBase {
       this.mark('loop');
       loop = `if (${C.bBreak} === 0 && ${C.instructions} + ic + ${m + this.total} <= end) { ${pk}ic += ${m}; it++; continue; } `;
     }
-    return `${loop}${this.flushCode()} ${this.settle(m)} ${own}return t;`;
+    if (m !== this.total) {
+      return `${loop}${this.flushCode()} ${this.settle(m)} ${C.traceBlock}(ID, ${m}); ${C.bBreak} = 1; return t;`;
+    }
+    // The exits of a whole pass leave through one epilogue after the block's body (source()):
+    // code that V8 has run once a block has left once. Each exit's own flush and settlement was
+    // code first run when that exit was first taken — a loop's, when the loop first ended —
+    // by then often in the optimised function, which has no type feedback for it and
+    // deoptimised (bench:cpu: some twenty block functions a run, each optimised again).
+    const kind = this.flushed || this.pend === 0 ? 0 : this.pend; // DYN: pk says
+    this.exitKinds.push(kind);
+    return `${loop}@PK${kind}@break X;`;
   }
   /** Adds the retired instructions to the count, and the loop's passes to the trace ring. */
   protected settle(m: string | number): string {
