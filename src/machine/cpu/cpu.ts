@@ -367,6 +367,7 @@ export class Cpu extends CpuSystem {
       const next = (eip + ((w0 >>> 8) & 15)) | 0;
       const x = w0 >>> 12;
       lead = false;
+      let handled = true;
       // One switch on the handler (one indirect jump: on cold code, where the host's branch
       // predictor knows little, a chain of tests cost a misprediction each). The commonest forms
       // stay in the loop; the rest is a call. Each form that can fault first sets where it
@@ -380,22 +381,6 @@ export class Cpu extends CpuSystem {
           eip = this._eip | 0;
           lead = true;
           break;
-        case 2 satisfies typeof D_ALU_RR: {
-          const op = x & 7;
-          const dst = (x >> 3) & 7;
-          const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
-          if (op !== 7) r[dst] = res;
-          eip = next;
-          break;
-        }
-        case 5 satisfies typeof D_ALU_RI: {
-          const op = x & 7;
-          const dst = (x >> 3) & 7;
-          const res = this.alu32(op, r[dst], d[p + 3]);
-          if (op !== 7) r[dst] = res;
-          eip = next;
-          break;
-        }
         // gen:moves runInner (tools/gen-moves.ts, from move-ops.ts: do not edit)
         // MOV r32, r32
         case 10 satisfies typeof D_MOV_RR:
@@ -470,41 +455,81 @@ export class Cpu extends CpuSystem {
           break;
         }
         // end gen:moves
+        // A Jcc alone and the fused pair (CMP/TEST/SUB/… then Jcc, see fuseJcc: two instructions
+        // in one dispatch) share the condition and the target: V8 deoptimised this function
+        // when the first Jcc alone came after it was optimised, its sites without type feedback.
         case 21 satisfies typeof D_JCC:
-          eip = this.cond(x) ? (next + d[p + 3]) | 0 : next;
-          lead = true;
-          break;
         case 42 satisfies typeof D_ALU_JCC: {
-          // CMP/TEST/SUB/… then Jcc, fused (see fuseJcc): two instructions in one dispatch.
-          const op = x & 7;
-          const dst = (x >> 3) & 7;
-          const res = this.alu32(op, r[dst], x & 0x200 ? d[p + 3] : r[(x >> 6) & 7]);
-          if (!(x & 0x400)) r[dst] = res;
-          // The Jcc's EIP, computed on every path: the budget's path alone, reached late, had no
-          // type feedback for the addition and deoptimised this function.
-          const jcc = (eip + ((x >> 15) & 15)) | 0;
-          if (this.instructions + 1 < end) {
-            this.instructions++; // the ALU instruction retires; the Jcc is counted below
-            this.traceRing[this.tracePos++ & 63] = jcc;
-            eip = this.cond((x >> 11) & 15) ? (next + d[p + 2]) | 0 : next;
-          } else eip = jcc; // budget: the Jcc runs from its own entry
+          let cc = x;
+          let at = 3; // the displacement's word: w3 for a Jcc, w2 for the pair
+          let branch = true;
+          if ((w0 & 0x3f) === D_ALU_JCC) {
+            const op = x & 7;
+            const dst = (x >> 3) & 7;
+            const res = this.alu32(op, r[dst], x & 0x200 ? d[p + 3] : r[(x >> 6) & 7]);
+            if (!(x & 0x400)) r[dst] = res;
+            // The Jcc's EIP, computed on every path: the budget's path alone, reached late, had no
+            // type feedback for the addition and deoptimised this function.
+            const jcc = (eip + ((x >> 15) & 15)) | 0;
+            cc = (x >> 11) & 15;
+            at = 2;
+            if (this.instructions + 1 < end) {
+              this.instructions++; // the ALU instruction retires; the Jcc is counted below
+              this.traceRing[this.tracePos++ & 63] = jcc;
+            } else {
+              eip = jcc; // budget: the Jcc runs from its own entry
+              branch = false;
+            }
+          }
+          if (branch) eip = this.cond(cc) ? (next + d[p + at]) | 0 : next;
           lead = true;
           break;
         }
-        default:
-          if (w0 & D_MAY_FAULT) {
-            this.start = eip;
-            this.startEsp = r[ESP];
+        // The ALU group on registers, but ADC and SBB (which set every flag at once: execReg,
+        // below), so that no site here is first reached by them: the first ADC, late in a run,
+        // deoptimised this function.
+        case 2 satisfies typeof D_ALU_RR: {
+          const op = x & 7;
+          if (op === 2 || op === 3) {
+            handled = false;
+            break;
           }
-          this._eip = next;
-          if (w0 & D_STACK) this.execStack(w0, x, d, p);
-          else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
-          else this.execReg(w0, x, d, p);
-          eip = this._eip | 0;
-          // Of these forms, those a compiled block ends at (ENDS in block-gen-base.ts: JMP, CALL
-          // and JMP through a register or memory) are the ones that transfer; a jump to the next
-          // instruction merely skips a block lookup.
-          lead = eip !== next;
+          const dst = (x >> 3) & 7;
+          const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+          if (op !== 7) r[dst] = res;
+          eip = next;
+          break;
+        }
+        case 5 satisfies typeof D_ALU_RI: {
+          const op = x & 7;
+          if (op === 2 || op === 3) {
+            handled = false;
+            break;
+          }
+          const dst = (x >> 3) & 7;
+          const res = this.alu32(op, r[dst], d[p + 3]);
+          if (op !== 7) r[dst] = res;
+          eip = next;
+          break;
+        }
+        default:
+          handled = false;
+      }
+      if (!handled) {
+        // The rest through the handlers of decoded-exec.ts, from this one place.
+        if (w0 & D_MAY_FAULT) {
+          this.start = eip;
+          this.startEsp = r[ESP];
+        }
+        this._eip = next;
+        if (w0 & D_STACK) this.execStack(w0, x, d, p);
+        else if (w0 & D_MAY_FAULT) this.execDecoded(w0, x, d, p);
+        else this.execReg(w0, x, d, p);
+        eip = this._eip | 0;
+        // Of these forms, those a compiled block ends at (ENDS in block-gen-base.ts: JMP, CALL
+        // and JMP through a register or memory) are the ones that transfer; a jump to the next
+        // instruction merely skips a block lookup.
+        lead = eip !== next;
       }
       this.instructions++;
       if (this.attention !== 0 && this.halted) {
