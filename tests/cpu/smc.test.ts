@@ -52,6 +52,28 @@ describeCpu('self-modifying and externally modified code', () => {
     }
   });
 
+  it('code whose frame no one changed keeps its decoded entries from one run() to the next', () => {
+    // Every run() distrusts memory (externalCodeWrites, the default): the frame's bytes are
+    // compared with those its entries were decoded from instead of decoding them all again.
+    const rig = makeRig(4);
+    rig.load(0x1000, LOOP);
+    rig.cpu.enterProtectedModeFlat(0x1000, { esp: 0x9000 });
+    const cpu = rig.cpu as unknown as { decodeAt(d: Int32Array, idx: number): number };
+    const decodeAt = vi.spyOn(cpu, 'decodeAt');
+    rig.cpu.run(3 * 50);
+    expect(decodeAt).toHaveBeenCalled();
+    decodeAt.mockClear();
+    rig.cpu.run(3 * 50);
+    rig.cpu.codeChanged();
+    rig.cpu.run(3 * 50);
+    expect(decodeAt).not.toHaveBeenCalled();
+    // A byte of the frame changed (not even an instruction's): decoded afresh.
+    rig.load(0x1f00, [0x90]);
+    rig.cpu.run(3 * 50);
+    expect(decodeAt).toHaveBeenCalled();
+    expect(rig.u32(0x8000)).toBe(1);
+  });
+
   it('a page of code replaced whole (as a loader or DMA would) is decoded afresh', () => {
     const rig = makeRig(4);
     rig.load(0x1000, LOOP);

@@ -99,6 +99,14 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
   protected dFrames: number[] = [];
   /** Per frame: its window opened since the eviction's clock hand last passed it (newDecodedPage). */
   protected readonly dUsed: Uint8Array;
+  /**
+   * Per frame: its bytes as they were when its entries were last cleared (dSnaps) and whether a
+   * decode since read other bytes (dDirty): a frame whose epoch is old keeps its entries and blocks
+   * when its bytes still equal that copy and no decode saw others (sameBytes), so that every entry
+   * was decoded from the bytes memory holds now.
+   */
+  protected readonly dSnaps: (Int32Array | undefined)[] = [];
+  protected readonly dDirty: Uint8Array;
   /** The clock hand: the index in dFrames where the search for a frame to evict starts. */
   protected dHand = 0;
   protected codeEpoch = 1;
@@ -184,8 +192,8 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
     const frame = this.codeSize32 ? o >>> 12 : (o >>> 12) + this.nFrames;
     let page = this.dPages[frame];
     if (page === undefined) page = this.newDecodedPage(frame);
-    else if (this.dEpochs[frame] !== this.codeEpoch || (!this.codeSize32 && this.dWins[frame] !== winEip))
-      this.clearDecodedPage(frame);
+    else if (!this.codeSize32 && this.dWins[frame] !== winEip) this.clearDecodedPage(frame);
+    else if (this.dEpochs[frame] !== this.codeEpoch && !this.sameBytes(frame)) this.clearDecodedPage(frame);
     this.dEpochs[frame] = this.codeEpoch;
     this.dWins[frame] = winEip;
     this.dUsed[frame] = 1;
@@ -250,6 +258,7 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
     this.dLists[frame] = list;
     this.dCounts[frame] = 0;
     this.dUsed[frame] = 1;
+    this.snapshot(frame);
     return page;
   }
 
@@ -261,6 +270,31 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
     const n = this.dCounts[frame];
     for (let i = 0; i < n; i++) page[list[i] << 2] = 0;
     this.dCounts[frame] = 0;
+    this.snapshot(frame);
+  }
+
+  /** A copy of the frame's bytes, taken when it holds no entry (dSnaps). */
+  private snapshot(frame: number): void {
+    const at = (frame < this.nFrames ? frame : frame - this.nFrames) << 10;
+    let snap = this.dSnaps[frame];
+    if (snap === undefined) snap = this.dSnaps[frame] = new Int32Array(1024);
+    snap.set(this.mem32.subarray(at, at + 1024));
+    this.dDirty[frame] = 0;
+  }
+
+  /**
+   * Whether the frame's bytes are those its entries were decoded from: no decode since its copy
+   * read other bytes, and memory still equals the copy. Memory written by others is caught this way
+   * when their epoch moves (bench:cpu's bare CPU distrusts memory at every run() and port access:
+   * it decoded and looked up its blocks afresh in every frame 93 times a run).
+   */
+  private sameBytes(frame: number): boolean {
+    const snap = this.dSnaps[frame];
+    if (snap === undefined || this.dDirty[frame] !== 0) return false;
+    const m = this.mem32;
+    const at = (frame < this.nFrames ? frame : frame - this.nFrames) << 10;
+    for (let i = 0; i < 1024; i++) if (m[at + i] !== snap[i]) return false;
+    return true;
   }
 
   /** A CPU write to machine bytes [o, o + size) that hit a line holding decoded code. */
@@ -403,6 +437,8 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
       table.length = 1;
       this.blockTraceRecord.fill(0);
       this.compiledBlocks.clear();
+      // Every frame's entries and blocks go (an epoch alone keeps those whose bytes are the same).
+      this.dDirty.fill(1);
       this.codeChangedOutside();
     }
     table.push(eips);
@@ -416,6 +452,16 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
     const q = this.ibuf;
     const avail = Math.min(15, 4096 - idx);
     for (let k = 0; k < avail; k++) q[k] = this.u8[base + idx + k];
+    // Bytes other than the frame's copy (sameBytes): someone else wrote them since.
+    const snap = this.dSnaps[frame];
+    if (snap !== undefined && this.dDirty[frame] === 0)
+      for (let k = 0; k < avail; k++) {
+        const j = idx + k;
+        if (((snap[j >> 2] >> ((j & 3) << 3)) & 0xff) !== q[k]) {
+          this.dDirty[frame] = 1;
+          break;
+        }
+      }
     this.dEip = (this.winEip + idx) | 0;
     this.dCode32 = this.codeSize32;
     let w0 = this.decodeForm(q);
@@ -452,5 +498,6 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
     this.dEpochs = new Int32Array(2 * this.nFrames);
     this.dWins = new Int32Array(2 * this.nFrames);
     this.dUsed = new Uint8Array(2 * this.nFrames);
+    this.dDirty = new Uint8Array(2 * this.nFrames);
   }
 }
