@@ -34,8 +34,8 @@
  * pass, Block.trace, which spares the commonest exit its stores).
  *
  * Invalidation: blocks live in a BlockPage per machine frame, next to the frame's decoded
- * entries, and go whenever those go — clearDecodedPage (the epoch of writes by others,
- * codeChanged(), a full entry list), the cache starting over, and codeWritten for the blocks
+ * entries, and go whenever those go — clearDecodedPage (the epoch of writes by others or
+ * codeChanged() when the frame's bytes changed, a full entry list), the cache starting over, and codeWritten for the blocks
  * whose bytes overlap the written ones. The functions themselves are kept per CPU by their source:
  * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
  * optimised.

@@ -81,8 +81,9 @@ export abstract class CpuDecodedCache extends CpuDecodedExec implements BlockHos
   // (codeWritten), so the next fetch decodes afresh — also when the instruction modified is the
   // very next one. Writes by anyone else (the other thread, a loader, a device in an I/O callback)
   // are caught by an epoch: run() and every port or MMIO access bump it, and a frame whose epoch is
-  // old has its entries cleared when the window opens on it (so a write by the other thread during
-  // a slice is seen from the next slice on). Instructions that cross a page end are never cached.
+  // old has its entries cleared when the window opens on it, unless its bytes are still those its
+  // entries were decoded from (sameBytes) (so a write by the other thread during a slice is seen
+  // from the next slice on). Instructions that cross a page end are never cached.
   // Not caught: the MMU's own A/D-bit writes into paging entries (code in a page table). None of
   // this touches the TLB or the p2m: dirty tracking is not involved.
 
