@@ -12,8 +12,10 @@ import { notOf } from './muldiv-ops';
 import { CF, DF, IF, PUSHFD_IMAGE, ZF } from './flags';
 import { EAX, NO_SEG, ECX, EDX, ESP, EBP, CR0_PE, CR4_TSD, CpuFault, GP } from './arch';
 import {
+  D_ALU_RR,
   D_ALU_RM,
   D_ALU_MR,
+  D_ALU_RI,
   D_ALU_MI,
   D_TEST_RR,
   D_TEST_MR,
@@ -298,7 +300,22 @@ export abstract class CpuDecodedExec extends CpuDecoder {
   protected execReg(w0: number, x: number, d: Int32Array, p: number): void {
     const r = this.reg32;
     switch (w0 & 0x3f) {
-      // D_ALU_RR, D_ALU_RI and D_JCC: runInner runs them inline (its cases are their code).
+      // D_JCC: runInner runs it inline (its case is its code). D_ALU_RR and D_ALU_RI: runInner runs
+      // them inline but ADC and SBB, which it hands on here.
+      case 2 satisfies typeof D_ALU_RR: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], r[(x >> 6) & 7]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
+      case 5 satisfies typeof D_ALU_RI: {
+        const op = x & 7;
+        const dst = (x >> 3) & 7;
+        const res = this.alu32(op, r[dst], d[p + 3]);
+        if (op !== 7) r[dst] = res;
+        return;
+      }
       case 7 satisfies typeof D_TEST_RR:
         this.alu32(4, r[x & 7], r[(x >> 3) & 7]);
         return;
