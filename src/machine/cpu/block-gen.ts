@@ -83,9 +83,11 @@ const NEG = ALU[NEG_AS];
  * SBB, TEST, NEG, MUL, IMUL, a shift by an immediate count of 1–31), `keeps` neither reads nor
  * changes them and cannot fault (register moves, LEA, NOT, a shift by 0, CDQ, NOP, BSWAP; ROL/ROR
  * by an immediate and BSF/BSR change some without reading any: see below), `other` reads them,
- * may fault (its handler sees EFLAGS) or leaves through the CPU.
+ * may fault (its handler sees EFLAGS) or leaves through the CPU. Written per handler (the cache's
+ * entries are bound to no table row); tests/cpu/flag-use.test.ts holds every entry the decoder
+ * makes to the opcode table's `flags` of the bytes it came from.
  */
-function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
+export function flagUse(i: Insn): 'sets' | 'keeps' | 'other' {
   if (shiftDoubleSets(i)) return 'sets';
   if (i.w0 & D_MAY_FAULT) return 'other';
   const h = i.w0 & 0x3f;
