@@ -13,8 +13,10 @@
  * - `keeps` must read none of them and not fault;
  * where "not fault" is the entry's D_MAY_FAULT bit clear (FORM_FUNCTION: tools/gen-forms.ts reads
  * it off the handler's code), or a register operand (mod = 11) of SHLD or SHRD (REGISTER_SAFE).
- * `other` is always sound (the scan stops). A wrong entry fails here, naming the handler, the
- * mnemonic and the operands.
+ * `other` is always sound (the scan stops). And every `sets` entry, run by the CPU, must leave
+ * the six the same whatever they were before (a flag the table leaves undefined is written all
+ * the same: `unwritten`). A wrong entry fails here, naming the handler, the mnemonic and the
+ * operands.
  */
 import { describe, expect, it } from 'vitest';
 import { flagUse, type Insn } from '../../src/machine/cpu/block-gen';
@@ -24,7 +26,8 @@ import { ARITH } from '../../src/machine/cpu/flags';
 import { lookupOpcode, type Opcode } from '../../src/machine/cpu/opcodes';
 import { makeRig } from './rig';
 
-const { D_ALU_JCC, D_ALU_RI, D_ALU_RR, D_DIV_R, D_INC_R, D_MAY_FAULT, D_SHIFT_R, D_TEST_RI, D_TEST_RR } = decoded;
+const { D_ALU_JCC, D_ALU_RI, D_ALU_RR, D_BITSCAN_R, D_DIV_R, D_INC_R, D_MAY_FAULT, D_SHIFT_R, D_TEST_RI, D_TEST_RR } =
+  decoded;
 
 /** The CPU's decoder of the cached forms (CpuDecoder, protected: reached here on purpose). */
 interface Decoder {
@@ -58,6 +61,8 @@ interface Case {
   insn: Insn;
   row: Opcode;
   modrm: number;
+  /** The instruction's bytes (the fused pair's ALU operation alone). */
+  bytes: number[];
 }
 
 /** Every entry the decoder makes (see above), with its row. */
@@ -83,7 +88,8 @@ function cases(): Case[] {
             q.set(bytes);
             const w0 = cpu.decodeForm(q);
             if (!blockable(w0)) continue;
-            out.push({ insn: insn(w0), row, modrm });
+            const code = [...q.subarray(0, cpu.dLen)];
+            out.push({ insn: insn(w0), row, modrm, bytes: code });
             const h = w0 & 0x3f;
             if (h !== D_ALU_RR && h !== D_ALU_RI && h !== D_TEST_RR && h !== D_TEST_RI) continue;
             // Followed by a Jcc: the fused entry, whose ALU operation comes first.
@@ -91,7 +97,7 @@ function cases(): Case[] {
             q[cpu.dLen + 1] = 0x10;
             cpu.decodeForm(q);
             const fused = cpu.fuseJcc(w0, q, 15);
-            if ((fused & 0x3f) === D_ALU_JCC) out.push({ insn: insn(fused), row, modrm });
+            if ((fused & 0x3f) === D_ALU_JCC) out.push({ insn: insn(fused), row, modrm, bytes: code });
           }
       }
     }
@@ -129,6 +135,45 @@ function wrongEntries(all: readonly Case[], use: (i: Insn) => ReturnType<typeof 
   return [...out].sort();
 }
 
+/**
+ * The entries `use` calls sets whose six flags afterwards depend on the six before, run by the CPU:
+ * each distinct instruction with the six 0, then 1, on three sets of register values (POPFD, the
+ * instruction, PUSHFD, HLT). A flag the table leaves undefined must be written all the same, or a
+ * dead write skipped before it would show.
+ */
+function unwritten(
+  all: readonly Case[],
+  use: (i: Insn) => ReturnType<typeof flagUse>,
+): { differ: string[]; ran: number; tried: number } {
+  const sets = new Map<string, Case>();
+  for (const c of all) if (use(c.insn) === 'sets') sets.set(c.bytes.join(','), c);
+  const values = [0, 0x80000000, 0xffffffff, 1, 0x7fffffff, 0x12345678, 5, 0x8000];
+  const names = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+  const differ = new Set<string>();
+  let ran = 0;
+  const rig = makeRig(4);
+  [...sets.values()].forEach((c, j) => {
+    // Each program at its own address: the rig's writes are not stores the decoded cache sees.
+    const at = 0x10000 + j * 32;
+    rig.load(at, [0x9d, ...c.bytes, 0x9c, 0xf4]);
+    for (let k = 0; k < 3; k++) {
+      const after = [0, ARITH].map((flags) => {
+        const regs = Object.fromEntries(names.map((n, r) => [n, r === 4 ? 0x8ffc : values[(r + 3 * k) & 7]]));
+        rig.setU32(0x8ffc, flags | 2);
+        rig.cpu.enterProtectedModeFlat(at, regs);
+        for (let i = 0; i < 10 && !rig.cpu.halted; i++) rig.cpu.run(5);
+        const esp = rig.cpu.reg32[4] >>> 0;
+        return rig.cpu.halted && esp < 0x400000 ? rig.u32(esp) & ARITH : undefined;
+      });
+      if (after[0] === undefined || after[1] === undefined) continue; // ESP an operand: no stack left
+      ran++;
+      if (after[0] !== after[1])
+        differ.add(`${NAMES.get(c.insn.w0 & 0x3f)} ${c.row.mnemonic} ${c.row.operands.join(',')}`);
+    }
+  });
+  return { differ: [...differ].sort(), ran, tried: sets.size };
+}
+
 describe("the block compiler's flagUse, against the opcode table's flags", () => {
   const all = cases();
   const handler = (i: Insn) => i.w0 & 0x3f;
@@ -143,6 +188,12 @@ describe("the block compiler's flagUse, against the opcode table's flags", () =>
 
   it('no entry is called sets or keeps against what the table says', () => {
     expect(wrongEntries(all, flagUse)).toEqual([]);
+  });
+
+  it('an entry called sets writes all six whatever they were (undefined ones too), run by the CPU', () => {
+    const { differ, ran, tried } = unwritten(all, flagUse);
+    expect(ran, 'programs run').toBeGreaterThan(tried);
+    expect(differ).toEqual([]);
   });
 
   it('a wrong entry fails, naming the handler', () => {
@@ -161,5 +212,10 @@ describe("the block compiler's flagUse, against the opcode table's flags", () =>
     // DIV on a register as sets: it writes or leaves undefined all six, but #DE.
     const div = (i: Insn) => (handler(i) === D_DIV_R ? 'sets' : flagUse(i));
     expect(wrongEntries(all, div)).toContain('D_DIV_R div Ev: sets, may fault');
+    // BSF as sets: the table leaves five flags undefined (so it passes the table's check), but
+    // this CPU leaves some of them as they were, which the execution shows.
+    const bsf = (i: Insn) => (handler(i) === D_BITSCAN_R ? 'sets' : flagUse(i));
+    expect(wrongEntries(all, bsf)).toEqual([]);
+    expect(unwritten(all, bsf).differ).toEqual(['D_BITSCAN_R bsf Gv,Ev', 'D_BITSCAN_R bsr Gv,Ev']);
   });
 });
