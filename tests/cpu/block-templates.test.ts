@@ -26,19 +26,7 @@ import { blockable } from '../../src/machine/cpu/blocks';
 import { D_ALU_JCC, D_ALU_RI, D_ALU_RR, D_TEST_RI, D_TEST_RR } from '../../src/machine/cpu/decoded';
 import { fuzzRng } from './fuzz';
 import { CODE, randomProgram, rigHalted, runProgram } from './block-programs';
-import { flatTables, le, loadFlatTables, makeRig } from './rig';
-
-/** The CPU's decoder of the cached forms (CpuDecoder, protected: reached here on purpose). */
-interface Decoder {
-  decodeForm(q: Uint8Array): number;
-  fuseJcc(w0: number, q: Uint8Array, avail: number): number;
-  dLen: number;
-  dW1: number;
-  dDisp: number;
-  dImm: number;
-  dEip: number;
-  dCode32: boolean;
-}
+import { flatTables, le, loadFlatTables, makeRig, type Decoder } from './rig';
 
 const START = 0x1000;
 

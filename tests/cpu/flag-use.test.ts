@@ -24,22 +24,10 @@ import { blockable } from '../../src/machine/cpu/blocks';
 import * as decoded from '../../src/machine/cpu/decoded';
 import { ARITH } from '../../src/machine/cpu/flags';
 import { lookupOpcode, type Opcode } from '../../src/machine/cpu/opcodes';
-import { makeRig } from './rig';
+import { makeRig, type Decoder } from './rig';
 
 const { D_ALU_JCC, D_ALU_RI, D_ALU_RR, D_BITSCAN_R, D_DIV_R, D_INC_R, D_MAY_FAULT, D_SHIFT_R, D_TEST_RI, D_TEST_RR } =
   decoded;
-
-/** The CPU's decoder of the cached forms (CpuDecoder, protected: reached here on purpose). */
-interface Decoder {
-  decodeForm(q: Uint8Array): number;
-  fuseJcc(w0: number, q: Uint8Array, avail: number): number;
-  dLen: number;
-  dW1: number;
-  dDisp: number;
-  dImm: number;
-  dEip: number;
-  dCode32: boolean;
-}
 
 const NAMES = new Map(
   Object.entries(decoded)

@@ -17,6 +17,18 @@ const useQemu = process.env.CPU_ORACLE === 'qemu';
 /** RunExit values by name (BUDGET, HLT, TRIPLE_FAULT, STOPPED): the CPU's, or QEMU's stand-in's. */
 export const RunExit: Record<keyof typeof CpuRunExit, number | string> = useQemu ? QEMU_RUN_EXIT : CpuRunExit;
 
+/** The CPU's decoder of the cached forms (CpuDecoder, protected: reached here on purpose). */
+export interface Decoder {
+  decodeForm(q: Uint8Array): number;
+  fuseJcc(w0: number, q: Uint8Array, avail: number): number;
+  dLen: number;
+  dW1: number;
+  dDisp: number;
+  dImm: number;
+  dEip: number;
+  dCode32: boolean;
+}
+
 export interface PortWrite {
   port: number;
   size: AccessSize;
