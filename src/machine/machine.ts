@@ -290,7 +290,12 @@ export class Machine {
       const bell = Atomics.load(i32, I32.HC_DOORBELL);
       // A message posted before the doorbell was read rang it before too: look before waiting.
       if (Atomics.load(i32, I32.RPC_SEQ) !== this.rpcSeen) return this.messageWaiting();
-      if (this.serveHypercalls()) continue;
+      if (this.serveHypercalls()) {
+        // What the call moved (DIRTY_GEN when the idle drop engaged) rings its bell now, as the
+        // end of a slice would: the display must not wait for the guest's next wake-up to see it.
+        this.ringBells();
+        continue;
+      }
       const left = end - performance.now();
       if (left <= 0) return false;
       Atomics.wait(i32, I32.HC_DOORBELL, bell, left);

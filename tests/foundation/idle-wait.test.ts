@@ -23,10 +23,13 @@ for (let i = 0; i < 500 && Atomics.load(ready, 0) === 0; i++) sleep(20);
 let served = true;
 // Five hypercalls, 20 ms apart: the slices the machine ran in the 20 ms after each was answered.
 let slicesAfter = 0;
+// Each call changes the tracked range, which moves DIRTY_GEN: the display's bell rings with the answer.
+let bellRang = true;
 for (let h = 0; h < 5 && served; h++) {
+  const bell0 = Atomics.load(i32, w.DISPLAY_BELL);
   const seq = Atomics.load(i32, w.HC_REQ_SEQ) + 1;
   Atomics.store(i32, w.HC_REQ_FIRST_PFN, w.firstPfn);
-  Atomics.store(i32, w.HC_REQ_NR, 16);
+  Atomics.store(i32, w.HC_REQ_NR, 16 - h);
   const slices0 = f64[w.SLICES];
   Atomics.store(i32, w.HC_REQ_SEQ, seq);
   Atomics.add(i32, w.HC_DOORBELL, 1);
@@ -37,6 +40,8 @@ for (let h = 0; h < 5 && served; h++) {
     if (done === seq) served = true;
     else Atomics.wait(i32, w.HC_RESP_SEQ, done, 50);
   }
+  sleep(5);
+  if (Atomics.load(i32, w.DISPLAY_BELL) === bell0) bellRang = false;
   sleep(20);
   slicesAfter += f64[w.SLICES] - slices0;
 }
@@ -47,7 +52,7 @@ for (let k = 0; k < 5; k++) {
   Atomics.notify(i32, w.HC_DOORBELL);
 }
 sleep(40);
-parentPort.postMessage({ served, errno: Atomics.load(i32, w.HC_RESP_ERRNO), slicesAfter });
+parentPort.postMessage({ served, errno: Atomics.load(i32, w.HC_RESP_ERRNO), slicesAfter, bellRang });
 `;
 
 describe('an idle machine blocking in Atomics.wait', () => {
@@ -87,31 +92,36 @@ describe('an idle machine blocking in Atomics.wait', () => {
         f64Offset: STATS_F64_OFFSET,
         f64Count: F64.COUNT,
         SLICES: F64.SLICES,
+        DISPLAY_BELL: I32.DISPLAY_BELL,
       },
     });
-    const report = new Promise<{ served: boolean; errno: number; slicesAfter: number }>((resolve, reject) => {
-      other.once('message', resolve);
-      other.once('error', reject);
-    });
+    const report = new Promise<{ served: boolean; errno: number; slicesAfter: number; bellRang: boolean }>(
+      (resolve, reject) => {
+        other.once('message', resolve);
+        other.once('error', reject);
+      },
+    );
     // No listenForHypercalls: only the idle wait can serve the request.
     const started = m.start();
     expect(started.ok).toBe(true);
     let postsAtIdle = -1;
     let idleSince = 0;
-    const r = await new Promise<{ served: boolean; errno: number; slicesAfter: number }>((resolve, reject) => {
-      const poll = setInterval(() => {
-        // Idle, and on the long slack (idle-slack.ts): the guest's own wake-ups 250 ms apart.
-        if (postsAtIdle < 0 && m.stats.f64[F64.IDLE_MS] >= 200 && m.idleSlackMs() > IDLE_SLACK_MS) {
-          postsAtIdle = counts.posts;
-          idleSince = performance.now();
-          Atomics.store(ready, 0, 1);
-        }
-      }, 1);
-      report.then(
-        (v) => (clearInterval(poll), resolve(v)),
-        (e) => (clearInterval(poll), reject(e)),
-      );
-    });
+    const r = await new Promise<{ served: boolean; errno: number; slicesAfter: number; bellRang: boolean }>(
+      (resolve, reject) => {
+        const poll = setInterval(() => {
+          // Idle, and on the long slack (idle-slack.ts): the guest's own wake-ups 250 ms apart.
+          if (postsAtIdle < 0 && m.stats.f64[F64.IDLE_MS] >= 200 && m.idleSlackMs() > IDLE_SLACK_MS) {
+            postsAtIdle = counts.posts;
+            idleSince = performance.now();
+            Atomics.store(ready, 0, 1);
+          }
+        }, 1);
+        report.then(
+          (v) => (clearInterval(poll), resolve(v)),
+          (e) => (clearInterval(poll), reject(e)),
+        );
+      },
+    );
     const idleMs = performance.now() - idleSince;
     m.destroy();
     await other.terminate();
@@ -119,6 +129,8 @@ describe('an idle machine blocking in Atomics.wait', () => {
     // Served inside the wait, which goes on: no slice for a hypercall (one each when the wait
     // returned to run a slice). A wake-up of the guest's own may fall in the 100 ms watched.
     expect(r.slicesAfter).toBeLessThanOrEqual(1);
+    // …and what the call moved rang the display's bell with it, not at the guest's next wake-up.
+    expect(r.bellRang).toBe(true);
     // Each of the five messages brought the loop back to the event loop (a post) at once; besides
     // them only the return every MAX_BLOCK_MS (~300 ms of this exchange on a quiet host, longer on
     // a loaded one: counted from the time it took) and a guest tick's slice or two.
