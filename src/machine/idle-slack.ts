@@ -11,7 +11,7 @@
  *    moved no display register (VBE_GEN: panning, a mode): an idle Linux at its prompt retires
  *    70–220 thousand a second (its tick and a blinking cursor), the toy guest's idle workloads
  *    under 10 thousand, while every moving scenario retires millions (the toy guest's sprite 2.0 M,
- *    its scroll 52 M; Linux's scrolling log and `top` 4–6 M; measured in Node, 2026-12-04). A
+ *    its scroll 52 M; Linux's scrolling log and `top` 4–8 M; measured in Node, 2026-12-04). A
  *    guest that starts working gets the short slack back within a second, and one whose slice
  *    uses its whole budget sleeps without slack at once (IDLE_SETTLE_MS).
  *
