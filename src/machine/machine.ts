@@ -265,7 +265,13 @@ export class Machine {
 
   /** Serve the shared-memory hypercall channel (src/shared/hypercall.ts) if a request is posted. */
   serveHypercalls(): boolean {
-    return serveHypercall(this.stats, (first, nr, client) => this.trackDirtyVram(first, nr, client));
+    if (!serveHypercall(this.stats, (first, nr, client) => this.trackDirtyVram(first, nr, client))) return false;
+    // What the call moved (DIRTY_GEN when the idle drop engaged, or the range changed) rings its
+    // bell with the answer, wherever the call was served (the idle wait, the event loop's listener
+    // while paused or between slices, before a slice): the display has seen the move in its
+    // answer, and a ring left for a later slice's end woke it again after it had gone to sleep.
+    this.ringBells();
+    return true;
   }
 
   /** Serve the channel whenever its doorbell rings, in every run state (the worker entry calls this). */
@@ -290,12 +296,7 @@ export class Machine {
       const bell = Atomics.load(i32, I32.HC_DOORBELL);
       // A message posted before the doorbell was read rang it before too: look before waiting.
       if (Atomics.load(i32, I32.RPC_SEQ) !== this.rpcSeen) return this.messageWaiting();
-      if (this.serveHypercalls()) {
-        // What the call moved (DIRTY_GEN when the idle drop engaged) rings its bell now, as the
-        // end of a slice would: the display must not wait for the guest's next wake-up to see it.
-        this.ringBells();
-        continue;
-      }
+      if (this.serveHypercalls()) continue;
       const left = end - performance.now();
       if (left <= 0) return false;
       Atomics.wait(i32, I32.HC_DOORBELL, bell, left);

@@ -139,3 +139,39 @@ describe('an idle machine blocking in Atomics.wait', () => {
     expect(counts.posts - postsAtIdle).toBeLessThanOrEqual(5 + 2 + Math.floor(idleMs / MAX_BLOCK_MS));
   });
 });
+
+describe("the event loop's hypercall listener", () => {
+  it("rings the display's bell with the answer of a call that moved DIRTY_GEN, while no slice runs", async () => {
+    const img = readFileSync(HVMOS_PATH);
+    const made = Machine.create(
+      { ramMiB: 16, vramMiB: 8, cmdline: 'workload=static', clock: 'wall', image: 'multiboot' },
+      img.buffer.slice(img.byteOffset, img.byteOffset + img.byteLength) as ArrayBuffer,
+      immediateYielder(),
+    );
+    if (!made.ok) throw new Error(made.message);
+    const m = made.value;
+    const i32 = m.stats.i32;
+    // Never started: only the listener serves (as while paused, or between slices in the event loop).
+    m.listenForHypercalls();
+    try {
+      for (let h = 0; h < 3; h++) {
+        const bell0 = Atomics.load(i32, I32.DISPLAY_BELL);
+        const slices0 = m.stats.f64[F64.SLICES];
+        const seq = Atomics.load(i32, I32.HC_REQ_SEQ) + 1;
+        Atomics.store(i32, I32.HC_REQ_FIRST_PFN, VRAM_BAR_DEFAULT >>> PAGE_SHIFT);
+        Atomics.store(i32, I32.HC_REQ_NR, 16 - h); // a new range each time: DIRTY_GEN moves
+        Atomics.store(i32, I32.HC_REQ_SEQ, seq);
+        Atomics.add(i32, I32.HC_DOORBELL, 1);
+        Atomics.notify(i32, I32.HC_DOORBELL);
+        const w = Atomics.waitAsync(i32, I32.HC_RESP_SEQ, seq - 1, 1000);
+        if (w.async) await w.value;
+        expect(Atomics.load(i32, I32.HC_RESP_SEQ)).toBe(seq);
+        expect(Atomics.load(i32, I32.HC_RESP_ERRNO)).toBe(0);
+        expect(m.stats.f64[F64.SLICES]).toBe(slices0);
+        expect(Atomics.load(i32, I32.DISPLAY_BELL), `call ${h}: the bell rang with the answer`).toBeGreaterThan(bell0);
+      }
+    } finally {
+      m.destroy();
+    }
+  });
+});
