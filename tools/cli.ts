@@ -48,9 +48,10 @@ const HELP = `usage: npm run cli -- --kernel FILE [options]
   --cmdline STR            kernel command line
   --kernel-unpack host|guest
                            who decompresses a bzImage's XZ payload: host (default), the loader,
-                           which enters the kernel itself; guest, the kernel's own decompressor
-                           entered at code32_start, as QEMU's -kernel does (slower: Debian's kernel
-                           spends 2.3 G instructions there). Not with --bios
+                           which enters the kernel itself (and hands it a gzip initrd of one member
+                           unpacked); guest, the kernel's own decompressor entered at code32_start,
+                           as QEMU's -kernel does (slower: Debian's kernel spends 2.3 G instructions
+                           there), and the kernel unpacks the initrd. Not with --bios
   --append STR             the same (QEMU's name for it)
   --memory MiB             guest RAM, ${RAM_MIB_MIN}-${RAM_MIB_MAX} (default ${RAM_MIB_DEFAULT})
   --vram MiB               VRAM, ${VRAM_MIB_CHOICES.join('/')} (default ${VRAM_MIB_DEFAULT})

@@ -20,6 +20,7 @@ import {
   isBzImage,
   linuxBootItems,
   loadLinux,
+  RNG_SEED_BYTES,
   setDispiMode,
   type LinuxBootState,
 } from './boot/linux';
@@ -408,12 +409,25 @@ export class PcEngine implements Engine {
       initrd: this.options.initrd,
       framebuffer,
       unpack: this.options.kernelUnpack ?? 'host',
+      rngSeed: this.rngSeed(),
     });
     if (!r.ok) throw new BootError(r.message);
     this.linuxBoot = r.value;
     fillBiosDataArea(this.memory);
     setDispiMode(this.io, width, height, bpp);
     this.cpu.enterProtectedModeFlat(r.value.stub, { esi: r.value.bootParams, esp: r.value.stackTop });
+  }
+
+  /**
+   * The seed a directly loaded Linux gets for its random number generator (loadLinux's rngSeed):
+   * from the host's on the wall clock, new at every boot; on the icount clock a fixed one, so a
+   * run is reproducible (its randomness is then no secret, as nothing else of an icount run is).
+   */
+  private rngSeed(): Uint8Array {
+    const seed = new Uint8Array(RNG_SEED_BYTES);
+    if (this.options.clock === 'wall') crypto.getRandomValues(seed);
+    else for (let i = 0; i < seed.length; i++) seed[i] = (i * 0x9e + 0x3b) & 0xff;
+    return seed;
   }
 
   private raiseIrq(irq: number): void {

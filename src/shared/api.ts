@@ -142,7 +142,8 @@ export interface MachineConfig {
    * which unpacks an XZ payload and enters the kernel itself (boot/unpack.ts: the decompressor is
    * 80 % of Debian's kernel's boot instructions); 'guest', the bzImage's own decompressor entered
    * at code32_start, as the boot protocol and QEMU's -kernel do. Default 'host' (which boots
-   * through the guest's decompressor a payload it cannot unpack). The firmware path (`kernel`
+   * through the guest's decompressor a payload it cannot unpack). 'host' also hands the kernel a
+   * gzip initrd of one member unpacked (boot/initrd.ts); with 'guest' the kernel unpacks it. The firmware path (`kernel`
    * with image "firmware") always runs the kernel's own setup and decompressor.
    */
   kernelUnpack?: KernelUnpack;

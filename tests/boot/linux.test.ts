@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import {
   CMDLINE_AT,
   HDRS_MAGIC,
   KERNEL_AT,
+  RNG_SEED_BYTES,
+  SETUP_RNG_SEED,
   VIDEO_TYPE_VLFB,
 } from '../../src/machine/boot/linux';
 import { E820_RAM, E820_RESERVED, EBDA_BASE } from '../../src/machine/boot/bios';
@@ -22,15 +25,24 @@ import { HLT_AT, makeBzImage, PM_CODE } from './bzimage';
 const buffer = (b: Uint8Array): ArrayBuffer => b.slice().buffer;
 const CMDLINE = 'console=ttyS0 root=/dev/ram0 quiet=no';
 
-function boot(kernel: Uint8Array, extra: { ramMiB?: number; cmdline?: string; initrd?: Uint8Array } = {}) {
+interface BootExtra {
+  ramMiB?: number;
+  cmdline?: string;
+  initrd?: Uint8Array;
+  clock?: 'icount' | 'wall';
+  kernelUnpack?: 'host' | 'guest';
+}
+
+function boot(kernel: Uint8Array, extra: BootExtra = {}) {
   return Machine.create(
     {
       ramMiB: extra.ramMiB ?? 16,
       vramMiB: 8,
       cmdline: extra.cmdline ?? CMDLINE,
-      clock: 'icount',
+      clock: extra.clock ?? 'icount',
       image: 'multiboot',
       ...(extra.initrd ? { initrd: buffer(extra.initrd) } : {}),
+      ...(extra.kernelUnpack ? { kernelUnpack: extra.kernelUnpack } : {}),
     },
     buffer(kernel),
     immediateYielder(),
@@ -160,6 +172,66 @@ describe('Linux boot protocol: the 32-bit entry', () => {
     expect(lowAddr + initrd.length).toBeLessThanOrEqual(0xa00000);
     expect(lowAddr + initrd.length).toBeGreaterThan(0xa00000 - 0x1000);
     low.destroy();
+  });
+
+  it('a gzip initrd of one member is placed unpacked when the loader unpacks (the default), as given with --kernel-unpack guest', () => {
+    const cpio = new Uint8Array(600_000).map((_, i) => (i * 31) % 251);
+    const gz = new Uint8Array(gzipSync(cpio)); // a copy: a Buffer may be a view of a shared pool
+    const placed = (m: Machine) => {
+      const bp = bootParams(m);
+      const addr = bp.getUint32(0x218, true);
+      return m.memory.u8.slice(addr, addr + bp.getUint32(0x21c, true));
+    };
+    const host = booted(makeBzImage(), { initrd: gz });
+    expect(Buffer.compare(placed(host), cpio)).toBe(0);
+    expect(host.pc?.linuxBoot?.initrdUnpackedBy).toBe('host');
+    host.destroy();
+    const guest = booted(makeBzImage(), { initrd: gz, kernelUnpack: 'guest' });
+    expect(Buffer.compare(placed(guest), gz)).toBe(0);
+    expect(guest.pc?.linuxBoot?.initrdUnpackedBy).toBe('guest');
+    guest.destroy();
+    // Two members (archives concatenated, as the kernel allows): the kernel unpacks them all.
+    const two = new Uint8Array([...gz, ...gzipSync(cpio.subarray(0, 1000))]);
+    const m2 = booted(makeBzImage(), { initrd: two });
+    expect(Buffer.compare(placed(m2), two)).toBe(0);
+    expect(m2.pc?.linuxBoot?.initrdUnpackedBy).toBe('guest');
+    m2.destroy();
+    // Too large unpacked for the RAM, small packed: placed packed (6 MiB of zeros in 8 MiB of RAM).
+    const big = new Uint8Array(gzipSync(new Uint8Array(6 << 20)));
+    const m3 = booted(makeBzImage(), { ramMiB: 8, initrd: big });
+    expect(Buffer.compare(placed(m3), big)).toBe(0);
+    m3.destroy();
+    // A corrupt one (its CRC32 broken) is the kernel's to judge.
+    const bad = gz.slice();
+    bad[bad.length - 8] ^= 1;
+    const m4 = booted(makeBzImage(), { initrd: bad });
+    expect(Buffer.compare(placed(m4), bad)).toBe(0);
+    m4.destroy();
+  });
+
+  it("a seed for the kernel's RNG as a SETUP_RNG_SEED setup_data entry: fixed on icount, the host's on the wall clock, none before protocol 2.09", () => {
+    const seedOf = (m: Machine) => {
+      const at = Number(bootParams(m).getBigUint64(0x250, true));
+      expect(at).toBeGreaterThan(BOOT_PARAMS_AT); // past boot_params, below 1 MiB
+      expect(at).toBeLessThan(0x10000);
+      const sd = new DataView(m.memory.sab, at, 16);
+      expect(sd.getBigUint64(0, true)).toBe(0n); // the only entry
+      expect(sd.getUint32(8, true)).toBe(SETUP_RNG_SEED);
+      expect(sd.getUint32(12, true)).toBe(RNG_SEED_BYTES);
+      return Buffer.from(m.memory.u8.slice(at + 16, at + 16 + RNG_SEED_BYTES)).toString('hex');
+    };
+    const runs = [booted(makeBzImage()), booted(makeBzImage())];
+    const icount = runs.map(seedOf);
+    expect(icount[0]).toBe(icount[1]);
+    const walls = [booted(makeBzImage(), { clock: 'wall' }), booted(makeBzImage(), { clock: 'wall' })];
+    const wall = walls.map(seedOf);
+    expect(wall[0]).not.toBe(wall[1]);
+    expect(new Set([...wall, icount[0]]).size).toBe(3);
+    for (const m of [...runs, ...walls]) m.destroy();
+    const old = booted(makeBzImage({ protocol: 0x0208 }));
+    expect(bootParams(old).getBigUint64(0x250, true)).toBe(0n);
+    expect(old.pc?.linuxBoot?.rngSeed).toBeNull();
+    old.destroy();
   });
 
   it('the BIOS data area holds COM1 at 0x400, the EBDA segment at 0x40E and 639 KiB base memory at 0x413, for a bzImage and a Multiboot kernel alike', () => {

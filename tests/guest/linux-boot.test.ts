@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e820Map } from '../../src/machine/boot/bios';
@@ -30,7 +31,7 @@ const VRAM_MIB = 8;
  */
 const CMDLINE = 'nokaslr cryptomgr.notests console=ttyS0';
 /**
- * The loader unpacks the kernel (the CLI's default, --kernel-unpack host), which then takes ~0.57 G
+ * The loader unpacks the kernel and the initramfs (the CLI's default, --kernel-unpack host), which then takes ~0.45 G
  * instructions to its shell's prompt (/init's loading of the disk and CD modules included); the
  * typed commands below (the drives mounted and read) run by ~0.6 G. (Through its own XZ
  * decompressor, --kernel-unpack guest, it spent ~2.3 G more before its banner.)
@@ -140,12 +141,15 @@ describe("Debian's Linux through the CLI on the icount clock, from the committed
     const printed = a.serial.split(/\r?\n/).flatMap((l) => l.match(/BIOS-e820: .*$/) ?? []);
     expect(printed).toEqual(e820);
     expect(a.serial).toContain(`Kernel command line: ${CMDLINE}`);
-    // The initrd where the loader put it: page-aligned at the top of RAM (the kernel prints the
-    // range it reserves, rounded out to pages).
-    const initrdBytes = readFileSync(INITRAMFS_PATH).length;
+    // The initrd where the loader put it, unpacked (one gzip member): page-aligned at the top of
+    // RAM (the kernel prints the range it reserves, rounded out to pages).
+    const initrdBytes = gunzipSync(readFileSync(INITRAMFS_PATH)).length;
     const start = Math.floor(((RAM_MIB << 20) - initrdBytes) / 0x1000) * 0x1000;
     const end = Math.ceil((start + initrdBytes) / 0x1000) * 0x1000 - 1;
     expect(a.serial).toContain(`RAMDISK: [mem ${hex8(start)}-${hex8(end)}]`);
+    // The loader's RNG seed (SETUP_RNG_SEED) is credited at once: the CRNG is ready before the
+    // kernel's first timestamp moves.
+    expect(a.serial).toMatch(/\[ +0\.000000\] random: crng init done\r?\n/);
   });
 
   it("runs what is typed on COM1 at the shell's prompt", () => {
