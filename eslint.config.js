@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'public/', 'guest/', 'bench-results/', 'test-results/', 'playwright-report/'] },
+  { ignores: ['dist/', 'node_modules/', 'public/', 'guest/', 'bench-results/', 'test-results/', 'playwright-report/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
