@@ -40,7 +40,7 @@
  * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
  * optimised.
  */
-import { D_ALU_JCC, D_IO, D_JCC, D_SLOW, D_STI } from './decoded';
+import { D_ALU_JCC, D_IO, D_JCC, D_SLOW, D_STI, D_STRING } from './decoded';
 import { MOVE_FORMS, moveLoadsSegment } from './move-ops';
 import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
@@ -144,7 +144,7 @@ export class BlockPage {
  */
 export function blockable(w0: number): boolean {
   const h = w0 & 0x3f;
-  return w0 !== D_SLOW && h !== D_STI && !LOADS_SEGMENT.has(h) && h !== D_IO;
+  return w0 !== D_SLOW && h !== D_STI && !LOADS_SEGMENT.has(h) && h !== D_IO && h !== D_STRING;
 }
 /** The cached forms that load a segment register (move-ops.ts, moveLoadsSegment: MOV and POP of DS ES FS GS). */
 const LOADS_SEGMENT = new Set(MOVE_FORMS.filter(moveLoadsSegment).map((f) => f.handler));

@@ -89,6 +89,7 @@ import {
   D_PUSH_SEG,
   D_POP_SEG,
   D_MOV_SEG_R,
+  D_STRING,
   D_MOV_SEG_M,
   D_IO,
   G_CMPXCHG,
@@ -177,6 +178,14 @@ export abstract class CpuDecodedExec extends CpuDecoder {
       // end gen:moves
       case 48 satisfies typeof D_FLAG:
         this.flagOp(x);
+        return;
+      case 55 satisfies typeof D_STRING:
+        // Never in a block (blockable): as step() runs it without a prefix but 0x66 (0x67 in
+        // 16-bit code), its state as that decode leaves it.
+        this.ad32 = true;
+        this.seg = NO_SEG;
+        this.rep = 0;
+        this.stringOnce(x & 0xff, x >>> 8);
         return;
       case 52 satisfies typeof D_IO:
         // Never in a block (blockable): the run loop's next turn sees an interrupt the device

@@ -88,7 +88,13 @@ export const D_SLOW = D_STEP | D_MAY_FAULT,
   /** POP DS/ES/FS/GS of a dword (07 1F, 0F A1 A9; payload: the register): a segment load (see D_MOV_SEG_M). */
   D_POP_SEG = 53,
   /** MOV DS/ES/FS/GS, r16 (8E with a register; payload: the register | the segment register << 3): a segment load. */
-  D_MOV_SEG_R = 54;
+  D_MOV_SEG_R = 54,
+  /**
+   * MOVS CMPS STOS LODS SCAS without REP (A4–A7, AA–AF; REP is step()'s), 32-bit addresses, no
+   * segment override (payload: the opcode's even byte | the element size << 8): stringOnce.
+   * Linux's strcmp and strncmp loop on LODSB and SCASB, 4 M of them in its boot.
+   */
+  D_STRING = 55;
 /** The forms D_GENERIC runs through the interpreter's helpers (payload bits 8–13). */
 export const G_ALU8_AI = 1,
   G_ALU8_MR = 2,

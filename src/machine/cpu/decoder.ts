@@ -76,6 +76,7 @@ import {
   D_PUSH_SEG,
   D_POP_SEG,
   D_MOV_SEG_R,
+  D_STRING,
   D_MOV_SEG_M,
   D_IO,
   G_ALU8_AI,
@@ -168,6 +169,7 @@ export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   [D_FLAG]: 'execDecoded', // may fault (flagOp)
   [D_STI]: 'execDecoded', // may fault (flagOp)
   [D_IO]: 'execDecoded', // may fault (portIn, portOut)
+  [D_STRING]: 'execDecoded', // may fault (stringOnce)
   // end gen:forms
 };
 
@@ -276,6 +278,8 @@ export abstract class CpuDecoder extends CpuStrings {
       if (!this.inIp16((this.dEip + len + (rel8 ? (q[at] << 24) >> 24 : rd32(q, at))) | 0)) return D_SLOW;
     }
     if (FLAG_OPS[b]) return FLAG_OPS[b] === D_STI_OP ? this.dEnd(len, D_STI, 0) : this.dEnd(len, D_FLAG, b);
+    if (b >= 0xa4 && b < 0xb0 && (b & 0xfe) !== 0xa8 && a32 && seg === NO_SEG)
+      return this.dEnd(len, D_STRING, (b & 0xfe) | ((b & 1 ? (o32 ? 4 : 2) : 1) << 8));
     if (!o32 && !BYTE_FORM[b]) return this.decodeWord(q, b, modrm, at, len, seg);
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
