@@ -294,6 +294,16 @@ const DIRECTED: { name: string; pieces: Piece[]; setup?: Parameters<typeof runPr
       ...[0x87, 0x43, 0x18, 0x86, 0xd1, 0x64, 0xa1, ...le(0x30000)], // xchg [ebx+24], eax; xchg cl, dl; mov eax, fs:[30000h]
     ]),
   },
+  {
+    // Linux's strcmp loops on LODSB and SCASB (string-forms.test.ts has their results).
+    name: 'MOVS CMPS STOS LODS SCAS without REP',
+    pieces: loop(6, [
+      ...[0x89, 0xde, 0x8d, 0x7b, 0x20], // mov esi, ebx; lea edi, [ebx+32]
+      ...[0xac, 0x66, 0xad, 0xaa, 0xab, 0xa4, 0x66, 0xa5, 0xa5], // lodsb; lodsw; stosb; stosd; movsb; movsw; movsd
+      ...[0xa6, 0x0f, 0x94, 0xc1, 0xae, 0xa7, 0xaf, 0x0f, 0x95, 0xc2], // cmpsb; sete cl; scasb; cmpsd; scasd; setne dl
+      ...[0xfd, 0xad, 0xaa, 0xfc], // std; lodsd; stosb; cld
+    ]),
+  },
 ];
 
 /** The templates named in the sources of the blocks a CPU compiled. */

@@ -86,4 +86,21 @@ describeCpu('string instructions without REP from the decoded cache', () => {
     expect(rig.cpu.reg32[ECX]).toBe(0); // the REP MOVSB ran its count down
     expect(rig.cpu.instructions).toBe(want.cpu.instructions);
   });
+
+  it('a strcmp loop (LODSB, SCASB, JNE, TEST AL, AL, JNZ) compiles into a block with both', () => {
+    const rig = makeRig(4, undefined, { blockThreshold: 1 });
+    // again: lodsb; scasb; jne done; test al, al; jnz again; done: hlt
+    rig.load(CODE, [0xac, 0xae, 0x75, 0x04, 0x84, 0xc0, 0x75, 0xf8, 0xf4]);
+    const text = Array.from({ length: 99 }, (_, i) => 0x41 + (i % 26));
+    rig.load(SRC, [...text, 0]);
+    rig.load(DST, [...text, 0]);
+    rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000, esi: SRC, edi: DST });
+    rig.cpu.run(10_000);
+    expect(rig.cpu.halted).toBe(true);
+    expect(rig.cpu.instructions).toBe(100 * 5 + 1); // five a byte, the NUL too, and HLT
+    expect(rig.cpu.reg32[6]).toBe(SRC + 100);
+    const fns = (rig.cpu as unknown as { compiledBlocks: Map<string, { run: () => number }> }).compiledBlocks;
+    const sources = [...fns.values()].map((f) => String(f.run));
+    expect(sources.some((s) => (s.match(/\/\*t:D_STRING\*\//g) ?? []).length === 2)).toBe(true);
+  });
 });

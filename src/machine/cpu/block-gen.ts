@@ -28,6 +28,7 @@ import {
   D_ROTATE_R,
   D_BITSCAN_R,
   D_FLAG,
+  D_STRING,
   D_TEST_MR,
   D_TEST_RI,
   D_TEST_RR,
@@ -428,6 +429,14 @@ export class Gen extends GenGeneric {
         this.mark(`D_GENERIC/${G_NAMES[(x >>> 8) & 63]}`);
         this.cpuFlags();
         this.emit(`sl = 1; ${C._eip} = ${i.next}; ${C.execGeneric}(${x}, K[${this.constant(i)}], 0); ${GEN_CHECK}`);
+        this.breakCheck(i);
+        break;
+      case D_STRING:
+        // Through the interpreter's stringOnce, which reads DF and EFLAGS and sets CMPS's and
+        // SCAS's flags in the CPU: the pending flags go there first. Its accesses may touch a
+        // device or code (bBreak) or walk the tables (the generation).
+        this.cpuFlags();
+        this.emit(`sl = 1; ${C.stringForm}(${x}); ${GEN_CHECK}`);
         this.breakCheck(i);
         break;
       // ---- branches: the target into t, then the block's exit

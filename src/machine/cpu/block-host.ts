@@ -73,6 +73,8 @@ export interface BlockHost {
   /** DIV / IDIV of the accumulator pair (muldiv-ops.ts' divide): #DE before anything is written; no flag changes. */
   divAcc(a: number, size: number, signed: boolean): void;
   execGeneric(x: number, d: Int32Array, p: number): void;
+  /** MOVS CMPS STOS LODS SCAS without REP (D_STRING's payload: the opcode's even byte | size << 8). */
+  stringForm(x: number): void;
   /** RDTSC after `retired` instructions of the block (the count it reads is settled only at the exit). */
   rdtscAt(retired: number): void;
   /** CLC STC CMC CLI CLD STD by opcode (CLI: #GP(0) at CPL > IOPL in protected mode). */
@@ -130,6 +132,7 @@ export const C: Spelled<BlockHost, 'c'> = {
   shift: 'c.shift',
   divAcc: 'c.divAcc',
   execGeneric: 'c.execGeneric',
+  stringForm: 'c.stringForm',
   rdtscAt: 'c.rdtscAt',
   flagOp: 'c.flagOp',
   traceBlock: 'c.traceBlock',

@@ -10,7 +10,7 @@
  * What a block holds: the entries of the decoded-instruction cache (cpu.ts, "the decoded-
  * instruction cache") from its first instruction on, up to and including the first transfer of
  * control (Jcc, a fused ALU + Jcc, JMP, CALL, RET, the indirect forms), or up to an instruction
- * the cache runs through step() (D_SLOW: REP, 16-bit addressing, system, string and I/O
+ * the cache runs through step() (D_SLOW: REP, 16-bit addressing, system, prefixed string and I/O
  * instructions, HLT, STI/POPF/IRET, MOV SS/POP SS, INT, far transfers …), the end of the
  * page, or MAX_INSNS. So nothing in a block sets EFLAGS.IF (CLI, which clears it, only holds
  * back interrupts the next entry test would deliver), changes the interrupt shadow, HLT, CS,
@@ -40,7 +40,7 @@
  * code compiled again after a clear (the same bytes, most often) gets the function V8 has already
  * optimised.
  */
-import { D_ALU_JCC, D_IO, D_JCC, D_SLOW, D_STI, D_STRING } from './decoded';
+import { D_ALU_JCC, D_IO, D_JCC, D_SLOW, D_STI } from './decoded';
 import { MOVE_FORMS, moveLoadsSegment } from './move-ops';
 import { mulHigh, PARITY } from './flags';
 import { ENDS, Gen, type Insn } from './block-gen';
@@ -144,7 +144,7 @@ export class BlockPage {
  */
 export function blockable(w0: number): boolean {
   const h = w0 & 0x3f;
-  return w0 !== D_SLOW && h !== D_STI && !LOADS_SEGMENT.has(h) && h !== D_IO && h !== D_STRING;
+  return w0 !== D_SLOW && h !== D_STI && !LOADS_SEGMENT.has(h) && h !== D_IO;
 }
 /** The cached forms that load a segment register (move-ops.ts, moveLoadsSegment: MOV and POP of DS ES FS GS). */
 const LOADS_SEGMENT = new Set(MOVE_FORMS.filter(moveLoadsSegment).map((f) => f.handler));

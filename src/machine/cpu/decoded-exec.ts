@@ -180,12 +180,7 @@ export abstract class CpuDecodedExec extends CpuDecoder {
         this.flagOp(x);
         return;
       case 55 satisfies typeof D_STRING:
-        // Never in a block (blockable): as step() runs it without a prefix but 0x66 (0x67 in
-        // 16-bit code), its state as that decode leaves it.
-        this.ad32 = true;
-        this.seg = NO_SEG;
-        this.rep = 0;
-        this.stringOnce(x & 0xff, x >>> 8);
+        this.stringForm(x);
         return;
       case 52 satisfies typeof D_IO:
         // Never in a block (blockable): the run loop's next turn sees an interrupt the device
@@ -644,6 +639,17 @@ export abstract class CpuDecodedExec extends CpuDecoder {
     const s = this.eaSeg;
     if (this.segLimit[s] !== -1 || (this.segAttr[s] & 0xe00) !== 0x200) this.checkSeg(s, this.eaOff, 4, true);
     this.writeLin32(lin, v);
+  }
+
+  /**
+   * D_STRING (execDecoded and compiled blocks): MOVS CMPS STOS LODS SCAS without REP, as step()
+   * runs it after no prefix but 0x66 (0x67 in 16-bit code), with the state that decode leaves.
+   */
+  stringForm(x: number): void {
+    this.ad32 = true;
+    this.seg = NO_SEG;
+    this.rep = 0;
+    this.stringOnce(x & 0xff, x >>> 8);
   }
 
   /**

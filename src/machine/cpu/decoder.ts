@@ -169,7 +169,7 @@ export const FORM_FUNCTION: Readonly<Record<number, FormFunction>> = {
   [D_FLAG]: 'execDecoded', // may fault (flagOp)
   [D_STI]: 'execDecoded', // may fault (flagOp)
   [D_IO]: 'execDecoded', // may fault (portIn, portOut)
-  [D_STRING]: 'execDecoded', // may fault (stringOnce)
+  [D_STRING]: 'execDecoded', // may fault (stringForm)
   // end gen:forms
 };
 
