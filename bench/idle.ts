@@ -22,7 +22,7 @@
  * And Debian's Linux (`?guest=linux`, dirty + idle drop, 8 MiB) idle at its shell prompt, its
  * cursor blinking (fbcon's 5-Hz timer) and still (`noblink`): Debian's 686 kernel has a periodic
  * 250-Hz tick (CONFIG_HZ_PERIODIC), so the worker runs the tick's code 250 times a second and
- * wakes on the idle slack's grid (src/machine/idle-slack.ts: 200 ms once left alone; 50 while
+ * wakes on the idle slack's grid (src/machine/idle-slack.ts: 250 ms once left alone; 50 while
  * someone types). Its rows give the worker's CPU next to the
  * machine's accounting, and the whole tab's figures in the whole-tab table. The page boots Linux
  * once (minutes) and switches the scenario live.
