@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bcjX86Decode, crc32, XzError, xzDecode } from '../../src/machine/boot/xz';
 import { parseKernelElf, unpackKernel } from '../../src/machine/boot/unpack';
@@ -61,6 +62,13 @@ describe('the XZ decoder against XZ Utils', () => {
 
   it('CRC-32 is the IEEE one (check value of "123456789": 0xCBF43926)', () => {
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    // Four bytes a step and the tail a byte at a time: every length and start around them, as zlib's.
+    const b = Uint8Array.from({ length: 4099 }, (_, i) => (i * 2654435761) >>> 24);
+    for (let from = 0; from < 5; from++)
+      for (const len of [0, 1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 4094]) {
+        const part = b.subarray(from, from + len);
+        expect(crc32(b, from, from + len), `from ${from}, ${len} bytes`).toBe(zlibCrc32(part));
+      }
   });
 
   it("the x86 BCJ decoder makes an absolute CALL operand relative to the next instruction's position", () => {

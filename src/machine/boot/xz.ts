@@ -26,20 +26,33 @@ const FILTER_BCJ_X86 = 0x04;
 const FILTER_LZMA2 = 0x21;
 const MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 
-const CRC32_TABLE = (() => {
-  const t = new Int32Array(256);
+/**
+ * CRC-32 tables for slicing by 4: T0 is the byte-at-a-time table, Tk[n] the CRC of byte n followed
+ * by k zero bytes, so four bytes fold in one step (a 16-MB kernel's check took 6 % of its unpacking
+ * a byte at a time).
+ */
+const CRC32_TABLES = (() => {
+  const t = new Int32Array(4 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c;
   }
+  for (let n = 0; n < 256; n++)
+    for (let k = 1; k < 4; k++) t[k * 256 + n] = t[t[(k - 1) * 256 + n] & 0xff] ^ (t[(k - 1) * 256 + n] >>> 8);
   return t;
 })();
 
 /** CRC-32 (IEEE 802.3, the .xz format's), of bytes [from, to). */
 export function crc32(b: Uint8Array, from = 0, to = b.length): number {
+  const t = CRC32_TABLES;
   let c = -1;
-  for (let i = from; i < to; i++) c = CRC32_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  let i = from;
+  for (const end4 = to - 3; i < end4; i += 4) {
+    c ^= b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    c = t[768 + (c & 0xff)] ^ t[512 + ((c >>> 8) & 0xff)] ^ t[256 + ((c >>> 16) & 0xff)] ^ t[c >>> 24];
+  }
+  for (; i < to; i++) c = t[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
 
