@@ -15,7 +15,18 @@
 import { expect, it, vi } from 'vitest';
 import { G_BT, G_BTI, G_CMPXCHG, G_XADD, G_XCHG, G_XCHG8 } from '../../src/machine/cpu/decoded';
 import { readVectors, runVectors } from './oracle-run';
-import { describeCpu, flatTables, le, loadFlatTables, makeRig, putDescriptor, type Rig } from './rig';
+import {
+  describeCpu,
+  flatTables,
+  le,
+  loadFlatTables,
+  loadForms,
+  makeRig,
+  putDescriptor,
+  runToHlt,
+  type FormPart,
+  type Rig,
+} from './rig';
 import { segment } from './pm-machine';
 import type { InterruptController } from '../../src/machine/bus';
 
@@ -30,8 +41,7 @@ const CF = 1;
 const DF = 1 << 10;
 const IF = 1 << 9;
 
-/** An instruction under test (must not reach step()), or bytes that may (set-up, the final HLT). */
-type Part = number[] | { t: number[] };
+type Part = FormPart;
 
 interface Ran {
   rig: Rig;
@@ -45,26 +55,11 @@ interface Ran {
  */
 function run(parts: Part[], eflags = 2, setup?: (rig: Rig) => void, pic?: InterruptController, stepOnly = false): Ran {
   const rig = makeRig(4, pic);
-  if (stepOnly) vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false);
-  const code: number[] = [];
-  const tested = new Set<number>();
-  for (const p of parts) {
-    if (!Array.isArray(p)) tested.add(CODE + code.length);
-    code.push(...(Array.isArray(p) ? p : p.t));
-  }
-  rig.load(CODE, [...code, 0xf4]);
+  const tested = loadForms(rig, CODE, parts, stepOnly);
   setup?.(rig);
   rig.cpu.enterProtectedModeFlat(CODE, { ebx: DATA, esp: 0x9000 });
   rig.cpu.setEflags(eflags);
-  const slow: number[] = [];
-  const cpu = rig.cpu as unknown as { step(): void };
-  const step = cpu.step.bind(cpu);
-  vi.spyOn(cpu, 'step').mockImplementation(() => {
-    if (tested.has(rig.cpu.eip >>> 0)) slow.push(rig.cpu.eip >>> 0);
-    step();
-  });
-  for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(10_000);
-  expect(rig.cpu.halted, 'the program ends in its HLT').toBe(true);
+  const slow = runToHlt(rig, tested);
   return { rig, slow };
 }
 

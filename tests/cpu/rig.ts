@@ -224,3 +224,36 @@ export function runThrough(rig: Rig, path: string): number[] {
   });
   return slow;
 }
+
+/** An instruction under test (it must not reach step()), or bytes that may (set-up, the final HLT). */
+export type FormPart = number[] | { t: number[] };
+
+/**
+ * Loads `parts` at `at`, followed by a HLT; `stepOnly`: the decoded cache opens no window, so
+ * step() runs everything. Returns the addresses of the instructions under test (the `{ t }` parts).
+ */
+export function loadForms(rig: Rig, at: number, parts: FormPart[], stepOnly = false): Set<number> {
+  if (stepOnly) vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false);
+  const code: number[] = [];
+  const tested = new Set<number>();
+  for (const p of parts) {
+    if (!Array.isArray(p)) tested.add(at + code.length);
+    code.push(...(Array.isArray(p) ? p : p.t));
+  }
+  rig.load(at, [...code, 0xf4]);
+  return tested;
+}
+
+/** Runs the rig's CPU to its HLT; returns the EIPs among `tested` that step() ran. */
+export function runToHlt(rig: Rig, tested: Set<number>): number[] {
+  const slow: number[] = [];
+  const cpu = rig.cpu as unknown as { step(): void };
+  const step = cpu.step.bind(cpu);
+  vi.spyOn(cpu, 'step').mockImplementation(() => {
+    if (tested.has(rig.cpu.eip >>> 0)) slow.push(rig.cpu.eip >>> 0);
+    step();
+  });
+  for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(10_000);
+  expect(rig.cpu.halted, 'the program ends in its HLT').toBe(true);
+  return slow;
+}

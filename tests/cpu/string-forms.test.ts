@@ -5,42 +5,26 @@
  * whole program's registers, flags and memory equal to step()'s alone. The forms with REP, a
  * segment override or 16-bit addresses stay step()'s.
  */
-import { expect, it, vi } from 'vitest';
-import { describeCpu, le, makeRig, type Rig } from './rig';
+import { expect, it } from 'vitest';
+import { describeCpu, le, loadForms, makeRig, runToHlt, type FormPart, type Rig } from './rig';
 
 const CODE = 0x10000;
 const SRC = 0x30000;
 const DST = 0x31000;
 const ECX = 1;
 
-/** An instruction under test (must not reach step() unless `stepped`), or set-up bytes. */
-type Part = number[] | { t: number[] };
+type Part = FormPart;
 
 /** Runs the parts from CODE to their HLT; `stepOnly`: everything through step() (no window). */
 function run(parts: Part[], stepOnly = false): { rig: Rig; slow: number[] } {
   const rig = makeRig(4);
-  if (stepOnly) vi.spyOn(rig.cpu as unknown as { openWindow(): boolean }, 'openWindow').mockReturnValue(false);
-  const code: number[] = [];
-  const tested = new Set<number>();
-  for (const p of parts) {
-    if (!Array.isArray(p)) tested.add(CODE + code.length);
-    code.push(...(Array.isArray(p) ? p : p.t));
-  }
-  rig.load(CODE, [...code, 0xf4]);
+  const tested = loadForms(rig, CODE, parts, stepOnly);
   rig.load(
     SRC,
     Array.from({ length: 64 }, (_, i) => (i * 7 + 1) & 0xff),
   );
   rig.cpu.enterProtectedModeFlat(CODE, { esp: 0x9000, esi: SRC, edi: DST });
-  const slow: number[] = [];
-  const cpu = rig.cpu as unknown as { step(): void };
-  const step = cpu.step.bind(cpu);
-  vi.spyOn(cpu, 'step').mockImplementation(() => {
-    if (tested.has(rig.cpu.eip >>> 0)) slow.push(rig.cpu.eip >>> 0);
-    step();
-  });
-  for (let i = 0; i < 100 && !rig.cpu.halted; i++) rig.cpu.run(10_000);
-  expect(rig.cpu.halted, 'the program ends in its HLT').toBe(true);
+  const slow = runToHlt(rig, tested);
   return { rig, slow };
 }
 
