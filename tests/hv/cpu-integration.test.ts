@@ -9,6 +9,7 @@ import { IoBus, MmioBus } from '../../src/machine/bus';
 import { Hypervisor, IDLE_DROP_MS } from '../../src/machine/hv/hypervisor';
 import { Cpu } from '../../src/machine/cpu/cpu';
 import { P2M_R, P2M_W } from '../../src/machine/hv/p2m';
+import { TLB_MISS } from '../../src/machine/cpu/mmu';
 
 /**
  * The guest: turn paging on (CR3 = 0x10000), then for each linear address in the zero-terminated
@@ -154,6 +155,31 @@ describe('dirty tracking with the real CPU and MMU', () => {
     r.runUntil(3);
     expect(bits(r.track(r.bar, 64))).toEqual([9]);
     expect(r.stats.f64[F64.HV_TLB_INVALIDATED]).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a write through a TLB entry cached writable before tracking began still shows up after the first call', () => {
+    const r = rig();
+    r.start([vram(7, 0), vram(7, 1)]);
+    r.runUntil(1); // page 7 cached writable while nothing tracks it
+    expect(bits(r.track(r.bar, 64))).toEqual(Array.from({ length: 64 }, (_, i) => i)); // a new range: all dirty
+    r.runUntil(2); // the same translation: it must walk again, or this write is lost
+    expect(bits(r.track(r.bar, 64))).toEqual([7]);
+    expect(r.memory.vram[7 * 4096 + 1]).toBe(2);
+  });
+
+  it('a harvest drops write permission from the tracked frames only: RAM and untracked VRAM stay writable', () => {
+    const r = rig();
+    r.track(r.bar, 16);
+    r.start([vram(3, 0), vram(40, 0), 0x3000, vram(3, 1), vram(40, 1), 0x3001]);
+    r.runUntil(3); // VRAM 3 (tracked), VRAM 40 (not), RAM page 3: all cached writable
+    const invalidated = r.stats.f64[F64.HV_TLB_INVALIDATED];
+    expect(bits(r.track(r.bar, 16))).toEqual([3]);
+    expect(r.stats.f64[F64.HV_TLB_INVALIDATED] - invalidated).toBe(1);
+    const writable = (lin: number) => r.cpu.mmu.cached(lin, true, false) !== TLB_MISS;
+    expect([writable(vram(3)), writable(vram(40)), writable(0x3000)]).toEqual([false, true, true]);
+    r.runUntil(6);
+    expect(bits(r.track(r.bar, 16))).toEqual([3]);
+    expect([r.memory.vram[3 * 4096 + 1], r.memory.vram[40 * 4096 + 1], r.memory.u8[0x3001]]).toEqual([4, 5, 6]);
   });
 
   it('the same VRAM page mapped at two linear addresses, written through each, is reported both times', () => {

@@ -107,9 +107,20 @@ export class DirtyLog {
     const r = new DirtyRegion(client, first, nr, onWriteFaultUnprotect ?? null);
     r.markAll();
     this.regions.push(r);
+    this.track(first, nr);
+    return r;
+  }
+
+  /**
+   * Count [first, first + nr) tracked by one more region. Writable translations to its frames are
+   * dropped first: the MMU visits only those it cached while a frame was tracked when it
+   * invalidates a wholly tracked range (Mmu.invalidateWritableMappings), so none may predate the
+   * tracking. A dropped one costs its next write a walk, which sets P2M_D again.
+   */
+  private track(first: number, nr: number): void {
+    this.tlb.invalidateWritableMappings(first, nr);
     const tracked = this.p2m.trackedFrames;
     for (let g = first; g < first + nr; g++) tracked[g]++;
-    return r;
   }
 
   close(region: DirtyRegion): void {
@@ -265,7 +276,7 @@ export class DirtyLog {
     for (const r of moving) for (let g = r.first; g < r.first + r.nr; g++) tracked[g]--;
     for (const r of moving) {
       r.first += to - from;
-      for (let g = r.first; g < r.first + r.nr; g++) tracked[g]++;
+      this.track(r.first, r.nr);
     }
   }
 
