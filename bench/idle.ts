@@ -24,7 +24,9 @@
  * 250-Hz tick (CONFIG_HZ_PERIODIC), so the worker runs the tick's code 250 times a second and
  * wakes on the idle slack's grid (src/machine/idle-slack.ts: 250 ms once left alone; 50 while
  * someone types). Its rows give the worker's CPU next to the
- * machine's accounting, and the whole tab's figures in the whole-tab table. The page boots Linux
+ * machine's accounting, and the whole tab's figures in the whole-tab table; the bar (≤ 1 % of a
+ * core) is judged on the median of the worker's /proc figures over three windows with no DevTools
+ * trace running, after the whole-tab rows' settle time. The page boots Linux
  * once (minutes) and switches the scenario live.
  *
  * Prints a table and writes bench-results/idle.json. Options: --seconds N (window, default 10),
@@ -77,6 +79,16 @@ interface BrowserRow {
   cdpWorkerCpuPct: number;
   /** The same from /proc (Linux), or null. */
   procWorkerPct: number | null;
+  /**
+   * The idle-Linux rows: the worker from /proc (its thread's run time, ns) over UNTRACED_WINDOWS
+   * windows of --seconds each with no DevTools trace running, their median; null off Linux. One
+   * 10-s window of the blinking prompt read anywhere from 0.75 to 1.21 % on the same build (a
+   * collection, a compile, a late frame falls in it or not); the median of several is the
+   * steady cost.
+   */
+  procWorkerUntracedPct?: number | null;
+  /** Those windows' figures, in the order measured. */
+  procWorkerUntracedWindows?: number[];
   /** The machine's accounting (the app only). */
   guestPct?: number;
   hvPct?: number;
@@ -103,21 +115,48 @@ const FLOOR_WORKER = `onmessage = (e) => {
 function workerTicks(): number | null {
   if (!existsSync('/proc/self/task')) return null;
   let sum = 0;
-  for (const pid of descendants(process.pid)) {
+  for (const [pid, tid] of workerThreads()) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('--type=renderer')) continue;
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('DedicatedWorker')) continue;
-        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-        sum += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
-      }
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      sum += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
     } catch {
-      /* the process or thread went away */
+      /* the thread went away */
     }
   }
   return sum;
 }
+/** The idle-Linux rows' untraced windows of the worker (procWorkerUntracedPct). */
+const UNTRACED_WINDOWS = 3;
+
+/** Run time (ns, /proc/…/schedstat) of every DedicatedWorker thread of this bench's renderers (0 off Linux). */
+function workerRunNs(): number {
+  let sum = 0;
+  for (const [pid, tid] of workerThreads()) {
+    try {
+      sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* the thread went away */
+    }
+  }
+  return sum;
+}
+
+/** [pid, tid] of every DedicatedWorker thread of this bench's Chromium renderers (see workerTicks). */
+function workerThreads(): [number, string][] {
+  const out: [number, string][] = [];
+  if (!existsSync('/proc/self/task')) return out;
+  for (const pid of descendants(process.pid)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+      for (const tid of readdirSync(`/proc/${pid}/task`))
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('DedicatedWorker')) out.push([pid, tid]);
+    } catch {
+      /* the process went away */
+    }
+  }
+  return out;
+}
+
 // Linux reports thread times in USER_HZ ticks, 100 per second on every architecture we run on.
 const USER_HZ = 100;
 
@@ -232,8 +271,13 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
     if (scenario !== 'blink') await chooseScenario(page, scenario);
     // Longer after the boot: the last boot messages and the first prompt settle first; and past
     // ATTENDED_MS after the scenario's command was typed, so the window sees the machine left
-    // alone (idle-slack.ts: the long slack once nobody types and the guest is quiet).
-    await page.waitForTimeout(Math.max(WARMUP * 2000, ATTENDED_MS + 3000));
+    // alone (idle-slack.ts: the long slack once nobody types and the guest is quiet). The first
+    // row also waits the whole-tab rows' settle time (TAB_WARMUP): a freshly booted page's worker
+    // still pays its first minute's settling (V8's memory reducer ran a 30-ms collection about
+    // 30 s after the prompt, 0.3 points of a 10-s window), which the still row, measured later,
+    // never saw.
+    const settle = Math.max(WARMUP * 2000, ATTENDED_MS + 3000, scenario === 'blink' ? TAB_WARMUP * 1000 : 0);
+    await page.waitForTimeout(settle);
     const stats = async () => (await page.evaluate(() => (globalThis as any).__hvm.api.stats())).value;
     const io = () =>
       page.evaluate(() => {
@@ -248,6 +292,16 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
     const tab0 = procAvailable() ? tabSnapshot() : null;
     if (tab0) await page.waitForTimeout(SECONDS * 1000);
     const tab1 = tab0 ? tabSnapshot() : null;
+    const untraced: number[] = [];
+    if (tab0 && tab1) {
+      untraced.push(tabCpu(tab0, tab1).pct.worker);
+      for (let k = 1; k < UNTRACED_WINDOWS; k++) {
+        const n0 = workerRunNs();
+        const w0 = performance.now();
+        await page.waitForTimeout(SECONDS * 1000);
+        untraced.push((100 * (workerRunNs() - n0)) / 1e6 / (performance.now() - w0));
+      }
+    }
     const io1 = await io();
     const m = await measureWorker(page);
     const s1 = await stats();
@@ -257,6 +311,8 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
       what: `${what}, dirty + idle drop`,
       cdpWorkerCpuPct: m.cdp,
       procWorkerPct: m.proc,
+      procWorkerUntracedPct: untraced.length ? [...untraced].sort((a, b) => a - b)[untraced.length >> 1] : null,
+      procWorkerUntracedWindows: untraced,
       guestPct: (100 * (s1.guestMs - s0.guestMs)) / wall,
       hvPct: (100 * (s1.hvMs - s0.hvMs)) / wall,
       slicesPerS: (1000 * (s1.slices - s0.slices)) / wall,
@@ -280,8 +336,13 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
 /** The idle-Linux rows' verdicts: the worker's cost against the issue's bar (≤ 1 % of a core). */
 function printLinuxBar(rows: BrowserRow[]): void {
   for (const r of rows.filter((x) => x.what.startsWith('idle Linux'))) {
-    const w = r.procWorkerPct ?? r.cdpWorkerCpuPct;
-    console.log(`${r.what}: worker ${w.toFixed(2)} % of a core (bar ≤ 1 %: ${w <= 1 ? 'met' : 'MISSED'})`);
+    // Judged on the median of the untraced windows where /proc has them (procWorkerUntracedPct);
+    // each window and the traced one are printed beside it.
+    const w = r.procWorkerUntracedPct ?? r.procWorkerPct ?? r.cdpWorkerCpuPct;
+    const windows = (r.procWorkerUntracedWindows ?? []).map((x) => x.toFixed(2)).join(', ');
+    console.log(
+      `${r.what}: worker ${w.toFixed(2)} % of a core (bar ≤ 1 %: ${w <= 1 ? 'met' : 'MISSED'}; windows ${windows || '–'}; with a DevTools trace ${(r.procWorkerPct ?? r.cdpWorkerCpuPct).toFixed(2)} %, CDP's own ${r.cdpWorkerCpuPct.toFixed(2)} %)`,
+    );
   }
 }
 
@@ -321,6 +382,7 @@ function browserTable(rows: BrowserRow[]): string {
     'in Chromium',
     'worker CPU % (CDP)',
     'worker CPU % (/proc)',
+    '/proc, no trace (median)',
     'guest %',
     'hv %',
     'slices/s',
@@ -330,6 +392,7 @@ function browserTable(rows: BrowserRow[]): string {
     r.what,
     fmt(r.cdpWorkerCpuPct),
     fmt(r.procWorkerPct),
+    fmt(r.procWorkerUntracedPct),
     fmt(r.guestPct),
     fmt(r.hvPct, 3),
     fmt(r.slicesPerS, 0),
