@@ -51,6 +51,13 @@ const T_GLOBAL = 16;
 const T_LISTED = 32;
 const T_WRITE = T_WRITE_SUP | T_WRITE_USER;
 
+/** `a` in an array twice its length (the rest zero): a full list of linear pages grows. */
+function doubled(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 /** A physical-address result meaning "not RAM: go to the MMIO bus / unmapped". */
 export const PHYS_IO = -1;
 /** Mmu.cached(): the TLB does not hold the translation. */
@@ -171,11 +178,7 @@ export class Mmu implements WritableMappingInvalidator {
       }
       for (let i = 0; i < k; i++) this.flags[this.listed[i]] |= T_LISTED;
       this.listedCount = k;
-      if (k === this.listed.length) {
-        const bigger = new Int32Array(this.listed.length * 2);
-        bigger.set(this.listed);
-        this.listed = bigger;
-      }
+      if (k === this.listed.length) this.listed = doubled(this.listed);
     }
     this.listed[this.listedCount++] = lpn;
   }
@@ -201,11 +204,7 @@ export class Mmu implements WritableMappingInvalidator {
         let k = 0;
         for (let i = 0; i < this.filledCount; i++) if (this.flags[this.filled[i]]) this.filled[k++] = this.filled[i];
         this.filledCount = k;
-        if (k === this.filled.length) {
-          const bigger = new Int32Array(this.filled.length * 2);
-          bigger.set(this.filled);
-          this.filled = bigger;
-        }
+        if (k === this.filled.length) this.filled = doubled(this.filled);
       }
       this.filled[this.filledCount++] = lpn;
     }
