@@ -47,7 +47,7 @@ const T_USER = 2; // ring 3 may read
 const T_WRITE_SUP = 4; // ring 0–2 may write (dirty bits set)
 const T_WRITE_USER = 8; // ring 3 may write (dirty bits set)
 const T_GLOBAL = 16;
-/** On the `writableTracked` list (a writable translation to a frame the hypervisor tracks). */
+/** On the `listed` pages (a writable translation to a frame the hypervisor tracks). */
 const T_LISTED = 32;
 const T_WRITE = T_WRITE_SUP | T_WRITE_USER;
 
@@ -118,7 +118,7 @@ export class Mmu implements WritableMappingInvalidator {
   /**
    * Drops write permission from every cached translation to [firstGfn, firstGfn + nr). When the
    * hypervisor tracks every frame of the range (p2m.trackedFrames: a dirty-log harvest), only the
-   * writable translations to tracked frames are visited (writableTracked), not the whole TLB: an
+   * writable translations to tracked frames are visited (`listed`), not the whole TLB: an
    * idle Linux caches some 2,000 translations, and the display's harvest over them cost 90–230 µs
    * a call on cold host caches where the few writable VRAM translations cost a few. A frame must
    * not become tracked while it has writable translations that are not on the list: the dirty
@@ -139,8 +139,9 @@ export class Mmu implements WritableMappingInvalidator {
         if ((f & T_LISTED) === 0) continue;
         const g = this.gfnOf[lpn];
         if (g >= firstGfn && g < firstGfn + nr) {
+          // Listed means writable: the two are set together (remember) and cleared together.
           flags[lpn] = f & ~(T_WRITE | T_LISTED);
-          if (f & T_WRITE) n++;
+          n++;
         } else this.listed[k++] = lpn;
       }
       this.listedCount = k;
