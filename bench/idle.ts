@@ -274,8 +274,8 @@ async function linuxIdle(page: Page): Promise<{ rows: BrowserRow[]; tab: TabRow[
     // alone (idle-slack.ts: the long slack once nobody types and the guest is quiet). The first
     // row also waits the whole-tab rows' settle time (TAB_WARMUP): a freshly booted page's worker
     // still pays its first minute's settling (V8's memory reducer ran a 30-ms collection about
-    // 30 s after the prompt, 0.3 points of a 10-s window), which the still row, measured later,
-    // never saw.
+    // 30 s after the prompt, 15 ms of the worker's CPU: 0.15 points of a 10-s window), which the
+    // still row, measured later, never saw.
     const settle = Math.max(WARMUP * 2000, ATTENDED_MS + 3000, scenario === 'blink' ? TAB_WARMUP * 1000 : 0);
     await page.waitForTimeout(settle);
     const stats = async () => (await page.evaluate(() => (globalThis as any).__hvm.api.stats())).value;
